@@ -1,0 +1,207 @@
+/**
+ * Snort variables (`var`, `ipvar`, `portvar`): the defaults of the shipped Snort 2.9 snort.conf, overrides, and
+ * resolution of header expressions into address and port sets the matcher can test.
+ */
+import type { AddressExpr, PortExpr } from '../ast.js';
+import { parseAddress, parsePort, type Cidr } from '../parser/address.js';
+
+export type VariableKind = 'ipvar' | 'portvar' | 'var';
+
+export interface Variable {
+  name: string;
+  kind: VariableKind;
+  value: string;
+  /** Where it was defined: `<default>`, `--var`, or file:line. */
+  origin: string;
+}
+
+const HTTP_PORTS =
+  '[36,80,81,82,83,84,85,86,87,88,89,90,311,383,443,555,591,593,623,631,664,801,808,818,901,972,1158,1220,1270,1414,1533,1581,1719,1720,1741,1801,1812,1830,1942,2231,2301,2375,2381,2578,2809,2869,2980,3000,3029,3037,3057,3128,3443,3702,4000,4343,4592,4848,5000,5054,5060,5061,5117,5222,5250,5416,5443,5450,5480,5555,5600,5814,5894,5984,5985,5986,6080,6173,6988,7000,7001,7005,7070,7071,7080,7144,7145,7180,7181,7510,7770,7777,7778,7779,8000,8001,8008,8014,8015,8020,8028,8040,8080,8081,8082,8085,8088,8090,8095,8118,8123,8161,8180,8181,8182,8222,8243,8280,8300,8333,8344,8393,8400,8443,8484,8500,8509,8694,8787,8800,8852,8880,8888,8899,8983,9000,9001,9002,9050,9060,9080,9090,9091,9111,9200,9201,9290,9443,9447,9700,9710,9788,9830,9850,9999,10000,10080,10100,10250,10255,10297,10443,11371,12601,13014,14592,15489,16000,16992,16993,16994,16995,17000,18081,19980,29991,30007,30018,30888,33300,34412,34443,34444,36099,40007,41080,44449,49152,49153,50000,50002,50452,51423,53331,54444,55252,55555,56712]';
+
+/** The variables of Snort 2.9's shipped snort.conf (2.9.20), in definition order. */
+export const SNORT_DEFAULT_VARIABLES: readonly [VariableKind, string, string][] = [
+  ['ipvar', 'HOME_NET', 'any'],
+  ['ipvar', 'EXTERNAL_NET', 'any'],
+  ['ipvar', 'DNS_SERVERS', '$HOME_NET'],
+  ['ipvar', 'SMTP_SERVERS', '$HOME_NET'],
+  ['ipvar', 'HTTP_SERVERS', '$HOME_NET'],
+  ['ipvar', 'SQL_SERVERS', '$HOME_NET'],
+  ['ipvar', 'TELNET_SERVERS', '$HOME_NET'],
+  ['ipvar', 'SSH_SERVERS', '$HOME_NET'],
+  ['ipvar', 'FTP_SERVERS', '$HOME_NET'],
+  ['ipvar', 'SIP_SERVERS', '$HOME_NET'],
+  ['portvar', 'HTTP_PORTS', HTTP_PORTS],
+  ['portvar', 'SHELLCODE_PORTS', '!80'],
+  ['portvar', 'ORACLE_PORTS', '1024:'],
+  ['portvar', 'SSH_PORTS', '22'],
+  ['portvar', 'FTP_PORTS', '[21,2100,3535]'],
+  ['portvar', 'SIP_PORTS', '[5060,5061,5600]'],
+  ['portvar', 'FILE_DATA_PORTS', '[$HTTP_PORTS,110,143]'],
+  ['portvar', 'GTP_PORTS', '[2123,2152,3386]'],
+  [
+    'ipvar',
+    'AIM_SERVERS',
+    '[64.12.24.0/23,64.12.28.0/23,64.12.161.0/24,64.12.163.0/24,64.12.200.0/24,205.188.3.0/24,205.188.5.0/24,205.188.7.0/24,205.188.9.0/24,205.188.153.0/24,205.188.179.0/24,205.188.248.0/24]',
+  ],
+  ['var', 'RULE_PATH', '../rules'],
+  ['var', 'SO_RULE_PATH', '../so_rules'],
+  ['var', 'PREPROC_RULE_PATH', '../preproc_rules'],
+  ['var', 'WHITE_LIST_PATH', '../rules'],
+  ['var', 'BLACK_LIST_PATH', '../rules'],
+];
+
+export class VariableTable {
+  private readonly vars = new Map<string, Variable>();
+
+  static withDefaults(): VariableTable {
+    const t = new VariableTable();
+    for (const [kind, name, value] of SNORT_DEFAULT_VARIABLES) t.set({ kind, name, value, origin: '<default>' });
+    return t;
+  }
+
+  set(v: Variable): void {
+    this.vars.set(v.name, v);
+  }
+
+  get(name: string): Variable | undefined {
+    return this.vars.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+
+  names(): string[] {
+    return [...this.vars.keys()];
+  }
+
+  /** `$NAME` and `${NAME}` substituted (for include paths); unknown names are left as written. */
+  substitute(text: string): string {
+    return text.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (m, name: string) => this.vars.get(name)?.value ?? m);
+  }
+}
+
+/** Parses `NAME=VALUE` from `--var`. */
+export function parseVarOverride(text: string): { name: string; value: string } | undefined {
+  const eq = text.indexOf('=');
+  if (eq <= 0) return undefined;
+  const name = text.slice(0, eq).trim();
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return undefined;
+  return { name, value: text.slice(eq + 1).trim() };
+}
+
+/** Names of the variables an expression uses (not following them). */
+export function variablesIn(expr: AddressExpr | PortExpr, out: string[] = []): string[] {
+  if (expr.kind === 'var') out.push(expr.name);
+  else if (expr.kind === 'list') for (const i of expr.items) variablesIn(i, out);
+  return out;
+}
+
+// ---------------------------------------------------------------- resolution for matching
+
+/** A resolved address set: matches when some positive entry matches (or there is none) and no negative one does. */
+export interface AddressSet {
+  any: boolean;
+  include: (Cidr | AddressSet)[];
+  exclude: (Cidr | AddressSet)[];
+}
+
+export interface PortSet {
+  any: boolean;
+  include: ([number, number] | PortSet)[];
+  exclude: ([number, number] | PortSet)[];
+}
+
+export class ResolveError extends Error {}
+
+function cidrOf(expr: Extract<AddressExpr, { kind: 'cidr' }>): Cidr {
+  return { kind: 'cidr', family: expr.family, addr: expr.addr, prefix: expr.prefix, text: expr.text };
+}
+
+export function resolveAddress(expr: AddressExpr, vars: VariableTable, seen: Set<string> = new Set()): AddressSet {
+  switch (expr.kind) {
+    case 'any':
+      return { any: true, include: [], exclude: [] };
+    case 'cidr':
+      return expr.negated ? { any: false, include: [], exclude: [cidrOf(expr)] } : { any: false, include: [cidrOf(expr)], exclude: [] };
+    case 'var': {
+      const set = resolveAddressVariable(expr.name, vars, seen);
+      return expr.negated ? { any: false, include: [], exclude: [set] } : set;
+    }
+    case 'list': {
+      const inner: AddressSet = { any: false, include: [], exclude: [] };
+      for (const item of expr.items) {
+        const r = resolveAddress(item, vars, seen);
+        if (item.negated) inner.exclude.push(...r.exclude);
+        else if (r.any && r.exclude.length === 0) inner.any = true;
+        else inner.include.push(r);
+      }
+      return expr.negated ? { any: false, include: [], exclude: [inner] } : inner;
+    }
+  }
+}
+
+function resolveAddressVariable(name: string, vars: VariableTable, seen: Set<string>): AddressSet {
+  const v = vars.get(name);
+  if (!v) throw new ResolveError(`undefined variable $${name}`);
+  if (v.kind === 'portvar') throw new ResolveError(`$${name} is a portvar, used as an address`);
+  if (seen.has(name)) throw new ResolveError(`variable $${name} refers to itself`);
+  const parsed = parseAddress(v.value);
+  if (!parsed.ok) throw new ResolveError(`$${name} (${v.origin}) is not an address list: ${parsed.error}`);
+  return resolveAddress(parsed.value, vars, new Set([...seen, name]));
+}
+
+export function resolvePorts(expr: PortExpr, vars: VariableTable, seen: Set<string> = new Set()): PortSet {
+  switch (expr.kind) {
+    case 'any':
+      return { any: true, include: [], exclude: [] };
+    case 'range':
+      return expr.negated ? { any: false, include: [], exclude: [[expr.lo, expr.hi]] } : { any: false, include: [[expr.lo, expr.hi]], exclude: [] };
+    case 'var': {
+      const v = vars.get(expr.name);
+      if (!v) throw new ResolveError(`undefined variable $${expr.name}`);
+      if (v.kind === 'ipvar') throw new ResolveError(`$${expr.name} is an ipvar, used as a port`);
+      if (seen.has(expr.name)) throw new ResolveError(`variable $${expr.name} refers to itself`);
+      const parsed = parsePort(v.value);
+      if (!parsed.ok) throw new ResolveError(`$${expr.name} (${v.origin}) is not a port list: ${parsed.error}`);
+      const set = resolvePorts(parsed.value, vars, new Set([...seen, expr.name]));
+      return expr.negated ? { any: false, include: [], exclude: [set] } : set;
+    }
+    case 'list': {
+      const inner: PortSet = { any: false, include: [], exclude: [] };
+      for (const item of expr.items) {
+        const r = resolvePorts(item, vars, seen);
+        if (item.negated) inner.exclude.push(...r.exclude);
+        else if (r.any && r.exclude.length === 0) inner.any = true;
+        else inner.include.push(r);
+      }
+      return expr.negated ? { any: false, include: [], exclude: [inner] } : inner;
+    }
+  }
+}
+
+function cidrContains(c: Cidr, ip: Uint8Array): boolean {
+  if (c.addr.length !== ip.length) return false;
+  let bits = c.prefix;
+  for (let i = 0; i < ip.length && bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((ip[i]! & mask) !== (c.addr[i]! & mask)) return false;
+  }
+  return true;
+}
+
+export function addressMatches(set: AddressSet, ip: Uint8Array): boolean {
+  for (const e of set.exclude) if ('kind' in e ? cidrContains(e, ip) : addressMatches(e, ip)) return false;
+  if (set.any) return true;
+  if (set.include.length === 0) return set.exclude.length > 0;
+  for (const e of set.include) if ('kind' in e ? cidrContains(e, ip) : addressMatches(e, ip)) return true;
+  return false;
+}
+
+export function portMatches(set: PortSet, port: number): boolean {
+  for (const e of set.exclude) if (Array.isArray(e) ? port >= e[0] && port <= e[1] : portMatches(e, port)) return false;
+  if (set.any) return true;
+  if (set.include.length === 0) return set.exclude.length > 0;
+  for (const e of set.include) if (Array.isArray(e) ? port >= e[0] && port <= e[1] : portMatches(e, port)) return true;
+  return false;
+}

@@ -1,0 +1,40 @@
+/**
+ * What every rule keyword declares, in one place per keyword (cf. Snort 3 `ips_options`, Suricata `detect-*.c`):
+ * its category, whether it takes a value, how the value parses into typed arguments, and the checks Snort makes
+ * when it loads the rule. Matching lives elsewhere (the matcher compiles from the typed arguments).
+ */
+import type { RuleOption } from '../ast.js';
+
+export type KeywordCategory = 'general' | 'payload' | 'non-payload' | 'post-detection' | 'preprocessor';
+
+/** Reports problems in a keyword's value; `at`/`length` are relative to the value's first character. */
+export interface ValueReporter {
+  error(code: string, message: string, at?: number, length?: number): void;
+  warning(code: string, message: string, at?: number, length?: number): void;
+}
+
+export interface KeywordSpec<A = unknown> {
+  name: string;
+  category: KeywordCategory;
+  /** Whether the keyword takes `:value`. */
+  value: 'none' | 'required' | 'optional';
+  /** A content modifier (nocase, depth, http_uri, ...): it applies to the closest content/uricontent before it. */
+  contentModifier?: boolean;
+  /** Snort's manual summary, shown by `honeywall lint --explain`-style help and in diagnostics. */
+  summary: string;
+  /** Parse the value into typed arguments; report problems and return undefined when it cannot be used. */
+  parse(value: string | undefined, report: ValueReporter): A | undefined;
+}
+
+export type AnyKeywordSpec = KeywordSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function defineKeyword<A>(spec: KeywordSpec<A>): KeywordSpec<A> {
+  return spec;
+}
+
+/** A keyword that takes no value (`nocase`, `rawbytes`, `sameip`, `file_data`, ...). */
+export function flagKeyword(name: string, category: KeywordCategory, summary: string, contentModifier = false): KeywordSpec<true> {
+  return { name, category, value: 'none', contentModifier, summary, parse: () => true };
+}
+
+export type OptionOf<A> = RuleOption<A>;

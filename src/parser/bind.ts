@@ -1,0 +1,201 @@
+/**
+ * Stage 3: rule-level meaning. Attaches content modifiers to their content, fills the rule's identity (gid, sid,
+ * rev, msg, classtype) and makes the cross-option checks Snort 2.9 makes when it loads a rule.
+ */
+import type { RuleOption } from '../ast.js';
+import type { ContentArgs, FastPatternArgs, HttpBuffer } from '../keywords/content.js';
+import type { NumOrVar } from '../keywords/values.js';
+import type { RuleReporter } from './rule.js';
+
+export interface RuleIdentity {
+  gid: number;
+  sid: number | undefined;
+  rev: number | undefined;
+  msg: string | undefined;
+  classtype: string | undefined;
+}
+
+/** Options that leave a cursor position a relative content can continue from. */
+const CURSOR_SETTERS = new Set(['content', 'uricontent', 'pcre', 'byte_jump', 'byte_extract', 'byte_test', 'isdataat', 'asn1', 'base64_decode', 'base64_data', 'file_data', 'pkt_data', 'dce_stub_data', 'sip_header', 'sip_body', 'gtp_info', 'dnp3_data', 'modbus_data', 'ssl_state', 'ssl_version']);
+const FP_INELIGIBLE: ReadonlySet<HttpBuffer> = new Set<HttpBuffer>(['http_cookie', 'http_raw_uri', 'http_raw_header', 'http_raw_cookie', 'http_method', 'http_stat_code', 'http_stat_msg']);
+const MAX_BYTE_EXTRACT_VARS = 2;
+
+function len(o: RuleOption): number {
+  return o.end - o.start;
+}
+
+export function bindRule(options: RuleOption[], reporter: RuleReporter): RuleIdentity {
+  const id: RuleIdentity = { gid: 1, sid: undefined, rev: undefined, msg: undefined, classtype: undefined };
+  const err = (o: RuleOption, code: string, message: string) => reporter.report('error', code, message, o.start, len(o));
+  const ctx: ModifierContext = {
+    err,
+    warn: (o, code, message) => reporter.report('warning', code, message, o.start, len(o)),
+    fastPatternSeen: false,
+    cursorSeen: false,
+  };
+  let singletons = 0; // bit set of SINGLETON_BITS seen
+  let lastContent: RuleOption | undefined;
+  let extractVars: string[] | undefined;
+  let sawSid = false;
+
+  for (let index = 0; index < options.length; index++) {
+    const o = options[index]!;
+    const kw = o.keyword;
+    const bit = SINGLETON_BITS[kw as keyof typeof SINGLETON_BITS];
+    if (bit !== undefined) {
+      if (singletons & bit) err(o, 'duplicate-option', `'${kw}' appears more than once in the rule`);
+      singletons |= bit;
+      if (kw === 'sid') sawSid = true;
+      if (o.args !== undefined) {
+        if (kw === 'sid') id.sid = o.args as number;
+        else if (kw === 'gid') id.gid = o.args as number;
+        else if (kw === 'rev') id.rev = o.args as number;
+        else if (kw === 'msg') id.msg = o.args as string;
+        else if (kw === 'classtype') id.classtype = o.args as string;
+      }
+      continue;
+    }
+    if (kw === 'content' || kw === 'uricontent') {
+      lastContent = o;
+      // The cursor question for this content's own relative modifiers is "was anything before it".
+      ctx.contentHasAnchor = ctx.cursorSeen;
+      ctx.cursorSeen = true;
+      continue;
+    }
+    if (MODIFIERS.has(kw)) {
+      if (!lastContent) {
+        err(o, 'modifier-without-content', `'${kw}' modifies a content, but no content comes before it`);
+        continue;
+      }
+      if (lastContent.args === undefined || o.args === undefined) continue;
+      if (typeof o.args === 'object' && 'variable' in (o.args as object)) {
+        const v = (o.args as { variable: string }).variable;
+        if (!extractVars?.includes(v)) err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
+      }
+      applyModifier(lastContent.args as ContentArgs, o, index, ctx);
+      continue;
+    }
+    if (CURSOR_SETTERS.has(kw)) ctx.cursorSeen = true;
+    const a = o.args as { name?: string; variables?: string[] } | undefined;
+    if (a && typeof a === 'object') {
+      if (Array.isArray(a.variables))
+        for (const v of a.variables) if (!extractVars?.includes(v)) err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
+      if (kw === 'byte_extract' && typeof a.name === 'string') {
+        extractVars ??= [];
+        if (extractVars.includes(a.name)) err(o, 'duplicate-variable', `byte_extract variable '${a.name}' is defined twice`);
+        extractVars.push(a.name);
+        if (extractVars.length > MAX_BYTE_EXTRACT_VARS) err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract variables per rule`);
+      }
+    }
+  }
+
+  // Checks that need the complete content (all modifiers seen).
+  for (const o of options) {
+    if ((o.keyword === 'content' || o.keyword === 'uricontent') && o.args) checkContent(o, o.args as ContentArgs, err);
+  }
+  if (!sawSid) {
+    reporter.report('error', 'missing-sid', 'the rule has no sid (Snort requires one)', options[0]?.start ?? 0, options[0] ? len(options[0]) : 1);
+  }
+  return id;
+}
+
+const SINGLETON_BITS = { sid: 1, gid: 2, rev: 4, msg: 8, classtype: 16, priority: 32 } as const;
+
+const MODIFIERS = new Set(['nocase', 'rawbytes', 'depth', 'offset', 'distance', 'within', 'fast_pattern', 'replace', 'http_uri', 'http_raw_uri', 'http_header', 'http_raw_header', 'http_cookie', 'http_raw_cookie', 'http_method', 'http_client_body', 'http_stat_code', 'http_stat_msg']);
+
+export function isModifier(keyword: string): boolean {
+  return MODIFIERS.has(keyword);
+}
+
+interface ModifierContext {
+  err(o: RuleOption, code: string, message: string): void;
+  warn(o: RuleOption, code: string, message: string): void;
+  fastPatternSeen: boolean;
+  /** Some payload option before the current point leaves a cursor. */
+  cursorSeen: boolean;
+  /** Something before the current content left a cursor (for its distance/within). */
+  contentHasAnchor?: boolean;
+}
+
+function applyModifier(c: ContentArgs, o: RuleOption, index: number, ctx: ModifierContext): void {
+  const m = c.mods;
+  const dup = (present: unknown) => {
+    if (present !== undefined && present !== false) {
+      ctx.err(o, 'duplicate-modifier', `'${o.keyword}' is given twice for the same content`);
+      return true;
+    }
+    return false;
+  };
+  m.modifierIndexes.push(index);
+  switch (o.keyword) {
+    case 'nocase':
+      if (!dup(m.nocase)) m.nocase = true;
+      return;
+    case 'rawbytes':
+      if (dup(m.rawbytes)) return;
+      if (m.buffer) ctx.err(o, 'rawbytes-with-http', `rawbytes cannot be used with ${m.buffer}`);
+      m.rawbytes = true;
+      return;
+    case 'depth':
+    case 'offset':
+      if (dup(m[o.keyword])) return;
+      if (m.distance !== undefined || m.within !== undefined)
+        ctx.err(o, 'mixed-relative-modifiers', `${o.keyword} cannot be combined with distance/within on the same content`);
+      m[o.keyword] = o.args as NumOrVar;
+      return;
+    case 'distance':
+    case 'within':
+      if (dup(m[o.keyword])) return;
+      if (m.depth !== undefined || m.offset !== undefined)
+        ctx.err(o, 'mixed-relative-modifiers', `${o.keyword} cannot be combined with depth/offset on the same content`);
+      if (!ctx.contentHasAnchor) ctx.warn(o, 'relative-without-anchor', `${o.keyword} makes the content relative, but nothing before it sets a position (Snort measures it from the start of the buffer)`);
+      m[o.keyword] = o.args as NumOrVar;
+      return;
+    case 'fast_pattern':
+      if (ctx.fastPatternSeen) {
+        ctx.err(o, 'duplicate-fast-pattern', 'fast_pattern can be used only once in a rule');
+        return;
+      }
+      ctx.fastPatternSeen = true;
+      m.fastPattern = o.args as FastPatternArgs;
+      return;
+    case 'replace':
+      if (dup(m.replace)) return;
+      m.replace = o.args as Uint8Array;
+      return;
+    default: {
+      const buffer = o.keyword as HttpBuffer;
+      if (m.buffer && !(c.uricontent && buffer === 'http_uri')) {
+        ctx.err(o, 'conflicting-buffers', `the content is already bound to ${m.buffer}; '${buffer}' conflicts`);
+        return;
+      }
+      if (m.rawbytes) ctx.err(o, 'rawbytes-with-http', `${buffer} cannot be used with rawbytes`);
+      m.buffer = buffer;
+    }
+  }
+}
+
+function checkContent(o: RuleOption, c: ContentArgs, err: ModifierContext['err']): void {
+  const m = c.mods;
+  const size = c.bytes.length;
+  const what = o.keyword;
+  if (typeof m.depth === 'number' && m.depth < size) err(o, 'depth-shorter-than-content', `depth ${m.depth} is less than the ${what}'s ${size} bytes`);
+  if (typeof m.within === 'number' && m.within < size) err(o, 'within-shorter-than-content', `within ${m.within} is less than the ${what}'s ${size} bytes`);
+  const fp = m.fastPattern;
+  if (fp) {
+    if (m.buffer && FP_INELIGIBLE.has(m.buffer)) err(o, 'fast-pattern-buffer', `fast_pattern cannot be used with ${m.buffer}`);
+    // Snort compares values, not presence: `offset:0` or `distance:0` equal the defaults and pass (ET relies on it).
+    const set = (v: NumOrVar | undefined) => v !== undefined && v !== 0;
+    const positional = set(m.depth) || set(m.offset) || set(m.distance) || set(m.within);
+    if (fp.only && c.negated) err(o, 'fast-pattern-only-negated', 'fast_pattern:only cannot be used on a negated content');
+    if (fp.only && positional) err(o, 'fast-pattern-only-positional', 'fast_pattern:only cannot be used with offset, depth, distance or within');
+    if (c.negated && positional && !fp.only) err(o, 'fast-pattern-negated-positional', 'fast_pattern on a negated content cannot be used with offset, depth, distance or within');
+    if (fp.offset !== undefined && fp.length !== undefined && fp.offset + fp.length > size)
+      err(o, 'fast-pattern-range', `fast_pattern:${fp.offset},${fp.length} reaches past the ${size}-byte content`);
+  }
+  if (m.replace) {
+    if (m.replace.length !== size) err(o, 'replace-length', `replace is ${m.replace.length} bytes but its content is ${size}; they must be equal`);
+    if (c.negated) err(o, 'replace-negated', 'replace cannot be used on a negated content');
+    if (m.buffer) err(o, 'replace-http', `replace cannot be used on ${m.buffer} content`);
+  }
+}

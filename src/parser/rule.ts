@@ -1,0 +1,256 @@
+/**
+ * Stage 2: one rule's logical text into a RuleNode: the header by hand (seven blank-separated fields, brackets may
+ * hold blanks), the option list with the chevrotain lexer, each option's value by its keyword's own parser.
+ */
+import { ACTIONS, PROTOCOLS, type Action, type AddressExpr, type Direction, type Field, type PortExpr, type Protocol, type RuleHeader, type RuleOption, type Span } from '../ast.js';
+import { KEYWORDS } from '../keywords/index.js';
+import type { ValueReporter } from '../keywords/spec.js';
+import { parseAddress, parsePort } from './address.js';
+import { OptionToken, Semicolon, tokenizeOptions } from './options-lexer.js';
+
+/** Where problems go: offsets are logical offsets within the rule's entry text. */
+export interface RuleReporter {
+  report(severity: 'error' | 'warning' | 'info', code: string, message: string, at: number, length: number): void;
+}
+
+export interface ParsedRule {
+  header: RuleHeader;
+  options: RuleOption[];
+  body: Span;
+}
+
+export type RuleParseOutcome = { ok: true; rule: ParsedRule } | { ok: false; code: string; message: string; at: number; length: number };
+
+const ACTION_SET = new Set<string>(ACTIONS);
+const PROTOCOL_SET = new Set<string>(PROTOCOLS);
+
+export function isAction(word: string): word is Action {
+  return ACTION_SET.has(word);
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
+}
+
+/**
+ * Parses the rule that starts at `from` in `text` (a logical entry text). Spans in the result are LOGICAL offsets;
+ * the caller maps them to the file. Structural failures (bad header, no option list) return ok:false; problems in
+ * options are reported and the rule is still returned.
+ */
+export function parseRuleText(text: string, from: number, reporter: RuleReporter): RuleParseOutcome {
+  // --- header: up to 7 fields, stopping at '(' outside brackets.
+  const fields: { text: string; start: number; end: number }[] = [];
+  let i = from;
+  const n = text.length;
+  let parenAt = -1;
+  while (i < n) {
+    while (i < n && isBlank(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    if (text[i] === '(') {
+      parenAt = i;
+      break;
+    }
+    const start = i;
+    let depth = 0;
+    while (i < n) {
+      const c = text[i]!;
+      if (c === '[') depth++;
+      else if (c === ']') depth--;
+      else if (depth <= 0 && (c === '(' || isBlank(c.charCodeAt(0)))) break;
+      i++;
+    }
+    fields.push({ text: text.slice(start, i), start, end: i });
+  }
+  if (fields.length !== 7) {
+    const last = fields[fields.length - 1];
+    const at = fields.length > 7 ? fields[7]!.start : last ? last.end : from;
+    const msg =
+      fields.length > 7
+        ? `rule header has ${fields.length} fields, expected 7 (action proto src sport dir dst dport): unexpected '${fields[7]!.text}'`
+        : `rule header has ${fields.length} field${fields.length === 1 ? '' : 's'}, expected 7 (action proto src sport dir dst dport)`;
+    return { ok: false, code: 'bad-header', message: msg, at, length: Math.max(1, fields.length > 7 ? fields[7]!.text.length : 1) };
+  }
+  const [fAction, fProto, fSrc, fSport, fDir, fDst, fDport] = fields as [typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0]];
+  if (!isAction(fAction.text)) return { ok: false, code: 'unknown-action', message: `'${fAction.text}' is not a rule action`, at: fAction.start, length: fAction.text.length };
+  const protoText = fProto.text.toLowerCase();
+  if (!PROTOCOL_SET.has(protoText))
+    return { ok: false, code: 'unknown-protocol', message: `'${fProto.text}' is not a protocol Snort 2.9 knows (tcp, udp, icmp, ip)`, at: fProto.start, length: fProto.text.length };
+  if (fDir.text !== '->' && fDir.text !== '<>')
+    return { ok: false, code: 'bad-direction', message: `'${fDir.text}' is not a direction operator ('->' or '<>')`, at: fDir.start, length: fDir.text.length };
+
+  const addr = (f: typeof fAction, what: string): Field<AddressExpr> | RuleParseOutcome => {
+    const r = parseAddress(f.text);
+    if (!r.ok) return { ok: false, code: 'bad-address', message: `${what}: ${r.error}`, at: f.start + r.at, length: Math.max(1, f.text.length - r.at) };
+    return { text: f.text, span: { start: f.start, end: f.end }, value: r.value };
+  };
+  const port = (f: typeof fAction, what: string): Field<PortExpr> | RuleParseOutcome => {
+    const r = parsePort(f.text);
+    if (!r.ok) return { ok: false, code: 'bad-port', message: `${what}: ${r.error}`, at: f.start + r.at, length: Math.max(1, f.text.length - r.at) };
+    return { text: f.text, span: { start: f.start, end: f.end }, value: r.value };
+  };
+  const src = addr(fSrc, 'source address');
+  if ('ok' in src) return src;
+  const sport = port(fSport, 'source port');
+  if ('ok' in sport) return sport;
+  const dst = addr(fDst, 'destination address');
+  if ('ok' in dst) return dst;
+  const dport = port(fDport, 'destination port');
+  if ('ok' in dport) return dport;
+
+  const header: RuleHeader = {
+    action: { text: fAction.text, span: { start: fAction.start, end: fAction.end }, value: fAction.text },
+    protocol: { text: fProto.text, span: { start: fProto.start, end: fProto.end }, value: protoText as Protocol },
+    src,
+    srcPort: sport,
+    direction: { text: fDir.text, span: { start: fDir.start, end: fDir.end }, value: fDir.text as Direction },
+    dst,
+    dstPort: dport,
+  };
+
+  // --- options
+  if (parenAt === -1) {
+    // Snort 2.9 accepts a header alone; it then fails for want of a sid, reported by the binder.
+    return { ok: true, rule: { header, options: [], body: { start: n, end: n } } };
+  }
+  let close = n - 1;
+  while (close > parenAt && isBlank(text.charCodeAt(close))) close--;
+  if (text[close] !== ')') {
+    return { ok: false, code: 'unterminated-options', message: "the option list has no closing ')'", at: parenAt, length: n - parenAt };
+  }
+  const bodyStart = parenAt + 1;
+  const body = text.slice(bodyStart, close);
+  const options = parseOptions(body, bodyStart, reporter);
+  return { ok: true, rule: { header, options, body: { start: bodyStart, end: close } } };
+}
+
+function parseOptions(body: string, base: number, reporter: RuleReporter): RuleOption[] {
+  const tokens = tokenizeOptions(body);
+  const options: RuleOption[] = [];
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    const type = t.tokenType;
+    if (type === Semicolon) continue; // `;;`: an empty option, ignored by Snort
+    const image = t.image;
+    const tStart = base + t.startOffset;
+    if (type !== OptionToken) {
+      const shown = image.endsWith(';') ? image.slice(0, -1) : image;
+      reporter.report('error', 'bad-option', `expected an option keyword, found '${shown.length > 40 ? shown.slice(0, 40) + '...' : shown}'`, tStart, Math.max(1, shown.length));
+      continue;
+    }
+    const hasSemi = image.charCodeAt(image.length - 1) === 59 && !isEscapedAt(image, image.length - 1);
+    const contentEnd = hasSemi ? image.length - 1 : image.length;
+    const colon = image.indexOf(':');
+    let kwEnd = colon === -1 ? contentEnd : colon;
+    while (kwEnd > 0 && isBlank(image.charCodeAt(kwEnd - 1))) kwEnd--;
+    const keyword = image.slice(0, kwEnd);
+    let value: string | undefined;
+    let valueStart = -1;
+    let valueEnd = -1;
+    if (colon !== -1) {
+      let vs = colon + 1;
+      while (vs < contentEnd && isBlank(image.charCodeAt(vs))) vs++;
+      let ve = contentEnd;
+      while (ve > vs && isBlank(image.charCodeAt(ve - 1))) ve--;
+      value = image.slice(vs, ve);
+      valueStart = tStart + vs;
+      valueEnd = tStart + ve;
+    }
+    const option = new OptionNode(KEYWORDS.get(keyword)?.name ?? keyword, value, tStart, tStart + image.length, tStart + kwEnd, valueStart, valueEnd);
+    // `keyword garbage;` lexes as the keyword followed by a stray token.
+    const next = tokens[k + 1];
+    if (!hasSemi && colon === -1 && next !== undefined && next.tokenType !== Semicolon) {
+      const img = next.image.endsWith(';') ? next.image.slice(0, -1) : next.image;
+      reporter.report('error', 'bad-option', `expected ':' or ';' after '${keyword}', found '${img.length > 40 ? img.slice(0, 40) + '...' : img}'`, base + next.startOffset, Math.max(1, img.length));
+      option.end = base + next.startOffset + next.image.length;
+      options.push(option);
+      k++;
+      continue;
+    }
+    parseOptionValue(option, reporter);
+    options.push(option);
+  }
+  return options;
+}
+
+/** The RuleOption record: plain numeric offsets, spans built on demand. */
+export class OptionNode<A = unknown> implements RuleOption<A> {
+  args: A | undefined = undefined;
+  constructor(
+    public keyword: string,
+    public value: string | undefined,
+    public start: number,
+    public end: number,
+    public keywordEnd: number,
+    public valueStart: number,
+    public valueEnd: number,
+  ) {}
+  get span(): Span {
+    return { start: this.start, end: this.end };
+  }
+  get keywordSpan(): Span {
+    return { start: this.start, end: this.keywordEnd };
+  }
+  get valueSpan(): Span | undefined {
+    return this.valueStart === -1 ? undefined : { start: this.valueStart, end: this.valueEnd };
+  }
+}
+
+function isEscapedAt(s: string, at: number): boolean {
+  let n = 0;
+  for (let i = at - 1; i >= 0 && s.charCodeAt(i) === 92; i--) n++;
+  return n % 2 === 1;
+}
+
+/** One reusable value reporter (no closures per option): `bind` points it at the option being parsed. */
+class OptionValueReporter implements ValueReporter {
+  failed = false;
+  private option!: RuleOption;
+  private reporter!: RuleReporter;
+
+  bind(option: RuleOption, reporter: RuleReporter): this {
+    this.option = option;
+    this.reporter = reporter;
+    this.failed = false;
+    return this;
+  }
+
+  private emit(severity: 'error' | 'warning', code: string, message: string, at: number | undefined, length: number | undefined): void {
+    const o = this.option;
+    const vStart = o.valueStart === -1 ? o.keywordEnd : o.valueStart;
+    const vLen = o.value?.length ?? 0;
+    const a = Math.max(0, Math.min(at ?? 0, vLen));
+    const l = Math.max(1, Math.min(length ?? vLen - a, vLen - a));
+    this.reporter.report(severity, code, `${o.keyword}: ${message}`, vStart + a, l);
+  }
+
+  error(code: string, message: string, at?: number, length?: number): void {
+    this.failed = true;
+    this.emit('error', code, message, at, length);
+  }
+
+  warning(code: string, message: string, at?: number, length?: number): void {
+    this.emit('warning', code, message, at, length);
+  }
+}
+
+const valueReporter = new OptionValueReporter();
+
+function parseOptionValue(option: RuleOption, reporter: RuleReporter): void {
+  const spec = KEYWORDS.get(option.keyword);
+  const kwLen = option.keywordEnd - option.start;
+  if (!spec) {
+    reporter.report('error', 'unknown-keyword', `unknown rule option '${option.keyword}'`, option.start, kwLen);
+    return;
+  }
+  if (spec.value === 'none' && option.value !== undefined && option.value !== '') {
+    reporter.report('error', 'unexpected-value', `'${option.keyword}' takes no value`, option.valueStart, option.value.length);
+    return;
+  }
+  if (spec.value === 'required' && (option.value === undefined || option.value === '')) {
+    reporter.report('error', 'missing-value', `'${option.keyword}' needs a value`, option.start, kwLen);
+    return;
+  }
+  const report = valueReporter.bind(option, reporter);
+  const args = spec.parse(option.value, report);
+  option.args = report.failed ? undefined : args;
+}

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { RuleNode } from '../src/ast.js';
+import type { ContentArgs } from '../src/keywords/content.js';
+import { parseRules } from '../src/parser/parse.js';
+import { printRules } from '../src/parser/print.js';
+
+function one(text: string) {
+  const r = parseRules(text, { file: 't.rules' });
+  const rules = r.file.nodes.filter((n): n is RuleNode => n.kind === 'rule');
+  return { rule: rules[0], rules, diags: r.diagnostics, errors: r.diagnostics.filter((d) => d.severity === 'error'), file: r.file };
+}
+
+const codes = (text: string) => one(text).errors.map((d) => d.code);
+
+describe('rule header', () => {
+  it('reads every action, protocol, address and port form', () => {
+    for (const action of ['alert', 'log', 'pass', 'drop', 'sdrop', 'reject', 'activate', 'dynamic']) {
+      const { rule, errors } = one(`${action} tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"x"; sid:1;)`);
+      expect(errors).toEqual([]);
+      expect(rule!.header.action.value).toBe(action);
+    }
+    const { rule, errors } = one(
+      'alert udp ![10.0.0.0/8,[192.168.1.1,$DNS_SERVERS]] !5938,!1433 <> [2001:db8::/32,fe80:0000:0000:0000:0204:61ff:fe9d:f156] [1:1024,!80,$HTTP_PORTS] (sid:2;)',
+    );
+    expect(errors).toEqual([]);
+    expect(rule!.header.src.value).toMatchObject({ kind: 'list', negated: true });
+    expect(rule!.header.srcPort.value).toMatchObject({ kind: 'list', items: [{ kind: 'range', lo: 5938, negated: true }, { kind: 'range', lo: 1433, negated: true }] });
+    expect(rule!.header.direction.value).toBe('<>');
+    expect(rule!.header.dst.value).toMatchObject({ kind: 'list', items: [{ kind: 'cidr', family: 6, prefix: 32 }, { kind: 'cidr', family: 6, prefix: 128 }] });
+    expect(rule!.header.dstPort.value).toMatchObject({ kind: 'list', items: [{ lo: 1, hi: 1024 }, { lo: 80, negated: true }, { kind: 'var', name: 'HTTP_PORTS' }] });
+  });
+
+  it('reads open-ended port ranges and tabs', () => {
+    const { rule, errors } = one('alert\ttcp\tany\t1024:\t->\tany\t:1023\t(sid:3;)');
+    expect(errors).toEqual([]);
+    expect(rule!.header.srcPort.value).toMatchObject({ lo: 1024, hi: 65535 });
+    expect(rule!.header.dstPort.value).toMatchObject({ lo: 0, hi: 1023 });
+  });
+
+  it('rejects what Snort rejects, at the right column', () => {
+    expect(codes('alert tcp any any => any any (sid:1;)')).toEqual(['bad-direction']);
+    expect(codes('alert xyz any any -> any any (sid:1;)')).toEqual(['unknown-protocol']);
+    expect(codes('alert tcp 10.0.0.300 any -> any any (sid:1;)')).toEqual(['bad-address']);
+    expect(codes('alert tcp any 70000 -> any any (sid:1;)')).toEqual(['bad-port']);
+    expect(codes('alert tcp any 90:80 -> any any (sid:1;)')).toEqual(['bad-port']);
+    expect(codes('alert tcp [1.2.3.4 any -> any any (sid:1;)')).toEqual(['bad-header']);
+    expect(codes('alert tcp any any -> any (sid:1;)')).toEqual(['bad-header']);
+    expect(codes('alert tcp any any -> any any (sid:1;')).toEqual(['unterminated-options']);
+    const e = one('alert tcp any any -> any 99999 (sid:1;)').errors[0]!;
+    expect([e.line, e.column]).toEqual([1, 26]);
+  });
+});
+
+describe('options', () => {
+  it('decodes content with hex, escapes and negation, and attaches modifiers', () => {
+    const { rule, errors } = one(
+      'alert tcp any any -> any any (msg:"m"; content:!"a|0D 0a|\\"b\\;c"; nocase; offset:2; depth:20; content:"GET"; http_method; content:"x"; distance:0; within:10; fast_pattern; sid:9; rev:2;)',
+    );
+    expect(errors).toEqual([]);
+    const [c1, c2, c3] = rule!.options.filter((o) => o.keyword === 'content').map((o) => o.args as ContentArgs);
+    expect(c1!.negated).toBe(true);
+    expect([...c1!.bytes]).toEqual([0x61, 0x0d, 0x0a, 0x22, 0x62, 0x3b, 0x63]);
+    expect(c1!.mods).toMatchObject({ nocase: true, offset: 2, depth: 20 });
+    expect(c2!.mods.buffer).toBe('http_method');
+    expect(c3!.mods).toMatchObject({ distance: 0, within: 10, fastPattern: { only: false } });
+    expect([rule!.sid, rule!.rev, rule!.msg, rule!.gid]).toEqual([9, 2, 'm', 1]);
+  });
+
+  it('splits options on unescaped semicolons only (pcre may hold quotes)', () => {
+    const { rule } = one('alert tcp any any -> any any (pcre:"/a\\;b"c/i"; sid:1;)');
+    expect(rule!.options.map((o) => o.keyword)).toEqual(['pcre', 'sid']);
+    expect(rule!.options[0]!.value).toBe('"/a\\;b"c/i"');
+  });
+
+  it('reports one error per bad option and keeps parsing the rest', () => {
+    const cases: [string, string][] = [
+      ['content:"|4|"; sid:1;', 'bad-hex'],
+      ['content:"|zz|"; sid:1;', 'bad-hex'],
+      ['content:"ab"; depth:1; sid:1;', 'depth-shorter-than-content'],
+      ['content:"a"; content:"abc"; within:2; sid:1;', 'within-shorter-than-content'],
+      ['nocase; content:"a"; sid:1;', 'modifier-without-content'],
+      ['content:"a"; bogus_option; sid:1;', 'unknown-keyword'],
+      ['content:"a";', 'missing-sid'],
+      ['content:"a"; sid:1; sid:2;', 'duplicate-option'],
+      ['content:""; sid:1;', 'empty-content'],
+      ['content:"ab"; replace:"abc"; sid:1;', 'replace-length'],
+      ['content:"ab"; http_uri; replace:"xy"; sid:1;', 'replace-http'],
+      ['content:"a"; fast_pattern; content:"b"; fast_pattern; sid:1;', 'duplicate-fast-pattern'],
+      ['content:"a"; http_cookie; fast_pattern; sid:1;', 'fast-pattern-buffer'],
+      ['content:"a"; depth:4; distance:1; sid:1;', 'mixed-relative-modifiers'],
+      ['content:"a"; sid:abc;', 'bad-number'],
+      ['content "a"; sid:1;', 'bad-option'],
+    ];
+    for (const [opts, code] of cases) expect(codes(`alert tcp any any -> any any (${opts})`), opts).toEqual([code]);
+  });
+
+  it('accepts what Snort accepts (corpus-proven quirks)', () => {
+    for (const opts of [
+      'content:"Accept|3 a20|x"; sid:1;', // blanks inside a hex byte
+      'content:"a"; offset:0; fast_pattern:only; sid:1;', // offset:0 equals the default
+      'content:"a"; distance:0; sid:1;', // relative first content: measured from the buffer start
+      'msg:"no trailing semicolon"; sid:1',
+    ]) {
+      expect(codes(`alert tcp any any -> any any (${opts})`), opts).toEqual([]);
+    }
+  });
+});
+
+describe('file structure', () => {
+  it('keeps comments and blank lines, marks disabled rules, joins continued lines', () => {
+    const text = [
+      '# a comment',
+      '',
+      '# alert tcp any any -> any any (msg:"off"; sid:1;)',
+      '#alert on everything: prose, not a rule',
+      'alert tcp any any -> any any (msg:"on"; \\',
+      '   content:"x"; \\',
+      '# a comment inside a continuation is skipped by Snort',
+      '   sid:2;)',
+      'var HOME_NET 10.0.0.0/8',
+      'include $RULE_PATH/x.rules',
+      '',
+    ].join('\n');
+    const { rules, file, errors } = one(text);
+    expect(errors).toEqual([]);
+    expect(file.nodes.map((n) => n.kind)).toEqual(['comment', 'blank', 'rule', 'comment', 'rule', 'directive', 'directive']);
+    expect(rules.map((r) => [r.sid, r.disabled])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+    const content = rules[1]!.options.find((o) => o.keyword === 'content')!;
+    expect(text.slice(content.start, content.end)).toBe('content:"x";');
+    expect(printRules(file)).toBe(text);
+  });
+
+  it('an unknown first word is one error and the line is kept', () => {
+    const text = 'alert tcp any any -> any any (sid:1;)\ngarbage here\r\nalert tcp any any -> any any (sid:2;)\n';
+    const r = parseRules(text, { file: 'x.rules' });
+    expect(r.diagnostics.map((d) => [d.code, d.line, d.column])).toEqual([['unknown-directive', 2, 1]]);
+    expect(r.file.nodes.filter((n) => n.kind === 'rule')).toHaveLength(2);
+    expect(printRules(r.file)).toBe(text);
+  });
+
+  it('diagnostics carry file, line, column, severity, code and sid', () => {
+    const r = parseRules('\n\nalert tcp any any -> any any (content:"|4|"; sid:77;)\n', { file: 'f.rules' });
+    expect(r.diagnostics).toEqual([
+      expect.objectContaining({ file: 'f.rules', line: 3, column: 41, severity: 'error', code: 'bad-hex', sid: 77 }),
+    ]);
+  });
+});
