@@ -1,0 +1,84 @@
+/** `honeywall firewall --config FILE [--out DIR] [--check]`: the bridge gateway's firewall (rc.firewall successor). */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { hasErrors, loadHoneywallConf } from '../../config/honeywall-conf.js';
+import { renderText } from '../../diagnostics/render.js';
+import { APPLY_FILE, emitFirewall, RULES6_FILE, RULES_FILE } from '../../emit/firewall/index.js';
+import { checkRestore } from '../../emit/firewall/restore-check.js';
+import { EXIT_FINDINGS, UsageError, type CommandContext } from '../main.js';
+
+interface FirewallOptions {
+  config: string;
+  out?: string;
+  check?: boolean;
+}
+
+export function registerFirewall(program: Command, ctx: CommandContext): void {
+  program
+    .command('firewall')
+    .description('emit the Honeywall bridge firewall (iptables-restore rules for IPv4 and IPv6, and apply.sh) from honeywall.conf')
+    .requiredOption('-c, --config <file>', 'honeywall.conf (roo format: HwVAR=VALUE lines)')
+    .option('-o, --out <dir>', `write ${RULES_FILE}, ${RULES6_FILE} and ${APPLY_FILE} into this directory`)
+    .option('--check', 'validate the emitted rules with iptables-restore --test / ip6tables-restore --test (needs root)')
+    .action((opts: FirewallOptions) => {
+      runFirewall(opts, ctx);
+    });
+}
+
+function runFirewall(opts: FirewallOptions, ctx: CommandContext): void {
+  if (!existsSync(opts.config)) throw new UsageError(`${opts.config}: no such config file`);
+  const { config, diagnostics } = loadHoneywallConf(opts.config);
+  const sources = new Map<string, string>();
+  for (const file of new Set(diagnostics.map((d) => d.file))) {
+    try {
+      sources.set(file, readFileSync(file, 'utf8'));
+    } catch {
+      /* the diagnostic says why */
+    }
+  }
+  process.stderr.write(renderText(diagnostics, sources));
+  if (!config || hasErrors(diagnostics)) {
+    process.stderr.write(`honeywall firewall: ${diagnostics.filter((d) => d.severity === 'error').length} error(s); nothing written\n`);
+    ctx.exitCode = EXIT_FINDINGS;
+    return;
+  }
+  const output = emitFirewall(config);
+
+  if (opts.check) {
+    let failed = false;
+    for (const [file, family] of [[RULES_FILE, 4], [RULES6_FILE, 6]] as const) {
+      const result = checkRestore(output.files[file]!, family);
+      if (result.ok) {
+        process.stderr.write(`${file}: ${family === 4 ? 'iptables' : 'ip6tables'}-restore --test: ok\n`);
+      } else {
+        failed = true;
+        process.stderr.write(`${file}${result.line !== undefined ? `:${result.line}` : ''}: error: ${result.message}\n`);
+      }
+    }
+    if (failed) {
+      process.stderr.write('honeywall firewall: the rules did not pass the check; nothing written\n');
+      ctx.exitCode = EXIT_FINDINGS;
+      return;
+    }
+  }
+
+  if (opts.out) {
+    const dir = opts.out;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new UsageError(`${dir}: cannot create output directory (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    for (const [name, text] of Object.entries(output.files)) {
+      const target = path.join(dir, name);
+      const tmp = `${target}.tmp-${process.pid}`;
+      writeFileSync(tmp, text);
+      if (name === APPLY_FILE) chmodSync(tmp, 0o755);
+      renameSync(tmp, target);
+    }
+    process.stderr.write(`honeywall firewall: wrote ${Object.keys(output.files).map((f) => path.join(dir, f)).join(', ')}\n`);
+  } else if (!opts.check) {
+    process.stdout.write(output.files[RULES_FILE]!);
+  }
+}

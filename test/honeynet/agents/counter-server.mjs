@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Test agent run inside a namespace: counts what arrives. One JSON line per event on stdout.
+//   node counter-server.mjs [--tcp 80,21] [--udp 53,1101] [--echo-udp] [--host 0.0.0.0]
+// Prints {"event":"ready"} once every socket listens; then {"event":"tcp"|"udp","port":N,"from":"ip","data":"..."}.
+import net from 'node:net';
+import dgram from 'node:dgram';
+
+const args = process.argv.slice(2);
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : args[i + 1];
+};
+const ports = (s) => (s ? s.split(',').filter(Boolean).map(Number) : []);
+const host = opt('--host') ?? '0.0.0.0';
+const echo = args.includes('--echo-udp');
+const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+let pending = 0;
+const ready = () => {
+  if (--pending === 0) emit({ event: 'ready' });
+};
+for (const port of ports(opt('--tcp'))) {
+  pending++;
+  const server = net.createServer((sock) => {
+    emit({ event: 'tcp', port, from: sock.remoteAddress?.replace(/^::ffff:/, '') });
+    sock.on('error', () => {});
+    sock.end('hello\n');
+  });
+  server.listen(port, host, ready);
+}
+for (const port of ports(opt('--udp'))) {
+  pending++;
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    emit({ event: 'udp', port, from: rinfo.address, data: msg.toString() });
+    if (echo) sock.send(msg, rinfo.port, rinfo.address);
+  });
+  sock.bind(port, host, ready);
+}
+if (pending === 0) emit({ event: 'ready' });
+process.on('SIGTERM', () => process.exit(0));
