@@ -1,0 +1,86 @@
+import { StreamBuffer, type StreamPolicy } from './reassembly.js';
+
+/** Kinds of flows, each with its own limits and timeout (Snort stream5 track_tcp/udp/icmp/ip). */
+export type FlowKind = 'tcp' | 'udp' | 'icmp' | 'ip';
+
+/** TCP session state as stream5 tracks it (simplified). */
+export type TcpState = 'syn-sent' | 'syn-received' | 'established' | 'closing' | 'closed' | 'none';
+
+/** One side of a flow. */
+export class Endpoint {
+  /** Address bytes (4 or 16) and port (0 for portless protocols). */
+  readonly ip: Uint8Array;
+  readonly port: number;
+  packets = 0;
+  /** Payload bytes sent (every packet counted, retransmissions included). */
+  bytes = 0;
+  /** Initial sequence number (SYN seq, or first seq seen on midstream pickup); -1 unknown. */
+  isn = -1;
+  /** Highest sequence number sent + length (Snort's l_unackd view of the sender); -1 unknown. */
+  nextSeq = -1;
+  finSeen = false;
+  rstSeen = false;
+  /** Data sent by this side, waiting to be flushed (undefined when not reassembled). */
+  stream: StreamBuffer | undefined = undefined;
+
+  constructor(ip: Uint8Array, port: number) {
+    this.ip = ip.slice();
+    this.port = port;
+  }
+
+  /** Snort stream_size for this side: sequence space used since the ISN (mod 2^32), or bytes when no ISN. */
+  get streamSize(): number {
+    if (this.isn < 0 || this.nextSeq < 0) return this.bytes;
+    return (this.nextSeq - this.isn) >>> 0;
+  }
+
+  enableReassembly(policy: StreamPolicy, maxBytes: number, maxSegs: number): void {
+    if (this.stream === undefined) this.stream = new StreamBuffer(policy, maxBytes, maxSegs);
+  }
+}
+
+/**
+ * A tracked flow. `client` is the side that sent the SYN (TCP), the first packet (UDP/ICMP/IP),
+ * or, for TCP sessions picked up midstream, the side with the higher port (as stream5 guesses).
+ */
+export class Flow {
+  readonly kind: FlowKind;
+  readonly key: string;
+  readonly proto: number;
+  readonly client: Endpoint;
+  readonly server: Endpoint;
+  state: TcpState;
+  /** Snort SSNFLAG_ESTABLISHED: 3-way handshake completed, or (midstream / non-TCP) traffic seen both ways. */
+  established = false;
+  /** Picked up without seeing the SYN (TCP) — always true for UDP/ICMP/IP as in stream5. */
+  midstream: boolean;
+  startSec: number;
+  lastSec: number;
+  /** Flowbits set on this flow (the matcher owns the contents). */
+  readonly flowbits = new Set<string>();
+  /** Per-flow storage for other modules (e.g. HTTP state under "http"). */
+  readonly app = new Map<string, unknown>();
+  /** Set by the inline runtime after a drop: Snort 2.9 drops the rest of the session. */
+  blocked = false;
+
+  // intrusive LRU list (most recent at the head)
+  /** @internal */ prev: Flow | undefined = undefined;
+  /** @internal */ next: Flow | undefined = undefined;
+
+  constructor(kind: FlowKind, key: string, proto: number, client: Endpoint, server: Endpoint, now: number, state: TcpState, midstream: boolean) {
+    this.kind = kind;
+    this.key = key;
+    this.proto = proto;
+    this.client = client;
+    this.server = server;
+    this.state = state;
+    this.midstream = midstream;
+    this.startSec = now;
+    this.lastSec = now;
+  }
+
+  /** True once packets were seen from both sides. */
+  get seenBoth(): boolean {
+    return this.client.packets > 0 && this.server.packets > 0;
+  }
+}

@@ -1,0 +1,133 @@
+import { tcpDatagram } from '../packet/build.js';
+import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js';
+import { Defragmenter, type DefragOptions } from '../packet/defrag.js';
+import { DecodeStats, type Packet } from '../packet/packet.js';
+import { TcpFlag } from '../packet/types.js';
+import { HttpSession, type HttpBuffers, type HttpConfig } from '../http/session.js';
+import type { Flow } from './flow.js';
+import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
+
+/** Ports http_inspect_server decodes in the snort.conf shipped with Snort 2.9 (`ports { ... }`). */
+export const SNORT_HTTP_PORTS: readonly number[] = [
+  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 311, 383, 443, 555, 591, 593, 623, 631, 664, 801, 808, 818, 901,
+  972, 1158, 1220, 1270, 1414, 1533, 1581, 1719, 1720, 1741, 1801, 1812, 1830, 1942, 2231, 2301, 2375, 2381, 2578,
+  2809, 2869, 2980, 3000, 3029, 3037, 3057, 3128, 3443, 3702, 4000, 4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117,
+  5222, 5250, 5416, 5443, 5450, 5480, 5555, 5600, 5814, 5894, 5984, 5985, 5986, 6080, 6173, 6988, 7000, 7001, 7005,
+  7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770, 7777, 7778, 7779, 8000, 8001, 8008, 8014, 8015, 8020, 8028,
+  8040, 8080, 8081, 8082, 8085, 8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280, 8300, 8333,
+  8344, 8393, 8400, 8443, 8484, 8500, 8509, 8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050,
+  9060, 9080, 9090, 9091, 9111, 9200, 9201, 9290, 9443, 9447, 9700, 9710, 9788, 9830, 9850, 9999, 10000, 10080,
+  10100, 10250, 10255, 10297, 10443, 11371, 12601, 13014, 14592, 15489, 15672, 16000, 16992, 16993, 16994, 16995,
+  17000, 18081, 19980, 29991, 30007, 30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007, 41080, 44449, 49152,
+  49153, 50000, 50002, 50452, 51423, 53331, 54444, 55252, 55555, 56712,
+];
+
+export interface PipelineOptions {
+  decode?: DecodeOptions;
+  defrag?: DefragOptions;
+  flow?: FlowConfig;
+  http?: HttpConfig;
+  /** Server ports whose traffic is parsed as HTTP (default SNORT_HTTP_PORTS). */
+  httpPorts?: readonly number[];
+}
+
+/** What the matcher inspects: a packet (from the wire or defragmented) or a rebuilt stream segment. */
+export interface InspectionItem {
+  /** 'packet': a decoded packet; 'stream': a rebuilt TCP segment wrapped in a synthetic packet (origin 'stream'). */
+  kind: 'packet' | 'stream';
+  packet: Packet;
+  flow: Flow | undefined;
+  /** to_server when true, to_client when false. */
+  fromClient: boolean;
+  established: boolean;
+  /** For 'packet' items: the payload also went into stream reassembly (Snort PKT_STREAM_INSERT). */
+  streamInserted: boolean;
+  /** For 'stream' items: the segment. */
+  segment: StreamSegment | undefined;
+  /** HTTP buffers parsed from this item's payload (see HttpSession); empty when not HTTP. */
+  http: HttpBuffers[];
+}
+
+/**
+ * decode -> defrag -> flow tracking / reassembly -> HTTP, one captured frame at a time. Each
+ * call returns the items to inspect in order: rebuilt segments flushed by the frame first (Snort
+ * inspects them before the packet that triggered the flush), then the packet itself. Fragments are
+ * returned as packets too (Snort inspects them), and the reassembled datagram follows them.
+ * HTTP is parsed from rebuilt segments in directions that are reassembled, else from packets.
+ */
+export class PacketPipeline {
+  readonly decodeStats = new DecodeStats();
+  readonly defrag: Defragmenter;
+  readonly flows: FlowTable;
+  private readonly decodeOpts: DecodeOptions | undefined;
+  private readonly httpCfg: HttpConfig | undefined;
+  private readonly httpPorts: Set<number>;
+
+  constructor(opts: PipelineOptions = {}) {
+    this.decodeOpts = opts.decode;
+    this.defrag = new Defragmenter({ ...opts.defrag, decode: opts.defrag?.decode ?? opts.decode });
+    this.flows = new FlowTable(opts.flow);
+    this.httpCfg = opts.http;
+    this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
+  }
+
+  /** Process one captured frame of link type `linktype` (-1: a bare IP datagram, e.g. from NFQUEUE). */
+  push(linktype: number, data: Uint8Array, tsSec = 0, tsUsec = 0): InspectionItem[] {
+    const p = linktype < 0 ? decodeIpPacket(data, this.decodeStats, this.decodeOpts) : decode(linktype, data, this.decodeStats, this.decodeOpts);
+    p.tsSec = tsSec;
+    p.tsUsec = tsUsec;
+    const out: InspectionItem[] = [];
+    this.track(p, out);
+    if (p.ip !== undefined && p.ip.isFragment) {
+      const whole = this.defrag.add(p, this.decodeStats);
+      if (whole !== undefined) this.track(whole, out);
+    }
+    return out;
+  }
+
+  /** End of input: every segment still queued, as items. */
+  finish(): InspectionItem[] {
+    const out: InspectionItem[] = [];
+    for (const s of this.flows.flushAll()) out.push(this.streamItem(s, undefined));
+    return out;
+  }
+
+  private track(p: Packet, out: InspectionItem[]): void {
+    const u = this.flows.process(p);
+    for (const s of u.flushed) out.push(this.streamItem(s, p));
+    const item: InspectionItem = {
+      kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established,
+      streamInserted: u.streamInserted, segment: undefined, http: [],
+    };
+    if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0 && !u.streamInserted) {
+      item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
+    }
+    out.push(item);
+  }
+
+  private parseHttp(flow: Flow, fromClient: boolean, data: Uint8Array): HttpBuffers[] {
+    if (!this.httpPorts.has(flow.server.port)) return [];
+    let h = flow.app.get('http') as HttpSession | undefined;
+    if (h === undefined) {
+      h = new HttpSession(this.httpCfg);
+      flow.app.set('http', h);
+    }
+    return fromClient ? h.request(data) : h.response(data);
+  }
+
+  private streamItem(s: StreamSegment, trigger: Packet | undefined): InspectionItem {
+    const f = s.flow;
+    const from = s.fromClient ? f.client : f.server;
+    const to = s.fromClient ? f.server : f.client;
+    const other = s.fromClient ? f.server : f.client;
+    const data = tcpDatagram(from.ip, to.ip, from.port, to.port, s.seq, other.nextSeq >= 0 ? other.nextSeq : 0, TcpFlag.PSH | TcpFlag.ACK, s.data, trigger?.ip?.ttl ?? 64);
+    const p = decodeIpPacket(data, undefined, { verifyChecksums: false });
+    p.origin = 'stream';
+    p.tsSec = trigger?.tsSec ?? f.lastSec;
+    p.tsUsec = trigger?.tsUsec ?? 0;
+    return {
+      kind: 'stream', packet: p, flow: f, fromClient: s.fromClient, established: f.established,
+      streamInserted: false, segment: s, http: this.parseHttp(f, s.fromClient, s.data),
+    };
+  }
+}

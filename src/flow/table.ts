@@ -1,0 +1,387 @@
+import type { Packet } from '../packet/packet.js';
+import { TcpFlag } from '../packet/types.js';
+import { Endpoint, Flow, type FlowKind } from './flow.js';
+import { compareEndpoints, flowKey, flowPorts } from './key.js';
+import { seqDiff, type StreamPolicy } from './reassembly.js';
+
+/** Snort stream5's default `ports client` list (reassembly of data the client sends to these server ports). */
+export const STREAM5_DEFAULT_CLIENT_PORTS: readonly number[] = [
+  21, 23, 25, 42, 53, 80, 110, 111, 135, 136, 137, 139, 143, 445, 513, 514, 1433, 1521, 2401, 3306,
+];
+
+/** `ports client` of stream5_tcp in the snort.conf shipped with Snort 2.9. */
+export const SNORT_CONF_STREAM5_CLIENT_PORTS: readonly number[] = [
+  21, 22, 23, 25, 42, 53, 70, 79, 109, 110, 111, 113, 119, 135, 136, 137, 139, 143, 161, 445, 513, 514, 587, 593,
+  691, 1433, 1521, 1741, 2100, 3306, 6070, 6665, 6666, 6667, 6668, 6669, 7000, 8181, 32770, 32771, 32772, 32773,
+  32774, 32775, 32776, 32777, 32778, 32779,
+];
+
+/** `ports both` of stream5_tcp in the snort.conf shipped with Snort 2.9. */
+export const SNORT_CONF_STREAM5_BOTH_PORTS: readonly number[] = [
+  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 110, 311, 383, 443, 465, 555, 563, 591, 593, 623, 631, 636, 664,
+  801, 808, 818, 901, 972, 989, 992, 993, 994, 995, 1158, 1220, 1270, 1414, 1533, 1581, 1719, 1720, 1741, 1801, 1812,
+  1830, 1942, 2231, 2301, 2375, 2381, 2578, 2809, 2869, 2980, 3000, 3001, 3029, 3037, 3057, 3128, 3300, 3443, 3702,
+  3901, 4000, 4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117, 5222, 5250, 5416, 5443, 5450, 5480, 5555, 5600, 5814,
+  5894, 5984, 5985, 5986, 6080, 6173, 6988, 7000, 7001, 7005, 7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770,
+  7777, 7778, 7779, 7801, 7802, 7900, 7901, 7902, 7903, 7904, 7905, 7906, 7907, 7908, 7909, 7910, 7911, 7912, 7913,
+  7914, 7915, 7916, 7917, 7918, 7919, 7920, 8000, 8001, 8008, 8014, 8015, 8020, 8028, 8040, 8080, 8081, 8082, 8085,
+  8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280, 8300, 8333, 8344, 8393, 8400, 8443, 8484,
+  8500, 8509, 8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050, 9060, 9080, 9090, 9091, 9111,
+  9200, 9201, 9290, 9443, 9447, 9700, 9710, 9788, 9830, 9850, 9999, 10000, 10080, 10100, 10250, 10255, 10297, 10443,
+  11371, 12601, 13014, 14592, 15489, 15672, 16000, 16992, 16993, 16994, 16995, 17000, 18081, 19980, 29991, 30007,
+  30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007, 41080, 44449, 49152, 49153, 50000, 50002, 50452, 51423,
+  53331, 54444, 55252, 55555, 56712,
+];
+
+export interface FlowConfig {
+  /** stream5_global track_tcp / track_udp / track_icmp / track_ip (defaults yes, yes, no, no). */
+  trackTcp?: boolean;
+  trackUdp?: boolean;
+  trackIcmp?: boolean;
+  trackIp?: boolean;
+  /** stream5_global max_tcp / max_udp / max_icmp / max_ip (defaults 262144, 131072, 65536, 16384). */
+  maxTcp?: number;
+  maxUdp?: number;
+  maxIcmp?: number;
+  maxIp?: number;
+  /** Idle timeouts in seconds (stream5 default 30 each). */
+  tcpTimeout?: number;
+  udpTimeout?: number;
+  icmpTimeout?: number;
+  ipTimeout?: number;
+  /** stream5_tcp require_3whs: no midstream pickup (default false: sessions are picked up midstream). */
+  requireHandshake?: boolean;
+  /** Overlap policy of reassembly (stream5_tcp default policy bsd). */
+  policy?: StreamPolicy;
+  /** Server ports whose client-to-server data is reassembled (stream5 `ports client`; default STREAM5_DEFAULT_CLIENT_PORTS). */
+  reassembleClientPorts?: readonly number[] | 'all' | 'none';
+  /** Server ports whose server-to-client data is reassembled (stream5 `ports server`; default none). */
+  reassembleServerPorts?: readonly number[] | 'all' | 'none';
+  /** max_queued_bytes / max_queued_segs per direction (defaults 1048576 / 2621). */
+  maxQueuedBytes?: number;
+  maxQueuedSegs?: number;
+  /** Largest rebuilt segment handed out at once (default 65495: a rebuilt IPv4 packet stays within 65535). */
+  flushSize?: number;
+}
+
+export type FlushReason = 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end';
+
+/** A run of in-order stream data (Snort's rebuilt packet): what one side sent, from sequence `seq`. */
+export interface StreamSegment {
+  flow: Flow;
+  /** True if the client sent these bytes (to_server). */
+  fromClient: boolean;
+  seq: number;
+  data: Uint8Array;
+  reason: FlushReason;
+}
+
+/** What the flow table says about one packet. */
+export interface FlowUpdate {
+  /** The packet's flow; undefined when its protocol is not tracked, or for a TCP packet that opens no session (RST, or no SYN with requireHandshake). */
+  flow: Flow | undefined;
+  /** Sender is the flow's client (to_server / from_client). True when there is no flow. */
+  fromClient: boolean;
+  /** The flow was created by this packet. */
+  isNew: boolean;
+  /** Flow was established when this packet was processed (Snort updates state before detection). */
+  established: boolean;
+  /** The packet's payload was queued for reassembly (Snort PKT_STREAM_INSERT). */
+  streamInserted: boolean;
+  /**
+   * Rebuilt segments this packet caused to be flushed, oldest first, possibly of other flows
+   * (timeouts, evictions). Snort inspects rebuilt packets before the packet that triggered the flush.
+   */
+  flushed: StreamSegment[];
+}
+
+export interface FlowStats {
+  created: Record<FlowKind, number>;
+  timedOut: number;
+  evicted: number;
+  /** TCP packets that opened no session (RST without session, or no SYN under requireHandshake). */
+  noSession: number;
+  flushedSegments: number;
+  flushedBytes: number;
+}
+
+class LruList {
+  head: Flow | undefined = undefined;
+  tail: Flow | undefined = undefined;
+  size = 0;
+
+  unlink(f: Flow): void {
+    if (f.prev !== undefined) f.prev.next = f.next; else this.head = f.next;
+    if (f.next !== undefined) f.next.prev = f.prev; else this.tail = f.prev;
+    f.prev = undefined;
+    f.next = undefined;
+    this.size--;
+  }
+
+  pushHead(f: Flow): void {
+    f.prev = undefined;
+    f.next = this.head;
+    if (this.head !== undefined) this.head.prev = f; else this.tail = f;
+    this.head = f;
+    this.size++;
+  }
+
+  touch(f: Flow): void {
+    if (this.head === f) return;
+    this.unlink(f);
+    this.pushHead(f);
+  }
+}
+
+const NO_SEGMENTS: StreamSegment[] = [];
+const ALL_KINDS: readonly FlowKind[] = ['tcp', 'udp', 'icmp', 'ip'];
+
+function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readonly number[] | 'none'): Set<number> | 'all' {
+  const x = v ?? dflt;
+  if (x === 'all') return 'all';
+  if (x === 'none') return new Set();
+  return new Set(x);
+}
+
+/**
+ * Flow table: Snort stream5-like session tracking with bounded memory (per-kind maximum with LRU
+ * eviction, idle timeouts) and TCP reassembly. Feed every decoded packet, in capture order, to
+ * `process`. Call `flushAll` at the end of a capture to get the data still queued.
+ */
+export class FlowTable {
+  readonly stats: FlowStats = { created: { tcp: 0, udp: 0, icmp: 0, ip: 0 }, timedOut: 0, evicted: 0, noSession: 0, flushedSegments: 0, flushedBytes: 0 };
+  private readonly flows = new Map<string, Flow>();
+  private readonly lists: Record<FlowKind, LruList> = { tcp: new LruList(), udp: new LruList(), icmp: new LruList(), ip: new LruList() };
+  private readonly track: Record<FlowKind, boolean>;
+  private readonly max: Record<FlowKind, number>;
+  private readonly timeout: Record<FlowKind, number>;
+  private readonly requireHandshake: boolean;
+  private readonly policy: StreamPolicy;
+  private readonly clientPorts: Set<number> | 'all';
+  private readonly serverPorts: Set<number> | 'all';
+  private readonly maxQueuedBytes: number;
+  private readonly maxQueuedSegs: number;
+  private readonly flushSize: number;
+
+  constructor(cfg: FlowConfig = {}) {
+    this.track = { tcp: cfg.trackTcp ?? true, udp: cfg.trackUdp ?? true, icmp: cfg.trackIcmp ?? false, ip: cfg.trackIp ?? false };
+    this.max = { tcp: cfg.maxTcp ?? 262144, udp: cfg.maxUdp ?? 131072, icmp: cfg.maxIcmp ?? 65536, ip: cfg.maxIp ?? 16384 };
+    this.timeout = { tcp: cfg.tcpTimeout ?? 30, udp: cfg.udpTimeout ?? 30, icmp: cfg.icmpTimeout ?? 30, ip: cfg.ipTimeout ?? 30 };
+    this.requireHandshake = cfg.requireHandshake ?? false;
+    this.policy = cfg.policy ?? 'bsd';
+    this.clientPorts = portSet(cfg.reassembleClientPorts, STREAM5_DEFAULT_CLIENT_PORTS);
+    this.serverPorts = portSet(cfg.reassembleServerPorts, 'none');
+    this.maxQueuedBytes = cfg.maxQueuedBytes ?? 1048576;
+    this.maxQueuedSegs = cfg.maxQueuedSegs ?? 2621;
+    this.flushSize = cfg.flushSize ?? 65495;
+  }
+
+  /** Number of flows held. */
+  get size(): number {
+    return this.flows.size;
+  }
+
+  /** Look a packet's flow up without changing anything. */
+  lookup(p: Packet): Flow | undefined {
+    const k = flowKey(p);
+    return k === undefined ? undefined : this.flows.get(k);
+  }
+
+  /** Iterate over the flows held (no particular order). */
+  values(): IterableIterator<Flow> {
+    return this.flows.values();
+  }
+
+  /** Track one packet. `now` (seconds) defaults to the packet's timestamp. */
+  process(p: Packet, now: number = p.tsSec + p.tsUsec / 1e6): FlowUpdate {
+    const flushed: StreamSegment[] = [];
+    const ip = p.ip;
+    const none: FlowUpdate = { flow: undefined, fromClient: true, isNew: false, established: false, streamInserted: false, flushed };
+    if (ip === undefined) return none;
+    const kind: FlowKind = p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip';
+    this.expire(now, flushed, kind);
+    if (!this.track[kind]) return none;
+    if (kind === 'tcp' && ip.isFragment) return none;
+    const key = flowKey(p) as string;
+    const [sp, dp] = flowPorts(p);
+    let flow = this.flows.get(key);
+    let isNew = false;
+    const t = p.tcp;
+    if (flow !== undefined && t !== undefined && flow.state === 'closed' && (t.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
+      // a new SYN on a closed session starts a new session
+      this.remove(flow, 'end', flushed);
+      flow = undefined;
+    }
+    if (flow === undefined) {
+      flow = this.create(kind, key, p, sp, dp, now, flushed);
+      if (flow === undefined) {
+        this.stats.noSession++;
+        return none;
+      }
+      isNew = true;
+    } else {
+      this.lists[kind].touch(flow);
+      flow.lastSec = now;
+    }
+    const fromClient = compareEndpoints(ip.src, sp, flow.client.ip, flow.client.port) === 0;
+    const sender = fromClient ? flow.client : flow.server;
+    const receiver = fromClient ? flow.server : flow.client;
+    sender.packets++;
+    sender.bytes += p.payloadLength;
+    let inserted = false;
+    if (t !== undefined) inserted = this.tcpUpdate(flow, p, fromClient, sender, receiver, flushed);
+    else if (flow.seenBoth) flow.established = true;
+    return { flow, fromClient, isNew, established: flow.established, streamInserted: inserted, flushed };
+  }
+
+  private create(kind: FlowKind, key: string, p: Packet, sp: number, dp: number, now: number, out: StreamSegment[]): Flow | undefined {
+    const ip = p.ip!;
+    const src = new Endpoint(ip.src, sp);
+    const dst = new Endpoint(ip.dst, dp);
+    let flow: Flow;
+    const t = p.tcp;
+    if (t !== undefined) {
+      const syn = (t.flags & TcpFlag.SYN) !== 0;
+      const ack = (t.flags & TcpFlag.ACK) !== 0;
+      if (t.flags & TcpFlag.RST) return undefined;
+      if (syn && !ack) flow = new Flow(kind, key, ip.proto, src, dst, now, 'syn-sent', false);
+      else if (syn && ack) flow = new Flow(kind, key, ip.proto, dst, src, now, 'syn-received', false);
+      else {
+        if (this.requireHandshake) return undefined;
+        // midstream pickup: stream5 takes the higher port for the client
+        flow = sp >= dp
+          ? new Flow(kind, key, ip.proto, src, dst, now, 'established', true)
+          : new Flow(kind, key, ip.proto, dst, src, now, 'established', true);
+      }
+    } else flow = new Flow(kind, key, ip.proto, src, dst, now, 'none', true);
+    const list = this.lists[kind];
+    while (list.size >= this.max[kind] && list.tail !== undefined) {
+      this.stats.evicted++;
+      this.remove(list.tail, 'evicted', out);
+    }
+    this.flows.set(key, flow);
+    list.pushHead(flow);
+    this.stats.created[kind]++;
+    return flow;
+  }
+
+  private reassembles(flow: Flow, fromClient: boolean): boolean {
+    const set = fromClient ? this.clientPorts : this.serverPorts;
+    return set === 'all' || set.has(flow.server.port);
+  }
+
+  private tcpUpdate(flow: Flow, p: Packet, fromClient: boolean, sender: Endpoint, receiver: Endpoint, out: StreamSegment[]): boolean {
+    const t = p.tcp!;
+    const f = t.flags;
+    const syn = (f & TcpFlag.SYN) !== 0;
+    const ack = (f & TcpFlag.ACK) !== 0;
+    const fin = (f & TcpFlag.FIN) !== 0;
+    const rst = (f & TcpFlag.RST) !== 0;
+    const len = p.payloadLength;
+    // sequence tracking
+    if (syn || sender.isn < 0) sender.isn = t.seq;
+    const endSeq = (t.seq + len + (syn ? 1 : 0) + (fin ? 1 : 0)) >>> 0;
+    if (sender.nextSeq < 0 || seqDiff(endSeq, sender.nextSeq) > 0) sender.nextSeq = endSeq;
+    // state machine
+    if (rst) {
+      sender.rstSeen = true;
+      flow.state = 'closed';
+    } else {
+      if (syn && ack && !fromClient && (flow.state === 'syn-sent' || flow.state === 'syn-received')) flow.state = 'syn-received';
+      else if (ack && !syn && fromClient && flow.state === 'syn-received') {
+        flow.state = 'established';
+        flow.established = true;
+      }
+      if (flow.midstream && flow.seenBoth) flow.established = true;
+      if (fin) {
+        sender.finSeen = true;
+        flow.state = receiver.finSeen ? 'closed' : 'closing';
+      }
+    }
+    // reassembly of what the sender sends
+    let inserted = false;
+    if (this.reassembles(flow, fromClient)) {
+      sender.enableReassembly(this.policy, this.maxQueuedBytes, this.maxQueuedSegs);
+      const s = sender.stream!;
+      if (syn) s.init((t.seq + 1) >>> 0);
+      if (len > 0 && !rst) {
+        inserted = s.insert(syn ? (t.seq + 1) >>> 0 : t.seq, p.payload);
+        if (!inserted && s.queuedBytes + len > this.maxQueuedBytes) {
+          // queue full: hand out what is in order, then try again
+          this.flushStream(flow, sender, fromClient, Infinity, 'size', out);
+          inserted = s.insert(syn ? (t.seq + 1) >>> 0 : t.seq, p.payload);
+        }
+      }
+    }
+    // data of the other side acknowledged by this packet
+    const rs = receiver.stream;
+    if (ack && rs !== undefined && rs.base !== undefined) {
+      const n = seqDiff(t.ack, rs.base);
+      if (n > 0) this.flushStream(flow, receiver, !fromClient, n, 'ack', out);
+    }
+    const ss = sender.stream;
+    if (ss !== undefined) {
+      if (rst || fin) this.flushStream(flow, sender, fromClient, Infinity, rst ? 'rst' : 'fin', out);
+      else if (ss.contiguous() >= this.flushSize) this.flushStream(flow, sender, fromClient, Infinity, 'size', out, true);
+    }
+    if (rst && rs !== undefined) this.flushStream(flow, receiver, !fromClient, Infinity, 'rst', out);
+    return inserted;
+  }
+
+  /** Flush up to `limit` in-order bytes of `ep`'s stream, in chunks of at most flushSize. */
+  private flushStream(flow: Flow, ep: Endpoint, fromClient: boolean, limit: number, reason: FlushReason, out: StreamSegment[], wholeChunksOnly = false): void {
+    const s = ep.stream;
+    if (s === undefined) return;
+    let left = limit;
+    while (left > 0) {
+      if (wholeChunksOnly && s.contiguous() < this.flushSize) return;
+      const r = s.flush(Math.min(left, this.flushSize));
+      if (r === undefined) return;
+      left -= r.data.length;
+      this.stats.flushedSegments++;
+      this.stats.flushedBytes += r.data.length;
+      out.push({ flow, fromClient, seq: r.seq, data: r.data, reason });
+    }
+  }
+
+  private remove(flow: Flow, reason: FlushReason, out: StreamSegment[] | undefined): void {
+    const sink = out ?? [];
+    this.flushStream(flow, flow.client, true, Infinity, reason, sink);
+    this.flushStream(flow, flow.server, false, Infinity, reason, sink);
+    this.lists[flow.kind].unlink(flow);
+    this.flows.delete(flow.key);
+    this.onRemove?.(flow, sink);
+  }
+
+  /**
+   * Called when a flow leaves the table (timeout, eviction, restart on a new SYN) with the
+   * segments its queued data was flushed into. Set it to inspect data of evicted flows.
+   */
+  onRemove: ((flow: Flow, flushed: StreamSegment[]) => void) | undefined = undefined;
+
+  /** Drop flows idle for longer than their timeout at time `now`; their data is flushed into `out`. */
+  expire(now: number, out: StreamSegment[] = [], only?: FlowKind): StreamSegment[] {
+    if (only !== undefined) this.expireKind(only, now, out);
+    else for (const k of ALL_KINDS) this.expireKind(k, now, out);
+    return out;
+  }
+
+  private expireKind(k: FlowKind, now: number, out: StreamSegment[]): void {
+    const list = this.lists[k];
+    const limit = this.timeout[k];
+    while (list.tail !== undefined && now - list.tail.lastSec > limit) {
+      this.stats.timedOut++;
+      this.remove(list.tail, 'timeout', out);
+    }
+  }
+
+  /** Hand out all data still queued in every flow (end of capture). Flows stay in the table. */
+  flushAll(): StreamSegment[] {
+    const out: StreamSegment[] = [];
+    for (const f of this.flows.values()) {
+      this.flushStream(f, f.client, true, Infinity, 'end', out);
+      this.flushStream(f, f.server, false, Infinity, 'end', out);
+    }
+    return out.length ? out : NO_SEGMENTS;
+  }
+}

@@ -1,0 +1,549 @@
+import { u16, u32 } from './bytes.js';
+import { ipv4HeaderChecksumOk, transportChecksumOk } from './checksum.js';
+import { DecodeStats, Packet } from './packet.js';
+import type {
+  DecodeError, IcmpHeader, Ip4Header, Ip6Ext, Ip6Header, IpHeader, IpOption, TcpHeader, TcpOption, UdpHeader,
+} from './types.js';
+import { LinkType } from './types.js';
+
+export { DecodeStats, Packet } from './packet.js';
+
+export interface DecodeOptions {
+  /** Verify IPv4/TCP/UDP/ICMP/ICMPv6 checksums (sets checksumOk fields and Packet.badChecksum). Default true. */
+  verifyChecksums?: boolean;
+  /** Maximum number of nested IP layers (tunnels) decoded. Default 8. */
+  maxIpLayers?: number;
+}
+
+const EMPTY_OPTIONS: IpOption[] = [];
+const EMPTY_EXT: Ip6Ext[] = [];
+const EMPTY_TCP_OPTIONS: TcpOption[] = [];
+
+/** Decoding context passed down the layers (one per call, no per-byte allocation). */
+interface Ctx {
+  verify: boolean;
+  maxLayers: number;
+  layers: number;
+}
+
+function fail(p: Packet, kind: DecodeError, offset: number): void {
+  if (p.error === undefined) {
+    p.error = kind;
+    p.errorOffset = offset;
+  }
+}
+
+class Ip4 implements Ip4Header {
+  readonly version = 4 as const;
+  offset: number;
+  headerLength: number;
+  totalLength: number;
+  src: Uint8Array;
+  dst: Uint8Array;
+  src32: number;
+  dst32: number;
+  ttl: number;
+  tos: number;
+  proto: number;
+  id: number;
+  rb: boolean;
+  df: boolean;
+  mf: boolean;
+  fragOffset: number;
+  isFragment: boolean;
+  checksum: number;
+  checksumOk: boolean | undefined = undefined;
+  options: IpOption[] = EMPTY_OPTIONS;
+
+  constructor(b: Uint8Array, off: number, hlen: number, tot: number) {
+    this.offset = off;
+    this.headerLength = hlen;
+    this.totalLength = tot;
+    this.tos = b[off + 1];
+    this.id = u16(b, off + 4);
+    const fo = u16(b, off + 6);
+    this.rb = (fo & 0x8000) !== 0;
+    this.df = (fo & 0x4000) !== 0;
+    this.mf = (fo & 0x2000) !== 0;
+    this.fragOffset = fo & 0x1fff;
+    this.isFragment = this.mf || this.fragOffset !== 0;
+    this.ttl = b[off + 8];
+    this.proto = b[off + 9];
+    this.checksum = u16(b, off + 10);
+    this.src = b.subarray(off + 12, off + 16);
+    this.dst = b.subarray(off + 16, off + 20);
+    this.src32 = u32(b, off + 12);
+    this.dst32 = u32(b, off + 16);
+  }
+}
+
+class Ip6 implements Ip6Header {
+  readonly version = 6 as const;
+  offset: number;
+  headerLength = 40;
+  totalLength: number;
+  src: Uint8Array;
+  dst: Uint8Array;
+  ttl: number;
+  tos: number;
+  flowLabel: number;
+  nextHeader: number;
+  proto: number;
+  id = 0;
+  rb = false;
+  df = false;
+  mf = false;
+  fragOffset = 0;
+  isFragment = false;
+  ext: Ip6Ext[] = EMPTY_EXT;
+  fragHeaderOffset = -1;
+
+  constructor(b: Uint8Array, off: number, tot: number) {
+    this.offset = off;
+    this.totalLength = tot;
+    this.tos = ((b[off] & 0x0f) << 4) | (b[off + 1] >> 4);
+    this.flowLabel = ((b[off + 1] & 0x0f) << 16) | u16(b, off + 2);
+    this.nextHeader = b[off + 6];
+    this.proto = this.nextHeader;
+    this.ttl = b[off + 7];
+    this.src = b.subarray(off + 8, off + 24);
+    this.dst = b.subarray(off + 24, off + 40);
+  }
+}
+
+class Tcp implements TcpHeader {
+  offset: number;
+  headerLength: number;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  reserved: number;
+  window: number;
+  checksum: number;
+  urgentPointer: number;
+  checksumOk: boolean | undefined = undefined;
+  private readonly bytes: Uint8Array;
+  private opts: TcpOption[] | undefined = undefined;
+
+  constructor(b: Uint8Array, off: number, hlen: number) {
+    this.bytes = b;
+    this.offset = off;
+    this.headerLength = hlen;
+    this.srcPort = u16(b, off);
+    this.dstPort = u16(b, off + 2);
+    this.seq = u32(b, off + 4);
+    this.ack = u32(b, off + 8);
+    this.reserved = b[off + 12] & 0x0f;
+    this.flags = b[off + 13];
+    this.window = u16(b, off + 14);
+    this.checksum = u16(b, off + 16);
+    this.urgentPointer = u16(b, off + 18);
+  }
+
+  get options(): TcpOption[] {
+    let o = this.opts;
+    if (o === undefined) {
+      o = this.headerLength > 20 ? parseTcpOptions(this.bytes, this.offset + 20, this.offset + this.headerLength) : EMPTY_TCP_OPTIONS;
+      this.opts = o;
+    }
+    return o;
+  }
+}
+
+/** Parse TCP options in b[start, end); stops at EOL or at the first malformed option. */
+export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpOption[] {
+  const out: TcpOption[] = [];
+  let i = start;
+  while (i < end) {
+    const kind = b[i];
+    if (kind === 0) { out.push({ kind, length: 1, offset: i }); break; }
+    if (kind === 1) { out.push({ kind, length: 1, offset: i }); i++; continue; }
+    if (i + 1 >= end) break;
+    const len = b[i + 1];
+    if (len < 2 || i + len > end) break;
+    out.push({ kind, length: len, offset: i });
+    i += len;
+  }
+  return out;
+}
+
+/** True if TCP options in b[start, end) are well formed (no allocation). */
+function tcpOptionsValid(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    const kind = b[i];
+    if (kind === 0) return true;
+    if (kind === 1) { i++; continue; }
+    if (i + 1 >= end) return false;
+    const len = b[i + 1];
+    if (len < 2 || i + len > end) return false;
+    i += len;
+  }
+  return true;
+}
+
+/** Parse IPv4 options; returns undefined when malformed. */
+function parseIp4Options(b: Uint8Array, start: number, end: number): IpOption[] | undefined {
+  const out: IpOption[] = [];
+  let i = start;
+  while (i < end) {
+    const type = b[i];
+    if (type === 0) { out.push({ type, length: 1, offset: i }); break; }
+    if (type === 1) { out.push({ type, length: 1, offset: i }); i++; continue; }
+    if (i + 1 >= end) return undefined;
+    const len = b[i + 1];
+    if (len < 2 || i + len > end) return undefined;
+    out.push({ type, length: len, offset: i });
+    i += len;
+  }
+  return out;
+}
+
+function setIp(p: Packet, ip: IpHeader): void {
+  if (p.ip !== undefined) {
+    if (p.outer === undefined) p.outer = [p.ip];
+    else p.outer.push(p.ip);
+    // the transport of the outer layer is replaced by whatever the inner layer holds
+    p.tcp = undefined;
+    p.udp = undefined;
+    p.icmp = undefined;
+    p.icmp6 = undefined;
+  }
+  p.ip = ip;
+}
+
+function setPayload(p: Packet, start: number, end: number): void {
+  p.payloadOffset = start;
+  p.payloadLength = end > start ? end - start : 0;
+}
+
+function decodeIp4(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
+  const avail = end - off;
+  if (avail < 20) return fail(p, 'ip-truncated', off);
+  if (b[off] >> 4 !== 4) return fail(p, 'ip-bad-version', off);
+  const hlen = (b[off] & 0x0f) << 2;
+  if (hlen < 20) return fail(p, 'ip4-bad-header-length', off);
+  const tot = u16(b, off + 2);
+  if (tot < hlen) return fail(p, 'ip4-bad-total-length', off);
+  if (tot > avail) return fail(p, 'ip-truncated', off);
+  if (++c.layers > c.maxLayers) return fail(p, 'tunnel-too-deep', off);
+  const ip = new Ip4(b, off, hlen, tot);
+  if (c.verify) {
+    ip.checksumOk = ipv4HeaderChecksumOk(b, off, hlen);
+    if (!ip.checksumOk) p.badChecksum = true;
+  }
+  if (hlen > 20) {
+    const opts = parseIp4Options(b, off + 20, off + hlen);
+    if (opts === undefined) fail(p, 'ip4-bad-options', off + 20);
+    else ip.options = opts;
+  }
+  setIp(p, ip);
+  const dEnd = off + tot;
+  setPayload(p, off + hlen, dEnd);
+  if (ip.isFragment) return;
+  decodeTransport(p, b, off + hlen, dEnd, ip, c);
+}
+
+function decodeIp6(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
+  const avail = end - off;
+  if (avail < 40) return fail(p, 'ip-truncated', off);
+  if (b[off] >> 4 !== 6) return fail(p, 'ip-bad-version', off);
+  const plen = u16(b, off + 4);
+  if (40 + plen > avail) return fail(p, 'ip6-bad-payload-length', off);
+  if (++c.layers > c.maxLayers) return fail(p, 'tunnel-too-deep', off);
+  const dEnd = off + 40 + plen;
+  const ip = new Ip6(b, off, 40 + plen);
+  setIp(p, ip);
+  let nh = ip.nextHeader;
+  let cur = off + 40;
+  let n = 0;
+  let hasFrag = false;
+  while (nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 135) {
+    if (cur + 8 > dEnd) { ip.proto = nh; ip.headerLength = cur - off; setPayload(p, cur, dEnd); return fail(p, 'ip6-ext-truncated', cur); }
+    const len = nh === 44 ? 8 : nh === 51 ? (b[cur + 1] + 2) << 2 : (b[cur + 1] + 1) << 3;
+    if (cur + len > dEnd) { ip.proto = nh; ip.headerLength = cur - off; setPayload(p, cur, dEnd); return fail(p, 'ip6-ext-truncated', cur); }
+    if (++n > 16) { ip.proto = nh; ip.headerLength = cur - off; setPayload(p, cur, dEnd); return fail(p, 'ip6-too-many-ext', cur); }
+    if (ip.ext === EMPTY_EXT) ip.ext = [];
+    ip.ext.push({ type: nh, offset: cur, length: len });
+    if (nh === 44 && !hasFrag) {
+      hasFrag = true;
+      const fo = u16(b, cur + 2);
+      ip.fragOffset = fo >> 3;
+      ip.mf = (fo & 1) !== 0;
+      ip.rb = (fo & 6) !== 0;
+      ip.id = u32(b, cur + 4);
+      ip.fragHeaderOffset = cur;
+      ip.isFragment = ip.mf || ip.fragOffset !== 0;
+    }
+    nh = b[cur];
+    cur += len;
+  }
+  ip.proto = nh;
+  ip.headerLength = cur - off;
+  setPayload(p, cur, dEnd);
+  if (ip.isFragment || nh === 59 || nh === 50) return;
+  decodeTransport(p, b, cur, dEnd, ip, c);
+}
+
+function decodeTransport(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHeader, c: Ctx): void {
+  switch (ip.proto) {
+    case 6: return decodeTcp(p, b, off, end, ip, c);
+    case 17: return decodeUdp(p, b, off, end, ip, c);
+    case 1: return decodeIcmp(p, b, off, end, ip, c);
+    case 58: return decodeIcmp6(p, b, off, end, ip, c);
+    case 4: return decodeIp4(p, b, off, end, c);
+    case 41: return decodeIp6(p, b, off, end, c);
+    case 47: return decodeGre(p, b, off, end, c);
+    default: return;
+  }
+}
+
+function decodeTcp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHeader, c: Ctx): void {
+  const avail = end - off;
+  if (avail < 20) return fail(p, 'tcp-truncated', off);
+  const hlen = (b[off + 12] >> 4) << 2;
+  if (hlen < 20 || hlen > avail) return fail(p, 'tcp-bad-offset', off);
+  const t = new Tcp(b, off, hlen);
+  if (hlen > 20 && !tcpOptionsValid(b, off + 20, off + hlen)) fail(p, 'tcp-bad-options', off + 20);
+  if (c.verify) {
+    t.checksumOk = transportChecksumOk(b, ip, 6, off, avail);
+    if (!t.checksumOk) p.badChecksum = true;
+  }
+  p.tcp = t;
+  setPayload(p, off + hlen, end);
+}
+
+function decodeUdp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHeader, c: Ctx): void {
+  const avail = end - off;
+  if (avail < 8) return fail(p, 'udp-truncated', off);
+  const ulen = u16(b, off + 4);
+  if (ulen < 8 || ulen > avail) return fail(p, 'udp-bad-length', off);
+  const cs = u16(b, off + 6);
+  const u: UdpHeader = { offset: off, srcPort: u16(b, off), dstPort: u16(b, off + 2), length: ulen, checksum: cs, checksumOk: undefined };
+  if (c.verify) {
+    u.checksumOk = cs === 0 && ip.version === 4 ? true : cs !== 0 && transportChecksumOk(b, ip, 17, off, ulen);
+    if (!u.checksumOk) p.badChecksum = true;
+  }
+  p.udp = u;
+  setPayload(p, off + 8, off + ulen);
+}
+
+function icmpHeader(b: Uint8Array, off: number): IcmpHeader {
+  return { offset: off, type: b[off], code: b[off + 1], checksum: u16(b, off + 2), checksumOk: undefined, id: -1, seq: -1, embeddedOffset: -1 };
+}
+
+function decodeIcmp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHeader, c: Ctx): void {
+  const avail = end - off;
+  if (avail < 4) return fail(p, 'icmp-truncated', off);
+  const h = icmpHeader(b, off);
+  let dataOff = off + 4;
+  switch (h.type) {
+    case 0: case 8: case 13: case 14: case 15: case 16: case 17: case 18:
+      if (avail < 8) return fail(p, 'icmp-truncated', off);
+      h.id = u16(b, off + 4);
+      h.seq = u16(b, off + 6);
+      dataOff = off + 8;
+      break;
+    case 3: case 4: case 5: case 11: case 12:
+      if (avail < 8) return fail(p, 'icmp-truncated', off);
+      h.embeddedOffset = off + 8;
+      dataOff = off + 8;
+      break;
+    default:
+      break;
+  }
+  if (c.verify) {
+    h.checksumOk = transportChecksumOk(b, ip, 1, off, avail);
+    if (!h.checksumOk) p.badChecksum = true;
+  }
+  p.icmp = h;
+  setPayload(p, dataOff, end);
+}
+
+function decodeIcmp6(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHeader, c: Ctx): void {
+  const avail = end - off;
+  if (avail < 4) return fail(p, 'icmp6-truncated', off);
+  const h = icmpHeader(b, off);
+  let dataOff = off + 4;
+  switch (h.type) {
+    case 128: case 129:
+      if (avail < 8) return fail(p, 'icmp6-truncated', off);
+      h.id = u16(b, off + 4);
+      h.seq = u16(b, off + 6);
+      dataOff = off + 8;
+      break;
+    case 1: case 2: case 3: case 4:
+      if (avail < 8) return fail(p, 'icmp6-truncated', off);
+      h.embeddedOffset = off + 8;
+      dataOff = off + 8;
+      break;
+    default:
+      break;
+  }
+  if (c.verify) {
+    h.checksumOk = ip.version === 6 && transportChecksumOk(b, ip, 58, off, avail);
+    if (!h.checksumOk) p.badChecksum = true;
+  }
+  p.icmp6 = h;
+  setPayload(p, dataOff, end);
+}
+
+function decodeGre(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
+  const avail = end - off;
+  if (avail < 4) return fail(p, 'gre-truncated', off);
+  const flags = u16(b, off);
+  const version = flags & 7;
+  const proto = u16(b, off + 2);
+  let hl = 4;
+  if (version === 0) {
+    if (flags & 0xc000) hl += 4; // checksum (+ offset) present if C or R
+    if (flags & 0x2000) hl += 4;
+    if (flags & 0x1000) hl += 4;
+    if (flags & 0x4000) return; // source routing: not decoded further (rare, obsolete)
+  } else if (version === 1) {
+    hl += 4; // key (payload length + call id)
+    if (flags & 0x1000) hl += 4;
+    if (flags & 0x0080) hl += 4;
+  } else return fail(p, 'gre-bad-version', off);
+  if (hl > avail) return fail(p, 'gre-truncated', off);
+  p.gre = { offset: off, headerLength: hl, flags, version, protocol: proto };
+  const inner = off + hl;
+  setPayload(p, inner, end);
+  switch (proto) {
+    case 0x0800: return decodeIp4(p, b, inner, end, c);
+    case 0x86dd: return decodeIp6(p, b, inner, end, c);
+    case 0x6558: return decodeEthernet(p, b, inner, end, c);
+    case 0x880b: return decodePpp(p, b, inner, end, c);
+    case 0x88be: // ERSPAN type II: 8-byte header when the sequence bit is set (type I has none)
+      return decodeEthernet(p, b, flags & 0x1000 ? inner + 8 : inner, end, c);
+    case 0x22eb: { // ERSPAN type III: 12 bytes, +8 with the optional platform sub-header
+      if (inner + 12 > end) return fail(p, 'gre-truncated', inner);
+      const o = (b[inner + 11] & 1) !== 0 ? 8 : 0;
+      return decodeEthernet(p, b, inner + 12 + o, end, c);
+    }
+    default: return;
+  }
+}
+
+function decodeEthernet(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
+  if (end - off < 14) return fail(p, 'link-truncated', off);
+  const etherType = u16(b, off + 12);
+  if (p.eth === undefined) p.eth = { offset: off, etherType };
+  decodeEtherType(p, b, off + 14, end, etherType, c);
+}
+
+function decodeEtherType(p: Packet, b: Uint8Array, off: number, end: number, type: number, c: Ctx): void {
+  let t = type;
+  let o = off;
+  for (;;) {
+    switch (t) {
+      case 0x0800: return decodeIp4(p, b, o, end, c);
+      case 0x86dd: return decodeIp6(p, b, o, end, c);
+      case 0x8100: case 0x88a8: case 0x9100: {
+        if (end - o < 4) return fail(p, 'vlan-truncated', o);
+        const tci = u16(b, o);
+        if (p.vlans === undefined) p.vlans = [];
+        p.vlans.push({ offset: o, tpid: t, pcp: tci >> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff });
+        t = u16(b, o + 2);
+        o += 4;
+        if (p.vlans.length > 8) return fail(p, 'vlan-truncated', o);
+        continue;
+      }
+      case 0x8847: case 0x8848: {
+        for (;;) {
+          if (end - o < 4) return fail(p, 'mpls-truncated', o);
+          const word = u32(b, o);
+          if (p.mplsLabels === undefined) p.mplsLabels = [];
+          p.mplsLabels.push(Math.floor(word / 4096));
+          o += 4;
+          if (word & 0x100) break;
+          if (p.mplsLabels.length > 16) return fail(p, 'mpls-truncated', o);
+        }
+        if (o >= end) return fail(p, 'mpls-truncated', o);
+        const v = b[o] >> 4;
+        if (v === 4) return decodeIp4(p, b, o, end, c);
+        if (v === 6) return decodeIp6(p, b, o, end, c);
+        if (v === 0) return decodeEthernet(p, b, o + 4, end, c); // pseudowire control word
+        return;
+      }
+      case 0x8864: { // PPPoE session
+        if (end - o < 8) return fail(p, 'pppoe-truncated', o);
+        return decodePpp(p, b, o + 6, end, c);
+      }
+      default:
+        return; // ARP, LLDP, ...: not IP, not an error
+    }
+  }
+}
+
+function decodePpp(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
+  let o = off;
+  if (end - o >= 2 && b[o] === 0xff && b[o + 1] === 0x03) o += 2;
+  if (end - o < 1) return fail(p, 'link-truncated', o);
+  let proto: number;
+  if (b[o] & 1) { proto = b[o]; o += 1; } else {
+    if (end - o < 2) return fail(p, 'link-truncated', o);
+    proto = u16(b, o);
+    o += 2;
+  }
+  if (proto === 0x21) return decodeIp4(p, b, o, end, c);
+  if (proto === 0x57) return decodeIp6(p, b, o, end, c);
+}
+
+function decodeIpByVersion(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
+  if (end - off < 1) return fail(p, 'ip-truncated', off);
+  const v = b[off] >> 4;
+  if (v === 4) return decodeIp4(p, b, off, end, c);
+  if (v === 6) return decodeIp6(p, b, off, end, c);
+  return fail(p, 'ip-bad-version', off);
+}
+
+function decodeLink(p: Packet, b: Uint8Array, lt: number, c: Ctx): void {
+  const end = b.length;
+  switch (lt) {
+    case LinkType.ETHERNET: return decodeEthernet(p, b, 0, end, c);
+    case LinkType.LINUX_SLL:
+      if (end < 16) return fail(p, 'link-truncated', 0);
+      return decodeEtherType(p, b, 16, end, u16(b, 14), c);
+    case LinkType.LINUX_SLL2:
+      if (end < 20) return fail(p, 'link-truncated', 0);
+      return decodeEtherType(p, b, 20, end, u16(b, 0), c);
+    case LinkType.RAW: case LinkType.RAW_BSD12: case LinkType.RAW_BSD14:
+      return decodeIpByVersion(p, b, 0, end, c);
+    case LinkType.IPV4: return decodeIp4(p, b, 0, end, c);
+    case LinkType.IPV6: return decodeIp6(p, b, 0, end, c);
+    case LinkType.NULL: case LinkType.LOOP: {
+      if (end < 4) return fail(p, 'link-truncated', 0);
+      // NULL uses host byte order, LOOP network order; family values are small, so pick the non-zero end
+      const fam = lt === LinkType.LOOP || (b[0] === 0 && b[1] === 0) ? u32(b, 0) : b[0] | (b[1] << 8);
+      if (fam === 2) return decodeIp4(p, b, 4, end, c);
+      if (fam === 24 || fam === 28 || fam === 30 || fam === 10) return decodeIp6(p, b, 4, end, c);
+      return;
+    }
+    case LinkType.PPP: return decodePpp(p, b, 0, end, c);
+    default: return fail(p, 'link-unsupported', 0);
+  }
+}
+
+/**
+ * Decode one captured frame of the given pcap link type. Never throws: problems are reported in
+ * `Packet.error` (and counted in `stats` when given).
+ */
+export function decode(linktype: number, data: Uint8Array, stats?: DecodeStats, opts?: DecodeOptions): Packet {
+  const p = new Packet(linktype, data);
+  const c: Ctx = { verify: opts?.verifyChecksums ?? true, maxLayers: opts?.maxIpLayers ?? 8, layers: 0 };
+  decodeLink(p, data, linktype, c);
+  if (stats !== undefined) stats.count(p);
+  return p;
+}
+
+/** Decode a bare IPv4 or IPv6 datagram (NFQUEUE payloads, reassembled fragments). linktype is -1. */
+export function decodeIpPacket(data: Uint8Array, stats?: DecodeStats, opts?: DecodeOptions): Packet {
+  const p = new Packet(-1, data);
+  const c: Ctx = { verify: opts?.verifyChecksums ?? true, maxLayers: opts?.maxIpLayers ?? 8, layers: 0 };
+  decodeIpByVersion(p, data, 0, data.length, c);
+  if (stats !== undefined) stats.count(p);
+  return p;
+}

@@ -1,0 +1,400 @@
+/**
+ * Capture file reader: classic pcap (both byte orders, microsecond and nanosecond magic) and pcapng
+ * (sections of either byte order; IDB with per-interface link type, if_tsresol and if_tsoffset;
+ * EPB, SPB and the obsolete OPB; every other block skipped).
+ *
+ * `readCapture(bytes)` parses a buffer; `openCapture(path)` streams a file in chunks so a capture
+ * larger than memory can be read. Both yield records in file order. A truncated or malformed file
+ * yields every record before the problem, then throws `CaptureFormatError` naming the file and the
+ * byte offset: never any other exception, whatever the bytes.
+ *
+ * The writer (`PcapWriter`, daily rotation) and the in-memory encoders live in pcap-writer.ts and
+ * pcap-encode.ts and are re-exported here.
+ */
+import { open } from 'node:fs/promises';
+
+export { PcapWriter, type PcapWriterOptions, type PacketToWrite } from './pcap-writer.js';
+export {
+  encodePcap,
+  encodePcapHeader,
+  encodePcapRecord,
+  encodePcapng,
+  type PcapEncodeOptions,
+  type PcapngEncodeOptions,
+  type PcapngInterface,
+  type PcapngPacket,
+} from './pcap-encode.js';
+
+export interface CaptureRecord {
+  /** LINKTYPE_* of the interface the packet was captured on. */
+  linktype: number;
+  /** Seconds since the epoch. */
+  tsSec: number;
+  /** Microseconds within the second (0..999999); finer resolutions are truncated. */
+  tsUsec: number;
+  /** The captured bytes (may be shorter than origLen when the capture was cut at snaplen). */
+  data: Uint8Array;
+  /** Length of the packet on the wire. */
+  origLen: number;
+}
+
+/** A capture file that cannot be read further. `offset` is the byte where the problem starts. */
+export class CaptureFormatError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly detail: string,
+  ) {
+    super(`${file}: byte ${offset}: ${detail}`);
+    this.name = 'CaptureFormatError';
+  }
+}
+
+/** Magic numbers (as read big-endian from the first four bytes). */
+const PCAP_MAGIC_US = 0xa1b2c3d4;
+const PCAP_MAGIC_NS = 0xa1b23c4d;
+const PCAP_MAGIC_US_SWAPPED = 0xd4c3b2a1;
+const PCAP_MAGIC_NS_SWAPPED = 0x4d3cb2a1;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_BOM = 0x1a2b3c4d;
+
+const BT_IDB = 0x00000001;
+const BT_OPB = 0x00000002;
+const BT_SPB = 0x00000003;
+const BT_EPB = 0x00000006;
+
+/** libpcap's MAXIMUM_SNAPLEN: a record larger than this and than the file's snaplen is garbage. */
+const MAX_SNAPLEN = 262144;
+/** Largest pcapng block accepted (guards against a garbage length asking for gigabytes). */
+const MAX_BLOCK = 64 * 1024 * 1024;
+
+interface Interface {
+  linktype: number;
+  snaplen: number;
+  /** Timestamp units per second. */
+  unitsPerSec: bigint;
+  /** if_tsoffset, seconds. */
+  tsOffset: bigint;
+}
+
+type Step = { kind: 'record'; record: CaptureRecord } | { kind: 'skip' } | { kind: 'more' };
+
+/**
+ * Incremental parser: feed bytes with `push`, take records with `next`, call `finish` at end of
+ * input. Offsets in errors are absolute in the file.
+ */
+export class CaptureParser {
+  private buf: Uint8Array = new Uint8Array(0);
+  private view: DataView = new DataView(this.buf.buffer);
+  /** Absolute file offset of buf[0]. */
+  private base = 0;
+  /** Parse position within buf. */
+  private pos = 0;
+  private format: 'unknown' | 'pcap' | 'pcapng' = 'unknown';
+  private little = false;
+  // pcap
+  private pcapLinktype = 0;
+  private pcapSnaplen = 0;
+  private pcapNano = false;
+  // pcapng
+  private interfaces: Interface[] = [];
+
+  constructor(readonly file: string) {}
+
+  /** Append bytes read from the file. */
+  push(chunk: Uint8Array): void {
+    const rest = this.buf.subarray(this.pos);
+    if (rest.length === 0) {
+      this.buf = chunk;
+    } else {
+      const merged = new Uint8Array(rest.length + chunk.length);
+      merged.set(rest, 0);
+      merged.set(chunk, rest.length);
+      this.buf = merged;
+    }
+    this.base += this.pos;
+    this.pos = 0;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Next record from the bytes pushed so far, or undefined if more input is needed. */
+  next(): CaptureRecord | undefined {
+    for (;;) {
+      const step = this.step();
+      if (step.kind === 'record') return step.record;
+      if (step.kind === 'more') return undefined;
+    }
+  }
+
+  /** End of input: throws if a header or record was cut short (or the file is empty). */
+  finish(): void {
+    const left = this.buf.length - this.pos;
+    if (this.format === 'unknown') {
+      throw this.fail(0, left === 0 ? 'empty file: no capture header' : `truncated: ${left} bytes, too short for a capture header`);
+    }
+    if (left > 0) {
+      throw this.fail(this.pos, `truncated: ${left} trailing bytes do not make a whole ${this.format === 'pcap' ? 'record' : 'block'}`);
+    }
+  }
+
+  private fail(pos: number, detail: string): CaptureFormatError {
+    return new CaptureFormatError(this.file, this.base + pos, detail);
+  }
+
+  private avail(n: number): boolean {
+    return this.buf.length - this.pos >= n;
+  }
+
+  private u16(at: number): number {
+    return this.view.getUint16(at, this.little);
+  }
+
+  private u32(at: number): number {
+    return this.view.getUint32(at, this.little);
+  }
+
+  private step(): Step {
+    if (this.format === 'unknown') return this.readFileHeader();
+    if (this.format === 'pcap') return this.readPcapRecord();
+    return this.readBlock();
+  }
+
+  private readFileHeader(): Step {
+    if (!this.avail(4)) return { kind: 'more' };
+    const magic = this.view.getUint32(this.pos, false);
+    if (magic === PCAPNG_SHB) {
+      this.format = 'pcapng';
+      return { kind: 'skip' };
+    }
+    let little: boolean;
+    let nano: boolean;
+    switch (magic) {
+      case PCAP_MAGIC_US: little = false; nano = false; break;
+      case PCAP_MAGIC_NS: little = false; nano = true; break;
+      case PCAP_MAGIC_US_SWAPPED: little = true; nano = false; break;
+      case PCAP_MAGIC_NS_SWAPPED: little = true; nano = true; break;
+      default:
+        throw this.fail(this.pos, `not a pcap or pcapng file (magic 0x${hex32(magic)})`);
+    }
+    if (!this.avail(24)) return { kind: 'more' };
+    this.little = little;
+    this.pcapNano = nano;
+    const p = this.pos;
+    const major = this.u16(p + 4);
+    if (major !== 2) throw this.fail(p + 4, `unsupported pcap version ${major}.${this.u16(p + 6)} (expected 2.x)`);
+    this.pcapSnaplen = this.u32(p + 16);
+    this.pcapLinktype = this.u32(p + 20) & 0xffff;
+    this.format = 'pcap';
+    this.pos += 24;
+    return { kind: 'skip' };
+  }
+
+  private readPcapRecord(): Step {
+    if (!this.avail(16)) return { kind: 'more' };
+    const p = this.pos;
+    const tsSec = this.u32(p);
+    const frac = this.u32(p + 4);
+    const inclLen = this.u32(p + 8);
+    const origLen = this.u32(p + 12);
+    const limit = Math.max(this.pcapSnaplen, MAX_SNAPLEN);
+    if (inclLen > limit) {
+      throw this.fail(p + 8, `record captured length ${inclLen} exceeds the snaplen ${limit} (garbage or corrupt record header)`);
+    }
+    if (!this.avail(16 + inclLen)) return { kind: 'more' };
+    const data = this.buf.slice(p + 16, p + 16 + inclLen);
+    this.pos += 16 + inclLen;
+    const tsUsec = this.pcapNano ? Math.floor(frac / 1000) : frac;
+    return { kind: 'record', record: { linktype: this.pcapLinktype, tsSec, tsUsec, data, origLen } };
+  }
+
+  private readBlock(): Step {
+    if (!this.avail(8)) return { kind: 'more' };
+    const p = this.pos;
+    const rawType = this.view.getUint32(p, false);
+    if (rawType === PCAPNG_SHB) {
+      // A new section: its byte-order magic sets the endianness of everything up to the next SHB.
+      if (!this.avail(12)) return { kind: 'more' };
+      const bom = this.view.getUint32(p + 8, false);
+      if (bom === PCAPNG_BOM) this.little = false;
+      else if (bom === 0x4d3c2b1a) this.little = true;
+      else throw this.fail(p + 8, `pcapng section header: bad byte-order magic 0x${hex32(bom)}`);
+      this.interfaces = [];
+    }
+    const type = this.u32(p);
+    const total = this.u32(p + 4);
+    if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK) {
+      throw this.fail(p + 4, `pcapng block length ${total} is invalid (must be a multiple of 4, 12..${MAX_BLOCK})`);
+    }
+    if (!this.avail(total)) return { kind: 'more' };
+    const trailer = this.u32(p + total - 4);
+    if (trailer !== total) {
+      throw this.fail(p + total - 4, `pcapng block length mismatch: header says ${total}, trailer says ${trailer}`);
+    }
+    const body = p + 8;
+    const bodyLen = total - 12;
+    let step: Step = { kind: 'skip' };
+    switch (type) {
+      case PCAPNG_SHB:
+        if (bodyLen < 16) throw this.fail(p, `pcapng section header block too short (${total} bytes)`);
+        {
+          const major = this.u16(body + 4);
+          if (major !== 1) throw this.fail(body + 4, `unsupported pcapng version ${major}.${this.u16(body + 6)} (expected 1.x)`);
+        }
+        break;
+      case BT_IDB:
+        this.readIdb(p, body, bodyLen);
+        break;
+      case BT_EPB:
+        step = this.readEpb(p, body, bodyLen, false);
+        break;
+      case BT_OPB:
+        step = this.readEpb(p, body, bodyLen, true);
+        break;
+      case BT_SPB:
+        step = this.readSpb(p, body, bodyLen);
+        break;
+      default:
+        break; // unknown, custom, name resolution, statistics...: skipped
+    }
+    this.pos += total;
+    return step;
+  }
+
+  private readIdb(p: number, body: number, bodyLen: number): void {
+    if (bodyLen < 8) throw this.fail(p, `pcapng interface description block too short (${bodyLen + 12} bytes)`);
+    const iface: Interface = {
+      linktype: this.u16(body),
+      snaplen: this.u32(body + 4),
+      unitsPerSec: 1_000_000n,
+      tsOffset: 0n,
+    };
+    const end = body + bodyLen;
+    let o = body + 8;
+    while (o + 4 <= end) {
+      const code = this.u16(o);
+      const len = this.u16(o + 2);
+      const val = o + 4;
+      if (code === 0) break; // opt_endofopt
+      if (val + len > end) throw this.fail(o, `pcapng interface option ${code} length ${len} runs past the block`);
+      if (code === 9 && len >= 1) {
+        const r = this.buf[val];
+        const exp = BigInt(r & 0x7f);
+        if ((r & 0x80) === 0) {
+          if (exp > 18n) throw this.fail(val, `pcapng if_tsresol 10^-${exp} is not supported`);
+          iface.unitsPerSec = 10n ** exp;
+        } else {
+          if (exp > 63n) throw this.fail(val, `pcapng if_tsresol 2^-${exp} is not supported`);
+          iface.unitsPerSec = 1n << exp;
+        }
+      } else if (code === 14 && len >= 8) {
+        iface.tsOffset = this.little
+          ? this.view.getBigInt64(val, true)
+          : this.view.getBigInt64(val, false);
+      }
+      o = val + ((len + 3) & ~3);
+    }
+    this.interfaces.push(iface);
+  }
+
+  private iface(id: number, at: number): Interface {
+    const i = this.interfaces[id];
+    if (i === undefined) {
+      throw this.fail(at, `pcapng packet names interface ${id}, but only ${this.interfaces.length} interface(s) are described in this section`);
+    }
+    return i;
+  }
+
+  private timestamp(i: Interface, hi: number, lo: number): { tsSec: number; tsUsec: number } {
+    const units = (BigInt(hi) << 32n) | BigInt(lo);
+    const sec = units / i.unitsPerSec + i.tsOffset;
+    const frac = units % i.unitsPerSec;
+    return { tsSec: Number(sec), tsUsec: Number((frac * 1_000_000n) / i.unitsPerSec) };
+  }
+
+  private readEpb(p: number, body: number, bodyLen: number, obsolete: boolean): Step {
+    if (bodyLen < 20) throw this.fail(p, `pcapng ${obsolete ? 'packet' : 'enhanced packet'} block too short (${bodyLen + 12} bytes)`);
+    const id = obsolete ? this.u16(body) : this.u32(body);
+    const i = this.iface(id, body);
+    const { tsSec, tsUsec } = this.timestamp(i, this.u32(body + 4), this.u32(body + 8));
+    const capLen = this.u32(body + 12);
+    const origLen = this.u32(body + 16);
+    if (capLen > bodyLen - 20) {
+      throw this.fail(body + 12, `pcapng packet captured length ${capLen} runs past the block (${bodyLen - 20} bytes of data)`);
+    }
+    const data = this.buf.slice(body + 20, body + 20 + capLen);
+    return { kind: 'record', record: { linktype: i.linktype, tsSec, tsUsec, data, origLen } };
+  }
+
+  private readSpb(p: number, body: number, bodyLen: number): Step {
+    if (bodyLen < 4) throw this.fail(p, `pcapng simple packet block too short (${bodyLen + 12} bytes)`);
+    const i = this.iface(0, body);
+    const origLen = this.u32(body);
+    let capLen = Math.min(origLen, bodyLen - 4);
+    if (i.snaplen > 0) capLen = Math.min(capLen, i.snaplen);
+    const data = this.buf.slice(body + 4, body + 4 + capLen);
+    return { kind: 'record', record: { linktype: i.linktype, tsSec: 0, tsUsec: 0, data, origLen } };
+  }
+}
+
+function hex32(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+/**
+ * Records of a capture held in memory. Throws `CaptureFormatError` (after yielding every record
+ * before the problem) on a truncated or malformed file. `file` names the source in errors.
+ */
+export function* readCapture(bytes: Uint8Array, file = '<buffer>'): Generator<CaptureRecord, void, undefined> {
+  const parser = new CaptureParser(file);
+  parser.push(bytes);
+  for (let r = parser.next(); r !== undefined; r = parser.next()) yield r;
+  parser.finish();
+}
+
+/** Read chunk size of `openCapture`. */
+const CHUNK = 1 << 20;
+
+/**
+ * Stream the records of a capture file without loading it whole. Errors opening or reading the
+ * file are also reported as `CaptureFormatError` (offset 0 or where reading stopped).
+ */
+export async function* openCapture(path: string): AsyncGenerator<CaptureRecord, void, undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw new CaptureFormatError(path, 0, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    const parser = new CaptureParser(path);
+    let offset = 0;
+    for (;;) {
+      const chunk = new Uint8Array(CHUNK);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(chunk, 0, CHUNK, offset));
+      } catch (err) {
+        throw new CaptureFormatError(path, offset, `read failed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      if (n === 0) break;
+      offset += n;
+      parser.push(chunk.subarray(0, n));
+      for (let r = parser.next(); r !== undefined; r = parser.next()) yield r;
+    }
+    parser.finish();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Every record that could be read, and the error that stopped reading (if any). Never throws. */
+export function readCaptureAll(bytes: Uint8Array, file = '<buffer>'): { records: CaptureRecord[]; error?: CaptureFormatError } {
+  const records: CaptureRecord[] = [];
+  try {
+    for (const r of readCapture(bytes, file)) records.push(r);
+  } catch (err) {
+    if (err instanceof CaptureFormatError) return { records, error: err };
+    throw err;
+  }
+  return { records };
+}
