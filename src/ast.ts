@@ -7,10 +7,12 @@ export interface Span {
   end: number;
 }
 
-/** A piece of source text with its span and its parsed value. */
+/** A piece of source text with its offsets and its parsed value (`span` is built on demand). */
 export interface Field<T = string> {
   text: string;
-  span: Span;
+  start: number;
+  end: number;
+  readonly span: Span;
   value: T;
 }
 

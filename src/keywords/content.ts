@@ -55,6 +55,26 @@ export function emptyModifiers(): ContentModifiers {
 
 let scratch = new Uint8Array(1024);
 
+/**
+ * Decoded patterns are views into shared 64 KiB pools: a rule set has ~100,000 contents, and one ArrayBuffer each
+ * would cost the garbage collector more than the bytes themselves.
+ */
+const POOL_SIZE = 65536;
+let pool = new Uint8Array(POOL_SIZE);
+let poolUsed = 0;
+
+function pooled(src: Uint8Array, n: number): Uint8Array {
+  if (n > POOL_SIZE / 4) return src.slice(0, n);
+  if (poolUsed + n > POOL_SIZE) {
+    pool = new Uint8Array(POOL_SIZE);
+    poolUsed = 0;
+  }
+  const view = pool.subarray(poolUsed, poolUsed + n);
+  view.set(src.subarray(0, n));
+  poolUsed += n;
+  return view;
+}
+
 function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 65 && c <= 70) return c - 55;
@@ -163,7 +183,7 @@ export function parsePattern(
     report.error('empty-content', `${what} is empty`, quoteStart, quoteEnd - quoteStart + 1);
     return undefined;
   }
-  return { negated, bytes: out.slice(0, n), quoteStart, quoteEnd };
+  return { negated, bytes: pooled(out, n), quoteStart, quoteEnd };
 }
 
 function isEscaped(s: string, at: number): boolean {

@@ -1,6 +1,6 @@
 /** General rule options: msg, sid, gid, rev, classtype, priority, reference, metadata. */
 import { defineKeyword } from './spec.js';
-import { parseInteger, splitList, unquote } from './values.js';
+import { parseInteger, unquote } from './values.js';
 
 export const msg = defineKeyword<string>({
   name: 'msg',
@@ -91,22 +91,48 @@ export const reference = defineKeyword<ReferenceArgs>({
   },
 });
 
-/** `metadata: key value, key value`; kept as ordered pairs (keys repeat: `tag a, tag b`). */
-export type MetadataArgs = { key: string; value: string }[];
+export interface MetadataPair {
+  key: string;
+  value: string;
+}
+export type MetadataArgs = MetadataPair[];
 
-export const metadata = defineKeyword<MetadataArgs>({
+/**
+ * `metadata: key value, key value`, kept as ordered pairs (keys repeat: `tag a, tag b`). Snort checks nothing in it,
+ * and a rule set carries about 200,000 pairs, so they are split when first asked for.
+ */
+export class Metadata {
+  private cached: MetadataPair[] | undefined;
+  constructor(readonly text: string) {}
+
+  get pairs(): MetadataPair[] {
+    if (this.cached) return this.cached;
+    const pairs: MetadataPair[] = [];
+    const v = this.text;
+    let start = 0;
+    while (start <= v.length) {
+      let comma = v.indexOf(',', start);
+      if (comma === -1) comma = v.length;
+      const part = v.slice(start, comma).trim();
+      if (part !== '') {
+        const sp = part.search(/\s/);
+        if (sp === -1) pairs.push({ key: part, value: '' });
+        else pairs.push({ key: part.slice(0, sp), value: part.slice(sp + 1).trim() });
+      }
+      start = comma + 1;
+    }
+    return (this.cached = pairs);
+  }
+
+  get(key: string): string[] {
+    return this.pairs.filter((p) => p.key === key).map((p) => p.value);
+  }
+}
+
+export const metadata = defineKeyword<Metadata>({
   name: 'metadata',
   category: 'general',
   value: 'required',
   summary: 'key/value pairs about the rule (policy, service, created_at, ...)',
-  parse(value) {
-    const pairs: MetadataArgs = [];
-    for (const part of splitList(value ?? '')) {
-      if (part.text === '') continue;
-      const sp = part.text.search(/\s/);
-      if (sp === -1) pairs.push({ key: part.text, value: '' });
-      else pairs.push({ key: part.text.slice(0, sp), value: part.text.slice(sp).trim() });
-    }
-    return pairs;
-  },
+  parse: (value) => new Metadata(value ?? ''),
 });

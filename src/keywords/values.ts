@@ -71,7 +71,10 @@ export function parseQuoted(value: string, report: ValueReporter, what: string):
 /** Accepts a quoted or bare string (msg, classtype, reference, ...). */
 export function unquote(value: string): string {
   const t = value.trim();
-  if (t.length >= 2 && t[0] === '"' && t[t.length - 1] === '"') return t.slice(1, -1).replace(/\\([\\";:])/g, '$1');
+  if (t.length >= 2 && t.charCodeAt(0) === 34 && t.charCodeAt(t.length - 1) === 34) {
+    const inner = t.slice(1, -1);
+    return inner.includes('\\') ? inner.replace(/\\([\\";:])/g, '$1') : inner;
+  }
   return t;
 }
 

@@ -5,7 +5,7 @@ import type { DirectiveName, DirectiveNode, Node, RuleFile, RuleNode } from '../
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import { bindRule } from './bind.js';
 import { splitEntries, toPhysical, toPhysicalEnd, type Entry } from './lines.js';
-import { isAction, parseRuleText, type RuleReporter } from './rule.js';
+import { FieldNode, isAction, parseRuleText, type RuleReporter } from './rule.js';
 
 export interface ParseOptions {
   /** The file name used in diagnostics. */
@@ -112,8 +112,9 @@ function parseRuleEntry(entry: Entry, raw: string, from: number, disabled: boole
     s.start = toPhysical(entry, s.start);
     s.end = toPhysicalEnd(entry, s.end);
   };
+  // Header fields and options keep numeric offsets; single-piece entries need no mapping.
   if (entry.pieces.length !== 1 || entry.pieces[0]!.physical !== 0) {
-    for (const f of [header.action, header.protocol, header.src, header.srcPort, header.direction, header.dst, header.dstPort]) map(f.span);
+    for (const f of [header.action, header.protocol, header.src, header.srcPort, header.direction, header.dst, header.dstPort]) map(f);
     for (const o of options) {
       o.start = toPhysical(entry, o.start);
       o.end = toPhysicalEnd(entry, o.end);
@@ -173,7 +174,7 @@ function parseDirective(entry: Entry, raw: string, from: number, word: string, d
   if (!directive) return undefined;
   const t = entry.text;
   const span = { start: entry.start, end: entry.end };
-  const kw = { text: word, span: { start: toPhysical(entry, from), end: toPhysical(entry, from + word.length) }, value: word };
+  const kw = new FieldNode(word, toPhysical(entry, from), toPhysicalEnd(entry, from + word.length), word);
   let name;
   let value;
   if (directive === 'var' || directive === 'ipvar' || directive === 'portvar' || directive === 'include') {
@@ -183,12 +184,12 @@ function parseDirective(entry: Entry, raw: string, from: number, word: string, d
       ne = t.length;
       while (ne > ns && /\s/.test(t[ne - 1]!)) ne--;
     } else while (ne < t.length && !/\s/.test(t[ne]!)) ne++;
-    if (ne > ns) name = { text: t.slice(ns, ne), span: { start: toPhysical(entry, ns), end: toPhysical(entry, ne) }, value: t.slice(ns, ne) };
+    if (ne > ns) name = new FieldNode(t.slice(ns, ne), toPhysical(entry, ns), toPhysicalEnd(entry, ne), t.slice(ns, ne));
     if (directive !== 'include') {
       const vs = skipBlanks(t, ne);
       let ve = t.length;
       while (ve > vs && /\s/.test(t[ve - 1]!)) ve--;
-      if (ve > vs) value = { text: t.slice(vs, ve), span: { start: toPhysical(entry, vs), end: toPhysical(entry, ve) }, value: t.slice(vs, ve) };
+      if (ve > vs) value = new FieldNode(t.slice(vs, ve), toPhysical(entry, vs), toPhysicalEnd(entry, ve), t.slice(vs, ve));
     }
   }
   return { kind: 'directive', raw, span, directive, keyword: kw, name, value, disabled };

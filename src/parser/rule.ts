@@ -39,38 +39,49 @@ function isBlank(c: number): boolean {
  */
 export function parseRuleText(text: string, from: number, reporter: RuleReporter): RuleParseOutcome {
   // --- header: up to 7 fields, stopping at '(' outside brackets.
-  const fields: { text: string; start: number; end: number }[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
   let i = from;
   const n = text.length;
   let parenAt = -1;
   while (i < n) {
     while (i < n && isBlank(text.charCodeAt(i))) i++;
     if (i >= n) break;
-    if (text[i] === '(') {
+    if (text.charCodeAt(i) === 40 /* ( */) {
       parenAt = i;
       break;
     }
     const start = i;
     let depth = 0;
     while (i < n) {
-      const c = text[i]!;
-      if (c === '[') depth++;
-      else if (c === ']') depth--;
-      else if (depth <= 0 && (c === '(' || isBlank(c.charCodeAt(0)))) break;
+      const c = text.charCodeAt(i);
+      if (c === 91 /* [ */) depth++;
+      else if (c === 93 /* ] */) depth--;
+      else if (depth <= 0 && (c === 40 || isBlank(c))) break;
       i++;
     }
-    fields.push({ text: text.slice(start, i), start, end: i });
+    starts.push(start);
+    ends.push(i);
+    if (starts.length > 7) break;
   }
-  if (fields.length !== 7) {
-    const last = fields[fields.length - 1];
-    const at = fields.length > 7 ? fields[7]!.start : last ? last.end : from;
+  const count = starts.length;
+  if (count !== 7) {
+    const extra = count > 7 ? text.slice(starts[7], ends[7]) : '';
+    const at = count > 7 ? starts[7]! : count > 0 ? ends[count - 1]! : from;
     const msg =
-      fields.length > 7
-        ? `rule header has ${fields.length} fields, expected 7 (action proto src sport dir dst dport): unexpected '${fields[7]!.text}'`
-        : `rule header has ${fields.length} field${fields.length === 1 ? '' : 's'}, expected 7 (action proto src sport dir dst dport)`;
-    return { ok: false, code: 'bad-header', message: msg, at, length: Math.max(1, fields.length > 7 ? fields[7]!.text.length : 1) };
+      count > 7
+        ? `rule header has more than 7 fields (action proto src sport dir dst dport): unexpected '${extra}'`
+        : `rule header has ${count} field${count === 1 ? '' : 's'}, expected 7 (action proto src sport dir dst dport)`;
+    return { ok: false, code: 'bad-header', message: msg, at, length: Math.max(1, extra.length) };
   }
-  const [fAction, fProto, fSrc, fSport, fDir, fDst, fDport] = fields as [typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0], typeof fields[0]];
+  const field = (k: number): { text: string; start: number; end: number } => ({ text: text.slice(starts[k], ends[k]), start: starts[k]!, end: ends[k]! });
+  const fAction = field(0);
+  const fProto = field(1);
+  const fSrc = field(2);
+  const fSport = field(3);
+  const fDir = field(4);
+  const fDst = field(5);
+  const fDport = field(6);
   if (!isAction(fAction.text)) return { ok: false, code: 'unknown-action', message: `'${fAction.text}' is not a rule action`, at: fAction.start, length: fAction.text.length };
   const protoText = fProto.text.toLowerCase();
   if (!PROTOCOL_SET.has(protoText))
@@ -81,12 +92,12 @@ export function parseRuleText(text: string, from: number, reporter: RuleReporter
   const addr = (f: typeof fAction, what: string): Field<AddressExpr> | RuleParseOutcome => {
     const r = parseAddress(f.text);
     if (!r.ok) return { ok: false, code: 'bad-address', message: `${what}: ${r.error}`, at: f.start + r.at, length: Math.max(1, f.text.length - r.at) };
-    return { text: f.text, span: { start: f.start, end: f.end }, value: r.value };
+    return new FieldNode(f.text, f.start, f.end, r.value);
   };
   const port = (f: typeof fAction, what: string): Field<PortExpr> | RuleParseOutcome => {
     const r = parsePort(f.text);
     if (!r.ok) return { ok: false, code: 'bad-port', message: `${what}: ${r.error}`, at: f.start + r.at, length: Math.max(1, f.text.length - r.at) };
-    return { text: f.text, span: { start: f.start, end: f.end }, value: r.value };
+    return new FieldNode(f.text, f.start, f.end, r.value);
   };
   const src = addr(fSrc, 'source address');
   if ('ok' in src) return src;
@@ -98,11 +109,11 @@ export function parseRuleText(text: string, from: number, reporter: RuleReporter
   if ('ok' in dport) return dport;
 
   const header: RuleHeader = {
-    action: { text: fAction.text, span: { start: fAction.start, end: fAction.end }, value: fAction.text },
-    protocol: { text: fProto.text, span: { start: fProto.start, end: fProto.end }, value: protoText as Protocol },
+    action: new FieldNode(fAction.text, fAction.start, fAction.end, fAction.text as Action),
+    protocol: new FieldNode(fProto.text, fProto.start, fProto.end, protoText as Protocol),
     src,
     srcPort: sport,
-    direction: { text: fDir.text, span: { start: fDir.start, end: fDir.end }, value: fDir.text as Direction },
+    direction: new FieldNode(fDir.text, fDir.start, fDir.end, fDir.text as Direction),
     dst,
     dstPort: dport,
   };
@@ -170,6 +181,19 @@ function parseOptions(body: string, base: number, reporter: RuleReporter): RuleO
     options.push(option);
   }
   return options;
+}
+
+/** A header or directive field: text, offsets and parsed value; the span object is built on demand. */
+export class FieldNode<T> implements Field<T> {
+  constructor(
+    public text: string,
+    public start: number,
+    public end: number,
+    public value: T,
+  ) {}
+  get span(): Span {
+    return { start: this.start, end: this.end };
+  }
 }
 
 /** The RuleOption record: plain numeric offsets, spans built on demand. */

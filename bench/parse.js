@@ -1,0 +1,83 @@
+// Parse and lint throughput over the ET Open 2019 corpus, with a baseline measured in the same run:
+// a lenient regex reader in the style of suricata-update (one regex for the header, options cut at unescaped ';'),
+// which checks nothing and builds no typed arguments. Run: npm run bench (or node bench/parse.js after npm run build).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const etDir = resolve(root, '..', 'shared/corpus/rules/et-open-snort-2.9.0-2019-12-04');
+if (!existsSync(etDir)) {
+  console.log(`parse bench: ${etDir} is absent; skipped`);
+  process.exit(0);
+}
+const { parseRules } = await import(join(root, 'dist/index.js'));
+const files = readdirSync(etDir).filter((f) => f.endsWith('.rules')).sort();
+const texts = files.map((f) => readFileSync(join(etDir, f), 'utf8'));
+const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+
+const HEADER = /^(#)*[\s#]*((alert|log|pass|activate|dynamic|drop|reject|sdrop)\s*([^\s]*)\s*[^\s]*\s*[^\s]*\s*([-><]+)\s*[^\s]*\s*[^\s]*)\s*\((.*)\)\s*$/;
+function lenientParse(text) {
+  const rules = [];
+  for (const line of text.split('\n')) {
+    const m = HEADER.exec(line);
+    if (!m) continue;
+    const rule = { enabled: m[1] === undefined, action: m[3], proto: m[4], options: [] };
+    let opts = m[6];
+    while (opts) {
+      let i = 0;
+      for (;;) {
+        const j = opts.indexOf(';', i);
+        if (j === -1) { i = opts.length; break; }
+        if (opts[j - 1] === '\\') { i = j + 1; continue; }
+        i = j;
+        break;
+      }
+      const opt = opts.slice(0, i).trim();
+      opts = opts.slice(i + 1).trim();
+      const c = opt.indexOf(':');
+      rule.options.push(c === -1 ? { name: opt, value: null } : { name: opt.slice(0, c).trim(), value: opt.slice(c + 1).trim() });
+    }
+    rules.push(rule);
+  }
+  return rules;
+}
+
+function best(fn, runs = 5) {
+  let min = Infinity;
+  let out;
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    out = fn();
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    min = Math.min(min, ms);
+  }
+  return { ms: min, out };
+}
+
+const base = best(() => texts.reduce((n, t) => n + lenientParse(t).length, 0));
+const ours = best(() => texts.reduce((n, t) => n + parseRules(t).file.nodes.filter((x) => x.kind === 'rule').length, 0));
+const rate = (n, ms) => Math.round((n / ms) * 1000).toLocaleString('en-US');
+console.log(`corpus: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB, ${ours.out} rules (enabled + disabled)`);
+console.log(`parse (warm, best of 5):     honeywall ${ours.ms.toFixed(0)} ms = ${rate(ours.out, ours.ms)} rules/s`);
+console.log(`baseline lenient regex parse: ${base.ms.toFixed(0)} ms = ${rate(base.out, base.ms)} rules/s (suricata-update style, no checks)`);
+console.log(`ratio honeywall / baseline:   ${(ours.ms / base.ms).toFixed(2)}x the time`);
+
+// Whole process: `honeywall lint` over the set, process start included.
+function wall(args) {
+  let min = Infinity;
+  let status = 0;
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    status = r.status;
+    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return { ms: min, status };
+}
+const lint = wall([join(root, 'bin/honeywall.js'), 'lint', etDir, '--format', 'json']);
+const start = wall([join(root, 'bin/honeywall.js'), '--version']);
+console.log(`lint whole process (best of 3): ${lint.ms.toFixed(0)} ms = ${rate(ours.out, lint.ms)} rules/s (exit ${lint.status}); process start alone ${start.ms.toFixed(0)} ms`);
+const py = spawnSync('python3', [join(root, 'bench/lenient_parse.py'), etDir], { encoding: 'utf8' });
+if (py.status === 0) console.log(`baseline in Python 3 (same lenient algorithm, whole process): ${py.stdout.trim()}`);
