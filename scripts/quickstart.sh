@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job on the bundled defaults (npm start): convert the bundled rules for a honeynet with the Honeywall's
+# default policy (test rules on), lint the result, emit the bridge firewall for the bundled honeywall.conf, compile
+# the inline rule set into a matcher and replay a capture through it. Everything lands in ./out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hw() { node bin/honeywall.js "$@"; }
+rm -rf out && mkdir -p out
+
+echo "== 1. convert: rulesets/sample-inbound.rules -> out/rules (policy rulesets/honeywall-policy.conf, --honeynet, --test-rules)"
+hw convert rulesets/sample-inbound.rules --policy rulesets/honeywall-policy.conf --honeynet --test-rules --out out/rules --report text
+
+echo
+echo "== 2. lint the converted rules"
+hw lint out/rules
+
+echo
+echo "== 3. firewall: rulesets/honeywall.conf -> out/firewall"
+hw firewall --config rulesets/honeywall.conf --out out/firewall
+ls -l out/firewall
+
+if hw --help | grep -q "^  compile"; then
+  echo
+  echo "== 4. compile the inline rules into a matcher"
+  hw compile out/rules --out out/honeywall.matcher --report json
+  echo
+  echo "== 5. replay a capture through it (fixtures/quickstart/http-get.pcap)"
+  hw replay fixtures/quickstart/http-get.pcap --matcher out/honeywall.matcher --format fast
+fi
+echo
+echo "done: see out/"
