@@ -1,0 +1,298 @@
+/**
+ * The other payload options of Snort 2.9: isdataat, urilen, the cursor setters (pkt_data, file_data, base64_data)
+ * and base64_decode, asn1, cvs, ftpbounce, and protected_content with its hash and length.
+ */
+import { defineKeyword, flagKeyword, type AnyKeywordSpec } from './spec.js';
+import { parseInteger, type NumOrVar } from './values.js';
+import { keyValue, noMoreThan, numberOrVariable, oneOf, tokens, variablesOf } from './snort-args.js';
+
+export interface IsdataatArgs {
+  negated: boolean;
+  offset: NumOrVar;
+  relative: boolean;
+  rawbytes: boolean;
+  variables: string[];
+}
+
+export const isdataat = defineKeyword<IsdataatArgs>({
+  name: 'isdataat',
+  category: 'payload',
+  value: 'required',
+  summary: 'check that the buffer has data at an offset (optionally relative to the last match)',
+  parse(value, report) {
+    const parts = tokens(value);
+    const first = parts[0];
+    if (!first || first.text === '') {
+      report.error('missing-argument', 'isdataat needs an offset', 0, 1);
+      return undefined;
+    }
+    if (!noMoreThan(parts, 3, report, 'isdataat')) return undefined;
+    let negated = false;
+    let p = first;
+    if (p.text.startsWith('!')) {
+      negated = true;
+      const rest = p.text.slice(1).trimStart();
+      p = { text: rest, at: p.at + p.text.length - rest.length };
+    }
+    const offset = numberOrVariable(p, report, 'isdataat offset', 0, 65535);
+    if (offset === undefined) return undefined;
+    const args: IsdataatArgs = { negated, offset, relative: false, rawbytes: false, variables: variablesOf(offset) };
+    for (const m of parts.slice(1)) {
+      const w = oneOf(m, ['relative', 'rawbytes'] as const, report, 'isdataat modifier');
+      if (!w) return undefined;
+      args[w] = true;
+    }
+    return args;
+  },
+});
+
+export interface UrilenArgs {
+  op: '=' | '<' | '>' | 'range';
+  value: number;
+  max?: number;
+  buffer: 'raw' | 'norm';
+}
+
+const URILEN = /^\s*(?:([<>])\s*(\d+)|(\d+)\s*<>\s*(\d+)|(\d+))\s*$/;
+
+export const urilen = defineKeyword<UrilenArgs>({
+  name: 'urilen',
+  category: 'payload',
+  value: 'required',
+  summary: 'test the length of the HTTP request URI (raw by default)',
+  parse(value, report) {
+    const parts = tokens(value);
+    if (!noMoreThan(parts, 2, report, 'urilen')) return undefined;
+    const t = parts[0]!;
+    const m = URILEN.exec(t.text);
+    if (!m) {
+      report.error('bad-number', `urilen must be N, <N, >N or N<>M; got '${t.text}'`, t.at, Math.max(1, t.text.length));
+      return undefined;
+    }
+    let args: UrilenArgs;
+    const check = (n: number) => {
+      if (n > 65535) {
+        report.error('number-out-of-range', `urilen ${n} is out of range 0..65535`, t.at, t.text.length);
+        return false;
+      }
+      return true;
+    };
+    if (m[1]) {
+      const n = Number(m[2]);
+      if (!check(n)) return undefined;
+      args = { op: m[1] as '<' | '>', value: n, buffer: 'raw' };
+    } else if (m[3]) {
+      const a = Number(m[3]);
+      const b = Number(m[4]);
+      if (!check(a) || !check(b)) return undefined;
+      if (a > b) {
+        report.error('bad-range', `urilen range ${a}<>${b} is empty (min > max)`, t.at, t.text.length);
+        return undefined;
+      }
+      args = { op: 'range', value: a, max: b, buffer: 'raw' };
+    } else {
+      const n = Number(m[5]);
+      if (!check(n)) return undefined;
+      args = { op: '=', value: n, buffer: 'raw' };
+    }
+    if (parts[1]) {
+      const b = oneOf(parts[1], ['raw', 'norm'] as const, report, 'urilen buffer');
+      if (!b) return undefined;
+      args.buffer = b;
+    }
+    return args;
+  },
+});
+
+export const pkt_data = flagKeyword('pkt_data', 'payload', 'set the cursor to the raw transport payload');
+export const base64_data = flagKeyword('base64_data', 'payload', 'set the cursor to the base64_decode output');
+export const ftpbounce = flagKeyword('ftpbounce', 'payload', 'detect FTP bounce attacks (PORT to another host)');
+
+/** `file_data` or the deprecated `file_data:mime` (Snort 2.9 accepts it and treats it as file_data). */
+export const file_data = defineKeyword<{ mime: boolean }>({
+  name: 'file_data',
+  category: 'payload',
+  value: 'optional',
+  summary: 'set the cursor to the file data (HTTP response body, MIME attachment)',
+  parse(value, report) {
+    const t = (value ?? '').trim();
+    if (t === '') return { mime: false };
+    if (t === 'mime') {
+      report.warning('deprecated-argument', "file_data:mime is deprecated; 'file_data' alone points to the decoded MIME attachment", 0, value!.length);
+      return { mime: true };
+    }
+    report.error('bad-argument', `file_data takes no value or 'mime'; got '${t}'`, 0, value!.length);
+    return undefined;
+  },
+});
+
+export interface Base64DecodeArgs {
+  bytes?: number;
+  offset?: number;
+  relative: boolean;
+}
+
+export const base64_decode = defineKeyword<Base64DecodeArgs>({
+  name: 'base64_decode',
+  category: 'payload',
+  value: 'optional',
+  summary: 'decode base64 data (from an offset, optionally relative) for base64_data',
+  parse(value, report) {
+    const args: Base64DecodeArgs = { relative: false };
+    const seen = new Set<string>();
+    for (const p of tokens(value)) {
+      const kv = keyValue(p);
+      if (seen.has(kv.key)) {
+        report.error('duplicate-modifier', `base64_decode '${kv.key}' is given twice`, p.at, p.text.length);
+        return undefined;
+      }
+      seen.add(kv.key);
+      if (kv.key === 'relative' && kv.value === undefined) args.relative = true;
+      else if (kv.key === 'bytes') {
+        const n = parseInteger(kv.value ?? '', report, 'base64_decode bytes', 1, 65535, kv.valueAt);
+        if (n === undefined) return undefined;
+        args.bytes = n;
+      } else if (kv.key === 'offset') {
+        const n = parseInteger(kv.value ?? '', report, 'base64_decode offset', 0, 65535, kv.valueAt);
+        if (n === undefined) return undefined;
+        args.offset = n;
+      } else {
+        report.error('bad-argument', `unknown base64_decode argument '${p.text}' (bytes N, offset N, relative)`, p.at, Math.max(1, p.text.length));
+        return undefined;
+      }
+    }
+    return args;
+  },
+});
+
+export interface Asn1Args {
+  bitstringOverflow: boolean;
+  doubleOverflow: boolean;
+  oversizeLength?: number;
+  absoluteOffset?: number;
+  relativeOffset?: number;
+}
+
+const ASN1_WORD = /[^\s,]+/g;
+
+export const asn1 = defineKeyword<Asn1Args>({
+  name: 'asn1',
+  category: 'payload',
+  value: 'required',
+  summary: 'decode ASN.1 and look for malicious encodings',
+  parse(value, report) {
+    const v = value ?? '';
+    const words: { text: string; at: number }[] = [];
+    ASN1_WORD.lastIndex = 0;
+    for (let m = ASN1_WORD.exec(v); m; m = ASN1_WORD.exec(v)) words.push({ text: m[0], at: m.index });
+    const args: Asn1Args = { bitstringOverflow: false, doubleOverflow: false };
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k]!;
+      const num = (key: 'oversizeLength' | 'absoluteOffset' | 'relativeOffset', min: number) => {
+        const n = words[k + 1];
+        if (!n) {
+          report.error('missing-argument', `asn1 ${w.text} needs a number`, w.at, w.text.length);
+          return false;
+        }
+        const x = parseInteger(n.text, report, `asn1 ${w.text}`, min, 0x7fffffff, n.at);
+        if (x === undefined) return false;
+        args[key] = x;
+        k++;
+        return true;
+      };
+      if (w.text === 'bitstring_overflow') args.bitstringOverflow = true;
+      else if (w.text === 'double_overflow') args.doubleOverflow = true;
+      else if (w.text === 'oversize_length') {
+        if (!num('oversizeLength', 0)) return undefined;
+      } else if (w.text === 'absolute_offset') {
+        if (!num('absoluteOffset', -0x7fffffff)) return undefined;
+      } else if (w.text === 'relative_offset') {
+        if (!num('relativeOffset', -0x7fffffff)) return undefined;
+      } else {
+        report.error('bad-argument', `unknown asn1 option '${w.text}'`, w.at, w.text.length);
+        return undefined;
+      }
+    }
+    if (args.absoluteOffset !== undefined && args.relativeOffset !== undefined) {
+      report.error('conflicting-modifiers', 'asn1 takes absolute_offset or relative_offset, not both', 0, v.length);
+      return undefined;
+    }
+    if (!words.length) {
+      report.error('missing-value', 'asn1 needs at least one option', 0, 1);
+      return undefined;
+    }
+    return args;
+  },
+});
+
+export const cvs = defineKeyword<'invalid-entry'>({
+  name: 'cvs',
+  category: 'payload',
+  value: 'required',
+  summary: 'detect the CVS Entry heap overflow (CVE-2004-0396)',
+  parse(value, report) {
+    const t = (value ?? '').trim();
+    if (t !== 'invalid-entry') {
+      report.error('bad-argument', `cvs takes 'invalid-entry'; got '${t}'`, 0, (value ?? '').length);
+      return undefined;
+    }
+    return 'invalid-entry';
+  },
+});
+
+export interface ProtectedContentArgs {
+  negated: boolean;
+  /** The digest as bytes (hex in the rule). */
+  digest: Uint8Array;
+}
+
+const HEX_DIGEST = /^[0-9A-Fa-f]+$/;
+
+export const protected_content = defineKeyword<ProtectedContentArgs>({
+  name: 'protected_content',
+  category: 'payload',
+  value: 'required',
+  summary: 'match content given only as a hash digest (with hash and length)',
+  parse(value, report) {
+    let t = (value ?? '').trim();
+    let negated = false;
+    if (t.startsWith('!')) {
+      negated = true;
+      t = t.slice(1).trim();
+    }
+    if (t.length < 2 || t[0] !== '"' || t[t.length - 1] !== '"') {
+      report.error('expected-quoted-string', 'protected_content must be a double-quoted hex digest', 0, (value ?? '').length);
+      return undefined;
+    }
+    const hex = t.slice(1, -1);
+    if (!HEX_DIGEST.test(hex) || hex.length % 2 !== 0 || ![32, 64, 128].includes(hex.length)) {
+      report.error('bad-hex', 'protected_content must be an MD5, SHA256 or SHA512 digest in hex', 0, (value ?? '').length);
+      return undefined;
+    }
+    return { negated, digest: Uint8Array.from(Buffer.from(hex, 'hex')) };
+  },
+});
+
+export const hash = defineKeyword<'md5' | 'sha256' | 'sha512'>({
+  name: 'hash',
+  category: 'payload',
+  value: 'required',
+  summary: 'the hash algorithm of the preceding protected_content',
+  contentModifier: false,
+  parse(value, report) {
+    const t = (value ?? '').trim();
+    return oneOf({ text: t, at: 0 }, ['md5', 'sha256', 'sha512'] as const, report, 'hash');
+  },
+});
+
+export const length = defineKeyword<number>({
+  name: 'length',
+  category: 'payload',
+  value: 'required',
+  summary: 'the original length of the protected_content data',
+  parse: (value, report) => parseInteger(value ?? '', report, 'length', 1, 65535),
+});
+
+export const payloadMiscKeywords: AnyKeywordSpec[] = [
+  isdataat, urilen, pkt_data, file_data, base64_decode, base64_data, asn1, cvs, ftpbounce, protected_content, hash, length,
+];

@@ -1,0 +1,67 @@
+import { expect, it } from 'vitest';
+import { keywordTables } from './table.js';
+import { parseValue } from './helpers.js';
+
+const read = { relative: false, endian: 'big', variables: [] };
+
+keywordTables('byte_* keywords', {
+  byte_test: [
+    ['1,!&,128,6,relative', { args: { ...read, bytes: 1, op: '&', negated: true, value: 128, offset: 6, relative: true } }],
+    ['4,>,1000,20,relative,little', { args: { ...read, bytes: 4, op: '>', negated: false, value: 1000, offset: 20, relative: true, endian: 'little' } }],
+    ['10,=,1234567890,0,string,dec', { args: { ...read, bytes: 10, op: '=', negated: false, value: 1234567890, offset: 0, string: 'dec' } }],
+    ['8,=,0xdeadbeef,0,string,hex', { args: { ...read, bytes: 8, op: '=', negated: false, value: 0xdeadbeef, offset: 0, string: 'hex' } }],
+    ['1,<=,0,0,relative,string,dec', { args: { ...read, bytes: 1, op: '<=', negated: false, value: 0, offset: 0, relative: true, string: 'dec' } }],
+    ['1,!,5,0', { args: { ...read, bytes: 1, op: '=', negated: true, value: 5, offset: 0 } }],
+    ['2,=,len,off', { args: { ...read, bytes: 2, op: '=', negated: false, value: { variable: 'len' }, offset: { variable: 'off' }, variables: ['off', 'len'] } }],
+    ['4,&,0xF0,0,bitmask 0xFF00', { args: { ...read, bytes: 4, op: '&', negated: false, value: 0xf0, offset: 0, bitmask: 0xff00 } }],
+    ['1,=,65,214748364', { error: 'number-out-of-range' }],
+    ['11,=,1,0,string', { error: 'number-out-of-range' }],
+    ['0,=,1,0', { error: 'number-out-of-range' }],
+    ['5,=,1,0', { error: 'bad-byte-count' }],
+    ['2,=,1,0,hex', { error: 'base-without-string' }],
+    ['3,=,1,0,dce', { error: 'bad-byte-count' }],
+    ['1,~,1,0', { error: 'bad-operator' }],
+    ['1,=,1', { error: 'missing-argument' }],
+    ['1,=,1,0,sideways', { error: 'bad-modifier' }],
+    ['1,=,4294967296,0', { error: 'number-out-of-range' }],
+    ['len,=,1,0', { error: 'bad-number' }],
+    ['1,=,1,0,bitmask 0x100', { error: 'number-out-of-range' }],
+  ],
+  byte_jump: [
+    ['4,4,relative,align', { args: { ...read, bytes: 4, offset: 4, relative: true, align: true, fromBeginning: false, fromEnd: false } }],
+    ['4,-10,relative,little,from_beginning, post_offset -1', { args: { ...read, bytes: 4, offset: -10, relative: true, endian: 'little', align: false, fromBeginning: true, fromEnd: false, postOffset: -1 } }],
+    ['8,114,relative,multiplier 2,little,string,hex', { args: { ...read, bytes: 8, offset: 114, relative: true, endian: 'little', string: 'hex', multiplier: 2, align: false, fromBeginning: false, fromEnd: false } }],
+    ['4,-4,relative,align,dce', { args: { ...read, bytes: 4, offset: -4, relative: true, endian: 'dce', align: true, fromBeginning: false, fromEnd: false } }],
+    ['2,off', { args: { ...read, bytes: 2, offset: { variable: 'off' }, variables: ['off'], align: false, fromBeginning: false, fromEnd: false } }],
+    ['rpkt_len,0,relative', { error: 'bad-number' }],
+    ['4,70000', { error: 'number-out-of-range' }],
+    ['4,0,multiplier 0', { error: 'number-out-of-range' }],
+    ['4,0,from_beginning,from_end', { error: 'conflicting-modifiers' }],
+    ['4,0,post_offset 1,post_offset 2', { error: 'duplicate-modifier' }],
+    ['4', { error: 'missing-argument' }],
+    ['6,0', { error: 'bad-byte-count' }],
+  ],
+  byte_extract: [
+    ['2,0,SuiteLength,relative', { args: { ...read, bytes: 2, offset: 0, relative: true, name: 'SuiteLength' } }],
+    ['4,-4,d_size,relative,little', { args: { ...read, bytes: 4, offset: -4, relative: true, endian: 'little', name: 'd_size' } }],
+    ['3,0,SSL.Client_Hello.length,relative', { args: { ...read, bytes: 3, offset: 0, relative: true, name: 'SSL.Client_Hello.length' } }],
+    ['1,0,x,multiplier 4,align 4', { args: { ...read, bytes: 1, offset: 0, name: 'x', multiplier: 4, align: 4 } }],
+    ['1,0,1abc', { error: 'bad-variable' }],
+    ['1,0,x,align 3', { error: 'bad-argument' }],
+    ['1,var,x', { error: 'bad-number' }],
+    ['1,0', { error: 'missing-argument' }],
+    ['5,0,x', { error: 'bad-byte-count' }],
+  ],
+  byte_math: [
+    ['bytes 2, offset 0, oper *, rvalue 4, result area', { args: { ...read, bytes: 2, offset: 0, op: '*', rvalue: 4, result: 'area' } }],
+    ['bytes 2, offset 0, oper /, rvalue 0, result x', { error: 'bad-argument' }],
+    ['bytes 2, offset 0, oper %, rvalue 1, result x', { error: 'bad-operator' }],
+    ['bytes 2, offset 0, oper +', { error: 'missing-argument' }],
+  ],
+});
+
+it('byte_test warns about text after the operator (Snort ignores it)', () => {
+  const r = parseValue('byte_test', '1,=>,1,0');
+  expect(r.errors).toEqual([]);
+  expect(r.warnings).toEqual(['operator-trailing-text']);
+});
