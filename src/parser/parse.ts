@@ -1,11 +1,11 @@
 /**
  * The parser's entry point: text in, a lossless RuleFile and its diagnostics out. Never throws on any input.
  */
-import type { DirectiveName, DirectiveNode, Node, RuleFile, RuleNode } from '../ast.js';
+import type { DirectiveName, DirectiveNode, Edit, Node, RuleFile, RuleHeader, RuleNode, RuleOption, Span } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
-import { bindRule } from './bind.js';
+import { bindRule, type RuleIdentity } from './bind.js';
 import { splitEntries, toPhysical, toPhysicalEnd, type Entry } from './lines.js';
-import { FieldNode, isAction, parseRuleText, type RuleReporter } from './rule.js';
+import { FieldNode, isAction, parseRuleHeader, parseRuleOptions, type RuleReporter } from './rule.js';
 
 export interface ParseOptions {
   /** The file name used in diagnostics. */
@@ -49,7 +49,7 @@ export function parseRules(text: string, options: ParseOptions = {}): ParseResul
     const word = firstWord(t, wordStart);
     if (isAction(word)) {
       const diags: PendingDiag[] = [];
-      const node = parseRuleEntry(entry, raw, wordStart, false, diags);
+      const node = parseRuleEntry(entry, raw, wordStart, diags);
       const sid = node.kind === 'rule' ? node.sid : sniffSid(t);
       for (const d of diags) pending.push({ diag: d, sid });
       nodes.push(node);
@@ -91,30 +91,27 @@ function sniffSid(t: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function parseRuleEntry(entry: Entry, raw: string, from: number, disabled: boolean, diags: PendingDiag[]): RuleNode | { kind: 'unparsed'; raw: string; span: { start: number; end: number }; reason: string } {
-  const span = { start: entry.start, end: entry.end };
-  const reporter: RuleReporter = {
+type UnparsedRule = { kind: 'unparsed'; raw: string; span: Span; reason: string };
+
+function entryReporter(entry: Entry, diags: PendingDiag[]): RuleReporter {
+  return {
     report(severity, code, message, at, length) {
       const offset = toPhysical(entry, at);
       const end = toPhysicalEnd(entry, at + length);
       diags.push({ severity, code, message, offset, length: Math.max(1, end - offset) });
     },
   };
-  const outcome = parseRuleText(entry.text, from, reporter);
-  if (!outcome.ok) {
-    reporter.report('error', outcome.code, outcome.message, outcome.at, outcome.length);
-    return { kind: 'unparsed', raw, span, reason: outcome.message };
-  }
-  const { header, options, body } = outcome.rule;
-  const id = bindRule(options, reporter);
-  // Map every logical span to the file.
+}
+
+/** Header fields, options and body from logical to file offsets (nothing to do for one-line entries). */
+function mapToFile(entry: Entry, header: RuleHeader | undefined, options: RuleOption[] | undefined, body: Span | undefined): void {
+  if (entry.pieces.length === 1 && entry.pieces[0]!.physical === 0) return;
   const map = (s: { start: number; end: number }) => {
     s.start = toPhysical(entry, s.start);
     s.end = toPhysicalEnd(entry, s.end);
   };
-  // Header fields and options keep numeric offsets; single-piece entries need no mapping.
-  if (entry.pieces.length !== 1 || entry.pieces[0]!.physical !== 0) {
-    for (const f of [header.action, header.protocol, header.src, header.srcPort, header.direction, header.dst, header.dstPort]) map(f);
+  if (header) for (const f of [header.action, header.protocol, header.src, header.srcPort, header.direction, header.dst, header.dstPort]) map(f);
+  if (options)
     for (const o of options) {
       o.start = toPhysical(entry, o.start);
       o.end = toPhysicalEnd(entry, o.end);
@@ -124,14 +121,28 @@ function parseRuleEntry(entry: Entry, raw: string, from: number, disabled: boole
         o.valueEnd = toPhysicalEnd(entry, o.valueEnd);
       }
     }
-    map(body);
+  if (body) map(body);
+}
+
+function parseRuleEntry(entry: Entry, raw: string, from: number, diags: PendingDiag[]): RuleNode | UnparsedRule {
+  const span = { start: entry.start, end: entry.end };
+  const reporter = entryReporter(entry, diags);
+  const outcome = parseRuleHeader(entry.text, from);
+  if (!outcome.ok) {
+    reporter.report('error', outcome.code, outcome.message, outcome.at, outcome.length);
+    return { kind: 'unparsed', raw, span, reason: outcome.message };
   }
+  const { header, body } = outcome.rule;
+  const logicalBody = { start: body.start, end: body.end };
+  const options = parseRuleOptions(entry.text, logicalBody, reporter);
+  const id = bindRule(options, reporter);
+  mapToFile(entry, header, options, body);
   return {
     kind: 'rule',
     raw,
     span,
-    disabled,
-    disabledPrefix: disabled ? { start: entry.start, end: toPhysical(entry, from) } : undefined,
+    disabled: false,
+    disabledPrefix: undefined,
     header,
     options,
     body,
@@ -144,7 +155,68 @@ function parseRuleEntry(entry: Entry, raw: string, from: number, disabled: boole
   };
 }
 
-/** `# alert ...` is a disabled rule when what follows the comment sign parses as a rule; otherwise a comment. */
+/**
+ * A disabled rule (`# alert ...`). Snort never reads it, and a rule set carries thousands (7,708 in ET Open), so
+ * its options are parsed the first time anything asks for them (options, sid, msg, ...). The header is parsed at
+ * once: it is what tells a disabled rule from prose that starts with an action word.
+ */
+class DisabledRuleNode implements RuleNode {
+  readonly kind = 'rule';
+  readonly disabled = true;
+  edits?: Edit[];
+  private parsed: { options: RuleOption[]; id: RuleIdentity; diags: PendingDiag[] } | undefined;
+
+  constructor(
+    private readonly entry: Entry,
+    readonly raw: string,
+    readonly span: Span,
+    readonly disabledPrefix: Span,
+    readonly header: RuleHeader,
+    readonly body: Span,
+    private readonly logicalBody: Span,
+  ) {}
+
+  private get rule() {
+    if (!this.parsed) {
+      const diags: PendingDiag[] = [];
+      const reporter = entryReporter(this.entry, diags);
+      const options = parseRuleOptions(this.entry.text, this.logicalBody, reporter);
+      const id = bindRule(options, reporter);
+      mapToFile(this.entry, undefined, options, undefined);
+      this.parsed = { options, id, diags };
+    }
+    return this.parsed;
+  }
+
+  get options(): RuleOption[] {
+    return this.rule.options;
+  }
+  get gid(): number {
+    return this.rule.id.gid;
+  }
+  get sid(): number | undefined {
+    return this.rule.id.sid;
+  }
+  get rev(): number | undefined {
+    return this.rule.id.rev;
+  }
+  get msg(): string | undefined {
+    return this.rule.id.msg;
+  }
+  get classtype(): string | undefined {
+    return this.rule.id.classtype;
+  }
+  /** Whether Snort would refuse the rule if it were enabled. */
+  get invalid(): boolean {
+    return this.rule.diags.some((d) => d.severity === 'error');
+  }
+  /** The problems Snort would report if the rule were enabled. */
+  get problems(): readonly PendingDiag[] {
+    return this.rule.diags;
+  }
+}
+
+/** `# alert ...` is a disabled rule when what follows the comment sign parses as a rule header; otherwise a comment. */
 function parseComment(entry: Entry, raw: string): Node | undefined {
   const t = entry.text;
   let i = skipBlanks(t, 0);
@@ -153,21 +225,17 @@ function parseComment(entry: Entry, raw: string): Node | undefined {
   i = skipBlanks(t, i);
   const word = firstWord(t, i);
   if (isAction(word)) {
-    const diags: PendingDiag[] = [];
-    const node = parseRuleEntry(entry, raw, i, true, diags);
-    if (node.kind !== 'rule') return undefined;
-    // Prose that happens to start with an action word ("# alert on ...") does not get this far: the header
-    // must have parsed. A disabled rule's option problems are kept on the node, not reported: Snort never reads it.
-    node.invalid = diags.some((d) => d.severity === 'error');
-    disabledDiagnostics.set(node, diags);
-    return node;
+    // Prose that happens to start with an action word ("# alert on ...") is a comment: the header must parse.
+    const outcome = parseRuleHeader(t, i);
+    if (!outcome.ok) return undefined;
+    const { header, body } = outcome.rule;
+    const logicalBody = { start: body.start, end: body.end };
+    mapToFile(entry, header, undefined, body);
+    return new DisabledRuleNode(entry, raw, { start: entry.start, end: entry.end }, { start: entry.start, end: toPhysical(entry, i) }, header, body, logicalBody);
   }
   if (word === 'include') return parseDirective(entry, raw, i, word, true);
   return undefined;
 }
-
-/** Problems found in disabled rules, for lint's `--check-disabled` and for convert when it enables a rule. */
-export const disabledDiagnostics = new WeakMap<RuleNode, PendingDiag[]>();
 
 function parseDirective(entry: Entry, raw: string, from: number, word: string, disabled: boolean): DirectiveNode | undefined {
   const directive = DIRECTIVES[word] ?? (OTHER_DIRECTIVES.has(word) ? 'other' : undefined);

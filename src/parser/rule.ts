@@ -13,13 +13,13 @@ export interface RuleReporter {
   report(severity: 'error' | 'warning' | 'info', code: string, message: string, at: number, length: number): void;
 }
 
-export interface ParsedRule {
+export interface ParsedHeader {
   header: RuleHeader;
-  options: RuleOption[];
+  /** The text between the parentheses (logical offsets); empty at the end of the text when there are none. */
   body: Span;
 }
 
-export type RuleParseOutcome = { ok: true; rule: ParsedRule } | { ok: false; code: string; message: string; at: number; length: number };
+export type RuleParseOutcome = { ok: true; rule: ParsedHeader } | { ok: false; code: string; message: string; at: number; length: number };
 
 const ACTION_SET = new Set<string>(ACTIONS);
 const PROTOCOL_SET = new Set<string>(PROTOCOLS);
@@ -33,11 +33,11 @@ function isBlank(c: number): boolean {
 }
 
 /**
- * Parses the rule that starts at `from` in `text` (a logical entry text). Spans in the result are LOGICAL offsets;
- * the caller maps them to the file. Structural failures (bad header, no option list) return ok:false; problems in
- * options are reported and the rule is still returned.
+ * Parses the header of the rule that starts at `from` in `text` (a logical entry text) and finds its option list.
+ * Offsets in the result are LOGICAL; the caller maps them to the file. Structural failures (bad header, no closing
+ * parenthesis) return ok:false. The options are read by `parseRuleOptions`.
  */
-export function parseRuleText(text: string, from: number, reporter: RuleReporter): RuleParseOutcome {
+export function parseRuleHeader(text: string, from: number): RuleParseOutcome {
   // --- header: up to 7 fields, stopping at '(' outside brackets.
   const starts: number[] = [];
   const ends: number[] = [];
@@ -118,20 +118,23 @@ export function parseRuleText(text: string, from: number, reporter: RuleReporter
     dstPort: dport,
   };
 
-  // --- options
+  // --- where the options are
   if (parenAt === -1) {
     // Snort 2.9 accepts a header alone; it then fails for want of a sid, reported by the binder.
-    return { ok: true, rule: { header, options: [], body: { start: n, end: n } } };
+    return { ok: true, rule: { header, body: { start: n, end: n } } };
   }
   let close = n - 1;
   while (close > parenAt && isBlank(text.charCodeAt(close))) close--;
-  if (text[close] !== ')') {
+  if (text.charCodeAt(close) !== 41 /* ) */) {
     return { ok: false, code: 'unterminated-options', message: "the option list has no closing ')'", at: parenAt, length: n - parenAt };
   }
-  const bodyStart = parenAt + 1;
-  const body = text.slice(bodyStart, close);
-  const options = parseOptions(body, bodyStart, reporter);
-  return { ok: true, rule: { header, options, body: { start: bodyStart, end: close } } };
+  return { ok: true, rule: { header, body: { start: parenAt + 1, end: close } } };
+}
+
+/** Reads the options between the parentheses (logical offsets, as found by `parseRuleHeader`). */
+export function parseRuleOptions(text: string, body: Span, reporter: RuleReporter): RuleOption[] {
+  if (body.end <= body.start) return [];
+  return parseOptions(text.slice(body.start, body.end), body.start, reporter);
 }
 
 function parseOptions(body: string, base: number, reporter: RuleReporter): RuleOption[] {
