@@ -15,7 +15,8 @@ const codes = (text: string) => one(text).errors.map((d) => d.code);
 describe('rule header', () => {
   it('reads every action, protocol, address and port form', () => {
     for (const action of ['alert', 'log', 'pass', 'drop', 'sdrop', 'reject', 'activate', 'dynamic']) {
-      const { rule, errors } = one(`${action} tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"x"; sid:1;)`);
+      const extra = action === 'activate' ? ' activates:1;' : action === 'dynamic' ? ' activated_by:1; count:5;' : '';
+      const { rule, errors } = one(`${action} tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"x";${extra} sid:1;)`);
       expect(errors).toEqual([]);
       expect(rule!.header.action.value).toBe(action);
     }
@@ -146,5 +147,19 @@ describe('file structure', () => {
     expect(r.diagnostics).toEqual([
       expect.objectContaining({ file: 'f.rules', line: 3, column: 41, severity: 'error', code: 'bad-hex', sid: 77 }),
     ]);
+  });
+});
+
+describe('rule-level checks Snort makes at load time', () => {
+  it('once-per-rule options, byte_math variables, protected_content length, activate/dynamic', () => {
+    const c = (t: string) => one(t).errors.map((d) => d.code);
+    expect(c('alert tcp any any -> any any (content:"a"; tag:session,10,packets; tag:host,10,packets,src; sid:1;)')).toEqual(['duplicate-option']);
+    expect(c('alert tcp any any -> any any (content:"a"; detection_filter:track by_src,count 2,seconds 5; detection_filter:track by_dst,count 2,seconds 5; sid:1;)')).toEqual(['duplicate-option']);
+    expect(c('alert tcp any any -> any any (content:"a"; byte_math:bytes 2,offset 0,oper +,rvalue 1,result r1; byte_test:1,>,r1,0; sid:1;)')).toEqual([]);
+    expect(c('alert tcp any any -> any any (content:"a"; byte_test:1,>,nope,0; sid:1;)')).toEqual(['unknown-variable']);
+    expect(c('activate tcp any any -> any any (content:"a"; sid:1;)')).toEqual(['activate-without-activates']);
+    expect(c('activate tcp any any -> any any (content:"a"; activates:1; sid:1;)')).toEqual([]);
+    expect(c('dynamic tcp any any -> any any (activated_by:1; sid:2;)')).toEqual(['dynamic-without-activated-by']);
+    expect(c('dynamic tcp any any -> any any (activated_by:1; count:50; sid:2;)')).toEqual([]);
   });
 });

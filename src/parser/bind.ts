@@ -24,7 +24,7 @@ function len(o: RuleOption): number {
   return o.end - o.start;
 }
 
-export function bindRule(options: RuleOption[], reporter: RuleReporter): RuleIdentity {
+export function bindRule(options: RuleOption[], reporter: RuleReporter, action?: string): RuleIdentity {
   const id: RuleIdentity = { gid: 1, sid: undefined, rev: undefined, msg: undefined, classtype: undefined };
   const err = (o: RuleOption, code: string, message: string) => reporter.report('error', code, message, o.start, len(o));
   const ctx: ModifierContext = {
@@ -37,11 +37,12 @@ export function bindRule(options: RuleOption[], reporter: RuleReporter): RuleIde
   let lastContent: RuleOption | undefined;
   let extractVars: string[] | undefined;
   let sawSid = false;
+  let protectedPending: RuleOption | undefined;
 
   for (let index = 0; index < options.length; index++) {
     const o = options[index]!;
     const kw = o.keyword;
-    const bit = SINGLETON_BITS[kw as keyof typeof SINGLETON_BITS];
+    const bit = SINGLETON_BITS.get(kw);
     if (bit !== undefined) {
       if (singletons & bit) err(o, 'duplicate-option', `'${kw}' appears more than once in the rule`);
       singletons |= bit;
@@ -80,26 +81,40 @@ export function bindRule(options: RuleOption[], reporter: RuleReporter): RuleIde
     if (a && typeof a === 'object') {
       if (Array.isArray(a.variables))
         for (const v of a.variables) if (!extractVars?.includes(v)) err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
-      if (kw === 'byte_extract' && typeof a.name === 'string') {
+      // byte_extract defines `name`, byte_math defines `result`: both are variables for later options.
+      const defined = kw === 'byte_extract' ? a.name : kw === 'byte_math' ? (a as { result?: string }).result : undefined;
+      if (typeof defined === 'string') {
         extractVars ??= [];
-        if (extractVars.includes(a.name)) err(o, 'duplicate-variable', `byte_extract variable '${a.name}' is defined twice`);
-        extractVars.push(a.name);
-        if (extractVars.length > MAX_BYTE_EXTRACT_VARS) err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract variables per rule`);
+        if (extractVars.includes(defined)) err(o, 'duplicate-variable', `${kw} variable '${defined}' is defined twice`);
+        extractVars.push(defined);
+        if (extractVars.length > MAX_BYTE_EXTRACT_VARS) err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract/byte_math variables per rule`);
       }
+      if (kw === 'protected_content') protectedPending = o;
     }
+    if (kw === 'length' && protectedPending) protectedPending = undefined;
   }
 
   // Checks that need the complete content (all modifiers seen).
   for (const o of options) {
     if ((o.keyword === 'content' || o.keyword === 'uricontent') && o.args) checkContent(o, o.args as ContentArgs, err);
   }
+  // activate/dynamic rules (Snort 2.9): an activate rule names what it activates, a dynamic one what activates it.
+  const has = (k: string) => (singletons & SINGLETON_BITS.get(k)!) !== 0;
+  if (action === 'activate' && !has('activates'))
+    reporter.report('error', 'activate-without-activates', "an activate rule needs an 'activates' option", options[0]?.start ?? 0, 1);
+  if (action === 'dynamic' && !(has('activated_by') && has('count')))
+    reporter.report('error', 'dynamic-without-activated-by', "a dynamic rule needs 'activated_by' and 'count' options", options[0]?.start ?? 0, 1);
+  if (protectedPending) err(protectedPending, 'protected-content-length', "protected_content needs a 'length' option (the length of the protected data)");
   if (!sawSid) {
     reporter.report('error', 'missing-sid', 'the rule has no sid (Snort requires one)', options[0]?.start ?? 0, options[0] ? len(options[0]) : 1);
   }
   return id;
 }
 
-const SINGLETON_BITS = { sid: 1, gid: 2, rev: 4, msg: 8, classtype: 16, priority: 32 } as const;
+/** Options Snort allows once per rule ("Only one 'tag' rule option per rule", ...). */
+const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
+  ['sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count'].map((k, i) => [k, 1 << i]),
+);
 
 const MODIFIERS = new Set(['nocase', 'rawbytes', 'depth', 'offset', 'distance', 'within', 'fast_pattern', 'replace', 'http_uri', 'http_raw_uri', 'http_header', 'http_raw_header', 'http_cookie', 'http_raw_cookie', 'http_method', 'http_client_body', 'http_stat_code', 'http_stat_msg']);
 

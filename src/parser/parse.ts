@@ -135,7 +135,7 @@ function parseRuleEntry(entry: Entry, raw: string, from: number, diags: PendingD
   const { header, body } = outcome.rule;
   const logicalBody = { start: body.start, end: body.end };
   const options = parseRuleOptions(entry.text, logicalBody, reporter);
-  const id = bindRule(options, reporter);
+  const id = bindRule(options, reporter, header.action.value);
   mapToFile(entry, header, options, body);
   return {
     kind: 'rule',
@@ -181,7 +181,7 @@ class DisabledRuleNode implements RuleNode {
       const diags: PendingDiag[] = [];
       const reporter = entryReporter(this.entry, diags);
       const options = parseRuleOptions(this.entry.text, this.logicalBody, reporter);
-      const id = bindRule(options, reporter);
+      const id = bindRule(options, reporter, this.header.action.value);
       mapToFile(this.entry, undefined, options, undefined);
       this.parsed = { options, id, diags };
     }
