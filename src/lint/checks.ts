@@ -5,7 +5,8 @@
 import type { RuleNode } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import type { LoadedFile, RuleSet } from '../config/ruleset.js';
-import { resolveAddress, resolvePorts, ResolveError } from '../config/variables.js';
+import { resolveAddress, resolvePorts, ResolveError, variablesIn } from '../config/variables.js';
+import type { AddressExpr, PortExpr } from '../ast.js';
 import type { ContentArgs } from '../keywords/content.js';
 
 export interface RuleRef {
@@ -34,7 +35,8 @@ export function checkRuleSet(set: RuleSet): Diagnostic[] {
     out.push(d);
   };
 
-  const headerCache = new Map<string, string | undefined>();
+  // Parsed address and port expressions are shared by every rule with the same text: check each one once.
+  const exprCache = new Map<object, string | undefined>();
   const seenSids = new Map<string, RuleRef>();
   const flowbitSet = new Map<string, RuleRef>();
   const flowbitChecked = new Map<string, RuleRef>();
@@ -48,19 +50,21 @@ export function checkRuleSet(set: RuleSet): Diagnostic[] {
       [r.header.srcPort, 'port'],
       [r.header.dstPort, 'port'],
     ] as const) {
-      if (!field.text.includes('$')) continue;
-      const key = `${kind}:${field.text}`;
-      let problem = headerCache.get(key);
-      if (!headerCache.has(key)) {
-        try {
-          if (kind === 'address') resolveAddress(field.value as never, set.vars);
-          else resolvePorts(field.value as never, set.vars);
-          problem = undefined;
-        } catch (e) {
-          if (!(e instanceof ResolveError)) throw e;
-          problem = e.message;
+      const expr = field.value as AddressExpr | PortExpr;
+      if (expr.kind !== 'var' && expr.kind !== 'list') continue;
+      let problem = exprCache.get(expr);
+      if (!exprCache.has(expr)) {
+        problem = undefined;
+        if (variablesIn(expr).length > 0) {
+          try {
+            if (kind === 'address') resolveAddress(expr as AddressExpr, set.vars);
+            else resolvePorts(expr as PortExpr, set.vars);
+          } catch (e) {
+            if (!(e instanceof ResolveError)) throw e;
+            problem = e.message;
+          }
         }
-        headerCache.set(key, problem);
+        exprCache.set(expr, problem);
       }
       if (problem) at(ref, field.span.start, field.span.end - field.span.start, 'error', 'unknown-variable', problem);
     }

@@ -16,13 +16,25 @@ class Cursor {
     return this.text[this.pos] ?? '';
   }
   skipSpaces(): void {
-    while (this.pos < this.text.length && (this.text[this.pos] === ' ' || this.text[this.pos] === '\t')) this.pos++;
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c !== 32 && c !== 9) break;
+      this.pos++;
+    }
   }
-  /** Characters up to the next structural character. */
+  /** Characters up to the next structural character (`,` `[` `]` `!` or a blank). */
   atom(): string {
+    const t = this.text;
     const start = this.pos;
-    while (this.pos < this.text.length && !',[]! \t'.includes(this.text[this.pos]!)) this.pos++;
-    return this.text.slice(start, this.pos);
+    let i = start;
+    while (i < t.length) {
+      const c = t.charCodeAt(i);
+      if (c === 44 || c === 91 || c === 93 || c === 33 || c === 32 || c === 9) break;
+      i++;
+    }
+    this.pos = i;
+    return t.slice(start, i);
   }
 }
 
@@ -146,7 +158,7 @@ export function parseCidr(text: string): Cidr | string {
   const maxBits = family === 4 ? 32 : 128;
   let prefix = maxBits;
   if (maskText !== undefined) {
-    if (/^\d{1,3}$/.test(maskText)) {
+    if (maskText.length >= 1 && maskText.length <= 3 && /^\d+$/.test(maskText)) {
       prefix = Number(maskText);
       if (prefix > maxBits) return `prefix /${maskText} is longer than ${maxBits} bits`;
     } else if (family === 4 && parseIPv4(maskText)) {
@@ -160,19 +172,37 @@ export function parseCidr(text: string): Cidr | string {
   return { kind: 'cidr', family, addr, prefix, text };
 }
 
+/** Dotted quad to 4 bytes (views into a shared pool: big IP lists hold thousands), or undefined. */
 export function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  const n = text.length;
+  if (n < 7 || n > 15) return undefined;
+  if (ipPoolUsed + 4 > ipPool.length) {
+    ipPool = new Uint8Array(16384);
+    ipPoolUsed = 0;
   }
-  return out;
+  const at = ipPoolUsed;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 46 : text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || value > 255 || part > 3) return undefined;
+      ipPool[at + part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      value = value * 10 + (c - 48);
+      digits++;
+    } else return undefined;
+  }
+  if (part !== 4) return undefined;
+  ipPoolUsed += 4;
+  return ipPool.subarray(at, at + 4);
 }
+
+let ipPool = new Uint8Array(16384);
+let ipPoolUsed = 0;
 
 export function parseIPv6(text: string): Uint8Array | undefined {
   if (!/^[0-9A-Fa-f:.]+$/.test(text) || !text.includes(':')) return undefined;
