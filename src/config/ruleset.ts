@@ -19,9 +19,16 @@ export interface LoadedFile {
   diagnostics: Diagnostic[];
 }
 
+export interface RuleFileRef {
+  path: string;
+  display: string;
+}
+
 export interface RuleSet {
-  /** Rule files, in load order. */
+  /** Rule files, in load order (empty when the load was asked to leave them unparsed). */
   files: LoadedFile[];
+  /** Every rule file of the set, in load order, parsed or not. */
+  ruleFiles: RuleFileRef[];
   /** Configuration files read (snort.conf and what it includes that is not a rule file). */
   configs: LoadedFile[];
   vars: VariableTable;
@@ -35,6 +42,8 @@ export interface LoadOptions {
   conf?: string;
   vars?: string[];
   cwd?: string;
+  /** Find the rule files but do not read them (the caller parses them, e.g. in worker threads). */
+  deferRuleFiles?: boolean;
 }
 
 export class LoadError extends Error {}
@@ -73,16 +82,17 @@ export function isConfigPath(path: string): boolean {
 
 export function loadRuleSet(opts: LoadOptions): RuleSet {
   const cwd = opts.cwd ?? process.cwd();
-  const set: RuleSet = { files: [], configs: [], vars: VariableTable.withDefaults(), classifications: defaultClassifications(), diagnostics: [] };
+  const set: RuleSet = { files: [], ruleFiles: [], configs: [], vars: VariableTable.withDefaults(), classifications: defaultClassifications(), diagnostics: [] };
   const seenFiles = new Set<string>();
   let classificationsFromFile = false;
 
   const loadRules = (path: string) => {
     if (seenFiles.has(path)) return;
     seenFiles.add(path);
-    const text = readText(path);
     const shown = display(path, cwd);
-    const r = parseRules(text, { file: shown });
+    set.ruleFiles.push({ path, display: shown });
+    if (opts.deferRuleFiles) return;
+    const r = parseRules(readText(path), { file: shown });
     set.files.push({ path, display: shown, file: r.file, diagnostics: r.diagnostics });
   };
 
@@ -112,7 +122,10 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
     for (const node of r.file.nodes) {
       if (node.kind === 'rule' && !node.disabled) {
         // Rules written directly in a config file are part of the set.
-        if (!set.files.includes(loaded)) set.files.push(loaded);
+        if (!set.files.includes(loaded)) {
+          set.files.push(loaded);
+          set.ruleFiles.push({ path, display: shown });
+        }
         continue;
       }
       if (node.kind !== 'directive' || node.disabled) continue;

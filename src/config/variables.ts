@@ -75,6 +75,17 @@ export class VariableTable {
     return [...this.vars.keys()];
   }
 
+  /** Every variable, in definition order (to rebuild the table elsewhere, e.g. in a worker thread). */
+  entries(): Variable[] {
+    return [...this.vars.values()];
+  }
+
+  static fromEntries(entries: Iterable<Variable>): VariableTable {
+    const t = new VariableTable();
+    for (const v of entries) t.set(v);
+    return t;
+  }
+
   /** `$NAME` and `${NAME}` substituted (for include paths); unknown names are left as written. */
   substitute(text: string): string {
     return text.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (m, name: string) => this.vars.get(name)?.value ?? m);

@@ -7,12 +7,12 @@ export interface LintSummary {
 }
 
 /** `file:line:col: severity code: message`, the source line and a caret (`~` under the rest of the range). */
-export function renderText(diags: Diagnostic[], sources: Map<string, string>): string {
+export function renderText(diags: Diagnostic[], sourceOf: (file: string) => string | undefined): string {
   const maps = new Map<string, LineMap>();
   let out = '';
   for (const d of diags) {
     out += `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}${d.sid !== undefined ? ` [sid ${d.sid}]` : ''}\n`;
-    const text = sources.get(d.file);
+    const text = sourceOf(d.file);
     if (text === undefined) continue;
     let lm = maps.get(d.file);
     if (!lm) maps.set(d.file, (lm = new LineMap(text)));

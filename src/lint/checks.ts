@@ -1,54 +1,66 @@
 /**
  * Rule-set checks beyond one rule: variables, classtypes, duplicate gid:sid, flowbits set/checked, rules that can
- * never match, rules with no fast-pattern candidate. Read-only questions over the parsed set.
+ * never match, rules with no fast-pattern candidate. Read-only questions over the parsed set, in two phases:
+ * `checkFile` looks at one file's rules and returns its diagnostics plus the facts that span files (sids, flowbits);
+ * `checkFacts` answers the cross-file questions. Files can so be checked in parallel (see `parallel.ts`).
  */
-import type { RuleNode } from '../ast.js';
+import type { AddressExpr, PortExpr, RuleNode, RuleOption } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import type { LoadedFile, RuleSet } from '../config/ruleset.js';
-import { resolveAddress, resolvePorts, ResolveError, variablesIn } from '../config/variables.js';
-import type { AddressExpr, PortExpr } from '../ast.js';
+import { resolveAddress, resolvePorts, ResolveError, variablesIn, type VariableTable } from '../config/variables.js';
 import type { ContentArgs } from '../keywords/content.js';
 
-export interface RuleRef {
-  file: LoadedFile;
-  rule: RuleNode;
+/** What the per-file phase needs to know about the whole set. */
+export interface CheckContext {
+  vars: VariableTable;
+  classifications: ReadonlySet<string>;
 }
 
-/** Enabled rules of the set (those Snort would load), with their file. */
-export function* enabledRules(set: RuleSet): Generator<RuleRef> {
-  for (const file of set.files) for (const n of file.file.nodes) if (n.kind === 'rule' && !n.disabled) yield { file, rule: n };
+/** Where an option is, already resolved to line and column (facts travel between threads as plain data). */
+export interface FactPlace {
+  file: string;
+  line: number;
+  column: number;
+  offset: number;
+  length: number;
+  sid: number | undefined;
+}
+
+export interface FileFacts {
+  /** `gid:sid` of each enabled, valid rule, with the place of its sid option. */
+  sids: [string, FactPlace][];
+  /** flowbits that enabled rules set (set, setx, toggle) and check (isset, isnotset), with the option's place. */
+  flowbitsSet: [string, FactPlace][];
+  flowbitsChecked: [string, FactPlace][];
 }
 
 const TCP_ONLY = new Set(['flags', 'seq', 'ack', 'window', 'stream_size', 'stream_reassemble']);
 const ICMP_ONLY = new Set(['itype', 'icode', 'icmp_id', 'icmp_seq']);
 const PAYLOAD_NEEDS_FP = new Set(['pcre', 'byte_test', 'byte_jump', 'byte_extract', 'isdataat', 'base64_decode', 'asn1']);
 
-export function checkRuleSet(set: RuleSet): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const lineMaps = new Map<LoadedFile, LineMap>();
-  const at = (ref: RuleRef, offset: number, length: number, severity: Severity, code: string, message: string) => {
-    let lm = lineMaps.get(ref.file);
-    if (!lm) lineMaps.set(ref.file, (lm = new LineMap(ref.file.file.text)));
-    const { line, column } = lm.position(offset);
-    const d: Diagnostic = { code, severity, message, file: ref.file.display, line, column, offset, length };
-    if (ref.rule.sid !== undefined) d.sid = ref.rule.sid;
-    out.push(d);
+/** Per-file cache of expression checks: parsed expressions are shared by every rule with the same text. */
+type ExprCache = Map<object, string | undefined>;
+
+export function checkFile(file: LoadedFile, ctx: CheckContext, exprCache: ExprCache = new Map()): { diagnostics: Diagnostic[]; facts: FileFacts } {
+  const diagnostics: Diagnostic[] = [];
+  const facts: FileFacts = { sids: [], flowbitsSet: [], flowbitsChecked: [] };
+  let lines: LineMap | undefined;
+  const place = (rule: RuleNode, offset: number, length: number): FactPlace => {
+    lines ??= new LineMap(file.file.text);
+    const { line, column } = lines.position(offset);
+    return { file: file.display, line, column, offset, length, sid: rule.sid };
   };
+  const optionPlace = (rule: RuleNode, o: RuleOption) => place(rule, o.start, o.end - o.start);
+  const report = (p: FactPlace, severity: Severity, code: string, message: string) => diagnostics.push(toDiagnostic(p, severity, code, message));
 
-  // Parsed address and port expressions are shared by every rule with the same text: check each one once.
-  const exprCache = new Map<object, string | undefined>();
-  const seenSids = new Map<string, RuleRef>();
-  const flowbitSet = new Map<string, RuleRef>();
-  const flowbitChecked = new Map<string, RuleRef>();
-
-  for (const ref of enabledRules(set)) {
-    const r = ref.rule;
+  for (const rule of file.file.nodes) {
+    if (rule.kind !== 'rule' || rule.disabled) continue;
     // Variables and their kinds (Snort refuses the rule otherwise).
     for (const [field, kind] of [
-      [r.header.src, 'address'],
-      [r.header.dst, 'address'],
-      [r.header.srcPort, 'port'],
-      [r.header.dstPort, 'port'],
+      [rule.header.src, 'address'],
+      [rule.header.dst, 'address'],
+      [rule.header.srcPort, 'port'],
+      [rule.header.dstPort, 'port'],
     ] as const) {
       const expr = field.value as AddressExpr | PortExpr;
       if (expr.kind !== 'var' && expr.kind !== 'list') continue;
@@ -57,8 +69,8 @@ export function checkRuleSet(set: RuleSet): Diagnostic[] {
         problem = undefined;
         if (variablesIn(expr).length > 0) {
           try {
-            if (kind === 'address') resolveAddress(expr as AddressExpr, set.vars);
-            else resolvePorts(expr as PortExpr, set.vars);
+            if (kind === 'address') resolveAddress(expr as AddressExpr, ctx.vars);
+            else resolvePorts(expr as PortExpr, ctx.vars);
           } catch (e) {
             if (!(e instanceof ResolveError)) throw e;
             problem = e.message;
@@ -66,55 +78,87 @@ export function checkRuleSet(set: RuleSet): Diagnostic[] {
         }
         exprCache.set(expr, problem);
       }
-      if (problem) at(ref, field.span.start, field.span.end - field.span.start, 'error', 'unknown-variable', problem);
+      if (problem) report(place(rule, field.start, field.end - field.start), 'error', 'unknown-variable', problem);
     }
-    if (r.invalid) continue;
+    if (rule.invalid) continue;
 
-    if (r.classtype !== undefined && !set.classifications.has(r.classtype)) {
-      const o = r.options.find((x) => x.keyword === 'classtype')!;
-      at(ref, o.span.start, o.span.end - o.span.start, 'error', 'unknown-classtype', `classtype '${r.classtype}' is not in classification.config`);
-    }
-
-    if (r.sid !== undefined) {
-      const key = `${r.gid}:${r.sid}`;
-      const prev = seenSids.get(key);
-      if (prev) {
-        const o = r.options.find((x) => x.keyword === 'sid')!;
-        const where = `${prev.file.display}:${new LineMap(prev.file.file.text).position(prev.rule.span.start).line}`;
-        at(ref, o.span.start, o.span.end - o.span.start, 'warning', 'duplicate-sid', `gid:sid ${key} is also used at ${where}; Snort keeps only one of them`);
-      } else seenSids.set(key, ref);
-    }
-
-    const proto = r.header.protocol.value;
+    const proto = rule.header.protocol.value;
     let positiveContent = false;
     let needsFp: string | undefined;
-    for (const o of r.options) {
-      if (o.keyword === 'flowbits' && o.value !== undefined) {
-        const [op, names] = o.value.split(',').map((s) => s.trim());
-        const bits = (names ?? '').split(/[|&]/).map((s) => s.trim()).filter(Boolean);
-        if (op === 'set' || op === 'setx' || op === 'toggle' || op === 'unset') for (const b of bits) if (!flowbitSet.has(b) && op !== 'unset') flowbitSet.set(b, ref);
-        if (op === 'isset' || op === 'isnotset') for (const b of bits) if (!flowbitChecked.has(b)) flowbitChecked.set(b, ref);
-      }
-      if ((o.keyword === 'content' || o.keyword === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
-      if (PAYLOAD_NEEDS_FP.has(o.keyword)) needsFp ??= o.keyword;
-      if (proto !== 'tcp' && proto !== 'ip' && TCP_ONLY.has(o.keyword))
-        at(ref, o.span.start, o.span.end - o.span.start, 'warning', 'never-matches', `'${o.keyword}' tests TCP headers, but the rule is for ${proto}: it can never match`);
-      if (proto !== 'icmp' && proto !== 'ip' && ICMP_ONLY.has(o.keyword))
-        at(ref, o.span.start, o.span.end - o.span.start, 'warning', 'never-matches', `'${o.keyword}' tests ICMP headers, but the rule is for ${proto}: it can never match`);
+    for (const o of rule.options) {
+      const kw = o.keyword;
+      if (kw === 'classtype' && rule.classtype !== undefined && !ctx.classifications.has(rule.classtype))
+        report(optionPlace(rule, o), 'error', 'unknown-classtype', `classtype '${rule.classtype}' is not in classification.config`);
+      else if (kw === 'sid' && rule.sid !== undefined) facts.sids.push([`${rule.gid}:${rule.sid}`, optionPlace(rule, o)]);
+      else if (kw === 'flowbits' && o.value !== undefined) {
+        const comma = o.value.indexOf(',');
+        const op = (comma === -1 ? o.value : o.value.slice(0, comma)).trim();
+        const names = comma === -1 ? '' : o.value.slice(comma + 1);
+        const setting = op === 'set' || op === 'setx' || op === 'toggle';
+        const checking = op === 'isset' || op === 'isnotset';
+        if (setting || checking) {
+          const target = setting ? facts.flowbitsSet : facts.flowbitsChecked;
+          // `setx` and 2.9.x group forms put the group after a second comma; bits are `|`/`&` separated.
+          const bits = (setting && names.includes(',') ? names.slice(0, names.indexOf(',')) : names).split(/[|&]/);
+          for (const b of bits) if (b.trim() !== '') target.push([b.trim(), optionPlace(rule, o)]);
+        }
+      } else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
+      if (PAYLOAD_NEEDS_FP.has(kw)) needsFp ??= kw;
+      if (proto !== 'tcp' && proto !== 'ip' && TCP_ONLY.has(kw))
+        report(optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests TCP headers, but the rule is for ${proto}: it can never match`);
+      if (proto !== 'icmp' && proto !== 'ip' && ICMP_ONLY.has(kw))
+        report(optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests ICMP headers, but the rule is for ${proto}: it can never match`);
     }
-    if (!positiveContent && needsFp)
-      at(ref, r.header.action.span.start, r.header.action.span.end - r.header.action.span.start, 'warning', 'no-fast-pattern', `no content to use as a fast pattern: ${needsFp} runs on every packet of this rule's ports (slow)`);
+    if (!positiveContent && needsFp) {
+      const a = rule.header.action;
+      report(place(rule, a.start, a.end - a.start), 'warning', 'no-fast-pattern', `no content to use as a fast pattern: ${needsFp} runs on every packet of this rule's ports (slow)`);
+    }
   }
+  return { diagnostics, facts };
+}
 
-  for (const [bit, ref] of flowbitChecked) {
-    if (flowbitSet.has(bit)) continue;
-    const o = ref.rule.options.find((x) => x.keyword === 'flowbits' && x.value?.includes(bit))!;
-    at(ref, o.span.start, o.span.end - o.span.start, 'warning', 'flowbit-never-set', `flowbit '${bit}' is checked but no enabled rule sets it: this rule can never match`);
+/** The questions that span files: duplicate gid:sid, flowbits checked but never set, set but never checked. */
+export function checkFacts(all: FileFacts[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const sids = new Map<string, FactPlace>();
+  const set = new Map<string, FactPlace>();
+  const checked = new Map<string, FactPlace>();
+  for (const f of all) {
+    for (const [key, p] of f.sids) {
+      const prev = sids.get(key);
+      if (prev) out.push(toDiagnostic(p, 'warning', 'duplicate-sid', `gid:sid ${key} is also used at ${prev.file}:${prev.line}; Snort keeps only one of them`));
+      else sids.set(key, p);
+    }
+    for (const [bit, p] of f.flowbitsSet) if (!set.has(bit)) set.set(bit, p);
+    for (const [bit, p] of f.flowbitsChecked) if (!checked.has(bit)) checked.set(bit, p);
   }
-  for (const [bit, ref] of flowbitSet) {
-    if (flowbitChecked.has(bit)) continue;
-    const o = ref.rule.options.find((x) => x.keyword === 'flowbits' && x.value?.includes(bit))!;
-    at(ref, o.span.start, o.span.end - o.span.start, 'info', 'flowbit-never-checked', `flowbit '${bit}' is set but no enabled rule checks it`);
-  }
+  for (const [bit, p] of checked)
+    if (!set.has(bit)) out.push(toDiagnostic(p, 'warning', 'flowbit-never-set', `flowbit '${bit}' is checked but no enabled rule sets it: this rule can never match`));
+  for (const [bit, p] of set) if (!checked.has(bit)) out.push(toDiagnostic(p, 'info', 'flowbit-never-checked', `flowbit '${bit}' is set but no enabled rule checks it`));
   return out;
+}
+
+export function checkContextOf(set: RuleSet): CheckContext {
+  return { vars: set.vars, classifications: new Set(set.classifications.keys()) };
+}
+
+/** Both phases over a loaded set, in this thread. */
+export function checkRuleSet(set: RuleSet): Diagnostic[] {
+  const ctx = checkContextOf(set);
+  const exprCache: ExprCache = new Map();
+  const out: Diagnostic[] = [];
+  const facts: FileFacts[] = [];
+  for (const file of set.files) {
+    const r = checkFile(file, ctx, exprCache);
+    out.push(...r.diagnostics);
+    facts.push(r.facts);
+  }
+  out.push(...checkFacts(facts));
+  return out;
+}
+
+function toDiagnostic(p: FactPlace, severity: Severity, code: string, message: string): Diagnostic {
+  const d: Diagnostic = { code, severity, message, file: p.file, line: p.line, column: p.column, offset: p.offset, length: p.length };
+  if (p.sid !== undefined) d.sid = p.sid;
+  return d;
 }

@@ -53,7 +53,7 @@ function git(args: string[], cwd: string): string {
 
 function baseTexts(set: RuleSet, base: string): string[] {
   if (existsSync(base) && statSync(base).isDirectory()) return findRuleFiles(base).map((f) => readFileSync(f, 'utf8'));
-  const first = set.files[0];
+  const first = set.ruleFiles[0];
   if (!first) return [];
   const dir = dirname(first.path);
   let root: string;
@@ -63,17 +63,27 @@ function baseTexts(set: RuleSet, base: string): string[] {
   } catch {
     throw new LoadError(`--diff: '${base}' is neither a directory nor a git ref of the repository holding ${first.display}`);
   }
-  const dirs = [...new Set(set.files.map((f) => relative(root, dirname(f.path)) || '.'))];
+  const dirs = [...new Set(set.ruleFiles.map((f) => relative(root, dirname(f.path)) || '.'))];
   const names = git(['ls-tree', '-r', '--name-only', base, '--', ...dirs], root)
     .split('\n')
     .filter((p) => p.endsWith('.rules'));
   return names.map((p) => git(['show', `${base}:${p}`], root));
 }
 
+/** The set's rule files, parsed (a set loaded with deferred rule files is parsed here). */
+function currentFiles(set: RuleSet): LoadedFile[] {
+  if (set.files.length > 0 || set.ruleFiles.length === 0) return set.files;
+  return set.ruleFiles.map((f) => {
+    const text = readFileSync(f.path, 'utf8');
+    const r = parseRules(text, { file: f.display });
+    return { path: f.path, display: f.display, file: r.file, diagnostics: r.diagnostics };
+  });
+}
+
 export function diffRuleSets(set: RuleSet, base: string): DiffResult {
   const before = collect(baseTexts(set, base));
   const now = new Map<string, RuleInfo>();
-  for (const f of set.files)
+  for (const f of currentFiles(set))
     for (const n of f.file.nodes)
       if (n.kind === 'rule' && n.sid !== undefined) now.set(`${n.gid}:${n.sid}`, { rev: n.rev ?? 0, body: ruleBody(n), enabled: !n.disabled, file: f, rule: n });
   const summary: DiffSummary = { added: [], removed: [], changed: [] };

@@ -37,7 +37,7 @@ function runFirewall(opts: FirewallOptions, ctx: CommandContext): void {
       /* the diagnostic says why */
     }
   }
-  process.stderr.write(renderText(diagnostics, sources));
+  process.stderr.write(renderText(diagnostics, (file) => sources.get(file)));
   if (!config || hasErrors(diagnostics)) {
     process.stderr.write(`honeywall firewall: ${diagnostics.filter((d) => d.severity === 'error').length} error(s); nothing written\n`);
     ctx.exitCode = EXIT_FINDINGS;

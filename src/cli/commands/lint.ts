@@ -21,15 +21,18 @@ export function registerLint(program: Command, ctx: CommandContext): void {
     .option('--format <format>', `output format: ${FORMATS.join('|')}`, 'text')
     .option('--diff <base>', 'compare with a git ref or a directory: added/removed/changed sids, rev not bumped')
     .option('--min-severity <severity>', 'hide messages below this severity: info|warning|error', 'info')
-    .action((paths: string[], opts: { conf?: string; var: string[]; format: string; diff?: string; minSeverity: string }) => {
+    .option('-j, --jobs <n>', 'worker threads (default: one per core, up to 4, for sets over 2 MB)')
+    .action(async (paths: string[], opts: { conf?: string; var: string[]; format: string; diff?: string; minSeverity: string; jobs?: string }) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
       const levels = ['info', 'warning', 'error'];
       if (!levels.includes(opts.minSeverity)) throw new UsageError('--min-severity must be info, warning or error');
       if (paths.length === 0 && !opts.conf) throw new UsageError('nothing to lint: give rule files, directories or --conf');
+      const workers = opts.jobs === undefined ? undefined : Number(opts.jobs);
+      if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--jobs must be a whole number from 1 to 64');
       let result;
       let diff: DiffResult | undefined;
       try {
-        result = lintRuleSet({ paths, conf: opts.conf, vars: opts.var });
+        result = await lintRuleSet({ paths, conf: opts.conf, vars: opts.var, workers });
         if (opts.diff) {
           diff = diffRuleSets(result.set, opts.diff);
           result.diagnostics.push(...diff.diagnostics);
@@ -52,9 +55,7 @@ export function registerLint(program: Command, ctx: CommandContext): void {
           out.write(renderGithub(shown));
           break;
         default: {
-          const sources = new Map<string, string>();
-          for (const f of [...result.set.files, ...result.set.configs]) sources.set(f.display, f.file.text);
-          out.write(renderText(shown, sources));
+          out.write(renderText(shown, (file) => result.source(file)));
           const count = (s: string) => result.diagnostics.filter((d) => d.severity === s).length;
           const s = result.summary;
           out.write(`${s.files} file${s.files === 1 ? '' : 's'}, ${s.rules.total} rules (${s.rules.enabled} enabled, ${s.rules.disabled} disabled): ${count('error')} errors, ${count('warning')} warnings, ${count('info')} notes\n`);
