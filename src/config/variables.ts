@@ -110,85 +110,91 @@ export function variablesIn(expr: AddressExpr | PortExpr, out: string[] = []): s
 
 // ---------------------------------------------------------------- resolution for matching
 
-/** A resolved address set: matches when some positive entry matches (or there is none) and no negative one does. */
-export interface AddressSet {
+/**
+ * A resolved set (of addresses or of port ranges): it matches when no excluded entry matches and some included one
+ * does (or, with nothing included, when something was excluded: `!$X` alone means "anything but $X").
+ */
+export interface ValueSet<A> {
   any: boolean;
-  include: (Cidr | AddressSet)[];
-  exclude: (Cidr | AddressSet)[];
+  include: (A | ValueSet<A>)[];
+  exclude: (A | ValueSet<A>)[];
 }
 
-export interface PortSet {
-  any: boolean;
-  include: ([number, number] | PortSet)[];
-  exclude: ([number, number] | PortSet)[];
-}
+export type AddressSet = ValueSet<Cidr>;
+export type PortSet = ValueSet<[number, number]>;
 
 export class ResolveError extends Error {}
 
-function cidrOf(expr: Extract<AddressExpr, { kind: 'cidr' }>): Cidr {
-  return { kind: 'cidr', family: expr.family, addr: expr.addr, prefix: expr.prefix, text: expr.text };
+/** How one kind of expression (addresses or ports) resolves: its atoms, its variables, its grammar. */
+interface SetKind<E extends AddressExpr | PortExpr, A> {
+  noun: string;
+  /** The variable kind that may not be used here. */
+  foreign: VariableKind;
+  atom(expr: E): A | undefined;
+  parse(text: string): { ok: true; value: E } | { ok: false; error: string };
 }
 
-export function resolveAddress(expr: AddressExpr, vars: VariableTable, seen: Set<string> = new Set()): AddressSet {
+const ADDRESSES: SetKind<AddressExpr, Cidr> = {
+  noun: 'address',
+  foreign: 'portvar',
+  atom: (e) => (e.kind === 'cidr' ? { kind: 'cidr', family: e.family, addr: e.addr, prefix: e.prefix, text: e.text } : undefined),
+  parse: parseAddress,
+};
+
+const PORTS: SetKind<PortExpr, [number, number]> = {
+  noun: 'port',
+  foreign: 'ipvar',
+  atom: (e) => (e.kind === 'range' ? [e.lo, e.hi] : undefined),
+  parse: parsePort,
+};
+
+const withArticle = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
+
+function resolveSet<E extends AddressExpr | PortExpr, A>(expr: E, vars: VariableTable, kind: SetKind<E, A>, seen: ReadonlySet<string>): ValueSet<A> {
+  const negate = (set: ValueSet<A>): ValueSet<A> => (expr.negated ? { any: false, include: [], exclude: [set] } : set);
   switch (expr.kind) {
     case 'any':
       return { any: true, include: [], exclude: [] };
-    case 'cidr':
-      return expr.negated ? { any: false, include: [], exclude: [cidrOf(expr)] } : { any: false, include: [cidrOf(expr)], exclude: [] };
-    case 'var': {
-      const set = resolveAddressVariable(expr.name, vars, seen);
-      return expr.negated ? { any: false, include: [], exclude: [set] } : set;
-    }
-    case 'list': {
-      const inner: AddressSet = { any: false, include: [], exclude: [] };
-      for (const item of expr.items) {
-        const r = resolveAddress(item, vars, seen);
-        if (item.negated) inner.exclude.push(...r.exclude);
-        else if (r.any && r.exclude.length === 0) inner.any = true;
-        else inner.include.push(r);
-      }
-      return expr.negated ? { any: false, include: [], exclude: [inner] } : inner;
-    }
-  }
-}
-
-function resolveAddressVariable(name: string, vars: VariableTable, seen: Set<string>): AddressSet {
-  const v = vars.get(name);
-  if (!v) throw new ResolveError(`undefined variable $${name}`);
-  if (v.kind === 'portvar') throw new ResolveError(`$${name} is a portvar, used as an address`);
-  if (seen.has(name)) throw new ResolveError(`variable $${name} refers to itself`);
-  const parsed = parseAddress(v.value);
-  if (!parsed.ok) throw new ResolveError(`$${name} (${v.origin}) is not an address list: ${parsed.error}`);
-  return resolveAddress(parsed.value, vars, new Set([...seen, name]));
-}
-
-export function resolvePorts(expr: PortExpr, vars: VariableTable, seen: Set<string> = new Set()): PortSet {
-  switch (expr.kind) {
-    case 'any':
-      return { any: true, include: [], exclude: [] };
-    case 'range':
-      return expr.negated ? { any: false, include: [], exclude: [[expr.lo, expr.hi]] } : { any: false, include: [[expr.lo, expr.hi]], exclude: [] };
     case 'var': {
       const v = vars.get(expr.name);
       if (!v) throw new ResolveError(`undefined variable $${expr.name}`);
-      if (v.kind === 'ipvar') throw new ResolveError(`$${expr.name} is an ipvar, used as a port`);
+      if (v.kind === kind.foreign) throw new ResolveError(`$${expr.name} is ${withArticle(v.kind)}, used as ${withArticle(kind.noun)}`);
       if (seen.has(expr.name)) throw new ResolveError(`variable $${expr.name} refers to itself`);
-      const parsed = parsePort(v.value);
-      if (!parsed.ok) throw new ResolveError(`$${expr.name} (${v.origin}) is not a port list: ${parsed.error}`);
-      const set = resolvePorts(parsed.value, vars, new Set([...seen, expr.name]));
-      return expr.negated ? { any: false, include: [], exclude: [set] } : set;
+      const parsed = kind.parse(v.value);
+      if (!parsed.ok) throw new ResolveError(`$${expr.name} (${v.origin}) is not a ${kind.noun} list: ${parsed.error}`);
+      return negate(resolveSet(parsed.value, vars, kind, new Set([...seen, expr.name])));
     }
     case 'list': {
-      const inner: PortSet = { any: false, include: [], exclude: [] };
-      for (const item of expr.items) {
-        const r = resolvePorts(item, vars, seen);
+      const inner: ValueSet<A> = { any: false, include: [], exclude: [] };
+      for (const item of expr.items as E[]) {
+        const r = resolveSet(item, vars, kind, seen);
         if (item.negated) inner.exclude.push(...r.exclude);
         else if (r.any && r.exclude.length === 0) inner.any = true;
         else inner.include.push(r);
       }
-      return expr.negated ? { any: false, include: [], exclude: [inner] } : inner;
+      return negate(inner);
+    }
+    default: {
+      const atom = kind.atom(expr)!;
+      return expr.negated ? { any: false, include: [], exclude: [atom] } : { any: false, include: [atom], exclude: [] };
     }
   }
+}
+
+export function resolveAddress(expr: AddressExpr, vars: VariableTable): AddressSet {
+  return resolveSet(expr, vars, ADDRESSES, new Set());
+}
+
+export function resolvePorts(expr: PortExpr, vars: VariableTable): PortSet {
+  return resolveSet(expr, vars, PORTS, new Set());
+}
+
+function setMatches<A>(set: ValueSet<A>, isSet: (e: A | ValueSet<A>) => e is ValueSet<A>, test: (atom: A) => boolean): boolean {
+  for (const e of set.exclude) if (isSet(e) ? setMatches(e, isSet, test) : test(e)) return false;
+  if (set.any) return true;
+  if (set.include.length === 0) return set.exclude.length > 0;
+  for (const e of set.include) if (isSet(e) ? setMatches(e, isSet, test) : test(e)) return true;
+  return false;
 }
 
 function cidrContains(c: Cidr, ip: Uint8Array): boolean {
@@ -201,18 +207,13 @@ function cidrContains(c: Cidr, ip: Uint8Array): boolean {
   return true;
 }
 
+const isAddressSet = (e: Cidr | AddressSet): e is AddressSet => !('kind' in e);
+const isPortSet = (e: [number, number] | PortSet): e is PortSet => !Array.isArray(e);
+
 export function addressMatches(set: AddressSet, ip: Uint8Array): boolean {
-  for (const e of set.exclude) if ('kind' in e ? cidrContains(e, ip) : addressMatches(e, ip)) return false;
-  if (set.any) return true;
-  if (set.include.length === 0) return set.exclude.length > 0;
-  for (const e of set.include) if ('kind' in e ? cidrContains(e, ip) : addressMatches(e, ip)) return true;
-  return false;
+  return setMatches(set, isAddressSet, (c) => cidrContains(c, ip));
 }
 
 export function portMatches(set: PortSet, port: number): boolean {
-  for (const e of set.exclude) if (Array.isArray(e) ? port >= e[0] && port <= e[1] : portMatches(e, port)) return false;
-  if (set.any) return true;
-  if (set.include.length === 0) return set.exclude.length > 0;
-  for (const e of set.include) if (Array.isArray(e) ? port >= e[0] && port <= e[1] : portMatches(e, port)) return true;
-  return false;
+  return setMatches(set, isPortSet, (r) => port >= r[0] && port <= r[1]);
 }
