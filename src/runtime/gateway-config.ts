@@ -1,0 +1,187 @@
+/**
+ * The gateway's settings: honeywall.conf as the firewall reads it (src/config/honeywall-conf.ts),
+ * plus the runtime's own Hw* names (defaults in RUNTIME_DEFAULTS). Problems come back as
+ * `file:line:column: error: HwNAME: ...` lines, never as exceptions.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { formatDiagnostic, loadHoneywallConf, type HoneywallConfig } from '../config/honeywall-conf.js';
+import { AlertRuleError, defaultAlertRules, parseAlertRule, type AlertRule } from './alerting.js';
+import type { InspectorSpec } from './inspector-loader.js';
+
+export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
+  HwLOG_DIR: '/var/log/honeywall',
+  HwIPS_RULES: '',
+  HwIPS_MATCHER: '',
+  HwHOME_NET: '',
+  HwEXTERNAL_NET: 'any',
+  HwQUEUE_BALANCE: '',
+  HwQUEUE_MAXLEN: '4096',
+  HwIPS_WORKERS: 'auto',
+  HwCAPTURE: 'yes',
+  HwCAPTURE_IFACE: '',
+  HwCAPTURE_DIR: '/var/log/honeywall/pcap',
+  HwCAPTURE_ROTATE: '86400',
+  HwSEBEK_MAGIC: '',
+  HwSEBEK_DB: '/var/lib/honeywall/sebek.sqlite',
+  HwSEBEK_IFACE: '',
+  HwSTATUS_FILE: '/run/honeywall/status.json',
+  HwSTATUS_INTERVAL: '10',
+  HwSMTP_HOST: 'localhost',
+  HwSMTP_PORT: '25',
+  HwALERT_FROM: '',
+  HwHOSTNAME: '',
+};
+
+const RUNTIME_NAMES = new Set(Object.keys(RUNTIME_DEFAULTS));
+
+export interface GatewayConfig {
+  file: string;
+  firewall: HoneywallConfig;
+  logDir: string;
+  inspector: InspectorSpec;
+  queues: number[];
+  queueMaxLen: number;
+  /** Worker threads for the queues (0 = serve the queue in the main thread). */
+  workers: number;
+  nflogGroup: number | undefined;
+  capture: { iface: string; dir: string; rotateSeconds: number } | undefined;
+  sebek: { iface: string; port: number; magic: number | undefined; db: string } | undefined;
+  statusFile: string;
+  statusIntervalMs: number;
+  alerting: { rules: AlertRule[]; smtpHost: string; smtpPort: number; from: string };
+  hostname: string;
+}
+
+export interface GatewayConfigResult {
+  config: GatewayConfig | null;
+  errors: string[];
+  warnings: string[];
+}
+
+export interface GatewayOverrides {
+  logDir?: string;
+  rules?: string[];
+  matcher?: string;
+  queueBalance?: string;
+  statusFile?: string;
+  noCapture?: boolean;
+  workers?: string;
+}
+
+/** "0:3" -> [0,1,2,3]. */
+export function parseQueueBalance(text: string): number[] | string {
+  const m = /^(\d+):(\d+)$/.exec(text.trim());
+  if (!m) return `'${text}' is not FIRST:LAST (e.g. 0:1)`;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  if (a > 65535 || b > 65535 || b < a) return `'${text}': need FIRST <= LAST <= 65535`;
+  if (b - a > 63) return `'${text}': at most 64 queues`;
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): GatewayConfigResult {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const { config: fw, diagnostics } = loadHoneywallConf(file);
+  for (const d of diagnostics) {
+    if (d.severity === 'error') errors.push(formatDiagnostic(d));
+    else if (d.code === 'unknown-variable' && (RUNTIME_NAMES.has(nameIn(d.message)) || nameIn(d.message).startsWith('HwWATCH_'))) continue;
+    else warnings.push(formatDiagnostic(d));
+  }
+  if (!fw) return { config: null, errors, warnings };
+  const v = (name: string): string => fw.extra[name] ?? RUNTIME_DEFAULTS[name] ?? '';
+  const err = (name: string, msg: string) => errors.push(`${file}: ${name}: ${msg}`);
+  const int = (name: string, text: string, lo: number, hi: number): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < lo || n > hi) {
+      err(name, `'${text}' is not a number in ${lo}..${hi}`);
+      return lo;
+    }
+    return n;
+  };
+  const dir = path.dirname(path.resolve(file));
+  const resolve = (p: string) => path.resolve(dir, p);
+
+  const logDir = over.logDir ?? resolve(v('HwLOG_DIR'));
+  const balance = over.queueBalance ?? v('HwQUEUE_BALANCE');
+  let queues = [fw.queueNum];
+  if (balance) {
+    const q = parseQueueBalance(balance);
+    if (typeof q === 'string') err(over.queueBalance ? '--queue-balance' : 'HwQUEUE_BALANCE', q);
+    else queues = q;
+  }
+  const workersText = over.workers ?? v('HwIPS_WORKERS');
+  let workers: number;
+  if (workersText === 'auto') workers = queues.length > 1 ? Math.min(queues.length, Math.max(1, os.availableParallelism() - 1)) : 0;
+  else workers = int('HwIPS_WORKERS', workersText, 0, 64);
+  if (workers > 0 && workers !== queues.length) {
+    // One worker per queue: with fewer cores than queues, the queues still each get their worker.
+    workers = queues.length;
+  }
+
+  const honeypots = fw.honeypots.map((a) => a.text);
+  const homeNet = v('HwHOME_NET') || (honeypots.length === 1 ? honeypots[0]! : `[${honeypots.join(',')}]`);
+  const rules = over.rules ?? v('HwIPS_RULES').split(/\s+/).filter(Boolean).map(resolve);
+  const matcher = over.matcher ?? (v('HwIPS_MATCHER') ? resolve(v('HwIPS_MATCHER')) : undefined);
+
+  const captureOn = !over.noCapture && v('HwCAPTURE') === 'yes';
+  if (!['yes', 'no'].includes(v('HwCAPTURE'))) err('HwCAPTURE', `'${v('HwCAPTURE')}' is not yes or no`);
+  const capture = captureOn
+    ? { iface: v('HwCAPTURE_IFACE') || fw.lanIface, dir: resolve(v('HwCAPTURE_DIR')), rotateSeconds: int('HwCAPTURE_ROTATE', v('HwCAPTURE_ROTATE'), 60, 31 * 86400) }
+    : undefined;
+
+  let magic: number | undefined;
+  if (v('HwSEBEK_MAGIC')) {
+    const t = v('HwSEBEK_MAGIC');
+    const n = /^0x[0-9a-f]{1,8}$/i.test(t) ? parseInt(t.slice(2), 16) : /^[0-9]{1,10}$/.test(t) ? Number(t) : NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) err('HwSEBEK_MAGIC', `'${t}' is not a 32-bit number (decimal or 0x hex)`);
+    else magic = n;
+  }
+  const sebek = fw.sebek ? { iface: v('HwSEBEK_IFACE') || fw.lanIface, port: fw.sebekDstPort, magic, db: resolve(v('HwSEBEK_DB')) } : undefined;
+
+  const email = (fw.extra.HwALERT_EMAIL ?? '').split(/[\s,]+/).filter(Boolean);
+  const alertRules: AlertRule[] = [];
+  for (const [name, value] of Object.entries(fw.extra)) {
+    if (!name.startsWith('HwWATCH_')) continue;
+    try {
+      alertRules.push(parseAlertRule(name.slice('HwWATCH_'.length), value, email));
+    } catch (e) {
+      if (e instanceof AlertRuleError) err(name, e.message);
+      else throw e;
+    }
+  }
+  const alertOn = (fw.extra.HwALERT ?? 'no') === 'yes';
+  if (alertOn && alertRules.length === 0) {
+    if (email.length === 0) err('HwALERT_EMAIL', 'HwALERT=yes needs an address (or HwWATCH_ rules)');
+    else alertRules.push(...defaultAlertRules(email));
+  }
+  const hostname = v('HwHOSTNAME') || os.hostname();
+
+  const config: GatewayConfig = {
+    file,
+    firewall: fw,
+    logDir,
+    inspector: { rules, matcher, vars: { HOME_NET: homeNet, EXTERNAL_NET: v('HwEXTERNAL_NET') } },
+    queues,
+    queueMaxLen: int('HwQUEUE_MAXLEN', v('HwQUEUE_MAXLEN'), 1, 1 << 20),
+    workers,
+    nflogGroup: fw.logTarget === 'nflog' ? fw.nflogGroup : undefined,
+    capture,
+    sebek,
+    statusFile: over.statusFile ?? resolve(v('HwSTATUS_FILE')),
+    statusIntervalMs: int('HwSTATUS_INTERVAL', v('HwSTATUS_INTERVAL'), 1, 3600) * 1000,
+    alerting: {
+      rules: alertOn || Object.keys(fw.extra).some((k) => k.startsWith('HwWATCH_')) ? alertRules : [],
+      smtpHost: v('HwSMTP_HOST'),
+      smtpPort: int('HwSMTP_PORT', v('HwSMTP_PORT'), 1, 65535),
+      from: v('HwALERT_FROM') || `honeywall@${hostname}`,
+    },
+    hostname,
+  };
+  return { config: errors.length ? null : config, errors, warnings };
+}
+
+function nameIn(message: string): string {
+  return message.split(':')[0] ?? '';
+}

@@ -1,0 +1,292 @@
+/**
+ * The gateway process (`honeywall run`): the inline IPS on the NFQUEUE queue(s), the alert logs,
+ * the firewall log from NFLOG, the supervised full capture, the Sebek tap, alerting, the status
+ * file, and reload. Fail closed: the firewall queues without --queue-bypass (unless HwFAIL_OPEN),
+ * so while this process is down nothing the firewall queues leaves.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { formatEveAlert, formatFastAlert, type AlertEvent } from './alert-event.js';
+import { Alerter } from './alerting.js';
+import { FullCapture } from './full-capture.js';
+import { formatFirewallLine } from './firewall-log.js';
+import type { GatewayConfig } from './gateway-config.js';
+import { InterfaceNames } from './iface-names.js';
+import { loadInspector } from './inspector-loader.js';
+import { loadNfBinding, type NfBinding, type NfHandle, type NflogPacket } from './nf-binding.js';
+import { QueueRunner, type QueueRunnerStats } from './queue-runner.js';
+import { RotatingFile } from './rotating-file.js';
+import { SebekTap } from './sebek-tap.js';
+import type { QueueWorkerData, WorkerRequest } from './queue-worker.js';
+
+export interface KernelQueueStats {
+  queue: number;
+  /** Packets waiting in the kernel queue. */
+  waiting: number;
+  /** Dropped because the queue was full. */
+  queueDropped: number;
+  /** Dropped because the netlink socket buffer was full. */
+  userDropped: number;
+  idSequence: number;
+}
+
+/** /proc/net/netfilter/nfnetlink_queue: queue, portid, waiting, copy mode, copy range, queue dropped, user dropped, last id, 1. */
+export function parseNfqueueProc(text: string): KernelQueueStats[] {
+  const out: KernelQueueStats[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/).map(Number);
+    if (f.length < 8 || f.some((x) => Number.isNaN(x))) continue;
+    out.push({ queue: f[0]!, waiting: f[2]!, queueDropped: f[5]!, userDropped: f[6]!, idSequence: f[7]! });
+  }
+  return out;
+}
+
+export interface GatewayStatus {
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  config: string;
+  reloads: number;
+  reloadErrors: number;
+  lastReloadError: string | undefined;
+  queues: QueueRunnerStats[];
+  kernelQueues: KernelQueueStats[];
+  totals: { packets: number; accepted: number; dropped: number; rejected: number; replaced: number; alerts: number; queueDropped: number; userDropped: number };
+  firewallLog: { lines: number; errors: number } | undefined;
+  alertLog: { lines: number; errors: number };
+  capture: ReturnType<FullCapture['stats']> | undefined;
+  sebek: ReturnType<SebekTap['stats']> | undefined;
+  alerting: Alerter['counters'];
+}
+
+interface WorkerSlot {
+  queue: number;
+  worker: Worker;
+  stats: QueueRunnerStats | undefined;
+}
+
+export class Gateway {
+  private nf: NfBinding | undefined;
+  private runners: QueueRunner[] = [];
+  private workers: WorkerSlot[] = [];
+  private nflog: NfHandle | undefined;
+  private readonly fast: RotatingFile;
+  private readonly eve: RotatingFile;
+  private readonly fwlog: RotatingFile;
+  private capture: FullCapture | undefined;
+  private sebek: SebekTap | undefined;
+  private alerter: Alerter;
+  private readonly ifnames = new InterfaceNames();
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = new Date();
+  reloads = 0;
+  reloadErrors = 0;
+  lastReloadError: string | undefined;
+  /** Messages for the operator (stderr). */
+  log: (line: string) => void = (line) => process.stderr.write(`honeywall: ${line}\n`);
+
+  constructor(public config: GatewayConfig) {
+    this.fast = new RotatingFile(path.join(config.logDir, 'fast.log'));
+    this.eve = new RotatingFile(path.join(config.logDir, 'eve.json'));
+    this.fwlog = new RotatingFile(path.join(config.logDir, 'firewall.log'));
+    this.alerter = this.makeAlerter(config);
+  }
+
+  private makeAlerter(c: GatewayConfig): Alerter {
+    return new Alerter(c.alerting.rules, { smtpHost: c.alerting.smtpHost, smtpPort: c.alerting.smtpPort, from: c.alerting.from, hostname: c.hostname });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    mkdirSync(c.logDir, { recursive: true });
+    this.nf = loadNfBinding();
+    // Capture first: it sees traffic even if the IPS cannot start.
+    if (c.capture) {
+      this.capture = new FullCapture({ iface: c.capture.iface, dir: c.capture.dir, rotateSeconds: c.capture.rotateSeconds });
+      this.capture.start();
+    }
+    if (c.sebek) {
+      mkdirSync(path.dirname(c.sebek.db), { recursive: true });
+      this.sebek = new SebekTap({ iface: c.sebek.iface, port: c.sebek.port, magic: c.sebek.magic, db: c.sebek.db, onLines: (lines) => this.alerter.keystrokes(lines) });
+      this.sebek.start();
+    }
+    if (c.nflogGroup !== undefined) {
+      this.nflog = this.nf.openLog(c.nflogGroup, { timeout: 5, qthresh: 16, copyRange: 0xffff }, (entries) => this.onFirewallLog(entries));
+    }
+    if (c.firewall.queue) {
+      if (c.workers > 0) await this.startWorkers();
+      else {
+        const inspector = await loadInspector(c.inspector);
+        for (const q of c.queues) {
+          const r = new QueueRunner(this.nf, q, inspector, (events) => this.onEvents(events), { maxLen: c.queueMaxLen, failOpen: c.firewall.failOpen });
+          r.start();
+          this.runners.push(r);
+        }
+        this.log(`IPS on queue ${c.queues.join(',')}: ${inspector.description}`);
+      }
+    }
+    this.statusTimer = setInterval(() => this.writeStatus(), c.statusIntervalMs);
+    this.statusTimer.unref();
+    this.writeStatus();
+  }
+
+  private startWorkers(): Promise<void> {
+    const c = this.config;
+    const url = new URL('./queue-worker.js', import.meta.url);
+    const started = c.queues.map(
+      (queue) =>
+        new Promise<void>((resolve, reject) => {
+          const data: QueueWorkerData = { queue, spec: c.inspector, queueOptions: { maxLen: c.queueMaxLen, failOpen: c.firewall.failOpen } };
+          const worker = new Worker(url, { workerData: data });
+          const slot: WorkerSlot = { queue, worker, stats: undefined };
+          this.workers.push(slot);
+          worker.on('message', (m: { type: string; [k: string]: unknown }) => {
+            if (m.type === 'ready') {
+              this.log(`IPS worker on queue ${queue}: ${String(m.inspector)}`);
+              resolve();
+            } else if (m.type === 'error') reject(new Error(`queue ${queue}: ${String(m.message)}`));
+            else if (m.type === 'events') this.onEvents(m.events as AlertEvent[]);
+            else if (m.type === 'stats') slot.stats = m.stats as QueueRunnerStats;
+            else if (m.type === 'reloaded') {
+              if (m.ok) this.log(`queue ${queue} reloaded: ${String(m.inspector)}`);
+              else {
+                this.reloadErrors++;
+                this.lastReloadError = String(m.error);
+                this.log(`queue ${queue}: reload failed, old rules kept: ${String(m.error)}`);
+              }
+            }
+          });
+          worker.on('error', (err) => {
+            this.log(`queue ${queue} worker failed: ${err.message}`);
+            reject(err);
+          });
+          worker.on('exit', (code) => {
+            if (code !== 0) this.log(`queue ${queue} worker exited ${code}`);
+          });
+        }),
+    );
+    return Promise.all(started).then(() => undefined);
+  }
+
+  private onEvents(events: AlertEvent[]): void {
+    for (const e of events) {
+      const line = formatFastAlert(e);
+      this.fast.write(line);
+      this.eve.write(formatEveAlert(e, { host: this.config.hostname }));
+      this.alerter.ids(e, line);
+    }
+  }
+
+  private onFirewallLog(entries: NflogPacket[]): void {
+    for (const e of entries) {
+      const line = formatFirewallLine(e, { host: this.config.hostname, ifname: (i) => this.ifnames.name(i) });
+      this.fwlog.write(line);
+      const src = e.data.length >= 20 && e.data[0]! >> 4 === 4 ? `${e.data[12]}.${e.data[13]}.${e.data[14]}.${e.data[15]}` : undefined;
+      this.alerter.firewall(e.prefix, line, src);
+    }
+  }
+
+  /** SIGHUP: new config (alerting, logs' host name) and new rules; the queues stay bound. */
+  async reload(next: GatewayConfig): Promise<void> {
+    this.reloads++;
+    try {
+      if (this.workers.length > 0) {
+        for (const w of this.workers) w.worker.postMessage({ type: 'reload', spec: next.inspector } satisfies WorkerRequest);
+      } else if (this.runners.length > 0) {
+        const inspector = await loadInspector(next.inspector);
+        for (const r of this.runners) r.setInspector(inspector);
+        this.log(`reloaded: ${inspector.description}`);
+      }
+      const old = this.alerter;
+      this.alerter = this.makeAlerter(next);
+      void old.flush().then(() => old.close());
+      const kept = { queues: this.config.queues, logDir: this.config.logDir, capture: this.config.capture, sebek: this.config.sebek, nflogGroup: this.config.nflogGroup };
+      this.config = { ...next, ...kept };
+    } catch (err) {
+      this.reloadErrors++;
+      this.lastReloadError = (err as Error).message;
+      this.log(`reload failed, old rules kept: ${(err as Error).message}`);
+    }
+  }
+
+  kernelQueues(): KernelQueueStats[] {
+    try {
+      return parseNfqueueProc(readFileSync('/proc/net/netfilter/nfnetlink_queue', 'utf8')).filter((q) => this.config.queues.includes(q.queue));
+    } catch {
+      return [];
+    }
+  }
+
+  status(): GatewayStatus {
+    for (const w of this.workers) w.worker.postMessage({ type: 'stats' } satisfies WorkerRequest);
+    this.capture?.requestStats();
+    const queues = [...this.runners.map((r) => r.stats()), ...this.workers.flatMap((w) => (w.stats ? [w.stats] : []))];
+    const kq = this.kernelQueues();
+    const sum = (f: (q: QueueRunnerStats) => number) => queues.reduce((n, q) => n + f(q), 0);
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: new Date().toISOString(),
+      config: this.config.file,
+      reloads: this.reloads,
+      reloadErrors: this.reloadErrors,
+      lastReloadError: this.lastReloadError,
+      queues,
+      kernelQueues: kq,
+      totals: {
+        packets: sum((q) => q.verdicts.packets),
+        accepted: sum((q) => q.verdicts.accepted),
+        dropped: sum((q) => q.verdicts.dropped),
+        rejected: sum((q) => q.verdicts.rejected),
+        replaced: sum((q) => q.verdicts.replaced),
+        alerts: sum((q) => q.verdicts.alerts),
+        queueDropped: kq.reduce((n, q) => n + q.queueDropped, 0),
+        userDropped: kq.reduce((n, q) => n + q.userDropped, 0),
+      },
+      firewallLog: this.nflog ? { lines: this.fwlog.lines, errors: this.fwlog.errors } : undefined,
+      alertLog: { lines: this.fast.lines, errors: this.fast.errors },
+      capture: this.capture?.stats(),
+      sebek: this.sebek?.stats(),
+      alerting: { ...this.alerter.counters },
+    };
+  }
+
+  /** Write the status file atomically (temp file + rename). */
+  writeStatus(): GatewayStatus {
+    const s = this.status();
+    try {
+      mkdirSync(path.dirname(this.config.statusFile), { recursive: true });
+      const tmp = `${this.config.statusFile}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(s, null, 2)}\n`);
+      renameSync(tmp, this.config.statusFile);
+    } catch (err) {
+      this.log(`cannot write the status file: ${(err as Error).message}`);
+    }
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    for (const r of this.runners) r.stop();
+    for (const w of this.workers) {
+      w.worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
+    }
+    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+      const t = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
+      w.worker.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    })));
+    if (this.nflog && this.nf) this.nf.close(this.nflog);
+    await Promise.all([this.capture?.stop(), this.sebek?.stop()]);
+    await this.alerter.flush();
+    this.alerter.close();
+    this.writeStatus();
+    this.fast.close();
+    this.eve.close();
+    this.fwlog.close();
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The seed paper's test plan, end to end, on a real namespace honeynet (root only): the firewall from
+ * honeywall.conf, then `honeywall run` (the built binary) inside the gateway namespace, and traffic
+ * from the outside host and the honeypots. Two rounds: the second after a gateway restart (step 8),
+ * from the second honeypot (the first one's connection limit is spent by round one).
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCaptureAll } from '../src/packet/pcap.js';
+import { decode } from '../src/packet/decode.js';
+import { Honeynet } from './honeynet/honeynet.js';
+import { applyFirewall, type AppliedFirewall } from './honeynet/firewall.js';
+import { CounterServer, tcpConnects } from './honeynet/agents.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const NODE = process.execPath;
+const BIN = path.join(repoRoot, 'bin', 'honeywall.js');
+const SIMULATOR = path.join(repoRoot, 'dist', 'sebek', 'simulate-cli.js');
+const HERE = path.join(repoRoot, 'test', 'gateway');
+const MAGIC = 0x5eb3c0de;
+
+function haveTcpdump(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v tcpdump'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function addonLoads(): boolean {
+  return existsSync(path.join(repoRoot, 'native', 'build', 'Release', 'honeywall_nf.node'));
+}
+
+const avail = Honeynet.availability();
+const reason = !avail.ok
+  ? avail.reason
+  : !haveTcpdump()
+    ? 'tcpdump is not installed'
+    : !addonLoads()
+      ? 'the native addon is not built (npm install builds it; needs libnetfilter-queue-dev libnetfilter-log-dev)'
+      : !existsSync(path.join(repoRoot, 'dist', 'runtime', 'gateway.js')) || !existsSync(SIMULATOR)
+        ? 'dist/ is not built (npm run build)'
+        : undefined;
+if (reason) console.log(`gateway end-to-end test skipped: ${reason}`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+
+/** A JSON-lines child in a namespace, its events collected. */
+function jsonChild(child: ChildProcess): { events: Record<string, unknown>[]; ready: Promise<void> } {
+  const events: Record<string, unknown>[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`child not ready: ${stderr}`)), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        const e = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
+        buf = buf.slice(nl + 1);
+        if (e.event === 'ready') {
+          clearTimeout(t);
+          resolve();
+        } else events.push(e);
+      }
+    });
+  });
+  return { events, ready };
+}
+
+describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a namespace honeynet', () => {
+  let net: Honeynet;
+  let fw: AppliedFirewall;
+  let dir: string;
+  let conf: string;
+  let gateway: ChildProcess | undefined;
+  let gatewayErr = '';
+  let smtp: ReturnType<typeof jsonChild>;
+  let http: ReturnType<typeof jsonChild>;
+  let counter: CounterServer;
+  const outsidePcap = () => path.join(dir, 'outside.pcap');
+  const logDir = () => path.join(dir, 'log');
+
+  async function startGateway(): Promise<void> {
+    gatewayErr = '';
+    const child = net.spawn('gateway', [NODE, BIN, 'run', '--config', conf]);
+    child.stderr!.on('data', (d: Buffer) => (gatewayErr += d.toString()));
+    gateway = child;
+    await waitFor(`the gateway to start (${gatewayErr})`, () => gatewayErr.includes('running (pid') || (child.exitCode !== null && 'exited'), 15_000);
+    if (child.exitCode !== null) throw new Error(`gateway exited: ${gatewayErr}`);
+    // tcpdump needs a moment to open the interface.
+    await sleep(1000);
+  }
+
+  async function stopGateway(): Promise<number | null> {
+    const child = gateway!;
+    if (child.exitCode !== null) return child.exitCode;
+    const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // `ip netns exec` passes the signal on to the node process it execs into.
+    child.kill('SIGTERM');
+    return done;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'honeywall-gw-'));
+    const rules = readFileSync(path.join(repoRoot, 'rulesets', 'honeynet-test.rules'), 'utf8')
+      .split('\n')
+      .filter((l) => /^# (drop|alert) tcp /.test(l))
+      .map((l) => l.slice(2))
+      .join('\n');
+    expect(rules.split('\n')).toHaveLength(2);
+    writeFileSync(path.join(dir, 'test.rules'), `${rules}\n`);
+    const confText = [
+      'HwHPOT_PUBLIC_IP="10.0.0.20 10.0.0.21"',
+      'HwSCALE=hour',
+      'HwTCPRATE=6',
+      'HwSEBEK=yes',
+      'HwSEBEK_FATE=DROP',
+      'HwSEBEK_DST_IP=10.0.0.253',
+      'HwSEBEK_DST_PORT=1101',
+      `HwSEBEK_MAGIC=0x${MAGIC.toString(16)}`,
+      `HwSEBEK_DB=${path.join(dir, 'sebek.sqlite')}`,
+      `HwLOG_DIR=${logDir()}`,
+      `HwCAPTURE_DIR=${path.join(dir, 'pcap')}`,
+      `HwSTATUS_FILE=${path.join(dir, 'status.json')}`,
+      'HwSTATUS_INTERVAL=1',
+      `HwIPS_RULES=${path.join(dir, 'test.rules')}`,
+      'HwSMTP_HOST=127.0.0.1',
+      'HwSMTP_PORT=2525',
+      'HwALERT_EMAIL=ops@honeynet.test',
+      'HwWATCH_outbound="outbound proto=tcp mail= throttle=10h"',
+      'HwWATCH_limit="limit mail= throttle=10h"',
+      'HwWATCH_ids="ids sid=9000001,9000002 mail="',
+      'HwWATCH_keys="keystrokes pattern=/wget|uname/ mail= throttle=10h"',
+      '',
+    ].join('\n');
+    conf = path.join(dir, 'honeywall.conf');
+    writeFileSync(conf, confText);
+    net = await Honeynet.create({ honeypots: 2 });
+    fw = await applyFirewall(net, confText);
+    for (const hp of net.honeypots) {
+      // The Sebek collector address answers no ARP: a static neighbour lets the datagrams leave the honeypot.
+      await net.exec(hp, ['ip', 'neigh', 'replace', '10.0.0.253', 'lladdr', '02:00:00:00:00:fd', 'dev', 'eth0']);
+    }
+    smtp = jsonChild(net.spawn('gateway', [NODE, path.join(HERE, 'smtp-sink.mjs'), '2525']));
+    http = jsonChild(net.spawn('outside', [NODE, path.join(HERE, 'http-server.mjs'), '80']));
+    await Promise.all([smtp.ready, http.ready]);
+    counter = await CounterServer.start(net, 'outside', { tcp: [23, 8080] });
+    await CounterServer.start(net, 'honeypot0', { tcp: [22] });
+    await CounterServer.start(net, 'honeypot1', { tcp: [22] });
+    const tcpdump = net.spawn('outside', ['tcpdump', '-Z', 'root', '-i', 'eth0', '-n', '-s', '0', '-U', '-w', outsidePcap()]);
+    let tdErr = '';
+    tcpdump.stderr!.on('data', (d: Buffer) => (tdErr += d.toString()));
+    await waitFor('tcpdump on the outside', () => tdErr.includes('listening on'));
+    await startGateway();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (gateway && gateway.exitCode === null) await stopGateway();
+    await net?.destroy();
+    fw?.cleanup();
+    if (dir && !process.env.HONEYWALL_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function round(hpIndex: number): Promise<void> {
+    const hp = `honeypot${hpIndex}` as const;
+    const hpAddr = net.addr.honeypots[hpIndex]!;
+    const fwlog = () => read(path.join(logDir(), 'firewall.log'));
+    const fast = () => read(path.join(logDir(), 'fast.log'));
+
+    // 1. Inbound connection from the outside host: allowed and in the firewall log.
+    expect((await tcpConnects(net, 'outside', hpAddr, 22, 1)).ok).toBe(1);
+    await waitFor('INBOUND TCP line', () => fwlog().split('\n').some((l) => l.includes('INBOUND TCP: ') && l.includes(`SRC=10.0.0.1 DST=${hpAddr} `) && l.includes('DPT=22 ')));
+
+    // 3. Drop rule: outbound Telnet times out, "Dropping Telnet connection" logged with [Drop].
+    const telnet = await tcpConnects(net, hp, '10.0.0.1', 23, 1, { timeoutMs: 2500 });
+    expect(telnet.ok).toBe(0);
+    await counter.settle();
+    expect(counter.count('tcp', 23, hpAddr)).toBe(0);
+    await waitFor('Telnet drop alert', () => fast().split('\n').some((l) => l.includes('[Drop]') && l.includes('Dropping Telnet connection') && l.includes(`${hpAddr}:`)));
+
+    // 4. Replace rule: the GET arrives at the outside host as BET; logged.
+    const before = http.events.length;
+    const get = JSON.parse((await net.exec(hp, [NODE, path.join(HERE, 'http-get.mjs'), '10.0.0.1', '80'])).stdout) as { sent: boolean };
+    expect(get.sent).toBe(true);
+    await waitFor('the request at the outside host', () => http.events.length > before);
+    expect(http.events[before]!.line).toBe('BET /index.html HTTP/1.0');
+    await waitFor('replace alert', () => fast().includes('Modifying HTTP GET command'));
+
+    // 2. Outbound connections counted; past the limit dropped with the "Drop" line.
+    const burst = await tcpConnects(net, hp, '10.0.0.1', 8080, 8, { timeoutMs: 600 });
+    expect(burst.ok).toBeGreaterThan(0);
+    expect(burst.ok).toBeLessThan(8);
+    await waitFor('OUTBOUND TCP lines', () => fwlog().split('\n').filter((l) => l.includes('OUTBOUND TCP: ') && l.includes(`SRC=${hpAddr} `)).length >= 2);
+    await waitFor('Drop line', () => fwlog().split('\n').some((l) => l.includes('Drop TCP > 6 attempts') && l.includes(`SRC=${hpAddr} `)));
+
+    // 6. Sebek v3 session from the honeypot: stored and readable, never seen outside.
+    const sent = JSON.parse((await net.exec(hp, [NODE, SIMULATOR, '--dst', '10.0.0.253', '--magic', `0x${MAGIC.toString(16)}`, '--garbage', '2'])).stdout) as { sent: number };
+    expect(sent.sent).toBeGreaterThan(10);
+    const db = new Database(path.join(dir, 'sebek.sqlite'), { readonly: true, fileMustExist: true });
+    try {
+      const n = await waitFor('Sebek records in the store', () => {
+        const r = db.prepare('SELECT count(*) AS n FROM records WHERE client = ?').get(hpAddr) as { n: number };
+        return r.n >= sent.sent ? r.n : undefined;
+      });
+      expect(n).toBe(sent.sent);
+      const lines = db.prepare('SELECT line FROM keystroke_lines WHERE client = ?').all(hpAddr) as { line: string }[];
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.some((l) => /uname|wget/.test(l.line))).toBe(true);
+    } finally {
+      db.close();
+    }
+
+    // 5. Full capture: every packet of those tests, whole, in the pcap files (honeypot side).
+    const status = JSON.parse(read(path.join(dir, 'status.json'))) as { capture: { running: boolean } };
+    expect(status.capture.running).toBe(true);
+    await sleep(500);
+    const frames = readdirSync(path.join(dir, 'pcap')).flatMap((f) => readCaptureAll(readFileSync(path.join(dir, 'pcap', f))).records);
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.every((r) => r.data.length === r.origLen)).toBe(true);
+    const pkts = frames.map((r) => decode(r.linktype, r.data));
+    const from = (p: ReturnType<typeof decode>) => (p.ip ? [...p.ip.src].join('.') : '');
+    expect(pkts.some((p) => from(p) === hpAddr && p.tcp?.dstPort === 23 && (p.tcp.flags & 0x02) !== 0)).toBe(true);
+    expect(pkts.some((p) => from(p) === hpAddr && p.tcp?.dstPort === 80 && Buffer.from(p.payload).toString('latin1').startsWith('GET /index.html'))).toBe(true);
+    expect(pkts.filter((p) => from(p) === hpAddr && p.udp?.dstPort === 1101).length).toBeGreaterThanOrEqual(sent.sent);
+    expect(pkts.some((p) => from(p) === '10.0.0.1' && p.tcp?.dstPort === 22 && [...p.ip!.dst].join('.') === hpAddr)).toBe(true);
+
+    // ... and the outside host saw the rewritten request, and no Sebek packet.
+    const outside = readCaptureAll(readFileSync(outsidePcap())).records.map((r) => decode(r.linktype, r.data));
+    expect(outside.some((p) => from(p) === hpAddr && Buffer.from(p.payload).toString('latin1').startsWith('BET /index.html'))).toBe(true);
+    expect(outside.some((p) => from(p) === hpAddr && Buffer.from(p.payload).toString('latin1').startsWith('GET /index.html'))).toBe(false);
+    expect(outside.some((p) => p.udp?.dstPort === 1101)).toBe(false);
+    expect(outside.some((p) => from(p) === hpAddr && p.tcp?.dstPort === 23)).toBe(false);
+
+    // 7. Alert mail for all of the above reached the SMTP sink.
+    const subjects = () => smtp.events.map((e) => String(e.subject));
+    await waitFor(`mails (${subjects().join(' | ')})`, () =>
+      ['OUTBOUND TCP', 'Drop TCP', 'Dropping Telnet connection', 'Modifying HTTP GET command', 'Sebek'].every((s) =>
+        smtp.events.some((e) => String(e.subject).includes(s) && (s.startsWith('Dropping') || s.startsWith('Modifying') || String(e.subject).includes(hpAddr) || String(e.body).includes(hpAddr))),
+      ),
+    15_000);
+    expect(smtp.events.every((e) => (e.to as string[]).includes('ops@honeynet.test'))).toBe(true);
+  }
+
+  it('round one: steps 1-7', async () => {
+    await round(0);
+    const status = JSON.parse(read(path.join(dir, 'status.json'))) as { totals: { packets: number; dropped: number; replaced: number } };
+    await sleep(1200);
+    const s2 = JSON.parse(read(path.join(dir, 'status.json'))) as { totals: { packets: number; dropped: number; replaced: number } };
+    expect(s2.totals.packets).toBeGreaterThanOrEqual(status.totals.packets);
+    expect(s2.totals.dropped).toBeGreaterThan(0);
+    expect(s2.totals.replaced).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('step 8: fail closed while stopped, then restart and run it all again', async () => {
+    expect(await stopGateway()).toBe(0);
+    // Nothing queued leaves while the gateway is down.
+    const down = await tcpConnects(net, 'honeypot1', '10.0.0.1', 8080, 1, { timeoutMs: 1000 });
+    expect(down.ok).toBe(0);
+    await startGateway();
+    await round(1);
+  }, 120_000);
+});

@@ -1,0 +1,79 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildIp } from '../src/packet/build.js';
+import { transportChecksumOk } from '../src/packet/checksum.js';
+import { decodeIpPacket } from '../src/packet/decode.js';
+import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/runtime/alert-event.js';
+import { AlertRuleError, parseAlertRule, parseDuration, splitWords, Alerter } from '../src/runtime/alerting.js';
+import { BasicInspector } from '../src/runtime/basic-inspector.js';
+import { formatFirewallLine } from '../src/runtime/firewall-log.js';
+import { parseTcpdumpStat } from '../src/runtime/full-capture.js';
+import { parseNfqueueProc } from '../src/runtime/gateway.js';
+import { loadGatewayConfig, parseQueueBalance } from '../src/runtime/gateway-config.js';
+import { PacketProcessor } from '../src/runtime/packet-processor.js';
+import { ethernetFrame, rejectDatagram } from '../src/runtime/reject.js';
+import { RotatingFile } from '../src/runtime/rotating-file.js';
+import { writeFileSync } from 'node:fs';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'hw-alerting-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('alert rules', () => {
+  it('parses watches, filters, actions and throttles', () => {
+    expect(splitWords(`ids sid=1,2 subject='two words' pattern=/a b/i`)).toEqual(['ids', 'sid=1,2', 'subject=two words', 'pattern=/a b/i']);
+    expect(parseAlertRule('x', 'ids sid=9000001 action=drop mail= throttle=10h', ['ops@x'])).toMatchObject({ watch: 'ids', sids: [9000001], actions: ['drop'], mail: ['ops@x'], throttleMs: 36_000_000 });
+    expect(parseDuration('0:10:00')).toBe(600_000);
+    expect(() => parseAlertRule('x', 'outbound')).toThrow(AlertRuleError);
+    expect(() => parseAlertRule('x', 'bogus mail=a@b')).toThrow(/not a watch/);
+    expect(() => parseAlertRule('x', 'keystrokes mail=a@b')).toThrow(/pattern/);
+    expect(() => parseAlertRule('x', 'ids sid=abc mail=a@b')).toThrow(/sid/);
+  });
+
+  it('throttles per rule and key, and runs commands', async () => {
+    let now = 0;
+    const out = path.join(tmp, 'exec.txt');
+    const a = new Alerter([parseAlertRule('o', `outbound exec='cat >> ${out}' throttle=1h`)], { smtpHost: '127.0.0.1', smtpPort: 1, from: 'x@y', clock: { now: () => now } });
+    a.firewall('OUTBOUND TCP: ', 'line1', '10.0.0.20');
+    a.firewall('OUTBOUND TCP: ', 'line2', '10.0.0.20');
+    a.firewall('OUTBOUND TCP: ', 'line3', '10.0.0.21');
+    a.firewall('INBOUND TCP: ', 'line4', '10.0.0.1');
+    now += 3_600_001;
+    a.firewall('OUTBOUND TCP: ', 'line5', '10.0.0.20');
+    await a.flush();
+    a.close();
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain('line1');
+    expect(text).not.toContain('line2');
+    expect(text).toContain('line3');
+    expect(text).not.toContain('line4');
+    expect(text).toContain('line5\n(1 more like this were throttled');
+    expect(a.counters).toMatchObject({ matched: 4, throttled: 1, execs: 3 });
+  });
+
+  it('mails through SMTP (local sink)', async () => {
+    const { SMTPServer } = await import('smtp-server');
+    const got: string[] = [];
+    const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onData(stream, _s, cb) {
+      let d = '';
+      stream.on('data', (c: Buffer) => (d += c.toString()));
+      stream.on('end', () => { got.push(d); cb(); });
+    } });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as { port: number }).port;
+    const a = new Alerter([parseAlertRule('ids', 'ids classtype=attempted-admin mail=ops@example.test')], { smtpHost: '127.0.0.1', smtpPort: port, from: 'hw@example.test' });
+    const e = { gid: 1, sid: 5, msg: 'Bad thing', classtype: 'attempted-admin', action: 'drop', blocked: true } as AlertEvent;
+    a.ids(e, 'the fast line');
+    a.ids({ ...e, classtype: 'misc' }, 'not mailed');
+    await a.flush();
+    a.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(a.counters.mailsSent).toBe(1);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(/Subject: Honeywall IDS: \[Drop\] Bad thing/);
+    expect(got[0]).toContain('the fast line');
+  });
+});
+

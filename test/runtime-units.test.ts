@@ -1,0 +1,185 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildIp } from '../src/packet/build.js';
+import { transportChecksumOk } from '../src/packet/checksum.js';
+import { decodeIpPacket } from '../src/packet/decode.js';
+import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/runtime/alert-event.js';
+import { AlertRuleError, parseAlertRule, parseDuration, splitWords, Alerter } from '../src/runtime/alerting.js';
+import { BasicInspector } from '../src/runtime/basic-inspector.js';
+import { formatFirewallLine } from '../src/runtime/firewall-log.js';
+import { parseTcpdumpStat } from '../src/runtime/full-capture.js';
+import { parseNfqueueProc } from '../src/runtime/gateway.js';
+import { loadGatewayConfig, parseQueueBalance } from '../src/runtime/gateway-config.js';
+import { PacketProcessor } from '../src/runtime/packet-processor.js';
+import { ethernetFrame, rejectDatagram } from '../src/runtime/reject.js';
+import { RotatingFile } from '../src/runtime/rotating-file.js';
+import { writeFileSync } from 'node:fs';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'hw-runtime-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const RULES = `drop tcp $HOME_NET any -> $EXTERNAL_NET 23 (msg:"Dropping Telnet connection"; flow:to_server; classtype:attempted-admin; sid:9000001; rev:1;)
+alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"Modifying HTTP GET command"; flow:to_server,established; content:"GET"; depth:3; replace:"BET"; classtype:attempted-user; sid:9000002; rev:1;)
+reject udp $HOME_NET any -> $EXTERNAL_NET 69 (msg:"TFTP out"; sid:9000003; rev:1;)
+sdrop tcp $HOME_NET any -> $EXTERNAL_NET 6667 (msg:"IRC"; content:"nick"; nocase; sid:9000004; rev:1;)
+alert tcp any any -> any any (msg:"pcre rule"; pcre:"/x/"; sid:9000005; rev:1;)
+`;
+const vars = { HOME_NET: '10.0.0.0/24', EXTERNAL_NET: '!$HOME_NET' };
+
+function tcp(src: string, dst: string, sport: number, dport: number, flags: string, payload = '', seq = 1000): Uint8Array {
+  return buildIp({ ip: { src, dst }, tcp: { sport, dport, seq, ack: 1, flags }, payload: new TextEncoder().encode(payload) });
+}
+
+describe('packet processor with the basic inspector (Snort 2.9 inline verdicts)', () => {
+  const inspector = new BasicInspector(RULES, 'test.rules', { vars });
+  it('loads the supported rules and reports the others', () => {
+    expect(inspector.ruleCount).toBe(4);
+    expect(inspector.skipped).toEqual([{ sid: 9000005, line: 5, reason: expect.stringContaining('pcre') }]);
+  });
+
+  it('drop: logs with [Drop], then drops the rest of the session without logging', () => {
+    let now = 1_000_000;
+    const p = new PacketProcessor(inspector, { clock: { now: () => now }, blockTtlMs: 5000 });
+    const syn = p.process(tcp('10.0.0.20', '10.9.9.9', 40000, 23, 'S'), 1, 0);
+    expect(syn.verdict).toBe('drop');
+    expect(syn.events.map((e) => [e.sid, e.blocked])).toEqual([[9000001, true]]);
+    const again = p.process(tcp('10.9.9.9', '10.0.0.20', 23, 40000, 'SA'), 1, 0);
+    expect(again).toMatchObject({ verdict: 'drop', reason: 'blocked-session', events: [] });
+    now += 6000;
+    expect(p.process(tcp('10.9.9.9', '10.0.0.20', 23, 40000, 'A'), 1, 0).verdict).toBe('accept');
+    expect(p.process(tcp('10.0.0.20', '10.9.9.9', 40001, 22, 'S'), 1, 0).verdict).toBe('accept');
+  });
+
+  it('replace: rewrites in place, same length, valid checksums, alert not marked dropped', () => {
+    const p = new PacketProcessor(new BasicInspector(RULES, 't', { vars }));
+    p.process(tcp('10.0.0.20', '10.9.9.9', 40002, 80, 'S'), 1, 0);
+    p.process(tcp('10.0.0.20', '10.9.9.9', 40002, 80, 'A'), 1, 0);
+    const data = tcp('10.0.0.20', '10.9.9.9', 40002, 80, 'PA', 'GET / HTTP/1.0\r\n\r\n');
+    const len = data.length;
+    const r = p.process(data, 1, 0);
+    expect(r.verdict).toBe('accept');
+    expect(r.modified).toBeDefined();
+    expect(r.modified!.length).toBe(len);
+    const d = decodeIpPacket(r.modified!, undefined, { verifyChecksums: true });
+    expect(Buffer.from(d.payload).toString()).toBe('BET / HTTP/1.0\r\n\r\n');
+    expect(d.badChecksum).toBe(false);
+    expect(transportChecksumOk(r.modified!, d.ip!, 6, d.tcp!.offset, d.ip!.totalLength - d.ip!.headerLength)).toBe(true);
+    expect(r.events[0]).toMatchObject({ sid: 9000002, blocked: false, replaced: true });
+  });
+
+  it('sdrop drops without an event; reject drops and answers', () => {
+    const p = new PacketProcessor(new BasicInspector(RULES, 't', { vars }));
+    const s = p.process(tcp('10.0.0.20', '10.9.9.9', 40003, 6667, 'PA', 'NICK bot'), 1, 0);
+    expect(s).toMatchObject({ verdict: 'drop', events: [], reason: 'sdrop' });
+    const udp = buildIp({ ip: { src: '10.0.0.20', dst: '10.9.9.9' }, udp: { sport: 5000, dport: 69 }, payload: new Uint8Array([0, 1]) });
+    const r = p.process(udp, 1, 0);
+    expect(r).toMatchObject({ verdict: 'drop', reason: 'reject' });
+    const answer = decodeIpPacket(rejectDatagram(r.reject!)!);
+    expect(answer.icmp).toMatchObject({ type: 3, code: 3 });
+    expect([...answer.ip!.dst].join('.')).toBe('10.0.0.20');
+    const frame = ethernetFrame(new Uint8Array([1, 2, 3, 4, 5, 6]), new Uint8Array([7, 8, 9, 10, 11, 12]), rejectDatagram(r.reject!)!);
+    expect([...frame.subarray(0, 14)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 8, 0]);
+  });
+
+  it('reject on TCP answers with a RST to the sender', () => {
+    const p = new PacketProcessor(new BasicInspector('reject tcp any any -> any 25 (msg:"smtp"; sid:1;)', 't'));
+    const r = p.process(tcp('10.0.0.20', '10.9.9.9', 40004, 25, 'S', '', 555), 1, 0);
+    const rst = decodeIpPacket(rejectDatagram(r.reject!)!);
+    expect(rst.tcp).toMatchObject({ srcPort: 25, dstPort: 40004, ack: 556 });
+    expect(rst.tcp!.flags & 0x04).toBe(4);
+  });
+
+  it('never throws on arbitrary bytes (malformed packets are counted and passed)', () => {
+    const p = new PacketProcessor(new BasicInspector(RULES, 't', { vars }));
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+      const r = p.process(b, 0, 0);
+      return r.verdict === 'accept' || r.verdict === 'drop';
+    }));
+    expect(p.counters.malformed).toBeGreaterThan(0);
+  });
+});
+
+describe('alert lines', () => {
+  const e: AlertEvent = { tsSec: 1_700_000_000, tsUsec: 42, gid: 1, sid: 9000001, rev: 1, msg: 'Dropping Telnet connection', classtype: 'attempted-admin',
+    classification: 'Attempted Administrator Privilege Gain', priority: 1, action: 'drop', blocked: true, replaced: false, proto: 'TCP', src: '10.0.0.20', dst: '10.0.0.1', sport: 4000, dport: 23 };
+  it('fast alert: Snort 2.9 layout with the drop mark', () => {
+    expect(formatFastAlert(e, true)).toBe('11/14-22:13:20.000042  [Drop] [**] [1:9000001:1] Dropping Telnet connection [**] [Classification: Attempted Administrator Privilege Gain] [Priority: 1] {TCP} 10.0.0.20:4000 -> 10.0.0.1:23');
+    expect(formatFastAlert({ ...e, blocked: false, classification: undefined, proto: 'ICMP', sport: -1, dport: -1 }, true)).toBe('11/14-22:13:20.000042  [**] [1:9000001:1] Dropping Telnet connection [**] [Priority: 1] {ICMP} 10.0.0.20 -> 10.0.0.1');
+  });
+  it('EVE JSON', () => {
+    const o = JSON.parse(formatEveAlert(e)) as Record<string, unknown>;
+    expect(o).toMatchObject({ event_type: 'alert', src_ip: '10.0.0.20', dest_port: 23, alert: { action: 'blocked', signature_id: 9000001, severity: 1 } });
+  });
+});
+
+describe('rotating file', () => {
+  it('rotates at the first write of a new local day, keeps the live name', () => {
+    let now = new Date(2024, 0, 1, 23, 59, 0).getTime();
+    const f = new RotatingFile(path.join(tmp, 'rot', 'fast.log'), { clock: { now: () => now } });
+    f.write('a');
+    f.write('b');
+    now = new Date(2024, 0, 2, 0, 0, 1).getTime();
+    f.write('c');
+    f.close();
+    expect(readFileSync(path.join(tmp, 'rot', 'fast.log.2024-01-01'), 'utf8')).toBe('a\nb\n');
+    expect(readFileSync(path.join(tmp, 'rot', 'fast.log'), 'utf8')).toBe('c\n');
+    expect(f.rotations).toBe(1);
+  });
+  it('never throws on a write error', () => {
+    writeFileSync(path.join(tmp, 'plain-file'), 'x');
+    const f = new RotatingFile(path.join(tmp, 'plain-file', 'sub', 'x.log'));
+    f.write('x');
+    expect(f.errors).toBe(1);
+  });
+});
+
+describe('firewall log lines', () => {
+  it('kernel LOG layout', () => {
+    const data = tcp('10.0.0.20', '10.0.0.1', 40000, 80, 'S');
+    const line = formatFirewallLine({ prefix: 'Drop TCP > 20 attempts', data, indev: 3, outdev: 3, physindev: 2, physoutdev: 1, tsSec: 1_700_000_000 }, { host: 'hw', ifname: (i) => ['', 'eth0', 'eth1', 'br0'][i]! });
+    expect(line).toMatch(/^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d hw honeywall: Drop TCP > 20 attempts IN=br0 OUT=br0 PHYSIN=eth1 PHYSOUT=eth0 SRC=10\.0\.0\.20 DST=10\.0\.0\.1 LEN=40 .* PROTO=TCP SPT=40000 DPT=80 WINDOW=\d+ RES=0x00 SYN URGP=0$/);
+  });
+  it('never throws on garbage', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => typeof formatFirewallLine({ prefix: 'X: ', data: b, indev: 0, outdev: 0, physindev: 0, physoutdev: 0, tsSec: 0 }, { host: 'h', ifname: String }) === 'string'));
+  });
+});
+
+describe('gateway config and counters', () => {
+  it('reads the runtime names with their defaults and reports bad values by name', () => {
+    const f = path.join(tmp, 'hw.conf');
+    writeFileSync(f, 'HwHPOT_PUBLIC_IP="10.0.0.20 10.0.0.21"\nHwQUEUE_BALANCE=2:3\nHwSEBEK=yes\nHwSEBEK_MAGIC=0x2a\nHwLOG_DIR=logs\nHwWATCH_a="limit mail=ops@x"\n');
+    const r = loadGatewayConfig(f);
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.config).toMatchObject({ queues: [2, 3], workers: 2, logDir: path.join(tmp, 'logs'), sebek: { port: 1101, magic: 0x2a }, inspector: { vars: { HOME_NET: '[10.0.0.20,10.0.0.21]' } } });
+    writeFileSync(f, 'HwQUEUE_BALANCE=3:2\nHwSEBEK_MAGIC=zz\nHwSEBEK=yes\nHwWATCH_b="ids"\nHwTCPRATE=x\n');
+    const bad = loadGatewayConfig(f);
+    expect(bad.config).toBeNull();
+    expect(bad.errors.join('\n')).toMatch(/HwTCPRATE/);
+  });
+  it('reports runtime-name errors by name', () => {
+    const f = path.join(tmp, 'hw2.conf');
+    writeFileSync(f, 'HwQUEUE_BALANCE=3:2\nHwSEBEK_MAGIC=zz\nHwSEBEK=yes\nHwWATCH_b="ids"\n');
+    const bad = loadGatewayConfig(f);
+    expect(bad.errors).toEqual([
+      expect.stringContaining('HwQUEUE_BALANCE'),
+      expect.stringContaining('HwSEBEK_MAGIC'),
+      expect.stringContaining('HwWATCH_b: no action'),
+    ]);
+    expect(parseQueueBalance('0:1')).toEqual([0, 1]);
+  });
+  it('parses /proc/net/netfilter/nfnetlink_queue and tcpdump statistics', () => {
+    expect(parseNfqueueProc('    0  12345     3 2 65535     7     1      999  1\n')).toEqual([{ queue: 0, waiting: 3, queueDropped: 7, userDropped: 1, idSequence: 999 }]);
+    const s = { captured: 0, received: 0, droppedByKernel: 0, droppedByInterface: 0 };
+    expect(parseTcpdumpStat('12 packets captured', s)).toBe(true);
+    expect(parseTcpdumpStat('3 packets dropped by kernel', s)).toBe(true);
+    expect(parseTcpdumpStat('listening on eth1', s)).toBe(false);
+    expect(s).toMatchObject({ captured: 12, droppedByKernel: 3 });
+  });
+});
+
+void existsSync;
+void readdirSync;
