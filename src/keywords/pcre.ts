@@ -195,12 +195,8 @@ function parseUncached(value: string, report: ValueReporter): PcreArgs | undefin
     }
     throw err;
   }
-  try {
-    new RegExp(translation.source, translation.flags);
-  } catch (err) {
-    report.error('bad-pcre', `pcre does not compile as a JavaScript regex: ${(err as Error).message}`, p + 1, pattern.length);
-    return undefined;
-  }
+  // The translator has checked the pattern as PCRE does; whether its JavaScript form compiles is the matcher's
+  // question (`honeywall compile` reports it), not a reason for Snort to refuse the rule.
   if (translation.unsupported) report.warning('pcre-unsupported', `pcre uses ${translation.unsupported}, which honeywall only approximates`, p + 1, pattern.length);
   const args: PcreArgs = { negated, pattern, delimiter, flags, compile, relative, rawbytes, overrideLimit, translation };
   if (buffer) args.buffer = buffer;
