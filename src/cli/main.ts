@@ -24,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
-  registerCommands(program, ctx);
+  await registerCommands(program, ctx, argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {
