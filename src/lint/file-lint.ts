@@ -1,4 +1,4 @@
-/** Linting one rule file: parse it, count its rules, run the per-file checks. Used in this thread and in workers. */
+/** Linting one rule file: parse it, count its rules, run the per-file checks. */
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { LoadError, type RuleFileRef } from '../config/ruleset.js';

@@ -21,18 +21,15 @@ export function registerLint(program: Command, ctx: CommandContext): void {
     .option('--format <format>', `output format: ${FORMATS.join('|')}`, 'text')
     .option('--diff <base>', 'compare with a git ref or a directory: added/removed/changed sids, rev not bumped')
     .option('--min-severity <severity>', 'hide messages below this severity: info|warning|error', 'info')
-    .option('-j, --jobs <n>', 'worker threads (default: one per core, up to 4, for sets over 2 MB)')
-    .action(async (paths: string[], opts: { conf?: string; var: string[]; format: string; diff?: string; minSeverity: string; jobs?: string }) => {
+    .action((paths: string[], opts: { conf?: string; var: string[]; format: string; diff?: string; minSeverity: string }) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
       const levels = ['info', 'warning', 'error'];
       if (!levels.includes(opts.minSeverity)) throw new UsageError('--min-severity must be info, warning or error');
       if (paths.length === 0 && !opts.conf) throw new UsageError('nothing to lint: give rule files, directories or --conf');
-      const workers = opts.jobs === undefined ? undefined : Number(opts.jobs);
-      if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--jobs must be a whole number from 1 to 64');
       let result;
       let diff: DiffResult | undefined;
       try {
-        result = await lintRuleSet({ paths, conf: opts.conf, vars: opts.var, workers });
+        result = lintRuleSet({ paths, conf: opts.conf, vars: opts.var });
         if (opts.diff) {
           diff = diffRuleSets(result.set, opts.diff);
           result.diagnostics.push(...diff.diagnostics);
