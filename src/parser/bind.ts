@@ -6,6 +6,7 @@ import type { RuleOption } from '../ast.js';
 import type { ContentArgs, FastPatternArgs, HttpBuffer } from '../keywords/content.js';
 import type { NumOrVar } from '../keywords/values.js';
 import type { RuleReporter } from './rule.js';
+import { KEYWORDS } from '../keywords/index.js';
 
 export interface RuleIdentity {
   gid: number;
@@ -63,7 +64,7 @@ export function bindRule(options: RuleOption[], reporter: RuleReporter, action?:
       ctx.cursorSeen = true;
       continue;
     }
-    if (MODIFIERS.has(kw)) {
+    if (isModifier(kw)) {
       if (!lastContent) {
         err(o, 'modifier-without-content', `'${kw}' modifies a content, but no content comes before it`);
         continue;
@@ -116,10 +117,9 @@ const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
   ['sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count'].map((k, i) => [k, 1 << i]),
 );
 
-const MODIFIERS = new Set(['nocase', 'rawbytes', 'depth', 'offset', 'distance', 'within', 'fast_pattern', 'replace', 'http_uri', 'http_raw_uri', 'http_header', 'http_raw_header', 'http_cookie', 'http_raw_cookie', 'http_method', 'http_client_body', 'http_stat_code', 'http_stat_msg']);
-
+/** Content modifiers are declared by their keyword specs (`contentModifier`), in one place. */
 export function isModifier(keyword: string): boolean {
-  return MODIFIERS.has(keyword);
+  return KEYWORDS.get(keyword)?.contentModifier === true;
 }
 
 interface ModifierContext {
