@@ -79,7 +79,12 @@ describe('honeywall.conf reader', () => {
     ['HwHPOT_PUBLIC_IP=10.0.0.0/24', "hw.conf:1:18: error: HwHPOT_PUBLIC_IP: '10.0.0.0/24' must be a single address"],
     ['HwLAN_IFACE=averyveryverylongname0', "hw.conf:1:13: error: HwLAN_IFACE: interface name 'averyveryverylongname0' is 22 characters, the kernel allows at most 15"],
     ['HwLAN_IFACE=eth0', "hw.conf:1:13: error: HwLAN_IFACE: 'eth0' is also HwINET_IFACE; the interfaces must differ"],
-    ['HwLOG_PREFIX="honeywall-site-a "', "hw.conf:1:15: error: HwLOG_PREFIX: log prefix 'honeywall-site-a Drop other > 10 attempts' would be 41 characters, over the 29-character limit"],
+    ['HwLOG_PREFIX="honeywall-site-a "', "hw.conf:1:15: error: HwLOG_PREFIX: log prefix 'honeywall-site-a Drop other > 10 attempts ' would be 42 characters, over the 29-character limit"],
+    ['HwQUEUE_BALANCE=3:2', "hw.conf:1:17: error: HwQUEUE_BALANCE: '3:2': LAST must be greater than FIRST"],
+    ['HwQUEUE_BALANCE=4:4', "hw.conf:1:17: error: HwQUEUE_BALANCE: '4:4': LAST must be greater than FIRST (iptables balances over two queues or more; for one, use HwQUEUE_NUM)"],
+    ['HwQUEUE_BALANCE=0:64', "hw.conf:1:17: error: HwQUEUE_BALANCE: '0:64' spans 65 queues, at most 64"],
+    ['HwQUEUE_BALANCE=65535:65536', "hw.conf:1:17: error: HwQUEUE_BALANCE: '65535:65536': queue numbers go up to 65535"],
+    ['HwQUEUE_BALANCE=2', "hw.conf:1:17: error: HwQUEUE_BALANCE: expected FIRST:LAST (NFQUEUE numbers, e.g. 0:1), got '2'"],
     ['HwSSHD_PORT=70000', 'hw.conf:1:13: error: HwSSHD_PORT: 70000 is out of range for a port (1..65535)'],
     ['HwALLOWED_TCP_OUT="22 http"', "hw.conf:1:23: error: HwALLOWED_TCP_OUT: 'http' is not a port (1..65535)"],
     ['HwQUEUE=maybe', "hw.conf:1:9: error: HwQUEUE: expected yes or no, got 'maybe'"],
@@ -93,6 +98,23 @@ describe('honeywall.conf reader', () => {
     const errors = errorsOf(`${line}\n`);
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.some((e) => e.includes(expected))).toBe(true);
+  });
+
+  it('holds the log prefix limit with each prefix\'s trailing space counted: 29 characters pass, 30 do not', () => {
+    // "Drop other > 10000 attempts " is the longest built-in prefix at 28 characters, trailing space included.
+    expect(errorsOf('HwOTHERRATE=10000\nHwLOG_PREFIX=a\n')).toEqual([]);
+    expect(errorsOf('HwOTHERRATE=10000\nHwLOG_PREFIX=ab\n')).toEqual([
+      "hw.conf:2:14: error: HwLOG_PREFIX: log prefix 'abDrop other > 10000 attempts ' would be 30 characters, over the 29-character limit of iptables' LOG target",
+    ]);
+  });
+
+  it('reads HwQUEUE_BALANCE as a queue range and warns when HwQUEUE_NUM says otherwise', () => {
+    const r = parseHoneywallConf('HwQUEUE_NUM=4\nHwQUEUE_BALANCE=2:5\n', 'hw.conf');
+    expect(r.config!.queueBalance).toEqual({ first: 2, last: 5 });
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual(['hw.conf:1:13: warning: HwQUEUE_NUM: ignored, HwQUEUE_BALANCE=2:5 is in force']);
+    const same = parseHoneywallConf('HwQUEUE_NUM=2\nHwQUEUE_BALANCE=2:5\n', 'hw.conf');
+    expect(same.diagnostics).toEqual([]);
+    expect(parseHoneywallConf('', 'hw.conf').config!.queueBalance).toBeNull();
   });
 
   it('points at the right line among many', () => {

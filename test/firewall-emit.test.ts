@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registerFirewall } from '../src/cli/commands/firewall.js';
-import { MAX_LOG_PREFIX, parseHoneywallConf, SCALES, type HoneywallConfig } from '../src/config/honeywall-conf.js';
+import { logPrefixes, MAX_LOG_PREFIX, parseHoneywallConf, SCALES, type HoneywallConfig } from '../src/config/honeywall-conf.js';
 import { emitFirewall, RULES6_FILE, RULES_FILE, APPLY_FILE } from '../src/emit/firewall/index.js';
 import { checkRestore } from '../src/emit/firewall/restore-check.js';
 import { haveCommand, ScratchNetns } from './honeynet/scratch-netns.js';
@@ -45,11 +45,11 @@ describe('emitted ruleset structure', () => {
       /Honeypot -> Honeypot/,
       /RELATED,ESTABLISHED -j NFQUEUE --queue-num 0$/,
       /-s 10\.0\.0\.20 -p tcp .*--limit 20\/hour --limit-burst 20 -j tcpHandler/,
-      /"Drop TCP > 20 attempts"/,
+      /"Drop TCP > 20 attempts "/,
       /-s 10\.0\.0\.20 -p tcp -m conntrack --ctstate NEW -j DROP/,
-      /"Drop udp > 20 attempts"/,
-      /"Drop icmp > 50 attempts"/,
-      /"Drop other > 10 attempts"/,
+      /"Drop udp > 20 attempts "/,
+      /"Drop icmp > 50 attempts "/,
+      /"Drop other > 10 attempts "/,
     ].map(idx);
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
@@ -83,7 +83,7 @@ describe('emitted ruleset structure', () => {
     expect(v4).toContain('-A FenceList -d 10.99.0.0/16 -j LOG --log-prefix "BOUNCED OFF Fence: " --log-level debug');
     // TCPRATE=0: no new TCP at all, but still logged once per scale.
     expect(v4).not.toContain('-j tcpHandler');
-    expect(forwardRules(v4).filter((l) => l.includes('"Drop TCP > 0 attempts"'))).toHaveLength(3);
+    expect(forwardRules(v4).filter((l) => l.includes('"Drop TCP > 0 attempts "'))).toHaveLength(3);
     for (const hp of ['10.0.0.20', '10.0.0.21', '10.0.0.22']) {
       expect(forwardRules(v4).filter((l) => l.includes(`-s ${hp} -p udp`) && l.includes('-j udpHandler'))).toHaveLength(1);
     }
@@ -92,11 +92,29 @@ describe('emitted ruleset structure', () => {
     expect(v6).toContain('-s 2001:db8::20 -p ipv6-icmp -m conntrack --ctstate NEW -m limit --limit 50/hour --limit-burst 50 -j icmpHandler');
     expect(v6).toContain('-A FORWARD -p ipv6-icmp --icmpv6-type 135 -j ACCEPT');
 
+    // Every log prefix ends in a space (the kernel prints the packet fields right after it).
+    for (const m of v4.matchAll(/--(?:nflog|log)-prefix "([^"]*)"/g)) expect(m[1]).toMatch(/ $/);
+
     const roach = emitFirewall(configOf('HwROACHMOTEL_ENABLE=yes\nHwQUEUE=no')).files[RULES_FILE]!;
     expect(roach).not.toContain('Handler');
     expect(roach).not.toContain('Legal DNS');
     expect(roach).toContain('-A FORWARD -m physdev --physdev-in eth1 -m conntrack --ctstate NEW -j DROP');
     expect(roach).toContain('-A FORWARD -m physdev --physdev-in eth1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+  });
+
+  it('HwQUEUE_BALANCE: NFQUEUE --queue-balance FIRST:LAST everywhere the IPS is reached, --queue-bypass only with HwFAIL_OPEN=yes', () => {
+    const closed = emitFirewall(configOf('HwQUEUE_BALANCE=2:3')).files[RULES_FILE]!;
+    const queued = closed.split('\n').filter((l) => l.includes('-j NFQUEUE'));
+    // Established outbound traffic and the four protocol handlers.
+    expect(queued).toHaveLength(5);
+    expect(queued.every((l) => l.endsWith('-j NFQUEUE --queue-balance 2:3'))).toBe(true);
+    expect(closed).not.toContain('--queue-num');
+    const open = emitFirewall(configOf('HwQUEUE_BALANCE=2:3\nHwFAIL_OPEN=yes')).files[RULES_FILE]!;
+    const openQueued = open.split('\n').filter((l) => l.includes('-j NFQUEUE'));
+    expect(openQueued).toHaveLength(5);
+    expect(openQueued.every((l) => l.endsWith('-j NFQUEUE --queue-balance 2:3 --queue-bypass'))).toBe(true);
+    const noIps = emitFirewall(configOf('HwQUEUE_BALANCE=2:3\nHwQUEUE=no')).files[RULES_FILE]!;
+    expect(noIps).not.toContain('NFQUEUE');
   });
 });
 
@@ -118,6 +136,7 @@ const validConfig = fc
     rates: fc.array(fc.integer({ min: 0, max: 10000 }), { minLength: 4, maxLength: 4 }),
     queue: yesNo,
     queueNum: fc.integer({ min: 0, max: 65535 }),
+    queueBalance: fc.option(fc.tuple(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 1, max: 63 })), { nil: undefined }),
     failOpen: yesNo,
     roach: yesNo,
     sebek: yesNo,
@@ -148,16 +167,22 @@ const validConfig = fc
     dns6: list(cidr6, 2),
   })
   .map((g) => {
+    // Keep HwLOG_PREFIX short enough for the longest built-in prefix these rates give (a longer one is the invalid case below).
+    const [tcp, udp, icmp, other] = g.rates as [number, number, number, number];
+    const room = MAX_LOG_PREFIX - Math.max(...logPrefixes({ tcp, udp, icmp, other }).map((p) => p.length));
+    const logPrefix = g.logPrefix.slice(0, Math.max(0, room));
+    const balance = g.queueBalance ? Math.min(g.queueBalance[0], 65535 - g.queueBalance[1]) : 0;
     const lines = [
       `HwINET_IFACE=${g.ifaces[0]}`, `HwLAN_IFACE=${g.ifaces[1]}`, `HwMANAGE_IFACE=${g.ifaces[2]}`, `HwBRIDGE_IFACE=${g.ifaces[3]}`,
       `HwHPOT_PUBLIC_IP="${g.honeypots.join(' ')}"`, `HwSCALE=${g.scale}`,
       `HwTCPRATE=${g.rates[0]}`, `HwUDPRATE=${g.rates[1]}`, `HwICMPRATE=${g.rates[2]}`, `HwOTHERRATE=${g.rates[3]}`,
-      `HwQUEUE=${g.queue}`, `HwQUEUE_NUM=${g.queueNum}`, `HwFAIL_OPEN=${g.failOpen}`, `HwROACHMOTEL_ENABLE=${g.roach}`,
+      `HwQUEUE=${g.queue}`, `HwQUEUE_NUM=${g.queueNum}`,
+      `HwQUEUE_BALANCE=${g.queueBalance ? `${balance}:${balance + g.queueBalance[1]}` : ''}`, `HwFAIL_OPEN=${g.failOpen}`, `HwROACHMOTEL_ENABLE=${g.roach}`,
       `HwSEBEK=${g.sebek}`, `HwSEBEK_LOG=${g.sebekLog}`, `HwSEBEK_FATE=${g.sebekFate}`, `HwSEBEK_DST_IP=${g.sebekIp}`, `HwSEBEK_DST_PORT=${g.sebekPort}`,
       `HwMANAGER=${g.manager}`, `HwMANAGE_IP=${g.manageIp}`, `HwSSHD_PORT=${g.sshd}`, `HwALLOWED_TCP_IN=${g.tcpIn}`,
       `HwRESTRICT=${g.restrict}`, `HwALLOWED_TCP_OUT=${g.tcpOut}`, `HwALLOWED_UDP_OUT=${g.udpOut}`,
       `HwDNS_SVRS=${g.dnsServers}`, `HwLAN_BCAST_ADDRESS=${g.bcast}`,
-      `HwLOG_TARGET=${g.logTarget}`, `HwNFLOG_GROUP=${g.nflogGroup}`, `HwLOG_PREFIX="${g.logPrefix}"`,
+      `HwLOG_TARGET=${g.logTarget}`, `HwNFLOG_GROUP=${g.nflogGroup}`, `HwLOG_PREFIX="${logPrefix}"`,
       `HwBWLIST_ENABLE=${g.bw}`, `HwFENCELIST_ENABLE=${g.fence}`, 'HwFWBLACK=black.txt', 'HwFWWHITE=white.txt', 'HwFWFENCE=fence.txt',
       `HwIPV6=${g.ipv6 ? 'yes' : 'no'}`, `HwHPOT_PUBLIC_IP6="${g.honeypots6.join(' ')}"`, `HwMANAGER6=${g.manager6}`, `HwDNS_SVRS6=${g.dns6}`,
     ];
@@ -186,6 +211,11 @@ const invalidSetting = fc.oneof(
   fc.ipV6().map((v) => ['HwHPOT_PUBLIC_IP', v] as const),
   fc.constantFrom('maybe', 'on', '1', 'true').map((v) => ['HwFAIL_OPEN', v] as const),
   fc.constantFrom('REJECT', 'QUEUE', 'log').map((v) => ['HwSEBEK_FATE', v] as const),
+  fc.oneof(
+    fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 1000 })).map(([a, d]) => `${a}:${Math.max(0, a - d)}`),
+    fc.tuple(fc.integer({ min: 0, max: 60000 }), fc.integer({ min: 64, max: 5000 })).map(([a, d]) => `${a}:${a + d}`),
+    fc.constantFrom('1', '0-1', 'a:b', '1:', '0:70000'),
+  ).map((v) => ['HwQUEUE_BALANCE', v] as const),
 );
 
 describe('laws over generated configs', () => {
@@ -198,6 +228,7 @@ describe('laws over generated configs', () => {
         for (const file of [RULES_FILE, RULES6_FILE]) {
           for (const m of out.files[file]!.matchAll(/--(?:nflog|log)-prefix "([^"]*)"/g)) {
             expect(m[1]!.length).toBeLessThanOrEqual(MAX_LOG_PREFIX);
+            expect(m[1]!.endsWith(' ')).toBe(true);
           }
         }
       }),

@@ -96,7 +96,7 @@ async function dataControlChecks(net: Honeynet): Promise<void> {
     await outsideSrv.settle();
     expect(outsideSrv.count('tcp', 80, hp0)).toBe(TCPRATE);
     expect((await log.waitFor('OUTBOUND TCP: ', TCPRATE)).filter((e) => e.src === hp0)).toHaveLength(TCPRATE);
-    expect((await log.waitFor(`Drop TCP > ${TCPRATE} attempts`, 1)).filter((e) => e.src === hp0 && e.dport === 80)).toHaveLength(1);
+    expect((await log.waitFor(`Drop TCP > ${TCPRATE} attempts `, 1)).filter((e) => e.src === hp0 && e.dport === 80)).toHaveLength(1);
     // Limits are per honeypot: the second one still has its own TCP budget.
     expect(await tcpConnects(net, 'honeypot1', outside, 21, 1)).toEqual({ ok: 1, fail: 0 });
 
@@ -104,9 +104,9 @@ async function dataControlChecks(net: Honeynet): Promise<void> {
     await udpSends(net, 'honeypot0', outside, 5000, UDPRATE + 2);
     await outsideSrv.settle();
     expect(outsideSrv.count('udp', 5000, hp0)).toBe(UDPRATE);
-    expect(await log.waitFor(`Drop udp > ${UDPRATE} attempts`, 1)).toHaveLength(1);
+    expect(await log.waitFor(`Drop udp > ${UDPRATE} attempts `, 1)).toHaveLength(1);
     expect(await pings(net, 'honeypot0', outside, ICMPRATE + 2)).toBe(ICMPRATE);
-    expect(await log.waitFor(`Drop icmp > ${ICMPRATE} attempts`, 1)).toHaveLength(1);
+    expect(await log.waitFor(`Drop icmp > ${ICMPRATE} attempts `, 1)).toHaveLength(1);
 
     // OTHER (IP protocol 253) has its own limit too.
     await sendOther(net, 'honeypot0', outside, OTHERRATE + 2);

@@ -2,7 +2,8 @@
  * The seed paper's test plan, end to end, on a real namespace honeynet (root only): the firewall from
  * honeywall.conf, then `honeywall run` (the built binary) inside the gateway namespace, and traffic
  * from the outside host and the honeypots. Two rounds: the second after a gateway restart (step 8),
- * from the second honeypot (the first one's connection limit is spent by round one).
+ * from the second honeypot (the first one's connection limit is spent by round one). The IPS runs the compiled
+ * matcher: the test rules from `honeywall convert --test-rules`, compiled with `honeywall compile`.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,6 +108,8 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     gateway = child;
     await waitFor(`the gateway to start (${gatewayErr})`, () => gatewayErr.includes('running (pid') || (child.exitCode !== null && 'exited'), 15_000);
     if (child.exitCode !== null) throw new Error(`gateway exited: ${gatewayErr}`);
+    // The compiled matcher is what inspects (not the basic interpreter).
+    expect(gatewayErr).toContain(`compiled matcher: 2 rules from ${path.join(dir, 'test.hwm')}, 1 with replace`);
     // tcpdump needs a moment to open the interface.
     await sleep(1000);
   }
@@ -122,13 +125,13 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'honeywall-gw-'));
-    const rules = readFileSync(path.join(repoRoot, 'rulesets', 'honeynet-test.rules'), 'utf8')
-      .split('\n')
-      .filter((l) => /^# (drop|alert) tcp /.test(l))
-      .map((l) => l.slice(2))
-      .join('\n');
-    expect(rules.split('\n')).toHaveLength(2);
-    writeFileSync(path.join(dir, 'test.rules'), `${rules}\n`);
+    // The test rules as an operator gets them (convert --test-rules), compiled into the matcher artifact the IPS loads.
+    execFileSync(NODE, [BIN, 'convert', '--test-rules', '--out', path.join(dir, 'rules')], { stdio: 'pipe' });
+    const converted = path.join(dir, 'rules', 'honeynet-test.rules');
+    const enabled = readFileSync(converted, 'utf8').split('\n').filter((l) => /^(drop|alert) tcp /.test(l));
+    expect(enabled).toHaveLength(2);
+    const compiled = execFileSync(NODE, [BIN, 'compile', converted, '--var', 'HOME_NET=[10.0.0.20,10.0.0.21]', '--var', 'EXTERNAL_NET=any', '--out', path.join(dir, 'test.hwm')], { encoding: 'utf8' });
+    expect(compiled).toContain('2 rules: 2 compiled, 0 failed');
     const confText = [
       'HwHPOT_PUBLIC_IP="10.0.0.20 10.0.0.21"',
       'HwSCALE=hour',
@@ -143,7 +146,7 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
       `HwCAPTURE_DIR=${path.join(dir, 'pcap')}`,
       `HwSTATUS_FILE=${path.join(dir, 'status.json')}`,
       'HwSTATUS_INTERVAL=1',
-      `HwIPS_RULES=${path.join(dir, 'test.rules')}`,
+      `HwIPS_MATCHER=${path.join(dir, 'test.hwm')}`,
       'HwSMTP_HOST=127.0.0.1',
       'HwSMTP_PORT=2525',
       'HwALERT_EMAIL=ops@honeynet.test',

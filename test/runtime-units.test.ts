@@ -10,6 +10,8 @@ import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/runtime
 import { AlertRuleError, parseAlertRule, parseDuration, splitWords, Alerter } from '../src/runtime/alerting.js';
 import { BasicInspector } from '../src/runtime/basic-inspector.js';
 import { formatFirewallLine } from '../src/runtime/firewall-log.js';
+import { dropPrefix } from '../src/config/honeywall-conf.js';
+import { emitFirewall, RULES_FILE } from '../src/emit/firewall/index.js';
 import { parseTcpdumpStat } from '../src/runtime/full-capture.js';
 import { parseNfqueueProc } from '../src/runtime/gateway.js';
 import { loadGatewayConfig, parseQueueBalance } from '../src/runtime/gateway-config.js';
@@ -139,7 +141,8 @@ describe('rotating file', () => {
 describe('firewall log lines', () => {
   it('kernel LOG layout', () => {
     const data = tcp('10.0.0.20', '10.0.0.1', 40000, 80, 'S');
-    const line = formatFirewallLine({ prefix: 'Drop TCP > 20 attempts', data, indev: 3, outdev: 3, physindev: 2, physoutdev: 1, tsSec: 1_700_000_000 }, { host: 'hw', ifname: (i) => ['', 'eth0', 'eth1', 'br0'][i]! });
+    // The prefix exactly as the firewall emits it (with its trailing space): one space before IN=, never two.
+    const line = formatFirewallLine({ prefix: dropPrefix('tcp', 20), data, indev: 3, outdev: 3, physindev: 2, physoutdev: 1, tsSec: 1_700_000_000 }, { host: 'hw', ifname: (i) => ['', 'eth0', 'eth1', 'br0'][i]! });
     expect(line).toMatch(/^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d hw honeywall: Drop TCP > 20 attempts IN=br0 OUT=br0 PHYSIN=eth1 PHYSOUT=eth0 SRC=10\.0\.0\.20 DST=10\.0\.0\.1 LEN=40 .* PROTO=TCP SPT=40000 DPT=80 WINDOW=\d+ RES=0x00 SYN URGP=0$/);
   });
   it('never throws on garbage', () => {
@@ -162,14 +165,30 @@ describe('gateway config and counters', () => {
   });
   it('reports runtime-name errors by name', () => {
     const f = path.join(tmp, 'hw2.conf');
-    writeFileSync(f, 'HwQUEUE_BALANCE=3:2\nHwSEBEK_MAGIC=zz\nHwSEBEK=yes\nHwWATCH_b="ids"\n');
+    writeFileSync(f, 'HwSEBEK_MAGIC=zz\nHwSEBEK=yes\nHwWATCH_b="ids"\n');
     const bad = loadGatewayConfig(f);
     expect(bad.errors).toEqual([
-      expect.stringContaining('HwQUEUE_BALANCE'),
       expect.stringContaining('HwSEBEK_MAGIC'),
       expect.stringContaining('HwWATCH_b: no action'),
     ]);
     expect(parseQueueBalance('0:1')).toEqual([0, 1]);
+  });
+  it('serves the queues the firewall sends to: HwQUEUE_BALANCE is one setting for both', () => {
+    const f = path.join(tmp, 'hw3.conf');
+    writeFileSync(f, 'HwQUEUE_BALANCE=3:2\n');
+    // Validated with the firewall's settings, at its line and column.
+    expect(loadGatewayConfig(f).errors).toEqual([`${f}:1:17: error: HwQUEUE_BALANCE: '3:2': LAST must be greater than FIRST (iptables balances over two queues or more; for one, use HwQUEUE_NUM)`]);
+    writeFileSync(f, 'HwQUEUE_BALANCE=4:6\nHwFAIL_OPEN=yes\n');
+    const r = loadGatewayConfig(f);
+    expect(r.config!.queues).toEqual([4, 5, 6]);
+    const rules = emitFirewall(r.config!.firewall).files[RULES_FILE]!;
+    expect(rules).toContain('-j NFQUEUE --queue-balance 4:6 --queue-bypass');
+    // A --queue-balance override that disagrees with the firewall is served, with a warning.
+    const over = loadGatewayConfig(f, { queueBalance: '0:1' });
+    expect(over.config!.queues).toEqual([0, 1]);
+    expect(over.warnings).toEqual([`${f}: --queue-balance 0:1 differs from the firewall's HwQUEUE_BALANCE=4:6: packets for queues nobody serves are dropped (fail closed)`]);
+    writeFileSync(f, 'HwQUEUE_NUM=7\n');
+    expect(loadGatewayConfig(f).config!.queues).toEqual([7]);
   });
   it('parses /proc/net/netfilter/nfnetlink_queue and tcpdump statistics', () => {
     expect(parseNfqueueProc('    0  12345     3 2 65535     7     1      999  1\n')).toEqual([{ queue: 0, waiting: 3, queueDropped: 7, userDropped: 1, idSequence: 999 }]);

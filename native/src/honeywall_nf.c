@@ -180,6 +180,13 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
 static void on_readable(uv_poll_t *p, int status, int events) {
   nf_handle *h = (nf_handle *)p->data;
   if (h->closed) return;
+  if (status < 0) {
+    /* libuv stops a poll handle for good when epoll reports POLLERR, which a netlink socket does when
+     * it overflowed (sk_err = ENOBUFS: the kernel dropped messages while we were busy). The recv()
+     * below reads the error away; poll again, or this queue would never be read again and every later
+     * packet would be dropped by the kernel (fail closed, but silently dead). */
+    uv_poll_start(&h->poll, UV_READABLE, on_readable);
+  }
   napi_env env = h->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);

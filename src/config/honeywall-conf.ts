@@ -32,6 +32,15 @@ export interface AddressList {
   entries: NetAddress[];
 }
 
+/** An inclusive range of NFQUEUE numbers. */
+export interface QueueRange {
+  first: number;
+  last: number;
+}
+
+/** Most queues HwQUEUE_BALANCE may span (the gateway runs one worker thread per queue). */
+export const MAX_BALANCED_QUEUES = 64;
+
 /** Per-protocol connection limits per honeypot, per `scale`. 0 = no new connections of that protocol. */
 export interface Rates {
   tcp: number;
@@ -62,6 +71,8 @@ export interface HoneywallConfig {
   dnsHosts: NetAddress[];
   queue: boolean;
   queueNum: number;
+  /** HwQUEUE_BALANCE: queues FIRST..LAST (NFQUEUE --queue-balance), or null for the single HwQUEUE_NUM. */
+  queueBalance: QueueRange | null;
   failOpen: boolean;
   scale: Scale;
   rates: Rates;
@@ -142,6 +153,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   // New settings (not in roo).
   HwBRIDGE_IFACE: 'br0',
   HwQUEUE_NUM: '0',
+  HwQUEUE_BALANCE: '',
   HwFAIL_OPEN: 'no',
   HwLOG_TARGET: 'nflog',
   HwNFLOG_GROUP: '1',
@@ -439,9 +451,25 @@ export function logPrefixes(rates: Rates): string[] {
 
 export type Proto = 'tcp' | 'udp' | 'icmp' | 'other';
 
-/** roo's over-limit prefix: `Drop TCP > 20 attempts`, lower-case for udp/icmp/other. */
+/**
+ * roo's over-limit prefix: `Drop TCP > 20 attempts `, lower-case for udp/icmp/other. Like every other
+ * prefix it ends in a space: the kernel's LOG target prints the prefix and the packet fields with
+ * nothing between them (`...attempts IN=br0`), and the NFLOG reader mirrors that.
+ */
 export function dropPrefix(proto: Proto, rate: number): string {
-  return `Drop ${proto === 'tcp' ? 'TCP' : proto} > ${rate} attempts`;
+  return `Drop ${proto === 'tcp' ? 'TCP' : proto} > ${rate} attempts `;
+}
+
+/** Parse `FIRST:LAST` (HwQUEUE_BALANCE, `honeywall run --queue-balance`); a string is the reason it is not valid. */
+export function parseQueueRange(text: string): QueueRange | string {
+  const m = /^(\d{1,5}):(\d{1,5})$/.exec(text.trim());
+  if (!m) return `expected FIRST:LAST (NFQUEUE numbers, e.g. 0:1), got '${text}'`;
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  if (first > 65535 || last > 65535) return `'${text}': queue numbers go up to 65535`;
+  if (last <= first) return `'${text}': LAST must be greater than FIRST (iptables balances over two queues or more; for one, use HwQUEUE_NUM)`;
+  if (last - first + 1 > MAX_BALANCED_QUEUES) return `'${text}' spans ${last - first + 1} queues, at most ${MAX_BALANCED_QUEUES}`;
+  return { first, last };
 }
 
 /** Parse and validate honeywall.conf text. `file` names the source in diagnostics and resolves list paths. */
@@ -503,6 +531,17 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
       c.error(prefixSetting, `log prefix '${longest}' would be ${longest.length} characters, over the ${MAX_LOG_PREFIX}-character limit of iptables' LOG target`);
     }
   }
+  const balanceSetting = c.get('HwQUEUE_BALANCE');
+  let queueBalance: QueueRange | null = null;
+  if (balanceSetting.value.trim() !== '') {
+    const r = parseQueueRange(balanceSetting.value);
+    if (typeof r === 'string') c.error(balanceSetting, r);
+    else queueBalance = r;
+    const num = c.get('HwQUEUE_NUM');
+    if (num.present && typeof r !== 'string' && num.value.trim() !== String(r.first)) {
+      diagnostics.push(diag('ignored-setting', 'warning', `HwQUEUE_NUM: ignored, HwQUEUE_BALANCE=${balanceSetting.value.trim()} is in force`, file, num.line, num.column, num.offset, num.value.length));
+    }
+  }
   const ipv6 = c.yesNo('HwIPV6');
   const honeypots6 = c.addresses('HwHPOT_PUBLIC_IP6', 6, true);
   if (ipv6 && honeypots6.length === 0) c.error(c.get('HwHPOT_PUBLIC_IP6'), 'at least one IPv6 honeypot address is required when HwIPV6=yes');
@@ -526,6 +565,7 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
     dnsHosts: dnsHostsGiven.length > 0 ? dnsHostsGiven : honeypots,
     queue: c.yesNo('HwQUEUE'),
     queueNum: c.integer('HwQUEUE_NUM', 0, 65535, 'an NFQUEUE number'),
+    queueBalance,
     failOpen: c.yesNo('HwFAIL_OPEN'),
     scale,
     rates,

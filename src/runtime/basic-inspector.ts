@@ -17,6 +17,7 @@ import type { FlowArgs } from '../keywords/non-payload.js';
 import { flowKey } from '../flow/key.js';
 import type { Packet } from '../packet/packet.js';
 import { parseRules } from '../parser/parse.js';
+import { LineMap } from '../diagnostics/diagnostic.js';
 import type { RuleAction } from './alert-event.js';
 import type { PacketInspector, RuleHit } from './inspector.js';
 
@@ -97,11 +98,11 @@ export class BasicInspector implements PacketInspector {
     }
     const classes = opts.classifications ?? defaultClassifications();
     const { file } = parseRules(rulesText, { file: source });
+    const lines = new LineMap(rulesText);
     for (const node of file.nodes) {
       if (node.kind !== 'rule' || node.disabled) continue;
-      const line = lineOf(rulesText, node.span.start);
       const r = this.compile(node, vars, classes);
-      if (typeof r === 'string') this.skipped.push({ sid: node.sid, line, reason: r });
+      if (typeof r === 'string') this.skipped.push({ sid: node.sid, line: lines.position(node.span.start).line, reason: r });
       else this.rules.push(r);
     }
     this.rules.sort((a, b) => ORDER[a.action] - ORDER[b.action]);
@@ -248,11 +249,6 @@ export class BasicInspector implements PacketInspector {
   }
 }
 
-function lineOf(text: string, offset: number): number {
-  let n = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
-  return n;
-}
 
 function protoMatches(proto: BasicRule['proto'], p: Packet): boolean {
   switch (proto) {

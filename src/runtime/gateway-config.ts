@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { formatDiagnostic, loadHoneywallConf, type HoneywallConfig } from '../config/honeywall-conf.js';
+import { formatDiagnostic, loadHoneywallConf, parseQueueRange, type HoneywallConfig } from '../config/honeywall-conf.js';
 import { AlertRuleError, defaultAlertRules, parseAlertRule, type AlertRule } from './alerting.js';
 import type { InspectorSpec } from './inspector-loader.js';
 
@@ -15,7 +15,6 @@ export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwIPS_MATCHER: '',
   HwHOME_NET: '',
   HwEXTERNAL_NET: 'any',
-  HwQUEUE_BALANCE: '',
   HwQUEUE_MAXLEN: '4096',
   HwIPS_WORKERS: 'auto',
   HwCAPTURE: 'yes',
@@ -69,15 +68,11 @@ export interface GatewayOverrides {
   workers?: string;
 }
 
-/** "0:3" -> [0,1,2,3]. */
+/** "0:3" -> [0,1,2,3] (the same FIRST:LAST rules as honeywall.conf's HwQUEUE_BALANCE). */
 export function parseQueueBalance(text: string): number[] | string {
-  const m = /^(\d+):(\d+)$/.exec(text.trim());
-  if (!m) return `'${text}' is not FIRST:LAST (e.g. 0:1)`;
-  const a = Number(m[1]);
-  const b = Number(m[2]);
-  if (a > 65535 || b > 65535 || b < a) return `'${text}': need FIRST <= LAST <= 65535`;
-  if (b - a > 63) return `'${text}': at most 64 queues`;
-  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  const r = parseQueueRange(text);
+  if (typeof r === 'string') return r;
+  return Array.from({ length: r.last - r.first + 1 }, (_, i) => r.first + i);
 }
 
 export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): GatewayConfigResult {
@@ -104,12 +99,17 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   const resolve = (p: string) => path.resolve(dir, p);
 
   const logDir = over.logDir ?? resolve(v('HwLOG_DIR'));
-  const balance = over.queueBalance ?? v('HwQUEUE_BALANCE');
-  let queues = [fw.queueNum];
-  if (balance) {
-    const q = parseQueueBalance(balance);
-    if (typeof q === 'string') err(over.queueBalance ? '--queue-balance' : 'HwQUEUE_BALANCE', q);
-    else queues = q;
+  // The queues the firewall sends to (HwQUEUE_BALANCE, validated with the firewall's settings, else HwQUEUE_NUM).
+  const fwb = fw.queueBalance;
+  let queues = fwb ? Array.from({ length: fwb.last - fwb.first + 1 }, (_, i) => fwb.first + i) : [fw.queueNum];
+  if (over.queueBalance !== undefined) {
+    const q = parseQueueBalance(over.queueBalance);
+    if (typeof q === 'string') err('--queue-balance', q);
+    else {
+      const fwText = fwb ? `HwQUEUE_BALANCE=${fwb.first}:${fwb.last}` : `HwQUEUE_NUM=${fw.queueNum}`;
+      if (q.join() !== queues.join()) warnings.push(`${file}: --queue-balance ${over.queueBalance} differs from the firewall's ${fwText}: packets for queues nobody serves are dropped (fail closed)`);
+      queues = q;
+    }
   }
   const workersText = over.workers ?? v('HwIPS_WORKERS');
   let workers: number;

@@ -15,7 +15,7 @@ import { formatFirewallLine } from './firewall-log.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { InterfaceNames } from './iface-names.js';
 import { loadInspector } from './inspector-loader.js';
-import { loadNfBinding, type NfBinding, type NfHandle, type NflogPacket } from './nf-binding.js';
+import { loadNfBinding, type NfBinding, type NfHandle, type NflogPacket, type QueueOptions } from './nf-binding.js';
 import { QueueRunner, type QueueRunnerStats } from './queue-runner.js';
 import { RotatingFile } from './rotating-file.js';
 import { SebekTap } from './sebek-tap.js';
@@ -41,6 +41,19 @@ export function parseNfqueueProc(text: string): KernelQueueStats[] {
     out.push({ queue: f[0]!, waiting: f[2]!, queueDropped: f[5]!, userDropped: f[6]!, idSequence: f[7]! });
   }
   return out;
+}
+
+/** Bytes of netlink socket buffer per queued packet: a whole 1500-byte packet's message and its overhead. */
+const SOCKET_BYTES_PER_PACKET = 4096;
+
+/**
+ * The options every queue is opened with. The socket receive buffer is sized so that the kernel
+ * queue (HwQUEUE_MAXLEN packets) is what bounds the packets waiting for a verdict: with the default
+ * buffer (~200 KB) the kernel drops at the socket ("user dropped") after a few hundred packets, e.g.
+ * while a worker is busy loading new rules on SIGHUP.
+ */
+export function queueOptions(c: Pick<GatewayConfig, 'queueMaxLen' | 'firewall'>): QueueOptions {
+  return { maxLen: c.queueMaxLen, failOpen: c.firewall.failOpen, rcvBuf: Math.min(c.queueMaxLen * SOCKET_BYTES_PER_PACKET, 256 << 20) };
 }
 
 export interface GatewayStatus {
@@ -120,16 +133,16 @@ export class Gateway {
       else {
         const inspector = await loadInspector(c.inspector);
         for (const q of c.queues) {
-          const r = new QueueRunner(this.nf, q, inspector, (events) => this.onEvents(events), { maxLen: c.queueMaxLen, failOpen: c.firewall.failOpen });
+          const r = new QueueRunner(this.nf, q, inspector, (events) => this.onEvents(events), queueOptions(c));
           r.start();
           this.runners.push(r);
         }
         this.log(`IPS on queue ${c.queues.join(',')}: ${inspector.description}`);
       }
     }
-    this.statusTimer = setInterval(() => this.writeStatus(), c.statusIntervalMs);
+    this.statusTimer = setInterval(() => void this.writeFreshStatus(), c.statusIntervalMs);
     this.statusTimer.unref();
-    this.writeStatus();
+    await this.writeFreshStatus();
   }
 
   private startWorkers(): Promise<void> {
@@ -138,7 +151,7 @@ export class Gateway {
     const started = c.queues.map(
       (queue) =>
         new Promise<void>((resolve, reject) => {
-          const data: QueueWorkerData = { queue, spec: c.inspector, queueOptions: { maxLen: c.queueMaxLen, failOpen: c.firewall.failOpen } };
+          const data: QueueWorkerData = { queue, spec: c.inspector, queueOptions: queueOptions(c) };
           const worker = new Worker(url, { workerData: data });
           const slot: WorkerSlot = { queue, worker, stats: undefined };
           this.workers.push(slot);
@@ -219,8 +232,39 @@ export class Gateway {
     }
   }
 
+  /**
+   * Ask every queue worker for its counters and wait for the answers (each at most `timeoutMs`), so
+   * that a status written right after (SIGUSR1, the status timer) holds this moment's counters, not
+   * the previous request's.
+   */
+  refreshWorkerStats(timeoutMs = 1000): Promise<void> {
+    return Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              w.worker.off('message', onMessage);
+              resolve();
+            };
+            const onMessage = (m: { type: string }) => {
+              if (m.type === 'stats') done();
+            };
+            const timer = setTimeout(done, timeoutMs);
+            w.worker.on('message', onMessage);
+            w.worker.postMessage({ type: 'stats' } satisfies WorkerRequest);
+          }),
+      ),
+    ).then(() => undefined);
+  }
+
+  /** The status with current worker counters, written to the status file. */
+  async writeFreshStatus(): Promise<GatewayStatus> {
+    await this.refreshWorkerStats();
+    return this.writeStatus();
+  }
+
   status(): GatewayStatus {
-    for (const w of this.workers) w.worker.postMessage({ type: 'stats' } satisfies WorkerRequest);
     this.capture?.requestStats();
     const queues = [...this.runners.map((r) => r.stats()), ...this.workers.flatMap((w) => (w.stats ? [w.stats] : []))];
     const kq = this.kernelQueues();

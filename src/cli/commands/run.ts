@@ -34,7 +34,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--log-dir <dir>', 'alert and firewall logs (overrides HwLOG_DIR)')
     .option('--rules <file...>', 'rule files for the IPS (override HwIPS_RULES)')
     .option('--matcher <file>', 'compiled matcher artifact (overrides HwIPS_MATCHER)')
-    .option('--queue-balance <first:last>', 'serve NFQUEUE queues FIRST..LAST, one worker thread each (overrides HwQUEUE_BALANCE)')
+    .option('--queue-balance <first:last>', 'serve NFQUEUE queues FIRST..LAST, one worker thread each (overrides HwQUEUE_BALANCE; warns when the firewall sends elsewhere)')
     .option('--workers <n>', "worker threads: 'auto' or a number; 0 serves the queues in the main thread")
     .option('--status-file <file>', 'status file (overrides HwSTATUS_FILE)')
     .option('--no-capture', 'do not run the full capture')
@@ -70,12 +70,13 @@ export function registerRun(program: Command, ctx: CommandContext): void {
               return;
             }
             await gw.reload(r.config);
-            gw.writeStatus();
+            await gw.writeFreshStatus();
           });
         };
         const onUsr1 = () => {
-          const s = gw.writeStatus();
-          process.stderr.write(`${JSON.stringify({ totals: s.totals, capture: s.capture, sebek: s.sebek, alerting: s.alerting })}\n`);
+          void gw.writeFreshStatus().then((s) => {
+            process.stderr.write(`${JSON.stringify({ totals: s.totals, capture: s.capture, sebek: s.sebek, alerting: s.alerting })}\n`);
+          });
         };
         const onStop = () => {
           process.off('SIGHUP', onHup);

@@ -49,10 +49,15 @@ class Emitter {
       : ['-j', 'LOG', '--log-prefix', p, '--log-level', 'debug'];
   }
 
-  /** Where outbound traffic goes: the IPS queue (fail-closed unless HwFAIL_OPEN) or straight out. */
+  /**
+   * Where outbound traffic goes: the IPS queue (fail-closed unless HwFAIL_OPEN) or straight out.
+   * With HwQUEUE_BALANCE the kernel spreads flows over FIRST..LAST (one flow stays on one queue).
+   */
   private ips(): string[] {
     if (!this.c.queue) return ['-j', 'ACCEPT'];
-    return ['-j', 'NFQUEUE', '--queue-num', String(this.c.queueNum), ...(this.c.failOpen ? ['--queue-bypass'] : [])];
+    const b = this.c.queueBalance;
+    const target = b ? ['--queue-balance', `${b.first}:${b.last}`] : ['--queue-num', String(this.c.queueNum)];
+    return ['-j', 'NFQUEUE', ...target, ...(this.c.failOpen ? ['--queue-bypass'] : [])];
   }
 
   private proto(p: Proto): string[] {
