@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in the built library (npm run build).
-import { main } from '../dist/cli/main.js';
+// V8's linear-time regexp engine (pcre from attackers' traffic must not stall the matcher) is switched on before
+// any regular expression exists, hence before the library is imported (dynamically, below). Tested on Node 20:
+// v8.setFlagsFromString works here; the `l` flag and the excessive-backtracks fallback are then available.
+import v8 from 'node:v8';
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+v8.setFlagsFromString('--regexp-backtracks-before-fallback=10000');
+const { main } = await import('../dist/cli/main.js');
 
 // A closed pipe (`honeywall lint ... | head`) ends the process quietly.
 for (const stream of [process.stdout, process.stderr]) {

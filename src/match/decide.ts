@@ -1,0 +1,236 @@
+/**
+ * What happens after the rules that match a packet are known, shared by the compiled matcher and the reference
+ * evaluator: flowbits checks and updates, threshold / detection_filter / event_filter / suppress, and Snort 2.9's
+ * event selection (action order, order_events content_length, `config event_queue: log N`, pass stops the rest).
+ */
+import type { InspectionItem } from '../flow/pipeline.js';
+import { addressMatches, portMatches } from '../config/variables.js';
+import type { Packet } from '../packet/packet.js';
+import type { IpHeader } from '../packet/types.js';
+import { flowOk, headerOk, protoOk } from './leaf-ops.js';
+import type { EventFilterPlan, MatcherPlan, RuleAction, RulePlan } from './plan.js';
+import { makeSubject, type Subject } from './subject.js';
+
+/** Shared empty result (never modified). */
+export const NO_EVENTS: MatchEvent[] = [];
+
+export interface MatchEvent {
+  rule: RulePlan;
+  packet: Packet;
+  action: RuleAction;
+}
+
+/**
+ * Rule header: protocol, addresses and ports (both ways for `<>`), with the resolver's set tests (the reference
+ * evaluator uses this; the compiled matcher has the same logic over the fast set forms of `header-sets.ts`). For IPv6 carried in IPv4 (6in4), ip rules also
+ * see the outer IPv4 header, as Snort 2.9.20 does (ET 2012141 on bug-4571-04); for IPv4 in IPv4 only the inner one
+ * (bug-7725-02).
+ */
+export function headerMatches(rule: RulePlan, p: Packet, match = addressesMatch): boolean {
+  if (!protoOk(rule, p)) return false;
+  const ip = p.ip!;
+  if (match(rule, p, ip)) return true;
+  if (rule.proto === 'ip' && p.outer !== undefined && ip.version === 6) {
+    for (const o of p.outer) if (o.version === 4 && match(rule, p, o)) return true;
+  }
+  return false;
+}
+
+function addressesMatch(rule: RulePlan, p: Packet, ip: IpHeader): boolean {
+  const ports = rule.proto === 'tcp' || rule.proto === 'udp';
+  const sp = p.srcPort;
+  const dp = p.dstPort;
+  if (addressMatches(rule.src, ip.src) && addressMatches(rule.dst, ip.dst) && (!ports || (portMatches(rule.srcPorts, sp) && portMatches(rule.dstPorts, dp)))) return true;
+  if (!rule.bidirectional) return false;
+  return addressMatches(rule.src, ip.dst) && addressMatches(rule.dst, ip.src) && (!ports || (portMatches(rule.srcPorts, dp) && portMatches(rule.dstPorts, sp)));
+}
+
+/** Non-payload part of a rule (flow, header tests, flowbits checks), in the order Snort's tree puts them. */
+export function nonPayloadMatches(rule: RulePlan, s: Subject): boolean {
+  if (rule.flow !== undefined && !flowOk(rule.flow, s)) return false;
+  for (const h of rule.headers) if (!headerOk(h, s)) return false;
+  for (const fb of rule.flowbits) {
+    if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;
+    const bits = s.flow?.flowbits;
+    const has = (b: string) => bits !== undefined && bits.has(b);
+    let ok: boolean;
+    if (fb.cmd === 'isset') ok = fb.any ? fb.bits.some(has) : fb.bits.every(has);
+    else ok = fb.any ? fb.bits.some((b) => !has(b)) : fb.bits.every((b) => !has(b));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * Snort's stream5 queues data for reassembly only once a session is established. The flow table queues it anyway,
+ * so the end sequence of data queued before establishment is remembered per direction (in the flow's app storage)
+ * and the rebuilt segments made only of it are treated as Snort 2.9.20 treats that data (suricata-verify):
+ * - a session opened by a SYN (SYN with data, TCP fast open): the packets are inspected as they are and their data
+ *   never comes back in a rebuilt packet (util-action-04);
+ * - a session picked up midstream: rules without a fast pattern see the packet, content rules see the rebuilt
+ *   segment (alert-testmyids-midstream, bug-6887 defrag, http2-keywords2).
+ */
+function preEstablishedEnd(item: InspectionItem): number | undefined {
+  return item.flow?.app.get(item.fromClient ? 'match.preEst.c' : 'match.preEst.s') as number | undefined;
+}
+
+/** The subjects to evaluate for one inspection item: one per HTTP message, or one without HTTP. */
+export function subjectsOf(item: InspectionItem): Subject[] {
+  let inserted = item.streamInserted;
+  let onlyFastPattern = false;
+  const midstream = item.flow?.midstream === true;
+  if (item.kind === 'packet' && inserted && !item.established && item.flow && item.packet.tcp) {
+    if (!midstream) inserted = false;
+    const t = item.packet.tcp;
+    const end = (t.seq + item.packet.payloadLength + (t.flags & 0x02 ? 1 : 0)) >>> 0;
+    const prev = preEstablishedEnd(item);
+    if (prev === undefined || ((end - prev) | 0) > 0) item.flow.app.set(item.fromClient ? 'match.preEst.c' : 'match.preEst.s', end);
+  }
+  if (item.kind === 'stream' && item.segment) {
+    const end = preEstablishedEnd(item);
+    const segEnd = (item.segment.seq + item.segment.data.length) >>> 0;
+    if (end !== undefined && ((end - segEnd) | 0) >= 0) {
+      if (!midstream) return [];
+      onlyFastPattern = true;
+    }
+  }
+  const base = {
+    rebuilt: item.kind === 'stream', streamInserted: inserted, flow: item.flow, fromClient: item.fromClient,
+    established: item.established, onlyFastPattern,
+  };
+  if (item.http.length === 0) return [makeSubject(item.packet, base)];
+  return item.http.map((http) => makeSubject(item.packet, { ...base, http }));
+}
+
+function setsFlowbits(r: RulePlan): boolean {
+  return r.flowbits.some((f) => f.cmd === 'set' || f.cmd === 'unset' || f.cmd === 'toggle' || f.cmd === 'reset');
+}
+
+export function ruleOrder(a: RulePlan, b: RulePlan): number {
+  const sa = setsFlowbits(a) ? 0 : 1;
+  const sb = setsFlowbits(b) ? 0 : 1;
+  return sa - sb || a.index - b.index;
+}
+
+interface RateState {
+  start: number;
+  count: number;
+}
+
+/** Thresholds and event selection with their state across packets. */
+export class EventDecider {
+  private readonly rates = new Map<string, RateState>();
+  private readonly actionRank: Map<RuleAction, number>;
+  private readonly filtersBySid = new Map<string, EventFilterPlan[]>();
+
+  constructor(private readonly plan: MatcherPlan) {
+    this.actionRank = new Map(plan.actionOrder.map((a, i) => [a, i]));
+    for (const f of plan.filters) {
+      const k = `${f.gid}:${f.sid}`;
+      const l = this.filtersBySid.get(k) ?? [];
+      l.push(f);
+      this.filtersBySid.set(k, l);
+    }
+  }
+
+  /** Applies the flowbits updates of a rule that matched; false when the rule says noalert. */
+  applyFlowbits(rule: RulePlan, s: Subject): boolean {
+    let alert = true;
+    const bits = s.flow?.flowbits;
+    for (const fb of rule.flowbits) {
+      switch (fb.cmd) {
+        case 'set':
+          if (bits) for (const b of fb.bits) bits.add(b);
+          break;
+        case 'unset':
+          if (bits) for (const b of fb.bits) bits.delete(b);
+          break;
+        case 'toggle':
+          if (bits) for (const b of fb.bits) if (bits.has(b)) bits.delete(b); else bits.add(b);
+          break;
+        case 'reset':
+          bits?.clear();
+          break;
+        case 'noalert':
+          alert = false;
+          break;
+        default:
+          break;
+      }
+    }
+    return alert;
+  }
+
+  private tracked(track: 'by_src' | 'by_dst', p: Packet): string {
+    const ip = p.ip!;
+    return Array.from(track === 'by_src' ? ip.src : ip.dst).join('.');
+  }
+
+  /** Snort sfthd semantics for one counter; true when the event is logged. */
+  private rate(key: string, type: 'limit' | 'threshold' | 'both' | 'df', count: number, seconds: number, now: number): boolean {
+    let st = this.rates.get(key);
+    if (st === undefined || now - st.start >= seconds) {
+      st = { start: now, count: 0 };
+      this.rates.set(key, st);
+    }
+    st.count++;
+    switch (type) {
+      case 'limit':
+        return st.count <= count;
+      case 'threshold':
+        if (st.count >= count) {
+          st.count = 0;
+          return true;
+        }
+        return false;
+      case 'both':
+        return st.count === count;
+      case 'df':
+        return st.count > count;
+    }
+  }
+
+  private passesFilters(rule: RulePlan, p: Packet, now: number): boolean {
+    if (rule.detectionFilter) {
+      const d = rule.detectionFilter;
+      if (!this.rate(`df|${rule.index}|${this.tracked(d.track, p)}`, 'df', d.count, d.seconds, now)) return false;
+    }
+    const filters = [...(this.filtersBySid.get(`${rule.gid}:${rule.sid}`) ?? []), ...(this.filtersBySid.get(`${rule.gid}:0`) ?? [])];
+    for (const f of filters) {
+      if (f.kind === 'suppress') {
+        if (f.ip === undefined) return false;
+        const ip = p.ip!;
+        const addr = f.track === 'by_dst' ? ip.dst : ip.src;
+        if (addressMatches(f.ip, addr)) return false;
+      }
+    }
+    if (rule.threshold) {
+      const t = rule.threshold;
+      return this.rate(`th|${rule.index}|${this.tracked(t.track, p)}`, t.type, t.count, t.seconds, now);
+    }
+    for (const f of filters) {
+      if (f.kind === 'event_filter' && f.type && f.track && f.count !== undefined && f.seconds !== undefined) {
+        return this.rate(`ef|${f.gid}:${f.sid}|${rule.index}|${this.tracked(f.track, p)}`, f.type, f.count, f.seconds, now);
+      }
+    }
+    return true;
+  }
+
+  /** Orders the packet's matched rules and picks the events Snort would log. */
+  select(matched: RulePlan[], p: Packet): MatchEvent[] {
+    if (matched.length === 0) return NO_EVENTS;
+    const now = p.tsSec + p.tsUsec / 1e6;
+    const rank = this.actionRank;
+    const sorted = matched.slice().sort(
+      (a, b) => (rank.get(a.action) ?? 99) - (rank.get(b.action) ?? 99) || b.contentLength - a.contentLength || a.index - b.index,
+    );
+    const out: MatchEvent[] = [];
+    for (const r of sorted) {
+      if (r.action === 'pass') break;
+      if (!this.passesFilters(r, p, now)) continue;
+      if (r.action === 'sdrop') continue;
+      if (out.length < this.plan.eventLog) out.push({ rule: r, packet: p, action: r.action });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The reference evaluator: the oracle the compiled matcher is tested against. No prefilter (every rule is tried on
+ * every packet), no automaton, no indexOf: contents are compared byte by byte at every position of their window, and
+ * every occurrence is tried in turn (the compiled matcher jumps by the pattern's period, which must give the same
+ * answer). Windows are computed from Snort's definition written out case by case. Shares with the matcher only the
+ * leaf checks (`leaf-ops.ts`) and the event selection (`decide.ts`).
+ */
+import type { InspectionItem } from '../flow/pipeline.js';
+import { EventDecider, headerMatches, nonPayloadMatches, ruleOrder, subjectsOf, type MatchEvent } from './decide.js';
+import { base64Decode, byteExtract, byteJump, byteTestOk, isDataAtOk, valueOf } from './leaf-ops.js';
+import type { BufferName, ContentOp, MatcherPlan, PayloadOp, RulePlan } from './plan.js';
+import { bufferOf, type Subject } from './subject.js';
+
+const BUDGET = 20000;
+
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+function occursAt(op: ContentOp, b: Uint8Array, at: number): boolean {
+  if (at < 0 || at + op.bytes.length > b.length) return false;
+  for (let k = 0; k < op.bytes.length; k++) {
+    const x = b[at + k]!;
+    const y = op.bytes[k]!;
+    if (op.nocase ? lower(x) !== lower(y) : x !== y) return false;
+  }
+  return true;
+}
+
+/** Snort uniSearchReal's window, or 'error'. */
+function windowOf(op: ContentOp, len: number, cursor: number | undefined, vars: number[]): { from: number; to: number } | 'error' {
+  // where the search may start and how much is left
+  let from = 0;
+  let room = len;
+  if (op.relative && cursor !== undefined) {
+    if (cursor < 0 || cursor > len) return 'error';
+    from = cursor;
+    room = len - cursor;
+  }
+  const shift = op.relative ? (op.distance === undefined ? 0 : valueOf(op.distance, vars)) : op.offset === undefined ? 0 : valueOf(op.offset, vars);
+  const limitRaw = op.relative ? (op.within === undefined ? undefined : valueOf(op.within, vars)) : op.depth === undefined ? undefined : valueOf(op.depth, vars);
+  // depth 0 means "no depth"; within is always a limit when given
+  const limit = !op.relative && limitRaw === 0 ? undefined : limitRaw;
+  if (!op.relative && op.offset === undefined && op.depth === undefined) return { from, to: from + room };
+  if (shift > room) return { from, to: from };
+  if (from + shift < 0) {
+    const left = from + shift + (limit ?? 0);
+    if (left < 0) return 'error';
+    return { from: 0, to: limit === undefined || left > len ? len : left };
+  }
+  from += shift;
+  room -= shift;
+  if (limit !== undefined && limit < room) room = limit;
+  return { from, to: from + room };
+}
+
+interface State {
+  s: Subject;
+  vars: number[];
+  base64: Uint8Array | undefined;
+  budget: number;
+}
+
+function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | undefined, cpos: number): boolean {
+  if (i === ops.length) return true;
+  if (--st.budget < 0) return false;
+  const op = ops[i]!;
+  const here = (name: BufferName) => (cbuf === name ? cpos : undefined);
+  switch (op.op) {
+    case 'content': {
+      const b = bufferOf(st.s, op.buf, st.base64);
+      if (b === undefined || b.length === 0) return false;
+      if (op.fpOnly) {
+        for (let at = 0; at + op.bytes.length <= b.length; at++) if (occursAt(op, b, at)) return evalFrom(st, ops, i + 1, cbuf, cpos);
+        return false;
+      }
+      const w = windowOf(op, b.length, here(op.buf), st.vars);
+      if (w === 'error') return false;
+      if (op.bytes.length > w.to - w.from) {
+        const atEnd = op.relative && here(op.buf) === b.length;
+        return op.negated && (atEnd || w.to - w.from > 0) ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+      }
+      let found = false;
+      for (let at = w.from; at + op.bytes.length <= w.to; at++) {
+        if (!occursAt(op, b, at)) continue;
+        found = true;
+        if (op.negated) break;
+        if (evalFrom(st, ops, i + 1, op.buf, at + op.bytes.length)) return true;
+        if (st.budget < 0) return false;
+      }
+      return op.negated && !found ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+    }
+    case 'pcre': {
+      const b = bufferOf(st.s, op.buf, st.base64);
+      if (b === undefined || b.length === 0) return false;
+      const from = op.relative && cbuf === op.buf ? cpos : 0;
+      if (from > b.length) return false;
+      const text = Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1').slice(from);
+      const re = new RegExp(op.source, op.flags.includes('y') ? op.flags : op.flags + 'g');
+      let m = re.exec(text);
+      if (op.negated) return m === null ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+      while (m !== null) {
+        const end = m.index + m[0].length;
+        if (evalFrom(st, ops, i + 1, op.buf, from + end)) return true;
+        if (st.budget < 0 || re.sticky) return false;
+        re.lastIndex = end > m.index ? end : m.index + 1;
+        if (re.lastIndex > text.length) return false;
+        m = re.exec(text);
+      }
+      return false;
+    }
+    case 'byte_test': {
+      const name = cbuf ?? 'pkt';
+      const b = bufferOf(st.s, name, st.base64);
+      return b !== undefined && byteTestOk(op, b, cbuf === undefined ? 0 : cpos, st.vars) && evalFrom(st, ops, i + 1, cbuf, cpos);
+    }
+    case 'byte_jump': {
+      const name = cbuf ?? 'pkt';
+      const b = bufferOf(st.s, name, st.base64);
+      if (b === undefined) return false;
+      const pos = byteJump(op, b, cbuf === undefined ? 0 : cpos, st.vars);
+      return pos >= 0 && evalFrom(st, ops, i + 1, name, pos);
+    }
+    case 'byte_extract': {
+      const name = cbuf ?? 'pkt';
+      const b = bufferOf(st.s, name, st.base64);
+      if (b === undefined) return false;
+      const r = byteExtract(op, b, cbuf === undefined ? 0 : cpos);
+      if (r === undefined) return false;
+      st.vars[op.slot] = r[0];
+      return evalFrom(st, ops, i + 1, name, r[1]);
+    }
+    case 'isdataat': {
+      const name = op.rawbytes ? 'pkt' : (cbuf ?? 'pkt');
+      const b = bufferOf(st.s, name, st.base64);
+      return b !== undefined && isDataAtOk(op, b, cbuf === name ? cpos : 0, st.vars) && evalFrom(st, ops, i + 1, cbuf, cpos);
+    }
+    case 'set_buffer': {
+      const b = bufferOf(st.s, op.buf, st.base64);
+      return b !== undefined && evalFrom(st, ops, i + 1, op.buf, 0);
+    }
+    case 'base64_decode': {
+      const name = cbuf ?? 'pkt';
+      const b = bufferOf(st.s, name, st.base64);
+      if (b === undefined) return false;
+      const d = base64Decode(op, b, cbuf === name ? cpos : 0);
+      if (d === undefined) return false;
+      st.base64 = d;
+      return evalFrom(st, ops, i + 1, cbuf, cpos);
+    }
+  }
+}
+
+/** Does the rule match this subject? Same question as `Matcher.ruleMatches`, answered the slow way. */
+export function referenceRuleMatches(rule: RulePlan, s: Subject): boolean {
+  if (rule.fastPattern !== undefined && s.streamInserted) return false;
+  if (rule.fastPattern === undefined && s.onlyFastPattern) return false;
+  if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
+  if (!headerMatches(rule, s.packet)) return false;
+  if (!nonPayloadMatches(rule, s)) return false;
+  return evalFrom({ s, vars: [0, 0], base64: undefined, budget: BUDGET }, rule.ops, 0, undefined, 0);
+}
+
+export class ReferenceMatcher {
+  private readonly decider: EventDecider;
+
+  constructor(readonly plan: MatcherPlan) {
+    this.decider = new EventDecider(plan);
+  }
+
+  inspect(item: InspectionItem): MatchEvent[] {
+    const p = item.packet;
+    if (p.ip === undefined) return [];
+    const matched: RulePlan[] = [];
+    const done = new Set<number>();
+    const rules = this.plan.rules.slice().sort(ruleOrder);
+    for (const s of subjectsOf(item)) {
+      for (const r of rules) {
+        if (done.has(r.index)) continue;
+        if (referenceRuleMatches(r, s)) {
+          done.add(r.index);
+          if (this.decider.applyFlowbits(r, s)) matched.push(r);
+        }
+      }
+    }
+    return this.decider.select(matched, p);
+  }
+}

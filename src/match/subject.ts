@@ -1,0 +1,101 @@
+/**
+ * What one rule evaluation looks at: a packet (or rebuilt segment) with its flow facts and, for HTTP, one message's
+ * buffers. Built by the matcher from the pipeline's inspection items; also built directly by tests.
+ */
+import type { Flow } from '../flow/flow.js';
+import type { HttpBuffers } from '../http/session.js';
+import type { Packet } from '../packet/packet.js';
+import type { BufferName } from './plan.js';
+
+export interface Subject {
+  packet: Packet;
+  /** Packet payload (Snort p->data). */
+  payload: Uint8Array;
+  /** A rebuilt stream segment (Snort PKT_REBUILT_STREAM). */
+  rebuilt: boolean;
+  /** The payload went to reassembly (Snort PKT_STREAM_INSERT): rules with a fast pattern skip it. */
+  streamInserted: boolean;
+  /** Only rules with a fast pattern see this subject (rebuilt data of a session picked up midstream). */
+  onlyFastPattern: boolean;
+  flow: Flow | undefined;
+  /** Direction; meaningful only with a flow. */
+  fromClient: boolean;
+  established: boolean;
+  /** The HTTP message inspected with this evaluation (one per pipelined message), if any. */
+  http: HttpBuffers | undefined;
+  /** Latin1 views of buffers for regular expressions, cached per evaluation subject (made on first use). */
+  strings: Map<Uint8Array, string> | undefined;
+}
+
+export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet' | 'strings'>> = {}): Subject {
+  return {
+    packet,
+    payload: opts.payload ?? packet.payload,
+    rebuilt: opts.rebuilt ?? packet.origin === 'stream',
+    streamInserted: opts.streamInserted ?? false,
+    onlyFastPattern: opts.onlyFastPattern ?? false,
+    flow: opts.flow,
+    fromClient: opts.fromClient ?? true,
+    established: opts.established ?? false,
+    http: opts.http,
+    strings: undefined,
+  };
+}
+
+/** Default ports of Snort 2.9's smtp, pop and imap preprocessors (file_data is their decoded data). */
+const MAIL_PORTS: ReadonlySet<number> = new Set([25, 465, 587, 691, 110, 143]);
+
+/** The bytes of a buffer for this subject, or undefined when the subject has none. */
+export function bufferOf(s: Subject, name: BufferName, base64: Uint8Array | undefined): Uint8Array | undefined {
+  switch (name) {
+    case 'pkt':
+      return s.payload;
+    case 'file_data': {
+      // HTTP: the response body. SMTP/POP/IMAP (Snort decodes them; honeywall does not): the payload as it is.
+      // Other traffic has no file data, so file_data rules do not fire on it (as in Snort 2.9).
+      const h = s.http;
+      if (h !== undefined) return h.fileData;
+      return MAIL_PORTS.has(s.packet.srcPort) || MAIL_PORTS.has(s.packet.dstPort) ? s.payload : undefined;
+    }
+    case 'base64':
+      return base64;
+    default: {
+      const h = s.http;
+      if (h === undefined) return undefined;
+      switch (name) {
+        case 'http_uri':
+          return h.uri;
+        case 'http_raw_uri':
+          return h.rawUri;
+        case 'http_header':
+          return h.header;
+        case 'http_raw_header':
+          return h.rawHeader;
+        case 'http_cookie':
+          return h.cookie;
+        case 'http_raw_cookie':
+          return h.rawCookie;
+        case 'http_method':
+          return h.method;
+        case 'http_client_body':
+          return h.clientBody;
+        case 'http_stat_code':
+          return h.statCode;
+        case 'http_stat_msg':
+          return h.statMsg;
+      }
+    }
+  }
+  return undefined;
+}
+
+export function latin1Of(s: Subject, b: Uint8Array): string {
+  if (s.strings === undefined) s.strings = new Map();
+  let str = s.strings.get(b);
+  if (str === undefined) {
+    // One char per byte (TextDecoder's 'latin1' is windows-1252, which is not one-to-one).
+    str = b.length < 64 ? String.fromCharCode.apply(null, Array.from(b)) : Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+    s.strings.set(b, str);
+  }
+  return str;
+}

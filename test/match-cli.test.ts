@@ -1,0 +1,157 @@
+/**
+ * `honeywall compile` and `honeywall replay` end to end (library main(), no subprocess), the artifact round trip,
+ * the output formats, and the ReDoS guard of the regexp engines.
+ */
+import v8 from 'node:v8';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { svDir } from './helpers/corpus.js';
+
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+v8.setFlagsFromString('--regexp-backtracks-before-fallback=10000');
+const { main } = await import('../src/cli/main.js');
+const { compileRegex, LINEAR_ENGINE } = await import('../src/match/regex.js');
+const { readArtifact, writeArtifact } = await import('../src/match/artifact.js');
+const { Matcher } = await import('../src/match/engine.js');
+const { compileText, itemOf, tcpPacket } = await import('./helpers/match.js');
+const { formatFast } = await import('../src/output/fast.js');
+const { formatEve } = await import('../src/output/eve.js');
+
+let out = '';
+let err = '';
+beforeEach(() => {
+  out = '';
+  err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+const dir = mkdtempSync(join(tmpdir(), 'hw-match-'));
+const RULES = join(dir, 'test.rules');
+writeFileSync(
+  RULES,
+  [
+    'alert tcp any any -> any any (msg:"GPL ATTACK_RESPONSE id check returned root"; content:"uid=0|28|root|29|"; classtype:bad-unknown; sid:2100498; rev:7;)',
+    'alert tcp any any -> any any (msg:"broken"; dsize:>=3; sid:5;)',
+    'alert tcp any any -> any any (msg:"pcre"; pcre:"/(a|aa)+(?=b)/"; sid:6;)',
+    '',
+  ].join('\n'),
+);
+
+describe('honeywall compile', () => {
+  it('writes an artifact, reports the rule it cannot compile, exits 1', async () => {
+    const art = join(dir, 'm.hwm');
+    const code = await main(['node', 'honeywall', 'compile', RULES, '--out', art, '--report', 'json']);
+    expect(code).toBe(1);
+    const rep = JSON.parse(out);
+    expect(rep.rules).toEqual({ total: 3, compiled: 2, failed: 1 });
+    expect(rep.failures).toHaveLength(1);
+    expect(rep.failures[0]).toMatchObject({ sid: 5, file: expect.stringContaining('test.rules'), line: 2 });
+    expect(rep.failures[0].reason).toMatch(/dsize/);
+    expect(rep.pcre.patterns[0]).toMatchObject({ sid: 6, engine: 'backtrack' });
+    expect(existsSync(art)).toBe(true);
+  });
+  it('usage errors exit 2 with one line', async () => {
+    expect(await main(['node', 'honeywall', 'compile', join(dir, 'nope.rules'), '--out', join(dir, 'x')])).toBe(2);
+    expect(err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('artifact', () => {
+  it('round-trips: the loaded matcher decides as the compiled one', () => {
+    const r = compileText('alert tcp any any -> any 80 (content:"abc"; nocase; content:"d"; distance:0; sid:1;)\nalert tcp 10.0.0.0/8 any -> any any (dsize:3; sid:2;)\n');
+    const path = join(dir, 'rt.hwm');
+    writeArtifact(path, r.plan);
+    const a = readArtifact(path);
+    expect(a.plan.rules.map((x) => x.sid)).toEqual([1, 2]);
+    const loaded = new Matcher(a.plan, a.prefilter, { checksumMode: 'none' });
+    const fresh = new Matcher(r.plan, undefined, { checksumMode: 'none' });
+    for (const p of ['xABCd', 'abc', 'zzz', 'abd']) {
+      const pk = tcpPacket(p);
+      expect(loaded.inspect(itemOf(pk)).map((e) => e.rule.sid)).toEqual(fresh.inspect(itemOf(pk)).map((e) => e.rule.sid));
+    }
+  });
+  it('rejects files that are not artifacts, or of another version', () => {
+    const bad = join(dir, 'bad.hwm');
+    writeFileSync(bad, 'hello');
+    expect(() => readArtifact(bad)).toThrow(/not a honeywall matcher/);
+    const r = compileText('alert tcp any any -> any any (sid:1;)\n');
+    writeArtifact(bad, r.plan);
+    const b = readFileSync(bad);
+    b.writeUInt32LE(99, 8);
+    writeFileSync(bad, b);
+    expect(() => readArtifact(bad)).toThrow(/version 99/);
+  });
+});
+
+describe('output formats', () => {
+  const r = compileText('alert tcp any any -> any any (msg:"M"; content:"x"; classtype:bad-unknown; sid:9; rev:3;)\n');
+  const pk = tcpPacket('x');
+  pk.tsSec = 1_600_000_000;
+  pk.tsUsec = 42;
+  const e = new Matcher(r.plan).inspect(itemOf(pk))[0]!;
+  const rec = { gid: 1, sid: e.rule.sid, rev: e.rule.rev, msg: e.rule.msg, classification: e.rule.classDescription, priority: e.rule.priority, action: e.action, packet: pk };
+  it('fast: Snort 2.9 alert_fast layout (two spaces before [**])', () => {
+    expect(formatFast(rec, true)).toBe('09/13-12:26:40.000042  [**] [1:9:3] M [**] [Classification: Potentially Bad Traffic] [Priority: 2] {TCP} 10.0.0.1:40000 -> 192.168.1.2:80');
+  });
+  it('eve: one JSON object with the alert fields', () => {
+    const j = JSON.parse(formatEve(rec));
+    expect(j).toMatchObject({ event_type: 'alert', src_ip: '10.0.0.1', src_port: 40000, dest_ip: '192.168.1.2', dest_port: 80, proto: 'TCP' });
+    expect(j.alert).toMatchObject({ gid: 1, signature_id: 9, rev: 3, signature: 'M', category: 'Potentially Bad Traffic', severity: 2 });
+  });
+});
+
+const PCAP = join(svDir, 'tests/alert-testmyids-midstream/input.pcap');
+describe.skipIf(!existsSync(PCAP))('honeywall replay', () => {
+  it('--rules and --matcher give the same alerts; fast format', async () => {
+    const art = join(dir, 'm2.hwm');
+    await main(['node', 'honeywall', 'compile', RULES, '--out', art]);
+    out = '';
+    const c1 = await main(['node', 'honeywall', 'replay', PCAP, '--matcher', art, '--checksum-mode', 'none']);
+    const viaMatcher = out;
+    out = '';
+    const c2 = await main(['node', 'honeywall', 'replay', PCAP, '--rules', RULES, '--checksum-mode', 'none']);
+    expect(c1).toBe(0);
+    expect(c2).toBe(1); // one rule of the file does not compile
+    expect(out).toBe(viaMatcher);
+    expect(out).toMatch(/^\d\d\/\d\d-\d\d:\d\d:\d\d\.\d{6}  \[\*\*\] \[1:2100498:7\] GPL ATTACK_RESPONSE id check returned root \[\*\*\] \[Classification: Potentially Bad Traffic\] \[Priority: 2\] \{TCP\} 82\.165\.177\.154:80 -> 10\.16\.1\.11:54186\n$/);
+  });
+  it('--format json carries alerts and stats; both --rules and --matcher is a usage error', async () => {
+    await main(['node', 'honeywall', 'replay', PCAP, '--rules', RULES, '--format', 'json', '--checksum-mode', 'none']);
+    const j = JSON.parse(out);
+    expect(j.alerts).toHaveLength(1);
+    expect(j.stats.packets).toBeGreaterThan(0);
+    expect(await main(['node', 'honeywall', 'replay', PCAP, '--rules', RULES, '--matcher', 'x'])).toBe(2);
+  });
+});
+
+describe('ReDoS guard', () => {
+  it('linear engine available once the V8 flags are set', () => {
+    expect(LINEAR_ENGINE).toBe(true);
+  });
+  it('/^(a+)+$/ on 30 a\'s and a b finishes fast (linear engine)', () => {
+    const c = compileRegex({ source: '^(a+)+$', flags: '', engine: 'linear' });
+    expect(c.re.flags).toContain('l');
+    const t = performance.now();
+    expect(c.re.test('a'.repeat(30) + 'b')).toBe(false);
+    expect(performance.now() - t).toBeLessThan(50);
+  });
+  it('a backtracking-only pattern is time-bounded: an exponential one gives up (no match), the matcher goes on', () => {
+    const c = compileRegex({ source: '(a)\\1', flags: '', engine: 'backtrack' });
+    expect(c.guarded).toBe(true);
+    const r = compileText('alert tcp any any -> any any (pcre:"/^(?=a)(a+)+$/"; sid:1;)\nalert tcp any any -> any any (pcre:"/(a)\\1b/"; sid:2;)\n');
+    expect(r.failures).toEqual([]);
+    const m = new Matcher(r.plan, undefined, { checksumMode: 'none' });
+    const t = performance.now();
+    const evil = m.inspect(itemOf(tcpPacket('a'.repeat(40) + 'c')));
+    expect(performance.now() - t).toBeLessThan(2000); // worker start-up + the 25 ms budget
+    expect(evil.map((e) => e.rule.sid)).toEqual([]);
+    expect(m.guard.timeouts).toBe(1);
+    expect(m.inspect(itemOf(tcpPacket('xaab'))).map((e) => e.rule.sid)).toEqual([2]); // a fresh worker answers
+    m.guard.close();
+  });
+});
