@@ -24,8 +24,8 @@ if hw --help | grep -q "^  compile"; then
   echo "== 4. compile the inline rules into a matcher"
   hw compile out/rules --out out/honeywall.matcher --report json
   echo
-  echo "== 5. replay a capture through it (fixtures/quickstart/http-get.pcap)"
-  hw replay fixtures/quickstart/http-get.pcap --matcher out/honeywall.matcher --format fast
+  echo "== 5. replay what a honeypot sends out (fixtures/quickstart/honeypot-outbound.pcap) through it"
+  hw replay fixtures/quickstart/honeypot-outbound.pcap --matcher out/honeywall.matcher --format fast --checksum-mode none
 fi
 echo
 echo "done: see out/"
