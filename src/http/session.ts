@@ -1,3 +1,4 @@
+import { concat } from '../packet/bytes.js';
 import { constants as zc, inflateRawSync, inflateSync, gunzipSync } from 'node:zlib';
 import { normalizeUri, type UriNormalizeOptions } from './normalize.js';
 
@@ -129,15 +130,6 @@ function parseHeaders(b: Uint8Array, i: number, cookieName: string, enableCookie
   };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
 
 function header(h: [string, string][], name: string): string | undefined {
   for (const [k, v] of h) if (k === name) return v;

@@ -1,3 +1,4 @@
+import { concat } from './bytes.js';
 import { formatIp, parseIp, writeU16, writeU32 } from './bytes.js';
 import { fixChecksums } from './checksum.js';
 import { decodeIpPacket } from './decode.js';
@@ -67,14 +68,7 @@ export function bytes(x: Uint8Array | string | undefined): Uint8Array {
   return typeof x === 'string' ? enc.encode(x) : x;
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
+export { concat } from './bytes.js';
 
 function pad4(b: Uint8Array): Uint8Array {
   if (b.length % 4 === 0) return b;

@@ -87,3 +87,17 @@ export function parseIp(text: string): Uint8Array | undefined {
   }
   return out;
 }
+
+/** The parts one after the other, in a new array (the part itself when there is only one). */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -3,6 +3,7 @@
  * pcapng (one section, any number of interfaces with their own link type and if_tsresol, EPB or SPB
  * packets). Used by PcapWriter, fixture generators and tests of the reader.
  */
+import { concat } from './bytes.js';
 
 export interface PcapEncodeOptions {
   linktype: number;
@@ -143,14 +144,4 @@ export function encodePcapng(packets: readonly PcapngPacket[], opts: PcapngEncod
   return concat(parts);
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concat } from './bytes.js';
