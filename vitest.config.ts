@@ -10,5 +10,7 @@ export default defineConfig({
     // namespaces, and on a 2-core machine a CPU-heavy neighbour file (corpus parsing, matcher properties) starves the
     // counting processes enough to lose datagrams in their socket buffers. Serial files keep those counts exact.
     fileParallelism: false,
+    // Under CI a JSON report too, from which .ci/run prints the plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results.json' }]] : ['default'],
   },
 });
