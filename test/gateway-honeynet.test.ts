@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewaySkipReason, sleep, waitFor } from './gateway/prereqs.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { decode } from '../src/packet/decode.js';
 import { Honeynet } from './honeynet/honeynet.js';
@@ -25,42 +26,8 @@ const SIMULATOR = path.join(repoRoot, 'dist', 'sebek', 'simulate-cli.js');
 const HERE = path.join(repoRoot, 'test', 'gateway');
 const MAGIC = 0x5eb3c0de;
 
-function haveTcpdump(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v tcpdump'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-function addonLoads(): boolean {
-  return existsSync(path.join(repoRoot, 'native', 'build', 'Release', 'honeywall_nf.node'));
-}
-
-const avail = Honeynet.availability();
-const reason = !avail.ok
-  ? avail.reason
-  : !haveTcpdump()
-    ? 'tcpdump is not installed'
-    : !addonLoads()
-      ? 'the native addon is not built (npm install builds it; needs libnetfilter-queue-dev libnetfilter-log-dev)'
-      : !existsSync(path.join(repoRoot, 'dist', 'runtime', 'gateway.js')) || !existsSync(SIMULATOR)
-        ? 'dist/ is not built (npm run build)'
-        : undefined;
-if (reason) console.log(`gateway end-to-end test skipped: ${reason}`);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const reason = gatewaySkipReason('gateway end-to-end test', { tcpdump: true });
 
 const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
 

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewaySkipReason, sleep, waitFor } from './gateway/prereqs.js';
 import { CounterServer, tcpConnects, udpSends } from './honeynet/agents.js';
 import { applyFirewall, type AppliedFirewall } from './honeynet/firewall.js';
 import { Honeynet } from './honeynet/honeynet.js';
@@ -22,27 +23,7 @@ const NODE = process.execPath;
 const BIN = path.join(repoRoot, 'bin', 'honeywall.js');
 const STREAM = path.join(repoRoot, 'test', 'gateway', 'udp-stream.mjs');
 
-const avail = Honeynet.availability();
-const reason = !avail.ok
-  ? avail.reason
-  : !existsSync(path.join(repoRoot, 'native', 'build', 'Release', 'honeywall_nf.node'))
-    ? 'the native addon is not built (npm install builds it; needs libnetfilter-queue-dev libnetfilter-log-dev)'
-    : !existsSync(path.join(repoRoot, 'dist', 'runtime', 'gateway.js'))
-      ? 'dist/ is not built (npm run build)'
-      : undefined;
-if (reason) console.log(`gateway operations test skipped: ${reason}`);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const reason = gatewaySkipReason('gateway operations test');
 
 interface QueueStats {
   queue: number;

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewaySkipReason, sleep, waitFor } from './gateway/prereqs.js';
 import { decode } from '../src/packet/decode.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { CounterServer } from './honeynet/agents.js';
@@ -27,38 +28,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const NODE = process.execPath;
 const BIN = path.join(repoRoot, 'bin', 'honeywall.js');
 
-function haveTcpdump(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v tcpdump'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-const avail = Honeynet.availability();
-const reason = !avail.ok
-  ? avail.reason
-  : !haveTcpdump()
-    ? 'tcpdump is not installed'
-    : !existsSync(path.join(repoRoot, 'native', 'build', 'Release', 'honeywall_nf.node'))
-      ? 'the native addon is not built (npm install builds it; needs libnetfilter-queue-dev libnetfilter-log-dev)'
-      : !existsSync(path.join(repoRoot, 'dist', 'runtime', 'gateway.js'))
-        ? 'dist/ is not built (npm run build)'
-        : undefined;
-if (reason) console.log(`gateway reject test skipped: ${reason}`);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const reason = gatewaySkipReason('gateway reject test', { tcpdump: true });
 
 const rules = (action: 'reject' | 'drop') =>
   [

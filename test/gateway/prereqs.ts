@@ -1,0 +1,53 @@
+/**
+ * What the gateway namespace tests need, in one place. They skip, with the reason printed, only where the machine
+ * cannot create network namespaces. Under CI (CI=true) anything else missing (tcpdump, the native addon, dist/) is
+ * a failure, not a skip: a missing build must not pass as a green run.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Honeynet } from '../honeynet/honeynet.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function haveCommand(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why the gateway tests of `what` cannot run here, or undefined when they can. */
+export function gatewaySkipReason(what: string, opts: { tcpdump?: boolean } = {}): string | undefined {
+  const avail = Honeynet.availability();
+  if (!avail.ok) {
+    console.log(`${what} skipped: ${avail.reason}`);
+    return avail.reason;
+  }
+  const missing = opts.tcpdump && !haveCommand('tcpdump')
+    ? 'tcpdump is not installed'
+    : !existsSync(path.join(repoRoot, 'native', 'build', 'Release', 'honeywall_nf.node'))
+      ? 'the native addon is not built (npm ci builds it; needs libnetfilter-queue-dev libnetfilter-log-dev)'
+      : !existsSync(path.join(repoRoot, 'dist', 'runtime', 'gateway.js'))
+        ? 'dist/ is not built (npm run build)'
+        : undefined;
+  if (missing && process.env.CI) throw new Error(`${what} cannot run in CI: ${missing}`);
+  if (missing) console.log(`${what} skipped: ${missing}`);
+  return missing;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value (not undefined or false), or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
