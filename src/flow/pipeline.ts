@@ -3,6 +3,7 @@ import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js'
 import { Defragmenter, type DefragOptions } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
 import { TcpFlag } from '../packet/types.js';
+import { httpMessageLength } from '../http/paf.js';
 import { HttpSession, type HttpBuffers, type HttpConfig } from '../http/session.js';
 import type { Flow } from './flow.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
@@ -66,9 +67,14 @@ export class PacketPipeline {
   constructor(opts: PipelineOptions = {}) {
     this.decodeOpts = opts.decode;
     this.defrag = new Defragmenter({ ...opts.defrag, decode: opts.defrag?.decode ?? opts.decode });
-    this.flows = new FlowTable(opts.flow);
     this.httpCfg = opts.http;
     this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
+    const httpPorts = this.httpPorts;
+    this.flows = new FlowTable({
+      // http_inspect's protocol aware flushing: a packet completing an HTTP message flushes it before it is inspected
+      pduLength: (flow, fromClient, data) => (httpPorts.has(flow.server.port) ? httpMessageLength(data, fromClient) : 0),
+      ...opts.flow,
+    });
   }
 
   /** Process one captured frame of link type `linktype` (-1: a bare IP datagram, e.g. from NFQUEUE). */

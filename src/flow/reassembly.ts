@@ -116,6 +116,36 @@ export class StreamBuffer {
     if (this.base === undefined) return undefined;
     const n = Math.min(this.contiguous(), limit);
     if (n <= 0) return undefined;
+    const out = this.assemble(n);
+    const seq = this.base;
+    this.base = (this.base + n) >>> 0;
+    // rebase the remaining segments
+    const keep: Segment[] = [];
+    let q = 0;
+    for (const s of this.segs) {
+      const end = s.start + s.data.length - n;
+      if (end <= 0) continue;
+      const start = s.start - n;
+      const data = start < 0 ? s.data.subarray(-start) : s.data;
+      keep.push({ start: Math.max(0, start), data, order: s.order });
+      q += data.length;
+    }
+    this.segs = keep;
+    this.queuedBytes = q;
+    if (keep.length <= 1) this.overlapping = false;
+    this.reach = -1;
+    return { seq, data: out };
+  }
+
+  /** The in-order bytes `flush(limit)` would hand out, without taking them. */
+  peek(limit = Infinity): Uint8Array {
+    if (this.base === undefined) return new Uint8Array(0);
+    const n = Math.min(this.contiguous(), limit);
+    return n > 0 ? this.assemble(n) : new Uint8Array(0);
+  }
+
+  /** The first `n` in-order bytes from `base` (n <= contiguous()), overlaps resolved by policy. */
+  private assemble(n: number): Uint8Array {
     const out = new Uint8Array(n);
     const segs = this.segs;
     if (!this.overlapping) {
@@ -140,24 +170,7 @@ export class StreamBuffer {
         }
       }
     }
-    const seq = this.base;
-    this.base = (this.base + n) >>> 0;
-    // rebase the remaining segments
-    const keep: Segment[] = [];
-    let q = 0;
-    for (const s of segs) {
-      const end = s.start + s.data.length - n;
-      if (end <= 0) continue;
-      const start = s.start - n;
-      const data = start < 0 ? s.data.subarray(-start) : s.data;
-      keep.push({ start: Math.max(0, start), data, order: s.order });
-      q += data.length;
-    }
-    this.segs = keep;
-    this.queuedBytes = q;
-    if (keep.length <= 1) this.overlapping = false;
-    this.reach = -1;
-    return { seq, data: out };
+    return out;
   }
 
   /** Sequence number up to which data is available in order (base + contiguous). */

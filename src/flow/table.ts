@@ -62,9 +62,15 @@ export interface FlowConfig {
   maxQueuedSegs?: number;
   /** Largest rebuilt segment handed out at once (default 65495: a rebuilt IPv4 packet stays within 65535). */
   flushSize?: number;
+  /**
+   * Protocol aware flushing: length of the PDU starting a direction's in-order queued data, given its first bytes (at
+   * most PAF_PEEK of them); 0 when not known. When set, a packet that completes a PDU has it flushed at once, before
+   * the packet itself is inspected.
+   */
+  pduLength?: (flow: Flow, fromClient: boolean, data: Uint8Array) => number;
 }
 
-export type FlushReason = 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end';
+export type FlushReason = 'pdu' | 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end';
 
 /** A run of in-order stream data (Snort's rebuilt packet): what one side sent, from sequence `seq`. */
 export interface StreamSegment {
@@ -134,6 +140,8 @@ class LruList {
 }
 
 const NO_SEGMENTS: StreamSegment[] = [];
+/** Bytes shown to `pduLength` (Snort's paf_max is 16000: a PDU head must fit in it). */
+const PAF_PEEK = 16384;
 const ALL_KINDS: readonly FlowKind[] = ['tcp', 'udp', 'icmp', 'ip'];
 
 function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readonly number[] | 'none'): Set<number> | 'all' {
@@ -162,6 +170,7 @@ export class FlowTable {
   private readonly maxQueuedBytes: number;
   private readonly maxQueuedSegs: number;
   private readonly flushSize: number;
+  private readonly pduLength: FlowConfig['pduLength'];
 
   constructor(cfg: FlowConfig = {}) {
     this.track = { tcp: cfg.trackTcp ?? true, udp: cfg.trackUdp ?? true, icmp: cfg.trackIcmp ?? false, ip: cfg.trackIp ?? false };
@@ -174,6 +183,7 @@ export class FlowTable {
     this.maxQueuedBytes = cfg.maxQueuedBytes ?? 1048576;
     this.maxQueuedSegs = cfg.maxQueuedSegs ?? 2621;
     this.flushSize = cfg.flushSize ?? 65495;
+    this.pduLength = cfg.pduLength;
   }
 
   /** Number of flows held. */
@@ -311,6 +321,7 @@ export class FlowTable {
           this.flushStream(flow, sender, fromClient, Infinity, 'size', out);
           inserted = s.insert(syn ? (t.seq + 1) >>> 0 : t.seq, p.payload);
         }
+        if (inserted && flow.established && this.pduLength !== undefined) this.flushPdus(flow, sender, fromClient, out);
       }
     }
     // data of the other side acknowledged by this packet
@@ -326,6 +337,16 @@ export class FlowTable {
     }
     if (rst && rs !== undefined) this.flushStream(flow, receiver, !fromClient, Infinity, 'rst', out);
     return inserted;
+  }
+
+  /** Flush every complete PDU at the start of `ep`'s in-order data (protocol aware flushing). */
+  private flushPdus(flow: Flow, ep: Endpoint, fromClient: boolean, out: StreamSegment[]): void {
+    const s = ep.stream!;
+    for (;;) {
+      const n = this.pduLength!(flow, fromClient, s.peek(PAF_PEEK));
+      if (n <= 0 || n > s.contiguous()) return;
+      this.flushStream(flow, ep, fromClient, n, 'pdu', out);
+    }
   }
 
   /** Flush up to `limit` in-order bytes of `ep`'s stream, in chunks of at most flushSize. */
