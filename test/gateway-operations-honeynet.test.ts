@@ -170,6 +170,16 @@ describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, 
     expect(hupAt).toBeGreaterThan(result.firstSentMs);
     expect(reloadedAt).toBeLessThan(result.lastSentMs);
     await outside.settle(500);
+    // The gateway's own counters first: if something was lost, they say whether the kernel queue dropped it.
+    {
+      gateway.kill('SIGUSR1');
+      const n0 = countIn(gatewayErr, '{"totals"');
+      await waitFor('the status after the stream', () => countIn(gatewayErr, '{"totals"') > n0);
+      const st0 = status();
+      expect(st0.reloads).toBe(2);
+      expect(st0.totals.queueDropped).toBe(0);
+      expect(st0.totals.userDropped).toBe(0);
+    }
     expect(arrived(5000, 'hup')).toBe(COUNT);
     expect(result.echoed).toBe(COUNT);
     expect(gatewayErr).not.toMatch(/reload failed/);

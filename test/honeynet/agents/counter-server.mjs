@@ -13,7 +13,22 @@ const opt = (name) => {
 const ports = (s) => (s ? s.split(',').filter(Boolean).map(Number) : []);
 const host = opt('--host') ?? '0.0.0.0';
 const echo = args.includes('--echo-udp');
-const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+// Events are written in batches: stdout to a pipe is synchronous in Node, and one write per datagram stalls this
+// process whenever the test runner is slow to read, long enough for a burst to overflow the UDP socket buffer.
+let out = '';
+let flushTimer;
+const flush = () => {
+  flushTimer = undefined;
+  if (out === '') return;
+  const chunk = out;
+  out = '';
+  process.stdout.write(chunk);
+};
+const emit = (o) => {
+  out += `${JSON.stringify(o)}\n`;
+  if (o.event === 'ready' || out.length > 65536) flush();
+  else flushTimer ??= setTimeout(flush, 20);
+};
 
 let pending = 0;
 const ready = () => {
@@ -38,4 +53,7 @@ for (const port of ports(opt('--udp'))) {
   sock.bind(port, host, ready);
 }
 if (pending === 0) emit({ event: 'ready' });
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+  flush();
+  process.exit(0);
+});
