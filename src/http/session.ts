@@ -283,13 +283,7 @@ export class HttpSession {
     this.lastMethod = latin1.decode(method).toUpperCase();
     if (eol < 0) return { buffers, next: b.length };
     const hb = parseHeaders(b, afterEol(b, eol), 'cookie', this.cfg.enableCookie);
-    buffers.rawHeader = hb.header;
-    buffers.header = hb.header;
-    buffers.headers = hb.headers;
-    if (hb.cookie !== undefined) {
-      buffers.cookie = hb.cookie;
-      buffers.rawCookie = hb.cookie;
-    }
+    setHeaderBuffers(buffers, hb);
     if (hb.bodyStart < 0) return { buffers, next: b.length };
     buffers.complete = true;
     // body
@@ -350,13 +344,7 @@ export class HttpSession {
     this.body = undefined;
     if (eol < 0) return { buffers, next: b.length };
     const hb = parseHeaders(b, afterEol(b, eol), 'set-cookie', this.cfg.enableCookie);
-    buffers.rawHeader = hb.header;
-    buffers.header = hb.header;
-    buffers.headers = hb.headers;
-    if (hb.cookie !== undefined) {
-      buffers.cookie = hb.cookie;
-      buffers.rawCookie = hb.cookie;
-    }
+    setHeaderBuffers(buffers, hb);
     if (hb.bodyStart < 0) return { buffers, next: b.length };
     buffers.complete = true;
     const code = Number(latin1.decode(statCode));
@@ -408,5 +396,16 @@ export class HttpSession {
     const fresh = all.subarray(Math.min(st.produced, all.length));
     st.produced = all.length;
     return { data: fresh, next };
+  }
+}
+
+/** The header and cookie buffers of a message (normalisation is off by default, so raw and normalised are equal). */
+function setHeaderBuffers(buffers: HttpBuffers, hb: ReturnType<typeof parseHeaders>): void {
+  buffers.rawHeader = hb.header;
+  buffers.header = hb.header;
+  buffers.headers = hb.headers;
+  if (hb.cookie !== undefined) {
+    buffers.cookie = hb.cookie;
+    buffers.rawCookie = hb.cookie;
   }
 }
