@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseValue, type Row } from './helpers.js';
+import { keywordTables } from './table.js';
 
 const tables: Record<string, Row[]> = {
   dsize: [
@@ -151,21 +152,9 @@ const tables: Record<string, Row[]> = {
   ],
 };
 
-describe('non-payload keywords', () => {
-  for (const [keyword, rows] of Object.entries(tables)) {
-    describe(keyword, () => {
-      it.each(rows)('%s', (value, expected) => {
-        const r = parseValue(keyword, value);
-        if ('error' in expected) {
-          expect(r.errors).toContain(expected.error);
-          expect(r.args).toBeUndefined();
-        } else {
-          expect(r.errors).toEqual([]);
-          expect(r.args).toEqual(expected.args);
-        }
-      });
-    });
-  }
+keywordTables('non-payload keywords', tables);
+
+describe('non-payload keywords: more', () => {
   it('sameip takes no value', () => {
     expect(parseValue('sameip', undefined).args).toBe(true);
   });
