@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, sleep, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, sleep, stopChild, waitFor } from './gateway/prereqs.js';
 import { CounterServer, tcpConnects, udpSends } from './honeynet/agents.js';
 import { applyFirewall, type AppliedFirewall } from './honeynet/firewall.js';
 import { Honeynet } from './honeynet/honeynet.js';
@@ -115,11 +115,7 @@ describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, 
 
   afterAll(async () => {
     if (process.env.HONEYWALL_TEST_VERBOSE) console.log(gatewayErr);
-    if (gateway && gateway.exitCode === null) {
-      const done = new Promise((r) => gateway.once('exit', r));
-      gateway.kill('SIGTERM');
-      await Promise.race([done, sleep(5000)]);
-    }
+    await stopChild(gateway);
     await net?.destroy();
     fw?.cleanup();
     if (dir && !process.env.HONEYWALL_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });

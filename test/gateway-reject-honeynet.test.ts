@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, sleep, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, sleep, stopChild, waitFor } from './gateway/prereqs.js';
 import { decode } from '../src/packet/decode.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { CounterServer } from './honeynet/agents.js';
@@ -138,11 +138,7 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
 
   afterAll(async () => {
     if (process.env.HONEYWALL_TEST_VERBOSE) console.log(gatewayErr);
-    if (gateway && gateway.exitCode === null) {
-      const done = new Promise((r) => gateway.once('exit', r));
-      gateway.kill('SIGTERM');
-      await Promise.race([done, sleep(5000)]);
-    }
+    await stopChild(gateway);
     await net?.destroy();
     fw?.cleanup();
     if (dir && !process.env.HONEYWALL_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });

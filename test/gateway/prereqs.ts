@@ -3,7 +3,7 @@
  * cannot create network namespaces. Under CI (CI=true) anything else missing (tcpdump, the native addon, dist/) is
  * a failure, not a skip: a missing build must not pass as a green run.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,4 +50,12 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(stepMs);
   }
+}
+
+/** Stops a child with SIGTERM and waits for it to exit, at most `graceMs`. */
+export async function stopChild(child: ChildProcess | undefined, graceMs = 5000): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([done, sleep(graceMs)]);
 }
