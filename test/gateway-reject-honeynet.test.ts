@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, sleep, stopChild, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, stopChild, waitFor } from './gateway/prereqs.js';
 import { decode } from '../src/packet/decode.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { CounterServer } from './honeynet/agents.js';
