@@ -8,6 +8,13 @@
  *
  * The translator is one pass over the pattern that builds a token list; group numbers are assigned at the end so
  * that the synthetic groups of the atomic trick never shift the numbers of backreferences.
+ *
+ * Structure (for a cheap cold start: a rule set translates thousands of patterns once each): the state of a
+ * translation lives in the fields of one reused `PcreTranslator`, each construct is a small method (V8 optimizes
+ * small functions quickly and independently), and the token list holds only strings: group openings and
+ * backreferences, whose text is only known at the end, are strings that start with a control character
+ * (`T_OPEN`...), which no translated text contains. Inline flags are a bit set. Alternative lengths (only checked
+ * inside lookbehinds, which must be fixed-length) are tracked only while a lookbehind is open.
  */
 
 export interface PcreCompileFlags {
@@ -43,36 +50,6 @@ export class PcreSyntaxError extends Error {
   }
 }
 
-type Tok = string | { open: number } | { ref: number } | { named: string };
-
-interface Frame {
-  /** Index in `out` where the group's content starts (after its opening text). */
-  contentStart: number;
-  /** Flags in force when the group opened (restored when it closes). */
-  saved: Flags;
-  kind: 'group' | 'lookbehind' | 'atomic' | 'other';
-  /** Synthetic group id for the atomic trick. */
-  atomicId?: number;
-  /** Fixed-length tracking for lookbehind checks: length of each finished alternative, current alt. */
-  alts: Len[];
-  cur: Len;
-  /** Index in `out` of the group's opening token (for quantifiers applied to the whole group). */
-  openAt: number;
-}
-
-interface Flags {
-  i: boolean;
-  s: boolean;
-  m: boolean;
-  x: boolean;
-}
-
-/** min/max length of a piece; max = Infinity when unbounded. */
-interface Len {
-  min: number;
-  max: number;
-}
-
 const HEX = '0123456789abcdef';
 function hx(c: number): string {
   return '\\x' + HEX[c >> 4] + HEX[c & 15];
@@ -106,9 +83,6 @@ const POSIX: Record<string, (c: number) => boolean> = {
   word: (c) => WORD[c] === 1,
   ascii: (c) => c < 128,
 };
-
-const NO_LEN: Len = { min: 0, max: 0 };
-const ONE: Len = { min: 1, max: 1 };
 
 function predSet(pred: (c: number) => boolean): Uint8Array {
   const s = new Uint8Array(256);
@@ -158,9 +132,6 @@ function renderCached(set: Uint8Array, negate: boolean, caseless: boolean): stri
   return r;
 }
 
-function isDigit(ch: string | undefined): boolean {
-  return ch !== undefined && ch >= '0' && ch <= '9';
-}
 function isHex(ch: string | undefined): boolean {
   return ch !== undefined && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'));
 }
@@ -232,791 +203,1167 @@ function foldSet(set: Uint8Array): void {
   }
 }
 
+/** Characters that are plain literals everywhere outside classes (not metacharacters, not letters). */
+const PLAIN = new Uint8Array(128);
+for (const ch of '0123456789 !"%&\',-/:;<=>@_`~') PLAIN[ch.charCodeAt(0)] = 1;
+
+/** Literal atoms under case folding (`[Aa]` for letters), by byte. */
+const FOLDED: string[] = [];
+for (let c = 0; c < 256; c++) FOLDED.push(literalAtom(c, true));
+
+/** Class escapes (\\d \\D \\w ...) by character code: index into ESCAPE_SET_LIST + 1, or 0. */
+const ESCAPE_SET_INDEX = new Uint8Array(128);
+const ESCAPE_SET_LIST: { set: Uint8Array; neg: boolean; render: string[] }[] = [];
+for (const name of Object.keys(ESCAPE_SETS)) {
+  const e = ESCAPE_SETS[name]!;
+  ESCAPE_SET_LIST.push({ set: e.set, neg: e.neg, render: ['', ''] });
+  ESCAPE_SET_INDEX[name.charCodeAt(0)] = ESCAPE_SET_LIST.length;
+}
+function escapeSetOf(ch: string | undefined): number {
+  if (ch === undefined || ch.length !== 1) return 0;
+  const c = ch.charCodeAt(0);
+  return c < 128 ? ESCAPE_SET_INDEX[c]! : 0;
+}
+
+/** Characters that start a run of plain literals outside classes, by (caseless, extended): index F_I | F_X >> 2. */
+const PLAIN_RUN: Uint8Array[] = [];
+for (let k = 0; k < 4; k++) {
+  const caseless = (k & 1) !== 0;
+  const extended = (k & 2) !== 0;
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) if ((PLAIN[c] === 1 || (isAlpha(c) && !caseless)) && !(extended && c === 32)) t[c] = 1;
+  PLAIN_RUN.push(t);
+}
+
 const WORD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Inline option bits. */
+const F_I = 1;
+const F_S = 2;
+const F_M = 4;
+const F_X = 8;
+
+/** Group kinds. LOOKAHEAD is a `(?=` or `(?!` group; ATOMIC opens with `(?=` too (the atomic trick). */
+const K_GROUP = 0;
+const K_LOOKBEHIND = 1;
+const K_ATOMIC = 2;
+const K_OTHER = 3;
+const K_LOOKAHEAD = 4;
+
+/**
+ * Token prefixes: a token that starts with one of these control characters stands for text only known at the end.
+ * T_OPEN + id: a capturing group's opening; T_REF + k: the k-th numeric backreference; T_NAMED + name: a named
+ * backreference; T_SYN + id: a reference to a synthetic group of the atomic trick; T_UNDEF: what the earlier
+ * translator pushed as `undefined` (a `\c` escape of a non-ASCII character), which fails when the source is built.
+ */
+const T_OPEN = '\u0000';
+const T_REF = '\u0001';
+const T_NAMED = '\u0002';
+const T_SYN = '\u0003';
+const T_UNDEF = '\u0004';
+const T_LAST = 4;
+
+/** An open group. Length fields are only kept up to date while a lookbehind is open (`lbDepth > 0`). */
+class Frame {
+  /** Index in `out` of the group's opening token (for quantifiers applied to the whole group, and errors). */
+  openAt = 0;
+  /** Inline option bits in force when the group opened (restored when it closes). */
+  saved = 0;
+  kind = K_GROUP;
+  /** Synthetic group id for the atomic trick. */
+  atomicId = 0;
+  /** min/max length of the current alternative; max = Infinity when unbounded. */
+  curMin = 0;
+  curMax = 0;
+  /** Finished alternatives: count, min of their mins, max of their maxes, the first one's min. */
+  nAlts = 0;
+  altMin = Infinity;
+  altMax = -Infinity;
+  firstMin = 0;
+  /** Some alternative has min !== max. */
+  notFixed = false;
+  /** Some alternative has min !== max or a min other than the first alternative's. */
+  varying = false;
+
+  reset(openAt: number, saved: number, kind: number): void {
+    this.openAt = openAt;
+    this.saved = saved;
+    this.kind = kind;
+    this.atomicId = 0;
+    this.curMin = 0;
+    this.curMax = 0;
+    this.nAlts = 0;
+    this.altMin = Infinity;
+    this.altMax = -Infinity;
+    this.firstMin = 0;
+    this.notFixed = false;
+    this.varying = false;
+  }
+
+  /** Ends the current alternative (at `|` or `)`). */
+  finishAlt(): void {
+    const mn = this.curMin;
+    const mx = this.curMax;
+    if (this.nAlts === 0) this.firstMin = mn;
+    this.nAlts++;
+    this.altMin = Math.min(this.altMin, mn);
+    this.altMax = Math.max(this.altMax, mx);
+    if (mn !== mx) this.notFixed = true;
+    if (mn !== mx || mn !== this.firstMin) this.varying = true;
+    this.curMin = 0;
+    this.curMax = 0;
+  }
+}
+
+/** One translation's state; a single instance is reused (translations are synchronous and never nest). */
+class PcreTranslator {
+  p = '';
+  n = 0;
+  i = 0;
+  /** Inline option bits (F_I F_S F_M F_X). */
+  f = 0;
+  ungreedy = false;
+  dollarEndOnly = false;
+  out: string[] = [];
+  /** Tokens in `out` that are not plain text (T_OPEN...). */
+  special = 0;
+  frames: Frame[] = [];
+  depth = 0;
+  /** Open lookbehind groups. */
+  lbDepth = 0;
+  unsupported: string | undefined = undefined;
+  lookaround = false;
+  backref = false;
+  atomic = false;
+  sticky = false;
+  /** Group ids (original capturing groups and synthetic ones). */
+  nextId = 0;
+  /** Original group number (1-based index) -> id. */
+  origGroups: number[] = [];
+  /** Named group name -> id. */
+  names = new Map<string, number>();
+  /** Named group id -> name. */
+  namedOpen = new Map<number, string>();
+  /** Numeric backreferences: group number and offset of the escape. */
+  refN: number[] = [];
+  refAt: number[] = [];
+  /** Named backreferences: name and offset. */
+  namedRefs: string[] = [];
+  namedRefAt: number[] = [];
+  /** Start index in `out` of the last quantifiable atom, and its length. -1 when there is none. */
+  atomStart = -1;
+  atomMin = 0;
+  atomMax = 0;
+  /** The last atom is several JS pieces (atomic trick, assertion group): wrap it before quantifying. */
+  atomWrap = false;
+  /** Scratch byte set for classes. */
+  set = new Uint8Array(256);
+
+  translate(pattern: string, flags: PcreCompileFlags): PcreTranslation {
+    this.reset(pattern, flags);
+    const n = this.n;
+    while (this.i < n) {
+      if ((this.f & F_X) !== 0) {
+        this.skipExtended();
+        if (this.i >= n) break;
+      }
+      this.step();
+    }
+    if (this.depth > 0) throw new PcreSyntaxError('missing )', this.frames[this.depth - 1]!.openAt);
+    this.resolveRefs();
+    const source = this.special === 0 ? this.out.join('') : this.assemble();
+    const jsFlags = this.sticky ? 'y' : '';
+    const engine = !this.backref && !this.lookaround && !this.unsupported ? 'linear' : 'backtrack';
+    const result: PcreTranslation = { source, flags: jsFlags, engine, atomic: this.atomic };
+    if (this.unsupported) result.unsupported = this.unsupported;
+    return result;
+  }
+
+  reset(pattern: string, flags: PcreCompileFlags): void {
+    this.p = pattern;
+    this.n = pattern.length;
+    this.i = 0;
+    this.f = (flags.caseless ? F_I : 0) | (flags.dotall ? F_S : 0) | (flags.multiline ? F_M : 0) | (flags.extended ? F_X : 0);
+    this.ungreedy = !!flags.ungreedy;
+    this.dollarEndOnly = !!flags.dollarEndOnly;
+    this.out.length = 0;
+    this.special = 0;
+    this.depth = 0;
+    this.lbDepth = 0;
+    this.unsupported = undefined;
+    this.lookaround = false;
+    this.backref = false;
+    this.atomic = false;
+    this.sticky = !!flags.anchored;
+    this.nextId = 0;
+    this.origGroups.length = 0;
+    if (this.names.size !== 0) this.names.clear();
+    if (this.namedOpen.size !== 0) this.namedOpen.clear();
+    this.refN.length = 0;
+    this.refAt.length = 0;
+    this.namedRefs.length = 0;
+    this.namedRefAt.length = 0;
+    this.atomStart = -1;
+    this.atomMin = 0;
+    this.atomMax = 0;
+    this.atomWrap = false;
+  }
+
+  /** Translates the construct at `i` (outside classes). */
+  step(): void {
+    const c = this.p.charCodeAt(this.i);
+    if (c < 128 && PLAIN_RUN[((this.f & F_X) >> 2) | (this.f & F_I)]![c] === 1) {
+      this.plainRun(c);
+      return;
+    }
+    switch (c) {
+      case 92: // \
+        this.escape();
+        return;
+      case 91: // [
+        this.parseClass();
+        return;
+      case 40: // (
+        this.group();
+        return;
+      case 41: // )
+        this.closeGroup();
+        return;
+      case 124: // |
+        this.alternation();
+        return;
+      case 42: // *
+      case 43: // +
+      case 63: // ?
+        if (this.quantifier()) return;
+        throw new PcreSyntaxError('nothing to repeat', this.i);
+      case 123: // {
+        if (this.quantifier()) return;
+        // A '{' that does not start a quantifier is a literal.
+        this.i++;
+        this.literal(c);
+        return;
+      case 46: // .
+        this.i++;
+        this.atom((this.f & F_S) !== 0 ? '[\\s\\S]' : '[^\\n]');
+        return;
+      case 94: // ^
+        this.i++;
+        if ((this.f & F_M) !== 0) this.assertion('(?<![^\\n])', true);
+        else this.assertion('^', false);
+        return;
+      case 36: // $
+        this.i++;
+        if ((this.f & F_M) !== 0) this.assertion('(?![^\\n])', true);
+        else if (this.dollarEndOnly) this.assertion('$', false);
+        else this.assertion('(?=\\n?$)', true);
+        return;
+    }
+    this.i++;
+    this.literal(c);
+  }
+
+  /** A run of plain literal characters: one token for all but the last (which a quantifier may follow). */
+  plainRun(c: number): void {
+    const p = this.p;
+    const n = this.n;
+    const i = this.i;
+    const table = PLAIN_RUN[((this.f & F_X) >> 2) | (this.f & F_I)]!;
+    let j = i + 1;
+    let escaped = c === 45 || c === 47;
+    while (j < n) {
+      const d = p.charCodeAt(j);
+      if (d < 128 && table[d] === 1) {
+        j++;
+        if (d === 45 || d === 47) escaped = true;
+      } else break;
+    }
+    if (j - i > 1) {
+      let text: string;
+      if (escaped) {
+        text = '';
+        for (let k = i; k < j - 1; k++) text += LITERALS[p.charCodeAt(k)]!;
+      } else text = p.slice(i, j - 1);
+      this.out.push(text);
+      if (this.lbDepth > 0) this.addLen(j - 1 - i, j - 1 - i);
+    }
+    this.atom(LITERALS[p.charCodeAt(j - 1)]!);
+    this.i = j;
+  }
+
+  /** Adds a length to the current alternative (only called while a lookbehind is open). */
+  addLen(min: number, max: number): void {
+    const fr = this.frames[this.depth - 1]!;
+    fr.curMin += min;
+    fr.curMax += max;
+  }
+
+  /** A one-character atom. */
+  atom(text: string): void {
+    this.atomStart = this.out.length;
+    this.atomWrap = false;
+    this.out.push(text);
+    this.atomMin = 1;
+    this.atomMax = 1;
+    if (this.lbDepth > 0) this.addLen(1, 1);
+  }
+
+  atomLen(text: string, min: number, max: number): void {
+    this.atomStart = this.out.length;
+    this.atomWrap = false;
+    this.out.push(text);
+    this.atomMin = min;
+    this.atomMax = max;
+    if (this.lbDepth > 0) this.addLen(min, max);
+  }
+
+  /** An atom whose token is resolved at the end (a backreference). */
+  refAtom(token: string): void {
+    this.special++;
+    this.atomLen(token, 0, Infinity);
+  }
+
+  assertion(text: string, isLookaround: boolean): void {
+    this.out.push(text);
+    if (isLookaround) this.lookaround = true;
+    this.atomStart = -1;
+  }
+
+  unsup(what: string): void {
+    this.unsupported ??= what;
+  }
+
+  literal(code: number): void {
+    if (code < 0x80) this.atom((this.f & F_I) !== 0 ? FOLDED[code]! : LITERALS[code]!);
+    else for (const b of charBytes(code)) this.atom((this.f & F_I) !== 0 ? FOLDED[b]! : LITERALS[b]!);
+  }
+
+  /** A byte given by an escape (\\xHH, \\012, \\cX...): already a byte, never UTF-8 encoded. */
+  literalByte(b: number): void {
+    if (b < 256) this.atom((this.f & F_I) !== 0 ? FOLDED[b]! : LITERALS[b]!);
+    else if ((this.f & F_I) !== 0) this.atom(literalAtom(b, true));
+    else {
+      // `\c` of a non-ASCII character: the earlier translator pushed `undefined` here.
+      this.special++;
+      this.atom(T_UNDEF);
+    }
+  }
+
+  skipExtended(): void {
+    const p = this.p;
+    const n = this.n;
+    let i = this.i;
+    while (i < n) {
+      const ch = p[i]!;
+      if (isXSpace(ch)) i++;
+      else if (ch === '#') {
+        while (i < n && p[i] !== '\n') i++;
+      } else break;
+    }
+    this.i = i;
+  }
+
+  /** `\` outside a class, at `i`. */
+  escape(): void {
+    const p = this.p;
+    const e = p[this.i + 1];
+    if (e === undefined) throw new PcreSyntaxError('\\ at end of pattern', this.i);
+    const escAt = this.i;
+    this.i++;
+    const ce = escapeSetOf(e);
+    if (ce !== 0) {
+      this.i++;
+      const entry = ESCAPE_SET_LIST[ce - 1]!;
+      const k = (this.f & F_I) !== 0 ? 1 : 0;
+      let text = entry.render[k]!;
+      if (text === '') {
+        text = renderCached(entry.set, entry.neg, k === 1);
+        entry.render[k] = text;
+      }
+      this.atom(text);
+      return;
+    }
+    if (this.letterEscape(e, escAt)) return;
+    if (e >= '1' && e <= '9') {
+      this.digitEscape(escAt);
+      return;
+    }
+    const code = this.readCodeEscape(e);
+    if (code !== -1) {
+      this.literalByte(code);
+      return;
+    }
+    // Any other escaped character is itself.
+    this.i++;
+    this.literal(e.charCodeAt(0));
+  }
+
+  /** Escapes with a meaning of their own outside classes; `i` is at the letter. Returns false for the others. */
+  letterEscape(e: string, escAt: number): boolean {
+    switch (e) {
+      case 'b':
+      case 'B':
+        this.i++;
+        this.assertion('\\' + e, false);
+        return true;
+      case 'A':
+        this.i++;
+        this.assertion('^', false);
+        return true;
+      case 'z':
+        this.i++;
+        this.assertion('$', false);
+        return true;
+      case 'Z':
+        this.i++;
+        this.assertion('(?=\\n?$)', true);
+        return true;
+      case 'G':
+        this.i++;
+        if (escAt === 0) this.sticky = true;
+        else this.unsup('\\G not at the start of the pattern');
+        return true;
+      case 'Q': {
+        this.i++;
+        const end = this.p.indexOf('\\E', this.i);
+        const stop = end === -1 ? this.n : end;
+        for (; this.i < stop; this.i++) this.literal(this.p.charCodeAt(this.i));
+        this.i = end === -1 ? this.n : end + 2;
+        return true;
+      }
+      case 'E':
+        this.i++;
+        return true;
+      case 'R':
+        this.i++;
+        this.atomLen('(?:\\r\\n|[\\n\\v\\f\\r\\x85])', 1, 2);
+        return true;
+      case 'C':
+        this.i++;
+        this.atom('[\\s\\S]');
+        return true;
+      case 'K':
+        this.i++;
+        this.unsup('\\K (reset match start)');
+        return true;
+      case 'X':
+        this.i++;
+        this.unsup('\\X (extended grapheme cluster)');
+        this.atomLen('(?:\\r\\n|[\\s\\S])', 1, 2);
+        return true;
+      case 'p':
+      case 'P':
+        this.unsup(`\\${e} (Unicode property)`);
+        this.i++;
+        if (this.p[this.i] === '{') {
+          const close = this.p.indexOf('}', this.i);
+          this.i = close === -1 ? this.n : close + 1;
+        } else this.i++;
+        this.atom('[\\s\\S]');
+        return true;
+      case 'L':
+      case 'l':
+      case 'U':
+      case 'u':
+        throw new PcreSyntaxError('PCRE does not support \\L, \\l, \\N{name}, \\U, or \\u', escAt);
+      case 'N':
+        this.i++;
+        this.atom('[^\\n]');
+        return true;
+      case 'g':
+      case 'k':
+        this.referenceEscape(e, escAt);
+        return true;
+    }
+    return false;
+  }
+
+  /** \\g{N} \\gN \\g{-N} \\g{name} \\k<name> \\k'name' \\k{name}; `i` is at the letter. */
+  referenceEscape(e: string, escAt: number): void {
+    const p = this.p;
+    this.i++;
+    let ref: string;
+    const open = p[this.i];
+    const closeCh = open === '{' ? '}' : open === '<' ? '>' : open === "'" ? "'" : undefined;
+    if (e === 'g' && (open === '<' || open === "'")) {
+      this.unsup('\\g<...> subroutine call');
+      const close = p.indexOf(open === '<' ? '>' : "'", this.i + 1);
+      this.i = close === -1 ? this.n : close + 1;
+      this.atomLen('(?:)', 0, Infinity);
+      return;
+    }
+    if (closeCh !== undefined && (e === 'k' || open === '{')) {
+      const close = p.indexOf(closeCh, this.i + 1);
+      if (close === -1) throw new PcreSyntaxError(`\\${e} is not followed by a valid reference`, escAt);
+      ref = p.slice(this.i + 1, close);
+      this.i = close + 1;
+    } else if (e === 'g') {
+      const m = /^-?\d+/.exec(p.slice(this.i));
+      if (!m) throw new PcreSyntaxError('a numbered reference must not be zero', escAt);
+      ref = m[0];
+      this.i += m[0].length;
+    } else throw new PcreSyntaxError('\\k is not followed by a braced, angle-bracketed, or quoted name', escAt);
+    if (/^-?\d+$/.test(ref)) {
+      let num = Number(ref);
+      if (num < 0) num = this.origGroups.length + 1 + num;
+      if (num <= 0) throw new PcreSyntaxError('reference to non-existent subpattern', escAt);
+      this.numericRef(num, escAt);
+    } else {
+      if (!WORD_NAME.test(ref)) throw new PcreSyntaxError('syntax error in subpattern name', escAt);
+      this.namedRef(ref, escAt);
+    }
+    this.backref = true;
+  }
+
+  numericRef(num: number, at: number): void {
+    this.refAtom(T_REF + this.refN.length);
+    this.refN.push(num);
+    this.refAt.push(at);
+  }
+
+  namedRef(name: string, at: number): void {
+    this.namedRefs.push(name);
+    this.namedRefAt.push(at);
+    this.refAtom(T_NAMED + name);
+  }
+
+  /** `\1`..`\9...`: a backreference, or octal when it cannot be one (\\10+ with fewer groups), like PCRE. */
+  digitEscape(escAt: number): void {
+    const p = this.p;
+    let j = this.i;
+    while (j < this.n && p.charCodeAt(j) >= 48 && p.charCodeAt(j) <= 57) j++;
+    const digits = p.slice(this.i, j);
+    const num = Number(digits);
+    if (num < 10 || num <= countGroups(p)) {
+      this.i += digits.length;
+      this.numericRef(num, escAt);
+      this.backref = true;
+      return;
+    }
+    // Octal: up to 3 octal digits.
+    let v = 0;
+    let k = 0;
+    while (k < 3 && p[this.i]! >= '0' && p[this.i]! <= '7') {
+      v = v * 8 + (p.charCodeAt(this.i) - 48);
+      this.i++;
+      k++;
+    }
+    if (k === 0) {
+      this.literal(p.charCodeAt(this.i));
+      this.i++;
+    } else this.literalByte(v & 0xff);
+  }
+
+  /** Reads a character-code escape; `i` is at the letter. Returns the code (and moves past it), or -1. */
+  readCodeEscape(ch: string): number {
+    switch (ch) {
+      case 'n':
+        this.i++;
+        return 10;
+      case 'r':
+        this.i++;
+        return 13;
+      case 't':
+        this.i++;
+        return 9;
+      case 'f':
+        this.i++;
+        return 12;
+      case 'e':
+        this.i++;
+        return 27;
+      case 'a':
+        this.i++;
+        return 7;
+      case 'c': {
+        const x = this.p[this.i + 1];
+        if (x === undefined) throw new PcreSyntaxError('\\c at end of pattern', this.i - 1);
+        this.i += 2;
+        return x.toUpperCase().charCodeAt(0) ^ 0x40;
+      }
+      case 'x':
+        return this.hexEscape();
+      case 'o':
+        return this.octalBraceEscape();
+      case '0': {
+        const p = this.p;
+        let v = 0;
+        let k = 0;
+        this.i++;
+        while (k < 2 && p[this.i]! >= '0' && p[this.i]! <= '7') {
+          v = v * 8 + (p.charCodeAt(this.i) - 48);
+          this.i++;
+          k++;
+        }
+        return v;
+      }
+    }
+    return -1;
+  }
+
+  /** \\xHH, \\x{HH}; `i` is at the x. */
+  hexEscape(): number {
+    const p = this.p;
+    this.i++;
+    if (p[this.i] === '{') {
+      const close = p.indexOf('}', this.i);
+      const body = close === -1 ? '' : p.slice(this.i + 1, close);
+      if (close !== -1 && /^[0-9A-Fa-f]+$/.test(body)) {
+        const v = parseInt(body, 16);
+        if (v > 0xff) throw new PcreSyntaxError('character value in \\x{...} sequence is too large', this.i - 2);
+        this.i = close + 1;
+        return v;
+      }
+      return 0; // PCRE1: `\x{` not followed by hex + `}` is \x00 then literal '{'
+    }
+    let v = 0;
+    let k = 0;
+    while (k < 2 && isHex(p[this.i])) {
+      v = v * 16 + parseInt(p[this.i]!, 16);
+      this.i++;
+      k++;
+    }
+    return v;
+  }
+
+  /** \\o{...}; `i` is at the o. Returns -1 when no `{` follows. */
+  octalBraceEscape(): number {
+    const p = this.p;
+    if (p[this.i + 1] !== '{') return -1;
+    const close = p.indexOf('}', this.i);
+    const body = close === -1 ? '' : p.slice(this.i + 2, close);
+    if (!/^[0-7]+$/.test(body)) throw new PcreSyntaxError('\\o{ not followed by octal digits and }', this.i - 1);
+    const v = parseInt(body, 8);
+    if (v > 0xff) throw new PcreSyntaxError('character value in \\o{...} sequence is too large', this.i - 1);
+    this.i = close + 1;
+    return v;
+  }
+
+  /** A character class at `i`. */
+  parseClass(): void {
+    const p = this.p;
+    const end = quickClassEnd(p, this.i);
+    const memoKey = end === -1 ? undefined : ((this.f & F_I) !== 0 ? 'i' : '-') + p.slice(this.i, end);
+    if (memoKey !== undefined) {
+      const hit = classMemo.get(memoKey);
+      if (hit !== undefined) {
+        this.i = end;
+        this.atom(hit);
+        return;
+      }
+    }
+    const start = this.i;
+    this.i++; // '['
+    let negate = false;
+    if (p[this.i] === '^') {
+      negate = true;
+      this.i++;
+    }
+    const set = this.set;
+    set.fill(0);
+    let first = true;
+    let quoting = false;
+    for (;;) {
+      if (this.i >= this.n) throw new PcreSyntaxError('missing terminating ] for character class', start);
+      const ch = p.charCodeAt(this.i);
+      if (quoting) {
+        if (ch === 92 && p[this.i + 1] === 'E') {
+          quoting = false;
+          this.i += 2;
+          continue;
+        }
+        if (ch < 0x80) set[ch] = 1;
+        else for (const b of charBytes(ch)) set[b] = 1;
+        this.i++;
+        first = false;
+        continue;
+      }
+      if (ch === 93 && !first) {
+        this.i++;
+        break;
+      }
+      first = false;
+      if (ch === 91 && this.classPosix(set)) continue;
+      if (ch === 92) {
+        const code = this.classEscape(set);
+        if (code === -2) quoting = true;
+        else if (code !== -1) this.classRange(set, code);
+        continue;
+      }
+      this.i++;
+      if (ch < 0x80) this.classRange(set, ch);
+      else for (const b of charBytes(ch)) set[b] = 1;
+    }
+    const text = renderCached(set, negate, (this.f & F_I) !== 0);
+    this.atom(text);
+    if (memoKey !== undefined && this.i === end) {
+      if (classMemo.size > 50_000) classMemo.clear();
+      classMemo.set(memoKey, text);
+    }
+  }
+
+  /** `[:name:]` (or a refused `[.x.]`, `[=x=]`) at `i`. Returns false when `[` is a plain character here. */
+  classPosix(set: Uint8Array): boolean {
+    const p = this.p;
+    const i = this.i;
+    const kind = p[i + 1];
+    if (kind !== ':' && kind !== '.' && kind !== '=') return false;
+    const close = p.indexOf(kind + ']', i + 2);
+    if (close === -1) return false;
+    if (kind !== ':') throw new PcreSyntaxError(`POSIX collating elements are not supported`, i);
+    let name = p.slice(i + 2, close);
+    let neg = false;
+    if (name.startsWith('^')) {
+      neg = true;
+      name = name.slice(1);
+    }
+    const pred = POSIX[name];
+    if (!pred) throw new PcreSyntaxError(`unknown POSIX class name '${name}'`, i);
+    for (let c = 0; c < 256; c++) if (pred(c) !== neg) set[c] = 1;
+    this.i = close + 2;
+    return true;
+  }
+
+  /**
+   * `\` in a class at `i`: adds class escapes to the set and returns -1, returns -2 for `\Q`, else the character code
+   * (already a byte: never UTF-8 encoded) with `i` moved past the escape.
+   */
+  classEscape(set: Uint8Array): number {
+    const p = this.p;
+    const e = p[this.i + 1];
+    if (e === undefined) throw new PcreSyntaxError('\\ at end of pattern', this.i);
+    if (e === 'Q') {
+      this.i += 2;
+      return -2;
+    }
+    if (e === 'E') {
+      this.i += 2;
+      return -1;
+    }
+    const ce = escapeSetOf(e);
+    if (ce !== 0) {
+      const entry = ESCAPE_SET_LIST[ce - 1]!;
+      const eset = entry.set;
+      const neg = entry.neg;
+      for (let c = 0; c < 256; c++) if ((eset[c] === 1) !== neg) set[c] = 1;
+      this.i += 2;
+      return -1;
+    }
+    this.i++;
+    if (e === 'b') {
+      this.i++;
+      return 8;
+    }
+    if (e >= '1' && e <= '7') {
+      // In a class, \1..\7 are octal.
+      let v = 0;
+      let k = 0;
+      while (k < 3 && p[this.i]! >= '0' && p[this.i]! <= '7') {
+        v = v * 8 + (p.charCodeAt(this.i) - 48);
+        this.i++;
+        k++;
+      }
+      return v & 0xff;
+    }
+    let code = this.readCodeEscape(e);
+    if (code === -1) {
+      if (/[A-Za-z]/.test(e) && 'pPXRNLlUugkBCKGAZz'.includes(e)) throw new PcreSyntaxError(`escape \\${e} is not allowed in a character class`, this.i - 1);
+      code = e.charCodeAt(0);
+      this.i++;
+    }
+    return code;
+  }
+
+  /** Adds the character `lo` (a byte, or more from a `\c` escape), or the range `lo-hi` when one follows, to the set. */
+  classRange(set: Uint8Array, lo: number): void {
+    const p = this.p;
+    if (p[this.i] === '-' && p[this.i + 1] !== undefined && p[this.i + 1] !== ']') {
+      const save = this.i;
+      this.i++;
+      const hi = this.classRangeEnd();
+      if (hi === -1) {
+        this.i = save; // literal '-' follows as a normal char
+        set[lo] = 1;
+        return;
+      }
+      if (hi < lo) throw new PcreSyntaxError('range out of order in character class', save - 1);
+      for (let c = lo; c <= hi; c++) set[c] = 1;
+      return;
+    }
+    set[lo] = 1;
+  }
+
+  /** The end of a range at `i` (after the `-`), moving past it; -1 when the `-` is a literal. */
+  classRangeEnd(): number {
+    const p = this.p;
+    const c2 = p[this.i]!;
+    if (c2 === '\\') {
+      const e = p[this.i + 1];
+      if (e === undefined || escapeSetOf(e) !== 0 || e === 'Q' || e === 'E') return -1; // '-' is literal
+      this.i++;
+      let hi: number;
+      if (e === 'b') {
+        this.i++;
+        hi = 8;
+      } else {
+        hi = this.readCodeEscape(e);
+        if (hi === -1) {
+          hi = e.charCodeAt(0);
+          this.i++;
+        }
+      }
+      return hi > 0xff ? -1 : hi;
+    }
+    if (c2 === '[' && p[this.i + 1] === ':') return -1;
+    const c = p.charCodeAt(this.i);
+    if (c < 0x80) {
+      this.i++;
+      return c;
+    }
+    return -1;
+  }
+
+  /** Applies a quantifier to the last atom. Returns false when the text at i is not a quantifier. */
+  quantifier(): boolean {
+    const p = this.p;
+    const ch = p.charCodeAt(this.i);
+    let min: number;
+    let max: number;
+    let text: string;
+    const qStart = this.i;
+    if (ch === 42 || ch === 43 || ch === 63) {
+      min = ch === 43 ? 1 : 0;
+      max = ch === 63 ? 1 : Infinity;
+      text = ch === 42 ? '*' : ch === 43 ? '+' : '?';
+      this.i++;
+    } else {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(this.i, this.i + 24));
+      if (!m) return false;
+      min = Number(m[1]);
+      max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+      if (min > 65535 || (max !== Infinity && max > 65535)) throw new PcreSyntaxError('number too big in {} quantifier', this.i);
+      if (max < min) throw new PcreSyntaxError('numbers out of order in {} quantifier', this.i);
+      text = m[0];
+      this.i += m[0].length;
+    }
+    if (this.atomStart === -1) throw new PcreSyntaxError('nothing to repeat', qStart);
+    let lazy = false;
+    let possessive = false;
+    const next = p.charCodeAt(this.i);
+    if (next === 63) {
+      lazy = true;
+      this.i++;
+    } else if (next === 43) {
+      possessive = true;
+      this.i++;
+    }
+    if (this.ungreedy && !possessive) lazy = !lazy;
+    const out = this.out;
+    if (this.atomWrap) {
+      out.splice(this.atomStart, 0, '(?:');
+      out.push(')');
+      this.atomWrap = false;
+    }
+    if (this.lbDepth > 0) {
+      // Length bookkeeping: replace the atom's contribution.
+      const cur = this.frames[this.depth - 1]!;
+      cur.curMin += this.atomMin * min - this.atomMin;
+      cur.curMax += (max === Infinity ? (this.atomMax === 0 ? 0 : Infinity) : this.atomMax * max) - this.atomMax;
+    }
+    if (possessive) this.possessive(text);
+    else out.push(lazy ? text + '?' : text);
+    this.atomStart = -1;
+    return true;
+  }
+
+  /** The atomic trick for a possessive quantifier `text` on the last atom. */
+  possessive(text: string): void {
+    const id = this.nextId++;
+    this.out.splice(this.atomStart, 0, '(?=', T_OPEN + id);
+    this.out.push(text, '))', T_SYN + id);
+    this.special += 2;
+    this.atomic = true;
+    this.lookaround = true;
+    this.backref = true;
+  }
+
+  /** Parses an inline option string like `i-sm`; returns the new option bits. */
+  applyOptions(opts: string, base: number, at: number): number {
+    let nf = base;
+    let on = true;
+    for (let k = 0; k < opts.length; k++) {
+      const ch = opts[k]!;
+      if (ch === '-') {
+        on = false;
+        continue;
+      }
+      let bit = 0;
+      if (ch === 'i') bit = F_I;
+      else if (ch === 's') bit = F_S;
+      else if (ch === 'm') bit = F_M;
+      else if (ch === 'x') bit = F_X;
+      else if (ch === 'J' || ch === 'U' || ch === 'X') this.unsup(`inline option (?${ch})`);
+      else throw new PcreSyntaxError(`unrecognized character after (? or (?-`, at);
+      if (bit !== 0) nf = on ? nf | bit : nf & ~bit;
+    }
+    return nf;
+  }
+
+  /** Opens a group whose opening token is `text` (or a capturing group `id` when `captureId` >= 0). */
+  openGroup(text: string, kind: number, captureId: number): Frame {
+    const openAt = this.out.length;
+    if (captureId >= 0) {
+      this.out.push(T_OPEN + captureId);
+      this.special++;
+    } else this.out.push(text);
+    let fr = this.frames[this.depth];
+    if (fr === undefined) {
+      fr = new Frame();
+      this.frames.push(fr);
+    }
+    fr.reset(openAt, this.f, kind);
+    this.depth++;
+    if (kind === K_LOOKBEHIND) this.lbDepth++;
+    this.atomStart = -1;
+    return fr;
+  }
+
+  /** A capturing group (numbered in order). */
+  capture(): number {
+    const id = this.nextId++;
+    this.origGroups.push(id);
+    this.openGroup('', K_GROUP, id);
+    return id;
+  }
+
+  /** `(` at `i`. */
+  group(): void {
+    const p = this.p;
+    const c1 = p.charCodeAt(this.i + 1);
+    if (c1 === 42) {
+      this.verb();
+      return;
+    }
+    if (c1 !== 63) {
+      this.i++;
+      this.capture();
+      return;
+    }
+    // (?...
+    const c2 = p[this.i + 2];
+    switch (c2) {
+      case '#': {
+        const close = p.indexOf(')', this.i);
+        if (close === -1) throw new PcreSyntaxError('missing ) after comment', this.i);
+        this.i = close + 1;
+        return;
+      }
+      case ':':
+        this.i += 3;
+        this.openGroup('(?:', K_OTHER, -1);
+        return;
+      case '=':
+      case '!':
+        this.i += 3;
+        this.openGroup('(?' + c2, K_LOOKAHEAD, -1);
+        this.lookaround = true;
+        return;
+      case '<': {
+        const c3 = p[this.i + 3];
+        if (c3 === '=' || c3 === '!') {
+          this.i += 4;
+          this.openGroup('(?<' + c3, K_LOOKBEHIND, -1);
+          this.lookaround = true;
+          return;
+        }
+        break;
+      }
+      case '>': {
+        this.i += 3;
+        const id = this.nextId++;
+        const fr = this.openGroup('(?=', K_ATOMIC, -1);
+        this.out.push(T_OPEN + id);
+        this.special++;
+        fr.atomicId = id;
+        this.atomic = true;
+        this.lookaround = true;
+        this.backref = true;
+        return;
+      }
+      case '|':
+        this.unsup('branch reset group (?|...)');
+        this.i += 3;
+        this.openGroup('(?:', K_OTHER, -1);
+        return;
+      case '(': {
+        this.unsup('conditional group (?(...)...)');
+        const close = p.indexOf(')', this.i + 3);
+        this.i = close === -1 ? this.n : close + 1;
+        this.openGroup('(?:', K_OTHER, -1);
+        return;
+      }
+    }
+    this.namedOrOptionGroup();
+  }
+
+  /** `(*VERB)` at `i`. */
+  verb(): void {
+    const p = this.p;
+    const close = p.indexOf(')', this.i);
+    const verb = p.slice(this.i + 2, close === -1 ? this.n : close);
+    if (/^(UTF8?|UCP|NO_START_OPT|CR|LF|CRLF|ANYCRLF|ANY|BSR_ANYCRLF|BSR_UNICODE)$/.test(verb) && this.out.length === 0) {
+      if (verb === 'CR' || verb === 'CRLF' || verb === 'ANY' || verb === 'ANYCRLF' || verb.startsWith('UTF') || verb === 'UCP') this.unsup(`(*${verb})`);
+    } else this.unsup(`backtracking verb (*${verb})`);
+    this.i = close === -1 ? this.n : close + 1;
+  }
+
+  /** The rarer `(?` forms: named groups and references, recursion, callouts, inline options. */
+  namedOrOptionGroup(): void {
+    const p = this.p;
+    const i = this.i;
+    const rest = p.slice(i + 2, i + 2 + 40);
+    const named = /^(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')/.exec(rest);
+    if (named) {
+      const name = named[1] ?? named[2]!;
+      if (this.names.has(name)) throw new PcreSyntaxError('two named subpatterns have the same name', i);
+      this.i += 2 + named[0].length;
+      const id = this.capture();
+      this.names.set(name, id);
+      this.namedOpen.set(id, name);
+      return;
+    }
+    const pref = /^P=([A-Za-z_][A-Za-z0-9_]*)\)/.exec(rest);
+    if (pref) {
+      this.i += 2 + pref[0].length;
+      this.namedRef(pref[1]!, i);
+      this.backref = true;
+      return;
+    }
+    if (/^(R|[+-]?\d+|P>|&)/.test(rest)) {
+      this.unsup('recursion or subroutine call');
+      const close = p.indexOf(')', i);
+      this.i = close === -1 ? this.n : close + 1;
+      this.atomLen('(?:)', 0, Infinity);
+      return;
+    }
+    if (rest.startsWith('C')) {
+      this.unsup('callout');
+      const close = p.indexOf(')', i);
+      this.i = close === -1 ? this.n : close + 1;
+      return;
+    }
+    const opt = /^([a-zA-Z-]*)([:)])/.exec(rest);
+    if (opt) {
+      const nf = this.applyOptions(opt[1]!, this.f, i);
+      this.i += 2 + opt[0].length;
+      // (?i) applies to the rest of the enclosing group; (?i:...) is a group.
+      if (opt[2] !== ')') this.openGroup('(?:', K_OTHER, -1);
+      this.f = nf;
+      return;
+    }
+    throw new PcreSyntaxError('unrecognized character after (? or (?-', i);
+  }
+
+  /** `)` at `i`. */
+  closeGroup(): void {
+    if (this.depth === 0) throw new PcreSyntaxError('unmatched parentheses', this.i);
+    const fr = this.frames[--this.depth]!;
+    this.i++;
+    const kind = fr.kind;
+    const tracked = this.lbDepth > 0;
+    if (kind === K_LOOKBEHIND) this.lbDepth--;
+    let lenMin = 0;
+    let lenMax = 0;
+    if (tracked) {
+      fr.finishAlt();
+      lenMin = fr.altMin;
+      lenMax = fr.altMax;
+      if (kind === K_LOOKBEHIND) {
+        if (fr.notFixed) throw new PcreSyntaxError('lookbehind assertion is not fixed length', fr.openAt);
+        lenMin = 0;
+        lenMax = 0;
+      } else if (kind === K_LOOKAHEAD) {
+        lenMin = 0;
+        lenMax = 0;
+      } else if (this.lbDepth > 0 && fr.varying) {
+        // Inside a lookbehind, nested groups must have one fixed length.
+        throw new PcreSyntaxError('lookbehind assertion is not fixed length', fr.openAt);
+      }
+    }
+    this.f = fr.saved;
+    if (kind === K_ATOMIC) {
+      this.out.push('))', T_SYN + fr.atomicId);
+      this.special++;
+    } else this.out.push(')');
+    this.atomStart = fr.openAt;
+    // PCRE allows quantifiers on assertions (JS does not on lookbehinds): wrap those, and the atomic trick.
+    const lookish = kind === K_LOOKBEHIND || kind === K_LOOKAHEAD || kind === K_ATOMIC;
+    this.atomWrap = lookish;
+    if (lookish && kind !== K_ATOMIC) {
+      lenMin = 0;
+      lenMax = 0;
+    }
+    this.atomMin = lenMin;
+    this.atomMax = lenMax;
+    if (this.lbDepth > 0) this.addLen(lenMin, lenMax);
+  }
+
+  /** `|` at `i`. */
+  alternation(): void {
+    this.i++;
+    if (this.lbDepth > 0) this.frames[this.depth - 1]!.finishAlt();
+    this.out.push('|');
+    this.atomStart = -1;
+  }
+
+  /** Checks the backreferences (numeric first, then named), like PCRE at the end of the pattern. */
+  resolveRefs(): void {
+    const groups = this.origGroups.length;
+    for (let k = 0; k < this.refN.length; k++) {
+      if (this.refN[k]! > groups) throw new PcreSyntaxError('reference to non-existent subpattern', this.refAt[k]!);
+    }
+    for (let k = 0; k < this.namedRefs.length; k++) {
+      const name = this.namedRefs[k]!;
+      if (!this.names.has(name)) throw new PcreSyntaxError(`reference to non-existent subpattern '${name}'`, this.namedRefAt[k]!);
+    }
+  }
+
+  /** Builds the source, numbering the groups in output order. */
+  assemble(): string {
+    const out = this.out;
+    const numberOf: number[] = [];
+    let k = 0;
+    for (let t = 0; t < out.length; t++) {
+      const tok = out[t]!;
+      if (tok.charCodeAt(0) === 0) numberOf[Number(tok.slice(1))] = ++k;
+    }
+    let source = '';
+    for (let t = 0; t < out.length; t++) {
+      const tok = out[t]!;
+      const c = tok.charCodeAt(0);
+      if (c > T_LAST || tok.length === 0) source += tok;
+      else if (tok[0] === T_OPEN) {
+        const name = this.namedOpen.get(Number(tok.slice(1)));
+        source += name !== undefined ? `(?<${name}>` : '(';
+      } else if (tok[0] === T_REF) {
+        const id = this.origGroups[this.refN[Number(tok.slice(1))]! - 1]!;
+        source += `(?:\\${numberOf[id]!})`;
+      } else if (tok[0] === T_SYN) source += `(?:\\${numberOf[Number(tok.slice(1))]!})`;
+      else if (tok[0] === T_NAMED) source += `(?:\\k<${tok.slice(1)}>)`;
+      else throw new TypeError("Cannot use 'in' operator to search for 'open' in undefined");
+    }
+    return source;
+  }
+}
+
+const translator = new PcreTranslator();
 
 /**
  * Translates a PCRE pattern (between the delimiters) with its compile flags. Throws PcreSyntaxError (with the
  * offset in the pattern) for what PCRE itself refuses to compile.
  */
 export function translatePcreSource(pattern: string, flags: PcreCompileFlags): PcreTranslation {
-  const out: Tok[] = [];
-  const stack: Frame[] = [];
-  let f: Flags = { i: flags.caseless, s: flags.dotall, m: flags.multiline, x: flags.extended };
-  let unsupported: string | undefined;
-  let lookaround = false;
-  let backref = false;
-  let atomic = false;
-  let sticky = flags.anchored;
-  let nextId = 0; // group ids (original capturing groups and synthetic ones)
-  const origGroups: number[] = []; // original group number (1-based index) -> id
-  const names = new Map<string, number>(); // name -> id
-  const pendingNamedRefs: { name: string; at: number }[] = [];
-  const numericRefs: { n: number; at: number; tok: { ref: number } }[] = [];
-  /** Start index in `out` of the last quantifiable atom, and its length. -1 when there is none. */
-  let atomStart = -1;
-  let atomLen: Len = NO_LEN;
-  /** The last atom is several JS pieces (atomic trick, assertion group): wrap it before quantifying. */
-  let atomWrap = false;
-  let top: Frame = { contentStart: 0, saved: f, kind: 'group', alts: [], cur: { min: 0, max: 0 }, openAt: 0 };
-  const unsup = (what: string) => {
-    unsupported ??= what;
-  };
-  const n = pattern.length;
-  let i = 0;
-
-  const addLen = (l: Len) => {
-    const cur = (stack.length ? stack[stack.length - 1]! : top).cur;
-    cur.min += l.min;
-    cur.max += l.max;
-  };
-  const atom = (text: Tok | Tok[], len: Len = ONE) => {
-    atomStart = out.length;
-    atomWrap = false;
-    if (Array.isArray(text)) out.push(...text);
-    else out.push(text);
-    atomLen = len;
-    addLen(len);
-  };
-  const assertion = (text: string, isLookaround: boolean) => {
-    out.push(text);
-    if (isLookaround) lookaround = true;
-    atomStart = -1;
-  };
-  const literal = (code: number) => {
-    if (code < 0x80) atom(f.i ? literalAtom(code, true) : LITERALS[code]!);
-    else for (const b of charBytes(code)) atom(literalAtom(b, f.i));
-  };
-  /** A byte given by an escape (\\xHH, \\012, \\cX...): already a byte, never UTF-8 encoded. */
-  const literalByte = (b: number) => atom(f.i ? literalAtom(b, true) : LITERALS[b]!);
-  const setAtom = (set: Uint8Array, negate: boolean) => {
-    atom(renderCached(set, negate, f.i));
-  };
-
-  /** Reads an escape after `\` at position i (pointing after the backslash). Returns a byte, a set, or handled. */
-  const readCodeEscape = (ch: string): number | undefined => {
-    switch (ch) {
-      case 'n':
-        i++;
-        return 10;
-      case 'r':
-        i++;
-        return 13;
-      case 't':
-        i++;
-        return 9;
-      case 'f':
-        i++;
-        return 12;
-      case 'e':
-        i++;
-        return 27;
-      case 'a':
-        i++;
-        return 7;
-      case 'c': {
-        const x = pattern[i + 1];
-        if (x === undefined) throw new PcreSyntaxError('\\c at end of pattern', i - 1);
-        i += 2;
-        return x.toUpperCase().charCodeAt(0) ^ 0x40;
-      }
-      case 'x': {
-        i++;
-        if (pattern[i] === '{') {
-          const close = pattern.indexOf('}', i);
-          const body = close === -1 ? '' : pattern.slice(i + 1, close);
-          if (close !== -1 && /^[0-9A-Fa-f]+$/.test(body)) {
-            const v = parseInt(body, 16);
-            if (v > 0xff) throw new PcreSyntaxError('character value in \\x{...} sequence is too large', i - 2);
-            i = close + 1;
-            return v;
-          }
-          return 0; // PCRE1: `\x{` not followed by hex + `}` is \x00 then literal '{'
-        }
-        let v = 0;
-        let k = 0;
-        while (k < 2 && isHex(pattern[i])) {
-          v = v * 16 + parseInt(pattern[i]!, 16);
-          i++;
-          k++;
-        }
-        return v;
-      }
-      case 'o': {
-        if (pattern[i + 1] !== '{') return undefined;
-        const close = pattern.indexOf('}', i);
-        const body = close === -1 ? '' : pattern.slice(i + 2, close);
-        if (!/^[0-7]+$/.test(body)) throw new PcreSyntaxError('\\o{ not followed by octal digits and }', i - 1);
-        const v = parseInt(body, 8);
-        if (v > 0xff) throw new PcreSyntaxError('character value in \\o{...} sequence is too large', i - 1);
-        i = close + 1;
-        return v;
-      }
-      case '0': {
-        let v = 0;
-        let k = 0;
-        i++;
-        while (k < 2 && pattern[i]! >= '0' && pattern[i]! <= '7') {
-          v = v * 8 + (pattern.charCodeAt(i) - 48);
-          i++;
-          k++;
-        }
-        return v;
-      }
-    }
-    return undefined;
-  };
-
-  const classEscape = (ch: string): { set: Uint8Array; neg: boolean } | undefined => ESCAPE_SETS[ch];
-
-  const parseClass = () => {
-    const start = i;
-    const end = quickClassEnd(pattern, i);
-    const memoKey = end === -1 ? undefined : (f.i ? 'i' : '-') + pattern.slice(i, end);
-    if (memoKey !== undefined) {
-      const hit = classMemo.get(memoKey);
-      if (hit !== undefined) {
-        i = end;
-        atom(hit);
-        return;
-      }
-    }
-    i++; // '['
-    let negate = false;
-    if (pattern[i] === '^') {
-      negate = true;
-      i++;
-    }
-    const set = new Uint8Array(256);
-    let first = true;
-    let quoting = false;
-    for (;;) {
-      if (i >= n) throw new PcreSyntaxError('missing terminating ] for character class', start);
-      const ch = pattern[i]!;
-      if (quoting) {
-        if (ch === '\\' && pattern[i + 1] === 'E') {
-          quoting = false;
-          i += 2;
-          continue;
-        }
-        for (const b of charBytes(pattern.charCodeAt(i))) set[b] = 1;
-        i++;
-        first = false;
-        continue;
-      }
-      if (ch === ']' && !first) {
-        i++;
-        break;
-      }
-      first = false;
-      if (ch === '[' && (pattern[i + 1] === ':' || pattern[i + 1] === '.' || pattern[i + 1] === '=')) {
-        const kind = pattern[i + 1]!;
-        const close = pattern.indexOf(kind + ']', i + 2);
-        if (close !== -1) {
-          if (kind !== ':') throw new PcreSyntaxError(`POSIX collating elements are not supported`, i);
-          let name = pattern.slice(i + 2, close);
-          let neg = false;
-          if (name.startsWith('^')) {
-            neg = true;
-            name = name.slice(1);
-          }
-          const pred = POSIX[name];
-          if (!pred) throw new PcreSyntaxError(`unknown POSIX class name '${name}'`, i);
-          for (let c = 0; c < 256; c++) if (pred(c) !== neg) set[c] = 1;
-          i = close + 2;
-          continue;
-        }
-      }
-      let code: number | undefined;
-      let fromEscape = false;
-      if (ch === '\\') {
-        fromEscape = true;
-        const e = pattern[i + 1];
-        if (e === undefined) throw new PcreSyntaxError('\\ at end of pattern', i);
-        if (e === 'Q') {
-          quoting = true;
-          i += 2;
-          continue;
-        }
-        if (e === 'E') {
-          i += 2;
-          continue;
-        }
-        const ce = classEscape(e);
-        if (ce) {
-          for (let c = 0; c < 256; c++) if ((ce.set[c] === 1) !== ce.neg) set[c] = 1;
-          i += 2;
-          continue;
-        }
-        i++;
-        if (e === 'b') {
-          i++;
-          code = 8;
-        } else if (isDigit(e) && e !== '0' && e !== '8' && e !== '9') {
-          // In a class, \1..\7 are octal.
-          let v = 0;
-          let k = 0;
-          while (k < 3 && pattern[i]! >= '0' && pattern[i]! <= '7') {
-            v = v * 8 + (pattern.charCodeAt(i) - 48);
-            i++;
-            k++;
-          }
-          code = v & 0xff;
-        } else {
-          code = readCodeEscape(e);
-          if (code === undefined) {
-            if (/[A-Za-z]/.test(e) && 'pPXRNLlUugkBCKGAZz'.includes(e)) throw new PcreSyntaxError(`escape \\${e} is not allowed in a character class`, i - 1);
-            code = e.charCodeAt(0);
-            i++;
-          }
-        }
-      } else {
-        code = pattern.charCodeAt(i);
-        i++;
-      }
-      // Range?
-      const bytes = fromEscape ? [code] : charBytes(code);
-      if (bytes.length > 1) {
-        for (const b of bytes) set[b] = 1;
-        continue;
-      }
-      const lo = bytes[0]!;
-      if (pattern[i] === '-' && pattern[i + 1] !== undefined && pattern[i + 1] !== ']') {
-        // Parse the range end.
-        const save = i;
-        i++;
-        let hi: number | undefined;
-        const c2 = pattern[i]!;
-        if (c2 === '\\') {
-          const e = pattern[i + 1];
-          if (e !== undefined && (classEscape(e) || e === 'Q' || e === 'E')) {
-            hi = undefined; // '-' is literal
-          } else if (e !== undefined) {
-            i++;
-            if (e === 'b') {
-              i++;
-              hi = 8;
-            } else {
-              hi = readCodeEscape(e);
-              if (hi === undefined) {
-                hi = e.charCodeAt(0);
-                i++;
-              }
-            }
-            if (hi !== undefined && hi > 0xff) hi = undefined;
-          }
-        } else if (c2 === '[' && pattern[i + 1] === ':') {
-          hi = undefined;
-        } else {
-          const b2 = charBytes(pattern.charCodeAt(i));
-          if (b2.length === 1) {
-            hi = b2[0];
-            i++;
-          }
-        }
-        if (hi === undefined) {
-          i = save; // literal '-' follows as a normal char
-          set[lo] = 1;
-          continue;
-        }
-        if (hi < lo) throw new PcreSyntaxError('range out of order in character class', save - 1);
-        for (let c = lo; c <= hi; c++) set[c] = 1;
-        continue;
-      }
-      set[lo] = 1;
-    }
-    setAtom(set, negate);
-    if (memoKey !== undefined && i === end) {
-      if (classMemo.size > 50_000) classMemo.clear();
-      classMemo.set(memoKey, out[out.length - 1] as string);
-    }
-    void start;
-  };
-
-  /** Applies a quantifier to the last atom. Returns false when the text at i is not a quantifier. */
-  const quantifier = (): boolean => {
-    const ch = pattern[i];
-    let min: number;
-    let max: number;
-    let text: string;
-    const qStart = i;
-    if (ch === '*' || ch === '+' || ch === '?') {
-      min = ch === '+' ? 1 : 0;
-      max = ch === '?' ? 1 : Infinity;
-      text = ch;
-      i++;
-    } else if (ch === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i, i + 24));
-      if (!m) return false;
-      min = Number(m[1]);
-      max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
-      if (min > 65535 || (max !== Infinity && max > 65535)) throw new PcreSyntaxError('number too big in {} quantifier', i);
-      if (max < min) throw new PcreSyntaxError('numbers out of order in {} quantifier', i);
-      text = m[0];
-      i += m[0].length;
-    } else return false;
-    if (atomStart === -1) throw new PcreSyntaxError('nothing to repeat', qStart);
-    let lazy = false;
-    let possessive = false;
-    if (pattern[i] === '?') {
-      lazy = true;
-      i++;
-    } else if (pattern[i] === '+') {
-      possessive = true;
-      i++;
-    }
-    if (flags.ungreedy && !possessive) lazy = !lazy;
-    if (atomWrap) {
-      out.splice(atomStart, 0, '(?:');
-      out.push(')');
-      atomWrap = false;
-    }
-    // Length bookkeeping: replace the atom's contribution.
-    const cur = (stack.length ? stack[stack.length - 1]! : top).cur;
-    cur.min += atomLen.min * min - atomLen.min;
-    cur.max += (max === Infinity ? (atomLen.max === 0 ? 0 : Infinity) : atomLen.max * max) - atomLen.max;
-    if (possessive) {
-      const id = nextId++;
-      out.splice(atomStart, 0, '(?=', { open: id });
-      out.push(text, '))', { ref: id });
-      atomic = true;
-      lookaround = true;
-      backref = true;
-    } else out.push(lazy ? text + '?' : text);
-    atomStart = -1;
-    return true;
-  };
-
-  const skipExtended = () => {
-    while (i < n) {
-      const ch = pattern[i]!;
-      if (isXSpace(ch)) i++;
-      else if (ch === '#') {
-        while (i < n && pattern[i] !== '\n') i++;
-      } else break;
-    }
-  };
-
-  /** Parses an inline option string like `i-sm`; returns the new flags. */
-  const applyOptions = (opts: string, base: Flags, at: number): Flags => {
-    const nf = { ...base };
-    let on = true;
-    for (const ch of opts) {
-      if (ch === '-') {
-        on = false;
-        continue;
-      }
-      if (ch === 'i') nf.i = on;
-      else if (ch === 's') nf.s = on;
-      else if (ch === 'm') nf.m = on;
-      else if (ch === 'x') nf.x = on;
-      else if (ch === 'J' || ch === 'U' || ch === 'X') unsup(`inline option (?${ch})`);
-      else throw new PcreSyntaxError(`unrecognized character after (? or (?-`, at);
-    }
-    return nf;
-  };
-
-  const openGroup = (text: string, kind: Frame['kind'], captureId?: number) => {
-    const openAt = out.length;
-    if (captureId !== undefined) out.push({ open: captureId });
-    else out.push(text);
-    stack.push({ contentStart: out.length, saved: f, kind, alts: [], cur: { min: 0, max: 0 }, openAt });
-    atomStart = -1;
-  };
-
-  while (i < n) {
-    if (f.x) {
-      skipExtended();
-      if (i >= n) break;
-    }
-    const c = pattern.charCodeAt(i);
-    if (c < 128 && (PLAIN[c] === 1 || (isAlpha(c) && !f.i)) && !(f.x && c === 32)) {
-      // A run of plain literal characters: one token for all but the last (which a quantifier may follow).
-      let j = i + 1;
-      while (j < n) {
-        const d = pattern.charCodeAt(j);
-        if (d < 128 && (PLAIN[d] === 1 || (isAlpha(d) && !f.i)) && !(f.x && d === 32)) j++;
-        else break;
-      }
-      if (j - i > 1) {
-        let text = '';
-        for (let k = i; k < j - 1; k++) text += LITERALS[pattern.charCodeAt(k)]!;
-        out.push(text);
-        addLen({ min: j - 1 - i, max: j - 1 - i });
-      }
-      atom(LITERALS[pattern.charCodeAt(j - 1)]!);
-      i = j;
-      continue;
-    }
-    const ch = pattern[i]!;
-    if (ch === '\\') {
-      const e = pattern[i + 1];
-      if (e === undefined) throw new PcreSyntaxError('\\ at end of pattern', i);
-      const escAt = i;
-      i++;
-      const ce = classEscape(e);
-      if (ce) {
-        i++;
-        setAtom(ce.set, ce.neg);
-        continue;
-      }
-      switch (e) {
-        case 'b':
-        case 'B':
-          i++;
-          assertion('\\' + e, false);
-          continue;
-        case 'A':
-          i++;
-          assertion('^', false);
-          continue;
-        case 'z':
-          i++;
-          assertion('$', false);
-          continue;
-        case 'Z':
-          i++;
-          assertion('(?=\\n?$)', true);
-          continue;
-        case 'G':
-          i++;
-          if (escAt === 0) sticky = true;
-          else unsup('\\G not at the start of the pattern');
-          continue;
-        case 'Q': {
-          i++;
-          const end = pattern.indexOf('\\E', i);
-          const stop = end === -1 ? n : end;
-          for (; i < stop; i++) literal(pattern.charCodeAt(i));
-          i = end === -1 ? n : end + 2;
-          continue;
-        }
-        case 'E':
-          i++;
-          continue;
-        case 'R':
-          i++;
-          atom('(?:\\r\\n|[\\n\\v\\f\\r\\x85])', { min: 1, max: 2 });
-          continue;
-        case 'C':
-          i++;
-          atom('[\\s\\S]');
-          continue;
-        case 'K':
-          i++;
-          unsup('\\K (reset match start)');
-          continue;
-        case 'X':
-          i++;
-          unsup('\\X (extended grapheme cluster)');
-          atom('(?:\\r\\n|[\\s\\S])', { min: 1, max: 2 });
-          continue;
-        case 'p':
-        case 'P':
-          unsup(`\\${e} (Unicode property)`);
-          i++;
-          if (pattern[i] === '{') {
-            const close = pattern.indexOf('}', i);
-            i = close === -1 ? n : close + 1;
-          } else i++;
-          atom('[\\s\\S]');
-          continue;
-        case 'L':
-        case 'l':
-        case 'U':
-        case 'u':
-          throw new PcreSyntaxError('PCRE does not support \\L, \\l, \\N{name}, \\U, or \\u', escAt);
-        case 'N':
-          i++;
-          atom('[^\\n]');
-          continue;
-        case 'g':
-        case 'k': {
-          // \g{N} \gN \g{-N} \g{name} \k<name> \k'name' \k{name}
-          i++;
-          let ref: string;
-          const open = pattern[i];
-          const closeFor: Record<string, string> = { '{': '}', '<': '>', "'": "'" };
-          if (e === 'g' && (open === '<' || open === "'")) {
-            unsup('\\g<...> subroutine call');
-            const close = pattern.indexOf(open === '<' ? '>' : "'", i + 1);
-            i = close === -1 ? n : close + 1;
-            atom('(?:)', { min: 0, max: Infinity });
-            continue;
-          }
-          if (open !== undefined && closeFor[open] !== undefined && (e === 'k' || open === '{')) {
-            const close = pattern.indexOf(closeFor[open]!, i + 1);
-            if (close === -1) throw new PcreSyntaxError(`\\${e} is not followed by a valid reference`, escAt);
-            ref = pattern.slice(i + 1, close);
-            i = close + 1;
-          } else if (e === 'g') {
-            const m = /^-?\d+/.exec(pattern.slice(i));
-            if (!m) throw new PcreSyntaxError('a numbered reference must not be zero', escAt);
-            ref = m[0];
-            i += m[0].length;
-          } else throw new PcreSyntaxError('\\k is not followed by a braced, angle-bracketed, or quoted name', escAt);
-          if (/^-?\d+$/.test(ref)) {
-            let num = Number(ref);
-            if (num < 0) num = origGroups.length + 1 + num;
-            if (num <= 0) throw new PcreSyntaxError('reference to non-existent subpattern', escAt);
-            const tok = { ref: -1 };
-            numericRefs.push({ n: num, at: escAt, tok });
-            atom(tok, { min: 0, max: Infinity });
-          } else {
-            if (!WORD_NAME.test(ref)) throw new PcreSyntaxError('syntax error in subpattern name', escAt);
-            pendingNamedRefs.push({ name: ref, at: escAt });
-            atom({ named: ref }, { min: 0, max: Infinity });
-          }
-          backref = true;
-          continue;
-        }
-      }
-      if (e >= '1' && e <= '9') {
-        // Backreference, or octal when it cannot be one (\10+ with fewer groups) - decided at the end like PCRE.
-        const m = /^\d+/.exec(pattern.slice(i))!;
-        const num = Number(m[0]);
-        if (num < 10 || num <= countGroups(pattern)) {
-          i += m[0].length;
-          const tok = { ref: -1 };
-          numericRefs.push({ n: num, at: escAt, tok });
-          atom(tok, { min: 0, max: Infinity });
-          backref = true;
-          continue;
-        }
-        // Octal: up to 3 octal digits.
-        let v = 0;
-        let k = 0;
-        while (k < 3 && pattern[i]! >= '0' && pattern[i]! <= '7') {
-          v = v * 8 + (pattern.charCodeAt(i) - 48);
-          i++;
-          k++;
-        }
-        if (k === 0) {
-          literal(pattern.charCodeAt(i));
-          i++;
-        } else literalByte(v & 0xff);
-        continue;
-      }
-      const code = readCodeEscape(e);
-      if (code !== undefined) {
-        literalByte(code);
-        continue;
-      }
-      // Any other escaped character is itself.
-      i++;
-      literal(e.charCodeAt(0));
-      continue;
-    }
-    if (ch === '[') {
-      parseClass();
-      continue;
-    }
-    if (ch === '(') {
-      const gAt = i;
-      if (pattern[i + 1] === '*') {
-        const close = pattern.indexOf(')', i);
-        const verb = pattern.slice(i + 2, close === -1 ? n : close);
-        if (/^(UTF8?|UCP|NO_START_OPT|CR|LF|CRLF|ANYCRLF|ANY|BSR_ANYCRLF|BSR_UNICODE)$/.test(verb) && out.length === 0) {
-          if (verb === 'CR' || verb === 'CRLF' || verb === 'ANY' || verb === 'ANYCRLF' || verb.startsWith('UTF') || verb === 'UCP') unsup(`(*${verb})`);
-        } else unsup(`backtracking verb (*${verb})`);
-        i = close === -1 ? n : close + 1;
-        continue;
-      }
-      if (pattern[i + 1] !== '?') {
-        i++;
-        const id = nextId++;
-        origGroups.push(id);
-        openGroup('', 'group', id);
-        continue;
-      }
-      // (?...
-      const rest = pattern.slice(i + 2, i + 2 + 40);
-      if (rest.startsWith('#')) {
-        const close = pattern.indexOf(')', i);
-        if (close === -1) throw new PcreSyntaxError('missing ) after comment', i);
-        i = close + 1;
-        continue;
-      }
-      if (rest.startsWith(':')) {
-        i += 3;
-        openGroup('(?:', 'other');
-        continue;
-      }
-      if (rest.startsWith('=') || rest.startsWith('!')) {
-        i += 3;
-        openGroup('(?' + rest[0], 'other');
-        lookaround = true;
-        continue;
-      }
-      if (rest.startsWith('<=') || rest.startsWith('<!')) {
-        i += 4;
-        openGroup('(?' + rest.slice(0, 2), 'lookbehind');
-        lookaround = true;
-        continue;
-      }
-      if (rest.startsWith('>')) {
-        i += 3;
-        const id = nextId++;
-        openGroup('(?=', 'atomic');
-        out.push({ open: id });
-        stack[stack.length - 1]!.contentStart = out.length;
-        stack[stack.length - 1]!.atomicId = id;
-        atomic = true;
-        lookaround = true;
-        backref = true;
-        continue;
-      }
-      if (rest.startsWith('|')) {
-        unsup('branch reset group (?|...)');
-        i += 3;
-        openGroup('(?:', 'other');
-        continue;
-      }
-      if (rest.startsWith('(')) {
-        unsup('conditional group (?(...)...)');
-        const close = pattern.indexOf(')', i + 3);
-        i = close === -1 ? n : close + 1;
-        openGroup('(?:', 'other');
-        continue;
-      }
-      const named = /^(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')/.exec(rest);
-      if (named) {
-        const name = named[1] ?? named[2]!;
-        if (names.has(name)) throw new PcreSyntaxError('two named subpatterns have the same name', i);
-        i += 2 + named[0].length;
-        const id = nextId++;
-        origGroups.push(id);
-        names.set(name, id);
-        openGroup('', 'group', id);
-        namedOpen.set(id, name);
-        continue;
-      }
-      const pref = /^P=([A-Za-z_][A-Za-z0-9_]*)\)/.exec(rest);
-      if (pref) {
-        i += 2 + pref[0].length;
-        pendingNamedRefs.push({ name: pref[1]!, at: gAt });
-        atom({ named: pref[1]! }, { min: 0, max: Infinity });
-        backref = true;
-        continue;
-      }
-      if (/^(R|[+-]?\d+|P>|&)/.test(rest)) {
-        unsup('recursion or subroutine call');
-        const close = pattern.indexOf(')', i);
-        i = close === -1 ? n : close + 1;
-        atom('(?:)', { min: 0, max: Infinity });
-        continue;
-      }
-      if (rest.startsWith('C')) {
-        unsup('callout');
-        const close = pattern.indexOf(')', i);
-        i = close === -1 ? n : close + 1;
-        continue;
-      }
-      const opt = /^([a-zA-Z-]*)([:)])/.exec(rest);
-      if (opt) {
-        const nf = applyOptions(opt[1]!, f, i);
-        i += 2 + opt[0].length;
-        if (opt[2] === ')') {
-          // (?i) applies to the rest of the enclosing group.
-          f = nf;
-        } else {
-          openGroup('(?:', 'other');
-          f = nf;
-        }
-        continue;
-      }
-      throw new PcreSyntaxError('unrecognized character after (? or (?-', i);
-    }
-    if (ch === ')') {
-      const fr = stack.pop();
-      if (!fr) throw new PcreSyntaxError('unmatched parentheses', i);
-      i++;
-      const alts = [...fr.alts, fr.cur];
-      let len: Len = { min: Math.min(...alts.map((a) => a.min)), max: Math.max(...alts.map((a) => a.max)) };
-      if (fr.kind === 'lookbehind') {
-        for (const a of alts) if (a.min !== a.max) throw new PcreSyntaxError('lookbehind assertion is not fixed length', fr.openAt);
-        len = NO_LEN;
-      } else if (fr.kind === 'other' && (out[fr.openAt] === '(?=' || out[fr.openAt] === '(?!')) len = NO_LEN;
-      else if (stack.some((s) => s.kind === 'lookbehind') && alts.some((a) => a.min !== a.max || a.min !== alts[0]!.min)) {
-        // Inside a lookbehind, nested groups must have one fixed length.
-        throw new PcreSyntaxError('lookbehind assertion is not fixed length', fr.openAt);
-      }
-      f = fr.saved;
-      if (fr.kind === 'atomic') {
-        out.push('))', { ref: fr.atomicId! });
-      } else out.push(')');
-      atomStart = fr.openAt;
-      atomLen = len;
-      const lookish = fr.kind === 'lookbehind' || out[fr.openAt] === '(?=' || out[fr.openAt] === '(?!';
-      // PCRE allows quantifiers on assertions (JS does not on lookbehinds): wrap those, and the atomic trick.
-      atomWrap = lookish;
-      if (lookish && fr.kind !== 'atomic') atomLen = NO_LEN;
-      addLen(atomLen);
-      continue;
-    }
-    if (ch === '|') {
-      i++;
-      const fr = stack.length ? stack[stack.length - 1]! : top;
-      fr.alts.push(fr.cur);
-      fr.cur = { min: 0, max: 0 };
-      out.push('|');
-      atomStart = -1;
-      continue;
-    }
-    if (ch === '*' || ch === '+' || ch === '?' || ch === '{') {
-      if (quantifier()) continue;
-      if (ch !== '{') throw new PcreSyntaxError('nothing to repeat', i);
-      // A '{' that does not start a quantifier is a literal.
-      i++;
-      literal(c);
-      continue;
-    }
-    if (ch === '.') {
-      i++;
-      atom(f.s ? '[\\s\\S]' : '[^\\n]');
-      continue;
-    }
-    if (ch === '^') {
-      i++;
-      if (f.m) assertion('(?<![^\\n])', true);
-      else assertion('^', false);
-      continue;
-    }
-    if (ch === '$') {
-      i++;
-      if (f.m) assertion('(?![^\\n])', true);
-      else if (flags.dollarEndOnly) assertion('$', false);
-      else assertion('(?=\\n?$)', true);
-      continue;
-    }
-    i++;
-    literal(c);
-  }
-  if (stack.length) throw new PcreSyntaxError('missing )', stack[stack.length - 1]!.openAt);
-
-  // Resolve backreferences and assign group numbers in output order.
-  for (const r of numericRefs) {
-    if (r.n > origGroups.length) throw new PcreSyntaxError('reference to non-existent subpattern', r.at);
-    r.tok.ref = origGroups[r.n - 1]!;
-  }
-  for (const r of pendingNamedRefs) if (!names.has(r.name)) throw new PcreSyntaxError(`reference to non-existent subpattern '${r.name}'`, r.at);
-  const numberOf = new Map<number, number>();
-  let k = 0;
-  for (const t of out) if (typeof t === 'object' && 'open' in t) numberOf.set(t.open, ++k);
-  let source = '';
-  for (const t of out) {
-    if (typeof t === 'string') source += t;
-    else if ('open' in t) {
-      const name = namedOpen.get(t.open);
-      source += name !== undefined ? `(?<${name}>` : '(';
-    } else if ('ref' in t) source += `(?:\\${numberOf.get(t.ref)!})`;
-    else source += `(?:\\k<${t.named}>)`;
-  }
-  namedOpen.clear();
-  const jsFlags = sticky ? 'y' : '';
-  const engine = !backref && !lookaround && !unsupported ? 'linear' : 'backtrack';
-  const result: PcreTranslation = { source, flags: jsFlags, engine, atomic };
-  if (unsupported) result.unsupported = unsupported;
-  return result;
+  return translator.translate(pattern, flags);
 }
 
 /** Rendered classes by their source text (and case folding). */
@@ -1028,26 +1375,19 @@ function quickClassEnd(p: string, i: number): number {
   if (p[j] === '^') j++;
   if (p[j] === ']') j++;
   while (j < p.length) {
-    const ch = p[j];
-    if (ch === '\\') {
+    const ch = p.charCodeAt(j);
+    if (ch === 92) {
       if (p[j + 1] === 'Q') return -1;
       j += 2;
-    } else if (ch === '[' && p[j + 1] === ':') {
+    } else if (ch === 91 && p[j + 1] === ':') {
       const close = p.indexOf(':]', j + 2);
       if (close === -1) return -1;
       j = close + 2;
-    } else if (ch === ']') return j + 1;
+    } else if (ch === 93) return j + 1;
     else j++;
   }
   return -1;
 }
-
-/** Characters that are plain literals everywhere outside classes (not metacharacters, not letters). */
-const PLAIN = new Uint8Array(128);
-for (const ch of '0123456789 !"%&\',-/:;<=>@_`~') PLAIN[ch.charCodeAt(0)] = 1;
-
-/** Names of named groups, by id, for the translation in progress (single-threaded, cleared after each call). */
-const namedOpen = new Map<number, string>();
 
 /** Counts the capturing groups of a pattern (for PCRE's \10+ backreference-or-octal rule). */
 function countGroups(pattern: string): number {

@@ -4,7 +4,7 @@
  * `checkFile` looks at one file's rules and returns its diagnostics plus the facts that span files (sids, flowbits);
  * `checkFacts` answers the cross-file questions. Files can so be checked in parallel (see `parallel.ts`).
  */
-import type { AddressExpr, PortExpr, RuleNode, RuleOption } from '../ast.js';
+import type { AddressExpr, Field, PortExpr, RuleNode, RuleOption } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import type { LoadedFile, RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, variablesIn, type VariableTable } from '../config/variables.js';
@@ -42,79 +42,105 @@ const PAYLOAD_NEEDS_FP = new Set(['pcre', 'byte_test', 'byte_jump', 'byte_extrac
 type ExprCache = Map<object, string | undefined>;
 
 export function checkFile(file: LoadedFile, ctx: CheckContext, exprCache: ExprCache = new Map()): { diagnostics: Diagnostic[]; facts: FileFacts } {
-  const diagnostics: Diagnostic[] = [];
-  const facts: FileFacts = { sids: [], flowbitsSet: [], flowbitsChecked: [] };
-  let lines: LineMap | undefined;
-  const place = (rule: RuleNode, offset: number, length: number): FactPlace => {
-    lines ??= new LineMap(file.file.text);
-    const { line, column } = lines.position(offset);
-    return { file: file.display, line, column, offset, length, sid: rule.sid };
-  };
-  const optionPlace = (rule: RuleNode, o: RuleOption) => place(rule, o.start, o.end - o.start);
-  const report = (p: FactPlace, severity: Severity, code: string, message: string) => diagnostics.push(toDiagnostic(p, severity, code, message));
+  const checker = new RuleChecker(file.file.text, file.display, ctx, exprCache);
+  for (const node of file.file.nodes) if (node.kind === 'rule' && !node.disabled) checker.check(node);
+  return { diagnostics: checker.diagnostics, facts: checker.facts };
+}
 
-  for (const rule of file.file.nodes) {
-    if (rule.kind !== 'rule' || rule.disabled) continue;
-    // Variables and their kinds (Snort refuses the rule otherwise).
-    for (const [field, kind] of [
-      [rule.header.src, 'address'],
-      [rule.header.dst, 'address'],
-      [rule.header.srcPort, 'port'],
-      [rule.header.dstPort, 'port'],
-    ] as const) {
-      const expr = field.value as AddressExpr | PortExpr;
-      if (expr.kind !== 'var' && expr.kind !== 'list') continue;
-      let problem = exprCache.get(expr);
-      if (!exprCache.has(expr)) {
-        problem = undefined;
-        if (variablesIn(expr).length > 0) {
-          try {
-            if (kind === 'address') resolveAddress(expr as AddressExpr, ctx.vars);
-            else resolvePorts(expr as PortExpr, ctx.vars);
-          } catch (e) {
-            if (!(e instanceof ResolveError)) throw e;
-            problem = e.message;
-          }
+/**
+ * The per-rule questions, one enabled rule at a time (lint hands each rule over as it is parsed and keeps nothing
+ * of it but these diagnostics and facts).
+ */
+export class RuleChecker {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly facts: FileFacts = { sids: [], flowbitsSet: [], flowbitsChecked: [] };
+  private lines: LineMap | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly display: string,
+    private readonly ctx: CheckContext,
+    private readonly exprCache: ExprCache = new Map(),
+  ) {}
+
+  private place(rule: RuleNode, offset: number, length: number): FactPlace {
+    this.lines ??= new LineMap(this.text);
+    const { line, column } = this.lines.position(offset);
+    return { file: this.display, line, column, offset, length, sid: rule.sid };
+  }
+
+  private report(p: FactPlace, severity: Severity, code: string, message: string): void {
+    this.diagnostics.push(toDiagnostic(p, severity, code, message));
+  }
+
+  /** Variables and their kinds (Snort refuses the rule otherwise); results shared by every field of the same text. */
+  private checkVariables(rule: RuleNode, field: Field<AddressExpr | PortExpr>, kind: 'address' | 'port'): void {
+    const expr = field.value;
+    if (expr.kind !== 'var' && expr.kind !== 'list') return;
+    let problem = this.exprCache.get(expr);
+    if (!this.exprCache.has(expr)) {
+      problem = undefined;
+      if (variablesIn(expr).length > 0) {
+        try {
+          if (kind === 'address') resolveAddress(expr as AddressExpr, this.ctx.vars);
+          else resolvePorts(expr as PortExpr, this.ctx.vars);
+        } catch (e) {
+          if (!(e instanceof ResolveError)) throw e;
+          problem = e.message;
         }
-        exprCache.set(expr, problem);
       }
-      if (problem) report(place(rule, field.start, field.end - field.start), 'error', 'unknown-variable', problem);
+      this.exprCache.set(expr, problem);
     }
-    if (rule.invalid) continue;
+    if (problem) this.report(this.place(rule, field.start, field.end - field.start), 'error', 'unknown-variable', problem);
+  }
 
-    const proto = rule.header.protocol.value;
+  check(rule: RuleNode): void {
+    const h = rule.header;
+    this.checkVariables(rule, h.src, 'address');
+    this.checkVariables(rule, h.dst, 'address');
+    this.checkVariables(rule, h.srcPort, 'port');
+    this.checkVariables(rule, h.dstPort, 'port');
+    if (rule.invalid) return;
+
+    const proto = h.protocol.value;
+    const facts = this.facts;
     let positiveContent = false;
     let needsFp: string | undefined;
     for (const o of rule.options) {
       const kw = o.keyword;
-      if (kw === 'classtype' && rule.classtype !== undefined && !ctx.classifications.has(rule.classtype))
-        report(optionPlace(rule, o), 'error', 'unknown-classtype', `classtype '${rule.classtype}' is not in classification.config`);
-      else if (kw === 'sid' && rule.sid !== undefined) facts.sids.push([`${rule.gid}:${rule.sid}`, optionPlace(rule, o)]);
-      else if (kw === 'flowbits' && o.value !== undefined) {
-        const comma = o.value.indexOf(',');
-        const op = (comma === -1 ? o.value : o.value.slice(0, comma)).trim();
-        const names = comma === -1 ? '' : o.value.slice(comma + 1);
-        const setting = op === 'set' || op === 'setx' || op === 'toggle';
-        const checking = op === 'isset' || op === 'isnotset';
-        if (setting || checking) {
-          const target = setting ? facts.flowbitsSet : facts.flowbitsChecked;
-          // `setx` and 2.9.x group forms put the group after a second comma; bits are `|`/`&` separated.
-          const bits = (setting && names.includes(',') ? names.slice(0, names.indexOf(',')) : names).split(/[|&]/);
-          for (const b of bits) if (b.trim() !== '') target.push([b.trim(), optionPlace(rule, o)]);
-        }
-      } else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
+      if (kw === 'classtype' && rule.classtype !== undefined && !this.ctx.classifications.has(rule.classtype))
+        this.report(this.optionPlace(rule, o), 'error', 'unknown-classtype', `classtype '${rule.classtype}' is not in classification.config`);
+      else if (kw === 'sid' && rule.sid !== undefined) facts.sids.push([`${rule.gid}:${rule.sid}`, this.optionPlace(rule, o)]);
+      else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
+      else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
       if (PAYLOAD_NEEDS_FP.has(kw)) needsFp ??= kw;
       if (proto !== 'tcp' && proto !== 'ip' && TCP_ONLY.has(kw))
-        report(optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests TCP headers, but the rule is for ${proto}: it can never match`);
+        this.report(this.optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests TCP headers, but the rule is for ${proto}: it can never match`);
       if (proto !== 'icmp' && proto !== 'ip' && ICMP_ONLY.has(kw))
-        report(optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests ICMP headers, but the rule is for ${proto}: it can never match`);
+        this.report(this.optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests ICMP headers, but the rule is for ${proto}: it can never match`);
     }
     if (!positiveContent && needsFp) {
-      const a = rule.header.action;
-      report(place(rule, a.start, a.end - a.start), 'warning', 'no-fast-pattern', `no content to use as a fast pattern: ${needsFp} runs on every packet of this rule's ports (slow)`);
+      const a = h.action;
+      this.report(this.place(rule, a.start, a.end - a.start), 'warning', 'no-fast-pattern', `no content to use as a fast pattern: ${needsFp} runs on every packet of this rule's ports (slow)`);
     }
   }
-  return { diagnostics, facts };
+
+  private optionPlace(rule: RuleNode, o: RuleOption): FactPlace {
+    return this.place(rule, o.start, o.end - o.start);
+  }
+
+  private flowbits(rule: RuleNode, o: RuleOption, value: string): void {
+    const comma = value.indexOf(',');
+    const op = (comma === -1 ? value : value.slice(0, comma)).trim();
+    const names = comma === -1 ? '' : value.slice(comma + 1);
+    const setting = op === 'set' || op === 'setx' || op === 'toggle';
+    const checking = op === 'isset' || op === 'isnotset';
+    if (!setting && !checking) return;
+    const target = setting ? this.facts.flowbitsSet : this.facts.flowbitsChecked;
+    // `setx` and 2.9.x group forms put the group after a second comma; bits are `|`/`&` separated.
+    const bits = (setting && names.includes(',') ? names.slice(0, names.indexOf(',')) : names).split(/[|&]/);
+    for (const b of bits) if (b.trim() !== '') target.push([b.trim(), this.optionPlace(rule, o)]);
+  }
 }
 
 /** The questions that span files: duplicate gid:sid, flowbits checked but never set, set but never checked. */

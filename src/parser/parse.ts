@@ -29,60 +29,39 @@ interface PendingDiag {
 }
 
 export function parseRules(text: string, options: ParseOptions = {}): ParseResult {
-  const fileName = options.file ?? '<input>';
   const nodes: Node[] = [];
-  const pending: { diag: PendingDiag; sid: number | undefined }[] = [];
-
-  for (const entry of splitEntries(text)) {
-    const raw = text.slice(entry.start, entry.end);
-    const span = { start: entry.start, end: entry.end };
-    if (entry.kind === 'blank') {
-      nodes.push({ kind: 'blank', raw, span });
-      continue;
-    }
-    if (entry.kind === 'comment') {
-      nodes.push(parseComment(entry, raw) ?? { kind: 'comment', raw, span });
-      continue;
-    }
-    const t = entry.text;
-    const wordStart = skipBlanks(t, 0);
-    const word = firstWord(t, wordStart);
-    if (isAction(word)) {
-      const diags: PendingDiag[] = [];
-      const node = parseRuleEntry(entry, raw, wordStart, diags);
-      const sid = node.kind === 'rule' ? node.sid : sniffSid(t);
-      for (const d of diags) pending.push({ diag: d, sid });
-      nodes.push(node);
-      continue;
-    }
-    const directive = parseDirective(entry, raw, wordStart, word, false);
-    if (directive) {
-      nodes.push(directive);
-      continue;
-    }
-    const reason = `'${word}' is neither a rule action (${['alert', 'log', 'pass', 'drop', 'sdrop', 'reject', 'activate', 'dynamic'].join(', ')}) nor a snort.conf directive`;
-    pending.push({ diag: { severity: 'error', code: 'unknown-directive', message: reason, offset: toPhysical(entry, wordStart), length: Math.max(1, word.length) }, sid: sniffSid(t) });
-    nodes.push({ kind: 'unparsed', raw, span, reason });
-  }
-
-  const lines = new LineMap(text);
-  const diagnostics: Diagnostic[] = pending.map(({ diag, sid }) => {
-    const { line, column } = lines.position(diag.offset);
-    const d: Diagnostic = { code: diag.code, severity: diag.severity, message: diag.message, file: fileName, line, column, offset: diag.offset, length: diag.length };
-    if (sid !== undefined) d.sid = sid;
-    return d;
+  const diagnostics: Diagnostic[] = [];
+  scanRules(text, options, (node, diags) => {
+    nodes.push(node);
+    for (let i = 0; i < diags.length; i++) diagnostics.push(diags[i]!);
   });
-  return { file: { file: fileName, text, nodes }, diagnostics };
+  return { file: { file: options.file ?? '<input>', text, nodes }, diagnostics };
 }
 
-function skipBlanks(t: string, i: number): number {
-  while (i < t.length && (t[i] === ' ' || t[i] === '\t' || t[i] === '\r')) i++;
+/**
+ * The same parse as `parseRules`, one node at a time: `visit` gets each node, in file order, with the diagnostics
+ * that belong to it. Nothing is kept, so a caller that only looks (lint) lets each rule go as soon as it has seen it.
+ */
+export function scanRules(text: string, options: ParseOptions, visit: (node: Node, diagnostics: readonly Diagnostic[]) => void): void {
+  const parser = new FileParser(text, options.file ?? '<input>');
+  for (const entry of splitEntries(text)) {
+    const node = parser.parseEntry(entry);
+    visit(node, parser.takeDiagnostics(node));
+  }
+}
+
+function skipBlanks(t: string, i: number, end = t.length): number {
+  while (i < end && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9 || t.charCodeAt(i) === 13)) i++;
   return i;
 }
 
-function firstWord(t: string, i: number): string {
+function firstWord(t: string, i: number, end = t.length): string {
   let j = i;
-  while (j < t.length && t[j] !== ' ' && t[j] !== '\t' && t[j] !== '(' && t[j] !== '\r') j++;
+  while (j < end) {
+    const c = t.charCodeAt(j);
+    if (c === 32 || c === 9 || c === 40 /* ( */ || c === 13) break;
+    j++;
+  }
   return t.slice(i, j);
 }
 
@@ -93,19 +72,141 @@ function sniffSid(t: string): number | undefined {
 
 type UnparsedRule = { kind: 'unparsed'; raw: string; span: Span; reason: string };
 
-function entryReporter(entry: Entry, diags: PendingDiag[]): RuleReporter {
-  return {
-    report(severity, code, message, at, length) {
-      const offset = toPhysical(entry, at);
-      const end = toPhysicalEnd(entry, at + length);
-      diags.push({ severity, code, message, offset, length: Math.max(1, end - offset) });
-    },
-  };
+/**
+ * Collects one node's problems. A one-line entry is parsed in place, on the file's text, so its offsets are file
+ * offsets already; an entry continued over several lines is parsed on its joined (logical) text and each offset is
+ * mapped back to the file.
+ */
+class PendingReporter implements RuleReporter {
+  readonly diags: PendingDiag[] = [];
+  entry: Entry | undefined;
+
+  report(severity: Severity, code: string, message: string, at: number, length: number): void {
+    const entry = this.entry;
+    if (entry === undefined) {
+      this.diags.push({ severity, code, message, offset: at, length: Math.max(1, length) });
+      return;
+    }
+    const offset = toPhysical(entry, at);
+    const end = toPhysicalEnd(entry, at + length);
+    this.diags.push({ severity, code, message, offset, length: Math.max(1, end - offset) });
+  }
 }
 
-/** Header fields, options and body from logical to file offsets (nothing to do for one-line entries). */
+class FileParser {
+  private lines: LineMap | undefined;
+  private readonly reporter = new PendingReporter();
+  /** The logical text of the entry being read (where an unparsed line's sid is looked for). */
+  private entryText = '';
+
+  constructor(
+    private readonly text: string,
+    private readonly fileName: string,
+  ) {}
+
+  parseEntry(entry: Entry): Node {
+    const text = this.text;
+    const raw = text.slice(entry.start, entry.end);
+    const span = { start: entry.start, end: entry.end };
+    // One-line entries (comments always) are read in place; continued ones on their joined text.
+    const inPlace = entry.pieces.length === 1;
+    this.reporter.entry = inPlace ? undefined : entry;
+    this.entryText = entry.text;
+    if (entry.kind === 'blank') return { kind: 'blank', raw, span };
+    if (entry.kind === 'comment') return this.parseComment(entry, raw) ?? { kind: 'comment', raw, span };
+    const t = inPlace ? text : entry.text;
+    const from = inPlace ? entry.pieces[0]!.physical : 0;
+    const to = inPlace ? from + entry.pieces[0]!.length : t.length;
+    const wordStart = skipBlanks(t, from, to);
+    const word = firstWord(t, wordStart, to);
+    if (isAction(word)) return this.parseRuleEntry(entry, raw, t, wordStart, to, !inPlace);
+    const directive = parseDirective(entry, raw, wordStart - from, word, false);
+    if (directive) return directive;
+    const reason = `'${word}' is neither a rule action (${['alert', 'log', 'pass', 'drop', 'sdrop', 'reject', 'activate', 'dynamic'].join(', ')}) nor a snort.conf directive`;
+    this.reporter.report('error', 'unknown-directive', reason, wordStart, Math.max(1, word.length));
+    return { kind: 'unparsed', raw, span, reason };
+  }
+
+  /** The node's problems as diagnostics (line and column), then forgotten. */
+  takeDiagnostics(node: Node): Diagnostic[] {
+    const pending = this.reporter.diags;
+    if (pending.length === 0) return NO_DIAGNOSTICS;
+    const sid = node.kind === 'rule' ? node.sid : sniffSid(this.entryText);
+    this.lines ??= new LineMap(this.text);
+    const out: Diagnostic[] = [];
+    for (const diag of pending) {
+      const { line, column } = this.lines.position(diag.offset);
+      const d: Diagnostic = { code: diag.code, severity: diag.severity, message: diag.message, file: this.fileName, line, column, offset: diag.offset, length: diag.length };
+      if (sid !== undefined) d.sid = sid;
+      out.push(d);
+    }
+    pending.length = 0;
+    return out;
+  }
+
+  private parseRuleEntry(entry: Entry, raw: string, t: string, from: number, to: number, mapped: boolean): RuleNode | UnparsedRule {
+    const span = { start: entry.start, end: entry.end };
+    const reporter = this.reporter;
+    const outcome = parseRuleHeader(t, from, to);
+    if (!outcome.ok) {
+      reporter.report('error', outcome.code, outcome.message, outcome.at, outcome.length);
+      return { kind: 'unparsed', raw, span, reason: outcome.message };
+    }
+    const { header, body } = outcome.rule;
+    const errorsBefore = countErrors(reporter.diags);
+    const options = parseRuleOptions(t, body, reporter);
+    const id = bindRule(options, reporter, header.action.value);
+    if (mapped) mapToFile(entry, header, options, body);
+    return {
+      kind: 'rule',
+      raw,
+      span,
+      disabled: false,
+      disabledPrefix: undefined,
+      header,
+      options,
+      body,
+      gid: id.gid,
+      sid: id.sid,
+      rev: id.rev,
+      msg: id.msg,
+      classtype: id.classtype,
+      invalid: countErrors(reporter.diags) > errorsBefore,
+    };
+  }
+
+  /** `# alert ...` is a disabled rule when what follows the comment sign parses as a rule header; otherwise a comment. */
+  private parseComment(entry: Entry, raw: string): Node | undefined {
+    const t = this.text;
+    const piece = entry.pieces[0]!;
+    const to = piece.physical + piece.length;
+    let i = skipBlanks(t, piece.physical, to);
+    if (t.charCodeAt(i) !== 35 /* # */) return undefined;
+    while (t.charCodeAt(i) === 35) i++;
+    i = skipBlanks(t, i, to);
+    const word = firstWord(t, i, to);
+    if (isAction(word)) {
+      // Prose that happens to start with an action word ("# alert on ...") is a comment: the header must parse.
+      const outcome = parseRuleHeader(t, i, to);
+      if (!outcome.ok) return undefined;
+      const { header, body } = outcome.rule;
+      return new DisabledRuleNode(t, raw, { start: entry.start, end: entry.end }, { start: entry.start, end: i }, header, body);
+    }
+    if (word === 'include') return parseDirective(entry, raw, i - piece.physical, word, true);
+    return undefined;
+  }
+}
+
+const NO_DIAGNOSTICS: Diagnostic[] = [];
+
+function countErrors(diags: readonly PendingDiag[]): number {
+  let n = 0;
+  for (const d of diags) if (d.severity === 'error') n++;
+  return n;
+}
+
+/** Header fields, options and body from logical to file offsets (entries continued over several lines). */
 function mapToFile(entry: Entry, header: RuleHeader | undefined, options: RuleOption[] | undefined, body: Span | undefined): void {
-  if (entry.pieces.length === 1 && entry.pieces[0]!.physical === 0) return;
   const map = (s: { start: number; end: number }) => {
     s.start = toPhysical(entry, s.start);
     s.end = toPhysicalEnd(entry, s.end);
@@ -124,41 +225,11 @@ function mapToFile(entry: Entry, header: RuleHeader | undefined, options: RuleOp
   if (body) map(body);
 }
 
-function parseRuleEntry(entry: Entry, raw: string, from: number, diags: PendingDiag[]): RuleNode | UnparsedRule {
-  const span = { start: entry.start, end: entry.end };
-  const reporter = entryReporter(entry, diags);
-  const outcome = parseRuleHeader(entry.text, from);
-  if (!outcome.ok) {
-    reporter.report('error', outcome.code, outcome.message, outcome.at, outcome.length);
-    return { kind: 'unparsed', raw, span, reason: outcome.message };
-  }
-  const { header, body } = outcome.rule;
-  const logicalBody = { start: body.start, end: body.end };
-  const options = parseRuleOptions(entry.text, logicalBody, reporter);
-  const id = bindRule(options, reporter, header.action.value);
-  mapToFile(entry, header, options, body);
-  return {
-    kind: 'rule',
-    raw,
-    span,
-    disabled: false,
-    disabledPrefix: undefined,
-    header,
-    options,
-    body,
-    gid: id.gid,
-    sid: id.sid,
-    rev: id.rev,
-    msg: id.msg,
-    classtype: id.classtype,
-    invalid: diags.some((d) => d.severity === 'error'),
-  };
-}
-
 /**
  * A disabled rule (`# alert ...`). Snort never reads it, and a rule set carries thousands (7,708 in ET Open), so
  * its options are parsed the first time anything asks for them (options, sid, msg, ...). The header is parsed at
- * once: it is what tells a disabled rule from prose that starts with an action word.
+ * once: it is what tells a disabled rule from prose that starts with an action word. Offsets are file offsets (a
+ * comment is one line, read in place).
  */
 class DisabledRuleNode implements RuleNode {
   readonly kind = 'rule';
@@ -167,23 +238,20 @@ class DisabledRuleNode implements RuleNode {
   private parsed: { options: RuleOption[]; id: RuleIdentity; diags: PendingDiag[] } | undefined;
 
   constructor(
-    private readonly entry: Entry,
+    private readonly text: string,
     readonly raw: string,
     readonly span: Span,
     readonly disabledPrefix: Span,
     readonly header: RuleHeader,
     readonly body: Span,
-    private readonly logicalBody: Span,
   ) {}
 
   private get rule() {
     if (!this.parsed) {
-      const diags: PendingDiag[] = [];
-      const reporter = entryReporter(this.entry, diags);
-      const options = parseRuleOptions(this.entry.text, this.logicalBody, reporter);
+      const reporter = new PendingReporter();
+      const options = parseRuleOptions(this.text, this.body, reporter);
       const id = bindRule(options, reporter, this.header.action.value);
-      mapToFile(this.entry, undefined, options, undefined);
-      this.parsed = { options, id, diags };
+      this.parsed = { options, id, diags: reporter.diags };
     }
     return this.parsed;
   }
@@ -214,27 +282,6 @@ class DisabledRuleNode implements RuleNode {
   get problems(): readonly PendingDiag[] {
     return this.rule.diags;
   }
-}
-
-/** `# alert ...` is a disabled rule when what follows the comment sign parses as a rule header; otherwise a comment. */
-function parseComment(entry: Entry, raw: string): Node | undefined {
-  const t = entry.text;
-  let i = skipBlanks(t, 0);
-  if (t[i] !== '#') return undefined;
-  while (t[i] === '#') i++;
-  i = skipBlanks(t, i);
-  const word = firstWord(t, i);
-  if (isAction(word)) {
-    // Prose that happens to start with an action word ("# alert on ...") is a comment: the header must parse.
-    const outcome = parseRuleHeader(t, i);
-    if (!outcome.ok) return undefined;
-    const { header, body } = outcome.rule;
-    const logicalBody = { start: body.start, end: body.end };
-    mapToFile(entry, header, undefined, body);
-    return new DisabledRuleNode(entry, raw, { start: entry.start, end: entry.end }, { start: entry.start, end: toPhysical(entry, i) }, header, body, logicalBody);
-  }
-  if (word === 'include') return parseDirective(entry, raw, i, word, true);
-  return undefined;
 }
 
 function parseDirective(entry: Entry, raw: string, from: number, word: string, disabled: boolean): DirectiveNode | undefined {

@@ -33,16 +33,18 @@ function isBlank(c: number): boolean {
 }
 
 /**
- * Parses the header of the rule that starts at `from` in `text` (a logical entry text) and finds its option list.
- * Offsets in the result are LOGICAL; the caller maps them to the file. Structural failures (bad header, no closing
- * parenthesis) return ok:false. The options are read by `parseRuleOptions`.
+ * Parses the header of the rule in `text` between `from` and `to` (the file's text for a one-line rule, the joined
+ * logical text of a continued one) and finds its option list. Offsets in the result are offsets in `text`.
+ * Structural failures (bad header, no closing parenthesis) return ok:false. The options are read by
+ * `parseRuleOptions`.
  */
-export function parseRuleHeader(text: string, from: number): RuleParseOutcome {
+export function parseRuleHeader(text: string, from: number, to = text.length): RuleParseOutcome {
   // --- header: up to 7 fields, stopping at '(' outside brackets.
-  const starts: number[] = [];
-  const ends: number[] = [];
+  const starts = fieldStarts;
+  const ends = fieldEnds;
+  let count = 0;
   let i = from;
-  const n = text.length;
+  const n = to;
   let parenAt = -1;
   while (i < n) {
     while (i < n && isBlank(text.charCodeAt(i))) i++;
@@ -60,11 +62,10 @@ export function parseRuleHeader(text: string, from: number): RuleParseOutcome {
       else if (depth <= 0 && (c === 40 || isBlank(c))) break;
       i++;
     }
-    starts.push(start);
-    ends.push(i);
-    if (starts.length > 7) break;
+    starts[count] = start;
+    ends[count] = i;
+    if (++count > 7) break;
   }
-  const count = starts.length;
   if (count !== 7) {
     const extra = count > 7 ? text.slice(starts[7], ends[7]) : '';
     const at = count > 7 ? starts[7]! : count > 0 ? ends[count - 1]! : from;
@@ -74,46 +75,31 @@ export function parseRuleHeader(text: string, from: number): RuleParseOutcome {
         : `rule header has ${count} field${count === 1 ? '' : 's'}, expected 7 (action proto src sport dir dst dport)`;
     return { ok: false, code: 'bad-header', message: msg, at, length: Math.max(1, extra.length) };
   }
-  const field = (k: number): { text: string; start: number; end: number } => ({ text: text.slice(starts[k], ends[k]), start: starts[k]!, end: ends[k]! });
-  const fAction = field(0);
-  const fProto = field(1);
-  const fSrc = field(2);
-  const fSport = field(3);
-  const fDir = field(4);
-  const fDst = field(5);
-  const fDport = field(6);
-  if (!isAction(fAction.text)) return { ok: false, code: 'unknown-action', message: `'${fAction.text}' is not a rule action`, at: fAction.start, length: fAction.text.length };
-  const protoText = fProto.text.toLowerCase();
+  const actionText = text.slice(starts[0], ends[0]);
+  if (!isAction(actionText)) return { ok: false, code: 'unknown-action', message: `'${actionText}' is not a rule action`, at: starts[0]!, length: actionText.length };
+  const protoRaw = text.slice(starts[1], ends[1]);
+  const protoText = protoRaw.toLowerCase();
   if (!PROTOCOL_SET.has(protoText))
-    return { ok: false, code: 'unknown-protocol', message: `'${fProto.text}' is not a protocol Snort 2.9 knows (tcp, udp, icmp, ip)`, at: fProto.start, length: fProto.text.length };
-  if (fDir.text !== '->' && fDir.text !== '<>')
-    return { ok: false, code: 'bad-direction', message: `'${fDir.text}' is not a direction operator ('->' or '<>')`, at: fDir.start, length: fDir.text.length };
+    return { ok: false, code: 'unknown-protocol', message: `'${protoRaw}' is not a protocol Snort 2.9 knows (tcp, udp, icmp, ip)`, at: starts[1]!, length: protoRaw.length };
+  const dirText = text.slice(starts[4], ends[4]);
+  if (dirText !== '->' && dirText !== '<>')
+    return { ok: false, code: 'bad-direction', message: `'${dirText}' is not a direction operator ('->' or '<>')`, at: starts[4]!, length: dirText.length };
 
-  const addr = (f: typeof fAction, what: string): Field<AddressExpr> | RuleParseOutcome => {
-    const r = parseAddress(f.text);
-    if (!r.ok) return { ok: false, code: 'bad-address', message: `${what}: ${r.error}`, at: f.start + r.at, length: Math.max(1, f.text.length - r.at) };
-    return new FieldNode(f.text, f.start, f.end, r.value);
-  };
-  const port = (f: typeof fAction, what: string): Field<PortExpr> | RuleParseOutcome => {
-    const r = parsePort(f.text);
-    if (!r.ok) return { ok: false, code: 'bad-port', message: `${what}: ${r.error}`, at: f.start + r.at, length: Math.max(1, f.text.length - r.at) };
-    return new FieldNode(f.text, f.start, f.end, r.value);
-  };
-  const src = addr(fSrc, 'source address');
-  if ('ok' in src) return src;
-  const sport = port(fSport, 'source port');
-  if ('ok' in sport) return sport;
-  const dst = addr(fDst, 'destination address');
-  if ('ok' in dst) return dst;
-  const dport = port(fDport, 'destination port');
-  if ('ok' in dport) return dport;
+  const src = addressField(text, starts[2]!, ends[2]!, 'source address');
+  if (!(src instanceof FieldNode)) return src;
+  const sport = portField(text, starts[3]!, ends[3]!, 'source port');
+  if (!(sport instanceof FieldNode)) return sport;
+  const dst = addressField(text, starts[5]!, ends[5]!, 'destination address');
+  if (!(dst instanceof FieldNode)) return dst;
+  const dport = portField(text, starts[6]!, ends[6]!, 'destination port');
+  if (!(dport instanceof FieldNode)) return dport;
 
   const header: RuleHeader = {
-    action: new FieldNode(fAction.text, fAction.start, fAction.end, fAction.text as Action),
-    protocol: new FieldNode(fProto.text, fProto.start, fProto.end, protoText as Protocol),
+    action: new FieldNode(actionText, starts[0]!, ends[0]!, actionText as Action),
+    protocol: new FieldNode(protoRaw, starts[1]!, ends[1]!, protoText as Protocol),
     src,
     srcPort: sport,
-    direction: new FieldNode(fDir.text, fDir.start, fDir.end, fDir.text as Direction),
+    direction: new FieldNode(dirText, starts[4]!, ends[4]!, dirText as Direction),
     dst,
     dstPort: dport,
   };
@@ -131,13 +117,97 @@ export function parseRuleHeader(text: string, from: number): RuleParseOutcome {
   return { ok: true, rule: { header, body: { start: parenAt + 1, end: close } } };
 }
 
-/** Reads the options between the parentheses (logical offsets, as found by `parseRuleHeader`). */
-export function parseRuleOptions(text: string, body: Span, reporter: RuleReporter): RuleOption[] {
-  if (body.end <= body.start) return [];
-  return parseOptions(text.slice(body.start, body.end), body.start, reporter);
+/** Where the header's fields start and end (reused: the header parser is not re-entrant and keeps no state). */
+const fieldStarts = new Int32Array(8);
+const fieldEnds = new Int32Array(8);
+
+type HeaderFailure = Extract<RuleParseOutcome, { ok: false }>;
+
+function addressField(text: string, start: number, end: number, what: string): FieldNode<AddressExpr> | HeaderFailure {
+  const f = text.slice(start, end);
+  const r = parseAddress(f);
+  if (!r.ok) return { ok: false, code: 'bad-address', message: `${what}: ${r.error}`, at: start + r.at, length: Math.max(1, f.length - r.at) };
+  return new FieldNode(f, start, end, r.value);
 }
 
-function parseOptions(body: string, base: number, reporter: RuleReporter): RuleOption[] {
+function portField(text: string, start: number, end: number, what: string): FieldNode<PortExpr> | HeaderFailure {
+  const f = text.slice(start, end);
+  const r = parsePort(f);
+  if (!r.ok) return { ok: false, code: 'bad-port', message: `${what}: ${r.error}`, at: start + r.at, length: Math.max(1, f.length - r.at) };
+  return new FieldNode(f, start, end, r.value);
+}
+
+/** Reads the options between the parentheses (offsets in `text`, as found by `parseRuleHeader`). */
+export function parseRuleOptions(text: string, body: Span, reporter: RuleReporter): RuleOption[] {
+  if (body.end <= body.start) return [];
+  return scanRegularOptions(text, body.start, body.end, reporter) ?? lexOptions(text.slice(body.start, body.end), body.start, reporter);
+}
+
+function isKeywordStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+function isKeywordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
+}
+
+/**
+ * The options of a well-formed body, read in place: the same tokens as the chevrotain lexer below
+ * (`options-lexer.ts`, the grammar's definition; test/option-scanner.test.ts checks that both agree on any text),
+ * without building a token per option. The lexer is ~20% of a cold lint of a large rule set, and nearly every body
+ * is regular. Returns undefined at the first irregularity (a stray token, a keyword followed by something other
+ * than `:` or `;`), and the body is then read by the lexer, which reports the problem.
+ */
+export function scanRegularOptions(text: string, from: number, to: number, reporter: RuleReporter): RuleOption[] | undefined {
+  const options: RuleOption[] = [];
+  let i = from;
+  for (;;) {
+    while (i < to && isBlank(text.charCodeAt(i))) i++;
+    if (i >= to) return options;
+    let c = text.charCodeAt(i);
+    if (c === 59 /* ; */) {
+      i++; // `;;`: an empty option, ignored by Snort
+      continue;
+    }
+    if (!isKeywordStart(c)) return undefined;
+    const start = i;
+    i++;
+    while (i < to && isKeywordChar(text.charCodeAt(i))) i++;
+    const keywordEnd = i;
+    let j = i;
+    while (j < to && ((c = text.charCodeAt(j)) === 32 || c === 9)) j++;
+    let valueStart = -1;
+    let valueEnd = -1;
+    let value: string | undefined;
+    if (j < to && text.charCodeAt(j) === 58 /* : */) {
+      // The value: everything up to the next unescaped `;`, blanks trimmed.
+      // (A `;` after an odd run of backslashes is escaped; indexOf is much faster than a loop over the characters.)
+      let k = text.indexOf(';', j + 1);
+      while (k !== -1 && k < to && isEscapedAt(text, k)) k = text.indexOf(';', k + 1);
+      if (k === -1 || k > to) k = to;
+      let vs = j + 1;
+      while (vs < k && isBlank(text.charCodeAt(vs))) vs++;
+      let ve = k;
+      while (ve > vs && isBlank(text.charCodeAt(ve - 1))) ve--;
+      value = text.slice(vs, ve);
+      valueStart = vs;
+      valueEnd = ve;
+      i = k < to ? k + 1 : k;
+    } else if (i < to && text.charCodeAt(i) === 59) {
+      i++;
+    } else {
+      // `keyword` alone: what follows (after blanks) must be the end of the body or `;`.
+      while (j < to && isBlank(text.charCodeAt(j))) j++;
+      if (j < to && text.charCodeAt(j) !== 59) return undefined;
+    }
+    const keyword = text.slice(start, keywordEnd);
+    const option = new OptionNode(KEYWORDS.get(keyword)?.name ?? keyword, value, start, i, keywordEnd, valueStart, valueEnd);
+    parseOptionValue(option, reporter);
+    options.push(option);
+  }
+}
+
+export function lexOptions(body: string, base: number, reporter: RuleReporter): RuleOption[] {
   const tokens = tokenizeOptions(body);
   const options: RuleOption[] = [];
   for (let k = 0; k < tokens.length; k++) {
