@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRules } from '../dist/parser/parse.js';
 import { printRules } from '../dist/parser/print.js';
-import { convertRuleFile, DEFAULT_POLICY_PATH } from '../dist/transform/convert.js';
+import { convertRuleText, DEFAULT_POLICY_PATH } from '../dist/transform/convert.js';
 import { readPolicyFile } from '../dist/transform/policy.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,7 +34,7 @@ function convertAll() {
   let out = 0;
   let rules = 0;
   for (const f of files) {
-    const r = convertRuleFile(parseRules(f.text, { file: f.name }), { path: f.name, basename: f.name }, opts);
+    const r = convertRuleText(f.text, f.name, { path: f.name, basename: f.name }, opts);
     out += r.text.length;
     rules += r.outcomes.length;
   }

@@ -132,9 +132,6 @@ function renderCached(set: Uint8Array, negate: boolean, caseless: boolean): stri
   return r;
 }
 
-function isHex(ch: string | undefined): boolean {
-  return ch !== undefined && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'));
-}
 function isAlpha(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
@@ -219,21 +216,56 @@ for (const name of Object.keys(ESCAPE_SETS)) {
   ESCAPE_SET_LIST.push({ set: e.set, neg: e.neg, render: ['', ''] });
   ESCAPE_SET_INDEX[name.charCodeAt(0)] = ESCAPE_SET_LIST.length;
 }
-function escapeSetOf(ch: string | undefined): number {
-  if (ch === undefined || ch.length !== 1) return 0;
-  const c = ch.charCodeAt(0);
+function escapeSetOf(c: number): number {
   return c < 128 ? ESCAPE_SET_INDEX[c]! : 0;
 }
 
-/** Characters that start a run of plain literals outside classes, by (caseless, extended): index F_I | F_X >> 2. */
+/** What the character after a `\` outside a class is, by code (the categories are tried in this order). */
+const ESC_OTHER = 0;
+const ESC_SET = 1;
+const ESC_LETTER = 2;
+const ESC_DIGIT = 3;
+const ESC_CODE = 4;
+const ESC_KIND = new Uint8Array(128);
+for (const ch of 'bBAzZGQERCKXpPLlUuNgk') ESC_KIND[ch.charCodeAt(0)] = ESC_LETTER;
+for (const ch of '123456789') ESC_KIND[ch.charCodeAt(0)] = ESC_DIGIT;
+for (const ch of 'nrtfeacxo0') ESC_KIND[ch.charCodeAt(0)] = ESC_CODE;
+for (let c = 0; c < 128; c++) if (ESCAPE_SET_INDEX[c] !== 0) ESC_KIND[c] = ESC_SET;
+
+/** Escapes refused inside a class. */
+const CLASS_FORBIDDEN = new Uint8Array(128);
+for (const ch of 'pPXRNLlUugkBCKGAZz') CLASS_FORBIDDEN[ch.charCodeAt(0)] = 1;
+
+/** Hex digit values by code, -1 for others. */
+const HEXVAL = new Int8Array(128).fill(-1);
+for (let c = 0; c < 16; c++) {
+  HEXVAL[HEX.charCodeAt(c)] = c;
+  HEXVAL[HEX.toUpperCase().charCodeAt(c)] = c;
+}
+
+/**
+ * Characters of a run of plain literals outside classes, by (caseless, extended): index (f & F_I) | (f & F_X) >> 2.
+ * The table tells where a run starts; the sticky regular expression (native code, fast even before V8 optimizes
+ * this module) finds where it ends.
+ */
 const PLAIN_RUN: Uint8Array[] = [];
+const PLAIN_RUN_RE: RegExp[] = [];
 for (let k = 0; k < 4; k++) {
   const caseless = (k & 1) !== 0;
   const extended = (k & 2) !== 0;
   const t = new Uint8Array(128);
-  for (let c = 0; c < 128; c++) if ((PLAIN[c] === 1 || (isAlpha(c) && !caseless)) && !(extended && c === 32)) t[c] = 1;
+  let cls = '';
+  for (let c = 0; c < 128; c++) {
+    if ((PLAIN[c] === 1 || (isAlpha(c) && !caseless)) && !(extended && c === 32)) {
+      t[c] = 1;
+      cls += hx(c);
+    }
+  }
   PLAIN_RUN.push(t);
+  PLAIN_RUN_RE.push(new RegExp(`[${cls}]+`, 'y'));
 }
+/** The plain characters whose literal atom is escaped (`\-`, `\/`). */
+const PLAIN_ESCAPED = /[-/]/g;
 
 const WORD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -251,17 +283,20 @@ const K_OTHER = 3;
 const K_LOOKAHEAD = 4;
 
 /**
- * Token prefixes: a token that starts with one of these control characters stands for text only known at the end.
- * T_OPEN + id: a capturing group's opening; T_REF + k: the k-th numeric backreference; T_NAMED + name: a named
- * backreference; T_SYN + id: a reference to a synthetic group of the atomic trick; T_UNDEF: what the earlier
- * translator pushed as `undefined` (a `\c` escape of a non-ASCII character), which fails when the source is built.
+ * Special tokens stand for text only known at the end: a control character, a body, T_END (no translated text has
+ * control characters, so the joined tokens are resolved by one regular-expression pass). T_OPEN + id: a capturing
+ * group's opening; T_REF + k: the k-th numeric backreference; T_NAMED + name: a named backreference; T_SYN + id: a
+ * reference to a synthetic group of the atomic trick; T_UNDEF: what the earlier translator pushed as `undefined` (a
+ * `\c` escape of a non-ASCII character), which fails when the source is built.
  */
 const T_OPEN = '\u0000';
 const T_REF = '\u0001';
 const T_NAMED = '\u0002';
 const T_SYN = '\u0003';
-const T_UNDEF = '\u0004';
-const T_LAST = 4;
+const T_UNDEF = '\u0004\u0005';
+const T_END = '\u0005';
+const OPEN_TOKEN = /\u0000(\d+)\u0005/g;
+const SPECIAL_TOKEN = /([\u0000-\u0004])([^\u0005]*)\u0005/g;
 
 /** An open group. Length fields are only kept up to date while a lookbehind is open (`lbDepth > 0`). */
 class Frame {
@@ -272,14 +307,17 @@ class Frame {
   kind = K_GROUP;
   /** Synthetic group id for the atomic trick. */
   atomicId = 0;
-  /** min/max length of the current alternative; max = Infinity when unbounded. */
-  curMin = 0;
-  curMax = 0;
+  /**
+   * min/max length of the current alternative; max = Infinity when unbounded. (Length fields start as non-integers so
+   * that V8 gives them a double representation from the start: no map change when Infinity arrives.)
+   */
+  curMin = 0.5;
+  curMax = 0.5;
   /** Finished alternatives: count, min of their mins, max of their maxes, the first one's min. */
   nAlts = 0;
   altMin = Infinity;
   altMax = -Infinity;
-  firstMin = 0;
+  firstMin = 0.5;
   /** Some alternative has min !== max. */
   notFixed = false;
   /** Some alternative has min !== max or a min other than the first alternative's. */
@@ -331,7 +369,8 @@ class PcreTranslator {
   depth = 0;
   /** Open lookbehind groups. */
   lbDepth = 0;
-  unsupported: string | undefined = undefined;
+  /** What has no JavaScript equivalent (the first one met), or ''. */
+  unsupported = '';
   lookaround = false;
   backref = false;
   atomic = false;
@@ -350,14 +389,16 @@ class PcreTranslator {
   /** Named backreferences: name and offset. */
   namedRefs: string[] = [];
   namedRefAt: number[] = [];
-  /** Start index in `out` of the last quantifiable atom, and its length. -1 when there is none. */
+  /** Start index in `out` of the last quantifiable atom, and its length (doubles from the start, see Frame). -1 when there is none. */
   atomStart = -1;
-  atomMin = 0;
-  atomMax = 0;
+  atomMin = 0.5;
+  atomMax = 0.5;
   /** The last atom is several JS pieces (atomic trick, assertion group): wrap it before quantifying. */
   atomWrap = false;
   /** Scratch byte set for classes. */
   set = new Uint8Array(256);
+  /** Group id -> number in the output (while the source is assembled). */
+  numberOf: number[] = [];
 
   translate(pattern: string, flags: PcreCompileFlags): PcreTranslation {
     this.reset(pattern, flags);
@@ -386,23 +427,27 @@ class PcreTranslator {
     this.f = (flags.caseless ? F_I : 0) | (flags.dotall ? F_S : 0) | (flags.multiline ? F_M : 0) | (flags.extended ? F_X : 0);
     this.ungreedy = !!flags.ungreedy;
     this.dollarEndOnly = !!flags.dollarEndOnly;
-    this.out.length = 0;
+    this.out = [];
     this.special = 0;
     this.depth = 0;
     this.lbDepth = 0;
-    this.unsupported = undefined;
+    this.unsupported = '';
     this.lookaround = false;
     this.backref = false;
     this.atomic = false;
     this.sticky = !!flags.anchored;
     this.nextId = 0;
-    this.origGroups.length = 0;
+    if (this.origGroups.length !== 0) this.origGroups.length = 0;
     if (this.names.size !== 0) this.names.clear();
     if (this.namedOpen.size !== 0) this.namedOpen.clear();
-    this.refN.length = 0;
-    this.refAt.length = 0;
-    this.namedRefs.length = 0;
-    this.namedRefAt.length = 0;
+    if (this.refN.length !== 0) {
+      this.refN.length = 0;
+      this.refAt.length = 0;
+    }
+    if (this.namedRefs.length !== 0) {
+      this.namedRefs.length = 0;
+      this.namedRefAt.length = 0;
+    }
     this.atomStart = -1;
     this.atomMin = 0;
     this.atomMax = 0;
@@ -413,7 +458,7 @@ class PcreTranslator {
   step(): void {
     const c = this.p.charCodeAt(this.i);
     if (c < 128 && PLAIN_RUN[((this.f & F_X) >> 2) | (this.f & F_I)]![c] === 1) {
-      this.plainRun(c);
+      this.plainRun();
       return;
     }
     switch (c) {
@@ -464,26 +509,16 @@ class PcreTranslator {
   }
 
   /** A run of plain literal characters: one token for all but the last (which a quantifier may follow). */
-  plainRun(c: number): void {
+  plainRun(): void {
     const p = this.p;
-    const n = this.n;
     const i = this.i;
-    const table = PLAIN_RUN[((this.f & F_X) >> 2) | (this.f & F_I)]!;
-    let j = i + 1;
-    let escaped = c === 45 || c === 47;
-    while (j < n) {
-      const d = p.charCodeAt(j);
-      if (d < 128 && table[d] === 1) {
-        j++;
-        if (d === 45 || d === 47) escaped = true;
-      } else break;
-    }
+    const re = PLAIN_RUN_RE[((this.f & F_X) >> 2) | (this.f & F_I)]!;
+    re.lastIndex = i;
+    re.test(p);
+    const j = re.lastIndex;
     if (j - i > 1) {
-      let text: string;
-      if (escaped) {
-        text = '';
-        for (let k = i; k < j - 1; k++) text += LITERALS[p.charCodeAt(k)]!;
-      } else text = p.slice(i, j - 1);
+      // LITERALS of the plain characters are themselves but for '-' and '/'.
+      const text = p.slice(i, j - 1).replace(PLAIN_ESCAPED, '\\$&');
       this.out.push(text);
       if (this.lbDepth > 0) this.addLen(j - 1 - i, j - 1 - i);
     }
@@ -530,7 +565,7 @@ class PcreTranslator {
   }
 
   unsup(what: string): void {
-    this.unsupported ??= what;
+    if (this.unsupported === '') this.unsupported = what;
   }
 
   literal(code: number): void {
@@ -565,37 +600,45 @@ class PcreTranslator {
 
   /** `\` outside a class, at `i`. */
   escape(): void {
-    const p = this.p;
-    const e = p[this.i + 1];
-    if (e === undefined) throw new PcreSyntaxError('\\ at end of pattern', this.i);
     const escAt = this.i;
+    if (escAt + 1 >= this.n) throw new PcreSyntaxError('\\ at end of pattern', escAt);
+    const ec = this.p.charCodeAt(escAt + 1);
     this.i++;
-    const ce = escapeSetOf(e);
-    if (ce !== 0) {
-      this.i++;
-      const entry = ESCAPE_SET_LIST[ce - 1]!;
-      const k = (this.f & F_I) !== 0 ? 1 : 0;
-      let text = entry.render[k]!;
-      if (text === '') {
-        text = renderCached(entry.set, entry.neg, k === 1);
-        entry.render[k] = text;
+    switch (ec < 128 ? ESC_KIND[ec] : ESC_OTHER) {
+      case ESC_SET:
+        this.i++;
+        this.atom(this.escapeSetText(ec));
+        return;
+      case ESC_LETTER:
+        this.letterEscape(this.p[escAt + 1]!, escAt);
+        return;
+      case ESC_DIGIT:
+        this.digitEscape(escAt);
+        return;
+      case ESC_CODE: {
+        const code = this.readCodeEscape(ec);
+        if (code !== -1) {
+          this.literalByte(code);
+          return;
+        }
+        break;
       }
-      this.atom(text);
-      return;
-    }
-    if (this.letterEscape(e, escAt)) return;
-    if (e >= '1' && e <= '9') {
-      this.digitEscape(escAt);
-      return;
-    }
-    const code = this.readCodeEscape(e);
-    if (code !== -1) {
-      this.literalByte(code);
-      return;
     }
     // Any other escaped character is itself.
     this.i++;
-    this.literal(e.charCodeAt(0));
+    this.literal(ec);
+  }
+
+  /** The JS class for \d \D \w ... (by code) under the current case folding. */
+  escapeSetText(ec: number): string {
+    const entry = ESCAPE_SET_LIST[ESCAPE_SET_INDEX[ec]! - 1]!;
+    const k = (this.f & F_I) !== 0 ? 1 : 0;
+    let text = entry.render[k]!;
+    if (text === '') {
+      text = renderCached(entry.set, entry.neg, k === 1);
+      entry.render[k] = text;
+    }
+    return text;
   }
 
   /** Escapes with a meaning of their own outside classes; `i` is at the letter. Returns false for the others. */
@@ -716,7 +759,7 @@ class PcreTranslator {
   }
 
   numericRef(num: number, at: number): void {
-    this.refAtom(T_REF + this.refN.length);
+    this.refAtom(T_REF + this.refN.length + T_END);
     this.refN.push(num);
     this.refAt.push(at);
   }
@@ -724,7 +767,7 @@ class PcreTranslator {
   namedRef(name: string, at: number): void {
     this.namedRefs.push(name);
     this.namedRefAt.push(at);
-    this.refAtom(T_NAMED + name);
+    this.refAtom(T_NAMED + name + T_END);
   }
 
   /** `\1`..`\9...`: a backreference, or octal when it cannot be one (\\10+ with fewer groups), like PCRE. */
@@ -755,37 +798,39 @@ class PcreTranslator {
   }
 
   /** Reads a character-code escape; `i` is at the letter. Returns the code (and moves past it), or -1. */
-  readCodeEscape(ch: string): number {
+  readCodeEscape(ch: number): number {
     switch (ch) {
-      case 'n':
+      case 110: // n
         this.i++;
         return 10;
-      case 'r':
+      case 114: // r
         this.i++;
         return 13;
-      case 't':
+      case 116: // t
         this.i++;
         return 9;
-      case 'f':
+      case 102: // f
         this.i++;
         return 12;
-      case 'e':
+      case 101: // e
         this.i++;
         return 27;
-      case 'a':
+      case 97: // a
         this.i++;
         return 7;
-      case 'c': {
+      case 99: {
+        // c
         const x = this.p[this.i + 1];
         if (x === undefined) throw new PcreSyntaxError('\\c at end of pattern', this.i - 1);
         this.i += 2;
         return x.toUpperCase().charCodeAt(0) ^ 0x40;
       }
-      case 'x':
+      case 120: // x
         return this.hexEscape();
-      case 'o':
+      case 111: // o
         return this.octalBraceEscape();
-      case '0': {
+      case 48: {
+        // 0
         const p = this.p;
         let v = 0;
         let k = 0;
@@ -818,8 +863,11 @@ class PcreTranslator {
     }
     let v = 0;
     let k = 0;
-    while (k < 2 && isHex(p[this.i])) {
-      v = v * 16 + parseInt(p[this.i]!, 16);
+    while (k < 2) {
+      const c = p.charCodeAt(this.i);
+      const d = c < 128 ? HEXVAL[c]! : -1;
+      if (d < 0) break;
+      v = v * 16 + d;
       this.i++;
       k++;
     }
@@ -930,17 +978,19 @@ class PcreTranslator {
    */
   classEscape(set: Uint8Array): number {
     const p = this.p;
-    const e = p[this.i + 1];
-    if (e === undefined) throw new PcreSyntaxError('\\ at end of pattern', this.i);
-    if (e === 'Q') {
+    if (this.i + 1 >= this.n) throw new PcreSyntaxError('\\ at end of pattern', this.i);
+    const ec = p.charCodeAt(this.i + 1);
+    if (ec === 81) {
+      // \Q
       this.i += 2;
       return -2;
     }
-    if (e === 'E') {
+    if (ec === 69) {
+      // \E
       this.i += 2;
       return -1;
     }
-    const ce = escapeSetOf(e);
+    const ce = escapeSetOf(ec);
     if (ce !== 0) {
       const entry = ESCAPE_SET_LIST[ce - 1]!;
       const eset = entry.set;
@@ -950,11 +1000,12 @@ class PcreTranslator {
       return -1;
     }
     this.i++;
-    if (e === 'b') {
+    if (ec === 98) {
+      // \b: backspace
       this.i++;
       return 8;
     }
-    if (e >= '1' && e <= '7') {
+    if (ec >= 49 && ec <= 55) {
       // In a class, \1..\7 are octal.
       let v = 0;
       let k = 0;
@@ -965,10 +1016,10 @@ class PcreTranslator {
       }
       return v & 0xff;
     }
-    let code = this.readCodeEscape(e);
+    let code = this.readCodeEscape(ec);
     if (code === -1) {
-      if (/[A-Za-z]/.test(e) && 'pPXRNLlUugkBCKGAZz'.includes(e)) throw new PcreSyntaxError(`escape \\${e} is not allowed in a character class`, this.i - 1);
-      code = e.charCodeAt(0);
+      if (ec < 128 && CLASS_FORBIDDEN[ec] === 1) throw new PcreSyntaxError(`escape \\${p[this.i]!} is not allowed in a character class`, this.i - 1);
+      code = ec;
       this.i++;
     }
     return code;
@@ -998,17 +1049,19 @@ class PcreTranslator {
     const p = this.p;
     const c2 = p[this.i]!;
     if (c2 === '\\') {
-      const e = p[this.i + 1];
-      if (e === undefined || escapeSetOf(e) !== 0 || e === 'Q' || e === 'E') return -1; // '-' is literal
+      if (this.i + 1 >= this.n) return -1;
+      const e = p.charCodeAt(this.i + 1);
+      if (escapeSetOf(e) !== 0 || e === 81 || e === 69) return -1; // '-' is literal (before \d... \Q \E)
       this.i++;
       let hi: number;
-      if (e === 'b') {
+      if (e === 98) {
+        // \b
         this.i++;
         hi = 8;
       } else {
         hi = this.readCodeEscape(e);
         if (hi === -1) {
-          hi = e.charCodeAt(0);
+          hi = e;
           this.i++;
         }
       }
@@ -1079,8 +1132,8 @@ class PcreTranslator {
   /** The atomic trick for a possessive quantifier `text` on the last atom. */
   possessive(text: string): void {
     const id = this.nextId++;
-    this.out.splice(this.atomStart, 0, '(?=', T_OPEN + id);
-    this.out.push(text, '))', T_SYN + id);
+    this.out.splice(this.atomStart, 0, '(?=', T_OPEN + id + T_END);
+    this.out.push(text, '))', T_SYN + id + T_END);
     this.special += 2;
     this.atomic = true;
     this.lookaround = true;
@@ -1113,7 +1166,7 @@ class PcreTranslator {
   openGroup(text: string, kind: number, captureId: number): Frame {
     const openAt = this.out.length;
     if (captureId >= 0) {
-      this.out.push(T_OPEN + captureId);
+      this.out.push(T_OPEN + captureId + T_END);
       this.special++;
     } else this.out.push(text);
     let fr = this.frames[this.depth];
@@ -1182,7 +1235,7 @@ class PcreTranslator {
         this.i += 3;
         const id = this.nextId++;
         const fr = this.openGroup('(?=', K_ATOMIC, -1);
-        this.out.push(T_OPEN + id);
+        this.out.push(T_OPEN + id + T_END);
         this.special++;
         fr.atomicId = id;
         this.atomic = true;
@@ -1292,7 +1345,7 @@ class PcreTranslator {
     }
     this.f = fr.saved;
     if (kind === K_ATOMIC) {
-      this.out.push('))', T_SYN + fr.atomicId);
+      this.out.push('))', T_SYN + fr.atomicId + T_END);
       this.special++;
     } else this.out.push(')');
     this.atomStart = fr.openAt;
@@ -1330,33 +1383,33 @@ class PcreTranslator {
 
   /** Builds the source, numbering the groups in output order. */
   assemble(): string {
-    const out = this.out;
-    const numberOf: number[] = [];
+    const joined = this.out.join('');
+    const numberOf = this.numberOf;
+    if (numberOf.length !== 0) numberOf.length = 0;
     let k = 0;
-    for (let t = 0; t < out.length; t++) {
-      const tok = out[t]!;
-      if (tok.charCodeAt(0) === 0) numberOf[Number(tok.slice(1))] = ++k;
+    OPEN_TOKEN.lastIndex = 0;
+    for (let m = OPEN_TOKEN.exec(joined); m !== null; m = OPEN_TOKEN.exec(joined)) numberOf[Number(m[1])] = ++k;
+    return joined.replace(SPECIAL_TOKEN, resolveToken);
+  }
+
+  /** The text of a special token (`kind` is its first character, `body` the rest before T_END). */
+  resolveToken(kind: string, body: string): string {
+    const numberOf = this.numberOf;
+    if (kind === T_OPEN) {
+      const name = this.namedOpen.get(Number(body));
+      return name !== undefined ? `(?<${name}>` : '(';
     }
-    let source = '';
-    for (let t = 0; t < out.length; t++) {
-      const tok = out[t]!;
-      const c = tok.charCodeAt(0);
-      if (c > T_LAST || tok.length === 0) source += tok;
-      else if (tok[0] === T_OPEN) {
-        const name = this.namedOpen.get(Number(tok.slice(1)));
-        source += name !== undefined ? `(?<${name}>` : '(';
-      } else if (tok[0] === T_REF) {
-        const id = this.origGroups[this.refN[Number(tok.slice(1))]! - 1]!;
-        source += `(?:\\${numberOf[id]!})`;
-      } else if (tok[0] === T_SYN) source += `(?:\\${numberOf[Number(tok.slice(1))]!})`;
-      else if (tok[0] === T_NAMED) source += `(?:\\k<${tok.slice(1)}>)`;
-      else throw new TypeError("Cannot use 'in' operator to search for 'open' in undefined");
-    }
-    return source;
+    if (kind === T_REF) return `(?:\\${numberOf[this.origGroups[this.refN[Number(body)]! - 1]!]!})`;
+    if (kind === T_SYN) return `(?:\\${numberOf[Number(body)]!})`;
+    if (kind === T_NAMED) return `(?:\\k<${body}>)`;
+    throw new TypeError("Cannot use 'in' operator to search for 'open' in undefined");
   }
 }
 
 const translator = new PcreTranslator();
+function resolveToken(_all: string, kind: string, body: string): string {
+  return translator.resolveToken(kind, body);
+}
 
 /**
  * Translates a PCRE pattern (between the delimiters) with its compile flags. Throws PcreSyntaxError (with the
@@ -1368,12 +1421,16 @@ export function translatePcreSource(pattern: string, flags: PcreCompileFlags): P
 
 /** Rendered classes by their source text (and case folding). */
 const classMemo = new Map<string, string>();
+const SIMPLE_CLASS_REST = /[^\\[\]]*\]/y;
 
 /** Where a simple class (no \\Q) that starts at `i` ends (index after its ']'), or -1. */
 function quickClassEnd(p: string, i: number): number {
   let j = i + 1;
   if (p[j] === '^') j++;
   if (p[j] === ']') j++;
+  // Most classes have no backslash or '[' before their ']': then the first ']' ends them.
+  SIMPLE_CLASS_REST.lastIndex = j;
+  if (SIMPLE_CLASS_REST.test(p)) return SIMPLE_CLASS_REST.lastIndex;
   while (j < p.length) {
     const ch = p.charCodeAt(j);
     if (ch === 92) {

@@ -6,11 +6,11 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DirectiveNode, Edit, RuleFile } from '../ast.js';
+import type { DirectiveNode, Edit, Node, RuleFile } from '../ast.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { findRuleFiles } from '../config/ruleset.js';
-import { parseRules } from '../parser/parse.js';
-import { printRules } from '../parser/print.js';
+import { parseRules, scanRules } from '../parser/parse.js';
+import { printNode, printRules } from '../parser/print.js';
 import { convertRule, type ConvertRuleOptions, type RuleOutcome } from './convert-rule.js';
 import type { RuleContext } from './decide.js';
 
@@ -81,37 +81,75 @@ function readText(p: string): string {
 /** Converts the rules of one parsed file; assigns each node's edits and returns the text and outcomes. */
 export function convertRuleFile(parsed: { file: RuleFile; diagnostics: Diagnostic[] }, ctx: RuleContext, opts: ConvertRuleOptions): { text: string; outcomes: RuleOutcome[] } {
   const { file, diagnostics } = parsed;
-  const lines = new LineMap(file.text);
+  const converter = new NodeConverter(file.text, ctx, opts);
   const errors = diagnostics.filter((d) => d.severity === 'error').sort((a, b) => a.offset - b.offset);
-  const firstErrorIn = (start: number, end: number): Diagnostic | undefined => {
-    let lo = 0;
-    let hi = errors.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (errors[mid]!.offset < start) lo = mid + 1;
-      else hi = mid;
-    }
-    const d = errors[lo];
-    return d && d.offset < end ? d : undefined;
-  };
-  const outcomes: RuleOutcome[] = [];
-  for (const node of file.nodes) {
+  for (const node of file.nodes) converter.convert(node, errorsIn(errors, node.span.start, node.span.end));
+  return { text: printRules(file), outcomes: converter.outcomes };
+}
+
+/**
+ * The same conversion from the file's text, one node at a time: each rule is parsed, converted, printed and let go
+ * (nothing of the file's syntax tree is kept, which is what makes converting a large rule set cheap).
+ */
+export function convertRuleText(text: string, fileName: string, ctx: RuleContext, opts: ConvertRuleOptions): { text: string; outcomes: RuleOutcome[] } {
+  const converter = new NodeConverter(text, ctx, opts);
+  const out: string[] = [];
+  scanRules(text, { file: fileName }, (node, diagnostics) => {
+    converter.convert(node, diagnostics);
+    out.push(printNode(node));
+  });
+  return { text: out.join(''), outcomes: converter.outcomes };
+}
+
+/** The error diagnostics among `sorted` (by offset) that lie in [start, end). */
+function errorsIn(sorted: readonly Diagnostic[], start: number, end: number): Diagnostic[] {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.offset < start) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: Diagnostic[] = [];
+  for (let i = lo; i < sorted.length && sorted[i]!.offset < end; i++) out.push(sorted[i]!);
+  return out;
+}
+
+/** Converts one node (a rule by the policy, an unreadable line by --on-bad-rule), setting its edits. */
+class NodeConverter {
+  readonly outcomes: RuleOutcome[] = [];
+  private readonly lines: LineMap;
+
+  constructor(
+    private readonly text: string,
+    private readonly ctx: RuleContext,
+    private readonly opts: ConvertRuleOptions,
+  ) {
+    this.lines = new LineMap(text);
+  }
+
+  convert(node: Node, diagnostics: readonly Diagnostic[]): void {
     if (node.kind === 'rule') {
-      const line = lines.position(node.header.action.span.start).line;
-      const error = node.invalid ? firstErrorIn(node.span.start, node.span.end) : undefined;
-      const r = convertRule({ rule: node, text: file.text, line, error }, ctx, opts);
+      const line = this.lines.position(node.header.action.span.start).line;
+      const error = node.invalid ? firstError(diagnostics) : undefined;
+      const r = convertRule({ rule: node, text: this.text, line, error }, this.ctx, this.opts);
       node.edits = r.edits.length > 0 ? r.edits : undefined;
-      outcomes.push(r.outcome);
+      this.outcomes.push(r.outcome);
     } else if (node.kind === 'unparsed') {
-      const line = lines.position(node.span.start).line;
-      const error = firstErrorIn(node.span.start, node.span.end);
+      const line = this.lines.position(node.span.start).line;
+      const error = firstError(diagnostics);
       const reason = error ? `${error.code}: ${error.message}` : node.reason;
-      const disable = opts.onBadRule === 'disable';
+      const disable = this.opts.onBadRule === 'disable';
       if (disable) node.edits = [{ start: node.span.start, end: node.span.start, text: '# ' }];
-      outcomes.push({ line, gid: 1, sid: error?.sid, status: 'skipped', result: disable ? 'disabled' : 'unparsed', decidedBy: undefined, replaced: 0, notes: [], reason });
+      this.outcomes.push({ line, gid: 1, sid: error?.sid, status: 'skipped', result: disable ? 'disabled' : 'unparsed', decidedBy: undefined, replaced: 0, notes: [], reason });
     }
   }
-  return { text: printRules(file), outcomes };
+}
+
+function firstError(diagnostics: readonly Diagnostic[]): Diagnostic | undefined {
+  let first: Diagnostic | undefined;
+  for (const d of diagnostics) if (d.severity === 'error' && (first === undefined || d.offset < first.offset)) first = d;
+  return first;
 }
 
 /** The bundled test rules, enabled: their `# ` prefix removed; no policy, no reversal (they are written outbound). */
@@ -201,9 +239,9 @@ export function convert(opts: ConvertOptions): ConvertResult {
 
   const files: ConvertedFile[] = [];
   for (const f of inputs) {
-    const parsed = parseRules(readText(f.absPath), { file: f.display });
+    const text = readText(f.absPath);
     const ctx: RuleContext = { path: f.display, basename: path.basename(f.absPath) };
-    const r = f.testRules ? enableTestRules(parsed) : convertRuleFile(parsed, ctx, opts);
+    const r = f.testRules ? enableTestRules(parseRules(text, { file: f.display })) : convertRuleText(text, f.display, ctx, opts);
     files.push({ kind: 'rules', input: f.display, absPath: f.absPath, outputName: path.basename(f.absPath), text: r.text, outcomes: r.outcomes, testRules: f.testRules });
   }
   for (const c of confs) {
