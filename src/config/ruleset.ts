@@ -2,13 +2,14 @@
  * Loading a rule set as Snort would: rule files and directories, or a snort.conf whose variables are defined in
  * order and whose `include`s are followed (with `$RULE_PATH`), plus classification.config and `--var` overrides.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { RuleFile } from '../ast.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { parseRules } from '../parser/parse.js';
 import { defaultClassifications, parseClassificationConfig, type Classification } from './classification.js';
 import { parseVarOverride, VariableTable } from './variables.js';
+import { readTextFile } from './read-text.js';
 
 export interface LoadedFile {
   /** Absolute path. */
@@ -55,7 +56,7 @@ function display(path: string, cwd: string): string {
 
 function readText(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readTextFile(path);
   } catch (e) {
     throw new LoadError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -67,7 +67,8 @@ for (let c = 0; c < 256; c++) {
 const HSPACE = [9, 32, 0xa0];
 const VSPACE = [10, 11, 12, 13, 0x85];
 
-const POSIX: Record<string, (c: number) => boolean> = {
+/** POSIX class names (a Map: names like `constructor` or `__proto__` must not find Object.prototype's properties). */
+const POSIX = new Map<string, (c: number) => boolean>(Object.entries({
   alpha: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122),
   digit: (c) => c >= 48 && c <= 57,
   alnum: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57),
@@ -82,7 +83,7 @@ const POSIX: Record<string, (c: number) => boolean> = {
   xdigit: (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102),
   word: (c) => WORD[c] === 1,
   ascii: (c) => c < 128,
-};
+}));
 
 function predSet(pred: (c: number) => boolean): Uint8Array {
   const s = new Uint8Array(256);
@@ -286,22 +287,22 @@ const K_LOOKAHEAD = 4;
  * Special tokens stand for text only known at the end: a control character, a body, T_END (no translated text has
  * control characters, so the joined tokens are resolved by one regular-expression pass). T_OPEN + id: a capturing
  * group's opening; T_REF + k: the k-th numeric backreference; T_NAMED + name: a named backreference; T_SYN + id: a
- * reference to a synthetic group of the atomic trick; T_UNDEF: what the earlier translator pushed as `undefined` (a
- * `\c` escape of a non-ASCII character), which fails when the source is built.
+ * reference to a synthetic group of the atomic trick.
  */
 const T_OPEN = '\u0000';
 const T_REF = '\u0001';
 const T_NAMED = '\u0002';
 const T_SYN = '\u0003';
-const T_UNDEF = '\u0004\u0005';
 const T_END = '\u0005';
 const OPEN_TOKEN = /\u0000(\d+)\u0005/g;
-const SPECIAL_TOKEN = /([\u0000-\u0004])([^\u0005]*)\u0005/g;
+const SPECIAL_TOKEN = /([\u0000-\u0003])([^\u0005]*)\u0005/g;
 
 /** An open group. Length fields are only kept up to date while a lookbehind is open (`lbDepth > 0`). */
 class Frame {
-  /** Index in `out` of the group's opening token (for quantifiers applied to the whole group, and errors). */
+  /** Index in `out` of the group's opening token (for quantifiers applied to the whole group). */
   openAt = 0;
+  /** Offset in the pattern of the group's `(` (for errors). */
+  srcAt = 0;
   /** Inline option bits in force when the group opened (restored when it closes). */
   saved = 0;
   kind = K_GROUP;
@@ -323,8 +324,9 @@ class Frame {
   /** Some alternative has min !== max or a min other than the first alternative's. */
   varying = false;
 
-  reset(openAt: number, saved: number, kind: number): void {
+  reset(openAt: number, srcAt: number, saved: number, kind: number): void {
     this.openAt = openAt;
+    this.srcAt = srcAt;
     this.saved = saved;
     this.kind = kind;
     this.atomicId = 0;
@@ -395,6 +397,10 @@ class PcreTranslator {
   atomMax = 0.5;
   /** The last atom is several JS pieces (atomic trick, assertion group): wrap it before quantifying. */
   atomWrap = false;
+  /** Offset in the pattern of the `(` being translated (every group opens from `group()`). */
+  groupAt = 0;
+  /** The class being parsed looked for a `[:`/`[.`/`[=` terminator to the end of the pattern and found none. */
+  classLookedPast = false;
   /** Scratch byte set for classes. */
   set = new Uint8Array(256);
   /** Group id -> number in the output (while the source is assembled). */
@@ -410,7 +416,8 @@ class PcreTranslator {
       }
       this.step();
     }
-    if (this.depth > 0) throw new PcreSyntaxError('missing )', this.frames[this.depth - 1]!.openAt);
+    // PCRE reports a missing ) at the end of the pattern.
+    if (this.depth > 0) throw new PcreSyntaxError('missing )', this.n);
     this.resolveRefs();
     const source = this.special === 0 ? this.out.join('') : this.assemble();
     const jsFlags = this.sticky ? 'y' : '';
@@ -573,15 +580,9 @@ class PcreTranslator {
     else for (const b of charBytes(code)) this.atom((this.f & F_I) !== 0 ? FOLDED[b]! : LITERALS[b]!);
   }
 
-  /** A byte given by an escape (\\xHH, \\012, \\cX...): already a byte, never UTF-8 encoded. */
+  /** A byte given by an escape (\\xHH, \\012, \\cX...): already a byte (0-255), never UTF-8 encoded. */
   literalByte(b: number): void {
-    if (b < 256) this.atom((this.f & F_I) !== 0 ? FOLDED[b]! : LITERALS[b]!);
-    else if ((this.f & F_I) !== 0) this.atom(literalAtom(b, true));
-    else {
-      // `\c` of a non-ASCII character: the earlier translator pushed `undefined` here.
-      this.special++;
-      this.atom(T_UNDEF);
-    }
+    this.atom((this.f & F_I) !== 0 ? FOLDED[b]! : LITERALS[b]!);
   }
 
   skipExtended(): void {
@@ -822,6 +823,8 @@ class PcreTranslator {
         // c
         const x = this.p[this.i + 1];
         if (x === undefined) throw new PcreSyntaxError('\\c at end of pattern', this.i - 1);
+        // 8-bit PCRE without UTF refuses a byte above 127 (and a non-ASCII character in the rule is its UTF-8 bytes).
+        if (x.charCodeAt(0) > 127) throw new PcreSyntaxError('\\c must be followed by an ASCII character', this.i - 1);
         this.i += 2;
         return x.toUpperCase().charCodeAt(0) ^ 0x40;
       }
@@ -901,6 +904,7 @@ class PcreTranslator {
       }
     }
     const start = this.i;
+    this.classLookedPast = false;
     this.i++; // '['
     let negate = false;
     if (p[this.i] === '^') {
@@ -944,7 +948,8 @@ class PcreTranslator {
     }
     const text = renderCached(set, negate, (this.f & F_I) !== 0);
     this.atom(text);
-    if (memoKey !== undefined && this.i === end) {
+    // A class whose `[.`/`[=`/`[:` found no terminator anywhere depends on the rest of the pattern: not memoised.
+    if (memoKey !== undefined && this.i === end && !this.classLookedPast) {
       if (classMemo.size > 50_000) classMemo.clear();
       classMemo.set(memoKey, text);
     }
@@ -957,7 +962,11 @@ class PcreTranslator {
     const kind = p[i + 1];
     if (kind !== ':' && kind !== '.' && kind !== '=') return false;
     const close = p.indexOf(kind + ']', i + 2);
-    if (close === -1) return false;
+    if (close === -1) {
+      // The answer depends on the whole rest of the pattern (a later terminator makes this an error).
+      this.classLookedPast = true;
+      return false;
+    }
     if (kind !== ':') throw new PcreSyntaxError(`POSIX collating elements are not supported`, i);
     let name = p.slice(i + 2, close);
     let neg = false;
@@ -965,7 +974,7 @@ class PcreTranslator {
       neg = true;
       name = name.slice(1);
     }
-    const pred = POSIX[name];
+    const pred = POSIX.get(name);
     if (!pred) throw new PcreSyntaxError(`unknown POSIX class name '${name}'`, i);
     for (let c = 0; c < 256; c++) if (pred(c) !== neg) set[c] = 1;
     this.i = close + 2;
@@ -1174,7 +1183,7 @@ class PcreTranslator {
       fr = new Frame();
       this.frames.push(fr);
     }
-    fr.reset(openAt, this.f, kind);
+    fr.reset(openAt, this.groupAt, this.f, kind);
     this.depth++;
     if (kind === K_LOOKBEHIND) this.lbDepth++;
     this.atomStart = -1;
@@ -1192,6 +1201,7 @@ class PcreTranslator {
   /** `(` at `i`. */
   group(): void {
     const p = this.p;
+    this.groupAt = this.i;
     const c1 = p.charCodeAt(this.i + 1);
     if (c1 === 42) {
       this.verb();
@@ -1332,15 +1342,15 @@ class PcreTranslator {
       lenMin = fr.altMin;
       lenMax = fr.altMax;
       if (kind === K_LOOKBEHIND) {
-        if (fr.notFixed) throw new PcreSyntaxError('lookbehind assertion is not fixed length', fr.openAt);
+        if (fr.notFixed) throw new PcreSyntaxError('lookbehind assertion is not fixed length', fr.srcAt);
         lenMin = 0;
         lenMax = 0;
       } else if (kind === K_LOOKAHEAD) {
         lenMin = 0;
         lenMax = 0;
       } else if (this.lbDepth > 0 && fr.varying) {
-        // Inside a lookbehind, nested groups must have one fixed length.
-        throw new PcreSyntaxError('lookbehind assertion is not fixed length', fr.openAt);
+        // Inside a lookbehind, nested groups must have one fixed length: the error is the innermost lookbehind's.
+        throw new PcreSyntaxError('lookbehind assertion is not fixed length', this.openLookbehindAt());
       }
     }
     this.f = fr.saved;
@@ -1359,6 +1369,15 @@ class PcreTranslator {
     this.atomMin = lenMin;
     this.atomMax = lenMax;
     if (this.lbDepth > 0) this.addLen(lenMin, lenMax);
+  }
+
+  /** Offset in the pattern of the innermost open lookbehind (only called while one is open). */
+  openLookbehindAt(): number {
+    for (let d = this.depth - 1; d >= 0; d--) {
+      const fr = this.frames[d]!;
+      if (fr.kind === K_LOOKBEHIND) return fr.srcAt;
+    }
+    return 0;
   }
 
   /** `|` at `i`. */
@@ -1401,8 +1420,7 @@ class PcreTranslator {
     }
     if (kind === T_REF) return `(?:\\${numberOf[this.origGroups[this.refN[Number(body)]! - 1]!]!})`;
     if (kind === T_SYN) return `(?:\\${numberOf[Number(body)]!})`;
-    if (kind === T_NAMED) return `(?:\\k<${body}>)`;
-    throw new TypeError("Cannot use 'in' operator to search for 'open' in undefined");
+    return `(?:\\k<${body}>)`; // T_NAMED
   }
 }
 

@@ -9,6 +9,7 @@ import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnost
 import type { LoadedFile, RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, variablesIn, type VariableTable } from '../config/variables.js';
 import type { ContentArgs } from '../keywords/content.js';
+import { keywordIdOf, keywordTable } from '../keywords/index.js';
 
 /** What the per-file phase needs to know about the whole set. */
 export interface CheckContext {
@@ -37,6 +38,12 @@ export interface FileFacts {
 const TCP_ONLY = new Set(['flags', 'seq', 'ack', 'window', 'stream_size', 'stream_reassemble']);
 const ICMP_ONLY = new Set(['itype', 'icode', 'icmp_id', 'icmp_seq']);
 const PAYLOAD_NEEDS_FP = new Set(['pcre', 'byte_test', 'byte_jump', 'byte_extract', 'isdataat', 'base64_decode', 'asn1']);
+
+const NEEDS_FP = 1;
+const TCP_HEADER = 2;
+const ICMP_HEADER = 4;
+/** The three sets above as one table indexed by keyword number (no string hashing per option). */
+const TRAITS_BY_ID = keywordTable((k) => (PAYLOAD_NEEDS_FP.has(k.name) ? NEEDS_FP : 0) | (TCP_ONLY.has(k.name) ? TCP_HEADER : 0) | (ICMP_ONLY.has(k.name) ? ICMP_HEADER : 0));
 
 /** Per-file cache of expression checks: parsed expressions are shared by every rule with the same text. */
 type ExprCache = Map<object, string | undefined>;
@@ -108,15 +115,18 @@ export class RuleChecker {
     let needsFp: string | undefined;
     for (const o of rule.options) {
       const kw = o.keyword;
+      const kid = keywordIdOf(o);
+      const traits = kid === -1 ? 0 : TRAITS_BY_ID[kid]!;
       if (kw === 'classtype' && rule.classtype !== undefined && !this.ctx.classifications.has(rule.classtype))
         this.report(this.optionPlace(rule, o), 'error', 'unknown-classtype', `classtype '${rule.classtype}' is not in classification.config`);
       else if (kw === 'sid' && rule.sid !== undefined) facts.sids.push([`${rule.gid}:${rule.sid}`, this.optionPlace(rule, o)]);
       else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
       else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
-      if (PAYLOAD_NEEDS_FP.has(kw)) needsFp ??= kw;
-      if (proto !== 'tcp' && proto !== 'ip' && TCP_ONLY.has(kw))
+      if (traits === 0) continue;
+      if (traits & NEEDS_FP) needsFp ??= kw;
+      if (proto !== 'tcp' && proto !== 'ip' && traits & TCP_HEADER)
         this.report(this.optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests TCP headers, but the rule is for ${proto}: it can never match`);
-      if (proto !== 'icmp' && proto !== 'ip' && ICMP_ONLY.has(kw))
+      if (proto !== 'icmp' && proto !== 'ip' && traits & ICMP_HEADER)
         this.report(this.optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests ICMP headers, but the rule is for ${proto}: it can never match`);
     }
     if (!positiveContent && needsFp) {

@@ -1,9 +1,9 @@
 /** Linting one rule file: parse it, count its rules, run the per-file checks. */
-import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { LoadError, type RuleFileRef } from '../config/ruleset.js';
 import { scanRules } from '../parser/parse.js';
 import { RuleChecker, type CheckContext, type FileFacts } from './checks.js';
+import { readTextFile } from '../config/read-text.js';
 
 export interface FileLintResult {
   display: string;
@@ -16,7 +16,7 @@ export interface FileLintResult {
 export function lintFile(ref: RuleFileRef, ctx: CheckContext, exprCache?: Map<object, string | undefined>): FileLintResult {
   let text: string;
   try {
-    text = readFileSync(ref.path, 'utf8');
+    text = readTextFile(ref.path);
   } catch (e) {
     throw new LoadError(`cannot read ${ref.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -6,7 +6,7 @@ import type { RuleOption } from '../ast.js';
 import type { ContentArgs, FastPatternArgs, HttpBuffer } from '../keywords/content.js';
 import type { NumOrVar } from '../keywords/values.js';
 import type { RuleReporter } from './rule.js';
-import { KEYWORDS } from '../keywords/index.js';
+import { KEYWORDS, keywordIdOf, keywordTable } from '../keywords/index.js';
 
 export interface RuleIdentity {
   gid: number;
@@ -43,8 +43,9 @@ export function bindRule(options: RuleOption[], reporter: RuleReporter, action?:
   for (let index = 0; index < options.length; index++) {
     const o = options[index]!;
     const kw = o.keyword;
-    const bit = SINGLETON_BITS.get(kw);
-    if (bit !== undefined) {
+    const kid = keywordIdOf(o);
+    const bit = kid === -1 ? 0 : SINGLETON_BY_ID[kid]!;
+    if (bit !== 0) {
       if (singletons & bit) err(o, 'duplicate-option', `'${kw}' appears more than once in the rule`);
       singletons |= bit;
       if (kw === 'sid') sawSid = true;
@@ -64,7 +65,7 @@ export function bindRule(options: RuleOption[], reporter: RuleReporter, action?:
       ctx.cursorSeen = true;
       continue;
     }
-    if (isModifier(kw)) {
+    if (kid !== -1 && MODIFIER_BY_ID[kid] === 1) {
       if (!lastContent) {
         err(o, 'modifier-without-content', `'${kw}' modifies a content, but no content comes before it`);
         continue;
@@ -77,7 +78,7 @@ export function bindRule(options: RuleOption[], reporter: RuleReporter, action?:
       applyModifier(lastContent.args as ContentArgs, o, index, ctx);
       continue;
     }
-    if (CURSOR_SETTERS.has(kw)) ctx.cursorSeen = true;
+    if (kid !== -1 && CURSOR_SETTER_BY_ID[kid] === 1) ctx.cursorSeen = true;
     const a = o.args as { name?: string; variables?: string[] } | undefined;
     if (a && typeof a === 'object') {
       if (Array.isArray(a.variables))
@@ -116,6 +117,11 @@ export function bindRule(options: RuleOption[], reporter: RuleReporter, action?:
 const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
   ['sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count'].map((k, i) => [k, 1 << i]),
 );
+
+/** The same facts as tables indexed by keyword number (no string hashing per option). */
+const SINGLETON_BY_ID = keywordTable((k) => SINGLETON_BITS.get(k.name) ?? 0);
+const MODIFIER_BY_ID = keywordTable((k) => (k.contentModifier === true ? 1 : 0));
+const CURSOR_SETTER_BY_ID = keywordTable((k) => (CURSOR_SETTERS.has(k.name) ? 1 : 0));
 
 /** Content modifiers are declared by their keyword specs (`contentModifier`), in one place. */
 export function isModifier(keyword: string): boolean {

@@ -3,7 +3,7 @@
  * hold blanks), the option list with the chevrotain lexer, each option's value by its keyword's own parser.
  */
 import { ACTIONS, PROTOCOLS, type Action, type AddressExpr, type Direction, type Field, type PortExpr, type Protocol, type RuleHeader, type RuleOption, type Span } from '../ast.js';
-import { KEYWORDS } from '../keywords/index.js';
+import { findKeywordId, KEYWORD_LIST, keywordId } from '../keywords/index.js';
 import type { ValueReporter } from '../keywords/spec.js';
 import { parseAddress, parsePort } from './address.js';
 import { OptionToken, Semicolon, tokenizeOptions } from './options-lexer.js';
@@ -200,8 +200,8 @@ export function scanRegularOptions(text: string, from: number, to: number, repor
       while (j < to && isBlank(text.charCodeAt(j))) j++;
       if (j < to && text.charCodeAt(j) !== 59) return undefined;
     }
-    const keyword = text.slice(start, keywordEnd);
-    const option = new OptionNode(KEYWORDS.get(keyword)?.name ?? keyword, value, start, i, keywordEnd, valueStart, valueEnd);
+    const id = findKeywordId(text, start, keywordEnd);
+    const option = new OptionNode(id === -1 ? text.slice(start, keywordEnd) : KEYWORD_LIST[id]!.name, value, start, i, keywordEnd, valueStart, valueEnd, id);
     parseOptionValue(option, reporter);
     options.push(option);
   }
@@ -239,7 +239,8 @@ export function lexOptions(body: string, base: number, reporter: RuleReporter): 
       valueStart = tStart + vs;
       valueEnd = tStart + ve;
     }
-    const option = new OptionNode(KEYWORDS.get(keyword)?.name ?? keyword, value, tStart, tStart + image.length, tStart + kwEnd, valueStart, valueEnd);
+    const id = keywordId(keyword);
+    const option = new OptionNode(id === -1 ? keyword : KEYWORD_LIST[id]!.name, value, tStart, tStart + image.length, tStart + kwEnd, valueStart, valueEnd, id);
     // `keyword garbage;` lexes as the keyword followed by a stray token.
     const next = tokens[k + 1];
     if (!hasSemi && colon === -1 && next !== undefined && next.tokenType !== Semicolon) {
@@ -280,6 +281,8 @@ export class OptionNode<A = unknown> implements RuleOption<A> {
     public keywordEnd: number,
     public valueStart: number,
     public valueEnd: number,
+    /** The keyword's number in `KEYWORD_LIST` (-1: unknown), for per-keyword tables. */
+    readonly keywordId: number,
   ) {}
   get span(): Span {
     return { start: this.start, end: this.end };
@@ -332,8 +335,8 @@ class OptionValueReporter implements ValueReporter {
 
 const valueReporter = new OptionValueReporter();
 
-function parseOptionValue(option: RuleOption, reporter: RuleReporter): void {
-  const spec = KEYWORDS.get(option.keyword);
+function parseOptionValue(option: OptionNode, reporter: RuleReporter): void {
+  const spec = option.keywordId === -1 ? undefined : KEYWORD_LIST[option.keywordId];
   const kwLen = option.keywordEnd - option.start;
   if (!spec) {
     reporter.report('error', 'unknown-keyword', `unknown rule option '${option.keyword}'`, option.start, kwLen);

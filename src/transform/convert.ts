@@ -3,7 +3,7 @@
  * also `# include`, are followed), convert every rule (convert-rule.ts), and build the report. Reading and converting
  * are here; writing the outputs is `writeConverted` so the pipeline can be tested in memory.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DirectiveNode, Edit, Node, RuleFile } from '../ast.js';
@@ -13,6 +13,7 @@ import { parseRules, scanRules } from '../parser/parse.js';
 import { printNode, printRules } from '../parser/print.js';
 import { convertRule, type ConvertRuleOptions, type RuleOutcome } from './convert-rule.js';
 import type { RuleContext } from './decide.js';
+import { readTextFile } from '../config/read-text.js';
 
 /** The bundled files: the Honeywall's default policy and the seed paper's test rules. */
 export const RULESETS_DIR = fileURLToPath(new URL('../../rulesets/', import.meta.url));
@@ -72,7 +73,7 @@ function display(p: string, cwd: string): string {
 
 function readText(p: string): string {
   try {
-    return readFileSync(p, 'utf8');
+    return readTextFile(p);
   } catch (e) {
     throw new ConvertInputError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -71,13 +71,97 @@ describe('pcre arguments', () => {
     let at: number | undefined;
     parsePcre('"/ab(c/"', { error: (_c, m, a) => ((msg = m), (at = a)), warning: () => {} });
     expect(msg).toMatch(/missing \)/);
-    expect(at).toBe(4);
+    // PCRE reports a missing ) at the end of the pattern: here the closing '/'.
+    expect(at).toBe(6);
   });
   it('returns equal results from the cache, and a copy each time', () => {
     const a = args('"/cache-me/i"');
     const b = args('"/cache-me/i"');
     expect(a).toEqual(b);
     expect(a).not.toBe(b);
+  });
+});
+
+/** The bad-pcre errors of `"/pattern/flags"`: message and offset in the value. */
+function pcreErrors(pattern: string, flags = ''): { message: string; at: number | undefined }[] {
+  const errors: { message: string; at: number | undefined }[] = [];
+  parsePcre(`"/${pattern}/${flags}"`, { error: (_c, message, at) => errors.push({ message, at }), warning: () => {} });
+  return errors;
+}
+
+describe('patterns PCRE refuses, reported as bad-pcre (never a crash)', () => {
+  it('refuses \\c followed by a non-ASCII character, at the \\c, with and without i', () => {
+    for (const flags of ['', 'i', 'x']) {
+      for (const pattern of ['\\c\u00ff', 'ab\\c\u00e9', '[\\c\u00ff]', '[a-\\c\u0100]', '(?<=\\c\u00ff)x']) {
+        const errors = pcreErrors(pattern, flags);
+        expect(errors, `${pattern} /${flags}`).toHaveLength(1);
+        expect(errors[0]!.message).toMatch(/\\c must be followed by an ASCII character/);
+        // The value is `"/` + pattern: the offset points at the backslash of \c.
+        expect(`"/${pattern}`.slice(errors[0]!.at)).toMatch(/^\\c/);
+      }
+    }
+  });
+  it('refuses \\c at the end of the pattern, at the \\c', () => {
+    for (const pattern of ['ab\\c', '[a\\c']) {
+      const errors = pcreErrors(pattern);
+      expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/\\c at end of pattern/)]);
+      expect(`"/${pattern}`.slice(errors[0]!.at)).toBe('\\c');
+    }
+    expect(pcreErrors('\\c?')).toEqual([]);
+  });
+  it('knows only the real POSIX class names (not Object.prototype properties)', () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '^constructor', '^__proto__']) {
+      const errors = pcreErrors(`a[[:${name}:]]`);
+      expect(errors.map((e) => e.message), name).toEqual([expect.stringMatching(/unknown POSIX class name/)]);
+      expect(`"/a[[:${name}:]]`.slice(errors[0]!.at)).toBe(`[:${name}:]]`);
+    }
+    expect(pcreErrors('[[:alpha:][:^digit:]]')).toEqual([]);
+  });
+  it('raises the collating-element error whatever classes were translated (and cached) before', () => {
+    for (const kind of ['.', '=']) {
+      expect(() => translatePcre(`[[${kind}a]`, '')).not.toThrow();
+      expect(() => translatePcre(`[[${kind}a]b${kind}]`, ''), kind).toThrow(/POSIX collating elements are not supported/);
+      expect(() => translatePcre(`[[${kind}a]`, 'i')).not.toThrow();
+      expect(() => translatePcre(`x[[${kind}a]b${kind}]`, 'i'), kind).toThrow(/POSIX collating elements are not supported/);
+    }
+  });
+  it('points the lint diagnostic at the pattern: missing ) at its end, a lookbehind at its opening', () => {
+    const cases: [pattern: string, message: RegExp, textAt: string][] = [
+      ['ab(c', /missing \)/, '/"'],
+      ['(?:x(a|b)', /missing \)/, '/"'],
+      ['xyz(?<=a+)b', /lookbehind assertion is not fixed length/, '(?<=a+)'],
+      ['xy(?<!ab?)c', /lookbehind assertion is not fixed length/, '(?<!ab?)'],
+      ['(a)(?<=a(b|cd))e', /lookbehind assertion is not fixed length/, '(?<=a(b|cd))'],
+    ];
+    for (const [pattern, message, textAt] of cases) {
+      const rule = `alert tcp any any -> any any (msg:"m"; pcre:"/${pattern}/"; sid:1;)`;
+      const diags = parseRules(rule).diagnostics.filter((d) => d.code === 'bad-pcre');
+      expect(diags, pattern).toHaveLength(1);
+      const d = diags[0]!;
+      expect(d.message).toMatch(message);
+      expect(d.line).toBe(1);
+      expect(rule.slice(d.column - 1), pattern).toMatch(new RegExp('^' + textAt.replace(/[()?+|\\/"]/g, '\\$&')));
+      const regexStart = rule.indexOf('"/') + 2;
+      expect(d.message).toContain(`(at offset ${d.column - 1 - regexStart} of the regex)`);
+    }
+  });
+  it('never throws from the keyword parser, whatever the pattern and flags (property)', () => {
+    const pieces = ['\\', '[', ']', '(', ')', '?', '*', '+', '{', '}', ',', '|', '^', '$', '.', '-', ':', '=', '<', '>', '!', '#', "'", '"', '/', ' ', '\n', 'a', 'A', '1', '0', '7', 'x', 'c', 'o', 'g', 'k', 'P', 'Q', 'E', 'R', '[:alpha:]', '[:', ':]', '[.', '[=', '(?<=', '(?<!', '(?>', '(?:', '(?P<n>', '(?P=n)', '(?i)', '(?#', '(*', '\\x{', '\\o{', '\\g{', '\\k<'];
+    const unit = fc.oneof(
+      fc.constantFrom(...pieces),
+      fc.integer({ min: 0, max: 0x17f }).map((c) => String.fromCharCode(c)),
+      fc.string({ unit: 'binary', maxLength: 2 }),
+    );
+    const pattern = fc.array(unit, { maxLength: 16 }).map((a) => a.join(''));
+    const flags = fc.oneof(fc.shuffledSubarray([...'ismxAEG']), fc.shuffledSubarray([...'ismxAEGRUIPHDMCKSYBO'])).map((a) => a.join(''));
+    fc.assert(
+      fc.property(pattern, flags, fc.boolean(), (pat, fl, m) => {
+        const value = m ? `"m#${pat}#${fl}"` : `"/${pat}/${fl}"`;
+        const r = parseValue('pcre', value);
+        for (const at of r.errorAt) expect(at === undefined || (at >= 0 && at <= value.length), `${value}: error at ${at}`).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
 
