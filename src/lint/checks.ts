@@ -96,7 +96,8 @@ export class RuleChecker {
           problem = e.message;
         }
       }
-      this.exprCache.set(expr, problem);
+      // (Long lists are parsed afresh for each rule, so caching them would only keep them alive.)
+      if (field.text.length <= 100) this.exprCache.set(expr, problem);
     }
     if (problem) this.report(this.place(rule, field.start, field.end - field.start), 'error', 'unknown-variable', problem);
   }

@@ -1,6 +1,8 @@
 /**
  * Address and port expressions of a rule header (`$HOME_NET`, `![10.0.0.0/8,$DNS]`, `1024:`, `!5938,!1433`).
  * Headers repeat heavily across a rule set, so results are cached by their text and shared (treat as immutable).
+ * Long texts (the IP lists of reputation rules, each different) are not cached: keeping them would only hold
+ * thousands of addresses alive for nothing.
  */
 import type { AddressExpr, PortExpr } from '../ast.js';
 
@@ -8,6 +10,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
 
 const addressCache = new Map<string, ParseResult<AddressExpr>>();
 const portCache = new Map<string, ParseResult<PortExpr>>();
+const CACHED_LENGTH = 100;
 
 class Cursor {
   pos = 0;
@@ -53,7 +56,7 @@ export function parseAddress(text: string): ParseResult<AddressExpr> {
     r = parseTop(text, parseAddressItem, (items) => ({ kind: 'list', items, negated: false }));
     if (r.ok && r.value.kind === 'list' && !text.trimStart().startsWith('[') && !text.trimStart().startsWith('!['))
       r = { ok: false, error: 'an address list must be in brackets', at: 0 };
-    addressCache.set(text, r);
+    if (text.length <= CACHED_LENGTH) addressCache.set(text, r);
   }
   return r;
 }
@@ -62,7 +65,7 @@ export function parsePort(text: string): ParseResult<PortExpr> {
   let r = portCache.get(text);
   if (r === undefined) {
     r = parseTop(text, parsePortItem, (items) => ({ kind: 'list', items, negated: false }));
-    portCache.set(text, r);
+    if (text.length <= CACHED_LENGTH) portCache.set(text, r);
   }
   return r;
 }

@@ -55,20 +55,31 @@ function trimEnd(text: string, from: number, to: number): number {
 
 export function splitEntries(text: string): Entry[] {
   const entries: Entry[] = [];
-  let pos = 0;
-  while (pos < text.length) {
+  const reader = new EntryReader(text);
+  for (let e = reader.next(); e !== undefined; e = reader.next()) entries.push(e);
+  return entries;
+}
+
+/** The entries of a text one at a time (a caller that lets each go keeps no list of the file's entries). */
+export class EntryReader {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  next(): Entry | undefined {
+    const text = this.text;
+    const pos = this.pos;
+    if (pos >= text.length) return undefined;
     const { contentEnd, next } = lineBounds(text, pos);
     const nb = firstNonBlank(text, pos, contentEnd);
     if (nb === contentEnd) {
-      entries.push({ kind: 'blank', start: pos, end: next, text: '', pieces: [] });
-      pos = next;
-      continue;
+      this.pos = next;
+      return { kind: 'blank', start: pos, end: next, text: '', pieces: [] };
     }
-    const c = text[nb];
-    if (c === '#' || c === ';') {
-      entries.push({ kind: 'comment', start: pos, end: next, text: text.slice(pos, contentEnd), pieces: [{ logical: 0, physical: pos, length: contentEnd - pos }] });
-      pos = next;
-      continue;
+    const c = text.charCodeAt(nb);
+    if (c === 35 /* # */ || c === 59 /* ; */) {
+      this.pos = next;
+      return { kind: 'comment', start: pos, end: next, text: text.slice(pos, contentEnd), pieces: [{ logical: 0, physical: pos, length: contentEnd - pos }] };
     }
     // Code, possibly continued over several lines.
     const start = pos;
@@ -107,10 +118,9 @@ export function splitEntries(text: string): Entry[] {
       }
     }
     const logical = pieces.length === 1 ? text.slice(pieces[0]!.physical, pieces[0]!.physical + pieces[0]!.length) : pieces.map((pc) => text.slice(pc.physical, pc.physical + pc.length)).join('');
-    entries.push({ kind: 'code', start, end, text: logical, pieces });
-    pos = end;
+    this.pos = end;
+    return { kind: 'code', start, end, text: logical, pieces };
   }
-  return entries;
 }
 
 /** Maps an offset in an entry's logical text to the file offset. */

@@ -4,7 +4,7 @@
 import type { DirectiveName, DirectiveNode, Edit, Node, RuleFile, RuleHeader, RuleNode, RuleOption, Span } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import { bindRule, type RuleIdentity } from './bind.js';
-import { splitEntries, toPhysical, toPhysicalEnd, type Entry } from './lines.js';
+import { EntryReader, toPhysical, toPhysicalEnd, type Entry } from './lines.js';
 import { FieldNode, isAction, parseRuleHeader, parseRuleOptions, type RuleReporter } from './rule.js';
 
 export interface ParseOptions {
@@ -44,7 +44,8 @@ export function parseRules(text: string, options: ParseOptions = {}): ParseResul
  */
 export function scanRules(text: string, options: ParseOptions, visit: (node: Node, diagnostics: readonly Diagnostic[]) => void): void {
   const parser = new FileParser(text, options.file ?? '<input>');
-  for (const entry of splitEntries(text)) {
+  const entries = new EntryReader(text);
+  for (let entry = entries.next(); entry !== undefined; entry = entries.next()) {
     const node = parser.parseEntry(entry);
     visit(node, parser.takeDiagnostics(node));
   }
