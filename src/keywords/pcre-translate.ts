@@ -399,8 +399,11 @@ class PcreTranslator {
   atomWrap = false;
   /** Offset in the pattern of the `(` being translated (every group opens from `group()`). */
   groupAt = 0;
-  /** The class being parsed looked for a `[:`/`[.`/`[=` terminator to the end of the pattern and found none. */
-  classLookedPast = false;
+  /**
+   * The furthest pattern index read by `checkPosixSyntax` while the current class was parsed (its scan can run past
+   * the class's `]`, up to the end of the pattern): a class is memoised only when this stays inside its own text.
+   */
+  classScanMax = -1;
   /** Scratch byte set for classes. */
   set = new Uint8Array(256);
   /** Group id -> number in the output (while the source is assembled). */
@@ -890,9 +893,18 @@ class PcreTranslator {
     return v;
   }
 
-  /** A character class at `i`. */
+  /** A character class at `i` (or PCRE's `[[:<:]]` / `[[:>:]]` word-boundary spellings). */
   parseClass(): void {
     const p = this.p;
+    if (p.charCodeAt(this.i + 1) === 91 && p.charCodeAt(this.i + 2) === 58 && p.startsWith(':]]', this.i + 4)) {
+      // PCRE 8.45 compile_branch: `[[:<:]]` and `[[:>:]]` (exactly these 7 characters) are compiled as the
+      // pattern text \b(?=\w) and \b(?<=\w) (a following quantifier applies to the assertion group).
+      const c = p[this.i + 3];
+      if (c === '<' || c === '>') {
+        this.substitute(c === '<' ? '\\b(?=\\w)' : '\\b(?<=\\w)', this.i + 7);
+        return;
+      }
+    }
     const end = quickClassEnd(p, this.i);
     const memoKey = end === -1 ? undefined : ((this.f & F_I) !== 0 ? 'i' : '-') + p.slice(this.i, end);
     if (memoKey !== undefined) {
@@ -904,7 +916,14 @@ class PcreTranslator {
       }
     }
     const start = this.i;
-    this.classLookedPast = false;
+    this.classScanMax = -1;
+    // PCRE 8.45 compile_branch: a class whose own `[` starts a POSIX construct (`[:alpha:]`, `[.a.]` as a whole
+    // class) is an error (ERR13 / ERR31), not a class of those characters.
+    const k1 = p.charCodeAt(start + 1);
+    if ((k1 === 58 || k1 === 46 || k1 === 61) && this.posixEnd(start) !== -1) {
+      const message = k1 === 58 ? 'POSIX named classes are supported only within a class' : 'POSIX collating elements are not supported';
+      throw new PcreSyntaxError(message, start);
+    }
     this.i++; // '['
     let negate = false;
     if (p[this.i] === '^') {
@@ -948,26 +967,28 @@ class PcreTranslator {
     }
     const text = renderCached(set, negate, (this.f & F_I) !== 0);
     this.atom(text);
-    // A class whose `[.`/`[=`/`[:` found no terminator anywhere depends on the rest of the pattern: not memoised.
-    if (memoKey !== undefined && this.i === end && !this.classLookedPast) {
+    // Memoised only when everything read (including POSIX-syntax scans) lies inside the key text: the cache never
+    // changes a result.
+    if (memoKey !== undefined && this.i === end && this.classScanMax < end) {
       if (classMemo.size > 50_000) classMemo.clear();
       classMemo.set(memoKey, text);
     }
   }
 
-  /** `[:name:]` (or a refused `[.x.]`, `[=x=]`) at `i`. Returns false when `[` is a plain character here. */
+  /**
+   * `[` inside a class at `i`: a POSIX class `[:name:]` / `[:^name:]` (added to the set, `i` moved past it, true), an
+   * error for `[.x.]`, `[=x=]` and unknown names, or false when PCRE takes the `[` as an ordinary member (its
+   * check_posix_syntax found no terminator before the next `]`).
+   */
   classPosix(set: Uint8Array): boolean {
     const p = this.p;
     const i = this.i;
-    const kind = p[i + 1];
-    if (kind !== ':' && kind !== '.' && kind !== '=') return false;
-    const close = p.indexOf(kind + ']', i + 2);
-    if (close === -1) {
-      // The answer depends on the whole rest of the pattern (a later terminator makes this an error).
-      this.classLookedPast = true;
-      return false;
-    }
-    if (kind !== ':') throw new PcreSyntaxError(`POSIX collating elements are not supported`, i);
+    const kind = p.charCodeAt(i + 1);
+    if (kind !== 58 && kind !== 46 && kind !== 61) return false;
+    const close = this.posixEnd(i);
+    if (close === -1) return false;
+    // PCRE 8.45 compile_branch: ERR31 for `[.` `[=` whatever is inside; else check_posix_name on the exact text.
+    if (kind !== 58) throw new PcreSyntaxError('POSIX collating elements are not supported', i);
     let name = p.slice(i + 2, close);
     let neg = false;
     if (name.startsWith('^')) {
@@ -979,6 +1000,32 @@ class PcreTranslator {
     for (let c = 0; c < 256; c++) if (pred(c) !== neg) set[c] = 1;
     this.i = close + 2;
     return true;
+  }
+
+  /** `checkPosixSyntax` at `i`, remembering how far it read (for the class memo). */
+  posixEnd(i: number): number {
+    const close = checkPosixSyntax(this.p, i);
+    if (posixScanEnd > this.classScanMax) this.classScanMax = posixScanEnd;
+    return close;
+  }
+
+  /**
+   * Translates fixed PCRE pattern text `sub` in place of the pattern's text up to `resume` (PCRE's nested-pattern
+   * substitution for `[[:<:]]`, `[[:>:]]`); `sub` holds no errors, so offsets in it never reach a diagnostic.
+   */
+  substitute(sub: string, resume: number): void {
+    const p = this.p;
+    const n = this.n;
+    this.p = sub;
+    this.n = sub.length;
+    this.i = 0;
+    try {
+      while (this.i < this.n) this.step();
+    } finally {
+      this.p = p;
+      this.n = n;
+    }
+    this.i = resume;
   }
 
   /**
@@ -1076,7 +1123,13 @@ class PcreTranslator {
       }
       return hi > 0xff ? -1 : hi;
     }
-    if (c2 === '[' && p[this.i + 1] === ':') return -1;
+    if (c2 === '[') {
+      // PCRE 8.45: a range ending in a POSIX construct is ERR83; a `[` that is not one is the range's end.
+      const k = p.charCodeAt(this.i + 1);
+      if ((k === 58 || k === 46 || k === 61) && this.posixEnd(this.i) !== -1) {
+        throw new PcreSyntaxError('invalid range in character class', this.i - 1);
+      }
+    }
     const c = p.charCodeAt(this.i);
     if (c < 0x80) {
       this.i++;
@@ -1437,6 +1490,42 @@ export function translatePcreSource(pattern: string, flags: PcreCompileFlags): P
   return translator.translate(pattern, flags);
 }
 
+/** The last index `checkPosixSyntax` read (the pattern's length when it ran off the end). */
+let posixScanEnd = 0;
+
+/**
+ * Port of check_posix_syntax() from PCRE 8.45 pcre_compile.c (8-bit library, non-UTF; the last 8.x release; PCRE2's
+ * function is the same). `i` is at a `[` followed by `:`, `.` or `=` (the terminator). Scanning from after those
+ * two characters: `\]` and `\\` are skipped as pairs; a `]`, or a `[` followed by the same terminator (a nested
+ * construct), means "not POSIX syntax"; the terminator followed by `]` means it is one. Returns the index of that
+ * closing terminator, or -1 (also when the pattern ends first). Older 8.x releases differ in edge cases
+ * (`\\`, nested `[:`).
+ */
+function checkPosixSyntax(p: string, i: number): number {
+  const term = p.charCodeAt(i + 1);
+  const n = p.length;
+  for (let j = i + 2; j < n; j++) {
+    const c = p.charCodeAt(j);
+    if (c === 92) {
+      const d = p.charCodeAt(j + 1);
+      if (d === 93 || d === 92) j++;
+    } else if (c === 93) {
+      posixScanEnd = j;
+      return -1;
+    } else if (c === 91) {
+      if (p.charCodeAt(j + 1) === term) {
+        posixScanEnd = j + 1;
+        return -1;
+      }
+    } else if (c === term && p.charCodeAt(j + 1) === 93) {
+      posixScanEnd = j + 1;
+      return j;
+    }
+  }
+  posixScanEnd = n;
+  return -1;
+}
+
 /** Rendered classes by their source text (and case folding). */
 const classMemo = new Map<string, string>();
 const SIMPLE_CLASS_REST = /[^\\[\]]*\]/y;
@@ -1455,9 +1544,9 @@ function quickClassEnd(p: string, i: number): number {
       if (p[j + 1] === 'Q') return -1;
       j += 2;
     } else if (ch === 91 && p[j + 1] === ':') {
-      const close = p.indexOf(':]', j + 2);
-      if (close === -1) return -1;
-      j = close + 2;
+      // As the class parser: `[:name:]` when check_posix_syntax says so, else a plain `[`.
+      const close = checkPosixSyntax(p, j);
+      j = close === -1 ? j + 1 : close + 2;
     } else if (ch === 93) return j + 1;
     else j++;
   }
