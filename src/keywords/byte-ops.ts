@@ -125,6 +125,7 @@ const BT_OP = /^(!)?\s*(<=|>=|<|>|=|&|\^)?(.*)$/;
 
 export const byte_test = defineKeyword<ByteTestArgs>({
   name: 'byte_test',
+  repeats: true,
   category: 'payload',
   value: 'required',
   summary: 'compare a number read from the buffer with a value',
@@ -202,6 +203,7 @@ export interface ByteJumpArgs extends ByteRead {
 
 export const byte_jump = defineKeyword<ByteJumpArgs>({
   name: 'byte_jump',
+  repeats: true,
   category: 'payload',
   value: 'required',
   summary: 'read a length from the buffer and move the cursor past it',

@@ -16,6 +16,7 @@ function positional(name: 'depth' | 'offset' | 'distance' | 'within', min: numbe
     category: 'payload',
     value: 'required',
     contentModifier: true,
+    repeats: true,
     summary,
     parse: (value, report) => parseNumOrVar(value ?? '', report, name, min, 65535),
   });
@@ -74,6 +75,7 @@ export const http_encode = defineKeyword<HttpEncodeArgs>({
 
 export const fast_pattern = defineKeyword<FastPatternArgs>({
   name: 'fast_pattern',
+  repeats: true,
   category: 'payload',
   value: 'optional',
   contentModifier: true,

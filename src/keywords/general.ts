@@ -27,6 +27,7 @@ export const sid = defineKeyword<number>({
 
 export const gid = defineKeyword<number>({
   name: 'gid',
+  repeats: true,
   category: 'general',
   value: 'required',
   summary: 'the generator identifier (1 for text rules)',
@@ -35,6 +36,7 @@ export const gid = defineKeyword<number>({
 
 export const rev = defineKeyword<number>({
   name: 'rev',
+  repeats: true,
   category: 'general',
   value: 'required',
   summary: 'the rule revision',
@@ -43,6 +45,7 @@ export const rev = defineKeyword<number>({
 
 export const classtype = defineKeyword<string>({
   name: 'classtype',
+  repeats: true,
   category: 'general',
   value: 'required',
   summary: 'the attack class (from classification.config)',
@@ -58,6 +61,7 @@ export const classtype = defineKeyword<string>({
 
 export const priority = defineKeyword<number>({
   name: 'priority',
+  repeats: true,
   category: 'general',
   value: 'required',
   summary: 'the alert priority (overrides the classtype default)',

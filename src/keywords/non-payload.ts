@@ -78,6 +78,7 @@ function testKeyword(
     name,
     category: 'non-payload',
     value: 'required',
+    repeats: true,
     summary,
     parse: (value, report) => numberTest(value ?? '', report, name, ops, min, max, allowRange),
   });
@@ -97,6 +98,7 @@ export const dsize = testKeyword('dsize', 'test the payload size', ['=', '<', '>
 /** ttl: `[<|>|=|<=|>=]N`, `N-M`, `-N`, `N-` (sp_ttl_check.c). */
 export const ttl = defineKeyword<NumberTest>({
   name: 'ttl',
+  repeats: true,
   category: 'non-payload',
   value: 'required',
   summary: 'test the IP time-to-live',
@@ -126,6 +128,7 @@ function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberT
     name,
     category: 'non-payload',
     value: 'required',
+    repeats: true,
     summary,
     parse(value, report) {
       const v = value ?? '';
@@ -236,6 +239,7 @@ function bitsTest(value: string, report: ValueReporter, what: string, letters: s
 
 export const fragbits = defineKeyword<BitsTest>({
   name: 'fragbits',
+  repeats: true,
   category: 'non-payload',
   value: 'required',
   summary: 'test the IP fragmentation bits (M D R, with + * !)',
@@ -244,6 +248,7 @@ export const fragbits = defineKeyword<BitsTest>({
 
 export const flags = defineKeyword<BitsTest>({
   name: 'flags',
+  repeats: true,
   category: 'non-payload',
   value: 'required',
   summary: 'test the TCP flags (F S R P A U C E 0, with + * !, optional ignore mask)',
@@ -263,6 +268,7 @@ const FLOW_WORDS = ['established', 'not_established', 'stateless', 'to_client', 
 
 export const flow = defineKeyword<FlowArgs>({
   name: 'flow',
+  repeats: true,
   category: 'non-payload',
   value: 'required',
   summary: 'restrict the rule to a direction and state of the session',
@@ -323,6 +329,7 @@ const FLOWBITS_OPS: readonly FlowbitsOp[] = ['set', 'setx', 'unset', 'toggle', '
 
 export const flowbits = defineKeyword<FlowbitsArgs>({
   name: 'flowbits',
+  repeats: true,
   category: 'non-payload',
   value: 'required',
   summary: 'set, clear or test named state bits of the session',
@@ -458,6 +465,7 @@ export interface IpProtoArgs {
 
 export const ip_proto = defineKeyword<IpProtoArgs>({
   name: 'ip_proto',
+  repeats: true,
   category: 'non-payload',
   value: 'required',
   summary: 'test the IP protocol number (or name)',
@@ -531,6 +539,7 @@ export interface StreamSizeArgs {
 
 export const stream_size = defineKeyword<StreamSizeArgs>({
   name: 'stream_size',
+  repeats: true,
   category: 'non-payload',
   value: 'required',
   summary: 'test the number of bytes seen in the TCP session (by sequence numbers)',

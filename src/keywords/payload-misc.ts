@@ -16,6 +16,7 @@ export interface IsdataatArgs {
 
 export const isdataat = defineKeyword<IsdataatArgs>({
   name: 'isdataat',
+  repeats: true,
   category: 'payload',
   value: 'required',
   summary: 'check that the buffer has data at an offset (optionally relative to the last match)',
@@ -57,6 +58,7 @@ const URILEN = /^\s*(?:([<>])\s*(\d+)|(\d+)\s*<>\s*(\d+)|(\d+))\s*$/;
 
 export const urilen = defineKeyword<UrilenArgs>({
   name: 'urilen',
+  repeats: true,
   category: 'payload',
   value: 'required',
   summary: 'test the length of the HTTP request URI (raw by default)',

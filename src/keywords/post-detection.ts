@@ -70,6 +70,7 @@ function filterPairs(value: string, report: ValueReporter, what: string, keys: r
 
 export const threshold = defineKeyword<ThresholdArgs>({
   name: 'threshold',
+  repeats: true,
   category: 'post-detection',
   value: 'required',
   summary: 'limit or threshold the alerts of this rule (type, track, count, seconds)',
@@ -78,6 +79,7 @@ export const threshold = defineKeyword<ThresholdArgs>({
 
 export const detection_filter = defineKeyword<DetectionFilterArgs>({
   name: 'detection_filter',
+  repeats: true,
   category: 'post-detection',
   value: 'required',
   summary: 'only alert after the rule matched count times in seconds (per source or destination)',

@@ -24,6 +24,11 @@ export interface KeywordSpec<A = unknown> {
   summary: string;
   /** Parse the value into typed arguments; report problems and return undefined when it cannot be used. */
   parse(value: string | undefined, report: ValueReporter): A | undefined;
+  /**
+   * The same few values recur across a rule set (flow, threshold, depth, ...): the parser then parses each distinct
+   * value once and gives every option with it the same (frozen) arguments, so `parse` must depend on the value alone.
+   */
+  repeats?: boolean;
 }
 
 export type AnyKeywordSpec = KeywordSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
