@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RuleOption } from '../src/ast.js';
+import { parseRules } from '../src/parser/parse.js';
 import { lexOptions, parseRuleHeader, scanRegularOptions, type RuleReporter } from '../src/parser/rule.js';
 import { etDir, hasCorpus, ruleFilesIn } from './helpers/corpus.js';
 
@@ -103,6 +104,17 @@ describe('the option scanner agrees with the chevrotain lexer', () => {
     }
     const ok = 'msg:"a\\;b"; nocase ; ;; content:"x"; sid:1';
     expect(scanRegularOptions(ok, 0, ok.length, new Recorder())).toBeDefined();
+  });
+});
+
+describe('a body the scanner declines part-way', () => {
+  it('reports each problem once (the values read before the irregular option are not reported twice)', () => {
+    const text = 'alert tcp any any -> any any (flow:bogus; depth:0; content"x"; sid:1;)\n';
+    const { diagnostics } = parseRules(text, { file: 'd.rules' });
+    const seen = diagnostics.map((d) => `${d.code}@${d.column}`);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.some((s) => s.startsWith('bad-option@'))).toBe(true);
+    expect(diagnostics.filter((d) => d.message.startsWith('flow:'))).toHaveLength(1);
   });
 });
 

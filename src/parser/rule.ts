@@ -159,11 +159,11 @@ function isKeywordChar(c: number): boolean {
  * than `:` or `;`), and the body is then read by the lexer, which reports the problem.
  */
 export function scanRegularOptions(text: string, from: number, to: number, reporter: RuleReporter): RuleOption[] | undefined {
-  const options: RuleOption[] = [];
+  const options: OptionNode[] = [];
   let i = from;
   for (;;) {
     while (i < to && isBlank(text.charCodeAt(i))) i++;
-    if (i >= to) return options;
+    if (i >= to) break;
     let c = text.charCodeAt(i);
     if (c === 59 /* ; */) {
       i++; // `;;`: an empty option, ignored by Snort
@@ -201,10 +201,11 @@ export function scanRegularOptions(text: string, from: number, to: number, repor
       if (j < to && text.charCodeAt(j) !== 59) return undefined;
     }
     const id = findKeywordId(text, start, keywordEnd);
-    const option = new OptionNode(id === -1 ? text.slice(start, keywordEnd) : KEYWORD_LIST[id]!.name, value, start, i, keywordEnd, valueStart, valueEnd, id);
-    parseOptionValue(option, reporter);
-    options.push(option);
+    options.push(new OptionNode(id === -1 ? text.slice(start, keywordEnd) : KEYWORD_LIST[id]!.name, value, start, i, keywordEnd, valueStart, valueEnd, id));
   }
+  // Values only once the whole body is known to be regular (else the lexer reads it all, and reports once).
+  for (let k = 0; k < options.length; k++) parseOptionValue(options[k]!, reporter);
+  return options;
 }
 
 export function lexOptions(body: string, base: number, reporter: RuleReporter): RuleOption[] {
