@@ -137,4 +137,40 @@ describe.skipIf(!hasCorpus)('on every rule of the ET Open 2019 corpus', () => {
     }
     expect(bodies).toBeGreaterThan(28_000);
   });
+
+  it("a disabled rule's gid and sid read without parsing it equal those of the full parse", () => {
+    let disabled = 0;
+    for (const path of ruleFilesIn(etDir)) {
+      const text = readFileSync(path, 'utf8');
+      const quick = parseRules(text).file.nodes;
+      const full = parseRules(text).file.nodes;
+      for (let i = 0; i < quick.length; i++) {
+        const q = quick[i]!;
+        const f = full[i]!;
+        if (q.kind !== 'rule' || f.kind !== 'rule' || !q.disabled) continue;
+        expect(f.options.length).toBeGreaterThan(0); // forces the full parse first
+        expect([q.gid, q.sid]).toEqual([f.gid, f.sid]);
+        disabled++;
+      }
+    }
+    expect(disabled).toBe(7708);
+  });
+});
+
+describe("a disabled rule's identity read without parsing it", () => {
+  it('follows the binder: the last sid counts, a bad sid is none, gid defaults to 1', () => {
+    const cases: [string, number, number | undefined][] = [
+      ['# alert tcp any any -> any any (msg:"a"; sid:5; rev:1;)', 1, 5],
+      ['# alert tcp any any -> any any (gid:3; sid:5; sid:7;)', 3, 7],
+      ['# alert tcp any any -> any any (sid:x;)', 1, undefined],
+      ['# alert tcp any any -> any any (msg:"sid:9\\;"; pcre:"/(sid:8)/";)', 1, undefined],
+      ['# alert tcp any any -> any any (content"x"; sid:4;)', 1, 4],
+    ];
+    for (const [text, gid, sid] of cases) {
+      const node = parseRules(text).file.nodes[0]!;
+      expect(node.kind).toBe('rule');
+      if (node.kind !== 'rule') continue;
+      expect([node.gid, node.sid], text).toEqual([gid, sid]);
+    }
+  });
 });

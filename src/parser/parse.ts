@@ -5,7 +5,8 @@ import type { DirectiveName, DirectiveNode, Edit, Node, RuleFile, RuleHeader, Ru
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import { bindRule, type RuleIdentity } from './bind.js';
 import { EntryReader, toPhysical, toPhysicalEnd, type Entry } from './lines.js';
-import { FieldNode, isAction, parseRuleHeader, parseRuleOptions, type RuleReporter } from './rule.js';
+import { FieldNode, isAction, parseRuleHeader, parseRuleOptions, scanRegularOptions, type RuleReporter } from './rule.js';
+import { KEYWORDS } from '../keywords/index.js';
 
 export interface ParseOptions {
   /** The file name used in diagnostics. */
@@ -199,6 +200,7 @@ class FileParser {
 }
 
 const NO_DIAGNOSTICS: Diagnostic[] = [];
+const IGNORE: RuleReporter = { report: () => undefined };
 
 function countErrors(diags: readonly PendingDiag[]): number {
   let n = 0;
@@ -237,6 +239,7 @@ class DisabledRuleNode implements RuleNode {
   readonly disabled = true;
   edits?: Edit[];
   private parsed: { options: RuleOption[]; id: RuleIdentity; diags: PendingDiag[] } | undefined;
+  private quickIdentity: { gid: number; sid: number | undefined } | undefined;
 
   constructor(
     private readonly text: string,
@@ -261,10 +264,35 @@ class DisabledRuleNode implements RuleNode {
     return this.rule.options;
   }
   get gid(): number {
-    return this.rule.id.gid;
+    return this.identity.gid;
   }
   get sid(): number | undefined {
-    return this.rule.id.sid;
+    return this.identity.sid;
+  }
+
+  /**
+   * gid and sid without reading the whole rule (what `convert` reports for each of a set's thousands of disabled
+   * rules): the options are split as the parser splits them and only `gid` and `sid` are read, the binder's way
+   * (the last one counts). A body the scanner declines is read in full.
+   */
+  private get identity(): { gid: number; sid: number | undefined } {
+    if (this.parsed) return this.parsed.id;
+    if (this.quickIdentity === undefined) {
+      const options = scanRegularOptions(this.text, this.body.start, this.body.end, IGNORE, false);
+      if (options === undefined) return this.rule.id;
+      let gid = 1;
+      let sid: number | undefined;
+      for (const o of options) {
+        if (o.keyword !== 'sid' && o.keyword !== 'gid') continue;
+        const failed = { value: false };
+        const value = KEYWORDS.get(o.keyword)!.parse(o.value, { error: () => void (failed.value = true), warning: () => undefined }) as number | undefined;
+        if (failed.value || value === undefined) continue;
+        if (o.keyword === 'sid') sid = value;
+        else gid = value;
+      }
+      this.quickIdentity = { gid, sid };
+    }
+    return this.quickIdentity;
   }
   get rev(): number | undefined {
     return this.rule.id.rev;

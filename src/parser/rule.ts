@@ -158,7 +158,7 @@ function isKeywordChar(c: number): boolean {
  * is regular. Returns undefined at the first irregularity (a stray token, a keyword followed by something other
  * than `:` or `;`), and the body is then read by the lexer, which reports the problem.
  */
-export function scanRegularOptions(text: string, from: number, to: number, reporter: RuleReporter): RuleOption[] | undefined {
+export function scanRegularOptions(text: string, from: number, to: number, reporter: RuleReporter, parseValues = true): RuleOption[] | undefined {
   const options: OptionNode[] = [];
   let i = from;
   for (;;) {
@@ -204,7 +204,7 @@ export function scanRegularOptions(text: string, from: number, to: number, repor
     options.push(new OptionNode(id === -1 ? text.slice(start, keywordEnd) : KEYWORD_LIST[id]!.name, value, start, i, keywordEnd, valueStart, valueEnd, id));
   }
   // Values only once the whole body is known to be regular (else the lexer reads it all, and reports once).
-  for (let k = 0; k < options.length; k++) parseOptionValue(options[k]!, reporter);
+  if (parseValues) for (let k = 0; k < options.length; k++) parseOptionValue(options[k]!, reporter);
   return options;
 }
 

@@ -132,7 +132,7 @@ class NodeConverter {
   convert(node: Node, diagnostics: readonly Diagnostic[]): void {
     if (node.kind === 'rule') {
       const line = this.lines.position(node.header.action.span.start).line;
-      const error = node.invalid ? firstError(diagnostics) : undefined;
+      const error = !node.disabled && node.invalid ? firstError(diagnostics) : undefined;
       const r = convertRule({ rule: node, text: this.text, line, error }, this.ctx, this.opts);
       node.edits = r.edits.length > 0 ? r.edits : undefined;
       this.outcomes.push(r.outcome);
