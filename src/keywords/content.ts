@@ -69,10 +69,10 @@ function pooled(src: Uint8Array, n: number): Uint8Array {
     pool = new Uint8Array(POOL_SIZE);
     poolUsed = 0;
   }
-  const view = pool.subarray(poolUsed, poolUsed + n);
-  view.set(src.subarray(0, n));
+  const at = poolUsed;
+  for (let i = 0; i < n; i++) pool[at + i] = src[i]!;
   poolUsed += n;
-  return view;
+  return pool.subarray(at, at + n);
 }
 
 function hexValue(c: number): number {

@@ -2,7 +2,7 @@
  * `pcre:[!]"/pattern/flags"` (or `m<delim>pattern<delim>flags`): the pattern, its PCRE compile flags (i s m x A E
  * G), Snort's buffer and cursor flags (R U I P H D M C K S Y B O), the checks Snort 2.9 makes when it loads the rule
  * (sp_pcre.c: syntax, unknown flags, R or B with an HTTP buffer, the pattern must compile), and the translation to a
- * JavaScript RegExp run over latin1 strings (see `pcre-translate.ts`). Parsed values are cached by their text.
+ * JavaScript RegExp run over latin1 strings (see `pcre-translate.ts`). Each distinct value is parsed once (`repeats`).
  */
 import { defineKeyword, type ValueReporter } from './spec.js';
 import type { HttpBuffer } from './content.js';
@@ -82,40 +82,8 @@ export function compilePcre(args: Pick<PcreArgs, 'translation'>): RegExp {
   return new RegExp(t.source, t.flags);
 }
 
-interface Report {
-  kind: 'error' | 'warning';
-  code: string;
-  message: string;
-  at: number | undefined;
-  length: number | undefined;
-}
-
-interface CacheEntry {
-  args: Omit<PcreArgs, never> | undefined;
-  reports: Report[];
-}
-
-const cache = new Map<string, CacheEntry>();
-const CACHE_LIMIT = 100_000;
-
+/** Parses a pcre value (the parser parses each distinct value once: `repeats` in the spec). */
 export function parsePcre(value: string, report: ValueReporter): PcreArgs | undefined {
-  let entry = cache.get(value);
-  if (!entry) {
-    const reports: Report[] = [];
-    const rec: ValueReporter = {
-      error: (code, message, at, length) => reports.push({ kind: 'error', code, message, at, length }),
-      warning: (code, message, at, length) => reports.push({ kind: 'warning', code, message, at, length }),
-    };
-    const args = parseUncached(value, rec);
-    entry = { args: args ? Object.freeze(args) : undefined, reports };
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(value, entry);
-  }
-  for (const r of entry.reports) report[r.kind](r.code, r.message, r.at, r.length);
-  return entry.args ? { ...entry.args } : undefined;
-}
-
-function parseUncached(value: string, report: ValueReporter): PcreArgs | undefined {
   let s = 0;
   let e = value.length;
   while (s < e && /\s/.test(value[s]!)) s++;
@@ -205,6 +173,7 @@ function parseUncached(value: string, report: ValueReporter): PcreArgs | undefin
 
 export const pcre = defineKeyword<PcreArgs>({
   name: 'pcre',
+  repeats: true,
   category: 'payload',
   value: 'required',
   summary: 'match a Perl-compatible regular expression',
