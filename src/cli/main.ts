@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { registerCommands } from './commands/index.js';
 
 /** Exit codes shared by every command: 0 ok, 1 findings (errors in input), 2 could not run. */

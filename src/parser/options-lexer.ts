@@ -21,12 +21,14 @@ export const Semicolon = createToken({ name: 'Semicolon', pattern: /;/ });
 /** Anything else where a keyword should start: reported by the rule parser, up to the next `;`. */
 export const Stray = createToken({ name: 'Stray', pattern: /(?:[^A-Za-z_; \t\r\n\f\v\\]|\\[\s\S]?)(?:[^;\\]|\\[\s\S]|\\$)*;?/, line_breaks: true });
 
-const optionsLexer = new Lexer([Whitespace, OptionToken, Semicolon, Stray], {
-  positionTracking: 'onlyOffset',
-  ensureOptimizations: false,
-  skipValidations: true,
-});
+/** Built on first use (about 12 ms): the parser's scanner reads well-formed bodies, and most files have no other. */
+let optionsLexer: InstanceType<typeof Lexer> | undefined;
 
 export function tokenizeOptions(body: string): IToken[] {
+  optionsLexer ??= new Lexer([Whitespace, OptionToken, Semicolon, Stray], {
+    positionTracking: 'onlyOffset',
+    ensureOptimizations: false,
+    skipValidations: true,
+  });
   return optionsLexer.tokenize(body).tokens;
 }

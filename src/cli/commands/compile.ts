@@ -3,7 +3,7 @@
  * matcher artifact. Every rule that cannot be compiled is reported with its reason. Exit 0 when every rule compiled,
  * 1 when some did not (the artifact holds the others), 2 when nothing could be done.
  */
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { LoadError, loadRuleSet } from '../../config/ruleset.js';
 import { ResolveError } from '../../config/variables.js';
 import { writeArtifact } from '../../match/artifact.js';

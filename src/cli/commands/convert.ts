@@ -4,7 +4,7 @@
  * (or an included file) was skipped, 2 for usage errors (bad flag, unreadable input, policy error).
  */
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { EXIT_FINDINGS, UsageError, type CommandContext } from '../main.js';
 import { convert, ConvertInputError, DEFAULT_POLICY_PATH, RULESETS_DIR, writeConverted } from '../../transform/convert.js';
 import { PolicyError, readPolicyFile } from '../../transform/policy.js';

@@ -4,7 +4,7 @@
  * 1 when some rules could not be compiled or a capture is damaged (the rest is still inspected), 2 usage.
  */
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { ArtifactError, loadMatcher } from '../../match/artifact.js';
 import type { MatchEvent } from '../../match/decide.js';
 import { Matcher } from '../../match/engine.js';
