@@ -127,4 +127,17 @@ process.stdout.write(JSON.stringify({ same: printRules(r.file) === text, kinds: 
     expect(JSON.parse(out)).toEqual({ same: true, kinds: ['rule', 'comment'], diags: 0 });
     expect(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).exports['.'].import).toBe('./dist/index.js');
   });
+
+  it('`scanRules` hands over the nodes and diagnostics parseRules gives, one at a time', () => {
+    const script = `import { parseRules, scanRules } from 'honeywall';
+const text = 'alert tcp any any -> any any (msg:"x"; content:"|41|"; sid:1;)\\n# alert tcp any any -> any any (sid:2;)\\nbogus line\\nalert tcp any any -> any any (depth:0; sid:3;)\\n';
+const whole = parseRules(text, { file: 'a.rules' });
+const nodes = []; const diags = [];
+scanRules(text, { file: 'a.rules' }, (n, d) => { nodes.push(n.kind + ':' + n.raw); diags.push(...d); });
+process.stdout.write(JSON.stringify({ nodes: JSON.stringify(nodes) === JSON.stringify(whole.file.nodes.map((n) => n.kind + ':' + n.raw)), diags: JSON.stringify(diags) === JSON.stringify(whole.diagnostics), count: diags.length }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8' });
+    const r = JSON.parse(out) as { nodes: boolean; diags: boolean; count: number };
+    expect(r).toEqual({ nodes: true, diags: true, count: r.count });
+    expect(r.count).toBeGreaterThanOrEqual(2);
+  });
 });
