@@ -13,7 +13,8 @@ const gap = Number(gapText);
 const i = rest.indexOf('--prefix');
 const prefix = i === -1 ? 'stream' : rest[i + 1];
 
-const sock = dgram.createSocket('udp4');
+// A large receive buffer for the echoes (capped by net.core.rmem_max), as in the counter agent.
+const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
 const echoed = new Set();
 sock.on('message', (msg) => echoed.add(msg.toString()));
 sock.on('error', (err) => {
