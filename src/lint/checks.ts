@@ -1,8 +1,8 @@
 /**
  * Rule-set checks beyond one rule: variables, classtypes, duplicate gid:sid, flowbits set/checked, rules that can
  * never match, rules with no fast-pattern candidate. Read-only questions over the parsed set, in two phases:
- * `checkFile` looks at one file's rules and returns its diagnostics plus the facts that span files (sids, flowbits);
- * `checkFacts` answers the cross-file questions. Files can so be checked in parallel (see `parallel.ts`).
+ * `RuleChecker` looks at one enabled rule at a time (`checkFile` at a parsed file's rules) and collects diagnostics
+ * plus the facts that span files (sids, flowbits); `checkFacts` answers the cross-file questions from those facts.
  */
 import type { AddressExpr, Field, PortExpr, RuleNode, RuleOption } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';

@@ -154,9 +154,11 @@ function isKeywordChar(c: number): boolean {
 /**
  * The options of a well-formed body, read in place: the same tokens as the chevrotain lexer below
  * (`options-lexer.ts`, the grammar's definition; test/option-scanner.test.ts checks that both agree on any text),
- * without building a token per option. The lexer is ~20% of a cold lint of a large rule set, and nearly every body
- * is regular. Returns undefined at the first irregularity (a stray token, a keyword followed by something other
- * than `:` or `;`), and the body is then read by the lexer, which reports the problem.
+ * without building a token per option. The lexer was ~20% of a cold lint of a large rule set, and nearly every
+ * body is regular. Returns undefined at the first irregularity (a stray token, a keyword followed by something
+ * other than `:` or `;`), and the body is then read by the lexer, which reports the problem. Values are parsed by
+ * their keywords once the whole body has been split (`parseValues`; without it, the options come back unparsed,
+ * which is how a disabled rule's gid and sid are read cheaply).
  */
 export function scanRegularOptions(text: string, from: number, to: number, reporter: RuleReporter, parseValues = true): RuleOption[] | undefined {
   const options: OptionNode[] = [];
