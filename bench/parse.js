@@ -65,6 +65,11 @@ console.log(`parse (warm, best of 5):     honeywall ${ours.ms.toFixed(0)} ms = $
 console.log(`baseline lenient regex parse: ${base.ms.toFixed(0)} ms = ${rate(base.out, base.ms)} rules/s (suricata-update style, no checks)`);
 console.log(`ratio honeywall / baseline:   ${(ours.ms / base.ms).toFixed(2)}x the time`);
 
+// The whole lint in this (warm) process: what `honeywall lint` costs once V8 has optimized the code.
+const { lintRuleSet } = await import(join(root, 'dist/lint/lint.js'));
+const warmLint = best(() => lintRuleSet({ paths: [etDir] }).summary.rules.total, 3);
+console.log(`lint in process, warm (best of 3): ${warmLint.ms.toFixed(0)} ms = ${rate(warmLint.out, warmLint.ms)} rules/s`);
+
 // Whole process: `honeywall lint` over the set, process start included, against the same lenient reader in Python
 // (suricata-update is Python), also as a whole process. Best of 5: this machine's timings vary by up to 1.5x.
 function wall(cmd, args, runs = 5) {
