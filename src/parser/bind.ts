@@ -6,7 +6,7 @@ import type { RuleOption } from '../ast.js';
 import type { ContentArgs, FastPatternArgs, HttpBuffer } from '../keywords/content.js';
 import type { NumOrVar } from '../keywords/values.js';
 import type { RuleReporter } from './rule.js';
-import { KEYWORDS, keywordIdOf, keywordTable } from '../keywords/index.js';
+import { keywordIdOf, keywordTable } from '../keywords/index.js';
 
 export interface RuleIdentity {
   gid: number;
@@ -120,13 +120,9 @@ const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
 
 /** The same facts as tables indexed by keyword number (no string hashing per option). */
 const SINGLETON_BY_ID = keywordTable((k) => SINGLETON_BITS.get(k.name) ?? 0);
+/** Content modifiers are declared by their keyword specs (`contentModifier`), in one place. */
 const MODIFIER_BY_ID = keywordTable((k) => (k.contentModifier === true ? 1 : 0));
 const CURSOR_SETTER_BY_ID = keywordTable((k) => (CURSOR_SETTERS.has(k.name) ? 1 : 0));
-
-/** Content modifiers are declared by their keyword specs (`contentModifier`), in one place. */
-export function isModifier(keyword: string): boolean {
-  return KEYWORDS.get(keyword)?.contentModifier === true;
-}
 
 interface ModifierContext {
   err(o: RuleOption, code: string, message: string): void;

@@ -53,13 +53,6 @@ function trimEnd(text: string, from: number, to: number): number {
   return i;
 }
 
-export function splitEntries(text: string): Entry[] {
-  const entries: Entry[] = [];
-  const reader = new EntryReader(text);
-  for (let e = reader.next(); e !== undefined; e = reader.next()) entries.push(e);
-  return entries;
-}
-
 /** The entries of a text one at a time (a caller that lets each go keeps no list of the file's entries). */
 export class EntryReader {
   private pos = 0;

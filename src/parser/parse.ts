@@ -155,7 +155,6 @@ class FileParser {
       return { kind: 'unparsed', raw, span, reason: outcome.message };
     }
     const { header, body } = outcome.rule;
-    const errorsBefore = countErrors(reporter.diags);
     const options = parseRuleOptions(t, body, reporter);
     const id = bindRule(options, reporter, header.action.value);
     if (mapped) mapToFile(entry, header, options, body);
@@ -173,7 +172,8 @@ class FileParser {
       rev: id.rev,
       msg: id.msg,
       classtype: id.classtype,
-      invalid: countErrors(reporter.diags) > errorsBefore,
+      // (The reporter holds this node's problems only: it is emptied after each node.)
+      invalid: hasError(reporter.diags),
     };
   }
 
@@ -202,10 +202,8 @@ class FileParser {
 const NO_DIAGNOSTICS: Diagnostic[] = [];
 const IGNORE: RuleReporter = { report: () => undefined };
 
-function countErrors(diags: readonly PendingDiag[]): number {
-  let n = 0;
-  for (const d of diags) if (d.severity === 'error') n++;
-  return n;
+function hasError(diags: readonly PendingDiag[]): boolean {
+  return diags.some((d) => d.severity === 'error');
 }
 
 /** Header fields, options and body from logical to file offsets (entries continued over several lines). */
@@ -305,7 +303,7 @@ class DisabledRuleNode implements RuleNode {
   }
   /** Whether Snort would refuse the rule if it were enabled. */
   get invalid(): boolean {
-    return this.rule.diags.some((d) => d.severity === 'error');
+    return hasError(this.rule.diags);
   }
   /** The problems Snort would report if the rule were enabled. */
   get problems(): readonly PendingDiag[] {
