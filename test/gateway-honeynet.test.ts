@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, sleep, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, sleep, spawnGateway, waitFor } from './gateway/prereqs.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { decode } from '../src/packet/decode.js';
 import { Honeynet } from './honeynet/honeynet.js';
@@ -70,11 +70,7 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
 
   async function startGateway(): Promise<void> {
     gatewayErr = '';
-    const child = net.spawn('gateway', [NODE, BIN, 'run', '--config', conf]);
-    child.stderr!.on('data', (d: Buffer) => (gatewayErr += d.toString()));
-    gateway = child;
-    await waitFor(`the gateway to start (${gatewayErr})`, () => gatewayErr.includes('running (pid') || (child.exitCode !== null && 'exited'), 15_000);
-    if (child.exitCode !== null) throw new Error(`gateway exited: ${gatewayErr}`);
+    gateway = await spawnGateway(net, conf, (text) => (gatewayErr += text), 15_000);
     // The compiled matcher is what inspects (not the basic interpreter).
     expect(gatewayErr).toContain(`compiled matcher: 2 rules from ${path.join(dir, 'test.hwm')}, 1 with replace`);
     // tcpdump needs a moment to open the interface.

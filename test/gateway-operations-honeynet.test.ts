@@ -13,14 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, sleep, stopChild, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, sleep, spawnGateway, stopChild, waitFor } from './gateway/prereqs.js';
 import { CounterServer, tcpConnects, udpSends } from './honeynet/agents.js';
 import { applyFirewall, type AppliedFirewall } from './honeynet/firewall.js';
 import { Honeynet } from './honeynet/honeynet.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
-const BIN = path.join(repoRoot, 'bin', 'honeywall.js');
 const STREAM = path.join(repoRoot, 'test', 'gateway', 'udp-stream.mjs');
 
 const reason = gatewaySkipReason('gateway operations test');
@@ -107,10 +106,7 @@ describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, 
     fw = await applyFirewall(net, confText);
     for (const a of EXTRA_OUTSIDE) await net.addAddress('outside', `${a}/24`);
     outside = await CounterServer.start(net, 'outside', { tcp: [8080], udp: [5000, 5001], echoUdp: true });
-    gateway = net.spawn('gateway', [NODE, BIN, 'run', '--config', conf]);
-    gateway.stderr!.on('data', (d: Buffer) => (gatewayErr += d.toString()));
-    await waitFor(`the gateway to start (${gatewayErr})`, () => gatewayErr.includes('running (pid') || (gateway.exitCode !== null && 'exited'), 20_000);
-    if (gateway.exitCode !== null) throw new Error(`gateway exited: ${gatewayErr}`);
+    gateway = await spawnGateway(net, conf, (text) => (gatewayErr += text));
   }, 120_000);
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, stopChild, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, spawnGateway, stopChild, waitFor } from './gateway/prereqs.js';
 import { decode } from '../src/packet/decode.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { CounterServer } from './honeynet/agents.js';
@@ -129,10 +129,7 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
     let tdErr = '';
     tcpdump.stderr!.on('data', (d: Buffer) => (tdErr += d.toString()));
     await waitFor('tcpdump in the honeypot', () => tdErr.includes('listening on'));
-    gateway = net.spawn('gateway', [NODE, BIN, 'run', '--config', conf]);
-    gateway.stderr!.on('data', (d: Buffer) => (gatewayErr += d.toString()));
-    await waitFor(`the gateway to start (${gatewayErr})`, () => gatewayErr.includes('running (pid') || (gateway.exitCode !== null && 'exited'), 20_000);
-    if (gateway.exitCode !== null) throw new Error(`gateway exited: ${gatewayErr}`);
+    gateway = await spawnGateway(net, conf, (text) => (gatewayErr += text));
     expect(gatewayErr).toContain(`compiled matcher: 2 rules from ${matcher()}`);
   }, 120_000);
 

@@ -52,6 +52,23 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
+/**
+ * Starts `honeywall run --config <conf>` in the honeynet's gateway namespace and resolves once it says it runs;
+ * `onStderr` gets what it writes to stderr as it comes (the tests read its log lines from there).
+ */
+export async function spawnGateway(net: Honeynet, conf: string, onStderr: (text: string) => void, timeoutMs = 20_000): Promise<ChildProcess> {
+  let stderr = '';
+  const child = net.spawn('gateway', [process.execPath, path.join(repoRoot, 'bin', 'honeywall.js'), 'run', '--config', conf]);
+  child.stderr!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stderr += text;
+    onStderr(text);
+  });
+  await waitFor('the gateway to start', () => stderr.includes('running (pid') || (child.exitCode !== null && 'exited'), timeoutMs);
+  if (child.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
+  return child;
+}
+
 /** Stops a child with SIGTERM and waits for it to exit, at most `graceMs`. */
 export async function stopChild(child: ChildProcess | undefined, graceMs = 5000): Promise<void> {
   if (!child || child.exitCode !== null) return;
