@@ -50,6 +50,26 @@ describe('rule header', () => {
     const e = one('alert tcp any any -> any 99999 (sid:1;)').errors[0]!;
     expect([e.line, e.column]).toEqual([1, 26]);
   });
+
+  it('gives a repeated header (read once, then reused) its own offsets every time', () => {
+    const h = 'alert tcp $HOME_NET any -> $EXTERNAL_NET [80,8080] ';
+    const text = `${h}(sid:1;)\n  ${h}(sid:2;)\n# ${h}(sid:3;)\n${h}\\\n  (sid:4;)\n${h}(sid:5;\nalert tcp any any -> any 99999 (sid:6;)\nalert tcp any any -> any 99999 (sid:7;)\n`;
+    const { file, errors } = one(text);
+    expect(errors.map((d) => [d.code, d.line, d.column])).toEqual([
+      ['unterminated-options', 6, 52],
+      ['bad-port', 7, 26],
+      ['bad-port', 8, 26],
+    ]);
+    const rules = file.nodes.filter((n): n is RuleNode => n.kind === 'rule');
+    expect(rules.map((r) => r.sid)).toEqual([1, 2, 3, 4]);
+    for (const r of rules) {
+      const fields = [r.header.action, r.header.protocol, r.header.src, r.header.srcPort, r.header.direction, r.header.dst, r.header.dstPort];
+      expect(fields.map((f) => text.slice(f.start, f.end))).toEqual(['alert', 'tcp', '$HOME_NET', 'any', '->', '$EXTERNAL_NET', '[80,8080]']);
+      expect(fields.map((f) => f.text)).toEqual(['alert', 'tcp', '$HOME_NET', 'any', '->', '$EXTERNAL_NET', '[80,8080]']);
+      expect(r.header.dstPort.value).toMatchObject({ kind: 'list', items: [{ lo: 80 }, { lo: 8080 }] });
+    }
+    expect(rules[0]!.header.src).not.toBe(rules[1]!.header.src);
+  });
 });
 
 describe('options', () => {

@@ -6,6 +6,7 @@
  */
 import { defineKeyword, type ValueReporter } from './spec.js';
 import type { HttpBuffer } from './content.js';
+import { isPlainPcre } from './pcre-quick-check.js';
 import { PcreSyntaxError, translatePcreSource, type PcreCompileFlags, type PcreTranslation } from './pcre-translate.js';
 
 export type { PcreCompileFlags, PcreTranslation } from './pcre-translate.js';
@@ -153,6 +154,26 @@ export function parsePcre(value: string, report: ValueReporter): PcreArgs | unde
     return undefined;
   }
   const compile = compileFlagsOf(flags);
+  if (isPlainPcre(pattern, compile)) {
+    // Certain to compile, nothing unsupported: translated when a matcher first asks (lint never does).
+    let translated: PcreTranslation | undefined;
+    const lazy = {
+      negated,
+      pattern,
+      delimiter,
+      flags,
+      compile,
+      relative,
+      rawbytes,
+      overrideLimit,
+      get translation(): PcreTranslation {
+        return (translated ??= translatePcreSource(pattern, compile));
+      },
+    };
+    const args: PcreArgs = lazy;
+    if (buffer) args.buffer = buffer;
+    return args;
+  }
   let translation: PcreTranslation;
   try {
     translation = translatePcreSource(pattern, compile);

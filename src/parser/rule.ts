@@ -39,6 +39,15 @@ function isBlank(c: number): boolean {
  * `parseRuleOptions`.
  */
 export function parseRuleHeader(text: string, from: number, to = text.length): RuleParseOutcome {
+  // A header written before (the same text up to the first '(') has the same fields: ET Open's 20,643 enabled
+  // rules have 1,980 distinct headers. Only the offsets differ, and what follows the '(' is looked at below.
+  const firstParen = text.indexOf('(', from);
+  let key: string | undefined;
+  if (firstParen !== -1 && firstParen < to && firstParen - from <= HEADER_KEY_LENGTH) {
+    key = text.slice(from, firstParen);
+    const known = headerShapes.get(key);
+    if (known !== undefined) return finishHeader(text, from, to, firstParen, known);
+  }
   // --- header: up to 7 fields, stopping at '(' outside brackets.
   const starts = fieldStarts;
   const ends = fieldEnds;
@@ -109,12 +118,53 @@ export function parseRuleHeader(text: string, from: number, to = text.length): R
     // Snort 2.9 accepts a header alone; it then fails for want of a sid, reported by the binder.
     return { ok: true, rule: { header, body: { start: n, end: n } } };
   }
+  if (key !== undefined && parenAt === firstParen) {
+    if (headerShapes.size >= HEADER_SHAPES_LIMIT) headerShapes.clear();
+    headerShapes.set(key, new HeaderShape(header, from));
+  }
+  return withBody(text, header, parenAt, n);
+}
+
+/** The option list after the '(' at `parenAt`: up to the last ')' of the text (blanks after it ignored). */
+function withBody(text: string, header: RuleHeader, parenAt: number, n: number): RuleParseOutcome {
   let close = n - 1;
   while (close > parenAt && isBlank(text.charCodeAt(close))) close--;
   if (text.charCodeAt(close) !== 41 /* ) */) {
     return { ok: false, code: 'unterminated-options', message: "the option list has no closing ')'", at: parenAt, length: n - parenAt };
   }
   return { ok: true, rule: { header, body: { start: parenAt + 1, end: close } } };
+}
+
+/** A parsed header's fields with offsets relative to its first character (shared by every rule that repeats it). */
+class HeaderShape {
+  readonly fields: readonly FieldNode<unknown>[];
+  constructor(header: RuleHeader, from: number) {
+    const h = header;
+    this.fields = [h.action, h.protocol, h.src, h.srcPort, h.direction, h.dst, h.dstPort].map((f) => new FieldNode(f.text, f.start - from, f.end - from, f.value));
+  }
+}
+
+const headerShapes = new Map<string, HeaderShape>();
+/** Longer headers (the IP lists of reputation rules) are each different: not kept. */
+const HEADER_KEY_LENGTH = 200;
+const HEADER_SHAPES_LIMIT = 20_000;
+
+function finishHeader(text: string, from: number, to: number, parenAt: number, shape: HeaderShape): RuleParseOutcome {
+  const f = shape.fields;
+  const field = <T>(k: number): FieldNode<T> => {
+    const x = f[k]!;
+    return new FieldNode(x.text, x.start + from, x.end + from, x.value as T);
+  };
+  const header: RuleHeader = {
+    action: field<Action>(0),
+    protocol: field<Protocol>(1),
+    src: field<AddressExpr>(2),
+    srcPort: field<PortExpr>(3),
+    direction: field<Direction>(4),
+    dst: field<AddressExpr>(5),
+    dstPort: field<PortExpr>(6),
+  };
+  return withBody(text, header, parenAt, to);
 }
 
 /** Where the header's fields start and end (reused: the header parser is not re-entrant and keeps no state). */
