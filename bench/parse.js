@@ -1,6 +1,7 @@
-// Parse and lint throughput over the ET Open 2019 corpus, with a baseline measured in the same run:
-// a lenient regex reader in the style of suricata-update (one regex for the header, options cut at unescaped ';'),
-// which checks nothing and builds no typed arguments. Run: npm run bench (or node bench/parse.js after npm run build).
+// Parse and lint throughput over the ET Open 2019 corpus, with baselines measured in the same run: suricata-update's
+// own lenient regex reader (when the Debian package is installed) and a stand-in of it (one regex for the header,
+// options cut at unescaped ';'), which check nothing and build no typed arguments.
+// Run: npm run bench (or node bench/parse.js after npm run build).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,8 +92,24 @@ const lint = wall(process.execPath, [join(root, 'bin/honeywall.js'), 'lint', etD
 const start = wall(process.execPath, [join(root, 'bin/honeywall.js'), 'lint', join(emptyDir, 'empty.rules'), '--format', 'json']);
 rmSync(emptyDir, { recursive: true, force: true });
 console.log(`lint whole process (best of 5): ${lint.ms.toFixed(0)} ms = ${rate(ours.out, lint.ms)} rules/s (exit ${lint.status}); the same on an empty file (process start, module loading): ${start.ms.toFixed(0)} ms`);
+// Baselines, whole processes too: suricata-update's own reader (the Debian package's suricata.update.rule, run by
+// the system Python it is installed for), and a stricter stand-in: the same header regex and option split in plain
+// Python, without suricata-update's per-option work (a floor for a Python reader, not a program anyone runs).
+const systemPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const su = wall(systemPython, [join(root, 'bench/suricata_update_read.py'), etDir]);
+if (su.status === 0) {
+  console.log(`baseline suricata-update ${suricataUpdateVersion()} reader (suricata.update.rule.parse_file), whole process (best of 5): ${su.ms.toFixed(0)} ms (${su.stdout.trim()})`);
+  console.log(`ratio honeywall lint / suricata-update reader, whole processes: ${(lint.ms / su.ms).toFixed(2)}x the time`);
+} else {
+  console.log('baseline suricata-update reader: not installed (apt-get install suricata-update); skipped');
+}
 const py = wall('python3', [join(root, 'bench/lenient_parse.py'), etDir]);
 if (py.status === 0) {
-  console.log(`baseline in Python 3 (same lenient algorithm), whole process (best of 5): ${py.ms.toFixed(0)} ms (${py.stdout.trim()})`);
-  console.log(`ratio honeywall lint / Python lenient reader, whole processes: ${(lint.ms / py.ms).toFixed(2)}x the time`);
+  console.log(`stand-in: its header regex and option split alone in Python 3, whole process (best of 5): ${py.ms.toFixed(0)} ms (${py.stdout.trim()})`);
+  console.log(`ratio honeywall lint / stand-in, whole processes: ${(lint.ms / py.ms).toFixed(2)}x the time`);
+}
+
+function suricataUpdateVersion() {
+  const r = spawnSync(systemPython, ['-c', 'import suricata.update.version as v; print(v.version)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '(version unknown)';
 }

@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI lives in the built library (npm run build).
-// V8's linear-time regexp engine (pcre from attackers' traffic must not stall the matcher) is switched on before
-// any regular expression exists, hence before the library is imported (dynamically, below). Tested on Node 20:
-// v8.setFlagsFromString works here; the `l` flag and the excessive-backtracks fallback are then available.
-import v8 from 'node:v8';
-v8.setFlagsFromString('--enable-experimental-regexp-engine');
-v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-v8.setFlagsFromString('--regexp-backtracks-before-fallback=10000');
-const { main } = await import('../dist/cli/main.js');
+// Thin launcher: the CLI lives in the built library (npm run build). V8 flags first (see v8-flags.js).
+import './v8-flags.js';
+
+// `lint` runs from one bundled file with a code cache (start-up is a large part of a lint; see
+// scripts/bundle-lint.js); HONEYWALL_NO_BUNDLE=1 runs it from dist/ like every other command.
+let main;
+if (process.argv[2] === 'lint' && !process.env.HONEYWALL_NO_BUNDLE) main = (await import('./lint-bundle.js')).loadLintBundle()?.lintMain;
+main ??= (await import('../dist/cli/main.js')).main;
 
 // A closed pipe (`honeywall lint ... | head`) ends the process quietly.
 for (const stream of [process.stdout, process.stderr]) {

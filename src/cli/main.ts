@@ -1,44 +1,9 @@
-import { Command, CommanderError } from './commander.js';
+/** The honeywall CLI with every command (each command module is imported only when it runs). */
 import { registerCommands } from './commands/index.js';
+import { runProgram } from './program.js';
 
-/** Exit codes shared by every command: 0 ok, 1 findings (errors in input), 2 could not run. */
-export const EXIT_OK = 0;
-export const EXIT_FINDINGS = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type CommandContext } from './program.js';
 
-/** A failure the user caused (bad path, bad flag value): printed as one line, exit 2, no stack. */
-export class UsageError extends Error {}
-
-export interface CommandContext {
-  /** Set by a command's action: the process exit code. */
-  exitCode: number;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const ctx: CommandContext = { exitCode: EXIT_OK };
-  const program = new Command();
-  program
-    .name('honeywall')
-    .description('Snort 2.9 rules toolchain and inline gateway for research honeynets')
-    .version('0.1.0')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError(false);
-  await registerCommands(program, ctx, argv);
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        return EXIT_OK;
-      }
-      return EXIT_USAGE;
-    }
-    if (err instanceof UsageError) {
-      process.stderr.write(`honeywall: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw err;
-  }
-  return ctx.exitCode;
+export function main(argv: string[]): Promise<number> {
+  return runProgram(argv, registerCommands);
 }

@@ -9,7 +9,7 @@ import { ResolveError } from '../../config/variables.js';
 import { writeArtifact } from '../../match/artifact.js';
 import { compileRuleSet, type CompileResult } from '../../match/compile.js';
 import { buildPrefilter } from '../../match/engine.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../main.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

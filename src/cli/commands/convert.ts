@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Command, Option } from '../commander.js';
-import { EXIT_FINDINGS, UsageError, type CommandContext } from '../main.js';
+import { EXIT_FINDINGS, UsageError, type CommandContext } from '../program.js';
 import { convert, ConvertInputError, DEFAULT_POLICY_PATH, RULESETS_DIR, writeConverted } from '../../transform/convert.js';
 import { PolicyError, readPolicyFile } from '../../transform/policy.js';
 import { buildReport, formatReport } from '../../transform/report.js';

@@ -6,7 +6,7 @@ import { hasErrors, loadHoneywallConf } from '../../config/honeywall-conf.js';
 import { renderText } from '../../diagnostics/render.js';
 import { APPLY_FILE, emitFirewall, RULES6_FILE, RULES_FILE } from '../../emit/firewall/index.js';
 import { checkRestore } from '../../emit/firewall/restore-check.js';
-import { EXIT_FINDINGS, UsageError, type CommandContext } from '../main.js';
+import { EXIT_FINDINGS, UsageError, type CommandContext } from '../program.js';
 
 interface FirewallOptions {
   config: string;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../program.js';
 
 type Register = (program: Command, ctx: CommandContext) => void;
 

@@ -3,7 +3,7 @@ import { LoadError } from '../../config/ruleset.js';
 import { renderGithub, renderJson, renderSarif, renderText } from '../../diagnostics/render.js';
 import { diffRuleSets, type DiffResult } from '../../lint/diff.js';
 import { lintRuleSet } from '../../lint/lint.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../main.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
 const FORMATS = ['text', 'json', 'sarif', 'github'] as const;
 

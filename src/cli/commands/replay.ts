@@ -11,7 +11,7 @@ import { Matcher } from '../../match/engine.js';
 import { replayCapture, type ReplayStats } from '../../match/replay.js';
 import { formatEve } from '../../output/eve.js';
 import { formatFast, type AlertRecord } from '../../output/fast.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../main.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 import { loadAndCompile } from './compile.js';
 
 function collect(value: string, previous: string[]): string[] {

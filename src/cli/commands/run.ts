@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { Gateway } from '../../runtime/gateway.js';
 import { loadGatewayConfig, type GatewayOverrides } from '../../runtime/gateway-config.js';
-import { UsageError, type CommandContext } from '../main.js';
+import { UsageError, type CommandContext } from '../program.js';
 
 interface RunOptions {
   config: string;

@@ -6,7 +6,7 @@ import { SEBEK_DEFAULT_PORT } from '../../sebek/format.js';
 import { isoTime, lossJson, recordJson } from '../../sebek/json.js';
 import type { SebekEvent, SebekProcess } from '../../sebek/session.js';
 import { SebekStore, SebekStoreError } from '../../sebek/store.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../main.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
 const FORMATS = ['text', 'json'] as const;
 

@@ -1,0 +1,42 @@
+// Loads dist/lint.cjs, the `honeywall lint` program in one CommonJS file, with its V8 code cache when that cache
+// belongs to this build (scripts/bundle-lint.js explains both). Returns undefined when there is no bundle, else the
+// program and what became of the cache: 'used', 'rejected' (by V8: another Node) or 'absent' (none for this build).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+const ID_LENGTH = 16;
+
+export function loadLintBundle(dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')) {
+  const bundle = join(dist, 'lint.cjs');
+  const cachePath = join(dist, 'lint.cjs.cache');
+  let source;
+  try {
+    source = readFileSync(bundle, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The first line names the build: `// honeywall lint bundle <id> ...`.
+  const id = /^\/\/ honeywall lint bundle ([0-9a-f]{16}) /.exec(source)?.[1];
+  let cachedData;
+  try {
+    const file = readFileSync(cachePath);
+    if (id !== undefined && file.subarray(0, ID_LENGTH).toString('latin1') === id) cachedData = file.subarray(ID_LENGTH);
+  } catch {
+    cachedData = undefined;
+  }
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const script = new vm.Script(wrapped, { filename: bundle, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dist);
+  const status = cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used';
+  if (process.env.HONEYWALL_DEBUG_BUNDLE) process.stderr.write(`honeywall: lint bundle ${id ?? '(no id)'}, code cache ${status}\n`);
+  const out = process.env.HONEYWALL_WRITE_CODE_CACHE;
+  if (out) {
+    // scripts/bundle-lint.js: after the lint has run, so that every function it used is in the cache.
+    process.on('exit', () => writeFileSync(out, Buffer.concat([Buffer.from(id ?? '', 'latin1'), script.createCachedData()])));
+  }
+  return { lintMain: module.exports.lintMain, cache: status };
+}
