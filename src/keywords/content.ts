@@ -50,7 +50,8 @@ export interface ContentArgs {
 }
 
 export function emptyModifiers(): ContentModifiers {
-  return { nocase: false, rawbytes: false, modifierIndexes: [] };
+  // Every field from the start (most stay undefined): one object shape, no property added as modifiers arrive.
+  return { nocase: false, rawbytes: false, depth: undefined, offset: undefined, distance: undefined, within: undefined, buffer: undefined, fastPattern: undefined, replace: undefined, modifierIndexes: [] };
 }
 
 let scratch = new Uint8Array(1024);
