@@ -57,10 +57,11 @@ export function emptyModifiers(): ContentModifiers {
 let scratch = new Uint8Array(1024);
 
 /**
- * Decoded patterns are views into shared 64 KiB pools: a rule set has ~100,000 contents, and one ArrayBuffer each
- * would cost the garbage collector more than the bytes themselves.
+ * Decoded patterns are views into shared 1 MiB pools: a rule set has ~100,000 contents, and one ArrayBuffer each
+ * would cost the garbage collector more than the bytes themselves. (ET Open's contents fit in about one pool: a
+ * refill is a path V8 sees only when it comes, and then recompiles the content parser.)
  */
-const POOL_SIZE = 65536;
+const POOL_SIZE = 1 << 20;
 let pool = new Uint8Array(POOL_SIZE);
 let poolUsed = 0;
 

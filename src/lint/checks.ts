@@ -120,7 +120,7 @@ export class RuleChecker {
       const traits = kid === -1 ? 0 : TRAITS_BY_ID[kid]!;
       if (kw === 'classtype' && rule.classtype !== undefined && !this.ctx.classifications.has(rule.classtype))
         this.report(this.optionPlace(rule, o), 'error', 'unknown-classtype', `classtype '${rule.classtype}' is not in classification.config`);
-      else if (kw === 'sid' && rule.sid !== undefined) facts.sids.push([`${rule.gid}:${rule.sid}`, this.optionPlace(rule, o)]);
+      else if (kw === 'sid' && rule.sid !== undefined) facts.sids.push([String(rule.gid) + ':' + String(rule.sid), this.optionPlace(rule, o)]);
       else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
       else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
       if (traits === 0) continue;

@@ -184,7 +184,7 @@ export function parseIPv4(text: string): Uint8Array | undefined {
   const n = text.length;
   if (n < 7 || n > 15) return undefined;
   if (ipPoolUsed + 4 > ipPool.length) {
-    ipPool = new Uint8Array(16384);
+    ipPool = new Uint8Array(IP_POOL_SIZE);
     ipPoolUsed = 0;
   }
   const at = ipPoolUsed;
@@ -205,7 +205,9 @@ export function parseIPv4(text: string): Uint8Array | undefined {
   return ipPool.subarray(at, at + 4);
 }
 
-let ipPool = new Uint8Array(16384);
+/** (Large enough for the 13,000 addresses of ET Open's reputation lists in one pool.) */
+const IP_POOL_SIZE = 1 << 18;
+let ipPool = new Uint8Array(IP_POOL_SIZE);
 let ipPoolUsed = 0;
 
 export function parseIPv6(text: string): Uint8Array | undefined {

@@ -100,20 +100,8 @@ class RuleBinder {
         continue;
       }
       if (kid !== -1 && CURSOR_SETTER_BY_ID[kid] === 1) this.cursorSeen = true;
-      const a = o.args as { name?: string; variables?: string[] } | undefined;
-      if (a && typeof a === 'object') {
-        if (Array.isArray(a.variables))
-          for (const v of a.variables) if (!extractVars?.includes(v)) this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
-        // byte_extract defines `name`, byte_math defines `result`: both are variables for later options.
-        const defined = kw === 'byte_extract' ? a.name : kw === 'byte_math' ? (a as { result?: string }).result : undefined;
-        if (typeof defined === 'string') {
-          extractVars ??= [];
-          if (extractVars.includes(defined)) this.err(o, 'duplicate-variable', `${kw} variable '${defined}' is defined twice`);
-          extractVars.push(defined);
-          if (extractVars.length > MAX_BYTE_EXTRACT_VARS) this.err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract/byte_math variables per rule`);
-        }
-        if (kw === 'protected_content') protectedPending = o;
-      }
+      if (kid !== -1 && VARIABLE_USER_BY_ID[kid] === 1 && o.args !== undefined) extractVars = this.bindVariables(o, kw, extractVars);
+      if (kw === 'protected_content' && o.args !== undefined) protectedPending = o;
       if (kw === 'length' && protectedPending) protectedPending = undefined;
     }
 
@@ -132,6 +120,26 @@ class RuleBinder {
       reporter.report('error', 'missing-sid', 'the rule has no sid (Snort requires one)', options[0]?.start ?? 0, options[0] ? len(options[0]) : 1);
     }
     return id;
+  }
+
+  /**
+   * The byte_extract variables an option uses and defines; returns the rule's variables so far. (A method of its
+   * own: these few keywords' arguments have several shapes, and reading them in the binder's loop made V8 throw the
+   * compiled loop away each time a new shape came.)
+   */
+  private bindVariables(o: RuleOption, kw: string, extractVars: string[] | undefined): string[] | undefined {
+    const a = o.args as { name?: string; result?: string; variables?: string[] };
+    if (Array.isArray(a.variables))
+      for (const v of a.variables) if (!extractVars?.includes(v)) this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
+    // byte_extract defines `name`, byte_math defines `result`: both are variables for later options.
+    const defined = kw === 'byte_extract' ? a.name : kw === 'byte_math' ? a.result : undefined;
+    if (typeof defined === 'string') {
+      extractVars ??= [];
+      if (extractVars.includes(defined)) this.err(o, 'duplicate-variable', `${kw} variable '${defined}' is defined twice`);
+      extractVars.push(defined);
+      if (extractVars.length > MAX_BYTE_EXTRACT_VARS) this.err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract/byte_math variables per rule`);
+    }
+    return extractVars;
   }
 
   /** Whether `present` says the modifier was already given (then reported). */
@@ -234,6 +242,9 @@ const SINGLETON_BY_ID = keywordTable((k) => SINGLETON_BITS.get(k.name) ?? 0);
 /** Content modifiers are declared by their keyword specs (`contentModifier`), in one place. */
 const MODIFIER_BY_ID = keywordTable((k) => (k.contentModifier === true ? 1 : 0));
 const CURSOR_SETTER_BY_ID = keywordTable((k) => (CURSOR_SETTERS.has(k.name) ? 1 : 0));
+/** Keywords whose arguments list the byte_extract variables they use (`variables`) or define one (`name`, `result`). */
+const VARIABLE_USERS = new Set(['byte_test', 'byte_jump', 'byte_extract', 'byte_math', 'isdataat']);
+const VARIABLE_USER_BY_ID = keywordTable((k) => (VARIABLE_USERS.has(k.name) ? 1 : 0));
 const ACTIVATES = SINGLETON_BITS.get('activates')!;
 const ACTIVATED_BY = SINGLETON_BITS.get('activated_by')!;
 const COUNT = SINGLETON_BITS.get('count')!;

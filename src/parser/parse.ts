@@ -203,7 +203,7 @@ const NO_DIAGNOSTICS: Diagnostic[] = [];
 const IGNORE: RuleReporter = { report: () => undefined };
 
 function hasError(diags: readonly PendingDiag[]): boolean {
-  return diags.some((d) => d.severity === 'error');
+  return diags.length !== 0 && diags.some((d) => d.severity === 'error');
 }
 
 /** Header fields, options and body from logical to file offsets (entries continued over several lines). */

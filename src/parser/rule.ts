@@ -23,6 +23,8 @@ export type RuleParseOutcome = { ok: true; rule: ParsedHeader } | { ok: false; c
 
 const ACTION_SET = new Set<string>(ACTIONS);
 const PROTOCOL_SET = new Set<string>(PROTOCOLS);
+/** (A set, not two comparisons: the second one would run only when the first '<>' rule comes.) */
+const DIRECTION_SET = new Set<string>(['->', '<>']);
 
 export function isAction(word: string): word is Action {
   return ACTION_SET.has(word);
@@ -91,7 +93,7 @@ export function parseRuleHeader(text: string, from: number, to = text.length): R
   if (!PROTOCOL_SET.has(protoText))
     return { ok: false, code: 'unknown-protocol', message: `'${protoRaw}' is not a protocol Snort 2.9 knows (tcp, udp, icmp, ip)`, at: starts[1]!, length: protoRaw.length };
   const dirText = text.slice(starts[4], ends[4]);
-  if (dirText !== '->' && dirText !== '<>')
+  if (!DIRECTION_SET.has(dirText))
     return { ok: false, code: 'bad-direction', message: `'${dirText}' is not a direction operator ('->' or '<>')`, at: starts[4]!, length: dirText.length };
 
   const src = addressField(text, starts[2]!, ends[2]!, 'source address');
@@ -234,13 +236,20 @@ export function scanRegularOptions(text: string, from: number, to: number, repor
     if (j < to && text.charCodeAt(j) === 58 /* : */) {
       // The value: everything up to the next unescaped `;`, blanks trimmed.
       // (A `;` after an odd run of backslashes is escaped; indexOf is much faster than a loop over the characters.)
-      let k = text.indexOf(';', j + 1);
-      while (k !== -1 && k < to && isEscapedAt(text, k)) k = text.indexOf(';', k + 1);
+      let k = j;
+      do k = text.indexOf(';', k + 1);
+      while (k !== -1 && k < to && isEscapedAt(text, k));
       if (k === -1 || k > to) k = to;
-      let vs = j + 1;
-      while (vs < k && isBlank(text.charCodeAt(vs))) vs++;
+      // (Both loops step at least once, from the ':' and from the ';': a step that only rare values take would be
+      // code V8 compiles without having seen it run, and the whole scanner would be deoptimized the first time a
+      // value with blanks around it comes, then compiled again: ~50 ms of the compiler thread each time.)
+      let vs = j;
+      do vs++;
+      while (vs < k && isBlank(text.charCodeAt(vs)));
       let ve = k;
-      while (ve > vs && isBlank(text.charCodeAt(ve - 1))) ve--;
+      do ve--;
+      while (ve >= vs && isBlank(text.charCodeAt(ve)));
+      ve++;
       value = text.slice(vs, ve);
       valueStart = vs;
       valueEnd = ve;
@@ -349,9 +358,11 @@ export class OptionNode<A = unknown> implements RuleOption<A> {
 }
 
 function isEscapedAt(s: string, at: number): boolean {
-  let n = 0;
-  for (let i = at - 1; i >= 0 && s.charCodeAt(i) === 92; i--) n++;
-  return n % 2 === 1;
+  // Odd run of backslashes before `at`. (The step runs on every call; see the value bounds in scanRegularOptions.)
+  let i = at;
+  do i--;
+  while (i >= 0 && s.charCodeAt(i) === 92);
+  return ((at - 1 - i) & 1) === 1;
 }
 
 /** One reusable value reporter (no closures per option): `bind` points it at the option being parsed. */
