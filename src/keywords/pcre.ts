@@ -154,26 +154,8 @@ export function parsePcre(value: string, report: ValueReporter): PcreArgs | unde
     return undefined;
   }
   const compile = compileFlagsOf(flags);
-  if (isPlainPcre(pattern, compile)) {
-    // Certain to compile, nothing unsupported: translated when a matcher first asks (lint never does).
-    let translated: PcreTranslation | undefined;
-    const lazy = {
-      negated,
-      pattern,
-      delimiter,
-      flags,
-      compile,
-      relative,
-      rawbytes,
-      overrideLimit,
-      get translation(): PcreTranslation {
-        return (translated ??= translatePcreSource(pattern, compile));
-      },
-    };
-    const args: PcreArgs = lazy;
-    if (buffer) args.buffer = buffer;
-    return args;
-  }
+  // Certain to compile, nothing unsupported: translated when a matcher first asks (lint never does).
+  if (isPlainPcre(pattern, compile)) return new PcreRecord(negated, pattern, delimiter, flags, compile, relative, rawbytes, overrideLimit, buffer, undefined);
   let translation: PcreTranslation;
   try {
     translation = translatePcreSource(pattern, compile);
@@ -187,9 +169,30 @@ export function parsePcre(value: string, report: ValueReporter): PcreArgs | unde
   // The translator has checked the pattern as PCRE does; whether its JavaScript form compiles is the matcher's
   // question (`honeywall compile` reports it), not a reason for Snort to refuse the rule.
   if (translation.unsupported) report.warning('pcre-unsupported', `pcre uses ${translation.unsupported}, which honeywall only approximates`, p + 1, pattern.length);
-  const args: PcreArgs = { negated, pattern, delimiter, flags, compile, relative, rawbytes, overrideLimit, translation };
-  if (buffer) args.buffer = buffer;
-  return args;
+  return new PcreRecord(negated, pattern, delimiter, flags, compile, relative, rawbytes, overrideLimit, buffer, translation);
+}
+
+/** PcreArgs with the translation made on first read (a class: an object literal with a getter is slow to create). */
+class PcreRecord implements PcreArgs {
+  #translation: PcreTranslation | undefined;
+  constructor(
+    readonly negated: boolean,
+    readonly pattern: string,
+    readonly delimiter: string,
+    readonly flags: string,
+    readonly compile: PcreCompileFlags,
+    readonly relative: boolean,
+    readonly rawbytes: boolean,
+    readonly overrideLimit: boolean,
+    readonly buffer: HttpBuffer | undefined,
+    translation: PcreTranslation | undefined,
+  ) {
+    this.#translation = translation;
+  }
+
+  get translation(): PcreTranslation {
+    return (this.#translation ??= translatePcreSource(this.pattern, this.compile));
+  }
 }
 
 export const pcre = defineKeyword<PcreArgs>({

@@ -416,7 +416,7 @@ function parseOptionValue(option: OptionNode, reporter: RuleReporter): void {
   }
   const report = valueReporter.bind(option, reporter);
   if (spec.repeats === true) {
-    option.args = parseRepeatedValue(spec, option.value, report);
+    option.args = parseRepeatedValue(spec, option.keywordId, option.value, report);
     return;
   }
   const args = spec.parse(option.value, report);
@@ -429,7 +429,8 @@ interface ParsedValue {
   reports: { kind: 'error' | 'warning'; code: string; message: string; at: number | undefined; length: number | undefined }[] | undefined;
 }
 
-const parsedValues = new Map<AnyKeywordSpec, Map<string, ParsedValue>>();
+/** By keyword number: each keyword's values seen so far. */
+const parsedValues: (Map<string, ParsedValue> | undefined)[] = KEYWORD_LIST.map(() => undefined);
 const PARSED_VALUES_LIMIT = 50_000;
 /** The key of a keyword written without a value (a value can never contain a NUL: it is not allowed in rule text). */
 const NO_VALUE = '\0';
@@ -440,9 +441,9 @@ const NO_VALUE = '\0';
  * frozen arguments and get the same reports. Only for such keywords: hashing every long unique value (msg, content,
  * reference) would cost more than it saves.
  */
-function parseRepeatedValue(spec: AnyKeywordSpec, value: string | undefined, report: OptionValueReporter): unknown {
-  let cache = parsedValues.get(spec);
-  if (cache === undefined) parsedValues.set(spec, (cache = new Map()));
+function parseRepeatedValue(spec: AnyKeywordSpec, keywordId: number, value: string | undefined, report: OptionValueReporter): unknown {
+  let cache = parsedValues[keywordId];
+  if (cache === undefined) parsedValues[keywordId] = cache = new Map();
   const key = value ?? NO_VALUE;
   let parsed = cache.get(key);
   if (parsed === undefined) {
