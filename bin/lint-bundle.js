@@ -1,15 +1,15 @@
 // Loads dist/lint.cjs, the `honeywall lint` program in one CommonJS file, with its V8 code cache when that cache
 // belongs to this build (scripts/bundle-lint.js explains both). Returns undefined when there is no bundle, else the
 // program and what became of the cache: 'used', 'rejected' (by V8: another Node) or 'absent' (none for this build).
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+'use strict';
+const { readFileSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { join } = require('node:path');
+const vm = require('node:vm');
 
 const ID_LENGTH = 16;
 
-export function loadLintBundle(dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')) {
+function loadLintBundle(dist = join(__dirname, '..', 'dist')) {
   const bundle = join(dist, 'lint.cjs');
   const cachePath = join(dist, 'lint.cjs.cache');
   let source;
@@ -40,3 +40,5 @@ export function loadLintBundle(dist = join(dirname(fileURLToPath(import.meta.url
   }
   return { lintMain: module.exports.lintMain, cache: status };
 }
+
+module.exports = { loadLintBundle };
