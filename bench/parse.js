@@ -71,42 +71,49 @@ const { lintRuleSet } = await import(join(root, 'dist/lint/lint.js'));
 const warmLint = best(() => lintRuleSet({ paths: [etDir] }).summary.rules.total, 3);
 console.log(`lint in process, warm (best of 3): ${warmLint.ms.toFixed(0)} ms = ${rate(warmLint.out, warmLint.ms)} rules/s`);
 
-// Whole process: `honeywall lint` over the set, process start included, against the same lenient reader in Python
-// (suricata-update is Python), also as a whole process. Best of 5: this machine's timings vary by up to 1.5x.
-function wall(cmd, args, runs = 5) {
-  let min = Infinity;
-  let status = 0;
-  let stdout = '';
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
-    status = r.status;
-    stdout = r.stdout;
-    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return { ms: min, status, stdout };
-}
+// Whole processes, interleaved: each round runs `honeywall lint` over the set, the same on an empty file (process start
+// and module loading), suricata-update's own reader (the Debian package's suricata.update.rule, run by the system
+// Python it is installed for) and a stricter stand-in (the same header regex and option split in plain Python,
+// without suricata-update's per-option work: a floor for a Python reader, not a program anyone runs). Rounds are
+// interleaved because this machine's speed drifts by up to 1.5x over a minute; best and median of ROUNDS.
+const ROUNDS = 7;
 const emptyDir = mkdtempSync(join(tmpdir(), 'hw-parse-bench-'));
 writeFileSync(join(emptyDir, 'empty.rules'), '');
-const lint = wall(process.execPath, [join(root, 'bin/honeywall.js'), 'lint', etDir, '--format', 'json']);
-const start = wall(process.execPath, [join(root, 'bin/honeywall.js'), 'lint', join(emptyDir, 'empty.rules'), '--format', 'json']);
-rmSync(emptyDir, { recursive: true, force: true });
-console.log(`lint whole process (best of 5): ${lint.ms.toFixed(0)} ms = ${rate(ours.out, lint.ms)} rules/s (exit ${lint.status}); the same on an empty file (process start, module loading): ${start.ms.toFixed(0)} ms`);
-// Baselines, whole processes too: suricata-update's own reader (the Debian package's suricata.update.rule, run by
-// the system Python it is installed for), and a stricter stand-in: the same header regex and option split in plain
-// Python, without suricata-update's per-option work (a floor for a Python reader, not a program anyone runs).
 const systemPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const su = wall(systemPython, [join(root, 'bench/suricata_update_read.py'), etDir]);
+const contenders = [
+  { name: 'lint', cmd: process.execPath, args: [join(root, 'bin/honeywall.js'), 'lint', etDir, '--format', 'json'] },
+  { name: 'empty', cmd: process.execPath, args: [join(root, 'bin/honeywall.js'), 'lint', join(emptyDir, 'empty.rules'), '--format', 'json'] },
+  { name: 'suricata-update', cmd: systemPython, args: [join(root, 'bench/suricata_update_read.py'), etDir] },
+  { name: 'stand-in', cmd: 'python3', args: [join(root, 'bench/lenient_parse.py'), etDir] },
+].map((c) => ({ ...c, times: [], status: 0, stdout: '' }));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const c of contenders) {
+    if (c.status !== 0 && c.name !== 'lint') continue; // a baseline that cannot run (not installed)
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(c.cmd, c.args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8', maxBuffer: 1 << 28 });
+    c.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    c.status = r.status ?? 1;
+    c.stdout = r.stdout;
+  }
+}
+rmSync(emptyDir, { recursive: true, force: true });
+const stats = (c) => {
+  const t = [...c.times].sort((a, b) => a - b);
+  return { best: t[0], median: t[Math.floor(t.length / 2)] };
+};
+const [lint, start, su, py] = contenders.map((c) => ({ ...c, ...stats(c) }));
+const fmt = (c) => `best ${c.best.toFixed(0)} ms, median ${c.median.toFixed(0)} ms`;
+console.log(`lint whole process (${ROUNDS} interleaved rounds): ${fmt(lint)} = ${rate(ours.out, lint.best)} rules/s at best (exit ${lint.status})`);
+console.log(`  the same on an empty file (process start, module loading): ${fmt(start)}`);
 if (su.status === 0) {
-  console.log(`baseline suricata-update ${suricataUpdateVersion()} reader (suricata.update.rule.parse_file), whole process (best of 5): ${su.ms.toFixed(0)} ms (${su.stdout.trim()})`);
-  console.log(`ratio honeywall lint / suricata-update reader, whole processes: ${(lint.ms / su.ms).toFixed(2)}x the time`);
+  console.log(`baseline suricata-update ${suricataUpdateVersion()} reader (suricata.update.rule.parse_file), whole process: ${fmt(su)} (last: ${su.stdout.trim()})`);
+  console.log(`ratio honeywall lint / suricata-update reader, whole processes: ${(lint.best / su.best).toFixed(2)}x the time at best, ${(lint.median / su.median).toFixed(2)}x at median`);
 } else {
   console.log('baseline suricata-update reader: not installed (apt-get install suricata-update); skipped');
 }
-const py = wall('python3', [join(root, 'bench/lenient_parse.py'), etDir]);
 if (py.status === 0) {
-  console.log(`stand-in: its header regex and option split alone in Python 3, whole process (best of 5): ${py.ms.toFixed(0)} ms (${py.stdout.trim()})`);
-  console.log(`ratio honeywall lint / stand-in, whole processes: ${(lint.ms / py.ms).toFixed(2)}x the time`);
+  console.log(`stand-in: its header regex and option split alone in Python 3, whole process: ${fmt(py)} (last: ${py.stdout.trim()})`);
+  console.log(`ratio honeywall lint / stand-in, whole processes: ${(lint.best / py.best).toFixed(2)}x the time at best, ${(lint.median / py.median).toFixed(2)}x at median`);
 }
 
 function suricataUpdateVersion() {
