@@ -56,6 +56,16 @@ describe('the quick PCRE check', () => {
       'a{0}b{2,}c{3,9}?',
       '\\bword\\B',
       '[ -~]',
+      '[=?&]', // '=' first, but no '=]': not a POSIX class
+      '[^.a.]',
+      '(a)\\1', // a reference to a group that exists, even later on
+      '\\1(a)',
+      '(?P<n>a)\\1',
+      '[a-z-_]', // a literal '-' after a range
+      '[a-z-0-9]',
+      'clsid\\s*{?x}?', // literal braces
+      'a{,3}',
+      'a{1',
     ])
       expect(isPlainPcre(p, NO_FLAGS), p).toBe(true);
   });
@@ -71,8 +81,11 @@ describe('the quick PCRE check', () => {
       '\\b+',
       'a++', // possessive
       'a?+',
-      '(a)\\1', // numbered reference (JavaScript reads a missing one as octal)
+      '(a)\\2', // a reference to a missing group (JavaScript reads it as an octal escape)
       '\\2',
+      '(?:a)\\1',
+      '\\\\1(a)\\2', // (an escaped backslash, then a 1; then a missing \2)
+      '(a)\\10', // two digits: PCRE's octal-or-reference rule
       '(?<=a)b', // lookbehind
       '(?i)a', // inline option
       '(?<n>a)', // other named-group spellings
@@ -82,13 +95,15 @@ describe('the quick PCRE check', () => {
       '[(?P<]a(?P=x)', // a group's spelling inside a class is no group
       '[[:alpha:]]', // POSIX class
       '[:alpha:]', // ... outside a class (an error)
-      '[^.a.]',
+      '[=a=]',
+      '[=\\]=]', // (check_posix_syntax skips only \] and \\)
       '[\\d-z]', // '-' after a class escape (an error since PCRE 8.34)
       '[a-\\d]',
       '[]a]', // ']' first
       '[^]a]',
-      'a{,3}', // '{' not a count
-      'a{99999}',
+      'a{99999}', // counts above 9999
+      '{2}', // nothing to repeat
+      '[a-z-\\d]', // '-' then a class escape
       '\\x4', // \x without two hex digits
       '\\x{41}',
       '\\v', // other letter escapes
@@ -105,8 +120,8 @@ describe('the quick PCRE check', () => {
     // Pieces near the edges of the quick check's subset, so that most generated patterns sit on a boundary.
     const piece = fc.constantFrom(
       'a', 'Z', '0', '-', ' ', '#', '/', ',', ':', '_', '~', '.', '^', '$', '|', '*', '+', '?', '{', '}', '{2}', '{2,}', '{1,3}', '{3,1}', '{,2}', '{70000}',
-      '(', ')', '(?:', '(?=', '(?!', '(?<=', '(?P<n>', '(?P<m>', '(?P=n)', '(?P=m)', '(?P=x)', '[(?P<]', '[', ']', '[^', '[a-z]', '[z-a]', '[\\d-z]', '[a-]', '[-a]', '[]',
-      '\\', '\\d', '\\W', '\\s', '\\b', '\\B', '\\n', '\\x41', '\\x4', '\\x{41}', '\\1', '\\0', '\\-', '\\.', '\\/', '\\]', '\\[', '\\\\', '\\v', '\\Q', '\\E', '\\c', '[:alpha:]',
+      '(', ')', '(?:', '(?=', '(?!', '(?<=', '(?P<n>', '(?P<m>', '(?P=n)', '(?P=m)', '(?P=x)', '[(?P<]', '[', ']', '[^', '[=', '=]', '[.', ':]', '[a-z]', '[z-a]', '[\\d-z]', '[a-]', '[-a]', '[]',
+      '\\', '\\d', '\\W', '\\s', '\\b', '\\B', '\\n', '\\x41', '\\x4', '\\x{41}', '\\1', '\\2', '\\9', '\\10', '\\0', '[a-z-_]', '[a-z-', '-\\d]', '{,3}', '{1', '\\-', '\\.', '\\/', '\\]', '\\[', '\\\\', '\\v', '\\Q', '\\E', '\\c', '[:alpha:]',
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 14 }), fc.constantFrom(...FLAG_SETS), (pieces, flags) => {

@@ -101,11 +101,13 @@ export function parseVarOverride(text: string): { name: string; value: string } 
   return { name, value: text.slice(eq + 1).trim() };
 }
 
-/** Names of the variables an expression uses (not following them). */
-export function variablesIn(expr: AddressExpr | PortExpr, out: string[] = []): string[] {
-  if (expr.kind === 'var') out.push(expr.name);
-  else if (expr.kind === 'list') for (const i of expr.items) variablesIn(i, out);
-  return out;
+/** Whether an expression uses a variable (what lint asks of every rule's addresses and ports, lists of IPs included). */
+export function usesVariables(expr: AddressExpr | PortExpr): boolean {
+  if (expr.kind === 'var') return true;
+  if (expr.kind !== 'list') return false;
+  const items = expr.items;
+  for (let i = 0; i < items.length; i++) if (usesVariables(items[i]!)) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------- resolution for matching

@@ -6,16 +6,16 @@
  * lint`: about 35 µs per pattern, a seventh of the whole lint of ET Open. Most patterns use only a plain subset of
  * the syntax, on which PCRE and JavaScript agree about what is an error: literals, `.`, `\d \w \s` and their
  * negations, `\xhh`, escaped punctuation, simple classes and ranges, `? * + {n,m}` (lazy or not) after an atom,
- * `^ $ \b \B`, alternation, `( )`, `(?: )`, `(?= )`, `(?! )` and `(?P<name> )` groups, `(?P=name)`. For a pattern made only of those pieces
+ * `^ $ \b \B`, alternation, `( )`, `(?: )`, `(?= )`, `(?! )` and `(?P<name> )` groups, `(?P=name)`, `\1` to `\9`
+ * (when the group exists), literal braces. For a pattern made only of those pieces
  * (one native regular expression checks that), the remaining errors are structural (unbalanced parentheses,
  * ranges or counts out of order) and V8's own regexp parser finds exactly those, natively. A pattern that passes
  * both has no error and nothing unsupported, so its translation can wait until a matcher asks for it; any other
  * pattern goes through the translator as before. test/pcre-quick-check.test.ts holds the quick check to the
  * translator on every pcre of the corpus and on generated patterns.
  *
- * Left out on purpose (the translator decides): the x flag (blanks and comments), backreferences and octal
- * escapes (`\1`: JavaScript reads a reference to a missing group as an octal escape), `\x` without two hex
- * digits, any other letter escape, `{` not part of a count and counts above 9999 (PCRE's limit is 65535),
+ * Left out on purpose (the translator decides): the x flag (blanks and comments), `\10` and up and octal escapes,
+ * `\x` without two hex digits, any other letter escape, counts above 9999 (PCRE's limit is 65535),
  * possessive quantifiers, a quantifier after anything but an atom or `)`, lookbehind, other named-group spellings,
  * inline options, `[:posix:]` and any `[` inside a class, `-` next to a class escape, `]` first in a class,
  * characters outside printable ASCII.
@@ -25,16 +25,43 @@ import type { PcreCompileFlags } from './pcre-translate.js';
 /** Inside a class: a character standing for itself (printable ASCII but `- [ \ ] ^`) or an escape of one. */
 const CLASS_SINGLE = String.raw`(?:[\x20-\x2c\x2e-\x5a\x5f-\x7e]|\\x[0-9a-fA-F]{2}|\\[nrtf]|\\[\x20-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e])`;
 /**
- * A class: singles and ranges of singles, `\d \w \s` (never next to a `-` inside), `-` only first or last; not
- * starting with `: . =` (PCRE reads `[:alpha:]` outside a class as a misplaced POSIX class).
+ * A class: singles and ranges of singles (a range may be followed by a literal `-` before a single: `[a-z-_]`),
+ * `\d \w \s` (never next to a `-` inside), `-` otherwise only first or last. Not `[:...:]`, `[.....]`, `[=...=]`:
+ * PCRE refuses a POSIX class outside a class, and takes a class for one as its check_posix_syntax does (the same
+ * character again just before the `]`, only `\]` and `\\` skipped as escapes).
  */
-const CLASS = String.raw`\[\^?(?![:.=])-?(?:${CLASS_SINGLE}(?:-${CLASS_SINGLE})?|\\[dDwWsS])+-?\]`;
-/** What a quantifier may follow: a literal, an escape, `.`, a class, or the `)` of a group. */
-const ATOM = String.raw`(?:[\x20-\x23\x25-\x27\x2c-\x2d\x2f-\x3e\x40-\x5a\x5f-\x7a\x7e]|\\[dDwWsSnrtf]|\\x[0-9a-fA-F]{2}|\\[\x20-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]|\.|${CLASS}|\))`;
+const CLASS = String.raw`\[(?:\^|(?!([:.=])(?:\\[\]\\]|[^\]])*?\1\]))-?(?:${CLASS_SINGLE}(?:-${CLASS_SINGLE}(?:-(?=${CLASS_SINGLE}))?)?|\\[dDwWsS])+-?\]`;
+/**
+ * What a quantifier may follow: a literal, an escape, `.`, a class, the `)` of a group, a numbered reference `\1`
+ * to `\9` (not followed by a digit; checked against the number of groups below), or a literal `{` (one that does
+ * not start a count: `{?`, `{,3}`) or `}`.
+ */
+const ATOM = String.raw`(?:[\x20-\x23\x25-\x27\x2c-\x2d\x2f-\x3e\x40-\x5a\x5f-\x7a\x7e]|\\[dDwWsSnrtf]|\\x[0-9a-fA-F]{2}|\\[\x20-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]|\\[1-9](?![0-9])|\{(?!\d+(?:,\d*)?\})|\}|\.|${CLASS}|\))`;
 const QUANTIFIER = String.raw`(?:[?*+]|\{\d{1,4}(?:,\d{0,4})?\})\??`;
 /** A group's name as PCRE 8 allows it (at most 32 characters), a subset of JavaScript's. */
 const NAME = String.raw`[A-Za-z_][A-Za-z0-9_]{0,31}`;
 const PLAIN_PATTERN = new RegExp(String.raw`^(?:(?:${ATOM}|\(\?P=${NAME}\))(?:${QUANTIFIER})?|\\[bB]|[$^|]|\((?:\?[:=!]|\?P<${NAME}>)?)*$`);
+/** The pieces that count capturing groups: escapes and classes (skipped), `(` not followed by `?`, `(?P<`. */
+const GROUP_PIECES = /\\[^]|\[(?:\\[^]|[^\]\\])*\]|\((?!\?)|\(\?P</g;
+const NUMBERED_REFERENCE = /\\([1-9])/g;
+
+/**
+ * Whether every `\N` refers to a group that exists (PCRE refuses the pattern otherwise; JavaScript would read it as
+ * an octal escape and say nothing). Only for patterns PLAIN_PATTERN accepts (classes hold no `\N` there).
+ */
+function referencesExist(pattern: string): boolean {
+  if (!/\\[1-9]/.test(pattern)) return true;
+  let groups = 0;
+  for (const m of pattern.matchAll(GROUP_PIECES)) if (m[0][0] === '(') groups++;
+  for (const m of pattern.matchAll(NUMBERED_REFERENCE)) {
+    // (A `\\1` is an escaped backslash and a 1: count the backslashes before the digit.)
+    let backslashes = 0;
+    for (let i = m.index; i >= 0 && pattern.charCodeAt(i) === 92; i--) backslashes++;
+    if (backslashes % 2 === 1 && Number(m[1]) > groups) return false;
+  }
+  return true;
+}
+
 /** An escape, a class (as PLAIN_PATTERN allows them), or a Python-style named group or reference. */
 const NAMED_PIECES = /\\[^]|\[(?:\\[^]|[^\]\\])*\]|\(\?P(?:<|=([A-Za-z0-9_]+)\))/g;
 
@@ -64,7 +91,7 @@ function inJavaScriptSpelling(pattern: string): string | undefined {
  * means "not known": the translator must look.
  */
 export function isPlainPcre(pattern: string, flags: PcreCompileFlags): boolean {
-  if (flags.extended || !PLAIN_PATTERN.test(pattern)) return false;
+  if (flags.extended || !PLAIN_PATTERN.test(pattern) || !referencesExist(pattern)) return false;
   const js = inJavaScriptSpelling(pattern);
   if (js === undefined) return false;
   try {

@@ -7,7 +7,7 @@
 import type { AddressExpr, Field, PortExpr, RuleNode, RuleOption } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import type { LoadedFile, RuleSet } from '../config/ruleset.js';
-import { resolveAddress, resolvePorts, ResolveError, variablesIn, type VariableTable } from '../config/variables.js';
+import { resolveAddress, resolvePorts, ResolveError, usesVariables, type VariableTable } from '../config/variables.js';
 import type { ContentArgs } from '../keywords/content.js';
 import { keywordIdOf, keywordTable } from '../keywords/index.js';
 
@@ -87,7 +87,7 @@ export class RuleChecker {
     let problem = this.exprCache.get(expr);
     if (!this.exprCache.has(expr)) {
       problem = undefined;
-      if (variablesIn(expr).length > 0) {
+      if (usesVariables(expr)) {
         try {
           if (kind === 'address') resolveAddress(expr as AddressExpr, this.ctx.vars);
           else resolvePorts(expr as PortExpr, this.ctx.vars);
