@@ -5,11 +5,16 @@
 const { readFileSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
+const v8 = require('node:v8');
 const vm = require('node:vm');
 
 const ID_LENGTH = 16;
 
 function loadLintBundle(dist = join(__dirname, '..', 'dist')) {
+  // A lint allocates ~170 MB of short-lived objects over ET Open: letting V8's young generation grow 4x at a time
+  // (not 2x) takes it to its full size sooner, 16 scavenges instead of 24 (~20 ms less garbage collection). Set
+  // here, for lint only; also where the code cache is made, since V8 takes a cache only under the same flags.
+  v8.setFlagsFromString('--semi-space-growth-factor=4');
   const bundle = join(dist, 'lint.cjs');
   const cachePath = join(dist, 'lint.cjs.cache');
   let source;
