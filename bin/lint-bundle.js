@@ -1,8 +1,9 @@
 // Loads dist/lint.cjs, the `honeywall lint` program in one CommonJS file, with its V8 code cache when that cache
-// belongs to this build (scripts/bundle-lint.js explains both). Returns undefined when there is no bundle, else the
-// program and what became of the cache: 'used', 'rejected' (by V8: another Node) or 'absent' (none for this build).
+// belongs to this build (scripts/bundle-lint.js explains both). Returns undefined when there is no bundle or when a
+// module of dist/ it was made from has changed since (then the launcher runs dist/), else the program and what became
+// of the cache: 'used', 'rejected' (by V8: another Node) or 'absent' (none for this build).
 'use strict';
-const { readFileSync, writeFileSync } = require('node:fs');
+const { readFileSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const v8 = require('node:v8');
@@ -19,6 +20,10 @@ function loadLintBundle(dist = join(__dirname, '..', 'dist')) {
   const cachePath = join(dist, 'lint.cjs.cache');
   let source;
   try {
+    if (!madeFromCurrentModules(dist)) {
+      if (process.env.HONEYWALL_DEBUG_BUNDLE) process.stderr.write('honeywall: lint bundle out of date (dist/ changed since it was made); running dist/\n');
+      return undefined;
+    }
     source = readFileSync(bundle, 'utf8');
   } catch {
     return undefined;
@@ -44,6 +49,21 @@ function loadLintBundle(dist = join(__dirname, '..', 'dist')) {
     process.on('exit', () => writeFileSync(out, Buffer.concat([Buffer.from(id ?? '', 'latin1'), script.createCachedData()])));
   }
   return { lintMain: module.exports.lintMain, cache: status };
+}
+
+/**
+ * Whether every module of dist/ the bundle was made from is as it was then: same size and time (~40 stat calls), or,
+ * when only the time differs (an installed package: npm pack resets file times), the same SHA-1.
+ */
+function madeFromCurrentModules(dist) {
+  const inputs = JSON.parse(readFileSync(join(dist, 'lint.cjs.inputs.json'), 'utf8'));
+  for (const { file, size, mtimeMs, sha1 } of inputs) {
+    const path = join(dist, file);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined || st.size !== size) return false;
+    if (st.mtimeMs !== mtimeMs && require('node:crypto').createHash('sha1').update(readFileSync(path)).digest('hex') !== sha1) return false;
+  }
+  return inputs.length > 0;
 }
 
 module.exports = { loadLintBundle };

@@ -13,12 +13,14 @@
 //
 // The cache file starts with a build id that is also the bundle's first line: a cache from another build is never
 // used (V8 itself only compares source lengths). A cache V8 rejects (another Node or V8 version) is ignored, and the
-// lint then runs as fast as without it.
+// lint then runs as fast as without it. dist/lint.cjs.inputs.json lists the files of dist/ the bundle was made from,
+// with their sizes, times and SHA-1: when one has changed since (tsc run alone), the launcher runs dist/ instead of a
+// stale bundle (it compares sizes and times, and hashes a file only when its time differs: npm pack resets times).
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -31,7 +33,8 @@ const chevrotainBundle = join(dirname(require.resolve('chevrotain')), '..', 'che
 const commanderEntry = require.resolve('commander');
 
 const buildId = randomBytes(8).toString('hex');
-await esbuild.build({
+const { metafile } = await esbuild.build({
+  metafile: true,
   entryPoints: [join(dist, 'cli/lint-main.js')],
   bundle: true,
   platform: 'node',
@@ -57,13 +60,23 @@ await esbuild.build({
   ],
 });
 const text = readFileSync(bundle, 'utf8');
+// What the launcher checks before it trusts the bundle: the modules of dist/ it was made from, as they are now.
+const inputs = Object.keys(metafile.inputs)
+  .map((p) => resolve(p))
+  .filter((p) => p.startsWith(dist + '/'))
+  .map((p) => {
+    const st = statSync(p);
+    return { file: relative(dist, p), size: st.size, mtimeMs: st.mtimeMs, sha1: createHash('sha1').update(readFileSync(p)).digest('hex') };
+  });
+if (inputs.length < 20) throw new Error(`the bundle was made from only ${inputs.length} modules of dist/`);
+writeFileSync(join(dist, 'lint.cjs.inputs.json'), JSON.stringify(inputs));
 if (/\bimport\.meta\b|\bimport\(/.test(text)) throw new Error(`${bundle}: import.meta or import() left in the CommonJS bundle`);
 
 // The code cache: the launcher compiles the bundle, runs a lint over the bundled rule sets and the lint fixtures
 // (their errors run the reporting paths too), and writes what V8 compiled.
 rmSync(cache, { force: true });
-const inputs = [join(root, 'rulesets'), join(root, 'fixtures/lint')].filter((p) => existsSync(p));
-const run = spawnSync(process.execPath, [join(root, 'bin/honeywall.js'), 'lint', ...inputs, '--format', 'json'], {
+const trainingInputs = [join(root, 'rulesets'), join(root, 'fixtures/lint')].filter((p) => existsSync(p));
+const run = spawnSync(process.execPath, [join(root, 'bin/honeywall.js'), 'lint', ...trainingInputs, '--format', 'json'], {
   env: { ...process.env, HONEYWALL_WRITE_CODE_CACHE: cache, HONEYWALL_NO_BUNDLE: '' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });

@@ -3,7 +3,7 @@
  * from dist/: the two must be the same program. Needs `npm run build` (the test script runs it first).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,20 +61,39 @@ describe('the lint bundle', () => {
   });
 
   it('uses a code cache only from its own build', () => {
-    // A copy of the bundle whose build id differs (same length, so V8's own check, which compares source lengths,
-    // would take the cache): the loader must not hand it over.
+    // A copy of dist/ whose bundle has another build id (same length, so V8's own check, which compares source
+    // lengths, would take the cache): the loader must not hand the cache over.
     const other = join(scratch, 'other');
     rmSync(other, { recursive: true, force: true });
-    mkdirSync(other);
+    cpSync(dist, other, { recursive: true, preserveTimestamps: true });
     const source = readFileSync(join(dist, 'lint.cjs'), 'utf8');
     const id = /^\/\/ honeywall lint bundle ([0-9a-f]{16}) /.exec(source)![1]!;
     const otherId = id.replace(/^./, (c) => (c === '0' ? '1' : '0'));
     writeFileSync(join(other, 'lint.cjs'), source.replace(id, otherId));
-    copyFileSync(join(dist, 'lint.cjs.cache'), join(other, 'lint.cjs.cache'));
     expect(cacheStatus(other)).toBe('absent');
     // The same files under their own id: used.
     writeFileSync(join(other, 'lint.cjs'), source);
     expect(cacheStatus(other)).toBe('used');
     expect(cacheStatus(join(scratch, 'nowhere'))).toBe('no bundle');
+  });
+
+  it('is not used when a module it was made from has changed since (tsc run alone): dist/ runs instead', () => {
+    const other = join(scratch, 'stale');
+    rmSync(other, { recursive: true, force: true });
+    cpSync(dist, other, { recursive: true, preserveTimestamps: true });
+    expect(cacheStatus(other)).toBe('used');
+    // Copied without their times (as npm pack and install leave them): the same contents, still used.
+    const installed = join(scratch, 'installed');
+    rmSync(installed, { recursive: true, force: true });
+    cpSync(dist, installed, { recursive: true, preserveTimestamps: false });
+    expect(cacheStatus(installed)).toBe('used');
+    // One module changed, even keeping its size: dist/ runs.
+    const rule = join(other, 'parser/rule.js');
+    const text = readFileSync(rule, 'utf8');
+    const i = text.indexOf('return');
+    writeFileSync(rule, text.slice(0, i) + 'RETURN' + text.slice(i + 6));
+    expect(cacheStatus(other)).toBe('no bundle');
+    writeFileSync(join(installed, 'parser/rule.js'), text + '\n// changed\n');
+    expect(cacheStatus(installed)).toBe('no bundle');
   });
 });
