@@ -6,9 +6,9 @@
 // cachedData, made here by running the lint once) skips the compiling: together about 0.1 s of a lint of ET Open
 // (bench/parse.js measures the launcher). Node 20 has no built-in compile cache (module.enableCompileCache is 22+).
 //
-// The bundle is the same code as dist/: esbuild only joins the modules, with two substitutions: chevrotain and
+// The bundle is the same code as dist/: esbuild only joins the modules, with three substitutions: chevrotain and
 // commander, which dist/ loads in ways that are cheap for ES modules (a file URL import, createRequire), are
-// imported statically here. bin/honeywall.js loads the bundle for `lint` (HONEYWALL_NO_BUNDLE=1 runs dist/ instead;
+// imported statically here, and node:child_process is required when first used. bin/honeywall.js loads the bundle for `lint` (HONEYWALL_NO_BUNDLE=1 runs dist/ instead;
 // test/lint-bundle.test.ts checks that both print the same).
 //
 // The cache file starts with a build id that is also the bundle's first line: a cache from another build is never
@@ -49,6 +49,18 @@ const { metafile } = await esbuild.build({
       setup(build) {
         build.onLoad({ filter: /[\\/]dist[\\/]parser[\\/]chevrotain\.js$/ }, () => ({
           contents: `export { createToken, Lexer } from ${JSON.stringify(chevrotainBundle)};`,
+          loader: 'js',
+        }));
+        // node:child_process (commander requires it for executable subcommands, lint for `--diff` against a git
+        // ref) loads about 35 of Node's internal modules: loaded when first used, not at every start.
+        build.onResolve({ filter: /^node:child_process$/ }, () => ({ path: 'lazy-child-process', namespace: 'lazy' }));
+        // (The two functions they call, forwarded. `child_process` without `node:` is not caught by the filter.)
+        build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+          contents: [
+            `const load = () => require('child_process');`,
+            `export const spawn = (...args) => load().spawn(...args);`,
+            `export const execFileSync = (...args) => load().execFileSync(...args);`,
+          ].join('\n'),
           loader: 'js',
         }));
         build.onLoad({ filter: /[\\/]dist[\\/]cli[\\/]commander\.js$/ }, () => ({
