@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,26 @@ describe('honeywall lint', () => {
     const j = JSON.parse(run(['lint', f, '--format', 'json']).out);
     const codes = j.diagnostics.map((d: { code: string; line: number }) => `${d.line}:${d.code}`).sort();
     expect(codes).toEqual(['1:flowbit-never-checked', '2:flowbit-never-set', '3:duplicate-sid', '4:never-matches', '5:no-fast-pattern'].sort());
+  });
+
+  it('places a duplicate sid found in another file at its own line and column, naming the first one', () => {
+    const dir = join(tmp, 'dup');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a-first.rules'), '# one\nalert tcp any any -> any any (msg:"a"; content:"x"; sid:7; rev:1;)\n');
+    writeFileSync(join(dir, 'b-second.rules'), '\n\n  alert tcp any any -> any any (msg:"b"; content:"y"; gid:1; sid:7; rev:1;)\nalert tcp any any -> any any (msg:"c"; content:"z"; sid:8; rev:1;)\n');
+    const j = JSON.parse(run(['lint', dir, '--format', 'json']).out);
+    const dups = j.diagnostics.filter((d: { code: string }) => d.code === 'duplicate-sid');
+    expect(dups).toEqual([
+      {
+        file: join(dir, 'b-second.rules'),
+        line: 3,
+        column: 62,
+        severity: 'warning',
+        code: 'duplicate-sid',
+        message: `gid:sid 1:7 is also used at ${join(dir, 'a-first.rules')}:2; Snort keeps only one of them`,
+        sid: 7,
+      },
+    ]);
   });
 
   it('--diff against a directory and a git ref: added/removed/changed, rev not bumped', () => {

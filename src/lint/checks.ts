@@ -17,7 +17,7 @@ export interface CheckContext {
   classifications: ReadonlySet<string>;
 }
 
-/** Where an option is, already resolved to line and column (facts travel between threads as plain data). */
+/** Where an option is, resolved to line and column. */
 export interface FactPlace {
   file: string;
   line: number;
@@ -27,9 +27,20 @@ export interface FactPlace {
   sid: number | undefined;
 }
 
+/** A rule's `gid:sid`, and where its sid option is (resolved to line and column only for a duplicate). */
+export interface SidFact {
+  key: string;
+  offset: number;
+  length: number;
+  sid: number;
+}
+
 export interface FileFacts {
+  file: string;
+  /** The file's line starts, for the places of the sids that turn out to be duplicates. */
+  lines: LineMap | undefined;
   /** `gid:sid` of each enabled, valid rule, with the place of its sid option. */
-  sids: [string, FactPlace][];
+  sids: SidFact[];
   /** flowbits that enabled rules set (set, setx, toggle) and check (isset, isnotset), with the option's place. */
   flowbitsSet: [string, FactPlace][];
   flowbitsChecked: [string, FactPlace][];
@@ -60,18 +71,22 @@ export function checkFile(file: LoadedFile, ctx: CheckContext, exprCache: ExprCa
  */
 export class RuleChecker {
   readonly diagnostics: Diagnostic[] = [];
-  readonly facts: FileFacts = { sids: [], flowbitsSet: [], flowbitsChecked: [] };
-  private lines: LineMap | undefined;
+  readonly facts: FileFacts;
 
   constructor(
     private readonly text: string,
     private readonly display: string,
     private readonly ctx: CheckContext,
     private readonly exprCache: ExprCache = new Map(),
-  ) {}
+  ) {
+    this.facts = { file: display, lines: undefined, sids: [], flowbitsSet: [], flowbitsChecked: [] };
+  }
+
+  private get lines(): LineMap {
+    return (this.facts.lines ??= new LineMap(this.text));
+  }
 
   private place(rule: RuleNode, offset: number, length: number): FactPlace {
-    this.lines ??= new LineMap(this.text);
     const { line, column } = this.lines.position(offset);
     return { file: this.display, line, column, offset, length, sid: rule.sid };
   }
@@ -122,7 +137,11 @@ export class RuleChecker {
       const traits = kid === -1 ? 0 : TRAITS_BY_ID[kid]!;
       if (kw === 'classtype' && rule.classtype !== undefined && !this.ctx.classifications.has(rule.classtype))
         this.report(this.optionPlace(rule, o), 'error', 'unknown-classtype', `classtype '${rule.classtype}' is not in classification.config`);
-      else if (kw === 'sid' && rule.sid !== undefined) facts.sids.push([String(rule.gid) + ':' + String(rule.sid), this.optionPlace(rule, o)]);
+      else if (kw === 'sid' && rule.sid !== undefined) {
+        // (Only a duplicate's place is ever shown: line and column are found then, in checkFacts.)
+        facts.lines ??= new LineMap(this.text);
+        facts.sids.push({ key: String(rule.gid) + ':' + String(rule.sid), offset: o.start, length: o.end - o.start, sid: rule.sid });
+      }
       else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
       else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
       if (traits === 0) continue;
@@ -159,7 +178,7 @@ export class RuleChecker {
 /** The questions that span files: duplicate gid:sid, flowbits checked but never set, set but never checked. */
 export function checkFacts(all: FileFacts[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const sids = new Map<string, FactPlace>();
+  const sids = new Map<string, { file: FileFacts; fact: SidFact }>();
   const set = new Map<string, FactPlace>();
   const checked = new Map<string, FactPlace>();
   // (Indexed loops, no destructuring: this runs once, over ~20,000 facts, mostly before V8 has optimized it, and
@@ -167,11 +186,13 @@ export function checkFacts(all: FileFacts[]): Diagnostic[] {
   for (let i = 0; i < all.length; i++) {
     const f = all[i]!;
     for (let k = 0; k < f.sids.length; k++) {
-      const key = f.sids[k]![0];
-      const p = f.sids[k]![1];
-      const prev = sids.get(key);
-      if (prev) out.push(toDiagnostic(p, 'warning', 'duplicate-sid', `gid:sid ${key} is also used at ${prev.file}:${prev.line}; Snort keeps only one of them`));
-      else sids.set(key, p);
+      const fact = f.sids[k]!;
+      const prev = sids.get(fact.key);
+      if (prev === undefined) sids.set(fact.key, { file: f, fact });
+      else {
+        const prevPlace = sidPlace(prev.file, prev.fact);
+        out.push(toDiagnostic(sidPlace(f, fact), 'warning', 'duplicate-sid', `gid:sid ${fact.key} is also used at ${prevPlace.file}:${prevPlace.line}; Snort keeps only one of them`));
+      }
     }
     for (let k = 0; k < f.flowbitsSet.length; k++) {
       const bit = f.flowbitsSet[k]![0];
@@ -186,6 +207,11 @@ export function checkFacts(all: FileFacts[]): Diagnostic[] {
     if (!set.has(bit)) out.push(toDiagnostic(p, 'warning', 'flowbit-never-set', `flowbit '${bit}' is checked but no enabled rule sets it: this rule can never match`));
   for (const [bit, p] of set) if (!checked.has(bit)) out.push(toDiagnostic(p, 'info', 'flowbit-never-checked', `flowbit '${bit}' is set but no enabled rule checks it`));
   return out;
+}
+
+function sidPlace(file: FileFacts, fact: SidFact): FactPlace {
+  const { line, column } = file.lines!.position(fact.offset);
+  return { file: file.file, line, column, offset: fact.offset, length: fact.length, sid: fact.sid };
 }
 
 export function checkContextOf(set: RuleSet): CheckContext {
