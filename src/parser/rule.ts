@@ -1,6 +1,7 @@
 /**
  * Stage 2: one rule's logical text into a RuleNode: the header by hand (seven blank-separated fields, brackets may
- * hold blanks), the option list with the chevrotain lexer, each option's value by its keyword's own parser.
+ * hold blanks; read once per distinct header text), the option list by an in-place scanner (the chevrotain lexer
+ * reads the irregular bodies), each option's value by its keyword's own parser.
  */
 import { ACTIONS, PROTOCOLS, type Action, type AddressExpr, type Direction, type Field, type PortExpr, type Protocol, type RuleHeader, type RuleOption, type Span } from '../ast.js';
 import { findKeywordId, KEYWORD_LIST, keywordId } from '../keywords/index.js';
@@ -153,20 +154,21 @@ const HEADER_SHAPES_LIMIT = 20_000;
 
 function finishHeader(text: string, from: number, to: number, parenAt: number, shape: HeaderShape): RuleParseOutcome {
   const f = shape.fields;
-  const field = <T>(k: number): FieldNode<T> => {
-    const x = f[k]!;
-    return new FieldNode(x.text, x.start + from, x.end + from, x.value as T);
-  };
   const header: RuleHeader = {
-    action: field<Action>(0),
-    protocol: field<Protocol>(1),
-    src: field<AddressExpr>(2),
-    srcPort: field<PortExpr>(3),
-    direction: field<Direction>(4),
-    dst: field<AddressExpr>(5),
-    dstPort: field<PortExpr>(6),
+    action: shifted<Action>(f[0]!, from),
+    protocol: shifted<Protocol>(f[1]!, from),
+    src: shifted<AddressExpr>(f[2]!, from),
+    srcPort: shifted<PortExpr>(f[3]!, from),
+    direction: shifted<Direction>(f[4]!, from),
+    dst: shifted<AddressExpr>(f[5]!, from),
+    dstPort: shifted<PortExpr>(f[6]!, from),
   };
   return withBody(text, header, parenAt, to);
+}
+
+/** A shape's field at this rule's offsets. */
+function shifted<T>(x: FieldNode<unknown>, from: number): FieldNode<T> {
+  return new FieldNode(x.text, x.start + from, x.end + from, x.value as T);
 }
 
 /** Where the header's fields start and end (reused: the header parser is not re-entrant and keeps no state). */
