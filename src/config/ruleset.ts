@@ -54,7 +54,8 @@ function display(path: string, cwd: string): string {
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
-function readText(path: string): string {
+/** A rule or configuration file's text; a failure is a LoadError naming the file (the command exits 2). */
+export function readText(path: string): string {
   try {
     return readTextFile(path);
   } catch (e) {

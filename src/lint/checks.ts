@@ -1,12 +1,12 @@
 /**
  * Rule-set checks beyond one rule: variables, classtypes, duplicate gid:sid, flowbits set/checked, rules that can
  * never match, rules with no fast-pattern candidate. Read-only questions over the parsed set, in two phases:
- * `RuleChecker` looks at one enabled rule at a time (`checkFile` at a parsed file's rules) and collects diagnostics
+ * `RuleChecker` looks at one enabled rule at a time (lint hands each over as it is parsed) and collects diagnostics
  * plus the facts that span files (sids, flowbits); `checkFacts` answers the cross-file questions from those facts.
  */
 import type { AddressExpr, Field, PortExpr, RuleNode, RuleOption } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
-import type { LoadedFile, RuleSet } from '../config/ruleset.js';
+import type { RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, usesVariables, type VariableTable } from '../config/variables.js';
 import type { ContentArgs } from '../keywords/content.js';
 import { keywordIdOf, keywordTable } from '../keywords/index.js';
@@ -38,7 +38,7 @@ export interface SidFact {
 export interface FileFacts {
   file: string;
   /** The file's line starts, for the places of the sids that turn out to be duplicates. */
-  lines: LineMap | undefined;
+  lines: LineMap;
   /** `gid:sid` of each enabled, valid rule, with the place of its sid option. */
   sids: SidFact[];
   /** flowbits that enabled rules set (set, setx, toggle) and check (isset, isnotset), with the option's place. */
@@ -59,12 +59,6 @@ const TRAITS_BY_ID = keywordTable((k) => (PAYLOAD_NEEDS_FP.has(k.name) ? NEEDS_F
 /** Per-file cache of expression checks: parsed expressions are shared by every rule with the same text. */
 type ExprCache = Map<object, string | undefined>;
 
-export function checkFile(file: LoadedFile, ctx: CheckContext, exprCache: ExprCache = new Map()): { diagnostics: Diagnostic[]; facts: FileFacts } {
-  const checker = new RuleChecker(file.file.text, file.display, ctx, exprCache);
-  for (const node of file.file.nodes) if (node.kind === 'rule' && !node.disabled) checker.check(node);
-  return { diagnostics: checker.diagnostics, facts: checker.facts };
-}
-
 /**
  * The per-rule questions, one enabled rule at a time (lint hands each rule over as it is parsed and keeps nothing
  * of it but these diagnostics and facts).
@@ -73,17 +67,14 @@ export class RuleChecker {
   readonly diagnostics: Diagnostic[] = [];
   readonly facts: FileFacts;
 
+  /** `lines`: the file's line map (lint shares it with the parser's diagnostics). */
   constructor(
-    private readonly text: string,
+    private readonly lines: LineMap,
     private readonly display: string,
     private readonly ctx: CheckContext,
     private readonly exprCache: ExprCache = new Map(),
   ) {
-    this.facts = { file: display, lines: undefined, sids: [], flowbitsSet: [], flowbitsChecked: [] };
-  }
-
-  private get lines(): LineMap {
-    return (this.facts.lines ??= new LineMap(this.text));
+    this.facts = { file: display, lines, sids: [], flowbitsSet: [], flowbitsChecked: [] };
   }
 
   private place(rule: RuleNode, offset: number, length: number): FactPlace {
@@ -139,7 +130,6 @@ export class RuleChecker {
         this.report(this.optionPlace(rule, o), 'error', 'unknown-classtype', `classtype '${rule.classtype}' is not in classification.config`);
       else if (kw === 'sid' && rule.sid !== undefined) {
         // (Only a duplicate's place is ever shown: line and column are found then, in checkFacts.)
-        facts.lines ??= new LineMap(this.text);
         facts.sids.push({ key: String(rule.gid) + ':' + String(rule.sid), offset: o.start, length: o.end - o.start, sid: rule.sid });
       }
       else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
@@ -210,27 +200,12 @@ export function checkFacts(all: FileFacts[]): Diagnostic[] {
 }
 
 function sidPlace(file: FileFacts, fact: SidFact): FactPlace {
-  const { line, column } = file.lines!.position(fact.offset);
+  const { line, column } = file.lines.position(fact.offset);
   return { file: file.file, line, column, offset: fact.offset, length: fact.length, sid: fact.sid };
 }
 
 export function checkContextOf(set: RuleSet): CheckContext {
   return { vars: set.vars, classifications: new Set(set.classifications.keys()) };
-}
-
-/** Both phases over a loaded set, in this thread. */
-export function checkRuleSet(set: RuleSet): Diagnostic[] {
-  const ctx = checkContextOf(set);
-  const exprCache: ExprCache = new Map();
-  const out: Diagnostic[] = [];
-  const facts: FileFacts[] = [];
-  for (const file of set.files) {
-    const r = checkFile(file, ctx, exprCache);
-    out.push(...r.diagnostics);
-    facts.push(r.facts);
-  }
-  out.push(...checkFacts(facts));
-  return out;
 }
 
 function toDiagnostic(p: FactPlace, severity: Severity, code: string, message: string): Diagnostic {

@@ -11,6 +11,8 @@ import { KEYWORDS } from '../keywords/index.js';
 export interface ParseOptions {
   /** The file name used in diagnostics. */
   file?: string;
+  /** The text's line map, when the caller has one for its own diagnostics (lint): made here otherwise. */
+  lines?: LineMap;
 }
 
 export interface ParseResult {
@@ -44,7 +46,7 @@ export function parseRules(text: string, options: ParseOptions = {}): ParseResul
  * that belong to it. Nothing is kept, so a caller that only looks (lint) lets each rule go as soon as it has seen it.
  */
 export function scanRules(text: string, options: ParseOptions, visit: (node: Node, diagnostics: readonly Diagnostic[]) => void): void {
-  const parser = new FileParser(text, options.file ?? '<input>');
+  const parser = new FileParser(text, options.file ?? '<input>', options.lines);
   const entries = new EntryReader(text);
   for (let entry = entries.next(); entry !== undefined; entry = entries.next()) {
     const node = parser.parseEntry(entry);
@@ -96,7 +98,6 @@ class PendingReporter implements RuleReporter {
 }
 
 class FileParser {
-  private lines: LineMap | undefined;
   private readonly reporter = new PendingReporter();
   /** The logical text of the entry being read (where an unparsed line's sid is looked for). */
   private entryText = '';
@@ -104,6 +105,8 @@ class FileParser {
   constructor(
     private readonly text: string,
     private readonly fileName: string,
+    /** Made on the first diagnostic when the caller has none. */
+    private lines: LineMap | undefined,
   ) {}
 
   parseEntry(entry: Entry): Node {
