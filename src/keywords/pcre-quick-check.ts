@@ -41,8 +41,10 @@ const QUANTIFIER = String.raw`(?:[?*+]|\{\d{1,4}(?:,\d{0,4})?\})\??`;
 /** A group's name as PCRE 8 allows it (at most 32 characters), a subset of JavaScript's. */
 const NAME = String.raw`[A-Za-z_][A-Za-z0-9_]{0,31}`;
 const PLAIN_PATTERN = new RegExp(String.raw`^(?:(?:${ATOM}|\(\?P=${NAME}\))(?:${QUANTIFIER})?|\\[bB]|[$^|]|\((?:\?[:=!]|\?P<${NAME}>)?)*$`);
+/** An escape or a class, as PLAIN_PATTERN allows them: what the scans below step over. */
+const SKIPPED = String.raw`\\[^]|\[(?:\\[^]|[^\]\\])*\]`;
 /** The pieces that count capturing groups: escapes and classes (skipped), `(` not followed by `?`, `(?P<`. */
-const GROUP_PIECES = /\\[^]|\[(?:\\[^]|[^\]\\])*\]|\((?!\?)|\(\?P</g;
+const GROUP_PIECES = new RegExp(String.raw`${SKIPPED}|\((?!\?)|\(\?P<`, 'g');
 const NUMBERED_REFERENCE = /\\([1-9])/g;
 
 /**
@@ -62,8 +64,8 @@ function referencesExist(pattern: string): boolean {
   return true;
 }
 
-/** An escape, a class (as PLAIN_PATTERN allows them), or a Python-style named group or reference. */
-const NAMED_PIECES = /\\[^]|\[(?:\\[^]|[^\]\\])*\]|\(\?P(?:<|=([A-Za-z0-9_]+)\))/g;
+/** An escape or a class (skipped), or a Python-style named group or reference. */
+const NAMED_PIECES = new RegExp(String.raw`${SKIPPED}|\(\?P(?:<|=([A-Za-z0-9_]+)\))`, 'g');
 
 /**
  * The pattern with PCRE's `(?P<name>` and `(?P=name)` spelled `(?<name>` and `\k<name>`: JavaScript then checks
