@@ -95,7 +95,7 @@ export function convertRuleFile(parsed: { file: RuleFile; diagnostics: Diagnosti
 export function convertRuleText(text: string, fileName: string, ctx: RuleContext, opts: ConvertRuleOptions): { text: string; outcomes: RuleOutcome[] } {
   const converter = new NodeConverter(text, ctx, opts);
   const out: string[] = [];
-  scanRules(text, { file: fileName }, (node, diagnostics) => {
+  scanRules(text, { file: fileName, lines: converter.lines }, (node, diagnostics) => {
     converter.convert(node, diagnostics);
     out.push(printNode(node));
   });
@@ -119,7 +119,8 @@ function errorsIn(sorted: readonly Diagnostic[], start: number, end: number): Di
 /** Converts one node (a rule by the policy, an unreadable line by --on-bad-rule), setting its edits. */
 class NodeConverter {
   readonly outcomes: RuleOutcome[] = [];
-  private readonly lines: LineMap;
+  /** The file's line map (convertRuleText shares it with the parser's diagnostics). */
+  readonly lines: LineMap;
 
   constructor(
     private readonly text: string,
