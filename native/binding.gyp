@@ -1,11 +1,37 @@
 {
+  # Two addons, each built only where its Debian libraries are installed (pkg-config), so that a machine with one
+  # set of headers still gets that part: honeywall_nf (the gateway's NFQUEUE, NFLOG and frame sending) and
+  # honeywall_engine (the detection engine's PCRE2 and Hyperscan).
+  "variables": {
+    "has_nf": "<!(pkg-config --exists libnetfilter_queue libnetfilter_log && echo 1 || echo 0)",
+    "has_engine": "<!(pkg-config --exists libhs libpcre2-8 && echo 1 || echo 0)"
+  },
   "targets": [
     {
       "target_name": "honeywall_nf",
-      "sources": ["src/honeywall_nf.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
-      "defines": ["NAPI_VERSION=8"],
-      "libraries": ["-lnetfilter_queue", "-lnetfilter_log", "-lnfnetlink", "-lmnl"]
+      "conditions": [
+        ["has_nf==1", {
+          "sources": ["src/honeywall_nf.c"],
+          "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
+          "defines": ["NAPI_VERSION=8"],
+          "libraries": ["-lnetfilter_queue", "-lnetfilter_log", "-lnfnetlink", "-lmnl"]
+        }, {
+          "type": "none"
+        }]
+      ]
+    },
+    {
+      "target_name": "honeywall_engine",
+      "conditions": [
+        ["has_engine==1", {
+          "sources": ["src/honeywall_engine.c"],
+          "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11", "<!@(pkg-config --cflags libhs libpcre2-8)"],
+          "defines": ["NAPI_VERSION=8"],
+          "libraries": ["<!@(pkg-config --libs libhs libpcre2-8)"]
+        }, {
+          "type": "none"
+        }]
+      ]
     }
   ]
 }

@@ -1,11 +1,14 @@
 'use strict';
-// Loads the compiled addon (built by `node-gyp rebuild` at npm install time).
+// Loads the compiled addons (built by `node-gyp rebuild` at npm install time; each only where its Debian libraries
+// are installed): honeywall_nf (NFQUEUE, NFLOG, frame sending) and honeywall_engine (PCRE2, Hyperscan).
 const path = require('node:path');
-let binding;
-let loadError;
-try {
-  binding = require(path.join(__dirname, 'build', 'Release', 'honeywall_nf.node'));
-} catch (err) {
-  loadError = err;
+function load(name) {
+  try {
+    return { mod: require(path.join(__dirname, 'build', 'Release', `${name}.node`)), error: undefined };
+  } catch (err) {
+    return { mod: undefined, error: err };
+  }
 }
-module.exports = { binding, loadError };
+const nf = load('honeywall_nf');
+const engine = load('honeywall_engine');
+module.exports = { binding: nf.mod, loadError: nf.error, engine: engine.mod, engineError: engine.error };

@@ -1,19 +1,15 @@
 /**
  * `honeywall compile` and `honeywall replay` end to end (library main(), no subprocess), the artifact round trip,
- * the output formats, and the ReDoS guard of the regexp engines.
+ * the output formats, and the deterministic limits on pcre work.
  */
-import v8 from 'node:v8';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { svDir } from './helpers/corpus.js';
 
-v8.setFlagsFromString('--enable-experimental-regexp-engine');
-v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-v8.setFlagsFromString('--regexp-backtracks-before-fallback=10000');
 const { main } = await import('../src/cli/main.js');
-const { compileRegex, LINEAR_ENGINE } = await import('../src/match/regex.js');
+const { PCRE_MATCH_LIMIT, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE } = await import('../src/match/budget.js');
 const { readArtifact, writeArtifact } = await import('../src/match/artifact.js');
 const { Matcher } = await import('../src/match/engine.js');
 const { compileText, itemOf, tcpPacket } = await import('./helpers/match.js');
@@ -52,7 +48,8 @@ describe('honeywall compile', () => {
     expect(rep.failures).toHaveLength(1);
     expect(rep.failures[0]).toMatchObject({ sid: 5, file: expect.stringContaining('test.rules'), line: 2 });
     expect(rep.failures[0].reason).toMatch(/dsize/);
-    expect(rep.pcre.patterns[0]).toMatchObject({ sid: 6, engine: 'backtrack' });
+    expect(rep.pcre).toMatchObject({ engine: 'pcre2', patterns: 1, limits: { matchLimit: 3500, depthLimit: 1500 } });
+    expect(rep.pcre.list[0]).toMatchObject({ sid: 6, pattern: '/(a|aa)+(?=b)/', matchLimit: 3500 });
     expect(existsSync(art)).toBe(true);
   });
   it('usage errors exit 2 with one line', async () => {
@@ -129,29 +126,29 @@ describe.skipIf(!existsSync(PCAP))('honeywall replay', () => {
   });
 });
 
-describe('ReDoS guard', () => {
-  it('linear engine available once the V8 flags are set', () => {
-    expect(LINEAR_ENGINE).toBe(true);
-  });
-  it('/^(a+)+$/ on 30 a\'s and a b finishes fast (linear engine)', () => {
-    const c = compileRegex({ source: '^(a+)+$', flags: '', engine: 'linear' });
-    expect(c.re.flags).toContain('l');
-    const t = performance.now();
-    expect(c.re.test('a'.repeat(30) + 'b')).toBe(false);
-    expect(performance.now() - t).toBeLessThan(50);
-  });
-  it('a backtracking-only pattern is time-bounded: an exponential one gives up (no match), the matcher goes on', () => {
-    const c = compileRegex({ source: '(a)\\1', flags: '', engine: 'backtrack' });
-    expect(c.guarded).toBe(true);
-    const r = compileText('alert tcp any any -> any any (pcre:"/^(?=a)(a+)+$/"; sid:1;)\nalert tcp any any -> any any (pcre:"/(a)\\1b/"; sid:2;)\n');
+describe('pcre limits: counted work, never time', () => {
+  it("PCRE's match limit ends a catastrophic pattern: no match, counted for the rule, the same answer every time", () => {
+    const r = compileText('alert tcp any any -> any any (pcre:"/^(a+)+$/"; sid:1;)\nalert tcp any any -> any any (pcre:"/(a)\\1b/"; sid:2;)\n');
     expect(r.failures).toEqual([]);
     const m = new Matcher(r.plan, undefined, { checksumMode: 'none' });
-    const t = performance.now();
-    const evil = m.inspect(itemOf(tcpPacket('a'.repeat(40) + 'c')));
-    expect(performance.now() - t).toBeLessThan(2000); // worker start-up + the 25 ms budget
-    expect(evil.map((e) => e.rule.sid)).toEqual([]);
-    expect(m.guard.timeouts).toBe(1);
-    expect(m.inspect(itemOf(tcpPacket('xaab'))).map((e) => e.rule.sid)).toEqual([2]); // a fresh worker answers
-    m.guard.close();
+    for (let round = 1; round <= 3; round++) {
+      expect(m.inspect(itemOf(tcpPacket('a'.repeat(40) + 'c'))).map((e) => e.rule.sid)).toEqual([]);
+      expect(m.limits.total.pcreMatchLimit).toBe(round);
+      expect(m.limits.byRule.get('1:1')?.pcreMatchLimit).toBe(round);
+    }
+    expect(m.inspect(itemOf(tcpPacket('xaab'))).map((e) => e.rule.sid)).toEqual([2]);
+    expect(PCRE_MATCH_LIMIT).toBe(3500);
+  });
+  it('the step budget bounds a call over many start positions (each under the match limit)', () => {
+    // Every start position of a 14-a run costs a few hundred steps, under the match limit; 1,400 runs would cost
+    // about 10^6 steps in one call. The item's budget stops it, whatever the machine's load.
+    const r = compileText('alert tcp any any -> any any (pcre:"/(a|aa)+[bc]/"; sid:7;)\n');
+    const m = new Matcher(r.plan, undefined, { checksumMode: 'none' });
+    const payload = ('a'.repeat(14) + 'z').repeat(1400);
+    expect(m.inspect(itemOf(tcpPacket(payload))).map((e) => e.rule.sid)).toEqual([]);
+    expect(m.limits.total.pcreSteps).toBe(1);
+    expect(m.stats.pcreSteps).toBeLessThanOrEqual(PCRE_STEPS_BASE + PCRE_STEPS_PER_BYTE * payload.length);
+    // a real match at the start is found before the budget matters
+    expect(m.inspect(itemOf(tcpPacket('aab' + payload))).map((e) => e.rule.sid)).toEqual([7]);
   });
 });

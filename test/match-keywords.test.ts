@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Matcher } from '../src/match/engine.js';
-import { ReferenceMatcher } from '../src/match/reference.js';
+import { ReferenceMatcher } from './helpers/reference-matcher.js';
 import { compileText, itemOf, tcpPacket } from './helpers/match.js';
 import type { PacketSpec } from '../src/packet/build.js';
 import type { HttpBuffers } from '../src/http/session.js';
@@ -55,6 +55,20 @@ const TABLE: [string, string, boolean][] = [
   ['pcre:"/a.b/s";', 'a\nb', true],
   ['pcre:"/ab$/";', 'ab\n', true],
   ['pcre:"/ab$/E";', 'ab\n', false],
+  // PCRE constructs JavaScript lacks run as PCRE runs them (PCRE2): recursion, conditionals, atomic groups
+  ['pcre:"/^(\\((?1)*\\)|x)$/";', '((x)(x))', true],
+  ['pcre:"/^(\\((?1)*\\)|x)$/";', '((x)(x)', false],
+  ['pcre:"/^(\\((?1)*\\))$/";', '(()())', true],
+  ['pcre:"/^(a)?(?(1)b|c)$/";', 'ab', true],
+  ['pcre:"/^(a)?(?(1)b|c)$/";', 'ac', false],
+  ['pcre:"/(?>a+)b/";', 'aaab', true],
+  // a search after a failed continuation goes on from the last offset plus the match's end (sp_pcre.c
+  // PcreAdjustRelativeOffsets; Snort 2.9.20 itself raises the first row's alert and not the second's)
+  ['pcre:"/a/"; byte_test:1,=,90,0,relative;', 'xaxaZ', true],
+  ['pcre:"/a/"; byte_test:1,=,90,0,relative;', 'xaaaZ', false],
+  // an anchored pattern is searched once (PcreCheckAnchored), an unanchored one again
+  ['pcre:"/^\\w*?a/"; byte_test:1,=,90,0,relative;', 'xaYaZ', false],
+  ['pcre:"/\\w*?a/"; byte_test:1,=,90,0,relative;', 'xaYaZ', true],
   ['byte_test:1,>,0x30,0;', '1', true],
   ['byte_test:1,=,49,0;', '1', true],
   ['byte_test:2,=,12,0,string,dec;', '12x', true],

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Matcher } from '../src/match/engine.js';
-import { ReferenceMatcher } from '../src/match/reference.js';
+import { ReferenceMatcher } from './helpers/reference-matcher.js';
 import { compileText, itemOf, tcpPacket } from './helpers/match.js';
 
 const ALPHABET = ['a', 'b', 'A', 'c', '|00|'];

@@ -11,7 +11,9 @@ import type { ContentArgs } from '../keywords/content.js';
 import { parsePcre, type PcreArgs } from '../keywords/pcre.js';
 import type { ValueReporter } from '../keywords/spec.js';
 import { readEventFilters } from './event-filters.js';
-import { engineOf, LINEAR_ENGINE } from './regex.js';
+import { loadEngine, type NativeEngine } from '../native/engine.js';
+import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './budget.js';
+import { compilePcre, pcreOptions, PcreCompileError } from './pcre-exec.js';
 import {
   OptionError, base64DecodeValue, byteExtractValue, byteJumpValue, byteTestValue, detectionFilterValue, flagsValue, flowValue,
   flowbitsValue, fragbitsValue, ipoptsValue, isdataatValue, numTest, streamSizeValue, tagValue, thresholdValue, urilenValue,
@@ -28,18 +30,20 @@ export interface CompileFailure {
   reason: string;
 }
 
+/** How one pcre runs: PCRE2, JIT-compiled or not, with Snort's match limits (or PCRE's with the O flag). */
 export interface PcreEngineEntry {
   sid: number;
   pattern: string;
-  engine: 'linear' | 'backtrack';
-  why?: string;
+  jit: boolean;
+  matchLimit: number;
+  depthLimit: number;
 }
 
 export interface CompileResult {
   plan: MatcherPlan;
   total: number;
   failures: CompileFailure[];
-  /** Which engine each pcre runs with. */
+  /** How each pcre runs. */
   pcre: PcreEngineEntry[];
   /** Keywords accepted but only approximated (counted per keyword). */
   approximated: Record<string, number>;
@@ -134,6 +138,7 @@ interface RuleContext {
   ports: Map<string, PortSet>;
   pcre: PcreEngineEntry[];
   approximated: Record<string, number>;
+  engine: NativeEngine;
 }
 
 const quietReporter = (errors: string[]): ValueReporter => ({
@@ -227,19 +232,22 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
           a = parsePcre(o.value ?? '', quietReporter(errors));
           if (!a) throw new OptionError(errors[0] ?? 'pcre does not parse');
         }
-        const t = a.translation;
-        if (t.unsupported) throw new OptionError(`pcre uses ${t.unsupported}, which has no exact JavaScript equivalent`);
         const op: PcreOp = {
-          op: 'pcre', buf: a.buffer ?? (a.rawbytes ? 'pkt' : buf), source: t.source, flags: t.flags, negated: a.negated,
-          relative: a.relative, engine: t.engine, text: `/${a.pattern}/${a.flags}`,
+          op: 'pcre', buf: a.buffer ?? (a.rawbytes ? 'pkt' : buf), pattern: a.pattern, options: pcreOptions(a.flags), negated: a.negated,
+          relative: a.relative, overrideLimit: a.overrideLimit, text: `/${a.pattern}/${a.flags}`,
         };
-        // the engine this process really uses (the linear engine needs the V8 flags bin/honeywall.js sets)
-        const real = engineOf(op);
-        const entry: PcreEngineEntry = { sid: node.sid, pattern: op.text, engine: real === 'backtrack-bounded' ? 'backtrack' : 'linear' };
-        if (entry.engine === 'backtrack') {
-          entry.why = !LINEAR_ENGINE ? 'linear engine not enabled in this process' : t.atomic ? 'atomic group or possessive quantifier (lookahead rewrite)' : 'backreference or lookaround';
-        } else if (t.engine === 'backtrack') entry.why = "linear after rewriting PCRE's $ lookahead";
-        ctx.pcre.push(entry);
+        // Snort refuses a rule whose pattern PCRE does not compile (sp_pcre.c FatalError); so does compile.
+        let jit: boolean;
+        try {
+          jit = compilePcre(op, ctx.engine).jit;
+        } catch (e) {
+          if (e instanceof PcreCompileError) throw new OptionError(e.message);
+          throw e;
+        }
+        ctx.pcre.push({
+          sid: node.sid, pattern: op.text, jit, matchLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_MATCH_LIMIT,
+          depthLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_DEPTH_LIMIT,
+        });
         rule.ops.push(op);
         break;
       }
@@ -425,9 +433,10 @@ export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): Compile
   let total = 0;
   const addresses = new Map<string, AddressSet>();
   const ports = new Map<string, PortSet>();
+  const engine = loadEngine();
   for (const file of set.files) {
     const lines = new LineMap(file.file.text);
-    const ctx: RuleContext = { file, set, pcre, approximated, addresses, ports };
+    const ctx: RuleContext = { file, set, pcre, approximated, addresses, ports, engine };
     for (const node of file.file.nodes) {
       if (node.kind === 'unparsed') {
         total++;

@@ -13,10 +13,11 @@ import type { IpHeader } from '../packet/types.js';
 import { EventDecider, headerMatches, NO_EVENTS, nonPayloadMatches, ruleOrder, subjectsOf, type MatchEvent } from './decide.js';
 import type { AddressSet, PortSet } from '../config/variables.js';
 import type { BufferName, MatcherPlan, PcreOp, RulePlan } from './plan.js';
-import { compileRegex } from './regex.js';
-import { RegexGuard } from './regex-guard.js';
+import { loadEngine } from '../native/engine.js';
+import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
+import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import { bufferOf, type Subject } from './subject.js';
-import { EVAL_BUDGET, runOps, type CompiledPcre, type VerifyContext } from './verify.js';
+import { runOps, type VerifyContext } from './verify.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
 export const PROTO_CLASSES: ProtoClass[] = ['tcp', 'udp', 'icmp', 'other'];
@@ -176,6 +177,11 @@ export interface MatcherStats {
   candidates: number;
   evaluated: number;
   matched: number;
+  /** Work done by payload options (deterministic measures, see budget.ts). */
+  ruleOps: number;
+  pcreCalls: number;
+  pcreSteps: number;
+  searchBytes: number;
 }
 
 export interface MatcherOptions {
@@ -185,11 +191,17 @@ export interface MatcherOptions {
 
 export class Matcher {
   readonly plan: MatcherPlan;
-  readonly stats: MatcherStats = { items: 0, inspected: 0, badChecksumSkipped: 0, candidates: 0, evaluated: 0, matched: 0 };
+  readonly stats: MatcherStats = {
+    items: 0, inspected: 0, badChecksumSkipped: 0, candidates: 0, evaluated: 0, matched: 0, ruleOps: 0, pcreCalls: 0, pcreSteps: 0, searchBytes: 0,
+  };
   private readonly decider: EventDecider;
   private readonly groups: Map<ProtoClass, PrefilterGroup[]>;
   private readonly noFp: Map<ProtoClass, NoFastPatternIndex>;
+  /** Compiled on first use: a rule set's patterns are mostly never reached by a given capture. */
   private readonly regexes = new Map<PcreOp, CompiledPcre>();
+  /** Limits reached (budget.ts), in total and per rule. */
+  readonly limits = new LimitCounters();
+  private readonly itemBudget = new ItemBudget();
   private readonly seenPattern: Int32Array;
   private readonly seenRule: Int32Array;
   private stamp = 0;
@@ -249,34 +261,20 @@ export class Matcher {
     this.dstPortBits = plan.rules.map((r) => fastPorts(r.dstPorts));
     const setters = countSetters(plan.rules);
     this.setsFlowbits = Uint8Array.from(plan.rules, (r) => (this.orderKey[r.index]! < setters ? 1 : 0));
-    for (const r of plan.rules) for (const op of r.ops) if (op.op === 'pcre') this.regexes.set(op, this.compilePcre(op));
+    const engine = loadEngine();
     this.ctx = {
-      subject: undefined as unknown as Subject, vars: this.vars, base64: undefined, budget: EVAL_BUDGET, regexOf: this.regexOf,
-      guarded: this.guardedExec, lower: new Map(),
+      subject: undefined as unknown as Subject, vars: this.vars, base64: undefined, ops: RULE_OPS_LIMIT, item: this.itemBudget,
+      limit: undefined, pcreOf: this.pcreOf, engine, lastMatch: engine.lastMatch(), lower: new Map(), work: this.stats,
     };
   }
 
-  private regexOf = (op: PcreOp): CompiledPcre => {
+  private pcreOf = (op: PcreOp): CompiledPcre => {
     let c = this.regexes.get(op);
     if (c === undefined) {
-      c = this.compilePcre(op);
+      c = compilePcre(op, this.ctx.engine);
       this.regexes.set(op, c);
     }
     return c;
-  };
-
-  /** Patterns the linear engine cannot run go to the time-bounded worker. */
-  readonly guard = new RegexGuard();
-
-  private compilePcre(op: PcreOp): CompiledPcre {
-    const c = compileRegex(op);
-    if (c.guarded) c.guardId = this.guard.register(c.re.source, c.re.flags);
-    return c;
-  }
-
-  private guardedExec = (id: number, subject: Uint8Array, last: number): { index: number; end: number } | null => {
-    const r = this.guard.exec(id, subject, last);
-    return r === 'timeout' ? null : r;
   };
 
   /** Does the rule match this subject (header, non-payload and payload options)? */
@@ -296,11 +294,15 @@ export class Matcher {
     const ctx = this.ctx;
     ctx.subject = s;
     ctx.base64 = undefined;
-    ctx.budget = EVAL_BUDGET;
+    ctx.ops = RULE_OPS_LIMIT;
+    ctx.limit = undefined;
     ctx.lower = lower;
     this.vars[0] = 0;
     this.vars[1] = 0;
-    return runOps(ctx, rule.ops, 0, 'pkt', 0, false);
+    const matched = runOps(ctx, rule.ops, 0, 'pkt', 0, false);
+    this.stats.ruleOps += RULE_OPS_LIMIT - Math.max(ctx.ops, -1);
+    if (ctx.limit !== undefined) this.limits.hit(ctx.limit, rule.gid, rule.sid);
+    return matched;
   }
 
   /** headerMatches (decide.ts) with the rule's sets in their fast forms. */
@@ -371,6 +373,7 @@ export class Matcher {
       return NO_EVENTS;
     }
     this.stats.inspected++;
+    this.itemBudget.reset(itemBytes(item));
     const matched: RulePlan[] = [];
     const done = this.nextStamp();
     const doneRule = this.doneRule;
@@ -394,6 +397,16 @@ export class Matcher {
     }
     return this.decider.select(matched, p);
   }
+}
+
+/** Bytes an item offers to the payload options: its payload and, for HTTP, each message's buffers. */
+function itemBytes(item: InspectionItem): number {
+  let n = item.packet.payloadLength;
+  for (const h of item.http) {
+    n += (h.uri?.length ?? 0) + (h.rawUri?.length ?? 0) + (h.header?.length ?? 0) + (h.rawHeader?.length ?? 0);
+    n += (h.clientBody?.length ?? 0) + (h.fileData?.length ?? 0);
+  }
+  return n;
 }
 
 function countSetters(rules: RulePlan[]): number {

@@ -48,13 +48,15 @@ export interface ContentOp {
 export interface PcreOp {
   op: 'pcre';
   buf: BufferName;
-  source: string;
-  flags: string;
+  /** The regular expression between the delimiters, as written in the rule (PCRE syntax, run by PCRE2). */
+  pattern: string;
+  /** PCRE compile options (src/native/engine.ts PCRE_*: Snort's i s m x A E G). */
+  options: number;
   negated: boolean;
   relative: boolean;
-  /** 'linear': V8's linear-time engine; 'backtrack': backtracking engine with a bounded fallback. */
-  engine: 'linear' | 'backtrack';
-  /** The pattern as written in the rule (for the report). */
+  /** `O`: Snort's pcre_match_limit does not apply (PCRE's larger default does; the step budget still does). */
+  overrideLimit: boolean;
+  /** The pattern as written in the rule (for reports). */
   text: string;
 }
 

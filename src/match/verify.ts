@@ -1,35 +1,36 @@
 /**
  * Per-rule verification in the compiled matcher: the payload options in rule order with Snort 2.9's cursor
- * (doe_ptr) semantics: content windows from offset/depth or distance/within (uniSearchReal), pcre with /R from the
- * cursor, byte_* and isdataat, buffer switches; when a later option fails, a content or pcre that matched is retried
- * at its next occurrence (detection_options.c continuation). Searching uses native Buffer.indexOf over cached
- * lower-cased copies for nocase.
+ * (doe_ptr) semantics: content windows from offset/depth or distance/within (uniSearchReal), pcre on PCRE2 from the
+ * cursor (sp_pcre.c), byte_* and isdataat, buffer switches; when a later option fails, a content or pcre that matched
+ * is retried at its next occurrence (detection_options.c continuation). Searching uses native Buffer.indexOf over
+ * cached lower-cased copies for nocase. Every step is counted against the rule's and the item's budgets
+ * (budget.ts); reaching one ends the rule with no match and is recorded in `limit`.
  */
+import type { NativeEngine } from '../native/engine.js';
+import { PCRE_BUDGET, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT, PCRE_NO_MATCH } from '../native/engine.js';
+import type { ItemBudget, LimitName } from './budget.js';
 import { base64Decode, byteExtract, byteJump, byteTestOk, isDataAtOk, valueOf } from './leaf-ops.js';
+import type { CompiledPcre } from './pcre-exec.js';
 import type { BufferName, ContentOp, PayloadOp, PcreOp } from './plan.js';
-import { bufferOf, latin1Of, type Subject } from './subject.js';
-
-/** Upper bound on option evaluations per rule and subject (retries included): beyond it the rule does not match. */
-export const EVAL_BUDGET = 20000;
-
-/** A compiled regular expression per pcre op; `guarded` ones run through the time-bounded worker (guardId). */
-export interface CompiledPcre {
-  re: RegExp;
-  guarded: boolean;
-  guardId?: number;
-}
-
-/** Runs a guarded pattern: first match at or after lastIndex, null for none or out of time. */
-export type GuardedExec = (id: number, subject: Uint8Array, lastIndex: number) => { index: number; end: number } | null;
+import { bufferOf, type Subject } from './subject.js';
 
 export interface VerifyContext {
   subject: Subject;
   vars: Int32Array;
   base64: Uint8Array | undefined;
-  budget: number;
-  regexOf: (op: PcreOp) => CompiledPcre;
-  guarded: GuardedExec;
+  /** Option evaluations left for this rule (RULE_OPS_LIMIT at the start). */
+  ops: number;
+  /** What is left of the inspection item's allowance (shared by every rule evaluated on the item). */
+  item: ItemBudget;
+  /** The limit that ended this rule's evaluation, if one did. */
+  limit: LimitName | undefined;
+  pcreOf: (op: PcreOp) => CompiledPcre;
+  engine: NativeEngine;
+  /** engine.lastMatch(): [start, end, steps] of the last pcre call. */
+  lastMatch: Int32Array;
   lower: Map<Uint8Array, Buffer>;
+  /** Where the work done is added up (the matcher's stats). */
+  work: { pcreCalls: number; pcreSteps: number; searchBytes: number };
 }
 
 function asBuffer(b: Uint8Array): Buffer {
@@ -60,13 +61,64 @@ function patternOf(op: ContentOp): Buffer {
   return p;
 }
 
-/** First occurrence of the content's pattern in b[from, end) (the match lies entirely inside), or -1. */
+/**
+ * First occurrence of the content's pattern in b[from, end) (the match lies entirely inside), or -1; -3 when the
+ * item's search allowance is spent (ctx.limit is then set). A search costs the bytes it looked at.
+ */
 function find(ctx: VerifyContext, op: ContentOp, b: Uint8Array, from: number, end: number): number {
   const pat = patternOf(op);
   if (end - from < pat.length) return -1;
+  if (ctx.item.searchBytes <= 0) {
+    ctx.limit = 'searchBytes';
+    return -3;
+  }
   const hay = op.nocase ? lowerOf(ctx, b) : asBuffer(b);
-  const at = hay.indexOf(pat, from);
-  return at >= 0 && at + pat.length <= end ? at : -1;
+  let at = hay.indexOf(pat, from);
+  if (at + pat.length > end) at = -1;
+  return charge(ctx, at >= 0 ? at + pat.length - from : end - from) ? at : -3;
+}
+
+/** Takes `bytes` from the item's search allowance; false (and ctx.limit set) when it is spent. */
+function charge(ctx: VerifyContext, bytes: number): boolean {
+  ctx.work.searchBytes += bytes;
+  if ((ctx.item.searchBytes -= bytes) >= 0) return true;
+  ctx.limit = 'searchBytes';
+  return false;
+}
+
+/** HTTP buffers a pcre names with a flag (U I P H D M C K S Y): searched whole, no cursor, no retry (sp_pcre.c). */
+function isHttpBuffer(b: BufferName): boolean {
+  return b !== 'pkt' && b !== 'file_data' && b !== 'base64';
+}
+
+/**
+ * One pcre_exec as sp_pcre.c's pcre_search makes it: the subject buf[base, end) searched from `start`. Returns the
+ * match end relative to base, PCRE_NO_MATCH, or another negative code when a limit ended it (ctx.limit set).
+ */
+function execPcre(ctx: VerifyContext, c: CompiledPcre, b: Uint8Array, base: number, start: number): number {
+  const budget = ctx.item.pcreSteps;
+  if (budget <= 0) {
+    ctx.limit = 'pcreSteps';
+    return PCRE_BUDGET;
+  }
+  if (--ctx.item.pcreCalls < 0) {
+    ctx.limit = 'pcreCalls';
+    return PCRE_BUDGET;
+  }
+  // An unanchored search may scan the whole subject (for a byte every match needs, or start positions): that scan is
+  // searching too. An anchored one tries one start position, whose steps the step budget counts.
+  if (!c.anchored && (ctx.item.searchBytes <= 0 || !charge(ctx, b.length - base - start))) {
+    ctx.limit = 'searchBytes';
+    return PCRE_BUDGET;
+  }
+  const r = ctx.engine.pcreExec(c.handle, b, base, b.length, start, budget);
+  const steps = ctx.lastMatch[2]!;
+  ctx.item.pcreSteps -= steps;
+  ctx.work.pcreCalls++;
+  ctx.work.pcreSteps += steps;
+  if (r >= PCRE_NO_MATCH) return r;
+  ctx.limit = r === PCRE_BUDGET ? 'pcreSteps' : r === PCRE_MATCH_LIMIT ? 'pcreMatchLimit' : r === PCRE_DEPTH_LIMIT ? 'pcreDepthLimit' : 'pcreError';
+  return r;
 }
 
 const ERR = -2;
@@ -122,7 +174,10 @@ export function contentWindow(op: ContentOp, dlen: number, cursorValid: boolean,
 /** Evaluates ops[i..] with the cursor (cbuf, cpos); true when the rest of the rule matches. */
 export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: BufferName, cpos: number, cvalid: boolean): boolean {
   for (; i < ops.length; i++) {
-    if (--ctx.budget < 0) return false;
+    if (--ctx.ops < 0) {
+      ctx.limit = 'ruleOps';
+      return false;
+    }
     const op = ops[i]!;
     switch (op.op) {
       case 'content': {
@@ -143,50 +198,52 @@ export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: Bu
         }
         let at = find(ctx, op, b, start, end);
         if (op.negated) {
-          if (at >= 0) return false;
+          if (at !== -1) return false;
           continue;
         }
         while (at >= 0) {
           if (runOps(ctx, ops, i + 1, op.buf, at + len, true)) return true;
-          if (ctx.budget < 0) return false;
+          if (ctx.limit !== undefined) return false;
           at = find(ctx, op, b, at + op.jump, end);
         }
         return false;
       }
       case 'pcre': {
+        // sp_pcre.c SnortPcre: the subject starts at the cursor for /R (which must lie inside the buffer), else at the
+        // buffer's start; an empty subject, or a limit reached, is no match even for a negated pcre (pcre_search
+        // returns 0 before the inversion).
         const b = bufferOf(ctx.subject, op.buf, ctx.base64);
-        if (b === undefined || b.length === 0) return false;
-        const from = op.relative && cvalid && cbuf === op.buf ? cpos : 0;
-        if (from > b.length) return false;
-        const c = ctx.regexOf(op);
-        const re = c.re;
-        let exec: (last: number) => { index: number; end: number } | null;
-        let length: number;
-        if (c.guarded) {
-          const bytes = from === 0 ? b : b.subarray(from);
-          length = bytes.length;
-          exec = (last) => ctx.guarded(c.guardId!, bytes, last);
-        } else {
-          const full = latin1Of(ctx.subject, b);
-          const subject = from === 0 ? full : full.slice(from);
-          length = subject.length;
-          exec = (last) => {
-            re.lastIndex = last;
-            const m = re.exec(subject);
-            return m === null ? null : { index: m.index, end: m.index + m[0].length };
-          };
+        if (b === undefined) return false;
+        const http = isHttpBuffer(op.buf);
+        let base = 0;
+        if (!http && op.relative && cvalid && cbuf === op.buf) {
+          if (cpos >= b.length) return false;
+          base = cpos;
         }
-        let m = exec(0);
+        if (b.length - base <= 0) return false;
+        const c = ctx.pcreOf(op);
+        let r = execPcre(ctx, c, b, base, 0);
+        if (r < PCRE_NO_MATCH) return false;
         if (op.negated) {
-          if (m !== null) return false;
+          if (r >= 0) return false;
           continue;
         }
-        while (m !== null) {
-          if (runOps(ctx, ops, i + 1, op.buf, from + m.end, true)) return true;
-          if (ctx.budget < 0 || re.sticky) return false;
-          const next = m.end > m.index ? m.end : m.index + 1;
-          if (next > length) return false;
-          m = exec(next);
+        // A match moves the cursor to its end, except in the HTTP buffers ("don't touch doe_ptr on URI contents").
+        // After a later option fails, the search goes on from search_offset + the match's end, as
+        // PcreAdjustRelativeOffsets adds it (Snort 2.9.20 itself: /a/ then byte_test at the cursor finds nothing in
+        // "xaaaZ"); anchored and HTTP pcres are not searched again.
+        let searchOffset = 0;
+        while (r >= 0) {
+          const matched = http ? runOps(ctx, ops, i + 1, cbuf, cpos, cvalid) : runOps(ctx, ops, i + 1, op.buf, base + r, true);
+          if (matched) return true;
+          if (ctx.limit !== undefined || http || c.anchored) return false;
+          searchOffset += r > 0 ? r : 1;
+          if (searchOffset >= b.length - base) return false;
+          if (--ctx.ops < 0) {
+            ctx.limit = 'ruleOps';
+            return false;
+          }
+          r = execPcre(ctx, c, b, base, searchOffset);
         }
         return false;
       }

@@ -85,7 +85,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         }
       }
       if (opts.format === 'json') {
-        out.write(JSON.stringify({ alerts: json, stats: { ...stats, ...matcher.stats, pcreTimeouts: matcher.guard.timeouts } }) + '\n');
+        out.write(JSON.stringify({ alerts: json, stats: { ...stats, ...matcher.stats }, limits: matcher.limits.report() }) + '\n');
       }
       if (file) await new Promise<void>((resolve, reject) => file!.end((e?: Error | null) => (e ? reject(e) : resolve())));
       ctx.exitCode = problems > 0 ? EXIT_FINDINGS : EXIT_OK;

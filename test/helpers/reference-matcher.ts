@@ -5,13 +5,27 @@
  * answer). Windows are computed from Snort's definition written out case by case. Shares with the matcher only the
  * leaf checks (`leaf-ops.ts`) and the event selection (`decide.ts`).
  */
-import type { InspectionItem } from '../flow/pipeline.js';
-import { EventDecider, headerMatches, nonPayloadMatches, ruleOrder, subjectsOf, type MatchEvent } from './decide.js';
-import { base64Decode, byteExtract, byteJump, byteTestOk, isDataAtOk, valueOf } from './leaf-ops.js';
-import type { BufferName, ContentOp, MatcherPlan, PayloadOp, RulePlan } from './plan.js';
-import { bufferOf, type Subject } from './subject.js';
+import type { InspectionItem } from '../../src/flow/pipeline.js';
+import { EventDecider, headerMatches, nonPayloadMatches, ruleOrder, subjectsOf, type MatchEvent } from '../../src/match/decide.js';
+import { base64Decode, byteExtract, byteJump, byteTestOk, isDataAtOk, valueOf } from '../../src/match/leaf-ops.js';
+import type { BufferName, ContentOp, MatcherPlan, PayloadOp, PcreOp, RulePlan } from '../../src/match/plan.js';
+import { bufferOf, type Subject } from '../../src/match/subject.js';
+import { loadEngine } from '../../src/native/engine.js';
+import { compilePcre, type CompiledPcre } from '../../src/match/pcre-exec.js';
 
 const BUDGET = 20000;
+/** The reference runs PCRE2 without a step budget of its own (PCRE's match limits still apply, as in Snort). */
+const NO_STEP_BUDGET = 0x7fffffff;
+
+const compiled = new Map<PcreOp, CompiledPcre>();
+function pcreOf(op: PcreOp): CompiledPcre {
+  let c = compiled.get(op);
+  if (c === undefined) {
+    c = compilePcre(op);
+    compiled.set(op, c);
+  }
+  return c;
+}
 
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
@@ -91,23 +105,26 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
       return op.negated && !found ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
     }
     case 'pcre': {
+      // Snort's sp_pcre.c written out: HTTP buffers searched whole (no cursor, no retry); otherwise the subject starts
+      // at the cursor for /R, and after a failed continuation the search offset grows by the match end.
       const b = bufferOf(st.s, op.buf, st.base64);
-      if (b === undefined || b.length === 0) return false;
-      const from = op.relative && cbuf === op.buf ? cpos : 0;
-      if (from > b.length) return false;
-      const text = Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1').slice(from);
-      const re = new RegExp(op.source, op.flags.includes('y') ? op.flags : op.flags + 'g');
-      let m = re.exec(text);
-      if (op.negated) return m === null ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
-      while (m !== null) {
-        const end = m.index + m[0].length;
-        if (evalFrom(st, ops, i + 1, op.buf, from + end)) return true;
-        if (st.budget < 0 || re.sticky) return false;
-        re.lastIndex = end > m.index ? end : m.index + 1;
-        if (re.lastIndex > text.length) return false;
-        m = re.exec(text);
+      if (b === undefined) return false;
+      const http = op.buf !== 'pkt' && op.buf !== 'file_data' && op.buf !== 'base64';
+      const base = !http && op.relative && cbuf === op.buf ? cpos : 0;
+      if (base >= b.length) return false;
+      const engine = loadEngine();
+      const c = pcreOf(op);
+      let offset = 0;
+      for (;;) {
+        const end = engine.pcreExec(c.handle, b, base, b.length, offset, NO_STEP_BUDGET);
+        if (end < -1) return false;
+        if (op.negated) return end === -1 ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+        if (end === -1) return false;
+        if (http ? evalFrom(st, ops, i + 1, cbuf, cpos) : evalFrom(st, ops, i + 1, op.buf, base + end)) return true;
+        if (st.budget < 0 || http || c.anchored) return false;
+        offset += end > 0 ? end : 1;
+        if (offset >= b.length - base) return false;
       }
-      return false;
     }
     case 'byte_test': {
       const name = cbuf ?? 'pkt';

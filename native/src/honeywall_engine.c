@@ -1,0 +1,590 @@
+/*
+ * honeywall_engine: the detection engine's two libraries, N-API in C.
+ *
+ * PCRE2 (Debian libpcre2-dev) runs every rule `pcre` exactly as PCRE does, with Snort's step limits as match and
+ * depth limits, so a pattern gives up after a fixed amount of work whatever the machine is doing (Snort 2.9
+ * sp_pcre.c: pcre_match_limit / pcre_match_limit_recursion). Hyperscan (Debian libhyperscan-dev) is the
+ * multi-literal prefilter: block mode offline, streaming mode inline.
+ *
+ *   pcreCompile(pattern: Buffer, options: number, matchLimit, depthLimit) -> handle   (throws {message, offset})
+ *   pcreExec(handle, buf: Uint8Array, base, end, start, budget) -> n
+ *       Searches buf[base, end) from `start` (relative to base), as Snort's pcre_exec(re, extra, base_ptr, length,
+ *       search_offset). n >= 0: matched, n is the match end (relative to base); -1 no match; -2 match limit hit;
+ *       -3 depth/heap/JIT stack limit hit; -5 the step budget ran out; -4 other error. lastMatch() then holds
+ *       [match start, match end, steps used]. Steps are PCRE2 auto-callouts: one per pattern item the matcher
+ *       reaches, over every start position, so `budget` bounds the work of the whole call (PCRE's own match limit
+ *       is counted afresh at each start position, as Snort's is).
+ *   pcreInfo(handle) -> { jit, captures, backrefMax, anchored }
+ *   hsCompile(patterns: Buffer[], flags: Uint32Array, ids: Uint32Array, stream: boolean) -> Buffer (serialized)
+ *       Literal patterns (hs_compile_lit_multi); flags are Hyperscan's (HS_FLAG_CASELESS = 1, SINGLEMATCH = 8).
+ *       Throws {message, index} when a pattern is refused.
+ *   hsLoad(serialized: Buffer) -> db handle   (throws {message, code}; code 'platform' or 'version' means the bytes
+ *       were made by another machine or library version: recompile from the patterns)
+ *   hsInfo(db) -> { bytes, streamBytes, info }
+ *   hsScan(db, buf, start, end, out: Int32Array) -> count   (block mode; ids written to out, at most out.length)
+ *   hsStreamOpen(db) -> stream; hsStreamScan(stream, buf, start, end, out: Int32Array) -> count
+ *       (ids and the end offsets relative to `start`, as pairs; each id once per call, its first end);
+ *   hsStreamClose(stream)   (also done by the garbage collector)
+ *   lastMatch() -> Int32Array [start, end, steps] of the last pcreExec call (shared, per thread)
+ *
+ * Every handle belongs to the thread that made it (scratch space, match data and JIT stacks are per thread).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs.h>
+#include <node_api.h>
+#include <pcre2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(call)                                                                                                    \
+  do {                                                                                                                 \
+    if ((call) != napi_ok) return NULL;                                                                                \
+  } while (0)
+
+/* Per thread (napi_env) state. */
+typedef struct {
+  uint32_t steps;
+  uint32_t budget;
+  hs_scratch_t *scratch;
+  pcre2_match_data *md;
+  pcre2_jit_stack *jit_stack;
+  int32_t *last; /* [start, end, steps] of the last pcre call, shared with JS */
+  napi_ref last_ref;
+} engine_state;
+
+typedef struct {
+  pcre2_code *re;
+  pcre2_match_context *mctx;
+  int jit;
+} pcre_handle;
+
+typedef struct {
+  hs_database_t *db;
+  uint32_t max_id;
+  uint32_t *seen; /* stream scans: per id, the stamp of the last call that reported it */
+  uint32_t stamp;
+  napi_ref self;
+} hs_handle;
+
+typedef struct {
+  hs_stream_t *stream;
+  hs_handle *db;
+  napi_ref db_ref; /* keeps the database alive while the stream is */
+  napi_env env;
+} hs_stream_handle;
+
+static engine_state *state_of(napi_env env) {
+  engine_state *s = NULL;
+  napi_get_instance_data(env, (void **)&s);
+  return s;
+}
+
+static napi_value throw_with(napi_env env, const char *msg, const char *key, napi_value extra) {
+  napi_value m, err;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_error(env, NULL, m, &err);
+  if (key != NULL && extra != NULL) napi_set_named_property(env, err, key, extra);
+  napi_throw(env, err);
+  return NULL;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out) { return napi_get_value_uint32(env, v, out) == napi_ok; }
+
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type t;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &t, len, (void **)data, &ab, &off) != napi_ok) return 0;
+    return t == napi_uint8_array || t == napi_int8_array || t == napi_uint8_clamped_array;
+  }
+  bool is_buf = false;
+  napi_is_buffer(env, v, &is_buf);
+  if (is_buf) return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------------- PCRE2 */
+
+#define OPT_CASELESS 1
+#define OPT_DOTALL 2
+#define OPT_MULTILINE 4
+#define OPT_EXTENDED 8
+#define OPT_ANCHORED 16
+#define OPT_DOLLAR_ENDONLY 32
+#define OPT_UNGREEDY 64
+
+static void pcre_finalize(napi_env env, void *data, void *hint) {
+  pcre_handle *h = data;
+  if (h->mctx) pcre2_match_context_free(h->mctx);
+  if (h->re) pcre2_code_free(h->re);
+  free(h);
+}
+
+/* Auto-callout: one call per pattern item reached, a deterministic count of the matcher's work across start
+   positions (the match limit counts one start position at a time). */
+static int count_step(pcre2_callout_block *cb, void *data) {
+  engine_state *s = data;
+  return ++s->steps > s->budget ? PCRE2_ERROR_CALLOUT : 0;
+}
+
+static napi_value pcre_compile_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *pat;
+  size_t plen;
+  uint32_t opts = 0, match_limit = 0, depth_limit = 0;
+  if (argc < 4 || !get_bytes(env, argv[0], &pat, &plen) || !get_u32(env, argv[1], &opts) ||
+      !get_u32(env, argv[2], &match_limit) || !get_u32(env, argv[3], &depth_limit)) {
+    napi_throw_type_error(env, NULL, "pcreCompile(pattern: Buffer, options, matchLimit, depthLimit)");
+    return NULL;
+  }
+  uint32_t o = 0;
+  if (opts & OPT_CASELESS) o |= PCRE2_CASELESS;
+  if (opts & OPT_DOTALL) o |= PCRE2_DOTALL;
+  if (opts & OPT_MULTILINE) o |= PCRE2_MULTILINE;
+  if (opts & OPT_EXTENDED) o |= PCRE2_EXTENDED;
+  if (opts & OPT_ANCHORED) o |= PCRE2_ANCHORED;
+  if (opts & OPT_DOLLAR_ENDONLY) o |= PCRE2_DOLLAR_ENDONLY;
+  if (opts & OPT_UNGREEDY) o |= PCRE2_UNGREEDY;
+  o |= PCRE2_AUTO_CALLOUT;
+  int code;
+  PCRE2_SIZE erroff;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, plen, o, &code, &erroff, NULL);
+  if (re == NULL) {
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(code, msg, sizeof msg);
+    napi_value off;
+    napi_create_uint32(env, (uint32_t)erroff, &off);
+    return throw_with(env, (const char *)msg, "offset", off);
+  }
+  pcre_handle *h = calloc(1, sizeof *h);
+  h->re = re;
+  /* JIT where the library can; a pattern it cannot JIT runs on the interpreter (same results, same limits). */
+  h->jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
+  h->mctx = pcre2_match_context_create(NULL);
+  pcre2_set_match_limit(h->mctx, match_limit);
+  pcre2_set_depth_limit(h->mctx, depth_limit);
+  /* The interpreter keeps its backtracking frames on the heap: bound them too (KiB). */
+  pcre2_set_heap_limit(h->mctx, 4096);
+  engine_state *s = state_of(env);
+  if (h->jit) pcre2_jit_stack_assign(h->mctx, NULL, s->jit_stack);
+  pcre2_set_callout(h->mctx, count_step, s);
+  napi_value ext;
+  CHECK(napi_create_external(env, h, pcre_finalize, NULL, &ext));
+  return ext;
+}
+
+static napi_value pcre_exec_js(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pcre_handle *h;
+  uint8_t *buf;
+  size_t len;
+  uint32_t base, end, start, budget;
+  if (argc < 6 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || !get_bytes(env, argv[1], &buf, &len) ||
+      !get_u32(env, argv[2], &base) || !get_u32(env, argv[3], &end) || !get_u32(env, argv[4], &start) ||
+      !get_u32(env, argv[5], &budget) || end > len || base > end) {
+    napi_throw_type_error(env, NULL, "pcreExec(handle, buf, base, end, start, budget)");
+    return NULL;
+  }
+  engine_state *s = state_of(env);
+  s->steps = 0;
+  s->budget = budget;
+  int rc = pcre2_match(h->re, (PCRE2_SPTR)(buf + base), end - base, start, 0, s->md, h->mctx);
+  int32_t result;
+  s->last[2] = (int32_t)(s->steps > budget ? budget : s->steps);
+  if (rc >= 0) {
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+    s->last[0] = (int32_t)ov[0];
+    s->last[1] = (int32_t)ov[1];
+    result = (int32_t)ov[1];
+  } else if (rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL) {
+    result = -1;
+  } else if (rc == PCRE2_ERROR_CALLOUT) {
+    result = -5;
+  } else if (rc == PCRE2_ERROR_MATCHLIMIT) {
+    result = -2;
+  } else if (rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT ||
+             rc == PCRE2_ERROR_NOMEMORY) {
+    result = -3;
+  } else {
+    result = -4;
+  }
+  napi_value out;
+  napi_create_int32(env, result, &out);
+  return out;
+}
+
+static napi_value pcre_info_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pcre_handle *h;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) {
+    napi_throw_type_error(env, NULL, "pcreInfo(handle)");
+    return NULL;
+  }
+  uint32_t captures = 0, backref = 0, all = 0;
+  pcre2_pattern_info(h->re, PCRE2_INFO_CAPTURECOUNT, &captures);
+  pcre2_pattern_info(h->re, PCRE2_INFO_BACKREFMAX, &backref);
+  pcre2_pattern_info(h->re, PCRE2_INFO_ALLOPTIONS, &all);
+  napi_value o, v;
+  napi_create_object(env, &o);
+  napi_get_boolean(env, h->jit, &v);
+  napi_set_named_property(env, o, "jit", v);
+  napi_create_uint32(env, captures, &v);
+  napi_set_named_property(env, o, "captures", v);
+  napi_create_uint32(env, backref, &v);
+  napi_set_named_property(env, o, "backrefMax", v);
+  /* Anchored by its own structure (^, \A, /A): Snort's PcreCheckAnchored, no search at later offsets. */
+  napi_get_boolean(env, (all & PCRE2_ANCHORED) != 0, &v);
+  napi_set_named_property(env, o, "anchored", v);
+  return o;
+}
+
+static napi_value last_match_js(napi_env env, napi_callback_info info) {
+  engine_state *s = state_of(env);
+  napi_value v;
+  CHECK(napi_get_reference_value(env, s->last_ref, &v));
+  return v;
+}
+
+/* --------------------------------------------------------------------------------------------------- Hyperscan */
+
+static void hs_finalize(napi_env env, void *data, void *hint) {
+  hs_handle *h = data;
+  if (h->db) hs_free_database(h->db);
+  free(h->seen);
+  free(h);
+}
+
+static napi_value hs_compile_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_array = false;
+  if (argc < 4 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "hsCompile(patterns: Buffer[], flags: Uint32Array, ids: Uint32Array, stream)");
+    return NULL;
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[0], &n);
+  uint32_t *flags, *ids;
+  size_t flen, ilen;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &t, &flen, (void **)&flags, &ab, &off) != napi_ok || t != napi_uint32_array ||
+      napi_get_typedarray_info(env, argv[2], &t, &ilen, (void **)&ids, &ab, &off) != napi_ok || t != napi_uint32_array ||
+      flen < n || ilen < n) {
+    napi_throw_type_error(env, NULL, "hsCompile: flags and ids must be Uint32Arrays as long as patterns");
+    return NULL;
+  }
+  bool stream = false;
+  napi_get_value_bool(env, argv[3], &stream);
+  const char **exprs = calloc(n ? n : 1, sizeof *exprs);
+  size_t *lens = calloc(n ? n : 1, sizeof *lens);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    uint8_t *d;
+    size_t l;
+    if (napi_get_element(env, argv[0], i, &el) != napi_ok || !get_bytes(env, el, &d, &l) || l == 0) {
+      free(exprs);
+      free(lens);
+      napi_value idx;
+      napi_create_uint32(env, i, &idx);
+      return throw_with(env, "hsCompile: every pattern must be a non-empty Buffer", "index", idx);
+    }
+    exprs[i] = (const char *)d;
+    lens[i] = l;
+  }
+  hs_database_t *db = NULL;
+  hs_compile_error_t *err = NULL;
+  hs_error_t rc = hs_compile_lit_multi(exprs, flags, ids, lens, n, stream ? HS_MODE_STREAM : HS_MODE_BLOCK, NULL, &db, &err);
+  free(exprs);
+  free(lens);
+  if (rc != HS_SUCCESS) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "hyperscan: %s", err ? err->message : "compile failed");
+    napi_value idx;
+    napi_create_int32(env, err ? err->expression : -1, &idx);
+    if (err) hs_free_compile_error(err);
+    return throw_with(env, msg, "index", idx);
+  }
+  char *bytes = NULL;
+  size_t blen = 0;
+  rc = hs_serialize_database(db, &bytes, &blen);
+  hs_free_database(db);
+  if (rc != HS_SUCCESS) return throw_with(env, "hyperscan: cannot serialize the database", NULL, NULL);
+  napi_value out;
+  void *dst;
+  if (napi_create_buffer_copy(env, blen, bytes, &dst, &out) != napi_ok) {
+    free(bytes);
+    return NULL;
+  }
+  free(bytes);
+  return out;
+}
+
+static napi_value hs_load_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *bytes;
+  size_t len;
+  uint32_t max_id = 0;
+  if (argc < 2 || !get_bytes(env, argv[0], &bytes, &len) || !get_u32(env, argv[1], &max_id)) {
+    napi_throw_type_error(env, NULL, "hsLoad(serialized: Buffer, maxId)");
+    return NULL;
+  }
+  hs_database_t *db = NULL;
+  hs_error_t rc = hs_deserialize_database((const char *)bytes, len, &db);
+  if (rc != HS_SUCCESS) {
+    const char *code = rc == HS_DB_PLATFORM_ERROR ? "platform" : rc == HS_DB_VERSION_ERROR ? "version" : "damaged";
+    napi_value c;
+    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+    char msg[128];
+    snprintf(msg, sizeof msg, "hyperscan: cannot load the database (%s, error %d)", code, rc);
+    return throw_with(env, msg, "code", c);
+  }
+  engine_state *s = state_of(env);
+  if (hs_alloc_scratch(db, &s->scratch) != HS_SUCCESS) {
+    hs_free_database(db);
+    return throw_with(env, "hyperscan: cannot allocate scratch space", NULL, NULL);
+  }
+  hs_handle *h = calloc(1, sizeof *h);
+  h->db = db;
+  h->max_id = max_id;
+  h->seen = calloc((size_t)max_id + 1, sizeof *h->seen);
+  napi_value ext;
+  CHECK(napi_create_external(env, h, hs_finalize, NULL, &ext));
+  return ext;
+}
+
+static napi_value hs_info_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_handle *h;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) {
+    napi_throw_type_error(env, NULL, "hsInfo(db)");
+    return NULL;
+  }
+  size_t size = 0, ssize = 0;
+  hs_database_size(h->db, &size);
+  if (hs_stream_size(h->db, &ssize) != HS_SUCCESS) ssize = 0;
+  char *text = NULL;
+  hs_database_info(h->db, &text);
+  napi_value o, v;
+  napi_create_object(env, &o);
+  napi_create_double(env, (double)size, &v);
+  napi_set_named_property(env, o, "bytes", v);
+  napi_create_double(env, (double)ssize, &v);
+  napi_set_named_property(env, o, "streamBytes", v);
+  napi_create_string_utf8(env, text ? text : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "info", v);
+  free(text);
+  return o;
+}
+
+typedef struct {
+  int32_t *out;
+  uint32_t n;
+  uint32_t cap;
+  uint32_t *seen;
+  uint32_t stamp;
+  uint32_t max_id;
+  unsigned long long base; /* stream offset of the block's first byte */
+  int pairs;
+} scan_ctx;
+
+/* Block mode: the database was compiled with SINGLEMATCH, so each id comes once. */
+static int on_block_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx) {
+  scan_ctx *c = ctx;
+  if (c->n >= c->cap) return 1; /* out is full: stop (the caller sees count == out.length) */
+  c->out[c->n++] = (int32_t)id;
+  return 0;
+}
+
+/* Streaming mode: every occurrence comes; keep the first of each id in this block, with its end. */
+static int on_stream_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx) {
+  scan_ctx *c = ctx;
+  if (id > c->max_id || c->seen[id] == c->stamp) return 0;
+  c->seen[id] = c->stamp;
+  if (c->n + 2 > c->cap) return 1;
+  c->out[c->n++] = (int32_t)id;
+  c->out[c->n++] = (int32_t)(to - c->base);
+  return 0;
+}
+
+static int get_out(napi_env env, napi_value v, int32_t **out, size_t *cap) {
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, cap, (void **)out, &ab, &off) != napi_ok) return 0;
+  return t == napi_int32_array;
+}
+
+static napi_value hs_scan_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_handle *h;
+  uint8_t *buf;
+  size_t len, cap;
+  uint32_t start, end;
+  int32_t *out;
+  if (argc < 5 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || !get_bytes(env, argv[1], &buf, &len) ||
+      !get_u32(env, argv[2], &start) || !get_u32(env, argv[3], &end) || end > len || start > end ||
+      !get_out(env, argv[4], &out, &cap)) {
+    napi_throw_type_error(env, NULL, "hsScan(db, buf, start, end, out: Int32Array)");
+    return NULL;
+  }
+  engine_state *s = state_of(env);
+  scan_ctx c = {out, 0, (uint32_t)cap, NULL, 0, h->max_id, 0, 0};
+  hs_error_t rc = hs_scan(h->db, (const char *)buf + start, end - start, 0, s->scratch, on_block_match, &c);
+  if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return throw_with(env, "hyperscan: scan failed", NULL, NULL);
+  napi_value r;
+  napi_create_uint32(env, c.n, &r);
+  return r;
+}
+
+static void stream_finalize(napi_env env, void *data, void *hint) {
+  hs_stream_handle *st = data;
+  /* No scratch: nothing is reported on close, and the thread's scratch may already be gone at teardown. */
+  if (st->stream) hs_close_stream(st->stream, NULL, NULL, NULL);
+  st->stream = NULL;
+  if (st->db_ref) napi_delete_reference(env, st->db_ref);
+  free(st);
+}
+
+static napi_value hs_stream_open_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_handle *h;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) {
+    napi_throw_type_error(env, NULL, "hsStreamOpen(db)");
+    return NULL;
+  }
+  hs_stream_t *stream = NULL;
+  if (hs_open_stream(h->db, 0, &stream) != HS_SUCCESS) return throw_with(env, "hyperscan: cannot open a stream", NULL, NULL);
+  hs_stream_handle *st = calloc(1, sizeof *st);
+  st->stream = stream;
+  st->db = h;
+  st->env = env;
+  napi_create_reference(env, argv[0], 1, &st->db_ref);
+  napi_value ext;
+  CHECK(napi_create_external(env, st, stream_finalize, NULL, &ext));
+  return ext;
+}
+
+static napi_value hs_stream_scan_js(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_stream_handle *st;
+  uint8_t *buf;
+  size_t len, cap;
+  uint32_t start, end;
+  int32_t *out;
+  double base = 0;
+  if (argc < 6 || napi_get_value_external(env, argv[0], (void **)&st) != napi_ok || !get_bytes(env, argv[1], &buf, &len) ||
+      !get_u32(env, argv[2], &start) || !get_u32(env, argv[3], &end) || end > len || start > end ||
+      !get_out(env, argv[4], &out, &cap) || napi_get_value_double(env, argv[5], &base) != napi_ok) {
+    napi_throw_type_error(env, NULL, "hsStreamScan(stream, buf, start, end, out: Int32Array, streamOffset)");
+    return NULL;
+  }
+  if (st->stream == NULL) return throw_with(env, "hyperscan: the stream is closed", NULL, NULL);
+  engine_state *s = state_of(env);
+  hs_handle *h = st->db;
+  if (++h->stamp == 0) {
+    memset(h->seen, 0, ((size_t)h->max_id + 1) * sizeof *h->seen);
+    h->stamp = 1;
+  }
+  scan_ctx c = {out, 0, (uint32_t)cap, h->seen, h->stamp, h->max_id, (unsigned long long)base, 1};
+  hs_error_t rc = hs_scan_stream(st->stream, (const char *)buf + start, end - start, 0, s->scratch, on_stream_match, &c);
+  if (rc == HS_SCAN_TERMINATED) {
+    /* A terminated stream cannot be scanned again: the caller reopens it (and counts the overflow). */
+    hs_close_stream(st->stream, s->scratch, NULL, NULL);
+    st->stream = NULL;
+  } else if (rc != HS_SUCCESS) {
+    return throw_with(env, "hyperscan: stream scan failed", NULL, NULL);
+  }
+  napi_value r;
+  napi_create_uint32(env, c.n, &r);
+  return r;
+}
+
+static napi_value hs_stream_close_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_stream_handle *st;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&st) != napi_ok) {
+    napi_throw_type_error(env, NULL, "hsStreamClose(stream)");
+    return NULL;
+  }
+  if (st->stream) hs_close_stream(st->stream, NULL, NULL, NULL);
+  st->stream = NULL;
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------------ module */
+
+static void state_finalize(napi_env env, void *data, void *hint) {
+  engine_state *s = data;
+  if (s->scratch) hs_free_scratch(s->scratch);
+  if (s->md) pcre2_match_data_free(s->md);
+  if (s->jit_stack) pcre2_jit_stack_free(s->jit_stack);
+  if (s->last_ref) napi_delete_reference(env, s->last_ref);
+  free(s);
+}
+
+#define EXPORT(name, fn)                                                                                               \
+  do {                                                                                                                 \
+    napi_value f;                                                                                                      \
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);                                                   \
+    napi_set_named_property(env, exports, name, f);                                                                    \
+  } while (0)
+
+NAPI_MODULE_INIT() {
+  engine_state *s = calloc(1, sizeof *s);
+  /* Snort's ovector holds the whole match only; PCRE2 tracks captures for backreferences internally. */
+  s->md = pcre2_match_data_create(1, NULL);
+  /* A JIT stack large enough for ET's patterns; running out is a limit hit (-3), never a crash. */
+  s->jit_stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+  napi_value ab, last;
+  void *data;
+  napi_create_arraybuffer(env, 4 * sizeof(int32_t), &data, &ab);
+  napi_create_typedarray(env, napi_int32_array, 4, ab, 0, &last);
+  s->last = data;
+  napi_create_reference(env, last, 1, &s->last_ref);
+  napi_set_instance_data(env, s, state_finalize, NULL);
+  EXPORT("pcreCompile", pcre_compile_js);
+  EXPORT("pcreExec", pcre_exec_js);
+  EXPORT("pcreInfo", pcre_info_js);
+  EXPORT("lastMatch", last_match_js);
+  EXPORT("hsCompile", hs_compile_js);
+  EXPORT("hsLoad", hs_load_js);
+  EXPORT("hsInfo", hs_info_js);
+  EXPORT("hsScan", hs_scan_js);
+  EXPORT("hsStreamOpen", hs_stream_open_js);
+  EXPORT("hsStreamScan", hs_stream_scan_js);
+  EXPORT("hsStreamClose", hs_stream_close_js);
+  napi_value v;
+  napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, exports, "hyperscanVersion", v);
+  char pv[64];
+  pcre2_config(PCRE2_CONFIG_VERSION, pv);
+  napi_create_string_utf8(env, pv, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, exports, "pcreVersion", v);
+  return exports;
+}

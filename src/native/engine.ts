@@ -1,0 +1,78 @@
+/**
+ * The detection engine's native half (native/src/honeywall_engine.c): PCRE2 for `pcre`, Hyperscan for the fast-pattern
+ * prefilter. Loaded on first use, so that `lint`, `convert`, `firewall` and `sebek` never need it; `compile`, `replay`
+ * and `run` call `loadEngine()`, which says which Debian packages to install when the addon is missing.
+ */
+import { createRequire } from 'node:module';
+
+declare const handleBrand: unique symbol;
+/** A compiled pattern, database or stream living in the addon (owned by the thread that made it). */
+export interface NativeHandle {
+  readonly [handleBrand]: true;
+}
+
+export interface NativeEngine {
+  pcreCompile(pattern: Uint8Array, options: number, matchLimit: number, depthLimit: number): NativeHandle;
+  pcreExec(handle: NativeHandle, buf: Uint8Array, base: number, end: number, start: number, budget: number): number;
+  pcreInfo(handle: NativeHandle): { jit: boolean; captures: number; backrefMax: number; anchored: boolean };
+  lastMatch(): Int32Array;
+  hsCompile(patterns: Uint8Array[], flags: Uint32Array, ids: Uint32Array, stream: boolean): Buffer;
+  hsLoad(serialized: Uint8Array, maxId: number): NativeHandle;
+  hsInfo(db: NativeHandle): { bytes: number; streamBytes: number; info: string };
+  hsScan(db: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array): number;
+  hsStreamOpen(db: NativeHandle): NativeHandle;
+  hsStreamScan(stream: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array, streamOffset: number): number;
+  hsStreamClose(stream: NativeHandle): void;
+  readonly hyperscanVersion: string;
+  readonly pcreVersion: string;
+}
+
+/** pcreCompile options (Snort's pcre flags i s m x A E G). */
+export const PCRE_CASELESS = 1;
+export const PCRE_DOTALL = 2;
+export const PCRE_MULTILINE = 4;
+export const PCRE_EXTENDED = 8;
+export const PCRE_ANCHORED = 16;
+export const PCRE_DOLLAR_ENDONLY = 32;
+export const PCRE_UNGREEDY = 64;
+
+/** pcreExec results below zero. */
+export const PCRE_NO_MATCH = -1;
+export const PCRE_MATCH_LIMIT = -2;
+export const PCRE_DEPTH_LIMIT = -3;
+export const PCRE_ERROR = -4;
+export const PCRE_BUDGET = -5;
+
+/** Hyperscan literal flags. */
+export const HS_CASELESS = 1;
+export const HS_SINGLEMATCH = 8;
+
+/** The Debian packages the addon is built against (`.ci/run` and the quick start install them). */
+export const ENGINE_PACKAGES = 'libhyperscan-dev libpcre2-dev';
+
+export class EngineUnavailableError extends Error {}
+
+let cached: NativeEngine | undefined;
+
+/** The addon, or an EngineUnavailableError that says what to install. */
+export function loadEngine(): NativeEngine {
+  if (cached !== undefined) return cached;
+  const require = createRequire(import.meta.url);
+  let mod: { engine?: NativeEngine; engineError?: Error };
+  try {
+    mod = require('honeywall-native') as typeof mod;
+  } catch (err) {
+    throw new EngineUnavailableError(
+      `the detection engine's native addon (honeywall-native) is not installed (${(err as Error).message.split('\n')[0]}); ` +
+        `install the Debian packages ${ENGINE_PACKAGES}, then run npm ci`,
+    );
+  }
+  if (mod.engine === undefined) {
+    throw new EngineUnavailableError(
+      `the detection engine's native addon is not built (${mod.engineError?.message.split('\n')[0] ?? 'unknown error'}); ` +
+        `install the Debian packages ${ENGINE_PACKAGES}, then run npm rebuild honeywall-native`,
+    );
+  }
+  cached = mod.engine;
+  return cached;
+}
