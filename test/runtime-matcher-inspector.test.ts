@@ -36,9 +36,10 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
   writeFileSync(rules, RULES);
   const artifact = path.join(dir, 'test.hwm');
   const compiled = compileRuleSet(loadRuleSet({ paths: [rules], vars: [`HOME_NET=${HP}`, 'EXTERNAL_NET=any'] }));
-  writeArtifact(artifact, compiled.plan);
+  const written = writeArtifact(artifact, compiled.plan);
 
   it('loads through the gateway loader and describes itself', async () => {
+    await written;
     expect(compiled.plan.rules).toHaveLength(4);
     const inspector = await loadInspector({ rules: [], matcher: artifact, vars: { HOME_NET: HP } });
     expect(inspector.ruleCount).toBe(4);
@@ -46,6 +47,7 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
   });
 
   it('drop (and the rest of the session), replace with fixed checksums, sdrop, reject, clean traffic', async () => {
+    await written;
     const proc = new PacketProcessor(await loadInspector({ rules: [], matcher: artifact, vars: {} }));
     // Telnet: the SYN is dropped with an event, and so is the retransmission (blocked session).
     const syn23 = proc.process(tcp(HP, OUT, 40000, 23, 'S', 1, 0), 1, 0);
@@ -93,7 +95,8 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
 
   it('refuses an artifact compiled for other addresses, and a file that is not an artifact, with one-line errors', async () => {
     const withVars = path.join(dir, 'vars.hwm');
-    writeArtifact(withVars, compiled.plan, undefined, { vars: { HOME_NET: HP } });
+    await written;
+    await writeArtifact(withVars, compiled.plan, { vars: { HOME_NET: HP } });
     await expect(loadInspector({ rules: [], matcher: withVars, vars: { HOME_NET: '10.9.9.9' } })).rejects.toThrow(
       `HwIPS_MATCHER: ${withVars} was compiled with HOME_NET=${HP}, the config says 10.9.9.9 (recompile with --var HOME_NET=10.9.9.9)`,
     );

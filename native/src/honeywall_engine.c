@@ -18,6 +18,7 @@
  *   hsCompile(patterns: Buffer[], flags: Uint32Array, ids: Uint32Array, stream: boolean) -> Buffer (serialized)
  *       Literal patterns (hs_compile_lit_multi); flags are Hyperscan's (HS_FLAG_CASELESS = 1, SINGLEMATCH = 8).
  *       Throws {message, index} when a pattern is refused.
+ *   hsCompileAsync(same) -> Promise<Buffer>   (on libuv's thread pool)
  *   hsLoad(serialized: Buffer) -> db handle   (throws {message, code}; code 'platform' or 'version' means the bytes
  *       were made by another machine or library version: recompile from the patterns)
  *   hsInfo(db) -> { bytes, streamBytes, info }
@@ -117,6 +118,7 @@ static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
 #define OPT_ANCHORED 16
 #define OPT_DOLLAR_ENDONLY 32
 #define OPT_UNGREEDY 64
+#define OPT_NO_JIT 256 /* compile only (a load-time check): no JIT code, no match context */
 
 static void pcre_finalize(napi_env env, void *data, void *hint) {
   pcre_handle *h = data;
@@ -166,7 +168,7 @@ static napi_value pcre_compile_js(napi_env env, napi_callback_info info) {
   pcre_handle *h = calloc(1, sizeof *h);
   h->re = re;
   /* JIT where the library can; a pattern it cannot JIT runs on the interpreter (same results, same limits). */
-  h->jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
+  h->jit = (opts & OPT_NO_JIT) ? 0 : pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
   h->mctx = pcre2_match_context_create(NULL);
   pcre2_set_match_limit(h->mctx, match_limit);
   pcre2_set_depth_limit(h->mctx, depth_limit);
@@ -265,10 +267,37 @@ static void hs_finalize(napi_env env, void *data, void *hint) {
   free(h);
 }
 
-static napi_value hs_compile_js(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+/* The inputs of one literal database compile, copied out of JS memory so that it can run on another thread. */
+typedef struct {
+  uint32_t n;
+  char *bytes;    /* every pattern, one after the other */
+  char **exprs;   /* pointers into bytes */
+  size_t *lens;
+  unsigned *flags;
+  unsigned *ids;
+  int stream;
+  /* results */
+  char *out;
+  size_t out_len;
+  char message[512];
+  int index;
+  napi_deferred deferred;
+  napi_async_work work;
+} hs_job;
+
+static void job_free(hs_job *j) {
+  if (!j) return;
+  free(j->bytes);
+  free(j->exprs);
+  free(j->lens);
+  free(j->flags);
+  free(j->ids);
+  free(j->out);
+  free(j);
+}
+
+/* Reads hsCompile's arguments into a job; NULL (with a JS exception pending) when they are wrong. */
+static hs_job *job_from_args(napi_env env, napi_value *argv, size_t argc) {
   bool is_array = false;
   if (argc < 4 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
     napi_throw_type_error(env, NULL, "hsCompile(patterns: Buffer[], flags: Uint32Array, ids: Uint32Array, stream)");
@@ -289,48 +318,131 @@ static napi_value hs_compile_js(napi_env env, napi_callback_info info) {
   }
   bool stream = false;
   napi_get_value_bool(env, argv[3], &stream);
-  const char **exprs = calloc(n ? n : 1, sizeof *exprs);
-  size_t *lens = calloc(n ? n : 1, sizeof *lens);
+  hs_job *j = calloc(1, sizeof *j);
+  j->n = n;
+  j->stream = stream;
+  j->index = -1;
+  size_t cap = n ? n : 1;
+  j->exprs = calloc(cap, sizeof *j->exprs);
+  j->lens = calloc(cap, sizeof *j->lens);
+  j->flags = calloc(cap, sizeof *j->flags);
+  j->ids = calloc(cap, sizeof *j->ids);
+  size_t total = 0;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el;
     uint8_t *d;
     size_t l;
     if (napi_get_element(env, argv[0], i, &el) != napi_ok || !get_bytes(env, el, &d, &l) || l == 0) {
-      free(exprs);
-      free(lens);
+      job_free(j);
       napi_value idx;
       napi_create_uint32(env, i, &idx);
-      return throw_with(env, "hsCompile: every pattern must be a non-empty Buffer", "index", idx);
+      throw_with(env, "hsCompile: every pattern must be a non-empty Buffer", "index", idx);
+      return NULL;
     }
-    exprs[i] = (const char *)d;
-    lens[i] = l;
+    j->lens[i] = l;
+    total += l;
   }
+  j->bytes = malloc(total ? total : 1);
+  size_t at = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    uint8_t *d;
+    size_t l;
+    napi_get_element(env, argv[0], i, &el);
+    get_bytes(env, el, &d, &l);
+    memcpy(j->bytes + at, d, l);
+    j->exprs[i] = j->bytes + at;
+    at += l;
+    j->flags[i] = flags[i];
+    j->ids[i] = ids[i];
+  }
+  return j;
+}
+
+/* Compiles and serializes; fills out/out_len or message/index. Touches no JS state (runs on any thread). */
+static void job_run(hs_job *j) {
   hs_database_t *db = NULL;
   hs_compile_error_t *err = NULL;
-  hs_error_t rc = hs_compile_lit_multi(exprs, flags, ids, lens, n, stream ? HS_MODE_STREAM : HS_MODE_BLOCK, NULL, &db, &err);
-  free(exprs);
-  free(lens);
+  hs_error_t rc = hs_compile_lit_multi((const char *const *)j->exprs, j->flags, j->ids, j->lens, j->n,
+                                       j->stream ? HS_MODE_STREAM : HS_MODE_BLOCK, NULL, &db, &err);
   if (rc != HS_SUCCESS) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "hyperscan: %s", err ? err->message : "compile failed");
-    napi_value idx;
-    napi_create_int32(env, err ? err->expression : -1, &idx);
+    snprintf(j->message, sizeof j->message, "hyperscan: %s", err ? err->message : "compile failed");
+    j->index = err ? err->expression : -1;
     if (err) hs_free_compile_error(err);
-    return throw_with(env, msg, "index", idx);
+    return;
   }
   char *bytes = NULL;
   size_t blen = 0;
   rc = hs_serialize_database(db, &bytes, &blen);
   hs_free_database(db);
-  if (rc != HS_SUCCESS) return throw_with(env, "hyperscan: cannot serialize the database", NULL, NULL);
-  napi_value out;
+  if (rc != HS_SUCCESS) {
+    snprintf(j->message, sizeof j->message, "hyperscan: cannot serialize the database");
+    return;
+  }
+  j->out = bytes;
+  j->out_len = blen;
+}
+
+/* The job's result as a Buffer, or an Error value. */
+static napi_value job_result(napi_env env, hs_job *j, int *failed) {
+  napi_value v;
+  if (j->out == NULL) {
+    napi_value m, idx;
+    napi_create_string_utf8(env, j->message, NAPI_AUTO_LENGTH, &m);
+    napi_create_error(env, NULL, m, &v);
+    napi_create_int32(env, j->index, &idx);
+    napi_set_named_property(env, v, "index", idx);
+    *failed = 1;
+    return v;
+  }
   void *dst;
-  if (napi_create_buffer_copy(env, blen, bytes, &dst, &out) != napi_ok) {
-    free(bytes);
+  napi_create_buffer_copy(env, j->out_len, j->out, &dst, &v);
+  *failed = 0;
+  return v;
+}
+
+static napi_value hs_compile_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_job *j = job_from_args(env, argv, argc);
+  if (j == NULL) return NULL;
+  job_run(j);
+  int failed;
+  napi_value r = job_result(env, j, &failed);
+  job_free(j);
+  if (failed) {
+    napi_throw(env, r);
     return NULL;
   }
-  free(bytes);
-  return out;
+  return r;
+}
+
+static void job_execute(napi_env env, void *data) { job_run(data); }
+
+static void job_complete(napi_env env, napi_status status, void *data) {
+  hs_job *j = data;
+  int failed;
+  napi_value r = job_result(env, j, &failed);
+  if (failed) napi_reject_deferred(env, j->deferred, r);
+  else napi_resolve_deferred(env, j->deferred, r);
+  napi_delete_async_work(env, j->work);
+  job_free(j);
+}
+
+/* The same compile on libuv's thread pool: the groups of a rule set compile side by side, on every core. */
+static napi_value hs_compile_async_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_job *j = job_from_args(env, argv, argc);
+  if (j == NULL) return NULL;
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "hsCompileAsync", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
 }
 
 static napi_value hs_load_js(napi_env env, napi_callback_info info) {
@@ -573,6 +685,7 @@ NAPI_MODULE_INIT() {
   EXPORT("pcreInfo", pcre_info_js);
   EXPORT("lastMatch", last_match_js);
   EXPORT("hsCompile", hs_compile_js);
+  EXPORT("hsCompileAsync", hs_compile_async_js);
   EXPORT("hsLoad", hs_load_js);
   EXPORT("hsInfo", hs_info_js);
   EXPORT("hsScan", hs_scan_js);
@@ -582,6 +695,10 @@ NAPI_MODULE_INIT() {
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);
+  uint32_t jit = 0;
+  pcre2_config(PCRE2_CONFIG_JIT, &jit);
+  napi_get_boolean(env, jit != 0, &v);
+  napi_set_named_property(env, exports, "pcreJit", v);
   char pv[64];
   pcre2_config(PCRE2_CONFIG_VERSION, pv);
   napi_create_string_utf8(env, pv, NAPI_AUTO_LENGTH, &v);

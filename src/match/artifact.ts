@@ -1,45 +1,55 @@
 /**
- * The matcher artifact: one versioned binary file the runtime loads without parsing rules.
+ * The matcher artifact: one versioned binary file that `replay` and the gateway load without parsing rules.
  *
  *   bytes 0..7   "HWMATCH\0"
  *   u32 LE       format version (ARTIFACT_VERSION)
  *   u32 LE       length of the JSON header
- *   JSON header  { plan, prefilter: [{ proto, buf, classes, patterns, tables: { name: [offset, length] } }], meta }
- *   padding to a multiple of 8, then the typed-array tables (little-endian), each at an 8-aligned offset
+ *   JSON header  { meta, engine, policy, sets, rules: { count, tables }, prefilter: [{ proto, buf, tables }] }
+ *   padding to a multiple of 8, then the tables (typed arrays, little-endian), each at an 8-aligned offset
  *
- * Byte arrays inside the plan are written as {"$b": base64}. Loading maps the tables as typed-array views over the
- * file buffer (no copy) and compiles the regular expressions.
+ * The tables hold the rule columns of rule-table.ts, every rule's plan as JSON (one blob, one offset per rule: a
+ * rule is parsed when it is first evaluated), and per prefilter group its patterns, their rules and the serialized
+ * Hyperscan databases. Byte arrays inside JSON are written as {"$b": base64}. Loading maps the tables as views over
+ * the file's buffer (no copy) and deserializes the databases; nothing is compiled unless the databases were made
+ * for another CPU or Hyperscan version.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { AutomatonTables } from './aho-corasick.js';
-import { buildPrefilter, Matcher, type MatcherOptions, type PrefilterGroup, type ProtoClass } from './engine.js';
 import type { AddressSet, PortSet } from '../config/variables.js';
-import type { BufferName, MatcherPlan, RulePlan } from './plan.js';
+import { loadEngine } from '../native/engine.js';
+import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
+import type { MatcherPlan, MatcherPolicy, RulePlan } from './plan.js';
+import { buildPrefilterAsync, type PrefilterGroup, type ProtoClass } from './prefilter.js';
+import { RuleTable } from './rule-table.js';
+import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
-export const ARTIFACT_VERSION = 2;
+export const ARTIFACT_VERSION = 3;
 
 export class ArtifactError extends Error {}
 
+type TableType = 'u8' | 'i32' | 'u32';
 interface TableRef {
   offset: number;
   length: number;
-  type: 'u8' | 'u16' | 'i32';
+  type: TableType;
 }
 
 interface GroupHeader {
   proto: ProtoClass;
   buf: BufferName;
-  classes: number;
-  patterns: number;
-  tables: Record<'classOf' | 'delta' | 'hasOut' | 'outStart' | 'outIds' | 'ruleStart' | 'ruleIds', TableRef>;
+  tables: Record<'patternBytes' | 'patternStart' | 'nocase' | 'ruleStart' | 'ruleIds' | 'block', TableRef> & { stream?: TableRef };
 }
 
 interface Header {
   format: 'honeywall-matcher';
   version: number;
   meta: Record<string, unknown>;
-  plan: SharedPlan;
+  /** The libraries the databases were made with (a mismatch means they are rebuilt at load). */
+  engine: { hyperscan: string; pcre: string };
+  policy: MatcherPolicy;
+  sets: unknown[];
+  /** replaceRules: rules with a `replace` content (the gateway says how many). */
+  rules: { count: number; replaceRules: number; tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef> };
   prefilter: GroupHeader[];
 }
 
@@ -67,42 +77,16 @@ function revive(value: unknown): unknown {
   return o;
 }
 
-/** Rules share address and port sets: the header stores each set once (sets[i]) and rules refer to it by index. */
-interface SharedPlan extends Omit<MatcherPlan, 'rules'> {
-  sets: unknown[];
-  rules: (Omit<RulePlan, 'src' | 'dst' | 'srcPorts' | 'dstPorts'> & { src: number; dst: number; srcPorts: number; dstPorts: number })[];
-}
+/** A rule as stored: its header sets by number (the table's columns hold the same numbers). */
+type StoredRule = Omit<RulePlan, 'src' | 'dst' | 'srcPorts' | 'dstPorts'>;
 
-function share(plan: MatcherPlan): SharedPlan {
-  const ids = new Map<unknown, number>();
-  const sets: unknown[] = [];
-  const id = (x: unknown) => {
-    let i = ids.get(x);
-    if (i === undefined) {
-      i = sets.length;
-      ids.set(x, i);
-      sets.push(x);
-    }
-    return i;
-  };
-  return {
-    ...plan,
-    sets,
-    rules: plan.rules.map((r) => ({ ...r, src: id(r.src), dst: id(r.dst), srcPorts: id(r.srcPorts), dstPorts: id(r.dstPorts) })),
-  };
-}
-
-function unshare(p: SharedPlan): MatcherPlan {
-  const sets = p.sets as (AddressSet & PortSet)[];
-  const rules: RulePlan[] = p.rules.map((r) => ({ ...r, src: sets[r.src]!, dst: sets[r.dst]!, srcPorts: sets[r.srcPorts]!, dstPorts: sets[r.dstPorts]! }));
-  return { rules, filters: p.filters, actionOrder: p.actionOrder, eventLog: p.eventLog };
-}
-
-/** Writes plan + prefilter tables; returns the file size. */
-export function writeArtifact(path: string, plan: MatcherPlan, prefilter: PrefilterGroup[] = buildPrefilter(plan), meta: Record<string, unknown> = {}): number {
+/** Writes the artifact; the prefilter databases are compiled here unless given. Returns the file size. */
+export async function writeArtifact(path: string, plan: MatcherPlan, meta: Record<string, unknown> = {}, prefilter?: PrefilterGroup[]): Promise<number> {
+  const groups = prefilter ?? (await buildPrefilterAsync(plan.rules));
+  const table = RuleTable.fromRules(plan.rules);
   const blobs: Uint8Array[] = [];
   let offset = 0;
-  const add = (a: Uint8Array | Uint16Array | Int32Array, type: 'u8' | 'u16' | 'i32'): TableRef => {
+  const add = (a: Uint8Array | Int32Array | Uint32Array, type: TableType): TableRef => {
     const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     const ref = { offset, length: a.length, type };
     blobs.push(bytes);
@@ -114,22 +98,41 @@ export function writeArtifact(path: string, plan: MatcherPlan, prefilter: Prefil
     }
     return ref;
   };
-  const groups: GroupHeader[] = prefilter.map((g) => ({
+  // every rule's JSON, one after the other
+  const texts: Buffer[] = [];
+  const offsets = new Uint32Array(plan.rules.length + 1);
+  let at = 0;
+  plan.rules.forEach((r, i) => {
+    const { src: _s, dst: _d, srcPorts: _sp, dstPorts: _dp, ...rest } = r;
+    const text = Buffer.from(JSON.stringify(rest satisfies StoredRule, replacer), 'utf8');
+    offsets[i] = at;
+    at += text.length;
+    texts.push(text);
+  });
+  offsets[plan.rules.length] = at;
+  const c = table.columns;
+  const rules: Header['rules'] = {
+    count: plan.rules.length,
+    replaceRules: plan.rules.filter((r) => r.ops.some((o) => o.op === 'content' && o.replace !== undefined)).length,
+    tables: {
+      proto: add(c.proto, 'u8'), flags: add(c.flags, 'u8'), src: add(c.src, 'u32'), dst: add(c.dst, 'u32'), srcPorts: add(c.srcPorts, 'u32'),
+      dstPorts: add(c.dstPorts, 'u32'), blob: add(Buffer.concat(texts), 'u8'), offsets: add(offsets, 'u32'),
+    },
+  };
+  const prefilterHeaders: GroupHeader[] = groups.map((g) => ({
     proto: g.proto,
     buf: g.buf,
-    classes: g.automaton.classes,
-    patterns: g.automaton.patterns,
     tables: {
-      classOf: add(g.automaton.classOf, 'u8'),
-      delta: add(g.automaton.delta, g.automaton.delta instanceof Uint16Array ? 'u16' : 'i32'),
-      hasOut: add(g.automaton.hasOut, 'u8'),
-      outStart: add(g.automaton.outStart, 'i32'),
-      outIds: add(g.automaton.outIds, 'i32'),
-      ruleStart: add(g.ruleStart, 'i32'),
-      ruleIds: add(g.ruleIds, 'i32'),
+      patternBytes: add(g.patternBytes, 'u8'), patternStart: add(g.patternStart, 'i32'), nocase: add(g.nocase, 'u8'), ruleStart: add(g.ruleStart, 'i32'),
+      ruleIds: add(g.ruleIds, 'i32'), block: add(g.block, 'u8'), ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
     },
   }));
-  const header: Header = { format: 'honeywall-matcher', version: ARTIFACT_VERSION, meta, plan: share(plan), prefilter: groups };
+  const engine = loadEngine();
+  const header: Header = {
+    format: 'honeywall-matcher', version: ARTIFACT_VERSION, meta, engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
+    policy: { filters: plan.filters, actionOrder: plan.actionOrder, eventLog: plan.eventLog }, sets: table.sets as unknown[], rules,
+    prefilter: prefilterHeaders,
+  };
   const json = Buffer.from(JSON.stringify(header, replacer), 'utf8');
   const pre = Buffer.alloc(16);
   pre.write(ARTIFACT_MAGIC, 0, 'latin1');
@@ -142,11 +145,10 @@ export function writeArtifact(path: string, plan: MatcherPlan, prefilter: Prefil
   return out.length;
 }
 
-export interface LoadedArtifact {
-  plan: MatcherPlan;
-  prefilter: PrefilterGroup[];
+export interface LoadedArtifact extends LoadedRules {
   meta: Record<string, unknown>;
   bytes: number;
+  replaceRules: number;
 }
 
 /** Reads an artifact (no rule parsing). Throws ArtifactError with the reason when the file is not one. */
@@ -173,31 +175,62 @@ export function readArtifact(path: string): LoadedArtifact {
   // typed-array views need aligned offsets: copy once if the file buffer itself is not aligned
   let base = buf;
   if ((buf.byteOffset + dataStart) % 4 !== 0) base = Buffer.from(buf);
-  const view = (r: TableRef): Uint8Array | Uint16Array | Int32Array => {
+  const view = <T extends Uint8Array | Int32Array | Uint32Array>(r: TableRef | undefined, what: string): T => {
+    if (r === undefined || typeof r.offset !== 'number' || typeof r.length !== 'number') throw new ArtifactError(`${path}: damaged header (${what})`);
+    const size = r.length * (r.type === 'u8' ? 1 : 4);
+    if (r.offset < 0 || dataStart + r.offset + size > base.length) throw new ArtifactError(`${path}: truncated table (${what})`);
     const at = base.byteOffset + dataStart + r.offset;
-    const size = r.length * (r.type === 'i32' ? 4 : r.type === 'u16' ? 2 : 1);
-    if (dataStart + r.offset + size > base.length) throw new ArtifactError(`${path}: truncated table`);
-    if (r.type === 'i32') return new Int32Array(base.buffer, at, r.length);
-    if (r.type === 'u16') return new Uint16Array(base.buffer, at, r.length);
-    return new Uint8Array(base.buffer, at, r.length);
+    if (r.type === 'i32') return new Int32Array(base.buffer, at, r.length) as T;
+    if (r.type === 'u32') return new Uint32Array(base.buffer, at, r.length) as T;
+    return new Uint8Array(base.buffer, at, r.length) as T;
   };
-  const prefilter: PrefilterGroup[] = header.prefilter.map((g) => {
-    const automaton: AutomatonTables = {
-      classes: g.classes,
-      patterns: g.patterns,
-      classOf: view(g.tables.classOf) as Uint8Array,
-      delta: view(g.tables.delta) as Int32Array | Uint16Array,
-      hasOut: view(g.tables.hasOut) as Uint8Array,
-      outStart: view(g.tables.outStart) as Int32Array,
-      outIds: view(g.tables.outIds) as Int32Array,
+  const t = header.rules.tables;
+  const count = header.rules.count;
+  const columns = {
+    proto: view<Uint8Array>(t.proto, 'proto'), flags: view<Uint8Array>(t.flags, 'flags'), src: view<Uint32Array>(t.src, 'src'),
+    dst: view<Uint32Array>(t.dst, 'dst'), srcPorts: view<Uint32Array>(t.srcPorts, 'srcPorts'), dstPorts: view<Uint32Array>(t.dstPorts, 'dstPorts'),
+  };
+  for (const [name, col] of Object.entries(columns)) if (col.length !== count) throw new ArtifactError(`${path}: damaged rule table (${name})`);
+  const blob = view<Uint8Array>(t.blob, 'blob');
+  const offsets = view<Uint32Array>(t.offsets, 'offsets');
+  if (offsets.length !== count + 1 || offsets[count]! > blob.length) throw new ArtifactError(`${path}: damaged rule table (offsets)`);
+  const sets = header.sets as (AddressSet | PortSet)[];
+  const blobBuf = Buffer.from(blob.buffer, blob.byteOffset, blob.length);
+  const load = (i: number): RulePlan => {
+    let stored: StoredRule;
+    try {
+      stored = revive(JSON.parse(blobBuf.toString('utf8', offsets[i]!, offsets[i + 1]!))) as StoredRule;
+    } catch (e) {
+      throw new ArtifactError(`${path}: damaged rule ${i} (${(e as Error).message})`);
+    }
+    return {
+      ...stored, src: sets[columns.src[i]!] as AddressSet, dst: sets[columns.dst[i]!] as AddressSet, srcPorts: sets[columns.srcPorts[i]!] as PortSet,
+      dstPorts: sets[columns.dstPorts[i]!] as PortSet,
     };
-    return { proto: g.proto, buf: g.buf, automaton, ruleStart: view(g.tables.ruleStart) as Int32Array, ruleIds: view(g.tables.ruleIds) as Int32Array };
+  };
+  for (const col of [columns.src, columns.dst, columns.srcPorts, columns.dstPorts]) {
+    for (let i = 0; i < count; i++) if (col[i]! >= sets.length) throw new ArtifactError(`${path}: damaged rule table (set ${col[i]})`);
+  }
+  const prefilter: PrefilterGroup[] = header.prefilter.map((g, k) => {
+    const gt = g.tables;
+    const group: PrefilterGroup = {
+      proto: g.proto, buf: g.buf, patternBytes: view<Uint8Array>(gt.patternBytes, `group ${k}`), patternStart: view<Int32Array>(gt.patternStart, `group ${k}`),
+      nocase: view<Uint8Array>(gt.nocase, `group ${k}`), ruleStart: view<Int32Array>(gt.ruleStart, `group ${k}`), ruleIds: view<Int32Array>(gt.ruleIds, `group ${k}`),
+      block: view<Uint8Array>(gt.block, `group ${k}`), stream: gt.stream ? view<Uint8Array>(gt.stream, `group ${k}`) : undefined,
+    };
+    for (let j = 0; j < group.ruleIds.length; j++) if (group.ruleIds[j]! >= count) throw new ArtifactError(`${path}: damaged prefilter group ${k}`);
+    if (group.ruleStart.length !== group.nocase.length + 1 || group.patternStart.length !== group.nocase.length + 1) {
+      throw new ArtifactError(`${path}: damaged prefilter group ${k}`);
+    }
+    return group;
   });
-  return { plan: unshare(header.plan), prefilter, meta: header.meta, bytes: buf.length };
+  return {
+    table: new RuleTable(columns, sets, load), prefilter, ...header.policy, meta: header.meta, bytes: buf.length,
+    replaceRules: typeof header.rules.replaceRules === 'number' ? header.rules.replaceRules : 0,
+  };
 }
 
 /** Loads an artifact into a ready matcher. */
 export function loadMatcher(path: string, opts: MatcherOptions = {}): Matcher {
-  const a = readArtifact(path);
-  return new Matcher(a.plan, a.prefilter, opts);
+  return new Matcher(readArtifact(path), undefined, opts);
 }

@@ -30,11 +30,10 @@ export interface CompileFailure {
   reason: string;
 }
 
-/** How one pcre runs: PCRE2, JIT-compiled or not, with Snort's match limits (or PCRE's with the O flag). */
+/** How one pcre runs: on PCRE2, with Snort's match limits (or PCRE's own with the O flag). */
 export interface PcreEngineEntry {
   sid: number;
   pattern: string;
-  jit: boolean;
   matchLimit: number;
   depthLimit: number;
 }
@@ -139,6 +138,8 @@ interface RuleContext {
   pcre: PcreEngineEntry[];
   approximated: Record<string, number>;
   engine: NativeEngine;
+  /** pcre arguments already checked: '' when PCRE compiles the pattern, else the reason. */
+  pcreChecked: Map<PcreArgs, string>;
 }
 
 const quietReporter = (errors: string[]): ValueReporter => ({
@@ -236,16 +237,22 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
           op: 'pcre', buf: a.buffer ?? (a.rawbytes ? 'pkt' : buf), pattern: a.pattern, options: pcreOptions(a.flags), negated: a.negated,
           relative: a.relative, overrideLimit: a.overrideLimit, text: `/${a.pattern}/${a.flags}`,
         };
-        // Snort refuses a rule whose pattern PCRE does not compile (sp_pcre.c FatalError); so does compile.
-        let jit: boolean;
-        try {
-          jit = compilePcre(op, ctx.engine).jit;
-        } catch (e) {
-          if (e instanceof PcreCompileError) throw new OptionError(e.message);
-          throw e;
+        // Snort refuses a rule whose pattern PCRE does not compile (sp_pcre.c FatalError); so does compile. Each
+        // distinct value is checked once (the parser shares its arguments).
+        let problem = ctx.pcreChecked.get(a);
+        if (problem === undefined) {
+          problem = '';
+          try {
+            compilePcre(op, ctx.engine, true);
+          } catch (e) {
+            if (!(e instanceof PcreCompileError)) throw e;
+            problem = e.message;
+          }
+          ctx.pcreChecked.set(a, problem);
         }
+        if (problem !== '') throw new OptionError(problem);
         ctx.pcre.push({
-          sid: node.sid, pattern: op.text, jit, matchLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_MATCH_LIMIT,
+          sid: node.sid, pattern: op.text, matchLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_MATCH_LIMIT,
           depthLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_DEPTH_LIMIT,
         });
         rule.ops.push(op);
@@ -434,9 +441,10 @@ export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): Compile
   const addresses = new Map<string, AddressSet>();
   const ports = new Map<string, PortSet>();
   const engine = loadEngine();
+  const pcreChecked = new Map<PcreArgs, string>();
   for (const file of set.files) {
     const lines = new LineMap(file.file.text);
-    const ctx: RuleContext = { file, set, pcre, approximated, addresses, ports, engine };
+    const ctx: RuleContext = { file, set, pcre, approximated, addresses, ports, engine, pcreChecked };
     for (const node of file.file.nodes) {
       if (node.kind === 'unparsed') {
         total++;

@@ -8,7 +8,7 @@ import { addressMatches, portMatches } from '../config/variables.js';
 import type { Packet } from '../packet/packet.js';
 import type { IpHeader } from '../packet/types.js';
 import { flowOk, headerOk, protoOk } from './leaf-ops.js';
-import type { EventFilterPlan, MatcherPlan, RuleAction, RulePlan } from './plan.js';
+import type { EventFilterPlan, MatcherPolicy, RuleAction, RulePlan } from './plan.js';
 import { makeSubject, type Subject } from './subject.js';
 
 /** Shared empty result (never modified). */
@@ -123,7 +123,7 @@ export class EventDecider {
   private readonly actionRank: Map<RuleAction, number>;
   private readonly filtersBySid = new Map<string, EventFilterPlan[]>();
 
-  constructor(private readonly plan: MatcherPlan) {
+  constructor(private readonly plan: MatcherPolicy) {
     this.actionRank = new Map(plan.actionOrder.map((a, i) => [a, i]));
     for (const f of plan.filters) {
       const k = `${f.gid}:${f.sid}`;
@@ -216,8 +216,11 @@ export class EventDecider {
     return true;
   }
 
-  /** Orders the packet's matched rules and picks the events Snort would log. */
-  select(matched: RulePlan[], p: Packet): MatchEvent[] {
+  /**
+   * Orders the packet's matched rules and picks the events Snort would log; `silent`: sdrop rules are returned too
+   * (the inline gateway drops for them without logging).
+   */
+  select(matched: RulePlan[], p: Packet, silent = false): MatchEvent[] {
     if (matched.length === 0) return NO_EVENTS;
     const now = p.tsSec + p.tsUsec / 1e6;
     const rank = this.actionRank;
@@ -228,7 +231,7 @@ export class EventDecider {
     for (const r of sorted) {
       if (r.action === 'pass') break;
       if (!this.passesFilters(r, p, now)) continue;
-      if (r.action === 'sdrop') continue;
+      if (r.action === 'sdrop' && !silent) continue;
       if (out.length < this.plan.eventLog) out.push({ rule: r, packet: p, action: r.action });
     }
     return out;

@@ -1,123 +1,84 @@
 /**
- * The compiled matcher: per protocol class and buffer, an Aho-Corasick automaton over the rules' fast patterns finds
- * candidate rules; rules without a fast pattern are always candidates; each candidate is checked (header, flow,
- * non-payload options, then payload options with `verify.ts`). Loaded from a plan (and prebuilt automata from an
- * artifact) without parsing rules.
+ * The compiled matcher: per protocol class and buffer, a Hyperscan literal scan over the rules' fast patterns
+ * (prefilter.ts) names the candidate rules; rules without a fast pattern are indexed by address and port; each
+ * candidate's header is checked on typed-array columns (rule-table.ts), and only then is its plan made and its
+ * non-payload and payload options evaluated (`verify.ts`). Loaded from a plan, or from an artifact without parsing
+ * rules.
  */
+import type { PortSet } from '../config/variables.js';
 import type { InspectionItem } from '../flow/pipeline.js';
-import { buildAutomaton, scanAutomaton, type AutomatonTables } from './aho-corasick.js';
-import { addressIn, fastAddress, fastPorts, portIn, type FastAddress } from './header-sets.js';
-import { protoOk } from './leaf-ops.js';
+import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
-import type { IpHeader } from '../packet/types.js';
-import { EventDecider, headerMatches, NO_EVENTS, nonPayloadMatches, ruleOrder, subjectsOf, type MatchEvent } from './decide.js';
-import type { AddressSet, PortSet } from '../config/variables.js';
-import type { BufferName, MatcherPlan, PcreOp, RulePlan } from './plan.js';
-import { loadEngine } from '../native/engine.js';
 import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
+import { EventDecider, NO_EVENTS, nonPayloadMatches, subjectsOf, type MatchEvent } from './decide.js';
+import { fastPorts } from './header-sets.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
+import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
+import { appliesTo, buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
+import {
+  PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FAST_PATTERN, RULE_SETS_FLOWBITS, RuleTable,
+} from './rule-table.js';
 import { bufferOf, type Subject } from './subject.js';
 import { runOps, type VerifyContext } from './verify.js';
 
-export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
-export const PROTO_CLASSES: ProtoClass[] = ['tcp', 'udp', 'icmp', 'other'];
+export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 
-/** One automaton and, per pattern, the rules whose fast pattern it is. */
-export interface PrefilterGroup {
-  proto: ProtoClass;
-  buf: BufferName;
-  automaton: AutomatonTables;
-  ruleStart: Int32Array;
-  ruleIds: Int32Array;
-}
-
-function appliesTo(rule: RulePlan, c: ProtoClass): boolean {
-  if (rule.proto === 'ip') return true;
-  return rule.proto === c;
-}
-
-function classOf(p: { tcp?: unknown; udp?: unknown; icmp?: unknown; icmp6?: unknown }): ProtoClass {
+function classOf(p: Packet): ProtoClass {
   if (p.tcp !== undefined) return 'tcp';
   if (p.udp !== undefined) return 'udp';
   if (p.icmp !== undefined || p.icmp6 !== undefined) return 'icmp';
   return 'other';
 }
 
-/** Builds the prefilter groups of a plan (done at compile time and stored in the artifact). */
-export function buildPrefilter(plan: MatcherPlan): PrefilterGroup[] {
-  const groups: PrefilterGroup[] = [];
-  for (const proto of PROTO_CLASSES) {
-    const byBuf = new Map<BufferName, RulePlan[]>();
-    for (const r of plan.rules) {
-      if (!r.fastPattern || !appliesTo(r, proto)) continue;
-      const l = byBuf.get(r.fastPattern.buf) ?? [];
-      l.push(r);
-      byBuf.set(r.fastPattern.buf, l);
-    }
-    for (const [buf, rules] of byBuf) {
-      const ids = new Map<string, number>();
-      const patterns: Uint8Array[] = [];
-      const rulesOf: number[][] = [];
-      for (const r of rules) {
-        const fp = r.fastPattern!;
-        const key = Buffer.from(fp.bytes.map((c) => (c >= 65 && c <= 90 ? c + 32 : c))).toString('latin1');
-        let id = ids.get(key);
-        if (id === undefined) {
-          id = patterns.length;
-          ids.set(key, id);
-          patterns.push(fp.bytes);
-          rulesOf.push([]);
-        }
-        rulesOf[id]!.push(r.index);
-      }
-      const ruleStart = new Int32Array(patterns.length + 1);
-      let n = 0;
-      rulesOf.forEach((l, i) => {
-        ruleStart[i] = n;
-        n += l.length;
-      });
-      ruleStart[patterns.length] = n;
-      const ruleIds = new Int32Array(n);
-      rulesOf.forEach((l, i) => ruleIds.set(l, ruleStart[i]!));
-      groups.push({ proto, buf, automaton: buildAutomaton(patterns), ruleStart, ruleIds });
-    }
-  }
-  return groups;
-}
+const CLASS_CODE: Record<ProtoClass, number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, other: PROTO_IP };
+const CODE_NAME = ['tcp', 'udp', 'icmp', 'ip'] as const;
 
 /**
- * Rules without a fast pattern, indexed by address: the IP reputation rules (`alert tcp [hundreds of addresses] any
- * -> $HOME_NET any`) would otherwise be tried on every packet. A rule whose source (else destination) is a plain list
- * of networks of /16 or longer is filed under each network's first two bytes; the others are always tried.
+ * Rules without a fast pattern, indexed so that a packet is not tried against all of them: the IP reputation rules
+ * (`alert tcp [hundreds of networks] any -> $HOME_NET any`) would otherwise be. A rule whose source (else
+ * destination) is a plain list of networks of /16 or longer is filed under each network's first two bytes; /8 or
+ * longer, under the first byte; then by a short list of destination (else source) ports; the rest is always tried.
  */
 export class NoFastPatternIndex {
-  readonly generic: RulePlan[] = [];
-  private readonly bySrc = new Map<number, RulePlan[]>();
-  private readonly byDst = new Map<number, RulePlan[]>();
+  readonly generic: number[] = [];
+  private readonly bySrc16 = new Map<number, number[]>();
+  private readonly byDst16 = new Map<number, number[]>();
+  private readonly bySrc8 = new Map<number, number[]>();
+  private readonly byDst8 = new Map<number, number[]>();
+  private readonly byDstPort = new Map<number, number[]>();
+  private readonly bySrcPort = new Map<number, number[]>();
 
-  private readonly byDstPort = new Map<number, RulePlan[]>();
-  private readonly bySrcPort = new Map<number, RulePlan[]>();
-
-  constructor(rules: RulePlan[]) {
-    for (const r of rules) {
-      const src = r.bidirectional ? undefined : keys16(r.src);
-      const dst = r.bidirectional || src ? undefined : keys16(r.dst);
-      if (src) for (const k of src) push(this.bySrc, k, r);
-      else if (dst) for (const k of dst) push(this.byDst, k, r);
-      else {
-        // then by port: a TCP/UDP rule whose destination (else source) ports are a short list
-        const ports = r.proto === 'tcp' || r.proto === 'udp';
-        const dp = ports && !r.bidirectional ? portList(r.dstPorts) : undefined;
-        const sp = ports && !r.bidirectional && !dp ? portList(r.srcPorts) : undefined;
-        if (dp) for (const p of dp) push(this.byDstPort, p, r);
-        else if (sp) for (const p of sp) push(this.bySrcPort, p, r);
-        else this.generic.push(r);
-      }
+  constructor(table: RuleTable, rules: readonly number[]) {
+    const c = table.columns;
+    for (const i of rules) {
+      const bidi = (c.flags[i]! & 1) !== 0;
+      if (!bidi && this.fileByAddress(table, i, c.src[i]!, this.bySrc16, this.bySrc8)) continue;
+      if (!bidi && this.fileByAddress(table, i, c.dst[i]!, this.byDst16, this.byDst8)) continue;
+      const ports = c.proto[i] === PROTO_TCP || c.proto[i] === PROTO_UDP;
+      const dp = ports && !bidi ? portList(table.portSet(c.dstPorts[i]!)) : undefined;
+      const sp = ports && !bidi && !dp ? portList(table.portSet(c.srcPorts[i]!)) : undefined;
+      if (dp) for (const p of dp) push(this.byDstPort, p, i);
+      else if (sp) for (const p of sp) push(this.bySrcPort, p, i);
+      else this.generic.push(i);
     }
+  }
+
+  private fileByAddress(table: RuleTable, i: number, set: number, by16: Map<number, number[]>, by8: Map<number, number[]>): boolean {
+    const k16 = keysOf(table.addressSet(set), 16);
+    if (k16) {
+      for (const k of k16) push(by16, k, i);
+      return true;
+    }
+    const k8 = keysOf(table.addressSet(set), 8);
+    if (k8) {
+      for (const k of k8) push(by8, k, i);
+      return true;
+    }
+    return false;
   }
 
   /** Candidates for a packet with these addresses and ports (-1 without ports); each rule at most once. */
-  candidates(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, out: RulePlan[]): void {
+  candidates(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, out: number[]): void {
     for (const r of this.generic) out.push(r);
     if (dport >= 0) {
       const d = this.byDstPort.get(dport);
@@ -126,14 +87,18 @@ export class NoFastPatternIndex {
       if (s) for (const r of s) out.push(r);
     }
     const v6 = src.length === 16 ? 0x10000 : 0;
-    const a = this.bySrc.get(v6 | (src[0]! << 8) | src[1]!);
+    const a = this.bySrc16.get(v6 | (src[0]! << 8) | src[1]!);
     if (a) for (const r of a) out.push(r);
-    const b = this.byDst.get(v6 | (dst[0]! << 8) | dst[1]!);
+    const b = this.byDst16.get(v6 | (dst[0]! << 8) | dst[1]!);
     if (b) for (const r of b) out.push(r);
+    const a8 = this.bySrc8.get(v6 | src[0]!);
+    if (a8) for (const r of a8) out.push(r);
+    const b8 = this.byDst8.get(v6 | dst[0]!);
+    if (b8) for (const r of b8) out.push(r);
   }
 }
 
-function push(m: Map<number, RulePlan[]>, k: number, r: RulePlan): void {
+function push(m: Map<number, number[]>, k: number, r: number): void {
   const l = m.get(k);
   if (l === undefined) m.set(k, [r]);
   else if (l[l.length - 1] !== r) l.push(r);
@@ -153,16 +118,21 @@ function portList(set: PortSet): number[] | undefined {
   return out;
 }
 
-/** The keys (first two bytes, IPv6 flagged) of an address set made only of networks of /16 or longer (else undefined). */
-function keys16(set: AddressSet): number[] | undefined {
-  if (set.any || set.exclude.length > 0 || set.include.length === 0) return undefined;
+/**
+ * The keys (first `bits` bits of the address, IPv6 flagged) of a set made only of networks at least that long, else
+ * undefined.
+ */
+function keysOf(set: RuleTable['sets'][number], bits: 8 | 16): number[] | undefined {
+  const s = set as { any: boolean; include: unknown[]; exclude: unknown[] };
+  if (s.any || s.exclude.length > 0 || s.include.length === 0) return undefined;
   const out = new Set<number>();
-  for (const e of set.include) {
+  for (const e of s.include as ({ kind: string; family: 4 | 6; addr: Uint8Array; prefix: number } | typeof set)[]) {
     if ('kind' in e) {
-      if (e.prefix < 16) return undefined;
-      out.add((e.family === 6 ? 0x10000 : 0) | (e.addr[0]! << 8) | e.addr[1]!);
+      if (e.prefix < bits) return undefined;
+      const v6 = e.family === 6 ? 0x10000 : 0;
+      out.add(bits === 16 ? v6 | (e.addr[0]! << 8) | e.addr[1]! : v6 | e.addr[0]!);
     } else {
-      const inner = keys16(e);
+      const inner = keysOf(e, bits);
       if (!inner) return undefined;
       for (const k of inner) out.add(k);
     }
@@ -174,6 +144,7 @@ export interface MatcherStats {
   items: number;
   inspected: number;
   badChecksumSkipped: number;
+  /** Rules whose header matched a subject, and were evaluated. */
   candidates: number;
   evaluated: number;
   matched: number;
@@ -187,85 +158,84 @@ export interface MatcherStats {
 export interface MatcherOptions {
   /** Snort -k: 'all' skips packets with a bad checksum (default), 'none' inspects them. */
   checksumMode?: 'all' | 'none';
+  engine?: NativeEngine;
+  /** Inline: sdrop rules are returned among the events (never logged, but they drop). */
+  inline?: boolean;
+}
+
+/** A matcher's rules as an artifact loads them: the table, the policy, the prefilter groups. */
+export interface LoadedRules extends MatcherPolicy {
+  table: RuleTable;
+  prefilter: PrefilterGroup[];
 }
 
 export class Matcher {
-  readonly plan: MatcherPlan;
+  readonly rules: RuleTable;
+  readonly policy: MatcherPolicy;
+  readonly prefilter: readonly PrefilterGroup[];
   readonly stats: MatcherStats = {
     items: 0, inspected: 0, badChecksumSkipped: 0, candidates: 0, evaluated: 0, matched: 0, ruleOps: 0, pcreCalls: 0, pcreSteps: 0, searchBytes: 0,
   };
-  private readonly decider: EventDecider;
-  private readonly groups: Map<ProtoClass, PrefilterGroup[]>;
-  private readonly noFp: Map<ProtoClass, NoFastPatternIndex>;
-  /** Compiled on first use: a rule set's patterns are mostly never reached by a given capture. */
-  private readonly regexes = new Map<PcreOp, CompiledPcre>();
   /** Limits reached (budget.ts), in total and per rule. */
   readonly limits = new LimitCounters();
+  /** Prefilter databases compiled again at load because the stored ones did not fit this machine. */
+  readonly prefilterRebuilt: number;
+  private readonly decider: EventDecider;
+  private readonly groups: LoadedGroup[][];
+  private readonly noFp: NoFastPatternIndex[];
+  /** Compiled on first use: a rule set's patterns are mostly never reached by a given capture. */
+  private readonly regexes = new Map<PcreOp, CompiledPcre>();
   private readonly itemBudget = new ItemBudget();
-  private readonly seenPattern: Int32Array;
   private readonly seenRule: Int32Array;
+  private readonly doneRule: Int32Array;
   private stamp = 0;
   private readonly checksumMode: 'all' | 'none';
+  private readonly inline: boolean;
   private readonly vars = new Int32Array(2);
   /** Lower-cased buffers per subject (nocase searches), dropped with the subject. */
   private readonly lowerCache = new WeakMap<Subject, Map<Uint8Array, Buffer>>();
-  /** Evaluation order: rules that set flowbits first, then rule order. */
-  private readonly orderKey: Int32Array;
-  private readonly doneRule: Int32Array;
-  private readonly srcAddr: FastAddress[];
-  private readonly dstAddr: FastAddress[];
-  private readonly srcPortBits: Uint8Array[];
-  private readonly dstPortBits: Uint8Array[];
-  private readonly setsFlowbits: Uint8Array;
-  private readonly cands: RulePlan[] = [];
-  private readonly stateSeen = new Map<PrefilterGroup, Int32Array>();
-  private hitGroup: PrefilterGroup | undefined;
-  private hitStamp = 0;
-  /** Prefilter hit: the rules of pattern `id` of the group being scanned become candidates (once each). */
-  private readonly onHit = (id: number): void => {
-    const g = this.hitGroup!;
-    const rules = this.plan.rules;
-    const seenRule = this.seenRule;
-    const stamp = this.hitStamp;
-    for (let j = g.ruleStart[id]!; j < g.ruleStart[id + 1]!; j++) {
-      const ri = g.ruleIds[j]!;
-      if (seenRule[ri] !== stamp) {
-        seenRule[ri] = stamp;
-        this.cands.push(rules[ri]!);
-      }
-    }
-  };
+  private readonly cands: number[] = [];
   private readonly ctx: VerifyContext;
+  private readonly loader: PrefilterLoader;
 
-  readonly prefilter: PrefilterGroup[];
-
-  constructor(plan: MatcherPlan, prefilter: PrefilterGroup[] = buildPrefilter(plan), opts: MatcherOptions = {}) {
-    this.plan = plan;
-    this.prefilter = prefilter;
-    this.decider = new EventDecider(plan);
+  constructor(source: MatcherPlan | LoadedRules, prefilter?: readonly PrefilterGroup[], opts: MatcherOptions = {}) {
+    const engine = opts.engine ?? loadEngine();
+    if ('rules' in source) {
+      this.rules = RuleTable.fromRules(source.rules);
+      this.prefilter = prefilter ?? buildPrefilter(source.rules, engine);
+    } else {
+      this.rules = source.table;
+      this.prefilter = prefilter ?? source.prefilter;
+    }
+    this.policy = { filters: source.filters, actionOrder: source.actionOrder, eventLog: source.eventLog };
+    this.decider = new EventDecider(this.policy);
     this.checksumMode = opts.checksumMode ?? 'all';
-    this.groups = new Map(PROTO_CLASSES.map((c) => [c, prefilter.filter((g) => g.proto === c)]));
-    this.noFp = new Map(PROTO_CLASSES.map((c) => [c, new NoFastPatternIndex(plan.rules.filter((r) => !r.fastPattern && appliesTo(r, c)))]));
-    let maxPatterns = 0;
-    for (const g of prefilter) maxPatterns = Math.max(maxPatterns, g.automaton.patterns);
-    this.seenPattern = new Int32Array(maxPatterns);
-    this.seenRule = new Int32Array(plan.rules.length);
-    this.doneRule = new Int32Array(plan.rules.length);
-    this.orderKey = new Int32Array(plan.rules.length);
-    const sorted = plan.rules.slice().sort(ruleOrder);
-    sorted.forEach((r, i) => (this.orderKey[r.index] = i));
-    // header sets in their fast forms and every regular expression, up front (load time, not first packet)
-    this.srcAddr = plan.rules.map((r) => fastAddress(r.src));
-    this.dstAddr = plan.rules.map((r) => fastAddress(r.dst));
-    this.srcPortBits = plan.rules.map((r) => fastPorts(r.srcPorts));
-    this.dstPortBits = plan.rules.map((r) => fastPorts(r.dstPorts));
-    const setters = countSetters(plan.rules);
-    this.setsFlowbits = Uint8Array.from(plan.rules, (r) => (this.orderKey[r.index]! < setters ? 1 : 0));
-    const engine = loadEngine();
+    this.inline = opts.inline ?? false;
+    this.loader = new PrefilterLoader(engine);
+    this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g)));
+    this.prefilterRebuilt = this.loader.rebuilt;
+    const n = this.rules.count;
+    const c = this.rules.columns;
+    this.noFp = PROTO_CLASSES.map((cls) => {
+      const list: number[] = [];
+      for (let i = 0; i < n; i++) if ((c.flags[i]! & RULE_FAST_PATTERN) === 0 && appliesTo(CODE_NAME[c.proto[i]!]!, cls)) list.push(i);
+      return new NoFastPatternIndex(this.rules, list);
+    });
+    this.seenRule = new Int32Array(n);
+    this.doneRule = new Int32Array(n);
     this.ctx = {
       subject: undefined as unknown as Subject, vars: this.vars, base64: undefined, ops: RULE_OPS_LIMIT, item: this.itemBudget,
       limit: undefined, pcreOf: this.pcreOf, engine, lastMatch: engine.lastMatch(), lower: new Map(), work: this.stats,
     };
+  }
+
+  /** The streaming prefilter of TCP payloads (the gateway's stream inspection), loaded on first use. */
+  tcpPayloadGroup(): LoadedGroup | undefined {
+    return this.groups[0]!.find((g) => g.group.buf === 'pkt');
+  }
+
+  streamDatabase(g: LoadedGroup): ReturnType<PrefilterLoader['streamDatabase']> {
+    return this.loader.streamDatabase(g);
   }
 
   private pcreOf = (op: PcreOp): CompiledPcre => {
@@ -277,13 +247,12 @@ export class Matcher {
     return c;
   };
 
-  /** Does the rule match this subject (header, non-payload and payload options)? */
+  /** Does the rule match this subject (its header already did): non-payload, then payload options. */
   ruleMatches(rule: RulePlan, s: Subject): boolean {
     if (rule.fastPattern !== undefined && s.streamInserted) return false;
     if (rule.fastPattern === undefined && s.onlyFastPattern) return false;
     // Snort 2.9.20 (flow-drop-iponly-01, ips-state-1): ip rules without content never fire on rebuilt packets
     if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
-    if (!this.headerOk(rule, s.packet)) return false;
     if (!nonPayloadMatches(rule, s)) return false;
     if (rule.ops.length === 0) return true;
     let lower = this.lowerCache.get(s);
@@ -305,63 +274,86 @@ export class Matcher {
     return matched;
   }
 
-  /** headerMatches (decide.ts) with the rule's sets in their fast forms. */
-  private headerOk(rule: RulePlan, p: Packet): boolean {
-    if (!protoOk(rule, p)) return false;
-    const i = rule.index;
+  /**
+   * The rule header (protocol, addresses, ports; both ways for `<>`) on the table's columns. For IPv6 carried in
+   * IPv4 (6in4), ip rules also see the outer IPv4 header, as Snort 2.9.20 does (ET 2012141 on bug-4571-04); for IPv4
+   * in IPv4 only the inner one (bug-7725-02).
+   */
+  headerMatches(i: number, p: Packet): boolean {
+    const proto = this.rules.columns.proto[i]!;
     const ip = p.ip!;
-    if (rule.proto === 'tcp' || rule.proto === 'udp') {
-      const sp = p.srcPort;
-      const dp = p.dstPort;
-      if (portIn(this.srcPortBits[i]!, sp) && portIn(this.dstPortBits[i]!, dp) && addressIn(this.srcAddr[i]!, ip.src) && addressIn(this.dstAddr[i]!, ip.dst)) return true;
-      if (!rule.bidirectional) return false;
-      return portIn(this.srcPortBits[i]!, dp) && portIn(this.dstPortBits[i]!, sp) && addressIn(this.srcAddr[i]!, ip.dst) && addressIn(this.dstAddr[i]!, ip.src);
+    switch (proto) {
+      case PROTO_TCP:
+        return p.tcp !== undefined && this.rules.endpointsMatch(i, ip.src, ip.dst, p.srcPort, p.dstPort);
+      case PROTO_UDP:
+        return p.udp !== undefined && this.rules.endpointsMatch(i, ip.src, ip.dst, p.srcPort, p.dstPort);
+      case PROTO_ICMP:
+        return (p.icmp !== undefined || p.icmp6 !== undefined) && this.rules.endpointsMatch(i, ip.src, ip.dst, -1, -1);
+      default:
+        if (this.rules.endpointsMatch(i, ip.src, ip.dst, -1, -1)) return true;
+        if (p.outer !== undefined && ip.version === 6) {
+          for (const o of p.outer) if (o.version === 4 && this.rules.endpointsMatch(i, o.src, o.dst, -1, -1)) return true;
+        }
+        return false;
     }
-    return headerMatches(rule, p, this.addressesOk);
   }
-
-  private addressesOk = (rule: RulePlan, _p: Packet, ip: IpHeader): boolean => {
-    const i = rule.index;
-    if (addressIn(this.srcAddr[i]!, ip.src) && addressIn(this.dstAddr[i]!, ip.dst)) return true;
-    return rule.bidirectional && addressIn(this.srcAddr[i]!, ip.dst) && addressIn(this.dstAddr[i]!, ip.src);
-  };
 
   private nextStamp(): number {
     this.stamp++;
     if (this.stamp > 0x3fffffff) {
       this.stamp = 1;
-      this.seenPattern.fill(0);
       this.seenRule.fill(0);
       this.doneRule.fill(0);
-      this.stateSeen.clear();
     }
     return this.stamp;
   }
 
-  /** Candidate rules of a subject: every rule without a fast pattern, plus those whose fast pattern occurs. */
-  candidates(s: Subject): RulePlan[] {
-    const cls = classOf(s.packet);
+  /**
+   * Candidate rules of a subject whose header matches: the indexed rules without a fast pattern, plus those whose
+   * fast pattern occurs in a buffer the subject has. Rule numbers, each once.
+   */
+  candidates(s: Subject): number[] {
+    const p = s.packet;
+    const cls = CLASS_CODE[classOf(p)];
     const out = this.cands;
     out.length = 0;
-    const ip = s.packet.ip!;
-    this.noFp.get(cls)!.candidates(ip.src, ip.dst, s.packet.srcPort, s.packet.dstPort, out);
-    if (s.streamInserted) return out;
+    const ip = p.ip!;
+    const seen = this.seenRule;
     const stamp = this.nextStamp();
-    for (const g of this.groups.get(cls)!) {
-      const b = bufferFor(s, g.buf);
+    const noFp = this.cands2;
+    noFp.length = 0;
+    this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
+    // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
+    if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
+    for (let k = 0; k < noFp.length; k++) {
+      const i = noFp[k]!;
+      if (seen[i] === stamp) continue;
+      seen[i] = stamp;
+      if (this.headerMatches(i, p)) out.push(i);
+    }
+    if (s.streamInserted) return out;
+    const engine = this.ctx.engine;
+    for (const g of this.groups[cls]!) {
+      const b = bufferOf(s, g.group.buf, undefined);
       if (b === undefined || b.length === 0) continue;
-      const pstamp = this.nextStamp();
-      let st = this.stateSeen.get(g);
-      if (st === undefined) {
-        st = new Int32Array(g.automaton.hasOut.length);
-        this.stateSeen.set(g, st);
+      const n = engine.hsScan(g.db, b, 0, b.length, g.out);
+      const ids = g.out;
+      const start = g.group.ruleStart;
+      const rules = g.group.ruleIds;
+      for (let k = 0; k < n; k++) {
+        const id = ids[k]!;
+        for (let j = start[id]!; j < start[id + 1]!; j++) {
+          const i = rules[j]!;
+          if (seen[i] === stamp) continue;
+          seen[i] = stamp;
+          if (this.headerMatches(i, p)) out.push(i);
+        }
       }
-      this.hitGroup = g;
-      this.hitStamp = stamp;
-      scanAutomaton(g.automaton, b, this.seenPattern, pstamp, this.onHit, st);
     }
     return out;
   }
+
+  private readonly cands2: number[] = [];
 
   /** Inspects one pipeline item; returns the events logged for it. */
   inspect(item: InspectionItem): MatchEvent[] {
@@ -377,25 +369,26 @@ export class Matcher {
     const matched: RulePlan[] = [];
     const done = this.nextStamp();
     const doneRule = this.doneRule;
-    const setters = this.setsFlowbits;
+    const flags = this.rules.columns.flags;
     for (const s of subjectsOf(item)) {
       const cands = this.candidates(s);
       this.stats.candidates += cands.length;
       // rules that set flowbits first (their bits are visible to the others on the same packet), then the rest
-      for (let pass = 1; pass >= 0; pass--) {
+      for (let pass = RULE_SETS_FLOWBITS; pass >= 0; pass -= RULE_SETS_FLOWBITS) {
         for (let k = 0; k < cands.length; k++) {
-          const r = cands[k]!;
-          if (setters[r.index] !== pass || doneRule[r.index] === done) continue;
+          const i = cands[k]!;
+          if ((flags[i]! & RULE_SETS_FLOWBITS) !== pass || doneRule[i] === done) continue;
           this.stats.evaluated++;
+          const r = this.rules.get(i);
           if (this.ruleMatches(r, s)) {
-            doneRule[r.index] = done;
+            doneRule[i] = done;
             this.stats.matched++;
             if (this.decider.applyFlowbits(r, s)) matched.push(r);
           }
         }
       }
     }
-    return this.decider.select(matched, p);
+    return this.decider.select(matched, p, this.inline);
   }
 }
 
@@ -407,14 +400,4 @@ function itemBytes(item: InspectionItem): number {
     n += (h.clientBody?.length ?? 0) + (h.fileData?.length ?? 0);
   }
   return n;
-}
-
-function countSetters(rules: RulePlan[]): number {
-  let n = 0;
-  for (const r of rules) if (r.flowbits.some((f) => f.cmd === 'set' || f.cmd === 'unset' || f.cmd === 'toggle' || f.cmd === 'reset')) n++;
-  return n;
-}
-
-function bufferFor(s: Subject, name: BufferName): Uint8Array | undefined {
-  return bufferOf(s, name, undefined);
 }

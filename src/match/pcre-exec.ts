@@ -3,7 +3,7 @@
  * with the rule's flags, searched with Snort's match limits, and a step budget over the whole call (see budget.ts).
  */
 import {
-  loadEngine, PCRE_ANCHORED, PCRE_CASELESS, PCRE_DOLLAR_ENDONLY, PCRE_DOTALL, PCRE_EXTENDED, PCRE_MULTILINE, PCRE_UNGREEDY,
+  loadEngine, PCRE_ANCHORED, PCRE_CHECK_ONLY, PCRE_CASELESS, PCRE_DOLLAR_ENDONLY, PCRE_DOTALL, PCRE_EXTENDED, PCRE_MULTILINE, PCRE_UNGREEDY,
   type NativeEngine, type NativeHandle,
 } from '../native/engine.js';
 import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './budget.js';
@@ -59,13 +59,16 @@ export interface CompiledPcre {
   jit: boolean;
 }
 
-/** Compiles a pattern as Snort would load it; throws PcreCompileError with PCRE2's message and offset. */
-export function compilePcre(op: Pick<PcreOp, 'pattern' | 'options' | 'overrideLimit'>, engine: NativeEngine = loadEngine()): CompiledPcre {
+/**
+ * Compiles a pattern as Snort would load it; throws PcreCompileError with PCRE2's message and offset. `checkOnly`:
+ * the load-time check of `honeywall compile` (no JIT code made).
+ */
+export function compilePcre(op: Pick<PcreOp, 'pattern' | 'options' | 'overrideLimit'>, engine: NativeEngine = loadEngine(), checkOnly = false): CompiledPcre {
   const limit = op.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_MATCH_LIMIT;
   const depth = op.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_DEPTH_LIMIT;
   let handle: NativeHandle;
   try {
-    handle = engine.pcreCompile(Buffer.from(op.pattern, 'utf8'), op.options, limit, depth);
+    handle = engine.pcreCompile(Buffer.from(op.pattern, 'utf8'), op.options | (checkOnly ? PCRE_CHECK_ONLY : 0), limit, depth);
   } catch (e) {
     const err = e as Error & { offset?: number };
     throw new PcreCompileError(`pcre does not compile: ${err.message}${err.offset !== undefined ? ` at offset ${err.offset}` : ''}`, err.offset ?? 0);

@@ -246,13 +246,17 @@ export interface EventFilterPlan {
   ip?: AddressSet;
 }
 
-export interface MatcherPlan {
-  rules: RulePlan[];
+/** What decides the events besides the rules: event filters, the action order, the event queue. */
+export interface MatcherPolicy {
   filters: EventFilterPlan[];
   /** Rule type order (`config order`). */
   actionOrder: RuleAction[];
   /** config event_queue: log N (per packet). */
   eventLog: number;
+}
+
+export interface MatcherPlan extends MatcherPolicy {
+  rules: RulePlan[];
 }
 
 /**

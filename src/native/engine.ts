@@ -17,6 +17,7 @@ export interface NativeEngine {
   pcreInfo(handle: NativeHandle): { jit: boolean; captures: number; backrefMax: number; anchored: boolean };
   lastMatch(): Int32Array;
   hsCompile(patterns: Uint8Array[], flags: Uint32Array, ids: Uint32Array, stream: boolean): Buffer;
+  hsCompileAsync(patterns: Uint8Array[], flags: Uint32Array, ids: Uint32Array, stream: boolean): Promise<Buffer>;
   hsLoad(serialized: Uint8Array, maxId: number): NativeHandle;
   hsInfo(db: NativeHandle): { bytes: number; streamBytes: number; info: string };
   hsScan(db: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array): number;
@@ -25,6 +26,8 @@ export interface NativeEngine {
   hsStreamClose(stream: NativeHandle): void;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
+  /** Whether this PCRE2 has a JIT compiler for this machine. */
+  readonly pcreJit: boolean;
 }
 
 /** pcreCompile options (Snort's pcre flags i s m x A E G). */
@@ -35,6 +38,8 @@ export const PCRE_EXTENDED = 8;
 export const PCRE_ANCHORED = 16;
 export const PCRE_DOLLAR_ENDONLY = 32;
 export const PCRE_UNGREEDY = 64;
+/** Compile only, as a load-time check (no JIT code). */
+export const PCRE_CHECK_ONLY = 256;
 
 /** pcreExec results below zero. */
 export const PCRE_NO_MATCH = -1;

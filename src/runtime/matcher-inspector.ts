@@ -18,27 +18,21 @@
  * Variables (HOME_NET, ...) are compiled into the artifact (`honeywall compile --var HOME_NET=...`); the `vars`
  * given here are only compared with the ones the artifact records, if any.
  *
- * `sdrop`: the matcher returns the events Snort would log, and an sdrop is never logged, so sdrop rules are
- * handed to the matcher as drop rules and their events turned back into sdrop here (the packet processor drops
- * without logging). The matcher only returns up to `config event_queue: log N` events per packet: a blocking rule
- * that matched past those N is not seen (Snort would still drop).
+ * `sdrop`: the matcher runs inline, so sdrop events come back with the others (the packet processor drops without
+ * logging). The matcher only returns up to `config event_queue: log N` events per packet: a blocking rule that
+ * matched past those N is not seen (Snort would still drop).
  *
- * `replace`: the compiled plan does not carry the replacement bytes, so they are read from the rule files the
- * plan names (file:line of each rule) at load time; a rule whose file cannot be read is loaded without its
- * replacement, and the description says how many replacements are missing.
+ * `replace`: the bytes are in the plan (each content's `replace`), applied to the packet at hand.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { LineMap } from '../diagnostics/diagnostic.js';
+import { existsSync } from 'node:fs';
 import { flowKey } from '../flow/key.js';
 import { PacketPipeline } from '../flow/pipeline.js';
 import { buildIp } from '../packet/build.js';
 import { formatIp } from '../packet/bytes.js';
-import type { ContentArgs } from '../keywords/content.js';
 import { readArtifact } from '../match/artifact.js';
 import { Matcher } from '../match/engine.js';
 import type { RulePlan } from '../match/plan.js';
 import type { Packet } from '../packet/packet.js';
-import { parseRules } from '../parser/parse.js';
 import type { RuleAction } from './alert-event.js';
 import type { PacketInspector, RuleHit } from './inspector.js';
 
@@ -63,22 +57,22 @@ export class MatcherInspector implements PacketInspector {
   /** TCP sessions of the queued side: 'syn' seen, or 'replied' (the unseen reply was fed in). */
   private readonly sessions = new Map<string, 'syn' | 'replied'>();
 
+  /** Each rule's `replace` contents, made when the rule first fires. */
+  private readonly replacements = new Map<RulePlan, Replacement[]>();
+
   constructor(
     readonly matcher: Matcher,
     readonly source: string,
-    private readonly replacements: Map<number, Replacement[]>,
-    private readonly missingReplacements: number,
-    private readonly silentDrops: ReadonlySet<number>,
+    private readonly withReplace: number,
   ) {}
 
   get ruleCount(): number {
-    return this.matcher.plan.rules.length;
+    return this.matcher.rules.count;
   }
 
   get description(): string {
-    const repl = this.replacements.size ? `, ${this.replacements.size} with replace` : '';
-    const missing = this.missingReplacements ? `, ${this.missingReplacements} rule file(s) unreadable: their replace options are not applied` : '';
-    return `compiled matcher: ${this.ruleCount} rules from ${this.source}${repl}${missing}`;
+    const repl = this.withReplace ? `, ${this.withReplace} with replace` : '';
+    return `compiled matcher: ${this.ruleCount} rules from ${this.source}${repl}`;
   }
 
   inspect(p: Packet): RuleHit[] {
@@ -92,7 +86,7 @@ export class MatcherInspector implements PacketInspector {
         const replaced = r.action !== 'pass' && this.applyReplace(r, p);
         (hits ??= []).push({
           gid: r.gid, sid: r.sid, rev: r.rev, msg: r.msg, classtype: r.classtype, classification: r.classDescription,
-          priority: r.priority, action: this.silentDrops.has(r.index) ? 'sdrop' : (e.action as RuleAction), replaced,
+          priority: r.priority, action: e.action as RuleAction, replaced,
         });
       }
     }
@@ -132,8 +126,12 @@ export class MatcherInspector implements PacketInspector {
 
   /** Writes the rule's replacements into the packet at hand (same length, payload only). */
   private applyReplace(rule: RulePlan, p: Packet): boolean {
-    const list = this.replacements.get(rule.index);
-    if (list === undefined || p.payloadLength === 0) return false;
+    let list = this.replacements.get(rule);
+    if (list === undefined) {
+      list = replacementsOf(rule);
+      this.replacements.set(rule, list);
+    }
+    if (list.length === 0 || p.payloadLength === 0) return false;
     const payload = p.payload;
     let done = false;
     for (const r of list) {
@@ -165,46 +163,15 @@ function find(hay: Uint8Array, r: Replacement): number {
   return -1;
 }
 
-/** The `replace` contents of the plan's rules, read from their rule files (keyed by rule index). */
-function readReplacements(rules: readonly RulePlan[]): { map: Map<number, Replacement[]>; unreadable: number } {
-  const map = new Map<number, Replacement[]>();
-  const byFile = new Map<string, RulePlan[]>();
-  for (const r of rules) {
-    const l = byFile.get(r.file) ?? [];
-    l.push(r);
-    byFile.set(r.file, l);
+/** The `replace` contents of a rule (positive contents on the packet's payload), from its plan. */
+function replacementsOf(rule: RulePlan): Replacement[] {
+  const out: Replacement[] = [];
+  for (const op of rule.ops) {
+    if (op.op !== 'content' || op.negated || op.replace === undefined) continue;
+    const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+    out.push({ bytes: op.bytes, replace: op.replace, nocase: op.nocase, offset: num(op.offset) ?? 0, depth: num(op.depth) });
   }
-  let unreadable = 0;
-  for (const [file, list] of byFile) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      unreadable++;
-      continue;
-    }
-    // Only files that hold a replace at all are parsed.
-    if (!text.includes('replace')) continue;
-    const lines = new LineMap(text);
-    const atLine = new Map<number, Replacement[]>();
-    for (const node of parseRules(text, { file }).file.nodes) {
-      if (node.kind !== 'rule' || node.disabled) continue;
-      const reps: Replacement[] = [];
-      for (const o of node.options) {
-        if (o.keyword !== 'content') continue;
-        const c = o.args as ContentArgs | undefined;
-        if (!c || c.negated || c.mods.replace === undefined) continue;
-        const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-        reps.push({ bytes: c.bytes, replace: c.mods.replace, nocase: c.mods.nocase === true, offset: num(c.mods.offset) ?? 0, depth: num(c.mods.depth) });
-      }
-      if (reps.length > 0) atLine.set(lines.position(node.span.start).line, reps);
-    }
-    for (const r of list) {
-      const reps = atLine.get(r.line);
-      if (reps !== undefined) map.set(r.index, reps);
-    }
-  }
-  return { map, unreadable };
+  return out;
 }
 
 /** Loads a matcher artifact as the gateway's inspector. Throws an Error with a one-line message when it cannot. */
@@ -224,14 +191,6 @@ export function loadMatcherInspector(path: string, vars: Record<string, string>)
       }
     }
   }
-  const silentDrops = new Set<number>();
-  for (const r of artifact.plan.rules) {
-    if (r.action === 'sdrop') {
-      silentDrops.add(r.index);
-      r.action = 'drop';
-    }
-  }
-  const matcher = new Matcher(artifact.plan, artifact.prefilter, { checksumMode: 'none' });
-  const { map, unreadable } = readReplacements(artifact.plan.rules);
-  return new MatcherInspector(matcher, path, map, unreadable, silentDrops);
+  const matcher = new Matcher(artifact, undefined, { checksumMode: 'none', inline: true });
+  return new MatcherInspector(matcher, path, artifact.replaceRules);
 }

@@ -8,7 +8,7 @@ import { LoadError, loadRuleSet } from '../../config/ruleset.js';
 import { ResolveError } from '../../config/variables.js';
 import { writeArtifact } from '../../match/artifact.js';
 import { compileRuleSet, type CompileResult } from '../../match/compile.js';
-import { buildPrefilter } from '../../match/engine.js';
+import { loadEngine } from '../../native/engine.js';
 import { PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE } from '../../match/budget.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
@@ -18,20 +18,19 @@ function collect(value: string, previous: string[]): string[] {
 
 export function compileReport(r: CompileResult): Record<string, unknown> {
   const ruleFailures = r.failures.filter((f) => f.sid !== undefined || r.total > 0);
-  const jit = r.pcre.filter((p) => p.jit).length;
+  const engine = loadEngine();
   return {
     rules: { total: r.total, compiled: r.plan.rules.length, failed: r.total - r.plan.rules.length },
     failures: ruleFailures.map((f) => ({ sid: f.sid ?? null, file: f.file, line: f.line, reason: f.reason })),
     pcre: {
-      engine: 'pcre2',
+      engine: `PCRE2 ${engine.pcreVersion}`,
+      jit: engine.pcreJit,
       patterns: r.pcre.length,
-      jit,
-      interpreted: r.pcre.length - jit,
       // What bounds each call at run time: Snort's match limits per start position, and the item's step budget
       // over the whole call (replay --format json and the gateway's status count the times each is reached).
       limits: { matchLimit: PCRE_MATCH_LIMIT, depthLimit: PCRE_DEPTH_LIMIT, stepsPerItem: `${PCRE_STEPS_BASE} + ${PCRE_STEPS_PER_BYTE} per byte inspected` },
       overrideLimit: r.pcre.filter((p) => p.matchLimit !== PCRE_MATCH_LIMIT).map((p) => ({ sid: p.sid, pattern: p.pattern })),
-      list: r.pcre.map((p) => ({ sid: p.sid, pattern: p.pattern, jit: p.jit, matchLimit: p.matchLimit, depthLimit: p.depthLimit })),
+      list: r.pcre.map((p) => ({ sid: p.sid, pattern: p.pattern, matchLimit: p.matchLimit, depthLimit: p.depthLimit })),
     },
     approximated: r.approximated,
   };
@@ -62,14 +61,13 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
     .option('--var <NAME=VALUE>', 'define or override a variable (repeatable)', collect, [])
     .requiredOption('--out <file>', 'the artifact to write')
     .addOption(new Option('--report <format>', 'report on stdout').choices(['text', 'json']).default('text'))
-    .action((paths: string[], opts: { conf?: string; var: string[]; out: string; report: 'text' | 'json' }) => {
+    .action(async (paths: string[], opts: { conf?: string; var: string[]; out: string; report: 'text' | 'json' }) => {
       const t0 = performance.now();
       const vars: Record<string, string> = {};
       const r = loadAndCompile(paths, opts.conf, opts.var, vars);
-      const prefilter = buildPrefilter(r.plan);
       let size: number;
       try {
-        size = writeArtifact(opts.out, r.plan, prefilter, { rules: r.plan.rules.length, created: new Date().toISOString(), vars });
+        size = await writeArtifact(opts.out, r.plan, { rules: r.plan.rules.length, created: new Date().toISOString(), vars });
       } catch (e) {
         throw new UsageError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
@@ -77,9 +75,8 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
       if (opts.report === 'json') process.stdout.write(JSON.stringify(compileReport(r)) + '\n');
       else {
         for (const f of r.failures) process.stdout.write(`${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason}\n`);
-        const jit = r.pcre.filter((p) => p.jit).length;
         process.stdout.write(
-          `${r.total} rules: ${r.plan.rules.length} compiled, ${r.total - r.plan.rules.length} failed; pcre: ${r.pcre.length} on PCRE2 (${jit} JIT), match limit ${PCRE_MATCH_LIMIT}; ` +
+          `${r.total} rules: ${r.plan.rules.length} compiled, ${r.total - r.plan.rules.length} failed; pcre: ${r.pcre.length} on PCRE2, match limit ${PCRE_MATCH_LIMIT}; ` +
             `${opts.out}: ${(size / 1048576).toFixed(1)} MiB in ${(ms / 1000).toFixed(2)} s\n`,
         );
       }

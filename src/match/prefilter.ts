@@ -1,0 +1,178 @@
+/**
+ * The fast-pattern prefilter: per protocol class and buffer, one Hyperscan literal database over the fast patterns
+ * of the rules that can apply (Snort 2.9 and 3 and Suricata use the same library for this). A scan says which
+ * patterns occur; their rules become candidates. Patterns are matched with their rule's case (`nocase` ones
+ * caselessly), each reported once per scan (HS_FLAG_SINGLEMATCH). Built at compile time and stored serialized in the
+ * artifact, with the patterns themselves, so that a machine whose CPU or library the serialized form does not fit
+ * rebuilds it at load.
+ *
+ * TCP payloads also get a streaming-mode database: inline, the gateway scans each segment as the continuation of
+ * its stream, so a pattern that spans segments is found when the segment completing it arrives.
+ */
+import { HS_CASELESS, HS_SINGLEMATCH, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
+import type { BufferName, RulePlan } from './plan.js';
+
+export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
+export const PROTO_CLASSES: readonly ProtoClass[] = ['tcp', 'udp', 'icmp', 'other'];
+
+export function appliesTo(proto: RulePlan['proto'], c: ProtoClass): boolean {
+  return proto === 'ip' || proto === c;
+}
+
+/** One group as compiled: plain data, stored in the artifact as it is. */
+export interface PrefilterGroup {
+  proto: ProtoClass;
+  buf: BufferName;
+  /** The distinct patterns, one after the other, pattern i at patternBytes[patternStart[i], patternStart[i + 1]). */
+  patternBytes: Uint8Array;
+  patternStart: Int32Array;
+  /** 1 for a pattern matched caselessly. */
+  nocase: Uint8Array;
+  /** Pattern i's rules: ruleIds[ruleStart[i], ruleStart[i + 1]). */
+  ruleStart: Int32Array;
+  ruleIds: Int32Array;
+  /** Serialized Hyperscan databases: block mode, and streaming mode for TCP payloads. */
+  block: Uint8Array;
+  stream: Uint8Array | undefined;
+}
+
+/** The groups without their databases: what the compile step hands to Hyperscan. */
+type GroupPatterns = Omit<PrefilterGroup, 'block' | 'stream'>;
+
+function fold(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+function groupPatterns(rules: readonly RulePlan[]): GroupPatterns[] {
+  const groups: GroupPatterns[] = [];
+  for (const proto of PROTO_CLASSES) {
+    const byBuf = new Map<BufferName, RulePlan[]>();
+    for (const r of rules) {
+      if (r.fastPattern === undefined || !appliesTo(r.proto, proto)) continue;
+      const l = byBuf.get(r.fastPattern.buf);
+      if (l === undefined) byBuf.set(r.fastPattern.buf, [r]);
+      else l.push(r);
+    }
+    for (const [buf, list] of byBuf) {
+      const ids = new Map<string, number>();
+      const patterns: Uint8Array[] = [];
+      const nocase: number[] = [];
+      const rulesOf: number[][] = [];
+      for (const r of list) {
+        const fp = r.fastPattern!;
+        const bytes = fp.nocase ? fp.bytes.map(fold) : fp.bytes;
+        const key = (fp.nocase ? 'i' : 'c') + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = patterns.length;
+          ids.set(key, id);
+          patterns.push(bytes);
+          nocase.push(fp.nocase ? 1 : 0);
+          rulesOf.push([]);
+        }
+        rulesOf[id]!.push(r.index);
+      }
+      const patternStart = new Int32Array(patterns.length + 1);
+      const ruleStart = new Int32Array(patterns.length + 1);
+      let nb = 0;
+      let nr = 0;
+      for (let i = 0; i < patterns.length; i++) {
+        patternStart[i] = nb;
+        ruleStart[i] = nr;
+        nb += patterns[i]!.length;
+        nr += rulesOf[i]!.length;
+      }
+      patternStart[patterns.length] = nb;
+      ruleStart[patterns.length] = nr;
+      const patternBytes = new Uint8Array(nb);
+      const ruleIds = new Int32Array(nr);
+      for (let i = 0; i < patterns.length; i++) {
+        patternBytes.set(patterns[i]!, patternStart[i]!);
+        ruleIds.set(rulesOf[i]!, ruleStart[i]!);
+      }
+      groups.push({ proto, buf, patternBytes, patternStart, nocase: Uint8Array.from(nocase), ruleStart, ruleIds });
+    }
+  }
+  return groups;
+}
+
+/** Hyperscan's arguments for a group's patterns (ids are pattern numbers). */
+function hsInputs(g: GroupPatterns, stream: boolean): [Uint8Array[], Uint32Array, Uint32Array] {
+  const n = g.nocase.length;
+  const patterns: Uint8Array[] = [];
+  const flags = new Uint32Array(n);
+  const ids = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    patterns.push(g.patternBytes.subarray(g.patternStart[i]!, g.patternStart[i + 1]!));
+    // streaming: every occurrence is reported (the gateway keeps the latest per pattern); block: the first only
+    flags[i] = (g.nocase[i] ? HS_CASELESS : 0) | (stream ? 0 : HS_SINGLEMATCH);
+    ids[i] = i;
+  }
+  return [patterns, flags, ids];
+}
+
+function wantsStream(g: GroupPatterns): boolean {
+  return g.proto === 'tcp' && g.buf === 'pkt';
+}
+
+/** Builds the groups of a set of rules (Hyperscan compiles here, synchronously). */
+export function buildPrefilter(rules: readonly RulePlan[], engine: NativeEngine = loadEngine()): PrefilterGroup[] {
+  return groupPatterns(rules).map((g) => ({
+    ...g,
+    block: engine.hsCompile(...hsInputs(g, false), false),
+    stream: wantsStream(g) ? engine.hsCompile(...hsInputs(g, true), true) : undefined,
+  }));
+}
+
+/** The same, with every database compiled side by side on libuv's thread pool (`honeywall compile`). */
+export async function buildPrefilterAsync(rules: readonly RulePlan[], engine: NativeEngine = loadEngine()): Promise<PrefilterGroup[]> {
+  const groups = groupPatterns(rules);
+  const blocks = groups.map((g) => engine.hsCompileAsync(...hsInputs(g, false), false));
+  const streams = groups.map((g) => (wantsStream(g) ? engine.hsCompileAsync(...hsInputs(g, true), true) : undefined));
+  return Promise.all(groups.map(async (g, i) => ({ ...g, block: await blocks[i]!, stream: await streams[i] })));
+}
+
+/** A group ready to scan in this thread. */
+export interface LoadedGroup {
+  group: PrefilterGroup;
+  db: NativeHandle;
+  /** Receives the ids of one scan (one slot per pattern: each comes at most once). */
+  out: Int32Array;
+  /** The streaming database, loaded on first use (only the gateway uses it). */
+  streamDb: NativeHandle | undefined;
+}
+
+/**
+ * Loads a serialized database; when this machine cannot use it (another CPU family or Hyperscan version), compiles
+ * the group's patterns again. `rebuilt` counts those (the gateway and replay report them).
+ */
+export class PrefilterLoader {
+  rebuilt = 0;
+
+  constructor(private readonly engine: NativeEngine = loadEngine()) {}
+
+  load(g: PrefilterGroup): LoadedGroup {
+    const n = g.nocase.length;
+    return { group: g, db: this.database(g, false), out: new Int32Array(Math.max(1, n)), streamDb: undefined };
+  }
+
+  streamDatabase(l: LoadedGroup): NativeHandle {
+    if (l.streamDb === undefined) l.streamDb = this.database(l.group, true);
+    return l.streamDb;
+  }
+
+  private database(g: PrefilterGroup, stream: boolean): NativeHandle {
+    const bytes = stream ? g.stream : g.block;
+    const maxId = Math.max(0, g.nocase.length - 1);
+    if (bytes !== undefined) {
+      try {
+        return this.engine.hsLoad(bytes, maxId);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code !== 'platform' && code !== 'version') throw e;
+      }
+    }
+    this.rebuilt++;
+    return this.engine.hsLoad(this.engine.hsCompile(...hsInputs(g, stream), stream), maxId);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The rules of a matcher as the hot path reads them: what candidate selection and header checks need, in typed-array
+ * columns indexed by rule number, and each rule's full plan made on first use. A loaded artifact (artifact.ts) fills
+ * the columns from its tables and parses a rule's plan from its JSON only when the rule is first evaluated: a capture
+ * reaches a few hundred of ET Open's 20,000 rules, so the load does not pay for the others.
+ */
+import type { AddressSet, PortSet } from '../config/variables.js';
+import { addressIn, fastAddress, fastPorts, portIn, type FastAddress } from './header-sets.js';
+import type { RulePlan } from './plan.js';
+
+export const PROTO_TCP = 0;
+export const PROTO_UDP = 1;
+export const PROTO_ICMP = 2;
+export const PROTO_IP = 3;
+const PROTO_CODES: Record<RulePlan['proto'], number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, ip: PROTO_IP };
+
+/** Bits of the `flags` column. */
+export const RULE_BIDIRECTIONAL = 1;
+export const RULE_FAST_PATTERN = 2;
+export const RULE_SETS_FLOWBITS = 4;
+
+/** The columns, plain typed arrays (the artifact stores them as they are). */
+export interface RuleColumns {
+  proto: Uint8Array;
+  flags: Uint8Array;
+  src: Uint32Array;
+  dst: Uint32Array;
+  srcPorts: Uint32Array;
+  dstPorts: Uint32Array;
+}
+
+export function setsFlowbits(r: RulePlan): boolean {
+  return r.flowbits.some((f) => f.cmd === 'set' || f.cmd === 'unset' || f.cmd === 'toggle' || f.cmd === 'reset');
+}
+
+export class RuleTable {
+  readonly count: number;
+  private readonly plans: (RulePlan | undefined)[];
+  private readonly fastAddr: (FastAddress | undefined)[];
+  private readonly portBits: (Uint8Array | undefined)[];
+
+  constructor(
+    readonly columns: RuleColumns,
+    /** Address and port sets, shared by the rules that name the same text (columns hold indexes into it). */
+    readonly sets: readonly (AddressSet | PortSet)[],
+    private readonly load: (index: number) => RulePlan,
+  ) {
+    this.count = columns.proto.length;
+    this.plans = new Array<RulePlan | undefined>(this.count);
+    this.fastAddr = new Array<FastAddress | undefined>(sets.length);
+    this.portBits = new Array<Uint8Array | undefined>(sets.length);
+  }
+
+  /** A table over rules already in memory (compile, then replay with --rules; tests). */
+  static fromRules(rules: readonly RulePlan[]): RuleTable {
+    const ids = new Map<object, number>();
+    const sets: (AddressSet | PortSet)[] = [];
+    const id = (s: AddressSet | PortSet): number => {
+      let i = ids.get(s);
+      if (i === undefined) {
+        i = sets.length;
+        ids.set(s, i);
+        sets.push(s);
+      }
+      return i;
+    };
+    const n = rules.length;
+    const c: RuleColumns = {
+      proto: new Uint8Array(n), flags: new Uint8Array(n), src: new Uint32Array(n), dst: new Uint32Array(n),
+      srcPorts: new Uint32Array(n), dstPorts: new Uint32Array(n),
+    };
+    rules.forEach((r, i) => {
+      c.proto[i] = PROTO_CODES[r.proto];
+      c.flags[i] = (r.bidirectional ? RULE_BIDIRECTIONAL : 0) | (r.fastPattern ? RULE_FAST_PATTERN : 0) | (setsFlowbits(r) ? RULE_SETS_FLOWBITS : 0);
+      c.src[i] = id(r.src);
+      c.dst[i] = id(r.dst);
+      c.srcPorts[i] = id(r.srcPorts);
+      c.dstPorts[i] = id(r.dstPorts);
+    });
+    const table = new RuleTable(c, sets, (i) => rules[i]!);
+    return table;
+  }
+
+  /** The rule's whole plan (made on first use). */
+  get(i: number): RulePlan {
+    let r = this.plans[i];
+    if (r === undefined) {
+      r = this.load(i);
+      this.plans[i] = r;
+    }
+    return r;
+  }
+
+  /** How many rules have had their plan made (for the load figures). */
+  get materialized(): number {
+    let n = 0;
+    for (const p of this.plans) if (p !== undefined) n++;
+    return n;
+  }
+
+  addressSet(i: number): AddressSet {
+    return this.sets[i] as AddressSet;
+  }
+
+  portSet(i: number): PortSet {
+    return this.sets[i] as PortSet;
+  }
+
+  private addr(set: number): FastAddress {
+    let f = this.fastAddr[set];
+    if (f === undefined) {
+      f = fastAddress(this.sets[set] as AddressSet);
+      this.fastAddr[set] = f;
+    }
+    return f;
+  }
+
+  private ports(set: number): Uint8Array {
+    let b = this.portBits[set];
+    if (b === undefined) {
+      b = fastPorts(this.sets[set] as PortSet);
+      this.portBits[set] = b;
+    }
+    return b;
+  }
+
+  /** Addresses (and, when `sport` >= 0, ports) of the rule's header, either way for `<>`. */
+  endpointsMatch(i: number, src: Uint8Array, dst: Uint8Array, sport: number, dport: number): boolean {
+    const c = this.columns;
+    if (sport >= 0) {
+      const sp = this.ports(c.srcPorts[i]!);
+      const dp = this.ports(c.dstPorts[i]!);
+      if (portIn(sp, sport) && portIn(dp, dport) && addressIn(this.addr(c.src[i]!), src) && addressIn(this.addr(c.dst[i]!), dst)) return true;
+      if ((c.flags[i]! & RULE_BIDIRECTIONAL) === 0) return false;
+      return portIn(sp, dport) && portIn(dp, sport) && addressIn(this.addr(c.src[i]!), dst) && addressIn(this.addr(c.dst[i]!), src);
+    }
+    if (addressIn(this.addr(c.src[i]!), src) && addressIn(this.addr(c.dst[i]!), dst)) return true;
+    return (c.flags[i]! & RULE_BIDIRECTIONAL) !== 0 && addressIn(this.addr(c.src[i]!), dst) && addressIn(this.addr(c.dst[i]!), src);
+  }
+}
