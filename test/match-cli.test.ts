@@ -13,8 +13,7 @@ const { PCRE_MATCH_LIMIT, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE } = await import(
 const { readArtifact, writeArtifact } = await import('../src/match/artifact.js');
 const { Matcher } = await import('../src/match/engine.js');
 const { compileText, itemOf, tcpPacket } = await import('./helpers/match.js');
-const { formatFast } = await import('../src/output/fast.js');
-const { formatEve } = await import('../src/output/eve.js');
+const { alertOf, formatFastAlert, formatEveAlert } = await import('../src/output/alert.js');
 
 let out = '';
 let err = '';
@@ -91,13 +90,12 @@ describe('output formats', () => {
   const pk = tcpPacket('x');
   pk.tsSec = 1_600_000_000;
   pk.tsUsec = 42;
-  const e = new Matcher(r.plan).inspect(itemOf(pk))[0]!;
-  const rec = { gid: 1, sid: e.rule.sid, rev: e.rule.rev, msg: e.rule.msg, classification: e.rule.classDescription, priority: e.rule.priority, action: e.action, packet: pk };
+  const rec = alertOf(new Matcher(r.plan).inspect(itemOf(pk))[0]!);
   it('fast: Snort 2.9 alert_fast layout (two spaces before [**])', () => {
-    expect(formatFast(rec, true)).toBe('09/13-12:26:40.000042  [**] [1:9:3] M [**] [Classification: Potentially Bad Traffic] [Priority: 2] {TCP} 10.0.0.1:40000 -> 192.168.1.2:80');
+    expect(formatFastAlert(rec, true)).toBe('09/13-12:26:40.000042  [**] [1:9:3] M [**] [Classification: Potentially Bad Traffic] [Priority: 2] {TCP} 10.0.0.1:40000 -> 192.168.1.2:80');
   });
   it('eve: one JSON object with the alert fields', () => {
-    const j = JSON.parse(formatEve(rec));
+    const j = JSON.parse(formatEveAlert(rec));
     expect(j).toMatchObject({ event_type: 'alert', src_ip: '10.0.0.1', src_port: 40000, dest_ip: '192.168.1.2', dest_port: 80, proto: 'TCP' });
     expect(j.alert).toMatchObject({ gid: 1, signature_id: 9, rev: 3, signature: 'M', category: 'Potentially Bad Traffic', severity: 2 });
   });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildIp } from '../src/packet/build.js';
 import { transportChecksumOk } from '../src/packet/checksum.js';
 import { decodeIpPacket } from '../src/packet/decode.js';
-import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/runtime/alert-event.js';
+import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/output/alert.js';
 import { AlertRuleError, parseAlertRule, parseDuration, splitWords, Alerter } from '../src/runtime/alerting.js';
 import { BasicInspector } from '../src/runtime/basic-inspector.js';
 import { formatFirewallLine } from '../src/runtime/firewall-log.js';

@@ -6,17 +6,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildIp } from '../src/packet/build.js';
 import { transportChecksumOk } from '../src/packet/checksum.js';
 import { decodeIpPacket } from '../src/packet/decode.js';
-import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/runtime/alert-event.js';
+import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/output/alert.js';
 import { AlertRuleError, parseAlertRule, parseDuration, splitWords, Alerter } from '../src/runtime/alerting.js';
-import { BasicInspector } from '../src/runtime/basic-inspector.js';
 import { formatFirewallLine } from '../src/runtime/firewall-log.js';
 import { dropPrefix } from '../src/config/honeywall-conf.js';
 import { emitFirewall, RULES_FILE } from '../src/emit/firewall/index.js';
 import { parseTcpdumpStat } from '../src/runtime/full-capture.js';
 import { parseNfqueueProc } from '../src/runtime/gateway.js';
 import { loadGatewayConfig, parseQueueBalance } from '../src/runtime/gateway-config.js';
-import { PacketProcessor } from '../src/runtime/packet-processor.js';
-import { ethernetFrame, rejectDatagram } from '../src/runtime/reject.js';
 import { RotatingFile } from '../src/runtime/rotating-file.js';
 import { writeFileSync } from 'node:fs';
 
@@ -34,75 +31,6 @@ const vars = { HOME_NET: '10.0.0.0/24', EXTERNAL_NET: '!$HOME_NET' };
 function tcp(src: string, dst: string, sport: number, dport: number, flags: string, payload = '', seq = 1000): Uint8Array {
   return buildIp({ ip: { src, dst }, tcp: { sport, dport, seq, ack: 1, flags }, payload: new TextEncoder().encode(payload) });
 }
-
-describe('packet processor with the basic inspector (Snort 2.9 inline verdicts)', () => {
-  const inspector = new BasicInspector(RULES, 'test.rules', { vars });
-  it('loads the supported rules and reports the others', () => {
-    expect(inspector.ruleCount).toBe(4);
-    expect(inspector.skipped).toEqual([{ sid: 9000005, line: 5, reason: expect.stringContaining('pcre') }]);
-  });
-
-  it('drop: logs with [Drop], then drops the rest of the session without logging', () => {
-    let now = 1_000_000;
-    const p = new PacketProcessor(inspector, { clock: { now: () => now }, blockTtlMs: 5000 });
-    const syn = p.process(tcp('10.0.0.20', '10.9.9.9', 40000, 23, 'S'), 1, 0);
-    expect(syn.verdict).toBe('drop');
-    expect(syn.events.map((e) => [e.sid, e.blocked])).toEqual([[9000001, true]]);
-    const again = p.process(tcp('10.9.9.9', '10.0.0.20', 23, 40000, 'SA'), 1, 0);
-    expect(again).toMatchObject({ verdict: 'drop', reason: 'blocked-session', events: [] });
-    now += 6000;
-    expect(p.process(tcp('10.9.9.9', '10.0.0.20', 23, 40000, 'A'), 1, 0).verdict).toBe('accept');
-    expect(p.process(tcp('10.0.0.20', '10.9.9.9', 40001, 22, 'S'), 1, 0).verdict).toBe('accept');
-  });
-
-  it('replace: rewrites in place, same length, valid checksums, alert not marked dropped', () => {
-    const p = new PacketProcessor(new BasicInspector(RULES, 't', { vars }));
-    p.process(tcp('10.0.0.20', '10.9.9.9', 40002, 80, 'S'), 1, 0);
-    p.process(tcp('10.0.0.20', '10.9.9.9', 40002, 80, 'A'), 1, 0);
-    const data = tcp('10.0.0.20', '10.9.9.9', 40002, 80, 'PA', 'GET / HTTP/1.0\r\n\r\n');
-    const len = data.length;
-    const r = p.process(data, 1, 0);
-    expect(r.verdict).toBe('accept');
-    expect(r.modified).toBeDefined();
-    expect(r.modified!.length).toBe(len);
-    const d = decodeIpPacket(r.modified!, undefined, { verifyChecksums: true });
-    expect(Buffer.from(d.payload).toString()).toBe('BET / HTTP/1.0\r\n\r\n');
-    expect(d.badChecksum).toBe(false);
-    expect(transportChecksumOk(r.modified!, d.ip!, 6, d.tcp!.offset, d.ip!.totalLength - d.ip!.headerLength)).toBe(true);
-    expect(r.events[0]).toMatchObject({ sid: 9000002, blocked: false, replaced: true });
-  });
-
-  it('sdrop drops without an event; reject drops and answers', () => {
-    const p = new PacketProcessor(new BasicInspector(RULES, 't', { vars }));
-    const s = p.process(tcp('10.0.0.20', '10.9.9.9', 40003, 6667, 'PA', 'NICK bot'), 1, 0);
-    expect(s).toMatchObject({ verdict: 'drop', events: [], reason: 'sdrop' });
-    const udp = buildIp({ ip: { src: '10.0.0.20', dst: '10.9.9.9' }, udp: { sport: 5000, dport: 69 }, payload: new Uint8Array([0, 1]) });
-    const r = p.process(udp, 1, 0);
-    expect(r).toMatchObject({ verdict: 'drop', reason: 'reject' });
-    const answer = decodeIpPacket(rejectDatagram(r.reject!)!);
-    expect(answer.icmp).toMatchObject({ type: 3, code: 3 });
-    expect([...answer.ip!.dst].join('.')).toBe('10.0.0.20');
-    const frame = ethernetFrame(new Uint8Array([1, 2, 3, 4, 5, 6]), new Uint8Array([7, 8, 9, 10, 11, 12]), rejectDatagram(r.reject!)!);
-    expect([...frame.subarray(0, 14)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 8, 0]);
-  });
-
-  it('reject on TCP answers with a RST to the sender', () => {
-    const p = new PacketProcessor(new BasicInspector('reject tcp any any -> any 25 (msg:"smtp"; sid:1;)', 't'));
-    const r = p.process(tcp('10.0.0.20', '10.9.9.9', 40004, 25, 'S', '', 555), 1, 0);
-    const rst = decodeIpPacket(rejectDatagram(r.reject!)!);
-    expect(rst.tcp).toMatchObject({ srcPort: 25, dstPort: 40004, ack: 556 });
-    expect(rst.tcp!.flags & 0x04).toBe(4);
-  });
-
-  it('never throws on arbitrary bytes (malformed packets are counted and passed)', () => {
-    const p = new PacketProcessor(new BasicInspector(RULES, 't', { vars }));
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
-      const r = p.process(b, 0, 0);
-      return r.verdict === 'accept' || r.verdict === 'drop';
-    }));
-    expect(p.counters.malformed).toBeGreaterThan(0);
-  });
-});
 
 describe('alert lines', () => {
   const e: AlertEvent = { tsSec: 1_700_000_000, tsUsec: 42, gid: 1, sid: 9000001, rev: 1, msg: 'Dropping Telnet connection', classtype: 'attempted-admin',

@@ -66,15 +66,22 @@ typedef struct {
   uint32_t max_id;
   uint32_t *seen; /* stream scans: per id, the stamp of the last call that reported it */
   uint32_t stamp;
-  napi_ref self;
+  /* Owners: its JS handle and each stream opened on it; freed when the last one lets go (finalizers run in any
+     order when a thread ends, so a stream must not rely on the database's JS object). */
+  int refs;
 } hs_handle;
 
 typedef struct {
   hs_stream_t *stream;
   hs_handle *db;
-  napi_ref db_ref; /* keeps the database alive while the stream is */
-  napi_env env;
 } hs_stream_handle;
+
+static void hs_release(hs_handle *h) {
+  if (--h->refs > 0) return;
+  if (h->db) hs_free_database(h->db);
+  free(h->seen);
+  free(h);
+}
 
 static engine_state *state_of(napi_env env) {
   engine_state *s = NULL;
@@ -260,12 +267,7 @@ static napi_value last_match_js(napi_env env, napi_callback_info info) {
 
 /* --------------------------------------------------------------------------------------------------- Hyperscan */
 
-static void hs_finalize(napi_env env, void *data, void *hint) {
-  hs_handle *h = data;
-  if (h->db) hs_free_database(h->db);
-  free(h->seen);
-  free(h);
-}
+static void hs_finalize(napi_env env, void *data, void *hint) { hs_release(data); }
 
 /* The inputs of one literal database compile, copied out of JS memory so that it can run on another thread. */
 typedef struct {
@@ -473,6 +475,7 @@ static napi_value hs_load_js(napi_env env, napi_callback_info info) {
   }
   hs_handle *h = calloc(1, sizeof *h);
   h->db = db;
+  h->refs = 1;
   h->max_id = max_id;
   h->seen = calloc((size_t)max_id + 1, sizeof *h->seen);
   napi_value ext;
@@ -573,7 +576,7 @@ static void stream_finalize(napi_env env, void *data, void *hint) {
   /* No scratch: nothing is reported on close, and the thread's scratch may already be gone at teardown. */
   if (st->stream) hs_close_stream(st->stream, NULL, NULL, NULL);
   st->stream = NULL;
-  if (st->db_ref) napi_delete_reference(env, st->db_ref);
+  hs_release(st->db);
   free(st);
 }
 
@@ -591,8 +594,7 @@ static napi_value hs_stream_open_js(napi_env env, napi_callback_info info) {
   hs_stream_handle *st = calloc(1, sizeof *st);
   st->stream = stream;
   st->db = h;
-  st->env = env;
-  napi_create_reference(env, argv[0], 1, &st->db_ref);
+  h->refs++;
   napi_value ext;
   CHECK(napi_create_external(env, st, stream_finalize, NULL, &ext));
   return ext;

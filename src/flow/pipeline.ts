@@ -47,6 +47,8 @@ export interface InspectionItem {
   segment: StreamSegment | undefined;
   /** HTTP buffers parsed from this item's payload (see HttpSession); empty when not HTTP. */
   http: HttpBuffers[];
+  /** The bytes rules see as the payload when they are not the packet's own (the inline gateway's stream window). */
+  payload?: Uint8Array;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { EventFilterPlan, MatcherPolicy, RuleAction, RulePlan } from './pla
 import { makeSubject, type Subject } from './subject.js';
 
 /** Shared empty result (never modified). */
-export const NO_EVENTS: MatchEvent[] = [];
+export const NO_EVENTS: MatchEvent[] = Object.freeze([]) as unknown as MatchEvent[];
 
 export interface MatchEvent {
   rule: RulePlan;
@@ -96,7 +96,7 @@ export function subjectsOf(item: InspectionItem): Subject[] {
   }
   const base = {
     rebuilt: item.kind === 'stream', streamInserted: inserted, flow: item.flow, fromClient: item.fromClient,
-    established: item.established, onlyFastPattern,
+    established: item.established, onlyFastPattern, ...(item.payload !== undefined ? { payload: item.payload } : {}),
   };
   if (item.http.length === 0) return [makeSubject(item.packet, base)];
   return item.http.map((http) => makeSubject(item.packet, { ...base, http }));

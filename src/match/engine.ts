@@ -18,7 +18,8 @@ import { appliesTo, buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedG
 import {
   PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FAST_PATTERN, RULE_SETS_FLOWBITS, RuleTable,
 } from './rule-table.js';
-import { bufferOf, type Subject } from './subject.js';
+import { bufferOf, makeSubject, type Subject } from './subject.js';
+import type { HttpBuffers } from '../http/session.js';
 import { runOps, type VerifyContext } from './verify.js';
 
 export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
@@ -36,8 +37,9 @@ const CODE_NAME = ['tcp', 'udp', 'icmp', 'ip'] as const;
 /**
  * Rules without a fast pattern, indexed so that a packet is not tried against all of them: the IP reputation rules
  * (`alert tcp [hundreds of networks] any -> $HOME_NET any`) would otherwise be. A rule whose source (else
- * destination) is a plain list of networks of /16 or longer is filed under each network's first two bytes; /8 or
- * longer, under the first byte; then by a short list of destination (else source) ports; the rest is always tried.
+ * destination) is a plain list of networks of /16 or longer is filed under each network's first two bytes; else by a
+ * short list of destination (else source) ports; else, networks of /8 or longer, under the first byte; the rest is
+ * always tried.
  */
 export class NoFastPatternIndex {
   readonly generic: number[] = [];
@@ -52,29 +54,25 @@ export class NoFastPatternIndex {
     const c = table.columns;
     for (const i of rules) {
       const bidi = (c.flags[i]! & 1) !== 0;
-      if (!bidi && this.fileByAddress(table, i, c.src[i]!, this.bySrc16, this.bySrc8)) continue;
-      if (!bidi && this.fileByAddress(table, i, c.dst[i]!, this.byDst16, this.byDst8)) continue;
+      if (!bidi && this.fileByAddress(table, i, c.src[i]!, this.bySrc16, 16)) continue;
+      if (!bidi && this.fileByAddress(table, i, c.dst[i]!, this.byDst16, 16)) continue;
+      // ports before /8 networks: $HOME_NET is often made of /8s, and so is the traffic it receives
       const ports = c.proto[i] === PROTO_TCP || c.proto[i] === PROTO_UDP;
       const dp = ports && !bidi ? portList(table.portSet(c.dstPorts[i]!)) : undefined;
       const sp = ports && !bidi && !dp ? portList(table.portSet(c.srcPorts[i]!)) : undefined;
       if (dp) for (const p of dp) push(this.byDstPort, p, i);
       else if (sp) for (const p of sp) push(this.bySrcPort, p, i);
+      else if (!bidi && this.fileByAddress(table, i, c.src[i]!, this.bySrc8, 8)) continue;
+      else if (!bidi && this.fileByAddress(table, i, c.dst[i]!, this.byDst8, 8)) continue;
       else this.generic.push(i);
     }
   }
 
-  private fileByAddress(table: RuleTable, i: number, set: number, by16: Map<number, number[]>, by8: Map<number, number[]>): boolean {
-    const k16 = keysOf(table.addressSet(set), 16);
-    if (k16) {
-      for (const k of k16) push(by16, k, i);
-      return true;
-    }
-    const k8 = keysOf(table.addressSet(set), 8);
-    if (k8) {
-      for (const k of k8) push(by8, k, i);
-      return true;
-    }
-    return false;
+  private fileByAddress(table: RuleTable, i: number, set: number, by: Map<number, number[]>, bits: 8 | 16): boolean {
+    const keys = keysOf(table.addressSet(set), bits);
+    if (keys === undefined) return false;
+    for (const k of keys) push(by, k, i);
+    return true;
   }
 
   /** Candidates for a packet with these addresses and ports (-1 without ports); each rule at most once. */
@@ -310,9 +308,11 @@ export class Matcher {
 
   /**
    * Candidate rules of a subject whose header matches: the indexed rules without a fast pattern, plus those whose
-   * fast pattern occurs in a buffer the subject has. Rule numbers, each once.
+   * fast pattern occurs in a buffer the subject has. Rule numbers, each once. `window`: inline stream inspection
+   * (inspectWindow): the rules without a fast pattern are left to the packet itself, and the TCP payload patterns
+   * found by the streaming prefilter are given instead of scanning the window again.
    */
-  candidates(s: Subject): number[] {
+  candidates(s: Subject, window?: readonly number[]): number[] {
     const p = s.packet;
     const cls = CLASS_CODE[classOf(p)];
     const out = this.cands;
@@ -320,24 +320,33 @@ export class Matcher {
     const ip = p.ip!;
     const seen = this.seenRule;
     const stamp = this.nextStamp();
-    const noFp = this.cands2;
-    noFp.length = 0;
-    this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
-    // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
-    if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
-    for (let k = 0; k < noFp.length; k++) {
-      const i = noFp[k]!;
-      if (seen[i] === stamp) continue;
-      seen[i] = stamp;
-      if (this.headerMatches(i, p)) out.push(i);
+    if (window === undefined) {
+      const noFp = this.cands2;
+      noFp.length = 0;
+      this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
+      // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
+      if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
+      for (let k = 0; k < noFp.length; k++) {
+        const i = noFp[k]!;
+        if (seen[i] === stamp) continue;
+        seen[i] = stamp;
+        if (this.headerMatches(i, p)) out.push(i);
+      }
+      if (s.streamInserted) return out;
     }
-    if (s.streamInserted) return out;
     const engine = this.ctx.engine;
     for (const g of this.groups[cls]!) {
-      const b = bufferOf(s, g.group.buf, undefined);
-      if (b === undefined || b.length === 0) continue;
-      const n = engine.hsScan(g.db, b, 0, b.length, g.out);
-      const ids = g.out;
+      let ids: ArrayLike<number>;
+      let n: number;
+      if (window !== undefined && g.group.buf === 'pkt') {
+        ids = window;
+        n = window.length;
+      } else {
+        const b = bufferOf(s, g.group.buf, undefined);
+        if (b === undefined || b.length === 0) continue;
+        n = engine.hsScan(g.db, b, 0, b.length, g.out);
+        ids = g.out;
+      }
       const start = g.group.ruleStart;
       const rules = g.group.ruleIds;
       for (let k = 0; k < n; k++) {
@@ -390,11 +399,58 @@ export class Matcher {
     }
     return this.decider.select(matched, p, this.inline);
   }
+
+  /**
+   * Inline stream inspection (src/inline): `item.payload` is the stream window ending with the packet's new bytes.
+   * The TCP payload rules considered are those whose fast pattern the streaming prefilter found in the window
+   * (`patterns`); a rule fires only when it matches the window and did not match it without the new bytes
+   * (`before`), so a match is reported once, by the packet that completes it.
+   */
+  inspectWindow(item: InspectionItem, patterns: readonly number[], before: WindowBefore): MatchEvent[] {
+    this.stats.items++;
+    const p = item.packet;
+    this.stats.inspected++;
+    this.itemBudget.reset(itemBytes(item));
+    const matched: RulePlan[] = [];
+    const done = this.nextStamp();
+    const doneRule = this.doneRule;
+    const flags = this.rules.columns.flags;
+    const subjects = subjectsOf(item);
+    for (let si = 0; si < subjects.length; si++) {
+      const s = subjects[si]!;
+      const cands = this.candidates(s, patterns);
+      this.stats.candidates += cands.length;
+      let prior: Subject | undefined;
+      for (let pass = RULE_SETS_FLOWBITS; pass >= 0; pass -= RULE_SETS_FLOWBITS) {
+        for (let k = 0; k < cands.length; k++) {
+          const i = cands[k]!;
+          if ((flags[i]! & RULE_SETS_FLOWBITS) !== pass || doneRule[i] === done) continue;
+          this.stats.evaluated++;
+          const r = this.rules.get(i);
+          if (!this.ruleMatches(r, s)) continue;
+          prior ??= makeSubject(p, {
+            payload: before.payload, rebuilt: true, flow: s.flow, fromClient: s.fromClient, established: s.established, http: before.http[si],
+          });
+          if (before.payload.length > 0 && this.ruleMatches(r, prior)) continue;
+          doneRule[i] = done;
+          this.stats.matched++;
+          if (this.decider.applyFlowbits(r, s)) matched.push(r);
+        }
+      }
+    }
+    return this.decider.select(matched, p, this.inline);
+  }
+}
+
+/** What a stream window held before the packet's bytes were added: the bytes, and the HTTP messages found in them. */
+export interface WindowBefore {
+  payload: Uint8Array;
+  http: readonly HttpBuffers[];
 }
 
 /** Bytes an item offers to the payload options: its payload and, for HTTP, each message's buffers. */
 function itemBytes(item: InspectionItem): number {
-  let n = item.packet.payloadLength;
+  let n = item.payload?.length ?? item.packet.payloadLength;
   for (const h of item.http) {
     n += (h.uri?.length ?? 0) + (h.rawUri?.length ?? 0) + (h.header?.length ?? 0) + (h.rawHeader?.length ?? 0);
     n += (h.clientBody?.length ?? 0) + (h.fileData?.length ?? 0);

@@ -57,6 +57,11 @@ interface Tracker {
 
 const MAX_DATAGRAM = 65535;
 
+/** Which datagram a fragment belongs to (frag3's key: addresses, id, and for IPv4 the protocol). */
+export function fragmentKey(ip: NonNullable<Packet['ip']>): string {
+  return ip.version === 4 ? `4|${ip.src32}|${ip.dst32}|${ip.id}|${ip.proto}` : `6|${formatIp(ip.src)}|${formatIp(ip.dst)}|${ip.id}`;
+}
+
 export class Defragmenter {
   readonly stats: DefragStats = { fragments: 0, reassembled: 0, timeouts: 0, evicted: 0, overlaps: 0, bad: 0 };
   private readonly trackers = new Map<string, Tracker>();
@@ -106,9 +111,7 @@ export class Defragmenter {
       this.stats.bad++;
       return undefined;
     }
-    const key = ip.version === 4
-      ? `4|${ip.src32}|${ip.dst32}|${ip.id}|${ip.proto}`
-      : `6|${formatIp(ip.src)}|${formatIp(ip.dst)}|${ip.id}`;
+    const key = fragmentKey(ip);
     let t = this.trackers.get(key);
     if (t === undefined) {
       while (this.trackers.size >= this.maxTrackers) this.evictOldest();

@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { AlertEvent } from './alert-event.js';
+import type { AlertEvent } from '../output/alert.js';
 import { systemClock, type Clock } from './clock.js';
 import type { KeystrokeLine } from '../sebek/session.js';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatDiagnostic, loadHoneywallConf, parseQueueRange, type HoneywallConfig } from '../config/honeywall-conf.js';
 import { AlertRuleError, defaultAlertRules, parseAlertRule, type AlertRule } from './alerting.js';
-import type { InspectorSpec } from './inspector-loader.js';
+import type { MatcherSpec } from './matcher-loader.js';
 
 export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwLOG_DIR: '/var/log/honeywall',
@@ -38,7 +38,7 @@ export interface GatewayConfig {
   file: string;
   firewall: HoneywallConfig;
   logDir: string;
-  inspector: InspectorSpec;
+  inspector: MatcherSpec;
   queues: number[];
   queueMaxLen: number;
   /** Worker threads for the queues (0 = serve the queue in the main thread). */

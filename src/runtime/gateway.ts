@@ -8,13 +8,13 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { formatEveAlert, formatFastAlert, type AlertEvent } from './alert-event.js';
+import { formatEveAlert, formatFastAlert, type AlertEvent } from '../output/alert.js';
 import { Alerter } from './alerting.js';
 import { FullCapture } from './full-capture.js';
 import { formatFirewallLine } from './firewall-log.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { InterfaceNames } from './iface-names.js';
-import { loadInspector } from './inspector-loader.js';
+import { loadGatewayMatcher, type GatewayMatcher } from './matcher-loader.js';
 import { loadNfBinding, type NfBinding, type NfHandle, type NflogPacket, type QueueOptions } from './nf-binding.js';
 import { QueueRunner, type QueueRunnerStats } from './queue-runner.js';
 import { RotatingFile } from './rotating-file.js';
@@ -131,13 +131,14 @@ export class Gateway {
     if (c.firewall.queue) {
       if (c.workers > 0) await this.startWorkers();
       else {
-        const inspector = await loadInspector(c.inspector);
         for (const q of c.queues) {
-          const r = new QueueRunner(this.nf, q, inspector, (events) => this.onEvents(events), queueOptions(c));
+          // each queue its own matcher: flows, streams and the prefilter's scratch space are per queue
+          const loaded = await loadGatewayMatcher(c.inspector);
+          const r = new QueueRunner(this.nf, q, loaded, (events) => this.onEvents(events), queueOptions(c));
           r.start();
           this.runners.push(r);
+          if (q === c.queues[0]) this.log(`IPS on queue ${c.queues.join(',')}: ${loaded.description}`);
         }
-        this.log(`IPS on queue ${c.queues.join(',')}: ${inspector.description}`);
       }
     }
     this.statusTimer = setInterval(() => void this.writeFreshStatus(), c.statusIntervalMs);
@@ -208,9 +209,10 @@ export class Gateway {
       if (this.workers.length > 0) {
         for (const w of this.workers) w.worker.postMessage({ type: 'reload', spec: next.inspector } satisfies WorkerRequest);
       } else if (this.runners.length > 0) {
-        const inspector = await loadInspector(next.inspector);
-        for (const r of this.runners) r.setInspector(inspector);
-        this.log(`reloaded: ${inspector.description}`);
+        const loaded: GatewayMatcher[] = [];
+        for (let i = 0; i < this.runners.length; i++) loaded.push(await loadGatewayMatcher(next.inspector));
+        this.runners.forEach((r, i) => r.setMatcher(loaded[i]!));
+        this.log(`reloaded: ${loaded[0]!.description}`);
       }
       const old = this.alerter;
       this.alerter = this.makeAlerter(next);

@@ -1,23 +1,25 @@
 /**
- * The verdict path of one queue: decode the queued IP datagram, run it through the inspector, and
- * turn the rules that fired into one verdict with Snort 2.9 inline semantics:
+ * The verdict path of one queue: decode the queued IP datagram once, give it to the inline inspector
+ * (src/inline: fragments, flows, TCP streams, the matcher), and turn its decisions into verdicts with Snort 2.9
+ * inline semantics:
  *   accept; drop (logged, and the rest of that session is dropped too); sdrop (not logged);
  *   reject (dropped, logged, and a TCP reset or ICMP port unreachable goes back to the sender);
- *   replace (the inspector rewrote bytes in place: checksums are fixed and the new bytes are the verdict's).
- * Malformed packets are counted and passed on as Snort passes what it cannot decode.
+ *   replace (the bytes were rewritten in place: checksums are fixed and the new bytes are the verdict's).
+ * A decision may be for an earlier packet (one held until a gap in its stream filled), so each carries the queued
+ * packet's handle. Malformed packets are counted and passed on as Snort passes what it cannot decode.
  */
+import { InlineInspector, type InlineDecision, type InlineReason } from '../inline/inspector.js';
+import { alertOf, type AlertEvent } from '../output/alert.js';
 import { fixChecksums } from '../packet/checksum.js';
 import { decodeIpPacket } from '../packet/decode.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
-import { formatIp } from '../packet/bytes.js';
-import { flowKey } from '../flow/key.js';
-import type { AlertEvent, RuleAction } from './alert-event.js';
-import type { PacketInspector, RuleHit } from './inspector.js';
 import { systemClock, type Clock } from './clock.js';
+import type { GatewayMatcher } from './matcher-loader.js';
 
 export type Verdict = 'accept' | 'drop';
 
-export interface ProcessResult {
+export interface ProcessResult<H> {
+  handle: H;
   verdict: Verdict;
   /** Rewritten datagram (replace), to be sent with the accept verdict. */
   modified: Uint8Array | undefined;
@@ -26,7 +28,7 @@ export interface ProcessResult {
   /** For reject: the decoded packet the answer is built from. */
   reject: Packet | undefined;
   /** Why the verdict was given (for counters). */
-  reason: 'clean' | 'alert' | 'drop' | 'sdrop' | 'reject' | 'replace' | 'blocked-session' | 'malformed' | 'inspector-error';
+  reason: InlineReason | 'inspector-error' | 'reload';
 }
 
 export class VerdictCounters {
@@ -41,136 +43,112 @@ export class VerdictCounters {
   blockedSession = 0;
   malformed = 0;
   inspectorErrors = 0;
+  /** Packets dropped by the gateway's stream rules (overlaps, holds, fragments), not by a rule. */
+  streamDropped = 0;
 }
 
 export interface ProcessorOptions {
   clock?: Clock;
-  /** How long a blocked session stays blocked after its last packet (ms, default 10 minutes). */
-  blockTtlMs?: number;
-  /** Most sessions remembered as blocked (oldest forgotten first). */
-  maxBlocked?: number;
+  /** How long a held segment or fragment may wait (ms). */
+  holdMs?: number;
 }
 
-const PROTO_NAMES: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'IPV6-ICMP' };
-
-export function protoName(proto: number): string {
-  return PROTO_NAMES[proto] ?? `PROTO:${String(proto).padStart(3, '0')}`;
-}
-
-export class PacketProcessor {
+export class PacketProcessor<H> {
   readonly counters = new VerdictCounters();
   readonly decodeStats = new DecodeStats();
-  private readonly blocked = new Map<string, number>();
+  private inspector: InlineInspector<H>;
+  private loaded: GatewayMatcher;
   private readonly clock: Clock;
-  private readonly ttl: number;
-  private readonly maxBlocked: number;
+  private readonly holdMs: number | undefined;
 
-  constructor(
-    public inspector: PacketInspector,
-    opts: ProcessorOptions = {},
-  ) {
+  constructor(loaded: GatewayMatcher, opts: ProcessorOptions = {}) {
     this.clock = opts.clock ?? systemClock;
-    this.ttl = opts.blockTtlMs ?? 600_000;
-    this.maxBlocked = opts.maxBlocked ?? 65_536;
+    this.holdMs = opts.holdMs;
+    this.loaded = loaded;
+    this.inspector = this.inspectorFor(loaded);
   }
 
-  get blockedSessions(): number {
-    return this.blocked.size;
+  private inspectorFor(loaded: GatewayMatcher): InlineInspector<H> {
+    return new InlineInspector<H>(loaded.matcher, this.holdMs !== undefined ? { holdMs: this.holdMs } : {});
+  }
+
+  get description(): string {
+    return this.loaded.description;
+  }
+
+  get ruleCount(): number {
+    return this.loaded.matcher.rules.count;
+  }
+
+  /** The inline inspector's own figures (streams, holds, limits). */
+  get inline(): InlineInspector<H> {
+    return this.inspector;
+  }
+
+  /**
+   * New rules (SIGHUP). Flows start over with them (stream state belongs to the old prefilter); sessions that were
+   * blocked stay blocked, and packets still held are dropped (their streams are gone).
+   */
+  setMatcher(loaded: GatewayMatcher): ProcessResult<H>[] {
+    const old = this.inspector;
+    const blocked: Set<string> = new Set();
+    for (const f of old.flows.values()) if (f.blocked) blocked.add(f.key);
+    this.loaded = loaded;
+    this.inspector = this.inspectorFor(loaded);
+    this.inspector.carryBlocked(blocked);
+    return old.releaseAll().map((d) => this.result({ ...d, reason: 'reload' as InlineReason }));
   }
 
   /** Decide on one queued IP datagram. `data` may be rewritten in place. Never throws. */
-  process(data: Uint8Array, tsSec: number, tsUsec: number): ProcessResult {
+  process(data: Uint8Array, tsSec: number, tsUsec: number, handle: H): ProcessResult<H>[] {
     const c = this.counters;
     c.packets++;
     c.bytes += data.length;
-    const p = decodeIpPacket(data, this.decodeStats, { verifyChecksums: false });
-    p.tsSec = tsSec;
-    p.tsUsec = tsUsec;
-    if (p.ip === undefined) {
-      c.malformed++;
-      c.accepted++;
-      return { verdict: 'accept', modified: undefined, events: [], reject: undefined, reason: 'malformed' };
-    }
-    if (p.error !== undefined) c.malformed++;
-    const key = flowKey(p);
-    const now = this.clock.now();
-    if (key !== undefined && this.blocked.size > 0) {
-      const until = this.blocked.get(key);
-      if (until !== undefined) {
-        if (until > now) {
-          this.blocked.delete(key);
-          this.blocked.set(key, now + this.ttl);
-          c.blockedSession++;
-          c.dropped++;
-          return { verdict: 'drop', modified: undefined, events: [], reject: undefined, reason: 'blocked-session' };
-        }
-        this.blocked.delete(key);
-      }
-    }
-    let hits: RuleHit[];
+    let p: Packet;
+    let decisions: InlineDecision<H>[];
     try {
-      hits = this.inspector.inspect(p);
+      p = decodeIpPacket(data, this.decodeStats, { verifyChecksums: false });
+      p.tsSec = tsSec;
+      p.tsUsec = tsUsec;
+      if (p.ip !== undefined && p.error !== undefined) c.malformed++;
+      decisions = this.inspector.push(p, handle, this.clock.now());
     } catch {
       c.inspectorErrors++;
       c.accepted++;
-      return { verdict: 'accept', modified: undefined, events: [], reject: undefined, reason: 'inspector-error' };
+      return [{ handle, verdict: 'accept', modified: undefined, events: [], reject: undefined, reason: 'inspector-error' }];
     }
-    if (hits.length === 0) {
-      c.accepted++;
-      return { verdict: 'accept', modified: undefined, events: [], reject: undefined, reason: 'clean' };
-    }
-    const block = strongest(hits);
-    const replaced = hits.some((h) => h.replaced);
+    return decisions.map((d) => this.result(d));
+  }
+
+  /** Held packets whose wait is over: dropped. Call it now and then. */
+  expire(): ProcessResult<H>[] {
+    return this.inspector.expire(this.clock.now()).map((d) => this.result(d));
+  }
+
+  private result(d: InlineDecision<H>): ProcessResult<H> {
+    const c = this.counters;
+    const p = d.packet;
+    if (d.reason === 'malformed') c.malformed++;
+    if (d.verdict === 'drop') {
+      c.dropped++;
+      if (d.reason === 'blocked-session') c.blockedSession++;
+      else if (d.action === 'sdrop') c.sdropped++;
+      else if (d.action === 'reject') c.rejected++;
+      if (d.reason !== 'drop' && d.reason !== 'sdrop' && d.reason !== 'reject' && d.reason !== 'blocked-session') c.streamDropped++;
+    } else c.accepted++;
+    const blocked = d.verdict === 'drop';
     const events: AlertEvent[] = [];
-    for (const h of hits) {
-      if (h.action === 'sdrop' || h.action === 'pass') continue;
-      events.push(this.event(p, h, block !== undefined));
+    for (const e of d.events) {
+      if (e.action === 'sdrop' || e.action === 'pass') continue;
+      events.push(alertOf(e, blocked, d.replaced));
     }
     c.alerts += events.length;
-    if (block !== undefined) {
-      if (key !== undefined) this.blockSession(key, now);
-      c.dropped++;
-      if (block === 'sdrop') c.sdropped++;
-      if (block === 'reject') c.rejected++;
-      return { verdict: 'drop', modified: undefined, events, reject: block === 'reject' ? p : undefined, reason: block };
-    }
-    c.accepted++;
-    if (replaced) {
+    let modified: Uint8Array | undefined;
+    if (d.verdict === 'accept' && d.replaced) {
       fixChecksums(p.data, p);
       c.replaced++;
-      return { verdict: 'accept', modified: p.data, events, reject: undefined, reason: 'replace' };
+      modified = p.data;
     }
-    return { verdict: 'accept', modified: undefined, events, reject: undefined, reason: 'alert' };
+    return { handle: d.handle, verdict: d.verdict, modified, events, reject: d.action === 'reject' ? p : undefined, reason: d.reason };
   }
-
-  private blockSession(key: string, now: number): void {
-    this.blocked.delete(key);
-    if (this.blocked.size >= this.maxBlocked) {
-      const oldest = this.blocked.keys().next().value;
-      if (oldest !== undefined) this.blocked.delete(oldest);
-    }
-    this.blocked.set(key, now + this.ttl);
-  }
-
-  private event(p: Packet, h: RuleHit, blocked: boolean): AlertEvent {
-    const ip = p.ip!;
-    const ports = p.tcp !== undefined || p.udp !== undefined;
-    return {
-      tsSec: p.tsSec, tsUsec: p.tsUsec, gid: h.gid, sid: h.sid, rev: h.rev, msg: h.msg, classtype: h.classtype,
-      classification: h.classification, priority: h.priority, action: h.action, blocked, replaced: h.replaced,
-      proto: protoName(ip.proto), src: formatIp(ip.src), dst: formatIp(ip.dst),
-      sport: ports ? p.srcPort : -1, dport: ports ? p.dstPort : -1,
-    };
-  }
-}
-
-/** The blocking action among the hits, if any: reject over drop over sdrop. */
-function strongest(hits: readonly RuleHit[]): Extract<RuleAction, 'drop' | 'sdrop' | 'reject'> | undefined {
-  let best: 'drop' | 'sdrop' | 'reject' | undefined;
-  for (const h of hits) {
-    if (h.action === 'reject') return 'reject';
-    if (h.action === 'drop') best = 'drop';
-    else if (h.action === 'sdrop' && best === undefined) best = 'sdrop';
-  }
-  return best;
 }

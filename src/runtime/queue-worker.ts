@@ -5,17 +5,17 @@
  * Messages out: ready, error, events, stats, reloaded.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadInspector, type InspectorSpec } from './inspector-loader.js';
+import { loadGatewayMatcher, type MatcherSpec } from './matcher-loader.js';
 import { loadNfBinding, type QueueOptions } from './nf-binding.js';
 import { QueueRunner } from './queue-runner.js';
 
 export interface QueueWorkerData {
   queue: number;
-  spec: InspectorSpec;
+  spec: MatcherSpec;
   queueOptions: QueueOptions;
 }
 
-export type WorkerRequest = { type: 'reload'; spec: InspectorSpec } | { type: 'stats' } | { type: 'stop' };
+export type WorkerRequest = { type: 'reload'; spec: MatcherSpec } | { type: 'stats' } | { type: 'stop' };
 
 async function run(): Promise<void> {
   const port = parentPort;
@@ -23,10 +23,10 @@ async function run(): Promise<void> {
   const data = workerData as QueueWorkerData;
   let runner: QueueRunner;
   try {
-    const inspector = await loadInspector(data.spec);
-    runner = new QueueRunner(loadNfBinding(), data.queue, inspector, (events) => port.postMessage({ type: 'events', events }), data.queueOptions);
+    const loaded = await loadGatewayMatcher(data.spec);
+    runner = new QueueRunner(loadNfBinding(), data.queue, loaded, (events) => port.postMessage({ type: 'events', events }), data.queueOptions);
     runner.start();
-    port.postMessage({ type: 'ready', queue: data.queue, inspector: inspector.description });
+    port.postMessage({ type: 'ready', queue: data.queue, inspector: loaded.description });
   } catch (err) {
     port.postMessage({ type: 'error', message: (err as Error).message });
     return;
@@ -34,10 +34,10 @@ async function run(): Promise<void> {
   port.on('message', (msg: WorkerRequest) => {
     if (msg.type === 'stats') port.postMessage({ type: 'stats', stats: runner.stats() });
     else if (msg.type === 'reload') {
-      loadInspector(msg.spec).then(
-        (inspector) => {
-          runner.setInspector(inspector);
-          port.postMessage({ type: 'reloaded', ok: true, inspector: inspector.description });
+      loadGatewayMatcher(msg.spec).then(
+        (loaded) => {
+          runner.setMatcher(loaded);
+          port.postMessage({ type: 'reloaded', ok: true, inspector: loaded.description });
         },
         (err: Error) => port.postMessage({ type: 'reloaded', ok: false, error: err.message }),
       );

@@ -9,8 +9,7 @@ import { ArtifactError, loadMatcher } from '../../match/artifact.js';
 import type { MatchEvent } from '../../match/decide.js';
 import { Matcher } from '../../match/engine.js';
 import { replayCapture, type ReplayStats } from '../../match/replay.js';
-import { formatEve } from '../../output/eve.js';
-import { formatFast, type AlertRecord } from '../../output/fast.js';
+import { alertOf, eveAlert, formatEveAlert, formatFastAlert } from '../../output/alert.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 import { loadAndCompile } from './compile.js';
 
@@ -26,11 +25,6 @@ interface ReplayFlags {
   format: 'fast' | 'eve' | 'json';
   checksumMode: 'all' | 'none';
   out?: string;
-}
-
-function record(e: MatchEvent): AlertRecord {
-  const r = e.rule;
-  return { gid: r.gid, sid: r.sid, rev: r.rev, msg: r.msg, classification: r.classDescription, priority: r.priority, action: e.action, packet: e.packet };
 }
 
 export function registerReplay(program: Command, ctx: CommandContext): void {
@@ -72,10 +66,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       const json: unknown[] = [];
       const stats: ReplayStats = { packets: 0, bytes: 0, items: 0, events: 0 };
       const onEvent = (e: MatchEvent) => {
-        const a = record(e);
-        if (opts.format === 'fast') out.write(formatFast(a) + '\n');
-        else if (opts.format === 'eve') out.write(formatEve(a) + '\n');
-        else json.push(JSON.parse(formatEve(a)));
+        const a = alertOf(e);
+        if (opts.format === 'fast') out.write(formatFastAlert(a) + '\n');
+        else if (opts.format === 'eve') out.write(formatEveAlert(a) + '\n');
+        else json.push(eveAlert(a));
       };
       for (const p of pcaps) {
         const err = await replayCapture(p, matcher, { checksumMode: opts.checksumMode }, onEvent, stats);

@@ -1,7 +1,10 @@
 /**
- * An IDS/IPS event as the gateway logs it, and its two line formats: Snort 2.9's fast alert and
- * Suricata's EVE JSON (HONEYWALL.md section 5).
+ * An IDS/IPS event as `replay` prints it and the gateway logs it (plain data: it crosses worker threads), made from a
+ * matcher event in one place, and its two line formats: Snort 2.9's fast alert and Suricata's EVE JSON
+ * (HONEYWALL.md section 5). Both commands write through here.
  */
+import type { MatchEvent } from '../match/decide.js';
+import { formatIp } from '../packet/bytes.js';
 
 /** What the rule said to do (Snort 2.9 actions that reach the packet path). */
 export type RuleAction = 'alert' | 'log' | 'pass' | 'drop' | 'sdrop' | 'reject';
@@ -29,6 +32,35 @@ export interface AlertEvent {
   /** -1 when the protocol has no ports. */
   sport: number;
   dport: number;
+  /** ICMP type and code, when the packet is ICMP. */
+  icmpType?: number;
+  icmpCode?: number;
+}
+
+const PROTO_NAMES: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'IPV6-ICMP' };
+
+/** The protocol as Snort prints it. */
+export function protoName(proto: number): string {
+  return PROTO_NAMES[proto] ?? `PROTO:${String(proto).padStart(3, '0')}`;
+}
+
+/** The record of a matcher event: `blocked` when the packet was dropped, `replaced` when it was rewritten. */
+export function alertOf(e: MatchEvent, blocked = false, replaced = false): AlertEvent {
+  const r = e.rule;
+  const p = e.packet;
+  const ip = p.ip!;
+  const ports = p.tcp !== undefined || p.udp !== undefined;
+  const ic = p.icmp ?? p.icmp6;
+  const a: AlertEvent = {
+    tsSec: p.tsSec, tsUsec: p.tsUsec, gid: r.gid, sid: r.sid, rev: r.rev, msg: r.msg, classtype: r.classtype, classification: r.classDescription,
+    priority: r.priority, action: e.action as RuleAction, blocked, replaced, proto: protoName(ip.proto), src: formatIp(ip.src), dst: formatIp(ip.dst),
+    sport: ports ? p.srcPort : -1, dport: ports ? p.dstPort : -1,
+  };
+  if (ic !== undefined) {
+    a.icmpType = ic.type;
+    a.icmpCode = ic.code;
+  }
+  return a;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -93,6 +125,10 @@ export function eveAlert(e: AlertEvent, extra: Record<string, unknown> = {}): Re
     severity: e.priority,
     ...(e.replaced ? { replaced: true } : {}),
   };
+  if (e.icmpType !== undefined) {
+    o.icmp_type = e.icmpType;
+    o.icmp_code = e.icmpCode;
+  }
   return { ...o, ...extra };
 }
 

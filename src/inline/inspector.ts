@@ -1,0 +1,508 @@
+/**
+ * The inline gateway's packet path (snort_inline successor), one queue's worth: each queued packet, already decoded
+ * once by the caller, goes through fragment reassembly, the flow table and, for TCP, the stream of its direction,
+ * then the matcher; decisions (accept, drop, accept rewritten) come back for that packet and for any packet held
+ * earlier that it released.
+ *
+ * TCP is inspected as a stream, in order, with each packet: its new bytes are appended to its direction's stream,
+ * the streaming prefilter scans just those bytes (a fast pattern that spans segments is found when the segment
+ * completing it arrives), and the rules run over the stream window that ends with them (the current HTTP message,
+ * else the last 16,000 bytes). A rule fires when the window matches it and did not without the packet's bytes, so
+ * the packet that completes an attack is the one dropped, and nothing of it has left before. Out-of-order segments
+ * are held (no verdict yet) until the gap fills; segments overlapping earlier data with different bytes are
+ * dropped and logged; IP fragments are held until their datagram is whole, inspected as one, and all get its
+ * verdict. Rules without a fast pattern (header rules: flags, dsize, ...) run on each packet itself.
+ *
+ * One direction only: the firewall queues what the honeypots send, never what comes in, so a server's SYN-ACK is
+ * never seen; before the first non-SYN packet of a session the flow tracker is fed the reply it could not see (a
+ * SYN-ACK if it saw the SYN, else an ACK: a midstream pickup), uninspected, so `flow:established` works.
+ */
+import { FlowTable, type FlowConfig } from '../flow/table.js';
+import type { Flow } from '../flow/flow.js';
+import { flowKey } from '../flow/key.js';
+import { SNORT_HTTP_PORTS, type InspectionItem } from '../flow/pipeline.js';
+import { httpMessageLength } from '../http/paf.js';
+import { HttpSession, type HttpBuffers } from '../http/session.js';
+import type { MatchEvent } from '../match/decide.js';
+import type { Matcher } from '../match/engine.js';
+import type { RulePlan } from '../match/plan.js';
+import type { LoadedGroup } from '../match/prefilter.js';
+import { loadEngine, type NativeEngine } from '../native/engine.js';
+import { buildIp } from '../packet/build.js';
+import { formatIp } from '../packet/bytes.js';
+import { decodeIpPacket } from '../packet/decode.js';
+import { Defragmenter, fragmentKey } from '../packet/defrag.js';
+import type { Packet } from '../packet/packet.js';
+import { TcpFlag } from '../packet/types.js';
+import { STREAM_EVENTS, streamEvent, type StreamEventName } from './events.js';
+import { InlineStream } from './stream.js';
+
+export type InlineReason =
+  | 'clean' | 'alert' | 'drop' | 'sdrop' | 'reject' | 'replace' | 'blocked-session' | 'malformed' | 'duplicate' | StreamEventName;
+
+export interface InlineDecision<H> {
+  handle: H;
+  /** The packet the verdict is for (a fragment's verdict names the whole datagram's packet). */
+  packet: Packet;
+  verdict: 'accept' | 'drop';
+  /** The packet's bytes were rewritten (`replace`): send `packet.data` with the verdict (checksums to fix). */
+  replaced: boolean;
+  /** The strongest blocking action that decided a drop. */
+  action: 'drop' | 'sdrop' | 'reject' | undefined;
+  /** Rule events (sdrop ones included: the caller does not log them) and the gateway's own stream events. */
+  events: MatchEvent[];
+  reason: InlineReason;
+}
+
+export interface InlineOptions {
+  /** How long a held segment or fragment may wait for what it needs (ms; default 2 s). */
+  holdMs?: number;
+  /** Packets held at once, all flows together (default 1024, well under the kernel queue's length). */
+  maxHeld?: number;
+  /** Server ports whose streams are cut at HTTP message boundaries (default Snort's HTTP ports). */
+  httpPorts?: readonly number[];
+  flow?: FlowConfig;
+}
+
+export class InlineStats {
+  packets = 0;
+  streamBytes = 0;
+  held = 0;
+  released = 0;
+  duplicates = 0;
+  rewrittenDuplicates = 0;
+  fragmentsHeld = 0;
+  streamRestarts = 0;
+  readonly events: Record<StreamEventName, number> = {
+    'overlap-conflict': 0, 'stale-retransmission': 0, 'hold-limit': 0, 'hold-expired': 0, 'fragment-incomplete': 0,
+  };
+}
+
+interface FragmentEntry<H> {
+  held: { handle: H; packet: Packet; since: number }[];
+}
+
+const SENTINEL = Symbol('reassembled datagram');
+type Handle<H> = H | typeof SENTINEL;
+
+export class InlineInspector<H> {
+  readonly flows: FlowTable;
+  readonly defrag = new Defragmenter({ decode: { verifyChecksums: false } });
+  readonly stats = new InlineStats();
+  private readonly engine: NativeEngine;
+  private readonly holdMs: number;
+  private readonly maxHeld: number;
+  private readonly httpPorts: Set<number>;
+  private readonly fragments = new Map<string, FragmentEntry<H>>();
+  /** Streams holding segments (checked by expire). */
+  private readonly holding = new Set<InlineStream<Handle<H>>>();
+  private heldTotal = 0;
+  /** TCP sessions of the queued side: 'syn' seen, or 'replied' (the unseen reply was fed in). */
+  private readonly sessions = new Map<string, 'syn' | 'replied'>();
+  /** Sessions blocked under the previous rules (a reload), blocked again when they show up. */
+  private carried = new Set<string>();
+  private readonly payloadGroup: LoadedGroup | undefined;
+  private readonly hitsOut: Int32Array;
+  private readonly patternLength: Int32Array;
+
+  constructor(
+    readonly matcher: Matcher,
+    opts: InlineOptions = {},
+  ) {
+    this.engine = loadEngine();
+    this.holdMs = opts.holdMs ?? 2000;
+    this.maxHeld = opts.maxHeld ?? 1024;
+    this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
+    // the gateway tracks streams itself (InlineStream); the flow table only keeps sessions and their state
+    this.flows = new FlowTable({ ...opts.flow, reassembleClientPorts: 'none', reassembleServerPorts: 'none' });
+    this.flows.onRemove = (flow) => this.forget(flow);
+    this.payloadGroup = matcher.tcpPayloadGroup();
+    const g = this.payloadGroup?.group;
+    const patterns = g ? g.nocase.length : 0;
+    this.hitsOut = new Int32Array(Math.max(2, 2 * patterns));
+    this.patternLength = new Int32Array(patterns);
+    for (let i = 0; i < patterns; i++) this.patternLength[i] = g!.patternStart[i + 1]! - g!.patternStart[i]!;
+  }
+
+  /** Packets held now (segments and fragments). */
+  get heldNow(): number {
+    return this.heldTotal;
+  }
+
+  /** One queued packet, decoded (`p.data` is the IP datagram, which a rewrite changes in place). */
+  push(p: Packet, handle: H, now: number): InlineDecision<H>[] {
+    this.stats.packets++;
+    const out: InlineDecision<Handle<H>>[] = [];
+    if (p.ip === undefined) {
+      out.push(decision(handle, p, 'accept', 'malformed'));
+    } else if (p.ip.isFragment) {
+      this.fragment(p, handle, now, out);
+    } else {
+      this.packet(p, handle, now, out);
+    }
+    return out as InlineDecision<H>[];
+  }
+
+  /** Held packets whose wait is over are dropped (a gap or a datagram that never completed). */
+  expire(now: number): InlineDecision<H>[] {
+    // held entries are real packets (the sentinel of a reassembled datagram is never held)
+    const out: InlineDecision<Handle<H>>[] = [];
+    const before = now - this.holdMs;
+    for (const st of this.holding) {
+      for (const h of st.takeExpired(before)) {
+        this.heldTotal--;
+        out.push(this.streamDrop(h.handle, h.packet, 'hold-expired'));
+      }
+      if (st.held.length === 0) this.holding.delete(st);
+    }
+    for (const [key, f] of this.fragments) {
+      if (f.held.length === 0 || f.held[0]!.since >= before) continue;
+      this.fragments.delete(key);
+      for (const h of f.held) {
+        this.heldTotal--;
+        out.push(this.streamDrop(h.handle, h.packet, 'fragment-incomplete'));
+      }
+    }
+    return out as InlineDecision<H>[];
+  }
+
+  /** Sessions blocked before a reload stay blocked (keys of the old flow table). */
+  carryBlocked(keys: Set<string>): void {
+    this.carried = keys;
+  }
+
+  /** Every held packet, dropped (the rules are being replaced). */
+  releaseAll(): InlineDecision<H>[] {
+    const out: InlineDecision<Handle<H>>[] = [];
+    for (const st of this.holding) for (const h of st.takeAll()) out.push(decision(h.handle, h.packet, 'drop', 'hold-expired'));
+    for (const f of this.fragments.values()) for (const h of f.held) out.push(decision(h.handle, h.packet, 'drop', 'fragment-incomplete'));
+    this.holding.clear();
+    this.fragments.clear();
+    this.heldTotal = 0;
+    return out as InlineDecision<H>[];
+  }
+
+  // ------------------------------------------------------------------------------------------------ fragments
+
+  private fragment(p: Packet, handle: H, now: number, out: InlineDecision<Handle<H>>[]): void {
+    const key = fragmentKey(p.ip!);
+    let f = this.fragments.get(key);
+    if (this.heldTotal >= this.maxHeld) {
+      out.push(this.streamDrop(handle, p, 'hold-limit'));
+      return;
+    }
+    if (f === undefined) {
+      f = { held: [] };
+      this.fragments.set(key, f);
+    }
+    f.held.push({ handle, packet: p, since: now });
+    this.heldTotal++;
+    this.stats.fragmentsHeld++;
+    const whole = this.defrag.add(p);
+    if (whole === undefined) return;
+    this.fragments.delete(key);
+    this.heldTotal -= f.held.length;
+    const inner: InlineDecision<Handle<H>>[] = [];
+    this.packet(whole, SENTINEL, now, inner);
+    const d = inner.find((x) => x.handle === SENTINEL) ?? decision(SENTINEL, whole, 'accept', 'clean');
+    // A rewrite of the whole datagram cannot be carried by its fragments: they are dropped instead.
+    const verdict = d.verdict === 'accept' && !d.replaced ? 'accept' : 'drop';
+    f.held.forEach((h, i) => {
+      out.push({ handle: h.handle, packet: whole, verdict, replaced: false, action: d.action, events: i === 0 ? d.events : [], reason: d.replaced ? 'drop' : d.reason });
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------- packets
+
+  private packet(p: Packet, handle: Handle<H>, now: number, out: InlineDecision<Handle<H>>[]): void {
+    const existing = this.flows.lookup(p);
+    if (existing?.blocked) {
+      out.push(decision(handle, p, 'drop', 'blocked-session'));
+      return;
+    }
+    if (existing === undefined && this.carried.size > 0) {
+      const key = flowKey(p);
+      if (key !== undefined && this.carried.delete(key)) {
+        const u0 = this.flows.process(p);
+        if (u0.flow !== undefined) u0.flow.blocked = true;
+        out.push(decision(handle, p, 'drop', 'blocked-session'));
+        return;
+      }
+    }
+    if (p.tcp !== undefined) this.feedUnseenReply(p);
+    const u = this.flows.process(p);
+    const flow = u.flow;
+    const t = p.tcp;
+    if (t === undefined || flow === undefined) {
+      this.finish(handle, p, this.matcher.inspect(itemOf(p, u, false)), out, flow);
+      return;
+    }
+    const st = this.streamOf(flow, u.fromClient);
+    const syn = (t.flags & TcpFlag.SYN) !== 0;
+    if (syn && st.next === undefined) st.next = (t.seq + 1) >>> 0;
+    if ((t.flags & TcpFlag.RST) !== 0) {
+      // the session ends: what was held for it goes (its gap will not fill)
+      for (const h of st.takeAll()) {
+        this.heldTotal--;
+        out.push(this.streamDrop(h.handle, h.packet, 'hold-expired'));
+      }
+    }
+    if (p.payloadLength === 0) {
+      this.finish(handle, p, this.matcher.inspect(itemOf(p, u, false)), out, flow);
+      if ((t.flags & TcpFlag.FIN) !== 0 && st.next === t.seq) st.consumeSeq();
+      return;
+    }
+    const seq = syn ? (t.seq + 1) >>> 0 : t.seq;
+    this.segment(p, handle, seq, now, flow, u.fromClient, st, out);
+    // what the segment let through may release held ones, in order
+    for (let h = st.takeReady(); h !== undefined; h = st.takeReady()) {
+      this.heldTotal--;
+      this.stats.released++;
+      if (flow.blocked) {
+        out.push(decision(h.handle, h.packet, 'drop', 'blocked-session'));
+        continue;
+      }
+      const hp = h.packet;
+      this.segment(hp, h.handle, h.seq, now, flow, u.fromClient, st, out);
+    }
+    if (st.held.length === 0) this.holding.delete(st);
+  }
+
+  /** One TCP segment with data, in its stream. */
+  private segment(p: Packet, handle: Handle<H>, seq: number, now: number, flow: Flow, fromClient: boolean, st: InlineStream<Handle<H>>, out: InlineDecision<Handle<H>>[]): void {
+    const payload = p.payload;
+    const c = st.classify(seq, payload);
+    const u = { flow, fromClient, established: flow.established };
+    switch (c.kind) {
+      case 'gap': {
+        if (this.heldTotal >= this.maxHeld || !st.hold({ seq, payload, handle, since: now, packet: p })) {
+          out.push(this.streamDrop(handle, p, 'hold-limit'));
+          return;
+        }
+        this.heldTotal++;
+        this.stats.held++;
+        this.holding.add(st);
+        return;
+      }
+      case 'conflict':
+        out.push(this.streamDrop(handle, p, 'overlap-conflict'));
+        return;
+      case 'stale':
+        out.push(this.streamDrop(handle, p, 'stale-retransmission'));
+        return;
+      case 'duplicate': {
+        this.stats.duplicates++;
+        // known bytes, already inspected: only the rules on the packet itself
+        const events = this.matcher.inspect(itemOf(p, u, true));
+        if (c.rewrite) {
+          st.rewriteDuplicate(seq, payload);
+          p.data.set(payload, p.payloadOffset);
+          p.resetPayloadView();
+          this.stats.rewrittenDuplicates++;
+        }
+        const d = this.finish(handle, p, events, out, flow);
+        if (d.verdict === 'accept') {
+          if (c.rewrite) d.replaced = true;
+          if (events.length === 0) d.reason = 'duplicate';
+        }
+        return;
+      }
+      case 'in-order':
+        break;
+    }
+    const fresh = payload.subarray(c.skip);
+    const before = st.offset;
+    st.append(fresh);
+    this.stats.streamBytes += fresh.length;
+    const patterns = this.prefilter(st, fresh, before);
+    const packetEvents = this.matcher.inspect(itemOf(p, u, true));
+    const windowEvents = this.inspectWindow(p, u, st, before, patterns);
+    const events = windowEvents.length === 0 ? packetEvents : packetEvents.length === 0 ? windowEvents : [...packetEvents, ...windowEvents];
+    const d = this.finish(handle, p, events, out, flow);
+    if (d.verdict === 'accept' && d.replaced) {
+      // the stream keeps what left the gateway, so that a retransmission gets the same rewrite
+      st.markReplaced(before, p.payload.subarray(c.skip));
+    }
+  }
+
+  /** Scans the new bytes with the streaming prefilter; the fast patterns whose last occurrence is in the window. */
+  private prefilter(st: InlineStream<Handle<H>>, fresh: Uint8Array, before: number): number[] {
+    const g = this.payloadGroup;
+    if (g === undefined) return [];
+    if (st.hs === undefined) st.hs = this.engine.hsStreamOpen(this.matcher.streamDatabase(g));
+    const n = this.engine.hsStreamScan(st.hs, fresh, 0, fresh.length, this.hitsOut, before);
+    const out = this.hitsOut;
+    for (let k = 0; k + 1 < n; k += 2) st.hits.set(out[k]!, before + out[k + 1]!);
+    if (n >= out.length) {
+      // more distinct patterns than slots cannot happen (each id once per scan); a full buffer means the scan was
+      // cut short: the stream restarts (its state is gone), which is counted
+      this.stats.streamRestarts++;
+      st.hs = undefined;
+    }
+    const patterns: number[] = [];
+    const from = st.windowStart;
+    for (const [id, end] of st.hits) if (end - this.patternLength[id]! >= from) patterns.push(id);
+    return patterns;
+  }
+
+  private inspectWindow(p: Packet, u: { flow: Flow; fromClient: boolean; established: boolean }, st: InlineStream<Handle<H>>, before: number, patterns: number[]): MatchEvent[] {
+    const end = st.offset;
+    const http = this.httpPorts.has(u.flow.server.port);
+    st.slideWindow(end);
+    const window = st.bytes(st.windowStart, end);
+    const prior = before > st.windowStart ? st.bytes(st.windowStart, before) : EMPTY;
+    let buffers: HttpBuffers[] = [];
+    if (http) {
+      const s = new HttpSession();
+      buffers = u.fromClient ? s.request(window) : s.response(window);
+    }
+    const item: InspectionItem = {
+      kind: 'stream', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established, streamInserted: false, segment: undefined,
+      http: buffers, payload: window,
+    };
+    const events = this.matcher.inspectWindow(item, patterns, { payload: prior, http: st.lastHttp });
+    st.lastHttp = buffers;
+    if (http) {
+      // a complete message ends the window: the next one starts after it (the rest of this data begins it)
+      const n = httpMessageLength(window, u.fromClient);
+      if (n > 0 && n <= window.length) {
+        st.windowStart += n;
+        st.lastHttp = [];
+      }
+    }
+    return events;
+  }
+
+  /** Turns a packet's events into its decision (drop blocks the session), applying `replace` when it passes. */
+  private finish(handle: Handle<H>, p: Packet, events: MatchEvent[], out: InlineDecision<Handle<H>>[], flow: Flow | undefined): InlineDecision<Handle<H>> {
+    let action: 'drop' | 'sdrop' | 'reject' | undefined;
+    for (const e of events) {
+      if (e.action === 'reject') action = 'reject';
+      else if (e.action === 'drop' && action !== 'reject') action = 'drop';
+      else if (e.action === 'sdrop' && action === undefined) action = 'sdrop';
+    }
+    let d: InlineDecision<Handle<H>>;
+    if (action !== undefined) {
+      if (flow !== undefined) this.block(flow);
+      d = { handle, packet: p, verdict: 'drop', replaced: false, action, events, reason: action };
+    } else {
+      let replaced = false;
+      for (const e of events) if (e.action !== 'pass' && applyReplace(e.rule, p)) replaced = true;
+      d = { handle, packet: p, verdict: 'accept', replaced, action: undefined, events, reason: replaced ? 'replace' : events.length > 0 ? 'alert' : 'clean' };
+    }
+    out.push(d);
+    return d;
+  }
+
+  /** Snort inline drops the rest of a session after a drop: so does the gateway, held segments included. */
+  private block(flow: Flow): void {
+    flow.blocked = true;
+  }
+
+  private streamDrop(handle: Handle<H>, p: Packet, name: StreamEventName): InlineDecision<Handle<H>> {
+    this.stats.events[name]++;
+    return { handle, packet: p, verdict: 'drop', replaced: false, action: 'drop', events: [streamEvent(name, p)], reason: name };
+  }
+
+  private streamOf(flow: Flow, fromClient: boolean): InlineStream<Handle<H>> {
+    const key = fromClient ? 'inline.c' : 'inline.s';
+    let st = flow.app.get(key) as InlineStream<Handle<H>> | undefined;
+    if (st === undefined) {
+      st = new InlineStream<Handle<H>>();
+      flow.app.set(key, st);
+    }
+    return st;
+  }
+
+  /** A flow leaves the table: its held segments can no longer be released (expire drops them). */
+  private forget(flow: Flow): void {
+    for (const key of ['inline.c', 'inline.s']) {
+      const st = flow.app.get(key) as InlineStream<Handle<H>> | undefined;
+      if (st?.hs !== undefined) this.engine.hsStreamClose(st.hs);
+    }
+  }
+
+  /** See the header: the reply half of a TCP session, which the firewall never queues. */
+  private feedUnseenReply(p: Packet): void {
+    const t = p.tcp!;
+    const key = flowKey(p);
+    if (key === undefined || t.flags & TcpFlag.RST) return;
+    const state = this.sessions.get(key);
+    if (t.flags & TcpFlag.SYN) {
+      if (!(t.flags & TcpFlag.ACK) && state === undefined) this.remember(key, 'syn');
+      return;
+    }
+    if (state === 'replied') return;
+    const ip = p.ip!;
+    const reply = buildIp({
+      ip: { src: formatIp(ip.dst), dst: formatIp(ip.src) },
+      tcp: state === 'syn'
+        ? { sport: p.dstPort, dport: p.srcPort, seq: (t.ack - 1) >>> 0, ack: t.seq, flags: 'SA' }
+        : { sport: p.dstPort, dport: p.srcPort, seq: t.ack, ack: t.seq, flags: 'A' },
+    });
+    const rp = decodeIpPacket(reply, undefined, { verifyChecksums: false });
+    rp.tsSec = p.tsSec;
+    rp.tsUsec = p.tsUsec;
+    this.flows.process(rp);
+    this.remember(key, 'replied');
+  }
+
+  private remember(key: string, state: 'syn' | 'replied'): void {
+    this.sessions.delete(key);
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const oldest = this.sessions.keys().next().value;
+      if (oldest !== undefined) this.sessions.delete(oldest);
+    }
+    this.sessions.set(key, state);
+  }
+}
+
+/** Sessions remembered for the one-direction handshake (oldest forgotten first). */
+const MAX_SESSIONS = 100_000;
+const EMPTY = new Uint8Array(0);
+
+function decision<H>(handle: H, p: Packet, verdict: 'accept' | 'drop', reason: InlineReason): InlineDecision<H> {
+  return { handle, packet: p, verdict, replaced: false, action: undefined, events: [], reason };
+}
+
+function itemOf(p: Packet, u: { flow: Flow | undefined; fromClient: boolean; established: boolean }, streamInserted: boolean): InspectionItem {
+  return { kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established, streamInserted, segment: undefined, http: [] };
+}
+
+/** Writes the rule's `replace` contents into the packet at hand (same length, payload only; snort_inline's rule). */
+function applyReplace(rule: RulePlan, p: Packet): boolean {
+  if (p.payloadLength === 0) return false;
+  let done = false;
+  for (const op of rule.ops) {
+    if (op.op !== 'content' || op.negated || op.replace === undefined) continue;
+    const payload = p.payload;
+    const offset = typeof op.offset === 'number' ? op.offset : 0;
+    const depth = typeof op.depth === 'number' ? op.depth : undefined;
+    const at = find(payload, op.bytes, op.nocase, offset, depth);
+    if (at < 0) continue;
+    const n = Math.min(op.replace.length, op.bytes.length, payload.length - at);
+    p.data.set(op.replace.subarray(0, n), p.payloadOffset + at);
+    done = true;
+  }
+  if (done) p.resetPayloadView();
+  return done;
+}
+
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+function find(hay: Uint8Array, bytes: Uint8Array, nocase: boolean, offset: number, depth: number | undefined): number {
+  const end = Math.min(hay.length, depth !== undefined ? offset + depth : hay.length) - bytes.length;
+  outer: for (let i = Math.max(0, offset); i <= end; i++) {
+    for (let j = 0; j < bytes.length; j++) {
+      const a = hay[i + j]!;
+      const b = bytes[j]!;
+      if (a !== b && !(nocase && lower(a) === lower(b))) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+export { STREAM_EVENTS };

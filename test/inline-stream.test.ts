@@ -1,0 +1,186 @@
+/**
+ * The inline gateway's stream inspection (src/inline), packet by packet, without a network: the drop lands on the
+ * packet that completes an attack, whatever the segmentation, order, overlaps or fragmentation, and benign traffic of
+ * the same shapes passes.
+ */
+import { describe, expect, it } from 'vitest';
+import { InlineInspector, type InlineDecision } from '../src/inline/inspector.js';
+import { Matcher } from '../src/match/engine.js';
+import { buildIp, fragmentDatagram } from '../src/packet/build.js';
+import { decodeIpPacket } from '../src/packet/decode.js';
+import { compileText } from './helpers/match.js';
+
+const HP = '10.0.0.20';
+const OUT = '10.0.0.1';
+const RULES = [
+  'drop tcp $HOME_NET any -> $EXTERNAL_NET 21 (msg:"ftp pass wh00t"; flow:to_server,established; content:"pass wh00t"; nocase; sid:1;)',
+  'drop tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"environ"; flow:to_server,established; content:"/proc/self/environ"; http_uri; nocase; sid:2;)',
+  'alert tcp $HOME_NET any -> $EXTERNAL_NET 21 (msg:"syn"; flags:S; sid:3;)',
+  'alert tcp $HOME_NET any -> $EXTERNAL_NET 6667 (msg:"irc"; content:"JOIN #"; content:"chan"; distance:0; within:8; sid:4;)',
+  'alert tcp $HOME_NET any -> $EXTERNAL_NET 7000 (msg:"replace"; content:"secret"; replace:"XXXXXX"; sid:5;)',
+].join('\n');
+const compiled = compileText(`${RULES}\n`, [`HOME_NET=${HP}`, 'EXTERNAL_NET=any']);
+if (compiled.failures.length) throw new Error(JSON.stringify(compiled.failures));
+const matcher = new Matcher(compiled.plan, undefined, { checksumMode: 'none', inline: true });
+
+/** A client session from the honeypot: SYN, then data segments at chosen offsets. */
+class Session {
+  readonly gw = new InlineInspector<number>(matcher);
+  private id = 0;
+  readonly decisions: InlineDecision<number>[] = [];
+  constructor(
+    readonly dport: number,
+    readonly sport = 40000 + Math.floor(Math.random() * 20000),
+    readonly isn = 1000,
+  ) {
+    this.send(this.packet('S', this.isn, new Uint8Array(0)));
+  }
+
+  packet(flags: string, seq: number, payload: Uint8Array | string): Uint8Array {
+    return buildIp({ ip: { src: HP, dst: OUT, id: 7 }, tcp: { sport: this.sport, dport: this.dport, seq, ack: 5001, flags }, payload });
+  }
+
+  /** Data at stream offset `at` (0 = first byte after the SYN). */
+  data(at: number, bytes: string): InlineDecision<number>[] {
+    return this.send(this.packet('PA', this.isn + 1 + at, bytes));
+  }
+
+  send(datagram: Uint8Array, now = 1000): InlineDecision<number>[] {
+    const p = decodeIpPacket(datagram, undefined, { verifyChecksums: false });
+    p.tsSec = 1_600_000_000;
+    const d = this.gw.push(p, ++this.id, now);
+    this.decisions.push(...d);
+    return d;
+  }
+
+  /** The verdict of packet number `n` (1 = the SYN). */
+  verdictOf(n: number): string | undefined {
+    return this.decisions.find((d) => d.handle === n)?.verdict;
+  }
+
+  sids(n: number): number[] {
+    return (this.decisions.find((d) => d.handle === n)?.events ?? []).map((e) => e.rule.sid);
+  }
+}
+
+describe('inline stream inspection: the packet completing an attack is dropped', () => {
+  it('whole, in one segment', () => {
+    const s = new Session(21);
+    s.data(0, 'PASS wh00t\r\n');
+    expect(s.verdictOf(2)).toBe('drop');
+    expect(s.sids(2)).toEqual([1]);
+    expect(s.sids(1)).toEqual([3]);
+  });
+
+  it('split over two segments: the first passes, the second is dropped', () => {
+    const s = new Session(21);
+    s.data(0, 'PASS wh');
+    s.data(7, '00t\r\n');
+    expect([s.verdictOf(2), s.verdictOf(3)]).toEqual(['accept', 'drop']);
+    expect(s.sids(3)).toEqual([1]);
+  });
+
+  it('one byte per segment: the tenth byte is dropped', () => {
+    const s = new Session(21);
+    const text = 'PASS wh00t';
+    for (let i = 0; i < text.length; i++) s.data(i, text[i]!);
+    const verdicts = Array.from({ length: 10 }, (_, i) => s.verdictOf(i + 2));
+    expect(verdicts).toEqual([...Array(9).fill('accept'), 'drop']);
+  });
+
+  it('out of order: the later part is held until the gap fills, then both are judged', () => {
+    const s = new Session(21);
+    expect(s.data(5, 'wh00t\r\n')).toEqual([]); // held: no verdict yet
+    expect(s.gw.heldNow).toBe(1);
+    const d = s.data(0, 'PASS ');
+    expect(d.map((x) => [x.handle, x.verdict])).toEqual([
+      [3, 'accept'],
+      [2, 'drop'],
+    ]);
+    expect(s.gw.heldNow).toBe(0);
+  });
+
+  it('a segment overlapping earlier data with different bytes is dropped and logged; the same bytes pass', () => {
+    const s = new Session(21);
+    s.data(0, 'PASS wh0');
+    // a retransmission with the same bytes passes as a duplicate
+    expect(s.data(4, ' wh0')[0]).toMatchObject({ verdict: 'accept', reason: 'duplicate' });
+    // the same range with another byte is refused
+    const d = s.data(7, 'X');
+    expect(d[0]).toMatchObject({ verdict: 'drop', reason: 'overlap-conflict' });
+    expect(d[0]!.events.map((e) => [e.rule.gid, e.rule.sid])).toEqual([[1000, 1]]);
+    // the stream still holds what passed: completing it completes the attack
+    expect(s.data(8, '0t\r\n')[0]).toMatchObject({ verdict: 'drop', reason: 'drop' });
+  });
+
+  it('a held segment conflicting with a later one is caught too', () => {
+    const s = new Session(21);
+    s.data(6, 'h00t');
+    expect(s.data(6, 'hXXt')[0]).toMatchObject({ verdict: 'drop', reason: 'overlap-conflict' });
+  });
+
+  it('IP fragments: held until the datagram is whole, all judged by it', () => {
+    const s = new Session(21);
+    const whole = s.packet('PA', 1001, 'PASS wh00t\r\n');
+    const frags = fragmentDatagram(whole, 16, 0x4242);
+    expect(frags.length).toBeGreaterThan(1);
+    const got = frags.flatMap((f) => s.send(f));
+    expect(got.map((d) => d.verdict)).toEqual(frags.map(() => 'drop'));
+    expect(got[0]!.events.map((e) => e.rule.sid)).toEqual([1]);
+  });
+
+  it('HTTP: a request whose URI is split over segments is dropped by the http_uri rule at the segment completing it', () => {
+    const s = new Session(80);
+    s.data(0, 'GET /index.php?page=/proc/se');
+    s.data(28, 'lf/envi');
+    s.data(35, 'ron HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect([s.verdictOf(2), s.verdictOf(3), s.verdictOf(4)]).toEqual(['accept', 'accept', 'drop']);
+    expect(s.sids(4)).toEqual([2]);
+  });
+
+  it('a relative content spanning segments fires once, on the completing packet', () => {
+    const s = new Session(6667);
+    s.data(0, 'NICK x\r\nJOIN #c');
+    s.data(15, 'ha');
+    s.data(17, 'n\r\n');
+    s.data(20, 'PRIVMSG #chan :hi\r\n');
+    expect([2, 3, 4, 5].map((n) => s.sids(n))).toEqual([[], [], [4], []]);
+  });
+
+  it('benign traffic of the same shapes passes', () => {
+    const s = new Session(21);
+    s.data(5, 'wh00f\r\n');
+    s.data(0, 'PASS ');
+    for (const b of 'USER x\r\n') s.data(12 + 'USER x\r\n'.indexOf(b), b);
+    expect(s.decisions.every((d) => d.verdict === 'accept')).toBe(true);
+  });
+
+  it('replace rewrites the bytes of the packet at hand; a retransmission gets the same rewrite', () => {
+    const s = new Session(7000);
+    const d = s.data(0, 'the secret is 42');
+    expect(d[0]).toMatchObject({ verdict: 'accept', replaced: true });
+    expect(Buffer.from(d[0]!.packet.payload).toString()).toBe('the XXXXXX is 42');
+    const again = s.data(0, 'the secret is 42');
+    expect(again[0]).toMatchObject({ verdict: 'accept', replaced: true, reason: 'duplicate' });
+    expect(Buffer.from(again[0]!.packet.payload).toString()).toBe('the XXXXXX is 42');
+  });
+
+  it('held segments whose gap never fills are dropped after the hold time, and counted', () => {
+    const s = new Session(21);
+    s.data(100, 'later');
+    expect(s.gw.expire(1500)).toEqual([]);
+    const d = s.gw.expire(10_000);
+    expect(d.map((x) => [x.handle, x.verdict, x.reason])).toEqual([[2, 'drop', 'hold-expired']]);
+    expect(s.gw.stats.events['hold-expired']).toBe(1);
+  });
+
+  it('the hold limit: beyond it an out-of-order segment is dropped at once', () => {
+    const s = new Session(21);
+    const gw = new InlineInspector<number>(matcher, { maxHeld: 2 });
+    (s as unknown as { gw: InlineInspector<number> }).gw = gw;
+    s.send(s.packet('S', 1000, new Uint8Array(0)));
+    s.data(100, 'a');
+    s.data(200, 'b');
+    expect(s.data(300, 'c')[0]).toMatchObject({ verdict: 'drop', reason: 'hold-limit' });
+  });
+});
