@@ -366,6 +366,7 @@ function reportTcp(name, t, extra = '') {
   console.log(`${name.padEnd(38)} ${t.mbps.toFixed(1).padStart(7)} MB/s bulk TCP (${(t.bytes / 1e6).toFixed(1)} MB in ${t.seconds.toFixed(2)} s; all runs: ${all} MB/s)${extra}`);
 }
 const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+const target = (a, b, min) => `(target >= ${min}: ${b > 0 && a / b >= min ? 'met' : 'not met'})`;
 
 /** Snort's exit statistics (DAQ packet and verdict counts). */
 function snortCounts(text) {
@@ -508,11 +509,11 @@ try {
   // ---- ratios
   console.log('ratios:');
   console.log(`  small packets: accept-all / no queue ${ratio(udp.acc.pps, udp.base.pps)}` +
-    (udp.hw ? `; honeywall run / accept-all ${ratio(udp.hw.pps, udp.acc.pps)} (target >= 0.8)` : '') +
+    (udp.hw ? `; honeywall run / accept-all ${ratio(udp.hw.pps, udp.acc.pps)} ${target(udp.hw.pps, udp.acc.pps, 0.8)}` : '') +
     (udp.snort ? `; Snort NFQ / accept-all ${ratio(udp.snort.pps, udp.acc.pps)}; honeywall run / Snort NFQ ${ratio(udp.hw.pps, udp.snort.pps)}` : ''));
   const snortTcp = tcp.snort ? tcp.snort.mbps : RECORDED_TCP;
   console.log(`  bulk TCP: accept-all / no queue ${ratio(tcp.acc.mbps, tcp.base.mbps)}` +
-    (tcp.hw ? `; honeywall run / accept-all ${ratio(tcp.hw.mbps, tcp.acc.mbps)}; honeywall run / Snort NFQ ${ratio(tcp.hw.mbps, snortTcp)} (target >= 2${tcp.snort ? '' : `; against the recorded ${RECORDED_TCP} MB/s`})` : ''));
+    (tcp.hw ? `; honeywall run / accept-all ${ratio(tcp.hw.mbps, tcp.acc.mbps)}; honeywall run / Snort NFQ ${ratio(tcp.hw.mbps, snortTcp)} ${target(tcp.hw.mbps, snortTcp, 2)}${tcp.snort ? '' : ` (against the recorded ${RECORDED_TCP} MB/s)`}` : ''));
   const rtts = [udp.hwRtt && `honeywall run +${(udp.hwRtt.avg - baseRtt.avg).toFixed(3)} ms`, udp.snortRtt && `Snort NFQ +${(udp.snortRtt.avg - baseRtt.avg).toFixed(3)} ms`].filter(Boolean);
   console.log(`  added latency per round trip (ping avg): NFQUEUE accept-all +${(udp.accRtt.avg - baseRtt.avg).toFixed(3)} ms${rtts.length ? `, ${rtts.join(', ')}` : ''} (one queued packet per round trip: the echo request; the reply is inbound, never queued)`);
 } catch (err) {
