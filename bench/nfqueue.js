@@ -132,6 +132,11 @@ async function stop(child, signal = 'SIGTERM') {
   await Promise.race([done, sleep(2000)]);
 }
 const exited = (c) => c.exitCode !== null || c.signalCode !== null;
+/** Waits for a started process to print `ready`; if it exits first, the error says why. */
+async function ready(what, child, ms = 20_000) {
+  await until(what, () => child.out.includes('ready') || exited(child), ms);
+  if (exited(child)) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}): ${child.err.trim().split('\n').slice(-5).join(' | ')}`);
+}
 
 // ------------------------------------------------------------------ the honeynet (as test/honeynet/honeynet.ts)
 function build() {
@@ -409,7 +414,7 @@ try {
   if (etNote) console.log(`  ${etNote}`);
   build();
   const receiver = start(NS.out, [process.execPath, RECEIVER]);
-  await until('the receiver', () => receiver.out.includes('ready'));
+  await ready('the receiver', receiver);
 
   // 0. no queue
   applyFirewall(confText(['HwQUEUE=no']));
@@ -435,7 +440,7 @@ try {
   {
     flushConntrack();
     const acceptor = start(NS.gw, [process.execPath, ACCEPTOR, JSON.stringify(ACCEPTOR_OPTS)]);
-    await until('the accept-all consumer', () => acceptor.out.includes('ready'));
+    await ready('the accept-all consumer', acceptor);
     const k0 = kernelQueue();
     udp.acc = await flood(receiver);
     const rtt = pingRtt();
