@@ -88,15 +88,17 @@ describe('inline stream inspection: the packet completing an attack is dropped',
     expect(verdicts).toEqual([...Array(9).fill('accept'), 'drop']);
   });
 
-  it('out of order: the later part is held until the gap fills, then both are judged', () => {
+  it('out of order: the later part is held until the gap fills, then both are judged, together', () => {
     const s = new Session(21);
     expect(s.data(5, 'wh00t\r\n')).toEqual([]); // held: no verdict yet
     expect(s.gw.heldNow).toBe(1);
     const d = s.data(0, 'PASS ');
-    expect(d.map((x) => [x.handle, x.verdict])).toEqual([
-      [3, 'accept'],
-      [2, 'drop'],
+    // the held segment completes the match; the gap filler released it and has not left either: both are dropped
+    expect(d.map((x) => [x.handle, x.verdict, x.reason])).toEqual([
+      [3, 'drop', 'blocked-session'],
+      [2, 'drop', 'drop'],
     ]);
+    expect(d[1]!.events.map((e) => e.rule.sid)).toEqual([1]);
     expect(s.gw.heldNow).toBe(0);
   });
 

@@ -253,6 +253,7 @@ export class InlineInspector<H> {
       return;
     }
     const seq = syn ? (t.seq + 1) >>> 0 : t.seq;
+    const first = out.length;
     this.segment(p, handle, seq, now, flow, u.fromClient, st, out);
     // what the segment let through may release held ones, in order
     for (let h = st.takeReady(); h !== undefined; h = st.takeReady()) {
@@ -266,6 +267,14 @@ export class InlineInspector<H> {
       this.segment(hp, h.handle, h.seq, now, flow, u.fromClient, st, out);
     }
     if (st.held.length === 0) this.holding.delete(st);
+    // A segment and the held ones it released are judged together: none has left yet, so when one of them completes
+    // an attack and blocks the session, none of them leaves (the gap filler included).
+    if (flow.blocked && out.length - first > 1) {
+      for (let i = first; i < out.length; i++) {
+        const d = out[i]!;
+        if (d.verdict === 'accept') out[i] = { ...d, verdict: 'drop', replaced: false, events: d.events, reason: 'blocked-session' };
+      }
+    }
   }
 
   /** One TCP segment with data, in its stream. */
