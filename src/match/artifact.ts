@@ -20,6 +20,7 @@ import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
 import type { MatcherPlan, MatcherPolicy, RulePlan } from './plan.js';
 import { buildPrefilterAsync, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
+import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
@@ -47,10 +48,13 @@ interface Header {
   /** The libraries the databases were made with (a mismatch means they are rebuilt at load). */
   engine: { hyperscan: string; pcre: string };
   policy: MatcherPolicy;
-  sets: unknown[];
+  /** Address and port sets: each one's JSON in `blob`, parsed when first used. */
+  sets: { count: number; tables: Record<'blob' | 'offsets', TableRef> };
   /** replaceRules: rules with a `replace` content (the gateway says how many). */
   rules: { count: number; replaceRules: number; tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef> };
   prefilter: GroupHeader[];
+  /** The index of rules without a fast pattern, per protocol class: each map's keys, starts and rules. */
+  noFastPattern: (Record<IndexMap, Record<'keys' | 'start' | 'rules', TableRef>> & { generic: TableRef })[];
 }
 
 function replacer(_key: string, value: unknown): unknown {
@@ -98,25 +102,16 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
     }
     return ref;
   };
-  // every rule's JSON, one after the other
-  const texts: Buffer[] = [];
-  const offsets = new Uint32Array(plan.rules.length + 1);
-  let at = 0;
-  plan.rules.forEach((r, i) => {
-    const { src: _s, dst: _d, srcPorts: _sp, dstPorts: _dp, ...rest } = r;
-    const text = Buffer.from(JSON.stringify(rest satisfies StoredRule, replacer), 'utf8');
-    offsets[i] = at;
-    at += text.length;
-    texts.push(text);
-  });
-  offsets[plan.rules.length] = at;
+  // every rule's JSON, one after the other; the same for the sets
+  const rulesBlob = jsonBlob(plan.rules.map(({ src: _s, dst: _d, srcPorts: _sp, dstPorts: _dp, ...rest }) => rest satisfies StoredRule));
+  const setsBlob = jsonBlob(table.allSets());
   const c = table.columns;
   const rules: Header['rules'] = {
     count: plan.rules.length,
     replaceRules: plan.rules.filter((r) => r.ops.some((o) => o.op === 'content' && o.replace !== undefined)).length,
     tables: {
       proto: add(c.proto, 'u8'), flags: add(c.flags, 'u8'), src: add(c.src, 'u32'), dst: add(c.dst, 'u32'), srcPorts: add(c.srcPorts, 'u32'),
-      dstPorts: add(c.dstPorts, 'u32'), blob: add(Buffer.concat(texts), 'u8'), offsets: add(offsets, 'u32'),
+      dstPorts: add(c.dstPorts, 'u32'), blob: add(rulesBlob.blob, 'u8'), offsets: add(rulesBlob.offsets, 'u32'),
     },
   };
   const prefilterHeaders: GroupHeader[] = groups.map((g) => ({
@@ -127,11 +122,17 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
       ruleIds: add(g.ruleIds, 'i32'), block: add(g.block, 'u8'), ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
     },
   }));
+  const noFastPattern = buildNoFastPatternIndex(table).map((t) => {
+    const out = { generic: add(t.generic, 'i32') } as Header['noFastPattern'][number];
+    for (const name of INDEX_MAPS) out[name] = { keys: add(t[name].keys, 'i32'), start: add(t[name].start, 'i32'), rules: add(t[name].rules, 'i32') };
+    return out;
+  });
   const engine = loadEngine();
   const header: Header = {
     format: 'honeywall-matcher', version: ARTIFACT_VERSION, meta, engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
-    policy: { filters: plan.filters, actionOrder: plan.actionOrder, eventLog: plan.eventLog }, sets: table.sets as unknown[], rules,
-    prefilter: prefilterHeaders,
+    policy: { filters: plan.filters, actionOrder: plan.actionOrder, eventLog: plan.eventLog },
+    sets: { count: table.setCount, tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') } }, rules,
+    prefilter: prefilterHeaders, noFastPattern,
   };
   const json = Buffer.from(JSON.stringify(header, replacer), 'utf8');
   const pre = Buffer.alloc(16);
@@ -143,6 +144,19 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
   const out = Buffer.concat([pre, json, Buffer.alloc(headPad), ...blobs]);
   writeFileSync(path, out);
   return out.length;
+}
+
+/** Values as JSON texts one after the other, and where each starts (one more offset: the end). */
+function jsonBlob(values: readonly unknown[]): { blob: Buffer; offsets: Uint32Array } {
+  const texts = values.map((v) => Buffer.from(JSON.stringify(v, replacer), 'utf8'));
+  const offsets = new Uint32Array(values.length + 1);
+  let at = 0;
+  texts.forEach((t, i) => {
+    offsets[i] = at;
+    at += t.length;
+  });
+  offsets[values.length] = at;
+  return { blob: Buffer.concat(texts), offsets };
 }
 
 export interface LoadedArtifact extends LoadedRules {
@@ -191,26 +205,19 @@ export function readArtifact(path: string): LoadedArtifact {
     dst: view<Uint32Array>(t.dst, 'dst'), srcPorts: view<Uint32Array>(t.srcPorts, 'srcPorts'), dstPorts: view<Uint32Array>(t.dstPorts, 'dstPorts'),
   };
   for (const [name, col] of Object.entries(columns)) if (col.length !== count) throw new ArtifactError(`${path}: damaged rule table (${name})`);
-  const blob = view<Uint8Array>(t.blob, 'blob');
-  const offsets = view<Uint32Array>(t.offsets, 'offsets');
-  if (offsets.length !== count + 1 || offsets[count]! > blob.length) throw new ArtifactError(`${path}: damaged rule table (offsets)`);
-  const sets = header.sets as (AddressSet | PortSet)[];
-  const blobBuf = Buffer.from(blob.buffer, blob.byteOffset, blob.length);
-  const load = (i: number): RulePlan => {
-    let stored: StoredRule;
-    try {
-      stored = revive(JSON.parse(blobBuf.toString('utf8', offsets[i]!, offsets[i + 1]!))) as StoredRule;
-    } catch (e) {
-      throw new ArtifactError(`${path}: damaged rule ${i} (${(e as Error).message})`);
-    }
-    return {
-      ...stored, src: sets[columns.src[i]!] as AddressSet, dst: sets[columns.dst[i]!] as AddressSet, srcPorts: sets[columns.srcPorts[i]!] as PortSet,
-      dstPorts: sets[columns.dstPorts[i]!] as PortSet,
-    };
-  };
+  const rulesJson = jsonReader(path, 'rule', view<Uint8Array>(t.blob, 'blob'), view<Uint32Array>(t.offsets, 'offsets'), count);
+  const setCount = header.sets.count;
+  const setsJson = jsonReader(path, 'set', view<Uint8Array>(header.sets.tables.blob, 'sets'), view<Uint32Array>(header.sets.tables.offsets, 'sets'), setCount);
   for (const col of [columns.src, columns.dst, columns.srcPorts, columns.dstPorts]) {
-    for (let i = 0; i < count; i++) if (col[i]! >= sets.length) throw new ArtifactError(`${path}: damaged rule table (set ${col[i]})`);
+    for (let i = 0; i < count; i++) if (col[i]! >= setCount) throw new ArtifactError(`${path}: damaged rule table (set ${col[i]})`);
   }
+  const table: RuleTable = new RuleTable(columns, setCount, (i) => setsJson(i) as AddressSet | PortSet, (i) => {
+    const stored = rulesJson(i) as StoredRule;
+    return {
+      ...stored, src: table.addressSet(columns.src[i]!), dst: table.addressSet(columns.dst[i]!), srcPorts: table.portSet(columns.srcPorts[i]!),
+      dstPorts: table.portSet(columns.dstPorts[i]!),
+    };
+  });
   const prefilter: PrefilterGroup[] = header.prefilter.map((g, k) => {
     const gt = g.tables;
     const group: PrefilterGroup = {
@@ -224,9 +231,40 @@ export function readArtifact(path: string): LoadedArtifact {
     }
     return group;
   });
+  const noFastPattern = header.noFastPattern.map((h, k) => {
+    const rulesIn = (a: Int32Array) => {
+      for (let i = 0; i < a.length; i++) if (a[i]! < 0 || a[i]! >= count) throw new ArtifactError(`${path}: damaged address index ${k}`);
+      return a;
+    };
+    const t = { generic: rulesIn(view<Int32Array>(h.generic, `address index ${k}`)) } as NoFastPatternTables;
+    for (const name of INDEX_MAPS) {
+      const r = h[name];
+      t[name] = { keys: view<Int32Array>(r.keys, name), start: view<Int32Array>(r.start, name), rules: rulesIn(view<Int32Array>(r.rules, name)) };
+      if (t[name].start.length !== t[name].keys.length + 1 || t[name].start[t[name].keys.length]! > t[name].rules.length) {
+        throw new ArtifactError(`${path}: damaged address index ${k} (${name})`);
+      }
+    }
+    return t;
+  });
   return {
-    table: new RuleTable(columns, sets, load), prefilter, ...header.policy, meta: header.meta, bytes: buf.length,
+    table, prefilter, noFastPattern, ...header.policy, meta: header.meta, bytes: buf.length,
     replaceRules: typeof header.rules.replaceRules === 'number' ? header.rules.replaceRules : 0,
+  };
+}
+
+/** Reads value i of a JSON blob (parsed each time: callers keep what they parse). */
+function jsonReader(path: string, what: string, blob: Uint8Array, offsets: Uint32Array, count: number): (i: number) => unknown {
+  if (offsets.length !== count + 1 || offsets[count]! > blob.length) throw new ArtifactError(`${path}: damaged ${what} table (offsets)`);
+  const text = Buffer.from(blob.buffer, blob.byteOffset, blob.length);
+  return (i) => {
+    const a = offsets[i]!;
+    const b = offsets[i + 1]!;
+    if (!(a <= b && b <= blob.length)) throw new ArtifactError(`${path}: damaged ${what} ${i} (offsets)`);
+    try {
+      return revive(JSON.parse(text.toString('utf8', a, b)));
+    } catch (e) {
+      throw new ArtifactError(`${path}: damaged ${what} ${i} (${(e as Error).message})`);
+    }
   };
 }
 

@@ -5,13 +5,13 @@
  * non-payload and payload options evaluated (`verify.ts`). Loaded from a plan, or from an artifact without parsing
  * rules.
  */
-import type { PortSet } from '../config/variables.js';
+import type { AddressSet, PortSet } from '../config/variables.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
 import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
 import { EventDecider, NO_EVENTS, nonPayloadMatches, subjectsOf, type MatchEvent } from './decide.js';
-import { fastPorts } from './header-sets.js';
+import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
 import { appliesTo, buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
@@ -33,110 +33,6 @@ function classOf(p: Packet): ProtoClass {
 
 const CLASS_CODE: Record<ProtoClass, number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, other: PROTO_IP };
 const CODE_NAME = ['tcp', 'udp', 'icmp', 'ip'] as const;
-
-/**
- * Rules without a fast pattern, indexed so that a packet is not tried against all of them: the IP reputation rules
- * (`alert tcp [hundreds of networks] any -> $HOME_NET any`) would otherwise be. A rule whose source (else
- * destination) is a plain list of networks of /16 or longer is filed under each network's first two bytes; else by a
- * short list of destination (else source) ports; else, networks of /8 or longer, under the first byte; the rest is
- * always tried.
- */
-export class NoFastPatternIndex {
-  readonly generic: number[] = [];
-  private readonly bySrc16 = new Map<number, number[]>();
-  private readonly byDst16 = new Map<number, number[]>();
-  private readonly bySrc8 = new Map<number, number[]>();
-  private readonly byDst8 = new Map<number, number[]>();
-  private readonly byDstPort = new Map<number, number[]>();
-  private readonly bySrcPort = new Map<number, number[]>();
-
-  constructor(table: RuleTable, rules: readonly number[]) {
-    const c = table.columns;
-    for (const i of rules) {
-      const bidi = (c.flags[i]! & 1) !== 0;
-      if (!bidi && this.fileByAddress(table, i, c.src[i]!, this.bySrc16, 16)) continue;
-      if (!bidi && this.fileByAddress(table, i, c.dst[i]!, this.byDst16, 16)) continue;
-      // ports before /8 networks: $HOME_NET is often made of /8s, and so is the traffic it receives
-      const ports = c.proto[i] === PROTO_TCP || c.proto[i] === PROTO_UDP;
-      const dp = ports && !bidi ? portList(table.portSet(c.dstPorts[i]!)) : undefined;
-      const sp = ports && !bidi && !dp ? portList(table.portSet(c.srcPorts[i]!)) : undefined;
-      if (dp) for (const p of dp) push(this.byDstPort, p, i);
-      else if (sp) for (const p of sp) push(this.bySrcPort, p, i);
-      else if (!bidi && this.fileByAddress(table, i, c.src[i]!, this.bySrc8, 8)) continue;
-      else if (!bidi && this.fileByAddress(table, i, c.dst[i]!, this.byDst8, 8)) continue;
-      else this.generic.push(i);
-    }
-  }
-
-  private fileByAddress(table: RuleTable, i: number, set: number, by: Map<number, number[]>, bits: 8 | 16): boolean {
-    const keys = keysOf(table.addressSet(set), bits);
-    if (keys === undefined) return false;
-    for (const k of keys) push(by, k, i);
-    return true;
-  }
-
-  /** Candidates for a packet with these addresses and ports (-1 without ports); each rule at most once. */
-  candidates(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, out: number[]): void {
-    for (const r of this.generic) out.push(r);
-    if (dport >= 0) {
-      const d = this.byDstPort.get(dport);
-      if (d) for (const r of d) out.push(r);
-      const s = this.bySrcPort.get(sport);
-      if (s) for (const r of s) out.push(r);
-    }
-    const v6 = src.length === 16 ? 0x10000 : 0;
-    const a = this.bySrc16.get(v6 | (src[0]! << 8) | src[1]!);
-    if (a) for (const r of a) out.push(r);
-    const b = this.byDst16.get(v6 | (dst[0]! << 8) | dst[1]!);
-    if (b) for (const r of b) out.push(r);
-    const a8 = this.bySrc8.get(v6 | src[0]!);
-    if (a8) for (const r of a8) out.push(r);
-    const b8 = this.byDst8.get(v6 | dst[0]!);
-    if (b8) for (const r of b8) out.push(r);
-  }
-}
-
-function push(m: Map<number, number[]>, k: number, r: number): void {
-  const l = m.get(k);
-  if (l === undefined) m.set(k, [r]);
-  else if (l[l.length - 1] !== r) l.push(r);
-}
-
-/** The ports of a set when there are at most 1024 of them (else undefined). */
-function portList(set: PortSet): number[] | undefined {
-  if (set.any && set.exclude.length === 0) return undefined;
-  const bits = fastPorts(set);
-  const out: number[] = [];
-  for (let p = 0; p < 65536; p++) {
-    if (bits[p >> 3]! & (1 << (p & 7))) {
-      out.push(p);
-      if (out.length > 1024) return undefined;
-    }
-  }
-  return out;
-}
-
-/**
- * The keys (first `bits` bits of the address, IPv6 flagged) of a set made only of networks at least that long, else
- * undefined.
- */
-function keysOf(set: RuleTable['sets'][number], bits: 8 | 16): number[] | undefined {
-  const s = set as { any: boolean; include: unknown[]; exclude: unknown[] };
-  if (s.any || s.exclude.length > 0 || s.include.length === 0) return undefined;
-  const out = new Set<number>();
-  for (const e of s.include as ({ kind: string; family: 4 | 6; addr: Uint8Array; prefix: number } | typeof set)[]) {
-    if ('kind' in e) {
-      if (e.prefix < bits) return undefined;
-      const v6 = e.family === 6 ? 0x10000 : 0;
-      out.add(bits === 16 ? v6 | (e.addr[0]! << 8) | e.addr[1]! : v6 | e.addr[0]!);
-    } else {
-      const inner = keysOf(e, bits);
-      if (!inner) return undefined;
-      for (const k of inner) out.add(k);
-    }
-  }
-  return [...out];
-}
 
 export interface MatcherStats {
   items: number;
@@ -161,10 +57,12 @@ export interface MatcherOptions {
   inline?: boolean;
 }
 
-/** A matcher's rules as an artifact loads them: the table, the policy, the prefilter groups. */
+/** A matcher's rules as an artifact loads them: the table, the policy, the prefilter groups, the address index. */
 export interface LoadedRules extends MatcherPolicy {
   table: RuleTable;
   prefilter: PrefilterGroup[];
+  /** The index of the rules without a fast pattern, per protocol class (made at compile time). */
+  noFastPattern: NoFastPatternTables[];
 }
 
 export class Matcher {
@@ -198,12 +96,15 @@ export class Matcher {
 
   constructor(source: MatcherPlan | LoadedRules, prefilter?: readonly PrefilterGroup[], opts: MatcherOptions = {}) {
     const engine = opts.engine ?? loadEngine();
+    let noFp: NoFastPatternTables[];
     if ('rules' in source) {
       this.rules = RuleTable.fromRules(source.rules);
       this.prefilter = prefilter ?? buildPrefilter(source.rules, engine);
+      noFp = buildNoFastPatternIndex(this.rules);
     } else {
       this.rules = source.table;
       this.prefilter = prefilter ?? source.prefilter;
+      noFp = source.noFastPattern;
     }
     this.policy = { filters: source.filters, actionOrder: source.actionOrder, eventLog: source.eventLog };
     this.decider = new EventDecider(this.policy);
@@ -213,12 +114,7 @@ export class Matcher {
     this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g)));
     this.prefilterRebuilt = this.loader.rebuilt;
     const n = this.rules.count;
-    const c = this.rules.columns;
-    this.noFp = PROTO_CLASSES.map((cls) => {
-      const list: number[] = [];
-      for (let i = 0; i < n; i++) if ((c.flags[i]! & RULE_FAST_PATTERN) === 0 && appliesTo(CODE_NAME[c.proto[i]!]!, cls)) list.push(i);
-      return new NoFastPatternIndex(this.rules, list);
-    });
+    this.noFp = noFp.map((t) => new NoFastPatternIndex(t));
     this.seenRule = new Int32Array(n);
     this.doneRule = new Int32Array(n);
     this.ctx = {

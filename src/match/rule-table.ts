@@ -36,19 +36,37 @@ export function setsFlowbits(r: RulePlan): boolean {
 export class RuleTable {
   readonly count: number;
   private readonly plans: (RulePlan | undefined)[];
+  private readonly sets: (AddressSet | PortSet | undefined)[];
   private readonly fastAddr: (FastAddress | undefined)[];
   private readonly portBits: (Uint8Array | undefined)[];
 
   constructor(
     readonly columns: RuleColumns,
-    /** Address and port sets, shared by the rules that name the same text (columns hold indexes into it). */
-    readonly sets: readonly (AddressSet | PortSet)[],
+    /** Number of address and port sets, shared by the rules that name the same text (columns hold their numbers). */
+    readonly setCount: number,
+    /** Set number i, made on first use. */
+    private readonly loadSet: (index: number) => AddressSet | PortSet,
     private readonly load: (index: number) => RulePlan,
   ) {
     this.count = columns.proto.length;
     this.plans = new Array<RulePlan | undefined>(this.count);
-    this.fastAddr = new Array<FastAddress | undefined>(sets.length);
-    this.portBits = new Array<Uint8Array | undefined>(sets.length);
+    this.sets = new Array<AddressSet | PortSet | undefined>(setCount);
+    this.fastAddr = new Array<FastAddress | undefined>(setCount);
+    this.portBits = new Array<Uint8Array | undefined>(setCount);
+  }
+
+  /** The sets in number order (the artifact writes them). */
+  allSets(): (AddressSet | PortSet)[] {
+    return Array.from({ length: this.setCount }, (_, i) => this.set(i));
+  }
+
+  set(i: number): AddressSet | PortSet {
+    let s = this.sets[i];
+    if (s === undefined) {
+      s = this.loadSet(i);
+      this.sets[i] = s;
+    }
+    return s;
   }
 
   /** A table over rules already in memory (compile, then replay with --rules; tests). */
@@ -77,8 +95,7 @@ export class RuleTable {
       c.srcPorts[i] = id(r.srcPorts);
       c.dstPorts[i] = id(r.dstPorts);
     });
-    const table = new RuleTable(c, sets, (i) => rules[i]!);
-    return table;
+    return new RuleTable(c, sets.length, (i) => sets[i]!, (i) => rules[i]!);
   }
 
   /** The rule's whole plan (made on first use). */
@@ -99,17 +116,17 @@ export class RuleTable {
   }
 
   addressSet(i: number): AddressSet {
-    return this.sets[i] as AddressSet;
+    return this.set(i) as AddressSet;
   }
 
   portSet(i: number): PortSet {
-    return this.sets[i] as PortSet;
+    return this.set(i) as PortSet;
   }
 
   private addr(set: number): FastAddress {
     let f = this.fastAddr[set];
     if (f === undefined) {
-      f = fastAddress(this.sets[set] as AddressSet);
+      f = fastAddress(this.addressSet(set));
       this.fastAddr[set] = f;
     }
     return f;
@@ -118,7 +135,7 @@ export class RuleTable {
   private ports(set: number): Uint8Array {
     let b = this.portBits[set];
     if (b === undefined) {
-      b = fastPorts(this.sets[set] as PortSet);
+      b = fastPorts(this.portSet(set));
       this.portBits[set] = b;
     }
     return b;
