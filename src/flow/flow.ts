@@ -62,6 +62,13 @@ export class Flow {
   readonly app = new Map<string, unknown>();
   /** Set by the inline runtime after a drop: Snort 2.9 drops the rest of the session. */
   blocked = false;
+  /**
+   * Capture positions (packet numbers) of the packet that created the flow and of the last one it saw: a replay
+   * sharded over threads orders the rebuilt segments of timed-out and remaining flows by them, as one flow table
+   * would (least recently seen first, creation order at the end).
+   */
+  createdIndex = 0;
+  lastIndex = 0;
 
   // intrusive LRU list (most recent at the head)
   /** @internal */ prev: Flow | undefined = undefined;

@@ -23,6 +23,8 @@ export const SNORT_HTTP_PORTS: readonly number[] = [
   49153, 50000, 50002, 50452, 51423, 53331, 54444, 55252, 55555, 56712,
 ];
 
+const NO_ITEMS: InspectionItem[] = Object.freeze([]) as unknown as InspectionItem[];
+
 export interface PipelineOptions {
   decode?: DecodeOptions;
   defrag?: DefragOptions;
@@ -79,18 +81,31 @@ export class PacketPipeline {
     });
   }
 
-  /** Process one captured frame of link type `linktype` (-1: a bare IP datagram, e.g. from NFQUEUE). */
-  push(linktype: number, data: Uint8Array, tsSec = 0, tsUsec = 0): InspectionItem[] {
+  /**
+   * Process one captured frame of link type `linktype` (-1: a bare IP datagram). `index`: its place in the capture
+   * (kept by the flows it touches; see Flow.lastIndex).
+   */
+  push(linktype: number, data: Uint8Array, tsSec = 0, tsUsec = 0, index = 0): InspectionItem[] {
     const p = linktype < 0 ? decodeIpPacket(data, this.decodeStats, this.decodeOpts) : decode(linktype, data, this.decodeStats, this.decodeOpts);
     p.tsSec = tsSec;
     p.tsUsec = tsUsec;
     const out: InspectionItem[] = [];
-    this.track(p, out);
+    this.track(p, out, index);
     if (p.ip !== undefined && p.ip.isFragment) {
       const whole = this.defrag.add(p, this.decodeStats);
-      if (whole !== undefined) this.track(whole, out);
+      if (whole !== undefined) this.track(whole, out, index);
     }
     return out;
+  }
+
+  /**
+   * Time passes without a packet for this pipeline (a sharded replay: another thread's packet of `kind` at `tsSec`):
+   * flows of that kind idle for too long time out, as they would on that packet in one flow table.
+   */
+  advance(kind: 'tcp' | 'udp' | 'icmp' | 'ip', tsSec: number, tsUsec: number): InspectionItem[] {
+    const flushed = this.flows.expire(tsSec + tsUsec / 1e6, [], kind);
+    if (flushed.length === 0) return NO_ITEMS;
+    return flushed.map((s) => this.streamItem(s, undefined, tsSec, tsUsec));
   }
 
   /** End of input: every segment still queued, as items. */
@@ -100,8 +115,8 @@ export class PacketPipeline {
     return out;
   }
 
-  private track(p: Packet, out: InspectionItem[]): void {
-    const u = this.flows.process(p);
+  private track(p: Packet, out: InspectionItem[], index: number): void {
+    const u = this.flows.process(p, undefined, index);
     for (const s of u.flushed) out.push(this.streamItem(s, p));
     const item: InspectionItem = {
       kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established,
@@ -123,7 +138,7 @@ export class PacketPipeline {
     return fromClient ? h.request(data) : h.response(data);
   }
 
-  private streamItem(s: StreamSegment, trigger: Packet | undefined): InspectionItem {
+  private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec): InspectionItem {
     const f = s.flow;
     const from = s.fromClient ? f.client : f.server;
     const to = s.fromClient ? f.server : f.client;
@@ -131,8 +146,8 @@ export class PacketPipeline {
     const data = tcpDatagram(from.ip, to.ip, from.port, to.port, s.seq, other.nextSeq >= 0 ? other.nextSeq : 0, TcpFlag.PSH | TcpFlag.ACK, s.data, trigger?.ip?.ttl ?? 64);
     const p = decodeIpPacket(data, undefined, { verifyChecksums: false });
     p.origin = 'stream';
-    p.tsSec = trigger?.tsSec ?? f.lastSec;
-    p.tsUsec = trigger?.tsUsec ?? 0;
+    p.tsSec = tsSec ?? f.lastSec;
+    p.tsUsec = tsUsec ?? 0;
     return {
       kind: 'stream', packet: p, flow: f, fromClient: s.fromClient, established: f.established,
       streamInserted: false, segment: s, http: this.parseHttp(f, s.fromClient, s.data),

@@ -202,8 +202,8 @@ export class FlowTable {
     return this.flows.values();
   }
 
-  /** Track one packet. `now` (seconds) defaults to the packet's timestamp. */
-  process(p: Packet, now: number = p.tsSec + p.tsUsec / 1e6): FlowUpdate {
+  /** Track one packet. `now` (seconds) defaults to the packet's timestamp; `index` is its place in the capture. */
+  process(p: Packet, now: number = p.tsSec + p.tsUsec / 1e6, index = 0): FlowUpdate {
     const flushed: StreamSegment[] = [];
     const ip = p.ip;
     const none: FlowUpdate = { flow: undefined, fromClient: true, isNew: false, established: false, streamInserted: false, flushed };
@@ -228,11 +228,13 @@ export class FlowTable {
         this.stats.noSession++;
         return none;
       }
+      flow.createdIndex = index;
       isNew = true;
     } else {
       this.lists[kind].touch(flow);
       flow.lastSec = now;
     }
+    flow.lastIndex = index;
     const fromClient = compareEndpoints(ip.src, sp, flow.client.ip, flow.client.port) === 0;
     const sender = fromClient ? flow.client : flow.server;
     const receiver = fromClient ? flow.server : flow.client;
@@ -380,7 +382,10 @@ export class FlowTable {
    */
   onRemove: ((flow: Flow, flushed: StreamSegment[]) => void) | undefined = undefined;
 
-  /** Drop flows idle for longer than their timeout at time `now`; their data is flushed into `out`. */
+  /**
+   * Drop flows idle for longer than their timeout at time `now`; their data is flushed into `out`. `only`: flows of
+   * that kind (a packet expires the flows of its own kind, as stream5 does).
+   */
   expire(now: number, out: StreamSegment[] = [], only?: FlowKind): StreamSegment[] {
     if (only !== undefined) this.expireKind(only, now, out);
     else for (const k of ALL_KINDS) this.expireKind(k, now, out);
