@@ -163,7 +163,10 @@ describe('http buffers and urilen', () => {
     ['content:"curl/"; http_header;', true],
     ['content:"id=1"; http_cookie;', true],
     ['uricontent:"/a/";', true],
-    ['urilen:8;', true],
+    // sp_urilen_check.c: the raw URI (10 bytes here) unless `norm` (the normalized one is 8)
+    ['urilen:8;', false],
+    ['urilen:10;', true],
+    ['urilen:8,norm;', true],
     ['urilen:10,raw;', true],
     ['urilen:1<>5;', false],
     ['content:"b.php"; http_uri; content:"curl"; http_header;', true],

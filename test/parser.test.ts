@@ -182,4 +182,14 @@ describe('rule-level checks Snort makes at load time', () => {
     expect(c('dynamic tcp any any -> any any (activated_by:1; sid:2;)')).toEqual(['dynamic-without-activated-by']);
     expect(c('dynamic tcp any any -> any any (activated_by:1; count:50; sid:2;)')).toEqual([]);
   });
+  it('one flow per rule, threshold or detection_filter, base64_data after base64_decode (as the compiler checks)', () => {
+    const c = (t: string) => one(t).errors.map((d) => d.code);
+    // sp_clientserver.c FlowInit: "Multiple flow options in rule"
+    expect(c('alert tcp any any -> any any (flow:established; flow:to_server; content:"a"; sid:1;)')).toEqual(['duplicate-option']);
+    // parser.c: "The detection_filter rule option and the threshold rule option cannot be used in the same rule"
+    expect(c('alert tcp any any -> any any (content:"a"; threshold:type limit,track by_src,count 1,seconds 60; detection_filter:track by_src,count 2,seconds 5; sid:1;)')).toEqual(['threshold-with-detection-filter']);
+    // sp_base64_data.c: "base64_decode needs to be specified before base64_data in a rule"
+    expect(c('alert tcp any any -> any any (content:"a"; base64_data; content:"b"; sid:1;)')).toEqual(['base64-data-without-decode']);
+    expect(c('alert tcp any any -> any any (content:"a"; base64_decode; base64_data; content:"b"; sid:1;)')).toEqual([]);
+  });
 });

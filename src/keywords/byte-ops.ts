@@ -1,8 +1,11 @@
 /**
  * byte_test, byte_jump, byte_extract and byte_math (Snort 2.9: sp_byte_check.c, sp_byte_jump.c, sp_byte_extract.c,
  * sp_byte_math.c): read a number from the buffer (binary or a decimal/hex/octal string) and compare, jump, save or
- * compute with it. Fields that may be byte_extract variables are listed in `args.variables` for the binder.
+ * compute with it. Fields that may be byte_extract variables are listed in `args.variables` for the binder. The
+ * matcher's ops are made here (`plan`); their evaluation is the matcher's (leaf-ops.ts).
  */
+import type { ByteExtractOp, ByteJumpOp, ByteTestOp as ByteTestPlan, Endian as PlanEndian } from '../match/plan.js';
+import { OptionError, slotValue, type PlanContext } from '../match/plan-context.js';
 import { defineKeyword, type AnyKeywordSpec, type ValueReporter } from './spec.js';
 import { BYTE_EXTRACT_NAME, parseInteger, type NumOrVar } from './values.js';
 import { keyValue, numberOrVariable, tokens, variablesOf, type Piece } from './snort-args.js';
@@ -100,6 +103,14 @@ function finishRead(st: ReadState, bytes: number, offset: NumOrVar, report: Valu
   return r;
 }
 
+/** How the plan reads the bytes: dce's byte order is decided per packet (big until the DCE/RPC preprocessor says). */
+function planRead(r: ByteRead): { endian: PlanEndian; dce: boolean; string?: NumberBase; bitmask?: number } {
+  const out: { endian: PlanEndian; dce: boolean; string?: NumberBase; bitmask?: number } = { endian: r.endian === 'dce' ? 'big' : r.endian, dce: r.endian === 'dce' };
+  if (r.string !== undefined) out.string = r.string;
+  if (r.bitmask !== undefined) out.bitmask = r.bitmask;
+  return out;
+}
+
 function bytesField(p: Piece | undefined, report: ValueReporter, what: string, min: number): number | undefined {
   if (!p || p.text === '') {
     report.error('missing-argument', `${what} needs the number of bytes to read`, 0, 1);
@@ -168,6 +179,14 @@ export const byte_test = defineKeyword<ByteTestArgs>({
     const r = finishRead(st, bytes, offset, report, 'byte_test', parts[0]!, v);
     if (!r) return undefined;
     return { ...r, op, negated, value: cmp, variables: variablesOf(offset, cmp) };
+  },
+  plan(a, into) {
+    // sp_byte_check.c ByteTestParse: `!` alone is not_flag with BT_EQUALS, as `!=` is.
+    const op: ByteTestPlan = {
+      op: 'byte_test', bytes: a.bytes, operator: a.op, not: a.negated, value: slotValue(a.value, into, 'byte_test value'),
+      offset: slotValue(a.offset, into, 'byte_test offset'), relative: a.relative, ...planRead(a),
+    };
+    into.rule.ops.push(op);
   },
 });
 
@@ -259,6 +278,18 @@ export const byte_jump = defineKeyword<ByteJumpArgs>({
     if (postOffset !== undefined) args.postOffset = postOffset;
     return args;
   },
+  plan(a, into) {
+    // Snort 2.9.20 takes a variable post_offset (sp_byte_jump.c); the matcher's byte_jump adds a constant only.
+    if (a.postOffset !== undefined && typeof a.postOffset !== 'number') {
+      throw new OptionError(`byte_jump post_offset from the byte_extract variable '${a.postOffset.variable}' is not supported by the matcher`);
+    }
+    const op: ByteJumpOp = {
+      op: 'byte_jump', bytes: a.bytes, offset: slotValue(a.offset, into, 'byte_jump offset'), relative: a.relative,
+      multiplier: a.multiplier ?? 1, align: a.align, fromBeginning: a.fromBeginning, fromEnd: a.fromEnd, postOffset: a.postOffset ?? 0,
+      ...planRead(a),
+    };
+    into.rule.ops.push(op);
+  },
 });
 
 export interface ByteExtractArgs extends ByteRead {
@@ -320,7 +351,23 @@ export const byte_extract = defineKeyword<ByteExtractArgs>({
     if (align !== undefined) args.align = align;
     return args;
   },
+  plan(a, into) {
+    if (typeof a.offset !== 'number') throw new OptionError(`byte_extract offset '${a.offset.variable}' must be a number`);
+    const op: ByteExtractOp = {
+      op: 'byte_extract', bytes: a.bytes, offset: a.offset, slot: defineVariable(a.name, into), relative: a.relative,
+      multiplier: a.multiplier ?? 1, align: a.align ?? 0, ...planRead(a),
+    };
+    into.rule.ops.push(op);
+  },
 });
+
+/** The slot of a new byte_extract variable (sp_byte_extract.c: two per rule, each name once). */
+function defineVariable(name: string, into: PlanContext): number {
+  if (into.variables.includes(name)) throw new OptionError(`byte_extract variable '${name}' is defined twice`);
+  if (into.variables.length >= 2) throw new OptionError('at most 2 byte_extract variables per rule');
+  into.variables.push(name);
+  return into.variables.length - 1;
+}
 
 export type ByteMathOp = '+' | '-' | '*' | '/' | '<<' | '>>';
 

@@ -66,6 +66,9 @@ export const priority = defineKeyword<number>({
   value: 'required',
   summary: 'the alert priority (overrides the classtype default)',
   parse: (value, report) => parseInteger(value ?? '', report, 'priority', 0, 0x7fffffff),
+  plan(n, into) {
+    into.rule.priority = n;
+  },
 });
 
 export interface ReferenceArgs {

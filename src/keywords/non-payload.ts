@@ -1,19 +1,24 @@
 /**
  * Non-payload rule options (Snort 2.9 manual, "Non-Payload Detection Rule Options"): IP header tests (fragoffset,
  * ttl, tos, id, ipopts, fragbits, ip_proto, sameip), TCP (flags, seq, ack, window), ICMP (itype, icode, icmp_id,
- * icmp_seq), dsize, rpc, and the stream ones (flow, flowbits, stream_reassemble, stream_size), with the load-time
- * checks of the matching sp_*.c parsers.
+ * icmp_seq), dsize, rpc, and the stream ones (flow, flowbits, stream_reassemble, stream_size). For each: the grammar
+ * with the load-time checks of the matching sp_*.c parser, the matcher plan piece the typed arguments compile to, and
+ * the evaluation of that piece (leaf-ops.ts and decide.ts dispatch to the `...Matches` functions).
  */
+import type { FlowTest, FlowbitsOp as FlowbitsPlan, HeaderOf, HeaderTest, NumTest } from '../match/plan.js';
+import { OptionError, type PlanContext } from '../match/plan-context.js';
+import type { Subject } from '../match/subject.js';
 import { defineKeyword, flagKeyword, type AnyKeywordSpec, type KeywordSpec, type ValueReporter } from './spec.js';
 import { parseInteger } from './values.js';
 import { noMoreThan, oneOf, tokens, type Piece } from './snort-args.js';
+import { numTestOf, numTestOk, type TypedComparison } from './num-test.js';
 
-/** A comparison against one number or a range (both ends inclusive unless `exclusive`). */
-export interface NumberTest {
-  op: '=' | '!' | '<' | '>' | '<=' | '>=' | 'range';
-  value: number;
-  /** Upper end for 'range'. */
-  max?: number;
+/** A comparison against one number or a range (both ends inclusive unless the keyword's Snort module says not). */
+export type NumberTest = TypedComparison;
+
+/** A plan function that adds one header test. */
+function header<A>(make: (args: A) => HeaderTest): (args: A, into: PlanContext) => void {
+  return (args, into) => void into.rule.headers.push(make(args));
 }
 
 const SIMPLE_TEST = /^\s*(<=|>=|<|>|=|!)?\s*([+-]?\d+)\s*$/;
@@ -73,6 +78,7 @@ function testKeyword(
   min: number,
   max: number,
   allowRange: boolean,
+  plan?: (t: NumberTest) => HeaderTest,
 ): KeywordSpec<NumberTest> {
   return defineKeyword<NumberTest>({
     name,
@@ -81,19 +87,74 @@ function testKeyword(
     repeats: true,
     summary,
     parse: (value, report) => numberTest(value ?? '', report, name, ops, min, max, allowRange),
+    plan: plan && header(plan),
   });
 }
 
+/** fragoffset: accepted, not checked by the matcher (compile.ts counts it as approximated). */
 export const fragoffset = testKeyword('fragoffset', 'test the IP fragment offset', ['=', '!', '<', '>'], 0, 8191, false);
-export const tos = testKeyword('tos', 'test the IP TOS field', ['=', '!'], 0, 255, false);
-export const id = testKeyword('id', 'test the IP ID field', ['='], 0, 65535, false);
-export const window = testKeyword('window', 'test the TCP window size', ['=', '!'], 0, 65535, false);
-export const icmp_id = testKeyword('icmp_id', 'test the ICMP ID', ['='], 0, 65535, false);
-export const icmp_seq = testKeyword('icmp_seq', 'test the ICMP sequence number', ['='], 0, 65535, false);
-export const seq = testKeyword('seq', 'test the TCP sequence number', ['='], 0, 0xffffffff, false);
-export const ack = testKeyword('ack', 'test the TCP acknowledgement number', ['='], 0, 0xffffffff, false);
-/** dsize: N, <N, >N, N<>M (Snort 2.9 rejects <=, >= and !). */
-export const dsize = testKeyword('dsize', 'test the payload size', ['=', '<', '>'], 0, 65535, true);
+/** The plan's comparison for keywords that take no range. */
+const single = (t: NumberTest): NumTest => numTestOf(t, '<=>');
+
+export const tos = testKeyword('tos', 'test the IP TOS field', ['=', '!'], 0, 255, false, (t) => ({ t: 'tos', test: single(t) }));
+export const id = testKeyword('id', 'test the IP ID field', ['='], 0, 65535, false, (t) => ({ t: 'id', test: single(t) }));
+export const window = testKeyword('window', 'test the TCP window size', ['=', '!'], 0, 65535, false, (t) => ({ t: 'window', test: single(t) }));
+export const icmp_id = testKeyword('icmp_id', 'test the ICMP ID', ['='], 0, 65535, false, (t) => ({ t: 'icmp_id', value: t.value }));
+export const icmp_seq = testKeyword('icmp_seq', 'test the ICMP sequence number', ['='], 0, 65535, false, (t) => ({ t: 'icmp_seq', value: t.value }));
+export const seq = testKeyword('seq', 'test the TCP sequence number', ['='], 0, 0xffffffff, false, (t) => ({ t: 'seq', value: t.value }));
+export const ack = testKeyword('ack', 'test the TCP acknowledgement number', ['='], 0, 0xffffffff, false, (t) => ({ t: 'ack', value: t.value }));
+/** dsize: N, <N, >N, N<>M (Snort 2.9 rejects <=, >= and !); sp_dsize_check.c CheckDsize checks a range inclusively. */
+export const dsize = testKeyword('dsize', 'test the payload size', ['=', '<', '>'], 0, 65535, true, (t) => ({ t: 'dsize', test: numTestOf(t, '<=>') }));
+
+/**
+ * sp_dsize_check.c CheckDsize. Snort skips rebuilt packets unless they are PDU heads; with PAF (the default) every
+ * flushed segment is one, so rebuilt segments are tested too.
+ */
+export function dsizeMatches(h: HeaderOf<'dsize'>, s: Subject): boolean {
+  return numTestOk(h.test, s.payload.length);
+}
+
+/** sp_ip_tos_check.c IpTosCheckEq. */
+export function tosMatches(h: HeaderOf<'tos'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  return ip !== undefined && numTestOk(h.test, ip.tos);
+}
+
+/** sp_ip_id_check.c IpIdCheckEq. */
+export function idMatches(h: HeaderOf<'id'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  return ip !== undefined && numTestOk(h.test, ip.id);
+}
+
+/** sp_tcp_win_check.c TcpWinCheckEq. */
+export function windowMatches(h: HeaderOf<'window'>, s: Subject): boolean {
+  const tcp = s.packet.tcp;
+  return tcp !== undefined && numTestOk(h.test, tcp.window);
+}
+
+/** sp_tcp_seq_check.c CheckTcpSeqEq. */
+export function seqMatches(h: HeaderOf<'seq'>, s: Subject): boolean {
+  const tcp = s.packet.tcp;
+  return tcp !== undefined && tcp.seq >>> 0 === h.value >>> 0;
+}
+
+/** sp_tcp_ack_check.c CheckTcpAckEq. */
+export function ackMatches(h: HeaderOf<'ack'>, s: Subject): boolean {
+  const tcp = s.packet.tcp;
+  return tcp !== undefined && tcp.ack >>> 0 === h.value >>> 0;
+}
+
+/** sp_icmp_id_check.c IcmpIdCheck, on messages that carry an id (echo, timestamp, ...: the decoder leaves it -1 for others). */
+export function icmpIdMatches(h: HeaderOf<'icmp_id'>, s: Subject): boolean {
+  const ic = s.packet.icmp ?? s.packet.icmp6;
+  return ic !== undefined && ic.id >= 0 && ic.id === h.value;
+}
+
+/** sp_icmp_seq_check.c IcmpSeqCheck, on messages that carry a sequence number (as icmp_id). */
+export function icmpSeqMatches(h: HeaderOf<'icmp_seq'>, s: Subject): boolean {
+  const ic = s.packet.icmp ?? s.packet.icmp6;
+  return ic !== undefined && ic.seq >= 0 && ic.seq === h.value;
+}
 
 /** ttl: `[<|>|=|<=|>=]N`, `N-M`, `-N`, `N-` (sp_ttl_check.c). */
 export const ttl = defineKeyword<NumberTest>({
@@ -120,10 +181,24 @@ export const ttl = defineKeyword<NumberTest>({
     }
     return numberTest(v, report, 'ttl', ['=', '<', '>', '<=', '>='], 0, 255, false);
   },
+  // sp_ttl_check.c CheckTtl: TTL_CHECK_RG is inclusive at both ends.
+  plan: header((t) => ({ t: 'ttl', test: numTestOf(t, '<=>') })),
 });
 
-/** itype/icode: `N`, `<N`, `>N`, `min<>max` (exclusive range; min may be -1), with the manual's bounds. */
+/** sp_ttl_check.c CheckTtl. */
+export function ttlMatches(h: HeaderOf<'ttl'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  return ip !== undefined && numTestOk(h.test, ip.ttl);
+}
+
+/**
+ * itype/icode: `N`, `<N`, `>N`, `min<>max` (an exclusive range), with the manual's bounds (sp_icmp_code_check.c
+ * ParseIcmpCode makes these checks; 2.9.20's ParseIcmpType makes none, honeywall applies the same bounds to both).
+ * Only icode's range may start with a sign (`-1<>30`): ParseIcmpType reads a range only when the value starts with a
+ * digit, and `-1<>30` then fails its plain-number parse.
+ */
 function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberTest> {
+  const signedRange = name === 'icode';
   return defineKeyword<NumberTest>({
     name,
     category: 'non-payload',
@@ -136,6 +211,10 @@ function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberT
       if (r) {
         const a = Number(r[1]);
         const b = Number(r[2]);
+        if (!signedRange && !/^\s*\d/.test(v)) {
+          report.error('bad-range', `${name} range must start with a digit (Snort reads '${v.trim()}' as a number and fails)`, 0, v.length);
+          return undefined;
+        }
         if (a < -1 || a > 254 || b < 1 || b > 256 || b - a <= 1) {
           report.error('bad-range', `${name} range ${a}<>${b} is invalid (-1 <= min <= 254, 1 <= max <= 256, max - min > 1)`, 0, v.length);
           return undefined;
@@ -151,14 +230,33 @@ function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberT
       }
       return t;
     },
+    // sp_icmp_type_check.c / sp_icmp_code_check.c: ICMP_*_TEST_RG is exclusive at both ends.
+    plan: header((t) => ({ t: name, test: numTestOf(t, '<>') })),
   });
 }
 
 export const itype = icmpTest('itype', 'test the ICMP type');
 export const icode = icmpTest('icode', 'test the ICMP code');
 
+/** sp_icmp_type_check.c IcmpTypeCheck (ICMPv6 too). */
+export function itypeMatches(h: HeaderOf<'itype'>, s: Subject): boolean {
+  const ic = s.packet.icmp ?? s.packet.icmp6;
+  return ic !== undefined && numTestOk(h.test, ic.type);
+}
+
+/** sp_icmp_code_check.c IcmpCodeCheck (ICMPv6 too). */
+export function icodeMatches(h: HeaderOf<'icode'>, s: Subject): boolean {
+  const ic = s.packet.icmp ?? s.packet.icmp6;
+  return ic !== undefined && numTestOk(h.test, ic.code);
+}
+
 export const IP_OPTIONS = ['rr', 'eol', 'nop', 'ts', 'sec', 'esec', 'lsrr', 'lsrre', 'ssrr', 'satid', 'any'] as const;
 export type IpOption = (typeof IP_OPTIONS)[number];
+
+/** The option codes of decode.h (IPOPT_*); `any` is -1. lsrre is IPOPT_LSRR_E, 0x84. */
+const IP_OPTION_CODES: Readonly<Record<IpOption, number>> = {
+  rr: 0x07, eol: 0x00, nop: 0x01, ts: 0x44, sec: 0x82, esec: 0x85, lsrr: 0x83, lsrre: 0x84, ssrr: 0x89, satid: 0x88, any: -1,
+};
 
 export const ipopts = defineKeyword<IpOption>({
   name: 'ipopts',
@@ -167,75 +265,139 @@ export const ipopts = defineKeyword<IpOption>({
   summary: 'test for an IP option',
   parse(value, report) {
     const v = (value ?? '').trim();
-    return oneOf({ text: v, at: (value ?? '').indexOf(v) }, IP_OPTIONS, report, 'ipopts');
+    // sp_ipoption_check.c ParseIpOptionData compares with strcasecmp: `ipopts:LSRR` is lsrr.
+    return oneOf({ text: v.toLowerCase(), at: (value ?? '').indexOf(v) }, IP_OPTIONS, report, 'ipopts');
   },
+  plan: header((o) => ({ t: 'ipopts', option: IP_OPTION_CODES[o] })),
 });
+
+/**
+ * sp_ipoption_check.c CheckIpOptions over the options the decoder recorded. Snort's decoder stops at EOL and does not
+ * record it: ipopts:eol never matches (Snort 2.9.20 on detect-ipopts-02).
+ */
+export function ipoptsMatches(h: HeaderOf<'ipopts'>, s: Subject): boolean {
+  const ip4 = s.packet.ip4;
+  if (ip4 === undefined) return false;
+  if (h.option === -1) return ip4.options.some((o) => o.type !== 0);
+  for (const o of ip4.options) if (o.type === h.option && o.type !== 0) return true;
+  return false;
+}
 
 /** fragbits and flags: the bits to test, how (`+` plus others, `*` any, `!` not), and flags' ignore mask. */
 export interface BitsTest {
-  /** Bit letters as given, normalised (`1` -> `C`, `2` -> `E` for flags). */
+  /** Bit letters as given, upper case (`1` -> `C`, `2` -> `E` for flags); `0` alone for "no flags". */
   bits: string;
   mode: 'exact' | 'plus' | 'any' | 'not';
   /** flags only: bits to ignore (after the comma). */
   mask?: string;
 }
 
-function bitsTest(value: string, report: ValueReporter, what: string, letters: string, maskAllowed: boolean): BitsTest | undefined {
-  const comma = value.indexOf(',');
-  const head = comma === -1 ? value : value.slice(0, comma);
+const MODES: Readonly<Record<string, BitsTest['mode']>> = { '+': 'plus', '*': 'any', '!': 'not' };
+
+/**
+ * The bits part of fragbits and flags, read as sp_ip_fragbits.c ParseFragBits and sp_tcp_flag_check.c ParseTCPFlags
+ * read it: letters in either case, a modifier anywhere (the last one wins), and for flags `0`, which clears the flags
+ * read before it (`0S` is S, `S0` is no flags). What Snort accepts but reads surprisingly is warned about.
+ */
+function readBits(head: string, report: ValueReporter, what: string, letters: string, isFlags: boolean): Pick<BitsTest, 'bits' | 'mode'> | undefined {
   let bits = '';
   let mode: BitsTest['mode'] = 'exact';
+  let modifier = '';
   for (let k = 0; k < head.length; k++) {
     let ch = head[k]!;
     if (ch === ' ' || ch === '\t') continue;
-    if (ch === '+' || ch === '*' || ch === '!') {
-      const m = ch === '+' ? 'plus' : ch === '*' ? 'any' : 'not';
-      if (mode !== 'exact' && mode !== m) {
-        report.error('bad-modifier', `${what} takes one modifier (+, * or !)`, k, 1);
-        return undefined;
-      }
+    const m = MODES[ch];
+    if (m !== undefined) {
+      if (modifier !== '' && modifier !== ch) report.warning('modifier-overridden', `${what}: '${ch}' overrides '${modifier}' (Snort uses the last modifier)`, k, 1);
+      modifier = ch;
       mode = m;
       continue;
     }
-    if (maskAllowed && ch === '1') ch = 'C';
-    if (maskAllowed && ch === '2') ch = 'E';
+    ch = ch.toUpperCase();
+    if (isFlags && ch === '1') ch = 'C';
+    if (isFlags && ch === '2') ch = 'E';
     if (!letters.includes(ch)) {
       report.error('bad-flag', `'${head[k]}' is not a ${what} bit (${letters.split('').join(' ')})`, k, 1);
       return undefined;
     }
-    if (!bits.includes(ch)) bits += ch;
+    if (ch === '0') {
+      if (bits !== '' && bits !== '0') report.warning('zero-flag-combined', `${what}: '0' (no flags) clears the flags before it (${bits})`, k, 1);
+      bits = '0';
+    } else {
+      if (bits === '0') {
+        report.warning('zero-flag-combined', `${what}: '0' (no flags) is cancelled by '${head[k]}' after it`, k, 1);
+        bits = '';
+      }
+      if (!bits.includes(ch)) bits += ch;
+    }
   }
-  if (bits === '') {
-    report.error('missing-value', `${what} names no bits`, 0, value.length);
+  if (bits === '' && mode === 'exact') {
+    report.error('missing-value', `${what} names no bits`, 0, head.length);
     return undefined;
   }
-  if (bits.includes('0') && bits.length > 1) {
-    report.error('bad-flag', `${what}: '0' (no flags) cannot be combined with other flags`, 0, head.length);
-    return undefined;
-  }
-  const out: BitsTest = { bits, mode };
-  if (comma !== -1) {
-    if (!maskAllowed) {
-      report.error('bad-argument', `${what} takes no mask`, comma, value.length - comma);
+  if (bits === '') report.warning('no-bits', `${what} names no bits, only the modifier '${modifier}'`, 0, head.length);
+  return { bits, mode };
+}
+
+/** flags' ignore mask (after the comma): TCP flag letters in either case, `1` and `2` for C and E. */
+function readMask(tail: string, at: number, report: ValueReporter): string | undefined {
+  let mask = '';
+  for (let k = 0; k < tail.length; k++) {
+    let ch = tail[k]!;
+    if (ch === ' ' || ch === '\t') continue;
+    ch = ch.toUpperCase();
+    if (ch === '1') ch = 'C';
+    if (ch === '2') ch = 'E';
+    if (!'FSRPAUCE'.includes(ch)) {
+      report.error('bad-flag', `'${tail[k]}' is not a TCP flag for the mask (F S R P A U C E)`, at + k, 1);
       return undefined;
     }
-    let mask = '';
-    const tail = value.slice(comma + 1);
-    for (let k = 0; k < tail.length; k++) {
-      let ch = tail[k]!;
-      if (ch === ' ' || ch === '\t') continue;
-      if (ch === '1') ch = 'C';
-      if (ch === '2') ch = 'E';
-      if (!'FSRPAUCE'.includes(ch)) {
-        report.error('bad-flag', `'${tail[k]}' is not a TCP flag for the mask (F S R P A U C E)`, comma + 1 + k, 1);
-        return undefined;
-      }
-      if (!mask.includes(ch)) mask += ch;
-    }
-    out.mask = mask;
+    if (!mask.includes(ch)) mask += ch;
   }
+  return mask;
+}
+
+function bitsTest(value: string, report: ValueReporter, what: string, letters: string, isFlags: boolean): BitsTest | undefined {
+  const comma = value.indexOf(',');
+  const head = comma === -1 ? value : value.slice(0, comma);
+  const read = readBits(head, report, what, letters, isFlags);
+  if (!read) return undefined;
+  const out: BitsTest = { bits: read.bits, mode: read.mode };
+  if (comma === -1) return out;
+  if (!isFlags) {
+    report.error('bad-argument', `${what} takes no mask`, comma, value.length - comma);
+    return undefined;
+  }
+  const mask = readMask(value.slice(comma + 1), comma + 1, report);
+  if (mask === undefined) return undefined;
+  out.mask = mask;
   return out;
 }
+
+/** The plan's bit set of letters, by a table of letter -> bit. */
+function bitsOf(letters: string, table: Readonly<Record<string, number>>): number {
+  let b = 0;
+  for (const ch of letters) b |= table[ch] ?? 0;
+  return b;
+}
+
+const PLAN_MODES: Readonly<Record<BitsTest['mode'], 'exact' | 'all' | 'any' | 'not'>> = { exact: 'exact', plus: 'all', any: 'any', not: 'not' };
+
+/** Snort's FB_* / M_* modes over the bits of the packet. */
+function bitsOk(have: number, want: number, mode: 'exact' | 'any' | 'all' | 'not'): boolean {
+  switch (mode) {
+    case 'exact':
+      return have === want;
+    case 'all':
+      return (have & want) === want;
+    case 'any':
+      return (have & want) !== 0;
+    case 'not':
+      return (have & want) === 0;
+  }
+}
+
+const FRAG_BITS: Readonly<Record<string, number>> = { M: 1, D: 2, R: 4 };
 
 export const fragbits = defineKeyword<BitsTest>({
   name: 'fragbits',
@@ -244,7 +406,18 @@ export const fragbits = defineKeyword<BitsTest>({
   value: 'required',
   summary: 'test the IP fragmentation bits (M D R, with + * !)',
   parse: (value, report) => bitsTest(value ?? '', report, 'fragbits', 'MDR', false),
+  plan: header((b) => ({ t: 'fragbits', bits: bitsOf(b.bits, FRAG_BITS), mode: PLAN_MODES[b.mode] })),
 });
+
+/** sp_ip_fragbits.c CheckFragBits (bits: 1 MF, 2 DF, 4 reserved). */
+export function fragbitsMatches(h: HeaderOf<'fragbits'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  if (ip === undefined) return false;
+  const have = (ip.mf ? 1 : 0) | (ip.df ? 2 : 0) | (ip.rb ? 4 : 0);
+  return bitsOk(have, h.bits, h.mode);
+}
+
+const TCP_FLAG_BITS: Readonly<Record<string, number>> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, U: 0x20, E: 0x40, C: 0x80 };
 
 export const flags = defineKeyword<BitsTest>({
   name: 'flags',
@@ -253,7 +426,17 @@ export const flags = defineKeyword<BitsTest>({
   value: 'required',
   summary: 'test the TCP flags (F S R P A U C E 0, with + * !, optional ignore mask)',
   parse: (value, report) => bitsTest(value ?? '', report, 'flags', 'FSRPAUCE0', true),
+  plan: header((b) => ({
+    t: 'flags', bits: bitsOf(b.bits, TCP_FLAG_BITS), mode: PLAN_MODES[b.mode], mask: 0xff & ~bitsOf(b.mask ?? '', TCP_FLAG_BITS),
+  })),
 });
+
+/** sp_tcp_flag_check.c CheckTcpFlags: the packet's flags outside the ignore mask against the rule's. */
+export function flagsMatches(h: HeaderOf<'flags'>, s: Subject): boolean {
+  const tcp = s.packet.tcp;
+  if (tcp === undefined) return false;
+  return bitsOk(tcp.flags & h.mask, h.bits & h.mask, h.mode);
+}
 
 export interface FlowArgs {
   state?: 'established' | 'not_established' | 'stateless';
@@ -276,7 +459,8 @@ export const flow = defineKeyword<FlowArgs>({
     const args: FlowArgs = {};
     const seen = new Map<string, Piece>();
     for (const p of tokens(value)) {
-      const w = oneOf(p, FLOW_WORDS, report, 'flow option');
+      // sp_clientserver.c ParseFlowArgs compares with strcasecmp: `flow:Established,To_Server` is accepted.
+      const w = oneOf({ text: p.text.toLowerCase(), at: p.at }, FLOW_WORDS, report, 'flow option');
       if (!w) return undefined;
       const conflict = (kind: string, prev: string | undefined, now: string) => {
         if (prev !== undefined && prev !== now) {
@@ -306,9 +490,45 @@ export const flow = defineKeyword<FlowArgs>({
       report.error('missing-value', 'flow needs at least one option', 0, (value ?? '').length);
       return undefined;
     }
+    // sp_clientserver.c ParseFlowArgs: "Can't use flow: stateless option with other options" (a direction).
+    if (args.state === 'stateless' && args.direction !== undefined) {
+      const d = seen.get('direction')!;
+      report.error('flow-conflict', `flow: '${d.text}' cannot be used with 'stateless'`, d.at, d.text.length);
+      return undefined;
+    }
     return args;
   },
+  plan(args, into) {
+    // sp_clientserver.c FlowInit: "Multiple flow options in rule".
+    if (into.rule.flow !== undefined) throw new OptionError('only one flow option per rule');
+    into.rule.flow = flowTestOf(args);
+  },
 });
+
+/** The plan's flow test; no_frag and only_frag are not checked (the matcher sees reassembled datagrams only). */
+function flowTestOf(args: FlowArgs): FlowTest {
+  const f: FlowTest = {};
+  if (args.state === 'established') f.established = true;
+  else if (args.state === 'not_established') f.notEstablished = true;
+  else if (args.state === 'stateless') f.stateless = true;
+  if (args.direction === 'to_server') f.toServer = true;
+  else if (args.direction === 'to_client') f.toClient = true;
+  if (args.stream === 'only_stream') f.onlyStream = true;
+  else if (args.stream === 'no_stream') f.noStream = true;
+  return f;
+}
+
+/** sp_clientserver.c CheckFlow: session state, direction, and rebuilt or not. */
+export function flowMatches(f: FlowTest, s: Subject): boolean {
+  const hasFlow = s.flow !== undefined;
+  if (f.established && !(hasFlow && s.established)) return false;
+  if (f.notEstablished && hasFlow && s.established) return false;
+  if (f.toServer && !(hasFlow && s.fromClient)) return false;
+  if (f.toClient && !(hasFlow && !s.fromClient)) return false;
+  if (f.onlyStream && !s.rebuilt) return false;
+  if (f.noStream && s.rebuilt) return false;
+  return true;
+}
 
 export type FlowbitsOp = 'set' | 'setx' | 'unset' | 'toggle' | 'isset' | 'isnotset' | 'noalert' | 'reset';
 
@@ -340,7 +560,8 @@ export const flowbits = defineKeyword<FlowbitsArgs>({
       report.error('missing-value', 'flowbits needs an operation', 0, 1);
       return undefined;
     }
-    const op = oneOf(opPiece, FLOWBITS_OPS, report, 'flowbits operation');
+    // sp_flowbits.c FlowBitsParse compares the operation with strcasecmp (and `any`/`all` below too).
+    const op = oneOf({ text: opPiece.text.toLowerCase(), at: opPiece.at }, FLOWBITS_OPS, report, 'flowbits operation');
     if (!op) return undefined;
     if (!noMoreThan(parts, 3, report, 'flowbits')) return undefined;
     const bitsPiece = parts[1];
@@ -372,8 +593,9 @@ export const flowbits = defineKeyword<FlowbitsArgs>({
     if (groupPiece && !checkName(groupPiece.text, groupPiece.at, 'group name')) return undefined;
     const group = groupPiece?.text;
     const b = bitsPiece.text;
+    const anyAll = b.toLowerCase();
     // `any,group` / `all,group`
-    if ((b === 'any' || b === 'all') && group !== undefined) {
+    if ((anyAll === 'any' || anyAll === 'all') && group !== undefined) {
       if (b === 'any' && op !== 'isset' && op !== 'isnotset') {
         report.error('bad-argument', `flowbits:${op} takes 'all,<group>', not 'any'`, bitsPiece.at, b.length);
         return undefined;
@@ -382,7 +604,7 @@ export const flowbits = defineKeyword<FlowbitsArgs>({
         report.error('bad-argument', `flowbits:${op} needs bit names, not '${b}'`, bitsPiece.at, b.length);
         return undefined;
       }
-      return { op, bits: [], group, match: b };
+      return { op, bits: [], group, match: anyAll };
     }
     const hasOr = b.includes('|');
     const hasAnd = b.includes('&');
@@ -412,7 +634,23 @@ export const flowbits = defineKeyword<FlowbitsArgs>({
     if (group !== undefined) args.group = group;
     return args;
   },
+  plan(args, into) {
+    into.rule.flowbits.push(flowbitsPlanOf(args));
+  },
 });
+
+/**
+ * The plan's flowbits operation. Groups (setx, `all|any,<group>`, reset of a group) are refused: the matcher keeps a
+ * session's bits without their groups. A group after `set` only names the group the bits join, which nothing the
+ * matcher runs reads, so it is dropped.
+ */
+function flowbitsPlanOf(args: FlowbitsArgs): FlowbitsPlan {
+  if (args.op === 'setx' || (args.bits.length === 0 && args.group !== undefined)) {
+    throw new OptionError(`flowbits:${args.op} with a group (${args.group ?? ''}) is not supported by the matcher`);
+  }
+  if (args.op === 'noalert' || args.op === 'reset') return { cmd: args.op, bits: [], any: false };
+  return { cmd: args.op, bits: args.bits.slice(), any: args.match === 'any' };
+}
 
 export interface RpcArgs {
   application: number;
@@ -489,15 +727,43 @@ export const ip_proto = defineKeyword<IpProtoArgs>({
       }
     }
     if (protocol === undefined) return undefined;
+    // sp_ip_proto.c IpProtoRuleParseFunction accepts these (no packet has them): a warning, not an error.
     if ((op === '<' && protocol === 0) || (op === '>' && protocol === 255)) {
-      report.error('number-out-of-range', `ip_proto:${op}${protocol} can never match`, 0, v.length);
-      return undefined;
+      report.warning('never-matches', `ip_proto:${op}${protocol} can never match`, 0, v.length);
     }
     return { op, protocol };
   },
+  plan: header((a) => ({ t: 'ip_proto', test: { op: a.op, a: a.protocol } })),
 });
 
-export const sameip = flagKeyword('sameip', 'non-payload', 'match when the source and destination IP are the same');
+/**
+ * sp_ip_proto.c IpProtoDetectorFunction. Snort also sees the protocol of tunnel outer headers (6in4: ip_proto:41):
+ * a match on any header passes, except that `!` must hold for all of them.
+ */
+export function ipProtoMatches(h: HeaderOf<'ip_proto'>, s: Subject): boolean {
+  const p = s.packet;
+  const ip = p.ip;
+  if (ip === undefined) return false;
+  if (numTestOk(h.test, ip.proto)) return h.test.op !== '!' || (p.outer ?? []).every((o) => numTestOk(h.test, o.proto));
+  return h.test.op !== '!' && (p.outer ?? []).some((o) => numTestOk(h.test, o.proto));
+}
+
+export const sameip: KeywordSpec<true> = {
+  ...flagKeyword('sameip', 'non-payload', 'match when the source and destination IP are the same'),
+  plan: header(() => ({ t: 'sameip' })),
+};
+
+/** sp_ip_same_check.c IpSameCheck. */
+export function sameipMatches(_h: HeaderOf<'sameip'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  return ip !== undefined && sameBytes(ip.src, ip.dst);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export interface StreamReassembleArgs {
   enable: boolean;
@@ -549,14 +815,38 @@ export const stream_size = defineKeyword<StreamSizeArgs>({
       report.error('bad-argument', "stream_size must be '<server|client|both|either>, <operator>, <number>'", 0, Math.max(1, (value ?? '').length));
       return undefined;
     }
-    const direction = oneOf(parts[0]!, ['server', 'client', 'both', 'either'] as const, report, 'stream_size direction');
+    // snort_stream_tcp.c s5TcpStreamSizeInit compares the direction with strcasecmp.
+    const dir = parts[0]!;
+    const direction = oneOf({ text: dir.text.toLowerCase(), at: dir.at }, ['server', 'client', 'both', 'either'] as const, report, 'stream_size direction');
     const op = oneOf(parts[1]!, ['<', '>', '=', '!=', '<=', '>='] as const, report, 'stream_size operator');
     if (!direction || !op) return undefined;
     const size = parseInteger(parts[2]!.text, report, 'stream_size', 0, 0xffffffff, parts[2]!.at);
     if (size === undefined) return undefined;
     return { direction, op, size };
   },
+  plan: header((a) => ({ t: 'stream_size', side: a.direction, test: { op: a.op === '!=' ? '!' : a.op, a: a.size } })),
 });
+
+/**
+ * snort_stream_tcp.c s5TcpStreamSizeEval: the bytes each side has sent (by sequence numbers), on TCP packets of a
+ * tracked session.
+ */
+export function streamSizeMatches(h: HeaderOf<'stream_size'>, s: Subject): boolean {
+  const f = s.flow;
+  if (f === undefined || s.packet.tcp === undefined) return false;
+  const c = f.client.streamSize;
+  const sv = f.server.streamSize;
+  switch (h.side) {
+    case 'client':
+      return numTestOk(h.test, c);
+    case 'server':
+      return numTestOk(h.test, sv);
+    case 'both':
+      return numTestOk(h.test, c) && numTestOk(h.test, sv);
+    case 'either':
+      return numTestOk(h.test, c) || numTestOk(h.test, sv);
+  }
+}
 
 export const nonPayloadKeywords: AnyKeywordSpec[] = [
   fragoffset, ttl, tos, id, ipopts, fragbits, dsize, flags, flow, flowbits, seq, ack, window, itype, icode, icmp_id,

@@ -1,10 +1,16 @@
 /**
  * The other payload options of Snort 2.9: isdataat, urilen, the cursor setters (pkt_data, file_data, base64_data)
- * and base64_decode, asn1, cvs, ftpbounce, and protected_content with its hash and length.
+ * and base64_decode, asn1, cvs, ftpbounce, and protected_content with its hash and length. Each with its grammar and
+ * checks, the matcher plan piece it compiles to, and for urilen, ftpbounce and asn1 the evaluation of that piece
+ * (the payload operations are evaluated by the matcher's verify.ts and leaf-ops.ts).
  */
-import { defineKeyword, flagKeyword, type AnyKeywordSpec } from './spec.js';
+import type { HeaderOf } from '../match/plan.js';
+import { OptionError, slotValue, type CursorBuffer, type PlanContext } from '../match/plan-context.js';
+import type { Subject } from '../match/subject.js';
+import { defineKeyword, flagKeyword, type AnyKeywordSpec, type KeywordSpec, type ValueReporter } from './spec.js';
 import { parseInteger, type NumOrVar } from './values.js';
 import { keyValue, noMoreThan, numberOrVariable, oneOf, tokens, variablesOf } from './snort-args.js';
+import { numTestOf, numTestOk } from './num-test.js';
 
 export interface IsdataatArgs {
   negated: boolean;
@@ -35,7 +41,8 @@ export const isdataat = defineKeyword<IsdataatArgs>({
       const rest = p.text.slice(1).trimStart();
       p = { text: rest, at: p.at + p.text.length - rest.length };
     }
-    const offset = numberOrVariable(p, report, 'isdataat offset', 0, 65535);
+    // sp_isdataat.c IsDataAtParse only refuses offsets above 65535 (a negative one is a position before the cursor).
+    const offset = numberOrVariable(p, report, 'isdataat offset', -65535, 65535);
     if (offset === undefined) return undefined;
     const args: IsdataatArgs = { negated, offset, relative: false, rawbytes: false, variables: variablesOf(offset) };
     for (const m of parts.slice(1)) {
@@ -44,6 +51,9 @@ export const isdataat = defineKeyword<IsdataatArgs>({
       args[w] = true;
     }
     return args;
+  },
+  plan(a, into) {
+    into.rule.ops.push({ op: 'isdataat', offset: slotValue(a.offset, into, 'isdataat offset'), relative: a.relative, negated: a.negated, rawbytes: a.rawbytes });
   },
 });
 
@@ -56,6 +66,35 @@ export interface UrilenArgs {
 
 const URILEN = /^\s*(?:([<>])\s*(\d+)|(\d+)\s*<>\s*(\d+)|(\d+))\s*$/;
 
+/** `N`, `<N`, `>N` or `N<>M`, as sp_urilen_check.c ParseUriLen reads them. */
+function urilenTest(t: { text: string; at: number }, report: ValueReporter): Omit<UrilenArgs, 'buffer'> | undefined {
+  const m = URILEN.exec(t.text);
+  if (!m) {
+    report.error('bad-number', `urilen must be N, <N, >N or N<>M; got '${t.text}'`, t.at, Math.max(1, t.text.length));
+    return undefined;
+  }
+  const numbers = [m[2], m[3], m[4], m[5]].filter((x): x is string => x !== undefined).map(Number);
+  if (numbers.some((n) => n > 65535)) {
+    report.error('number-out-of-range', `urilen ${numbers.find((n) => n > 65535)} is out of range 0..65535`, t.at, t.text.length);
+    return undefined;
+  }
+  if (m[1]) {
+    const n = numbers[0]!;
+    // ParseUriLen: "Invalid 'urilen' argument" for <0, which no URI can pass.
+    if (m[1] === '<' && n === 0) {
+      report.error('number-out-of-range', 'urilen:<0 can never match', t.at, t.text.length);
+      return undefined;
+    }
+    return { op: m[1] as '<' | '>', value: n };
+  }
+  if (m[3] !== undefined) {
+    // ParseUriLen swaps the ends of a range written high to low.
+    const [a, b] = [numbers[0]!, numbers[1]!];
+    return { op: 'range', value: Math.min(a, b), max: Math.max(a, b) };
+  }
+  return { op: '=', value: numbers[0]! };
+}
+
 export const urilen = defineKeyword<UrilenArgs>({
   name: 'urilen',
   repeats: true,
@@ -65,38 +104,10 @@ export const urilen = defineKeyword<UrilenArgs>({
   parse(value, report) {
     const parts = tokens(value);
     if (!noMoreThan(parts, 2, report, 'urilen')) return undefined;
-    const t = parts[0]!;
-    const m = URILEN.exec(t.text);
-    if (!m) {
-      report.error('bad-number', `urilen must be N, <N, >N or N<>M; got '${t.text}'`, t.at, Math.max(1, t.text.length));
-      return undefined;
-    }
-    let args: UrilenArgs;
-    const check = (n: number) => {
-      if (n > 65535) {
-        report.error('number-out-of-range', `urilen ${n} is out of range 0..65535`, t.at, t.text.length);
-        return false;
-      }
-      return true;
-    };
-    if (m[1]) {
-      const n = Number(m[2]);
-      if (!check(n)) return undefined;
-      args = { op: m[1] as '<' | '>', value: n, buffer: 'raw' };
-    } else if (m[3]) {
-      const a = Number(m[3]);
-      const b = Number(m[4]);
-      if (!check(a) || !check(b)) return undefined;
-      if (a > b) {
-        report.error('bad-range', `urilen range ${a}<>${b} is empty (min > max)`, t.at, t.text.length);
-        return undefined;
-      }
-      args = { op: 'range', value: a, max: b, buffer: 'raw' };
-    } else {
-      const n = Number(m[5]);
-      if (!check(n)) return undefined;
-      args = { op: '=', value: n, buffer: 'raw' };
-    }
+    const test = urilenTest(parts[0]!, report);
+    if (!test) return undefined;
+    // ParseUriLen: without a second argument the raw URI (HTTP_BUFFER_RAW_URI) is measured.
+    const args: UrilenArgs = { ...test, buffer: 'raw' };
     if (parts[1]) {
       const b = oneOf(parts[1], ['raw', 'norm'] as const, report, 'urilen buffer');
       if (!b) return undefined;
@@ -104,11 +115,51 @@ export const urilen = defineKeyword<UrilenArgs>({
     }
     return args;
   },
+  // sp_urilen_check.c CheckUriLen: URILEN_CHECK_RG is inclusive at both ends.
+  plan(a, into) {
+    into.rule.headers.push({ t: 'urilen', test: numTestOf(a, '<=>'), raw: a.buffer === 'raw' });
+  },
 });
 
-export const pkt_data = flagKeyword('pkt_data', 'payload', 'set the cursor to the raw transport payload');
-export const base64_data = flagKeyword('base64_data', 'payload', 'set the cursor to the base64_decode output');
-export const ftpbounce = flagKeyword('ftpbounce', 'payload', 'detect FTP bounce attacks (PORT to another host)');
+/** sp_urilen_check.c CheckUriLen: the length of this HTTP request's URI buffer; no match without one. */
+export function urilenMatches(h: HeaderOf<'urilen'>, s: Subject): boolean {
+  const u = h.raw ? s.http?.rawUri : s.http?.uri;
+  return u !== undefined && numTestOk(h.test, u.length);
+}
+
+/** A cursor setter: payload options that name no buffer read `buffer` from here on, from its start. */
+function setBuffer(into: PlanContext, buffer: CursorBuffer): void {
+  into.buffer = buffer;
+  into.rule.ops.push({ op: 'set_buffer', buf: buffer });
+}
+
+export const pkt_data: KeywordSpec<true> = {
+  ...flagKeyword('pkt_data', 'payload', 'set the cursor to the raw transport payload'),
+  plan: (_args, into) => setBuffer(into, 'pkt'),
+};
+
+export const base64_data: KeywordSpec<true> = {
+  ...flagKeyword('base64_data', 'payload', 'set the cursor to the base64_decode output'),
+  plan(_args, into) {
+    // sp_base64_data.c Base64DataInit: "base64_decode needs to be specified before base64_data in a rule".
+    if (!into.base64Decoded) throw new OptionError('base64_data needs base64_decode before it');
+    setBuffer(into, 'base64');
+  },
+};
+
+export const ftpbounce: KeywordSpec<true> = {
+  ...flagKeyword('ftpbounce', 'payload', 'detect FTP bounce attacks (PORT to another host)'),
+  plan: (_args, into) => void into.rule.headers.push({ t: 'ftpbounce' }),
+};
+
+/** sp_ftpbounce.c FTPBounce: the address of a PORT command differs from the client's (IPv4). */
+export function ftpbounceMatches(_h: HeaderOf<'ftpbounce'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  const m = /PORT\s+(\d+),(\d+),(\d+),(\d+),\d+,\d+/i.exec(Buffer.from(s.payload.buffer, s.payload.byteOffset, s.payload.length).toString('latin1'));
+  if (!m || ip === undefined || ip.version !== 4) return false;
+  for (let i = 0; i < 4; i++) if (Number(m[i + 1]) !== ip.src[i]) return true;
+  return false;
+}
 
 /** `file_data` or the deprecated `file_data:mime` (Snort 2.9 accepts it and treats it as file_data). */
 export const file_data = defineKeyword<{ mime: boolean }>({
@@ -126,6 +177,7 @@ export const file_data = defineKeyword<{ mime: boolean }>({
     report.error('bad-argument', `file_data takes no value or 'mime'; got '${t}'`, 0, value!.length);
     return undefined;
   },
+  plan: (_args, into) => setBuffer(into, 'file_data'),
 });
 
 export interface Base64DecodeArgs {
@@ -141,13 +193,13 @@ export const base64_decode = defineKeyword<Base64DecodeArgs>({
   summary: 'decode base64 data (from an offset, optionally relative) for base64_data',
   parse(value, report) {
     const args: Base64DecodeArgs = { relative: false };
+    const parts = tokens(value);
+    // sp_base64_decode.c Base64DecodeParse: at most three arguments; one given twice is read twice (the last wins).
+    if (!noMoreThan(parts, 3, report, 'base64_decode')) return undefined;
     const seen = new Set<string>();
-    for (const p of tokens(value)) {
+    for (const p of parts) {
       const kv = keyValue(p);
-      if (seen.has(kv.key)) {
-        report.error('duplicate-modifier', `base64_decode '${kv.key}' is given twice`, p.at, p.text.length);
-        return undefined;
-      }
+      if (seen.has(kv.key)) report.warning('duplicate-modifier', `base64_decode '${kv.key}' is given twice (Snort uses the last)`, p.at, p.text.length);
       seen.add(kv.key);
       if (kv.key === 'relative' && kv.value === undefined) args.relative = true;
       else if (kv.key === 'bytes') {
@@ -164,6 +216,11 @@ export const base64_decode = defineKeyword<Base64DecodeArgs>({
       }
     }
     return args;
+  },
+  plan(a, into) {
+    into.base64Decoded = true;
+    // bytes 0: decode to the end of the buffer (sp_base64_decode.c's default).
+    into.rule.ops.push({ op: 'base64_decode', bytes: a.bytes ?? 0, offset: a.offset ?? 0, relative: a.relative });
   },
 });
 
@@ -225,7 +282,14 @@ export const asn1 = defineKeyword<Asn1Args>({
     }
     return args;
   },
+  // The ASN.1 decoder is not implemented: the rule compiles and never fires (compile.ts counts it as approximated).
+  plan: (_args, into) => void into.rule.headers.push({ t: 'never', keyword: 'asn1' }),
 });
+
+/** A keyword whose check is not implemented (`never`): it never matches. */
+export function neverMatches(_h: HeaderOf<'never'>, _s: Subject): boolean {
+  return false;
+}
 
 export const cvs = defineKeyword<'invalid-entry'>({
   name: 'cvs',

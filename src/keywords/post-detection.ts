@@ -1,8 +1,11 @@
 /**
  * Post-detection options and rate filters of Snort 2.9: threshold, detection_filter, tag, logto, session, resp,
- * react, activates, activated_by, count. Checks as Snort's parser makes them (tracks other than by_src/by_dst, such
- * as Suricata's by_rule and by_flow, are refused; detection_filter takes exactly three arguments).
+ * react, activates, activated_by, count. Checks as Snort's parser makes them (parser.c ParseOtnThreshold,
+ * ParseOtnDetectionFilter, ParseOtnTag: tracks other than by_src/by_dst, such as Suricata's by_rule and by_flow, are
+ * refused; detection_filter takes exactly three arguments). threshold and detection_filter compile to the matcher's
+ * rate specs (evaluated by decide.ts); the matcher does not tag.
  */
+import { OptionError } from '../match/plan-context.js';
 import { defineKeyword, type AnyKeywordSpec, type ValueReporter } from './spec.js';
 import { parseInteger, unquote } from './values.js';
 import { keyValue, oneOf, tokens, type Piece } from './snort-args.js';
@@ -34,7 +37,8 @@ function filterPairs(value: string, report: ValueReporter, what: string, keys: r
   }
   for (const p of parts) {
     const kv = keyValue(p);
-    const key = kv.key as FilterKey;
+    // parser.c compares keys and their words with strcasecmp: `Type Limit, Track BY_SRC` is accepted.
+    const key = kv.key.toLowerCase() as FilterKey;
     if (!keys.includes(key)) {
       report.error('bad-argument', `${what}: unknown argument '${kv.key}' (${keys.join(', ')})`, p.at, Math.max(1, p.text.length));
       return undefined;
@@ -45,17 +49,19 @@ function filterPairs(value: string, report: ValueReporter, what: string, keys: r
     }
     const val: Piece = { text: (kv.value ?? '').trim(), at: kv.valueAt };
     if (key === 'type') {
-      const t = oneOf(val, ['limit', 'threshold', 'both'] as const, report, `${what} type`);
+      const t = oneOf({ text: val.text.toLowerCase(), at: val.at }, ['limit', 'threshold', 'both'] as const, report, `${what} type`);
       if (!t) return undefined;
       out.type = t;
     } else if (key === 'track') {
-      if (val.text !== 'by_src' && val.text !== 'by_dst') {
+      const track = val.text.toLowerCase();
+      if (track !== 'by_src' && track !== 'by_dst') {
         report.error('unknown-track', `${what} has unknown track '${val.text}' (Snort 2.9 tracks by_src or by_dst)`, val.at, Math.max(1, val.text.length));
         return undefined;
       }
-      out.track = val.text;
+      out.track = track;
     } else {
-      const n = parseInteger(val.text, report, `${what} ${key}`, key === 'count' && what === 'threshold' ? 0 : 1, 0x7fffffff, val.at);
+      // parser.c reads count and seconds with xatoup: "must be > 0" (threshold's count too).
+      const n = parseInteger(val.text, report, `${what} ${key}`, 1, 0x7fffffff, val.at);
       if (n === undefined) return undefined;
       out[key] = n;
     }
@@ -68,6 +74,9 @@ function filterPairs(value: string, report: ValueReporter, what: string, keys: r
   return out;
 }
 
+/** parser.c (after a rule's options are read): the two cannot be combined. The binder reports it to lint too. */
+export const THRESHOLD_WITH_DETECTION_FILTER = 'threshold and detection_filter cannot be used in the same rule';
+
 export const threshold = defineKeyword<ThresholdArgs>({
   name: 'threshold',
   repeats: true,
@@ -75,6 +84,11 @@ export const threshold = defineKeyword<ThresholdArgs>({
   value: 'required',
   summary: 'limit or threshold the alerts of this rule (type, track, count, seconds)',
   parse: (value, report) => filterPairs(value ?? '', report, 'threshold', ['type', 'track', 'count', 'seconds']) as ThresholdArgs | undefined,
+  plan(a, into) {
+    if (into.rule.threshold !== undefined) throw new OptionError('only one threshold per rule');
+    if (into.rule.detectionFilter !== undefined) throw new OptionError(THRESHOLD_WITH_DETECTION_FILTER);
+    into.rule.threshold = { type: a.type, track: a.track, count: a.count, seconds: a.seconds };
+  },
 });
 
 export const detection_filter = defineKeyword<DetectionFilterArgs>({
@@ -84,6 +98,11 @@ export const detection_filter = defineKeyword<DetectionFilterArgs>({
   value: 'required',
   summary: 'only alert after the rule matched count times in seconds (per source or destination)',
   parse: (value, report) => filterPairs(value ?? '', report, 'detection_filter', ['track', 'count', 'seconds']) as DetectionFilterArgs | undefined,
+  plan(a, into) {
+    if (into.rule.detectionFilter !== undefined) throw new OptionError('only one detection_filter per rule');
+    if (into.rule.threshold !== undefined) throw new OptionError(THRESHOLD_WITH_DETECTION_FILTER);
+    into.rule.detectionFilter = { track: a.track, count: a.count, seconds: a.seconds };
+  },
 });
 
 export type TagMetric = 'packets' | 'seconds' | 'bytes';
@@ -100,6 +119,10 @@ export interface TagArgs {
 
 const TAG_METRICS = ['packets', 'seconds', 'bytes'] as const;
 
+function lower(p: Piece): Piece {
+  return { text: p.text.toLowerCase(), at: p.at };
+}
+
 export const tag = defineKeyword<TagArgs>({
   name: 'tag',
   category: 'post-detection',
@@ -113,11 +136,12 @@ export const tag = defineKeyword<TagArgs>({
       report.error('missing-value', 'tag needs a type', 0, 1);
       return undefined;
     }
-    const type = oneOf(typeP, ['session', 'host'] as const, report, 'tag type');
+    // parser.c ParseOtnTag compares every word with strcasecmp.
+    const type = oneOf(lower(typeP), ['session', 'host'] as const, report, 'tag type');
     if (!type) return undefined;
     const args: TagArgs = { type, limits: [], exclusive: false };
     for (let k = 1; k < parts.length; k++) {
-      const p = parts[k]!;
+      const p = lower(parts[k]!);
       if (/^\d+$/.test(p.text)) {
         const count = parseInteger(p.text, report, 'tag count', 0, 0x7fffffff, p.at);
         const mp = parts[k + 1];
@@ -126,7 +150,7 @@ export const tag = defineKeyword<TagArgs>({
           report.error('missing-argument', `tag count ${count} needs a metric (packets, seconds or bytes)`, p.at, p.text.length);
           return undefined;
         }
-        const metric = oneOf(mp, TAG_METRICS, report, 'tag metric');
+        const metric = oneOf(lower(mp), TAG_METRICS, report, 'tag metric');
         if (!metric) return undefined;
         if (args.limits.some((l) => l.metric === metric)) {
           report.error('duplicate-argument', `tag gives '${metric}' twice`, mp.at, mp.text.length);

@@ -1,7 +1,10 @@
 /**
  * Rule options registered by Snort 2.9's dynamic preprocessors: SSL/TLS (ssl_version, ssl_state), DCE/RPC 2
  * (dce_iface, dce_opnum, dce_stub_data), SIP, GTP, Modbus, DNP3, sensitive data (sd_pattern), file type and AppId.
+ * The matcher compiles and evaluates ssl_version and ssl_state (here); the others are not compiled.
  */
+import type { HeaderOf } from '../match/plan.js';
+import type { Subject } from '../match/subject.js';
 import { defineKeyword, flagKeyword, type AnyKeywordSpec, type KeywordSpec, type ValueReporter } from './spec.js';
 import { parseInteger, unquote } from './values.js';
 import { noMoreThan, tokens } from './snort-args.js';
@@ -43,12 +46,22 @@ function nameList<T extends string>(value: string | undefined, report: ValueRepo
 export const SSL_VERSIONS = ['sslv2', 'sslv3', 'tls1.0', 'tls1.1', 'tls1.2'] as const;
 export const SSL_STATES = ['client_hello', 'server_hello', 'client_keyx', 'server_keyx', 'unknown'] as const;
 
+/**
+ * What the matcher compares in the TLS record of the packet: the handshake type (ssl_state; `unknown`, -2, is no
+ * handshake type, so it is never equal) and the record's minor version (ssl_version; SSLv2 records, -3, are not read).
+ */
+const SSL_STATE_CODES: Readonly<Record<(typeof SSL_STATES)[number], number>> = { client_hello: 1, server_hello: 2, client_keyx: 16, server_keyx: 12, unknown: -2 };
+const SSL_VERSION_CODES: Readonly<Record<(typeof SSL_VERSIONS)[number], number>> = { sslv2: -3, sslv3: 0, 'tls1.0': 1, 'tls1.1': 2, 'tls1.2': 3 };
+
 export const ssl_version = defineKeyword<NegatableName<(typeof SSL_VERSIONS)[number]>[]>({
   name: 'ssl_version',
   category: 'preprocessor',
   value: 'required',
   summary: 'match the SSL/TLS version(s) seen in the session',
   parse: (value, report) => nameList(value, report, 'ssl_version', SSL_VERSIONS, true),
+  plan(list, into) {
+    into.rule.headers.push({ t: 'ssl_version', versions: list.map((n) => SSL_VERSION_CODES[n.name]), negated: list.map((n) => n.negated) });
+  },
 });
 
 export const ssl_state = defineKeyword<NegatableName<(typeof SSL_STATES)[number]>[]>({
@@ -57,7 +70,43 @@ export const ssl_state = defineKeyword<NegatableName<(typeof SSL_STATES)[number]
   value: 'required',
   summary: 'match the SSL/TLS handshake state(s) seen in the session',
   parse: (value, report) => nameList(value, report, 'ssl_state', SSL_STATES, true),
+  plan(list, into) {
+    into.rule.headers.push({ t: 'ssl_state', states: list.map((n) => SSL_STATE_CODES[n.name]), negated: list.map((n) => n.negated) });
+  },
 });
+
+/**
+ * ssl_state and ssl_version over the TLS record at the start of this packet's payload (Snort's SSLPP_rule_eval reads
+ * the flags its preprocessor keeps for the session: an approximation). A negated name that is present fails the
+ * test; otherwise any listed name present, or any negated name, passes.
+ */
+function sslListMatches(have: number, list: number[], negated: boolean[]): boolean {
+  let any = false;
+  for (let i = 0; i < list.length; i++) {
+    if (negated[i]) {
+      if (have === list[i]) return false;
+      any = true;
+    } else if (have === list[i]) any = true;
+  }
+  return any;
+}
+
+/** The payload starts with a TLS record (content type 20..23, major version 3) of at least six bytes. */
+function tlsRecord(b: Uint8Array): boolean {
+  return b.length >= 6 && b[0]! >= 0x14 && b[0]! <= 0x17 && b[1] === 3;
+}
+
+export function sslStateMatches(h: HeaderOf<'ssl_state'>, s: Subject): boolean {
+  const b = s.payload;
+  if (!tlsRecord(b)) return false;
+  return sslListMatches(b[0] === 0x16 ? b[5]! : -1, h.states, h.negated);
+}
+
+export function sslVersionMatches(h: HeaderOf<'ssl_version'>, s: Subject): boolean {
+  const b = s.payload;
+  if (!tlsRecord(b)) return false;
+  return sslListMatches(b[2]!, h.versions, h.negated);
+}
 
 export interface DceIfaceArgs {
   uuid: string;

@@ -1,9 +1,11 @@
 /**
  * What every rule keyword declares, in one place per keyword (cf. Snort 3 `ips_options`, Suricata `detect-*.c`):
- * its category, whether it takes a value, how the value parses into typed arguments, and the checks Snort makes
- * when it loads the rule. Matching lives elsewhere (the matcher compiles from the typed arguments).
+ * its category, whether it takes a value, how the value parses into typed arguments, the checks Snort makes when it
+ * loads the rule, and the piece of the matcher's plan the typed arguments compile to. The keyword's module also holds
+ * the evaluation of that piece for the non-payload keywords (the matcher's leaf-ops.ts dispatches to it).
  */
 import type { RuleOption } from '../ast.js';
+import type { PlanContext } from '../match/plan-context.js';
 
 export type KeywordCategory = 'general' | 'payload' | 'non-payload' | 'post-detection' | 'preprocessor';
 
@@ -29,6 +31,13 @@ export interface KeywordSpec<A = unknown> {
    * value once and gives every option with it the same (frozen) arguments, so `parse` must depend on the value alone.
    */
   repeats?: boolean;
+  /**
+   * The matcher's form of the typed arguments: adds the keyword's plan piece (header test, flow test, payload op,
+   * ...) to the rule being compiled. Compile time only (match/compile.ts calls it for each option whose value parsed);
+   * throws `OptionError` when the matcher cannot use the arguments. `args` may be frozen and shared (`repeats`): the
+   * plan gets fresh objects. Absent for keywords that add nothing to the plan.
+   */
+  plan?: (args: A, into: PlanContext) => void;
 }
 
 export type AnyKeywordSpec = KeywordSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any

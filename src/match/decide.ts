@@ -7,7 +7,8 @@ import type { InspectionItem } from '../flow/pipeline.js';
 import { addressMatches, portMatches } from '../config/variables.js';
 import type { Packet } from '../packet/packet.js';
 import type { IpHeader } from '../packet/types.js';
-import { flowOk, headerOk, protoOk } from './leaf-ops.js';
+import { flowMatches } from '../keywords/non-payload.js';
+import { headerOk, protoOk } from './leaf-ops.js';
 import type { EventFilterPlan, MatcherPolicy, RuleAction, RulePlan } from './plan.js';
 import { makeSubject, type Subject } from './subject.js';
 
@@ -47,7 +48,7 @@ function addressesMatch(rule: RulePlan, p: Packet, ip: IpHeader): boolean {
 
 /** Non-payload part of a rule (flow, header tests, flowbits checks), in the order Snort's tree puts them. */
 export function nonPayloadMatches(rule: RulePlan, s: Subject): boolean {
-  if (rule.flow !== undefined && !flowOk(rule.flow, s)) return false;
+  if (rule.flow !== undefined && !flowMatches(rule.flow, s)) return false;
   for (const h of rule.headers) if (!headerOk(h, s)) return false;
   for (const fb of rule.flowbits) {
     if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;

@@ -1,176 +1,71 @@
 /**
- * Leaf semantics shared by the compiled matcher and the reference evaluator: the header checks (dsize, ttl, flags,
- * flow, ...) and the byte_* / isdataat / base64_decode computations, each a small pure function of Snort 2.9's
- * definition. The parts where the two evaluators must be independent (content windows, searching, retries) are not
- * here.
+ * Leaf semantics shared by the compiled matcher and the reference evaluator: the dispatch of header tests to their
+ * keyword's evaluation (in src/keywords, beside the keyword's grammar and plan), the rule header's protocol, and the
+ * byte_* / isdataat / base64_decode computations, each a small pure function of Snort 2.9's definition. The parts
+ * where the two evaluators must be independent (content windows, searching, retries) are not here.
  */
 import type { Packet } from '../packet/packet.js';
-import type {
-  Base64DecodeOp, ByteExtractOp, ByteJumpOp, ByteTestOp, FlowTest, HeaderTest, IsDataAtOp, NumTest, RulePlan, Value,
-} from './plan.js';
+import type { Base64DecodeOp, ByteExtractOp, ByteJumpOp, ByteTestOp, HeaderTest, IsDataAtOp, RulePlan, Value } from './plan.js';
 import type { Subject } from './subject.js';
+import {
+  ackMatches, dsizeMatches, flagsMatches, fragbitsMatches, icmpIdMatches, icmpSeqMatches, icodeMatches, idMatches, ipoptsMatches,
+  ipProtoMatches, itypeMatches, sameipMatches, seqMatches, streamSizeMatches, tosMatches, ttlMatches, windowMatches,
+} from '../keywords/non-payload.js';
+import { ftpbounceMatches, neverMatches, urilenMatches } from '../keywords/payload-misc.js';
+import { sslStateMatches, sslVersionMatches } from '../keywords/preprocessor.js';
 
 export function valueOf(v: Value, vars: Int32Array | number[]): number {
   return typeof v === 'number' ? v : (vars[v.var] ?? 0);
 }
 
-export function numTestOk(t: NumTest, x: number): boolean {
-  switch (t.op) {
-    case '=':
-      return x === t.a;
-    case '<':
-      return x < t.a;
-    case '>':
-      return x > t.a;
-    case '<=':
-      return x <= t.a;
-    case '>=':
-      return x >= t.a;
-    case '!':
-      return x !== t.a;
-    case '<>':
-      return x > t.a && x < (t.b ?? 0);
-    case '<=>':
-      return x >= t.a && x <= (t.b ?? 0);
-  }
-}
-
-function bitsOk(have: number, want: number, mode: 'exact' | 'any' | 'all' | 'not'): boolean {
-  switch (mode) {
-    case 'exact':
-      return have === want;
-    case 'all':
-      return (have & want) === want;
-    case 'any':
-      return (have & want) !== 0;
-    case 'not':
-      return (have & want) === 0;
-  }
-}
-
+/** One header test, by its tag: the keyword module's evaluation (a switch on the tag, nothing allocated). */
 export function headerOk(h: HeaderTest, s: Subject): boolean {
-  const p = s.packet;
-  const ip = p.ip;
   switch (h.t) {
     case 'dsize':
-      // Snort skips rebuilt packets unless they are PDU heads; with PAF (the default) flushed segments are.
-      return numTestOk(h.test, s.payload.length);
+      return dsizeMatches(h, s);
     case 'ttl':
-      return ip !== undefined && numTestOk(h.test, ip.ttl);
+      return ttlMatches(h, s);
     case 'tos':
-      return ip !== undefined && numTestOk(h.test, ip.tos);
+      return tosMatches(h, s);
     case 'id':
-      return ip !== undefined && numTestOk(h.test, ip.id);
+      return idMatches(h, s);
     case 'ip_proto':
-      // Snort also sees the protocol of tunnel outer headers (6in4: ip_proto:41)
-      if (ip === undefined) return false;
-      if (numTestOk(h.test, ip.proto)) return h.test.op !== '!' || (p.outer ?? []).every((o) => numTestOk(h.test, o.proto));
-      return h.test.op !== '!' && (p.outer ?? []).some((o) => numTestOk(h.test, o.proto));
+      return ipProtoMatches(h, s);
     case 'ssl_state':
-    case 'ssl_version': {
-      const b = s.payload;
-      if (b.length < 6 || b[0]! < 0x14 || b[0]! > 0x17 || b[1] !== 3) return false;
-      const have = h.t === 'ssl_state' ? (b[0] === 0x16 ? b[5]! : -1) : b[2]!;
-      const list = h.t === 'ssl_state' ? h.states : h.versions;
-      let any = false;
-      for (let i = 0; i < list.length; i++) {
-        if (h.negated[i]) {
-          if (have === list[i]) return false;
-          any = true;
-        } else if (have === list[i]) any = true;
-      }
-      return any;
-    }
-    case 'ftpbounce': {
-      const m = /PORT\s+(\d+),(\d+),(\d+),(\d+),\d+,\d+/i.exec(Buffer.from(s.payload.buffer, s.payload.byteOffset, s.payload.length).toString('latin1'));
-      if (!m || ip === undefined || ip.version !== 4) return false;
-      for (let i = 0; i < 4; i++) if (Number(m[i + 1]) !== ip.src[i]) return true;
-      return false;
-    }
+      return sslStateMatches(h, s);
+    case 'ssl_version':
+      return sslVersionMatches(h, s);
+    case 'ftpbounce':
+      return ftpbounceMatches(h, s);
     case 'never':
-      return false;
+      return neverMatches(h, s);
     case 'sameip':
-      return ip !== undefined && sameBytes(ip.src, ip.dst);
-    case 'ipopts': {
-      const ip4 = p.ip4;
-      if (ip4 === undefined) return false;
-      // Snort's decoder stops at EOL and does not record it: ipopts:eol never matches (Snort 2.9.20 on detect-ipopts-02)
-      if (h.option === -1) return ip4.options.some((o) => o.type !== 0);
-      for (const o of ip4.options) if (o.type === h.option && o.type !== 0) return true;
-      return false;
-    }
-    case 'fragbits': {
-      if (ip === undefined) return false;
-      const have = (ip.mf ? 1 : 0) | (ip.df ? 2 : 0) | (ip.rb ? 4 : 0);
-      return bitsOk(have, h.bits, h.mode);
-    }
-    case 'flags': {
-      const t = p.tcp;
-      if (t === undefined) return false;
-      return bitsOk(t.flags & h.mask, h.bits & h.mask, h.mode);
-    }
+      return sameipMatches(h, s);
+    case 'ipopts':
+      return ipoptsMatches(h, s);
+    case 'fragbits':
+      return fragbitsMatches(h, s);
+    case 'flags':
+      return flagsMatches(h, s);
     case 'seq':
-      return p.tcp !== undefined && p.tcp.seq >>> 0 === h.value >>> 0;
+      return seqMatches(h, s);
     case 'ack':
-      return p.tcp !== undefined && p.tcp.ack >>> 0 === h.value >>> 0;
+      return ackMatches(h, s);
     case 'window':
-      return p.tcp !== undefined && numTestOk(h.test, p.tcp.window);
-    case 'itype': {
-      const ic = p.icmp ?? p.icmp6;
-      return ic !== undefined && numTestOk(h.test, ic.type);
-    }
-    case 'icode': {
-      const ic = p.icmp ?? p.icmp6;
-      return ic !== undefined && numTestOk(h.test, ic.code);
-    }
-    case 'icmp_id': {
-      const ic = p.icmp ?? p.icmp6;
-      return ic !== undefined && ic.id >= 0 && ic.id === h.value;
-    }
-    case 'icmp_seq': {
-      const ic = p.icmp ?? p.icmp6;
-      return ic !== undefined && ic.seq >= 0 && ic.seq === h.value;
-    }
-    case 'stream_size': {
-      const f = s.flow;
-      if (f === undefined || p.tcp === undefined) return false;
-      const c = f.client.streamSize;
-      const sv = f.server.streamSize;
-      switch (h.side) {
-        case 'client':
-          return numTestOk(h.test, c);
-        case 'server':
-          return numTestOk(h.test, sv);
-        case 'both':
-          return numTestOk(h.test, c) && numTestOk(h.test, sv);
-        case 'either':
-          return numTestOk(h.test, c) || numTestOk(h.test, sv);
-      }
-      return false;
-    }
-    case 'urilen': {
-      const u = h.raw ? s.http?.rawUri : s.http?.uri;
-      return u !== undefined && numTestOk(h.test, u.length);
-    }
+      return windowMatches(h, s);
+    case 'itype':
+      return itypeMatches(h, s);
+    case 'icode':
+      return icodeMatches(h, s);
+    case 'icmp_id':
+      return icmpIdMatches(h, s);
+    case 'icmp_seq':
+      return icmpSeqMatches(h, s);
+    case 'stream_size':
+      return streamSizeMatches(h, s);
+    case 'urilen':
+      return urilenMatches(h, s);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Snort sp_clientserver.c: direction and session state. */
-export function flowOk(f: FlowTest, s: Subject): boolean {
-  const hasFlow = s.flow !== undefined;
-  if (f.established && !(hasFlow && s.established)) return false;
-  if (f.notEstablished && hasFlow && s.established) return false;
-  if (f.toServer && !(hasFlow && s.fromClient)) return false;
-  if (f.toClient && !(hasFlow && !s.fromClient)) return false;
-  if (f.onlyStream && !s.rebuilt) return false;
-  if (f.noStream && s.rebuilt) return false;
-  return true;
 }
 
 /** Protocol part of the rule header. */

@@ -163,6 +163,9 @@ export type HeaderTest =
   /** A keyword whose check is not implemented: the rule never fires (asn1). */
   | { t: 'never'; keyword: string };
 
+/** The header test of one kind (`HeaderOf<'dsize'>`): what that keyword's evaluation in src/keywords reads. */
+export type HeaderOf<T extends HeaderTest['t']> = Extract<HeaderTest, { t: T }>;
+
 export interface FlowTest {
   established?: boolean;
   notEstablished?: boolean;

@@ -6,7 +6,8 @@ import type { RuleOption } from '../ast.js';
 import type { ContentArgs, FastPatternArgs, HttpBuffer } from '../keywords/content.js';
 import type { NumOrVar } from '../keywords/values.js';
 import type { RuleReporter } from './rule.js';
-import { keywordIdOf, keywordTable } from '../keywords/index.js';
+import { keywordId, keywordIdOf, keywordTable } from '../keywords/index.js';
+import { THRESHOLD_WITH_DETECTION_FILTER } from '../keywords/post-detection.js';
 
 export interface RuleIdentity {
   gid: number;
@@ -60,6 +61,7 @@ class RuleBinder {
     let extractVars: string[] | undefined;
     let sawSid = false;
     let protectedPending: RuleOption | undefined;
+    let base64Decoded = false;
 
     for (let index = 0; index < options.length; index++) {
       const o = options[index]!;
@@ -99,6 +101,9 @@ class RuleBinder {
         this.applyModifier(lastContent.args as ContentArgs, o, index);
         continue;
       }
+      if (kid === BASE64_DECODE) base64Decoded = true;
+      // sp_base64_data.c: "base64_decode needs to be specified before base64_data in a rule".
+      else if (kid === BASE64_DATA && !base64Decoded) this.err(o, 'base64-data-without-decode', 'base64_data needs base64_decode before it');
       if (kid !== -1 && CURSOR_SETTER_BY_ID[kid] === 1) this.cursorSeen = true;
       if (kid !== -1 && VARIABLE_USER_BY_ID[kid] === 1 && o.args !== undefined) extractVars = this.bindVariables(o, kw, extractVars);
       if (kw === 'protected_content' && o.args !== undefined) protectedPending = o;
@@ -115,6 +120,9 @@ class RuleBinder {
       reporter.report('error', 'activate-without-activates', "an activate rule needs an 'activates' option", options[0]?.start ?? 0, 1);
     if (action === 'dynamic' && (singletons & (ACTIVATED_BY | COUNT)) !== (ACTIVATED_BY | COUNT))
       reporter.report('error', 'dynamic-without-activated-by', "a dynamic rule needs 'activated_by' and 'count' options", options[0]?.start ?? 0, 1);
+    if ((singletons & THRESHOLD_AND_DETECTION_FILTER) === THRESHOLD_AND_DETECTION_FILTER) {
+      this.err(options.find((o) => o.keyword === 'detection_filter')!, 'threshold-with-detection-filter', THRESHOLD_WITH_DETECTION_FILTER);
+    }
     if (protectedPending) this.err(protectedPending, 'protected-content-length', "protected_content needs a 'length' option (the length of the protected data)");
     if (!sawSid) {
       reporter.report('error', 'missing-sid', 'the rule has no sid (Snort requires one)', options[0]?.start ?? 0, options[0] ? len(options[0]) : 1);
@@ -232,9 +240,9 @@ function isSet(v: NumOrVar | undefined): boolean {
   return v !== undefined && v !== 0;
 }
 
-/** Options Snort allows once per rule ("Only one 'tag' rule option per rule", ...). */
+/** Options Snort allows once per rule ("Only one 'tag' rule option per rule", sp_clientserver.c "Multiple flow options in rule", ...). */
 const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
-  ['sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count'].map((k, i) => [k, 1 << i]),
+  ['sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count', 'flow'].map((k, i) => [k, 1 << i]),
 );
 
 /** The same facts as tables indexed by keyword number (no string hashing per option). */
@@ -248,6 +256,9 @@ const VARIABLE_USER_BY_ID = keywordTable((k) => (VARIABLE_USERS.has(k.name) ? 1 
 const ACTIVATES = SINGLETON_BITS.get('activates')!;
 const ACTIVATED_BY = SINGLETON_BITS.get('activated_by')!;
 const COUNT = SINGLETON_BITS.get('count')!;
+const THRESHOLD_AND_DETECTION_FILTER = SINGLETON_BITS.get('threshold')! | SINGLETON_BITS.get('detection_filter')!;
+const BASE64_DECODE = keywordId('base64_decode');
+const BASE64_DATA = keywordId('base64_data');
 
 const binder = new RuleBinder();
 

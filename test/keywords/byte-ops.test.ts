@@ -1,6 +1,6 @@
-import { expect, it } from 'vitest';
-import { keywordTables } from './table.js';
-import { parseValue } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { keywordTables, planTables } from './table.js';
+import { parseValue, planValue } from './helpers.js';
 
 const read = { relative: false, endian: 'big', variables: [] };
 
@@ -64,4 +64,41 @@ it('byte_test warns about text after the operator (Snort ignores it)', () => {
   const r = parseValue('byte_test', '1,=>,1,0');
   expect(r.errors).toEqual([]);
   expect(r.warnings).toEqual(['operator-trailing-text']);
+});
+
+const planRead = { relative: false, endian: 'big', dce: false };
+
+planTables('byte_* keywords: plan ops', {
+  byte_test: [
+    ['1,!&,128,6,relative', { piece: { op: 'byte_test', bytes: 1, operator: '&', not: true, value: 128, offset: 6, ...planRead, relative: true } }],
+    // sp_byte_check.c ByteTestParse: `!` alone is not_flag with BT_EQUALS
+    ['1,!,5,0', { piece: { op: 'byte_test', bytes: 1, operator: '=', not: true, value: 5, offset: 0, ...planRead } }],
+    ['10,=,1234567890,0,string,dec', { piece: { op: 'byte_test', bytes: 10, operator: '=', not: false, value: 1234567890, offset: 0, ...planRead, string: 'dec' } }],
+    ['4,&,0xF0,0,bitmask 0xFF00', { piece: { op: 'byte_test', bytes: 4, operator: '&', not: false, value: 0xf0, offset: 0, ...planRead, bitmask: 0xff00 } }],
+    ['2,=,len,0', { refused: /'len' is not a byte_extract variable/ }],
+  ],
+  byte_jump: [
+    ['4,-4,relative,align,dce', {
+      piece: { op: 'byte_jump', bytes: 4, offset: -4, relative: true, multiplier: 1, align: true, fromBeginning: false, fromEnd: false, postOffset: 0, endian: 'big', dce: true },
+    }],
+    ['4,-10,relative,little,from_beginning, post_offset -1', {
+      piece: { op: 'byte_jump', bytes: 4, offset: -10, relative: true, multiplier: 1, align: false, fromBeginning: true, fromEnd: false, postOffset: -1, endian: 'little', dce: false },
+    }],
+    // Snort 2.9.20 takes it (sp_byte_jump.c); the matcher's byte_jump adds a constant post_offset only
+    ['4,0,post_offset len', { refused: /post_offset .* not supported/ }],
+  ],
+  byte_extract: [
+    ['1,0,x,multiplier 4,align 4', { piece: { op: 'byte_extract', bytes: 1, offset: 0, slot: 0, relative: false, multiplier: 4, align: 4, endian: 'big', dce: false } }],
+  ],
+});
+
+describe('byte_* keywords: variables across options', () => {
+  it('byte_test reads a variable defined earlier by its slot', () => {
+    const r = planValue('byte_test', '2,>,b,a,relative', [['byte_extract', '1,0,a'], ['byte_extract', '1,1,b']]);
+    expect(r).toEqual({ piece: { op: 'byte_test', bytes: 2, operator: '>', not: false, value: { var: 1 }, offset: { var: 0 }, ...planRead, relative: true } });
+  });
+  it('a rule defines at most two variables, each once (sp_byte_extract.c)', () => {
+    expect(planValue('byte_extract', '1,0,a', [['byte_extract', '1,0,a']])).toEqual({ refused: "byte_extract variable 'a' is defined twice" });
+    expect(planValue('byte_extract', '1,0,c', [['byte_extract', '1,0,a'], ['byte_extract', '1,0,b']])).toEqual({ refused: 'at most 2 byte_extract variables per rule' });
+  });
 });

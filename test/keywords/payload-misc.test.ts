@@ -1,10 +1,14 @@
-import { keywordTables } from './table.js';
+import { describe, expect, it } from 'vitest';
+import { planValue } from './helpers.js';
+import { keywordTables, planTables, warningTables } from './table.js';
 
 keywordTables('payload keywords', {
   isdataat: [
     ['!1,relative', { args: { negated: true, offset: 1, relative: true, rawbytes: false, variables: [] } }],
     ['50, relative, rawbytes', { args: { negated: false, offset: 50, relative: true, rawbytes: true, variables: [] } }],
     ['len,relative', { args: { negated: false, offset: { variable: 'len' }, relative: true, rawbytes: false, variables: ['len'] } }],
+    // sp_isdataat.c IsDataAtParse only refuses offsets above 65535
+    ['-5,relative', { args: { negated: false, offset: -5, relative: true, rawbytes: false, variables: [] } }],
     ['70000', { error: 'number-out-of-range' }],
     ['1,sideways', { error: 'bad-argument' }],
     ['1,relative,rawbytes,relative', { error: 'too-many-arguments' }],
@@ -16,8 +20,12 @@ keywordTables('payload keywords', {
     ['>500,norm', { args: { op: '>', value: 500, buffer: 'norm' } }],
     ['>500, raw', { args: { op: '>', value: 500, buffer: 'raw' } }],
     ['>500,cooked', { error: 'bad-argument' }],
+    // sp_urilen_check.c ParseUriLen swaps a range written high to low, and refuses <0
+    ['10<>5', { args: { op: 'range', value: 5, max: 10, buffer: 'raw' } }],
+    ['<0', { error: 'number-out-of-range' }],
+    ['>0', { args: { op: '>', value: 0, buffer: 'raw' } }],
     ['<=5', { error: 'bad-number' }],
-    ['10<>5', { error: 'bad-range' }],
+    ['=5', { error: 'bad-number' }],
   ],
   file_data: [
     [undefined, { args: { mime: false } }],
@@ -29,7 +37,8 @@ keywordTables('payload keywords', {
     ['relative', { args: { relative: true } }],
     ['bytes 12, offset 6, relative', { args: { bytes: 12, offset: 6, relative: true } }],
     ['bytes 0', { error: 'number-out-of-range' }],
-    ['bytes 1, bytes 2', { error: 'duplicate-modifier' }],
+    // sp_base64_decode.c Base64DecodeParse: at most three arguments
+    ['bytes 1, offset 2, relative, bytes 3', { error: 'too-many-arguments' }],
     ['depth 3', { error: 'bad-argument' }],
   ],
   asn1: [
@@ -57,4 +66,39 @@ keywordTables('payload keywords', {
     ['4', { args: 4 }],
     ['0', { error: 'number-out-of-range' }],
   ],
+});
+
+warningTables('payload keywords Snort reads surprisingly', {
+  // sp_base64_decode.c Base64DecodeParse reads a repeated argument again: the last one wins.
+  base64_decode: [['bytes 1, bytes 2', { bytes: 2, relative: false }, 'duplicate-modifier']],
+});
+
+planTables('payload keywords: plan pieces', {
+  isdataat: [
+    ['!1,relative', { piece: { op: 'isdataat', offset: 1, relative: true, negated: true, rawbytes: false } }],
+    ['len,relative', { refused: /'len' is not a byte_extract variable/ }],
+  ],
+  // sp_urilen_check.c: the raw URI unless `norm`; ranges inclusive
+  urilen: [
+    ['5', { piece: { t: 'urilen', test: { op: '=', a: 5 }, raw: true } }],
+    ['5<>10,norm', { piece: { t: 'urilen', test: { op: '<=>', a: 5, b: 10 }, raw: false } }],
+  ],
+  base64_decode: [
+    [undefined, { piece: { op: 'base64_decode', bytes: 0, offset: 0, relative: false } }],
+    ['bytes 12, offset 6, relative', { piece: { op: 'base64_decode', bytes: 12, offset: 6, relative: true } }],
+  ],
+  file_data: [[undefined, { piece: { op: 'set_buffer', buf: 'file_data' } }]],
+  pkt_data: [[undefined, { piece: { op: 'set_buffer', buf: 'pkt' } }]],
+  base64_data: [[undefined, { refused: /base64_decode before it/ }]],
+  asn1: [['bitstring_overflow', { piece: { t: 'never', keyword: 'asn1' } }]],
+  ftpbounce: [[undefined, { piece: { t: 'ftpbounce' } }]],
+});
+
+describe('payload keywords: plan context', () => {
+  it('isdataat reads a byte_extract variable by its slot', () => {
+    expect(planValue('isdataat', 'len,relative', [['byte_extract', '2,0,len']])).toEqual({ piece: { op: 'isdataat', offset: { var: 0 }, relative: true, negated: false, rawbytes: false } });
+  });
+  it('base64_data follows base64_decode', () => {
+    expect(planValue('base64_data', undefined, [['base64_decode', undefined]])).toEqual({ piece: { op: 'set_buffer', buf: 'base64' } });
+  });
 });

@@ -1,4 +1,4 @@
-import { keywordTables } from './table.js';
+import { keywordTables, planTables } from './table.js';
 
 keywordTables('preprocessor keywords', {
   ssl_version: [
@@ -82,4 +82,9 @@ keywordTables('preprocessor keywords', {
     ['MSEXE|PDF', { args: ['MSEXE', 'PDF'] }],
   ],
   appids: [['"HTTP, SSH"', { args: ['HTTP', 'SSH'] }]],
+});
+
+planTables('preprocessor keywords: plan pieces', {
+  ssl_version: [['sslv3,!tls1.0', { piece: { t: 'ssl_version', versions: [0, 1], negated: [false, true] } }]],
+  ssl_state: [['client_hello|!unknown', { piece: { t: 'ssl_state', states: [1, -2], negated: [false, true] } }]],
 });
