@@ -25,6 +25,23 @@ export const SNORT_HTTP_PORTS: readonly number[] = [
 
 const NO_ITEMS: InspectionItem[] = Object.freeze([]) as unknown as InspectionItem[];
 
+/**
+ * The shard of an address pair, the same both ways (a flow, its replies and its fragments have one pair): FNV-1a of
+ * each address, combined symmetrically.
+ */
+export function shardOf(src: Uint8Array, dst: Uint8Array, shards: number): number {
+  if (shards <= 1) return 0;
+  const a = fnv(src);
+  const b = fnv(dst);
+  return (Math.imul((a ^ b) >>> 0, 0x9e3779b1) >>> 0) % shards;
+}
+
+function fnv(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
+}
+
 export interface PipelineOptions {
   decode?: DecodeOptions;
   defrag?: DefragOptions;
@@ -86,9 +103,30 @@ export class PacketPipeline {
    * (kept by the flows it touches; see Flow.lastIndex).
    */
   push(linktype: number, data: Uint8Array, tsSec = 0, tsUsec = 0, index = 0): InspectionItem[] {
+    return this.packet(this.decodeFrame(linktype, data, tsSec, tsUsec), index);
+  }
+
+  /**
+   * A sharded replay (src/match/replay.ts): every thread sees every frame and keeps the flows whose address pair
+   * falls in its shard (shardOf); any other frame only moves its clock, timing out its idle flows as that frame
+   * would in one flow table. Frames without IP belong to shard 0.
+   */
+  pushShard(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number, index: number, shard: number, shards: number): InspectionItem[] {
+    const p = this.decodeFrame(linktype, data, tsSec, tsUsec);
+    const ip = p.ip;
+    if (ip === undefined ? shard === 0 : shardOf(ip.src, ip.dst, shards) === shard) return this.packet(p, index);
+    if (ip === undefined) return NO_ITEMS;
+    return this.advance(p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip', tsSec, tsUsec);
+  }
+
+  private decodeFrame(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number): Packet {
     const p = linktype < 0 ? decodeIpPacket(data, this.decodeStats, this.decodeOpts) : decode(linktype, data, this.decodeStats, this.decodeOpts);
     p.tsSec = tsSec;
     p.tsUsec = tsUsec;
+    return p;
+  }
+
+  private packet(p: Packet, index: number): InspectionItem[] {
     const out: InspectionItem[] = [];
     this.track(p, out, index);
     if (p.ip !== undefined && p.ip.isFragment) {

@@ -58,6 +58,24 @@ export class LimitCounters {
     r[limit]++;
   }
 
+  /** Adds another counter's report (a shard of a sharded replay). */
+  merge(r: ReturnType<LimitCounters['report']>): void {
+    for (const k of LIMIT_NAMES) this.total[k] += r.total[k];
+    this.untracked += r.untracked;
+    for (const row of r.rules) {
+      let c = this.byRule.get(row.rule);
+      if (c === undefined) {
+        if (this.byRule.size >= LimitCounters.MAX_RULES) {
+          this.untracked++;
+          continue;
+        }
+        c = emptyCounts();
+        this.byRule.set(row.rule, c);
+      }
+      for (const k of LIMIT_NAMES) c[k] += row[k];
+    }
+  }
+
   get any(): number {
     let n = 0;
     for (const k of LIMIT_NAMES) n += this.total[k];

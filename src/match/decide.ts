@@ -15,9 +15,35 @@ import { makeSubject, type Subject } from './subject.js';
 /** Shared empty result (never modified). */
 export const NO_EVENTS: MatchEvent[] = Object.freeze([]) as unknown as MatchEvent[];
 
+/**
+ * What an event needs of its packet (a whole Packet has it): the time, the addresses and ports, the protocol. A
+ * sharded replay sends just this from its worker threads to the thread that decides the events.
+ */
+export interface EventPacket {
+  tsSec: number;
+  tsUsec: number;
+  srcPort: number;
+  dstPort: number;
+  ip: Pick<IpHeader, 'src' | 'dst' | 'proto'> | undefined;
+  tcp: unknown;
+  udp: unknown;
+  icmp: { type: number; code: number } | undefined;
+  icmp6: { type: number; code: number } | undefined;
+}
+
+/** The part of a packet an event keeps (plain data). */
+export function eventPacketOf(p: EventPacket): EventPacket {
+  const ip = p.ip;
+  return {
+    tsSec: p.tsSec, tsUsec: p.tsUsec, srcPort: p.srcPort, dstPort: p.dstPort, ip: ip ? { src: ip.src, dst: ip.dst, proto: ip.proto } : undefined,
+    tcp: p.tcp !== undefined ? true : undefined, udp: p.udp !== undefined ? true : undefined,
+    icmp: p.icmp ? { type: p.icmp.type, code: p.icmp.code } : undefined, icmp6: p.icmp6 ? { type: p.icmp6.type, code: p.icmp6.code } : undefined,
+  };
+}
+
 export interface MatchEvent {
   rule: RulePlan;
-  packet: Packet;
+  packet: EventPacket;
   action: RuleAction;
 }
 
@@ -162,7 +188,7 @@ export class EventDecider {
     return alert;
   }
 
-  private tracked(track: 'by_src' | 'by_dst', p: Packet): string {
+  private tracked(track: 'by_src' | 'by_dst', p: EventPacket): string {
     const ip = p.ip!;
     return Array.from(track === 'by_src' ? ip.src : ip.dst).join('.');
   }
@@ -191,7 +217,7 @@ export class EventDecider {
     }
   }
 
-  private passesFilters(rule: RulePlan, p: Packet, now: number): boolean {
+  private passesFilters(rule: RulePlan, p: EventPacket, now: number): boolean {
     if (rule.detectionFilter) {
       const d = rule.detectionFilter;
       if (!this.rate(`df|${rule.index}|${this.tracked(d.track, p)}`, 'df', d.count, d.seconds, now)) return false;
@@ -221,7 +247,7 @@ export class EventDecider {
    * Orders the packet's matched rules and picks the events Snort would log; `silent`: sdrop rules are returned too
    * (the inline gateway drops for them without logging).
    */
-  select(matched: RulePlan[], p: Packet, silent = false): MatchEvent[] {
+  select(matched: RulePlan[], p: EventPacket, silent = false): MatchEvent[] {
     if (matched.length === 0) return NO_EVENTS;
     const now = p.tsSec + p.tsUsec / 1e6;
     const rank = this.actionRank;

@@ -262,16 +262,26 @@ export class Matcher {
 
   /** Inspects one pipeline item; returns the events logged for it. */
   inspect(item: InspectionItem): MatchEvent[] {
+    const matched = this.collect(item);
+    return matched.length === 0 ? NO_EVENTS : this.decider.select(matched, item.packet, this.inline);
+  }
+
+  /**
+   * The rules one item matches, flowbits applied, before thresholds, filters and the event queue (`inspect` then
+   * selects the events; a sharded replay selects them in one thread, in capture order, so that rate-based filters
+   * count across all flows as they do in one process).
+   */
+  collect(item: InspectionItem): RulePlan[] {
     this.stats.items++;
     const p = item.packet;
-    if (p.ip === undefined) return NO_EVENTS;
+    if (p.ip === undefined) return NO_RULES;
     if (this.checksumMode === 'all' && p.badChecksum && item.kind === 'packet') {
       this.stats.badChecksumSkipped++;
-      return NO_EVENTS;
+      return NO_RULES;
     }
     this.stats.inspected++;
     this.itemBudget.reset(itemBytes(item));
-    const matched: RulePlan[] = [];
+    let matched: RulePlan[] | undefined;
     const done = this.nextStamp();
     const doneRule = this.doneRule;
     const flags = this.rules.columns.flags;
@@ -288,12 +298,12 @@ export class Matcher {
           if (this.ruleMatches(r, s)) {
             doneRule[i] = done;
             this.stats.matched++;
-            if (this.decider.applyFlowbits(r, s)) matched.push(r);
+            if (this.decider.applyFlowbits(r, s)) (matched ??= []).push(r);
           }
         }
       }
     }
-    return this.decider.select(matched, p, this.inline);
+    return matched ?? NO_RULES;
   }
 
   /**
@@ -337,6 +347,8 @@ export class Matcher {
     return this.decider.select(matched, p, this.inline);
   }
 }
+
+const NO_RULES: RulePlan[] = Object.freeze([]) as unknown as RulePlan[];
 
 /** What a stream window held before the packet's bytes were added: the bytes, and the HTTP messages found in them. */
 export interface WindowBefore {

@@ -4,8 +4,13 @@
  */
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
-import { CaptureFormatError, openCapture } from '../packet/pcap.js';
-import type { MatchEvent } from './decide.js';
+import { Worker } from 'node:worker_threads';
+import { CaptureFormatError, openCaptureBatches } from '../packet/pcap.js';
+import { readArtifact, type LoadedArtifact } from './artifact.js';
+import { LimitCounters } from './budget.js';
+import { EventDecider, type MatchEvent } from './decide.js';
+import { byCaptureOrder, type ShardResult } from './replay-shard.js';
+import type { ReplayWorkerData, ReplayWorkerRequest } from './replay-worker.js';
 
 export interface Inspector {
   inspect(item: InspectionItem): MatchEvent[];
@@ -57,12 +62,15 @@ export async function replayCapture(
   };
   let error: CaptureFormatError | undefined;
   try {
-    for await (const rec of openCapture(path)) {
-      if (stats) {
-        stats.packets++;
-        stats.bytes += rec.data.length;
+    let index = 0;
+    for await (const batch of openCaptureBatches(path)) {
+      for (const rec of batch) {
+        if (stats) {
+          stats.packets++;
+          stats.bytes += rec.data.length;
+        }
+        handle(pipe.push(rec.linktype, rec.data, rec.tsSec, rec.tsUsec, index++));
       }
-      handle(pipe.push(rec.linktype, rec.data, rec.tsSec, rec.tsUsec));
     }
   } catch (e) {
     if (!(e instanceof CaptureFormatError)) throw e;
@@ -71,3 +79,181 @@ export async function replayCapture(
   handle(pipe.finish());
   return error;
 }
+
+// ------------------------------------------------------------------------------------------------ sharded replay
+
+/** Frames per batch handed to the shards, and batches in flight at once (bounds the memory a capture takes). */
+const BATCH_FRAMES = 4096;
+const BATCHES_IN_FLIGHT = 3;
+const FIELDS = 6;
+
+/**
+ * A replay sharded over worker threads, each owning the flows of its share of address pairs (a flow, its fragments
+ * and its replies stay on one thread). The reading thread hands every frame to every shard (shared memory, no
+ * copy), merges their reports in capture order and decides the events here, with one EventDecider over all flows:
+ * the output is the single-threaded one (same events, same order), provided the capture's timestamps do not go
+ * backwards and no shard's flow table fills up. The threads stay up from one capture to the next; each capture
+ * starts with fresh flows, as `replayCapture` starts a fresh pipeline, while thresholds carry over as they do there.
+ */
+export class ShardedReplay {
+  /** Matcher figures and limits, summed over the shards (after close). */
+  readonly stats: Record<string, number> = {};
+  readonly limits = new LimitCounters();
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { results: ShardResult[][]; left: number }>();
+  private readonly decider: EventDecider;
+  private nextId = 0;
+  private nextToEmit = 0;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private onEvent: (e: MatchEvent) => void = () => undefined;
+  private runStats: ReplayStats | undefined;
+
+  private constructor(
+    private readonly artifact: LoadedArtifact,
+    private readonly shards: number,
+  ) {
+    this.decider = new EventDecider(artifact);
+  }
+
+  static async start(artifactPath: string, shards: number, opts: ReplayOptions): Promise<ShardedReplay> {
+    const r = new ShardedReplay(readArtifact(artifactPath), shards);
+    const url = new URL('./replay-worker.js', import.meta.url);
+    const ready = Array.from({ length: shards }, (_, shard) => {
+      const data: ReplayWorkerData = { artifact: artifactPath, checksumMode: opts.checksumMode, pipeline: opts.pipeline, shard, shards };
+      const w = new Worker(url, { workerData: data });
+      r.workers.push(w);
+      return new Promise<void>((resolve, reject) => {
+        w.on('message', (m: WorkerMessage) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'error') {
+            r.fail(new Error(m.message));
+            reject(r.failure);
+          } else r.received(shard, m);
+        });
+        w.on('error', (err) => {
+          r.fail(err);
+          reject(err);
+        });
+      });
+    });
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await r.close();
+      throw e;
+    }
+    return r;
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private received(shard: number, m: Extract<WorkerMessage, { type: 'results' | 'done' }>): void {
+    if (m.type === 'done') {
+      if (this.runStats) this.runStats.items += m.items;
+      for (const [k, v] of Object.entries(m.stats)) this.stats[k] = (this.stats[k] ?? 0) + v;
+      this.limits.merge(m.limits);
+    }
+    const p = this.pending.get(m.id)!;
+    p.results[shard] = m.results;
+    p.left--;
+    // reports leave in capture order: batch after batch, each batch's reports sorted across the shards
+    for (let q = this.pending.get(this.nextToEmit); q !== undefined && q.left === 0; q = this.pending.get(this.nextToEmit)) {
+      this.pending.delete(this.nextToEmit);
+      this.nextToEmit++;
+      for (const r of q.results.flat().sort(byCaptureOrder)) {
+        for (const e of this.decider.select(r.rules.map((i) => this.artifact.table.get(i)), r.packet)) {
+          if (this.runStats) this.runStats.events++;
+          this.onEvent(e);
+        }
+      }
+    }
+    this.notify();
+  }
+
+  private send(msg: ReplayWorkerRequest): void {
+    this.pending.set(msg.id, { results: new Array<ShardResult[]>(this.shards), left: this.shards });
+    for (const w of this.workers) w.postMessage(msg);
+  }
+
+  private async waitUntil(done: () => boolean): Promise<void> {
+    while (!done() && this.failure === undefined) await new Promise<void>((r) => (this.wake = r));
+    if (this.failure) throw this.failure;
+  }
+
+  /** One capture; events in capture order. A damaged capture is inspected up to the damage and the error returned. */
+  async run(path: string, onEvent: (e: MatchEvent) => void, stats?: ReplayStats): Promise<CaptureFormatError | undefined> {
+    this.onEvent = onEvent;
+    this.runStats = stats;
+    let error: CaptureFormatError | undefined;
+    let index = 0;
+    let frames: Uint8Array[] = [];
+    let rows: number[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (frames.length === 0) return;
+      await this.waitUntil(() => this.nextId - this.nextToEmit < BATCHES_IN_FLIGHT);
+      const buf = new SharedArrayBuffer(Math.max(1, bytes));
+      const view = new Uint8Array(buf);
+      const meta = new SharedArrayBuffer(frames.length * FIELDS * 8);
+      const m = new Float64Array(meta);
+      let at = 0;
+      frames.forEach((f, i) => {
+        view.set(f, at);
+        m.set(rows.slice(i * FIELDS, i * FIELDS + FIELDS), i * FIELDS);
+        m[i * FIELDS] = at;
+        at += f.length;
+      });
+      this.send({ type: 'batch', id: this.nextId++, frames: buf, meta, count: frames.length });
+      frames = [];
+      rows = [];
+      bytes = 0;
+    };
+    try {
+      for await (const batch of openCaptureBatches(path)) {
+        for (const rec of batch) {
+          if (stats) {
+            stats.packets++;
+            stats.bytes += rec.data.length;
+          }
+          frames.push(rec.data);
+          rows.push(0, rec.data.length, rec.linktype, rec.tsSec, rec.tsUsec, index++);
+          bytes += rec.data.length;
+          if (frames.length >= BATCH_FRAMES) await flush();
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof CaptureFormatError)) throw e;
+      error = e;
+    }
+    await flush();
+    await this.waitUntil(() => this.nextId - this.nextToEmit < BATCHES_IN_FLIGHT);
+    this.send({ type: 'end', id: this.nextId++, total: index });
+    await this.waitUntil(() => this.nextToEmit === this.nextId);
+    return error;
+  }
+
+  /** Stops the threads; their figures are then in `stats` and `limits`. */
+  async close(): Promise<void> {
+    if (this.failure === undefined && this.workers.length > 0) {
+      this.send({ type: 'close', id: this.nextId++ });
+      await this.waitUntil(() => this.nextToEmit === this.nextId).catch(() => undefined);
+    }
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'error'; message: string }
+  | { type: 'results'; id: number; results: ShardResult[] }
+  | { type: 'done'; id: number; results: ShardResult[]; items: number; stats: Record<string, number>; limits: ReturnType<LimitCounters['report']> };

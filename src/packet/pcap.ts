@@ -355,10 +355,11 @@ export function* readCapture(bytes: Uint8Array, file = '<buffer>'): Generator<Ca
 const CHUNK = 1 << 20;
 
 /**
- * Stream the records of a capture file without loading it whole. Errors opening or reading the
- * file are also reported as `CaptureFormatError` (offset 0 or where reading stopped).
+ * Stream the records of a capture file without loading it whole, a chunk's worth at a time (an array per chunk of
+ * the file: one await per megabyte, not per record). Errors opening or reading the file are also reported as
+ * `CaptureFormatError` (offset 0 or where reading stopped); records before the error are handed out first.
  */
-export async function* openCapture(path: string): AsyncGenerator<CaptureRecord, void, undefined> {
+export async function* openCaptureBatches(path: string): AsyncGenerator<CaptureRecord[], void, undefined> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -379,12 +380,24 @@ export async function* openCapture(path: string): AsyncGenerator<CaptureRecord, 
       if (n === 0) break;
       offset += n;
       parser.push(chunk.subarray(0, n));
-      for (let r = parser.next(); r !== undefined; r = parser.next()) yield r;
+      const batch: CaptureRecord[] = [];
+      try {
+        for (let r = parser.next(); r !== undefined; r = parser.next()) batch.push(r);
+      } catch (err) {
+        if (batch.length > 0) yield batch;
+        throw err;
+      }
+      if (batch.length > 0) yield batch;
     }
     parser.finish();
   } finally {
     await handle.close();
   }
+}
+
+/** The records of a capture file one by one (see openCaptureBatches). */
+export async function* openCapture(path: string): AsyncGenerator<CaptureRecord, void, undefined> {
+  for await (const batch of openCaptureBatches(path)) yield* batch;
 }
 
 /** Every record that could be read, and the error that stopped reading (if any). Never throws. */

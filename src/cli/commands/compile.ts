@@ -8,7 +8,7 @@ import { LoadError, loadRuleSet } from '../../config/ruleset.js';
 import { ResolveError } from '../../config/variables.js';
 import { writeArtifact } from '../../match/artifact.js';
 import { compileRuleSet, type CompileResult } from '../../match/compile.js';
-import { loadEngine } from '../../native/engine.js';
+import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE } from '../../match/budget.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
@@ -47,7 +47,7 @@ export function loadAndCompile(paths: string[], conf: string | undefined, vars: 
     }
     return compileRuleSet(set);
   } catch (e) {
-    if (e instanceof LoadError || e instanceof ResolveError) throw new UsageError(e.message);
+    if (e instanceof LoadError || e instanceof ResolveError || e instanceof EngineUnavailableError) throw new UsageError(e.message);
     throw e;
   }
 }

@@ -1,14 +1,19 @@
 /**
  * `honeywall replay PCAP... (--rules PATH... | --matcher FILE) [--conf ..] [--var ..] [--format fast|eve|json]
- * [--checksum-mode all|none] [--out FILE]`: alerts for capture files, as Snort 2.9 raises them. Exit 0 when done,
- * 1 when some rules could not be compiled or a capture is damaged (the rest is still inspected), 2 usage.
+ * [--checksum-mode all|none] [--workers auto|N] [--out FILE]`: alerts for capture files, as Snort 2.9 raises them.
+ * Exit 0 when done, 1 when some rules could not be compiled or a capture is damaged (the rest is still inspected),
+ * 2 usage.
  */
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from '../commander.js';
-import { ArtifactError, loadMatcher } from '../../match/artifact.js';
+import { ArtifactError, loadMatcher, readArtifact, writeArtifact } from '../../match/artifact.js';
+import { LimitCounters } from '../../match/budget.js';
 import type { MatchEvent } from '../../match/decide.js';
-import { Matcher } from '../../match/engine.js';
-import { replayCapture, type ReplayStats } from '../../match/replay.js';
+import type { Matcher } from '../../match/engine.js';
+import { replayCapture, ShardedReplay, type ReplayStats } from '../../match/replay.js';
+import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { alertOf, eveAlert, formatEveAlert, formatFastAlert } from '../../output/alert.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 import { loadAndCompile } from './compile.js';
@@ -24,7 +29,15 @@ interface ReplayFlags {
   var: string[];
   format: 'fast' | 'eve' | 'json';
   checksumMode: 'all' | 'none';
+  workers: string;
   out?: string;
+}
+
+/** Worker threads for a replay: `auto` is one per core (at most 8); 0 and 1 inspect in this thread. */
+function workersOf(text: string): number {
+  if (text === 'auto') return Math.min(8, availableParallelism());
+  if (!/^\d+$/.test(text) || Number(text) > 64) throw new UsageError(`--workers must be auto or a number 0..64, got '${text}'`);
+  return Number(text);
 }
 
 export function registerReplay(program: Command, ctx: CommandContext): void {
@@ -38,24 +51,39 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     .option('--var <NAME=VALUE>', 'define or override a variable (repeatable, with --rules)', collect, [])
     .addOption(new Option('--format <format>', 'output format').choices(['fast', 'eve', 'json']).default('fast'))
     .addOption(new Option('--checksum-mode <mode>', "Snort's -k: all = packets with bad checksums are not inspected").choices(['all', 'none']).default('all'))
+    .option('--workers <n>', 'worker threads sharing the flows (auto: one per core; 0: this thread); the output is the same', 'auto')
     .option('--out <file>', 'write alerts to this file instead of stdout')
     .action(async (pcaps: string[], opts: ReplayFlags) => {
       if ((opts.rules.length > 0 || opts.conf) === (opts.matcher !== undefined)) throw new UsageError('give either --rules/--conf or --matcher');
-      for (const p of pcaps) if (!existsSync(p)) throw new UsageError(`${p} does not exist`);
-      let matcher: Matcher;
+      for (const p of pcaps) {
+        if (!existsSync(p)) throw new UsageError(`${p} does not exist`);
+        if (statSync(p).isDirectory()) throw new UsageError(`${p} is a directory, not a capture file`);
+      }
+      const workers = workersOf(opts.workers);
       let problems = 0;
-      if (opts.matcher) {
-        try {
-          matcher = loadMatcher(opts.matcher, { checksumMode: opts.checksumMode });
-        } catch (e) {
-          if (e instanceof ArtifactError) throw new UsageError(e.message);
-          throw e;
+      // The matcher artifact every thread loads: the one given, or the rules compiled into a temporary one.
+      let artifact = opts.matcher;
+      let temp: string | undefined;
+      let matcher: Matcher | undefined;
+      try {
+        if (artifact === undefined) {
+          const r = loadAndCompile(opts.rules, opts.conf, opts.var);
+          for (const f of r.failures) process.stderr.write(`honeywall: ${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason} (rule not loaded)\n`);
+          problems += r.failures.length;
+          temp = mkdtempSync(join(tmpdir(), 'honeywall-replay-'));
+          artifact = join(temp, 'rules.hwm');
+          await writeArtifact(artifact, r.plan);
         }
-      } else {
-        const r = loadAndCompile(opts.rules, opts.conf, opts.var);
-        for (const f of r.failures) process.stderr.write(`honeywall: ${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason} (rule not loaded)\n`);
-        problems += r.failures.length;
-        matcher = new Matcher(r.plan, undefined, { checksumMode: opts.checksumMode });
+        if (workers <= 1) matcher = loadMatcher(artifact, { checksumMode: opts.checksumMode });
+        else {
+          // refuse a bad artifact or a missing engine here, with the reason, before any thread starts
+          readArtifact(artifact);
+          loadEngine();
+        }
+      } catch (e) {
+        if (temp) rmSync(temp, { recursive: true, force: true });
+        if (e instanceof ArtifactError || e instanceof EngineUnavailableError) throw new UsageError(e.message);
+        throw e;
       }
       let out: NodeJS.WritableStream = process.stdout;
       let file: WriteStream | undefined;
@@ -71,15 +99,36 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         else if (opts.format === 'eve') out.write(formatEveAlert(a) + '\n');
         else json.push(eveAlert(a));
       };
-      for (const p of pcaps) {
-        const err = await replayCapture(p, matcher, { checksumMode: opts.checksumMode }, onEvent, stats);
-        if (err) {
-          problems++;
-          process.stderr.write(`honeywall: ${err.message} (inspected up to there)\n`);
+      const limits = new LimitCounters();
+      const summed: Record<string, number> = {};
+      let sharded: ShardedReplay | undefined;
+      try {
+        if (matcher === undefined) sharded = await ShardedReplay.start(artifact, workers, { checksumMode: opts.checksumMode });
+        for (const p of pcaps) {
+          const err = sharded !== undefined
+            ? await sharded.run(p, onEvent, stats)
+            : await replayCapture(p, matcher!, { checksumMode: opts.checksumMode }, onEvent, stats);
+          if (err) {
+            problems++;
+            process.stderr.write(`honeywall: ${err.message} (inspected up to there)\n`);
+          }
         }
+      } finally {
+        await sharded?.close();
+        if (temp) rmSync(temp, { recursive: true, force: true });
       }
+      const figures = sharded ?? matcher!;
+      limits.merge(figures.limits.report(Infinity));
+      Object.assign(summed, figures.stats);
       if (opts.format === 'json') {
-        out.write(JSON.stringify({ alerts: json, stats: { ...stats, ...matcher.stats }, limits: matcher.limits.report() }) + '\n');
+        out.write(JSON.stringify({ alerts: json, stats: { ...stats, ...summed, workers }, limits: limits.report() }) + '\n');
+      }
+      if (limits.any > 0) {
+        const t = limits.total;
+        process.stderr.write(
+          `honeywall: work limits reached (those rules did not match there): ${Object.entries(t).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')}` +
+            ` (--format json lists the rules)\n`,
+        );
       }
       if (file) await new Promise<void>((resolve, reject) => file!.end((e?: Error | null) => (e ? reject(e) : resolve())));
       ctx.exitCode = problems > 0 ? EXIT_FINDINGS : EXIT_OK;

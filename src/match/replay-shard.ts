@@ -1,0 +1,75 @@
+/**
+ * One shard of a sharded replay: a pipeline and a matcher that keep the flows whose address pair falls in the shard
+ * (PacketPipeline.pushShard) and report, for every item they inspect, the rules it matched, with the item's place in
+ * capture order. Runs in a worker thread (replay-worker.ts); the thread that reads the capture merges the shards'
+ * reports in that order and decides the events (thresholds, filters, the event queue), so the output is the one a
+ * single thread gives.
+ */
+import { PacketPipeline, type InspectionItem } from '../flow/pipeline.js';
+import { eventPacketOf, type EventPacket } from './decide.js';
+import type { Matcher } from './engine.js';
+
+/** A report: the rules one item matched, and where the item stands in capture order. */
+export interface ShardResult {
+  /** The capture position (packet number) whose processing produced the item; `total` for the end of capture. */
+  index: number;
+  /**
+   * 0: a rebuilt segment of a flow that timed out (or, at the end, of a flow still open), ordered among the shards
+   * by `key` (the flow's last packet, or its first for the end) as one flow table orders them; 1: the others.
+   */
+  phase: 0 | 1;
+  key: number;
+  /** Order within the shard. */
+  seq: number;
+  rules: number[];
+  packet: EventPacket;
+}
+
+/** One frame as the reading thread hands it out. */
+export interface Frame {
+  linktype: number;
+  data: Uint8Array;
+  tsSec: number;
+  tsUsec: number;
+  index: number;
+}
+
+export class ReplayShard {
+  private seq = 0;
+
+  constructor(
+    readonly pipeline: PacketPipeline,
+    readonly matcher: Matcher,
+    readonly shard: number,
+    readonly shards: number,
+  ) {}
+
+  frame(f: Frame, out: ShardResult[]): void {
+    const items = this.pipeline.pushShard(f.linktype, f.data, f.tsSec, f.tsUsec, f.index, this.shard, this.shards);
+    for (const item of items) this.item(item, f.index, false, out);
+  }
+
+  /** End of capture: what is still queued in the shard's flows. */
+  finish(total: number, out: ShardResult[]): void {
+    for (const item of this.pipeline.finish()) this.item(item, total, true, out);
+  }
+
+  items = 0;
+
+  private item(item: InspectionItem, index: number, end: boolean, out: ShardResult[]): void {
+    this.items++;
+    const seq = this.seq++;
+    const matched = this.matcher.collect(item);
+    if (matched.length === 0) return;
+    const timedOut = item.kind === 'stream' && item.segment?.reason === 'timeout';
+    const flow = item.flow;
+    const phase = end || timedOut ? 0 : 1;
+    const key = flow === undefined || phase === 1 ? 0 : end ? flow.createdIndex : flow.lastIndex;
+    out.push({ index, phase, key, seq, rules: matched.map((r) => r.index), packet: eventPacketOf(item.packet) });
+  }
+}
+
+/** Capture order of reports from every shard (for one batch of frames). */
+export function byCaptureOrder(a: ShardResult, b: ShardResult): number {
+  return a.index - b.index || a.phase - b.phase || a.key - b.key || a.seq - b.seq;
+}
