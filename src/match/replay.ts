@@ -82,6 +82,9 @@ export async function replayCapture(
 
 // ------------------------------------------------------------------------------------------------ sharded replay
 
+/** The worker script of a sharded replay (compiled JavaScript, next to this module in dist/). */
+export const SHARD_WORKER = new URL('./replay-worker.js', import.meta.url);
+
 /** Frames per batch handed to the shards, and batches in flight at once (bounds the memory a capture takes). */
 const BATCH_FRAMES = 4096;
 const BATCHES_IN_FLIGHT = 3;
@@ -118,7 +121,7 @@ export class ShardedReplay {
 
   static async start(artifactPath: string, shards: number, opts: ReplayOptions): Promise<ShardedReplay> {
     const r = new ShardedReplay(readArtifact(artifactPath), shards);
-    const url = new URL('./replay-worker.js', import.meta.url);
+    const url = SHARD_WORKER;
     const ready = Array.from({ length: shards }, (_, shard) => {
       const data: ReplayWorkerData = { artifact: artifactPath, checksumMode: opts.checksumMode, pipeline: opts.pipeline, shard, shards };
       const w = new Worker(url, { workerData: data });

@@ -7,12 +7,13 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from '../commander.js';
 import { ArtifactError, loadMatcher, readArtifact, writeArtifact } from '../../match/artifact.js';
 import { LimitCounters } from '../../match/budget.js';
 import type { MatchEvent } from '../../match/decide.js';
 import type { Matcher } from '../../match/engine.js';
-import { replayCapture, ShardedReplay, type ReplayStats } from '../../match/replay.js';
+import { replayCapture, SHARD_WORKER, ShardedReplay, type ReplayStats } from '../../match/replay.js';
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { alertOf, eveAlert, formatEveAlert, formatFastAlert } from '../../output/alert.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
@@ -33,9 +34,12 @@ interface ReplayFlags {
   out?: string;
 }
 
-/** Worker threads for a replay: `auto` is one per core (at most 8); 0 and 1 inspect in this thread. */
+/**
+ * Worker threads for a replay: `auto` is one per core (at most 8); 0 and 1 inspect in this thread. `auto` is 0 when
+ * this module runs from its TypeScript source (the tests' in-process CLI), where no compiled worker script exists.
+ */
 function workersOf(text: string): number {
-  if (text === 'auto') return Math.min(8, availableParallelism());
+  if (text === 'auto') return existsSync(fileURLToPath(SHARD_WORKER)) ? Math.min(8, availableParallelism()) : 0;
   if (!/^\d+$/.test(text) || Number(text) > 64) throw new UsageError(`--workers must be auto or a number 0..64, got '${text}'`);
   return Number(text);
 }
