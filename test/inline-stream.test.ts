@@ -18,6 +18,8 @@ const RULES = [
   'alert tcp $HOME_NET any -> $EXTERNAL_NET 21 (msg:"syn"; flags:S; sid:3;)',
   'alert tcp $HOME_NET any -> $EXTERNAL_NET 6667 (msg:"irc"; content:"JOIN #"; content:"chan"; distance:0; within:8; sid:4;)',
   'alert tcp $HOME_NET any -> $EXTERNAL_NET 7000 (msg:"replace"; content:"secret"; replace:"XXXXXX"; sid:5;)',
+  'alert tcp $HOME_NET any -> $EXTERNAL_NET 4444 (msg:"login"; flow:to_server,established; content:"LOGIN "; flowbits:set,logged; flowbits:noalert; sid:6;)',
+  'drop tcp $HOME_NET any -> $EXTERNAL_NET 4444 (msg:"after login"; flow:to_server,established; flowbits:isset,logged; content:"GETFILE"; sid:7;)',
 ].join('\n');
 const compiled = compileText(`${RULES}\n`, [`HOME_NET=${HP}`, 'EXTERNAL_NET=any']);
 if (compiled.failures.length) throw new Error(JSON.stringify(compiled.failures));
@@ -147,6 +149,19 @@ describe('inline stream inspection: the packet completing an attack is dropped',
     s.data(17, 'n\r\n');
     s.data(20, 'PRIVMSG #chan :hi\r\n');
     expect([2, 3, 4, 5].map((n) => s.sids(n))).toEqual([[], [], [4], []]);
+  });
+
+  it('flowbits carry across packets of the session inline, as in replay', () => {
+    const s = new Session(4444);
+    s.data(0, 'LOGIN x\r\n');
+    s.data(9, 'GETF');
+    s.data(13, 'ILE secret\r\n');
+    expect([s.verdictOf(2), s.verdictOf(3), s.verdictOf(4)]).toEqual(['accept', 'accept', 'drop']);
+    expect([s.sids(2), s.sids(4)]).toEqual([[], [7]]);
+    // without the login, the same request passes
+    const other = new Session(4444);
+    other.data(0, 'GETFILE secret\r\n');
+    expect(other.verdictOf(2)).toBe('accept');
   });
 
   it('benign traffic of the same shapes passes', () => {

@@ -97,8 +97,6 @@ export class InlineInspector<H> {
   /** Streams holding segments (checked by expire). */
   private readonly holding = new Set<InlineStream<Handle<H>>>();
   private heldTotal = 0;
-  /** TCP sessions of the queued side: 'syn' seen, or 'replied' (the unseen reply was fed in). */
-  private readonly sessions = new Map<string, 'syn' | 'replied'>();
   /** Sessions blocked under the previous rules (a reload), blocked again when they show up. */
   private carried = new Set<string>();
   private readonly payloadGroup: LoadedGroup | undefined;
@@ -431,21 +429,20 @@ export class InlineInspector<H> {
     }
   }
 
-  /** See the header: the reply half of a TCP session, which the firewall never queues. */
+  /**
+   * See the header: the reply half of a TCP session, which the firewall never queues. What to feed follows from the
+   * flow table itself: no flow yet (a session picked up midstream) gets an ACK, a flow that has seen only its SYN a
+   * SYN-ACK; any other flow has been fed already.
+   */
   private feedUnseenReply(p: Packet): void {
     const t = p.tcp!;
-    const key = flowKey(p);
-    if (key === undefined || t.flags & TcpFlag.RST) return;
-    const state = this.sessions.get(key);
-    if (t.flags & TcpFlag.SYN) {
-      if (!(t.flags & TcpFlag.ACK) && state === undefined) this.remember(key, 'syn');
-      return;
-    }
-    if (state === 'replied') return;
+    if (t.flags & (TcpFlag.RST | TcpFlag.SYN)) return;
+    const flow = this.flows.lookup(p);
+    if (flow !== undefined && flow.state !== 'syn-sent') return;
     const ip = p.ip!;
     const reply = buildIp({
       ip: { src: formatIp(ip.dst), dst: formatIp(ip.src) },
-      tcp: state === 'syn'
+      tcp: flow !== undefined
         ? { sport: p.dstPort, dport: p.srcPort, seq: (t.ack - 1) >>> 0, ack: t.seq, flags: 'SA' }
         : { sport: p.dstPort, dport: p.srcPort, seq: t.ack, ack: t.seq, flags: 'A' },
     });
@@ -453,21 +450,9 @@ export class InlineInspector<H> {
     rp.tsSec = p.tsSec;
     rp.tsUsec = p.tsUsec;
     this.flows.process(rp);
-    this.remember(key, 'replied');
-  }
-
-  private remember(key: string, state: 'syn' | 'replied'): void {
-    this.sessions.delete(key);
-    if (this.sessions.size >= MAX_SESSIONS) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest !== undefined) this.sessions.delete(oldest);
-    }
-    this.sessions.set(key, state);
   }
 }
 
-/** Sessions remembered for the one-direction handshake (oldest forgotten first). */
-const MAX_SESSIONS = 100_000;
 const EMPTY = new Uint8Array(0);
 
 function decision<H>(handle: H, p: Packet, verdict: 'accept' | 'drop', reason: InlineReason): InlineDecision<H> {

@@ -166,9 +166,8 @@ export function parsePcre(value: string, report: ValueReporter): PcreArgs | unde
     }
     throw err;
   }
-  // The translator has checked the pattern as PCRE does; whether its JavaScript form compiles is the matcher's
-  // question (`honeywall compile` reports it), not a reason for Snort to refuse the rule.
-  if (translation.unsupported) report.warning('pcre-unsupported', `pcre uses ${translation.unsupported}, which honeywall only approximates`, p + 1, pattern.length);
+  // The translator has checked the pattern as PCRE does. What it cannot spell in JavaScript (recursion,
+  // conditionals, backtracking verbs) is no concern of the rule's: the matcher runs every pcre on PCRE2 itself.
   return new PcreRecord(negated, pattern, delimiter, flags, compile, relative, rawbytes, overrideLimit, buffer, translation);
 }
 

@@ -106,7 +106,10 @@ export function loadNfBinding(): NfBinding {
   try {
     mod = require('honeywall-native') as { binding?: NfBinding; loadError?: Error };
   } catch (err) {
-    throw new Error(`the native addon (honeywall-native) is not installed: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `the native addon (honeywall-native) is not installed (${(err as Error).message.split('\n')[0]}); ` +
+        'install the Debian packages libnetfilter-queue-dev libnetfilter-log-dev libhyperscan-dev libpcre2-dev, then run npm ci',
+    );
   }
   if (!mod.binding) {
     throw new Error(

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages honeywall uses that are not installed yet (as root, or through sudo):
+#   the native addons' headers and build tools (node-gyp): libhyperscan-dev and libpcre2-dev for the detection
+#   engine, libnetfilter-queue-dev, libnetfilter-log-dev (and their libmnl/libnfnetlink) for the gateway;
+#   iptables/iproute2 for the bridge firewall and the namespace honeynet, tcpdump for full capture and Sebek,
+#   socat/iputils-ping/conntrack for the honeynet tests.
+# Used by the quick start (scripts/quickstart.sh) and by CI (.ci/run).
+set -euo pipefail
+PKGS="libhyperscan-dev libpcre2-dev libnetfilter-queue-dev libnetfilter-log-dev libmnl-dev libnfnetlink-dev pkg-config python3 make g++
+  iptables iproute2 tcpdump socat iputils-ping conntrack procps kmod"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+[ -z "$missing" ] && exit 0
+as_root=()
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "honeywall setup: run as root, or install sudo, to install:$missing" >&2; exit 1; }
+  as_root=(sudo)
+fi
+echo "honeywall setup: installing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
