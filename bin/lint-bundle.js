@@ -6,7 +6,6 @@
 const { readFileSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
-const v8 = require('node:v8');
 const vm = require('node:vm');
 
 const ID_LENGTH = 16;
@@ -33,11 +32,8 @@ function loadLintBundle(dist = join(__dirname, '..', 'dist')) {
   } catch {
     cachedData = undefined;
   }
-  // A lint allocates ~170 MB of short-lived objects over ET Open: letting V8's young generation grow 4x at a time
-  // (not 2x) takes it to its full size sooner, 16 scavenges instead of 24 (~20 ms less garbage collection). Set
-  // here, for the bundled lint only (not when dist/ runs instead), and before the script is compiled: the code
-  // cache is made under the same flag, and V8 takes a cache only under the flags it was made with.
-  v8.setFlagsFromString('--semi-space-growth-factor=4');
+  // The young generation's growth factor (a lint allocates ~170 MB of short-lived objects over ET Open) is set for
+  // every command by bin/v8-flags.js, before this script is compiled: the code cache is made under the same flags.
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   const script = new vm.Script(wrapped, { filename: bundle, cachedData });
   const module = { exports: {} };

@@ -86,7 +86,8 @@ type StoredRule = Omit<RulePlan, 'src' | 'dst' | 'srcPorts' | 'dstPorts'>;
 
 /** Writes the artifact; the prefilter databases are compiled here unless given. Returns the file size. */
 export async function writeArtifact(path: string, plan: MatcherPlan, meta: Record<string, unknown> = {}, prefilter?: PrefilterGroup[]): Promise<number> {
-  const groups = prefilter ?? (await buildPrefilterAsync(plan.rules));
+  // Hyperscan compiles on libuv's threads while this thread writes the rest
+  const compiling = prefilter !== undefined ? Promise.resolve(prefilter) : buildPrefilterAsync(plan.rules);
   const table = RuleTable.fromRules(plan.rules);
   const blobs: Uint8Array[] = [];
   let offset = 0;
@@ -114,6 +115,12 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
       dstPorts: add(c.dstPorts, 'u32'), blob: add(rulesBlob.blob, 'u8'), offsets: add(rulesBlob.offsets, 'u32'),
     },
   };
+  const noFastPattern = buildNoFastPatternIndex(table).map((t) => {
+    const out = { generic: add(t.generic, 'i32') } as Header['noFastPattern'][number];
+    for (const name of INDEX_MAPS) out[name] = { keys: add(t[name].keys, 'i32'), start: add(t[name].start, 'i32'), rules: add(t[name].rules, 'i32') };
+    return out;
+  });
+  const groups = await compiling;
   const prefilterHeaders: GroupHeader[] = groups.map((g) => ({
     proto: g.proto,
     buf: g.buf,
@@ -122,11 +129,6 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
       ruleIds: add(g.ruleIds, 'i32'), block: add(g.block, 'u8'), ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
     },
   }));
-  const noFastPattern = buildNoFastPatternIndex(table).map((t) => {
-    const out = { generic: add(t.generic, 'i32') } as Header['noFastPattern'][number];
-    for (const name of INDEX_MAPS) out[name] = { keys: add(t[name].keys, 'i32'), start: add(t[name].start, 'i32'), rules: add(t[name].rules, 'i32') };
-    return out;
-  });
   const engine = loadEngine();
   const header: Header = {
     format: 'honeywall-matcher', version: ARTIFACT_VERSION, meta, engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
