@@ -27,13 +27,20 @@ const NO_ITEMS: InspectionItem[] = Object.freeze([]) as unknown as InspectionIte
 
 /**
  * The shard of an address pair, the same both ways (a flow, its replies and its fragments have one pair): FNV-1a of
- * each address, combined symmetrically.
+ * each address, the two in a fixed order, through murmur3's finalizer (the low bits of a plain combination follow the
+ * addresses' low bits, and neighbours like 192.168.56.102 and .104 would always share a shard).
  */
 export function shardOf(src: Uint8Array, dst: Uint8Array, shards: number): number {
   if (shards <= 1) return 0;
   const a = fnv(src);
   const b = fnv(dst);
-  return (Math.imul((a ^ b) >>> 0, 0x9e3779b1) >>> 0) % shards;
+  let h = Math.imul(a < b ? a : b, 0x9e3779b1) ^ (a < b ? b : a);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % shards;
 }
 
 function fnv(b: Uint8Array): number {
