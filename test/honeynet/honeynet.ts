@@ -263,6 +263,8 @@ export class Honeynet {
           reject(new Error(`${node}: ${JSON.stringify(cmd)} exited ${result.code}${signal ? ` (${signal})` : ''}: ${stderr.trim() || stdout.trim()}`));
         } else resolve(result);
       });
+      // a command that exits before reading its input closes the pipe: that is its business, not an error here
+      child.stdin.on('error', () => undefined);
       child.stdin.end(opts.input ?? '');
     });
   }
