@@ -35,7 +35,7 @@ import { Defragmenter, fragmentKey } from '../packet/defrag.js';
 import type { Packet } from '../packet/packet.js';
 import { TcpFlag } from '../packet/types.js';
 import { STREAM_EVENTS, streamEvent, type StreamEventName } from './events.js';
-import { InlineStream } from './stream.js';
+import { InlineStream, WINDOW_MAX } from './stream.js';
 
 export type InlineReason =
   | 'clean' | 'alert' | 'drop' | 'sdrop' | 'reject' | 'replace' | 'blocked-session' | 'malformed' | 'duplicate' | StreamEventName;
@@ -73,8 +73,11 @@ export class InlineStats {
   rewrittenDuplicates = 0;
   fragmentsHeld = 0;
   streamRestarts = 0;
+  /** Segments with more new bytes than one window piece (GSO/GRO super-packets), inspected piece by piece. */
+  largeSegments = 0;
   readonly events: Record<StreamEventName, number> = {
     'overlap-conflict': 0, 'stale-retransmission': 0, 'hold-limit': 0, 'hold-expired': 0, 'fragment-incomplete': 0,
+    truncated: 0, 'gso-not-tcp': 0,
   };
 }
 
@@ -164,6 +167,15 @@ export class InlineInspector<H> {
       }
     }
     return out as InlineDecision<H>[];
+  }
+
+  /**
+   * A packet the gateway cannot inspect as it will leave (see StreamEventName): dropped and logged, its session left
+   * as it was.
+   */
+  refuse(p: Packet, handle: H, name: StreamEventName): InlineDecision<H> {
+    this.stats.packets++;
+    return this.streamDrop(handle, p, name) as InlineDecision<H>;
   }
 
   /** Sessions blocked before a reload stay blocked (keys of the old flow table). */
@@ -321,11 +333,20 @@ export class InlineInspector<H> {
     }
     const fresh = payload.subarray(c.skip);
     const before = st.offset;
-    st.append(fresh);
     this.stats.streamBytes += fresh.length;
-    const patterns = this.prefilter(st, fresh, before);
     const packetEvents = this.matcher.inspect(itemOf(p, u, true));
-    const windowEvents = this.inspectWindow(p, u, st, before, patterns);
+    // A GSO/GRO super-packet brings up to 64 KB at once: its new bytes are inspected in pieces of at most
+    // SEGMENT_PIECE, each as if it had been a segment of its own, so that every byte is in some window (the window
+    // is at most WINDOW_MAX long) and a match that straddles two pieces is found as one straddling two segments is.
+    let windowEvents: MatchEvent[] = NO_MATCH;
+    for (let at = 0; at < fresh.length; at += SEGMENT_PIECE) {
+      const piece = at === 0 && fresh.length <= SEGMENT_PIECE ? fresh : fresh.subarray(at, Math.min(fresh.length, at + SEGMENT_PIECE));
+      const from = st.offset;
+      st.append(piece);
+      const found = this.inspectWindow(p, u, st, from, this.prefilter(st, piece, from));
+      if (found.length > 0) windowEvents = windowEvents.length === 0 ? found : [...windowEvents, ...found];
+    }
+    if (fresh.length > SEGMENT_PIECE) this.stats.largeSegments++;
     const events = windowEvents.length === 0 ? packetEvents : packetEvents.length === 0 ? windowEvents : [...packetEvents, ...windowEvents];
     const d = this.finish(handle, p, events, out, flow);
     if (d.verdict === 'accept' && d.replaced) {
@@ -469,6 +490,12 @@ export class InlineInspector<H> {
 /** Sessions remembered for the one-direction handshake (oldest forgotten first). */
 const MAX_SESSIONS = 100_000;
 const EMPTY = new Uint8Array(0);
+const NO_MATCH: MatchEvent[] = [];
+/**
+ * The most new bytes inspected in one window (a segment's worth): half the window, so that a match up to WINDOW_MAX / 2
+ * long that straddles two pieces of a super-packet is still seen whole, and an MSS-sized segment is one piece.
+ */
+export const SEGMENT_PIECE = WINDOW_MAX / 2;
 
 function decision<H>(handle: H, p: Packet, verdict: 'accept' | 'drop', reason: InlineReason): InlineDecision<H> {
   return { handle, packet: p, verdict, replaced: false, action: undefined, events: [], reason };
