@@ -231,3 +231,23 @@ describe('GSO/GRO super-packets: a 64 KB segment is inspected whole', () => {
   });
 });
 
+describe('the streaming prefilter over a long session', () => {
+  it('a fast pattern is found at each of its occurrences, however far apart (one-pattern rule set)', () => {
+    const one = compileText('alert tcp $HOME_NET any -> $EXTERNAL_NET 7000 (msg:"replace"; content:"secret"; replace:"XXXXXX"; sid:5;)\n', [`HOME_NET=${HP}`, 'EXTERNAL_NET=any']);
+    const gw = new InlineInspector<number>(new Matcher(one.plan, undefined, { checksumMode: 'none', inline: true }));
+    const send = (seq: number, payload: Uint8Array | string, id: number) => {
+      const p = decodeIpPacket(buildIp({ ip: { src: HP, dst: OUT }, tcp: { sport: 45000, dport: 7000, seq, ack: 1, flags: 'A' }, payload }), undefined, { verifyChecksums: false });
+      return gw.push(p, id, 1000);
+    };
+    const filler = new Uint8Array(1000).fill(0x2e);
+    const replaced: number[] = [];
+    let seq = 1;
+    for (let i = 0; i < 100; i++) {
+      const d = send(seq, i % 30 === 0 ? 'the secret' : filler, i)[0]!;
+      if (d.replaced) replaced.push(i);
+      seq += i % 30 === 0 ? 10 : 1000;
+    }
+    expect(replaced).toEqual([0, 30, 60, 90]);
+    expect(gw.stats.streamRestarts).toBe(0);
+  });
+});

@@ -122,7 +122,9 @@ export class InlineInspector<H> {
     this.payloadGroup = matcher.tcpPayloadGroup();
     const g = this.payloadGroup?.group;
     const patterns = g ? g.nocase.length : 0;
-    this.hitsOut = new Int32Array(Math.max(2, 2 * patterns));
+    // a pair (id, end) per pattern, each id at most once a scan, and one pair more: a scan fills the array only when
+    // it was cut short (the addon stops at the last pair)
+    this.hitsOut = new Int32Array(2 * patterns + 2);
     this.patternLength = new Int32Array(patterns);
     for (let i = 0; i < patterns; i++) this.patternLength[i] = g!.patternStart[i + 1]! - g!.patternStart[i]!;
   }
@@ -359,13 +361,18 @@ export class InlineInspector<H> {
   private prefilter(st: InlineStream<Handle<H>>, fresh: Uint8Array, before: number): number[] {
     const g = this.payloadGroup;
     if (g === undefined) return [];
-    if (st.hs === undefined) st.hs = this.engine.hsStreamOpen(this.matcher.streamDatabase(g));
-    const n = this.engine.hsStreamScan(st.hs, fresh, 0, fresh.length, this.hitsOut, before);
+    if (st.hs === undefined) {
+      st.hs = this.engine.hsStreamOpen(this.matcher.streamDatabase(g));
+      st.hsStart = before;
+    }
+    // Hyperscan counts offsets from where its stream was opened (a restarted one from the restart): the addon gives
+    // each end relative to `before` when told where this scan starts in its count
+    const n = this.engine.hsStreamScan(st.hs, fresh, 0, fresh.length, this.hitsOut, before - st.hsStart);
     const out = this.hitsOut;
     for (let k = 0; k + 1 < n; k += 2) st.hits.set(out[k]!, before + out[k + 1]!);
     if (n >= out.length) {
-      // more distinct patterns than slots cannot happen (each id once per scan); a full buffer means the scan was
-      // cut short: the stream restarts (its state is gone), which is counted
+      // a full array means the scan was cut short (the addon closed the stream): it restarts with the next bytes
+      // (a pattern straddling the restart is missed), which is counted
       this.stats.streamRestarts++;
       st.hs = undefined;
     }
