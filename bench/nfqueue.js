@@ -483,13 +483,18 @@ try {
     tcp.hw = await bulk(receiver);
     const k2 = kernelQueue();
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-    await stop(gw);
+    // SIGUSR1 rewrites the status file with the queue's counters (after the stop the queue is closed)
+    const statusFile = join(tmp, 'status.json');
+    const statusBefore = existsSync(statusFile) ? readFileSync(statusFile, 'utf8') : '';
+    gw.kill('SIGUSR1');
+    await until('the status file', () => existsSync(statusFile) && readFileSync(statusFile, 'utf8') !== statusBefore, 5000).catch(() => {});
     let gwNetlink;
     try {
-      gwNetlink = JSON.parse(readFileSync(join(tmp, 'status.json'), 'utf8')).queues?.[0]?.netlink;
+      gwNetlink = JSON.parse(readFileSync(statusFile, 'utf8')).queues?.[0]?.netlink;
     } catch {
       /* no status file */
     }
+    await stop(gw);
     console.log(`   honeywall run queue: ${netlinkSummary(gwNetlink)}`);
     console.log(`   honeywall run: ${ips}; started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; queue ${QUEUE} ${k0.bound ? 'bound' : 'NOT bound'}; ` +
       `${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ${alertSummary(join(tmp, 'log', 'fast.log'))}`);
