@@ -50,6 +50,7 @@ const QUEUE = 0;
 const QUEUE_MAXLEN = 4096; // honeywall's default HwQUEUE_MAXLEN; the accept-all consumer and Snort get the same
 const RECORDED = 'Snort 2.9.20 (recorded): 17.2 MB/s after a 5.2 s rule load on the 91 MB capture; NFQ inline bulk TCP 14.2 MB/s';
 const RECORDED_TCP = 14.2;
+const META_STRIDE = 17; // words of one packet in a batch's meta array (nf-binding.ts)
 
 if (process.platform !== 'linux' || process.getuid?.() !== 0) {
   console.log('nfqueue bench SKIPPED: needs root on Linux (network namespaces, NFQUEUE)');
@@ -268,12 +269,14 @@ writeFileSync(ACCEPTOR, `const { createRequire } = require('node:module');
 const { binding } = createRequire(${JSON.stringify(join(repo, 'package.json'))})('honeywall-native');
 const opts = JSON.parse(process.argv[2]);
 let n = 0;
-const h = binding.openQueue(${QUEUE}, opts, (packets) => { for (const p of packets) binding.setVerdict(h, p.id, 1); n += packets.length; });
+// the addon hands over each batch packed: META_STRIDE words a packet, the packet id first (native/src/honeywall_nf.c)
+const h = binding.openQueue(${QUEUE}, opts, (count, meta) => { for (let i = 0; i < count; i++) binding.setVerdict(h, meta[i * ${META_STRIDE}], 1); n += count; });
 process.stdout.write('ready\\n');
 process.on('SIGTERM', () => { binding.close(h); process.stdout.write(JSON.stringify({ verdicts: n, netlink: binding.stats(h) }) + '\\n'); process.exit(0); });
 `);
-// the queue options `honeywall run` uses for HwQUEUE_MAXLEN=4096, HwFAIL_OPEN=no (socket buffer 4 KiB a packet)
-const ACCEPTOR_OPTS = { maxLen: QUEUE_MAXLEN, failOpen: false, rcvBuf: QUEUE_MAXLEN * 4096 };
+// the queue options `honeywall run` uses for HwQUEUE_MAXLEN=4096, HwFAIL_OPEN=no (socket buffer 4 KiB a packet; GSO
+// super-packets queued whole)
+const ACCEPTOR_OPTS = { maxLen: QUEUE_MAXLEN, failOpen: false, rcvBuf: QUEUE_MAXLEN * 4096, gso: true };
 
 // ------------------------------------------------------------------ measurements
 /** Queue QUEUE's line of /proc/net/netfilter/nfnetlink_queue (absent when nothing is bound to it). */
@@ -290,6 +293,15 @@ const kqDelta = (a, b) => {
   const d = { sent: b.queued - a.queued - (b.userDropped - a.userDropped), full: b.queueDropped - a.queueDropped, sock: b.userDropped - a.userDropped };
   return `kernel: ${d.sent.toLocaleString('en')} packets to the consumer, ${d.full.toLocaleString('en')} dropped queue full, ${d.sock.toLocaleString('en')} dropped socket full`;
 };
+/** What the addon counted on a queue: packets, GSO super-packets and the largest, verdict messages sent. */
+function netlinkSummary(n) {
+  if (!n || n.received === undefined) return 'no queue counters';
+  const num = (v) => Number(v ?? 0).toLocaleString('en');
+  return `${num(n.received)} packets read in ${num(n.dispatches)} batches; GSO ${n.gso ? 'on' : 'off'}: ${num(n.gsoPackets)} super-packets ` +
+    `(${(Number(n.gsoBytes ?? 0) / 1e6).toFixed(1)} MB), largest packet ${num(n.largestPacket)} bytes, ${num(n.truncated)} truncated, ` +
+    `${num(n.csumNotReady)} with checksum not ready; ${num(n.verdicts)} verdicts in ${num(n.verdictSends)} sends`;
+}
+
 /** Alert count of a fast-format log and its most frequent rules. */
 function alertSummary(file) {
   if (!existsSync(file)) return 'no alert log';
@@ -448,6 +460,7 @@ try {
     tcp.acc = await bulk(receiver);
     const k2 = kernelQueue();
     await stop(acceptor);
+    console.log(`   accept-all consumer: ${netlinkSummary(JSON.parse(acceptor.out.split('\n').find((l) => l.startsWith('{')) ?? '{}').netlink)}`);
     reportUdp('a. NFQUEUE, accept-all consumer', udp.acc, rtt, `; ${kqDelta(k0, k1)} (all floods and pings)`);
     reportTcp('a. NFQUEUE, accept-all consumer', tcp.acc, `; ${kqDelta(k1, k2)}${afterStop('the consumer')}`);
     udp.accRtt = rtt;
@@ -470,7 +483,19 @@ try {
     tcp.hw = await bulk(receiver);
     const k2 = kernelQueue();
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+    // SIGUSR1 rewrites the status file with the queue's counters (after the stop the queue is closed)
+    const statusFile = join(tmp, 'status.json');
+    const statusBefore = existsSync(statusFile) ? readFileSync(statusFile, 'utf8') : '';
+    gw.kill('SIGUSR1');
+    await until('the status file', () => existsSync(statusFile) && readFileSync(statusFile, 'utf8') !== statusBefore, 5000).catch(() => {});
+    let gwNetlink;
+    try {
+      gwNetlink = JSON.parse(readFileSync(statusFile, 'utf8')).queues?.[0]?.netlink;
+    } catch {
+      /* no status file */
+    }
     await stop(gw);
+    console.log(`   honeywall run queue: ${netlinkSummary(gwNetlink)}`);
     console.log(`   honeywall run: ${ips}; started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; queue ${QUEUE} ${k0.bound ? 'bound' : 'NOT bound'}; ` +
       `${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ${alertSummary(join(tmp, 'log', 'fast.log'))}`);
     reportUdp('b. honeywall run, ET Open 2019', udp.hw, rtt, `; ${kqDelta(k0, k1)} (all floods and pings)`);

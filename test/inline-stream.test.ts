@@ -4,7 +4,7 @@
  * the same shapes passes.
  */
 import { describe, expect, it } from 'vitest';
-import { InlineInspector, type InlineDecision } from '../src/inline/inspector.js';
+import { InlineInspector, SEGMENT_PIECE, type InlineDecision } from '../src/inline/inspector.js';
 import { Matcher } from '../src/match/engine.js';
 import { buildIp, fragmentDatagram } from '../src/packet/build.js';
 import { decodeIpPacket } from '../src/packet/decode.js';
@@ -199,5 +199,70 @@ describe('inline stream inspection: the packet completing an attack is dropped',
     s.data(100, 'a');
     s.data(200, 'b');
     expect(s.data(300, 'c')[0]).toMatchObject({ verdict: 'drop', reason: 'hold-limit' });
+  });
+});
+
+describe('GSO/GRO super-packets: a 64 KB segment is inspected whole', () => {
+  /** Lower-case letters (never "pass wh00t": no digits), the same for every run. */
+  function filler(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    let x = 7;
+    for (let i = 0; i < n; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      b[i] = 0x61 + ((x >>> 16) % 26);
+    }
+    return b;
+  }
+  function withText(n: number, at: number, text: string): Uint8Array {
+    const b = filler(n);
+    b.set(new TextEncoder().encode(text), at);
+    return b;
+  }
+  const BIG = 65_000;
+
+  it('an attack at its start, across the boundary of two inspection pieces, or at its end drops it', () => {
+    for (const at of [0, SEGMENT_PIECE - 4, 3 * SEGMENT_PIECE - 5, BIG - 10]) {
+      const s = new Session(21);
+      const d = s.send(s.packet('PA', s.isn + 1, withText(BIG, at, 'PASS wh00t')));
+      expect(d.map((x) => [x.verdict, x.reason])).toEqual([['drop', 'drop']]);
+      expect(s.sids(2)).toEqual([1]);
+      expect(s.gw.stats.largeSegments).toBe(1);
+    }
+  });
+
+  it('a benign one passes, and an attack it starts is dropped with the segment completing it', () => {
+    const s = new Session(21);
+    const first = withText(BIG, BIG - 7, 'PASS wh');
+    expect(s.send(s.packet('PA', s.isn + 1, first))[0]).toMatchObject({ verdict: 'accept', reason: 'clean' });
+    expect(s.send(s.packet('PA', s.isn + 1 + BIG, '00t\r\n'))[0]).toMatchObject({ verdict: 'drop', reason: 'drop' });
+    expect(s.sids(3)).toEqual([1]);
+  });
+
+  it('replace in a super-packet rewrites the bytes where they are', () => {
+    const s = new Session(7000);
+    const d = s.send(s.packet('PA', s.isn + 1, withText(BIG, 40_000, 'secret')));
+    expect(d[0]).toMatchObject({ verdict: 'accept', replaced: true });
+    expect(Buffer.from(d[0]!.packet.payload.subarray(40_000, 40_006)).toString()).toBe('XXXXXX');
+  });
+});
+
+describe('the streaming prefilter over a long session', () => {
+  it('a fast pattern is found at each of its occurrences, however far apart (one-pattern rule set)', () => {
+    const one = compileText('alert tcp $HOME_NET any -> $EXTERNAL_NET 7000 (msg:"replace"; content:"secret"; replace:"XXXXXX"; sid:5;)\n', [`HOME_NET=${HP}`, 'EXTERNAL_NET=any']);
+    const gw = new InlineInspector<number>(new Matcher(one.plan, undefined, { checksumMode: 'none', inline: true }));
+    const send = (seq: number, payload: Uint8Array | string, id: number) => {
+      const p = decodeIpPacket(buildIp({ ip: { src: HP, dst: OUT }, tcp: { sport: 45000, dport: 7000, seq, ack: 1, flags: 'A' }, payload }), undefined, { verifyChecksums: false });
+      return gw.push(p, id, 1000);
+    };
+    const filler = new Uint8Array(1000).fill(0x2e);
+    const replaced: number[] = [];
+    let seq = 1;
+    for (let i = 0; i < 100; i++) {
+      const d = send(seq, i % 30 === 0 ? 'the secret' : filler, i)[0]!;
+      if (d.replaced) replaced.push(i);
+      seq += i % 30 === 0 ? 10 : 1000;
+    }
+    expect(replaced).toEqual([0, 30, 60, 90]);
+    expect(gw.stats.streamRestarts).toBe(0);
   });
 });

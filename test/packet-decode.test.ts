@@ -321,3 +321,38 @@ describe.skipIf(!haveCorpus)('suricata-verify captures', () => {
     expect(errorSum).toBe(total.malformed);
   });
 });
+
+describe('decodeIpPacket lengthFromData (queued GSO super-packets)', () => {
+  const datagram = () => buildIp({ ip: { src: '10.0.0.20', dst: '10.0.0.1' }, tcp: { sport: 40000, dport: 5001, seq: 1, ack: 1, flags: 'A' }, payload: new Uint8Array(65_000).fill(0x41) });
+
+  it('decodes a 64 KB TCP segment as it is', () => {
+    const p = decodeIpPacket(datagram(), undefined, { verifyChecksums: true });
+    expect(p.error).toBeUndefined();
+    expect(p.badChecksum).toBe(false);
+    expect(p.payloadLength).toBe(65_000);
+  });
+
+  it('an IPv4 total length of 0 (BIG TCP) or beyond the copy: the data is the datagram', () => {
+    const zero = datagram();
+    zero[2] = 0;
+    zero[3] = 0;
+    expect(decodeIpPacket(zero, undefined, { verifyChecksums: false }).error).toBe('ip4-bad-total-length');
+    const p = decodeIpPacket(zero, undefined, { verifyChecksums: false, lengthFromData: true });
+    expect(p.error).toBeUndefined();
+    expect(p.ip!.totalLength).toBe(zero.length);
+    expect(p.tcp!.dstPort).toBe(5001);
+    expect(p.payloadLength).toBe(65_000);
+    const cut = datagram().subarray(0, 40_000);
+    expect(decodeIpPacket(cut, undefined, { verifyChecksums: false }).error).toBe('ip-truncated');
+    expect(decodeIpPacket(cut, undefined, { verifyChecksums: false, lengthFromData: true }).payloadLength).toBe(40_000 - 40);
+  });
+
+  it('IPv6: a payload length of 0 likewise', () => {
+    const d = buildIp({ ip: { src: 'fd00::20', dst: 'fd00::1' }, tcp: { sport: 40000, dport: 5001, flags: 'A' }, payload: new Uint8Array(3000).fill(0x42) });
+    d[4] = 0;
+    d[5] = 0;
+    const p = decodeIpPacket(d, undefined, { verifyChecksums: false, lengthFromData: true });
+    expect(p.error).toBeUndefined();
+    expect(p.payloadLength).toBe(3000);
+  });
+});

@@ -140,4 +140,67 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
     );
     expect(proc.counters.malformed).toBeGreaterThan(0);
   });
+
+  describe('GSO/GRO super-packets (a queue opened with NFQA_CFG_F_GSO)', () => {
+    /** The TCP checksum as a sender leaves it for the NIC (CHECKSUM_PARTIAL): the pseudo-header sum only. */
+    function partialChecksum(d: Uint8Array): void {
+      const p = decodeIpPacket(d, undefined, { verifyChecksums: false });
+      const o = p.tcp!.offset;
+      const len = p.ip!.totalLength - p.ip!.headerLength;
+      let sum = 6 + len;
+      for (let i = 12; i < 20; i += 2) sum += (d[i]! << 8) | d[i + 1]!;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      d[o + 16] = sum >> 8;
+      d[o + 17] = sum & 0xff;
+    }
+    const big = (prefix: string, n: number) => {
+      const b = new Uint8Array(n).fill(0x2e);
+      b.set(enc(prefix));
+      return b;
+    };
+
+    it('a 60 KB TCP super-packet with its checksum not filled in: inspected, rewritten, given full checksums', async () => {
+      await written;
+      const proc = new PacketProcessor<number>(await loadGatewayMatcher({ rules: [], matcher: artifact, vars: {} }));
+      expect(one(proc, tcp(HP, OUT, 41000, 80, 'S', 100, 0), 1, 0).reason).toBe('clean');
+      const d = buildIp({ ip: { src: HP, dst: OUT }, tcp: { sport: 41000, dport: 80, seq: 101, ack: 501, flags: 'A' }, payload: big('GET /x HTTP/1.0\r\n', 60_000) });
+      partialChecksum(d);
+      const r = proc.process(d, 2, 0, 2, { gso: true, truncatedFrom: 0 });
+      expect(r.map((x) => [x.verdict, x.reason])).toEqual([['accept', 'replace']]);
+      const out = decodeIpPacket(r[0]!.modified!);
+      expect(Buffer.from(out.payload.subarray(0, 6)).toString('latin1')).toBe('BET /x');
+      expect(out.payloadLength).toBe(60_000);
+      expect(out.badChecksum).toBe(false);
+      expect(transportChecksumOk(r[0]!.modified!, out.ip!, 6, out.tcp!.offset, out.ip!.totalLength - out.ip!.headerLength)).toBe(true);
+      expect(proc.counters).toMatchObject({ gso: 1, replaced: 1 });
+    });
+
+    it('one copied only in part (its IP total length 0, as over 64 KB) is dropped and logged, its session left alone', async () => {
+      await written;
+      const proc = new PacketProcessor<number>(await loadGatewayMatcher({ rules: [], matcher: artifact, vars: {} }));
+      const d = buildIp({ ip: { src: HP, dst: OUT }, tcp: { sport: 41001, dport: 5001, seq: 1, ack: 1, flags: 'A' }, payload: big('', 65_491) });
+      d[2] = 0;
+      d[3] = 0;
+      const r = proc.process(d, 1, 0, 1, { gso: true, truncatedFrom: 90_000 });
+      expect(r.map((x) => [x.verdict, x.reason])).toEqual([['drop', 'truncated']]);
+      expect(r[0]!.events.map((e) => [e.gid, e.sid, e.blocked])).toEqual([[1000, 6, true]]);
+      expect(r[0]!.events[0]!.src).toBe(HP);
+      expect(proc.counters).toMatchObject({ truncated: 1, dropped: 1, streamDropped: 1 });
+      // the next packet of that session is inspected as usual
+      expect(one(proc, tcp(HP, OUT, 41001, 5001, 'A', 1, 1, 'hello'), 2, 0)).toMatchObject({ verdict: 'accept', reason: 'clean' });
+    });
+
+    it('a UDP super-packet (several datagrams in one) is dropped and logged', async () => {
+      await written;
+      const proc = new PacketProcessor<number>(await loadGatewayMatcher({ rules: [], matcher: artifact, vars: {} }));
+      const d = buildIp({ ip: { src: HP, dst: OUT }, udp: { sport: 4433, dport: 443 }, payload: big('', 12_000) });
+      const r = proc.process(d, 1, 0, 1, { gso: true, truncatedFrom: 0 });
+      expect(r.map((x) => [x.verdict, x.reason])).toEqual([['drop', 'gso-not-tcp']]);
+      expect(r[0]!.events.map((e) => [e.gid, e.sid])).toEqual([[1000, 7]]);
+      expect(proc.counters.gsoNotTcp).toBe(1);
+      // the same datagram not flagged GSO is one datagram, inspected
+      expect(one(proc, d, 2, 0)).toMatchObject({ verdict: 'accept', reason: 'clean' });
+    });
+  });
 });
+

@@ -13,6 +13,7 @@ import { dropPrefix } from '../src/config/honeywall-conf.js';
 import { emitFirewall, RULES_FILE } from '../src/emit/firewall/index.js';
 import { parseTcpdumpStat } from '../src/runtime/full-capture.js';
 import { parseNfqueueProc } from '../src/runtime/gateway.js';
+import { META_STRIDE, unpackBatch } from '../src/runtime/nf-binding.js';
 import { loadGatewayConfig, parseQueueBalance } from '../src/runtime/gateway-config.js';
 import { RotatingFile } from '../src/runtime/rotating-file.js';
 import { writeFileSync } from 'node:fs';
@@ -130,3 +131,25 @@ describe('gateway config and counters', () => {
 
 void existsSync;
 void readdirSync;
+
+describe('NFQUEUE batches as the addon hands them over', () => {
+  it('unpacks each packet from the batch words, with a copy of its bytes and its GSO flags', () => {
+    const meta = new Uint32Array(2 * META_STRIDE);
+    const data = new Uint8Array(64);
+    data.set([0x45, 1, 2, 3], 8);
+    data.set([0x45, 9], 40);
+    // words: id hwProtocol hook mark indev outdev physindev physoutdev hwlen hw0 hw1 tsSec tsUsec offset length info caplen
+    meta.set([7, 0x800, 1, 5, 3, 4, 11, 12, 6, 0x04030201, 0x0605, 1_700_000_000, 250, 8, 4, 3, 0], 0);
+    meta.set([8, 0x800, 1, 0, 3, 4, 11, 12, 0, 0, 0, 1_700_000_001, 0, 40, 2, 2, 70_000], META_STRIDE);
+    const [a, b] = unpackBatch(2, meta, data);
+    expect(a).toMatchObject({ id: 7, hwProtocol: 0x800, hook: 1, mark: 5, indev: 3, outdev: 4, physindev: 11, physoutdev: 12, tsSec: 1_700_000_000, tsUsec: 250 });
+    expect(a).toMatchObject({ gso: true, csumNotReady: true, truncatedFrom: 0 });
+    expect([...a!.data]).toEqual([0x45, 1, 2, 3]);
+    expect([...a!.hwaddr!]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(b).toMatchObject({ id: 8, gso: true, csumNotReady: false, truncatedFrom: 70_000, hwaddr: undefined });
+    // the batch buffer is reused by the next read: what was handed over does not change with it
+    data.fill(0);
+    expect([...a!.data]).toEqual([0x45, 1, 2, 3]);
+    expect([...b!.data]).toEqual([0x45, 9]);
+  });
+});

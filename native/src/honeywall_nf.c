@@ -1,10 +1,18 @@
 /*
  * honeywall_nf: the gateway's kernel bindings, N-API in C.
  *
- *   openQueue(num, opts, cb)   bind NFQUEUE `num` (libnetfilter_queue); cb(packets[]) is called on the
- *                              event loop of the calling thread (main or worker) with every packet read
- *                              in one wake-up (up to opts.maxBatch).
+ *   openQueue(num, opts, cb)   bind NFQUEUE `num` (libnetfilter_queue); cb(count, meta, data) is called on
+ *                              the event loop of the calling thread (main or worker) with every packet read
+ *                              in one wake-up (up to opts.maxBatch, and as many as fit in opts.batchBytes):
+ *                              `meta` (Uint32Array, META_STRIDE words a packet, see QMETA_*) and `data` (the
+ *                              bytes the packets were read into) are the same two arrays at every call,
+ *                              overwritten by the next batch: what must outlive the call is copied out.
+ *                              opts.gso asks the kernel for whole GSO/GRO super-packets (NFQA_CFG_F_GSO):
+ *                              up to 64 KB, with the transport checksum possibly not filled in yet
+ *                              (QMETA_INFO bit NFQA_SKB_CSUMNOTREADY).
  *   setVerdict(q, id, verdict[, bytes])   NF_DROP = 0, NF_ACCEPT = 1; bytes replace the packet (same length).
+ *                              Verdicts without bytes given during a batch's callback are sent together, in
+ *                              one message to the kernel, when the callback returns; elsewhere at once.
  *   setVerdictBatch(q, id, verdict)       verdict for every queued packet with an id <= id.
  *   openLog(group, opts, cb)   bind NFLOG group `group` (libnetfilter_log); cb(entries[]).
  *   close(h)                   unbind and close (queue or log); safe to call twice and from the callback.
@@ -39,6 +47,28 @@
 #define KIND_QUEUE 0
 #define KIND_LOG 1
 
+/* The words of one packet in a batch's `meta` (the TypeScript side, nf-binding.ts, reads the same layout). */
+enum {
+  QMETA_ID, QMETA_HWPROTO, QMETA_HOOK, QMETA_MARK, QMETA_INDEV, QMETA_OUTDEV, QMETA_PHYSINDEV, QMETA_PHYSOUTDEV,
+  QMETA_HWLEN, QMETA_HW0, QMETA_HW1, QMETA_TSSEC, QMETA_TSUSEC, QMETA_OFFSET, QMETA_LENGTH,
+  /* NFQA_SKB_INFO bits (CSUMNOTREADY 1, GSO 2, CSUM_NOTVERIFIED 4) */
+  QMETA_INFO,
+  /* the packet's whole length when the kernel copied less of it (NFQA_CAP_LEN), else 0 */
+  QMETA_CAPLEN,
+  META_STRIDE
+};
+/* One netlink message of a queued packet at most: the payload (the kernel copies at most 65531 bytes) and its
+ * attributes. A batch stops reading when less room than this is left in its data buffer. */
+#define QMSG_MAX (0x10000 + 4096)
+/* Bytes of verdict messages collected before they are sent (each is 32 bytes). */
+#define VBUF_SIZE 8192
+
+/* libnetfilter_queue keeps its parsed attributes in this (private, long-stable) struct; 1.0.5 has no getter for
+ * NFQA_CAP_LEN, the kernel's documented sign of a truncated copy. */
+struct nfq_data_attrs {
+  struct nfattr **data;
+};
+
 typedef struct nf_handle {
   napi_env env;
   int kind;
@@ -61,8 +91,20 @@ typedef struct nf_handle {
   int closed;
   int uv_closed;
   int finalized;
+  /* queue batches: the packets' words and bytes, in two JS array buffers made once (referenced here) */
+  napi_ref meta_ref, data_ref;
+  uint32_t *meta;
+  char *data;
+  size_t data_cap, data_off;
+  /* verdicts collected during a callback, sent in one go when it returns */
+  int dispatching;
+  char *vbuf;
+  size_t vlen;
+  uint32_t vcount;
+  int gso;
   /* counters */
   double received, enobufs, recv_errors, verdicts, verdict_errors, wakeups, dispatches, cb_errors;
+  double overflow_dropped, verdict_sends, gso_packets, gso_bytes, csum_not_ready, truncated, max_packet;
 } nf_handle;
 
 static char errbuf[256];
@@ -120,6 +162,7 @@ static int get_opt_u32(napi_env env, napi_value opts, const char *name, uint32_t
 static void free_if_done(nf_handle *h) {
   if (h->uv_closed && h->finalized) {
     free(h->buf);
+    free(h->vbuf);
     free(h);
   }
 }
@@ -130,9 +173,53 @@ static void on_uv_closed(uv_handle_t *p) {
   free_if_done(h);
 }
 
+/* Sends the collected verdict messages in one datagram (nfnetlink handles every message of it in turn). */
+static void vflush(nf_handle *h) {
+  if (h->vlen == 0) return;
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  ssize_t n;
+  do {
+    n = sendto(h->fd, h->vbuf, h->vlen, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) h->verdict_errors += h->vcount;
+  else h->verdicts += h->vcount;
+  h->verdict_sends++;
+  h->vlen = 0;
+  h->vcount = 0;
+}
+
+/* One NFQNL_MSG_VERDICT message (no payload) added to the verdicts to send. */
+static void vadd(nf_handle *h, uint32_t id, uint32_t verdict) {
+  const size_t len = NLMSG_ALIGN(sizeof(struct nlmsghdr)) + NLMSG_ALIGN(sizeof(struct nfgenmsg)) +
+                     NFA_ALIGN(NFA_LENGTH(sizeof(struct nfqnl_msg_verdict_hdr)));
+  if (h->vlen + len > VBUF_SIZE) vflush(h);
+  char *m = h->vbuf + h->vlen;
+  memset(m, 0, len);
+  struct nlmsghdr *nlh = (struct nlmsghdr *)m;
+  nlh->nlmsg_len = (uint32_t)len;
+  nlh->nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_VERDICT;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  struct nfgenmsg *g = (struct nfgenmsg *)(m + NLMSG_ALIGN(sizeof(struct nlmsghdr)));
+  g->nfgen_family = AF_UNSPEC;
+  g->version = NFNETLINK_V0;
+  g->res_id = htons((uint16_t)h->number);
+  struct nfattr *a = (struct nfattr *)((char *)g + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+  a->nfa_type = NFQA_VERDICT_HDR;
+  a->nfa_len = NFA_LENGTH(sizeof(struct nfqnl_msg_verdict_hdr));
+  struct nfqnl_msg_verdict_hdr *v = (struct nfqnl_msg_verdict_hdr *)NFA_DATA(a);
+  v->verdict = htonl(verdict);
+  v->id = htonl(id);
+  h->vlen += len;
+  h->vcount++;
+}
+
 /* Unbind and close the netlink socket; release the JS references. */
 static void do_close(nf_handle *h, int in_teardown) {
   if (h->closed) return;
+  /* verdicts already given still go out (the queue's packets would otherwise be dropped with it) */
+  if (h->kind == KIND_QUEUE && h->vbuf) vflush(h);
   h->closed = 1;
   if (h->polling) uv_poll_stop(&h->poll);
   if (h->kind == KIND_QUEUE) {
@@ -149,10 +236,16 @@ static void do_close(nf_handle *h, int in_teardown) {
   if (!in_teardown) {
     if (h->callback) napi_delete_reference(h->env, h->callback);
     if (h->self) napi_delete_reference(h->env, h->self);
+    if (h->meta_ref) napi_delete_reference(h->env, h->meta_ref);
+    if (h->data_ref) napi_delete_reference(h->env, h->data_ref);
     if (h->actx) napi_async_destroy(h->env, h->actx);
   }
   h->callback = NULL;
   h->self = NULL;
+  h->meta_ref = NULL;
+  h->data_ref = NULL;
+  h->meta = NULL;
+  h->data = NULL;
   h->actx = NULL;
   if (h->polling) {
     h->polling = 0;
@@ -177,6 +270,45 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
   free_if_done(h);
 }
 
+/* Calls the JS callback with `argc` arguments; an exception it throws goes to the process (uncaught). */
+static void dispatch(nf_handle *h, size_t argc, napi_value *argv) {
+  napi_env env = h->env;
+  napi_value cb, global, result;
+  napi_get_reference_value(env, h->callback, &cb);
+  napi_get_global(env, &global);
+  h->dispatches++;
+  napi_status st = napi_make_callback(env, h->actx, global, cb, argc, argv, &result);
+  if (st != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value e;
+      h->cb_errors++;
+      napi_get_and_clear_last_exception(env, &e);
+      napi_fatal_exception(env, e);
+    }
+  }
+}
+
+/* Reads what the socket holds (without blocking); returns 0 to go on, -1 when there is nothing more to read. */
+static int read_once(nf_handle *h, char *into, size_t room) {
+  ssize_t n = recv(h->fd, into, room, MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+    if (errno == EINTR) return 0;
+    if (errno == ENOBUFS) {
+      /* The socket buffer overflowed: the kernel dropped messages (counted, not fatal). */
+      h->enobufs++;
+      return 0;
+    }
+    h->recv_errors++;
+    return -1;
+  }
+  if (h->kind == KIND_QUEUE) nfq_handle_packet(h->qlib, into, (int)n);
+  else nflog_handle_packet(h->llib, into, (int)n);
+  return (int)n;
+}
+
 static void on_readable(uv_poll_t *p, int status, int events) {
   nf_handle *h = (nf_handle *)p->data;
   if (h->closed) return;
@@ -190,76 +322,91 @@ static void on_readable(uv_poll_t *p, int status, int events) {
   napi_env env = h->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value arr;
-  napi_create_array(env, &arr);
-  h->batch = arr;
-  h->batch_len = 0;
   h->wakeups++;
-  for (uint32_t i = 0; i < h->max_batch && !h->closed; i++) {
-    ssize_t n = recv(h->fd, h->buf, h->bufsize, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno == EINTR) continue;
-      if (errno == ENOBUFS) {
-        /* The socket buffer overflowed: the kernel dropped messages (counted, not fatal). */
-        h->enobufs++;
-        continue;
-      }
-      h->recv_errors++;
-      break;
+  if (h->kind == KIND_QUEUE) {
+    /* Packets are read straight into the batch's data buffer (queue_cb notes where each payload lies), so a
+     * batch costs one JS call and no JS object per packet; it ends when the buffer could not hold one more. */
+    h->batch_len = 0;
+    h->data_off = 0;
+    for (uint32_t i = 0; i < h->max_batch && h->batch_len < h->max_batch && !h->closed && h->data_cap - h->data_off >= QMSG_MAX; i++) {
+      int n = read_once(h, h->data + h->data_off, h->data_cap - h->data_off);
+      if (n < 0) break;
+      h->data_off = (h->data_off + (size_t)n + 7) & ~(size_t)7;
     }
-    if (h->kind == KIND_QUEUE) nfq_handle_packet(h->qlib, h->buf, (int)n);
-    else nflog_handle_packet(h->llib, h->buf, (int)n);
-  }
-  h->batch = NULL;
-  if (h->batch_len > 0 && h->callback) {
-    napi_value cb, global, result;
-    napi_get_reference_value(env, h->callback, &cb);
-    napi_get_global(env, &global);
-    h->dispatches++;
-    napi_status st = napi_make_callback(env, h->actx, global, cb, 1, &arr, &result);
-    if (st != napi_ok) {
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (pending) {
-        napi_value e;
-        h->cb_errors++;
-        napi_get_and_clear_last_exception(env, &e);
-        napi_fatal_exception(env, e);
-      }
+    if (h->batch_len > 0 && h->callback) {
+      napi_value argv[3];
+      napi_create_uint32(env, h->batch_len, &argv[0]);
+      napi_get_reference_value(env, h->meta_ref, &argv[1]);
+      napi_get_reference_value(env, h->data_ref, &argv[2]);
+      h->dispatching = 1;
+      dispatch(h, 3, argv);
+      h->dispatching = 0;
     }
+    if (!h->closed) vflush(h);
+  } else {
+    napi_value arr;
+    napi_create_array(env, &arr);
+    h->batch = arr;
+    h->batch_len = 0;
+    for (uint32_t i = 0; i < h->max_batch && !h->closed; i++)
+      if (read_once(h, h->buf, h->bufsize) < 0) break;
+    h->batch = NULL;
+    if (h->batch_len > 0 && h->callback) dispatch(h, 1, &arr);
   }
   napi_close_handle_scope(env, scope);
 }
 
 static int queue_cb(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa, void *data) {
   nf_handle *h = (nf_handle *)data;
-  napi_env env = h->env;
-  if (h->batch == NULL) return 0;
   struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
+  if (h->meta == NULL || h->batch_len >= h->max_batch) {
+    /* More packets in one read than the batch holds (the kernel sends one a message, so this is not expected):
+     * with no room to hand it over, the packet is dropped now rather than left in the queue without a verdict. */
+    if (ph) vadd(h, ntohl(ph->packet_id), NF_DROP);
+    h->overflow_dropped++;
+    return 0;
+  }
   unsigned char *payload = NULL;
   int len = nfq_get_payload(nfa, &payload);
-  napi_value obj;
-  napi_create_object(env, &obj);
-  set_u32(env, obj, "id", ph ? ntohl(ph->packet_id) : 0);
-  set_u32(env, obj, "hwProtocol", ph ? ntohs(ph->hw_protocol) : 0);
-  set_u32(env, obj, "hook", ph ? ph->hook : 0);
-  set_buf(env, obj, "data", payload, len > 0 ? (size_t)len : 0);
-  set_u32(env, obj, "mark", nfq_get_nfmark(nfa));
-  set_u32(env, obj, "indev", nfq_get_indev(nfa));
-  set_u32(env, obj, "outdev", nfq_get_outdev(nfa));
-  set_u32(env, obj, "physindev", nfq_get_physindev(nfa));
-  set_u32(env, obj, "physoutdev", nfq_get_physoutdev(nfa));
+  if (len < 0 || payload == NULL) len = 0;
+  uint32_t *m = h->meta + (size_t)h->batch_len * META_STRIDE;
+  memset(m, 0, META_STRIDE * sizeof(uint32_t));
+  m[QMETA_ID] = ph ? ntohl(ph->packet_id) : 0;
+  m[QMETA_HWPROTO] = ph ? ntohs(ph->hw_protocol) : 0;
+  m[QMETA_HOOK] = ph ? ph->hook : 0;
+  m[QMETA_MARK] = nfq_get_nfmark(nfa);
+  m[QMETA_INDEV] = nfq_get_indev(nfa);
+  m[QMETA_OUTDEV] = nfq_get_outdev(nfa);
+  m[QMETA_PHYSINDEV] = nfq_get_physindev(nfa);
+  m[QMETA_PHYSOUTDEV] = nfq_get_physoutdev(nfa);
   struct nfqnl_msg_packet_hw *hw = nfq_get_packet_hw(nfa);
   if (hw) {
     uint16_t alen = ntohs(hw->hw_addrlen);
-    set_buf(env, obj, "hwaddr", hw->hw_addr, alen > 8 ? 8 : alen);
+    if (alen > 8) alen = 8;
+    m[QMETA_HWLEN] = alen;
+    memcpy(&m[QMETA_HW0], hw->hw_addr, alen);
   }
   struct timeval tv;
   if (nfq_get_timestamp(nfa, &tv) != 0) gettimeofday(&tv, NULL);
-  set_num(env, obj, "tsSec", (double)tv.tv_sec);
-  set_num(env, obj, "tsUsec", (double)tv.tv_usec);
-  napi_set_element(env, h->batch, h->batch_len++, obj);
+  m[QMETA_TSSEC] = (uint32_t)tv.tv_sec;
+  m[QMETA_TSUSEC] = (uint32_t)tv.tv_usec;
+  /* the payload lies in the data buffer the message was read into */
+  m[QMETA_OFFSET] = len > 0 ? (uint32_t)((char *)payload - h->data) : 0;
+  m[QMETA_LENGTH] = (uint32_t)len;
+  uint32_t info = nfq_get_skbinfo(nfa);
+  m[QMETA_INFO] = info;
+  uint32_t *cap = nfnl_get_pointer_to_data(((struct nfq_data_attrs *)nfa)->data, NFQA_CAP_LEN, uint32_t);
+  if (cap != NULL && ntohl(*cap) > (uint32_t)len) {
+    m[QMETA_CAPLEN] = ntohl(*cap);
+    h->truncated++;
+  }
+  if (info & NFQA_SKB_GSO) {
+    h->gso_packets++;
+    h->gso_bytes += len;
+  }
+  if (info & NFQA_SKB_CSUMNOTREADY) h->csum_not_ready++;
+  if (len > h->max_packet) h->max_packet = len;
+  h->batch_len++;
   h->received++;
   return 0;
 }
@@ -334,7 +481,7 @@ static nf_handle *new_handle(napi_env env, int kind, uint32_t bufsize, uint32_t 
   h->env = env;
   h->kind = kind;
   h->bufsize = bufsize;
-  h->buf = (char *)malloc(bufsize);
+  h->buf = bufsize > 0 ? (char *)malloc(bufsize) : NULL;
   h->max_batch = max_batch;
   h->fd = -1;
   return h;
@@ -346,37 +493,67 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
   return (int)argc;
 }
 
-/* openQueue(num, {maxLen, failOpen, copyRange, rcvBuf, maxBatch}, cb) */
+/* An ArrayBuffer of `bytes` and a typed array over it, referenced by the handle; returns the memory. */
+static void *batch_array(napi_env env, napi_typedarray_type type, size_t bytes, size_t elem, napi_ref *ref) {
+  void *mem = NULL;
+  napi_value ab, ta;
+  if (napi_create_arraybuffer(env, bytes, &mem, &ab) != napi_ok) return NULL;
+  if (napi_create_typedarray(env, type, bytes / elem, ab, 0, &ta) != napi_ok) return NULL;
+  if (napi_create_reference(env, ta, 1, ref) != napi_ok) return NULL;
+  return mem;
+}
+
+/* openQueue(num, {maxLen, failOpen, copyRange, rcvBuf, maxBatch, batchBytes, gso}, cb) */
 static napi_value open_queue(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (get_args(env, info, 3, argv) < 3) {
     napi_throw_type_error(env, NULL, "openQueue(num, opts, callback)");
     return NULL;
   }
-  uint32_t num, max_len, fail_open, copy_range, rcvbuf, max_batch;
+  uint32_t num, max_len, fail_open, copy_range, rcvbuf, max_batch, batch_bytes, gso;
   if (napi_get_value_uint32(env, argv[0], &num) != napi_ok || num > 65535) {
     napi_throw_type_error(env, NULL, "queue number: 0..65535");
     return NULL;
   }
   if (!get_opt_u32(env, argv[1], "maxLen", 0, &max_len) || !get_opt_u32(env, argv[1], "failOpen", 0, &fail_open) ||
       !get_opt_u32(env, argv[1], "copyRange", 0xffff, &copy_range) || !get_opt_u32(env, argv[1], "rcvBuf", 0, &rcvbuf) ||
-      !get_opt_u32(env, argv[1], "maxBatch", 64, &max_batch))
+      !get_opt_u32(env, argv[1], "maxBatch", 64, &max_batch) || !get_opt_u32(env, argv[1], "batchBytes", 1 << 20, &batch_bytes) ||
+      !get_opt_u32(env, argv[1], "gso", 0, &gso))
     return NULL;
-  nf_handle *h = new_handle(env, KIND_QUEUE, 0x10000 + 4096, max_batch ? max_batch : 1);
+  if (max_batch == 0) max_batch = 1;
+  if (batch_bytes < QMSG_MAX) batch_bytes = QMSG_MAX;
+  nf_handle *h = new_handle(env, KIND_QUEUE, 0, max_batch);
   h->number = num;
+  h->data_cap = batch_bytes;
+  h->vbuf = (char *)malloc(VBUF_SIZE);
+  h->meta = (uint32_t *)batch_array(env, napi_uint32_array, (size_t)max_batch * META_STRIDE * sizeof(uint32_t), sizeof(uint32_t), &h->meta_ref);
+  h->data = (char *)batch_array(env, napi_uint8_array, batch_bytes, 1, &h->data_ref);
+  if (h->meta == NULL || h->data == NULL || h->vbuf == NULL) {
+    if (h->meta_ref) napi_delete_reference(env, h->meta_ref);
+    if (h->data_ref) napi_delete_reference(env, h->data_ref);
+    free(h->vbuf);
+    free(h);
+    napi_throw_error(env, NULL, "openQueue: out of memory for the batch buffers");
+    return NULL;
+  }
+#define OPEN_FAIL_FREE()                                             \
+  do {                                                               \
+    napi_delete_reference(env, h->meta_ref);                         \
+    napi_delete_reference(env, h->data_ref);                         \
+    free(h->vbuf);                                                   \
+    free(h);                                                         \
+  } while (0)
   h->qlib = nfq_open();
   if (!h->qlib) {
     int e = errno;
-    free(h->buf);
-    free(h);
+    OPEN_FAIL_FREE();
     return throw_errno(env, "nfq_open", e);
   }
   h->qh = nfq_create_queue(h->qlib, (uint16_t)num, queue_cb, h);
   if (!h->qh) {
     int e = errno;
     nfq_close(h->qlib);
-    free(h->buf);
-    free(h);
+    OPEN_FAIL_FREE();
     snprintf(errbuf, sizeof errbuf, "cannot bind NFQUEUE %u (another process bound to it, or nfnetlink_queue missing): %s", num, strerror(e));
     napi_throw_error(env, NULL, errbuf);
     return NULL;
@@ -389,10 +566,12 @@ static napi_value open_queue(napi_env env, napi_callback_info info) {
     int e = errno;
     nfq_destroy_queue(h->qh);
     nfq_close(h->qlib);
-    free(h->buf);
-    free(h);
+    OPEN_FAIL_FREE();
     return throw_errno(env, fail, e);
   }
+#undef OPEN_FAIL_FREE
+  /* A kernel without NFQA_CFG_F_GSO (before 3.10) refuses the flag: it then segments as before (stats say so). */
+  if (gso) h->gso = nfq_set_queue_flags(h->qh, NFQA_CFG_F_GSO, NFQA_CFG_F_GSO) == 0;
   if (rcvbuf > 0) nfnl_rcvbufsiz(nfq_nfnlh(h->qlib), rcvbuf);
   h->fd = nfq_fd(h->qlib);
   return start_handle(env, h, argv[2], "honeywall.nfqueue");
@@ -501,9 +680,18 @@ static napi_value set_verdict(napi_env env, napi_callback_info info) {
       }
     }
   }
+  if (data == NULL) {
+    /* collected, and sent when the batch's callback returns (or now, outside of one) */
+    vadd(h, id, verdict);
+    if (!h->dispatching) vflush(h);
+    napi_get_boolean(env, true, &result);
+    return result;
+  }
+  vflush(h);
   int rc = nfq_set_verdict(h->qh, id, verdict, (uint32_t)len, (const unsigned char *)data);
   if (rc < 0) h->verdict_errors++;
   else h->verdicts++;
+  h->verdict_sends++;
   napi_get_boolean(env, rc >= 0, &result);
   return result;
 }
@@ -524,6 +712,7 @@ static napi_value set_verdict_batch(napi_env env, napi_callback_info info) {
     napi_get_boolean(env, false, &result);
     return result;
   }
+  vflush(h);
   int rc = nfq_set_verdict_batch(h->qh, id, verdict);
   if (rc < 0) h->verdict_errors++;
   else h->verdicts++;
@@ -562,6 +751,18 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "wakeups", h->wakeups);
   set_num(env, o, "dispatches", h->dispatches);
   set_num(env, o, "callbackErrors", h->cb_errors);
+  if (h->kind == KIND_QUEUE) {
+    set_num(env, o, "verdictSends", h->verdict_sends);
+    set_num(env, o, "overflowDropped", h->overflow_dropped);
+    set_num(env, o, "gsoPackets", h->gso_packets);
+    set_num(env, o, "gsoBytes", h->gso_bytes);
+    set_num(env, o, "csumNotReady", h->csum_not_ready);
+    set_num(env, o, "truncated", h->truncated);
+    set_num(env, o, "largestPacket", h->max_packet);
+    napi_value g;
+    napi_get_boolean(env, h->gso != 0, &g);
+    napi_set_named_property(env, o, "gso", g);
+  }
   napi_value b;
   napi_get_boolean(env, h->closed != 0, &b);
   napi_set_named_property(env, o, "closed", b);

@@ -10,7 +10,8 @@ import type { Packet } from '../packet/packet.js';
 /** Generator id of the gateway's stream events (no Snort 2.9 preprocessor uses it). */
 export const STREAM_GID = 1000;
 
-export type StreamEventName = 'overlap-conflict' | 'stale-retransmission' | 'hold-limit' | 'hold-expired' | 'fragment-incomplete';
+export type StreamEventName =
+  | 'overlap-conflict' | 'stale-retransmission' | 'hold-limit' | 'hold-expired' | 'fragment-incomplete' | 'truncated' | 'gso-not-tcp';
 
 export const STREAM_EVENTS: Record<StreamEventName, { sid: number; msg: string }> = {
   'overlap-conflict': { sid: 1, msg: 'honeywall stream: TCP segment overlaps earlier data with different bytes' },
@@ -18,6 +19,8 @@ export const STREAM_EVENTS: Record<StreamEventName, { sid: number; msg: string }
   'hold-limit': { sid: 3, msg: 'honeywall stream: out-of-order segment or fragment beyond the hold limit' },
   'hold-expired': { sid: 4, msg: 'honeywall stream: held segment whose gap never filled' },
   'fragment-incomplete': { sid: 5, msg: 'honeywall stream: IP fragments of a datagram that never completed' },
+  truncated: { sid: 6, msg: 'honeywall stream: packet larger than the queue copies whole (GSO super-packet over 65531 bytes)' },
+  'gso-not-tcp': { sid: 7, msg: 'honeywall stream: GSO super-packet other than TCP (several datagrams in one)' },
 };
 
 const PLANS = new Map<StreamEventName, RulePlan>();

@@ -35,7 +35,7 @@ import { Defragmenter, fragmentKey } from '../packet/defrag.js';
 import type { Packet } from '../packet/packet.js';
 import { TcpFlag } from '../packet/types.js';
 import { STREAM_EVENTS, streamEvent, type StreamEventName } from './events.js';
-import { InlineStream } from './stream.js';
+import { InlineStream, WINDOW_MAX } from './stream.js';
 
 export type InlineReason =
   | 'clean' | 'alert' | 'drop' | 'sdrop' | 'reject' | 'replace' | 'blocked-session' | 'malformed' | 'duplicate' | StreamEventName;
@@ -73,8 +73,11 @@ export class InlineStats {
   rewrittenDuplicates = 0;
   fragmentsHeld = 0;
   streamRestarts = 0;
+  /** Segments with more new bytes than one window piece (GSO/GRO super-packets), inspected piece by piece. */
+  largeSegments = 0;
   readonly events: Record<StreamEventName, number> = {
     'overlap-conflict': 0, 'stale-retransmission': 0, 'hold-limit': 0, 'hold-expired': 0, 'fragment-incomplete': 0,
+    truncated: 0, 'gso-not-tcp': 0,
   };
 }
 
@@ -117,7 +120,9 @@ export class InlineInspector<H> {
     this.payloadGroup = matcher.tcpPayloadGroup();
     const g = this.payloadGroup?.group;
     const patterns = g ? g.nocase.length : 0;
-    this.hitsOut = new Int32Array(Math.max(2, 2 * patterns));
+    // a pair (id, end) per pattern, each id at most once a scan, and one pair more: a scan fills the array only when
+    // it was cut short (the addon stops at the last pair)
+    this.hitsOut = new Int32Array(2 * patterns + 2);
     this.patternLength = new Int32Array(patterns);
     for (let i = 0; i < patterns; i++) this.patternLength[i] = g!.patternStart[i + 1]! - g!.patternStart[i]!;
   }
@@ -162,6 +167,15 @@ export class InlineInspector<H> {
       }
     }
     return out as InlineDecision<H>[];
+  }
+
+  /**
+   * A packet the gateway cannot inspect as it will leave (see StreamEventName): dropped and logged, its session left
+   * as it was.
+   */
+  refuse(p: Packet, handle: H, name: StreamEventName): InlineDecision<H> {
+    this.stats.packets++;
+    return this.streamDrop(handle, p, name) as InlineDecision<H>;
   }
 
   /** Sessions blocked before a reload stay blocked (keys of the old flow table). */
@@ -319,11 +333,20 @@ export class InlineInspector<H> {
     }
     const fresh = payload.subarray(c.skip);
     const before = st.offset;
-    st.append(fresh);
     this.stats.streamBytes += fresh.length;
-    const patterns = this.prefilter(st, fresh, before);
     const packetEvents = this.matcher.inspect(itemOf(p, u, true));
-    const windowEvents = this.inspectWindow(p, u, st, before, patterns);
+    // A GSO/GRO super-packet brings up to 64 KB at once: its new bytes are inspected in pieces of at most
+    // SEGMENT_PIECE, each as if it had been a segment of its own, so that every byte is in some window (the window
+    // is at most WINDOW_MAX long) and a match that straddles two pieces is found as one straddling two segments is.
+    let windowEvents: MatchEvent[] = NO_MATCH;
+    for (let at = 0; at < fresh.length; at += SEGMENT_PIECE) {
+      const piece = at === 0 && fresh.length <= SEGMENT_PIECE ? fresh : fresh.subarray(at, Math.min(fresh.length, at + SEGMENT_PIECE));
+      const from = st.offset;
+      st.append(piece);
+      const found = this.inspectWindow(p, u, st, from, this.prefilter(st, piece, from));
+      if (found.length > 0) windowEvents = windowEvents.length === 0 ? found : [...windowEvents, ...found];
+    }
+    if (fresh.length > SEGMENT_PIECE) this.stats.largeSegments++;
     const events = windowEvents.length === 0 ? packetEvents : packetEvents.length === 0 ? windowEvents : [...packetEvents, ...windowEvents];
     const d = this.finish(handle, p, events, out, flow);
     if (d.verdict === 'accept' && d.replaced) {
@@ -336,13 +359,18 @@ export class InlineInspector<H> {
   private prefilter(st: InlineStream<Handle<H>>, fresh: Uint8Array, before: number): number[] {
     const g = this.payloadGroup;
     if (g === undefined) return [];
-    if (st.hs === undefined) st.hs = this.engine.hsStreamOpen(this.matcher.streamDatabase(g));
-    const n = this.engine.hsStreamScan(st.hs, fresh, 0, fresh.length, this.hitsOut, before);
+    if (st.hs === undefined) {
+      st.hs = this.engine.hsStreamOpen(this.matcher.streamDatabase(g));
+      st.hsStart = before;
+    }
+    // Hyperscan counts offsets from where its stream was opened (a restarted one from the restart): the addon gives
+    // each end relative to `before` when told where this scan starts in its count
+    const n = this.engine.hsStreamScan(st.hs, fresh, 0, fresh.length, this.hitsOut, before - st.hsStart);
     const out = this.hitsOut;
     for (let k = 0; k + 1 < n; k += 2) st.hits.set(out[k]!, before + out[k + 1]!);
     if (n >= out.length) {
-      // more distinct patterns than slots cannot happen (each id once per scan); a full buffer means the scan was
-      // cut short: the stream restarts (its state is gone), which is counted
+      // a full array means the scan was cut short (the addon closed the stream): it restarts with the next bytes
+      // (a pattern straddling the restart is missed), which is counted
       this.stats.streamRestarts++;
       st.hs = undefined;
     }
@@ -454,6 +482,12 @@ export class InlineInspector<H> {
 }
 
 const EMPTY = new Uint8Array(0);
+const NO_MATCH: MatchEvent[] = [];
+/**
+ * The most new bytes inspected in one window (a segment's worth): half the window, so that a match up to WINDOW_MAX / 2
+ * long that straddles two pieces of a super-packet is still seen whole, and an MSS-sized segment is one piece.
+ */
+export const SEGMENT_PIECE = WINDOW_MAX / 2;
 
 function decision<H>(handle: H, p: Packet, verdict: 'accept' | 'drop', reason: InlineReason): InlineDecision<H> {
   return { handle, packet: p, verdict, replaced: false, action: undefined, events: [], reason };

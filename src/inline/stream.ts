@@ -63,6 +63,8 @@ export class InlineStream<H> {
   private readonly replaced: [number, number][] = [];
   /** The prefilter's streaming state and its findings: pattern id -> stream offset where its last occurrence ends. */
   hs: NativeHandle | undefined = undefined;
+  /** Stream offset at which `hs` was opened (Hyperscan's offset 0). */
+  hsStart = 0;
   readonly hits = new Map<number, number>();
   /** HTTP buffers found at the last inspection of this window (the window without the next segment). */
   lastHttp: HttpBuffers[] = [];

@@ -13,6 +13,12 @@ export interface DecodeOptions {
   verifyChecksums?: boolean;
   /** Maximum number of nested IP layers (tunnels) decoded. Default 8. */
   maxIpLayers?: number;
+  /**
+   * The outer IP datagram is as long as the data, whatever its length field says: a GSO/GRO super-packet over 64 KB
+   * carries a total length of 0 (the kernel's BIG TCP, read by its iph_totlen()), and a queued packet copied only in
+   * part (NFQUEUE copies at most 65,531 bytes) is shorter than its total length. Default false.
+   */
+  lengthFromData?: boolean;
 }
 
 const EMPTY_OPTIONS: IpOption[] = [];
@@ -24,6 +30,8 @@ interface Ctx {
   verify: boolean;
   maxLayers: number;
   layers: number;
+  /** lengthFromData, for the outermost IP layer only (layers === 0). */
+  lengthFromData: boolean;
 }
 
 function fail(p: Packet, kind: DecodeError, offset: number): void {
@@ -225,7 +233,8 @@ function decodeIp4(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   if (b[off] >> 4 !== 4) return fail(p, 'ip-bad-version', off);
   const hlen = (b[off] & 0x0f) << 2;
   if (hlen < 20) return fail(p, 'ip4-bad-header-length', off);
-  const tot = u16(b, off + 2);
+  let tot = u16(b, off + 2);
+  if (c.lengthFromData && c.layers === 0 && (tot === 0 || tot > avail)) tot = avail;
   if (tot < hlen) return fail(p, 'ip4-bad-total-length', off);
   if (tot > avail) return fail(p, 'ip-truncated', off);
   if (++c.layers > c.maxLayers) return fail(p, 'tunnel-too-deep', off);
@@ -250,7 +259,8 @@ function decodeIp6(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   const avail = end - off;
   if (avail < 40) return fail(p, 'ip-truncated', off);
   if (b[off] >> 4 !== 6) return fail(p, 'ip-bad-version', off);
-  const plen = u16(b, off + 4);
+  let plen = u16(b, off + 4);
+  if (c.lengthFromData && c.layers === 0 && (plen === 0 || 40 + plen > avail)) plen = avail - 40;
   if (40 + plen > avail) return fail(p, 'ip6-bad-payload-length', off);
   if (++c.layers > c.maxLayers) return fail(p, 'tunnel-too-deep', off);
   const dEnd = off + 40 + plen;
@@ -533,7 +543,7 @@ function decodeLink(p: Packet, b: Uint8Array, lt: number, c: Ctx): void {
  */
 export function decode(linktype: number, data: Uint8Array, stats?: DecodeStats, opts?: DecodeOptions): Packet {
   const p = new Packet(linktype, data);
-  const c: Ctx = { verify: opts?.verifyChecksums ?? true, maxLayers: opts?.maxIpLayers ?? 8, layers: 0 };
+  const c: Ctx = { verify: opts?.verifyChecksums ?? true, maxLayers: opts?.maxIpLayers ?? 8, layers: 0, lengthFromData: false };
   decodeLink(p, data, linktype, c);
   if (stats !== undefined) stats.count(p);
   return p;
@@ -542,7 +552,7 @@ export function decode(linktype: number, data: Uint8Array, stats?: DecodeStats, 
 /** Decode a bare IPv4 or IPv6 datagram (NFQUEUE payloads, reassembled fragments). linktype is -1. */
 export function decodeIpPacket(data: Uint8Array, stats?: DecodeStats, opts?: DecodeOptions): Packet {
   const p = new Packet(-1, data);
-  const c: Ctx = { verify: opts?.verifyChecksums ?? true, maxLayers: opts?.maxIpLayers ?? 8, layers: 0 };
+  const c: Ctx = { verify: opts?.verifyChecksums ?? true, maxLayers: opts?.maxIpLayers ?? 8, layers: 0, lengthFromData: opts?.lengthFromData ?? false };
   decodeIpByVersion(p, data, 0, data.length, c);
   if (stats !== undefined) stats.count(p);
   return p;

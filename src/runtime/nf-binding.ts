@@ -19,6 +19,105 @@ export interface QueuedPacket {
   hwaddr?: Buffer;
   tsSec: number;
   tsUsec: number;
+  /**
+   * A GSO/GRO super-packet (queue opened with `gso`): several segments' worth of one flow in one datagram (up to
+   * 64 KB), segmented by the kernel only after the verdict. Its IP total length is its whole length.
+   */
+  gso: boolean;
+  /**
+   * The transport checksum is not computed yet (CHECKSUM_PARTIAL: the sender left it to the NIC or to segmentation).
+   * Only with `gso`: without it the kernel completes the checksum before copying. Never verify such a packet's
+   * checksum; a rewritten one must carry a full checksum (the kernel then takes it as it is, and segmentation
+   * computes each segment's).
+   */
+  csumNotReady: boolean;
+  /** The packet's whole length when the kernel copied less of it (over the 65,531 bytes a message can carry), else 0. */
+  truncatedFrom: number;
+}
+
+/** NFQA_SKB_INFO bits (linux/netfilter/nfnetlink_queue.h). */
+const SKB_CSUMNOTREADY = 1;
+const SKB_GSO = 2;
+
+/** The words of one packet in a batch's `meta` (native/src/honeywall_nf.c, QMETA_*). */
+const M_ID = 0;
+const M_HWPROTO = 1;
+const M_HOOK = 2;
+const M_MARK = 3;
+const M_INDEV = 4;
+const M_OUTDEV = 5;
+const M_PHYSINDEV = 6;
+const M_PHYSOUTDEV = 7;
+const M_HWLEN = 8;
+const M_HW0 = 9;
+const M_TSSEC = 11;
+const M_TSUSEC = 12;
+const M_OFFSET = 13;
+const M_LENGTH = 14;
+const M_INFO = 15;
+const M_CAPLEN = 16;
+export const META_STRIDE = 17;
+
+/** The queue's callback as the addon calls it: `count` packets in `meta` and `data`, both reused by the next batch. */
+export type NativeQueueCallback = (count: number, meta: Uint32Array, data: Uint8Array) => void;
+
+/** The packets of a native batch as objects (each `data` copied out of the reused batch buffer). */
+export function unpackBatch(count: number, meta: Uint32Array, data: Uint8Array): QueuedPacket[] {
+  const out: QueuedPacket[] = new Array<QueuedPacket>(count);
+  for (let i = 0; i < count; i++) out[i] = new BatchPacket(meta, i * META_STRIDE, data);
+  return out;
+}
+
+class BatchPacket implements QueuedPacket {
+  id: number;
+  hwProtocol: number;
+  hook: number;
+  data: Buffer;
+  mark: number;
+  indev: number;
+  outdev: number;
+  physindev: number;
+  physoutdev: number;
+  tsSec: number;
+  tsUsec: number;
+  gso: boolean;
+  csumNotReady: boolean;
+  truncatedFrom: number;
+  private readonly hwlen: number;
+  private readonly hw0: number;
+  private readonly hw1: number;
+
+  constructor(m: Uint32Array, o: number, data: Uint8Array) {
+    this.id = m[o + M_ID]!;
+    this.hwProtocol = m[o + M_HWPROTO]!;
+    this.hook = m[o + M_HOOK]!;
+    this.mark = m[o + M_MARK]!;
+    this.indev = m[o + M_INDEV]!;
+    this.outdev = m[o + M_OUTDEV]!;
+    this.physindev = m[o + M_PHYSINDEV]!;
+    this.physoutdev = m[o + M_PHYSOUTDEV]!;
+    this.tsSec = m[o + M_TSSEC]!;
+    this.tsUsec = m[o + M_TSUSEC]!;
+    const off = m[o + M_OFFSET]!;
+    // a copy: the batch buffer is overwritten by the next read, and a held packet lives longer than that
+    this.data = Buffer.from(data.subarray(off, off + m[o + M_LENGTH]!));
+    const info = m[o + M_INFO]!;
+    this.gso = (info & SKB_GSO) !== 0;
+    this.csumNotReady = (info & SKB_CSUMNOTREADY) !== 0;
+    this.truncatedFrom = m[o + M_CAPLEN]!;
+    this.hwlen = m[o + M_HWLEN]!;
+    this.hw0 = m[o + M_HW0]!;
+    this.hw1 = m[o + M_HW0 + 1]!;
+  }
+
+  /** Made when asked for (only a reject needs it): the words hold the address bytes in memory order. */
+  get hwaddr(): Buffer | undefined {
+    if (this.hwlen === 0) return undefined;
+    const b = Buffer.alloc(8);
+    b.writeUInt32LE(this.hw0, 0);
+    b.writeUInt32LE(this.hw1, 4);
+    return b.subarray(0, this.hwlen);
+  }
 }
 
 /** A packet logged to an NFLOG group by the firewall. */
@@ -51,6 +150,18 @@ export interface NfHandleStats {
   dispatches: number;
   callbackErrors: number;
   closed: boolean;
+  /** Queues: datagrams of verdicts sent (verdicts given during a batch go out together). */
+  verdictSends?: number;
+  /** Queues: packets dropped because a read held more than a batch (not expected: one packet a message). */
+  overflowDropped?: number;
+  /** Queues: whether the kernel took NFQA_CFG_F_GSO. */
+  gso?: boolean;
+  gsoPackets?: number;
+  gsoBytes?: number;
+  csumNotReady?: number;
+  /** Queues: packets the kernel copied only in part (NFQA_CAP_LEN). */
+  truncated?: number;
+  largestPacket?: number;
 }
 
 export interface QueueOptions {
@@ -64,6 +175,14 @@ export interface QueueOptions {
   rcvBuf?: number;
   /** Most packets handed to one callback. */
   maxBatch?: number;
+  /** Bytes a batch's packets are read into (default 1 MiB; at least one 64 KB packet). */
+  batchBytes?: number;
+  /**
+   * Queue GSO/GRO super-packets whole (NFQA_CFG_F_GSO) instead of having the kernel cut them into MTU-sized
+   * segments first: fewer, larger packets (a bulk TCP transfer in up to 64 KB pieces), the verdict applying to the
+   * whole. Their transport checksum may be partial (`csumNotReady`).
+   */
+  gso?: boolean;
 }
 
 export interface LogOptions {
@@ -96,15 +215,20 @@ export interface NfBinding {
   ifIndex(name: string): number;
 }
 
+/** The addon as it is: openQueue hands over packed batches (see unpackBatch). */
+export interface NativeNfBinding extends Omit<NfBinding, 'openQueue'> {
+  openQueue(num: number, opts: QueueOptions, cb: NativeQueueCallback): NfHandle;
+}
+
 let cached: NfBinding | undefined;
 
 /** The addon, or a clear error saying how to build it. */
 export function loadNfBinding(): NfBinding {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  let mod: { binding?: NfBinding; loadError?: Error };
+  let mod: { binding?: NativeNfBinding; loadError?: Error };
   try {
-    mod = require('honeywall-native') as { binding?: NfBinding; loadError?: Error };
+    mod = require('honeywall-native') as { binding?: NativeNfBinding; loadError?: Error };
   } catch (err) {
     throw new Error(
       `the native addon (honeywall-native) is not installed (${(err as Error).message.split('\n')[0]}); ` +
@@ -117,6 +241,16 @@ export function loadNfBinding(): NfBinding {
         'install libnetfilter-queue-dev libnetfilter-log-dev and run `npm rebuild honeywall-native`',
     );
   }
-  cached = mod.binding;
+  const native = mod.binding;
+  cached = {
+    openQueue: (num, opts, cb) => native.openQueue(num, opts, (count, meta, data) => cb(unpackBatch(count, meta, data))),
+    openLog: (group, opts, cb) => native.openLog(group, opts, cb),
+    setVerdict: (q, id, verdict, bytes) => native.setVerdict(q, id, verdict, bytes),
+    setVerdictBatch: (q, id, verdict) => native.setVerdictBatch(q, id, verdict),
+    close: (h) => native.close(h),
+    stats: (h) => native.stats(h),
+    sendFrame: (ifindex, frame) => native.sendFrame(ifindex, frame),
+    ifIndex: (name) => native.ifIndex(name),
+  };
   return cached;
 }

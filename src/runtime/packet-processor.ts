@@ -18,6 +18,9 @@ import type { GatewayMatcher } from './matcher-loader.js';
 
 export type Verdict = 'accept' | 'drop';
 
+const NO_CHECKSUMS = { verifyChecksums: false } as const;
+const LENGTH_FROM_DATA = { verifyChecksums: false, lengthFromData: true } as const;
+
 export interface ProcessResult<H> {
   handle: H;
   verdict: Verdict;
@@ -45,6 +48,20 @@ export class VerdictCounters {
   inspectorErrors = 0;
   /** Packets dropped by the gateway's stream rules (overlaps, holds, fragments), not by a rule. */
   streamDropped = 0;
+  /** GSO/GRO super-packets (several segments in one). */
+  gso = 0;
+  /** Dropped because the queue copied only part of them (a super-packet over 65,531 bytes): never inspected whole. */
+  truncated = 0;
+  /** Dropped because they were super-packets of UDP or another protocol: several datagrams in one, not inspected as sent. */
+  gsoNotTcp = 0;
+}
+
+/** What the queue says about a packet beyond its bytes (NFQUEUE with NFQA_CFG_F_GSO). */
+export interface PacketShape {
+  /** A GSO/GRO super-packet: what leaves is segmented after the verdict. */
+  gso: boolean;
+  /** The whole length when only a part was copied, else 0. */
+  truncatedFrom: number;
 }
 
 export interface ProcessorOptions {
@@ -99,19 +116,38 @@ export class PacketProcessor<H> {
     return old.releaseAll().map((d) => this.result({ ...d, reason: 'reload' as InlineReason }));
   }
 
-  /** Decide on one queued IP datagram. `data` may be rewritten in place. Never throws. */
-  process(data: Uint8Array, tsSec: number, tsUsec: number, handle: H): ProcessResult<H>[] {
+  /**
+   * Decide on one queued IP datagram. `data` may be rewritten in place. Never throws. Checksums are never verified:
+   * a queued super-packet's transport checksum is often not computed yet (the kernel or the NIC does it when it
+   * segments), and a rewrite gets full checksums, which segmentation then carries over to each segment.
+   */
+  process(data: Uint8Array, tsSec: number, tsUsec: number, handle: H, shape?: PacketShape): ProcessResult<H>[] {
     const c = this.counters;
     c.packets++;
     c.bytes += data.length;
     let p: Packet;
     let decisions: InlineDecision<H>[];
     try {
-      p = decodeIpPacket(data, this.decodeStats, { verifyChecksums: false });
+      const gso = shape !== undefined && shape.gso;
+      const truncated = shape !== undefined && shape.truncatedFrom > 0;
+      p = decodeIpPacket(data, this.decodeStats, gso || truncated ? LENGTH_FROM_DATA : NO_CHECKSUMS);
       p.tsSec = tsSec;
       p.tsUsec = tsUsec;
       if (p.ip !== undefined && p.error !== undefined) c.malformed++;
-      decisions = this.inspector.push(p, handle, this.clock.now());
+      if (gso) c.gso++;
+      if (truncated) {
+        // what was not copied cannot be inspected, and an accept would let all of it out: dropped (the sender
+        // retransmits, and a retransmission is rarely merged that large again)
+        c.truncated++;
+        decisions = [this.inspector.refuse(p, handle, 'truncated')];
+      } else if (gso && p.ip !== undefined && p.tcp === undefined) {
+        // UDP GSO (UDP_SEGMENT) packs several datagrams, each with its own header on the wire, into one: inspected as
+        // one, a rule anchored at a datagram's start would miss all but the first
+        c.gsoNotTcp++;
+        decisions = [this.inspector.refuse(p, handle, 'gso-not-tcp')];
+      } else {
+        decisions = this.inspector.push(p, handle, this.clock.now());
+      }
     } catch {
       c.inspectorErrors++;
       c.accepted++;

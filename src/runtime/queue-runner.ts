@@ -60,7 +60,7 @@ export class QueueRunner {
   private onPackets(packets: QueuedPacket[]): void {
     let events: AlertEvent[] | undefined;
     for (const pkt of packets) {
-      for (const r of this.processor.process(pkt.data, pkt.tsSec, pkt.tsUsec, pkt)) {
+      for (const r of this.processor.process(pkt.data, pkt.tsSec, pkt.tsUsec, pkt, pkt)) {
         this.verdict(r);
         if (r.events.length > 0) (events ??= []).push(...r.events);
       }
