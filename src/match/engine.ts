@@ -217,16 +217,30 @@ export class Matcher {
     const seen = this.seenRule;
     const stamp = this.nextStamp();
     if (window === undefined) {
-      const noFp = this.cands2;
-      noFp.length = 0;
-      this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
-      // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
-      if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
-      for (let k = 0; k < noFp.length; k++) {
-        const i = noFp[k]!;
-        if (seen[i] === stamp) continue;
-        seen[i] = stamp;
-        if (this.headerMatches(i, p)) out.push(i);
+      // The rules without a fast pattern whose header matches depend only on the flow and its direction: found once
+      // per flow direction and kept on the flow (not for tunnelled packets, whose outer headers count too).
+      const flow = s.flow;
+      const cacheKey = flow !== undefined && p.outer === undefined ? (s.fromClient ? this.noFpKeyClient : this.noFpKeyServer) : undefined;
+      const cached = cacheKey !== undefined ? (flow!.app.get(cacheKey) as Int32Array | undefined) : undefined;
+      if (cached !== undefined) {
+        for (let k = 0; k < cached.length; k++) {
+          const i = cached[k]!;
+          seen[i] = stamp;
+          out.push(i);
+        }
+      } else {
+        const noFp = this.cands2;
+        noFp.length = 0;
+        this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
+        // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
+        if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
+        for (let k = 0; k < noFp.length; k++) {
+          const i = noFp[k]!;
+          if (seen[i] === stamp) continue;
+          seen[i] = stamp;
+          if (this.headerMatches(i, p)) out.push(i);
+        }
+        if (cacheKey !== undefined) flow!.app.set(cacheKey, Int32Array.from(out));
       }
       if (s.streamInserted) return out;
     }
@@ -259,6 +273,9 @@ export class Matcher {
   }
 
   private readonly cands2: number[] = [];
+  /** Where a flow keeps this matcher's header-matching rules without a fast pattern, per direction. */
+  private readonly noFpKeyClient = `match.nofp.${++matcherCount}.c`;
+  private readonly noFpKeyServer = `match.nofp.${matcherCount}.s`;
 
   /** Inspects one pipeline item; returns the events logged for it. */
   inspect(item: InspectionItem): MatchEvent[] {
@@ -349,6 +366,7 @@ export class Matcher {
 }
 
 const NO_RULES: RulePlan[] = Object.freeze([]) as unknown as RulePlan[];
+let matcherCount = 0;
 
 /** What a stream window held before the packet's bytes were added: the bytes, and the HTTP messages found in them. */
 export interface WindowBefore {

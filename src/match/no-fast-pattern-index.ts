@@ -1,10 +1,12 @@
 /**
  * Rules without a fast pattern, indexed so that a packet is not tried against all of them: the IP reputation rules
- * (`alert tcp [hundreds of networks] any -> $HOME_NET any`) would otherwise be. A rule whose source (else
- * destination) is a plain list of networks of /16 or longer is filed under each network's first two bytes; else by a
- * short list of destination (else source) ports; else, networks of /8 or longer, under the first byte; the rest is
- * always tried. Built at compile time (it reads the rules' address sets, the largest part of a rule set's headers)
- * and stored in the artifact as plain tables, so that loading parses no set.
+ * (`alert tcp [hundreds of networks] any -> $HOME_NET any`) would otherwise be. Each rule is filed under what is most
+ * selective of its header: a side whose addresses are a list (8 keys or more: a reputation list; converted for a
+ * honeynet, such a list is the destination, and the source is the honeypots, which every packet has); else a short
+ * list of destination (else source) ports; else the side with more keys; else it is always tried. An address side
+ * gives keys when it is made only of IPv4 hosts (the whole address), or of networks of /16 or longer (the first two
+ * bytes), or of /8 or longer (the first byte). Built at compile time (it reads the rules' address sets, the largest
+ * part of a rule set's headers) and stored in the artifact as plain tables, so that loading parses no set.
  */
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { fastPorts } from './header-sets.js';
@@ -18,7 +20,7 @@ export interface KeyedRules {
   rules: Int32Array;
 }
 
-export const INDEX_MAPS = ['bySrc16', 'byDst16', 'bySrc8', 'byDst8', 'byDstPort', 'bySrcPort'] as const;
+export const INDEX_MAPS = ['bySrc32', 'byDst32', 'bySrc16', 'byDst16', 'bySrc8', 'byDst8', 'byDstPort', 'bySrcPort'] as const;
 export type IndexMap = (typeof INDEX_MAPS)[number];
 
 /** A protocol class's index, plain data. */
@@ -27,44 +29,62 @@ export type NoFastPatternTables = Record<IndexMap, KeyedRules> & { generic: Int3
 const CODE_NAME = ['tcp', 'udp', 'icmp', 'ip'] as const;
 
 /** The index of every protocol class (tcp, udp, icmp, other) over the table's rules without a fast pattern. */
+/** An address side's keys and the granularity they are at (32: IPv4 hosts, 16 or 8 leading bits). */
+interface SideKeys {
+  bits: 32 | 16 | 8;
+  keys: number[];
+}
+
+/** A list of 8 addresses or more is filed under, whatever the other side offers. */
+const LIST_KEYS = 8;
+
 export function buildNoFastPatternIndex(table: RuleTable): NoFastPatternTables[] {
   const c = table.columns;
-  const keys16 = new Map<number, number[] | undefined>();
-  const keys8 = new Map<number, number[] | undefined>();
+  const sides = new Map<number, SideKeys | undefined>();
   const ports = new Map<number, number[] | undefined>();
   const portsOf = (set: number) => {
     if (!ports.has(set)) ports.set(set, portList(table.portSet(set)));
     return ports.get(set);
   };
-  const keysAt = (set: number, bits: 8 | 16) => {
-    const cache = bits === 16 ? keys16 : keys8;
-    if (!cache.has(set)) cache.set(set, keysOf(table.addressSet(set), bits));
-    return cache.get(set);
+  const sideOf = (set: number): SideKeys | undefined => {
+    if (!sides.has(set)) {
+      const a = table.addressSet(set);
+      const k32 = keysOf(a, 32);
+      const k16 = k32 ? undefined : keysOf(a, 16);
+      const k8 = k32 || k16 ? undefined : keysOf(a, 8);
+      sides.set(set, k32 ? { bits: 32, keys: k32 } : k16 ? { bits: 16, keys: k16 } : k8 ? { bits: 8, keys: k8 } : undefined);
+    }
+    return sides.get(set);
   };
   return PROTO_CLASSES.map((cls) => {
-    const maps: Record<IndexMap, Map<number, number[]>> = {
-      bySrc16: new Map(), byDst16: new Map(), bySrc8: new Map(), byDst8: new Map(), byDstPort: new Map(), bySrcPort: new Map(),
-    };
+    const maps = Object.fromEntries(INDEX_MAPS.map((n) => [n, new Map<number, number[]>()])) as Record<IndexMap, Map<number, number[]>>;
     const generic: number[] = [];
-    const file = (i: number, set: number, by: Map<number, number[]>, bits: 8 | 16): boolean => {
-      const keys = keysAt(set, bits);
-      if (keys === undefined) return false;
-      for (const k of keys) push(by, k, i);
-      return true;
+    const file = (i: number, side: SideKeys, src: boolean) => {
+      const m = maps[`${src ? 'bySrc' : 'byDst'}${side.bits}` as IndexMap];
+      for (const k of side.keys) push(m, k, i);
     };
     for (let i = 0; i < table.count; i++) {
       if ((c.flags[i]! & RULE_FAST_PATTERN) !== 0 || !appliesTo(CODE_NAME[c.proto[i]!]!, cls)) continue;
-      const bidi = (c.flags[i]! & RULE_BIDIRECTIONAL) !== 0;
-      if (!bidi && file(i, c.src[i]!, maps.bySrc16, 16)) continue;
-      if (!bidi && file(i, c.dst[i]!, maps.byDst16, 16)) continue;
-      // ports before /8 networks: $HOME_NET is often made of /8s, and so is the traffic it receives
+      if ((c.flags[i]! & RULE_BIDIRECTIONAL) !== 0) {
+        generic.push(i);
+        continue;
+      }
+      const src = sideOf(c.src[i]!);
+      const dst = sideOf(c.dst[i]!);
+      const sn = src?.keys.length ?? 0;
+      const dn = dst?.keys.length ?? 0;
+      if (Math.max(sn, dn) >= LIST_KEYS) {
+        if (sn > dn) file(i, src!, true);
+        else file(i, dst!, false);
+        continue;
+      }
       const hasPorts = c.proto[i] === PROTO_TCP || c.proto[i] === PROTO_UDP;
-      const dp = hasPorts && !bidi ? portsOf(c.dstPorts[i]!) : undefined;
-      const sp = hasPorts && !bidi && !dp ? portsOf(c.srcPorts[i]!) : undefined;
+      const dp = hasPorts ? portsOf(c.dstPorts[i]!) : undefined;
+      const sp = hasPorts && !dp ? portsOf(c.srcPorts[i]!) : undefined;
       if (dp) for (const p of dp) push(maps.byDstPort, p, i);
       else if (sp) for (const p of sp) push(maps.bySrcPort, p, i);
-      else if (!bidi && file(i, c.src[i]!, maps.bySrc8, 8)) continue;
-      else if (!bidi && file(i, c.dst[i]!, maps.byDst8, 8)) continue;
+      else if (sn > 0 && sn >= dn) file(i, src!, true);
+      else if (dn > 0) file(i, dst!, false);
       else generic.push(i);
     }
     const out = { generic: Int32Array.from(generic) } as NoFastPatternTables;
@@ -108,17 +128,18 @@ function portList(set: PortSet): number[] | undefined {
 }
 
 /**
- * The keys (first `bits` bits of the address, IPv6 flagged) of a set made only of networks at least that long, else
- * undefined.
+ * The keys of a set made only of networks at least `bits` long, else undefined: 32, IPv4 hosts only (the address,
+ * as a signed 32-bit number); 16 or 8, the first bits of the address, IPv6 flagged.
  */
-function keysOf(set: AddressSet, bits: 8 | 16): number[] | undefined {
+function keysOf(set: AddressSet, bits: 32 | 16 | 8): number[] | undefined {
   if (set.any || set.exclude.length > 0 || set.include.length === 0) return undefined;
   const out = new Set<number>();
   for (const e of set.include) {
     if ('kind' in e) {
-      if (e.prefix < bits) return undefined;
+      if (e.prefix < bits || (bits === 32 && e.family !== 4)) return undefined;
       const v6 = e.family === 6 ? 0x10000 : 0;
-      out.add(bits === 16 ? v6 | (e.addr[0]! << 8) | e.addr[1]! : v6 | e.addr[0]!);
+      const a = e.addr;
+      out.add(bits === 32 ? (a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]! : bits === 16 ? v6 | (a[0]! << 8) | a[1]! : v6 | a[0]!);
     } else {
       const inner = keysOf(e, bits);
       if (!inner) return undefined;
@@ -154,6 +175,10 @@ export class NoFastPatternIndex {
       append(out, m.bySrcPort.get(sport));
     }
     const v6 = src.length === 16 ? 0x10000 : 0;
+    if (v6 === 0) {
+      append(out, m.bySrc32.get((src[0]! << 24) | (src[1]! << 16) | (src[2]! << 8) | src[3]!));
+      append(out, m.byDst32.get((dst[0]! << 24) | (dst[1]! << 16) | (dst[2]! << 8) | dst[3]!));
+    }
     append(out, m.bySrc16.get(v6 | (src[0]! << 8) | src[1]!));
     append(out, m.byDst16.get(v6 | (dst[0]! << 8) | dst[1]!));
     append(out, m.bySrc8.get(v6 | src[0]!));
