@@ -148,9 +148,37 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
   return out.length;
 }
 
+/**
+ * The value with its byte arrays as {"$b": base64}, other parts shared (a walk in JavaScript: JSON.stringify's
+ * replacer, called back for every key of 20,000 rules, took longer than the stringifying itself).
+ */
+function storable(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Uint8Array) return { $b: Buffer.from(v.buffer, v.byteOffset, v.length).toString('base64') };
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (x === null || typeof x !== 'object') continue;
+      const y = storable(x);
+      if (y !== x) (out ??= v.slice())[i] = y;
+    }
+    return out ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const k in o) {
+    const x = o[k];
+    if (x === null || typeof x !== 'object') continue;
+    const y = storable(x);
+    if (y !== x) (out ??= { ...o })[k] = y;
+  }
+  return out ?? o;
+}
+
 /** Values as JSON texts one after the other, and where each starts (one more offset: the end). */
 function jsonBlob(values: readonly unknown[]): { blob: Buffer; offsets: Uint32Array } {
-  const texts = values.map((v) => Buffer.from(JSON.stringify(v, replacer), 'utf8'));
+  const texts = values.map((v) => Buffer.from(JSON.stringify(storable(v)), 'utf8'));
   const offsets = new Uint32Array(values.length + 1);
   let at = 0;
   texts.forEach((t, i) => {

@@ -5,7 +5,7 @@
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
 import { Worker } from 'node:worker_threads';
-import { CaptureFormatError, openCaptureBatches } from '../packet/pcap.js';
+import { CaptureFormatError, openCaptureBatches, visitCapture } from '../packet/pcap.js';
 import { readArtifact, type LoadedArtifact } from './artifact.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
@@ -87,6 +87,7 @@ export const SHARD_WORKER = new URL('./replay-worker.js', import.meta.url);
 
 /** Frames per batch handed to the shards, and batches in flight at once (bounds the memory a capture takes). */
 const BATCH_FRAMES = 4096;
+const BATCH_BYTES = 4 << 20;
 const BATCHES_IN_FLIGHT = 3;
 const FIELDS = 6;
 
@@ -197,47 +198,56 @@ export class ShardedReplay {
   async run(path: string, onEvent: (e: MatchEvent) => void, stats?: ReplayStats): Promise<CaptureFormatError | undefined> {
     this.onEvent = onEvent;
     this.runStats = stats;
-    let error: CaptureFormatError | undefined;
     let index = 0;
-    let frames: Uint8Array[] = [];
-    let rows: number[] = [];
-    let bytes = 0;
+    // the batch being filled: frame bytes copied straight from the reader into shared memory, one meta row each
+    let frames = new SharedArrayBuffer(BATCH_BYTES);
+    let bytes = new Uint8Array(frames);
+    let meta = new SharedArrayBuffer(BATCH_FRAMES * FIELDS * 8);
+    let rows = new Float64Array(meta);
+    let count = 0;
+    let used = 0;
     const flush = async () => {
-      if (frames.length === 0) return;
+      if (count === 0) return;
       await this.waitUntil(() => this.nextId - this.nextToEmit < BATCHES_IN_FLIGHT);
-      const buf = new SharedArrayBuffer(Math.max(1, bytes));
-      const view = new Uint8Array(buf);
-      const meta = new SharedArrayBuffer(frames.length * FIELDS * 8);
-      const m = new Float64Array(meta);
-      let at = 0;
-      frames.forEach((f, i) => {
-        view.set(f, at);
-        m.set(rows.slice(i * FIELDS, i * FIELDS + FIELDS), i * FIELDS);
-        m[i * FIELDS] = at;
-        at += f.length;
-      });
-      this.send({ type: 'batch', id: this.nextId++, frames: buf, meta, count: frames.length });
-      frames = [];
-      rows = [];
-      bytes = 0;
+      this.send({ type: 'batch', id: this.nextId++, frames, meta, count });
+      frames = new SharedArrayBuffer(BATCH_BYTES);
+      bytes = new Uint8Array(frames);
+      meta = new SharedArrayBuffer(BATCH_FRAMES * FIELDS * 8);
+      rows = new Float64Array(meta);
+      count = 0;
+      used = 0;
     };
-    try {
-      for await (const batch of openCaptureBatches(path)) {
-        for (const rec of batch) {
-          if (stats) {
-            stats.packets++;
-            stats.bytes += rec.data.length;
-          }
-          frames.push(rec.data);
-          rows.push(0, rec.data.length, rec.linktype, rec.tsSec, rec.tsUsec, index++);
-          bytes += rec.data.length;
-          if (frames.length >= BATCH_FRAMES) await flush();
-        }
+    const error = await visitCapture(path, (r) => {
+      const data = r.bytes();
+      if (stats) {
+        stats.packets++;
+        stats.bytes += data.length;
       }
-    } catch (e) {
-      if (!(e instanceof CaptureFormatError)) throw e;
-      error = e;
-    }
+      let wait: Promise<void> | undefined;
+      if (count === BATCH_FRAMES || used + data.length > BATCH_BYTES) wait = flush();
+      const put = () => {
+        // a frame larger than a batch (it cannot be: snaplen <= 256 KiB) would still get a buffer of its own
+        if (data.length > BATCH_BYTES - used) {
+          frames = new SharedArrayBuffer(data.length);
+          bytes = new Uint8Array(frames);
+        }
+        bytes.set(data, used);
+        const m = count * FIELDS;
+        rows[m] = used;
+        rows[m + 1] = data.length;
+        rows[m + 2] = r.linktype;
+        rows[m + 3] = r.tsSec;
+        rows[m + 4] = r.tsUsec;
+        rows[m + 5] = index++;
+        used += data.length;
+        count++;
+      };
+      if (wait === undefined) {
+        put();
+        return undefined;
+      }
+      return wait.then(put);
+    });
     await flush();
     await this.waitUntil(() => this.nextId - this.nextToEmit < BATCHES_IN_FLIGHT);
     this.send({ type: 'end', id: this.nextId++, total: index });

@@ -77,7 +77,11 @@ interface Interface {
   tsOffset: bigint;
 }
 
-type Step = { kind: 'record'; record: CaptureRecord } | { kind: 'skip' } | { kind: 'more' };
+/** What one parsing step found: more input needed, a header or block without a packet, or a packet (in `rec*`). */
+const MORE = 0;
+const SKIP = 1;
+const RECORD = 2;
+type Step = typeof MORE | typeof SKIP | typeof RECORD;
 
 /**
  * Incremental parser: feed bytes with `push`, take records with `next`, call `finish` at end of
@@ -85,7 +89,7 @@ type Step = { kind: 'record'; record: CaptureRecord } | { kind: 'skip' } | { kin
  */
 export class CaptureParser {
   private buf: Uint8Array = new Uint8Array(0);
-  private view: DataView = new DataView(this.buf.buffer);
+  private dv: DataView = new DataView(this.buf.buffer);
   /** Absolute file offset of buf[0]. */
   private base = 0;
   /** Parse position within buf. */
@@ -98,6 +102,13 @@ export class CaptureParser {
   private pcapNano = false;
   // pcapng
   private interfaces: Interface[] = [];
+  // the packet the last step found (no object per packet: the fields are read by next() or nextView())
+  private recLinktype = 0;
+  private recTsSec = 0;
+  private recTsUsec = 0;
+  private recStart = 0;
+  private recLength = 0;
+  private recOrigLen = 0;
 
   constructor(readonly file: string) {}
 
@@ -114,16 +125,59 @@ export class CaptureParser {
     }
     this.base += this.pos;
     this.pos = 0;
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
-  /** Next record from the bytes pushed so far, or undefined if more input is needed. */
+  /** Next record from the bytes pushed so far (its bytes a copy, safe to keep), or undefined if more input is needed. */
   next(): CaptureRecord | undefined {
+    if (!this.nextView()) return undefined;
+    return {
+      linktype: this.recLinktype, tsSec: this.recTsSec, tsUsec: this.recTsUsec, data: this.buf.slice(this.recStart, this.recStart + this.recLength),
+      origLen: this.recOrigLen,
+    };
+  }
+
+  /**
+   * Moves to the next record without making one: false if more input is needed; else its fields are `linktype`,
+   * `tsSec`, `tsUsec`, `origLen` and `bytes()`, a view of its bytes valid until the next push (for a reader that
+   * copies them elsewhere at once).
+   */
+  nextView(): boolean {
     for (;;) {
       const step = this.step();
-      if (step.kind === 'record') return step.record;
-      if (step.kind === 'more') return undefined;
+      if (step === RECORD) return true;
+      if (step === MORE) return false;
     }
+  }
+
+  get linktype(): number {
+    return this.recLinktype;
+  }
+
+  get tsSec(): number {
+    return this.recTsSec;
+  }
+
+  get tsUsec(): number {
+    return this.recTsUsec;
+  }
+
+  get origLen(): number {
+    return this.recOrigLen;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(this.recStart, this.recStart + this.recLength);
+  }
+
+  private found(linktype: number, tsSec: number, tsUsec: number, start: number, length: number, origLen: number): Step {
+    this.recLinktype = linktype;
+    this.recTsSec = tsSec;
+    this.recTsUsec = tsUsec;
+    this.recStart = start;
+    this.recLength = length;
+    this.recOrigLen = origLen;
+    return RECORD;
   }
 
   /** End of input: throws if a header or record was cut short (or the file is empty). */
@@ -146,11 +200,11 @@ export class CaptureParser {
   }
 
   private u16(at: number): number {
-    return this.view.getUint16(at, this.little);
+    return this.dv.getUint16(at, this.little);
   }
 
   private u32(at: number): number {
-    return this.view.getUint32(at, this.little);
+    return this.dv.getUint32(at, this.little);
   }
 
   private step(): Step {
@@ -160,11 +214,11 @@ export class CaptureParser {
   }
 
   private readFileHeader(): Step {
-    if (!this.avail(4)) return { kind: 'more' };
-    const magic = this.view.getUint32(this.pos, false);
+    if (!this.avail(4)) return MORE;
+    const magic = this.dv.getUint32(this.pos, false);
     if (magic === PCAPNG_SHB) {
       this.format = 'pcapng';
-      return { kind: 'skip' };
+      return SKIP;
     }
     let little: boolean;
     let nano: boolean;
@@ -176,7 +230,7 @@ export class CaptureParser {
       default:
         throw this.fail(this.pos, `not a pcap or pcapng file (magic 0x${hex32(magic)})`);
     }
-    if (!this.avail(24)) return { kind: 'more' };
+    if (!this.avail(24)) return MORE;
     this.little = little;
     this.pcapNano = nano;
     const p = this.pos;
@@ -186,11 +240,11 @@ export class CaptureParser {
     this.pcapLinktype = this.u32(p + 20) & 0xffff;
     this.format = 'pcap';
     this.pos += 24;
-    return { kind: 'skip' };
+    return SKIP;
   }
 
   private readPcapRecord(): Step {
-    if (!this.avail(16)) return { kind: 'more' };
+    if (!this.avail(16)) return MORE;
     const p = this.pos;
     const tsSec = this.u32(p);
     const frac = this.u32(p + 4);
@@ -200,21 +254,19 @@ export class CaptureParser {
     if (inclLen > limit) {
       throw this.fail(p + 8, `record captured length ${inclLen} exceeds the snaplen ${limit} (garbage or corrupt record header)`);
     }
-    if (!this.avail(16 + inclLen)) return { kind: 'more' };
-    const data = this.buf.slice(p + 16, p + 16 + inclLen);
+    if (!this.avail(16 + inclLen)) return MORE;
     this.pos += 16 + inclLen;
-    const tsUsec = this.pcapNano ? Math.floor(frac / 1000) : frac;
-    return { kind: 'record', record: { linktype: this.pcapLinktype, tsSec, tsUsec, data, origLen } };
+    return this.found(this.pcapLinktype, tsSec, this.pcapNano ? Math.floor(frac / 1000) : frac, p + 16, inclLen, origLen);
   }
 
   private readBlock(): Step {
-    if (!this.avail(8)) return { kind: 'more' };
+    if (!this.avail(8)) return MORE;
     const p = this.pos;
-    const rawType = this.view.getUint32(p, false);
+    const rawType = this.dv.getUint32(p, false);
     if (rawType === PCAPNG_SHB) {
       // A new section: its byte-order magic sets the endianness of everything up to the next SHB.
-      if (!this.avail(12)) return { kind: 'more' };
-      const bom = this.view.getUint32(p + 8, false);
+      if (!this.avail(12)) return MORE;
+      const bom = this.dv.getUint32(p + 8, false);
       if (bom === PCAPNG_BOM) this.little = false;
       else if (bom === 0x4d3c2b1a) this.little = true;
       else throw this.fail(p + 8, `pcapng section header: bad byte-order magic 0x${hex32(bom)}`);
@@ -225,14 +277,14 @@ export class CaptureParser {
     if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK) {
       throw this.fail(p + 4, `pcapng block length ${total} is invalid (must be a multiple of 4, 12..${MAX_BLOCK})`);
     }
-    if (!this.avail(total)) return { kind: 'more' };
+    if (!this.avail(total)) return MORE;
     const trailer = this.u32(p + total - 4);
     if (trailer !== total) {
       throw this.fail(p + total - 4, `pcapng block length mismatch: header says ${total}, trailer says ${trailer}`);
     }
     const body = p + 8;
     const bodyLen = total - 12;
-    let step: Step = { kind: 'skip' };
+    let step: Step = SKIP;
     switch (type) {
       case PCAPNG_SHB:
         if (bodyLen < 16) throw this.fail(p, `pcapng section header block too short (${total} bytes)`);
@@ -288,8 +340,8 @@ export class CaptureParser {
         }
       } else if (code === 14 && len >= 8) {
         iface.tsOffset = this.little
-          ? this.view.getBigInt64(val, true)
-          : this.view.getBigInt64(val, false);
+          ? this.dv.getBigInt64(val, true)
+          : this.dv.getBigInt64(val, false);
       }
       o = val + ((len + 3) & ~3);
     }
@@ -321,8 +373,7 @@ export class CaptureParser {
     if (capLen > bodyLen - 20) {
       throw this.fail(body + 12, `pcapng packet captured length ${capLen} runs past the block (${bodyLen - 20} bytes of data)`);
     }
-    const data = this.buf.slice(body + 20, body + 20 + capLen);
-    return { kind: 'record', record: { linktype: i.linktype, tsSec, tsUsec, data, origLen } };
+    return this.found(i.linktype, tsSec, tsUsec, body + 20, capLen, origLen);
   }
 
   private readSpb(p: number, body: number, bodyLen: number): Step {
@@ -331,8 +382,7 @@ export class CaptureParser {
     const origLen = this.u32(body);
     let capLen = Math.min(origLen, bodyLen - 4);
     if (i.snaplen > 0) capLen = Math.min(capLen, i.snaplen);
-    const data = this.buf.slice(body + 4, body + 4 + capLen);
-    return { kind: 'record', record: { linktype: i.linktype, tsSec: 0, tsUsec: 0, data, origLen } };
+    return this.found(i.linktype, 0, 0, body + 4, capLen, origLen);
   }
 }
 
@@ -390,6 +440,58 @@ export async function* openCaptureBatches(path: string): AsyncGenerator<CaptureR
       if (batch.length > 0) yield batch;
     }
     parser.finish();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Streams a capture's records to `visit` without copying them or making an object per record: during the call the
+ * parser's `linktype`, `tsSec`, `tsUsec`, `origLen` and `bytes()` are the record's (a reader that moves the bytes
+ * elsewhere at once, like a sharded replay). `visit` may return a promise to pause reading. Resolves with the error
+ * that ended reading early, if any (the records before it were visited).
+ */
+export async function visitCapture(path: string, visit: (r: CaptureParser) => void | Promise<void>): Promise<CaptureFormatError | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    return new CaptureFormatError(path, 0, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    const parser = new CaptureParser(path);
+    let offset = 0;
+    for (;;) {
+      const chunk = new Uint8Array(CHUNK);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(chunk, 0, CHUNK, offset));
+      } catch (err) {
+        return new CaptureFormatError(path, offset, `read failed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      if (n === 0) break;
+      offset += n;
+      parser.push(chunk.subarray(0, n));
+      for (;;) {
+        let more: boolean;
+        try {
+          more = parser.nextView();
+        } catch (err) {
+          if (err instanceof CaptureFormatError) return err;
+          throw err;
+        }
+        if (!more) break;
+        const r = visit(parser);
+        if (r !== undefined) await r;
+      }
+    }
+    try {
+      parser.finish();
+    } catch (err) {
+      if (err instanceof CaptureFormatError) return err;
+      throw err;
+    }
+    return undefined;
   } finally {
     await handle.close();
   }

@@ -34,12 +34,19 @@ interface ReplayFlags {
   out?: string;
 }
 
+/** Captures smaller than this in all are inspected in this thread by `--workers auto` (threads cost more to start). */
+const SHARD_MIN_BYTES = 16 << 20;
+
 /**
- * Worker threads for a replay: `auto` is one per core (at most 8); 0 and 1 inspect in this thread. `auto` is 0 when
- * this module runs from its TypeScript source (the tests' in-process CLI), where no compiled worker script exists.
+ * Worker threads for a replay: `auto` is one per core (at most 8) for captures of 16 MiB or more, else none; 0 and 1
+ * inspect in this thread (the output is the same either way). `auto` is 0 when this module runs from its TypeScript
+ * source (the tests' in-process CLI), where no compiled worker script exists.
  */
-function workersOf(text: string): number {
-  if (text === 'auto') return existsSync(fileURLToPath(SHARD_WORKER)) ? Math.min(8, availableParallelism()) : 0;
+function workersOf(text: string, pcaps: string[]): number {
+  if (text === 'auto') {
+    const bytes = pcaps.reduce((n, p) => n + statSync(p).size, 0);
+    return bytes >= SHARD_MIN_BYTES && existsSync(fileURLToPath(SHARD_WORKER)) ? Math.min(8, availableParallelism()) : 0;
+  }
   if (!/^\d+$/.test(text) || Number(text) > 64) throw new UsageError(`--workers must be auto or a number 0..64, got '${text}'`);
   return Number(text);
 }
@@ -63,7 +70,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         if (!existsSync(p)) throw new UsageError(`${p} does not exist`);
         if (statSync(p).isDirectory()) throw new UsageError(`${p} is a directory, not a capture file`);
       }
-      const workers = workersOf(opts.workers);
+      const workers = workersOf(opts.workers, pcaps);
       let problems = 0;
       // The matcher artifact every thread loads: the one given, or the rules compiled into a temporary one.
       let artifact = opts.matcher;
