@@ -22,9 +22,14 @@
  *   hsLoad(serialized: Buffer) -> db handle   (throws {message, code}; code 'platform' or 'version' means the bytes
  *       were made by another machine or library version: recompile from the patterns)
  *   hsInfo(db) -> { bytes, streamBytes, info }
- *   hsScan(db, buf, start, end, out: Int32Array) -> count   (block mode; ids written to out, at most out.length)
- *   hsStreamOpen(db) -> stream; hsStreamScan(stream, buf, start, end, out: Int32Array) -> count
- *       (ids and the end offsets relative to `start`, as pairs; each id once per call, its first end);
+ *   hsPortFilter(db, src: Int32Array, dst: Int32Array, bidir: Uint8Array, maps: Uint8Array)
+ *       Per pattern id: the port sets its rules can match (an index of a 65536-bit map in `maps`, -1 any port) and
+ *       whether one of them is bidirectional. A scan given ports then leaves out the ids whose rules cannot match
+ *       those ports (a one-byte pattern of a port 3389 rule is no candidate on port 80). Copied.
+ *   hsScan(db, buf, start, end, out: Int32Array[, sport, dport]) -> count   (block mode; ids written to out, at most
+ *       out.length; ports < 0 or absent: no port filter)
+ *   hsStreamOpen(db) -> stream; hsStreamScan(stream, buf, start, end, out: Int32Array, streamOffset[, sport, dport])
+ *       -> count (ids and the end offsets relative to `start`, as pairs; each id once per call, its first end);
  *   hsStreamClose(stream)   (also done by the garbage collector)
  *   lastMatch() -> Int32Array [start, end, steps] of the last pcreExec call (shared, per thread)
  *
@@ -66,6 +71,11 @@ typedef struct {
   uint32_t max_id;
   uint32_t *seen; /* stream scans: per id, the stamp of the last call that reported it */
   uint32_t stamp;
+  /* hsPortFilter: per id the src and dst port map (-1: any) and the bidirectional flag; maps of 8192 bytes each */
+  int32_t *port_src;
+  int32_t *port_dst;
+  uint8_t *port_bidir;
+  uint8_t *port_maps;
   /* Owners: its JS handle and each stream opened on it; freed when the last one lets go (finalizers run in any
      order when a thread ends, so a stream must not rely on the database's JS object). */
   int refs;
@@ -80,6 +90,10 @@ static void hs_release(hs_handle *h) {
   if (--h->refs > 0) return;
   if (h->db) hs_free_database(h->db);
   free(h->seen);
+  free(h->port_src);
+  free(h->port_dst);
+  free(h->port_bidir);
+  free(h->port_maps);
   free(h);
 }
 
@@ -518,11 +532,84 @@ typedef struct {
   uint32_t max_id;
   unsigned long long base; /* stream offset of the block's first byte */
   int pairs;
+  const hs_handle *filter; /* the database whose port filter applies, or NULL */
+  uint32_t sport;
+  uint32_t dport;
 } scan_ctx;
+
+#define PORT_MAP_BYTES 8192
+
+static int port_in(const uint8_t *maps, int32_t map, uint32_t port) {
+  return map < 0 || (maps[(size_t)map * PORT_MAP_BYTES + (port >> 3)] >> (port & 7)) & 1;
+}
+
+/* The ports of the scanned packet can match one of the pattern's rules (a superset test: the rules' header is checked
+   exactly afterwards). */
+static int ports_pass(const scan_ctx *c, unsigned int id) {
+  const hs_handle *h = c->filter;
+  if (h == NULL || id > h->max_id) return 1;
+  int32_t src = h->port_src[id], dst = h->port_dst[id];
+  if (port_in(h->port_maps, src, c->sport) && port_in(h->port_maps, dst, c->dport)) return 1;
+  return h->port_bidir[id] && port_in(h->port_maps, src, c->dport) && port_in(h->port_maps, dst, c->sport);
+}
+
+/* Optional trailing (sport, dport) arguments: the filter applies when both are ports and the database has one. */
+static const hs_handle *filter_of(napi_env env, const hs_handle *h, napi_value *argv, size_t argc, size_t at, uint32_t *sport,
+                                  uint32_t *dport) {
+  if (h->port_src == NULL || argc < at + 2) return NULL;
+  int32_t sp, dp;
+  if (napi_get_value_int32(env, argv[at], &sp) != napi_ok || napi_get_value_int32(env, argv[at + 1], &dp) != napi_ok) return NULL;
+  if (sp < 0 || dp < 0 || sp > 65535 || dp > 65535) return NULL;
+  *sport = (uint32_t)sp;
+  *dport = (uint32_t)dp;
+  return h;
+}
+
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok && t == want;
+}
+
+static napi_value hs_port_filter_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_handle *h;
+  int32_t *src, *dst;
+  uint8_t *bidir, *maps;
+  size_t ns, nd, nb, nm;
+  if (argc < 5 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || !get_typed(env, argv[1], napi_int32_array, (void **)&src, &ns) ||
+      !get_typed(env, argv[2], napi_int32_array, (void **)&dst, &nd) || !get_typed(env, argv[3], napi_uint8_array, (void **)&bidir, &nb) ||
+      !get_typed(env, argv[4], napi_uint8_array, (void **)&maps, &nm) || ns != (size_t)h->max_id + 1 || nd != ns || nb != ns ||
+      nm % PORT_MAP_BYTES != 0) {
+    napi_throw_type_error(env, NULL, "hsPortFilter(db, src: Int32Array, dst: Int32Array, bidir: Uint8Array, maps: Uint8Array), one entry per id");
+    return NULL;
+  }
+  size_t count = nm / PORT_MAP_BYTES;
+  for (size_t i = 0; i < ns; i++) {
+    if (src[i] >= (int64_t)count || dst[i] >= (int64_t)count) return throw_with(env, "hsPortFilter: a map index is out of range", NULL, NULL);
+  }
+  free(h->port_src);
+  free(h->port_dst);
+  free(h->port_bidir);
+  free(h->port_maps);
+  h->port_src = malloc(ns * sizeof *src);
+  h->port_dst = malloc(ns * sizeof *dst);
+  h->port_bidir = malloc(ns);
+  h->port_maps = malloc(nm > 0 ? nm : 1);
+  memcpy(h->port_src, src, ns * sizeof *src);
+  memcpy(h->port_dst, dst, ns * sizeof *dst);
+  memcpy(h->port_bidir, bidir, ns);
+  if (nm > 0) memcpy(h->port_maps, maps, nm);
+  return NULL;
+}
 
 /* Block mode: the database was compiled with SINGLEMATCH, so each id comes once. */
 static int on_block_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx) {
   scan_ctx *c = ctx;
+  if (!ports_pass(c, id)) return 0;
   if (c->n >= c->cap) return 1; /* out is full: stop (the caller sees count == out.length) */
   c->out[c->n++] = (int32_t)id;
   return 0;
@@ -531,7 +618,7 @@ static int on_block_match(unsigned int id, unsigned long long from, unsigned lon
 /* Streaming mode: every occurrence comes; keep the first of each id in this block, with its end. */
 static int on_stream_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx) {
   scan_ctx *c = ctx;
-  if (id > c->max_id || c->seen[id] == c->stamp) return 0;
+  if (id > c->max_id || c->seen[id] == c->stamp || !ports_pass(c, id)) return 0;
   c->seen[id] = c->stamp;
   if (c->n + 2 > c->cap) return 1;
   c->out[c->n++] = (int32_t)id;
@@ -548,8 +635,8 @@ static int get_out(napi_env env, napi_value v, int32_t **out, size_t *cap) {
 }
 
 static napi_value hs_scan_js(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   hs_handle *h;
   uint8_t *buf;
@@ -563,7 +650,8 @@ static napi_value hs_scan_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   engine_state *s = state_of(env);
-  scan_ctx c = {out, 0, (uint32_t)cap, NULL, 0, h->max_id, 0, 0};
+  scan_ctx c = {out, 0, (uint32_t)cap, NULL, 0, h->max_id, 0, 0, NULL, 0, 0};
+  c.filter = filter_of(env, h, argv, argc, 5, &c.sport, &c.dport);
   hs_error_t rc = hs_scan(h->db, (const char *)buf + start, end - start, 0, s->scratch, on_block_match, &c);
   if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return throw_with(env, "hyperscan: scan failed", NULL, NULL);
   napi_value r;
@@ -601,8 +689,8 @@ static napi_value hs_stream_open_js(napi_env env, napi_callback_info info) {
 }
 
 static napi_value hs_stream_scan_js(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   hs_stream_handle *st;
   uint8_t *buf;
@@ -623,7 +711,8 @@ static napi_value hs_stream_scan_js(napi_env env, napi_callback_info info) {
     memset(h->seen, 0, ((size_t)h->max_id + 1) * sizeof *h->seen);
     h->stamp = 1;
   }
-  scan_ctx c = {out, 0, (uint32_t)cap, h->seen, h->stamp, h->max_id, (unsigned long long)base, 1};
+  scan_ctx c = {out, 0, (uint32_t)cap, h->seen, h->stamp, h->max_id, (unsigned long long)base, 1, NULL, 0, 0};
+  c.filter = filter_of(env, h, argv, argc, 6, &c.sport, &c.dport);
   hs_error_t rc = hs_scan_stream(st->stream, (const char *)buf + start, end - start, 0, s->scratch, on_stream_match, &c);
   if (rc == HS_SCAN_TERMINATED) {
     /* A terminated stream cannot be scanned again: the caller reopens it (and counts the overflow). */
@@ -691,6 +780,7 @@ NAPI_MODULE_INIT() {
   EXPORT("hsLoad", hs_load_js);
   EXPORT("hsInfo", hs_info_js);
   EXPORT("hsScan", hs_scan_js);
+  EXPORT("hsPortFilter", hs_port_filter_js);
   EXPORT("hsStreamOpen", hs_stream_open_js);
   EXPORT("hsStreamScan", hs_stream_scan_js);
   EXPORT("hsStreamClose", hs_stream_close_js);

@@ -1,3 +1,4 @@
+import { tupleKey } from './key.js';
 import { StreamBuffer, type StreamPolicy } from './reassembly.js';
 
 /** Kinds of flows, each with its own limits and timeout (Snort stream5 track_tcp/udp/icmp/ip). */
@@ -45,8 +46,11 @@ export class Endpoint {
  */
 export class Flow {
   readonly kind: FlowKind;
-  readonly key: string;
   readonly proto: number;
+  /** The innermost VLAN id (sessions are keyed by it too), 0 without one. */
+  readonly vlan: number;
+  /** tupleHash of its 5-tuple and VLAN (the flow table's index). */
+  readonly hash: number;
   readonly client: Endpoint;
   readonly server: Endpoint;
   state: TcpState;
@@ -74,16 +78,24 @@ export class Flow {
   /** @internal */ prev: Flow | undefined = undefined;
   /** @internal */ next: Flow | undefined = undefined;
 
-  constructor(kind: FlowKind, key: string, proto: number, client: Endpoint, server: Endpoint, now: number, state: TcpState, midstream: boolean) {
+  constructor(
+    kind: FlowKind, proto: number, vlan: number, hash: number, client: Endpoint, server: Endpoint, now: number, state: TcpState, midstream: boolean,
+  ) {
     this.kind = kind;
-    this.key = key;
     this.proto = proto;
+    this.vlan = vlan;
+    this.hash = hash;
     this.client = client;
     this.server = server;
     this.state = state;
     this.midstream = midstream;
     this.startSec = now;
     this.lastSec = now;
+  }
+
+  /** Its 5-tuple and VLAN as text, the same as flowKey() of any of its packets. */
+  get key(): string {
+    return tupleKey(this.proto, this.vlan, this.client.ip, this.client.port, this.server.ip, this.server.port);
   }
 
   /** True once packets were seen from both sides. */

@@ -6,6 +6,7 @@ import { TcpFlag } from '../packet/types.js';
 import { httpMessageLength } from '../http/paf.js';
 import { HttpSession, type HttpBuffers, type HttpConfig } from '../http/session.js';
 import type { Flow } from './flow.js';
+import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
 
 /** Ports http_inspect_server decodes in the snort.conf shipped with Snort 2.9 (`ports { ... }`). */
@@ -24,30 +25,6 @@ export const SNORT_HTTP_PORTS: readonly number[] = [
 ];
 
 const NO_ITEMS: InspectionItem[] = Object.freeze([]) as unknown as InspectionItem[];
-
-/**
- * The shard of an address pair, the same both ways (a flow, its replies and its fragments have one pair): FNV-1a of
- * each address, the two in a fixed order, through murmur3's finalizer (the low bits of a plain combination follow the
- * addresses' low bits, and neighbours like 192.168.56.102 and .104 would always share a shard).
- */
-export function shardOf(src: Uint8Array, dst: Uint8Array, shards: number): number {
-  if (shards <= 1) return 0;
-  const a = fnv(src);
-  const b = fnv(dst);
-  let h = Math.imul(a < b ? a : b, 0x9e3779b1) ^ (a < b ? b : a);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) % shards;
-}
-
-function fnv(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  return h >>> 0;
-}
 
 export interface PipelineOptions {
   decode?: DecodeOptions;
@@ -74,7 +51,7 @@ export interface InspectionItem {
   /** HTTP buffers parsed from this item's payload (see HttpSession); empty when not HTTP. */
   http: HttpBuffers[];
   /** The bytes rules see as the payload when they are not the packet's own (the inline gateway's stream window). */
-  payload?: Uint8Array;
+  payload: Uint8Array | undefined;
 }
 
 /**
@@ -165,7 +142,7 @@ export class PacketPipeline {
     for (const s of u.flushed) out.push(this.streamItem(s, p));
     const item: InspectionItem = {
       kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established,
-      streamInserted: u.streamInserted, segment: undefined, http: [],
+      streamInserted: u.streamInserted, segment: undefined, http: [], payload: undefined,
     };
     if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0 && !u.streamInserted) {
       item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
@@ -191,11 +168,12 @@ export class PacketPipeline {
     const data = tcpDatagram(from.ip, to.ip, from.port, to.port, s.seq, other.nextSeq >= 0 ? other.nextSeq : 0, TcpFlag.PSH | TcpFlag.ACK, s.data, trigger?.ip?.ttl ?? 64);
     const p = decodeIpPacket(data, undefined, { verifyChecksums: false });
     p.origin = 'stream';
-    p.tsSec = tsSec ?? f.lastSec;
+    // whole seconds (as the alerts print them): a fraction would turn the field into a double for every packet
+    p.tsSec = tsSec ?? Math.floor(f.lastSec);
     p.tsUsec = tsUsec ?? 0;
     return {
       kind: 'stream', packet: p, flow: f, fromClient: s.fromClient, established: f.established,
-      streamInserted: false, segment: s, http: this.parseHttp(f, s.fromClient, s.data),
+      streamInserted: false, segment: s, http: this.parseHttp(f, s.fromClient, s.data), payload: undefined,
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { Packet } from '../packet/packet.js';
 import { TcpFlag } from '../packet/types.js';
 import { Endpoint, Flow, type FlowKind } from './flow.js';
-import { compareEndpoints, flowKey, flowPorts } from './key.js';
+import { compareEndpoints, FlowIndex, flowPorts, tupleHash, vlanOf } from './key.js';
 import { seqDiff, type StreamPolicy } from './reassembly.js';
 
 /** Snort stream5's default `ports client` list (reassembly of data the client sends to these server ports). */
@@ -158,7 +158,7 @@ function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readon
  */
 export class FlowTable {
   readonly stats: FlowStats = { created: { tcp: 0, udp: 0, icmp: 0, ip: 0 }, timedOut: 0, evicted: 0, noSession: 0, flushedSegments: 0, flushedBytes: 0 };
-  private readonly flows = new Map<string, Flow>();
+  private readonly flows = new FlowIndex<Flow>();
   private readonly lists: Record<FlowKind, LruList> = { tcp: new LruList(), udp: new LruList(), icmp: new LruList(), ip: new LruList() };
   private readonly track: Record<FlowKind, boolean>;
   private readonly max: Record<FlowKind, number>;
@@ -193,8 +193,11 @@ export class FlowTable {
 
   /** Look a packet's flow up without changing anything. */
   lookup(p: Packet): Flow | undefined {
-    const k = flowKey(p);
-    return k === undefined ? undefined : this.flows.get(k);
+    const ip = p.ip;
+    if (ip === undefined) return undefined;
+    const [sp, dp] = flowPorts(p);
+    const vlan = vlanOf(p);
+    return this.flows.find(tupleHash(ip.proto, vlan, ip.src, sp, ip.dst, dp), ip.proto, vlan, ip.src, sp, ip.dst, dp);
   }
 
   /** Iterate over the flows held (no particular order). */
@@ -212,9 +215,10 @@ export class FlowTable {
     this.expire(now, flushed, kind);
     if (!this.track[kind]) return none;
     if (kind === 'tcp' && ip.isFragment) return none;
-    const key = flowKey(p) as string;
     const [sp, dp] = flowPorts(p);
-    let flow = this.flows.get(key);
+    const vlan = vlanOf(p);
+    const hash = tupleHash(ip.proto, vlan, ip.src, sp, ip.dst, dp);
+    let flow = this.flows.find(hash, ip.proto, vlan, ip.src, sp, ip.dst, dp);
     let isNew = false;
     const t = p.tcp;
     if (flow !== undefined && t !== undefined && flow.state === 'closed' && (t.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
@@ -223,7 +227,7 @@ export class FlowTable {
       flow = undefined;
     }
     if (flow === undefined) {
-      flow = this.create(kind, key, p, sp, dp, now, flushed);
+      flow = this.create(kind, vlan, hash, p, sp, dp, now, flushed);
       if (flow === undefined) {
         this.stats.noSession++;
         return none;
@@ -246,7 +250,7 @@ export class FlowTable {
     return { flow, fromClient, isNew, established: flow.established, streamInserted: inserted, flushed };
   }
 
-  private create(kind: FlowKind, key: string, p: Packet, sp: number, dp: number, now: number, out: StreamSegment[]): Flow | undefined {
+  private create(kind: FlowKind, vlan: number, hash: number, p: Packet, sp: number, dp: number, now: number, out: StreamSegment[]): Flow | undefined {
     const ip = p.ip!;
     const src = new Endpoint(ip.src, sp);
     const dst = new Endpoint(ip.dst, dp);
@@ -256,22 +260,22 @@ export class FlowTable {
       const syn = (t.flags & TcpFlag.SYN) !== 0;
       const ack = (t.flags & TcpFlag.ACK) !== 0;
       if (t.flags & TcpFlag.RST) return undefined;
-      if (syn && !ack) flow = new Flow(kind, key, ip.proto, src, dst, now, 'syn-sent', false);
-      else if (syn && ack) flow = new Flow(kind, key, ip.proto, dst, src, now, 'syn-received', false);
+      if (syn && !ack) flow = new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'syn-sent', false);
+      else if (syn && ack) flow = new Flow(kind, ip.proto, vlan, hash, dst, src, now, 'syn-received', false);
       else {
         if (this.requireHandshake) return undefined;
         // midstream pickup: stream5 takes the higher port for the client
         flow = sp >= dp
-          ? new Flow(kind, key, ip.proto, src, dst, now, 'established', true)
-          : new Flow(kind, key, ip.proto, dst, src, now, 'established', true);
+          ? new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'established', true)
+          : new Flow(kind, ip.proto, vlan, hash, dst, src, now, 'established', true);
       }
-    } else flow = new Flow(kind, key, ip.proto, src, dst, now, 'none', true);
+    } else flow = new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'none', true);
     const list = this.lists[kind];
     while (list.size >= this.max[kind] && list.tail !== undefined) {
       this.stats.evicted++;
       this.remove(list.tail, 'evicted', out);
     }
-    this.flows.set(key, flow);
+    this.flows.add(flow);
     list.pushHead(flow);
     this.stats.created[kind]++;
     return flow;
@@ -372,7 +376,7 @@ export class FlowTable {
     this.flushStream(flow, flow.client, true, Infinity, reason, sink);
     this.flushStream(flow, flow.server, false, Infinity, reason, sink);
     this.lists[flow.kind].unlink(flow);
-    this.flows.delete(flow.key);
+    this.flows.delete(flow);
     this.onRemove?.(flow, sink);
   }
 

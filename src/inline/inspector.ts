@@ -343,7 +343,7 @@ export class InlineInspector<H> {
       const piece = at === 0 && fresh.length <= SEGMENT_PIECE ? fresh : fresh.subarray(at, Math.min(fresh.length, at + SEGMENT_PIECE));
       const from = st.offset;
       st.append(piece);
-      const found = this.inspectWindow(p, u, st, from, this.prefilter(st, piece, from));
+      const found = this.inspectWindow(p, u, st, from, this.prefilter(st, piece, from, p.srcPort, p.dstPort));
       if (found.length > 0) windowEvents = windowEvents.length === 0 ? found : [...windowEvents, ...found];
     }
     if (fresh.length > SEGMENT_PIECE) this.stats.largeSegments++;
@@ -355,8 +355,11 @@ export class InlineInspector<H> {
     }
   }
 
-  /** Scans the new bytes with the streaming prefilter; the fast patterns whose last occurrence is in the window. */
-  private prefilter(st: InlineStream<Handle<H>>, fresh: Uint8Array, before: number): number[] {
+  /**
+   * Scans the new bytes with the streaming prefilter (leaving out the patterns whose rules cannot match the segment's
+   * ports); the fast patterns whose last occurrence is in the window.
+   */
+  private prefilter(st: InlineStream<Handle<H>>, fresh: Uint8Array, before: number, sport: number, dport: number): number[] {
     const g = this.payloadGroup;
     if (g === undefined) return [];
     if (st.hs === undefined) {
@@ -365,7 +368,7 @@ export class InlineInspector<H> {
     }
     // Hyperscan counts offsets from where its stream was opened (a restarted one from the restart): the addon gives
     // each end relative to `before` when told where this scan starts in its count
-    const n = this.engine.hsStreamScan(st.hs, fresh, 0, fresh.length, this.hitsOut, before - st.hsStart);
+    const n = this.engine.hsStreamScan(st.hs, fresh, 0, fresh.length, this.hitsOut, before - st.hsStart, sport, dport);
     const out = this.hitsOut;
     for (let k = 0; k + 1 < n; k += 2) st.hits.set(out[k]!, before + out[k + 1]!);
     if (n >= out.length) {
@@ -494,7 +497,7 @@ function decision<H>(handle: H, p: Packet, verdict: 'accept' | 'drop', reason: I
 }
 
 function itemOf(p: Packet, u: { flow: Flow | undefined; fromClient: boolean; established: boolean }, streamInserted: boolean): InspectionItem {
-  return { kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established, streamInserted, segment: undefined, http: [] };
+  return { kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established, streamInserted, segment: undefined, http: [], payload: undefined };
 }
 
 /** Writes the rule's `replace` contents into the packet at hand (same length, payload only; snort_inline's rule). */

@@ -24,7 +24,7 @@ import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternT
 import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
-export const ARTIFACT_VERSION = 3;
+export const ARTIFACT_VERSION = 4;
 
 export class ArtifactError extends Error {}
 
@@ -35,10 +35,13 @@ interface TableRef {
   type: TableType;
 }
 
+const PORT_TABLES = ['portSrc', 'portDst', 'portBidir', 'portMapStart', 'portRanges'] as const;
+type PortTable = (typeof PORT_TABLES)[number];
+
 interface GroupHeader {
   proto: ProtoClass;
   buf: BufferName;
-  tables: Record<'patternBytes' | 'patternStart' | 'nocase' | 'ruleStart' | 'ruleIds' | 'block', TableRef> & { stream?: TableRef };
+  tables: Record<'patternBytes' | 'patternStart' | 'nocase' | 'ruleStart' | 'ruleIds' | 'block' | PortTable, TableRef> & { stream?: TableRef };
 }
 
 interface Header {
@@ -84,6 +87,23 @@ function revive(value: unknown): unknown {
 /** A rule as stored: its header sets by number (the table's columns hold the same numbers). */
 type StoredRule = Omit<RulePlan, 'src' | 'dst' | 'srcPorts' | 'dstPorts'>;
 
+/** A port filter that is empty, or has an entry per pattern, map numbers in range and ranges within 0..65535. */
+function portFilterSound(g: PrefilterGroup): boolean {
+  const n = g.portSrc.length;
+  if (n === 0) return g.portDst.length === 0 && g.portBidir.length === 0;
+  if (n !== g.nocase.length || g.portDst.length !== n || g.portBidir.length !== n) return false;
+  const maps = g.portMapStart.length - 1;
+  if (maps < 0 || g.portMapStart[0] !== 0 || g.portMapStart[maps]! * 2 !== g.portRanges.length) return false;
+  for (let k = 0; k < maps; k++) if (g.portMapStart[k]! > g.portMapStart[k + 1]!) return false;
+  for (let i = 0; i < n; i++) if (g.portSrc[i]! < -1 || g.portSrc[i]! >= maps || g.portDst[i]! < -1 || g.portDst[i]! >= maps) return false;
+  for (let j = 0; j < g.portRanges.length; j += 2) {
+    const lo = g.portRanges[j]!;
+    const hi = g.portRanges[j + 1]!;
+    if (lo < 0 || hi > 65535 || lo > hi) return false;
+  }
+  return true;
+}
+
 /** Writes the artifact; the prefilter databases are compiled here unless given. Returns the file size. */
 export async function writeArtifact(path: string, plan: MatcherPlan, meta: Record<string, unknown> = {}, prefilter?: PrefilterGroup[]): Promise<number> {
   // Hyperscan compiles on libuv's threads while this thread writes the rest
@@ -127,6 +147,8 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
     tables: {
       patternBytes: add(g.patternBytes, 'u8'), patternStart: add(g.patternStart, 'i32'), nocase: add(g.nocase, 'u8'), ruleStart: add(g.ruleStart, 'i32'),
       ruleIds: add(g.ruleIds, 'i32'), block: add(g.block, 'u8'), ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
+      portSrc: add(g.portSrc, 'i32'), portDst: add(g.portDst, 'i32'), portBidir: add(g.portBidir, 'u8'), portMapStart: add(g.portMapStart, 'i32'),
+      portRanges: add(g.portRanges, 'i32'),
     },
   }));
   const engine = loadEngine();
@@ -254,7 +276,10 @@ export function readArtifact(path: string): LoadedArtifact {
       proto: g.proto, buf: g.buf, patternBytes: view<Uint8Array>(gt.patternBytes, `group ${k}`), patternStart: view<Int32Array>(gt.patternStart, `group ${k}`),
       nocase: view<Uint8Array>(gt.nocase, `group ${k}`), ruleStart: view<Int32Array>(gt.ruleStart, `group ${k}`), ruleIds: view<Int32Array>(gt.ruleIds, `group ${k}`),
       block: view<Uint8Array>(gt.block, `group ${k}`), stream: gt.stream ? view<Uint8Array>(gt.stream, `group ${k}`) : undefined,
+      portSrc: view<Int32Array>(gt.portSrc, `group ${k}`), portDst: view<Int32Array>(gt.portDst, `group ${k}`), portBidir: view<Uint8Array>(gt.portBidir, `group ${k}`),
+      portMapStart: view<Int32Array>(gt.portMapStart, `group ${k}`), portRanges: view<Int32Array>(gt.portRanges, `group ${k}`),
     };
+    if (!portFilterSound(group)) throw new ArtifactError(`${path}: damaged port filter of prefilter group ${k}`);
     for (let j = 0; j < group.ruleIds.length; j++) if (group.ruleIds[j]! >= count) throw new ArtifactError(`${path}: damaged prefilter group ${k}`);
     if (group.ruleStart.length !== group.nocase.length + 1 || group.patternStart.length !== group.nocase.length + 1) {
       throw new ArtifactError(`${path}: damaged prefilter group ${k}`);

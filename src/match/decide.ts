@@ -10,7 +10,8 @@ import type { IpHeader } from '../packet/types.js';
 import { flowMatches } from '../keywords/non-payload.js';
 import { headerOk, protoOk } from './leaf-ops.js';
 import type { EventFilterPlan, MatcherPolicy, RuleAction, RulePlan } from './plan.js';
-import { makeSubject, type Subject } from './subject.js';
+import type { Subject } from './subject.js';
+import type { HttpBuffers } from '../http/session.js';
 
 /** Shared empty result (never modified). */
 export const NO_EVENTS: MatchEvent[] = Object.freeze([]) as unknown as MatchEvent[];
@@ -121,12 +122,14 @@ export function subjectsOf(item: InspectionItem): Subject[] {
       onlyFastPattern = true;
     }
   }
-  const base = {
-    rebuilt: item.kind === 'stream', streamInserted: inserted, flow: item.flow, fromClient: item.fromClient,
-    established: item.established, onlyFastPattern, ...(item.payload !== undefined ? { payload: item.payload } : {}),
-  };
-  if (item.http.length === 0) return [makeSubject(item.packet, base)];
-  return item.http.map((http) => makeSubject(item.packet, { ...base, http }));
+  const p = item.packet;
+  // one object shape for every subject (V8 then keeps the code that reads them specialised)
+  const subject = (http: HttpBuffers | undefined): Subject => ({
+    packet: p, payload: item.payload ?? p.payload, rebuilt: item.kind === 'stream', streamInserted: inserted, onlyFastPattern,
+    flow: item.flow, fromClient: item.fromClient, established: item.established, http, strings: undefined,
+  });
+  if (item.http.length === 0) return [subject(undefined)];
+  return item.http.map(subject);
 }
 
 function setsFlowbits(r: RulePlan): boolean {

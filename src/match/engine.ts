@@ -245,6 +245,9 @@ export class Matcher {
       if (s.streamInserted) return out;
     }
     const engine = this.ctx.engine;
+    // TCP and UDP groups leave out the patterns none of whose rules can match these ports (see hsPortFilter)
+    const sport = p.srcPort;
+    const dport = p.dstPort;
     for (const g of this.groups[cls]!) {
       let ids: ArrayLike<number>;
       let n: number;
@@ -254,7 +257,7 @@ export class Matcher {
       } else {
         const b = bufferOf(s, g.group.buf, undefined);
         if (b === undefined || b.length === 0) continue;
-        n = engine.hsScan(g.db, b, 0, b.length, g.out);
+        n = engine.hsScan(g.db, b, 0, b.length, g.out, sport, dport);
         ids = g.out;
       }
       const start = g.group.ruleStart;

@@ -9,7 +9,9 @@
  * TCP payloads also get a streaming-mode database: inline, the gateway scans each segment as the continuation of
  * its stream, so a pattern that spans segments is found when the segment completing it arrives.
  */
+import type { PortSet } from '../config/variables.js';
 import { HS_CASELESS, HS_SINGLEMATCH, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
+import { fastPorts } from './header-sets.js';
 import type { BufferName, RulePlan } from './plan.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
@@ -31,6 +33,18 @@ export interface PrefilterGroup {
   /** Pattern i's rules: ruleIds[ruleStart[i], ruleStart[i + 1]). */
   ruleStart: Int32Array;
   ruleIds: Int32Array;
+  /**
+   * TCP and UDP groups: per pattern, the ports its rules can match, so that a scan leaves out a pattern none of whose
+   * rules can match the packet's ports (Snort 2.9 gets the same from its port groups): the number of a source and of
+   * a destination port map (-1: any port; the union over the pattern's rules) and 1 when one of its rules is
+   * bidirectional. Map k is the port ranges portRanges[2 * portMapStart[k], 2 * portMapStart[k + 1]) as [lo, hi]
+   * pairs. Empty for the other groups.
+   */
+  portSrc: Int32Array;
+  portDst: Int32Array;
+  portBidir: Uint8Array;
+  portMapStart: Int32Array;
+  portRanges: Int32Array;
   /** Serialized Hyperscan databases: block mode, and streaming mode for TCP payloads. */
   block: Uint8Array;
   stream: Uint8Array | undefined;
@@ -58,6 +72,7 @@ function groupPatterns(rules: readonly RulePlan[]): GroupPatterns[] {
       const patterns: Uint8Array[] = [];
       const nocase: number[] = [];
       const rulesOf: number[][] = [];
+      const plansOf: RulePlan[][] = [];
       for (const r of list) {
         const fp = r.fastPattern!;
         const bytes = fp.nocase ? fp.bytes.map(fold) : fp.bytes;
@@ -69,8 +84,10 @@ function groupPatterns(rules: readonly RulePlan[]): GroupPatterns[] {
           patterns.push(bytes);
           nocase.push(fp.nocase ? 1 : 0);
           rulesOf.push([]);
+          plansOf.push([]);
         }
         rulesOf[id]!.push(r.index);
+        plansOf[id]!.push(r);
       }
       const patternStart = new Int32Array(patterns.length + 1);
       const ruleStart = new Int32Array(patterns.length + 1);
@@ -90,10 +107,90 @@ function groupPatterns(rules: readonly RulePlan[]): GroupPatterns[] {
         patternBytes.set(patterns[i]!, patternStart[i]!);
         ruleIds.set(rulesOf[i]!, ruleStart[i]!);
       }
-      groups.push({ proto, buf, patternBytes, patternStart, nocase: Uint8Array.from(nocase), ruleStart, ruleIds });
+      const ports = proto === 'tcp' || proto === 'udp' ? portFilter(plansOf) : NO_PORT_FILTER;
+      groups.push({ proto, buf, patternBytes, patternStart, nocase: Uint8Array.from(nocase), ruleStart, ruleIds, ...ports });
     }
   }
   return groups;
+}
+
+type PortFilter = Pick<PrefilterGroup, 'portSrc' | 'portDst' | 'portBidir' | 'portMapStart' | 'portRanges'>;
+const NO_PORT_FILTER: PortFilter = {
+  portSrc: new Int32Array(0), portDst: new Int32Array(0), portBidir: new Uint8Array(0), portMapStart: new Int32Array(1), portRanges: new Int32Array(0),
+};
+
+/** The port filter of a group whose pattern i has the rules `rulesOf[i]` (see PrefilterGroup.portSrc). */
+function portFilter(rulesOf: readonly (readonly RulePlan[])[]): PortFilter {
+  const n = rulesOf.length;
+  const portSrc = new Int32Array(n);
+  const portDst = new Int32Array(n);
+  const portBidir = new Uint8Array(n);
+  const maps = new Map<string, number>();
+  const setIds = new Map<PortSet, number>();
+  const ranges: number[][] = [];
+  /** The map of the union of some port sets, -1 when one of them is any port. */
+  const mapOf = (sets: readonly (PortSet | undefined)[]): number => {
+    if (sets.some((x) => x === undefined || (x.any && x.exclude.length === 0))) return -1;
+    const ids = [...new Set(sets.map((x) => {
+      let id = setIds.get(x!);
+      if (id === undefined) setIds.set(x!, (id = setIds.size));
+      return id;
+    }))].sort((a, b) => a - b);
+    const key = ids.join(',');
+    let m = maps.get(key);
+    if (m === undefined) {
+      const union = new Uint8Array(8192);
+      for (const x of new Set(sets)) {
+        const bits = fastPorts(x!);
+        for (let i = 0; i < 8192; i++) union[i]! |= bits[i]!;
+      }
+      const r = rangesOf(union);
+      if (r.length === 2 && r[0] === 0 && r[1] === 65535) return -1;
+      m = ranges.length;
+      maps.set(key, m);
+      ranges.push(r);
+    }
+    return m;
+  };
+  for (let i = 0; i < n; i++) {
+    const rs = rulesOf[i]!;
+    // ip rules apply to TCP and UDP packets whatever their ports
+    portSrc[i] = mapOf(rs.map((r) => (r.proto === 'ip' ? undefined : r.srcPorts)));
+    portDst[i] = mapOf(rs.map((r) => (r.proto === 'ip' ? undefined : r.dstPorts)));
+    portBidir[i] = rs.some((r) => r.bidirectional) ? 1 : 0;
+  }
+  const portMapStart = new Int32Array(ranges.length + 1);
+  ranges.forEach((r, k) => (portMapStart[k + 1] = portMapStart[k]! + r.length / 2));
+  return { portSrc, portDst, portBidir, portMapStart, portRanges: Int32Array.from(ranges.flat()) };
+}
+
+/** The [lo, hi] port ranges of a 65536-bit map, flat. */
+function rangesOf(bits: Uint8Array): number[] {
+  const out: number[] = [];
+  let start = -1;
+  for (let p = 0; p <= 65536; p++) {
+    const on = p < 65536 && (bits[p >> 3]! & (1 << (p & 7))) !== 0;
+    if (on && start < 0) start = p;
+    else if (!on && start >= 0) {
+      out.push(start, p - 1);
+      start = -1;
+    }
+  }
+  return out;
+}
+
+/** The 65536-bit maps of a group's port filter, one after the other (what the addon's hsPortFilter takes). */
+export function portMaps(g: PrefilterGroup): Uint8Array {
+  const count = g.portMapStart.length - 1;
+  const maps = new Uint8Array(count * 8192);
+  for (let k = 0; k < count; k++) {
+    for (let j = g.portMapStart[k]!; j < g.portMapStart[k + 1]!; j++) {
+      const lo = g.portRanges[2 * j]!;
+      const hi = g.portRanges[2 * j + 1]!;
+      for (let p = lo; p <= hi; p++) maps[k * 8192 + (p >> 3)]! |= 1 << (p & 7);
+    }
+  }
+  return maps;
 }
 
 /** Hyperscan's arguments for a group's patterns (ids are pattern numbers). */
@@ -153,12 +250,18 @@ export class PrefilterLoader {
 
   load(g: PrefilterGroup): LoadedGroup {
     const n = g.nocase.length;
-    return { group: g, db: this.database(g, false), out: new Int32Array(Math.max(1, n)), streamDb: undefined };
+    return { group: g, db: this.filtered(g, this.database(g, false)), out: new Int32Array(Math.max(1, n)), streamDb: undefined };
   }
 
   streamDatabase(l: LoadedGroup): NativeHandle {
-    if (l.streamDb === undefined) l.streamDb = this.database(l.group, true);
+    if (l.streamDb === undefined) l.streamDb = this.filtered(l.group, this.database(l.group, true));
     return l.streamDb;
+  }
+
+  /** The database with the group's port filter attached (TCP and UDP groups). */
+  private filtered(g: PrefilterGroup, db: NativeHandle): NativeHandle {
+    if (g.portSrc.length > 0) this.engine.hsPortFilter(db, g.portSrc, g.portDst, g.portBidir, portMaps(g));
+    return db;
   }
 
   private database(g: PrefilterGroup, stream: boolean): NativeHandle {

@@ -6,6 +6,8 @@
  * single thread gives.
  */
 import { PacketPipeline, type InspectionItem } from '../flow/pipeline.js';
+import { frameShard, SHARD_KINDS, SHARD_NO_IP, SHARD_UNKNOWN } from '../flow/shard.js';
+import { copyFrame } from '../packet/pcap.js';
 import { eventPacketOf, type EventPacket } from './decide.js';
 import type { Matcher } from './engine.js';
 
@@ -47,6 +49,21 @@ export class ReplayShard {
   frame(f: Frame, out: ShardResult[]): void {
     const items = this.pipeline.pushShard(f.linktype, f.data, f.tsSec, f.tsUsec, f.index, this.shard, this.shards);
     for (const item of items) this.item(item, f.index, false, out);
+  }
+
+  /**
+   * A frame as the capture reader shows it (`view` valid during the call only): a frame of another shard (told by
+   * its headers, frameShard) only moves this shard's clock; the others are copied and go through the pipeline.
+   */
+  frameView(linktype: number, view: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): void {
+    const owner = frameShard(linktype, view, this.shards);
+    if (owner === SHARD_NO_IP ? this.shard !== 0 : owner !== SHARD_UNKNOWN && owner >> 2 !== this.shard) {
+      if (owner === SHARD_NO_IP) return;
+      const items = this.pipeline.advance(SHARD_KINDS[owner & 3]!, tsSec, tsUsec);
+      for (const item of items) this.item(item, index, false, out);
+      return;
+    }
+    this.frame({ linktype, data: copyFrame(view), tsSec, tsUsec, index }, out);
   }
 
   /** End of capture: what is still queued in the shard's flows. */

@@ -1,9 +1,11 @@
 /**
- * Worker-thread entry of a sharded replay (replay.ts): loads the matcher artifact, runs one ReplayShard over every
- * batch of frames the reading thread shares, and posts back the reports (the rules each item matched, with its
- * capture position). Messages in: init, batch, finish. Out: ready, error, results, done.
+ * Worker-thread entry of a sharded replay (replay.ts): loads the matcher artifact, reads each capture itself (every
+ * shard reads the whole file: from the page cache that costs less than handing frames over), runs one ReplayShard
+ * over it and posts back the reports (the rules each item matched, with its capture position) as it goes.
+ * Messages in: capture, close. Out: ready, error, results, end, done.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { visitCapture } from '../packet/pcap.js';
 import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
 import { pipelineFor } from './replay.js';
@@ -17,54 +19,68 @@ export interface ReplayWorkerData {
   shards: number;
 }
 
-/**
- * batch: frame bytes and, per frame, [offset, length, linktype, tsSec, tsUsec, index] (Float64Array); end: the end of
- * a capture (the next one starts with fresh flows); close: the last message, answered with the shard's figures.
- */
-export type ReplayWorkerRequest =
-  | { type: 'batch'; id: number; frames: SharedArrayBuffer; meta: SharedArrayBuffer; count: number }
-  | { type: 'end'; id: number; total: number }
-  | { type: 'close'; id: number };
+/** capture: replay this file with fresh flows; close: the last message, answered with the shard's figures. */
+export type ReplayWorkerRequest = { type: 'capture'; path: string } | { type: 'close' };
 
-const FIELDS = 6;
+/** What a shard posts: reports of the frames before `upTo` (results), of the whole capture (end), its figures (done). */
+export type ReplayWorkerMessage =
+  | { type: 'ready' }
+  | { type: 'error'; message: string }
+  | { type: 'results'; upTo: number; results: ShardResult[] }
+  | {
+    type: 'end'; total: number; results: ShardResult[]; packets: number; bytes: number;
+    /** The capture could not be read to its end: where and why (CaptureFormatError's fields). */
+    error: { file: string; offset: number; detail: string } | undefined;
+  }
+  | { type: 'done'; items: number; stats: Record<string, number>; limits: ReturnType<ReturnType<typeof loadMatcher>['limits']['report']> };
+
+/** Frames between two posts of reports (the reading thread emits events up to the slowest shard's post). */
+const POST_EVERY = 8192;
 
 function run(): void {
   const port = parentPort;
   if (!port) throw new Error('replay-worker.js must run in a worker thread');
   const data = workerData as ReplayWorkerData;
-  let shard: ReplayShard;
+  const post = (m: ReplayWorkerMessage) => port.postMessage(m);
   let matcher: ReturnType<typeof loadMatcher>;
-  let items = 0;
-  const fresh = () => new ReplayShard(pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }), matcher, data.shard, data.shards);
   try {
     matcher = loadMatcher(data.artifact, { checksumMode: data.checksumMode });
-    shard = fresh();
   } catch (err) {
-    port.postMessage({ type: 'error', message: (err as Error).message });
+    post({ type: 'error', message: (err as Error).message });
     return;
   }
-  port.postMessage({ type: 'ready' });
-  port.on('message', (msg: ReplayWorkerRequest) => {
-    const out: ShardResult[] = [];
-    if (msg.type === 'batch') {
-      const bytes = new Uint8Array(msg.frames);
-      const meta = new Float64Array(msg.meta);
-      for (let i = 0; i < msg.count; i++) {
-        const m = i * FIELDS;
-        const offset = meta[m]!;
-        shard.frame({ data: bytes.subarray(offset, offset + meta[m + 1]!), linktype: meta[m + 2]!, tsSec: meta[m + 3]!, tsUsec: meta[m + 4]!, index: meta[m + 5]! }, out);
+  let items = 0;
+  // captures one after the other, in the order they were asked for
+  let queue = Promise.resolve();
+  const capture = async (path: string) => {
+    const shard = new ReplayShard(pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }), matcher, data.shard, data.shards);
+    let out: ShardResult[] = [];
+    let index = 0;
+    let bytes = 0;
+    const error = await visitCapture(path, (r) => {
+      const view = r.bytes();
+      bytes += view.length;
+      shard.frameView(r.linktype, view, r.tsSec, r.tsUsec, index++, out);
+      if (index % POST_EVERY === 0) {
+        post({ type: 'results', upTo: index, results: out });
+        out = [];
       }
-      port.postMessage({ type: 'results', id: msg.id, results: out });
-    } else if (msg.type === 'end') {
-      shard.finish(msg.total, out);
-      items += shard.items;
-      shard = fresh();
-      port.postMessage({ type: 'results', id: msg.id, results: out });
-    } else {
-      port.postMessage({ type: 'done', id: msg.id, results: out, items, stats: matcher.stats, limits: matcher.limits.report(Infinity) });
-      port.close();
+    });
+    shard.finish(index, out);
+    items += shard.items;
+    post({ type: 'end', total: index, results: out, packets: index, bytes, error: error && { file: error.file, offset: error.offset, detail: error.detail } });
+  };
+  port.on('message', (msg: ReplayWorkerRequest) => {
+    if (msg.type === 'capture') {
+      queue = queue.then(() => capture(msg.path)).catch((err: unknown) => post({ type: 'error', message: (err as Error).message }));
+      return;
     }
+    void queue.then(() => {
+      post({ type: 'done', items, stats: { ...matcher.stats }, limits: matcher.limits.report(Infinity) });
+      port.close();
+    });
   });
+  post({ type: 'ready' });
 }
 
 run();

@@ -5,12 +5,12 @@
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
 import { Worker } from 'node:worker_threads';
-import { CaptureFormatError, openCaptureBatches, visitCapture } from '../packet/pcap.js';
+import { CaptureFormatError, openCaptureBatches } from '../packet/pcap.js';
 import { readArtifact, type LoadedArtifact } from './artifact.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
 import { byCaptureOrder, type ShardResult } from './replay-shard.js';
-import type { ReplayWorkerData, ReplayWorkerRequest } from './replay-worker.js';
+import type { ReplayWorkerData, ReplayWorkerMessage, ReplayWorkerRequest } from './replay-worker.js';
 
 export interface Inspector {
   inspect(item: InspectionItem): MatchEvent[];
@@ -85,31 +85,29 @@ export async function replayCapture(
 /** The worker script of a sharded replay (compiled JavaScript, next to this module in dist/). */
 export const SHARD_WORKER = new URL('./replay-worker.js', import.meta.url);
 
-/** Frames per batch handed to the shards, and batches in flight at once (bounds the memory a capture takes). */
-const BATCH_FRAMES = 4096;
-const BATCH_BYTES = 4 << 20;
-const BATCHES_IN_FLIGHT = 3;
-const FIELDS = 6;
-
 /**
  * A replay sharded over worker threads, each owning the flows of its share of address pairs (a flow, its fragments
- * and its replies stay on one thread). The reading thread hands every frame to every shard (shared memory, no
- * copy), merges their reports in capture order and decides the events here, with one EventDecider over all flows:
- * the output is the single-threaded one (same events, same order), provided the capture's timestamps do not go
- * backwards and no shard's flow table fills up. The threads stay up from one capture to the next; each capture
- * starts with fresh flows, as `replayCapture` starts a fresh pipeline, while thresholds carry over as they do there.
+ * and its replies stay on one thread). Every thread reads the whole capture and skips the frames of the others (read
+ * from their headers, not decoded); this thread merges their reports in capture order and decides the events, with
+ * one EventDecider over all flows: the output is the single-threaded one (same events, same order), provided the
+ * capture's timestamps do not go backwards and no shard's flow table fills up. The threads stay up from one capture
+ * to the next; each capture starts with fresh flows, as `replayCapture` starts a fresh pipeline, while thresholds
+ * carry over as they do there. Captures must be regular files (each thread opens them).
  */
 export class ShardedReplay {
   /** Matcher figures and limits, summed over the shards (after close). */
   readonly stats: Record<string, number> = {};
   readonly limits = new LimitCounters();
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { results: ShardResult[][]; left: number }>();
   private readonly decider: EventDecider;
-  private nextId = 0;
-  private nextToEmit = 0;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
+  /** Per shard: reports not yet emitted (in the shard's order), and the capture position it has reported up to. */
+  private queued: ShardResult[][] = [];
+  private upTo: number[] = [];
+  private ends: Extract<ReplayWorkerMessage, { type: 'end' }>[] = [];
+  private closed = 0;
+  private items = 0;
   private onEvent: (e: MatchEvent) => void = () => undefined;
   private runStats: ReplayStats | undefined;
 
@@ -122,13 +120,12 @@ export class ShardedReplay {
 
   static async start(artifactPath: string, shards: number, opts: ReplayOptions): Promise<ShardedReplay> {
     const r = new ShardedReplay(readArtifact(artifactPath), shards);
-    const url = SHARD_WORKER;
     const ready = Array.from({ length: shards }, (_, shard) => {
       const data: ReplayWorkerData = { artifact: artifactPath, checksumMode: opts.checksumMode, pipeline: opts.pipeline, shard, shards };
-      const w = new Worker(url, { workerData: data });
+      const w = new Worker(SHARD_WORKER, { workerData: data });
       r.workers.push(w);
       return new Promise<void>((resolve, reject) => {
-        w.on('message', (m: WorkerMessage) => {
+        w.on('message', (m: ReplayWorkerMessage) => {
           if (m.type === 'ready') resolve();
           else if (m.type === 'error') {
             r.fail(new Error(m.message));
@@ -161,32 +158,40 @@ export class ShardedReplay {
     w?.();
   }
 
-  private received(shard: number, m: Extract<WorkerMessage, { type: 'results' | 'done' }>): void {
+  private received(shard: number, m: Exclude<ReplayWorkerMessage, { type: 'ready' | 'error' }>): void {
     if (m.type === 'done') {
-      if (this.runStats) this.runStats.items += m.items;
+      this.items += m.items;
       for (const [k, v] of Object.entries(m.stats)) this.stats[k] = (this.stats[k] ?? 0) + v;
       this.limits.merge(m.limits);
-    }
-    const p = this.pending.get(m.id)!;
-    p.results[shard] = m.results;
-    p.left--;
-    // reports leave in capture order: batch after batch, each batch's reports sorted across the shards
-    for (let q = this.pending.get(this.nextToEmit); q !== undefined && q.left === 0; q = this.pending.get(this.nextToEmit)) {
-      this.pending.delete(this.nextToEmit);
-      this.nextToEmit++;
-      for (const r of q.results.flat().sort(byCaptureOrder)) {
-        for (const e of this.decider.select(r.rules.map((i) => this.artifact.table.get(i)), r.packet)) {
-          if (this.runStats) this.runStats.events++;
-          this.onEvent(e);
-        }
+      this.closed++;
+    } else {
+      for (const r of m.results) this.queued[shard]!.push(r);
+      if (m.type === 'results') this.upTo[shard] = m.upTo;
+      else {
+        this.upTo[shard] = Infinity;
+        this.ends[shard] = m;
       }
+      this.emit();
     }
     this.notify();
   }
 
-  private send(msg: ReplayWorkerRequest): void {
-    this.pending.set(msg.id, { results: new Array<ShardResult[]>(this.shards), left: this.shards });
-    for (const w of this.workers) w.postMessage(msg);
+  /** Emits, in capture order, the reports of every position all shards have reported up to. */
+  private emit(): void {
+    const upTo = Math.min(...this.upTo);
+    const ready: ShardResult[] = [];
+    for (const q of this.queued) {
+      let n = 0;
+      while (n < q.length && q[n]!.index < upTo) n++;
+      for (let i = 0; i < n; i++) ready.push(q[i]!);
+      q.splice(0, n);
+    }
+    for (const r of ready.sort(byCaptureOrder)) {
+      for (const e of this.decider.select(r.rules.map((i) => this.artifact.table.get(i)), r.packet)) {
+        if (this.runStats) this.runStats.events++;
+        this.onEvent(e);
+      }
+    }
   }
 
   private async waitUntil(done: () => boolean): Promise<void> {
@@ -198,75 +203,26 @@ export class ShardedReplay {
   async run(path: string, onEvent: (e: MatchEvent) => void, stats?: ReplayStats): Promise<CaptureFormatError | undefined> {
     this.onEvent = onEvent;
     this.runStats = stats;
-    let index = 0;
-    // the batch being filled: frame bytes copied straight from the reader into shared memory, one meta row each
-    let frames = new SharedArrayBuffer(BATCH_BYTES);
-    let bytes = new Uint8Array(frames);
-    let meta = new SharedArrayBuffer(BATCH_FRAMES * FIELDS * 8);
-    let rows = new Float64Array(meta);
-    let count = 0;
-    let used = 0;
-    const flush = async () => {
-      if (count === 0) return;
-      await this.waitUntil(() => this.nextId - this.nextToEmit < BATCHES_IN_FLIGHT);
-      this.send({ type: 'batch', id: this.nextId++, frames, meta, count });
-      frames = new SharedArrayBuffer(BATCH_BYTES);
-      bytes = new Uint8Array(frames);
-      meta = new SharedArrayBuffer(BATCH_FRAMES * FIELDS * 8);
-      rows = new Float64Array(meta);
-      count = 0;
-      used = 0;
-    };
-    const error = await visitCapture(path, (r) => {
-      const data = r.bytes();
-      if (stats) {
-        stats.packets++;
-        stats.bytes += data.length;
-      }
-      let wait: Promise<void> | undefined;
-      if (count === BATCH_FRAMES || used + data.length > BATCH_BYTES) wait = flush();
-      const put = () => {
-        // a frame larger than a batch (it cannot be: snaplen <= 256 KiB) would still get a buffer of its own
-        if (data.length > BATCH_BYTES - used) {
-          frames = new SharedArrayBuffer(data.length);
-          bytes = new Uint8Array(frames);
-        }
-        bytes.set(data, used);
-        const m = count * FIELDS;
-        rows[m] = used;
-        rows[m + 1] = data.length;
-        rows[m + 2] = r.linktype;
-        rows[m + 3] = r.tsSec;
-        rows[m + 4] = r.tsUsec;
-        rows[m + 5] = index++;
-        used += data.length;
-        count++;
-      };
-      if (wait === undefined) {
-        put();
-        return undefined;
-      }
-      return wait.then(put);
-    });
-    await flush();
-    await this.waitUntil(() => this.nextId - this.nextToEmit < BATCHES_IN_FLIGHT);
-    this.send({ type: 'end', id: this.nextId++, total: index });
-    await this.waitUntil(() => this.nextToEmit === this.nextId);
-    return error;
+    this.queued = Array.from({ length: this.shards }, () => []);
+    this.upTo = new Array<number>(this.shards).fill(0);
+    this.ends = [];
+    for (const w of this.workers) w.postMessage({ type: 'capture', path } satisfies ReplayWorkerRequest);
+    await this.waitUntil(() => this.upTo.every((u) => u === Infinity));
+    const end = this.ends[0]!;
+    if (stats) {
+      stats.packets += end.packets;
+      stats.bytes += end.bytes;
+    }
+    return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);
   }
 
   /** Stops the threads; their figures are then in `stats` and `limits`. */
   async close(): Promise<void> {
     if (this.failure === undefined && this.workers.length > 0) {
-      this.send({ type: 'close', id: this.nextId++ });
-      await this.waitUntil(() => this.nextToEmit === this.nextId).catch(() => undefined);
+      for (const w of this.workers) w.postMessage({ type: 'close' } satisfies ReplayWorkerRequest);
+      await this.waitUntil(() => this.closed === this.workers.length).catch(() => undefined);
+      if (this.runStats) this.runStats.items += this.items;
     }
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
-
-type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'error'; message: string }
-  | { type: 'results'; id: number; results: ShardResult[] }
-  | { type: 'done'; id: number; results: ShardResult[]; items: number; stats: Record<string, number>; limits: ReturnType<LimitCounters['report']> };

@@ -20,9 +20,15 @@ export interface NativeEngine {
   hsCompileAsync(patterns: Uint8Array[], flags: Uint32Array, ids: Uint32Array, stream: boolean): Promise<Buffer>;
   hsLoad(serialized: Uint8Array, maxId: number): NativeHandle;
   hsInfo(db: NativeHandle): { bytes: number; streamBytes: number; info: string };
-  hsScan(db: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array): number;
+  /**
+   * Per pattern id, the ports its rules can match: src and dst map numbers (-1: any port) into `maps` (8192 bytes,
+   * 65536 bits, each), and whether one of them is bidirectional. Scans given ports then leave the others out.
+   */
+  hsPortFilter(db: NativeHandle, src: Int32Array, dst: Int32Array, bidir: Uint8Array, maps: Uint8Array): void;
+  /** Block mode; `sport`/`dport` (TCP and UDP packets) apply the database's port filter. */
+  hsScan(db: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array, sport?: number, dport?: number): number;
   hsStreamOpen(db: NativeHandle): NativeHandle;
-  hsStreamScan(stream: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array, streamOffset: number): number;
+  hsStreamScan(stream: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array, streamOffset: number, sport?: number, dport?: number): number;
   hsStreamClose(stream: NativeHandle): void;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;

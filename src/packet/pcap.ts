@@ -50,6 +50,17 @@ export class CaptureFormatError extends Error {
   }
 }
 
+/**
+ * A copy of a frame's bytes, as a plain Uint8Array. Frames under 4 KiB are copied into Node's buffer pool (8 KiB
+ * slabs) instead of an ArrayBuffer of their own: allocating one per frame cost 1.5 µs, a third of decoding the frame.
+ * A frame kept by a flow (a queued segment) keeps its slab; the flow table's limits bound how many are kept.
+ */
+export function copyFrame(view: Uint8Array): Uint8Array {
+  const b = Buffer.allocUnsafe(view.length);
+  b.set(view);
+  return new Uint8Array(b.buffer, b.byteOffset, view.length);
+}
+
 /** Magic numbers (as read big-endian from the first four bytes). */
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -132,8 +143,7 @@ export class CaptureParser {
   next(): CaptureRecord | undefined {
     if (!this.nextView()) return undefined;
     return {
-      linktype: this.recLinktype, tsSec: this.recTsSec, tsUsec: this.recTsUsec, data: this.buf.slice(this.recStart, this.recStart + this.recLength),
-      origLen: this.recOrigLen,
+      linktype: this.recLinktype, tsSec: this.recTsSec, tsUsec: this.recTsUsec, data: copyFrame(this.bytes()), origLen: this.recOrigLen,
     };
   }
 

@@ -44,7 +44,7 @@ export function tcpPacket(payload: Uint8Array | string, extra: Partial<PacketSpe
 
 export function itemOf(packet: Packet, opts: Partial<InspectionItem> = {}, http?: HttpBuffers): InspectionItem {
   return {
-    kind: 'packet', packet, flow: undefined, fromClient: true, established: false, streamInserted: false, segment: undefined,
+    kind: 'packet', packet, flow: undefined, fromClient: true, established: false, streamInserted: false, segment: undefined, payload: undefined,
     http: http ? [http] : [], ...opts,
   };
 }

@@ -40,15 +40,19 @@ const SHARD_MIN_BYTES = 16 << 20;
 /**
  * Worker threads for a replay: `auto` is one per core (at most 8) for captures of 16 MiB or more, else none; 0 and 1
  * inspect in this thread (the output is the same either way). `auto` is 0 when this module runs from its TypeScript
- * source (the tests' in-process CLI), where no compiled worker script exists.
+ * source (the tests' in-process CLI), where no compiled worker script exists. Every thread reads the captures, so
+ * they must be regular files (not a pipe) to be sharded.
  */
 function workersOf(text: string, pcaps: string[]): number {
+  let n: number;
   if (text === 'auto') {
-    const bytes = pcaps.reduce((n, p) => n + statSync(p).size, 0);
-    return bytes >= SHARD_MIN_BYTES && existsSync(fileURLToPath(SHARD_WORKER)) ? Math.min(8, availableParallelism()) : 0;
+    const bytes = pcaps.reduce((sum, p) => sum + statSync(p).size, 0);
+    n = bytes >= SHARD_MIN_BYTES && existsSync(fileURLToPath(SHARD_WORKER)) ? Math.min(8, availableParallelism()) : 0;
+  } else {
+    if (!/^\d+$/.test(text) || Number(text) > 64) throw new UsageError(`--workers must be auto or a number 0..64, got '${text}'`);
+    n = Number(text);
   }
-  if (!/^\d+$/.test(text) || Number(text) > 64) throw new UsageError(`--workers must be auto or a number 0..64, got '${text}'`);
-  return Number(text);
+  return pcaps.every((p) => statSync(p).isFile()) ? n : 0;
 }
 
 export function registerReplay(program: Command, ctx: CommandContext): void {
