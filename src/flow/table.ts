@@ -139,7 +139,7 @@ class LruList {
   }
 }
 
-const NO_SEGMENTS: StreamSegment[] = [];
+const NO_SEGMENTS: StreamSegment[] = Object.freeze([]) as unknown as StreamSegment[];
 /** Bytes shown to `pduLength` (Snort's paf_max is 16000: a PDU head must fit in it). */
 const PAF_PEEK = 16384;
 const ALL_KINDS: readonly FlowKind[] = ['tcp', 'udp', 'icmp', 'ip'];
@@ -207,14 +207,14 @@ export class FlowTable {
 
   /** Track one packet. `now` (seconds) defaults to the packet's timestamp; `index` is its place in the capture. */
   process(p: Packet, now: number = p.tsSec + p.tsUsec / 1e6, index = 0): FlowUpdate {
-    const flushed: StreamSegment[] = [];
+    // segments flushed by this packet go to a scratch list, taken at the end (most packets flush nothing: no array each)
+    const flushed = this.scratch;
     const ip = p.ip;
-    const none: FlowUpdate = { flow: undefined, fromClient: true, isNew: false, established: false, streamInserted: false, flushed };
-    if (ip === undefined) return none;
+    if (ip === undefined) return this.none();
     const kind: FlowKind = p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip';
     this.expire(now, flushed, kind);
-    if (!this.track[kind]) return none;
-    if (kind === 'tcp' && ip.isFragment) return none;
+    if (!this.track[kind]) return this.none();
+    if (kind === 'tcp' && ip.isFragment) return this.none();
     const [sp, dp] = flowPorts(p);
     const vlan = vlanOf(p);
     const hash = tupleHash(ip.proto, vlan, ip.src, sp, ip.dst, dp);
@@ -230,7 +230,7 @@ export class FlowTable {
       flow = this.create(kind, vlan, hash, p, sp, dp, now, flushed);
       if (flow === undefined) {
         this.stats.noSession++;
-        return none;
+        return this.none();
       }
       flow.createdIndex = index;
       isNew = true;
@@ -247,7 +247,17 @@ export class FlowTable {
     let inserted = false;
     if (t !== undefined) inserted = this.tcpUpdate(flow, p, fromClient, sender, receiver, flushed);
     else if (flow.seenBoth) flow.established = true;
-    return { flow, fromClient, isNew, established: flow.established, streamInserted: inserted, flushed };
+    return { flow, fromClient, isNew, established: flow.established, streamInserted: inserted, flushed: this.takeFlushed() };
+  }
+
+  private readonly scratch: StreamSegment[] = [];
+
+  private takeFlushed(): StreamSegment[] {
+    return this.scratch.length === 0 ? NO_SEGMENTS : this.scratch.splice(0);
+  }
+
+  private none(): FlowUpdate {
+    return { flow: undefined, fromClient: true, isNew: false, established: false, streamInserted: false, flushed: this.takeFlushed() };
   }
 
   private create(kind: FlowKind, vlan: number, hash: number, p: Packet, sp: number, dp: number, now: number, out: StreamSegment[]): Flow | undefined {

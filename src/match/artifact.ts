@@ -87,6 +87,17 @@ function revive(value: unknown): unknown {
 /** A rule as stored: its header sets by number (the table's columns hold the same numbers). */
 type StoredRule = Omit<RulePlan, 'src' | 'dst' | 'srcPorts' | 'dstPorts'>;
 
+/** Keys strictly ascending (the index bisects them), starts ascending from 0 to at most the rules' count. */
+function keyedSound(t: { keys: Int32Array; start: Int32Array }, rules: number): boolean {
+  const n = t.keys.length;
+  if (t.start.length !== n + 1 || t.start[0] !== 0 || t.start[n]! > rules) return false;
+  for (let i = 0; i < n; i++) {
+    if (t.start[i]! > t.start[i + 1]!) return false;
+    if (i > 0 && t.keys[i - 1]! >= t.keys[i]!) return false;
+  }
+  return true;
+}
+
 /** A port filter that is empty, or has an entry per pattern, map numbers in range and ranges within 0..65535. */
 function portFilterSound(g: PrefilterGroup): boolean {
   const n = g.portSrc.length;
@@ -295,9 +306,7 @@ export function readArtifact(path: string): LoadedArtifact {
     for (const name of INDEX_MAPS) {
       const r = h[name];
       t[name] = { keys: view<Int32Array>(r.keys, name), start: view<Int32Array>(r.start, name), rules: rulesIn(view<Int32Array>(r.rules, name)) };
-      if (t[name].start.length !== t[name].keys.length + 1 || t[name].start[t[name].keys.length]! > t[name].rules.length) {
-        throw new ArtifactError(`${path}: damaged address index ${k} (${name})`);
-      }
+      if (!keyedSound(t[name], t[name].rules.length)) throw new ArtifactError(`${path}: damaged address index ${k} (${name})`);
     }
     return t;
   });

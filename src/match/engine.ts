@@ -16,13 +16,27 @@ import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
 import { appliesTo, buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import {
-  PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FAST_PATTERN, RULE_SETS_FLOWBITS, RuleTable,
+  PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FAST_PATTERN, RULE_SETS_FLOWBITS, RuleList, RuleTable,
 } from './rule-table.js';
 import { bufferOf, makeSubject, type Subject } from './subject.js';
 import type { HttpBuffers } from '../http/session.js';
+import { headerOk } from './leaf-ops.js';
 import { runOps, type VerifyContext } from './verify.js';
 
 export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
+
+/**
+ * The tests of a rule that answer the same on every packet of one flow direction (its protocol, addresses and
+ * direction do not change): the direction part of `flow` (to_server, to_client) and `ip_proto`, `sameip`. A rule
+ * without a fast pattern that fails them is left out of the flow's list, instead of being evaluated, and failing,
+ * on every packet (ET's `ip any any -> any any (ip_proto:41; ...)` was evaluated on every packet of every flow).
+ */
+function sameForFlowDirection(rule: RulePlan, s: Subject): boolean {
+  const f = rule.flow;
+  if (f !== undefined && ((f.toServer && !s.fromClient) || (f.toClient && s.fromClient))) return false;
+  for (const h of rule.headers) if ((h.t === 'ip_proto' || h.t === 'sameip') && !headerOk(h, s)) return false;
+  return true;
+}
 
 function classOf(p: Packet): ProtoClass {
   if (p.tcp !== undefined) return 'tcp';
@@ -90,7 +104,8 @@ export class Matcher {
   private readonly vars = new Int32Array(2);
   /** Lower-cased buffers per subject (nocase searches), dropped with the subject. */
   private readonly lowerCache = new WeakMap<Subject, Map<Uint8Array, Buffer>>();
-  private readonly cands: number[] = [];
+  /** What candidates() returns (the same list each call). */
+  private readonly cands: RuleList;
   private readonly ctx: VerifyContext;
   private readonly loader: PrefilterLoader;
 
@@ -117,6 +132,8 @@ export class Matcher {
     this.noFp = noFp.map((t) => new NoFastPatternIndex(t));
     this.seenRule = new Int32Array(n);
     this.doneRule = new Int32Array(n);
+    this.cands = new RuleList(n);
+    this.cands2 = new RuleList(1024);
     this.ctx = {
       subject: undefined as unknown as Subject, vars: this.vars, base64: undefined, ops: RULE_OPS_LIMIT, item: this.itemBudget,
       limit: undefined, pcreOf: this.pcreOf, engine, lastMatch: engine.lastMatch(), lower: new Map(), work: this.stats,
@@ -208,11 +225,11 @@ export class Matcher {
    * (inspectWindow): the rules without a fast pattern are left to the packet itself, and the TCP payload patterns
    * found by the streaming prefilter are given instead of scanning the window again.
    */
-  candidates(s: Subject, window?: readonly number[]): number[] {
+  candidates(s: Subject, window?: readonly number[]): RuleList {
     const p = s.packet;
     const cls = CLASS_CODE[classOf(p)];
     const out = this.cands;
-    out.length = 0;
+    out.n = 0;
     const ip = p.ip!;
     const seen = this.seenRule;
     const stamp = this.nextStamp();
@@ -223,24 +240,21 @@ export class Matcher {
       const cacheKey = flow !== undefined && p.outer === undefined ? (s.fromClient ? this.noFpKeyClient : this.noFpKeyServer) : undefined;
       const cached = cacheKey !== undefined ? (flow!.app.get(cacheKey) as Int32Array | undefined) : undefined;
       if (cached !== undefined) {
-        for (let k = 0; k < cached.length; k++) {
-          const i = cached[k]!;
-          seen[i] = stamp;
-          out.push(i);
-        }
+        for (let k = 0; k < cached.length; k++) seen[cached[k]!] = stamp;
+        out.pushRange(cached, 0, cached.length);
       } else {
         const noFp = this.cands2;
-        noFp.length = 0;
+        noFp.n = 0;
         this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
         // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
         if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
-        for (let k = 0; k < noFp.length; k++) {
-          const i = noFp[k]!;
+        for (let k = 0; k < noFp.n; k++) {
+          const i = noFp.ids[k]!;
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
-          if (this.headerMatches(i, p)) out.push(i);
+          if (this.headerMatches(i, p) && (cacheKey === undefined || sameForFlowDirection(this.rules.get(i), s))) out.push(i);
         }
-        if (cacheKey !== undefined) flow!.app.set(cacheKey, Int32Array.from(out));
+        if (cacheKey !== undefined) flow!.app.set(cacheKey, out.ids.slice(0, out.n));
       }
       if (s.streamInserted) return out;
     }
@@ -275,7 +289,8 @@ export class Matcher {
     return out;
   }
 
-  private readonly cands2: number[] = [];
+  /** The rules without a fast pattern the index names (before their header is checked). */
+  private readonly cands2: RuleList;
   /** Where a flow keeps this matcher's header-matching rules without a fast pattern, per direction. */
   private readonly noFpKeyClient = `match.nofp.${++matcherCount}.c`;
   private readonly noFpKeyServer = `match.nofp.${matcherCount}.s`;
@@ -307,11 +322,11 @@ export class Matcher {
     const flags = this.rules.columns.flags;
     for (const s of subjectsOf(item)) {
       const cands = this.candidates(s);
-      this.stats.candidates += cands.length;
+      this.stats.candidates += cands.n;
       // rules that set flowbits first (their bits are visible to the others on the same packet), then the rest
       for (let pass = RULE_SETS_FLOWBITS; pass >= 0; pass -= RULE_SETS_FLOWBITS) {
-        for (let k = 0; k < cands.length; k++) {
-          const i = cands[k]!;
+        for (let k = 0; k < cands.n; k++) {
+          const i = cands.ids[k]!;
           if ((flags[i]! & RULE_SETS_FLOWBITS) !== pass || doneRule[i] === done) continue;
           this.stats.evaluated++;
           const r = this.rules.get(i);
@@ -345,11 +360,11 @@ export class Matcher {
     for (let si = 0; si < subjects.length; si++) {
       const s = subjects[si]!;
       const cands = this.candidates(s, patterns);
-      this.stats.candidates += cands.length;
+      this.stats.candidates += cands.n;
       let prior: Subject | undefined;
       for (let pass = RULE_SETS_FLOWBITS; pass >= 0; pass -= RULE_SETS_FLOWBITS) {
-        for (let k = 0; k < cands.length; k++) {
-          const i = cands[k]!;
+        for (let k = 0; k < cands.n; k++) {
+          const i = cands.ids[k]!;
           if ((flags[i]! & RULE_SETS_FLOWBITS) !== pass || doneRule[i] === done) continue;
           this.stats.evaluated++;
           const r = this.rules.get(i);

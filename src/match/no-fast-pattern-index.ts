@@ -11,7 +11,7 @@
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { fastPorts } from './header-sets.js';
 import { appliesTo, PROTO_CLASSES } from './prefilter.js';
-import { PROTO_TCP, PROTO_UDP, RULE_BIDIRECTIONAL, RULE_FAST_PATTERN, type RuleTable } from './rule-table.js';
+import { PROTO_TCP, PROTO_UDP, RULE_BIDIRECTIONAL, RULE_FAST_PATTERN, type RuleList, type RuleTable } from './rule-table.js';
 
 /** One key -> rules map as typed arrays: rules of keys[i] are rules[start[i], start[i + 1]). */
 export interface KeyedRules {
@@ -149,44 +149,49 @@ function keysOf(set: AddressSet, bits: 32 | 16 | 8): number[] | undefined {
   return [...out];
 }
 
-/** The index of one protocol class, ready for lookups. */
+/**
+ * The index of one protocol class, ready for lookups: each map's sorted keys searched by bisection in the tables as
+ * stored (no Map to build at load: ET Open's address lists give tens of thousands of keys).
+ */
 export class NoFastPatternIndex {
   private readonly generic: Int32Array;
-  private readonly maps: Record<IndexMap, Map<number, Int32Array>>;
+  private readonly maps: Record<IndexMap, KeyedRules>;
 
   constructor(t: NoFastPatternTables) {
     this.generic = t.generic;
-    const maps = {} as Record<IndexMap, Map<number, Int32Array>>;
-    for (const name of INDEX_MAPS) {
-      const k = t[name];
-      const m = new Map<number, Int32Array>();
-      for (let i = 0; i < k.keys.length; i++) m.set(k.keys[i]!, k.rules.subarray(k.start[i]!, k.start[i + 1]!));
-      maps[name] = m;
-    }
-    this.maps = maps;
+    this.maps = t;
   }
 
   /** Candidates for a packet with these addresses and ports (-1 without ports), appended to `out` (maybe twice). */
-  candidates(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, out: number[]): void {
+  candidates(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, out: RuleList): void {
     const m = this.maps;
-    append(out, this.generic);
+    out.pushRange(this.generic, 0, this.generic.length);
     if (dport >= 0) {
-      append(out, m.byDstPort.get(dport));
-      append(out, m.bySrcPort.get(sport));
+      lookup(out, m.byDstPort, dport);
+      lookup(out, m.bySrcPort, sport);
     }
     const v6 = src.length === 16 ? 0x10000 : 0;
     if (v6 === 0) {
-      append(out, m.bySrc32.get((src[0]! << 24) | (src[1]! << 16) | (src[2]! << 8) | src[3]!));
-      append(out, m.byDst32.get((dst[0]! << 24) | (dst[1]! << 16) | (dst[2]! << 8) | dst[3]!));
+      lookup(out, m.bySrc32, (src[0]! << 24) | (src[1]! << 16) | (src[2]! << 8) | src[3]!);
+      lookup(out, m.byDst32, (dst[0]! << 24) | (dst[1]! << 16) | (dst[2]! << 8) | dst[3]!);
     }
-    append(out, m.bySrc16.get(v6 | (src[0]! << 8) | src[1]!));
-    append(out, m.byDst16.get(v6 | (dst[0]! << 8) | dst[1]!));
-    append(out, m.bySrc8.get(v6 | src[0]!));
-    append(out, m.byDst8.get(v6 | dst[0]!));
+    lookup(out, m.bySrc16, v6 | (src[0]! << 8) | src[1]!);
+    lookup(out, m.byDst16, v6 | (dst[0]! << 8) | dst[1]!);
+    lookup(out, m.bySrc8, v6 | src[0]!);
+    lookup(out, m.byDst8, v6 | dst[0]!);
   }
 }
 
-function append(out: number[], rules: Int32Array | undefined): void {
-  if (rules === undefined) return;
-  for (let i = 0; i < rules.length; i++) out.push(rules[i]!);
+/** Appends the rules filed under `key`, if any. */
+function lookup(out: RuleList, t: KeyedRules, key: number): void {
+  const keys = t.keys;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const k = keys[mid]!;
+    if (k < key) lo = mid + 1;
+    else if (k > key) hi = mid - 1;
+    else return out.pushRange(t.rules, t.start[mid]!, t.start[mid + 1]!);
+  }
 }

@@ -185,9 +185,17 @@ export function portMaps(g: PrefilterGroup): Uint8Array {
   const maps = new Uint8Array(count * 8192);
   for (let k = 0; k < count; k++) {
     for (let j = g.portMapStart[k]!; j < g.portMapStart[k + 1]!; j++) {
-      const lo = g.portRanges[2 * j]!;
+      const base = k * 8192;
+      let p = g.portRanges[2 * j]!;
       const hi = g.portRanges[2 * j + 1]!;
-      for (let p = lo; p <= hi; p++) maps[k * 8192 + (p >> 3)]! |= 1 << (p & 7);
+      // bit by bit to a byte boundary, then whole bytes (a range like 1024:65535 is 8 KiB of 0xff)
+      for (; p <= hi && (p & 7) !== 0; p++) maps[base + (p >> 3)]! |= 1 << (p & 7);
+      if (hi - p >= 7) {
+        const end = (hi + 1) & ~7;
+        maps.fill(0xff, base + (p >> 3), base + (end >> 3));
+        p = end;
+      }
+      for (; p <= hi; p++) maps[base + (p >> 3)]! |= 1 << (p & 7);
     }
   }
   return maps;

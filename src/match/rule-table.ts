@@ -29,6 +29,42 @@ export interface RuleColumns {
   dstPorts: Uint32Array;
 }
 
+/**
+ * Rule numbers gathered by one call, in storage kept from call to call (an array set back to length 0 gives its
+ * storage up and grows it again, allocating, on every packet). Grows by doubling; its callers add each rule a bounded
+ * number of times (at most once per index map), so it never holds more than a few times the rule count.
+ */
+export class RuleList {
+  ids: Int32Array;
+  n = 0;
+
+  constructor(capacity: number) {
+    this.ids = new Int32Array(Math.max(16, capacity));
+  }
+
+  push(i: number): void {
+    if (this.n === this.ids.length) this.grow(this.n + 1);
+    this.ids[this.n++] = i;
+  }
+
+  /** Appends from[start, end). */
+  pushRange(from: Int32Array, start: number, end: number): void {
+    const k = end - start;
+    if (k <= 0) return;
+    if (this.n + k > this.ids.length) this.grow(this.n + k);
+    this.ids.set(from.subarray(start, end), this.n);
+    this.n += k;
+  }
+
+  private grow(need: number): void {
+    let size = this.ids.length * 2;
+    while (size < need) size *= 2;
+    const a = new Int32Array(size);
+    a.set(this.ids.subarray(0, this.n));
+    this.ids = a;
+  }
+}
+
 export function setsFlowbits(r: RulePlan): boolean {
   return r.flowbits.some((f) => f.cmd === 'set' || f.cmd === 'unset' || f.cmd === 'toggle' || f.cmd === 'reset');
 }

@@ -17,7 +17,6 @@ import { replayCapture, SHARD_WORKER, ShardedReplay, type ReplayStats } from '..
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { alertOf, eveAlert, formatEveAlert, formatFastAlert } from '../../output/alert.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
-import { loadAndCompile } from './compile.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -82,6 +81,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       let matcher: Matcher | undefined;
       try {
         if (artifact === undefined) {
+          // the parser and compiler load only for --rules (a replay of an artifact does not need them)
+          const { loadAndCompile } = await import('./compile.js');
           const r = loadAndCompile(opts.rules, opts.conf, opts.var);
           for (const f of r.failures) process.stderr.write(`honeywall: ${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason} (rule not loaded)\n`);
           problems += r.failures.length;
