@@ -37,8 +37,27 @@ function costOf(m: Matcher, inspect: () => void) {
 }
 
 describe('the hostile cases of the engine issue', () => {
-  it('content:"a"; pcre:"/(a*)*\\1b/R" re-run at every "a": bounded, the same answer every time', () => {
+  it('content:"a"; pcre:"/(a*)*\\1b/R" re-run at every "a": PCRE runs once, every "a" is still tried', () => {
     const r = compileText('alert udp any any -> any any (msg:"h1"; content:"a"; pcre:"/(a*)*\\1b/R"; sid:1;)\n');
+    expect(r.failures).toEqual([]);
+    const m = new Matcher(r.plan, undefined, { checksumMode: 'none' });
+    for (const n of [400, 1600]) {
+      // the search from the first "a" finds nothing; a pattern that cannot look before where it starts then finds
+      // nothing from any later "a" either, so the other tries are answered without PCRE (pcre-exec.ts suffixClosed)
+      const cost = costOf(m, () => expect(m.inspect(itemOf(udp('a'.repeat(n))))).toEqual([]));
+      expect(cost.pcreCalls).toBe(1);
+      expect(m.limits.any).toBe(0);
+    }
+    // the same pattern with an "a" at the end of a "b" run: found, after the retries that came before it
+    expect(m.inspect(itemOf(udp(`${'x'.repeat(300)}aab`))).map((e) => e.rule.sid)).toEqual([1]);
+    // 65,000 bytes: the rule's own count of option evaluations (RULE_OPS_LIMIT) ends it, and says so
+    const big = costOf(m, () => expect(m.inspect(itemOf(udp('a'.repeat(65_000))))).toEqual([]));
+    expect(big.pcreCalls).toBe(1);
+    expect(m.limits.byRule.get('1:1')?.ruleOps).toBe(1);
+  });
+
+  it('the same with a lookbehind (PCRE re-run at every "a"): bounded by the allowances, the same answer every time', () => {
+    const r = compileText('alert udp any any -> any any (msg:"h1b"; content:"a"; pcre:"/(?<=a)(a*)*\\1b/R"; sid:1;)\n');
     expect(r.failures).toEqual([]);
     const m = new Matcher(r.plan, undefined, { checksumMode: 'none' });
     for (const n of [400, 1600, 65000]) {

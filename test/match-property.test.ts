@@ -37,6 +37,9 @@ const contentOpt = fc
 
 const otherOpt = fc.oneof(
   fc.constantFrom('pcre:"/a.?b/";', 'pcre:"/^b/R";', 'pcre:"/[ab]{2}/i";', 'pcre:!"/cc/";', 'pcre:"/(a)\\1/";', 'pcre:"/c(?=a)/";'),
+  // relative pcres retried after a later option fails; some look before where they start (\b, lookbehind, ^ with
+  // /m, a backtracking verb), the others let the matcher skip searches it knows find nothing (pcre-exec.ts)
+  fc.constantFrom('pcre:"/(a|b)c/R";', 'pcre:"/\\bab/R";', 'pcre:"/(?<=a)b/R";', 'pcre:"/b$/R";', 'pcre:"/^a/mR";', 'pcre:"/a(*COMMIT)c|ab/R";', 'pcre:"/[^b]a/R";', 'pcre:!"/ca/R";'),
   fc.constantFrom('isdataat:1,relative;', 'isdataat:!2,relative;', 'isdataat:3;'),
   fc.constantFrom('byte_test:1,>,97,0,relative;', 'byte_test:1,=,98,0;', 'byte_jump:1,0,relative;', 'byte_extract:1,0,v,relative; content:"a"; distance:v;'),
   fc.constantFrom('dsize:>4;', 'dsize:<10;', 'flags:PA;'),

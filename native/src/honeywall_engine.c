@@ -14,7 +14,7 @@
  *       [match start, match end, steps used]. Steps are PCRE2 auto-callouts: one per pattern item the matcher
  *       reaches, over every start position, so `budget` bounds the work of the whole call (PCRE's own match limit
  *       is counted afresh at each start position, as Snort's is).
- *   pcreInfo(handle) -> { jit, captures, backrefMax, anchored }
+ *   pcreInfo(handle) -> { jit, captures, backrefMax, anchored, maxLookbehind }   (maxLookbehind counts \b and \B as 1)
  *   hsCompile(patterns: Buffer[], flags: Uint32Array, ids: Uint32Array, stream: boolean) -> Buffer (serialized)
  *       Literal patterns (hs_compile_lit_multi); flags are Hyperscan's (HS_FLAG_CASELESS = 1, SINGLEMATCH = 8).
  *       Throws {message, index} when a pattern is refused.
@@ -254,7 +254,8 @@ static napi_value pcre_info_js(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "pcreInfo(handle)");
     return NULL;
   }
-  uint32_t captures = 0, backref = 0, all = 0;
+  uint32_t captures = 0, backref = 0, all = 0, lookbehind = 0;
+  pcre2_pattern_info(h->re, PCRE2_INFO_MAXLOOKBEHIND, &lookbehind);
   pcre2_pattern_info(h->re, PCRE2_INFO_CAPTURECOUNT, &captures);
   pcre2_pattern_info(h->re, PCRE2_INFO_BACKREFMAX, &backref);
   pcre2_pattern_info(h->re, PCRE2_INFO_ALLOPTIONS, &all);
@@ -269,6 +270,8 @@ static napi_value pcre_info_js(napi_env env, napi_callback_info info) {
   /* Anchored by its own structure (^, \A, /A): Snort's PcreCheckAnchored, no search at later offsets. */
   napi_get_boolean(env, (all & PCRE2_ANCHORED) != 0, &v);
   napi_set_named_property(env, o, "anchored", v);
+  napi_create_uint32(env, lookbehind, &v);
+  napi_set_named_property(env, o, "maxLookbehind", v);
   return o;
 }
 

@@ -107,9 +107,12 @@ export class ItemBudget {
   pcreSteps = 0;
   pcreCalls = 0;
   searchBytes = 0;
+  /** Which item this is (one more each reset): what verify.ts remembers about an item's buffers is keyed by it. */
+  epoch = 0;
 
   /** A fresh allowance for an item whose buffers hold `bytes` bytes in all. */
   reset(bytes: number): void {
+    this.epoch = (this.epoch + 1) | 0;
     this.pcreSteps = PCRE_STEPS_BASE + PCRE_STEPS_PER_BYTE * bytes;
     this.pcreCalls = PCRE_CALLS_BASE + PCRE_CALLS_PER_4_BYTES * (bytes >>> 2);
     this.searchBytes = SEARCH_BYTES_BASE + SEARCH_BYTES_PER_BYTE * bytes;

@@ -57,6 +57,50 @@ export interface CompiledPcre {
   /** Anchored by its structure or /A: Snort searches it once, never again at a later offset. */
   anchored: boolean;
   jit: boolean;
+  /**
+   * Whether a match in a subject depends only on the bytes from where the match starts to the subject's end: no `^`,
+   * `\A`, `\G`, lookbehind, `\b`/`\B` or backtracking verb. Then a search of buf[p, end) that finds nothing means
+   * no later start finds anything either, and verify.ts answers those searches without running PCRE again
+   * (`content:"a"; pcre:"/.../R"` tried at every "a" of a long run would otherwise rescan the rest each time).
+   */
+  suffixClosed: boolean;
+  /** verify.ts: where, in which buffer of which item, a search was found empty (suffixClosed patterns only). */
+  emptyFrom: number;
+  emptyIn: Uint8Array | undefined;
+  emptyItem: number;
+}
+
+/**
+ * Whether the pattern text can look before where a match starts or at where the subject starts: `^` outside a
+ * character class, `\A`, `\G`, a `(*VERB)`, or `\Q...\E`/comments the scan does not model (all taken as yes).
+ * Lookbehinds and `\b` are PCRE2's PCRE2_INFO_MAXLOOKBEHIND (pcreInfo). Errs only towards yes: a POSIX class
+ * `[[:alpha:]]` ends the class early for it, so what follows is looked at as outside a class.
+ */
+export function looksAtStart(pattern: string): boolean {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const n = pattern[i + 1];
+      if (n === 'A' || n === 'G' || n === 'Q') return true;
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      // a ] (or ^]) right after the opening bracket is a literal
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+      continue;
+    }
+    if (c === '^') return true;
+    if (c === '(' && (pattern[i + 1] === '*' || (pattern[i + 1] === '?' && pattern[i + 2] === '#'))) return true;
+  }
+  return false;
 }
 
 /**
@@ -74,5 +118,8 @@ export function compilePcre(op: Pick<PcreOp, 'pattern' | 'options' | 'overrideLi
     throw new PcreCompileError(`pcre does not compile: ${err.message}${err.offset !== undefined ? ` at offset ${err.offset}` : ''}`, err.offset ?? 0);
   }
   const info = engine.pcreInfo(handle);
-  return { handle, anchored: info.anchored, jit: info.jit };
+  // with /x (or (?x)) a comment may hold a bracket the scan would take for a class: not looked into
+  const extended = (op.options & PCRE_EXTENDED) !== 0 || /\(\?[a-zA-Z^-]*x/.test(op.pattern);
+  const suffixClosed = !info.anchored && info.maxLookbehind === 0 && !extended && !looksAtStart(op.pattern);
+  return { handle, anchored: info.anchored, jit: info.jit, suffixClosed, emptyFrom: 0, emptyIn: undefined, emptyItem: -1 };
 }

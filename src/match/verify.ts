@@ -96,6 +96,20 @@ function isHttpBuffer(b: BufferName): boolean {
  * match end relative to base, PCRE_NO_MATCH, or another negative code when a limit ended it (ctx.limit set).
  */
 function execPcre(ctx: VerifyContext, c: CompiledPcre, b: Uint8Array, base: number, start: number): number {
+  // a search of b[from, end) already found nothing, from here or before: nothing from here either (CompiledPcre)
+  const from = base + start;
+  const known = c.suffixClosed && c.emptyIn === b && c.emptyItem === ctx.item.epoch;
+  if (known && from >= c.emptyFrom) return PCRE_NO_MATCH;
+  const r = runPcre(ctx, c, b, base, start);
+  if (r === PCRE_NO_MATCH && c.suffixClosed && (!known || from < c.emptyFrom)) {
+    c.emptyIn = b;
+    c.emptyItem = ctx.item.epoch;
+    c.emptyFrom = from;
+  }
+  return r;
+}
+
+function runPcre(ctx: VerifyContext, c: CompiledPcre, b: Uint8Array, base: number, start: number): number {
   const budget = ctx.item.pcreSteps;
   if (budget <= 0) {
     ctx.limit = 'pcreSteps';

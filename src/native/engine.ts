@@ -14,7 +14,7 @@ export interface NativeHandle {
 export interface NativeEngine {
   pcreCompile(pattern: Uint8Array, options: number, matchLimit: number, depthLimit: number): NativeHandle;
   pcreExec(handle: NativeHandle, buf: Uint8Array, base: number, end: number, start: number, budget: number): number;
-  pcreInfo(handle: NativeHandle): { jit: boolean; captures: number; backrefMax: number; anchored: boolean };
+  pcreInfo(handle: NativeHandle): { jit: boolean; captures: number; backrefMax: number; anchored: boolean; maxLookbehind: number };
   lastMatch(): Int32Array;
   hsCompile(patterns: Uint8Array[], flags: Uint32Array, ids: Uint32Array, stream: boolean): Buffer;
   hsCompileAsync(patterns: Uint8Array[], flags: Uint32Array, ids: Uint32Array, stream: boolean): Promise<Buffer>;
