@@ -235,7 +235,7 @@ for (let c = 0; c < 128; c++) if (ESCAPE_SET_INDEX[c] !== 0) ESC_KIND[c] = ESC_S
 
 /** Escapes refused inside a class. */
 const CLASS_FORBIDDEN = new Uint8Array(128);
-for (const ch of 'pPXRNLlUugkBCKGAZz') CLASS_FORBIDDEN[ch.charCodeAt(0)] = 1;
+for (const ch of 'XRNLlUukBCKGAZz') CLASS_FORBIDDEN[ch.charCodeAt(0)] = 1;
 
 /** Hex digit values by code, -1 for others. */
 const HEXVAL = new Int8Array(128).fill(-1);
@@ -282,6 +282,8 @@ const K_LOOKBEHIND = 1;
 const K_ATOMIC = 2;
 const K_OTHER = 3;
 const K_LOOKAHEAD = 4;
+/** `(?(condition)yes|no)`: at most two branches. */
+const K_CONDITIONAL = 5;
 
 /**
  * Special tokens stand for text only known at the end: a control character, a body, T_END (no translated text has
@@ -323,8 +325,14 @@ class Frame {
   notFixed = false;
   /** Some alternative has min !== max or a min other than the first alternative's. */
   varying = false;
+  /** `|` met at this group's level (a conditional group may have one). */
+  bars = 0;
+  /** A conditional group whose condition, an assertion group, has not closed yet. */
+  conditionOpen = false;
 
   reset(openAt: number, srcAt: number, saved: number, kind: number): void {
+    this.bars = 0;
+    this.conditionOpen = false;
     this.openAt = openAt;
     this.srcAt = srcAt;
     this.saved = saved;
@@ -391,6 +399,11 @@ class PcreTranslator {
   /** Named backreferences: name and offset. */
   namedRefs: string[] = [];
   namedRefAt: number[] = [];
+  /** Subroutine calls: the group number or name each names, and their offsets (checked at the end). */
+  subN: number[] = [];
+  subAt: number[] = [];
+  subNames: string[] = [];
+  subNameAt: number[] = [];
   /** Start index in `out` of the last quantifiable atom, and its length (doubles from the start, see Frame). -1 when there is none. */
   atomStart = -1;
   atomMin = 0.5;
@@ -457,6 +470,12 @@ class PcreTranslator {
     if (this.namedRefs.length !== 0) {
       this.namedRefs.length = 0;
       this.namedRefAt.length = 0;
+    }
+    if (this.subN.length !== 0 || this.subNames.length !== 0) {
+      this.subN.length = 0;
+      this.subAt.length = 0;
+      this.subNames.length = 0;
+      this.subNameAt.length = 0;
     }
     this.atomStart = -1;
     this.atomMin = 0;
@@ -669,6 +688,7 @@ class PcreTranslator {
         this.i++;
         if (escAt === 0) this.sticky = true;
         else this.unsup('\\G not at the start of the pattern');
+        this.atomStart = -1; // an assertion: nothing a quantifier may follow
         return true;
       case 'Q': {
         this.i++;
@@ -690,8 +710,11 @@ class PcreTranslator {
         this.atom('[\\s\\S]');
         return true;
       case 'K':
+        // PCRE2 10.38 refuses \K in a lookaround (PCRE2_EXTRA_ALLOW_LOOKAROUND_BSK is not set)
+        if (this.inLookaround()) throw new PcreSyntaxError('\\K is not allowed in lookarounds', escAt);
         this.i++;
         this.unsup('\\K (reset match start)');
+        this.atomStart = -1;
         return true;
       case 'X':
         this.i++;
@@ -714,6 +737,10 @@ class PcreTranslator {
       case 'u':
         throw new PcreSyntaxError('PCRE does not support \\L, \\l, \\N{name}, \\U, or \\u', escAt);
       case 'N':
+        // \N{U+hhhh} is a code point, which PCRE2 takes only in UTF mode (never set for Snort's rules)
+        if (this.p[this.i + 1] === '{' && !/^\{\d+(,\d*)?\}/.test(this.p.slice(this.i + 1, this.i + 24))) {
+          throw new PcreSyntaxError('\\N{U+dddd} is supported only in Unicode (UTF) mode', escAt);
+        }
         this.i++;
         this.atom('[^\\n]');
         return true;
@@ -1061,6 +1088,17 @@ class PcreTranslator {
       this.i++;
       return 8;
     }
+    if (ec === 112 || ec === 80) {
+      // \p{..} \P{..}: a Unicode property, allowed in a class; not spelled in JavaScript (the class gets nothing)
+      this.unsup(`\\${p[this.i]} (Unicode property)`);
+      this.i++;
+      if (p[this.i] === '{') {
+        const close = p.indexOf('}', this.i);
+        if (close === -1) throw new PcreSyntaxError('malformed \\P or \\p sequence', this.i - 2);
+        this.i = close + 1;
+      } else this.i++;
+      return -1;
+    }
     if (ec >= 49 && ec <= 55) {
       // In a class, \1..\7 are octal.
       let v = 0;
@@ -1164,6 +1202,15 @@ class PcreTranslator {
     if (this.atomStart === -1) throw new PcreSyntaxError('nothing to repeat', qStart);
     let lazy = false;
     let possessive = false;
+    // PCRE skips comments and \E between a quantifier and its ? or + (`a{2}(?#c)+` is possessive)
+    for (;;) {
+      if (p.startsWith('(?#', this.i)) {
+        const close = p.indexOf(')', this.i);
+        if (close === -1) throw new PcreSyntaxError('missing ) after comment', this.i);
+        this.i = close + 1;
+      } else if (p.startsWith('\\E', this.i)) this.i += 2;
+      else break;
+    }
     const next = p.charCodeAt(this.i);
     if (next === 63) {
       lazy = true;
@@ -1313,24 +1360,76 @@ class PcreTranslator {
         return;
       case '(': {
         this.unsup('conditional group (?(...)...)');
-        const close = p.indexOf(')', this.i + 3);
-        this.i = close === -1 ? this.n : close + 1;
-        this.openGroup('(?:', K_OTHER, -1);
+        const condAt = this.i + 3;
+        if (p[condAt] === '?') {
+          // the condition is an assertion (or a callout), parsed next as a group of its own
+          const a = p.slice(condAt + 1, condAt + 3);
+          if (!(a[0] === '=' || a[0] === '!' || a === '<=' || a === '<!' || a[0] === 'C')) {
+            throw new PcreSyntaxError('assertion expected after (?( or (?(?C)', condAt);
+          }
+          this.i += 2;
+          this.openGroup('(?:', K_CONDITIONAL, -1).conditionOpen = true;
+          return;
+        }
+        const close = p.indexOf(')', condAt);
+        if (close === -1) throw new PcreSyntaxError('malformed number or name after (?(', condAt);
+        this.conditionRef(p.slice(condAt, close), condAt);
+        this.i = close + 1;
+        this.openGroup('(?:', K_CONDITIONAL, -1);
         return;
       }
     }
     this.namedOrOptionGroup();
   }
 
-  /** `(*VERB)` at `i`. */
+  /**
+   * `(*` at `i`: a start-of-pattern option, a backtracking verb or an alphabetic assertion, as PCRE2 10.42 reads
+   * them (what `compile` hands the pattern to); anything else there is PCRE's error. Start options only before
+   * anything else (other start options aside); `(*` not followed by a letter or `:` is a group that starts with a
+   * quantifier.
+   */
   verb(): void {
     const p = this.p;
-    const close = p.indexOf(')', this.i);
-    const verb = p.slice(this.i + 2, close === -1 ? this.n : close);
-    if (/^(UTF8?|UCP|NO_START_OPT|CR|LF|CRLF|ANYCRLF|ANY|BSR_ANYCRLF|BSR_UNICODE)$/.test(verb) && this.out.length === 0) {
+    const at = this.i;
+    const c2 = p.charCodeAt(at + 2);
+    const letter = (c2 >= 65 && c2 <= 90) || (c2 >= 97 && c2 <= 122) || c2 === 58;
+    if (!letter) throw new PcreSyntaxError('quantifier does not follow a repeatable item', at + 1);
+    if (c2 >= 97 && c2 <= 122) {
+      // (*pla:...), (*atomic:...): PCRE2's alphabetic assertions, groups in their own right
+      const m = /^([a-z_]+):/.exec(p.slice(at + 2, at + 2 + 40));
+      if (!m || !ALPHA_ASSERTIONS.has(m[1]!)) throw new PcreSyntaxError('(*alpha_assertion) not recognized', at);
+      this.unsup(`(*${m[1]}:...)`);
+      this.i = at + 3 + m[1]!.length;
+      // as the assertions they name: a lookbehind must have a fixed length, \K may not be in a lookaround
+      this.openGroup('(?:', ALPHA_LOOKAHEAD.has(m[1]!) ? K_LOOKAHEAD : ALPHA_LOOKBEHIND.has(m[1]!) ? K_LOOKBEHIND : K_OTHER, -1);
+      return;
+    }
+    const close = p.indexOf(')', at);
+    if (close === -1) throw new PcreSyntaxError('(*VERB) not recognized or malformed', at);
+    const verb = p.slice(at + 2, close);
+    if (START_VERB.test(verb)) {
+      if (!this.onlyStartVerbsBefore(at)) throw new PcreSyntaxError('(*VERB) not recognized or malformed', at);
       if (verb === 'CR' || verb === 'CRLF' || verb === 'ANY' || verb === 'ANYCRLF' || verb.startsWith('UTF') || verb === 'UCP') this.unsup(`(*${verb})`);
-    } else this.unsup(`backtracking verb (*${verb})`);
-    this.i = close === -1 ? this.n : close + 1;
+    } else {
+      const m = /^(ACCEPT|FAIL|F|COMMIT|PRUNE|SKIP|THEN|MARK|)(?::(.*))?$/s.exec(verb);
+      if (!m || (m[1] === '' && m[2] === undefined)) throw new PcreSyntaxError('(*VERB) not recognized or malformed', at);
+      if ((m[1] === 'MARK' || m[1] === '') && !m[2]) throw new PcreSyntaxError('(*MARK) must have an argument', at);
+      this.unsup(`backtracking verb (*${verb})`);
+    }
+    this.i = close + 1;
+    this.atomStart = -1; // a verb or an option: nothing a quantifier may follow (PCRE2 lets (*ACCEPT) alone be)
+  }
+
+  /** Whether the pattern before `at` is start-of-pattern options only, as PCRE2 requires of another one. */
+  onlyStartVerbsBefore(at: number): boolean {
+    let j = 0;
+    while (j < at) {
+      if (!this.p.startsWith('(*', j)) return false;
+      const close = this.p.indexOf(')', j);
+      if (close === -1 || close >= at || !START_VERB.test(this.p.slice(j + 2, close))) return false;
+      j = close + 1;
+    }
+    return true;
   }
 
   /** The rarer `(?` forms: named groups and references, recursion, callouts, inline options. */
@@ -1358,6 +1457,7 @@ class PcreTranslator {
     if (/^(R|[+-]?\d+|P>|&)/.test(rest)) {
       this.unsup('recursion or subroutine call');
       const close = p.indexOf(')', i);
+      this.subroutineRef(p.slice(i + 2, close === -1 ? this.n : close), i);
       this.i = close === -1 ? this.n : close + 1;
       this.atomLen('(?:)', 0, Infinity);
       return;
@@ -1372,8 +1472,9 @@ class PcreTranslator {
     if (opt) {
       const nf = this.applyOptions(opt[1]!, this.f, i);
       this.i += 2 + opt[0].length;
-      // (?i) applies to the rest of the enclosing group; (?i:...) is a group.
+      // (?i) applies to the rest of the enclosing group (and nothing may quantify it); (?i:...) is a group.
       if (opt[2] !== ')') this.openGroup('(?:', K_OTHER, -1);
+      else this.atomStart = -1;
       this.f = nf;
       return;
     }
@@ -1422,6 +1523,21 @@ class PcreTranslator {
     this.atomMin = lenMin;
     this.atomMax = lenMax;
     if (this.lbDepth > 0) this.addLen(lenMin, lenMax);
+    // the assertion that was a conditional group's condition: nothing may quantify it
+    const parent = this.depth > 0 ? this.frames[this.depth - 1]! : undefined;
+    if (parent !== undefined && parent.conditionOpen) {
+      parent.conditionOpen = false;
+      this.atomStart = -1;
+    }
+  }
+
+  /** Whether a lookahead or lookbehind is open. */
+  inLookaround(): boolean {
+    for (let d = 0; d < this.depth; d++) {
+      const k = this.frames[d]!.kind;
+      if (k === K_LOOKBEHIND || k === K_LOOKAHEAD) return true;
+    }
+    return false;
   }
 
   /** Offset in the pattern of the innermost open lookbehind (only called while one is open). */
@@ -1435,15 +1551,66 @@ class PcreTranslator {
 
   /** `|` at `i`. */
   alternation(): void {
+    const fr = this.depth > 0 ? this.frames[this.depth - 1]! : undefined;
+    if (fr !== undefined && fr.kind === K_CONDITIONAL && ++fr.bars > 1) {
+      throw new PcreSyntaxError('conditional subpattern contains more than two branches', this.i);
+    }
     this.i++;
     if (this.lbDepth > 0) this.frames[this.depth - 1]!.finishAlt();
     this.out.push('|');
     this.atomStart = -1;
   }
 
-  /** Checks the backreferences (numeric first, then named), like PCRE at the end of the pattern. */
+  /**
+   * The group a recursion or subroutine call `(?R)` `(?N)` `(?-N)` `(?+N)` `(?&name)` `(?P>name)` names (its text
+   * without the parentheses and `?`): it must exist by the end of the pattern (checked there, resolveRefs).
+   */
+  subroutineRef(ref: string, at: number): void {
+    if (ref === 'R' || ref === '0') return;
+    const num = /^([+-]?)(\d+)$/.exec(ref);
+    if (num) {
+      const n = Number(num[2]);
+      const opened = this.origGroups.length;
+      const target = num[1] === '-' ? opened + 1 - n : num[1] === '+' ? opened + n : n;
+      if (target <= 0 || (num[1] !== '' && n === 0)) throw new PcreSyntaxError('reference to non-existent subpattern', at);
+      this.subN.push(target);
+      this.subAt.push(at);
+      return;
+    }
+    const name = /^(?:&|P>)([A-Za-z_][A-Za-z0-9_]*)$/.exec(ref);
+    if (!name) throw new PcreSyntaxError('syntax error in subpattern name (missing terminator?)', at);
+    this.subNames.push(name[1]!);
+    this.subNameAt.push(at);
+  }
+
+  /**
+   * The condition of `(?(...)`, when it is not an assertion: a group number (`1`, `+1`, `-1`), a name (`<n>`,
+   * `'n'`, `n`), `R`, `R1`, `R&n` or `DEFINE`; the groups named must exist by the end of the pattern.
+   */
+  conditionRef(c: string, at: number): void {
+    if (c === 'R' || c === 'DEFINE') return;
+    const rec = /^R(\d+)$/.exec(c);
+    if (rec) return this.subroutineRef(rec[1]!, at);
+    const recName = /^R&([A-Za-z_][A-Za-z0-9_]*)$/.exec(c);
+    if (recName) return this.subroutineRef(`&${recName[1]}`, at);
+    if (/^[+-]?\d+$/.test(c)) {
+      if (Number(c) === 0) throw new PcreSyntaxError('invalid condition (?(0)', at);
+      return this.subroutineRef(c, at);
+    }
+    const name = /^(?:<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)'|([A-Za-z_][A-Za-z0-9_]*))$/.exec(c);
+    if (!name) throw new PcreSyntaxError('malformed number or name after (?(', at);
+    this.subroutineRef(`&${name[1] ?? name[2] ?? name[3]}`, at);
+  }
+
+  /** Checks the backreferences (numeric first, then named) and subroutine calls, like PCRE at the end of the pattern. */
   resolveRefs(): void {
     const groups = this.origGroups.length;
+    for (let k = 0; k < this.subN.length; k++) {
+      if (this.subN[k]! > groups) throw new PcreSyntaxError('reference to non-existent subpattern', this.subAt[k]!);
+    }
+    for (let k = 0; k < this.subNames.length; k++) {
+      if (!this.names.has(this.subNames[k]!)) throw new PcreSyntaxError('reference to non-existent subpattern', this.subNameAt[k]!);
+    }
     for (let k = 0; k < this.refN.length; k++) {
       if (this.refN[k]! > groups) throw new PcreSyntaxError('reference to non-existent subpattern', this.refAt[k]!);
     }
@@ -1486,6 +1653,17 @@ function resolveToken(_all: string, kind: string, body: string): string {
  * Translates a PCRE pattern (between the delimiters) with its compile flags. Throws PcreSyntaxError (with the
  * offset in the pattern) for what PCRE itself refuses to compile.
  */
+/** PCRE2 10.42's start-of-pattern options (`(*UTF)` ...). */
+const START_VERB =
+  /^(UTF8?|UCP|NO_START_OPT|NO_AUTO_POSSESS|NO_DOTSTAR_ANCHOR|NO_JIT|NOTEMPTY|NOTEMPTY_ATSTART|CR|LF|CRLF|ANYCRLF|ANY|NUL|BSR_ANYCRLF|BSR_UNICODE|LIMIT_(MATCH|RECURSION|DEPTH|HEAP)=\d+)$/;
+const ALPHA_LOOKAHEAD = new Set(['pla', 'positive_lookahead', 'nla', 'negative_lookahead', 'napla', 'non_atomic_positive_lookahead']);
+const ALPHA_LOOKBEHIND = new Set(['plb', 'positive_lookbehind', 'nlb', 'negative_lookbehind', 'naplb', 'non_atomic_positive_lookbehind']);
+/** PCRE2 10.42's alphabetic assertions (`(*pla:...)`), long and short names. */
+const ALPHA_ASSERTIONS = new Set([
+  'pla', 'positive_lookahead', 'nla', 'negative_lookahead', 'plb', 'positive_lookbehind', 'nlb', 'negative_lookbehind', 'napla',
+  'non_atomic_positive_lookahead', 'naplb', 'non_atomic_positive_lookbehind', 'sr', 'script_run', 'asr', 'atomic_script_run', 'atomic',
+]);
+
 export function translatePcreSource(pattern: string, flags: PcreCompileFlags): PcreTranslation {
   return translator.translate(pattern, flags);
 }
