@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressMatches, portMatches, resolveAddress, resolvePorts, VariableTable } from '../src/config/variables.js';
 import { parseAddress, parsePort } from '../src/parser/address.js';
-import { addressIn, fastAddress, fastPorts, portIn } from '../src/match/header-sets.js';
+import { addressIn, fastAddress, fastPorts, portIn, portRanges } from '../src/match/header-sets.js';
 
 const vars = VariableTable.withDefaults();
 const cidr = fc.tuple(fc.constantFrom(10, 192, 172), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(8, 16, 24, 30, 32))
@@ -19,7 +19,7 @@ const ip = fc.tuple(fc.constantFrom(10, 192, 172), fc.integer({ min: 0, max: 3 }
   .map((a) => Uint8Array.from(a));
 
 const portItem = fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 50 })).map(([neg, a, n]) => `${neg ? '!' : ''}${a}:${a + n}`);
-const portText = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.array(portItem, { minLength: 1, maxLength: 4 }).map((l) => `[${l.join(',')}]`), portItem);
+const portText = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('any', '!80', '1024:', ':1023', '65535', '[0,65535]', '![1:65534]'), fc.array(portItem, { minLength: 1, maxLength: 4 }).map((l) => `[${l.join(',')}]`), portItem);
 
 describe('fast header sets', () => {
   it('addresses: intervals == addressMatches', () => {
@@ -44,6 +44,31 @@ describe('fast header sets', () => {
         const set = resolvePorts(parsed.value, vars);
         const bits = fastPorts(set);
         for (let p = 0; p < 400; p++) expect(portIn(bits, p)).toBe(portMatches(set, p));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it("ports: portRanges of some sets == the runs of their bitmaps' union", () => {
+    fc.assert(
+      fc.property(fc.array(portText, { minLength: 1, maxLength: 4 }), (texts) => {
+        const sets = texts.flatMap((t) => {
+          const p = parsePort(t);
+          return p.ok ? [resolvePorts(p.value, vars)] : [];
+        });
+        fc.pre(sets.length > 0);
+        const union = new Uint8Array(8192);
+        for (const s of sets) fastPorts(s).forEach((b, i) => (union[i]! |= b));
+        const runs: number[] = [];
+        let start = -1;
+        for (let p = 0; p <= 65536; p++) {
+          const on = p < 65536 && portIn(union, p);
+          if (on && start < 0) start = p;
+          else if (!on && start >= 0) {
+            runs.push(start, p - 1);
+            start = -1;
+          }
+        }
+        expect(portRanges(sets)).toEqual(runs);
       }),
       { numRuns: 300 },
     );

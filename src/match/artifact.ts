@@ -9,9 +9,9 @@
  *
  * The tables hold the rule columns of rule-table.ts, every rule's plan as JSON (one blob, one offset per rule: a
  * rule is parsed when it is first evaluated), and per prefilter group its patterns, their rules and the serialized
- * Hyperscan databases. Byte arrays inside JSON are written as {"$b": base64}. Loading maps the tables as views over
- * the file's buffer (no copy) and deserializes the databases; nothing is compiled unless the databases were made
- * for another CPU or Hyperscan version.
+ * Hyperscan databases. Byte arrays inside JSON are written as {"$b": base64} (stored-json.ts). Loading maps the
+ * tables as views over the file's buffer (no copy) and deserializes the databases; nothing is compiled unless the
+ * databases were made for another CPU or Hyperscan version.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressSet, PortSet } from '../config/variables.js';
@@ -20,6 +20,7 @@ import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
 import type { MatcherPlan, MatcherPolicy, RulePlan } from './plan.js';
 import { buildPrefilterAsync, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
+import { jsonBlob, storedJson } from './stored-json.js';
 import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import type { BufferName } from './plan.js';
 
@@ -60,11 +61,6 @@ interface Header {
   noFastPattern: (Record<IndexMap, Record<'keys' | 'start' | 'rules', TableRef>> & { generic: TableRef })[];
 }
 
-function replacer(_key: string, value: unknown): unknown {
-  if (value instanceof Uint8Array) return { $b: Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64') };
-  return value;
-}
-
 /** Restores byte arrays ({"$b": base64}) in place, walking only objects and arrays. */
 function revive(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -96,6 +92,20 @@ function keyedSound(t: { keys: Int32Array; start: Int32Array }, rules: number): 
     if (i > 0 && t.keys[i - 1]! >= t.keys[i]!) return false;
   }
   return true;
+}
+
+/**
+ * The rule without its header sets, its other keys in the order compileRule gives them (the stored JSON follows it;
+ * test/match-artifact-json.test.ts holds the two orders together). Written out: an object rest pattern,
+ * `({ src, dst, ...rest })`, or a copy key by key took V8's slow paths and cost more than stringifying the copies.
+ */
+export function storedRule(r: RulePlan): StoredRule {
+  return {
+    index: r.index, gid: r.gid, sid: r.sid, rev: r.rev, msg: r.msg, classtype: r.classtype, classDescription: r.classDescription,
+    priority: r.priority, action: r.action, proto: r.proto, bidirectional: r.bidirectional, flow: r.flow, flowbits: r.flowbits,
+    headers: r.headers, ops: r.ops, fastPattern: r.fastPattern, threshold: r.threshold, detectionFilter: r.detectionFilter,
+    contentLength: r.contentLength, file: r.file, line: r.line,
+  };
 }
 
 /** A port filter that is empty, or has an entry per pattern, map numbers in range and ranges within 0..65535. */
@@ -135,7 +145,7 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
     return ref;
   };
   // every rule's JSON, one after the other; the same for the sets
-  const rulesBlob = jsonBlob(plan.rules.map(({ src: _s, dst: _d, srcPorts: _sp, dstPorts: _dp, ...rest }) => rest satisfies StoredRule));
+  const rulesBlob = jsonBlob(plan.rules.map(storedRule));
   const setsBlob = jsonBlob(table.allSets());
   const c = table.columns;
   const rules: Header['rules'] = {
@@ -169,7 +179,7 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
     sets: { count: table.setCount, tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') } }, rules,
     prefilter: prefilterHeaders, noFastPattern,
   };
-  const json = Buffer.from(JSON.stringify(header, replacer), 'utf8');
+  const json = Buffer.from(storedJson(header), 'utf8');
   const pre = Buffer.alloc(16);
   pre.write(ARTIFACT_MAGIC, 0, 'latin1');
   pre.writeUInt32LE(ARTIFACT_VERSION, 8);
@@ -179,47 +189,6 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
   const out = Buffer.concat([pre, json, Buffer.alloc(headPad), ...blobs]);
   writeFileSync(path, out);
   return out.length;
-}
-
-/**
- * The value with its byte arrays as {"$b": base64}, other parts shared (a walk in JavaScript: JSON.stringify's
- * replacer, called back for every key of 20,000 rules, took longer than the stringifying itself).
- */
-function storable(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (v instanceof Uint8Array) return { $b: Buffer.from(v.buffer, v.byteOffset, v.length).toString('base64') };
-  if (Array.isArray(v)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      if (x === null || typeof x !== 'object') continue;
-      const y = storable(x);
-      if (y !== x) (out ??= v.slice())[i] = y;
-    }
-    return out ?? v;
-  }
-  const o = v as Record<string, unknown>;
-  let out: Record<string, unknown> | undefined;
-  for (const k in o) {
-    const x = o[k];
-    if (x === null || typeof x !== 'object') continue;
-    const y = storable(x);
-    if (y !== x) (out ??= { ...o })[k] = y;
-  }
-  return out ?? o;
-}
-
-/** Values as JSON texts one after the other, and where each starts (one more offset: the end). */
-function jsonBlob(values: readonly unknown[]): { blob: Buffer; offsets: Uint32Array } {
-  const texts = values.map((v) => Buffer.from(JSON.stringify(storable(v)), 'utf8'));
-  const offsets = new Uint32Array(values.length + 1);
-  let at = 0;
-  texts.forEach((t, i) => {
-    offsets[i] = at;
-    at += t.length;
-  });
-  offsets[values.length] = at;
-  return { blob: Buffer.concat(texts), offsets };
 }
 
 export interface LoadedArtifact extends LoadedRules {

@@ -4,8 +4,8 @@
  * (`plan` in src/keywords), chooses each rule's fast pattern as Snort does, and reports every rule it cannot compile
  * with the reason. Compile time only.
  */
-import type { AddressExpr, PortExpr, RuleNode, RuleOption } from '../ast.js';
-import type { LoadedFile, RuleSet } from '../config/ruleset.js';
+import type { AddressExpr, Node, PortExpr, RuleNode, RuleOption } from '../ast.js';
+import { readText, type RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, type AddressSet, type PortSet } from '../config/variables.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ContentArgs } from '../keywords/content.js';
@@ -13,6 +13,7 @@ import { KEYWORD_LIST, keywordIdOf } from '../keywords/index.js';
 import { parsePcre, type PcreArgs } from '../keywords/pcre.js';
 import type { ValueReporter } from '../keywords/spec.js';
 import { readEventFilters } from './event-filters.js';
+import { scanRules } from '../parser/parse.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './budget.js';
 import { compilePcre, pcreOptions, PcreCompileError } from './pcre-exec.js';
@@ -113,7 +114,8 @@ function chooseFastPattern(contents: { op: ContentOp; args: ContentArgs }[]): { 
 }
 
 interface RuleContext {
-  file: LoadedFile;
+  /** How the rule's file is named in messages. */
+  display: string;
   set: RuleSet;
   /** Resolved header expressions by their text: rules share the objects (and the artifact stores each once). */
   addresses: Map<string, AddressSet>;
@@ -159,7 +161,7 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
     priority: 0, action, proto: h.protocol.value, src: addressOf(ctx, h.src.text, h.src.value), srcPorts: portsOf(ctx, h.srcPort.text, h.srcPort.value),
     dst: addressOf(ctx, h.dst.text, h.dst.value), dstPorts: portsOf(ctx, h.dstPort.text, h.dstPort.value), bidirectional: h.direction.value === '<>',
     flow: undefined, flowbits: [], headers: [], ops: [], fastPattern: undefined, threshold: undefined, detectionFilter: undefined,
-    contentLength: 0, file: ctx.file.display, line,
+    contentLength: 0, file: ctx.display, line,
   };
   if (node.classtype !== undefined) {
     const c = ctx.set.classifications.get(node.classtype);
@@ -252,7 +254,8 @@ function pcreOp(parsed: PcreArgs | undefined, value: string | undefined, sid: nu
   return op;
 }
 
-function blockingErrors(node: RuleNode, diags: Diagnostic[]): Diagnostic[] {
+/** The errors among a node's diagnostics that keep it from compiling (the keywords the compiler rechecks aside). */
+function blockingErrors(node: RuleNode, diags: readonly Diagnostic[]): Diagnostic[] {
   return diags.filter(
     (d) => d.severity === 'error' && d.offset >= node.span.start && d.offset < node.span.end && !RECHECKED_CODES.has(d.code),
   );
@@ -263,7 +266,13 @@ export interface CompileOptions {
   eventLog?: number;
 }
 
-/** Every enabled rule of the set, compiled; the ones that cannot be are listed with the reason. */
+/**
+ * Every enabled rule of the set, compiled; the ones that cannot be are listed with the reason. Files the set holds
+ * parsed are read from their syntax trees; files it only lists (`loadRuleSet({ deferRuleFiles: true })`, what
+ * `honeywall compile` does) are parsed here one node at a time, each node compiled as it comes and then let go, so
+ * that no file's syntax tree outlives its parse. That is the cheaper way for the garbage collector: with every tree
+ * of ET Open held until the end, each young-generation collection copied ~10 MB of survivors.
+ */
 export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): CompileResult {
   const rules: RulePlan[] = [];
   const failures: CompileFailure[] = [];
@@ -274,31 +283,36 @@ export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): Compile
   const ports = new Map<string, PortSet>();
   const engine = loadEngine();
   const pcreChecked = new Map<PcreArgs, string>();
-  for (const file of set.files) {
-    const lines = new LineMap(file.file.text);
-    const ctx: RuleContext = { file, set, pcre, approximated, addresses, ports, engine, pcreChecked };
-    for (const node of file.file.nodes) {
+  const loaded = new Map(set.files.map((f) => [f.path, f]));
+  for (const ref of set.ruleFiles) {
+    const file = loaded.get(ref.path);
+    const text = file ? file.file.text : readText(ref.path);
+    const lines = new LineMap(text);
+    const ctx: RuleContext = { display: ref.display, set, pcre, approximated, addresses, ports, engine, pcreChecked };
+    const visit = (node: Node, diags: readonly Diagnostic[]): void => {
       if (node.kind === 'unparsed') {
         total++;
         const line = lines.position(node.span.start).line;
-        failures.push({ sid: undefined, file: file.display, line, reason: node.reason });
-        continue;
+        failures.push({ sid: undefined, file: ref.display, line, reason: node.reason });
+        return;
       }
-      if (node.kind !== 'rule' || node.disabled) continue;
+      if (node.kind !== 'rule' || node.disabled) return;
       total++;
-      const line = lines.position(node.header.action.span.start).line;
-      const errs = blockingErrors(node, file.diagnostics);
+      const line = lines.position(node.header.action.start).line;
+      const errs = blockingErrors(node, diags);
       if (errs.length > 0) {
-        failures.push({ sid: node.sid, file: file.display, line, reason: errs.map((d) => d.message).join('; ') });
-        continue;
+        failures.push({ sid: node.sid, file: ref.display, line, reason: errs.map((d) => d.message).join('; ') });
+        return;
       }
       try {
         rules.push(compileRule(node, ctx, rules.length, line));
       } catch (e) {
-        if (e instanceof OptionError || e instanceof ResolveError) failures.push({ sid: node.sid, file: file.display, line, reason: e.message });
+        if (e instanceof OptionError || e instanceof ResolveError) failures.push({ sid: node.sid, file: ref.display, line, reason: e.message });
         else throw e;
       }
-    }
+    };
+    if (file) for (const node of file.file.nodes) visit(node, file.diagnostics);
+    else scanRules(text, { file: ref.display, lines }, visit);
   }
   const { filters, problems } = readEventFilters(set);
   for (const p of problems) failures.push({ sid: undefined, file: p.file, line: p.line, reason: p.reason });

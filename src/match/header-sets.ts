@@ -114,6 +114,24 @@ function portIntervals(set: PortSet): Interval[] {
   return subtract(normalize(base), normalize(exclude));
 }
 
+/**
+ * The ports of the union of some sets as [lo, hi] ranges, flat, sorted, neither overlapping nor touching: the bits
+ * of their `fastPorts` maps, in runs (ports beyond 0..65535 left out as there).
+ */
+export function portRanges(sets: Iterable<PortSet>): number[] {
+  const all: Interval[] = [];
+  for (const set of sets) {
+    for (const [a, b] of portIntervals(set)) {
+      const lo = Math.max(0, a);
+      const hi = Math.min(65535, b);
+      if (lo <= hi) all.push([lo, hi]);
+    }
+  }
+  const out: number[] = [];
+  for (const [lo, hi] of normalize(all)) out.push(lo, hi);
+  return out;
+}
+
 export function fastPorts(set: PortSet): Uint8Array {
   let bits = portCache.get(set);
   if (bits === undefined) {

@@ -58,7 +58,7 @@ export async function loadGatewayMatcher(spec: MatcherSpec): Promise<GatewayMatc
   const vars = Object.entries(spec.vars).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`);
   let compiled: ReturnType<typeof compileRuleSet>;
   try {
-    compiled = compileRuleSet(loadRuleSet({ paths: spec.rules, vars }));
+    compiled = compileRuleSet(loadRuleSet({ paths: spec.rules, vars, deferRuleFiles: true }));
   } catch (err) {
     if (err instanceof LoadError || err instanceof ResolveError) throw new Error(`HwIPS_RULES: ${err.message}`);
     throw err;

@@ -18,7 +18,7 @@ export function ruleSetOf(text: string, vars: string[] = []): RuleSet {
     const [name, value] = v.split('=');
     table.set({ kind: table.get(name!)?.kind ?? 'var', name: name!, value: value!, origin: '--var' });
   }
-  return { files: [file], configs: [], vars: table, classifications: defaultClassifications(), diagnostics: [] };
+  return { files: [file], ruleFiles: [{ path: file.path, display: file.display }], configs: [], vars: table, classifications: defaultClassifications(), diagnostics: [] };
 }
 
 export function compileText(text: string, vars: string[] = []): CompileResult {

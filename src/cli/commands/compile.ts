@@ -40,7 +40,8 @@ export function compileReport(r: CompileResult): Record<string, unknown> {
 export function loadAndCompile(paths: string[], conf: string | undefined, vars: string[], varsOut?: Record<string, string>): CompileResult {
   if (paths.length === 0 && !conf) throw new UsageError('nothing to compile: give rule files, directories or --conf');
   try {
-    const set = loadRuleSet({ paths, conf, vars });
+    // The rule files are parsed by the compiler, one node at a time (see compileRuleSet).
+    const set = loadRuleSet({ paths, conf, vars, deferRuleFiles: true });
     if (varsOut) for (const n of set.vars.names()) {
       const v = set.vars.get(n)!;
       if (v.kind !== 'var') varsOut[n] = v.value;
