@@ -1,14 +1,11 @@
 /**
  * The artifact's JSON, made the fast way (src/match/stored-json.ts: byte arrays given a `toJSON` for one stringify,
  * many values per call, each call's array cut at its top-level commas), is the JSON of the plain definition: each
- * value on its own through JSON.stringify, byte arrays replaced by {"$b": base64} beforehand. And a stored
- * rule keeps the plan's keys in the plan's order.
+ * value on its own through JSON.stringify, byte arrays replaced by {"$b": base64} beforehand.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { storedRule } from '../src/match/artifact.js';
 import { elementBounds, jsonBlob, storedJson } from '../src/match/stored-json.js';
-import { compileText } from './helpers/match.js';
 
 /**
  * The definition, what the artifact held before the fast path: each value on its own through JSON.stringify after a
@@ -72,16 +69,4 @@ describe('stored JSON', () => {
     expect(() => elementBounds(Buffer.from('[]'), 1)).toThrow();
   });
 
-  it("a stored rule has the plan's keys but the header sets, in the plan's order", () => {
-    const r = compileText(
-      [
-        'alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"a"; flow:to_server,established; content:"GET"; http_method; content:"/x"; http_uri; fast_pattern; pcre:"/x+/U"; classtype:bad-unknown; threshold:type limit, track by_src, count 1, seconds 60; sid:1; rev:2;)',
-        'alert udp any any <> any 53 (msg:"b"; flowbits:set,x; flowbits:noalert; byte_test:1,>,3,0; dsize:>10; detection_filter:track by_dst, count 5, seconds 10; sid:2;)',
-        'alert ip any any -> any any (msg:"c"; ttl:<3; sid:3;)',
-      ].join('\n'),
-    );
-    expect(r.plan.rules).toHaveLength(3);
-    const headerSets = new Set(['src', 'dst', 'srcPorts', 'dstPorts']);
-    for (const rule of r.plan.rules) expect(Object.keys(storedRule(rule))).toEqual(Object.keys(rule).filter((k) => !headerSets.has(k)));
-  });
 });

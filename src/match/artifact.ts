@@ -21,11 +21,12 @@ import type { MatcherPlan, MatcherPolicy, RulePlan } from './plan.js';
 import { buildPrefilterAsync, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
 import { jsonBlob, storedJson } from './stored-json.js';
+import { packRule, StoredRuleError, StringTable, unpackRule, type StoredRule } from './stored-rule.js';
 import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
-export const ARTIFACT_VERSION = 4;
+export const ARTIFACT_VERSION = 5;
 
 export class ArtifactError extends Error {}
 
@@ -54,8 +55,9 @@ interface Header {
   policy: MatcherPolicy;
   /** Address and port sets: each one's JSON in `blob`, parsed when first used. */
   sets: { count: number; tables: Record<'blob' | 'offsets', TableRef> };
-  /** replaceRules: rules with a `replace` content (the gateway says how many). */
-  rules: { count: number; replaceRules: number; tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef> };
+  /** replaceRules: rules with a `replace` content (the gateway says how many). strings: the files and class
+   *  descriptions rules name by number (stored-rule.ts). */
+  rules: { count: number; strings: string[]; replaceRules: number; tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef> };
   prefilter: GroupHeader[];
   /** The index of rules without a fast pattern, per protocol class: each map's keys, starts and rules. */
   noFastPattern: (Record<IndexMap, Record<'keys' | 'start' | 'rules', TableRef>> & { generic: TableRef })[];
@@ -80,9 +82,6 @@ function revive(value: unknown): unknown {
   return o;
 }
 
-/** A rule as stored: its header sets by number (the table's columns hold the same numbers). */
-type StoredRule = Omit<RulePlan, 'src' | 'dst' | 'srcPorts' | 'dstPorts'>;
-
 /** Keys strictly ascending (the index bisects them), starts ascending from 0 to at most the rules' count. */
 function keyedSound(t: { keys: Int32Array; start: Int32Array }, rules: number): boolean {
   const n = t.keys.length;
@@ -92,20 +91,6 @@ function keyedSound(t: { keys: Int32Array; start: Int32Array }, rules: number): 
     if (i > 0 && t.keys[i - 1]! >= t.keys[i]!) return false;
   }
   return true;
-}
-
-/**
- * The rule without its header sets, its other keys in the order compileRule gives them (the stored JSON follows it;
- * test/match-artifact-json.test.ts holds the two orders together). Written out: an object rest pattern,
- * `({ src, dst, ...rest })`, or a copy key by key took V8's slow paths and cost more than stringifying the copies.
- */
-export function storedRule(r: RulePlan): StoredRule {
-  return {
-    index: r.index, gid: r.gid, sid: r.sid, rev: r.rev, msg: r.msg, classtype: r.classtype, classDescription: r.classDescription,
-    priority: r.priority, action: r.action, proto: r.proto, bidirectional: r.bidirectional, flow: r.flow, flowbits: r.flowbits,
-    headers: r.headers, ops: r.ops, fastPattern: r.fastPattern, threshold: r.threshold, detectionFilter: r.detectionFilter,
-    contentLength: r.contentLength, file: r.file, line: r.line,
-  };
 }
 
 /** A port filter that is empty, or has an entry per pattern, map numbers in range and ranges within 0..65535. */
@@ -145,11 +130,12 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
     return ref;
   };
   // every rule's JSON, one after the other; the same for the sets
-  const rulesBlob = jsonBlob(plan.rules.map(storedRule));
+  const strings = new StringTable();
+  const rulesBlob = jsonBlob(plan.rules.map((r) => packRule(r, strings)));
   const setsBlob = jsonBlob(table.allSets());
   const c = table.columns;
   const rules: Header['rules'] = {
-    count: plan.rules.length,
+    count: plan.rules.length, strings: strings.list,
     replaceRules: plan.rules.filter((r) => r.ops.some((o) => o.op === 'content' && o.replace !== undefined)).length,
     tables: {
       proto: add(c.proto, 'u8'), flags: add(c.flags, 'u8'), src: add(c.src, 'u32'), dst: add(c.dst, 'u32'), srcPorts: add(c.srcPorts, 'u32'),
@@ -237,6 +223,8 @@ export function readArtifact(path: string): LoadedArtifact {
     dst: view<Uint32Array>(t.dst, 'dst'), srcPorts: view<Uint32Array>(t.srcPorts, 'srcPorts'), dstPorts: view<Uint32Array>(t.dstPorts, 'dstPorts'),
   };
   for (const [name, col] of Object.entries(columns)) if (col.length !== count) throw new ArtifactError(`${path}: damaged rule table (${name})`);
+  const strings = header.rules.strings;
+  if (!Array.isArray(strings) || strings.some((x) => typeof x !== 'string')) throw new ArtifactError(`${path}: damaged header (strings)`);
   const rulesJson = jsonReader(path, 'rule', view<Uint8Array>(t.blob, 'blob'), view<Uint32Array>(t.offsets, 'offsets'), count);
   const setCount = header.sets.count;
   const setsJson = jsonReader(path, 'set', view<Uint8Array>(header.sets.tables.blob, 'sets'), view<Uint32Array>(header.sets.tables.offsets, 'sets'), setCount);
@@ -245,10 +233,16 @@ export function readArtifact(path: string): LoadedArtifact {
   }
   const table: RuleTable = new RuleTable(columns, setCount, (i) => setsJson(i) as AddressSet | PortSet, (i) => {
     const stored = rulesJson(i) as StoredRule;
-    return {
-      ...stored, src: table.addressSet(columns.src[i]!), dst: table.addressSet(columns.dst[i]!), srcPorts: table.portSet(columns.srcPorts[i]!),
+    const sets = {
+      src: table.addressSet(columns.src[i]!), srcPorts: table.portSet(columns.srcPorts[i]!), dst: table.addressSet(columns.dst[i]!),
       dstPorts: table.portSet(columns.dstPorts[i]!),
     };
+    try {
+      return unpackRule(stored, i, strings, sets);
+    } catch (e) {
+      if (e instanceof StoredRuleError) throw new ArtifactError(`${path}: damaged rule ${i} (${e.message})`);
+      throw e;
+    }
   });
   const prefilter: PrefilterGroup[] = header.prefilter.map((g, k) => {
     const gt = g.tables;
