@@ -160,7 +160,7 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   }
 
   const captureOn = !over.noCapture && v('HwCAPTURE') === 'yes';
-  if (!['yes', 'no'].includes(v('HwCAPTURE'))) err('HwCAPTURE', `'${v('HwCAPTURE')}' is not yes or no`);
+  if (!['yes', 'no'].includes(v('HwCAPTURE'))) err('HwCAPTURE', `'${printable(v('HwCAPTURE'))}' is not yes or no`);
   const keepDays = (name: string) => int(name, v(name).trim(), 0, 36_500);
   const maxGb = v('HwCAPTURE_MAX_GB').trim();
   if (!/^\d{1,7}(\.\d{1,9})?$/.test(maxGb)) err('HwCAPTURE_MAX_GB', `'${printable(maxGb)}' is not a size in GB (a decimal number, 0 = no cap)`);
@@ -180,7 +180,7 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   if (v('HwSEBEK_MAGIC')) {
     const t = v('HwSEBEK_MAGIC');
     const n = /^0x[0-9a-f]{1,8}$/i.test(t) ? parseInt(t.slice(2), 16) : /^[0-9]{1,10}$/.test(t) ? Number(t) : NaN;
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) err('HwSEBEK_MAGIC', `'${t}' is not a 32-bit number (decimal or 0x hex)`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) err('HwSEBEK_MAGIC', `'${printable(t)}' is not a 32-bit number (decimal or 0x hex)`);
     else magic = n;
   }
   const sebek = fw.sebek ? { iface: iface('HwSEBEK_IFACE', fw.lanIface), port: fw.sebekDstPort, magic, db: resolve(v('HwSEBEK_DB')) } : undefined;
