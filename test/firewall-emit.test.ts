@@ -346,7 +346,7 @@ describe('honeywall firewall command', () => {
       process.env.IPTABLES_RESTORE = wrap('iptables-restore', 'echo "iptables-restore: line 7 failed" >&2; exit 1\n');
       const bad = await run(['--config', bundled, '--check', '--out', path.join(dir, 'rejected')]);
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toContain('honeywall.rules:7: error: iptables-restore: line 7 failed');
+      expect(bad.stderr).toContain('honeywall.rules:7:1: error restore-check: iptables-restore: line 7 failed');
       expect(existsSync(path.join(dir, 'rejected'))).toBe(false);
     } finally {
       if (saved.v4 === undefined) delete process.env.IPTABLES_RESTORE;

@@ -83,19 +83,19 @@ describe('gateway config and counters', () => {
   it('reads the runtime names with their defaults and reports bad values by name', () => {
     const f = path.join(tmp, 'hw.conf');
     writeFileSync(f, 'HwHPOT_PUBLIC_IP="10.0.0.20 10.0.0.21"\nHwQUEUE_BALANCE=2:3\nHwSEBEK=yes\nHwSEBEK_MAGIC=0x2a\nHwLOG_DIR=logs\nHwWATCH_a="limit mail=ops@x"\n');
-    const r = loadGatewayConfig(f);
+    const r = loadGatewayConfig(f, { allowEmpty: true });
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([]);
     expect(r.config).toMatchObject({ queues: [2, 3], workers: 2, logDir: path.join(tmp, 'logs'), sebek: { port: 1101, magic: 0x2a }, inspector: { vars: { HOME_NET: '[10.0.0.20,10.0.0.21]' } } });
     writeFileSync(f, 'HwQUEUE_BALANCE=3:2\nHwSEBEK_MAGIC=zz\nHwSEBEK=yes\nHwWATCH_b="ids"\nHwTCPRATE=x\n');
-    const bad = loadGatewayConfig(f);
+    const bad = loadGatewayConfig(f, { allowEmpty: true });
     expect(bad.config).toBeNull();
     expect(bad.errors.join('\n')).toMatch(/HwTCPRATE/);
   });
   it('reports runtime-name errors by name', () => {
     const f = path.join(tmp, 'hw2.conf');
     writeFileSync(f, 'HwSEBEK_MAGIC=zz\nHwSEBEK=yes\nHwWATCH_b="ids"\n');
-    const bad = loadGatewayConfig(f);
+    const bad = loadGatewayConfig(f, { allowEmpty: true });
     expect(bad.errors).toEqual([
       expect.stringContaining('HwSEBEK_MAGIC'),
       expect.stringContaining('HwWATCH_b: no action'),
@@ -106,18 +106,18 @@ describe('gateway config and counters', () => {
     const f = path.join(tmp, 'hw3.conf');
     writeFileSync(f, 'HwQUEUE_BALANCE=3:2\n');
     // Validated with the firewall's settings, at its line and column.
-    expect(loadGatewayConfig(f).errors).toEqual([`${f}:1:17: error: HwQUEUE_BALANCE: '3:2': LAST must be greater than FIRST (iptables balances over two queues or more; for one, use HwQUEUE_NUM)`]);
+    expect(loadGatewayConfig(f, { allowEmpty: true }).errors).toEqual([`${f}:1:17: error invalid-value: HwQUEUE_BALANCE: '3:2': LAST must be greater than FIRST (iptables balances over two queues or more; for one, use HwQUEUE_NUM)`]);
     writeFileSync(f, 'HwQUEUE_BALANCE=4:6\nHwFAIL_OPEN=yes\n');
-    const r = loadGatewayConfig(f);
+    const r = loadGatewayConfig(f, { allowEmpty: true });
     expect(r.config!.queues).toEqual([4, 5, 6]);
     const rules = emitFirewall(r.config!.firewall).files[RULES_FILE]!;
     expect(rules).toContain('-j NFQUEUE --queue-balance 4:6 --queue-bypass');
     // A --queue-balance override that disagrees with the firewall is served, with a warning.
-    const over = loadGatewayConfig(f, { queueBalance: '0:1' });
+    const over = loadGatewayConfig(f, { queueBalance: '0:1', allowEmpty: true });
     expect(over.config!.queues).toEqual([0, 1]);
-    expect(over.warnings).toEqual([`${f}: --queue-balance 0:1 differs from the firewall's HwQUEUE_BALANCE=4:6: packets for queues nobody serves are dropped (fail closed)`]);
+    expect(over.warnings).toEqual([`${f}:1:17: warning queue-mismatch: --queue-balance 0:1 differs from the firewall's HwQUEUE_BALANCE=4:6: packets for queues nobody serves are dropped (fail closed)`]);
     writeFileSync(f, 'HwQUEUE_NUM=7\n');
-    expect(loadGatewayConfig(f).config!.queues).toEqual([7]);
+    expect(loadGatewayConfig(f, { allowEmpty: true }).config!.queues).toEqual([7]);
   });
   it('parses /proc/net/netfilter/nfnetlink_queue and tcpdump statistics', () => {
     expect(parseNfqueueProc('    0  12345     3 2 65535     7     1      999  1\n')).toEqual([{ queue: 0, waiting: 3, queueDropped: 7, userDropped: 1, idSequence: 999 }]);

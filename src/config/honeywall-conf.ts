@@ -6,10 +6,11 @@
  * is checked; problems come back as diagnostics (`file:line:column: error: HwTCPRATE: ...`), never
  * as exceptions. Used by `honeywall firewall` and later by `honeywall run`.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic, Severity } from '../diagnostics/diagnostic.js';
-import { parseHostAddress, parseNetAddress, type NetAddress } from './net-address.js';
+import { readBoundedText } from './bounded-read.js';
+import { ifaceNameProblem, MAX_IFACE_BYTES, printable } from './iface-name.js';
+import { checkNetAddress, parseHostAddress, parseNetAddress, type NetAddress } from './net-address.js';
 
 export type Scale = 'second' | 'minute' | 'hour' | 'day';
 export const SCALES: readonly Scale[] = ['second', 'minute', 'hour', 'day'];
@@ -20,8 +21,17 @@ export type SebekFate = 'DROP' | 'ACCEPT';
 export const MAX_LIMIT_BURST = 10000;
 /** The kernel LOG target keeps at most 29 characters of prefix; NFLOG prefixes are held to the same. */
 export const MAX_LOG_PREFIX = 29;
-/** IFNAMSIZ - 1. */
-export const MAX_IFACE_NAME = 15;
+/** IFNAMSIZ - 1 (bytes). */
+export const MAX_IFACE_NAME = MAX_IFACE_BYTES;
+/** A honeywall.conf is a page of settings; anything larger is not one (and is not read whole into memory). */
+export const MAX_CONF_BYTES = 1 << 20;
+/** Black, white and fence lists: at most this many bytes and entries (each entry is an iptables rule or two). */
+export const MAX_LIST_BYTES = 16 << 20;
+export const MAX_LIST_ENTRIES = 65_536;
+/** Invalid entries reported per list file; the rest are counted in one last diagnostic. */
+export const MAX_LIST_ERRORS = 20;
+/** Syntax errors reported for the config file itself; the rest are counted in one last diagnostic. */
+export const MAX_SYNTAX_ERRORS = 50;
 
 export interface AddressList {
   /** Whether the list is in force (HwBWLIST_ENABLE / HwFENCELIST_ENABLE). */
@@ -97,10 +107,20 @@ export interface HoneywallConfig {
   extra: Record<string, string>;
 }
 
+/** Where a setting's value is in the config file (for diagnostics about settings other modules read). */
+export interface SettingPosition {
+  line: number;
+  column: number;
+  offset: number;
+  length: number;
+}
+
 export interface ConfResult {
   /** Null when any diagnostic is an error. */
   config: HoneywallConfig | null;
   diagnostics: Diagnostic[];
+  /** Every setting present in the file, by name. */
+  positions: Map<string, SettingPosition>;
 }
 
 /** One `VAR=VALUE` as found in the file. */
@@ -173,12 +193,12 @@ const OTHER_ROO_SETTINGS = new Set([
 ]);
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const IFACE_RE = /^[A-Za-z0-9_.@-]+\+?$/;
 /** Characters allowed in a log prefix: printable ASCII without quotes and backslash (safe in iptables-restore). */
 const PREFIX_RE = /^[\x20-\x7e]*$/;
 
+/** `file:line:column: severity code: message`, the one form of every problem the commands print. */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+  return `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
@@ -188,28 +208,19 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
 /** Reads a list file; returns its text, or null when it cannot be read (with the reason). */
 export type ListReader = (resolvedPath: string) => { text: string } | { error: string };
 
-const diskReader: ListReader = (p) => {
-  try {
-    return { text: readFileSync(p, 'utf8') };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    return { error: code === 'ENOENT' ? 'no such file' : `cannot read (${code})` };
-  }
-};
+const diskReader: ListReader = (p) => readBoundedText(p, MAX_LIST_BYTES);
 
 /** Read and validate a honeywall.conf from disk (list files too, relative to the config's directory). */
 export function loadHoneywallConf(file: string): ConfResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+  const got = readBoundedText(file, MAX_CONF_BYTES);
+  if ('error' in got) {
     return {
       config: null,
-      diagnostics: [diag('config-unreadable', 'error', `cannot read config: ${code === 'ENOENT' ? 'no such file' : code}`, file, 1, 1, 0, 0)],
+      diagnostics: [diag('config-unreadable', 'error', `cannot read config: ${got.error}`, file, 1, 1, 0, 0)],
+      positions: new Map(),
     };
   }
-  return parseHoneywallConf(text, file, diskReader);
+  return parseHoneywallConf(got.text, file, diskReader);
 }
 
 function diag(code: string, severity: Severity, message: string, file: string, line: number, column: number, offset: number, length: number): Diagnostic {
@@ -220,7 +231,15 @@ function diag(code: string, severity: Severity, message: string, file: string, l
 function readSettings(text: string, file: string, out: Diagnostic[]): Map<string, Setting> {
   const settings = new Map<string, Setting>();
   let offset = 0;
+  let syntaxErrors = 0;
   const lines = text.split('\n');
+  const syntax = (message: string, line: number, column: number, at: number, length: number) => {
+    syntaxErrors++;
+    if (syntaxErrors <= MAX_SYNTAX_ERRORS) out.push(diag('syntax', 'error', message, file, line, column, at, length));
+    else if (syntaxErrors === MAX_SYNTAX_ERRORS + 1) {
+      out.push(diag('too-many-errors', 'error', `more syntax errors from this line on are not reported (is this a honeywall.conf?)`, file, line, column, at, length));
+    }
+  };
   lines.forEach((raw, index) => {
     const lineNo = index + 1;
     const lineStart = offset;
@@ -238,7 +257,7 @@ function readSettings(text: string, file: string, out: Diagnostic[]): Map<string
     const eq = body.indexOf('=');
     const name = eq === -1 ? '' : body.slice(0, eq);
     if (eq <= 0 || !NAME_RE.test(name)) {
-      out.push(diag('syntax', 'error', `expected VAR=VALUE, got '${body}'`, file, lineNo, col + 1, lineStart + col, body.length));
+      syntax(`expected VAR=VALUE, got '${printable(body)}'`, lineNo, col + 1, lineStart + col, body.length);
       return;
     }
     let valueCol = col + eq + 1;
@@ -248,7 +267,7 @@ function readSettings(text: string, file: string, out: Diagnostic[]): Map<string
       const close = value.indexOf(quote, 1);
       const after = close === -1 ? '' : value.slice(close + 1).trim();
       if (close === -1 || (after !== '' && !after.startsWith('#'))) {
-        out.push(diag('syntax', 'error', `${name}: unterminated or trailing text after quoted value '${value}'`, file, lineNo, valueCol + 1, lineStart + valueCol, value.length));
+        syntax(`${name}: unterminated or trailing text after quoted value '${printable(value)}'`, lineNo, valueCol + 1, lineStart + valueCol, value.length);
         return;
       }
       value = value.slice(1, close);
@@ -258,7 +277,7 @@ function readSettings(text: string, file: string, out: Diagnostic[]): Map<string
       if (hash !== -1) value = value.slice(0, hash);
       value = value.trimEnd();
       if (/["'`$\\]/.test(value)) {
-        out.push(diag('syntax', 'error', `${name}: unexpected quote or shell character in '${value}'`, file, lineNo, valueCol + 1, lineStart + valueCol, value.length));
+        syntax(`${name}: unexpected quote or shell character in '${printable(value)}'`, lineNo, valueCol + 1, lineStart + valueCol, value.length);
         return;
       }
     }
@@ -315,7 +334,7 @@ class Checker {
     const v = s.value.trim().toLowerCase();
     if (v === 'yes') return true;
     if (v === 'no') return false;
-    this.error(s, `expected yes or no, got '${s.value}'`);
+    this.error(s, `expected yes or no, got '${printable(s.value)}'`);
     return false;
   }
 
@@ -323,7 +342,7 @@ class Checker {
     const s = this.get(name);
     const v = s.value.trim();
     if (!/^\d+$/.test(v)) {
-      this.error(s, `expected ${what} (an integer ${min}..${max}), got '${s.value}'`);
+      this.error(s, `expected ${what} (an integer ${min}..${max}), got '${printable(s.value)}'`);
       return min;
     }
     const n = Number(v);
@@ -338,7 +357,7 @@ class Checker {
     const s = this.get(name);
     const v = s.value.trim();
     if (!/^\d+$/.test(v)) {
-      this.error(s, `expected a connection count (an integer 0..${MAX_LIMIT_BURST}), got '${s.value}'`);
+      this.error(s, `expected a connection count (an integer 0..${MAX_LIMIT_BURST}), got '${printable(s.value)}'`);
       return 0;
     }
     const n = Number(v);
@@ -354,7 +373,7 @@ class Checker {
     const ports: number[] = [];
     for (const it of items(s)) {
       if (!/^\d+$/.test(it.text) || Number(it.text) < 1 || Number(it.text) > 65535) {
-        this.error(s, `'${it.text}' is not a port (1..65535)`, it);
+        this.error(s, `'${printable(it.text)}' is not a port (1..65535)`, it);
         continue;
       }
       const p = Number(it.text);
@@ -363,12 +382,12 @@ class Checker {
     return ports;
   }
 
+  /** An interface name, checked as the kernel checks it and for what iptables and tcpdump would misread. */
   iface(name: string): string {
     const s = this.get(name);
     const v = s.value.trim();
-    if (v === '') this.error(s, 'an interface name is required');
-    else if (v.length > MAX_IFACE_NAME) this.error(s, `interface name '${v}' is ${v.length} characters, the kernel allows at most ${MAX_IFACE_NAME}`);
-    else if (!IFACE_RE.test(v) || v === '.' || v === '..') this.error(s, `'${v}' is not a valid interface name`);
+    const problem = ifaceNameProblem(v);
+    if (problem !== undefined) this.error(s, v === '' ? problem : `interface name '${printable(v)}' ${problem}`);
     return v;
   }
 
@@ -381,7 +400,7 @@ class Checker {
       if (typeof parsed === 'string') {
         this.error(s, hosts ? `${parsed} (expected a host address)` : `${parsed} (expected an address or CIDR network)`, it);
       } else if (parsed.family !== family) {
-        this.error(s, `'${it.text}' is an IPv${parsed.family} address, expected IPv${family}`, it);
+        this.error(s, `'${printable(it.text)}' is an IPv${parsed.family} address, expected IPv${family}`, it);
       } else if (!out.some((a) => a.text === parsed.text)) {
         out.push(parsed);
       }
@@ -400,7 +419,7 @@ class Checker {
     const s = this.get(name);
     const v = s.value.trim();
     const found = options.find((o) => (caseInsensitive ? o.toLowerCase() === v.toLowerCase() : o === v));
-    if (found === undefined) this.error(s, `expected one of ${options.join(', ')}, got '${s.value}'`);
+    if (found === undefined) this.error(s, `expected one of ${options.join(', ')}, got '${printable(s.value)}'`);
     return found ?? options[0]!;
   }
 }
@@ -417,24 +436,41 @@ function readList(c: Checker, name: string, enabled: boolean, configFile: string
   }
   const got = reader(resolvedPath);
   if ('error' in got) {
-    c.error(s, `list file '${listPath}': ${got.error}`);
+    c.error(s, `list file '${printable(listPath)}': ${got.error}`);
     return list;
   }
+  // The list file may be anything the config names (HwFWBLACK=/etc/shadow): its lines are never put in a message,
+  // only their line number and what is wrong, and at most MAX_LIST_ERRORS of them are reported.
   let offset = 0;
-  got.text.split('\n').forEach((raw, i) => {
+  let invalid = 0;
+  const seen = new Set<string>();
+  const lines = got.text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
     const start = offset;
     offset += raw.length + 1;
     const hash = raw.indexOf('#');
     const body = (hash === -1 ? raw : raw.slice(0, hash)).trim();
-    if (body === '') return;
+    if (body === '') continue;
     const lead = raw.indexOf(body);
-    const parsed = parseNetAddress(body);
-    if (typeof parsed === 'string') {
-      c.out.push(diag('invalid-list-entry', 'error', `${name} list: ${parsed}`, resolvedPath, i + 1, lead + 1, start + lead, body.length));
-    } else if (!list.entries.some((e) => e.text === parsed.text)) {
+    const parsed = checkNetAddress(body);
+    if ('problem' in parsed) {
+      invalid++;
+      if (invalid <= MAX_LIST_ERRORS) {
+        c.out.push(diag('invalid-list-entry', 'error', `${name} list: the entry (${body.length} characters, not shown) ${parsed.problem}`, resolvedPath, i + 1, lead + 1, start + lead, body.length));
+      }
+    } else if (!seen.has(parsed.text)) {
+      if (list.entries.length === MAX_LIST_ENTRIES) {
+        c.out.push(diag('list-too-long', 'error', `${name} list: more than ${MAX_LIST_ENTRIES} entries`, resolvedPath, i + 1, lead + 1, start + lead, body.length));
+        break;
+      }
+      seen.add(parsed.text);
       list.entries.push(parsed);
     }
-  });
+  }
+  if (invalid > MAX_LIST_ERRORS) {
+    c.error(s, `list file '${printable(listPath)}': ${invalid - MAX_LIST_ERRORS} more invalid entries not reported (${invalid} in all)`);
+  }
   return list;
 }
 
@@ -463,7 +499,7 @@ export function dropPrefix(proto: Proto, rate: number): string {
 /** Parse `FIRST:LAST` (HwQUEUE_BALANCE, `honeywall run --queue-balance`); a string is the reason it is not valid. */
 export function parseQueueRange(text: string): QueueRange | string {
   const m = /^(\d{1,5}):(\d{1,5})$/.exec(text.trim());
-  if (!m) return `expected FIRST:LAST (NFQUEUE numbers, e.g. 0:1), got '${text}'`;
+  if (!m) return `expected FIRST:LAST (NFQUEUE numbers, e.g. 0:1), got '${printable(text)}'`;
   const first = Number(m[1]);
   const last = Number(m[2]);
   if (first > 65535 || last > 65535) return `'${text}': queue numbers go up to 65535`;
@@ -476,6 +512,8 @@ export function parseQueueRange(text: string): QueueRange | string {
 export function parseHoneywallConf(text: string, file: string, reader: ListReader = diskReader): ConfResult {
   const diagnostics: Diagnostic[] = [];
   const settings = readSettings(text, file, diagnostics);
+  const positions = new Map<string, SettingPosition>();
+  for (const st of settings.values()) positions.set(st.name, { line: st.line, column: st.column, offset: st.offset, length: st.value.length });
   const c = new Checker(settings, file, diagnostics);
 
   const extra: Record<string, string> = {};
@@ -498,7 +536,7 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
   for (let i = 0; i < ifaces.length; i++) {
     for (let j = 0; j < i; j++) {
       if (ifaces[i]![1] !== '' && ifaces[i]![1] === ifaces[j]![1]) {
-        c.error(c.get(ifaces[i]![0]), `'${ifaces[i]![1]}' is also ${ifaces[j]![0]}; the interfaces must differ`);
+        c.error(c.get(ifaces[i]![0]), `'${printable(ifaces[i]![1])}' is also ${ifaces[j]![0]}; the interfaces must differ`);
       }
     }
   }
@@ -524,7 +562,7 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
   const logPrefix = c.get('HwLOG_PREFIX').value;
   const prefixSetting = c.get('HwLOG_PREFIX');
   if (!PREFIX_RE.test(logPrefix) || /["\\]/.test(logPrefix)) {
-    c.error(prefixSetting, `'${logPrefix}' may hold only printable ASCII without quotes or backslashes`);
+    c.error(prefixSetting, `'${printable(logPrefix)}' may hold only printable ASCII without quotes or backslashes`);
   } else {
     const longest = logPrefixes(rates).map((p) => logPrefix + p).reduce((a, b) => (b.length > a.length ? b : a), '');
     if (longest.length > MAX_LOG_PREFIX) {
@@ -589,5 +627,5 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
     extra,
   };
   diagnostics.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
-  return { config: hasErrors(diagnostics) ? null : config, diagnostics };
+  return { config: hasErrors(diagnostics) ? null : config, diagnostics, positions };
 }

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type CrashReport } from './supervisor.js';
 
 export interface CaptureOptions {
   iface: string;
@@ -21,6 +21,8 @@ export interface CaptureOptions {
   tcpdump?: string;
   /** Extra BPF filter (default none: everything). */
   filter?: string;
+  /** Every exit of tcpdump not asked for (the gateway reports it on stderr). */
+  onCrash?: (report: CrashReport) => void;
 }
 
 export interface CaptureStats {
@@ -28,6 +30,12 @@ export interface CaptureStats {
   starts: number;
   crashes: number;
   lastExit: string | undefined;
+  lastExitAt: string | undefined;
+  consecutiveCrashes: number;
+  /** Several exits in a row, each soon after its start: the capture is not running. */
+  crashLoop: boolean;
+  /** tcpdump's last stderr lines (raw). */
+  stderrTail: string[];
   /** Totals over every run so far (finished runs + the latest report of the current one). */
   captured: number;
   received: number;
@@ -64,6 +72,7 @@ export class FullCapture {
 
   constructor(readonly opts: CaptureOptions) {
     const pattern = path.join(opts.dir, opts.pattern ?? 'honeywall-%Y%m%d-%H%M%S.pcap');
+    // `--` is not needed before the filter: the interface name is validated (never starts with '-').
     const args = ['-i', opts.iface, '-n', '-s', '0', '-U', '-Z', 'root', '-G', String(opts.rotateSeconds ?? 86400), '-w', pattern];
     if (opts.bufferKiB) args.push('-B', String(opts.bufferKiB));
     if (opts.filter) args.push(opts.filter);
@@ -82,6 +91,7 @@ export class FullCapture {
         for (const k of Object.keys(this.finished) as (keyof RunStats)[]) this.finished[k] += this.current[k];
         this.current = zero();
       },
+      onCrash: opts.onCrash,
     });
   }
 
@@ -96,10 +106,11 @@ export class FullCapture {
   }
 
   stats(): CaptureStats {
-    const s = this.supervisor;
+    const s = this.supervisor.status();
     const sum = (k: keyof RunStats) => this.finished[k] + this.current[k];
     return {
-      running: s.running, starts: s.starts, crashes: s.crashes, lastExit: s.lastExit,
+      running: s.running, starts: s.starts, crashes: s.crashes, lastExit: s.lastExit, lastExitAt: s.lastExitAt,
+      consecutiveCrashes: s.consecutiveCrashes, crashLoop: s.crashLoop, stderrTail: s.stderrTail,
       captured: sum('captured'), received: sum('received'), droppedByKernel: sum('droppedByKernel'), droppedByInterface: sum('droppedByInterface'),
     };
   }

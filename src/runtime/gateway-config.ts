@@ -1,11 +1,12 @@
 /**
  * The gateway's settings: honeywall.conf as the firewall reads it (src/config/honeywall-conf.ts),
  * plus the runtime's own Hw* names (defaults in RUNTIME_DEFAULTS). Problems come back as
- * `file:line:column: error: HwNAME: ...` lines, never as exceptions.
+ * `file:line:column: error code: HwNAME: ...` lines (at the setting's value; 1:1 for a default), never as exceptions.
  */
 import os from 'node:os';
 import path from 'node:path';
-import { formatDiagnostic, loadHoneywallConf, parseQueueRange, type HoneywallConfig } from '../config/honeywall-conf.js';
+import { formatDiagnostic, loadHoneywallConf, parseQueueRange, type HoneywallConfig, type SettingPosition } from '../config/honeywall-conf.js';
+import { ifaceNameProblem, printable } from '../config/iface-name.js';
 import { AlertRuleError, defaultAlertRules, parseAlertRule, type AlertRule } from './alerting.js';
 import type { MatcherSpec } from './matcher-loader.js';
 
@@ -19,8 +20,12 @@ export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwIPS_WORKERS: 'auto',
   HwCAPTURE: 'yes',
   HwCAPTURE_IFACE: '',
-  HwCAPTURE_DIR: '/var/log/honeywall/pcap',
+  // Empty: HwLOG_DIR/pcap (so that --log-dir moves the capture too, unless HwCAPTURE_DIR is set).
+  HwCAPTURE_DIR: '',
   HwCAPTURE_ROTATE: '86400',
+  HwCAPTURE_KEEP_DAYS: '30',
+  HwCAPTURE_MAX_GB: '0',
+  HwLOG_KEEP_DAYS: '90',
   HwSEBEK_MAGIC: '',
   HwSEBEK_DB: '/var/lib/honeywall/sebek.sqlite',
   HwSEBEK_IFACE: '',
@@ -44,7 +49,13 @@ export interface GatewayConfig {
   /** Worker threads for the queues (0 = serve the queue in the main thread). */
   workers: number;
   nflogGroup: number | undefined;
-  capture: { iface: string; dir: string; rotateSeconds: number } | undefined;
+  capture: { iface: string; dir: string; rotateSeconds: number; keepDays: number; maxBytes: number } | undefined;
+  /** Rotated logs older than this many days are deleted; 0 = kept. */
+  logKeepDays: number;
+  /** Start (and reload) with no rules at all: every queued packet accepted. */
+  allowEmpty: boolean;
+  /** Where each setting of the file is, for messages about it. */
+  positions: Map<string, SettingPosition>;
   sebek: { iface: string; port: number; magic: number | undefined; db: string } | undefined;
   statusFile: string;
   statusIntervalMs: number;
@@ -66,6 +77,13 @@ export interface GatewayOverrides {
   statusFile?: string;
   noCapture?: boolean;
   workers?: string;
+  allowEmpty?: boolean;
+}
+
+/** `file:line:column: error code: NAME: message`, at the setting's value when the file has it. */
+export function settingError(file: string, positions: ReadonlyMap<string, SettingPosition>, name: string, code: string, message: string): string {
+  const at = positions.get(name);
+  return `${file}:${at?.line ?? 1}:${at?.column ?? 1}: error ${code}: ${name}: ${message}`;
 }
 
 /** "0:3" -> [0,1,2,3] (the same FIRST:LAST rules as honeywall.conf's HwQUEUE_BALANCE). */
@@ -78,7 +96,7 @@ export function parseQueueBalance(text: string): number[] | string {
 export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): GatewayConfigResult {
   const errors: string[] = [];
   const warnings: string[] = [];
-  const { config: fw, diagnostics } = loadHoneywallConf(file);
+  const { config: fw, diagnostics, positions } = loadHoneywallConf(file);
   for (const d of diagnostics) {
     if (d.severity === 'error') errors.push(formatDiagnostic(d));
     else if (d.code === 'unknown-variable' && (RUNTIME_NAMES.has(nameIn(d.message)) || nameIn(d.message).startsWith('HwWATCH_'))) continue;
@@ -86,19 +104,26 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   }
   if (!fw) return { config: null, errors, warnings };
   const v = (name: string): string => fw.extra[name] ?? RUNTIME_DEFAULTS[name] ?? '';
-  const err = (name: string, msg: string) => errors.push(`${file}: ${name}: ${msg}`);
+  const err = (name: string, msg: string, code = 'invalid-value') => errors.push(settingError(file, positions, name, code, msg));
   const int = (name: string, text: string, lo: number, hi: number): number => {
     const n = Number(text);
     if (!/^\d+$/.test(text) || n < lo || n > hi) {
-      err(name, `'${text}' is not a number in ${lo}..${hi}`);
+      err(name, `'${printable(text)}' is not a number in ${lo}..${hi}`);
       return lo;
     }
     return n;
   };
+  const iface = (name: string, fallback: string): string => {
+    const given = v(name).trim();
+    if (given === '') return fallback;
+    const problem = ifaceNameProblem(given);
+    if (problem !== undefined) err(name, `interface name '${printable(given)}' ${problem}`);
+    return given;
+  };
   const dir = path.dirname(path.resolve(file));
   const resolve = (p: string) => path.resolve(dir, p);
 
-  const logDir = over.logDir ?? resolve(v('HwLOG_DIR'));
+  const logDir = over.logDir !== undefined ? path.resolve(over.logDir) : resolve(v('HwLOG_DIR'));
   // The queues the firewall sends to (HwQUEUE_BALANCE, validated with the firewall's settings, else HwQUEUE_NUM).
   const fwb = fw.queueBalance;
   let queues = fwb ? Array.from({ length: fwb.last - fwb.first + 1 }, (_, i) => fwb.first + i) : [fw.queueNum];
@@ -107,7 +132,8 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
     if (typeof q === 'string') err('--queue-balance', q);
     else {
       const fwText = fwb ? `HwQUEUE_BALANCE=${fwb.first}:${fwb.last}` : `HwQUEUE_NUM=${fw.queueNum}`;
-      if (q.join() !== queues.join()) warnings.push(`${file}: --queue-balance ${over.queueBalance} differs from the firewall's ${fwText}: packets for queues nobody serves are dropped (fail closed)`);
+      const at = positions.get(fwb ? 'HwQUEUE_BALANCE' : 'HwQUEUE_NUM');
+      if (q.join() !== queues.join()) warnings.push(`${file}:${at?.line ?? 1}:${at?.column ?? 1}: warning queue-mismatch: --queue-balance ${over.queueBalance} differs from the firewall's ${fwText}: packets for queues nobody serves are dropped (fail closed)`);
       queues = q;
     }
   }
@@ -124,21 +150,40 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   const homeNet = v('HwHOME_NET') || (honeypots.length === 1 ? honeypots[0]! : `[${honeypots.join(',')}]`);
   const rules = over.rules ?? v('HwIPS_RULES').split(/\s+/).filter(Boolean).map(resolve);
   const matcher = over.matcher ?? (v('HwIPS_MATCHER') ? resolve(v('HwIPS_MATCHER')) : undefined);
+  const allowEmpty = over.allowEmpty === true;
+  if (fw.queue && rules.length === 0 && !matcher && !allowEmpty) {
+    // Inline with nothing to match: every packet the firewall queues would be accepted, which looks like a working
+    // IPS and is none. Said at the setting (or at the top of the file when neither is there).
+    err(positions.has('HwIPS_RULES') || !positions.has('HwIPS_MATCHER') ? 'HwIPS_RULES' : 'HwIPS_MATCHER',
+      'HwQUEUE=yes and no rules are set (neither HwIPS_RULES nor HwIPS_MATCHER): every packet the firewall queues would be accepted. ' +
+        'Set one, or start with --allow-empty to run inline with no rules on purpose', 'no-rules');
+  }
 
   const captureOn = !over.noCapture && v('HwCAPTURE') === 'yes';
-  if (!['yes', 'no'].includes(v('HwCAPTURE'))) err('HwCAPTURE', `'${v('HwCAPTURE')}' is not yes or no`);
+  if (!['yes', 'no'].includes(v('HwCAPTURE'))) err('HwCAPTURE', `'${printable(v('HwCAPTURE'))}' is not yes or no`);
+  const keepDays = (name: string) => int(name, v(name).trim(), 0, 36_500);
+  const maxGb = v('HwCAPTURE_MAX_GB').trim();
+  if (!/^\d{1,7}(\.\d{1,9})?$/.test(maxGb)) err('HwCAPTURE_MAX_GB', `'${printable(maxGb)}' is not a size in GB (a decimal number, 0 = no cap)`);
   const capture = captureOn
-    ? { iface: v('HwCAPTURE_IFACE') || fw.lanIface, dir: resolve(v('HwCAPTURE_DIR')), rotateSeconds: int('HwCAPTURE_ROTATE', v('HwCAPTURE_ROTATE'), 60, 31 * 86400) }
+    ? {
+        iface: iface('HwCAPTURE_IFACE', fw.lanIface),
+        // An explicit HwCAPTURE_DIR wins; otherwise the capture lives under the log directory (--log-dir included).
+        dir: v('HwCAPTURE_DIR').trim() ? resolve(v('HwCAPTURE_DIR').trim()) : path.join(logDir, 'pcap'),
+        rotateSeconds: int('HwCAPTURE_ROTATE', v('HwCAPTURE_ROTATE'), 60, 31 * 86400),
+        keepDays: keepDays('HwCAPTURE_KEEP_DAYS'),
+        maxBytes: /^\d{1,7}(\.\d{1,9})?$/.test(maxGb) ? Math.round(Number(maxGb) * 1e9) : 0,
+      }
     : undefined;
+  const logKeepDays = keepDays('HwLOG_KEEP_DAYS');
 
   let magic: number | undefined;
   if (v('HwSEBEK_MAGIC')) {
     const t = v('HwSEBEK_MAGIC');
     const n = /^0x[0-9a-f]{1,8}$/i.test(t) ? parseInt(t.slice(2), 16) : /^[0-9]{1,10}$/.test(t) ? Number(t) : NaN;
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) err('HwSEBEK_MAGIC', `'${t}' is not a 32-bit number (decimal or 0x hex)`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) err('HwSEBEK_MAGIC', `'${printable(t)}' is not a 32-bit number (decimal or 0x hex)`);
     else magic = n;
   }
-  const sebek = fw.sebek ? { iface: v('HwSEBEK_IFACE') || fw.lanIface, port: fw.sebekDstPort, magic, db: resolve(v('HwSEBEK_DB')) } : undefined;
+  const sebek = fw.sebek ? { iface: iface('HwSEBEK_IFACE', fw.lanIface), port: fw.sebekDstPort, magic, db: resolve(v('HwSEBEK_DB')) } : undefined;
 
   const email = (fw.extra.HwALERT_EMAIL ?? '').split(/[\s,]+/).filter(Boolean);
   const alertRules: AlertRule[] = [];
@@ -162,12 +207,15 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
     file,
     firewall: fw,
     logDir,
-    inspector: { rules, matcher, vars: { HOME_NET: homeNet, EXTERNAL_NET: v('HwEXTERNAL_NET') } },
+    inspector: { rules, matcher, allowEmpty, vars: { HOME_NET: homeNet, EXTERNAL_NET: v('HwEXTERNAL_NET') } },
     queues,
     queueMaxLen: int('HwQUEUE_MAXLEN', v('HwQUEUE_MAXLEN'), 1, 1 << 20),
     workers,
     nflogGroup: fw.logTarget === 'nflog' ? fw.nflogGroup : undefined,
     capture,
+    logKeepDays,
+    allowEmpty,
+    positions,
     sebek,
     statusFile: over.statusFile ?? resolve(v('HwSTATUS_FILE')),
     statusIntervalMs: int('HwSTATUS_INTERVAL', v('HwSTATUS_INTERVAL'), 1, 3600) * 1000,

@@ -4,8 +4,7 @@
  * file, and reload. Fail closed: the firewall queues without --queue-bypass (unless HwFAIL_OPEN),
  * so while this process is down nothing the firewall queues leaves.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { formatEveAlert, formatFastAlert, type AlertEvent } from '../output/alert.js';
@@ -14,11 +13,14 @@ import { FullCapture } from './full-capture.js';
 import { formatFirewallLine } from './firewall-log.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { InterfaceNames } from './iface-names.js';
-import { loadGatewayMatcher, type GatewayMatcher } from './matcher-loader.js';
+import { printable } from '../config/iface-name.js';
+import { loadGatewayMatcher, NoRulesError, type GatewayMatcher } from './matcher-loader.js';
 import { loadNfBinding, type NfBinding, type NfHandle, type NflogPacket, type QueueOptions } from './nf-binding.js';
 import { QueueRunner, type QueueRunnerStats } from './queue-runner.js';
+import { CAPTURE_FILE, Retention, ROTATED_LOG, type RetentionCounters, type RetentionPolicy } from './retention.js';
 import { RotatingFile } from './rotating-file.js';
 import { SebekTap } from './sebek-tap.js';
+import type { CrashReport, SupervisedStatus } from './supervisor.js';
 import type { QueueWorkerData, WorkerRequest } from './queue-worker.js';
 
 export interface KernelQueueStats {
@@ -73,6 +75,9 @@ export interface GatewayStatus {
   alertLog: { lines: number; errors: number };
   capture: ReturnType<FullCapture['stats']> | undefined;
   sebek: ReturnType<SebekTap['stats']> | undefined;
+  /** Every supervised child (full capture, Sebek tap): running, crashes, crash loop, last exit, stderr tail. */
+  supervised: SupervisedStatus[];
+  retention: RetentionCounters;
   alerting: Alerter['counters'];
 }
 
@@ -95,6 +100,8 @@ export class Gateway {
   private alerter: Alerter;
   private readonly ifnames = new InterfaceNames();
   private statusTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retention: Retention;
   private readonly startedAt = new Date();
   reloads = 0;
   reloadErrors = 0;
@@ -107,6 +114,17 @@ export class Gateway {
     this.eve = new RotatingFile(path.join(config.logDir, 'eve.json'));
     this.fwlog = new RotatingFile(path.join(config.logDir, 'firewall.log'));
     this.alerter = this.makeAlerter(config);
+    this.retention = new Retention(retentionPolicies(config), (line) => this.log(line));
+  }
+
+  /**
+   * A supervised child died: said on stderr every time (with its last stderr lines, escaped), so a capture that
+   * cannot start is never silent. The restart delay doubles up to 30 s, which bounds these lines.
+   */
+  private onCrash(r: CrashReport): void {
+    const tail = r.stderrTail.length ? `; its last stderr: ${r.stderrTail.map((l) => printable(l, 300)).join(' | ')}` : '; nothing on its stderr';
+    const loop = r.crashLoop ? `CRASH LOOP: ${r.consecutive} exits in a row, ` : '';
+    this.log(`${r.name} (${printable(r.command, 200)}) ${printable(r.exit, 300)}: ${loop}restarting in ${(r.restartInMs / 1000).toFixed(1)} s${tail}`);
   }
 
   private makeAlerter(c: GatewayConfig): Alerter {
@@ -119,12 +137,12 @@ export class Gateway {
     this.nf = loadNfBinding();
     // Capture first: it sees traffic even if the IPS cannot start.
     if (c.capture) {
-      this.capture = new FullCapture({ iface: c.capture.iface, dir: c.capture.dir, rotateSeconds: c.capture.rotateSeconds });
+      this.capture = new FullCapture({ iface: c.capture.iface, dir: c.capture.dir, rotateSeconds: c.capture.rotateSeconds, onCrash: (r) => this.onCrash(r) });
       this.capture.start();
     }
     if (c.sebek) {
       mkdirSync(path.dirname(c.sebek.db), { recursive: true });
-      this.sebek = new SebekTap({ iface: c.sebek.iface, port: c.sebek.port, magic: c.sebek.magic, db: c.sebek.db, onLines: (lines) => this.alerter.keystrokes(lines) });
+      this.sebek = new SebekTap({ iface: c.sebek.iface, port: c.sebek.port, magic: c.sebek.magic, db: c.sebek.db, onLines: (lines) => this.alerter.keystrokes(lines), onCrash: (r) => this.onCrash(r) });
       this.sebek.start();
     }
     if (c.nflogGroup !== undefined) {
@@ -135,7 +153,7 @@ export class Gateway {
       else {
         for (const q of c.queues) {
           // each queue its own matcher: flows, streams and the prefilter's scratch space are per queue
-          const loaded = await loadGatewayMatcher(c.inspector);
+          const loaded = await loadGatewayMatcher(c.inspector); // refuses an empty set unless allowEmpty
           const r = new QueueRunner(this.nf, q, loaded, (events) => this.onEvents(events), queueOptions(c));
           r.start();
           this.runners.push(r);
@@ -145,6 +163,10 @@ export class Gateway {
     }
     this.statusTimer = setInterval(() => void this.writeFreshStatus(), c.statusIntervalMs);
     this.statusTimer.unref();
+    // Retention at start (a gateway down for a month finds a month of expired files) and then hourly.
+    this.retention.sweep();
+    this.retentionTimer = setInterval(() => this.retention.sweep(), RETENTION_INTERVAL_MS);
+    this.retentionTimer.unref();
     await this.writeFreshStatus();
   }
 
@@ -162,7 +184,10 @@ export class Gateway {
             if (m.type === 'ready') {
               this.log(`IPS worker on queue ${queue}: ${String(m.inspector)}`);
               resolve();
-            } else if (m.type === 'error') reject(new Error(`queue ${queue}: ${String(m.message)}`));
+            } else if (m.type === 'error') {
+              const setting = m.setting as 'HwIPS_RULES' | 'HwIPS_MATCHER' | undefined;
+              reject(setting ? new NoRulesError(setting, String(m.message)) : new Error(`queue ${queue}: ${String(m.message)}`));
+            }
             else if (m.type === 'events') this.onEvents(m.events as AlertEvent[]);
             else if (m.type === 'stats') slot.stats = m.stats as QueueRunnerStats;
             else if (m.type === 'reloaded') {
@@ -297,6 +322,8 @@ export class Gateway {
       alertLog: { lines: this.fast.lines, errors: this.fast.errors },
       capture: this.capture?.stats(),
       sebek: this.sebek?.stats(),
+      supervised: [this.capture?.supervisor.status(), this.sebek?.supervisor.status()].filter((x): x is SupervisedStatus => x !== undefined),
+      retention: { ...this.retention.counters },
       alerting: { ...this.alerter.counters },
     };
   }
@@ -317,6 +344,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     for (const r of this.runners) r.stop();
     for (const w of this.workers) {
       w.worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
@@ -337,4 +365,17 @@ export class Gateway {
     this.eve.close();
     this.fwlog.close();
   }
+}
+
+const RETENTION_INTERVAL_MS = 3_600_000;
+
+/** What retention sweeps: the capture directory's pcap files and the log directory's rotated days. */
+export function retentionPolicies(c: GatewayConfig): RetentionPolicy[] {
+  const out: RetentionPolicy[] = [
+    { what: 'log', dir: c.logDir, owns: (n) => ROTATED_LOG.test(n), keepDays: c.logKeepDays, maxBytes: 0, keepNewest: false },
+  ];
+  if (c.capture) {
+    out.push({ what: 'capture', dir: c.capture.dir, owns: (n) => CAPTURE_FILE.test(n), keepDays: c.capture.keepDays, maxBytes: c.capture.maxBytes, keepNewest: true });
+  }
+  return out;
 }

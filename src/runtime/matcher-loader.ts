@@ -17,12 +17,29 @@ export interface MatcherSpec {
   matcher?: string;
   /** Snort variables (HOME_NET, EXTERNAL_NET, ...). */
   vars: Record<string, string>;
+  /** Load (and run inline) with no rules at all; otherwise an empty set is refused (`honeywall run --allow-empty`). */
+  allowEmpty?: boolean;
+}
+
+/** The rules loaded are none and that was not asked for: starting (or reloading) would accept every packet. */
+export class NoRulesError extends Error {
+  constructor(readonly setting: 'HwIPS_RULES' | 'HwIPS_MATCHER', message: string) {
+    super(message);
+  }
 }
 
 export interface GatewayMatcher {
   matcher: Matcher;
   /** A one-line description (source, rules loaded, rules that failed to compile). */
   description: string;
+  /** Rules loaded. */
+  rules: number;
+}
+
+function refuseEmpty(spec: MatcherSpec, setting: 'HwIPS_RULES' | 'HwIPS_MATCHER', what: string): void {
+  if (!spec.allowEmpty) {
+    throw new NoRulesError(setting, `${what}: every packet the firewall queues would be accepted (start with --allow-empty to run so on purpose)`);
+  }
 }
 
 function inline(m: ConstructorParameters<typeof Matcher>[0]): Matcher {
@@ -49,10 +66,12 @@ export async function loadGatewayMatcher(spec: MatcherSpec): Promise<GatewayMatc
       }
     }
     const repl = artifact.replaceRules ? `, ${artifact.replaceRules} with replace` : '';
-    return { matcher: inline(artifact), description: `compiled matcher: ${artifact.table.count} rules from ${path}${repl}` };
+    if (artifact.table.count === 0) refuseEmpty(spec, 'HwIPS_MATCHER', `${path} holds no rules`);
+    return { matcher: inline(artifact), description: `compiled matcher: ${artifact.table.count} rules from ${path}${repl}${artifact.table.count === 0 ? ' (--allow-empty): every packet is accepted' : ''}`, rules: artifact.table.count };
   }
   if (spec.rules.length === 0) {
-    return { matcher: inline({ rules: [], filters: [], actionOrder: DEFAULT_ACTION_ORDER, eventLog: 8 }), description: 'no rules loaded: every packet is accepted' };
+    refuseEmpty(spec, 'HwIPS_RULES', 'no rule files are set');
+    return { matcher: inline({ rules: [], filters: [], actionOrder: DEFAULT_ACTION_ORDER, eventLog: 8 }), description: 'no rules loaded (--allow-empty): every packet is accepted', rules: 0 };
   }
   for (const f of spec.rules) if (!existsSync(f)) throw new Error(`HwIPS_RULES: ${f}: no such file`);
   const vars = Object.entries(spec.vars).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`);
@@ -64,10 +83,15 @@ export async function loadGatewayMatcher(spec: MatcherSpec): Promise<GatewayMatc
     throw err;
   }
   const plan = compiled.plan;
+  if (plan.rules.length === 0) {
+    const files = spec.rules.join(' ');
+    refuseEmpty(spec, 'HwIPS_RULES', compiled.failures.length ? `no rule of ${files} compiled (${compiled.failures.length} failed)` : `${files}: no rules`);
+  }
   const repl = plan.rules.filter((r) => r.ops.some((o) => o.op === 'content' && o.replace !== undefined)).length;
   const failed = compiled.failures.length ? `, ${compiled.failures.length} not loaded (${compiled.failures.slice(0, 3).map((f) => `${f.file}:${f.line}: ${f.reason}`).join('; ')}${compiled.failures.length > 3 ? '; ...' : ''})` : '';
   return {
     matcher: inline(plan),
-    description: `rules compiled at load: ${plan.rules.length} rules from ${spec.rules.join(' ')}${repl ? `, ${repl} with replace` : ''}${failed}`,
+    description: `rules compiled at load: ${plan.rules.length} rules from ${spec.rules.join(' ')}${repl ? `, ${repl} with replace` : ''}${failed}${plan.rules.length === 0 ? ' (--allow-empty): every packet is accepted' : ''}`,
+    rules: plan.rules.length,
   };
 }

@@ -5,7 +5,7 @@
  * Messages out: ready, error, events, stats, reloaded.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadGatewayMatcher, type MatcherSpec } from './matcher-loader.js';
+import { loadGatewayMatcher, NoRulesError, type MatcherSpec } from './matcher-loader.js';
 import { loadNfBinding, type QueueOptions } from './nf-binding.js';
 import { QueueRunner } from './queue-runner.js';
 
@@ -26,9 +26,10 @@ async function run(): Promise<void> {
     const loaded = await loadGatewayMatcher(data.spec);
     runner = new QueueRunner(loadNfBinding(), data.queue, loaded, (events) => port.postMessage({ type: 'events', events }), data.queueOptions);
     runner.start();
-    port.postMessage({ type: 'ready', queue: data.queue, inspector: loaded.description });
+    port.postMessage({ type: 'ready', queue: data.queue, inspector: loaded.description, rules: loaded.rules });
   } catch (err) {
-    port.postMessage({ type: 'error', message: (err as Error).message });
+    // The setting travels with a refusal of empty rules, so the gateway can point at it in the config.
+    port.postMessage({ type: 'error', message: (err as Error).message, setting: err instanceof NoRulesError ? err.setting : undefined });
     return;
   }
   port.on('message', (msg: WorkerRequest) => {

@@ -11,7 +11,7 @@ import { CaptureParser } from '../packet/pcap.js';
 import { SebekExtractor } from '../sebek/extract.js';
 import { SebekStore } from '../sebek/store.js';
 import type { KeystrokeLine } from '../sebek/session.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type CrashReport } from './supervisor.js';
 
 export interface SebekTapOptions {
   iface: string;
@@ -20,12 +20,15 @@ export interface SebekTapOptions {
   db: string;
   tcpdump?: string;
   onLines?: (lines: KeystrokeLine[]) => void;
+  /** Every exit of the tap's tcpdump not asked for (the gateway reports it on stderr). */
+  onCrash?: (report: CrashReport) => void;
 }
 
 export interface SebekTapStats {
   running: boolean;
   starts: number;
   crashes: number;
+  crashLoop: boolean;
   records: number;
   sebekPackets: number;
   garbage: number;
@@ -62,6 +65,7 @@ export class SebekTap {
         this.parser = new CaptureParser('tcpdump');
       },
       onStdout: (chunk) => this.feed(chunk),
+      onCrash: opts.onCrash,
     });
   }
 
@@ -108,6 +112,7 @@ export class SebekTap {
     for (const l of this.store.session.loss.values()) lost += l.lost;
     return {
       running: this.supervisor.running, starts: this.supervisor.starts, crashes: this.supervisor.crashes,
+      crashLoop: this.supervisor.status().crashLoop,
       records: s.records, sebekPackets: s.sebekPackets, garbage: s.garbage, undecodable: s.undecodable,
       lost, clients: this.store.session.loss.size, captureErrors: this.captureErrors, storeErrors: this.storeErrors, lastError: this.lastError,
     };

@@ -1,11 +1,13 @@
 /** `honeywall firewall --config FILE [--out DIR] [--check]`: the bridge gateway's firewall (rc.firewall successor). */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { hasErrors, loadHoneywallConf } from '../../config/honeywall-conf.js';
+import { readBoundedText } from '../../config/bounded-read.js';
+import { hasErrors, loadHoneywallConf, MAX_CONF_BYTES } from '../../config/honeywall-conf.js';
 import { renderText } from '../../diagnostics/render.js';
 import { APPLY_FILE, emitFirewall, RULES6_FILE, RULES_FILE } from '../../emit/firewall/index.js';
 import { checkRestore } from '../../emit/firewall/restore-check.js';
+import { writeFilesExclusive } from '../../emit/firewall/write-files.js';
 import { EXIT_FINDINGS, UsageError, type CommandContext } from '../program.js';
 
 interface FirewallOptions {
@@ -29,15 +31,13 @@ export function registerFirewall(program: Command, ctx: CommandContext): void {
 function runFirewall(opts: FirewallOptions, ctx: CommandContext): void {
   if (!existsSync(opts.config)) throw new UsageError(`${opts.config}: no such config file`);
   const { config, diagnostics } = loadHoneywallConf(opts.config);
-  const sources = new Map<string, string>();
-  for (const file of new Set(diagnostics.map((d) => d.file))) {
-    try {
-      sources.set(file, readFileSync(file, 'utf8'));
-    } catch {
-      /* the diagnostic says why */
-    }
-  }
-  process.stderr.write(renderText(diagnostics, (file) => sources.get(file)));
+  // Only the config's own lines are shown under its diagnostics: a list file it names (HwFWBLACK=/etc/shadow) may be
+  // anything, and its diagnostics give a line number and what is wrong, never its text. Control characters in the
+  // config's lines are shown as '?' (same width, so the caret stays under the column).
+  const got = diagnostics.some((d) => d.file === opts.config) ? readBoundedText(opts.config, MAX_CONF_BYTES) : undefined;
+  // eslint-disable-next-line no-control-regex
+  const configText = got && 'text' in got ? got.text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?') : undefined;
+  process.stderr.write(renderText(diagnostics, (file) => (file === opts.config ? configText : undefined)));
   if (!config || hasErrors(diagnostics)) {
     process.stderr.write(`honeywall firewall: ${diagnostics.filter((d) => d.severity === 'error').length} error(s); nothing written\n`);
     ctx.exitCode = EXIT_FINDINGS;
@@ -53,7 +53,7 @@ function runFirewall(opts: FirewallOptions, ctx: CommandContext): void {
         process.stderr.write(`${file}: ${family === 4 ? 'iptables' : 'ip6tables'}-restore --test: ok\n`);
       } else {
         failed = true;
-        process.stderr.write(`${file}${result.line !== undefined ? `:${result.line}` : ''}: error: ${result.message}\n`);
+        process.stderr.write(`${file}:${result.line ?? 1}:1: error restore-check: ${result.message}\n`);
       }
     }
     if (failed) {
@@ -70,12 +70,10 @@ function runFirewall(opts: FirewallOptions, ctx: CommandContext): void {
     } catch (err) {
       throw new UsageError(`${dir}: cannot create output directory (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    for (const [name, text] of Object.entries(output.files)) {
-      const target = path.join(dir, name);
-      const tmp = `${target}.tmp-${process.pid}`;
-      writeFileSync(tmp, text);
-      if (name === APPLY_FILE) chmodSync(tmp, 0o755);
-      renameSync(tmp, target);
+    try {
+      writeFilesExclusive(dir, Object.entries(output.files).map(([name, text]) => ({ name, text, mode: name === APPLY_FILE ? 0o755 : 0o644 })));
+    } catch (err) {
+      throw new UsageError(`${dir}: cannot write the firewall files (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     process.stderr.write(`honeywall firewall: wrote ${Object.keys(output.files).map((f) => path.join(dir, f)).join(', ')}\n`);
   } else if (!opts.check) {

@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { Gateway } from '../../runtime/gateway.js';
-import { loadGatewayConfig, type GatewayOverrides } from '../../runtime/gateway-config.js';
+import { loadGatewayConfig, settingError, type GatewayConfig, type GatewayOverrides } from '../../runtime/gateway-config.js';
+import { NoRulesError } from '../../runtime/matcher-loader.js';
 import { UsageError, type CommandContext } from '../program.js';
 
 interface RunOptions {
@@ -18,6 +19,19 @@ interface RunOptions {
   statusFile?: string;
   capture: boolean;
   workers?: string;
+  allowEmpty?: boolean;
+}
+
+/**
+ * A failure to start, as `file:line:column: error code: message`: at the setting it names (HwIPS_RULES: ...,
+ * HwIPS_MATCHER: ...) when it names one, else at the top of the config.
+ */
+function startError(c: GatewayConfig, err: unknown): string {
+  if (err instanceof NoRulesError) return settingError(c.file, c.positions, err.setting, 'no-rules', err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /^(?:queue \d+: )?(Hw[A-Z0-9_]+): (.*)$/s.exec(message);
+  if (m && c.positions.has(m[1]!)) return settingError(c.file, c.positions, m[1]!, 'cannot-start', m[2]!);
+  return `${c.file}:1:1: error cannot-start: ${message}`;
 }
 
 function load(file: string, over: GatewayOverrides) {
@@ -38,11 +52,12 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--workers <n>', "worker threads: 'auto' or a number; 0 serves the queues in the main thread")
     .option('--status-file <file>', 'status file (overrides HwSTATUS_FILE)')
     .option('--no-capture', 'do not run the full capture')
+    .option('--allow-empty', 'run inline with no rules (every queued packet accepted); refused without it')
     .action(async (opts: RunOptions) => {
       if (!existsSync(opts.config)) throw new UsageError(`--config: ${opts.config}: no such file`);
       const over: GatewayOverrides = {
         logDir: opts.logDir, rules: opts.rules, matcher: opts.matcher, queueBalance: opts.queueBalance,
-        statusFile: opts.statusFile, noCapture: !opts.capture, workers: opts.workers,
+        statusFile: opts.statusFile, noCapture: !opts.capture, workers: opts.workers, allowEmpty: opts.allowEmpty === true,
       };
       const first = load(opts.config, over);
       if (!first.config) {
@@ -54,9 +69,11 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         await gw.start();
       } catch (err) {
         await gw.stop().catch(() => undefined);
-        throw new UsageError(`cannot start: ${(err as Error).message}`);
+        process.stderr.write(`${startError(first.config, err)}\n`);
+        throw new UsageError(`${opts.config}: not started`);
       }
-      gw.log(`running (pid ${process.pid}); logs in ${first.config.logDir}, status in ${first.config.statusFile}`);
+      const capture = first.config.capture ? `, capture in ${first.config.capture.dir}` : '';
+      gw.log(`running (pid ${process.pid}); logs in ${first.config.logDir}${capture}, status in ${first.config.statusFile}`);
       let reloading = Promise.resolve();
       await new Promise<void>((resolve) => {
         const onHup = () => {
