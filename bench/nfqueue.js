@@ -1,5 +1,8 @@
 // NFQUEUE benchmark (after `npm run build`, as root):
-//   node bench/nfqueue.js [--seconds S] [--size BYTES] [--rounds N] [--tcp-mb MB] [--tcp-rounds N]
+//   node bench/nfqueue.js [--seconds S] [--size BYTES] [--rounds N] [--tcp-mb MB] [--tcp-rounds N] [--no-snort]
+//   (--tcp-rounds 0 leaves out the bulk TCP transfers, --no-snort setup c; HW_BENCH_PROFILE=DIR runs `honeywall run`
+//   under `node --cpu-prof --cpu-prof-dir DIR`, for a profile of the gateway's packet path: a few % slower;
+//   HW_BENCH_NODE_FLAGS='--perf-basic-prof ...' passes other node flags to it)
 //
 // Builds its own namespace honeynet (outside host 10.0.0.1 -- gateway with br0 over eth0/eth1 -- one honeypot
 // 10.0.0.20, the same layout as the test harness in test/honeynet/, re-done here in plain JS), loads the project's
@@ -12,7 +15,8 @@
 //      (when /opt/snort-2.9.20/bin/snort or $SNORT_PREFIX/bin/snort exists; else the recorded figure is printed).
 // Measures, each setup:
 //   - small packets: one UDP flow of SIZE-byte datagrams honeypot -> outside:9000 (established first, so every
-//     datagram is queued), as fast as the sender can, bounded in count and time; counted at the receiver;
+//     datagram is queued), as fast as the sender can, bounded in count and time; counted at the receiver; with the
+//     consumer's CPU time per queued packet over the floods (from /proc: steadier than the rate on a shared machine);
 //   - bulk TCP: TCP_MB MB (1 MB = 1e6 bytes) of pseudo-random bytes over one TCP connection honeypot ->
 //     outside:5001, counted at the receiver, timed from its first to its last byte. Port 5001 on purpose: it is in
 //     no HTTP_PORTS list (neither engine runs its HTTP inspection on it) nor in a stream5 ports list, so the
@@ -73,7 +77,9 @@ const haveEt = existsSync(etDir);
 const snortPrefix = process.env.SNORT_PREFIX || '/opt/snort-2.9.20';
 const snortBin = join(snortPrefix, 'bin/snort');
 const snortBase = join(snortPrefix, 'etc/base.conf');
-const haveSnort = existsSync(snortBin) && existsSync(snortBase);
+const haveSnort = existsSync(snortBin) && existsSync(snortBase) && !process.argv.includes('--no-snort');
+const PROFILE_DIR = process.env.HW_BENCH_PROFILE;
+const NODE_FLAGS = (process.env.HW_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'honeywall-nfq-bench-'));
 const id = `hwb${process.pid.toString(36)}`;
@@ -293,6 +299,26 @@ const kqDelta = (a, b) => {
   const d = { sent: b.queued - a.queued - (b.userDropped - a.userDropped), full: b.queueDropped - a.queueDropped, sock: b.userDropped - a.userDropped };
   return `kernel: ${d.sent.toLocaleString('en')} packets to the consumer, ${d.full.toLocaleString('en')} dropped queue full, ${d.sock.toLocaleString('en')} dropped socket full`;
 };
+/**
+ * CPU seconds (user + system, all threads) a process has used, from /proc/PID/stat (10 ms ticks). Read before and
+ * after the floods, and divided by the packets the queue handed over meanwhile, it says what each packet costs the
+ * consumer (its reads, verdicts and the kernel work they do, plus its own processing): a figure the other processes
+ * on the machine disturb much less than the rate.
+ */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // utime, stime (fields 14, 15)
+  } catch {
+    return NaN;
+  }
+}
+const cpuPerPacket = (c0, c1, k0, k1) => {
+  const n = k1.queued - k0.queued - (k1.userDropped - k0.userDropped);
+  return n > 0 && Number.isFinite(c1 - c0) ? `consumer CPU ${((1e6 * (c1 - c0)) / n).toFixed(2)} us a packet` : 'consumer CPU n/a';
+};
+
 /** What the addon counted on a queue: packets, GSO super-packets and the largest, verdict messages sent. */
 function netlinkSummary(n) {
   if (!n || n.received === undefined) return 'no queue counters';
@@ -341,6 +367,7 @@ async function floodOnce(receiver) {
 
 /** TCP_ROUNDS transfers of TCP_MB MB honeypot -> outside:TCP_PORT, one connection each; the best and all rates. */
 async function bulk(receiver) {
+  if (TCP_ROUNDS <= 0) return undefined;
   const runs = [];
   for (let i = 0; i < TCP_ROUNDS; i++) {
     const before = receiver.out.length;
@@ -379,6 +406,7 @@ function reportUdp(name, f, rtt, extra = '') {
   console.log(`${name.padEnd(38)} ${Math.round(f.pps).toLocaleString('en').padStart(9)} pkt/s delivered (${f.delivered.toLocaleString('en')} of ${f.sent.toLocaleString('en')} sent at ${Math.round(f.sendPps).toLocaleString('en')}/s, ${(100 * (1 - f.delivered / f.sent)).toFixed(1)}% lost)  ping RTT avg ${rtt.avg.toFixed(3)} ms (min ${rtt.min.toFixed(3)})${extra}`);
 }
 function reportTcp(name, t, extra = '') {
+  if (t === undefined) return;
   const all = t.all.map((r) => `${r.mbps.toFixed(1)}${r.complete ? '' : ` (incomplete: ${(r.bytes / 1e6).toFixed(1)} MB${r.error ? `, ${r.error}` : ''})`}`).join(', ');
   console.log(`${name.padEnd(38)} ${t.mbps.toFixed(1).padStart(7)} MB/s bulk TCP (${(t.bytes / 1e6).toFixed(1)} MB in ${t.seconds.toFixed(2)} s; all runs: ${all} MB/s)${extra}`);
 }
@@ -454,14 +482,16 @@ try {
     const acceptor = start(NS.gw, [process.execPath, ACCEPTOR, JSON.stringify(ACCEPTOR_OPTS)]);
     await ready('the accept-all consumer', acceptor);
     const k0 = kernelQueue();
+    const c0 = cpuSeconds(acceptor.pid);
     udp.acc = await flood(receiver);
     const rtt = pingRtt();
     const k1 = kernelQueue();
+    udp.acc.cpu = cpuPerPacket(c0, cpuSeconds(acceptor.pid), k0, k1);
     tcp.acc = await bulk(receiver);
     const k2 = kernelQueue();
     await stop(acceptor);
     console.log(`   accept-all consumer: ${netlinkSummary(JSON.parse(acceptor.out.split('\n').find((l) => l.startsWith('{')) ?? '{}').netlink)}`);
-    reportUdp('a. NFQUEUE, accept-all consumer', udp.acc, rtt, `; ${kqDelta(k0, k1)} (all floods and pings)`);
+    reportUdp('a. NFQUEUE, accept-all consumer', udp.acc, rtt, `; ${kqDelta(k0, k1)} (all floods and pings); ${udp.acc.cpu}`);
     reportTcp('a. NFQUEUE, accept-all consumer', tcp.acc, `; ${kqDelta(k1, k2)}${afterStop('the consumer')}`);
     udp.accRtt = rtt;
   }
@@ -471,15 +501,18 @@ try {
     flushConntrack();
     writeFileSync(CONF, confText(['HwQUEUE=yes', `HwQUEUE_NUM=${QUEUE}`, `HwIPS_MATCHER=${artifact}`]));
     const t0 = performance.now();
-    const gw = start(NS.gw, [process.execPath, cli, 'run', '--config', CONF, '--no-capture']);
+    const prof = [...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(PROFILE_DIR)] : []), ...NODE_FLAGS];
+    const gw = start(NS.gw, [process.execPath, ...prof, cli, 'run', '--config', CONF, '--no-capture']);
     await until('honeywall run to load the rules', () => gw.err.includes('running (pid') || exited(gw), 120_000);
     if (exited(gw)) throw new Error(`honeywall run exited: ${gw.err}`);
     const loadS = (performance.now() - t0) / 1000;
     const ips = /IPS on queue [^\n]*/.exec(gw.err)?.[0] ?? '';
     const k0 = kernelQueue();
+    const c0 = cpuSeconds(gw.pid);
     udp.hw = await flood(receiver);
     const rtt = pingRtt();
     const k1 = kernelQueue();
+    udp.hw.cpu = cpuPerPacket(c0, cpuSeconds(gw.pid), k0, k1);
     tcp.hw = await bulk(receiver);
     const k2 = kernelQueue();
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
@@ -498,7 +531,7 @@ try {
     console.log(`   honeywall run queue: ${netlinkSummary(gwNetlink)}`);
     console.log(`   honeywall run: ${ips}; started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; queue ${QUEUE} ${k0.bound ? 'bound' : 'NOT bound'}; ` +
       `${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ${alertSummary(join(tmp, 'log', 'fast.log'))}`);
-    reportUdp('b. honeywall run, ET Open 2019', udp.hw, rtt, `; ${kqDelta(k0, k1)} (all floods and pings)`);
+    reportUdp('b. honeywall run, ET Open 2019', udp.hw, rtt, `; ${kqDelta(k0, k1)} (all floods and pings); ${udp.hw.cpu}`);
     reportTcp('b. honeywall run, ET Open 2019', tcp.hw, `; ${kqDelta(k1, k2)}${afterStop('honeywall run')}`);
     udp.hwRtt = rtt;
   }
@@ -518,9 +551,11 @@ try {
     if (exited(sn)) throw new Error(`snort exited (${sn.exitCode}): ${text().split('\n').slice(-15).join('\n')}`);
     const loadS = (performance.now() - t0) / 1000;
     const k0 = kernelQueue();
+    const c0 = cpuSeconds(sn.pid);
     udp.snort = await flood(receiver);
     const rtt = pingRtt();
     const k1 = kernelQueue();
+    udp.snort.cpu = cpuPerPacket(c0, cpuSeconds(sn.pid), k0, k1);
     tcp.snort = await bulk(receiver);
     const k2 = kernelQueue();
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${sn.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024; // `ip netns exec` execs snort: same pid
@@ -528,11 +563,11 @@ try {
     const c = snortCounts(text());
     console.log(`   Snort inline: started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; ${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ` +
       `Snort's DAQ counts: received ${c.received.toLocaleString('en')}, analyzed ${c.analyzed.toLocaleString('en')}, verdicts allow ${c.allow.toLocaleString('en')} block ${c.block} replace ${c.replace}; ${alertSummary(join(logDir, 'alert'))}`);
-    reportUdp('c. Snort 2.9.20 NFQ inline, ET Open', udp.snort, rtt, `; ${kqDelta(k0, k1)} (all floods and pings)`);
+    reportUdp('c. Snort 2.9.20 NFQ inline, ET Open', udp.snort, rtt, `; ${kqDelta(k0, k1)} (all floods and pings); ${udp.snort.cpu}`);
     reportTcp('c. Snort 2.9.20 NFQ inline, ET Open', tcp.snort, `; ${kqDelta(k1, k2)}${afterStop('Snort')}`);
     udp.snortRtt = rtt;
   } else if (haveEt) {
-    console.log(`c. ${snortBin} is absent: ${RECORDED}`);
+    console.log(`c. ${process.argv.includes('--no-snort') ? 'Snort left out (--no-snort)' : `${snortBin} is absent`}: ${RECORDED}`);
   }
   await stop(receiver);
 
@@ -542,7 +577,7 @@ try {
     (udp.hw ? `; honeywall run / accept-all ${ratio(udp.hw.pps, udp.acc.pps)} ${target(udp.hw.pps, udp.acc.pps, 0.8)}` : '') +
     (udp.snort ? `; Snort NFQ / accept-all ${ratio(udp.snort.pps, udp.acc.pps)}; honeywall run / Snort NFQ ${ratio(udp.hw.pps, udp.snort.pps)}` : ''));
   const snortTcp = tcp.snort ? tcp.snort.mbps : RECORDED_TCP;
-  console.log(`  bulk TCP: accept-all / no queue ${ratio(tcp.acc.mbps, tcp.base.mbps)}` +
+  if (tcp.acc) console.log(`  bulk TCP: accept-all / no queue ${ratio(tcp.acc.mbps, tcp.base.mbps)}` +
     (tcp.hw ? `; honeywall run / accept-all ${ratio(tcp.hw.mbps, tcp.acc.mbps)}; honeywall run / Snort NFQ ${ratio(tcp.hw.mbps, snortTcp)} ${target(tcp.hw.mbps, snortTcp, 2)}${tcp.snort ? '' : ` (against the recorded ${RECORDED_TCP} MB/s)`}` : ''));
   const rtts = [udp.hwRtt && `honeywall run +${(udp.hwRtt.avg - baseRtt.avg).toFixed(3)} ms`, udp.snortRtt && `Snort NFQ +${(udp.snortRtt.avg - baseRtt.avg).toFixed(3)} ms`].filter(Boolean);
   console.log(`  added latency per round trip (ping avg): NFQUEUE accept-all +${(udp.accRtt.avg - baseRtt.avg).toFixed(3)} ms${rtts.length ? `, ${rtts.join(', ')}` : ''} (one queued packet per round trip: the echo request; the reply is inbound, never queued)`);

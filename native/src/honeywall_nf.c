@@ -13,6 +13,9 @@
  *   setVerdict(q, id, verdict[, bytes])   NF_DROP = 0, NF_ACCEPT = 1; bytes replace the packet (same length).
  *                              Verdicts without bytes given during a batch's callback are sent together, in
  *                              one message to the kernel, when the callback returns; elsewhere at once.
+ *   setVerdicts(q, pairs: Uint32Array, count)   `count` verdicts without bytes, (id, verdict) pairs in order: the
+ *                              same as that many setVerdict calls, in one call (a batch's verdicts, given at the
+ *                              end of its callback, cost one crossing into C instead of one a packet).
  *   setVerdictBatch(q, id, verdict)       verdict for every queued packet with an id <= id.
  *   openLog(group, opts, cb)   bind NFLOG group `group` (libnetfilter_log); cb(entries[]).
  *   close(h)                   unbind and close (queue or log); safe to call twice and from the callback.
@@ -696,6 +699,37 @@ static napi_value set_verdict(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* setVerdicts(q, pairs: Uint32Array, count) -> boolean */
+static napi_value set_verdicts(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv) < 3) {
+    napi_throw_type_error(env, NULL, "setVerdicts(queue, pairs, count)");
+    return NULL;
+  }
+  nf_handle *h = unwrap(env, argv[0]);
+  if (!h) return NULL;
+  napi_typedarray_type tt;
+  size_t n = 0, off;
+  void *data = NULL;
+  napi_value ab;
+  uint32_t count;
+  if (napi_get_typedarray_info(env, argv[1], &tt, &n, &data, &ab, &off) != napi_ok || tt != napi_uint32_array ||
+      napi_get_value_uint32(env, argv[2], &count) != napi_ok || (size_t)count * 2 > n) {
+    napi_throw_type_error(env, NULL, "setVerdicts(queue, pairs: Uint32Array, count): count pairs at most");
+    return NULL;
+  }
+  napi_value result;
+  if (h->closed || h->kind != KIND_QUEUE) {
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
+  const uint32_t *pairs = data;
+  for (uint32_t i = 0; i < count; i++) vadd(h, pairs[2 * i], pairs[2 * i + 1]);
+  if (!h->dispatching) vflush(h);
+  napi_get_boolean(env, true, &result);
+  return result;
+}
+
 static napi_value set_verdict_batch(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (get_args(env, info, 3, argv) < 3) {
@@ -833,6 +867,7 @@ NAPI_MODULE_INIT() {
     {"openQueue", NULL, open_queue, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openLog", NULL, open_log, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setVerdict", NULL, set_verdict, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setVerdicts", NULL, set_verdicts, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setVerdictBatch", NULL, set_verdict_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, close_handle, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stats", NULL, stats, NULL, NULL, NULL, napi_enumerable, NULL},

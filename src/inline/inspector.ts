@@ -61,6 +61,12 @@ export interface InlineOptions {
   maxHeld?: number;
   /** Server ports whose streams are cut at HTTP message boundaries (default Snort's HTTP ports). */
   httpPorts?: readonly number[];
+  /**
+   * Gives a packet the inspector keeps past the `push` that brought it (a segment held for a gap, a fragment held for
+   * its datagram) its own bytes: the gateway's queue hands over views of a buffer that its next batch overwrites
+   * (nf-binding.ts), so the processor returns a copy decoded as the original was. Default: the packet itself.
+   */
+  keep?: (p: Packet) => Packet;
   flow?: FlowConfig;
 }
 
@@ -96,6 +102,7 @@ export class InlineInspector<H> {
   private readonly holdMs: number;
   private readonly maxHeld: number;
   private readonly httpPorts: Set<number>;
+  private readonly keep: (p: Packet) => Packet;
   private readonly fragments = new Map<string, FragmentEntry<H>>();
   /** Streams holding segments (checked by expire). */
   private readonly holding = new Set<InlineStream<Handle<H>>>();
@@ -114,6 +121,7 @@ export class InlineInspector<H> {
     this.holdMs = opts.holdMs ?? 2000;
     this.maxHeld = opts.maxHeld ?? 1024;
     this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
+    this.keep = opts.keep ?? ((p) => p);
     // the gateway tracks streams itself (InlineStream); the flow table only keeps sessions and their state
     this.flows = new FlowTable({ ...opts.flow, reassembleClientPorts: 'none', reassembleServerPorts: 'none' });
     this.flows.onRemove = (flow) => this.forget(flow);
@@ -207,7 +215,7 @@ export class InlineInspector<H> {
       f = { held: [] };
       this.fragments.set(key, f);
     }
-    f.held.push({ handle, packet: p, since: now });
+    f.held.push({ handle, packet: this.keep(p), since: now });
     this.heldTotal++;
     this.stats.fragmentsHeld++;
     const whole = this.defrag.add(p);
@@ -296,7 +304,12 @@ export class InlineInspector<H> {
     const u = { flow, fromClient, established: flow.established };
     switch (c.kind) {
       case 'gap': {
-        if (this.heldTotal >= this.maxHeld || !st.hold({ seq, payload, handle, since: now, packet: p })) {
+        if (this.heldTotal >= this.maxHeld) {
+          out.push(this.streamDrop(handle, p, 'hold-limit'));
+          return;
+        }
+        const kept = this.keep(p);
+        if (!st.hold({ seq, payload: kept.payload, handle, since: now, packet: kept })) {
           out.push(this.streamDrop(handle, p, 'hold-limit'));
           return;
         }

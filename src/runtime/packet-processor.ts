@@ -75,7 +75,8 @@ export class PacketProcessor<H> {
   readonly decodeStats = new DecodeStats();
   private inspector: InlineInspector<H>;
   private loaded: GatewayMatcher;
-  private readonly clock: Clock;
+  /** The time holds are measured with (ms; the gateway's real clock, a test's own). */
+  readonly clock: Clock;
   private readonly holdMs: number | undefined;
 
   constructor(loaded: GatewayMatcher, opts: ProcessorOptions = {}) {
@@ -86,8 +87,19 @@ export class PacketProcessor<H> {
   }
 
   private inspectorFor(loaded: GatewayMatcher): InlineInspector<H> {
-    return new InlineInspector<H>(loaded.matcher, this.holdMs !== undefined ? { holdMs: this.holdMs } : {});
+    return new InlineInspector<H>(loaded.matcher, { ...(this.holdMs !== undefined ? { holdMs: this.holdMs } : {}), keep: this.keep });
   }
+
+  /** How the packet being processed was decoded: a packet the inspector keeps is decoded again from its copy so. */
+  private decodeOptions: typeof NO_CHECKSUMS | typeof LENGTH_FROM_DATA = NO_CHECKSUMS;
+
+  /** A held packet's own copy (the caller's bytes may be a view of a buffer it reuses: the queue's are). */
+  private readonly keep = (p: Packet): Packet => {
+    const copy = decodeIpPacket(p.data.slice(), undefined, this.decodeOptions);
+    copy.tsSec = p.tsSec;
+    copy.tsUsec = p.tsUsec;
+    return copy;
+  };
 
   get description(): string {
     return this.loaded.description;
@@ -117,11 +129,13 @@ export class PacketProcessor<H> {
   }
 
   /**
-   * Decide on one queued IP datagram. `data` may be rewritten in place. Never throws. Checksums are never verified:
+   * Decide on one queued IP datagram. `data` may be rewritten in place, and need stay valid during the call only (what
+   * is held is copied, see `keep`). Never throws. Checksums are never verified:
    * a queued super-packet's transport checksum is often not computed yet (the kernel or the NIC does it when it
-   * segments), and a rewrite gets full checksums, which segmentation then carries over to each segment.
+   * segments), and a rewrite gets full checksums, which segmentation then carries over to each segment. `now` (ms, the
+   * clock's by default; a queue reads it once a batch) times how long a held packet may wait.
    */
-  process(data: Uint8Array, tsSec: number, tsUsec: number, handle: H, shape?: PacketShape): ProcessResult<H>[] {
+  process(data: Uint8Array, tsSec: number, tsUsec: number, handle: H, shape?: PacketShape, now = this.clock.now()): ProcessResult<H>[] {
     const c = this.counters;
     c.packets++;
     c.bytes += data.length;
@@ -130,7 +144,8 @@ export class PacketProcessor<H> {
     try {
       const gso = shape !== undefined && shape.gso;
       const truncated = shape !== undefined && shape.truncatedFrom > 0;
-      p = decodeIpPacket(data, this.decodeStats, gso || truncated ? LENGTH_FROM_DATA : NO_CHECKSUMS);
+      this.decodeOptions = gso || truncated ? LENGTH_FROM_DATA : NO_CHECKSUMS;
+      p = decodeIpPacket(data, this.decodeStats, this.decodeOptions);
       p.tsSec = tsSec;
       p.tsUsec = tsUsec;
       if (p.ip !== undefined && p.error !== undefined) c.malformed++;
@@ -146,7 +161,7 @@ export class PacketProcessor<H> {
         c.gsoNotTcp++;
         decisions = [this.inspector.refuse(p, handle, 'gso-not-tcp')];
       } else {
-        decisions = this.inspector.push(p, handle, this.clock.now());
+        decisions = this.inspector.push(p, handle, now);
       }
     } catch {
       c.inspectorErrors++;

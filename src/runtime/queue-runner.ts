@@ -28,12 +28,20 @@ export interface QueueRunnerStats {
 
 /** How often held packets are checked for an expired wait (ms). */
 const EXPIRE_EVERY_MS = 250;
+/**
+ * Verdicts without bytes collected before they are handed to the addon in one call (pairs); a batch with more is
+ * handed over in several calls. The addon sends all of a batch's verdicts in one message when its callback returns.
+ */
+const PENDING_PAIRS = 256;
 
 export class QueueRunner {
   private handle: NfHandle | undefined;
   readonly processor: PacketProcessor<QueuedPacket>;
   private readonly rejects: RejectSender;
   private timer: NodeJS.Timeout | undefined;
+  /** Verdicts not yet handed to the addon: (id, verdict) pairs, in the order they were given. */
+  private readonly pending = new Uint32Array(2 * PENDING_PAIRS);
+  private npending = 0;
 
   constructor(
     private readonly nf: NfBinding,
@@ -59,12 +67,18 @@ export class QueueRunner {
 
   private onPackets(packets: QueuedPacket[]): void {
     let events: AlertEvent[] | undefined;
-    for (const pkt of packets) {
-      for (const r of this.processor.process(pkt.data, pkt.tsSec, pkt.tsUsec, pkt, pkt)) {
+    // one reading of the clock a batch: it times holds only (how long a segment may wait), never a match
+    const now = this.processor.clock.now();
+    for (let i = 0; i < packets.length; i++) {
+      const pkt = packets[i]!;
+      const results = this.processor.process(pkt.data, pkt.tsSec, pkt.tsUsec, pkt, pkt, now);
+      for (let k = 0; k < results.length; k++) {
+        const r = results[k]!;
         this.verdict(r);
         if (r.events.length > 0) (events ??= []).push(...r.events);
       }
     }
+    this.flush();
     if (events !== undefined) this.onEvents(events);
   }
 
@@ -75,15 +89,38 @@ export class QueueRunner {
       this.verdict(r);
       events.push(...r.events);
     }
+    this.flush();
     if (events.length > 0) this.onEvents(events);
   }
 
+  /**
+   * A verdict, in order with the others: one without bytes waits in `pending` (handed over with the batch's others),
+   * one with bytes goes at once, after those before it.
+   */
   private verdict(r: ProcessResult<QueuedPacket>): void {
     const h = this.handle;
     if (h === undefined) return;
-    if (r.verdict === 'accept') this.nf.setVerdict(h, r.handle.id, NF_ACCEPT, r.modified);
-    else this.nf.setVerdict(h, r.handle.id, NF_DROP);
-    if (r.reject !== undefined) this.rejects.send(r.reject, r.handle);
+    if (r.verdict === 'accept' && r.modified !== undefined) {
+      this.flush();
+      this.nf.setVerdict(h, r.handle.id, NF_ACCEPT, r.modified);
+    } else {
+      if (this.npending === PENDING_PAIRS) this.flush();
+      const at = 2 * this.npending++;
+      this.pending[at] = r.handle.id;
+      this.pending[at + 1] = r.verdict === 'accept' ? NF_ACCEPT : NF_DROP;
+    }
+    if (r.reject !== undefined) {
+      // the answer follows the drop, as before verdicts were collected
+      this.flush();
+      this.rejects.send(r.reject, r.handle);
+    }
+  }
+
+  /** Hands the collected verdicts to the addon (sent when the batch's callback returns, or at once outside one). */
+  private flush(): void {
+    if (this.npending === 0 || this.handle === undefined) return;
+    this.nf.setVerdicts(this.handle, this.pending, this.npending);
+    this.npending = 0;
   }
 
   stats(): QueueRunnerStats {
@@ -107,6 +144,7 @@ export class QueueRunner {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.flush();
     if (this.handle) this.nf.close(this.handle);
     this.handle = undefined;
   }
