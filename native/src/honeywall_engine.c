@@ -27,7 +27,7 @@
  *       whether one of them is bidirectional. A scan given ports then leaves out the ids whose rules cannot match
  *       those ports (a one-byte pattern of a port 3389 rule is no candidate on port 80). Copied.
  *   hsScan(db, buf, start, end, out: Int32Array[, sport, dport]) -> count   (block mode; ids written to out, at most
- *       out.length; ports < 0 or absent: no port filter)
+ *       out.length, in ascending order (see sort_ids); ports < 0 or absent: no port filter)
  *   hsStreamOpen(db) -> stream; hsStreamScan(stream, buf, start, end, out: Int32Array, streamOffset[, sport, dport])
  *       -> count (ids and the end offsets relative to `start`, as pairs; each id once per call, its first end);
  *   hsStreamClose(stream)   (also done by the garbage collector)
@@ -618,6 +618,33 @@ static int on_block_match(unsigned int id, unsigned long long from, unsigned lon
   return 0;
 }
 
+/* A block scan's ids in ascending order. Hyperscan's order of reports is its own ("not guaranteed to be ordered",
+ * and at one end offset it depends on the database's internals), so two databases holding the same patterns (a
+ * port group's and the whole group's with the port filter, src/match/port-groups.ts) may report the same ids in
+ * different orders. The order reaches the rules: candidates are evaluated in it, which the per-item budget and
+ * flowbits set by one rule and checked by another on the same packet can see. Sorted, a scan's result depends only
+ * on the set of ids found: each id once (SINGLEMATCH), so equal sets give equal arrays whatever database found them. */
+static int cmp_id(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static void sort_ids(int32_t *ids, uint32_t n) {
+  if (n > 24) {
+    qsort(ids, n, sizeof *ids, cmp_id);
+    return;
+  }
+  for (uint32_t i = 1; i < n; i++) {
+    int32_t id = ids[i];
+    uint32_t j = i;
+    while (j > 0 && ids[j - 1] > id) {
+      ids[j] = ids[j - 1];
+      j--;
+    }
+    ids[j] = id;
+  }
+}
+
 /* Streaming mode: every occurrence comes; keep the first of each id in this block, with its end. */
 static int on_stream_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx) {
   scan_ctx *c = ctx;
@@ -657,6 +684,7 @@ static napi_value hs_scan_js(napi_env env, napi_callback_info info) {
   c.filter = filter_of(env, h, argv, argc, 5, &c.sport, &c.dport);
   hs_error_t rc = hs_scan(h->db, (const char *)buf + start, end - start, 0, s->scratch, on_block_match, &c);
   if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return throw_with(env, "hyperscan: scan failed", NULL, NULL);
+  sort_ids(out, c.n);
   napi_value r;
   napi_create_uint32(env, c.n, &r);
   return r;

@@ -19,6 +19,7 @@ import {
   PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FAST_PATTERN, RULE_SETS_FLOWBITS, RuleList, RuleTable,
 } from './rule-table.js';
 import { bufferOf, makeSubject, type Subject } from './subject.js';
+import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
 import { runOps, type VerifyContext } from './verify.js';
@@ -69,6 +70,12 @@ export interface MatcherOptions {
   engine?: NativeEngine;
   /** Inline: sdrop rules are returned among the events (never logged, but they drop). */
   inline?: boolean;
+  /**
+   * Scan TCP and UDP packets with port groups' databases (port-groups.ts) as they become ready: the same results,
+   * faster for ports most patterns cannot match. The gateway's; a replay leaves it off (its databases would be ready
+   * only late in a short capture).
+   */
+  portGroups?: boolean | PortGroupLimits;
 }
 
 /** A matcher's rules as an artifact loads them: the table, the policy, the prefilter groups, the address index. */
@@ -127,6 +134,11 @@ export class Matcher {
     this.inline = opts.inline ?? false;
     this.loader = new PrefilterLoader(engine);
     this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g)));
+    if (opts.portGroups) {
+      const limits = opts.portGroups === true ? undefined : opts.portGroups;
+      const compiles = new CompileQueue();
+      for (const g of this.groups.flat()) if (g.group.portSrc.length > 0) g.ports = new PortGroups(g.group, g.db, engine, limits, compiles);
+    }
     this.prefilterRebuilt = this.loader.rebuilt;
     const n = this.rules.count;
     this.noFp = noFp.map((t) => new NoFastPatternIndex(t));
@@ -147,6 +159,13 @@ export class Matcher {
 
   streamDatabase(g: LoadedGroup): ReturnType<PrefilterLoader['streamDatabase']> {
     return this.loader.streamDatabase(g);
+  }
+
+  /** The port groups' figures per group (`proto:buffer`), when the matcher makes them. */
+  portGroupStats(): Record<string, PortGroupStats> {
+    const out: Record<string, PortGroupStats> = {};
+    for (const g of this.groups.flat()) if (g.ports !== undefined) out[`${g.group.proto}:${g.group.buf}`] = { ...g.ports.stats };
+    return out;
   }
 
   private pcreOf = (op: PcreOp): CompiledPcre => {
@@ -271,7 +290,9 @@ export class Matcher {
       } else {
         const b = bufferOf(s, g.group.buf, undefined);
         if (b === undefined || b.length === 0) continue;
-        n = engine.hsScan(g.db, b, 0, b.length, g.out, sport, dport);
+        const db = g.ports === undefined ? g.db : g.ports.database(sport, dport);
+        if (db === undefined) continue; // no pattern of the group can match these ports
+        n = engine.hsScan(db, b, 0, b.length, g.out, sport, dport);
         ids = g.out;
       }
       const start = g.group.ruleStart;

@@ -12,6 +12,7 @@
 import type { PortSet } from '../config/variables.js';
 import { HS_CASELESS, HS_SINGLEMATCH, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
 import { portRanges } from './header-sets.js';
+import type { PortGroups } from './port-groups.js';
 import type { BufferName, RulePlan } from './plan.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
@@ -231,6 +232,8 @@ export interface LoadedGroup {
   out: Int32Array;
   /** The streaming database, loaded on first use (only the gateway uses it). */
   streamDb: NativeHandle | undefined;
+  /** The group's port groups (port-groups.ts), when its matcher makes them. */
+  ports: PortGroups | undefined;
 }
 
 /**
@@ -244,7 +247,7 @@ export class PrefilterLoader {
 
   load(g: PrefilterGroup): LoadedGroup {
     const n = g.nocase.length;
-    return { group: g, db: this.filtered(g, this.database(g, false)), out: new Int32Array(Math.max(1, n)), streamDb: undefined };
+    return { group: g, db: this.filtered(g, this.database(g, false)), out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
   }
 
   streamDatabase(l: LoadedGroup): NativeHandle {

@@ -43,7 +43,7 @@ function refuseEmpty(spec: MatcherSpec, setting: 'HwIPS_RULES' | 'HwIPS_MATCHER'
 }
 
 function inline(m: ConstructorParameters<typeof Matcher>[0]): Matcher {
-  return new Matcher(m, undefined, { checksumMode: 'none', inline: true });
+  return new Matcher(m, undefined, { checksumMode: 'none', inline: true, portGroups: true });
 }
 
 /** Throws an Error with a one-line message when a file is missing or does not load. */
