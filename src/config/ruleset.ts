@@ -6,7 +6,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { RuleFile } from '../ast.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { parseRules } from '../parser/parse.js';
+import type { DirectiveNode } from '../ast.js';
+import { parseRules, readDirectives } from '../parser/parse.js';
 import { defaultClassifications, parseClassificationConfig, type Classification } from './classification.js';
 import { parseVarOverride, VariableTable } from './variables.js';
 import { readTextFile } from './read-text.js';
@@ -23,6 +24,18 @@ export interface LoadedFile {
 export interface RuleFileRef {
   path: string;
   display: string;
+  /**
+   * The file's text, when the load read it (for its variables) but did not parse it: the caller takes it from here
+   * rather than reading the file again, and drops it (`takeText`).
+   */
+  text?: string;
+}
+
+/** A deferred rule file's text: the one the load read, handed over once, else read now. */
+export function takeText(ref: RuleFileRef): string {
+  const text = ref.text ?? readText(ref.path);
+  ref.text = undefined;
+  return text;
 }
 
 export interface RuleSet {
@@ -88,17 +101,58 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
   const seenFiles = new Set<string>();
   let classificationsFromFile = false;
 
-  const loadRules = (path: string) => {
+  /**
+   * A rule file joins the set. Snort reads every included file twice: a first pass defines variables (and follows
+   * includes) in include order before any rule is read, so a `var`/`ipvar`/`portvar` line in a .rules file counts
+   * for every rule of the set, as the same line in snort.conf at that place would (parser.c: ParseConfigFile with
+   * parse_rules 0, then 1). Those lines are read here, when the file is reached.
+   */
+  const loadRules = (path: string, depth: number) => {
+    if (depth > 16) throw new LoadError(`includes nested too deeply at ${path}`);
     if (seenFiles.has(path)) return;
     seenFiles.add(path);
     const shown = display(path, cwd);
-    set.ruleFiles.push({ path, display: shown });
-    if (opts.deferRuleFiles) return;
-    const r = parseRules(readText(path), { file: shown });
+    const ref: RuleFileRef = { path, display: shown };
+    set.ruleFiles.push(ref);
+    const text = readText(path);
+    const directives = readDirectives(text);
+    if (directives.length > 0) {
+      const lines = new LineMap(text);
+      for (const node of directives) applyDirective(node, path, shown, lines, depth);
+    }
+    if (opts.deferRuleFiles) {
+      ref.text = text;
+      return;
+    }
+    const r = parseRules(text, { file: shown });
     set.files.push({ path, display: shown, file: r.file, diagnostics: r.diagnostics });
   };
 
-  const loadClassifications = (path: string, from: LoadedFile | undefined) => {
+  /** A `var`/`ipvar`/`portvar` defines a variable; an `include` loads its file (snort.conf and rule files alike). */
+  const applyDirective = (node: DirectiveNode, path: string, shown: string, lines: LineMap, depth: number) => {
+    const { line, column } = lines.position(node.keyword.span.start);
+    if (node.directive === 'var' || node.directive === 'ipvar' || node.directive === 'portvar') {
+      if (!node.name || !node.value) {
+        set.diagnostics.push({ code: 'bad-variable', severity: 'error', message: `${node.directive} needs a name and a value`, file: shown, line, column, offset: node.keyword.span.start, length: node.raw.trimEnd().length });
+        return;
+      }
+      set.vars.set({ kind: node.directive, name: node.name.value, value: node.value.value, origin: `${shown}:${line}` });
+    } else if (node.directive === 'include' && node.name) {
+      const target = set.vars.substitute(node.name.value);
+      const full = isAbsolute(target) ? target : resolve(dirname(path), target);
+      if (!existsSync(full)) {
+        set.diagnostics.push({ code: 'include-not-found', severity: 'error', message: `include '${node.name.value}' (${full}) does not exist`, file: shown, line, column, offset: node.name.span.start, length: node.name.text.length });
+        return;
+      }
+      const name = basename(full);
+      if (name === 'classification.config') loadClassifications(full, undefined);
+      else if (name === 'reference.config' || name === 'unicode.map' || name.endsWith('.map')) return;
+      else if (full.endsWith('.rules')) loadRules(full, depth + 1);
+      else loadConfig(full, depth + 1);
+    }
+  };
+
+  const loadClassifications = (path: string, from: LoadedFile | undefined): void => {
     const text = readText(path);
     const { entries, bad } = parseClassificationConfig(text);
     if (!classificationsFromFile) {
@@ -111,7 +165,8 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
     void from;
   };
 
-  const loadConfig = (path: string, depth: number) => {
+  // (A function declaration: applyDirective, above, calls it and loadRules, and they call it.)
+  function loadConfig(path: string, depth: number): void {
     if (depth > 16) throw new LoadError(`includes nested too deeply at ${path}`);
     if (seenFiles.has(path)) return;
     seenFiles.add(path);
@@ -131,28 +186,9 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
         continue;
       }
       if (node.kind !== 'directive' || node.disabled) continue;
-      const { line, column } = lines.position(node.keyword.span.start);
-      if (node.directive === 'var' || node.directive === 'ipvar' || node.directive === 'portvar') {
-        if (!node.name || !node.value) {
-          set.diagnostics.push({ code: 'bad-variable', severity: 'error', message: `${node.directive} needs a name and a value`, file: shown, line, column, offset: node.keyword.span.start, length: node.raw.trimEnd().length });
-          continue;
-        }
-        set.vars.set({ kind: node.directive, name: node.name.value, value: node.value.value, origin: `${shown}:${line}` });
-      } else if (node.directive === 'include' && node.name) {
-        const target = set.vars.substitute(node.name.value);
-        const full = isAbsolute(target) ? target : resolve(dirname(path), target);
-        if (!existsSync(full)) {
-          set.diagnostics.push({ code: 'include-not-found', severity: 'error', message: `include '${node.name.value}' (${full}) does not exist`, file: shown, line, column, offset: node.name.span.start, length: node.name.text.length });
-          continue;
-        }
-        const name = basename(full);
-        if (name === 'classification.config') loadClassifications(full, loaded);
-        else if (name === 'reference.config' || name === 'unicode.map' || name.endsWith('.map')) continue;
-        else if (full.endsWith('.rules')) loadRules(full);
-        else loadConfig(full, depth + 1);
-      }
+      applyDirective(node, path, shown, lines, depth);
     }
-  };
+  }
 
   if (opts.conf) {
     const conf = resolve(cwd, opts.conf);
@@ -166,9 +202,9 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
     if (st.isDirectory()) {
       const cls = join(full, 'classification.config');
       if (!classificationsFromFile && existsSync(cls)) loadClassifications(cls, undefined);
-      for (const f of findRuleFiles(full)) loadRules(f);
+      for (const f of findRuleFiles(full)) loadRules(f, 0);
     } else if (isConfigPath(full)) loadConfig(full, 0);
-    else loadRules(full);
+    else loadRules(full, 0);
   }
   for (const v of opts.vars ?? []) {
     const o = parseVarOverride(v);

@@ -52,6 +52,8 @@ export const SNORT_DEFAULT_VARIABLES: readonly [VariableKind, string, string][] 
 
 export class VariableTable {
   private readonly vars = new Map<string, Variable>();
+  /** Variables already resolved as addresses and as ports (emptied whenever a variable is set). */
+  private readonly resolved = { address: new Map<string, unknown>(), port: new Map<string, unknown>() };
 
   static withDefaults(): VariableTable {
     const t = new VariableTable();
@@ -61,6 +63,14 @@ export class VariableTable {
 
   set(v: Variable): void {
     this.vars.set(v.name, v);
+    // (Tested first: a snort.conf defines every variable before anything is resolved, and a clear is not free.)
+    if (this.resolved.address.size > 0) this.resolved.address.clear();
+    if (this.resolved.port.size > 0) this.resolved.port.clear();
+  }
+
+  /** The resolution cache of one kind of expression (resolveAddress, resolvePorts). */
+  resolvedCache(kind: 'address' | 'port'): Map<string, unknown> {
+    return this.resolved[kind];
   }
 
   get(name: string): Variable | undefined {
@@ -125,11 +135,35 @@ export interface ValueSet<A> {
 export type AddressSet = ValueSet<Cidr>;
 export type PortSet = ValueSet<[number, number]>;
 
-export class ResolveError extends Error {}
+/** Why an expression cannot be resolved; `code` is the diagnostic code lint reports it under. */
+export class ResolveError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'unknown-variable' | 'variable-too-deep' | 'expansion-too-large' = 'unknown-variable',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * How deep variables and lists may nest, counted together (`$A` -> `[$B]` -> `$C` ... is one level per variable and
+ * per list). Resolution recurses once per level: a chain of 10^6 variables overflowed the stack. Snort's shipped
+ * snort.conf nests two levels (`$FILE_DATA_PORTS` -> `$HTTP_PORTS`).
+ */
+export const MAX_RESOLVE_DEPTH = 256;
+
+/**
+ * How many entries (addresses, ranges, `any`) one expression may expand to, counting every use of a variable
+ * (`[$A,$A]` counts $A twice). A 40-line chain of `ipvar Vn [$Vn-1,$Vn-1]` expands to 2^40 entries: it ran V8 out of
+ * memory. Variables are resolved once each and shared, so the count is what bounds the work of anything that walks
+ * the expansion (the matcher's interval tables).
+ */
+export const MAX_EXPANSION = 100_000;
 
 /** How one kind of expression (addresses or ports) resolves: its atoms, its variables, its grammar. */
 interface SetKind<E extends AddressExpr | PortExpr, A> {
   noun: string;
+  plural: string;
   /** The variable kind that may not be used here. */
   foreign: VariableKind;
   atom(expr: E): A | undefined;
@@ -138,6 +172,7 @@ interface SetKind<E extends AddressExpr | PortExpr, A> {
 
 const ADDRESSES: SetKind<AddressExpr, Cidr> = {
   noun: 'address',
+  plural: 'addresses',
   foreign: 'portvar',
   atom: (e) => (e.kind === 'cidr' ? { kind: 'cidr', family: e.family, addr: e.addr, prefix: e.prefix, text: e.text } : undefined),
   parse: parseAddress,
@@ -145,6 +180,7 @@ const ADDRESSES: SetKind<AddressExpr, Cidr> = {
 
 const PORTS: SetKind<PortExpr, [number, number]> = {
   noun: 'port',
+  plural: 'port ranges',
   foreign: 'ipvar',
   atom: (e) => (e.kind === 'range' ? [e.lo, e.hi] : undefined),
   parse: parsePort,
@@ -152,43 +188,103 @@ const PORTS: SetKind<PortExpr, [number, number]> = {
 
 const withArticle = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
 
-function resolveSet<E extends AddressExpr | PortExpr, A>(expr: E, vars: VariableTable, kind: SetKind<E, A>, seen: ReadonlySet<string>): ValueSet<A> {
-  const negate = (set: ValueSet<A>): ValueSet<A> => (expr.negated ? { any: false, include: [], exclude: [set] } : set);
-  switch (expr.kind) {
-    case 'any':
-      return { any: true, include: [], exclude: [] };
-    case 'var': {
-      const v = vars.get(expr.name);
-      if (!v) throw new ResolveError(`undefined variable $${expr.name}`);
-      if (v.kind === kind.foreign) throw new ResolveError(`$${expr.name} is ${withArticle(v.kind)}, used as ${withArticle(kind.noun)}`);
-      if (seen.has(expr.name)) throw new ResolveError(`variable $${expr.name} refers to itself`);
-      const parsed = kind.parse(v.value);
-      if (!parsed.ok) throw new ResolveError(`$${expr.name} (${v.origin}) is not a ${kind.noun} list: ${parsed.error}`);
-      return negate(resolveSet(parsed.value, vars, kind, new Set([...seen, expr.name])));
-    }
-    case 'list': {
-      const inner: ValueSet<A> = { any: false, include: [], exclude: [] };
-      for (const item of expr.items as E[]) {
-        const r = resolveSet(item, vars, kind, seen);
-        if (item.negated) inner.exclude.push(...r.exclude);
-        else if (r.any && r.exclude.length === 0) inner.any = true;
-        else inner.include.push(r);
+/** A resolved expression, with how many entries it expands to and how many levels it nests below itself. */
+interface Resolved<A> {
+  set: ValueSet<A>;
+  size: number;
+  height: number;
+}
+
+/** Marks a variable being resolved (a use of it below itself is a loop). */
+const IN_PROGRESS = null;
+
+class Resolver<E extends AddressExpr | PortExpr, A> {
+  constructor(
+    private readonly vars: VariableTable,
+    private readonly kind: SetKind<E, A>,
+    /** Resolved variables of this kind (the table's cache), or IN_PROGRESS. */
+    private readonly done: Map<string, Resolved<A> | typeof IN_PROGRESS>,
+  ) {}
+
+  resolve(expr: E, depth: number): Resolved<A> {
+    if (depth > MAX_RESOLVE_DEPTH) throw this.tooDeep();
+    switch (expr.kind) {
+      case 'any':
+        return { set: { any: true, include: [], exclude: [] }, size: 1, height: 0 };
+      case 'var': {
+        const r = this.variable(expr.name, depth);
+        return expr.negated ? { set: { any: false, include: [], exclude: [r.set] }, size: r.size, height: r.height } : r;
       }
-      return negate(inner);
+      case 'list': {
+        const inner: ValueSet<A> = { any: false, include: [], exclude: [] };
+        let size = 0;
+        let height = 0;
+        const items = expr.items as E[];
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i]!;
+          const r = this.resolve(item, depth + 1);
+          size += r.size;
+          if (size > MAX_EXPANSION) throw this.tooLarge('the list');
+          if (r.height + 1 > height) height = r.height + 1;
+          // (Loops, not push(...spread): a spread of a huge array overflows the stack.)
+          if (item.negated) for (let k = 0; k < r.set.exclude.length; k++) inner.exclude.push(r.set.exclude[k]!);
+          else if (r.set.any && r.set.exclude.length === 0) inner.any = true;
+          else inner.include.push(r.set);
+        }
+        return { set: expr.negated ? { any: false, include: [], exclude: [inner] } : inner, size, height };
+      }
+      default: {
+        const atom = this.kind.atom(expr)!;
+        return { set: expr.negated ? { any: false, include: [], exclude: [atom] } : { any: false, include: [atom], exclude: [] }, size: 1, height: 0 };
+      }
     }
-    default: {
-      const atom = kind.atom(expr)!;
-      return expr.negated ? { any: false, include: [], exclude: [atom] } : { any: false, include: [atom], exclude: [] };
+  }
+
+  /** A variable's value resolved once per table and shared by every use (its uses still count in the size). */
+  private variable(name: string, depth: number): Resolved<A> {
+    const kind = this.kind;
+    const known = this.done.get(name);
+    if (known === IN_PROGRESS) throw new ResolveError(`variable $${name} refers to itself`);
+    if (known !== undefined) {
+      // (The height is the variable's own: a use deep enough to pass the limit fails whichever use came first.)
+      if (depth + known.height > MAX_RESOLVE_DEPTH) throw this.tooDeep();
+      return known;
     }
+    const v = this.vars.get(name);
+    if (!v) throw new ResolveError(`undefined variable $${name}`);
+    if (v.kind === kind.foreign) throw new ResolveError(`$${name} is ${withArticle(v.kind)}, used as ${withArticle(kind.noun)}`);
+    const parsed = kind.parse(v.value);
+    if (!parsed.ok) throw new ResolveError(`$${name} (${v.origin}) is not a ${kind.noun} list: ${parsed.error}`);
+    this.done.set(name, IN_PROGRESS);
+    let r: Resolved<A>;
+    try {
+      r = this.resolve(parsed.value, depth + 1);
+    } catch (e) {
+      this.done.delete(name);
+      if (e instanceof ResolveError && e.code === 'expansion-too-large' && !e.message.startsWith('$'))
+        throw this.tooLarge(`$${name} (${v.origin})`);
+      throw e;
+    }
+    const own: Resolved<A> = { set: r.set, size: r.size, height: r.height + 1 };
+    this.done.set(name, own);
+    return own;
+  }
+
+  private tooDeep(): ResolveError {
+    return new ResolveError(`variables and lists nested more than ${MAX_RESOLVE_DEPTH} deep`, 'variable-too-deep');
+  }
+
+  private tooLarge(what: string): ResolveError {
+    return new ResolveError(`${what} expands to more than ${MAX_EXPANSION.toLocaleString('en-US')} ${this.kind.plural}`, 'expansion-too-large');
   }
 }
 
 export function resolveAddress(expr: AddressExpr, vars: VariableTable): AddressSet {
-  return resolveSet(expr, vars, ADDRESSES, new Set());
+  return new Resolver(vars, ADDRESSES, vars.resolvedCache('address') as Map<string, Resolved<Cidr> | null>).resolve(expr, 0).set;
 }
 
 export function resolvePorts(expr: PortExpr, vars: VariableTable): PortSet {
-  return resolveSet(expr, vars, PORTS, new Set());
+  return new Resolver(vars, PORTS, vars.resolvedCache('port') as Map<string, Resolved<[number, number]> | null>).resolve(expr, 0).set;
 }
 
 function setMatches<A>(set: ValueSet<A>, isSet: (e: A | ValueSet<A>) => e is ValueSet<A>, test: (atom: A) => boolean): boolean {

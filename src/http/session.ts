@@ -105,8 +105,15 @@ function parseHeaders(b: Uint8Array, i: number, cookieName: string, enableCookie
     if (e < 0) { headerParts.push(b.subarray(pos)); break; }
     if (e === pos) { bodyStart = afterEol(b, e); break; }
     const next = afterEol(b, e);
-    const colon = b.indexOf(0x3a, pos);
-    if (colon > pos && colon < e) {
+    // The colon is looked for in this line only: b.indexOf(':', pos) ran on to the end of the payload for every line
+    // without one, quadratic in a header block of colon-less lines (fuzzing found 2.7 s for 137 KB).
+    let colon = -1;
+    for (let k = pos; k < e; k++)
+      if (b[k] === 0x3a) {
+        colon = k;
+        break;
+      }
+    if (colon > pos) {
       const name = latin1.decode(b.subarray(pos, colon)).trim().toLowerCase();
       let vs = colon + 1;
       while (vs < e && (b[vs] === SP || b[vs] === TAB)) vs++;

@@ -197,6 +197,8 @@ export function ttlMatches(h: HeaderOf<'ttl'>, s: Subject): boolean {
  * Only icode's range may start with a sign (`-1<>30`): ParseIcmpType reads a range only when the value starts with a
  * digit, and `-1<>30` then fails its plain-number parse.
  */
+const INT32_MAX = 2147483647;
+
 function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberTest> {
   const signedRange = name === 'icode';
   return defineKeyword<NumberTest>({
@@ -216,15 +218,23 @@ function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberT
           return undefined;
         }
         if (a < -1 || a > 254 || b < 1 || b > 256 || b - a <= 1) {
+          if (!signedRange && a <= INT32_MAX && b <= INT32_MAX) {
+            // ParseIcmpType loads any range; one outside these bounds matches nothing or everything.
+            report.warning('never-matches', `${name} range ${a}<>${b} is outside -1 <= min <= 254, 1 <= max <= 256, max - min > 1 (Snort loads it)`, 0, v.length);
+            return { op: 'range', value: a, max: b };
+          }
           report.error('bad-range', `${name} range ${a}<>${b} is invalid (-1 <= min <= 254, 1 <= max <= 256, max - min > 1)`, 0, v.length);
           return undefined;
         }
         return { op: 'range', value: a, max: b };
       }
-      const t = numberTest(v, report, name, ['=', '<', '>'], 0, 256, false);
+      // ParseIcmpType checks no bounds at all (`itype:300` loads and never matches): a warning. ParseIcmpCode
+      // refuses what cannot match. Either way the number must fit Snort's int.
+      const t = numberTest(v, report, name, ['=', '<', '>'], 0, signedRange ? 256 : INT32_MAX, false);
       if (!t) return undefined;
       const bad = (t.op === '=' && t.value > 255) || (t.op === '<' && t.value < 1) || (t.op === '>' && t.value > 254);
-      if (bad) {
+      if (bad && !signedRange) report.warning('never-matches', `${name} ${v.trim()} can never match: an ICMP type is 0..255 (Snort loads it)`, 0, v.length);
+      else if (bad) {
         report.error('number-out-of-range', `${name} ${v.trim()} can never match (valid: N 0..255, <N 1..256, >N 0..254)`, 0, v.length);
         return undefined;
       }

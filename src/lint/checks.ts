@@ -57,14 +57,13 @@ const ICMP_HEADER = 4;
 const TRAITS_BY_ID = keywordTable((k) => (PAYLOAD_NEEDS_FP.has(k.name) ? NEEDS_FP : 0) | (TCP_ONLY.has(k.name) ? TCP_HEADER : 0) | (ICMP_ONLY.has(k.name) ? ICMP_HEADER : 0));
 
 /** Per-file cache of expression checks: parsed expressions are shared by every rule with the same text. */
-type ExprCache = Map<object, string | undefined>;
+export type ExprCache = Map<object, ResolveError | undefined>;
 
 /**
  * The per-rule questions, one enabled rule at a time (lint hands each rule over as it is parsed and keeps nothing
  * of it but these diagnostics and facts).
  */
 export class RuleChecker {
-  readonly diagnostics: Diagnostic[] = [];
   readonly facts: FileFacts;
 
   /** `lines`: the file's line map (lint shares it with the parser's diagnostics). */
@@ -73,6 +72,8 @@ export class RuleChecker {
     private readonly display: string,
     private readonly ctx: CheckContext,
     private readonly exprCache: ExprCache = new Map(),
+    /** Where the diagnostics go (lint's capped list); an array by default. */
+    readonly diagnostics: { push(d: Diagnostic): void } = [],
   ) {
     this.facts = { file: display, lines, sids: [], flowbitsSet: [], flowbitsChecked: [] };
   }
@@ -99,13 +100,13 @@ export class RuleChecker {
           else resolvePorts(expr as PortExpr, this.ctx.vars);
         } catch (e) {
           if (!(e instanceof ResolveError)) throw e;
-          problem = e.message;
+          problem = e;
         }
       }
       // (Long lists are parsed afresh for each rule, so caching them would only keep them alive.)
       if (field.text.length <= 100) this.exprCache.set(expr, problem);
     }
-    if (problem) this.report(this.place(rule, field.start, field.end - field.start), 'error', 'unknown-variable', problem);
+    if (problem) this.report(this.place(rule, field.start, field.end - field.start), 'error', problem.code, problem.message);
   }
 
   check(rule: RuleNode): void {

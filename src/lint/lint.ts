@@ -6,39 +6,45 @@
  * (each worker pays its own module loading and JIT warm-up, about 1 s of CPU), so linting stays in one thread.
  */
 import { readFileSync } from 'node:fs';
+import { CappedDiagnostics, type SeverityCounts } from '../diagnostics/capped.js';
 import { compareDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { LintSummary } from '../diagnostics/render.js';
 import { loadRuleSet, type LoadOptions, type RuleSet } from '../config/ruleset.js';
-import { checkContextOf, checkFacts, type FileFacts } from './checks.js';
+import { checkContextOf, checkFacts, type ExprCache, type FileFacts } from './checks.js';
 import { lintFile } from './file-lint.js';
 
 export interface LintResult {
   set: RuleSet;
   summary: LintSummary;
+  /** The diagnostics kept (at most `limit`), sorted. */
   diagnostics: Diagnostic[];
+  /** Diagnostics found past the limit, per severity: counted, not kept. */
+  omitted: SeverityCounts;
+  limit: number;
+  /** Errors found, kept or not. */
   errors: number;
   /** The text of a file named in the diagnostics (for carets), read on demand. */
   source(display: string): string | undefined;
 }
 
-export function lintRuleSet(opts: LoadOptions): LintResult {
+export function lintRuleSet(opts: LoadOptions & { limit?: number }): LintResult {
   const set = loadRuleSet({ ...opts, deferRuleFiles: true });
   const ctx = checkContextOf(set);
-  const cache = new Map<object, string | undefined>();
-  const results = set.ruleFiles.map((f) => lintFile(f, ctx, cache));
-
-  const diagnostics: Diagnostic[] = [...set.diagnostics];
+  const cache: ExprCache = new Map();
+  const sink = new CappedDiagnostics(opts.limit);
+  sink.pushAll(set.diagnostics);
   const facts: FileFacts[] = [];
   let enabled = 0;
   let disabled = 0;
-  for (const r of results) {
-    diagnostics.push(...r.diagnostics);
+  for (const f of set.ruleFiles) {
+    const r = lintFile(f, ctx, cache, sink);
     facts.push(r.facts);
     enabled += r.enabled;
     disabled += r.disabled;
   }
-  for (const c of set.configs) if (!set.ruleFiles.some((f) => f.path === c.path)) diagnostics.push(...c.diagnostics.filter((d) => d.code !== 'unknown-directive'));
-  diagnostics.push(...checkFacts(facts));
+  for (const c of set.configs) if (!set.ruleFiles.some((f) => f.path === c.path)) for (const d of c.diagnostics) if (d.code !== 'unknown-directive') sink.push(d);
+  sink.pushAll(checkFacts(facts));
+  const diagnostics = sink.kept;
   diagnostics.sort(compareDiagnostics);
 
   const paths = new Map([...set.ruleFiles, ...set.configs].map((f) => [f.display, f.path]));
@@ -47,7 +53,9 @@ export function lintRuleSet(opts: LoadOptions): LintResult {
     set,
     summary: { files: set.ruleFiles.length, rules: { total: enabled + disabled, enabled, disabled } },
     diagnostics,
-    errors: diagnostics.filter((d) => d.severity === 'error').length,
+    omitted: sink.omitted,
+    limit: sink.limit,
+    errors: sink.count('error'),
     source(display) {
       if (!texts.has(display)) {
         const p = paths.get(display);

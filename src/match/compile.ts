@@ -5,7 +5,7 @@
  * with the reason. Compile time only.
  */
 import type { AddressExpr, Node, PortExpr, RuleNode, RuleOption } from '../ast.js';
-import { readText, type RuleSet } from '../config/ruleset.js';
+import { takeText, type RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, type AddressSet, type PortSet } from '../config/variables.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ContentArgs } from '../keywords/content.js';
@@ -286,7 +286,7 @@ export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): Compile
   const loaded = new Map(set.files.map((f) => [f.path, f]));
   for (const ref of set.ruleFiles) {
     const file = loaded.get(ref.path);
-    const text = file ? file.file.text : readText(ref.path);
+    const text = file ? file.file.text : takeText(ref);
     const lines = new LineMap(text);
     const ctx: RuleContext = { display: ref.display, set, pcre, approximated, addresses, ports, engine, pcreChecked };
     const visit = (node: Node, diags: readonly Diagnostic[]): void => {

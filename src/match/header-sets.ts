@@ -41,15 +41,20 @@ function subtract(a: Interval[], b: Interval[]): Interval[] {
 
 const ALL: Interval[] = [[0, 0xffffffff]];
 
+function append(to: Interval[], from: readonly Interval[]): void {
+  for (let i = 0; i < from.length; i++) to.push(from[i]!);
+}
+
 /** IPv4 intervals of a set (undefined parts for IPv6 entries are ignored: IPv4 addresses never match them). */
 function v4Intervals(set: AddressSet): Interval[] {
   const exclude: Interval[] = [];
-  for (const e of set.exclude) exclude.push(...('kind' in e ? cidr4(e) : v4Intervals(e)));
+  // (Loops, not push(...spread): the intervals of a large set overflowed the stack as spread arguments.)
+  for (const e of set.exclude) append(exclude, 'kind' in e ? cidr4(e) : v4Intervals(e));
   let base: Interval[];
   if (set.any || (set.include.length === 0 && set.exclude.length > 0)) base = ALL.map((x) => [x[0], x[1]] as Interval);
   else {
     base = [];
-    for (const e of set.include) base.push(...('kind' in e ? cidr4(e) : v4Intervals(e)));
+    for (const e of set.include) append(base, 'kind' in e ? cidr4(e) : v4Intervals(e));
   }
   return subtract(normalize(base), normalize(exclude));
 }
@@ -104,12 +109,12 @@ export function addressIn(f: FastAddress, ip: Uint8Array): boolean {
 
 function portIntervals(set: PortSet): Interval[] {
   const exclude: Interval[] = [];
-  for (const e of set.exclude) exclude.push(...(Array.isArray(e) ? [[e[0], e[1]] as Interval] : portIntervals(e)));
+  for (const e of set.exclude) append(exclude, Array.isArray(e) ? [[e[0], e[1]] as Interval] : portIntervals(e));
   let base: Interval[];
   if (set.any || (set.include.length === 0 && set.exclude.length > 0)) base = [[0, 65535]];
   else {
     base = [];
-    for (const e of set.include) base.push(...(Array.isArray(e) ? [[e[0], e[1]] as Interval] : portIntervals(e)));
+    for (const e of set.include) append(base, Array.isArray(e) ? [[e[0], e[1]] as Interval] : portIntervals(e));
   }
   return subtract(normalize(base), normalize(exclude));
 }

@@ -190,7 +190,10 @@ export class Defragmenter {
     const frags = t.frags;
     for (let i = 0; i < frags.length; i++) {
       const f = frags[i];
-      for (let x = f.start; x < f.end; x++) {
+      // (Clamped: an overlapping fragment may reach past the end the last fragment set; owner[] has no slot there
+      // and reading one gave undefined, then a TypeError. Found by fuzzing.)
+      const end = Math.min(f.end, total);
+      for (let x = f.start; x < end; x++) {
         const o = owner[x];
         let take: boolean;
         if (o < 0) take = true;

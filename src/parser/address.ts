@@ -11,9 +11,23 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
 const addressCache = new Map<string, ParseResult<AddressExpr>>();
 const portCache = new Map<string, ParseResult<PortExpr>>();
 const CACHED_LENGTH = 100;
+/**
+ * Distinct texts cached at most (each cache is emptied when full). A rule set has a few hundred distinct headers;
+ * a long-running process fed endless different texts (the fuzzer, a gateway reloading rules) must not grow forever.
+ */
+const MAX_CACHED = 50_000;
+
+/**
+ * How deep `[...]` lists may nest. The parser recurses once per level, so without a bound a hostile header
+ * (`[[[[...` 5,000 deep) overflowed the stack and took the file's other diagnostics with it; real rule sets nest
+ * two or three levels.
+ */
+export const MAX_LIST_DEPTH = 64;
 
 class Cursor {
   pos = 0;
+  /** Lists open at the cursor (bounded by MAX_LIST_DEPTH). */
+  depth = 0;
   constructor(readonly text: string) {}
   peek(): string {
     return this.text[this.pos] ?? '';
@@ -56,7 +70,10 @@ export function parseAddress(text: string): ParseResult<AddressExpr> {
     r = parseTop(text, parseAddressItem, (items) => ({ kind: 'list', items, negated: false }));
     if (r.ok && r.value.kind === 'list' && !text.trimStart().startsWith('[') && !text.trimStart().startsWith('!['))
       r = { ok: false, error: 'an address list must be in brackets', at: 0 };
-    if (text.length <= CACHED_LENGTH) addressCache.set(text, r);
+    if (text.length <= CACHED_LENGTH) {
+      if (addressCache.size >= MAX_CACHED) addressCache.clear();
+      addressCache.set(text, r);
+    }
   }
   return r;
 }
@@ -65,7 +82,10 @@ export function parsePort(text: string): ParseResult<PortExpr> {
   let r = portCache.get(text);
   if (r === undefined) {
     r = parseTop(text, parsePortItem, (items) => ({ kind: 'list', items, negated: false }));
-    if (text.length <= CACHED_LENGTH) portCache.set(text, r);
+    if (text.length <= CACHED_LENGTH) {
+      if (portCache.size >= MAX_CACHED) portCache.clear();
+      portCache.set(text, r);
+    }
   }
   return r;
 }
@@ -93,6 +113,8 @@ function parseTop<T>(
 
 function parseList<T extends { negated: boolean }>(c: Cursor, item: (c: Cursor) => T, what: string): T[] {
   const open = c.pos;
+  if (c.depth >= MAX_LIST_DEPTH) throw new ExprError(`${what} lists nested more than ${MAX_LIST_DEPTH} deep`, open);
+  c.depth++;
   c.pos++; // '['
   const items: T[] = [];
   for (;;) {
@@ -107,6 +129,7 @@ function parseList<T extends { negated: boolean }>(c: Cursor, item: (c: Cursor) 
     }
     if (ch === ']') {
       c.pos++;
+      c.depth--;
       return items;
     }
     throw new ExprError(ch === '' ? `unclosed '[' in ${what} list` : `unexpected '${ch}' in ${what} list`, ch === '' ? open : c.pos);

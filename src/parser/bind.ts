@@ -163,11 +163,16 @@ class RuleBinder {
     const m = c.mods;
     m.modifierIndexes.push(index);
     switch (o.keyword) {
+      // sp_pattern_match.c sets nocase and rawbytes again without a check: given twice they load (a warning here).
       case 'nocase':
-        if (!this.duplicate(o, m.nocase)) m.nocase = true;
+        if (m.nocase) this.warn(o, 'duplicate-modifier', `'nocase' is given twice for the same content (Snort accepts it)`);
+        m.nocase = true;
         return;
       case 'rawbytes':
-        if (this.duplicate(o, m.rawbytes)) return;
+        if (m.rawbytes) {
+          this.warn(o, 'duplicate-modifier', `'rawbytes' is given twice for the same content (Snort accepts it)`);
+          return;
+        }
         if (m.buffer) this.err(o, 'rawbytes-with-http', `rawbytes cannot be used with ${m.buffer}`);
         m.rawbytes = true;
         return;
@@ -200,10 +205,10 @@ class RuleBinder {
         return;
       default: {
         const buffer = o.keyword as HttpBuffer;
-        if (m.buffer && !(c.uricontent && buffer === 'http_uri')) {
-          this.err(o, 'conflicting-buffers', `the content is already bound to ${m.buffer}; '${buffer}' conflicts`);
-          return;
-        }
+        // sp_pattern_match.c PayloadSearchHttp*: "at most one http buffer can be specified per content option" is
+        // a warning, and the last one given is the content's buffer.
+        if (m.buffer && !(c.uricontent && buffer === 'http_uri'))
+          this.warn(o, 'conflicting-buffers', `the content is already bound to ${m.buffer}; Snort warns and uses the last one, '${buffer}'`);
         if (m.rawbytes) this.err(o, 'rawbytes-with-http', `${buffer} cannot be used with rawbytes`);
         m.buffer = buffer;
       }

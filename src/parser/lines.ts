@@ -7,6 +7,22 @@
  */
 export type EntryKind = 'blank' | 'comment' | 'code';
 
+/**
+ * Snort 2.9 reads a line with `fgets` into a 32,768-byte buffer and refuses a line that fills it (parser.c
+ * ParseConfigFile: "Line greater than or equal to 32768 characters"): a line of 32,767 characters or more, its
+ * newline included, whatever it holds. honeywall refuses the same lines (counted in UTF-16 units, which is bytes for
+ * rule text) and goes on with the next one. Besides fidelity this bounds what one entry can cost: a 50 MB line of
+ * `x;` options ran lint and convert out of memory.
+ */
+export const MAX_LINE_LENGTH = 32_767;
+/** parser.c: a rule joined from continued lines must stay under PARSERULE_SIZE (65,535) characters. */
+export const MAX_ENTRY_LENGTH = 65_535;
+/**
+ * Lines one entry may be continued over. Snort has no such bound, but lines holding a lone backslash add nothing to
+ * the length, and millions of them would each cost a piece here; real rules continue over a few dozen lines.
+ */
+export const MAX_ENTRY_LINES = 65_535;
+
 export interface Piece {
   /** Offset of the piece in the logical text. */
   logical: number;
@@ -24,6 +40,13 @@ export interface Entry {
   text: string;
   /** Mapping back to the file; a single piece for one-line entries. */
   pieces: Piece[];
+  /**
+   * Set when Snort would refuse the entry for its size: the file offset of the first line of MAX_LINE_LENGTH or
+   * more, or the entry's start when its continued lines join to MAX_ENTRY_LENGTH or more (`line` / `entry`) or are
+   * more than MAX_ENTRY_LINES (`lines`, `length` is then the count). The entry's text is then empty and its pieces
+   * are not kept.
+   */
+  tooLong?: { kind: 'line' | 'entry' | 'lines'; at: number; length: number };
 }
 
 function lineBounds(text: string, pos: number): { contentEnd: number; next: number } {
@@ -64,6 +87,7 @@ export class EntryReader {
     const pos = this.pos;
     if (pos >= text.length) return undefined;
     const { contentEnd, next } = lineBounds(text, pos);
+    if (next - pos >= MAX_LINE_LENGTH) return this.refuse(pos, next, { kind: 'line', at: pos, length: next - pos });
     const nb = firstNonBlank(text, pos, contentEnd);
     if (nb === contentEnd) {
       this.pos = next;
@@ -90,11 +114,14 @@ export class EntryReader {
       logicalLen += pieceEnd - lineStart;
       end = lineNext;
       if (!continued) break;
+      if (logicalLen + 1 >= MAX_ENTRY_LENGTH) return this.refuse(start, this.continuationEnd(lineNext), { kind: 'entry', at: start, length: logicalLen });
+      if (pieces.length >= MAX_ENTRY_LINES) return this.refuse(start, this.continuationEnd(lineNext), { kind: 'lines', at: start, length: pieces.length });
       // Find the next line Snort would read (skipping blank and comment lines).
       let p = lineNext;
       let found = false;
       while (p < text.length) {
         const lb = lineBounds(text, p);
+        if (lb.next - p >= MAX_LINE_LENGTH) return this.refuse(start, this.continuationEnd(p), { kind: 'line', at: p, length: lb.next - p });
         const fnb = firstNonBlank(text, p, lb.contentEnd);
         if (fnb !== lb.contentEnd && text[fnb] !== '#' && text[fnb] !== ';') {
           lineStart = p;
@@ -110,9 +137,38 @@ export class EntryReader {
         break;
       }
     }
+    if (pieces.length > 1 && logicalLen + 1 >= MAX_ENTRY_LENGTH) return this.refuse(start, end, { kind: 'entry', at: start, length: logicalLen });
     const logical = pieces.length === 1 ? text.slice(pieces[0]!.physical, pieces[0]!.physical + pieces[0]!.length) : pieces.map((pc) => text.slice(pc.physical, pc.physical + pc.length)).join('');
     this.pos = end;
     return { kind: 'code', start, end, text: logical, pieces };
+  }
+
+  /** An entry Snort refuses for its size: the reader moves past it, keeping none of its text. */
+  private refuse(start: number, end: number, tooLong: NonNullable<Entry['tooLong']>): Entry {
+    this.pos = end;
+    return { kind: 'code', start, end, text: '', pieces: [], tooLong };
+  }
+
+  /**
+   * Where the continued entry that reaches `from` ends: past every line that ends with a backslash, and the line
+   * after the last one (blank and comment lines between them skipped, as Snort skips them). Nothing is kept, so a
+   * hostile chain of millions of continued lines costs one pass.
+   */
+  private continuationEnd(from: number): number {
+    const text = this.text;
+    let p = from;
+    while (p < text.length) {
+      const { contentEnd, next } = lineBounds(text, p);
+      const nb = firstNonBlank(text, p, contentEnd);
+      if (nb === contentEnd || text[nb] === '#' || text[nb] === ';') {
+        p = next;
+        continue;
+      }
+      const te = trimEnd(text, p, contentEnd);
+      p = next;
+      if (text.charCodeAt(te - 1) !== 92 /* \ */) break;
+    }
+    return p;
   }
 }
 

@@ -4,7 +4,7 @@
 import type { DirectiveName, DirectiveNode, Edit, Node, RuleFile, RuleHeader, RuleNode, RuleOption, Span } from '../ast.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
 import { bindRule, type RuleIdentity } from './bind.js';
-import { EntryReader, toPhysical, toPhysicalEnd, type Entry } from './lines.js';
+import { EntryReader, MAX_ENTRY_LENGTH, MAX_ENTRY_LINES, MAX_LINE_LENGTH, toPhysical, toPhysicalEnd, type Entry } from './lines.js';
 import { FieldNode, isAction, parseRuleHeader, parseRuleOptions, scanRegularOptions, type RuleReporter } from './rule.js';
 import { KEYWORDS } from '../keywords/index.js';
 
@@ -54,6 +54,46 @@ export function scanRules(text: string, options: ParseOptions, visit: (node: Nod
   }
 }
 
+/**
+ * The `var`, `ipvar`, `portvar` and `include` lines of a text, without parsing its rules (Snort's first pass over a
+ * rule file reads only these: parser.c ParseConfigFile with parse_rules 0). Continued lines are joined as the parser
+ * joins them; lines Snort refuses for their size are left to the parser, which reports them.
+ */
+export function readDirectives(text: string): DirectiveNode[] {
+  const out: DirectiveNode[] = [];
+  if (!mayHaveDirective(text)) return out;
+  const entries = new EntryReader(text);
+  for (let entry = entries.next(); entry !== undefined; entry = entries.next()) {
+    if (entry.kind !== 'code' || entry.tooLong !== undefined) continue;
+    const t = entry.text;
+    const from = skipBlanks(t, 0);
+    const word = firstWord(t, from);
+    if (word !== 'var' && word !== 'ipvar' && word !== 'portvar' && word !== 'include') continue;
+    const node = parseDirective(entry, text.slice(entry.start, entry.end), from, word, false);
+    if (node) out.push(node);
+  }
+  return out;
+}
+
+/**
+ * Whether some line starts (after blanks) with `v`, `i` or `p` followed by a directive word: one pass over the line
+ * starts, so that the 16 MB of a rule set without directives cost milliseconds, not an entry reader's pass.
+ */
+function mayHaveDirective(t: string): boolean {
+  const n = t.length;
+  let p = 0;
+  while (p < n) {
+    let i = p;
+    let c = t.charCodeAt(i);
+    while (c === 32 || c === 9) c = t.charCodeAt(++i);
+    if ((c === 118 || c === 105 || c === 112) && /^(?:ipvar|portvar|var|include)[ \t]/.test(t.slice(i, i + 9))) return true;
+    const nl = t.indexOf('\n', i);
+    if (nl === -1) break;
+    p = nl + 1;
+  }
+  return false;
+}
+
 function skipBlanks(t: string, i: number, end = t.length): number {
   while (i < end && (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9 || t.charCodeAt(i) === 13)) i++;
   return i;
@@ -77,6 +117,12 @@ function sniffSid(t: string): number | undefined {
 type UnparsedRule = { kind: 'unparsed'; raw: string; span: Span; reason: string };
 
 /**
+ * Problems kept per entry. A 32 KB line holds 16,000 options, each of which can be wrong; Snort stops at the first
+ * error, honeywall shows the first hundred and counts the rest (one `too-many-problems` note).
+ */
+export const MAX_DIAGNOSTICS_PER_ENTRY = 100;
+
+/**
  * Collects one node's problems. A one-line entry is parsed in place, on the file's text, so its offsets are file
  * offsets already; an entry continued over several lines is parsed on its joined (logical) text and each offset is
  * mapped back to the file.
@@ -84,8 +130,16 @@ type UnparsedRule = { kind: 'unparsed'; raw: string; span: Span; reason: string 
 class PendingReporter implements RuleReporter {
   readonly diags: PendingDiag[] = [];
   entry: Entry | undefined;
+  /** Problems past MAX_DIAGNOSTICS_PER_ENTRY: counted, not kept (and whether one of them was an error). */
+  omitted = 0;
+  omittedError = false;
 
   report(severity: Severity, code: string, message: string, at: number, length: number): void {
+    if (this.diags.length >= MAX_DIAGNOSTICS_PER_ENTRY) {
+      this.omitted++;
+      if (severity === 'error') this.omittedError = true;
+      return;
+    }
     const entry = this.entry;
     if (entry === undefined) {
       this.diags.push({ severity, code, message, offset: at, length: Math.max(1, length) });
@@ -117,6 +171,7 @@ class FileParser {
     const inPlace = entry.pieces.length === 1;
     this.reporter.entry = inPlace ? undefined : entry;
     this.entryText = entry.text;
+    if (entry.tooLong !== undefined) return this.refuseTooLong(entry, raw);
     if (entry.kind === 'blank') return { kind: 'blank', raw, span };
     if (entry.kind === 'comment') return this.parseComment(entry, raw) ?? { kind: 'comment', raw, span };
     const t = inPlace ? text : entry.text;
@@ -132,9 +187,30 @@ class FileParser {
     return { kind: 'unparsed', raw, span, reason };
   }
 
+  /** An entry Snort refuses for its size (lines.ts): one error, and the entry kept verbatim. */
+  private refuseTooLong(entry: Entry, raw: string): UnparsedRule {
+    const t = entry.tooLong!;
+    const reason =
+      t.kind === 'line'
+        ? `line of ${t.length} characters: Snort refuses lines of ${MAX_LINE_LENGTH} characters or more (split it with backslash continuations)`
+        : t.kind === 'entry'
+          ? `continued lines join to ${t.length} characters or more: Snort refuses rules of ${MAX_ENTRY_LENGTH} characters or more`
+          : `continued over more than ${MAX_ENTRY_LINES} lines`;
+    this.reporter.entry = undefined;
+    this.reporter.report('error', t.kind === 'line' ? 'line-too-long' : 'rule-too-long', reason, t.at, 1);
+    return { kind: 'unparsed', raw, span: { start: entry.start, end: entry.end }, reason };
+  }
+
   /** The node's problems as diagnostics (line and column), then forgotten. */
   takeDiagnostics(node: Node): Diagnostic[] {
-    const pending = this.reporter.diags;
+    const reporter = this.reporter;
+    if (reporter.omitted > 0) {
+      // (Reported at the entry's start: one note for all the problems not shown.)
+      reporter.diags.push({ severity: 'info', code: 'too-many-problems', message: `${reporter.omitted} more problems in this entry not shown (at most ${MAX_DIAGNOSTICS_PER_ENTRY} per entry)`, offset: node.span.start, length: 1 });
+      reporter.omitted = 0;
+      reporter.omittedError = false;
+    }
+    const pending = reporter.diags;
     if (pending.length === 0) return NO_DIAGNOSTICS;
     const sid = node.kind === 'rule' ? node.sid : sniffSid(this.entryText);
     this.lines ??= new LineMap(this.text);
@@ -176,7 +252,7 @@ class FileParser {
       msg: id.msg,
       classtype: id.classtype,
       // (The reporter holds this node's problems only: it is emptied after each node.)
-      invalid: hasError(reporter.diags),
+      invalid: reporter.omittedError || hasError(reporter.diags),
     };
   }
 
@@ -239,7 +315,7 @@ class DisabledRuleNode implements RuleNode {
   readonly kind = 'rule';
   readonly disabled = true;
   edits?: Edit[];
-  private parsed: { options: RuleOption[]; id: RuleIdentity; diags: PendingDiag[] } | undefined;
+  private parsed: { options: RuleOption[]; id: RuleIdentity; diags: PendingDiag[]; omittedError: boolean } | undefined;
   private quickIdentity: { gid: number; sid: number | undefined } | undefined;
 
   constructor(
@@ -256,7 +332,7 @@ class DisabledRuleNode implements RuleNode {
       const reporter = new PendingReporter();
       const options = parseRuleOptions(this.text, this.body, reporter);
       const id = bindRule(options, reporter, this.header.action.value);
-      this.parsed = { options, id, diags: reporter.diags };
+      this.parsed = { options, id, diags: reporter.diags, omittedError: reporter.omittedError };
     }
     return this.parsed;
   }
@@ -306,7 +382,7 @@ class DisabledRuleNode implements RuleNode {
   }
   /** Whether Snort would refuse the rule if it were enabled. */
   get invalid(): boolean {
-    return hasError(this.rule.diags);
+    return this.rule.omittedError || hasError(this.rule.diags);
   }
   /** The problems Snort would report if the rule were enabled. */
   get problems(): readonly PendingDiag[] {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { LoadError } from '../../config/ruleset.js';
+import { omittedNote } from '../../diagnostics/capped.js';
+import type { Severity } from '../../diagnostics/diagnostic.js';
 import { renderGithub, renderJson, renderSarif, renderText } from '../../diagnostics/render.js';
 import { diffRuleSets, type DiffResult } from '../../lint/diff.js';
 import { lintRuleSet } from '../../lint/lint.js';
@@ -32,7 +34,7 @@ export function registerLint(program: Command, ctx: CommandContext): void {
         result = lintRuleSet({ paths, conf: opts.conf, vars: opts.var });
         if (opts.diff) {
           diff = diffRuleSets(result.set, opts.diff);
-          result.diagnostics.push(...diff.diagnostics);
+          for (const d of diff.diagnostics) result.diagnostics.push(d);
         }
       } catch (e) {
         if (e instanceof LoadError) throw new UsageError(e.message);
@@ -40,20 +42,28 @@ export function registerLint(program: Command, ctx: CommandContext): void {
       }
       const min = levels.indexOf(opts.minSeverity);
       const shown = result.diagnostics.filter((d) => levels.indexOf(d.severity) >= min);
+      // Diagnostics past the limit were counted, not kept: say how many (of the severities asked for).
+      const o = result.omitted;
+      const omittedShown = { error: o.error, warning: min <= 1 ? o.warning : 0, info: min === 0 ? o.info : 0 };
+      const omitted = { shown: omittedShown, total: omittedShown.error + omittedShown.warning + omittedShown.info };
+      const note = omittedNote(omittedShown, result.limit);
       const out = process.stdout;
       switch (opts.format) {
         case 'json':
-          out.write(renderJson(result.summary, shown, diff ? { diff: diff.summary } : {}));
+          out.write(renderJson(result.summary, shown, { ...(diff ? { diff: diff.summary } : {}), ...(omitted.total > 0 ? { omitted: omitted.shown } : {}) }));
           break;
         case 'sarif':
           out.write(renderSarif(shown, '0.1.0'));
+          if (note) process.stderr.write(`honeywall: ${note}`);
           break;
         case 'github':
           out.write(renderGithub(shown));
+          if (note) process.stderr.write(`honeywall: ${note}`);
           break;
         default: {
           out.write(renderText(shown, (file) => result.source(file)));
-          const count = (s: string) => result.diagnostics.filter((d) => d.severity === s).length;
+          out.write(note);
+          const count = (s: Severity) => result.omitted[s] + result.diagnostics.filter((d) => d.severity === s).length;
           const s = result.summary;
           out.write(`${s.files} file${s.files === 1 ? '' : 's'}, ${s.rules.total} rules (${s.rules.enabled} enabled, ${s.rules.disabled} disabled): ${count('error')} errors, ${count('warning')} warnings, ${count('info')} notes\n`);
           if (diff) out.write(`diff against ${opts.diff}: ${diff.summary.added.length} added, ${diff.summary.removed.length} removed, ${diff.summary.changed.length} changed sids\n`);

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * `npm run fuzz [-- --minutes 10] [--targets rules,pcap] [--seed N] [--jobs 1]`: the long fuzzing run over every
+ * reader of untrusted input (src/fuzz/targets.ts). Each target runs in a child process of its own, limited to a
+ * 1 GiB heap, for its share of the time: generated inputs (fast-check) and mutations of seeds and of earlier inputs.
+ * Every input is written to a file before it runs, so one that kills the child (exit 134, a signal) is kept too.
+ * Inputs that throw, take over 1 s (twice) or crash are saved under test/fixtures/fuzz/<target>/, which the test
+ * suite replays. Prints the seeds, then per target: inputs run, the slowest input, the largest RSS, the findings.
+ * `--slow-ms N` changes the 1 s bound (to look for slow inputs); HW_FUZZ_FIXTURES saves findings elsewhere.
+ * Exit 0 when nothing was found, 1 otherwise.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SLOW_MS = Number(opts_slow()) || 1000;
+function opts_slow() {
+  const i = process.argv.indexOf('--slow-ms');
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+const RSS_LIMIT = 1024 * 1024 * 1024;
+
+function args(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) continue;
+    out[a.slice(2)] = argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[++i] : 'true';
+  }
+  return out;
+}
+
+const opts = args(process.argv.slice(2));
+
+if (opts.child) await child(opts);
+else await parent(opts);
+
+async function parent(o) {
+  const { TARGETS } = await import('../dist/fuzz/targets.js');
+  const names = o.targets ? o.targets.split(',') : TARGETS.map((t) => t.name);
+  for (const n of names) if (!TARGETS.some((t) => t.name === n)) throw new Error(`unknown target ${n} (${TARGETS.map((t) => t.name).join(', ')})`);
+  const total = o.seconds ? Number(o.seconds) : Number(o.minutes ?? 1) * 60;
+  const jobs = Math.max(1, Number(o.jobs ?? 1));
+  const base = o.seed !== undefined ? Number(o.seed) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+  const share = (total * jobs) / names.length;
+  console.log(`fuzz: ${names.length} targets, ${total} s in all (${share.toFixed(0)} s each, ${jobs} at a time), base seed ${base} (again: --seed ${base})`);
+  const tmp = mkdtempSync(join(tmpdir(), 'hw-fuzz-'));
+  const results = [];
+  const queue = names.map((name, i) => ({ name, seed: (base + i * 0x9e3779b1) >>> 0 }));
+  const runOne = async ({ name, seed }) => {
+    const current = join(tmp, `${name}.current`);
+    const t0 = Date.now();
+    const r = await new Promise((resolve) => {
+      const c = spawn(process.execPath, ['--max-old-space-size=1024', join(here, 'fuzz.js'), '--child', name, '--seconds', String(share), '--seed', String(seed), '--current', current, '--slow-ms', String(SLOW_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('close', (code, signal) => resolve({ code, signal, out }));
+    });
+    const last = r.out.trim().split('\n').pop() ?? '';
+    let stats;
+    try {
+      stats = JSON.parse(last);
+    } catch {
+      stats = { name, seed, inputs: 0, maxMs: 0, maxRssMb: 0, findings: [] };
+    }
+    if (r.code !== 0 || r.signal) {
+      const { saveFixture } = await import('../dist/fuzz/targets.js');
+      let input = new Uint8Array(0);
+      try {
+        input = new Uint8Array(readFileSync(current));
+      } catch {}
+      const file = saveFixture(name, 'crash', input);
+      stats.findings.push({ kind: 'crash', detail: `child ended with ${r.signal ?? `exit ${r.code}`} after ${((Date.now() - t0) / 1000).toFixed(0)} s`, file });
+    }
+    results.push(stats);
+    console.log(line(stats));
+  };
+  const workers = Array.from({ length: jobs }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await runOne(next);
+  });
+  await Promise.all(workers);
+  rmSync(tmp, { recursive: true, force: true });
+  const all = results.reduce((a, s) => ({ inputs: a.inputs + s.inputs, maxMs: Math.max(a.maxMs, s.maxMs), maxRssMb: Math.max(a.maxRssMb, s.maxRssMb), findings: a.findings + s.findings.length }), { inputs: 0, maxMs: 0, maxRssMb: 0, findings: 0 });
+  console.log(`total: ${all.inputs} inputs, slowest input ${all.maxMs.toFixed(1)} ms, largest RSS ${all.maxRssMb} MB, ${all.findings} findings`);
+  console.log(`json: ${JSON.stringify(results.map(({ name, seed, inputs, maxMs, maxRssMb, findings }) => ({ name, seed, inputs, maxMs: Math.round(maxMs * 10) / 10, maxRssMb, findings: findings.length })))}`);
+  process.exitCode = all.findings > 0 ? 1 : 0;
+}
+
+function line(s) {
+  const f = s.findings.length === 0 ? 'no findings' : s.findings.map((x) => `${x.kind}: ${x.detail}${x.file ? ` (${x.file})` : ''}`).join('; ');
+  return `${s.name.padEnd(15)} seed ${String(s.seed).padEnd(10)} ${String(s.inputs).padStart(9)} inputs  slowest ${s.maxMs.toFixed(1).padStart(7)} ms (${s.slowestBytes ?? 0} bytes)  RSS max ${String(s.maxRssMb).padStart(4)} MB  ${f}`;
+}
+
+async function child(o) {
+  const fc = (await import('fast-check')).default;
+  const { TARGETS, saveFixture, cleanupTargets } = await import('../dist/fuzz/targets.js');
+  const { Rng, mutate } = await import('../dist/fuzz/mutate.js');
+  const target = TARGETS.find((t) => t.name === o.child);
+  const seed = Number(o.seed) >>> 0;
+  const until = Date.now() + Number(o.seconds) * 1000;
+  const fd = openSync(o.current, 'w');
+  const rng = new Rng(seed);
+  const seeds = target.seeds();
+  const pool = [...seeds];
+  const arb = target.arbitrary();
+  const stats = { name: target.name, seed, inputs: 0, maxMs: 0, maxRssMb: 0, findings: [] };
+  const seen = new Set();
+  const finding = (kind, detail, input) => {
+    const key = `${kind}:${detail.slice(0, 120)}`;
+    if (seen.has(key) || stats.findings.length >= 20) return;
+    seen.add(key);
+    stats.findings.push({ kind, detail, file: saveFixture(target.name, kind, input) });
+  };
+  const timed = (input) => {
+    const t0 = performance.now();
+    try {
+      target.run(input);
+    } catch (e) {
+      return { ms: performance.now() - t0, error: e };
+    }
+    return { ms: performance.now() - t0 };
+  };
+  const one = (input) => {
+    writeSync(fd, input, 0, input.length, 0);
+    ftruncateSync(fd, input.length);
+    let r = timed(input);
+    // (A pause of the shared machine or a collection can stretch one run: a slow input must be slow twice.)
+    if (!r.error && r.ms > SLOW_MS) r = timed(input);
+    stats.inputs++;
+    if (r.ms > stats.maxMs) {
+      stats.maxMs = r.ms;
+      stats.slowestBytes = input.length;
+    }
+    if (r.error) finding('throw', `${r.error?.name}: ${String(r.error?.message).slice(0, 200)}`, input);
+    else if (r.ms > SLOW_MS) finding('slow', `${r.ms.toFixed(0)} ms`, input);
+    if ((stats.inputs & 63) === 0) {
+      const rss = process.memoryUsage().rss;
+      stats.maxRssMb = Math.max(stats.maxRssMb, Math.round(rss / 1048576));
+      if (rss > RSS_LIMIT) finding('rss', `${Math.round(rss / 1048576)} MB after ${stats.inputs} inputs`, input);
+    }
+    if (pool.length < 256) pool.push(input);
+    else if (rng.chance(8)) pool[rng.below(pool.length)] = input;
+  };
+  let round = 0;
+  while (Date.now() < until) {
+    round++;
+    // Generated inputs (fast-check), then mutations of seeds and earlier inputs.
+    for (const input of fc.sample(arb, { seed: (seed + round) | 0, numRuns: 50 })) one(input);
+    for (let k = 0; k < 200 && Date.now() < until; k++) one(mutate(rng.pick(rng.chance(4) ? seeds : pool), rng, target.tokens, seeds));
+  }
+  closeSync(fd);
+  cleanupTargets();
+  stats.maxRssMb = Math.max(stats.maxRssMb, Math.round(process.memoryUsage().rss / 1048576));
+  stats.maxMs = Math.round(stats.maxMs * 10) / 10;
+  process.stdout.write(JSON.stringify(stats) + '\n');
+}
