@@ -36,7 +36,16 @@ const OPEN_AREAS: Partial<Record<Area, string>> = {
 };
 
 /** Fixtures whose honeywall output still differs from Snort's recorded one, with the reason as far as understood. */
-const KNOWN_FIXTURE_DISAGREEMENTS: Record<string, string> = {};
+const KNOWN_FIXTURE_DISAGREEMENTS: Record<string, string> = {
+  'flowbits-55e2fbb17d': 'isnotset,fa checked by a rule of the same packet as two set,fa rules: Snort evaluates in rule order (isnotset still true), honeywall applies setters first',
+  'fragments-674a7c6def': 'a lone first fragment (UDP header and 16 bytes, the rest never sent): Snort inspects it as a UDP packet, honeywall waits for the datagram',
+  'http-1f76333c86': 'flow:established,to_client; content:!"a" on an HTTP response: Snort alerts once, honeywall twice (packet and HTTP subject)',
+  'ip-only-4bc6331b89': 'fragoffset:!0 on an unfragmented packet: honeywall does not check fragoffset (approximated keyword)',
+  'payload-3dfb74b1ef': 'two lone TCP segments (no session), content:!"abc"; rawbytes: Snort alerts once, honeywall twice',
+  'sampled-faa70f0236': 'ET http_uri rule on an HTTP request picked up midstream (no handshake): Snort does not alert, honeywall does',
+  'tcp-stream-b52717e074': 'content:!"abcabc"; rawbytes on a 3-byte segment of a full session: Snort alerts once, honeywall twice',
+  'threshold-00f7bf40fd': 'detection_filter count 1 seconds 1, hits 0.95 s apart across a second boundary: Snort counts whole seconds (sfthd.c, ts.tv_sec), honeywall does not',
+};
 
 describe.skipIf(missing !== undefined)('diff-snort: a fixed-seed slice against Snort 2.9.20', () => {
   it('agrees in every area not listed as open, and at least 90% overall', async () => {
@@ -69,7 +78,7 @@ describe.skipIf(missing !== undefined)('diff-snort: a fixed-seed slice against S
       for (const f of r.findings) console.log(`  line ${f.line}: Snort ${f.snort} | honeywall ${f.honeywall}\n    ${f.rule}`);
       expect(r.snortRefused).toBeGreaterThan(3);
       expect(r.snortRefused).toBeLessThan(r.rules);
-      const unexplained = r.findings.filter((f) => !KNOWN_LINT_DIFFERENCES.some((k) => f.rule.includes(k)));
+      const unexplained = r.findings.filter((f) => !KNOWN_LINT_DIFFERENCES.some((k) => k.test(`Snort ${f.snort} | honeywall ${f.honeywall}`)));
       expect(unexplained).toEqual([]);
     } finally {
       rmSync(workDir, { recursive: true, force: true });
@@ -77,8 +86,17 @@ describe.skipIf(missing !== undefined)('diff-snort: a fixed-seed slice against S
   }, 600_000);
 });
 
-/** Option texts whose lint verdict differs from Snort's today (README, "diff-snort"). */
-const KNOWN_LINT_DIFFERENCES: string[] = [];
+/** Verdict pairs that differ from Snort's today (README, "diff-snort": follow-up), matched on both messages. */
+const KNOWN_LINT_DIFFERENCES: RegExp[] = [
+  // parser.c: TCP options (flags, seq, ack, window) in a rule not of tcp, ICMP options in one not of icmp: the binder
+  // does not know the rule's protocol yet
+  /^Snort TCP Options on non-TCP rule \| honeywall no error$/,
+  /^Snort ICMP Options on non-ICMP rule \| honeywall no error$/,
+  // Snort 2.9.20 loads these; lint calls them errors (issue 13 lists nocase twice and itype:300)
+  /^Snort loads \| honeywall duplicate-variable: byte_extract variable/,
+  /^Snort loads \| honeywall number-out-of-range: itype: /,
+  /^Snort loads \| honeywall duplicate-modifier: 'nocase' is given twice/,
+];
 
 describe('diff-snort fixtures: minimal cases with Snort 2.9.20\'s recorded alerts', () => {
   const fixtures = readFixtures(join(repoRoot, 'test/fixtures/diff-snort'));

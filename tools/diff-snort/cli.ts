@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AREAS, renderRules, type Area } from './case.js';
-import { writeFixture } from './fixtures.js';
+import { refreshFixtures, writeFixture } from './fixtures.js';
 import { diffRun, formatTally } from './run.js';
 import { snortMissing } from './snort.js';
 
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     shrink: { type: 'string', default: '9' },
     fixtures: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'refresh-fixtures': { type: 'string' },
   },
 });
 
@@ -34,6 +35,12 @@ for (const a of areas) if (!(AREAS as readonly string[]).includes(a)) {
   process.exit(2);
 }
 const workDir = mkdtempSync(join(tmpdir(), 'diff-snort-'));
+if (values['refresh-fixtures']) {
+  // `--refresh-fixtures DIR`: record Snort's output on every fixture of DIR again, and say how honeywall compares
+  for (const r of await refreshFixtures(values['refresh-fixtures'], join(workDir, 'refresh'))) console.log(`${r.name}: ${r.verdict} snort [${r.snort}] honeywall [${r.honeywall}]`);
+  rmSync(workDir, { recursive: true, force: true });
+  process.exit(0);
+}
 const report = await diffRun({
   seed: Number(values.seed), cases: Number(values.cases), areas, batchSize: Number(values.batch), workDir, shrink: Number(values.shrink),
   log: (l) => console.log(l),

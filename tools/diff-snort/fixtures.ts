@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { caseJson, renderPcap, renderRules, type Case } from './case.js';
-import type { CaseResult } from './batch.js';
+import { runBatch, type CaseResult } from './batch.js';
 
 export interface Fixture {
   name: string;
@@ -39,4 +39,19 @@ export function readFixtures(root: string): Fixture[] {
     const dir = join(root, name);
     return { name, dir, case: JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as Case, snort: readFileSync(join(dir, 'snort.txt'), 'utf8').trim() };
   });
+}
+
+/**
+ * Runs every fixture's case again through both engines (slot 0, as the fixture's files) and rewrites its snort.txt
+ * from this Snort run: for fixtures recorded by an older harness, or after a Snort rebuild.
+ */
+export async function refreshFixtures(root: string, workDir: string): Promise<{ name: string; verdict: string; snort: string; honeywall: string }[]> {
+  const out: { name: string; verdict: string; snort: string; honeywall: string }[] = [];
+  for (const f of readFixtures(root)) {
+    const { results } = await runBatch([f.case], workDir);
+    const r = results[0]!;
+    writeFixture(root, r);
+    out.push({ name: f.name, verdict: r.verdict, snort: r.snort, honeywall: r.honeywall });
+  }
+  return out;
 }

@@ -68,8 +68,9 @@ export function parseFastAlerts(text: string): SnortAlert[] {
   return out;
 }
 
-// parser.c writes `ERROR: FILE(LINE) msg`, some keyword parsers `ERROR: FILE(LINE): msg` or `ERROR: FILE:LINE: msg`
-const REFUSAL = /ERROR: (\S+?)(?:\((\d+)\):?|:(\d+):) ?(.*)/;
+// parser.c writes `ERROR: FILE(LINE) msg`, some keyword parsers `ERROR: FILE(LINE): msg`, `ERROR: FILE:LINE: msg`
+// or `ERROR: Line FILE (LINE): msg`
+const REFUSAL = /ERROR: (?:Line )?(\S+?) ?(?:\((\d+)\):?|:(\d+):) ?(.*)/;
 
 /**
  * Runs Snort over `pcaps` in order (each with fresh state). With no captures it only loads the rules (`-T`), which is
