@@ -111,6 +111,14 @@ describe('options', () => {
       ['content:"a"; depth:4; distance:1; sid:1;', 'mixed-relative-modifiers'],
       ['content:"a"; sid:abc;', 'bad-number'],
       ['content "a"; sid:1;', 'bad-option'],
+      // each plugin's "multiple declaration check" (sp_ip_tos_check.c, sp_ip_fragbits.c, sp_dsize_check.c, ...)
+      ['tos:1; tos:2; sid:1;', 'duplicate-option'],
+      ['fragbits:M; fragbits:D; sid:1;', 'duplicate-option'],
+      ['dsize:1; dsize:>2; sid:1;', 'duplicate-option'],
+      ['itype:8; itype:0; sid:1;', 'duplicate-option'],
+      ['icode:0; icode:1; sid:1;', 'duplicate-option'],
+      ['id:1; id:2; sid:1;', 'duplicate-option'],
+      ['sameip; sameip; sid:1;', 'duplicate-option'],
     ];
     for (const [opts, code] of cases) expect(codes(`alert tcp any any -> any any (${opts})`), opts).toEqual([code]);
   });

@@ -245,9 +245,18 @@ function isSet(v: NumOrVar | undefined): boolean {
   return v !== undefined && v !== 0;
 }
 
-/** Options Snort allows once per rule ("Only one 'tag' rule option per rule", sp_clientserver.c "Multiple flow options in rule", ...). */
+/**
+ * Options Snort allows once per rule ("Only one 'tag' rule option per rule", sp_clientserver.c "Multiple flow options
+ * in rule", ...). The second row: each plugin's "multiple declaration check" (otn->ds_list already set: FatalError) in
+ * sp_dsize_check.c, sp_icmp_code_check.c, sp_icmp_id_check.c, sp_icmp_seq_check.c, sp_icmp_type_check.c,
+ * sp_ip_fragbits.c, sp_ip_id_check.c, sp_ip_same_check.c, sp_ip_tos_check.c, sp_rpc_check.c and sp_session.c
+ * (sp_ip_proto.c has the check commented out: ip_proto may repeat). Found by diff-snort's lint property.
+ */
 const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
-  ['sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count', 'flow'].map((k, i) => [k, 1 << i]),
+  [
+    'sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count', 'flow',
+    'dsize', 'icode', 'icmp_id', 'icmp_seq', 'itype', 'fragbits', 'id', 'sameip', 'tos', 'rpc', 'session',
+  ].map((k, i) => [k, 1 << i]),
 );
 
 /** The same facts as tables indexed by keyword number (no string hashing per option). */

@@ -1,11 +1,10 @@
 /** Runs the suricata-verify rows of snort-2.9.20-expected.tsv through compile + replay and compares with Snort. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRuleSet } from '../../src/config/ruleset.js';
-import { compileRuleSet } from '../../src/match/compile.js';
-import { Matcher } from '../../src/match/engine.js';
-import { replayCapture } from '../../src/match/replay.js';
+import { countEvents, freshMatcher, loadMatcher, multiset, replayEvents } from '../../tools/diff-snort/honeywall.js';
 import { etDir as etRulesDir } from './corpus.js';
+
+export { multiset };
 
 export const HOME_NET = '[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16]';
 
@@ -27,14 +26,6 @@ export function readRows(tsv: string): Row[] {
   return rows;
 }
 
-export function multiset(counts: Map<string, number>): string {
-  return [...counts.entries()].sort(([a], [b]) => {
-    const [ga, sa] = a.split(':').map(Number);
-    const [gb, sb] = b.split(':').map(Number);
-    return ga! - gb! || sa! - sb!;
-  }).map(([k, v]) => `${k}=${v}`).join(' ');
-}
-
 export interface Outcome {
   test: string;
   kind: 'agree' | 'disagree' | 'rejected-as-snort' | 'accepted-but-snort-rejected' | 'snort-did-not-run';
@@ -49,20 +40,14 @@ export async function runRow(testsDir: string, row: Row): Promise<Outcome> {
   if (!existsSync(rulesPath) || !existsSync(join(testsDir, row.pcap))) {
     return { test: row.test, kind: 'snort-did-not-run', expected: row.expected, got: '', detail: `${row.exit}: missing input` };
   }
-  const set = loadRuleSet({ paths: [rulesPath], vars: [`HOME_NET=${HOME_NET}`, 'EXTERNAL_NET=any'] });
-  const compiled = compileRuleSet(set);
+  const loaded = loadMatcher({ paths: [rulesPath], vars: [`HOME_NET=${HOME_NET}`, 'EXTERNAL_NET=any'] });
+  const compiled = loaded.compiled;
   if (snortRejected) {
     if (!row.exit.includes('ERROR')) return { test: row.test, kind: 'snort-did-not-run', expected: row.exit, got: '', detail: row.exit };
     if (compiled.failures.length > 0) return { test: row.test, kind: 'rejected-as-snort', expected: row.exit, got: compiled.failures.map((f) => `${f.file}:${f.line}: ${f.reason}`).join('; ') };
     return { test: row.test, kind: 'accepted-but-snort-rejected', expected: row.exit, got: 'compiled' };
   }
-  const matcher = new Matcher(compiled.plan, undefined, { checksumMode: 'none' });
-  const counts = new Map<string, number>();
-  await replayCapture(join(testsDir, row.pcap), matcher, { checksumMode: 'none' }, (e) => {
-    const k = `${e.rule.gid}:${e.rule.sid}`;
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  });
-  const got = multiset(counts);
+  const got = multiset(countEvents(await replayEvents(join(testsDir, row.pcap), loaded.matcher)));
   const failures = compiled.failures.map((f) => `sid ${f.sid}: ${f.reason}`).join('; ');
   return { test: row.test, kind: got === row.expected ? 'agree' : 'disagree', expected: row.expected, got, detail: failures || undefined };
 }
@@ -84,18 +69,10 @@ export function readEtRows(tsv: string): EtRow[] {
 
 /** The whole enabled ET Open 2019 set, compiled once, replayed over each pcap with fresh state. */
 export async function runEtRow(testsDir: string, rows: EtRow[]): Promise<Outcome[]> {
-  const set = loadRuleSet({ paths: [etRulesDir], vars: [`HOME_NET=${HOME_NET}`, 'EXTERNAL_NET=any'] });
-  const compiled = compileRuleSet(set);
-  const first = new Matcher(compiled.plan, undefined, { checksumMode: 'none' });
+  const loaded = loadMatcher({ paths: [etRulesDir], vars: [`HOME_NET=${HOME_NET}`, 'EXTERNAL_NET=any'] });
   const out: Outcome[] = [];
   for (const row of rows) {
-    const m = new Matcher(compiled.plan, first.prefilter, { checksumMode: 'none' });
-    const counts = new Map<string, number>();
-    await replayCapture(join(testsDir, row.pcap), m, { checksumMode: 'none' }, (e) => {
-      const k = `${e.rule.gid}:${e.rule.sid}`;
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    });
-    const got = multiset(counts);
+    const got = multiset(countEvents(await replayEvents(join(testsDir, row.pcap), freshMatcher(loaded))));
     out.push({ test: row.pcap, kind: got === row.expected ? 'agree' : 'disagree', expected: row.expected, got });
   }
   return out;
