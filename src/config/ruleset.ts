@@ -9,7 +9,7 @@ import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { parseRules } from '../parser/parse.js';
 import { defaultClassifications, parseClassificationConfig, type Classification } from './classification.js';
 import { parseVarOverride, VariableTable } from './variables.js';
-import { readTextFile } from './read-text.js';
+import { BinaryInputError, readTextFile } from './read-text.js';
 
 export interface LoadedFile {
   /** Absolute path. */
@@ -59,6 +59,7 @@ export function readText(path: string): string {
   try {
     return readTextFile(path);
   } catch (e) {
+    if (e instanceof BinaryInputError) throw new LoadError(e.message);
     throw new LoadError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
