@@ -33,6 +33,8 @@ export interface SebekTapStats {
   /** Records lost per the clients' counters (sum over clients). */
   lost: number;
   clients: number;
+  /** What the session let go at its limits (SebekSession: processes, line buffers, clients, cut lines). */
+  evicted: { processes: number; lines: number; clients: number; cutLines: number };
   captureErrors: number;
   storeErrors: number;
   lastError: string | undefined;
@@ -104,12 +106,15 @@ export class SebekTap {
 
   stats(): SebekTapStats {
     const s = this.extractor.stats;
+    const ss = this.store.session.stats;
     let lost = 0;
     for (const l of this.store.session.loss.values()) lost += l.lost;
     return {
       running: this.supervisor.running, starts: this.supervisor.starts, crashes: this.supervisor.crashes,
       records: s.records, sebekPackets: s.sebekPackets, garbage: s.garbage, undecodable: s.undecodable,
-      lost, clients: this.store.session.loss.size, captureErrors: this.captureErrors, storeErrors: this.storeErrors, lastError: this.lastError,
+      lost, clients: this.store.session.loss.size,
+      evicted: { processes: ss.evictedProcesses, lines: ss.evictedLines, clients: ss.evictedClients, cutLines: ss.cutLines },
+      captureErrors: this.captureErrors, storeErrors: this.storeErrors, lastError: this.lastError,
     };
   }
 
