@@ -110,6 +110,11 @@ export function registerSebek(program: Command, ctx: CommandContext): void {
             const key = eventPid(e);
             const text = eventText(e);
             if (key === undefined || text === undefined) return;
+            if (sessionRef !== undefined && !sessionRef.processes.has(key)) {
+              // a line of a process already let go (its keystroke buffer went after it): printed now, not held
+              say(`${key.replace('/', ' pid ')} (let go): ${text}`);
+              return;
+            }
             let list = byProcess.get(key);
             if (list === undefined) byProcess.set(key, (list = []));
             list.push(text);
