@@ -92,3 +92,109 @@ describe('defrag', () => {
       }), { numRuns: 500 });
   });
 });
+
+/**
+ * The per-byte algorithm the defragmenter used before its interval structure, kept as the reference: every held
+ * fragment in arrival order, each byte owned by the fragment the policy prefers. One change: bytes held past the
+ * total a later last fragment sets are ignored (the old code then never completed the datagram, or threw under bsd).
+ */
+function referenceDefrag(policy: 'bsd' | 'first' | 'last') {
+  const frags: { start: number; end: number; data: Uint8Array }[] = [];
+  let total = -1;
+  let header = false;
+  return (start: number, data: Uint8Array, mf: boolean): Uint8Array | undefined | 'bad' => {
+    const end = start + data.length;
+    if (mf && data.length === 0) return 'bad';
+    if (!mf) {
+      if (total >= 0 && total !== end) return 'bad';
+      total = end;
+    } else if (total >= 0 && end > total) return 'bad';
+    if (start === 0) header = true;
+    frags.push({ start, end, data });
+    if (total < 0 || !header) return undefined;
+    const sorted = frags.slice().sort((a, b) => a.start - b.start);
+    let reach = 0;
+    for (const f of sorted) {
+      if (f.start >= total) break;
+      if (f.start > reach) return undefined;
+      reach = Math.max(reach, f.end);
+    }
+    if (reach < total) return undefined;
+    const out = new Uint8Array(total);
+    const owner = new Int32Array(total).fill(-1);
+    frags.forEach((f, i) => {
+      for (let x = f.start; x < Math.min(f.end, total); x++) {
+        const o = owner[x];
+        const take = o < 0 || policy === 'last' || (policy === 'bsd' && f.start < frags[o].start);
+        if (take) {
+          owner[x] = i;
+          out[x] = f.data[x - f.start];
+        }
+      }
+    });
+    frags.length = 0;
+    total = -1;
+    header = false;
+    return out;
+  };
+}
+
+const frag = (off: number, data: Uint8Array, mf: boolean, id = 5) =>
+  buildIp({ ip: { src: '1.1.1.1', dst: '2.2.2.2', id, fragOffset: off / 8, mf }, proto: 253, payload: data });
+
+describe('defrag: the interval structure and its limits', () => {
+  it('property: overlapping fragments give the bytes the per-byte reference gives, for every policy', () => {
+    const fragArb = fc.record({ cell: fc.integer({ min: 0, max: 12 }), len: fc.integer({ min: 0, max: 40 }), mf: fc.boolean(), fill: fc.integer({ min: 1, max: 255 }) });
+    fc.assert(fc.property(fc.constantFrom('bsd' as const, 'first' as const, 'last' as const), fc.array(fragArb, { minLength: 1, maxLength: 30 }), (policy, list) => {
+      const d = new Defragmenter({ policy });
+      const ref = referenceDefrag(policy);
+      list.forEach((f0, i) => {
+        const f = f0.cell === 0 && !f0.mf ? { ...f0, mf: true } : f0; // offset 0 without MF is no fragment
+        // distinct bytes per fragment and position, so any byte taken from the wrong fragment shows
+        const data = Uint8Array.from({ length: f.len }, (_, k) => (f.fill + i * 7 + k) & 0xff);
+        const want = ref(f.cell * 8, data, f.mf);
+        const before = d.stats.bad;
+        const got = d.add(decodeIpPacket(frag(f.cell * 8, data, f.mf)));
+        if (want === 'bad') expect(d.stats.bad).toBe(before + 1);
+        else if (want === undefined) expect(got).toBeUndefined();
+        else expect(got && Buffer.from(got.payload).toString('hex')).toBe(Buffer.from(want).toString('hex'));
+      });
+    }), { numRuns: 2000 });
+  });
+  it('a fragment held past the total a later last fragment sets is cut, not a crash', () => {
+    const d = new Defragmenter();
+    expect(d.add(decodeIpPacket(frag(0, new Uint8Array(24).fill(0x41), true)))).toBeUndefined();
+    const whole = d.add(decodeIpPacket(frag(8, new Uint8Array(8).fill(0x42), false)));
+    expect(Buffer.from(whole!.payload).toString()).toBe('AAAAAAAAAAAAAAAA');
+  });
+  it('60,000 tiny overlapping fragments in a hole hold a few hundred bytes, and the datagram still completes', () => {
+    const d = new Defragmenter();
+    d.add(decodeIpPacket(frag(0, new Uint8Array(8).fill(0x41), true)));
+    d.add(decodeIpPacket(frag(8000, new Uint8Array(8).fill(0x5a), false)));
+    // each copy of an 8-byte fragment at 16..80 overlaps the ones held: the one held before wins (bsd)
+    const tiny = decodeIpPacket(frag(16 + 8 * (0 % 8), new Uint8Array(16).fill(0x43), true));
+    for (let i = 0; i < 60_000; i++) d.add(i % 8 === 0 ? tiny : decodeIpPacket(frag(16 + 8 * (i % 8), new Uint8Array(16).fill(0x43 + (i % 8)), true)));
+    expect(d.memory).toBeLessThan(20_000); // the buffer (8,008 bytes) and a few pieces; every copy held before: 960 kB
+    expect(d.stats.overlaps).toBeGreaterThan(59_000);
+    const whole = d.add(decodeIpPacket(frag(8, new Uint8Array(8000 - 8).fill(0x44), true)));
+    const payload = Buffer.from(whole!.payload);
+    expect(payload.length).toBe(8008);
+    // bsd: the filler starts before every tiny fragment, so it wins over all of them
+    expect(payload.toString()).toBe(`AAAAAAAA${'D'.repeat(7992)}ZZZZZZZZ`);
+    expect(d.memory).toBe(0);
+  });
+  it('a datagram over the per-datagram memcap is dropped and counted, even when it is the only one', () => {
+    const d = new Defragmenter({ datagramMemcap: 4096 });
+    // 100 fragments of 8 bytes at distinct offsets: 100 pieces (6,400 bytes of pieces alone)
+    for (let i = 1; i <= 100; i++) d.add(decodeIpPacket(frag(8 * i, new Uint8Array(8).fill(i), true)));
+    expect(d.stats.datagramMemcap).toBe(1);
+    expect(d.memory).toBeLessThanOrEqual(4096);
+  });
+  it('the total memcap applies while a single datagram is tracked', () => {
+    const d = new Defragmenter({ memcap: 2000 });
+    for (let i = 1; i <= 100; i++) d.add(decodeIpPacket(frag(8 * i, new Uint8Array(8).fill(i), true)));
+    expect(d.stats.evicted).toBeGreaterThan(0);
+    expect(d.memory).toBeLessThanOrEqual(2000);
+  });
+});
+

@@ -15,6 +15,7 @@ import { SebekSession, type KeystrokeLine } from '../src/sebek/session.js';
 import { FIXTURE_DROP, FIXTURE_MAGIC, scriptedSession, sebekDatagram, sessionCapture, sessionFixture } from '../src/sebek/simulate.js';
 import { sendSession } from '../src/sebek/simulate-send.js';
 import { SebekStore } from '../src/sebek/store.js';
+import { escapeBytes } from '../src/sebek/text.js';
 import { main } from '../src/cli/main.js';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -58,8 +59,13 @@ describe('Sebek record format', () => {
         const payload = Buffer.concat(recs.map((r) => encodeSebekRecord(r, MAGIC)));
         const d = decodeSebekPayload(payload, MAGIC);
         expect(d.ok).toBe(true);
-        expect(d.records.map((r) => ({ version: r.version, type: r.type, counter: r.counter, timeSec: r.timeSec, timeUsec: r.timeUsec, ppid: r.ppid, pid: r.pid, uid: r.uid, fd: r.fd, inode: r.inode, com: r.com, data: Array.from(r.data) })))
+        // the command name's bytes come back as sent; its text is those bytes escaped (never a control character)
+        expect(d.records.map((r) => ({ version: r.version, type: r.type, counter: r.counter, timeSec: r.timeSec, timeUsec: r.timeUsec, ppid: r.ppid, pid: r.pid, uid: r.uid, fd: r.fd, inode: r.inode, com: Buffer.from(r.comBytes).toString('latin1'), data: Array.from(r.data) })))
           .toEqual(recs.map((r) => ({ ...r, data: Array.from(r.data) })));
+        for (const r of d.records) {
+          expect(r.com).toBe(escapeBytes(r.comBytes));
+          expect(r.com).not.toMatch(/[\u0000-\u001f\u007f-\u00ff]/);
+        }
         expect(d.records.every((r) => r.magic === MAGIC && !r.usecSwapped)).toBe(true);
       }),
       { numRuns: 500 },
@@ -183,7 +189,8 @@ describe('Sebek session reconstruction', () => {
       'socket 10.0.0.5:40001->198.51.100.7:80/6', 'connect 10.0.0.5:40001->198.51.100.7:80/6',
     ]);
     expect(events.filter((e) => e.kind === 'fork').map((e) => e.kind === 'fork' && [e.fork.pid, e.fork.ppid])).toEqual([[2002, 2001], [2003, 2001], [2004, 2001]]);
-    const procs = [...s.processes.values()].map((p) => [p.pid, p.ppid, p.coms.join('>')]);
+    // (the map is kept in least recently used order: sorted here)
+    const procs = [...s.processes.values()].sort((a, b) => a.pid - b.pid).map((p) => [p.pid, p.ppid, p.coms.join('>')]);
     expect(procs).toEqual([[2001, 2000, 'bash'], [2002, 2001, 'bash>uname'], [2003, 2001, 'bash>cat'], [2004, 2001, 'bash>wget']]);
     expect(s.loss.get('10.0.0.5')).toMatchObject({ lost: 0, gaps: 0, received: recs.length });
   });

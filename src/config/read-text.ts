@@ -3,10 +3,43 @@ import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 
 /**
+ * A file that is not text (a capture, an artifact, an executable given where rules were expected): refused whole,
+ * with where the binary data starts, instead of a diagnostic for every "line" of it.
+ */
+export class BinaryInputError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly what: string,
+  ) {
+    super(`${file}: byte ${offset}: ${what}, not a text file of rules or settings`);
+    this.name = 'BinaryInputError';
+  }
+}
+
+/** The first four bytes of the captures honeywall reads (pcap in both byte orders, µs and ns; pcapng). */
+const CAPTURE_MAGICS = new Set([0xa1b2c3d4, 0xa1b23c4d, 0xd4c3b2a1, 0x4d3cb2a1, 0x0a0d0d0a]);
+
+export function isCaptureMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && CAPTURE_MAGICS.has(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0);
+}
+
+/** Why these bytes are not text, and where that shows (a capture's magic, or the first NUL byte), or undefined. */
+export function binaryContent(bytes: Buffer): { offset: number; what: string } | undefined {
+  if (isCaptureMagic(bytes)) return { offset: 0, what: 'a pcap/pcapng capture' };
+  // no text file of Snort's has a NUL byte (Snort's own reader stops at one); nearly every binary format has many
+  const nul = bytes.indexOf(0);
+  return nul >= 0 ? { offset: nul, what: 'binary data (a NUL byte)' } : undefined;
+}
+
+/**
  * The file's text (UTF-8). Rule sets are nearly always plain ASCII, which is copied as is: about twice as fast as
- * decoding UTF-8 over the 20 MB of a large set. Throws what readFileSync throws.
+ * decoding UTF-8 over the 20 MB of a large set. Throws BinaryInputError for a file that is not text, and what
+ * readFileSync throws.
  */
 export function readTextFile(path: string): string {
   const bytes = readFileSync(path);
+  const binary = binaryContent(bytes);
+  if (binary !== undefined) throw new BinaryInputError(path, binary.offset, binary.what);
   return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
 }

@@ -10,7 +10,7 @@ import type { DirectiveNode } from '../ast.js';
 import { parseRules, readDirectives } from '../parser/parse.js';
 import { defaultClassifications, parseClassificationConfig, type Classification } from './classification.js';
 import { parseVarOverride, VariableTable } from './variables.js';
-import { readTextFile } from './read-text.js';
+import { BinaryInputError, readTextFile } from './read-text.js';
 
 export interface LoadedFile {
   /** Absolute path. */
@@ -72,6 +72,7 @@ export function readText(path: string): string {
   try {
     return readTextFile(path);
   } catch (e) {
+    if (e instanceof BinaryInputError) throw new LoadError(e.message);
     throw new LoadError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

@@ -21,11 +21,17 @@ export class Endpoint {
   nextSeq = -1;
   finSeen = false;
   rstSeen = false;
-  /** Data sent by this side, waiting to be flushed (undefined when not reassembled). */
+  /**
+   * Data sent by this side, waiting to be flushed: made when its first data arrives (undefined before, and when not
+   * reassembled), so a flow that never carries data (a SYN flood) holds no reassembly state.
+   */
   stream: StreamBuffer | undefined = undefined;
+  /** SYN seq + 1 of this side while it has no stream yet (the stream starts there), else -1. */
+  synNext = -1;
 
-  constructor(ip: Uint8Array, port: number) {
-    this.ip = ip.slice();
+  /** `ip` is kept as given when `owned` (a view the caller made for this endpoint), else copied. */
+  constructor(ip: Uint8Array, port: number, owned = false) {
+    this.ip = owned ? ip : ip.slice();
     this.port = port;
   }
 
@@ -35,8 +41,18 @@ export class Endpoint {
     return (this.nextSeq - this.isn) >>> 0;
   }
 
-  enableReassembly(policy: StreamPolicy, maxBytes: number, maxSegs: number): void {
-    if (this.stream === undefined) this.stream = new StreamBuffer(policy, maxBytes, maxSegs);
+  /** A SYN of this side: where its stream starts (kept until the stream is made). */
+  sawSyn(next: number): void {
+    if (this.stream !== undefined) this.stream.init(next);
+    else if (this.synNext < 0) this.synNext = next;
+  }
+
+  enableReassembly(policy: StreamPolicy, maxBytes: number, maxSegs: number): StreamBuffer {
+    if (this.stream === undefined) {
+      this.stream = new StreamBuffer(policy, maxBytes, maxSegs);
+      if (this.synNext >= 0) this.stream.init(this.synNext);
+    }
+    return this.stream;
   }
 }
 
@@ -60,10 +76,16 @@ export class Flow {
   midstream: boolean;
   startSec: number;
   lastSec: number;
-  /** Flowbits set on this flow (the matcher owns the contents). */
-  readonly flowbits = new Set<string>();
-  /** Per-flow storage for other modules (e.g. HTTP state under "http"). */
-  readonly app = new Map<string, unknown>();
+  /** Flowbits set on this flow (the matcher owns the contents), made by the first flowbit set. */
+  flowbits: Set<string> | undefined = undefined;
+  /**
+   * The rules without a fast pattern whose header matches, per direction, found once by the matcher `noFpOwner`
+   * (engine.ts; its own fields: a Map entry and its Map per flow cost more than the list, often shared).
+   */
+  noFpOwner: object | undefined = undefined;
+  noFpClient: Int32Array | undefined = undefined;
+  noFpServer: Int32Array | undefined = undefined;
+  private appMap: Map<string, unknown> | undefined = undefined;
   /** Set by the inline runtime after a drop: Snort 2.9 drops the rest of the session. */
   blocked = false;
   /**
@@ -91,6 +113,16 @@ export class Flow {
     this.midstream = midstream;
     this.startSec = now;
     this.lastSec = now;
+  }
+
+  /** Per-flow storage for other modules (e.g. HTTP state under "http"), made when first used. */
+  get app(): Map<string, unknown> {
+    return (this.appMap ??= new Map());
+  }
+
+  /** Whether anything was stored in `app` (without making it). */
+  get hasApp(): boolean {
+    return this.appMap !== undefined && this.appMap.size > 0;
   }
 
   /** Its 5-tuple and VLAN as text, the same as flowKey() of any of its packets. */

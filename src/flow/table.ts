@@ -262,8 +262,13 @@ export class FlowTable {
 
   private create(kind: FlowKind, vlan: number, hash: number, p: Packet, sp: number, dp: number, now: number, out: StreamSegment[]): Flow | undefined {
     const ip = p.ip!;
-    const src = new Endpoint(ip.src, sp);
-    const dst = new Endpoint(ip.dst, dp);
+    // both addresses in one buffer (one backing store a flow, not two)
+    const n = ip.src.length;
+    const both = new Uint8Array(2 * n);
+    both.set(ip.src, 0);
+    both.set(ip.dst, n);
+    const src = new Endpoint(both.subarray(0, n), sp, true);
+    const dst = new Endpoint(both.subarray(n), dp, true);
     let flow: Flow;
     const t = p.tcp;
     if (t !== undefined) {
@@ -327,10 +332,9 @@ export class FlowTable {
     // reassembly of what the sender sends
     let inserted = false;
     if (this.reassembles(flow, fromClient)) {
-      sender.enableReassembly(this.policy, this.maxQueuedBytes, this.maxQueuedSegs);
-      const s = sender.stream!;
-      if (syn) s.init((t.seq + 1) >>> 0);
+      if (syn) sender.sawSyn((t.seq + 1) >>> 0);
       if (len > 0 && !rst) {
+        const s = sender.enableReassembly(this.policy, this.maxQueuedBytes, this.maxQueuedSegs);
         inserted = s.insert(syn ? (t.seq + 1) >>> 0 : t.seq, p.payload);
         if (!inserted && s.queuedBytes + len > this.maxQueuedBytes) {
           // queue full: hand out what is in order, then try again

@@ -166,16 +166,20 @@ export class EventDecider {
   /** Applies the flowbits updates of a rule that matched; false when the rule says noalert. */
   applyFlowbits(rule: RulePlan, s: Subject): boolean {
     let alert = true;
-    const bits = s.flow?.flowbits;
+    const flow = s.flow;
+    let bits = flow?.flowbits;
     for (const fb of rule.flowbits) {
       switch (fb.cmd) {
         case 'set':
+          // the flow's set is made by its first flowbit (most flows never have one)
+          if (flow !== undefined) bits = flow.flowbits ??= new Set();
           if (bits) for (const b of fb.bits) bits.add(b);
           break;
         case 'unset':
           if (bits) for (const b of fb.bits) bits.delete(b);
           break;
         case 'toggle':
+          if (flow !== undefined) bits = flow.flowbits ??= new Set();
           if (bits) for (const b of fb.bits) if (bits.has(b)) bits.delete(b); else bits.add(b);
           break;
         case 'reset':

@@ -256,8 +256,14 @@ export class Matcher {
       // The rules without a fast pattern whose header matches depend only on the flow and its direction: found once
       // per flow direction and kept on the flow (not for tunnelled packets, whose outer headers count too).
       const flow = s.flow;
-      const cacheKey = flow !== undefined && p.outer === undefined ? (s.fromClient ? this.noFpKeyClient : this.noFpKeyServer) : undefined;
-      const cached = cacheKey !== undefined ? (flow!.app.get(cacheKey) as Int32Array | undefined) : undefined;
+      const cacheable = flow !== undefined && p.outer === undefined;
+      if (cacheable && flow.noFpOwner !== this) {
+        // another matcher's lists (the gateway after a reload): not ours
+        flow.noFpOwner = this;
+        flow.noFpClient = undefined;
+        flow.noFpServer = undefined;
+      }
+      const cached = cacheable ? (s.fromClient ? flow.noFpClient : flow.noFpServer) : undefined;
       if (cached !== undefined) {
         for (let k = 0; k < cached.length; k++) seen[cached[k]!] = stamp;
         out.pushRange(cached, 0, cached.length);
@@ -271,9 +277,13 @@ export class Matcher {
           const i = noFp.ids[k]!;
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
-          if (this.headerMatches(i, p) && (cacheKey === undefined || sameForFlowDirection(this.rules.get(i), s))) out.push(i);
+          if (this.headerMatches(i, p) && (!cacheable || sameForFlowDirection(this.rules.get(i), s))) out.push(i);
         }
-        if (cacheKey !== undefined) flow!.app.set(cacheKey, out.ids.slice(0, out.n));
+        if (cacheable) {
+          const list = this.sharedNoFp(out.ids, out.n);
+          if (s.fromClient) flow.noFpClient = list;
+          else flow.noFpServer = list;
+        }
       }
       if (s.streamInserted) return out;
     }
@@ -313,8 +323,22 @@ export class Matcher {
   /** The rules without a fast pattern the index names (before their header is checked). */
   private readonly cands2: RuleList;
   /** Where a flow keeps this matcher's header-matching rules without a fast pattern, per direction. */
-  private readonly noFpKeyClient = `match.nofp.${++matcherCount}.c`;
-  private readonly noFpKeyServer = `match.nofp.${matcherCount}.s`;
+  /**
+   * The list last kept on a flow, handed to the next flow with the same one: flows to one service from many clients
+   * (or a SYN flood) share one array instead of holding a copy each (an Int32Array costs ~100 bytes before its ids).
+   */
+  private lastNoFp: Int32Array = EMPTY_IDS;
+
+  private sharedNoFp(ids: Int32Array, n: number): Int32Array {
+    const last = this.lastNoFp;
+    if (last.length === n) {
+      let same = true;
+      for (let k = 0; k < n && same; k++) same = last[k] === ids[k];
+      if (same) return last;
+    }
+    this.lastNoFp = n === 0 ? EMPTY_IDS : ids.slice(0, n);
+    return this.lastNoFp;
+  }
 
   /** Inspects one pipeline item; returns the events logged for it. */
   inspect(item: InspectionItem): MatchEvent[] {
@@ -405,7 +429,8 @@ export class Matcher {
 }
 
 const NO_RULES: RulePlan[] = Object.freeze([]) as unknown as RulePlan[];
-let matcherCount = 0;
+/** The empty no-fast-pattern list, shared (never written: the lists kept on flows are only read). */
+const EMPTY_IDS = new Int32Array(0);
 
 /** What a stream window held before the packet's bytes were added: the bytes, and the HTTP messages found in them. */
 export interface WindowBefore {

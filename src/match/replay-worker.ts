@@ -5,10 +5,10 @@
  * Messages in: capture, close. Out: ready, error, results, end, done.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { visitCapture } from '../packet/pcap.js';
+import { CaptureNotes, visitCapture } from '../packet/pcap.js';
 import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
-import { pipelineFor } from './replay.js';
+import { pipelineFor, type DefragDrops } from './replay.js';
 import { ReplayShard, type ShardResult } from './replay-shard.js';
 
 export interface ReplayWorkerData {
@@ -31,6 +31,9 @@ export type ReplayWorkerMessage =
     type: 'end'; total: number; results: ShardResult[]; packets: number; bytes: number;
     /** The capture could not be read to its end: where and why (CaptureFormatError's fields). */
     error: { file: string; offset: number; detail: string } | undefined;
+    /** The reader's notes (CaptureNotes.lines) and this shard's datagrams dropped at the defragmenter's memcaps. */
+    notes: string[];
+    defrag: DefragDrops;
   }
   | { type: 'done'; items: number; stats: Record<string, number>; limits: ReturnType<ReturnType<typeof loadMatcher>['limits']['report']> };
 
@@ -57,6 +60,7 @@ function run(): void {
     let out: ShardResult[] = [];
     let index = 0;
     let bytes = 0;
+    const notes = new CaptureNotes();
     const error = await visitCapture(path, (r) => {
       const view = r.bytes();
       bytes += view.length;
@@ -65,10 +69,14 @@ function run(): void {
         post({ type: 'results', upTo: index, results: out });
         out = [];
       }
-    });
+    }, notes);
     shard.finish(index, out);
     items += shard.items;
-    post({ type: 'end', total: index, results: out, packets: index, bytes, error: error && { file: error.file, offset: error.offset, detail: error.detail } });
+    const { datagramMemcap, evicted } = shard.pipeline.defrag.stats;
+    post({
+      type: 'end', total: index, results: out, packets: index, bytes, error: error && { file: error.file, offset: error.offset, detail: error.detail },
+      notes: notes.lines(path), defrag: { datagramMemcap, evicted },
+    });
   };
   port.on('message', (msg: ReplayWorkerRequest) => {
     if (msg.type === 'capture') {

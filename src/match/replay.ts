@@ -5,7 +5,8 @@
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
 import { Worker } from 'node:worker_threads';
-import { CaptureFormatError, openCaptureBatches } from '../packet/pcap.js';
+import type { DefragStats } from '../packet/defrag.js';
+import { CaptureFormatError, CaptureNotes, openCaptureBatches } from '../packet/pcap.js';
 import { readArtifact, type LoadedArtifact } from './artifact.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
@@ -28,6 +29,31 @@ export interface ReplayStats {
   events: number;
 }
 
+/**
+ * What a capture's replay changed or left out without stopping, one line each (`file: byte N: ...`): the reader's
+ * notes (timestamps clamped, records cut: the capture is damaged, exit 1) and datagrams the defragmenter dropped at
+ * its memcaps (the fragments themselves were still inspected).
+ */
+export interface CaptureWarning {
+  text: string;
+  damaged: boolean;
+}
+
+/** The defragmenter's counts a warning is made of (summed over the shards of a sharded replay). */
+export type DefragDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'>;
+
+export function captureWarnings(file: string, notes: readonly string[], defrag: DefragDrops): CaptureWarning[] {
+  const out: CaptureWarning[] = notes.map((text) => ({ text, damaged: true }));
+  if (defrag.datagramMemcap > 0 || defrag.evicted > 0) {
+    out.push({
+      text: `${file}: fragments: ${defrag.datagramMemcap} datagram(s) dropped unassembled at the per-datagram memcap, ` +
+        `${defrag.evicted} at the total memcap or tracker limit (their fragments were inspected)`,
+      damaged: false,
+    });
+  }
+  return out;
+}
+
 /** stream5_tcp of the snort.conf shipped with Snort 2.9: `ports client` and `ports both` reassembled. */
 export const SHIPPED_STREAM5 = {
   reassembleClientPorts: [...SNORT_CONF_STREAM5_CLIENT_PORTS, ...SNORT_CONF_STREAM5_BOTH_PORTS],
@@ -48,8 +74,9 @@ export function pipelineFor(opts: ReplayOptions): PacketPipeline {
  * is inspected up to the damage and the error is returned (not thrown).
  */
 export async function replayCapture(
-  path: string, inspector: Inspector, opts: ReplayOptions, onEvent: (e: MatchEvent) => void, stats?: ReplayStats,
+  path: string, inspector: Inspector, opts: ReplayOptions, onEvent: (e: MatchEvent) => void, stats?: ReplayStats, warnings?: CaptureWarning[],
 ): Promise<CaptureFormatError | undefined> {
+  const notes = new CaptureNotes();
   const pipe = pipelineFor(opts);
   const handle = (items: InspectionItem[]) => {
     for (const item of items) {
@@ -63,7 +90,7 @@ export async function replayCapture(
   let error: CaptureFormatError | undefined;
   try {
     let index = 0;
-    for await (const batch of openCaptureBatches(path)) {
+    for await (const batch of openCaptureBatches(path, notes)) {
       for (const rec of batch) {
         if (stats) {
           stats.packets++;
@@ -77,6 +104,7 @@ export async function replayCapture(
     error = e;
   }
   handle(pipe.finish());
+  warnings?.push(...captureWarnings(path, notes.lines(path), pipe.defrag.stats));
   return error;
 }
 
@@ -200,7 +228,7 @@ export class ShardedReplay {
   }
 
   /** One capture; events in capture order. A damaged capture is inspected up to the damage and the error returned. */
-  async run(path: string, onEvent: (e: MatchEvent) => void, stats?: ReplayStats): Promise<CaptureFormatError | undefined> {
+  async run(path: string, onEvent: (e: MatchEvent) => void, stats?: ReplayStats, warnings?: CaptureWarning[]): Promise<CaptureFormatError | undefined> {
     this.onEvent = onEvent;
     this.runStats = stats;
     this.queued = Array.from({ length: this.shards }, () => []);
@@ -213,6 +241,13 @@ export class ShardedReplay {
       stats.packets += end.packets;
       stats.bytes += end.bytes;
     }
+    // every shard read the whole file (the same notes); each defragmented its own share of the datagrams
+    const drops: DefragDrops = { datagramMemcap: 0, evicted: 0 };
+    for (const e of this.ends) {
+      drops.datagramMemcap += e!.defrag.datagramMemcap;
+      drops.evicted += e!.defrag.evicted;
+    }
+    warnings?.push(...captureWarnings(path, end.notes, drops));
     return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);
   }
 

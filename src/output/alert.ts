@@ -5,6 +5,7 @@
  */
 import type { MatchEvent } from '../match/decide.js';
 import { formatIp } from '../packet/bytes.js';
+import { clampTimestampSec, clampUsec } from '../packet/time.js';
 
 /** What the rule said to do (Snort 2.9 actions that reach the packet path). */
 export type RuleAction = 'alert' | 'log' | 'pass' | 'drop' | 'sdrop' | 'reject';
@@ -67,7 +68,8 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** `MM/DD-HH:MM:SS.uuuuuu` in local time (Snort's default; `utc` as with snort -U). */
 export function snortTimestamp(sec: number, usec: number, utc = false): string {
-  const d = new Date(sec * 1000);
+  const d = new Date(clampTimestampSec(sec) * 1000);
+  usec = clampUsec(usec);
   const [mo, da, h, mi, s] = utc
     ? [d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
     : [d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
@@ -93,7 +95,8 @@ export function formatFastAlert(e: AlertEvent, utc = false): string {
 
 /** ISO 8601 with microseconds and the local offset, as Suricata writes it. */
 export function eveTimestamp(sec: number, usec: number): string {
-  const d = new Date(sec * 1000);
+  const d = new Date(clampTimestampSec(sec) * 1000);
+  usec = clampUsec(usec);
   const off = -d.getTimezoneOffset();
   const sign = off >= 0 ? '+' : '-';
   const a = Math.abs(off);

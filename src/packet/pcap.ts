@@ -12,6 +12,7 @@
  * pcap-encode.ts and are re-exported here.
  */
 import { open } from 'node:fs/promises';
+import { MAX_TIMESTAMP_SEC } from './time.js';
 
 export { PcapWriter, type PcapWriterOptions, type PacketToWrite } from './pcap-writer.js';
 export {
@@ -74,10 +75,71 @@ const BT_OPB = 0x00000002;
 const BT_SPB = 0x00000003;
 const BT_EPB = 0x00000006;
 
-/** libpcap's MAXIMUM_SNAPLEN: a record larger than this and than the file's snaplen is garbage. */
-const MAX_SNAPLEN = 262144;
+/**
+ * libpcap's MAXIMUM_SNAPLEN: no link type's frame is larger. A record larger than this and than the file's snaplen is
+ * garbage (an error); a larger one the snaplen allows is cut to its first MAX_RECORD bytes and the rest skipped as it
+ * is read (counted in CaptureNotes), so a file claiming snaplen 0xffffffff never makes the reader hold a huge record.
+ */
+export const MAX_RECORD = 262144;
 /** Largest pcapng block accepted (guards against a garbage length asking for gigabytes). */
 const MAX_BLOCK = 64 * 1024 * 1024;
+/** pcapng blocks larger than this are not held whole: a packet block's first MAX_RECORD bytes are read, the rest skipped. */
+const MAX_HELD_BLOCK = MAX_RECORD + 4096;
+/**
+ * Capture times past MAX_TIMESTAMP_SEC (9999-12-31T23:59:59Z: a pcapng timestamp in the wrong unit, or garbage) are
+ * clamped to it, and times before 1970 (a negative if_tsoffset) to 0, counted in CaptureNotes: alerts and Sebek
+ * records keep a printable time, and nothing else of the capture is lost.
+ */
+
+/**
+ * What the reader changed without stopping, counted, with the byte offset of the first record of each kind: the
+ * commands print one line per kind (`file: byte N: ...`), never one per record.
+ */
+export class CaptureNotes {
+  clampedTimestamps = 0;
+  firstClamped = -1;
+  clampedDetail = '';
+  cutRecords = 0;
+  firstCut = -1;
+  firstCutLength = 0;
+  /** Bytes skipped beyond MAX_RECORD (cut records) or in skipped oversized blocks. */
+  skippedBytes = 0;
+
+  get any(): boolean {
+    return this.clampedTimestamps > 0 || this.cutRecords > 0;
+  }
+
+  clamped(offset: number, detail: string): void {
+    if (this.clampedTimestamps++ === 0) {
+      this.firstClamped = offset;
+      this.clampedDetail = detail;
+    }
+  }
+
+  cut(offset: number, length: number, skipped: number): void {
+    if (this.cutRecords++ === 0) {
+      this.firstCut = offset;
+      this.firstCutLength = length;
+    }
+    this.skippedBytes += skipped;
+  }
+
+  /** One line per kind of change, `file: byte N: ...` (no prefix, no newline). */
+  lines(file: string): string[] {
+    const out: string[] = [];
+    const more = (n: number) => (n > 1 ? `; ${n} records in all` : '');
+    if (this.clampedTimestamps > 0) {
+      out.push(`${file}: byte ${this.firstClamped}: timestamp ${this.clampedDetail} is out of range, clamped to 1970..9999${more(this.clampedTimestamps)}`);
+    }
+    if (this.cutRecords > 0) {
+      out.push(
+        `${file}: byte ${this.firstCut}: record of ${this.firstCutLength} bytes cut to its first ${MAX_RECORD} (no frame is larger)${more(this.cutRecords)}, ` +
+          `${this.skippedBytes} bytes skipped`,
+      );
+    }
+    return out;
+  }
+}
 
 interface Interface {
   linktype: number;
@@ -120,21 +182,46 @@ export class CaptureParser {
   private recStart = 0;
   private recLength = 0;
   private recOrigLen = 0;
+  /** Bytes still to be skipped (the rest of a cut record or of a skipped block), as they arrive. */
+  private skipLeft = 0;
+  /**
+   * Bytes carried from one push to the next live in `store` (buf is then store[storeStart, storeEnd)): appended in
+   * place and reallocated at twice the size, so a record arriving over many chunks is copied a bounded number of
+   * times (a merge per push copied a 200 MB record 200 times).
+   */
+  private store: Uint8Array | undefined;
+  private storeStart = 0;
+  private storeEnd = 0;
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    readonly notes: CaptureNotes = new CaptureNotes(),
+  ) {}
 
   /** Append bytes read from the file. */
   push(chunk: Uint8Array): void {
-    const rest = this.buf.subarray(this.pos);
-    if (rest.length === 0) {
-      this.buf = chunk;
-    } else {
-      const merged = new Uint8Array(rest.length + chunk.length);
-      merged.set(rest, 0);
-      merged.set(chunk, rest.length);
-      this.buf = merged;
-    }
+    const rest = this.buf.length - this.pos;
     this.base += this.pos;
+    if (rest === 0) {
+      this.buf = chunk;
+      this.store = undefined;
+    } else {
+      let store = this.store;
+      if (store !== undefined && store.length - this.storeEnd >= chunk.length) {
+        store.set(chunk, this.storeEnd);
+        this.storeStart += this.pos;
+        this.storeEnd += chunk.length;
+      } else {
+        const next = new Uint8Array(Math.max(2 * (rest + chunk.length), 65536));
+        next.set(this.buf.subarray(this.pos), 0);
+        next.set(chunk, rest);
+        store = next;
+        this.store = next;
+        this.storeStart = 0;
+        this.storeEnd = rest + chunk.length;
+      }
+      this.buf = store.subarray(this.storeStart, this.storeEnd);
+    }
     this.pos = 0;
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
@@ -180,7 +267,23 @@ export class CaptureParser {
     return this.buf.subarray(this.recStart, this.recStart + this.recLength);
   }
 
-  private found(linktype: number, tsSec: number, tsUsec: number, start: number, length: number, origLen: number): Step {
+  /** `at`: where the record (pcap) or block (pcapng) starts in buf. */
+  private found(linktype: number, tsSec: number, tsUsec: number, start: number, length: number, origLen: number, at: number): Step {
+    if (!(tsSec >= 0 && tsSec <= MAX_TIMESTAMP_SEC && tsUsec >= 0 && tsUsec < 1_000_000)) {
+      this.notes.clamped(this.base + at, `${tsSec}.${String(tsUsec).padStart(6, '0')}`);
+      if (tsUsec >= 1_000_000) {
+        // a classic pcap's fraction of a second at or past one second: carried into the seconds
+        tsSec += Math.floor(tsUsec / 1_000_000);
+        tsUsec %= 1_000_000;
+      }
+      if (!(tsSec >= 0)) {
+        tsSec = 0;
+        tsUsec = 0;
+      } else if (tsSec > MAX_TIMESTAMP_SEC) {
+        tsSec = MAX_TIMESTAMP_SEC;
+        tsUsec = 999_999;
+      }
+    }
     this.recLinktype = linktype;
     this.recTsSec = tsSec;
     this.recTsUsec = tsUsec;
@@ -196,6 +299,7 @@ export class CaptureParser {
     if (this.format === 'unknown') {
       throw this.fail(0, left === 0 ? 'empty file: no capture header' : `truncated: ${left} bytes, too short for a capture header`);
     }
+    if (this.skipLeft > 0) throw this.fail(this.pos, `truncated: the file ends ${this.skipLeft} bytes before the end of the record being skipped`);
     if (left > 0) {
       throw this.fail(this.pos, `truncated: ${left} trailing bytes do not make a whole ${this.format === 'pcap' ? 'record' : 'block'}`);
     }
@@ -218,6 +322,12 @@ export class CaptureParser {
   }
 
   private step(): Step {
+    if (this.skipLeft > 0) {
+      const n = Math.min(this.skipLeft, this.buf.length - this.pos);
+      this.pos += n;
+      this.skipLeft -= n;
+      return this.skipLeft > 0 ? MORE : SKIP;
+    }
     if (this.format === 'unknown') return this.readFileHeader();
     if (this.format === 'pcap') return this.readPcapRecord();
     return this.readBlock();
@@ -260,13 +370,18 @@ export class CaptureParser {
     const frac = this.u32(p + 4);
     const inclLen = this.u32(p + 8);
     const origLen = this.u32(p + 12);
-    const limit = Math.max(this.pcapSnaplen, MAX_SNAPLEN);
+    const limit = Math.max(this.pcapSnaplen, MAX_RECORD);
     if (inclLen > limit) {
       throw this.fail(p + 8, `record captured length ${inclLen} exceeds the snaplen ${limit} (garbage or corrupt record header)`);
     }
-    if (!this.avail(16 + inclLen)) return MORE;
-    this.pos += 16 + inclLen;
-    return this.found(this.pcapLinktype, tsSec, this.pcapNano ? Math.floor(frac / 1000) : frac, p + 16, inclLen, origLen);
+    const held = Math.min(inclLen, MAX_RECORD);
+    if (!this.avail(16 + held)) return MORE;
+    if (held < inclLen) {
+      this.notes.cut(this.base + p, inclLen, inclLen - held);
+      this.skipLeft = inclLen - held;
+    }
+    this.pos += 16 + held;
+    return this.found(this.pcapLinktype, tsSec, this.pcapNano ? Math.floor(frac / 1000) : frac, p + 16, held, origLen, p);
   }
 
   private readBlock(): Step {
@@ -287,6 +402,7 @@ export class CaptureParser {
     if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK) {
       throw this.fail(p + 4, `pcapng block length ${total} is invalid (must be a multiple of 4, 12..${MAX_BLOCK})`);
     }
+    if (total > MAX_HELD_BLOCK && type !== PCAPNG_SHB && type !== BT_IDB) return this.readLargeBlock(p, type, total);
     if (!this.avail(total)) return MORE;
     const trailer = this.u32(p + total - 4);
     if (trailer !== total) {
@@ -319,6 +435,30 @@ export class CaptureParser {
         break; // unknown, custom, name resolution, statistics...: skipped
     }
     this.pos += total;
+    return step;
+  }
+
+  /**
+   * A block too large to hold: a packet block gives its first MAX_RECORD bytes of data (its options and trailer are
+   * skipped unread), any other block is skipped; either way the rest is skipped as it is read, and counted.
+   */
+  private readLargeBlock(p: number, type: number, total: number): Step {
+    const isPacket = type === BT_EPB || type === BT_OPB || type === BT_SPB;
+    const head = type === BT_SPB ? 12 : 28;
+    if (!isPacket) {
+      this.notes.cut(this.base + p, total, total);
+      this.skipLeft = total;
+      return SKIP;
+    }
+    if (!this.avail(head + MAX_RECORD)) return MORE;
+    const body = p + 8;
+    const bodyLen = total - 12;
+    const step = type === BT_SPB ? this.readSpb(p, body, bodyLen) : this.readEpb(p, body, bodyLen, type === BT_OPB);
+    const held = Math.min(this.recLength, MAX_RECORD);
+    if (held < this.recLength) this.notes.cut(this.base + p, this.recLength, this.recLength - held);
+    this.recLength = held;
+    this.pos = this.recStart + held;
+    this.skipLeft = p + total - this.pos;
     return step;
   }
 
@@ -383,7 +523,7 @@ export class CaptureParser {
     if (capLen > bodyLen - 20) {
       throw this.fail(body + 12, `pcapng packet captured length ${capLen} runs past the block (${bodyLen - 20} bytes of data)`);
     }
-    return this.found(i.linktype, tsSec, tsUsec, body + 20, capLen, origLen);
+    return this.found(i.linktype, tsSec, tsUsec, body + 20, capLen, origLen, p);
   }
 
   private readSpb(p: number, body: number, bodyLen: number): Step {
@@ -392,7 +532,7 @@ export class CaptureParser {
     const origLen = this.u32(body);
     let capLen = Math.min(origLen, bodyLen - 4);
     if (i.snaplen > 0) capLen = Math.min(capLen, i.snaplen);
-    return this.found(i.linktype, 0, 0, body + 4, capLen, origLen);
+    return this.found(i.linktype, 0, 0, body + 4, capLen, origLen, p);
   }
 }
 
@@ -404,8 +544,8 @@ function hex32(n: number): string {
  * Records of a capture held in memory. Throws `CaptureFormatError` (after yielding every record
  * before the problem) on a truncated or malformed file. `file` names the source in errors.
  */
-export function* readCapture(bytes: Uint8Array, file = '<buffer>'): Generator<CaptureRecord, void, undefined> {
-  const parser = new CaptureParser(file);
+export function* readCapture(bytes: Uint8Array, file = '<buffer>', notes?: CaptureNotes): Generator<CaptureRecord, void, undefined> {
+  const parser = new CaptureParser(file, notes);
   parser.push(bytes);
   for (let r = parser.next(); r !== undefined; r = parser.next()) yield r;
   parser.finish();
@@ -419,7 +559,7 @@ const CHUNK = 1 << 20;
  * the file: one await per megabyte, not per record). Errors opening or reading the file are also reported as
  * `CaptureFormatError` (offset 0 or where reading stopped); records before the error are handed out first.
  */
-export async function* openCaptureBatches(path: string): AsyncGenerator<CaptureRecord[], void, undefined> {
+export async function* openCaptureBatches(path: string, notes?: CaptureNotes): AsyncGenerator<CaptureRecord[], void, undefined> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -427,7 +567,7 @@ export async function* openCaptureBatches(path: string): AsyncGenerator<CaptureR
     throw new CaptureFormatError(path, 0, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {
-    const parser = new CaptureParser(path);
+    const parser = new CaptureParser(path, notes);
     let offset = 0;
     for (;;) {
       const chunk = new Uint8Array(CHUNK);
@@ -461,7 +601,9 @@ export async function* openCaptureBatches(path: string): AsyncGenerator<CaptureR
  * elsewhere at once, like a sharded replay). `visit` may return a promise to pause reading. Resolves with the error
  * that ended reading early, if any (the records before it were visited).
  */
-export async function visitCapture(path: string, visit: (r: CaptureParser) => void | Promise<void>): Promise<CaptureFormatError | undefined> {
+export async function visitCapture(
+  path: string, visit: (r: CaptureParser) => void | Promise<void>, notes?: CaptureNotes,
+): Promise<CaptureFormatError | undefined> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -469,7 +611,7 @@ export async function visitCapture(path: string, visit: (r: CaptureParser) => vo
     return new CaptureFormatError(path, 0, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {
-    const parser = new CaptureParser(path);
+    const parser = new CaptureParser(path, notes);
     let offset = 0;
     for (;;) {
       const chunk = new Uint8Array(CHUNK);
@@ -508,15 +650,15 @@ export async function visitCapture(path: string, visit: (r: CaptureParser) => vo
 }
 
 /** The records of a capture file one by one (see openCaptureBatches). */
-export async function* openCapture(path: string): AsyncGenerator<CaptureRecord, void, undefined> {
-  for await (const batch of openCaptureBatches(path)) yield* batch;
+export async function* openCapture(path: string, notes?: CaptureNotes): AsyncGenerator<CaptureRecord, void, undefined> {
+  for await (const batch of openCaptureBatches(path, notes)) yield* batch;
 }
 
 /** Every record that could be read, and the error that stopped reading (if any). Never throws. */
-export function readCaptureAll(bytes: Uint8Array, file = '<buffer>'): { records: CaptureRecord[]; error?: CaptureFormatError } {
+export function readCaptureAll(bytes: Uint8Array, file = '<buffer>', notes?: CaptureNotes): { records: CaptureRecord[]; error?: CaptureFormatError } {
   const records: CaptureRecord[] = [];
   try {
-    for (const r of readCapture(bytes, file)) records.push(r);
+    for (const r of readCapture(bytes, file, notes)) records.push(r);
   } catch (err) {
     if (err instanceof CaptureFormatError) return { records, error: err };
     throw err;

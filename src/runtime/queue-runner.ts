@@ -21,6 +21,8 @@ export interface QueueRunnerStats {
   blockedSessions: number;
   heldNow: number;
   stream: Record<string, number>;
+  /** The defragmenter's counts (DefragStats: reassembled, timeouts, memcap drops, overlaps, bad fragments). */
+  defrag: Record<string, number>;
   limits: ReturnType<PacketProcessor<QueuedPacket>['inline']['matcher']['limits']['report']>;
   inspector: string;
   malformed: number;
@@ -136,6 +138,8 @@ export class QueueRunner {
       blockedSessions: blocked,
       heldNow: inline.heldNow,
       stream: { ...inline.stats, ...inline.stats.events, events: undefined } as unknown as Record<string, number>,
+      // datagrams the defragmenter let go at its memcaps (their fragments end as 1000:5, fragments that never completed)
+      defrag: { ...inline.defrag.stats },
       limits: inline.matcher.limits.report(20),
       inspector: this.processor.description,
       malformed: this.processor.decodeStats.malformed,

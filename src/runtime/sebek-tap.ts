@@ -7,7 +7,7 @@
  * the extractor and never stops the tap.
  */
 import type Database from 'better-sqlite3';
-import { CaptureParser } from '../packet/pcap.js';
+import { CaptureNotes, CaptureParser } from '../packet/pcap.js';
 import { SebekExtractor } from '../sebek/extract.js';
 import { SebekStore } from '../sebek/store.js';
 import type { KeystrokeLine } from '../sebek/session.js';
@@ -36,6 +36,11 @@ export interface SebekTapStats {
   /** Records lost per the clients' counters (sum over clients). */
   lost: number;
   clients: number;
+  /** What the session let go at its limits (SebekSession: processes, line buffers, clients, cut lines). */
+  evicted: { processes: number; lines: number; clients: number; cutLines: number };
+  /** Packets whose capture time was clamped, records cut to the largest frame (CaptureNotes). */
+  clampedTimestamps: number;
+  cutRecords: number;
   captureErrors: number;
   storeErrors: number;
   lastError: string | undefined;
@@ -46,6 +51,8 @@ export class SebekTap {
   readonly extractor: SebekExtractor;
   readonly supervisor: Supervisor;
   private parser: CaptureParser;
+  /** What the reader changed (timestamps clamped, records cut), over every tcpdump run. */
+  private readonly notes = new CaptureNotes();
   private lastLineId = 0;
   private readonly newLines: Database.Statement;
   captureErrors = 0;
@@ -55,14 +62,14 @@ export class SebekTap {
   constructor(private readonly opts: SebekTapOptions) {
     this.store = new SebekStore(opts.db);
     this.extractor = new SebekExtractor({ magic: opts.magic, port: opts.port });
-    this.parser = new CaptureParser('tcpdump');
+    this.parser = new CaptureParser('tcpdump', this.notes);
     this.newLines = this.store.db.prepare('SELECT id, client, pid, fd, uid, com, time_sec AS timeSec, time_usec AS timeUsec, line, terminated FROM keystroke_lines WHERE id > ? ORDER BY id');
     const row = this.store.db.prepare('SELECT max(id) AS m FROM keystroke_lines').get() as { m: number | null };
     this.lastLineId = row.m ?? 0;
     const args = ['-i', opts.iface, '-n', '-s', '0', '-U', '-Z', 'root', '-w', '-', 'udp', 'dst', 'port', String(opts.port)];
     this.supervisor = new Supervisor('sebek tap', opts.tcpdump ?? 'tcpdump', args, {
       onStart: () => {
-        this.parser = new CaptureParser('tcpdump');
+        this.parser = new CaptureParser('tcpdump', this.notes);
       },
       onStdout: (chunk) => this.feed(chunk),
       onCrash: opts.onCrash,
@@ -85,7 +92,7 @@ export class SebekTap {
     } catch (err) {
       this.captureErrors++;
       this.lastError = (err as Error).message;
-      this.parser = new CaptureParser('tcpdump');
+      this.parser = new CaptureParser('tcpdump', this.notes);
     }
   }
 
@@ -108,13 +115,17 @@ export class SebekTap {
 
   stats(): SebekTapStats {
     const s = this.extractor.stats;
+    const ss = this.store.session.stats;
     let lost = 0;
     for (const l of this.store.session.loss.values()) lost += l.lost;
     return {
       running: this.supervisor.running, starts: this.supervisor.starts, crashes: this.supervisor.crashes,
       crashLoop: this.supervisor.status().crashLoop,
       records: s.records, sebekPackets: s.sebekPackets, garbage: s.garbage, undecodable: s.undecodable,
-      lost, clients: this.store.session.loss.size, captureErrors: this.captureErrors, storeErrors: this.storeErrors, lastError: this.lastError,
+      lost, clients: this.store.session.loss.size,
+      evicted: { processes: ss.evictedProcesses, lines: ss.evictedLines, clients: ss.evictedClients, cutLines: ss.cutLines },
+      clampedTimestamps: this.notes.clampedTimestamps, cutRecords: this.notes.cutRecords,
+      captureErrors: this.captureErrors, storeErrors: this.storeErrors, lastError: this.lastError,
     };
   }
 

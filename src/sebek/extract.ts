@@ -92,7 +92,7 @@ export class SebekExtractor {
     return result.records.map((r) => ({
       version: r.version, magic: r.magic, type: r.type, typeName: r.typeName, counter: r.counter, timeSec: r.timeSec,
       timeUsec: r.timeUsec, usecSwapped: r.usecSwapped, ppid: r.ppid, pid: r.pid, uid: r.uid, fd: r.fd, inode: r.inode,
-      com: r.com, data: r.data, socket: r.socket, client, capSec, capUsec,
+      com: r.com, comBytes: r.comBytes, data: r.data, socket: r.socket, client, capSec, capUsec,
     }));
   }
 

@@ -14,6 +14,7 @@
  * is a valid microsecond count is taken as such (`usecSwapped`).
  */
 import { u16, u32, writeU16, writeU32 } from '../packet/bytes.js';
+import { cString, escapeBytes } from './text.js';
 
 export const SEBEK_DEFAULT_PORT = 1101;
 export const SEBEK_V3_HEADER = 56;
@@ -74,8 +75,10 @@ export interface SebekRecord {
   fd: number;
   /** v3 only (0 for v2). */
   inode: number;
-  /** Command name, NULs stripped. */
+  /** Command name: its bytes up to the first NUL, escaped (text.ts: never a terminal control). */
   com: string;
+  /** The command name's bytes as sent, up to the first NUL. */
+  comBytes: Uint8Array;
   data: Uint8Array;
   /** Decoded socket data for type 2 records with 15 bytes or more. */
   socket?: SebekSocket;
@@ -105,13 +108,6 @@ function ipText(b: Uint8Array, o: number): string {
   return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
-function readCom(b: Uint8Array, o: number): string {
-  let end = o;
-  while (end < o + 12 && b[end] !== 0) end++;
-  let s = '';
-  for (let i = o; i < end; i++) s += String.fromCharCode(b[i]);
-  return s;
-}
 
 function swap32(v: number): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
@@ -171,7 +167,8 @@ export function decodeSebekPayload(payload: Uint8Array, magic?: number): SebekDe
       inode = u32(payload, p);
       p += 4;
     }
-    const com = readCom(payload, p);
+    const comBytes = cString(payload.slice(p, p + 12));
+    const com = escapeBytes(comBytes);
     p += 12;
     const length = u32(payload, p);
     p += 4;
@@ -181,7 +178,7 @@ export function decodeSebekPayload(payload: Uint8Array, magic?: number): SebekDe
     const data = payload.slice(p, p + length);
     records.push({
       version, magic: m, type, typeName: sebekTypeName(type), counter, timeSec, timeUsec, usecSwapped,
-      ppid, pid, uid, fd, inode, com, data, socket: type === SebekType.SOCKET ? decodeSocketData(data) : undefined,
+      ppid, pid, uid, fd, inode, com, comBytes, data, socket: type === SebekType.SOCKET ? decodeSocketData(data) : undefined,
     });
     o = p + length;
   }

@@ -2,25 +2,15 @@
 import type { CapturedSebekRecord } from './extract.js';
 import { decodeSocketData, SebekType } from './format.js';
 import type { ClientLoss } from './session.js';
+import { escapeBytes } from './text.js';
+import { clampTimestampSec, clampUsec } from '../packet/time.js';
 
 export function isoTime(sec: number, usec: number): string {
-  const d = new Date(sec * 1000);
-  return `${d.toISOString().slice(0, 19)}.${String(usec).padStart(6, '0')}Z`;
+  const d = new Date(clampTimestampSec(sec) * 1000);
+  return `${d.toISOString().slice(0, 19)}.${String(clampUsec(usec)).padStart(6, '0')}Z`;
 }
 
-/** Bytes as text: printable ASCII kept, \n \r \t escaped, the rest \xNN. */
-export function escapeBytes(d: Uint8Array): string {
-  let s = '';
-  for (const b of d) {
-    if (b === 0x0a) s += '\\n';
-    else if (b === 0x0d) s += '\\r';
-    else if (b === 0x09) s += '\\t';
-    else if (b === 0x5c) s += '\\\\';
-    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
-    else s += `\\x${b.toString(16).padStart(2, '0')}`;
-  }
-  return s;
-}
+export { escapeBytes, jsonLine } from './text.js';
 
 export interface SebekRecordJson {
   event_type: 'sebek_record';

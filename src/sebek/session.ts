@@ -1,17 +1,27 @@
 /**
  * Rebuilds what the intruder did from a stream of Sebek records:
  * - keystroke lines per (client, pid, fd), from 1-byte reads (keystroke mode, and how a shell
- *   reads a terminal): backspace (0x7f, 0x08) erases, \r or \n ends a line (\r\n counts once),
- *   other control bytes are kept in caret notation (^C, ^[), bytes >= 0x80 as \xNN;
+ *   reads a terminal) and from longer reads of fd 0 (a paste, or `curl ...|sh` arriving as one read;
+ *   longer reads of other fds are files and sockets, left to the records): backspace (0x7f, 0x08)
+ *   erases, \r or \n ends a line (\r\n counts once), other control bytes are kept in caret notation
+ *   (^C, ^[), bytes >= 0x80 as \xNN, so a line never carries a terminal control;
  * - processes per (client, pid): ppid, uid, command names seen;
  * - opens (type 3: the path), socket calls (type 2), forks (zero-length reads);
  * - loss per client: gaps in the per-client counter (modulo 2^32, so a wrap is not loss); a counter
  *   going backwards is counted as a restart/reorder, not as loss.
  *
  * Incremental: `add(record)` returns the events it completes; `finish()` flushes unterminated lines.
+ *
+ * Bounded: the records come from the honeynet, and an intruder can make up any number of pids, fds and (with forged
+ * source addresses) clients. Processes, line buffers and clients are each held up to a limit, least recently used
+ * first out, each eviction counted (`stats`); an evicted line buffer is handed out as an unterminated line and an
+ * evicted process to `onEvict`, so nothing decoded is lost. A line is cut at `maxLineChars`, a process keeps at most
+ * `maxComs` command names.
  */
 import type { CapturedSebekRecord } from './extract.js';
 import type { SebekSocket } from './format.js';
+import { LruMap } from './lru-map.js';
+import { cString, escapeBytes } from './text.js';
 
 export interface SebekProcess {
   client: string;
@@ -107,6 +117,30 @@ interface LineBuffer {
 
 const TWO32 = 0x1_0000_0000;
 
+export interface SebekSessionLimits {
+  /** Processes (client, pid) held (default 16,384). */
+  maxProcesses?: number;
+  /** Keystroke line buffers (client, pid, fd) held (default 16,384). */
+  maxLines?: number;
+  /** Clients whose counters are followed (default 65,536). */
+  maxClients?: number;
+  /** Characters in one keystroke line before it is handed out cut (default 4,096). */
+  maxLineChars?: number;
+  /** Command names kept per process (default 32). */
+  maxComs?: number;
+}
+
+export class SebekSessionStats {
+  evictedProcesses = 0;
+  evictedLines = 0;
+  evictedClients = 0;
+  /** Lines handed out at maxLineChars, unterminated. */
+  cutLines = 0;
+  /** Command names not kept past maxComs. */
+  droppedComs = 0;
+}
+
+
 /** How a keystroke byte is shown in a line. */
 export function showByte(b: number): string {
   if (b === 0x09) return '^I';
@@ -116,9 +150,24 @@ export function showByte(b: number): string {
 }
 
 export class SebekSession {
-  readonly processes = new Map<string, SebekProcess>();
-  readonly loss = new Map<string, ClientLoss>();
-  private readonly lines = new Map<string, LineBuffer>();
+  readonly processes = new LruMap<SebekProcess>();
+  readonly loss = new LruMap<ClientLoss>();
+  readonly stats = new SebekSessionStats();
+  private readonly lines = new LruMap<LineBuffer>();
+  private readonly maxProcesses: number;
+  private readonly maxLines: number;
+  private readonly maxClients: number;
+  private readonly maxLineChars: number;
+  private readonly maxComs: number;
+
+  /** `onEvict`: a process let go at the limit (its figures are final as far as this session is concerned). */
+  constructor(limits: SebekSessionLimits = {}, private readonly onEvict?: (p: SebekProcess) => void) {
+    this.maxProcesses = Math.max(1, limits.maxProcesses ?? 16_384);
+    this.maxLines = Math.max(1, limits.maxLines ?? 16_384);
+    this.maxClients = Math.max(1, limits.maxClients ?? 65_536);
+    this.maxLineChars = Math.max(1, limits.maxLineChars ?? 4096);
+    this.maxComs = Math.max(1, limits.maxComs ?? 32);
+  }
 
   add(r: CapturedSebekRecord): SebekEvent[] {
     const events: SebekEvent[] = [];
@@ -130,8 +179,10 @@ export class SebekSession {
           const pr = this.processes.get(`${r.client}/${r.pid}`);
           if (pr !== undefined) pr.forks++;
           events.push({ kind: 'fork', fork: { client: r.client, pid: r.pid, ppid: r.ppid, uid: r.uid, com: r.com, timeSec: r.timeSec, timeUsec: r.timeUsec } });
-        } else if (r.data.length === 1) {
-          this.keystroke(r, events);
+        } else if (r.data.length === 1 || r.fd === 0) {
+          const key = `${r.client}/${r.pid}/${r.fd}`;
+          const buf = this.lineBuffer(key, r, events);
+          for (let i = 0; i < r.data.length; i++) this.keystroke(key, buf, r, r.data[i]!, events);
         }
         break;
       case 2:
@@ -162,8 +213,12 @@ export class SebekSession {
   }
 
   private count(r: CapturedSebekRecord, events: SebekEvent[]): void {
-    const l = this.loss.get(r.client);
+    const l = this.loss.use(r.client);
     if (l === undefined) {
+      if (this.loss.size >= this.maxClients) {
+        this.loss.shift();
+        this.stats.evictedClients++;
+      }
       this.loss.set(r.client, { client: r.client, received: 1, lost: 0, gaps: 0, backwards: 0, firstCounter: r.counter, lastCounter: r.counter });
       return;
     }
@@ -186,8 +241,13 @@ export class SebekSession {
 
   private process(r: CapturedSebekRecord): void {
     const key = `${r.client}/${r.pid}`;
-    let p = this.processes.get(key);
+    let p = this.processes.use(key);
     if (p === undefined) {
+      if (this.processes.size >= this.maxProcesses) {
+        const [, old] = this.processes.shift()!;
+        this.stats.evictedProcesses++;
+        this.onEvict?.(old);
+      }
       p = { client: r.client, pid: r.pid, ppid: r.ppid, uid: r.uid, com: r.com, coms: [r.com], firstSec: r.timeSec, lastSec: r.timeSec, records: 0, forks: 0 };
       this.processes.set(key, p);
     }
@@ -197,18 +257,29 @@ export class SebekSession {
     p.uid = r.uid;
     if (r.com !== p.com) {
       p.com = r.com;
-      if (!p.coms.includes(r.com)) p.coms.push(r.com);
+      if (!p.coms.includes(r.com)) {
+        if (p.coms.length < this.maxComs) p.coms.push(r.com);
+        else this.stats.droppedComs++;
+      }
     }
   }
 
-  private keystroke(r: CapturedSebekRecord, events: SebekEvent[]): void {
-    const key = `${r.client}/${r.pid}/${r.fd}`;
-    let buf = this.lines.get(key);
-    const b = r.data[0];
+  /** The line buffer of (client, pid, fd), made (at the limit, the least recently used one goes) or moved young. */
+  private lineBuffer(key: string, r: CapturedSebekRecord, events: SebekEvent[]): LineBuffer {
+    let buf = this.lines.use(key);
     if (buf === undefined) {
+      if (this.lines.size >= this.maxLines) {
+        const [oldKey, old] = this.lines.shift()!;
+        this.stats.evictedLines++;
+        if (old.chars.length > 0) events.push({ kind: 'line', line: this.makeLine(oldKey, old, false) });
+      }
       buf = { chars: [], timeSec: r.timeSec, timeUsec: r.timeUsec, uid: r.uid, com: r.com, afterCr: false };
       this.lines.set(key, buf);
     }
+    return buf;
+  }
+
+  private keystroke(key: string, buf: LineBuffer, r: CapturedSebekRecord, b: number, events: SebekEvent[]): void {
     if (b === 0x0d || b === 0x0a) {
       const skip = b === 0x0a && buf.afterCr && buf.chars.length === 0;
       buf.afterCr = b === 0x0d;
@@ -227,6 +298,13 @@ export class SebekSession {
       buf.chars.pop();
       return;
     }
+    if (buf.chars.length >= this.maxLineChars) {
+      events.push({ kind: 'line', line: this.makeLine(key, buf, false) });
+      this.stats.cutLines++;
+      buf.chars = [];
+      buf.timeSec = r.timeSec;
+      buf.timeUsec = r.timeUsec;
+    }
     buf.chars.push(showByte(b));
   }
 
@@ -242,12 +320,7 @@ function splitKey(key: string): [string, number, number] {
   return [key.slice(0, j), Number(key.slice(j + 1, i)), Number(key.slice(i + 1))];
 }
 
-/** An open record's path: bytes up to the first NUL, non-printable bytes escaped. */
+/** An open record's path: bytes up to the first NUL, escaped (text.ts). */
 export function pathText(d: Uint8Array): string {
-  let s = '';
-  for (const b of d) {
-    if (b === 0) break;
-    s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
-  }
-  return s;
+  return escapeBytes(cString(d));
 }

@@ -4,10 +4,14 @@
  * Tables: records (every record, data as a BLOB), processes (client, pid), keystroke_lines,
  * opens, sockets, forks, loss (per client). `ingest` runs a record through a SebekSession and stores
  * the record and every event in one transaction; `exportJsonl` writes one JSON object per line.
+ *
+ * What the intruder wrote is stored two ways: faithfully as bytes (records.data, records.com_raw: BLOBs) and as
+ * escaped text in every TEXT column (com, path, line, coms: text.ts, no control character), so a query printed on a
+ * terminal or mailed shows the text and never plays it.
  */
 import Database from 'better-sqlite3';
 import type { CapturedSebekRecord } from './extract.js';
-import { recordJson } from './json.js';
+import { jsonLine, recordJson } from './json.js';
 import type { ClientLoss, SebekEvent, SebekProcess } from './session.js';
 import { SebekSession } from './session.js';
 
@@ -18,7 +22,7 @@ CREATE TABLE IF NOT EXISTS records (
   magic INTEGER NOT NULL, version INTEGER NOT NULL, type INTEGER NOT NULL, type_name TEXT NOT NULL,
   counter INTEGER NOT NULL, time_sec INTEGER NOT NULL, time_usec INTEGER NOT NULL, usec_swapped INTEGER NOT NULL,
   ppid INTEGER NOT NULL, pid INTEGER NOT NULL, uid INTEGER NOT NULL, fd INTEGER NOT NULL, inode INTEGER NOT NULL,
-  com TEXT NOT NULL, length INTEGER NOT NULL, data BLOB NOT NULL
+  com TEXT NOT NULL, length INTEGER NOT NULL, data BLOB NOT NULL, com_raw BLOB
 );
 CREATE INDEX IF NOT EXISTS records_proc ON records (client, pid);
 CREATE TABLE IF NOT EXISTS processes (
@@ -72,12 +76,15 @@ export class SebekStore {
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
       this.db.exec(SCHEMA);
+      // a database made before com_raw existed gets the column (its old rows keep NULL there)
+      const columns = this.db.prepare('PRAGMA table_info(records)').all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'com_raw')) this.db.exec('ALTER TABLE records ADD COLUMN com_raw BLOB');
     } catch (err) {
       throw new SebekStoreError(`${file}: cannot open the Sebek database: ${(err as Error).message}`);
     }
     this.insRecord = this.db.prepare(`INSERT INTO records (client, cap_sec, cap_usec, magic, version, type, type_name, counter, time_sec, time_usec,
-      usec_swapped, ppid, pid, uid, fd, inode, com, length, data) VALUES (@client, @capSec, @capUsec, @magic, @version, @type, @typeName, @counter,
-      @timeSec, @timeUsec, @usecSwapped, @ppid, @pid, @uid, @fd, @inode, @com, @length, @data)`);
+      usec_swapped, ppid, pid, uid, fd, inode, com, length, data, com_raw) VALUES (@client, @capSec, @capUsec, @magic, @version, @type, @typeName, @counter,
+      @timeSec, @timeUsec, @usecSwapped, @ppid, @pid, @uid, @fd, @inode, @com, @length, @data, @comRaw)`);
     this.insLine = this.db.prepare(`INSERT INTO keystroke_lines (client, pid, fd, uid, com, time_sec, time_usec, line, terminated)
       VALUES (@client, @pid, @fd, @uid, @com, @timeSec, @timeUsec, @line, @terminated)`);
     this.insOpen = this.db.prepare(`INSERT INTO opens (client, pid, uid, com, fd, inode, path, time_sec, time_usec)
@@ -97,7 +104,10 @@ export class SebekStore {
     this.ingestTx = this.db.transaction((records: readonly CapturedSebekRecord[]) => {
       const touched = new Set<string>();
       for (const r of records) {
-        this.insRecord.run({ ...r, usecSwapped: r.usecSwapped ? 1 : 0, length: r.data.length, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) });
+        this.insRecord.run({
+          ...r, usecSwapped: r.usecSwapped ? 1 : 0, length: r.data.length, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+          comRaw: Buffer.from(r.comBytes.buffer, r.comBytes.byteOffset, r.comBytes.byteLength), comBytes: undefined, socket: undefined,
+        });
         this.storeEvents(this.session.add(r));
         touched.add(r.client);
         this.saveProcess(this.session.processes.get(`${r.client}/${r.pid}`));
@@ -140,7 +150,7 @@ export class SebekStore {
   /** Every stored row as JSON lines: records, processes, keystroke lines, opens, sockets, forks, loss. */
   *exportJsonl(): Generator<string> {
     for (const row of this.db.prepare('SELECT * FROM records ORDER BY id').iterate() as IterableIterator<RecordRow>) {
-      yield JSON.stringify(recordJson(rowToRecord(row)));
+      yield jsonLine(recordJson(rowToRecord(row)));
     }
     const tables: [string, string][] = [
       ['process', 'SELECT * FROM processes ORDER BY client, pid'],
@@ -155,7 +165,7 @@ export class SebekStore {
         const { id: _id, ...rest } = row;
         if (kind === 'process' && typeof rest.coms === 'string') rest.coms = JSON.parse(rest.coms) as unknown;
         if ('terminated' in rest) rest.terminated = rest.terminated === 1;
-        yield JSON.stringify({ event_type: `sebek_${kind}`, ...rest });
+        yield jsonLine({ event_type: `sebek_${kind}`, ...rest });
       }
     }
   }
@@ -168,7 +178,7 @@ export class SebekStore {
 interface RecordRow {
   client: string; cap_sec: number; cap_usec: number; magic: number; version: 2 | 3; type: number; type_name: string;
   counter: number; time_sec: number; time_usec: number; usec_swapped: number; ppid: number; pid: number; uid: number;
-  fd: number; inode: number; com: string; length: number; data: Buffer;
+  fd: number; inode: number; com: string; length: number; data: Buffer; com_raw: Buffer | null;
 }
 
 function rowToRecord(r: RecordRow): CapturedSebekRecord {
@@ -177,6 +187,7 @@ function rowToRecord(r: RecordRow): CapturedSebekRecord {
     client: r.client, capSec: r.cap_sec, capUsec: r.cap_usec, magic: r.magic, version: r.version, type: r.type,
     typeName: r.type_name as CapturedSebekRecord['typeName'], counter: r.counter, timeSec: r.time_sec, timeUsec: r.time_usec,
     usecSwapped: r.usec_swapped === 1, ppid: r.ppid, pid: r.pid, uid: r.uid, fd: r.fd, inode: r.inode, com: r.com, data,
+    comBytes: r.com_raw === null ? Buffer.from(r.com, 'latin1') : new Uint8Array(r.com_raw),
   };
   return rec;
 }

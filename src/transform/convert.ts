@@ -13,7 +13,7 @@ import { parseRules, scanRules } from '../parser/parse.js';
 import { printNode, printRules } from '../parser/print.js';
 import { convertRule, type ConvertRuleOptions, type RuleOutcome } from './convert-rule.js';
 import type { RuleContext } from './decide.js';
-import { readTextFile } from '../config/read-text.js';
+import { BinaryInputError, readTextFile } from '../config/read-text.js';
 
 /** The bundled files: the Honeywall's default policy and the seed paper's test rules. */
 export const RULESETS_DIR = fileURLToPath(new URL('../../rulesets/', import.meta.url));
@@ -75,6 +75,7 @@ function readText(p: string): string {
   try {
     return readTextFile(p);
   } catch (e) {
+    if (e instanceof BinaryInputError) throw new ConvertInputError(e.message);
     throw new ConvertInputError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

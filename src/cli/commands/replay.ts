@@ -13,7 +13,8 @@ import { ArtifactError, loadMatcher, readArtifact, writeArtifact } from '../../m
 import { LimitCounters } from '../../match/budget.js';
 import type { MatchEvent } from '../../match/decide.js';
 import type { Matcher } from '../../match/engine.js';
-import { replayCapture, SHARD_WORKER, ShardedReplay, type ReplayStats } from '../../match/replay.js';
+import { replayCapture, SHARD_WORKER, ShardedReplay, type CaptureWarning, type ReplayStats } from '../../match/replay.js';
+import { captureInputProblem } from '../../packet/input-kind.js';
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { alertOf, eveAlert, formatEveAlert, formatFastAlert } from '../../output/alert.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
@@ -69,9 +70,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     .option('--out <file>', 'write alerts to this file instead of stdout')
     .action(async (pcaps: string[], opts: ReplayFlags) => {
       if ((opts.rules.length > 0 || opts.conf) === (opts.matcher !== undefined)) throw new UsageError('give either --rules/--conf or --matcher');
+      // a path that is not a capture at all (a directory, a rules file) is a usage error before anything runs
       for (const p of pcaps) {
-        if (!existsSync(p)) throw new UsageError(`${p} does not exist`);
-        if (statSync(p).isDirectory()) throw new UsageError(`${p} is a directory, not a capture file`);
+        const problem = captureInputProblem(p);
+        if (problem !== undefined) throw new UsageError(problem);
       }
       const workers = workersOf(opts.workers, pcaps);
       let problems = 0;
@@ -117,13 +119,19 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       };
       const limits = new LimitCounters();
       const summed: Record<string, number> = {};
+      const warnings: CaptureWarning[] = [];
       let sharded: ShardedReplay | undefined;
       try {
         if (matcher === undefined) sharded = await ShardedReplay.start(artifact, workers, { checksumMode: opts.checksumMode });
         for (const p of pcaps) {
+          const before = warnings.length;
           const err = sharded !== undefined
-            ? await sharded.run(p, onEvent, stats)
-            : await replayCapture(p, matcher!, { checksumMode: opts.checksumMode }, onEvent, stats);
+            ? await sharded.run(p, onEvent, stats, warnings)
+            : await replayCapture(p, matcher!, { checksumMode: opts.checksumMode }, onEvent, stats, warnings);
+          for (const w of warnings.slice(before)) {
+            if (w.damaged) problems++;
+            process.stderr.write(`honeywall: ${w.text}\n`);
+          }
           if (err) {
             problems++;
             process.stderr.write(`honeywall: ${err.message} (inspected up to there)\n`);
@@ -137,7 +145,9 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       limits.merge(figures.limits.report(Infinity));
       Object.assign(summed, figures.stats);
       if (opts.format === 'json') {
-        out.write(JSON.stringify({ alerts: json, stats: { ...stats, ...summed, workers }, limits: limits.report() }) + '\n');
+        const doc: Record<string, unknown> = { alerts: json, stats: { ...stats, ...summed, workers }, limits: limits.report() };
+        if (warnings.length > 0) doc.warnings = warnings.map((w) => w.text);
+        out.write(JSON.stringify(doc) + '\n');
       }
       if (limits.any > 0) {
         const t = limits.total;

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { captureInputProblem } from '../../packet/input-kind.js';
 import { analyzeCapture } from '../../sebek/analyze.js';
 import type { CapturedSebekRecord } from '../../sebek/extract.js';
 import { SEBEK_DEFAULT_PORT } from '../../sebek/format.js';
-import { isoTime, lossJson, recordJson } from '../../sebek/json.js';
-import type { SebekEvent, SebekProcess } from '../../sebek/session.js';
+import { isoTime, jsonLine, lossJson, recordJson } from '../../sebek/json.js';
+import { terminalSafe } from '../../sebek/text.js';
+import type { SebekEvent, SebekProcess, SebekSession } from '../../sebek/session.js';
 import { SebekStore, SebekStoreError } from '../../sebek/store.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
@@ -27,6 +29,9 @@ export function parsePort(text: string, flag = '--port'): number {
 function when(e: { timeSec: number; timeUsec: number }): string {
   return isoTime(e.timeSec, e.timeUsec).replace('T', ' ').slice(0, 23);
 }
+
+/** Lines of one process held by the text view before they are printed (then "(continued)"). */
+const PROCESS_LINES = 4096;
 
 const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };
 
@@ -72,6 +77,8 @@ export function registerSebek(program: Command, ctx: CommandContext): void {
       const magic = opts.magic === undefined ? undefined : parseMagic(opts.magic);
       const port = parsePort(opts.port);
       if (!existsSync(pcap)) throw new UsageError(`${pcap}: no such file`);
+      const problem = captureInputProblem(pcap);
+      if (problem !== undefined) throw new UsageError(problem);
       let store: SebekStore | undefined;
       if (opts.db !== undefined) {
         try {
@@ -82,52 +89,86 @@ export function registerSebek(program: Command, ctx: CommandContext): void {
         }
       }
       const out = process.stdout;
+      // every text line passes terminalSafe: the fields are escaped when decoded, this is the last guard
+      const say = (line: string) => out.write(`${terminalSafe(line)}\n`);
       const json = opts.format === 'json';
+      // the text view groups events by process: a process's lines are printed when it ends (the session let it go at
+      // its limit, or the capture ended) or when it has PROCESS_LINES of them, so what is held stays bounded
       const byProcess = new Map<string, string[]>();
-      const onRecord = json ? (r: CapturedSebekRecord) => out.write(`${JSON.stringify(recordJson(r))}\n`) : undefined;
+      const printed = new Set<string>();
+      const printProcess = (p: SebekProcess) => {
+        const key = `${p.client}/${p.pid}`;
+        say(`${p.client} pid ${p.pid} (ppid ${p.ppid}, uid ${p.uid}) ${p.coms.join(' -> ')}: ${p.records} records${printed.has(key) ? ' (continued)' : ''}`);
+        for (const line of byProcess.get(key) ?? []) say(`    ${line}`);
+        byProcess.delete(key);
+      };
+      const onRecord = json ? (r: CapturedSebekRecord) => out.write(`${jsonLine(recordJson(r))}\n`) : undefined;
+      let sessionRef: SebekSession | undefined;
       const onEvent = json
         ? undefined
         : (e: SebekEvent) => {
             const key = eventPid(e);
             const text = eventText(e);
             if (key === undefined || text === undefined) return;
+            if (sessionRef !== undefined && !sessionRef.processes.has(key)) {
+              // a line of a process already let go (its keystroke buffer went after it): printed now, not held
+              say(`${key.replace('/', ' pid ')} (let go): ${text}`);
+              return;
+            }
             let list = byProcess.get(key);
             if (list === undefined) byProcess.set(key, (list = []));
             list.push(text);
+            const p = list.length >= PROCESS_LINES ? sessionRef?.processes.get(key) : undefined;
+            if (p !== undefined) {
+              printProcess(p);
+              printed.add(key);
+            }
           };
+      const onEvict = json ? undefined : (p: SebekProcess) => {
+        printProcess(p);
+        printed.delete(`${p.client}/${p.pid}`);
+      };
       let result;
       try {
-        result = await analyzeCapture(pcap, { magic, port, onRecord, onEvent, store });
+        result = await analyzeCapture(pcap, { magic, port, onRecord, onEvent, store, onEvict, onSession: (s) => (sessionRef = s) });
       } finally {
         store?.close();
       }
-      const { session, stats, packets, captureError } = result;
+      const { session, stats, packets, captureError, notes } = result;
+      const warnings = notes.lines(pcap);
+      const ss = session.stats;
       const losses = [...session.loss.values()].sort((a, b) => a.client.localeCompare(b.client));
       if (json) {
-        for (const l of losses) out.write(`${JSON.stringify(lossJson(l))}\n`);
-        out.write(`${JSON.stringify({
+        for (const l of losses) out.write(`${jsonLine(lossJson(l))}\n`);
+        out.write(`${jsonLine({
           event_type: 'sebek_summary', file: pcap, packets, sebek_packets: stats.sebekPackets, records: stats.records,
           garbage: stats.garbage,
           garbage_samples: stats.garbageSamples.map((g) => ({ captured: isoTime(g.capSec, g.capUsec), client: g.client, reason: g.reason })), capture_error: captureError?.message ?? null,
+          capture_warnings: warnings,
+          evicted: { processes: ss.evictedProcesses, lines: ss.evictedLines, clients: ss.evictedClients, cut_lines: ss.cutLines, dropped_coms: ss.droppedComs },
         })}\n`);
       } else {
         const procs = [...session.processes.values()].sort(
           (a: SebekProcess, b: SebekProcess) => a.client.localeCompare(b.client) || a.firstSec - b.firstSec || a.pid - b.pid,
         );
-        for (const p of procs) {
-          out.write(`${p.client} pid ${p.pid} (ppid ${p.ppid}, uid ${p.uid}) ${p.coms.join(' -> ')}: ${p.records} records\n`);
-          for (const line of byProcess.get(`${p.client}/${p.pid}`) ?? []) out.write(`    ${line}\n`);
-        }
+        for (const p of procs) printProcess(p);
         for (const l of losses) {
-          out.write(`client ${l.client}: ${l.received} records, ${l.lost} lost in ${l.gaps} gap${l.gaps === 1 ? '' : 's'}${l.backwards > 0 ? `, counter went back ${l.backwards} times` : ''}\n`);
+          say(`client ${l.client}: ${l.received} records, ${l.lost} lost in ${l.gaps} gap${l.gaps === 1 ? '' : 's'}${l.backwards > 0 ? `, counter went back ${l.backwards} times` : ''}`);
         }
-        out.write(`${packets} packets, ${stats.sebekPackets} Sebek packets, ${stats.records} records, ${stats.garbage} garbage datagrams to port ${port}\n`);
-        for (const g of stats.garbageSamples) out.write(`  garbage from ${g.client} at ${isoTime(g.capSec, g.capUsec)}: ${g.reason}\n`);
+        say(`${packets} packets, ${stats.sebekPackets} Sebek packets, ${stats.records} records, ${stats.garbage} garbage datagrams to port ${port}`);
+        if (ss.evictedProcesses + ss.evictedLines + ss.evictedClients + ss.cutLines + ss.droppedComs > 0) {
+          say(
+            `limits: ${ss.evictedProcesses} processes printed early and let go, ${ss.evictedLines} keystroke buffers let go, ` +
+              `${ss.evictedClients} clients' counters let go, ${ss.cutLines} lines cut at their length limit, ${ss.droppedComs} command names not kept`,
+          );
+        }
+        for (const g of stats.garbageSamples) say(`  garbage from ${g.client} at ${isoTime(g.capSec, g.capUsec)}: ${g.reason}`);
       }
+      for (const w of warnings) process.stderr.write(`honeywall: ${terminalSafe(w)}\n`);
+      if (captureError !== undefined || warnings.length > 0) ctx.exitCode = EXIT_FINDINGS;
       if (captureError !== undefined) {
-        process.stderr.write(`honeywall: ${captureError.message} (records before it were decoded)\n`);
-        ctx.exitCode = EXIT_FINDINGS;
-      } else {
+        process.stderr.write(`honeywall: ${terminalSafe(captureError.message)} (records before it were decoded)\n`);
+      } else if (warnings.length === 0) {
         ctx.exitCode = EXIT_OK;
       }
     });
