@@ -60,9 +60,13 @@ for (let i = 0; i < runs; i++) {
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const b = median(base);
 const c = median(conv);
-console.log(`convert ET Open 2019 (${files.length} files, ${rules} rules, ${(bytes / 1e6).toFixed(1)} MB), --honeynet, default policy; median of ${runs}`);
+console.log(
+  `convert ET Open 2019 (${files.length} files, ${rules} rules, ${(bytes / 1e6).toFixed(1)} MB), --honeynet, default policy; median of ${runs}`,
+);
 console.log(`  baseline parse+print : ${b.toFixed(0)} ms`);
-console.log(`  convert              : ${c.toFixed(0)} ms  (convert's own work: ${(c - b).toFixed(0)} ms, ${((c / b - 1) * 100).toFixed(0)}% over baseline)`);
+console.log(
+  `  convert              : ${c.toFixed(0)} ms  (convert's own work: ${(c - b).toFixed(0)} ms, ${((c / b - 1) * 100).toFixed(0)}% over baseline)`,
+);
 console.log(`  target < 1000 ms     : ${c < 1000 ? 'met' : 'NOT met'}`);
 
 // The same job as a user runs it: the CLI, process start and file writing included (cold: no warm-up).
@@ -73,7 +77,9 @@ const out = mkdtempSync(path.join(tmpdir(), 'hw-convert-bench-'));
 let best = Infinity;
 for (let i = 0; i < 3; i++) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/honeywall.js'), 'convert', corpus, '--honeynet', '--out', out, '--report', 'json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/honeywall.js'), 'convert', corpus, '--honeynet', '--out', out, '--report', 'json'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) console.log(`  (convert CLI exited ${r.status})`);
   best = Math.min(best, ms);

@@ -33,7 +33,13 @@ function loadRuleSetFromText(text, vars) {
     const [name, value] = v.split('=');
     table.set({ kind: table.get(name)?.kind ?? 'var', name, value, origin: '--var' });
   }
-  const set = { files: [{ path: '/hostile.rules', display: 'hostile.rules', file: r.file, diagnostics: r.diagnostics }], configs: [], vars: table, classifications: defaultClassifications(), diagnostics: [] };
+  const set = {
+    files: [{ path: '/hostile.rules', display: 'hostile.rules', file: r.file, diagnostics: r.diagnostics }],
+    configs: [],
+    vars: table,
+    classifications: defaultClassifications(),
+    diagnostics: [],
+  };
   const compiled = compileRuleSet(set);
   if (compiled.failures.length > 0) throw new Error(`hostile rules did not compile: ${JSON.stringify(compiled.failures)}`);
   return compiled.plan;
@@ -43,7 +49,17 @@ const { decodeIpPacket } = await import('../dist/packet/decode.js');
 
 const udp = (payload, dport) =>
   decodeIpPacket(buildIp({ ip: { src: '10.1.1.1', dst: '192.168.1.2' }, udp: { sport: 1234, dport }, payload: Buffer.from(payload, 'latin1') }));
-const itemOf = (packet) => ({ kind: 'packet', packet, flow: undefined, fromClient: true, established: false, streamInserted: false, segment: undefined, http: [], payload: undefined });
+const itemOf = (packet) => ({
+  kind: 'packet',
+  packet,
+  flow: undefined,
+  fromClient: true,
+  established: false,
+  streamInserted: false,
+  segment: undefined,
+  http: [],
+  payload: undefined,
+});
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 function time(label, rules, vars, payload, dport) {
@@ -54,14 +70,22 @@ function time(label, rules, vars, payload, dport) {
   let t = performance.now();
   const events = m.inspect(itemOf(packet)).length;
   const first = performance.now() - t;
-  const work = { pcreCalls: m.stats.pcreCalls - before.pcreCalls, pcreSteps: m.stats.pcreSteps - before.pcreSteps, searchBytes: m.stats.searchBytes - before.searchBytes };
+  const work = {
+    pcreCalls: m.stats.pcreCalls - before.pcreCalls,
+    pcreSteps: m.stats.pcreSteps - before.pcreSteps,
+    searchBytes: m.stats.searchBytes - before.searchBytes,
+  };
   const times = [];
   for (let i = 0; i < ROUNDS; i++) {
     t = performance.now();
     m.inspect(itemOf(packet));
     times.push(performance.now() - t);
   }
-  const limits = Object.entries(m.limits.total).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const limits =
+    Object.entries(m.limits.total)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
   const worst = Math.max(first, ...times);
   console.log(
     `${label}: first inspection ${first.toFixed(1)} ms, median of ${ROUNDS} more ${median(times).toFixed(2)} ms, slowest ${worst.toFixed(1)} ms ` +
@@ -73,6 +97,8 @@ function time(label, rules, vars, payload, dport) {
 const h1 = 'alert udp any any -> any any (msg:"hostile 1"; content:"a"; pcre:"/(a*)*\\1b/R"; sid:1;)\n';
 for (const n of [400, 1600, 65000]) time(`content:"a"; pcre:"/(a*)*\\1b/R" on ${n.toLocaleString('en')} bytes of "a"`, h1, [], 'a'.repeat(n), 5555);
 if (existsSync(etDir)) {
-  const rule = readFileSync(join(etDir, 'emerging-dos.rules'), 'utf8').split('\n').find((l) => l.includes('sid:2016323;'));
+  const rule = readFileSync(join(etDir, 'emerging-dos.rules'), 'utf8')
+    .split('\n')
+    .find((l) => l.includes('sid:2016323;'));
   time('ET sid 2016323 on a 60,000-byte datagram repeating "\\r\\nST:"', `${rule}\n`, ['HOME_NET=192.168.0.0/16'], '\r\nST:'.repeat(12_000), 1900);
 } else console.log(`ET sid 2016323: SKIPPED (${etDir} is absent)`);

@@ -18,7 +18,19 @@
 // 4. determinism: a replay with two busy-loop processes running beside it, its alerts compared with the idle rounds'.
 // MB = 1e6 bytes (of captured frames), MiB = 2^20 bytes.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +97,12 @@ const must = (what, r, ok = [0]) => {
   if (!ok.includes(r.status)) throw new Error(`${what} exited ${r.status}: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
   return r;
 };
-const countAlerts = (file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('[**]')).length : 0);
+const countAlerts = (file) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('[**]')).length
+    : 0;
 
 // ---------------------------------------------------------------- 1. the capture (frames read with the stable pcap reader)
 const { readCaptureAll } = await import('../dist/packet/pcap.js');
@@ -107,7 +124,11 @@ const perLoop = frames.reduce((n, r) => n + r.data.length, 0);
 const LOOPS = Math.max(MIN_LOOPS, Math.ceil(MIN_BYTES / perLoop));
 const globalHeader = () => {
   const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0); gh.writeUInt16LE(2, 4); gh.writeUInt16LE(4, 6); gh.writeUInt32LE(262144, 16); gh.writeUInt32LE(1, 20);
+  gh.writeUInt32LE(0xa1b2c3d4, 0);
+  gh.writeUInt16LE(2, 4);
+  gh.writeUInt16LE(4, 6);
+  gh.writeUInt32LE(262144, 16);
+  gh.writeUInt32LE(1, 20);
   return gh;
 };
 const big = join(tmp, 'big.pcap');
@@ -123,15 +144,27 @@ for (let k = 0; k < LOOPS; k++) {
     // rewrite the low address bytes (keeps HOME_NET membership): IPv4 (with or without one VLAN tag) and IPv6
     let o = 12;
     let et = d.readUInt16BE(o);
-    if (et === 0x8100 && d.length > 18) { o += 4; et = d.readUInt16BE(o); }
+    if (et === 0x8100 && d.length > 18) {
+      o += 4;
+      et = d.readUInt16BE(o);
+    }
     const ip = o + 2;
     if (et === 0x0800 && d.length >= ip + 20) {
-      d[ip + 14] ^= k & 0xff; d[ip + 15] ^= (k >> 8) & 0xff; d[ip + 18] ^= k & 0xff; d[ip + 19] ^= (k >> 8) & 0xff;
+      d[ip + 14] ^= k & 0xff;
+      d[ip + 15] ^= (k >> 8) & 0xff;
+      d[ip + 18] ^= k & 0xff;
+      d[ip + 19] ^= (k >> 8) & 0xff;
     } else if (et === 0x86dd && d.length >= ip + 40) {
-      d[ip + 22] ^= k & 0xff; d[ip + 23] ^= (k >> 8) & 0xff; d[ip + 38] ^= k & 0xff; d[ip + 39] ^= (k >> 8) & 0xff;
+      d[ip + 22] ^= k & 0xff;
+      d[ip + 23] ^= (k >> 8) & 0xff;
+      d[ip + 38] ^= k & 0xff;
+      d[ip + 39] ^= (k >> 8) & 0xff;
     }
     const h = Buffer.alloc(16);
-    h.writeUInt32LE(1_600_000_000 + k * 100, 0); h.writeUInt32LE(count % 1_000_000, 4); h.writeUInt32LE(d.length, 8); h.writeUInt32LE(d.length, 12);
+    h.writeUInt32LE(1_600_000_000 + k * 100, 0);
+    h.writeUInt32LE(count % 1_000_000, 4);
+    h.writeUInt32LE(d.length, 8);
+    h.writeUInt32LE(d.length, 12);
     recs.push(h, d);
     total += d.length;
     count++;
@@ -145,8 +178,10 @@ const empty = join(tmp, 'empty.pcap');
 writeFileSync(empty, globalHeader());
 const fileSize = statSync(big).size;
 if (total < MIN_BYTES) throw new Error(`the capture has ${total} bytes of frames, under ${MIN_BYTES}`);
-console.log(`capture: ${big}: ${count.toLocaleString('en')} packets, ${(total / 1e6).toFixed(1)} MB of frames (${(fileSize / 1e6).toFixed(1)} MB file, ${mib(fileSize)} MiB): ` +
-  `the ${(count / LOOPS).toLocaleString('en')} Ethernet frames (${(perLoop / 1e6).toFixed(2)} MB) of the suricata-verify pcaps x ${LOOPS} loops, addresses rewritten per loop; MB = 1e6 bytes of frames`);
+console.log(
+  `capture: ${big}: ${count.toLocaleString('en')} packets, ${(total / 1e6).toFixed(1)} MB of frames (${(fileSize / 1e6).toFixed(1)} MB file, ${mib(fileSize)} MiB): ` +
+    `the ${(count / LOOPS).toLocaleString('en')} Ethernet frames (${(perLoop / 1e6).toFixed(2)} MB) of the suricata-verify pcaps x ${LOOPS} loops, addresses rewritten per loop; MB = 1e6 bytes of frames`,
+);
 
 // ---------------------------------------------------------------- 2. compile (honeywall) and the Snort config
 const artifact = join(work, 'et2019.hwm');
@@ -164,13 +199,18 @@ const emptyArtifact = join(work, 'empty.hwm');
 must('honeywall compile (empty rule set)', measure([process.execPath, cli, 'compile', emptyRules, '--out', emptyArtifact]));
 const compileBest = Math.min(...compiles.map((c) => c.seconds));
 const compileMedian = median(compiles.map((c) => c.seconds));
-console.log(`honeywall compile: ${report.rules.compiled} of ${report.rules.total} enabled ET Open 2019 rules compiled (${report.rules.failed} failed), ` +
-  `${sec(compileBest)} best, ${sec(compileMedian)} median of ${ROUNDS}; peak RSS ${mib(Math.max(...compiles.map((c) => c.rssKiB)) * 1024)} MiB; ` +
-  `artifact ${mib(artifactSize)} MiB on disk ${target(artifactSize < 50 * 1048576, '< 50 MiB')}`);
+console.log(
+  `honeywall compile: ${report.rules.compiled} of ${report.rules.total} enabled ET Open 2019 rules compiled (${report.rules.failed} failed), ` +
+    `${sec(compileBest)} best, ${sec(compileMedian)} median of ${ROUNDS}; peak RSS ${mib(Math.max(...compiles.map((c) => c.rssKiB)) * 1024)} MiB; ` +
+    `artifact ${mib(artifactSize)} MiB on disk ${target(artifactSize < 50 * 1048576, '< 50 MiB')}`,
+);
 
 const snortConf = join(work, 'snort-et2019.conf');
 if (haveSnort) {
-  const rules = readdirSync(etDir).filter((f) => f.endsWith('.rules')).sort().map((f) => `include ${join(etDir, f)}`);
+  const rules = readdirSync(etDir)
+    .filter((f) => f.endsWith('.rules'))
+    .sort()
+    .map((f) => `include ${join(etDir, f)}`);
   writeFileSync(snortConf, `${readFileSync(snortBase, 'utf8')}\n${rules.join('\n')}\n`);
 }
 
@@ -180,12 +220,32 @@ if (haveSnort) {
 const WORKERS = Math.min(8, os.availableParallelism());
 const hwReplay = (matcher, pcap, out, workers = WORKERS) => {
   rmSync(out, { force: true });
-  const r = must('honeywall replay', measure([process.execPath, cli, 'replay', '--matcher', matcher, '--checksum-mode', 'none', '--format', 'fast', '--workers', String(workers), '--out', out, pcap]), [0, 1]);
+  const r = must(
+    'honeywall replay',
+    measure([
+      process.execPath,
+      cli,
+      'replay',
+      '--matcher',
+      matcher,
+      '--checksum-mode',
+      'none',
+      '--format',
+      'fast',
+      '--workers',
+      String(workers),
+      '--out',
+      out,
+      pcap,
+    ]),
+    [0, 1],
+  );
   return { ...r, alerts: countAlerts(out) };
 };
 /** The artifact loaded in a fresh process, timed around loadMatcher alone (no Node start-up, no module loading). */
 const loadInProcess = (matcher) => {
-  const code = `const a = await import(${JSON.stringify(join(repo, 'dist/match/artifact.js'))}); const t = performance.now(); ` +
+  const code =
+    `const a = await import(${JSON.stringify(join(repo, 'dist/match/artifact.js'))}); const t = performance.now(); ` +
     `a.loadMatcher(${JSON.stringify(matcher)}, { checksumMode: 'none' }); console.log(performance.now() - t);`;
   const r = must('artifact load', measure([process.execPath, '--input-type=module', '-e', code]));
   return Number(r.stdout.trim()) / 1000;
@@ -238,13 +298,19 @@ const hwInsp = stat((r) => r.hwBig.seconds - r.hwEmpty.seconds);
 const hwInsp1 = stat((r) => r.hwBig1.seconds - r.hwEmpty1.seconds);
 const hwPipe = stat((r) => r.hwPipe.seconds - r.hwPipeEmpty.seconds);
 const hwAlerts = rounds[0].hwBig.alerts;
-console.log(`results, ${ROUNDS} rounds (inspection = big capture run - header-only run of the same round; load = the header-only run, whole process):`);
+console.log(
+  `results, ${ROUNDS} rounds (inspection = big capture run - header-only run of the same round; load = the header-only run, whole process):`,
+);
 console.log(line(`honeywall replay, ${WORKERS} workers     `, hwInsp, hwLoad, Math.max(...rounds.map((r) => r.hwBig.rssKiB)), hwAlerts));
 console.log(line('honeywall replay, one thread    ', hwInsp1, hwLoad, Math.max(...rounds.map((r) => r.hwBig1.rssKiB)), rounds[0].hwBig1.alerts));
-console.log(`  honeywall artifact load: ${sec(hwLoadIn.best)} best, ${sec(hwLoadIn.median)} median in process (loadMatcher) ${target(hwLoadIn.median < 0.2, '< 0.2 s')}; ` +
-  `header-only replay, whole process: ${sec(hwLoad.best)} best, ${sec(hwLoad.median)} median (\`node -e 0\`: ${sec(floor.best)} best)`);
-console.log(`  honeywall baseline, replay with an empty rule set (decode, flows, HTTP; big - header-only run): ${rateOf(hwPipe.best).toFixed(1)} MB/s best, ${rateOf(hwPipe.median).toFixed(1)} MB/s median; ` +
-  `the matcher is ${((1 - hwPipe.best / hwInsp.best) * 100).toFixed(0)}% of the ET replay's inspection time`);
+console.log(
+  `  honeywall artifact load: ${sec(hwLoadIn.best)} best, ${sec(hwLoadIn.median)} median in process (loadMatcher) ${target(hwLoadIn.median < 0.2, '< 0.2 s')}; ` +
+    `header-only replay, whole process: ${sec(hwLoad.best)} best, ${sec(hwLoad.median)} median (\`node -e 0\`: ${sec(floor.best)} best)`,
+);
+console.log(
+  `  honeywall baseline, replay with an empty rule set (decode, flows, HTTP; big - header-only run): ${rateOf(hwPipe.best).toFixed(1)} MB/s best, ${rateOf(hwPipe.median).toFixed(1)} MB/s median; ` +
+    `the matcher is ${((1 - hwPipe.best / hwInsp.best) * 100).toFixed(0)}% of the ET replay's inspection time`,
+);
 let snRate = RECORDED_RATE;
 let snRateMedian = RECORDED_RATE;
 let snLoadS = RECORDED_LOAD;
@@ -254,7 +320,9 @@ if (haveSnort) {
   const snLoad = stat((r) => r.snEmpty.seconds);
   const snInsp = stat((r) => r.snBig.seconds - r.snEmpty.seconds);
   console.log(line('Snort 2.9.20 -r, ET Open 2019   ', snInsp, snLoad, Math.max(...rounds.map((r) => r.snBig.rssKiB)), rounds[0].snBig.alerts));
-  console.log(`  Snort: ${snortBin} -q -k none -c CONF -r PCAP -A fast -l DIR -N (CONF = ${snortBase} + ${readdirSync(etDir).filter((f) => f.endsWith('.rules')).length} include lines)`);
+  console.log(
+    `  Snort: ${snortBin} -q -k none -c CONF -r PCAP -A fast -l DIR -N (CONF = ${snortBase} + ${readdirSync(etDir).filter((f) => f.endsWith('.rules')).length} include lines)`,
+  );
   snRate = rateOf(snInsp.best);
   snRateMedian = rateOf(snInsp.median);
   snLoadS = snLoad.best;
@@ -265,11 +333,13 @@ if (haveSnort) {
 }
 const inspRatio = rateOf(hwInsp.best) / snRate;
 const loadRatio = compileBest / snLoadS;
-console.log(`ratios (best against best, medians in brackets; Snort ${against}): inspection rate honeywall (${WORKERS} workers) / Snort ${inspRatio.toFixed(2)} ` +
-  `[${(rateOf(hwInsp.median) / snRateMedian).toFixed(2)}] ${target(inspRatio >= 2, '>= 2')}, one thread / Snort ${(rateOf(hwInsp1.best) / snRate).toFixed(2)} ` +
-  `[${(rateOf(hwInsp1.median) / snRateMedian).toFixed(2)}]; ` +
-  `honeywall compile / Snort rule load ${loadRatio.toFixed(2)} [${(compileMedian / snLoadMedian).toFixed(2)}] ${target(loadRatio <= 0.5, '<= 0.5')}; ` +
-  `alerts honeywall ${hwAlerts}${haveSnort ? ` / Snort ${rounds[0].snBig.alerts}` : ''}`);
+console.log(
+  `ratios (best against best, medians in brackets; Snort ${against}): inspection rate honeywall (${WORKERS} workers) / Snort ${inspRatio.toFixed(2)} ` +
+    `[${(rateOf(hwInsp.median) / snRateMedian).toFixed(2)}] ${target(inspRatio >= 2, '>= 2')}, one thread / Snort ${(rateOf(hwInsp1.best) / snRate).toFixed(2)} ` +
+    `[${(rateOf(hwInsp1.median) / snRateMedian).toFixed(2)}]; ` +
+    `honeywall compile / Snort rule load ${loadRatio.toFixed(2)} [${(compileMedian / snLoadMedian).toFixed(2)}] ${target(loadRatio <= 0.5, '<= 0.5')}; ` +
+    `alerts honeywall ${hwAlerts}${haveSnort ? ` / Snort ${rounds[0].snBig.alerts}` : ''}`,
+);
 
 // ---------------------------------------------------------------- 4. determinism under CPU contention
 {
@@ -287,7 +357,9 @@ console.log(`ratios (best against best, medians in brackets; Snort ${against}): 
   const sorted = (t) => t.split('\n').sort().join('\n');
   const roundsSame = rounds.every((r) => readFileSync(r.hwOut, 'utf8') === idle);
   const same = idle === loaded;
-  console.log(`determinism: replay of the big capture idle (round 1) ${rounds[0].hwBig.alerts} alerts, with two busy-loop processes running ${busy.alerts} alerts ` +
-    `(that replay took ${sec(busy.seconds)}): alert lists identical: ${same ? 'yes' : sorted(idle) === sorted(loaded) ? 'no (same alerts, in another order)' : 'no'}; ` +
-    `all ${ROUNDS} idle rounds identical: ${roundsSame ? 'yes' : 'no'}`);
+  console.log(
+    `determinism: replay of the big capture idle (round 1) ${rounds[0].hwBig.alerts} alerts, with two busy-loop processes running ${busy.alerts} alerts ` +
+      `(that replay took ${sec(busy.seconds)}): alert lists identical: ${same ? 'yes' : sorted(idle) === sorted(loaded) ? 'no (same alerts, in another order)' : 'no'}; ` +
+      `all ${ROUNDS} idle rounds identical: ${roundsSame ? 'yes' : 'no'}`,
+  );
 }

@@ -109,8 +109,10 @@ setTimeout(() => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ipc = (...args) => execFileSync('ip', args, { stdio: 'pipe' });
-const inNs = (ns, argv, opts = {}) => execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000, ...opts });
-const honeywall = (args, timeout = 120_000) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: 'pipe', timeout, maxBuffer: 64 << 20 });
+const inNs = (ns, argv, opts = {}) =>
+  execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000, ...opts });
+const honeywall = (args, timeout = 120_000) =>
+  execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: 'pipe', timeout, maxBuffer: 64 << 20 });
 
 /** A long-running process in a namespace; its stdout/stderr collected. */
 function start(ns, argv) {
@@ -171,9 +173,21 @@ function build() {
 /** honeywall.conf text for a setup; the firewall emitted from it by `honeywall firewall` and loaded with apply.sh. */
 const CONF = join(tmp, 'honeywall.conf');
 function confText(extra) {
-  return ['HwHPOT_PUBLIC_IP=10.0.0.20', 'HwSCALE=hour', 'HwUDPRATE=10000', 'HwICMPRATE=10000', 'HwTCPRATE=10000', 'HwCAPTURE=no',
-    `HwLOG_DIR=${join(tmp, 'log')}`, `HwSTATUS_FILE=${join(tmp, 'status.json')}`, 'HwSTATUS_INTERVAL=3600', 'HwFAIL_OPEN=no',
-    `HwQUEUE_MAXLEN=${QUEUE_MAXLEN}`, ...extra, ''].join('\n');
+  return [
+    'HwHPOT_PUBLIC_IP=10.0.0.20',
+    'HwSCALE=hour',
+    'HwUDPRATE=10000',
+    'HwICMPRATE=10000',
+    'HwTCPRATE=10000',
+    'HwCAPTURE=no',
+    `HwLOG_DIR=${join(tmp, 'log')}`,
+    `HwSTATUS_FILE=${join(tmp, 'status.json')}`,
+    'HwSTATUS_INTERVAL=3600',
+    'HwFAIL_OPEN=no',
+    `HwQUEUE_MAXLEN=${QUEUE_MAXLEN}`,
+    ...extra,
+    '',
+  ].join('\n');
 }
 function applyFirewall(text) {
   writeFileSync(CONF, text);
@@ -195,7 +209,9 @@ function flushConntrack() {
 
 // ------------------------------------------------------------------ agents
 const RECEIVER = join(tmp, 'receiver.mjs');
-writeFileSync(RECEIVER, `import dgram from 'node:dgram';
+writeFileSync(
+  RECEIVER,
+  `import dgram from 'node:dgram';
 import net from 'node:net';
 const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
 let n = 0, first = 0, last = 0, bytes = 0;
@@ -216,9 +232,12 @@ net.createServer((c) => {
 }).listen(${TCP_PORT}, '0.0.0.0', ready);
 process.on('SIGUSR2', () => { process.stdout.write('udp ' + JSON.stringify({ n, bytes, seconds: (last - first) / 1000 }) + '\\n'); n = 0; bytes = 0; });
 process.on('SIGTERM', () => process.exit(0));
-`);
+`,
+);
 const SENDER = join(tmp, 'sender.mjs');
-writeFileSync(SENDER, `import dgram from 'node:dgram';
+writeFileSync(
+  SENDER,
+  `import dgram from 'node:dgram';
 const [host, size, max, seconds] = process.argv.slice(2);
 const s = dgram.createSocket('udp4');
 let echoed = false;
@@ -238,9 +257,12 @@ const sendSeconds = (performance.now() - t0) / 1000;
 await new Promise((r) => setTimeout(r, 300));
 process.stdout.write(JSON.stringify({ sent, sendSeconds }) + '\\n');
 s.close();
-`);
+`,
+);
 const TCP_SENDER = join(tmp, 'tcp-sender.mjs');
-writeFileSync(TCP_SENDER, `import net from 'node:net';
+writeFileSync(
+  TCP_SENDER,
+  `import net from 'node:net';
 import { once } from 'node:events';
 const [host, port, total, deadline] = process.argv.slice(2).map((v, i) => (i === 0 ? v : Number(v)));
 // 1 MiB of pseudo-random bytes (xorshift32, fixed seed), sent over and over: no long runs of one byte
@@ -269,9 +291,12 @@ try {
   out({ sent, error: failed ?? e.message });
   process.exit(1);
 }
-`);
+`,
+);
 const ACCEPTOR = join(tmp, 'accept-all.cjs');
-writeFileSync(ACCEPTOR, `const { createRequire } = require('node:module');
+writeFileSync(
+  ACCEPTOR,
+  `const { createRequire } = require('node:module');
 const { binding } = createRequire(${JSON.stringify(join(repo, 'package.json'))})('honeywall-native');
 const opts = JSON.parse(process.argv[2]);
 let n = 0;
@@ -279,7 +304,8 @@ let n = 0;
 const h = binding.openQueue(${QUEUE}, opts, (count, meta) => { for (let i = 0; i < count; i++) binding.setVerdict(h, meta[i * ${META_STRIDE}], 1); n += count; });
 process.stdout.write('ready\\n');
 process.on('SIGTERM', () => { binding.close(h); process.stdout.write(JSON.stringify({ verdicts: n, netlink: binding.stats(h) }) + '\\n'); process.exit(0); });
-`);
+`,
+);
 // the queue options `honeywall run` uses for HwQUEUE_MAXLEN=4096, HwFAIL_OPEN=no (socket buffer 4 KiB a packet; GSO
 // super-packets queued whole)
 const ACCEPTOR_OPTS = { maxLen: QUEUE_MAXLEN, failOpen: false, rcvBuf: QUEUE_MAXLEN * 4096, gso: true };
@@ -296,7 +322,11 @@ function kernelQueue() {
 }
 /** What the kernel did with queued packets between two readings (id_sequence counts packets that found room in the queue). */
 const kqDelta = (a, b) => {
-  const d = { sent: b.queued - a.queued - (b.userDropped - a.userDropped), full: b.queueDropped - a.queueDropped, sock: b.userDropped - a.userDropped };
+  const d = {
+    sent: b.queued - a.queued - (b.userDropped - a.userDropped),
+    full: b.queueDropped - a.queueDropped,
+    sock: b.userDropped - a.userDropped,
+  };
   return `kernel: ${d.sent.toLocaleString('en')} packets to the consumer, ${d.full.toLocaleString('en')} dropped queue full, ${d.sock.toLocaleString('en')} dropped socket full`;
 };
 /**
@@ -323,9 +353,11 @@ const cpuPerPacket = (c0, c1, k0, k1) => {
 function netlinkSummary(n) {
   if (!n || n.received === undefined) return 'no queue counters';
   const num = (v) => Number(v ?? 0).toLocaleString('en');
-  return `${num(n.received)} packets read in ${num(n.dispatches)} batches; GSO ${n.gso ? 'on' : 'off'}: ${num(n.gsoPackets)} super-packets ` +
+  return (
+    `${num(n.received)} packets read in ${num(n.dispatches)} batches; GSO ${n.gso ? 'on' : 'off'}: ${num(n.gsoPackets)} super-packets ` +
     `(${(Number(n.gsoBytes ?? 0) / 1e6).toFixed(1)} MB), largest packet ${num(n.largestPacket)} bytes, ${num(n.truncated)} truncated, ` +
-    `${num(n.csumNotReady)} with checksum not ready; ${num(n.verdicts)} verdicts in ${num(n.verdictSends)} sends`;
+    `${num(n.csumNotReady)} with checksum not ready; ${num(n.verdicts)} verdicts in ${num(n.verdictSends)} sends`
+  );
 }
 
 /** Alert count of a fast-format log and its most frequent rules. */
@@ -339,7 +371,10 @@ function alertSummary(file) {
     n++;
     counts.set(`${m[1]}:${m[2]}`, (counts.get(`${m[1]}:${m[2]}`) ?? 0) + 1);
   }
-  const top = [...counts].sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, v]) => `${k} x${v}`);
+  const top = [...counts]
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 3)
+    .map(([k, v]) => `${k} x${v}`);
   return `${n} alerts${top.length ? ` (most: ${top.join(', ')})` : ''}`;
 }
 
@@ -353,11 +388,18 @@ async function flood(receiver) {
   return best;
 }
 function nextLine(child, tag, from) {
-  const lines = child.out.slice(from).split('\n').filter((l) => l.startsWith(`${tag} `));
+  const lines = child.out
+    .slice(from)
+    .split('\n')
+    .filter((l) => l.startsWith(`${tag} `));
   return lines.length ? JSON.parse(lines[0].slice(tag.length + 1)) : undefined;
 }
 async function floodOnce(receiver) {
-  const r = JSON.parse(inNs(NS.hp, [process.execPath, SENDER, '10.0.0.1', String(SIZE), String(MAX_PACKETS), String(SECONDS)], { timeout: (SECONDS + 15) * 1000 }).trim());
+  const r = JSON.parse(
+    inNs(NS.hp, [process.execPath, SENDER, '10.0.0.1', String(SIZE), String(MAX_PACKETS), String(SECONDS)], {
+      timeout: (SECONDS + 15) * 1000,
+    }).trim(),
+  );
   const before = receiver.out.length;
   receiver.kill('SIGUSR2');
   await until('the receiver count', () => nextLine(receiver, 'udp', before) !== undefined);
@@ -373,14 +415,24 @@ async function bulk(receiver) {
     const before = receiver.out.length;
     let s;
     try {
-      s = JSON.parse(inNs(NS.hp, [process.execPath, TCP_SENDER, '10.0.0.1', String(TCP_PORT), String(TCP_MB * 1e6), String(TCP_DEADLINE_S)], { timeout: (TCP_DEADLINE_S + 15) * 1000 }).trim());
+      s = JSON.parse(
+        inNs(NS.hp, [process.execPath, TCP_SENDER, '10.0.0.1', String(TCP_PORT), String(TCP_MB * 1e6), String(TCP_DEADLINE_S)], {
+          timeout: (TCP_DEADLINE_S + 15) * 1000,
+        }).trim(),
+      );
     } catch (err) {
       s = JSON.parse(String(err.stdout || '{}').trim() || '{}');
       s.error ??= err.message.split('\n')[0];
     }
     await until('the receiver to close the connection', () => nextLine(receiver, 'tcp', before) !== undefined, 15_000).catch(() => {});
     const got = nextLine(receiver, 'tcp', before) ?? { bytes: 0, seconds: 0 };
-    runs.push({ bytes: got.bytes, seconds: got.seconds, mbps: got.bytes / 1e6 / Math.max(got.seconds, 1e-6), complete: got.bytes === TCP_MB * 1e6, error: s.error });
+    runs.push({
+      bytes: got.bytes,
+      seconds: got.seconds,
+      mbps: got.bytes / 1e6 / Math.max(got.seconds, 1e-6),
+      complete: got.bytes === TCP_MB * 1e6,
+      error: s.error,
+    });
   }
   const best = runs.reduce((a, b) => (b.complete && (!a.complete || b.mbps > a.mbps) ? b : a));
   return { ...best, all: runs };
@@ -390,7 +442,9 @@ function pingRtt() {
   const out = inNs(NS.hp, ['ping', '-n', '-q', '-c', '200', '-i', '0.005', '-s', String(SIZE), '10.0.0.1'], { timeout: 30_000 });
   const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(out);
   const loss = /(\d+(?:\.\d+)?)% packet loss/.exec(out);
-  return m ? { min: Number(m[1]), avg: Number(m[2]), max: Number(m[3]), loss: Number(loss?.[1] ?? NaN) } : { min: NaN, avg: NaN, max: NaN, loss: 100 };
+  return m
+    ? { min: Number(m[1]), avg: Number(m[2]), max: Number(m[3]), loss: Number(loss?.[1] ?? NaN) }
+    : { min: NaN, avg: NaN, max: NaN, loss: 100 };
 }
 /** Does anything get from the honeypot to the outside? (3 pings, 1 s wait each) */
 function passes() {
@@ -403,12 +457,18 @@ function passes() {
 }
 
 function reportUdp(name, f, rtt, extra = '') {
-  console.log(`${name.padEnd(38)} ${Math.round(f.pps).toLocaleString('en').padStart(9)} pkt/s delivered (${f.delivered.toLocaleString('en')} of ${f.sent.toLocaleString('en')} sent at ${Math.round(f.sendPps).toLocaleString('en')}/s, ${(100 * (1 - f.delivered / f.sent)).toFixed(1)}% lost)  ping RTT avg ${rtt.avg.toFixed(3)} ms (min ${rtt.min.toFixed(3)})${extra}`);
+  console.log(
+    `${name.padEnd(38)} ${Math.round(f.pps).toLocaleString('en').padStart(9)} pkt/s delivered (${f.delivered.toLocaleString('en')} of ${f.sent.toLocaleString('en')} sent at ${Math.round(f.sendPps).toLocaleString('en')}/s, ${(100 * (1 - f.delivered / f.sent)).toFixed(1)}% lost)  ping RTT avg ${rtt.avg.toFixed(3)} ms (min ${rtt.min.toFixed(3)})${extra}`,
+  );
 }
 function reportTcp(name, t, extra = '') {
   if (t === undefined) return;
-  const all = t.all.map((r) => `${r.mbps.toFixed(1)}${r.complete ? '' : ` (incomplete: ${(r.bytes / 1e6).toFixed(1)} MB${r.error ? `, ${r.error}` : ''})`}`).join(', ');
-  console.log(`${name.padEnd(38)} ${t.mbps.toFixed(1).padStart(7)} MB/s bulk TCP (${(t.bytes / 1e6).toFixed(1)} MB in ${t.seconds.toFixed(2)} s; all runs: ${all} MB/s)${extra}`);
+  const all = t.all
+    .map((r) => `${r.mbps.toFixed(1)}${r.complete ? '' : ` (incomplete: ${(r.bytes / 1e6).toFixed(1)} MB${r.error ? `, ${r.error}` : ''})`}`)
+    .join(', ');
+  console.log(
+    `${name.padEnd(38)} ${t.mbps.toFixed(1).padStart(7)} MB/s bulk TCP (${(t.bytes / 1e6).toFixed(1)} MB in ${t.seconds.toFixed(2)} s; all runs: ${all} MB/s)${extra}`,
+  );
 }
 const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 const target = (a, b, min) => `(target >= ${min}: ${b > 0 && a / b >= min ? 'met' : 'not met'})`;
@@ -416,7 +476,15 @@ const target = (a, b, min) => `(target >= ${min}: ${b > 0 && a / b >= min ? 'met
 /** Snort's exit statistics (DAQ packet and verdict counts). */
 function snortCounts(text) {
   const n = (label) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
-  return { received: n('Received'), analyzed: n('Analyzed'), allow: n('Allow'), block: n('Block'), replace: n('Replace'), blacklist: n('Blacklist'), whitelist: n('Whitelist') };
+  return {
+    received: n('Received'),
+    analyzed: n('Analyzed'),
+    allow: n('Allow'),
+    block: n('Block'),
+    replace: n('Replace'),
+    blacklist: n('Blacklist'),
+    whitelist: n('Whitelist'),
+  };
 }
 
 const udp = {};
@@ -427,7 +495,9 @@ try {
   let etNote = '';
   let snortConf;
   if (!haveEt) {
-    console.log(`${resolve(repo, '..', 'shared', 'corpus')} is absent: measuring the bridge and the accept-all consumer only (no ET Open set for the gateway)`);
+    console.log(
+      `${resolve(repo, '..', 'shared', 'corpus')} is absent: measuring the bridge and the accept-all consumer only (no ET Open set for the gateway)`,
+    );
   } else {
     const convDir = join(tmp, 'et-honeynet');
     let t0 = performance.now();
@@ -436,21 +506,33 @@ try {
     const convLine = /^rules: [^\n]*/m.exec(convOut)?.[0] ?? '';
     artifact = join(tmp, 'et2019-honeynet.hwm');
     t0 = performance.now();
-    const rep = JSON.parse(honeywall(['compile', convDir, '--var', 'HOME_NET=10.0.0.20', '--var', 'EXTERNAL_NET=any', '--out', artifact, '--report', 'json']));
+    const rep = JSON.parse(
+      honeywall(['compile', convDir, '--var', 'HOME_NET=10.0.0.20', '--var', 'EXTERNAL_NET=any', '--out', artifact, '--report', 'json']),
+    );
     const compS = (performance.now() - t0) / 1000;
-    etNote = `ET Open 2019 for the honeynet: \`honeywall convert --honeynet\` ${convS.toFixed(1)} s (${convLine}); ` +
+    etNote =
+      `ET Open 2019 for the honeynet: \`honeywall convert --honeynet\` ${convS.toFixed(1)} s (${convLine}); ` +
       `\`honeywall compile\` (HOME_NET=10.0.0.20, EXTERNAL_NET=any) ${compS.toFixed(1)} s: ${rep.rules.compiled} of ${rep.rules.total} rules compiled, ${rep.rules.failed} failed`;
     if (haveSnort) {
       // the shipped snort.conf (base.conf) with HOME_NET the honeypot, plus the converted rule files
       snortConf = join(tmp, 'snort-inline.conf');
       const base = readFileSync(snortBase, 'utf8').replace(/^ipvar HOME_NET .*$/m, 'ipvar HOME_NET 10.0.0.20');
-      const includes = readdirSync(convDir).filter((f) => f.endsWith('.rules')).sort().map((f) => `include ${join(convDir, f)}`);
+      const includes = readdirSync(convDir)
+        .filter((f) => f.endsWith('.rules'))
+        .sort()
+        .map((f) => `include ${join(convDir, f)}`);
       writeFileSync(snortConf, `${base}\n${includes.join('\n')}\n`);
     }
   }
-  console.log(`NFQUEUE bench: ${os.availableParallelism()} CPUs shared by senders, receiver and consumer; queue ${QUEUE}, length ${QUEUE_MAXLEN}, no --queue-bypass`);
-  console.log(`  small packets: ${SIZE}-byte UDP payloads, one flow honeypot -> outside:9000, up to ${SECONDS} s / ${MAX_PACKETS.toLocaleString('en')} packets per flood, best of ${ROUNDS} floods`);
-  console.log(`  bulk TCP: ${TCP_MB} MB (1 MB = 1e6 bytes) of pseudo-random bytes over one connection honeypot -> outside:${TCP_PORT} (not an HTTP port: no HTTP inspection in either engine), timed at the receiver from first to last byte, best of ${TCP_ROUNDS}`);
+  console.log(
+    `NFQUEUE bench: ${os.availableParallelism()} CPUs shared by senders, receiver and consumer; queue ${QUEUE}, length ${QUEUE_MAXLEN}, no --queue-bypass`,
+  );
+  console.log(
+    `  small packets: ${SIZE}-byte UDP payloads, one flow honeypot -> outside:9000, up to ${SECONDS} s / ${MAX_PACKETS.toLocaleString('en')} packets per flood, best of ${ROUNDS} floods`,
+  );
+  console.log(
+    `  bulk TCP: ${TCP_MB} MB (1 MB = 1e6 bytes) of pseudo-random bytes over one connection honeypot -> outside:${TCP_PORT} (not an HTTP port: no HTTP inspection in either engine), timed at the receiver from first to last byte, best of ${TCP_ROUNDS}`,
+  );
   if (etNote) console.log(`  ${etNote}`);
   build();
   const receiver = start(NS.out, [process.execPath, RECEIVER]);
@@ -462,13 +544,16 @@ try {
   const baseRtt = pingRtt();
   tcp.base = await bulk(receiver);
   reportUdp('0. bridge + firewall, no NFQUEUE', udp.base, baseRtt);
-  if (udp.base.delivered === udp.base.sent) console.log('   (nothing lost: this is the sender\'s rate, so a lower bound of the bridge\'s ceiling, not the ceiling itself)');
+  if (udp.base.delivered === udp.base.sent)
+    console.log("   (nothing lost: this is the sender's rate, so a lower bound of the bridge's ceiling, not the ceiling itself)");
   reportTcp('0. bridge + firewall, no NFQUEUE', tcp.base);
 
   // the queued firewall; with no consumer, traffic must stop (no --queue-bypass): whatever serves the queue is in the path
   applyFirewall(confText(['HwQUEUE=yes', `HwQUEUE_NUM=${QUEUE}`]));
   const openWithout = passes();
-  console.log(`   firewall with HwQUEUE=yes, nothing on queue ${QUEUE}: traffic ${openWithout ? 'PASSES (the queue is bypassed: the figures below do not measure the consumers)' : 'stops (as it must: the consumer is in the packet path)'}`);
+  console.log(
+    `   firewall with HwQUEUE=yes, nothing on queue ${QUEUE}: traffic ${openWithout ? 'PASSES (the queue is bypassed: the figures below do not measure the consumers)' : 'stops (as it must: the consumer is in the packet path)'}`,
+  );
   if (openWithout) process.exitCode = 1;
   const afterStop = (who) => {
     const p = passes();
@@ -529,8 +614,10 @@ try {
     }
     await stop(gw);
     console.log(`   honeywall run queue: ${netlinkSummary(gwNetlink)}`);
-    console.log(`   honeywall run: ${ips}; started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; queue ${QUEUE} ${k0.bound ? 'bound' : 'NOT bound'}; ` +
-      `${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ${alertSummary(join(tmp, 'log', 'fast.log'))}`);
+    console.log(
+      `   honeywall run: ${ips}; started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; queue ${QUEUE} ${k0.bound ? 'bound' : 'NOT bound'}; ` +
+        `${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ${alertSummary(join(tmp, 'log', 'fast.log'))}`,
+    );
     reportUdp('b. honeywall run, ET Open 2019', udp.hw, rtt, `; ${kqDelta(k0, k1)} (all floods and pings); ${udp.hw.cpu}`);
     reportTcp('b. honeywall run, ET Open 2019', tcp.hw, `; ${kqDelta(k1, k2)}${afterStop('honeywall run')}`);
     udp.hwRtt = rtt;
@@ -541,8 +628,27 @@ try {
     flushConntrack();
     const logDir = join(tmp, 'snort-log');
     mkdirSync(logDir, { recursive: true });
-    const argv = [snortBin, '-Q', '--daq', 'nfq', '--daq-mode', 'inline', '--daq-var', `queue=${QUEUE}`, '--daq-var', `queue_len=${QUEUE_MAXLEN}`,
-      '-k', 'none', '-c', snortConf, '-A', 'fast', '-l', logDir, '-N'];
+    const argv = [
+      snortBin,
+      '-Q',
+      '--daq',
+      'nfq',
+      '--daq-mode',
+      'inline',
+      '--daq-var',
+      `queue=${QUEUE}`,
+      '--daq-var',
+      `queue_len=${QUEUE_MAXLEN}`,
+      '-k',
+      'none',
+      '-c',
+      snortConf,
+      '-A',
+      'fast',
+      '-l',
+      logDir,
+      '-N',
+    ];
     console.log(`   Snort: ip netns exec <gateway> ${argv.join(' ').replaceAll(tmp, '$TMP')}`);
     const t0 = performance.now();
     const sn = start(NS.gw, argv);
@@ -561,8 +667,10 @@ try {
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${sn.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024; // `ip netns exec` execs snort: same pid
     await stop(sn, 'SIGINT');
     const c = snortCounts(text());
-    console.log(`   Snort inline: started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; ${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ` +
-      `Snort's DAQ counts: received ${c.received.toLocaleString('en')}, analyzed ${c.analyzed.toLocaleString('en')}, verdicts allow ${c.allow.toLocaleString('en')} block ${c.block} replace ${c.replace}; ${alertSummary(join(logDir, 'alert'))}`);
+    console.log(
+      `   Snort inline: started in ${loadS.toFixed(1)} s${Number.isFinite(rss) ? `, RSS ${rss.toFixed(0)} MiB` : ''}; ${kqDelta(k0, k2).replace('kernel: ', 'kernel over the setup: ')}; ` +
+        `Snort's DAQ counts: received ${c.received.toLocaleString('en')}, analyzed ${c.analyzed.toLocaleString('en')}, verdicts allow ${c.allow.toLocaleString('en')} block ${c.block} replace ${c.replace}; ${alertSummary(join(logDir, 'alert'))}`,
+    );
     reportUdp('c. Snort 2.9.20 NFQ inline, ET Open', udp.snort, rtt, `; ${kqDelta(k0, k1)} (all floods and pings); ${udp.snort.cpu}`);
     reportTcp('c. Snort 2.9.20 NFQ inline, ET Open', tcp.snort, `; ${kqDelta(k1, k2)}${afterStop('Snort')}`);
     udp.snortRtt = rtt;
@@ -573,14 +681,28 @@ try {
 
   // ---- ratios
   console.log('ratios:');
-  console.log(`  small packets: accept-all / no queue ${ratio(udp.acc.pps, udp.base.pps)}` +
-    (udp.hw ? `; honeywall run / accept-all ${ratio(udp.hw.pps, udp.acc.pps)} ${target(udp.hw.pps, udp.acc.pps, 0.8)}` : '') +
-    (udp.snort ? `; Snort NFQ / accept-all ${ratio(udp.snort.pps, udp.acc.pps)}; honeywall run / Snort NFQ ${ratio(udp.hw.pps, udp.snort.pps)}` : ''));
+  console.log(
+    `  small packets: accept-all / no queue ${ratio(udp.acc.pps, udp.base.pps)}` +
+      (udp.hw ? `; honeywall run / accept-all ${ratio(udp.hw.pps, udp.acc.pps)} ${target(udp.hw.pps, udp.acc.pps, 0.8)}` : '') +
+      (udp.snort
+        ? `; Snort NFQ / accept-all ${ratio(udp.snort.pps, udp.acc.pps)}; honeywall run / Snort NFQ ${ratio(udp.hw.pps, udp.snort.pps)}`
+        : ''),
+  );
   const snortTcp = tcp.snort ? tcp.snort.mbps : RECORDED_TCP;
-  if (tcp.acc) console.log(`  bulk TCP: accept-all / no queue ${ratio(tcp.acc.mbps, tcp.base.mbps)}` +
-    (tcp.hw ? `; honeywall run / accept-all ${ratio(tcp.hw.mbps, tcp.acc.mbps)}; honeywall run / Snort NFQ ${ratio(tcp.hw.mbps, snortTcp)} ${target(tcp.hw.mbps, snortTcp, 2)}${tcp.snort ? '' : ` (against the recorded ${RECORDED_TCP} MB/s)`}` : ''));
-  const rtts = [udp.hwRtt && `honeywall run +${(udp.hwRtt.avg - baseRtt.avg).toFixed(3)} ms`, udp.snortRtt && `Snort NFQ +${(udp.snortRtt.avg - baseRtt.avg).toFixed(3)} ms`].filter(Boolean);
-  console.log(`  added latency per round trip (ping avg): NFQUEUE accept-all +${(udp.accRtt.avg - baseRtt.avg).toFixed(3)} ms${rtts.length ? `, ${rtts.join(', ')}` : ''} (one queued packet per round trip: the echo request; the reply is inbound, never queued)`);
+  if (tcp.acc)
+    console.log(
+      `  bulk TCP: accept-all / no queue ${ratio(tcp.acc.mbps, tcp.base.mbps)}` +
+        (tcp.hw
+          ? `; honeywall run / accept-all ${ratio(tcp.hw.mbps, tcp.acc.mbps)}; honeywall run / Snort NFQ ${ratio(tcp.hw.mbps, snortTcp)} ${target(tcp.hw.mbps, snortTcp, 2)}${tcp.snort ? '' : ` (against the recorded ${RECORDED_TCP} MB/s)`}`
+          : ''),
+    );
+  const rtts = [
+    udp.hwRtt && `honeywall run +${(udp.hwRtt.avg - baseRtt.avg).toFixed(3)} ms`,
+    udp.snortRtt && `Snort NFQ +${(udp.snortRtt.avg - baseRtt.avg).toFixed(3)} ms`,
+  ].filter(Boolean);
+  console.log(
+    `  added latency per round trip (ping avg): NFQUEUE accept-all +${(udp.accRtt.avg - baseRtt.avg).toFixed(3)} ms${rtts.length ? `, ${rtts.join(', ')}` : ''} (one queued packet per round trip: the echo request; the reply is inbound, never queued)`,
+  );
 } catch (err) {
   console.log(`nfqueue bench FAILED: ${err.message}`);
   process.exitCode = 1;

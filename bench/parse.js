@@ -15,11 +15,14 @@ if (!existsSync(etDir)) {
   process.exit(0);
 }
 const { parseRules } = await import(join(root, 'dist/index.js'));
-const files = readdirSync(etDir).filter((f) => f.endsWith('.rules')).sort();
+const files = readdirSync(etDir)
+  .filter((f) => f.endsWith('.rules'))
+  .sort();
 const texts = files.map((f) => readFileSync(join(etDir, f), 'utf8'));
 const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
 
-const HEADER = /^(#)*[\s#]*((alert|log|pass|activate|dynamic|drop|reject|sdrop)\s*([^\s]*)\s*[^\s]*\s*[^\s]*\s*([-><]+)\s*[^\s]*\s*[^\s]*)\s*\((.*)\)\s*$/;
+const HEADER =
+  /^(#)*[\s#]*((alert|log|pass|activate|dynamic|drop|reject|sdrop)\s*([^\s]*)\s*[^\s]*\s*[^\s]*\s*([-><]+)\s*[^\s]*\s*[^\s]*)\s*\((.*)\)\s*$/;
 function lenientParse(text) {
   const rules = [];
   for (const line of text.split('\n')) {
@@ -31,8 +34,14 @@ function lenientParse(text) {
       let i = 0;
       for (;;) {
         const j = opts.indexOf(';', i);
-        if (j === -1) { i = opts.length; break; }
-        if (opts[j - 1] === '\\') { i = j + 1; continue; }
+        if (j === -1) {
+          i = opts.length;
+          break;
+        }
+        if (opts[j - 1] === '\\') {
+          i = j + 1;
+          continue;
+        }
         i = j;
         break;
       }
@@ -106,14 +115,20 @@ const fmt = (c) => `best ${c.best.toFixed(0)} ms, median ${c.median.toFixed(0)} 
 console.log(`lint whole process (${ROUNDS} interleaved rounds): ${fmt(lint)} = ${rate(ours.out, lint.best)} rules/s at best (exit ${lint.status})`);
 console.log(`  the same on an empty file (process start, module loading): ${fmt(start)}`);
 if (su.status === 0) {
-  console.log(`baseline suricata-update ${suricataUpdateVersion()} reader (suricata.update.rule.parse_file), whole process: ${fmt(su)} (last: ${su.stdout.trim()})`);
-  console.log(`ratio honeywall lint / suricata-update reader, whole processes: ${(lint.best / su.best).toFixed(2)}x the time at best, ${(lint.median / su.median).toFixed(2)}x at median`);
+  console.log(
+    `baseline suricata-update ${suricataUpdateVersion()} reader (suricata.update.rule.parse_file), whole process: ${fmt(su)} (last: ${su.stdout.trim()})`,
+  );
+  console.log(
+    `ratio honeywall lint / suricata-update reader, whole processes: ${(lint.best / su.best).toFixed(2)}x the time at best, ${(lint.median / su.median).toFixed(2)}x at median`,
+  );
 } else {
   console.log('baseline suricata-update reader: not installed (apt-get install suricata-update); skipped');
 }
 if (py.status === 0) {
   console.log(`stand-in: its header regex and option split alone in Python 3, whole process: ${fmt(py)} (last: ${py.stdout.trim()})`);
-  console.log(`ratio honeywall lint / stand-in, whole processes: ${(lint.best / py.best).toFixed(2)}x the time at best, ${(lint.median / py.median).toFixed(2)}x at median`);
+  console.log(
+    `ratio honeywall lint / stand-in, whole processes: ${(lint.best / py.best).toFixed(2)}x the time at best, ${(lint.median / py.median).toFixed(2)}x at median`,
+  );
 }
 
 function suricataUpdateVersion() {

@@ -22,6 +22,6 @@ async function start() {
 }
 
 start().catch((err) => {
-  process.stderr.write(`honeywall: internal error: ${err && err.message ? err.message : String(err)}\n`);
+  process.stderr.write(`honeywall: internal error: ${err?.message ? err.message : String(err)}\n`);
   process.exitCode = 2;
 });

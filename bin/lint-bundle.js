@@ -16,7 +16,8 @@ function loadLintBundle(dist = join(__dirname, '..', 'dist')) {
   let source;
   try {
     if (!madeFromCurrentModules(dist)) {
-      if (process.env.HONEYWALL_DEBUG_BUNDLE) process.stderr.write('honeywall: lint bundle out of date (dist/ changed since it was made); running dist/\n');
+      if (process.env.HONEYWALL_DEBUG_BUNDLE)
+        process.stderr.write('honeywall: lint bundle out of date (dist/ changed since it was made); running dist/\n');
       return undefined;
     }
     source = readFileSync(bundle, 'utf8');

@@ -46,7 +46,9 @@ async function parent(o) {
   const jobs = Math.max(1, Number(o.jobs ?? 1));
   const base = o.seed !== undefined ? Number(o.seed) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
   const share = (total * jobs) / names.length;
-  console.log(`fuzz: ${names.length} targets, ${total} s in all (${share.toFixed(0)} s each, ${jobs} at a time), base seed ${base} (again: --seed ${base})`);
+  console.log(
+    `fuzz: ${names.length} targets, ${total} s in all (${share.toFixed(0)} s each, ${jobs} at a time), base seed ${base} (again: --seed ${base})`,
+  );
   const tmp = mkdtempSync(join(tmpdir(), 'hw-fuzz-'));
   const results = [];
   const queue = names.map((name, i) => ({ name, seed: (base + i * 0x9e3779b1) >>> 0 }));
@@ -54,7 +56,24 @@ async function parent(o) {
     const current = join(tmp, `${name}.current`);
     const t0 = Date.now();
     const r = await new Promise((resolve) => {
-      const c = spawn(process.execPath, ['--max-old-space-size=1024', join(here, 'fuzz.js'), '--child', name, '--seconds', String(share), '--seed', String(seed), '--current', current, '--slow-ms', String(SLOW_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(
+        process.execPath,
+        [
+          '--max-old-space-size=1024',
+          join(here, 'fuzz.js'),
+          '--child',
+          name,
+          '--seconds',
+          String(share),
+          '--seed',
+          String(seed),
+          '--current',
+          current,
+          '--slow-ms',
+          String(SLOW_MS),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       c.stdout.on('data', (d) => (out += d));
       c.on('close', (code, signal) => resolve({ code, signal, out }));
@@ -73,7 +92,11 @@ async function parent(o) {
         input = new Uint8Array(readFileSync(current));
       } catch {}
       const file = saveFixture(name, 'crash', input);
-      stats.findings.push({ kind: 'crash', detail: `child ended with ${r.signal ?? `exit ${r.code}`} after ${((Date.now() - t0) / 1000).toFixed(0)} s`, file });
+      stats.findings.push({
+        kind: 'crash',
+        detail: `child ended with ${r.signal ?? `exit ${r.code}`} after ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        file,
+      });
     }
     results.push(stats);
     console.log(line(stats));
@@ -83,9 +106,19 @@ async function parent(o) {
   });
   await Promise.all(workers);
   rmSync(tmp, { recursive: true, force: true });
-  const all = results.reduce((a, s) => ({ inputs: a.inputs + s.inputs, maxMs: Math.max(a.maxMs, s.maxMs), maxRssMb: Math.max(a.maxRssMb, s.maxRssMb), findings: a.findings + s.findings.length }), { inputs: 0, maxMs: 0, maxRssMb: 0, findings: 0 });
+  const all = results.reduce(
+    (a, s) => ({
+      inputs: a.inputs + s.inputs,
+      maxMs: Math.max(a.maxMs, s.maxMs),
+      maxRssMb: Math.max(a.maxRssMb, s.maxRssMb),
+      findings: a.findings + s.findings.length,
+    }),
+    { inputs: 0, maxMs: 0, maxRssMb: 0, findings: 0 },
+  );
   console.log(`total: ${all.inputs} inputs, slowest input ${all.maxMs.toFixed(1)} ms, largest RSS ${all.maxRssMb} MB, ${all.findings} findings`);
-  console.log(`json: ${JSON.stringify(results.map(({ name, seed, inputs, maxMs, maxRssMb, findings }) => ({ name, seed, inputs, maxMs: Math.round(maxMs * 10) / 10, maxRssMb, findings: findings.length })))}`);
+  console.log(
+    `json: ${JSON.stringify(results.map(({ name, seed, inputs, maxMs, maxRssMb, findings }) => ({ name, seed, inputs, maxMs: Math.round(maxMs * 10) / 10, maxRssMb, findings: findings.length })))}`,
+  );
   process.exitCode = all.findings > 0 ? 1 : 0;
 }
 

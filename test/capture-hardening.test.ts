@@ -30,7 +30,10 @@ const attack = ethernet(buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp:
 
 /** A pcapng of `frames` whose packet number `which` has the timestamp units hi:lo (raw, any value). */
 function pcapngWithTimestamp(frames: Uint8Array[], which: number, hi: number, lo: number): Uint8Array {
-  const ng = encodePcapng(frames.map((data, i) => ({ tsSec: 100 + i, tsUsec: 0, data })), { interfaces: [{ linktype: 1 }] });
+  const ng = encodePcapng(
+    frames.map((data, i) => ({ tsSec: 100 + i, tsUsec: 0, data })),
+    { interfaces: [{ linktype: 1 }] },
+  );
   const dv = new DataView(ng.buffer, ng.byteOffset, ng.byteLength);
   let seen = 0;
   for (let o = 0; o < ng.length; o += dv.getUint32(o + 4, true)) {
@@ -53,7 +56,9 @@ describe('timestamps out of range', () => {
     expect(error).toBeUndefined();
     expect(records.map((r) => r.tsSec)).toEqual([100, MAX_TIMESTAMP_SEC]);
     expect(notes.clampedTimestamps).toBe(1);
-    expect(notes.lines('n.pcapng')).toEqual([expect.stringMatching(/^n\.pcapng: byte \d+: timestamp 18446744069414\.\d+ is out of range, clamped to 1970\.\.9999$/)]);
+    expect(notes.lines('n.pcapng')).toEqual([
+      expect.stringMatching(/^n\.pcapng: byte \d+: timestamp 18446744069414\.\d+ is out of range, clamped to 1970\.\.9999$/),
+    ]);
     expect(notes.firstClamped).toBeGreaterThan(0);
   });
 
@@ -86,9 +91,17 @@ describe('timestamps out of range', () => {
 describe('snaplen 0xffffffff', () => {
   it('a record larger than any frame is cut to MAX_RECORD, the rest skipped as it is read, and counted', async () => {
     const big = new Uint8Array(3 * 1024 * 1024 + 5).fill(0x41);
-    const pcap = encodePcap([{ tsSec: 1, tsUsec: 0, data: attack }, { tsSec: 2, tsUsec: 0, data: big }, { tsSec: 3, tsUsec: 0, data: attack }], {
-      linktype: 1, snaplen: 0xffffffff,
-    });
+    const pcap = encodePcap(
+      [
+        { tsSec: 1, tsUsec: 0, data: attack },
+        { tsSec: 2, tsUsec: 0, data: big },
+        { tsSec: 3, tsUsec: 0, data: attack },
+      ],
+      {
+        linktype: 1,
+        snaplen: 0xffffffff,
+      },
+    );
     const file = join(dir, 'snaplen.pcap');
     writeFileSync(file, pcap);
     const notes = new CaptureNotes();
@@ -109,7 +122,10 @@ describe('snaplen 0xffffffff', () => {
 
   it('pcapng: an enhanced packet block too large to hold gives its first MAX_RECORD bytes, the next packet follows', () => {
     const big = new Uint8Array(MAX_RECORD + 70_000).fill(0x42);
-    const ng = encodePcapng([big, attack].map((data, i) => ({ tsSec: i, tsUsec: 0, data })), { interfaces: [{ linktype: 1 }] });
+    const ng = encodePcapng(
+      [big, attack].map((data, i) => ({ tsSec: i, tsUsec: 0, data })),
+      { interfaces: [{ linktype: 1 }] },
+    );
     const notes = new CaptureNotes();
     const { records, error } = readCaptureAll(ng, 'ng', notes);
     expect(error).toBeUndefined();

@@ -52,16 +52,26 @@ describe('honeywall convert (CLI)', () => {
     const rep = JSON.parse(r.out);
     // converted: 1001 drop, 1002 drop, 1003 replace, 1289 alert (addresses swapped), 2001 replace
     expect(rep.totals).toEqual({ rules: 7, converted: 5, unchanged: 0, disabledInInput: 1, skipped: 1 });
-    expect(rep.skipped).toEqual([{ file: join('rules', 'a.rules'), line: 7, sid: 1004, reason: expect.stringMatching(/^depth-shorter-than-content: /) }]);
-    expect(rep.missingIncludes).toEqual([{ file: 'snort.conf', line: 6, include: '$RULE_PATH/missing.rules', resolved: join(dir, 'rules', 'missing.rules') }]);
+    expect(rep.skipped).toEqual([
+      { file: join('rules', 'a.rules'), line: 7, sid: 1004, reason: expect.stringMatching(/^depth-shorter-than-content: /) },
+    ]);
+    expect(rep.missingIncludes).toEqual([
+      { file: 'snort.conf', line: 6, include: '$RULE_PATH/missing.rules', resolved: join(dir, 'rules', 'missing.rules') },
+    ]);
     expect(rep.byAction).toEqual({ drop: 2, alert: 3 });
     expect(rep.replaced).toEqual({ rules: 2, contents: 2 });
 
     const a = readFileSync(join(out, 'a.rules'), 'utf8').split('\n');
     expect(a[0]).toBe('# a.rules');
-    expect(a[1]).toBe('drop tcp $HOME_NET any -> $EXTERNAL_NET 23 (msg:"telnet login"; content:"login"; nocase; classtype:suspicious-login; sid:1001; rev:1;)');
-    expect(a[3]).toBe('drop tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"web"; content:"/etc/passwd"; http_uri; classtype:web-application-attack; sid:1002; rev:1;)');
-    expect(a[4]).toMatch(/^alert udp \$HOME_NET any -> \$EXTERNAL_NET 111 \(msg:"rpc"; content:"\|00 01 86 A0\|"; offset:12; depth:4; replace:"\|[0-9A-F]{2}( [0-9A-F]{2}){3}\|"; classtype:rpc-portmap-decode;/);
+    expect(a[1]).toBe(
+      'drop tcp $HOME_NET any -> $EXTERNAL_NET 23 (msg:"telnet login"; content:"login"; nocase; classtype:suspicious-login; sid:1001; rev:1;)',
+    );
+    expect(a[3]).toBe(
+      'drop tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"web"; content:"/etc/passwd"; http_uri; classtype:web-application-attack; sid:1002; rev:1;)',
+    );
+    expect(a[4]).toMatch(
+      /^alert udp \$HOME_NET any -> \$EXTERNAL_NET 111 \(msg:"rpc"; content:"\|00 01 86 A0\|"; offset:12; depth:4; replace:"\|[0-9A-F]{2}( [0-9A-F]{2}){3}\|"; classtype:rpc-portmap-decode;/,
+    );
     expect(a[5]).toBe('alert icmp $HOME_NET any -> $EXTERNAL_NET any (msg:"ping"; classtype:misc-activity; sid:1289; rev:1;)');
     expect(a[6]).toBe(A_RULES.split('\n')[6]);
     const b = readFileSync(join(out, 'b.rules'), 'utf8');
@@ -95,7 +105,10 @@ describe('honeywall convert (CLI)', () => {
     expect(r.code).toBe(1);
     const t = parseRules(readFileSync(join(out, 'honeynet-test.rules'), 'utf8'), { file: 'honeynet-test.rules' });
     const rules = t.file.nodes.filter((n) => n.kind === 'rule');
-    expect(rules.map((n) => n.kind === 'rule' && `${n.disabled} ${n.header.action.text} ${n.msg}`)).toEqual(['false drop Dropping Telnet connection', 'false alert Modifying HTTP GET command']);
+    expect(rules.map((n) => n.kind === 'rule' && `${n.disabled} ${n.header.action.text} ${n.msg}`)).toEqual([
+      'false drop Dropping Telnet connection',
+      'false alert Modifying HTTP GET command',
+    ]);
     expect(realErrors(t.diagnostics).errors).toEqual([]);
     expect(inlineLoadViolations(t.file)).toEqual([]);
     expect(readFileSync(join(out, 'snort.conf'), 'utf8')).toContain(`\ninclude ${join(out, 'honeynet-test.rules')}\n`);
@@ -128,7 +141,9 @@ describe('honeywall convert (CLI)', () => {
     writeFileSync(join(tmp, 'bad.conf'), '[sids]\nexplode: 1\n');
     const r = run(['convert', 'rules/a.rules', '--policy', join(tmp, 'bad.conf')], dir);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`honeywall: policy: ${join(tmp, 'bad.conf')}:2:1: unknown type (expected one of alert, log, pass, disable, drop, sdrop, reject, replace, replace_or_drop): 'explode'\n`);
+    expect(r.err).toBe(
+      `honeywall: policy: ${join(tmp, 'bad.conf')}:2:1: unknown type (expected one of alert, log, pass, disable, drop, sdrop, reject, replace, replace_or_drop): 'explode'\n`,
+    );
     const m = run(['convert', 'nope.rules'], dir);
     expect(m.code).toBe(2);
     expect(m.err).toBe('honeywall: convert: nope.rules does not exist\n');

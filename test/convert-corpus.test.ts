@@ -9,7 +9,16 @@ import { communityDir, etDir, hasCorpus } from './helpers/corpus.js';
 import { inlineLoadViolations, realErrors, SURICATA_ACTIONS } from './helpers/convert.js';
 
 function run(dir: string, honeynet: boolean, dialect: Dialect = 'snort'): { result: ConvertResult; opts: ConvertOptions } {
-  const opts: ConvertOptions = { paths: [dir], testRules: false, policy: readPolicyFile(DEFAULT_POLICY_PATH), honeynet, literalAddresses: 'keep', dialect, seed: 2019, onBadRule: 'keep' };
+  const opts: ConvertOptions = {
+    paths: [dir],
+    testRules: false,
+    policy: readPolicyFile(DEFAULT_POLICY_PATH),
+    honeynet,
+    literalAddresses: 'keep',
+    dialect,
+    seed: 2019,
+    onBadRule: 'keep',
+  };
   return { result: convert(opts), opts };
 }
 
@@ -46,7 +55,9 @@ function check(dir: string, name: string, honeynet: boolean) {
   expect(report.skipped.length).toBe(t.skipped);
   for (const s of report.skipped) expect(s.reason.length).toBeGreaterThan(0);
   if (pending.size > 0)
-    console.warn(`[convert-corpus] ${name}: ${exempted} output errors are unknown keywords not implemented yet (${[...pending].sort().join(', ')}); ${t.skipped} rules skipped because of them`);
+    console.warn(
+      `[convert-corpus] ${name}: ${exempted} output errors are unknown keywords not implemented yet (${[...pending].sort().join(', ')}); ${t.skipped} rules skipped because of them`,
+    );
   return { report, result };
 }
 

@@ -12,7 +12,7 @@ import { contentSlots, replacementBytes } from '../src/transform/replace.js';
 function rule(text: string): RuleNode {
   const r = parseRules(text + '\n', { file: 't.rules' });
   const n = r.file.nodes.find((x) => x.kind === 'rule');
-  if (!n || n.kind !== 'rule') throw new Error(`not a rule: ${text}`);
+  if (n?.kind !== 'rule') throw new Error(`not a rule: ${text}`);
   return n;
 }
 
@@ -40,17 +40,53 @@ describe('policy: snortconfig precedence (classifications, then files, then sids
   const policy = parsePolicy(POLICY, 'p.conf');
   const table: { name: string; file: string; rule: string; line: number | undefined; type?: string }[] = [
     { name: 'nothing matches', file: 'misc.rules', rule: 'alert tcp any any -> any any (classtype:misc-activity; sid:1;)', line: undefined },
-    { name: 'classification only; the later line for the same classtype wins', file: 'misc.rules', rule: 'alert tcp any any -> any any (classtype:attempted-admin; sid:1;)', line: 5, type: 'sdrop' },
-    { name: 'file beats classification', file: 'exploit.rules', rule: 'alert tcp any any -> any any (classtype:attempted-admin; sid:1;)', line: 7, type: 'reject' },
+    {
+      name: 'classification only; the later line for the same classtype wins',
+      file: 'misc.rules',
+      rule: 'alert tcp any any -> any any (classtype:attempted-admin; sid:1;)',
+      line: 5,
+      type: 'sdrop',
+    },
+    {
+      name: 'file beats classification',
+      file: 'exploit.rules',
+      rule: 'alert tcp any any -> any any (classtype:attempted-admin; sid:1;)',
+      line: 7,
+      type: 'reject',
+    },
     { name: 'file written with .rules matches', file: 'web.rules', rule: 'alert tcp any any -> any any (sid:1;)', line: 15, type: 'drop' },
-    { name: 'sid beats file and classification', file: 'exploit.rules', rule: 'alert tcp any any -> any any (classtype:attempted-admin; sid:100;)', line: 10, type: 'pass' },
+    {
+      name: 'sid beats file and classification',
+      file: 'exploit.rules',
+      rule: 'alert tcp any any -> any any (classtype:attempted-admin; sid:100;)',
+      line: 10,
+      type: 'pass',
+    },
     { name: 'sid in two lines: the later wins', file: 'misc.rules', rule: 'alert tcp any any -> any any (sid:200;)', line: 12, type: 'disable' },
     { name: 'gid:sid matches its gid', file: 'misc.rules', rule: 'alert tcp any any -> any any (gid:3; sid:300;)', line: 11, type: 'log' },
     { name: 'gid:sid does not match another gid', file: 'misc.rules', rule: 'alert tcp any any -> any any (sid:300;)', line: undefined },
     { name: '[rules] re: beats sids', file: 'misc.rules', rule: 'alert tcp any any -> any any (msg:"MAGIC"; sid:100;)', line: 14, type: 'alert' },
-    { name: '[rules] later matcher wins over earlier one', file: 'web-x.rules', rule: 'alert tcp any any -> any any (msg:"MAGIC"; sid:1;)', line: 15, type: 'drop' },
-    { name: '[rules] metadata', file: 'misc.rules', rule: 'alert tcp any any -> any any (metadata:created_at 2010, policy ips; sid:1;)', line: 16, type: 'sdrop' },
-    { name: '[rules] classtype beats [classifications]', file: 'misc.rules', rule: 'alert tcp any any -> any any (classtype:bad-unknown; sid:1;)', line: 17, type: 'reject' },
+    {
+      name: '[rules] later matcher wins over earlier one',
+      file: 'web-x.rules',
+      rule: 'alert tcp any any -> any any (msg:"MAGIC"; sid:1;)',
+      line: 15,
+      type: 'drop',
+    },
+    {
+      name: '[rules] metadata',
+      file: 'misc.rules',
+      rule: 'alert tcp any any -> any any (metadata:created_at 2010, policy ips; sid:1;)',
+      line: 16,
+      type: 'sdrop',
+    },
+    {
+      name: '[rules] classtype beats [classifications]',
+      file: 'misc.rules',
+      rule: 'alert tcp any any -> any any (classtype:bad-unknown; sid:1;)',
+      line: 17,
+      type: 'reject',
+    },
   ];
   for (const c of table) {
     it(c.name, () => {
@@ -87,7 +123,13 @@ describe('policy file errors: file:line:column and the offending text', () => {
 
   it('reads the bundled Honeywall policy (HONEYWALL.md section 1, as data)', () => {
     const p = readPolicyFile(DEFAULT_POLICY_PATH);
-    expect([...p.files].map(([k, v]) => `${k}=${v.type}`)).toEqual(['shellcode=replace_or_drop', 'exploit=replace_or_drop', 'rpc=replace_or_drop', 'attack-responses=drop', 'tftp=alert']);
+    expect([...p.files].map(([k, v]) => `${k}=${v.type}`)).toEqual([
+      'shellcode=replace_or_drop',
+      'exploit=replace_or_drop',
+      'rpc=replace_or_drop',
+      'attack-responses=drop',
+      'tftp=alert',
+    ]);
     expect(p.classifications.size).toBe(10 + 5 + 1);
     expect(p.classifications.get('trojan-activity')?.type).toBe('alert');
     expect(p.classifications.get('web-application-attack')?.type).toBe('drop');
@@ -108,7 +150,11 @@ const baseOpts = (policyText: string, extra: Partial<ConvertRuleOptions> = {}): 
 
 function run(text: string, policyText: string, extra: Partial<ConvertRuleOptions> = {}) {
   const n = rule(text);
-  const r = convertRule({ rule: n, text: text + '\n', line: 1, error: undefined }, { path: 'x.rules', basename: 'x.rules' }, baseOpts(policyText, extra));
+  const r = convertRule(
+    { rule: n, text: text + '\n', line: 1, error: undefined },
+    { path: 'x.rules', basename: 'x.rules' },
+    baseOpts(policyText, extra),
+  );
   n.edits = r.edits;
   return { out: printNode(n).trimEnd(), outcome: r.outcome };
 }
@@ -127,7 +173,8 @@ describe('rule conversion', () => {
   });
 
   it('replace goes after the content and its modifiers, same length, only on rewritable contents', () => {
-    const text = 'alert tcp any any -> any any (content:"GET"; nocase; depth:3; content:!"x"; uricontent:"/a"; content:"abc"; http_header; content:"zz"; fast_pattern:only; content:"|00 01|"; sid:9;)';
+    const text =
+      'alert tcp any any -> any any (content:"GET"; nocase; depth:3; content:!"x"; uricontent:"/a"; content:"abc"; http_header; content:"zz"; fast_pattern:only; content:"|00 01|"; sid:9;)';
     const { out, outcome } = run(text, '[sids]\nreplace: 9\n');
     expect(outcome.replaced).toBe(2);
     const back = rule(out);
@@ -171,7 +218,11 @@ describe('rule conversion', () => {
     // Until the flowbits keyword exists the parser reports it as unknown; the guard must work on the raw value.
     n.invalid = false;
     for (const type of ['drop', 'sdrop', 'reject', 'replace', 'replace_or_drop']) {
-      const r = convertRule({ rule: n, text: text + '\n', line: 1, error: undefined }, { path: 'x', basename: 'x.rules' }, baseOpts(`[sids]\n${type}: 9\n`));
+      const r = convertRule(
+        { rule: n, text: text + '\n', line: 1, error: undefined },
+        { path: 'x', basename: 'x.rules' },
+        baseOpts(`[sids]\n${type}: 9\n`),
+      );
       expect(r.edits).toEqual([]);
       expect(r.outcome.notes).toContainEqual({ kind: 'flowbits-noalert', wanted: type });
     }
@@ -189,7 +240,8 @@ describe('rule conversion', () => {
   });
 
   it('modify edits the rule before the decision (suricata-update and oinkmaster forms)', () => {
-    const p = '[modify]\n9 "classtype:[a-z-]+" "classtype:attempted-admin"\nmodifysid 9 "msg:\\"(\\w+)" | "msg:\\"OUT ${1}"\n[classifications]\ndrop: attempted-admin\n';
+    const p =
+      '[modify]\n9 "classtype:[a-z-]+" "classtype:attempted-admin"\nmodifysid 9 "msg:\\"(\\w+)" | "msg:\\"OUT ${1}"\n[classifications]\ndrop: attempted-admin\n';
     const { out, outcome } = run('alert tcp any any -> any any (msg:"hello"; classtype:misc-activity; sid:9;)', p);
     expect(out).toBe('drop tcp any any -> any any (msg:"OUT hello"; classtype:attempted-admin; sid:9;)');
     expect(outcome.notes[0]).toEqual({ kind: 'modified', by: ['p.conf:2', 'p.conf:3'] });

@@ -1,16 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Edit, RuleNode } from '../src/ast.js';
+import type { RuleNode } from '../src/ast.js';
 import { formatPattern, type ContentArgs } from '../src/keywords/content.js';
 import { parseRules } from '../src/parser/parse.js';
-import { printNode } from '../src/parser/print.js';
 import { decide } from '../src/transform/decide.js';
 import { convertRuleFile } from '../src/transform/convert.js';
 import type { ConvertRuleOptions } from '../src/transform/convert-rule.js';
 import { parsePolicy, POLICY_TYPES } from '../src/transform/policy.js';
 import type { LiteralAddressPolicy } from '../src/transform/reverse.js';
 
-const ADDRESSES = ['$HOME_NET', '$EXTERNAL_NET', 'any', '!$HOME_NET', '[$HTTP_SERVERS,$SMTP_SERVERS]', '10.0.0.0/8', '[1.2.3.4,5.6.7.8]', '$DNS_SERVERS'];
+const ADDRESSES = [
+  '$HOME_NET',
+  '$EXTERNAL_NET',
+  'any',
+  '!$HOME_NET',
+  '[$HTTP_SERVERS,$SMTP_SERVERS]',
+  '10.0.0.0/8',
+  '[1.2.3.4,5.6.7.8]',
+  '$DNS_SERVERS',
+];
 const PORTS = ['any', '80', '$HTTP_PORTS', '1024:', '[21,23]'];
 const CLASSTYPES = ['attempted-admin', 'bad-unknown', 'trojan-activity', 'misc-activity', 'web-application-attack'];
 
@@ -51,8 +59,7 @@ function ruleText(r: GenRule, sid: number): string {
     if (c.fpOnly && !c.negated && !c.depth && !fastPattern) {
       o += `;${c.sep}fast_pattern:only`;
       fastPattern = true;
-    }
-    else if (c.depth) o += `;${c.sep}depth:${c.bytes.length + 3}`;
+    } else if (c.depth) o += `;${c.sep}depth:${c.bytes.length + 3}`;
     opts.push(o);
   }
   if (r.classtype) opts.push(`classtype:${r.classtype}`);
@@ -63,19 +70,30 @@ function ruleText(r: GenRule, sid: number): string {
   return (r.disabled ? '# ' : '') + text;
 }
 
-const fileArb = fc.array(fc.tuple(ruleArb, fc.constantFrom('', '\n', '# a comment\n')), { minLength: 1, maxLength: 8 }).map((rules) =>
-  rules.map(([r, extra], i) => `${extra}${ruleText(r, 1000 + i)}\n`).join(''),
-);
+const fileArb = fc
+  .array(fc.tuple(ruleArb, fc.constantFrom('', '\n', '# a comment\n')), { minLength: 1, maxLength: 8 })
+  .map((rules) => rules.map(([r, extra], i) => `${extra}${ruleText(r, 1000 + i)}\n`).join(''));
 
 const policyArb = fc
   .record({
     classes: fc.array(fc.tuple(fc.constantFrom(...POLICY_TYPES), fc.constantFrom(...CLASSTYPES)), { maxLength: 4 }),
     sids: fc.array(fc.tuple(fc.constantFrom(...POLICY_TYPES), fc.integer({ min: 1000, max: 1007 })), { maxLength: 4 }),
   })
-  .map(({ classes, sids }) => `[classifications]\n${classes.map(([t, c]) => `${t}: ${c}`).join('\n')}\n[sids]\n${sids.map(([t, s]) => `${t}: ${s}`).join('\n')}\n`);
+  .map(
+    ({ classes, sids }) =>
+      `[classifications]\n${classes.map(([t, c]) => `${t}: ${c}`).join('\n')}\n[sids]\n${sids.map(([t, s]) => `${t}: ${s}`).join('\n')}\n`,
+  );
 
 function convertText(text: string, policyText: string, extra: Partial<ConvertRuleOptions> = {}) {
-  const opts: ConvertRuleOptions = { policy: parsePolicy(policyText, 'p.conf'), honeynet: false, literalAddresses: 'keep', dialect: 'snort', seed: 1, onBadRule: 'keep', ...extra };
+  const opts: ConvertRuleOptions = {
+    policy: parsePolicy(policyText, 'p.conf'),
+    honeynet: false,
+    literalAddresses: 'keep',
+    dialect: 'snort',
+    seed: 1,
+    onBadRule: 'keep',
+    ...extra,
+  };
   return convertRuleFile(parseRules(text, { file: 'g.rules' }), { path: 'g.rules', basename: 'g.rules' }, opts);
 }
 
@@ -124,7 +142,9 @@ describe('convert properties (fast-check)', () => {
           expect(r.raw, `rule ${r.sid} lost`).toMatch(/\\\r?\n/);
           return false;
         });
-        expect(back.map((r) => `${r.sid} ${r.header.src.text} ${r.header.dst.text}`)).toEqual(orig.map((r) => `${r.sid} ${r.header.src.text} ${r.header.dst.text}`));
+        expect(back.map((r) => `${r.sid} ${r.header.src.text} ${r.header.dst.text}`)).toEqual(
+          orig.map((r) => `${r.sid} ${r.header.src.text} ${r.header.dst.text}`),
+        );
       }),
       { numRuns: 200 },
     );
@@ -133,7 +153,11 @@ describe('convert properties (fast-check)', () => {
   it('every replace has its content length, differs at every byte, and sits only on rewritable content', () => {
     fc.assert(
       fc.property(fileArb, fc.integer({ min: 0, max: 99 }), (text, seed) => {
-        const out = convertText(text, '[classifications]\nreplace: attempted-admin, bad-unknown, trojan-activity, misc-activity, web-application-attack\n[sids]\nreplace_or_drop: 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007\n', { seed });
+        const out = convertText(
+          text,
+          '[classifications]\nreplace: attempted-admin, bad-unknown, trojan-activity, misc-activity, web-application-attack\n[sids]\nreplace_or_drop: 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007\n',
+          { seed },
+        );
         const parsed = parseRules(out.text, { file: 'out.rules' });
         expect(parsed.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
         for (const r of parsed.file.nodes) {
@@ -159,11 +183,15 @@ describe('convert properties (fast-check)', () => {
         const before = parseRules(text, { file: 'g.rules' }).file.nodes;
         const out = convertText(text, policyText);
         const after = parseRules(out.text, { file: 'g.rules' }).file.nodes;
-        const untouched = new Set(before.filter((n) => n.kind === 'rule' && !n.disabled && !decide(n, { path: 'g.rules', basename: 'g.rules' }, policy)).map((n) => n.raw));
+        const untouched = new Set(
+          before.filter((n) => n.kind === 'rule' && !n.disabled && !decide(n, { path: 'g.rules', basename: 'g.rules' }, policy)).map((n) => n.raw),
+        );
         for (const raw of untouched) expect(out.text.includes(raw)).toBe(true);
         // comments, blank lines and disabled rules stay too
         const keep = (ns: typeof before) => ns.filter((n) => n.kind === 'comment' || n.kind === 'blank').map((n) => n.raw);
-        expect(keep(after)).toEqual(expect.arrayContaining(keep(before).filter((r) => !r.startsWith('# alert') && !r.startsWith('# log') && !r.startsWith('# pass'))));
+        expect(keep(after)).toEqual(
+          expect.arrayContaining(keep(before).filter((r) => !r.startsWith('# alert') && !r.startsWith('# log') && !r.startsWith('# pass'))),
+        );
         for (const n of before) if (n.kind === 'rule' && n.disabled) expect(out.text.includes(n.raw)).toBe(true);
       }),
       { numRuns: 200 },
@@ -176,7 +204,14 @@ describe('convert properties (fast-check)', () => {
     fc.assert(
       fc.property(fileArb, policyArb, fc.boolean(), (text, policyText, honeynet) => {
         const parsed = parseRules(text, { file: 'g.rules' });
-        const opts: ConvertRuleOptions = { policy: parsePolicy(policyText, 'p.conf'), honeynet, literalAddresses: 'swap', dialect: 'snort', seed: 3, onBadRule: 'keep' };
+        const opts: ConvertRuleOptions = {
+          policy: parsePolicy(policyText, 'p.conf'),
+          honeynet,
+          literalAddresses: 'swap',
+          dialect: 'snort',
+          seed: 3,
+          onBadRule: 'keep',
+        };
         convertRuleFile(parsed, { path: 'g.rules', basename: 'g.rules' }, opts);
         for (const n of parsed.file.nodes) {
           if (n.kind !== 'rule') {

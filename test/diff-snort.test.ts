@@ -37,14 +37,17 @@ const OPEN_AREAS: Partial<Record<Area, string>> = {
 
 /** Fixtures whose honeywall output still differs from Snort's recorded one, with the reason as far as understood. */
 const KNOWN_FIXTURE_DISAGREEMENTS: Record<string, string> = {
-  'flowbits-55e2fbb17d': 'isnotset,fa checked by a rule of the same packet as two set,fa rules: Snort evaluates in rule order (isnotset still true), honeywall applies setters first',
-  'fragments-674a7c6def': 'a lone first fragment (UDP header and 16 bytes, the rest never sent): Snort inspects it as a UDP packet, honeywall waits for the datagram',
+  'flowbits-55e2fbb17d':
+    'isnotset,fa checked by a rule of the same packet as two set,fa rules: Snort evaluates in rule order (isnotset still true), honeywall applies setters first',
+  'fragments-674a7c6def':
+    'a lone first fragment (UDP header and 16 bytes, the rest never sent): Snort inspects it as a UDP packet, honeywall waits for the datagram',
   'http-1f76333c86': 'flow:established,to_client; content:!"a" on an HTTP response: Snort alerts once, honeywall twice (packet and HTTP subject)',
   'ip-only-4bc6331b89': 'fragoffset:!0 on an unfragmented packet: honeywall does not check fragoffset (approximated keyword)',
   'payload-3dfb74b1ef': 'two lone TCP segments (no session), content:!"abc"; rawbytes: Snort alerts once, honeywall twice',
   'sampled-faa70f0236': 'ET http_uri rule on an HTTP request picked up midstream (no handshake): Snort does not alert, honeywall does',
   'tcp-stream-b52717e074': 'content:!"abcabc"; rawbytes on a 3-byte segment of a full session: Snort alerts once, honeywall twice',
-  'threshold-00f7bf40fd': 'detection_filter count 1 seconds 1, hits 0.95 s apart across a second boundary: Snort counts whole seconds (sfthd.c, ts.tv_sec), honeywall does not',
+  'threshold-00f7bf40fd':
+    'detection_filter count 1 seconds 1, hits 0.95 s apart across a second boundary: Snort counts whole seconds (sfthd.c, ts.tv_sec), honeywall does not',
 };
 
 describe.skipIf(missing !== undefined)('diff-snort: a fixed-seed slice against Snort 2.9.20', () => {
@@ -53,7 +56,10 @@ describe.skipIf(missing !== undefined)('diff-snort: a fixed-seed slice against S
     try {
       const r = await diffRun({ seed: 20_240_613, cases: 300, batchSize: 300, workDir, shrink: 0 });
       console.log(formatTally(r));
-      for (const d of r.disagreements) console.log(`  #${d.drawn.index} ${d.result.case.area} ${d.result.verdict}: snort [${d.result.snort}] honeywall [${d.result.honeywall}]${d.result.detail ? ` (${d.result.detail})` : ''}`);
+      for (const d of r.disagreements)
+        console.log(
+          `  #${d.drawn.index} ${d.result.case.area} ${d.result.verdict}: snort [${d.result.snort}] honeywall [${d.result.honeywall}]${d.result.detail ? ` (${d.result.detail})` : ''}`,
+        );
       let judged = 0;
       let agreed = 0;
       for (const t of r.tally.values()) {
@@ -98,7 +104,7 @@ const KNOWN_LINT_DIFFERENCES: RegExp[] = [
   /^Snort loads \| honeywall duplicate-modifier: 'nocase' is given twice/,
 ];
 
-describe('diff-snort fixtures: minimal cases with Snort 2.9.20\'s recorded alerts', () => {
+describe("diff-snort fixtures: minimal cases with Snort 2.9.20's recorded alerts", () => {
   const fixtures = readFixtures(join(repoRoot, 'test/fixtures/diff-snort'));
   it('has fixtures', () => {
     expect(fixtures.length).toBeGreaterThan(0);

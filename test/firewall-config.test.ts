@@ -9,7 +9,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const bundled = path.join(repoRoot, 'rulesets', 'honeywall.conf');
 
 const errorsOf = (text: string, file = 'hw.conf') =>
-  parseHoneywallConf(text, file, () => ({ error: 'no such file' })).diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  parseHoneywallConf(text, file, () => ({ error: 'no such file' }))
+    .diagnostics.filter((d) => d.severity === 'error')
+    .map(formatDiagnostic);
 
 describe('honeywall.conf reader', () => {
   it('the bundled config sets exactly the defaults (so it documents them truthfully)', () => {
@@ -77,11 +79,20 @@ describe('honeywall.conf reader', () => {
     ['HwMANAGER="10.1.1.0/24 10.1.1.300"', "hw.conf:1:24: error invalid-value: HwMANAGER: '10.1.1.300' is not an IPv4 or IPv6 address"],
     ['HwDNS_SVRS=2001:db8::1', "hw.conf:1:12: error invalid-value: HwDNS_SVRS: '2001:db8::1' is an IPv6 address, expected IPv4"],
     ['HwHPOT_PUBLIC_IP=10.0.0.0/24', "hw.conf:1:18: error invalid-value: HwHPOT_PUBLIC_IP: '10.0.0.0/24' must be a single address"],
-    ['HwLAN_IFACE=averyveryverylongname0', "hw.conf:1:13: error invalid-value: HwLAN_IFACE: interface name 'averyveryverylongname0' is 22 bytes long, the kernel allows at most 15 (IFNAMSIZ)"],
+    [
+      'HwLAN_IFACE=averyveryverylongname0',
+      "hw.conf:1:13: error invalid-value: HwLAN_IFACE: interface name 'averyveryverylongname0' is 22 bytes long, the kernel allows at most 15 (IFNAMSIZ)",
+    ],
     ['HwLAN_IFACE=eth0', "hw.conf:1:13: error invalid-value: HwLAN_IFACE: 'eth0' is also HwINET_IFACE; the interfaces must differ"],
-    ['HwLOG_PREFIX="honeywall-site-a "', "hw.conf:1:15: error invalid-value: HwLOG_PREFIX: log prefix 'honeywall-site-a Drop other > 10 attempts ' would be 42 characters, over the 29-character limit"],
+    [
+      'HwLOG_PREFIX="honeywall-site-a "',
+      "hw.conf:1:15: error invalid-value: HwLOG_PREFIX: log prefix 'honeywall-site-a Drop other > 10 attempts ' would be 42 characters, over the 29-character limit",
+    ],
     ['HwQUEUE_BALANCE=3:2', "hw.conf:1:17: error invalid-value: HwQUEUE_BALANCE: '3:2': LAST must be greater than FIRST"],
-    ['HwQUEUE_BALANCE=4:4', "hw.conf:1:17: error invalid-value: HwQUEUE_BALANCE: '4:4': LAST must be greater than FIRST (iptables balances over two queues or more; for one, use HwQUEUE_NUM)"],
+    [
+      'HwQUEUE_BALANCE=4:4',
+      "hw.conf:1:17: error invalid-value: HwQUEUE_BALANCE: '4:4': LAST must be greater than FIRST (iptables balances over two queues or more; for one, use HwQUEUE_NUM)",
+    ],
     ['HwQUEUE_BALANCE=0:64', "hw.conf:1:17: error invalid-value: HwQUEUE_BALANCE: '0:64' spans 65 queues, at most 64"],
     ['HwQUEUE_BALANCE=65535:65536', "hw.conf:1:17: error invalid-value: HwQUEUE_BALANCE: '65535:65536': queue numbers go up to 65535"],
     ['HwQUEUE_BALANCE=2', "hw.conf:1:17: error invalid-value: HwQUEUE_BALANCE: expected FIRST:LAST (NFQUEUE numbers, e.g. 0:1), got '2'"],
@@ -100,7 +111,7 @@ describe('honeywall.conf reader', () => {
     expect(errors.some((e) => e.includes(expected))).toBe(true);
   });
 
-  it('holds the log prefix limit with each prefix\'s trailing space counted: 29 characters pass, 30 do not', () => {
+  it("holds the log prefix limit with each prefix's trailing space counted: 29 characters pass, 30 do not", () => {
     // "Drop other > 10000 attempts " is the longest built-in prefix at 28 characters, trailing space included.
     expect(errorsOf('HwOTHERRATE=10000\nHwLOG_PREFIX=a\n')).toEqual([]);
     expect(errorsOf('HwOTHERRATE=10000\nHwLOG_PREFIX=ab\n')).toEqual([
@@ -111,7 +122,9 @@ describe('honeywall.conf reader', () => {
   it('reads HwQUEUE_BALANCE as a queue range and warns when HwQUEUE_NUM says otherwise', () => {
     const r = parseHoneywallConf('HwQUEUE_NUM=4\nHwQUEUE_BALANCE=2:5\n', 'hw.conf');
     expect(r.config!.queueBalance).toEqual({ first: 2, last: 5 });
-    expect(r.diagnostics.map(formatDiagnostic)).toEqual(['hw.conf:1:13: warning ignored-setting: HwQUEUE_NUM: ignored, HwQUEUE_BALANCE=2:5 is in force']);
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      'hw.conf:1:13: warning ignored-setting: HwQUEUE_NUM: ignored, HwQUEUE_BALANCE=2:5 is in force',
+    ]);
     const same = parseHoneywallConf('HwQUEUE_NUM=2\nHwQUEUE_BALANCE=2:5\n', 'hw.conf');
     expect(same.diagnostics).toEqual([]);
     expect(parseHoneywallConf('', 'hw.conf').config!.queueBalance).toBeNull();

@@ -69,8 +69,15 @@ describe('emitted ruleset structure', () => {
   it('options: fail-open bypass, kernel LOG, roach motel, lists, per-honeypot limits, IPv6', () => {
     const text = [
       'HwHPOT_PUBLIC_IP="10.0.0.20 10.0.0.21 10.0.0.22"',
-      'HwQUEUE_NUM=9', 'HwFAIL_OPEN=yes', 'HwLOG_TARGET=log', 'HwBWLIST_ENABLE=yes', 'HwFENCELIST_ENABLE=yes',
-      'HwTCPRATE=0', 'HwIPV6=yes', 'HwHPOT_PUBLIC_IP6=2001:db8::20', 'HwMANAGER6=2001:db8:ffff::/64',
+      'HwQUEUE_NUM=9',
+      'HwFAIL_OPEN=yes',
+      'HwLOG_TARGET=log',
+      'HwBWLIST_ENABLE=yes',
+      'HwFENCELIST_ENABLE=yes',
+      'HwTCPRATE=0',
+      'HwIPV6=yes',
+      'HwHPOT_PUBLIC_IP6=2001:db8::20',
+      'HwMANAGER6=2001:db8:ffff::/64',
     ].join('\n');
     const lists = { '/etc/blacklist.txt': '192.0.2.1\n2001:db8:bad::/48\n', '/etc/whitelist.txt': '', '/etc/fencelist.txt': '10.99.0.0/16\n' };
     const out = emitFirewall(configOf(text, lists));
@@ -122,8 +129,12 @@ describe('emitted ruleset structure', () => {
 
 const ifaceName = fc.stringMatching(/^[a-z][a-z0-9]{0,14}$/);
 const port = fc.integer({ min: 1, max: 65535 });
-const cidr4 = fc.tuple(fc.ipV4(), fc.option(fc.integer({ min: 0, max: 32 }), { nil: undefined })).map(([a, p]) => (p === undefined ? a : `${a}/${p}`));
-const cidr6 = fc.tuple(fc.ipV6(), fc.option(fc.integer({ min: 0, max: 128 }), { nil: undefined })).map(([a, p]) => (p === undefined ? a : `${a}/${p}`));
+const cidr4 = fc
+  .tuple(fc.ipV4(), fc.option(fc.integer({ min: 0, max: 32 }), { nil: undefined }))
+  .map(([a, p]) => (p === undefined ? a : `${a}/${p}`));
+const cidr6 = fc
+  .tuple(fc.ipV6(), fc.option(fc.integer({ min: 0, max: 128 }), { nil: undefined }))
+  .map(([a, p]) => (p === undefined ? a : `${a}/${p}`));
 const yesNo = fc.constantFrom('yes', 'no', 'YES', 'No');
 const list = <T>(arb: fc.Arbitrary<T>, max: number) => fc.array(arb, { maxLength: max }).map((xs) => `"${xs.join(' ')}"`);
 
@@ -173,18 +184,47 @@ const validConfig = fc
     const logPrefix = g.logPrefix.slice(0, Math.max(0, room));
     const balance = g.queueBalance ? Math.min(g.queueBalance[0], 65535 - g.queueBalance[1]) : 0;
     const lines = [
-      `HwINET_IFACE=${g.ifaces[0]}`, `HwLAN_IFACE=${g.ifaces[1]}`, `HwMANAGE_IFACE=${g.ifaces[2]}`, `HwBRIDGE_IFACE=${g.ifaces[3]}`,
-      `HwHPOT_PUBLIC_IP="${g.honeypots.join(' ')}"`, `HwSCALE=${g.scale}`,
-      `HwTCPRATE=${g.rates[0]}`, `HwUDPRATE=${g.rates[1]}`, `HwICMPRATE=${g.rates[2]}`, `HwOTHERRATE=${g.rates[3]}`,
-      `HwQUEUE=${g.queue}`, `HwQUEUE_NUM=${g.queueNum}`,
-      `HwQUEUE_BALANCE=${g.queueBalance ? `${balance}:${balance + g.queueBalance[1]}` : ''}`, `HwFAIL_OPEN=${g.failOpen}`, `HwROACHMOTEL_ENABLE=${g.roach}`,
-      `HwSEBEK=${g.sebek}`, `HwSEBEK_LOG=${g.sebekLog}`, `HwSEBEK_FATE=${g.sebekFate}`, `HwSEBEK_DST_IP=${g.sebekIp}`, `HwSEBEK_DST_PORT=${g.sebekPort}`,
-      `HwMANAGER=${g.manager}`, `HwMANAGE_IP=${g.manageIp}`, `HwSSHD_PORT=${g.sshd}`, `HwALLOWED_TCP_IN=${g.tcpIn}`,
-      `HwRESTRICT=${g.restrict}`, `HwALLOWED_TCP_OUT=${g.tcpOut}`, `HwALLOWED_UDP_OUT=${g.udpOut}`,
-      `HwDNS_SVRS=${g.dnsServers}`, `HwLAN_BCAST_ADDRESS=${g.bcast}`,
-      `HwLOG_TARGET=${g.logTarget}`, `HwNFLOG_GROUP=${g.nflogGroup}`, `HwLOG_PREFIX="${logPrefix}"`,
-      `HwBWLIST_ENABLE=${g.bw}`, `HwFENCELIST_ENABLE=${g.fence}`, 'HwFWBLACK=black.txt', 'HwFWWHITE=white.txt', 'HwFWFENCE=fence.txt',
-      `HwIPV6=${g.ipv6 ? 'yes' : 'no'}`, `HwHPOT_PUBLIC_IP6="${g.honeypots6.join(' ')}"`, `HwMANAGER6=${g.manager6}`, `HwDNS_SVRS6=${g.dns6}`,
+      `HwINET_IFACE=${g.ifaces[0]}`,
+      `HwLAN_IFACE=${g.ifaces[1]}`,
+      `HwMANAGE_IFACE=${g.ifaces[2]}`,
+      `HwBRIDGE_IFACE=${g.ifaces[3]}`,
+      `HwHPOT_PUBLIC_IP="${g.honeypots.join(' ')}"`,
+      `HwSCALE=${g.scale}`,
+      `HwTCPRATE=${g.rates[0]}`,
+      `HwUDPRATE=${g.rates[1]}`,
+      `HwICMPRATE=${g.rates[2]}`,
+      `HwOTHERRATE=${g.rates[3]}`,
+      `HwQUEUE=${g.queue}`,
+      `HwQUEUE_NUM=${g.queueNum}`,
+      `HwQUEUE_BALANCE=${g.queueBalance ? `${balance}:${balance + g.queueBalance[1]}` : ''}`,
+      `HwFAIL_OPEN=${g.failOpen}`,
+      `HwROACHMOTEL_ENABLE=${g.roach}`,
+      `HwSEBEK=${g.sebek}`,
+      `HwSEBEK_LOG=${g.sebekLog}`,
+      `HwSEBEK_FATE=${g.sebekFate}`,
+      `HwSEBEK_DST_IP=${g.sebekIp}`,
+      `HwSEBEK_DST_PORT=${g.sebekPort}`,
+      `HwMANAGER=${g.manager}`,
+      `HwMANAGE_IP=${g.manageIp}`,
+      `HwSSHD_PORT=${g.sshd}`,
+      `HwALLOWED_TCP_IN=${g.tcpIn}`,
+      `HwRESTRICT=${g.restrict}`,
+      `HwALLOWED_TCP_OUT=${g.tcpOut}`,
+      `HwALLOWED_UDP_OUT=${g.udpOut}`,
+      `HwDNS_SVRS=${g.dnsServers}`,
+      `HwLAN_BCAST_ADDRESS=${g.bcast}`,
+      `HwLOG_TARGET=${g.logTarget}`,
+      `HwNFLOG_GROUP=${g.nflogGroup}`,
+      `HwLOG_PREFIX="${logPrefix}"`,
+      `HwBWLIST_ENABLE=${g.bw}`,
+      `HwFENCELIST_ENABLE=${g.fence}`,
+      'HwFWBLACK=black.txt',
+      'HwFWWHITE=white.txt',
+      'HwFWFENCE=fence.txt',
+      `HwIPV6=${g.ipv6 ? 'yes' : 'no'}`,
+      `HwHPOT_PUBLIC_IP6="${g.honeypots6.join(' ')}"`,
+      `HwMANAGER6=${g.manager6}`,
+      `HwDNS_SVRS6=${g.dns6}`,
     ];
     const lists: Record<string, string> = {
       '/etc/black.txt': g.black.join('\n'),
@@ -199,7 +239,10 @@ const parseGenerated = (lines: string[], lists: Record<string, string>) =>
 
 /** Invalid values per variable. Each yields a value that must be rejected. */
 const invalidSetting = fc.oneof(
-  fc.stringMatching(/^[a-z]{1,10}$/).filter((s) => !(SCALES as readonly string[]).includes(s)).map((v) => ['HwSCALE', v] as const),
+  fc
+    .stringMatching(/^[a-z]{1,10}$/)
+    .filter((s) => !(SCALES as readonly string[]).includes(s))
+    .map((v) => ['HwSCALE', v] as const),
   fc.integer({ min: 10001, max: 2 ** 31 }).map((v) => ['HwTCPRATE', String(v)] as const),
   fc.constantFrom('-1', '1.5', 'ten', '0x10').map((v) => ['HwUDPRATE', v] as const),
   fc.tuple(fc.ipV4(), fc.integer({ min: 33, max: 999 })).map(([a, p]) => ['HwMANAGER', `${a}/${p}`] as const),
@@ -211,11 +254,13 @@ const invalidSetting = fc.oneof(
   fc.ipV6().map((v) => ['HwHPOT_PUBLIC_IP', v] as const),
   fc.constantFrom('maybe', 'on', '1', 'true').map((v) => ['HwFAIL_OPEN', v] as const),
   fc.constantFrom('REJECT', 'QUEUE', 'log').map((v) => ['HwSEBEK_FATE', v] as const),
-  fc.oneof(
-    fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 1000 })).map(([a, d]) => `${a}:${Math.max(0, a - d)}`),
-    fc.tuple(fc.integer({ min: 0, max: 60000 }), fc.integer({ min: 64, max: 5000 })).map(([a, d]) => `${a}:${a + d}`),
-    fc.constantFrom('1', '0-1', 'a:b', '1:', '0:70000'),
-  ).map((v) => ['HwQUEUE_BALANCE', v] as const),
+  fc
+    .oneof(
+      fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 1000 })).map(([a, d]) => `${a}:${Math.max(0, a - d)}`),
+      fc.tuple(fc.integer({ min: 0, max: 60000 }), fc.integer({ min: 64, max: 5000 })).map(([a, d]) => `${a}:${a + d}`),
+      fc.constantFrom('1', '0-1', 'a:b', '1:', '0:70000'),
+    )
+    .map((v) => ['HwQUEUE_BALANCE', v] as const),
 );
 
 describe('laws over generated configs', () => {
@@ -254,18 +299,22 @@ describe('laws over generated configs', () => {
   if (!scratch) console.warn('iptables-restore --test checks skipped: need root, iproute2 and iptables (apt-get install iptables iproute2)');
   afterAll(() => scratch?.destroy());
 
-  it.skipIf(!scratch)('every valid config gives rules that iptables-restore --test and ip6tables-restore --test accept', () => {
-    fc.assert(
-      fc.property(validConfig, ({ lines, lists }) => {
-        const out = emitFirewall(parseGenerated(lines, lists).config!);
-        const v4 = checkRestore(out.files[RULES_FILE]!, 4, { netns: scratch!.name });
-        expect(v4.message).toBe('');
-        const v6 = checkRestore(out.files[RULES6_FILE]!, 6, { netns: scratch!.name });
-        expect(v6.message).toBe('');
-      }),
-      { numRuns: 60 },
-    );
-  }, 120_000);
+  it.skipIf(!scratch)(
+    'every valid config gives rules that iptables-restore --test and ip6tables-restore --test accept',
+    () => {
+      fc.assert(
+        fc.property(validConfig, ({ lines, lists }) => {
+          const out = emitFirewall(parseGenerated(lines, lists).config!);
+          const v4 = checkRestore(out.files[RULES_FILE]!, 4, { netns: scratch!.name });
+          expect(v4.message).toBe('');
+          const v6 = checkRestore(out.files[RULES6_FILE]!, 6, { netns: scratch!.name });
+          expect(v6.message).toBe('');
+        }),
+        { numRuns: 60 },
+      );
+    },
+    120_000,
+  );
 
   it.skipIf(!scratch)('the check can fail: a rule iptables rejects is reported with its line', () => {
     const out = emitFirewall(configOf(''));
@@ -323,6 +372,7 @@ describe('honeywall firewall command', () => {
   });
 
   const scratch = haveCommand('iptables-restore') ? ScratchNetns.create() : null;
+  // biome-ignore lint/suspicious/noDuplicateTestHooks: this namespace belongs to the tests below it
   afterAll(() => scratch?.destroy());
 
   it.skipIf(!scratch)('--check passes the default config and refuses to write rules the kernel tools reject', async () => {

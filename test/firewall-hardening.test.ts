@@ -5,7 +5,17 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +37,9 @@ afterAll(() => {
 });
 
 const errorsOf = (text: string) =>
-  parseHoneywallConf(text, 'hw.conf', () => ({ error: 'no such file' })).diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  parseHoneywallConf(text, 'hw.conf', () => ({ error: 'no such file' }))
+    .diagnostics.filter((d) => d.severity === 'error')
+    .map(formatDiagnostic);
 
 /** `honeywall firewall ARGS` in this process (so the planted names can use this process's pid). */
 async function firewall(args: string[]): Promise<{ code: number; stderr: string; stdout: string; thrown?: Error }> {
@@ -69,37 +81,51 @@ describe('interface names', () => {
     ['HwBRIDGE_IFACE=eà', 'contains whitespace'],
     ['HwBRIDGE_IFACE="br 0"', 'contains whitespace'],
     ['HwBRIDGE_IFACE=br%d', "contains '%'"],
-    ['HwBRIDGE_IFACE=\'br"0\'', 'reads as quoting'],
+    ["HwBRIDGE_IFACE='br\"0'", 'reads as quoting'],
     ['HwBRIDGE_IFACE="br\x1b]0;x\x07"', "interface name 'br\\x1b]0;x\\x07' contains a control character"],
     ['HwBRIDGE_IFACE=""', 'HwBRIDGE_IFACE: an interface name is required'],
   ])('%s is refused at its line and column', (line, expected) => {
     const errors = errorsOf(`# honeywall.conf\n${line}\n`.replace(/^# honeywall.conf\n/, ''));
-    expect(errors.some((e) => e.includes(expected)), errors.join('\n')).toBe(true);
+    expect(
+      errors.some((e) => e.includes(expected)),
+      errors.join('\n'),
+    ).toBe(true);
     // Never the raw control characters.
     for (const e of errors) expect(e).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
   });
 
-  it.each(['eth9', 'br-lan', 'wlan0.100', 'enp0s31f6', 'a*b', "a'b", 'a#b', 'a$b', 'a;b', 'a`b', '€x', 'abcdefghijklmno'])('%s is accepted', (name) => {
-    const quoted = name.includes("'") ? `"${name}"` : `'${name}'`;
-    expect(errorsOf(`HwBRIDGE_IFACE=${quoted}\n`)).toEqual([]);
-  });
+  it.each(['eth9', 'br-lan', 'wlan0.100', 'enp0s31f6', 'a*b', "a'b", 'a#b', 'a$b', 'a;b', 'a`b', '€x', 'abcdefghijklmno'])(
+    '%s is accepted',
+    (name) => {
+      const quoted = name.includes("'") ? `"${name}"` : `'${name}'`;
+      expect(errorsOf(`HwBRIDGE_IFACE=${quoted}\n`)).toEqual([]);
+    },
+  );
 
-  it.skipIf(!scratch)('names are held to the kernel: what we accept it accepts, and what we refuse for its reasons it refuses', () => {
-    const alphabet = ['a', 'b', '0', '.', '-', '+', '/', ':', ' ', '\t', '!', '"', '\\', '%', '#', "'", '$', '*', 'é', 'à', '€', '\x1b', '@', '_'];
-    let n = 0;
-    fc.assert(
-      fc.property(fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 17 }).map((a) => a.join('')), (name) => {
-        const problem = ifaceNameProblem(name);
-        const peer = `hwp${n++}`;
-        const r = spawnSync('ip', ['-n', scratch!.name, 'link', 'add', 'name', name, 'type', 'veth', 'peer', 'name', peer], { stdio: 'ignore' });
-        const kernelOk = r.status === 0;
-        if (kernelOk) spawnSync('ip', ['-n', scratch!.name, 'link', 'del', peer], { stdio: 'ignore' });
-        if (problem === undefined) expect(kernelOk, `accepted ${JSON.stringify(name)}, the kernel refuses it`).toBe(true);
-        if (problem !== undefined && /kernel/.test(problem)) expect(kernelOk, `refused ${JSON.stringify(name)} for the kernel (${problem}), which takes it`).toBe(false);
-      }),
-      { numRuns: 150, seed: 12 },
-    );
-  }, 60_000);
+  it.skipIf(!scratch)(
+    'names are held to the kernel: what we accept it accepts, and what we refuse for its reasons it refuses',
+    () => {
+      const alphabet = ['a', 'b', '0', '.', '-', '+', '/', ':', ' ', '\t', '!', '"', '\\', '%', '#', "'", '$', '*', 'é', 'à', '€', '\x1b', '@', '_'];
+      let n = 0;
+      fc.assert(
+        fc.property(
+          fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 17 }).map((a) => a.join('')),
+          (name) => {
+            const problem = ifaceNameProblem(name);
+            const peer = `hwp${n++}`;
+            const r = spawnSync('ip', ['-n', scratch!.name, 'link', 'add', 'name', name, 'type', 'veth', 'peer', 'name', peer], { stdio: 'ignore' });
+            const kernelOk = r.status === 0;
+            if (kernelOk) spawnSync('ip', ['-n', scratch!.name, 'link', 'del', peer], { stdio: 'ignore' });
+            if (problem === undefined) expect(kernelOk, `accepted ${JSON.stringify(name)}, the kernel refuses it`).toBe(true);
+            if (problem !== undefined && /kernel/.test(problem))
+              expect(kernelOk, `refused ${JSON.stringify(name)} for the kernel (${problem}), which takes it`).toBe(false);
+          },
+        ),
+        { numRuns: 150, seed: 12 },
+      );
+    },
+    60_000,
+  );
 
   it.skipIf(!scratch)('accepted names with shell and iptables-restore characters reach apply.sh and the rules exactly', () => {
     for (const name of ['a*b', "a'b", 'a#b', 'a$b', 'a;b', 'a`b', '€x']) {
@@ -138,14 +164,20 @@ describe('list files are never echoed', () => {
     // At most MAX_LIST_ERRORS per list, then a count at the setting.
     const entryErrors = r.stderr.split('\n').filter((l) => l.includes('error invalid-list-entry'));
     expect(entryErrors).toHaveLength(2 * MAX_LIST_ERRORS);
-    expect(r.stderr).toContain(`${conf}:2:11: error invalid-value: HwFWBLACK: list file '${shadow}': ${500 - MAX_LIST_ERRORS} more invalid entries not reported (500 in all)`);
+    expect(r.stderr).toContain(
+      `${conf}:2:11: error invalid-value: HwFWBLACK: list file '${shadow}': ${500 - MAX_LIST_ERRORS} more invalid entries not reported (500 in all)`,
+    );
     expect(existsSync(path.join(dir, 'lists-out'))).toBe(false);
   });
 
   it('a FIFO, a device or a directory as a list file is refused at once, not read', async () => {
     const fifo = path.join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    for (const [list, why] of [[fifo, 'is not a regular file'], ['/dev/zero', 'is not a regular file'], [dir, 'is a directory']] as const) {
+    for (const [list, why] of [
+      [fifo, 'is not a regular file'],
+      ['/dev/zero', 'is not a regular file'],
+      [dir, 'is a directory'],
+    ] as const) {
       const conf = path.join(dir, 'special.conf');
       writeFileSync(conf, `HwFENCELIST_ENABLE=yes\nHwFWFENCE=${list}\n`);
       const started = Date.now();
@@ -217,12 +249,29 @@ describe('addresses the restore tools refuse or misread are refused at config ti
     ['HwMANAGER=10.0.0.0/08\n', 'leading zero'],
   ])('%s', (text, expected) => {
     const errors = errorsOf(text);
-    expect(errors.some((e) => e.includes(expected)), errors.join('\n')).toBe(true);
+    expect(
+      errors.some((e) => e.includes(expected)),
+      errors.join('\n'),
+    ).toBe(true);
   });
 
   it.skipIf(!scratch)('every IPv6 form the config accepts, ip6tables-restore accepts', () => {
-    const forms = ['::ffff:10.0.0.1', '1::1.2.3.4', '2001:DB8::1', '1:2:3:4:5:6:7::', '::1:2:3:4:5:6:7', '2001:db8::/32', '::/0', 'fe80::1',
-      'fe80::1%25x', 'fe80::1%eth0', '2001:db8::/032', '2001:db8::/129', '2001:db8::1/128', '1:2:3:4:5:6:1.2.3.4'];
+    const forms = [
+      '::ffff:10.0.0.1',
+      '1::1.2.3.4',
+      '2001:DB8::1',
+      '1:2:3:4:5:6:7::',
+      '::1:2:3:4:5:6:7',
+      '2001:db8::/32',
+      '::/0',
+      'fe80::1',
+      'fe80::1%25x',
+      'fe80::1%eth0',
+      '2001:db8::/032',
+      '2001:db8::/129',
+      '2001:db8::1/128',
+      '1:2:3:4:5:6:1.2.3.4',
+    ];
     let accepted = 0;
     for (const f of forms) {
       const r = parseHoneywallConf(v6(f), 'hw.conf');

@@ -226,7 +226,9 @@ describe.skipIf(!availability.ok)('honeywall firewall in a namespace honeynet', 
       applied.push(fw);
       const save = async (v: 4 | 6) =>
         (await net.exec('gateway', `\${${v === 4 ? 'IPTABLES_SAVE:-iptables-save' : 'IP6TABLES_SAVE:-ip6tables-save'}} -t filter`)).stdout
-          .split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':')).map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
+          .split('\n')
+          .filter((l) => l.startsWith('-A') || l.startsWith(':'))
+          .map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
       const before4 = await save(4);
       const before6 = await save(6);
       expect(before4.some((l) => l.includes(`--limit ${TCPRATE}/min`))).toBe(true);

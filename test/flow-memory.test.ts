@@ -26,7 +26,11 @@ describe('per-flow state', () => {
       expect(f.client.ip.buffer).toBe(f.server.ip.buffer);
     }
     // data after the SYN: the stream starts at SYN seq + 1, as before
-    const data = buildIp({ ip: { src: '10.0.0.0', dst: '192.168.0.1' }, tcp: { sport: 1024, dport: 80, flags: 'PA', seq: 1001 }, payload: 'GET / HTTP/1.0\r\n\r\n' });
+    const data = buildIp({
+      ip: { src: '10.0.0.0', dst: '192.168.0.1' },
+      tcp: { sport: 1024, dport: 80, flags: 'PA', seq: 1001 },
+      payload: 'GET / HTTP/1.0\r\n\r\n',
+    });
     const items = pipe.push(-1, data);
     const flow = items[items.length - 1]!.flow!;
     expect(flow.client.stream?.base).toBe(1001);

@@ -65,7 +65,8 @@ describe('frameShard', () => {
     const answered = { yes: 0, unknown: 0, noIp: 0 };
     fc.assert(
       fc.property(frame, fc.integer({ min: 1, max: 5 }), ({ link, bytes }, shards) => {
-        const p = link === -1 ? decodeIpPacket(bytes, undefined, { verifyChecksums: false }) : decode(link, bytes, undefined, { verifyChecksums: false });
+        const p =
+          link === -1 ? decodeIpPacket(bytes, undefined, { verifyChecksums: false }) : decode(link, bytes, undefined, { verifyChecksums: false });
         const r = frameShard(link, bytes, shards);
         if (r === SHARD_UNKNOWN) answered.unknown++;
         else if (r === SHARD_NO_IP) {

@@ -9,14 +9,16 @@ import { FlowTable, StreamBuffer, type StreamSegment } from '../src/flow/index.j
 
 const C = '10.0.0.1';
 const S = '10.0.0.2';
-let clock = 0;
+const clock = 0;
 function tcp(from: 'c' | 's', t: Omit<TcpSpec, 'sport' | 'dport'> & { sport?: number; dport?: number }, payload = '', cport = 40000, sport = 80) {
   const fromC = from === 'c';
-  const p = decodeIpPacket(buildIp({
-    ip: { src: fromC ? C : S, dst: fromC ? S : C },
-    tcp: { sport: fromC ? cport : sport, dport: fromC ? sport : cport, ...t },
-    payload,
-  }));
+  const p = decodeIpPacket(
+    buildIp({
+      ip: { src: fromC ? C : S, dst: fromC ? S : C },
+      tcp: { sport: fromC ? cport : sport, dport: fromC ? sport : cport, ...t },
+      payload,
+    }),
+  );
   p.tsSec = clock;
   return p;
 }
@@ -176,32 +178,40 @@ describe('TCP reassembly', () => {
     expect(sb.base).toBe(2);
   });
   it('property: any segmentation, order and duplication reassembles to the original stream', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 2000 }), fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 30 }), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }),
-      (data, sizes, seed, isn) => {
-        const segs: [number, Uint8Array][] = [];
-        let off = 0;
-        for (let i = 0; off < data.length; i++) {
-          const n = sizes[i % sizes.length];
-          segs.push([off, data.subarray(off, off + n)]);
-          off += n;
-        }
-        segs.push(segs[seed % segs.length]);
-        let s = seed;
-        for (let i = segs.length - 1; i > 0; i--) {
-          s = (s * 1103515245 + 12345) >>> 0;
-          const j = s % (i + 1);
-          [segs[i], segs[j]] = [segs[j], segs[i]];
-        }
-        const sb = new StreamBuffer();
-        sb.init(isn);
-        const out: Uint8Array[] = [];
-        for (const [o, d] of segs) {
-          sb.insert((isn + o) >>> 0, d);
-          const r = sb.flush(); // flush whatever is in order, as ACKs would
-          if (r) out.push(r.data);
-        }
-        return Buffer.concat(out).equals(Buffer.from(data));
-      }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 2000 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 30 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (data, sizes, seed, isn) => {
+          const segs: [number, Uint8Array][] = [];
+          let off = 0;
+          for (let i = 0; off < data.length; i++) {
+            const n = sizes[i % sizes.length];
+            segs.push([off, data.subarray(off, off + n)]);
+            off += n;
+          }
+          segs.push(segs[seed % segs.length]);
+          let s = seed;
+          for (let i = segs.length - 1; i > 0; i--) {
+            s = (s * 1103515245 + 12345) >>> 0;
+            const j = s % (i + 1);
+            [segs[i], segs[j]] = [segs[j], segs[i]];
+          }
+          const sb = new StreamBuffer();
+          sb.init(isn);
+          const out: Uint8Array[] = [];
+          for (const [o, d] of segs) {
+            sb.insert((isn + o) >>> 0, d);
+            const r = sb.flush(); // flush whatever is in order, as ACKs would
+            if (r) out.push(r.data);
+          }
+          return Buffer.concat(out).equals(Buffer.from(data));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -229,7 +239,10 @@ describe.skipIf(!have)('flows on real captures', () => {
   it('no-3whs: the alerting packet is to_server and established', () => {
     const { ups } = run('alert-no-3whs-established/no-3whs.pcap');
     const data = ups.filter((x) => x.p.payloadLength > 0);
-    expect(data.map((x) => [x.u.fromClient, x.u.established])).toEqual([[true, false], [true, true]]);
+    expect(data.map((x) => [x.u.fromClient, x.u.established])).toEqual([
+      [true, false],
+      [true, true],
+    ]);
   });
   it('an HTTP capture reassembles into request and response text', () => {
     const { ft, ups, end } = run('http-all-headers/input.pcap');

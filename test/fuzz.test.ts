@@ -22,7 +22,9 @@ afterAll(() => cleanupTargets());
  * the second yet (a throw still fails), `"target/file"` that a saved input is skipped, not passed. Each is a problem
  * fuzzing found that other work is fixing; remove its line when the fix lands.
  */
-const KNOWN: Record<string, string> = JSON.parse(existsSync(join(FIXTURE_DIR, 'KNOWN.json')) ? readFileSync(join(FIXTURE_DIR, 'KNOWN.json'), 'utf8') : '{}');
+const KNOWN: Record<string, string> = JSON.parse(
+  existsSync(join(FIXTURE_DIR, 'KNOWN.json')) ? readFileSync(join(FIXTURE_DIR, 'KNOWN.json'), 'utf8') : '{}',
+);
 for (const [k, why] of Object.entries(KNOWN)) console.log(`[fuzz] known, not held to the bound: ${k}: ${why}`);
 
 /** Runs one input; a throw or a run over a second (twice, the machine is shared) fails with the input's size. */
@@ -63,7 +65,9 @@ describe('fuzzing: generated and mutated inputs, a few seconds per reader', () =
         try {
           check(target, input);
         } catch (e) {
-          throw new Error(`${target.name}, seed ${SEED}, mutation ${n}: ${(e as Error).message}\ninput (base64): ${Buffer.from(input).toString('base64').slice(0, 2000)}`);
+          throw new Error(
+            `${target.name}, seed ${SEED}, mutation ${n}: ${(e as Error).message}\ninput (base64): ${Buffer.from(input).toString('base64').slice(0, 2000)}`,
+          );
         }
         if (pool.length < 64) pool.push(input);
         n++;

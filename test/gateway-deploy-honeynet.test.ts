@@ -173,18 +173,22 @@ describe.skipIf(reason !== undefined)('deploy units and gateway operations on a 
   it.each([
     ['HwINET_IFACE=eth+', 2, 14, "HwINET_IFACE: interface name 'eth+' contains '+'"],
     ['HwLAN_IFACE=-eth1', 2, 13, "HwLAN_IFACE: interface name '-eth1' starts with '-'"],
-  ])('a config with %s: refused at file:line:column, nothing loaded, no bridge, no gateway', async (setting, line, column, message) => {
-    writeFileSync(conf(), `# site config\n${setting}\n${baseConf([`HwIPS_RULES=${path.join(dir, 'ips.rules')}`])}`);
-    const { started, failed } = await boot();
-    expect(started).toEqual([]);
-    expect(failed['honeywall-firewall.service']).toContain(`${conf()}:${line}:${column}: error invalid-value: ${message}`);
-    expect(failed['honeywall-firewall.service']).not.toMatch(/\n\s+at |internal error/);
-    expect(existsSync(path.join(fwDir(), 'apply.sh'))).toBe(false);
-    const rules = await net.exec('gateway', ['iptables', '-S', 'FORWARD']);
-    expect(rules.stdout.trim()).toBe('-P FORWARD ACCEPT');
-    expect((await net.exec('gateway', ['ip', 'link', 'show', 'br0'], { allowFail: true })).code).not.toBe(0);
-    expect(await send(5000, 3)).toBe(0);
-  }, 60_000);
+  ])(
+    'a config with %s: refused at file:line:column, nothing loaded, no bridge, no gateway',
+    async (setting, line, column, message) => {
+      writeFileSync(conf(), `# site config\n${setting}\n${baseConf([`HwIPS_RULES=${path.join(dir, 'ips.rules')}`])}`);
+      const { started, failed } = await boot();
+      expect(started).toEqual([]);
+      expect(failed['honeywall-firewall.service']).toContain(`${conf()}:${line}:${column}: error invalid-value: ${message}`);
+      expect(failed['honeywall-firewall.service']).not.toMatch(/\n\s+at |internal error/);
+      expect(existsSync(path.join(fwDir(), 'apply.sh'))).toBe(false);
+      const rules = await net.exec('gateway', ['iptables', '-S', 'FORWARD']);
+      expect(rules.stdout.trim()).toBe('-P FORWARD ACCEPT');
+      expect((await net.exec('gateway', ['ip', 'link', 'show', 'br0'], { allowFail: true })).code).not.toBe(0);
+      expect(await send(5000, 3)).toBe(0);
+    },
+    60_000,
+  );
 
   it('boot: firewall first (nothing leaves until the gateway runs), then the gateway, whose rules decide', async () => {
     writeFileSync(conf(), baseConf(['HwCAPTURE=no', `HwIPS_RULES=${path.join(dir, 'ips.rules')}`]));
@@ -208,7 +212,10 @@ describe.skipIf(reason !== undefined)('deploy units and gateway operations on a 
     // The gateway is up: its rule drops port 5001, the rest passes.
     expect(await send(5000, 3)).toBe(3);
     expect(await send(5001, 3)).toBe(0);
-    await waitFor('the drop alert', () => existsSync(path.join(dir, 'log', 'fast.log')) && readFileSync(path.join(dir, 'log', 'fast.log'), 'utf8').includes('deploy test drop'));
+    await waitFor(
+      'the drop alert',
+      () => existsSync(path.join(dir, 'log', 'fast.log')) && readFileSync(path.join(dir, 'log', 'fast.log'), 'utf8').includes('deploy test drop'),
+    );
     for (const c of running.splice(0)) await stopChild(c);
   }, 120_000);
 
@@ -223,7 +230,9 @@ describe.skipIf(reason !== undefined)('deploy units and gateway operations on a 
     writeFileSync(conf(), baseConf(['HwCAPTURE=no', `HwIPS_RULES=${empty}`]));
     const r2 = await net.exec('gateway', [NODE, BIN, 'run', '--config', conf()], { allowFail: true, timeoutMs: 30_000 });
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain(`${conf()}:8:13: error no-rules: HwIPS_RULES: ${empty}: no rules: every packet the firewall queues would be accepted`);
+    expect(r2.stderr).toContain(
+      `${conf()}:8:13: error no-rules: HwIPS_RULES: ${empty}: no rules: every packet the firewall queues would be accepted`,
+    );
     expect(r2.stderr).not.toMatch(/\n\s+at |internal error/);
     const child = net.spawn('gateway', [NODE, BIN, 'run', '--config', conf(), '--allow-empty']);
     running.push(child);
@@ -235,8 +244,16 @@ describe.skipIf(reason !== undefined)('deploy units and gateway operations on a 
     for (const c of running.splice(0)) await stopChild(c);
   }, 90_000);
 
-  it('a full capture that cannot run is reported on stderr and in the status file, with tcpdump\'s stderr', async () => {
-    writeFileSync(conf(), baseConf([`HwIPS_RULES=${path.join(dir, 'ips.rules')}`, 'HwCAPTURE=yes', 'HwCAPTURE_IFACE=nosuch0', `HwCAPTURE_DIR=${path.join(dir, 'pcap-bad')}`]));
+  it("a full capture that cannot run is reported on stderr and in the status file, with tcpdump's stderr", async () => {
+    writeFileSync(
+      conf(),
+      baseConf([
+        `HwIPS_RULES=${path.join(dir, 'ips.rules')}`,
+        'HwCAPTURE=yes',
+        'HwCAPTURE_IFACE=nosuch0',
+        `HwCAPTURE_DIR=${path.join(dir, 'pcap-bad')}`,
+      ]),
+    );
     const child = net.spawn('gateway', [NODE, BIN, 'run', '--config', conf()]);
     running.push(child);
     let err = '';
@@ -247,7 +264,9 @@ describe.skipIf(reason !== undefined)('deploy units and gateway operations on a 
     expect(report).toMatch(/^honeywall: full capture \(tcpdump\) exited 1: restarting in \d+\.\d s; its last stderr: .*nosuch0/);
     child.kill('SIGUSR1');
     await waitFor('the status', () => {
-      const s = JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as { supervised: { name: string; crashLoop: boolean; stderrTail: string[]; crashes: number }[] };
+      const s = JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as {
+        supervised: { name: string; crashLoop: boolean; stderrTail: string[]; crashes: number }[];
+      };
       const cap = s.supervised.find((x) => x.name === 'full capture');
       return cap?.crashLoop === true && cap.crashes >= 3 && cap.stderrTail.some((l) => l.includes('nosuch0'));
     });
@@ -268,24 +287,42 @@ describe.skipIf(reason !== undefined)('deploy units and gateway operations on a 
     plant('fast.log.2020-01-01', old);
     plant('eve.json.2020-01-05', young);
     plant('pcap/keep-me.pcap', old);
-    writeFileSync(conf(), baseConf([`HwIPS_RULES=${path.join(dir, 'ips.rules')}`, 'HwCAPTURE=yes', 'HwCAPTURE_IFACE=eth1', 'HwCAPTURE_KEEP_DAYS=30', 'HwLOG_KEEP_DAYS=7']));
+    writeFileSync(
+      conf(),
+      baseConf([
+        `HwIPS_RULES=${path.join(dir, 'ips.rules')}`,
+        'HwCAPTURE=yes',
+        'HwCAPTURE_IFACE=eth1',
+        'HwCAPTURE_KEEP_DAYS=30',
+        'HwLOG_KEEP_DAYS=7',
+      ]),
+    );
     const child = net.spawn('gateway', [NODE, BIN, 'run', '--config', conf(), '--log-dir', logDir]);
     running.push(child);
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     await waitFor('the gateway', () => err.includes('running (pid'), 30_000);
     expect(err).toContain(`capture in ${path.join(logDir, 'pcap')}`);
-    expect(err).toContain(`retention: deleted capture file ${path.join(logDir, 'pcap', 'honeywall-20200101-000000.pcap')} (100 bytes, last written 40.0 days ago, over 30)`);
+    expect(err).toContain(
+      `retention: deleted capture file ${path.join(logDir, 'pcap', 'honeywall-20200101-000000.pcap')} (100 bytes, last written 40.0 days ago, over 30)`,
+    );
     expect(err).toContain(`retention: deleted log file ${path.join(logDir, 'fast.log.2020-01-01')} (100 bytes, last written 40.0 days ago, over 7)`);
     expect(existsSync(path.join(logDir, 'pcap', 'honeywall-20200102-000000.pcap'))).toBe(true);
     expect(existsSync(path.join(logDir, 'pcap', 'keep-me.pcap'))).toBe(true);
     expect(existsSync(path.join(logDir, 'eve.json.2020-01-05'))).toBe(true);
     // tcpdump writes its files in the moved directory.
-    await waitFor('a capture file in the moved directory', () => readdirSync(path.join(logDir, 'pcap')).filter((n) => /^honeywall-\d{8}-\d{6}\.pcap$/.test(n)).length >= 2, 15_000);
+    await waitFor(
+      'a capture file in the moved directory',
+      () => readdirSync(path.join(logDir, 'pcap')).filter((n) => /^honeywall-\d{8}-\d{6}\.pcap$/.test(n)).length >= 2,
+      15_000,
+    );
     expect(await send(5000, 2)).toBe(2);
     await sleep(200);
     child.kill('SIGUSR1');
-    await waitFor('the status', () => (JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as { retention: { deletedFiles: number } }).retention.deletedFiles === 2);
+    await waitFor(
+      'the status',
+      () => (JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as { retention: { deletedFiles: number } }).retention.deletedFiles === 2,
+    );
     for (const c of running.splice(0)) await stopChild(c);
   }, 90_000);
 });

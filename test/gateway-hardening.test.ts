@@ -42,7 +42,10 @@ describe('no rules, no inline start', () => {
     writeFileSync(empty, '# nothing here\n\n# alert tcp any any -> any any (sid:1;)\n');
     const spec = { rules: [empty], vars: {} };
     await expect(loadGatewayMatcher(spec)).rejects.toThrow(NoRulesError);
-    await expect(loadGatewayMatcher(spec)).rejects.toMatchObject({ setting: 'HwIPS_RULES', message: expect.stringContaining(`${empty}: no rules: every packet`) });
+    await expect(loadGatewayMatcher(spec)).rejects.toMatchObject({
+      setting: 'HwIPS_RULES',
+      message: expect.stringContaining(`${empty}: no rules: every packet`),
+    });
     const loaded = await loadGatewayMatcher({ ...spec, allowEmpty: true });
     expect(loaded.rules).toBe(0);
     await expect(loadGatewayMatcher({ rules: [], vars: {} })).rejects.toMatchObject({ setting: 'HwIPS_RULES' });
@@ -71,7 +74,10 @@ describe('capture and logs under the configured directories', () => {
     const d = loadGatewayConfig(conf('defaults.conf', 'HwIPS_RULES=x.rules\n')).config!;
     expect(d.capture).toMatchObject({ keepDays: 30, maxBytes: 0 });
     expect(d.logKeepDays).toBe(90);
-    const bad = conf('retbad.conf', 'HwIPS_RULES=x.rules\nHwCAPTURE_MAX_GB=lots\nHwLOG_KEEP_DAYS=-1\nHwCAPTURE_IFACE=-w\nHwSEBEK=yes\nHwSEBEK_IFACE=eth+\n');
+    const bad = conf(
+      'retbad.conf',
+      'HwIPS_RULES=x.rules\nHwCAPTURE_MAX_GB=lots\nHwLOG_KEEP_DAYS=-1\nHwCAPTURE_IFACE=-w\nHwSEBEK=yes\nHwSEBEK_IFACE=eth+\n',
+    );
     expect(loadGatewayConfig(bad).errors).toEqual([
       `${bad}:2:18: error invalid-value: HwCAPTURE_MAX_GB: 'lots' is not a size in GB (a decimal number, 0 = no cap)`,
       `${bad}:4:17: error invalid-value: HwCAPTURE_IFACE: interface name '-w' starts with '-', which iptables and tcpdump would read as an option`,
@@ -100,16 +106,26 @@ describe('retention', () => {
     file(dir, 'honeywall-20240101-000000.pcap.bak', 5000, 100); // not ours either
     symlinkSync('/etc/passwd', path.join(dir, 'honeywall-20230101-000000.pcap')); // planted: never followed nor removed
     const lines: string[] = [];
-    const r = new Retention([{ what: 'capture', dir, owns: (n) => CAPTURE_FILE.test(n), keepDays: 30, maxBytes: 4500, keepNewest: true }], (l) => lines.push(l), clock);
+    const r = new Retention(
+      [{ what: 'capture', dir, owns: (n) => CAPTURE_FILE.test(n), keepDays: 30, maxBytes: 4500, keepNewest: true }],
+      (l) => lines.push(l),
+      clock,
+    );
     expect(r.sweep()).toBe(6);
     // 38..32 days: too old (4 files); then 6 files = 6000 bytes over 4500: the two oldest go.
-    expect(readdirSync(dir).sort()).toEqual(['honeywall-20230101-000000.pcap', 'honeywall-20240101-000000.pcap.bak', pcap(7), pcap(8), pcap(9), pcap(10), 'notes.txt'].sort());
+    expect(readdirSync(dir).sort()).toEqual(
+      ['honeywall-20230101-000000.pcap', 'honeywall-20240101-000000.pcap.bak', pcap(7), pcap(8), pcap(9), pcap(10), 'notes.txt'].sort(),
+    );
     expect(lines).toHaveLength(6);
     expect(lines[0]).toBe(`retention: deleted capture file ${path.join(dir, pcap(1))} (1.0 kB, last written 38.0 days ago, over 30)`);
     expect(lines[5]).toBe(`retention: deleted capture file ${path.join(dir, pcap(6))} (1.0 kB, over the 4.5 kB cap)`);
     expect(r.counters).toMatchObject({ sweeps: 1, deletedFiles: 6, deletedBytes: 6000, errors: 0 });
     // The newest is kept even when it alone is over the cap.
-    const tiny = new Retention([{ what: 'capture', dir, owns: (n) => CAPTURE_FILE.test(n), keepDays: 0, maxBytes: 1, keepNewest: true }], () => undefined, clock);
+    const tiny = new Retention(
+      [{ what: 'capture', dir, owns: (n) => CAPTURE_FILE.test(n), keepDays: 0, maxBytes: 1, keepNewest: true }],
+      () => undefined,
+      clock,
+    );
     tiny.sweep();
     expect(readdirSync(dir).filter((n) => CAPTURE_FILE.test(n) && n.startsWith('honeywall-2024'))).toEqual([pcap(10)]);
   });
@@ -125,7 +141,11 @@ describe('retention', () => {
     file(dir, 'firewall.log', 10, 400);
     file(dir, 'fast.log.2020-01-01.3', 10, 400);
     const lines: string[] = [];
-    const r = new Retention([{ what: 'log', dir, owns: (n) => ROTATED_LOG.test(n), keepDays: 7, maxBytes: 0, keepNewest: false }], (l) => lines.push(l), clock);
+    const r = new Retention(
+      [{ what: 'log', dir, owns: (n) => ROTATED_LOG.test(n), keepDays: 7, maxBytes: 0, keepNewest: false }],
+      (l) => lines.push(l),
+      clock,
+    );
     // 23 days x 2 logs past 7 days, and the .3 one.
     expect(r.sweep()).toBe(47);
     expect(existsSync(path.join(dir, 'fast.log'))).toBe(true);
@@ -137,7 +157,10 @@ describe('retention', () => {
   });
 
   it('the gateway sweeps its capture directory and its log directory with the configured settings', () => {
-    const f = conf('retgw.conf', `HwIPS_RULES=x.rules\nHwLOG_DIR=${path.join(tmp, 'gwlogs')}\nHwCAPTURE_KEEP_DAYS=2\nHwCAPTURE_MAX_GB=1\nHwLOG_KEEP_DAYS=5\n`);
+    const f = conf(
+      'retgw.conf',
+      `HwIPS_RULES=x.rules\nHwLOG_DIR=${path.join(tmp, 'gwlogs')}\nHwCAPTURE_KEEP_DAYS=2\nHwCAPTURE_MAX_GB=1\nHwLOG_KEEP_DAYS=5\n`,
+    );
     const policies = retentionPolicies(loadGatewayConfig(f).config!);
     expect(policies.map((p) => [p.what, p.dir, p.keepDays, p.maxBytes, p.keepNewest])).toEqual([
       ['log', path.join(tmp, 'gwlogs'), 5, 0, false],
@@ -150,7 +173,10 @@ describe('supervised children report their crashes', () => {
   it('every exit not asked for is reported with the stderr tail; a crash loop is flagged; stderr is bounded', async () => {
     const script = path.join(tmp, 'dies.sh');
     // 12 stderr lines, one 200 KB line without a newline, then exit 1.
-    writeFileSync(script, `for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo "tcpdump: line $i" >&2; done\nhead -c 200000 /dev/zero | tr '\\0' x >&2\nexit 1\n`);
+    writeFileSync(
+      script,
+      `for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo "tcpdump: line $i" >&2; done\nhead -c 200000 /dev/zero | tr '\\0' x >&2\nexit 1\n`,
+    );
     const reports: CrashReport[] = [];
     const s = new Supervisor('full capture', 'sh', [script], { restartDelayMs: 20, maxDelayMs: 40, onCrash: (r) => reports.push(r) });
     s.start();

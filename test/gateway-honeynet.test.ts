@@ -26,7 +26,6 @@ const SIMULATOR = path.join(repoRoot, 'dist', 'sebek', 'simulate-cli.js');
 const HERE = path.join(repoRoot, 'test', 'gateway');
 const MAGIC = 0x5eb3c0de;
 
-
 const reason = gatewaySkipReason('gateway end-to-end test', { tcpdump: true });
 
 const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
@@ -91,9 +90,15 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     // The test rules as an operator gets them (convert --test-rules), compiled into the matcher artifact the IPS loads.
     execFileSync(NODE, [BIN, 'convert', '--test-rules', '--out', path.join(dir, 'rules')], { stdio: 'pipe' });
     const converted = path.join(dir, 'rules', 'honeynet-test.rules');
-    const enabled = readFileSync(converted, 'utf8').split('\n').filter((l) => /^(drop|alert) tcp /.test(l));
+    const enabled = readFileSync(converted, 'utf8')
+      .split('\n')
+      .filter((l) => /^(drop|alert) tcp /.test(l));
     expect(enabled).toHaveLength(2);
-    const compiled = execFileSync(NODE, [BIN, 'compile', converted, '--var', 'HOME_NET=[10.0.0.20,10.0.0.21]', '--var', 'EXTERNAL_NET=any', '--out', path.join(dir, 'test.hwm')], { encoding: 'utf8' });
+    const compiled = execFileSync(
+      NODE,
+      [BIN, 'compile', converted, '--var', 'HOME_NET=[10.0.0.20,10.0.0.21]', '--var', 'EXTERNAL_NET=any', '--out', path.join(dir, 'test.hwm')],
+      { encoding: 'utf8' },
+    );
     expect(compiled).toContain('2 rules: 2 compiled, 0 failed');
     const confText = [
       'HwHPOT_PUBLIC_IP="10.0.0.20 10.0.0.21"',
@@ -155,14 +160,22 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
 
     // 1. Inbound connection from the outside host: allowed and in the firewall log.
     expect((await tcpConnects(net, 'outside', hpAddr, 22, 1)).ok).toBe(1);
-    await waitFor('INBOUND TCP line', () => fwlog().split('\n').some((l) => l.includes('INBOUND TCP: ') && l.includes(`SRC=10.0.0.1 DST=${hpAddr} `) && l.includes('DPT=22 ')));
+    await waitFor('INBOUND TCP line', () =>
+      fwlog()
+        .split('\n')
+        .some((l) => l.includes('INBOUND TCP: ') && l.includes(`SRC=10.0.0.1 DST=${hpAddr} `) && l.includes('DPT=22 ')),
+    );
 
     // 3. Drop rule: outbound Telnet times out, "Dropping Telnet connection" logged with [Drop].
     const telnet = await tcpConnects(net, hp, '10.0.0.1', 23, 1, { timeoutMs: 2500 });
     expect(telnet.ok).toBe(0);
     await counter.settle();
     expect(counter.count('tcp', 23, hpAddr)).toBe(0);
-    await waitFor('Telnet drop alert', () => fast().split('\n').some((l) => l.includes('[Drop]') && l.includes('Dropping Telnet connection') && l.includes(`${hpAddr}:`)));
+    await waitFor('Telnet drop alert', () =>
+      fast()
+        .split('\n')
+        .some((l) => l.includes('[Drop]') && l.includes('Dropping Telnet connection') && l.includes(`${hpAddr}:`)),
+    );
 
     // 4. Replace rule: the GET arrives at the outside host as BET; logged.
     const before = http.events.length;
@@ -176,11 +189,23 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     const burst = await tcpConnects(net, hp, '10.0.0.1', 8080, 8, { timeoutMs: 600 });
     expect(burst.ok).toBeGreaterThan(0);
     expect(burst.ok).toBeLessThan(8);
-    await waitFor('OUTBOUND TCP lines', () => fwlog().split('\n').filter((l) => l.includes('OUTBOUND TCP: ') && l.includes(`SRC=${hpAddr} `)).length >= 2);
-    await waitFor('Drop line', () => fwlog().split('\n').some((l) => l.includes('Drop TCP > 6 attempts') && l.includes(`SRC=${hpAddr} `)));
+    await waitFor(
+      'OUTBOUND TCP lines',
+      () =>
+        fwlog()
+          .split('\n')
+          .filter((l) => l.includes('OUTBOUND TCP: ') && l.includes(`SRC=${hpAddr} `)).length >= 2,
+    );
+    await waitFor('Drop line', () =>
+      fwlog()
+        .split('\n')
+        .some((l) => l.includes('Drop TCP > 6 attempts') && l.includes(`SRC=${hpAddr} `)),
+    );
 
     // 6. Sebek v3 session from the honeypot: stored and readable, never seen outside.
-    const sent = JSON.parse((await net.exec(hp, [NODE, SIMULATOR, '--dst', '10.0.0.253', '--magic', `0x${MAGIC.toString(16)}`, '--garbage', '2'])).stdout) as { sent: number };
+    const sent = JSON.parse(
+      (await net.exec(hp, [NODE, SIMULATOR, '--dst', '10.0.0.253', '--magic', `0x${MAGIC.toString(16)}`, '--garbage', '2'])).stdout,
+    ) as { sent: number };
     expect(sent.sent).toBeGreaterThan(10);
     const db = new Database(path.join(dir, 'sebek.sqlite'), { readonly: true, fileMustExist: true });
     try {
@@ -206,7 +231,9 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     const pkts = frames.map((r) => decode(r.linktype, r.data));
     const from = (p: ReturnType<typeof decode>) => (p.ip ? [...p.ip.src].join('.') : '');
     expect(pkts.some((p) => from(p) === hpAddr && p.tcp?.dstPort === 23 && (p.tcp.flags & 0x02) !== 0)).toBe(true);
-    expect(pkts.some((p) => from(p) === hpAddr && p.tcp?.dstPort === 80 && Buffer.from(p.payload).toString('latin1').startsWith('GET /index.html'))).toBe(true);
+    expect(
+      pkts.some((p) => from(p) === hpAddr && p.tcp?.dstPort === 80 && Buffer.from(p.payload).toString('latin1').startsWith('GET /index.html')),
+    ).toBe(true);
     expect(pkts.filter((p) => from(p) === hpAddr && p.udp?.dstPort === 1101).length).toBeGreaterThanOrEqual(sent.sent);
     expect(pkts.some((p) => from(p) === '10.0.0.1' && p.tcp?.dstPort === 22 && [...p.ip!.dst].join('.') === hpAddr)).toBe(true);
 
@@ -219,11 +246,18 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
 
     // 7. Alert mail for all of the above reached the SMTP sink.
     const subjects = () => smtp.events.map((e) => String(e.subject));
-    await waitFor(`mails (${subjects().join(' | ')})`, () =>
-      ['OUTBOUND TCP', 'Drop TCP', 'Dropping Telnet connection', 'Modifying HTTP GET command', 'Sebek'].every((s) =>
-        smtp.events.some((e) => String(e.subject).includes(s) && (s.startsWith('Dropping') || s.startsWith('Modifying') || String(e.subject).includes(hpAddr) || String(e.body).includes(hpAddr))),
-      ),
-    15_000);
+    await waitFor(
+      `mails (${subjects().join(' | ')})`,
+      () =>
+        ['OUTBOUND TCP', 'Drop TCP', 'Dropping Telnet connection', 'Modifying HTTP GET command', 'Sebek'].every((s) =>
+          smtp.events.some(
+            (e) =>
+              String(e.subject).includes(s) &&
+              (s.startsWith('Dropping') || s.startsWith('Modifying') || String(e.subject).includes(hpAddr) || String(e.body).includes(hpAddr)),
+          ),
+        ),
+      15_000,
+    );
     expect(smtp.events.every((e) => (e.to as string[]).includes('ops@honeynet.test'))).toBe(true);
   }
 

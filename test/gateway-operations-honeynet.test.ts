@@ -7,7 +7,7 @@
  *     the new rule is in force afterwards (the old one is not);
  *   - SIGUSR1 rewrites the status file with current, growing counters.
  */
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,7 +128,9 @@ describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, 
     }
     expect((await tcpConnects(net, 'honeypot0', '10.0.0.1', 8080, 3)).ok).toBe(3);
     await outside.settle();
-    expect(outside.events.slice(before).filter((e) => e.event === 'udp' && e.port === 5000 && e.from === '10.0.0.20')).toHaveLength(2 * EXTRA_OUTSIDE.length);
+    expect(outside.events.slice(before).filter((e) => e.event === 'udp' && e.port === 5000 && e.from === '10.0.0.20')).toHaveLength(
+      2 * EXTRA_OUTSIDE.length,
+    );
     gateway.kill('SIGUSR1');
     await waitFor('the status after SIGUSR1', () => countIn(gatewayErr, '{"totals"') >= 1);
     const s = status();

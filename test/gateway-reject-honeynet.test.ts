@@ -28,7 +28,6 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const NODE = process.execPath;
 const BIN = path.join(repoRoot, 'bin', 'honeywall.js');
 
-
 const reason = gatewaySkipReason('gateway reject test', { tcpdump: true });
 
 const rules = (action: 'reject' | 'drop') =>
@@ -96,12 +95,16 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
   function compile(action: 'reject' | 'drop'): void {
     const src = path.join(dir, `${action}.rules`);
     writeFileSync(src, rules(action));
-    const out = execFileSync(NODE, [BIN, 'compile', src, '--var', 'HOME_NET=10.0.0.20', '--var', 'EXTERNAL_NET=any', '--out', matcher()], { encoding: 'utf8' });
+    const out = execFileSync(NODE, [BIN, 'compile', src, '--var', 'HOME_NET=10.0.0.20', '--var', 'EXTERNAL_NET=any', '--out', matcher()], {
+      encoding: 'utf8',
+    });
     expect(out).toContain('2 rules: 2 compiled, 0 failed');
   }
 
   async function probe(mode: 'tcp' | 'udp', port: number, waitMs: number): Promise<ProbeResult> {
-    const r = await net.exec('honeypot0', [NODE, '--input-type=module', '-e', PROBE, mode, net.addr.outside, String(port), String(waitMs)], { timeoutMs: 20_000 });
+    const r = await net.exec('honeypot0', [NODE, '--input-type=module', '-e', PROBE, mode, net.addr.outside, String(port), String(waitMs)], {
+      timeoutMs: 20_000,
+    });
     return JSON.parse(r.stdout) as ProbeResult;
   }
 
@@ -125,7 +128,21 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
     net = await Honeynet.create({ honeypots: 1 });
     fw = await applyFirewall(net, confText);
     outside = await CounterServer.start(net, 'outside', { tcp: [2323], udp: [5353] });
-    tcpdump = net.spawn('honeypot0', ['tcpdump', '-Z', 'root', '-i', 'eth0', '-n', '-s', '0', '-U', '--immediate-mode', '-w', hpPcap(), 'icmp or tcp port 2323']);
+    tcpdump = net.spawn('honeypot0', [
+      'tcpdump',
+      '-Z',
+      'root',
+      '-i',
+      'eth0',
+      '-n',
+      '-s',
+      '0',
+      '-U',
+      '--immediate-mode',
+      '-w',
+      hpPcap(),
+      'icmp or tcp port 2323',
+    ]);
     let tdErr = '';
     tcpdump.stderr!.on('data', (d: Buffer) => (tdErr += d.toString()));
     await waitFor('tcpdump in the honeypot', () => tdErr.includes('listening on'));
@@ -150,7 +167,11 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
     expect(r.ms).toBeLessThan(500);
     await outside.settle();
     expect(outside.count('tcp', 2323)).toBe(0);
-    await waitFor('the TCP reject alert', () => fast().split('\n').some((l) => l.includes('reject test tcp') && l.includes('[1:9900001:1]') && l.includes('10.0.0.20:')));
+    await waitFor('the TCP reject alert', () =>
+      fast()
+        .split('\n')
+        .some((l) => l.includes('reject test tcp') && l.includes('[1:9900001:1]') && l.includes('10.0.0.20:')),
+    );
   }, 30_000);
 
   it('UDP: the datagram is answered by an ICMP port unreachable, the outside host receives nothing', async () => {
@@ -160,17 +181,25 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
     expect(r.code).toBe('ECONNREFUSED');
     await outside.settle();
     expect(outside.count('udp', 5353)).toBe(0);
-    await waitFor('the UDP reject alert', () => fast().split('\n').some((l) => l.includes('reject test udp') && l.includes('[1:9900002:1]') && l.includes('10.0.0.20:')));
+    await waitFor('the UDP reject alert', () =>
+      fast()
+        .split('\n')
+        .some((l) => l.includes('reject test udp') && l.includes('[1:9900002:1]') && l.includes('10.0.0.20:')),
+    );
   }, 30_000);
 
   it('the answers on the honeypot wire: RST|ACK acknowledging the SYN, ICMP 3/3 quoting the datagram, from the outside address', async () => {
     const capture = () => readCaptureAll(readFileSync(hpPcap())).records.map((rec) => decode(rec.linktype, rec.data));
     const addr = (b: Uint8Array | undefined) => (b ? [...b].join('.') : '');
     // tcpdump hands packets over in blocks (up to its 1 s buffer timeout even with -U): wait for the last one.
-    const pkts = await waitFor('the ICMP unreachable in the honeypot capture', () => {
-      const all = capture();
-      return all.some((p) => p.icmp?.type === 3) ? all : undefined;
-    }, 5000);
+    const pkts = await waitFor(
+      'the ICMP unreachable in the honeypot capture',
+      () => {
+        const all = capture();
+        return all.some((p) => p.icmp?.type === 3) ? all : undefined;
+      },
+      5000,
+    );
     const syn = pkts.find((p) => p.tcp?.dstPort === 2323 && (p.tcp.flags & 0x12) === 0x02);
     expect(syn).toBeDefined();
     const rst = pkts.find((p) => p.tcp?.srcPort === 2323 && (p.tcp.flags & 0x04) !== 0);

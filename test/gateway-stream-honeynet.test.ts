@@ -99,11 +99,12 @@ const LINGER_MS = 400;
 function skipReason(): string | undefined {
   const gw = gatewaySkipReason('gateway stream test', { tcpdump: true });
   if (gw !== undefined) return gw;
-  const tool = !existsSync(PYTHON) && !haveCommand('python3')
-    ? 'python3 is not installed (the raw TCP client)'
-    : !haveCommand('iptables')
-      ? 'iptables is not installed'
-      : undefined;
+  const tool =
+    !existsSync(PYTHON) && !haveCommand('python3')
+      ? 'python3 is not installed (the raw TCP client)'
+      : !haveCommand('iptables')
+        ? 'iptables is not installed'
+        : undefined;
   if (tool && process.env.CI) throw new Error(`gateway stream test cannot run in CI: ${tool}`);
   if (tool) {
     console.log(`gateway stream test skipped: ${tool}`);
@@ -220,7 +221,9 @@ interface WireView {
  * raw client's, whose data segments have a bare 20-byte TCP header, so their data bytes map to stream offsets.
  */
 function wireView(file: string, sport: number, dport: number, fragSteps: Map<number, number> = new Map()): WireView {
-  const pkts = existsSync(file) ? readCaptureAll(readFileSync(file)).records.map((r) => decode(r.linktype, r.data, undefined, { verifyChecksums: false })) : [];
+  const pkts = existsSync(file)
+    ? readCaptureAll(readFileSync(file)).records.map((r) => decode(r.linktype, r.data, undefined, { verifyChecksums: false }))
+    : [];
   const ours = (p: (typeof pkts)[number]) => p.ip !== undefined && p.ip.version === 4 && ip4(p.ip.src) === HP && ip4(p.ip.dst) === OUT;
   let start = -1;
   pkts.forEach((p, i) => {
@@ -379,15 +382,34 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
   /** Sends from honeypot0 to the outside listener on `port` the way `delivery` says. */
   async function send(port: number, delivery: Delivery): Promise<Sent> {
     if (delivery.kind === 'kernel') {
-      const r = await net.exec('honeypot0', [NODE, path.join(HERE, 'segmented-client.mjs'), OUT, String(port), String(PAUSE_MS), String(LINGER_MS), ...delivery.pieces.map(hex)]);
+      const r = await net.exec('honeypot0', [
+        NODE,
+        path.join(HERE, 'segmented-client.mjs'),
+        OUT,
+        String(port),
+        String(PAUSE_MS),
+        String(LINGER_MS),
+        ...delivery.pieces.map(hex),
+      ]);
       const out = JSON.parse(r.stdout) as { localPort?: number; error?: string };
       if (out.localPort === undefined) throw new Error(`segmented client: ${r.stdout}`);
-      return { sport: out.localPort, expectUnits: undefined, expectLengths: delivery.pieces.map((p) => p.length), fragSteps: new Map(), raw: undefined };
+      return {
+        sport: out.localPort,
+        expectUnits: undefined,
+        expectLengths: delivery.pieces.map((p) => p.length),
+        fragSteps: new Map(),
+        raw: undefined,
+      };
     }
     const sport = nextRawPort++;
     if (sport > RAW_PORTS[1]) throw new Error('out of raw client ports');
     const spec = {
-      iface: 'eth0', src: HP, dst: OUT, dstMac: outsideMac, sport, dport: port,
+      iface: 'eth0',
+      src: HP,
+      dst: OUT,
+      dstMac: outsideMac,
+      sport,
+      dport: port,
       steps: delivery.steps.map((s) => ({ off: s.off, hex: hex(s.text), frag: s.frag, waitAck: s.waitAck })),
     };
     const r = await net.exec('honeypot0', [PYTHON, path.join(HERE, 'raw-tcp.py'), JSON.stringify(spec)], { allowFail: true });
@@ -403,7 +425,8 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
       else {
         fragSteps.set(s.ipId, s.off);
         const cuts = [0, ...step.frag, 20 + s.len];
-        for (let k = 0; k + 1 < cuts.length; k++) units.push(`frag ${s.ipId} @${cuts[k]}+${cuts[k + 1]! - cuts[k]!}${k + 2 < cuts.length ? ' MF' : ''}`);
+        for (let k = 0; k + 1 < cuts.length; k++)
+          units.push(`frag ${s.ipId} @${cuts[k]}+${cuts[k + 1]! - cuts[k]!}${k + 2 < cuts.length ? ' MF' : ''}`);
       }
     });
     // ... and the capture on the honeypot side checks it against the wire (in send()'s callers).
@@ -417,7 +440,9 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
       if (sent.expectUnits) return v.units.length >= sent.expectUnits.length ? v : undefined;
       return firstTransmissions(v).length >= sent.expectLengths!.length ? v : undefined;
     };
-    const view = await waitFor(`${what}: the segments in the honeypot capture`, settled, 5000).catch(() => wireView(honeypotPcap(), sent.sport, port, sent.fragSteps));
+    const view = await waitFor(`${what}: the segments in the honeypot capture`, settled, 5000).catch(() =>
+      wireView(honeypotPcap(), sent.sport, port, sent.fragSteps),
+    );
     if (sent.expectUnits) expect(view.units, `${what}: what the raw client put on the wire`).toEqual(sent.expectUnits);
     else expect(firstTransmissions(view), `${what}: the kernel's segmentation (first transmissions, in order)`).toEqual(sent.expectLengths);
     return view;
@@ -439,10 +464,16 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
       const mark = gatewayErr.length;
       gateway.kill('SIGHUP');
       // Loading 20,000 rules takes a few seconds; packets wait in the kernel queue meanwhile.
-      await waitFor(`the gateway to reload ${file}`, () => {
-        const since = gatewayErr.slice(mark);
-        return since.includes('reload failed') ? `failed: ${since}` : new RegExp(`reloaded: compiled matcher: \\d+ rules from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(since);
-      }, 120_000);
+      await waitFor(
+        `the gateway to reload ${file}`,
+        () => {
+          const since = gatewayErr.slice(mark);
+          return since.includes('reload failed')
+            ? `failed: ${since}`
+            : new RegExp(`reloaded: compiled matcher: \\d+ rules from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(since);
+        },
+        120_000,
+      );
       expect(gatewayErr.slice(mark)).not.toContain('reload failed');
     }
     current = file;
@@ -455,7 +486,9 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
     // The whole set, converted as an operator does for a honeynet with the bundled policy.
     await execFileP(NODE, [BIN, 'convert', etDir, '--honeynet', '--out', converted], { maxBuffer: 64 << 20 });
     const ruleLine = (file: string, sid: number) => {
-      const line = readFileSync(path.join(converted, file), 'utf8').split('\n').find((l) => l.includes(`sid:${sid};`));
+      const line = readFileSync(path.join(converted, file), 'utf8')
+        .split('\n')
+        .find((l) => l.includes(`sid:${sid};`));
       if (line === undefined) throw new Error(`sid ${sid} is not in the converted ${file}`);
       return line;
     };
@@ -471,14 +504,22 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
     mkdirSync(control);
     for (const f of readdirSync(converted)) {
       const text = readFileSync(path.join(converted, f), 'utf8');
-      writeFileSync(path.join(control, f), text.split('\n').map((l) => (l.includes(`sid:${FTP_SID};`) || l.includes(`sid:${HTTP_SID};`) ? `# ${l}` : l)).join('\n'));
+      writeFileSync(
+        path.join(control, f),
+        text
+          .split('\n')
+          .map((l) => (l.includes(`sid:${FTP_SID};`) || l.includes(`sid:${HTTP_SID};`) ? `# ${l}` : l))
+          .join('\n'),
+      );
     }
 
     // Both compiled at once (each takes several seconds); HOME_NET as the gateway derives it from HwHPOT_PUBLIC_IP.
     fullMatcher = path.join(dir, 'et.hwm');
     controlMatcher = path.join(dir, 'et-control.hwm');
     const compile = (src: string, out: string) =>
-      execFileP(NODE, [BIN, 'compile', src, '--var', `HOME_NET=${HP}`, '--var', 'EXTERNAL_NET=any', '--out', out, '--report', 'json'], { maxBuffer: 256 << 20 })
+      execFileP(NODE, [BIN, 'compile', src, '--var', `HOME_NET=${HP}`, '--var', 'EXTERNAL_NET=any', '--out', out, '--report', 'json'], {
+        maxBuffer: 256 << 20,
+      })
         .catch((err: { stdout?: string; code?: number }) => {
           // Exit 1: some rules did not compile (the artifact holds the others); the report says which.
           if (err.code === 1 && err.stdout) return { stdout: err.stdout };
@@ -535,15 +576,23 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
       const what = `control ${c.title}`;
       const sent = await send(c.port, c.deliver(c.attack));
       await checkLayout(what, sent, c.port);
-      const whole = await waitFor(`${what}: the attack at the listener`, () => got(c.port, sent.sport).equals(Buffer.from(c.attack, 'latin1')), 5000).catch(() => false);
+      const whole = await waitFor(
+        `${what}: the attack at the listener`,
+        () => got(c.port, sent.sport).equals(Buffer.from(c.attack, 'latin1')),
+        5000,
+      ).catch(() => false);
       expect.soft(whole, `${what}: the listener got ${JSON.stringify(got(c.port, sent.sport).toString('latin1'))}`).toBe(true);
       // The outside capture shows the completing bytes (so their absence in the cases below means something).
       const want = Array.from({ length: c.completing[1] - c.completing[0] }, (_, i) => c.completing[0] + i);
       await outsideView(what, sent, c.port);
-      const view = await waitFor(`${what}: the completing bytes in the outside capture`, () => {
-        const v = wireView(outsidePcap(), sent.sport, c.port, sent.fragSteps);
-        return carried(v, c.attack, c.completing).length === want.length ? v : undefined;
-      }, 3000).catch(() => wireView(outsidePcap(), sent.sport, c.port, sent.fragSteps));
+      const view = await waitFor(
+        `${what}: the completing bytes in the outside capture`,
+        () => {
+          const v = wireView(outsidePcap(), sent.sport, c.port, sent.fragSteps);
+          return carried(v, c.attack, c.completing).length === want.length ? v : undefined;
+        },
+        3000,
+      ).catch(() => wireView(outsidePcap(), sent.sport, c.port, sent.fragSteps));
       expect.soft(carried(view, c.attack, c.completing), `${what}: completing bytes in the outside capture`).toEqual(want);
       console.log(`${what}: outside saw ${view.units.join(', ')}`);
       if (sent.raw) expect.soft(sent.raw.highestAck, `${what}: the listener acknowledged every byte`).toBe(c.attack.length);
@@ -563,23 +612,40 @@ describe.skipIf(reason !== undefined)('honeywall run: TCP stream and IP fragment
         const hpView = await checkLayout(`attack ${c.title}`, sent, c.port);
         expect(hpView.syn).toBe(true);
         // (b) the drop is logged for the rule and this connection (waited for first: it also paces the reads below).
-        const logged = await waitFor(`the blocked alert of sid ${c.sid}`, () => blockedAlerts(c.sid, sent.sport) > 0, 4000).then(() => true, () => false);
+        const logged = await waitFor(`the blocked alert of sid ${c.sid}`, () => blockedAlerts(c.sid, sent.sport) > 0, 4000).then(
+          () => true,
+          () => false,
+        );
         await sleep(300);
         // (a) nothing of the completed pattern reaches the outside host: not in what the listener read ...
         const text = got(c.port, sent.sport).toString('latin1');
         expect.soft(text.toLowerCase().includes(c.pattern.toLowerCase()), `the listener received the pattern: ${JSON.stringify(text)}`).toBe(false);
         // ... and no packet on the outside wire carries a byte of what the completing packet holds.
         const view = await outsideView(`attack ${c.title}`, sent, c.port);
-        expect.soft(carried(view, c.attack, c.completing), `completing bytes [${c.completing.join(',')}) of ${JSON.stringify(c.attack)} seen on the outside (packets: ${view.units.join(', ')})`).toEqual([]);
+        expect
+          .soft(
+            carried(view, c.attack, c.completing),
+            `completing bytes [${c.completing.join(',')}) of ${JSON.stringify(c.attack)} seen on the outside (packets: ${view.units.join(', ')})`,
+          )
+          .toEqual([]);
         expect.soft(logged, `a blocked alert for sid ${c.sid} from port ${sent.sport} in eve.json`).toBe(true);
         // What happened, for whoever reads a red run.
         const acked = sent.raw ? `; raw client [off,len,acked after] ${JSON.stringify(sent.raw.steps.map((s) => [s.off, s.len, s.ackAfter]))}` : '';
-        console.log(`${c.title}: honeypot sent ${hpView.units.join(', ')}; outside saw ${view.units.join(', ') || 'no data'}; listener got ${JSON.stringify(text)}; blocked alert ${logged}${acked}`);
+        console.log(
+          `${c.title}: honeypot sent ${hpView.units.join(', ')}; outside saw ${view.units.join(', ') || 'no data'}; listener got ${JSON.stringify(text)}; blocked alert ${logged}${acked}`,
+        );
 
         // (c) ... and its benign twin, the same layout one byte apart, arrives in full.
         const twin = await send(c.port, c.deliver(c.benign));
         await checkLayout(`benign ${c.title}`, twin, c.port);
-        const whole = await waitFor('the benign payload at the listener', () => got(c.port, twin.sport).equals(Buffer.from(c.benign, 'latin1')), 5000).then(() => true, () => false);
+        const whole = await waitFor(
+          'the benign payload at the listener',
+          () => got(c.port, twin.sport).equals(Buffer.from(c.benign, 'latin1')),
+          5000,
+        ).then(
+          () => true,
+          () => false,
+        );
         expect.soft(whole, `benign: the listener got ${JSON.stringify(got(c.port, twin.sport).toString('latin1'))}`).toBe(true);
       }, 60_000);
     }

@@ -97,7 +97,7 @@ describe('variables: expansion size and depth are limited', () => {
     expect(() => resolveAddress(a.value, vars)).toThrow(/nested more than/);
   });
 
-  it('lint of a snort.conf with a 20,000-variable chain reports the rule and keeps the file\'s other diagnostics', () => {
+  it("lint of a snort.conf with a 20,000-variable chain reports the rule and keeps the file's other diagnostics", () => {
     const lines = ['ipvar V0 1.1.1.1'];
     for (let i = 1; i < 20_000; i++) lines.push(`ipvar V${i} $V${i - 1}`);
     lines.push('alert tcp $V19999 any -> any any (msg:"x"; sid:1;)', BAD_RULE);
@@ -128,14 +128,24 @@ describe('line length and options per rule', () => {
     expect(r.diagnostics.map((d) => `${d.line}:${d.column}:${d.code}`)).toEqual(['2:1:line-too-long', '3:50:empty-content']);
     expect(r.diagnostics[0]!.message).toMatch(/^line of 50000048 characters: Snort refuses lines of 32767 characters or more/);
     const policy = readPolicyFile(DEFAULT_POLICY_PATH, 'policy');
-    const c = convert({ paths: [file], testRules: false, policy, honeynet: true, literalAddresses: 'keep', dialect: 'snort', seed: 0, onBadRule: 'keep', cwd: tmp });
+    const c = convert({
+      paths: [file],
+      testRules: false,
+      policy,
+      honeynet: true,
+      literalAddresses: 'keep',
+      dialect: 'snort',
+      seed: 0,
+      onBadRule: 'keep',
+      cwd: tmp,
+    });
     const outcomes = c.files[0]!.kind === 'rules' ? c.files[0]!.outcomes : [];
     expect(outcomes.map((o) => `${o.line}:${o.status}`)).toEqual(['1:unchanged', '2:skipped', '3:skipped']);
     // Passed through byte for byte, as every rule convert cannot read.
     expect(c.files[0]!.text.split('\n')[1] === long).toBe(true);
   });
 
-  it('Snort\'s bound exactly: a line of 32,766 characters with its newline is read, one more is refused', () => {
+  it("Snort's bound exactly: a line of 32,766 characters with its newline is read, one more is refused", () => {
     const pad = (n: number) => `alert tcp any any -> any any (msg:"${'a'.repeat(n - 45)}"; sid:1;)`;
     expect(pad(32_766).length).toBe(32_766);
     const ok = parseRules(pad(32_765) + '\n');
@@ -195,7 +205,10 @@ describe('variables defined in rule files, as Snort reads them', () => {
   it('a var/ipvar/portvar in an included .rules file counts for every rule of the set, earlier files included', () => {
     const conf = write('inc/snort.conf', 'include a.rules\ninclude b.rules\n');
     write('inc/a.rules', 'alert tcp $B_NET any -> any $B_PORTS (msg:"a"; content:"x"; sid:1;)\n');
-    write('inc/b.rules', 'ipvar B_NET [10.0.0.0/8]\nportvar B_PORTS [80,8080]\nvar B_PATH /x\nalert tcp $B_NET any -> any any (msg:"b"; content:"x"; sid:2;)\nipvar\n');
+    write(
+      'inc/b.rules',
+      'ipvar B_NET [10.0.0.0/8]\nportvar B_PORTS [80,8080]\nvar B_PATH /x\nalert tcp $B_NET any -> any any (msg:"b"; content:"x"; sid:2;)\nipvar\n',
+    );
     const r = lintRuleSet({ paths: [], conf, cwd: tmp });
     expect(r.diagnostics.map((d) => `${d.file}:${d.line}:${d.code}`)).toEqual(['inc/b.rules:5:bad-variable']);
     expect(r.set.vars.get('B_NET')).toMatchObject({ kind: 'ipvar', value: '[10.0.0.0/8]', origin: 'inc/b.rules:1' });
@@ -240,7 +253,11 @@ describe('the command line on these inputs', () => {
     lines.push(`alert tcp $V40 any -> any any (msg:"x"; sid:1;)`);
     write('cli/snort.conf', lines.join('\n') + '\n');
     write('cli/deep.rules', `alert tcp ${'['.repeat(5000)}1.1.1.1${']'.repeat(5000)} any -> any any (msg:"x"; sid:1;)\n${BAD_RULE}\n`);
-    for (const args of [['lint', 'cli/snort.conf'], ['lint', 'cli/deep.rules'], ['convert', 'cli/deep.rules']]) {
+    for (const args of [
+      ['lint', 'cli/snort.conf'],
+      ['lint', 'cli/deep.rules'],
+      ['convert', 'cli/deep.rules'],
+    ]) {
       const r = run(args);
       expect(r.signal).toBeNull();
       expect(r.code).toBe(1);

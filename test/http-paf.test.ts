@@ -35,35 +35,39 @@ describe('httpMessageLength', () => {
     expect(httpMessageLength(enc(get), false)).toBe(0);
   });
   it('law: the length of a complete message with Content-Length does not depend on what follows it', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (body, tail) => {
-      const b = enc(body);
-      const msg = enc(`HTTP/1.0 200 OK\r\nContent-Length: ${b.length}\r\n\r\n`);
-      const all = new Uint8Array(msg.length + b.length + tail.length);
-      all.set(msg);
-      all.set(b, msg.length);
-      all.set(tail, msg.length + b.length);
-      expect(httpMessageLength(all, false)).toBe(msg.length + b.length);
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (body, tail) => {
+        const b = enc(body);
+        const msg = enc(`HTTP/1.0 200 OK\r\nContent-Length: ${b.length}\r\n\r\n`);
+        const all = new Uint8Array(msg.length + b.length + tail.length);
+        all.set(msg);
+        all.set(b, msg.length);
+        all.set(tail, msg.length + b.length);
+        expect(httpMessageLength(all, false)).toBe(msg.length + b.length);
+      }),
+    );
   });
 });
 
 describe('StreamBuffer.peek', () => {
   it('law: peek(n) is what flush(n) hands out, and leaves the buffer as it was', () => {
     const seg = fc.record({ off: fc.integer({ min: 0, max: 30 }), data: fc.uint8Array({ minLength: 1, maxLength: 12 }) });
-    fc.assert(fc.property(fc.array(seg, { maxLength: 8 }), fc.integer({ min: 1, max: 50 }), (segs, n) => {
-      const a = new StreamBuffer();
-      const b = new StreamBuffer();
-      a.init(1000);
-      b.init(1000);
-      for (const s of segs) {
-        a.insert(1000 + s.off, s.data);
-        b.insert(1000 + s.off, s.data);
-      }
-      const seen = a.peek(n);
-      expect(a.contiguous()).toBe(b.contiguous());
-      const f = a.flush(n);
-      expect(Buffer.from(seen)).toEqual(Buffer.from(f?.data ?? new Uint8Array(0)));
-    }));
+    fc.assert(
+      fc.property(fc.array(seg, { maxLength: 8 }), fc.integer({ min: 1, max: 50 }), (segs, n) => {
+        const a = new StreamBuffer();
+        const b = new StreamBuffer();
+        a.init(1000);
+        b.init(1000);
+        for (const s of segs) {
+          a.insert(1000 + s.off, s.data);
+          b.insert(1000 + s.off, s.data);
+        }
+        const seen = a.peek(n);
+        expect(a.contiguous()).toBe(b.contiguous());
+        const f = a.flush(n);
+        expect(Buffer.from(seen)).toEqual(Buffer.from(f?.data ?? new Uint8Array(0)));
+      }),
+    );
   });
 });
 
@@ -71,11 +75,13 @@ const C = '10.0.0.1';
 const S = '10.0.0.2';
 function tcp(from: 'c' | 's', t: Omit<TcpSpec, 'sport' | 'dport'>, payload = '') {
   const fromC = from === 'c';
-  return decodeIpPacket(buildIp({
-    ip: { src: fromC ? C : S, dst: fromC ? S : C },
-    tcp: { sport: fromC ? 40000 : 80, dport: fromC ? 80 : 40000, ...t },
-    payload,
-  }));
+  return decodeIpPacket(
+    buildIp({
+      ip: { src: fromC ? C : S, dst: fromC ? S : C },
+      tcp: { sport: fromC ? 40000 : 80, dport: fromC ? 80 : 40000, ...t },
+      payload,
+    }),
+  );
 }
 const text = (segs: StreamSegment[]) => segs.map((s) => `${s.reason}:${Buffer.from(s.data).toString()}`);
 

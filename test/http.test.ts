@@ -82,7 +82,10 @@ describe('responses', () => {
     const cut1 = 80;
     const cut2 = 140;
     const parts = [whole.subarray(0, cut1), whole.subarray(cut1, cut2), whole.subarray(cut2)];
-    const got = parts.flatMap((p) => h.response(p)).map((x) => S(x.fileData) ?? '').join('');
+    const got = parts
+      .flatMap((p) => h.response(p))
+      .map((x) => S(x.fileData) ?? '')
+      .join('');
     expect(got).toBe(body);
   });
   it('HEAD and 304 responses have no body', () => {
@@ -92,15 +95,24 @@ describe('responses', () => {
     expect(rs.map((r) => S(r.statCode))).toEqual(['200', '304']);
   });
   it('dechunker property: any split gives the same data', () => {
-    fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 5 }), (chunks, cuts) => {
-      const enc = Buffer.concat([...chunks.flatMap((c) => [B(`${c.length.toString(16)}\r\n`), Buffer.from(c), B('\r\n')]), B('0\r\n\r\n')]);
-      const points = [...new Set(cuts.map((c) => c % (enc.length + 1)))].sort((a, b) => a - b);
-      const d = new Dechunker();
-      const out: Uint8Array[] = [];
-      let last = 0;
-      for (const p of [...points, enc.length]) { out.push(d.push(enc.subarray(last, p)).data); last = p; }
-      return d.done && Buffer.concat(out).equals(Buffer.concat(chunks));
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        (chunks, cuts) => {
+          const enc = Buffer.concat([...chunks.flatMap((c) => [B(`${c.length.toString(16)}\r\n`), Buffer.from(c), B('\r\n')]), B('0\r\n\r\n')]);
+          const points = [...new Set(cuts.map((c) => c % (enc.length + 1)))].sort((a, b) => a - b);
+          const d = new Dechunker();
+          const out: Uint8Array[] = [];
+          let last = 0;
+          for (const p of [...points, enc.length]) {
+            out.push(d.push(enc.subarray(last, p)).data);
+            last = p;
+          }
+          return d.done && Buffer.concat(out).equals(Buffer.concat(chunks));
+        },
+      ),
+    );
   });
 });
 

@@ -248,10 +248,17 @@ describe('GSO/GRO super-packets: a 64 KB segment is inspected whole', () => {
 
 describe('the streaming prefilter over a long session', () => {
   it('a fast pattern is found at each of its occurrences, however far apart (one-pattern rule set)', () => {
-    const one = compileText('alert tcp $HOME_NET any -> $EXTERNAL_NET 7000 (msg:"replace"; content:"secret"; replace:"XXXXXX"; sid:5;)\n', [`HOME_NET=${HP}`, 'EXTERNAL_NET=any']);
+    const one = compileText('alert tcp $HOME_NET any -> $EXTERNAL_NET 7000 (msg:"replace"; content:"secret"; replace:"XXXXXX"; sid:5;)\n', [
+      `HOME_NET=${HP}`,
+      'EXTERNAL_NET=any',
+    ]);
     const gw = new InlineInspector<number>(new Matcher(one.plan, undefined, { checksumMode: 'none', inline: true }));
     const send = (seq: number, payload: Uint8Array | string, id: number) => {
-      const p = decodeIpPacket(buildIp({ ip: { src: HP, dst: OUT }, tcp: { sport: 45000, dport: 7000, seq, ack: 1, flags: 'A' }, payload }), undefined, { verifyChecksums: false });
+      const p = decodeIpPacket(
+        buildIp({ ip: { src: HP, dst: OUT }, tcp: { sport: 45000, dport: 7000, seq, ack: 1, flags: 'A' }, payload }),
+        undefined,
+        { verifyChecksums: false },
+      );
       return gw.push(p, id, 1000);
     };
     const filler = new Uint8Array(1000).fill(0x2e);

@@ -90,7 +90,10 @@ describe('honeywall lint', () => {
     const dir = join(tmp, 'dup');
     mkdirSync(dir);
     writeFileSync(join(dir, 'a-first.rules'), '# one\nalert tcp any any -> any any (msg:"a"; content:"x"; sid:7; rev:1;)\n');
-    writeFileSync(join(dir, 'b-second.rules'), '\n\n  alert tcp any any -> any any (msg:"b"; content:"y"; gid:1; sid:7; rev:1;)\nalert tcp any any -> any any (msg:"c"; content:"z"; sid:8; rev:1;)\n');
+    writeFileSync(
+      join(dir, 'b-second.rules'),
+      '\n\n  alert tcp any any -> any any (msg:"b"; content:"y"; gid:1; sid:7; rev:1;)\nalert tcp any any -> any any (msg:"c"; content:"z"; sid:8; rev:1;)\n',
+    );
     const j = JSON.parse(run(['lint', dir, '--format', 'json']).out);
     const dups = j.diagnostics.filter((d: { code: string }) => d.code === 'duplicate-sid');
     expect(dups).toEqual([
@@ -110,8 +113,14 @@ describe('honeywall lint', () => {
     const base = join(tmp, 'base');
     const now = join(tmp, 'now');
     for (const d of [base, now]) execFileSync('mkdir', ['-p', d]);
-    writeFileSync(join(base, 'a.rules'), 'alert tcp any any -> any any (msg:"one"; content:"a"; sid:1; rev:1;)\nalert tcp any any -> any any (msg:"two"; content:"b"; sid:2; rev:1;)\nalert tcp any any -> any any (msg:"gone"; content:"c"; sid:3; rev:1;)\n');
-    writeFileSync(join(now, 'a.rules'), 'alert tcp any any -> any any (msg:"one"; content:"A"; sid:1; rev:1;)\nalert tcp any any -> any any (msg:"two"; content:"B"; sid:2; rev:2;)\nalert tcp any any -> any any (msg:"new"; content:"d"; sid:4; rev:1;)\n');
+    writeFileSync(
+      join(base, 'a.rules'),
+      'alert tcp any any -> any any (msg:"one"; content:"a"; sid:1; rev:1;)\nalert tcp any any -> any any (msg:"two"; content:"b"; sid:2; rev:1;)\nalert tcp any any -> any any (msg:"gone"; content:"c"; sid:3; rev:1;)\n',
+    );
+    writeFileSync(
+      join(now, 'a.rules'),
+      'alert tcp any any -> any any (msg:"one"; content:"A"; sid:1; rev:1;)\nalert tcp any any -> any any (msg:"two"; content:"B"; sid:2; rev:2;)\nalert tcp any any -> any any (msg:"new"; content:"d"; sid:4; rev:1;)\n',
+    );
     const j = JSON.parse(run(['lint', now, '--diff', base, '--format', 'json']).out);
     expect(j.diff).toEqual({ added: ['1:4'], removed: ['1:3'], changed: ['1:1', '1:2'] });
     expect(j.diagnostics.filter((d: { code: string }) => d.code === 'rev-not-bumped').map((d: { sid: number }) => d.sid)).toEqual([1]);

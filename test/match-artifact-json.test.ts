@@ -21,8 +21,15 @@ function reference(value: unknown): string {
   return JSON.stringify(storable(value));
 }
 
-const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('"', '\\', '\\"', '",', '{[', '"]}', 'é', '\u2028', '\ud83d\ude00', '\ud800'));
-const bytes = fc.oneof(fc.uint8Array({ maxLength: 20 }).map((a) => a), fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)));
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.constantFrom('"', '\\', '\\"', '",', '{[', '"]}', 'é', '\u2028', '\ud83d\ude00', '\ud800'),
+);
+const bytes = fc.oneof(
+  fc.uint8Array({ maxLength: 20 }).map((a) => a),
+  fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)),
+);
 const leaf = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), bytes);
 const { value } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(text, tie('value'), { maxKeys: 4 })),
@@ -68,5 +75,4 @@ describe('stored JSON', () => {
     expect(() => elementBounds(t, 3)).toThrow();
     expect(() => elementBounds(Buffer.from('[]'), 1)).toThrow();
   });
-
 });

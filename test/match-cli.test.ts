@@ -59,7 +59,9 @@ describe('honeywall compile', () => {
 
 describe('artifact', () => {
   it('round-trips: the loaded matcher decides as the compiled one', async () => {
-    const r = compileText('alert tcp any any -> any 80 (content:"abc"; nocase; content:"d"; distance:0; sid:1;)\nalert tcp 10.0.0.0/8 any -> any any (dsize:3; sid:2;)\n');
+    const r = compileText(
+      'alert tcp any any -> any 80 (content:"abc"; nocase; content:"d"; distance:0; sid:1;)\nalert tcp 10.0.0.0/8 any -> any any (dsize:3; sid:2;)\n',
+    );
     const path = join(dir, 'rt.hwm');
     await writeArtifact(path, r.plan);
     const a = readArtifact(path);
@@ -92,7 +94,9 @@ describe('output formats', () => {
   pk.tsUsec = 42;
   const rec = alertOf(new Matcher(r.plan).inspect(itemOf(pk))[0]!);
   it('fast: Snort 2.9 alert_fast layout (two spaces before [**])', () => {
-    expect(formatFastAlert(rec, true)).toBe('09/13-12:26:40.000042  [**] [1:9:3] M [**] [Classification: Potentially Bad Traffic] [Priority: 2] {TCP} 10.0.0.1:40000 -> 192.168.1.2:80');
+    expect(formatFastAlert(rec, true)).toBe(
+      '09/13-12:26:40.000042  [**] [1:9:3] M [**] [Classification: Potentially Bad Traffic] [Priority: 2] {TCP} 10.0.0.1:40000 -> 192.168.1.2:80',
+    );
   });
   it('eve: one JSON object with the alert fields', () => {
     const j = JSON.parse(formatEveAlert(rec));
@@ -114,7 +118,9 @@ describe.skipIf(!existsSync(PCAP))('honeywall replay', () => {
     expect(c1).toBe(0);
     expect(c2).toBe(1); // one rule of the file does not compile
     expect(out).toBe(viaMatcher);
-    expect(out).toMatch(/^\d\d\/\d\d-\d\d:\d\d:\d\d\.\d{6}  \[\*\*\] \[1:2100498:7\] GPL ATTACK_RESPONSE id check returned root \[\*\*\] \[Classification: Potentially Bad Traffic\] \[Priority: 2\] \{TCP\} 82\.165\.177\.154:80 -> 10\.16\.1\.11:54186\n$/);
+    expect(out).toMatch(
+      /^\d\d\/\d\d-\d\d:\d\d:\d\d\.\d{6} {2}\[\*\*\] \[1:2100498:7\] GPL ATTACK_RESPONSE id check returned root \[\*\*\] \[Classification: Potentially Bad Traffic\] \[Priority: 2\] \{TCP\} 82\.165\.177\.154:80 -> 10\.16\.1\.11:54186\n$/,
+    );
   });
   it('--format json carries alerts and stats; both --rules and --matcher is a usage error', async () => {
     await main(['node', 'honeywall', 'replay', PCAP, '--rules', RULES, '--format', 'json', '--checksum-mode', 'none']);

@@ -42,14 +42,25 @@ function sids(frames: Uint8Array[]): { engine: number[][]; reference: number[][]
   const ref = new ReferenceMatcher(plan);
   const run = (inspect: (item: Parameters<Matcher['inspect']>[0]) => { rule: { sid: number } }[]) => {
     const pipe = new PacketPipeline({ flow: { reassembleClientPorts: 'none' } });
-    return frames.map((f) => pipe.push(-1, f).flatMap((item) => inspect(item).map((e) => e.rule.sid)).sort((a, b) => a - b));
+    return frames.map((f) =>
+      pipe
+        .push(-1, f)
+        .flatMap((item) => inspect(item).map((e) => e.rule.sid))
+        .sort((a, b) => a - b),
+    );
   };
   return { engine: run((i) => m.inspect(i)), reference: run((i) => ref.inspect(i)) };
 }
 
 describe('per-flow list of rules without a fast pattern', () => {
   it('gives the alerts of every rule evaluated on every packet, either side first', () => {
-    const opened = [tcp('c2s', 'S', '', 100, 0), tcp('s2c', 'SA', '', 500, 101), tcp('c2s', 'A', '', 101, 501), tcp('c2s', 'PA', 'hello', 101, 501), tcp('s2c', 'PA', 'world', 501, 106)];
+    const opened = [
+      tcp('c2s', 'S', '', 100, 0),
+      tcp('s2c', 'SA', '', 500, 101),
+      tcp('c2s', 'A', '', 101, 501),
+      tcp('c2s', 'PA', 'hello', 101, 501),
+      tcp('s2c', 'PA', 'world', 501, 106),
+    ];
     const a = sids(opened);
     expect(a.engine).toEqual(a.reference);
     expect(a.engine[3]).toEqual([2, 3]);

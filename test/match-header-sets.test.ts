@@ -6,7 +6,8 @@ import { parseAddress, parsePort } from '../src/parser/address.js';
 import { addressIn, fastAddress, fastPorts, portIn, portRanges } from '../src/match/header-sets.js';
 
 const vars = VariableTable.withDefaults();
-const cidr = fc.tuple(fc.constantFrom(10, 192, 172), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(8, 16, 24, 30, 32))
+const cidr = fc
+  .tuple(fc.constantFrom(10, 192, 172), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(8, 16, 24, 30, 32))
   .map(([a, b, c, p]) => `${a}.${b}.${c}.1/${p}`);
 const addrItem = fc.tuple(fc.boolean(), cidr).map(([neg, c]) => (neg ? '!' : '') + c);
 const addrText = fc.oneof(
@@ -15,11 +16,19 @@ const addrText = fc.oneof(
   fc.array(addrItem, { minLength: 1, maxLength: 3 }).map((l) => `![${l.join(',')}]`),
   fc.tuple(cidr, fc.array(addrItem, { minLength: 1, maxLength: 3 })).map(([c, l]) => `[${c},[${l.join(',')}]]`),
 );
-const ip = fc.tuple(fc.constantFrom(10, 192, 172), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }))
+const ip = fc
+  .tuple(fc.constantFrom(10, 192, 172), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }))
   .map((a) => Uint8Array.from(a));
 
-const portItem = fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 50 })).map(([neg, a, n]) => `${neg ? '!' : ''}${a}:${a + n}`);
-const portText = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('any', '!80', '1024:', ':1023', '65535', '[0,65535]', '![1:65534]'), fc.array(portItem, { minLength: 1, maxLength: 4 }).map((l) => `[${l.join(',')}]`), portItem);
+const portItem = fc
+  .tuple(fc.boolean(), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 50 }))
+  .map(([neg, a, n]) => `${neg ? '!' : ''}${a}:${a + n}`);
+const portText = fc.oneof(
+  fc.integer({ min: 0, max: 300 }).map(String),
+  fc.constantFrom('any', '!80', '1024:', ':1023', '65535', '[0,65535]', '![1:65534]'),
+  fc.array(portItem, { minLength: 1, maxLength: 4 }).map((l) => `[${l.join(',')}]`),
+  portItem,
+);
 
 describe('fast header sets', () => {
   it('addresses: intervals == addressMatches', () => {

@@ -10,7 +10,12 @@ import type { PacketSpec } from '../src/packet/build.js';
 import type { HttpBuffers } from '../src/http/session.js';
 
 function fires(rule: string, payload: string | Uint8Array, extra: Partial<PacketSpec> = {}, http?: HttpBuffers): boolean {
-  const r = compileText(`alert tcp any any -> any any (msg:"t"; ${rule} sid:1;)\n`.replace('alert tcp', extra.udp ? 'alert udp' : extra.icmp ? 'alert icmp' : 'alert tcp'));
+  const r = compileText(
+    `alert tcp any any -> any any (msg:"t"; ${rule} sid:1;)\n`.replace(
+      'alert tcp',
+      extra.udp ? 'alert udp' : extra.icmp ? 'alert icmp' : 'alert tcp',
+    ),
+  );
   if (r.failures.length) throw new Error(r.failures.map((f) => f.reason).join('; '));
   const p = tcpPacket(payload, extra);
   const a = new Matcher(r.plan, undefined, { checksumMode: 'none' }).inspect(itemOf(p, {}, http)).length > 0;
@@ -151,9 +156,14 @@ describe('header keywords', () => {
 
 describe('http buffers and urilen', () => {
   const http: HttpBuffers = {
-    kind: 'request', method: Buffer.from('GET'), uri: Buffer.from('/a/b.php'), rawUri: Buffer.from('/a/%62.php'),
-    header: Buffer.from('Host: x\r\nUser-Agent: curl/7\r\n'), rawHeader: Buffer.from('Host: x\r\nUser-Agent: curl/7\r\n'),
-    cookie: Buffer.from('id=1'), complete: true,
+    kind: 'request',
+    method: Buffer.from('GET'),
+    uri: Buffer.from('/a/b.php'),
+    rawUri: Buffer.from('/a/%62.php'),
+    header: Buffer.from('Host: x\r\nUser-Agent: curl/7\r\n'),
+    rawHeader: Buffer.from('Host: x\r\nUser-Agent: curl/7\r\n'),
+    cookie: Buffer.from('id=1'),
+    complete: true,
   };
   it.each([
     ['content:"b.php"; http_uri;', true],
@@ -210,13 +220,17 @@ describe('flowbits, thresholds and action order', () => {
     expect([0, 1, 2, 3].map(() => m.inspect(itemOf(tcpPacket('a'))).length)).toEqual([0, 0, 1, 1]);
   });
   it('a matching pass rule suppresses alert and drop rules on the packet (Snort 2.9.20 order)', () => {
-    const r = compileText('alert tcp any any -> any any (content:"a"; sid:1;)\ndrop tcp any any -> any any (content:"a"; sid:2;)\npass tcp any any -> any any (content:"ab"; sid:3;)\n');
+    const r = compileText(
+      'alert tcp any any -> any any (content:"a"; sid:1;)\ndrop tcp any any -> any any (content:"a"; sid:2;)\npass tcp any any -> any any (content:"ab"; sid:3;)\n',
+    );
     const m = new Matcher(r.plan, undefined, { checksumMode: 'none' });
     expect(m.inspect(itemOf(tcpPacket('ab'))).map((e) => e.rule.sid)).toEqual([]);
     expect(m.inspect(itemOf(tcpPacket('ax'))).map((e) => e.rule.sid)).toEqual([2, 1]);
   });
   it('sdrop is not logged; flowbits:noalert is not logged', () => {
-    const r = compileText('sdrop tcp any any -> any any (content:"a"; sid:1;)\nalert tcp any any -> any any (content:"a"; flowbits:noalert; sid:2;)\n');
+    const r = compileText(
+      'sdrop tcp any any -> any any (content:"a"; sid:1;)\nalert tcp any any -> any any (content:"a"; flowbits:noalert; sid:2;)\n',
+    );
     expect(new Matcher(r.plan).inspect(itemOf(tcpPacket('a')))).toEqual([]);
   });
 });

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  PCRE_CALLS_BASE, PCRE_CALLS_PER_4_BYTES, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE, RULE_OPS_LIMIT, SEARCH_BYTES_BASE, SEARCH_BYTES_PER_BYTE,
+  PCRE_CALLS_BASE,
+  PCRE_CALLS_PER_4_BYTES,
+  PCRE_STEPS_BASE,
+  PCRE_STEPS_PER_BYTE,
+  RULE_OPS_LIMIT,
+  SEARCH_BYTES_BASE,
+  SEARCH_BYTES_PER_BYTE,
 } from '../src/match/budget.js';
 import { Matcher } from '../src/match/engine.js';
 import { buildIp } from '../src/packet/build.js';
@@ -17,7 +23,9 @@ import { etDir } from './helpers/corpus.js';
 import { compileText, itemOf } from './helpers/match.js';
 
 function udp(payload: string, dport = 5555) {
-  return decodeIpPacket(buildIp({ ip: { src: '10.1.1.1', dst: '192.168.1.2' }, udp: { sport: 1234, dport }, payload: Buffer.from(payload, 'latin1') }));
+  return decodeIpPacket(
+    buildIp({ ip: { src: '10.1.1.1', dst: '192.168.1.2' }, udp: { sport: 1234, dport }, payload: Buffer.from(payload, 'latin1') }),
+  );
 }
 
 /** The most one item may cost, for an item of `bytes` payload bytes. */
@@ -33,7 +41,11 @@ function allowance(bytes: number) {
 function costOf(m: Matcher, inspect: () => void) {
   const before = { ...m.stats };
   inspect();
-  return { pcreSteps: m.stats.pcreSteps - before.pcreSteps, pcreCalls: m.stats.pcreCalls - before.pcreCalls, searchBytes: m.stats.searchBytes - before.searchBytes };
+  return {
+    pcreSteps: m.stats.pcreSteps - before.pcreSteps,
+    pcreCalls: m.stats.pcreCalls - before.pcreCalls,
+    searchBytes: m.stats.searchBytes - before.searchBytes,
+  };
 }
 
 describe('the hostile cases of the engine issue', () => {
@@ -82,7 +94,9 @@ describe('the hostile cases of the engine issue', () => {
   });
 
   it.skipIf(!existsSync(etDir))('ET sid 2016323 on a 60 KB datagram repeating "\\r\\nST:": every occurrence tried, within the allowance', () => {
-    const text = readFileSync(join(etDir, 'emerging-dos.rules'), 'utf8').split('\n').find((l) => l.includes('sid:2016323;'))!;
+    const text = readFileSync(join(etDir, 'emerging-dos.rules'), 'utf8')
+      .split('\n')
+      .find((l) => l.includes('sid:2016323;'))!;
     const r = compileText(`${text}\n`, ['HOME_NET=192.168.0.0/16']);
     expect(r.failures).toEqual([]);
     const m = new Matcher(r.plan, undefined, { checksumMode: 'none' });
@@ -103,15 +117,27 @@ describe('the hostile cases of the engine issue', () => {
 // ------------------------------------------------------------------------------------------- the property
 
 const piece = fc.constantFrom('a', 'b', 'ab', 'aa', '|00|', 'x');
-const contentOpt = fc.tuple(piece, fc.boolean(), fc.constantFrom('', ' distance:0;', ' within:4;', ' offset:1;', ' depth:6;')).map(
-  ([p, nocase, pos]) => `content:"${p}";${nocase ? ' nocase;' : ''}${pos}`,
-);
+const contentOpt = fc
+  .tuple(piece, fc.boolean(), fc.constantFrom('', ' distance:0;', ' within:4;', ' offset:1;', ' depth:6;'))
+  .map(([p, nocase, pos]) => `content:"${p}";${nocase ? ' nocase;' : ''}${pos}`);
 // patterns chosen for backtracking: nested quantifiers, backreferences, alternations of overlapping words
 const pcreOpt = fc
-  .tuple(fc.constantFrom('(a*)*b', '(a|aa)+[bc]', '(a+)+$', '(\\w+\\s?)*x', '(a*)*\\1b', '^(a|ab)*c', '(?=a)(a+)+b', 'a.*?b.*?c'), fc.boolean(), fc.boolean())
+  .tuple(
+    fc.constantFrom('(a*)*b', '(a|aa)+[bc]', '(a+)+$', '(\\w+\\s?)*x', '(a*)*\\1b', '^(a|ab)*c', '(?=a)(a+)+b', 'a.*?b.*?c'),
+    fc.boolean(),
+    fc.boolean(),
+  )
   .map(([re, rel, neg]) => `pcre:${neg ? '!' : ''}"/${re}/${rel ? 'R' : ''}";`);
-const byteOpt = fc.constantFrom('byte_jump:1,0,relative;', 'byte_test:1,>,97,0,relative;', 'isdataat:1,relative;', 'byte_jump:1,0,relative,from_beginning;');
-const rule = fc.array(fc.oneof({ weight: 3, arbitrary: contentOpt }, { weight: 2, arbitrary: pcreOpt }, { weight: 1, arbitrary: byteOpt }), { minLength: 1, maxLength: 5 });
+const byteOpt = fc.constantFrom(
+  'byte_jump:1,0,relative;',
+  'byte_test:1,>,97,0,relative;',
+  'isdataat:1,relative;',
+  'byte_jump:1,0,relative,from_beginning;',
+);
+const rule = fc.array(fc.oneof({ weight: 3, arbitrary: contentOpt }, { weight: 2, arbitrary: pcreOpt }, { weight: 1, arbitrary: byteOpt }), {
+  minLength: 1,
+  maxLength: 5,
+});
 const payload = fc
   .tuple(fc.array(fc.constantFrom('a', 'a', 'a', 'b', 'c', ' ', 'x', '\x00', '\x02'), { maxLength: 64 }), fc.integer({ min: 1, max: 200 }))
   .map(([unit, times]) => unit.join('').repeat(times));

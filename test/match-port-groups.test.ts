@@ -13,7 +13,19 @@ import { PortGroups } from '../src/match/port-groups.js';
 import { compileText, itemOf, tcpPacket } from './helpers/match.js';
 
 // port sets with shared and touching bounds, negations, and variables
-const ports = fc.constantFrom('any', '80', '!80', '[80,443]', '1024:', ':1023', '[53,5000:5010]', '!$HTTP_PORTS', '$HTTP_PORTS', '5010:5020', '[0,65535]');
+const ports = fc.constantFrom(
+  'any',
+  '80',
+  '!80',
+  '[80,443]',
+  '1024:',
+  ':1023',
+  '[53,5000:5010]',
+  '!$HTTP_PORTS',
+  '$HTTP_PORTS',
+  '5010:5020',
+  '[0,65535]',
+);
 const header = fc.record({ proto: fc.constantFrom('tcp', 'udp', 'ip'), sp: ports, dp: ports, dir: fc.constantFrom('->', '->', '<>') });
 // ports on every bound of the sets above, and between them
 const portOf = fc.constantFrom(0, 52, 53, 79, 80, 81, 443, 1023, 1024, 4999, 5000, 5005, 5010, 5011, 5020, 5021, 8080, 40000, 65535);
@@ -43,7 +55,11 @@ describe('port groups: the same ids as the whole database with its port filter',
         fc.array(fc.tuple(payload, portOf, portOf), { minLength: 1, maxLength: 6 }),
         async (rules, packets) => {
           const compiled = compileText(rulesText(rules), ['HTTP_PORTS=[80,8080]']);
-          const m = new Matcher(compiled.plan, undefined, { checksumMode: 'none', inline: true, portGroups: { maxDatabases: 64, maxBytes: 1 << 30 } });
+          const m = new Matcher(compiled.plan, undefined, {
+            checksumMode: 'none',
+            inline: true,
+            portGroups: { maxDatabases: 64, maxBytes: 1 << 30 },
+          });
           const engine = m.ctx.engine;
           for (const l of m.groups.flat()) {
             const pg = l.ports;
@@ -79,7 +95,13 @@ describe('port groups: the same ids as the whole database with its port filter',
     let fired = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(header, fc.array(content, { minLength: 1, maxLength: 2 }).map((a) => a.join(' '))), { minLength: 1, maxLength: 8 }),
+        fc.array(
+          fc.tuple(
+            header,
+            fc.array(content, { minLength: 1, maxLength: 2 }).map((a) => a.join(' ')),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
         fc.array(fc.tuple(payload, portOf, portOf, fc.boolean()), { minLength: 1, maxLength: 6 }),
         async (rules, packets) => {
           const compiled = compileText(rulesText(rules), ['HTTP_PORTS=[80,8080]']);
@@ -87,7 +109,9 @@ describe('port groups: the same ids as the whole database with its port filter',
           const grouped = new Matcher(compiled.plan, undefined, { checksumMode: 'none', inline: true, portGroups: true });
           const run = (m: Matcher): number[][] =>
             packets.map(([p, sport, dport, udp]) => {
-              const packet = udp ? tcpPacket(p, { udp: { sport, dport } }) : tcpPacket(p, { tcp: { sport, dport, flags: 'PA', seq: 1, ack: 1, window: 512 } });
+              const packet = udp
+                ? tcpPacket(p, { udp: { sport, dport } })
+                : tcpPacket(p, { tcp: { sport, dport, flags: 'PA', seq: 1, ack: 1, window: 512 } });
               return m.inspect(itemOf(packet)).map((e) => e.rule.sid);
             });
           const expected = run(plain);

@@ -39,14 +39,31 @@ const otherOpt = fc.oneof(
   fc.constantFrom('pcre:"/a.?b/";', 'pcre:"/^b/R";', 'pcre:"/[ab]{2}/i";', 'pcre:!"/cc/";', 'pcre:"/(a)\\1/";', 'pcre:"/c(?=a)/";'),
   // relative pcres retried after a later option fails; some look before where they start (\b, lookbehind, ^ with
   // /m, a backtracking verb), the others let the matcher skip searches it knows find nothing (pcre-exec.ts)
-  fc.constantFrom('pcre:"/(a|b)c/R";', 'pcre:"/\\bab/R";', 'pcre:"/(?<=a)b/R";', 'pcre:"/b$/R";', 'pcre:"/^a/mR";', 'pcre:"/a(*COMMIT)c|ab/R";', 'pcre:"/[^b]a/R";', 'pcre:!"/ca/R";'),
+  fc.constantFrom(
+    'pcre:"/(a|b)c/R";',
+    'pcre:"/\\bab/R";',
+    'pcre:"/(?<=a)b/R";',
+    'pcre:"/b$/R";',
+    'pcre:"/^a/mR";',
+    'pcre:"/a(*COMMIT)c|ab/R";',
+    'pcre:"/[^b]a/R";',
+    'pcre:!"/ca/R";',
+  ),
   fc.constantFrom('isdataat:1,relative;', 'isdataat:!2,relative;', 'isdataat:3;'),
-  fc.constantFrom('byte_test:1,>,97,0,relative;', 'byte_test:1,=,98,0;', 'byte_jump:1,0,relative;', 'byte_extract:1,0,v,relative; content:"a"; distance:v;'),
+  fc.constantFrom(
+    'byte_test:1,>,97,0,relative;',
+    'byte_test:1,=,98,0;',
+    'byte_jump:1,0,relative;',
+    'byte_extract:1,0,v,relative; content:"a"; distance:v;',
+  ),
   fc.constantFrom('dsize:>4;', 'dsize:<10;', 'flags:PA;'),
 );
 
 const ruleText = fc
-  .tuple(fc.array(fc.oneof({ weight: 3, arbitrary: contentOpt }, { weight: 1, arbitrary: otherOpt }), { minLength: 1, maxLength: 4 }), fc.constantFrom('alert', 'drop', 'pass'))
+  .tuple(
+    fc.array(fc.oneof({ weight: 3, arbitrary: contentOpt }, { weight: 1, arbitrary: otherOpt }), { minLength: 1, maxLength: 4 }),
+    fc.constantFrom('alert', 'drop', 'pass'),
+  )
   .map(([opts, action]) => ({ opts: opts.join(' '), action }));
 
 const payload = fc.array(fc.constantFrom(0x61, 0x61, 0x62, 0x62, 0x41, 0x63, 0x00, 0x01, 0x02), { maxLength: 24 }).map((a) => Uint8Array.from(a));
@@ -92,7 +109,9 @@ describe('compiled matcher == reference evaluator', () => {
           const m = new Matcher(compiled.plan, undefined, { checksumMode: 'none' });
           const ref = new ReferenceMatcher(compiled.plan);
           for (const [p, sport, dport, udp] of packets) {
-            const packet = udp ? tcpPacket(p, { udp: { sport, dport } }) : tcpPacket(p, { tcp: { sport, dport, flags: 'PA', seq: 1, ack: 1, window: 512 } });
+            const packet = udp
+              ? tcpPacket(p, { udp: { sport, dport } })
+              : tcpPacket(p, { tcp: { sport, dport, flags: 'PA', seq: 1, ack: 1, window: 512 } });
             const a = m.inspect(itemOf(packet)).map((e) => e.rule.sid);
             const b = ref.inspect(itemOf(packet)).map((e) => e.rule.sid);
             expect(a).toEqual(b);

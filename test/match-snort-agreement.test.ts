@@ -31,11 +31,13 @@ function report(title: string, outcomes: Outcome[], known: Record<string, string
   const bad = outcomes.filter((o) => o.kind === 'disagree' || o.kind === 'accepted-but-snort-rejected');
   const lines = bad.map((o) => `  ${o.test}: expected [${o.expected}] got [${o.got}]${known[o.test] ? ` -- known: ${known[o.test]}` : ' -- NEW'}`);
   const agree = outcomes.filter((o) => o.kind === 'agree' || o.kind === 'rejected-as-snort').length;
-  console.log(`${title}: ${agree}/${outcomes.length} agree with Snort 2.9.20, ${bad.length} known disagreement(s)${lines.length ? ':\n' + lines.join('\n') : ''}`);
+  console.log(
+    `${title}: ${agree}/${outcomes.length} agree with Snort 2.9.20, ${bad.length} known disagreement(s)${lines.length ? ':\n' + lines.join('\n') : ''}`,
+  );
 }
 
 describe.skipIf(!exists)('Snort 2.9.20 agreement on suricata-verify (test rules)', () => {
-  it('replay gives Snort\'s alert multiset on every row Snort ran, and rejects the rules Snort rejected', async () => {
+  it("replay gives Snort's alert multiset on every row Snort ran, and rejects the rules Snort rejected", async () => {
     const rows = readRows(TSV);
     expect(rows.length).toBeGreaterThan(80);
     const outcomes: Outcome[] = [];
@@ -53,7 +55,7 @@ describe.skipIf(!exists)('Snort 2.9.20 agreement on suricata-verify (test rules)
 });
 
 describe.skipIf(!existsSync(ET_TSV))('Snort 2.9.20 agreement on suricata-verify pcaps with the whole ET Open 2019 set', () => {
-  it('replay gives Snort\'s alert multiset for each pcap', async () => {
+  it("replay gives Snort's alert multiset for each pcap", async () => {
     const rows = readEtRows(ET_TSV);
     const outcomes = await runEtRow(join(svDir, 'tests'), rows);
     report('ET Open 2019 on suricata-verify pcaps', outcomes, KNOWN_ET_DISAGREEMENTS);

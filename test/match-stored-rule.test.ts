@@ -60,11 +60,15 @@ describe('stored rules', () => {
   });
 
   for (const set of SETS) {
-    it.runIf(existsSync(set))(`every rule of ${set.split('/').pop()} comes back as compiled`, async () => {
-      const r = compileRuleSet(loadRuleSet({ paths: [set], vars: ['HOME_NET=[10.0.0.0/8,192.168.0.0/16]', 'EXTERNAL_NET=any'] }));
-      expect(r.plan.rules.length).toBeGreaterThan(500);
-      await roundTrip(r.plan.rules, set.split('/').pop()!);
-    }, 120_000);
+    it.runIf(existsSync(set))(
+      `every rule of ${set.split('/').pop()} comes back as compiled`,
+      async () => {
+        const r = compileRuleSet(loadRuleSet({ paths: [set], vars: ['HOME_NET=[10.0.0.0/8,192.168.0.0/16]', 'EXTERNAL_NET=any'] }));
+        expect(r.plan.rules.length).toBeGreaterThan(500);
+        await roundTrip(r.plan.rules, set.split('/').pop()!);
+      },
+      120_000,
+    );
   }
   it.skipIf(SETS.every(existsSync))('../shared/corpus/rules is absent: the corpus rules were not round-tripped', () => {
     console.warn(`${CORPUS} is absent: the stored-rule round trip ran on the table only`);

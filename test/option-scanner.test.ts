@@ -100,7 +100,10 @@ describe('the option scanner agrees with the chevrotain lexer', () => {
       expect(scanRegularOptions(body, 0, body.length, r), body).toBeUndefined();
       const lexReports = new Recorder();
       lexOptions(body, 0, lexReports);
-      expect(lexReports.seen.some((s) => s.includes('bad-option')), body).toBe(true);
+      expect(
+        lexReports.seen.some((s) => s.includes('bad-option')),
+        body,
+      ).toBe(true);
     }
     const ok = 'msg:"a\\;b"; nocase ; ;; content:"x"; sid:1';
     expect(scanRegularOptions(ok, 0, ok.length, new Recorder())).toBeDefined();

@@ -17,22 +17,15 @@ function definition(b: Uint8Array, start: number, end: number, acc: number): num
 describe('checksum sum', () => {
   it('equals the definition, folded, at any offset in any buffer', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 0, maxLength: 3000 }),
-        fc.nat(7),
-        fc.nat(),
-        fc.nat(),
-        fc.nat(0xfffff),
-        (bytes, shift, a, z, acc) => {
-          // a view that starts `shift` bytes into its buffer: every alignment of the wide loop
-          const backing = new Uint8Array(bytes.length + shift);
-          backing.set(bytes, shift);
-          const b = backing.subarray(shift);
-          const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
-          const end = start + (bytes.length === start ? 0 : z % (bytes.length - start + 1));
-          expect(fold(sumWords(b, start, end, acc))).toBe(fold(definition(b, start, end, acc)));
-        },
-      ),
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.nat(7), fc.nat(), fc.nat(), fc.nat(0xfffff), (bytes, shift, a, z, acc) => {
+        // a view that starts `shift` bytes into its buffer: every alignment of the wide loop
+        const backing = new Uint8Array(bytes.length + shift);
+        backing.set(bytes, shift);
+        const b = backing.subarray(shift);
+        const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+        const end = start + (bytes.length === start ? 0 : z % (bytes.length - start + 1));
+        expect(fold(sumWords(b, start, end, acc))).toBe(fold(definition(b, start, end, acc)));
+      }),
       { numRuns: 3000 },
     );
   });

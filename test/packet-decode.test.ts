@@ -3,9 +3,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../src/packet/bytes.js';
-import {
-  buildIcmpUnreachable, buildIp, buildTcpReset, concat, ethernet, linuxSll, linuxSll2, nullLoopback,
-} from '../src/packet/build.js';
+import { buildIcmpUnreachable, buildIp, buildTcpReset, concat, ethernet, linuxSll, linuxSll2, nullLoopback } from '../src/packet/build.js';
 import { fixChecksums } from '../src/packet/checksum.js';
 import { decode, decodeIpPacket, DecodeStats } from '../src/packet/decode.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
@@ -14,7 +12,11 @@ import { LinkType, TcpFlag } from '../src/packet/types.js';
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
 describe('link layers', () => {
-  const dgram = buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2', ttl: 33 }, tcp: { sport: 1234, dport: 80, seq: 7, flags: 'PA' }, payload: 'GET / HTTP/1.0\r\n\r\n' });
+  const dgram = buildIp({
+    ip: { src: '10.0.0.1', dst: '10.0.0.2', ttl: 33 },
+    tcp: { sport: 1234, dport: 80, seq: 7, flags: 'PA' },
+    payload: 'GET / HTTP/1.0\r\n\r\n',
+  });
   const cases: [string, number, Uint8Array][] = [
     ['ethernet', LinkType.ETHERNET, ethernet(dgram)],
     ['ethernet + 2 vlans', LinkType.ETHERNET, ethernet(dgram, { vlans: [100, 200] })],
@@ -65,12 +67,16 @@ describe('IPv4', () => {
   it('decodes header fields, fragbits and options', () => {
     const d = buildIp({
       ip: { src: '1.2.3.4', dst: '5.6.7.8', tos: 0x10, id: 4242, df: true, rb: true, ttl: 5, options: Uint8Array.of(7, 7, 4, 0, 0, 0, 0, 1) },
-      udp: { sport: 53, dport: 9999 }, payload: 'x',
+      udp: { sport: 53, dport: 9999 },
+      payload: 'x',
     });
     const p = decodeIpPacket(d);
     const ip = p.ip4!;
     expect([ip.tos, ip.id, ip.df, ip.rb, ip.mf, ip.ttl, ip.headerLength]).toEqual([0x10, 4242, true, true, false, 5, 28]);
-    expect(ip.options.map((o) => [o.type, o.length])).toEqual([[7, 7], [1, 1]]);
+    expect(ip.options.map((o) => [o.type, o.length])).toEqual([
+      [7, 7],
+      [1, 1],
+    ]);
     expect(ip.checksumOk).toBe(true);
     expect(p.udp?.srcPort).toBe(53);
     expect(p.udp?.checksumOk).toBe(true);
@@ -92,13 +98,65 @@ describe('IPv4', () => {
   });
   const bad: [string, (d: Uint8Array) => Uint8Array, string][] = [
     ['short', (d) => d.subarray(0, 12), 'ip-truncated'],
-    ['bad version', (d) => { d[0] = 0x55; return d; }, 'ip-bad-version'],
-    ['ihl < 5', (d) => { d[0] = 0x44; return d; }, 'ip4-bad-header-length'],
-    ['total < ihl', (d) => { d[2] = 0; d[3] = 10; return d; }, 'ip4-bad-total-length'],
-    ['total > captured', (d) => { d[2] = 0x10; return d; }, 'ip-truncated'],
-    ['bad option length', (d) => { d[0] = 0x46; d[20] = 7; d[21] = 0; return d; }, 'ip4-bad-options'],
-    ['tcp data offset too big', (d) => { d[20 + 12] = 0xf0; return d; }, 'tcp-bad-offset'],
-    ['tcp data offset < 5', (d) => { d[20 + 12] = 0x40; return d; }, 'tcp-bad-offset'],
+    [
+      'bad version',
+      (d) => {
+        d[0] = 0x55;
+        return d;
+      },
+      'ip-bad-version',
+    ],
+    [
+      'ihl < 5',
+      (d) => {
+        d[0] = 0x44;
+        return d;
+      },
+      'ip4-bad-header-length',
+    ],
+    [
+      'total < ihl',
+      (d) => {
+        d[2] = 0;
+        d[3] = 10;
+        return d;
+      },
+      'ip4-bad-total-length',
+    ],
+    [
+      'total > captured',
+      (d) => {
+        d[2] = 0x10;
+        return d;
+      },
+      'ip-truncated',
+    ],
+    [
+      'bad option length',
+      (d) => {
+        d[0] = 0x46;
+        d[20] = 7;
+        d[21] = 0;
+        return d;
+      },
+      'ip4-bad-options',
+    ],
+    [
+      'tcp data offset too big',
+      (d) => {
+        d[20 + 12] = 0xf0;
+        return d;
+      },
+      'tcp-bad-offset',
+    ],
+    [
+      'tcp data offset < 5',
+      (d) => {
+        d[20 + 12] = 0x40;
+        return d;
+      },
+      'tcp-bad-offset',
+    ],
   ];
   for (const [name, mutate, kind] of bad) {
     it(`reports ${name} as ${kind}`, () => {
@@ -123,7 +181,10 @@ describe('IPv6', () => {
   it('walks extension headers and reads the fragment header', () => {
     const hbh = { type: 0, body: new Uint8Array(7) };
     const dst = { type: 60, body: new Uint8Array(7) };
-    const d = buildIp({ ip: { src: '2001:db8::1', dst: '2001:db8::2', ttl: 9, tos: 0xb8, ext: [hbh, dst] }, tcp: { sport: 5, dport: 6, flags: 'S' } });
+    const d = buildIp({
+      ip: { src: '2001:db8::1', dst: '2001:db8::2', ttl: 9, tos: 0xb8, ext: [hbh, dst] },
+      tcp: { sport: 5, dport: 6, flags: 'S' },
+    });
     const p = decodeIpPacket(d);
     const ip = p.ip6!;
     expect(ip.ext.map((e) => e.type)).toEqual([0, 60]);
@@ -133,7 +194,9 @@ describe('IPv6', () => {
     expect(ip.tos).toBe(0xb8);
     expect(p.tcp?.flags).toBe(TcpFlag.SYN);
     expect(p.tcp?.checksumOk).toBe(true);
-    const f = decodeIpPacket(buildIp({ ip: { src: '::1', dst: '::2', fragment: true, mf: true, id: 77, fragOffset: 3 }, udp: { sport: 1, dport: 2 } }));
+    const f = decodeIpPacket(
+      buildIp({ ip: { src: '::1', dst: '::2', fragment: true, mf: true, id: 77, fragOffset: 3 }, udp: { sport: 1, dport: 2 } }),
+    );
     expect([f.ip!.isFragment, f.ip!.id, f.ip!.mf, f.ip!.fragOffset]).toEqual([true, 77, true, 3]);
     expect(f.udp).toBeUndefined();
   });
@@ -193,22 +256,27 @@ describe('ICMP and UDP', () => {
   });
   it('udp bad length', () => {
     const d = buildIp({ ip: { src: '1.1.1.1', dst: '2.2.2.2' }, udp: { sport: 1, dport: 2 }, payload: 'abc' });
-    d[24] = 0; d[25] = 200;
+    d[24] = 0;
+    d[25] = 200;
     expect(decodeIpPacket(d).error).toBe('udp-bad-length');
   });
   it('UDP checksum 0 over IPv4 is valid, over IPv6 it is not', () => {
     const d4 = buildIp({ ip: { src: '1.1.1.1', dst: '2.2.2.2' }, udp: { sport: 1, dport: 2 } });
-    d4[26] = 0; d4[27] = 0;
+    d4[26] = 0;
+    d4[27] = 0;
     expect(decodeIpPacket(d4).udp?.checksumOk).toBe(true);
     const d6 = buildIp({ ip: { src: '::1', dst: '::2' }, udp: { sport: 1, dport: 2 } });
-    d6[46] = 0; d6[47] = 0;
+    d6[46] = 0;
+    d6[47] = 0;
     expect(decodeIpPacket(d6).udp?.checksumOk).toBe(false);
   });
 });
 
 describe('reject helpers', () => {
   it('buildTcpReset answers the sender with RST|ACK at the right sequence', () => {
-    const p = decodeIpPacket(buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 3333, dport: 80, seq: 1000, ack: 5000, flags: 'PA' }, payload: 'hello' }));
+    const p = decodeIpPacket(
+      buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 3333, dport: 80, seq: 1000, ack: 5000, flags: 'PA' }, payload: 'hello' }),
+    );
     const r = decodeIpPacket(buildTcpReset(p)!);
     expect(formatIp(r.ip!.src)).toBe('10.0.0.2');
     expect([r.tcp?.srcPort, r.tcp?.dstPort, r.tcp?.seq, r.tcp?.ack, r.tcp?.flags]).toEqual([80, 3333, 5000, 1005, TcpFlag.RST | TcpFlag.ACK]);
@@ -241,25 +309,48 @@ const linktypes = [0, 1, 9, 101, 108, 113, 228, 229, 276, 12];
 
 describe('properties', () => {
   it('decoding random bytes never throws', () => {
-    fc.assert(fc.property(fc.constantFrom(...linktypes), fc.uint8Array({ maxLength: 200 }), (lt, b) => {
-      const s = new DecodeStats();
-      const p = decode(lt, b, s);
-      return s.packets === 1 && (p.payloadOffset + p.payloadLength <= b.length);
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...linktypes), fc.uint8Array({ maxLength: 200 }), (lt, b) => {
+        const s = new DecodeStats();
+        const p = decode(lt, b, s);
+        return s.packets === 1 && p.payloadOffset + p.payloadLength <= b.length;
+      }),
+      { numRuns: 5000 },
+    );
   });
   it('decoding mutated valid packets never throws and keeps payload inside the frame', () => {
     const base = [
-      ethernet(buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2', options: Uint8Array.of(1, 1, 1, 0) }, tcp: { sport: 1, dport: 2, options: Uint8Array.of(2, 4, 5, 180, 1, 3, 3, 7) }, payload: 'abcdef' })),
+      ethernet(
+        buildIp({
+          ip: { src: '10.0.0.1', dst: '10.0.0.2', options: Uint8Array.of(1, 1, 1, 0) },
+          tcp: { sport: 1, dport: 2, options: Uint8Array.of(2, 4, 5, 180, 1, 3, 3, 7) },
+          payload: 'abcdef',
+        }),
+      ),
       ethernet(buildIp({ ip: { src: '::1', dst: '::2', ext: [{ type: 0, body: new Uint8Array(7) }] }, udp: { sport: 1, dport: 2 }, payload: 'xyz' })),
-      ethernet(buildIp({ ip: { src: '1.1.1.1', dst: '2.2.2.2' }, proto: 41, payload: buildIp({ ip: { src: '::1', dst: '::2' }, icmp: { type: 128, id: 1, seq: 1 } }) })),
+      ethernet(
+        buildIp({
+          ip: { src: '1.1.1.1', dst: '2.2.2.2' },
+          proto: 41,
+          payload: buildIp({ ip: { src: '::1', dst: '::2' }, icmp: { type: 128, id: 1, seq: 1 } }),
+        }),
+      ),
     ];
-    fc.assert(fc.property(fc.constantFrom(...base), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(), (frame, muts, cut) => {
-      const b = frame.slice(0, frame.length - (cut % 8));
-      for (const [i, v] of muts) b[i % b.length] = v;
-      const p = decode(1, b);
-      if (p.tcp) void p.tcp.options;
-      return p.payloadOffset + p.payloadLength <= b.length;
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...base),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.nat(),
+        (frame, muts, cut) => {
+          const b = frame.slice(0, frame.length - (cut % 8));
+          for (const [i, v] of muts) b[i % b.length] = v;
+          const p = decode(1, b);
+          if (p.tcp) void p.tcp.options;
+          return p.payloadOffset + p.payloadLength <= b.length;
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
   const specArb = fc.record({
     v6: fc.boolean(),
@@ -268,22 +359,28 @@ describe('properties', () => {
     port: fc.integer({ min: 0, max: 65535 }),
   });
   it('fixChecksums yields valid checksums and keeps the length after any payload rewrite', () => {
-    fc.assert(fc.property(specArb, fc.uint8Array({ minLength: 1, maxLength: 300 }), ({ v6, kind, payload, port }, repl) => {
-      const ip = v6 ? { src: '2001:db8::5', dst: '2001:db8::6' } : { src: '10.1.2.3', dst: '10.3.2.1' };
-      const frame = ethernet(buildIp({
-        ip, payload,
-        tcp: kind === 'tcp' ? { sport: port, dport: 80, seq: 1, ack: 2 } : undefined,
-        udp: kind === 'udp' ? { sport: port, dport: 53 } : undefined,
-        icmp: kind === 'icmp' ? { type: v6 ? 128 : 8, id: port, seq: 1 } : undefined,
-      }));
-      const p = decode(1, frame);
-      const len = frame.length;
-      // rewrite payload bytes in place, as the replace verdict does
-      for (let i = 0; i < p.payloadLength; i++) frame[p.payloadOffset + i] = repl[i % repl.length];
-      fixChecksums(frame, p);
-      const q = decode(1, frame);
-      return frame.length === len && !q.badChecksum && q.error === undefined;
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(specArb, fc.uint8Array({ minLength: 1, maxLength: 300 }), ({ v6, kind, payload, port }, repl) => {
+        const ip = v6 ? { src: '2001:db8::5', dst: '2001:db8::6' } : { src: '10.1.2.3', dst: '10.3.2.1' };
+        const frame = ethernet(
+          buildIp({
+            ip,
+            payload,
+            tcp: kind === 'tcp' ? { sport: port, dport: 80, seq: 1, ack: 2 } : undefined,
+            udp: kind === 'udp' ? { sport: port, dport: 53 } : undefined,
+            icmp: kind === 'icmp' ? { type: v6 ? 128 : 8, id: port, seq: 1 } : undefined,
+          }),
+        );
+        const p = decode(1, frame);
+        const len = frame.length;
+        // rewrite payload bytes in place, as the replace verdict does
+        for (let i = 0; i < p.payloadLength; i++) frame[p.payloadOffset + i] = repl[i % repl.length];
+        fixChecksums(frame, p);
+        const q = decode(1, frame);
+        return frame.length === len && !q.badChecksum && q.error === undefined;
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -323,7 +420,12 @@ describe.skipIf(!haveCorpus)('suricata-verify captures', () => {
 });
 
 describe('decodeIpPacket lengthFromData (queued GSO super-packets)', () => {
-  const datagram = () => buildIp({ ip: { src: '10.0.0.20', dst: '10.0.0.1' }, tcp: { sport: 40000, dport: 5001, seq: 1, ack: 1, flags: 'A' }, payload: new Uint8Array(65_000).fill(0x41) });
+  const datagram = () =>
+    buildIp({
+      ip: { src: '10.0.0.20', dst: '10.0.0.1' },
+      tcp: { sport: 40000, dport: 5001, seq: 1, ack: 1, flags: 'A' },
+      payload: new Uint8Array(65_000).fill(0x41),
+    });
 
   it('decodes a 64 KB TCP segment as it is', () => {
     const p = decodeIpPacket(datagram(), undefined, { verifyChecksums: true });
@@ -348,7 +450,11 @@ describe('decodeIpPacket lengthFromData (queued GSO super-packets)', () => {
   });
 
   it('IPv6: a payload length of 0 likewise', () => {
-    const d = buildIp({ ip: { src: 'fd00::20', dst: 'fd00::1' }, tcp: { sport: 40000, dport: 5001, flags: 'A' }, payload: new Uint8Array(3000).fill(0x42) });
+    const d = buildIp({
+      ip: { src: 'fd00::20', dst: 'fd00::1' },
+      tcp: { sport: 40000, dport: 5001, flags: 'A' },
+      payload: new Uint8Array(3000).fill(0x42),
+    });
     d[4] = 0;
     d[5] = 0;
     const p = decodeIpPacket(d, undefined, { verifyChecksums: false, lengthFromData: true });

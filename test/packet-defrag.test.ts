@@ -31,7 +31,11 @@ describe('defrag', () => {
     void stats;
   });
   it('reassembles IPv6 with a hop-by-hop header and removes the fragment header', () => {
-    const orig = buildIp({ ip: { src: '2001::1', dst: '2001::2', ext: [{ type: 0, body: new Uint8Array(7) }] }, tcp: { sport: 1, dport: 2 }, payload: 'B'.repeat(77) });
+    const orig = buildIp({
+      ip: { src: '2001::1', dst: '2001::2', ext: [{ type: 0, body: new Uint8Array(7) }] },
+      tcp: { sport: 1, dport: 2 },
+      payload: 'B'.repeat(77),
+    });
     const frags = fragmentDatagram(orig, 32, 7);
     const f0 = decodeIpPacket(frags[0]);
     expect(f0.ip6!.ext.map((e) => e.type)).toEqual([0, 44]);
@@ -65,31 +69,43 @@ describe('defrag', () => {
     expect(d.stats.timeouts).toBe(1);
     expect(d.stats.reassembled).toBe(0);
     for (let i = 0; i < 50; i++) {
-      feed(d, fragmentDatagram(buildIp({ ip: { src: '1.1.1.1', dst: '2.2.2.2', id: 1000 + i }, proto: 253, payload: new Uint8Array(200) }), 64).slice(0, 2), 100);
+      feed(
+        d,
+        fragmentDatagram(buildIp({ ip: { src: '1.1.1.1', dst: '2.2.2.2', id: 1000 + i }, proto: 253, payload: new Uint8Array(200) }), 64).slice(0, 2),
+        100,
+      );
     }
     expect(d.memory).toBeLessThanOrEqual(1000);
     expect(d.stats.evicted).toBeGreaterThan(0);
   });
   it('property: fragments in any order (with duplicates) reassemble to the original', () => {
-    fc.assert(fc.property(
-      fc.boolean(), fc.uint8Array({ minLength: 1, maxLength: 600 }), fc.integer({ min: 8, max: 200 }), fc.nat(), fc.boolean(),
-      (v6, payload, size, seed, dup) => {
-        const ip = v6 ? { src: '2001::1', dst: '2001::2' } : { src: '10.0.0.1', dst: '10.0.0.2', id: 77 };
-        const orig = buildIp({ ip, udp: { sport: 9, dport: 10 }, payload });
-        const frags = fragmentDatagram(orig, size, 3);
-        const whole = frags.length === 1 && !decodeIpPacket(frags[0]).ip!.isFragment;
-        if (dup) frags.push(frags[seed % frags.length]);
-        // deterministic shuffle from seed
-        let s = seed;
-        for (let i = frags.length - 1; i > 0; i--) {
-          s = (s * 1103515245 + 12345) >>> 0;
-          const j = s % (i + 1);
-          [frags[i], frags[j]] = [frags[j], frags[i]];
-        }
-        const out = feed(new Defragmenter(), frags);
-        if (whole) return out.length === 0;
-        return out.length >= 1 && Buffer.from(out[0].data).equals(Buffer.from(orig)) && out[0].udp?.checksumOk === true;
-      }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.uint8Array({ minLength: 1, maxLength: 600 }),
+        fc.integer({ min: 8, max: 200 }),
+        fc.nat(),
+        fc.boolean(),
+        (v6, payload, size, seed, dup) => {
+          const ip = v6 ? { src: '2001::1', dst: '2001::2' } : { src: '10.0.0.1', dst: '10.0.0.2', id: 77 };
+          const orig = buildIp({ ip, udp: { sport: 9, dport: 10 }, payload });
+          const frags = fragmentDatagram(orig, size, 3);
+          const whole = frags.length === 1 && !decodeIpPacket(frags[0]).ip!.isFragment;
+          if (dup) frags.push(frags[seed % frags.length]);
+          // deterministic shuffle from seed
+          let s = seed;
+          for (let i = frags.length - 1; i > 0; i--) {
+            s = (s * 1103515245 + 12345) >>> 0;
+            const j = s % (i + 1);
+            [frags[i], frags[j]] = [frags[j], frags[i]];
+          }
+          const out = feed(new Defragmenter(), frags);
+          if (whole) return out.length === 0;
+          return out.length >= 1 && Buffer.from(out[0].data).equals(Buffer.from(orig)) && out[0].udp?.checksumOk === true;
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
@@ -144,22 +160,34 @@ const frag = (off: number, data: Uint8Array, mf: boolean, id = 5) =>
 
 describe('defrag: the interval structure and its limits', () => {
   it('property: overlapping fragments give the bytes the per-byte reference gives, for every policy', () => {
-    const fragArb = fc.record({ cell: fc.integer({ min: 0, max: 12 }), len: fc.integer({ min: 0, max: 40 }), mf: fc.boolean(), fill: fc.integer({ min: 1, max: 255 }) });
-    fc.assert(fc.property(fc.constantFrom('bsd' as const, 'first' as const, 'last' as const), fc.array(fragArb, { minLength: 1, maxLength: 30 }), (policy, list) => {
-      const d = new Defragmenter({ policy });
-      const ref = referenceDefrag(policy);
-      list.forEach((f0, i) => {
-        const f = f0.cell === 0 && !f0.mf ? { ...f0, mf: true } : f0; // offset 0 without MF is no fragment
-        // distinct bytes per fragment and position, so any byte taken from the wrong fragment shows
-        const data = Uint8Array.from({ length: f.len }, (_, k) => (f.fill + i * 7 + k) & 0xff);
-        const want = ref(f.cell * 8, data, f.mf);
-        const before = d.stats.bad;
-        const got = d.add(decodeIpPacket(frag(f.cell * 8, data, f.mf)));
-        if (want === 'bad') expect(d.stats.bad).toBe(before + 1);
-        else if (want === undefined) expect(got).toBeUndefined();
-        else expect(got && Buffer.from(got.payload).toString('hex')).toBe(Buffer.from(want).toString('hex'));
-      });
-    }), { numRuns: 2000 });
+    const fragArb = fc.record({
+      cell: fc.integer({ min: 0, max: 12 }),
+      len: fc.integer({ min: 0, max: 40 }),
+      mf: fc.boolean(),
+      fill: fc.integer({ min: 1, max: 255 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.constantFrom('bsd' as const, 'first' as const, 'last' as const),
+        fc.array(fragArb, { minLength: 1, maxLength: 30 }),
+        (policy, list) => {
+          const d = new Defragmenter({ policy });
+          const ref = referenceDefrag(policy);
+          list.forEach((f0, i) => {
+            const f = f0.cell === 0 && !f0.mf ? { ...f0, mf: true } : f0; // offset 0 without MF is no fragment
+            // distinct bytes per fragment and position, so any byte taken from the wrong fragment shows
+            const data = Uint8Array.from({ length: f.len }, (_, k) => (f.fill + i * 7 + k) & 0xff);
+            const want = ref(f.cell * 8, data, f.mf);
+            const before = d.stats.bad;
+            const got = d.add(decodeIpPacket(frag(f.cell * 8, data, f.mf)));
+            if (want === 'bad') expect(d.stats.bad).toBe(before + 1);
+            else if (want === undefined) expect(got).toBeUndefined();
+            else expect(got && Buffer.from(got.payload).toString('hex')).toBe(Buffer.from(want).toString('hex'));
+          });
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
   it('a fragment held past the total a later last fragment sets is cut, not a crash', () => {
     const d = new Defragmenter();
@@ -173,7 +201,8 @@ describe('defrag: the interval structure and its limits', () => {
     d.add(decodeIpPacket(frag(8000, new Uint8Array(8).fill(0x5a), false)));
     // each copy of an 8-byte fragment at 16..80 overlaps the ones held: the one held before wins (bsd)
     const tiny = decodeIpPacket(frag(16 + 8 * (0 % 8), new Uint8Array(16).fill(0x43), true));
-    for (let i = 0; i < 60_000; i++) d.add(i % 8 === 0 ? tiny : decodeIpPacket(frag(16 + 8 * (i % 8), new Uint8Array(16).fill(0x43 + (i % 8)), true)));
+    for (let i = 0; i < 60_000; i++)
+      d.add(i % 8 === 0 ? tiny : decodeIpPacket(frag(16 + 8 * (i % 8), new Uint8Array(16).fill(0x43 + (i % 8)), true)));
     expect(d.memory).toBeLessThan(20_000); // the buffer (8,008 bytes) and a few pieces; every copy held before: 960 kB
     expect(d.stats.overlaps).toBeGreaterThan(59_000);
     const whole = d.add(decodeIpPacket(frag(8, new Uint8Array(8000 - 8).fill(0x44), true)));
@@ -197,4 +226,3 @@ describe('defrag: the interval structure and its limits', () => {
     expect(d.memory).toBeLessThanOrEqual(2000);
   });
 });
-

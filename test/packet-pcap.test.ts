@@ -27,7 +27,7 @@ const arbPacket = fc.record({
 });
 
 function strip(r: CaptureRecord): object {
-  return { linktype: r.linktype, tsSec: r.tsSec, tsUsec: r.tsUsec, data: Buffer.from(r.data).toString("hex"), origLen: r.origLen };
+  return { linktype: r.linktype, tsSec: r.tsSec, tsUsec: r.tsUsec, data: Buffer.from(r.data).toString('hex'), origLen: r.origLen };
 }
 
 async function collect(it: AsyncIterable<CaptureRecord>): Promise<CaptureRecord[]> {
@@ -43,18 +43,12 @@ function tmp(): string {
 describe('pcap encode/read round trip', () => {
   it('classic pcap, all four magics', () => {
     fc.assert(
-      fc.property(
-        fc.array(arbPacket, { maxLength: 20 }),
-        fc.boolean(),
-        fc.boolean(),
-        fc.integer({ min: 0, max: 300 }),
-        (pkts, le, ns, linktype) => {
-          const packets = pkts.map((p) => ({ tsSec: p.tsSec, tsUsec: p.tsUsec, data: p.data, origLen: p.data.length + p.extra }));
-          const bytes = encodePcap(packets, { linktype, littleEndian: le, nanosecond: ns });
-          const got = [...readCapture(bytes)].map(strip);
-          expect(got).toEqual(packets.map((p) => strip({ ...p, linktype })));
-        },
-      ),
+      fc.property(fc.array(arbPacket, { maxLength: 20 }), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 300 }), (pkts, le, ns, linktype) => {
+        const packets = pkts.map((p) => ({ tsSec: p.tsSec, tsUsec: p.tsUsec, data: p.data, origLen: p.data.length + p.extra }));
+        const bytes = encodePcap(packets, { linktype, littleEndian: le, nanosecond: ns });
+        const got = [...readCapture(bytes)].map(strip);
+        expect(got).toEqual(packets.map((p) => strip({ ...p, linktype })));
+      }),
     );
   });
 
@@ -97,7 +91,10 @@ describe('pcap encode/read round trip', () => {
 
   it('a new section resets interfaces and byte order', () => {
     const a = encodePcapng([{ tsSec: 1, tsUsec: 2, data: new Uint8Array([1]) }], { interfaces: [{ linktype: 1 }], littleEndian: true });
-    const b = encodePcapng([{ tsSec: 3, tsUsec: 4, data: new Uint8Array([2, 3]) }], { interfaces: [{ linktype: 101, tsresol: 9 }], littleEndian: false });
+    const b = encodePcapng([{ tsSec: 3, tsUsec: 4, data: new Uint8Array([2, 3]) }], {
+      interfaces: [{ linktype: 101, tsresol: 9 }],
+      littleEndian: false,
+    });
     const both = new Uint8Array([...a, ...b]);
     expect([...readCapture(both)].map(strip)).toEqual([
       strip({ linktype: 1, tsSec: 1, tsUsec: 2, data: new Uint8Array([1]), origLen: 1 }),
@@ -168,8 +165,14 @@ describe('pcap errors', () => {
 
   it('property: corrupt inputs never throw anything but CaptureFormatError, and keep a prefix of the records', () => {
     const base = [
-      encodePcap([1, 2, 3, 4].map((i) => ({ tsSec: i, tsUsec: i, data: new Uint8Array(i * 5).fill(i) })), { linktype: 1, littleEndian: false }),
-      encodePcapng([1, 2, 3, 4].map((i) => ({ tsSec: i, tsUsec: i, data: new Uint8Array(i * 5).fill(i), simple: i === 3 })), { interfaces: [{ linktype: 1, tsresol: 9 }] }),
+      encodePcap(
+        [1, 2, 3, 4].map((i) => ({ tsSec: i, tsUsec: i, data: new Uint8Array(i * 5).fill(i) })),
+        { linktype: 1, littleEndian: false },
+      ),
+      encodePcapng(
+        [1, 2, 3, 4].map((i) => ({ tsSec: i, tsUsec: i, data: new Uint8Array(i * 5).fill(i), simple: i === 3 })),
+        { interfaces: [{ linktype: 1, tsresol: 9 }] },
+      ),
     ];
     fc.assert(
       fc.property(
@@ -220,7 +223,9 @@ describe('PcapWriter', () => {
           }
           const got = await collect(openCapture(join(dir, 'capture-2024-01-02.pcap')));
           expect(got.map(strip)).toEqual(
-            pkts.map((p) => strip({ linktype: 1, tsSec: p.tsSec, tsUsec: p.tsUsec, data: p.data.subarray(0, 200), origLen: p.data.length + p.extra })),
+            pkts.map((p) =>
+              strip({ linktype: 1, tsSec: p.tsSec, tsUsec: p.tsUsec, data: p.data.subarray(0, 200), origLen: p.data.length + p.extra }),
+            ),
           );
         } finally {
           rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ function countRules(dir: string) {
     const text = readFileSync(path, 'utf8');
     const { file, diagnostics } = parseRules(text, { file: basename(path) });
     expect(printRules(file), `round trip of ${path}`).toBe(text);
-    for (const n of file.nodes) if (n.kind === 'rule') (n.disabled ? disabled++ : enabled++);
+    for (const n of file.nodes) if (n.kind === 'rule') n.disabled ? disabled++ : enabled++;
     for (const d of diagnostics) if (d.severity === 'error') errors.push(`${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`);
   }
   return { enabled, disabled, errors };

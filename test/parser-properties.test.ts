@@ -15,7 +15,47 @@ const roundTrips = (text: string) => {
   }
 };
 
-const word = fc.constantFrom('alert', 'drop', '#', '# alert', 'tcp', 'udp', 'any', '$HOME_NET', '->', '<>', '[', ']', '!', ',', '(', ')', ';', ':', '"', '|', '\\', '\n', '\r\n', '\\\n', ' ', '\t', 'content', 'msg', 'sid', 'nocase', 'depth', '10', '1.2.3.4/24', '::1', 'pcre', '/x/i', 'http_uri', 'var', 'include');
+const word = fc.constantFrom(
+  'alert',
+  'drop',
+  '#',
+  '# alert',
+  'tcp',
+  'udp',
+  'any',
+  '$HOME_NET',
+  '->',
+  '<>',
+  '[',
+  ']',
+  '!',
+  ',',
+  '(',
+  ')',
+  ';',
+  ':',
+  '"',
+  '|',
+  '\\',
+  '\n',
+  '\r\n',
+  '\\\n',
+  ' ',
+  '\t',
+  'content',
+  'msg',
+  'sid',
+  'nocase',
+  'depth',
+  '10',
+  '1.2.3.4/24',
+  '::1',
+  'pcre',
+  '/x/i',
+  'http_uri',
+  'var',
+  'include',
+);
 
 const header = fc.tuple(
   fc.constantFrom('alert', 'drop', 'sdrop', 'reject', 'pass', 'log'),
@@ -26,7 +66,24 @@ const header = fc.tuple(
 );
 const option = fc.oneof(
   fc.string({ unit: fc.constantFrom('a', 'B', ' ', '|', '0', 'f', '\\', '"', ';', ':', '!', '\t') }).map((s) => `content:"${s}";`),
-  fc.constantFrom('nocase;', 'depth:5;', 'offset:1;', 'distance:0;', 'within:4;', 'http_uri;', 'fast_pattern;', 'fast_pattern:only;', 'rawbytes;', 'msg:"hi";', 'rev:2;', 'classtype:trojan-activity;', 'bogus;', ';', 'content:!"x";', 'replace:"y";'),
+  fc.constantFrom(
+    'nocase;',
+    'depth:5;',
+    'offset:1;',
+    'distance:0;',
+    'within:4;',
+    'http_uri;',
+    'fast_pattern;',
+    'fast_pattern:only;',
+    'rawbytes;',
+    'msg:"hi";',
+    'rev:2;',
+    'classtype:trojan-activity;',
+    'bogus;',
+    ';',
+    'content:!"x";',
+    'replace:"y";',
+  ),
   fc.integer({ min: 0, max: 5_000_000_000 }).map((n) => `sid:${n};`),
 );
 const rule = fc
@@ -39,11 +96,20 @@ describe('print(parse(x)) === x, and parsing never throws', () => {
   });
 
   it('on texts made of rule tokens', () => {
-    fc.assert(fc.property(fc.array(word, { maxLength: 60 }).map((w) => w.join('')), roundTrips), { numRuns: 1000 });
+    fc.assert(
+      fc.property(
+        fc.array(word, { maxLength: 60 }).map((w) => w.join('')),
+        roundTrips,
+      ),
+      { numRuns: 1000 },
+    );
   });
 
   it('on generated rule files (valid and broken rules, continuations, disabled rules)', () => {
-    fc.assert(fc.property(fc.array(rule, { maxLength: 6 }), fc.constantFrom('\n', '\r\n'), (rules, nl) => roundTrips(rules.join(nl) + nl)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.array(rule, { maxLength: 6 }), fc.constantFrom('\n', '\r\n'), (rules, nl) => roundTrips(rules.join(nl) + nl)),
+      { numRuns: 500 },
+    );
   });
 
   it.skipIf(!hasCorpus)('on real ET rules with random mutations (insert, delete, replace a character)', () => {
@@ -54,7 +120,9 @@ describe('print(parse(x)) === x, and parsing never throws', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: lines.length - 1 }),
-        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 2 }), fc.constantFrom(';', '"', '|', '\\', '(', ')', ':', ' ', '\n', '#', 'x', '!')), { maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 2 }), fc.constantFrom(';', '"', '|', '\\', '(', ')', ':', ' ', '\n', '#', 'x', '!')), {
+          maxLength: 4,
+        }),
         (i, edits) => {
           let s = lines[i]!;
           for (const [pos, kind, ch] of edits) {

@@ -25,10 +25,29 @@ describe('rule header', () => {
     );
     expect(errors).toEqual([]);
     expect(rule!.header.src.value).toMatchObject({ kind: 'list', negated: true });
-    expect(rule!.header.srcPort.value).toMatchObject({ kind: 'list', items: [{ kind: 'range', lo: 5938, negated: true }, { kind: 'range', lo: 1433, negated: true }] });
+    expect(rule!.header.srcPort.value).toMatchObject({
+      kind: 'list',
+      items: [
+        { kind: 'range', lo: 5938, negated: true },
+        { kind: 'range', lo: 1433, negated: true },
+      ],
+    });
     expect(rule!.header.direction.value).toBe('<>');
-    expect(rule!.header.dst.value).toMatchObject({ kind: 'list', items: [{ kind: 'cidr', family: 6, prefix: 32 }, { kind: 'cidr', family: 6, prefix: 128 }] });
-    expect(rule!.header.dstPort.value).toMatchObject({ kind: 'list', items: [{ lo: 1, hi: 1024 }, { lo: 80, negated: true }, { kind: 'var', name: 'HTTP_PORTS' }] });
+    expect(rule!.header.dst.value).toMatchObject({
+      kind: 'list',
+      items: [
+        { kind: 'cidr', family: 6, prefix: 32 },
+        { kind: 'cidr', family: 6, prefix: 128 },
+      ],
+    });
+    expect(rule!.header.dstPort.value).toMatchObject({
+      kind: 'list',
+      items: [
+        { lo: 1, hi: 1024 },
+        { lo: 80, negated: true },
+        { kind: 'var', name: 'HTTP_PORTS' },
+      ],
+    });
   });
 
   it('reads open-ended port ranges and tabs', () => {
@@ -172,9 +191,7 @@ describe('file structure', () => {
 
   it('diagnostics carry file, line, column, severity, code and sid', () => {
     const r = parseRules('\n\nalert tcp any any -> any any (content:"|4|"; sid:77;)\n', { file: 'f.rules' });
-    expect(r.diagnostics).toEqual([
-      expect.objectContaining({ file: 'f.rules', line: 3, column: 41, severity: 'error', code: 'bad-hex', sid: 77 }),
-    ]);
+    expect(r.diagnostics).toEqual([expect.objectContaining({ file: 'f.rules', line: 3, column: 41, severity: 'error', code: 'bad-hex', sid: 77 })]);
   });
 });
 
@@ -182,8 +199,14 @@ describe('rule-level checks Snort makes at load time', () => {
   it('once-per-rule options, byte_math variables, protected_content length, activate/dynamic', () => {
     const c = (t: string) => one(t).errors.map((d) => d.code);
     expect(c('alert tcp any any -> any any (content:"a"; tag:session,10,packets; tag:host,10,packets,src; sid:1;)')).toEqual(['duplicate-option']);
-    expect(c('alert tcp any any -> any any (content:"a"; detection_filter:track by_src,count 2,seconds 5; detection_filter:track by_dst,count 2,seconds 5; sid:1;)')).toEqual(['duplicate-option']);
-    expect(c('alert tcp any any -> any any (content:"a"; byte_math:bytes 2,offset 0,oper +,rvalue 1,result r1; byte_test:1,>,r1,0; sid:1;)')).toEqual([]);
+    expect(
+      c(
+        'alert tcp any any -> any any (content:"a"; detection_filter:track by_src,count 2,seconds 5; detection_filter:track by_dst,count 2,seconds 5; sid:1;)',
+      ),
+    ).toEqual(['duplicate-option']);
+    expect(c('alert tcp any any -> any any (content:"a"; byte_math:bytes 2,offset 0,oper +,rvalue 1,result r1; byte_test:1,>,r1,0; sid:1;)')).toEqual(
+      [],
+    );
     expect(c('alert tcp any any -> any any (content:"a"; byte_test:1,>,nope,0; sid:1;)')).toEqual(['unknown-variable']);
     expect(c('activate tcp any any -> any any (content:"a"; sid:1;)')).toEqual(['activate-without-activates']);
     expect(c('activate tcp any any -> any any (content:"a"; activates:1; sid:1;)')).toEqual([]);
@@ -195,7 +218,11 @@ describe('rule-level checks Snort makes at load time', () => {
     // sp_clientserver.c FlowInit: "Multiple flow options in rule"
     expect(c('alert tcp any any -> any any (flow:established; flow:to_server; content:"a"; sid:1;)')).toEqual(['duplicate-option']);
     // parser.c: "The detection_filter rule option and the threshold rule option cannot be used in the same rule"
-    expect(c('alert tcp any any -> any any (content:"a"; threshold:type limit,track by_src,count 1,seconds 60; detection_filter:track by_src,count 2,seconds 5; sid:1;)')).toEqual(['threshold-with-detection-filter']);
+    expect(
+      c(
+        'alert tcp any any -> any any (content:"a"; threshold:type limit,track by_src,count 1,seconds 60; detection_filter:track by_src,count 2,seconds 5; sid:1;)',
+      ),
+    ).toEqual(['threshold-with-detection-filter']);
     // sp_base64_data.c: "base64_decode needs to be specified before base64_data in a rule"
     expect(c('alert tcp any any -> any any (content:"a"; base64_data; content:"b"; sid:1;)')).toEqual(['base64-data-without-decode']);
     expect(c('alert tcp any any -> any any (content:"a"; base64_decode; base64_data; content:"b"; sid:1;)')).toEqual([]);

@@ -12,7 +12,15 @@ import { parsePcre, type PcreArgs } from '../src/keywords/pcre.js';
 import { translatePcreSource, type PcreCompileFlags } from '../src/keywords/pcre-translate.js';
 import { etDir, sharedDir } from './helpers/corpus.js';
 
-const NO_FLAGS: PcreCompileFlags = { caseless: false, dotall: false, multiline: false, extended: false, anchored: false, dollarEndOnly: false, ungreedy: false };
+const NO_FLAGS: PcreCompileFlags = {
+  caseless: false,
+  dotall: false,
+  multiline: false,
+  extended: false,
+  anchored: false,
+  dollarEndOnly: false,
+  ungreedy: false,
+};
 const FLAG_SETS: PcreCompileFlags[] = [
   NO_FLAGS,
   { ...NO_FLAGS, caseless: true },
@@ -119,9 +127,88 @@ describe('the quick PCRE check', () => {
   it('agrees with the translator on generated patterns (property)', () => {
     // Pieces near the edges of the quick check's subset, so that most generated patterns sit on a boundary.
     const piece = fc.constantFrom(
-      'a', 'Z', '0', '-', ' ', '#', '/', ',', ':', '_', '~', '.', '^', '$', '|', '*', '+', '?', '{', '}', '{2}', '{2,}', '{1,3}', '{3,1}', '{,2}', '{70000}',
-      '(', ')', '(?:', '(?=', '(?!', '(?<=', '(?P<n>', '(?P<m>', '(?P=n)', '(?P=m)', '(?P=x)', '[(?P<]', '[', ']', '[^', '[=', '=]', '[.', ':]', '[a-z]', '[z-a]', '[\\d-z]', '[a-]', '[-a]', '[]',
-      '\\', '\\d', '\\W', '\\s', '\\b', '\\B', '\\n', '\\x41', '\\x4', '\\x{41}', '\\1', '\\2', '\\9', '\\10', '\\0', '[a-z-_]', '[a-z-', '-\\d]', '{,3}', '{1', '\\-', '\\.', '\\/', '\\]', '\\[', '\\\\', '\\v', '\\Q', '\\E', '\\c', '[:alpha:]',
+      'a',
+      'Z',
+      '0',
+      '-',
+      ' ',
+      '#',
+      '/',
+      ',',
+      ':',
+      '_',
+      '~',
+      '.',
+      '^',
+      '$',
+      '|',
+      '*',
+      '+',
+      '?',
+      '{',
+      '}',
+      '{2}',
+      '{2,}',
+      '{1,3}',
+      '{3,1}',
+      '{,2}',
+      '{70000}',
+      '(',
+      ')',
+      '(?:',
+      '(?=',
+      '(?!',
+      '(?<=',
+      '(?P<n>',
+      '(?P<m>',
+      '(?P=n)',
+      '(?P=m)',
+      '(?P=x)',
+      '[(?P<]',
+      '[',
+      ']',
+      '[^',
+      '[=',
+      '=]',
+      '[.',
+      ':]',
+      '[a-z]',
+      '[z-a]',
+      '[\\d-z]',
+      '[a-]',
+      '[-a]',
+      '[]',
+      '\\',
+      '\\d',
+      '\\W',
+      '\\s',
+      '\\b',
+      '\\B',
+      '\\n',
+      '\\x41',
+      '\\x4',
+      '\\x{41}',
+      '\\1',
+      '\\2',
+      '\\9',
+      '\\10',
+      '\\0',
+      '[a-z-_]',
+      '[a-z-',
+      '-\\d]',
+      '{,3}',
+      '{1',
+      '\\-',
+      '\\.',
+      '\\/',
+      '\\]',
+      '\\[',
+      '\\\\',
+      '\\v',
+      '\\Q',
+      '\\E',
+      '\\c',
+      '[:alpha:]',
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 14 }), fc.constantFrom(...FLAG_SETS), (pieces, flags) => {
@@ -139,7 +226,13 @@ describe('the quick PCRE check', () => {
     const eager = translatePcreSource('^(?P<q>[\\x22\\x27])[a-f0-9]{32}(?P=q)', { ...NO_FLAGS, caseless: true });
     expect(a.translation).toEqual(eager);
     expect(a.translation).toBe(a.translation);
-    expect(a).toMatchObject({ negated: false, pattern: '^(?P<q>[\\x22\\x27])[a-f0-9]{32}(?P=q)', flags: 'Ui', buffer: 'http_uri', translation: eager });
+    expect(a).toMatchObject({
+      negated: false,
+      pattern: '^(?P<q>[\\x22\\x27])[a-f0-9]{32}(?P=q)',
+      flags: 'Ui',
+      buffer: 'http_uri',
+      translation: eager,
+    });
     // Frozen as every repeated value is: the translation is still made and kept.
     const frozen = Object.freeze(parsePcre('"/fr(o|e)zen/"', { error: () => {}, warning: () => {} }) as PcreArgs);
     expect(frozen.translation).toBe(frozen.translation);

@@ -22,7 +22,7 @@ const cases: [pattern: string, flags: string, suffixClosed: boolean, why: string
   ['\\Q^\\E', '', false, '\\Q...\\E is not looked into'],
   ['a # [ \n ^b', 'x', false, '/x: comments are not looked into'],
   ['(?x)a', '', false, '(?x) likewise'],
-  ['[[:alpha:]]^', '', false, 'the POSIX class ends the scan\'s class early: ^ seen'],
+  ['[[:alpha:]]^', '', false, "the POSIX class ends the scan's class early: ^ seen"],
   ['\\^abc', '', true, 'an escaped ^'],
   ['abc', 'A', false, '/A anchors it'],
   ['(?=a)\\w+', '', true, 'lookahead is fine'],

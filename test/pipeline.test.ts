@@ -19,7 +19,11 @@ describe('pipeline on built packets', () => {
   });
   it('parses HTTP on packets of directions that are not reassembled', () => {
     const pl = new PacketPipeline({ flow: { reassembleClientPorts: 'none' } });
-    const req = buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 40000, dport: 8080, seq: 1, ack: 1, flags: 'PA' }, payload: 'GET /a//b HTTP/1.1\r\nHost: h\r\n\r\n' });
+    const req = buildIp({
+      ip: { src: '10.0.0.1', dst: '10.0.0.2' },
+      tcp: { sport: 40000, dport: 8080, seq: 1, ack: 1, flags: 'PA' },
+      payload: 'GET /a//b HTTP/1.1\r\nHost: h\r\n\r\n',
+    });
     const [it1] = pl.push(-1, req);
     expect(it1.streamInserted).toBe(false);
     expect(S(it1.http[0]?.uri)).toBe('/a/b');
@@ -34,7 +38,8 @@ describe.skipIf(!have)('pipeline on a capture', () => {
   it('http-all-headers: rebuilt segments carry the request and the response buffers', () => {
     const pl = new PacketPipeline({ flow: { reassembleClientPorts: 'all', reassembleServerPorts: SNORT_CONF_STREAM5_BOTH_PORTS } });
     const items: InspectionItem[] = [];
-    for (const r of readCaptureAll(readFileSync(path.join(corpus, 'http-all-headers/input.pcap'))).records) items.push(...pl.push(r.linktype, r.data, r.tsSec, r.tsUsec));
+    for (const r of readCaptureAll(readFileSync(path.join(corpus, 'http-all-headers/input.pcap'))).records)
+      items.push(...pl.push(r.linktype, r.data, r.tsSec, r.tsUsec));
     items.push(...pl.finish());
     const http = items.flatMap((i) => i.http.map((h) => ({ i, h })));
     const req = http.find((x) => x.h.kind === 'request');
@@ -45,7 +50,10 @@ describe.skipIf(!have)('pipeline on a capture', () => {
     const resp = http.find((x) => x.h.kind === 'response');
     expect(S(resp?.h.statCode)).toBe('200');
     expect(resp?.i.fromClient).toBe(false);
-    const body = http.filter((x) => !x.i.fromClient).map((x) => S(x.h.fileData) ?? '').join('');
+    const body = http
+      .filter((x) => !x.i.fromClient)
+      .map((x) => S(x.h.fileData) ?? '')
+      .join('');
     expect(body).toContain('</html>');
     // the synthetic packet of a stream item has the flow's addresses and the segment payload
     const st = req!.i.packet;
@@ -55,20 +63,26 @@ describe.skipIf(!have)('pipeline on a capture', () => {
     expect(pl.decodeStats.malformed).toBe(0);
   });
   it('runs every capture of the corpus through decode, defrag, flows and HTTP without throwing', () => {
-    const walk = (d: string): string[] => readdirSync(d).flatMap((e) => {
-      const f = path.join(d, e);
-      return statSync(f).isDirectory() ? walk(f) : /\.pcap(ng)?$/.test(e) ? [f] : [];
-    });
+    const walk = (d: string): string[] =>
+      readdirSync(d).flatMap((e) => {
+        const f = path.join(d, e);
+        return statSync(f).isDirectory() ? walk(f) : /\.pcap(ng)?$/.test(e) ? [f] : [];
+      });
     let items = 0;
     let httpBuffers = 0;
     const pl = new PacketPipeline({ flow: { trackIcmp: true, trackIp: true, reassembleClientPorts: 'all', reassembleServerPorts: 'all' } });
     for (const f of walk(corpus)) {
       for (const r of readCaptureAll(readFileSync(f), f).records) {
-        for (const it of pl.push(r.linktype, r.data, r.tsSec, r.tsUsec)) { items++; httpBuffers += it.http.length; }
+        for (const it of pl.push(r.linktype, r.data, r.tsSec, r.tsUsec)) {
+          items++;
+          httpBuffers += it.http.length;
+        }
       }
     }
     items += pl.finish().length;
-    console.log(`corpus through the pipeline: ${items} items, ${httpBuffers} HTTP messages, flows ${JSON.stringify(pl.flows.stats)}, defrag ${JSON.stringify(pl.defrag.stats)}`);
+    console.log(
+      `corpus through the pipeline: ${items} items, ${httpBuffers} HTTP messages, flows ${JSON.stringify(pl.flows.stats)}, defrag ${JSON.stringify(pl.defrag.stats)}`,
+    );
     expect(items).toBeGreaterThan(pl.decodeStats.packets);
     expect(httpBuffers).toBeGreaterThan(10);
     expect(pl.defrag.stats.reassembled).toBeGreaterThan(0);

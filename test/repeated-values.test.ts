@@ -11,7 +11,14 @@ const rules = (opts: string[]) => opts.map((o, i) => `alert tcp any any -> any a
 
 describe('values parsed once per distinct value', () => {
   it('every option with a bad repeated value gets its own error, at its own line and column', () => {
-    const text = rules(['flow:established,bogus', 'flow:established,bogus', 'depth:0', 'depth:0', 'threshold:type limit, track by_rule, count 1, seconds 60', 'threshold:type limit, track by_rule, count 1, seconds 60']);
+    const text = rules([
+      'flow:established,bogus',
+      'flow:established,bogus',
+      'depth:0',
+      'depth:0',
+      'threshold:type limit, track by_rule, count 1, seconds 60',
+      'threshold:type limit, track by_rule, count 1, seconds 60',
+    ]);
     const { file, diagnostics } = parseRules(text, { file: 'r.rules' });
     const byLine = (line: number) => diagnostics.filter((d) => d.line === line && d.severity === 'error').map((d) => `${d.code}@${d.column}`);
     for (const [a, b] of [

@@ -52,7 +52,17 @@ describe.skipIf(!have)('replay is deterministic', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'hw-determinism-'));
     artifact = path.join(dir, 'et.hwm');
-    await run(process.execPath, [BIN, 'compile', etDir, '--var', 'HOME_NET=[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16]', '--var', 'EXTERNAL_NET=any', '--out', artifact]);
+    await run(process.execPath, [
+      BIN,
+      'compile',
+      etDir,
+      '--var',
+      'HOME_NET=[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16]',
+      '--var',
+      'EXTERNAL_NET=any',
+      '--out',
+      artifact,
+    ]);
     pcaps = captures();
     single = await replay(artifact, pcaps, '0');
   }, 180_000);

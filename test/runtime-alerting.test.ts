@@ -1,22 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildIp } from '../src/packet/build.js';
-import { transportChecksumOk } from '../src/packet/checksum.js';
-import { decodeIpPacket } from '../src/packet/decode.js';
-import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/output/alert.js';
+import type { AlertEvent } from '../src/output/alert.js';
 import { AlertRuleError, parseAlertRule, parseDuration, splitWords, Alerter } from '../src/runtime/alerting.js';
-import { BasicInspector } from '../src/runtime/basic-inspector.js';
-import { formatFirewallLine } from '../src/runtime/firewall-log.js';
-import { parseTcpdumpStat } from '../src/runtime/full-capture.js';
-import { parseNfqueueProc } from '../src/runtime/gateway.js';
-import { loadGatewayConfig, parseQueueBalance } from '../src/runtime/gateway-config.js';
-import { PacketProcessor } from '../src/runtime/packet-processor.js';
-import { ethernetFrame, rejectDatagram } from '../src/runtime/reject.js';
-import { RotatingFile } from '../src/runtime/rotating-file.js';
-import { writeFileSync } from 'node:fs';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hw-alerting-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -24,7 +11,13 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('alert rules', () => {
   it('parses watches, filters, actions and throttles', () => {
     expect(splitWords(`ids sid=1,2 subject='two words' pattern=/a b/i`)).toEqual(['ids', 'sid=1,2', 'subject=two words', 'pattern=/a b/i']);
-    expect(parseAlertRule('x', 'ids sid=9000001 action=drop mail= throttle=10h', ['ops@x'])).toMatchObject({ watch: 'ids', sids: [9000001], actions: ['drop'], mail: ['ops@x'], throttleMs: 36_000_000 });
+    expect(parseAlertRule('x', 'ids sid=9000001 action=drop mail= throttle=10h', ['ops@x'])).toMatchObject({
+      watch: 'ids',
+      sids: [9000001],
+      actions: ['drop'],
+      mail: ['ops@x'],
+      throttleMs: 36_000_000,
+    });
     expect(parseDuration('0:10:00')).toBe(600_000);
     expect(() => parseAlertRule('x', 'outbound')).toThrow(AlertRuleError);
     expect(() => parseAlertRule('x', 'bogus mail=a@b')).toThrow(/not a watch/);
@@ -35,7 +28,12 @@ describe('alert rules', () => {
   it('throttles per rule and key, and runs commands', async () => {
     let now = 0;
     const out = path.join(tmp, 'exec.txt');
-    const a = new Alerter([parseAlertRule('o', `outbound exec='cat >> ${out}' throttle=1h`)], { smtpHost: '127.0.0.1', smtpPort: 1, from: 'x@y', clock: { now: () => now } });
+    const a = new Alerter([parseAlertRule('o', `outbound exec='cat >> ${out}' throttle=1h`)], {
+      smtpHost: '127.0.0.1',
+      smtpPort: 1,
+      from: 'x@y',
+      clock: { now: () => now },
+    });
     a.firewall('OUTBOUND TCP: ', 'line1', '10.0.0.20');
     a.firewall('OUTBOUND TCP: ', 'line2', '10.0.0.20');
     a.firewall('OUTBOUND TCP: ', 'line3', '10.0.0.21');
@@ -56,14 +54,26 @@ describe('alert rules', () => {
   it('mails through SMTP (local sink)', async () => {
     const { SMTPServer } = await import('smtp-server');
     const got: string[] = [];
-    const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onData(stream, _s, cb) {
-      let d = '';
-      stream.on('data', (c: Buffer) => (d += c.toString()));
-      stream.on('end', () => { got.push(d); cb(); });
-    } });
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _s, cb) {
+        let d = '';
+        stream.on('data', (c: Buffer) => (d += c.toString()));
+        stream.on('end', () => {
+          got.push(d);
+          cb();
+        });
+      },
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.server.address() as { port: number }).port;
-    const a = new Alerter([parseAlertRule('ids', 'ids classtype=attempted-admin mail=ops@example.test')], { smtpHost: '127.0.0.1', smtpPort: port, from: 'hw@example.test' });
+    const a = new Alerter([parseAlertRule('ids', 'ids classtype=attempted-admin mail=ops@example.test')], {
+      smtpHost: '127.0.0.1',
+      smtpPort: port,
+      from: 'hw@example.test',
+    });
     const e = { gid: 1, sid: 5, msg: 'Bad thing', classtype: 'attempted-admin', action: 'drop', blocked: true } as AlertEvent;
     a.ids(e, 'the fast line');
     a.ids({ ...e, classtype: 'misc' }, 'not mailed');
@@ -76,4 +86,3 @@ describe('alert rules', () => {
     expect(got[0]).toContain('the fast line');
   });
 });
-

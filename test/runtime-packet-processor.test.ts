@@ -109,7 +109,9 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
     await expect(loadGatewayMatcher({ rules: [], matcher: withVars, vars: { HOME_NET: '10.9.9.9' } })).rejects.toThrow(
       `HwIPS_MATCHER: ${withVars} was compiled with HOME_NET=${HP}, the config says 10.9.9.9 (recompile with --var HOME_NET=10.9.9.9)`,
     );
-    await expect(loadGatewayMatcher({ rules: [], matcher: rules, vars: {} })).rejects.toThrow(`HwIPS_MATCHER: ${rules} is not a honeywall matcher artifact`);
+    await expect(loadGatewayMatcher({ rules: [], matcher: rules, vars: {} })).rejects.toThrow(
+      `HwIPS_MATCHER: ${rules} is not a honeywall matcher artifact`,
+    );
   });
 
   it('HwIPS_RULES: the same rules compiled at load decide the same, and say what did not compile', async () => {
@@ -144,7 +146,10 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
   it('a caller that reuses its buffer (the queue reads each batch into one): held segments and fragments keep their bytes', async () => {
     // rules on bytes of packets that wait: a segment held for a gap, the first fragment of a datagram
     const held = path.join(dir, 'held.rules');
-    writeFileSync(held, `${RULES}alert tcp any any -> any 80 (msg:"held segment"; content:"HTTP/1.0"; sid:9000005;)\nalert udp any any -> any 5000 (msg:"fragment"; content:"fragged"; sid:9000006;)\n`);
+    writeFileSync(
+      held,
+      `${RULES}alert tcp any any -> any 80 (msg:"held segment"; content:"HTTP/1.0"; sid:9000005;)\nalert udp any any -> any 5000 (msg:"fragment"; content:"fragged"; sid:9000006;)\n`,
+    );
     const spec = { rules: [held], vars: { HOME_NET: HP, EXTERNAL_NET: 'any' } };
     const udp = buildIp({ ip: { src: HP, dst: OUT }, udp: { sport: 4000, dport: 5000 }, payload: enc('fragged datagram, in two pieces') });
     const body = udp.subarray(20);
@@ -159,7 +164,8 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
     const fresh = new PacketProcessor<number>(await loadGatewayMatcher(spec));
     const reused = new PacketProcessor<number>(await loadGatewayMatcher(spec));
     const batch = new Uint8Array(2048);
-    const summary = (r: ProcessResult<number>[]) => r.map((x) => [x.handle, x.verdict, x.reason, x.events.map((e) => e.sid), x.modified && Buffer.from(x.modified).toString('latin1')]);
+    const summary = (r: ProcessResult<number>[]) =>
+      r.map((x) => [x.handle, x.verdict, x.reason, x.events.map((e) => e.sid), x.modified && Buffer.from(x.modified).toString('latin1')]);
     const sids: number[] = [];
     packets.forEach((d, i) => {
       const expected = summary(fresh.process(d.slice(), 1, i, i));
@@ -198,7 +204,11 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
       await written;
       const proc = new PacketProcessor<number>(await loadGatewayMatcher({ rules: [], matcher: artifact, vars: {} }));
       expect(one(proc, tcp(HP, OUT, 41000, 80, 'S', 100, 0), 1, 0).reason).toBe('clean');
-      const d = buildIp({ ip: { src: HP, dst: OUT }, tcp: { sport: 41000, dport: 80, seq: 101, ack: 501, flags: 'A' }, payload: big('GET /x HTTP/1.0\r\n', 60_000) });
+      const d = buildIp({
+        ip: { src: HP, dst: OUT },
+        tcp: { sport: 41000, dport: 80, seq: 101, ack: 501, flags: 'A' },
+        payload: big('GET /x HTTP/1.0\r\n', 60_000),
+      });
       partialChecksum(d);
       const r = proc.process(d, 2, 0, 2, { gso: true, truncatedFrom: 0 });
       expect(r.map((x) => [x.verdict, x.reason])).toEqual([['accept', 'replace']]);
@@ -238,4 +248,3 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
     });
   });
 });
-

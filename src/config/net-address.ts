@@ -30,7 +30,8 @@ export function checkNetAddress(text: string): NetAddress | AddressProblem {
   const prefixText = text.slice(slash + 1);
   const max = family === 4 ? 32 : 128;
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return { problem: `has a bad prefix length (0..${max})` };
-  if (prefixText.length > 1 && prefixText.startsWith('0')) return { problem: 'has a prefix length with a leading zero, which iptables reads as octal' };
+  if (prefixText.length > 1 && prefixText.startsWith('0'))
+    return { problem: 'has a prefix length with a leading zero, which iptables reads as octal' };
   return { family, address, prefix: Number(prefixText), text };
 }
 

@@ -98,7 +98,14 @@ export function isConfigPath(path: string): boolean {
 
 export function loadRuleSet(opts: LoadOptions): RuleSet {
   const cwd = opts.cwd ?? process.cwd();
-  const set: RuleSet = { files: [], ruleFiles: [], configs: [], vars: VariableTable.withDefaults(), classifications: defaultClassifications(), diagnostics: [] };
+  const set: RuleSet = {
+    files: [],
+    ruleFiles: [],
+    configs: [],
+    vars: VariableTable.withDefaults(),
+    classifications: defaultClassifications(),
+    diagnostics: [],
+  };
   const seenFiles = new Set<string>();
   let classificationsFromFile = false;
 
@@ -134,7 +141,16 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
     const { line, column } = lines.position(node.keyword.span.start);
     if (node.directive === 'var' || node.directive === 'ipvar' || node.directive === 'portvar') {
       if (!node.name || !node.value) {
-        set.diagnostics.push({ code: 'bad-variable', severity: 'error', message: `${node.directive} needs a name and a value`, file: shown, line, column, offset: node.keyword.span.start, length: node.raw.trimEnd().length });
+        set.diagnostics.push({
+          code: 'bad-variable',
+          severity: 'error',
+          message: `${node.directive} needs a name and a value`,
+          file: shown,
+          line,
+          column,
+          offset: node.keyword.span.start,
+          length: node.raw.trimEnd().length,
+        });
         return;
       }
       set.vars.set({ kind: node.directive, name: node.name.value, value: node.value.value, origin: `${shown}:${line}` });
@@ -142,7 +158,16 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
       const target = set.vars.substitute(node.name.value);
       const full = isAbsolute(target) ? target : resolve(dirname(path), target);
       if (!existsSync(full)) {
-        set.diagnostics.push({ code: 'include-not-found', severity: 'error', message: `include '${node.name.value}' (${full}) does not exist`, file: shown, line, column, offset: node.name.span.start, length: node.name.text.length });
+        set.diagnostics.push({
+          code: 'include-not-found',
+          severity: 'error',
+          message: `include '${node.name.value}' (${full}) does not exist`,
+          file: shown,
+          line,
+          column,
+          offset: node.name.span.start,
+          length: node.name.text.length,
+        });
         return;
       }
       const name = basename(full);
@@ -162,7 +187,16 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
     }
     for (const c of entries) set.classifications.set(c.name, c);
     for (const b of bad)
-      set.diagnostics.push({ code: 'bad-classification', severity: 'error', message: `cannot read classification '${b.text.trim()}'`, file: display(path, cwd), line: b.line, column: 1, offset: 0, length: b.text.length });
+      set.diagnostics.push({
+        code: 'bad-classification',
+        severity: 'error',
+        message: `cannot read classification '${b.text.trim()}'`,
+        file: display(path, cwd),
+        line: b.line,
+        column: 1,
+        offset: 0,
+        length: b.text.length,
+      });
     void from;
   };
 

@@ -235,7 +235,11 @@ class Resolver<E extends AddressExpr | PortExpr, A> {
       }
       default: {
         const atom = this.kind.atom(expr)!;
-        return { set: expr.negated ? { any: false, include: [], exclude: [atom] } : { any: false, include: [atom], exclude: [] }, size: 1, height: 0 };
+        return {
+          set: expr.negated ? { any: false, include: [], exclude: [atom] } : { any: false, include: [atom], exclude: [] },
+          size: 1,
+          height: 0,
+        };
       }
     }
   }
@@ -261,8 +265,7 @@ class Resolver<E extends AddressExpr | PortExpr, A> {
       r = this.resolve(parsed.value, depth + 1);
     } catch (e) {
       this.done.delete(name);
-      if (e instanceof ResolveError && e.code === 'expansion-too-large' && !e.message.startsWith('$'))
-        throw this.tooLarge(`$${name} (${v.origin})`);
+      if (e instanceof ResolveError && e.code === 'expansion-too-large' && !e.message.startsWith('$')) throw this.tooLarge(`$${name} (${v.origin})`);
       throw e;
     }
     const own: Resolved<A> = { set: r.set, size: r.size, height: r.height + 1 };

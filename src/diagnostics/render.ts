@@ -34,7 +34,15 @@ export function renderJson(summary: LintSummary, diags: Diagnostic[], extra: Rec
     JSON.stringify({
       files: summary.files,
       rules: summary.rules,
-      diagnostics: diags.map((d) => ({ file: d.file, line: d.line, column: d.column, severity: d.severity, code: d.code, message: d.message, sid: d.sid ?? null })),
+      diagnostics: diags.map((d) => ({
+        file: d.file,
+        line: d.line,
+        column: d.column,
+        severity: d.severity,
+        code: d.code,
+        message: d.message,
+        sid: d.sid ?? null,
+      })),
       ...extra,
     }) + '\n'
   );
@@ -88,6 +96,9 @@ function escapeProperty(s: string): string {
 export function renderGithub(diags: Diagnostic[]): string {
   const cmd = (s: Diagnostic['severity']) => (s === 'info' ? 'notice' : s);
   return diags
-    .map((d) => `::${cmd(d.severity)} file=${escapeProperty(d.file)},line=${d.line},col=${d.column},title=${escapeProperty(d.code)}::${escapeData(d.sid !== undefined ? `${d.message} [sid ${d.sid}]` : d.message)}\n`)
+    .map(
+      (d) =>
+        `::${cmd(d.severity)} file=${escapeProperty(d.file)},line=${d.line},col=${d.column},title=${escapeProperty(d.code)}::${escapeData(d.sid !== undefined ? `${d.message} [sid ${d.sid}]` : d.message)}\n`,
+    )
     .join('');
 }

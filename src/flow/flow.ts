@@ -101,7 +101,15 @@ export class Flow {
   /** @internal */ next: Flow | undefined = undefined;
 
   constructor(
-    kind: FlowKind, proto: number, vlan: number, hash: number, client: Endpoint, server: Endpoint, now: number, state: TcpState, midstream: boolean,
+    kind: FlowKind,
+    proto: number,
+    vlan: number,
+    hash: number,
+    client: Endpoint,
+    server: Endpoint,
+    now: number,
+    state: TcpState,
+    midstream: boolean,
   ) {
     this.kind = kind;
     this.proto = proto;

@@ -11,17 +11,15 @@ import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
 
 /** Ports http_inspect_server decodes in the snort.conf shipped with Snort 2.9 (`ports { ... }`). */
 export const SNORT_HTTP_PORTS: readonly number[] = [
-  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 311, 383, 443, 555, 591, 593, 623, 631, 664, 801, 808, 818, 901,
-  972, 1158, 1220, 1270, 1414, 1533, 1581, 1719, 1720, 1741, 1801, 1812, 1830, 1942, 2231, 2301, 2375, 2381, 2578,
-  2809, 2869, 2980, 3000, 3029, 3037, 3057, 3128, 3443, 3702, 4000, 4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117,
-  5222, 5250, 5416, 5443, 5450, 5480, 5555, 5600, 5814, 5894, 5984, 5985, 5986, 6080, 6173, 6988, 7000, 7001, 7005,
-  7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770, 7777, 7778, 7779, 8000, 8001, 8008, 8014, 8015, 8020, 8028,
-  8040, 8080, 8081, 8082, 8085, 8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280, 8300, 8333,
-  8344, 8393, 8400, 8443, 8484, 8500, 8509, 8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050,
-  9060, 9080, 9090, 9091, 9111, 9200, 9201, 9290, 9443, 9447, 9700, 9710, 9788, 9830, 9850, 9999, 10000, 10080,
-  10100, 10250, 10255, 10297, 10443, 11371, 12601, 13014, 14592, 15489, 15672, 16000, 16992, 16993, 16994, 16995,
-  17000, 18081, 19980, 29991, 30007, 30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007, 41080, 44449, 49152,
-  49153, 50000, 50002, 50452, 51423, 53331, 54444, 55252, 55555, 56712,
+  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 311, 383, 443, 555, 591, 593, 623, 631, 664, 801, 808, 818, 901, 972, 1158, 1220, 1270, 1414, 1533,
+  1581, 1719, 1720, 1741, 1801, 1812, 1830, 1942, 2231, 2301, 2375, 2381, 2578, 2809, 2869, 2980, 3000, 3029, 3037, 3057, 3128, 3443, 3702, 4000,
+  4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117, 5222, 5250, 5416, 5443, 5450, 5480, 5555, 5600, 5814, 5894, 5984, 5985, 5986, 6080, 6173, 6988,
+  7000, 7001, 7005, 7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770, 7777, 7778, 7779, 8000, 8001, 8008, 8014, 8015, 8020, 8028, 8040, 8080,
+  8081, 8082, 8085, 8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280, 8300, 8333, 8344, 8393, 8400, 8443, 8484, 8500, 8509,
+  8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050, 9060, 9080, 9090, 9091, 9111, 9200, 9201, 9290, 9443, 9447, 9700, 9710,
+  9788, 9830, 9850, 9999, 10000, 10080, 10100, 10250, 10255, 10297, 10443, 11371, 12601, 13014, 14592, 15489, 15672, 16000, 16992, 16993, 16994,
+  16995, 17000, 18081, 19980, 29991, 30007, 30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007, 41080, 44449, 49152, 49153, 50000, 50002, 50452,
+  51423, 53331, 54444, 55252, 55555, 56712,
 ];
 
 const NO_ITEMS: InspectionItem[] = Object.freeze([]) as unknown as InspectionItem[];
@@ -100,7 +98,11 @@ export class PacketPipeline {
     const ip = p.ip;
     if (ip === undefined ? shard === 0 : shardOf(ip.src, ip.dst, shards) === shard) return this.packet(p, index);
     if (ip === undefined) return NO_ITEMS;
-    return this.advance(p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip', tsSec, tsUsec);
+    return this.advance(
+      p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip',
+      tsSec,
+      tsUsec,
+    );
   }
 
   private decodeFrame(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number): Packet {
@@ -113,7 +115,7 @@ export class PacketPipeline {
   private packet(p: Packet, index: number): InspectionItem[] {
     const out: InspectionItem[] = [];
     this.track(p, out, index);
-    if (p.ip !== undefined && p.ip.isFragment) {
+    if (p.ip?.isFragment) {
       const whole = this.defrag.add(p, this.decodeStats);
       if (whole !== undefined) this.track(whole, out, index);
     }
@@ -141,8 +143,15 @@ export class PacketPipeline {
     const u = this.flows.process(p, undefined, index);
     for (const s of u.flushed) out.push(this.streamItem(s, p));
     const item: InspectionItem = {
-      kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established,
-      streamInserted: u.streamInserted, segment: undefined, http: [], payload: undefined,
+      kind: 'packet',
+      packet: p,
+      flow: u.flow,
+      fromClient: u.fromClient,
+      established: u.established,
+      streamInserted: u.streamInserted,
+      segment: undefined,
+      http: [],
+      payload: undefined,
     };
     if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0 && !u.streamInserted) {
       item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
@@ -165,15 +174,32 @@ export class PacketPipeline {
     const from = s.fromClient ? f.client : f.server;
     const to = s.fromClient ? f.server : f.client;
     const other = s.fromClient ? f.server : f.client;
-    const data = tcpDatagram(from.ip, to.ip, from.port, to.port, s.seq, other.nextSeq >= 0 ? other.nextSeq : 0, TcpFlag.PSH | TcpFlag.ACK, s.data, trigger?.ip?.ttl ?? 64);
+    const data = tcpDatagram(
+      from.ip,
+      to.ip,
+      from.port,
+      to.port,
+      s.seq,
+      other.nextSeq >= 0 ? other.nextSeq : 0,
+      TcpFlag.PSH | TcpFlag.ACK,
+      s.data,
+      trigger?.ip?.ttl ?? 64,
+    );
     const p = decodeIpPacket(data, undefined, { verifyChecksums: false });
     p.origin = 'stream';
     // whole seconds (as the alerts print them): a fraction would turn the field into a double for every packet
     p.tsSec = tsSec ?? Math.floor(f.lastSec);
     p.tsUsec = tsUsec ?? 0;
     return {
-      kind: 'stream', packet: p, flow: f, fromClient: s.fromClient, established: f.established,
-      streamInserted: false, segment: s, http: this.parseHttp(f, s.fromClient, s.data), payload: undefined,
+      kind: 'stream',
+      packet: p,
+      flow: f,
+      fromClient: s.fromClient,
+      established: f.established,
+      streamInserted: false,
+      segment: s,
+      http: this.parseHttp(f, s.fromClient, s.data),
+      payload: undefined,
     };
   }
 }

@@ -77,7 +77,11 @@ export class StreamBuffer {
     const after = at < segs.length ? segs[at] : undefined;
     let overlap = (before !== undefined && before.start + before.data.length > start) || (after !== undefined && after.start < end);
     if (!overlap && this.overlapping) {
-      for (const s of segs) if (start < s.start + s.data.length && s.start < end) { overlap = true; break; }
+      for (const s of segs)
+        if (start < s.start + s.data.length && s.start < end) {
+          overlap = true;
+          break;
+        }
     }
     if (overlap) {
       this.overlaps++;

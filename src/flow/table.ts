@@ -11,26 +11,22 @@ export const STREAM5_DEFAULT_CLIENT_PORTS: readonly number[] = [
 
 /** `ports client` of stream5_tcp in the snort.conf shipped with Snort 2.9. */
 export const SNORT_CONF_STREAM5_CLIENT_PORTS: readonly number[] = [
-  21, 22, 23, 25, 42, 53, 70, 79, 109, 110, 111, 113, 119, 135, 136, 137, 139, 143, 161, 445, 513, 514, 587, 593,
-  691, 1433, 1521, 1741, 2100, 3306, 6070, 6665, 6666, 6667, 6668, 6669, 7000, 8181, 32770, 32771, 32772, 32773,
-  32774, 32775, 32776, 32777, 32778, 32779,
+  21, 22, 23, 25, 42, 53, 70, 79, 109, 110, 111, 113, 119, 135, 136, 137, 139, 143, 161, 445, 513, 514, 587, 593, 691, 1433, 1521, 1741, 2100, 3306,
+  6070, 6665, 6666, 6667, 6668, 6669, 7000, 8181, 32770, 32771, 32772, 32773, 32774, 32775, 32776, 32777, 32778, 32779,
 ];
 
 /** `ports both` of stream5_tcp in the snort.conf shipped with Snort 2.9. */
 export const SNORT_CONF_STREAM5_BOTH_PORTS: readonly number[] = [
-  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 110, 311, 383, 443, 465, 555, 563, 591, 593, 623, 631, 636, 664,
-  801, 808, 818, 901, 972, 989, 992, 993, 994, 995, 1158, 1220, 1270, 1414, 1533, 1581, 1719, 1720, 1741, 1801, 1812,
-  1830, 1942, 2231, 2301, 2375, 2381, 2578, 2809, 2869, 2980, 3000, 3001, 3029, 3037, 3057, 3128, 3300, 3443, 3702,
-  3901, 4000, 4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117, 5222, 5250, 5416, 5443, 5450, 5480, 5555, 5600, 5814,
-  5894, 5984, 5985, 5986, 6080, 6173, 6988, 7000, 7001, 7005, 7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770,
-  7777, 7778, 7779, 7801, 7802, 7900, 7901, 7902, 7903, 7904, 7905, 7906, 7907, 7908, 7909, 7910, 7911, 7912, 7913,
-  7914, 7915, 7916, 7917, 7918, 7919, 7920, 8000, 8001, 8008, 8014, 8015, 8020, 8028, 8040, 8080, 8081, 8082, 8085,
-  8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280, 8300, 8333, 8344, 8393, 8400, 8443, 8484,
-  8500, 8509, 8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050, 9060, 9080, 9090, 9091, 9111,
-  9200, 9201, 9290, 9443, 9447, 9700, 9710, 9788, 9830, 9850, 9999, 10000, 10080, 10100, 10250, 10255, 10297, 10443,
-  11371, 12601, 13014, 14592, 15489, 15672, 16000, 16992, 16993, 16994, 16995, 17000, 18081, 19980, 29991, 30007,
-  30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007, 41080, 44449, 49152, 49153, 50000, 50002, 50452, 51423,
-  53331, 54444, 55252, 55555, 56712,
+  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 110, 311, 383, 443, 465, 555, 563, 591, 593, 623, 631, 636, 664, 801, 808, 818, 901, 972, 989, 992,
+  993, 994, 995, 1158, 1220, 1270, 1414, 1533, 1581, 1719, 1720, 1741, 1801, 1812, 1830, 1942, 2231, 2301, 2375, 2381, 2578, 2809, 2869, 2980, 3000,
+  3001, 3029, 3037, 3057, 3128, 3300, 3443, 3702, 3901, 4000, 4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117, 5222, 5250, 5416, 5443, 5450, 5480,
+  5555, 5600, 5814, 5894, 5984, 5985, 5986, 6080, 6173, 6988, 7000, 7001, 7005, 7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770, 7777, 7778,
+  7779, 7801, 7802, 7900, 7901, 7902, 7903, 7904, 7905, 7906, 7907, 7908, 7909, 7910, 7911, 7912, 7913, 7914, 7915, 7916, 7917, 7918, 7919, 7920,
+  8000, 8001, 8008, 8014, 8015, 8020, 8028, 8040, 8080, 8081, 8082, 8085, 8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280,
+  8300, 8333, 8344, 8393, 8400, 8443, 8484, 8500, 8509, 8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050, 9060, 9080, 9090,
+  9091, 9111, 9200, 9201, 9290, 9443, 9447, 9700, 9710, 9788, 9830, 9850, 9999, 10000, 10080, 10100, 10250, 10255, 10297, 10443, 11371, 12601, 13014,
+  14592, 15489, 15672, 16000, 16992, 16993, 16994, 16995, 17000, 18081, 19980, 29991, 30007, 30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007,
+  41080, 44449, 49152, 49153, 50000, 50002, 50452, 51423, 53331, 54444, 55252, 55555, 56712,
 ];
 
 export interface FlowConfig {
@@ -117,8 +113,10 @@ class LruList {
   size = 0;
 
   unlink(f: Flow): void {
-    if (f.prev !== undefined) f.prev.next = f.next; else this.head = f.next;
-    if (f.next !== undefined) f.next.prev = f.prev; else this.tail = f.prev;
+    if (f.prev !== undefined) f.prev.next = f.next;
+    else this.head = f.next;
+    if (f.next !== undefined) f.next.prev = f.prev;
+    else this.tail = f.prev;
     f.prev = undefined;
     f.next = undefined;
     this.size--;
@@ -127,7 +125,8 @@ class LruList {
   pushHead(f: Flow): void {
     f.prev = undefined;
     f.next = this.head;
-    if (this.head !== undefined) this.head.prev = f; else this.tail = f;
+    if (this.head !== undefined) this.head.prev = f;
+    else this.tail = f;
     this.head = f;
     this.size++;
   }
@@ -157,7 +156,14 @@ function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readon
  * `process`. Call `flushAll` at the end of a capture to get the data still queued.
  */
 export class FlowTable {
-  readonly stats: FlowStats = { created: { tcp: 0, udp: 0, icmp: 0, ip: 0 }, timedOut: 0, evicted: 0, noSession: 0, flushedSegments: 0, flushedBytes: 0 };
+  readonly stats: FlowStats = {
+    created: { tcp: 0, udp: 0, icmp: 0, ip: 0 },
+    timedOut: 0,
+    evicted: 0,
+    noSession: 0,
+    flushedSegments: 0,
+    flushedBytes: 0,
+  };
   private readonly flows = new FlowIndex<Flow>();
   private readonly lists: Record<FlowKind, LruList> = { tcp: new LruList(), udp: new LruList(), icmp: new LruList(), ip: new LruList() };
   private readonly track: Record<FlowKind, boolean>;
@@ -280,9 +286,10 @@ export class FlowTable {
       else {
         if (this.requireHandshake) return undefined;
         // midstream pickup: stream5 takes the higher port for the client
-        flow = sp >= dp
-          ? new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'established', true)
-          : new Flow(kind, ip.proto, vlan, hash, dst, src, now, 'established', true);
+        flow =
+          sp >= dp
+            ? new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'established', true)
+            : new Flow(kind, ip.proto, vlan, hash, dst, src, now, 'established', true);
       }
     } else flow = new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'none', true);
     const list = this.lists[kind];
@@ -370,7 +377,15 @@ export class FlowTable {
   }
 
   /** Flush up to `limit` in-order bytes of `ep`'s stream, in chunks of at most flushSize. */
-  private flushStream(flow: Flow, ep: Endpoint, fromClient: boolean, limit: number, reason: FlushReason, out: StreamSegment[], wholeChunksOnly = false): void {
+  private flushStream(
+    flow: Flow,
+    ep: Endpoint,
+    fromClient: boolean,
+    limit: number,
+    reason: FlushReason,
+    out: StreamSegment[],
+    wholeChunksOnly = false,
+  ): void {
     const s = ep.stream;
     if (s === undefined) return;
     let left = limit;

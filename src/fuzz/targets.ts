@@ -70,37 +70,119 @@ const CODE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 /** Every diagnostic says where (line and column from 1) and what (a code and a message, no stack, no "internal"). */
 export function checkDiagnostics(diags: readonly Diagnostic[]): void {
   for (const d of diags) {
-    if (!(d.line >= 1 && d.column >= 1 && Number.isInteger(d.line) && Number.isInteger(d.column))) throw new FuzzContractError(`diagnostic without a place: ${JSON.stringify(d)}`);
+    if (!(d.line >= 1 && d.column >= 1 && Number.isInteger(d.line) && Number.isInteger(d.column)))
+      throw new FuzzContractError(`diagnostic without a place: ${JSON.stringify(d)}`);
     if (!CODE.test(d.code)) throw new FuzzContractError(`bad diagnostic code: ${JSON.stringify(d.code)}`);
     if (d.severity !== 'error' && d.severity !== 'warning' && d.severity !== 'info') throw new FuzzContractError(`bad severity ${d.severity}`);
-    if (d.message === '' || /internal error|\n\s+at /.test(d.message)) throw new FuzzContractError(`bad diagnostic message: ${JSON.stringify(d.message.slice(0, 200))}`);
+    if (d.message === '' || /internal error|\n\s+at /.test(d.message))
+      throw new FuzzContractError(`bad diagnostic message: ${JSON.stringify(d.message.slice(0, 200))}`);
   }
 }
 
 /** Text made of a reader's own words (fast-check), as bytes. */
 function wordsArbitrary(words: readonly string[], maxLength = 200): fc.Arbitrary<Uint8Array> {
   return fc
-    .array(fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...words) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }, { weight: 1, arbitrary: fc.nat(70000).map(String) }), { maxLength })
+    .array(
+      fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom(...words) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+        { weight: 1, arbitrary: fc.nat(70000).map(String) },
+      ),
+      { maxLength },
+    )
     .map((parts) => bytes(parts.join('')));
 }
 
 // ---------------------------------------------------------------- rules
 
 const RULE_WORDS = [
-  'alert ', 'drop ', 'pass ', '# alert ', 'tcp ', 'udp ', 'icmp ', 'ip ', 'any ', '$HOME_NET ', '$EXTERNAL_NET ', '$HTTP_PORTS ', '!', '[', ']', ',', ' -> ', ' <> ',
-  '10.0.0.0/8', '1.2.3.4', '::1', '2001:db8::/32', '80', '1024:', ':', '(', ')', ';', ' ', '\n', '\\\n', '"', '|', '\\', 'msg:"x"; ', 'sid:1; ', 'rev:2; ', 'gid:3; ',
-  'content:"abc"; ', 'content:!"|00 01|"; ', 'nocase; ', 'rawbytes; ', 'depth:4; ', 'offset:1; ', 'distance:0; ', 'within:10; ', 'fast_pattern; ', 'fast_pattern:only; ',
-  'http_uri; ', 'http_header; ', 'pcre:"/a(b|c)*d/Ri"; ', 'pcre:"/(?<n>a)\\k<n>/"; ', 'byte_test:4,>,1,0,relative; ', 'byte_jump:2,0,relative; ', 'byte_extract:1,0,v; ',
-  'isdataat:1,relative; ', 'flow:to_server,established; ', 'flowbits:set,a; ', 'flowbits:isset,a; ', 'threshold:type limit,track by_src,count 1,seconds 60; ',
-  'itype:8; ', 'icode:>300; ', 'dsize:>10; ', 'flags:SA; ', 'classtype:trojan-activity; ', 'metadata:policy security-ips drop; ', 'reference:url,x; ', 'replace:"abc"; ',
-  'ipvar X [1.1.1.1,$X]\n', 'var A $B\n', 'include x.rules\n', 'base64_decode:bytes 4; ', 'base64_data; ', 'file_data; ', 'ttl:<3; ', 'ip_proto:!6; ', 'stream_size:client,<,5; ',
+  'alert ',
+  'drop ',
+  'pass ',
+  '# alert ',
+  'tcp ',
+  'udp ',
+  'icmp ',
+  'ip ',
+  'any ',
+  '$HOME_NET ',
+  '$EXTERNAL_NET ',
+  '$HTTP_PORTS ',
+  '!',
+  '[',
+  ']',
+  ',',
+  ' -> ',
+  ' <> ',
+  '10.0.0.0/8',
+  '1.2.3.4',
+  '::1',
+  '2001:db8::/32',
+  '80',
+  '1024:',
+  ':',
+  '(',
+  ')',
+  ';',
+  ' ',
+  '\n',
+  '\\\n',
+  '"',
+  '|',
+  '\\',
+  'msg:"x"; ',
+  'sid:1; ',
+  'rev:2; ',
+  'gid:3; ',
+  'content:"abc"; ',
+  'content:!"|00 01|"; ',
+  'nocase; ',
+  'rawbytes; ',
+  'depth:4; ',
+  'offset:1; ',
+  'distance:0; ',
+  'within:10; ',
+  'fast_pattern; ',
+  'fast_pattern:only; ',
+  'http_uri; ',
+  'http_header; ',
+  'pcre:"/a(b|c)*d/Ri"; ',
+  'pcre:"/(?<n>a)\\k<n>/"; ',
+  'byte_test:4,>,1,0,relative; ',
+  'byte_jump:2,0,relative; ',
+  'byte_extract:1,0,v; ',
+  'isdataat:1,relative; ',
+  'flow:to_server,established; ',
+  'flowbits:set,a; ',
+  'flowbits:isset,a; ',
+  'threshold:type limit,track by_src,count 1,seconds 60; ',
+  'itype:8; ',
+  'icode:>300; ',
+  'dsize:>10; ',
+  'flags:SA; ',
+  'classtype:trojan-activity; ',
+  'metadata:policy security-ips drop; ',
+  'reference:url,x; ',
+  'replace:"abc"; ',
+  'ipvar X [1.1.1.1,$X]\n',
+  'var A $B\n',
+  'include x.rules\n',
+  'base64_decode:bytes 4; ',
+  'base64_data; ',
+  'file_data; ',
+  'ttl:<3; ',
+  'ip_proto:!6; ',
+  'stream_size:client,<,5; ',
 ];
 
 const POLICY = parsePolicy('[classifications]\nreplace_or_drop: attempted-admin, trojan-activity\n[sids]\ndrop: 1\nreplace: 2\n', '<fuzz policy>');
 
 const rulesTarget: FuzzTarget = {
   name: 'rules',
-  seeds: () => [readSeed('rulesets/sample-inbound.rules'), readSeed('rulesets/honeynet-test.rules'), readSeed('fixtures/lint/bad.rules')].filter((s) => s.length > 0),
+  seeds: () =>
+    [readSeed('rulesets/sample-inbound.rules'), readSeed('rulesets/honeynet-test.rules'), readSeed('fixtures/lint/bad.rules')].filter(
+      (s) => s.length > 0,
+    ),
   tokens: RULE_WORDS.map(bytes),
   arbitrary: () => wordsArbitrary(RULE_WORDS),
   run(input) {
@@ -112,17 +194,53 @@ const rulesTarget: FuzzTarget = {
     const checker = new RuleChecker(new LineMap(text), 'fuzz.rules', { vars, classifications: new Set(defaultClassifications().keys()) });
     for (const n of r.file.nodes) if (n.kind === 'rule' && !n.disabled) checker.check(n);
     checkDiagnostics(checker.diagnostics as Diagnostic[]);
-    convertRuleText(text, 'fuzz.rules', { path: 'fuzz.rules', basename: 'fuzz.rules' }, { policy: POLICY, honeynet: true, literalAddresses: 'swap', dialect: 'snort', seed: 1, onBadRule: 'keep' });
+    convertRuleText(
+      text,
+      'fuzz.rules',
+      { path: 'fuzz.rules', basename: 'fuzz.rules' },
+      { policy: POLICY, honeynet: true, literalAddresses: 'swap', dialect: 'snort', seed: 1, onBadRule: 'keep' },
+    );
   },
 };
 
 // ---------------------------------------------------------------- snort.conf
 
 const CONF_WORDS = [
-  'ipvar ', 'portvar ', 'var ', 'include local.rules\n', 'include $RULE_PATH/local.rules\n', 'include classification.config\n', 'config ', 'preprocessor frag3_global\n',
-  'event_filter gen_id 1, sig_id 1, type limit, track by_src, count 1, seconds 60\n', 'suppress gen_id 1, sig_id 2, track by_src, ip $A\n',
-  'A ', 'B ', 'C ', 'HOME_NET ', 'HTTP_PORTS ', 'RULE_PATH .\n', '$A', '$B', '$C', '!$A', '[', ']', ',', '!', ' ', '\n', '\\\n', 'any', '10.0.0.0/8', '80', '1:1024', '!80',
-  'alert tcp $A any -> $B $C (msg:"x"; content:"a"; sid:1;)\n', 'alert udp [$A,!$B] any -> any [$C,53] (msg:"y"; sid:2;)\n', '\x00',
+  'ipvar ',
+  'portvar ',
+  'var ',
+  'include local.rules\n',
+  'include $RULE_PATH/local.rules\n',
+  'include classification.config\n',
+  'config ',
+  'preprocessor frag3_global\n',
+  'event_filter gen_id 1, sig_id 1, type limit, track by_src, count 1, seconds 60\n',
+  'suppress gen_id 1, sig_id 2, track by_src, ip $A\n',
+  'A ',
+  'B ',
+  'C ',
+  'HOME_NET ',
+  'HTTP_PORTS ',
+  'RULE_PATH .\n',
+  '$A',
+  '$B',
+  '$C',
+  '!$A',
+  '[',
+  ']',
+  ',',
+  '!',
+  ' ',
+  '\n',
+  '\\\n',
+  'any',
+  '10.0.0.0/8',
+  '80',
+  '1:1024',
+  '!80',
+  'alert tcp $A any -> $B $C (msg:"x"; content:"a"; sid:1;)\n',
+  'alert udp [$A,!$B] any -> any [$C,53] (msg:"y"; sid:2;)\n',
+  '\x00',
 ];
 
 let confDir: string | undefined;
@@ -131,8 +249,12 @@ let confDir: string | undefined;
 const snortConfTarget: FuzzTarget = {
   name: 'snort-conf',
   seeds: () => [
-    bytes('ipvar A [10.0.0.0/8,!10.1.0.0/16]\nipvar B [$A,192.168.0.1]\nportvar C [80,$HTTP_PORTS]\ninclude local.rules\n\x00alert tcp $A any -> $B $C (msg:"x"; content:"a"; sid:1;)\nipvar D $A\n'),
-    bytes('var RULE_PATH .\ninclude $RULE_PATH/local.rules\nsuppress gen_id 1, sig_id 1, track by_src, ip $HOME_NET\n\x00portvar P [1:2,!1]\nalert tcp any $P -> any any (msg:"p"; sid:3;)\n'),
+    bytes(
+      'ipvar A [10.0.0.0/8,!10.1.0.0/16]\nipvar B [$A,192.168.0.1]\nportvar C [80,$HTTP_PORTS]\ninclude local.rules\n\x00alert tcp $A any -> $B $C (msg:"x"; content:"a"; sid:1;)\nipvar D $A\n',
+    ),
+    bytes(
+      'var RULE_PATH .\ninclude $RULE_PATH/local.rules\nsuppress gen_id 1, sig_id 1, track by_src, ip $HOME_NET\n\x00portvar P [1:2,!1]\nalert tcp any $P -> any any (msg:"p"; sid:3;)\n',
+    ),
   ],
   tokens: CONF_WORDS.map(bytes),
   arbitrary: () => wordsArbitrary(CONF_WORDS, 120),
@@ -162,15 +284,51 @@ export function cleanupTargets(): void {
 // ---------------------------------------------------------------- honeywall.conf
 
 const HW_WORDS = [
-  'HwINET_IFACE=', 'HwLAN_IFACE=', 'HwHPOT_PUBLIC_IP=', 'HwSCALE=', 'HwTCPRATE=', 'HwQUEUE=', 'HwFWBLACK=', 'HwFWWHITE=', 'HwBWLIST_ENABLE=', 'HwMANAGER6=', 'HwLOG_PREFIX=',
-  'HwQUEUE_NUM=', 'HwIPV6=', 'HwDNS_SVRS=', 'HwALLOWED_TCP_IN=', 'eth0', 'eth+', '-x', 'br0', '10.0.0.1', '10.0.0.0/24', 'fe80::1%25x', 'yes', 'no', 'hour', '"', "'", ' ', '\n',
-  '#', '=', '/list', '999999999999', '-1', '0', '\x00',
+  'HwINET_IFACE=',
+  'HwLAN_IFACE=',
+  'HwHPOT_PUBLIC_IP=',
+  'HwSCALE=',
+  'HwTCPRATE=',
+  'HwQUEUE=',
+  'HwFWBLACK=',
+  'HwFWWHITE=',
+  'HwBWLIST_ENABLE=',
+  'HwMANAGER6=',
+  'HwLOG_PREFIX=',
+  'HwQUEUE_NUM=',
+  'HwIPV6=',
+  'HwDNS_SVRS=',
+  'HwALLOWED_TCP_IN=',
+  'eth0',
+  'eth+',
+  '-x',
+  'br0',
+  '10.0.0.1',
+  '10.0.0.0/24',
+  'fe80::1%25x',
+  'yes',
+  'no',
+  'hour',
+  '"',
+  "'",
+  ' ',
+  '\n',
+  '#',
+  '=',
+  '/list',
+  '999999999999',
+  '-1',
+  '0',
+  '\x00',
 ];
 
 /** Input: honeywall.conf text, then after a NUL byte what every list file (HwFWBLACK, ...) holds. */
 const honeywallConfTarget: FuzzTarget = {
   name: 'honeywall-conf',
-  seeds: () => [readSeed('rulesets/honeywall.conf'), bytes('HwFWBLACK=/black\nHwBWLIST_ENABLE=yes\nHwINET_IFACE=eth0\n\x0010.0.0.1\n# c\n1.2.3.0/24\nbad\n')],
+  seeds: () => [
+    readSeed('rulesets/honeywall.conf'),
+    bytes('HwFWBLACK=/black\nHwBWLIST_ENABLE=yes\nHwINET_IFACE=eth0\n\x0010.0.0.1\n# c\n1.2.3.0/24\nbad\n'),
+  ],
   tokens: HW_WORDS.map(bytes),
   arbitrary: () => wordsArbitrary(HW_WORDS, 120),
   run(input) {
@@ -189,22 +347,74 @@ const DST = '192.0.2.9';
 
 function samplePackets(): Uint8Array[] {
   const out: Uint8Array[] = [];
-  out.push(ethernet(buildIp({ ip: { src: SRC, dst: DST }, tcp: { sport: 1025, dport: 80, flags: 'PA', seq: 1, ack: 1 }, payload: 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' })));
-  out.push(ethernet(buildIp({ ip: { src: SRC, dst: DST, options: Uint8Array.of(7, 7, 4, 0, 0, 0, 0) }, udp: { sport: 53, dport: 53 }, payload: 'abc' })));
+  out.push(
+    ethernet(
+      buildIp({
+        ip: { src: SRC, dst: DST },
+        tcp: { sport: 1025, dport: 80, flags: 'PA', seq: 1, ack: 1 },
+        payload: 'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+      }),
+    ),
+  );
+  out.push(
+    ethernet(buildIp({ ip: { src: SRC, dst: DST, options: Uint8Array.of(7, 7, 4, 0, 0, 0, 0) }, udp: { sport: 53, dport: 53 }, payload: 'abc' })),
+  );
   out.push(ethernet(buildIp({ ip: { src: SRC, dst: DST, mf: true, id: 7 }, icmp: { type: 8, id: 1, seq: 1 }, payload: 'ping' })));
-  out.push(ethernet(buildIp({ ip: { src: '2001:db8::1', dst: '2001:db8::2', ext: [{ type: 0, body: new Uint8Array(6) }] }, tcp: { sport: 1, dport: 2, flags: 'S' } })));
-  out.push(ethernet(buildIp({ ip: { src: '2001:db8::1', dst: '2001:db8::2', fragment: true, mf: true, id: 9 }, udp: { sport: 1, dport: 2 }, payload: 'frag' }), { vlans: [5, 6] }));
-  out.push(linuxSll(buildIp({ ip: { src: SRC, dst: DST }, proto: 47, payload: Uint8Array.of(0, 0, 8, 0, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8) })));
+  out.push(
+    ethernet(
+      buildIp({
+        ip: { src: '2001:db8::1', dst: '2001:db8::2', ext: [{ type: 0, body: new Uint8Array(6) }] },
+        tcp: { sport: 1, dport: 2, flags: 'S' },
+      }),
+    ),
+  );
+  out.push(
+    ethernet(
+      buildIp({ ip: { src: '2001:db8::1', dst: '2001:db8::2', fragment: true, mf: true, id: 9 }, udp: { sport: 1, dport: 2 }, payload: 'frag' }),
+      { vlans: [5, 6] },
+    ),
+  );
+  out.push(
+    linuxSll(
+      buildIp({
+        ip: { src: SRC, dst: DST },
+        proto: 47,
+        payload: Uint8Array.of(0, 0, 8, 0, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8),
+      }),
+    ),
+  );
   return out;
 }
 
-const LINKTYPES = [LinkType.ETHERNET, LinkType.LINUX_SLL, LinkType.LINUX_SLL2, LinkType.RAW, LinkType.IPV4, LinkType.IPV6, LinkType.NULL, LinkType.LOOP, LinkType.PPP, 12, 14, 999];
+const LINKTYPES = [
+  LinkType.ETHERNET,
+  LinkType.LINUX_SLL,
+  LinkType.LINUX_SLL2,
+  LinkType.RAW,
+  LinkType.IPV4,
+  LinkType.IPV6,
+  LinkType.NULL,
+  LinkType.LOOP,
+  LinkType.PPP,
+  12,
+  14,
+  999,
+];
 
 /** Input: a byte choosing the link type, then the frame. */
 const decoderTarget: FuzzTarget = {
   name: 'decoder',
   seeds: () => samplePackets().map((f) => Uint8Array.of(0, ...f)),
-  tokens: [Uint8Array.of(0x08, 0x00), Uint8Array.of(0x86, 0xdd), Uint8Array.of(0x81, 0x00), Uint8Array.of(0x45), Uint8Array.of(0x60), Uint8Array.of(0x2c), Uint8Array.of(47), new Uint8Array(20)],
+  tokens: [
+    Uint8Array.of(0x08, 0x00),
+    Uint8Array.of(0x86, 0xdd),
+    Uint8Array.of(0x81, 0x00),
+    Uint8Array.of(0x45),
+    Uint8Array.of(0x60),
+    Uint8Array.of(0x2c),
+    Uint8Array.of(47),
+    new Uint8Array(20),
+  ],
   arbitrary: () => fc.uint8Array({ maxLength: 2000 }),
   run(input) {
     if (input.length === 0) return;
@@ -230,11 +440,19 @@ function sampleCaptures(): Uint8Array[] {
 const pcapTarget: FuzzTarget = {
   name: 'pcap',
   seeds: sampleCaptures,
-  tokens: [Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1), Uint8Array.of(0x0a, 0x0d, 0x0d, 0x0a), Uint8Array.of(0x4d, 0x3c, 0xb2, 0xa1), Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(6, 0, 0, 0), Uint8Array.of(1, 0, 0, 0)],
+  tokens: [
+    Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1),
+    Uint8Array.of(0x0a, 0x0d, 0x0d, 0x0a),
+    Uint8Array.of(0x4d, 0x3c, 0xb2, 0xa1),
+    Uint8Array.of(0xff, 0xff, 0xff, 0xff),
+    Uint8Array.of(6, 0, 0, 0),
+    Uint8Array.of(1, 0, 0, 0),
+  ],
   arbitrary: () => fc.uint8Array({ maxLength: 4000 }),
   run(input) {
     const r = readCaptureAll(input, 'fuzz.pcap');
-    if (r.error && !(r.error.offset >= 0 && r.error.offset <= input.length)) throw new FuzzContractError(`capture error offset ${r.error.offset} outside the file`);
+    if (r.error && !(r.error.offset >= 0 && r.error.offset <= input.length))
+      throw new FuzzContractError(`capture error offset ${r.error.offset} outside the file`);
     const stats = new DecodeStats();
     for (const rec of r.records) decode(rec.linktype, rec.data, stats);
   },
@@ -251,7 +469,11 @@ const MAX_FRAGMENTS = 4096;
  */
 const defragTarget: FuzzTarget = {
   name: 'defrag',
-  seeds: () => [Uint8Array.of(1, 0, 0, 8, 1, 0, 0, 1, 8, 1, 1, 0, 2, 8, 1), Uint8Array.of(3, 0, 0, 16, 2, 2, 0, 2, 16, 2), Uint8Array.of(1, 0, 0, 200, 3, 0, 0, 50, 8, 3, 1, 0, 2, 8, 3, 1, 0, 3, 8, 3)],
+  seeds: () => [
+    Uint8Array.of(1, 0, 0, 8, 1, 0, 0, 1, 8, 1, 1, 0, 2, 8, 1),
+    Uint8Array.of(3, 0, 0, 16, 2, 2, 0, 2, 16, 2),
+    Uint8Array.of(1, 0, 0, 200, 3, 0, 0, 50, 8, 3, 1, 0, 2, 8, 3, 1, 0, 3, 8, 3),
+  ],
   tokens: [Uint8Array.of(1, 0, 0, 8, 1), Uint8Array.of(0, 0, 255, 8, 1), Uint8Array.of(1, 0x1f, 0xff, 255, 1), Uint8Array.of(4, 0, 0, 0, 0)],
   arbitrary: () => fc.uint8Array({ maxLength: 5 * 400 }),
   run(input) {
@@ -265,7 +487,14 @@ const defragTarget: FuzzTarget = {
       if (flags & 4) now += 30;
       const v6 = (flags & 2) !== 0;
       const datagram = buildIp({
-        ip: { src: v6 ? '2001:db8::1' : SRC, dst: v6 ? '2001:db8::2' : DST, id: input[i + 4]!, mf: (flags & 1) !== 0, fragOffset: offset, fragment: v6 },
+        ip: {
+          src: v6 ? '2001:db8::1' : SRC,
+          dst: v6 ? '2001:db8::2' : DST,
+          id: input[i + 4]!,
+          mf: (flags & 1) !== 0,
+          fragOffset: offset,
+          fragment: v6,
+        },
         proto: 17,
         payload: new Uint8Array(len).fill(flags >> 3),
       });
@@ -278,8 +507,16 @@ const defragTarget: FuzzTarget = {
 // ---------------------------------------------------------------- TCP reassembly and HTTP through the pipeline
 
 const HTTP_PIECES = [
-  'GET /a?b=%41%u0041 HTTP/1.1\r\nHost: x\r\nCookie: c=1\r\n\r\n', 'POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello', 'POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
-  'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc', 'HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n', 'ffffffff\r\n', '\r\n', 'x', 'GET ', ' HTTP/1.0\r\n\r\n',
+  'GET /a?b=%41%u0041 HTTP/1.1\r\nHost: x\r\nCookie: c=1\r\n\r\n',
+  'POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello',
+  'POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc',
+  'HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n',
+  'ffffffff\r\n',
+  '\r\n',
+  'x',
+  'GET ',
+  ' HTTP/1.0\r\n\r\n',
 ];
 
 /**
@@ -340,9 +577,28 @@ const reassemblyTarget: FuzzTarget = {
 /** Input: a split byte, then HTTP bytes given to a session as a request stream and a response stream in pieces. */
 const httpTarget: FuzzTarget = {
   name: 'http',
-  seeds: () => [...HTTP_PIECES.map((p) => bytes('\x07' + p)), Uint8Array.from([3, ...enc.encode('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 40\r\n\r\n'), ...gzipSync(Buffer.from('q'.repeat(500)))])],
-  tokens: [...HTTP_PIECES.map(bytes), bytes('Content-Length: 99999999999\r\n'), bytes('Transfer-Encoding: chunked\r\n'), bytes('Content-Encoding: deflate\r\n'), bytes('%'), bytes('%u'), bytes('/../')],
-  arbitrary: () => fc.oneof(wordsArbitrary(HTTP_PIECES.concat(['\r\n', ' ', '%2e', '/./', '%00', 'Content-Length: 2\r\n', 'Content-Encoding: gzip\r\n']), 40), fc.uint8Array({ maxLength: 1000 })),
+  seeds: () => [
+    ...HTTP_PIECES.map((p) => bytes('\x07' + p)),
+    Uint8Array.from([
+      3,
+      ...enc.encode('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 40\r\n\r\n'),
+      ...gzipSync(Buffer.from('q'.repeat(500))),
+    ]),
+  ],
+  tokens: [
+    ...HTTP_PIECES.map(bytes),
+    bytes('Content-Length: 99999999999\r\n'),
+    bytes('Transfer-Encoding: chunked\r\n'),
+    bytes('Content-Encoding: deflate\r\n'),
+    bytes('%'),
+    bytes('%u'),
+    bytes('/../'),
+  ],
+  arbitrary: () =>
+    fc.oneof(
+      wordsArbitrary(HTTP_PIECES.concat(['\r\n', ' ', '%2e', '/./', '%00', 'Content-Length: 2\r\n', 'Content-Encoding: gzip\r\n']), 40),
+      fc.uint8Array({ maxLength: 1000 }),
+    ),
   run(input) {
     if (input.length === 0) return;
     const step = 1 + input[0]! * 7;
@@ -371,7 +627,15 @@ function sebekSeeds(): Uint8Array[] {
 const sebekTarget: FuzzTarget = {
   name: 'sebek',
   seeds: sebekSeeds,
-  tokens: [Uint8Array.of(0x2a, 0x2a, 0x2a, 0x2a), Uint8Array.of(0, 3), Uint8Array.of(0, 2), Uint8Array.of(0x1b, 0x5b), Uint8Array.of(0x9b), Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x7f)],
+  tokens: [
+    Uint8Array.of(0x2a, 0x2a, 0x2a, 0x2a),
+    Uint8Array.of(0, 3),
+    Uint8Array.of(0, 2),
+    Uint8Array.of(0x1b, 0x5b),
+    Uint8Array.of(0x9b),
+    Uint8Array.of(0xff, 0xff, 0xff, 0xff),
+    Uint8Array.of(0x7f),
+  ],
   arbitrary: () => fc.uint8Array({ maxLength: 1500 }),
   run(input) {
     decodeSebekPayload(input);
@@ -387,7 +651,17 @@ const sebekTarget: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [rulesTarget, snortConfTarget, honeywallConfTarget, pcapTarget, decoderTarget, defragTarget, reassemblyTarget, httpTarget, sebekTarget];
+export const TARGETS: readonly FuzzTarget[] = [
+  rulesTarget,
+  snortConfTarget,
+  honeywallConfTarget,
+  pcapTarget,
+  decoderTarget,
+  defragTarget,
+  reassemblyTarget,
+  httpTarget,
+  sebekTarget,
+];
 
 /** Where inputs that broke a target are kept and replayed by the tests: test/fixtures/fuzz/<target>/. */
 export const FIXTURE_DIR = process.env.HW_FUZZ_FIXTURES ?? join(repo, 'test', 'fixtures', 'fuzz');

@@ -46,7 +46,10 @@ export function percentDecode(b: Uint8Array, opts: UriNormalizeOptions = {}): Ui
   while (i < b.length) {
     const c = b[i];
     if (c === 0x25 && uEncode && i + 5 < b.length + 0 && (b[i + 1] | 0x20) === 0x75) {
-      const a = hexVal(b[i + 2]), bb = hexVal(b[i + 3]), cc = hexVal(b[i + 4]), d = hexVal(b[i + 5]);
+      const a = hexVal(b[i + 2]),
+        bb = hexVal(b[i + 3]),
+        cc = hexVal(b[i + 4]),
+        d = hexVal(b[i + 5]);
       if (a >= 0 && bb >= 0 && cc >= 0 && d >= 0) {
         const cp = (a << 12) | (bb << 8) | (cc << 4) | d;
         out[o++] = cp < 0x100 ? cp : 0x3f;
@@ -90,11 +93,18 @@ export function normalizeUri(raw: Uint8Array, opts: UriNormalizeOptions = {}): U
     let c = d[i];
     if (backslash && c === 0x5c) c = 0x2f;
     if (c === 0x2f) {
-      if (multi && o > 0 && out[o - 1] === 0x2f) { i++; continue; }
+      if (multi && o > 0 && out[o - 1] === 0x2f) {
+        i++;
+        continue;
+      }
       if (dir) {
         // look at the segment that follows: "." or ".." followed by "/", "\", "?" or the end
         const segEnd = (k: number): boolean => k >= q || d[k] === 0x2f || (backslash && d[k] === 0x5c);
-        if (d[i + 1] === 0x2e && segEnd(i + 2)) { i += 2; if (i >= q && (o === 0 || out[o - 1] !== 0x2f)) out[o++] = 0x2f; continue; }
+        if (d[i + 1] === 0x2e && segEnd(i + 2)) {
+          i += 2;
+          if (i >= q && (o === 0 || out[o - 1] !== 0x2f)) out[o++] = 0x2f;
+          continue;
+        }
         if (d[i + 1] === 0x2e && d[i + 2] === 0x2e && segEnd(i + 3)) {
           // drop the last segment written (stay at root when there is none)
           if (segStarts.length > 0) o = segStarts.pop()! - 1;

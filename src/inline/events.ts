@@ -11,7 +11,13 @@ import type { Packet } from '../packet/packet.js';
 export const STREAM_GID = 1000;
 
 export type StreamEventName =
-  | 'overlap-conflict' | 'stale-retransmission' | 'hold-limit' | 'hold-expired' | 'fragment-incomplete' | 'truncated' | 'gso-not-tcp';
+  | 'overlap-conflict'
+  | 'stale-retransmission'
+  | 'hold-limit'
+  | 'hold-expired'
+  | 'fragment-incomplete'
+  | 'truncated'
+  | 'gso-not-tcp';
 
 export const STREAM_EVENTS: Record<StreamEventName, { sid: number; msg: string }> = {
   'overlap-conflict': { sid: 1, msg: 'honeywall stream: TCP segment overlaps earlier data with different bytes' },
@@ -31,9 +37,31 @@ function planOf(name: StreamEventName): RulePlan {
     const e = STREAM_EVENTS[name];
     const any = { any: true, include: [], exclude: [] };
     r = {
-      index: -1, gid: STREAM_GID, sid: e.sid, rev: 1, msg: e.msg, classtype: 'bad-unknown', classDescription: 'Potentially Bad Traffic', priority: 2,
-      action: 'drop', proto: 'tcp', src: any, srcPorts: any, dst: any, dstPorts: any, bidirectional: false, flow: undefined, flowbits: [], headers: [],
-      ops: [], fastPattern: undefined, threshold: undefined, detectionFilter: undefined, contentLength: 0, file: '(gateway)', line: 0,
+      index: -1,
+      gid: STREAM_GID,
+      sid: e.sid,
+      rev: 1,
+      msg: e.msg,
+      classtype: 'bad-unknown',
+      classDescription: 'Potentially Bad Traffic',
+      priority: 2,
+      action: 'drop',
+      proto: 'tcp',
+      src: any,
+      srcPorts: any,
+      dst: any,
+      dstPorts: any,
+      bidirectional: false,
+      flow: undefined,
+      flowbits: [],
+      headers: [],
+      ops: [],
+      fastPattern: undefined,
+      threshold: undefined,
+      detectionFilter: undefined,
+      contentLength: 0,
+      file: '(gateway)',
+      line: 0,
     };
     PLANS.set(name, r);
   }

@@ -38,7 +38,16 @@ import { STREAM_EVENTS, streamEvent, type StreamEventName } from './events.js';
 import { InlineStream, WINDOW_MAX } from './stream.js';
 
 export type InlineReason =
-  | 'clean' | 'alert' | 'drop' | 'sdrop' | 'reject' | 'replace' | 'blocked-session' | 'malformed' | 'duplicate' | StreamEventName;
+  | 'clean'
+  | 'alert'
+  | 'drop'
+  | 'sdrop'
+  | 'reject'
+  | 'replace'
+  | 'blocked-session'
+  | 'malformed'
+  | 'duplicate'
+  | StreamEventName;
 
 export interface InlineDecision<H> {
   handle: H;
@@ -82,8 +91,13 @@ export class InlineStats {
   /** Segments with more new bytes than one window piece (GSO/GRO super-packets), inspected piece by piece. */
   largeSegments = 0;
   readonly events: Record<StreamEventName, number> = {
-    'overlap-conflict': 0, 'stale-retransmission': 0, 'hold-limit': 0, 'hold-expired': 0, 'fragment-incomplete': 0,
-    truncated: 0, 'gso-not-tcp': 0,
+    'overlap-conflict': 0,
+    'stale-retransmission': 0,
+    'hold-limit': 0,
+    'hold-expired': 0,
+    'fragment-incomplete': 0,
+    truncated: 0,
+    'gso-not-tcp': 0,
   };
 }
 
@@ -228,7 +242,15 @@ export class InlineInspector<H> {
     // A rewrite of the whole datagram cannot be carried by its fragments: they are dropped instead.
     const verdict = d.verdict === 'accept' && !d.replaced ? 'accept' : 'drop';
     f.held.forEach((h, i) => {
-      out.push({ handle: h.handle, packet: whole, verdict, replaced: false, action: d.action, events: i === 0 ? d.events : [], reason: d.replaced ? 'drop' : d.reason });
+      out.push({
+        handle: h.handle,
+        packet: whole,
+        verdict,
+        replaced: false,
+        action: d.action,
+        events: i === 0 ? d.events : [],
+        reason: d.replaced ? 'drop' : d.reason,
+      });
     });
   }
 
@@ -298,7 +320,16 @@ export class InlineInspector<H> {
   }
 
   /** One TCP segment with data, in its stream. */
-  private segment(p: Packet, handle: Handle<H>, seq: number, now: number, flow: Flow, fromClient: boolean, st: InlineStream<Handle<H>>, out: InlineDecision<Handle<H>>[]): void {
+  private segment(
+    p: Packet,
+    handle: Handle<H>,
+    seq: number,
+    now: number,
+    flow: Flow,
+    fromClient: boolean,
+    st: InlineStream<Handle<H>>,
+    out: InlineDecision<Handle<H>>[],
+  ): void {
     const payload = p.payload;
     const c = st.classify(seq, payload);
     const u = { flow, fromClient, established: flow.established };
@@ -396,7 +427,13 @@ export class InlineInspector<H> {
     return patterns;
   }
 
-  private inspectWindow(p: Packet, u: { flow: Flow; fromClient: boolean; established: boolean }, st: InlineStream<Handle<H>>, before: number, patterns: number[]): MatchEvent[] {
+  private inspectWindow(
+    p: Packet,
+    u: { flow: Flow; fromClient: boolean; established: boolean },
+    st: InlineStream<Handle<H>>,
+    before: number,
+    patterns: number[],
+  ): MatchEvent[] {
     const end = st.offset;
     const http = this.httpPorts.has(u.flow.server.port);
     st.slideWindow(end);
@@ -408,8 +445,15 @@ export class InlineInspector<H> {
       buffers = u.fromClient ? s.request(window) : s.response(window);
     }
     const item: InspectionItem = {
-      kind: 'stream', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established, streamInserted: false, segment: undefined,
-      http: buffers, payload: window,
+      kind: 'stream',
+      packet: p,
+      flow: u.flow,
+      fromClient: u.fromClient,
+      established: u.established,
+      streamInserted: false,
+      segment: undefined,
+      http: buffers,
+      payload: window,
     };
     const events = this.matcher.inspectWindow(item, patterns, { payload: prior, http: st.lastHttp });
     st.lastHttp = buffers;
@@ -425,7 +469,13 @@ export class InlineInspector<H> {
   }
 
   /** Turns a packet's events into its decision (drop blocks the session), applying `replace` when it passes. */
-  private finish(handle: Handle<H>, p: Packet, events: MatchEvent[], out: InlineDecision<Handle<H>>[], flow: Flow | undefined): InlineDecision<Handle<H>> {
+  private finish(
+    handle: Handle<H>,
+    p: Packet,
+    events: MatchEvent[],
+    out: InlineDecision<Handle<H>>[],
+    flow: Flow | undefined,
+  ): InlineDecision<Handle<H>> {
     let action: 'drop' | 'sdrop' | 'reject' | undefined;
     for (const e of events) {
       if (e.action === 'reject') action = 'reject';
@@ -439,7 +489,15 @@ export class InlineInspector<H> {
     } else {
       let replaced = false;
       for (const e of events) if (e.action !== 'pass' && applyReplace(e.rule, p)) replaced = true;
-      d = { handle, packet: p, verdict: 'accept', replaced, action: undefined, events, reason: replaced ? 'replace' : events.length > 0 ? 'alert' : 'clean' };
+      d = {
+        handle,
+        packet: p,
+        verdict: 'accept',
+        replaced,
+        action: undefined,
+        events,
+        reason: replaced ? 'replace' : events.length > 0 ? 'alert' : 'clean',
+      };
     }
     out.push(d);
     return d;
@@ -486,9 +544,10 @@ export class InlineInspector<H> {
     const ip = p.ip!;
     const reply = buildIp({
       ip: { src: formatIp(ip.dst), dst: formatIp(ip.src) },
-      tcp: flow !== undefined
-        ? { sport: p.dstPort, dport: p.srcPort, seq: (t.ack - 1) >>> 0, ack: t.seq, flags: 'SA' }
-        : { sport: p.dstPort, dport: p.srcPort, seq: t.ack, ack: t.seq, flags: 'A' },
+      tcp:
+        flow !== undefined
+          ? { sport: p.dstPort, dport: p.srcPort, seq: (t.ack - 1) >>> 0, ack: t.seq, flags: 'SA' }
+          : { sport: p.dstPort, dport: p.srcPort, seq: t.ack, ack: t.seq, flags: 'A' },
     });
     const rp = decodeIpPacket(reply, undefined, { verifyChecksums: false });
     rp.tsSec = p.tsSec;
@@ -510,7 +569,17 @@ function decision<H>(handle: H, p: Packet, verdict: 'accept' | 'drop', reason: I
 }
 
 function itemOf(p: Packet, u: { flow: Flow | undefined; fromClient: boolean; established: boolean }, streamInserted: boolean): InspectionItem {
-  return { kind: 'packet', packet: p, flow: u.flow, fromClient: u.fromClient, established: u.established, streamInserted, segment: undefined, http: [], payload: undefined };
+  return {
+    kind: 'packet',
+    packet: p,
+    flow: u.flow,
+    fromClient: u.fromClient,
+    established: u.established,
+    streamInserted,
+    segment: undefined,
+    http: [],
+    payload: undefined,
+  };
 }
 
 /** Writes the rule's `replace` contents into the packet at hand (same length, payload only; snort_inline's rule). */

@@ -77,7 +77,15 @@ function commonModifier(p: Piece, st: ReadState, report: ValueReporter, what: st
 }
 
 /** The checks all byte_* parsers make once the modifiers are read. */
-function finishRead(st: ReadState, bytes: number, offset: NumOrVar, report: ValueReporter, what: string, bytesPiece: Piece, value: string): ByteRead | undefined {
+function finishRead(
+  st: ReadState,
+  bytes: number,
+  offset: NumOrVar,
+  report: ValueReporter,
+  what: string,
+  bytesPiece: Piece,
+  value: string,
+): ByteRead | undefined {
   if (st.failed) return undefined;
   if (!st.string && bytes > 4) {
     report.error('bad-byte-count', `${what} cannot read more than 4 bytes without 'string'`, bytesPiece.at, bytesPiece.text.length);
@@ -105,7 +113,10 @@ function finishRead(st: ReadState, bytes: number, offset: NumOrVar, report: Valu
 
 /** How the plan reads the bytes: dce's byte order is decided per packet (big until the DCE/RPC preprocessor says). */
 function planRead(r: ByteRead): { endian: PlanEndian; dce: boolean; string?: NumberBase; bitmask?: number } {
-  const out: { endian: PlanEndian; dce: boolean; string?: NumberBase; bitmask?: number } = { endian: r.endian === 'dce' ? 'big' : r.endian, dce: r.endian === 'dce' };
+  const out: { endian: PlanEndian; dce: boolean; string?: NumberBase; bitmask?: number } = {
+    endian: r.endian === 'dce' ? 'big' : r.endian,
+    dce: r.endian === 'dce',
+  };
   if (r.string !== undefined) out.string = r.string;
   if (r.bitmask !== undefined) out.bitmask = r.bitmask;
   return out;
@@ -155,7 +166,12 @@ export const byte_test = defineKeyword<ByteTestArgs>({
     let op = m[2] as ByteTestOp | undefined;
     if (op === undefined) {
       if (!negated || m[3] !== '') {
-        report.error('bad-operator', `byte_test operator must be [!]<, >, =, <=, >=, & or ^; got '${opP.text}'`, opP.at, Math.max(1, opP.text.length));
+        report.error(
+          'bad-operator',
+          `byte_test operator must be [!]<, >, =, <=, >=, & or ^; got '${opP.text}'`,
+          opP.at,
+          Math.max(1, opP.text.length),
+        );
         return undefined;
       }
       op = '=';
@@ -183,8 +199,14 @@ export const byte_test = defineKeyword<ByteTestArgs>({
   plan(a, into) {
     // sp_byte_check.c ByteTestParse: `!` alone is not_flag with BT_EQUALS, as `!=` is.
     const op: ByteTestPlan = {
-      op: 'byte_test', bytes: a.bytes, operator: a.op, not: a.negated, value: slotValue(a.value, into, 'byte_test value'),
-      offset: slotValue(a.offset, into, 'byte_test offset'), relative: a.relative, ...planRead(a),
+      op: 'byte_test',
+      bytes: a.bytes,
+      operator: a.op,
+      not: a.negated,
+      value: slotValue(a.value, into, 'byte_test value'),
+      offset: slotValue(a.offset, into, 'byte_test offset'),
+      relative: a.relative,
+      ...planRead(a),
     };
     into.rule.ops.push(op);
   },
@@ -270,7 +292,8 @@ export const byte_jump = defineKeyword<ByteJumpArgs>({
       report.error('conflicting-modifiers', 'byte_jump: from_beginning and from_end cannot be used together', 0, v.length);
       return undefined;
     }
-    if (bytes === 0 && !fromEnd) report.warning('zero-byte-jump', 'byte_jump reads 0 bytes: it only applies offset and post_offset', parts[0]!.at, parts[0]!.text.length);
+    if (bytes === 0 && !fromEnd)
+      report.warning('zero-byte-jump', 'byte_jump reads 0 bytes: it only applies offset and post_offset', parts[0]!.at, parts[0]!.text.length);
     const r = finishRead(st, bytes, offset, report, 'byte_jump', parts[0]!, v);
     if (!r) return undefined;
     const args: ByteJumpArgs = { ...r, align, fromBeginning, fromEnd, variables: variablesOf(offset, postOffset) };
@@ -284,8 +307,15 @@ export const byte_jump = defineKeyword<ByteJumpArgs>({
       throw new OptionError(`byte_jump post_offset from the byte_extract variable '${a.postOffset.variable}' is not supported by the matcher`);
     }
     const op: ByteJumpOp = {
-      op: 'byte_jump', bytes: a.bytes, offset: slotValue(a.offset, into, 'byte_jump offset'), relative: a.relative,
-      multiplier: a.multiplier ?? 1, align: a.align, fromBeginning: a.fromBeginning, fromEnd: a.fromEnd, postOffset: a.postOffset ?? 0,
+      op: 'byte_jump',
+      bytes: a.bytes,
+      offset: slotValue(a.offset, into, 'byte_jump offset'),
+      relative: a.relative,
+      multiplier: a.multiplier ?? 1,
+      align: a.align,
+      fromBeginning: a.fromBeginning,
+      fromEnd: a.fromEnd,
+      postOffset: a.postOffset ?? 0,
       ...planRead(a),
     };
     into.rule.ops.push(op);
@@ -354,8 +384,14 @@ export const byte_extract = defineKeyword<ByteExtractArgs>({
   plan(a, into) {
     if (typeof a.offset !== 'number') throw new OptionError(`byte_extract offset '${a.offset.variable}' must be a number`);
     const op: ByteExtractOp = {
-      op: 'byte_extract', bytes: a.bytes, offset: a.offset, slot: defineVariable(a.name, into), relative: a.relative,
-      multiplier: a.multiplier ?? 1, align: a.align ?? 0, ...planRead(a),
+      op: 'byte_extract',
+      bytes: a.bytes,
+      offset: a.offset,
+      slot: defineVariable(a.name, into),
+      relative: a.relative,
+      multiplier: a.multiplier ?? 1,
+      align: a.align ?? 0,
+      ...planRead(a),
     };
     into.rule.ops.push(op);
   },

@@ -51,7 +51,18 @@ export interface ContentArgs {
 
 export function emptyModifiers(): ContentModifiers {
   // Every field from the start (most stay undefined): one object shape, no property added as modifiers arrive.
-  return { nocase: false, rawbytes: false, depth: undefined, offset: undefined, distance: undefined, within: undefined, buffer: undefined, fastPattern: undefined, replace: undefined, modifierIndexes: [] };
+  return {
+    nocase: false,
+    rawbytes: false,
+    depth: undefined,
+    offset: undefined,
+    distance: undefined,
+    within: undefined,
+    buffer: undefined,
+    fastPattern: undefined,
+    replace: undefined,
+    modifierIndexes: [],
+  };
 }
 
 let scratch = new Uint8Array(1024);
@@ -145,7 +156,8 @@ export function parsePattern(
         }
       } else if (code === 32 || code === 9) {
         // Snort skips blanks in hex mode even between the two digits of a byte (`|3 a20|` is `: `); ET relies on it.
-        if (pendingNibble !== -1) report.warning('hex-split-byte', `hex byte split by a blank in ${what} (read as one byte)`, pendingAt, j - pendingAt + 1);
+        if (pendingNibble !== -1)
+          report.warning('hex-split-byte', `hex byte split by a blank in ${what} (read as one byte)`, pendingAt, j - pendingAt + 1);
       } else {
         report.error('bad-hex', `'${value[j]}' is not a hex digit (inside |...| of ${what})`, j, 1);
         return undefined;

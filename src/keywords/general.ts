@@ -51,7 +51,7 @@ export const classtype = defineKeyword<string>({
   summary: 'the attack class (from classification.config)',
   parse(value, report) {
     const t = (value ?? '').trim();
-    if (!/^[A-Za-z0-9_\-]+$/.test(t)) {
+    if (!/^[A-Za-z0-9_-]+$/.test(t)) {
       report.error('bad-classtype', `'${t}' is not a classtype name`, 0, (value ?? '').length);
       return undefined;
     }

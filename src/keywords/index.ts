@@ -19,7 +19,16 @@ import { preprocessorKeywords } from './preprocessor.js';
  * these fields for each of a rule set's ~330,000 options; one shape keeps those reads monomorphic.
  */
 function uniform(k: AnyKeywordSpec): AnyKeywordSpec {
-  return { name: k.name, category: k.category, value: k.value, contentModifier: k.contentModifier === true, repeats: k.repeats === true, summary: k.summary, parse: k.parse, plan: k.plan };
+  return {
+    name: k.name,
+    category: k.category,
+    value: k.value,
+    contentModifier: k.contentModifier === true,
+    repeats: k.repeats === true,
+    summary: k.summary,
+    parse: k.parse,
+    plan: k.plan,
+  };
 }
 
 const ALL: AnyKeywordSpec[] = [

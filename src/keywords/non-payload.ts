@@ -104,7 +104,10 @@ export const icmp_seq = testKeyword('icmp_seq', 'test the ICMP sequence number',
 export const seq = testKeyword('seq', 'test the TCP sequence number', ['='], 0, 0xffffffff, false, (t) => ({ t: 'seq', value: t.value }));
 export const ack = testKeyword('ack', 'test the TCP acknowledgement number', ['='], 0, 0xffffffff, false, (t) => ({ t: 'ack', value: t.value }));
 /** dsize: N, <N, >N, N<>M (Snort 2.9 rejects <=, >= and !); sp_dsize_check.c CheckDsize checks a range inclusively. */
-export const dsize = testKeyword('dsize', 'test the payload size', ['=', '<', '>'], 0, 65535, true, (t) => ({ t: 'dsize', test: numTestOf(t, '<=>') }));
+export const dsize = testKeyword('dsize', 'test the payload size', ['=', '<', '>'], 0, 65535, true, (t) => ({
+  t: 'dsize',
+  test: numTestOf(t, '<=>'),
+}));
 
 /**
  * sp_dsize_check.c CheckDsize. Snort skips rebuilt packets unless they are PDU heads; with PAF (the default) every
@@ -220,7 +223,12 @@ function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberT
         if (a < -1 || a > 254 || b < 1 || b > 256 || b - a <= 1) {
           if (!signedRange && a <= INT32_MAX && b <= INT32_MAX) {
             // ParseIcmpType loads any range; one outside these bounds matches nothing or everything.
-            report.warning('never-matches', `${name} range ${a}<>${b} is outside -1 <= min <= 254, 1 <= max <= 256, max - min > 1 (Snort loads it)`, 0, v.length);
+            report.warning(
+              'never-matches',
+              `${name} range ${a}<>${b} is outside -1 <= min <= 254, 1 <= max <= 256, max - min > 1 (Snort loads it)`,
+              0,
+              v.length,
+            );
             return { op: 'range', value: a, max: b };
           }
           report.error('bad-range', `${name} range ${a}<>${b} is invalid (-1 <= min <= 254, 1 <= max <= 256, max - min > 1)`, 0, v.length);
@@ -233,7 +241,8 @@ function icmpTest(name: 'itype' | 'icode', summary: string): KeywordSpec<NumberT
       const t = numberTest(v, report, name, ['=', '<', '>'], 0, signedRange ? 256 : INT32_MAX, false);
       if (!t) return undefined;
       const bad = (t.op === '=' && t.value > 255) || (t.op === '<' && t.value < 1) || (t.op === '>' && t.value > 254);
-      if (bad && !signedRange) report.warning('never-matches', `${name} ${v.trim()} can never match: an ICMP type is 0..255 (Snort loads it)`, 0, v.length);
+      if (bad && !signedRange)
+        report.warning('never-matches', `${name} ${v.trim()} can never match: an ICMP type is 0..255 (Snort loads it)`, 0, v.length);
       else if (bad) {
         report.error('number-out-of-range', `${name} ${v.trim()} can never match (valid: N 0..255, <N 1..256, >N 0..254)`, 0, v.length);
         return undefined;
@@ -265,7 +274,17 @@ export type IpOption = (typeof IP_OPTIONS)[number];
 
 /** The option codes of decode.h (IPOPT_*); `any` is -1. lsrre is IPOPT_LSRR_E, 0x84. */
 const IP_OPTION_CODES: Readonly<Record<IpOption, number>> = {
-  rr: 0x07, eol: 0x00, nop: 0x01, ts: 0x44, sec: 0x82, esec: 0x85, lsrr: 0x83, lsrre: 0x84, ssrr: 0x89, satid: 0x88, any: -1,
+  rr: 0x07,
+  eol: 0x00,
+  nop: 0x01,
+  ts: 0x44,
+  sec: 0x82,
+  esec: 0x85,
+  lsrr: 0x83,
+  lsrre: 0x84,
+  ssrr: 0x89,
+  satid: 0x88,
+  any: -1,
 };
 
 export const ipopts = defineKeyword<IpOption>({
@@ -318,7 +337,8 @@ function readBits(head: string, report: ValueReporter, what: string, letters: st
     if (ch === ' ' || ch === '\t') continue;
     const m = MODES[ch];
     if (m !== undefined) {
-      if (modifier !== '' && modifier !== ch) report.warning('modifier-overridden', `${what}: '${ch}' overrides '${modifier}' (Snort uses the last modifier)`, k, 1);
+      if (modifier !== '' && modifier !== ch)
+        report.warning('modifier-overridden', `${what}: '${ch}' overrides '${modifier}' (Snort uses the last modifier)`, k, 1);
       modifier = ch;
       mode = m;
       continue;
@@ -437,7 +457,10 @@ export const flags = defineKeyword<BitsTest>({
   summary: 'test the TCP flags (F S R P A U C E 0, with + * !, optional ignore mask)',
   parse: (value, report) => bitsTest(value ?? '', report, 'flags', 'FSRPAUCE0', true),
   plan: header((b) => ({
-    t: 'flags', bits: bitsOf(b.bits, TCP_FLAG_BITS), mode: PLAN_MODES[b.mode], mask: 0xff & ~bitsOf(b.mask ?? '', TCP_FLAG_BITS),
+    t: 'flags',
+    bits: bitsOf(b.bits, TCP_FLAG_BITS),
+    mode: PLAN_MODES[b.mode],
+    mask: 0xff & ~bitsOf(b.mask ?? '', TCP_FLAG_BITS),
   })),
 });
 
@@ -457,7 +480,19 @@ export interface FlowArgs {
   frag?: 'no_frag' | 'only_frag';
 }
 
-const FLOW_WORDS = ['established', 'not_established', 'stateless', 'to_client', 'to_server', 'from_client', 'from_server', 'no_stream', 'only_stream', 'no_frag', 'only_frag'] as const;
+const FLOW_WORDS = [
+  'established',
+  'not_established',
+  'stateless',
+  'to_client',
+  'to_server',
+  'from_client',
+  'from_server',
+  'no_stream',
+  'only_stream',
+  'no_frag',
+  'only_frag',
+] as const;
 
 export const flow = defineKeyword<FlowArgs>({
   name: 'flow',
@@ -554,7 +589,7 @@ export interface FlowbitsArgs {
   match: 'any' | 'all';
 }
 
-const FLOWBIT_NAME = /^[A-Za-z0-9_.\-]+$/;
+const FLOWBIT_NAME = /^[A-Za-z0-9_.-]+$/;
 const FLOWBITS_OPS: readonly FlowbitsOp[] = ['set', 'setx', 'unset', 'toggle', 'isset', 'isnotset', 'noalert', 'reset'];
 
 export const flowbits = defineKeyword<FlowbitsArgs>({
@@ -685,7 +720,10 @@ export const rpc = defineKeyword<RpcArgs>({
     const application = parseInteger(app.text, report, 'rpc application', 0, 0xffffffff, app.at);
     if (application === undefined) return undefined;
     const args: RpcArgs = { application };
-    for (const [k, key] of [[1, 'version'], [2, 'procedure']] as const) {
+    for (const [k, key] of [
+      [1, 'version'],
+      [2, 'procedure'],
+    ] as const) {
       const p = parts[k];
       if (!p || p.text === '*') continue;
       const n = parseInteger(p.text, report, `rpc ${key}`, 0, 0xffffffff, p.at);
@@ -698,12 +736,61 @@ export const rpc = defineKeyword<RpcArgs>({
 
 /** IP protocol names from /etc/protocols (the ones Snort resolves with getprotobyname on a stock system). */
 export const IP_PROTOCOL_NAMES: Readonly<Record<string, number>> = {
-  ip: 0, hopopt: 0, icmp: 1, igmp: 2, ggp: 3, ipencap: 4, st: 5, tcp: 6, egp: 8, igp: 9, pup: 12, udp: 17, hmp: 20,
-  'xns-idp': 22, rdp: 27, 'iso-tp4': 29, dccp: 33, xtp: 36, ddp: 37, 'idpr-cmtp': 38, ipv6: 41, 'ipv6-route': 43,
-  'ipv6-frag': 44, idrp: 45, rsvp: 46, gre: 47, esp: 50, ah: 51, skip: 57, 'ipv6-icmp': 58, 'ipv6-nonxt': 59,
-  'ipv6-opts': 60, rspf: 73, vmtp: 81, eigrp: 88, ospf: 89, 'ax.25': 93, ipip: 94, etherip: 97, encap: 98, pim: 103,
-  ipcomp: 108, vrrp: 112, l2tp: 115, isis: 124, sctp: 132, fc: 133, 'mobility-header': 135, udplite: 136,
-  'mpls-in-ip': 137, manet: 138, hip: 139, shim6: 140, wesp: 141, rohc: 142,
+  ip: 0,
+  hopopt: 0,
+  icmp: 1,
+  igmp: 2,
+  ggp: 3,
+  ipencap: 4,
+  st: 5,
+  tcp: 6,
+  egp: 8,
+  igp: 9,
+  pup: 12,
+  udp: 17,
+  hmp: 20,
+  'xns-idp': 22,
+  rdp: 27,
+  'iso-tp4': 29,
+  dccp: 33,
+  xtp: 36,
+  ddp: 37,
+  'idpr-cmtp': 38,
+  ipv6: 41,
+  'ipv6-route': 43,
+  'ipv6-frag': 44,
+  idrp: 45,
+  rsvp: 46,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  skip: 57,
+  'ipv6-icmp': 58,
+  'ipv6-nonxt': 59,
+  'ipv6-opts': 60,
+  rspf: 73,
+  vmtp: 81,
+  eigrp: 88,
+  ospf: 89,
+  'ax.25': 93,
+  ipip: 94,
+  etherip: 97,
+  encap: 98,
+  pim: 103,
+  ipcomp: 108,
+  vrrp: 112,
+  l2tp: 115,
+  isis: 124,
+  sctp: 132,
+  fc: 133,
+  'mobility-header': 135,
+  udplite: 136,
+  'mpls-in-ip': 137,
+  manet: 138,
+  hip: 139,
+  shim6: 140,
+  wesp: 141,
+  rohc: 142,
 };
 
 export interface IpProtoArgs {
@@ -827,7 +914,12 @@ export const stream_size = defineKeyword<StreamSizeArgs>({
     }
     // snort_stream_tcp.c s5TcpStreamSizeInit compares the direction with strcasecmp.
     const dir = parts[0]!;
-    const direction = oneOf({ text: dir.text.toLowerCase(), at: dir.at }, ['server', 'client', 'both', 'either'] as const, report, 'stream_size direction');
+    const direction = oneOf(
+      { text: dir.text.toLowerCase(), at: dir.at },
+      ['server', 'client', 'both', 'either'] as const,
+      report,
+      'stream_size direction',
+    );
     const op = oneOf(parts[1]!, ['<', '>', '=', '!=', '<=', '>='] as const, report, 'stream_size operator');
     if (!direction || !op) return undefined;
     const size = parseInteger(parts[2]!.text, report, 'stream_size', 0, 0xffffffff, parts[2]!.at);
@@ -859,6 +951,26 @@ export function streamSizeMatches(h: HeaderOf<'stream_size'>, s: Subject): boole
 }
 
 export const nonPayloadKeywords: AnyKeywordSpec[] = [
-  fragoffset, ttl, tos, id, ipopts, fragbits, dsize, flags, flow, flowbits, seq, ack, window, itype, icode, icmp_id,
-  icmp_seq, rpc, ip_proto, sameip, stream_reassemble, stream_size,
+  fragoffset,
+  ttl,
+  tos,
+  id,
+  ipopts,
+  fragbits,
+  dsize,
+  flags,
+  flow,
+  flowbits,
+  seq,
+  ack,
+  window,
+  itype,
+  icode,
+  icmp_id,
+  icmp_seq,
+  rpc,
+  ip_proto,
+  sameip,
+  stream_reassemble,
+  stream_size,
 ];

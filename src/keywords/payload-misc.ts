@@ -53,7 +53,13 @@ export const isdataat = defineKeyword<IsdataatArgs>({
     return args;
   },
   plan(a, into) {
-    into.rule.ops.push({ op: 'isdataat', offset: slotValue(a.offset, into, 'isdataat offset'), relative: a.relative, negated: a.negated, rawbytes: a.rawbytes });
+    into.rule.ops.push({
+      op: 'isdataat',
+      offset: slotValue(a.offset, into, 'isdataat offset'),
+      relative: a.relative,
+      negated: a.negated,
+      rawbytes: a.rawbytes,
+    });
   },
 });
 
@@ -171,7 +177,12 @@ export const file_data = defineKeyword<{ mime: boolean }>({
     const t = (value ?? '').trim();
     if (t === '') return { mime: false };
     if (t === 'mime') {
-      report.warning('deprecated-argument', "file_data:mime is deprecated; 'file_data' alone points to the decoded MIME attachment", 0, value!.length);
+      report.warning(
+        'deprecated-argument',
+        "file_data:mime is deprecated; 'file_data' alone points to the decoded MIME attachment",
+        0,
+        value!.length,
+      );
       return { mime: true };
     }
     report.error('bad-argument', `file_data takes no value or 'mime'; got '${t}'`, 0, value!.length);
@@ -199,7 +210,8 @@ export const base64_decode = defineKeyword<Base64DecodeArgs>({
     const seen = new Set<string>();
     for (const p of parts) {
       const kv = keyValue(p);
-      if (seen.has(kv.key)) report.warning('duplicate-modifier', `base64_decode '${kv.key}' is given twice (Snort uses the last)`, p.at, p.text.length);
+      if (seen.has(kv.key))
+        report.warning('duplicate-modifier', `base64_decode '${kv.key}' is given twice (Snort uses the last)`, p.at, p.text.length);
       seen.add(kv.key);
       if (kv.key === 'relative' && kv.value === undefined) args.relative = true;
       else if (kv.key === 'bytes') {
@@ -360,5 +372,16 @@ export const length = defineKeyword<number>({
 });
 
 export const payloadMiscKeywords: AnyKeywordSpec[] = [
-  isdataat, urilen, pkt_data, file_data, base64_decode, base64_data, asn1, cvs, ftpbounce, protected_content, hash, length,
+  isdataat,
+  urilen,
+  pkt_data,
+  file_data,
+  base64_decode,
+  base64_data,
+  asn1,
+  cvs,
+  ftpbounce,
+  protected_content,
+  hash,
+  length,
 ];

@@ -68,22 +68,24 @@ const HSPACE = [9, 32, 0xa0];
 const VSPACE = [10, 11, 12, 13, 0x85];
 
 /** POSIX class names (a Map: names like `constructor` or `__proto__` must not find Object.prototype's properties). */
-const POSIX = new Map<string, (c: number) => boolean>(Object.entries({
-  alpha: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122),
-  digit: (c) => c >= 48 && c <= 57,
-  alnum: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57),
-  upper: (c) => c >= 65 && c <= 90,
-  lower: (c) => c >= 97 && c <= 122,
-  space: (c) => SPACE[c] === 1,
-  blank: (c) => c === 9 || c === 32,
-  punct: (c) => (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126),
-  print: (c) => c >= 32 && c <= 126,
-  graph: (c) => c >= 33 && c <= 126,
-  cntrl: (c) => c < 32 || c === 127,
-  xdigit: (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102),
-  word: (c) => WORD[c] === 1,
-  ascii: (c) => c < 128,
-}));
+const POSIX = new Map<string, (c: number) => boolean>(
+  Object.entries({
+    alpha: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122),
+    digit: (c) => c >= 48 && c <= 57,
+    alnum: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57),
+    upper: (c) => c >= 65 && c <= 90,
+    lower: (c) => c >= 97 && c <= 122,
+    space: (c) => SPACE[c] === 1,
+    blank: (c) => c === 9 || c === 32,
+    punct: (c) => (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126),
+    print: (c) => c >= 32 && c <= 126,
+    graph: (c) => c >= 33 && c <= 126,
+    cntrl: (c) => c < 32 || c === 127,
+    xdigit: (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102),
+    word: (c) => WORD[c] === 1,
+    ascii: (c) => c < 128,
+  }),
+);
 
 function predSet(pred: (c: number) => boolean): Uint8Array {
   const s = new Uint8Array(256);
@@ -117,7 +119,16 @@ const renderMemo = new Map<string, string>();
 function renderCached(set: Uint8Array, negate: boolean, caseless: boolean): string {
   let key = negate ? (caseless ? '3' : '1') : caseless ? '2' : '0';
   for (let c = 0; c < 256; c += 8) {
-    key += String.fromCharCode(set[c]! | (set[c + 1]! << 1) | (set[c + 2]! << 2) | (set[c + 3]! << 3) | (set[c + 4]! << 4) | (set[c + 5]! << 5) | (set[c + 6]! << 6) | (set[c + 7]! << 7));
+    key += String.fromCharCode(
+      set[c]! |
+        (set[c + 1]! << 1) |
+        (set[c + 2]! << 2) |
+        (set[c + 3]! << 3) |
+        (set[c + 4]! << 4) |
+        (set[c + 5]! << 5) |
+        (set[c + 6]! << 6) |
+        (set[c + 7]! << 7),
+    );
   }
   let r = renderMemo.get(key);
   if (r === undefined) {
@@ -1409,7 +1420,8 @@ class PcreTranslator {
     const verb = p.slice(at + 2, close);
     if (START_VERB.test(verb)) {
       if (!this.onlyStartVerbsBefore(at)) throw new PcreSyntaxError('(*VERB) not recognized or malformed', at);
-      if (verb === 'CR' || verb === 'CRLF' || verb === 'ANY' || verb === 'ANYCRLF' || verb.startsWith('UTF') || verb === 'UCP') this.unsup(`(*${verb})`);
+      if (verb === 'CR' || verb === 'CRLF' || verb === 'ANY' || verb === 'ANYCRLF' || verb.startsWith('UTF') || verb === 'UCP')
+        this.unsup(`(*${verb})`);
     } else {
       const m = /^(ACCEPT|FAIL|F|COMMIT|PRUNE|SKIP|THEN|MARK|)(?::(.*))?$/s.exec(verb);
       if (!m || (m[1] === '' && m[2] === undefined)) throw new PcreSyntaxError('(*VERB) not recognized or malformed', at);
@@ -1525,7 +1537,7 @@ class PcreTranslator {
     if (this.lbDepth > 0) this.addLen(lenMin, lenMax);
     // the assertion that was a conditional group's condition: nothing may quantify it
     const parent = this.depth > 0 ? this.frames[this.depth - 1]! : undefined;
-    if (parent !== undefined && parent.conditionOpen) {
+    if (parent?.conditionOpen) {
       parent.conditionOpen = false;
       this.atomStart = -1;
     }
@@ -1660,8 +1672,23 @@ const ALPHA_LOOKAHEAD = new Set(['pla', 'positive_lookahead', 'nla', 'negative_l
 const ALPHA_LOOKBEHIND = new Set(['plb', 'positive_lookbehind', 'nlb', 'negative_lookbehind', 'naplb', 'non_atomic_positive_lookbehind']);
 /** PCRE2 10.42's alphabetic assertions (`(*pla:...)`), long and short names. */
 const ALPHA_ASSERTIONS = new Set([
-  'pla', 'positive_lookahead', 'nla', 'negative_lookahead', 'plb', 'positive_lookbehind', 'nlb', 'negative_lookbehind', 'napla',
-  'non_atomic_positive_lookahead', 'naplb', 'non_atomic_positive_lookbehind', 'sr', 'script_run', 'asr', 'atomic_script_run', 'atomic',
+  'pla',
+  'positive_lookahead',
+  'nla',
+  'negative_lookahead',
+  'plb',
+  'positive_lookbehind',
+  'nlb',
+  'negative_lookbehind',
+  'napla',
+  'non_atomic_positive_lookahead',
+  'naplb',
+  'non_atomic_positive_lookbehind',
+  'sr',
+  'script_run',
+  'asr',
+  'atomic_script_run',
+  'atomic',
 ]);
 
 export function translatePcreSource(pattern: string, flags: PcreCompileFlags): PcreTranslation {

@@ -63,6 +63,7 @@ function compileFlagsOf(flags: string): PcreCompileFlags {
 /** Whether this Node runs V8's linear-time engine (`--enable-experimental-regexp-engine`): then the `l` flag exists. */
 const LINEAR_AVAILABLE = (() => {
   try {
+    // biome-ignore lint/complexity/useRegexLiterals: the flag is probed at run time (a literal would not parse without it)
     new RegExp('a', 'l');
     return true;
   } catch {
@@ -144,7 +145,8 @@ export function parsePcre(value: string, report: ValueReporter): PcreArgs | unde
       return undefined;
     }
   }
-  if (buffers > 1) report.warning('pcre-multiple-buffers', 'at most one HTTP buffer may be given to a pcre (Snort uses them together)', close + 1, flags.length);
+  if (buffers > 1)
+    report.warning('pcre-multiple-buffers', 'at most one HTTP buffer may be given to a pcre (Snort uses them together)', close + 1, flags.length);
   if (buffer && relative) {
     report.error('pcre-flag-conflict', `the R (relative) flag cannot be used with an HTTP buffer flag`, close + 1, flags.length);
     return undefined;
@@ -155,7 +157,8 @@ export function parsePcre(value: string, report: ValueReporter): PcreArgs | unde
   }
   const compile = compileFlagsOf(flags);
   // Certain to compile, nothing unsupported: translated when a matcher first asks (lint never does).
-  if (isPlainPcre(pattern, compile)) return new PcreRecord(negated, pattern, delimiter, flags, compile, relative, rawbytes, overrideLimit, buffer, undefined);
+  if (isPlainPcre(pattern, compile))
+    return new PcreRecord(negated, pattern, delimiter, flags, compile, relative, rawbytes, overrideLimit, buffer, undefined);
   let translation: PcreTranslation;
   try {
     translation = translatePcreSource(pattern, compile);

@@ -32,7 +32,12 @@ function filterPairs(value: string, report: ValueReporter, what: string, keys: r
   const out: Partial<ThresholdArgs> = {};
   const parts = tokens(value);
   if (what === 'detection_filter' && parts.length !== 3) {
-    report.error('bad-argument-count', `detection_filter has ${parts.length} arguments; it takes exactly 3 (track, count, seconds)`, 0, Math.max(1, value.length));
+    report.error(
+      'bad-argument-count',
+      `detection_filter has ${parts.length} arguments; it takes exactly 3 (track, count, seconds)`,
+      0,
+      Math.max(1, value.length),
+    );
     return undefined;
   }
   for (const p of parts) {
@@ -55,7 +60,12 @@ function filterPairs(value: string, report: ValueReporter, what: string, keys: r
     } else if (key === 'track') {
       const track = val.text.toLowerCase();
       if (track !== 'by_src' && track !== 'by_dst') {
-        report.error('unknown-track', `${what} has unknown track '${val.text}' (Snort 2.9 tracks by_src or by_dst)`, val.at, Math.max(1, val.text.length));
+        report.error(
+          'unknown-track',
+          `${what} has unknown track '${val.text}' (Snort 2.9 tracks by_src or by_dst)`,
+          val.at,
+          Math.max(1, val.text.length),
+        );
         return undefined;
       }
       out.track = track;
@@ -213,7 +223,18 @@ export const session = defineKeyword<'printable' | 'binary' | 'all'>({
   },
 });
 
-export const RESP_TYPES = ['rst_snd', 'rst_rcv', 'rst_all', 'reset_source', 'reset_dest', 'reset_both', 'icmp_net', 'icmp_host', 'icmp_port', 'icmp_all'] as const;
+export const RESP_TYPES = [
+  'rst_snd',
+  'rst_rcv',
+  'rst_all',
+  'reset_source',
+  'reset_dest',
+  'reset_both',
+  'icmp_net',
+  'icmp_host',
+  'icmp_port',
+  'icmp_all',
+] as const;
 export type RespType = (typeof RESP_TYPES)[number];
 
 export const resp = defineKeyword<RespType[]>({
@@ -285,4 +306,15 @@ export const activates = ruleNumber('activates', 'the id of the dynamic rules th
 export const activated_by = ruleNumber('activated_by', 'the id of the activate rule that turns this dynamic rule on', 1);
 export const count = ruleNumber('count', 'how many packets a dynamic rule stays on after activation', 1);
 
-export const postDetectionKeywords: AnyKeywordSpec[] = [threshold, detection_filter, tag, logto, session, resp, react, activates, activated_by, count];
+export const postDetectionKeywords: AnyKeywordSpec[] = [
+  threshold,
+  detection_filter,
+  tag,
+  logto,
+  session,
+  resp,
+  react,
+  activates,
+  activated_by,
+  count,
+];

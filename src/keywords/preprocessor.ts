@@ -15,7 +15,13 @@ export interface NegatableName<T extends string = string> {
   negated: boolean;
 }
 
-function nameList<T extends string>(value: string | undefined, report: ValueReporter, what: string, allowed: readonly T[], allowNegation: boolean): NegatableName<T>[] | undefined {
+function nameList<T extends string>(
+  value: string | undefined,
+  report: ValueReporter,
+  what: string,
+  allowed: readonly T[],
+  allowNegation: boolean,
+): NegatableName<T>[] | undefined {
   const out: NegatableName<T>[] = [];
   const v = value ?? '';
   for (const p of tokens(v, v.includes('|') && !v.includes(',') ? '|' : ',')) {
@@ -50,7 +56,13 @@ export const SSL_STATES = ['client_hello', 'server_hello', 'client_keyx', 'serve
  * What the matcher compares in the TLS record of the packet: the handshake type (ssl_state; `unknown`, -2, is no
  * handshake type, so it is never equal) and the record's minor version (ssl_version; SSLv2 records, -3, are not read).
  */
-const SSL_STATE_CODES: Readonly<Record<(typeof SSL_STATES)[number], number>> = { client_hello: 1, server_hello: 2, client_keyx: 16, server_keyx: 12, unknown: -2 };
+const SSL_STATE_CODES: Readonly<Record<(typeof SSL_STATES)[number], number>> = {
+  client_hello: 1,
+  server_hello: 2,
+  client_keyx: 16,
+  server_keyx: 12,
+  unknown: -2,
+};
 const SSL_VERSION_CODES: Readonly<Record<(typeof SSL_VERSIONS)[number], number>> = { sslv2: -3, sslv3: 0, 'tls1.0': 1, 'tls1.1': 2, 'tls1.2': 3 };
 
 export const ssl_version = defineKeyword<NegatableName<(typeof SSL_VERSIONS)[number]>[]>({
@@ -127,7 +139,12 @@ export const dce_iface = defineKeyword<DceIfaceArgs>({
     if (!noMoreThan(parts, 3, report, 'dce_iface')) return undefined;
     const u = parts[0];
     if (!u || !UUID.test(u.text)) {
-      report.error('bad-uuid', `dce_iface needs a UUID like 4b324fc8-1670-01d3-1278-5a47bf6ee188; got '${u?.text ?? ''}'`, u?.at ?? 0, Math.max(1, u?.text.length ?? 1));
+      report.error(
+        'bad-uuid',
+        `dce_iface needs a UUID like 4b324fc8-1670-01d3-1278-5a47bf6ee188; got '${u?.text ?? ''}'`,
+        u?.at ?? 0,
+        Math.max(1, u?.text.length ?? 1),
+      );
       return undefined;
     }
     const args: DceIfaceArgs = { uuid: u.text.toLowerCase(), anyFrag: false };
@@ -293,27 +310,84 @@ export const gtp_version = defineKeyword<0 | 1 | 2>({
 });
 
 export const MODBUS_FUNCTIONS: Readonly<Record<string, number>> = {
-  read_coils: 1, read_discrete_inputs: 2, read_holding_registers: 3, read_input_registers: 4, write_single_coil: 5,
-  write_single_register: 6, read_exception_status: 7, diagnostics: 8, get_comm_event_counter: 11,
-  get_comm_event_log: 12, write_multiple_coils: 15, write_multiple_registers: 16, report_slave_id: 17,
-  read_file_record: 20, write_file_record: 21, mask_write_register: 22, read_write_multiple_registers: 23,
-  read_fifo_queue: 24, encapsulated_interface_transport: 43,
+  read_coils: 1,
+  read_discrete_inputs: 2,
+  read_holding_registers: 3,
+  read_input_registers: 4,
+  write_single_coil: 5,
+  write_single_register: 6,
+  read_exception_status: 7,
+  diagnostics: 8,
+  get_comm_event_counter: 11,
+  get_comm_event_log: 12,
+  write_multiple_coils: 15,
+  write_multiple_registers: 16,
+  report_slave_id: 17,
+  read_file_record: 20,
+  write_file_record: 21,
+  mask_write_register: 22,
+  read_write_multiple_registers: 23,
+  read_fifo_queue: 24,
+  encapsulated_interface_transport: 43,
 };
 
 export const DNP3_FUNCTIONS: Readonly<Record<string, number>> = {
-  confirm: 0, read: 1, write: 2, select: 3, operate: 4, direct_operate: 5, direct_operate_nr: 6, immed_freeze: 7,
-  immed_freeze_nr: 8, freeze_clear: 9, freeze_clear_nr: 10, freeze_at_time: 11, freeze_at_time_nr: 12,
-  cold_restart: 13, warm_restart: 14, initialize_data: 15, initialize_appl: 16, start_appl: 17, stop_appl: 18,
-  save_config: 19, enable_unsolicited: 20, disable_unsolicited: 21, assign_class: 22, delay_measure: 23,
-  record_current_time: 24, open_file: 25, close_file: 26, delete_file: 27, get_file_info: 28, authenticate_file: 29,
-  abort_file: 30, activate_config: 31, authenticate_req: 32, authenticate_err: 33, response: 129,
-  unsolicited_response: 130, authenticate_resp: 131,
+  confirm: 0,
+  read: 1,
+  write: 2,
+  select: 3,
+  operate: 4,
+  direct_operate: 5,
+  direct_operate_nr: 6,
+  immed_freeze: 7,
+  immed_freeze_nr: 8,
+  freeze_clear: 9,
+  freeze_clear_nr: 10,
+  freeze_at_time: 11,
+  freeze_at_time_nr: 12,
+  cold_restart: 13,
+  warm_restart: 14,
+  initialize_data: 15,
+  initialize_appl: 16,
+  start_appl: 17,
+  stop_appl: 18,
+  save_config: 19,
+  enable_unsolicited: 20,
+  disable_unsolicited: 21,
+  assign_class: 22,
+  delay_measure: 23,
+  record_current_time: 24,
+  open_file: 25,
+  close_file: 26,
+  delete_file: 27,
+  get_file_info: 28,
+  authenticate_file: 29,
+  abort_file: 30,
+  activate_config: 31,
+  authenticate_req: 32,
+  authenticate_err: 33,
+  response: 129,
+  unsolicited_response: 130,
+  authenticate_resp: 131,
 };
 
 export const DNP3_INDICATIONS = [
-  'all_stations', 'class_1_events', 'class_2_events', 'class_3_events', 'need_time', 'local_control', 'device_trouble',
-  'device_restart', 'no_func_code_support', 'object_unknown', 'parameter_error', 'event_buffer_overflow',
-  'already_executing', 'config_corrupt', 'reserved_2', 'reserved_1',
+  'all_stations',
+  'class_1_events',
+  'class_2_events',
+  'class_3_events',
+  'need_time',
+  'local_control',
+  'device_trouble',
+  'device_restart',
+  'no_func_code_support',
+  'object_unknown',
+  'parameter_error',
+  'event_buffer_overflow',
+  'already_executing',
+  'config_corrupt',
+  'reserved_2',
+  'reserved_1',
 ] as const;
 
 function functionCode(name: string, table: Readonly<Record<string, number>>, summary: string): KeywordSpec<number> {
@@ -406,7 +480,7 @@ export const sd_pattern = defineKeyword<SdPatternArgs>({
   },
 });
 
-const FILE_WORD = /^[A-Za-z0-9_.\-]+$/;
+const FILE_WORD = /^[A-Za-z0-9_.-]+$/;
 
 function fileNames(name: string, summary: string): KeywordSpec<string[]> {
   return defineKeyword<string[]>({
@@ -455,8 +529,27 @@ export const appids = defineKeyword<string[]>({
 });
 
 export const preprocessorKeywords: AnyKeywordSpec[] = [
-  ssl_version, ssl_state, dce_iface, dce_opnum, dce_stub_data, sip_method, sip_stat_code, sip_header, sip_body, gtp_type,
-  gtp_info, gtp_version, modbus_func, modbus_unit, modbus_data, dnp3_func, dnp3_obj, dnp3_ind, dnp3_data, sd_pattern,
-  file_type, file_group, appids,
+  ssl_version,
+  ssl_state,
+  dce_iface,
+  dce_opnum,
+  dce_stub_data,
+  sip_method,
+  sip_stat_code,
+  sip_header,
+  sip_body,
+  gtp_type,
+  gtp_info,
+  gtp_version,
+  modbus_func,
+  modbus_unit,
+  modbus_data,
+  dnp3_func,
+  dnp3_obj,
+  dnp3_ind,
+  dnp3_data,
+  sd_pattern,
+  file_type,
+  file_group,
+  appids,
 ];
-

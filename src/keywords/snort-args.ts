@@ -63,6 +63,11 @@ export function oneOf<T extends string>(p: Piece, allowed: readonly T[], report:
 export function noMoreThan(parts: Piece[], max: number, report: ValueReporter, what: string): boolean {
   if (parts.length <= max) return true;
   const extra = parts[max]!;
-  report.error('too-many-arguments', `${what} takes at most ${max} argument${max === 1 ? '' : 's'}; '${extra.text}' is extra`, extra.at, Math.max(1, extra.text.length));
+  report.error(
+    'too-many-arguments',
+    `${what} takes at most ${max} argument${max === 1 ? '' : 's'}; '${extra.text}' is extra`,
+    extra.at,
+    Math.max(1, extra.text.length),
+  );
   return false;
 }

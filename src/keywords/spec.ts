@@ -40,7 +40,8 @@ export interface KeywordSpec<A = unknown> {
   plan?: (args: A, into: PlanContext) => void;
 }
 
-export type AnyKeywordSpec = KeywordSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a registry of specs of every argument type
+export type AnyKeywordSpec = KeywordSpec<any>;
 
 export function defineKeyword<A>(spec: KeywordSpec<A>): KeywordSpec<A> {
   return spec;

@@ -8,14 +8,7 @@ const INT = /^[+-]?\d+$/;
 /** byte_extract variable names: Snort takes any word; ET uses dots (`Certs.len`). */
 export const BYTE_EXTRACT_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
-export function parseInteger(
-  text: string,
-  report: ValueReporter,
-  what: string,
-  min: number,
-  max: number,
-  at = 0,
-): number | undefined {
+export function parseInteger(text: string, report: ValueReporter, what: string, min: number, max: number, at = 0): number | undefined {
   const t = text.trim();
   const lead = text.length - text.trimStart().length;
   if (!INT.test(t)) {
@@ -30,14 +23,7 @@ export function parseInteger(
   return n;
 }
 
-export function parseNumOrVar(
-  text: string,
-  report: ValueReporter,
-  what: string,
-  min: number,
-  max: number,
-  at = 0,
-): NumOrVar | undefined {
+export function parseNumOrVar(text: string, report: ValueReporter, what: string, min: number, max: number, at = 0): NumOrVar | undefined {
   const t = text.trim();
   if (BYTE_EXTRACT_NAME.test(t)) return { variable: t };
   return parseInteger(text, report, what, min, max, at);

@@ -5,7 +5,7 @@
  * plus the facts that span files (sids, flowbits); `checkFacts` answers the cross-file questions from those facts.
  */
 import type { AddressExpr, Field, PortExpr, RuleNode, RuleOption } from '../ast.js';
-import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
+import type { LineMap, Diagnostic, Severity } from '../diagnostics/diagnostic.js';
 import type { RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, usesVariables, type VariableTable } from '../config/variables.js';
 import type { ContentArgs } from '../keywords/content.js';
@@ -54,7 +54,9 @@ const NEEDS_FP = 1;
 const TCP_HEADER = 2;
 const ICMP_HEADER = 4;
 /** The three sets above as one table indexed by keyword number (no string hashing per option). */
-const TRAITS_BY_ID = keywordTable((k) => (PAYLOAD_NEEDS_FP.has(k.name) ? NEEDS_FP : 0) | (TCP_ONLY.has(k.name) ? TCP_HEADER : 0) | (ICMP_ONLY.has(k.name) ? ICMP_HEADER : 0));
+const TRAITS_BY_ID = keywordTable(
+  (k) => (PAYLOAD_NEEDS_FP.has(k.name) ? NEEDS_FP : 0) | (TCP_ONLY.has(k.name) ? TCP_HEADER : 0) | (ICMP_ONLY.has(k.name) ? ICMP_HEADER : 0),
+);
 
 /** Per-file cache of expression checks: parsed expressions are shared by every rule with the same text. */
 export type ExprCache = Map<object, ResolveError | undefined>;
@@ -132,19 +134,33 @@ export class RuleChecker {
       else if (kw === 'sid' && rule.sid !== undefined) {
         // (Only a duplicate's place is ever shown: line and column are found then, in checkFacts.)
         facts.sids.push({ key: String(rule.gid) + ':' + String(rule.sid), offset: o.start, length: o.end - o.start, sid: rule.sid });
-      }
-      else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
+      } else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
       else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
       if (traits === 0) continue;
       if (traits & NEEDS_FP) needsFp ??= kw;
       if (proto !== 'tcp' && proto !== 'ip' && traits & TCP_HEADER)
-        this.report(this.optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests TCP headers, but the rule is for ${proto}: it can never match`);
+        this.report(
+          this.optionPlace(rule, o),
+          'warning',
+          'never-matches',
+          `'${kw}' tests TCP headers, but the rule is for ${proto}: it can never match`,
+        );
       if (proto !== 'icmp' && proto !== 'ip' && traits & ICMP_HEADER)
-        this.report(this.optionPlace(rule, o), 'warning', 'never-matches', `'${kw}' tests ICMP headers, but the rule is for ${proto}: it can never match`);
+        this.report(
+          this.optionPlace(rule, o),
+          'warning',
+          'never-matches',
+          `'${kw}' tests ICMP headers, but the rule is for ${proto}: it can never match`,
+        );
     }
     if (!positiveContent && needsFp) {
       const a = h.action;
-      this.report(this.place(rule, a.start, a.end - a.start), 'warning', 'no-fast-pattern', `no content to use as a fast pattern: ${needsFp} runs on every packet of this rule's ports (slow)`);
+      this.report(
+        this.place(rule, a.start, a.end - a.start),
+        'warning',
+        'no-fast-pattern',
+        `no content to use as a fast pattern: ${needsFp} runs on every packet of this rule's ports (slow)`,
+      );
     }
   }
 
@@ -182,7 +198,14 @@ export function checkFacts(all: FileFacts[]): Diagnostic[] {
       if (prev === undefined) sids.set(fact.key, { file: f, fact });
       else {
         const prevPlace = sidPlace(prev.file, prev.fact);
-        out.push(toDiagnostic(sidPlace(f, fact), 'warning', 'duplicate-sid', `gid:sid ${fact.key} is also used at ${prevPlace.file}:${prevPlace.line}; Snort keeps only one of them`));
+        out.push(
+          toDiagnostic(
+            sidPlace(f, fact),
+            'warning',
+            'duplicate-sid',
+            `gid:sid ${fact.key} is also used at ${prevPlace.file}:${prevPlace.line}; Snort keeps only one of them`,
+          ),
+        );
       }
     }
     for (let k = 0; k < f.flowbitsSet.length; k++) {
@@ -195,8 +218,10 @@ export function checkFacts(all: FileFacts[]): Diagnostic[] {
     }
   }
   for (const [bit, p] of checked)
-    if (!set.has(bit)) out.push(toDiagnostic(p, 'warning', 'flowbit-never-set', `flowbit '${bit}' is checked but no enabled rule sets it: this rule can never match`));
-  for (const [bit, p] of set) if (!checked.has(bit)) out.push(toDiagnostic(p, 'info', 'flowbit-never-checked', `flowbit '${bit}' is set but no enabled rule checks it`));
+    if (!set.has(bit))
+      out.push(toDiagnostic(p, 'warning', 'flowbit-never-set', `flowbit '${bit}' is checked but no enabled rule sets it: this rule can never match`));
+  for (const [bit, p] of set)
+    if (!checked.has(bit)) out.push(toDiagnostic(p, 'info', 'flowbit-never-checked', `flowbit '${bit}' is set but no enabled rule checks it`));
   return out;
 }
 

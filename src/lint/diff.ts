@@ -33,7 +33,10 @@ interface RuleInfo {
 /** The rule's text as Snort reads it, without the disabling comment sign and with blanks collapsed. */
 function ruleBody(r: RuleNode): string {
   const raw = r.disabledPrefix ? r.raw.slice(r.disabledPrefix.end - r.span.start) : r.raw;
-  return raw.replace(/\\\r?\n/g, '').replace(/\s+/g, ' ').trim();
+  return raw
+    .replace(/\\\r?\n/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function collect(texts: Iterable<string>): Map<string, RuleInfo> {
@@ -85,7 +88,8 @@ export function diffRuleSets(set: RuleSet, base: string): DiffResult {
   const now = new Map<string, RuleInfo>();
   for (const f of currentFiles(set))
     for (const n of f.file.nodes)
-      if (n.kind === 'rule' && n.sid !== undefined) now.set(`${n.gid}:${n.sid}`, { rev: n.rev ?? 0, body: ruleBody(n), enabled: !n.disabled, file: f, rule: n });
+      if (n.kind === 'rule' && n.sid !== undefined)
+        now.set(`${n.gid}:${n.sid}`, { rev: n.rev ?? 0, body: ruleBody(n), enabled: !n.disabled, file: f, rule: n });
   const summary: DiffSummary = { added: [], removed: [], changed: [] };
   const diagnostics: Diagnostic[] = [];
   const lineMaps = new Map<LoadedFile, LineMap>();
@@ -96,7 +100,17 @@ export function diffRuleSets(set: RuleSet, base: string): DiffResult {
     const opt = info.rule!.options.find((o) => o.keyword === 'rev') ?? info.rule!.options.find((o) => o.keyword === 'sid');
     const offset = opt?.span.start ?? info.rule!.span.start;
     const { line, column } = lm.position(offset);
-    diagnostics.push({ code, severity, message, file: f.display, line, column, offset, length: opt ? opt.span.end - opt.span.start : 1, sid: info.rule!.sid });
+    diagnostics.push({
+      code,
+      severity,
+      message,
+      file: f.display,
+      line,
+      column,
+      offset,
+      length: opt ? opt.span.end - opt.span.start : 1,
+      sid: info.rule!.sid,
+    });
   };
   for (const [key, info] of now) {
     const old = before.get(key);
@@ -107,7 +121,8 @@ export function diffRuleSets(set: RuleSet, base: string): DiffResult {
     }
     if (old.body !== info.body) {
       summary.changed.push(key);
-      if (info.rev <= old.rev) report(info, 'warning', 'rev-not-bumped', `rule ${key} changed since ${base} but its rev stayed ${info.rev} (was ${old.rev})`);
+      if (info.rev <= old.rev)
+        report(info, 'warning', 'rev-not-bumped', `rule ${key} changed since ${base} but its rev stayed ${info.rev} (was ${old.rev})`);
       else report(info, 'info', 'sid-changed', `rule ${key} changed since ${base} (rev ${old.rev} -> ${info.rev})`);
     }
   }

@@ -42,7 +42,8 @@ export function lintRuleSet(opts: LoadOptions & { limit?: number }): LintResult 
     enabled += r.enabled;
     disabled += r.disabled;
   }
-  for (const c of set.configs) if (!set.ruleFiles.some((f) => f.path === c.path)) for (const d of c.diagnostics) if (d.code !== 'unknown-directive') sink.push(d);
+  for (const c of set.configs)
+    if (!set.ruleFiles.some((f) => f.path === c.path)) for (const d of c.diagnostics) if (d.code !== 'unknown-directive') sink.push(d);
   sink.pushAll(checkFacts(facts));
   const diagnostics = sink.kept;
   diagnostics.sort(compareDiagnostics);

@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { loadEngine } from '../native/engine.js';
 import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
-import type { MatcherPlan, MatcherPolicy, RulePlan } from './plan.js';
+import type { MatcherPlan, MatcherPolicy } from './plan.js';
 import { buildPrefilterAsync, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
 import { jsonBlob, storedJson } from './stored-json.js';
@@ -57,7 +57,12 @@ interface Header {
   sets: { count: number; tables: Record<'blob' | 'offsets', TableRef> };
   /** replaceRules: rules with a `replace` content (the gateway says how many). strings: the files and class
    *  descriptions rules name by number (stored-rule.ts). */
-  rules: { count: number; strings: string[]; replaceRules: number; tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef> };
+  rules: {
+    count: number;
+    strings: string[];
+    replaceRules: number;
+    tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef>;
+  };
   prefilter: GroupHeader[];
   /** The index of rules without a fast pattern, per protocol class: each map's keys, starts and rules. */
   noFastPattern: (Record<IndexMap, Record<'keys' | 'start' | 'rules', TableRef>> & { generic: TableRef })[];
@@ -111,7 +116,12 @@ function portFilterSound(g: PrefilterGroup): boolean {
 }
 
 /** Writes the artifact; the prefilter databases are compiled here unless given. Returns the file size. */
-export async function writeArtifact(path: string, plan: MatcherPlan, meta: Record<string, unknown> = {}, prefilter?: PrefilterGroup[]): Promise<number> {
+export async function writeArtifact(
+  path: string,
+  plan: MatcherPlan,
+  meta: Record<string, unknown> = {},
+  prefilter?: PrefilterGroup[],
+): Promise<number> {
   // Hyperscan compiles on libuv's threads while this thread writes the rest
   const compiling = prefilter !== undefined ? Promise.resolve(prefilter) : buildPrefilterAsync(plan.rules);
   const table = RuleTable.fromRules(plan.rules);
@@ -135,11 +145,18 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
   const setsBlob = jsonBlob(table.allSets());
   const c = table.columns;
   const rules: Header['rules'] = {
-    count: plan.rules.length, strings: strings.list,
+    count: plan.rules.length,
+    strings: strings.list,
     replaceRules: plan.rules.filter((r) => r.ops.some((o) => o.op === 'content' && o.replace !== undefined)).length,
     tables: {
-      proto: add(c.proto, 'u8'), flags: add(c.flags, 'u8'), src: add(c.src, 'u32'), dst: add(c.dst, 'u32'), srcPorts: add(c.srcPorts, 'u32'),
-      dstPorts: add(c.dstPorts, 'u32'), blob: add(rulesBlob.blob, 'u8'), offsets: add(rulesBlob.offsets, 'u32'),
+      proto: add(c.proto, 'u8'),
+      flags: add(c.flags, 'u8'),
+      src: add(c.src, 'u32'),
+      dst: add(c.dst, 'u32'),
+      srcPorts: add(c.srcPorts, 'u32'),
+      dstPorts: add(c.dstPorts, 'u32'),
+      blob: add(rulesBlob.blob, 'u8'),
+      offsets: add(rulesBlob.offsets, 'u32'),
     },
   };
   const noFastPattern = buildNoFastPatternIndex(table).map((t) => {
@@ -152,18 +169,31 @@ export async function writeArtifact(path: string, plan: MatcherPlan, meta: Recor
     proto: g.proto,
     buf: g.buf,
     tables: {
-      patternBytes: add(g.patternBytes, 'u8'), patternStart: add(g.patternStart, 'i32'), nocase: add(g.nocase, 'u8'), ruleStart: add(g.ruleStart, 'i32'),
-      ruleIds: add(g.ruleIds, 'i32'), block: add(g.block, 'u8'), ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
-      portSrc: add(g.portSrc, 'i32'), portDst: add(g.portDst, 'i32'), portBidir: add(g.portBidir, 'u8'), portMapStart: add(g.portMapStart, 'i32'),
+      patternBytes: add(g.patternBytes, 'u8'),
+      patternStart: add(g.patternStart, 'i32'),
+      nocase: add(g.nocase, 'u8'),
+      ruleStart: add(g.ruleStart, 'i32'),
+      ruleIds: add(g.ruleIds, 'i32'),
+      block: add(g.block, 'u8'),
+      ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
+      portSrc: add(g.portSrc, 'i32'),
+      portDst: add(g.portDst, 'i32'),
+      portBidir: add(g.portBidir, 'u8'),
+      portMapStart: add(g.portMapStart, 'i32'),
       portRanges: add(g.portRanges, 'i32'),
     },
   }));
   const engine = loadEngine();
   const header: Header = {
-    format: 'honeywall-matcher', version: ARTIFACT_VERSION, meta, engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
+    format: 'honeywall-matcher',
+    version: ARTIFACT_VERSION,
+    meta,
+    engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
     policy: { filters: plan.filters, actionOrder: plan.actionOrder, eventLog: plan.eventLog },
-    sets: { count: table.setCount, tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') } }, rules,
-    prefilter: prefilterHeaders, noFastPattern,
+    sets: { count: table.setCount, tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') } },
+    rules,
+    prefilter: prefilterHeaders,
+    noFastPattern,
   };
   const json = Buffer.from(storedJson(header), 'utf8');
   const pre = Buffer.alloc(16);
@@ -193,7 +223,8 @@ export function readArtifact(path: string): LoadedArtifact {
   }
   if (buf.length < 16 || buf.toString('latin1', 0, 8) !== ARTIFACT_MAGIC) throw new ArtifactError(`${path} is not a honeywall matcher artifact`);
   const version = buf.readUInt32LE(8);
-  if (version !== ARTIFACT_VERSION) throw new ArtifactError(`${path}: artifact format version ${version}, this honeywall reads version ${ARTIFACT_VERSION} (recompile)`);
+  if (version !== ARTIFACT_VERSION)
+    throw new ArtifactError(`${path}: artifact format version ${version}, this honeywall reads version ${ARTIFACT_VERSION} (recompile)`);
   const jlen = buf.readUInt32LE(12);
   if (16 + jlen > buf.length) throw new ArtifactError(`${path}: truncated header`);
   let header: Header;
@@ -219,39 +250,65 @@ export function readArtifact(path: string): LoadedArtifact {
   const t = header.rules.tables;
   const count = header.rules.count;
   const columns = {
-    proto: view<Uint8Array>(t.proto, 'proto'), flags: view<Uint8Array>(t.flags, 'flags'), src: view<Uint32Array>(t.src, 'src'),
-    dst: view<Uint32Array>(t.dst, 'dst'), srcPorts: view<Uint32Array>(t.srcPorts, 'srcPorts'), dstPorts: view<Uint32Array>(t.dstPorts, 'dstPorts'),
+    proto: view<Uint8Array>(t.proto, 'proto'),
+    flags: view<Uint8Array>(t.flags, 'flags'),
+    src: view<Uint32Array>(t.src, 'src'),
+    dst: view<Uint32Array>(t.dst, 'dst'),
+    srcPorts: view<Uint32Array>(t.srcPorts, 'srcPorts'),
+    dstPorts: view<Uint32Array>(t.dstPorts, 'dstPorts'),
   };
   for (const [name, col] of Object.entries(columns)) if (col.length !== count) throw new ArtifactError(`${path}: damaged rule table (${name})`);
   const strings = header.rules.strings;
   if (!Array.isArray(strings) || strings.some((x) => typeof x !== 'string')) throw new ArtifactError(`${path}: damaged header (strings)`);
   const rulesJson = jsonReader(path, 'rule', view<Uint8Array>(t.blob, 'blob'), view<Uint32Array>(t.offsets, 'offsets'), count);
   const setCount = header.sets.count;
-  const setsJson = jsonReader(path, 'set', view<Uint8Array>(header.sets.tables.blob, 'sets'), view<Uint32Array>(header.sets.tables.offsets, 'sets'), setCount);
+  const setsJson = jsonReader(
+    path,
+    'set',
+    view<Uint8Array>(header.sets.tables.blob, 'sets'),
+    view<Uint32Array>(header.sets.tables.offsets, 'sets'),
+    setCount,
+  );
   for (const col of [columns.src, columns.dst, columns.srcPorts, columns.dstPorts]) {
     for (let i = 0; i < count; i++) if (col[i]! >= setCount) throw new ArtifactError(`${path}: damaged rule table (set ${col[i]})`);
   }
-  const table: RuleTable = new RuleTable(columns, setCount, (i) => setsJson(i) as AddressSet | PortSet, (i) => {
-    const stored = rulesJson(i) as StoredRule;
-    const sets = {
-      src: table.addressSet(columns.src[i]!), srcPorts: table.portSet(columns.srcPorts[i]!), dst: table.addressSet(columns.dst[i]!),
-      dstPorts: table.portSet(columns.dstPorts[i]!),
-    };
-    try {
-      return unpackRule(stored, i, strings, sets);
-    } catch (e) {
-      if (e instanceof StoredRuleError) throw new ArtifactError(`${path}: damaged rule ${i} (${e.message})`);
-      throw e;
-    }
-  });
+  const table: RuleTable = new RuleTable(
+    columns,
+    setCount,
+    (i) => setsJson(i) as AddressSet | PortSet,
+    (i) => {
+      const stored = rulesJson(i) as StoredRule;
+      const sets = {
+        src: table.addressSet(columns.src[i]!),
+        srcPorts: table.portSet(columns.srcPorts[i]!),
+        dst: table.addressSet(columns.dst[i]!),
+        dstPorts: table.portSet(columns.dstPorts[i]!),
+      };
+      try {
+        return unpackRule(stored, i, strings, sets);
+      } catch (e) {
+        if (e instanceof StoredRuleError) throw new ArtifactError(`${path}: damaged rule ${i} (${e.message})`);
+        throw e;
+      }
+    },
+  );
   const prefilter: PrefilterGroup[] = header.prefilter.map((g, k) => {
     const gt = g.tables;
     const group: PrefilterGroup = {
-      proto: g.proto, buf: g.buf, patternBytes: view<Uint8Array>(gt.patternBytes, `group ${k}`), patternStart: view<Int32Array>(gt.patternStart, `group ${k}`),
-      nocase: view<Uint8Array>(gt.nocase, `group ${k}`), ruleStart: view<Int32Array>(gt.ruleStart, `group ${k}`), ruleIds: view<Int32Array>(gt.ruleIds, `group ${k}`),
-      block: view<Uint8Array>(gt.block, `group ${k}`), stream: gt.stream ? view<Uint8Array>(gt.stream, `group ${k}`) : undefined,
-      portSrc: view<Int32Array>(gt.portSrc, `group ${k}`), portDst: view<Int32Array>(gt.portDst, `group ${k}`), portBidir: view<Uint8Array>(gt.portBidir, `group ${k}`),
-      portMapStart: view<Int32Array>(gt.portMapStart, `group ${k}`), portRanges: view<Int32Array>(gt.portRanges, `group ${k}`),
+      proto: g.proto,
+      buf: g.buf,
+      patternBytes: view<Uint8Array>(gt.patternBytes, `group ${k}`),
+      patternStart: view<Int32Array>(gt.patternStart, `group ${k}`),
+      nocase: view<Uint8Array>(gt.nocase, `group ${k}`),
+      ruleStart: view<Int32Array>(gt.ruleStart, `group ${k}`),
+      ruleIds: view<Int32Array>(gt.ruleIds, `group ${k}`),
+      block: view<Uint8Array>(gt.block, `group ${k}`),
+      stream: gt.stream ? view<Uint8Array>(gt.stream, `group ${k}`) : undefined,
+      portSrc: view<Int32Array>(gt.portSrc, `group ${k}`),
+      portDst: view<Int32Array>(gt.portDst, `group ${k}`),
+      portBidir: view<Uint8Array>(gt.portBidir, `group ${k}`),
+      portMapStart: view<Int32Array>(gt.portMapStart, `group ${k}`),
+      portRanges: view<Int32Array>(gt.portRanges, `group ${k}`),
     };
     if (!portFilterSound(group)) throw new ArtifactError(`${path}: damaged port filter of prefilter group ${k}`);
     for (let j = 0; j < group.ruleIds.length; j++) if (group.ruleIds[j]! >= count) throw new ArtifactError(`${path}: damaged prefilter group ${k}`);
@@ -274,7 +331,12 @@ export function readArtifact(path: string): LoadedArtifact {
     return t;
   });
   return {
-    table, prefilter, noFastPattern, ...header.policy, meta: header.meta, bytes: buf.length,
+    table,
+    prefilter,
+    noFastPattern,
+    ...header.policy,
+    meta: header.meta,
+    bytes: buf.length,
     replaceRules: typeof header.rules.replaceRules === 'number' ? header.rules.replaceRules : 0,
   };
 }

@@ -33,7 +33,15 @@ export const SEARCH_BYTES_PER_BYTE = 64;
 
 export type LimitName = 'ruleOps' | 'pcreSteps' | 'pcreCalls' | 'searchBytes' | 'pcreMatchLimit' | 'pcreDepthLimit' | 'pcreError';
 
-export const LIMIT_NAMES: readonly LimitName[] = ['ruleOps', 'pcreSteps', 'pcreCalls', 'searchBytes', 'pcreMatchLimit', 'pcreDepthLimit', 'pcreError'];
+export const LIMIT_NAMES: readonly LimitName[] = [
+  'ruleOps',
+  'pcreSteps',
+  'pcreCalls',
+  'searchBytes',
+  'pcreMatchLimit',
+  'pcreDepthLimit',
+  'pcreError',
+];
 
 /** How often each limit was reached, in total and per gid:sid. */
 export class LimitCounters {

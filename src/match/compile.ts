@@ -19,8 +19,15 @@ import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './
 import { compilePcre, pcreOptions, PcreCompileError } from './pcre-exec.js';
 import { OptionError, planContext, slotValue, type PlanContext } from './plan-context.js';
 import {
-  DEFAULT_ACTION_ORDER, type BufferName, type ContentOp, type FastPattern, type MatcherPlan, type PcreOp, type RuleAction,
-  type RulePlan, type Value,
+  DEFAULT_ACTION_ORDER,
+  type BufferName,
+  type ContentOp,
+  type FastPattern,
+  type MatcherPlan,
+  type PcreOp,
+  type RuleAction,
+  type RulePlan,
+  type Value,
 } from './plan.js';
 
 export interface CompileFailure {
@@ -54,20 +61,98 @@ export interface CompileResult {
  * byte_math, the DCE/RPC, SIP, GTP, ... options) are refused.
  */
 const HANDLED = new Set([
-  'msg', 'sid', 'gid', 'rev', 'classtype', 'priority', 'reference', 'metadata', 'content', 'uricontent', 'nocase', 'rawbytes',
-  'depth', 'offset', 'distance', 'within', 'fast_pattern', 'replace', 'http_uri', 'http_raw_uri', 'http_header', 'http_raw_header',
-  'http_cookie', 'http_raw_cookie', 'http_method', 'http_client_body', 'http_stat_code', 'http_stat_msg', 'pcre', 'byte_test',
-  'byte_jump', 'byte_extract', 'isdataat', 'dsize', 'flags', 'flow', 'flowbits', 'ttl', 'tos', 'id', 'ipopts', 'fragbits', 'seq',
-  'ack', 'window', 'itype', 'icode', 'icmp_id', 'icmp_seq', 'ip_proto', 'sameip', 'stream_size', 'urilen', 'file_data', 'pkt_data',
-  'base64_decode', 'base64_data', 'threshold', 'detection_filter', 'tag', 'asn1', 'ssl_version', 'ssl_state', 'http_encode',
-  'fragoffset', 'logto', 'session', 'resp', 'react', 'activates', 'activated_by', 'count', 'ftpbounce', 'stream_reassemble',
+  'msg',
+  'sid',
+  'gid',
+  'rev',
+  'classtype',
+  'priority',
+  'reference',
+  'metadata',
+  'content',
+  'uricontent',
+  'nocase',
+  'rawbytes',
+  'depth',
+  'offset',
+  'distance',
+  'within',
+  'fast_pattern',
+  'replace',
+  'http_uri',
+  'http_raw_uri',
+  'http_header',
+  'http_raw_header',
+  'http_cookie',
+  'http_raw_cookie',
+  'http_method',
+  'http_client_body',
+  'http_stat_code',
+  'http_stat_msg',
+  'pcre',
+  'byte_test',
+  'byte_jump',
+  'byte_extract',
+  'isdataat',
+  'dsize',
+  'flags',
+  'flow',
+  'flowbits',
+  'ttl',
+  'tos',
+  'id',
+  'ipopts',
+  'fragbits',
+  'seq',
+  'ack',
+  'window',
+  'itype',
+  'icode',
+  'icmp_id',
+  'icmp_seq',
+  'ip_proto',
+  'sameip',
+  'stream_size',
+  'urilen',
+  'file_data',
+  'pkt_data',
+  'base64_decode',
+  'base64_data',
+  'threshold',
+  'detection_filter',
+  'tag',
+  'asn1',
+  'ssl_version',
+  'ssl_state',
+  'http_encode',
+  'fragoffset',
+  'logto',
+  'session',
+  'resp',
+  'react',
+  'activates',
+  'activated_by',
+  'count',
+  'ftpbounce',
+  'stream_reassemble',
 ]);
 /**
  * Approximated: asn1 (never matches), ssl_state/ssl_version (read from this packet's TLS record, not the session),
  * http_encode and fragoffset (not checked), logto/session/resp/react (no effect on matching), stream_reassemble
  * (reassembly is not switched off).
  */
-const APPROXIMATED = new Set(['asn1', 'ssl_version', 'ssl_state', 'http_encode', 'fragoffset', 'logto', 'session', 'resp', 'react', 'stream_reassemble']);
+const APPROXIMATED = new Set([
+  'asn1',
+  'ssl_version',
+  'ssl_state',
+  'http_encode',
+  'fragoffset',
+  'logto',
+  'session',
+  'resp',
+  'react',
+  'stream_reassemble',
+]);
 /** Errors the parser reports because a keyword module is missing; the compiler rechecks these itself. */
 const RECHECKED_CODES = new Set(['unknown-keyword', 'unknown-variable']);
 
@@ -157,11 +242,31 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
   if (!ACTIONS.has(action)) throw new OptionError(`unknown action ${action}`);
   if (node.sid === undefined) throw new OptionError('the rule has no sid');
   const rule: RulePlan = {
-    index, gid: node.gid, sid: node.sid, rev: node.rev ?? 0, msg: node.msg ?? '', classtype: node.classtype, classDescription: undefined,
-    priority: 0, action, proto: h.protocol.value, src: addressOf(ctx, h.src.text, h.src.value), srcPorts: portsOf(ctx, h.srcPort.text, h.srcPort.value),
-    dst: addressOf(ctx, h.dst.text, h.dst.value), dstPorts: portsOf(ctx, h.dstPort.text, h.dstPort.value), bidirectional: h.direction.value === '<>',
-    flow: undefined, flowbits: [], headers: [], ops: [], fastPattern: undefined, threshold: undefined, detectionFilter: undefined,
-    contentLength: 0, file: ctx.display, line,
+    index,
+    gid: node.gid,
+    sid: node.sid,
+    rev: node.rev ?? 0,
+    msg: node.msg ?? '',
+    classtype: node.classtype,
+    classDescription: undefined,
+    priority: 0,
+    action,
+    proto: h.protocol.value,
+    src: addressOf(ctx, h.src.text, h.src.value),
+    srcPorts: portsOf(ctx, h.srcPort.text, h.srcPort.value),
+    dst: addressOf(ctx, h.dst.text, h.dst.value),
+    dstPorts: portsOf(ctx, h.dstPort.text, h.dstPort.value),
+    bidirectional: h.direction.value === '<>',
+    flow: undefined,
+    flowbits: [],
+    headers: [],
+    ops: [],
+    fastPattern: undefined,
+    threshold: undefined,
+    detectionFilter: undefined,
+    contentLength: 0,
+    file: ctx.display,
+    line,
   };
   if (node.classtype !== undefined) {
     const c = ctx.set.classifications.get(node.classtype);
@@ -202,7 +307,13 @@ function contentOp(a: ContentArgs | undefined, kw: string, into: PlanContext): {
   const cbuf: BufferName = m.buffer ?? (m.rawbytes ? 'pkt' : into.buffer);
   const relative = m.distance !== undefined || m.within !== undefined;
   const op: ContentOp = {
-    op: 'content', buf: cbuf, bytes: a.bytes, nocase: m.nocase, negated: a.negated, relative, fpOnly: false,
+    op: 'content',
+    buf: cbuf,
+    bytes: a.bytes,
+    nocase: m.nocase,
+    negated: a.negated,
+    relative,
+    fpOnly: false,
     jump: maxJump(a.bytes, m.nocase),
   };
   const off = toValue(m.offset, into, 'offset');
@@ -230,8 +341,14 @@ function pcreOp(parsed: PcreArgs | undefined, value: string | undefined, sid: nu
     if (!a) throw new OptionError(errors[0] ?? 'pcre does not parse');
   }
   const op: PcreOp = {
-    op: 'pcre', buf: a.buffer ?? (a.rawbytes ? 'pkt' : into.buffer), pattern: a.pattern, options: pcreOptions(a.flags), negated: a.negated,
-    relative: a.relative, overrideLimit: a.overrideLimit, text: `/${a.pattern}/${a.flags}`,
+    op: 'pcre',
+    buf: a.buffer ?? (a.rawbytes ? 'pkt' : into.buffer),
+    pattern: a.pattern,
+    options: pcreOptions(a.flags),
+    negated: a.negated,
+    relative: a.relative,
+    overrideLimit: a.overrideLimit,
+    text: `/${a.pattern}/${a.flags}`,
   };
   // Snort refuses a rule whose pattern PCRE does not compile (sp_pcre.c FatalError); so does compile. Each distinct
   // value is checked once (the parser shares its arguments).
@@ -248,7 +365,9 @@ function pcreOp(parsed: PcreArgs | undefined, value: string | undefined, sid: nu
   }
   if (problem !== '') throw new OptionError(problem);
   ctx.pcre.push({
-    sid, pattern: op.text, matchLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_MATCH_LIMIT,
+    sid,
+    pattern: op.text,
+    matchLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_MATCH_LIMIT,
     depthLimit: a.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_DEPTH_LIMIT,
   });
   return op;
@@ -256,9 +375,7 @@ function pcreOp(parsed: PcreArgs | undefined, value: string | undefined, sid: nu
 
 /** The errors among a node's diagnostics that keep it from compiling (the keywords the compiler rechecks aside). */
 function blockingErrors(node: RuleNode, diags: readonly Diagnostic[]): Diagnostic[] {
-  return diags.filter(
-    (d) => d.severity === 'error' && d.offset >= node.span.start && d.offset < node.span.end && !RECHECKED_CODES.has(d.code),
-  );
+  return diags.filter((d) => d.severity === 'error' && d.offset >= node.span.start && d.offset < node.span.end && !RECHECKED_CODES.has(d.code));
 }
 
 export interface CompileOptions {

@@ -36,9 +36,15 @@ export interface EventPacket {
 export function eventPacketOf(p: EventPacket): EventPacket {
   const ip = p.ip;
   return {
-    tsSec: p.tsSec, tsUsec: p.tsUsec, srcPort: p.srcPort, dstPort: p.dstPort, ip: ip ? { src: ip.src, dst: ip.dst, proto: ip.proto } : undefined,
-    tcp: p.tcp !== undefined ? true : undefined, udp: p.udp !== undefined ? true : undefined,
-    icmp: p.icmp ? { type: p.icmp.type, code: p.icmp.code } : undefined, icmp6: p.icmp6 ? { type: p.icmp6.type, code: p.icmp6.code } : undefined,
+    tsSec: p.tsSec,
+    tsUsec: p.tsUsec,
+    srcPort: p.srcPort,
+    dstPort: p.dstPort,
+    ip: ip ? { src: ip.src, dst: ip.dst, proto: ip.proto } : undefined,
+    tcp: p.tcp !== undefined ? true : undefined,
+    udp: p.udp !== undefined ? true : undefined,
+    icmp: p.icmp ? { type: p.icmp.type, code: p.icmp.code } : undefined,
+    icmp6: p.icmp6 ? { type: p.icmp6.type, code: p.icmp6.code } : undefined,
   };
 }
 
@@ -68,9 +74,18 @@ function addressesMatch(rule: RulePlan, p: Packet, ip: IpHeader): boolean {
   const ports = rule.proto === 'tcp' || rule.proto === 'udp';
   const sp = p.srcPort;
   const dp = p.dstPort;
-  if (addressMatches(rule.src, ip.src) && addressMatches(rule.dst, ip.dst) && (!ports || (portMatches(rule.srcPorts, sp) && portMatches(rule.dstPorts, dp)))) return true;
+  if (
+    addressMatches(rule.src, ip.src) &&
+    addressMatches(rule.dst, ip.dst) &&
+    (!ports || (portMatches(rule.srcPorts, sp) && portMatches(rule.dstPorts, dp)))
+  )
+    return true;
   if (!rule.bidirectional) return false;
-  return addressMatches(rule.src, ip.dst) && addressMatches(rule.dst, ip.src) && (!ports || (portMatches(rule.srcPorts, dp) && portMatches(rule.dstPorts, sp)));
+  return (
+    addressMatches(rule.src, ip.dst) &&
+    addressMatches(rule.dst, ip.src) &&
+    (!ports || (portMatches(rule.srcPorts, dp) && portMatches(rule.dstPorts, sp)))
+  );
 }
 
 /** Non-payload part of a rule (flow, header tests, flowbits checks), in the order Snort's tree puts them. */
@@ -80,7 +95,7 @@ export function nonPayloadMatches(rule: RulePlan, s: Subject): boolean {
   for (const fb of rule.flowbits) {
     if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;
     const bits = s.flow?.flowbits;
-    const has = (b: string) => bits !== undefined && bits.has(b);
+    const has = (b: string) => bits?.has(b);
     let ok: boolean;
     if (fb.cmd === 'isset') ok = fb.any ? fb.bits.some(has) : fb.bits.every(has);
     else ok = fb.any ? fb.bits.some((b) => !has(b)) : fb.bits.every((b) => !has(b));
@@ -125,8 +140,16 @@ export function subjectsOf(item: InspectionItem): Subject[] {
   const p = item.packet;
   // one object shape for every subject (V8 then keeps the code that reads them specialised)
   const subject = (http: HttpBuffers | undefined): Subject => ({
-    packet: p, payload: item.payload ?? p.payload, rebuilt: item.kind === 'stream', streamInserted: inserted, onlyFastPattern,
-    flow: item.flow, fromClient: item.fromClient, established: item.established, http, strings: undefined,
+    packet: p,
+    payload: item.payload ?? p.payload,
+    rebuilt: item.kind === 'stream',
+    streamInserted: inserted,
+    onlyFastPattern,
+    flow: item.flow,
+    fromClient: item.fromClient,
+    established: item.established,
+    http,
+    strings: undefined,
   });
   if (item.http.length === 0) return [subject(undefined)];
   return item.http.map(subject);
@@ -180,7 +203,10 @@ export class EventDecider {
           break;
         case 'toggle':
           if (flow !== undefined) bits = flow.flowbits ??= new Set();
-          if (bits) for (const b of fb.bits) if (bits.has(b)) bits.delete(b); else bits.add(b);
+          if (bits)
+            for (const b of fb.bits)
+              if (bits.has(b)) bits.delete(b);
+              else bits.add(b);
           break;
         case 'reset':
           bits?.clear();
@@ -258,9 +284,9 @@ export class EventDecider {
     if (matched.length === 0) return NO_EVENTS;
     const now = p.tsSec + p.tsUsec / 1e6;
     const rank = this.actionRank;
-    const sorted = matched.slice().sort(
-      (a, b) => (rank.get(a.action) ?? 99) - (rank.get(b.action) ?? 99) || b.contentLength - a.contentLength || a.index - b.index,
-    );
+    const sorted = matched
+      .slice()
+      .sort((a, b) => (rank.get(a.action) ?? 99) - (rank.get(b.action) ?? 99) || b.contentLength - a.contentLength || a.index - b.index);
     const out: MatchEvent[] = [];
     for (const r of sorted) {
       if (r.action === 'pass') break;

@@ -1,11 +1,3 @@
-/**
- * The compiled matcher: per protocol class and buffer, a Hyperscan literal scan over the rules' fast patterns
- * (prefilter.ts) names the candidate rules; rules without a fast pattern are indexed by address and port; each
- * candidate's header is checked on typed-array columns (rule-table.ts), and only then is its plan made and its
- * non-payload and payload options evaluated (`verify.ts`). Loaded from a plan, or from an artifact without parsing
- * rules.
- */
-import type { AddressSet, PortSet } from '../config/variables.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
@@ -14,10 +6,8 @@ import { EventDecider, NO_EVENTS, nonPayloadMatches, subjectsOf, type MatchEvent
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
-import { appliesTo, buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
-import {
-  PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FAST_PATTERN, RULE_SETS_FLOWBITS, RuleList, RuleTable,
-} from './rule-table.js';
+import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
+import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_SETS_FLOWBITS, RuleList, RuleTable } from './rule-table.js';
 import { bufferOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
@@ -47,7 +37,6 @@ function classOf(p: Packet): ProtoClass {
 }
 
 const CLASS_CODE: Record<ProtoClass, number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, other: PROTO_IP };
-const CODE_NAME = ['tcp', 'udp', 'icmp', 'ip'] as const;
 
 export interface MatcherStats {
   items: number;
@@ -91,7 +80,16 @@ export class Matcher {
   readonly policy: MatcherPolicy;
   readonly prefilter: readonly PrefilterGroup[];
   readonly stats: MatcherStats = {
-    items: 0, inspected: 0, badChecksumSkipped: 0, candidates: 0, evaluated: 0, matched: 0, ruleOps: 0, pcreCalls: 0, pcreSteps: 0, searchBytes: 0,
+    items: 0,
+    inspected: 0,
+    badChecksumSkipped: 0,
+    candidates: 0,
+    evaluated: 0,
+    matched: 0,
+    ruleOps: 0,
+    pcreCalls: 0,
+    pcreSteps: 0,
+    searchBytes: 0,
   };
   /** Limits reached (budget.ts), in total and per rule. */
   readonly limits = new LimitCounters();
@@ -147,8 +145,17 @@ export class Matcher {
     this.cands = new RuleList(n);
     this.cands2 = new RuleList(1024);
     this.ctx = {
-      subject: undefined as unknown as Subject, vars: this.vars, base64: undefined, ops: RULE_OPS_LIMIT, item: this.itemBudget,
-      limit: undefined, pcreOf: this.pcreOf, engine, lastMatch: engine.lastMatch(), lower: new Map(), work: this.stats,
+      subject: undefined as unknown as Subject,
+      vars: this.vars,
+      base64: undefined,
+      ops: RULE_OPS_LIMIT,
+      item: this.itemBudget,
+      limit: undefined,
+      pcreOf: this.pcreOf,
+      engine,
+      lastMatch: engine.lastMatch(),
+      lower: new Map(),
+      work: this.stats,
     };
   }
 
@@ -272,7 +279,8 @@ export class Matcher {
         noFp.n = 0;
         this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
         // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
-        if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
+        if (p.outer !== undefined && ip.version === 6)
+          for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
         for (let k = 0; k < noFp.n; k++) {
           const i = noFp.ids[k]!;
           if (seen[i] === stamp) continue;
@@ -415,7 +423,12 @@ export class Matcher {
           const r = this.rules.get(i);
           if (!this.ruleMatches(r, s)) continue;
           prior ??= makeSubject(p, {
-            payload: before.payload, rebuilt: true, flow: s.flow, fromClient: s.fromClient, established: s.established, http: before.http[si],
+            payload: before.payload,
+            rebuilt: true,
+            flow: s.flow,
+            fromClient: s.fromClient,
+            established: s.established,
+            http: before.http[si],
           });
           if (before.payload.length > 0 && this.ruleMatches(r, prior)) continue;
           doneRule[i] = done;

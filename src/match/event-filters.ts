@@ -35,7 +35,10 @@ export function readEventFilters(set: RuleSet): { filters: EventFilterPlan[]; pr
       const kw = node.keyword.value;
       if (kw !== 'event_filter' && kw !== 'threshold' && kw !== 'suppress') continue;
       const line = text.slice(0, node.span.start).split('\n').length;
-      const body = node.raw.trim().slice(kw.length).replace(/\\\r?\n/g, ' ');
+      const body = node.raw
+        .trim()
+        .slice(kw.length)
+        .replace(/\\\r?\n/g, ' ');
       const m = fields(body);
       const gid = Number(m.get('gen_id'));
       const sid = Number(m.get('sig_id'));
@@ -71,7 +74,12 @@ export function readEventFilters(set: RuleSet): { filters: EventFilterPlan[]; pr
       const track = m.get('track');
       const count = Number(m.get('count'));
       const seconds = Number(m.get('seconds'));
-      if ((type !== 'limit' && type !== 'threshold' && type !== 'both') || (track !== 'by_src' && track !== 'by_dst') || !(count >= 0) || !(seconds >= 0)) {
+      if (
+        (type !== 'limit' && type !== 'threshold' && type !== 'both') ||
+        (track !== 'by_src' && track !== 'by_dst') ||
+        !(count >= 0) ||
+        !(seconds >= 0)
+      ) {
         problems.push({ file: f.display, line, reason: `${kw} needs type limit|threshold|both, track by_src|by_dst, count and seconds` });
         continue;
       }

@@ -147,7 +147,6 @@ export function fastPorts(set: PortSet): Uint8Array {
   return bits;
 }
 
-
 export function portIn(bits: Uint8Array, port: number): boolean {
   return port >= 0 && (bits[port >> 3]! & (1 << (port & 7))) !== 0;
 }

@@ -8,8 +8,23 @@ import type { Packet } from '../packet/packet.js';
 import type { Base64DecodeOp, ByteExtractOp, ByteJumpOp, ByteTestOp, HeaderTest, IsDataAtOp, RulePlan, Value } from './plan.js';
 import type { Subject } from './subject.js';
 import {
-  ackMatches, dsizeMatches, flagsMatches, fragbitsMatches, icmpIdMatches, icmpSeqMatches, icodeMatches, idMatches, ipoptsMatches,
-  ipProtoMatches, itypeMatches, sameipMatches, seqMatches, streamSizeMatches, tosMatches, ttlMatches, windowMatches,
+  ackMatches,
+  dsizeMatches,
+  flagsMatches,
+  fragbitsMatches,
+  icmpIdMatches,
+  icmpSeqMatches,
+  icodeMatches,
+  idMatches,
+  ipoptsMatches,
+  ipProtoMatches,
+  itypeMatches,
+  sameipMatches,
+  seqMatches,
+  streamSizeMatches,
+  tosMatches,
+  ttlMatches,
+  windowMatches,
 } from '../keywords/non-payload.js';
 import { ftpbounceMatches, neverMatches, urilenMatches } from '../keywords/payload-misc.js';
 import { sslStateMatches, sslVersionMatches } from '../keywords/preprocessor.js';
@@ -86,7 +101,11 @@ export function protoOk(rule: RulePlan, p: Packet): boolean {
 
 /** Reads `n` bytes at `pos` as a number: binary (endianness) or text (hex/dec/oct). Returns [value, consumed] or undefined. */
 export function readNumber(
-  b: Uint8Array, pos: number, n: number, endian: 'big' | 'little', str: 'hex' | 'dec' | 'oct' | undefined,
+  b: Uint8Array,
+  pos: number,
+  n: number,
+  endian: 'big' | 'little',
+  str: 'hex' | 'dec' | 'oct' | undefined,
 ): [number, number] | undefined {
   if (pos < 0 || pos + n > b.length) return undefined;
   if (n === 0) return [0, 0];

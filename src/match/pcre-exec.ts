@@ -3,8 +3,17 @@
  * with the rule's flags, searched with Snort's match limits, and a step budget over the whole call (see budget.ts).
  */
 import {
-  loadEngine, PCRE_ANCHORED, PCRE_CHECK_ONLY, PCRE_CASELESS, PCRE_DOLLAR_ENDONLY, PCRE_DOTALL, PCRE_EXTENDED, PCRE_MULTILINE, PCRE_UNGREEDY,
-  type NativeEngine, type NativeHandle,
+  loadEngine,
+  PCRE_ANCHORED,
+  PCRE_CHECK_ONLY,
+  PCRE_CASELESS,
+  PCRE_DOLLAR_ENDONLY,
+  PCRE_DOTALL,
+  PCRE_EXTENDED,
+  PCRE_MULTILINE,
+  PCRE_UNGREEDY,
+  type NativeEngine,
+  type NativeHandle,
 } from '../native/engine.js';
 import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './budget.js';
 import type { PcreOp } from './plan.js';
@@ -107,7 +116,11 @@ export function looksAtStart(pattern: string): boolean {
  * Compiles a pattern as Snort would load it; throws PcreCompileError with PCRE2's message and offset. `checkOnly`:
  * the load-time check of `honeywall compile` (no JIT code made).
  */
-export function compilePcre(op: Pick<PcreOp, 'pattern' | 'options' | 'overrideLimit'>, engine: NativeEngine = loadEngine(), checkOnly = false): CompiledPcre {
+export function compilePcre(
+  op: Pick<PcreOp, 'pattern' | 'options' | 'overrideLimit'>,
+  engine: NativeEngine = loadEngine(),
+  checkOnly = false,
+): CompiledPcre {
   const limit = op.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_MATCH_LIMIT;
   const depth = op.overrideLimit ? PCRE_DEFAULT_MATCH_LIMIT : PCRE_DEPTH_LIMIT;
   let handle: NativeHandle;

@@ -153,7 +153,8 @@ export class PortGroups {
     for (let id = 0; id < n; id++) {
       const s = g.portSrc[id]!;
       const d = g.portDst[id]!;
-      if (((s < 0 || ms[s] === 1) && (d < 0 || md[d] === 1)) || (g.portBidir[id] === 1 && (s < 0 || md[s] === 1) && (d < 0 || ms[d] === 1))) out[k++] = id;
+      if (((s < 0 || ms[s] === 1) && (d < 0 || md[d] === 1)) || (g.portBidir[id] === 1 && (s < 0 || md[s] === 1) && (d < 0 || ms[d] === 1)))
+        out[k++] = id;
     }
     return out.subarray(0, k);
   }

@@ -123,7 +123,11 @@ function groupPatterns(rules: readonly RulePlan[]): GroupPatterns[] {
 
 type PortFilter = Pick<PrefilterGroup, 'portSrc' | 'portDst' | 'portBidir' | 'portMapStart' | 'portRanges'>;
 const NO_PORT_FILTER: PortFilter = {
-  portSrc: new Int32Array(0), portDst: new Int32Array(0), portBidir: new Uint8Array(0), portMapStart: new Int32Array(1), portRanges: new Int32Array(0),
+  portSrc: new Int32Array(0),
+  portDst: new Int32Array(0),
+  portBidir: new Uint8Array(0),
+  portMapStart: new Int32Array(1),
+  portRanges: new Int32Array(0),
 };
 
 /** The port filter of a group whose pattern i has the rules `rulesOf[i]` (see PrefilterGroup.portSrc). */
@@ -138,11 +142,15 @@ function portFilter(rulesOf: readonly (readonly RulePlan[])[]): PortFilter {
   /** The map of the union of some port sets, -1 when one of them is any port. */
   const mapOf = (sets: readonly (PortSet | undefined)[]): number => {
     if (sets.some((x) => x === undefined || (x.any && x.exclude.length === 0))) return -1;
-    const ids = [...new Set(sets.map((x) => {
-      let id = setIds.get(x!);
-      if (id === undefined) setIds.set(x!, (id = setIds.size));
-      return id;
-    }))].sort((a, b) => a - b);
+    const ids = [
+      ...new Set(
+        sets.map((x) => {
+          let id = setIds.get(x!);
+          if (id === undefined) setIds.set(x!, (id = setIds.size));
+          return id;
+        }),
+      ),
+    ].sort((a, b) => a - b);
     const key = ids.join(',');
     let m = maps.get(key);
     if (m === undefined) {

@@ -5,7 +5,7 @@
  * reports in that order and decides the events (thresholds, filters, the event queue), so the output is the one a
  * single thread gives.
  */
-import { PacketPipeline, type InspectionItem } from '../flow/pipeline.js';
+import type { PacketPipeline, InspectionItem } from '../flow/pipeline.js';
 import { frameShard, SHARD_KINDS, SHARD_NO_IP, SHARD_UNKNOWN } from '../flow/shard.js';
 import { copyFrame } from '../packet/pcap.js';
 import { eventPacketOf, type EventPacket } from './decide.js';

@@ -28,13 +28,17 @@ export type ReplayWorkerMessage =
   | { type: 'error'; message: string }
   | { type: 'results'; upTo: number; results: ShardResult[] }
   | {
-    type: 'end'; total: number; results: ShardResult[]; packets: number; bytes: number;
-    /** The capture could not be read to its end: where and why (CaptureFormatError's fields). */
-    error: { file: string; offset: number; detail: string } | undefined;
-    /** The reader's notes (CaptureNotes.lines) and this shard's datagrams dropped at the defragmenter's memcaps. */
-    notes: string[];
-    defrag: DefragDrops;
-  }
+      type: 'end';
+      total: number;
+      results: ShardResult[];
+      packets: number;
+      bytes: number;
+      /** The capture could not be read to its end: where and why (CaptureFormatError's fields). */
+      error: { file: string; offset: number; detail: string } | undefined;
+      /** The reader's notes (CaptureNotes.lines) and this shard's datagrams dropped at the defragmenter's memcaps. */
+      notes: string[];
+      defrag: DefragDrops;
+    }
   | { type: 'done'; items: number; stats: Record<string, number>; limits: ReturnType<ReturnType<typeof loadMatcher>['limits']['report']> };
 
 /** Frames between two posts of reports (the reading thread emits events up to the slowest shard's post). */
@@ -61,21 +65,31 @@ function run(): void {
     let index = 0;
     let bytes = 0;
     const notes = new CaptureNotes();
-    const error = await visitCapture(path, (r) => {
-      const view = r.bytes();
-      bytes += view.length;
-      shard.frameView(r.linktype, view, r.tsSec, r.tsUsec, index++, out);
-      if (index % POST_EVERY === 0) {
-        post({ type: 'results', upTo: index, results: out });
-        out = [];
-      }
-    }, notes);
+    const error = await visitCapture(
+      path,
+      (r) => {
+        const view = r.bytes();
+        bytes += view.length;
+        shard.frameView(r.linktype, view, r.tsSec, r.tsUsec, index++, out);
+        if (index % POST_EVERY === 0) {
+          post({ type: 'results', upTo: index, results: out });
+          out = [];
+        }
+      },
+      notes,
+    );
     shard.finish(index, out);
     items += shard.items;
     const { datagramMemcap, evicted } = shard.pipeline.defrag.stats;
     post({
-      type: 'end', total: index, results: out, packets: index, bytes, error: error && { file: error.file, offset: error.offset, detail: error.detail },
-      notes: notes.lines(path), defrag: { datagramMemcap, evicted },
+      type: 'end',
+      total: index,
+      results: out,
+      packets: index,
+      bytes,
+      error: error && { file: error.file, offset: error.offset, detail: error.detail },
+      notes: notes.lines(path),
+      defrag: { datagramMemcap, evicted },
     });
   };
   port.on('message', (msg: ReplayWorkerRequest) => {

@@ -46,7 +46,8 @@ export function captureWarnings(file: string, notes: readonly string[], defrag: 
   const out: CaptureWarning[] = notes.map((text) => ({ text, damaged: true }));
   if (defrag.datagramMemcap > 0 || defrag.evicted > 0) {
     out.push({
-      text: `${file}: fragments: ${defrag.datagramMemcap} datagram(s) dropped unassembled at the per-datagram memcap, ` +
+      text:
+        `${file}: fragments: ${defrag.datagramMemcap} datagram(s) dropped unassembled at the per-datagram memcap, ` +
         `${defrag.evicted} at the total memcap or tracker limit (their fragments were inspected)`,
       damaged: false,
     });
@@ -74,7 +75,12 @@ export function pipelineFor(opts: ReplayOptions): PacketPipeline {
  * is inspected up to the damage and the error is returned (not thrown).
  */
 export async function replayCapture(
-  path: string, inspector: Inspector, opts: ReplayOptions, onEvent: (e: MatchEvent) => void, stats?: ReplayStats, warnings?: CaptureWarning[],
+  path: string,
+  inspector: Inspector,
+  opts: ReplayOptions,
+  onEvent: (e: MatchEvent) => void,
+  stats?: ReplayStats,
+  warnings?: CaptureWarning[],
 ): Promise<CaptureFormatError | undefined> {
   const notes = new CaptureNotes();
   const pipe = pipelineFor(opts);
@@ -215,7 +221,10 @@ export class ShardedReplay {
       q.splice(0, n);
     }
     for (const r of ready.sort(byCaptureOrder)) {
-      for (const e of this.decider.select(r.rules.map((i) => this.artifact.table.get(i)), r.packet)) {
+      for (const e of this.decider.select(
+        r.rules.map((i) => this.artifact.table.get(i)),
+        r.packet,
+      )) {
         if (this.runStats) this.runStats.events++;
         this.onEvent(e);
       }
@@ -228,7 +237,12 @@ export class ShardedReplay {
   }
 
   /** One capture; events in capture order. A damaged capture is inspected up to the damage and the error returned. */
-  async run(path: string, onEvent: (e: MatchEvent) => void, stats?: ReplayStats, warnings?: CaptureWarning[]): Promise<CaptureFormatError | undefined> {
+  async run(
+    path: string,
+    onEvent: (e: MatchEvent) => void,
+    stats?: ReplayStats,
+    warnings?: CaptureWarning[],
+  ): Promise<CaptureFormatError | undefined> {
     this.onEvent = onEvent;
     this.runStats = stats;
     this.queued = Array.from({ length: this.shards }, () => []);

@@ -120,8 +120,12 @@ export class RuleTable {
     };
     const n = rules.length;
     const c: RuleColumns = {
-      proto: new Uint8Array(n), flags: new Uint8Array(n), src: new Uint32Array(n), dst: new Uint32Array(n),
-      srcPorts: new Uint32Array(n), dstPorts: new Uint32Array(n),
+      proto: new Uint8Array(n),
+      flags: new Uint8Array(n),
+      src: new Uint32Array(n),
+      dst: new Uint32Array(n),
+      srcPorts: new Uint32Array(n),
+      dstPorts: new Uint32Array(n),
     };
     rules.forEach((r, i) => {
       c.proto[i] = PROTO_CODES[r.proto];
@@ -131,7 +135,12 @@ export class RuleTable {
       c.srcPorts[i] = id(r.srcPorts);
       c.dstPorts[i] = id(r.dstPorts);
     });
-    return new RuleTable(c, sets.length, (i) => sets[i]!, (i) => rules[i]!);
+    return new RuleTable(
+      c,
+      sets.length,
+      (i) => sets[i]!,
+      (i) => rules[i]!,
+    );
   }
 
   /** The rule's whole plan (made on first use). */

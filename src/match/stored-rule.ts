@@ -98,8 +98,14 @@ function packContent(c: ContentOp): StoredContent {
 /** Keys in the order compile.ts's contentOp makes them (one object shape for the engine). */
 function unpackContent(s: StoredContent): ContentOp {
   const c: ContentOp = {
-    op: 'content', buf: s.buf, bytes: s.bytes, nocase: s.nocase === true, negated: s.negated === true, relative: s.relative === true,
-    fpOnly: s.fpOnly === true, jump: s.jump,
+    op: 'content',
+    buf: s.buf,
+    bytes: s.bytes,
+    nocase: s.nocase === true,
+    negated: s.negated === true,
+    relative: s.relative === true,
+    fpOnly: s.fpOnly === true,
+    jump: s.jump,
   };
   if (s.offset !== undefined) c.offset = s.offset;
   if (s.depth !== undefined) c.depth = s.depth;
@@ -128,11 +134,26 @@ export function packRule(r: RulePlan, strings: StringTable): StoredRule {
   }
   // written out (an object rest pattern took V8's slow path); undefined values are left out by JSON.stringify
   return {
-    gid: r.gid, sid: r.sid, rev: r.rev, msg: r.msg, classtype: r.classtype,
-    classDescription: r.classDescription === undefined ? undefined : strings.number(r.classDescription), priority: r.priority,
-    action: r.action, proto: r.proto, bidirectional: r.bidirectional, flow: r.flow, flowbits: r.flowbits, headers: r.headers, ops,
-    fastPattern: fastPatternRef(r), threshold: r.threshold, detectionFilter: r.detectionFilter, contentLength: r.contentLength,
-    file: strings.number(r.file), line: r.line,
+    gid: r.gid,
+    sid: r.sid,
+    rev: r.rev,
+    msg: r.msg,
+    classtype: r.classtype,
+    classDescription: r.classDescription === undefined ? undefined : strings.number(r.classDescription),
+    priority: r.priority,
+    action: r.action,
+    proto: r.proto,
+    bidirectional: r.bidirectional,
+    flow: r.flow,
+    flowbits: r.flowbits,
+    headers: r.headers,
+    ops,
+    fastPattern: fastPatternRef(r),
+    threshold: r.threshold,
+    detectionFilter: r.detectionFilter,
+    contentLength: r.contentLength,
+    file: strings.number(r.file),
+    line: r.line,
   };
 }
 
@@ -168,9 +189,30 @@ export function unpackRule(
   }
   // keys in the order compile.ts's compileRule makes them
   return {
-    index, gid: s.gid, sid: s.sid, rev: s.rev, msg: s.msg, classtype: s.classtype, classDescription, priority: s.priority, action: s.action,
-    proto: s.proto, src: sets.src, srcPorts: sets.srcPorts, dst: sets.dst, dstPorts: sets.dstPorts, bidirectional: s.bidirectional,
-    flow: s.flow, flowbits: s.flowbits, headers: s.headers, ops, fastPattern, threshold: s.threshold, detectionFilter: s.detectionFilter,
-    contentLength: s.contentLength, file, line: s.line,
+    index,
+    gid: s.gid,
+    sid: s.sid,
+    rev: s.rev,
+    msg: s.msg,
+    classtype: s.classtype,
+    classDescription,
+    priority: s.priority,
+    action: s.action,
+    proto: s.proto,
+    src: sets.src,
+    srcPorts: sets.srcPorts,
+    dst: sets.dst,
+    dstPorts: sets.dstPorts,
+    bidirectional: s.bidirectional,
+    flow: s.flow,
+    flowbits: s.flowbits,
+    headers: s.headers,
+    ops,
+    fastPattern,
+    threshold: s.threshold,
+    detectionFilter: s.detectionFilter,
+    contentLength: s.contentLength,
+    file,
+    line: s.line,
   };
 }

@@ -28,7 +28,16 @@ export interface NativeEngine {
   /** Block mode; `sport`/`dport` (TCP and UDP packets) apply the database's port filter. */
   hsScan(db: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array, sport?: number, dport?: number): number;
   hsStreamOpen(db: NativeHandle): NativeHandle;
-  hsStreamScan(stream: NativeHandle, buf: Uint8Array, start: number, end: number, out: Int32Array, streamOffset: number, sport?: number, dport?: number): number;
+  hsStreamScan(
+    stream: NativeHandle,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    out: Int32Array,
+    streamOffset: number,
+    sport?: number,
+    dport?: number,
+  ): number;
   hsStreamClose(stream: NativeHandle): void;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;

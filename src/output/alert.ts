@@ -53,9 +53,23 @@ export function alertOf(e: MatchEvent, blocked = false, replaced = false): Alert
   const ports = p.tcp !== undefined || p.udp !== undefined;
   const ic = p.icmp ?? p.icmp6;
   const a: AlertEvent = {
-    tsSec: p.tsSec, tsUsec: p.tsUsec, gid: r.gid, sid: r.sid, rev: r.rev, msg: r.msg, classtype: r.classtype, classification: r.classDescription,
-    priority: r.priority, action: e.action as RuleAction, blocked, replaced, proto: protoName(ip.proto), src: formatIp(ip.src), dst: formatIp(ip.dst),
-    sport: ports ? p.srcPort : -1, dport: ports ? p.dstPort : -1,
+    tsSec: p.tsSec,
+    tsUsec: p.tsUsec,
+    gid: r.gid,
+    sid: r.sid,
+    rev: r.rev,
+    msg: r.msg,
+    classtype: r.classtype,
+    classification: r.classDescription,
+    priority: r.priority,
+    action: e.action as RuleAction,
+    blocked,
+    replaced,
+    proto: protoName(ip.proto),
+    src: formatIp(ip.src),
+    dst: formatIp(ip.dst),
+    sport: ports ? p.srcPort : -1,
+    dport: ports ? p.dstPort : -1,
   };
   if (ic !== undefined) {
     a.icmpType = ic.type;

@@ -45,8 +45,17 @@ export interface TcpSpec {
   options?: Uint8Array;
 }
 
-export interface UdpSpec { sport: number; dport: number }
-export interface IcmpSpec { type: number; code?: number; id?: number; seq?: number; /** bytes 4..7 when no id/seq */ rest?: number }
+export interface UdpSpec {
+  sport: number;
+  dport: number;
+}
+export interface IcmpSpec {
+  type: number;
+  code?: number;
+  id?: number;
+  seq?: number /** bytes 4..7 when no id/seq */;
+  rest?: number;
+}
 
 export interface PacketSpec {
   ip: IpSpec;
@@ -90,15 +99,34 @@ export function tcpFlags(f: number | string | undefined): number {
   let v = 0;
   for (const ch of f.toUpperCase()) {
     switch (ch) {
-      case 'F': v |= TcpFlag.FIN; break;
-      case 'S': v |= TcpFlag.SYN; break;
-      case 'R': v |= TcpFlag.RST; break;
-      case 'P': v |= TcpFlag.PSH; break;
-      case 'A': v |= TcpFlag.ACK; break;
-      case 'U': v |= TcpFlag.URG; break;
-      case 'E': case '2': v |= TcpFlag.ECE; break;
-      case 'C': case '1': v |= TcpFlag.CWR; break;
-      default: throw new Error(`bad TCP flag letter: ${ch}`);
+      case 'F':
+        v |= TcpFlag.FIN;
+        break;
+      case 'S':
+        v |= TcpFlag.SYN;
+        break;
+      case 'R':
+        v |= TcpFlag.RST;
+        break;
+      case 'P':
+        v |= TcpFlag.PSH;
+        break;
+      case 'A':
+        v |= TcpFlag.ACK;
+        break;
+      case 'U':
+        v |= TcpFlag.URG;
+        break;
+      case 'E':
+      case '2':
+        v |= TcpFlag.ECE;
+        break;
+      case 'C':
+      case '1':
+        v |= TcpFlag.CWR;
+        break;
+      default:
+        throw new Error(`bad TCP flag letter: ${ch}`);
     }
   }
   return v;
@@ -217,7 +245,17 @@ export function buildIp(spec: PacketSpec): Uint8Array {
  * Fast path for synthetic packets: an IPv4 or IPv6 TCP datagram from address bytes (no text
  * parsing), with valid checksums. Used for rebuilt stream segments.
  */
-export function tcpDatagram(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, seq: number, ack: number, flags: number, payload: Uint8Array, ttl = 64): Uint8Array {
+export function tcpDatagram(
+  src: Uint8Array,
+  dst: Uint8Array,
+  sport: number,
+  dport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  payload: Uint8Array,
+  ttl = 64,
+): Uint8Array {
   const v6 = src.length === 16;
   const ipLen = v6 ? 40 : 20;
   const b = new Uint8Array(ipLen + 20 + payload.length);
@@ -322,7 +360,14 @@ export function buildTcpReset(packet: Packet, toward: 'source' | 'destination' =
   const spec: PacketSpec = {
     ip: { src: formatIp(back ? ip.dst : ip.src), dst: formatIp(back ? ip.src : ip.dst), ttl: 64, id: 0 },
     tcp: back
-      ? { sport: t.dstPort, dport: t.srcPort, seq: t.flags & TcpFlag.ACK ? t.ack : 0, ack: (t.seq + segLen) >>> 0, flags: TcpFlag.RST | TcpFlag.ACK, window: 0 }
+      ? {
+          sport: t.dstPort,
+          dport: t.srcPort,
+          seq: t.flags & TcpFlag.ACK ? t.ack : 0,
+          ack: (t.seq + segLen) >>> 0,
+          flags: TcpFlag.RST | TcpFlag.ACK,
+          window: 0,
+        }
       : { sport: t.srcPort, dport: t.dstPort, seq: (t.seq + segLen) >>> 0, ack: t.ack, flags: TcpFlag.RST | TcpFlag.ACK, window: 0 },
   };
   return buildIp(spec);
@@ -347,7 +392,6 @@ export function buildIcmpUnreachable(packet: Packet, code?: number): Uint8Array 
   });
 }
 
-
 /**
  * Split a raw IPv4 or IPv6 datagram into fragments carrying at most `size` payload bytes each
  * (rounded down to a multiple of 8). IPv6 fragments get a fragment header (id `id`) after the
@@ -367,7 +411,8 @@ export function fragmentDatagram(datagram: Uint8Array, size: number, id = 0x1234
       writeU16(f, 2, f.length);
       const more = off + step < payload.length;
       writeU16(f, 6, (((datagram[6] << 8) | datagram[7]) & 0x4000) | (more ? 0x2000 : 0) | (off / 8));
-      f[10] = 0; f[11] = 0;
+      f[10] = 0;
+      f[11] = 0;
       let s = 0;
       for (let i = 0; i < hlen; i += 2) s += (f[i] << 8) | f[i + 1];
       while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);

@@ -29,10 +29,16 @@ export function formatIp(a: Uint8Array): string {
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) { i++; continue; }
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
@@ -73,7 +79,10 @@ export function parseIp(text: string): Uint8Array | undefined {
     } else words = head;
     if (words.length !== 8) return undefined;
     const out = new Uint8Array(16);
-    words.forEach((w, i) => { out[i * 2] = w >> 8; out[i * 2 + 1] = w & 0xff; });
+    words.forEach((w, i) => {
+      out[i * 2] = w >> 8;
+      out[i * 2 + 1] = w & 0xff;
+    });
     return out;
   }
   const parts = text.split('.');

@@ -1,9 +1,7 @@
 import { u16, u32 } from './bytes.js';
 import { ipv4HeaderChecksumOk, transportChecksumOk } from './checksum.js';
-import { DecodeStats, Packet } from './packet.js';
-import type {
-  DecodeError, IcmpHeader, Ip4Header, Ip6Ext, Ip6Header, IpHeader, IpOption, TcpHeader, TcpOption, UdpHeader,
-} from './types.js';
+import { type DecodeStats, Packet } from './packet.js';
+import type { DecodeError, IcmpHeader, Ip4Header, Ip6Ext, Ip6Header, IpHeader, IpOption, TcpHeader, TcpOption, UdpHeader } from './types.js';
 import { LinkType } from './types.js';
 
 export { DecodeStats, Packet } from './packet.js';
@@ -166,8 +164,15 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpO
   let i = start;
   while (i < end) {
     const kind = b[i];
-    if (kind === 0) { out.push({ kind, length: 1, offset: i }); break; }
-    if (kind === 1) { out.push({ kind, length: 1, offset: i }); i++; continue; }
+    if (kind === 0) {
+      out.push({ kind, length: 1, offset: i });
+      break;
+    }
+    if (kind === 1) {
+      out.push({ kind, length: 1, offset: i });
+      i++;
+      continue;
+    }
     if (i + 1 >= end) break;
     const len = b[i + 1];
     if (len < 2 || i + len > end) break;
@@ -183,7 +188,10 @@ function tcpOptionsValid(b: Uint8Array, start: number, end: number): boolean {
   while (i < end) {
     const kind = b[i];
     if (kind === 0) return true;
-    if (kind === 1) { i++; continue; }
+    if (kind === 1) {
+      i++;
+      continue;
+    }
     if (i + 1 >= end) return false;
     const len = b[i + 1];
     if (len < 2 || i + len > end) return false;
@@ -198,8 +206,15 @@ function parseIp4Options(b: Uint8Array, start: number, end: number): IpOption[] 
   let i = start;
   while (i < end) {
     const type = b[i];
-    if (type === 0) { out.push({ type, length: 1, offset: i }); break; }
-    if (type === 1) { out.push({ type, length: 1, offset: i }); i++; continue; }
+    if (type === 0) {
+      out.push({ type, length: 1, offset: i });
+      break;
+    }
+    if (type === 1) {
+      out.push({ type, length: 1, offset: i });
+      i++;
+      continue;
+    }
     if (i + 1 >= end) return undefined;
     const len = b[i + 1];
     if (len < 2 || i + len > end) return undefined;
@@ -271,10 +286,25 @@ function decodeIp6(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   let n = 0;
   let hasFrag = false;
   while (nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 135) {
-    if (cur + 8 > dEnd) { ip.proto = nh; ip.headerLength = cur - off; setPayload(p, cur, dEnd); return fail(p, 'ip6-ext-truncated', cur); }
+    if (cur + 8 > dEnd) {
+      ip.proto = nh;
+      ip.headerLength = cur - off;
+      setPayload(p, cur, dEnd);
+      return fail(p, 'ip6-ext-truncated', cur);
+    }
     const len = nh === 44 ? 8 : nh === 51 ? (b[cur + 1] + 2) << 2 : (b[cur + 1] + 1) << 3;
-    if (cur + len > dEnd) { ip.proto = nh; ip.headerLength = cur - off; setPayload(p, cur, dEnd); return fail(p, 'ip6-ext-truncated', cur); }
-    if (++n > 16) { ip.proto = nh; ip.headerLength = cur - off; setPayload(p, cur, dEnd); return fail(p, 'ip6-too-many-ext', cur); }
+    if (cur + len > dEnd) {
+      ip.proto = nh;
+      ip.headerLength = cur - off;
+      setPayload(p, cur, dEnd);
+      return fail(p, 'ip6-ext-truncated', cur);
+    }
+    if (++n > 16) {
+      ip.proto = nh;
+      ip.headerLength = cur - off;
+      setPayload(p, cur, dEnd);
+      return fail(p, 'ip6-too-many-ext', cur);
+    }
     if (ip.ext === EMPTY_EXT) ip.ext = [];
     ip.ext.push({ type: nh, offset: cur, length: len });
     if (nh === 44 && !hasFrag) {
@@ -299,14 +329,22 @@ function decodeIp6(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
 
 function decodeTransport(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHeader, c: Ctx): void {
   switch (ip.proto) {
-    case 6: return decodeTcp(p, b, off, end, ip, c);
-    case 17: return decodeUdp(p, b, off, end, ip, c);
-    case 1: return decodeIcmp(p, b, off, end, ip, c);
-    case 58: return decodeIcmp6(p, b, off, end, ip, c);
-    case 4: return decodeIp4(p, b, off, end, c);
-    case 41: return decodeIp6(p, b, off, end, c);
-    case 47: return decodeGre(p, b, off, end, c);
-    default: return;
+    case 6:
+      return decodeTcp(p, b, off, end, ip, c);
+    case 17:
+      return decodeUdp(p, b, off, end, ip, c);
+    case 1:
+      return decodeIcmp(p, b, off, end, ip, c);
+    case 58:
+      return decodeIcmp6(p, b, off, end, ip, c);
+    case 4:
+      return decodeIp4(p, b, off, end, c);
+    case 41:
+      return decodeIp6(p, b, off, end, c);
+    case 47:
+      return decodeGre(p, b, off, end, c);
+    default:
+      return;
   }
 }
 
@@ -350,13 +388,24 @@ function decodeIcmp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHe
   const h = icmpHeader(b, off);
   let dataOff = off + 4;
   switch (h.type) {
-    case 0: case 8: case 13: case 14: case 15: case 16: case 17: case 18:
+    case 0:
+    case 8:
+    case 13:
+    case 14:
+    case 15:
+    case 16:
+    case 17:
+    case 18:
       if (avail < 8) return fail(p, 'icmp-truncated', off);
       h.id = u16(b, off + 4);
       h.seq = u16(b, off + 6);
       dataOff = off + 8;
       break;
-    case 3: case 4: case 5: case 11: case 12:
+    case 3:
+    case 4:
+    case 5:
+    case 11:
+    case 12:
       if (avail < 8) return fail(p, 'icmp-truncated', off);
       h.embeddedOffset = off + 8;
       dataOff = off + 8;
@@ -378,13 +427,17 @@ function decodeIcmp6(p: Packet, b: Uint8Array, off: number, end: number, ip: IpH
   const h = icmpHeader(b, off);
   let dataOff = off + 4;
   switch (h.type) {
-    case 128: case 129:
+    case 128:
+    case 129:
       if (avail < 8) return fail(p, 'icmp6-truncated', off);
       h.id = u16(b, off + 4);
       h.seq = u16(b, off + 6);
       dataOff = off + 8;
       break;
-    case 1: case 2: case 3: case 4:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
       if (avail < 8) return fail(p, 'icmp6-truncated', off);
       h.embeddedOffset = off + 8;
       dataOff = off + 8;
@@ -422,18 +475,24 @@ function decodeGre(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   const inner = off + hl;
   setPayload(p, inner, end);
   switch (proto) {
-    case 0x0800: return decodeIp4(p, b, inner, end, c);
-    case 0x86dd: return decodeIp6(p, b, inner, end, c);
-    case 0x6558: return decodeEthernet(p, b, inner, end, c);
-    case 0x880b: return decodePpp(p, b, inner, end, c);
+    case 0x0800:
+      return decodeIp4(p, b, inner, end, c);
+    case 0x86dd:
+      return decodeIp6(p, b, inner, end, c);
+    case 0x6558:
+      return decodeEthernet(p, b, inner, end, c);
+    case 0x880b:
+      return decodePpp(p, b, inner, end, c);
     case 0x88be: // ERSPAN type II: 8-byte header when the sequence bit is set (type I has none)
       return decodeEthernet(p, b, flags & 0x1000 ? inner + 8 : inner, end, c);
-    case 0x22eb: { // ERSPAN type III: 12 bytes, +8 with the optional platform sub-header
+    case 0x22eb: {
+      // ERSPAN type III: 12 bytes, +8 with the optional platform sub-header
       if (inner + 12 > end) return fail(p, 'gre-truncated', inner);
       const o = (b[inner + 11] & 1) !== 0 ? 8 : 0;
       return decodeEthernet(p, b, inner + 12 + o, end, c);
     }
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -449,9 +508,13 @@ function decodeEtherType(p: Packet, b: Uint8Array, off: number, end: number, typ
   let o = off;
   for (;;) {
     switch (t) {
-      case 0x0800: return decodeIp4(p, b, o, end, c);
-      case 0x86dd: return decodeIp6(p, b, o, end, c);
-      case 0x8100: case 0x88a8: case 0x9100: {
+      case 0x0800:
+        return decodeIp4(p, b, o, end, c);
+      case 0x86dd:
+        return decodeIp6(p, b, o, end, c);
+      case 0x8100:
+      case 0x88a8:
+      case 0x9100: {
         if (end - o < 4) return fail(p, 'vlan-truncated', o);
         const tci = u16(b, o);
         if (p.vlans === undefined) p.vlans = [];
@@ -461,7 +524,8 @@ function decodeEtherType(p: Packet, b: Uint8Array, off: number, end: number, typ
         if (p.vlans.length > 8) return fail(p, 'vlan-truncated', o);
         continue;
       }
-      case 0x8847: case 0x8848: {
+      case 0x8847:
+      case 0x8848: {
         for (;;) {
           if (end - o < 4) return fail(p, 'mpls-truncated', o);
           const word = u32(b, o);
@@ -478,7 +542,8 @@ function decodeEtherType(p: Packet, b: Uint8Array, off: number, end: number, typ
         if (v === 0) return decodeEthernet(p, b, o + 4, end, c); // pseudowire control word
         return;
       }
-      case 0x8864: { // PPPoE session
+      case 0x8864: {
+        // PPPoE session
         if (end - o < 8) return fail(p, 'pppoe-truncated', o);
         return decodePpp(p, b, o + 6, end, c);
       }
@@ -493,7 +558,10 @@ function decodePpp(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   if (end - o >= 2 && b[o] === 0xff && b[o + 1] === 0x03) o += 2;
   if (end - o < 1) return fail(p, 'link-truncated', o);
   let proto: number;
-  if (b[o] & 1) { proto = b[o]; o += 1; } else {
+  if (b[o] & 1) {
+    proto = b[o];
+    o += 1;
+  } else {
     if (end - o < 2) return fail(p, 'link-truncated', o);
     proto = u16(b, o);
     o += 2;
@@ -513,18 +581,24 @@ function decodeIpByVersion(p: Packet, b: Uint8Array, off: number, end: number, c
 function decodeLink(p: Packet, b: Uint8Array, lt: number, c: Ctx): void {
   const end = b.length;
   switch (lt) {
-    case LinkType.ETHERNET: return decodeEthernet(p, b, 0, end, c);
+    case LinkType.ETHERNET:
+      return decodeEthernet(p, b, 0, end, c);
     case LinkType.LINUX_SLL:
       if (end < 16) return fail(p, 'link-truncated', 0);
       return decodeEtherType(p, b, 16, end, u16(b, 14), c);
     case LinkType.LINUX_SLL2:
       if (end < 20) return fail(p, 'link-truncated', 0);
       return decodeEtherType(p, b, 20, end, u16(b, 0), c);
-    case LinkType.RAW: case LinkType.RAW_BSD12: case LinkType.RAW_BSD14:
+    case LinkType.RAW:
+    case LinkType.RAW_BSD12:
+    case LinkType.RAW_BSD14:
       return decodeIpByVersion(p, b, 0, end, c);
-    case LinkType.IPV4: return decodeIp4(p, b, 0, end, c);
-    case LinkType.IPV6: return decodeIp6(p, b, 0, end, c);
-    case LinkType.NULL: case LinkType.LOOP: {
+    case LinkType.IPV4:
+      return decodeIp4(p, b, 0, end, c);
+    case LinkType.IPV6:
+      return decodeIp6(p, b, 0, end, c);
+    case LinkType.NULL:
+    case LinkType.LOOP: {
       if (end < 4) return fail(p, 'link-truncated', 0);
       // NULL uses host byte order, LOOP network order; family values are small, so pick the non-zero end
       const fam = lt === LinkType.LOOP || (b[0] === 0 && b[1] === 0) ? u32(b, 0) : b[0] | (b[1] << 8);
@@ -532,8 +606,10 @@ function decodeLink(p: Packet, b: Uint8Array, lt: number, c: Ctx): void {
       if (fam === 24 || fam === 28 || fam === 30 || fam === 10) return decodeIp6(p, b, 4, end, c);
       return;
     }
-    case LinkType.PPP: return decodePpp(p, b, 0, end, c);
-    default: return fail(p, 'link-unsupported', 0);
+    case LinkType.PPP:
+      return decodePpp(p, b, 0, end, c);
+    default:
+      return fail(p, 'link-unsupported', 0);
   }
 }
 
@@ -552,7 +628,12 @@ export function decode(linktype: number, data: Uint8Array, stats?: DecodeStats, 
 /** Decode a bare IPv4 or IPv6 datagram (NFQUEUE payloads, reassembled fragments). linktype is -1. */
 export function decodeIpPacket(data: Uint8Array, stats?: DecodeStats, opts?: DecodeOptions): Packet {
   const p = new Packet(-1, data);
-  const c: Ctx = { verify: opts?.verifyChecksums ?? true, maxLayers: opts?.maxIpLayers ?? 8, layers: 0, lengthFromData: opts?.lengthFromData ?? false };
+  const c: Ctx = {
+    verify: opts?.verifyChecksums ?? true,
+    maxLayers: opts?.maxIpLayers ?? 8,
+    layers: 0,
+    lengthFromData: opts?.lengthFromData ?? false,
+  };
   decodeIpByVersion(p, data, 0, data.length, c);
   if (stats !== undefined) stats.count(p);
   return p;

@@ -5,6 +5,22 @@ export { fixChecksums, ipv4HeaderChecksumOk, transportChecksumOk, sumWords, fold
 export { formatIp, parseIp, u16, u32 } from './bytes.js';
 export { Defragmenter, type DefragOptions, type DefragStats, type OverlapPolicy } from './defrag.js';
 export {
-  buildIp, buildIcmpUnreachable, buildTcpReset, ethernet, fragmentDatagram, ipv4, ipv6, linuxSll, linuxSll2, nullLoopback, tcpDatagram, tcpFlags,
-  type EthSpec, type IcmpSpec, type IpSpec, type PacketSpec, type TcpSpec, type UdpSpec,
+  buildIp,
+  buildIcmpUnreachable,
+  buildTcpReset,
+  ethernet,
+  fragmentDatagram,
+  ipv4,
+  ipv6,
+  linuxSll,
+  linuxSll2,
+  nullLoopback,
+  tcpDatagram,
+  tcpFlags,
+  type EthSpec,
+  type IcmpSpec,
+  type IpSpec,
+  type PacketSpec,
+  type TcpSpec,
+  type UdpSpec,
 } from './build.js';

@@ -1,6 +1,4 @@
-import type {
-  DecodeError, EthHeader, GreHeader, IcmpHeader, IpHeader, Ip4Header, Ip6Header, TcpHeader, UdpHeader, VlanTag,
-} from './types.js';
+import type { DecodeError, EthHeader, GreHeader, IcmpHeader, IpHeader, Ip4Header, Ip6Header, TcpHeader, UdpHeader, VlanTag } from './types.js';
 
 /** How a packet came to be: off the wire, rebuilt by IP defragmentation, or a rebuilt TCP stream segment. */
 export type PacketOrigin = 'wire' | 'defrag' | 'stream';

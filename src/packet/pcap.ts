@@ -129,7 +129,9 @@ export class CaptureNotes {
     const out: string[] = [];
     const more = (n: number) => (n > 1 ? `; ${n} records in all` : '');
     if (this.clampedTimestamps > 0) {
-      out.push(`${file}: byte ${this.firstClamped}: timestamp ${this.clampedDetail} is out of range, clamped to 1970..9999${more(this.clampedTimestamps)}`);
+      out.push(
+        `${file}: byte ${this.firstClamped}: timestamp ${this.clampedDetail} is out of range, clamped to 1970..9999${more(this.clampedTimestamps)}`,
+      );
     }
     if (this.cutRecords > 0) {
       out.push(
@@ -230,7 +232,11 @@ export class CaptureParser {
   next(): CaptureRecord | undefined {
     if (!this.nextView()) return undefined;
     return {
-      linktype: this.recLinktype, tsSec: this.recTsSec, tsUsec: this.recTsUsec, data: copyFrame(this.bytes()), origLen: this.recOrigLen,
+      linktype: this.recLinktype,
+      tsSec: this.recTsSec,
+      tsUsec: this.recTsUsec,
+      data: copyFrame(this.bytes()),
+      origLen: this.recOrigLen,
     };
   }
 
@@ -343,10 +349,22 @@ export class CaptureParser {
     let little: boolean;
     let nano: boolean;
     switch (magic) {
-      case PCAP_MAGIC_US: little = false; nano = false; break;
-      case PCAP_MAGIC_NS: little = false; nano = true; break;
-      case PCAP_MAGIC_US_SWAPPED: little = true; nano = false; break;
-      case PCAP_MAGIC_NS_SWAPPED: little = true; nano = true; break;
+      case PCAP_MAGIC_US:
+        little = false;
+        nano = false;
+        break;
+      case PCAP_MAGIC_NS:
+        little = false;
+        nano = true;
+        break;
+      case PCAP_MAGIC_US_SWAPPED:
+        little = true;
+        nano = false;
+        break;
+      case PCAP_MAGIC_NS_SWAPPED:
+        little = true;
+        nano = true;
+        break;
       default:
         throw this.fail(this.pos, `not a pcap or pcapng file (magic 0x${hex32(magic)})`);
     }
@@ -489,9 +507,7 @@ export class CaptureParser {
           iface.unitsPerSec = 1n << exp;
         }
       } else if (code === 14 && len >= 8) {
-        iface.tsOffset = this.little
-          ? this.dv.getBigInt64(val, true)
-          : this.dv.getBigInt64(val, false);
+        iface.tsOffset = this.little ? this.dv.getBigInt64(val, true) : this.dv.getBigInt64(val, false);
       }
       o = val + ((len + 3) & ~3);
     }
@@ -602,7 +618,9 @@ export async function* openCaptureBatches(path: string, notes?: CaptureNotes): A
  * that ended reading early, if any (the records before it were visited).
  */
 export async function visitCapture(
-  path: string, visit: (r: CaptureParser) => void | Promise<void>, notes?: CaptureNotes,
+  path: string,
+  visit: (r: CaptureParser) => void | Promise<void>,
+  notes?: CaptureNotes,
 ): Promise<CaptureFormatError | undefined> {
   let handle;
   try {

@@ -82,11 +82,29 @@ export type DecodeError =
   | 'tunnel-too-deep';
 
 export const DECODE_ERRORS: readonly DecodeError[] = [
-  'link-truncated', 'link-unsupported', 'vlan-truncated', 'mpls-truncated', 'pppoe-truncated',
-  'ip-truncated', 'ip-bad-version', 'ip4-bad-header-length', 'ip4-bad-total-length', 'ip4-bad-options',
-  'ip6-bad-payload-length', 'ip6-ext-truncated', 'ip6-too-many-ext', 'tcp-truncated', 'tcp-bad-offset',
-  'tcp-bad-options', 'udp-truncated', 'udp-bad-length', 'icmp-truncated', 'icmp6-truncated',
-  'gre-truncated', 'gre-bad-version', 'tunnel-too-deep',
+  'link-truncated',
+  'link-unsupported',
+  'vlan-truncated',
+  'mpls-truncated',
+  'pppoe-truncated',
+  'ip-truncated',
+  'ip-bad-version',
+  'ip4-bad-header-length',
+  'ip4-bad-total-length',
+  'ip4-bad-options',
+  'ip6-bad-payload-length',
+  'ip6-ext-truncated',
+  'ip6-too-many-ext',
+  'tcp-truncated',
+  'tcp-bad-offset',
+  'tcp-bad-options',
+  'udp-truncated',
+  'udp-bad-length',
+  'icmp-truncated',
+  'icmp6-truncated',
+  'gre-truncated',
+  'gre-bad-version',
+  'tunnel-too-deep',
 ];
 
 export interface EthHeader {

@@ -90,11 +90,7 @@ export function parsePort(text: string): ParseResult<PortExpr> {
   return r;
 }
 
-function parseTop<T>(
-  text: string,
-  item: (c: Cursor) => T,
-  list: (items: T[]) => T,
-): ParseResult<T> {
+function parseTop<T>(text: string, item: (c: Cursor) => T, list: (items: T[]) => T): ParseResult<T> {
   const c = new Cursor(text);
   try {
     const items = [item(c)];
@@ -257,7 +253,7 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   let groups: number[];
   if (dbl === -1) {
     const g = toGroups(text);
-    if (!g || g.length !== 8) return undefined;
+    if (g?.length !== 8) return undefined;
     groups = g;
   } else {
     const head = toGroups(text.slice(0, dbl));

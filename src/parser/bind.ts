@@ -18,8 +18,37 @@ export interface RuleIdentity {
 }
 
 /** Options that leave a cursor position a relative content can continue from. */
-const CURSOR_SETTERS = new Set(['content', 'uricontent', 'pcre', 'byte_jump', 'byte_extract', 'byte_test', 'isdataat', 'asn1', 'base64_decode', 'base64_data', 'file_data', 'pkt_data', 'dce_stub_data', 'sip_header', 'sip_body', 'gtp_info', 'dnp3_data', 'modbus_data', 'ssl_state', 'ssl_version']);
-const FP_INELIGIBLE: ReadonlySet<HttpBuffer> = new Set<HttpBuffer>(['http_cookie', 'http_raw_uri', 'http_raw_header', 'http_raw_cookie', 'http_method', 'http_stat_code', 'http_stat_msg']);
+const CURSOR_SETTERS = new Set([
+  'content',
+  'uricontent',
+  'pcre',
+  'byte_jump',
+  'byte_extract',
+  'byte_test',
+  'isdataat',
+  'asn1',
+  'base64_decode',
+  'base64_data',
+  'file_data',
+  'pkt_data',
+  'dce_stub_data',
+  'sip_header',
+  'sip_body',
+  'gtp_info',
+  'dnp3_data',
+  'modbus_data',
+  'ssl_state',
+  'ssl_version',
+]);
+const FP_INELIGIBLE: ReadonlySet<HttpBuffer> = new Set<HttpBuffer>([
+  'http_cookie',
+  'http_raw_uri',
+  'http_raw_header',
+  'http_raw_cookie',
+  'http_method',
+  'http_stat_code',
+  'http_stat_msg',
+]);
 const MAX_BYTE_EXTRACT_VARS = 2;
 
 function len(o: RuleOption): number {
@@ -123,7 +152,8 @@ class RuleBinder {
     if ((singletons & THRESHOLD_AND_DETECTION_FILTER) === THRESHOLD_AND_DETECTION_FILTER) {
       this.err(options.find((o) => o.keyword === 'detection_filter')!, 'threshold-with-detection-filter', THRESHOLD_WITH_DETECTION_FILTER);
     }
-    if (protectedPending) this.err(protectedPending, 'protected-content-length', "protected_content needs a 'length' option (the length of the protected data)");
+    if (protectedPending)
+      this.err(protectedPending, 'protected-content-length', "protected_content needs a 'length' option (the length of the protected data)");
     if (!sawSid) {
       reporter.report('error', 'missing-sid', 'the rule has no sid (Snort requires one)', options[0]?.start ?? 0, options[0] ? len(options[0]) : 1);
     }
@@ -138,14 +168,16 @@ class RuleBinder {
   private bindVariables(o: RuleOption, kw: string, extractVars: string[] | undefined): string[] | undefined {
     const a = o.args as { name?: string; result?: string; variables?: string[] };
     if (Array.isArray(a.variables))
-      for (const v of a.variables) if (!extractVars?.includes(v)) this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
+      for (const v of a.variables)
+        if (!extractVars?.includes(v)) this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
     // byte_extract defines `name`, byte_math defines `result`: both are variables for later options.
     const defined = kw === 'byte_extract' ? a.name : kw === 'byte_math' ? a.result : undefined;
     if (typeof defined === 'string') {
       extractVars ??= [];
       if (extractVars.includes(defined)) this.err(o, 'duplicate-variable', `${kw} variable '${defined}' is defined twice`);
       extractVars.push(defined);
-      if (extractVars.length > MAX_BYTE_EXTRACT_VARS) this.err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract/byte_math variables per rule`);
+      if (extractVars.length > MAX_BYTE_EXTRACT_VARS)
+        this.err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract/byte_math variables per rule`);
     }
     return extractVars;
   }
@@ -188,7 +220,12 @@ class RuleBinder {
         if (this.duplicate(o, m[o.keyword])) return;
         if (m.depth !== undefined || m.offset !== undefined)
           this.err(o, 'mixed-relative-modifiers', `${o.keyword} cannot be combined with depth/offset on the same content`);
-        if (!this.contentHasAnchor) this.warn(o, 'relative-without-anchor', `${o.keyword} makes the content relative, but nothing before it sets a position (Snort measures it from the start of the buffer)`);
+        if (!this.contentHasAnchor)
+          this.warn(
+            o,
+            'relative-without-anchor',
+            `${o.keyword} makes the content relative, but nothing before it sets a position (Snort measures it from the start of the buffer)`,
+          );
         m[o.keyword] = o.args as NumOrVar;
         return;
       case 'fast_pattern':
@@ -219,21 +256,26 @@ class RuleBinder {
     const m = c.mods;
     const size = c.bytes.length;
     const what = o.keyword;
-    if (typeof m.depth === 'number' && m.depth < size) this.err(o, 'depth-shorter-than-content', `depth ${m.depth} is less than the ${what}'s ${size} bytes`);
-    if (typeof m.within === 'number' && m.within < size) this.err(o, 'within-shorter-than-content', `within ${m.within} is less than the ${what}'s ${size} bytes`);
+    if (typeof m.depth === 'number' && m.depth < size)
+      this.err(o, 'depth-shorter-than-content', `depth ${m.depth} is less than the ${what}'s ${size} bytes`);
+    if (typeof m.within === 'number' && m.within < size)
+      this.err(o, 'within-shorter-than-content', `within ${m.within} is less than the ${what}'s ${size} bytes`);
     const fp = m.fastPattern;
     if (fp) {
       if (m.buffer && FP_INELIGIBLE.has(m.buffer)) this.err(o, 'fast-pattern-buffer', `fast_pattern cannot be used with ${m.buffer}`);
       // Snort compares values, not presence: `offset:0` or `distance:0` equal the defaults and pass (ET relies on it).
       const positional = isSet(m.depth) || isSet(m.offset) || isSet(m.distance) || isSet(m.within);
       if (fp.only && c.negated) this.err(o, 'fast-pattern-only-negated', 'fast_pattern:only cannot be used on a negated content');
-      if (fp.only && positional) this.err(o, 'fast-pattern-only-positional', 'fast_pattern:only cannot be used with offset, depth, distance or within');
-      if (c.negated && positional && !fp.only) this.err(o, 'fast-pattern-negated-positional', 'fast_pattern on a negated content cannot be used with offset, depth, distance or within');
+      if (fp.only && positional)
+        this.err(o, 'fast-pattern-only-positional', 'fast_pattern:only cannot be used with offset, depth, distance or within');
+      if (c.negated && positional && !fp.only)
+        this.err(o, 'fast-pattern-negated-positional', 'fast_pattern on a negated content cannot be used with offset, depth, distance or within');
       if (fp.offset !== undefined && fp.length !== undefined && fp.offset + fp.length > size)
         this.err(o, 'fast-pattern-range', `fast_pattern:${fp.offset},${fp.length} reaches past the ${size}-byte content`);
     }
     if (m.replace) {
-      if (m.replace.length !== size) this.err(o, 'replace-length', `replace is ${m.replace.length} bytes but its content is ${size}; they must be equal`);
+      if (m.replace.length !== size)
+        this.err(o, 'replace-length', `replace is ${m.replace.length} bytes but its content is ${size}; they must be equal`);
       if (c.negated) this.err(o, 'replace-negated', 'replace cannot be used on a negated content');
       if (m.buffer) this.err(o, 'replace-http', `replace cannot be used on ${m.buffer} content`);
     }
@@ -254,8 +296,31 @@ function isSet(v: NumOrVar | undefined): boolean {
  */
 const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
   [
-    'sid', 'gid', 'rev', 'msg', 'classtype', 'priority', 'tag', 'detection_filter', 'threshold', 'ipopts', 'activates', 'activated_by', 'count', 'flow',
-    'dsize', 'icode', 'icmp_id', 'icmp_seq', 'itype', 'fragbits', 'id', 'sameip', 'tos', 'rpc', 'session',
+    'sid',
+    'gid',
+    'rev',
+    'msg',
+    'classtype',
+    'priority',
+    'tag',
+    'detection_filter',
+    'threshold',
+    'ipopts',
+    'activates',
+    'activated_by',
+    'count',
+    'flow',
+    'dsize',
+    'icode',
+    'icmp_id',
+    'icmp_seq',
+    'itype',
+    'fragbits',
+    'id',
+    'sameip',
+    'tos',
+    'rpc',
+    'session',
   ].map((k, i) => [k, 1 << i]),
 );
 
@@ -275,4 +340,3 @@ const BASE64_DECODE = keywordId('base64_decode');
 const BASE64_DATA = keywordId('base64_data');
 
 const binder = new RuleBinder();
-

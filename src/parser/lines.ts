@@ -96,7 +96,13 @@ export class EntryReader {
     const c = text.charCodeAt(nb);
     if (c === 35 /* # */ || c === 59 /* ; */) {
       this.pos = next;
-      return { kind: 'comment', start: pos, end: next, text: text.slice(pos, contentEnd), pieces: [{ logical: 0, physical: pos, length: contentEnd - pos }] };
+      return {
+        kind: 'comment',
+        start: pos,
+        end: next,
+        text: text.slice(pos, contentEnd),
+        pieces: [{ logical: 0, physical: pos, length: contentEnd - pos }],
+      };
     }
     // Code, possibly continued over several lines.
     const start = pos;
@@ -114,8 +120,10 @@ export class EntryReader {
       logicalLen += pieceEnd - lineStart;
       end = lineNext;
       if (!continued) break;
-      if (logicalLen + 1 >= MAX_ENTRY_LENGTH) return this.refuse(start, this.continuationEnd(lineNext), { kind: 'entry', at: start, length: logicalLen });
-      if (pieces.length >= MAX_ENTRY_LINES) return this.refuse(start, this.continuationEnd(lineNext), { kind: 'lines', at: start, length: pieces.length });
+      if (logicalLen + 1 >= MAX_ENTRY_LENGTH)
+        return this.refuse(start, this.continuationEnd(lineNext), { kind: 'entry', at: start, length: logicalLen });
+      if (pieces.length >= MAX_ENTRY_LINES)
+        return this.refuse(start, this.continuationEnd(lineNext), { kind: 'lines', at: start, length: pieces.length });
       // Find the next line Snort would read (skipping blank and comment lines).
       let p = lineNext;
       let found = false;
@@ -138,7 +146,10 @@ export class EntryReader {
       }
     }
     if (pieces.length > 1 && logicalLen + 1 >= MAX_ENTRY_LENGTH) return this.refuse(start, end, { kind: 'entry', at: start, length: logicalLen });
-    const logical = pieces.length === 1 ? text.slice(pieces[0]!.physical, pieces[0]!.physical + pieces[0]!.length) : pieces.map((pc) => text.slice(pc.physical, pc.physical + pc.length)).join('');
+    const logical =
+      pieces.length === 1
+        ? text.slice(pieces[0]!.physical, pieces[0]!.physical + pieces[0]!.length)
+        : pieces.map((pc) => text.slice(pc.physical, pc.physical + pc.length)).join('');
     this.pos = end;
     return { kind: 'code', start, end, text: logical, pieces };
   }

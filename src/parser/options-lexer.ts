@@ -12,7 +12,7 @@ const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\r\n\f\v]+/, 
 /** `keyword`, `keyword;`, `keyword:value;` (value: any run without an unescaped `;`). */
 export const OptionToken = createToken({
   name: 'Option',
-  pattern: /[A-Za-z_][A-Za-z0-9_.\-]*(?:[ \t]*:(?:[^;\\]|\\[\s\S]|\\$)*)?;?/,
+  pattern: /[A-Za-z_][A-Za-z0-9_.-]*(?:[ \t]*:(?:[^;\\]|\\[\s\S]|\\$)*)?;?/,
   line_breaks: true,
   start_chars_hint: [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_'],
 });

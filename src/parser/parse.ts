@@ -21,7 +21,22 @@ export interface ParseResult {
 }
 
 const DIRECTIVES: Record<string, DirectiveName> = { var: 'var', ipvar: 'ipvar', portvar: 'portvar', include: 'include', config: 'config' };
-const OTHER_DIRECTIVES = new Set(['preprocessor', 'output', 'dynamicpreprocessor', 'dynamicengine', 'dynamicdetection', 'ruletype', 'event_filter', 'suppress', 'threshold', 'rate_filter', 'event_queue', 'attribute_table', 'file', 'so_rule']);
+const OTHER_DIRECTIVES = new Set([
+  'preprocessor',
+  'output',
+  'dynamicpreprocessor',
+  'dynamicengine',
+  'dynamicdetection',
+  'ruletype',
+  'event_filter',
+  'suppress',
+  'threshold',
+  'rate_filter',
+  'event_queue',
+  'attribute_table',
+  'file',
+  'so_rule',
+]);
 
 interface PendingDiag {
   severity: Severity;
@@ -206,7 +221,13 @@ class FileParser {
     const reporter = this.reporter;
     if (reporter.omitted > 0) {
       // (Reported at the entry's start: one note for all the problems not shown.)
-      reporter.diags.push({ severity: 'info', code: 'too-many-problems', message: `${reporter.omitted} more problems in this entry not shown (at most ${MAX_DIAGNOSTICS_PER_ENTRY} per entry)`, offset: node.span.start, length: 1 });
+      reporter.diags.push({
+        severity: 'info',
+        code: 'too-many-problems',
+        message: `${reporter.omitted} more problems in this entry not shown (at most ${MAX_DIAGNOSTICS_PER_ENTRY} per entry)`,
+        offset: node.span.start,
+        length: 1,
+      });
       reporter.omitted = 0;
       reporter.omittedError = false;
     }
@@ -217,7 +238,16 @@ class FileParser {
     const out: Diagnostic[] = [];
     for (const diag of pending) {
       const { line, column } = this.lines.position(diag.offset);
-      const d: Diagnostic = { code: diag.code, severity: diag.severity, message: diag.message, file: this.fileName, line, column, offset: diag.offset, length: diag.length };
+      const d: Diagnostic = {
+        code: diag.code,
+        severity: diag.severity,
+        message: diag.message,
+        file: this.fileName,
+        line,
+        column,
+        offset: diag.offset,
+        length: diag.length,
+      };
       if (sid !== undefined) d.sid = sid;
       out.push(d);
     }
@@ -362,7 +392,9 @@ class DisabledRuleNode implements RuleNode {
       for (const o of options) {
         if (o.keyword !== 'sid' && o.keyword !== 'gid') continue;
         const failed = { value: false };
-        const value = KEYWORDS.get(o.keyword)!.parse(o.value, { error: () => void (failed.value = true), warning: () => undefined }) as number | undefined;
+        const value = KEYWORDS.get(o.keyword)!.parse(o.value, { error: () => void (failed.value = true), warning: () => undefined }) as
+          | number
+          | undefined;
         if (failed.value || value === undefined) continue;
         if (o.keyword === 'sid') sid = value;
         else gid = value;

@@ -3,7 +3,19 @@
  * hold blanks; read once per distinct header text), the option list by an in-place scanner (the chevrotain lexer
  * reads the irregular bodies), each option's value by its keyword's own parser.
  */
-import { ACTIONS, PROTOCOLS, type Action, type AddressExpr, type Direction, type Field, type PortExpr, type Protocol, type RuleHeader, type RuleOption, type Span } from '../ast.js';
+import {
+  ACTIONS,
+  PROTOCOLS,
+  type Action,
+  type AddressExpr,
+  type Direction,
+  type Field,
+  type PortExpr,
+  type Protocol,
+  type RuleHeader,
+  type RuleOption,
+  type Span,
+} from '../ast.js';
 import { findKeywordId, KEYWORD_LIST, keywordId } from '../keywords/index.js';
 import type { AnyKeywordSpec, ValueReporter } from '../keywords/spec.js';
 import { parseAddress, parsePort } from './address.js';
@@ -88,14 +100,27 @@ export function parseRuleHeader(text: string, from: number, to = text.length): R
     return { ok: false, code: 'bad-header', message: msg, at, length: Math.max(1, extra.length) };
   }
   const actionText = text.slice(starts[0], ends[0]);
-  if (!isAction(actionText)) return { ok: false, code: 'unknown-action', message: `'${actionText}' is not a rule action`, at: starts[0]!, length: actionText.length };
+  if (!isAction(actionText))
+    return { ok: false, code: 'unknown-action', message: `'${actionText}' is not a rule action`, at: starts[0]!, length: actionText.length };
   const protoRaw = text.slice(starts[1], ends[1]);
   const protoText = protoRaw.toLowerCase();
   if (!PROTOCOL_SET.has(protoText))
-    return { ok: false, code: 'unknown-protocol', message: `'${protoRaw}' is not a protocol Snort 2.9 knows (tcp, udp, icmp, ip)`, at: starts[1]!, length: protoRaw.length };
+    return {
+      ok: false,
+      code: 'unknown-protocol',
+      message: `'${protoRaw}' is not a protocol Snort 2.9 knows (tcp, udp, icmp, ip)`,
+      at: starts[1]!,
+      length: protoRaw.length,
+    };
   const dirText = text.slice(starts[4], ends[4]);
   if (!DIRECTION_SET.has(dirText))
-    return { ok: false, code: 'bad-direction', message: `'${dirText}' is not a direction operator ('->' or '<>')`, at: starts[4]!, length: dirText.length };
+    return {
+      ok: false,
+      code: 'bad-direction',
+      message: `'${dirText}' is not a direction operator ('->' or '<>')`,
+      at: starts[4]!,
+      length: dirText.length,
+    };
 
   const src = addressField(text, starts[2]!, ends[2]!, 'source address');
   if (!(src instanceof FieldNode)) return src;
@@ -143,7 +168,9 @@ class HeaderShape {
   readonly fields: readonly FieldNode<unknown>[];
   constructor(header: RuleHeader, from: number) {
     const h = header;
-    this.fields = [h.action, h.protocol, h.src, h.srcPort, h.direction, h.dst, h.dstPort].map((f) => new FieldNode(f.text, f.start - from, f.end - from, f.value));
+    this.fields = [h.action, h.protocol, h.src, h.srcPort, h.direction, h.dst, h.dstPort].map(
+      (f) => new FieldNode(f.text, f.start - from, f.end - from, f.value),
+    );
   }
 }
 
@@ -264,7 +291,9 @@ export function scanRegularOptions(text: string, from: number, to: number, repor
       if (j < to && text.charCodeAt(j) !== 59) return undefined;
     }
     const id = findKeywordId(text, start, keywordEnd);
-    options.push(new OptionNode(id === -1 ? text.slice(start, keywordEnd) : KEYWORD_LIST[id]!.name, value, start, i, keywordEnd, valueStart, valueEnd, id));
+    options.push(
+      new OptionNode(id === -1 ? text.slice(start, keywordEnd) : KEYWORD_LIST[id]!.name, value, start, i, keywordEnd, valueStart, valueEnd, id),
+    );
   }
   // Values only once the whole body is known to be regular (else the lexer reads it all, and reports once).
   if (parseValues) for (let k = 0; k < options.length; k++) parseOptionValue(options[k]!, reporter);
@@ -282,7 +311,13 @@ export function lexOptions(body: string, base: number, reporter: RuleReporter): 
     const tStart = base + t.startOffset;
     if (type !== OptionToken) {
       const shown = image.endsWith(';') ? image.slice(0, -1) : image;
-      reporter.report('error', 'bad-option', `expected an option keyword, found '${shown.length > 40 ? shown.slice(0, 40) + '...' : shown}'`, tStart, Math.max(1, shown.length));
+      reporter.report(
+        'error',
+        'bad-option',
+        `expected an option keyword, found '${shown.length > 40 ? shown.slice(0, 40) + '...' : shown}'`,
+        tStart,
+        Math.max(1, shown.length),
+      );
       continue;
     }
     const hasSemi = image.charCodeAt(image.length - 1) === 59 && !isEscapedAt(image, image.length - 1);
@@ -304,12 +339,27 @@ export function lexOptions(body: string, base: number, reporter: RuleReporter): 
       valueEnd = tStart + ve;
     }
     const id = keywordId(keyword);
-    const option = new OptionNode(id === -1 ? keyword : KEYWORD_LIST[id]!.name, value, tStart, tStart + image.length, tStart + kwEnd, valueStart, valueEnd, id);
+    const option = new OptionNode(
+      id === -1 ? keyword : KEYWORD_LIST[id]!.name,
+      value,
+      tStart,
+      tStart + image.length,
+      tStart + kwEnd,
+      valueStart,
+      valueEnd,
+      id,
+    );
     // `keyword garbage;` lexes as the keyword followed by a stray token.
     const next = tokens[k + 1];
     if (!hasSemi && colon === -1 && next !== undefined && next.tokenType !== Semicolon) {
       const img = next.image.endsWith(';') ? next.image.slice(0, -1) : next.image;
-      reporter.report('error', 'bad-option', `expected ':' or ';' after '${keyword}', found '${img.length > 40 ? img.slice(0, 40) + '...' : img}'`, base + next.startOffset, Math.max(1, img.length));
+      reporter.report(
+        'error',
+        'bad-option',
+        `expected ':' or ';' after '${keyword}', found '${img.length > 40 ? img.slice(0, 40) + '...' : img}'`,
+        base + next.startOffset,
+        Math.max(1, img.length),
+      );
       option.end = base + next.startOffset + next.image.length;
       options.push(option);
       k++;
@@ -456,7 +506,10 @@ function parseRepeatedValue(spec: AnyKeywordSpec, keywordId: number, value: stri
     };
     const args = spec.parse(value, recorder) as unknown;
     const failed = reports.some((r) => r.kind === 'error');
-    parsed = { args: failed || args === undefined ? undefined : typeof args === 'object' && args !== null ? Object.freeze(args) : args, reports: reports.length > 0 ? reports : undefined };
+    parsed = {
+      args: failed || args === undefined ? undefined : typeof args === 'object' && args !== null ? Object.freeze(args) : args,
+      reports: reports.length > 0 ? reports : undefined,
+    };
     if (cache.size >= PARSED_VALUES_LIMIT) cache.clear();
     cache.set(key, parsed);
   }

@@ -102,13 +102,19 @@ export function parseAlertRule(name: string, text: string, defaultMail: string[]
     throw new AlertRuleError(`'${watch ?? ''}' is not a watch (one of ${WATCHES.join(', ')})`);
   }
   const rule: AlertRule = { name, watch: watch as WatchKind, throttleMs: 0 };
-  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   for (const w of words) {
     const eq = w.indexOf('=');
     const key = eq === -1 ? w : w.slice(0, eq);
     const value = eq === -1 ? '' : w.slice(eq + 1);
     switch (key) {
-      case 'proto': rule.protos = list(value.toLowerCase()); break;
+      case 'proto':
+        rule.protos = list(value.toLowerCase());
+        break;
       case 'sid': {
         rule.sids = list(value).map((s) => {
           const n = Number(s);
@@ -117,23 +123,39 @@ export function parseAlertRule(name: string, text: string, defaultMail: string[]
         });
         break;
       }
-      case 'classtype': rule.classtypes = list(value); break;
-      case 'action': rule.actions = list(value); break;
-      case 'pattern': rule.pattern = parseRegex(value); break;
-      case 'mail': rule.mail = value ? list(value) : defaultMail; break;
-      case 'subject': rule.subject = value; break;
-      case 'exec': rule.exec = value; break;
+      case 'classtype':
+        rule.classtypes = list(value);
+        break;
+      case 'action':
+        rule.actions = list(value);
+        break;
+      case 'pattern':
+        rule.pattern = parseRegex(value);
+        break;
+      case 'mail':
+        rule.mail = value ? list(value) : defaultMail;
+        break;
+      case 'subject':
+        rule.subject = value;
+        break;
+      case 'exec':
+        rule.exec = value;
+        break;
       case 'webhook':
         if (!/^https?:\/\//.test(value)) throw new AlertRuleError(`webhook: '${value}' is not an http(s) URL`);
         rule.webhook = value;
         break;
-      case 'throttle': rule.throttleMs = parseDuration(value); break;
-      default: throw new AlertRuleError(`'${w}' is not a filter or action`);
+      case 'throttle':
+        rule.throttleMs = parseDuration(value);
+        break;
+      default:
+        throw new AlertRuleError(`'${w}' is not a filter or action`);
     }
   }
   if (rule.mail !== undefined && rule.mail.length === 0) throw new AlertRuleError('mail: no address (and HwALERT_EMAIL is empty)');
   if (!rule.mail && !rule.exec && !rule.webhook) throw new AlertRuleError('no action (mail=, exec= or webhook=)');
-  if ((rule.watch === 'keystrokes' || rule.watch === 'firewall') && !rule.pattern) throw new AlertRuleError(`${rule.watch}: pattern=/REGEX/ is required`);
+  if ((rule.watch === 'keystrokes' || rule.watch === 'firewall') && !rule.pattern)
+    throw new AlertRuleError(`${rule.watch}: pattern=/REGEX/ is required`);
   return rule;
 }
 
@@ -184,7 +206,13 @@ export class Alerter {
     private readonly opts: AlerterOptions,
   ) {
     this.clock = opts.clock ?? systemClock;
-    this.transport = nodemailer.createTransport({ host: opts.smtpHost, port: opts.smtpPort, secure: false, ignoreTLS: true, connectionTimeout: 10_000 });
+    this.transport = nodemailer.createTransport({
+      host: opts.smtpHost,
+      port: opts.smtpPort,
+      secure: false,
+      ignoreTLS: true,
+      connectionTimeout: 10_000,
+    });
   }
 
   /** A firewall log line with its NFLOG prefix. */

@@ -73,8 +73,17 @@ function describeTransport(b: Uint8Array, proto: number, o: number, fragment: bo
       if (fragment) return 'PROTO=TCP ';
       if (b.length < o + 20) return `PROTO=TCP INCOMPLETE [${b.length - o} bytes] `;
       const f = b[o + 13]!;
-      let s = `PROTO=TCP SPT=${u16(b, o)} DPT=${u16(b, o + 2)} WINDOW=${u16(b, o + 14)} RES=0x${((b[o + 12]! & 0x0f) << 4 | 0).toString(16).padStart(2, '0')} `;
-      const names: [number, string][] = [[0x80, 'CWR'], [0x40, 'ECE'], [0x20, 'URG'], [0x10, 'ACK'], [0x08, 'PSH'], [0x04, 'RST'], [0x02, 'SYN'], [0x01, 'FIN']];
+      let s = `PROTO=TCP SPT=${u16(b, o)} DPT=${u16(b, o + 2)} WINDOW=${u16(b, o + 14)} RES=0x${(((b[o + 12]! & 0x0f) << 4) | 0).toString(16).padStart(2, '0')} `;
+      const names: [number, string][] = [
+        [0x80, 'CWR'],
+        [0x40, 'ECE'],
+        [0x20, 'URG'],
+        [0x10, 'ACK'],
+        [0x08, 'PSH'],
+        [0x04, 'RST'],
+        [0x02, 'SYN'],
+        [0x01, 'FIN'],
+      ];
       for (const [bit, name] of names) if (f & bit) s += `${name} `;
       return `${s}URGP=${u16(b, o + 18)} `;
     }
@@ -92,7 +101,8 @@ function describeTransport(b: Uint8Array, proto: number, o: number, fragment: bo
       if (b.length < o + 4) return `PROTO=${name} INCOMPLETE [${b.length - o} bytes] `;
       let s = `PROTO=${name} TYPE=${b[o]} CODE=${b[o + 1]} `;
       const t = b[o]!;
-      if (b.length >= o + 8 && ((proto === 1 && (t === 0 || t === 8)) || (proto === 58 && (t === 128 || t === 129)))) s += `ID=${u16(b, o + 4)} SEQ=${u16(b, o + 6)} `;
+      if (b.length >= o + 8 && ((proto === 1 && (t === 0 || t === 8)) || (proto === 58 && (t === 128 || t === 129))))
+        s += `ID=${u16(b, o + 4)} SEQ=${u16(b, o + 6)} `;
       return s;
     }
     default:

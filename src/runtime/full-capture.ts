@@ -109,9 +109,18 @@ export class FullCapture {
     const s = this.supervisor.status();
     const sum = (k: keyof RunStats) => this.finished[k] + this.current[k];
     return {
-      running: s.running, starts: s.starts, crashes: s.crashes, lastExit: s.lastExit, lastExitAt: s.lastExitAt,
-      consecutiveCrashes: s.consecutiveCrashes, crashLoop: s.crashLoop, stderrTail: s.stderrTail,
-      captured: sum('captured'), received: sum('received'), droppedByKernel: sum('droppedByKernel'), droppedByInterface: sum('droppedByInterface'),
+      running: s.running,
+      starts: s.starts,
+      crashes: s.crashes,
+      lastExit: s.lastExit,
+      lastExitAt: s.lastExitAt,
+      consecutiveCrashes: s.consecutiveCrashes,
+      crashLoop: s.crashLoop,
+      stderrTail: s.stderrTail,
+      captured: sum('captured'),
+      received: sum('received'),
+      droppedByKernel: sum('droppedByKernel'),
+      droppedByInterface: sum('droppedByInterface'),
     };
   }
 

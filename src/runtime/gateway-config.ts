@@ -133,7 +133,10 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
     else {
       const fwText = fwb ? `HwQUEUE_BALANCE=${fwb.first}:${fwb.last}` : `HwQUEUE_NUM=${fw.queueNum}`;
       const at = positions.get(fwb ? 'HwQUEUE_BALANCE' : 'HwQUEUE_NUM');
-      if (q.join() !== queues.join()) warnings.push(`${file}:${at?.line ?? 1}:${at?.column ?? 1}: warning queue-mismatch: --queue-balance ${over.queueBalance} differs from the firewall's ${fwText}: packets for queues nobody serves are dropped (fail closed)`);
+      if (q.join() !== queues.join())
+        warnings.push(
+          `${file}:${at?.line ?? 1}:${at?.column ?? 1}: warning queue-mismatch: --queue-balance ${over.queueBalance} differs from the firewall's ${fwText}: packets for queues nobody serves are dropped (fail closed)`,
+        );
       queues = q;
     }
   }
@@ -154,9 +157,12 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   if (fw.queue && rules.length === 0 && !matcher && !allowEmpty) {
     // Inline with nothing to match: every packet the firewall queues would be accepted, which looks like a working
     // IPS and is none. Said at the setting (or at the top of the file when neither is there).
-    err(positions.has('HwIPS_RULES') || !positions.has('HwIPS_MATCHER') ? 'HwIPS_RULES' : 'HwIPS_MATCHER',
+    err(
+      positions.has('HwIPS_RULES') || !positions.has('HwIPS_MATCHER') ? 'HwIPS_RULES' : 'HwIPS_MATCHER',
       'HwQUEUE=yes and no rules are set (neither HwIPS_RULES nor HwIPS_MATCHER): every packet the firewall queues would be accepted. ' +
-        'Set one, or start with --allow-empty to run inline with no rules on purpose', 'no-rules');
+        'Set one, or start with --allow-empty to run inline with no rules on purpose',
+      'no-rules',
+    );
   }
 
   const captureOn = !over.noCapture && v('HwCAPTURE') === 'yes';

@@ -70,7 +70,16 @@ export interface GatewayStatus {
   lastReloadError: string | undefined;
   queues: QueueRunnerStats[];
   kernelQueues: KernelQueueStats[];
-  totals: { packets: number; accepted: number; dropped: number; rejected: number; replaced: number; alerts: number; queueDropped: number; userDropped: number };
+  totals: {
+    packets: number;
+    accepted: number;
+    dropped: number;
+    rejected: number;
+    replaced: number;
+    alerts: number;
+    queueDropped: number;
+    userDropped: number;
+  };
   firewallLog: { lines: number; errors: number } | undefined;
   alertLog: { lines: number; errors: number };
   capture: ReturnType<FullCapture['stats']> | undefined;
@@ -124,11 +133,18 @@ export class Gateway {
   private onCrash(r: CrashReport): void {
     const tail = r.stderrTail.length ? `; its last stderr: ${r.stderrTail.map((l) => printable(l, 300)).join(' | ')}` : '; nothing on its stderr';
     const loop = r.crashLoop ? `CRASH LOOP: ${r.consecutive} exits in a row, ` : '';
-    this.log(`${r.name} (${printable(r.command, 200)}) ${printable(r.exit, 300)}: ${loop}restarting in ${(r.restartInMs / 1000).toFixed(1)} s${tail}`);
+    this.log(
+      `${r.name} (${printable(r.command, 200)}) ${printable(r.exit, 300)}: ${loop}restarting in ${(r.restartInMs / 1000).toFixed(1)} s${tail}`,
+    );
   }
 
   private makeAlerter(c: GatewayConfig): Alerter {
-    return new Alerter(c.alerting.rules, { smtpHost: c.alerting.smtpHost, smtpPort: c.alerting.smtpPort, from: c.alerting.from, hostname: c.hostname });
+    return new Alerter(c.alerting.rules, {
+      smtpHost: c.alerting.smtpHost,
+      smtpPort: c.alerting.smtpPort,
+      from: c.alerting.from,
+      hostname: c.hostname,
+    });
   }
 
   async start(): Promise<void> {
@@ -137,12 +153,24 @@ export class Gateway {
     this.nf = loadNfBinding();
     // Capture first: it sees traffic even if the IPS cannot start.
     if (c.capture) {
-      this.capture = new FullCapture({ iface: c.capture.iface, dir: c.capture.dir, rotateSeconds: c.capture.rotateSeconds, onCrash: (r) => this.onCrash(r) });
+      this.capture = new FullCapture({
+        iface: c.capture.iface,
+        dir: c.capture.dir,
+        rotateSeconds: c.capture.rotateSeconds,
+        onCrash: (r) => this.onCrash(r),
+      });
       this.capture.start();
     }
     if (c.sebek) {
       mkdirSync(path.dirname(c.sebek.db), { recursive: true });
-      this.sebek = new SebekTap({ iface: c.sebek.iface, port: c.sebek.port, magic: c.sebek.magic, db: c.sebek.db, onLines: (lines) => this.alerter.keystrokes(lines), onCrash: (r) => this.onCrash(r) });
+      this.sebek = new SebekTap({
+        iface: c.sebek.iface,
+        port: c.sebek.port,
+        magic: c.sebek.magic,
+        db: c.sebek.db,
+        onLines: (lines) => this.alerter.keystrokes(lines),
+        onCrash: (r) => this.onCrash(r),
+      });
       this.sebek.start();
     }
     if (c.nflogGroup !== undefined) {
@@ -187,8 +215,7 @@ export class Gateway {
             } else if (m.type === 'error') {
               const setting = m.setting as 'HwIPS_RULES' | 'HwIPS_MATCHER' | undefined;
               reject(setting ? new NoRulesError(setting, String(m.message)) : new Error(`queue ${queue}: ${String(m.message)}`));
-            }
-            else if (m.type === 'events') this.onEvents(m.events as AlertEvent[]);
+            } else if (m.type === 'events') this.onEvents(m.events as AlertEvent[]);
             else if (m.type === 'stats') slot.stats = m.stats as QueueRunnerStats;
             else if (m.type === 'reloaded') {
               if (m.ok) this.log(`queue ${queue} reloaded: ${String(m.inspector)}`);
@@ -244,7 +271,13 @@ export class Gateway {
       const old = this.alerter;
       this.alerter = this.makeAlerter(next);
       void old.flush().then(() => old.close());
-      const kept = { queues: this.config.queues, logDir: this.config.logDir, capture: this.config.capture, sebek: this.config.sebek, nflogGroup: this.config.nflogGroup };
+      const kept = {
+        queues: this.config.queues,
+        logDir: this.config.logDir,
+        capture: this.config.capture,
+        sebek: this.config.sebek,
+        nflogGroup: this.config.nflogGroup,
+      };
       this.config = { ...next, ...kept };
     } catch (err) {
       this.reloadErrors++;
@@ -349,13 +382,18 @@ export class Gateway {
     for (const w of this.workers) {
       w.worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
     }
-    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
-      const t = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
-      w.worker.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    })));
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
+            w.worker.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+      ),
+    );
     if (this.nflog && this.nf) this.nf.close(this.nflog);
     await Promise.all([this.capture?.stop(), this.sebek?.stop()]);
     await this.alerter.flush();
@@ -375,7 +413,14 @@ export function retentionPolicies(c: GatewayConfig): RetentionPolicy[] {
     { what: 'log', dir: c.logDir, owns: (n) => ROTATED_LOG.test(n), keepDays: c.logKeepDays, maxBytes: 0, keepNewest: false },
   ];
   if (c.capture) {
-    out.push({ what: 'capture', dir: c.capture.dir, owns: (n) => CAPTURE_FILE.test(n), keepDays: c.capture.keepDays, maxBytes: c.capture.maxBytes, keepNewest: true });
+    out.push({
+      what: 'capture',
+      dir: c.capture.dir,
+      owns: (n) => CAPTURE_FILE.test(n),
+      keepDays: c.capture.keepDays,
+      maxBytes: c.capture.maxBytes,
+      keepNewest: true,
+    });
   }
   return out;
 }

@@ -23,7 +23,10 @@ export interface MatcherSpec {
 
 /** The rules loaded are none and that was not asked for: starting (or reloading) would accept every packet. */
 export class NoRulesError extends Error {
-  constructor(readonly setting: 'HwIPS_RULES' | 'HwIPS_MATCHER', message: string) {
+  constructor(
+    readonly setting: 'HwIPS_RULES' | 'HwIPS_MATCHER',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -61,20 +64,32 @@ export async function loadGatewayMatcher(spec: MatcherSpec): Promise<GatewayMatc
     if (recorded !== undefined) {
       for (const [name, value] of Object.entries(spec.vars)) {
         if (recorded[name] !== undefined && recorded[name] !== value) {
-          throw new Error(`HwIPS_MATCHER: ${path} was compiled with ${name}=${recorded[name]}, the config says ${value} (recompile with --var ${name}=${value})`);
+          throw new Error(
+            `HwIPS_MATCHER: ${path} was compiled with ${name}=${recorded[name]}, the config says ${value} (recompile with --var ${name}=${value})`,
+          );
         }
       }
     }
     const repl = artifact.replaceRules ? `, ${artifact.replaceRules} with replace` : '';
     if (artifact.table.count === 0) refuseEmpty(spec, 'HwIPS_MATCHER', `${path} holds no rules`);
-    return { matcher: inline(artifact), description: `compiled matcher: ${artifact.table.count} rules from ${path}${repl}${artifact.table.count === 0 ? ' (--allow-empty): every packet is accepted' : ''}`, rules: artifact.table.count };
+    return {
+      matcher: inline(artifact),
+      description: `compiled matcher: ${artifact.table.count} rules from ${path}${repl}${artifact.table.count === 0 ? ' (--allow-empty): every packet is accepted' : ''}`,
+      rules: artifact.table.count,
+    };
   }
   if (spec.rules.length === 0) {
     refuseEmpty(spec, 'HwIPS_RULES', 'no rule files are set');
-    return { matcher: inline({ rules: [], filters: [], actionOrder: DEFAULT_ACTION_ORDER, eventLog: 8 }), description: 'no rules loaded (--allow-empty): every packet is accepted', rules: 0 };
+    return {
+      matcher: inline({ rules: [], filters: [], actionOrder: DEFAULT_ACTION_ORDER, eventLog: 8 }),
+      description: 'no rules loaded (--allow-empty): every packet is accepted',
+      rules: 0,
+    };
   }
   for (const f of spec.rules) if (!existsSync(f)) throw new Error(`HwIPS_RULES: ${f}: no such file`);
-  const vars = Object.entries(spec.vars).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`);
+  const vars = Object.entries(spec.vars)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k}=${v}`);
   let compiled: ReturnType<typeof compileRuleSet>;
   try {
     compiled = compileRuleSet(loadRuleSet({ paths: spec.rules, vars, deferRuleFiles: true }));
@@ -85,10 +100,19 @@ export async function loadGatewayMatcher(spec: MatcherSpec): Promise<GatewayMatc
   const plan = compiled.plan;
   if (plan.rules.length === 0) {
     const files = spec.rules.join(' ');
-    refuseEmpty(spec, 'HwIPS_RULES', compiled.failures.length ? `no rule of ${files} compiled (${compiled.failures.length} failed)` : `${files}: no rules`);
+    refuseEmpty(
+      spec,
+      'HwIPS_RULES',
+      compiled.failures.length ? `no rule of ${files} compiled (${compiled.failures.length} failed)` : `${files}: no rules`,
+    );
   }
   const repl = plan.rules.filter((r) => r.ops.some((o) => o.op === 'content' && o.replace !== undefined)).length;
-  const failed = compiled.failures.length ? `, ${compiled.failures.length} not loaded (${compiled.failures.slice(0, 3).map((f) => `${f.file}:${f.line}: ${f.reason}`).join('; ')}${compiled.failures.length > 3 ? '; ...' : ''})` : '';
+  const failed = compiled.failures.length
+    ? `, ${compiled.failures.length} not loaded (${compiled.failures
+        .slice(0, 3)
+        .map((f) => `${f.file}:${f.line}: ${f.reason}`)
+        .join('; ')}${compiled.failures.length > 3 ? '; ...' : ''})`
+    : '';
   return {
     matcher: inline(plan),
     description: `rules compiled at load: ${plan.rules.length} rules from ${spec.rules.join(' ')}${repl ? `, ${repl} with replace` : ''}${failed}${plan.rules.length === 0 ? ' (--allow-empty): every packet is accepted' : ''}`,

@@ -142,7 +142,7 @@ export class PacketProcessor<H> {
     let p: Packet;
     let decisions: InlineDecision<H>[];
     try {
-      const gso = shape !== undefined && shape.gso;
+      const gso = shape?.gso;
       const truncated = shape !== undefined && shape.truncatedFrom > 0;
       this.decodeOptions = gso || truncated ? LENGTH_FROM_DATA : NO_CHECKSUMS;
       p = decodeIpPacket(data, this.decodeStats, this.decodeOptions);

@@ -56,7 +56,15 @@ export const CAPTURE_FILE = /^honeywall-\d{8}-\d{6}\.pcap$/;
 export const ROTATED_LOG = /^(?:fast\.log|eve\.json|firewall\.log)\.\d{4}-\d{2}-\d{2}(?:\.\d{1,6})?$/;
 
 export class Retention {
-  readonly counters: RetentionCounters = { sweeps: 0, deletedFiles: 0, deletedBytes: 0, errors: 0, notListed: 0, lastSweepAt: undefined, lastError: undefined };
+  readonly counters: RetentionCounters = {
+    sweeps: 0,
+    deletedFiles: 0,
+    deletedBytes: 0,
+    errors: 0,
+    notListed: 0,
+    lastSweepAt: undefined,
+    lastError: undefined,
+  };
 
   constructor(
     readonly policies: readonly RetentionPolicy[],

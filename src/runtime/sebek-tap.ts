@@ -63,7 +63,9 @@ export class SebekTap {
     this.store = new SebekStore(opts.db);
     this.extractor = new SebekExtractor({ magic: opts.magic, port: opts.port });
     this.parser = new CaptureParser('tcpdump', this.notes);
-    this.newLines = this.store.db.prepare('SELECT id, client, pid, fd, uid, com, time_sec AS timeSec, time_usec AS timeUsec, line, terminated FROM keystroke_lines WHERE id > ? ORDER BY id');
+    this.newLines = this.store.db.prepare(
+      'SELECT id, client, pid, fd, uid, com, time_sec AS timeSec, time_usec AS timeUsec, line, terminated FROM keystroke_lines WHERE id > ? ORDER BY id',
+    );
     const row = this.store.db.prepare('SELECT max(id) AS m FROM keystroke_lines').get() as { m: number | null };
     this.lastLineId = row.m ?? 0;
     const args = ['-i', opts.iface, '-n', '-s', '0', '-U', '-Z', 'root', '-w', '-', 'udp', 'dst', 'port', String(opts.port)];
@@ -119,13 +121,22 @@ export class SebekTap {
     let lost = 0;
     for (const l of this.store.session.loss.values()) lost += l.lost;
     return {
-      running: this.supervisor.running, starts: this.supervisor.starts, crashes: this.supervisor.crashes,
+      running: this.supervisor.running,
+      starts: this.supervisor.starts,
+      crashes: this.supervisor.crashes,
       crashLoop: this.supervisor.status().crashLoop,
-      records: s.records, sebekPackets: s.sebekPackets, garbage: s.garbage, undecodable: s.undecodable,
-      lost, clients: this.store.session.loss.size,
+      records: s.records,
+      sebekPackets: s.sebekPackets,
+      garbage: s.garbage,
+      undecodable: s.undecodable,
+      lost,
+      clients: this.store.session.loss.size,
       evicted: { processes: ss.evictedProcesses, lines: ss.evictedLines, clients: ss.evictedClients, cutLines: ss.cutLines },
-      clampedTimestamps: this.notes.clampedTimestamps, cutRecords: this.notes.cutRecords,
-      captureErrors: this.captureErrors, storeErrors: this.storeErrors, lastError: this.lastError,
+      clampedTimestamps: this.notes.clampedTimestamps,
+      cutRecords: this.notes.cutRecords,
+      captureErrors: this.captureErrors,
+      storeErrors: this.storeErrors,
+      lastError: this.lastError,
     };
   }
 

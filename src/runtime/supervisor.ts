@@ -98,7 +98,10 @@ export class Supervisor {
   private launch(): void {
     this.timer = undefined;
     if (this.stopping) return;
-    const child = spawn(this.command, [...this.args], { stdio: ['ignore', this.opts.onStdout ? 'pipe' : 'ignore', 'pipe'], ...this.opts.spawnOptions });
+    const child = spawn(this.command, [...this.args], {
+      stdio: ['ignore', this.opts.onStdout ? 'pipe' : 'ignore', 'pipe'],
+      ...this.opts.spawnOptions,
+    });
     this.child = child;
     this.starts++;
     this.startedAt = Date.now();
@@ -143,8 +146,13 @@ export class Supervisor {
       this.timer = setTimeout(() => this.launch(), this.delay);
       this.delay = Math.min(this.delay * 2, this.opts.maxDelayMs ?? 30_000);
       this.opts.onCrash?.({
-        name: this.name, command: this.command, exit: this.lastExit, consecutive: this.consecutiveCrashes,
-        crashLoop: this.consecutiveCrashes >= CRASH_LOOP_AFTER, restartInMs, stderrTail: [...this.stderrTail],
+        name: this.name,
+        command: this.command,
+        exit: this.lastExit,
+        consecutive: this.consecutiveCrashes,
+        crashLoop: this.consecutiveCrashes >= CRASH_LOOP_AFTER,
+        restartInMs,
+        stderrTail: [...this.stderrTail],
       });
     });
     this.opts.onStart?.(child);
@@ -152,9 +160,16 @@ export class Supervisor {
 
   status(): SupervisedStatus {
     return {
-      name: this.name, command: this.command, running: this.running, starts: this.starts, crashes: this.crashes,
-      consecutiveCrashes: this.consecutiveCrashes, crashLoop: this.consecutiveCrashes >= CRASH_LOOP_AFTER,
-      lastExit: this.lastExit, lastExitAt: this.lastExitAt?.toISOString(), stderrTail: [...this.stderrTail],
+      name: this.name,
+      command: this.command,
+      running: this.running,
+      starts: this.starts,
+      crashes: this.crashes,
+      consecutiveCrashes: this.consecutiveCrashes,
+      crashLoop: this.consecutiveCrashes >= CRASH_LOOP_AFTER,
+      lastExit: this.lastExit,
+      lastExitAt: this.lastExitAt?.toISOString(),
+      stderrTail: [...this.stderrTail],
     };
   }
 

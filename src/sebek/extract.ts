@@ -90,9 +90,26 @@ export class SebekExtractor {
     this.stats.sebekPackets++;
     this.stats.records += result.records.length;
     return result.records.map((r) => ({
-      version: r.version, magic: r.magic, type: r.type, typeName: r.typeName, counter: r.counter, timeSec: r.timeSec,
-      timeUsec: r.timeUsec, usecSwapped: r.usecSwapped, ppid: r.ppid, pid: r.pid, uid: r.uid, fd: r.fd, inode: r.inode,
-      com: r.com, comBytes: r.comBytes, data: r.data, socket: r.socket, client, capSec, capUsec,
+      version: r.version,
+      magic: r.magic,
+      type: r.type,
+      typeName: r.typeName,
+      counter: r.counter,
+      timeSec: r.timeSec,
+      timeUsec: r.timeUsec,
+      usecSwapped: r.usecSwapped,
+      ppid: r.ppid,
+      pid: r.pid,
+      uid: r.uid,
+      fd: r.fd,
+      inode: r.inode,
+      com: r.com,
+      comBytes: r.comBytes,
+      data: r.data,
+      socket: r.socket,
+      client,
+      capSec,
+      capUsec,
     }));
   }
 

@@ -27,19 +27,39 @@ export type SebekTypeName = 'read' | 'write' | 'socket' | 'open' | 'unknown';
 
 export function sebekTypeName(t: number): SebekTypeName {
   switch (t) {
-    case 0: return 'read';
-    case 1: return 'write';
-    case 2: return 'socket';
-    case 3: return 'open';
-    default: return 'unknown';
+    case 0:
+      return 'read';
+    case 1:
+      return 'write';
+    case 2:
+      return 'socket';
+    case 3:
+      return 'open';
+    default:
+      return 'unknown';
   }
 }
 
 /** Linux socketcall numbers as Sebek reports them. */
 export const SOCKET_CALLS: Readonly<Record<number, string>> = {
-  1: 'socket', 2: 'bind', 3: 'connect', 4: 'listen', 5: 'accept', 6: 'getsockname', 7: 'getpeername',
-  8: 'socketpair', 9: 'send', 10: 'recv', 11: 'sendto', 12: 'recvfrom', 13: 'shutdown', 14: 'setsockopt',
-  15: 'getsockopt', 16: 'sendmsg', 17: 'recvmsg', 18: 'accept4',
+  1: 'socket',
+  2: 'bind',
+  3: 'connect',
+  4: 'listen',
+  5: 'accept',
+  6: 'getsockname',
+  7: 'getpeername',
+  8: 'socketpair',
+  9: 'send',
+  10: 'recv',
+  11: 'sendto',
+  12: 'recvfrom',
+  13: 'shutdown',
+  14: 'setsockopt',
+  15: 'getsockopt',
+  16: 'sendmsg',
+  17: 'recvmsg',
+  18: 'accept4',
 };
 
 export function socketCallName(call: number): string {
@@ -100,14 +120,11 @@ export interface SebekRecordInput {
   data: Uint8Array;
 }
 
-export type SebekDecodeResult =
-  | { ok: true; records: SebekRecord[] }
-  | { ok: false; reason: string; records: SebekRecord[] };
+export type SebekDecodeResult = { ok: true; records: SebekRecord[] } | { ok: false; reason: string; records: SebekRecord[] };
 
 function ipText(b: Uint8Array, o: number): string {
   return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
-
 
 function swap32(v: number): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
@@ -133,7 +150,11 @@ export function decodeSebekPayload(payload: Uint8Array, magic?: number): SebekDe
     if (left < 8) return { ok: false, reason: `${left} trailing bytes, too short for a Sebek header`, records };
     const m = u32(payload, o);
     if (want !== undefined && m !== want) {
-      return { ok: false, reason: `magic 0x${m.toString(16).padStart(8, '0')} is not the site magic 0x${want.toString(16).padStart(8, '0')}`, records };
+      return {
+        ok: false,
+        reason: `magic 0x${m.toString(16).padStart(8, '0')} is not the site magic 0x${want.toString(16).padStart(8, '0')}`,
+        records,
+      };
     }
     want = m;
     const version = u16(payload, o + 4);
@@ -177,8 +198,23 @@ export function decodeSebekPayload(payload: Uint8Array, magic?: number): SebekDe
     }
     const data = payload.slice(p, p + length);
     records.push({
-      version, magic: m, type, typeName: sebekTypeName(type), counter, timeSec, timeUsec, usecSwapped,
-      ppid, pid, uid, fd, inode, com, comBytes, data, socket: type === SebekType.SOCKET ? decodeSocketData(data) : undefined,
+      version,
+      magic: m,
+      type,
+      typeName: sebekTypeName(type),
+      counter,
+      timeSec,
+      timeUsec,
+      usecSwapped,
+      ppid,
+      pid,
+      uid,
+      fd,
+      inode,
+      com,
+      comBytes,
+      data,
+      socket: type === SebekType.SOCKET ? decodeSocketData(data) : undefined,
     });
     o = p + length;
   }

@@ -72,7 +72,13 @@ export function recordJson(r: CapturedSebekRecord): SebekRecordJson {
 
 export function lossJson(l: ClientLoss): Record<string, unknown> {
   return {
-    event_type: 'sebek_loss', client: l.client, received: l.received, lost: l.lost, gaps: l.gaps,
-    backwards: l.backwards, first_counter: l.firstCounter, last_counter: l.lastCounter,
+    event_type: 'sebek_loss',
+    client: l.client,
+    received: l.received,
+    lost: l.lost,
+    gaps: l.gaps,
+    backwards: l.backwards,
+    first_counter: l.firstCounter,
+    last_counter: l.lastCounter,
   };
 }

@@ -140,7 +140,6 @@ export class SebekSessionStats {
   droppedComs = 0;
 }
 
-
 /** How a keystroke byte is shown in a line. */
 export function showByte(b: number): string {
   if (b === 0x09) return '^I';
@@ -161,7 +160,10 @@ export class SebekSession {
   private readonly maxComs: number;
 
   /** `onEvict`: a process let go at the limit (its figures are final as far as this session is concerned). */
-  constructor(limits: SebekSessionLimits = {}, private readonly onEvict?: (p: SebekProcess) => void) {
+  constructor(
+    limits: SebekSessionLimits = {},
+    private readonly onEvict?: (p: SebekProcess) => void,
+  ) {
     this.maxProcesses = Math.max(1, limits.maxProcesses ?? 16_384);
     this.maxLines = Math.max(1, limits.maxLines ?? 16_384);
     this.maxClients = Math.max(1, limits.maxClients ?? 65_536);
@@ -178,7 +180,10 @@ export class SebekSession {
         if (r.data.length === 0) {
           const pr = this.processes.get(`${r.client}/${r.pid}`);
           if (pr !== undefined) pr.forks++;
-          events.push({ kind: 'fork', fork: { client: r.client, pid: r.pid, ppid: r.ppid, uid: r.uid, com: r.com, timeSec: r.timeSec, timeUsec: r.timeUsec } });
+          events.push({
+            kind: 'fork',
+            fork: { client: r.client, pid: r.pid, ppid: r.ppid, uid: r.uid, com: r.com, timeSec: r.timeSec, timeUsec: r.timeUsec },
+          });
         } else if (r.data.length === 1 || r.fd === 0) {
           const key = `${r.client}/${r.pid}/${r.fd}`;
           const buf = this.lineBuffer(key, r, events);
@@ -187,13 +192,26 @@ export class SebekSession {
         break;
       case 2:
         if (r.socket !== undefined) {
-          events.push({ kind: 'socket', socket: { ...r.socket, client: r.client, pid: r.pid, uid: r.uid, com: r.com, fd: r.fd, timeSec: r.timeSec, timeUsec: r.timeUsec } });
+          events.push({
+            kind: 'socket',
+            socket: { ...r.socket, client: r.client, pid: r.pid, uid: r.uid, com: r.com, fd: r.fd, timeSec: r.timeSec, timeUsec: r.timeUsec },
+          });
         }
         break;
       case 3:
         events.push({
           kind: 'open',
-          open: { client: r.client, pid: r.pid, uid: r.uid, com: r.com, fd: r.fd, inode: r.inode, path: pathText(r.data), timeSec: r.timeSec, timeUsec: r.timeUsec },
+          open: {
+            client: r.client,
+            pid: r.pid,
+            uid: r.uid,
+            com: r.com,
+            fd: r.fd,
+            inode: r.inode,
+            path: pathText(r.data),
+            timeSec: r.timeSec,
+            timeUsec: r.timeUsec,
+          },
         });
         break;
       default:
@@ -248,7 +266,18 @@ export class SebekSession {
         this.stats.evictedProcesses++;
         this.onEvict?.(old);
       }
-      p = { client: r.client, pid: r.pid, ppid: r.ppid, uid: r.uid, com: r.com, coms: [r.com], firstSec: r.timeSec, lastSec: r.timeSec, records: 0, forks: 0 };
+      p = {
+        client: r.client,
+        pid: r.pid,
+        ppid: r.ppid,
+        uid: r.uid,
+        com: r.com,
+        coms: [r.com],
+        firstSec: r.timeSec,
+        lastSec: r.timeSec,
+        records: 0,
+        forks: 0,
+      };
       this.processes.set(key, p);
     }
     p.records++;

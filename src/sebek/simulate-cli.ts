@@ -57,7 +57,14 @@ async function main(): Promise<void> {
   const drop = new Set(values.drop === '' ? [] : values.drop.split(',').map((s) => num(s, '--drop', 1_000_000)));
 
   const summary = await sendSession({
-    dst, port, srcPort, magic, interval, garbage, drop: [...drop], bind: values.bind,
+    dst,
+    port,
+    srcPort,
+    magic,
+    interval,
+    garbage,
+    drop: [...drop],
+    bind: values.bind,
     clientIp: values['client-ip'] ?? values.bind,
   });
   process.stdout.write(`${JSON.stringify(summary)}\n`);

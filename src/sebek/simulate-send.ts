@@ -71,7 +71,17 @@ export async function sendSession(o: SendSessionOptions): Promise<SendSessionSum
       await pause();
     }
     const srcPort = sock.address().port;
-    return { dst: o.dst, port, srcPort, magic: o.magic, records: records.length, sent: counters.length, dropped: records.length - counters.length, garbage: o.garbage ?? 0, counters };
+    return {
+      dst: o.dst,
+      port,
+      srcPort,
+      magic: o.magic,
+      records: records.length,
+      sent: counters.length,
+      dropped: records.length - counters.length,
+      garbage: o.garbage ?? 0,
+      counters,
+    };
   } finally {
     sock.close();
   }

@@ -54,9 +54,11 @@ export function scriptedSession(opts: ScriptOptions = {}): SebekRecordInput[] {
     counter = (counter + 1) % 0x1_0000_0000;
   };
   const type = (text: string): void => {
-    for (const ch of text) add({ type: SebekType.READ, ppid: sshd, pid: shell, uid: 0, fd: 0, inode: 0, com: 'bash', data: Uint8Array.of(ch.charCodeAt(0)) });
+    for (const ch of text)
+      add({ type: SebekType.READ, ppid: sshd, pid: shell, uid: 0, fd: 0, inode: 0, com: 'bash', data: Uint8Array.of(ch.charCodeAt(0)) });
   };
-  const fork = (child: number): void => add({ type: SebekType.READ, ppid: shell, pid: child, uid: 0, fd: 0, inode: 0, com: 'bash', data: new Uint8Array(0) });
+  const fork = (child: number): void =>
+    add({ type: SebekType.READ, ppid: shell, pid: child, uid: 0, fd: 0, inode: 0, com: 'bash', data: new Uint8Array(0) });
   const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
   type(SCRIPTED_KEYSTROKES[0]);
@@ -66,7 +68,16 @@ export function scriptedSession(opts: ScriptOptions = {}): SebekRecordInput[] {
   type(SCRIPTED_KEYSTROKES[1]);
   fork(shell + 2);
   add({ type: SebekType.OPEN, ppid: shell, pid: shell + 2, uid: 0, fd: 3, inode: 131075, com: 'cat', data: text('/etc/passwd') });
-  add({ type: SebekType.READ, ppid: shell, pid: shell + 2, uid: 0, fd: 3, inode: 131075, com: 'cat', data: text('root:x:0:0:root:/root:/bin/bash\n') });
+  add({
+    type: SebekType.READ,
+    ppid: shell,
+    pid: shell + 2,
+    uid: 0,
+    fd: 3,
+    inode: 131075,
+    com: 'cat',
+    data: text('root:x:0:0:root:/root:/bin/bash\n'),
+  });
 
   type(SCRIPTED_KEYSTROKES[2].replace('REMOTE', remote));
   fork(shell + 3);
@@ -136,7 +147,11 @@ export function sessionCapture(o: SessionCaptureOptions): { pcap: Uint8Array; se
     }
     if (drop.has(i)) return;
     captured.push(r);
-    frames.push({ tsSec: r.timeSec, tsUsec: r.timeUsec, data: ethernet(sebekDatagram(encodeSebekRecord(r, o.magic), { ...t, id: i & 0xffff }), eth) });
+    frames.push({
+      tsSec: r.timeSec,
+      tsUsec: r.timeUsec,
+      data: ethernet(sebekDatagram(encodeSebekRecord(r, o.magic), { ...t, id: i & 0xffff }), eth),
+    });
   });
   return { pcap: encodePcap(frames, { linktype: LinkType.ETHERNET }), sent, captured };
 }

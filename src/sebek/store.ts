@@ -89,7 +89,8 @@ export class SebekStore {
       VALUES (@client, @pid, @fd, @uid, @com, @timeSec, @timeUsec, @line, @terminated)`);
     this.insOpen = this.db.prepare(`INSERT INTO opens (client, pid, uid, com, fd, inode, path, time_sec, time_usec)
       VALUES (@client, @pid, @uid, @com, @fd, @inode, @path, @timeSec, @timeUsec)`);
-    this.insSocket = this.db.prepare(`INSERT INTO sockets (client, pid, uid, com, fd, call, call_name, proto, sip, sport, dip, dport, time_sec, time_usec)
+    this.insSocket =
+      this.db.prepare(`INSERT INTO sockets (client, pid, uid, com, fd, call, call_name, proto, sip, sport, dip, dport, time_sec, time_usec)
       VALUES (@client, @pid, @uid, @com, @fd, @call, @callName, @proto, @sip, @sport, @dip, @dport, @timeSec, @timeUsec)`);
     this.insFork = this.db.prepare(`INSERT INTO forks (client, pid, ppid, uid, com, time_sec, time_usec)
       VALUES (@client, @pid, @ppid, @uid, @com, @timeSec, @timeUsec)`);
@@ -105,8 +106,13 @@ export class SebekStore {
       const touched = new Set<string>();
       for (const r of records) {
         this.insRecord.run({
-          ...r, usecSwapped: r.usecSwapped ? 1 : 0, length: r.data.length, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
-          comRaw: Buffer.from(r.comBytes.buffer, r.comBytes.byteOffset, r.comBytes.byteLength), comBytes: undefined, socket: undefined,
+          ...r,
+          usecSwapped: r.usecSwapped ? 1 : 0,
+          length: r.data.length,
+          data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+          comRaw: Buffer.from(r.comBytes.buffer, r.comBytes.byteOffset, r.comBytes.byteLength),
+          comBytes: undefined,
+          socket: undefined,
         });
         this.storeEvents(this.session.add(r));
         touched.add(r.client);
@@ -130,11 +136,20 @@ export class SebekStore {
   private storeEvents(events: readonly SebekEvent[]): void {
     for (const e of events) {
       switch (e.kind) {
-        case 'line': this.insLine.run({ ...e.line, terminated: e.line.terminated ? 1 : 0 }); break;
-        case 'open': this.insOpen.run(e.open); break;
-        case 'socket': this.insSocket.run(e.socket); break;
-        case 'fork': this.insFork.run(e.fork); break;
-        case 'gap': break; // folded into the loss row
+        case 'line':
+          this.insLine.run({ ...e.line, terminated: e.line.terminated ? 1 : 0 });
+          break;
+        case 'open':
+          this.insOpen.run(e.open);
+          break;
+        case 'socket':
+          this.insSocket.run(e.socket);
+          break;
+        case 'fork':
+          this.insFork.run(e.fork);
+          break;
+        case 'gap':
+          break; // folded into the loss row
       }
     }
   }
@@ -176,17 +191,49 @@ export class SebekStore {
 }
 
 interface RecordRow {
-  client: string; cap_sec: number; cap_usec: number; magic: number; version: 2 | 3; type: number; type_name: string;
-  counter: number; time_sec: number; time_usec: number; usec_swapped: number; ppid: number; pid: number; uid: number;
-  fd: number; inode: number; com: string; length: number; data: Buffer; com_raw: Buffer | null;
+  client: string;
+  cap_sec: number;
+  cap_usec: number;
+  magic: number;
+  version: 2 | 3;
+  type: number;
+  type_name: string;
+  counter: number;
+  time_sec: number;
+  time_usec: number;
+  usec_swapped: number;
+  ppid: number;
+  pid: number;
+  uid: number;
+  fd: number;
+  inode: number;
+  com: string;
+  length: number;
+  data: Buffer;
+  com_raw: Buffer | null;
 }
 
 function rowToRecord(r: RecordRow): CapturedSebekRecord {
   const data = new Uint8Array(r.data);
   const rec: CapturedSebekRecord = {
-    client: r.client, capSec: r.cap_sec, capUsec: r.cap_usec, magic: r.magic, version: r.version, type: r.type,
-    typeName: r.type_name as CapturedSebekRecord['typeName'], counter: r.counter, timeSec: r.time_sec, timeUsec: r.time_usec,
-    usecSwapped: r.usec_swapped === 1, ppid: r.ppid, pid: r.pid, uid: r.uid, fd: r.fd, inode: r.inode, com: r.com, data,
+    client: r.client,
+    capSec: r.cap_sec,
+    capUsec: r.cap_usec,
+    magic: r.magic,
+    version: r.version,
+    type: r.type,
+    typeName: r.type_name as CapturedSebekRecord['typeName'],
+    counter: r.counter,
+    timeSec: r.time_sec,
+    timeUsec: r.time_usec,
+    usecSwapped: r.usec_swapped === 1,
+    ppid: r.ppid,
+    pid: r.pid,
+    uid: r.uid,
+    fd: r.fd,
+    inode: r.inode,
+    com: r.com,
+    data,
     comBytes: r.com_raw === null ? Buffer.from(r.com, 'latin1') : new Uint8Array(r.com_raw),
   };
   return rec;

@@ -83,8 +83,23 @@ function applicableModifies(rule: RuleNode, ctx: RuleContext, modify: readonly M
 }
 
 /** Converts one enabled, valid rule. `text` is the text `rule`'s spans point into. */
-function convertValid(rule: RuleNode, text: string, ctx: RuleContext, opts: ConvertRuleOptions, line: number): { edits: Edit[]; outcome: RuleOutcome } {
-  const outcome: RuleOutcome = { line, gid: rule.gid, sid: rule.sid, status: 'unchanged', result: rule.header.action.value, decidedBy: undefined, replaced: 0, notes: [] };
+function convertValid(
+  rule: RuleNode,
+  text: string,
+  ctx: RuleContext,
+  opts: ConvertRuleOptions,
+  line: number,
+): { edits: Edit[]; outcome: RuleOutcome } {
+  const outcome: RuleOutcome = {
+    line,
+    gid: rule.gid,
+    sid: rule.sid,
+    status: 'unchanged',
+    result: rule.header.action.value,
+    decidedBy: undefined,
+    replaced: 0,
+    notes: [],
+  };
   const edits: Edit[] = [];
   let action: Action = rule.header.action.value;
   let disable = false;
@@ -115,7 +130,16 @@ function convertValid(rule: RuleNode, text: string, ctx: RuleContext, opts: Conv
   if (opts.honeynet && !disable) {
     const rev = reverseRule(rule, text, opts.literalAddresses);
     if (rev.refused) {
-      return { edits: [], outcome: { ...outcome, status: 'skipped', result: rule.header.action.value, replaced: 0, reason: `${rev.kind} addresses (${text.slice(rule.header.src.span.start, rule.header.src.span.end)} -> ${text.slice(rule.header.dst.span.start, rule.header.dst.span.end)}) and --literal-addresses error` } };
+      return {
+        edits: [],
+        outcome: {
+          ...outcome,
+          status: 'skipped',
+          result: rule.header.action.value,
+          replaced: 0,
+          reason: `${rev.kind} addresses (${text.slice(rule.header.src.span.start, rule.header.src.span.end)} -> ${text.slice(rule.header.dst.span.start, rule.header.dst.span.end)}) and --literal-addresses error`,
+        },
+      };
     }
     outcome.notes.push({ kind: 'addresses', pair: rev.kind, swapped: rev.swapped });
     edits.push(...rev.edits);
@@ -131,10 +155,14 @@ function convertValid(rule: RuleNode, text: string, ctx: RuleContext, opts: Conv
       actionText = 'alert';
       outcome.notes.push({ kind: 'dialect', from: 'log', to: 'alert' });
     } else if (action === 'activate' || action === 'dynamic') {
-      return { edits: [], outcome: { ...outcome, status: 'skipped', result: rule.header.action.value, replaced: 0, reason: `Suricata has no '${action}' action` } };
+      return {
+        edits: [],
+        outcome: { ...outcome, status: 'skipped', result: rule.header.action.value, replaced: 0, reason: `Suricata has no '${action}' action` },
+      };
     }
   }
-  if (actionText !== rule.header.action.text) edits.push({ start: rule.header.action.span.start, end: rule.header.action.span.end, text: actionText });
+  if (actionText !== rule.header.action.text)
+    edits.push({ start: rule.header.action.span.start, end: rule.header.action.span.end, text: actionText });
   if (disable) edits.push(...disableEdits(rule));
   outcome.result = disable ? 'disabled' : action;
   outcome.status = edits.length > 0 ? 'converted' : 'unchanged';
@@ -153,7 +181,16 @@ export interface RuleInput {
 /** Converts one rule node; sets nothing on the node: the caller assigns `edits`. */
 export function convertRule(input: RuleInput, ctx: RuleContext, opts: ConvertRuleOptions): { edits: Edit[]; outcome: RuleOutcome } {
   const { rule, text, line } = input;
-  const base: RuleOutcome = { line, gid: rule.gid, sid: rule.sid, status: 'unchanged', result: rule.header.action.value, decidedBy: undefined, replaced: 0, notes: [] };
+  const base: RuleOutcome = {
+    line,
+    gid: rule.gid,
+    sid: rule.sid,
+    status: 'unchanged',
+    result: rule.header.action.value,
+    decidedBy: undefined,
+    replaced: 0,
+    notes: [],
+  };
   if (rule.disabled) return { edits: [], outcome: { ...base, status: 'disabled-input', result: 'disabled' } };
   if (rule.invalid) return skip(rule, base, input.error ? `${input.error.code}: ${input.error.message}` : 'the rule has errors', opts);
 
@@ -177,7 +214,14 @@ export function convertRule(input: RuleInput, ctx: RuleContext, opts: ConvertRul
         return skip(rule, base, `modify (${by.join(', ')}) made the rule unusable: ${why}`, opts);
       }
       if (node.disabled) {
-        const outcome: RuleOutcome = { ...base, gid: node.gid, sid: node.sid, status: 'converted', result: 'disabled', notes: [{ kind: 'modified', by }] };
+        const outcome: RuleOutcome = {
+          ...base,
+          gid: node.gid,
+          sid: node.sid,
+          status: 'converted',
+          result: 'disabled',
+          notes: [{ kind: 'modified', by }],
+        };
         return { edits: [{ start: rule.span.start, end: rule.span.end, text: raw }], outcome };
       }
       const inner = convertValid(node, raw, ctx, opts, line);
@@ -196,5 +240,15 @@ export function convertRule(input: RuleInput, ctx: RuleContext, opts: ConvertRul
 
 function skip(node: RuleNode, base: RuleOutcome, reason: string, opts: ConvertRuleOptions): { edits: Edit[]; outcome: RuleOutcome } {
   const edits = opts.onBadRule === 'disable' ? disableEdits(node) : [];
-  return { edits, outcome: { ...base, status: 'skipped', result: opts.onBadRule === 'disable' ? 'disabled' : node.header.action.value, replaced: 0, notes: [], reason } };
+  return {
+    edits,
+    outcome: {
+      ...base,
+      status: 'skipped',
+      result: opts.onBadRule === 'disable' ? 'disabled' : node.header.action.value,
+      replaced: 0,
+      notes: [],
+      reason,
+    },
+  };
 }

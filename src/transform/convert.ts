@@ -81,7 +81,11 @@ function readText(p: string): string {
 }
 
 /** Converts the rules of one parsed file; assigns each node's edits and returns the text and outcomes. */
-export function convertRuleFile(parsed: { file: RuleFile; diagnostics: Diagnostic[] }, ctx: RuleContext, opts: ConvertRuleOptions): { text: string; outcomes: RuleOutcome[] } {
+export function convertRuleFile(
+  parsed: { file: RuleFile; diagnostics: Diagnostic[] },
+  ctx: RuleContext,
+  opts: ConvertRuleOptions,
+): { text: string; outcomes: RuleOutcome[] } {
   const { file, diagnostics } = parsed;
   const converter = new NodeConverter(file.text, ctx, opts);
   const errors = diagnostics.filter((d) => d.severity === 'error').sort((a, b) => a.offset - b.offset);
@@ -93,7 +97,12 @@ export function convertRuleFile(parsed: { file: RuleFile; diagnostics: Diagnosti
  * The same conversion from the file's text, one node at a time: each rule is parsed, converted, printed and let go
  * (nothing of the file's syntax tree is kept, which is what makes converting a large rule set cheap).
  */
-export function convertRuleText(text: string, fileName: string, ctx: RuleContext, opts: ConvertRuleOptions): { text: string; outcomes: RuleOutcome[] } {
+export function convertRuleText(
+  text: string,
+  fileName: string,
+  ctx: RuleContext,
+  opts: ConvertRuleOptions,
+): { text: string; outcomes: RuleOutcome[] } {
   const converter = new NodeConverter(text, ctx, opts);
   const out: string[] = [];
   scanRules(text, { file: fileName, lines: converter.lines }, (node, diagnostics) => {
@@ -144,7 +153,17 @@ class NodeConverter {
       const reason = error ? `${error.code}: ${error.message}` : node.reason;
       const disable = this.opts.onBadRule === 'disable';
       if (disable) node.edits = [{ start: node.span.start, end: node.span.start, text: '# ' }];
-      this.outcomes.push({ line, gid: 1, sid: error?.sid, status: 'skipped', result: disable ? 'disabled' : 'unparsed', decidedBy: undefined, replaced: 0, notes: [], reason });
+      this.outcomes.push({
+        line,
+        gid: 1,
+        sid: error?.sid,
+        status: 'skipped',
+        result: disable ? 'disabled' : 'unparsed',
+        decidedBy: undefined,
+        replaced: 0,
+        notes: [],
+        reason,
+      });
     }
   }
 }
@@ -163,7 +182,16 @@ export function enableTestRules(parsed: { file: RuleFile; diagnostics: Diagnosti
     if (node.kind !== 'rule') continue;
     const line = lines.position(node.header.action.span.start).line;
     if (node.disabled && node.disabledPrefix) node.edits = [{ ...node.disabledPrefix, text: '' }];
-    outcomes.push({ line, gid: node.gid, sid: node.sid, status: node.disabled ? 'converted' : 'unchanged', result: node.header.action.value, decidedBy: undefined, replaced: 0, notes: [] });
+    outcomes.push({
+      line,
+      gid: node.gid,
+      sid: node.sid,
+      status: node.disabled ? 'converted' : 'unchanged',
+      result: node.header.action.value,
+      decidedBy: undefined,
+      replaced: 0,
+      notes: [],
+    });
   }
   return { text: printRules(parsed.file), outcomes };
 }
@@ -205,7 +233,8 @@ export function convert(opts: ConvertOptions): ConvertResult {
     const lines = new LineMap(parsed.file.text);
     for (const node of parsed.file.nodes) {
       if (node.kind !== 'directive') continue;
-      if (!node.disabled && (node.directive === 'var' || node.directive === 'ipvar' || node.directive === 'portvar') && node.name && node.value) vars.set(node.name.value, node.value.value);
+      if (!node.disabled && (node.directive === 'var' || node.directive === 'ipvar' || node.directive === 'portvar') && node.name && node.value)
+        vars.set(node.name.value, node.value.value);
       if (node.directive !== 'include' || !node.name) continue;
       // snortconfig substitutes variables only on include lines, with the values defined above them.
       const target = node.name.value.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (m, name: string) => vars.get(name) ?? m);
@@ -245,7 +274,15 @@ export function convert(opts: ConvertOptions): ConvertResult {
     const text = readText(f.absPath);
     const ctx: RuleContext = { path: f.display, basename: path.basename(f.absPath) };
     const r = f.testRules ? enableTestRules(parseRules(text, { file: f.display })) : convertRuleText(text, f.display, ctx, opts);
-    files.push({ kind: 'rules', input: f.display, absPath: f.absPath, outputName: path.basename(f.absPath), text: r.text, outcomes: r.outcomes, testRules: f.testRules });
+    files.push({
+      kind: 'rules',
+      input: f.display,
+      absPath: f.absPath,
+      outputName: path.basename(f.absPath),
+      text: r.text,
+      outcomes: r.outcomes,
+      testRules: f.testRules,
+    });
   }
   for (const c of confs) {
     const outDir = opts.outDir ? path.resolve(cwd, opts.outDir) : undefined;
@@ -271,7 +308,8 @@ export function writeConverted(result: ConvertResult, outDir: string): string[] 
   const written: string[] = [];
   for (const f of result.files) {
     const target = path.join(outDir, f.outputName);
-    if (path.resolve(target) === path.resolve(f.absPath)) throw new ConvertInputError(`refusing to overwrite the input ${f.input}: choose another --out directory`);
+    if (path.resolve(target) === path.resolve(f.absPath))
+      throw new ConvertInputError(`refusing to overwrite the input ${f.input}: choose another --out directory`);
     writeFileSync(target, f.text);
     written.push(target);
   }

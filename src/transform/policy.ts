@@ -231,7 +231,7 @@ export function parseMatcher(m: string, fail: (detail: string, offending: string
       if (!/^[A-Za-z0-9_-]+$/.test(arg)) fail('not a classtype name', arg);
       return { kind: 'classtype', name: arg };
     default:
-      return fail("unknown matcher (expected sid, gid:sid, re:, group:, filename:, metadata: or classtype:)", m);
+      return fail('unknown matcher (expected sid, gid:sid, re:, group:, filename:, metadata: or classtype:)', m);
   }
 }
 
@@ -254,7 +254,10 @@ function readQuoted(s: string, i: number): { value: string; end: number } | unde
 }
 
 function toJsReplacement(s: string): string {
-  return s.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1').replace(/\$\$\{(\d+)\}/g, '$$$1');
+  return s
+    .replace(/\$/g, '$$$$')
+    .replace(/\\(\d)/g, '$$$1')
+    .replace(/\$\$\{(\d+)\}/g, '$$$1');
 }
 
 function parseModifyLine(t: string, file: string, lineNo: number, lead: number, fail: (d: string, o: string, at?: number) => never): ModifyLine {
@@ -267,7 +270,7 @@ function parseModifyLine(t: string, file: string, lineNo: number, lead: number, 
   let i = a!.end;
   while (t[i] === ' ' || t[i] === '\t') i++;
   if (oink) {
-    if (t[i] !== '|') fail("modifysid needs '|' between \"from\" and \"to\"", t.slice(i), lead + i);
+    if (t[i] !== '|') fail('modifysid needs \'|\' between "from" and "to"', t.slice(i), lead + i);
     i++;
     while (t[i] === ' ' || t[i] === '\t') i++;
   }
@@ -292,9 +295,10 @@ function parseModifyLine(t: string, file: string, lineNo: number, lead: number, 
       });
     }
   } else {
-    matchers = head.split(/\s*,\s*(?=\d)/).length > 1 && /^[\d:,\s]+$/.test(head)
-      ? head.split(',').map((s) => parseMatcher(s.trim(), (d, o) => fail(d, o, lead)))
-      : [parseMatcher(head, (d, o) => fail(d, o, lead))];
+    matchers =
+      head.split(/\s*,\s*(?=\d)/).length > 1 && /^[\d:,\s]+$/.test(head)
+        ? head.split(',').map((s) => parseMatcher(s.trim(), (d, o) => fail(d, o, lead)))
+        : [parseMatcher(head, (d, o) => fail(d, o, lead))];
   }
   return { file, line: lineNo, text: t, matchers, from, to: toJsReplacement(b!.value) };
 }

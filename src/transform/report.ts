@@ -30,14 +30,23 @@ export interface ConvertReport {
   replaceFallbackDrop: RuleRef[];
   replaceNothing: (RuleRef & { wanted: PolicyType })[];
   flowbitsNoalert: (RuleRef & { wanted: PolicyType })[];
-  addresses: { swapped: number; same: number; variables: number; mixed: (RuleRef & { swapped: boolean })[]; literal: (RuleRef & { swapped: boolean })[] };
+  addresses: {
+    swapped: number;
+    same: number;
+    variables: number;
+    mixed: (RuleRef & { swapped: boolean })[];
+    literal: (RuleRef & { swapped: boolean })[];
+  };
   dialectChanges: Record<string, number>;
   modified: RuleRef[];
   skipped: (RuleRef & { reason: string })[];
   missingIncludes: MissingInclude[];
 }
 
-export function buildReport(result: ConvertResult, meta: { policy: string; honeynet: boolean; dialect: Dialect; seed: number; literalAddresses: LiteralAddressPolicy }): ConvertReport {
+export function buildReport(
+  result: ConvertResult,
+  meta: { policy: string; honeynet: boolean; dialect: Dialect; seed: number; literalAddresses: LiteralAddressPolicy },
+): ConvertReport {
   const rep: ConvertReport = {
     ...meta,
     files: [],
@@ -143,14 +152,20 @@ export function formatReport(rep: ConvertReport, limit = 20): string {
   };
   out.push(`policy ${rep.policy}; ${rep.honeynet ? 'honeynet (direction reversed); ' : ''}dialect ${rep.dialect}; seed ${rep.seed}`);
   const t = rep.totals;
-  out.push(`rules: ${t.rules} (${t.converted} converted, ${t.unchanged} unchanged, ${t.disabledInInput} disabled in input, ${t.skipped} skipped) in ${rep.files.length} file(s)`);
+  out.push(
+    `rules: ${t.rules} (${t.converted} converted, ${t.unchanged} unchanged, ${t.disabledInInput} disabled in input, ${t.skipped} skipped) in ${rep.files.length} file(s)`,
+  );
   out.push('by resulting action:');
   for (const [a, n] of Object.entries(rep.byAction).sort((x, y) => y[1] - x[1])) out.push(`  ${a.padEnd(9)} ${n}`);
   out.push('by deciding policy line:');
   for (const l of rep.byPolicyLine) out.push(`  ${String(l.rules).padStart(6)}  ${l.line}  ${l.text}`);
-  out.push(`replace: ${rep.replaced.contents} content(s) in ${rep.replaced.rules} rule(s); ${rep.replaceFallbackDrop.length} replace_or_drop rule(s) fell back to drop`);
+  out.push(
+    `replace: ${rep.replaced.contents} content(s) in ${rep.replaced.rules} rule(s); ${rep.replaceFallbackDrop.length} replace_or_drop rule(s) fell back to drop`,
+  );
   if (rep.honeynet)
-    out.push(`addresses: ${rep.addresses.swapped} swapped (${rep.addresses.variables} variable pairs), ${rep.addresses.same} identical, ${rep.addresses.mixed.length} mixed, ${rep.addresses.literal.length} literal (--literal-addresses ${rep.literalAddresses})`);
+    out.push(
+      `addresses: ${rep.addresses.swapped} swapped (${rep.addresses.variables} variable pairs), ${rep.addresses.same} identical, ${rep.addresses.mixed.length} mixed, ${rep.addresses.literal.length} literal (--literal-addresses ${rep.literalAddresses})`,
+    );
   for (const [k, n] of Object.entries(rep.dialectChanges)) out.push(`dialect ${rep.dialect}: ${k}: ${n}`);
   list('replace with nothing rewritable (action kept)', rep.replaceNothing, (r) => refText(r));
   list('flowbits:noalert rules kept non-blocking', rep.flowbitsNoalert, (r) => `${refText(r)} (policy wanted ${r.wanted})`);

@@ -27,13 +27,14 @@ export function gatewaySkipReason(what: string, opts: { tcpdump?: boolean } = {}
     console.log(`${what} skipped: ${avail.reason}`);
     return avail.reason;
   }
-  const missing = opts.tcpdump && !haveCommand('tcpdump')
-    ? 'tcpdump is not installed'
-    : !existsSync(path.join(repoRoot, 'native', 'build', 'Release', 'honeywall_nf.node'))
-      ? 'the native addon is not built (npm ci builds it; needs libnetfilter-queue-dev libnetfilter-log-dev)'
-      : !existsSync(path.join(repoRoot, 'dist', 'runtime', 'gateway.js'))
-        ? 'dist/ is not built (npm run build)'
-        : undefined;
+  const missing =
+    opts.tcpdump && !haveCommand('tcpdump')
+      ? 'tcpdump is not installed'
+      : !existsSync(path.join(repoRoot, 'native', 'build', 'Release', 'honeywall_nf.node'))
+        ? 'the native addon is not built (npm ci builds it; needs libnetfilter-queue-dev libnetfilter-log-dev)'
+        : !existsSync(path.join(repoRoot, 'dist', 'runtime', 'gateway.js'))
+          ? 'dist/ is not built (npm run build)'
+          : undefined;
   if (missing && process.env.CI) throw new Error(`${what} cannot run in CI: ${missing}`);
   if (missing) console.log(`${what} skipped: ${missing}`);
   return missing;

@@ -15,7 +15,13 @@ const server = new SMTPServer({
     stream.on('end', () => {
       const [head, ...rest] = data.split(/\r?\n\r?\n/);
       const subject = /^Subject: (.*)$/im.exec(head ?? '')?.[1] ?? '';
-      emit({ event: 'mail', from: session.envelope.mailFrom?.address, to: session.envelope.rcptTo.map((r) => r.address), subject, body: rest.join('\n\n') });
+      emit({
+        event: 'mail',
+        from: session.envelope.mailFrom?.address,
+        to: session.envelope.rcptTo.map((r) => r.address),
+        subject,
+        body: rest.join('\n\n'),
+      });
       cb();
     });
   },

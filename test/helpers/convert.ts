@@ -22,7 +22,12 @@ export function realErrors(diags: Diagnostic[]): { errors: Diagnostic[]; pending
       pendingRules.add(`${d.file} ${d.sid}`);
     }
   }
-  const errors = diags.filter((d) => d.severity === 'error' && !(d.sid !== undefined && pendingRules.has(`${d.file} ${d.sid}`)) && !(d.code === 'unknown-keyword' && pendingKeywords.has(/'([^']+)'/.exec(d.message)?.[1] ?? '')));
+  const errors = diags.filter(
+    (d) =>
+      d.severity === 'error' &&
+      !(d.sid !== undefined && pendingRules.has(`${d.file} ${d.sid}`)) &&
+      !(d.code === 'unknown-keyword' && pendingKeywords.has(/'([^']+)'/.exec(d.message)?.[1] ?? '')),
+  );
   return { errors, pendingKeywords };
 }
 

@@ -18,7 +18,14 @@ export function ruleSetOf(text: string, vars: string[] = []): RuleSet {
     const [name, value] = v.split('=');
     table.set({ kind: table.get(name!)?.kind ?? 'var', name: name!, value: value!, origin: '--var' });
   }
-  return { files: [file], ruleFiles: [{ path: file.path, display: file.display }], configs: [], vars: table, classifications: defaultClassifications(), diagnostics: [] };
+  return {
+    files: [file],
+    ruleFiles: [{ path: file.path, display: file.display }],
+    configs: [],
+    vars: table,
+    classifications: defaultClassifications(),
+    diagnostics: [],
+  };
 }
 
 export function compileText(text: string, vars: string[] = []): CompileResult {
@@ -44,7 +51,15 @@ export function tcpPacket(payload: Uint8Array | string, extra: Partial<PacketSpe
 
 export function itemOf(packet: Packet, opts: Partial<InspectionItem> = {}, http?: HttpBuffers): InspectionItem {
   return {
-    kind: 'packet', packet, flow: undefined, fromClient: true, established: false, streamInserted: false, segment: undefined, payload: undefined,
-    http: http ? [http] : [], ...opts,
+    kind: 'packet',
+    packet,
+    flow: undefined,
+    fromClient: true,
+    established: false,
+    streamInserted: false,
+    segment: undefined,
+    payload: undefined,
+    http: http ? [http] : [],
+    ...opts,
   };
 }

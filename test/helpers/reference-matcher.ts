@@ -52,7 +52,13 @@ function windowOf(op: ContentOp, len: number, cursor: number | undefined, vars: 
     room = len - cursor;
   }
   const shift = op.relative ? (op.distance === undefined ? 0 : valueOf(op.distance, vars)) : op.offset === undefined ? 0 : valueOf(op.offset, vars);
-  const limitRaw = op.relative ? (op.within === undefined ? undefined : valueOf(op.within, vars)) : op.depth === undefined ? undefined : valueOf(op.depth, vars);
+  const limitRaw = op.relative
+    ? op.within === undefined
+      ? undefined
+      : valueOf(op.within, vars)
+    : op.depth === undefined
+      ? undefined
+      : valueOf(op.depth, vars);
   // depth 0 means "no depth"; within is always a limit when given
   const limit = !op.relative && limitRaw === 0 ? undefined : limitRaw;
   if (!op.relative && op.offset === undefined && op.depth === undefined) return { from, to: from + room };

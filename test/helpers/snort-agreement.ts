@@ -44,7 +44,13 @@ export async function runRow(testsDir: string, row: Row): Promise<Outcome> {
   const compiled = loaded.compiled;
   if (snortRejected) {
     if (!row.exit.includes('ERROR')) return { test: row.test, kind: 'snort-did-not-run', expected: row.exit, got: '', detail: row.exit };
-    if (compiled.failures.length > 0) return { test: row.test, kind: 'rejected-as-snort', expected: row.exit, got: compiled.failures.map((f) => `${f.file}:${f.line}: ${f.reason}`).join('; ') };
+    if (compiled.failures.length > 0)
+      return {
+        test: row.test,
+        kind: 'rejected-as-snort',
+        expected: row.exit,
+        got: compiled.failures.map((f) => `${f.file}:${f.line}: ${f.reason}`).join('; '),
+      };
     return { test: row.test, kind: 'accepted-but-snort-rejected', expected: row.exit, got: 'compiled' };
   }
   const got = multiset(countEvents(await replayEvents(join(testsDir, row.pcap), loaded.matcher)));

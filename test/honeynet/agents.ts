@@ -64,7 +64,14 @@ export class CounterServer {
 }
 
 /** Sequential TCP connects from a node; returns how many completed the handshake. */
-export async function tcpConnects(net: Honeynet, node: NodeName, host: string, port: number, count: number, opts: { timeoutMs?: number; source?: string } = {}): Promise<{ ok: number; fail: number }> {
+export async function tcpConnects(
+  net: Honeynet,
+  node: NodeName,
+  host: string,
+  port: number,
+  count: number,
+  opts: { timeoutMs?: number; source?: string } = {},
+): Promise<{ ok: number; fail: number }> {
   const args = [NODE, path.join(AGENTS, 'client.mjs'), 'tcp', host, String(port), String(count), String(opts.timeoutMs ?? 700)];
   if (opts.source) args.push('--source', opts.source);
   const r = await net.exec(node, args, { timeoutMs: 20_000 + count * (opts.timeoutMs ?? 700) });
@@ -72,7 +79,14 @@ export async function tcpConnects(net: Honeynet, node: NodeName, host: string, p
 }
 
 /** UDP datagrams from a node, each a new flow; with replyMs, counts echoed replies. */
-export async function udpSends(net: Honeynet, node: NodeName, host: string, port: number, count: number, opts: { replyMs?: number } = {}): Promise<{ sent: number; replies: number }> {
+export async function udpSends(
+  net: Honeynet,
+  node: NodeName,
+  host: string,
+  port: number,
+  count: number,
+  opts: { replyMs?: number } = {},
+): Promise<{ sent: number; replies: number }> {
   const args = [NODE, path.join(AGENTS, 'client.mjs'), 'udp', host, String(port), String(count)];
   if (opts.replyMs) args.push('--reply-ms', String(opts.replyMs));
   const r = await net.exec(node, args, { timeoutMs: 20_000 + count * (opts.replyMs ?? 50) });

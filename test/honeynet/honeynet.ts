@@ -200,7 +200,9 @@ export class Honeynet {
     const sw = this.ns('switch');
     // The LAN switch (a plain bridge, no filtering).
     await this.ip('-n', sw, 'link', 'add', 'sw0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
-    await this.exec('switch', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0'], { allowFail: true });
+    await this.exec('switch', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0'], {
+      allowFail: true,
+    });
     for (const port of ['up0', ...this.honeypots.map((_, i) => `hp${i}`)]) {
       await this.ip('-n', sw, 'link', 'set', port, 'master', 'sw0', 'up');
     }
@@ -260,7 +262,9 @@ export class Honeynet {
         clearTimeout(timer);
         const result = { code: code ?? (signal ? 128 : 1), stdout, stderr };
         if (result.code !== 0 && !opts.allowFail) {
-          reject(new Error(`${node}: ${JSON.stringify(cmd)} exited ${result.code}${signal ? ` (${signal})` : ''}: ${stderr.trim() || stdout.trim()}`));
+          reject(
+            new Error(`${node}: ${JSON.stringify(cmd)} exited ${result.code}${signal ? ` (${signal})` : ''}: ${stderr.trim() || stdout.trim()}`),
+          );
         } else resolve(result);
       });
       // a command that exits before reading its input closes the pipe: that is its business, not an error here

@@ -39,7 +39,11 @@ export type PlanRow = [value: string | undefined, expected: { piece: unknown } |
  * `before`, options earlier in the rule, e.g. a byte_extract). The piece it added (a header test, op, flow test, ...)
  * or the reason the matcher refuses it.
  */
-export function planValue(keyword: string, value: string | undefined, before: [string, string | undefined][] = []): { piece: unknown } | { refused: string } {
+export function planValue(
+  keyword: string,
+  value: string | undefined,
+  before: [string, string | undefined][] = [],
+): { piece: unknown } | { refused: string } {
   const into = planContext(emptyRule());
   try {
     for (const [k, v] of [...before, [keyword, value] as [string, string | undefined]]) {
@@ -60,9 +64,30 @@ export function planValue(keyword: string, value: string | undefined, before: [s
 function emptyRule(): RulePlan {
   const none = { kind: 'none' } as unknown as RulePlan['src'];
   return {
-    index: 0, gid: 1, sid: 1, rev: 0, msg: '', classtype: undefined, classDescription: undefined, priority: 0, action: 'alert', proto: 'tcp',
-    src: none, srcPorts: none as unknown as RulePlan['srcPorts'], dst: none, dstPorts: none as unknown as RulePlan['dstPorts'], bidirectional: false,
-    flow: undefined, flowbits: [], headers: [], ops: [], fastPattern: undefined, threshold: undefined, detectionFilter: undefined, contentLength: 0,
-    file: 'test.rules', line: 1,
+    index: 0,
+    gid: 1,
+    sid: 1,
+    rev: 0,
+    msg: '',
+    classtype: undefined,
+    classDescription: undefined,
+    priority: 0,
+    action: 'alert',
+    proto: 'tcp',
+    src: none,
+    srcPorts: none as unknown as RulePlan['srcPorts'],
+    dst: none,
+    dstPorts: none as unknown as RulePlan['dstPorts'],
+    bidirectional: false,
+    flow: undefined,
+    flowbits: [],
+    headers: [],
+    ops: [],
+    fastPattern: undefined,
+    threshold: undefined,
+    detectionFilter: undefined,
+    contentLength: 0,
+    file: 'test.rules',
+    line: 1,
   };
 }

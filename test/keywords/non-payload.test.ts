@@ -98,7 +98,10 @@ const tables: Record<string, Row[]> = {
   ],
   flow: [
     ['established,to_server', { args: { state: 'established', direction: 'to_server', directionText: 'to_server' } }],
-    ['from_server, established, only_stream', { args: { state: 'established', direction: 'to_client', directionText: 'from_server', stream: 'only_stream' } }],
+    [
+      'from_server, established, only_stream',
+      { args: { state: 'established', direction: 'to_client', directionText: 'from_server', stream: 'only_stream' } },
+    ],
     ['stateless', { args: { state: 'stateless' } }],
     ['Established,To_Server', { args: { state: 'established', direction: 'to_server', directionText: 'to_server' } }],
     ['stateless,to_server', { error: 'flow-conflict' }],

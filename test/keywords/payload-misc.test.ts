@@ -42,8 +42,14 @@ keywordTables('payload keywords', {
     ['depth 3', { error: 'bad-argument' }],
   ],
   asn1: [
-    ['double_overflow, bitstring_overflow, relative_offset 27, oversize_length 2048', { args: { bitstringOverflow: true, doubleOverflow: true, relativeOffset: 27, oversizeLength: 2048 } }],
-    ['oversize_length 1024,relative_offset -1', { args: { bitstringOverflow: false, doubleOverflow: false, oversizeLength: 1024, relativeOffset: -1 } }],
+    [
+      'double_overflow, bitstring_overflow, relative_offset 27, oversize_length 2048',
+      { args: { bitstringOverflow: true, doubleOverflow: true, relativeOffset: 27, oversizeLength: 2048 } },
+    ],
+    [
+      'oversize_length 1024,relative_offset -1',
+      { args: { bitstringOverflow: false, doubleOverflow: false, oversizeLength: 1024, relativeOffset: -1 } },
+    ],
     ['oversize_length,500', { args: { bitstringOverflow: false, doubleOverflow: false, oversizeLength: 500 } }],
     ['absolute_offset 0, relative_offset 0', { error: 'conflicting-modifiers' }],
     ['oversize_length', { error: 'missing-argument' }],
@@ -54,7 +60,10 @@ keywordTables('payload keywords', {
     ['valid-entry', { error: 'bad-argument' }],
   ],
   protected_content: [
-    ['"293C9EA246FF9985DC6F62A650F78986"', { args: { negated: false, digest: Uint8Array.from(Buffer.from('293C9EA246FF9985DC6F62A650F78986', 'hex')) } }],
+    [
+      '"293C9EA246FF9985DC6F62A650F78986"',
+      { args: { negated: false, digest: Uint8Array.from(Buffer.from('293C9EA246FF9985DC6F62A650F78986', 'hex')) } },
+    ],
     ['"XYZ"', { error: 'bad-hex' }],
     ['293C', { error: 'expected-quoted-string' }],
   ],
@@ -96,7 +105,9 @@ planTables('payload keywords: plan pieces', {
 
 describe('payload keywords: plan context', () => {
   it('isdataat reads a byte_extract variable by its slot', () => {
-    expect(planValue('isdataat', 'len,relative', [['byte_extract', '2,0,len']])).toEqual({ piece: { op: 'isdataat', offset: { var: 0 }, relative: true, negated: false, rawbytes: false } });
+    expect(planValue('isdataat', 'len,relative', [['byte_extract', '2,0,len']])).toEqual({
+      piece: { op: 'isdataat', offset: { var: 0 }, relative: true, negated: false, rawbytes: false },
+    });
   });
   it('base64_data follows base64_decode', () => {
     expect(planValue('base64_data', undefined, [['base64_decode', undefined]])).toEqual({ piece: { op: 'set_buffer', buf: 'base64' } });

@@ -53,7 +53,18 @@ describe('pcre arguments', () => {
     expect(a.compile.caseless).toBe(true);
     const u = args('"/\\/foo.php?id=[0-9]{1,10}/iU"');
     expect(u).toMatchObject({ buffer: 'http_uri', relative: false, pattern: '\\/foo.php?id=[0-9]{1,10}' });
-    for (const [flag, buffer] of Object.entries({ U: 'http_uri', I: 'http_raw_uri', P: 'http_client_body', H: 'http_header', D: 'http_raw_header', M: 'http_method', C: 'http_cookie', K: 'http_raw_cookie', S: 'http_stat_code', Y: 'http_stat_msg' })) {
+    for (const [flag, buffer] of Object.entries({
+      U: 'http_uri',
+      I: 'http_raw_uri',
+      P: 'http_client_body',
+      H: 'http_header',
+      D: 'http_raw_header',
+      M: 'http_method',
+      C: 'http_cookie',
+      K: 'http_raw_cookie',
+      S: 'http_stat_code',
+      Y: 'http_stat_msg',
+    })) {
       expect(args(`"/x/${flag}"`).buffer).toBe(buffer);
     }
     expect(args('"/x/smxAEGBO"')).toMatchObject({ rawbytes: true, overrideLimit: true });
@@ -112,7 +123,10 @@ describe('patterns PCRE refuses, reported as bad-pcre (never a crash)', () => {
   it('knows only the real POSIX class names (not Object.prototype properties)', () => {
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '^constructor', '^__proto__']) {
       const errors = pcreErrors(`a[[:${name}:]]`);
-      expect(errors.map((e) => e.message), name).toEqual([expect.stringMatching(/unknown POSIX class name/)]);
+      expect(
+        errors.map((e) => e.message),
+        name,
+      ).toEqual([expect.stringMatching(/unknown POSIX class name/)]);
       expect(`"/a[[:${name}:]]`.slice(errors[0]!.at)).toBe(`[:${name}:]]`);
     }
     expect(pcreErrors('[[:alpha:][:^digit:]]')).toEqual([]);
@@ -138,7 +152,67 @@ describe('patterns PCRE refuses, reported as bad-pcre (never a crash)', () => {
     }
   });
   it('never throws from the keyword parser, whatever the pattern and flags (property)', () => {
-    const pieces = ['\\', '[', ']', '(', ')', '?', '*', '+', '{', '}', ',', '|', '^', '$', '.', '-', ':', '=', '<', '>', '!', '#', "'", '"', '/', ' ', '\n', 'a', 'A', '1', '0', '7', 'x', 'c', 'o', 'g', 'k', 'P', 'Q', 'E', 'R', '[:alpha:]', '[:', ':]', '[.', '[=', '(?<=', '(?<!', '(?>', '(?:', '(?P<n>', '(?P=n)', '(?i)', '(?#', '(*', '\\x{', '\\o{', '\\g{', '\\k<'];
+    const pieces = [
+      '\\',
+      '[',
+      ']',
+      '(',
+      ')',
+      '?',
+      '*',
+      '+',
+      '{',
+      '}',
+      ',',
+      '|',
+      '^',
+      '$',
+      '.',
+      '-',
+      ':',
+      '=',
+      '<',
+      '>',
+      '!',
+      '#',
+      "'",
+      '"',
+      '/',
+      ' ',
+      '\n',
+      'a',
+      'A',
+      '1',
+      '0',
+      '7',
+      'x',
+      'c',
+      'o',
+      'g',
+      'k',
+      'P',
+      'Q',
+      'E',
+      'R',
+      '[:alpha:]',
+      '[:',
+      ':]',
+      '[.',
+      '[=',
+      '(?<=',
+      '(?<!',
+      '(?>',
+      '(?:',
+      '(?P<n>',
+      '(?P=n)',
+      '(?i)',
+      '(?#',
+      '(*',
+      '\\x{',
+      '\\o{',
+      '\\g{',
+      '\\k<',
+    ];
     const unit = fc.oneof(
       fc.constantFrom(...pieces),
       fc.integer({ min: 0, max: 0x17f }).map((c) => String.fromCharCode(c)),
@@ -274,9 +348,33 @@ describe('POSIX [: [. [= syntax inside classes (PCRE check_posix_syntax)', () =>
     // of the pattern for `:]`), classes whose POSIX scan runs to the end of the pattern (`[[:\c\]...`: `\c\` is one
     // escape for the class but `\]` a skipped pair for the scan), and plain POSIX classes.
     const patterns = [
-      '[[.a]', '[[.a]b.]', 'x[[.a]b.]', '[[=a]', '[[=a]b=]', '[[:a]', '[[:a]b:]', '[[:a]b:]]', '[[:a\\]', '[[:a\\]b:]',
-      '[[:a\\]y', '[[:\\c\\]y', '[[:\\c\\]x:]', '[[:\\c\\]', '[[:alpha:]]', '[[:alpha:]', '[:alpha:]', '[:a]', '[[:]',
-      '[a[:]b]', '[[:a[:digit:]b:]]', '[[.a[.b.]]', '[%-[:x]', '[a-[:digit:]]', '[[:<:]]', '[[:>:]]x', '[x[:<:]]',
+      '[[.a]',
+      '[[.a]b.]',
+      'x[[.a]b.]',
+      '[[=a]',
+      '[[=a]b=]',
+      '[[:a]',
+      '[[:a]b:]',
+      '[[:a]b:]]',
+      '[[:a\\]',
+      '[[:a\\]b:]',
+      '[[:a\\]y',
+      '[[:\\c\\]y',
+      '[[:\\c\\]x:]',
+      '[[:\\c\\]',
+      '[[:alpha:]]',
+      '[[:alpha:]',
+      '[:alpha:]',
+      '[:a]',
+      '[[:]',
+      '[a[:]b]',
+      '[[:a[:digit:]b:]]',
+      '[[.a[.b.]]',
+      '[%-[:x]',
+      '[a-[:digit:]]',
+      '[[:<:]]',
+      '[[:>:]]x',
+      '[x[:<:]]',
     ];
     const first = new Map(patterns.map((p) => [p, [outcome(p), outcome(p, 'i')]]));
     // PCRE (grep -P) compiles `[[:\c\]y` but refuses `[[:\c\]x:]` (unknown POSIX class name).
@@ -409,13 +507,18 @@ describe('PCRE semantics over latin1 bytes', () => {
     const byte = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
     const text = fc.array(byte, { maxLength: 40 }).map((a) => a.join(''));
     fc.assert(
-      fc.property(text, fc.array(byte, { minLength: 1, maxLength: 5 }).map((a) => a.join('')), fc.boolean(), (subject, lit, caseless) => {
-        const pattern = [...lit].map((ch) => '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join('');
-        const re = compilePcre({ translation: translatePcre(pattern, caseless ? 'i' : '') });
-        const fold = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
-        const expected = caseless ? fold(subject).includes(fold(lit)) : subject.includes(lit);
-        return re.test(subject) === expected;
-      }),
+      fc.property(
+        text,
+        fc.array(byte, { minLength: 1, maxLength: 5 }).map((a) => a.join('')),
+        fc.boolean(),
+        (subject, lit, caseless) => {
+          const pattern = [...lit].map((ch) => '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+          const re = compilePcre({ translation: translatePcre(pattern, caseless ? 'i' : '') });
+          const fold = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+          const expected = caseless ? fold(subject).includes(fold(lit)) : subject.includes(lit);
+          return re.test(subject) === expected;
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -458,7 +561,9 @@ describe.skipIf(!haveCorpus)('every pcre of the ET and Snort community corpus', 
         }
       }
     }
-    console.log(`corpus pcre: ${total} options, ${backtrack} need the backtracking engine (${atomic} atomic/possessive), ${total - backtrack} linear`);
+    console.log(
+      `corpus pcre: ${total} options, ${backtrack} need the backtracking engine (${atomic} atomic/possessive), ${total - backtrack} linear`,
+    );
     expect(failures).toEqual([]);
     expect(total).toBeGreaterThan(9000);
   });

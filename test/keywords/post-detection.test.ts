@@ -31,7 +31,20 @@ keywordTables('post-detection keywords', {
     // parser.c ParseOtnTag compares every word with strcasecmp
     ['Host,600,Seconds,SRC', { args: { type: 'host', limits: [{ count: 600, metric: 'seconds' }], direction: 'src', exclusive: false } }],
     ['host,600,seconds,src', { args: { type: 'host', limits: [{ count: 600, metric: 'seconds' }], direction: 'src', exclusive: false } }],
-    ['host,0,packets,600,seconds,src', { args: { type: 'host', limits: [{ count: 0, metric: 'packets' }, { count: 600, metric: 'seconds' }], direction: 'src', exclusive: false } }],
+    [
+      'host,0,packets,600,seconds,src',
+      {
+        args: {
+          type: 'host',
+          limits: [
+            { count: 0, metric: 'packets' },
+            { count: 600, metric: 'seconds' },
+          ],
+          direction: 'src',
+          exclusive: false,
+        },
+      },
+    ],
     ['session', { error: 'missing-argument' }],
     ['host,600,seconds', { error: 'missing-argument' }],
     ['session,10', { error: 'missing-argument' }],
@@ -39,9 +52,7 @@ keywordTables('post-detection keywords', {
     ['flow,10,packets', { error: 'bad-argument' }],
     ['session,10,packets,src', { error: 'bad-argument' }],
   ],
-  logto: [
-    ['"nmap.log"', { args: 'nmap.log' }],
-  ],
+  logto: [['"nmap.log"', { args: 'nmap.log' }]],
   session: [
     ['printable', { args: 'printable' }],
     ['ascii', { error: 'bad-argument' }],

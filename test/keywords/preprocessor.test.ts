@@ -9,25 +9,60 @@ keywordTables('preprocessor keywords', {
   ],
   ssl_state: [
     ['server_hello', { args: [{ name: 'server_hello', negated: false }] }],
-    ['client_hello|!server_keyx', { args: [{ name: 'client_hello', negated: false }, { name: 'server_keyx', negated: true }] }],
+    [
+      'client_hello|!server_keyx',
+      {
+        args: [
+          { name: 'client_hello', negated: false },
+          { name: 'server_keyx', negated: true },
+        ],
+      },
+    ],
     ['handshake', { error: 'bad-argument' }],
   ],
   dce_iface: [
     ['4b324fc8-1670-01d3-1278-5a47bf6ee188', { args: { uuid: '4b324fc8-1670-01d3-1278-5a47bf6ee188', anyFrag: false } }],
-    ['975201B0-59CA-11D0-A8D5-00A0C90D8051, <2, any_frag', { args: { uuid: '975201b0-59ca-11d0-a8d5-00a0c90d8051', version: { op: '<', value: 2 }, anyFrag: true } }],
+    [
+      '975201B0-59CA-11D0-A8D5-00A0C90D8051, <2, any_frag',
+      { args: { uuid: '975201b0-59ca-11d0-a8d5-00a0c90d8051', version: { op: '<', value: 2 }, anyFrag: true } },
+    ],
     ['4b324fc8-1670-01d3-1278', { error: 'bad-uuid' }],
     ['4b324fc8-1670-01d3-1278-5a47bf6ee188, ~2', { error: 'bad-argument' }],
   ],
   dce_opnum: [
     ['15', { args: [{ lo: 15, hi: 15 }] }],
-    ['1,2', { args: [{ lo: 1, hi: 1 }, { lo: 2, hi: 2 }] }],
-    ['0-11, 15', { args: [{ lo: 0, hi: 11 }, { lo: 15, hi: 15 }] }],
+    [
+      '1,2',
+      {
+        args: [
+          { lo: 1, hi: 1 },
+          { lo: 2, hi: 2 },
+        ],
+      },
+    ],
+    [
+      '0-11, 15',
+      {
+        args: [
+          { lo: 0, hi: 11 },
+          { lo: 15, hi: 15 },
+        ],
+      },
+    ],
     ['11-0', { error: 'bad-range' }],
     ['70000', { error: 'number-out-of-range' }],
   ],
   sip_method: [
     ['invite', { args: [{ name: 'invite', negated: false }] }],
-    ['invite, cancel', { args: [{ name: 'invite', negated: false }, { name: 'cancel', negated: false }] }],
+    [
+      'invite, cancel',
+      {
+        args: [
+          { name: 'invite', negated: false },
+          { name: 'cancel', negated: false },
+        ],
+      },
+    ],
     ['!invite', { args: [{ name: 'invite', negated: true }] }],
     ['!invite,cancel', { error: 'bad-negation' }],
   ],
@@ -68,7 +103,15 @@ keywordTables('preprocessor keywords', {
     ['60', { error: 'bad-argument-count' }],
   ],
   dnp3_ind: [
-    ['device_restart,need_time', { args: [{ name: 'device_restart', negated: false }, { name: 'need_time', negated: false }] }],
+    [
+      'device_restart,need_time',
+      {
+        args: [
+          { name: 'device_restart', negated: false },
+          { name: 'need_time', negated: false },
+        ],
+      },
+    ],
     ['device_reboot', { error: 'bad-argument' }],
   ],
   sd_pattern: [

@@ -90,7 +90,11 @@ export async function runBatch(cases: readonly Case[], dir: string): Promise<{ r
     const alerts: SnortAlert[] = [];
     for (let run = 0; run < MAX_SNORT_RUNS; run++) {
       writeFileSync(rules, keep.map((i) => lines[i]).join('\n') + '\n');
-      const r = await runSnort(join(dir, 'snort'), conf, pending.map((s) => pcaps[s]!));
+      const r = await runSnort(
+        join(dir, 'snort'),
+        conf,
+        pending.map((s) => pcaps[s]!),
+      );
       times.snortSeconds += r.seconds;
       times.snortRuns++;
       if (r.failed) throw new Error(`Snort failed on batch ${dir}:\n${r.failed}`);
@@ -105,7 +109,8 @@ export async function runBatch(cases: readonly Case[], dir: string): Promise<{ r
       }
       if (!r.refused) return [...alerts, ...r.alerts];
       const lineIndex = keep[r.refused.line - 1];
-      if (lineIndex === undefined) throw new Error(`Snort refused a line outside the case rules: ${r.refused.file}(${r.refused.line}) ${r.refused.message}`);
+      if (lineIndex === undefined)
+        throw new Error(`Snort refused a line outside the case rules: ${r.refused.file}(${r.refused.line}) ${r.refused.message}`);
       const slot = lineSlot[lineIndex]!;
       refused.set(slot, r.refused.message);
       keep = keep.filter((i) => lineSlot[i] !== slot);
@@ -118,13 +123,30 @@ export async function runBatch(cases: readonly Case[], dir: string): Promise<{ r
   const sCounts = bySlot(snortAlerts, cases.length);
   const hCounts = bySlot(hw.events, cases.length);
   const results: CaseResult[] = cases.map((c, slot) => {
-    if (hung.has(slot)) return { slot, case: c, verdict: 'snort-hung', snort: '', honeywall: multiset(hCounts[slot]!), detail: 'Snort 2.9.20 was stuck on this capture (with the batch\'s rules) and was killed' };
+    if (hung.has(slot))
+      return {
+        slot,
+        case: c,
+        verdict: 'snort-hung',
+        snort: '',
+        honeywall: multiset(hCounts[slot]!),
+        detail: "Snort 2.9.20 was stuck on this capture (with the batch's rules) and was killed",
+      };
     const sRefused = refused.get(slot);
     const hRefused = hw.failures.get(slot);
     const snortText = multiset(sCounts[slot]!);
     const hwText = multiset(hCounts[slot]!);
-    if (sRefused !== undefined) return { slot, case: c, verdict: hRefused !== undefined ? 'both-refused' : 'snort-refused', snort: '', honeywall: hwText, detail: `Snort: ${sRefused}${hRefused ? `; honeywall: ${hRefused}` : ''}` };
-    if (hRefused !== undefined) return { slot, case: c, verdict: 'honeywall-refused', snort: snortText, honeywall: hwText, detail: `honeywall: ${hRefused}` };
+    if (sRefused !== undefined)
+      return {
+        slot,
+        case: c,
+        verdict: hRefused !== undefined ? 'both-refused' : 'snort-refused',
+        snort: '',
+        honeywall: hwText,
+        detail: `Snort: ${sRefused}${hRefused ? `; honeywall: ${hRefused}` : ''}`,
+      };
+    if (hRefused !== undefined)
+      return { slot, case: c, verdict: 'honeywall-refused', snort: snortText, honeywall: hwText, detail: `honeywall: ${hRefused}` };
     return { slot, case: c, verdict: snortText === hwText ? 'agree' : 'differ', snort: snortText, honeywall: hwText };
   });
   return { results, times };

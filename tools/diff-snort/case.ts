@@ -99,10 +99,14 @@ function spec(c: Case, f: Exclude<Frame, { kind: 'frag' }>, ep: { client: string
   const dp = fromClient ? c.sport : c.cport;
   const payload = Uint8Array.from(f.payload);
   switch (f.kind) {
-    case 'tcp': return { ip, tcp: { sport: sp, dport: dp, seq: f.seq >>> 0, ack: f.ack >>> 0, flags: f.flags, window: 8192 }, payload };
-    case 'udp': return { ip, udp: { sport: sp, dport: dp }, payload };
-    case 'icmp': return { ip, icmp: { type: f.type, code: f.code, id: c.cport, seq: 1 }, payload };
-    case 'ip': return { ip, proto: f.proto, payload };
+    case 'tcp':
+      return { ip, tcp: { sport: sp, dport: dp, seq: f.seq >>> 0, ack: f.ack >>> 0, flags: f.flags, window: 8192 }, payload };
+    case 'udp':
+      return { ip, udp: { sport: sp, dport: dp }, payload };
+    case 'icmp':
+      return { ip, icmp: { type: f.type, code: f.code, id: c.cport, seq: 1 }, payload };
+    case 'ip':
+      return { ip, proto: f.proto, payload };
   }
 }
 

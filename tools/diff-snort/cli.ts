@@ -30,22 +30,31 @@ if (missing) {
   process.exit(2);
 }
 const areas = values.area ? (values.area.split(',') as Area[]) : [...AREAS];
-for (const a of areas) if (!(AREAS as readonly string[]).includes(a)) {
-  console.error(`diff-snort: unknown area ${a} (areas: ${AREAS.join(', ')})`);
-  process.exit(2);
-}
+for (const a of areas)
+  if (!(AREAS as readonly string[]).includes(a)) {
+    console.error(`diff-snort: unknown area ${a} (areas: ${AREAS.join(', ')})`);
+    process.exit(2);
+  }
 const workDir = mkdtempSync(join(tmpdir(), 'diff-snort-'));
 if (values['refresh-fixtures']) {
   // `--refresh-fixtures DIR`: record Snort's output on every fixture of DIR again, and say how honeywall compares
-  for (const r of await refreshFixtures(values['refresh-fixtures'], join(workDir, 'refresh'))) console.log(`${r.name}: ${r.verdict} snort [${r.snort}] honeywall [${r.honeywall}]`);
+  for (const r of await refreshFixtures(values['refresh-fixtures'], join(workDir, 'refresh')))
+    console.log(`${r.name}: ${r.verdict} snort [${r.snort}] honeywall [${r.honeywall}]`);
   rmSync(workDir, { recursive: true, force: true });
   process.exit(0);
 }
 const report = await diffRun({
-  seed: Number(values.seed), cases: Number(values.cases), areas, batchSize: Number(values.batch), workDir, shrink: Number(values.shrink),
+  seed: Number(values.seed),
+  cases: Number(values.cases),
+  areas,
+  batchSize: Number(values.batch),
+  workDir,
+  shrink: Number(values.shrink),
   log: (l) => console.log(l),
 });
-console.log(`\n${report.tally.size} areas, ${Number(values.cases)} cases, seed ${values.seed}: ${report.seconds.total.toFixed(1)} s in all (generating ${report.seconds.generate.toFixed(1)} s, Snort ${report.seconds.snort.toFixed(1)} s over ${report.snortRuns} runs, honeywall ${report.seconds.honeywall.toFixed(1)} s, alongside each other; shrinking ${report.seconds.shrink.toFixed(1)} s)\n`);
+console.log(
+  `\n${report.tally.size} areas, ${Number(values.cases)} cases, seed ${values.seed}: ${report.seconds.total.toFixed(1)} s in all (generating ${report.seconds.generate.toFixed(1)} s, Snort ${report.seconds.snort.toFixed(1)} s over ${report.snortRuns} runs, honeywall ${report.seconds.honeywall.toFixed(1)} s, alongside each other; shrinking ${report.seconds.shrink.toFixed(1)} s)\n`,
+);
 console.log(formatTally(report));
 console.log(`\n${report.disagreements.length} disagreement(s):`);
 for (const d of report.disagreements) {
@@ -55,7 +64,9 @@ for (const d of report.disagreements) {
 for (const u of report.unanswered) console.log(`  #${u.drawn.index} ${u.result.case.area}: Snort stuck (killed), not compared`);
 for (const s of report.shrunk) {
   const r = s.to.result;
-  console.log(`\nminimal ${r.case.area} ${r.verdict} (from case #${report.disagreements.find((d) => d.result === s.from)?.drawn.index}, ${s.to.rounds} rounds): snort [${r.snort}] honeywall [${r.honeywall}]${r.detail ? ` (${r.detail})` : ''}`);
+  console.log(
+    `\nminimal ${r.case.area} ${r.verdict} (from case #${report.disagreements.find((d) => d.result === s.from)?.drawn.index}, ${s.to.rounds} rounds): snort [${r.snort}] honeywall [${r.honeywall}]${r.detail ? ` (${r.detail})` : ''}`,
+  );
   for (const line of renderRules(r.case, 0)) console.log(`  ${line}`);
   console.log(`  frames: ${JSON.stringify(r.case.frames)}`);
   if (values.fixtures) console.log(`  fixture: ${writeFixture(values.fixtures, r)}`);

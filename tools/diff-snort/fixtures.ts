@@ -35,10 +35,18 @@ export function writeFixture(root: string, r: CaseResult): string {
 
 export function readFixtures(root: string): Fixture[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root).sort().filter((n) => existsSync(join(root, n, 'case.json'))).map((name) => {
-    const dir = join(root, name);
-    return { name, dir, case: JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as Case, snort: readFileSync(join(dir, 'snort.txt'), 'utf8').trim() };
-  });
+  return readdirSync(root)
+    .sort()
+    .filter((n) => existsSync(join(root, n, 'case.json')))
+    .map((name) => {
+      const dir = join(root, name);
+      return {
+        name,
+        dir,
+        case: JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as Case,
+        snort: readFileSync(join(dir, 'snort.txt'), 'utf8').trim(),
+      };
+    });
 }
 
 /**

@@ -60,9 +60,12 @@ export function countEvents(events: Iterable<{ gid: number; sid: number }>): Map
 
 /** The multiset as the recorded Snort files write it: `gid:sid=count` sorted by gid then sid, space-separated. */
 export function multiset(counts: Map<string, number>): string {
-  return [...counts.entries()].sort(([a], [b]) => {
-    const [ga, sa] = a.split(':').map(Number);
-    const [gb, sb] = b.split(':').map(Number);
-    return ga! - gb! || sa! - sb!;
-  }).map(([k, v]) => `${k}=${v}`).join(' ');
+  return [...counts.entries()]
+    .sort(([a], [b]) => {
+      const [ga, sa] = a.split(':').map(Number);
+      const [gb, sb] = b.split(':').map(Number);
+      return ga! - gb! || sa! - sb!;
+    })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }

@@ -15,7 +15,9 @@ if (missing) {
 const dir = mkdtempSync(join(tmpdir(), 'diff-snort-lint-'));
 const t0 = performance.now();
 const r = await lintProperty(lintRules(Number(values.seed), Number(values.rules)), dir);
-console.log(`${r.rules} rules, Snort refused ${r.snortRefused} (${r.snortRuns} Snort runs, ${((performance.now() - t0) / 1000).toFixed(1)} s), ${r.findings.length} disagreement(s) with lint:`);
+console.log(
+  `${r.rules} rules, Snort refused ${r.snortRefused} (${r.snortRuns} Snort runs, ${((performance.now() - t0) / 1000).toFixed(1)} s), ${r.findings.length} disagreement(s) with lint:`,
+);
 for (const f of r.findings) console.log(`  line ${f.line}: Snort ${f.snort} | honeywall ${f.honeywall}\n    ${f.rule}`);
 rmSync(dir, { recursive: true, force: true });
 process.exit(r.findings.length === 0 ? 0 : 1);

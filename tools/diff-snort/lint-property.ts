@@ -13,14 +13,54 @@ import { runSnort, writeConf } from './snort.js';
 
 /** Options Snort may or may not accept: misuse, out-of-range values, repeats (the oracle says which). */
 const DOUBTFUL = [
-  'content:"abc"; depth:2;', 'content:"a"; depth:0;', 'content:"abc"; within:2;', 'nocase;', 'content:"a"; nocase; nocase;', 'itype:300;', 'tos:1; tos:2;',
-  'fragbits:M; fragbits:D;', 'content:"|4|";', 'content:"";', 'pcre:"/a/Q";', 'byte_test:5,>,1,0;', 'byte_jump:11,0,string;', 'flow:to_server,to_client;',
-  'threshold:type limit, track by_src, count 0, seconds 1;', 'depth:5;', 'ttl:300;', 'isdataat:70000;', 'distance:1;', 'content:"a"; fast_pattern; fast_pattern;',
-  'content:"a"; fast_pattern:only; distance:1;', 'content:"a"; offset:-1;', 'dsize:300<>100;', 'flags:Z;', 'ip_proto:300;', 'icode:>300;', 'byte_test:2,<,1,0,relative,little,big;',
-  'flowbits:isset;', 'flowbits:set,a b;', 'detection_filter:track by_src, count 1;', 'content:"a"; http_uri; rawbytes;', 'pcre:"/a/U"; content:"b"; http_uri; within:1;',
-  'uricontent:"a"; nocase; http_header;', 'content:"a"; distance:1; offset:1;', 'content:"ab"; depth:1; offset:1;', 'byte_extract:1,0,v; byte_extract:1,0,v;',
-  'content:"a"; within:65536;', 'sameip; sameip;', 'window:70000;', 'stream_size:server,<,-1;', 'id:70000;', 'seq:abc;', 'content:!"a"; fast_pattern;',
-  'pcre:"/(?<n>a)\\k<m>/";', 'pcre:"/a{2,1}/";', 'pcre:"/[b-a]/";', 'flow:established,not_established;', 'flow:only_stream,no_stream;',
+  'content:"abc"; depth:2;',
+  'content:"a"; depth:0;',
+  'content:"abc"; within:2;',
+  'nocase;',
+  'content:"a"; nocase; nocase;',
+  'itype:300;',
+  'tos:1; tos:2;',
+  'fragbits:M; fragbits:D;',
+  'content:"|4|";',
+  'content:"";',
+  'pcre:"/a/Q";',
+  'byte_test:5,>,1,0;',
+  'byte_jump:11,0,string;',
+  'flow:to_server,to_client;',
+  'threshold:type limit, track by_src, count 0, seconds 1;',
+  'depth:5;',
+  'ttl:300;',
+  'isdataat:70000;',
+  'distance:1;',
+  'content:"a"; fast_pattern; fast_pattern;',
+  'content:"a"; fast_pattern:only; distance:1;',
+  'content:"a"; offset:-1;',
+  'dsize:300<>100;',
+  'flags:Z;',
+  'ip_proto:300;',
+  'icode:>300;',
+  'byte_test:2,<,1,0,relative,little,big;',
+  'flowbits:isset;',
+  'flowbits:set,a b;',
+  'detection_filter:track by_src, count 1;',
+  'content:"a"; http_uri; rawbytes;',
+  'pcre:"/a/U"; content:"b"; http_uri; within:1;',
+  'uricontent:"a"; nocase; http_header;',
+  'content:"a"; distance:1; offset:1;',
+  'content:"ab"; depth:1; offset:1;',
+  'byte_extract:1,0,v; byte_extract:1,0,v;',
+  'content:"a"; within:65536;',
+  'sameip; sameip;',
+  'window:70000;',
+  'stream_size:server,<,-1;',
+  'id:70000;',
+  'seq:abc;',
+  'content:!"a"; fast_pattern;',
+  'pcre:"/(?<n>a)\\k<m>/";',
+  'pcre:"/a{2,1}/";',
+  'pcre:"/[b-a]/";',
+  'flow:established,not_established;',
+  'flow:only_stream,no_stream;',
 ];
 
 const option: fc.Arbitrary<string> = fc.oneof(
@@ -67,7 +107,8 @@ export async function lintProperty(rules: readonly string[], dir: string): Promi
   const file = join(dir, 'lint.rules');
   const text = rules.join('\n') + '\n';
   const errors = new Map<number, string>();
-  for (const d of parseRules(text, { file }).diagnostics) if (d.severity === 'error' && !errors.has(d.line)) errors.set(d.line, `${d.code}: ${d.message}`);
+  for (const d of parseRules(text, { file }).diagnostics)
+    if (d.severity === 'error' && !errors.has(d.line)) errors.set(d.line, `${d.code}: ${d.message}`);
   const lines = [...rules];
   const refused = new Map<number, string>();
   const conf = writeConf(dir, [file]);

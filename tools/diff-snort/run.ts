@@ -46,11 +46,21 @@ export async function diffRun(o: RunOptions): Promise<RunReport> {
   const tGen = (performance.now() - t0) / 1000;
   log(`generated ${drawn.length} cases in ${tGen.toFixed(1)} s (seed ${o.seed})`);
   const tally = new Map<Area, AreaTally>();
-  const report: RunReport = { tally, disagreements: [], unanswered: [], shrunk: [], seconds: { total: 0, generate: tGen, snort: 0, honeywall: 0, shrink: 0 }, snortRuns: 0 };
+  const report: RunReport = {
+    tally,
+    disagreements: [],
+    unanswered: [],
+    shrunk: [],
+    seconds: { total: 0, generate: tGen, snort: 0, honeywall: 0, shrink: 0 },
+    snortRuns: 0,
+  };
   const batches = Math.ceil(drawn.length / o.batchSize);
   for (let b = 0; b < batches; b++) {
     const part = drawn.slice(b * o.batchSize, (b + 1) * o.batchSize);
-    const { results, times } = await runBatch(part.map((d) => d.value.value), join(o.workDir, 'batch'));
+    const { results, times } = await runBatch(
+      part.map((d) => d.value.value),
+      join(o.workDir, 'batch'),
+    );
     report.seconds.snort += times.snortSeconds;
     report.seconds.honeywall += times.honeywallSeconds;
     report.snortRuns += times.snortRuns;
@@ -67,7 +77,9 @@ export async function diffRun(o: RunOptions): Promise<RunReport> {
       if (disagrees(r)) report.disagreements.push({ drawn: part[i]!, result: r });
       if (unanswered(r)) report.unanswered.push({ drawn: part[i]!, result: r });
     });
-    log(`batch ${b + 1}/${batches}: ${part.length} cases, ${results.filter(disagrees).length} disagreements, Snort ${times.snortSeconds.toFixed(1)} s (${times.snortRuns} runs), honeywall ${times.honeywallSeconds.toFixed(1)} s, ${((performance.now() - t0) / 1000).toFixed(0)} s so far`);
+    log(
+      `batch ${b + 1}/${batches}: ${part.length} cases, ${results.filter(disagrees).length} disagreements, Snort ${times.snortSeconds.toFixed(1)} s (${times.snortRuns} runs), honeywall ${times.honeywallSeconds.toFixed(1)} s, ${((performance.now() - t0) / 1000).toFixed(0)} s so far`,
+    );
   }
   const tShrink = performance.now();
   // one shrink per area and verdict first, then more of the same while the budget lasts
@@ -113,8 +125,12 @@ export function formatTally(r: RunReport): string {
     all += t.cases;
     ok += t.agree + t.bothRefused;
     hung += t.snortHung;
-    lines.push(`${area.padEnd(14)} ${String(t.cases).padStart(5)} ${String(t.agree).padStart(7)} ${String(t.differ).padStart(7)} ${String(t.snortRefused).padStart(14)} ${String(t.honeywallRefused).padStart(18)} ${String(t.bothRefused).padStart(13)} ${String(t.snortHung).padStart(11)}  ${(100 * agreementOf(t)).toFixed(2)}%`);
+    lines.push(
+      `${area.padEnd(14)} ${String(t.cases).padStart(5)} ${String(t.agree).padStart(7)} ${String(t.differ).padStart(7)} ${String(t.snortRefused).padStart(14)} ${String(t.honeywallRefused).padStart(18)} ${String(t.bothRefused).padStart(13)} ${String(t.snortHung).padStart(11)}  ${(100 * agreementOf(t)).toFixed(2)}%`,
+    );
   }
-  lines.push(`${'all'.padEnd(14)} ${String(all).padStart(5)} ${String(ok).padStart(7)}${' '.repeat(76)}${(all - hung ? (100 * ok) / (all - hung) : 100).toFixed(2)}%`);
+  lines.push(
+    `${'all'.padEnd(14)} ${String(all).padStart(5)} ${String(ok).padStart(7)}${' '.repeat(76)}${(all - hung ? (100 * ok) / (all - hung) : 100).toFixed(2)}%`,
+  );
   return lines.join('\n');
 }

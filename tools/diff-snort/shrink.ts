@@ -22,7 +22,13 @@ export interface ShrinkOptions {
 
 export const DEFAULT_SHRINK: ShrinkOptions = { maxRounds: 40, perRound: 32 };
 
-export async function shrinkCase(arb: fc.Arbitrary<Case>, start: fc.Value<Case>, first: CaseResult, dir: string, opts: ShrinkOptions = DEFAULT_SHRINK): Promise<Shrunk> {
+export async function shrinkCase(
+  arb: fc.Arbitrary<Case>,
+  start: fc.Value<Case>,
+  first: CaseResult,
+  dir: string,
+  opts: ShrinkOptions = DEFAULT_SHRINK,
+): Promise<Shrunk> {
   let current = start;
   let best = first;
   let snortRuns = 0;
@@ -30,7 +36,10 @@ export async function shrinkCase(arb: fc.Arbitrary<Case>, start: fc.Value<Case>,
   for (; rounds < opts.maxRounds; rounds++) {
     const proposals = [...arb.shrink(current.value, current.context).take(opts.perRound)];
     if (proposals.length === 0) break;
-    const { results, times } = await runBatch(proposals.map((p) => p.value), dir);
+    const { results, times } = await runBatch(
+      proposals.map((p) => p.value),
+      dir,
+    );
     snortRuns += times.snortRuns;
     const k = results.findIndex((r) => r.verdict === first.verdict);
     if (k < 0) break;

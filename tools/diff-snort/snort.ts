@@ -91,7 +91,12 @@ export async function runSnort(workDir: string, conf: string, pcaps: readonly st
   const seconds = (performance.now() - t0) / 1000;
   if (hung !== undefined) return { alerts: parseFastAlerts(readFileSync(join(workDir, 'alert'), 'utf8')), hung, seconds };
   const refusal = REFUSAL.exec(output);
-  if (refusal) return { alerts: [], refused: { file: refusal[1]!, line: Number(refusal[2] ?? refusal[3]), message: refusal[4]!.replace(/Fatal Error, Quitting\.\.$/, '').trim() }, seconds };
+  if (refusal)
+    return {
+      alerts: [],
+      refused: { file: refusal[1]!, line: Number(refusal[2] ?? refusal[3]), message: refusal[4]!.replace(/Fatal Error, Quitting\.\.$/, '').trim() },
+      seconds,
+    };
   if (code !== 0 || /Fatal Error/.test(output)) return { alerts: [], failed: output.split('\n').slice(-8).join('\n'), seconds };
   const alerts = pcaps.length === 0 ? [] : parseFastAlerts(readFileSync(join(workDir, 'alert'), 'utf8'));
   return { alerts, seconds };
@@ -126,7 +131,9 @@ function run(bin: string, args: string[]): Promise<{ code: number; output: strin
     const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     // Bounded: Snort's output here is its error or a few warnings; keep the last 64 KiB.
-    const keep = (b: Buffer) => { output = (output + b.toString('utf8')).slice(-65536); };
+    const keep = (b: Buffer) => {
+      output = (output + b.toString('utf8')).slice(-65536);
+    };
     p.stdout.on('data', keep);
     p.stderr.on('data', keep);
     // The watchdog: the same capture open for HANG_SECONDS means a stuck Snort (it ignores SIGTERM then): SIGKILL.

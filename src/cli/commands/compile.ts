@@ -3,7 +3,7 @@
  * matcher artifact. Every rule that cannot be compiled is reported with its reason. Exit 0 when every rule compiled,
  * 1 when some did not (the artifact holds the others), 2 when nothing could be done.
  */
-import { Command, Option } from '../commander.js';
+import { type Command, Option } from '../commander.js';
 import { LoadError, loadRuleSet } from '../../config/ruleset.js';
 import { ResolveError } from '../../config/variables.js';
 import { writeArtifact } from '../../match/artifact.js';
@@ -28,7 +28,11 @@ export function compileReport(r: CompileResult): Record<string, unknown> {
       patterns: r.pcre.length,
       // What bounds each call at run time: Snort's match limits per start position, and the item's step budget
       // over the whole call (replay --format json and the gateway's status count the times each is reached).
-      limits: { matchLimit: PCRE_MATCH_LIMIT, depthLimit: PCRE_DEPTH_LIMIT, stepsPerItem: `${PCRE_STEPS_BASE} + ${PCRE_STEPS_PER_BYTE} per byte inspected` },
+      limits: {
+        matchLimit: PCRE_MATCH_LIMIT,
+        depthLimit: PCRE_DEPTH_LIMIT,
+        stepsPerItem: `${PCRE_STEPS_BASE} + ${PCRE_STEPS_PER_BYTE} per byte inspected`,
+      },
       overrideLimit: r.pcre.filter((p) => p.matchLimit !== PCRE_MATCH_LIMIT).map((p) => ({ sid: p.sid, pattern: p.pattern })),
       list: r.pcre.map((p) => ({ sid: p.sid, pattern: p.pattern, matchLimit: p.matchLimit, depthLimit: p.depthLimit })),
     },
@@ -42,10 +46,11 @@ export function loadAndCompile(paths: string[], conf: string | undefined, vars: 
   try {
     // The rule files are parsed by the compiler, one node at a time (see compileRuleSet).
     const set = loadRuleSet({ paths, conf, vars, deferRuleFiles: true });
-    if (varsOut) for (const n of set.vars.names()) {
-      const v = set.vars.get(n)!;
-      if (v.kind !== 'var') varsOut[n] = v.value;
-    }
+    if (varsOut)
+      for (const n of set.vars.names()) {
+        const v = set.vars.get(n)!;
+        if (v.kind !== 'var') varsOut[n] = v.value;
+      }
     return compileRuleSet(set);
   } catch (e) {
     if (e instanceof LoadError || e instanceof ResolveError || e instanceof EngineUnavailableError) throw new UsageError(e.message);
@@ -56,7 +61,9 @@ export function loadAndCompile(paths: string[], conf: string | undefined, vars: 
 export function registerCompile(program: Command, ctx: CommandContext): void {
   program
     .command('compile')
-    .description('compile rules into a matcher artifact loaded by replay and the inline runtime (exit 0 all compiled, 1 some failed, 2 could not run)')
+    .description(
+      'compile rules into a matcher artifact loaded by replay and the inline runtime (exit 0 all compiled, 1 some failed, 2 could not run)',
+    )
     .argument('[paths...]', 'rule files, directories (all *.rules below), or a snort.conf', [])
     .option('--conf <file>', 'snort.conf whose variables, includes and event filters define the set')
     .option('--var <NAME=VALUE>', 'define or override a variable (repeatable)', collect, [])

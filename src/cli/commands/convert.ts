@@ -4,7 +4,7 @@
  * (or an included file) was skipped, 2 for usage errors (bad flag, unreadable input, policy error).
  */
 import path from 'node:path';
-import { Command, Option } from '../commander.js';
+import { type Command, Option } from '../commander.js';
 import { EXIT_FINDINGS, UsageError, type CommandContext } from '../program.js';
 import { convert, ConvertInputError, DEFAULT_POLICY_PATH, RULESETS_DIR, writeConverted } from '../../transform/convert.js';
 import { PolicyError, readPolicyFile } from '../../transform/policy.js';
@@ -38,11 +38,21 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
     .option('--seed <n>', 'seed of the replace bytes (output is deterministic for a seed)', '0')
     .addOption(new Option('--report <format>', 'report format, on stdout').choices(['json', 'text']).default('text'))
     .option('--test-rules', 'add the bundled test rules (drop outbound Telnet, rewrite outbound HTTP GET), enabled')
-    .addOption(new Option('--literal-addresses <mode>', 'with --honeynet: rules whose addresses are not both variables').choices([...LITERAL_ADDRESS_POLICIES]).default('keep'))
-    .addOption(new Option('--on-bad-rule <mode>', 'a rule that cannot be converted is passed through (keep) or commented out (disable)').choices(['keep', 'disable']).default('keep'))
+    .addOption(
+      new Option('--literal-addresses <mode>', 'with --honeynet: rules whose addresses are not both variables')
+        .choices([...LITERAL_ADDRESS_POLICIES])
+        .default('keep'),
+    )
+    .addOption(
+      new Option('--on-bad-rule <mode>', 'a rule that cannot be converted is passed through (keep) or commented out (disable)')
+        .choices(['keep', 'disable'])
+        .default('keep'),
+    )
     .action((paths: string[], flags: ConvertFlags) => {
-      if (paths.length === 0 && !flags.conf && !flags.testRules) throw new UsageError('convert: give rule files, directories or a snort.conf (or --conf)');
-      if (!/^\d+$/.test(flags.seed) || Number(flags.seed) > 0xffffffff) throw new UsageError(`--seed must be an integer 0..4294967295, got '${flags.seed}'`);
+      if (paths.length === 0 && !flags.conf && !flags.testRules)
+        throw new UsageError('convert: give rule files, directories or a snort.conf (or --conf)');
+      if (!/^\d+$/.test(flags.seed) || Number(flags.seed) > 0xffffffff)
+        throw new UsageError(`--seed must be an integer 0..4294967295, got '${flags.seed}'`);
       const policyPath = flags.policy ?? DEFAULT_POLICY_PATH;
       let policy;
       try {
@@ -72,7 +82,13 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
         if (e instanceof ConvertInputError) throw new UsageError(`convert: ${e.message}`);
         throw e;
       }
-      const report = buildReport(result, { policy: policy.file, honeynet: opts.honeynet, dialect: opts.dialect, seed: opts.seed, literalAddresses: opts.literalAddresses });
+      const report = buildReport(result, {
+        policy: policy.file,
+        honeynet: opts.honeynet,
+        dialect: opts.dialect,
+        seed: opts.seed,
+        literalAddresses: opts.literalAddresses,
+      });
       if (flags.report === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else {
         process.stdout.write(formatReport(report));

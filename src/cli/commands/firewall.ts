@@ -47,7 +47,10 @@ function runFirewall(opts: FirewallOptions, ctx: CommandContext): void {
 
   if (opts.check) {
     let failed = false;
-    for (const [file, family] of [[RULES_FILE, 4], [RULES6_FILE, 6]] as const) {
+    for (const [file, family] of [
+      [RULES_FILE, 4],
+      [RULES6_FILE, 6],
+    ] as const) {
       const result = checkRestore(output.files[file]!, family);
       if (result.ok) {
         process.stderr.write(`${file}: ${family === 4 ? 'iptables' : 'ip6tables'}-restore --test: ok\n`);
@@ -71,11 +74,18 @@ function runFirewall(opts: FirewallOptions, ctx: CommandContext): void {
       throw new UsageError(`${dir}: cannot create output directory (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     try {
-      writeFilesExclusive(dir, Object.entries(output.files).map(([name, text]) => ({ name, text, mode: name === APPLY_FILE ? 0o755 : 0o644 })));
+      writeFilesExclusive(
+        dir,
+        Object.entries(output.files).map(([name, text]) => ({ name, text, mode: name === APPLY_FILE ? 0o755 : 0o644 })),
+      );
     } catch (err) {
       throw new UsageError(`${dir}: cannot write the firewall files (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    process.stderr.write(`honeywall firewall: wrote ${Object.keys(output.files).map((f) => path.join(dir, f)).join(', ')}\n`);
+    process.stderr.write(
+      `honeywall firewall: wrote ${Object.keys(output.files)
+        .map((f) => path.join(dir, f))
+        .join(', ')}\n`,
+    );
   } else if (!opts.check) {
     process.stdout.write(output.files[RULES_FILE]!);
   }

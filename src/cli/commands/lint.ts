@@ -50,7 +50,9 @@ export function registerLint(program: Command, ctx: CommandContext): void {
       const out = process.stdout;
       switch (opts.format) {
         case 'json':
-          out.write(renderJson(result.summary, shown, { ...(diff ? { diff: diff.summary } : {}), ...(omitted.total > 0 ? { omitted: omitted.shown } : {}) }));
+          out.write(
+            renderJson(result.summary, shown, { ...(diff ? { diff: diff.summary } : {}), ...(omitted.total > 0 ? { omitted: omitted.shown } : {}) }),
+          );
           break;
         case 'sarif':
           out.write(renderSarif(shown, '0.1.0'));
@@ -65,8 +67,13 @@ export function registerLint(program: Command, ctx: CommandContext): void {
           out.write(note);
           const count = (s: Severity) => result.omitted[s] + result.diagnostics.filter((d) => d.severity === s).length;
           const s = result.summary;
-          out.write(`${s.files} file${s.files === 1 ? '' : 's'}, ${s.rules.total} rules (${s.rules.enabled} enabled, ${s.rules.disabled} disabled): ${count('error')} errors, ${count('warning')} warnings, ${count('info')} notes\n`);
-          if (diff) out.write(`diff against ${opts.diff}: ${diff.summary.added.length} added, ${diff.summary.removed.length} removed, ${diff.summary.changed.length} changed sids\n`);
+          out.write(
+            `${s.files} file${s.files === 1 ? '' : 's'}, ${s.rules.total} rules (${s.rules.enabled} enabled, ${s.rules.disabled} disabled): ${count('error')} errors, ${count('warning')} warnings, ${count('info')} notes\n`,
+          );
+          if (diff)
+            out.write(
+              `diff against ${opts.diff}: ${diff.summary.added.length} added, ${diff.summary.removed.length} removed, ${diff.summary.changed.length} changed sids\n`,
+            );
         }
       }
       ctx.exitCode = result.errors > 0 ? EXIT_FINDINGS : EXIT_OK;

@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, Option } from '../commander.js';
+import { type Command, Option } from '../commander.js';
 import { ArtifactError, loadMatcher, readArtifact, writeArtifact } from '../../match/artifact.js';
 import { LimitCounters } from '../../match/budget.js';
 import type { MatchEvent } from '../../match/decide.js';
@@ -65,7 +65,9 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     .option('--conf <file>', 'snort.conf for variables and includes (with --rules)')
     .option('--var <NAME=VALUE>', 'define or override a variable (repeatable, with --rules)', collect, [])
     .addOption(new Option('--format <format>', 'output format').choices(['fast', 'eve', 'json']).default('fast'))
-    .addOption(new Option('--checksum-mode <mode>', "Snort's -k: all = packets with bad checksums are not inspected").choices(['all', 'none']).default('all'))
+    .addOption(
+      new Option('--checksum-mode <mode>', "Snort's -k: all = packets with bad checksums are not inspected").choices(['all', 'none']).default('all'),
+    )
     .option('--workers <n>', 'worker threads sharing the flows (auto: one per core; 0: this thread); the output is the same', 'auto')
     .option('--out <file>', 'write alerts to this file instead of stdout')
     .action(async (pcaps: string[], opts: ReplayFlags) => {
@@ -86,7 +88,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
           // the parser and compiler load only for --rules (a replay of an artifact does not need them)
           const { loadAndCompile } = await import('./compile.js');
           const r = loadAndCompile(opts.rules, opts.conf, opts.var);
-          for (const f of r.failures) process.stderr.write(`honeywall: ${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason} (rule not loaded)\n`);
+          for (const f of r.failures)
+            process.stderr.write(`honeywall: ${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason} (rule not loaded)\n`);
           problems += r.failures.length;
           temp = mkdtempSync(join(tmpdir(), 'honeywall-replay-'));
           artifact = join(temp, 'rules.hwm');
@@ -125,9 +128,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         if (matcher === undefined) sharded = await ShardedReplay.start(artifact, workers, { checksumMode: opts.checksumMode });
         for (const p of pcaps) {
           const before = warnings.length;
-          const err = sharded !== undefined
-            ? await sharded.run(p, onEvent, stats, warnings)
-            : await replayCapture(p, matcher!, { checksumMode: opts.checksumMode }, onEvent, stats, warnings);
+          const err =
+            sharded !== undefined
+              ? await sharded.run(p, onEvent, stats, warnings)
+              : await replayCapture(p, matcher!, { checksumMode: opts.checksumMode }, onEvent, stats, warnings);
           for (const w of warnings.slice(before)) {
             if (w.damaged) problems++;
             process.stderr.write(`honeywall: ${w.text}\n`);
@@ -152,8 +156,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       if (limits.any > 0) {
         const t = limits.total;
         process.stderr.write(
-          `honeywall: work limits reached (those rules did not match there): ${Object.entries(t).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')}` +
-            ` (--format json lists the rules)\n`,
+          `honeywall: work limits reached (those rules did not match there): ${Object.entries(t)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}` + ` (--format json lists the rules)\n`,
         );
       }
       if (file) await new Promise<void>((resolve, reject) => file!.end((e?: Error | null) => (e ? reject(e) : resolve())));

@@ -48,7 +48,10 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--log-dir <dir>', 'alert and firewall logs (overrides HwLOG_DIR)')
     .option('--rules <file...>', 'rule files for the IPS (override HwIPS_RULES)')
     .option('--matcher <file>', 'compiled matcher artifact (overrides HwIPS_MATCHER)')
-    .option('--queue-balance <first:last>', 'serve NFQUEUE queues FIRST..LAST, one worker thread each (overrides HwQUEUE_BALANCE; warns when the firewall sends elsewhere)')
+    .option(
+      '--queue-balance <first:last>',
+      'serve NFQUEUE queues FIRST..LAST, one worker thread each (overrides HwQUEUE_BALANCE; warns when the firewall sends elsewhere)',
+    )
     .option('--workers <n>', "worker threads: 'auto' or a number; 0 serves the queues in the main thread")
     .option('--status-file <file>', 'status file (overrides HwSTATUS_FILE)')
     .option('--no-capture', 'do not run the full capture')
@@ -56,8 +59,14 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .action(async (opts: RunOptions) => {
       if (!existsSync(opts.config)) throw new UsageError(`--config: ${opts.config}: no such file`);
       const over: GatewayOverrides = {
-        logDir: opts.logDir, rules: opts.rules, matcher: opts.matcher, queueBalance: opts.queueBalance,
-        statusFile: opts.statusFile, noCapture: !opts.capture, workers: opts.workers, allowEmpty: opts.allowEmpty === true,
+        logDir: opts.logDir,
+        rules: opts.rules,
+        matcher: opts.matcher,
+        queueBalance: opts.queueBalance,
+        statusFile: opts.statusFile,
+        noCapture: !opts.capture,
+        workers: opts.workers,
+        allowEmpty: opts.allowEmpty === true,
       };
       const first = load(opts.config, over);
       if (!first.config) {

@@ -55,18 +55,25 @@ function eventText(e: SebekEvent): string | undefined {
 
 function eventPid(e: SebekEvent): string | undefined {
   switch (e.kind) {
-    case 'line': return `${e.line.client}/${e.line.pid}`;
-    case 'open': return `${e.open.client}/${e.open.pid}`;
-    case 'socket': return `${e.socket.client}/${e.socket.pid}`;
-    case 'fork': return `${e.fork.client}/${e.fork.pid}`;
-    case 'gap': return undefined;
+    case 'line':
+      return `${e.line.client}/${e.line.pid}`;
+    case 'open':
+      return `${e.open.client}/${e.open.pid}`;
+    case 'socket':
+      return `${e.socket.client}/${e.socket.pid}`;
+    case 'fork':
+      return `${e.fork.client}/${e.fork.pid}`;
+    case 'gap':
+      return undefined;
   }
 }
 
 export function registerSebek(program: Command, ctx: CommandContext): void {
   program
     .command('sebek')
-    .description('decode Sebek v2/v3 records from a pcap/pcapng capture: keystroke lines, opens, socket calls, forks, loss per client (exit 0 ok, 1 capture cut short, 2 could not run)')
+    .description(
+      'decode Sebek v2/v3 records from a pcap/pcapng capture: keystroke lines, opens, socket calls, forks, loss per client (exit 0 ok, 1 capture cut short, 2 could not run)',
+    )
     .argument('<pcap>', 'capture file (pcap or pcapng)')
     .option('--magic <n>', 'site magic (decimal or 0x hex); default: any magic')
     .option('--port <p>', `Sebek UDP destination port`, String(SEBEK_DEFAULT_PORT))
@@ -98,7 +105,9 @@ export function registerSebek(program: Command, ctx: CommandContext): void {
       const printed = new Set<string>();
       const printProcess = (p: SebekProcess) => {
         const key = `${p.client}/${p.pid}`;
-        say(`${p.client} pid ${p.pid} (ppid ${p.ppid}, uid ${p.uid}) ${p.coms.join(' -> ')}: ${p.records} records${printed.has(key) ? ' (continued)' : ''}`);
+        say(
+          `${p.client} pid ${p.pid} (ppid ${p.ppid}, uid ${p.uid}) ${p.coms.join(' -> ')}: ${p.records} records${printed.has(key) ? ' (continued)' : ''}`,
+        );
         for (const line of byProcess.get(key) ?? []) say(`    ${line}`);
         byProcess.delete(key);
       };
@@ -124,10 +133,12 @@ export function registerSebek(program: Command, ctx: CommandContext): void {
               printed.add(key);
             }
           };
-      const onEvict = json ? undefined : (p: SebekProcess) => {
-        printProcess(p);
-        printed.delete(`${p.client}/${p.pid}`);
-      };
+      const onEvict = json
+        ? undefined
+        : (p: SebekProcess) => {
+            printProcess(p);
+            printed.delete(`${p.client}/${p.pid}`);
+          };
       let result;
       try {
         result = await analyzeCapture(pcap, { magic, port, onRecord, onEvent, store, onEvict, onSession: (s) => (sessionRef = s) });
@@ -140,20 +151,35 @@ export function registerSebek(program: Command, ctx: CommandContext): void {
       const losses = [...session.loss.values()].sort((a, b) => a.client.localeCompare(b.client));
       if (json) {
         for (const l of losses) out.write(`${jsonLine(lossJson(l))}\n`);
-        out.write(`${jsonLine({
-          event_type: 'sebek_summary', file: pcap, packets, sebek_packets: stats.sebekPackets, records: stats.records,
-          garbage: stats.garbage,
-          garbage_samples: stats.garbageSamples.map((g) => ({ captured: isoTime(g.capSec, g.capUsec), client: g.client, reason: g.reason })), capture_error: captureError?.message ?? null,
-          capture_warnings: warnings,
-          evicted: { processes: ss.evictedProcesses, lines: ss.evictedLines, clients: ss.evictedClients, cut_lines: ss.cutLines, dropped_coms: ss.droppedComs },
-        })}\n`);
+        out.write(
+          `${jsonLine({
+            event_type: 'sebek_summary',
+            file: pcap,
+            packets,
+            sebek_packets: stats.sebekPackets,
+            records: stats.records,
+            garbage: stats.garbage,
+            garbage_samples: stats.garbageSamples.map((g) => ({ captured: isoTime(g.capSec, g.capUsec), client: g.client, reason: g.reason })),
+            capture_error: captureError?.message ?? null,
+            capture_warnings: warnings,
+            evicted: {
+              processes: ss.evictedProcesses,
+              lines: ss.evictedLines,
+              clients: ss.evictedClients,
+              cut_lines: ss.cutLines,
+              dropped_coms: ss.droppedComs,
+            },
+          })}\n`,
+        );
       } else {
         const procs = [...session.processes.values()].sort(
           (a: SebekProcess, b: SebekProcess) => a.client.localeCompare(b.client) || a.firstSec - b.firstSec || a.pid - b.pid,
         );
         for (const p of procs) printProcess(p);
         for (const l of losses) {
-          say(`client ${l.client}: ${l.received} records, ${l.lost} lost in ${l.gaps} gap${l.gaps === 1 ? '' : 's'}${l.backwards > 0 ? `, counter went back ${l.backwards} times` : ''}`);
+          say(
+            `client ${l.client}: ${l.received} records, ${l.lost} lost in ${l.gaps} gap${l.gaps === 1 ? '' : 's'}${l.backwards > 0 ? `, counter went back ${l.backwards} times` : ''}`,
+          );
         }
         say(`${packets} packets, ${stats.sebekPackets} Sebek packets, ${stats.records} records, ${stats.garbage} garbage datagrams to port ${port}`);
         if (ss.evictedProcesses + ss.evictedLines + ss.evictedClients + ss.cutLines + ss.droppedComs > 0) {

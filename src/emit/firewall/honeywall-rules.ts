@@ -108,13 +108,31 @@ class Emitter {
     const inPorts = [c.sshdPort, ...c.allowedTcpIn.filter((p) => p !== c.sshdPort)];
     for (const mgr of managers) {
       for (const ports of chunks(inPorts)) {
-        rs.append('INPUT', '-i', manage, '-s', mgr.text, ...(manageIp ? ['-d', manageIp.text] : []),
-          '-p', 'tcp', '-m', 'multiport', '--dports', ports.join(','), ...Emitter.NEW, '-j', 'ACCEPT');
+        rs.append(
+          'INPUT',
+          '-i',
+          manage,
+          '-s',
+          mgr.text,
+          ...(manageIp ? ['-d', manageIp.text] : []),
+          '-p',
+          'tcp',
+          '-m',
+          'multiport',
+          '--dports',
+          ports.join(','),
+          ...Emitter.NEW,
+          '-j',
+          'ACCEPT',
+        );
       }
     }
     rs.append('OUTPUT', '-o', manage, ...Emitter.EST, '-j', 'ACCEPT');
     if (c.restrict) {
-      for (const [proto, list] of [['tcp', c.allowedTcpOut], ['udp', c.allowedUdpOut]] as const) {
+      for (const [proto, list] of [
+        ['tcp', c.allowedTcpOut],
+        ['udp', c.allowedUdpOut],
+      ] as const) {
         for (const ports of chunks(list)) {
           rs.append('OUTPUT', '-o', manage, '-p', proto, '-m', 'multiport', '--dports', ports.join(','), ...Emitter.NEW, '-j', 'ACCEPT');
         }

@@ -17,9 +17,7 @@ export interface RestoreCheckOptions {
 }
 
 export function restoreBinary(family: Family): string {
-  return family === 4
-    ? process.env.IPTABLES_RESTORE ?? 'iptables-restore'
-    : process.env.IP6TABLES_RESTORE ?? 'ip6tables-restore';
+  return family === 4 ? (process.env.IPTABLES_RESTORE ?? 'iptables-restore') : (process.env.IP6TABLES_RESTORE ?? 'ip6tables-restore');
 }
 
 export function checkRestore(text: string, family: Family, opts: RestoreCheckOptions = {}): RestoreCheck {

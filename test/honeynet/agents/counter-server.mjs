@@ -16,6 +16,7 @@ const echo = args.includes('--echo-udp');
 // Events are written in batches: stdout to a pipe is synchronous in Node, and one write per datagram stalls this
 // process whenever the test runner is slow to read, long enough for a burst to overflow the UDP socket buffer.
 let out = '';
+// biome-ignore lint/correctness/noUnusedVariables: read by ??= below (one timer at a time)
 let flushTimer;
 const flush = () => {
   flushTimer = undefined;

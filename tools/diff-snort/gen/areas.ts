@@ -8,8 +8,22 @@ import type { Area, Case, Dir, Frame, RuleSpec } from '../case.js';
 import { payloadBytes, tokenBytes } from './bytes.js';
 import { httpPairArb } from './http.js';
 import {
-  byteExtractOpt, byteJumpOpt, byteTestOpt, contentOpt, detectionFilterOpt, dsizeOpt, flowbitsOpt, flowOpt, icmpOpt, ipOnlyOpt, isdataatOpt,
-  payloadOpt, pcreOpt, streamSizeOpt, tcpHeaderOpt, thresholdOpt,
+  byteExtractOpt,
+  byteJumpOpt,
+  byteTestOpt,
+  contentOpt,
+  detectionFilterOpt,
+  dsizeOpt,
+  flowbitsOpt,
+  flowOpt,
+  icmpOpt,
+  ipOnlyOpt,
+  isdataatOpt,
+  payloadOpt,
+  pcreOpt,
+  streamSizeOpt,
+  tcpHeaderOpt,
+  thresholdOpt,
 } from './options.js';
 import { exchangeArb, sessionArb, sessionFrames } from './tcp.js';
 import { sampledCaseArb } from './sampled.js';
@@ -23,21 +37,23 @@ const headerArb = fc.record({
   dportAny: fc.constantFrom(true, false),
 });
 
-function header(h: { shape: string; sportAny: boolean; dportAny: boolean }, sport: number): Pick<RuleSpec, 'src' | 'dst' | 'dir' | 'sport' | 'dport'> {
+function header(
+  h: { shape: string; sportAny: boolean; dportAny: boolean },
+  sport: number,
+): Pick<RuleSpec, 'src' | 'dst' | 'dir' | 'sport' | 'dport'> {
   const sp = h.sportAny ? 'any' : String(CPORT);
   const dp = h.dportAny ? 'any' : String(sport);
   switch (h.shape) {
-    case 'rev': return { src: 'server', sport: dp, dir: '->', dst: 'client', dport: sp };
-    case 'both': return { src: 'both', sport: 'any', dir: '->', dst: 'both', dport: 'any' };
-    case 'bidir': return { src: 'client', sport: sp, dir: '<>', dst: 'server', dport: dp };
-    default: return { src: 'client', sport: sp, dir: '->', dst: 'server', dport: dp };
+    case 'rev':
+      return { src: 'server', sport: dp, dir: '->', dst: 'client', dport: sp };
+    case 'both':
+      return { src: 'both', sport: 'any', dir: '->', dst: 'both', dport: 'any' };
+    case 'bidir':
+      return { src: 'client', sport: sp, dir: '<>', dst: 'server', dport: dp };
+    default:
+      return { src: 'client', sport: sp, dir: '->', dst: 'server', dport: dp };
   }
 }
-
-function rule(proto: RuleSpec['proto'], body: fc.Arbitrary<string[]>, sport: number, actions: RuleSpec['action'][] = ['alert']): fc.Arbitrary<RuleSpec> {
-  return fc.record({ h: headerArb, body, action: fc.constantFrom(...actions) }).map(({ h, body: b, action }) => ({ action, proto, ...header(h, sport), body: b.join(' ') }));
-}
-
 
 const udp = (dir: Dir, payload: number[], dt: number): Frame => ({ kind: 'udp', dir, payload, dt });
 
@@ -47,7 +63,15 @@ const payloadCase: fc.Arbitrary<Case> = fc
     proto: fc.constantFrom('udp', 'udp', 'udp', 'icmp', 'tcp'),
     sport: fc.constantFrom(5000, 1234, 9999),
     payloads: fc.array(fc.tuple(fc.constantFrom<Dir>('c2s', 'c2s', 's2c'), payloadBytes(8, 1)), { minLength: 1, maxLength: 3 }),
-    rules: fc.array(fc.tuple(fc.array(payloadOpt(), { minLength: 1, maxLength: 4 }), fc.option(dsizeOpt, { nil: undefined }), headerArb, fc.constantFrom('own', 'own', 'ip')), { minLength: 1, maxLength: 4 }),
+    rules: fc.array(
+      fc.tuple(
+        fc.array(payloadOpt(), { minLength: 1, maxLength: 4 }),
+        fc.option(dsizeOpt, { nil: undefined }),
+        headerArb,
+        fc.constantFrom('own', 'own', 'ip'),
+      ),
+      { minLength: 1, maxLength: 4 },
+    ),
   })
   .map(({ proto, sport, payloads, rules }) => {
     const frames: Frame[] = payloads.map(([dir, p]) => {
@@ -70,7 +94,12 @@ const flowbitsCase: fc.Arbitrary<Case> = fc
   .record({
     payloads: fc.array(fc.tuple(fc.constantFrom<Dir>('c2s', 's2c'), tokenBytes(4, 1)), { minLength: 1, maxLength: 6 }),
     rules: fc.array(
-      fc.record({ fb: fc.array(flowbitsOpt, { minLength: 1, maxLength: 2 }), content: fc.option(contentOpt({ relative: false }), { nil: undefined }), h: headerArb, action: fc.constantFrom<RuleSpec['action']>('alert', 'alert', 'alert', 'pass') }),
+      fc.record({
+        fb: fc.array(flowbitsOpt, { minLength: 1, maxLength: 2 }),
+        content: fc.option(contentOpt({ relative: false }), { nil: undefined }),
+        h: headerArb,
+        action: fc.constantFrom<RuleSpec['action']>('alert', 'alert', 'alert', 'pass'),
+      }),
       { minLength: 2, maxLength: 6 },
     ),
     clientHome: fc.boolean(),
@@ -81,15 +110,27 @@ const flowbitsCase: fc.Arbitrary<Case> = fc
     cport: CPORT,
     sport: 5000,
     frames: payloads.map(([d, p]) => udp(d, p, 1)),
-    rules: rules.map((r) => ({ action: r.action, proto: 'udp' as const, ...header(r.h, 5000), body: [...(r.content ? [r.content] : []), ...r.fb].join(' ') })),
+    rules: rules.map((r) => ({
+      action: r.action,
+      proto: 'udp' as const,
+      ...header(r.h, 5000),
+      body: [...(r.content ? [r.content] : []), ...r.fb].join(' '),
+    })),
   }));
 
 // ------------------------------------------------------------------------------------------------ thresholds
 const thresholdCase: fc.Arbitrary<Case> = fc
   .record({
-    packets: fc.array(fc.tuple(fc.constantFrom<Dir>('c2s', 'c2s', 's2c'), tokenBytes(3, 1), fc.integer({ min: 0, max: 3000 })), { minLength: 2, maxLength: 10 }),
+    packets: fc.array(fc.tuple(fc.constantFrom<Dir>('c2s', 'c2s', 's2c'), tokenBytes(3, 1), fc.integer({ min: 0, max: 3000 })), {
+      minLength: 2,
+      maxLength: 10,
+    }),
     rules: fc.array(
-      fc.record({ limit: fc.oneof(thresholdOpt, detectionFilterOpt), content: fc.option(contentOpt({ relative: false }), { nil: undefined }), h: headerArb }),
+      fc.record({
+        limit: fc.oneof(thresholdOpt, detectionFilterOpt),
+        content: fc.option(contentOpt({ relative: false }), { nil: undefined }),
+        h: headerArb,
+      }),
       { minLength: 1, maxLength: 3 },
     ),
   })
@@ -99,7 +140,12 @@ const thresholdCase: fc.Arbitrary<Case> = fc
     cport: CPORT,
     sport: 5000,
     frames: packets.map(([d, p, dt]) => udp(d, p, dt)),
-    rules: rules.map((r) => ({ action: 'alert' as const, proto: 'udp' as const, ...header(r.h, 5000), body: [...(r.content ? [r.content] : []), r.limit].join(' ') })),
+    rules: rules.map((r) => ({
+      action: 'alert' as const,
+      proto: 'udp' as const,
+      ...header(r.h, 5000),
+      body: [...(r.content ? [r.content] : []), r.limit].join(' '),
+    })),
   }));
 
 // ------------------------------------------------------------------------------------------------ event queue
@@ -107,7 +153,12 @@ const eventQueueCase: fc.Arbitrary<Case> = fc
   .record({
     payloads: fc.array(tokenBytes(10, 4), { minLength: 1, maxLength: 2 }),
     rules: fc.array(
-      fc.record({ c: contentOpt({ relative: false }), c2: fc.option(contentOpt(), { nil: undefined }), action: fc.constantFrom<RuleSpec['action']>('alert', 'alert', 'alert', 'alert', 'pass', 'drop'), proto: fc.constantFrom<RuleSpec['proto']>('udp', 'udp', 'ip') }),
+      fc.record({
+        c: contentOpt({ relative: false }),
+        c2: fc.option(contentOpt(), { nil: undefined }),
+        action: fc.constantFrom<RuleSpec['action']>('alert', 'alert', 'alert', 'alert', 'pass', 'drop'),
+        proto: fc.constantFrom<RuleSpec['proto']>('udp', 'udp', 'ip'),
+      }),
       { minLength: 5, maxLength: 14 },
     ),
   })
@@ -117,22 +168,48 @@ const eventQueueCase: fc.Arbitrary<Case> = fc
     cport: CPORT,
     sport: 5000,
     frames: payloads.map((p) => udp('c2s', p, 1)),
-    rules: rules.map((r) => ({ action: r.action, proto: r.proto, src: 'client' as const, sport: 'any', dir: '->' as const, dst: 'server' as const, dport: 'any', body: [r.c, ...(r.c2 ? [r.c2] : [])].join(' ') })),
+    rules: rules.map((r) => ({
+      action: r.action,
+      proto: r.proto,
+      src: 'client' as const,
+      sport: 'any',
+      dir: '->' as const,
+      dst: 'server' as const,
+      dport: 'any',
+      body: [r.c, ...(r.c2 ? [r.c2] : [])].join(' '),
+    })),
   }));
 
 // ------------------------------------------------------------------------------------------------ IP-only
 const ipFrame: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ dir: fc.constantFrom<Dir>('c2s', 's2c'), proto: fc.constantFrom(47, 50, 99, 103), ttl: fc.constantFrom(1, 64, 128), payload: payloadBytes(4) }).map((f) => ({ kind: 'ip' as const, ...f, dt: 1 })),
+  fc
+    .record({
+      dir: fc.constantFrom<Dir>('c2s', 's2c'),
+      proto: fc.constantFrom(47, 50, 99, 103),
+      ttl: fc.constantFrom(1, 64, 128),
+      payload: payloadBytes(4),
+    })
+    .map((f) => ({ kind: 'ip' as const, ...f, dt: 1 })),
   fc.record({ dir: fc.constantFrom<Dir>('c2s', 's2c'), payload: payloadBytes(3) }).map((f) => ({ kind: 'udp' as const, ...f, dt: 1 })),
-  fc.record({ dir: fc.constantFrom<Dir>('c2s', 's2c'), payload: payloadBytes(3) }).map((f) => ({ kind: 'icmp' as const, type: 8, code: 0, ...f, dt: 1 })),
-  fc.record({ dir: fc.constantFrom<Dir>('c2s', 's2c'), flags: fc.constantFrom('S', 'PA', 'A', 'R', 'FPU', 'SF'), payload: payloadBytes(3) }).map((f) => ({ kind: 'tcp' as const, seq: 1001, ack: 0, ...f, dt: 1 })),
+  fc
+    .record({ dir: fc.constantFrom<Dir>('c2s', 's2c'), payload: payloadBytes(3) })
+    .map((f) => ({ kind: 'icmp' as const, type: 8, code: 0, ...f, dt: 1 })),
+  fc
+    .record({ dir: fc.constantFrom<Dir>('c2s', 's2c'), flags: fc.constantFrom('S', 'PA', 'A', 'R', 'FPU', 'SF'), payload: payloadBytes(3) })
+    .map((f) => ({ kind: 'tcp' as const, seq: 1001, ack: 0, ...f, dt: 1 })),
 );
 
 const ipOnlyCase: fc.Arbitrary<Case> = fc
   .record({
     frames: fc.array(ipFrame, { minLength: 1, maxLength: 5 }),
     rules: fc.array(
-      fc.record({ opts: fc.array(ipOnlyOpt, { maxLength: 2 }), content: fc.constantFrom(false, false, false, true), c: contentOpt({ relative: false }), h: headerArb, action: fc.constantFrom<RuleSpec['action']>('alert', 'alert', 'alert', 'pass') }),
+      fc.record({
+        opts: fc.array(ipOnlyOpt, { maxLength: 2 }),
+        content: fc.constantFrom(false, false, false, true),
+        c: contentOpt({ relative: false }),
+        h: headerArb,
+        action: fc.constantFrom<RuleSpec['action']>('alert', 'alert', 'alert', 'pass'),
+      }),
       { minLength: 1, maxLength: 5 },
     ),
     clientHome: fc.boolean(),
@@ -157,7 +234,15 @@ const tcpStreamCase: fc.Arbitrary<Case> = fc
     rules: fc.array(
       fc.record({
         flow: fc.option(flowOpt, { nil: undefined }),
-        opts: fc.array(fc.oneof({ weight: 4, arbitrary: contentOpt() }, { weight: 1, arbitrary: pcreOpt() }, { weight: 1, arbitrary: isdataatOpt }, { weight: 1, arbitrary: byteTestOpt }), { minLength: 1, maxLength: 3 }),
+        opts: fc.array(
+          fc.oneof(
+            { weight: 4, arbitrary: contentOpt() },
+            { weight: 1, arbitrary: pcreOpt() },
+            { weight: 1, arbitrary: isdataatOpt },
+            { weight: 1, arbitrary: byteTestOpt },
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
         extra: fc.option(fc.oneof(tcpHeaderOpt, streamSizeOpt, flowbitsOpt), { nil: undefined }),
         h: headerArb,
       }),
@@ -171,24 +256,50 @@ const tcpStreamCase: fc.Arbitrary<Case> = fc
     cport: CPORT,
     sport,
     frames: sessionFrames(script),
-    rules: rules.map((r) => ({ action: 'alert' as const, proto: 'tcp' as const, ...header(r.h, sport), body: [...(r.flow ? [r.flow] : []), ...r.opts, ...(r.extra ? [r.extra] : [])].join(' ') })),
+    rules: rules.map((r) => ({
+      action: 'alert' as const,
+      proto: 'tcp' as const,
+      ...header(r.h, sport),
+      body: [...(r.flow ? [r.flow] : []), ...r.opts, ...(r.extra ? [r.extra] : [])].join(' '),
+    })),
   }));
 
 // ------------------------------------------------------------------------------------------------ HTTP
-const REQ_BUFFERS = ['http_uri', 'http_raw_uri', 'http_header', 'http_raw_header', 'http_method', 'http_cookie', 'http_raw_cookie', 'http_client_body', ''];
+const REQ_BUFFERS = [
+  'http_uri',
+  'http_raw_uri',
+  'http_header',
+  'http_raw_header',
+  'http_method',
+  'http_cookie',
+  'http_raw_cookie',
+  'http_client_body',
+  '',
+];
 const RESP_BUFFERS = ['http_stat_code', 'http_stat_msg', 'http_header', 'http_raw_header', 'http_cookie', ''];
 
 const httpRule = (side: 'req' | 'resp') =>
-  fc.record({
-    fileData: fc.constantFrom(false, false, true),
-    opts: fc.array(fc.oneof({ weight: 4, arbitrary: contentOpt({ buffers: side === 'req' ? REQ_BUFFERS : RESP_BUFFERS }) }, { weight: 1, arbitrary: pcreOpt({ bufferFlags: side === 'req' ? ['U', 'I', 'H', 'D', 'C', 'K', 'P', 'M'] : ['S', 'Y', 'H', 'D', 'C', 'K'] }) }), { minLength: 1, maxLength: 3 }),
-    flow: fc.constantFrom(true, true, false),
-  }).map(({ fileData, opts, flow }) => {
-    const f = flow ? [side === 'req' ? 'flow:established,to_server;' : 'flow:established,to_client;'] : [];
-    // file_data switches the cursor to the response body: contents after it look there (sp_file_data.c)
-    const body = side === 'resp' && fileData ? ['file_data;', ...opts.map((o) => o.replace(/ http_\w+;/, ''))] : opts;
-    return { side, body: [...f, ...body].join(' ') };
-  });
+  fc
+    .record({
+      fileData: fc.constantFrom(false, false, true),
+      opts: fc.array(
+        fc.oneof(
+          { weight: 4, arbitrary: contentOpt({ buffers: side === 'req' ? REQ_BUFFERS : RESP_BUFFERS }) },
+          {
+            weight: 1,
+            arbitrary: pcreOpt({ bufferFlags: side === 'req' ? ['U', 'I', 'H', 'D', 'C', 'K', 'P', 'M'] : ['S', 'Y', 'H', 'D', 'C', 'K'] }),
+          },
+        ),
+        { minLength: 1, maxLength: 3 },
+      ),
+      flow: fc.constantFrom(true, true, false),
+    })
+    .map(({ fileData, opts, flow }) => {
+      const f = flow ? [side === 'req' ? 'flow:established,to_server;' : 'flow:established,to_client;'] : [];
+      // file_data switches the cursor to the response body: contents after it look there (sp_file_data.c)
+      const body = side === 'resp' && fileData ? ['file_data;', ...opts.map((o) => o.replace(/ http_\w+;/, ''))] : opts;
+      return { side, body: [...f, ...body].join(' ') };
+    });
 
 const httpCase: fc.Arbitrary<Case> = fc
   .record({
@@ -215,8 +326,14 @@ const httpCase: fc.Arbitrary<Case> = fc
       sport,
       frames,
       rules: rules.map((r) => ({
-        action: 'alert' as const, proto: 'tcp' as const, src: r.side === 'req' ? 'client' as const : 'server' as const, sport: 'any', dir: '->' as const,
-        dst: r.side === 'req' ? 'server' as const : 'client' as const, dport: 'any', body: r.body,
+        action: 'alert' as const,
+        proto: 'tcp' as const,
+        src: r.side === 'req' ? ('client' as const) : ('server' as const),
+        sport: 'any',
+        dir: '->' as const,
+        dst: r.side === 'req' ? ('server' as const) : ('client' as const),
+        dport: 'any',
+        body: r.body,
       })),
     };
   });
@@ -229,10 +346,19 @@ const fragmentCase: fc.Arbitrary<Case> = fc
     size: fc.constantFrom(8, 16, 24),
     order: fc.array(fc.integer({ min: 0, max: 127 }), { minLength: 1, maxLength: 6 }),
     inOrder: fc.boolean(),
-    rules: fc.array(fc.tuple(fc.array(fc.oneof(contentOpt({ relative: false }), pcreOpt(), byteTestOpt, isdataatOpt), { minLength: 1, maxLength: 2 }), fc.option(fc.constantFrom('fragbits:M;', 'fragoffset:0;', 'fragoffset:>0;', 'dsize:>10;'), { nil: undefined }), headerArb, fc.boolean()), { minLength: 1, maxLength: 3 }),
+    rules: fc.array(
+      fc.tuple(
+        fc.array(fc.oneof(contentOpt({ relative: false }), pcreOpt(), byteTestOpt, isdataatOpt), { minLength: 1, maxLength: 2 }),
+        fc.option(fc.constantFrom('fragbits:M;', 'fragoffset:0;', 'fragoffset:>0;', 'dsize:>10;'), { nil: undefined }),
+        headerArb,
+        fc.boolean(),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
   })
   .map(({ proto, payload, size, order, inOrder, rules }) => {
-    const inner: Exclude<Frame, { kind: 'frag' }> = proto === 'icmp' ? { kind: 'icmp', dir: 'c2s', type: 8, code: 0, payload, dt: 0 } : { kind: 'udp', dir: 'c2s', payload, dt: 0 };
+    const inner: Exclude<Frame, { kind: 'frag' }> =
+      proto === 'icmp' ? { kind: 'icmp', dir: 'c2s', type: 8, code: 0, payload, dt: 0 } : { kind: 'udp', dir: 'c2s', payload, dt: 0 };
     const pieces = Math.ceil((payload.length + 8) / size);
     // in order: every piece once; otherwise the generated order (repeats, gaps, tampered copies when >= 64)
     const o = inOrder ? Array.from({ length: pieces }, (_, i) => i) : order;
@@ -244,13 +370,19 @@ const fragmentCase: fc.Arbitrary<Case> = fc
       sport: 5000,
       frames,
       rules: rules.map(([opts, extra, h, ip]) => ({
-        action: 'alert' as const, proto: (ip ? 'ip' : proto) as RuleSpec['proto'], ...header(h, 5000), sport: ip || proto === 'icmp' ? 'any' : header(h, 5000).sport, dport: ip || proto === 'icmp' ? 'any' : header(h, 5000).dport,
+        action: 'alert' as const,
+        proto: (ip ? 'ip' : proto) as RuleSpec['proto'],
+        ...header(h, 5000),
+        sport: ip || proto === 'icmp' ? 'any' : header(h, 5000).sport,
+        dport: ip || proto === 'icmp' ? 'any' : header(h, 5000).dport,
         body: [...opts, ...(extra ? [extra] : [])].join(' '),
       })),
     };
   });
 
-void byteExtractOpt; void byteJumpOpt; void icmpOpt;
+void byteExtractOpt;
+void byteJumpOpt;
+void icmpOpt;
 
 const FIXED: Record<Exclude<Area, 'sampled'>, fc.Arbitrary<Case>> = {
   payload: payloadCase,
@@ -270,5 +402,13 @@ export function areaArb(area: Area): fc.Arbitrary<Case> | undefined {
 
 /** The default mix: every area, the stream and HTTP ones a little more often (they have more to get wrong). */
 export const AREA_WEIGHTS: Record<Area, number> = {
-  payload: 3, flowbits: 2, threshold: 2, 'event-queue': 1, 'ip-only': 1, 'tcp-stream': 3, http: 3, fragments: 1, sampled: 2,
+  payload: 3,
+  flowbits: 2,
+  threshold: 2,
+  'event-queue': 1,
+  'ip-only': 1,
+  'tcp-stream': 3,
+  http: 3,
+  fragments: 1,
+  sampled: 2,
 };

@@ -9,8 +9,24 @@ const enc = new TextEncoder();
 const b = (s: string) => [...enc.encode(s)];
 
 export const TOKENS: readonly number[][] = [
-  b('abc'), b('ab'), b('ABC'), b('xyz'), b('GET '), b('1234'), b('0x1f'), b('\r\n'), b('/'), b('%41'), b('AAAA'), [0x00, 0x01], [0x00], [0xff, 0x10],
-  [0x00, 0x00, 0x00, 0x08], b('777'), b('zz=1&'), b(' '),
+  b('abc'),
+  b('ab'),
+  b('ABC'),
+  b('xyz'),
+  b('GET '),
+  b('1234'),
+  b('0x1f'),
+  b('\r\n'),
+  b('/'),
+  b('%41'),
+  b('AAAA'),
+  [0x00, 0x01],
+  [0x00],
+  [0xff, 0x10],
+  [0x00, 0x00, 0x00, 0x08],
+  b('777'),
+  b('zz=1&'),
+  b(' '),
 ];
 
 /** 0..max tokens, concatenated. */
@@ -20,7 +36,10 @@ export function tokenBytes(maxTokens: number, minTokens = 0): fc.Arbitrary<numbe
 
 /** A short run of payload-like bytes: tokens, with now and then a random byte between them. */
 export function payloadBytes(maxTokens: number, minTokens = 0): fc.Arbitrary<number[]> {
-  const piece = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...TOKENS) }, { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 3 }) });
+  const piece = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...TOKENS) },
+    { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 3 }) },
+  );
   return fc.array(piece, { minLength: minTokens, maxLength: maxTokens }).map((ts) => ts.flat());
 }
 
@@ -47,7 +66,16 @@ export function contentText(bytes: readonly number[]): string {
     hex = [];
   };
   for (const x of bytes) {
-    if ((x >= 0x30 && x <= 0x39) || (x >= 0x41 && x <= 0x5a) || (x >= 0x61 && x <= 0x7a) || x === 0x20 || x === 0x2f || x === 0x25 || x === 0x3d || x === 0x26) {
+    if (
+      (x >= 0x30 && x <= 0x39) ||
+      (x >= 0x41 && x <= 0x5a) ||
+      (x >= 0x61 && x <= 0x7a) ||
+      x === 0x20 ||
+      x === 0x2f ||
+      x === 0x25 ||
+      x === 0x3d ||
+      x === 0x26
+    ) {
       flush();
       out += String.fromCharCode(x);
     } else hex.push(x.toString(16).padStart(2, '0'));
@@ -58,5 +86,11 @@ export function contentText(bytes: readonly number[]): string {
 
 /** PCRE source for bytes: letters and digits as they are, everything else as \xHH. */
 export function pcreText(bytes: readonly number[]): string {
-  return bytes.map((x) => ((x >= 0x30 && x <= 0x39) || (x >= 0x41 && x <= 0x5a) || (x >= 0x61 && x <= 0x7a) ? String.fromCharCode(x) : `\\x${x.toString(16).padStart(2, '0')}`)).join('');
+  return bytes
+    .map((x) =>
+      (x >= 0x30 && x <= 0x39) || (x >= 0x41 && x <= 0x5a) || (x >= 0x61 && x <= 0x7a)
+        ? String.fromCharCode(x)
+        : `\\x${x.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
 }

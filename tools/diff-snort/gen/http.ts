@@ -17,7 +17,10 @@ const words = (max: number) => fc.array(word, { minLength: 1, maxLength: max }).
 
 const uriArb = fc
   .record({
-    segs: fc.array(fc.oneof(words(2), fc.constantFrom('.', '..', '', '%2e', '%2F', '%u0041', '%41%42', 'a%00b', '%zz')), { minLength: 1, maxLength: 4 }),
+    segs: fc.array(fc.oneof(words(2), fc.constantFrom('.', '..', '', '%2e', '%2F', '%u0041', '%41%42', 'a%00b', '%zz')), {
+      minLength: 1,
+      maxLength: 4,
+    }),
     query: fc.option(fc.array(fc.tuple(words(1), words(2)), { minLength: 1, maxLength: 3 }), { nil: undefined }),
   })
   .map(({ segs, query }) => `/${segs.join('/')}${query ? `?${query.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`);

@@ -10,11 +10,53 @@ import { contentBytes, contentText, pcreText } from './bytes.js';
 
 /** The keywords these generators write; each must be one honeywall knows. */
 export const GENERATED_KEYWORDS = [
-  'content', 'nocase', 'rawbytes', 'offset', 'depth', 'distance', 'within', 'fast_pattern', 'pcre', 'byte_test', 'byte_jump', 'byte_extract',
-  'isdataat', 'dsize', 'flowbits', 'threshold', 'detection_filter', 'flow', 'ttl', 'tos', 'id', 'ip_proto', 'fragbits', 'flags', 'seq', 'ack',
-  'window', 'itype', 'icode', 'icmp_id', 'icmp_seq', 'sameip', 'fragoffset', 'uricontent', 'http_uri', 'http_raw_uri', 'http_header',
-  'http_raw_header', 'http_method', 'http_cookie', 'http_raw_cookie', 'http_client_body', 'http_stat_code', 'http_stat_msg', 'file_data',
-  'pkt_data', 'stream_size',
+  'content',
+  'nocase',
+  'rawbytes',
+  'offset',
+  'depth',
+  'distance',
+  'within',
+  'fast_pattern',
+  'pcre',
+  'byte_test',
+  'byte_jump',
+  'byte_extract',
+  'isdataat',
+  'dsize',
+  'flowbits',
+  'threshold',
+  'detection_filter',
+  'flow',
+  'ttl',
+  'tos',
+  'id',
+  'ip_proto',
+  'fragbits',
+  'flags',
+  'seq',
+  'ack',
+  'window',
+  'itype',
+  'icode',
+  'icmp_id',
+  'icmp_seq',
+  'sameip',
+  'fragoffset',
+  'uricontent',
+  'http_uri',
+  'http_raw_uri',
+  'http_header',
+  'http_raw_header',
+  'http_method',
+  'http_cookie',
+  'http_raw_cookie',
+  'http_client_body',
+  'http_stat_code',
+  'http_stat_msg',
+  'file_data',
+  'pkt_data',
+  'stream_size',
 ] as const;
 for (const k of GENERATED_KEYWORDS) if (!KEYWORDS.has(k)) throw new Error(`diff-snort generates '${k}', which src/keywords does not know`);
 
@@ -65,13 +107,28 @@ const PCRE_SHAPES = ['lit', '^lit', 'lit$', 'a.?b', 'cls', 'alt', 'digits', 'lit
 /** `pcre:"/.../flags"` over the token alphabet. */
 export function pcreOpt(o: { bufferFlags?: readonly string[] } = {}): fc.Arbitrary<string> {
   return fc
-    .record({ a: contentBytes, b: contentBytes, shape: fc.constantFrom(...PCRE_SHAPES), flags: fc.subarray(['i', 's', 'm', 'R', 'B']), neg: fc.integer({ min: 0, max: 9 }), buf: fc.integer({ min: 0, max: 9 }) })
+    .record({
+      a: contentBytes,
+      b: contentBytes,
+      shape: fc.constantFrom(...PCRE_SHAPES),
+      flags: fc.subarray(['i', 's', 'm', 'R', 'B']),
+      neg: fc.integer({ min: 0, max: 9 }),
+      buf: fc.integer({ min: 0, max: 9 }),
+    })
     .map(({ a, b, shape, flags, neg, buf }) => {
       const A = pcreText(a);
       const B = pcreText(b);
       const body = {
-        lit: A, '^lit': `^${A}`, lit$: `${A}$`, 'a.?b': `${A}.?${B}`, cls: '[a-c]{2}', alt: `(${A}|${B})`, digits: `${A}\\d+`, 'lit.*lit2': `${A}.*${B}`,
-        '(?!lit)': `${A}(?!${B})`, 'lit{2}': `(?:${A}){2}`,
+        lit: A,
+        '^lit': `^${A}`,
+        lit$: `${A}$`,
+        'a.?b': `${A}.?${B}`,
+        cls: '[a-c]{2}',
+        alt: `(${A}|${B})`,
+        digits: `${A}\\d+`,
+        'lit.*lit2': `${A}.*${B}`,
+        '(?!lit)': `${A}(?!${B})`,
+        'lit{2}': `(?:${A}){2}`,
       }[shape];
       let f = flags.join('');
       const bf = o.bufferFlags ?? [];
@@ -84,7 +141,16 @@ export function pcreOpt(o: { bufferFlags?: readonly string[] } = {}): fc.Arbitra
 const OPS = ['<', '>', '=', '!', '&', '^', '<=', '>='];
 
 export const byteTestOpt: fc.Arbitrary<string> = fc
-  .record({ str: fc.boolean(), n: fc.integer({ min: 1, max: 4 }), op: fc.constantFrom(...OPS), v: fc.integer({ min: 0, max: 300 }), off: fc.integer({ min: -2, max: 8 }), rel: fc.boolean(), little: fc.boolean(), base: fc.constantFrom('dec', 'hex', 'oct') })
+  .record({
+    str: fc.boolean(),
+    n: fc.integer({ min: 1, max: 4 }),
+    op: fc.constantFrom(...OPS),
+    v: fc.integer({ min: 0, max: 300 }),
+    off: fc.integer({ min: -2, max: 8 }),
+    rel: fc.boolean(),
+    little: fc.boolean(),
+    base: fc.constantFrom('dec', 'hex', 'oct'),
+  })
   .map(({ str, n, op, v, off, rel, little, base }) => {
     const bytes = str ? n : [1, 2, 4][n % 3]!;
     const o = rel ? off : Math.max(0, off);
@@ -92,7 +158,17 @@ export const byteTestOpt: fc.Arbitrary<string> = fc
   });
 
 export const byteJumpOpt: fc.Arbitrary<string> = fc
-  .record({ str: fc.boolean(), n: fc.integer({ min: 1, max: 4 }), off: fc.integer({ min: -2, max: 8 }), rel: fc.boolean(), little: fc.boolean(), align: fc.boolean(), fromBeg: fc.boolean(), mult: fc.integer({ min: 0, max: 3 }), post: fc.integer({ min: -3, max: 3 }) })
+  .record({
+    str: fc.boolean(),
+    n: fc.integer({ min: 1, max: 4 }),
+    off: fc.integer({ min: -2, max: 8 }),
+    rel: fc.boolean(),
+    little: fc.boolean(),
+    align: fc.boolean(),
+    fromBeg: fc.boolean(),
+    mult: fc.integer({ min: 0, max: 3 }),
+    post: fc.integer({ min: -3, max: 3 }),
+  })
   .map(({ str, n, off, rel, little, align, fromBeg, mult, post }) => {
     const bytes = str ? n : [1, 2, 4][n % 3]!;
     const o = rel ? off : Math.max(0, off);
@@ -110,7 +186,13 @@ export const byteJumpOpt: fc.Arbitrary<string> = fc
 /** byte_extract into `v`, then a use of `v` (a content's distance or a byte_test's value). */
 export const byteExtractOpt: fc.Arbitrary<string> = fc
   // not `distance:v`: Snort 2.9.20 can loop forever on it (see snort.ts, `hung`), which costs a stuck run per batch
-  .record({ n: fc.constantFrom(1, 2), off: fc.integer({ min: 0, max: 6 }), rel: fc.boolean(), use: fc.constantFrom('offset', 'depth', 'test'), c: contentBytes })
+  .record({
+    n: fc.constantFrom(1, 2),
+    off: fc.integer({ min: 0, max: 6 }),
+    rel: fc.boolean(),
+    use: fc.constantFrom('offset', 'depth', 'test'),
+    c: contentBytes,
+  })
   .map(({ n, off, rel, use, c }) => {
     const ex = `byte_extract:${n},${off},v${rel ? ',relative' : ''};`;
     if (use === 'test') return `${ex} byte_test:1,>,v,0,relative;`;
@@ -141,7 +223,11 @@ export function payloadOpt(o: ContentOptions & { bufferFlags?: readonly string[]
 export const FLOWBIT_NAMES = ['fa', 'fb', 'fc'] as const;
 
 export const flowbitsOpt: fc.Arbitrary<string> = fc
-  .record({ cmd: fc.constantFrom('set', 'set', 'isset', 'isset', 'isnotset', 'unset', 'toggle', 'noalert', 'setx', 'issetand', 'issetor'), a: fc.constantFrom(...FLOWBIT_NAMES), b: fc.constantFrom(...FLOWBIT_NAMES) })
+  .record({
+    cmd: fc.constantFrom('set', 'set', 'isset', 'isset', 'isnotset', 'unset', 'toggle', 'noalert', 'setx', 'issetand', 'issetor'),
+    a: fc.constantFrom(...FLOWBIT_NAMES),
+    b: fc.constantFrom(...FLOWBIT_NAMES),
+  })
   .map(({ cmd, a, b }) => {
     if (cmd === 'noalert') return 'flowbits:noalert;';
     if (cmd === 'setx') return `flowbits:set,${a}&${b === a ? 'fd' : b};`;
@@ -151,7 +237,12 @@ export const flowbitsOpt: fc.Arbitrary<string> = fc
   });
 
 export const thresholdOpt: fc.Arbitrary<string> = fc
-  .record({ type: fc.constantFrom('limit', 'threshold', 'both'), track: fc.constantFrom('by_src', 'by_dst'), count: fc.integer({ min: 1, max: 4 }), seconds: fc.integer({ min: 1, max: 8 }) })
+  .record({
+    type: fc.constantFrom('limit', 'threshold', 'both'),
+    track: fc.constantFrom('by_src', 'by_dst'),
+    count: fc.integer({ min: 1, max: 4 }),
+    seconds: fc.integer({ min: 1, max: 8 }),
+  })
   .map(({ type, track, count, seconds }) => `threshold:type ${type}, track ${track}, count ${count}, seconds ${seconds};`);
 
 export const detectionFilterOpt: fc.Arbitrary<string> = fc
@@ -184,7 +275,20 @@ export const ipOnlyOpt: fc.Arbitrary<string> = fc.oneof(
 
 /** TCP header tests. */
 export const tcpHeaderOpt: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('flags:S;', 'flags:SA;', 'flags:A;', 'flags:PA;', 'flags:A+;', 'flags:R;', 'flags:R+;', 'flags:F+;', 'flags:!A;', 'flags:*SF;', 'flags:S,12;', 'flags:0;'),
+  fc.constantFrom(
+    'flags:S;',
+    'flags:SA;',
+    'flags:A;',
+    'flags:PA;',
+    'flags:A+;',
+    'flags:R;',
+    'flags:R+;',
+    'flags:F+;',
+    'flags:!A;',
+    'flags:*SF;',
+    'flags:S,12;',
+    'flags:0;',
+  ),
   fc.integer({ min: 0, max: 3 }).map((n) => `window:${n === 0 ? '8192' : n === 1 ? '!8192' : '>100'};`),
   fc.constantFrom('seq:0;', 'ack:0;', 'seq:1001;'),
 );
@@ -195,5 +299,9 @@ export const icmpOpt: fc.Arbitrary<string> = fc.oneof(
 );
 
 export const streamSizeOpt: fc.Arbitrary<string> = fc
-  .record({ d: fc.constantFrom('server', 'client', 'both', 'either'), op: fc.constantFrom('<', '>', '=', '!=', '<=', '>='), n: fc.integer({ min: 0, max: 40 }) })
+  .record({
+    d: fc.constantFrom('server', 'client', 'both', 'either'),
+    op: fc.constantFrom('<', '>', '=', '!=', '<=', '>='),
+    n: fc.integer({ min: 0, max: 40 }),
+  })
   .map(({ d, op, n }) => `stream_size:${d},${op},${n};`);

@@ -16,11 +16,56 @@ import { exchangeArb, sessionArb, sessionFrames } from './tcp.js';
 
 /** Keywords a sampled rule may use: those whose traffic can be built here and that honeywall claims to run exactly. */
 const SAMPLED_KEYWORDS = new Set([
-  'msg', 'sid', 'rev', 'gid', 'classtype', 'priority', 'reference', 'metadata', 'content', 'uricontent', 'nocase', 'rawbytes', 'depth', 'offset',
-  'distance', 'within', 'fast_pattern', 'http_uri', 'http_raw_uri', 'http_header', 'http_raw_header', 'http_cookie', 'http_raw_cookie',
-  'http_method', 'http_client_body', 'http_stat_code', 'http_stat_msg', 'pcre', 'byte_test', 'byte_jump', 'byte_extract', 'isdataat', 'dsize',
-  'flags', 'flow', 'ttl', 'tos', 'id', 'itype', 'icode', 'icmp_id', 'icmp_seq', 'ip_proto', 'sameip', 'urilen', 'file_data', 'pkt_data',
-  'threshold', 'detection_filter', 'flowbits',
+  'msg',
+  'sid',
+  'rev',
+  'gid',
+  'classtype',
+  'priority',
+  'reference',
+  'metadata',
+  'content',
+  'uricontent',
+  'nocase',
+  'rawbytes',
+  'depth',
+  'offset',
+  'distance',
+  'within',
+  'fast_pattern',
+  'http_uri',
+  'http_raw_uri',
+  'http_header',
+  'http_raw_header',
+  'http_cookie',
+  'http_raw_cookie',
+  'http_method',
+  'http_client_body',
+  'http_stat_code',
+  'http_stat_msg',
+  'pcre',
+  'byte_test',
+  'byte_jump',
+  'byte_extract',
+  'isdataat',
+  'dsize',
+  'flags',
+  'flow',
+  'ttl',
+  'tos',
+  'id',
+  'itype',
+  'icode',
+  'icmp_id',
+  'icmp_seq',
+  'ip_proto',
+  'sameip',
+  'urilen',
+  'file_data',
+  'pkt_data',
+  'threshold',
+  'detection_filter',
+  'flowbits',
 ]);
 const DROP = new Set(['msg', 'sid', 'rev', 'gid', 'reference', 'metadata']);
 
@@ -52,16 +97,32 @@ function side(a: AddressExpr): Side | undefined {
   return undefined;
 }
 
-const PORT_VARS: Record<string, number> = { HTTP_PORTS: 80, FILE_DATA_PORTS: 80, SHELLCODE_PORTS: 4444, ORACLE_PORTS: 1521, SSH_PORTS: 22, FTP_PORTS: 21, SIP_PORTS: 5060 };
+const PORT_VARS: Record<string, number> = {
+  HTTP_PORTS: 80,
+  FILE_DATA_PORTS: 80,
+  SHELLCODE_PORTS: 4444,
+  ORACLE_PORTS: 1521,
+  SSH_PORTS: 22,
+  FTP_PORTS: 21,
+  SIP_PORTS: 5060,
+};
 
 /** A port the expression accepts (undefined when none is easy to name). */
 function portOf(p: PortExpr, http: boolean): number | undefined {
   if (p.negated) return p.kind === 'any' ? undefined : 31337;
   switch (p.kind) {
-    case 'any': return http ? 80 : 4444;
-    case 'var': return PORT_VARS[p.name];
-    case 'range': return p.lo === 0 ? Math.min(p.hi, 1024) : p.lo;
-    case 'list': for (const i of p.items) { const x = portOf(i, http); if (x !== undefined) return x; } return undefined;
+    case 'any':
+      return http ? 80 : 4444;
+    case 'var':
+      return PORT_VARS[p.name];
+    case 'range':
+      return p.lo === 0 ? Math.min(p.hi, 1024) : p.lo;
+    case 'list':
+      for (const i of p.items) {
+        const x = portOf(i, http);
+        if (x !== undefined) return x;
+      }
+      return undefined;
   }
 }
 
@@ -110,16 +171,29 @@ function sample(n: RuleNode, text: string, file: string): SampledRule | undefine
     if ((o.keyword === 'content' || o.keyword === 'uricontent') && o.args) {
       const c = o.args as ContentArgs;
       if (c.negated) continue;
-      parts.push({ buffer: c.uricontent ? 'http_uri' : c.mods.buffer ?? sticky, bytes: [...c.bytes] });
+      parts.push({ buffer: c.uricontent ? 'http_uri' : (c.mods.buffer ?? sticky), bytes: [...c.bytes] });
     }
   }
-  const body = n.options.filter((o) => !DROP.has(o.keyword)).map((o) => {
-    const t = text.slice(o.start, o.end).trim();
-    return t.endsWith(';') ? t : `${t};`;
-  }).join(' ');
+  const body = n.options
+    .filter((o) => !DROP.has(o.keyword))
+    .map((o) => {
+      const t = text.slice(o.start, o.end).trim();
+      return t.endsWith(';') ? t : `${t};`;
+    })
+    .join(' ');
   const proto = h.protocol.value;
   return {
-    source: `${file.split('/').pop()}:${n.sid}`, proto, src, dst, dir: h.direction.value, sport: h.srcPort.text, dport: h.dstPort.text, port, body, parts, toClient,
+    source: `${file.split('/').pop()}:${n.sid}`,
+    proto,
+    src,
+    dst,
+    dir: h.direction.value,
+    sport: h.srcPort.text,
+    dport: h.dstPort.text,
+    port,
+    body,
+    parts,
+    toClient,
   };
 }
 
@@ -137,16 +211,38 @@ function messages(r: SampledRule, filler: number[]): { request: number[]; respon
   }
   const method = by('http_method')[0]?.bytes ?? t('GET');
   const uri = join([...by('http_uri'), ...by('http_raw_uri')]);
-  const headers = [...by('http_header'), ...by('http_raw_header')].map((p) => [...t('X-S: '), ...p.bytes, 13, 10]).flat();
-  const cookies = [...by('http_cookie'), ...by('http_raw_cookie')].map((p) => [...t('Cookie: '), ...p.bytes, 13, 10]).flat();
+  const headers = [...by('http_header'), ...by('http_raw_header')].flatMap((p) => [...t('X-S: '), ...p.bytes, 13, 10]);
+  const cookies = [...by('http_cookie'), ...by('http_raw_cookie')].flatMap((p) => [...t('Cookie: '), ...p.bytes, 13, 10]);
   const body = join(by('http_client_body'));
   const pkt = r.toClient ? [] : join(by('pkt'));
   const uriBytes = uri.length && uri[0] === 0x2f ? uri : [0x2f, ...uri];
-  const request = [...method, 0x20, ...uriBytes, ...t(' HTTP/1.1\r\nHost: a\r\n'), ...headers, ...cookies, ...(body.length ? t(`Content-Length: ${body.length}\r\n`) : []), 13, 10, ...body, ...pkt];
+  const request = [
+    ...method,
+    0x20,
+    ...uriBytes,
+    ...t(' HTTP/1.1\r\nHost: a\r\n'),
+    ...headers,
+    ...cookies,
+    ...(body.length ? t(`Content-Length: ${body.length}\r\n`) : []),
+    13,
+    10,
+    ...body,
+    ...pkt,
+  ];
   const code = by('http_stat_code')[0]?.bytes ?? t('200');
   const msg = by('http_stat_msg')[0]?.bytes ?? t('OK');
   const fileData = join([...by('file_data'), ...(r.toClient ? by('pkt') : [])]);
-  const response = [...t('HTTP/1.1 '), ...code, 0x20, ...msg, 13, 10, ...(r.toClient ? headers : []), ...t(`Content-Length: ${fileData.length}\r\n\r\n`), ...fileData];
+  const response = [
+    ...t('HTTP/1.1 '),
+    ...code,
+    0x20,
+    ...msg,
+    13,
+    10,
+    ...(r.toClient ? headers : []),
+    ...t(`Content-Length: ${fileData.length}\r\n\r\n`),
+    ...fileData,
+  ];
   return { request, response };
 }
 
@@ -159,16 +255,29 @@ export function sampledCase(r: SampledRule, filler: number[], cuts: number[], ha
   const clientHome = clientSide === 'home' || serverSide === 'ext';
   const addr = (s: Side, isClient: boolean): Addr => (s === 'any' ? 'both' : isClient ? 'client' : 'server');
   const rule: RuleSpec = {
-    action: 'alert', proto: r.proto, src: addr(r.src, clientIsRuleSrc), sport: r.sport, dir: r.dir, dst: addr(r.dst, !clientIsRuleSrc), dport: r.dport, body: r.body,
+    action: 'alert',
+    proto: r.proto,
+    src: addr(r.src, clientIsRuleSrc),
+    sport: r.sport,
+    dir: r.dir,
+    dst: addr(r.dst, !clientIsRuleSrc),
+    dport: r.dport,
+    body: r.body,
   };
-  const frames = r.proto === 'tcp'
-    ? sessionFrames({ handshake, gap: 1, close: 'fin', exchanges: [
-      { dir: 'c2s' as Dir, bytes: request, cuts, modes: [], acked: true },
-      { dir: 's2c' as Dir, bytes: response, cuts, modes: [], acked: true },
-    ] })
-    : r.proto === 'icmp'
-      ? [{ kind: 'icmp' as const, dir: 'c2s' as Dir, type: 8, code: 0, payload: request, dt: 1 }]
-      : [{ kind: 'udp' as const, dir: (r.toClient ? 's2c' : 'c2s') as Dir, payload: r.toClient ? response : request, dt: 1 }];
+  const frames =
+    r.proto === 'tcp'
+      ? sessionFrames({
+          handshake,
+          gap: 1,
+          close: 'fin',
+          exchanges: [
+            { dir: 'c2s' as Dir, bytes: request, cuts, modes: [], acked: true },
+            { dir: 's2c' as Dir, bytes: response, cuts, modes: [], acked: true },
+          ],
+        })
+      : r.proto === 'icmp'
+        ? [{ kind: 'icmp' as const, dir: 'c2s' as Dir, type: 8, code: 0, payload: request, dt: 1 }]
+        : [{ kind: 'udp' as const, dir: (r.toClient ? 's2c' : 'c2s') as Dir, payload: r.toClient ? response : request, dt: 1 }];
   return { area: 'sampled', clientHome, cport: 40000, sport: r.port, frames, rules: [rule] };
 }
 
@@ -176,8 +285,14 @@ export function sampledCase(r: SampledRule, filler: number[], cuts: number[], ha
 export function sampledCaseArb(): fc.Arbitrary<Case> | undefined {
   const p = sampledPool();
   if (p.length === 0) return undefined;
-  void exchangeArb; void sessionArb;
+  void exchangeArb;
+  void sessionArb;
   return fc
-    .record({ i: fc.integer({ min: 0, max: p.length - 1 }), filler: fc.constantFrom([], [], t('x'), t(' abc ')), cuts: fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 2 }), handshake: fc.constantFrom<'full' | 'none'>('full', 'full', 'full', 'none') })
+    .record({
+      i: fc.integer({ min: 0, max: p.length - 1 }),
+      filler: fc.constantFrom([], [], t('x'), t(' abc ')),
+      cuts: fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 2 }),
+      handshake: fc.constantFrom<'full' | 'none'>('full', 'full', 'full', 'none'),
+    })
     .map(({ i, filler, cuts, handshake }) => sampledCase(p[i]!, filler, cuts, handshake));
 }

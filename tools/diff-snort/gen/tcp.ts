@@ -90,7 +90,13 @@ export function sessionFrames(s: SessionScript): Frame[] {
       }
       if (mode === 'retransmit') tcp(e.dir, seq, 'PA', seg);
       // the same sequence numbers again, other bytes: which copy counts is the reassembly policy's choice
-      if (mode === 'overlap') tcp(e.dir, seq, 'PA', seg.map((x) => x ^ 0x20));
+      if (mode === 'overlap')
+        tcp(
+          e.dir,
+          seq,
+          'PA',
+          seg.map((x) => x ^ 0x20),
+        );
     });
     if (late) tcp(e.dir, late.seq, 'PA', late.bytes);
     if (e.acked) tcp(other(e.dir), next[other(e.dir)], 'A');
