@@ -35,6 +35,7 @@ function loadRuleSetFromText(text, vars) {
   }
   const set = {
     files: [{ path: '/hostile.rules', display: 'hostile.rules', file: r.file, diagnostics: r.diagnostics }],
+    ruleFiles: [{ path: '/hostile.rules', display: 'hostile.rules' }],
     configs: [],
     vars: table,
     classifications: defaultClassifications(),

@@ -131,3 +131,24 @@ describe('hostile header blocks (fuzzing found these)', () => {
     }
   });
 });
+
+describe('inflatePartial', () => {
+  // little to compress, so that half the stream holds whole deflate blocks
+  const text = Buffer.from(Array.from({ length: 40_000 }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join(''));
+  it('a truncated stream gives what it has; a corrupt one gives undefined; deflate remembers raw', async () => {
+    const { gzipSync, deflateRawSync } = await import('node:zlib');
+    const { inflatePartial } = await import('../src/http/session.js');
+    const gz = gzipSync(text);
+    const part = inflatePartial(gz.subarray(0, gz.length >> 1), 'gzip', 1 << 20)!;
+    expect(part.length).toBeGreaterThan(0);
+    expect(Buffer.from(part).toString()).toBe(text.subarray(0, part.length).toString());
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0xff, 10, 40);
+    expect(inflatePartial(corrupt, 'gzip', 1 << 20)).toBeUndefined();
+    const wrap: { raw?: boolean } = {};
+    expect(Buffer.from(inflatePartial(deflateRawSync(text), 'deflate', 1 << 20, wrap)!).toString()).toBe(text.toString());
+    expect(wrap.raw).toBe(true);
+    // over the limit: cut at it
+    expect(inflatePartial(gz, 'gzip', 100)!.length).toBe(100);
+  });
+});

@@ -1,18 +1,25 @@
 /**
  * One direction of a TCP stream: out-of-order segments are queued by sequence number and handed
  * out in order ("flushed") as Snort's stream5 builds its rebuilt packets. Overlaps are resolved
- * when flushing, by arrival order and policy: `bsd` (default) keeps the data already held unless
- * the new segment starts before the segment holding it; `first` always keeps old data; `last`
- * always takes new data.
+ * when a segment arrives, by policy: `bsd` (default) keeps the data already held unless the new
+ * segment starts before the segment holding it; `first` always keeps old data; `last` always takes
+ * new data. (stream5 likewise trims overlapping segments as it inserts them, snort_stream5_tcp.c
+ * StreamQueue.)
+ *
+ * Why at arrival: resolving byte by byte at every peek and flush (sorting every held segment by
+ * arrival and walking every byte) cost O(held bytes) per packet, seconds for a flow of thousands of
+ * small overlapping segments (found by the fuzzer). Held data is now a sorted list of disjoint
+ * pieces, each remembering where the segment that wrote it started (the bsd test), so a peek copies
+ * and a flush cuts. test/flow-reassembly.test.ts holds it to a byte-by-byte model.
  */
 export type StreamPolicy = 'bsd' | 'first' | 'last';
 
-interface Segment {
+interface Piece {
   /** Offset relative to `base` (sequence numbers are mod 2^32; offsets are not). */
   start: number;
   data: Uint8Array;
-  /** Arrival order (overlaps are resolved by it). */
-  order: number;
+  /** Where the segment that wrote these bytes started, relative to `base` (may be negative after a flush). */
+  origin: number;
 }
 
 /** Signed distance a - b between two 32-bit sequence numbers. */
@@ -23,16 +30,13 @@ export function seqDiff(a: number, b: number): number {
 export class StreamBuffer {
   /** Sequence number of the first byte not flushed yet (undefined until the first data or SYN). */
   base: number | undefined = undefined;
-  /** Queued segments sorted by start. */
-  private segs: Segment[] = [];
-  private arrivals = 0;
-  /** Some queued segments overlap (flush then resolves byte by byte). */
-  private overlapping = false;
+  /** Held bytes: disjoint pieces sorted by start. */
+  private segs: Piece[] = [];
   /** Cached result of contiguous(), -1 when stale. */
   private reach = -1;
-  /** Bytes queued (sum of segment lengths, overlaps counted twice). */
+  /** Bytes held (each once). */
   queuedBytes = 0;
-  /** Overlapping segments seen. */
+  /** Segments that overlapped held data. */
   overlaps = 0;
   /** Segments refused because the queue limits were reached. */
   refused = 0;
@@ -40,6 +44,7 @@ export class StreamBuffer {
   constructor(
     private readonly policy: StreamPolicy = 'bsd',
     private readonly maxBytes = 1048576,
+    /** Pieces held at most (a segment that overlaps may split a piece in up to three). */
     private readonly maxSegs = 2621,
   ) {}
 
@@ -50,6 +55,20 @@ export class StreamBuffer {
   /** Set the first expected sequence number (SYN seq + 1) if not known yet. */
   init(seq: number): void {
     if (this.base === undefined) this.base = seq >>> 0;
+  }
+
+  /** Index of the first piece that ends after `at`. */
+  private firstEndingAfter(at: number): number {
+    const segs = this.segs;
+    let lo = 0;
+    let hi = segs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const p = segs[mid]!;
+      if (p.start + p.data.length <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Queue a segment. Returns false if it was refused (queue limits) or held nothing new. */
@@ -69,33 +88,54 @@ export class StreamBuffer {
       return false;
     }
     const segs = this.segs;
-    // keep segs sorted by start: find the insertion point from the end (in-order arrival is the common case)
-    let at = segs.length;
-    while (at > 0 && segs[at - 1].start > start) at--;
     const end = start + d.length;
-    const before = at > 0 ? segs[at - 1] : undefined;
-    const after = at < segs.length ? segs[at] : undefined;
-    let overlap = (before !== undefined && before.start + before.data.length > start) || (after !== undefined && after.start < end);
-    if (!overlap && this.overlapping) {
-      for (const s of segs)
-        if (start < s.start + s.data.length && s.start < end) {
-          overlap = true;
-          break;
-        }
-    }
-    if (overlap) {
-      this.overlaps++;
-      this.overlapping = true;
-    }
-    const seg: Segment = { start, data: d.slice(), order: this.arrivals++ };
-    if (at === segs.length) {
-      segs.push(seg);
+    const own = d.slice();
+    const from = this.firstEndingAfter(start);
+    // in-order arrival, the common case: nothing held at or after `start`
+    if (from === segs.length) {
+      segs.push({ start, data: own, origin: start });
+      this.queuedBytes += own.length;
       this.reach = this.reach >= 0 && start === this.reach ? end : -1;
-    } else {
-      segs.splice(at, 0, seg);
-      this.reach = -1;
+      return true;
     }
-    this.queuedBytes += d.length;
+    const replaced: Piece[] = [];
+    let to = from;
+    let cur = start;
+    let added = 0;
+    for (; to < segs.length && segs[to]!.start < end; to++) {
+      const p = segs[to]!;
+      const pEnd = p.start + p.data.length;
+      if (p.start > cur) {
+        replaced.push({ start: cur, data: own.subarray(cur - start, p.start - start), origin: start });
+        added += p.start - cur;
+      }
+      const lo = Math.max(p.start, start);
+      const hi = Math.min(pEnd, end);
+      const newWins = this.policy === 'last' || (this.policy === 'bsd' && start < p.origin);
+      if (newWins) {
+        if (p.start < lo) replaced.push({ start: p.start, data: p.data.subarray(0, lo - p.start), origin: p.origin });
+        replaced.push({ start: lo, data: own.subarray(lo - start, hi - start), origin: start });
+        if (pEnd > hi) replaced.push({ start: hi, data: p.data.subarray(hi - p.start), origin: p.origin });
+      } else replaced.push(p);
+      cur = Math.max(cur, pEnd);
+    }
+    if (cur < end) {
+      replaced.push({ start: cur, data: own.subarray(cur - start), origin: start });
+      added += end - cur;
+    }
+    // the pieces bound the work of a flush: a segment that would split the held data past the limit is refused
+    if (segs.length - (to - from) + replaced.length > this.maxSegs) {
+      this.refused++;
+      return false;
+    }
+    if (to > from) this.overlaps++;
+    // splice without a spread of arguments (the pieces replaced may be many)
+    const tail = segs.splice(to);
+    segs.length = from;
+    for (const p of replaced) segs.push(p);
+    for (const p of tail) segs.push(p);
+    this.queuedBytes += added;
+    this.reach = -1;
     return true;
   }
 
@@ -105,8 +145,7 @@ export class StreamBuffer {
     let reach = 0;
     for (const s of this.segs) {
       if (s.start > reach) break;
-      const e = s.start + s.data.length;
-      if (e > reach) reach = e;
+      reach = s.start + s.data.length;
     }
     this.reach = reach;
     return reach;
@@ -123,20 +162,23 @@ export class StreamBuffer {
     const out = this.assemble(n);
     const seq = this.base;
     this.base = (this.base + n) >>> 0;
-    // rebase the remaining segments
-    const keep: Segment[] = [];
-    let q = 0;
-    for (const s of this.segs) {
-      const end = s.start + s.data.length - n;
-      if (end <= 0) continue;
-      const start = s.start - n;
-      const data = start < 0 ? s.data.subarray(-start) : s.data;
-      keep.push({ start: Math.max(0, start), data, order: s.order });
-      q += data.length;
+    // drop what was handed out, rebase the rest
+    const segs = this.segs;
+    const k = this.firstEndingAfter(n);
+    let dropped = 0;
+    for (let i = 0; i < k; i++) dropped += segs[i]!.data.length;
+    const keep = k === 0 ? segs : segs.slice(k);
+    for (const p of keep) {
+      if (p.start < n) {
+        dropped += n - p.start;
+        p.data = p.data.subarray(n - p.start);
+        p.start = n;
+      }
+      p.start -= n;
+      p.origin -= n;
     }
     this.segs = keep;
-    this.queuedBytes = q;
-    if (keep.length <= 1) this.overlapping = false;
+    this.queuedBytes -= dropped;
     this.reach = -1;
     return { seq, data: out };
   }
@@ -148,31 +190,12 @@ export class StreamBuffer {
     return n > 0 ? this.assemble(n) : new Uint8Array(0);
   }
 
-  /** The first `n` in-order bytes from `base` (n <= contiguous()), overlaps resolved by policy. */
+  /** The first `n` in-order bytes from `base` (n <= contiguous()): the pieces are disjoint, so a copy. */
   private assemble(n: number): Uint8Array {
     const out = new Uint8Array(n);
-    const segs = this.segs;
-    if (!this.overlapping) {
-      for (const s of segs) {
-        if (s.start >= n) break;
-        out.set(s.data.subarray(0, Math.min(s.data.length, n - s.start)), s.start);
-      }
-    } else {
-      // resolve overlaps byte by byte in arrival order
-      const byArrival = segs.slice().sort((a, b) => a.order - b.order);
-      const owner = new Int32Array(n).fill(-1);
-      for (let i = 0; i < byArrival.length; i++) {
-        const s = byArrival[i];
-        const from = Math.max(0, s.start);
-        const to = Math.min(n, s.start + s.data.length);
-        for (let x = from; x < to; x++) {
-          const o = owner[x];
-          if (o < 0 || this.policy === 'last' || (this.policy === 'bsd' && s.start < byArrival[o].start)) {
-            owner[x] = i;
-            out[x] = s.data[x - s.start];
-          }
-        }
-      }
+    for (const s of this.segs) {
+      if (s.start >= n) break;
+      out.set(s.data.subarray(0, Math.min(s.data.length, n - s.start)), s.start);
     }
     return out;
   }
@@ -184,7 +207,6 @@ export class StreamBuffer {
 
   clear(): void {
     this.segs = [];
-    this.overlapping = false;
     this.reach = -1;
     this.queuedBytes = 0;
     this.base = undefined;

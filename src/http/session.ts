@@ -234,27 +234,54 @@ export class Dechunker {
   }
 }
 
-/** Decompress as much of a (possibly incomplete) gzip / zlib / raw deflate stream as possible. */
-export function inflatePartial(data: Uint8Array, encoding: 'gzip' | 'deflate', limit: number): Uint8Array {
+/**
+ * Decompress as much of a (possibly incomplete) gzip / zlib / raw deflate stream as possible. A truncated stream is
+ * not an error (Z_SYNC_FLUSH hands out what it has); a corrupt one is, and a corrupt prefix stays corrupt whatever
+ * follows: then the result is undefined and the caller stops decompressing that body (each retry threw an Error with
+ * a stack trace, per packet: the fuzzer's slowest HTTP inputs). `deflate` is tried zlib-wrapped, then raw; `wrap`
+ * remembers which one worked so that later calls do not throw again.
+ */
+export function inflatePartial(data: Uint8Array, encoding: 'gzip' | 'deflate', limit: number, wrap: { raw?: boolean } = {}): Uint8Array | undefined {
+  // zlib's errors are expected here (corrupt streams, output over the limit): without a stack trace each costs a
+  // tenth of what it did (synchronous: nothing else runs while the limit is 0)
+  const traces = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return inflateAttempts(data, encoding, limit, wrap);
+  } finally {
+    Error.stackTraceLimit = traces;
+  }
+}
+
+function inflateAttempts(data: Uint8Array, encoding: 'gzip' | 'deflate', limit: number, wrap: { raw?: boolean } = {}): Uint8Array | undefined {
   const opts = { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, limit) };
-  const attempts: (() => Buffer)[] =
-    encoding === 'gzip' ? [() => gunzipSync(data, opts)] : [() => inflateSync(data, opts), () => inflateRawSync(data, opts)];
-  for (const f of attempts) {
+  const whole = { finishFlush: zc.Z_SYNC_FLUSH };
+  type Attempt = { raw: boolean; run: (o: typeof whole) => Buffer };
+  const deflate: Attempt[] = [
+    { raw: false, run: (o) => inflateSync(data, o) },
+    { raw: true, run: (o) => inflateRawSync(data, o) },
+  ];
+  const attempts: Attempt[] =
+    encoding === 'gzip' ? [{ raw: false, run: (o) => gunzipSync(data, o) }] : deflate.filter((a) => wrap.raw === undefined || a.raw === wrap.raw);
+  for (const a of attempts) {
     try {
-      return new Uint8Array(f());
+      const out = new Uint8Array(a.run(opts));
+      wrap.raw = a.raw;
+      return out;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        // more than `limit`: decompress with a bigger cap and cut
+        // more than `limit`: decompress with no cap and cut
         try {
-          const big = encoding === 'gzip' ? gunzipSync(data, { finishFlush: zc.Z_SYNC_FLUSH }) : inflateSync(data, { finishFlush: zc.Z_SYNC_FLUSH });
+          const big = a.run(whole);
+          wrap.raw = a.raw;
           return new Uint8Array(big.subarray(0, limit));
         } catch {
-          /* fall through */
+          /* corrupt after the limit: try the next variant */
         }
       }
     }
   }
-  return EMPTY;
+  return undefined;
 }
 
 interface BodyState {
@@ -266,6 +293,10 @@ interface BodyState {
   compressedBytes: number;
   /** Decompressed bytes already handed out. */
   produced: number;
+  /** deflate: whether the stream is raw (known after the first call that worked; see inflatePartial). */
+  raw?: boolean;
+  /** The compressed stream is corrupt: nothing more comes out of it. */
+  corrupt?: boolean;
 }
 
 /** HTTP state of one flow (both directions). Store it in `Flow.app` under "http". */
@@ -431,11 +462,16 @@ export class HttpSession {
       next = b.length;
     }
     if (st.encoding === undefined) return { data: raw, next };
+    if (st.corrupt) return { data: EMPTY, next };
     if (st.compressedBytes + raw.length <= this.cfg.maxCompressed) {
       st.compressed.push(raw.slice());
       st.compressedBytes += raw.length;
     }
-    const all = inflatePartial(concat(st.compressed.length ? st.compressed : [EMPTY]), st.encoding, st.produced + this.cfg.decompressDepth);
+    const all = inflatePartial(concat(st.compressed.length ? st.compressed : [EMPTY]), st.encoding, st.produced + this.cfg.decompressDepth, st);
+    if (all === undefined) {
+      st.corrupt = true;
+      return { data: EMPTY, next };
+    }
     const fresh = all.subarray(Math.min(st.produced, all.length));
     st.produced = all.length;
     return { data: fresh, next };
