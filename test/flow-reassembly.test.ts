@@ -80,6 +80,17 @@ describe('stream buffer', () => {
     });
   }
 
+  it('segments mostly overwritten keep only what is held alive, not their whole buffers', () => {
+    for (const policy of ['bsd', 'first', 'last'] as const) {
+      const sb = new StreamBuffer(policy, 1 << 20, 2621);
+      sb.init(0);
+      sb.insert(1, new Uint8Array(70_000).fill(1)); // a hole at 0 keeps everything held
+      // each 64 KB segment brings one new byte at its end (first/bsd: the rest is old); under last it overwrites
+      for (let i = 0; i < 500; i++) sb.insert(2 + i, new Uint8Array(69_999 + 1).fill(2));
+      expect(sb.retainedBytes).toBeLessThanOrEqual(2 * sb.queuedBytes + 4096);
+    }
+  });
+
   it('thousands of small overlapping segments cost a copy per peek, not a walk over every held byte', () => {
     // the fuzzer's case: the work per segment no longer grows with what is held (counted in pieces, not timed)
     const sb = new StreamBuffer('bsd', 1 << 20, 4096);

@@ -22,6 +22,15 @@ interface Piece {
   origin: number;
 }
 
+/**
+ * The bytes a piece keeps: the view itself while it is at least half of its buffer, else a copy. Without the copy a
+ * segment whose bytes were mostly overwritten (or trimmed by a flush) kept all of them alive: 2,621 segments of 64 KB
+ * holding one new byte each would pin 167 MB while the stream counts 2,621 bytes held.
+ */
+function kept(view: Uint8Array): Uint8Array {
+  return view.length * 2 >= view.buffer.byteLength ? view : view.slice();
+}
+
 /** Signed distance a - b between two 32-bit sequence numbers. */
 export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
@@ -50,6 +59,18 @@ export class StreamBuffer {
 
   get queuedSegments(): number {
     return this.segs.length;
+  }
+
+  /** Bytes of memory the held pieces keep alive (each buffer once): at most about twice `queuedBytes` (see kept). */
+  get retainedBytes(): number {
+    const seen = new Set<ArrayBufferLike>();
+    let n = 0;
+    for (const p of this.segs) {
+      if (seen.has(p.data.buffer)) continue;
+      seen.add(p.data.buffer);
+      n += p.data.buffer.byteLength;
+    }
+    return n;
   }
 
   /** Set the first expected sequence number (SYN seq + 1) if not known yet. */
@@ -89,7 +110,7 @@ export class StreamBuffer {
     }
     const segs = this.segs;
     const end = start + d.length;
-    const own = d.slice();
+    const own = new Uint8Array(d); // a copy of its own (a Buffer's slice() would be a view)
     const from = this.firstEndingAfter(start);
     // in-order arrival, the common case: nothing held at or after `start`
     if (from === segs.length) {
@@ -106,21 +127,21 @@ export class StreamBuffer {
       const p = segs[to]!;
       const pEnd = p.start + p.data.length;
       if (p.start > cur) {
-        replaced.push({ start: cur, data: own.subarray(cur - start, p.start - start), origin: start });
+        replaced.push({ start: cur, data: kept(own.subarray(cur - start, p.start - start)), origin: start });
         added += p.start - cur;
       }
       const lo = Math.max(p.start, start);
       const hi = Math.min(pEnd, end);
       const newWins = this.policy === 'last' || (this.policy === 'bsd' && start < p.origin);
       if (newWins) {
-        if (p.start < lo) replaced.push({ start: p.start, data: p.data.subarray(0, lo - p.start), origin: p.origin });
-        replaced.push({ start: lo, data: own.subarray(lo - start, hi - start), origin: start });
-        if (pEnd > hi) replaced.push({ start: hi, data: p.data.subarray(hi - p.start), origin: p.origin });
+        if (p.start < lo) replaced.push({ start: p.start, data: kept(p.data.subarray(0, lo - p.start)), origin: p.origin });
+        replaced.push({ start: lo, data: kept(own.subarray(lo - start, hi - start)), origin: start });
+        if (pEnd > hi) replaced.push({ start: hi, data: kept(p.data.subarray(hi - p.start)), origin: p.origin });
       } else replaced.push(p);
       cur = Math.max(cur, pEnd);
     }
     if (cur < end) {
-      replaced.push({ start: cur, data: own.subarray(cur - start), origin: start });
+      replaced.push({ start: cur, data: kept(own.subarray(cur - start)), origin: start });
       added += end - cur;
     }
     // the pieces bound the work of a flush: a segment that would split the held data past the limit is refused
@@ -171,7 +192,7 @@ export class StreamBuffer {
     for (const p of keep) {
       if (p.start < n) {
         dropped += n - p.start;
-        p.data = p.data.subarray(n - p.start);
+        p.data = kept(p.data.subarray(n - p.start));
         p.start = n;
       }
       p.start -= n;
