@@ -46,7 +46,10 @@ class ByteModel {
 type Op = { kind: 'insert'; off: number; len: number; fill: number } | { kind: 'flush'; limit: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('insert' as const), off: fc.nat(160), len: fc.integer({ min: 1, max: 40 }), fill: fc.nat(255) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('insert' as const), off: fc.nat(160), len: fc.integer({ min: 1, max: 40 }), fill: fc.nat(255) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('flush' as const), limit: fc.integer({ min: 1, max: 200 }) }) },
 );
 

@@ -571,11 +571,11 @@ export function* readCapture(bytes: Uint8Array, file = '<buffer>', notes?: Captu
 const CHUNK = 1 << 20;
 
 /**
- * Stream the records of a capture file without loading it whole, a chunk's worth at a time (an array per chunk of
- * the file: one await per megabyte, not per record). Errors opening or reading the file are also reported as
- * `CaptureFormatError` (offset 0 or where reading stopped); records before the error are handed out first.
+ * A capture file's bytes a chunk at a time (a fresh array per chunk: the parser keeps views of them). Errors opening or
+ * reading the file are thrown as `CaptureFormatError` (offset 0 or where reading stopped). The one file reader of
+ * openCaptureBatches and visitCapture.
  */
-export async function* openCaptureBatches(path: string, notes?: CaptureNotes): AsyncGenerator<CaptureRecord[], void, undefined> {
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array, void, undefined> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -583,7 +583,6 @@ export async function* openCaptureBatches(path: string, notes?: CaptureNotes): A
     throw new CaptureFormatError(path, 0, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {
-    const parser = new CaptureParser(path, notes);
     let offset = 0;
     for (;;) {
       const chunk = new Uint8Array(CHUNK);
@@ -593,22 +592,34 @@ export async function* openCaptureBatches(path: string, notes?: CaptureNotes): A
       } catch (err) {
         throw new CaptureFormatError(path, offset, `read failed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
-      if (n === 0) break;
+      if (n === 0) return;
       offset += n;
-      parser.push(chunk.subarray(0, n));
-      const batch: CaptureRecord[] = [];
-      try {
-        for (let r = parser.next(); r !== undefined; r = parser.next()) batch.push(r);
-      } catch (err) {
-        if (batch.length > 0) yield batch;
-        throw err;
-      }
-      if (batch.length > 0) yield batch;
+      yield chunk.subarray(0, n);
     }
-    parser.finish();
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Stream the records of a capture file without loading it whole, a chunk's worth at a time (an array per chunk of
+ * the file: one await per megabyte, not per record). Errors opening or reading the file are also reported as
+ * `CaptureFormatError` (offset 0 or where reading stopped); records before the error are handed out first.
+ */
+export async function* openCaptureBatches(path: string, notes?: CaptureNotes): AsyncGenerator<CaptureRecord[], void, undefined> {
+  const parser = new CaptureParser(path, notes);
+  for await (const chunk of fileChunks(path)) {
+    parser.push(chunk);
+    const batch: CaptureRecord[] = [];
+    try {
+      for (let r = parser.next(); r !== undefined; r = parser.next()) batch.push(r);
+    } catch (err) {
+      if (batch.length > 0) yield batch;
+      throw err;
+    }
+    if (batch.length > 0) yield batch;
+  }
+  parser.finish();
 }
 
 /**
@@ -622,49 +633,21 @@ export async function visitCapture(
   visit: (r: CaptureParser) => void | Promise<void>,
   notes?: CaptureNotes,
 ): Promise<CaptureFormatError | undefined> {
-  let handle;
+  const parser = new CaptureParser(path, notes);
   try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    return new CaptureFormatError(path, 0, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  try {
-    const parser = new CaptureParser(path, notes);
-    let offset = 0;
-    for (;;) {
-      const chunk = new Uint8Array(CHUNK);
-      let n: number;
-      try {
-        ({ bytesRead: n } = await handle.read(chunk, 0, CHUNK, offset));
-      } catch (err) {
-        return new CaptureFormatError(path, offset, `read failed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
-      if (n === 0) break;
-      offset += n;
-      parser.push(chunk.subarray(0, n));
-      for (;;) {
-        let more: boolean;
-        try {
-          more = parser.nextView();
-        } catch (err) {
-          if (err instanceof CaptureFormatError) return err;
-          throw err;
-        }
-        if (!more) break;
+    for await (const chunk of fileChunks(path)) {
+      parser.push(chunk);
+      while (parser.nextView()) {
         const r = visit(parser);
         if (r !== undefined) await r;
       }
     }
-    try {
-      parser.finish();
-    } catch (err) {
-      if (err instanceof CaptureFormatError) return err;
-      throw err;
-    }
-    return undefined;
-  } finally {
-    await handle.close();
+    parser.finish();
+  } catch (err) {
+    if (err instanceof CaptureFormatError) return err;
+    throw err;
   }
+  return undefined;
 }
 
 /** The records of a capture file one by one (see openCaptureBatches). */
