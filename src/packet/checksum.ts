@@ -79,9 +79,9 @@ export function finish(sum: number): number {
 
 /**
  * Pseudo-header sum for TCP/UDP/ICMPv6 over the given IP header. The addresses are read from the header's own views
- * (`b` is kept for the signature: a packet's rewritten copy has the same addresses).
+ * (a packet's rewritten copy has the same addresses).
  */
-export function pseudoHeaderSum(_b: Uint8Array, ip: IpHeader, proto: number, length: number): number {
+export function pseudoHeaderSum(ip: IpHeader, proto: number, length: number): number {
   const src = ip.src;
   const dst = ip.dst;
   if (ip.version === 4) {
@@ -101,7 +101,7 @@ export function ipv4HeaderChecksumOk(b: Uint8Array, offset: number, len: number)
  * when proto is 1) carries a correct checksum.
  */
 export function transportChecksumOk(b: Uint8Array, ip: IpHeader, proto: number, offset: number, length: number): boolean {
-  const base = proto === 1 ? 0 : pseudoHeaderSum(b, ip, proto, length);
+  const base = proto === 1 ? 0 : pseudoHeaderSum(ip, proto, length);
   return fold(sumWords(b, offset, offset + length, base)) === 0xffff;
 }
 
@@ -133,13 +133,13 @@ export function fixChecksums(buf: Uint8Array, packet: Packet): void {
     if (packet.tcp !== undefined) {
       const o = packet.tcp.offset;
       writeU16(buf, o + 16, 0);
-      writeU16(buf, o + 16, finish(sumWords(buf, o, o + segLen, pseudoHeaderSum(buf, ip, 6, segLen))));
+      writeU16(buf, o + 16, finish(sumWords(buf, o, o + segLen, pseudoHeaderSum(ip, 6, segLen))));
     } else if (packet.udp !== undefined) {
       const o = packet.udp.offset;
       const hadSum = (buf[o + 6] | buf[o + 7]) !== 0;
       if (ip.version === 6 || hadSum) {
         writeU16(buf, o + 6, 0);
-        let c = finish(sumWords(buf, o, o + segLen, pseudoHeaderSum(buf, ip, 17, segLen)));
+        let c = finish(sumWords(buf, o, o + segLen, pseudoHeaderSum(ip, 17, segLen)));
         if (c === 0) c = 0xffff; // RFC 768: a computed zero is sent as all ones
         writeU16(buf, o + 6, c);
       }
@@ -150,7 +150,7 @@ export function fixChecksums(buf: Uint8Array, packet: Packet): void {
     } else if (packet.icmp6 !== undefined) {
       const o = packet.icmp6.offset;
       writeU16(buf, o + 2, 0);
-      writeU16(buf, o + 2, finish(sumWords(buf, o, o + segLen, pseudoHeaderSum(buf, ip, 58, segLen))));
+      writeU16(buf, o + 2, finish(sumWords(buf, o, o + segLen, pseudoHeaderSum(ip, 58, segLen))));
     }
   }
   if (ip.version === 4) fixIpv4HeaderChecksum(buf, ip.offset, ip.headerLength);
