@@ -3,11 +3,12 @@
 #   the native addons' headers and build tools (node-gyp): libhyperscan-dev and libpcre2-dev for the detection
 #   engine, libnetfilter-queue-dev, libnetfilter-log-dev (and their libmnl/libnfnetlink) for the gateway;
 #   iptables/iproute2 for the bridge firewall and the namespace honeynet, tcpdump for full capture and Sebek,
-#   socat/iputils-ping/conntrack for the honeynet tests.
+#   socat/iputils-ping/conntrack for the honeynet tests, gdb for the differential tests against Snort (a Snort 2.9.20
+#   stuck in a loop is asked which rule it loops in: tools/diff-snort/snort-culprit.py).
 # Used by the quick start (scripts/quickstart.sh) and by CI (.ci/run).
 set -euo pipefail
 PKGS="libhyperscan-dev libpcre2-dev libnetfilter-queue-dev libnetfilter-log-dev libmnl-dev libnfnetlink-dev pkg-config python3 make g++
-  iptables iproute2 tcpdump socat iputils-ping conntrack procps kmod"
+  iptables iproute2 tcpdump socat iputils-ping conntrack procps kmod gdb"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] && exit 0

@@ -28,9 +28,6 @@ export interface BatchTimes {
   snortRuns: number;
 }
 
-/** At most this many Snort runs per batch (each refusal costs one): a batch with more refused rules gives up. */
-const MAX_SNORT_RUNS = 64;
-
 function slotOf(e: SnortAlert | EngineEvent): number | undefined {
   if (e.gid === 1 && e.sid >= SID_BASE) return slotOfSid(e.sid);
   return slotOfAddress(e.src) ?? slotOfAddress(e.dst);
@@ -88,7 +85,10 @@ export async function runBatch(cases: readonly Case[], dir: string): Promise<{ r
     let keep = lines.map((_, i) => i);
     let pending = pcaps.map((_, s) => s);
     const alerts: SnortAlert[] = [];
-    for (let run = 0; run < MAX_SNORT_RUNS; run++) {
+    // Each run ends the batch, or takes out one case (a refused rule's, or the capture Snort was stuck on), so one
+    // run per case and one more always suffice: the loop is bounded by the batch's size.
+    const maxRuns = cases.length + 1;
+    for (let run = 0; run < maxRuns; run++) {
       writeFileSync(rules, keep.map((i) => lines[i]).join('\n') + '\n');
       const r = await runSnort(
         join(dir, 'snort'),
@@ -99,11 +99,19 @@ export async function runBatch(cases: readonly Case[], dir: string): Promise<{ r
       times.snortRuns++;
       if (r.failed) throw new Error(`Snort failed on batch ${dir}:\n${r.failed}`);
       if (r.hung !== undefined) {
-        // the stuck case is not compared; the ones before it are done, the ones after it run again
         const stuck = pcaps.indexOf(r.hung);
-        hung.add(stuck);
-        alerts.push(...r.alerts.filter((a) => slotOf(a) !== stuck));
-        pending = pending.slice(pending.indexOf(stuck) + 1);
+        // The rules Snort was looping in (gdb), by case: those cases are not compared and their rules leave the
+        // batch, or they would hang Snort again on every later capture that holds their content. The stuck
+        // capture itself runs again when the loop was another case's rule. Without that answer, the stuck case is
+        // the one not compared.
+        const culprits = new Set((r.culprits ?? []).map((gs) => slotOfSid(Number(gs.split(':')[1]))).filter((s) => s >= 0 && s < cases.length));
+        const out = culprits.size > 0 ? culprits : new Set([stuck]);
+        for (const s of out) hung.add(s);
+        // the captures before the stuck one are done; it and the ones after it run again (without the cases taken
+        // out), so what was logged for the stuck capture before the kill is left out too (it comes again)
+        alerts.push(...r.alerts.filter((a) => !out.has(slotOf(a) ?? -1) && slotOf(a) !== stuck));
+        pending = pending.slice(pending.indexOf(stuck) + (out.has(stuck) ? 1 : 0)).filter((s) => !out.has(s));
+        keep = keep.filter((i) => !out.has(lineSlot[i]!));
         if (pending.length === 0) return alerts;
         continue;
       }
@@ -116,7 +124,7 @@ export async function runBatch(cases: readonly Case[], dir: string): Promise<{ r
       keep = keep.filter((i) => lineSlot[i] !== slot);
       pending = pending.filter((s) => s !== slot);
     }
-    throw new Error(`more than ${MAX_SNORT_RUNS} Snort runs for one batch: too many refused rules or stuck runs`);
+    throw new Error(`more than ${maxRuns} Snort runs for one batch of ${cases.length} cases`);
   })();
 
   const [snortAlerts, hw] = await Promise.all([snort, honeywall]);
@@ -130,7 +138,7 @@ export async function runBatch(cases: readonly Case[], dir: string): Promise<{ r
         verdict: 'snort-hung',
         snort: '',
         honeywall: multiset(hCounts[slot]!),
-        detail: "Snort 2.9.20 was stuck on this capture (with the batch's rules) and was killed",
+        detail: "Snort 2.9.20 looped for ever in this case's rules (or, when gdb could not say whose, on its capture) and was killed",
       };
     const sRefused = refused.get(slot);
     const hRefused = hw.failures.get(slot);

@@ -1,28 +1,57 @@
 /**
- * `npm run diff-snort [-- --cases N --seed S --area A[,B] --batch B --shrink K --fixtures DIR]`: generated captures and
+ * `npm run diff-snort [-- --cases N --seed S --area A[,B] --batch B --jobs J --shrink K --fixtures DIR]`: generated captures and
  * rules through Snort 2.9.20 and honeywall, agreement per area, every disagreement listed, the first ones shrunk.
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AREAS, renderRules, type Area } from './case.js';
 import { refreshFixtures, writeFixture } from './fixtures.js';
 import { diffRun, formatTally } from './run.js';
 import { snortMissing } from './snort.js';
 
-const { values } = parseArgs({
-  options: {
-    cases: { type: 'string', default: '1000' },
-    seed: { type: 'string', default: '1' },
-    area: { type: 'string' },
-    batch: { type: 'string', default: '500' },
-    shrink: { type: 'string', default: '9' },
-    fixtures: { type: 'string' },
-    keep: { type: 'boolean', default: false },
-    'refresh-fixtures': { type: 'string' },
-  },
-});
+const USAGE =
+  'usage: npm run diff-snort -- [--cases N] [--seed S] [--area A[,B]] [--batch B] [--jobs J] [--shrink K] [--fixtures DIR] [--keep] [--refresh-fixtures DIR]';
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch (e) {
+  console.error(`diff-snort: ${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+for (const name of ['cases', 'seed', 'batch', 'jobs', 'shrink'] as const) {
+  const v = values[name];
+  if (!/^\d{1,9}$/.test(v) || (name !== 'seed' && name !== 'shrink' && Number(v) === 0)) {
+    console.error(
+      `diff-snort: --${name} takes a ${name === 'seed' || name === 'shrink' ? 'non-negative' : 'positive'} integer, not ${JSON.stringify(v)}\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+}
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      cases: { type: 'string', default: '1000' },
+      seed: { type: 'string', default: '1' },
+      area: { type: 'string' },
+      batch: { type: 'string', default: '500' },
+      // two Snort processes at a time keep both cores of the machine this was made on busy (honeywall's side is ~3%)
+      jobs: { type: 'string', default: String(Math.min(2, availableParallelism())) },
+      help: { type: 'boolean', default: false },
+      shrink: { type: 'string', default: '9' },
+      fixtures: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'refresh-fixtures': { type: 'string' },
+    },
+  });
+}
 
 const missing = snortMissing();
 if (missing) {
@@ -48,6 +77,7 @@ const report = await diffRun({
   cases: Number(values.cases),
   areas,
   batchSize: Number(values.batch),
+  jobs: Number(values.jobs),
   workDir,
   shrink: Number(values.shrink),
   log: (l) => console.log(l),

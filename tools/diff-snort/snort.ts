@@ -4,9 +4,10 @@
  * alerts read back from alert_fast. Snort stops at the first rule it refuses; the refusal (file and line, from
  * parser.c's ParseError "ERROR: FILE(LINE) message") is returned for the caller to take the rule out and run again.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const SNORT_PREFIX = process.env.SNORT_PREFIX || '/opt/snort-2.9.20';
 export const SNORT_BIN = join(SNORT_PREFIX, 'bin/snort');
@@ -40,6 +41,11 @@ export interface SnortResult {
    * loop forever in detection (seen: `byte_extract:1,0,v; content:"%41"; distance:v; ...` against an unrelated flow).
    */
   hung?: string;
+  /**
+   * With `hung`: the gid:sid of the rules Snort was looping in (snort-culprit.py, when gdb is installed), which may
+   * belong to another case of the batch than the stuck capture.
+   */
+  culprits?: string[];
   /** The rule Snort refused to load (nothing was inspected then). */
   refused?: SnortRefusal;
   /** Snort failed for another reason: its last lines of output. */
@@ -87,9 +93,9 @@ export async function runSnort(workDir: string, conf: string, pcaps: readonly st
     writeFileSync(join(workDir, 'alert'), '');
     args.push('--pcap-file', list, '--pcap-reset', '-A', 'fast', '-l', workDir);
   }
-  const { code, output, hung } = await run(SNORT_BIN, args);
+  const { code, output, hung, culprits } = await run(SNORT_BIN, args);
   const seconds = (performance.now() - t0) / 1000;
-  if (hung !== undefined) return { alerts: parseFastAlerts(readFileSync(join(workDir, 'alert'), 'utf8')), hung, seconds };
+  if (hung !== undefined) return { alerts: parseFastAlerts(readFileSync(join(workDir, 'alert'), 'utf8')), hung, culprits, seconds };
   const refusal = REFUSAL.exec(output);
   if (refusal)
     return {
@@ -102,8 +108,13 @@ export async function runSnort(workDir: string, conf: string, pcaps: readonly st
   return { alerts, seconds };
 }
 
-/** Seconds one capture may stay open before Snort is taken for stuck (the cases' captures take milliseconds). */
-export const HANG_SECONDS = Number(process.env.DIFF_SNORT_HANG_SECONDS || 20);
+/**
+ * Seconds one capture may stay open before Snort is taken for stuck. A case's capture takes Snort milliseconds, even
+ * on a loaded machine; a stuck Snort 2.9.20 spins for ever (a rule like `byte_extract:1,1,v; content:"AAAA"; offset:v;
+ * byte_test:2,!,186,8,relative; byte_jump:2,3,string,dec,align;` loops in detection_options.c's retry loop on any
+ * packet holding its content), so every second here is paid for each such capture.
+ */
+export const HANG_SECONDS = Number(process.env.DIFF_SNORT_HANG_SECONDS || 3);
 
 /** The capture a process has open, from /proc (Linux). */
 function openCapture(pid: number): string | undefined {
@@ -126,7 +137,29 @@ function readlinkSafe(p: string): string | undefined {
   }
 }
 
-function run(bin: string, args: string[]): Promise<{ code: number; output: string; hung?: string }> {
+const CULPRIT_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'snort-culprit.py');
+const GDB = ['/usr/bin/gdb', '/bin/gdb'].find((p) => existsSync(p));
+
+/**
+ * The rules a stuck Snort is looping in, read with gdb from its detection option tree (snort-culprit.py); empty when
+ * gdb is absent, fails, or takes over 20 s.
+ */
+function stuckRules(pid: number): Promise<string[]> {
+  if (GDB === undefined) return Promise.resolve([]);
+  return new Promise((resolve) => {
+    execFile(
+      GDB,
+      ['-p', String(pid), '-batch', '-nx', '-ex', `source ${CULPRIT_SCRIPT}`],
+      { timeout: 20_000, maxBuffer: 1 << 20 },
+      (_err, stdout) => {
+        const line = /^CULPRIT (.*)$/m.exec(String(stdout));
+        resolve(line ? line[1]!.split(' ').filter((s) => /^\d+:\d+$/.test(s)) : []);
+      },
+    );
+  });
+}
+
+function run(bin: string, args: string[]): Promise<{ code: number; output: string; hung?: string; culprits?: string[] }> {
   return new Promise((resolve, reject) => {
     const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -140,6 +173,7 @@ function run(bin: string, args: string[]): Promise<{ code: number; output: strin
     let last: string | undefined;
     let since = performance.now();
     let hung: string | undefined;
+    let culprits: string[] | undefined;
     const timer = setInterval(() => {
       const now = openCapture(p.pid ?? -1);
       if (now !== last) {
@@ -147,7 +181,11 @@ function run(bin: string, args: string[]): Promise<{ code: number; output: strin
         since = performance.now();
       } else if (now !== undefined && performance.now() - since > HANG_SECONDS * 1000) {
         hung = now;
-        p.kill('SIGKILL');
+        clearInterval(timer);
+        void stuckRules(p.pid ?? -1).then((c) => {
+          culprits = c;
+          p.kill('SIGKILL');
+        });
       }
     }, 1000);
     p.on('error', (e) => {
@@ -156,7 +194,7 @@ function run(bin: string, args: string[]): Promise<{ code: number; output: strin
     });
     p.on('close', (code) => {
       clearInterval(timer);
-      resolve({ code: code ?? -1, output, hung });
+      resolve({ code: code ?? -1, output, hung, culprits });
     });
   });
 }
