@@ -306,6 +306,11 @@ export class HttpSession {
   /** Method of the last request (a HEAD response has no body). */
   private lastMethod = '';
 
+  /** The last request was a HEAD: its response has no body (PAF ends it with its headers, hi_paf.c HIF_NOB). */
+  get lastRequestWasHead(): boolean {
+    return this.lastMethod === 'HEAD';
+  }
+
   constructor(cfg: HttpConfig = {}) {
     this.cfg = {
       uri: cfg.uri ?? {},
