@@ -103,6 +103,8 @@ export class Flow {
   noFpClient: Int32Array | undefined = undefined;
   noFpServer: Int32Array | undefined = undefined;
   private appMap: Map<string, unknown> | undefined = undefined;
+  /** The handshake completed (Snort's trackers left SYN_SENT/SYN_RCVD): ACKs from then on acknowledge data. */
+  synced = false;
   /** The session ended at its last packet (both FINs acknowledged): the next packet of its tuple starts a new one. */
   terminated = false;
   /** Set by the inline runtime after a drop: Snort 2.9 drops the rest of the session. */

@@ -279,7 +279,16 @@ export class FlowTable {
     let inserted = false;
     if (t !== undefined) inserted = this.tcpUpdate(flow, p, fromClient, sender, receiver, flushed);
     else if (flow.seenBoth) flow.established = true;
-    return { flow, fromClient, isNew, established: flow.established, streamInserted: inserted, flushed: this.takeFlushed() };
+    // the packet that ends a session is inspected after Snort's TcpSessionClear (session flags, flowbits and the TCP
+    // state gone): not established, no stream_size (its rebuilt packets came before, with the session whole)
+    return {
+      flow,
+      fromClient,
+      isNew,
+      established: flow.established && !flow.terminated,
+      streamInserted: inserted,
+      flushed: this.takeFlushed(),
+    };
   }
 
   private readonly scratch: StreamSegment[] = [];
@@ -363,20 +372,26 @@ export class FlowTable {
       flow.state = 'closed';
       return false;
     }
-    // Snort UpdateSsn: what an ACK says of both sides (the peer's l_unackd, this side's window, the peer's acked data)
-    if (ack || syn) {
-      sender.lUnackd = t.seq;
-      sender.window = t.window;
-    }
-    if (ack) {
-      if (receiver.lUnackd < 0 || seqDiff(t.ack, receiver.lUnackd) > 0) receiver.lUnackd = t.ack;
-      if (receiver.ackedTo < 0 || seqDiff(t.ack, receiver.ackedTo) > 0) receiver.ackedTo = t.ack;
-    }
-    // state machine
+    // state machine. Snort ProcessTcp (SYN_RCVD): the ACK completes the handshake only when it acknowledges the SYN-ACK
+    // and nothing more (IsBetween(l_unackd, l_nxt_seq, ack); the server's data before it does not move l_nxt_seq):
+    // otherwise the session is never established, and nothing of it is acknowledged
     if (syn && ack && !fromClient && (flow.state === 'syn-sent' || flow.state === 'syn-received')) flow.state = 'syn-received';
-    else if (ack && !syn && fromClient && flow.state === 'syn-received') {
+    else if (ack && !syn && fromClient && flow.state === 'syn-received' && receiver.isn >= 0 && t.ack === (receiver.isn + 1) >>> 0) {
       flow.state = 'established';
       flow.established = true;
+      flow.synced = true;
+    }
+    if (syn) {
+      sender.lUnackd = (t.seq + 1) >>> 0;
+      sender.window = t.window;
+    }
+    // Snort UpdateSsn, called for an ACK once the handshake is done: the peer's l_unackd, this side's window, the
+    // peer's acked data (r_win_base)
+    if (ack && !syn && (flow.synced || flow.midstream)) {
+      sender.lUnackd = t.seq;
+      sender.window = t.window;
+      if (receiver.lUnackd < 0 || seqDiff(t.ack, receiver.lUnackd) > 0) receiver.lUnackd = t.ack;
+      if (receiver.ackedTo < 0 || seqDiff(t.ack, receiver.ackedTo) > 0) receiver.ackedTo = t.ack;
     }
     if (flow.midstream && flow.seenBoth) flow.established = true;
     // reassembly of what the sender sends (Snort ProcessTcpData: data on a SYN is not queued, "data on SYN, not MAC

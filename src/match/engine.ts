@@ -368,6 +368,8 @@ export class Matcher {
     }
     this.stats.inspected++;
     this.itemBudget.reset(itemBytes(item));
+    // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
+    if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
     let matched: RulePlan[] | undefined;
     const done = this.nextStamp();
     const doneRule = this.doneRule;
