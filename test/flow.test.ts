@@ -121,22 +121,26 @@ describe('UDP / ICMP pseudo-flows and limits', () => {
 });
 
 describe('TCP reassembly', () => {
-  it('flushes client data in order when the server ACKs it, with out-of-order segments', () => {
+  it('flushes acked client data in order once the footprint reaches the flush point (snort_stream_tcp.c CheckFlushPolicyOnAck)', () => {
     const ft = new FlowTable();
     ft.process(tcp('c', { flags: 'S', seq: 99 }));
     ft.process(tcp('s', { flags: 'SA', seq: 499, ack: 100 }));
     ft.process(tcp('c', { flags: 'A', seq: 100, ack: 500 }));
-    const x = ft.process(tcp('c', { flags: 'PA', seq: 106, ack: 500 }, 'world'));
+    const big = 'x'.repeat(200);
+    const x = ft.process(tcp('c', { flags: 'PA', seq: 106, ack: 500 }, big));
     expect(x.streamInserted).toBe(true);
     expect(x.flushed).toEqual([]);
     ft.process(tcp('c', { flags: 'PA', seq: 100, ack: 500 }, 'hello '));
-    const a1 = ft.process(tcp('s', { flags: 'A', seq: 500, ack: 106 }));
-    expect(str(a1.flushed)).toBe('hello ');
-    expect(a1.flushed[0].fromClient).toBe(true);
-    expect(a1.flushed[0].reason).toBe('ack');
-    const a2 = ft.process(tcp('s', { flags: 'A', seq: 500, ack: 111 }));
-    expect(str(a2.flushed)).toBe('world');
-    expect(a2.flushed[0].seq).toBe(106);
+    // 6 bytes acked: below the flush point, nothing yet
+    expect(ft.process(tcp('s', { flags: 'A', seq: 500, ack: 106 })).flushed).toEqual([]);
+    const a2 = ft.process(tcp('s', { flags: 'A', seq: 500, ack: 306 }));
+    expect(str(a2.flushed)).toBe('hello ' + big);
+    expect(a2.flushed[0].fromClient).toBe(true);
+    expect(a2.flushed[0].reason).toBe('ack');
+    expect(a2.flushed[0].seq).toBe(100);
+    // the rebuilt packet's header: the flushing packet's flags, the server's ack and window
+    expect(a2.flushed[0].flags).toBe(0x10);
+    expect(a2.flushed[0].ack).toBe(500);
   });
   it('does not reassemble ports outside the client list unless configured', () => {
     const off = new FlowTable();
@@ -145,15 +149,26 @@ describe('TCP reassembly', () => {
     expect(on.process(tcp('c', { flags: 'PA', seq: 1, ack: 1 }, 'x', 40000, 9999)).streamInserted).toBe(true);
     expect(on.process(tcp('s', { flags: 'PA', seq: 1, ack: 2 }, 'y', 40000, 9999)).streamInserted).toBe(true);
   });
-  it('flushes on FIN and RST, and at the end', () => {
+  it('flushes what was acked when the session ends or at the end, never data not acked', () => {
     const ft = new FlowTable();
+    ft.process(tcp('c', { flags: 'S', seq: 0 }));
+    ft.process(tcp('s', { flags: 'SA', seq: 0, ack: 1 }));
     ft.process(tcp('c', { flags: 'PA', seq: 1, ack: 1 }, 'abc'));
-    const f = ft.process(tcp('c', { flags: 'FA', seq: 4, ack: 1 }, 'def'));
-    expect(str(f.flushed)).toBe('abcdef');
-    expect(f.flushed[0].reason).toBe('fin');
+    ft.process(tcp('c', { flags: 'PA', seq: 4, ack: 1 }, 'def'));
+    expect(ft.process(tcp('s', { flags: 'A', seq: 1, ack: 7 })).flushed).toEqual([]);
+    ft.process(tcp('c', { flags: 'FA', seq: 7, ack: 1 }));
+    ft.process(tcp('s', { flags: 'FA', seq: 1, ack: 8 }));
+    const end = ft.process(tcp('c', { flags: 'A', seq: 8, ack: 2 }));
+    expect(str(end.flushed)).toBe('abcdef');
+    expect(end.flushed[0].reason).toBe('fin');
     const g = new FlowTable();
     g.process(tcp('c', { flags: 'PA', seq: 1, ack: 1 }, 'zzz'));
-    expect(str(g.flushAll())).toBe('zzz');
+    expect(g.flushAll()).toEqual([]);
+    g.process(tcp('s', { flags: 'A', seq: 1, ack: 4 }));
+    const rest = g.flushAll();
+    expect(str(rest)).toBe('zzz');
+    // a session's cleanup rebuilds from the first queued segment's own packet
+    expect(rest[0].flags).toBe(0x18);
   });
   it('bsd overlap policy keeps held data unless the new segment starts earlier', () => {
     const sb = new StreamBuffer('bsd');

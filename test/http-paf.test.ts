@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlowTable, StreamBuffer, type StreamSegment } from '../src/flow/index.js';
-import { httpMessageLength } from '../src/http/paf.js';
+import { httpMessageLength, httpPafLength } from '../src/http/paf.js';
 import { buildIp, type TcpSpec } from '../src/packet/build.js';
 import { decodeIpPacket } from '../src/packet/decode.js';
 
@@ -85,41 +85,59 @@ function tcp(from: 'c' | 's', t: Omit<TcpSpec, 'sport' | 'dport'>, payload = '')
 }
 const text = (segs: StreamSegment[]) => segs.map((s) => `${s.reason}:${Buffer.from(s.data).toString()}`);
 
-describe('flow table with protocol aware flushing', () => {
+describe('flow table with protocol aware flushing (IDS: on the ACK, snort_stream_tcp.c flush_pdu_ackd)', () => {
   function session(ft: FlowTable) {
     ft.process(tcp('c', { flags: 'S', seq: 100 }));
     ft.process(tcp('s', { flags: 'SA', seq: 500, ack: 101 }));
     ft.process(tcp('c', { flags: 'A', seq: 101, ack: 501 }));
   }
-  const pdu = (_f: unknown, fromClient: boolean, d: Uint8Array) => httpMessageLength(d, fromClient);
-  const opts = { reassembleClientPorts: [80], reassembleServerPorts: [80] };
+  const pdu = (_f: unknown, fromClient: boolean, d: Uint8Array) => httpPafLength(d, fromClient, false);
+  const opts = { reassembleClientPorts: [80], reassembleServerPorts: [80], pafActive: () => true };
 
-  it('the packet completing a message flushes it (reason pdu) with the packet; the rest waits for the ACK', () => {
+  it('an ACK covering a complete message flushes it (reason pdu); a message acked in part waits', () => {
     const ft = new FlowTable({ ...opts, pduLength: pdu });
     session(ft);
     const resp = 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n';
     expect(ft.process(tcp('s', { flags: 'PA', seq: 501, ack: 101 }, resp + 'ab')).flushed).toEqual([]);
     const u = ft.process(tcp('s', { flags: 'PA', seq: 501 + resp.length + 2, ack: 101 }, 'cdHTTP/1.1 200'));
     expect(u.streamInserted).toBe(true);
-    expect(text(u.flushed)).toEqual([`pdu:${resp}abcd`]);
+    expect(u.flushed).toEqual([]);
     const a = ft.process(tcp('c', { flags: 'A', seq: 101, ack: 501 + resp.length + 4 + 12 }));
-    expect(text(a.flushed)).toEqual(['ack:HTTP/1.1 200']);
+    expect(text(a.flushed)).toEqual([`pdu:${resp}abcd`]);
   });
-  it('a message longer than what is shown to pduLength is still flushed once complete', () => {
+  it('a message longer than what is shown to pduLength is still flushed once acked', () => {
     const ft = new FlowTable({ ...opts, pduLength: pdu });
     session(ft);
     const body = 'x'.repeat(40000);
     const resp = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`;
-    expect(ft.process(tcp('s', { flags: 'PA', seq: 501, ack: 101 }, resp + body.slice(0, 30000))).flushed).toEqual([]);
-    const u = ft.process(tcp('s', { flags: 'PA', seq: 501 + resp.length + 30000, ack: 101 }, body.slice(30000)));
-    expect(text(u.flushed)).toEqual([`pdu:${resp}${body}`]);
+    ft.process(tcp('s', { flags: 'PA', seq: 501, ack: 101 }, resp + body.slice(0, 30000)));
+    ft.process(tcp('s', { flags: 'PA', seq: 501 + resp.length + 30000, ack: 101 }, body.slice(30000)));
+    const a = ft.process(tcp('c', { flags: 'A', seq: 101, ack: 501 + resp.length + body.length }));
+    expect(text(a.flushed)).toEqual([`pdu:${resp}${body}`]);
   });
-  it('without pduLength, or before the session is established, data waits for the ACK', () => {
-    const plain = new FlowTable(opts);
-    session(plain);
-    expect(plain.process(tcp('s', { flags: 'PA', seq: 501, ack: 101 }, 'HTTP/1.1 204 No\r\n\r\n')).flushed).toEqual([]);
-    const early = new FlowTable({ ...opts, pduLength: pdu });
-    early.process(tcp('s', { flags: 'SA', seq: 500, ack: 101 }));
-    expect(early.process(tcp('s', { flags: 'PA', seq: 501, ack: 101 }, 'HTTP/1.1 204 No\r\n\r\n')).flushed).toEqual([]);
+  it('data that is not HTTP makes PAF give up: footprint flushing with paf_max added (nothing on small ACKs)', () => {
+    const ft = new FlowTable({ ...opts, pduLength: pdu });
+    session(ft);
+    ft.process(tcp('s', { flags: 'PA', seq: 501, ack: 101 }, 'SSH-2.0-x\r\n'));
+    expect(ft.process(tcp('c', { flags: 'A', seq: 101, ack: 512 })).flushed).toEqual([]);
+    expect(text(ft.flushAll())).toEqual(['end:SSH-2.0-x\r\n']);
+  });
+});
+
+describe('httpPafLength (hi_paf.c hi_eoh)', () => {
+  const n = (t: string, fromClient: boolean, head = false) => httpPafLength(enc(t), fromClient, head);
+  it('ends bodiless messages with their headers, adds Content-Length, runs chunks to the last one', () => {
+    expect(n('GET / HTTP/1.1\r\nHost: a\r\n\r\nGET', true)).toBe(27);
+    expect(n('GET / HTTP/1.1\r\nHost: a\r\n', true)).toBe(0);
+    expect(n('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab', false)).toBe(40);
+    expect(n('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab', false, true)).toBe(38);
+    expect(n('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n', false)).toBe(59);
+    expect(n('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n', false)).toBe(0);
+    expect(n('HTTP/1.1 200 OK\r\n\r\nbody', false)).toBe(19);
+  });
+  it('gives up on what is not HTTP, and on an HTTP/1.0 response without a length', () => {
+    expect(n('SSH-2.0', false)).toBe(-1);
+    expect(n('\x16\x03\x01', true)).toBe(-1);
+    expect(n('HTTP/1.0 200 OK\r\n\r\nbody', false)).toBe(-1);
   });
 });

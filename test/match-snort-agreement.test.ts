@@ -15,17 +15,20 @@ const exists = existsSync(TSV);
 if (!exists) console.warn(`[match-snort-agreement] ${TSV} is absent: the Snort agreement test is SKIPPED`);
 
 /** Rows whose multiset differs from Snort's today, with the reason as far as it is understood. */
-const KNOWN_DISAGREEMENTS: Record<string, string> = {};
+const KNOWN_DISAGREEMENTS: Record<string, string> = {
+  // Snort logs the request packet's event (sid 12, dsize:81; flowbits:set) twice on this capture, and sid 22 twice
+  // with -A fast but once with -A full; taking out rules that never match this packet (sid 32, 33, 23 or 25) changes
+  // those counts. A quirk of Snort's detection option tree (flowbit checks that fail are evaluated again,
+  // detection_options.c last_check.flowbit_failed), not a rule of its semantics: honeywall logs each once (the raw
+  // packet's event, the rebuilt packet's held back by the session alert list).
+  'flowbits-prefilter-04-pkt-auto': 'Snort logs one packet event twice depending on unrelated rules (detection tree cache)',
+  'flowbits-prefilter-11-pkt-auto': 'Snort logs one packet event twice depending on unrelated rules (detection tree cache)',
+};
 
 /** Rows Snort itself did not finish (crash on a fuzzed capture, no pcap): not comparable, listed. */
 const SNORT_DID_NOT_RUN = new Set(['bug-6875-01', 'threshold/threshold-rule-flow-backoff']);
 
-const KNOWN_ET_DISAGREEMENTS: Record<string, string> = {
-  // Snort reports the passwd content of the one 1307-byte response twice (2002034, raw content) but its file_data
-  // once (2025879). The SYN carries data and the SYN-ACK acknowledges it; stream5 checks the SYN-ACK's ack against
-  // the client's l_unackd..l_nxt_seq, so the server side may never be set up as Snort expects. Not reproduced yet.
-  'tcp-fastopen-06/tfo-s1.pcap': 'TCP fast open: Snort inspects the response twice',
-};
+const KNOWN_ET_DISAGREEMENTS: Record<string, string> = {};
 
 function report(title: string, outcomes: Outcome[], known: Record<string, string>): void {
   const bad = outcomes.filter((o) => o.kind === 'disagree' || o.kind === 'accepted-but-snort-rejected');

@@ -21,6 +21,23 @@ export class Endpoint {
   nextSeq = -1;
   finSeen = false;
   rstSeen = false;
+  /** Sequence number just past this side's FIN (-1: no FIN sent). */
+  finEnd = -1;
+  /** Snort's l_window: the window this side advertised last (the rebuilt packets of the peer's data carry it). */
+  window = 0;
+  /** Snort's l_unackd: the sequence number this side sent last, or the peer's ack beyond it (-1 unknown). */
+  lUnackd = -1;
+  /** Highest ack the peer sent for this side's data (Snort's r_win_base of the tracker holding it; -1 none). */
+  ackedTo = -1;
+  /** How this side's queued data is flushed on the peer's ACKs (Snort's flush_mgr): by HTTP message, or footprint. */
+  flushPolicy: 'paf' | 'footprint' = 'footprint';
+  /** Footprint flush point: acked bytes from which an ACK flushes (Snort's flush_pt; paf_max added once PAF gave up). */
+  flushPt = 0;
+  /**
+   * Snort's session alert list (StreamAlertInfo, at most MAX_SESSION_ALERTS) for the packets this side sends: gid, sid
+   * and sequence number per alert, flat. A rebuilt packet does not alert again for a gid:sid in it (fpSessionAlerted).
+   */
+  alerts: number[] | undefined = undefined;
   /**
    * Data sent by this side, waiting to be flushed: made when its first data arrives (undefined before, and when not
    * reassembled), so a flow that never carries data (a SYN flood) holds no reassembly state.
@@ -86,6 +103,10 @@ export class Flow {
   noFpClient: Int32Array | undefined = undefined;
   noFpServer: Int32Array | undefined = undefined;
   private appMap: Map<string, unknown> | undefined = undefined;
+  /** The handshake completed (Snort's trackers left SYN_SENT/SYN_RCVD): ACKs from then on acknowledge data. */
+  synced = false;
+  /** The session ended at its last packet (both FINs acknowledged): the next packet of its tuple starts a new one. */
+  terminated = false;
   /** Set by the inline runtime after a drop: Snort 2.9 drops the rest of the session. */
   blocked = false;
   /**

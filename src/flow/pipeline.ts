@@ -2,8 +2,7 @@ import { tcpDatagram } from '../packet/build.js';
 import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js';
 import { Defragmenter, type DefragOptions } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
-import { TcpFlag } from '../packet/types.js';
-import { httpMessageLength } from '../http/paf.js';
+import { httpPafLength } from '../http/paf.js';
 import { HttpSession, type HttpBuffers, type HttpConfig } from '../http/session.js';
 import type { Flow } from './flow.js';
 import { shardOf } from './shard.js';
@@ -42,7 +41,12 @@ export interface InspectionItem {
   /** to_server when true, to_client when false. */
   fromClient: boolean;
   established: boolean;
-  /** For 'packet' items: the payload also went into stream reassembly (Snort PKT_STREAM_INSERT). */
+  /**
+   * For 'packet' items: rules with a fast pattern leave the packet to the stream (the inline gateway's stream window).
+   * Offline it is false: Snort 2.9.20 evaluates every rule on a packet queued for reassembly too (fpdetect.c,
+   * inspect_stream_insert is 1 unless `config detection: no_stream_inserts`), and its session alert list keeps the
+   * rebuilt packet from alerting again for the same rule (see decide.ts sessionAlerts).
+   */
   streamInserted: boolean;
   /** For 'stream' items: the segment. */
   segment: StreamSegment | undefined;
@@ -74,8 +78,11 @@ export class PacketPipeline {
     this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
     const httpPorts = this.httpPorts;
     this.flows = new FlowTable({
-      // http_inspect's protocol aware flushing: a packet completing an HTTP message flushes it before it is inspected
-      pduLength: (flow, fromClient, data) => (httpPorts.has(flow.server.port) ? httpMessageLength(data, fromClient) : 0),
+      // http_inspect's protocol aware flushing (hi_paf.c), on its ports in both directions: an ACK covering an HTTP
+      // message flushes it
+      pafActive: (flow) => httpPorts.has(flow.server.port),
+      pduLength: (flow, fromClient, data) =>
+        httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
       ...opts.flow,
     });
   }
@@ -148,11 +155,12 @@ export class PacketPipeline {
       flow: u.flow,
       fromClient: u.fromClient,
       established: u.established,
-      streamInserted: u.streamInserted,
+      streamInserted: false,
       segment: undefined,
       http: [],
       payload: undefined,
     };
+    // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
     if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0 && !u.streamInserted) {
       item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
     }
@@ -173,18 +181,9 @@ export class PacketPipeline {
     const f = s.flow;
     const from = s.fromClient ? f.client : f.server;
     const to = s.fromClient ? f.server : f.client;
-    const other = s.fromClient ? f.server : f.client;
-    const data = tcpDatagram(
-      from.ip,
-      to.ip,
-      from.port,
-      to.port,
-      s.seq,
-      other.nextSeq >= 0 ? other.nextSeq : 0,
-      TcpFlag.PSH | TcpFlag.ACK,
-      s.data,
-      trigger?.ip?.ttl ?? 64,
-    );
+    // the header as Snort's _flush_to_seq encodes it: the flags and TTL of the packet that flushed, seq of the data,
+    // ack and window of the receiving side
+    const data = tcpDatagram(from.ip, to.ip, from.port, to.port, s.seq, s.ack, s.flags, s.data, s.ttl, s.window);
     const p = decodeIpPacket(data, undefined, { verifyChecksums: false });
     p.origin = 'stream';
     // whole seconds (as the alerts print them): a fraction would turn the field into a double for every packet

@@ -20,6 +20,8 @@ interface Piece {
   data: Uint8Array;
   /** Where the segment that wrote these bytes started, relative to `base` (may be negative after a flush). */
   origin: number;
+  /** What the caller said of the packet that brought these bytes (the flow table: its TCP flags and TTL). */
+  meta: number;
 }
 
 /**
@@ -92,8 +94,8 @@ export class StreamBuffer {
     return lo;
   }
 
-  /** Queue a segment. Returns false if it was refused (queue limits) or held nothing new. */
-  insert(seq: number, data: Uint8Array): boolean {
+  /** Queue a segment (`meta`: kept with its bytes, see Piece). Returns false if it was refused (queue limits) or held nothing new. */
+  insert(seq: number, data: Uint8Array, meta = 0): boolean {
     if (data.length === 0) return false;
     if (this.base === undefined) this.base = seq >>> 0;
     let start = seqDiff(seq, this.base);
@@ -114,7 +116,7 @@ export class StreamBuffer {
     const from = this.firstEndingAfter(start);
     // in-order arrival, the common case: nothing held at or after `start`
     if (from === segs.length) {
-      segs.push({ start, data: own, origin: start });
+      segs.push({ start, data: own, origin: start, meta });
       this.queuedBytes += own.length;
       this.reach = this.reach >= 0 && start === this.reach ? end : -1;
       return true;
@@ -127,21 +129,21 @@ export class StreamBuffer {
       const p = segs[to]!;
       const pEnd = p.start + p.data.length;
       if (p.start > cur) {
-        replaced.push({ start: cur, data: kept(own.subarray(cur - start, p.start - start)), origin: start });
+        replaced.push({ start: cur, data: kept(own.subarray(cur - start, p.start - start)), origin: start, meta });
         added += p.start - cur;
       }
       const lo = Math.max(p.start, start);
       const hi = Math.min(pEnd, end);
       const newWins = this.policy === 'last' || (this.policy === 'bsd' && start < p.origin);
       if (newWins) {
-        if (p.start < lo) replaced.push({ start: p.start, data: kept(p.data.subarray(0, lo - p.start)), origin: p.origin });
-        replaced.push({ start: lo, data: kept(own.subarray(lo - start, hi - start)), origin: start });
-        if (pEnd > hi) replaced.push({ start: hi, data: kept(p.data.subarray(hi - p.start)), origin: p.origin });
+        if (p.start < lo) replaced.push({ start: p.start, data: kept(p.data.subarray(0, lo - p.start)), origin: p.origin, meta: p.meta });
+        replaced.push({ start: lo, data: kept(own.subarray(lo - start, hi - start)), origin: start, meta });
+        if (pEnd > hi) replaced.push({ start: hi, data: kept(p.data.subarray(hi - p.start)), origin: p.origin, meta: p.meta });
       } else replaced.push(p);
       cur = Math.max(cur, pEnd);
     }
     if (cur < end) {
-      replaced.push({ start: cur, data: kept(own.subarray(cur - start)), origin: start });
+      replaced.push({ start: cur, data: kept(own.subarray(cur - start)), origin: start, meta });
       added += end - cur;
     }
     // the pieces bound the work of a flush: a segment that would split the held data past the limit is refused
@@ -158,6 +160,21 @@ export class StreamBuffer {
     this.queuedBytes += added;
     this.reach = -1;
     return true;
+  }
+
+  /** Pieces held that start before offset `off` from `base` (Snort's SegsToFlush counts segments before r_win_base). */
+  piecesBefore(off: number): number {
+    let n = 0;
+    for (const p of this.segs) {
+      if (p.start >= off) break;
+      n++;
+    }
+    return n;
+  }
+
+  /** The meta of the first piece held (the packet Snort's FlushQueuedSegs rebuilds from), undefined when empty. */
+  firstMeta(): number | undefined {
+    return this.segs[0]?.meta;
   }
 
   /** Bytes available in order from `base` without a hole. */

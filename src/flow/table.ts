@@ -2,7 +2,7 @@ import type { Packet } from '../packet/packet.js';
 import { TcpFlag } from '../packet/types.js';
 import { Endpoint, Flow, type FlowKind } from './flow.js';
 import { compareEndpoints, FlowIndex, flowPorts, tupleHash, vlanOf } from './key.js';
-import { seqDiff, type StreamPolicy } from './reassembly.js';
+import { seqDiff, type StreamBuffer, type StreamPolicy } from './reassembly.js';
 
 /** Snort stream5's default `ports client` list (reassembly of data the client sends to these server ports). */
 export const STREAM5_DEFAULT_CLIENT_PORTS: readonly number[] = [
@@ -59,11 +59,13 @@ export interface FlowConfig {
   /** Largest rebuilt segment handed out at once (default 65495: a rebuilt IPv4 packet stays within 65535). */
   flushSize?: number;
   /**
-   * Protocol aware flushing: length of the PDU starting a direction's in-order queued data, given its first bytes (at
-   * most PAF_PEEK of them); 0 when not known. When set, a packet that completes a PDU has it flushed at once, before
-   * the packet itself is inspected.
+   * Protocol aware flushing: length of the PDU starting a direction's in-order acked data, given its first bytes (at
+   * most PAF_PEEK of them); 0 while it is not known yet, -1 when the data is not of the protocol (PAF gives up). An ACK
+   * covering a PDU flushes it (Snort's flush_pdu_ackd).
    */
   pduLength?: (flow: Flow, fromClient: boolean, data: Uint8Array) => number;
+  /** Whether a direction's data is flushed by `pduLength` (a preprocessor registered PAF for the flow's server port). */
+  pafActive?: (flow: Flow, fromClient: boolean) => boolean;
 }
 
 export type FlushReason = 'pdu' | 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end';
@@ -76,6 +78,15 @@ export interface StreamSegment {
   seq: number;
   data: Uint8Array;
   reason: FlushReason;
+  /**
+   * The rebuilt packet's header as Snort's _flush_to_seq encodes it (Encode_Format): the TCP flags and TTL of the
+   * packet that caused the flush (for a session's cleanup, of the first queued segment's own packet), the ack and
+   * window of the receiving side (its l_unackd and l_window).
+   */
+  flags: number;
+  ttl: number;
+  ack: number;
+  window: number;
 }
 
 /** What the flow table says about one packet. */
@@ -141,6 +152,14 @@ class LruList {
 const NO_SEGMENTS: StreamSegment[] = Object.freeze([]) as unknown as StreamSegment[];
 /** Bytes shown to `pduLength` (Snort's paf_max is 16000: a PDU head must fit in it). */
 const PAF_PEEK = 16384;
+/** base.conf `config paf_max: 16000`: added to the flush point when PAF gives up (UpdateFlushMgr, STREAM_FT_PAF_MAX). */
+const PAF_MAX = 16000;
+/**
+ * The footprint flush point: Snort draws it between 128 and 255 (rand() at start; InitFlushPointList 192, 128), 192
+ * under --enable-static-flushpoints-like runs (the REG_TEST constant cfp). Acked data below 128 bytes is flushed only
+ * when the session ends, whichever point Snort drew.
+ */
+const FOOTPRINT_FLUSH_POINT = 192;
 const ALL_KINDS: readonly FlowKind[] = ['tcp', 'udp', 'icmp', 'ip'];
 
 function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readonly number[] | 'none'): Set<number> | 'all' {
@@ -177,6 +196,7 @@ export class FlowTable {
   private readonly maxQueuedSegs: number;
   private readonly flushSize: number;
   private readonly pduLength: FlowConfig['pduLength'];
+  private readonly pafActive: FlowConfig['pafActive'];
 
   constructor(cfg: FlowConfig = {}) {
     this.track = { tcp: cfg.trackTcp ?? true, udp: cfg.trackUdp ?? true, icmp: cfg.trackIcmp ?? false, ip: cfg.trackIp ?? false };
@@ -190,6 +210,7 @@ export class FlowTable {
     this.maxQueuedSegs = cfg.maxQueuedSegs ?? 2621;
     this.flushSize = cfg.flushSize ?? 65495;
     this.pduLength = cfg.pduLength;
+    this.pafActive = cfg.pduLength === undefined ? undefined : cfg.pafActive;
   }
 
   /** Number of flows held. */
@@ -227,8 +248,13 @@ export class FlowTable {
     let flow = this.flows.find(hash, ip.proto, vlan, ip.src, sp, ip.dst, dp);
     let isNew = false;
     const t = p.tcp;
-    if (flow !== undefined && t !== undefined && flow.state === 'closed' && (t.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
-      // a new SYN on a closed session starts a new session
+    if (
+      flow !== undefined &&
+      t !== undefined &&
+      (flow.terminated || (flow.state === 'closed' && (t.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN))
+    ) {
+      // a session that ended (its last ACK was its last packet, Snort TcpSessionCleanup), or a new SYN on a closed one:
+      // this packet starts anew
       this.remove(flow, 'end', flushed);
       flow = undefined;
     }
@@ -253,7 +279,16 @@ export class FlowTable {
     let inserted = false;
     if (t !== undefined) inserted = this.tcpUpdate(flow, p, fromClient, sender, receiver, flushed);
     else if (flow.seenBoth) flow.established = true;
-    return { flow, fromClient, isNew, established: flow.established, streamInserted: inserted, flushed: this.takeFlushed() };
+    // the packet that ends a session is inspected after Snort's TcpSessionClear (session flags, flowbits and the TCP
+    // state gone): not established, no stream_size (its rebuilt packets came before, with the session whole)
+    return {
+      flow,
+      fromClient,
+      isNew,
+      established: flow.established && !flow.terminated,
+      streamInserted: inserted,
+      flushed: this.takeFlushed(),
+    };
   }
 
   private readonly scratch: StreamSegment[] = [];
@@ -285,6 +320,9 @@ export class FlowTable {
       else if (syn && ack) flow = new Flow(kind, ip.proto, vlan, hash, dst, src, now, 'syn-received', false);
       else {
         if (this.requireHandshake) return undefined;
+        // Snort ProcessTcp: a packet without SYN and without data opens no session ("no data, no need to create
+        // lightweight session"); the first data packet does, midstream
+        if (p.payloadLength === 0) return undefined;
         // midstream pickup: stream5 takes the higher port for the client
         flow =
           sp >= dp
@@ -316,63 +354,157 @@ export class FlowTable {
     const fin = (f & TcpFlag.FIN) !== 0;
     const rst = (f & TcpFlag.RST) !== 0;
     const len = p.payloadLength;
+    const meta = f | ((p.ip?.ttl ?? 64) << 8);
     // sequence tracking
     if (syn || sender.isn < 0) sender.isn = t.seq;
     const endSeq = (t.seq + len + (syn ? 1 : 0) + (fin ? 1 : 0)) >>> 0;
     if (sender.nextSeq < 0 || seqDiff(endSeq, sender.nextSeq) > 0) sender.nextSeq = endSeq;
-    // state machine
     if (rst) {
+      // Snort 2.9.20 snort_stream_tcp.c ProcessTcp, a valid RST: when the listener is closing (a FIN went either way)
+      // the acked data of both sides is flushed (StreamFlushTalker: the receiver's, then StreamFlushListener: the
+      // sender's); otherwise it stays queued ("leave listener open, data may be in transit"). Nothing else of the packet
+      // is processed (no ACK, no data).
       sender.rstSeen = true;
+      if (sender.finSeen || receiver.finSeen) {
+        this.flushAcked(flow, receiver, !fromClient, meta, true, 'rst', out);
+        this.flushAcked(flow, sender, fromClient, meta, true, 'rst', out);
+      }
       flow.state = 'closed';
-    } else {
-      if (syn && ack && !fromClient && (flow.state === 'syn-sent' || flow.state === 'syn-received')) flow.state = 'syn-received';
-      else if (ack && !syn && fromClient && flow.state === 'syn-received') {
-        flow.state = 'established';
-        flow.established = true;
-      }
-      if (flow.midstream && flow.seenBoth) flow.established = true;
-      if (fin) {
-        sender.finSeen = true;
-        flow.state = receiver.finSeen ? 'closed' : 'closing';
-      }
+      return false;
     }
-    // reassembly of what the sender sends
+    // state machine. Snort ProcessTcp (SYN_RCVD): the ACK completes the handshake only when it acknowledges the SYN-ACK
+    // and nothing more (IsBetween(l_unackd, l_nxt_seq, ack); the server's data before it does not move l_nxt_seq):
+    // otherwise the session is never established, and nothing of it is acknowledged
+    if (syn && ack && !fromClient && (flow.state === 'syn-sent' || flow.state === 'syn-received')) flow.state = 'syn-received';
+    else if (ack && !syn && fromClient && flow.state === 'syn-received' && receiver.isn >= 0 && t.ack === (receiver.isn + 1) >>> 0) {
+      flow.state = 'established';
+      flow.established = true;
+      flow.synced = true;
+    }
+    if (syn) {
+      sender.lUnackd = (t.seq + 1) >>> 0;
+      sender.window = t.window;
+    }
+    // Snort UpdateSsn, called for an ACK once the handshake is done: the peer's l_unackd, this side's window, the
+    // peer's acked data (r_win_base)
+    if (ack && !syn && (flow.synced || flow.midstream)) {
+      sender.lUnackd = t.seq;
+      sender.window = t.window;
+      if (receiver.lUnackd < 0 || seqDiff(t.ack, receiver.lUnackd) > 0) receiver.lUnackd = t.ack;
+      if (receiver.ackedTo < 0 || seqDiff(t.ack, receiver.ackedTo) > 0) receiver.ackedTo = t.ack;
+    }
+    if (flow.midstream && flow.seenBoth) flow.established = true;
+    // reassembly of what the sender sends (Snort ProcessTcpData: data on a SYN is not queued, "data on SYN, not MAC
+    // policy"; base.conf's policy is windows)
     let inserted = false;
     if (this.reassembles(flow, fromClient)) {
       if (syn) sender.sawSyn((t.seq + 1) >>> 0);
-      if (len > 0 && !rst) {
-        const s = sender.enableReassembly(this.policy, this.maxQueuedBytes, this.maxQueuedSegs);
-        inserted = s.insert(syn ? (t.seq + 1) >>> 0 : t.seq, p.payload);
+      if (len > 0 && !syn && !(sender.finSeen && sender.finEnd >= 0 && seqDiff(t.seq, sender.finEnd) >= 0)) {
+        const s = this.streamOf(flow, sender, fromClient);
+        inserted = s.insert(t.seq, p.payload, meta);
         if (!inserted && s.queuedBytes + len > this.maxQueuedBytes) {
           // queue full: hand out what is in order, then try again
-          this.flushStream(flow, sender, fromClient, Infinity, 'size', out);
-          inserted = s.insert(syn ? (t.seq + 1) >>> 0 : t.seq, p.payload);
+          this.flushStream(flow, sender, fromClient, Infinity, 'size', out, meta);
+          inserted = s.insert(t.seq, p.payload, meta);
         }
-        if (inserted && flow.established && this.pduLength !== undefined) this.flushPdus(flow, sender, fromClient, out);
       }
     }
-    // data of the other side acknowledged by this packet
-    const rs = receiver.stream;
-    if (ack && rs !== undefined && rs.base !== undefined) {
-      const n = seqDiff(t.ack, rs.base);
-      if (n > 0) this.flushStream(flow, receiver, !fromClient, n, 'ack', out);
+    if (fin && !sender.finSeen) {
+      sender.finSeen = true;
+      sender.finEnd = endSeq;
+    }
+    if (fin) flow.state = receiver.finSeen ? 'closed' : 'closing';
+    // the session ends when both FINs are acknowledged (Snort: TIME_WAIT and CLOSED): the peer's acked data as a
+    // normal ACK would, then whatever is acked of both sides (flush_stream, client's data first), then the session's
+    // cleanup (FlushQueuedSegs, forced: the server's data first)
+    const terminated =
+      ack &&
+      sender.finSeen &&
+      receiver.finSeen &&
+      seqDiff(t.ack, receiver.finEnd) >= 0 &&
+      sender.ackedTo >= 0 &&
+      seqDiff(sender.ackedTo, sender.finEnd) >= 0;
+    if (ack) this.flushOnAck(flow, receiver, !fromClient, meta, out);
+    if (terminated) {
+      this.flushAcked(flow, flow.client, true, meta, false, 'fin', out);
+      this.flushAcked(flow, flow.server, false, meta, false, 'fin', out);
+      this.cleanupFlush(flow, 'fin', out);
+      flow.terminated = true;
     }
     const ss = sender.stream;
-    if (ss !== undefined) {
-      if (rst || fin) this.flushStream(flow, sender, fromClient, Infinity, rst ? 'rst' : 'fin', out);
-      else if (ss.contiguous() >= this.flushSize) this.flushStream(flow, sender, fromClient, Infinity, 'size', out, true);
-    }
-    if (rst && rs !== undefined) this.flushStream(flow, receiver, !fromClient, Infinity, 'rst', out);
+    if (ss !== undefined && ss.contiguous() >= this.flushSize) this.flushStream(flow, sender, fromClient, Infinity, 'size', out, meta, true);
     return inserted;
   }
 
-  /** Flush every complete PDU at the start of `ep`'s in-order data (protocol aware flushing). */
-  private flushPdus(flow: Flow, ep: Endpoint, fromClient: boolean, out: StreamSegment[]): void {
-    const s = ep.stream!;
-    for (;;) {
-      const n = this.pduLength!(flow, fromClient, s.peek(PAF_PEEK));
-      if (n <= 0 || n > s.contiguous()) return;
-      this.flushStream(flow, ep, fromClient, n, 'pdu', out);
+  /** The stream of `ep`'s data, made with its flush policy (Snort InitFlushMgrByPort: PAF where a preprocessor registered it). */
+  private streamOf(flow: Flow, ep: Endpoint, fromClient: boolean): StreamBuffer {
+    if (ep.stream === undefined) {
+      const paf = this.pafActive?.(flow, fromClient) === true;
+      ep.flushPolicy = paf ? 'paf' : 'footprint';
+      ep.flushPt = FOOTPRINT_FLUSH_POINT;
+    }
+    return ep.enableReassembly(this.policy, this.maxQueuedBytes, this.maxQueuedSegs);
+  }
+
+  /** Bytes of `ep`'s queued data the peer has acknowledged, in order from the start (Snort get_q_footprint). */
+  private ackedBytes(ep: Endpoint): number {
+    const s = ep.stream;
+    if (s === undefined || s.base === undefined || ep.ackedTo < 0) return 0;
+    const n = seqDiff(ep.ackedTo, s.base);
+    return n > 0 ? Math.min(n, s.contiguous()) : 0;
+  }
+
+  /**
+   * Snort 2.9.20 snort_stream_tcp.c CheckFlushPolicyOnAck (IDS mode): the peer's ACK flushes `ep`'s data. Footprint:
+   * once the acked bytes reach the flush point, with at least two segments acked (DataToFlush), all of them. PAF: each
+   * acked complete message (flush_pdu_ackd); when PAF gives up, footprint with paf_max added to the flush point.
+   */
+  private flushOnAck(flow: Flow, ep: Endpoint, fromClient: boolean, meta: number, out: StreamSegment[]): void {
+    const s = ep.stream;
+    if (s === undefined) return;
+    if (ep.flushPolicy === 'paf') {
+      for (;;) {
+        const acked = this.ackedBytes(ep);
+        if (acked <= 0) return;
+        const n = this.pduLength!(flow, fromClient, s.peek(Math.min(acked, PAF_PEEK)));
+        if (n === 0 || n > acked) return;
+        if (n < 0) {
+          ep.flushPolicy = 'footprint';
+          ep.flushPt += PAF_MAX;
+          break;
+        }
+        this.flushStream(flow, ep, fromClient, n, 'pdu', out, meta);
+      }
+    }
+    const acked = this.ackedBytes(ep);
+    if (acked >= ep.flushPt && s.piecesBefore(acked) > 1) this.flushStream(flow, ep, fromClient, acked, 'ack', out, meta);
+  }
+
+  /**
+   * flush_stream / StreamFlushTalker: `ep`'s acked data; unless `force`, only when there is data to flush by the
+   * policy (DataToFlush: two segments for footprint, one for PAF).
+   */
+  private flushAcked(flow: Flow, ep: Endpoint, fromClient: boolean, meta: number, force: boolean, reason: FlushReason, out: StreamSegment[]): void {
+    const s = ep.stream;
+    if (s === undefined) return;
+    const acked = this.ackedBytes(ep);
+    if (acked <= 0) return;
+    if (!force && s.piecesBefore(acked) < (ep.flushPolicy === 'paf' ? 1 : 2)) return;
+    this.flushStream(flow, ep, fromClient, acked, reason, out, meta);
+  }
+
+  /**
+   * Snort FlushQueuedSegs (a session's cleanup: its end, a timeout, an eviction, the end of the capture): the acked
+   * data still queued, the server's first, each rebuilt from its first queued segment's own packet. Data never
+   * acknowledged is never rebuilt.
+   */
+  private cleanupFlush(flow: Flow, reason: FlushReason, out: StreamSegment[]): void {
+    for (const [ep, fromClient] of [
+      [flow.server, false],
+      [flow.client, true],
+    ] as const) {
+      const meta = ep.stream?.firstMeta();
+      if (meta !== undefined) this.flushAcked(flow, ep, fromClient, meta, true, reason, out);
     }
   }
 
@@ -384,10 +516,12 @@ export class FlowTable {
     limit: number,
     reason: FlushReason,
     out: StreamSegment[],
+    meta: number,
     wholeChunksOnly = false,
   ): void {
     const s = ep.stream;
     if (s === undefined) return;
+    const peer = fromClient ? flow.server : flow.client;
     let left = limit;
     while (left > 0) {
       if (wholeChunksOnly && s.contiguous() < this.flushSize) return;
@@ -396,14 +530,23 @@ export class FlowTable {
       left -= r.data.length;
       this.stats.flushedSegments++;
       this.stats.flushedBytes += r.data.length;
-      out.push({ flow, fromClient, seq: r.seq, data: r.data, reason });
+      out.push({
+        flow,
+        fromClient,
+        seq: r.seq,
+        data: r.data,
+        reason,
+        flags: meta & 0xff,
+        ttl: meta >>> 8,
+        ack: peer.lUnackd >= 0 ? peer.lUnackd : 0,
+        window: peer.window,
+      });
     }
   }
 
   private remove(flow: Flow, reason: FlushReason, out: StreamSegment[] | undefined): void {
     const sink = out ?? [];
-    this.flushStream(flow, flow.client, true, Infinity, reason, sink);
-    this.flushStream(flow, flow.server, false, Infinity, reason, sink);
+    if (!flow.terminated) this.cleanupFlush(flow, reason, sink);
     this.lists[flow.kind].unlink(flow);
     this.flows.delete(flow);
     this.onRemove?.(flow, sink);
@@ -434,13 +577,13 @@ export class FlowTable {
     }
   }
 
-  /** Hand out all data still queued in every flow (end of capture). Flows stay in the table. */
+  /**
+   * End of capture: every flow's cleanup (Snort resets its sessions after each capture: the acked data still queued,
+   * see cleanupFlush). Flows stay in the table.
+   */
   flushAll(): StreamSegment[] {
     const out: StreamSegment[] = [];
-    for (const f of this.flows.values()) {
-      this.flushStream(f, f.client, true, Infinity, 'end', out);
-      this.flushStream(f, f.server, false, Infinity, 'end', out);
-    }
+    for (const f of this.flows.values()) if (!f.terminated) this.cleanupFlush(f, 'end', out);
     return out.length ? out : NO_SEGMENTS;
   }
 }

@@ -51,3 +51,76 @@ export function httpMessageLength(b: Uint8Array, fromClient: boolean): number {
   }
   return fromClient ? end : 0;
 }
+
+function isTokenByte(c: number): boolean {
+  // RFC 2616 token characters (hi_paf.c class_map CLASS_TOK)
+  return c > 0x20 && c < 0x7f && !'()<>@,;:\\"/[]?={}'.includes(String.fromCharCode(c));
+}
+
+/** Offset just past the chunked body starting at `at` (the last chunk and its blank line), 0 while incomplete. */
+function chunkedEnd(b: Uint8Array, at: number): number {
+  let i = at;
+  for (;;) {
+    const eol = b.indexOf(LF, i);
+    if (eol < 0) return 0;
+    const m = /^\s*([0-9a-fA-F]+)/.exec(latin1.decode(b.subarray(i, eol)));
+    if (m === null) return 0;
+    const size = parseInt(m[1]!, 16);
+    i = eol + 1;
+    if (size === 0) {
+      // trailer lines up to the blank one
+      for (;;) {
+        const e = b.indexOf(LF, i);
+        if (e < 0) return 0;
+        const blank = e === i || (e === i + 1 && b[i] === CR);
+        i = e + 1;
+        if (blank) return i;
+      }
+    }
+    i += size;
+    const e = b.indexOf(LF, i);
+    if (e < 0) return 0;
+    i = e + 1;
+  }
+}
+
+/**
+ * Snort 2.9.20 http_inspect's PAF (hi_paf.c) on the acked data of one direction: where the first message ends (its
+ * length), 0 while that is not known yet, -1 when the data is no HTTP message (PAF_ABORT: the stream is then flushed
+ * by footprint). At the end of the headers (hi_eoh): a response without a body (1xx, 204, 304, or to a HEAD request:
+ * `head`) or a request without Content-Length or chunks ends there; Content-Length adds the body; chunks run to the
+ * last one; an HTTP/1.1 response without either ends with its headers, an HTTP/1.0 one with Content-Encoding too, other
+ * responses abort.
+ */
+export function httpPafLength(b: Uint8Array, fromClient: boolean, head: boolean): number {
+  if (b.length === 0) return 0;
+  if (fromClient) {
+    if (!isTokenByte(b[0]!)) return -1;
+  } else {
+    const want = 'HTTP/1.';
+    for (let i = 0; i < Math.min(want.length, b.length); i++) if (b[i] !== want.charCodeAt(i)) return -1;
+  }
+  const end = headerEnd(b);
+  if (end < 0) return 0;
+  const head0 = latin1.decode(b.subarray(0, end));
+  const first = head0.slice(0, head0.indexOf('\n'));
+  const te = fieldValue(head0, 'transfer-encoding');
+  const chunked = te !== undefined && /^chunked/i.test(te);
+  const cl = fieldValue(head0, 'content-length');
+  const len = cl !== undefined && /^\d+/.test(cl) ? parseInt(cl, 10) : undefined;
+  if (fromClient) {
+    if (!/^\S+[ \t]+\S+[ \t]+HTTP\/1\.[01]/.test(first)) return end; // an HTTP/0.9 simple request: its line
+    if (chunked) return chunkedEnd(b, end);
+    if (len !== undefined) return end + len;
+    return end;
+  }
+  const m = /^HTTP\/1\.(\d)[ \t]+(\d{3})/.exec(first);
+  if (m === null) return -1;
+  const code = Number(m[2]);
+  if (head || code === 204 || code === 304 || (code >= 100 && code < 200)) return end;
+  if (chunked) return chunkedEnd(b, end);
+  if (len !== undefined) return end + len;
+  if (m[1] === '1') return end;
+  if (fieldValue(head0, 'content-encoding') !== undefined) return end;
+  return -1;
+}

@@ -39,7 +39,7 @@ export interface HttpBuffers {
   version?: Uint8Array;
   /** http_header (header lines after the start line, each with its CRLF; cookie values removed when enableCookie) */
   header?: Uint8Array;
-  /** http_raw_header (same block, before any normalisation; cookie values removed when enableCookie) */
+  /** http_raw_header (the same block as sent: before any normalisation, cookie values kept) */
   rawHeader?: Uint8Array;
   /** http_cookie / http_raw_cookie: Cookie (requests) or Set-Cookie (responses) values */
   cookie?: Uint8Array;
@@ -93,6 +93,8 @@ function startsWithHttp(b: Uint8Array, i: number): boolean {
 
 interface HeaderBlock {
   header: Uint8Array;
+  /** The header lines as sent, cookies included (http_raw_header keeps them; hi_client.c leaves only http_header without). */
+  raw: Uint8Array;
   cookie: Uint8Array | undefined;
   headers: [string, string][];
   /** Offset just after the blank line, or -1 if the block did not end in this payload. */
@@ -111,6 +113,7 @@ function parseHeaders(b: Uint8Array, i: number, cookieName: string, enableCookie
     const e = lineEnd(b, pos);
     if (e < 0) {
       headerParts.push(b.subarray(pos));
+      pos = b.length;
       break;
     }
     if (e === pos) {
@@ -144,6 +147,7 @@ function parseHeaders(b: Uint8Array, i: number, cookieName: string, enableCookie
   }
   return {
     header: concat(headerParts),
+    raw: b.subarray(i, pos),
     cookie: cookieParts.length ? concat(cookieParts) : undefined,
     headers,
     bodyStart,
@@ -305,6 +309,11 @@ export class HttpSession {
   private body: BodyState | undefined = undefined;
   /** Method of the last request (a HEAD response has no body). */
   private lastMethod = '';
+
+  /** The last request was a HEAD: its response has no body (PAF ends it with its headers, hi_paf.c HIF_NOB). */
+  get lastRequestWasHead(): boolean {
+    return this.lastMethod === 'HEAD';
+  }
 
   constructor(cfg: HttpConfig = {}) {
     this.cfg = {
@@ -478,9 +487,9 @@ export class HttpSession {
   }
 }
 
-/** The header and cookie buffers of a message (normalisation is off by default, so raw and normalised are equal). */
+/** The header and cookie buffers of a message (normalisation is off by default: they differ by the cookie values only). */
 function setHeaderBuffers(buffers: HttpBuffers, hb: ReturnType<typeof parseHeaders>): void {
-  buffers.rawHeader = hb.header;
+  buffers.rawHeader = hb.raw;
   buffers.header = hb.header;
   buffers.headers = hb.headers;
   if (hb.cookie !== undefined) {

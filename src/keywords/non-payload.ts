@@ -936,6 +936,8 @@ export const stream_size = defineKeyword<StreamSizeArgs>({
 export function streamSizeMatches(h: HeaderOf<'stream_size'>, s: Subject): boolean {
   const f = s.flow;
   if (f === undefined || s.packet.tcp === undefined) return false;
+  // the packet ending the session comes after TcpSessionClear: no TCP session left to measure
+  if (f.terminated && !s.rebuilt) return false;
   const c = f.client.streamSize;
   const sv = f.server.streamSize;
   switch (h.side) {

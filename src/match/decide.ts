@@ -104,47 +104,15 @@ export function nonPayloadMatches(rule: RulePlan, s: Subject): boolean {
   return true;
 }
 
-/**
- * Snort's stream5 queues data for reassembly only once a session is established. The flow table queues it anyway,
- * so the end sequence of data queued before establishment is remembered per direction (in the flow's app storage)
- * and the rebuilt segments made only of it are treated as Snort 2.9.20 treats that data (suricata-verify):
- * - a session opened by a SYN (SYN with data, TCP fast open): the packets are inspected as they are and their data
- *   never comes back in a rebuilt packet (util-action-04);
- * - a session picked up midstream: rules without a fast pattern see the packet, content rules see the rebuilt
- *   segment (alert-testmyids-midstream, bug-6887 defrag, http2-keywords2).
- */
-function preEstablishedEnd(item: InspectionItem): number | undefined {
-  return item.flow?.app.get(item.fromClient ? 'match.preEst.c' : 'match.preEst.s') as number | undefined;
-}
-
 /** The subjects to evaluate for one inspection item: one per HTTP message, or one without HTTP. */
 export function subjectsOf(item: InspectionItem): Subject[] {
-  let inserted = item.streamInserted;
-  let onlyFastPattern = false;
-  const midstream = item.flow?.midstream === true;
-  if (item.kind === 'packet' && inserted && !item.established && item.flow && item.packet.tcp) {
-    if (!midstream) inserted = false;
-    const t = item.packet.tcp;
-    const end = (t.seq + item.packet.payloadLength + (t.flags & 0x02 ? 1 : 0)) >>> 0;
-    const prev = preEstablishedEnd(item);
-    if (prev === undefined || ((end - prev) | 0) > 0) item.flow.app.set(item.fromClient ? 'match.preEst.c' : 'match.preEst.s', end);
-  }
-  if (item.kind === 'stream' && item.segment) {
-    const end = preEstablishedEnd(item);
-    const segEnd = (item.segment.seq + item.segment.data.length) >>> 0;
-    if (end !== undefined && ((end - segEnd) | 0) >= 0) {
-      if (!midstream) return [];
-      onlyFastPattern = true;
-    }
-  }
   const p = item.packet;
   // one object shape for every subject (V8 then keeps the code that reads them specialised)
   const subject = (http: HttpBuffers | undefined): Subject => ({
     packet: p,
     payload: item.payload ?? p.payload,
     rebuilt: item.kind === 'stream',
-    streamInserted: inserted,
-    onlyFastPattern,
+    streamInserted: item.streamInserted,
     flow: item.flow,
     fromClient: item.fromClient,
     established: item.established,
@@ -153,6 +121,71 @@ export function subjectsOf(item: InspectionItem): Subject[] {
   });
   if (item.http.length === 0) return [subject(undefined)];
   return item.http.map(subject);
+}
+
+/** snort_stream_tcp.c MAX_SESSION_ALERTS: the alerts a TCP session remembers per direction. */
+const MAX_SESSION_ALERTS = 8;
+
+/**
+ * Snort 2.9.20's session alert list (fpdetect.c fpFinalSelectEvent with fpSessionAlerted / fpAddSessionAlert,
+ * snort_stream_tcp.c StreamCheckSessionAlertTcp / StreamAddSessionAlertTcp): a TCP packet's queued events are
+ * remembered (gid, sid, its sequence number, less one with FIN) in its direction, at most 8, for the first `log` events
+ * of the queue; a rebuilt packet does not queue an event whose gid:sid is remembered there (whatever its sequence
+ * number), which is how a rule matching a packet and then the rebuilt data holding it alerts once. The rules are
+ * taken in event queue order (`order`), a pass rule ending the queue as it ends Snort's. Returns the rules left.
+ */
+export function sessionAlerts(item: InspectionItem, matched: RulePlan[], order: (a: RulePlan, b: RulePlan) => number, log: number): RulePlan[] {
+  const f = item.flow;
+  const t = item.packet.tcp;
+  if (f === undefined || t === undefined || f.kind !== 'tcp') return matched;
+  const ep = item.fromClient ? f.client : f.server;
+  const rebuilt = item.kind === 'stream';
+  const seq = (t.seq - (t.flags & 0x01 ? 1 : 0)) >>> 0;
+  const sorted = matched.length > 1 ? matched.slice().sort(order) : matched;
+  let kept: RulePlan[] | undefined;
+  let queued = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i]!;
+    if (r.action === 'pass' && queued > 0) break;
+    const list = ep.alerts;
+    let seen = false;
+    if (rebuilt && list !== undefined)
+      for (let k = 0; k < list.length; k += 3)
+        if (list[k] === r.gid && list[k + 1] === r.sid) {
+          seen = true;
+          break;
+        }
+    if (seen) kept ??= sorted.slice(0, i);
+    else {
+      queued++;
+      kept?.push(r);
+    }
+    if (queued <= log && (list?.length ?? 0) < 3 * MAX_SESSION_ALERTS) (ep.alerts ??= []).push(r.gid, r.sid, seq);
+    if (r.action === 'pass') {
+      kept ??= sorted.slice(0, i + 1);
+      break;
+    }
+  }
+  return kept ?? sorted;
+}
+
+/** Snort purge_alerts: once a direction's data up to `upTo` has been flushed, its alerts before it are forgotten. */
+export function purgeSessionAlerts(item: InspectionItem): void {
+  const f = item.flow;
+  const seg = item.segment;
+  if (f === undefined || seg === undefined) return;
+  const ep = seg.fromClient ? f.client : f.server;
+  const list = ep.alerts;
+  if (list === undefined) return;
+  const upTo = (seg.seq + seg.data.length) >>> 0;
+  let n = 0;
+  for (let k = 0; k < list.length; k += 3) {
+    if (((list[k + 2]! - upTo) | 0) < 0) continue;
+    list[n++] = list[k]!;
+    list[n++] = list[k + 1]!;
+    list[n++] = list[k + 2]!;
+  }
+  list.length = n;
 }
 
 function setsFlowbits(r: RulePlan): boolean {
@@ -184,6 +217,17 @@ export class EventDecider {
       l.push(f);
       this.filtersBySid.set(k, l);
     }
+  }
+
+  /** The event queue's order: action order (pass first by default), then longer contents first, then rule order. */
+  readonly order = (a: RulePlan, b: RulePlan): number => {
+    const rank = this.actionRank;
+    return (rank.get(a.action) ?? 99) - (rank.get(b.action) ?? 99) || b.contentLength - a.contentLength || a.index - b.index;
+  };
+
+  /** Events logged per packet (`config event_queue: log N`). */
+  get eventLog(): number {
+    return this.plan.eventLog;
   }
 
   /** Applies the flowbits updates of a rule that matched; false when the rule says noalert. */
@@ -283,10 +327,7 @@ export class EventDecider {
   select(matched: RulePlan[], p: EventPacket, silent = false): MatchEvent[] {
     if (matched.length === 0) return NO_EVENTS;
     const now = p.tsSec + p.tsUsec / 1e6;
-    const rank = this.actionRank;
-    const sorted = matched
-      .slice()
-      .sort((a, b) => (rank.get(a.action) ?? 99) - (rank.get(b.action) ?? 99) || b.contentLength - a.contentLength || a.index - b.index);
+    const sorted = matched.slice().sort(this.order);
     const out: MatchEvent[] = [];
     for (const r of sorted) {
       if (r.action === 'pass') break;

@@ -2,7 +2,7 @@ import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
 import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
-import { EventDecider, NO_EVENTS, nonPayloadMatches, subjectsOf, type MatchEvent } from './decide.js';
+import { EventDecider, NO_EVENTS, nonPayloadMatches, purgeSessionAlerts, sessionAlerts, subjectsOf, type MatchEvent } from './decide.js';
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
@@ -187,7 +187,6 @@ export class Matcher {
   /** Does the rule match this subject (its header already did): non-payload, then payload options. */
   ruleMatches(rule: RulePlan, s: Subject): boolean {
     if (rule.fastPattern !== undefined && s.streamInserted) return false;
-    if (rule.fastPattern === undefined && s.onlyFastPattern) return false;
     // Snort 2.9.20 (flow-drop-iponly-01, ips-state-1): ip rules without content never fire on rebuilt packets
     if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
     if (!nonPayloadMatches(rule, s)) return false;
@@ -369,6 +368,8 @@ export class Matcher {
     }
     this.stats.inspected++;
     this.itemBudget.reset(itemBytes(item));
+    // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
+    if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
     let matched: RulePlan[] | undefined;
     const done = this.nextStamp();
     const doneRule = this.doneRule;
@@ -391,6 +392,8 @@ export class Matcher {
         }
       }
     }
+    if (matched !== undefined) matched = sessionAlerts(item, matched, this.decider.order, this.decider.eventLog);
+    if (item.kind === 'stream') purgeSessionAlerts(item);
     return matched ?? NO_RULES;
   }
 

@@ -15,8 +15,6 @@ export interface Subject {
   rebuilt: boolean;
   /** The payload went to reassembly (Snort PKT_STREAM_INSERT): rules with a fast pattern skip it. */
   streamInserted: boolean;
-  /** Only rules with a fast pattern see this subject (rebuilt data of a session picked up midstream). */
-  onlyFastPattern: boolean;
   flow: Flow | undefined;
   /** Direction; meaningful only with a flow. */
   fromClient: boolean;
@@ -33,7 +31,6 @@ export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet'
     payload: opts.payload ?? packet.payload,
     rebuilt: opts.rebuilt ?? packet.origin === 'stream',
     streamInserted: opts.streamInserted ?? false,
-    onlyFastPattern: opts.onlyFastPattern ?? false,
     flow: opts.flow,
     fromClient: opts.fromClient ?? true,
     established: opts.established ?? false,
@@ -42,20 +39,17 @@ export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet'
   };
 }
 
-/** Default ports of Snort 2.9's smtp, pop and imap preprocessors (file_data is their decoded data). */
-const MAIL_PORTS: ReadonlySet<number> = new Set([25, 465, 587, 691, 110, 143]);
-
 /** The bytes of a buffer for this subject, or undefined when the subject has none. */
 export function bufferOf(s: Subject, name: BufferName, base64: Uint8Array | undefined): Uint8Array | undefined {
   switch (name) {
     case 'pkt':
       return s.payload;
     case 'file_data': {
-      // HTTP: the response body. SMTP/POP/IMAP (Snort decodes them; honeywall does not): the payload as it is.
-      // Other traffic has no file data, so file_data rules do not fire on it (as in Snort 2.9).
-      const h = s.http;
-      if (h !== undefined) return h.fileData;
-      return MAIL_PORTS.has(s.packet.srcPort) || MAIL_PORTS.has(s.packet.dstPort) ? s.payload : undefined;
+      // Snort 2.9.20 sp_file_data.c FileDataEval: the HTTP body (http_inspect's file_data_ptr) when there is one, else
+      // the packet's payload (data = p->data when file_data_ptr is empty), on any packet with a payload: a response
+      // without a body and traffic no preprocessor decodes both give their payload.
+      const f = s.http?.fileData;
+      return f !== undefined && f.length > 0 ? f : s.payload;
     }
     case 'base64':
       return base64;

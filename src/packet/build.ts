@@ -255,6 +255,7 @@ export function tcpDatagram(
   flags: number,
   payload: Uint8Array,
   ttl = 64,
+  window = 65535,
 ): Uint8Array {
   const v6 = src.length === 16;
   const ipLen = v6 ? 40 : 20;
@@ -281,7 +282,7 @@ export function tcpDatagram(
   writeU32(b, t + 8, ack >>> 0);
   b[t + 12] = 0x50;
   b[t + 13] = flags;
-  writeU16(b, t + 14, 65535);
+  writeU16(b, t + 14, window);
   b.set(payload, t + 20);
   fixChecksums(b, decodeIpPacket(b, undefined, { verifyChecksums: false }));
   return b;
