@@ -137,7 +137,7 @@ describe('inflatePartial', () => {
   const text = Buffer.from(Array.from({ length: 40_000 }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join(''));
   it('a truncated stream gives what it has; a corrupt one gives undefined; deflate remembers raw', async () => {
     const { gzipSync, deflateRawSync } = await import('node:zlib');
-    const { inflatePartial } = await import('../src/http/session.js');
+    const { inflatePartial } = await import('../src/http/inflate.js');
     const gz = gzipSync(text);
     const part = inflatePartial(gz.subarray(0, gz.length >> 1), 'gzip', 1 << 20)!;
     expect(part.length).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js'
 import { Defragmenter, type DefragOptions } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
 import { httpPafLength } from '../http/paf.js';
+import { InflaterPool } from '../http/inflate.js';
 import { HttpSession, type HttpBuffers, type HttpConfig } from '../http/session.js';
 import type { Flow } from './flow.js';
 import { shardOf } from './shard.js';
@@ -30,6 +31,11 @@ export interface PipelineOptions {
   http?: HttpConfig;
   /** Server ports whose traffic is parsed as HTTP (default SNORT_HTTP_PORTS). */
   httpPorts?: readonly number[];
+}
+
+/** A flow's HTTP session, if it has one (without making its app map). */
+function httpOf(flow: Flow): HttpSession | undefined {
+  return flow.hasApp ? (flow.app.get('http') as HttpSession | undefined) : undefined;
 }
 
 /** What the matcher inspects: a packet (from the wire or defragmented) or a rebuilt stream segment. */
@@ -67,14 +73,19 @@ export class PacketPipeline {
   readonly decodeStats = new DecodeStats();
   readonly defrag: Defragmenter;
   readonly flows: FlowTable;
+  /** The zlib streams of the flows' compressed HTTP bodies: capped, see InflaterPool. */
+  readonly inflaters: InflaterPool;
   private readonly decodeOpts: DecodeOptions | undefined;
-  private readonly httpCfg: HttpConfig | undefined;
+  private readonly httpCfg: HttpConfig;
   private readonly httpPorts: Set<number>;
+  /** Flows that left the table during this call, whose HTTP sessions close once their last data is parsed. */
+  private ended: Flow[] = [];
 
   constructor(opts: PipelineOptions = {}) {
     this.decodeOpts = opts.decode;
     this.defrag = new Defragmenter({ ...opts.defrag, decode: opts.defrag?.decode ?? opts.decode });
-    this.httpCfg = opts.http;
+    this.inflaters = opts.http?.inflaters ?? new InflaterPool();
+    this.httpCfg = { ...opts.http, inflaters: this.inflaters };
     this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
     const httpPorts = this.httpPorts;
     this.flows = new FlowTable({
@@ -85,6 +96,7 @@ export class PacketPipeline {
         httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
       ...opts.flow,
     });
+    this.flows.onRemove = (flow) => this.ended.push(flow);
   }
 
   /**
@@ -92,7 +104,7 @@ export class PacketPipeline {
    * (kept by the flows it touches; see Flow.lastIndex).
    */
   push(linktype: number, data: Uint8Array, tsSec = 0, tsUsec = 0, index = 0): InspectionItem[] {
-    return this.packet(this.decodeFrame(linktype, data, tsSec, tsUsec), index);
+    return this.closeEnded(this.packet(this.decodeFrame(linktype, data, tsSec, tsUsec), index));
   }
 
   /**
@@ -103,7 +115,7 @@ export class PacketPipeline {
   pushShard(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number, index: number, shard: number, shards: number): InspectionItem[] {
     const p = this.decodeFrame(linktype, data, tsSec, tsUsec);
     const ip = p.ip;
-    if (ip === undefined ? shard === 0 : shardOf(ip.src, ip.dst, shards) === shard) return this.packet(p, index);
+    if (ip === undefined ? shard === 0 : shardOf(ip.src, ip.dst, shards) === shard) return this.closeEnded(this.packet(p, index));
     if (ip === undefined) return NO_ITEMS;
     return this.advance(
       p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip',
@@ -135,15 +147,28 @@ export class PacketPipeline {
    */
   advance(kind: 'tcp' | 'udp' | 'icmp' | 'ip', tsSec: number, tsUsec: number): InspectionItem[] {
     const flushed = this.flows.expire(tsSec + tsUsec / 1e6, [], kind);
-    if (flushed.length === 0) return NO_ITEMS;
-    return flushed.map((s) => this.streamItem(s, undefined, tsSec, tsUsec));
+    if (flushed.length === 0) return this.closeEnded(NO_ITEMS);
+    return this.closeEnded(flushed.map((s) => this.streamItem(s, undefined, tsSec, tsUsec)));
   }
 
-  /** End of input: every segment still queued, as items. */
+  /** End of input: every segment still queued, as items. The flows' HTTP sessions are closed after them. */
   finish(): InspectionItem[] {
     const out: InspectionItem[] = [];
     for (const s of this.flows.flushAll()) out.push(this.streamItem(s, undefined));
+    for (const f of this.flows.values()) httpOf(f)?.close();
     return out;
+  }
+
+  /**
+   * Closes the HTTP sessions of the flows that left the table during this call (timeout, eviction, a new SYN), after
+   * their flushed data was parsed: their zlib streams are freed now rather than when the flows are collected.
+   */
+  private closeEnded(items: InspectionItem[]): InspectionItem[] {
+    if (this.ended.length > 0) {
+      for (const f of this.ended) httpOf(f)?.close();
+      this.ended = [];
+    }
+    return items;
   }
 
   private track(p: Packet, out: InspectionItem[], index: number): void {

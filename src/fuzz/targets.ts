@@ -610,8 +610,12 @@ const httpTarget: FuzzTarget = {
       req.request(piece);
       res.response(piece);
     }
+    req.close();
+    res.close();
     new HttpSession({ postDepth: 0, decompressDepth: 100 }).request(body);
-    new HttpSession({ postDepth: -1, maxCompressed: 64 }).response(body);
+    const small = new HttpSession({ postDepth: -1, maxCompressed: 64, decompressDepth: 100 });
+    small.response(body);
+    small.close();
   },
 };
 

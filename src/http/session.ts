@@ -1,5 +1,5 @@
 import { concat } from '../packet/bytes.js';
-import { constants as zc, inflateRawSync, inflateSync, gunzipSync } from 'node:zlib';
+import { BodyInflater, type ContentCoding, type InflaterPool } from './inflate.js';
 import { normalizeUri, type UriNormalizeOptions } from './normalize.js';
 
 /**
@@ -23,8 +23,16 @@ export interface HttpConfig {
   postDepth?: number;
   /** Bytes of decompressed response body kept per response (decompress_depth with unlimited_decompress). Default 65535 per payload. */
   decompressDepth?: number;
-  /** Compressed bytes kept per response for decompression across payloads. Default 1 MiB. */
+  /**
+   * Compressed bytes of a response given to its decompressor; a payload that would go over is skipped (not fed).
+   * Default 1 MiB.
+   */
   maxCompressed?: number;
+  /**
+   * The cap on decompressors open at once, shared by the sessions of one flow table (PacketPipeline passes its own).
+   * Without one, a session's decompressor is not counted: for a session used on one payload and then closed.
+   */
+  inflaters?: InflaterPool;
 }
 
 /** Buffers of one HTTP message (or of a body continuation). Absent buffers are undefined. */
@@ -62,6 +70,7 @@ const LF = 0x0a;
 const SP = 0x20;
 const TAB = 0x09;
 const latin1 = new TextDecoder('latin1');
+
 const EMPTY = new Uint8Array(0);
 
 function isTokenChar(c: number): boolean {
@@ -238,74 +247,22 @@ export class Dechunker {
   }
 }
 
-/**
- * Decompress as much of a (possibly incomplete) gzip / zlib / raw deflate stream as possible. A truncated stream is
- * not an error (Z_SYNC_FLUSH hands out what it has); a corrupt one is, and a corrupt prefix stays corrupt whatever
- * follows: then the result is undefined and the caller stops decompressing that body (each retry threw an Error with
- * a stack trace, per packet: the fuzzer's slowest HTTP inputs). `deflate` is tried zlib-wrapped, then raw; `wrap`
- * remembers which one worked so that later calls do not throw again.
- */
-export function inflatePartial(data: Uint8Array, encoding: 'gzip' | 'deflate', limit: number, wrap: { raw?: boolean } = {}): Uint8Array | undefined {
-  // zlib's errors are expected here (corrupt streams, output over the limit): without a stack trace each costs a
-  // tenth of what it did (synchronous: nothing else runs while the limit is 0)
-  const traces = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return inflateAttempts(data, encoding, limit, wrap);
-  } finally {
-    Error.stackTraceLimit = traces;
-  }
-}
-
-function inflateAttempts(data: Uint8Array, encoding: 'gzip' | 'deflate', limit: number, wrap: { raw?: boolean } = {}): Uint8Array | undefined {
-  const opts = { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, limit) };
-  const whole = { finishFlush: zc.Z_SYNC_FLUSH };
-  type Attempt = { raw: boolean; run: (o: typeof whole) => Buffer };
-  const deflate: Attempt[] = [
-    { raw: false, run: (o) => inflateSync(data, o) },
-    { raw: true, run: (o) => inflateRawSync(data, o) },
-  ];
-  const attempts: Attempt[] =
-    encoding === 'gzip' ? [{ raw: false, run: (o) => gunzipSync(data, o) }] : deflate.filter((a) => wrap.raw === undefined || a.raw === wrap.raw);
-  for (const a of attempts) {
-    try {
-      const out = new Uint8Array(a.run(opts));
-      wrap.raw = a.raw;
-      return out;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        // more than `limit`: decompress with no cap and cut
-        try {
-          const big = a.run(whole);
-          wrap.raw = a.raw;
-          return new Uint8Array(big.subarray(0, limit));
-        } catch {
-          /* corrupt after the limit: try the next variant */
-        }
-      }
-    }
-  }
-  return undefined;
-}
-
 interface BodyState {
   mode: 'length' | 'chunked' | 'close';
   remaining: number;
   dechunker: Dechunker | undefined;
-  encoding: 'gzip' | 'deflate' | undefined;
-  compressed: Uint8Array[];
+  encoding: ContentCoding | undefined;
+  /** Compressed bytes fed to the inflater (at most maxCompressed). */
   compressedBytes: number;
-  /** Decompressed bytes already handed out. */
-  produced: number;
-  /** deflate: whether the stream is raw (known after the first call that worked; see inflatePartial). */
-  raw?: boolean;
+  /** The body's decompressor (made by its first payload; it holds a zlib stream until closed). */
+  inflater: BodyInflater | undefined;
   /** The compressed stream is corrupt: nothing more comes out of it. */
   corrupt?: boolean;
 }
 
 /** HTTP state of one flow (both directions). Store it in `Flow.app` under "http". */
 export class HttpSession {
-  private readonly cfg: Required<Omit<HttpConfig, 'uri'>> & { uri: UriNormalizeOptions };
+  private readonly cfg: Required<Omit<HttpConfig, 'uri' | 'inflaters'>> & { uri: UriNormalizeOptions; inflaters: InflaterPool | undefined };
   private body: BodyState | undefined = undefined;
   /** Method of the last request (a HEAD response has no body). */
   private lastMethod = '';
@@ -322,7 +279,17 @@ export class HttpSession {
       postDepth: cfg.postDepth ?? 65495,
       decompressDepth: cfg.decompressDepth ?? 65535,
       maxCompressed: cfg.maxCompressed ?? 1 << 20,
+      inflaters: cfg.inflaters,
     };
+  }
+
+  /**
+   * Ends the response body being read, closing its decompressor: call it when the session is dropped (its flow
+   * ended) so the zlib stream is freed now, not when it is collected. Data after it is parsed as new messages.
+   */
+  close(): void {
+    this.body?.inflater?.close();
+    this.body = undefined;
   }
 
   /** Parse client-to-server data. Returns one entry per request line found (none if the payload is not HTTP). */
@@ -424,7 +391,7 @@ export class HttpSession {
     const statCode = b.subarray(i, c);
     while (c < lineStop && b[c] === SP) c++;
     const buffers: HttpBuffers = { kind: 'response', version, statCode, statMsg: b.subarray(c, lineStop), complete: false };
-    this.body = undefined;
+    this.close();
     if (eol < 0) return { buffers, next: b.length };
     const hb = parseHeaders(b, afterEol(b, eol), 'set-cookie', this.cfg.enableCookie);
     setHeaderBuffers(buffers, hb);
@@ -442,9 +409,8 @@ export class HttpSession {
       remaining: cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : Infinity,
       dechunker: chunked ? new Dechunker() : undefined,
       encoding: ce.includes('gzip') ? 'gzip' : ce.includes('deflate') ? 'deflate' : undefined,
-      compressed: [],
       compressedBytes: 0,
-      produced: 0,
+      inflater: undefined,
     };
     const r = this.continueBody(b, hb.bodyStart);
     buffers.fileData = r.data;
@@ -472,18 +438,19 @@ export class HttpSession {
     }
     if (st.encoding === undefined) return { data: raw, next };
     if (st.corrupt) return { data: EMPTY, next };
-    if (st.compressedBytes + raw.length <= this.cfg.maxCompressed) {
-      st.compressed.push(raw.slice());
-      st.compressedBytes += raw.length;
-    }
-    const all = inflatePartial(concat(st.compressed.length ? st.compressed : [EMPTY]), st.encoding, st.produced + this.cfg.decompressDepth, st);
-    if (all === undefined) {
+    // a payload that would take the body over maxCompressed is skipped; the call still hands out what output the
+    // depth held back before
+    const fits = st.compressedBytes + raw.length <= this.cfg.maxCompressed;
+    if (fits) st.compressedBytes += raw.length;
+    st.inflater ??= new BodyInflater(st.encoding, this.cfg.inflaters);
+    const data = st.inflater.push(fits ? raw : EMPTY, this.cfg.decompressDepth);
+    // the body ended with this payload: its zlib stream is not needed any more
+    if (this.body !== st) st.inflater.close();
+    if (data === undefined) {
       st.corrupt = true;
       return { data: EMPTY, next };
     }
-    const fresh = all.subarray(Math.min(st.produced, all.length));
-    st.produced = all.length;
-    return { data: fresh, next };
+    return { data, next };
   }
 }
 

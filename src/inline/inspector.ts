@@ -443,6 +443,8 @@ export class InlineInspector<H> {
     if (http) {
       const s = new HttpSession();
       buffers = u.fromClient ? s.request(window) : s.response(window);
+      // parsed once: the zlib stream of a compressed body in the window is freed now, not when collected
+      s.close();
     }
     const item: InspectionItem = {
       kind: 'stream',
