@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dechunker, HttpSession, normalizeUri, percentDecode } from '../src/http/index.js';
+import { normalizeUriFully } from '../src/http/normalize.js';
 
 const B = (s: string) => Buffer.from(s, 'latin1');
 const S = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('latin1'));
@@ -28,6 +29,19 @@ describe('URI normalisation', () => {
   it('never grows the URI and never throws', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => normalizeUri(b).length <= b.length && percentDecode(b).length <= b.length));
     fc.assert(fc.property(fc.stringMatching(/^[/.a%2eEcC0fF\\?]{0,40}$/), (s) => normalizeUri(B(s)).length <= s.length));
+    // the shortcut for URIs that need nothing: the same bytes as the whole normalisation
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.stringMatching(/^[/.a%2eEcC0fFuU\\?]{0,40}$/).map(B), fc.uint8Array({ maxLength: 60 })),
+        fc.boolean(),
+        fc.boolean(),
+        (b, iisBackslash, directory) => {
+          const opts = { iisBackslash, directory };
+          expect(S(normalizeUri(b, opts))).toBe(S(normalizeUriFully(b, opts)));
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });
 

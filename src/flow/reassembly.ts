@@ -221,11 +221,16 @@ export class StreamBuffer {
     return { seq, data: out };
   }
 
-  /** The in-order bytes `flush(limit)` would hand out, without taking them. */
+  /**
+   * The in-order bytes `flush(limit)` would hand out, without taking them: a view of the first piece when it holds
+   * them all (the HTTP flushing peeks every packet; the caller only reads), else a copy.
+   */
   peek(limit = Infinity): Uint8Array {
     if (this.base === undefined) return new Uint8Array(0);
     const n = Math.min(this.contiguous(), limit);
-    return n > 0 ? this.assemble(n) : new Uint8Array(0);
+    if (n <= 0) return new Uint8Array(0);
+    const first = this.segs[0]!;
+    return first.start === 0 && first.data.length >= n ? first.data.subarray(0, n) : this.assemble(n);
   }
 
   /** The first `n` in-order bytes from `base` (n <= contiguous()): the pieces are disjoint, so a copy. */
@@ -233,7 +238,12 @@ export class StreamBuffer {
     const out = new Uint8Array(n);
     for (const s of this.segs) {
       if (s.start >= n) break;
-      out.set(s.data.subarray(0, Math.min(s.data.length, n - s.start)), s.start);
+      const d = s.data;
+      const len = Math.min(d.length, n - s.start);
+      // a short piece byte by byte: a subarray and a set() per piece cost more than the copy itself, and overlaps can
+      // cut the first 16 KB (the HTTP flushing's peek, every packet) into thousands of pieces
+      if (len <= 32) for (let k = 0, o = s.start; k < len; k++, o++) out[o] = d[k]!;
+      else out.set(len === d.length ? d : d.subarray(0, len), s.start);
     }
     return out;
   }

@@ -26,14 +26,12 @@ function hexVal(c: number): number {
   return -1;
 }
 
-/** Byte at i decoded from %XX when present; returns [value, width] (width 1 when not encoded). */
-function pctByte(b: Uint8Array, i: number): [number, number] {
-  if (b[i] === 0x25 && i + 2 < b.length) {
-    const h = hexVal(b[i + 1]);
-    const l = hexVal(b[i + 2]);
-    if (h >= 0 && l >= 0) return [(h << 4) | l, 3];
-  }
-  return [b[i], 1];
+/** The byte %XX at i stands for, or -1 when b[i] does not start a valid %XX. */
+function pctValue(b: Uint8Array, i: number): number {
+  if (b[i] !== 0x25 || i + 2 >= b.length) return -1;
+  const h = hexVal(b[i + 1]);
+  const l = hexVal(b[i + 2]);
+  return h >= 0 && l >= 0 ? (h << 4) | l : -1;
 }
 
 /** Decode %XX, %uXXXX and overlong UTF-8 sequences into a new byte array. */
@@ -57,10 +55,15 @@ export function percentDecode(b: Uint8Array, opts: UriNormalizeOptions = {}): Ui
         continue;
       }
     }
-    const [v, w] = pctByte(b, i);
+    // the byte's value and width (3 for %XX, else 1) without an array per byte
+    const pv = pctValue(b, i);
+    const v = pv >= 0 ? pv : c;
+    const w = pv >= 0 ? 3 : 1;
     if (utf8 && w === 3 && (v & 0xe0) === 0xc0 && i + w < b.length) {
       // two-byte UTF-8 sequence, second byte possibly %-encoded too
-      const [v2, w2] = pctByte(b, i + w);
+      const pv2 = pctValue(b, i + w);
+      const v2 = pv2 >= 0 ? pv2 : b[i + w];
+      const w2 = pv2 >= 0 ? 3 : 1;
       if ((v2 & 0xc0) === 0x80) {
         const cp = ((v & 0x1f) << 6) | (v2 & 0x3f);
         if (cp < 0x80) {
@@ -76,8 +79,36 @@ export function percentDecode(b: Uint8Array, opts: UriNormalizeOptions = {}): Ui
   return out.subarray(0, o);
 }
 
+/**
+ * Whether normalizeUri can change `raw`: a "%" anywhere, or before the query a "\\", "//" or "/.". Without them every
+ * rule leaves every byte as it is, and the URI is its own normal form (most URIs: no decoding pass for them).
+ */
+function mayChange(raw: Uint8Array): boolean {
+  let path = true;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === 0x25) return true;
+    if (!path) continue;
+    if (c === 0x3f) path = false;
+    else if (c === 0x5c) return true;
+    else if (c === 0x2f && (raw[i + 1] === 0x2f || raw[i + 1] === 0x2e)) return true;
+  }
+  return false;
+}
+
 /** Full URI normalisation: decoding, then backslash / multi-slash / directory rules on the path. */
 export function normalizeUri(raw: Uint8Array, opts: UriNormalizeOptions = {}): Uint8Array {
+  // a copy all the same: callers may keep the URI while the bytes it was read from are reused (the gateway's window)
+  return mayChange(raw) ? normalizeUriFully(raw, opts) : new Uint8Array(raw);
+}
+
+/** Whether the path segment that starts at k ends there: "/", a backslash (iisBackslash), the query or the end. */
+function segEnd(d: Uint8Array, k: number, q: number, backslash: boolean): boolean {
+  return k >= q || d[k] === 0x2f || (backslash && d[k] === 0x5c);
+}
+
+/** normalizeUri without the shortcut for URIs it leaves as they are (exported for the test that holds the two equal). */
+export function normalizeUriFully(raw: Uint8Array, opts: UriNormalizeOptions = {}): Uint8Array {
   const d = percentDecode(raw, opts);
   const backslash = opts.iisBackslash ?? true;
   const multi = opts.multiSlash ?? true;
@@ -99,13 +130,12 @@ export function normalizeUri(raw: Uint8Array, opts: UriNormalizeOptions = {}): U
       }
       if (dir) {
         // look at the segment that follows: "." or ".." followed by "/", "\", "?" or the end
-        const segEnd = (k: number): boolean => k >= q || d[k] === 0x2f || (backslash && d[k] === 0x5c);
-        if (d[i + 1] === 0x2e && segEnd(i + 2)) {
+        if (d[i + 1] === 0x2e && segEnd(d, i + 2, q, backslash)) {
           i += 2;
           if (i >= q && (o === 0 || out[o - 1] !== 0x2f)) out[o++] = 0x2f;
           continue;
         }
-        if (d[i + 1] === 0x2e && d[i + 2] === 0x2e && segEnd(i + 3)) {
+        if (d[i + 1] === 0x2e && d[i + 2] === 0x2e && segEnd(d, i + 3, q, backslash)) {
           // drop the last segment written (stay at root when there is none)
           if (segStarts.length > 0) o = segStarts.pop()! - 1;
           i += 3;

