@@ -45,11 +45,40 @@ describe('honeywall compile', () => {
     const rep = JSON.parse(out);
     expect(rep.rules).toEqual({ total: 3, compiled: 2, failed: 1 });
     expect(rep.failures).toHaveLength(1);
-    expect(rep.failures[0]).toMatchObject({ sid: 5, file: expect.stringContaining('test.rules'), line: 2 });
+    expect(rep.failures[0]).toMatchObject({ sid: 5, file: expect.stringContaining('test.rules'), line: 2, column: 51, code: 'bad-operator' });
     expect(rep.failures[0].reason).toMatch(/dsize/);
     expect(rep.pcre).toMatchObject({ engine: expect.stringMatching(/^PCRE2 10\./), patterns: 1, limits: { matchLimit: 3500, depthLimit: 1500 } });
     expect(rep.pcre.list[0]).toMatchObject({ sid: 6, pattern: '/(a|aa)+(?=b)/', matchLimit: 3500 });
     expect(existsSync(art)).toBe(true);
+  });
+  it('prints each failure as lint prints a problem, file:line:column: error code: message [sid N]', async () => {
+    const rules = join(dir, 'fail.rules');
+    writeFileSync(
+      rules,
+      [
+        'alert tcp any any -> any any (msg:"broken"; dsize:>=3; sid:5;)',
+        'alert tcp $NOPE any -> any any (msg:"var"; sid:8;)',
+        'alert tcp any any -> any any (msg:"ct"; classtype:nope; sid:9;)',
+        'alert tcp any any -> any any (msg:"x"; content:"a"; rpc:100000,*,*; sid:7;)',
+        'alert tcp any any -> any any (msg:"ok"; content:"a"; sid:1;)',
+        '',
+      ].join('\n'),
+    );
+    expect(await main(['node', 'honeywall', 'compile', rules, '--out', join(dir, 'f.hwm')])).toBe(1);
+    const lines = out.trim().split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      `${rules}:1:51: error bad-operator: dsize: dsize does not take operator '>=' [sid 5]`,
+      `${rules}:2:11: error unknown-variable: undefined variable $NOPE [sid 8]`,
+      `${rules}:3:41: error unknown-classtype: unknown classtype 'nope' [sid 9]`,
+      `${rules}:4:53: error unsupported-keyword: unknown rule option 'rpc' [sid 7]`,
+    ]);
+    expect(lines[4]).toMatch(/^5 rules: 1 compiled, 4 failed;/);
+    // the same formatter as lint's: lint's line for the problem both report is compile's
+    out = '';
+    await main(['node', 'honeywall', 'lint', rules]);
+    const lint = out.split('\n').filter((l) => l.startsWith(rules));
+    expect(lint).toContain(lines[0]);
+    for (const l of lint) expect(l).toMatch(/^.+:\d+:\d+: (error|warning|info) [a-z0-9-]+: .+$/);
   });
   it('usage errors exit 2 with one line', async () => {
     expect(await main(['node', 'honeywall', 'compile', join(dir, 'nope.rules'), '--out', join(dir, 'x')])).toBe(2);

@@ -6,12 +6,23 @@ export interface LintSummary {
   rules: { total: number; enabled: number; disabled: number };
 }
 
+/** What a problem line shows (a Diagnostic has it all; `compile`'s failures have it too). */
+export type DiagnosticHead = Pick<Diagnostic, 'file' | 'line' | 'column' | 'severity' | 'code' | 'message' | 'sid'>;
+
+/**
+ * `file:line:col: severity code: message [sid N]`: the one form every command prints a problem in (lint's text
+ * output, compile's failures, replay's rules not loaded), so that one pattern reads them all.
+ */
+export function diagnosticLine(d: DiagnosticHead): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}${d.sid !== undefined ? ` [sid ${d.sid}]` : ''}`;
+}
+
 /** `file:line:col: severity code: message`, the source line and a caret (`~` under the rest of the range). */
 export function renderText(diags: Diagnostic[], sourceOf: (file: string) => string | undefined): string {
   const maps = new Map<string, LineMap>();
   let out = '';
   for (const d of diags) {
-    out += `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}${d.sid !== undefined ? ` [sid ${d.sid}]` : ''}\n`;
+    out += `${diagnosticLine(d)}\n`;
     const text = sourceOf(d.file);
     if (text === undefined) continue;
     let lm = maps.get(d.file);

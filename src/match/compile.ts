@@ -34,6 +34,15 @@ export interface CompileFailure {
   sid: number | undefined;
   file: string;
   line: number;
+  /** 1-based column: the first blocking error's, else where the rule (or event filter line) starts. */
+  column: number;
+  /**
+   * A stable code, printed as lint prints its own: the first blocking error's (lint's code); lint's code for what it
+   * also finds (`missing-sid`, `unknown-classtype`, `unknown-keyword`, the code of a variable that does not resolve);
+   * `unsupported-keyword` (a keyword Snort knows and the matcher does not run), `cannot-compile` (any other option
+   * the matcher cannot use), `bad-event-filter`.
+   */
+  code: string;
   reason: string;
 }
 
@@ -235,12 +244,26 @@ function portsOf(ctx: RuleContext, text: string, expr: PortExpr): PortSet {
   return a;
 }
 
-/** Compiles one rule (throws OptionError / ResolveError with the reason when it cannot). */
+/**
+ * Runs `f` for the part of a rule at `offset` (a header field, an option): what fails there fails at that place (a
+ * variable that does not resolve becomes an OptionError with the variable's code), so the report gives its column.
+ */
+function at<T>(offset: number, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ResolveError) throw new OptionError(e.message, e.code, offset);
+    if (e instanceof OptionError && e.at === undefined) e.at = offset;
+    throw e;
+  }
+}
+
+/** Compiles one rule (throws OptionError with the reason, and where when known, when it cannot). */
 export function compileRule(node: RuleNode, ctx: RuleContext, index: number, line: number): RulePlan {
   const h = node.header;
   const action = h.action.value as RuleAction;
   if (!ACTIONS.has(action)) throw new OptionError(`unknown action ${action}`);
-  if (node.sid === undefined) throw new OptionError('the rule has no sid');
+  if (node.sid === undefined) throw new OptionError('the rule has no sid', 'missing-sid');
   const rule: RulePlan = {
     index,
     gid: node.gid,
@@ -252,10 +275,10 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
     priority: 0,
     action,
     proto: h.protocol.value,
-    src: addressOf(ctx, h.src.text, h.src.value),
-    srcPorts: portsOf(ctx, h.srcPort.text, h.srcPort.value),
-    dst: addressOf(ctx, h.dst.text, h.dst.value),
-    dstPorts: portsOf(ctx, h.dstPort.text, h.dstPort.value),
+    src: at(h.src.start, () => addressOf(ctx, h.src.text, h.src.value)),
+    srcPorts: at(h.srcPort.start, () => portsOf(ctx, h.srcPort.text, h.srcPort.value)),
+    dst: at(h.dst.start, () => addressOf(ctx, h.dst.text, h.dst.value)),
+    dstPorts: at(h.dstPort.start, () => portsOf(ctx, h.dstPort.text, h.dstPort.value)),
     bidirectional: h.direction.value === '<>',
     flow: undefined,
     flowbits: [],
@@ -270,7 +293,8 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
   };
   if (node.classtype !== undefined) {
     const c = ctx.set.classifications.get(node.classtype);
-    if (!c) throw new OptionError(`unknown classtype '${node.classtype}'`);
+    if (!c)
+      throw new OptionError(`unknown classtype '${node.classtype}'`, 'unknown-classtype', node.options.find((o) => o.keyword === 'classtype')?.start);
     rule.classDescription = c.description;
     rule.priority = c.priority;
   }
@@ -278,11 +302,15 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
   const contents: { op: ContentOp; args: ContentArgs }[] = [];
   for (const o of node.options) {
     const kw = o.keyword;
-    if (!HANDLED.has(kw)) throw new OptionError(`unknown rule option '${kw}'`);
+    // lint's code for a keyword Snort does not know; another code for one the matcher does not run (rpc, ...)
+    if (!HANDLED.has(kw))
+      throw new OptionError(`unknown rule option '${kw}'`, keywordIdOf(o) === -1 ? 'unknown-keyword' : 'unsupported-keyword', o.start);
     if (APPROXIMATED.has(kw)) ctx.approximated[kw] = (ctx.approximated[kw] ?? 0) + 1;
-    if (kw === 'content' || kw === 'uricontent') contents.push(contentOp(o.args as ContentArgs | undefined, kw, into));
-    else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, node.sid, into, ctx));
-    else planOption(o, into);
+    at(o.start, () => {
+      if (kw === 'content' || kw === 'uricontent') contents.push(contentOp(o.args as ContentArgs | undefined, kw, into));
+      else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, rule.sid, into, ctx));
+      else planOption(o, into);
+    });
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;
   const { fp } = chooseFastPattern(contents);
@@ -409,29 +437,48 @@ export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): Compile
     const visit = (node: Node, diags: readonly Diagnostic[]): void => {
       if (node.kind === 'unparsed') {
         total++;
-        const line = lines.position(node.span.start).line;
-        failures.push({ sid: undefined, file: ref.display, line, reason: node.reason });
+        const { line, column } = lines.position(node.span.start);
+        // the parser's own diagnostic says what is wrong, and where
+        const d = diags.find((x) => x.severity === 'error' && x.offset >= node.span.start && x.offset <= node.span.end);
+        failures.push({
+          sid: undefined,
+          file: ref.display,
+          line,
+          column: d?.column ?? column,
+          code: d?.code ?? 'unparsed-rule',
+          reason: node.reason,
+        });
         return;
       }
       if (node.kind !== 'rule' || node.disabled) return;
       total++;
-      const line = lines.position(node.header.action.start).line;
+      const { line, column } = lines.position(node.header.action.start);
       const errs = blockingErrors(node, diags);
       if (errs.length > 0) {
-        failures.push({ sid: node.sid, file: ref.display, line, reason: errs.map((d) => d.message).join('; ') });
+        const first = errs[0]!;
+        failures.push({
+          sid: node.sid,
+          file: ref.display,
+          line: first.line,
+          column: first.column,
+          code: first.code,
+          reason: errs.map((d) => d.message).join('; '),
+        });
         return;
       }
       try {
         rules.push(compileRule(node, ctx, rules.length, line));
       } catch (e) {
-        if (e instanceof OptionError || e instanceof ResolveError) failures.push({ sid: node.sid, file: ref.display, line, reason: e.message });
-        else throw e;
+        if (e instanceof OptionError || e instanceof ResolveError) {
+          const place = e instanceof OptionError && e.at !== undefined ? lines.position(e.at) : { line, column };
+          failures.push({ sid: node.sid, file: ref.display, line: place.line, column: place.column, code: e.code, reason: e.message });
+        } else throw e;
       }
     };
     if (file) for (const node of file.file.nodes) visit(node, file.diagnostics);
     else scanRules(text, { file: ref.display, lines }, visit);
   }
   const { filters, problems } = readEventFilters(set);
-  for (const p of problems) failures.push({ sid: undefined, file: p.file, line: p.line, reason: p.reason });
+  for (const p of problems) failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-filter', reason: p.reason });
   return { plan: { rules, filters, actionOrder: DEFAULT_ACTION_ORDER, eventLog: opts.eventLog ?? 8 }, total, failures, pcre, approximated };
 }

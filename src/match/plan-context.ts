@@ -5,8 +5,20 @@
 import type { NumOrVar } from '../keywords/values.js';
 import type { RulePlan, Value } from './plan.js';
 
-/** A rule the matcher cannot compile, with the reason (Snort's words where Snort refuses the rule too). */
-export class OptionError extends Error {}
+/**
+ * A rule the matcher cannot compile, with the reason (Snort's words where Snort refuses the rule too) and a stable
+ * code for the report (lint's code where lint reports the same problem).
+ */
+export class OptionError extends Error {
+  constructor(
+    message: string,
+    readonly code = 'cannot-compile',
+    /** Offset in the file of what failed (an option, a header field), when known: the report's column. */
+    public at: number | undefined = undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** The buffers a payload option reads when it names none (the cursor setters switch between them). */
 export type CursorBuffer = 'pkt' | 'file_data' | 'base64';

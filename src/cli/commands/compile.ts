@@ -7,7 +7,8 @@ import { type Command, Option } from '../commander.js';
 import { LoadError, loadRuleSet } from '../../config/ruleset.js';
 import { ResolveError } from '../../config/variables.js';
 import { writeArtifact } from '../../match/artifact.js';
-import { compileRuleSet, type CompileResult } from '../../match/compile.js';
+import { type CompileFailure, compileRuleSet, type CompileResult } from '../../match/compile.js';
+import { diagnosticLine } from '../../diagnostics/render.js';
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE } from '../../match/budget.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
@@ -21,7 +22,7 @@ export function compileReport(r: CompileResult): Record<string, unknown> {
   const engine = loadEngine();
   return {
     rules: { total: r.total, compiled: r.plan.rules.length, failed: r.total - r.plan.rules.length },
-    failures: ruleFailures.map((f) => ({ sid: f.sid ?? null, file: f.file, line: f.line, reason: f.reason })),
+    failures: ruleFailures.map((f) => ({ sid: f.sid ?? null, file: f.file, line: f.line, column: f.column, code: f.code, reason: f.reason })),
     pcre: {
       engine: `PCRE2 ${engine.pcreVersion}`,
       jit: engine.pcreJit,
@@ -38,6 +39,11 @@ export function compileReport(r: CompileResult): Record<string, unknown> {
     },
     approximated: r.approximated,
   };
+}
+
+/** A rule (or event filter line) that did not compile, as lint prints a problem: `file:line:col: error code: reason [sid N]`. */
+export function failureLine(f: CompileFailure): string {
+  return diagnosticLine({ file: f.file, line: f.line, column: f.column, severity: 'error', code: f.code, message: f.reason, sid: f.sid });
 }
 
 /** Loads and compiles, turning load problems into UsageError. `varsOut` receives the address/port variables used. */
@@ -82,7 +88,7 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
       const ms = performance.now() - t0;
       if (opts.report === 'json') process.stdout.write(JSON.stringify(compileReport(r)) + '\n');
       else {
-        for (const f of r.failures) process.stdout.write(`${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason}\n`);
+        for (const f of r.failures) process.stdout.write(`${failureLine(f)}\n`);
         process.stdout.write(
           `${r.total} rules: ${r.plan.rules.length} compiled, ${r.total - r.plan.rules.length} failed; pcre: ${r.pcre.length} on PCRE2, match limit ${PCRE_MATCH_LIMIT}; ` +
             `${opts.out}: ${(size / 1048576).toFixed(1)} MiB in ${(ms / 1000).toFixed(2)} s\n`,

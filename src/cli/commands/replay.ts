@@ -86,10 +86,9 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       try {
         if (artifact === undefined) {
           // the parser and compiler load only for --rules (a replay of an artifact does not need them)
-          const { loadAndCompile } = await import('./compile.js');
+          const { failureLine, loadAndCompile } = await import('./compile.js');
           const r = loadAndCompile(opts.rules, opts.conf, opts.var);
-          for (const f of r.failures)
-            process.stderr.write(`honeywall: ${f.file}:${f.line}: ${f.sid !== undefined ? `sid ${f.sid}: ` : ''}${f.reason} (rule not loaded)\n`);
+          for (const f of r.failures) process.stderr.write(`honeywall: ${failureLine(f)} (rule not loaded)\n`);
           problems += r.failures.length;
           temp = mkdtempSync(join(tmpdir(), 'honeywall-replay-'));
           artifact = join(temp, 'rules.hwm');
