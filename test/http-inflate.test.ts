@@ -148,6 +148,23 @@ describe('BodyInflater: incremental equals one shot', () => {
     expect(Buffer.concat(out).equals(text)).toBe(true);
   });
 
+  it('bytes held back are copies: the caller may reuse its buffer (a Buffer, whose slice() is a view)', () => {
+    const text = Buffer.alloc(300_000, 0x41);
+    const packet = Buffer.from(gzipSync(text));
+    const inc = new BodyInflater('gzip');
+    const out = [inc.push(packet, 30_000)!];
+    packet.fill(0); // the capture reader reuses its buffer for the next frames
+    for (let i = 0; i < 12; i++) out.push(inc.push(new Uint8Array(0), 30_000)!);
+    expect(Buffer.concat(out).equals(text)).toBe(true);
+    // deflate's first byte, held until the variant is known
+    const raw = deflateRawSync(B('abcdef'.repeat(50)));
+    const first = Buffer.from(raw.subarray(0, 1));
+    const d = new BodyInflater('deflate');
+    expect(d.push(first, 1000)!.length).toBe(0);
+    first[0] = ~first[0]!;
+    expect(S(d.push(raw.subarray(1), 1000))).toBe('abcdef'.repeat(50));
+  });
+
   it('deflate: a raw stream whose first byte comes alone is still found raw (the variant waits for two bytes)', () => {
     const text = B('uid=0(root) gid=0(root) groups=0(root)');
     const raw = deflateRawSync(text);

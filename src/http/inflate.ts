@@ -220,7 +220,7 @@ export class BodyInflater {
       return out;
     }
     if (this.coding === 'deflate' && this.raw === undefined && input.length < 2) {
-      this.held = owned ? input : input.slice();
+      this.held = owned ? input : new Uint8Array(input);
       return EMPTY;
     }
     const variants: Variant[] = this.coding === 'gzip' ? ['gzip'] : this.raw === undefined ? ['zlib', 'raw'] : [this.raw ? 'raw' : 'zlib'];
@@ -263,7 +263,8 @@ export class BodyInflater {
 
   /**
    * Writes `input` to the open stream; undefined (and the stream closed) when it is corrupt. `owned`: `input` is a
-   * buffer of this inflater's own (not a view of the caller's packet), so what zlib leaves of it is kept without a copy.
+   * buffer of this inflater's own (not a view of the caller's packet), so what zlib leaves of it is kept without a copy;
+   * otherwise that is copied with `new Uint8Array` (a Buffer's slice() would be a view of the packet).
    */
   private run(input: Uint8Array, owned: boolean, room: number): Uint8Array | undefined {
     const z = this.z!;
@@ -276,7 +277,7 @@ export class BodyInflater {
     if (z.ended) {
       this.status = 'ended';
       this.release();
-    } else if (took < input.length) this.held = owned ? input.subarray(took) : input.slice(took);
+    } else if (took < input.length) this.held = owned ? input.subarray(took) : new Uint8Array(input.subarray(took));
     return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : concat(parts);
   }
 }
