@@ -4,7 +4,8 @@
  * decoding (code points below 0x100 become that byte, others become "?", as without an IIS map),
  * IIS backslash ("\" -> "/"), multi-slash ("//" -> "/") and directory normalisation ("/./" and
  * "/x/../" removed; ".." above the root stays at the root). Slash and directory rules stop at the
- * first "?" (the query is only decoded), as in http_inspect.
+ * first "?" (the query is only decoded), as in http_inspect. Every "+" of the result, literal or decoded (%2B), is a
+ * space, in the path and the query alike (see normalizeUri).
  */
 export interface UriNormalizeOptions {
   /** %uXXXX decoding (profile all / iis). Default true. */
@@ -76,9 +77,15 @@ export function percentDecode(b: Uint8Array, opts: UriNormalizeOptions = {}): Ui
   return out.subarray(0, o);
 }
 
-/** Full URI normalisation: decoding, then backslash / multi-slash / directory rules on the path. */
+/**
+ * Full URI normalisation: decoding, then backslash / multi-slash / directory rules on the path. A "+" becomes a space:
+ * Snort 2.9.20 HttpInspect normalization/hi_norm.c GetDecodedByte turns every byte that decodes to '+' (so "%2B" too)
+ * into 0x20 after the %-, %u- and UTF-8 decoding, whatever the server profile; hi_client.c's SetPlusNorm makes a "+"
+ * anywhere in the URI start normalisation, so a URI with one is never handed out raw as http_uri.
+ */
 export function normalizeUri(raw: Uint8Array, opts: UriNormalizeOptions = {}): Uint8Array {
   const d = percentDecode(raw, opts);
+  for (let k = 0; k < d.length; k++) if (d[k] === 0x2b) d[k] = 0x20;
   const backslash = opts.iisBackslash ?? true;
   const multi = opts.multiSlash ?? true;
   const dir = opts.directory ?? true;
