@@ -336,4 +336,48 @@ const nmapScans: Scenario = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = [httpClients, httpAttacks, ircSocat, dnsUdp, icmpPing, ssh, nmapScans];
+/**
+ * TLS: an openssl s_server with a self-signed certificate whose subject is openssl's demo one ("Internet Widgits Pty
+ * Ltd", "SomeOrganizationalUnit": ET POLICY 2011540, 2013659), curl over TLS 1.2 (the certificate in clear) and TLS
+ * 1.3 (encrypted), and an SNI of cloudflare-dns.com (ET POLICY 2027695).
+ */
+const tls: Scenario = {
+  name: 'tls',
+  what: 'openssl s_server (self-signed demo-CA certificate) with curl over TLS 1.2 and 1.3, one SNI that ET names',
+  needs: ['openssl', 'curl'],
+  async run(ctx) {
+    const key = join(ctx.dir, 'tls-key.pem');
+    const cert = join(ctx.dir, 'tls-cert.pem');
+    const subject = '/C=AU/ST=Some-State/O=Internet Widgits Pty Ltd/OU=SomeOrganizationalUnit/CN=localhost';
+    await ctx.net.exec('honeypot0', [
+      'openssl',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      subject,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    const server = ctx.net.spawn('honeypot0', ['openssl', 's_server', '-quiet', '-accept', '443', '-cert', cert, '-key', key, '-www']);
+    try {
+      await waitListening(ctx, 443);
+      const https = (...args: string[]) => client(ctx, ['curl', '-s', '-k', '-o', '/dev/null', '--max-time', '10', ...args]);
+      await https('--tls-max', '1.2', `https://${ctx.server}/`);
+      await https(`https://${ctx.server}/`);
+      await https('--tls-max', '1.2', '--resolve', `cloudflare-dns.com:443:${ctx.server}`, 'https://cloudflare-dns.com/dns-query?name=example.com');
+    } finally {
+      await stopServer(server);
+    }
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [httpClients, httpAttacks, ircSocat, dnsUdp, icmpPing, ssh, tls, nmapScans];

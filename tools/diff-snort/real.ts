@@ -1,7 +1,7 @@
 /**
  * Real traffic through both engines (issue 13, "captures made in the namespace honeynet by real clients and servers"):
  * a honeynet of network namespaces (test/honeynet/honeynet.ts), one tcpdump capture per scenario on the honeypot's
- * eth0 while curl, wget, python http.server, socat, dig, ping, ssh and nmap talk (tools/diff-snort/real-scenarios.ts),
+ * eth0 while curl, wget, python http.server, socat, dig, ping, ssh, openssl and nmap talk (tools/diff-snort/real-scenarios.ts),
  * then Snort 2.9.20 and honeywall over every capture with the same configuration: the shipped base.conf with the whole
  * ET Open 2019 set and the community rules included. Per capture, the gid:sid multisets are compared.
  *
