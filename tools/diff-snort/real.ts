@@ -120,8 +120,10 @@ async function quietNetwork(net: Honeynet, notes: string[]): Promise<void> {
   for (const n of nodes)
     await net.exec(n, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], { allowFail: true });
   if (onPath('ethtool')) {
-    for (const n of ['outside', 'honeypot0'] as const)
-      await net.exec(n, ['ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+    for (const n of ['outside', 'honeypot0'] as const) {
+      const r = await net.exec(n, ['ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { allowFail: true });
+      if (r.code !== 0) notes.push(`ethtool -K in ${n} failed (${r.stderr.trim()}): captures may hold segments over the MTU`);
+    }
   } else notes.push('ethtool absent: offloads left on, captures may hold segments over the MTU');
   // let the last neighbour chatter of the set-up pass before the first capture
   await sleep(300);
