@@ -24,6 +24,9 @@ describe('URI normalisation', () => {
     ['/x?q=%41%42', '/x?q=AB'],
     ['/bad%zz', '/bad%zz'],
     ['/100%', '/100%'],
+    // hi_norm.c GetDecodedByte: '+' (also from %2B) is a space, in the query and the path
+    ['/item.php?id=1+union+select+1', '/item.php?id=1 union select 1'],
+    ['/a+b/c%2Bd?x=%2b', '/a b/c d?x= '],
   ];
   for (const [raw, want] of table) it(`${raw} -> ${want}`, () => expect(S(normalizeUri(B(raw)))).toBe(want));
   it('never grows the URI and never throws', () => {

@@ -4,7 +4,8 @@
  * decoding (code points below 0x100 become that byte, others become "?", as without an IIS map),
  * IIS backslash ("\" -> "/"), multi-slash ("//" -> "/") and directory normalisation ("/./" and
  * "/x/../" removed; ".." above the root stays at the root). Slash and directory rules stop at the
- * first "?" (the query is only decoded), as in http_inspect.
+ * first "?" (the query is only decoded), as in http_inspect. Every "+" of the result, literal or decoded (%2B), is a
+ * space, in the path and the query alike (see normalizeUri).
  */
 export interface UriNormalizeOptions {
   /** %uXXXX decoding (profile all / iis). Default true. */
@@ -80,14 +81,14 @@ export function percentDecode(b: Uint8Array, opts: UriNormalizeOptions = {}): Ui
 }
 
 /**
- * Whether normalizeUri can change `raw`: a "%" anywhere, or before the query a "\\", "//" or "/.". Without them every
- * rule leaves every byte as it is, and the URI is its own normal form (most URIs: no decoding pass for them).
+ * Whether normalizeUri can change `raw`: a "%" or a "+" anywhere, or before the query a "\\", "//" or "/.". Without
+ * them every rule leaves every byte as it is, and the URI is its own normal form (most URIs: no decoding pass for them).
  */
 function mayChange(raw: Uint8Array): boolean {
   let path = true;
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;
-    if (c === 0x25) return true;
+    if (c === 0x25 || c === 0x2b) return true;
     if (!path) continue;
     if (c === 0x3f) path = false;
     else if (c === 0x5c) return true;
@@ -96,7 +97,12 @@ function mayChange(raw: Uint8Array): boolean {
   return false;
 }
 
-/** Full URI normalisation: decoding, then backslash / multi-slash / directory rules on the path. */
+/**
+ * Full URI normalisation: decoding, then backslash / multi-slash / directory rules on the path. A "+" becomes a space:
+ * Snort 2.9.20 HttpInspect normalization/hi_norm.c GetDecodedByte turns every byte that decodes to '+' (so "%2B" too)
+ * into 0x20 after the %-, %u- and UTF-8 decoding, whatever the server profile; hi_client.c's SetPlusNorm makes a "+"
+ * anywhere in the URI start normalisation, so a URI with one is never handed out raw as http_uri.
+ */
 export function normalizeUri(raw: Uint8Array, opts: UriNormalizeOptions = {}): Uint8Array {
   // a copy all the same: callers may keep the URI while the bytes it was read from are reused (the gateway's window)
   return mayChange(raw) ? normalizeUriFully(raw, opts) : new Uint8Array(raw);
@@ -110,6 +116,7 @@ function segEnd(d: Uint8Array, k: number, q: number, backslash: boolean): boolea
 /** normalizeUri without the shortcut for URIs it leaves as they are (exported for the test that holds the two equal). */
 export function normalizeUriFully(raw: Uint8Array, opts: UriNormalizeOptions = {}): Uint8Array {
   const d = percentDecode(raw, opts);
+  for (let k = 0; k < d.length; k++) if (d[k] === 0x2b) d[k] = 0x20;
   const backslash = opts.iisBackslash ?? true;
   const multi = opts.multiSlash ?? true;
   const dir = opts.directory ?? true;

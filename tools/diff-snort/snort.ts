@@ -80,12 +80,13 @@ const REFUSAL = /ERROR: (?:Line )?(\S+?) ?(?:\((\d+)\):?|:(\d+):) ?(.*)/;
 
 /**
  * Runs Snort over `pcaps` in order (each with fresh state). With no captures it only loads the rules (`-T`), which is
- * how the lint property asks whether Snort accepts a rule file.
+ * how the lint property asks whether Snort accepts a rule file. `extraArgs` go before the capture options (the real-traffic
+ * comparison adds `-y -U` so each alert's time says which capture it came from).
  */
-export async function runSnort(workDir: string, conf: string, pcaps: readonly string[]): Promise<SnortResult> {
+export async function runSnort(workDir: string, conf: string, pcaps: readonly string[], extraArgs: readonly string[] = []): Promise<SnortResult> {
   mkdirSync(workDir, { recursive: true });
   const t0 = performance.now();
-  const args = ['-q', '-k', 'none', '-c', conf, '-N', '--treat-drop-as-alert'];
+  const args = ['-q', '-k', 'none', '-c', conf, '-N', '--treat-drop-as-alert', ...extraArgs];
   if (pcaps.length === 0) args.push('-T');
   else {
     const list = join(workDir, 'pcaps.txt');
