@@ -22,6 +22,9 @@ export function appliesTo(proto: RulePlan['proto'], c: ProtoClass): boolean {
   return proto === 'ip' || proto === c;
 }
 
+/** What the prefilter reads of a rule (a compiled plan, or the summary of a packed one: packed-rules.ts). */
+export type PrefilterRule = Pick<RulePlan, 'index' | 'proto' | 'fastPattern' | 'srcPorts' | 'dstPorts' | 'bidirectional'>;
+
 /** One group as compiled: plain data, stored in the artifact as it is. */
 export interface PrefilterGroup {
   proto: ProtoClass;
@@ -64,10 +67,10 @@ function folded(b: Uint8Array): Uint8Array {
   return out;
 }
 
-function groupPatterns(rules: readonly RulePlan[]): GroupPatterns[] {
+function groupPatterns(rules: readonly PrefilterRule[]): GroupPatterns[] {
   const groups: GroupPatterns[] = [];
   for (const proto of PROTO_CLASSES) {
-    const byBuf = new Map<BufferName, RulePlan[]>();
+    const byBuf = new Map<BufferName, PrefilterRule[]>();
     for (const r of rules) {
       if (r.fastPattern === undefined || !appliesTo(r.proto, proto)) continue;
       const l = byBuf.get(r.fastPattern.buf);
@@ -79,7 +82,7 @@ function groupPatterns(rules: readonly RulePlan[]): GroupPatterns[] {
       const patterns: Uint8Array[] = [];
       const nocase: number[] = [];
       const rulesOf: number[][] = [];
-      const plansOf: RulePlan[][] = [];
+      const plansOf: PrefilterRule[][] = [];
       for (const r of list) {
         const fp = r.fastPattern!;
         const bytes = fp.nocase ? folded(fp.bytes) : fp.bytes;
@@ -131,7 +134,7 @@ const NO_PORT_FILTER: PortFilter = {
 };
 
 /** The port filter of a group whose pattern i has the rules `rulesOf[i]` (see PrefilterGroup.portSrc). */
-function portFilter(rulesOf: readonly (readonly RulePlan[])[]): PortFilter {
+function portFilter(rulesOf: readonly (readonly PrefilterRule[])[]): PortFilter {
   const n = rulesOf.length;
   const portSrc = new Int32Array(n);
   const portDst = new Int32Array(n);
@@ -216,7 +219,7 @@ function wantsStream(g: GroupPatterns): boolean {
 }
 
 /** Builds the groups of a set of rules (Hyperscan compiles here, synchronously). */
-export function buildPrefilter(rules: readonly RulePlan[], engine: NativeEngine = loadEngine()): PrefilterGroup[] {
+export function buildPrefilter(rules: readonly PrefilterRule[], engine: NativeEngine = loadEngine()): PrefilterGroup[] {
   return groupPatterns(rules).map((g) => ({
     ...g,
     block: engine.hsCompile(...hsInputs(g, false), false),
@@ -225,7 +228,7 @@ export function buildPrefilter(rules: readonly RulePlan[], engine: NativeEngine 
 }
 
 /** The same, with every database compiled side by side on libuv's thread pool (`honeywall compile`). */
-export async function buildPrefilterAsync(rules: readonly RulePlan[], engine: NativeEngine = loadEngine()): Promise<PrefilterGroup[]> {
+export async function buildPrefilterAsync(rules: readonly PrefilterRule[], engine: NativeEngine = loadEngine()): Promise<PrefilterGroup[]> {
   const groups = groupPatterns(rules);
   const blocks = groups.map((g) => engine.hsCompileAsync(...hsInputs(g, false), false));
   const streams = groups.map((g) => (wantsStream(g) ? engine.hsCompileAsync(...hsInputs(g, true), true) : undefined));

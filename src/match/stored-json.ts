@@ -42,15 +42,21 @@ export function storedJson(value: unknown): string {
  */
 const VALUES_PER_CALL = 4096;
 
-/** Values as JSON texts (storedJson) one after the other, and where each starts (one more offset: the end). */
-export function jsonBlob(values: readonly unknown[]): { blob: Buffer; offsets: Uint32Array } {
+/**
+ * Values as JSON texts (storedJson) one after the other, and where each starts (one more offset: the end).
+ * `elementStart`: a text every value's JSON starts with, and that no value holds inside at a place where a `,` may
+ * come before it (a stored rule's `{"gid":`, which no object inside a rule starts with and no string can hold
+ * unescaped): elements are then found by a native search for `,` + it (elementsByStart).
+ */
+export function jsonBlob(values: readonly unknown[], elementStart?: string): { blob: Buffer; offsets: Uint32Array } {
   const chunks: Buffer[] = [];
   const bounds: Uint32Array[] = [];
+  const start = elementStart === undefined ? undefined : Buffer.from(elementStart, 'utf8');
   let total = 0;
   for (let from = 0; from < values.length; from += VALUES_PER_CALL) {
     const part = values.slice(from, from + VALUES_PER_CALL);
     const text = Buffer.from(storedJson(part), 'utf8');
-    const b = elementBounds(text, part.length);
+    const b = (start && elementsByStart(text, part.length, start)) ?? elementBounds(text, part.length);
     chunks.push(text);
     bounds.push(b);
     for (let i = 0; i < part.length; i++) total += b[2 * i + 1]! - b[2 * i]!;
@@ -114,5 +120,36 @@ export function elementBounds(text: Uint8Array, count: number): Uint32Array {
     }
   }
   if (k !== count) throw new Error(`stored JSON: ${k} elements for ${count} values`);
+  return out;
+}
+
+/**
+ * elementBounds for an array whose every element starts with `start`, by searching for `,` + `start` (Buffer's
+ * indexOf: a twentieth of the byte walk's time over a rule set's 22 MB). Each element after the first is preceded by
+ * such a match, so there are count - 1 matches or more; exactly count - 1 means there is none elsewhere. Undefined
+ * when the text is not so (the caller walks it then).
+ */
+export function elementsByStart(text: Buffer, count: number, start: Buffer): Uint32Array | undefined {
+  const n = text.length;
+  if (
+    count === 0 ||
+    n < 2 + start.length ||
+    text[n - 1] !== 0x5d /* ] */ ||
+    text[0] !== 0x5b /* [ */ ||
+    text.compare(start, 0, start.length, 1, 1 + start.length) !== 0
+  ) {
+    return undefined;
+  }
+  const sep = Buffer.concat([Buffer.from(','), start]);
+  const out = new Uint32Array(2 * count);
+  out[0] = 1;
+  let k = 0;
+  for (let i = text.indexOf(sep, 1); i >= 0; i = text.indexOf(sep, i + sep.length)) {
+    if (++k >= count) return undefined;
+    out[2 * k - 1] = i;
+    out[2 * k] = i + 1;
+  }
+  if (k !== count - 1) return undefined;
+  out[2 * count - 1] = n - 1;
   return out;
 }
