@@ -53,13 +53,19 @@ export interface PackedCompile extends PackedPlan {
 export interface PackedCompileOptions extends CompileOptions {
   /** 1: this thread alone; 2: a worker too. Default: 2 for a set of MIN_PARALLEL_BYTES or more on two cores or more. */
   threads?: number;
-  /** The worker's script (tests); default compile-worker.js beside this module. */
+  /** The worker's script (tests); default the one `useCompileWorker` set, else compile-worker-entry.js beside this module. */
   workerUrl?: URL;
   /** The worker's heap limits (tests make it run out of memory). */
   resourceLimits?: ResourceLimits;
 }
 
-export const COMPILE_WORKER = new URL('./compile-worker.js', import.meta.url);
+/** The worker's script: compile-worker-entry.js beside this module, or what `useCompileWorker` set (the bundle's). */
+let compileWorker = new URL('./compile-worker-entry.js', import.meta.url);
+
+/** Sets the worker's script (the launcher of the compile bundle: bin/compile-worker.js, which loads the bundle). */
+export function useCompileWorker(url: URL): void {
+  compileWorker = url;
+}
 
 /**
  * Rule text below which one thread compiles alone. A worker costs about 0.1 s of CPU before it compiles anything
@@ -110,7 +116,7 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
     .map((ref, index) => ({ ref, index, size: ref.text?.length ?? 0 }))
     .filter((f) => !parsed.has(f.ref.path))
     .sort((a, b) => b.size - a.size || a.index - b.index);
-  const workerUrl = opts.workerUrl ?? COMPILE_WORKER;
+  const workerUrl = opts.workerUrl ?? compileWorker;
   const threads = threadsFor(
     opts,
     queue.reduce((n, f) => n + f.size, 0),

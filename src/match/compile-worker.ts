@@ -1,5 +1,6 @@
 /**
- * Worker-thread entry of a parallel compile (compile-parallel.ts): takes rule files from the shared counter until
+ * The worker thread of a parallel compile (compile-parallel.ts; its entry scripts: compile-worker-entry.ts, and
+ * bin/compile-worker.js for the bundle): takes rule files from the shared counter until
  * none is left, compiles and packs each as the main thread would, and posts each pack as it is made. The rule set is
  * rebuilt from what the main thread's load found (the files and their texts, the variables, the classifications):
  * nothing is read or resolved differently here. Messages out: file (one per file), done, error.
@@ -26,9 +27,9 @@ export interface CompileWorkerData {
 /** `claim`: the file's place in `files`. */
 export type CompileWorkerMessage = ({ type: 'file'; claim: number } & FilePack) | { type: 'done' } | { type: 'error'; message: string };
 
-function run(): void {
+export function runCompileWorker(): void {
   const port = parentPort;
-  if (!port) throw new Error('compile-worker.js must run in a worker thread');
+  if (!port) throw new Error('the compile worker must run in a worker thread');
   const data = workerData as CompileWorkerData;
   const post = (m: CompileWorkerMessage) => port.postMessage(m);
   try {
@@ -53,5 +54,3 @@ function run(): void {
     post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
   }
 }
-
-run();
