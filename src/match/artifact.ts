@@ -20,7 +20,7 @@ import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
 import type { MatcherPlan, MatcherPolicy } from './plan.js';
 import { buildPrefilterAsync, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
-import { jsonBlob, storedJson } from './stored-json.js';
+import { revive, storedJson, textBlob } from './stored-json.js';
 import { identityKeys, packedRuleTable, packRules, type PackedRules } from './packed-rules.js';
 import { StoredRuleError, StringTable, unpackRule, type StoredRule } from './stored-rule.js';
 import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternTables } from './no-fast-pattern-index.js';
@@ -67,25 +67,6 @@ interface Header {
   prefilter: GroupHeader[];
   /** The index of rules without a fast pattern, per protocol class: each map's keys, starts and rules. */
   noFastPattern: (Record<IndexMap, Record<'keys' | 'start' | 'rules', TableRef>> & { generic: TableRef })[];
-}
-
-/** Restores byte arrays ({"$b": base64}) in place, walking only objects and arrays. */
-function revive(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i];
-      if (v !== null && typeof v === 'object') value[i] = revive(v);
-    }
-    return value;
-  }
-  const o = value as Record<string, unknown>;
-  if (typeof o.$b === 'string') return new Uint8Array(Buffer.from(o.$b, 'base64'));
-  for (const k in o) {
-    const v = o[k];
-    if (v !== null && typeof v === 'object') o[k] = revive(v);
-  }
-  return o;
 }
 
 /** Keys strictly ascending (the index bisects them), starts ascending from 0 to at most the rules' count. */
@@ -160,8 +141,8 @@ export async function writePackedArtifact(
     }
     return ref;
   };
-  // every set's JSON, one after the other (the rules' JSON is packed)
-  const setsBlob = jsonBlob(table.allSets());
+  // every set's JSON (made when its rules were packed), one after the other
+  const setsBlob = textBlob(packed.sets.map((s) => s.json));
   const c = table.columns;
   const rules: Header['rules'] = {
     count: packed.count,

@@ -135,6 +135,9 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
   for (let k = Atomics.add(counter, 0, 1); k < queue.length; k = Atomics.add(counter, 0, 1)) {
     const { ref, index } = queue[k]!;
     packs[index] = packFile(cc, strings, keys, ref, undefined);
+    // The worker's packs are read (deserialized) when this thread lets its event loop run: between files, while
+    // the worker still compiles, rather than all at the end.
+    if (worker !== undefined) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const workerError = worker === undefined ? undefined : await worker;
   // A failed worker's files: compiled here (from the texts the load read: they are let go only when delivered).

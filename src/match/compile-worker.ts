@@ -47,7 +47,9 @@ export function runCompileWorker(): void {
     const keys = textKeys(cc);
     for (let k = Atomics.add(counter, 0, 1); k < data.files.length; k = Atomics.add(counter, 0, 1)) {
       const { packed, report } = packFile(cc, strings, keys, data.files[k]!, undefined);
-      post({ type: 'file', claim: k, packed, report });
+      // the sets as JSON only (packed-rules.ts PackedSet says why)
+      const sets = packed.sets.map(({ key, json }) => ({ key, json }));
+      post({ type: 'file', claim: k, packed: { ...packed, sets }, report });
     }
     post({ type: 'done' });
   } catch (e) {

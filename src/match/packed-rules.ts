@@ -11,13 +11,25 @@ import type { AddressSet, PortSet } from '../config/variables.js';
 import { BUFFERS, type BufferName, type RulePlan } from './plan.js';
 import type { PrefilterRule } from './prefilter.js';
 import { PROTO_CODES, PROTO_NAMES, RULE_BIDIRECTIONAL, RULE_FAST_PATTERN, ruleFlags, RuleTable, type RuleColumns } from './rule-table.js';
-import { jsonBlob } from './stored-json.js';
+import { jsonBlob, revive, storedJson } from './stored-json.js';
 import { packRule, STORED_RULE_START, type StringTable } from './stored-rule.js';
 
-/** A header set and the key that names it in every pack: rules whose sets have one key share one set. */
+/**
+ * A header set, the key that names it in every pack (rules whose sets have one key share one set), and its JSON as
+ * the artifact stores it. A pack that crosses threads holds the JSON only (compile-worker.ts leaves the object out):
+ * V8's structured clone of a reputation list's thousands of address objects cost ten times the JSON's copy and
+ * parse; `packedSet` parses it when the set is needed.
+ */
 export interface PackedSet {
   key: string;
-  set: AddressSet | PortSet;
+  json: string;
+  set?: AddressSet | PortSet;
+}
+
+/** The set of a PackedSet, parsed from its JSON when the pack came without it. */
+export function packedSet(s: PackedSet): AddressSet | PortSet {
+  s.set ??= revive(JSON.parse(s.json)) as AddressSet | PortSet;
+  return s.set;
 }
 
 export interface PackedRules {
@@ -80,7 +92,7 @@ export function packRules(rules: readonly RulePlan[], strings: StringTable, keyO
     if (k === undefined) {
       k = sets.length;
       numbers.set(set, k);
-      sets.push({ key: keyOf(set, side), set });
+      sets.push({ key: keyOf(set, side), json: storedJson(set), set });
     }
     return k;
   };
@@ -206,7 +218,7 @@ export function packedRuleTable(p: PackedRules): RuleTable {
   return new RuleTable(
     c,
     p.sets.length,
-    (i) => p.sets[i]!.set,
+    (i) => packedSet(p.sets[i]!),
     (i) => {
       throw new Error(`rule ${i} is packed`);
     },
@@ -224,8 +236,8 @@ export function packedPrefilterRules(p: PackedRules): PrefilterRule[] {
       index: i,
       proto: PROTO_NAMES[p.proto[i]!]!,
       fastPattern: { buf: BUFFERS[p.fpBuf[k]!]!, bytes: p.fpBytes.subarray(p.fpStart[k]!, p.fpStart[k + 1]!), nocase: p.fpNocase[k] === 1 },
-      srcPorts: p.sets[p.setRefs[4 * i + 2]!]!.set as PortSet,
-      dstPorts: p.sets[p.setRefs[4 * i + 3]!]!.set as PortSet,
+      srcPorts: packedSet(p.sets[p.setRefs[4 * i + 2]!]!) as PortSet,
+      dstPorts: packedSet(p.sets[p.setRefs[4 * i + 3]!]!) as PortSet,
       bidirectional: (flags & RULE_BIDIRECTIONAL) !== 0,
     });
     k++;

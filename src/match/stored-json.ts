@@ -1,6 +1,6 @@
 /**
  * JSON as the artifact stores it (artifact.ts): plain JSON in which every byte array (a Uint8Array, a Buffer
- * included) is written as {"$b": base64}. Compile time only; the artifact's reader revives the byte arrays.
+ * included) is written as {"$b": base64}, and `revive`, which makes the byte arrays again.
  *
  * Why it is made this way: the rules' plans are 22 MB of such JSON for ET Open, and how it is made was a large part
  * of `honeywall compile`. JSON.stringify's replacer is called back for every key (slower than the stringifying), a
@@ -17,6 +17,25 @@ interface ToJson {
 
 function bytesToJson(this: Uint8Array): { $b: string } {
   return { $b: Buffer.from(this.buffer, this.byteOffset, this.length).toString('base64') };
+}
+
+/** Restores byte arrays ({"$b": base64}) in place, walking only objects and arrays. */
+export function revive(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && typeof v === 'object') value[i] = revive(v);
+    }
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  if (typeof o.$b === 'string') return new Uint8Array(Buffer.from(o.$b, 'base64'));
+  for (const k in o) {
+    const v = o[k];
+    if (v !== null && typeof v === 'object') o[k] = revive(v);
+  }
+  return o;
 }
 
 /** JSON.stringify(value) with byte arrays as {"$b": base64}. */
@@ -73,6 +92,20 @@ export function jsonBlob(values: readonly unknown[], elementStart?: string): { b
     }
   });
   offsets[n] = at;
+  return { blob, offsets };
+}
+
+/** JSON texts one after the other, and where each starts (one more offset: the end), as jsonBlob makes them. */
+export function textBlob(texts: readonly string[]): { blob: Buffer; offsets: Uint32Array } {
+  const offsets = new Uint32Array(texts.length + 1);
+  let total = 0;
+  for (let i = 0; i < texts.length; i++) {
+    offsets[i] = total;
+    total += Buffer.byteLength(texts[i]!, 'utf8');
+  }
+  offsets[texts.length] = total;
+  const blob = Buffer.allocUnsafe(total);
+  for (let i = 0; i < texts.length; i++) blob.write(texts[i]!, offsets[i]!, 'utf8');
   return { blob, offsets };
 }
 
