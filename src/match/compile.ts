@@ -5,7 +5,7 @@
  * with the reason. Compile time only.
  */
 import type { AddressExpr, Node, PortExpr, RuleNode, RuleOption } from '../ast.js';
-import { takeText, type RuleSet } from '../config/ruleset.js';
+import { takeText, type LoadedFile, type RuleFileRef, type RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, type AddressSet, type PortSet } from '../config/variables.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ContentArgs } from '../keywords/content.js';
@@ -24,6 +24,7 @@ import {
   type ContentOp,
   type FastPattern,
   type MatcherPlan,
+  type MatcherPolicy,
   type PcreOp,
   type RuleAction,
   type RulePlan,
@@ -207,18 +208,34 @@ function chooseFastPattern(contents: { op: ContentOp; args: ContentArgs }[]): { 
   return { fp: { buf: best.op.buf, bytes: bytes.slice(), nocase: best.op.nocase }, chosen: best.op };
 }
 
-interface RuleContext {
-  /** How the rule's file is named in messages. */
-  display: string;
+/** What one thread's compile of a rule set keeps from rule to rule and file to file. */
+export interface CompileContext {
   set: RuleSet;
-  /** Resolved header expressions by their text: rules share the objects (and the artifact stores each once). */
+  /**
+   * Resolved header expressions by their text: rules share the objects (and the artifact stores each once). One
+   * object per text and one text per object (see `distinct`), so that the threads of a parallel compile, each with
+   * its own maps, agree on which rules share a set: the text names it (compile-parallel.ts).
+   */
   addresses: Map<string, AddressSet>;
   ports: Map<string, PortSet>;
-  pcre: PcreEngineEntry[];
-  approximated: Record<string, number>;
+  /** The text of each set handed out (its key in `addresses` or `ports`). */
+  textOf: Map<AddressSet | PortSet, string>;
   engine: NativeEngine;
   /** pcre arguments already checked: '' when PCRE compiles the pattern, else the reason. */
   pcreChecked: Map<PcreArgs, string>;
+}
+
+/** A fresh context: nothing resolved, nothing checked yet. */
+export function compileContext(set: RuleSet): CompileContext {
+  return { set, addresses: new Map(), ports: new Map(), textOf: new Map(), engine: loadEngine(), pcreChecked: new Map() };
+}
+
+/** The compile context with what one file's rules add to the file's report. */
+interface RuleContext extends CompileContext {
+  /** How the rule's file is named in messages. */
+  display: string;
+  pcre: PcreEngineEntry[];
+  approximated: Record<string, number>;
 }
 
 const quietReporter = (errors: string[]): ValueReporter => ({
@@ -226,19 +243,30 @@ const quietReporter = (errors: string[]): ValueReporter => ({
   warning: () => undefined,
 });
 
-function addressOf(ctx: RuleContext, text: string, expr: AddressExpr): AddressSet {
+/**
+ * A set not yet handed out for another text. A bare variable resolves to the variable's own set, the same object for
+ * `$HOME_NET` and for `$HTTP_SERVERS` (whose value is `$HOME_NET`): the second text gets a copy of it (the same
+ * value), so that which texts share an object does not depend on which of them a thread met first.
+ */
+function distinct<S extends AddressSet | PortSet>(ctx: CompileContext, text: string, set: S): S {
+  const own = ctx.textOf.has(set) ? ({ any: set.any, include: set.include, exclude: set.exclude } as S) : set;
+  ctx.textOf.set(own, text);
+  return own;
+}
+
+function addressOf(ctx: CompileContext, text: string, expr: AddressExpr): AddressSet {
   let a = ctx.addresses.get(text);
   if (a === undefined) {
-    a = resolveAddress(expr, ctx.set.vars);
+    a = distinct(ctx, text, resolveAddress(expr, ctx.set.vars));
     ctx.addresses.set(text, a);
   }
   return a;
 }
 
-function portsOf(ctx: RuleContext, text: string, expr: PortExpr): PortSet {
+function portsOf(ctx: CompileContext, text: string, expr: PortExpr): PortSet {
   let a = ctx.ports.get(text);
   if (a === undefined) {
-    a = resolvePorts(expr, ctx.set.vars);
+    a = distinct(ctx, text, resolvePorts(expr, ctx.set.vars));
     ctx.ports.set(text, a);
   }
   return a;
@@ -411,74 +439,111 @@ export interface CompileOptions {
   eventLog?: number;
 }
 
+/** One rule file compiled: its rules, and its part of the report. */
+export interface FileCompile {
+  rules: RulePlan[];
+  /** Enabled rules read (compiled or not). */
+  total: number;
+  failures: CompileFailure[];
+  pcre: PcreEngineEntry[];
+  approximated: Record<string, number>;
+}
+
 /**
- * Every enabled rule of the set, compiled; the ones that cannot be are listed with the reason. Files the set holds
- * parsed are read from their syntax trees; files it only lists (`loadRuleSet({ deferRuleFiles: true })`, what
- * `honeywall compile` does) are parsed here one node at a time, each node compiled as it comes and then let go, so
- * that no file's syntax tree outlives its parse. That is the cheaper way for the garbage collector: with every tree
- * of ET Open held until the end, each young-generation collection copied ~10 MB of survivors.
+ * One rule file of the set, compiled (the file's rules are numbered from `firstIndex`). A file the set holds parsed
+ * is read from its syntax tree; a file it only lists (`loadRuleSet({ deferRuleFiles: true })`, what `honeywall
+ * compile` does) is parsed here one node at a time, each node compiled as it comes and then let go, so that no
+ * syntax tree outlives its parse. That is the cheaper way for the garbage collector: with every tree of ET Open held
+ * until the end, each young-generation collection copied ~10 MB of survivors.
  */
+export function compileFile(cc: CompileContext, ref: RuleFileRef, file: LoadedFile | undefined, firstIndex = 0): FileCompile {
+  const out: FileCompile = { rules: [], total: 0, failures: [], pcre: [], approximated: {} };
+  const { rules, failures } = out;
+  const text = file ? file.file.text : takeText(ref);
+  const lines = new LineMap(text);
+  const ctx: RuleContext = { ...cc, display: ref.display, pcre: out.pcre, approximated: out.approximated };
+  const visit = (node: Node, diags: readonly Diagnostic[]): void => {
+    if (node.kind === 'unparsed') {
+      out.total++;
+      const { line, column } = lines.position(node.span.start);
+      // the parser's own diagnostic says what is wrong, and where
+      const d = diags.find((x) => x.severity === 'error' && x.offset >= node.span.start && x.offset <= node.span.end);
+      failures.push({ sid: undefined, file: ref.display, line, column: d?.column ?? column, code: d?.code ?? 'unparsed-rule', reason: node.reason });
+      return;
+    }
+    if (node.kind !== 'rule' || node.disabled) return;
+    out.total++;
+    const { line, column } = lines.position(node.header.action.start);
+    const errs = blockingErrors(node, diags);
+    if (errs.length > 0) {
+      const first = errs[0]!;
+      failures.push({
+        sid: node.sid,
+        file: ref.display,
+        line: first.line,
+        column: first.column,
+        code: first.code,
+        reason: errs.map((d) => d.message).join('; '),
+      });
+      return;
+    }
+    try {
+      rules.push(compileRule(node, ctx, firstIndex + rules.length, line));
+    } catch (e) {
+      if (e instanceof OptionError || e instanceof ResolveError) {
+        const place = e instanceof OptionError && e.at !== undefined ? lines.position(e.at) : { line, column };
+        failures.push({ sid: node.sid, file: ref.display, line: place.line, column: place.column, code: e.code, reason: e.message });
+      } else throw e;
+    }
+  };
+  if (file) for (const node of file.file.nodes) visit(node, file.diagnostics);
+  else scanRules(text, { file: ref.display, lines }, visit);
+  return out;
+}
+
+/** The report of a whole set, gathered file by file. */
+export type SetReport = Omit<CompileResult, 'plan'>;
+
+export function emptyReport(): SetReport {
+  return { total: 0, failures: [], pcre: [], approximated: {} };
+}
+
+/**
+ * Adds a file's report to the set's. Taken in file order, the result is the report of one pass over the files,
+ * whichever thread compiled each: lists are appended, and a keyword first approximated in this file comes after
+ * those of the files before it, as in one pass.
+ */
+export function addFileReport(into: SetReport, part: Omit<FileCompile, 'rules'>): void {
+  into.total += part.total;
+  for (const f of part.failures) into.failures.push(f);
+  for (const p of part.pcre) into.pcre.push(p);
+  for (const [k, n] of Object.entries(part.approximated)) into.approximated[k] = (into.approximated[k] ?? 0) + n;
+}
+
+/** The files of the set the compiler reads from their syntax trees (rules written in a snort.conf), by path. */
+export function parsedFiles(set: RuleSet): Map<string, LoadedFile> {
+  return new Map(set.files.map((f) => [f.path, f]));
+}
+
+/** The event filters of the set's configuration, their problems added to the report's failures. */
+export function setPolicy(set: RuleSet, report: SetReport, opts: CompileOptions): MatcherPolicy {
+  const { filters, problems } = readEventFilters(set);
+  for (const p of problems)
+    report.failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-filter', reason: p.reason });
+  return { filters, actionOrder: DEFAULT_ACTION_ORDER, eventLog: opts.eventLog ?? 8 };
+}
+
+/** Every enabled rule of the set, compiled file by file in one thread; the ones that cannot be are listed with the reason. */
 export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): CompileResult {
   const rules: RulePlan[] = [];
-  const failures: CompileFailure[] = [];
-  const pcre: PcreEngineEntry[] = [];
-  const approximated: Record<string, number> = {};
-  let total = 0;
-  const addresses = new Map<string, AddressSet>();
-  const ports = new Map<string, PortSet>();
-  const engine = loadEngine();
-  const pcreChecked = new Map<PcreArgs, string>();
-  const loaded = new Map(set.files.map((f) => [f.path, f]));
+  const report = emptyReport();
+  const cc = compileContext(set);
+  const parsed = parsedFiles(set);
   for (const ref of set.ruleFiles) {
-    const file = loaded.get(ref.path);
-    const text = file ? file.file.text : takeText(ref);
-    const lines = new LineMap(text);
-    const ctx: RuleContext = { display: ref.display, set, pcre, approximated, addresses, ports, engine, pcreChecked };
-    const visit = (node: Node, diags: readonly Diagnostic[]): void => {
-      if (node.kind === 'unparsed') {
-        total++;
-        const { line, column } = lines.position(node.span.start);
-        // the parser's own diagnostic says what is wrong, and where
-        const d = diags.find((x) => x.severity === 'error' && x.offset >= node.span.start && x.offset <= node.span.end);
-        failures.push({
-          sid: undefined,
-          file: ref.display,
-          line,
-          column: d?.column ?? column,
-          code: d?.code ?? 'unparsed-rule',
-          reason: node.reason,
-        });
-        return;
-      }
-      if (node.kind !== 'rule' || node.disabled) return;
-      total++;
-      const { line, column } = lines.position(node.header.action.start);
-      const errs = blockingErrors(node, diags);
-      if (errs.length > 0) {
-        const first = errs[0]!;
-        failures.push({
-          sid: node.sid,
-          file: ref.display,
-          line: first.line,
-          column: first.column,
-          code: first.code,
-          reason: errs.map((d) => d.message).join('; '),
-        });
-        return;
-      }
-      try {
-        rules.push(compileRule(node, ctx, rules.length, line));
-      } catch (e) {
-        if (e instanceof OptionError || e instanceof ResolveError) {
-          const place = e instanceof OptionError && e.at !== undefined ? lines.position(e.at) : { line, column };
-          failures.push({ sid: node.sid, file: ref.display, line: place.line, column: place.column, code: e.code, reason: e.message });
-        } else throw e;
-      }
-    };
-    if (file) for (const node of file.file.nodes) visit(node, file.diagnostics);
-    else scanRules(text, { file: ref.display, lines }, visit);
+    const part = compileFile(cc, ref, parsed.get(ref.path), rules.length);
+    for (const r of part.rules) rules.push(r);
+    addFileReport(report, part);
   }
-  const { filters, problems } = readEventFilters(set);
-  for (const p of problems) failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-filter', reason: p.reason });
-  return { plan: { rules, filters, actionOrder: DEFAULT_ACTION_ORDER, eventLog: opts.eventLog ?? 8 }, total, failures, pcre, approximated };
+  const policy = setPolicy(set, report, opts);
+  return { plan: { rules, ...policy }, ...report };
 }
