@@ -18,11 +18,11 @@
  * SYN-ACK if it saw the SYN, else an ACK: a midstream pickup), uninspected, so `flow:established` works.
  */
 import { FlowTable, type FlowConfig } from '../flow/table.js';
-import type { Flow } from '../flow/flow.js';
+import { setAppProto, type Flow } from '../flow/flow.js';
 import { flowKey } from '../flow/key.js';
 import { SNORT_HTTP_PORTS, type InspectionItem } from '../flow/pipeline.js';
 import { httpMessageLength } from '../http/paf.js';
-import { HttpSession, type HttpBuffers } from '../http/session.js';
+import { HttpSession, showsHttp, type HttpBuffers } from '../http/session.js';
 import type { MatchEvent } from '../match/decide.js';
 import type { Matcher } from '../match/engine.js';
 import type { RulePlan } from '../match/plan.js';
@@ -61,6 +61,8 @@ export interface InlineDecision<H> {
   /** Rule events (sdrop ones included: the caller does not log them) and the gateway's own stream events. */
   events: MatchEvent[];
   reason: InlineReason;
+  /** The session the packet belongs to, when its events came from the rules (their EVE `flow_id` and `app_proto`). */
+  flow?: Flow;
 }
 
 export interface InlineOptions {
@@ -250,6 +252,7 @@ export class InlineInspector<H> {
         action: d.action,
         events: i === 0 ? d.events : [],
         reason: d.replaced ? 'drop' : d.reason,
+        flow: d.flow,
       });
     });
   }
@@ -443,6 +446,7 @@ export class InlineInspector<H> {
     if (http) {
       const s = new HttpSession();
       buffers = u.fromClient ? s.request(window) : s.response(window);
+      if (buffers.length > 0 && showsHttp(buffers)) setAppProto(u.flow, 'http');
       // parsed once: the zlib stream of a compressed body in the window is freed now, not when collected
       s.close();
     }
@@ -487,7 +491,7 @@ export class InlineInspector<H> {
     let d: InlineDecision<Handle<H>>;
     if (action !== undefined) {
       if (flow !== undefined) this.block(flow);
-      d = { handle, packet: p, verdict: 'drop', replaced: false, action, events, reason: action };
+      d = { handle, packet: p, verdict: 'drop', replaced: false, action, events, reason: action, flow };
     } else {
       let replaced = false;
       for (const e of events) if (e.action !== 'pass' && applyReplace(e.rule, p)) replaced = true;
@@ -499,6 +503,7 @@ export class InlineInspector<H> {
         action: undefined,
         events,
         reason: replaced ? 'replace' : events.length > 0 ? 'alert' : 'clean',
+        flow,
       };
     }
     out.push(d);
