@@ -274,8 +274,15 @@ export class InlineInspector<H> {
         return;
       }
     }
-    if (p.tcp !== undefined) this.feedUnseenReply(p);
-    const u = this.flows.process(p);
+    // A session picked up midstream is opened by its first data packet (Snort ProcessTcp: a packet without SYN or
+    // data opens none), so the reply half is fed after that packet, and the packet sees the session it made whole.
+    const pickup = p.tcp !== undefined && this.flows.lookup(p) === undefined;
+    if (p.tcp !== undefined && !pickup) this.feedUnseenReply(p);
+    let u = this.flows.process(p);
+    if (pickup && u.isNew && u.flow !== undefined && u.flow.midstream) {
+      this.feedPickupReply(p);
+      u = { ...u, established: u.flow.established && !u.flow.terminated };
+    }
     const flow = u.flow;
     const t = p.tcp;
     if (t === undefined || flow === undefined) {
@@ -543,6 +550,20 @@ export class InlineInspector<H> {
    * flow table itself: no flow yet (a session picked up midstream) gets an ACK, a flow that has seen only its SYN a
    * SYN-ACK; any other flow has been fed already.
    */
+  /** The reply half of a session the honeypot's data packet `p` just opened midstream: an ACK of nothing new. */
+  private feedPickupReply(p: Packet): void {
+    const t = p.tcp!;
+    const ip = p.ip!;
+    const reply = buildIp({
+      ip: { src: formatIp(ip.dst), dst: formatIp(ip.src) },
+      tcp: { sport: p.dstPort, dport: p.srcPort, seq: t.ack, ack: t.seq, flags: 'A' },
+    });
+    const rp = decodeIpPacket(reply, undefined, { verifyChecksums: false });
+    rp.tsSec = p.tsSec;
+    rp.tsUsec = p.tsUsec;
+    this.flows.process(rp);
+  }
+
   private feedUnseenReply(p: Packet): void {
     const t = p.tcp!;
     if (t.flags & (TcpFlag.RST | TcpFlag.SYN)) return;
