@@ -197,6 +197,8 @@ describe('honeywall import --sebek-magic', () => {
       tcpDatagram(s, c, 80, 40001, 5000, 1001, 0x12, new Uint8Array(0)),
       tcpDatagram(c, s, 40001, 80, 1001, 5001, 0x10, new Uint8Array(0)),
       tcpDatagram(c, s, 40001, 80, 1001, 5001, 0x18, new TextEncoder().encode('GET /x.tgz HTTP/1.0\r\n\r\n')),
+      // the server's answer acknowledges the request: stream5 reassembles (and HTTP recognises) acknowledged data only
+      tcpDatagram(s, c, 80, 40001, 5001, 1024, 0x18, new TextEncoder().encode('HTTP/1.0 200 OK\r\n\r\n')),
     ].map((d, i) => ({ tsSec: t, tsUsec: 100 + i, data: eth(d) }));
     const all = [...frames, ...tcp].sort((a, b) => a.tsSec - b.tsSec || a.tsUsec - b.tsUsec);
     const pcap = join(dir, 'sebek-session.pcap');
