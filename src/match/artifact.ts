@@ -27,7 +27,7 @@ import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternT
 import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
-export const ARTIFACT_VERSION = 5;
+export const ARTIFACT_VERSION = 6;
 
 export class ArtifactError extends Error {}
 
@@ -189,7 +189,7 @@ export async function writePackedArtifact(
     version: ARTIFACT_VERSION,
     meta,
     engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
-    policy: { filters: plan.policy.filters, actionOrder: plan.policy.actionOrder, eventLog: plan.policy.eventLog },
+    policy: { filters: plan.policy.filters, actionOrder: plan.policy.actionOrder, eventQueue: plan.policy.eventQueue },
     sets: { count: table.setCount, tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') } },
     rules,
     prefilter: prefilterHeaders,

@@ -12,7 +12,7 @@ import type { ContentArgs } from '../keywords/content.js';
 import { KEYWORD_LIST, keywordIdOf } from '../keywords/index.js';
 import { parsePcre, type PcreArgs } from '../keywords/pcre.js';
 import type { ValueReporter } from '../keywords/spec.js';
-import { readEventFilters } from './event-filters.js';
+import { readEventFilters, readEventQueueConfig, type EventQueueConfig } from './event-filters.js';
 import { scanRules } from '../parser/parse.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './budget.js';
@@ -20,6 +20,7 @@ import { compilePcre, pcreOptions, PcreCompileError } from './pcre-exec.js';
 import { OptionError, planContext, slotValue, type PlanContext } from './plan-context.js';
 import {
   DEFAULT_ACTION_ORDER,
+  DEFAULT_EVENT_QUEUE,
   type BufferName,
   type ContentOp,
   type FastPattern,
@@ -28,6 +29,7 @@ import {
   type PcreOp,
   type RuleAction,
   type RulePlan,
+  type RuleTree,
   type Value,
 } from './plan.js';
 
@@ -167,6 +169,80 @@ const APPROXIMATED = new Set([
 const RECHECKED_CODES = new Set(['unknown-keyword', 'unknown-variable']);
 
 const ACTIONS: ReadonlySet<string> = new Set(DEFAULT_ACTION_ORDER);
+
+/**
+ * Keywords that are no node of Snort's rule tree (detection_options.c): rule information, event options, and the
+ * content modifiers (part of their content's node).
+ */
+const NOT_IN_TREE: ReadonlySet<string> = new Set([
+  'msg',
+  'sid',
+  'gid',
+  'rev',
+  'classtype',
+  'priority',
+  'reference',
+  'metadata',
+  'threshold',
+  'detection_filter',
+  'tag',
+  'logto',
+  'activates',
+  'activated_by',
+  'count',
+  'nocase',
+  'rawbytes',
+  'depth',
+  'offset',
+  'distance',
+  'within',
+  'fast_pattern',
+  'replace',
+  'http_uri',
+  'http_raw_uri',
+  'http_header',
+  'http_raw_header',
+  'http_cookie',
+  'http_raw_cookie',
+  'http_method',
+  'http_client_body',
+  'http_stat_code',
+  'http_stat_msg',
+]);
+
+function valueKey(v: Value | undefined): string {
+  return v === undefined ? '' : typeof v === 'number' ? String(v) : `$${v.var}`;
+}
+
+/** A content's node in Snort's rule tree is shared by the contents equal in bytes and every modifier. */
+function contentKey(c: ContentOp): string {
+  const hex = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.length).toString('hex');
+  return `content:${c.buf}:${hex}:${c.nocase ? 'i' : ''}${c.negated ? '!' : ''}:${valueKey(c.offset)}:${valueKey(c.depth)}:${valueKey(c.distance)}:${valueKey(c.within)}`;
+}
+
+/**
+ * The rule's nodes in Snort's rule tree, in the rule's order (otn_create_tree), as keys equal where Snort shares the
+ * node; a fast_pattern:only content has none. Kept for the rules whose outcome depends on the order (flowbits,
+ * detection_filter): the flowbits operations of a node shared by several rules run only when exactly one of the
+ * node's children matched, and the tree is walked depth first (snort-order.ts).
+ */
+function treeOf(parts: readonly (ContentOp | string)[], rule: RulePlan): RuleTree {
+  const keys: string[] = [];
+  const flowbitsAt: number[] = [];
+  let fb = 0;
+  for (const p of parts) {
+    if (typeof p !== 'string') {
+      if (!p.fpOnly) keys.push(contentKey(p));
+      continue;
+    }
+    if (p === 'flowbits') {
+      const f = rule.flowbits[fb++]!;
+      flowbitsAt.push(keys.length);
+      keys.push(`flowbits:${f.cmd}:${f.bits.join(f.any ? '|' : '&')}`);
+    } else keys.push(p);
+  }
+  return { keys, flowbitsAt };
+}
 
 /** Snort's pattern_max_jump_size: the retry step for repeating patterns (length minus longest border). */
 export function maxJump(b: Uint8Array, nocase: boolean): number {
@@ -316,6 +392,7 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
     threshold: undefined,
     detectionFilter: undefined,
     contentLength: 0,
+    tree: undefined,
     file: ctx.display,
     line,
   };
@@ -328,6 +405,8 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
   }
   const into = planContext(rule);
   const contents: { op: ContentOp; args: ContentArgs }[] = [];
+  // the rule's tree nodes: content ops (keyed once the fast pattern is known), 'flowbits', or other options' keys
+  const parts: (ContentOp | string)[] = [];
   for (const o of node.options) {
     const kw = o.keyword;
     // lint's code for a keyword Snort does not know; another code for one the matcher does not run (rpc, ...)
@@ -335,14 +414,23 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
       throw new OptionError(`unknown rule option '${kw}'`, keywordIdOf(o) === -1 ? 'unknown-keyword' : 'unsupported-keyword', o.start);
     if (APPROXIMATED.has(kw)) ctx.approximated[kw] = (ctx.approximated[kw] ?? 0) + 1;
     at(o.start, () => {
-      if (kw === 'content' || kw === 'uricontent') contents.push(contentOp(o.args as ContentArgs | undefined, kw, into));
-      else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, rule.sid, into, ctx));
+      if (kw === 'content' || kw === 'uricontent') {
+        const c = contentOp(o.args as ContentArgs | undefined, kw, into);
+        contents.push(c);
+        parts.push(c.op);
+      } else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, rule.sid, into, ctx));
       else planOption(o, into);
     });
+    if (kw === 'flowbits') parts.push('flowbits');
+    else if (kw !== 'content' && kw !== 'uricontent' && !NOT_IN_TREE.has(kw)) parts.push(`${kw}:${(o.value ?? '').trim()}`);
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;
-  const { fp } = chooseFastPattern(contents);
+  const { fp, chosen } = chooseFastPattern(contents);
   rule.fastPattern = fp;
+  // fpcreate.c fpAddPortGroupRule: otn->longestPatternLen is the size of the content made the fast pattern (whole,
+  // even when fast_pattern takes a slice of it); rules without one have 0
+  rule.contentLength = chosen !== undefined ? chosen.bytes.length : 0;
+  if (rule.flowbits.length > 0 || rule.detectionFilter !== undefined) rule.tree = treeOf(parts, rule);
   return rule;
 }
 
@@ -384,7 +472,6 @@ function contentOp(a: ContentArgs | undefined, kw: string, into: PlanContext): {
   if (typeof wit === 'number' && wit < a.bytes.length) throw new OptionError(`within (${wit}) is smaller than size of pattern`);
   if (typeof dep === 'number' && dep < a.bytes.length) throw new OptionError(`depth (${dep}) is smaller than size of pattern`);
   into.rule.ops.push(op);
-  into.rule.contentLength += a.bytes.length;
   return { op, args: a };
 }
 
@@ -435,8 +522,8 @@ function blockingErrors(node: RuleNode, diags: readonly Diagnostic[]): Diagnosti
 }
 
 export interface CompileOptions {
-  /** config event_queue: log N (Snort default 3). */
-  eventLog?: number;
+  /** The event queue of a rule set without a configuration file (default: that of Snort's shipped snort.conf). */
+  eventQueue?: EventQueueConfig;
 }
 
 /** One rule file compiled: its rules, and its part of the report. */
@@ -530,7 +617,12 @@ export function setPolicy(set: RuleSet, report: SetReport, opts: CompileOptions)
   const { filters, problems } = readEventFilters(set);
   for (const p of problems)
     report.failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-filter', reason: p.reason });
-  return { filters, actionOrder: DEFAULT_ACTION_ORDER, eventLog: opts.eventLog ?? 8 };
+  // a snort.conf says what its event queue is (Snort's defaults for what it leaves out); rules alone get the shipped one
+  const eq = readEventQueueConfig(set);
+  for (const p of eq.problems)
+    report.failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-queue', reason: p.reason });
+  const eventQueue = set.configs.length > 0 ? eq.config : (opts.eventQueue ?? DEFAULT_EVENT_QUEUE);
+  return { filters, actionOrder: DEFAULT_ACTION_ORDER, eventQueue };
 }
 
 /** Every enabled rule of the set, compiled file by file in one thread; the ones that cannot be are listed with the reason. */

@@ -38,6 +38,8 @@ interface ShardOrder {
 export interface ShardMatch extends ShardOrder {
   kind: 'match';
   rules: number[];
+  /** Per rule, what the event queue still has to do with it (decide.ts Matches). */
+  flags: number[];
   packet: EventPacket;
   /** EventContext's plain fields. */
   pcapCnt: number;
@@ -119,7 +121,7 @@ export class ReplayShard {
     this.items++;
     const seq = this.seq++;
     const matched = this.matcher.collect(item);
-    if (matched.length === 0) return;
+    if (matched.rules.length === 0) return;
     const timedOut = item.kind === 'stream' && item.segment?.reason === 'timeout';
     const flow = item.flow;
     const phase = end || timedOut ? 0 : 1;
@@ -132,7 +134,8 @@ export class ReplayShard {
       key,
       key2: 0,
       seq,
-      rules: matched.map((r) => r.index),
+      rules: matched.rules.map((r) => r.index),
+      flags: matched.flags,
       packet: eventPacketOf(item.packet),
       pcapCnt: ctx.pcapCnt,
       flowId: ctx.flowId,

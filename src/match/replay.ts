@@ -276,10 +276,7 @@ export class ShardedReplay {
         this.hooks.onFlowEnd?.(r.record);
         continue;
       }
-      const events = this.decider.select(
-        r.rules.map((i) => this.artifact.table.get(i)),
-        r.packet,
-      );
+      const events = this.decider.select({ rules: r.rules.map((i) => this.artifact.table.get(i)), flags: r.flags }, r.packet);
       if (events.length === 0) continue;
       const ctx: EventContext = { pcapCnt: r.pcapCnt, flowId: r.flowId, appProto: r.appProto };
       for (const e of events) {

@@ -19,7 +19,8 @@ export const PROTO_NAMES: readonly RulePlan['proto'][] = ['tcp', 'udp', 'icmp', 
 /** Bits of the `flags` column. */
 export const RULE_BIDIRECTIONAL = 1;
 export const RULE_FAST_PATTERN = 2;
-export const RULE_SETS_FLOWBITS = 4;
+/** The rule's outcome depends on what Snort evaluated before it on the packet (orderSensitive). */
+export const RULE_ORDER_SENSITIVE = 4;
 
 /** The columns, plain typed arrays (the artifact stores them as they are). */
 export interface RuleColumns {
@@ -67,13 +68,19 @@ export class RuleList {
   }
 }
 
+/** The flowbits operations a rule applies when it matches (set, unset, toggle, reset). */
 export function setsFlowbits(r: RulePlan): boolean {
   return r.flowbits.some((f) => f.cmd === 'set' || f.cmd === 'unset' || f.cmd === 'toggle' || f.cmd === 'reset');
 }
 
+/** A rule whose outcome depends on what was evaluated before it on the packet: flowbits, detection_filter. */
+export function orderSensitive(r: RulePlan): boolean {
+  return r.flowbits.length > 0 || r.detectionFilter !== undefined;
+}
+
 /** A rule's `flags` column. */
 export function ruleFlags(r: RulePlan): number {
-  return (r.bidirectional ? RULE_BIDIRECTIONAL : 0) | (r.fastPattern ? RULE_FAST_PATTERN : 0) | (setsFlowbits(r) ? RULE_SETS_FLOWBITS : 0);
+  return (r.bidirectional ? RULE_BIDIRECTIONAL : 0) | (r.fastPattern ? RULE_FAST_PATTERN : 0) | (orderSensitive(r) ? RULE_ORDER_SENSITIVE : 0);
 }
 
 export class RuleTable {

@@ -82,6 +82,7 @@ export interface StoredRule {
   threshold?: RulePlan['threshold'];
   detectionFilter?: RulePlan['detectionFilter'];
   contentLength: number;
+  tree?: RulePlan['tree'];
   /** The file's number in the string table. */
   file: number;
   line: number;
@@ -171,6 +172,7 @@ export function packRule(r: RulePlan, strings: StringTable): StoredRule {
     threshold: r.threshold,
     detectionFilter: r.detectionFilter,
     contentLength: r.contentLength,
+    tree: r.tree,
     file: strings.number(r.file),
     line: r.line,
   };
@@ -231,6 +233,7 @@ export function unpackRule(
     threshold: s.threshold,
     detectionFilter: s.detectionFilter,
     contentLength: s.contentLength,
+    tree: s.tree,
     file,
     line: s.line,
   };
