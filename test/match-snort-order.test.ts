@@ -4,6 +4,7 @@
  * and the event queue (decide.ts). The differential test (test/diff-snort.test.ts, fixtures flowbits-*, threshold-*,
  * event-queue-*) holds them to Snort itself; these pin each rule down on its own.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readEventQueueConfig } from '../src/match/event-filters.js';
 import { Matcher } from '../src/match/engine.js';
@@ -200,5 +201,63 @@ describe('port groups and rule trees (snort-order.ts, rule-tree.ts)', () => {
   it('a detection_filter holds back the flowbits of its rule', () => {
     const rules = [udp('content:"a"; detection_filter:track by_src, count 1, seconds 60; flowbits:set,x;', 1), udp('flowbits:isset,x;', 2)];
     expect(udpEvents(rules, ['a', 'a'], [0, 1])).toEqual([1, 2]);
+  });
+});
+
+describe('the shortcut past the tree walk (order-interaction.ts)', () => {
+  // rules over three bits and two contents, some with a detection_filter; UDP datagrams of one flow
+  const op = fc.constantFrom('set', 'unset', 'toggle', 'isset', 'isnotset', 'noalert', 'reset');
+  const bits = fc.constantFrom('a', 'b', 'c', 'a|b', 'a&c');
+  const ruleArb = fc.record({
+    content: fc.constantFrom('', 'content:"a";', 'content:"b";', 'content:"ab";'),
+    flowbits: fc.array(fc.tuple(op, bits), { maxLength: 2 }),
+    df: fc.constantFrom('', '', '', 'detection_filter:track by_src, count 1, seconds 60;'),
+    port: fc.constantFrom('any', '5000'),
+  });
+  const body = (r: { content: string; flowbits: [string, string][]; df: string }) =>
+    r.content +
+    r.flowbits
+      .map(([o, b]) => {
+        if (o === 'noalert' || o === 'reset') return `flowbits:${o};`;
+        // set/unset/toggle take plain names: a|b and a&c only in checks
+        return `flowbits:${o},${o === 'isset' || o === 'isnotset' ? b : b.replace(/[|&].*/, '')};`;
+      })
+      .join(' ') +
+    r.df;
+  const events = (rules: string[], payloads: string[], order: { alwaysInOrder?: boolean }): number[] => {
+    const r = compileText(`${rules.join('\n')}\n`);
+    const m = new Matcher(r.plan, undefined, { checksumMode: 'none', order });
+    const pipe = pipelineFor({ checksumMode: 'none' });
+    const out: number[] = [];
+    payloads.forEach((p, i) => {
+      const frame = ethernet(
+        buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport: 40000, dport: 5000 }, payload: new TextEncoder().encode(p) }),
+      );
+      for (const item of pipe.push(1, frame, 1_600_000_000 + i, 0, i)) for (const e of m.inspect(item)) out.push(e.rule.sid);
+    });
+    return out;
+  };
+  it('a reset on the packet of a check is walked: the check whose pattern ends first runs before the reset', () => {
+    const rules = [
+      'alert udp any any -> any any (content:"z"; flowbits:reset; flowbits:noalert; sid:1;)',
+      'alert udp any any -> any any (content:"a"; flowbits:isset,x; sid:2;)',
+      'alert udp any any -> any any (content:"s"; flowbits:set,x; flowbits:noalert; sid:3;)',
+    ];
+    expect(events(rules, ['s', 'az'], {})).toEqual([2]);
+    expect(events(rules, ['s', 'az'], { alwaysInOrder: true })).toEqual([2]);
+    expect(events(rules, ['s', 'za'], {})).toEqual([]);
+  });
+  it('gives the events of the walk, in the same order, whatever the rules and packets', () => {
+    fc.assert(
+      fc.property(
+        fc.array(ruleArb, { minLength: 1, maxLength: 7 }),
+        fc.array(fc.constantFrom('a', 'b', 'ab', 'x'), { minLength: 1, maxLength: 5 }),
+        (rs, payloads) => {
+          const rules = rs.map((r, i) => `alert udp any any -> any ${r.port} (${body(r)} sid:${i + 1};)`);
+          expect(events(rules, payloads, {})).toEqual(events(rules, payloads, { alwaysInOrder: true }));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -121,10 +121,12 @@ export class InlineStream<H> {
   append(bytes: Uint8Array): number {
     const at = this.offset;
     if (this.historyLen + bytes.length > this.history.length) {
-      // keep the last HISTORY_MAX bytes; compact only when the buffer is full (amortized), grow while small
+      // keep the last HISTORY_MAX bytes in a new buffer when this one is full (amortized: at most one copy of
+      // HISTORY_MAX per HISTORY_MAX appended), grow while small. Never compacted in place: views handed out by bytes()
+      // (the last window's HTTP buffers, compared with at the next segment) must keep showing what they showed.
       const keep = Math.min(this.historyLen, HISTORY_MAX);
       const need = keep + bytes.length;
-      const target = need > this.history.length ? new Uint8Array(Math.max(need, Math.min(2 * HISTORY_MAX, Math.max(1024, 2 * need)))) : this.history;
+      const target = new Uint8Array(Math.max(need, Math.min(2 * HISTORY_MAX, Math.max(1024, 2 * need))));
       target.set(this.history.subarray(this.historyLen - keep, this.historyLen), 0);
       this.historyStart += this.historyLen - keep;
       this.history = target;
@@ -145,7 +147,10 @@ export class InlineStream<H> {
     this.replaced.push([start, start + bytes.length]);
   }
 
-  /** The bytes [from, to) (stream offsets) of the history; `from` must be at least historyStart. */
+  /**
+   * The bytes [from, to) (stream offsets) of the history; `from` must be at least historyStart. A view: it keeps its
+   * bytes when more are appended (only markReplaced writes into it, with the bytes that left the gateway).
+   */
   bytes(from: number, to: number): Uint8Array {
     return this.history.subarray(from - this.historyStart, to - this.historyStart);
   }

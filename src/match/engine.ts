@@ -2,7 +2,18 @@ import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
 import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
-import { EventDecider, NO_EVENTS, NO_MATCHES, nonPayloadMatches, purgeSessionAlerts, subjectsOf, type Matches, type MatchEvent } from './decide.js';
+import {
+  EventDecider,
+  MATCH_DF_FIRST,
+  MATCH_NOALERT,
+  NO_EVENTS,
+  NO_MATCHES,
+  nonPayloadMatches,
+  purgeSessionAlerts,
+  subjectsOf,
+  type Matches,
+  type MatchEvent,
+} from './decide.js';
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
@@ -10,6 +21,7 @@ import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type 
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
 import { bufferRank, firstEnd, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from './snort-order.js';
 import { runTurns, SharedNodes } from './rule-tree.js';
+import { applyChanges, isNoalert, OrderInteraction } from './order-interaction.js';
 import { bufferOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
@@ -48,6 +60,8 @@ export interface MatcherStats {
   candidates: number;
   evaluated: number;
   matched: number;
+  /** Subjects whose candidates act on each other (flowbits, detection_filter): evaluated in Snort's order. */
+  orderedEvaluations: number;
   /** Work done by payload options (deterministic measures, see budget.ts). */
   ruleOps: number;
   pcreCalls: number;
@@ -82,6 +96,11 @@ export interface SnortOrderChoices {
   tie?: (rule: number) => number;
   /** Evaluate a rule again in its second port group even when it matched in the first. */
   reevaluate?: boolean;
+  /**
+   * Walk the rule trees for every subject with flowbits or detection_filter candidates, even when they do not act on
+   * each other (OrderInteraction): the property test holding the shortcut to the walk.
+   */
+  alwaysInOrder?: boolean;
 }
 
 /** A matcher's rules as an artifact loads them: the table, the policy, the prefilter groups, the address index. */
@@ -103,6 +122,7 @@ export class Matcher {
     candidates: 0,
     evaluated: 0,
     matched: 0,
+    orderedEvaluations: 0,
     ruleOps: 0,
     pcreCalls: 0,
     pcreSteps: 0,
@@ -125,6 +145,8 @@ export class Matcher {
   private readonly statelessValue: Uint8Array;
   private order: SnortOrderChoices;
   private shared: SharedNodes | undefined;
+  private readonly interaction = new OrderInteraction();
+  private readonly sensitiveScratch: RulePlan[] = [];
   private stamp = 0;
   private readonly checksumMode: 'all' | 'none';
   private readonly inline: boolean;
@@ -426,12 +448,14 @@ export class Matcher {
   private evaluate(s: Subject, cands: RuleList, done: number, out: Matches, accept: ((r: RulePlan) => boolean) | undefined): void {
     const doneRule = this.doneRule;
     const flags = this.rules.columns.flags;
-    let sensitive = false;
-    for (let k = 0; k < cands.n && !sensitive; k++) {
+    const sensitive = this.sensitiveScratch;
+    sensitive.length = 0;
+    for (let k = 0; k < cands.n; k++) {
       const i = cands.ids[k]!;
-      sensitive = (flags[i]! & RULE_ORDER_SENSITIVE) !== 0 && doneRule[i] !== done;
+      if ((flags[i]! & RULE_ORDER_SENSITIVE) !== 0 && doneRule[i] !== done) sensitive.push(this.rules.get(i));
     }
-    if (sensitive) {
+    if (sensitive.length > 0 && (this.order.alwaysInOrder === true || this.interaction.matters(sensitive))) {
+      this.stats.orderedEvaluations++;
       this.evaluateInOrder(s, cands, done, out, accept);
       return;
     }
@@ -444,14 +468,28 @@ export class Matcher {
       if (!this.ruleMatches(r, s) || (accept !== undefined && !accept(r))) continue;
       doneRule[i] = done;
       this.stats.matched++;
+      let f = 0;
+      if ((flags[i]! & RULE_ORDER_SENSITIVE) !== 0) {
+        // no other candidate acts on what this one does (OrderInteraction): as the tree walk would, its bit changes
+        // apply now, and its detection_filter is the first of the evaluation
+        applyChanges(r, s);
+        if (r.detectionFilter !== undefined) f |= MATCH_DF_FIRST;
+        if (isNoalert(r)) {
+          if (r.detectionFilter === undefined) continue;
+          f |= MATCH_NOALERT;
+        }
+      }
       out.rules.push(r);
-      out.flags.push(0);
+      out.flags.push(f);
     }
     // fpAddMatch keeps the first max_queue_events of an action kind in evaluation order: then the order decides
     if (out.rules.length - from > this.policy.eventQueue.maxQueueEvents) {
-      const part = out.rules.slice(from).map((r) => ({ r, key: this.firstTurnKey(r, s) }));
+      const part = out.rules.slice(from).map((r, k) => ({ r, f: out.flags[from + k]!, key: this.firstTurnKey(r, s) }));
       part.sort((a, b) => a.key - b.key);
-      part.forEach((e, k) => (out.rules[from + k] = e.r));
+      part.forEach((e, k) => {
+        out.rules[from + k] = e.r;
+        out.flags[from + k] = e.f;
+      });
     }
   }
 

@@ -18,6 +18,7 @@
  */
 import { eventPacketOf, MATCH_DF_DONE, MATCH_DF_FIRST, MATCH_NOALERT, type EventDecider, type EventPacket, type Matches } from './decide.js';
 import type { FlowbitsOp, RulePlan } from './plan.js';
+import { applyOp } from './order-interaction.js';
 import { setsFlowbits } from './rule-table.js';
 import type { Turn } from './snort-order.js';
 import type { Subject } from './subject.js';
@@ -117,34 +118,6 @@ function samePrefix(a: RulePlan, b: RulePlan | undefined, through: number): bool
   if (kb.length <= through) return false;
   for (let k = 0; k <= through; k++) if (ka[k] !== kb[k]) return false;
   return true;
-}
-
-function applyOp(fb: FlowbitsOp, s: Subject): void {
-  const flow = s.flow;
-  // sp_flowbits.c: without a session nothing is set
-  if (flow === undefined) return;
-  switch (fb.cmd) {
-    case 'set': {
-      const bits = (flow.flowbits ??= new Set());
-      for (const b of fb.bits) bits.add(b);
-      break;
-    }
-    case 'unset':
-      for (const b of fb.bits) flow.flowbits?.delete(b);
-      break;
-    case 'toggle': {
-      const bits = (flow.flowbits ??= new Set());
-      for (const b of fb.bits)
-        if (bits.has(b)) bits.delete(b);
-        else bits.add(b);
-      break;
-    }
-    case 'reset':
-      flow.flowbits?.clear();
-      break;
-    default:
-      break;
-  }
 }
 
 function checkPasses(fb: FlowbitsOp, s: Subject): boolean {
