@@ -90,8 +90,8 @@ export interface ConsoleStore {
   corpus: string[];
 }
 
-/** Makes the store in `dir` (main() writes its report to stdout: callers that mind silence it). */
-export async function makeConsoleStore(dir: string): Promise<ConsoleStore> {
+/** Makes the store in `dir`, with the account USER unless told not to (main() writes its report to stdout: callers that mind silence it). */
+export async function makeConsoleStore(dir: string, opts: { account?: boolean } = {}): Promise<ConsoleStore> {
   const db = join(dir, 'console.sqlite');
   const rules = join(dir, 'console.rules');
   writeFileSync(rules, RULES);
@@ -140,7 +140,7 @@ export async function makeConsoleStore(dir: string): Promise<ConsoleStore> {
     line('outbound', 'OUTBOUND TCP: ', 1);
     line('limit', 'Drop TCP > 20 attempts ', 2);
     w.flush();
-    await addUser(st, USER, PASSWORD);
+    if (opts.account !== false) await addUser(st, USER, PASSWORD);
   } finally {
     st.close();
   }

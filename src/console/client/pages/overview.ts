@@ -51,9 +51,13 @@ async function honeypotCard(hp: Host): Promise<HTMLElement> {
     const from = (hp.first_minute - 3600) * 1e6;
     const to = (hp.last_minute + 3600 + 60) * 1e6;
     const tl = await get<{ bucket: number; buckets: Bucket[] }>('/api/timeline', { honeypot: hp.honeypot, from: from / 1e6, to: to / 1e6 });
+    // the API leaves out empty buckets: every bucket of the range is drawn, empty ones as zero
+    const grain = tl.bucket % 3600 === 0 ? 3600 : 60;
+    const start = Math.floor(from / 1e6 / grain) * grain;
+    const byT = new Map(tl.buckets.map((b) => [b.t, b]));
     const xs: number[] = [];
-    const col = (k: keyof Bucket) => tl.buckets.map((b) => b[k]);
-    for (const b of tl.buckets) xs.push(b.t);
+    for (let t = start; t < to / 1e6 && xs.length < 5000; t += tl.bucket) xs.push(t);
+    const col = (k: keyof Bucket) => xs.map((t) => byT.get(t)?.[k] ?? 0);
     if (xs.length > 0) {
       append(
         card,
