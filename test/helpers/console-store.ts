@@ -31,6 +31,8 @@ export const SEBEK_MAGIC = 0x2a2a2a2a;
 /** Corpus captures (with flows and alerts for RULES), when ../shared is there. */
 export const CORPUS_CAPTURES = ['bug-130/input.pcap', 'alert-testmyids-midstream/input.pcap', 'dns/bug-990/input.pcap'];
 export const haveCorpus = existsSync(join(svDir, 'tests'));
+if (!haveCorpus)
+  console.warn('[console tests] ../shared/corpus/suricata-verify is absent: the console store holds the generated intruder session only');
 
 const RULES = [
   'alert tcp any any -> any any (msg:"HTTP response"; flow:to_client,established; content:"HTTP/1."; depth:7; sid:1; rev:1;)',

@@ -158,7 +158,14 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
           return;
         }
         if (out.destroyed) throw writeError(new Error('the client went away'));
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve).once('close', resolve));
+        if (!out.write(chunk))
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              out.off('drain', done).off('close', done);
+              resolve();
+            };
+            out.on('drain', done).on('close', done);
+          });
       };
       const user = req.hwSession!.user;
       const cut = cutFlow(ctx.db, id, write, { captureDir: ctx.captureDir }).then(
