@@ -7,11 +7,12 @@
 #   stuck in a loop is asked which rule it loops in: tools/diff-snort/snort-culprit.py); curl, wget, openssh-client,
 #   openssl, nmap, bind9-dnsutils (dig) and ethtool for the real-traffic comparison against Snort (npm run
 #   diff-snort-real, test/diff-snort-real.test.ts: real clients in the namespace honeynet, offloads turned off so
-#   captures hold wire-sized frames).
+#   captures hold wire-sized frames); chromium for the console's browser tests (test/console-browser.test.ts drives
+#   Debian's build with playwright-core: no browser is downloaded).
 # Used by the quick start (scripts/quickstart.sh) and by CI (.ci/run).
 set -euo pipefail
 PKGS="libhyperscan-dev libpcre2-dev libnetfilter-queue-dev libnetfilter-log-dev libmnl-dev libnfnetlink-dev pkg-config python3 make g++
-  iptables iproute2 tcpdump socat iputils-ping conntrack procps kmod gdb curl wget openssh-client openssl nmap bind9-dnsutils ethtool"
+  iptables iproute2 tcpdump socat iputils-ping conntrack procps kmod gdb curl wget openssh-client openssl nmap bind9-dnsutils ethtool chromium"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] && exit 0

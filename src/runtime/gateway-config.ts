@@ -9,6 +9,7 @@ import { formatDiagnostic, loadHoneywallConf, parseQueueRange, type HoneywallCon
 import { ifaceNameProblem, printable } from '../config/iface-name.js';
 import { AlertRuleError, defaultAlertRules, parseAlertRule, type AlertRule } from './alerting.js';
 import type { MatcherSpec } from './matcher-loader.js';
+import { CONSOLE_DEFAULTS } from '../console/config.js';
 
 export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwLOG_DIR: '/var/log/honeywall',
@@ -35,6 +36,8 @@ export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwSMTP_PORT: '25',
   HwALERT_FROM: '',
   HwHOSTNAME: '',
+  // the analysis store and the console (honeywall console reads them; known here so that run does not warn about them)
+  ...CONSOLE_DEFAULTS,
 };
 
 const RUNTIME_NAMES = new Set(Object.keys(RUNTIME_DEFAULTS));

@@ -22,6 +22,8 @@ export class CutError extends Error {}
 export interface CutOptions {
   /** Look for capture files here by name when they are no longer where they were imported from. */
   captureDir?: string;
+  /** Stop after this many frames (a summary of the first ones); `CutResult.cut` says it stopped. */
+  maxPackets?: number;
 }
 
 export interface CutResult {
@@ -31,6 +33,8 @@ export interface CutResult {
   /** Frames picked by scanning a span (flows too long for every offset to be kept). */
   scanned: number;
   linktypes: number[];
+  /** Stopped at `maxPackets` with frames left. */
+  cut: boolean;
 }
 
 interface FileRow {
@@ -120,11 +124,21 @@ function pcapngPacket(iface: number, r: CaptureRecord): Uint8Array {
   return b;
 }
 
+/** Ends a cut at `maxPackets` (caught below, never seen by the caller). */
+class Enough extends Error {}
+
 /**
- * Writes the pcap of flow row `flowRow` to `write` (called with each piece in order) and says what it wrote. Throws
- * CutError when the flow or one of its files is not there, or a file no longer holds the records it had.
+ * Writes the pcap of flow row `flowRow` to `write` (called with each piece in order, and awaited: a writer that
+ * returns a promise, such as an HTTP response waiting for its socket to drain, holds the cut back, so memory stays
+ * bounded whatever the flow's size) and says what it wrote. Throws CutError when the flow or one of its files is not
+ * there, or a file no longer holds the records it had.
  */
-export async function cutFlow(db: Database.Database, flowRow: number, write: (chunk: Uint8Array) => void, opts: CutOptions = {}): Promise<CutResult> {
+export async function cutFlow(
+  db: Database.Database,
+  flowRow: number,
+  write: (chunk: Uint8Array) => unknown,
+  opts: CutOptions = {},
+): Promise<CutResult> {
   const flow = db.prepare('SELECT proto, vlan, client_ip, client_port, server_ip, server_port FROM flows WHERE id = ?').get(flowRow) as
     | FlowKey
     | undefined;
@@ -137,15 +151,35 @@ export async function cutFlow(db: Database.Database, flowRow: number, write: (ch
     .all(flowRow) as FileRow[];
   const parsed = files.map((f) => ({ f, states: JSON.parse(f.states) as [number, CaptureState][], path: locate(f, opts) }));
   const linktypes = [...new Set(parsed.flatMap((p) => linktypesOf(p.states)))].sort((a, b) => a - b);
-  const result: CutResult = { packets: 0, bytes: 0, files: files.length, scanned: 0, linktypes };
+  const result: CutResult = { packets: 0, bytes: 0, files: files.length, scanned: 0, linktypes, cut: false };
   const single = linktypes.length <= 1;
-  if (single) write(encodePcapHeader({ linktype: linktypes[0] ?? 1 }));
-  else for (const b of pcapngHeader(linktypes)) write(b);
-  const emit = (r: CaptureRecord) => {
-    write(single ? encodePcapRecord(r) : pcapngPacket(linktypes.indexOf(r.linktype), r));
+  if (single) await write(encodePcapHeader({ linktype: linktypes[0] ?? 1 }));
+  else for (const b of pcapngHeader(linktypes)) await write(b);
+  const max = opts.maxPackets ?? Number.POSITIVE_INFINITY;
+  const emit = async (r: CaptureRecord) => {
+    if (result.packets >= max) {
+      result.cut = true;
+      throw new Enough();
+    }
+    await write(single ? encodePcapRecord(r) : pcapngPacket(linktypes.indexOf(r.linktype), r));
     result.packets++;
     result.bytes += r.data.length;
   };
+  try {
+    await cutFiles(parsed, flow, flowRow, emit, result);
+  } catch (err) {
+    if (!(err instanceof Enough)) throw err;
+  }
+  return result;
+}
+
+async function cutFiles(
+  parsed: { f: FileRow; states: [number, CaptureState][]; path: string }[],
+  flow: FlowKey,
+  flowRow: number,
+  emit: (r: CaptureRecord) => Promise<void>,
+  result: CutResult,
+): Promise<void> {
   for (const { f, states, path } of parsed) {
     const seeker = new CaptureSeeker(path, states, f.states_complete === 1);
     try {
@@ -162,23 +196,33 @@ export async function cutFlow(db: Database.Database, flowRow: number, write: (ch
           const start = offsets[i]!;
           if (j < i) j = i;
           while (j + 1 < offsets.length && offsets[j + 1]! - offsets[j]! < NEAR && offsets[j + 1]! - start < MAX_AHEAD) j++;
-          emit(await seeker.readAt(start, offsets[j]! - start + 2048));
+          await emit(await seeker.readAt(start, offsets[j]! - start + 2048));
         }
       } else {
         for await (const r of seeker.scan(f.first_offset, f.last_offset)) {
           if (!belongs(r, flow)) continue;
           result.scanned++;
-          emit(r);
+          await emit(r);
         }
       }
     } catch (err) {
-      if (err instanceof CutError) throw err;
+      // the writer's own failure (a client gone) and the end at maxPackets are not the file's fault
+      if (err instanceof CutError || err instanceof Enough || !(err instanceof Error) || isWriteError(err)) throw err;
       throw new CutError(`${(err as Error).message} (the file changed since it was imported?)`);
     } finally {
       await seeker.close();
     }
   }
-  return result;
+}
+
+/** Marks an error thrown by the caller's writer, so that it is passed on as it is (not blamed on the capture). */
+const WRITE_ERROR = Symbol('write error');
+export function writeError(err: Error): Error {
+  (err as Error & { [WRITE_ERROR]?: true })[WRITE_ERROR] = true;
+  return err;
+}
+function isWriteError(err: Error): boolean {
+  return (err as Error & { [WRITE_ERROR]?: true })[WRITE_ERROR] === true;
 }
 
 /** Records closer than this to the one before them are read with it. */

@@ -154,7 +154,17 @@ export interface SocketRow {
   flow_id: number | null;
 }
 
+/**
+ * At most this many rows of each list of a detail (a flow's alerts, a process's keystroke lines, ...): an intruder's
+ * process can make millions; the rows left out are counted per list in `cut`.
+ */
+export interface DetailLimit {
+  max?: number;
+}
+
 export interface FlowDetail {
+  /** Rows left out of each list, by list name (only lists that were cut). */
+  cut: Record<string, number>;
   flow: FlowRow;
   alerts: AlertRow[];
   files: FlowFileRow[];
@@ -275,26 +285,55 @@ export function listFlows(db: Database.Database, f: FlowFilter = {}, page: Page 
   return keyset<FlowRow>(db, FLOWS, conds, args, page, (r) => r.first_us, either);
 }
 
-export function getFlow(db: Database.Database, id: number): FlowDetail | undefined {
+/**
+ * The rows of `sql` (ordered, without LIMIT), at most `max` of them; with more, the number left out goes to
+ * `cut[name]` (counted by a second query, only then).
+ */
+function bounded<T>(db: Database.Database, name: string, sql: string, args: unknown[], max: number | undefined, cut: Record<string, number>): T[] {
+  if (max === undefined) return stmt(db, sql).all(...args) as T[];
+  const rows = stmt(db, `${sql} LIMIT ?`).all(...args, max + 1) as T[];
+  if (rows.length > max) {
+    rows.length = max;
+    const total = (stmt(db, `SELECT COUNT(*) AS n FROM (${sql})`).get(...args) as { n: number }).n;
+    cut[name] = total - max;
+  }
+  return rows;
+}
+
+export function getFlow(db: Database.Database, id: number, limit: DetailLimit = {}): FlowDetail | undefined {
   const flow = stmt(db, 'SELECT * FROM flows WHERE id = ?').get(id) as FlowRow | undefined;
   if (flow === undefined) return undefined;
-  const alerts = stmt(db, 'SELECT * FROM alerts WHERE flow_id = ? ORDER BY ts_us, id').all(id) as AlertRow[];
-  const files = stmt(
+  const cut: Record<string, number> = {};
+  const max = limit.max;
+  const alerts = bounded<AlertRow>(db, 'alerts', 'SELECT * FROM alerts WHERE flow_id = ? ORDER BY ts_us, id', [id], max, cut);
+  const files = bounded<FlowFileRow>(
     db,
+    'files',
     `SELECT ff.capture_id, c.path, ff.first_offset, ff.last_offset, ff.packets FROM flow_files ff JOIN captures c ON c.id = ff.capture_id
      WHERE ff.flow_id = ? ORDER BY c.first_us, c.id`,
-  ).all(id) as FlowFileRow[];
-  const sockets = stmt(
+    [id],
+    max,
+    cut,
+  );
+  const sockets = bounded<SocketRow>(
     db,
+    'sockets',
     `SELECT id, client, pid, com, fd, call_name, proto, sip, sport, dip, dport, time_sec, time_usec, flow_id FROM sockets WHERE flow_id = ?
      ORDER BY time_sec, time_usec, id`,
-  ).all(id) as SocketRow[];
-  const processes = stmt(
+    [id],
+    max,
+    cut,
+  );
+  const processes = bounded<ProcessRow>(
     db,
+    'processes',
     `SELECT p.* FROM processes p WHERE EXISTS (SELECT 1 FROM sockets s WHERE s.flow_id = ? AND s.client = p.client AND s.pid = p.pid)
      ORDER BY p.first_sec, p.pid`,
-  ).all(id) as ProcessRow[];
-  return { flow, alerts, files, sockets, processes };
+    [id],
+    max,
+    cut,
+  );
+  return { cut, flow, alerts, files, sockets, processes };
 }
 
 export interface AlertFilter {
@@ -497,6 +536,8 @@ export function listProcesses(db: Database.Database, f: ProcessFilter = {}, page
 }
 
 export interface ProcessDetail {
+  /** Rows left out of each list, by list name (only lists that were cut). */
+  cut: Record<string, number>;
   process: ProcessRow;
   children: ProcessRow[];
   keystrokes: { time_sec: number; time_usec: number; fd: number; uid: number; com: string; line: string; terminated: number }[];
@@ -505,24 +546,46 @@ export interface ProcessDetail {
 }
 
 /** One Sebek process: its children, keystroke lines (in order, with their times), files opened, socket calls and their flows. */
-export function getProcess(db: Database.Database, client: string, pid: number): ProcessDetail | undefined {
+export function getProcess(db: Database.Database, client: string, pid: number, limit: DetailLimit = {}): ProcessDetail | undefined {
   const process = stmt(db, 'SELECT * FROM processes WHERE client = ? AND pid = ?').get(client, pid) as ProcessRow | undefined;
   if (process === undefined) return undefined;
+  const cut: Record<string, number> = {};
+  const max = limit.max;
   return {
+    cut,
     process,
-    children: stmt(db, 'SELECT * FROM processes WHERE client = ? AND ppid = ? ORDER BY first_sec, pid').all(client, pid) as ProcessRow[],
-    keystrokes: stmt(
+    children: bounded<ProcessRow>(
       db,
+      'children',
+      'SELECT * FROM processes WHERE client = ? AND ppid = ? ORDER BY first_sec, pid',
+      [client, pid],
+      max,
+      cut,
+    ),
+    keystrokes: bounded<ProcessDetail['keystrokes'][number]>(
+      db,
+      'keystrokes',
       'SELECT time_sec, time_usec, fd, uid, com, line, terminated FROM keystroke_lines WHERE client = ? AND pid = ? ORDER BY time_sec, time_usec, id',
-    ).all(client, pid) as ProcessDetail['keystrokes'],
-    opens: stmt(db, 'SELECT time_sec, time_usec, fd, inode, path FROM opens WHERE client = ? AND pid = ? ORDER BY time_sec, time_usec, id').all(
-      client,
-      pid,
-    ) as ProcessDetail['opens'],
-    sockets: stmt(
+      [client, pid],
+      max,
+      cut,
+    ),
+    opens: bounded<ProcessDetail['opens'][number]>(
       db,
+      'opens',
+      'SELECT time_sec, time_usec, fd, inode, path FROM opens WHERE client = ? AND pid = ? ORDER BY time_sec, time_usec, id',
+      [client, pid],
+      max,
+      cut,
+    ),
+    sockets: bounded<SocketRow>(
+      db,
+      'sockets',
       `SELECT id, client, pid, com, fd, call_name, proto, sip, sport, dip, dport, time_sec, time_usec, flow_id FROM sockets
        WHERE client = ? AND pid = ? ORDER BY time_sec, time_usec, id`,
-    ).all(client, pid) as SocketRow[],
+      [client, pid],
+      max,
+      cut,
+    ),
   };
 }

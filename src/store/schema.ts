@@ -240,6 +240,48 @@ CREATE TABLE hours (
 CREATE INDEX hours_time ON hours (hour);
 `;
 
+/**
+ * The console's access tables. A password is kept as its scrypt hash with the salt and the parameters it was made
+ * with (so that stronger parameters later still verify old hashes); a session by the SHA-256 of its id (a copy of the
+ * file does not hand out live sessions) with its CSRF token and the times its idle and absolute expiry are counted
+ * from; the audit log holds who did what, when and from where (logins, failed logins, views and downloads).
+ */
+const CONSOLE_V3 = `
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  -- scrypt: hex of the derived key, hex of the salt, JSON {N, r, p, keylen}
+  hash TEXT NOT NULL,
+  salt TEXT NOT NULL,
+  params TEXT NOT NULL,
+  created_us INTEGER NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+  -- hex SHA-256 of the 256-bit session id the cookie carries
+  id_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  csrf TEXT NOT NULL,
+  created_us INTEGER NOT NULL,
+  last_us INTEGER NOT NULL,
+  address TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  ts_us INTEGER NOT NULL,
+  -- the account name (as typed, for a failed login), NULL when there is none
+  user TEXT,
+  address TEXT NOT NULL,
+  -- login | logout | login-failed | login-limited | flow-viewed | process-viewed | pcap-downloaded | user-added
+  action TEXT NOT NULL,
+  object TEXT,
+  detail TEXT
+);
+CREATE INDEX audit_time ON audit (ts_us, id);
+CREATE INDEX audit_user ON audit (user, ts_us);
+`;
+
 /** The Sebek tables an import fills get the capture they came from; sockets get the flow they made. */
 const SEBEK_CAPTURE_TABLES = ['records', 'keystroke_lines', 'opens', 'sockets', 'forks'];
 
@@ -263,6 +305,13 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX sockets_proc ON sockets (client, pid)');
       db.exec('CREATE INDEX keystroke_lines_proc ON keystroke_lines (client, pid, time_sec)');
       for (const t of SEBEK_CAPTURE_TABLES) db.exec(`CREATE INDEX ${t}_capture ON ${t} (capture_id)`);
+    },
+  },
+  {
+    version: 3,
+    name: 'console accounts, sessions and audit log',
+    up(db) {
+      db.exec(CONSOLE_V3);
     },
   },
 ];

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   run: () => import('./run.js').then((m) => m.registerRun),
   sebek: () => import('./sebek.js').then((m) => m.registerSebek),
   import: () => import('./import.js').then((m) => m.registerImport),
+  console: () => import('./console.js').then((m) => m.registerConsole),
 };
 
 /** Registers the command named in `argv` (or every command, for help and unknown names). */

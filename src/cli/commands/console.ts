@@ -1,0 +1,194 @@
+/**
+ * `honeywall console [--db FILE] [--listen ADDR:PORT] [--tls-cert F --tls-key F]`: the analysis console over the
+ * store (src/console), until SIGTERM/SIGINT. `honeywall console adduser NAME`: adds an account (or sets its
+ * password), the password read from the terminal without echo, or from the first line of standard input when that
+ * is not a terminal; never from the command line (which `ps` and shell histories show).
+ *
+ * Settings come from honeywall.conf with `--config` (HwSTORE, HwCONSOLE_LISTEN, HwCONSOLE_TLS_CERT,
+ * HwCONSOLE_TLS_KEY), each overridden by its flag.
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { AuditLog } from '../../console/audit.js';
+import { addUser, MAX_PASSWORD, UserError } from '../../console/auth.js';
+import { CONSOLE_DEFAULTS, loadConsoleSettings, type ConsoleSettings } from '../../console/config.js';
+import { buildConsole } from '../../console/server.js';
+import { StaticError } from '../../console/static.js';
+import { loadTls, TlsError } from '../../console/tls.js';
+import { openStore, StoreError } from '../../store/db.js';
+import { EXIT_OK, UsageError, type CommandContext } from '../program.js';
+
+interface ConsoleFlags {
+  config?: string;
+  db?: string;
+  listen?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
+  captureDir?: string;
+}
+
+function settings(flags: ConsoleFlags): ConsoleSettings {
+  if (flags.config !== undefined && !existsSync(flags.config)) throw new UsageError(`--config: ${flags.config}: no such file`);
+  const r = loadConsoleSettings(flags.config, { db: flags.db, listen: flags.listen, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey });
+  for (const w of r.warnings) process.stderr.write(`${w}\n`);
+  if (r.settings === null) {
+    for (const e of r.errors) process.stderr.write(`${e}\n`);
+    throw new UsageError(`${r.errors.length} error(s) in the console's settings, not started`);
+  }
+  return r.settings;
+}
+
+function open(file: string) {
+  try {
+    return openStore(file);
+  } catch (e) {
+    if (e instanceof StoreError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** The password: typed at a terminal without echo (twice), or the first line of standard input. */
+async function readPassword(): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of stdin) {
+      chunks.push(c as Buffer);
+      size += (c as Buffer).length;
+      if (size > MAX_PASSWORD + 2 || (c as Buffer).includes(10)) break;
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    const nl = text.indexOf('\n');
+    if (nl === -1 && size > MAX_PASSWORD) throw new UsageError(`the password on standard input is longer than ${MAX_PASSWORD} bytes`);
+    return (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
+  }
+  const ask = (prompt: string) =>
+    new Promise<string>((resolve, reject) => {
+      process.stderr.write(prompt);
+      stdin.setRawMode(true);
+      stdin.resume();
+      let typed = '';
+      const done = (err?: Error) => {
+        stdin.setRawMode(false);
+        stdin.pause();
+        stdin.off('data', onData);
+        process.stderr.write('\n');
+        if (err) reject(err);
+        else resolve(typed);
+      };
+      const onData = (b: Buffer) => {
+        for (const ch of b.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') return done();
+          if (ch === '\u0003') return done(new UsageError('interrupted'));
+          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+          else if (typed.length < MAX_PASSWORD) typed += ch;
+        }
+      };
+      stdin.on('data', onData);
+    });
+  const first = await ask('password: ');
+  const again = await ask('again: ');
+  if (first !== again) throw new UsageError('the two passwords differ; nothing changed');
+  return first;
+}
+
+export function registerConsole(program: Command, ctx: CommandContext): void {
+  const cmd = program
+    .command('console')
+    .description('serve the analysis console (flows, alerts, Sebek, pcaps) over HTTPS from the store; `console adduser NAME` adds an account')
+    .option('-c, --config <file>', 'honeywall.conf to read HwSTORE and HwCONSOLE_* from')
+    .option('--db <file>', `the store (overrides HwSTORE; default ${CONSOLE_DEFAULTS.HwSTORE})`)
+    .option(
+      '--listen <addr:port>',
+      `where to listen, an address and port ([v6]:port) (overrides HwCONSOLE_LISTEN; default ${CONSOLE_DEFAULTS.HwCONSOLE_LISTEN})`,
+    )
+    .option('--tls-cert <file>', 'PEM certificate (overrides HwCONSOLE_TLS_CERT; default: a self-signed one made and kept beside the store)')
+    .option('--tls-key <file>', 'PEM key of the certificate (overrides HwCONSOLE_TLS_KEY)')
+    .option(
+      '--insecure-http',
+      'serve plain HTTP instead of TLS, on a loopback address only: for a tunnel (ssh -L) that already encrypts; sessions and intruder data never cross a network in clear',
+    )
+    .option('--capture-dir <dir>', 'look here (by file name) for capture files moved since their import, for pcap downloads')
+    .action(async (flags: ConsoleFlags) => {
+      const s = settings(flags);
+      if (flags.insecureHttp && (flags.tlsCert !== undefined || flags.tlsKey !== undefined))
+        throw new UsageError('--insecure-http with --tls-cert/--tls-key: choose one');
+      if (flags.insecureHttp && !s.listen.loopback)
+        throw new UsageError(
+          `--insecure-http listens on loopback addresses only (127.0.0.1, ::1), not ${s.listen.host}: over a network, plain HTTP would show the session cookie and the intruder data to anyone on the path`,
+        );
+      if (!existsSync(s.store)) throw new UsageError(`${s.store}: no store there (honeywall import CAPTURE --db FILE makes one)`);
+      const db = open(s.store);
+      const users = (db.prepare('SELECT COUNT(*) AS n FROM users WHERE disabled = 0').get() as { n: number }).n;
+      let tls: { cert: Buffer; key: Buffer } | undefined;
+      let note = '';
+      if (!flags.insecureHttp) {
+        try {
+          const t = loadTls({ cert: s.tlsCert, key: s.tlsKey, store: s.store, host: s.listen.host });
+          tls = t;
+          note = ` (${t.generated ? 'a self-signed certificate made now, ' : ''}${t.certFile}, SHA-256 ${t.fingerprint})`;
+        } catch (e) {
+          db.close();
+          if (e instanceof TlsError) throw new UsageError(e.message);
+          throw e;
+        }
+      }
+      let app;
+      try {
+        app = await buildConsole({ db, tls, captureDir: flags.captureDir });
+      } catch (e) {
+        db.close();
+        if (e instanceof StaticError) throw new UsageError(e.message);
+        throw e;
+      }
+      try {
+        await app.listen({ host: s.listen.host, port: s.listen.port });
+      } catch (e) {
+        db.close();
+        throw new UsageError(`cannot listen on ${s.listen.host}:${s.listen.port}: ${(e as Error).message}`);
+      }
+      const host = s.listen.host.includes(':') ? `[${s.listen.host}]` : s.listen.host;
+      const port = (app.server.address() as { port: number }).port;
+      process.stderr.write(`honeywall console: ${tls ? 'https' : 'http'}://${host}:${port}/ serving ${s.store}${note}\n`);
+      if (users === 0) process.stderr.write('honeywall console: no accounts yet: add one with honeywall console adduser NAME\n');
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          resolve();
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+      await app.close();
+      db.close();
+      process.stderr.write('honeywall console: stopped\n');
+      ctx.exitCode = EXIT_OK;
+    });
+
+  cmd
+    .command('adduser')
+    .description('add a console account, or set its password (read from the terminal, or the first line of standard input)')
+    .argument('<name>', 'account name: 1 to 64 of A-Z a-z 0-9 . _ -')
+    .option('-c, --config <file>', 'honeywall.conf to read HwSTORE from')
+    .option('--db <file>', `the store (overrides HwSTORE; default ${CONSOLE_DEFAULTS.HwSTORE}; made if absent)`)
+    .action(async (name: string, _flags: ConsoleFlags, command: Command) => {
+      // --db and --config given after `adduser` or before it (commander hands the parent's to the parent)
+      const s = settings(command.optsWithGlobals<ConsoleFlags>());
+      const password = await readPassword();
+      const db = open(s.store);
+      try {
+        const what = await addUser(db, name, password);
+        new AuditLog(db).write({ user: name, address: 'command line', action: what === 'added' ? 'user-added' : 'password-changed' });
+        process.stdout.write(`honeywall console: account ${name} ${what === 'added' ? 'added' : 'updated (its sessions ended)'} in ${s.store}\n`);
+      } catch (e) {
+        if (e instanceof UserError) throw new UsageError(e.message);
+        throw e;
+      } finally {
+        db.close();
+      }
+      ctx.exitCode = EXIT_OK;
+    });
+}

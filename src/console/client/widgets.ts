@@ -1,0 +1,92 @@
+/** Pieces the pages share: filter forms that become the page's hash query, paging links, rows of flows and alerts. */
+import { endpoint, proto, timeUs } from './format.js';
+import { h, link, table, type Child } from './dom.js';
+import type { Alert, Flow } from './types.js';
+
+export interface Field {
+  name: string;
+  label: string;
+  placeholder?: string;
+  options?: string[];
+}
+
+/** A form whose submit goes to `#/page?field=value...` (empty fields left out). */
+export function filterForm(page: string, fields: Field[], params: URLSearchParams): HTMLFormElement {
+  const form = h('form', { class: 'filters', id: `${page}-filters` });
+  for (const f of fields) {
+    const id = `f-${page}-${f.name}`;
+    let input: HTMLInputElement | HTMLSelectElement;
+    if (f.options) {
+      input = h('select', { id, name: f.name }, h('option', { value: '' }, 'any'), ...f.options.map((o) => h('option', { value: o }, o)));
+      input.value = params.get(f.name) ?? '';
+    } else {
+      input = h('input', { id, name: f.name, type: 'text', placeholder: f.placeholder ?? '' });
+      input.value = params.get(f.name) ?? '';
+    }
+    form.appendChild(h('label', { for: id }, f.label, input));
+  }
+  form.appendChild(h('button', { type: 'submit' }, 'Filter'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const f of fields) {
+      const el = form.elements.namedItem(f.name) as HTMLInputElement | HTMLSelectElement;
+      if (el.value.trim() !== '') q.set(f.name, el.value.trim());
+    }
+    location.hash = `#/${page}${q.toString() ? `?${q}` : ''}`;
+  });
+  return form;
+}
+
+/** "Next page" with the cursor, keeping the filters. */
+export function pager(page: string, params: URLSearchParams, next: string | null): Child {
+  if (next === null) return h('p', { class: 'pager' }, 'end of list');
+  const q = new URLSearchParams(params);
+  q.set('after', next);
+  return h('p', { class: 'pager' }, link(`#/${page}?${q}`, 'next page ›', { id: 'next-page' }));
+}
+
+export function flowRows(rows: Flow[]): HTMLTableElement {
+  return table(
+    ['flow', 'first seen', 'proto', 'client', 'server', 'dir', 'app', 'packets', 'bytes', 'alerts', 'honeypot'],
+    rows.map((f) => [
+      link(`#/flow/${f.id}`, String(f.id), { data: { flow: String(f.id) } }),
+      timeUs(f.first_us),
+      proto(f.proto),
+      endpoint(f.client_ip, f.client_port),
+      endpoint(f.server_ip, f.server_port),
+      f.direction,
+      f.app_proto ?? '',
+      `${f.pkts_toserver} / ${f.pkts_toclient}`,
+      `${f.bytes_toserver} / ${f.bytes_toclient}`,
+      f.alerts > 0 ? h('span', { class: 'alerted' }, String(f.alerts)) : '0',
+      f.honeypot ?? '',
+    ]),
+  );
+}
+
+export function alertRows(rows: Alert[]): HTMLTableElement {
+  return table(
+    ['time', 'sid', 'message', 'action', 'source', 'destination', 'flow'],
+    rows.map((a) => [
+      timeUs(a.ts_us),
+      link(`#/alerts?sid=${a.sid}`, `${a.gid}:${a.sid}:${a.rev}`),
+      h('span', { class: 'msg' }, a.msg),
+      a.blocked ? h('span', { class: 'blocked' }, a.action) : a.action,
+      endpoint(a.src_ip, a.src_port),
+      endpoint(a.dst_ip, a.dst_port),
+      a.flow_id === null ? '' : link(`#/flow/${a.flow_id}`, String(a.flow_id)),
+    ]),
+  );
+}
+
+export function cutNote(cut: Record<string, number> | undefined): Child {
+  if (cut === undefined || Object.keys(cut).length === 0) return null;
+  return h(
+    'p',
+    { class: 'note' },
+    `Not shown (lists bounded): ${Object.entries(cut)
+      .map(([k, n]) => `${n} more ${k}`)
+      .join(', ')}`,
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * GET /api/flows (filters: time, host, port, protocol, direction, honeypot, sid, app_proto, alerted; keyset pages),
+ * GET /api/flows/:id (the flow, its alerts, capture files, the Sebek processes whose sockets made it, and its first
+ * packets summarized; audited), GET /api/flows/:id/pcap (the flow's packets cut from the full capture, streamed as
+ * an attachment; audited with what was sent).
+ */
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { decode } from '../../packet/decode.js';
+import { formatIp } from '../../packet/bytes.js';
+import { readCaptureAll } from '../../packet/pcap.js';
+import { cutFlow, CutError, writeError } from '../../store/pcap-cut.js';
+import { type FlowRow, getFlow, listFlows } from '../../store/query.js';
+import type { ConsoleContext } from '../server.js';
+import { HttpError, hostParam, MAX_DETAIL, page, protoParam, query, rangeParams, S } from './params.js';
+
+interface FlowQuery {
+  from?: string;
+  to?: string;
+  host?: string;
+  port?: number;
+  proto?: string;
+  direction?: 'inbound' | 'outbound' | 'internal' | 'external';
+  honeypot?: string;
+  sid?: number;
+  app_proto?: string;
+  alerted?: boolean;
+  community_id?: string;
+  limit?: number;
+  after?: string;
+  order?: 'asc' | 'desc';
+}
+
+/** Packets of a flow summarized on its page (the pcap has them all). */
+const SUMMARY_PACKETS = 100;
+
+const TCP_FLAGS = 'FSRPAUEC';
+export function tcpFlags(f: number): string {
+  let out = '';
+  for (let i = 0; i < 8; i++) if (f & (1 << i)) out += TCP_FLAGS[i];
+  return out;
+}
+
+export interface PacketSummary {
+  t_us: number;
+  /** '>' client to server, '<' server to client. */
+  dir: '>' | '<' | '?';
+  len: number;
+  payload: number;
+  flags: string | null;
+}
+
+async function summarize(ctx: ConsoleContext, flow: FlowRow): Promise<{ packets: PacketSummary[]; more: boolean } | { error: string }> {
+  const chunks: Uint8Array[] = [];
+  try {
+    const r = await cutFlow(ctx.db, flow.id, (c) => chunks.push(c), { captureDir: ctx.captureDir, maxPackets: SUMMARY_PACKETS });
+    const { records } = readCaptureAll(Buffer.concat(chunks));
+    const packets = records.map((rec) => {
+      const p = decode(rec.linktype, rec.data, undefined, { verifyChecksums: false });
+      const src = p.ip === undefined ? undefined : formatIp(p.ip.src);
+      const sport = p.srcPort;
+      const dir = src === flow.client_ip && (flow.client_port === null || sport === flow.client_port) ? '>' : src === flow.server_ip ? '<' : '?';
+      return {
+        t_us: rec.tsSec * 1_000_000 + rec.tsUsec,
+        dir,
+        len: rec.origLen,
+        payload: p.payloadLength,
+        flags: p.tcp === undefined ? null : tcpFlags(p.tcp.flags),
+      } satisfies PacketSummary;
+    });
+    return { packets, more: r.cut };
+  } catch (e) {
+    if (e instanceof CutError) return { error: e.message };
+    throw e;
+  }
+}
+
+export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
+  app.get<{ Querystring: FlowQuery }>(
+    '/api/flows',
+    {
+      schema: {
+        querystring: query({
+          from: S.time,
+          to: S.time,
+          host: S.host,
+          port: S.port,
+          proto: S.proto,
+          direction: S.direction,
+          honeypot: S.host,
+          sid: S.sid,
+          app_proto: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[a-z0-9_-]+$' },
+          alerted: S.bool,
+          community_id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[0-9]+:[A-Za-z0-9+/=]+$' },
+          limit: S.limit,
+          after: S.after,
+          order: S.order,
+        }),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const r = listFlows(
+        ctx.db,
+        {
+          ...rangeParams(q),
+          host: hostParam('host', q.host),
+          port: q.port,
+          proto: protoParam(q.proto),
+          direction: q.direction,
+          honeypot: hostParam('honeypot', q.honeypot),
+          sid: q.sid,
+          appProto: q.app_proto,
+          alerted: q.alerted,
+          communityId: q.community_id,
+        },
+        page(q),
+      );
+      return { rows: r.rows, next: r.next ?? null, limit: q.limit };
+    },
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/api/flows/:id',
+    { schema: { params: { type: 'object', properties: { id: S.id }, required: ['id'], additionalProperties: false } } },
+    async (req) => {
+      const d = getFlow(ctx.db, req.params.id, { max: MAX_DETAIL });
+      if (d === undefined) throw new HttpError(404, `no flow ${req.params.id}`);
+      ctx.audit.write({ user: req.hwSession!.user, address: req.ip, action: 'flow-viewed', object: `flow ${d.flow.id}` });
+      return { ...d, packets: await summarize(ctx, d.flow) };
+    },
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/api/flows/:id/pcap',
+    { schema: { params: { type: 'object', properties: { id: S.id }, required: ['id'], additionalProperties: false } } },
+    async (req, reply) => {
+      const id = req.params.id;
+      const flow = ctx.db.prepare('SELECT id FROM flows WHERE id = ?').get(id);
+      if (flow === undefined) throw new HttpError(404, `no flow ${id}`);
+      // The first piece is held until the cut has found its files: a missing or changed capture is then a clear 409,
+      // not a pcap that stops after its header. After that the cut is streamed, held back by the socket (bounded
+      // memory for a flow of any size); a failure then ends the download early, and the audit row says so.
+      const out = new PassThrough({ highWaterMark: 256 * 1024 });
+      let started = false;
+      let first: Uint8Array[] = [];
+      let release: (() => void) | undefined;
+      const ready = new Promise<void>((resolve) => (release = resolve));
+      const write = async (chunk: Uint8Array) => {
+        if (!started) {
+          first.push(chunk);
+          // the header alone does not prove the files are there; the first frame does
+          if (first.length < 2) return;
+          started = true;
+          release!();
+          for (const c of first) out.write(c);
+          first = [];
+          return;
+        }
+        if (out.destroyed) throw writeError(new Error('the client went away'));
+        if (!out.write(chunk))
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              out.off('drain', done).off('close', done);
+              resolve();
+            };
+            out.on('drain', done).on('close', done);
+          });
+      };
+      const user = req.hwSession!.user;
+      const cut = cutFlow(ctx.db, id, write, { captureDir: ctx.captureDir }).then(
+        (r) => {
+          if (!started) {
+            started = true;
+            for (const c of first) out.write(c);
+            release!();
+          }
+          out.end();
+          ctx.audit.write({
+            user,
+            address: req.ip,
+            action: 'pcap-downloaded',
+            object: `flow ${id}`,
+            detail: `${r.packets} packets, ${r.bytes} bytes`,
+          });
+          return undefined;
+        },
+        (e: unknown) => {
+          if (!started) {
+            started = true;
+            release!();
+            return e;
+          }
+          ctx.audit.write({
+            user,
+            address: req.ip,
+            action: 'pcap-downloaded',
+            object: `flow ${id}`,
+            detail: `incomplete: ${(e as Error).message}`.slice(0, 200),
+          });
+          out.destroy(e as Error);
+          return undefined;
+        },
+      );
+      await ready;
+      const early = await Promise.race([cut, Promise.resolve('streaming' as const)]);
+      if (early instanceof Error) {
+        if (early instanceof CutError) throw new HttpError(409, early.message);
+        throw early;
+      }
+      reply.header('Content-Type', 'application/vnd.tcpdump.pcap');
+      reply.header('Content-Disposition', `attachment; filename="honeywall-flow-${id}.pcap"`);
+      return reply.send(out);
+    },
+  );
+}
