@@ -9,13 +9,14 @@
  * Sebek shell and sees its keystrokes, the hostile lines (`<script>`, `<img onerror>`) shown as text and nothing run
  * (a page-level flag stays unset, no CSP violation; a control shows the violation listener and the CSP do work), and
  * sees requests without a session or with a bad CSRF token refused. One browser for the file. Screenshots of each
- * page go to docs/screenshots/ (the README shows them).
+ * page go to a temporary directory, or to HW_SCREENSHOTS when set (`HW_SCREENSHOTS=docs/screenshots` makes the
+ * README's): a test run leaves the checkout as it was.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { repoRoot } from './helpers/corpus.js';
 import { HONEYPOT, HOSTILE_LINES, makeConsoleStore, PASSWORD, SHELL_PID, USER, type ConsoleStore } from './helpers/console-store.js';
@@ -30,8 +31,8 @@ if (!have)
     `[console-browser] SKIPPED: ${existsSync(CHROMIUM) ? 'dist/ is not built (npm run build)' : `${CHROMIUM} is absent (apt-get install chromium; scripts/debian-packages.sh installs it)`}`,
   );
 
-const shots = join(repoRoot, 'docs/screenshots');
 const dir = mkdtempSync(join(tmpdir(), 'hw-console-browser-'));
+const shots = process.env.HW_SCREENSHOTS ? resolve(repoRoot, process.env.HW_SCREENSHOTS) : join(dir, 'screenshots');
 let store: ConsoleStore;
 let server: ChildProcess | undefined;
 let base = '';
