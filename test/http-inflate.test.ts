@@ -329,3 +329,61 @@ describe('zlib streams are released and capped', () => {
     expect(pipe.inflaters.open).toBe(0);
   });
 });
+
+describe('replay says when bodies met the cap on open zlib streams', () => {
+  it('2,100 responses each holding a gzip body open: the ones closed for newer ones are a warning with the file', async () => {
+    const { main } = await import('../src/cli/main.js');
+    const { encodePcap } = await import('../src/packet/pcap.js');
+    const { ethernet } = await import('../src/packet/build.js');
+    const { parseIp } = await import('../src/packet/bytes.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'hw-inflate-cap-'));
+    const gz = gzipSync(B('q'.repeat(20_000)));
+    const frames: { tsSec: number; tsUsec: number; data: Uint8Array }[] = [];
+    const FLOWS = 2100;
+    const s = parseIp('192.0.2.80')!;
+    for (let i = 0; i < FLOWS; i++) {
+      const c = parseIp(`10.0.${i >> 8}.${i & 255}`)!;
+      const req = B('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      // the response header and the first bytes of its gzip body; the client acknowledges it (stream5 then flushes it)
+      const resp = Buffer.concat([B('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'), gz.subarray(0, 40)]);
+      const t = [
+        tcpDatagram(c, s, 40000, 80, 100, 0, 0x02, B('')),
+        tcpDatagram(s, c, 80, 40000, 500, 101, 0x12, B('')),
+        tcpDatagram(c, s, 40000, 80, 101, 501, 0x10, B('')),
+        tcpDatagram(c, s, 40000, 80, 101, 501, 0x18, req),
+        tcpDatagram(s, c, 80, 40000, 501, 101 + req.length, 0x18, resp),
+        tcpDatagram(c, s, 40000, 80, 101 + req.length, 501 + resp.length, 0x10, B('')),
+      ];
+      for (const d of t) frames.push({ tsSec: 1_700_000_000 + Math.floor(frames.length / 1000), tsUsec: frames.length % 1000, data: ethernet(d) });
+    }
+    const pcap = join(dir, 'many-gzip.pcap');
+    writeFileSync(pcap, encodePcap(frames, { linktype: LinkType.ETHERNET }));
+    const rules = join(dir, 'r.rules');
+    writeFileSync(rules, 'alert tcp any 80 -> any any (msg:"q"; file_data; content:"qqqq"; sid:1;)\n');
+    let out = '';
+    const w = process.stdout.write;
+    process.stdout.write = ((x: string) => ((out += x), true)) as typeof process.stdout.write;
+    const ew = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect(await main(['node', 'honeywall', 'replay', pcap, '--rules', rules, '--format', 'json', '--workers', '0'])).toBe(0);
+    } finally {
+      process.stdout.write = w;
+      process.stderr.write = ew;
+    }
+    const doc = JSON.parse(out);
+    // each body's zlib stream opens with its response header (flushed at the header's end by the PAF); its first bytes
+    // stay queued until the session ends, when the 52 oldest streams have been closed for newer ones: their file_data
+    // is empty (no alert), and the warning says so
+    const evicted = FLOWS - 2048;
+    expect(doc.alerts).toHaveLength(FLOWS - evicted);
+    expect(doc.alerts.some((a: { dest_ip: string }) => a.dest_ip === '10.0.0.0')).toBe(false);
+    expect(doc.alerts.some((a: { dest_ip: string }) => a.dest_ip === '10.0.0.52')).toBe(true);
+    expect(doc.warnings).toEqual([
+      `${pcap}: HTTP: ${evicted} compressed bodies left undecompressed from where they met the cap of 2048 open zlib streams (file_data ends there)`,
+    ]);
+  }, 60_000);
+});

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CaptureNotes, visitCapture } from '../packet/pcap.js';
 import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
-import { pipelineFor, type DefragDrops } from './replay.js';
+import { pipelineDrops, pipelineFor, type PipelineDrops } from './replay.js';
 import { ReplayShard, type ShardResult } from './replay-shard.js';
 
 export interface ReplayWorkerData {
@@ -39,7 +39,7 @@ export type ReplayWorkerMessage =
       error: { file: string; offset: number; detail: string } | undefined;
       /** The reader's notes (CaptureNotes.lines) and this shard's datagrams dropped at the defragmenter's memcaps. */
       notes: string[];
-      defrag: DefragDrops;
+      drops: PipelineDrops;
     }
   | { type: 'done'; items: number; stats: Record<string, number>; limits: ReturnType<ReturnType<typeof loadMatcher>['limits']['report']> };
 
@@ -88,7 +88,6 @@ function run(): void {
     );
     shard.finish(index, out);
     items += shard.items;
-    const { datagramMemcap, evicted } = shard.pipeline.defrag.stats;
     post({
       type: 'end',
       total: index,
@@ -97,7 +96,7 @@ function run(): void {
       bytes,
       error: error && { file: error.file, offset: error.offset, detail: error.detail },
       notes: notes.lines(path),
-      defrag: { datagramMemcap, evicted },
+      drops: pipelineDrops(shard.pipeline),
     });
   };
   port.on('message', (msg: ReplayWorkerRequest) => {

@@ -35,24 +35,44 @@ export interface ReplayStats {
 
 /**
  * What a capture's replay changed or left out without stopping, one line each (`file: byte N: ...`): the reader's
- * notes (timestamps clamped, records cut: the capture is damaged, exit 1) and datagrams the defragmenter dropped at
- * its memcaps (the fragments themselves were still inspected).
+ * notes (timestamps clamped, records cut: the capture is damaged, exit 1), datagrams the defragmenter dropped at its
+ * memcaps (the fragments themselves were still inspected) and compressed HTTP bodies whose zlib stream was closed at
+ * the cap on open streams (their file_data ends there).
  */
 export interface CaptureWarning {
   text: string;
   damaged: boolean;
 }
 
-/** The defragmenter's counts a warning is made of (summed over the shards of a sharded replay). */
-export type DefragDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'>;
+/** The pipeline's counts a warning is made of (summed over the shards of a sharded replay). */
+export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
+  /** Compressed bodies whose inflater was closed for a newer one (InflaterPool). */
+  inflatersEvicted: number;
+  /** The cap on open inflaters they met. */
+  inflatersMax: number;
+};
 
-export function captureWarnings(file: string, notes: readonly string[], defrag: DefragDrops): CaptureWarning[] {
+/** A pipeline's drops after a capture. */
+export function pipelineDrops(pipe: PacketPipeline): PipelineDrops {
+  const { datagramMemcap, evicted } = pipe.defrag.stats;
+  return { datagramMemcap, evicted, inflatersEvicted: pipe.inflaters.evicted, inflatersMax: pipe.inflaters.max };
+}
+
+export function captureWarnings(file: string, notes: readonly string[], drops: PipelineDrops): CaptureWarning[] {
   const out: CaptureWarning[] = notes.map((text) => ({ text, damaged: true }));
-  if (defrag.datagramMemcap > 0 || defrag.evicted > 0) {
+  if (drops.datagramMemcap > 0 || drops.evicted > 0) {
     out.push({
       text:
-        `${file}: fragments: ${defrag.datagramMemcap} datagram(s) dropped unassembled at the per-datagram memcap, ` +
-        `${defrag.evicted} at the total memcap or tracker limit (their fragments were inspected)`,
+        `${file}: fragments: ${drops.datagramMemcap} datagram(s) dropped unassembled at the per-datagram memcap, ` +
+        `${drops.evicted} at the total memcap or tracker limit (their fragments were inspected)`,
+      damaged: false,
+    });
+  }
+  if (drops.inflatersEvicted > 0) {
+    out.push({
+      text:
+        `${file}: HTTP: ${drops.inflatersEvicted} compressed bod${drops.inflatersEvicted === 1 ? 'y' : 'ies'} left undecompressed from where ` +
+        `${drops.inflatersEvicted === 1 ? 'it' : 'they'} met the cap of ${drops.inflatersMax} open zlib streams (file_data ends there)`,
       damaged: false,
     });
   }
@@ -154,7 +174,7 @@ export async function replayCapture(
   }
   handle(pipe.finish(), -1, -1);
   if (recorder !== undefined && h.onFlowEnd !== undefined) for (const r of recorder.finish()) h.onFlowEnd(r);
-  warnings?.push(...captureWarnings(path, notes.lines(path), pipe.defrag.stats));
+  warnings?.push(...captureWarnings(path, notes.lines(path), pipelineDrops(pipe)));
   return error;
 }
 
@@ -314,10 +334,12 @@ export class ShardedReplay {
       stats.bytes += end.bytes;
     }
     // every shard read the whole file (the same notes); each defragmented its own share of the datagrams
-    const drops: DefragDrops = { datagramMemcap: 0, evicted: 0 };
+    const drops: PipelineDrops = { datagramMemcap: 0, evicted: 0, inflatersEvicted: 0, inflatersMax: 0 };
     for (const e of this.ends) {
-      drops.datagramMemcap += e!.defrag.datagramMemcap;
-      drops.evicted += e!.defrag.evicted;
+      drops.datagramMemcap += e!.drops.datagramMemcap;
+      drops.evicted += e!.drops.evicted;
+      drops.inflatersEvicted += e!.drops.inflatersEvicted;
+      drops.inflatersMax = e!.drops.inflatersMax;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
     return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);
