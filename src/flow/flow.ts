@@ -34,6 +34,12 @@ export class Endpoint {
   /** Footprint flush point: acked bytes from which an ACK flushes (Snort's flush_pt; paf_max added once PAF gave up). */
   flushPt = 0;
   /**
+   * PAF's place in the queued data, as Snort's paf state keeps it: the first `pafScanned` bytes from sequence number
+   * `pafBase` hold no end of a PDU head (each ACK then scans only what it adds; -1: nothing known).
+   */
+  pafBase = -1;
+  pafScanned = 0;
+  /**
    * Snort's session alert list (StreamAlertInfo, at most MAX_SESSION_ALERTS) for the packets this side sends: gid, sid
    * and sequence number per alert, flat. A rebuilt packet does not alert again for a gid:sid in it (fpSessionAlerted).
    */

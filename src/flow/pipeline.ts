@@ -2,7 +2,7 @@ import { tcpDatagram } from '../packet/build.js';
 import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js';
 import { Defragmenter, type DefragOptions } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
-import { httpPafLength } from '../http/paf.js';
+import { hasHeaderEnd, httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
 import { HttpSession, showsHttp, type HttpBuffers, type HttpConfig } from '../http/session.js';
 import { setAppProto, type Flow } from './flow.js';
@@ -94,6 +94,7 @@ export class PacketPipeline {
       pafActive: (flow) => httpPorts.has(flow.server.port),
       pduLength: (flow, fromClient, data) =>
         httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
+      pduHeadEnd: hasHeaderEnd,
       ...opts.flow,
     });
     this.flows.onRemove = (flow) => this.ended.push(flow);

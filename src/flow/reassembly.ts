@@ -233,6 +233,21 @@ export class StreamBuffer {
     return first.start === 0 && first.data.length >= n ? first.data.subarray(0, n) : this.assemble(n);
   }
 
+  /** The in-order bytes [from, to) after `base` (to <= contiguous()), a copy. */
+  peekRange(from: number, to: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, to - from));
+    const segs = this.segs;
+    for (let i = this.firstEndingAfter(from); i < segs.length; i++) {
+      const s = segs[i]!;
+      if (s.start >= to) break;
+      const a = Math.max(from, s.start);
+      const b = Math.min(to, s.start + s.data.length);
+      const d = s.data;
+      for (let o = a; o < b; o++) out[o - from] = d[o - s.start]!;
+    }
+    return out;
+  }
+
   /** The first `n` in-order bytes from `base` (n <= contiguous()): the pieces are disjoint, so a copy. */
   private assemble(n: number): Uint8Array {
     const out = new Uint8Array(n);

@@ -64,6 +64,11 @@ export interface FlowConfig {
    * covering a PDU flushes it (Snort's flush_pdu_ackd).
    */
   pduLength?: (flow: Flow, fromClient: boolean, data: Uint8Array) => number;
+  /**
+   * Whether bytes hold the end of a PDU's head (with pduLength: an incomplete head makes pduLength 0 until its end
+   * comes, so only new bytes need searching for it). Without it every ACK shows pduLength all the acked bytes.
+   */
+  pduHeadEnd?: (data: Uint8Array) => boolean;
   /** Whether a direction's data is flushed by `pduLength` (a preprocessor registered PAF for the flow's server port). */
   pafActive?: (flow: Flow, fromClient: boolean) => boolean;
 }
@@ -196,6 +201,7 @@ export class FlowTable {
   private readonly maxQueuedSegs: number;
   private readonly flushSize: number;
   private readonly pduLength: FlowConfig['pduLength'];
+  private readonly pduHeadEnd: FlowConfig['pduHeadEnd'];
   private readonly pafActive: FlowConfig['pafActive'];
 
   constructor(cfg: FlowConfig = {}) {
@@ -210,6 +216,7 @@ export class FlowTable {
     this.maxQueuedSegs = cfg.maxQueuedSegs ?? 2621;
     this.flushSize = cfg.flushSize ?? 65495;
     this.pduLength = cfg.pduLength;
+    this.pduHeadEnd = cfg.pduLength === undefined ? undefined : cfg.pduHeadEnd;
     this.pafActive = cfg.pduLength === undefined ? undefined : cfg.pafActive;
   }
 
@@ -466,7 +473,25 @@ export class FlowTable {
       for (;;) {
         const acked = this.ackedBytes(ep);
         if (acked <= 0) return;
-        const n = this.pduLength!(flow, fromClient, s.peek(Math.min(acked, PAF_PEEK)));
+        const limit = Math.min(acked, PAF_PEEK);
+        // Snort's PAF reads each byte once (s5_paf_check resumes where it stopped): while the head of the next PDU is
+        // incomplete, only the bytes an ACK adds are searched for its end (a flood of one-byte segments would
+        // otherwise copy and scan up to paf_max bytes per packet)
+        const headEnd = this.pduHeadEnd;
+        const known = headEnd !== undefined && ep.pafBase === s.base ? ep.pafScanned : 0;
+        if (known > 0) {
+          if (limit <= known) return;
+          if (!headEnd!(s.peekRange(Math.max(0, known - 3), limit))) {
+            ep.pafScanned = limit;
+            return;
+          }
+        }
+        const data = s.peek(limit);
+        const n = this.pduLength!(flow, fromClient, data);
+        if (n === 0 && headEnd !== undefined && !headEnd(data)) {
+          ep.pafBase = s.base!;
+          ep.pafScanned = limit;
+        }
         if (n === 0 || n > acked) return;
         if (n < 0) {
           ep.flushPolicy = 'footprint';

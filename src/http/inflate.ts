@@ -35,37 +35,60 @@ interface ZlibStreamInternals {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The handler of a kept handle between bodies (nothing is written to it then). */
+const NO_ERROR_HANDLER = (): void => {};
 /**
  * Output space for every write (everything here is synchronous, so one buffer serves all streams); what zlib writes
  * into it is copied out at once.
  */
 const SCRATCH = new Uint8Array(1 << 16);
 
+/** A native inflate handle with its write state, as a zlib stream of Node's made it. */
+interface NativeInflate {
+  handle: ZlibHandle & { reset(): void };
+  state: Uint32Array;
+}
+
+/**
+ * Handles of closed streams kept for the next body, per variant, after `reset()` (zlib's inflateReset: the state of a
+ * new stream, its memory kept). Making a zlib stream costs far more than inflating a small body (a Node stream object,
+ * its native handle, zlib's 32 KB window allocated): a flood of small compressed responses spent most of its time
+ * there. At most FREE_MAX a variant are kept (about 40 KB each), so this holds at most a few MB.
+ */
+const FREE_MAX = 32;
+const free: Record<Variant, NativeInflate[]> = { gzip: [], zlib: [], raw: [] };
+
+function makeNative(variant: Variant): NativeInflate {
+  const reused = free[variant].pop();
+  if (reused !== undefined) return reused;
+  // the smallest chunk: the stream's own output buffer is never used, SCRATCH is
+  const opts = { chunkSize: zc.Z_MIN_CHUNK };
+  const s = (variant === 'gzip'
+    ? createGunzip(opts)
+    : variant === 'zlib'
+      ? createInflate(opts)
+      : createInflateRaw(opts)) as unknown as ZlibStreamInternals;
+  const handle = s._handle as (ZlibHandle & { reset?: unknown }) | null;
+  if (handle === null || typeof handle.writeSync !== 'function' || typeof handle.reset !== 'function' || !(s._writeState instanceof Uint32Array)) {
+    throw new Error(`HTTP decompression needs the zlib handle of Node.js 20 (_handle.writeSync, reset); this is Node.js ${process.version}`);
+  }
+  return { handle: handle as NativeInflate['handle'], state: s._writeState };
+}
+
 /** One native zlib inflate stream, written to synchronously. */
 class ZlibStream {
-  private handle: ZlibHandle | null;
+  private native: NativeInflate | null;
   private readonly state: Uint32Array;
   /** zlib reported an error (the stream is then unusable: Node's own code closes it too). */
   failed = false;
   /** zlib stopped with input left and output space free: the stream ended and the rest is trailing bytes. */
   ended = false;
 
-  constructor(variant: Variant) {
-    // the smallest chunk: the stream's own output buffer is never used, SCRATCH is
-    const opts = { chunkSize: zc.Z_MIN_CHUNK };
-    const s = (variant === 'gzip'
-      ? createGunzip(opts)
-      : variant === 'zlib'
-        ? createInflate(opts)
-        : createInflateRaw(opts)) as unknown as ZlibStreamInternals;
-    const handle = s._handle;
-    if (handle === null || typeof handle.writeSync !== 'function' || !(s._writeState instanceof Uint32Array)) {
-      throw new Error(`HTTP decompression needs the zlib handle of Node.js 20 (_handle.writeSync); this is Node.js ${process.version}`);
-    }
-    this.handle = handle;
-    this.state = s._writeState;
+  constructor(private readonly variant: Variant) {
+    this.native = makeNative(variant);
+    this.state = this.native.state;
     // replaces lib/zlib.js's handler, which would destroy the stream and emit 'error' on a later tick
-    handle.onerror = () => {
+    this.native.handle.onerror = () => {
       this.failed = true;
     };
   }
@@ -75,8 +98,8 @@ class ZlibStream {
    * zlib took, or -1 when the stream is corrupt.
    */
   write(input: Uint8Array, room: number, out: Uint8Array[]): number {
-    const h = this.handle;
-    if (h === null) return -1;
+    const h = this.native?.handle;
+    if (h === undefined) return -1;
     let off = 0;
     let left = input.length;
     while (room > 0) {
@@ -99,9 +122,17 @@ class ZlibStream {
     return off;
   }
 
+  /** Done with the stream: a sound one is reset and kept for the next body (free list), a failed one closed. */
   close(): void {
-    this.handle?.close();
-    this.handle = null;
+    const n = this.native;
+    if (n === null) return;
+    this.native = null;
+    n.handle.onerror = NO_ERROR_HANDLER;
+    const list = free[this.variant];
+    if (!this.failed && list.length < FREE_MAX) {
+      n.handle.reset();
+      list.push(n);
+    } else n.handle.close();
   }
 }
 

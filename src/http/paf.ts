@@ -9,6 +9,11 @@ const CR = 0x0d;
 const LF = 0x0a;
 const latin1 = new TextDecoder('latin1');
 
+/** Whether `b` holds the blank line that ends a header block (httpPafLength is 0 without it). */
+export function hasHeaderEnd(b: Uint8Array): boolean {
+  return headerEnd(b) >= 0;
+}
+
 /** Offset just past the blank line ending the header block that starts at 0, or -1 when it is not complete. */
 function headerEnd(b: Uint8Array): number {
   for (let i = 0; i < b.length; i++) {

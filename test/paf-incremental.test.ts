@@ -1,0 +1,62 @@
+/**
+ * PAF resumes its search for the end of a PDU head where the last ACK left it (table.ts flushOnAck, as Snort's
+ * s5_paf_check resumes): the flushed segments must be those of a search over all acked bytes at every ACK.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PacketPipeline } from '../src/flow/pipeline.js';
+import { ethernet, tcpDatagram } from '../src/packet/build.js';
+import { parseIp } from '../src/packet/bytes.js';
+
+const C = parseIp('10.0.0.1')!;
+const S = parseIp('10.0.0.2')!;
+const B = (t: string) => new TextEncoder().encode(t);
+
+/** The rebuilt segments (their bytes, as text) of a request stream sent in `cuts` pieces, each acked. */
+function flushed(stream: Uint8Array, cuts: number[], incremental: boolean): string[] {
+  const pipe = new PacketPipeline(incremental ? {} : { flow: { pduHeadEnd: undefined } });
+  const frames = [
+    tcpDatagram(C, S, 40000, 80, 100, 0, 0x02, B('')),
+    tcpDatagram(S, C, 80, 40000, 500, 101, 0x12, B('')),
+    tcpDatagram(C, S, 40000, 80, 101, 501, 0x10, B('')),
+  ];
+  let at = 0;
+  const ends = [...new Set([...cuts.map((c) => c % (stream.length + 1)), stream.length])].sort((a, b) => a - b);
+  for (const end of ends) {
+    if (end <= at) continue;
+    frames.push(tcpDatagram(C, S, 40000, 80, 101 + at, 501, 0x18, stream.subarray(at, end)));
+    frames.push(tcpDatagram(S, C, 80, 40000, 501, 101 + end, 0x10, B('')));
+    at = end;
+  }
+  const out: string[] = [];
+  frames.forEach((f, i) => {
+    for (const item of pipe.push(1, ethernet(f), 1_700_000_000, i, i))
+      if (item.kind === 'stream') out.push(new TextDecoder('latin1').decode(item.packet.payload));
+  });
+  for (const item of pipe.finish()) if (item.kind === 'stream') out.push(new TextDecoder('latin1').decode(item.packet.payload));
+  return out;
+}
+
+describe('PAF over many ACKs', () => {
+  it('flushes what a search of all acked bytes at every ACK flushes, however the requests are cut', () => {
+    const req = fc.constantFrom(
+      'GET /a HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello',
+      'GET /c HTTP/1.1\n\n',
+      'GET /d HTTP/1.1\r\nX: y\r\n\r',
+      'GET /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    );
+    fc.assert(
+      fc.property(fc.array(req, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(400), { maxLength: 40 }), (reqs, cuts) => {
+        const stream = B(reqs.join(''));
+        expect(flushed(stream, cuts, true)).toEqual(flushed(stream, cuts, false));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('a head that grows one byte per ACK is flushed when its blank line comes (the end straddling two segments)', () => {
+    const stream = B('GET /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\n\r\n');
+    const cuts = Array.from({ length: stream.length }, (_, i) => i);
+    expect(flushed(stream, cuts, true)).toEqual(['GET /x HTTP/1.1\r\nHost: h\r\n\r\n', 'GET /y HTTP/1.1\r\n\r\n']);
+  });
+});
