@@ -1,6 +1,8 @@
 import { tcpDatagram } from '../packet/build.js';
+import { writeU16 } from '../packet/bytes.js';
+import { fixChecksums } from '../packet/checksum.js';
 import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js';
-import { Defragmenter, type DefragOptions } from '../packet/defrag.js';
+import { Defragmenter, type DefragOptions, type FragAlerts } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
 import { httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
@@ -48,12 +50,30 @@ export interface InspectionItem {
   fromClient: boolean;
   established: boolean;
   /**
-   * For 'packet' items: rules with a fast pattern leave the packet to the stream (the inline gateway's stream window).
-   * Offline it is false: Snort 2.9.20 evaluates every rule on a packet queued for reassembly too (fpdetect.c,
-   * inspect_stream_insert is 1 unless `config detection: no_stream_inserts`), and its session alert list keeps the
-   * rebuilt packet from alerting again for the same rule (see decide.ts sessionAlerts).
+   * For 'packet' items: rules with a fast pattern leave the packet alone. The inline gateway's stream window (the
+   * packet is left to the stream), or frag3 turned content detection off for this fragment (spp_frag3.c
+   * DisableDetect: only rules without a fast pattern run). Offline it is otherwise false: Snort 2.9.20 evaluates every
+   * rule on a packet queued for reassembly too (fpdetect.c, inspect_stream_insert is 1 unless `config detection:
+   * no_stream_inserts`), and its session alert list keeps the rebuilt packet from alerting again for the same rule
+   * (see decide.ts sessionAlerts).
    */
   streamInserted: boolean;
+  /**
+   * Which rules see this packet. 'all': every rule. 'decode-only': Snort runs no detection on it (spp_frag3.c: a
+   * fragment that completed its datagram), only the rules it evaluates as it decodes the IP header (ip_proto-only
+   * rules, decode.c fpEvalIpProtoOnlyRules). 'relative-first': the first fragment of a UDP datagram that it
+   * completed: inspected after the datagram with the same timestamp and packet count, every rule option gives the
+   * datagram's cached answer (detection_options.c, last_check) but a relative one, which is never cached: only a
+   * rule whose first option is relative is evaluated afresh (a cached root returns without reaching the rule's leaf),
+   * and one that matched the datagram reaches its cached leaf and alerts no more.
+   */
+  detection: 'all' | 'decode-only' | 'relative-first';
+  /**
+   * A fragment, or a datagram rebuilt from fragments: the record of the rules that alerted on the datagram's
+   * fragments, which the rebuilt datagram does not alert for again (spp_frag3.c fpAddFragAlert, fpFragAlerted), and
+   * of those the datagram matched (for the 'relative-first' fragment that completed it).
+   */
+  fragAlerts: FragAlerts | undefined;
   /** For 'stream' items: the segment. */
   segment: StreamSegment | undefined;
   /** HTTP buffers parsed from this item's payload (see HttpSession); empty when not HTTP. */
@@ -131,13 +151,31 @@ export class PacketPipeline {
     return p;
   }
 
+  /**
+   * A fragment is inspected as Snort 2.9.20 inspects it (spp_frag3.c Frag3Defrag): the datagram it completes first
+   * (Frag3Rebuild runs it through detection from inside frag3), then the fragment itself, which a completed datagram
+   * leaves uninspected. frag3 turns detection off for it then (do_detect = 0) unless it is the first fragment of a UDP
+   * datagram; and that one, inspected after its datagram with the same timestamp and packet count, gets every rule
+   * option's answer from the datagram's evaluation (detection_options.c, last_check), so no rule fires on it again.
+   * A fragment that completes nothing is inspected with content detection off (DisableDetect: only rules without a
+   * fast pattern run), but for the first fragment of a UDP datagram, which Snort decodes as a UDP packet.
+   */
   private packet(p: Packet, index: number): InspectionItem[] {
     const out: InspectionItem[] = [];
-    this.track(p, out, index);
-    if (p.ip?.isFragment) {
-      const whole = this.defrag.add(p, this.decodeStats);
-      if (whole !== undefined) this.track(whole, out, index);
+    const ip = p.ip;
+    if (ip === undefined || !ip.isFragment) {
+      this.track(p, out, index);
+      return out;
     }
+    const whole = this.defrag.add(p, this.decodeStats);
+    const alerts = this.defrag.lastAlerts;
+    if (whole !== undefined) {
+      const udpFirst = p.udp !== undefined;
+      this.track(udpFirst && ip.version === 4 ? udpFirstRebuilt(p, whole) : whole, out, index, false, 'all', alerts);
+      this.track(p, out, index, !udpFirst, udpFirst ? 'relative-first' : 'decode-only', alerts);
+      return out;
+    }
+    this.track(p, out, index, ip.fragOffset !== 0 || (ip.proto !== 17 && ip.mf), 'all', alerts);
     return out;
   }
 
@@ -148,13 +186,15 @@ export class PacketPipeline {
   advance(kind: 'tcp' | 'udp' | 'icmp' | 'ip', tsSec: number, tsUsec: number): InspectionItem[] {
     const flushed = this.flows.expire(tsSec + tsUsec / 1e6, [], kind);
     if (flushed.length === 0) return this.closeEnded(NO_ITEMS);
-    return this.closeEnded(flushed.map((s) => this.streamItem(s, undefined, tsSec, tsUsec)));
+    const out: InspectionItem[] = [];
+    this.streamItems(flushed, undefined, out, tsSec, tsUsec);
+    return this.closeEnded(out);
   }
 
   /** End of input: every segment still queued, as items. The flows' HTTP sessions are closed after them. */
   finish(): InspectionItem[] {
     const out: InspectionItem[] = [];
-    for (const s of this.flows.flushAll()) out.push(this.streamItem(s, undefined));
+    this.streamItems(this.flows.flushAll(), undefined, out);
     for (const f of this.flows.values()) httpOf(f)?.close();
     return out;
   }
@@ -171,16 +211,25 @@ export class PacketPipeline {
     return items;
   }
 
-  private track(p: Packet, out: InspectionItem[], index: number): void {
+  private track(
+    p: Packet,
+    out: InspectionItem[],
+    index: number,
+    noContent = false,
+    detection: InspectionItem['detection'] = 'all',
+    fragAlerts?: FragAlerts,
+  ): void {
     const u = this.flows.process(p, undefined, index);
-    for (const s of u.flushed) out.push(this.streamItem(s, p));
+    this.streamItems(u.flushed, p, out);
     const item: InspectionItem = {
       kind: 'packet',
       packet: p,
       flow: u.flow,
       fromClient: u.fromClient,
       established: u.established,
-      streamInserted: false,
+      streamInserted: noContent,
+      detection,
+      fragAlerts,
       segment: undefined,
       http: [],
       payload: undefined,
@@ -202,7 +251,21 @@ export class PacketPipeline {
     return fromClient ? h.request(data) : h.response(data);
   }
 
-  private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec): InspectionItem {
+  /**
+   * Items of flushed segments. A session's cleanup decodes the first queued packet of each side again
+   * (snort_stream_tcp.c FlushQueuedSegs runs the grinder on it; the flow table's 'redecode' marker): a 'decode-only'
+   * packet with that side's addresses, for the decode-time rules.
+   */
+  private streamItems(flushed: readonly StreamSegment[], trigger: Packet | undefined, out: InspectionItem[], tsSec?: number, tsUsec?: number): void {
+    for (const s of flushed) {
+      if (s.reason === 'redecode') {
+        const item = this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec, false);
+        out.push({ ...item, kind: 'packet', segment: undefined, detection: 'decode-only' });
+      } else out.push(this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec));
+    }
+  }
+
+  private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec, http = true): InspectionItem {
     const f = s.flow;
     const from = s.fromClient ? f.client : f.server;
     const to = s.fromClient ? f.server : f.client;
@@ -221,9 +284,41 @@ export class PacketPipeline {
       fromClient: s.fromClient,
       established: f.established,
       streamInserted: false,
+      detection: 'all',
+      fragAlerts: undefined,
       segment: s,
-      http: this.parseHttp(f, s.fromClient, s.data),
+      http: http ? this.parseHttp(f, s.fromClient, s.data) : [],
       payload: undefined,
     };
   }
+}
+
+/**
+ * The datagram Snort 2.9.20 inspects when the first fragment of a UDP datagram completes it: Frag3Rebuild encodes the
+ * rebuilt packet from the completing fragment (encode.c Encode_Format), which was decoded down to its UDP header, so
+ * that header is kept in front of the reassembled data (UDP_Update sets its length, the IP length and both
+ * checksums): the datagram's UDP header and payload become the payload of a UDP packet with the same ports, 8 bytes
+ * longer. A Snort bug, copied for the offline replay (whose alerts must be Snort's); the inline gateway inspects the
+ * datagram itself.
+ */
+function udpFirstRebuilt(first: Packet, whole: Packet): Packet {
+  const ip = first.ip!;
+  const wip = whole.ip!;
+  const b = first.data;
+  const hlen = ip.headerLength;
+  const data = whole.data.subarray(wip.offset + wip.headerLength, wip.offset + wip.totalLength);
+  const out = new Uint8Array(hlen + 8 + data.length);
+  out.set(b.subarray(ip.offset, ip.offset + hlen), 0);
+  out.set(b.subarray(first.udp!.offset, first.udp!.offset + 8), hlen);
+  out.set(data, hlen + 8);
+  writeU16(out, 2, out.length);
+  writeU16(out, 6, 0);
+  writeU16(out, hlen + 4, 8 + data.length);
+  const p = decodeIpPacket(out, undefined, { verifyChecksums: false });
+  fixChecksums(out, p);
+  const q = decodeIpPacket(out);
+  q.origin = 'defrag';
+  q.tsSec = whole.tsSec;
+  q.tsUsec = whole.tsUsec;
+  return q;
 }

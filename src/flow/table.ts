@@ -68,7 +68,14 @@ export interface FlowConfig {
   pafActive?: (flow: Flow, fromClient: boolean) => boolean;
 }
 
-export type FlushReason = 'pdu' | 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end';
+/** The data of a 'redecode' marker. */
+const NO_DATA = new Uint8Array(0);
+
+/**
+ * Why data was flushed. 'redecode' is no data: a session's cleanup decoding a side's first queued packet again
+ * (FlushQueuedSegs), which the pipeline shows the decode-time rules (see cleanupFlush).
+ */
+export type FlushReason = 'pdu' | 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end' | 'redecode';
 
 /** A run of in-order stream data (Snort's rebuilt packet): what one side sent, from sequence `seq`. */
 export interface StreamSegment {
@@ -241,7 +248,8 @@ export class FlowTable {
     const kind: FlowKind = p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip';
     this.expire(now, flushed, kind);
     if (!this.track[kind]) return this.none();
-    if (kind === 'tcp' && ip.isFragment) return this.none();
+    // Snort 2.9.20 spp_session.c isPacketEligible: fragments belong to no session (their datagram, once rebuilt, does)
+    if (ip.isFragment) return this.none();
     const [sp, dp] = flowPorts(p);
     const vlan = vlanOf(p);
     const hash = tupleHash(ip.proto, vlan, ip.src, sp, ip.dst, dp);
@@ -496,7 +504,8 @@ export class FlowTable {
   /**
    * Snort FlushQueuedSegs (a session's cleanup: its end, a timeout, an eviction, the end of the capture): the acked
    * data still queued, the server's first, each rebuilt from its first queued segment's own packet. Data never
-   * acknowledged is never rebuilt.
+   * acknowledged is never rebuilt. That packet is decoded again (the grinder runs on it) whatever is flushed: a
+   * 'redecode' marker with no data says so first (the decode-time rules see it once more, engine.ts).
    */
   private cleanupFlush(flow: Flow, reason: FlushReason, out: StreamSegment[]): void {
     for (const [ep, fromClient] of [
@@ -504,7 +513,12 @@ export class FlowTable {
       [flow.client, true],
     ] as const) {
       const meta = ep.stream?.firstMeta();
-      if (meta !== undefined) this.flushAcked(flow, ep, fromClient, meta, true, reason, out);
+      if (meta === undefined) continue;
+      const peer = fromClient ? flow.server : flow.client;
+      const base = ep.stream!.base ?? 0;
+      const ack = peer.lUnackd >= 0 ? peer.lUnackd : 0;
+      out.push({ flow, fromClient, seq: base, data: NO_DATA, reason: 'redecode', flags: meta & 0xff, ttl: meta >>> 8, ack, window: peer.window });
+      this.flushAcked(flow, ep, fromClient, meta, true, reason, out);
     }
   }
 

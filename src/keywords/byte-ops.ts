@@ -397,10 +397,14 @@ export const byte_extract = defineKeyword<ByteExtractArgs>({
   },
 });
 
-/** The slot of a new byte_extract variable (sp_byte_extract.c: two per rule, each name once). */
+/**
+ * The slot of a byte_extract variable (sp_byte_extract.c AddVarNameToList: two names per rule; a name given again is
+ * the same slot, which the later byte_extract writes again).
+ */
 function defineVariable(name: string, into: PlanContext): number {
-  if (into.variables.includes(name)) throw new OptionError(`byte_extract variable '${name}' is defined twice`);
-  if (into.variables.length >= 2) throw new OptionError('at most 2 byte_extract variables per rule');
+  const slot = into.variables.indexOf(name);
+  if (slot >= 0) return slot;
+  if (into.variables.length >= 2) throw new OptionError('Rule has more than 2 byte_extract variables');
   into.variables.push(name);
   return into.variables.length - 1;
 }

@@ -91,8 +91,35 @@ function testKeyword(
   });
 }
 
-/** fragoffset: accepted, not checked by the matcher (compile.ts counts it as approximated). */
-export const fragoffset = testKeyword('fragoffset', 'test the IP fragment offset', ['=', '!', '<', '>'], 0, 8191, false);
+/**
+ * fragoffset (sp_ip_fragbits.c ParseFragOffset): `N`, `!N`, `>N` or `<N`, N a byte offset of 0..65535
+ * (SnortStrtoulRange to UINT16_MAX; `!` takes no `<`/`>` after it).
+ */
+export const fragoffset = testKeyword('fragoffset', 'test the IP fragment offset', ['=', '!', '<', '>'], 0, 65535, false, (t) => ({
+  t: 'fragoffset',
+  op: t.op as HeaderOf<'fragoffset'>['op'],
+  value: t.value,
+}));
+
+/**
+ * sp_ip_fragbits.c CheckFragOffset: the offset in bytes (frag_offset * 8; 0 for a packet that is no fragment or a
+ * rebuilt datagram) equal to N (`!`: not equal), or greater or less than it.
+ */
+export function fragoffsetMatches(h: HeaderOf<'fragoffset'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  if (ip === undefined) return false;
+  const off = ip.fragOffset * 8;
+  switch (h.op) {
+    case '=':
+      return off === h.value;
+    case '!':
+      return off !== h.value;
+    case '>':
+      return off > h.value;
+    case '<':
+      return off < h.value;
+  }
+}
 /** The plan's comparison for keywords that take no range. */
 const single = (t: NumberTest): NumTest => numTestOf(t, '<=>');
 
@@ -550,7 +577,7 @@ export const flow = defineKeyword<FlowArgs>({
   },
 });
 
-/** The plan's flow test; no_frag and only_frag are not checked (the matcher sees reassembled datagrams only). */
+/** The plan's flow test. */
 function flowTestOf(args: FlowArgs): FlowTest {
   const f: FlowTest = {};
   if (args.state === 'established') f.established = true;
@@ -560,18 +587,29 @@ function flowTestOf(args: FlowArgs): FlowTest {
   else if (args.direction === 'to_client') f.toClient = true;
   if (args.stream === 'only_stream') f.onlyStream = true;
   else if (args.stream === 'no_stream') f.noStream = true;
+  if (args.frag === 'only_frag') f.onlyFrag = true;
+  else if (args.frag === 'no_frag') f.noFrag = true;
   return f;
 }
 
-/** sp_clientserver.c CheckFlow: session state, direction, and rebuilt or not. */
+/**
+ * sp_clientserver.c CheckFlow: session state, direction, and rebuilt or not. A direction fails only on a packet that
+ * has one (PKT_FROM_CLIENT or PKT_FROM_SERVER, spp_session.c setPacketDirectionFlag) going the other way: a packet
+ * of no session (a fragment, ICMP, another IP protocol) passes both. A TCP packet always has a session block, a
+ * lone RST too (which opens no TCP session here: it comes from the client). only_frag/no_frag ask whether the packet
+ * is a datagram frag3 rebuilt.
+ */
 export function flowMatches(f: FlowTest, s: Subject): boolean {
   const hasFlow = s.flow !== undefined;
+  const directed = hasFlow || (s.packet.tcp !== undefined && s.packet.ip?.isFragment !== true);
   if (f.established && !(hasFlow && s.established)) return false;
   if (f.notEstablished && hasFlow && s.established) return false;
-  if (f.toServer && !(hasFlow && s.fromClient)) return false;
-  if (f.toClient && !(hasFlow && !s.fromClient)) return false;
+  if (f.toServer && directed && !s.fromClient) return false;
+  if (f.toClient && directed && s.fromClient) return false;
   if (f.onlyStream && !s.rebuilt) return false;
   if (f.noStream && s.rebuilt) return false;
+  if (f.onlyFrag && s.packet.origin !== 'defrag') return false;
+  if (f.noFrag && s.packet.origin === 'defrag') return false;
   return true;
 }
 

@@ -147,7 +147,7 @@ const HANDLED = new Set([
 ]);
 /**
  * Approximated: asn1 (never matches), ssl_state/ssl_version (read from this packet's TLS record, not the session),
- * http_encode and fragoffset (not checked), logto/session/resp/react (no effect on matching), stream_reassemble
+ * http_encode (not checked), logto/session/resp/react (no effect on matching), stream_reassemble
  * (reassembly is not switched off).
  */
 const APPROXIMATED = new Set([
@@ -155,7 +155,6 @@ const APPROXIMATED = new Set([
   'ssl_version',
   'ssl_state',
   'http_encode',
-  'fragoffset',
   'logto',
   'session',
   'resp',
@@ -313,9 +312,36 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
     });
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;
+  if (rule.proto === 'ip' && rule.headers.length === 1 && rule.headers[0]!.t === 'ip_proto' && detectionOptions(node) === 1) rule.headers[0]!.decodeTime = true;
   const { fp } = chooseFastPattern(contents);
   rule.fastPattern = fp;
   return rule;
+}
+
+/** parser.c's rule_options: the options that are no detection option (otn->num_detection_opts counts the others). */
+const NOT_DETECTION: ReadonlySet<string> = new Set([
+  'classtype',
+  'detection_filter',
+  'gid',
+  'logto',
+  'metadata',
+  'msg',
+  'priority',
+  'reference',
+  'rev',
+  'sid',
+  'tag',
+  'threshold',
+]);
+
+/**
+ * Snort 2.9.20 fpcreate.c: an ip rule whose one detection option is ip_proto goes to ip_proto_only_lists, evaluated
+ * as each IP header is decoded, and to no port group.
+ */
+function detectionOptions(node: RuleNode): number {
+  let n = 0;
+  for (const o of node.options) if (!NOT_DETECTION.has(o.keyword)) n++;
+  return n;
 }
 
 /** Any other keyword: its spec adds its piece of the plan from the typed arguments (keywords without one add nothing). */

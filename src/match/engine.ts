@@ -12,6 +12,10 @@ import { bufferOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
+import type { FragAlerts } from '../packet/defrag.js';
+import { numTestOk } from '../keywords/num-test.js';
+import type { IpHeader } from '../packet/types.js';
+import type { HeaderOf } from './plan.js';
 import { runOps, type VerifyContext } from './verify.js';
 
 export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
@@ -107,6 +111,14 @@ export class Matcher {
   private readonly checksumMode: 'all' | 'none';
   private readonly inline: boolean;
   private readonly vars = new Int32Array(2);
+  /** Rules evaluated as each IP header is decoded (ip_proto-only: see decodeTimeMatches), by number and as a list. */
+  private readonly decodeTime: Uint8Array;
+  private readonly decodeTimeRules: readonly number[];
+  /**
+   * The IP protocols some rule can match (Snort 2.9.20 ip_proto_array: a protocol of a tcp, udp or icmp rule, or one an
+   * ip rule's ip_proto allows, every one for an ip rule without): detect.c Detect inspects no packet of another.
+   */
+  private readonly detectProtos = new Uint8Array(256);
   /** Lower-cased buffers per subject (nocase searches), dropped with the subject. */
   private readonly lowerCache = new WeakMap<Subject, Map<Uint8Array, Buffer>>();
   /** What candidates() returns (the same list each call). */
@@ -144,6 +156,23 @@ export class Matcher {
     this.doneRule = new Int32Array(n);
     this.cands = new RuleList(n);
     this.cands2 = new RuleList(1024);
+    this.decodeTime = new Uint8Array(n);
+    const decodeTime: number[] = [];
+    const c = this.rules.columns.proto;
+    for (let i = 0; i < n; i++) {
+      if (c[i] === PROTO_TCP) this.detectProtos[6] = 1;
+      else if (c[i] === PROTO_UDP) this.detectProtos[17] = 1;
+      else if (c[i] === PROTO_ICMP) this.detectProtos[1] = this.detectProtos[58] = 1;
+      else {
+        // (the ip rules' plans are made here: a rule set has few of them)
+        const h = this.rules.get(i).headers.find((x): x is HeaderOf<'ip_proto'> => x.t === 'ip_proto');
+        if (h?.decodeTime) {
+          this.decodeTime[i] = 1;
+          decodeTime.push(i);
+        } else for (let proto = 0; proto < 256; proto++) if (h === undefined || numTestOk(h.test, proto)) this.detectProtos[proto] = 1;
+      }
+    }
+    this.decodeTimeRules = decodeTime;
     this.ctx = {
       subject: undefined as unknown as Subject,
       vars: this.vars,
@@ -284,6 +313,7 @@ export class Matcher {
           const i = noFp.ids[k]!;
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
+          if (this.decodeTime[i] === 1) continue;
           if (this.headerMatches(i, p) && (!cacheable || sameForFlowDirection(this.rules.get(i), s))) out.push(i);
         }
         if (cacheable) {
@@ -361,16 +391,58 @@ export class Matcher {
   collect(item: InspectionItem): RulePlan[] {
     this.stats.items++;
     const p = item.packet;
-    if (p.ip === undefined) return NO_RULES;
+    const ip = p.ip;
+    if (ip === undefined) return NO_RULES;
+    // decoded packets (not rebuilt stream segments) meet the decode-time rules first, whatever comes after
+    const decoded = item.kind === 'packet' && this.decodeTimeRules.length > 0 ? this.decodeTimeMatches(p) : undefined;
+    if (item.detection === 'decode-only') return decoded ?? NO_RULES;
     if (this.checksumMode === 'all' && p.badChecksum && item.kind === 'packet') {
       this.stats.badChecksumSkipped++;
-      return NO_RULES;
+      return decoded ?? NO_RULES;
     }
+    // detect.c Detect: a packet of a protocol no rule can match is not inspected (nor is one a decode-time pass rule
+    // matched: PKT_PASS_RULE)
+    if (this.detectProtos[ip.proto] === 0 && !(p.outer?.some((o) => this.detectProtos[o.proto] === 1) ?? false)) return decoded ?? NO_RULES;
+    if (decoded?.some((r) => r.action === 'pass')) return decoded;
+    let matched = this.detect(item);
+    if (matched === undefined) return decoded ?? NO_RULES;
+    if (item.fragAlerts !== undefined) matched = this.fragAlerts(item, item.fragAlerts, matched);
+    return decoded === undefined ? matched : [...decoded, ...matched];
+  }
+
+  /**
+   * spp_frag3.c fpAddFragAlert / fpFragAlerted, as fpFinalSelectEvent applies them (decode-time events bypass both):
+   * in event queue order, what alerted on a fragment is recorded with its datagram (while at most `log` events were
+   * queued, and up to MAX_FRAG_ALERTS), and the rebuilt datagram does not alert for it again. The rules the datagram
+   * matched are kept for its completing first fragment (InspectionItem.detection 'relative-first').
+   */
+  private fragAlerts(item: InspectionItem, frag: FragAlerts, matched: RulePlan[]): RulePlan[] {
+    if (item.detection === 'relative-first') return matched.filter((r) => !frag.rebuiltMatched.has(r));
+    const rebuilt = item.packet.origin === 'defrag';
+    const sorted = matched.length > 1 ? matched.slice().sort(this.decider.order) : matched;
+    const kept: RulePlan[] = [];
+    let queued = 0;
+    if (rebuilt) for (const r of matched) frag.rebuiltMatched.add(r);
+    for (const r of sorted) {
+      if (r.action === 'pass' && queued > 0) break;
+      if (!(rebuilt && frag.has(r.gid, r.sid))) {
+        queued++;
+        kept.push(r);
+      }
+      if (queued <= this.decider.eventLog) frag.add(r.gid, r.sid);
+      if (r.action === 'pass') break;
+    }
+    return kept;
+  }
+
+  /** The rules a packet's detection matches (Snort's Detect), flowbits applied; undefined when none. */
+  private detect(item: InspectionItem): RulePlan[] | undefined {
+    let matched: RulePlan[] | undefined;
+    const relativeOnly = item.detection === 'relative-first';
     this.stats.inspected++;
     this.itemBudget.reset(itemBytes(item));
     // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
     if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
-    let matched: RulePlan[] | undefined;
     const done = this.nextStamp();
     const doneRule = this.doneRule;
     const flags = this.rules.columns.flags;
@@ -382,8 +454,9 @@ export class Matcher {
         for (let k = 0; k < cands.n; k++) {
           const i = cands.ids[k]!;
           if ((flags[i]! & RULE_SETS_FLOWBITS) !== pass || doneRule[i] === done) continue;
-          this.stats.evaluated++;
           const r = this.rules.get(i);
+          if (relativeOnly && !relativeFirst(r)) continue;
+          this.stats.evaluated++;
           if (this.ruleMatches(r, s)) {
             doneRule[i] = done;
             this.stats.matched++;
@@ -394,7 +467,34 @@ export class Matcher {
     }
     if (matched !== undefined) matched = sessionAlerts(item, matched, this.decider.order, this.decider.eventLog);
     if (item.kind === 'stream') purgeSessionAlerts(item);
-    return matched ?? NO_RULES;
+    return matched;
+  }
+
+  /**
+   * The ip_proto-only rules (an ip rule whose one detection option is ip_proto): Snort 2.9.20 evaluates them as it
+   * decodes each IP header (decode.c DecodeIP and DecodeIPV6Extensions call fpEvalIpProtoOnlyRules; fpcreate.c puts
+   * them in no port group), on the protocol that header names and its addresses (fpEvalRTN). So they see every
+   * decoded packet, a fragment that frag3 keeps from detection and a rebuilt datagram included, once per IP layer of
+   * a tunnel and once per header of an IPv6 chain; rebuilt stream segments are never decoded. (Snort does this in IDS
+   * mode only, and so leaves these rules out inline, a bug the gateway does not copy.)
+   */
+  private decodeTimeMatches(p: Packet): RulePlan[] | undefined {
+    const ip = p.ip!;
+    // (the common case without arrays: one IPv4 header)
+    if (p.outer === undefined && ip.version === 4) return this.decodeTimeLayer(ip, ip.proto, undefined);
+    let out: RulePlan[] | undefined;
+    for (const l of p.outer === undefined ? [ip] : [...p.outer, ip]) for (const proto of headerChain(l)) out = this.decodeTimeLayer(l, proto, out);
+    return out;
+  }
+
+  private decodeTimeLayer(l: IpHeader, proto: number, out: RulePlan[] | undefined): RulePlan[] | undefined {
+    const ids = this.decodeTimeRules;
+    for (let k = 0; k < ids.length; k++) {
+      const i = ids[k]!;
+      const r = this.rules.get(i);
+      if (numTestOk((r.headers[0] as HeaderOf<'ip_proto'>).test, proto) && this.rules.endpointsMatch(i, l.src, l.dst, -1, -1)) (out ??= []).push(r);
+    }
+    return out;
   }
 
   /**
@@ -445,6 +545,28 @@ export class Matcher {
 }
 
 const NO_RULES: RulePlan[] = Object.freeze([]) as unknown as RulePlan[];
+
+/**
+ * Whether the rule's first option (the root of its detection option tree) is relative, as far as the plan tells:
+ * a relative payload option with no flow, flowbits or header test (which could come before it) in the rule.
+ */
+function relativeFirst(r: RulePlan): boolean {
+  if (r.flow !== undefined || r.flowbits.length > 0 || r.headers.length > 0 || r.ops.length === 0) return false;
+  const op = r.ops[0]!;
+  return 'relative' in op && op.relative === true;
+}
+
+/**
+ * The protocols one IP header's decoding names, in order: IPv4 its protocol; IPv6 each header of its chain
+ * (DecodeIPV6Extensions runs once per next header), but nothing past the fragment header of a fragment whose
+ * transport is not decoded (decode.c stops there).
+ */
+function headerChain(ip: IpHeader): readonly number[] {
+  if (ip.version === 4) return [ip.proto];
+  const chain = ip.ext.map((e) => e.type);
+  if (!ip.isFragment || (ip.fragOffset === 0 && ip.proto === 17)) chain.push(ip.proto);
+  return chain;
+}
 /** The empty no-fast-pattern list, shared (never written: the lists kept on flows are only read). */
 const EMPTY_IDS = new Int32Array(0);
 

@@ -279,6 +279,9 @@ export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: Bu
         continue;
       }
       case 'byte_extract': {
+        // sp_byte_extract.c DetectByteExtract reads from doe_ptr when relative, with no fallback: before any option
+        // set a cursor (doe_ptr NULL), a relative byte_extract fails (byte_test, byte_jump and isdataat fall back to 0)
+        if (op.relative && !cvalid) return false;
         const name = cvalid ? cbuf : 'pkt';
         const b = bufferOf(ctx.subject, name, ctx.base64);
         if (b === undefined) return false;

@@ -145,6 +145,8 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
       return pos >= 0 && evalFrom(st, ops, i + 1, name, pos);
     }
     case 'byte_extract': {
+      // relative with no cursor yet: Snort's doe_ptr is NULL and the read fails
+      if (op.relative && cbuf === undefined) return false;
       const name = cbuf ?? 'pkt';
       const b = bufferOf(st.s, name, st.base64);
       if (b === undefined) return false;

@@ -41,6 +41,10 @@ const tables: Record<string, Row[]> = {
     ['>0', { args: { op: '>', value: 0 } }],
     ['!0', { args: { op: '!', value: 0 } }],
     ['<=1', { error: 'bad-operator' }],
+    // a byte offset up to 65535 (sp_ip_fragbits.c: SnortStrtoulRange to UINT16_MAX)
+    ['65535', { args: { op: '=', value: 65535 } }],
+    ['65536', { error: 'number-out-of-range' }],
+    ['!>0', { error: 'bad-number' }],
   ],
   seq: [
     ['1958810375', { args: { op: '=', value: 1958810375 } }],
@@ -243,7 +247,10 @@ planTables('non-payload keywords: plan pieces', {
   ip_proto: [['!47', { piece: { t: 'ip_proto', test: { op: '!', a: 47 } } }]],
   stream_size: [['either,!=,0', { piece: { t: 'stream_size', side: 'either', test: { op: '!', a: 0 } } }]],
   sameip: [[undefined, { piece: { t: 'sameip' } }]],
-  fragoffset: [['>0', { piece: undefined }]],
+  fragoffset: [
+    ['>0', { piece: { t: 'fragoffset', op: '>', value: 0 } }],
+    ['!1480', { piece: { t: 'fragoffset', op: '!', value: 1480 } }],
+  ],
 });
 
 describe('non-payload keywords: more', () => {
