@@ -50,11 +50,13 @@ function commonModifier(p: Piece, st: ReadState, report: ValueReporter, what: st
   if (w === 'relative') st.relative = true;
   else if (w === 'string') st.string = true;
   else if (w === 'big' || w === 'little' || w === 'dce') {
-    if (st.endian !== undefined && st.endian !== w) {
-      report.error('conflicting-modifiers', `${what}: '${w}' conflicts with '${st.endian}'`, p.at, p.text.length);
+    // sp_byte_extract.c refuses a second byte order ("specifies the byte order twice", the same one too);
+    // sp_byte_check.c and sp_byte_jump.c take the last of big and little, and dce (a byte order function) over both
+    if (st.endian !== undefined && what === 'byte_extract') {
+      report.error('conflicting-modifiers', `${what}: the byte order is given twice ('${st.endian}', then '${w}')`, p.at, p.text.length);
       st.failed = true;
     }
-    st.endian = w;
+    if (st.endian !== 'dce') st.endian = w;
   } else if (BASES.has(w)) st.base = w as NumberBase;
   else {
     const m = BITMASK.exec(p.text);

@@ -46,10 +46,8 @@ function numberTest(
       report.error('number-out-of-range', `${what} range ${a}<>${b} is outside ${min}..${max}`, 0, value.length);
       return undefined;
     }
-    if (a > b) {
-      report.error('bad-range', `${what} range ${a}<>${b} is empty (min > max)`, 0, value.length);
-      return undefined;
-    }
+    // sp_dsize_check.c ParseDsize loads a range whose minimum passes its maximum (CheckDsize then never matches)
+    if (a > b) report.warning('never-matches', `${what} range ${a}<>${b} is empty (min > max): it never matches (Snort loads it)`, 0, value.length);
     return { op: 'range', value: a, max: b };
   }
   const m = SIMPLE_TEST.exec(value);
@@ -960,12 +958,40 @@ export const stream_size = defineKeyword<StreamSizeArgs>({
     );
     const op = oneOf(parts[1]!, ['<', '>', '=', '!=', '<=', '>='] as const, report, 'stream_size operator');
     if (!direction || !op) return undefined;
-    const size = parseInteger(parts[2]!.text, report, 'stream_size', 0, 0xffffffff, parts[2]!.at);
-    if (size === undefined) return undefined;
+    // s5TcpStreamSizeInit: SnortStrtoul(toks[2], &endp, 0) into a uint32_t, refused only when no digit was read or
+    // the number passes an unsigned long: `-1` is 0xffffffff, `0x10` is 16, `010` is 8, `5abc` is 5
+    const size = strtoulUint32(parts[2]!.text);
+    if (size === undefined) {
+      report.error('bad-number', `stream_size: '${parts[2]!.text}' is not a number`, parts[2]!.at, Math.max(1, parts[2]!.text.length));
+      return undefined;
+    }
     return { direction, op, size };
   },
   plan: header((a) => ({ t: 'stream_size', side: a.direction, test: { op: a.op === '!=' ? '!' : a.op, a: a.size } })),
 });
+
+/**
+ * C's strtoul(text, &end, 0) stored in a uint32_t: blanks, a sign, then hexadecimal after 0x, octal after 0, else
+ * decimal, up to the first other character. Undefined when no digit was read or the number is past an unsigned long
+ * (ERANGE); a minus sign negates modulo 2^64 (strtoul's rule), then the value is cut to 32 bits.
+ */
+export function strtoulUint32(text: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX](?=[0-9a-fA-F])|0)?([0-9a-fA-F]*)/.exec(text);
+  if (!m) return undefined;
+  const prefix = m[2] ?? '';
+  const radix = prefix.length === 2 ? 16 : prefix === '0' ? 8 : 10;
+  const digitOk = radix === 16 ? /[0-9a-fA-F]/ : radix === 8 ? /[0-7]/ : /[0-9]/;
+  let digits = '';
+  for (const ch of m[3] ?? '') {
+    if (!digitOk.test(ch)) break;
+    digits += ch;
+  }
+  if (digits === '' && prefix !== '0') return undefined;
+  let v = digits === '' ? 0n : BigInt(radix === 16 ? `0x${digits}` : radix === 8 ? `0o${digits}` : digits);
+  if (v > 0xffffffffffffffffn) return undefined;
+  if (m[1] === '-') v = (0x10000000000000000n - v) % 0x10000000000000000n;
+  return Number(v & 0xffffffffn);
+}
 
 /**
  * snort_stream_tcp.c s5TcpStreamSizeEval: the bytes each side has sent (by sequence numbers), on TCP packets of a

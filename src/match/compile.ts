@@ -150,17 +150,7 @@ const HANDLED = new Set([
  * http_encode (not checked), logto/session/resp/react (no effect on matching), stream_reassemble
  * (reassembly is not switched off).
  */
-const APPROXIMATED = new Set([
-  'asn1',
-  'ssl_version',
-  'ssl_state',
-  'http_encode',
-  'logto',
-  'session',
-  'resp',
-  'react',
-  'stream_reassemble',
-]);
+const APPROXIMATED = new Set(['asn1', 'ssl_version', 'ssl_state', 'http_encode', 'logto', 'session', 'resp', 'react', 'stream_reassemble']);
 /** Errors the parser reports because a keyword module is missing; the compiler rechecks these itself. */
 const RECHECKED_CODES = new Set(['unknown-keyword', 'unknown-variable']);
 
@@ -312,7 +302,8 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
     });
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;
-  if (rule.proto === 'ip' && rule.headers.length === 1 && rule.headers[0]!.t === 'ip_proto' && detectionOptions(node) === 1) rule.headers[0]!.decodeTime = true;
+  if (rule.proto === 'ip' && rule.headers.length === 1 && rule.headers[0]!.t === 'ip_proto' && detectionOptions(node) === 1)
+    rule.headers[0]!.decodeTime = true;
   const { fp } = chooseFastPattern(contents);
   rule.fastPattern = fp;
   return rule;

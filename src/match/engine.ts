@@ -5,7 +5,7 @@ import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
 import { EventDecider, NO_EVENTS, nonPayloadMatches, purgeSessionAlerts, sessionAlerts, subjectsOf, type MatchEvent } from './decide.js';
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
-import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
+import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
 import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_SETS_FLOWBITS, RuleList, RuleTable } from './rule-table.js';
 import { bufferOf, makeSubject, type Subject } from './subject.js';
@@ -15,7 +15,6 @@ import { headerOk } from './leaf-ops.js';
 import type { FragAlerts } from '../packet/defrag.js';
 import { numTestOk } from '../keywords/num-test.js';
 import type { IpHeader } from '../packet/types.js';
-import type { HeaderOf } from './plan.js';
 import { runOps, type VerifyContext } from './verify.js';
 
 export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
@@ -114,11 +113,6 @@ export class Matcher {
   /** Rules evaluated as each IP header is decoded (ip_proto-only: see decodeTimeMatches), by number and as a list. */
   private readonly decodeTime: Uint8Array;
   private readonly decodeTimeRules: readonly number[];
-  /**
-   * The IP protocols some rule can match (Snort 2.9.20 ip_proto_array: a protocol of a tcp, udp or icmp rule, or one an
-   * ip rule's ip_proto allows, every one for an ip rule without): detect.c Detect inspects no packet of another.
-   */
-  private readonly detectProtos = new Uint8Array(256);
   /** Lower-cased buffers per subject (nocase searches), dropped with the subject. */
   private readonly lowerCache = new WeakMap<Subject, Map<Uint8Array, Buffer>>();
   /** What candidates() returns (the same list each call). */
@@ -160,16 +154,12 @@ export class Matcher {
     const decodeTime: number[] = [];
     const c = this.rules.columns.proto;
     for (let i = 0; i < n; i++) {
-      if (c[i] === PROTO_TCP) this.detectProtos[6] = 1;
-      else if (c[i] === PROTO_UDP) this.detectProtos[17] = 1;
-      else if (c[i] === PROTO_ICMP) this.detectProtos[1] = this.detectProtos[58] = 1;
-      else {
-        // (the ip rules' plans are made here: a rule set has few of them)
-        const h = this.rules.get(i).headers.find((x): x is HeaderOf<'ip_proto'> => x.t === 'ip_proto');
-        if (h?.decodeTime) {
-          this.decodeTime[i] = 1;
-          decodeTime.push(i);
-        } else for (let proto = 0; proto < 256; proto++) if (h === undefined || numTestOk(h.test, proto)) this.detectProtos[proto] = 1;
+      if (c[i] !== PROTO_IP) continue;
+      // (the ip rules' plans are made here: a rule set has few of them)
+      const h = this.rules.get(i).headers[0];
+      if (h?.t === 'ip_proto' && h.decodeTime) {
+        this.decodeTime[i] = 1;
+        decodeTime.push(i);
       }
     }
     this.decodeTimeRules = decodeTime;
@@ -400,9 +390,7 @@ export class Matcher {
       this.stats.badChecksumSkipped++;
       return decoded ?? NO_RULES;
     }
-    // detect.c Detect: a packet of a protocol no rule can match is not inspected (nor is one a decode-time pass rule
-    // matched: PKT_PASS_RULE)
-    if (this.detectProtos[ip.proto] === 0 && !(p.outer?.some((o) => this.detectProtos[o.proto] === 1) ?? false)) return decoded ?? NO_RULES;
+    // detect.c Detect: a packet a decode-time pass rule matched (PKT_PASS_RULE) is not inspected
     if (decoded?.some((r) => r.action === 'pass')) return decoded;
     let matched = this.detect(item);
     if (matched === undefined) return decoded ?? NO_RULES;

@@ -207,12 +207,18 @@ export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: Bu
         const [start, end] = w;
         const len = op.bytes.length;
         if (len > end - start) {
-          if (op.negated && ((sameBuf && op.relative && cpos === b.length) || end - start > 0)) continue;
+          if (op.negated && ((sameBuf && op.relative && cpos === b.length) || end - start > 0)) {
+            // sp_pattern_match.c uniSearchReal: an absolute content clears doe_ptr before it searches, and a negated
+            // one that finds nothing sets none: the cursor is gone after it (a relative one leaves it where it was)
+            if (!op.relative) cvalid = false;
+            continue;
+          }
           return false;
         }
         let at = find(ctx, op, b, start, end);
         if (op.negated) {
           if (at !== -1) return false;
+          if (!op.relative) cvalid = false;
           continue;
         }
         while (at >= 0) {

@@ -483,6 +483,12 @@ function decodeIcmp6(p: Packet, b: Uint8Array, off: number, end: number, ip: IpH
   setPayload(p, dataOff, end);
 }
 
+/**
+ * GRE as Snort 2.9.20 decode.c DecodeGRE reads it. A header it finds invalid (DecoderAlertEncapsulated) leaves the
+ * packet an IP packet whose payload is the GRE bytes, header included (the caller set that payload): version 0 with
+ * recursion or reserved flag bits, version 1 (PPTP) with checksum, routing, strict route, recursion or its reserved
+ * bits, without the key or not carrying PPP, any other version, or a header longer than the datagram.
+ */
 function decodeGre(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
   const avail = end - off;
   if (avail < 4) return fail(p, 'gre-truncated', off);
@@ -491,11 +497,24 @@ function decodeGre(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   const proto = u16(b, off + 2);
   let hl = 4;
   if (version === 0) {
-    if (flags & 0xc000) hl += 4; // checksum (+ offset) present if C or R
+    if (flags & 0x07f8) return fail(p, 'gre-bad-version', off);
+    if (flags & 0xc000) hl += 4; // checksum and offset, present if C or R
     if (flags & 0x2000) hl += 4;
     if (flags & 0x1000) hl += 4;
-    if (flags & 0x4000) return; // source routing: not decoded further (rare, obsolete)
+    if (flags & 0x4000) {
+      // the source route entries, up to the empty one (address family 0, length 0)
+      for (;;) {
+        hl += 4;
+        if (hl > avail) break;
+        const sre = off + hl - 4;
+        const family = u16(b, sre);
+        const length = b[sre + 3];
+        if (family === 0 && length === 0) break;
+        hl += length;
+      }
+    }
   } else if (version === 1) {
+    if (flags & 0xcf78 || proto !== 0x880b || (flags & 0x2000) === 0) return fail(p, 'gre-bad-version', off);
     hl += 4; // key (payload length + call id)
     if (flags & 0x1000) hl += 4;
     if (flags & 0x0080) hl += 4;

@@ -35,6 +35,11 @@ export interface DefragOptions {
   detectAnomalies?: boolean;
   /** Fragments with a lower TTL are discarded (frag3 `min_ttl`, 1). */
   minTtl?: number;
+  /**
+   * The byte a rebuilt datagram holds where no held fragment put one (0). frag3 can count a datagram complete while it
+   * has holes (fragments counted twice); its rebuild buffer then shows whatever an earlier datagram left there.
+   */
+  holeFill?: number;
   /** Options for decoding the reassembled datagram. */
   decode?: DecodeOptions;
 }
@@ -148,6 +153,7 @@ export class Defragmenter {
   private readonly overlapLimit: number;
   private readonly detectAnomalies: boolean;
   private readonly minTtl: number;
+  private readonly holeFill: number;
   private readonly decodeOpts: DecodeOptions | undefined;
   /**
    * After add(): the alert record of the datagram the fragment went into (frag3's p->fragtracker: set when the
@@ -164,6 +170,7 @@ export class Defragmenter {
     this.overlapLimit = opts.overlapLimit ?? 10;
     this.detectAnomalies = opts.detectAnomalies ?? true;
     this.minTtl = opts.minTtl ?? 1;
+    this.holeFill = opts.holeFill ?? 0;
     this.decodeOpts = opts.decode;
   }
 
@@ -198,7 +205,7 @@ export class Defragmenter {
     const dataStart = ip.offset + ip.headerLength;
     const data = b.subarray(dataStart, Math.max(dataStart, ip.offset + ip.totalLength));
     const key = fragmentKey(ip);
-    let t = this.trackers.get(key);
+    const t = this.trackers.get(key);
     if (t === undefined) {
       while (this.trackers.size >= this.maxTrackers) this.evictOldest();
       this.newTracker(key, packet, data, now);
@@ -592,6 +599,7 @@ export class Defragmenter {
       header = b.slice(ip.offset, ip.fragHeaderOffset);
     }
     const out = new Uint8Array(header.length + size);
+    if (this.holeFill !== 0) out.fill(this.holeFill, header.length);
     out.set(header, 0);
     for (const f of t.frags) {
       if (f.offset + f.size > (size & 0xffff)) continue;

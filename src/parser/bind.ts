@@ -105,7 +105,9 @@ class RuleBinder {
             this.err(
               o,
               'duplicate-option',
-              once === RESPONSE ? `a rule takes one response option (resp or react): Snort refuses a second` : `'${kw}' appears more than once in the rule`,
+              once === RESPONSE
+                ? `a rule takes one response option (resp or react): Snort refuses a second`
+                : `'${kw}' appears more than once in the rule`,
             );
           plugins |= once;
         }
@@ -222,12 +224,15 @@ class RuleBinder {
       this.err(o, 'wrong-protocol', `'${kw}' is a TCP option: Snort refuses it in a ${proto} rule ("TCP Options on non-TCP rule")`);
     else if (need === ICMP_OPTION && proto !== 'icmp')
       this.err(o, 'wrong-protocol', `'${kw}' is an ICMP option: Snort refuses it in a ${proto} rule ("ICMP Options on non-ICMP rule")`);
-    else if (need === IP_OPTION && proto !== 'ip') this.err(o, 'wrong-protocol', `'${kw}' can only be used in an ip rule (Snort refuses it in a ${proto} rule)`);
+    else if (need === IP_OPTION && proto !== 'ip')
+      this.err(o, 'wrong-protocol', `'${kw}' can only be used in an ip rule (Snort refuses it in a ${proto} rule)`);
     else if (need === REACT_OPTION && proto !== 'tcp') this.err(o, 'wrong-protocol', `react works on TCP only: Snort refuses it in a ${proto} rule`);
-    else if (need === RPC_OPTION && proto !== 'tcp' && proto !== 'udp') this.err(o, 'wrong-protocol', `rpc needs a tcp or udp rule (Snort refuses it in a ${proto} rule)`);
+    else if (need === RPC_OPTION && proto !== 'tcp' && proto !== 'udp')
+      this.err(o, 'wrong-protocol', `rpc needs a tcp or udp rule (Snort refuses it in a ${proto} rule)`);
     else if (need === FLOW_OPTION && proto === 'icmp' && o.args !== undefined) {
       const frag = (o.args as { frag?: string }).frag;
-      if (frag === undefined) this.err(o, 'wrong-protocol', "an icmp rule's flow must say only_frag or no_frag: Snort cannot check a connection for ICMP traffic");
+      if (frag === undefined)
+        this.err(o, 'wrong-protocol', "an icmp rule's flow must say only_frag or no_frag: Snort cannot check a connection for ICMP traffic");
     }
   }
 

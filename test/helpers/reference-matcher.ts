@@ -7,7 +7,7 @@
  */
 import type { InspectionItem } from '../../src/flow/pipeline.js';
 import { EventDecider, headerMatches, nonPayloadMatches, ruleOrder, subjectsOf, type MatchEvent } from '../../src/match/decide.js';
-import { base64Decode, byteExtract, byteJump, byteTestOk, isDataAtOk, valueOf } from '../../src/match/leaf-ops.js';
+import { base64Decode, byteExtract, byteJump, byteTestOk, headerOk, isDataAtOk, valueOf } from '../../src/match/leaf-ops.js';
 import type { BufferName, ContentOp, MatcherPlan, PayloadOp, PcreOp, RulePlan } from '../../src/match/plan.js';
 import { bufferOf, type Subject } from '../../src/match/subject.js';
 import { loadEngine } from '../../src/native/engine.js';
@@ -96,9 +96,11 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
       }
       const w = windowOf(op, b.length, here(op.buf), st.vars);
       if (w === 'error') return false;
+      // a negated content leaves the cursor where it was, none after an absolute one (which clears it first)
+      const nextBuf = op.relative ? cbuf : undefined;
       if (op.bytes.length > w.to - w.from) {
         const atEnd = op.relative && here(op.buf) === b.length;
-        return op.negated && (atEnd || w.to - w.from > 0) ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+        return op.negated && (atEnd || w.to - w.from > 0) ? evalFrom(st, ops, i + 1, nextBuf, cpos) : false;
       }
       let found = false;
       for (let at = w.from; at + op.bytes.length <= w.to; at++) {
@@ -108,7 +110,7 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
         if (evalFrom(st, ops, i + 1, op.buf, at + op.bytes.length)) return true;
         if (st.budget < 0) return false;
       }
-      return op.negated && !found ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+      return op.negated && !found ? evalFrom(st, ops, i + 1, nextBuf, cpos) : false;
     }
     case 'pcre': {
       // Snort's sp_pcre.c written out: HTTP buffers searched whole (no cursor, no retry); otherwise the subject starts
@@ -199,9 +201,13 @@ export class ReferenceMatcher {
     const matched: RulePlan[] = [];
     const done = new Set<number>();
     const rules = this.plan.rules.slice().sort(ruleOrder);
+    // ip_proto-only rules: on the decoded packet's (innermost IPv4) protocol, never with the others
+    const decodeTime = (r: RulePlan) => r.headers[0]?.t === 'ip_proto' && r.headers[0].decodeTime === true;
+    if (item.kind === 'packet')
+      for (const r of rules) if (decodeTime(r) && headerMatches(r, p) && headerOk(r.headers[0]!, subjectsOf(item)[0]!)) matched.push(r);
     for (const s of subjectsOf(item)) {
       for (const r of rules) {
-        if (done.has(r.index)) continue;
+        if (done.has(r.index) || decodeTime(r)) continue;
         if (referenceRuleMatches(r, s)) {
           done.add(r.index);
           if (this.decider.applyFlowbits(r, s)) matched.push(r);

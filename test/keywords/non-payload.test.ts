@@ -231,7 +231,8 @@ planTables('non-payload keywords: plan pieces', {
   ],
   flow: [
     ['established,to_server', { piece: { established: true, toServer: true } }],
-    ['from_server,not_established,no_stream,no_frag', { piece: { notEstablished: true, toClient: true, noStream: true } }],
+    ['from_server,not_established,no_stream,no_frag', { piece: { notEstablished: true, toClient: true, noStream: true, noFrag: true } }],
+    ['only_frag', { piece: { onlyFrag: true } }],
     ['stateless', { piece: { stateless: true } }],
   ],
   flowbits: [
