@@ -1,15 +1,26 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in the built library (npm run build). CommonJS (bin/package.json): loading it skips
-// Node's ES module loader, which `lint` (a bundle, below) does not otherwise need. V8 flags first (v8-flags.js).
+// Node's ES module loader, which `lint` and `compile` (bundles, below) do not otherwise need. V8 flags first
+// (v8-flags.js).
 'use strict';
 require('./v8-flags.js');
+const { join } = require('node:path');
+
+/**
+ * `lint` and `compile` run from one bundled file each, with a code cache (start-up is a large part of a lint, and of
+ * a compile, whose worker thread starts the same way: see scripts/bundle.js); HONEYWALL_NO_BUNDLE=1 runs them from
+ * dist/ like every other command.
+ */
+function bundled(command) {
+  if (process.env.HONEYWALL_NO_BUNDLE) return undefined;
+  if (command === 'lint') return require('./bundles.js').loadBundle('lint')?.exports.lintMain;
+  if (command !== 'compile') return undefined;
+  const compileMain = require('./bundles.js').loadBundle('compile')?.exports.compileMain;
+  return compileMain && ((argv) => compileMain(argv, join(__dirname, 'compile-worker.js')));
+}
 
 async function start() {
-  // `lint` runs from one bundled file with a code cache (start-up is a large part of a lint; see
-  // scripts/bundle-lint.js); HONEYWALL_NO_BUNDLE=1 runs it from dist/ like every other command.
-  let main;
-  if (process.argv[2] === 'lint' && !process.env.HONEYWALL_NO_BUNDLE) main = require('./lint-bundle.js').loadLintBundle()?.lintMain;
-  main ??= (await import('../dist/cli/main.js')).main;
+  const main = bundled(process.argv[2]) ?? (await import('../dist/cli/main.js')).main;
 
   // A closed pipe (`honeywall lint ... | head`) ends the process quietly.
   for (const stream of [process.stdout, process.stderr]) {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { elementBounds, jsonBlob, storedJson } from '../src/match/stored-json.js';
+import { elementBounds, elementsByStart, jsonBlob, storedJson } from '../src/match/stored-json.js';
 
 /**
  * The definition, what the artifact held before the fast path: each value on its own through JSON.stringify after a
@@ -74,5 +74,31 @@ describe('stored JSON', () => {
     expect(() => elementBounds(t, 1)).toThrow();
     expect(() => elementBounds(t, 3)).toThrow();
     expect(() => elementBounds(Buffer.from('[]'), 1)).toThrow();
+  });
+
+  it('jsonBlob with an element start (stored rules: {"gid":) cuts where the walk cuts, nested look-alikes included', () => {
+    // objects that start with "gid", holding the start again in strings, in nested objects (a look-alike the search
+    // must not take for an element: then it gives up and the walk decides), after commas in arrays
+    const lookAlike = fc.oneof(
+      value,
+      fc.constant(',{"gid":'),
+      fc.record({ gid: fc.integer(), x: value }),
+      fc.array(fc.record({ gid: fc.integer() }), { maxLength: 3 }),
+    );
+    const rule = fc.record({ gid: fc.integer(), sid: fc.integer(), rest: fc.array(lookAlike, { maxLength: 3 }) });
+    fc.assert(
+      fc.property(fc.array(rule, { maxLength: 12 }), (values) => {
+        const fast = jsonBlob(values, '{"gid":');
+        const walked = jsonBlob(values);
+        expect(fast.blob.equals(walked.blob)).toBe(true);
+        expect([...fast.offsets]).toEqual([...walked.offsets]);
+      }),
+      { numRuns: 300 },
+    );
+    const start = Buffer.from('{"gid":');
+    const plain = Buffer.from(JSON.stringify([{ gid: 1, a: 'x,{"gid":' }, { gid: 2 }]));
+    expect([...elementsByStart(plain, 2, start)!]).toEqual([...elementBounds(plain, 2)]);
+    expect(elementsByStart(Buffer.from('[{"gid":1,"a":[1,{"gid":2}]},{"gid":3}]'), 2, start)).toBeUndefined();
+    expect(elementsByStart(Buffer.from('[{"sid":1},{"gid":3}]'), 2, start)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Without the native addon (a machine without Debian's libhyperscan-dev / libpcre2-dev / libnetfilter-*-dev, where
- * `npm ci` skips the optional honeywall-native): lint, convert, firewall and sebek still work, and compile, replay
- * and run refuse with one line naming the Debian packages. The built package is copied to a scratch directory
+ * `npm ci` skips the optional honeywall-native): lint, convert, firewall, sebek and import without rules still work,
+ * and compile, replay, run and import with rules refuse with one line naming the Debian packages. The built package is copied to a scratch directory
  * whose node_modules holds every dependency but honeywall-native, so the addon is really absent.
  */
 import { execFile } from 'node:child_process';
@@ -50,6 +50,16 @@ describe('without the native addon', () => {
     const sebek = await hw(dir, ['sebek', 'fixtures/sebek/session.pcap', '--format', 'json']);
     expect(sebek.code, sebek.stderr).toBe(0);
     expect(sebek.stdout).toContain('sebek_summary');
+  });
+
+  it('import stores flows and Sebek without rules, and refuses rules in one line that names the Debian packages', async () => {
+    const imp = await hw(dir, ['import', 'fixtures/sebek/session.pcap', '--db', 'store.sqlite', '--sebek-magic', '0x2a2a2a2a']);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stdout).toMatch(/\d+ flows, 0 alerts, \d+ Sebek records/);
+    const rules = await hw(dir, ['import', 'fixtures/sebek/session.pcap', '--db', 'store.sqlite', '--rules', 'rulesets/sample-inbound.rules']);
+    expect(rules.code).toBe(2);
+    expect(rules.stderr.trim().split('\n')).toHaveLength(1);
+    expect(rules.stderr).toContain('libhyperscan-dev libpcre2-dev');
   });
 
   it('compile and replay refuse in one line that names the Debian packages', async () => {

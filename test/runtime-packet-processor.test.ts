@@ -10,6 +10,8 @@ import { loadRuleSet } from '../src/config/ruleset.js';
 import { writeArtifact } from '../src/match/artifact.js';
 import { compileRuleSet } from '../src/match/compile.js';
 import { buildIp, ipv4 } from '../src/packet/build.js';
+import { parseIp } from '../src/packet/bytes.js';
+import { communityId } from '../src/flow/community-id.js';
 import { transportChecksumOk } from '../src/packet/checksum.js';
 import { decodeIpPacket } from '../src/packet/decode.js';
 import fc from 'fast-check';
@@ -72,6 +74,12 @@ describe('compiled matcher as the gateway inspector (HwIPS_MATCHER)', () => {
     expect(get.verdict).toBe('accept');
     expect(get.reason).toBe('replace');
     expect(get.events.map((e) => [e.sid, e.replaced])).toEqual([[9000002, true]]);
+    // the gateway's events carry their session's EVE flow_id, community_id and app_proto (no pcap_cnt: no capture file)
+    const [ev] = get.events;
+    expect(ev).toMatchObject({ appProto: 'http', communityId: communityId(6, parseIp(HP)!, parseIp(OUT)!, 40001, 80) });
+    expect(Number.isSafeInteger(ev!.flowId)).toBe(true);
+    expect(ev!.pcapCnt).toBeUndefined();
+    expect(syn23.events[0]!.flowId).not.toBe(ev!.flowId);
     const out = decodeIpPacket(get.modified!);
     expect(Buffer.from(out.payload).toString('latin1')).toBe('BET /index.html HTTP/1.0\r\n\r\n');
     expect(transportChecksumOk(get.modified!, out.ip!, 6, out.tcp!.offset, out.ip!.totalLength - out.ip!.headerLength)).toBe(true);

@@ -1,6 +1,6 @@
 /**
  * The CLI with `lint` alone: the entry of the bundle `dist/lint.cjs` that the launcher loads for `honeywall lint`
- * (scripts/bundle-lint.js says why). Same program, same options, same output as `main.ts` running `lint`.
+ * (scripts/bundle.js says why). Same program, same options, same output as `main.ts` running `lint`.
  */
 import { registerLint } from './commands/lint.js';
 import { runProgram } from './program.js';

@@ -164,3 +164,32 @@ export class Flow {
     return this.client.packets > 0 && this.server.packets > 0;
   }
 }
+
+/**
+ * The flow's EVE `flow_id`, laid out as Suricata's FlowGetId: the start time's bits above the flow's hash (here the
+ * 30-bit tupleHash, the same both ways), cut to 51 bits so a JSON reader that parses numbers as doubles keeps every
+ * digit. What the bits hold: 5 bits of the start second, 16 of its microseconds, then the hash. The same capture
+ * always gives the same ids, in one thread or sharded; two flows of the same 5-tuple get different ids unless they
+ * start at the same microsecond modulo 32 s. An id, not a key: the store keys flows by its own row number.
+ */
+export function flowId(f: Flow): number {
+  const sec = Math.floor(f.startSec);
+  const usec = Math.min(999_999, Math.round((f.startSec - sec) * 1e6));
+  return (sec & 0x1f) * 2 ** 46 + (usec & 0xffff) * 2 ** 30 + (f.hash & 0x3fffffff);
+}
+
+const APP_PROTO = 'app_proto';
+
+/**
+ * Records that an application inspector recognised the flow's protocol (the first one wins, as Suricata's protocol
+ * detection settles once). Kept in `Flow.app`, which the inspector has made by then, so flows that carry no
+ * application data hold nothing more.
+ */
+export function setAppProto(f: Flow, proto: string): void {
+  if (!f.app.has(APP_PROTO)) f.app.set(APP_PROTO, proto);
+}
+
+/** The application protocol recognised on the flow so far (`http`), or undefined. */
+export function appProtoOf(f: Flow): string | undefined {
+  return f.hasApp ? (f.app.get(APP_PROTO) as string | undefined) : undefined;
+}

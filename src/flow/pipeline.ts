@@ -6,8 +6,8 @@ import { Defragmenter, type DefragOptions, type FragAlerts } from '../packet/def
 import { DecodeStats, type Packet } from '../packet/packet.js';
 import { httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
-import { HttpSession, type HttpBuffers, type HttpConfig } from '../http/session.js';
-import type { Flow } from './flow.js';
+import { HttpSession, showsHttp, type HttpBuffers, type HttpConfig } from '../http/session.js';
+import { setAppProto, type Flow } from './flow.js';
 import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
 
@@ -242,7 +242,9 @@ export class PacketPipeline {
       h = new HttpSession(this.httpCfg);
       flow.app.set('http', h);
     }
-    return fromClient ? h.request(data) : h.response(data);
+    const buffers = fromClient ? h.request(data) : h.response(data);
+    if (buffers.length > 0 && showsHttp(buffers)) setAppProto(flow, 'http');
+    return buffers;
   }
 
   /**

@@ -560,14 +560,14 @@ export class FlowTable {
     if (!flow.terminated) this.cleanupFlush(flow, reason, sink);
     this.lists[flow.kind].unlink(flow);
     this.flows.delete(flow);
-    this.onRemove?.(flow, sink);
+    this.onRemove?.(flow, sink, reason);
   }
 
   /**
-   * Called when a flow leaves the table (timeout, eviction, restart on a new SYN) with the
-   * segments its queued data was flushed into. Set it to inspect data of evicted flows.
+   * Called when a flow leaves the table (timeout, eviction, restart on a new SYN: `reason` 'end') with the
+   * segments its queued data was flushed into. Set it to inspect data of evicted flows, or to log the flow's end.
    */
-  onRemove: ((flow: Flow, flushed: StreamSegment[]) => void) | undefined = undefined;
+  onRemove: ((flow: Flow, flushed: StreamSegment[], reason: FlushReason) => void) | undefined = undefined;
 
   /**
    * Drop flows idle for longer than their timeout at time `now`; their data is flushed into `out`. `only`: flows of

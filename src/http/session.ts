@@ -279,6 +279,19 @@ interface BodyState {
   corrupt?: boolean;
 }
 
+/**
+ * Whether parsed buffers show the flow speaks HTTP (its `app_proto`): a response's status line, or a request line
+ * that names an HTTP version. The request parser takes any token and a space for a method (Snort's non_strict), so a
+ * request alone without a version is not enough: `USER anonymous` on an HTTP port is not HTTP.
+ */
+export function showsHttp(buffers: readonly HttpBuffers[]): boolean {
+  for (const b of buffers) {
+    if (b.kind === 'response') return true;
+    if (b.kind === 'request' && b.version !== undefined && startsWithHttp(b.version, 0)) return true;
+  }
+  return false;
+}
+
 /** HTTP state of one flow (both directions). Store it in `Flow.app` under "http". */
 export class HttpSession {
   private readonly cfg: Required<Omit<HttpConfig, 'uri' | 'inflaters'>> & { uri: UriNormalizeOptions; inflaters: InflaterPool | undefined };

@@ -18,11 +18,11 @@
  * SYN-ACK if it saw the SYN, else an ACK: a midstream pickup), uninspected, so `flow:established` works.
  */
 import { FlowTable, type FlowConfig } from '../flow/table.js';
-import type { Flow } from '../flow/flow.js';
+import { setAppProto, type Flow } from '../flow/flow.js';
 import { flowKey } from '../flow/key.js';
 import { SNORT_HTTP_PORTS, type InspectionItem } from '../flow/pipeline.js';
 import { httpMessageLength } from '../http/paf.js';
-import { HttpSession, type HttpBuffers } from '../http/session.js';
+import { HttpSession, showsHttp, type HttpBuffers } from '../http/session.js';
 import type { MatchEvent } from '../match/decide.js';
 import type { Matcher } from '../match/engine.js';
 import type { RulePlan } from '../match/plan.js';
@@ -61,6 +61,8 @@ export interface InlineDecision<H> {
   /** Rule events (sdrop ones included: the caller does not log them) and the gateway's own stream events. */
   events: MatchEvent[];
   reason: InlineReason;
+  /** The session the packet belongs to, when its events came from the rules (their EVE `flow_id` and `app_proto`). */
+  flow?: Flow;
 }
 
 export interface InlineOptions {
@@ -250,6 +252,7 @@ export class InlineInspector<H> {
         action: d.action,
         events: i === 0 ? d.events : [],
         reason: d.replaced ? 'drop' : d.reason,
+        flow: d.flow,
       });
     });
   }
@@ -271,8 +274,15 @@ export class InlineInspector<H> {
         return;
       }
     }
-    if (p.tcp !== undefined) this.feedUnseenReply(p);
-    const u = this.flows.process(p);
+    // A session picked up midstream is opened by its first data packet (Snort ProcessTcp: a packet without SYN or
+    // data opens none), so the reply half is fed after that packet, and the packet sees the session it made whole.
+    const pickup = p.tcp !== undefined && this.flows.lookup(p) === undefined;
+    if (p.tcp !== undefined && !pickup) this.feedUnseenReply(p);
+    let u = this.flows.process(p);
+    if (pickup && u.isNew && u.flow !== undefined && u.flow.midstream) {
+      this.feedPickupReply(p);
+      u = { ...u, established: u.flow.established && !u.flow.terminated };
+    }
     const flow = u.flow;
     const t = p.tcp;
     if (t === undefined || flow === undefined) {
@@ -443,6 +453,7 @@ export class InlineInspector<H> {
     if (http) {
       const s = new HttpSession();
       buffers = u.fromClient ? s.request(window) : s.response(window);
+      if (buffers.length > 0 && showsHttp(buffers)) setAppProto(u.flow, 'http');
       // parsed once: the zlib stream of a compressed body in the window is freed now, not when collected
       s.close();
     }
@@ -489,7 +500,7 @@ export class InlineInspector<H> {
     let d: InlineDecision<Handle<H>>;
     if (action !== undefined) {
       if (flow !== undefined) this.block(flow);
-      d = { handle, packet: p, verdict: 'drop', replaced: false, action, events, reason: action };
+      d = { handle, packet: p, verdict: 'drop', replaced: false, action, events, reason: action, flow };
     } else {
       let replaced = false;
       for (const e of events) if (e.action !== 'pass' && applyReplace(e.rule, p)) replaced = true;
@@ -501,6 +512,7 @@ export class InlineInspector<H> {
         action: undefined,
         events,
         reason: replaced ? 'replace' : events.length > 0 ? 'alert' : 'clean',
+        flow,
       };
     }
     out.push(d);
@@ -540,6 +552,20 @@ export class InlineInspector<H> {
    * flow table itself: no flow yet (a session picked up midstream) gets an ACK, a flow that has seen only its SYN a
    * SYN-ACK; any other flow has been fed already.
    */
+  /** The reply half of a session the honeypot's data packet `p` just opened midstream: an ACK of nothing new. */
+  private feedPickupReply(p: Packet): void {
+    const t = p.tcp!;
+    const ip = p.ip!;
+    const reply = buildIp({
+      ip: { src: formatIp(ip.dst), dst: formatIp(ip.src) },
+      tcp: { sport: p.dstPort, dport: p.srcPort, seq: t.ack, ack: t.seq, flags: 'A' },
+    });
+    const rp = decodeIpPacket(reply, undefined, { verifyChecksums: false });
+    rp.tsSec = p.tsSec;
+    rp.tsUsec = p.tsUsec;
+    this.flows.process(rp);
+  }
+
   private feedUnseenReply(p: Packet): void {
     const t = p.tcp!;
     if (t.flags & (TcpFlag.RST | TcpFlag.SYN)) return;

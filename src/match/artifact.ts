@@ -20,13 +20,14 @@ import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
 import type { MatcherPlan, MatcherPolicy } from './plan.js';
 import { buildPrefilterAsync, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
-import { jsonBlob, storedJson } from './stored-json.js';
-import { packRule, StoredRuleError, StringTable, unpackRule, type StoredRule } from './stored-rule.js';
+import { revive, storedJson, textBlob } from './stored-json.js';
+import { identityKeys, packedRuleTable, packRules, type PackedRules } from './packed-rules.js';
+import { StoredRuleError, StringTable, unpackRule, type StoredRule } from './stored-rule.js';
 import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
-export const ARTIFACT_VERSION = 5;
+export const ARTIFACT_VERSION = 6;
 
 export class ArtifactError extends Error {}
 
@@ -68,25 +69,6 @@ interface Header {
   noFastPattern: (Record<IndexMap, Record<'keys' | 'start' | 'rules', TableRef>> & { generic: TableRef })[];
 }
 
-/** Restores byte arrays ({"$b": base64}) in place, walking only objects and arrays. */
-function revive(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i];
-      if (v !== null && typeof v === 'object') value[i] = revive(v);
-    }
-    return value;
-  }
-  const o = value as Record<string, unknown>;
-  if (typeof o.$b === 'string') return new Uint8Array(Buffer.from(o.$b, 'base64'));
-  for (const k in o) {
-    const v = o[k];
-    if (v !== null && typeof v === 'object') o[k] = revive(v);
-  }
-  return o;
-}
-
 /** Keys strictly ascending (the index bisects them), starts ascending from 0 to at most the rules' count. */
 function keyedSound(t: { keys: Int32Array; start: Int32Array }, rules: number): boolean {
   const n = t.keys.length;
@@ -124,7 +106,27 @@ export async function writeArtifact(
 ): Promise<number> {
   // Hyperscan compiles on libuv's threads while this thread writes the rest
   const compiling = prefilter !== undefined ? Promise.resolve(prefilter) : buildPrefilterAsync(plan.rules);
-  const table = RuleTable.fromRules(plan.rules);
+  const strings = new StringTable();
+  const packed = packRules(plan.rules, strings, identityKeys());
+  return writePackedArtifact(path, { rules: packed, strings: strings.list, policy: plan }, meta, compiling);
+}
+
+/** What a packed artifact is written from: the rules, the strings their JSON numbers, the policy. */
+export interface PackedPlan {
+  rules: PackedRules;
+  strings: string[];
+  policy: MatcherPolicy;
+}
+
+/** Writes the artifact of packed rules (packed-rules.ts), with the prefilter databases when they are compiled. */
+export async function writePackedArtifact(
+  path: string,
+  plan: PackedPlan,
+  meta: Record<string, unknown>,
+  compiling: Promise<PrefilterGroup[]>,
+): Promise<number> {
+  const packed = plan.rules;
+  const table = packedRuleTable(packed);
   const blobs: Uint8Array[] = [];
   let offset = 0;
   const add = (a: Uint8Array | Int32Array | Uint32Array, type: TableType): TableRef => {
@@ -139,15 +141,13 @@ export async function writeArtifact(
     }
     return ref;
   };
-  // every rule's JSON, one after the other; the same for the sets
-  const strings = new StringTable();
-  const rulesBlob = jsonBlob(plan.rules.map((r) => packRule(r, strings)));
-  const setsBlob = jsonBlob(table.allSets());
+  // every set's JSON (made when its rules were packed), one after the other
+  const setsBlob = textBlob(packed.sets.map((s) => s.json));
   const c = table.columns;
   const rules: Header['rules'] = {
-    count: plan.rules.length,
-    strings: strings.list,
-    replaceRules: plan.rules.filter((r) => r.ops.some((o) => o.op === 'content' && o.replace !== undefined)).length,
+    count: packed.count,
+    strings: plan.strings,
+    replaceRules: packed.replaceRules,
     tables: {
       proto: add(c.proto, 'u8'),
       flags: add(c.flags, 'u8'),
@@ -155,8 +155,8 @@ export async function writeArtifact(
       dst: add(c.dst, 'u32'),
       srcPorts: add(c.srcPorts, 'u32'),
       dstPorts: add(c.dstPorts, 'u32'),
-      blob: add(rulesBlob.blob, 'u8'),
-      offsets: add(rulesBlob.offsets, 'u32'),
+      blob: add(packed.blob, 'u8'),
+      offsets: add(packed.offsets, 'u32'),
     },
   };
   const noFastPattern = buildNoFastPatternIndex(table).map((t) => {
@@ -189,7 +189,7 @@ export async function writeArtifact(
     version: ARTIFACT_VERSION,
     meta,
     engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
-    policy: { filters: plan.filters, actionOrder: plan.actionOrder, eventLog: plan.eventLog },
+    policy: { filters: plan.policy.filters, actionOrder: plan.policy.actionOrder, eventQueue: plan.policy.eventQueue },
     sets: { count: table.setCount, tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') } },
     rules,
     prefilter: prefilterHeaders,

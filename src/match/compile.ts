@@ -5,14 +5,14 @@
  * with the reason. Compile time only.
  */
 import type { AddressExpr, Node, PortExpr, RuleNode, RuleOption } from '../ast.js';
-import { takeText, type RuleSet } from '../config/ruleset.js';
+import { takeText, type LoadedFile, type RuleFileRef, type RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, type AddressSet, type PortSet } from '../config/variables.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ContentArgs } from '../keywords/content.js';
 import { KEYWORD_LIST, keywordIdOf } from '../keywords/index.js';
 import { parsePcre, type PcreArgs } from '../keywords/pcre.js';
 import type { ValueReporter } from '../keywords/spec.js';
-import { readEventFilters } from './event-filters.js';
+import { readEventFilters, readEventQueueConfig, type EventQueueConfig } from './event-filters.js';
 import { scanRules } from '../parser/parse.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './budget.js';
@@ -20,13 +20,16 @@ import { compilePcre, pcreOptions, PcreCompileError } from './pcre-exec.js';
 import { OptionError, planContext, slotValue, type PlanContext } from './plan-context.js';
 import {
   DEFAULT_ACTION_ORDER,
+  DEFAULT_EVENT_QUEUE,
   type BufferName,
   type ContentOp,
   type FastPattern,
   type MatcherPlan,
+  type MatcherPolicy,
   type PcreOp,
   type RuleAction,
   type RulePlan,
+  type RuleTree,
   type Value,
 } from './plan.js';
 
@@ -156,6 +159,80 @@ const RECHECKED_CODES = new Set(['unknown-keyword', 'unknown-variable']);
 
 const ACTIONS: ReadonlySet<string> = new Set(DEFAULT_ACTION_ORDER);
 
+/**
+ * Keywords that are no node of Snort's rule tree (detection_options.c): rule information, event options, and the
+ * content modifiers (part of their content's node).
+ */
+const NOT_IN_TREE: ReadonlySet<string> = new Set([
+  'msg',
+  'sid',
+  'gid',
+  'rev',
+  'classtype',
+  'priority',
+  'reference',
+  'metadata',
+  'threshold',
+  'detection_filter',
+  'tag',
+  'logto',
+  'activates',
+  'activated_by',
+  'count',
+  'nocase',
+  'rawbytes',
+  'depth',
+  'offset',
+  'distance',
+  'within',
+  'fast_pattern',
+  'replace',
+  'http_uri',
+  'http_raw_uri',
+  'http_header',
+  'http_raw_header',
+  'http_cookie',
+  'http_raw_cookie',
+  'http_method',
+  'http_client_body',
+  'http_stat_code',
+  'http_stat_msg',
+]);
+
+function valueKey(v: Value | undefined): string {
+  return v === undefined ? '' : typeof v === 'number' ? String(v) : `$${v.var}`;
+}
+
+/** A content's node in Snort's rule tree is shared by the contents equal in bytes and every modifier. */
+function contentKey(c: ContentOp): string {
+  const hex = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.length).toString('hex');
+  return `content:${c.buf}:${hex}:${c.nocase ? 'i' : ''}${c.negated ? '!' : ''}:${valueKey(c.offset)}:${valueKey(c.depth)}:${valueKey(c.distance)}:${valueKey(c.within)}`;
+}
+
+/**
+ * The rule's nodes in Snort's rule tree, in the rule's order (otn_create_tree), as keys equal where Snort shares the
+ * node; a fast_pattern:only content has none. Kept for the rules whose outcome depends on the order (flowbits,
+ * detection_filter): the flowbits operations of a node shared by several rules run only when exactly one of the
+ * node's children matched, and the tree is walked depth first (snort-order.ts).
+ */
+function treeOf(parts: readonly (ContentOp | string)[], rule: RulePlan): RuleTree {
+  const keys: string[] = [];
+  const flowbitsAt: number[] = [];
+  let fb = 0;
+  for (const p of parts) {
+    if (typeof p !== 'string') {
+      if (!p.fpOnly) keys.push(contentKey(p));
+      continue;
+    }
+    if (p === 'flowbits') {
+      const f = rule.flowbits[fb++]!;
+      flowbitsAt.push(keys.length);
+      keys.push(`flowbits:${f.cmd}:${f.bits.join(f.any ? '|' : '&')}`);
+    } else keys.push(p);
+  }
+  return { keys, flowbitsAt };
+}
+
 /** Snort's pattern_max_jump_size: the retry step for repeating patterns (length minus longest border). */
 export function maxJump(b: Uint8Array, nocase: boolean): number {
   const n = b.length;
@@ -196,18 +273,34 @@ function chooseFastPattern(contents: { op: ContentOp; args: ContentArgs }[]): { 
   return { fp: { buf: best.op.buf, bytes: bytes.slice(), nocase: best.op.nocase }, chosen: best.op };
 }
 
-interface RuleContext {
-  /** How the rule's file is named in messages. */
-  display: string;
+/** What one thread's compile of a rule set keeps from rule to rule and file to file. */
+export interface CompileContext {
   set: RuleSet;
-  /** Resolved header expressions by their text: rules share the objects (and the artifact stores each once). */
+  /**
+   * Resolved header expressions by their text: rules share the objects (and the artifact stores each once). One
+   * object per text and one text per object (see `distinct`), so that the threads of a parallel compile, each with
+   * its own maps, agree on which rules share a set: the text names it (compile-parallel.ts).
+   */
   addresses: Map<string, AddressSet>;
   ports: Map<string, PortSet>;
-  pcre: PcreEngineEntry[];
-  approximated: Record<string, number>;
+  /** The text of each set handed out (its key in `addresses` or `ports`). */
+  textOf: Map<AddressSet | PortSet, string>;
   engine: NativeEngine;
   /** pcre arguments already checked: '' when PCRE compiles the pattern, else the reason. */
   pcreChecked: Map<PcreArgs, string>;
+}
+
+/** A fresh context: nothing resolved, nothing checked yet. */
+export function compileContext(set: RuleSet): CompileContext {
+  return { set, addresses: new Map(), ports: new Map(), textOf: new Map(), engine: loadEngine(), pcreChecked: new Map() };
+}
+
+/** The compile context with what one file's rules add to the file's report. */
+interface RuleContext extends CompileContext {
+  /** How the rule's file is named in messages. */
+  display: string;
+  pcre: PcreEngineEntry[];
+  approximated: Record<string, number>;
 }
 
 const quietReporter = (errors: string[]): ValueReporter => ({
@@ -215,19 +308,30 @@ const quietReporter = (errors: string[]): ValueReporter => ({
   warning: () => undefined,
 });
 
-function addressOf(ctx: RuleContext, text: string, expr: AddressExpr): AddressSet {
+/**
+ * A set not yet handed out for another text. A bare variable resolves to the variable's own set, the same object for
+ * `$HOME_NET` and for `$HTTP_SERVERS` (whose value is `$HOME_NET`): the second text gets a copy of it (the same
+ * value), so that which texts share an object does not depend on which of them a thread met first.
+ */
+function distinct<S extends AddressSet | PortSet>(ctx: CompileContext, text: string, set: S): S {
+  const own = ctx.textOf.has(set) ? ({ any: set.any, include: set.include, exclude: set.exclude } as S) : set;
+  ctx.textOf.set(own, text);
+  return own;
+}
+
+function addressOf(ctx: CompileContext, text: string, expr: AddressExpr): AddressSet {
   let a = ctx.addresses.get(text);
   if (a === undefined) {
-    a = resolveAddress(expr, ctx.set.vars);
+    a = distinct(ctx, text, resolveAddress(expr, ctx.set.vars));
     ctx.addresses.set(text, a);
   }
   return a;
 }
 
-function portsOf(ctx: RuleContext, text: string, expr: PortExpr): PortSet {
+function portsOf(ctx: CompileContext, text: string, expr: PortExpr): PortSet {
   let a = ctx.ports.get(text);
   if (a === undefined) {
-    a = resolvePorts(expr, ctx.set.vars);
+    a = distinct(ctx, text, resolvePorts(expr, ctx.set.vars));
     ctx.ports.set(text, a);
   }
   return a;
@@ -277,6 +381,7 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
     threshold: undefined,
     detectionFilter: undefined,
     contentLength: 0,
+    tree: undefined,
     file: ctx.display,
     line,
   };
@@ -289,6 +394,8 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
   }
   const into = planContext(rule);
   const contents: { op: ContentOp; args: ContentArgs }[] = [];
+  // the rule's tree nodes: content ops (keyed once the fast pattern is known), 'flowbits', or other options' keys
+  const parts: (ContentOp | string)[] = [];
   for (const o of node.options) {
     const kw = o.keyword;
     // lint's code for a keyword Snort does not know; another code for one the matcher does not run (rpc, ...)
@@ -296,16 +403,25 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
       throw new OptionError(`unknown rule option '${kw}'`, keywordIdOf(o) === -1 ? 'unknown-keyword' : 'unsupported-keyword', o.start);
     if (APPROXIMATED.has(kw)) ctx.approximated[kw] = (ctx.approximated[kw] ?? 0) + 1;
     at(o.start, () => {
-      if (kw === 'content' || kw === 'uricontent') contents.push(contentOp(o.args as ContentArgs | undefined, kw, into));
-      else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, rule.sid, into, ctx));
+      if (kw === 'content' || kw === 'uricontent') {
+        const c = contentOp(o.args as ContentArgs | undefined, kw, into);
+        contents.push(c);
+        parts.push(c.op);
+      } else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, rule.sid, into, ctx));
       else planOption(o, into);
     });
+    if (kw === 'flowbits') parts.push('flowbits');
+    else if (kw !== 'content' && kw !== 'uricontent' && !NOT_IN_TREE.has(kw)) parts.push(`${kw}:${(o.value ?? '').trim()}`);
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;
   if (rule.proto === 'ip' && rule.headers.length === 1 && rule.headers[0]!.t === 'ip_proto' && detectionOptions(node) === 1)
     rule.headers[0]!.decodeTime = true;
-  const { fp } = chooseFastPattern(contents);
+  const { fp, chosen } = chooseFastPattern(contents);
   rule.fastPattern = fp;
+  // fpcreate.c fpAddPortGroupRule: otn->longestPatternLen is the size of the content made the fast pattern (whole,
+  // even when fast_pattern takes a slice of it); rules without one have 0
+  rule.contentLength = chosen !== undefined ? chosen.bytes.length : 0;
+  if (rule.flowbits.length > 0 || rule.detectionFilter !== undefined) rule.tree = treeOf(parts, rule);
   return rule;
 }
 
@@ -373,7 +489,6 @@ function contentOp(a: ContentArgs | undefined, kw: string, into: PlanContext): {
   if (typeof wit === 'number' && wit < a.bytes.length) throw new OptionError(`within (${wit}) is smaller than size of pattern`);
   if (typeof dep === 'number' && dep < a.bytes.length) throw new OptionError(`depth (${dep}) is smaller than size of pattern`);
   into.rule.ops.push(op);
-  into.rule.contentLength += a.bytes.length;
   return { op, args: a };
 }
 
@@ -424,78 +539,120 @@ function blockingErrors(node: RuleNode, diags: readonly Diagnostic[]): Diagnosti
 }
 
 export interface CompileOptions {
-  /** config event_queue: log N (Snort default 3). */
-  eventLog?: number;
+  /** The event queue of a rule set without a configuration file (default: that of Snort's shipped snort.conf). */
+  eventQueue?: EventQueueConfig;
+}
+
+/** One rule file compiled: its rules, and its part of the report. */
+export interface FileCompile {
+  rules: RulePlan[];
+  /** Enabled rules read (compiled or not). */
+  total: number;
+  failures: CompileFailure[];
+  pcre: PcreEngineEntry[];
+  approximated: Record<string, number>;
 }
 
 /**
- * Every enabled rule of the set, compiled; the ones that cannot be are listed with the reason. Files the set holds
- * parsed are read from their syntax trees; files it only lists (`loadRuleSet({ deferRuleFiles: true })`, what
- * `honeywall compile` does) are parsed here one node at a time, each node compiled as it comes and then let go, so
- * that no file's syntax tree outlives its parse. That is the cheaper way for the garbage collector: with every tree
- * of ET Open held until the end, each young-generation collection copied ~10 MB of survivors.
+ * One rule file of the set, compiled (the file's rules are numbered from `firstIndex`). A file the set holds parsed
+ * is read from its syntax tree; a file it only lists (`loadRuleSet({ deferRuleFiles: true })`, what `honeywall
+ * compile` does) is parsed here one node at a time, each node compiled as it comes and then let go, so that no
+ * syntax tree outlives its parse. That is the cheaper way for the garbage collector: with every tree of ET Open held
+ * until the end, each young-generation collection copied ~10 MB of survivors.
  */
+export function compileFile(cc: CompileContext, ref: RuleFileRef, file: LoadedFile | undefined, firstIndex = 0): FileCompile {
+  const out: FileCompile = { rules: [], total: 0, failures: [], pcre: [], approximated: {} };
+  const { rules, failures } = out;
+  const text = file ? file.file.text : takeText(ref);
+  const lines = new LineMap(text);
+  const ctx: RuleContext = { ...cc, display: ref.display, pcre: out.pcre, approximated: out.approximated };
+  const visit = (node: Node, diags: readonly Diagnostic[]): void => {
+    if (node.kind === 'unparsed') {
+      out.total++;
+      const { line, column } = lines.position(node.span.start);
+      // the parser's own diagnostic says what is wrong, and where
+      const d = diags.find((x) => x.severity === 'error' && x.offset >= node.span.start && x.offset <= node.span.end);
+      failures.push({ sid: undefined, file: ref.display, line, column: d?.column ?? column, code: d?.code ?? 'unparsed-rule', reason: node.reason });
+      return;
+    }
+    if (node.kind !== 'rule' || node.disabled) return;
+    out.total++;
+    const { line, column } = lines.position(node.header.action.start);
+    const errs = blockingErrors(node, diags);
+    if (errs.length > 0) {
+      const first = errs[0]!;
+      failures.push({
+        sid: node.sid,
+        file: ref.display,
+        line: first.line,
+        column: first.column,
+        code: first.code,
+        reason: errs.map((d) => d.message).join('; '),
+      });
+      return;
+    }
+    try {
+      rules.push(compileRule(node, ctx, firstIndex + rules.length, line));
+    } catch (e) {
+      if (e instanceof OptionError || e instanceof ResolveError) {
+        const place = e instanceof OptionError && e.at !== undefined ? lines.position(e.at) : { line, column };
+        failures.push({ sid: node.sid, file: ref.display, line: place.line, column: place.column, code: e.code, reason: e.message });
+      } else throw e;
+    }
+  };
+  if (file) for (const node of file.file.nodes) visit(node, file.diagnostics);
+  else scanRules(text, { file: ref.display, lines }, visit);
+  return out;
+}
+
+/** The report of a whole set, gathered file by file. */
+export type SetReport = Omit<CompileResult, 'plan'>;
+
+export function emptyReport(): SetReport {
+  return { total: 0, failures: [], pcre: [], approximated: {} };
+}
+
+/**
+ * Adds a file's report to the set's. Taken in file order, the result is the report of one pass over the files,
+ * whichever thread compiled each: lists are appended, and a keyword first approximated in this file comes after
+ * those of the files before it, as in one pass.
+ */
+export function addFileReport(into: SetReport, part: Omit<FileCompile, 'rules'>): void {
+  into.total += part.total;
+  for (const f of part.failures) into.failures.push(f);
+  for (const p of part.pcre) into.pcre.push(p);
+  for (const [k, n] of Object.entries(part.approximated)) into.approximated[k] = (into.approximated[k] ?? 0) + n;
+}
+
+/** The files of the set the compiler reads from their syntax trees (rules written in a snort.conf), by path. */
+export function parsedFiles(set: RuleSet): Map<string, LoadedFile> {
+  return new Map(set.files.map((f) => [f.path, f]));
+}
+
+/** The event filters of the set's configuration, their problems added to the report's failures. */
+export function setPolicy(set: RuleSet, report: SetReport, opts: CompileOptions): MatcherPolicy {
+  const { filters, problems } = readEventFilters(set);
+  for (const p of problems)
+    report.failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-filter', reason: p.reason });
+  // a snort.conf says what its event queue is (Snort's defaults for what it leaves out); rules alone get the shipped one
+  const eq = readEventQueueConfig(set);
+  for (const p of eq.problems)
+    report.failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-queue', reason: p.reason });
+  const eventQueue = set.configs.length > 0 ? eq.config : (opts.eventQueue ?? DEFAULT_EVENT_QUEUE);
+  return { filters, actionOrder: DEFAULT_ACTION_ORDER, eventQueue };
+}
+
+/** Every enabled rule of the set, compiled file by file in one thread; the ones that cannot be are listed with the reason. */
 export function compileRuleSet(set: RuleSet, opts: CompileOptions = {}): CompileResult {
   const rules: RulePlan[] = [];
-  const failures: CompileFailure[] = [];
-  const pcre: PcreEngineEntry[] = [];
-  const approximated: Record<string, number> = {};
-  let total = 0;
-  const addresses = new Map<string, AddressSet>();
-  const ports = new Map<string, PortSet>();
-  const engine = loadEngine();
-  const pcreChecked = new Map<PcreArgs, string>();
-  const loaded = new Map(set.files.map((f) => [f.path, f]));
+  const report = emptyReport();
+  const cc = compileContext(set);
+  const parsed = parsedFiles(set);
   for (const ref of set.ruleFiles) {
-    const file = loaded.get(ref.path);
-    const text = file ? file.file.text : takeText(ref);
-    const lines = new LineMap(text);
-    const ctx: RuleContext = { display: ref.display, set, pcre, approximated, addresses, ports, engine, pcreChecked };
-    const visit = (node: Node, diags: readonly Diagnostic[]): void => {
-      if (node.kind === 'unparsed') {
-        total++;
-        const { line, column } = lines.position(node.span.start);
-        // the parser's own diagnostic says what is wrong, and where
-        const d = diags.find((x) => x.severity === 'error' && x.offset >= node.span.start && x.offset <= node.span.end);
-        failures.push({
-          sid: undefined,
-          file: ref.display,
-          line,
-          column: d?.column ?? column,
-          code: d?.code ?? 'unparsed-rule',
-          reason: node.reason,
-        });
-        return;
-      }
-      if (node.kind !== 'rule' || node.disabled) return;
-      total++;
-      const { line, column } = lines.position(node.header.action.start);
-      const errs = blockingErrors(node, diags);
-      if (errs.length > 0) {
-        const first = errs[0]!;
-        failures.push({
-          sid: node.sid,
-          file: ref.display,
-          line: first.line,
-          column: first.column,
-          code: first.code,
-          reason: errs.map((d) => d.message).join('; '),
-        });
-        return;
-      }
-      try {
-        rules.push(compileRule(node, ctx, rules.length, line));
-      } catch (e) {
-        if (e instanceof OptionError || e instanceof ResolveError) {
-          const place = e instanceof OptionError && e.at !== undefined ? lines.position(e.at) : { line, column };
-          failures.push({ sid: node.sid, file: ref.display, line: place.line, column: place.column, code: e.code, reason: e.message });
-        } else throw e;
-      }
-    };
-    if (file) for (const node of file.file.nodes) visit(node, file.diagnostics);
-    else scanRules(text, { file: ref.display, lines }, visit);
+    const part = compileFile(cc, ref, parsed.get(ref.path), rules.length);
+    for (const r of part.rules) rules.push(r);
+    addFileReport(report, part);
   }
-  const { filters, problems } = readEventFilters(set);
-  for (const p of problems) failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-filter', reason: p.reason });
-  return { plan: { rules, filters, actionOrder: DEFAULT_ACTION_ORDER, eventLog: opts.eventLog ?? 8 }, total, failures, pcre, approximated };
+  const policy = setPolicy(set, report, opts);
+  return { plan: { rules, ...policy }, ...report };
 }

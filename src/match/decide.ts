@@ -6,10 +6,14 @@
 import type { InspectionItem } from '../flow/pipeline.js';
 import { addressMatches, portMatches } from '../config/variables.js';
 import type { Packet } from '../packet/packet.js';
+import type { FragAlerts } from '../packet/defrag.js';
 import type { IpHeader } from '../packet/types.js';
 import { flowMatches } from '../keywords/non-payload.js';
 import { headerOk, protoOk } from './leaf-ops.js';
-import type { EventFilterPlan, MatcherPolicy, RuleAction, RulePlan } from './plan.js';
+import type { EventQueueConfig } from './event-filters.js';
+import { DEFAULT_EVENT_QUEUE, type EventFilterPlan, type MatcherPolicy, type RuleAction, type RulePlan } from './plan.js';
+import { RateCounters } from './sfthd.js';
+export { orderSensitive, setsFlowbits } from './rule-table.js';
 import type { Subject } from './subject.js';
 import type { HttpBuffers } from '../http/session.js';
 
@@ -88,18 +92,29 @@ function addressesMatch(rule: RulePlan, p: Packet, ip: IpHeader): boolean {
   );
 }
 
-/** Non-payload part of a rule (flow, header tests, flowbits checks), in the order Snort's tree puts them. */
-export function nonPayloadMatches(rule: RulePlan, s: Subject): boolean {
+/**
+ * Non-payload part of a rule (flow, header tests, flowbits checks), in the order Snort's tree puts them. `flowbits`
+ * false: without the flowbits checks (the matcher asks them separately, at the rule's turn in Snort's order).
+ */
+export function nonPayloadMatches(rule: RulePlan, s: Subject, flowbits = true): boolean {
   if (rule.flow !== undefined && !flowMatches(rule.flow, s)) return false;
   for (const h of rule.headers) if (!headerOk(h, s)) return false;
+  return !flowbits || flowbitChecksPass(rule, s);
+}
+
+/**
+ * The rule's flowbits isset / isnotset checks against the flow's bits now. sp_flowbits.c checkFlowBits: isnotset is
+ * the negation of isset on the same list (`isnotset,a|b`: neither is set; `isnotset,a&b`: not both), and without a
+ * session (p->ssnptr) no check matches.
+ */
+export function flowbitChecksPass(rule: RulePlan, s: Subject): boolean {
   for (const fb of rule.flowbits) {
     if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;
-    const bits = s.flow?.flowbits;
-    const has = (b: string) => bits?.has(b);
-    let ok: boolean;
-    if (fb.cmd === 'isset') ok = fb.any ? fb.bits.some(has) : fb.bits.every(has);
-    else ok = fb.any ? fb.bits.some((b) => !has(b)) : fb.bits.every((b) => !has(b));
-    if (!ok) return false;
+    if (s.flow === undefined) return false;
+    const bits = s.flow.flowbits;
+    const has = (b: string) => bits?.has(b) === true;
+    const isset = fb.any ? fb.bits.some(has) : fb.bits.every(has);
+    if (isset !== (fb.cmd === 'isset')) return false;
   }
   return true;
 }
@@ -126,49 +141,6 @@ export function subjectsOf(item: InspectionItem): Subject[] {
 /** snort_stream_tcp.c MAX_SESSION_ALERTS: the alerts a TCP session remembers per direction. */
 const MAX_SESSION_ALERTS = 8;
 
-/**
- * Snort 2.9.20's session alert list (fpdetect.c fpFinalSelectEvent with fpSessionAlerted / fpAddSessionAlert,
- * snort_stream_tcp.c StreamCheckSessionAlertTcp / StreamAddSessionAlertTcp): a TCP packet's queued events are
- * remembered (gid, sid, its sequence number, less one with FIN) in its direction, at most 8, for the first `log` events
- * of the queue; a rebuilt packet does not queue an event whose gid:sid is remembered there (whatever its sequence
- * number), which is how a rule matching a packet and then the rebuilt data holding it alerts once. The rules are
- * taken in event queue order (`order`), a pass rule ending the queue as it ends Snort's. Returns the rules left.
- */
-export function sessionAlerts(item: InspectionItem, matched: RulePlan[], order: (a: RulePlan, b: RulePlan) => number, log: number): RulePlan[] {
-  const f = item.flow;
-  const t = item.packet.tcp;
-  if (f === undefined || t === undefined || f.kind !== 'tcp') return matched;
-  const ep = item.fromClient ? f.client : f.server;
-  const rebuilt = item.kind === 'stream';
-  const seq = (t.seq - (t.flags & 0x01 ? 1 : 0)) >>> 0;
-  const sorted = matched.length > 1 ? matched.slice().sort(order) : matched;
-  let kept: RulePlan[] | undefined;
-  let queued = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    const r = sorted[i]!;
-    if (r.action === 'pass' && queued > 0) break;
-    const list = ep.alerts;
-    let seen = false;
-    if (rebuilt && list !== undefined)
-      for (let k = 0; k < list.length; k += 3)
-        if (list[k] === r.gid && list[k + 1] === r.sid) {
-          seen = true;
-          break;
-        }
-    if (seen) kept ??= sorted.slice(0, i);
-    else {
-      queued++;
-      kept?.push(r);
-    }
-    if (queued <= log && (list?.length ?? 0) < 3 * MAX_SESSION_ALERTS) (ep.alerts ??= []).push(r.gid, r.sid, seq);
-    if (r.action === 'pass') {
-      kept ??= sorted.slice(0, i + 1);
-      break;
-    }
-  }
-  return kept ?? sorted;
-}
-
 /** Snort purge_alerts: once a direction's data up to `upTo` has been flushed, its alerts before it are forgotten. */
 export function purgeSessionAlerts(item: InspectionItem): void {
   const f = item.flow;
@@ -188,29 +160,49 @@ export function purgeSessionAlerts(item: InspectionItem): void {
   list.length = n;
 }
 
-function setsFlowbits(r: RulePlan): boolean {
-  return r.flowbits.some((f) => f.cmd === 'set' || f.cmd === 'unset' || f.cmd === 'toggle' || f.cmd === 'reset');
+/**
+ * What detection found for one item: the rules whose tree leaf Snort's detection reached, in its evaluation order
+ * (snort-order.ts), each with flags for what the event queue still has to do with it. A rule may be listed twice (it
+ * was evaluated in two port groups); the queue keeps it once.
+ */
+export interface Matches {
+  rules: RulePlan[];
+  flags: number[];
 }
 
-export function ruleOrder(a: RulePlan, b: RulePlan): number {
-  const sa = setsFlowbits(a) ? 0 : 1;
-  const sb = setsFlowbits(b) ? 0 : 1;
-  return sa - sb || a.index - b.index;
-}
+/** flowbits:noalert: never queued (listed only for its detection_filter to count). */
+export const MATCH_NOALERT = 1;
+/** The first detection_filter tested in its rule tree's evaluation: it counts the event (see RateCounters.test). */
+export const MATCH_DF_FIRST = 2;
+/** The detection_filter was tested during detection already (the rule sets flowbits, which wait for it). */
+export const MATCH_DF_DONE = 4;
+/** Its event was logged for the TCP session already (sessionAlerts): not queued again. */
+export const MATCH_ALERTED = 8;
+/**
+ * Queued by decoding, not by detection (fpdetect.c fpEvalIpProtoOnlyRules calls SnortEventqAdd itself): ahead of
+ * detection's events in the queue, outside fpAddMatch and fpFinalSelectEvent (no action kinds, no sort, no session or
+ * frag3 alert record), but taking a place among the queue's max_queue nodes and its `log`.
+ */
+export const MATCH_DIRECT = 16;
 
-interface RateState {
-  start: number;
-  count: number;
-}
+export const NO_MATCHES: Matches = Object.freeze({ rules: NO_EVENTS as unknown as RulePlan[], flags: [] as number[] }) as Matches;
+
+const DF = 'detect' as const;
 
 /** Thresholds and event selection with their state across packets. */
 export class EventDecider {
-  private readonly rates = new Map<string, RateState>();
+  private readonly counters = new RateCounters();
   private readonly actionRank: Map<RuleAction, number>;
   private readonly filtersBySid = new Map<string, EventFilterPlan[]>();
+  private readonly queue: EventQueueConfig;
 
-  constructor(private readonly plan: MatcherPolicy) {
+  /** `inline`: the gateway's decider (drop rules are their own kind, sdrop events are returned). */
+  constructor(
+    plan: MatcherPolicy,
+    private readonly inline = false,
+  ) {
     this.actionRank = new Map(plan.actionOrder.map((a, i) => [a, i]));
+    this.queue = plan.eventQueue ?? DEFAULT_EVENT_QUEUE;
     for (const f of plan.filters) {
       const k = `${f.gid}:${f.sid}`;
       const l = this.filtersBySid.get(k) ?? [];
@@ -219,122 +211,190 @@ export class EventDecider {
     }
   }
 
-  /** The event queue's order: action order (pass first by default), then longer contents first, then rule order. */
-  readonly order = (a: RulePlan, b: RulePlan): number => {
-    const rank = this.actionRank;
-    return (rank.get(a.action) ?? 99) - (rank.get(b.action) ?? 99) || b.contentLength - a.contentLength || a.index - b.index;
-  };
-
-  /** Events logged per packet (`config event_queue: log N`). */
-  get eventLog(): number {
-    return this.plan.eventLog;
-  }
-
-  /** Applies the flowbits updates of a rule that matched; false when the rule says noalert. */
-  applyFlowbits(rule: RulePlan, s: Subject): boolean {
-    let alert = true;
-    const flow = s.flow;
-    let bits = flow?.flowbits;
-    for (const fb of rule.flowbits) {
-      switch (fb.cmd) {
-        case 'set':
-          // the flow's set is made by its first flowbit (most flows never have one)
-          if (flow !== undefined) bits = flow.flowbits ??= new Set();
-          if (bits) for (const b of fb.bits) bits.add(b);
-          break;
-        case 'unset':
-          if (bits) for (const b of fb.bits) bits.delete(b);
-          break;
-        case 'toggle':
-          if (flow !== undefined) bits = flow.flowbits ??= new Set();
-          if (bits)
-            for (const b of fb.bits)
-              if (bits.has(b)) bits.delete(b);
-              else bits.add(b);
-          break;
-        case 'reset':
-          bits?.clear();
-          break;
-        case 'noalert':
-          alert = false;
-          break;
-        default:
-          break;
-      }
-    }
-    return alert;
-  }
-
   private tracked(track: 'by_src' | 'by_dst', p: EventPacket): string {
-    const ip = p.ip!;
+    const ip = p.ip;
+    // fpLogEvent: a packet without IP is tested with cleared addresses
+    if (ip === undefined) return '';
     return Array.from(track === 'by_src' ? ip.src : ip.dst).join('.');
   }
 
-  /** Snort sfthd semantics for one counter; true when the event is logged. */
-  private rate(key: string, type: 'limit' | 'threshold' | 'both' | 'df', count: number, seconds: number, now: number): boolean {
-    let st = this.rates.get(key);
-    if (st === undefined || now - st.start >= seconds) {
-      st = { start: now, count: 0 };
-      this.rates.set(key, st);
-    }
-    st.count++;
-    switch (type) {
-      case 'limit':
-        return st.count <= count;
-      case 'threshold':
-        if (st.count >= count) {
-          st.count = 0;
-          return true;
-        }
-        return false;
-      case 'both':
-        return st.count === count;
-      case 'df':
-        return st.count > count;
-    }
+  /**
+   * A rule's detection_filter, tested when detection reaches the rule's leaf (detection_options.c, before the rule is
+   * queued): true when the rule is let through. `first`: the first detection_filter of its tree evaluation.
+   */
+  detectionFilterPasses(rule: RulePlan, p: EventPacket, first: boolean): boolean {
+    const d = rule.detectionFilter;
+    if (d === undefined) return true;
+    return this.counters.test(`df|${rule.index}|${this.tracked(d.track, p)}`, { type: DF, count: d.count, seconds: d.seconds }, p.tsSec, first);
   }
 
-  private passesFilters(rule: RulePlan, p: EventPacket, now: number): boolean {
-    if (rule.detectionFilter) {
-      const d = rule.detectionFilter;
-      if (!this.rate(`df|${rule.index}|${this.tracked(d.track, p)}`, 'df', d.count, d.seconds, now)) return false;
-    }
+  /**
+   * The event filters of an event Snort logs (fpLogEvent, sfthd_test_threshold): suppress first, then the rule's
+   * threshold or the first event_filter of its gid:sid (or of its gid with sid 0), in whole seconds.
+   */
+  private passesFilters(rule: RulePlan, p: EventPacket): boolean {
+    const now = p.tsSec;
     const filters = [...(this.filtersBySid.get(`${rule.gid}:${rule.sid}`) ?? []), ...(this.filtersBySid.get(`${rule.gid}:0`) ?? [])];
     for (const f of filters) {
       if (f.kind === 'suppress') {
         if (f.ip === undefined) return false;
-        const ip = p.ip!;
+        const ip = p.ip;
+        if (ip === undefined) continue;
         const addr = f.track === 'by_dst' ? ip.dst : ip.src;
         if (addressMatches(f.ip, addr)) return false;
       }
     }
     if (rule.threshold) {
       const t = rule.threshold;
-      return this.rate(`th|${rule.index}|${this.tracked(t.track, p)}`, t.type, t.count, t.seconds, now);
+      return this.counters.test(`th|${rule.index}|${this.tracked(t.track, p)}`, t, now);
     }
     for (const f of filters) {
       if (f.kind === 'event_filter' && f.type && f.track && f.count !== undefined && f.seconds !== undefined) {
-        return this.rate(`ef|${f.gid}:${f.sid}|${rule.index}|${this.tracked(f.track, p)}`, f.type, f.count, f.seconds, now);
+        return this.counters.test(
+          `ef|${f.gid}:${f.sid}|${rule.index}|${this.tracked(f.track, p)}`,
+          { type: f.type, count: f.count, seconds: f.seconds },
+          now,
+        );
       }
     }
     return true;
   }
 
   /**
-   * Orders the packet's matched rules and picks the events Snort would log; `silent`: sdrop rules are returned too
-   * (the inline gateway drops for them without logging).
+   * The action kind of a rule in the event queue: its place in the action order. Offline, drop and reject rules are
+   * alerts (Snort run with --treat-drop-as-alert loads them as alert rules, parser.c ParseDrop).
    */
-  select(matched: RulePlan[], p: EventPacket, silent = false): MatchEvent[] {
-    if (matched.length === 0) return NO_EVENTS;
-    const now = p.tsSec + p.tsUsec / 1e6;
-    const sorted = matched.slice().sort(this.order);
+  private rankOf(action: RuleAction, inline: boolean): number {
+    const a = !inline && (action === 'drop' || action === 'reject') ? 'alert' : action;
+    return this.actionRank.get(a) ?? 99;
+  }
+
+  /**
+   * Snort 2.9.20's event selection for one packet, from what detection found (in its order):
+   * - fpAddMatch: per action kind the first `max_queue_events` rules (detection_filter tested first, noalert rules
+   *   left out, a rule listed twice kept once);
+   * - fpFinalSelectEvent: the kinds in action order, each sorted (content_length: the longer fast pattern first, then
+   *   the higher sid; priority: the lower priority number, then the lower sid); only the first kind with events is
+   *   queued unless process_all_events; a pass rule stops the queue (it is queued first, and nothing is logged
+   *   after it); at most `max_queue` events;
+   * - SnortEventqLog: the first `log` queued events go through fpLogEvent, whose event filters may keep an event
+   *   from being logged: it still takes its place among the `log`.
+   * `silent`: sdrop rules are returned too (the inline gateway drops for them without logging).
+   */
+  select(m: Matches, p: EventPacket, silent = false): MatchEvent[] {
+    if (m.rules.length === 0) return NO_EVENTS;
+    const queued = this.queueOf(
+      m,
+      silent,
+      (r, f) => this.detectionFilterPasses(r, p, (f & MATCH_DF_FIRST) !== 0),
+      (f) => (f & MATCH_ALERTED) !== 0,
+      undefined,
+    );
     const out: MatchEvent[] = [];
-    for (const r of sorted) {
-      if (r.action === 'pass') break;
-      if (!this.passesFilters(r, p, now)) continue;
-      if (r.action === 'sdrop' && !silent) continue;
-      if (out.length < this.plan.eventLog) out.push({ rule: r, packet: p, action: r.action });
+    const logged = Math.min(this.queue.log, queued.length);
+    for (let k = 0; k < logged; k++) {
+      const r = queued[k]!;
+      if (!this.passesFilters(r, p)) continue;
+      if (r.action === 'pass' || (r.action === 'sdrop' && !silent)) continue;
+      out.push({ rule: r, packet: p, action: r.action });
     }
-    return out;
+    return out.length === 0 ? NO_EVENTS : out;
+  }
+
+  /**
+   * fpAddMatch then fpFinalSelectEvent (see select): the events queued. `df`: the detection_filter of a rule that
+   * has one not tested yet; `alerted`: the event was logged for the TCP session already (fpSessionAlerted: it is not
+   * queued again); `logged`: called for each event within the first `log` (fpAddSessionAlert), alerted or not.
+   */
+  private queueOf(
+    m: Matches,
+    silent: boolean,
+    df: (r: RulePlan, flags: number) => boolean,
+    alerted: (flags: number) => boolean,
+    logged: ((r: RulePlan) => void) | undefined,
+  ): RulePlan[] {
+    const q = this.queue;
+    const kinds: { rules: RulePlan[]; flags: number[] }[] = [];
+    const queued: RulePlan[] = [];
+    for (let k = 0; k < m.rules.length; k++) {
+      const r = m.rules[k]!;
+      const f = m.flags[k]!;
+      if ((f & MATCH_DIRECT) !== 0) {
+        // sfeventq_add: no node left, no event
+        if (queued.length < q.maxEvents) queued.push(r);
+        continue;
+      }
+      if (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0 && !df(r, f)) continue;
+      if ((f & MATCH_NOALERT) !== 0) continue;
+      const rank = this.rankOf(r.action, silent);
+      const list = (kinds[rank] ??= { rules: [], flags: [] });
+      if (list.rules.length >= q.maxQueueEvents || list.rules.includes(r)) continue;
+      list.rules.push(r);
+      list.flags.push(f);
+    }
+    // fpFinalSelectEvent's tcnt counts its own events only; the nodes the decode-time events took are not there for it
+    const direct = queued.length;
+    let tcnt = 0;
+    const byOrder =
+      q.order === 'priority'
+        ? (a: number, b: number, l: RulePlan[]) => l[a]!.priority - l[b]!.priority || l[a]!.sid - l[b]!.sid
+        : (a: number, b: number, l: RulePlan[]) => l[b]!.contentLength - l[a]!.contentLength || l[b]!.sid - l[a]!.sid;
+    queue: for (const list of kinds) {
+      if (list === undefined) continue;
+      if (!q.processAll && tcnt > 0) break;
+      const at = list.rules.map((_, k) => k).sort((a, b) => byOrder(a, b, list.rules));
+      for (const k of at) {
+        const r = list.rules[k]!;
+        if (r.action === 'pass' && tcnt > 0) break queue;
+        if (!alerted(list.flags[k]!)) {
+          if (direct + tcnt < q.maxEvents) queued.push(r);
+          tcnt++;
+        }
+        if (tcnt <= q.log) logged?.(r);
+        if (tcnt >= q.maxEvents || r.action === 'pass') break queue;
+      }
+    }
+    return queued;
+  }
+
+  /**
+   * Snort 2.9.20's session alert list (fpdetect.c fpFinalSelectEvent with fpSessionAlerted / fpAddSessionAlert,
+   * snort_stream_tcp.c StreamCheckSessionAlertTcp / StreamAddSessionAlertTcp): a TCP packet's queued events are
+   * remembered (gid, sid, its sequence number, less one with FIN) in its direction, at most 8, for the first `log`
+   * events of the queue; a rebuilt packet does not queue an event whose gid:sid is remembered there (whatever its
+   * sequence number), which is how a rule matching a packet and then the rebuilt data holding it alerts once. Marks
+   * those with MATCH_ALERTED. Runs with the flow (collect), before select: a detection_filter not tested yet is taken
+   * as passing here.
+   * `frag`: frag3's record of the same kind, kept per datagram (spp_frag3.c fpAddFragAlert, at most MAX_FRAG_ALERTS;
+   * fpFragAlerted: only a rebuilt datagram, PKT_REBUILT_FRAG, is kept from alerting again), for a fragment or the
+   * datagram rebuilt from it; fpFinalSelectEvent applies both records in the one pass.
+   */
+  sessionAlerts(item: InspectionItem, m: Matches, frag?: FragAlerts): void {
+    const f = item.flow;
+    const t = item.packet.tcp;
+    const session = f !== undefined && t !== undefined && f.kind === 'tcp';
+    if ((!session && frag === undefined) || m.rules.length === 0) return;
+    const ep = session ? (item.fromClient ? f.client : f.server) : undefined;
+    const rebuilt = item.kind === 'stream';
+    const rebuiltFrag = item.packet.origin === 'defrag';
+    const seq = t === undefined ? 0 : (t.seq - (t.flags & 0x01 ? 1 : 0)) >>> 0;
+    const seen = (r: RulePlan): boolean => {
+      if (frag !== undefined && rebuiltFrag && frag.has(r.gid, r.sid)) return true;
+      const list = ep?.alerts;
+      if (!rebuilt || list === undefined) return false;
+      for (let k = 0; k < list.length; k += 3) if (list[k] === r.gid && list[k + 1] === r.sid) return true;
+      return false;
+    };
+    for (let k = 0; k < m.rules.length; k++) if ((m.flags[k]! & MATCH_DIRECT) === 0 && seen(m.rules[k]!)) m.flags[k]! |= MATCH_ALERTED;
+    this.queueOf(
+      m,
+      this.inline,
+      () => true,
+      (fl) => (fl & MATCH_ALERTED) !== 0,
+      (r) => {
+        if (ep !== undefined && (ep.alerts?.length ?? 0) < 3 * MAX_SESSION_ALERTS) (ep.alerts ??= []).push(r.gid, r.sid, seq);
+        frag?.add(r.gid, r.sid);
+      },
+    );
   }
 }

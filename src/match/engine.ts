@@ -2,20 +2,31 @@ import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
 import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
-import { EventDecider, NO_EVENTS, nonPayloadMatches, purgeSessionAlerts, sessionAlerts, subjectsOf, type MatchEvent } from './decide.js';
+import {
+  EventDecider,
+  MATCH_DIRECT,
+  NO_EVENTS,
+  NO_MATCHES,
+  nonPayloadMatches,
+  purgeSessionAlerts,
+  subjectsOf,
+  type Matches,
+  type MatchEvent,
+} from './decide.js';
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
 import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
-import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_SETS_FLOWBITS, RuleList, RuleTable } from './rule-table.js';
+import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
+import { bufferRank, firstEnd, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from './snort-order.js';
+import { runTurns, SharedNodes } from './rule-tree.js';
 import { bufferOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
-import type { FragAlerts } from '../packet/defrag.js';
 import { numTestOk } from '../keywords/num-test.js';
 import type { IpHeader } from '../packet/types.js';
-import { runOps, type VerifyContext } from './verify.js';
+import { lowerOf, runOps, type VerifyContext } from './verify.js';
 
 export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 
@@ -68,6 +79,21 @@ export interface MatcherOptions {
    * only late in a short capture).
    */
   portGroups?: boolean | PortGroupLimits;
+  /** What Snort 2.9.20 leaves to chance in its evaluation order (tests only; snort-order.ts). */
+  order?: SnortOrderChoices;
+}
+
+/**
+ * Snort's evaluation order within one rule tree follows a hash of rule numbers seeded at start, so it changes between
+ * runs; and whether a rule in two port groups is evaluated again in the second depends on which other rules share its
+ * options in each group. honeywall takes the rule files' order and evaluates a matched rule once; the differential
+ * test asks for other choices to tell an order-dependent Snort result from a disagreement.
+ */
+export interface SnortOrderChoices {
+  /** The order of rules within one tree, by rule number (default: the rule number). */
+  tie?: (rule: number) => number;
+  /** Evaluate a rule again in its second port group even when it matched in the first. */
+  reevaluate?: boolean;
 }
 
 /** A matcher's rules as an artifact loads them: the table, the policy, the prefilter groups, the address index. */
@@ -98,7 +124,7 @@ export class Matcher {
   readonly limits = new LimitCounters();
   /** Prefilter databases compiled again at load because the stored ones did not fit this machine. */
   readonly prefilterRebuilt: number;
-  private readonly decider: EventDecider;
+  private decider: EventDecider;
   private readonly groups: LoadedGroup[][];
   private readonly noFp: NoFastPatternIndex[];
   /** Compiled on first use: a rule set's patterns are mostly never reached by a given capture. */
@@ -106,6 +132,11 @@ export class Matcher {
   private readonly itemBudget = new ItemBudget();
   private readonly seenRule: Int32Array;
   private readonly doneRule: Int32Array;
+  /** Per rule: the stamp of the subject whose result (all but the flowbits checks) `statelessValue` holds. */
+  private readonly statelessStamp: Int32Array;
+  private readonly statelessValue: Uint8Array;
+  private order: SnortOrderChoices;
+  private shared: SharedNodes | undefined;
   private stamp = 0;
   private readonly checksumMode: 'all' | 'none';
   private readonly inline: boolean;
@@ -132,10 +163,10 @@ export class Matcher {
       this.prefilter = prefilter ?? source.prefilter;
       noFp = source.noFastPattern;
     }
-    this.policy = { filters: source.filters, actionOrder: source.actionOrder, eventLog: source.eventLog };
-    this.decider = new EventDecider(this.policy);
+    this.policy = { filters: source.filters, actionOrder: source.actionOrder, eventQueue: source.eventQueue };
     this.checksumMode = opts.checksumMode ?? 'all';
     this.inline = opts.inline ?? false;
+    this.decider = new EventDecider(this.policy, this.inline);
     this.loader = new PrefilterLoader(engine);
     this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g)));
     if (opts.portGroups) {
@@ -148,6 +179,9 @@ export class Matcher {
     this.noFp = noFp.map((t) => new NoFastPatternIndex(t));
     this.seenRule = new Int32Array(n);
     this.doneRule = new Int32Array(n);
+    this.statelessStamp = new Int32Array(n);
+    this.statelessValue = new Uint8Array(n);
+    this.order = opts.order ?? {};
     this.cands = new RuleList(n);
     this.cands2 = new RuleList(1024);
     this.decodeTime = new Uint8Array(n);
@@ -178,6 +212,15 @@ export class Matcher {
     };
   }
 
+  /**
+   * Forgets the counts of thresholds, event filters and detection_filters (a capture replayed afresh, as Snort's
+   * --pcap-reset starts one) and takes other order choices (tests: tools/diff-snort/order.ts).
+   */
+  resetState(order: SnortOrderChoices = {}): void {
+    this.decider = new EventDecider(this.policy, this.inline);
+    this.order = order;
+  }
+
   /** The streaming prefilter of TCP payloads (the gateway's stream inspection), loaded on first use. */
   tcpPayloadGroup(): LoadedGroup | undefined {
     return this.groups[0]!.find((g) => g.group.buf === 'pkt');
@@ -204,11 +247,11 @@ export class Matcher {
   };
 
   /** Does the rule match this subject (its header already did): non-payload, then payload options. */
-  ruleMatches(rule: RulePlan, s: Subject): boolean {
+  ruleMatches(rule: RulePlan, s: Subject, flowbits = true): boolean {
     if (rule.fastPattern !== undefined && s.streamInserted) return false;
     // Snort 2.9.20 (flow-drop-iponly-01, ips-state-1): ip rules without content never fire on rebuilt packets
     if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
-    if (!nonPayloadMatches(rule, s)) return false;
+    if (!nonPayloadMatches(rule, s, flowbits)) return false;
     if (rule.ops.length === 0) return true;
     let lower = this.lowerCache.get(s);
     if (lower === undefined) {
@@ -259,6 +302,7 @@ export class Matcher {
       this.stamp = 1;
       this.seenRule.fill(0);
       this.doneRule.fill(0);
+      this.statelessStamp.fill(0);
     }
     return this.stamp;
   }
@@ -369,93 +413,62 @@ export class Matcher {
 
   /** Inspects one pipeline item; returns the events logged for it. */
   inspect(item: InspectionItem): MatchEvent[] {
-    const matched = this.collect(item);
-    return matched.length === 0 ? NO_EVENTS : this.decider.select(matched, item.packet, this.inline);
+    const m = this.collect(item);
+    return m.rules.length === 0 ? NO_EVENTS : this.decider.select(m, item.packet, this.inline);
   }
 
   /**
-   * The rules one item matches, flowbits applied, before thresholds, filters and the event queue (`inspect` then
-   * selects the events; a sharded replay selects them in one thread, in capture order, so that rate-based filters
-   * count across all flows as they do in one process).
+   * The rules one item matches, in Snort's evaluation order, flowbits applied, before thresholds, filters and the
+   * event queue (`inspect` then selects the events; a sharded replay selects them in one thread, in capture order, so
+   * that rate-based filters count across all flows as they do in one process).
    */
-  collect(item: InspectionItem): RulePlan[] {
+  collect(item: InspectionItem): Matches {
     this.stats.items++;
     const p = item.packet;
-    const ip = p.ip;
-    if (ip === undefined) return NO_RULES;
+    if (p.ip === undefined) return NO_MATCHES;
     // decoded packets (not rebuilt stream segments) meet the decode-time rules first, whatever comes after
     const decoded = item.kind === 'packet' && this.decodeTimeRules.length > 0 ? this.decodeTimeMatches(p) : undefined;
-    if (item.detection === 'decode-only') return decoded ?? NO_RULES;
+    if (item.detection === 'decode-only') return decoded ?? NO_MATCHES;
     if (this.checksumMode === 'all' && p.badChecksum && item.kind === 'packet') {
       this.stats.badChecksumSkipped++;
-      return decoded ?? NO_RULES;
+      return decoded ?? NO_MATCHES;
     }
     // detect.c Detect: a packet a decode-time pass rule matched (PKT_PASS_RULE) is not inspected
-    if (decoded?.some((r) => r.action === 'pass')) return decoded;
-    let matched = this.detect(item);
-    if (matched === undefined) return decoded ?? NO_RULES;
-    if (item.fragAlerts !== undefined) matched = this.fragAlerts(item, item.fragAlerts, matched);
-    return decoded === undefined ? matched : [...decoded, ...matched];
+    if (decoded?.rules.some((r) => r.action === 'pass')) return decoded;
+    const m = this.detect(item);
+    if (decoded === undefined) return m;
+    return { rules: [...decoded.rules, ...m.rules], flags: [...decoded.flags, ...m.flags] };
   }
 
   /**
-   * spp_frag3.c fpAddFragAlert / fpFragAlerted, as fpFinalSelectEvent applies them (decode-time events bypass both):
-   * in event queue order, what alerted on a fragment is recorded with its datagram (while at most `log` events were
-   * queued, and up to MAX_FRAG_ALERTS), and the rebuilt datagram does not alert for it again. The rules the datagram
-   * matched are kept for its completing first fragment (InspectionItem.detection 'relative-first').
+   * The rules a packet's detection matches (Snort's Detect), in its order, flowbits applied. With a fragment or a
+   * datagram rebuilt from fragments (item.fragAlerts), the event queue's frag3 alert record applies as the session's
+   * does (decide.ts sessionAlerts); the rules the rebuilt datagram matched are kept for its completing first fragment,
+   * which evaluates only the rules whose first option is relative and alerts for none the datagram matched
+   * (InspectionItem.detection 'relative-first').
    */
-  private fragAlerts(item: InspectionItem, frag: FragAlerts, matched: RulePlan[]): RulePlan[] {
-    if (item.detection === 'relative-first') return matched.filter((r) => !frag.rebuiltMatched.has(r));
-    const rebuilt = item.packet.origin === 'defrag';
-    const sorted = matched.length > 1 ? matched.slice().sort(this.decider.order) : matched;
-    const kept: RulePlan[] = [];
-    let queued = 0;
-    if (rebuilt) for (const r of matched) frag.rebuiltMatched.add(r);
-    for (const r of sorted) {
-      if (r.action === 'pass' && queued > 0) break;
-      if (!(rebuilt && frag.has(r.gid, r.sid))) {
-        queued++;
-        kept.push(r);
-      }
-      if (queued <= this.decider.eventLog) frag.add(r.gid, r.sid);
-      if (r.action === 'pass') break;
-    }
-    return kept;
-  }
-
-  /** The rules a packet's detection matches (Snort's Detect), flowbits applied; undefined when none. */
-  private detect(item: InspectionItem): RulePlan[] | undefined {
-    let matched: RulePlan[] | undefined;
+  private detect(item: InspectionItem): Matches {
     const relativeOnly = item.detection === 'relative-first';
+    const frag = item.fragAlerts;
     this.stats.inspected++;
     this.itemBudget.reset(itemBytes(item));
     // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
     if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
+    let out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
-    const doneRule = this.doneRule;
-    const flags = this.rules.columns.flags;
+    const accept = relativeOnly ? relativeFirst : undefined;
     for (const s of subjectsOf(item)) {
       const cands = this.candidates(s);
       this.stats.candidates += cands.n;
-      // rules that set flowbits first (their bits are visible to the others on the same packet), then the rest
-      for (let pass = RULE_SETS_FLOWBITS; pass >= 0; pass -= RULE_SETS_FLOWBITS) {
-        for (let k = 0; k < cands.n; k++) {
-          const i = cands.ids[k]!;
-          if ((flags[i]! & RULE_SETS_FLOWBITS) !== pass || doneRule[i] === done) continue;
-          const r = this.rules.get(i);
-          if (relativeOnly && !relativeFirst(r)) continue;
-          this.stats.evaluated++;
-          if (this.ruleMatches(r, s)) {
-            doneRule[i] = done;
-            this.stats.matched++;
-            if (this.decider.applyFlowbits(r, s)) (matched ??= []).push(r);
-          }
-        }
-      }
+      this.evaluate(s, cands, done, out, accept);
     }
-    if (matched !== undefined) matched = sessionAlerts(item, matched, this.decider.order, this.decider.eventLog);
+    if (frag !== undefined) {
+      if (relativeOnly) out = withoutRules(out, frag.rebuiltMatched);
+      else if (item.packet.origin === 'defrag') for (const r of out.rules) frag.rebuiltMatched.add(r);
+    }
+    if (out.rules.length > 0) this.decider.sessionAlerts(item, out, relativeOnly ? undefined : frag);
     if (item.kind === 'stream') purgeSessionAlerts(item);
-    return matched;
+    return out.rules.length === 0 ? NO_MATCHES : out;
   }
 
   /**
@@ -466,13 +479,15 @@ export class Matcher {
    * a tunnel and once per header of an IPv6 chain; rebuilt stream segments are never decoded. (Snort does this in IDS
    * mode only, and so leaves these rules out inline, a bug the gateway does not copy.)
    */
-  private decodeTimeMatches(p: Packet): RulePlan[] | undefined {
+  private decodeTimeMatches(p: Packet): Matches | undefined {
     const ip = p.ip!;
-    // (the common case without arrays: one IPv4 header)
-    if (p.outer === undefined && ip.version === 4) return this.decodeTimeLayer(ip, ip.proto, undefined);
     let out: RulePlan[] | undefined;
-    for (const l of p.outer === undefined ? [ip] : [...p.outer, ip]) for (const proto of headerChain(l)) out = this.decodeTimeLayer(l, proto, out);
-    return out;
+    // (the common case without arrays: one IPv4 header)
+    if (p.outer === undefined && ip.version === 4) out = this.decodeTimeLayer(ip, ip.proto, undefined);
+    else
+      for (const l of p.outer === undefined ? [ip] : [...p.outer, ip]) for (const proto of headerChain(l)) out = this.decodeTimeLayer(l, proto, out);
+    // fpEvalIpProtoOnlyRules queues its events itself (SnortEventqAdd), not through fpFinalSelectEvent
+    return out === undefined ? undefined : { rules: out, flags: out.map(() => MATCH_DIRECT) };
   }
 
   private decodeTimeLayer(l: IpHeader, proto: number, out: RulePlan[] | undefined): RulePlan[] | undefined {
@@ -486,6 +501,136 @@ export class Matcher {
   }
 
   /**
+   * Evaluates a subject's candidates and appends what matched to `out`. When some candidate's outcome depends on what
+   * was evaluated before it (flowbits, detection_filter), they are evaluated in Snort's order (snort-order.ts);
+   * otherwise in any order, and what matched is put in Snort's order only when the event queue would keep part of it.
+   * `accept`: a further test of a matching rule (inline stream inspection; a fragment's 'relative-first' detection).
+   */
+  private evaluate(s: Subject, cands: RuleList, done: number, out: Matches, accept: ((r: RulePlan) => boolean) | undefined): void {
+    const doneRule = this.doneRule;
+    const flags = this.rules.columns.flags;
+    let sensitive = false;
+    for (let k = 0; k < cands.n && !sensitive; k++) {
+      const i = cands.ids[k]!;
+      sensitive = (flags[i]! & RULE_ORDER_SENSITIVE) !== 0 && doneRule[i] !== done;
+    }
+    if (sensitive) {
+      this.evaluateInOrder(s, cands, done, out, accept);
+      return;
+    }
+    const from = out.rules.length;
+    for (let k = 0; k < cands.n; k++) {
+      const i = cands.ids[k]!;
+      if (doneRule[i] === done) continue;
+      this.stats.evaluated++;
+      const r = this.rules.get(i);
+      if (!this.ruleMatches(r, s) || (accept !== undefined && !accept(r))) continue;
+      doneRule[i] = done;
+      this.stats.matched++;
+      out.rules.push(r);
+      out.flags.push(0);
+    }
+    // fpAddMatch keeps the first max_queue_events of an action kind in evaluation order: then the order decides
+    if (out.rules.length - from > this.policy.eventQueue.maxQueueEvents) {
+      const part = out.rules.slice(from).map((r) => ({ r, key: this.firstTurnKey(r, s) }));
+      part.sort((a, b) => a.key - b.key);
+      part.forEach((e, k) => (out.rules[from + k] = e.r));
+    }
+  }
+
+  /** The tie order within one rule tree (file order unless a test gives another). */
+  private tieOf(i: number): number {
+    const t = this.order.tie;
+    return t === undefined ? i : t(i);
+  }
+
+  /**
+   * Where a rule's fast pattern tree stands among the subject's trees (snort-order.ts treeKey, without the group);
+   * end -1 when the pattern is not in the buffer.
+   */
+  private patternPlace(r: RulePlan, s: Subject): { rank: number; end: number } {
+    const fp = r.fastPattern;
+    if (fp === undefined) return { rank: NO_FAST_PATTERN_RANK, end: 0 };
+    const b = bufferOf(s, fp.buf, undefined);
+    if (b === undefined) return { rank: bufferRank(fp.buf), end: -1 };
+    let lower = this.lowerCache.get(s);
+    if (lower === undefined) {
+      lower = new Map();
+      this.lowerCache.set(s, lower);
+    }
+    return { rank: bufferRank(fp.buf), end: firstEnd(b, lowerOf(lower, b), fp.bytes) };
+  }
+
+  private firstTurnKey(r: RulePlan, s: Subject): number {
+    return snortTurns(
+      [r],
+      s.packet,
+      (x) => this.patternPlace(x, s),
+      (x) => this.tieOf(x.index),
+    )[0]!.key;
+  }
+
+  /** The rules sharing flowbits nodes, made on first need from the rules with flowbits (their plans are read then). */
+  private sharedNodes(): SharedNodes {
+    if (this.shared === undefined) {
+      const flags = this.rules.columns.flags;
+      const rules: RulePlan[] = [];
+      for (let i = 0; i < this.rules.count; i++) if ((flags[i]! & RULE_ORDER_SENSITIVE) !== 0) rules.push(this.rules.get(i));
+      this.shared = new SharedNodes(rules);
+    }
+    return this.shared;
+  }
+
+  /** Evaluates in Snort's order (rule-tree.ts runTurns) a subject some of whose candidates depend on it. */
+  private evaluateInOrder(s: Subject, cands: RuleList, done: number, out: Matches, accept: ((r: RulePlan) => boolean) | undefined): void {
+    const doneRule = this.doneRule;
+    const rules: RulePlan[] = [];
+    for (let k = 0; k < cands.n; k++) {
+      const i = cands.ids[k]!;
+      if (doneRule[i] !== done) rules.push(this.rules.get(i));
+    }
+    const turns = snortTurns(
+      rules,
+      s.packet,
+      (r) => this.patternPlace(r, s),
+      (r) => this.tieOf(r.index),
+    );
+    const stamp = this.nextStamp();
+    const known = this.statelessStamp;
+    const value = this.statelessValue;
+    runTurns(
+      turns,
+      s,
+      this.decider,
+      {
+        matches: (r) => {
+          const i = r.index;
+          if (known[i] !== stamp) {
+            known[i] = stamp;
+            value[i] = this.ruleMatches(r, s, false) && (accept === undefined || accept(r)) ? 1 : 0;
+          }
+          return value[i] === 1;
+        },
+        matched: (r) => doneRule[r.index] === done,
+        setMatched: (r) => {
+          if (doneRule[r.index] === done) return;
+          doneRule[r.index] = done;
+          this.stats.matched++;
+        },
+        sharing: (r, j) => this.sharedNodes().sharing(r, j),
+        inTree: (r, tree) => {
+          const { rank, end } = this.patternPlace(r, s);
+          const { group } = treeOf(tree);
+          return end >= 0 && (portGroupsOf(r, s.packet) & (1 << group)) !== 0 && treeKey(group, rank, end) === tree;
+        },
+        evaluated: () => this.stats.evaluated++,
+      },
+      out,
+      this.order.reevaluate === true,
+    );
+  }
+
+  /**
    * Inline stream inspection (src/inline): `item.payload` is the stream window ending with the packet's new bytes.
    * The TCP payload rules considered are those whose fast pattern the streaming prefilter found in the window
    * (`patterns`); a rule fires only when it matches the window and did not match it without the new bytes
@@ -496,43 +641,41 @@ export class Matcher {
     const p = item.packet;
     this.stats.inspected++;
     this.itemBudget.reset(itemBytes(item));
-    const matched: RulePlan[] = [];
+    const out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
-    const doneRule = this.doneRule;
-    const flags = this.rules.columns.flags;
     const subjects = subjectsOf(item);
     for (let si = 0; si < subjects.length; si++) {
       const s = subjects[si]!;
       const cands = this.candidates(s, patterns);
       this.stats.candidates += cands.n;
       let prior: Subject | undefined;
-      for (let pass = RULE_SETS_FLOWBITS; pass >= 0; pass -= RULE_SETS_FLOWBITS) {
-        for (let k = 0; k < cands.n; k++) {
-          const i = cands.ids[k]!;
-          if ((flags[i]! & RULE_SETS_FLOWBITS) !== pass || doneRule[i] === done) continue;
-          this.stats.evaluated++;
-          const r = this.rules.get(i);
-          if (!this.ruleMatches(r, s)) continue;
-          prior ??= makeSubject(p, {
-            payload: before.payload,
-            rebuilt: true,
-            flow: s.flow,
-            fromClient: s.fromClient,
-            established: s.established,
-            http: before.http[si],
-          });
-          if (before.payload.length > 0 && this.ruleMatches(r, prior)) continue;
-          doneRule[i] = done;
-          this.stats.matched++;
-          if (this.decider.applyFlowbits(r, s)) matched.push(r);
-        }
-      }
+      const fresh = (r: RulePlan): boolean => {
+        prior ??= makeSubject(p, {
+          payload: before.payload,
+          rebuilt: true,
+          flow: s.flow,
+          fromClient: s.fromClient,
+          established: s.established,
+          http: before.http[si],
+        });
+        return before.payload.length === 0 || !this.ruleMatches(r, prior);
+      };
+      this.evaluate(s, cands, done, out, fresh);
     }
-    return this.decider.select(matched, p, this.inline);
+    return this.decider.select(out, p, this.inline);
   }
 }
 
-const NO_RULES: RulePlan[] = Object.freeze([]) as unknown as RulePlan[];
+/** `m` without the rules in `drop` (their flags with them). */
+function withoutRules(m: Matches, drop: ReadonlySet<object>): Matches {
+  const out: Matches = { rules: [], flags: [] };
+  for (let k = 0; k < m.rules.length; k++) {
+    if (drop.has(m.rules[k]!)) continue;
+    out.rules.push(m.rules[k]!);
+    out.flags.push(m.flags[k]!);
+  }
+  return out;
+}
 
 /**
  * Whether the rule's first option (the root of its detection option tree) is relative, as far as the plan tells:

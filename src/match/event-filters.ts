@@ -25,6 +25,58 @@ function fields(text: string): Map<string, string> {
   return m;
 }
 
+/** `config event_queue` and `config detection: max_queue_events` (Snort 2.9.20 parser.c ConfigEventQueue, ConfigDetection). */
+export interface EventQueueConfig {
+  /** fpAddMatch: matches kept per action kind, in evaluation order (fast_pattern_config max_queue_events, default 5). */
+  maxQueueEvents: number;
+  /** max_queue: events queued per packet (default 8). */
+  maxEvents: number;
+  /** log: events logged per packet (default 3). */
+  log: number;
+  /** order_events: content_length (default) or priority. */
+  order: 'content_length' | 'priority';
+  /** process_all_events: every action kind is logged, not only the first that has events. */
+  processAll: boolean;
+}
+
+export function readEventQueueConfig(set: RuleSet): { config: EventQueueConfig; problems: FilterProblem[] } {
+  // event_queue.c EventQueueConfigNew, fpcreate.c FastPatternConfigNew
+  const config: EventQueueConfig = { maxQueueEvents: 5, maxEvents: 8, log: 3, order: 'content_length', processAll: false };
+  const problems: FilterProblem[] = [];
+  for (const f of set.configs) {
+    const text = f.file.text;
+    for (const node of f.file.nodes) {
+      if (node.kind !== 'directive' || node.directive !== 'config' || node.disabled) continue;
+      const m = /^\s*config\s+(event_queue|detection)\s*:?(.*)$/s.exec(node.raw.replace(/\\\r?\n/g, ' '));
+      if (!m) continue;
+      const line = text.slice(0, node.span.start).split('\n').length;
+      // mSplit(args, ", "): tokens separated by spaces or commas
+      const toks = m[2]!.split(/[ ,\t\r\n]+/).filter((t) => t !== '');
+      const num = (i: number, what: string): number | undefined => {
+        const v = toks[i] !== undefined && /^\d+$/.test(toks[i]!) ? Number(toks[i]) : Number.NaN;
+        if (v > 0) return v;
+        problems.push({ file: f.display, line, reason: `config ${m[1]}: ${what} needs a positive integer` });
+        return undefined;
+      };
+      for (let i = 0; i < toks.length; i++) {
+        const t = toks[i]!.toLowerCase();
+        if (m[1] === 'detection') {
+          if (t === 'max_queue_events') config.maxQueueEvents = num(++i, t) ?? config.maxQueueEvents;
+          continue;
+        }
+        if (t === 'max_queue') config.maxEvents = num(++i, t) ?? config.maxEvents;
+        else if (t === 'log') config.log = num(++i, t) ?? config.log;
+        else if (t === 'order_events') {
+          const o = toks[++i]?.toLowerCase();
+          if (o === 'priority' || o === 'content_length') config.order = o;
+          else problems.push({ file: f.display, line, reason: 'config event_queue: order_events needs priority or content_length' });
+        } else if (t === 'process_all_events') config.processAll = true;
+      }
+    }
+  }
+  return { config, problems };
+}
+
 export function readEventFilters(set: RuleSet): { filters: EventFilterPlan[]; problems: FilterProblem[] } {
   const filters: EventFilterPlan[] = [];
   const problems: FilterProblem[] = [];

@@ -3,6 +3,7 @@
  * by `compile.ts` and read at run time by the matcher and the reference evaluator. Nothing here parses rules.
  */
 import type { AddressSet, PortSet } from '../config/variables.js';
+import type { EventQueueConfig } from './event-filters.js';
 
 /** The buffers a payload option can read. `pkt` is the packet (or rebuilt segment) payload. */
 export const BUFFERS = [
@@ -238,10 +239,21 @@ export interface RulePlan {
   fastPattern: FastPattern | undefined;
   threshold: ThresholdSpec | undefined;
   detectionFilter: DetectionFilterSpec | undefined;
-  /** Sum of content lengths (Snort's order_events content_length). */
+  /** The length of the content that is the fast pattern, 0 without one (Snort's order_events content_length). */
   contentLength: number;
+  /** Its nodes in Snort's rule tree, for rules with flowbits or a detection_filter (compile.ts treeOf). */
+  tree?: RuleTree;
   file: string;
   line: number;
+}
+
+/**
+ * A rule's nodes in Snort's rule tree: one key per node in the rule's order (rules share a node while their keys
+ * agree from the first), and where each of its flowbits operations (rule.flowbits[j]) is among them.
+ */
+export interface RuleTree {
+  keys: string[];
+  flowbitsAt: number[];
 }
 
 /** event_filter / suppress / rate_filter from threshold.conf. */
@@ -263,8 +275,8 @@ export interface MatcherPolicy {
   filters: EventFilterPlan[];
   /** Rule type order (`config order`). */
   actionOrder: RuleAction[];
-  /** config event_queue: log N (per packet). */
-  eventLog: number;
+  /** config event_queue and the detection engine's max_queue_events: what is queued and logged per packet. */
+  eventQueue: EventQueueConfig;
 }
 
 export interface MatcherPlan extends MatcherPolicy {
@@ -276,4 +288,16 @@ export interface MatcherPlan extends MatcherPolicy {
  * a matching pass rule suppresses drop and alert rules on the packet. HONEYWALL.md section 2 lists pass after alert;
  * that is the order of the old `-o`-less Snort 2.0 docs, not what Snort 2.9.20 does.
  */
+/**
+ * The event queue when the configuration does not say: Snort 2.9.20's shipped etc/snort.conf (`config event_queue:
+ * max_queue 8 log 5 order_events content_length`, as base.conf) and fpcreate.c's max_queue_events (5).
+ */
+export const DEFAULT_EVENT_QUEUE: EventQueueConfig = Object.freeze({
+  maxQueueEvents: 5,
+  maxEvents: 8,
+  log: 5,
+  order: 'content_length',
+  processAll: false,
+}) as EventQueueConfig;
+
 export const DEFAULT_ACTION_ORDER: RuleAction[] = ['activate', 'dynamic', 'pass', 'drop', 'sdrop', 'reject', 'alert', 'log'];

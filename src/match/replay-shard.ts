@@ -6,25 +6,50 @@
  * single thread gives.
  */
 import type { PacketPipeline, InspectionItem } from '../flow/pipeline.js';
+import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { frameShard, SHARD_KINDS, SHARD_NO_IP, SHARD_UNKNOWN } from '../flow/shard.js';
+import { eventContext } from '../output/alert.js';
 import { copyFrame } from '../packet/pcap.js';
 import { eventPacketOf, type EventPacket } from './decide.js';
 import type { Matcher } from './engine.js';
 
-/** A report: the rules one item matched, and where the item stands in capture order. */
-export interface ShardResult {
+/**
+ * A report: the rules one item matched, or a flow that ended (with flow events on), and where it stands in capture
+ * order.
+ */
+export type ShardResult = ShardMatch | ShardFlowEnd;
+
+interface ShardOrder {
   /** The capture position (packet number) whose processing produced the item; `total` for the end of capture. */
   index: number;
   /**
    * 0: a rebuilt segment of a flow that timed out (or, at the end, of a flow still open), ordered among the shards
-   * by `key` (the flow's last packet, or its first for the end) as one flow table orders them; 1: the others.
+   * by `key` (the flow's last packet, or its first for the end) as one flow table orders them; 1: the others;
+   * 2: flows that ended there, after every event of that position, by `key` then `key2` (last and first packet; at
+   * the end, first packet) as the FlowRecorder orders them.
    */
-  phase: 0 | 1;
+  phase: 0 | 1 | 2;
   key: number;
+  key2: number;
   /** Order within the shard. */
   seq: number;
+}
+
+export interface ShardMatch extends ShardOrder {
+  kind: 'match';
   rules: number[];
+  /** Per rule, what the event queue still has to do with it (decide.ts Matches). */
+  flags: number[];
   packet: EventPacket;
+  /** EventContext's plain fields. */
+  pcapCnt: number;
+  flowId: number | undefined;
+  appProto: string | undefined;
+}
+
+export interface ShardFlowEnd extends ShardOrder {
+  kind: 'flow';
+  record: FlowRecord;
 }
 
 /** One frame as the reading thread hands it out. */
@@ -38,17 +63,34 @@ export interface Frame {
 
 export class ReplayShard {
   private seq = 0;
+  /** Kept with flow events on: the shard's flows' records (flow events are written on the reading thread). */
+  private readonly recorder: FlowRecorder | undefined;
 
   constructor(
     readonly pipeline: PacketPipeline,
     readonly matcher: Matcher,
     readonly shard: number,
     readonly shards: number,
-  ) {}
+    flowEvents = false,
+  ) {
+    this.recorder = flowEvents ? new FlowRecorder(pipeline.flows) : undefined;
+  }
 
   frame(f: Frame, out: ShardResult[]): void {
     const items = this.pipeline.pushShard(f.linktype, f.data, f.tsSec, f.tsUsec, f.index, this.shard, this.shards);
+    if (this.recorder !== undefined) for (const item of items) this.recorder.packet(item, f.index, 0);
     for (const item of items) this.item(item, f.index, false, out);
+    this.ended(f.index, out);
+  }
+
+  /** Flows that ended at capture position `index` (timed out, evicted, or at the end, still open). */
+  private ended(index: number, out: ShardResult[], end = false): void {
+    const r = this.recorder;
+    if (r === undefined) return;
+    for (const record of r.takeEnded()) {
+      out.push({ kind: 'flow', index, phase: 2, key: record.lastIndex, key2: record.firstIndex, seq: this.seq++, record });
+    }
+    if (end) for (const record of r.finish()) out.push({ kind: 'flow', index, phase: 2, key: record.firstIndex, key2: 0, seq: this.seq++, record });
   }
 
   /**
@@ -61,6 +103,7 @@ export class ReplayShard {
       if (owner === SHARD_NO_IP) return;
       const items = this.pipeline.advance(SHARD_KINDS[owner & 3]!, tsSec, tsUsec);
       for (const item of items) this.item(item, index, false, out);
+      this.ended(index, out);
       return;
     }
     this.frame({ linktype, data: copyFrame(view), tsSec, tsUsec, index }, out);
@@ -69,6 +112,7 @@ export class ReplayShard {
   /** End of capture: what is still queued in the shard's flows. */
   finish(total: number, out: ShardResult[]): void {
     for (const item of this.pipeline.finish()) this.item(item, total, true, out);
+    this.ended(total, out, true);
   }
 
   items = 0;
@@ -77,16 +121,30 @@ export class ReplayShard {
     this.items++;
     const seq = this.seq++;
     const matched = this.matcher.collect(item);
-    if (matched.length === 0) return;
+    if (matched.rules.length === 0) return;
     const timedOut = item.kind === 'stream' && item.segment?.reason === 'timeout';
     const flow = item.flow;
     const phase = end || timedOut ? 0 : 1;
     const key = flow === undefined || phase === 1 ? 0 : end ? flow.createdIndex : flow.lastIndex;
-    out.push({ index, phase, key, seq, rules: matched.map((r) => r.index), packet: eventPacketOf(item.packet) });
+    const ctx = eventContext(flow, end ? -1 : index);
+    out.push({
+      kind: 'match',
+      index,
+      phase,
+      key,
+      key2: 0,
+      seq,
+      rules: matched.rules.map((r) => r.index),
+      flags: matched.flags,
+      packet: eventPacketOf(item.packet),
+      pcapCnt: ctx.pcapCnt,
+      flowId: ctx.flowId,
+      appProto: ctx.appProto,
+    });
   }
 }
 
 /** Capture order of reports from every shard (for one batch of frames). */
 export function byCaptureOrder(a: ShardResult, b: ShardResult): number {
-  return a.index - b.index || a.phase - b.phase || a.key - b.key || a.seq - b.seq;
+  return a.index - b.index || a.phase - b.phase || a.key - b.key || a.key2 - b.key2 || a.seq - b.seq;
 }

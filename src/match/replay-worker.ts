@@ -17,6 +17,8 @@ export interface ReplayWorkerData {
   pipeline: PipelineOptions | undefined;
   shard: number;
   shards: number;
+  /** Keep flow records and report each flow's end (EVE flow events). */
+  flowEvents: boolean;
 }
 
 /** capture: replay this file with fresh flows; close: the last message, answered with the shard's figures. */
@@ -60,7 +62,13 @@ function run(): void {
   // captures one after the other, in the order they were asked for
   let queue = Promise.resolve();
   const capture = async (path: string) => {
-    const shard = new ReplayShard(pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }), matcher, data.shard, data.shards);
+    const shard = new ReplayShard(
+      pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }),
+      matcher,
+      data.shard,
+      data.shards,
+      data.flowEvents,
+    );
     let out: ShardResult[] = [];
     let index = 0;
     let bytes = 0;

@@ -3,10 +3,12 @@
  * matcher, one pipeline per capture (Snort run once per pcap), events handed to a callback.
  */
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
+import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
 import { Worker } from 'node:worker_threads';
+import { eventContext, type EventContext } from '../output/alert.js';
 import type { DefragStats } from '../packet/defrag.js';
-import { CaptureFormatError, CaptureNotes, openCaptureBatches } from '../packet/pcap.js';
+import { CaptureFormatError, CaptureNotes, openCaptureBatches, type CaptureRecord, type CaptureState } from '../packet/pcap.js';
 import { readArtifact, type LoadedArtifact } from './artifact.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
@@ -20,6 +22,8 @@ export interface Inspector {
 export interface ReplayOptions {
   checksumMode: 'all' | 'none';
   pipeline?: PipelineOptions;
+  /** A sharded replay: keep flow records in the threads, for ReplayHooks.onFlowEnd (ShardedReplay.start). */
+  flowEvents?: boolean;
 }
 
 export interface ReplayStats {
@@ -70,46 +74,86 @@ export function pipelineFor(opts: ReplayOptions): PacketPipeline {
   });
 }
 
+/** What a replay hands out besides its events; every hook is optional but onEvent. */
+export interface ReplayHooks {
+  /** Every logged event, in order, with its flow and capture position. */
+  onEvent(e: MatchEvent, ctx: EventContext): void;
+  /** Flows as they end (after the events of the packet that ended them), then at the end of the capture those still open. */
+  onFlowEnd?(rec: FlowRecord): void;
+  /** Flows as their first packet is seen (before that packet's events). */
+  onFlowStart?(rec: FlowRecord): void;
+  /** Every frame as read, before the pipeline sees it, with its 0-based position. */
+  onFrame?(rec: CaptureRecord, index: number): void;
+  /** Each capture state (CaptureState: the pcap header, pcapng sections and interfaces) with its byte offset. */
+  onCaptureState?(offset: number, state: CaptureState): void;
+  /** Keep each flow's frame offsets in its records (FlowSpan.offsets), up to `maxOffsets` a flow (FlowRecorderOptions). */
+  offsets?: boolean;
+  maxOffsets?: number;
+  /** FlowSpan.capture of this capture's frames. */
+  capture?: number;
+}
+
 /**
- * Replays one capture; calls onEvent for every logged event, in order. A capture that cannot be read to its end
+ * Replays one capture; calls `hooks.onEvent` (or `hooks` itself) for every logged event, in order. With
+ * onFlowStart/onFlowEnd a FlowRecorder keeps the pipeline's flows' counts. A capture that cannot be read to its end
  * is inspected up to the damage and the error is returned (not thrown).
  */
 export async function replayCapture(
   path: string,
   inspector: Inspector,
   opts: ReplayOptions,
-  onEvent: (e: MatchEvent) => void,
+  hooks: ReplayHooks | ((e: MatchEvent, ctx: EventContext) => void),
   stats?: ReplayStats,
   warnings?: CaptureWarning[],
 ): Promise<CaptureFormatError | undefined> {
+  const h: ReplayHooks = typeof hooks === 'function' ? { onEvent: hooks } : hooks;
   const notes = new CaptureNotes();
   const pipe = pipelineFor(opts);
-  const handle = (items: InspectionItem[]) => {
-    for (const item of items) {
-      if (stats) stats.items++;
-      for (const e of inspector.inspect(item)) {
-        if (stats) stats.events++;
-        onEvent(e);
+  const recorder =
+    h.onFlowEnd !== undefined || h.onFlowStart !== undefined
+      ? new FlowRecorder(pipe.flows, { offsets: h.offsets ?? false, maxOffsets: h.maxOffsets })
+      : undefined;
+  if (recorder !== undefined) recorder.capture = h.capture ?? 0;
+  /** Inspects the items of the frame at `index` (-1: the end of the capture), recording its packets first. */
+  const handle = (items: InspectionItem[], index: number, offset: number) => {
+    if (recorder !== undefined) {
+      for (const item of items) {
+        const started = recorder.packet(item, index, offset);
+        if (started !== undefined) h.onFlowStart?.(started);
       }
     }
+    for (const item of items) {
+      if (stats) stats.items++;
+      const events = inspector.inspect(item);
+      if (events.length === 0) continue;
+      const ctx = eventContext(item.flow, index, item.flow && recorder?.recordOf(item.flow));
+      for (const e of events) {
+        if (stats) stats.events++;
+        h.onEvent(e, ctx);
+      }
+    }
+    if (recorder !== undefined && h.onFlowEnd !== undefined) for (const r of recorder.takeEnded()) h.onFlowEnd(r);
   };
   let error: CaptureFormatError | undefined;
   try {
     let index = 0;
-    for await (const batch of openCaptureBatches(path, notes)) {
+    for await (const batch of openCaptureBatches(path, notes, h.onCaptureState)) {
       for (const rec of batch) {
         if (stats) {
           stats.packets++;
           stats.bytes += rec.data.length;
         }
-        handle(pipe.push(rec.linktype, rec.data, rec.tsSec, rec.tsUsec, index++));
+        h.onFrame?.(rec, index);
+        handle(pipe.push(rec.linktype, rec.data, rec.tsSec, rec.tsUsec, index), index, rec.offset);
+        index++;
       }
     }
   } catch (e) {
     if (!(e instanceof CaptureFormatError)) throw e;
     error = e;
   }
-  handle(pipe.finish());
+  handle(pipe.finish(), -1, -1);
+  if (recorder !== undefined && h.onFlowEnd !== undefined) for (const r of recorder.finish()) h.onFlowEnd(r);
   warnings?.push(...captureWarnings(path, notes.lines(path), pipe.defrag.stats));
   return error;
 }
@@ -142,7 +186,7 @@ export class ShardedReplay {
   private ends: Extract<ReplayWorkerMessage, { type: 'end' }>[] = [];
   private closed = 0;
   private items = 0;
-  private onEvent: (e: MatchEvent) => void = () => undefined;
+  private hooks: ReplayHooks = { onEvent: () => undefined };
   private runStats: ReplayStats | undefined;
 
   private constructor(
@@ -155,7 +199,14 @@ export class ShardedReplay {
   static async start(artifactPath: string, shards: number, opts: ReplayOptions): Promise<ShardedReplay> {
     const r = new ShardedReplay(readArtifact(artifactPath), shards);
     const ready = Array.from({ length: shards }, (_, shard) => {
-      const data: ReplayWorkerData = { artifact: artifactPath, checksumMode: opts.checksumMode, pipeline: opts.pipeline, shard, shards };
+      const data: ReplayWorkerData = {
+        artifact: artifactPath,
+        checksumMode: opts.checksumMode,
+        pipeline: opts.pipeline,
+        shard,
+        shards,
+        flowEvents: opts.flowEvents ?? false,
+      };
       const w = new Worker(SHARD_WORKER, { workerData: data });
       r.workers.push(w);
       return new Promise<void>((resolve, reject) => {
@@ -221,12 +272,16 @@ export class ShardedReplay {
       q.splice(0, n);
     }
     for (const r of ready.sort(byCaptureOrder)) {
-      for (const e of this.decider.select(
-        r.rules.map((i) => this.artifact.table.get(i)),
-        r.packet,
-      )) {
+      if (r.kind === 'flow') {
+        this.hooks.onFlowEnd?.(r.record);
+        continue;
+      }
+      const events = this.decider.select({ rules: r.rules.map((i) => this.artifact.table.get(i)), flags: r.flags }, r.packet);
+      if (events.length === 0) continue;
+      const ctx: EventContext = { pcapCnt: r.pcapCnt, flowId: r.flowId, appProto: r.appProto };
+      for (const e of events) {
         if (this.runStats) this.runStats.events++;
-        this.onEvent(e);
+        this.hooks.onEvent(e, ctx);
       }
     }
   }
@@ -236,14 +291,17 @@ export class ShardedReplay {
     if (this.failure) throw this.failure;
   }
 
-  /** One capture; events in capture order. A damaged capture is inspected up to the damage and the error returned. */
+  /**
+   * One capture; events in capture order, and flows' ends when the replay was started with `flowEvents` (the other
+   * hooks are the single-threaded replay's). A damaged capture is inspected up to the damage and the error returned.
+   */
   async run(
     path: string,
-    onEvent: (e: MatchEvent) => void,
+    hooks: Pick<ReplayHooks, 'onEvent' | 'onFlowEnd'> | ((e: MatchEvent, ctx: EventContext) => void),
     stats?: ReplayStats,
     warnings?: CaptureWarning[],
   ): Promise<CaptureFormatError | undefined> {
-    this.onEvent = onEvent;
+    this.hooks = typeof hooks === 'function' ? { onEvent: hooks } : hooks;
     this.runStats = stats;
     this.queued = Array.from({ length: this.shards }, () => []);
     this.upTo = new Array<number>(this.shards).fill(0);

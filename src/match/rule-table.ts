@@ -12,12 +12,15 @@ export const PROTO_TCP = 0;
 export const PROTO_UDP = 1;
 export const PROTO_ICMP = 2;
 export const PROTO_IP = 3;
-const PROTO_CODES: Record<RulePlan['proto'], number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, ip: PROTO_IP };
+export const PROTO_CODES: Record<RulePlan['proto'], number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, ip: PROTO_IP };
+/** The protocol of each code (the inverse of PROTO_CODES). */
+export const PROTO_NAMES: readonly RulePlan['proto'][] = ['tcp', 'udp', 'icmp', 'ip'];
 
 /** Bits of the `flags` column. */
 export const RULE_BIDIRECTIONAL = 1;
 export const RULE_FAST_PATTERN = 2;
-export const RULE_SETS_FLOWBITS = 4;
+/** The rule's outcome depends on what Snort evaluated before it on the packet (orderSensitive). */
+export const RULE_ORDER_SENSITIVE = 4;
 
 /** The columns, plain typed arrays (the artifact stores them as they are). */
 export interface RuleColumns {
@@ -65,8 +68,19 @@ export class RuleList {
   }
 }
 
+/** The flowbits operations a rule applies when it matches (set, unset, toggle, reset). */
 export function setsFlowbits(r: RulePlan): boolean {
   return r.flowbits.some((f) => f.cmd === 'set' || f.cmd === 'unset' || f.cmd === 'toggle' || f.cmd === 'reset');
+}
+
+/** A rule whose outcome depends on what was evaluated before it on the packet: flowbits, detection_filter. */
+export function orderSensitive(r: RulePlan): boolean {
+  return r.flowbits.length > 0 || r.detectionFilter !== undefined;
+}
+
+/** A rule's `flags` column. */
+export function ruleFlags(r: RulePlan): number {
+  return (r.bidirectional ? RULE_BIDIRECTIONAL : 0) | (r.fastPattern ? RULE_FAST_PATTERN : 0) | (orderSensitive(r) ? RULE_ORDER_SENSITIVE : 0);
 }
 
 export class RuleTable {
@@ -129,7 +143,7 @@ export class RuleTable {
     };
     rules.forEach((r, i) => {
       c.proto[i] = PROTO_CODES[r.proto];
-      c.flags[i] = (r.bidirectional ? RULE_BIDIRECTIONAL : 0) | (r.fastPattern ? RULE_FAST_PATTERN : 0) | (setsFlowbits(r) ? RULE_SETS_FLOWBITS : 0);
+      c.flags[i] = ruleFlags(r);
       c.src[i] = id(r.src);
       c.dst[i] = id(r.dst);
       c.srcPorts[i] = id(r.srcPorts);

@@ -12,14 +12,27 @@
 import type { AddressSet, PortSet } from '../config/variables.js';
 import type { ContentOp, FastPattern, PayloadOp, RulePlan } from './plan.js';
 
-/** Strings of the artifact that rules name by number. */
+/**
+ * Strings of the artifact that rules name by number: numbered as rules first name them, or fixed beforehand (`fixed`)
+ * when threads pack rules side by side and must number them alike.
+ */
 export class StringTable {
   readonly list: string[] = [];
   private readonly numbers = new Map<string, number>();
+  private frozen = false;
+
+  /** A table of these strings (duplicates numbered once) that refuses any other. */
+  static fixed(strings: Iterable<string>): StringTable {
+    const t = new StringTable();
+    for (const s of strings) t.number(s);
+    t.frozen = true;
+    return t;
+  }
 
   number(s: string): number {
     let n = this.numbers.get(s);
     if (n === undefined) {
+      if (this.frozen) throw new Error(`stored rules: '${s}' is not in the fixed string table`);
       n = this.list.length;
       this.list.push(s);
       this.numbers.set(s, n);
@@ -69,6 +82,7 @@ export interface StoredRule {
   threshold?: RulePlan['threshold'];
   detectionFilter?: RulePlan['detectionFilter'];
   contentLength: number;
+  tree?: RulePlan['tree'];
   /** The file's number in the string table. */
   file: number;
   line: number;
@@ -126,6 +140,12 @@ function fastPatternRef(r: RulePlan): StoredRule['fastPattern'] {
   return fp;
 }
 
+/**
+ * What every stored rule's JSON starts with (`gid`, a number, is packRule's first key; no object inside a rule has a
+ * `gid` key): jsonBlob finds the rules in a JSON array of them by it.
+ */
+export const STORED_RULE_START = '{"gid":';
+
 export function packRule(r: RulePlan, strings: StringTable): StoredRule {
   const ops: StoredOp[] = new Array(r.ops.length);
   for (let k = 0; k < r.ops.length; k++) {
@@ -152,6 +172,7 @@ export function packRule(r: RulePlan, strings: StringTable): StoredRule {
     threshold: r.threshold,
     detectionFilter: r.detectionFilter,
     contentLength: r.contentLength,
+    tree: r.tree,
     file: strings.number(r.file),
     line: r.line,
   };
@@ -212,6 +233,7 @@ export function unpackRule(
     threshold: s.threshold,
     detectionFilter: s.detectionFilter,
     contentLength: s.contentLength,
+    tree: s.tree,
     file,
     line: s.line,
   };

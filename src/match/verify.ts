@@ -37,15 +37,16 @@ function asBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
-function lowerOf(ctx: VerifyContext, b: Uint8Array): Buffer {
-  let l = ctx.lower.get(b);
+/** A lower-cased copy of a buffer, kept in `lower` (the subject's cache) for the next search. */
+export function lowerOf(lower: Map<Uint8Array, Buffer>, b: Uint8Array): Buffer {
+  let l = lower.get(b);
   if (l === undefined) {
     l = Buffer.allocUnsafe(b.length);
     for (let i = 0; i < b.length; i++) {
       const c = b[i]!;
       l[i] = c >= 65 && c <= 90 ? c + 32 : c;
     }
-    ctx.lower.set(b, l);
+    lower.set(b, l);
   }
   return l;
 }
@@ -72,7 +73,7 @@ function find(ctx: VerifyContext, op: ContentOp, b: Uint8Array, from: number, en
     ctx.limit = 'searchBytes';
     return -3;
   }
-  const hay = op.nocase ? lowerOf(ctx, b) : asBuffer(b);
+  const hay = op.nocase ? lowerOf(ctx.lower, b) : asBuffer(b);
   let at = hay.indexOf(pat, from);
   if (at + pat.length > end) at = -1;
   return charge(ctx, at >= 0 ? at + pat.length - from : end - from) ? at : -3;
@@ -185,6 +186,19 @@ export function contentWindow(op: ContentOp, dlen: number, cursorValid: boolean,
   return [base, base + depth];
 }
 
+/**
+ * Whether the option after a content or pcre is tried again at the content's (pcre's) next match. Snort 2.9.20
+ * detection_options.c does not evaluate again a child that gave no match when it is a content or pcre that is not
+ * relative, or a relative content without `within` ("it's going to fail again"): true of a content's own search
+ * from a later cursor, not of a negated one, nor of the options after it, which are then not tried again either.
+ */
+function retried(next: PayloadOp | undefined): boolean {
+  if (next === undefined) return true;
+  if (next.op === 'content') return next.relative && next.within !== undefined;
+  if (next.op === 'pcre') return next.relative;
+  return true;
+}
+
 /** Evaluates ops[i..] with the cursor (cbuf, cpos); true when the rest of the rule matches. */
 export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: BufferName, cpos: number, cvalid: boolean): boolean {
   for (; i < ops.length; i++) {
@@ -221,9 +235,10 @@ export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: Bu
           if (!op.relative) cvalid = false;
           continue;
         }
+        const again = retried(ops[i + 1]);
         while (at >= 0) {
           if (runOps(ctx, ops, i + 1, op.buf, at + len, true)) return true;
-          if (ctx.limit !== undefined) return false;
+          if (ctx.limit !== undefined || !again) return false;
           at = find(ctx, op, b, at + op.jump, end);
         }
         return false;
@@ -256,7 +271,7 @@ export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: Bu
         while (r >= 0) {
           const matched = http ? runOps(ctx, ops, i + 1, cbuf, cpos, cvalid) : runOps(ctx, ops, i + 1, op.buf, base + r, true);
           if (matched) return true;
-          if (ctx.limit !== undefined || http || c.anchored) return false;
+          if (ctx.limit !== undefined || http || c.anchored || !retried(ops[i + 1])) return false;
           searchOffset += r > 0 ? r : 1;
           if (searchOffset >= b.length - base) return false;
           if (--ctx.ops < 0) {

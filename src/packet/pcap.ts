@@ -37,7 +37,21 @@ export interface CaptureRecord {
   data: Uint8Array;
   /** Length of the packet on the wire. */
   origLen: number;
+  /**
+   * Byte offset in the file of the record (a classic pcap's 16-byte record header, a pcapng packet block): with the
+   * capture's CaptureState there, `readRecordAt` reads the record again without reading the file up to it.
+   */
+  offset: number;
 }
+
+/**
+ * What a reader needs to know to read a record in the middle of a file: the classic pcap header's fields, or the
+ * current pcapng section's byte order and interfaces (bigints as decimal text, so the state is plain JSON). A file
+ * has one per pcap header, section header and interface block; a record uses the last one before it.
+ */
+export type CaptureState =
+  | { format: 'pcap'; little: boolean; nano: boolean; snaplen: number; linktype: number }
+  | { format: 'pcapng'; little: boolean; interfaces: { linktype: number; snaplen: number; unitsPerSec: string; tsOffset: string }[] };
 
 /** A capture file that cannot be read further. `offset` is the byte where the problem starts. */
 export class CaptureFormatError extends Error {
@@ -184,6 +198,7 @@ export class CaptureParser {
   private recStart = 0;
   private recLength = 0;
   private recOrigLen = 0;
+  private recOffset = 0;
   /** Bytes still to be skipped (the rest of a cut record or of a skipped block), as they arrive. */
   private skipLeft = 0;
   /**
@@ -195,10 +210,59 @@ export class CaptureParser {
   private storeStart = 0;
   private storeEnd = 0;
 
+  /** Told each new CaptureState with the byte offset where it starts to apply: just after the header or block that set it. */
+  onState: ((offset: number, state: CaptureState) => void) | undefined = undefined;
+
   constructor(
     readonly file: string,
     readonly notes: CaptureNotes = new CaptureNotes(),
   ) {}
+
+  /**
+   * A parser that reads on from `offset`, a record's or block's start in a file whose state there is `state` (what
+   * onState reported before that offset): bytes pushed are the file's from `offset`.
+   */
+  static resume(file: string, state: CaptureState, offset: number): CaptureParser {
+    const p = new CaptureParser(file);
+    p.base = offset;
+    p.format = state.format;
+    p.little = state.little;
+    if (state.format === 'pcap') {
+      p.pcapNano = state.nano;
+      p.pcapSnaplen = state.snaplen;
+      p.pcapLinktype = state.linktype;
+    } else {
+      p.interfaces = state.interfaces.map((i) => ({
+        linktype: i.linktype,
+        snaplen: i.snaplen,
+        unitsPerSec: BigInt(i.unitsPerSec),
+        tsOffset: BigInt(i.tsOffset),
+      }));
+    }
+    return p;
+  }
+
+  /** The state records from here on are read with (after the file header). */
+  state(): CaptureState | undefined {
+    if (this.format === 'pcap')
+      return { format: 'pcap', little: this.little, nano: this.pcapNano, snaplen: this.pcapSnaplen, linktype: this.pcapLinktype };
+    if (this.format === 'pcapng')
+      return {
+        format: 'pcapng',
+        little: this.little,
+        interfaces: this.interfaces.map((i) => ({
+          linktype: i.linktype,
+          snaplen: i.snaplen,
+          unitsPerSec: String(i.unitsPerSec),
+          tsOffset: String(i.tsOffset),
+        })),
+      };
+    return undefined;
+  }
+
+  private stateChanged(at: number): void {
+    if (this.onState !== undefined) this.onState(this.base + at, this.state()!);
+  }
 
   /** Append bytes read from the file. */
   push(chunk: Uint8Array): void {
@@ -237,6 +301,7 @@ export class CaptureParser {
       tsUsec: this.recTsUsec,
       data: copyFrame(this.bytes()),
       origLen: this.recOrigLen,
+      offset: this.recOffset,
     };
   }
 
@@ -269,6 +334,11 @@ export class CaptureParser {
     return this.recOrigLen;
   }
 
+  /** Where the record starts in the file (CaptureRecord.offset). */
+  get offset(): number {
+    return this.recOffset;
+  }
+
   bytes(): Uint8Array {
     return this.buf.subarray(this.recStart, this.recStart + this.recLength);
   }
@@ -296,6 +366,7 @@ export class CaptureParser {
     this.recStart = start;
     this.recLength = length;
     this.recOrigLen = origLen;
+    this.recOffset = this.base + at;
     return RECORD;
   }
 
@@ -377,6 +448,7 @@ export class CaptureParser {
     this.pcapSnaplen = this.u32(p + 16);
     this.pcapLinktype = this.u32(p + 20) & 0xffff;
     this.format = 'pcap';
+    this.stateChanged(p + 24);
     this.pos += 24;
     return SKIP;
   }
@@ -436,9 +508,11 @@ export class CaptureParser {
           const major = this.u16(body + 4);
           if (major !== 1) throw this.fail(body + 4, `unsupported pcapng version ${major}.${this.u16(body + 6)} (expected 1.x)`);
         }
+        this.stateChanged(p + total);
         break;
       case BT_IDB:
         this.readIdb(p, body, bodyLen);
+        this.stateChanged(p + total);
         break;
       case BT_EPB:
         step = this.readEpb(p, body, bodyLen, false);
@@ -606,8 +680,13 @@ async function* fileChunks(path: string): AsyncGenerator<Uint8Array, void, undef
  * the file: one await per megabyte, not per record). Errors opening or reading the file are also reported as
  * `CaptureFormatError` (offset 0 or where reading stopped); records before the error are handed out first.
  */
-export async function* openCaptureBatches(path: string, notes?: CaptureNotes): AsyncGenerator<CaptureRecord[], void, undefined> {
+export async function* openCaptureBatches(
+  path: string,
+  notes?: CaptureNotes,
+  onState?: CaptureParser['onState'],
+): AsyncGenerator<CaptureRecord[], void, undefined> {
   const parser = new CaptureParser(path, notes);
+  parser.onState = onState;
   for await (const chunk of fileChunks(path)) {
     parser.push(chunk);
     const batch: CaptureRecord[] = [];

@@ -8,7 +8,7 @@ import { ResolveError } from '../config/variables.js';
 import { ArtifactError, readArtifact } from '../match/artifact.js';
 import { compileRuleSet } from '../match/compile.js';
 import { Matcher } from '../match/engine.js';
-import { DEFAULT_ACTION_ORDER } from '../match/plan.js';
+import { DEFAULT_ACTION_ORDER, DEFAULT_EVENT_QUEUE } from '../match/plan.js';
 
 export interface MatcherSpec {
   /** Rule files (Snort 2.9 text), compiled at load. */
@@ -81,7 +81,7 @@ export async function loadGatewayMatcher(spec: MatcherSpec): Promise<GatewayMatc
   if (spec.rules.length === 0) {
     refuseEmpty(spec, 'HwIPS_RULES', 'no rule files are set');
     return {
-      matcher: inline({ rules: [], filters: [], actionOrder: DEFAULT_ACTION_ORDER, eventLog: 8 }),
+      matcher: inline({ rules: [], filters: [], actionOrder: DEFAULT_ACTION_ORDER, eventQueue: DEFAULT_EVENT_QUEUE }),
       description: 'no rules loaded (--allow-empty): every packet is accepted',
       rules: 0,
     };

@@ -9,7 +9,7 @@
  * packet's handle. Malformed packets are counted and passed on as Snort passes what it cannot decode.
  */
 import { InlineInspector, type InlineDecision, type InlineReason } from '../inline/inspector.js';
-import { alertOf, type AlertEvent } from '../output/alert.js';
+import { alertOf, flowContext, type AlertEvent } from '../output/alert.js';
 import { fixChecksums } from '../packet/checksum.js';
 import { decodeIpPacket } from '../packet/decode.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
@@ -189,9 +189,10 @@ export class PacketProcessor<H> {
     } else c.accepted++;
     const blocked = d.verdict === 'drop';
     const events: AlertEvent[] = [];
+    let ctx: ReturnType<typeof flowContext> | undefined;
     for (const e of d.events) {
       if (e.action === 'sdrop' || e.action === 'pass') continue;
-      events.push(alertOf(e, blocked, d.replaced));
+      events.push(alertOf(e, blocked, d.replaced, (ctx ??= flowContext(d.flow))));
     }
     c.alerts += events.length;
     let modified: Uint8Array | undefined;

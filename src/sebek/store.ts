@@ -1,59 +1,21 @@
 /**
- * Sebek storage in SQLite (better-sqlite3 12: synchronous, embedded, works on Node 20).
+ * Sebek storage in SQLite (better-sqlite3 12: synchronous, embedded, works on Node 20), in the analysis store
+ * (src/store: its schema and migrations; an older Sebek-only file is migrated when opened).
  *
  * Tables: records (every record, data as a BLOB), processes (client, pid), keystroke_lines,
- * opens, sockets, forks, loss (per client). `ingest` runs a record through a SebekSession and stores
+ * opens, sockets, forks, loss (per client). Rows an import writes carry its capture's id. `ingest` runs a record through a SebekSession and stores
  * the record and every event in one transaction; `exportJsonl` writes one JSON object per line.
  *
  * What the intruder wrote is stored two ways: faithfully as bytes (records.data, records.com_raw: BLOBs) and as
  * escaped text in every TEXT column (com, path, line, coms: text.ts, no control character), so a query printed on a
  * terminal or mailed shows the text and never plays it.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStore, StoreError } from '../store/db.js';
 import type { CapturedSebekRecord } from './extract.js';
 import { jsonLine, recordJson } from './json.js';
 import type { ClientLoss, SebekEvent, SebekProcess } from './session.js';
 import { SebekSession } from './session.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS records (
-  id INTEGER PRIMARY KEY,
-  client TEXT NOT NULL, cap_sec INTEGER NOT NULL, cap_usec INTEGER NOT NULL,
-  magic INTEGER NOT NULL, version INTEGER NOT NULL, type INTEGER NOT NULL, type_name TEXT NOT NULL,
-  counter INTEGER NOT NULL, time_sec INTEGER NOT NULL, time_usec INTEGER NOT NULL, usec_swapped INTEGER NOT NULL,
-  ppid INTEGER NOT NULL, pid INTEGER NOT NULL, uid INTEGER NOT NULL, fd INTEGER NOT NULL, inode INTEGER NOT NULL,
-  com TEXT NOT NULL, length INTEGER NOT NULL, data BLOB NOT NULL, com_raw BLOB
-);
-CREATE INDEX IF NOT EXISTS records_proc ON records (client, pid);
-CREATE TABLE IF NOT EXISTS processes (
-  client TEXT NOT NULL, pid INTEGER NOT NULL, ppid INTEGER NOT NULL, uid INTEGER NOT NULL,
-  com TEXT NOT NULL, coms TEXT NOT NULL, first_sec INTEGER NOT NULL, last_sec INTEGER NOT NULL,
-  records INTEGER NOT NULL, forks INTEGER NOT NULL,
-  PRIMARY KEY (client, pid)
-);
-CREATE TABLE IF NOT EXISTS keystroke_lines (
-  id INTEGER PRIMARY KEY, client TEXT NOT NULL, pid INTEGER NOT NULL, fd INTEGER NOT NULL, uid INTEGER NOT NULL,
-  com TEXT NOT NULL, time_sec INTEGER NOT NULL, time_usec INTEGER NOT NULL, line TEXT NOT NULL, terminated INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS opens (
-  id INTEGER PRIMARY KEY, client TEXT NOT NULL, pid INTEGER NOT NULL, uid INTEGER NOT NULL, com TEXT NOT NULL,
-  fd INTEGER NOT NULL, inode INTEGER NOT NULL, path TEXT NOT NULL, time_sec INTEGER NOT NULL, time_usec INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sockets (
-  id INTEGER PRIMARY KEY, client TEXT NOT NULL, pid INTEGER NOT NULL, uid INTEGER NOT NULL, com TEXT NOT NULL,
-  fd INTEGER NOT NULL, call INTEGER NOT NULL, call_name TEXT NOT NULL, proto INTEGER NOT NULL,
-  sip TEXT NOT NULL, sport INTEGER NOT NULL, dip TEXT NOT NULL, dport INTEGER NOT NULL,
-  time_sec INTEGER NOT NULL, time_usec INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS forks (
-  id INTEGER PRIMARY KEY, client TEXT NOT NULL, pid INTEGER NOT NULL, ppid INTEGER NOT NULL, uid INTEGER NOT NULL,
-  com TEXT NOT NULL, time_sec INTEGER NOT NULL, time_usec INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS loss (
-  client TEXT PRIMARY KEY, received INTEGER NOT NULL, lost INTEGER NOT NULL, gaps INTEGER NOT NULL,
-  backwards INTEGER NOT NULL, first_counter INTEGER NOT NULL, last_counter INTEGER NOT NULL
-);
-`;
 
 /** Thrown when the database file cannot be opened or written (message names the file). */
 export class SebekStoreError extends Error {}
@@ -61,6 +23,9 @@ export class SebekStoreError extends Error {}
 export class SebekStore {
   readonly db: Database.Database;
   readonly session = new SebekSession();
+  /** The capture the rows come from (`honeywall import`), stored in their capture_id; null otherwise. */
+  captureId: number | null = null;
+  private readonly owned: boolean;
   private readonly insRecord: Database.Statement;
   private readonly insLine: Database.Statement;
   private readonly insOpen: Database.Statement;
@@ -70,30 +35,28 @@ export class SebekStore {
   private readonly upLoss: Database.Statement;
   private readonly ingestTx: (records: readonly CapturedSebekRecord[]) => void;
 
-  /** `file` is a path or ':memory:'. */
-  constructor(readonly file: string) {
-    try {
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.exec(SCHEMA);
-      // a database made before com_raw existed gets the column (its old rows keep NULL there)
-      const columns = this.db.prepare('PRAGMA table_info(records)').all() as { name: string }[];
-      if (!columns.some((c) => c.name === 'com_raw')) this.db.exec('ALTER TABLE records ADD COLUMN com_raw BLOB');
-    } catch (err) {
-      throw new SebekStoreError(`${file}: cannot open the Sebek database: ${(err as Error).message}`);
-    }
+  /** `target`: a path or ':memory:' (opened and migrated here, closed by close()), or a store already open. */
+  constructor(target: string | Database.Database) {
+    this.owned = typeof target === 'string';
+    if (typeof target === 'string') {
+      try {
+        this.db = openStore(target, { label: 'the Sebek database' });
+      } catch (err) {
+        throw new SebekStoreError(err instanceof StoreError ? err.message : `${target}: cannot open the Sebek database: ${(err as Error).message}`);
+      }
+    } else this.db = target;
     this.insRecord = this.db.prepare(`INSERT INTO records (client, cap_sec, cap_usec, magic, version, type, type_name, counter, time_sec, time_usec,
-      usec_swapped, ppid, pid, uid, fd, inode, com, length, data, com_raw) VALUES (@client, @capSec, @capUsec, @magic, @version, @type, @typeName, @counter,
-      @timeSec, @timeUsec, @usecSwapped, @ppid, @pid, @uid, @fd, @inode, @com, @length, @data, @comRaw)`);
-    this.insLine = this.db.prepare(`INSERT INTO keystroke_lines (client, pid, fd, uid, com, time_sec, time_usec, line, terminated)
-      VALUES (@client, @pid, @fd, @uid, @com, @timeSec, @timeUsec, @line, @terminated)`);
-    this.insOpen = this.db.prepare(`INSERT INTO opens (client, pid, uid, com, fd, inode, path, time_sec, time_usec)
-      VALUES (@client, @pid, @uid, @com, @fd, @inode, @path, @timeSec, @timeUsec)`);
+      usec_swapped, ppid, pid, uid, fd, inode, com, length, data, com_raw, capture_id) VALUES (@client, @capSec, @capUsec, @magic, @version, @type,
+      @typeName, @counter, @timeSec, @timeUsec, @usecSwapped, @ppid, @pid, @uid, @fd, @inode, @com, @length, @data, @comRaw, @captureId)`);
+    this.insLine = this.db.prepare(`INSERT INTO keystroke_lines (client, pid, fd, uid, com, time_sec, time_usec, line, terminated, capture_id)
+      VALUES (@client, @pid, @fd, @uid, @com, @timeSec, @timeUsec, @line, @terminated, @captureId)`);
+    this.insOpen = this.db.prepare(`INSERT INTO opens (client, pid, uid, com, fd, inode, path, time_sec, time_usec, capture_id)
+      VALUES (@client, @pid, @uid, @com, @fd, @inode, @path, @timeSec, @timeUsec, @captureId)`);
     this.insSocket =
-      this.db.prepare(`INSERT INTO sockets (client, pid, uid, com, fd, call, call_name, proto, sip, sport, dip, dport, time_sec, time_usec)
-      VALUES (@client, @pid, @uid, @com, @fd, @call, @callName, @proto, @sip, @sport, @dip, @dport, @timeSec, @timeUsec)`);
-    this.insFork = this.db.prepare(`INSERT INTO forks (client, pid, ppid, uid, com, time_sec, time_usec)
-      VALUES (@client, @pid, @ppid, @uid, @com, @timeSec, @timeUsec)`);
+      this.db.prepare(`INSERT INTO sockets (client, pid, uid, com, fd, call, call_name, proto, sip, sport, dip, dport, time_sec, time_usec, capture_id)
+      VALUES (@client, @pid, @uid, @com, @fd, @call, @callName, @proto, @sip, @sport, @dip, @dport, @timeSec, @timeUsec, @captureId)`);
+    this.insFork = this.db.prepare(`INSERT INTO forks (client, pid, ppid, uid, com, time_sec, time_usec, capture_id)
+      VALUES (@client, @pid, @ppid, @uid, @com, @timeSec, @timeUsec, @captureId)`);
     this.upProcess = this.db.prepare(`INSERT INTO processes (client, pid, ppid, uid, com, coms, first_sec, last_sec, records, forks)
       VALUES (@client, @pid, @ppid, @uid, @com, @coms, @firstSec, @lastSec, @records, @forks)
       ON CONFLICT (client, pid) DO UPDATE SET ppid = excluded.ppid, uid = excluded.uid, com = excluded.com, coms = excluded.coms,
@@ -113,6 +76,7 @@ export class SebekStore {
           comRaw: Buffer.from(r.comBytes.buffer, r.comBytes.byteOffset, r.comBytes.byteLength),
           comBytes: undefined,
           socket: undefined,
+          captureId: this.captureId,
         });
         this.storeEvents(this.session.add(r));
         touched.add(r.client);
@@ -137,16 +101,16 @@ export class SebekStore {
     for (const e of events) {
       switch (e.kind) {
         case 'line':
-          this.insLine.run({ ...e.line, terminated: e.line.terminated ? 1 : 0 });
+          this.insLine.run({ ...e.line, terminated: e.line.terminated ? 1 : 0, captureId: this.captureId });
           break;
         case 'open':
-          this.insOpen.run(e.open);
+          this.insOpen.run({ ...e.open, captureId: this.captureId });
           break;
         case 'socket':
-          this.insSocket.run(e.socket);
+          this.insSocket.run({ ...e.socket, captureId: this.captureId });
           break;
         case 'fork':
-          this.insFork.run(e.fork);
+          this.insFork.run({ ...e.fork, captureId: this.captureId });
           break;
         case 'gap':
           break; // folded into the loss row
@@ -178,6 +142,9 @@ export class SebekStore {
     for (const [kind, sql] of tables) {
       for (const row of this.db.prepare(sql).iterate() as IterableIterator<Record<string, unknown>>) {
         const { id: _id, ...rest } = row;
+        // the store's links (import's capture, the flow a socket made) are said only when there is one
+        if (rest.capture_id === null) delete rest.capture_id;
+        if (rest.flow_id === null) delete rest.flow_id;
         if (kind === 'process' && typeof rest.coms === 'string') rest.coms = JSON.parse(rest.coms) as unknown;
         if ('terminated' in rest) rest.terminated = rest.terminated === 1;
         yield jsonLine({ event_type: `sebek_${kind}`, ...rest });
@@ -185,8 +152,9 @@ export class SebekStore {
     }
   }
 
+  /** Closes the database if this store opened it. */
   close(): void {
-    this.db.close();
+    if (this.owned) this.db.close();
   }
 }
 

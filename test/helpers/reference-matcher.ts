@@ -6,7 +6,9 @@
  * leaf checks (`leaf-ops.ts`) and the event selection (`decide.ts`).
  */
 import type { InspectionItem } from '../../src/flow/pipeline.js';
-import { EventDecider, headerMatches, nonPayloadMatches, ruleOrder, subjectsOf, type MatchEvent } from '../../src/match/decide.js';
+import { EventDecider, headerMatches, MATCH_DIRECT, nonPayloadMatches, subjectsOf, type Matches, type MatchEvent } from '../../src/match/decide.js';
+import { runTurns, SharedNodes } from '../../src/match/rule-tree.js';
+import { bufferRank, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from '../../src/match/snort-order.js';
 import { base64Decode, byteExtract, byteJump, byteTestOk, headerOk, isDataAtOk, valueOf } from '../../src/match/leaf-ops.js';
 import type { BufferName, ContentOp, MatcherPlan, PayloadOp, PcreOp, RulePlan } from '../../src/match/plan.js';
 import { bufferOf, type Subject } from '../../src/match/subject.js';
@@ -108,7 +110,7 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
         found = true;
         if (op.negated) break;
         if (evalFrom(st, ops, i + 1, op.buf, at + op.bytes.length)) return true;
-        if (st.budget < 0) return false;
+        if (st.budget < 0 || !triedAgain(ops[i + 1])) return false;
       }
       return op.negated && !found ? evalFrom(st, ops, i + 1, nextBuf, cpos) : false;
     }
@@ -129,7 +131,7 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
         if (op.negated) return end === -1 ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
         if (end === -1) return false;
         if (http ? evalFrom(st, ops, i + 1, cbuf, cpos) : evalFrom(st, ops, i + 1, op.buf, base + end)) return true;
-        if (st.budget < 0 || http || c.anchored) return false;
+        if (st.budget < 0 || http || c.anchored || !triedAgain(ops[i + 1])) return false;
         offset += end > 0 ? end : 1;
         if (offset >= b.length - base) return false;
       }
@@ -178,42 +180,87 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
   }
 }
 
+/**
+ * Snort 2.9.20 (detection_options.c) tries the options after a content or pcre again at its next match unless the
+ * next one is a content or pcre that is not relative, or a relative content without `within`.
+ */
+function triedAgain(next: PayloadOp | undefined): boolean {
+  if (next === undefined) return true;
+  if (next.op === 'content') return next.relative && next.within !== undefined;
+  if (next.op === 'pcre') return next.relative;
+  return true;
+}
+
 /** Does the rule match this subject? Same question as `Matcher.ruleMatches`, answered the slow way. */
-export function referenceRuleMatches(rule: RulePlan, s: Subject): boolean {
+export function referenceRuleMatches(rule: RulePlan, s: Subject, flowbits = true): boolean {
   if (rule.fastPattern !== undefined && s.streamInserted) return false;
   if (rule.fastPattern === undefined && s.onlyFastPattern) return false;
   if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
   if (!headerMatches(rule, s.packet)) return false;
-  if (!nonPayloadMatches(rule, s)) return false;
+  if (!nonPayloadMatches(rule, s, flowbits)) return false;
   return evalFrom({ s, vars: [0, 0], base64: undefined, budget: BUDGET }, rule.ops, 0, undefined, 0);
+}
+
+/** Where a pattern first ends in a buffer, bytes compared one by one with case folded (-1: absent). */
+function naiveFirstEnd(b: Uint8Array, pat: Uint8Array): number {
+  for (let i = 0; i + pat.length <= b.length; i++) {
+    let k = 0;
+    while (k < pat.length && lower(b[i + k]!) === lower(pat[k]!)) k++;
+    if (k === pat.length) return i + pat.length;
+  }
+  return -1;
 }
 
 export class ReferenceMatcher {
   private readonly decider: EventDecider;
 
+  private readonly shared: SharedNodes;
+
   constructor(readonly plan: MatcherPlan) {
     this.decider = new EventDecider(plan);
+    this.shared = new SharedNodes(plan.rules);
   }
 
   inspect(item: InspectionItem): MatchEvent[] {
     const p = item.packet;
     if (p.ip === undefined) return [];
-    const matched: RulePlan[] = [];
+    const out: Matches = { rules: [], flags: [] };
     const done = new Set<number>();
-    const rules = this.plan.rules.slice().sort(ruleOrder);
-    // ip_proto-only rules: on the decoded packet's (innermost IPv4) protocol, never with the others
+    // ip_proto-only rules: on the decoded packet's (innermost IPv4) protocol, never with the others, queued directly
     const decodeTime = (r: RulePlan) => r.headers[0]?.t === 'ip_proto' && r.headers[0].decodeTime === true;
     if (item.kind === 'packet')
-      for (const r of rules) if (decodeTime(r) && headerMatches(r, p) && headerOk(r.headers[0]!, subjectsOf(item)[0]!)) matched.push(r);
-    for (const s of subjectsOf(item)) {
-      for (const r of rules) {
-        if (done.has(r.index) || decodeTime(r)) continue;
-        if (referenceRuleMatches(r, s)) {
-          done.add(r.index);
-          if (this.decider.applyFlowbits(r, s)) matched.push(r);
+      for (const r of this.plan.rules)
+        if (decodeTime(r) && headerMatches(r, p) && headerOk(r.headers[0]!, subjectsOf(item)[0]!)) {
+          out.rules.push(r);
+          out.flags.push(MATCH_DIRECT);
         }
-      }
+    for (const s of subjectsOf(item)) {
+      const rules = this.plan.rules.filter((r) => !done.has(r.index) && !decodeTime(r) && headerMatches(r, s.packet));
+      const place = (r: RulePlan): { rank: number; end: number } => {
+        const fp = r.fastPattern;
+        if (fp === undefined) return { rank: NO_FAST_PATTERN_RANK, end: 0 };
+        const b = bufferOf(s, fp.buf, undefined);
+        return { rank: bufferRank(fp.buf), end: b === undefined ? -1 : naiveFirstEnd(b, fp.bytes) };
+      };
+      const turns = snortTurns(rules, s.packet, place, (r) => r.index);
+      runTurns(
+        turns,
+        s,
+        this.decider,
+        {
+          matches: (r) => referenceRuleMatches(r, s, false),
+          matched: (r) => done.has(r.index),
+          setMatched: (r) => done.add(r.index),
+          sharing: (r, j) => this.shared.sharing(r, j),
+          inTree: (r, tree) => {
+            const { rank, end } = place(r);
+            const { group } = treeOf(tree);
+            return end >= 0 && (portGroupsOf(r, s.packet) & (1 << group)) !== 0 && treeKey(group, rank, end) === tree;
+          },
+        },
+        out,
+      );
     }
-    return this.decider.select(matched, p);
+    return this.decider.select(out, p);
   }
 }

@@ -4,10 +4,13 @@
  * 1 when some did not (the artifact holds the others), 2 when nothing could be done.
  */
 import { type Command, Option } from '../commander.js';
-import { LoadError, loadRuleSet } from '../../config/ruleset.js';
+import { LoadError, loadRuleSet, type RuleSet } from '../../config/ruleset.js';
 import { ResolveError } from '../../config/variables.js';
-import { writeArtifact } from '../../match/artifact.js';
-import { type CompileFailure, compileRuleSet, type CompileResult } from '../../match/compile.js';
+import { writePackedArtifact } from '../../match/artifact.js';
+import { type CompileFailure, compileRuleSet, type CompileResult, type SetReport } from '../../match/compile.js';
+import { compilePacked } from '../../match/compile-parallel.js';
+import { packedPrefilterRules } from '../../match/packed-rules.js';
+import { buildPrefilterAsync } from '../../match/prefilter.js';
 import { diagnosticLine } from '../../diagnostics/render.js';
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE } from '../../match/budget.js';
@@ -17,11 +20,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function compileReport(r: CompileResult): Record<string, unknown> {
+export function compileReport(r: SetReport, compiled: number): Record<string, unknown> {
   const ruleFailures = r.failures.filter((f) => f.sid !== undefined || r.total > 0);
   const engine = loadEngine();
   return {
-    rules: { total: r.total, compiled: r.plan.rules.length, failed: r.total - r.plan.rules.length },
+    rules: { total: r.total, compiled, failed: r.total - compiled },
     failures: ruleFailures.map((f) => ({ sid: f.sid ?? null, file: f.file, line: f.line, column: f.column, code: f.code, reason: f.reason })),
     pcre: {
       engine: `PCRE2 ${engine.pcreVersion}`,
@@ -46,22 +49,50 @@ export function failureLine(f: CompileFailure): string {
   return diagnosticLine({ file: f.file, line: f.line, column: f.column, severity: 'error', code: f.code, message: f.reason, sid: f.sid });
 }
 
-/** Loads and compiles, turning load problems into UsageError. `varsOut` receives the address/port variables used. */
-export function loadAndCompile(paths: string[], conf: string | undefined, vars: string[], varsOut?: Record<string, string>): CompileResult {
-  if (paths.length === 0 && !conf) throw new UsageError('nothing to compile: give rule files, directories or --conf');
+/** A load problem as UsageError (the command exits 2), anything else as it is. */
+function asUsageError(e: unknown): unknown {
+  return e instanceof LoadError || e instanceof ResolveError || e instanceof EngineUnavailableError ? new UsageError(e.message) : e;
+}
+
+function usageErrors<T>(run: () => T): T {
   try {
-    // The rule files are parsed by the compiler, one node at a time (see compileRuleSet).
-    const set = loadRuleSet({ paths, conf, vars, deferRuleFiles: true });
-    if (varsOut)
-      for (const n of set.vars.names()) {
-        const v = set.vars.get(n)!;
-        if (v.kind !== 'var') varsOut[n] = v.value;
-      }
-    return compileRuleSet(set);
+    return run();
   } catch (e) {
-    if (e instanceof LoadError || e instanceof ResolveError || e instanceof EngineUnavailableError) throw new UsageError(e.message);
-    throw e;
+    throw asUsageError(e);
   }
+}
+
+/** The rule set, its files left for the compiler to parse one node at a time (compileFile). */
+function loadForCompile(paths: string[], conf: string | undefined, vars: string[]): RuleSet {
+  if (paths.length === 0 && !conf) throw new UsageError('nothing to compile: give rule files, directories or --conf');
+  return usageErrors(() => loadRuleSet({ paths, conf, vars, deferRuleFiles: true }));
+}
+
+/** The address and port variables of a set (recorded in the artifact: the gateway checks its own against them). */
+function headerVariables(set: RuleSet): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of set.vars.names()) {
+    const v = set.vars.get(n)!;
+    if (v.kind !== 'var') out[n] = v.value;
+  }
+  return out;
+}
+
+/** Loads and compiles in this thread (`replay --rules`), turning load problems into UsageError. */
+export function loadAndCompile(paths: string[], conf: string | undefined, vars: string[]): CompileResult {
+  const set = loadForCompile(paths, conf, vars);
+  return usageErrors(() => compileRuleSet(set));
+}
+
+/**
+ * Threads for `honeywall compile`: HONEYWALL_COMPILE_THREADS=1 or 2 sets them (tests, benchmarks); otherwise the
+ * compiler decides by the size of the set (compile-parallel.ts). The artifact is the same either way.
+ */
+function threadsFromEnv(): number | undefined {
+  const t = process.env.HONEYWALL_COMPILE_THREADS;
+  if (t === undefined || t === '') return undefined;
+  if (t !== '1' && t !== '2') throw new UsageError(`HONEYWALL_COMPILE_THREADS must be 1 or 2, got '${t}'`);
+  return Number(t);
 }
 
 export function registerCompile(program: Command, ctx: CommandContext): void {
@@ -77,20 +108,29 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
     .addOption(new Option('--report <format>', 'report on stdout').choices(['text', 'json']).default('text'))
     .action(async (paths: string[], opts: { conf?: string; var: string[]; out: string; report: 'text' | 'json' }) => {
       const t0 = performance.now();
-      const vars: Record<string, string> = {};
-      const r = loadAndCompile(paths, opts.conf, opts.var, vars);
+      const threads = threadsFromEnv();
+      const set = loadForCompile(paths, opts.conf, opts.var);
+      const c = await compilePacked(set, { threads }).catch((e: unknown) => {
+        throw asUsageError(e);
+      });
+      if (c.workerError !== undefined)
+        process.stderr.write(`honeywall: the compile's worker thread failed (${c.workerError}); its files were compiled in the main thread\n`);
+      const r = c.report;
+      const compiled = c.rules.count;
+      // Hyperscan compiles on libuv's threads while this thread writes the rest
+      const prefilter = buildPrefilterAsync(packedPrefilterRules(c.rules));
       let size: number;
       try {
-        size = await writeArtifact(opts.out, r.plan, { rules: r.plan.rules.length, created: new Date().toISOString(), vars });
+        size = await writePackedArtifact(opts.out, c, { rules: compiled, created: new Date().toISOString(), vars: headerVariables(set) }, prefilter);
       } catch (e) {
         throw new UsageError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
       const ms = performance.now() - t0;
-      if (opts.report === 'json') process.stdout.write(JSON.stringify(compileReport(r)) + '\n');
+      if (opts.report === 'json') process.stdout.write(JSON.stringify(compileReport(r, compiled)) + '\n');
       else {
         for (const f of r.failures) process.stdout.write(`${failureLine(f)}\n`);
         process.stdout.write(
-          `${r.total} rules: ${r.plan.rules.length} compiled, ${r.total - r.plan.rules.length} failed; pcre: ${r.pcre.length} on PCRE2, match limit ${PCRE_MATCH_LIMIT}; ` +
+          `${r.total} rules: ${compiled} compiled, ${r.total - compiled} failed; pcre: ${r.pcre.length} on PCRE2, match limit ${PCRE_MATCH_LIMIT}; ` +
             `${opts.out}: ${(size / 1048576).toFixed(1)} MiB in ${(ms / 1000).toFixed(2)} s\n`,
         );
       }

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   replay: () => import('./replay.js').then((m) => m.registerReplay),
   run: () => import('./run.js').then((m) => m.registerRun),
   sebek: () => import('./sebek.js').then((m) => m.registerSebek),
+  import: () => import('./import.js').then((m) => m.registerImport),
 };
 
 /** Registers the command named in `argv` (or every command, for help and unknown names). */

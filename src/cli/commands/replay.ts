@@ -4,20 +4,21 @@
  * Exit 0 when done, 1 when some rules could not be compiled or a capture is damaged (the rest is still inspected),
  * 2 usage.
  */
-import { availableParallelism, tmpdir } from 'node:os';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from '../commander.js';
-import { ArtifactError, loadMatcher, readArtifact, writeArtifact } from '../../match/artifact.js';
+import { ArtifactError, loadMatcher, readArtifact } from '../../match/artifact.js';
 import { LimitCounters } from '../../match/budget.js';
 import type { MatchEvent } from '../../match/decide.js';
 import type { Matcher } from '../../match/engine.js';
 import { replayCapture, SHARD_WORKER, ShardedReplay, type CaptureWarning, type ReplayStats } from '../../match/replay.js';
 import { captureInputProblem } from '../../packet/input-kind.js';
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
-import { alertOf, eveAlert, formatEveAlert, formatFastAlert } from '../../output/alert.js';
+import type { FlowRecord } from '../../flow/recorder.js';
+import { alertOf, eveAlert, eveFlow, formatEveAlert, formatFastAlert, type EventContext } from '../../output/alert.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
+import { matcherInput, type MatcherInput } from './matcher-input.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -32,6 +33,8 @@ interface ReplayFlags {
   checksumMode: 'all' | 'none';
   workers: string;
   out?: string;
+  /** --no-flow-events: false. */
+  flowEvents: boolean;
 }
 
 /** Captures smaller than this in all are inspected in this thread by `--workers auto` (threads cost more to start). */
@@ -70,6 +73,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     )
     .option('--workers <n>', 'worker threads sharing the flows (auto: one per core; 0: this thread); the output is the same', 'auto')
     .option('--out <file>', 'write alerts to this file instead of stdout')
+    .option('--no-flow-events', 'with --format eve: no flow events (one per flow, at its end), alerts only')
     .action(async (pcaps: string[], opts: ReplayFlags) => {
       if ((opts.rules.length > 0 || opts.conf) === (opts.matcher !== undefined)) throw new UsageError('give either --rules/--conf or --matcher');
       // a path that is not a capture at all (a directory, a rules file) is a usage error before anything runs
@@ -80,20 +84,13 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       const workers = workersOf(opts.workers, pcaps);
       let problems = 0;
       // The matcher artifact every thread loads: the one given, or the rules compiled into a temporary one.
-      let artifact = opts.matcher;
-      let temp: string | undefined;
+      let input: MatcherInput | undefined;
+      let artifact: string;
       let matcher: Matcher | undefined;
       try {
-        if (artifact === undefined) {
-          // the parser and compiler load only for --rules (a replay of an artifact does not need them)
-          const { failureLine, loadAndCompile } = await import('./compile.js');
-          const r = loadAndCompile(opts.rules, opts.conf, opts.var);
-          for (const f of r.failures) process.stderr.write(`honeywall: ${failureLine(f)} (rule not loaded)\n`);
-          problems += r.failures.length;
-          temp = mkdtempSync(join(tmpdir(), 'honeywall-replay-'));
-          artifact = join(temp, 'rules.hwm');
-          await writeArtifact(artifact, r.plan);
-        }
+        input = await matcherInput(opts.matcher, opts.rules, opts.conf, opts.var);
+        artifact = input.artifact;
+        problems += input.problems;
         if (workers <= 1) matcher = loadMatcher(artifact, { checksumMode: opts.checksumMode });
         else {
           // refuse a bad artifact or a missing engine here, with the reason, before any thread starts
@@ -101,7 +98,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
           loadEngine();
         }
       } catch (e) {
-        if (temp) rmSync(temp, { recursive: true, force: true });
+        input?.cleanup();
         if (e instanceof ArtifactError || e instanceof EngineUnavailableError) throw new UsageError(e.message);
         throw e;
       }
@@ -113,24 +110,30 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       }
       const json: unknown[] = [];
       const stats: ReplayStats = { packets: 0, bytes: 0, items: 0, events: 0 };
-      const onEvent = (e: MatchEvent) => {
-        const a = alertOf(e);
+      const flowEvents = opts.format === 'eve' && opts.flowEvents;
+      // flows that raised an alert, until their flow event says so (EVE flow.alerted)
+      const alerted = new Set<number>();
+      const onEvent = (e: MatchEvent, ctx: EventContext) => {
+        const a = alertOf(e, false, false, ctx);
         if (opts.format === 'fast') out.write(formatFastAlert(a) + '\n');
         else if (opts.format === 'eve') out.write(formatEveAlert(a) + '\n');
         else json.push(eveAlert(a));
+        if (flowEvents && ctx.flowId !== undefined) alerted.add(ctx.flowId);
       };
+      const onFlowEnd = (r: FlowRecord) => out.write(JSON.stringify(eveFlow(r, alerted.delete(r.id))) + '\n');
+      const hooks = flowEvents ? { onEvent, onFlowEnd } : { onEvent };
       const limits = new LimitCounters();
       const summed: Record<string, number> = {};
       const warnings: CaptureWarning[] = [];
       let sharded: ShardedReplay | undefined;
       try {
-        if (matcher === undefined) sharded = await ShardedReplay.start(artifact, workers, { checksumMode: opts.checksumMode });
+        if (matcher === undefined) sharded = await ShardedReplay.start(artifact, workers, { checksumMode: opts.checksumMode, flowEvents });
         for (const p of pcaps) {
           const before = warnings.length;
           const err =
             sharded !== undefined
-              ? await sharded.run(p, onEvent, stats, warnings)
-              : await replayCapture(p, matcher!, { checksumMode: opts.checksumMode }, onEvent, stats, warnings);
+              ? await sharded.run(p, hooks, stats, warnings)
+              : await replayCapture(p, matcher!, { checksumMode: opts.checksumMode }, hooks, stats, warnings);
           for (const w of warnings.slice(before)) {
             if (w.damaged) problems++;
             process.stderr.write(`honeywall: ${w.text}\n`);
@@ -142,7 +145,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         }
       } finally {
         await sharded?.close();
-        if (temp) rmSync(temp, { recursive: true, force: true });
+        input.cleanup();
       }
       const figures = sharded ?? matcher!;
       limits.merge(figures.limits.report(Infinity));

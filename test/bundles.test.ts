@@ -1,9 +1,10 @@
 /**
- * `honeywall lint` runs from dist/lint.cjs (one bundled file, with a V8 code cache) while every other command runs
- * from dist/: the two must be the same program. Needs `npm run build` (the test script runs it first).
+ * `honeywall lint` and `honeywall compile` run from dist/lint.cjs and dist/compile.cjs (one bundled file each, with a
+ * V8 code cache; compile's worker thread from the same bundle) while every other command runs from dist/: the two
+ * must be the same program. Needs `npm run build` (the test script runs it first).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,26 +12,27 @@ import { repoRoot } from './helpers/corpus.js';
 
 const bin = join(repoRoot, 'bin/honeywall.js');
 
-/** What the launcher's loader makes of the bundle in `dir`, in a process with the launcher's V8 flags. */
-function cacheStatus(dir: string): string {
+/** What the launcher's loader makes of a bundle in `dir`, in a process with the launcher's V8 flags. */
+function cacheStatus(dir: string, name = 'lint'): string {
   const probe = `import ${JSON.stringify(join(repoRoot, 'bin/v8-flags.js'))};
-const { loadLintBundle } = await import(${JSON.stringify(join(repoRoot, 'bin/lint-bundle.js'))});
-console.log(loadLintBundle(${JSON.stringify(dir)})?.cache ?? 'no bundle');`;
+const { loadBundle } = await import(${JSON.stringify(join(repoRoot, 'bin/bundles.js'))});
+console.log(loadBundle(${JSON.stringify(name)}, ${JSON.stringify(dir)})?.cache ?? 'no bundle');`;
   return spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' }).stdout.trim();
 }
 const dist = join(repoRoot, 'dist');
 
-function lint(args: string[], bundled: boolean) {
-  const env = { ...process.env, HONEYWALL_DEBUG_BUNDLE: '1', HONEYWALL_NO_BUNDLE: bundled ? '' : '1' };
-  const r = spawnSync(process.execPath, [bin, 'lint', ...args], { cwd: repoRoot, env, encoding: 'utf8' });
+function command(name: string, args: string[], bundled: boolean, env: Record<string, string> = {}) {
+  const all = { ...process.env, HONEYWALL_DEBUG_BUNDLE: '1', HONEYWALL_NO_BUNDLE: bundled ? '' : '1', ...env };
+  const r = spawnSync(process.execPath, [bin, name, ...args], { cwd: repoRoot, env: all, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+const lint = (args: string[], bundled: boolean) => command('lint', args, bundled);
 
-const scratch = mkdtempSync(join(tmpdir(), 'hw-lint-bundle-'));
+const scratch = mkdtempSync(join(tmpdir(), 'hw-bundles-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('the lint bundle', () => {
-  it('is what `honeywall lint` runs, with its code cache', () => {
+describe('the command bundles', () => {
+  it('the lint bundle is what `honeywall lint` runs, with its code cache', () => {
     const r = lint(['rulesets'], true);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^honeywall: lint bundle [0-9a-f]{16}, code cache used$/m);
@@ -96,4 +98,46 @@ describe('the lint bundle', () => {
     writeFileSync(join(installed, 'parser/rule.js'), text + '\n// changed\n');
     expect(cacheStatus(installed)).toBe('no bundle');
   });
+
+  it('is the same `honeywall compile`, its worker thread included: same output, same artifact', () => {
+    const bad = join(scratch, 'bad-compile.rules');
+    writeFileSync(bad, 'alert tcp any any -> any any (msg:"x"; content:"|4g|"; sid:1;)\nalert tcp any any -> any any (msg:"y"; rpc:1,*,*; sid:2;)\n');
+    /** The artifact without meta.created. */
+    const artifact = (file: string) => {
+      const b = readFileSync(file);
+      const jlen = b.readUInt32LE(12);
+      const header = JSON.parse(b.toString('utf8', 16, 16 + jlen)) as { meta: { created?: string } };
+      delete header.meta.created;
+      return Buffer.concat([Buffer.from(JSON.stringify(header)), b.subarray(16 + jlen)]).toString('base64');
+    };
+    const cases: [string[], Record<string, string>][] = [
+      [['rulesets', '--report', 'json'], {}],
+      [['rulesets', 'fixtures/lint', bad], {}],
+      // the worker thread, from the bundle too (it prints its own bundle line)
+      [['rulesets', 'fixtures/lint', '--report', 'json'], { HONEYWALL_COMPILE_THREADS: '2' }],
+      [['no/such/path'], {}],
+      [['--help'], {}],
+    ];
+    for (const [args, env] of cases) {
+      const out = join(scratch, 'compiled.hwm');
+      const outArgs = args.includes('--help') ? args : [...args, '--out', out];
+      rmSync(out, { force: true });
+      const bundled = command('compile', outArgs, true, env);
+      const bundledArtifact = existsSync(out) ? artifact(out) : undefined;
+      rmSync(out, { force: true });
+      const modules = command('compile', outArgs, false, env);
+      const modulesArtifact = existsSync(out) ? artifact(out) : undefined;
+      const normal = (s: string) => s.replace(/ in [\d.]+ s\n/, '\n');
+      expect({ args, status: bundled.status, stdout: normal(bundled.stdout) }).toEqual({
+        args,
+        status: modules.status,
+        stdout: normal(modules.stdout),
+      });
+      const lines = bundled.stderr.match(/^honeywall: compile bundle [0-9a-f]{16}, code cache used$/gm) ?? [];
+      expect(lines.length, args.join(' ')).toBe(env.HONEYWALL_COMPILE_THREADS === '2' ? 2 : 1);
+      expect(bundled.stderr.replace(/^honeywall: compile bundle .*\n/gm, '')).toBe(modules.stderr);
+      expect(bundledArtifact).toEqual(modulesArtifact);
+    }
+    expect(cacheStatus(dist, 'compile')).toBe('used');
+  }, 60_000);
 });

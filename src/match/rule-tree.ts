@@ -1,0 +1,260 @@
+/**
+ * One packet's rules evaluated as Snort 2.9.20 walks its rule trees, where that decides the outcome (flowbits set and
+ * checked by rules of the same packet, detection_filter). The turns (snort-order.ts) come grouped by tree; within a
+ * tree, detection_options.c:
+ *
+ * - The rules' options are one tree (fpcreate.c otn_create_tree): rules share a node while their options agree from
+ *   the first, children in the order they were first added; it is walked depth first, so rules sharing a beginning
+ *   are evaluated one after the other, and a shared node (a flowbits check among them) is evaluated once.
+ * - A flowbits operation that changes bits (set, unset, toggle, reset) runs when the walk leaves its node, after the
+ *   node's children, and only when exactly one child matched (`flowbits_setoperation && result ==
+ *   DETECTION_OPTION_MATCH`): a leaf counts when its rule matched, a child node when every rule below it did. Two
+ *   rules that both match through one `flowbits:set,x` node therefore leave x unset. Nested operations run innermost
+ *   first.
+ * - The leaf of a rule that matched tests its detection_filter (the first one tested in a tree evaluation counts the
+ *   event, eval_data->detection_filter_count) and queues the rule unless a `flowbits:noalert` is above it.
+ * - A node keeps its result for the packet: a rule that matched in one port group is not evaluated again in the
+ *   next, one whose flowbits check failed is (detection_option_node_evaluate, last_check.flowbit_failed).
+ */
+import { eventPacketOf, MATCH_DF_DONE, MATCH_DF_FIRST, MATCH_NOALERT, type EventDecider, type EventPacket, type Matches } from './decide.js';
+import type { FlowbitsOp, RulePlan } from './plan.js';
+import { setsFlowbits } from './rule-table.js';
+import type { Turn } from './snort-order.js';
+import type { Subject } from './subject.js';
+
+/** What walking a packet's trees needs of the evaluator. */
+export interface TurnEvaluator {
+  /** All of the rule but its flowbits checks, on this subject (the caller caches it). */
+  matches(r: RulePlan): boolean;
+  /** Whether the rule already matched on this item. */
+  matched(r: RulePlan): boolean;
+  setMatched(r: RulePlan): void;
+  /** The other rules whose node keys agree with r's up to its flowbits operation j (sharedNodes). */
+  sharing(r: RulePlan, j: number): readonly RulePlan[];
+  /** Whether a rule that is no candidate stands in this tree (its header did not match the packet). */
+  inTree(r: RulePlan, tree: number): boolean;
+  /** Counts an evaluation (statistics). */
+  evaluated?(): void;
+}
+
+const CHANGES = new Set<FlowbitsOp['cmd']>(['set', 'unset', 'toggle', 'reset']);
+
+/** The key of the node of r's flowbits operation j when the operation changes bits, else undefined. */
+function changeNodeKey(r: RulePlan, j: number): string | undefined {
+  const t = r.tree;
+  if (t === undefined || !CHANGES.has(r.flowbits[j]!.cmd)) return undefined;
+  return t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
+}
+
+/**
+ * Which rules share the node of a flowbits operation that changes bits: the rules whose node keys agree up to it.
+ * Made from the rules with flowbits (the matcher's: on first need).
+ */
+export class SharedNodes {
+  private readonly byKey = new Map<string, RulePlan[]>();
+
+  constructor(rules: Iterable<RulePlan>) {
+    for (const r of rules)
+      for (let j = 0; j < r.flowbits.length; j++) {
+        const k = changeNodeKey(r, j);
+        if (k === undefined) continue;
+        const l = this.byKey.get(k);
+        if (l === undefined) this.byKey.set(k, [r]);
+        else l.push(r);
+      }
+  }
+
+  /** The other rules sharing the node of r's operation j. */
+  sharing(r: RulePlan, j: number): RulePlan[] {
+    const k = changeNodeKey(r, j);
+    const l = k === undefined ? undefined : this.byKey.get(k);
+    return l === undefined || l.length < 2 ? [] : l.filter((o) => o !== r);
+  }
+}
+
+function keysOf(r: RulePlan): readonly string[] {
+  return r.tree?.keys ?? [`#${r.index}`];
+}
+
+interface TrieNode {
+  /** Children in the order they were added: a key's node, or a rule's leaf. */
+  entries: ({ node: TrieNode } | { leaf: RulePlan })[];
+  byKey: Map<string, TrieNode>;
+}
+
+/** The rules of one tree (in the order they are added) in the order the depth-first walk reaches their leaves. */
+export function depthFirst(rules: readonly RulePlan[]): RulePlan[] {
+  if (rules.length < 2) return rules.slice();
+  const root: TrieNode = { entries: [], byKey: new Map() };
+  for (const r of rules) {
+    let n = root;
+    for (const k of keysOf(r)) {
+      let c = n.byKey.get(k);
+      if (c === undefined) {
+        c = { entries: [], byKey: new Map() };
+        n.byKey.set(k, c);
+        n.entries.push({ node: c });
+      }
+      n = c;
+    }
+    n.entries.push({ leaf: r });
+  }
+  const out: RulePlan[] = [];
+  const walk = (n: TrieNode): void => {
+    for (const e of n.entries) {
+      if ('leaf' in e) out.push(e.leaf);
+      else walk(e.node);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function samePrefix(a: RulePlan, b: RulePlan | undefined, through: number): boolean {
+  if (b === undefined) return false;
+  const ka = keysOf(a);
+  const kb = keysOf(b);
+  if (kb.length <= through) return false;
+  for (let k = 0; k <= through; k++) if (ka[k] !== kb[k]) return false;
+  return true;
+}
+
+function applyOp(fb: FlowbitsOp, s: Subject): void {
+  const flow = s.flow;
+  // sp_flowbits.c: without a session nothing is set
+  if (flow === undefined) return;
+  switch (fb.cmd) {
+    case 'set': {
+      const bits = (flow.flowbits ??= new Set());
+      for (const b of fb.bits) bits.add(b);
+      break;
+    }
+    case 'unset':
+      for (const b of fb.bits) flow.flowbits?.delete(b);
+      break;
+    case 'toggle': {
+      const bits = (flow.flowbits ??= new Set());
+      for (const b of fb.bits)
+        if (bits.has(b)) bits.delete(b);
+        else bits.add(b);
+      break;
+    }
+    case 'reset':
+      flow.flowbits?.clear();
+      break;
+    default:
+      break;
+  }
+}
+
+function checkPasses(fb: FlowbitsOp, s: Subject): boolean {
+  if (s.flow === undefined) return false;
+  const bits = s.flow.flowbits;
+  const has = (b: string) => bits?.has(b) === true;
+  const isset = fb.any ? fb.bits.some(has) : fb.bits.every(has);
+  return isset === (fb.cmd === 'isset');
+}
+
+/**
+ * Walks the packet's turns (sorted, snort-order.ts) tree by tree, appending what matched to `out` (decide.ts
+ * Matches). `reevaluate`: a rule is evaluated again in a later port group even when it matched (Snort does that when
+ * its nodes are not shared between the two groups' trees, which depends on the other rules of the groups).
+ */
+export function runTurns(turns: readonly Turn[], s: Subject, decider: EventDecider, ev: TurnEvaluator, out: Matches, reevaluate = false): void {
+  let p: EventPacket | undefined;
+  for (let from = 0; from < turns.length; ) {
+    const tree = turns[from]!.tree;
+    let to = from;
+    const inOrder: RulePlan[] = [];
+    while (to < turns.length && turns[to]!.tree === tree) inOrder.push(turns[to++]!.rule);
+    from = to;
+    const rules = depthFirst(inOrder);
+    const here = new Set(rules);
+    const before = new Set(reevaluate ? [] : rules.filter((r) => ev.matched(r)));
+    // the leaf results of this tree evaluation (a rule that matched earlier on the packet keeps its result)
+    const leaf = new Set<RulePlan>();
+    // flowbits check nodes evaluated in this tree: their result for the rules below them
+    const checked = new Map<string, boolean>();
+    let dfFirst = true;
+    for (let k = 0; k < rules.length; k++) {
+      const r = rules[k]!;
+      const cached = before.has(r);
+      if (cached) leaf.add(r);
+      else {
+        ev.evaluated?.();
+        let ok = true;
+        const t = r.tree;
+        for (let j = 0; j < r.flowbits.length && ok; j++) {
+          const fb = r.flowbits[j]!;
+          if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;
+          if (t === undefined) {
+            ok = checkPasses(fb, s);
+            continue;
+          }
+          const key = t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
+          let v = checked.get(key);
+          if (v === undefined) {
+            v = checkPasses(fb, s);
+            checked.set(key, v);
+          }
+          ok = v;
+        }
+        ok &&= ev.matches(r);
+        let f = 0;
+        if (ok && r.detectionFilter !== undefined) {
+          const first = dfFirst;
+          dfFirst = false;
+          if (setsFlowbits(r)) {
+            // its flowbits wait for the leaf's result, the detection_filter's: tested now
+            p ??= eventPacketOf(s.packet);
+            ok = decider.detectionFilterPasses(r, p, first);
+            f |= MATCH_DF_DONE;
+          } else if (first) f |= MATCH_DF_FIRST;
+        }
+        if (ok) {
+          leaf.add(r);
+          ev.setMatched(r);
+          if (r.flowbits.some((fb) => fb.cmd === 'noalert')) f |= MATCH_NOALERT;
+          if ((f & MATCH_NOALERT) === 0 || (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0)) {
+            out.rules.push(r);
+            out.flags.push(f);
+          }
+        }
+      }
+      // the walk leaves the nodes of r's operations that no later rule of the tree goes through: innermost first
+      for (let j = r.flowbits.length - 1; j >= 0; j--) {
+        const fb = r.flowbits[j]!;
+        if (!CHANGES.has(fb.cmd)) continue;
+        const at = r.tree?.flowbitsAt[j];
+        if (at !== undefined && samePrefix(r, rules[k + 1], at)) continue;
+        // a rule cached from an earlier group: its nodes were left then (the node kept its result)
+        if (cached && !rules.some((o) => !before.has(o) && at !== undefined && samePrefix(r, o, at))) continue;
+        if (nodeResult(r, j, tree, here, leaf, ev) === 1) applyOp(fb, s);
+      }
+    }
+  }
+}
+
+/**
+ * detection_option_node_evaluate's result for the node of r's flowbits operation j: its children that matched, a
+ * leaf when its rule did, a child node when every rule below it did (rules of the tree that were no candidates did
+ * not: their header failed).
+ */
+function nodeResult(r: RulePlan, j: number, tree: number, here: Set<RulePlan>, leaf: Set<RulePlan>, ev: TurnEvaluator): number {
+  const t = r.tree;
+  if (t === undefined) return leaf.has(r) ? 1 : 0;
+  const at = t.flowbitsAt[j]!;
+  const members: RulePlan[] = [r];
+  for (const o of ev.sharing(r, j)) if (here.has(o) || ev.inTree(o, tree)) members.push(o);
+  if (members.length === 1) return leaf.has(r) ? 1 : 0;
+  let result = 0;
+  const below = new Map<string, boolean>();
+  for (const m of members) {
+    const next = keysOf(m)[at + 1];
+    const ok = here.has(m) && leaf.has(m);
+    if (next === undefined) result += ok ? 1 : 0;
+    else below.set(next, (below.get(next) ?? true) && ok);
+  }
+  for (const ok of below.values()) if (ok) result++;
+  return result;
+}
