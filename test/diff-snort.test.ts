@@ -27,8 +27,6 @@ else console.log('[diff-snort] Snort 2.9.20 is present: running the differential
  * not listed must agree on every case of the slice; a listed area that agrees on the whole slice must leave the list.
  */
 const OPEN_AREAS: Partial<Record<Area, string>> = {
-  payload: 'byte_extract/byte_jump cursor and lone TCP segments (fixtures payload-*)',
-  'ip-only': 'IP-only rules on fragments and non-TCP/UDP protocols (fixtures ip-only-*)',
   'tcp-stream': 'retransmissions of queued data (not inspected by Snort), footprint flush points Snort draws at random (fixtures tcp-stream-*)',
   http: 'retransmitted messages, PAF corner cases, large bodies flushed at random footprint points (fixtures http-*)',
 };
@@ -37,8 +35,6 @@ const OPEN_AREAS: Partial<Record<Area, string>> = {
 const KNOWN_FIXTURE_DISAGREEMENTS: Record<string, string> = {
   'http-e89c405b0f':
     'a response sent twice before it is acked: Snort does not inspect the copy (snort_stream_tcp.c StreamQueue IsRetransmit, RetransmitProcess: DisableDetect), honeywall does',
-  'ip-only-a70a30c161':
-    "a SYN, then FIN+PSH+URG with data at the SYN's own sequence number and no ACK: Snort queues none of it (one ip_proto-only event per packet), honeywall queues the data, so the session's cleanup decodes it again (FlushQueuedSegs): one event more",
   'sampled-30df36012f':
     "an ET rule over two segments to port 25: Snort's SMTP preprocessor flushes the stream at its line ends (its PAF), so the content spanning them is never whole; honeywall has no SMTP PAF",
   'sampled-8c4ac6aa85':

@@ -413,6 +413,14 @@ export class FlowTable {
           inserted = s.insert(t.seq, p.payload, meta);
         }
       }
+    } else if (flow.midstream && len > 0 && !syn && !sender.unflushedEnded && sender.unflushedFirst < 0) {
+      // (see Endpoint.unflushedFirst)
+      sender.unflushedFirst = t.seq;
+      sender.unflushedMeta = meta;
+    }
+    if (ack && receiver.unflushedFirst >= 0 && seqDiff(t.ack, receiver.unflushedFirst) > 0) {
+      receiver.unflushedFirst = -1;
+      receiver.unflushedEnded = true;
     }
     if (fin && !sender.finSeen) {
       sender.finSeen = true;
@@ -509,9 +517,26 @@ export class FlowTable {
       [flow.server, false],
       [flow.client, true],
     ] as const) {
-      const meta = ep.stream?.firstMeta();
-      if (meta === undefined) continue;
       const peer = fromClient ? flow.server : flow.client;
+      const meta = ep.stream?.firstMeta();
+      if (meta === undefined) {
+        if (ep.unflushedFirst >= 0) {
+          const ack = peer.lUnackd >= 0 ? peer.lUnackd : 0;
+          const m = ep.unflushedMeta;
+          out.push({
+            flow,
+            fromClient,
+            seq: ep.unflushedFirst,
+            data: NO_DATA,
+            reason: 'redecode',
+            flags: m & 0xff,
+            ttl: m >>> 8,
+            ack,
+            window: peer.window,
+          });
+        }
+        continue;
+      }
       const base = ep.stream!.base ?? 0;
       const ack = peer.lUnackd >= 0 ? peer.lUnackd : 0;
       out.push({ flow, fromClient, seq: base, data: NO_DATA, reason: 'redecode', flags: meta & 0xff, ttl: meta >>> 8, ack, window: peer.window });

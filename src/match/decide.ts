@@ -283,7 +283,7 @@ export class EventDecider {
    */
   select(m: Matches, p: EventPacket, silent = false): MatchEvent[] {
     if (m.rules.length === 0) return NO_EVENTS;
-    const queued = this.queueOf(
+    const { queued, pass } = this.queueOf(
       m,
       silent,
       (r, f) => this.detectionFilterPasses(r, p, (f & MATCH_DF_FIRST) !== 0),
@@ -292,10 +292,15 @@ export class EventDecider {
     );
     const out: MatchEvent[] = [];
     const logged = Math.min(this.queue.log, queued.length);
+    const passRank = this.rankOf('pass', silent);
     for (let k = 0; k < logged; k++) {
       const r = queued[k]!;
       if (!this.passesFilters(r, p)) continue;
       if (r.action === 'pass' || (r.action === 'sdrop' && !silent)) continue;
+      // fpdetect.c fpLogEvent: once a pass rule was queued for the packet (PKT_PASS_RULE), an event of an action
+      // after pass in the order is not logged; this is how a pass rule keeps back the decode-time events queued
+      // before detection (fpEvalIpProtoOnlyRules), after the event filters counted it
+      if (pass && this.rankOf(r.action, silent) > passRank) continue;
       out.push({ rule: r, packet: p, action: r.action });
     }
     return out.length === 0 ? NO_EVENTS : out;
@@ -312,16 +317,19 @@ export class EventDecider {
     df: (r: RulePlan, flags: number) => boolean,
     alerted: (flags: number) => boolean,
     logged: ((r: RulePlan) => void) | undefined,
-  ): RulePlan[] {
+  ): { queued: RulePlan[]; pass: boolean } {
     const q = this.queue;
     const kinds: { rules: RulePlan[]; flags: number[] }[] = [];
     const queued: RulePlan[] = [];
+    // PKT_PASS_RULE: a pass rule reached in the queue
+    let pass = false;
     for (let k = 0; k < m.rules.length; k++) {
       const r = m.rules[k]!;
       const f = m.flags[k]!;
       if ((f & MATCH_DIRECT) !== 0) {
-        // sfeventq_add: no node left, no event
+        // sfeventq_add: no node left, no event (fpEvalIpProtoOnlyRules sets PKT_PASS_RULE for a pass rule all the same)
         if (queued.length < q.maxEvents) queued.push(r);
+        if (r.action === 'pass') pass = true;
         continue;
       }
       if (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0 && !df(r, f)) continue;
@@ -351,10 +359,14 @@ export class EventDecider {
           tcnt++;
         }
         if (tcnt <= q.log) logged?.(r);
-        if (tcnt >= q.maxEvents || r.action === 'pass') break queue;
+        if (tcnt >= q.maxEvents) break queue;
+        if (r.action === 'pass') {
+          pass = true;
+          break queue;
+        }
       }
     }
-    return queued;
+    return { queued, pass };
   }
 
   /**
