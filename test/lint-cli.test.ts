@@ -76,14 +76,18 @@ describe('honeywall lint', () => {
         'alert tcp any any -> any any (msg:"a"; content:"x"; flowbits:set,seen; flowbits:noalert; sid:10; rev:1;)',
         'alert tcp any any -> any any (msg:"b"; content:"y"; flowbits:isset,never_set; sid:11; rev:1;)',
         'alert tcp any any -> any any (msg:"dup"; content:"z"; sid:10; rev:1;)',
-        'alert udp any any -> any any (msg:"flags on udp"; flags:S; content:"q"; sid:12; rev:1;)',
+        'alert udp any any -> any any (msg:"stream_size on udp"; stream_size:client,>,1; content:"q"; sid:12; rev:1;)',
         'alert tcp any any -> any any (msg:"pcre only"; pcre:"/abc/"; sid:13; rev:1;)',
+        // Snort refuses TCP options in a rule of another protocol: an error, not a warning
+        'alert udp any any -> any any (msg:"flags on udp"; flags:S; content:"q"; sid:14; rev:1;)',
         '',
       ].join('\n'),
     );
     const j = JSON.parse(run(['lint', f, '--format', 'json']).out);
     const codes = j.diagnostics.map((d: { code: string; line: number }) => `${d.line}:${d.code}`).sort();
-    expect(codes).toEqual(['1:flowbit-never-checked', '2:flowbit-never-set', '3:duplicate-sid', '4:never-matches', '5:no-fast-pattern'].sort());
+    expect(codes).toEqual(
+      ['1:flowbit-never-checked', '2:flowbit-never-set', '3:duplicate-sid', '4:never-matches', '5:no-fast-pattern', '6:wrong-protocol'].sort(),
+    );
   });
 
   it('places a duplicate sid found in another file at its own line and column, naming the first one', () => {

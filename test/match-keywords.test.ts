@@ -132,16 +132,33 @@ describe('header keywords', () => {
     ['fragbits:M;', { ip: { src: '10.0.0.1', dst: '10.0.0.2', df: true } }, false],
     ['sameip;', { ip: { src: '10.0.0.1', dst: '10.0.0.1' } }, true],
     ['sameip;', {}, false],
-    ['ip_proto:6;', {}, true],
-    ['ip_proto:!6;', {}, false],
     ['ipopts:rr;', { ip: { src: '10.0.0.1', dst: '10.0.0.2', options: Uint8Array.of(7, 7, 4, 0, 0, 0, 0, 0) } }, true],
     ['ipopts:lsrr;', { ip: { src: '10.0.0.1', dst: '10.0.0.2', options: Uint8Array.of(7, 7, 4, 0, 0, 0, 0, 0) } }, false],
-    ['flow:to_server;', {}, false], // no session: direction is unknown
+    // a TCP packet without a session still has Snort's session block (spp_session.c): from its client
+    ['flow:to_server;', {}, true],
+    ['flow:to_client;', {}, false],
     ['flow:stateless;', {}, true],
   ];
   for (const [rule, extra, expected] of rows) {
     it(`${rule} ${JSON.stringify(extra)} -> ${expected}`, () => expect(fires(rule, 'x', extra)).toBe(expected));
   }
+  it('ip_proto, in an ip rule: alone it is evaluated as the IP header is decoded (decode.c), with others in detection', () => {
+    const firesIp = (rule: string, extra: Partial<PacketSpec>, kind: 'packet' | 'stream' = 'packet'): boolean => {
+      const r = compileText(`alert ip any any -> any any (msg:"t"; ${rule} sid:1;)\n`);
+      if (r.failures.length) throw new Error(r.failures.map((f) => f.reason).join('; '));
+      const item = itemOf(tcpPacket('x', extra), { kind });
+      const a = new Matcher(r.plan, undefined, { checksumMode: 'none' }).inspect(item).length > 0;
+      expect(a, 'matcher and reference disagree').toBe(new ReferenceMatcher(r.plan).inspect(item).length > 0);
+      return a;
+    };
+    expect(firesIp('ip_proto:6;', {})).toBe(true);
+    expect(firesIp('ip_proto:!6;', {})).toBe(false);
+    expect(firesIp('ip_proto:17;', { udp: { sport: 1, dport: 2 } })).toBe(true);
+    expect(firesIp('ip_proto:6; ttl:64;', {})).toBe(true);
+    // a rebuilt stream segment is never decoded: the decode-time rule does not see it, the other one does
+    expect(firesIp('ip_proto:6;', {}, 'stream')).toBe(false);
+    expect(firesIp('ip_proto:6; content:"x";', {}, 'stream')).toBe(true);
+  });
   it('itype / icode / icmp_id / icmp_seq', () => {
     const icmp = { icmp: { type: 8, code: 0, id: 5, seq: 9 } };
     expect(fires('itype:8;', '', icmp)).toBe(true);

@@ -81,12 +81,29 @@ describe('IPv4', () => {
     expect(p.udp?.srcPort).toBe(53);
     expect(p.udp?.checksumOk).toBe(true);
   });
-  it('does not decode transport of fragments', () => {
+  it("decodes a fragment's transport only in the first fragment of a UDP datagram (decode.c DecodeIP)", () => {
+    // the first fragment: its UDP header, the rest of the fragment as payload (not uh_len's whole datagram)
     const d = buildIp({ ip: { src: '1.2.3.4', dst: '5.6.7.8', mf: true, id: 9 }, udp: { sport: 1, dport: 2 }, payload: 'abcdefgh' });
+    d[24] = 0; // uh_len says 400 (the whole datagram); a fragment's UDP length is what it holds
+    d[25] = 200;
     const p = decodeIpPacket(d);
     expect(p.ip!.isFragment).toBe(true);
-    expect(p.udp).toBeUndefined();
-    expect(p.payloadLength).toBe(16);
+    expect(p.udp?.srcPort).toBe(1);
+    expect(p.payloadLength).toBe(8);
+    expect(p.badChecksum).toBe(false);
+    // a later fragment, and a first fragment of another protocol: IP payload only
+    const later = buildIp({ ip: { src: '1.2.3.4', dst: '5.6.7.8', id: 9, fragOffset: 2 }, proto: 17, payload: 'abcdefgh' });
+    const q = decodeIpPacket(later);
+    expect(q.udp).toBeUndefined();
+    expect(q.payloadLength).toBe(8);
+    const tcp = decodeIpPacket(
+      buildIp({ ip: { src: '1.2.3.4', dst: '5.6.7.8', mf: true, id: 9 }, tcp: { sport: 1, dport: 2 }, payload: 'abcdefgh' }),
+    );
+    expect(tcp.tcp).toBeUndefined();
+    expect(tcp.payloadLength).toBe(28);
+    // too short for a UDP header: an IP packet
+    const short = decodeIpPacket(buildIp({ ip: { src: '1.2.3.4', dst: '5.6.7.8', mf: true, id: 9 }, proto: 17, payload: 'abcd' }));
+    expect(short.udp).toBeUndefined();
   });
   it('detects a bad header checksum', () => {
     const d = buildIp({ ip: { src: '1.2.3.4', dst: '5.6.7.8' }, icmp: { type: 8, id: 1, seq: 2 } });

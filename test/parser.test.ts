@@ -134,12 +134,38 @@ describe('options', () => {
       ['tos:1; tos:2; sid:1;', 'duplicate-option'],
       ['fragbits:M; fragbits:D; sid:1;', 'duplicate-option'],
       ['dsize:1; dsize:>2; sid:1;', 'duplicate-option'],
-      ['itype:8; itype:0; sid:1;', 'duplicate-option'],
-      ['icode:0; icode:1; sid:1;', 'duplicate-option'],
       ['id:1; id:2; sid:1;', 'duplicate-option'],
       ['sameip; sameip; sid:1;', 'duplicate-option'],
+      // more of them, each checked with `snort -T` (sp_ttl_check.c, sp_tcp_*_check.c, sp_urilen_check.c,
+      // sp_base64_decode.c; resp and react share one slot)
+      ['ttl:1; ttl:2; sid:1;', 'duplicate-option'],
+      ['flags:S; flags:A; sid:1;', 'duplicate-option'],
+      ['seq:1; seq:2; sid:1;', 'duplicate-option'],
+      ['ack:1; ack:2; sid:1;', 'duplicate-option'],
+      ['window:1; window:2; sid:1;', 'duplicate-option'],
+      ['content:"a"; http_uri; urilen:1; urilen:2; sid:1;', 'duplicate-option'],
+      ['base64_decode; base64_decode; sid:1;', 'duplicate-option'],
+      ['resp:rst_all; react:block; sid:1;', 'duplicate-option'],
+      // options Snort refuses in a rule of another protocol
+      ['itype:8; sid:1;', 'wrong-protocol'],
+      ['icmp_seq:1; sid:1;', 'wrong-protocol'],
+      ['ip_proto:6; sid:1;', 'wrong-protocol'],
     ];
     for (const [opts, code] of cases) expect(codes(`alert tcp any any -> any any (${opts})`), opts).toEqual([code]);
+    const byProtocol: [string, string, string[]][] = [
+      ['icmp', 'itype:8; itype:0; sid:1;', ['duplicate-option']],
+      ['icmp', 'icode:0; icode:1; sid:1;', ['duplicate-option']],
+      ['udp', 'flags:S; sid:1;', ['wrong-protocol']],
+      ['ip', 'window:1; sid:1;', ['wrong-protocol']],
+      ['ip', 'icode:1; sid:1;', ['wrong-protocol']],
+      ['udp', 'react:block; sid:1;', ['wrong-protocol']],
+      ['icmp', 'rpc:100000,*,*; sid:1;', ['wrong-protocol']],
+      ['icmp', 'flow:established; sid:1;', ['wrong-protocol']],
+      ['icmp', 'flow:no_frag; sid:1;', []],
+      ['ip', 'ip_proto:1; ip_proto:2; fragoffset:1; fragoffset:2; sid:1;', []],
+      ['ip', 'flow:to_server; stream_size:client,<,5; sid:1;', []],
+    ];
+    for (const [proto, opts, want] of byProtocol) expect(codes(`alert ${proto} any any -> any any (${opts})`), `${proto} ${opts}`).toEqual(want);
   });
 
   it('accepts what Snort accepts (corpus-proven quirks)', () => {

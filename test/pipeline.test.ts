@@ -8,14 +8,38 @@ import { PacketPipeline, SNORT_CONF_STREAM5_BOTH_PORTS, type InspectionItem } fr
 const S = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('latin1'));
 
 describe('pipeline on built packets', () => {
-  it('returns fragments, then the reassembled datagram with its flow', () => {
+  it('returns fragments as frag3 leaves them to detection, the reassembled datagram before the fragment completing it', () => {
     const pl = new PacketPipeline({ flow: { trackIcmp: true } });
     const d = buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 3 }, icmp: { type: 8, id: 1, seq: 1 }, payload: 'x'.repeat(100) });
     const items: InspectionItem[] = [];
     for (const f of fragmentDatagram(d, 40)) items.push(...pl.push(1, ethernet(f)));
-    expect(items.map((i) => i.packet.origin)).toEqual(['wire', 'wire', 'wire', 'defrag']);
-    expect(items[3].packet.icmp?.type).toBe(8);
-    expect(items[3].flow).toBeDefined();
+    expect(items.map((i) => [i.packet.origin, i.detection, i.streamInserted])).toEqual([
+      // not the first fragment of a UDP datagram: content detection off (DisableDetect), and no session
+      ['wire', 'all', true],
+      ['wire', 'all', true],
+      ['defrag', 'all', false],
+      // the fragment that completed the datagram: no detection (only decode-time rules)
+      ['wire', 'decode-only', true],
+    ]);
+    expect(items[2].packet.icmp?.type).toBe(8);
+    expect(items[2].flow).toBeDefined();
+    expect(items[0].flow).toBeUndefined();
+    expect(items[0].fragAlerts).toBe(items[2].fragAlerts);
+  });
+  it('the first fragment of a UDP datagram is a UDP packet with content detection on; completing last, it is cached', () => {
+    const pl = new PacketPipeline();
+    const d = buildIp({ ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 4 }, udp: { sport: 53, dport: 9 }, payload: 'y'.repeat(20) });
+    const [first, second] = fragmentDatagram(d, 16);
+    const a = pl.push(1, ethernet(first!));
+    expect(a.map((i) => [i.packet.udp?.srcPort, i.streamInserted, i.detection])).toEqual([[53, false, 'all']]);
+    const pl2 = new PacketPipeline();
+    pl2.push(1, ethernet(second!));
+    const b = pl2.push(1, ethernet(first!));
+    // Snort's rebuilt packet when the first UDP fragment completes the datagram: its UDP header stays in front
+    expect(b.map((i) => [i.packet.origin, i.detection, i.packet.payloadLength])).toEqual([
+      ['defrag', 'all', 8 + 20], // the datagram's UDP header and its 20 bytes
+      ['wire', 'relative-first', 8],
+    ]);
   });
   it('parses HTTP on packets of directions that are not reassembled', () => {
     const pl = new PacketPipeline({ flow: { reassembleClientPorts: 'none' } });

@@ -45,6 +45,16 @@ export class Endpoint {
    */
   alerts: number[] | undefined = undefined;
   /**
+   * A session picked up midstream on a data packet queues what a side sends even where stream5 does not reassemble it
+   * (observed of Snort 2.9.20 against its own output: the segments are queued and never flushed): nothing is rebuilt
+   * from them, but the session's cleanup decodes the first one still queued again (FlushQueuedSegs). The peer's first
+   * ACK past the first one's start purges them all, and that side queues nothing more. The first queued segment's
+   * sequence number (-1: none) and its flags and TTL (as StreamSegment meta); whether queueing ended.
+   */
+  unflushedFirst = -1;
+  unflushedMeta = 0;
+  unflushedEnded = false;
+  /**
    * Data sent by this side, waiting to be flushed: made when its first data arrives (undefined before, and when not
    * reassembled), so a flow that never carries data (a SYN flood) holds no reassembly state.
    */

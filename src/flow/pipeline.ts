@@ -1,6 +1,8 @@
 import { tcpDatagram } from '../packet/build.js';
+import { writeU16 } from '../packet/bytes.js';
+import { fixChecksums } from '../packet/checksum.js';
 import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js';
-import { Defragmenter, type DefragOptions } from '../packet/defrag.js';
+import { Defragmenter, type DefragOptions, type FragAlerts } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
 import { hasHeaderEnd, httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
@@ -9,17 +11,11 @@ import { setAppProto, type Flow } from './flow.js';
 import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
 
-/** Ports http_inspect_server decodes in the snort.conf shipped with Snort 2.9 (`ports { ... }`). */
+/** Ports http_inspect_server decodes in the snort.conf shipped with Snort 2.9.20 (`ports { ... }`). */
 export const SNORT_HTTP_PORTS: readonly number[] = [
-  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 311, 383, 443, 555, 591, 593, 623, 631, 664, 801, 808, 818, 901, 972, 1158, 1220, 1270, 1414, 1533,
-  1581, 1719, 1720, 1741, 1801, 1812, 1830, 1942, 2231, 2301, 2375, 2381, 2578, 2809, 2869, 2980, 3000, 3029, 3037, 3057, 3128, 3443, 3702, 4000,
-  4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117, 5222, 5250, 5416, 5443, 5450, 5480, 5555, 5600, 5814, 5894, 5984, 5985, 5986, 6080, 6173, 6988,
-  7000, 7001, 7005, 7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770, 7777, 7778, 7779, 8000, 8001, 8008, 8014, 8015, 8020, 8028, 8040, 8080,
-  8081, 8082, 8085, 8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280, 8300, 8333, 8344, 8393, 8400, 8443, 8484, 8500, 8509,
-  8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050, 9060, 9080, 9090, 9091, 9111, 9200, 9201, 9290, 9443, 9447, 9700, 9710,
-  9788, 9830, 9850, 9999, 10000, 10080, 10100, 10250, 10255, 10297, 10443, 11371, 12601, 13014, 14592, 15489, 15672, 16000, 16992, 16993, 16994,
-  16995, 17000, 18081, 19980, 29991, 30007, 30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007, 41080, 44449, 49152, 49153, 50000, 50002, 50452,
-  51423, 53331, 54444, 55252, 55555, 56712,
+  80, 81, 311, 383, 591, 593, 901, 1220, 1414, 1741, 1830, 2301, 2381, 2809, 3037, 3128, 3702, 4343, 4848, 5250, 6988, 7000, 7001, 7144, 7145, 7510,
+  7777, 7779, 8000, 8008, 8014, 8028, 8080, 8085, 8088, 8090, 8118, 8123, 8180, 8181, 8243, 8280, 8300, 8800, 8888, 8899, 9000, 9060, 9080, 9090,
+  9091, 9443, 9999, 11371, 34443, 34444, 41080, 50002, 55555,
 ];
 
 const NO_ITEMS: InspectionItem[] = Object.freeze([]) as unknown as InspectionItem[];
@@ -48,12 +44,30 @@ export interface InspectionItem {
   fromClient: boolean;
   established: boolean;
   /**
-   * For 'packet' items: rules with a fast pattern leave the packet to the stream (the inline gateway's stream window).
-   * Offline it is false: Snort 2.9.20 evaluates every rule on a packet queued for reassembly too (fpdetect.c,
-   * inspect_stream_insert is 1 unless `config detection: no_stream_inserts`), and its session alert list keeps the
-   * rebuilt packet from alerting again for the same rule (see decide.ts sessionAlerts).
+   * For 'packet' items: rules with a fast pattern leave the packet alone. The inline gateway's stream window (the
+   * packet is left to the stream), or frag3 turned content detection off for this fragment (spp_frag3.c
+   * DisableDetect: only rules without a fast pattern run). Offline it is otherwise false: Snort 2.9.20 evaluates every
+   * rule on a packet queued for reassembly too (fpdetect.c, inspect_stream_insert is 1 unless `config detection:
+   * no_stream_inserts`), and its session alert list keeps the rebuilt packet from alerting again for the same rule
+   * (see decide.ts sessionAlerts).
    */
   streamInserted: boolean;
+  /**
+   * Which rules see this packet. 'all': every rule. 'decode-only': Snort runs no detection on it (spp_frag3.c: a
+   * fragment that completed its datagram), only the rules it evaluates as it decodes the IP header (ip_proto-only
+   * rules, decode.c fpEvalIpProtoOnlyRules). 'relative-first': the first fragment of a UDP datagram that it
+   * completed: inspected after the datagram with the same timestamp and packet count, every rule option gives the
+   * datagram's cached answer (detection_options.c, last_check) but a relative one, which is never cached: only a
+   * rule whose first option is relative is evaluated afresh (a cached root returns without reaching the rule's leaf),
+   * and one that matched the datagram reaches its cached leaf and alerts no more.
+   */
+  detection: 'all' | 'decode-only' | 'relative-first';
+  /**
+   * A fragment, or a datagram rebuilt from fragments: the record of the rules that alerted on the datagram's
+   * fragments, which the rebuilt datagram does not alert for again (spp_frag3.c fpAddFragAlert, fpFragAlerted), and
+   * of those the datagram matched (for the 'relative-first' fragment that completed it).
+   */
+  fragAlerts: FragAlerts | undefined;
   /** For 'stream' items: the segment. */
   segment: StreamSegment | undefined;
   /** HTTP buffers parsed from this item's payload (see HttpSession); empty when not HTTP. */
@@ -132,13 +146,31 @@ export class PacketPipeline {
     return p;
   }
 
+  /**
+   * A fragment is inspected as Snort 2.9.20 inspects it (spp_frag3.c Frag3Defrag): the datagram it completes first
+   * (Frag3Rebuild runs it through detection from inside frag3), then the fragment itself, which a completed datagram
+   * leaves uninspected. frag3 turns detection off for it then (do_detect = 0) unless it is the first fragment of a UDP
+   * datagram; and that one, inspected after its datagram with the same timestamp and packet count, gets every rule
+   * option's answer from the datagram's evaluation (detection_options.c, last_check), so no rule fires on it again.
+   * A fragment that completes nothing is inspected with content detection off (DisableDetect: only rules without a
+   * fast pattern run), but for the first fragment of a UDP datagram, which Snort decodes as a UDP packet.
+   */
   private packet(p: Packet, index: number): InspectionItem[] {
     const out: InspectionItem[] = [];
-    this.track(p, out, index);
-    if (p.ip?.isFragment) {
-      const whole = this.defrag.add(p, this.decodeStats);
-      if (whole !== undefined) this.track(whole, out, index);
+    const ip = p.ip;
+    if (ip === undefined || !ip.isFragment) {
+      this.track(p, out, index);
+      return out;
     }
+    const whole = this.defrag.add(p, this.decodeStats);
+    const alerts = this.defrag.lastAlerts;
+    if (whole !== undefined) {
+      const udpFirst = p.udp !== undefined;
+      this.track(udpFirst && ip.version === 4 ? udpFirstRebuilt(p, whole) : whole, out, index, false, 'all', alerts);
+      this.track(p, out, index, !udpFirst, udpFirst ? 'relative-first' : 'decode-only', alerts);
+      return out;
+    }
+    this.track(p, out, index, ip.fragOffset !== 0 || (ip.proto !== 17 && ip.mf), 'all', alerts);
     return out;
   }
 
@@ -149,13 +181,15 @@ export class PacketPipeline {
   advance(kind: 'tcp' | 'udp' | 'icmp' | 'ip', tsSec: number, tsUsec: number): InspectionItem[] {
     const flushed = this.flows.expire(tsSec + tsUsec / 1e6, [], kind);
     if (flushed.length === 0) return this.closeEnded(NO_ITEMS);
-    return this.closeEnded(flushed.map((s) => this.streamItem(s, undefined, tsSec, tsUsec)));
+    const out: InspectionItem[] = [];
+    this.streamItems(flushed, undefined, out, tsSec, tsUsec);
+    return this.closeEnded(out);
   }
 
   /** End of input: every segment still queued, as items. The flows' HTTP sessions are closed after them. */
   finish(): InspectionItem[] {
     const out: InspectionItem[] = [];
-    for (const s of this.flows.flushAll()) out.push(this.streamItem(s, undefined));
+    this.streamItems(this.flows.flushAll(), undefined, out);
     for (const f of this.flows.values()) httpOf(f)?.close();
     return out;
   }
@@ -172,16 +206,25 @@ export class PacketPipeline {
     return items;
   }
 
-  private track(p: Packet, out: InspectionItem[], index: number): void {
+  private track(
+    p: Packet,
+    out: InspectionItem[],
+    index: number,
+    noContent = false,
+    detection: InspectionItem['detection'] = 'all',
+    fragAlerts?: FragAlerts,
+  ): void {
     const u = this.flows.process(p, undefined, index);
-    for (const s of u.flushed) out.push(this.streamItem(s, p));
+    this.streamItems(u.flushed, p, out);
     const item: InspectionItem = {
       kind: 'packet',
       packet: p,
       flow: u.flow,
       fromClient: u.fromClient,
       established: u.established,
-      streamInserted: false,
+      streamInserted: noContent,
+      detection,
+      fragAlerts,
       segment: undefined,
       http: [],
       payload: undefined,
@@ -205,7 +248,21 @@ export class PacketPipeline {
     return buffers;
   }
 
-  private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec): InspectionItem {
+  /**
+   * Items of flushed segments. A session's cleanup decodes the first queued packet of each side again
+   * (snort_stream_tcp.c FlushQueuedSegs runs the grinder on it; the flow table's 'redecode' marker): a 'decode-only'
+   * packet with that side's addresses, for the decode-time rules.
+   */
+  private streamItems(flushed: readonly StreamSegment[], trigger: Packet | undefined, out: InspectionItem[], tsSec?: number, tsUsec?: number): void {
+    for (const s of flushed) {
+      if (s.reason === 'redecode') {
+        const item = this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec, false);
+        out.push({ ...item, kind: 'packet', segment: undefined, detection: 'decode-only' });
+      } else out.push(this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec));
+    }
+  }
+
+  private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec, http = true): InspectionItem {
     const f = s.flow;
     const from = s.fromClient ? f.client : f.server;
     const to = s.fromClient ? f.server : f.client;
@@ -224,9 +281,41 @@ export class PacketPipeline {
       fromClient: s.fromClient,
       established: f.established,
       streamInserted: false,
+      detection: 'all',
+      fragAlerts: undefined,
       segment: s,
-      http: this.parseHttp(f, s.fromClient, s.data),
+      http: http ? this.parseHttp(f, s.fromClient, s.data) : [],
       payload: undefined,
     };
   }
+}
+
+/**
+ * The datagram Snort 2.9.20 inspects when the first fragment of a UDP datagram completes it: Frag3Rebuild encodes the
+ * rebuilt packet from the completing fragment (encode.c Encode_Format), which was decoded down to its UDP header, so
+ * that header is kept in front of the reassembled data (UDP_Update sets its length, the IP length and both
+ * checksums): the datagram's UDP header and payload become the payload of a UDP packet with the same ports, 8 bytes
+ * longer. A Snort bug, copied for the offline replay (whose alerts must be Snort's); the inline gateway inspects the
+ * datagram itself.
+ */
+function udpFirstRebuilt(first: Packet, whole: Packet): Packet {
+  const ip = first.ip!;
+  const wip = whole.ip!;
+  const b = first.data;
+  const hlen = ip.headerLength;
+  const data = whole.data.subarray(wip.offset + wip.headerLength, wip.offset + wip.totalLength);
+  const out = new Uint8Array(hlen + 8 + data.length);
+  out.set(b.subarray(ip.offset, ip.offset + hlen), 0);
+  out.set(b.subarray(first.udp!.offset, first.udp!.offset + 8), hlen);
+  out.set(data, hlen + 8);
+  writeU16(out, 2, out.length);
+  writeU16(out, 6, 0);
+  writeU16(out, hlen + 4, 8 + data.length);
+  const p = decodeIpPacket(out, undefined, { verifyChecksums: false });
+  fixChecksums(out, p);
+  const q = decodeIpPacket(out);
+  q.origin = 'defrag';
+  q.tsSec = whole.tsSec;
+  q.tsUsec = whole.tsUsec;
+  return q;
 }

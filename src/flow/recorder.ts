@@ -95,6 +95,8 @@ const REASONS: Record<FlushReason, FlowEndReason> = {
   size: 'forced',
   fin: 'forced',
   rst: 'forced',
+  // (a data-less marker a cleanup flush makes, never why a flow is removed)
+  redecode: 'forced',
 };
 
 /** Order of records ended at one packet: least recently seen first (the table times flows out in that order). */
@@ -135,7 +137,8 @@ export class FlowRecorder {
    */
   packet(item: InspectionItem, index: number, offset: number): FlowRecord | undefined {
     const flow = item.flow;
-    if (item.kind !== 'packet' || flow === undefined) return undefined;
+    // (a 'decode-only' item with a flow is a session cleanup's second decoding of a queued packet, no frame of its own)
+    if (item.kind !== 'packet' || flow === undefined || item.detection === 'decode-only') return undefined;
     const p = item.packet;
     let rec = this.open.get(flow);
     let started: FlowRecord | undefined;

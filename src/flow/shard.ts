@@ -90,8 +90,10 @@ function ip4(b: Uint8Array, off: number, end: number, shards: number): number {
   const proto = b[off + 9]!;
   if (proto === 4 || proto === 41 || proto === 47) return SHARD_UNKNOWN;
   const shard = shards <= 1 ? 0 : mix(fnv(b, off + 12, off + 16), fnv(b, off + 16, off + 20), shards);
-  const fragment = (((b[off + 6]! << 8) | b[off + 7]!) & 0x3fff) !== 0;
-  return shard * 4 + (fragment ? IP : transport(b, proto, off + hlen, off + tot));
+  const frag = ((b[off + 6]! << 8) | b[off + 7]!) & 0x3fff;
+  if (frag === 0) return shard * 4 + transport(b, proto, off + hlen, off + tot);
+  // a fragment is IP, but for the first fragment of a UDP datagram with room for the header (decode.c DecodeIP)
+  return shard * 4 + ((frag & 0x1fff) === 0 && proto === 17 && tot - hlen >= 8 ? UDP : IP);
 }
 
 function ip6(b: Uint8Array, off: number, end: number, shards: number): number {

@@ -9,24 +9,21 @@ export const STREAM5_DEFAULT_CLIENT_PORTS: readonly number[] = [
   21, 23, 25, 42, 53, 80, 110, 111, 135, 136, 137, 139, 143, 445, 513, 514, 1433, 1521, 2401, 3306,
 ];
 
-/** `ports client` of stream5_tcp in the snort.conf shipped with Snort 2.9. */
+/**
+ * `ports client` of stream5_tcp in the snort.conf shipped with Snort 2.9.20 (etc/snort.conf of its source; the
+ * longer lists of later snort.conf files name ports 2.9.20's does not reassemble, 5000 or 5222 among them).
+ */
 export const SNORT_CONF_STREAM5_CLIENT_PORTS: readonly number[] = [
-  21, 22, 23, 25, 42, 53, 70, 79, 109, 110, 111, 113, 119, 135, 136, 137, 139, 143, 161, 445, 513, 514, 587, 593, 691, 1433, 1521, 1741, 2100, 3306,
-  6070, 6665, 6666, 6667, 6668, 6669, 7000, 8181, 32770, 32771, 32772, 32773, 32774, 32775, 32776, 32777, 32778, 32779,
+  21, 22, 23, 25, 42, 53, 79, 109, 110, 111, 113, 119, 135, 136, 137, 139, 143, 161, 445, 513, 514, 587, 593, 691, 1433, 1521, 1741, 2100, 3306, 6070,
+  6665, 6666, 6667, 6668, 6669, 7000, 8181, 32770, 32771, 32772, 32773, 32774, 32775, 32776, 32777, 32778, 32779,
 ];
 
-/** `ports both` of stream5_tcp in the snort.conf shipped with Snort 2.9. */
+/** `ports both` of stream5_tcp in the snort.conf shipped with Snort 2.9.20. */
 export const SNORT_CONF_STREAM5_BOTH_PORTS: readonly number[] = [
-  36, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 110, 311, 383, 443, 465, 555, 563, 591, 593, 623, 631, 636, 664, 801, 808, 818, 901, 972, 989, 992,
-  993, 994, 995, 1158, 1220, 1270, 1414, 1533, 1581, 1719, 1720, 1741, 1801, 1812, 1830, 1942, 2231, 2301, 2375, 2381, 2578, 2809, 2869, 2980, 3000,
-  3001, 3029, 3037, 3057, 3128, 3300, 3443, 3702, 3901, 4000, 4343, 4592, 4848, 5000, 5054, 5060, 5061, 5117, 5222, 5250, 5416, 5443, 5450, 5480,
-  5555, 5600, 5814, 5894, 5984, 5985, 5986, 6080, 6173, 6988, 7000, 7001, 7005, 7070, 7071, 7080, 7144, 7145, 7180, 7181, 7510, 7770, 7777, 7778,
-  7779, 7801, 7802, 7900, 7901, 7902, 7903, 7904, 7905, 7906, 7907, 7908, 7909, 7910, 7911, 7912, 7913, 7914, 7915, 7916, 7917, 7918, 7919, 7920,
-  8000, 8001, 8008, 8014, 8015, 8020, 8028, 8040, 8080, 8081, 8082, 8085, 8088, 8090, 8095, 8118, 8123, 8161, 8180, 8181, 8182, 8222, 8243, 8280,
-  8300, 8333, 8344, 8393, 8400, 8443, 8484, 8500, 8509, 8694, 8787, 8800, 8852, 8880, 8888, 8899, 8983, 9000, 9001, 9002, 9050, 9060, 9080, 9090,
-  9091, 9111, 9200, 9201, 9290, 9443, 9447, 9700, 9710, 9788, 9830, 9850, 9999, 10000, 10080, 10100, 10250, 10255, 10297, 10443, 11371, 12601, 13014,
-  14592, 15489, 15672, 16000, 16992, 16993, 16994, 16995, 17000, 18081, 19980, 29991, 30007, 30018, 30888, 33300, 34412, 34443, 34444, 36099, 40007,
-  41080, 44449, 49152, 49153, 50000, 50002, 50452, 51423, 53331, 54444, 55252, 55555, 56712,
+  80, 81, 311, 383, 443, 465, 563, 591, 593, 636, 901, 989, 992, 993, 994, 995, 1220, 1414, 1830, 2301, 2381, 2809, 3037, 3128, 3702, 4343, 4848,
+  5250, 6988, 7907, 7000, 7001, 7144, 7145, 7510, 7802, 7777, 7779, 7801, 7900, 7901, 7902, 7903, 7904, 7905, 7906, 7908, 7909, 7910, 7911, 7912,
+  7913, 7914, 7915, 7916, 7917, 7918, 7919, 7920, 8000, 8008, 8014, 8028, 8080, 8085, 8088, 8090, 8118, 8123, 8180, 8243, 8280, 8300, 8800, 8888,
+  8899, 9000, 9060, 9080, 9090, 9091, 9443, 9999, 11371, 34443, 34444, 41080, 50002, 55555,
 ];
 
 export interface FlowConfig {
@@ -73,7 +70,14 @@ export interface FlowConfig {
   pafActive?: (flow: Flow, fromClient: boolean) => boolean;
 }
 
-export type FlushReason = 'pdu' | 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end';
+/** The data of a 'redecode' marker. */
+const NO_DATA = new Uint8Array(0);
+
+/**
+ * Why data was flushed. 'redecode' is no data: a session's cleanup decoding a side's first queued packet again
+ * (FlushQueuedSegs), which the pipeline shows the decode-time rules (see cleanupFlush).
+ */
+export type FlushReason = 'pdu' | 'ack' | 'size' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end' | 'redecode';
 
 /** A run of in-order stream data (Snort's rebuilt packet): what one side sent, from sequence `seq`. */
 export interface StreamSegment {
@@ -248,7 +252,8 @@ export class FlowTable {
     const kind: FlowKind = p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip';
     this.expire(now, flushed, kind);
     if (!this.track[kind]) return this.none();
-    if (kind === 'tcp' && ip.isFragment) return this.none();
+    // Snort 2.9.20 spp_session.c isPacketEligible: fragments belong to no session (their datagram, once rebuilt, does)
+    if (ip.isFragment) return this.none();
     const [sp, dp] = flowPorts(p);
     const vlan = vlanOf(p);
     const hash = tupleHash(ip.proto, vlan, ip.src, sp, ip.dst, dp);
@@ -415,6 +420,14 @@ export class FlowTable {
           inserted = s.insert(t.seq, p.payload, meta);
         }
       }
+    } else if (flow.midstream && len > 0 && !syn && !sender.unflushedEnded && sender.unflushedFirst < 0) {
+      // (see Endpoint.unflushedFirst)
+      sender.unflushedFirst = t.seq;
+      sender.unflushedMeta = meta;
+    }
+    if (ack && receiver.unflushedFirst >= 0 && seqDiff(t.ack, receiver.unflushedFirst) > 0) {
+      receiver.unflushedFirst = -1;
+      receiver.unflushedEnded = true;
     }
     if (fin && !sender.finSeen) {
       sender.finSeen = true;
@@ -521,15 +534,38 @@ export class FlowTable {
   /**
    * Snort FlushQueuedSegs (a session's cleanup: its end, a timeout, an eviction, the end of the capture): the acked
    * data still queued, the server's first, each rebuilt from its first queued segment's own packet. Data never
-   * acknowledged is never rebuilt.
+   * acknowledged is never rebuilt. That packet is decoded again (the grinder runs on it) whatever is flushed: a
+   * 'redecode' marker with no data says so first (the decode-time rules see it once more, engine.ts).
    */
   private cleanupFlush(flow: Flow, reason: FlushReason, out: StreamSegment[]): void {
     for (const [ep, fromClient] of [
       [flow.server, false],
       [flow.client, true],
     ] as const) {
+      const peer = fromClient ? flow.server : flow.client;
       const meta = ep.stream?.firstMeta();
-      if (meta !== undefined) this.flushAcked(flow, ep, fromClient, meta, true, reason, out);
+      if (meta === undefined) {
+        if (ep.unflushedFirst >= 0) {
+          const ack = peer.lUnackd >= 0 ? peer.lUnackd : 0;
+          const m = ep.unflushedMeta;
+          out.push({
+            flow,
+            fromClient,
+            seq: ep.unflushedFirst,
+            data: NO_DATA,
+            reason: 'redecode',
+            flags: m & 0xff,
+            ttl: m >>> 8,
+            ack,
+            window: peer.window,
+          });
+        }
+        continue;
+      }
+      const base = ep.stream!.base ?? 0;
+      const ack = peer.lUnackd >= 0 ? peer.lUnackd : 0;
+      out.push({ flow, fromClient, seq: base, data: NO_DATA, reason: 'redecode', flags: meta & 0xff, ttl: meta >>> 8, ack, window: peer.window });
+      this.flushAcked(flow, ep, fromClient, meta, true, reason, out);
     }
   }
 

@@ -50,11 +50,13 @@ function commonModifier(p: Piece, st: ReadState, report: ValueReporter, what: st
   if (w === 'relative') st.relative = true;
   else if (w === 'string') st.string = true;
   else if (w === 'big' || w === 'little' || w === 'dce') {
-    if (st.endian !== undefined && st.endian !== w) {
-      report.error('conflicting-modifiers', `${what}: '${w}' conflicts with '${st.endian}'`, p.at, p.text.length);
+    // sp_byte_extract.c refuses a second byte order ("specifies the byte order twice", the same one too);
+    // sp_byte_check.c and sp_byte_jump.c take the last of big and little, and dce (a byte order function) over both
+    if (st.endian !== undefined && what === 'byte_extract') {
+      report.error('conflicting-modifiers', `${what}: the byte order is given twice ('${st.endian}', then '${w}')`, p.at, p.text.length);
       st.failed = true;
     }
-    st.endian = w;
+    if (st.endian !== 'dce') st.endian = w;
   } else if (BASES.has(w)) st.base = w as NumberBase;
   else {
     const m = BITMASK.exec(p.text);
@@ -397,10 +399,14 @@ export const byte_extract = defineKeyword<ByteExtractArgs>({
   },
 });
 
-/** The slot of a new byte_extract variable (sp_byte_extract.c: two per rule, each name once). */
+/**
+ * The slot of a byte_extract variable (sp_byte_extract.c AddVarNameToList: two names per rule; a name given again is
+ * the same slot, which the later byte_extract writes again).
+ */
 function defineVariable(name: string, into: PlanContext): number {
-  if (into.variables.includes(name)) throw new OptionError(`byte_extract variable '${name}' is defined twice`);
-  if (into.variables.length >= 2) throw new OptionError('at most 2 byte_extract variables per rule');
+  const slot = into.variables.indexOf(name);
+  if (slot >= 0) return slot;
+  if (into.variables.length >= 2) throw new OptionError('Rule has more than 2 byte_extract variables');
   into.variables.push(name);
   return into.variables.length - 1;
 }

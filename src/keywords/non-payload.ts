@@ -46,10 +46,8 @@ function numberTest(
       report.error('number-out-of-range', `${what} range ${a}<>${b} is outside ${min}..${max}`, 0, value.length);
       return undefined;
     }
-    if (a > b) {
-      report.error('bad-range', `${what} range ${a}<>${b} is empty (min > max)`, 0, value.length);
-      return undefined;
-    }
+    // sp_dsize_check.c ParseDsize loads a range whose minimum passes its maximum (CheckDsize then never matches)
+    if (a > b) report.warning('never-matches', `${what} range ${a}<>${b} is empty (min > max): it never matches (Snort loads it)`, 0, value.length);
     return { op: 'range', value: a, max: b };
   }
   const m = SIMPLE_TEST.exec(value);
@@ -91,8 +89,35 @@ function testKeyword(
   });
 }
 
-/** fragoffset: accepted, not checked by the matcher (compile.ts counts it as approximated). */
-export const fragoffset = testKeyword('fragoffset', 'test the IP fragment offset', ['=', '!', '<', '>'], 0, 8191, false);
+/**
+ * fragoffset (sp_ip_fragbits.c ParseFragOffset): `N`, `!N`, `>N` or `<N`, N a byte offset of 0..65535
+ * (SnortStrtoulRange to UINT16_MAX; `!` takes no `<`/`>` after it).
+ */
+export const fragoffset = testKeyword('fragoffset', 'test the IP fragment offset', ['=', '!', '<', '>'], 0, 65535, false, (t) => ({
+  t: 'fragoffset',
+  op: t.op as HeaderOf<'fragoffset'>['op'],
+  value: t.value,
+}));
+
+/**
+ * sp_ip_fragbits.c CheckFragOffset: the offset in bytes (frag_offset * 8; 0 for a packet that is no fragment or a
+ * rebuilt datagram) equal to N (`!`: not equal), or greater or less than it.
+ */
+export function fragoffsetMatches(h: HeaderOf<'fragoffset'>, s: Subject): boolean {
+  const ip = s.packet.ip;
+  if (ip === undefined) return false;
+  const off = ip.fragOffset * 8;
+  switch (h.op) {
+    case '=':
+      return off === h.value;
+    case '!':
+      return off !== h.value;
+    case '>':
+      return off > h.value;
+    case '<':
+      return off < h.value;
+  }
+}
 /** The plan's comparison for keywords that take no range. */
 const single = (t: NumberTest): NumTest => numTestOf(t, '<=>');
 
@@ -550,7 +575,7 @@ export const flow = defineKeyword<FlowArgs>({
   },
 });
 
-/** The plan's flow test; no_frag and only_frag are not checked (the matcher sees reassembled datagrams only). */
+/** The plan's flow test. */
 function flowTestOf(args: FlowArgs): FlowTest {
   const f: FlowTest = {};
   if (args.state === 'established') f.established = true;
@@ -560,18 +585,29 @@ function flowTestOf(args: FlowArgs): FlowTest {
   else if (args.direction === 'to_client') f.toClient = true;
   if (args.stream === 'only_stream') f.onlyStream = true;
   else if (args.stream === 'no_stream') f.noStream = true;
+  if (args.frag === 'only_frag') f.onlyFrag = true;
+  else if (args.frag === 'no_frag') f.noFrag = true;
   return f;
 }
 
-/** sp_clientserver.c CheckFlow: session state, direction, and rebuilt or not. */
+/**
+ * sp_clientserver.c CheckFlow: session state, direction, and rebuilt or not. A direction fails only on a packet that
+ * has one (PKT_FROM_CLIENT or PKT_FROM_SERVER, spp_session.c setPacketDirectionFlag) going the other way: a packet
+ * of no session (a fragment, ICMP, another IP protocol) passes both. A TCP packet always has a session block, a
+ * lone RST too (which opens no TCP session here: it comes from the client). only_frag/no_frag ask whether the packet
+ * is a datagram frag3 rebuilt.
+ */
 export function flowMatches(f: FlowTest, s: Subject): boolean {
   const hasFlow = s.flow !== undefined;
+  const directed = hasFlow || (s.packet.tcp !== undefined && s.packet.ip?.isFragment !== true);
   if (f.established && !(hasFlow && s.established)) return false;
   if (f.notEstablished && hasFlow && s.established) return false;
-  if (f.toServer && !(hasFlow && s.fromClient)) return false;
-  if (f.toClient && !(hasFlow && !s.fromClient)) return false;
+  if (f.toServer && directed && !s.fromClient) return false;
+  if (f.toClient && directed && s.fromClient) return false;
   if (f.onlyStream && !s.rebuilt) return false;
   if (f.noStream && s.rebuilt) return false;
+  if (f.onlyFrag && s.packet.origin !== 'defrag') return false;
+  if (f.noFrag && s.packet.origin === 'defrag') return false;
   return true;
 }
 
@@ -922,12 +958,40 @@ export const stream_size = defineKeyword<StreamSizeArgs>({
     );
     const op = oneOf(parts[1]!, ['<', '>', '=', '!=', '<=', '>='] as const, report, 'stream_size operator');
     if (!direction || !op) return undefined;
-    const size = parseInteger(parts[2]!.text, report, 'stream_size', 0, 0xffffffff, parts[2]!.at);
-    if (size === undefined) return undefined;
+    // s5TcpStreamSizeInit: SnortStrtoul(toks[2], &endp, 0) into a uint32_t, refused only when no digit was read or
+    // the number passes an unsigned long: `-1` is 0xffffffff, `0x10` is 16, `010` is 8, `5abc` is 5
+    const size = strtoulUint32(parts[2]!.text);
+    if (size === undefined) {
+      report.error('bad-number', `stream_size: '${parts[2]!.text}' is not a number`, parts[2]!.at, Math.max(1, parts[2]!.text.length));
+      return undefined;
+    }
     return { direction, op, size };
   },
   plan: header((a) => ({ t: 'stream_size', side: a.direction, test: { op: a.op === '!=' ? '!' : a.op, a: a.size } })),
 });
+
+/**
+ * C's strtoul(text, &end, 0) stored in a uint32_t: blanks, a sign, then hexadecimal after 0x, octal after 0, else
+ * decimal, up to the first other character. Undefined when no digit was read or the number is past an unsigned long
+ * (ERANGE); a minus sign negates modulo 2^64 (strtoul's rule), then the value is cut to 32 bits.
+ */
+export function strtoulUint32(text: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX](?=[0-9a-fA-F])|0)?([0-9a-fA-F]*)/.exec(text);
+  if (!m) return undefined;
+  const prefix = m[2] ?? '';
+  const radix = prefix.length === 2 ? 16 : prefix === '0' ? 8 : 10;
+  const digitOk = radix === 16 ? /[0-9a-fA-F]/ : radix === 8 ? /[0-7]/ : /[0-9]/;
+  let digits = '';
+  for (const ch of m[3] ?? '') {
+    if (!digitOk.test(ch)) break;
+    digits += ch;
+  }
+  if (digits === '' && prefix !== '0') return undefined;
+  let v = digits === '' ? 0n : BigInt(radix === 16 ? `0x${digits}` : radix === 8 ? `0o${digits}` : digits);
+  if (v > 0xffffffffffffffffn) return undefined;
+  if (m[1] === '-') v = (0x10000000000000000n - v) % 0x10000000000000000n;
+  return Number(v & 0xffffffffn);
+}
 
 /**
  * snort_stream_tcp.c s5TcpStreamSizeEval: the bytes each side has sent (by sequence numbers), on TCP packets of a

@@ -46,17 +46,17 @@ export interface FileFacts {
   flowbitsChecked: [string, FactPlace][];
 }
 
-const TCP_ONLY = new Set(['flags', 'seq', 'ack', 'window', 'stream_size', 'stream_reassemble']);
-const ICMP_ONLY = new Set(['itype', 'icode', 'icmp_id', 'icmp_seq']);
+/**
+ * Stream options Snort loads in any rule, which only a TCP session can satisfy. (The TCP header options flags, seq,
+ * ack and window, and the ICMP ones, Snort refuses outside a tcp or icmp rule: the parser reports those, bind.ts.)
+ */
+const TCP_ONLY = new Set(['stream_size', 'stream_reassemble']);
 const PAYLOAD_NEEDS_FP = new Set(['pcre', 'byte_test', 'byte_jump', 'byte_extract', 'isdataat', 'base64_decode', 'asn1']);
 
 const NEEDS_FP = 1;
-const TCP_HEADER = 2;
-const ICMP_HEADER = 4;
-/** The three sets above as one table indexed by keyword number (no string hashing per option). */
-const TRAITS_BY_ID = keywordTable(
-  (k) => (PAYLOAD_NEEDS_FP.has(k.name) ? NEEDS_FP : 0) | (TCP_ONLY.has(k.name) ? TCP_HEADER : 0) | (ICMP_ONLY.has(k.name) ? ICMP_HEADER : 0),
-);
+const TCP_STREAM = 2;
+/** The two sets above as one table indexed by keyword number (no string hashing per option). */
+const TRAITS_BY_ID = keywordTable((k) => (PAYLOAD_NEEDS_FP.has(k.name) ? NEEDS_FP : 0) | (TCP_ONLY.has(k.name) ? TCP_STREAM : 0));
 
 /** Per-file cache of expression checks: parsed expressions are shared by every rule with the same text. */
 export type ExprCache = Map<object, ResolveError | undefined>;
@@ -138,19 +138,12 @@ export class RuleChecker {
       else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
       if (traits === 0) continue;
       if (traits & NEEDS_FP) needsFp ??= kw;
-      if (proto !== 'tcp' && proto !== 'ip' && traits & TCP_HEADER)
+      if (proto !== 'tcp' && proto !== 'ip' && traits & TCP_STREAM)
         this.report(
           this.optionPlace(rule, o),
           'warning',
           'never-matches',
-          `'${kw}' tests TCP headers, but the rule is for ${proto}: it can never match`,
-        );
-      if (proto !== 'icmp' && proto !== 'ip' && traits & ICMP_HEADER)
-        this.report(
-          this.optionPlace(rule, o),
-          'warning',
-          'never-matches',
-          `'${kw}' tests ICMP headers, but the rule is for ${proto}: it can never match`,
+          `'${kw}' tests a TCP session, but the rule is for ${proto}: it can never match`,
         );
     }
     if (!positiveContent && needsFp) {

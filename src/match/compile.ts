@@ -150,21 +150,10 @@ const HANDLED = new Set([
 ]);
 /**
  * Approximated: asn1 (never matches), ssl_state/ssl_version (read from this packet's TLS record, not the session),
- * http_encode and fragoffset (not checked), logto/session/resp/react (no effect on matching), stream_reassemble
+ * http_encode (not checked), logto/session/resp/react (no effect on matching), stream_reassemble
  * (reassembly is not switched off).
  */
-const APPROXIMATED = new Set([
-  'asn1',
-  'ssl_version',
-  'ssl_state',
-  'http_encode',
-  'fragoffset',
-  'logto',
-  'session',
-  'resp',
-  'react',
-  'stream_reassemble',
-]);
+const APPROXIMATED = new Set(['asn1', 'ssl_version', 'ssl_state', 'http_encode', 'logto', 'session', 'resp', 'react', 'stream_reassemble']);
 /** Errors the parser reports because a keyword module is missing; the compiler rechecks these itself. */
 const RECHECKED_CODES = new Set(['unknown-keyword', 'unknown-variable']);
 
@@ -425,6 +414,8 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
     else if (kw !== 'content' && kw !== 'uricontent' && !NOT_IN_TREE.has(kw)) parts.push(`${kw}:${(o.value ?? '').trim()}`);
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;
+  if (rule.proto === 'ip' && rule.headers.length === 1 && rule.headers[0]!.t === 'ip_proto' && detectionOptions(node) === 1)
+    rule.headers[0]!.decodeTime = true;
   const { fp, chosen } = chooseFastPattern(contents);
   rule.fastPattern = fp;
   // fpcreate.c fpAddPortGroupRule: otn->longestPatternLen is the size of the content made the fast pattern (whole,
@@ -432,6 +423,32 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
   rule.contentLength = chosen !== undefined ? chosen.bytes.length : 0;
   if (rule.flowbits.length > 0 || rule.detectionFilter !== undefined) rule.tree = treeOf(parts, rule);
   return rule;
+}
+
+/** parser.c's rule_options: the options that are no detection option (otn->num_detection_opts counts the others). */
+const NOT_DETECTION: ReadonlySet<string> = new Set([
+  'classtype',
+  'detection_filter',
+  'gid',
+  'logto',
+  'metadata',
+  'msg',
+  'priority',
+  'reference',
+  'rev',
+  'sid',
+  'tag',
+  'threshold',
+]);
+
+/**
+ * Snort 2.9.20 fpcreate.c: an ip rule whose one detection option is ip_proto goes to ip_proto_only_lists, evaluated
+ * as each IP header is decoded, and to no port group.
+ */
+function detectionOptions(node: RuleNode): number {
+  let n = 0;
+  for (const o of node.options) if (!NOT_DETECTION.has(o.keyword)) n++;
+  return n;
 }
 
 /** Any other keyword: its spec adds its piece of the plan from the typed arguments (keywords without one add nothing). */

@@ -6,6 +6,7 @@
 import type { InspectionItem } from '../flow/pipeline.js';
 import { addressMatches, portMatches } from '../config/variables.js';
 import type { Packet } from '../packet/packet.js';
+import type { FragAlerts } from '../packet/defrag.js';
 import type { IpHeader } from '../packet/types.js';
 import { flowMatches } from '../keywords/non-payload.js';
 import { headerOk, protoOk } from './leaf-ops.js';
@@ -177,6 +178,12 @@ export const MATCH_DF_FIRST = 2;
 export const MATCH_DF_DONE = 4;
 /** Its event was logged for the TCP session already (sessionAlerts): not queued again. */
 export const MATCH_ALERTED = 8;
+/**
+ * Queued by decoding, not by detection (fpdetect.c fpEvalIpProtoOnlyRules calls SnortEventqAdd itself): ahead of
+ * detection's events in the queue, outside fpAddMatch and fpFinalSelectEvent (no action kinds, no sort, no session or
+ * frag3 alert record), but taking a place among the queue's max_queue nodes and its `log`.
+ */
+export const MATCH_DIRECT = 16;
 
 export const NO_MATCHES: Matches = Object.freeze({ rules: NO_EVENTS as unknown as RulePlan[], flags: [] as number[] }) as Matches;
 
@@ -276,7 +283,7 @@ export class EventDecider {
    */
   select(m: Matches, p: EventPacket, silent = false): MatchEvent[] {
     if (m.rules.length === 0) return NO_EVENTS;
-    const queued = this.queueOf(
+    const { queued, pass } = this.queueOf(
       m,
       silent,
       (r, f) => this.detectionFilterPasses(r, p, (f & MATCH_DF_FIRST) !== 0),
@@ -285,10 +292,15 @@ export class EventDecider {
     );
     const out: MatchEvent[] = [];
     const logged = Math.min(this.queue.log, queued.length);
+    const passRank = this.rankOf('pass', silent);
     for (let k = 0; k < logged; k++) {
       const r = queued[k]!;
       if (!this.passesFilters(r, p)) continue;
       if (r.action === 'pass' || (r.action === 'sdrop' && !silent)) continue;
+      // fpdetect.c fpLogEvent: once a pass rule was queued for the packet (PKT_PASS_RULE), an event of an action
+      // after pass in the order is not logged; this is how a pass rule keeps back the decode-time events queued
+      // before detection (fpEvalIpProtoOnlyRules), after the event filters counted it
+      if (pass && this.rankOf(r.action, silent) > passRank) continue;
       out.push({ rule: r, packet: p, action: r.action });
     }
     return out.length === 0 ? NO_EVENTS : out;
@@ -305,12 +317,21 @@ export class EventDecider {
     df: (r: RulePlan, flags: number) => boolean,
     alerted: (flags: number) => boolean,
     logged: ((r: RulePlan) => void) | undefined,
-  ): RulePlan[] {
+  ): { queued: RulePlan[]; pass: boolean } {
     const q = this.queue;
     const kinds: { rules: RulePlan[]; flags: number[] }[] = [];
+    const queued: RulePlan[] = [];
+    // PKT_PASS_RULE: a pass rule reached in the queue
+    let pass = false;
     for (let k = 0; k < m.rules.length; k++) {
       const r = m.rules[k]!;
       const f = m.flags[k]!;
+      if ((f & MATCH_DIRECT) !== 0) {
+        // sfeventq_add: no node left, no event (fpEvalIpProtoOnlyRules sets PKT_PASS_RULE for a pass rule all the same)
+        if (queued.length < q.maxEvents) queued.push(r);
+        if (r.action === 'pass') pass = true;
+        continue;
+      }
       if (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0 && !df(r, f)) continue;
       if ((f & MATCH_NOALERT) !== 0) continue;
       const rank = this.rankOf(r.action, silent);
@@ -319,7 +340,8 @@ export class EventDecider {
       list.rules.push(r);
       list.flags.push(f);
     }
-    const queued: RulePlan[] = [];
+    // fpFinalSelectEvent's tcnt counts its own events only; the nodes the decode-time events took are not there for it
+    const direct = queued.length;
     let tcnt = 0;
     const byOrder =
       q.order === 'priority'
@@ -333,14 +355,18 @@ export class EventDecider {
         const r = list.rules[k]!;
         if (r.action === 'pass' && tcnt > 0) break queue;
         if (!alerted(list.flags[k]!)) {
-          queued.push(r);
+          if (direct + tcnt < q.maxEvents) queued.push(r);
           tcnt++;
         }
         if (tcnt <= q.log) logged?.(r);
-        if (tcnt >= q.maxEvents || r.action === 'pass') break queue;
+        if (tcnt >= q.maxEvents) break queue;
+        if (r.action === 'pass') {
+          pass = true;
+          break queue;
+        }
       }
     }
-    return queued;
+    return { queued, pass };
   }
 
   /**
@@ -351,28 +377,35 @@ export class EventDecider {
    * sequence number), which is how a rule matching a packet and then the rebuilt data holding it alerts once. Marks
    * those with MATCH_ALERTED. Runs with the flow (collect), before select: a detection_filter not tested yet is taken
    * as passing here.
+   * `frag`: frag3's record of the same kind, kept per datagram (spp_frag3.c fpAddFragAlert, at most MAX_FRAG_ALERTS;
+   * fpFragAlerted: only a rebuilt datagram, PKT_REBUILT_FRAG, is kept from alerting again), for a fragment or the
+   * datagram rebuilt from it; fpFinalSelectEvent applies both records in the one pass.
    */
-  sessionAlerts(item: InspectionItem, m: Matches): void {
+  sessionAlerts(item: InspectionItem, m: Matches, frag?: FragAlerts): void {
     const f = item.flow;
     const t = item.packet.tcp;
-    if (f === undefined || t === undefined || f.kind !== 'tcp' || m.rules.length === 0) return;
-    const ep = item.fromClient ? f.client : f.server;
+    const session = f !== undefined && t !== undefined && f.kind === 'tcp';
+    if ((!session && frag === undefined) || m.rules.length === 0) return;
+    const ep = session ? (item.fromClient ? f.client : f.server) : undefined;
     const rebuilt = item.kind === 'stream';
-    const seq = (t.seq - (t.flags & 0x01 ? 1 : 0)) >>> 0;
+    const rebuiltFrag = item.packet.origin === 'defrag';
+    const seq = t === undefined ? 0 : (t.seq - (t.flags & 0x01 ? 1 : 0)) >>> 0;
     const seen = (r: RulePlan): boolean => {
-      const list = ep.alerts;
+      if (frag !== undefined && rebuiltFrag && frag.has(r.gid, r.sid)) return true;
+      const list = ep?.alerts;
       if (!rebuilt || list === undefined) return false;
       for (let k = 0; k < list.length; k += 3) if (list[k] === r.gid && list[k + 1] === r.sid) return true;
       return false;
     };
-    for (let k = 0; k < m.rules.length; k++) if (seen(m.rules[k]!)) m.flags[k]! |= MATCH_ALERTED;
+    for (let k = 0; k < m.rules.length; k++) if ((m.flags[k]! & MATCH_DIRECT) === 0 && seen(m.rules[k]!)) m.flags[k]! |= MATCH_ALERTED;
     this.queueOf(
       m,
       this.inline,
       () => true,
       (fl) => (fl & MATCH_ALERTED) !== 0,
       (r) => {
-        if ((ep.alerts?.length ?? 0) < 3 * MAX_SESSION_ALERTS) (ep.alerts ??= []).push(r.gid, r.sid, seq);
+        if (ep !== undefined && (ep.alerts?.length ?? 0) < 3 * MAX_SESSION_ALERTS) (ep.alerts ??= []).push(r.gid, r.sid, seq);
+        frag?.add(r.gid, r.sid);
       },
     );
   }

@@ -5,6 +5,7 @@ import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
 import {
   EventDecider,
   MATCH_DF_FIRST,
+  MATCH_DIRECT,
   MATCH_NOALERT,
   NO_EVENTS,
   NO_MATCHES,
@@ -16,7 +17,7 @@ import {
 } from './decide.js';
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
-import type { MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
+import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
 import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
 import { bufferRank, firstEnd, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from './snort-order.js';
@@ -26,6 +27,8 @@ import { bufferOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
+import { numTestOk } from '../keywords/num-test.js';
+import type { IpHeader } from '../packet/types.js';
 import { lowerOf, runOps, type VerifyContext } from './verify.js';
 
 export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
@@ -151,6 +154,9 @@ export class Matcher {
   private readonly checksumMode: 'all' | 'none';
   private readonly inline: boolean;
   private readonly vars = new Int32Array(2);
+  /** Rules evaluated as each IP header is decoded (ip_proto-only: see decodeTimeMatches), by number and as a list. */
+  private readonly decodeTime: Uint8Array;
+  private readonly decodeTimeRules: readonly number[];
   /** Lower-cased buffers per subject (nocase searches), dropped with the subject. */
   private readonly lowerCache = new WeakMap<Subject, Map<Uint8Array, Buffer>>();
   /** What candidates() returns (the same list each call). */
@@ -191,6 +197,19 @@ export class Matcher {
     this.order = opts.order ?? {};
     this.cands = new RuleList(n);
     this.cands2 = new RuleList(1024);
+    this.decodeTime = new Uint8Array(n);
+    const decodeTime: number[] = [];
+    const c = this.rules.columns.proto;
+    for (let i = 0; i < n; i++) {
+      if (c[i] !== PROTO_IP) continue;
+      // (the ip rules' plans are made here: a rule set has few of them)
+      const h = this.rules.get(i).headers[0];
+      if (h?.t === 'ip_proto' && h.decodeTime) {
+        this.decodeTime[i] = 1;
+        decodeTime.push(i);
+      }
+    }
+    this.decodeTimeRules = decodeTime;
     this.ctx = {
       subject: undefined as unknown as Subject,
       vars: this.vars,
@@ -341,6 +360,7 @@ export class Matcher {
           const i = noFp.ids[k]!;
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
+          if (this.decodeTime[i] === 1) continue;
           if (this.headerMatches(i, p) && (!cacheable || sameForFlowDirection(this.rules.get(i), s))) out.push(i);
         }
         if (cacheable) {
@@ -419,31 +439,85 @@ export class Matcher {
     this.stats.items++;
     const p = item.packet;
     if (p.ip === undefined) return NO_MATCHES;
+    // decoded packets (not rebuilt stream segments) meet the decode-time rules first, whatever comes after
+    const decoded = item.kind === 'packet' && this.decodeTimeRules.length > 0 ? this.decodeTimeMatches(p) : undefined;
+    if (item.detection === 'decode-only') return decoded ?? NO_MATCHES;
     if (this.checksumMode === 'all' && p.badChecksum && item.kind === 'packet') {
       this.stats.badChecksumSkipped++;
-      return NO_MATCHES;
+      return decoded ?? NO_MATCHES;
     }
+    // detect.c Detect: a packet a decode-time pass rule matched (PKT_PASS_RULE) is not inspected
+    if (decoded?.rules.some((r) => r.action === 'pass')) return decoded;
+    const m = this.detect(item);
+    if (decoded === undefined) return m;
+    return { rules: [...decoded.rules, ...m.rules], flags: [...decoded.flags, ...m.flags] };
+  }
+
+  /**
+   * The rules a packet's detection matches (Snort's Detect), in its order, flowbits applied. With a fragment or a
+   * datagram rebuilt from fragments (item.fragAlerts), the event queue's frag3 alert record applies as the session's
+   * does (decide.ts sessionAlerts); the rules the rebuilt datagram matched are kept for its completing first fragment,
+   * which evaluates only the rules whose first option is relative and alerts for none the datagram matched
+   * (InspectionItem.detection 'relative-first').
+   */
+  private detect(item: InspectionItem): Matches {
+    const relativeOnly = item.detection === 'relative-first';
+    const frag = item.fragAlerts;
     this.stats.inspected++;
     this.itemBudget.reset(itemBytes(item));
     // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
     if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
-    const out: Matches = { rules: [], flags: [] };
+    let out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
+    const accept = relativeOnly ? relativeFirst : undefined;
     for (const s of subjectsOf(item)) {
       const cands = this.candidates(s);
       this.stats.candidates += cands.n;
-      this.evaluate(s, cands, done, out, undefined);
+      this.evaluate(s, cands, done, out, accept);
     }
-    if (out.rules.length > 0) this.decider.sessionAlerts(item, out);
+    if (frag !== undefined) {
+      if (relativeOnly) out = withoutRules(out, frag.rebuiltMatched);
+      else if (item.packet.origin === 'defrag') for (const r of out.rules) frag.rebuiltMatched.add(r);
+    }
+    if (out.rules.length > 0) this.decider.sessionAlerts(item, out, relativeOnly ? undefined : frag);
     if (item.kind === 'stream') purgeSessionAlerts(item);
     return out.rules.length === 0 ? NO_MATCHES : out;
+  }
+
+  /**
+   * The ip_proto-only rules (an ip rule whose one detection option is ip_proto): Snort 2.9.20 evaluates them as it
+   * decodes each IP header (decode.c DecodeIP and DecodeIPV6Extensions call fpEvalIpProtoOnlyRules; fpcreate.c puts
+   * them in no port group), on the protocol that header names and its addresses (fpEvalRTN). So they see every
+   * decoded packet, a fragment that frag3 keeps from detection and a rebuilt datagram included, once per IP layer of
+   * a tunnel and once per header of an IPv6 chain; rebuilt stream segments are never decoded. (Snort does this in IDS
+   * mode only, and so leaves these rules out inline, a bug the gateway does not copy.)
+   */
+  private decodeTimeMatches(p: Packet): Matches | undefined {
+    const ip = p.ip!;
+    let out: RulePlan[] | undefined;
+    // (the common case without arrays: one IPv4 header)
+    if (p.outer === undefined && ip.version === 4) out = this.decodeTimeLayer(ip, ip.proto, undefined);
+    else
+      for (const l of p.outer === undefined ? [ip] : [...p.outer, ip]) for (const proto of headerChain(l)) out = this.decodeTimeLayer(l, proto, out);
+    // fpEvalIpProtoOnlyRules queues its events itself (SnortEventqAdd), not through fpFinalSelectEvent
+    return out === undefined ? undefined : { rules: out, flags: out.map(() => MATCH_DIRECT) };
+  }
+
+  private decodeTimeLayer(l: IpHeader, proto: number, out: RulePlan[] | undefined): RulePlan[] | undefined {
+    const ids = this.decodeTimeRules;
+    for (let k = 0; k < ids.length; k++) {
+      const i = ids[k]!;
+      const r = this.rules.get(i);
+      if (numTestOk((r.headers[0] as HeaderOf<'ip_proto'>).test, proto) && this.rules.endpointsMatch(i, l.src, l.dst, -1, -1)) (out ??= []).push(r);
+    }
+    return out;
   }
 
   /**
    * Evaluates a subject's candidates and appends what matched to `out`. When some candidate's outcome depends on what
    * was evaluated before it (flowbits, detection_filter), they are evaluated in Snort's order (snort-order.ts);
    * otherwise in any order, and what matched is put in Snort's order only when the event queue would keep part of it.
-   * `accept`: a further test of a matching rule (inline stream inspection).
+   * `accept`: a further test of a matching rule (inline stream inspection; a fragment's 'relative-first' detection).
    */
   private evaluate(s: Subject, cands: RuleList, done: number, out: Matches, accept: ((r: RulePlan) => boolean) | undefined): void {
     const doneRule = this.doneRule;
@@ -621,6 +695,38 @@ export class Matcher {
   }
 }
 
+/** `m` without the rules in `drop` (their flags with them). */
+function withoutRules(m: Matches, drop: ReadonlySet<object>): Matches {
+  const out: Matches = { rules: [], flags: [] };
+  for (let k = 0; k < m.rules.length; k++) {
+    if (drop.has(m.rules[k]!)) continue;
+    out.rules.push(m.rules[k]!);
+    out.flags.push(m.flags[k]!);
+  }
+  return out;
+}
+
+/**
+ * Whether the rule's first option (the root of its detection option tree) is relative, as far as the plan tells:
+ * a relative payload option with no flow, flowbits or header test (which could come before it) in the rule.
+ */
+function relativeFirst(r: RulePlan): boolean {
+  if (r.flow !== undefined || r.flowbits.length > 0 || r.headers.length > 0 || r.ops.length === 0) return false;
+  const op = r.ops[0]!;
+  return 'relative' in op && op.relative === true;
+}
+
+/**
+ * The protocols one IP header's decoding names, in order: IPv4 its protocol; IPv6 each header of its chain
+ * (DecodeIPV6Extensions runs once per next header), but nothing past the fragment header of a fragment whose
+ * transport is not decoded (decode.c stops there).
+ */
+function headerChain(ip: IpHeader): readonly number[] {
+  if (ip.version === 4) return [ip.proto];
+  const chain = ip.ext.map((e) => e.type);
+  if (!ip.isFragment || (ip.fragOffset === 0 && ip.proto === 17)) chain.push(ip.proto);
+  return chain;
+}
 /** The empty no-fast-pattern list, shared (never written: the lists kept on flows are only read). */
 const EMPTY_IDS = new Int32Array(0);
 

@@ -12,6 +12,7 @@ import {
   dsizeMatches,
   flagsMatches,
   fragbitsMatches,
+  fragoffsetMatches,
   icmpIdMatches,
   icmpSeqMatches,
   icodeMatches,
@@ -56,6 +57,8 @@ export function headerOk(h: HeaderTest, s: Subject): boolean {
       return neverMatches(h, s);
     case 'sameip':
       return sameipMatches(h, s);
+    case 'fragoffset':
+      return fragoffsetMatches(h, s);
     case 'ipopts':
       return ipoptsMatches(h, s);
     case 'fragbits':

@@ -149,8 +149,14 @@ export type HeaderTest =
   | { t: 'icode'; test: NumTest }
   | { t: 'icmp_id'; value: number }
   | { t: 'icmp_seq'; value: number }
-  | { t: 'ip_proto'; test: NumTest }
+  /**
+   * decodeTime: the rule's only detection option, which Snort 2.9.20 evaluates as it decodes each IP header (decode.c
+   * fpEvalIpProtoOnlyRules), not with the other rules (see Matcher.decodeTimeMatches).
+   */
+  | { t: 'ip_proto'; test: NumTest; decodeTime?: true }
   | { t: 'sameip' }
+  /** fragoffset: the fragment offset in bytes compared as sp_ip_fragbits.c CheckFragOffset does. */
+  | { t: 'fragoffset'; op: '=' | '!' | '<' | '>'; value: number }
   | { t: 'ipopts'; option: number }
   | { t: 'fragbits'; bits: number; mode: 'exact' | 'any' | 'all' | 'not' }
   | { t: 'flags'; bits: number; mode: 'exact' | 'any' | 'all' | 'not'; mask: number }
@@ -175,6 +181,9 @@ export interface FlowTest {
   toClient?: boolean;
   onlyStream?: boolean;
   noStream?: boolean;
+  /** flow:only_frag / no_frag: only / never a datagram frag3 rebuilt (PKT_REBUILT_FRAG). */
+  onlyFrag?: boolean;
+  noFrag?: boolean;
 }
 
 export interface FlowbitsOp {

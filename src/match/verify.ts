@@ -221,12 +221,18 @@ export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: Bu
         const [start, end] = w;
         const len = op.bytes.length;
         if (len > end - start) {
-          if (op.negated && ((sameBuf && op.relative && cpos === b.length) || end - start > 0)) continue;
+          if (op.negated && ((sameBuf && op.relative && cpos === b.length) || end - start > 0)) {
+            // sp_pattern_match.c uniSearchReal: an absolute content clears doe_ptr before it searches, and a negated
+            // one that finds nothing sets none: the cursor is gone after it (a relative one leaves it where it was)
+            if (!op.relative) cvalid = false;
+            continue;
+          }
           return false;
         }
         let at = find(ctx, op, b, start, end);
         if (op.negated) {
           if (at !== -1) return false;
+          if (!op.relative) cvalid = false;
           continue;
         }
         const again = retried(ops[i + 1]);
@@ -294,6 +300,9 @@ export function runOps(ctx: VerifyContext, ops: PayloadOp[], i: number, cbuf: Bu
         continue;
       }
       case 'byte_extract': {
+        // sp_byte_extract.c DetectByteExtract reads from doe_ptr when relative, with no fallback: before any option
+        // set a cursor (doe_ptr NULL), a relative byte_extract fails (byte_test, byte_jump and isdataat fall back to 0)
+        if (op.relative && !cvalid) return false;
         const name = cvalid ? cbuf : 'pkt';
         const b = bufferOf(ctx.subject, name, ctx.base64);
         if (b === undefined) return false;

@@ -266,7 +266,12 @@ function decodeIp4(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   setIp(p, ip);
   const dEnd = off + tot;
   setPayload(p, off + hlen, dEnd);
-  if (ip.isFragment) return;
+  if (ip.isFragment) {
+    // Snort 2.9.20 decode.c DecodeIP: of a fragment, only the first one of a UDP datagram has its transport decoded
+    // ("Ugly HACK to detect DNS attack on 0 offset UDP", spp_frag3.c), the others are IP payload
+    if (ip.fragOffset === 0 && ip.proto === 17) decodeUdpFragment(p, b, off + hlen, dEnd);
+    return;
+  }
   decodeTransport(p, b, off + hlen, dEnd, ip, c);
 }
 
@@ -316,6 +321,14 @@ function decodeIp6(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
       ip.id = u32(b, cur + 4);
       ip.fragHeaderOffset = cur;
       ip.isFragment = ip.mf || ip.fragOffset !== 0;
+      // decode.c: past the fragment header of a fragment, only a first fragment's UDP header is decoded; what follows
+      // it in any other fragment is fragment data, not headers
+      if (ip.isFragment && (ip.fragOffset !== 0 || b[cur] !== 17)) {
+        ip.proto = b[cur];
+        ip.headerLength = cur + len - off;
+        setPayload(p, cur + len, dEnd);
+        return;
+      }
     }
     nh = b[cur];
     cur += len;
@@ -323,7 +336,13 @@ function decodeIp6(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   ip.proto = nh;
   ip.headerLength = cur - off;
   setPayload(p, cur, dEnd);
-  if (ip.isFragment || nh === 59 || nh === 50) return;
+  if (ip.isFragment) {
+    // decode.c DecodeIPV6Extensions: decoding goes on past a fragment header only in a first fragment whose next
+    // header is UDP (as for IPv4)
+    if (nh === 17 && ip.fragOffset === 0) decodeUdpFragment(p, b, cur, dEnd);
+    return;
+  }
+  if (nh === 59 || nh === 50) return;
   decodeTransport(p, b, cur, dEnd, ip, c);
 }
 
@@ -376,6 +395,17 @@ function decodeUdp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHea
   }
   p.udp = u;
   setPayload(p, off + 8, off + ulen);
+}
+
+/**
+ * The UDP header of a first fragment (decode.c DecodeUDP with fragmented_udp_flag): its length is the rest of the
+ * fragment, not uh_len (which counts the whole datagram), and its checksum is not checked (it covers the datagram).
+ * A fragment too short for the header stays an IP packet, as Snort pops the UDP layer.
+ */
+function decodeUdpFragment(p: Packet, b: Uint8Array, off: number, end: number): void {
+  if (end - off < 8) return;
+  p.udp = { offset: off, srcPort: u16(b, off), dstPort: u16(b, off + 2), length: end - off, checksum: u16(b, off + 6), checksumOk: undefined };
+  setPayload(p, off + 8, end);
 }
 
 function icmpHeader(b: Uint8Array, off: number): IcmpHeader {
@@ -453,6 +483,12 @@ function decodeIcmp6(p: Packet, b: Uint8Array, off: number, end: number, ip: IpH
   setPayload(p, dataOff, end);
 }
 
+/**
+ * GRE as Snort 2.9.20 decode.c DecodeGRE reads it. A header it finds invalid (DecoderAlertEncapsulated) leaves the
+ * packet an IP packet whose payload is the GRE bytes, header included (the caller set that payload): version 0 with
+ * recursion or reserved flag bits, version 1 (PPTP) with checksum, routing, strict route, recursion or its reserved
+ * bits, without the key or not carrying PPP, any other version, or a header longer than the datagram.
+ */
 function decodeGre(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): void {
   const avail = end - off;
   if (avail < 4) return fail(p, 'gre-truncated', off);
@@ -461,11 +497,24 @@ function decodeGre(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   const proto = u16(b, off + 2);
   let hl = 4;
   if (version === 0) {
-    if (flags & 0xc000) hl += 4; // checksum (+ offset) present if C or R
+    if (flags & 0x07f8) return fail(p, 'gre-bad-version', off);
+    if (flags & 0xc000) hl += 4; // checksum and offset, present if C or R
     if (flags & 0x2000) hl += 4;
     if (flags & 0x1000) hl += 4;
-    if (flags & 0x4000) return; // source routing: not decoded further (rare, obsolete)
+    if (flags & 0x4000) {
+      // the source route entries, up to the empty one (address family 0, length 0)
+      for (;;) {
+        hl += 4;
+        if (hl > avail) break;
+        const sre = off + hl - 4;
+        const family = u16(b, sre);
+        const length = b[sre + 3];
+        if (family === 0 && length === 0) break;
+        hl += length;
+      }
+    }
   } else if (version === 1) {
+    if (flags & 0xcf78 || proto !== 0x880b || (flags & 0x2000) === 0) return fail(p, 'gre-bad-version', off);
     hl += 4; // key (payload length + call id)
     if (flags & 0x1000) hl += 4;
     if (flags & 0x0080) hl += 4;

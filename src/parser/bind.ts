@@ -55,8 +55,8 @@ function len(o: RuleOption): number {
   return o.end - o.start;
 }
 
-export function bindRule(options: RuleOption[], reporter: RuleReporter, action?: string): RuleIdentity {
-  return binder.bind(options, reporter, action);
+export function bindRule(options: RuleOption[], reporter: RuleReporter, action?: string, proto?: string): RuleIdentity {
+  return binder.bind(options, reporter, action, proto);
 }
 
 /**
@@ -79,13 +79,15 @@ class RuleBinder {
     this.reporter.report('warning', code, message, o.start, len(o));
   }
 
-  bind(options: RuleOption[], reporter: RuleReporter, action?: string): RuleIdentity {
+  bind(options: RuleOption[], reporter: RuleReporter, action?: string, proto?: string): RuleIdentity {
     this.reporter = reporter;
     this.fastPatternSeen = false;
     this.cursorSeen = false;
     this.contentHasAnchor = false;
+    this.mathVariable = undefined;
     const id: RuleIdentity = { gid: 1, sid: undefined, rev: undefined, msg: undefined, classtype: undefined };
     let singletons = 0; // bit set of SINGLETON_BITS seen
+    let plugins = 0; // bit set of PLUGIN_ONCE_BITS seen
     let lastContent: RuleOption | undefined;
     let extractVars: string[] | undefined;
     let sawSid = false;
@@ -96,6 +98,21 @@ class RuleBinder {
       const o = options[index]!;
       const kw = o.keyword;
       const kid = keywordIdOf(o);
+      if (kid !== -1) {
+        const once = PLUGIN_ONCE_BY_ID[kid]!;
+        if (once !== 0) {
+          if (plugins & once)
+            this.err(
+              o,
+              'duplicate-option',
+              once === RESPONSE
+                ? `a rule takes one response option (resp or react): Snort refuses a second`
+                : `'${kw}' appears more than once in the rule`,
+            );
+          plugins |= once;
+        }
+        if (proto !== undefined) this.checkProtocol(o, kid, proto);
+      }
       const bit = kid === -1 ? 0 : SINGLETON_BY_ID[kid]!;
       if (bit !== 0) {
         if (singletons & bit) this.err(o, 'duplicate-option', `'${kw}' appears more than once in the rule`);
@@ -125,7 +142,8 @@ class RuleBinder {
         if (lastContent.args === undefined || o.args === undefined) continue;
         if (typeof o.args === 'object' && 'variable' in (o.args as object)) {
           const v = (o.args as { variable: string }).variable;
-          if (!extractVars?.includes(v)) this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
+          if (!this.knownVariable(v, extractVars))
+            this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
         }
         this.applyModifier(lastContent.args as ContentArgs, o, index);
         continue;
@@ -160,26 +178,62 @@ class RuleBinder {
     return id;
   }
 
+  /** The variable byte_math's `result` last named in this rule (sp_byte_math.c keeps one name: the latest). */
+  mathVariable: string | undefined;
+
+  /** A name later options may use: a byte_extract name of the rule so far, or the last byte_math result. */
+  private knownVariable(v: string, extractVars: string[] | undefined): boolean {
+    return extractVars?.includes(v) === true || v === this.mathVariable;
+  }
+
   /**
-   * The byte_extract variables an option uses and defines; returns the rule's variables so far. (A method of its
-   * own: these few keywords' arguments have several shapes, and reading them in the binder's loop made V8 throw the
-   * compiled loop away each time a new shape came.)
+   * The byte_extract variables an option uses and defines; returns the rule's byte_extract names so far. As
+   * sp_byte_extract.c AddVarNameToList: a name given again is the same variable (its slot, written again), and a
+   * rule has at most two names ("Rule has more than 2 byte_extract variables"). byte_math's result is a variable of
+   * its own (sp_byte_math.c AddVarName_Bytemath: one name, the last one given). (A method of its own: these few
+   * keywords' arguments have several shapes, and reading them in the binder's loop made V8 throw the compiled loop
+   * away each time a new shape came.)
    */
   private bindVariables(o: RuleOption, kw: string, extractVars: string[] | undefined): string[] | undefined {
     const a = o.args as { name?: string; result?: string; variables?: string[] };
     if (Array.isArray(a.variables))
       for (const v of a.variables)
-        if (!extractVars?.includes(v)) this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
-    // byte_extract defines `name`, byte_math defines `result`: both are variables for later options.
-    const defined = kw === 'byte_extract' ? a.name : kw === 'byte_math' ? a.result : undefined;
-    if (typeof defined === 'string') {
+        if (!this.knownVariable(v, extractVars)) this.err(o, 'unknown-variable', `'${v}' is not a byte_extract variable defined earlier in the rule`);
+    if (kw === 'byte_math' && typeof a.result === 'string') this.mathVariable = a.result;
+    else if (kw === 'byte_extract' && typeof a.name === 'string' && !extractVars?.includes(a.name)) {
       extractVars ??= [];
-      if (extractVars.includes(defined)) this.err(o, 'duplicate-variable', `${kw} variable '${defined}' is defined twice`);
-      extractVars.push(defined);
+      extractVars.push(a.name);
       if (extractVars.length > MAX_BYTE_EXTRACT_VARS)
-        this.err(o, 'too-many-variables', `at most ${MAX_BYTE_EXTRACT_VARS} byte_extract/byte_math variables per rule`);
+        this.err(o, 'too-many-variables', `a rule has at most ${MAX_BYTE_EXTRACT_VARS} byte_extract variables (Snort: "Rule has more than 2")`);
     }
     return extractVars;
+  }
+
+  /**
+   * Options Snort refuses in a rule of another protocol (each plugin's init checks the rule's protocol):
+   * sp_tcp_{flag,seq,ack,win}_check.c "TCP Options on non-TCP rule", sp_icmp_{type,code,id,seq}_check.c "ICMP Options
+   * on non-ICMP rule", sp_ip_proto.c (ip rules only), sp_react.c (tcp), sp_rpc_check.c (tcp or udp), and
+   * sp_clientserver.c FlowInit: an icmp rule's flow must say only_frag or no_frag ("Cannot check flow connection for
+   * ICMP traffic"). An ip rule is no tcp or icmp rule: the TCP and ICMP options are refused there too.
+   */
+  private checkProtocol(o: RuleOption, kid: number, proto: string): void {
+    const need = PROTOCOL_BY_ID[kid]!;
+    if (need === 0) return;
+    const kw = o.keyword;
+    if (need === TCP_OPTION && proto !== 'tcp')
+      this.err(o, 'wrong-protocol', `'${kw}' is a TCP option: Snort refuses it in a ${proto} rule ("TCP Options on non-TCP rule")`);
+    else if (need === ICMP_OPTION && proto !== 'icmp')
+      this.err(o, 'wrong-protocol', `'${kw}' is an ICMP option: Snort refuses it in a ${proto} rule ("ICMP Options on non-ICMP rule")`);
+    else if (need === IP_OPTION && proto !== 'ip')
+      this.err(o, 'wrong-protocol', `'${kw}' can only be used in an ip rule (Snort refuses it in a ${proto} rule)`);
+    else if (need === REACT_OPTION && proto !== 'tcp') this.err(o, 'wrong-protocol', `react works on TCP only: Snort refuses it in a ${proto} rule`);
+    else if (need === RPC_OPTION && proto !== 'tcp' && proto !== 'udp')
+      this.err(o, 'wrong-protocol', `rpc needs a tcp or udp rule (Snort refuses it in a ${proto} rule)`);
+    else if (need === FLOW_OPTION && proto === 'icmp' && o.args !== undefined) {
+      const frag = (o.args as { frag?: string }).frag;
+      if (frag === undefined)
+        this.err(o, 'wrong-protocol', "an icmp rule's flow must say only_frag or no_frag: Snort cannot check a connection for ICMP traffic");
+    }
   }
 
   /** Whether `present` says the modifier was already given (then reported). */
@@ -326,6 +380,49 @@ const SINGLETON_BITS: ReadonlyMap<string, number> = new Map(
 
 /** The same facts as tables indexed by keyword number (no string hashing per option). */
 const SINGLETON_BY_ID = keywordTable((k) => SINGLETON_BITS.get(k.name) ?? 0);
+
+/**
+ * More plugins' multiple-declaration checks (FatalError when otn->ds_list is already set): sp_ttl_check.c,
+ * sp_tcp_flag_check.c, sp_tcp_seq_check.c, sp_tcp_ack_check.c, sp_tcp_win_check.c, sp_urilen_check.c,
+ * sp_base64_decode.c, and sp_respond3.c / sp_react.c, which share one slot (PLUGIN_RESPONSE: one of resp or react).
+ * ip_proto (the check is commented out) and fragoffset (none) may repeat. Each checked with `snort -T`.
+ */
+const RESPONSE = 1 << 7;
+const PLUGIN_ONCE_BITS: ReadonlyMap<string, number> = new Map([
+  ['ttl', 1 << 0],
+  ['flags', 1 << 1],
+  ['seq', 1 << 2],
+  ['ack', 1 << 3],
+  ['window', 1 << 4],
+  ['urilen', 1 << 5],
+  ['base64_decode', 1 << 6],
+  ['resp', RESPONSE],
+  ['react', RESPONSE],
+]);
+const PLUGIN_ONCE_BY_ID = keywordTable((k) => PLUGIN_ONCE_BITS.get(k.name) ?? 0);
+
+const TCP_OPTION = 1;
+const ICMP_OPTION = 2;
+const IP_OPTION = 3;
+const REACT_OPTION = 4;
+const RPC_OPTION = 5;
+const FLOW_OPTION = 6;
+/** Options whose plugin checks the rule's protocol (see checkProtocol). */
+const PROTOCOL_OPTIONS: ReadonlyMap<string, number> = new Map([
+  ['flags', TCP_OPTION],
+  ['seq', TCP_OPTION],
+  ['ack', TCP_OPTION],
+  ['window', TCP_OPTION],
+  ['itype', ICMP_OPTION],
+  ['icode', ICMP_OPTION],
+  ['icmp_id', ICMP_OPTION],
+  ['icmp_seq', ICMP_OPTION],
+  ['ip_proto', IP_OPTION],
+  ['react', REACT_OPTION],
+  ['rpc', RPC_OPTION],
+  ['flow', FLOW_OPTION],
+]);
+const PROTOCOL_BY_ID = keywordTable((k) => PROTOCOL_OPTIONS.get(k.name) ?? 0);
 /** Content modifiers are declared by their keyword specs (`contentModifier`), in one place. */
 const MODIFIER_BY_ID = keywordTable((k) => (k.contentModifier === true ? 1 : 0));
 const CURSOR_SETTER_BY_ID = keywordTable((k) => (CURSOR_SETTERS.has(k.name) ? 1 : 0));

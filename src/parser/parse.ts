@@ -265,7 +265,7 @@ class FileParser {
     }
     const { header, body } = outcome.rule;
     const options = parseRuleOptions(t, body, reporter);
-    const id = bindRule(options, reporter, header.action.value);
+    const id = bindRule(options, reporter, header.action.value, header.protocol.value);
     if (mapped) mapToFile(entry, header, options, body);
     return {
       kind: 'rule',
@@ -361,7 +361,7 @@ class DisabledRuleNode implements RuleNode {
     if (!this.parsed) {
       const reporter = new PendingReporter();
       const options = parseRuleOptions(this.text, this.body, reporter);
-      const id = bindRule(options, reporter, this.header.action.value);
+      const id = bindRule(options, reporter, this.header.action.value, this.header.protocol.value);
       this.parsed = { options, id, diags: reporter.diags, omittedError: reporter.omittedError };
     }
     return this.parsed;

@@ -57,6 +57,8 @@ export function itemOf(packet: Packet, opts: Partial<InspectionItem> = {}, http?
     fromClient: true,
     established: false,
     streamInserted: false,
+    detection: 'all',
+    fragAlerts: undefined,
     segment: undefined,
     payload: undefined,
     http: http ? [http] : [],

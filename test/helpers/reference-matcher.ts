@@ -6,10 +6,10 @@
  * leaf checks (`leaf-ops.ts`) and the event selection (`decide.ts`).
  */
 import type { InspectionItem } from '../../src/flow/pipeline.js';
-import { EventDecider, headerMatches, nonPayloadMatches, subjectsOf, type Matches, type MatchEvent } from '../../src/match/decide.js';
+import { EventDecider, headerMatches, MATCH_DIRECT, nonPayloadMatches, subjectsOf, type Matches, type MatchEvent } from '../../src/match/decide.js';
 import { runTurns, SharedNodes } from '../../src/match/rule-tree.js';
 import { bufferRank, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from '../../src/match/snort-order.js';
-import { base64Decode, byteExtract, byteJump, byteTestOk, isDataAtOk, valueOf } from '../../src/match/leaf-ops.js';
+import { base64Decode, byteExtract, byteJump, byteTestOk, headerOk, isDataAtOk, valueOf } from '../../src/match/leaf-ops.js';
 import type { BufferName, ContentOp, MatcherPlan, PayloadOp, PcreOp, RulePlan } from '../../src/match/plan.js';
 import { bufferOf, type Subject } from '../../src/match/subject.js';
 import { loadEngine } from '../../src/native/engine.js';
@@ -98,9 +98,11 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
       }
       const w = windowOf(op, b.length, here(op.buf), st.vars);
       if (w === 'error') return false;
+      // a negated content leaves the cursor where it was, none after an absolute one (which clears it first)
+      const nextBuf = op.relative ? cbuf : undefined;
       if (op.bytes.length > w.to - w.from) {
         const atEnd = op.relative && here(op.buf) === b.length;
-        return op.negated && (atEnd || w.to - w.from > 0) ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+        return op.negated && (atEnd || w.to - w.from > 0) ? evalFrom(st, ops, i + 1, nextBuf, cpos) : false;
       }
       let found = false;
       for (let at = w.from; at + op.bytes.length <= w.to; at++) {
@@ -110,7 +112,7 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
         if (evalFrom(st, ops, i + 1, op.buf, at + op.bytes.length)) return true;
         if (st.budget < 0 || !triedAgain(ops[i + 1])) return false;
       }
-      return op.negated && !found ? evalFrom(st, ops, i + 1, cbuf, cpos) : false;
+      return op.negated && !found ? evalFrom(st, ops, i + 1, nextBuf, cpos) : false;
     }
     case 'pcre': {
       // Snort's sp_pcre.c written out: HTTP buffers searched whole (no cursor, no retry); otherwise the subject starts
@@ -147,6 +149,8 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
       return pos >= 0 && evalFrom(st, ops, i + 1, name, pos);
     }
     case 'byte_extract': {
+      // relative with no cursor yet: Snort's doe_ptr is NULL and the read fails
+      if (op.relative && cbuf === undefined) return false;
       const name = cbuf ?? 'pkt';
       const b = bufferOf(st.s, name, st.base64);
       if (b === undefined) return false;
@@ -222,8 +226,16 @@ export class ReferenceMatcher {
     if (p.ip === undefined) return [];
     const out: Matches = { rules: [], flags: [] };
     const done = new Set<number>();
+    // ip_proto-only rules: on the decoded packet's (innermost IPv4) protocol, never with the others, queued directly
+    const decodeTime = (r: RulePlan) => r.headers[0]?.t === 'ip_proto' && r.headers[0].decodeTime === true;
+    if (item.kind === 'packet')
+      for (const r of this.plan.rules)
+        if (decodeTime(r) && headerMatches(r, p) && headerOk(r.headers[0]!, subjectsOf(item)[0]!)) {
+          out.rules.push(r);
+          out.flags.push(MATCH_DIRECT);
+        }
     for (const s of subjectsOf(item)) {
-      const rules = this.plan.rules.filter((r) => !done.has(r.index) && headerMatches(r, s.packet));
+      const rules = this.plan.rules.filter((r) => !done.has(r.index) && !decodeTime(r) && headerMatches(r, s.packet));
       const place = (r: RulePlan): { rank: number; end: number } => {
         const fp = r.fastPattern;
         if (fp === undefined) return { rank: NO_FAST_PATTERN_RANK, end: 0 };

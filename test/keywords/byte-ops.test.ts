@@ -171,13 +171,17 @@ describe('byte_* keywords: variables across options', () => {
       piece: { op: 'byte_test', bytes: 2, operator: '>', not: false, value: { var: 1 }, offset: { var: 0 }, ...planRead, relative: true },
     });
   });
-  it('a rule defines at most two variables, each once (sp_byte_extract.c)', () => {
-    expect(planValue('byte_extract', '1,0,a', [['byte_extract', '1,0,a']])).toEqual({ refused: "byte_extract variable 'a' is defined twice" });
+  it('a rule has at most two variables; a name given again is the same slot (sp_byte_extract.c AddVarNameToList)', () => {
+    const again = planValue('byte_extract', '1,2,a', [
+      ['byte_extract', '1,0,a'],
+      ['byte_extract', '1,1,b'],
+    ]);
+    expect('piece' in again && (again.piece as { slot: number }).slot).toBe(0);
     expect(
       planValue('byte_extract', '1,0,c', [
         ['byte_extract', '1,0,a'],
         ['byte_extract', '1,0,b'],
       ]),
-    ).toEqual({ refused: 'at most 2 byte_extract variables per rule' });
+    ).toEqual({ refused: 'Rule has more than 2 byte_extract variables' });
   });
 });

@@ -12,7 +12,6 @@ const tables: Record<string, Row[]> = {
     ['<=10', { error: 'bad-operator' }],
     ['>=10', { error: 'bad-operator' }],
     ['!9', { error: 'bad-operator' }],
-    ['20<>8', { error: 'bad-range' }],
     ['70000', { error: 'number-out-of-range' }],
     ['ten', { error: 'bad-number' }],
   ],
@@ -41,6 +40,10 @@ const tables: Record<string, Row[]> = {
     ['>0', { args: { op: '>', value: 0 } }],
     ['!0', { args: { op: '!', value: 0 } }],
     ['<=1', { error: 'bad-operator' }],
+    // a byte offset up to 65535 (sp_ip_fragbits.c: SnortStrtoulRange to UINT16_MAX)
+    ['65535', { args: { op: '=', value: 65535 } }],
+    ['65536', { error: 'number-out-of-range' }],
+    ['!>0', { error: 'bad-number' }],
   ],
   seq: [
     ['1958810375', { args: { op: '=', value: 1958810375 } }],
@@ -191,6 +194,8 @@ warningTables('non-payload keywords Snort reads surprisingly', {
     ['<0', { op: '<', protocol: 0 }, 'never-matches'],
     ['>255', { op: '>', protocol: 255 }, 'never-matches'],
   ],
+  // sp_dsize_check.c ParseDsize loads a range whose minimum passes its maximum (CheckDsize never matches it).
+  dsize: [['20<>8', { op: 'range', value: 20, max: 8 }, 'never-matches']],
 });
 
 planTables('non-payload keywords: plan pieces', {
@@ -227,7 +232,8 @@ planTables('non-payload keywords: plan pieces', {
   ],
   flow: [
     ['established,to_server', { piece: { established: true, toServer: true } }],
-    ['from_server,not_established,no_stream,no_frag', { piece: { notEstablished: true, toClient: true, noStream: true } }],
+    ['from_server,not_established,no_stream,no_frag', { piece: { notEstablished: true, toClient: true, noStream: true, noFrag: true } }],
+    ['only_frag', { piece: { onlyFrag: true } }],
     ['stateless', { piece: { stateless: true } }],
   ],
   flowbits: [
@@ -243,7 +249,10 @@ planTables('non-payload keywords: plan pieces', {
   ip_proto: [['!47', { piece: { t: 'ip_proto', test: { op: '!', a: 47 } } }]],
   stream_size: [['either,!=,0', { piece: { t: 'stream_size', side: 'either', test: { op: '!', a: 0 } } }]],
   sameip: [[undefined, { piece: { t: 'sameip' } }]],
-  fragoffset: [['>0', { piece: undefined }]],
+  fragoffset: [
+    ['>0', { piece: { t: 'fragoffset', op: '>', value: 0 } }],
+    ['!1480', { piece: { t: 'fragoffset', op: '!', value: 1480 } }],
+  ],
 });
 
 describe('non-payload keywords: more', () => {

@@ -61,6 +61,22 @@ const DOUBTFUL = [
   'pcre:"/[b-a]/";',
   'flow:established,not_established;',
   'flow:only_stream,no_stream;',
+  'ttl:1; ttl:2;',
+  'flags:S; flags:A;',
+  'ip_proto:6;',
+  'ip_proto:1; ip_proto:2;',
+  'react:block;',
+  'resp:rst_all; react:block;',
+  'flow:only_frag;',
+  'flow:no_frag,to_server;',
+  'fragoffset:!>0;',
+  'fragoffset:65535;',
+  'fragoffset:1; fragoffset:2;',
+  'byte_extract:1,0,v,big,little;',
+  'byte_test:2,<,1,0,little,big;',
+  'byte_extract:1,0,a; byte_extract:1,1,b; byte_extract:1,2,c;',
+  'stream_size:client,<,0x10;',
+  'dsize:5<>1;',
 ];
 
 const option: fc.Arbitrary<string> = fc.oneof(
@@ -116,7 +132,16 @@ export async function lintProperty(rules: readonly string[], dir: string): Promi
   for (; runs < MAX_RUNS; runs++) {
     writeFileSync(file, lines.join('\n') + '\n');
     const r = await runSnort(join(dir, 'snort'), conf, []);
-    if (r.failed) throw new Error(`Snort failed:\n${r.failed}`);
+    if (r.failed) {
+      // some parsers stop Snort without naming the line ("ERROR: threshold: count: must be > 0"): the first line
+      // whose prefix of the file makes Snort fail is it (bisection, a run per step)
+      const at = await firstFailing(lines, file, dir, conf);
+      if (at === undefined) throw new Error(`Snort failed:\n${r.failed}`);
+      runs += at.runs;
+      refused.set(at.line + 1, /ERROR: (.*)/.exec(r.failed)?.[1]?.trim() ?? 'refused');
+      lines[at.line] = `# refused by Snort: ${lines[at.line]}`;
+      continue;
+    }
     if (!r.refused) break;
     const i = r.refused.line - 1;
     if (i < 0 || i >= lines.length || refused.has(i + 1)) throw new Error(`Snort refused line ${r.refused.line} again: ${r.refused.message}`);
@@ -131,4 +156,25 @@ export async function lintProperty(rules: readonly string[], dir: string): Promi
     if ((s === undefined) !== (h === undefined)) findings.push({ line: i + 1, rule, snort: s ?? 'loads', honeywall: h ?? 'no error' });
   });
   return { rules: rules.length, snortRefused: refused.size, snortRuns: runs + 1, findings };
+}
+
+/** The index of the first line whose prefix (lines 0..it) Snort fails to load, and the runs it took to find. */
+async function firstFailing(lines: readonly string[], file: string, dir: string, conf: string): Promise<{ line: number; runs: number } | undefined> {
+  const fails = async (n: number): Promise<boolean> => {
+    writeFileSync(file, lines.slice(0, n).join('\n') + '\n');
+    const r = await runSnort(join(dir, 'snort'), conf, []);
+    return r.failed !== undefined || r.refused !== undefined;
+  };
+  let lo = 0; // the first lo lines load
+  let hi = lines.length; // the first hi lines fail
+  let runs = 0;
+  if (!(await fails(hi))) return undefined;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    runs++;
+    if (await fails(mid)) hi = mid;
+    else lo = mid;
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return { line: hi - 1, runs: runs + 1 };
 }
