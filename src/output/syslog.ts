@@ -310,9 +310,9 @@ export class SyslogSender {
           return;
         }
         // EPROTOTYPE: a stream socket there (syslog-ng's unix-stream): connect to it instead
-        if (/EPROTOTYPE|prototype/i.test(String((err as Error).message ?? err))) {
+        if (/EPROTOTYPE|wrong type/i.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message ?? err}`)) {
           this.unixMode = 'stream';
-          this.enqueue(body);
+          this.enqueue(this.frame(body));
           this.connect();
           return;
         }
@@ -326,8 +326,12 @@ export class SyslogSender {
       }
       return;
     }
-    // stream: octet counting over TCP (RFC 6587); one message per line-free write on a local stream socket
-    this.enqueue(t.kind === 'tcp' ? Buffer.concat([Buffer.from(`${body.length} `), body]) : Buffer.concat([body, Buffer.from([0])]));
+    this.enqueue(this.frame(body));
+  }
+
+  /** A message framed for a stream: octet counting over TCP (RFC 6587), a NUL after it on a local socket (as glibc's syslog). */
+  private frame(body: Buffer): Buffer {
+    return this.target.kind === 'tcp' ? Buffer.concat([Buffer.from(`${body.length} `), body]) : Buffer.concat([body, Buffer.from([0])]);
   }
 
   private enqueue(frame: Buffer): void {

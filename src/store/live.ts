@@ -405,8 +405,12 @@ export class LiveStore {
     if (list.length === 0) this.byCid.delete(seen.rec.communityId);
   }
 
-  /** The flow an alert was raised in: same Community ID, its time within the flow's (the latest such flow). */
-  private flowOf(a: AlertEvent): FlowSeen | undefined {
+  /**
+   * The flow an alert was raised in: same Community ID, the alert's time within the flow's first and last frame (the
+   * latest such flow). When giving up on waiting (`last`), an open flow that started before the alert will do: its
+   * frames at the alert's time may not be in the capture yet (tcpdump buffers, or the capture lags).
+   */
+  private flowOf(a: AlertEvent, last: boolean): FlowSeen | undefined {
     if (a.communityId === undefined) return undefined;
     const list = this.byCid.get(a.communityId);
     if (list === undefined) return undefined;
@@ -414,8 +418,8 @@ export class LiveStore {
     for (let i = list.length - 1; i >= 0; i--) {
       const s = list[i]!;
       const first = s.rec.startSec * US + s.rec.startUsec;
-      const last = s.rec.endSec * US + s.rec.endUsec;
-      if (t >= first - SLACK_US && (t <= last + SLACK_US || this.open.has(s.rec))) return s;
+      const end = s.rec.endSec * US + s.rec.endUsec;
+      if (t >= first - SLACK_US && (t <= end + SLACK_US || (last && this.open.has(s.rec)))) return s;
     }
     return undefined;
   }
@@ -442,7 +446,7 @@ export class LiveStore {
 
   /** Stores `a` linked to its flow (false when none is known and `alone` is false). */
   private store(a: AlertEvent, alone: boolean): boolean {
-    const seen = this.flowOf(a);
+    const seen = this.flowOf(a, alone);
     if (seen === undefined && !alone) return false;
     const honeypot = this.opts.honeypots.of(a.src, a.dst);
     this.writer.alert(a, seen?.row ?? null, { honeypot, sensor: this.opts.sensor, captureId: null });
