@@ -18,22 +18,11 @@
 // 4. determinism: a replay with two busy-loop processes running beside it, its alerts compared with the idle rounds'.
 // MB = 1e6 bytes (of captured frames), MiB = 2^20 bytes.
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { buildBigCapture, globalHeader } from './big-capture.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -105,75 +94,7 @@ const countAlerts = (file) =>
     : 0;
 
 // ---------------------------------------------------------------- 1. the capture (frames read with the stable pcap reader)
-const { readCaptureAll } = await import('../dist/packet/pcap.js');
-function pcapsUnder(dir) {
-  const out = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...pcapsUnder(p));
-    else if (name.endsWith('.pcap')) out.push(p);
-  }
-  return out;
-}
-const frames = [];
-for (const f of pcapsUnder(svTests)) {
-  const { records } = readCaptureAll(readFileSync(f), f);
-  for (const r of records) if (r.linktype === 1) frames.push(r);
-}
-const perLoop = frames.reduce((n, r) => n + r.data.length, 0);
-const LOOPS = Math.max(MIN_LOOPS, Math.ceil(MIN_BYTES / perLoop));
-const globalHeader = () => {
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(262144, 16);
-  gh.writeUInt32LE(1, 20);
-  return gh;
-};
-const big = join(tmp, 'big.pcap');
-const bigTmp = `${big}.${process.pid}`; // written aside, then renamed: a concurrent run never reads half a file
-const fd = openSync(bigTmp, 'w');
-writeSync(fd, globalHeader());
-let total = 0;
-let count = 0;
-for (let k = 0; k < LOOPS; k++) {
-  const recs = [];
-  for (const r of frames) {
-    const d = Buffer.from(r.data);
-    // rewrite the low address bytes (keeps HOME_NET membership): IPv4 (with or without one VLAN tag) and IPv6
-    let o = 12;
-    let et = d.readUInt16BE(o);
-    if (et === 0x8100 && d.length > 18) {
-      o += 4;
-      et = d.readUInt16BE(o);
-    }
-    const ip = o + 2;
-    if (et === 0x0800 && d.length >= ip + 20) {
-      d[ip + 14] ^= k & 0xff;
-      d[ip + 15] ^= (k >> 8) & 0xff;
-      d[ip + 18] ^= k & 0xff;
-      d[ip + 19] ^= (k >> 8) & 0xff;
-    } else if (et === 0x86dd && d.length >= ip + 40) {
-      d[ip + 22] ^= k & 0xff;
-      d[ip + 23] ^= (k >> 8) & 0xff;
-      d[ip + 38] ^= k & 0xff;
-      d[ip + 39] ^= (k >> 8) & 0xff;
-    }
-    const h = Buffer.alloc(16);
-    h.writeUInt32LE(1_600_000_000 + k * 100, 0);
-    h.writeUInt32LE(count % 1_000_000, 4);
-    h.writeUInt32LE(d.length, 8);
-    h.writeUInt32LE(d.length, 12);
-    recs.push(h, d);
-    total += d.length;
-    count++;
-  }
-  writeSync(fd, Buffer.concat(recs));
-}
-closeSync(fd);
-renameSync(bigTmp, big);
-frames.length = 0;
+const { big, count, total, loops: LOOPS, perLoop } = buildBigCapture(svTests, tmp, MIN_BYTES, MIN_LOOPS);
 const empty = join(tmp, 'empty.pcap');
 writeFileSync(empty, globalHeader());
 const fileSize = statSync(big).size;

@@ -3,7 +3,12 @@
  * honeywall.conf, then `honeywall run` (the built binary) inside the gateway namespace, and traffic
  * from the outside host and the honeypots. Two rounds: the second after a gateway restart (step 8),
  * from the second honeypot (the first one's connection limit is spent by round one). The IPS runs the compiled
- * matcher: the test rules from `honeywall convert --test-rules`, compiled with `honeywall compile`.
+ * matcher: the test rules from `honeywall convert --test-rules`, compiled with `honeywall compile`. The gateway fills
+ * its store (HwSTORE) and serves the console on the management interface (HwCONSOLE_LISTEN): after round one, the
+ * analyst on the manager host logs in over HTTPS and finds the inbound connection, the dropped Telnet attempt with its
+ * alert, the rewritten HTTP request with its alert (its pcap cut from the gateway's own capture: the GET as the
+ * honeypot sent it), and the simulated Sebek session under the honeypot; a manager address outside HwMANAGER gets no
+ * connection.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +18,22 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySkipReason, sleep, spawnGateway, waitFor } from './gateway/prereqs.js';
+
+/** Polls an async probe until it returns a value, or fails with its last error after `timeoutMs`. */
+async function waitForAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(500);
+  }
+}
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { decode } from '../src/packet/decode.js';
 import { Honeynet } from './honeynet/honeynet.js';
@@ -24,6 +45,8 @@ const NODE = process.execPath;
 const BIN = path.join(repoRoot, 'bin', 'honeywall.js');
 const SIMULATOR = path.join(repoRoot, 'dist', 'sebek', 'simulate-cli.js');
 const HERE = path.join(repoRoot, 'test', 'gateway');
+const CONSOLE_PORT = 8443;
+const ANALYST_PASSWORD = 'correct horse battery staple';
 const MAGIC = 0x5eb3c0de;
 
 const reason = gatewaySkipReason('gateway end-to-end test', { tcpdump: true });
@@ -100,8 +123,12 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
       { encoding: 'utf8' },
     );
     expect(compiled).toContain('2 rules: 2 compiled, 0 failed');
+    net = await Honeynet.create({ honeypots: 2 });
     const confText = [
       'HwHPOT_PUBLIC_IP="10.0.0.20 10.0.0.21"',
+      `HwSTORE=${path.join(dir, 'store.sqlite')}`,
+      `HwCONSOLE_LISTEN=${net.addr.gatewayManage}:${CONSOLE_PORT}`,
+      `HwALLOWED_TCP_IN="22 ${CONSOLE_PORT}"`,
       'HwSCALE=hour',
       'HwTCPRATE=6',
       'HwSEBEK=yes',
@@ -126,7 +153,8 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     ].join('\n');
     conf = path.join(dir, 'honeywall.conf');
     writeFileSync(conf, confText);
-    net = await Honeynet.create({ honeypots: 2 });
+    // the analyst's account, in the store the gateway will fill (made here)
+    execFileSync(NODE, [BIN, 'console', 'adduser', 'analyst', '--db', path.join(dir, 'store.sqlite')], { input: `${ANALYST_PASSWORD}\n` });
     fw = await applyFirewall(net, confText);
     for (const hp of net.honeypots) {
       // The Sebek collector address answers no ARP: a static neighbour lets the datagrams leave the honeypot.
@@ -261,8 +289,89 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     expect(smtp.events.every((e) => (e.to as string[]).includes('ops@honeynet.test'))).toBe(true);
   }
 
+  /** The console from the manager host: what the store holds after round one, as the analyst sees it. */
+  async function consoleShowsRound(hpIndex: number): Promise<void> {
+    const hpAddr = net.addr.honeypots[hpIndex]!;
+    const base = `https://${net.addr.gatewayManage}:${CONSOLE_PORT}/`;
+    const client = (paths: string[], env: string[] = []) =>
+      net
+        .exec('manager', ['env', ...env, NODE, path.join(HERE, 'console-client.mjs'), base, 'analyst', ...paths], {
+          input: ANALYST_PASSWORD,
+        })
+        .then((r) => JSON.parse(r.stdout) as ConsoleAnswer);
+    type ConsoleAnswer = {
+      error?: string;
+      fingerprint: string;
+      unauthenticated: number;
+      login: number;
+      results: Record<string, { status: number; body: any }>;
+    };
+    expect(gatewayErr).toContain(`console: ${base}`);
+    const fp = /SHA-256 ([0-9A-F:]+)/.exec(gatewayErr)![1];
+    // flows reach the store within a flush of the feed (0.5 s) and a refresh of open flows (2 s)
+    const flows = await waitForAsync(
+      "the round's flows in the console",
+      async () => {
+        const a = await client([
+          `/api/flows?limit=1000&host=${hpAddr}`,
+          `/api/alerts?limit=1000&host=${hpAddr}`,
+          `/api/sebek/processes?client=${hpAddr}`,
+        ]);
+        expect(a.error).toBeUndefined();
+        const rows = a.results[`/api/flows?limit=1000&host=${hpAddr}`]!.body.rows as Record<string, any>[];
+        const ok = rows.some((f) => f.server_port === 23 && f.alerts > 0) && rows.some((f) => f.server_port === 80 && f.alerts > 0);
+        return ok ? { a, rows } : undefined;
+      },
+      20_000,
+    );
+    const { a, rows } = flows;
+    expect(a.fingerprint).toBe(fp);
+    expect(a.unauthenticated).toBe(401);
+    expect(a.login).toBe(200);
+    // 1. the inbound connection, filed under the honeypot
+    expect(
+      rows.some(
+        (f) => f.direction === 'inbound' && f.client_ip === '10.0.0.1' && f.server_ip === hpAddr && f.server_port === 22 && f.honeypot === hpAddr,
+      ),
+    ).toBe(true);
+    // 3. the dropped Telnet attempt, with its alert
+    const telnet = rows.find((f) => f.server_port === 23 && f.alerts > 0)!;
+    expect(telnet).toMatchObject({ direction: 'outbound', client_ip: hpAddr, server_ip: '10.0.0.1' });
+    // 4. the rewritten request, with its alert
+    const web = rows.find((f) => f.server_port === 80 && f.alerts > 0)!;
+    const alerts = a.results[`/api/alerts?limit=1000&host=${hpAddr}`]!.body.rows as Record<string, any>[];
+    expect(alerts.some((x) => x.msg === 'Dropping Telnet connection' && x.blocked === 1 && x.flow_id === telnet.id)).toBe(true);
+    expect(alerts.some((x) => x.msg === 'Modifying HTTP GET command' && x.replaced === 1 && x.flow_id === web.id)).toBe(true);
+    // 6. the Sebek session under the honeypot: its shell's keystrokes
+    const procs = a.results[`/api/sebek/processes?client=${hpAddr}`]!.body.rows as Record<string, any>[];
+    expect(procs.length).toBeGreaterThan(0);
+    const shell = procs.find((p) => p.com === 'bash')!;
+    const detail = await client([`/api/flows/${web.id}`, `/api/flows/${web.id}/pcap`, `/api/sebek/processes/${hpAddr}/${shell.pid}`]);
+    const d = detail.results[`/api/flows/${web.id}`]!.body;
+    expect(d.alerts.map((x: { msg: string }) => x.msg)).toContain('Modifying HTTP GET command');
+    // the flow's pcap, cut from the gateway's own full capture: the request as the honeypot sent it (before the rewrite)
+    const pcap = readCaptureAll(Buffer.from(detail.results[`/api/flows/${web.id}/pcap`]!.body as string, 'base64')).records;
+    expect(pcap.length).toBeGreaterThan(2);
+    expect(pcap.some((r) => Buffer.from(decode(r.linktype, r.data).payload).toString('latin1').startsWith('GET /index.html'))).toBe(true);
+    const keys = JSON.stringify(detail.results[`/api/sebek/processes/${hpAddr}/${shell.pid}`]!.body);
+    expect(keys).toMatch(/uname|wget/);
+    // a manager address outside HwMANAGER: the firewall lets no connection through
+    // (the SYN is dropped: 1.5 s without an answer says so)
+    const foreign = await client(['/api/flows'], [`LOCAL_ADDRESS=${net.addr.managerForeign}`, 'TIMEOUT_MS=1500']);
+    expect(foreign.error).toBe('timeout');
+    // the status file says what the store took and dropped
+    const st = JSON.parse(read(path.join(dir, 'status.json'))) as {
+      store: { running: boolean; worker: { writer: { written: number }; live: { flows: number } } };
+      console: { listening: boolean };
+    };
+    expect(st.store.running).toBe(true);
+    expect(st.store.worker.writer.written).toBeGreaterThan(0);
+    expect(st.console.listening).toBe(true);
+  }
+
   it('round one: steps 1-7', async () => {
     await round(0);
+    await consoleShowsRound(0);
     const status = JSON.parse(read(path.join(dir, 'status.json'))) as { totals: { packets: number; dropped: number; replaced: number } };
     await sleep(1200);
     const s2 = JSON.parse(read(path.join(dir, 'status.json'))) as { totals: { packets: number; dropped: number; replaced: number } };

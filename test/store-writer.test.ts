@@ -21,7 +21,7 @@ describe('StoreWriter', () => {
     for (let i = 0; i < 9; i++) w.alert(alertEvent({ sid: i }), null, meta);
     expect(w.depth).toBe(10);
     expect(w.stats.queued).toBe(10);
-    expect(w.stats.dropped).toEqual({ flowStart: 0, flowEnd: 0, alert: 7, firewall: 0 });
+    expect(w.stats.dropped).toEqual({ flowStart: 0, flowUpdate: 0, flowEnd: 0, alert: 7, firewall: 0 });
     expect(w.stats.maxDepth).toBe(10);
     w.flush();
     expect(w.stats.written).toBe(10);

@@ -114,6 +114,76 @@ export interface ReplayHooks {
 }
 
 /**
+ * The frames of one or more captures through one pipeline (one flow table) with, when the hooks ask for flows, a
+ * FlowRecorder beside it: what replayCapture does per frame, for a reader that gets its frames elsewhere (the
+ * gateway's store feed reads the full capture's rotated files as tcpdump writes them, one flow table across them).
+ */
+export class FrameReplayer {
+  readonly pipe: PacketPipeline;
+  readonly recorder: FlowRecorder | undefined;
+  private readonly h: ReplayHooks;
+
+  constructor(
+    private readonly inspector: Inspector,
+    opts: ReplayOptions,
+    hooks: ReplayHooks,
+    private readonly stats?: ReplayStats,
+  ) {
+    this.h = hooks;
+    this.pipe = pipelineFor(opts);
+    this.recorder =
+      hooks.onFlowEnd !== undefined || hooks.onFlowStart !== undefined
+        ? new FlowRecorder(this.pipe.flows, { offsets: hooks.offsets ?? false, maxOffsets: hooks.maxOffsets })
+        : undefined;
+    if (this.recorder !== undefined) this.recorder.capture = hooks.capture ?? 0;
+  }
+
+  /** The capture file the next frames come from (FlowSpan.capture). */
+  set capture(id: number) {
+    if (this.recorder !== undefined) this.recorder.capture = id;
+  }
+
+  /** One frame, at capture position `index` (0-based, counted across files by the caller). */
+  frame(rec: CaptureRecord, index: number): void {
+    const stats = this.stats;
+    if (stats) {
+      stats.packets++;
+      stats.bytes += rec.data.length;
+    }
+    this.h.onFrame?.(rec, index);
+    this.handle(this.pipe.push(rec.linktype, rec.data, rec.tsSec, rec.tsUsec, index), index, rec.offset);
+  }
+
+  /** The end of the input: what the pipeline still held inspected, then every open flow ended ('shutdown'). */
+  finish(): void {
+    this.handle(this.pipe.finish(), -1, -1);
+    if (this.recorder !== undefined && this.h.onFlowEnd !== undefined) for (const r of this.recorder.finish()) this.h.onFlowEnd(r);
+  }
+
+  /** Inspects the items of the frame at `index` (-1: the end of the capture), recording its packets first. */
+  private handle(items: InspectionItem[], index: number, offset: number): void {
+    const { recorder, h, stats } = this;
+    if (recorder !== undefined) {
+      for (const item of items) {
+        const started = recorder.packet(item, index, offset);
+        if (started !== undefined) h.onFlowStart?.(started);
+      }
+    }
+    for (const item of items) {
+      if (stats) stats.items++;
+      const events = this.inspector.inspect(item);
+      if (events.length === 0) continue;
+      const ctx = eventContext(item.flow, index, item.flow && recorder?.recordOf(item.flow));
+      for (const e of events) {
+        if (stats) stats.events++;
+        h.onEvent(e, ctx);
+      }
+    }
+    if (recorder !== undefined && h.onFlowEnd !== undefined) for (const r of recorder.takeEnded()) h.onFlowEnd(r);
+  }
+}
+
+/**
  * Replays one capture; calls `hooks.onEvent` (or `hooks` itself) for every logged event, in order. With
  * onFlowStart/onFlowEnd a FlowRecorder keeps the pipeline's flows' counts. A capture that cannot be read to its end
  * is inspected up to the damage and the error is returned (not thrown).
@@ -128,53 +198,19 @@ export async function replayCapture(
 ): Promise<CaptureFormatError | undefined> {
   const h: ReplayHooks = typeof hooks === 'function' ? { onEvent: hooks } : hooks;
   const notes = new CaptureNotes();
-  const pipe = pipelineFor(opts);
-  const recorder =
-    h.onFlowEnd !== undefined || h.onFlowStart !== undefined
-      ? new FlowRecorder(pipe.flows, { offsets: h.offsets ?? false, maxOffsets: h.maxOffsets })
-      : undefined;
-  if (recorder !== undefined) recorder.capture = h.capture ?? 0;
-  /** Inspects the items of the frame at `index` (-1: the end of the capture), recording its packets first. */
-  const handle = (items: InspectionItem[], index: number, offset: number) => {
-    if (recorder !== undefined) {
-      for (const item of items) {
-        const started = recorder.packet(item, index, offset);
-        if (started !== undefined) h.onFlowStart?.(started);
-      }
-    }
-    for (const item of items) {
-      if (stats) stats.items++;
-      const events = inspector.inspect(item);
-      if (events.length === 0) continue;
-      const ctx = eventContext(item.flow, index, item.flow && recorder?.recordOf(item.flow));
-      for (const e of events) {
-        if (stats) stats.events++;
-        h.onEvent(e, ctx);
-      }
-    }
-    if (recorder !== undefined && h.onFlowEnd !== undefined) for (const r of recorder.takeEnded()) h.onFlowEnd(r);
-  };
+  const replayer = new FrameReplayer(inspector, opts, h, stats);
   let error: CaptureFormatError | undefined;
   try {
     let index = 0;
     for await (const batch of openCaptureBatches(path, notes, h.onCaptureState)) {
-      for (const rec of batch) {
-        if (stats) {
-          stats.packets++;
-          stats.bytes += rec.data.length;
-        }
-        h.onFrame?.(rec, index);
-        handle(pipe.push(rec.linktype, rec.data, rec.tsSec, rec.tsUsec, index), index, rec.offset);
-        index++;
-      }
+      for (const rec of batch) replayer.frame(rec, index++);
     }
   } catch (e) {
     if (!(e instanceof CaptureFormatError)) throw e;
     error = e;
   }
-  handle(pipe.finish(), -1, -1);
-  if (recorder !== undefined && h.onFlowEnd !== undefined) for (const r of recorder.finish()) h.onFlowEnd(r);
-  warnings?.push(...captureWarnings(path, notes.lines(path), pipelineDrops(pipe)));
+  replayer.finish();
+  warnings?.push(...captureWarnings(path, notes.lines(path), pipelineDrops(replayer.pipe)));
   return error;
 }
 

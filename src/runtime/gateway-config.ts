@@ -9,7 +9,8 @@ import { formatDiagnostic, loadHoneywallConf, parseQueueRange, type HoneywallCon
 import { ifaceNameProblem, printable } from '../config/iface-name.js';
 import { AlertRuleError, defaultAlertRules, parseAlertRule, type AlertRule } from './alerting.js';
 import type { MatcherSpec } from './matcher-loader.js';
-import { CONSOLE_DEFAULTS } from '../console/config.js';
+import { CONSOLE_DEFAULTS, loadConsoleSettings, type ConsoleSettings } from '../console/config.js';
+import { parseFacility, parseSeverity, parseSyslogTarget, type SyslogTarget } from '../output/syslog.js';
 
 export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwLOG_DIR: '/var/log/honeywall',
@@ -36,6 +37,11 @@ export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwSMTP_PORT: '25',
   HwALERT_FROM: '',
   HwHOSTNAME: '',
+  // alerts to syslog (RFC 5424): /dev/log, unix:PATH, udp:ADDR:PORT, tcp:ADDR:PORT; empty: none
+  HwSYSLOG: '',
+  HwSYSLOG_FACILITY: 'local5',
+  HwSYSLOG_SEVERITY: 'priority',
+  HwSYSLOG_FORMAT: 'sd',
   // the analysis store and the console (honeywall console reads them; known here so that run does not warn about them)
   ...CONSOLE_DEFAULTS,
 };
@@ -64,6 +70,15 @@ export interface GatewayConfig {
   statusIntervalMs: number;
   alerting: { rules: AlertRule[]; smtpHost: string; smtpPort: number; from: string };
   hostname: string;
+  /**
+   * The analysis store the gateway fills as it runs (HwSTORE set in the file, or --store): its file, the honeypots
+   * its rows are filed under, and whether the Sebek tap already writes the Sebek rows there (HwSEBEK_DB the same file).
+   */
+  store: { file: string; honeypots: string; sebekInStore: boolean } | undefined;
+  /** The console, started by `run` when HwCONSOLE_LISTEN is set (the same settings as `honeywall console`). */
+  console: ConsoleSettings | undefined;
+  /** Alerts to syslog (HwSYSLOG). */
+  syslog: { target: SyslogTarget; facility: number; severity: number | 'priority'; format: 'sd' | 'line' } | undefined;
 }
 
 export interface GatewayConfigResult {
@@ -81,6 +96,8 @@ export interface GatewayOverrides {
   noCapture?: boolean;
   workers?: string;
   allowEmpty?: boolean;
+  /** --store FILE: fill this store (as HwSTORE does). */
+  store?: string;
 }
 
 /** `file:line:column: error code: NAME: message`, at the setting's value when the file has it. */
@@ -212,6 +229,37 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   }
   const hostname = v('HwHOSTNAME') || os.hostname();
 
+  // the store: only when asked for (HwSTORE in the file or --store; the console's default path is not a request)
+  const storeText = over.store !== undefined ? path.resolve(over.store) : fw.extra.HwSTORE ? resolve(fw.extra.HwSTORE) : undefined;
+  const store =
+    storeText === undefined
+      ? undefined
+      : {
+          file: storeText,
+          honeypots: [...fw.honeypots, ...fw.honeypots6].map((a) => a.text).join(' '),
+          sebekInStore: sebek !== undefined && path.resolve(sebek.db) === storeText,
+        };
+  let consoleSettings: ConsoleSettings | undefined;
+  if (fw.extra.HwCONSOLE_LISTEN) {
+    const cs = loadConsoleSettings(file, { db: storeText });
+    for (const e of cs.errors) errors.push(e);
+    consoleSettings = cs.settings ?? undefined;
+  }
+  let syslog: GatewayConfig['syslog'];
+  if (v('HwSYSLOG').trim() !== '') {
+    const target = parseSyslogTarget(v('HwSYSLOG'));
+    const facility = parseFacility(v('HwSYSLOG_FACILITY'));
+    const severity = parseSeverity(v('HwSYSLOG_SEVERITY'));
+    const format = v('HwSYSLOG_FORMAT').trim();
+    if (typeof target === 'string') err('HwSYSLOG', target);
+    if (typeof facility === 'string') err('HwSYSLOG_FACILITY', facility);
+    if (typeof severity === 'string' && severity !== 'priority') err('HwSYSLOG_SEVERITY', severity);
+    if (format !== 'sd' && format !== 'line') err('HwSYSLOG_FORMAT', `'${printable(format)}' is not sd or line`);
+    if (typeof target !== 'string' && typeof facility !== 'string' && (typeof severity !== 'string' || severity === 'priority')) {
+      syslog = { target, facility, severity, format: format === 'line' ? 'line' : 'sd' };
+    }
+  }
+
   const config: GatewayConfig = {
     file,
     firewall: fw,
@@ -235,6 +283,9 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
       from: v('HwALERT_FROM') || `honeywall@${hostname}`,
     },
     hostname,
+    store,
+    console: consoleSettings,
+    syslog,
   };
   return { config: errors.length ? null : config, errors, warnings };
 }

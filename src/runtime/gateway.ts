@@ -22,6 +22,12 @@ import { RotatingFile } from './rotating-file.js';
 import { SebekTap } from './sebek-tap.js';
 import type { CrashReport, SupervisedStatus } from './supervisor.js';
 import type { QueueWorkerData, WorkerRequest } from './queue-worker.js';
+import { firewallEvent } from '../store/firewall.js';
+import { HoneypotSet } from '../store/honeypots.js';
+import type { FirewallEvent } from '../store/writer.js';
+import { ConsoleRunner, type ConsoleStatus } from './console-runner.js';
+import { StoreFeed, type StoreFeedStatus } from './store-feed.js';
+import { defaultSyslogFormat, describe as describeSyslog, SyslogAlertOutput, SyslogSender, type SyslogStats } from '../output/syslog.js';
 
 export interface KernelQueueStats {
   queue: number;
@@ -88,6 +94,12 @@ export interface GatewayStatus {
   supervised: SupervisedStatus[];
   retention: RetentionCounters;
   alerting: Alerter['counters'];
+  /** The store the gateway fills (HwSTORE): queue depth, rows written, drops by kind, the capture follower's counts. */
+  store: StoreFeedStatus | undefined;
+  /** The console `run` started (HwCONSOLE_LISTEN). */
+  console: ConsoleStatus | undefined;
+  /** Alerts to syslog (HwSYSLOG): sent, dropped, errors. */
+  syslog: (SyslogStats & { target: string }) | undefined;
 }
 
 interface WorkerSlot {
@@ -107,6 +119,10 @@ export class Gateway {
   private capture: FullCapture | undefined;
   private sebek: SebekTap | undefined;
   private alerter: Alerter;
+  private store: StoreFeed | undefined;
+  private console: ConsoleRunner | undefined;
+  private syslog: SyslogAlertOutput | undefined;
+  private readonly honeypots: HoneypotSet | undefined;
   private readonly ifnames = new InterfaceNames();
   private statusTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -124,6 +140,10 @@ export class Gateway {
     this.fwlog = new RotatingFile(path.join(config.logDir, 'firewall.log'));
     this.alerter = this.makeAlerter(config);
     this.retention = new Retention(retentionPolicies(config), (line) => this.log(line));
+    if (config.store !== undefined) {
+      const h = HoneypotSet.parse(config.store.honeypots);
+      this.honeypots = typeof h === 'string' ? undefined : h;
+    }
   }
 
   /**
@@ -173,6 +193,18 @@ export class Gateway {
       });
       this.sebek.start();
     }
+    if (c.syslog !== undefined) {
+      const sender = new SyslogSender(c.syslog.target, { log: (line) => this.log(line) });
+      this.syslog = new SyslogAlertOutput(
+        sender,
+        defaultSyslogFormat({ facility: c.syslog.facility, severity: c.syslog.severity, format: c.syslog.format, hostname: c.hostname }),
+      );
+    }
+    if (c.store !== undefined) await this.startStore(c, c.store);
+    if (c.console !== undefined) {
+      this.console = new ConsoleRunner({ settings: c.console, captureDir: c.capture?.dir }, (line) => this.log(line));
+      await this.console.start();
+    }
     if (c.nflogGroup !== undefined) {
       this.nflog = this.nf.openLog(c.nflogGroup, { timeout: 5, qthresh: 16, copyRange: 0xffff }, (entries) => this.onFirewallLog(entries));
     }
@@ -196,6 +228,40 @@ export class Gateway {
     this.retentionTimer = setInterval(() => this.retention.sweep(), RETENTION_INTERVAL_MS);
     this.retentionTimer.unref();
     await this.writeFreshStatus();
+  }
+
+  /**
+   * The store feed (its own worker thread): a failure to open the store is reported and the gateway runs on without
+   * it, since refusing to start would take the honeynet's IPS down with it.
+   */
+  private async startStore(c: GatewayConfig, store: NonNullable<GatewayConfig['store']>): Promise<void> {
+    const feed = new StoreFeed(
+      {
+        store: store.file,
+        honeypots: store.honeypots,
+        live: {
+          dir: c.capture?.dir,
+          sensor: c.hostname,
+          since: this.startedAt.getTime(),
+          // the Sebek records in the full capture, unless the Sebek tap already writes them into this file
+          sebek: c.sebek !== undefined && !store.sebekInStore ? { magic: c.sebek.magic, port: c.sebek.port } : undefined,
+          linkSockets: c.sebek !== undefined,
+        },
+        flushMs: 500,
+        pollMs: 200,
+      },
+      (line) => this.log(line),
+    );
+    try {
+      await feed.start();
+      this.store = feed;
+      this.log(
+        `store: ${store.file}${c.capture ? `, flows from the full capture in ${c.capture.dir}` : ' (no full capture: alerts and firewall lines only)'}`,
+      );
+    } catch (err) {
+      this.store = feed; // its status says why
+      this.log(`store: not started: ${(err as Error).message} (the gateway runs on without it)`);
+    }
   }
 
   private startWorkers(): Promise<void> {
@@ -243,17 +309,23 @@ export class Gateway {
       const line = formatFastAlert(e);
       this.fast.write(line);
       this.eve.write(formatEveAlert(e, { host: this.config.hostname }));
+      this.syslog?.write(e);
       this.alerter.ids(e, line);
     }
+    this.store?.alerts(events);
   }
 
   private onFirewallLog(entries: NflogPacket[]): void {
+    const rows: FirewallEvent[] | undefined = this.store !== undefined && this.honeypots !== undefined ? [] : undefined;
+    const ifname = (i: number) => this.ifnames.name(i);
     for (const e of entries) {
-      const line = formatFirewallLine(e, { host: this.config.hostname, ifname: (i) => this.ifnames.name(i) });
+      const line = formatFirewallLine(e, { host: this.config.hostname, ifname });
       this.fwlog.write(line);
+      rows?.push(firewallEvent(e, line.replace(/\n$/, ''), ifname, this.honeypots!, this.config.hostname, e.tsUsec));
       const src = e.data.length >= 20 && e.data[0]! >> 4 === 4 ? `${e.data[12]}.${e.data[13]}.${e.data[14]}.${e.data[15]}` : undefined;
       this.alerter.firewall(e.prefix, line, src);
     }
+    if (rows !== undefined) this.store!.firewall(rows);
   }
 
   /** SIGHUP: new config (alerting, logs' host name) and new rules; the queues stay bound. */
@@ -277,6 +349,10 @@ export class Gateway {
         capture: this.config.capture,
         sebek: this.config.sebek,
         nflogGroup: this.config.nflogGroup,
+        // started once: a change of these takes a restart
+        store: this.config.store,
+        console: this.config.console,
+        syslog: this.config.syslog,
       };
       this.config = { ...next, ...kept };
     } catch (err) {
@@ -322,7 +398,7 @@ export class Gateway {
 
   /** The status with current worker counters, written to the status file. */
   async writeFreshStatus(): Promise<GatewayStatus> {
-    await this.refreshWorkerStats();
+    await Promise.all([this.refreshWorkerStats(), this.store?.refresh()]);
     return this.writeStatus();
   }
 
@@ -358,6 +434,9 @@ export class Gateway {
       supervised: [this.capture?.supervisor.status(), this.sebek?.supervisor.status()].filter((x): x is SupervisedStatus => x !== undefined),
       retention: { ...this.retention.counters },
       alerting: { ...this.alerter.counters },
+      store: this.store?.status(),
+      console: this.console?.status(),
+      syslog: this.syslog ? { ...this.syslog.sender.stats, target: describeSyslog(this.syslog.sender.target) } : undefined,
     };
   }
 
@@ -395,7 +474,10 @@ export class Gateway {
       ),
     );
     if (this.nflog && this.nf) this.nf.close(this.nflog);
-    await Promise.all([this.capture?.stop(), this.sebek?.stop()]);
+    await Promise.all([this.capture?.stop(), this.sebek?.stop(), this.console?.stop()]);
+    // after the capture stopped: the feed reads it to its end, ends the open flows and closes the store
+    await this.store?.stop();
+    await this.syslog?.close();
     await this.alerter.flush();
     this.alerter.close();
     this.writeStatus();

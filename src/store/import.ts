@@ -14,14 +14,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { FlowRecord } from '../flow/recorder.js';
 import { replayCapture, type CaptureWarning, type Inspector, type ReplayStats } from '../match/replay.js';
-import { alertOf } from '../output/alert.js';
 import type { CaptureFormatError, CaptureState } from '../packet/pcap.js';
 import { SebekExtractor, type CapturedSebekRecord } from '../sebek/extract.js';
 import { SebekStore } from '../sebek/store.js';
 import type { HoneypotSet } from './honeypots.js';
-import { StoreWriter, type FlowMeta, type StoreWriterStats } from './writer.js';
+import { StoreSink } from './sink.js';
+import { StoreWriter, type StoreWriterStats } from './writer.js';
 
 export interface ImportOptions {
   /** The rules' matcher; without one only flows (and Sebek) are imported. */
@@ -182,7 +181,7 @@ export class Importer {
     const { honeypots, sensor } = this.opts;
     const db = this.db;
     const writer = new StoreWriter(db, { onFull: 'flush', maxQueue: IMPORT_BATCH, batch: IMPORT_BATCH, startRows: false });
-    const rows = new Map<FlowRecord, { row: number; meta: FlowMeta }>();
+    const sink = new StoreSink(writer, honeypots, sensor, captureId);
     const states: [number, CaptureState][] = [];
     let statesComplete = true;
     let firstUs: number | undefined;
@@ -220,24 +219,9 @@ export class Importer {
             }
           }
         },
-        onFlowStart: (rec) => {
-          const c = honeypots.classify(rec.clientIp, rec.serverIp);
-          const meta: FlowMeta = { honeypot: c.honeypot, direction: c.direction, sensor, captureId };
-          rows.set(rec, { row: writer.flowStarted(rec, meta), meta });
-          out.flows++;
-        },
-        onFlowEnd: (rec) => {
-          const r = rows.get(rec);
-          if (r === undefined) return;
-          rows.delete(rec);
-          writer.flowEnded(r.row, rec, r.meta);
-        },
-        onEvent: (e, ctx) => {
-          const a = alertOf(e, false, false, ctx);
-          const flow = ctx.record === undefined ? null : (rows.get(ctx.record)?.row ?? null);
-          writer.alert(a, flow, { honeypot: honeypots.of(a.src, a.dst), sensor, captureId });
-          out.alerts++;
-        },
+        onFlowStart: sink.onFlowStart,
+        onFlowEnd: sink.onFlowEnd,
+        onEvent: sink.onEvent,
       },
       stats,
       out.warnings,
@@ -263,6 +247,8 @@ export class Importer {
       error?.message ?? null,
       captureId,
     );
+    out.flows = sink.flows;
+    out.alerts = sink.alerts;
     out.packets = stats.packets;
     out.bytes = stats.bytes;
     out.error = error;

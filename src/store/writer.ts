@@ -44,11 +44,11 @@ export interface FirewallEvent {
 }
 
 type Op =
-  | { kind: 'flow'; row: number; rec: FlowRecord; meta: FlowMeta; final: boolean }
+  | { kind: 'flow'; row: number; rec: FlowRecord; meta: FlowMeta; final: boolean; files?: boolean }
   | { kind: 'alert'; alert: AlertEvent; flow: number | null; meta: AlertMeta }
   | { kind: 'firewall'; event: FirewallEvent };
 
-export type OpKind = 'flowStart' | 'flowEnd' | 'alert' | 'firewall';
+export type OpKind = 'flowStart' | 'flowUpdate' | 'flowEnd' | 'alert' | 'firewall';
 
 export interface StoreWriterOptions {
   /** Operations held before the next flush (default 65,536). */
@@ -71,7 +71,7 @@ export class StoreWriterStats {
   /** Deepest the queue was. */
   maxDepth = 0;
   /** Operations refused at a full queue, by kind. */
-  dropped: Record<OpKind, number> = { flowStart: 0, flowEnd: 0, alert: 0, firewall: 0 };
+  dropped: Record<OpKind, number> = { flowStart: 0, flowUpdate: 0, flowEnd: 0, alert: 0, firewall: 0 };
   /** Operations lost in a batch that failed (disk full, ...), and the last failure. */
   failed = 0;
   lastError: string | undefined = undefined;
@@ -81,7 +81,7 @@ const US = 1_000_000;
 const us = (sec: number, usec: number) => sec * US + usec;
 
 function opKind(op: Op): OpKind {
-  return op.kind === 'flow' ? (op.final ? 'flowEnd' : 'flowStart') : op.kind;
+  return op.kind === 'flow' ? (op.final ? 'flowEnd' : op.files === true ? 'flowUpdate' : 'flowStart') : op.kind;
 }
 
 export class StoreWriter {
@@ -168,6 +168,15 @@ export class StoreWriter {
     this.enqueue({ kind: 'flow', row, rec, meta, final: true });
   }
 
+  /**
+   * An open flow brought up to date: its counts and the places of its frames so far (the gateway's flows stay open
+   * while their hosts are idle, and the console shows them and cuts their pcap meanwhile). Returns false when the
+   * queue was full (counted as a flowUpdate drop: the next update or the flow's end carries the same).
+   */
+  flowUpdated(row: number, rec: FlowRecord, meta: FlowMeta): boolean {
+    return this.enqueue({ kind: 'flow', row, rec, meta, final: false, files: true });
+  }
+
   alert(alert: AlertEvent, flow: number | null, meta: AlertMeta): void {
     this.enqueue({ kind: 'alert', alert, flow, meta });
   }
@@ -212,7 +221,7 @@ export class StoreWriter {
   }
 
   private apply(op: Op): void {
-    if (op.kind === 'flow') this.applyFlow(op.row, op.rec, op.meta, op.final);
+    if (op.kind === 'flow') this.applyFlow(op.row, op.rec, op.meta, op.final, op.files === true);
     else if (op.kind === 'alert') this.applyAlert(op.alert, op.flow, op.meta);
     else {
       const e = op.event;
@@ -221,7 +230,7 @@ export class StoreWriter {
     }
   }
 
-  private applyFlow(row: number, r: FlowRecord, meta: FlowMeta, final: boolean): void {
+  private applyFlow(row: number, r: FlowRecord, meta: FlowMeta, final: boolean, files: boolean): void {
     const first = r.spans[0];
     const icmp = r.icmpType >= 0;
     this.upFlow.run({
@@ -257,10 +266,11 @@ export class StoreWriter {
       firstCaptureId: first?.capture ?? null,
       firstOffset: first?.first ?? null,
     });
-    if (!final) return;
+    if (!final && !files) return;
     for (const s of r.spans) {
       this.upFile.run(row, s.capture, s.first, s.last, s.packets, s.offsets === undefined ? null : encodeOffsets(s.offsets));
     }
+    if (!final) return;
     // the honeypot's view: what it received is "in", what it sent "out" (a flow's bytes count in its first minute)
     const fromHoneypot = meta.direction === 'outbound' || meta.direction === 'internal';
     const bytesIn = fromHoneypot ? r.bytesToClient : r.bytesToServer;

@@ -12,9 +12,7 @@ import type { Command } from 'commander';
 import { AuditLog } from '../../console/audit.js';
 import { addUser, MAX_PASSWORD, UserError } from '../../console/auth.js';
 import { CONSOLE_DEFAULTS, loadConsoleSettings, type ConsoleSettings } from '../../console/config.js';
-import { buildConsole } from '../../console/server.js';
-import { StaticError } from '../../console/static.js';
-import { loadTls, TlsError } from '../../console/tls.js';
+import { ConsoleStartError, startConsole } from '../../console/start.js';
 import { openStore, StoreError } from '../../store/db.js';
 import { EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
@@ -119,40 +117,15 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
         throw new UsageError(
           `--insecure-http listens on loopback addresses only (127.0.0.1, ::1), not ${s.listen.host}: over a network, plain HTTP would show the session cookie and the intruder data to anyone on the path`,
         );
-      if (!existsSync(s.store)) throw new UsageError(`${s.store}: no store there (honeywall import CAPTURE --db FILE makes one)`);
-      const db = open(s.store);
-      const users = (db.prepare('SELECT COUNT(*) AS n FROM users WHERE disabled = 0').get() as { n: number }).n;
-      let tls: { cert: Buffer; key: Buffer } | undefined;
-      let note = '';
-      if (!flags.insecureHttp) {
-        try {
-          const t = loadTls({ cert: s.tlsCert, key: s.tlsKey, store: s.store, host: s.listen.host });
-          tls = t;
-          note = ` (${t.generated ? 'a self-signed certificate made now, ' : ''}${t.certFile}, SHA-256 ${t.fingerprint})`;
-        } catch (e) {
-          db.close();
-          if (e instanceof TlsError) throw new UsageError(e.message);
-          throw e;
-        }
-      }
-      let app;
+      let started;
       try {
-        app = await buildConsole({ db, tls, captureDir: flags.captureDir });
+        started = await startConsole(s, { insecureHttp: flags.insecureHttp, captureDir: flags.captureDir });
       } catch (e) {
-        db.close();
-        if (e instanceof StaticError) throw new UsageError(e.message);
+        if (e instanceof ConsoleStartError) throw new UsageError(e.message);
         throw e;
       }
-      try {
-        await app.listen({ host: s.listen.host, port: s.listen.port });
-      } catch (e) {
-        db.close();
-        throw new UsageError(`cannot listen on ${s.listen.host}:${s.listen.port}: ${(e as Error).message}`);
-      }
-      const host = s.listen.host.includes(':') ? `[${s.listen.host}]` : s.listen.host;
-      const port = (app.server.address() as { port: number }).port;
-      process.stderr.write(`honeywall console: ${tls ? 'https' : 'http'}://${host}:${port}/ serving ${s.store}${note}\n`);
-      if (users === 0) process.stderr.write('honeywall console: no accounts yet: add one with honeywall console adduser NAME\n');
+      process.stderr.write(`honeywall console: ${started.url} serving ${s.store}${started.note}\n`);
+      if (started.users === 0) process.stderr.write('honeywall console: no accounts yet: add one with honeywall console adduser NAME\n');
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGTERM', stop);
@@ -162,8 +135,7 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
       });
-      await app.close();
-      db.close();
+      await started.close();
       process.stderr.write('honeywall console: stopped\n');
       ctx.exitCode = EXIT_OK;
     });

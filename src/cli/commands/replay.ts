@@ -17,6 +17,7 @@ import { captureInputProblem } from '../../packet/input-kind.js';
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import type { FlowRecord } from '../../flow/recorder.js';
 import { alertOf, eveAlert, eveFlow, formatEveAlert, formatFastAlert, type EventContext } from '../../output/alert.js';
+import { defaultSyslogFormat, parseFacility, parseSeverity, parseSyslogTarget, SyslogAlertOutput, SyslogSender } from '../../output/syslog.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 import { matcherInput, type MatcherInput } from './matcher-input.js';
 
@@ -35,6 +36,23 @@ interface ReplayFlags {
   out?: string;
   /** --no-flow-events: false. */
   flowEvents: boolean;
+  syslog?: string;
+  syslogFacility: string;
+  syslogSeverity: string;
+  syslogFormat: 'sd' | 'line';
+}
+
+/** --syslog TARGET with its facility, severity and format, checked before anything runs. */
+function syslogOutput(opts: ReplayFlags): SyslogAlertOutput | undefined {
+  if (opts.syslog === undefined) return undefined;
+  const target = parseSyslogTarget(opts.syslog);
+  if (typeof target === 'string') throw new UsageError(`--syslog: ${target}`);
+  const facility = parseFacility(opts.syslogFacility);
+  if (typeof facility === 'string') throw new UsageError(`--syslog-facility: ${facility}`);
+  const severity = parseSeverity(opts.syslogSeverity);
+  if (typeof severity === 'string' && severity !== 'priority') throw new UsageError(`--syslog-severity: ${severity}`);
+  const sender = new SyslogSender(target, { log: (line) => process.stderr.write(`honeywall: ${line}\n`) });
+  return new SyslogAlertOutput(sender, defaultSyslogFormat({ facility, severity, format: opts.syslogFormat }));
 }
 
 /** Captures smaller than this in all are inspected in this thread by `--workers auto` (threads cost more to start). */
@@ -74,6 +92,12 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     .option('--workers <n>', 'worker threads sharing the flows (auto: one per core; 0: this thread); the output is the same', 'auto')
     .option('--out <file>', 'write alerts to this file instead of stdout')
     .option('--no-flow-events', 'with --format eve: no flow events (one per flow, at its end), alerts only')
+    .option('--syslog <target>', 'also send each alert to syslog (RFC 5424): /dev/log, unix:PATH, udp:ADDR:PORT, tcp:ADDR:PORT')
+    .option('--syslog-facility <name>', 'syslog facility (kern..local7, or 0..23)', 'local5')
+    .option('--syslog-severity <name>', "syslog severity: 'priority' (from the rule's priority) or emerg..debug, 0..7", 'priority')
+    .addOption(
+      new Option('--syslog-format <format>', 'sd: structured data and the alert line; line: the line alone').choices(['sd', 'line']).default('sd'),
+    )
     .action(async (pcaps: string[], opts: ReplayFlags) => {
       if ((opts.rules.length > 0 || opts.conf) === (opts.matcher !== undefined)) throw new UsageError('give either --rules/--conf or --matcher');
       // a path that is not a capture at all (a directory, a rules file) is a usage error before anything runs
@@ -82,6 +106,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         if (problem !== undefined) throw new UsageError(problem);
       }
       const workers = workersOf(opts.workers, pcaps);
+      const syslog = syslogOutput(opts);
       let problems = 0;
       // The matcher artifact every thread loads: the one given, or the rules compiled into a temporary one.
       let input: MatcherInput | undefined;
@@ -118,6 +143,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         if (opts.format === 'fast') out.write(formatFastAlert(a) + '\n');
         else if (opts.format === 'eve') out.write(formatEveAlert(a) + '\n');
         else json.push(eveAlert(a));
+        syslog?.write(a);
         if (flowEvents && ctx.flowId !== undefined) alerted.add(ctx.flowId);
       };
       const onFlowEnd = (r: FlowRecord) => out.write(JSON.stringify(eveFlow(r, alerted.delete(r.id))) + '\n');
@@ -146,6 +172,14 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       } finally {
         await sharded?.close();
         input.cleanup();
+        await syslog?.close();
+      }
+      if (syslog !== undefined) {
+        const st = syslog.sender.stats;
+        if (st.dropped > 0 || st.errors > 0)
+          process.stderr.write(
+            `honeywall: syslog: ${st.sent} sent, ${st.dropped} dropped, ${st.errors} errors${st.lastError ? ` (${st.lastError})` : ''}\n`,
+          );
       }
       const figures = sharded ?? matcher!;
       limits.merge(figures.limits.report(Infinity));

@@ -20,6 +20,7 @@ interface RunOptions {
   capture: boolean;
   workers?: string;
   allowEmpty?: boolean;
+  store?: string;
 }
 
 /**
@@ -56,6 +57,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--status-file <file>', 'status file (overrides HwSTATUS_FILE)')
     .option('--no-capture', 'do not run the full capture')
     .option('--allow-empty', 'run inline with no rules (every queued packet accepted); refused without it')
+    .option('--store <file>', 'fill this analysis store as the gateway runs (overrides HwSTORE)')
     .action(async (opts: RunOptions) => {
       if (!existsSync(opts.config)) throw new UsageError(`--config: ${opts.config}: no such file`);
       const over: GatewayOverrides = {
@@ -67,6 +69,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         noCapture: !opts.capture,
         workers: opts.workers,
         allowEmpty: opts.allowEmpty === true,
+        store: opts.store,
       };
       const first = load(opts.config, over);
       if (!first.config) {

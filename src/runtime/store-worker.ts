@@ -1,0 +1,120 @@
+/**
+ * Worker-thread entry of the gateway's store feed (store-feed.ts starts it): the store's one writing connection and
+ * the capture follower (src/store/live.ts) live here, so neither SQLite's commits nor the capture's replay ever run
+ * on the thread that gives packets their verdicts.
+ * Messages in: alerts, firewall, stats, stop. Messages out: ready, error (could not start), ack (items taken),
+ * stats, failed (a step or a flush threw: reported, the feed goes on), stopped.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openStore } from '../store/db.js';
+import { HoneypotSet } from '../store/honeypots.js';
+import { LiveStore, type LiveOptions } from '../store/live.js';
+import type { FirewallEvent } from '../store/writer.js';
+import type { AlertEvent } from '../output/alert.js';
+
+export interface StoreWorkerData {
+  store: string;
+  honeypots: string;
+  live: Omit<LiveOptions, 'honeypots' | 'now'>;
+  /** How often the queue is written (ms). */
+  flushMs: number;
+  /** How often the capture is looked at when it had nothing new (ms). */
+  pollMs: number;
+}
+
+export type StoreWorkerRequest =
+  | { type: 'alerts'; alerts: AlertEvent[] }
+  | { type: 'firewall'; events: FirewallEvent[] }
+  | { type: 'stats' }
+  | { type: 'stop' };
+
+export interface StoreWorkerStats {
+  live: LiveStore['stats'];
+  writer: LiveStore['writer']['stats'];
+  depth: number;
+  maxQueue: number;
+  failures: number;
+  lastFailure: string | undefined;
+}
+
+async function run(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('store-worker.js must run in a worker thread');
+  const data = workerData as StoreWorkerData;
+  let live: LiveStore;
+  let db: ReturnType<typeof openStore>;
+  try {
+    const honeypots = HoneypotSet.parse(data.honeypots);
+    if (typeof honeypots === 'string') throw new Error(`honeypots: ${honeypots}`);
+    db = openStore(data.store);
+    live = new LiveStore(db, { ...data.live, honeypots });
+  } catch (err) {
+    port.postMessage({ type: 'error', message: (err as Error).message });
+    return;
+  }
+  let failures = 0;
+  let lastFailure: string | undefined;
+  const guard = (what: string, f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      failures++;
+      lastFailure = `${what}: ${(err as Error).message}`;
+      if (failures <= 20 || failures % 1000 === 0) port.postMessage({ type: 'failed', message: lastFailure, failures });
+    }
+  };
+  const stats = (): StoreWorkerStats => ({
+    live: { ...live.stats },
+    writer: { ...live.writer.stats, dropped: { ...live.writer.stats.dropped } },
+    depth: live.writer.depth,
+    maxQueue: live.writer.maxQueue,
+    failures,
+    lastFailure,
+  });
+  let stopping = false;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  let lastFlush = 0;
+  const pump = () => {
+    if (stopping) return;
+    let more = false;
+    guard('capture', () => {
+      more = live.step(50);
+    });
+    const now = Date.now();
+    if (now - lastFlush >= data.flushMs || live.writer.depth >= 2000) {
+      lastFlush = now;
+      guard('store', () => live.flush());
+    }
+    timer = more ? setImmediate(pump) : setTimeout(pump, data.pollMs);
+  };
+  port.on('message', (msg: StoreWorkerRequest) => {
+    if (msg.type === 'alerts') {
+      guard('alerts', () => live.alerts(msg.alerts));
+      port.postMessage({ type: 'ack', n: msg.alerts.length });
+    } else if (msg.type === 'firewall') {
+      guard('firewall', () => live.firewall(msg.events));
+      port.postMessage({ type: 'ack', n: msg.events.length });
+    } else if (msg.type === 'stats') port.postMessage({ type: 'stats', stats: stats() });
+    else if (msg.type === 'stop') {
+      stopping = true;
+      if (timer !== undefined) {
+        clearTimeout(timer as NodeJS.Timeout);
+        clearImmediate(timer as NodeJS.Immediate);
+      }
+      guard('close', () => live.close());
+      void live
+        .settled()
+        .catch(() => undefined)
+        .then(() => {
+          const s = stats();
+          db.close();
+          port.postMessage({ type: 'stopped', stats: s });
+          port.close();
+        });
+    }
+  });
+  port.postMessage({ type: 'ready' });
+  pump();
+}
+
+void run();
