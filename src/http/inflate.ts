@@ -122,14 +122,18 @@ class ZlibStream {
     return off;
   }
 
-  /** Done with the stream: a sound one is reset and kept for the next body (free list), a failed one closed. */
+  /**
+   * Done with the stream: reset and kept for the next body (free list), a failed one too (zlib's inflateReset
+   * clears an error state: the deflate variant is found by trying the zlib wrapper on raw bodies, which fails every
+   * time), or closed when the list is full.
+   */
   close(): void {
     const n = this.native;
     if (n === null) return;
     this.native = null;
     n.handle.onerror = NO_ERROR_HANDLER;
     const list = free[this.variant];
-    if (!this.failed && list.length < FREE_MAX) {
+    if (list.length < FREE_MAX) {
       n.handle.reset();
       list.push(n);
     } else n.handle.close();
