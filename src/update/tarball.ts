@@ -32,7 +32,6 @@ export class TarballError extends Error {}
 
 /** A name from a hostile archive, fit for a message: control and non-ASCII bytes escaped, at most 120 characters. */
 export function escapeName(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
   const e = s.replace(/[\u0000-\u001f\u007f-\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return e.length > 120 ? `${e.slice(0, 117)}...` : e;
 }
