@@ -51,6 +51,7 @@ describe.skipIf(reason !== undefined)('honeywall update swaps the rules of a run
     JSON.parse(readFileSync(statusFile(), 'utf8')) as {
       reloads: number;
       reloadErrors: number;
+      reloadPending: number;
       totals: { queueDropped: number; userDropped: number };
     };
 
@@ -151,6 +152,7 @@ describe.skipIf(reason !== undefined)('honeywall update swaps the rules of a run
     const st = status();
     expect(st.reloads).toBe(1);
     expect(st.reloadErrors).toBe(0);
+    expect(st.reloadPending).toBe(0);
     expect(st.totals.queueDropped).toBe(0);
     expect(st.totals.userDropped).toBe(0);
 
@@ -161,5 +163,26 @@ describe.skipIf(reason !== undefined)('honeywall update swaps the rules of a run
     const old = await stream(5001, 1, 1, 'OLD-BAD').done;
     expect(old.echoed).toBe(1);
     expect(arrived(5001, 'OLD-BAD')).toBe(1);
+  }, 120_000);
+
+  it('a new artifact the gateway refuses (compiled for another HOME_NET): update says why, puts the previous one back', async () => {
+    const art = readFileSync(path.join(dir, 'rules.hwm'));
+    const before = status().reloadErrors;
+    writeFileSync(
+      path.join(dir, 'update-other.conf'),
+      readFileSync(updateConf(), 'utf8').replace('var = HOME_NET=10.0.0.20', 'var = HOME_NET=192.0.2.1'),
+    );
+    writeFileSync(path.join(src(), 'local.rules'), OLD_RULES);
+    const u = await update(path.join(dir, 'update-other.conf'));
+    expect(u.code).toBe(2);
+    expect(u.err).toMatch(
+      /the gateway \(pid \d+\) could not load the new rules: .*HOME_NET.*; it kept the old ones; the previous rules\.hwm is back in place/,
+    );
+    expect(readFileSync(path.join(dir, 'rules.hwm')).equals(art)).toBe(true);
+    expect(status().reloadErrors).toBeGreaterThan(before);
+    // The gateway kept the rules of the last good update: the new rule still drops, the old one does not.
+    await stream(5001, 1, 1, 'NEW-BAD').done;
+    await outside.settle(300);
+    expect(arrived(5001, 'NEW-BAD')).toBe(0);
   }, 120_000);
 });

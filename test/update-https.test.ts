@@ -256,7 +256,7 @@ t.close()`,
     const fake = () => join(tmp, 'fake-honeywall-gateway.mjs');
 
     /** A stand-in for `honeywall run`: writes its status file; on SIGHUP reloads (reads the artifact) or not. */
-    function startFake(mode: 'reload' | 'ignore', status: string): Promise<void> {
+    function startFake(mode: 'reload' | 'ignore' | 'late-failure', status: string): Promise<void> {
       writeFileSync(
         fake(),
         `import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -264,8 +264,19 @@ import { createHash } from 'node:crypto';
 const [status, artifact, mode] = process.argv.slice(2);
 let reloads = 0;
 let loaded = '';
-const write = () => { writeFileSync(status + '.tmp', JSON.stringify({ pid: process.pid, reloads, reloadErrors: 0, loaded })); renameSync(status + '.tmp', status); };
+let reloadErrors = 0;
+let reloadPending = 0;
+let lastReloadError;
+const write = () => { writeFileSync(status + '.tmp', JSON.stringify({ pid: process.pid, reloads, reloadErrors, reloadPending, lastReloadError, loaded })); renameSync(status + '.tmp', status); };
 process.on('SIGHUP', () => {
+  if (mode === 'late-failure') {
+    // As honeywall run with a queue worker that is still loading: the counter first, the worker's failure later.
+    reloads++;
+    reloadPending = 1;
+    setTimeout(write, 100);
+    setTimeout(() => { reloadPending = 0; reloadErrors++; lastReloadError = 'queue 0: cannot load the database'; write(); }, 800);
+    return;
+  }
   if (mode !== 'reload') return;
   loaded = createHash('sha256').update(readFileSync(artifact)).digest('hex');
   reloads++;
@@ -326,6 +337,21 @@ setInterval(() => {}, 1000);
       expect(r.err).toContain('the previous rules.hwm is back in place');
       expect(fileSha(join(tmp, 'state/rules.hwm'))).toBe(art);
       expect(fileSha(join(tmp, 'state/rules.hwm.update-state.json'))).toBe(state);
+      gw!.kill('SIGKILL');
+    }, 120_000);
+
+    it('a queue worker that fails after the reload counter went up: update waits for reloadPending 0 and refuses', async () => {
+      const status = join(tmp, 'status-late.json');
+      await startFake('late-failure', status);
+      const art = fileSha(join(tmp, 'state/rules.hwm'));
+      const r = await run([
+        'update',
+        '--config',
+        config('late.conf', [`${base}/et/emerging.rules.tar.gz md5-url`], [`status-file = ${status}`, 'reload-timeout = 10']),
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`the gateway (pid ${gw!.pid}) could not load the new rules: queue 0: cannot load the database; it kept the old ones`);
+      expect(fileSha(join(tmp, 'state/rules.hwm'))).toBe(art);
       gw!.kill('SIGKILL');
     }, 120_000);
 

@@ -1,8 +1,9 @@
 /**
  * The running gateway picks up the new artifact on SIGHUP (`honeywall run` reloads its config and rules and then
  * rewrites its status file, whose `reloads` counter goes up; `reloadErrors` goes up instead of the rules changing
- * when the reload failed). The pid comes from that status file; before signalling, /proc says whether the pid is
- * still a honeywall process (a stale status file must not make us signal whatever process got the pid since).
+ * when the reload failed; `reloadPending` counts the queue workers still loading, and the reload is over at 0).
+ * The pid comes from that status file; before signalling, /proc says whether the pid is still a honeywall process
+ * (a stale status file must not make us signal whatever process got the pid since).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { UpdateRefused } from './errors.js';
@@ -19,6 +20,8 @@ interface Status {
   pid: number;
   reloads: number;
   reloadErrors: number;
+  /** Queue workers still loading the last reload's rules (absent from older gateways: 0). */
+  reloadPending: number;
   lastReloadError?: string;
   updatedAt?: string;
 }
@@ -32,6 +35,7 @@ function readStatus(file: string): Status | undefined {
       pid: j.pid!,
       reloads: Number(j.reloads ?? 0),
       reloadErrors: Number(j.reloadErrors ?? 0),
+      reloadPending: Number(j.reloadPending ?? 0),
       lastReloadError: j.lastReloadError,
       updatedAt: j.updatedAt,
     };
@@ -71,7 +75,8 @@ export async function reloadGateway(statusFile: string, timeoutMs: number): Prom
   for (;;) {
     await sleep(100);
     const now = readStatus(statusFile);
-    if (now && now.pid === before.pid && now.reloads > before.reloads) {
+    // Confirmed when the reload counter went up and no queue worker is still loading (each answers ok or failed).
+    if (now && now.pid === before.pid && now.reloads > before.reloads && now.reloadPending === 0) {
       if (now.reloadErrors > before.reloadErrors)
         throw new UpdateRefused(
           `the gateway (pid ${before.pid}) could not load the new rules: ${now.lastReloadError ?? 'no reason given'}; it kept the old ones`,
