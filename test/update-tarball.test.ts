@@ -28,6 +28,27 @@ describe('readRuleTarball', () => {
     ]);
   });
 
+  it("regular files written by old tar programs ('\\0' and '7' types) are read too; directories and devices skipped", async () => {
+    const f = join(tmp, 'old.tar');
+    execFileSync('python3', [
+      '-c',
+      `import tarfile, io, sys
+t = tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT)
+for name, kind in (('rules/old.rules', tarfile.AREGTYPE), ('rules/cont.rules', tarfile.CONTTYPE), ('rules/new.rules', tarfile.REGTYPE)):
+    i = tarfile.TarInfo(name); i.type = kind; data = name.encode(); i.size = len(data); t.addfile(i, io.BytesIO(data))
+i = tarfile.TarInfo('rules/dir.rules'); i.type = tarfile.DIRTYPE; t.addfile(i)
+i = tarfile.TarInfo('rules/fifo.rules'); i.type = tarfile.FIFOTYPE; t.addfile(i)
+t.close()`,
+      f,
+    ]);
+    const r = await readRuleTarball(f);
+    expect(r.map((e) => [e.path, e.text]).sort()).toEqual([
+      ['rules/cont.rules', 'rules/cont.rules'],
+      ['rules/new.rules', 'rules/new.rules'],
+      ['rules/old.rules', 'rules/old.rules'],
+    ]);
+  });
+
   it('bounds: entry count, one rule file, all entries together', async () => {
     const f = await tarball('many.tar.gz', { 'a.rules': 'A'.repeat(100), 'b.rules': 'B', 'c.rules': 'C' });
     await expect(readRuleTarball(f, { ...DEFAULT_TAR_LIMITS, maxEntries: 2 })).rejects.toThrow('more than 2 entries');

@@ -100,7 +100,9 @@ export async function readRuleTarball(file: string, limits: TarLimits = DEFAULT_
           entry.resume();
           return;
         }
-        if (bad || entry.type !== 'File' || !name.endsWith('.rules')) {
+        // Old tar writers mark a regular file '\0' (OldFile) or '7' (ContiguousFile): the same thing for us.
+        const regular = entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile';
+        if (bad || !regular || !name.endsWith('.rules')) {
           entry.resume();
           return;
         }
