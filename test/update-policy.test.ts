@@ -3,10 +3,10 @@
  * shipped sample files, uncommented) and pulledpork's *sid.conf, with file:line:column errors; flowbits setters
  * enabled as suricata-update does.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/transform/convert.js';
 import { buildReport } from '../src/transform/report.js';
 import { parsePolicy, PolicyError, readPolicyFiles, mergePolicy, emptyPolicy } from '../src/transform/policy.js';
@@ -78,8 +78,14 @@ const R = {
   plain: 'alert tcp $EXTERNAL_NET any -> $HOME_NET 80 (msg:"plain"; content:"p"; classtype:attempted-recon; sid:2000006; rev:1;)',
 };
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function setup(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'hw-update-policy-'));
+  made.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }

@@ -1,13 +1,14 @@
 /** The tarball reader's bounds and refusals, on archives made here (node-tar for plain ones, Python for hostile names). */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { c as tarCreate } from 'tar';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TAR_LIMITS, escapeName, readRuleTarball } from '../src/update/tarball.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hw-update-tar-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function tarball(name: string, files: Record<string, string>): Promise<string> {
   const dir = mkdtempSync(join(tmp, 'src-'));
