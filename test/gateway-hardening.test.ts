@@ -215,6 +215,11 @@ describe('deploy', () => {
     const license = readFileSync(path.join(root, 'LICENSE'), 'utf8');
     expect(license).toContain('GNU GENERAL PUBLIC LICENSE');
     expect(license).toContain('Version 2, June 1991');
-    expect(readdirSync(path.join(root, 'deploy')).sort()).toEqual(['honeywall-firewall.service', 'honeywall.service']);
+    expect(readdirSync(path.join(root, 'deploy')).sort()).toEqual([
+      'honeywall-firewall.service',
+      'honeywall-update.service',
+      'honeywall-update.timer',
+      'honeywall.service',
+    ]);
   });
 });

@@ -74,6 +74,8 @@ export interface GatewayStatus {
   reloads: number;
   reloadErrors: number;
   lastReloadError: string | undefined;
+  /** Queue workers that have not yet answered the last reload (0 when it is over: `honeywall update` waits for it). */
+  reloadPending: number;
   queues: QueueRunnerStats[];
   kernelQueues: KernelQueueStats[];
   totals: {
@@ -106,7 +108,18 @@ interface WorkerSlot {
   queue: number;
   worker: Worker;
   stats: QueueRunnerStats | undefined;
+  /** A reload was sent and not answered yet. */
+  reloadPending: boolean;
+  /** Called at the worker's next `reloaded` answer (reload() waits for it). */
+  onReloaded?: () => void;
 }
+
+/**
+ * How long reload() waits for the workers' answers, so that the status file written after a reload tells its outcome
+ * (`honeywall update` confirms from it). A worker that answers later rewrites the status file then; the wait stays
+ * well under systemd's stop timeout, since a SIGTERM waits for the reload in progress.
+ */
+const WORKER_RELOAD_WAIT_MS = 10_000;
 
 export class Gateway {
   private nf: NfBinding | undefined;
@@ -272,7 +285,7 @@ export class Gateway {
         new Promise<void>((resolve, reject) => {
           const data: QueueWorkerData = { queue, spec: c.inspector, queueOptions: queueOptions(c) };
           const worker = new Worker(url, { workerData: data });
-          const slot: WorkerSlot = { queue, worker, stats: undefined };
+          const slot: WorkerSlot = { queue, worker, stats: undefined, reloadPending: false };
           this.workers.push(slot);
           worker.on('message', (m: { type: string; [k: string]: unknown }) => {
             if (m.type === 'ready') {
@@ -290,6 +303,12 @@ export class Gateway {
                 this.lastReloadError = String(m.error);
                 this.log(`queue ${queue}: reload failed, old rules kept: ${String(m.error)}`);
               }
+              slot.reloadPending = false;
+              const done = slot.onReloaded;
+              slot.onReloaded = undefined;
+              // reload() is waiting: it writes the status after. Otherwise this answer came late: write it now.
+              if (done) done();
+              else this.writeStatus();
             }
           });
           worker.on('error', (err) => {
@@ -333,7 +352,22 @@ export class Gateway {
     this.reloads++;
     try {
       if (this.workers.length > 0) {
+        const answered = this.workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              w.reloadPending = true;
+              const t = setTimeout(() => {
+                w.onReloaded = undefined;
+                resolve();
+              }, WORKER_RELOAD_WAIT_MS);
+              w.onReloaded = () => {
+                clearTimeout(t);
+                resolve();
+              };
+            }),
+        );
         for (const w of this.workers) w.worker.postMessage({ type: 'reload', spec: next.inspector } satisfies WorkerRequest);
+        await Promise.all(answered);
       } else if (this.runners.length > 0) {
         const loaded: GatewayMatcher[] = [];
         for (let i = 0; i < this.runners.length; i++) loaded.push(await loadGatewayMatcher(next.inspector));
@@ -415,6 +449,7 @@ export class Gateway {
       reloads: this.reloads,
       reloadErrors: this.reloadErrors,
       lastReloadError: this.lastReloadError,
+      reloadPending: this.workers.filter((w) => w.reloadPending).length,
       queues,
       kernelQueues: kq,
       totals: {

@@ -7,8 +7,8 @@ import type { Action, Edit, RuleNode } from '../ast.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { parseRules } from '../parser/parse.js';
 import { printNode } from '../parser/print.js';
-import { decide, matches, type RuleContext } from './decide.js';
-import type { ModifyLine, Policy, PolicyLine, PolicyType } from './policy.js';
+import { decide, decideState, matches, type RuleContext } from './decide.js';
+import type { ModifyLine, Policy, PolicyLine, PolicyType, StateLine } from './policy.js';
 import { replaceInsertions } from './replace.js';
 import { reverseRule, type AddressPairKind, type LiteralAddressPolicy } from './reverse.js';
 
@@ -22,6 +22,17 @@ export interface ConvertRuleOptions {
   seed: number;
   /** What to do with a rule that cannot be converted: pass it through unchanged, or write it commented out. */
   onBadRule: 'keep' | 'disable';
+  /**
+   * Flowbits setters to keep enabled (key `gid:sid`), found by resolveFlowbits (flowbits.ts): each is enabled with
+   * `flowbits:noalert` added when the input or the policy has it disabled, as suricata-update does.
+   */
+  flowbitsEnable?: ReadonlyMap<string, FlowbitsNeed>;
+}
+
+/** Why a setter is kept: the bits it sets that enabled rules check, and those rules (`gid:sid`). */
+export interface FlowbitsNeed {
+  bits: string[];
+  checkedBy: string[];
 }
 
 export type RuleStatus = 'converted' | 'unchanged' | 'skipped' | 'disabled-input';
@@ -32,6 +43,12 @@ export type RuleNote =
   | { kind: 'flowbits-noalert'; wanted: PolicyType }
   | { kind: 'addresses'; pair: AddressPairKind; swapped: boolean }
   | { kind: 'modified'; by: string[] }
+  /** Enabled from a disabled input by an enable.conf line (`file:line`). */
+  | { kind: 'enabled'; by: string }
+  /** Disabled by a disable.conf line (`file:line`). */
+  | { kind: 'state-disabled'; by: string }
+  /** A setter another enabled rule needs, kept enabled with flowbits:noalert (`noalertAdded` when it was not there). */
+  | { kind: 'flowbits-enabled'; bits: string[]; checkedBy: string[]; noalertAdded: boolean }
   | { kind: 'dialect'; from: string; to: string };
 
 export interface RuleOutcome {
@@ -83,12 +100,21 @@ function applicableModifies(rule: RuleNode, ctx: RuleContext, modify: readonly M
 }
 
 /** Converts one enabled, valid rule. `text` is the text `rule`'s spans point into. */
+/** What the state stage (enable/disable files, flowbits resolution) decided for an enabled rule. */
+interface StateOutcome {
+  disabledBy?: StateLine;
+  flowbits?: FlowbitsNeed;
+  /** The rule was written disabled and is being enabled (for flowbits, or by an enable line). */
+  wasDisabled?: boolean;
+}
+
 function convertValid(
   rule: RuleNode,
   text: string,
   ctx: RuleContext,
   opts: ConvertRuleOptions,
   line: number,
+  st: StateOutcome = {},
 ): { edits: Edit[]; outcome: RuleOutcome } {
   const outcome: RuleOutcome = {
     line,
@@ -106,9 +132,21 @@ function convertValid(
 
   const decision = decide(rule, ctx, opts.policy);
   outcome.decidedBy = decision;
-  if (decision) {
+  // A needed setter gets flowbits:noalert when it would otherwise be off (disabled in the input or by the policy):
+  // it now runs only for the rules that check its bits, as suricata-update enables it.
+  const off = st.wasDisabled === true || st.disabledBy !== undefined || decision?.type === 'disable';
+  const keep = st.flowbits !== undefined && off;
+  const addNoalert = keep && !isFlowbitsNoalert(rule);
+  if (keep) {
+    outcome.notes.push({ kind: 'flowbits-enabled', bits: st.flowbits!.bits, checkedBy: st.flowbits!.checkedBy, noalertAdded: addNoalert });
+    if (addNoalert) edits.push(appendOptionEdit(rule, text, 'flowbits:noalert'));
+  } else if (st.disabledBy) {
+    outcome.notes.push({ kind: 'state-disabled', by: `${st.disabledBy.file}:${st.disabledBy.line}` });
+    disable = true;
+  }
+  if (decision && !(keep && decision.type === 'disable')) {
     const type = decision.type;
-    if (BLOCKING.has(type) && isFlowbitsNoalert(rule)) {
+    if (BLOCKING.has(type) && (isFlowbitsNoalert(rule) || addNoalert)) {
       // A flowbits setter keeps a non-blocking action whatever the policy says (dropping it blocks traffic silently).
       outcome.notes.push({ kind: 'flowbits-noalert', wanted: type });
       if (action === 'drop' || action === 'sdrop' || action === 'reject') action = 'alert';
@@ -181,17 +219,45 @@ export interface RuleInput {
 /** Converts one rule node; sets nothing on the node: the caller assigns `edits`. */
 export function convertRule(input: RuleInput, ctx: RuleContext, opts: ConvertRuleOptions): { edits: Edit[]; outcome: RuleOutcome } {
   const { rule, text, line } = input;
-  const base: RuleOutcome = {
-    line,
-    gid: rule.gid,
-    sid: rule.sid,
-    status: 'unchanged',
-    result: rule.header.action.value,
-    decidedBy: undefined,
-    replaced: 0,
-    notes: [],
+  const base = baseOutcome(rule, line);
+  const key = rule.sid === undefined ? undefined : `${rule.gid}:${rule.sid}`;
+  const flowbits = key === undefined ? undefined : opts.flowbitsEnable?.get(key);
+  const state = opts.policy.state.length > 0 ? decideState(rule, ctx, opts.policy) : undefined;
+  if (!rule.disabled) return convertEnabled(input, ctx, opts, { flowbits, disabledBy: state?.type === 'disable' ? state : undefined });
+  if (state?.type !== 'enable' && flowbits === undefined) return { edits: [], outcome: { ...base, status: 'disabled-input', result: 'disabled' } };
+  // Enabling a rule written disabled: its text without the `# `, parsed again and converted as an enabled rule. A
+  // rule disabled over several lines (every line commented) is left as it is: no rule set writes them that way.
+  const prefix = rule.disabledPrefix;
+  if (!prefix || text.slice(rule.span.start, rule.span.end).trimEnd().includes('\n'))
+    return { edits: [], outcome: { ...base, status: 'disabled-input', result: 'disabled' } };
+  const raw = text.slice(rule.span.start, prefix.start) + text.slice(prefix.end, rule.span.end);
+  const reparsed = parseRules(raw, { file: `${ctx.path}:${line} (enabled)` });
+  const nodes = reparsed.file.nodes.filter((n) => n.kind !== 'blank');
+  const node = nodes[0];
+  const err = reparsed.diagnostics.find((d) => d.severity === 'error');
+  if (nodes.length !== 1 || !node || node.kind !== 'rule' || node.disabled)
+    return { edits: [], outcome: { ...base, status: 'disabled-input', result: 'disabled' } };
+  const inner = convertEnabled({ rule: node, text: raw, line, error: err }, ctx, { ...opts, onBadRule: 'keep' }, { flowbits, wasDisabled: true });
+  if (inner.outcome.status === 'skipped') {
+    // Left disabled as written, and said why: an enable line asked for a rule that does not parse.
+    return { edits: [], outcome: { ...inner.outcome, result: 'disabled', reason: `cannot be enabled: ${inner.outcome.reason ?? 'skipped'}` } };
+  }
+  node.edits = inner.edits;
+  if (state?.type === 'enable') inner.outcome.notes.unshift({ kind: 'enabled', by: `${state.file}:${state.line}` });
+  return {
+    edits: [{ start: rule.span.start, end: rule.span.end, text: printNode(node) }],
+    outcome: { ...inner.outcome, status: 'converted' },
   };
-  if (rule.disabled) return { edits: [], outcome: { ...base, status: 'disabled-input', result: 'disabled' } };
+}
+
+function baseOutcome(rule: RuleNode, line: number): RuleOutcome {
+  return { line, gid: rule.gid, sid: rule.sid, status: 'unchanged', result: rule.header.action.value, decidedBy: undefined, replaced: 0, notes: [] };
+}
+
+/** An enabled rule (as written, or after its `# ` came off): modify, then the decision. */
+function convertEnabled(input: RuleInput, ctx: RuleContext, opts: ConvertRuleOptions, st: StateOutcome): { edits: Edit[]; outcome: RuleOutcome } {
+  const { rule, text, line } = input;
+  const base = baseOutcome(rule, line);
   if (rule.invalid) return skip(rule, base, input.error ? `${input.error.code}: ${input.error.message}` : 'the rule has errors', opts);
 
   const mods = applicableModifies(rule, ctx, opts.policy.modify);
@@ -224,7 +290,7 @@ export function convertRule(input: RuleInput, ctx: RuleContext, opts: ConvertRul
         };
         return { edits: [{ start: rule.span.start, end: rule.span.end, text: raw }], outcome };
       }
-      const inner = convertValid(node, raw, ctx, opts, line);
+      const inner = convertValid(node, raw, ctx, opts, line, st);
       node.edits = inner.edits;
       const printed = printNode(node);
       inner.outcome.notes.unshift({ kind: 'modified', by });
@@ -233,7 +299,7 @@ export function convertRule(input: RuleInput, ctx: RuleContext, opts: ConvertRul
       return { edits: [{ start: rule.span.start, end: rule.span.end, text: printed }], outcome: inner.outcome };
     }
   }
-  const r = convertValid(rule, text, ctx, opts, line);
+  const r = convertValid(rule, text, ctx, opts, line, st);
   if (r.outcome.status === 'skipped') return skip(rule, r.outcome, r.outcome.reason ?? 'skipped', opts);
   return r;
 }

@@ -13,6 +13,7 @@ import { parseRules, scanRules } from '../parser/parse.js';
 import { printNode, printRules } from '../parser/print.js';
 import { convertRule, type ConvertRuleOptions, type RuleOutcome } from './convert-rule.js';
 import type { RuleContext } from './decide.js';
+import { resolveFlowbits } from './flowbits.js';
 import { BinaryInputError, readTextFile } from '../config/read-text.js';
 
 /** The bundled files: the Honeywall's default policy and the seed paper's test rules. */
@@ -30,6 +31,8 @@ export interface ConvertOptions extends ConvertRuleOptions {
   outDir?: string;
   /** Add the bundled test rules, enabled. */
   testRules: boolean;
+  /** Keep the flowbits setters that enabled rules check enabled (flowbits.ts), as suricata-update does. */
+  resolveFlowbits?: boolean;
   cwd?: string;
 }
 
@@ -270,10 +273,16 @@ export function convert(opts: ConvertOptions): ConvertResult {
   }
 
   const files: ConvertedFile[] = [];
+  const ctxOf = (f: RuleInputFile): RuleContext => ({ path: f.display, basename: path.basename(f.absPath) });
+  let ruleOpts: ConvertRuleOptions = opts;
+  if (opts.resolveFlowbits) {
+    const sources = inputs.filter((f) => !f.testRules).map((f) => ({ text: readText(f.absPath), ctx: ctxOf(f) }));
+    ruleOpts = { ...opts, flowbitsEnable: resolveFlowbits(sources, opts.policy) };
+  }
   for (const f of inputs) {
     const text = readText(f.absPath);
-    const ctx: RuleContext = { path: f.display, basename: path.basename(f.absPath) };
-    const r = f.testRules ? enableTestRules(parseRules(text, { file: f.display })) : convertRuleText(text, f.display, ctx, opts);
+    const ctx = ctxOf(f);
+    const r = f.testRules ? enableTestRules(parseRules(text, { file: f.display })) : convertRuleText(text, f.display, ctx, ruleOpts);
     files.push({
       kind: 'rules',
       input: f.display,

@@ -5,7 +5,7 @@
  */
 import type { RuleNode } from '../ast.js';
 import type { MetadataArgs } from '../keywords/general.js';
-import type { Matcher, Policy, PolicyLine } from './policy.js';
+import type { Matcher, Policy, PolicyLine, StateLine } from './policy.js';
 
 export interface RuleContext {
   /** The rule file's path as given (for `filename:`). */
@@ -15,7 +15,7 @@ export interface RuleContext {
 }
 
 /** What decide() needs of a rule: a RuleNode has it all. */
-export type DecidableRule = Pick<RuleNode, 'gid' | 'sid' | 'classtype' | 'raw' | 'options'>;
+export type DecidableRule = Pick<RuleNode, 'gid' | 'sid' | 'classtype' | 'raw' | 'options'> & { rev?: number | undefined };
 
 export function fileKey(basename: string): string {
   return basename.replace(/\.rules$/, '');
@@ -30,20 +30,42 @@ export function decide(rule: DecidableRule, ctx: RuleContext, policy: Policy): P
   return decision;
 }
 
+/**
+ * The state a section-less enable.conf / disable.conf gives a rule, as suricata-update applies them: disable
+ * matchers first, then enable matchers (so an enable match wins whatever the order of the files). The line that
+ * decided, or undefined when no line matches.
+ */
+export function decideState(rule: DecidableRule, ctx: RuleContext, policy: Policy): StateLine | undefined {
+  let disable: StateLine | undefined;
+  for (const s of policy.state) {
+    if (!matches(s.matcher, rule, ctx)) continue;
+    if (s.type === 'enable') return s;
+    disable ??= s;
+  }
+  return disable;
+}
+
 export function matches(m: Matcher, rule: DecidableRule, ctx: RuleContext): boolean {
   switch (m.kind) {
+    case 'all':
+      return true;
     case 'sid':
-      return rule.sid === m.sid && (m.gid === undefined || m.gid === rule.gid);
+      return rule.sid === m.sid && (m.gid === undefined || m.gid === rule.gid) && (m.rev === undefined || m.rev === rule.rev);
+    case 'sid-range':
+      return rule.gid === m.gid && rule.sid !== undefined && rule.sid >= m.from && rule.sid <= m.to;
     case 're':
       return m.re.test(rule.raw);
     case 'group':
-      return m.glob.test(ctx.basename);
+      // suricata-update documents both `group:emerging-icmp.rules` and `group:emerging-dos`.
+      return m.glob.test(ctx.basename) || m.glob.test(fileKey(ctx.basename));
     case 'filename':
       return m.glob.test(ctx.path);
     case 'classtype':
       return rule.classtype === m.name;
     case 'metadata':
-      return metadataPairs(rule).some((p) => p.key === m.key && p.value === m.value);
+      return m.ci
+        ? metadataPairs(rule).some((p) => p.key.toLowerCase() === m.key.toLowerCase() && p.value.toLowerCase() === m.value.toLowerCase())
+        : metadataPairs(rule).some((p) => p.key === m.key && p.value === m.value);
   }
 }
 

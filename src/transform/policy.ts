@@ -27,13 +27,19 @@
  *
  * Types: alert log pass disable drop sdrop reject replace replace_or_drop. `#` starts a comment line (and a
  * trailing comment after blanks). Every problem is a PolicyError with file:line:column and the offending text.
+ *
+ * A file without sections is read by its name (policy-files.ts): suricata-update's enable.conf, disable.conf,
+ * drop.conf, modify.conf and pulledpork's enablesid.conf, disablesid.conf, dropsid.conf, modifysid.conf, unchanged.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parsePlainPolicy, plainKindOf } from './policy-files.js';
 
 export const POLICY_TYPES = ['alert', 'log', 'pass', 'disable', 'drop', 'sdrop', 'reject', 'replace', 'replace_or_drop'] as const;
 export type PolicyType = (typeof POLICY_TYPES)[number];
 
-export type SectionName = 'classifications' | 'files' | 'sids' | 'rules';
+/** `plain`: a line of a section-less file (drop.conf, dropsid.conf), read by its file name. */
+export type SectionName = 'classifications' | 'files' | 'sids' | 'rules' | 'plain';
 
 /** Where a decision came from: one line of the policy file. */
 export interface PolicyLine {
@@ -46,12 +52,18 @@ export interface PolicyLine {
 }
 
 export type Matcher =
-  | { kind: 'sid'; gid: number | undefined; sid: number }
+  /** `rev`: suricata-update's `gid:sid:rev` form matches that revision only. */
+  | { kind: 'sid'; gid: number | undefined; sid: number; rev?: number }
+  /** pulledpork's `gid:sid-gid:sid` range (both ends included). */
+  | { kind: 'sid-range'; gid: number; from: number; to: number }
   | { kind: 're'; re: RegExp }
   | { kind: 'group'; glob: RegExp; pattern: string }
   | { kind: 'filename'; glob: RegExp; pattern: string }
-  | { kind: 'metadata'; key: string; value: string }
-  | { kind: 'classtype'; name: string };
+  /** `ci`: compared case-insensitively (suricata-update's metadata matcher). */
+  | { kind: 'metadata'; key: string; value: string; ci?: boolean }
+  | { kind: 'classtype'; name: string }
+  /** `*`: every rule (modifysid *). */
+  | { kind: 'all' };
 
 export interface RuleMatcherLine extends PolicyLine {
   matcher: Matcher;
@@ -68,8 +80,19 @@ export interface ModifyLine {
   to: string;
 }
 
+/** enable.conf / disable.conf (and pulledpork's *sid.conf): a rule's state, decided before its action. */
+export interface StateLine {
+  file: string;
+  line: number;
+  type: 'enable' | 'disable';
+  text: string;
+  matcher: Matcher;
+}
+
 export interface Policy {
   file: string;
+  /** enable/disable lines of section-less files; any enable match wins over any disable match (suricata-update). */
+  state: StateLine[];
   /** Maps in the order snortconfig applies them; within a map the later line wins. */
   classifications: Map<string, PolicyLine>;
   files: Map<string, PolicyLine>;
@@ -98,17 +121,47 @@ export function isPolicyType(s: string): s is PolicyType {
 }
 
 export function emptyPolicy(file = '<none>'): Policy {
-  return { file, classifications: new Map(), files: new Map(), sids: new Map(), rules: [], modify: [] };
+  return { file, state: [], classifications: new Map(), files: new Map(), sids: new Map(), rules: [], modify: [] };
 }
 
-export function readPolicyFile(path: string, display = path): Policy {
-  let text: string;
+/** At most this much policy text is read (a policy is a few KiB; a larger file is a mistake, not a policy). */
+export const MAX_POLICY_BYTES = 16 * 1024 * 1024;
+
+export function readPolicyText(path: string, display = path): string {
   try {
-    text = readFileSync(path, 'utf8');
+    const st = statSync(path);
+    if (!st.isFile()) throw new PolicyError(display, 0, 0, 'not a regular file', '');
+    if (st.size > MAX_POLICY_BYTES) throw new PolicyError(display, 0, 0, `larger than ${MAX_POLICY_BYTES} bytes`, '');
+    return readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof PolicyError) throw e;
     throw new PolicyError(display, 0, 0, `cannot read the policy file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, '');
   }
-  return parsePolicy(text, display);
+}
+
+/**
+ * One policy file: honeywall's INI form, or (a file whose first line is not a section header and whose name says
+ * what it is: disable.conf, dropsid.conf, ...) a suricata-update or pulledpork file read by that name.
+ */
+export function readPolicyFile(path: string, display = path): Policy {
+  return parsePolicy(readPolicyText(path, display), display, basename(path));
+}
+
+/** Several policy files as one: INI maps merged (a later file wins), lists concatenated in file order. */
+export function readPolicyFiles(files: readonly { path: string; display?: string }[]): Policy {
+  const out = emptyPolicy(files.map((f) => f.display ?? f.path).join(', ') || '<none>');
+  for (const f of files) mergePolicy(out, readPolicyFile(f.path, f.display ?? f.path));
+  return out;
+}
+
+export function mergePolicy(into: Policy, p: Policy): Policy {
+  into.state.push(...p.state);
+  for (const [k, v] of p.classifications) into.classifications.set(k, v);
+  for (const [k, v] of p.files) into.files.set(k, v);
+  for (const [k, v] of p.sids) into.sids.set(k, v);
+  into.rules.push(...p.rules);
+  into.modify.push(...p.modify);
+  return into;
 }
 
 /** Turns a shell-style glob (`*`, `?`, `[..]`) into an anchored RegExp. */
@@ -132,9 +185,12 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-const SID_RE = /^(?:(\d+):)?(\d+)$/;
+export const SID_RE = /^(?:(\d+):)?(\d+)$/;
 
-export function parsePolicy(text: string, file = '<policy>'): Policy {
+/** `name`: the file's base name, which says how a file without sections is read (see policy-files.ts). */
+export function parsePolicy(text: string, file = '<policy>', name = basename(file)): Policy {
+  const kind = plainKindOf(name);
+  if (kind !== undefined && !startsWithSection(text)) return parsePlainPolicy(text, file, kind);
   const policy = emptyPolicy(file);
   let section: SectionName | 'modify' | undefined;
   const lines = text.split('\n');
@@ -155,7 +211,11 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
       return;
     }
     if (t.startsWith('[')) fail('malformed section header', t);
-    if (section === undefined) fail('line outside any section (start with [classifications], [files], [sids], [rules] or [modify])', t);
+    if (section === undefined)
+      fail(
+        'line outside any section (start with [classifications], [files], [sids], [rules] or [modify]; or name the file as what it is: enable.conf, disable.conf, drop.conf, modify.conf, enablesid.conf, disablesid.conf, dropsid.conf, modifysid.conf)',
+        t,
+      );
     if (section === 'modify') {
       policy.modify.push(parseModifyLine(t, file, lineNo, lead, fail));
       return;
@@ -199,7 +259,17 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
   return policy;
 }
 
-function stripTrailingComment(s: string): string {
+/** Whether the first line that is not blank or a comment is a `[section]` header. */
+function startsWithSection(text: string): boolean {
+  for (const raw of text.split('\n')) {
+    const t = raw.trim();
+    if (t === '' || t.startsWith('#') || t.startsWith(';')) continue;
+    return t.startsWith('[');
+  }
+  return true;
+}
+
+export function stripTrailingComment(s: string): string {
   const m = /\s#/.exec(s);
   return m ? s.slice(0, m.index) : s;
 }

@@ -39,6 +39,12 @@ export interface ConvertReport {
   };
   dialectChanges: Record<string, number>;
   modified: RuleRef[];
+  /** Enabled from a disabled input by an enable line (`by`: file:line). */
+  enabled: (RuleRef & { by: string })[];
+  /** Disabled by a disable line (`by`: file:line). */
+  stateDisabled: (RuleRef & { by: string })[];
+  /** Flowbits setters kept enabled for the enabled rules that check their bits. */
+  flowbitsEnabled: (RuleRef & { bits: string[]; checkedBy: string[]; noalertAdded: boolean })[];
   skipped: (RuleRef & { reason: string })[];
   missingIncludes: MissingInclude[];
 }
@@ -60,6 +66,9 @@ export function buildReport(
     addresses: { swapped: 0, same: 0, variables: 0, mixed: [], literal: [] },
     dialectChanges: {},
     modified: [],
+    enabled: [],
+    stateDisabled: [],
+    flowbitsEnabled: [],
     skipped: [],
     missingIncludes: result.missingIncludes,
   };
@@ -133,6 +142,15 @@ function countOutcome(rep: ConvertReport, row: ConvertReport['files'][number], o
       case 'modified':
         rep.modified.push(ref);
         break;
+      case 'enabled':
+        rep.enabled.push({ ...ref, by: n.by });
+        break;
+      case 'state-disabled':
+        rep.stateDisabled.push({ ...ref, by: n.by });
+        break;
+      case 'flowbits-enabled':
+        rep.flowbitsEnabled.push({ ...ref, bits: n.bits, checkedBy: n.checkedBy, noalertAdded: n.noalertAdded });
+        break;
     }
   }
 }
@@ -172,6 +190,14 @@ export function formatReport(rep: ConvertReport, limit = 20): string {
   list('mixed addresses', rep.addresses.mixed, (r) => `${refText(r)}${r.swapped ? ' swapped' : ' kept'}`);
   list('literal addresses', rep.addresses.literal, (r) => `${refText(r)}${r.swapped ? ' swapped' : ' kept'}`);
   list('modified by [modify]', rep.modified, refText);
+  list('enabled by an enable line', rep.enabled, (r) => `${refText(r)} by ${r.by}`);
+  list('disabled by a disable line', rep.stateDisabled, (r) => `${refText(r)} by ${r.by}`);
+  list(
+    'flowbits setters kept enabled',
+    rep.flowbitsEnabled,
+    (r) =>
+      `${refText(r)}: sets ${r.bits.join(', ')} checked by ${r.checkedBy.slice(0, 5).join(', ')}${r.checkedBy.length > 5 ? ', ...' : ''}${r.noalertAdded ? ' (flowbits:noalert added)' : ''}`,
+  );
   list('missing includes', rep.missingIncludes, (m) => `${m.file}:${m.line}: include ${m.include} (${m.resolved}) does not exist`);
   list('skipped', rep.skipped, (s) => `${refText(s)}: ${s.reason}`);
   return out.join('\n') + '\n';

@@ -69,7 +69,7 @@ function loadForCompile(paths: string[], conf: string | undefined, vars: string[
 }
 
 /** The address and port variables of a set (recorded in the artifact: the gateway checks its own against them). */
-function headerVariables(set: RuleSet): Record<string, string> {
+export function headerVariables(set: RuleSet): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of set.vars.names()) {
     const v = set.vars.get(n)!;

@@ -7,13 +7,13 @@ import path from 'node:path';
 import { type Command, Option } from '../commander.js';
 import { EXIT_FINDINGS, UsageError, type CommandContext } from '../program.js';
 import { convert, ConvertInputError, DEFAULT_POLICY_PATH, RULESETS_DIR, writeConverted } from '../../transform/convert.js';
-import { PolicyError, readPolicyFile } from '../../transform/policy.js';
+import { PolicyError, readPolicyFile, readPolicyFiles } from '../../transform/policy.js';
 import { buildReport, formatReport } from '../../transform/report.js';
 import { LITERAL_ADDRESS_POLICIES, type LiteralAddressPolicy } from '../../transform/reverse.js';
 import type { Dialect } from '../../transform/convert-rule.js';
 
 interface ConvertFlags {
-  policy?: string;
+  policy: string[];
   conf?: string;
   honeynet?: boolean;
   out?: string;
@@ -23,6 +23,7 @@ interface ConvertFlags {
   testRules?: boolean;
   literalAddresses: LiteralAddressPolicy;
   onBadRule: 'keep' | 'disable';
+  resolveFlowbits?: boolean;
 }
 
 export function registerConvert(program: Command, ctx: CommandContext): void {
@@ -30,7 +31,12 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
     .command('convert')
     .description('convert rule sets for a honeynet gateway (snortconfig successor): policy actions, direction reversal, replace')
     .argument('[paths...]', 'rule files, directories of *.rules, or a snort.conf whose includes are followed')
-    .option('--policy <file>', 'snortconfig-style policy file (default: the bundled Honeywall policy rulesets/honeywall-policy.conf)')
+    .option(
+      '--policy <file>',
+      'policy file, repeatable: honeywall INI, or enable.conf, disable.conf, drop.conf, modify.conf, enablesid.conf, disablesid.conf, dropsid.conf, modifysid.conf by name (default: the bundled rulesets/honeywall-policy.conf)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--conf <snort.conf>', 'a snort.conf whose include lines (also "# include") are followed; a rewritten copy is written')
     .option('--honeynet', 'reverse direction (swap source/destination addresses when both are variables); inline actions')
     .option('--out <dir>', 'write one output file per input (same basename) into this directory; without it nothing is written')
@@ -48,16 +54,19 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
         .choices(['keep', 'disable'])
         .default('keep'),
     )
+    .option('--resolve-flowbits', 'keep enabled the flowbits setters that enabled rules check (flowbits:noalert added), as suricata-update does')
     .action((paths: string[], flags: ConvertFlags) => {
       if (paths.length === 0 && !flags.conf && !flags.testRules)
         throw new UsageError('convert: give rule files, directories or a snort.conf (or --conf)');
       if (!/^\d+$/.test(flags.seed) || Number(flags.seed) > 0xffffffff)
         throw new UsageError(`--seed must be an integer 0..4294967295, got '${flags.seed}'`);
-      const policyPath = flags.policy ?? DEFAULT_POLICY_PATH;
       let policy;
       try {
         // The bundled policy is named as it is in the package (rulesets/...), wherever the package is installed.
-        policy = readPolicyFile(policyPath, flags.policy ?? path.relative(path.resolve(RULESETS_DIR, '..'), DEFAULT_POLICY_PATH));
+        policy =
+          flags.policy.length === 0
+            ? readPolicyFile(DEFAULT_POLICY_PATH, path.relative(path.resolve(RULESETS_DIR, '..'), DEFAULT_POLICY_PATH))
+            : readPolicyFiles(flags.policy.map((p) => ({ path: p })));
       } catch (e) {
         if (e instanceof PolicyError) throw new UsageError(`policy: ${e.message}`);
         throw e;
@@ -73,6 +82,7 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
         dialect: flags.dialect,
         seed: Number(flags.seed),
         onBadRule: flags.onBadRule,
+        resolveFlowbits: flags.resolveFlowbits ?? false,
       };
       let result;
       try {

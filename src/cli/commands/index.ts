@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   convert: () => import('./convert.js').then((m) => m.registerConvert),
   firewall: () => import('./firewall.js').then((m) => m.registerFirewall),
   compile: () => import('./compile.js').then((m) => m.registerCompile),
+  update: () => import('./update.js').then((m) => m.registerUpdate),
   replay: () => import('./replay.js').then((m) => m.registerReplay),
   run: () => import('./run.js').then((m) => m.registerRun),
   sebek: () => import('./sebek.js').then((m) => m.registerSebek),
