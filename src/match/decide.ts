@@ -11,7 +11,7 @@ import type { IpHeader } from '../packet/types.js';
 import { flowMatches } from '../keywords/non-payload.js';
 import { headerOk, protoOk } from './leaf-ops.js';
 import type { EventQueueConfig } from './event-filters.js';
-import { DEFAULT_EVENT_QUEUE, type EventFilterPlan, type MatcherPolicy, type RuleAction, type RulePlan } from './plan.js';
+import { DEFAULT_EVENT_QUEUE, type EventFilterPlan, type FlowbitsOp, type MatcherPolicy, type RuleAction, type RulePlan } from './plan.js';
 import { RateCounters } from './sfthd.js';
 export { orderSensitive, setsFlowbits } from './rule-table.js';
 import type { Subject } from './subject.js';
@@ -110,13 +110,18 @@ export function nonPayloadMatches(rule: RulePlan, s: Subject, flowbits = true): 
 export function flowbitChecksPass(rule: RulePlan, s: Subject): boolean {
   for (const fb of rule.flowbits) {
     if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;
-    if (s.flow === undefined) return false;
-    const bits = s.flow.flowbits;
-    const has = (b: string) => bits?.has(b) === true;
-    const isset = fb.any ? fb.bits.some(has) : fb.bits.every(has);
-    if (isset !== (fb.cmd === 'isset')) return false;
+    if (!flowbitCheckPasses(fb, s)) return false;
   }
   return true;
+}
+
+/** One isset / isnotset check (see flowbitChecksPass); the rule trees (rule-tree.ts) ask a shared check once. */
+export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
+  if (s.flow === undefined) return false;
+  const bits = s.flow.flowbits;
+  const has = (b: string) => bits?.has(b) === true;
+  const isset = fb.any ? fb.bits.some(has) : fb.bits.every(has);
+  return isset === (fb.cmd === 'isset');
 }
 
 /** The subjects to evaluate for one inspection item: one per HTTP message, or one without HTTP. */

@@ -16,7 +16,16 @@
  * - A node keeps its result for the packet: a rule that matched in one port group is not evaluated again in the
  *   next, one whose flowbits check failed is (detection_option_node_evaluate, last_check.flowbit_failed).
  */
-import { eventPacketOf, MATCH_DF_DONE, MATCH_DF_FIRST, MATCH_NOALERT, type EventDecider, type EventPacket, type Matches } from './decide.js';
+import {
+  eventPacketOf,
+  flowbitCheckPasses,
+  MATCH_DF_DONE,
+  MATCH_DF_FIRST,
+  MATCH_NOALERT,
+  type EventDecider,
+  type EventPacket,
+  type Matches,
+} from './decide.js';
 import type { FlowbitsOp, RulePlan } from './plan.js';
 import { applyOp } from './order-interaction.js';
 import { setsFlowbits } from './rule-table.js';
@@ -120,14 +129,6 @@ function samePrefix(a: RulePlan, b: RulePlan | undefined, through: number): bool
   return true;
 }
 
-function checkPasses(fb: FlowbitsOp, s: Subject): boolean {
-  if (s.flow === undefined) return false;
-  const bits = s.flow.flowbits;
-  const has = (b: string) => bits?.has(b) === true;
-  const isset = fb.any ? fb.bits.some(has) : fb.bits.every(has);
-  return isset === (fb.cmd === 'isset');
-}
-
 /**
  * Walks the packet's turns (sorted, snort-order.ts) tree by tree, appending what matched to `out` (decide.ts
  * Matches). `reevaluate`: a rule is evaluated again in a later port group even when it matched (Snort does that when
@@ -161,13 +162,13 @@ export function runTurns(turns: readonly Turn[], s: Subject, decider: EventDecid
           const fb = r.flowbits[j]!;
           if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;
           if (t === undefined) {
-            ok = checkPasses(fb, s);
+            ok = flowbitCheckPasses(fb, s);
             continue;
           }
           const key = t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
           let v = checked.get(key);
           if (v === undefined) {
-            v = checkPasses(fb, s);
+            v = flowbitCheckPasses(fb, s);
             checked.set(key, v);
           }
           ok = v;
