@@ -259,12 +259,30 @@ describe('syslog senders to receivers on this machine', () => {
       createRequire(import.meta.url)('node-unix-socket');
       return true;
     } catch {
-      console.warn('[output-syslog] unix datagram test SKIPPED: the optional node-unix-socket package is not installed');
       return false;
     }
   })();
 
-  it.skipIf(!haveUnixDgram)('a unix datagram socket, as /dev/log is', async () => {
+  // Without node-unix-socket (not a dependency: README, Syslog) a datagram socket cannot be written to: the sender
+  // says why (EPROTOTYPE, counted) and sends nothing, rather than failing silently
+  const refusedDatagrams = async () => {
+    const path = join(dir, 'log.nodgram');
+    const rx = execFile('socat', ['-u', `UNIX-RECV:${path}`, '-']);
+    try {
+      await until('the datagram socket', () => existsSync(path));
+      const s = new SyslogSender({ kind: 'unix', path });
+      s.send(hostile());
+      await until('the refusal', () => s.stats.errors > 0);
+      await s.close();
+      expect(s.stats.sent).toBe(0);
+      expect(s.stats.lastError).toMatch(/EPROTOTYPE/);
+    } finally {
+      rx.kill();
+    }
+  };
+
+  it('a unix datagram socket, as /dev/log is (sent with node-unix-socket; without it refused, said, counted)', async () => {
+    if (!haveUnixDgram) return refusedDatagrams();
     const { DgramSocket } = createRequire(import.meta.url)('node-unix-socket') as {
       DgramSocket: new () => { bind(p: string): void; on(e: 'data', f: (b: Buffer) => void): void; close(): void };
     };
