@@ -19,6 +19,7 @@ import { PCRE_DEFAULT_MATCH_LIMIT, PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT } from './
 import { compilePcre, pcreOptions, PcreCompileError } from './pcre-exec.js';
 import { OptionError, planContext, slotValue, type PlanContext } from './plan-context.js';
 import {
+  BUFFERS,
   DEFAULT_ACTION_ORDER,
   DEFAULT_EVENT_QUEUE,
   type BufferName,
@@ -67,6 +68,19 @@ export interface CompileResult {
   approximated: Record<string, number>;
 }
 
+/** A content's modifiers (its HTTP buffer included): compiled with the content, part of its node in Snort's tree. */
+const CONTENT_MODIFIERS = [
+  'nocase',
+  'rawbytes',
+  'depth',
+  'offset',
+  'distance',
+  'within',
+  'fast_pattern',
+  'replace',
+  ...BUFFERS.filter((b) => b.startsWith('http_')),
+];
+
 /**
  * Keywords the matcher compiles: content and pcre read here, every other one through its spec's `plan` (or adding
  * nothing: msg, metadata, the content modifiers the parser has attached, ...). Rules with any other keyword (rpc,
@@ -83,24 +97,7 @@ const HANDLED = new Set([
   'metadata',
   'content',
   'uricontent',
-  'nocase',
-  'rawbytes',
-  'depth',
-  'offset',
-  'distance',
-  'within',
-  'fast_pattern',
-  'replace',
-  'http_uri',
-  'http_raw_uri',
-  'http_header',
-  'http_raw_header',
-  'http_cookie',
-  'http_raw_cookie',
-  'http_method',
-  'http_client_body',
-  'http_stat_code',
-  'http_stat_msg',
+  ...CONTENT_MODIFIERS,
   'pcre',
   'byte_test',
   'byte_jump',
@@ -179,24 +176,7 @@ const NOT_IN_TREE: ReadonlySet<string> = new Set([
   'activates',
   'activated_by',
   'count',
-  'nocase',
-  'rawbytes',
-  'depth',
-  'offset',
-  'distance',
-  'within',
-  'fast_pattern',
-  'replace',
-  'http_uri',
-  'http_raw_uri',
-  'http_header',
-  'http_raw_header',
-  'http_cookie',
-  'http_raw_cookie',
-  'http_method',
-  'http_client_body',
-  'http_stat_code',
-  'http_stat_msg',
+  ...CONTENT_MODIFIERS,
 ]);
 
 function valueKey(v: Value | undefined): string {
