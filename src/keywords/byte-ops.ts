@@ -145,7 +145,8 @@ export interface ByteTestArgs extends ByteRead {
   value: NumOrVar;
 }
 
-const BT_OP = /^(!)?\s*(<=|>=|<|>|=|&|\^)?(.*)$/;
+// [\s\S] rather than `.`: an operator field may hold a CR or U+2028 (a hostile rule file), which `.` does not match
+const BT_OP = /^(!)?\s*(<=|>=|<|>|=|&|\^)?([\s\S]*)$/;
 
 export const byte_test = defineKeyword<ByteTestArgs>({
   name: 'byte_test',

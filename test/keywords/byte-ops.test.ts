@@ -27,6 +27,8 @@ keywordTables('byte_* keywords', {
     ['2,=,1,0,hex', { error: 'base-without-string' }],
     ['3,=,1,0,dce', { error: 'bad-byte-count' }],
     ['1,~,1,0', { error: 'bad-operator' }],
+    // a line break in the operator field (fuzz input rules/throw-4a33b5a1): text after the operator, not a TypeError
+    ['2,>\r1024,0,0', { args: { ...read, bytes: 2, op: '>', negated: false, value: 0, offset: 0 } }],
     ['1,=,1', { error: 'missing-argument' }],
     ['1,=,1,0,sideways', { error: 'bad-modifier' }],
     ['1,=,4294967296,0', { error: 'number-out-of-range' }],
