@@ -252,8 +252,16 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     // 5. Full capture: every packet of those tests, whole, in the pcap files (honeypot side).
     const status = JSON.parse(read(path.join(dir, 'status.json'))) as { capture: { running: boolean } };
     expect(status.capture.running).toBe(true);
-    await sleep(500);
-    const frames = readdirSync(path.join(dir, 'pcap')).flatMap((f) => readCaptureAll(readFileSync(path.join(dir, 'pcap', f))).records);
+    // tcpdump writes its buffer out when it fills or a packet comes: under load the last datagrams reach the file a
+    // little later, so the files are read again until they hold what was sent (or 10 s pass), then checked
+    const readFrames = () => readdirSync(path.join(dir, 'pcap')).flatMap((f) => readCaptureAll(readFileSync(path.join(dir, 'pcap', f))).records);
+    const sebekIn = (fs: ReturnType<typeof readFrames>) =>
+      fs.map((r) => decode(r.linktype, r.data)).filter((p) => p.ip && [...p.ip.src].join('.') === hpAddr && p.udp?.dstPort === 1101).length;
+    let frames = readFrames();
+    for (let waited = 0; sebekIn(frames) < sent.sent && waited < 10_000; waited += 250) {
+      await sleep(250);
+      frames = readFrames();
+    }
     expect(frames.length).toBeGreaterThan(0);
     expect(frames.every((r) => r.data.length === r.origLen)).toBe(true);
     const pkts = frames.map((r) => decode(r.linktype, r.data));
