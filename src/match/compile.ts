@@ -68,6 +68,9 @@ export interface CompileResult {
   approximated: Record<string, number>;
 }
 
+/** The rule information keywords: no matching, no node of Snort's tree. */
+const RULE_INFO = ['msg', 'sid', 'gid', 'rev', 'classtype', 'priority', 'reference', 'metadata'];
+
 /** A content's modifiers (its HTTP buffer included): compiled with the content, part of its node in Snort's tree. */
 const CONTENT_MODIFIERS = [
   'nocase',
@@ -87,14 +90,7 @@ const CONTENT_MODIFIERS = [
  * byte_math, the DCE/RPC, SIP, GTP, ... options) are refused.
  */
 const HANDLED = new Set([
-  'msg',
-  'sid',
-  'gid',
-  'rev',
-  'classtype',
-  'priority',
-  'reference',
-  'metadata',
+  ...RULE_INFO,
   'content',
   'uricontent',
   ...CONTENT_MODIFIERS,
@@ -161,14 +157,7 @@ const ACTIONS: ReadonlySet<string> = new Set(DEFAULT_ACTION_ORDER);
  * content modifiers (part of their content's node).
  */
 const NOT_IN_TREE: ReadonlySet<string> = new Set([
-  'msg',
-  'sid',
-  'gid',
-  'rev',
-  'classtype',
-  'priority',
-  'reference',
-  'metadata',
+  ...RULE_INFO,
   'threshold',
   'detection_filter',
   'tag',
