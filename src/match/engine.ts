@@ -4,6 +4,7 @@ import type { Packet } from '../packet/packet.js';
 import { ItemBudget, LimitCounters, RULE_OPS_LIMIT } from './budget.js';
 import {
   EventDecider,
+  flowbitChecksPass,
   MATCH_DF_FIRST,
   MATCH_DIRECT,
   MATCH_NOALERT,
@@ -528,18 +529,41 @@ export class Matcher {
       const i = cands.ids[k]!;
       if ((flags[i]! & RULE_ORDER_SENSITIVE) !== 0 && doneRule[i] !== done) sensitive.push(this.rules.get(i));
     }
+    // Only a candidate whose own options match can act on the others (a rule that does not match changes no bit and
+    // counts no detection_filter event): the order-sensitive candidates are first tested without their flowbits
+    // checks, as the walk tests them (runTurns' `matches`), and only those that pass can make the order matter. Most
+    // packets with such candidates have at most one that passes: no walk for them.
+    let stamp = 0;
+    const known = this.statelessStamp;
+    const value = this.statelessValue;
+    if (sensitive.length > 0) {
+      stamp = this.nextStamp();
+      if (this.order.alwaysInOrder !== true) {
+        let live = 0;
+        for (let k = 0; k < sensitive.length; k++) {
+          const r = sensitive[k]!;
+          if (this.statelessMatches(r, s, accept, stamp)) sensitive[live++] = r;
+        }
+        sensitive.length = live;
+      }
+    }
     if (sensitive.length > 0 && (this.order.alwaysInOrder === true || this.interaction.matters(sensitive))) {
       this.stats.orderedEvaluations++;
-      this.evaluateInOrder(s, cands, done, out, accept);
+      this.evaluateInOrder(s, cands, done, out, accept, stamp);
       return;
     }
     const from = out.rules.length;
     for (let k = 0; k < cands.n; k++) {
       const i = cands.ids[k]!;
       if (doneRule[i] === done) continue;
-      this.stats.evaluated++;
       const r = this.rules.get(i);
-      if (!this.ruleMatches(r, s) || (accept !== undefined && !accept(r))) continue;
+      if (known[i] === stamp && stamp !== 0) {
+        // tested above without its flowbits checks: they alone are left
+        if (value[i] !== 1 || !flowbitChecksPass(r, s)) continue;
+      } else {
+        this.stats.evaluated++;
+        if (!this.ruleMatches(r, s) || (accept !== undefined && !accept(r))) continue;
+      }
       doneRule[i] = done;
       this.stats.matched++;
       let f = 0;
@@ -599,6 +623,20 @@ export class Matcher {
     )[0]!.key;
   }
 
+  /**
+   * The rule's options without its flowbits checks (and `accept`), evaluated once per `stamp` (an evaluation of one
+   * subject's candidates): what Snort's tree walk asks of a rule's non-flowbits nodes.
+   */
+  private statelessMatches(r: RulePlan, s: Subject, accept: ((r: RulePlan) => boolean) | undefined, stamp: number): boolean {
+    const i = r.index;
+    if (this.statelessStamp[i] !== stamp) {
+      this.statelessStamp[i] = stamp;
+      this.stats.evaluated++;
+      this.statelessValue[i] = this.ruleMatches(r, s, false) && (accept === undefined || accept(r)) ? 1 : 0;
+    }
+    return this.statelessValue[i] === 1;
+  }
+
   /** The rules sharing flowbits nodes, made on first need from the rules with flowbits (their plans are read then). */
   private sharedNodes(): SharedNodes {
     if (this.shared === undefined) {
@@ -611,7 +649,14 @@ export class Matcher {
   }
 
   /** Evaluates in Snort's order (rule-tree.ts runTurns) a subject some of whose candidates depend on it. */
-  private evaluateInOrder(s: Subject, cands: RuleList, done: number, out: Matches, accept: ((r: RulePlan) => boolean) | undefined): void {
+  private evaluateInOrder(
+    s: Subject,
+    cands: RuleList,
+    done: number,
+    out: Matches,
+    accept: ((r: RulePlan) => boolean) | undefined,
+    stamp: number,
+  ): void {
     const doneRule = this.doneRule;
     const rules: RulePlan[] = [];
     for (let k = 0; k < cands.n; k++) {
@@ -624,22 +669,12 @@ export class Matcher {
       (r) => this.patternPlace(r, s),
       (r) => this.tieOf(r.index),
     );
-    const stamp = this.nextStamp();
-    const known = this.statelessStamp;
-    const value = this.statelessValue;
     runTurns(
       turns,
       s,
       this.decider,
       {
-        matches: (r) => {
-          const i = r.index;
-          if (known[i] !== stamp) {
-            known[i] = stamp;
-            value[i] = this.ruleMatches(r, s, false) && (accept === undefined || accept(r)) ? 1 : 0;
-          }
-          return value[i] === 1;
-        },
+        matches: (r) => this.statelessMatches(r, s, accept, stamp),
         matched: (r) => doneRule[r.index] === done,
         setMatched: (r) => {
           if (doneRule[r.index] === done) return;
@@ -652,7 +687,6 @@ export class Matcher {
           const { group } = treeOf(tree);
           return end >= 0 && (portGroupsOf(r, s.packet) & (1 << group)) !== 0 && treeKey(group, rank, end) === tree;
         },
-        evaluated: () => this.stats.evaluated++,
       },
       out,
       this.order.reevaluate === true,
