@@ -56,8 +56,12 @@ export const PCRE_BUFFER_FLAGS: Readonly<Record<string, SuricataBuffer | { refus
 };
 
 export type SuricataMapping =
-  /** The same keyword, grammar and meaning in Snort 2.9: written through unchanged (the Snort spec still checks it). */
-  | { kind: 'same' }
+  /**
+   * The same keyword, grammar and meaning in Snort 2.9: written through unchanged (the Snort spec still checks it).
+   * `suricata` handles the values Suricata added: the same test in Snort's grammar (`rewrite`), or the reason there
+   * is none (`refuse`); undefined leaves the value as it is.
+   */
+  | { kind: 'same'; suricata?: (value: string) => { rewrite: string } | { refuse: string } | undefined }
   /** A Suricata 5+ sticky buffer: the payload options after it look in `buffer`. */
   | { kind: 'sticky'; buffer: SuricataBuffer }
   /** The Suricata 5 content-modifier form (`content:"x"; http_uri;`): the one content before it looks in `buffer`. */
@@ -78,6 +82,25 @@ export type SuricataMapping =
   | { kind: 'refused'; why: string };
 
 const same: SuricataMapping = { kind: 'same' };
+
+/** dsize's Suricata 7 operators (detect-dsize.c): <= and >= are < and > one further; != has no Snort form. */
+function dsizeValue(v: string): { rewrite: string } | { refuse: string } | undefined {
+  const m = /^\s*(<=|>=|!)\s*(\d{1,5})\s*$/.exec(v);
+  if (m === null) return undefined;
+  const n = Number(m[2]);
+  if (m[1] === '<=') return { rewrite: `<${n + 1}` };
+  if (m[1] === '>=') return n === 0 ? { refuse: 'dsize:>=0 is every packet: write no dsize' } : { rewrite: `>${n - 1}` };
+  return { refuse: `dsize:!${n} (size other than ${n}) has no Snort 2.9 form` };
+}
+
+/** threshold / detection_filter values Suricata added (detect-threshold.c): tracks and types Snort 2.9 does not keep. */
+function thresholdValue(v: string): { refuse: string } | undefined {
+  const track = /track\s*[, ]\s*(by_rule|by_flow|by_both)/.exec(v);
+  if (track !== null) return { refuse: `track ${track[1]}: Snort 2.9 counts by_src or by_dst only` };
+  if (/type\s*[, ]\s*backoff/.test(v)) return { refuse: 'type backoff: Snort 2.9 has limit, threshold and both only' };
+  if (/unique_on/.test(v)) return { refuse: 'unique_on (distinct ports) has no Snort 2.9 form' };
+  return undefined;
+}
 const mod: SuricataMapping = { kind: 'content-modifier' };
 const reader: SuricataMapping = { kind: 'cursor-reader' };
 const sticky = (buffer: SuricataBuffer): SuricataMapping => ({ kind: 'sticky', buffer });
@@ -125,7 +148,7 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
   ['byte_math', reader],
   ['base64_decode', reader],
   ['base64_data', same],
-  ['dsize', same],
+  ['dsize', { kind: 'same', suricata: dsizeValue }],
   ['urilen', same],
   // sticky buffers (Suricata 5+) and their Suricata 5 modifier forms
   ['pkt_data', sticky('pkt')],
@@ -164,9 +187,16 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
   ],
   ['flowint', refused('flowint (counters kept on the flow) has no engine counterpart')],
   ['stream_size', same],
-  ['threshold', same],
-  ['detection_filter', same],
-  ['tag', same],
+  ['threshold', { kind: 'same', suricata: thresholdValue }],
+  ['detection_filter', { kind: 'same', suricata: thresholdValue }],
+  [
+    'tag',
+    {
+      kind: 'same',
+      suricata: (v) =>
+        /^\s*(session|host)\s*$/.test(v) ? { refuse: `tag:${v.trim()} without a count: Snort 2.9's tag needs a count and a metric` } : undefined,
+    },
+  ],
   // header fields
   ['ttl', same],
   ['tos', same],

@@ -412,6 +412,11 @@ class RuleTranslator {
         if (kw === 'pcre') return this.pcre(o);
         if (kw === 'isdataat') return this.isdataat(o);
         if (kw === 'base64_data') this.cursor = 'pkt'; // (a buffer of its own; a later file.data/pkt_data sets the cursor again)
+        if (m.suricata !== undefined && o.value !== undefined) {
+          const v = m.suricata(o.value);
+          if (v !== undefined && 'refuse' in v) return this.refuse(o, `${kw}: ${v.refuse}`);
+          if (v !== undefined) return this.emit(`${kw}:${v.rewrite};`, o.start);
+        }
         this.copy(o);
         return;
     }
