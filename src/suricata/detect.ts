@@ -35,7 +35,7 @@ export type Detection =
 const SNORT_PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'ip']);
 /** Cheap test over the whole text: can any line be Suricata's? (No: the file is Snort's without reading its rules.) */
 const SURICATA_HINT =
-  /^[ \t]*#*[ \t]*(?:(?:alert|drop|pass|reject)[ \t]+(?!(?:tcp|udp|icmp|ip)[ \t])[a-z]|rejectsrc|rejectdst|rejectboth)|[(;][ \t]*(?:[a-z0-9_]+\.[a-z0-9_.]+|startswith|endswith|bsize|xbits|dataset|datarep|lua|noalert|flowint|target|requires|app-layer-[a-z]+)[ \t]*[;:)]/m;
+  /^[ \t]*#*[ \t]*(?:(?:alert|drop|pass|reject)[ \t]+(?!(?:tcp|udp|icmp|ip)[ \t])[a-z]|rejectsrc|rejectdst|rejectboth)|[(;][ \t]*(?:[a-z0-9_]+\.[a-z0-9_.]+|startswith|endswith|bsize|xbits|dataset|datarep|lua|noalert|flowint|target|requires|app-layer-[a-z]+)[ \t]*[;:]/m;
 
 /** Suricata-only or Snort-only keywords: known to exactly one of the two keyword tables. */
 function keywordSide(kw: string): 'suricata' | 'snort' | undefined {
