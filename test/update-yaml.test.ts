@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../src/transform/policy.js';
-import { ETOPEN_SURICATA_URL, parseUpdateYaml, UpdateYamlError } from '../src/update/update-yaml.js';
+import { ETOPEN_SURICATA_URL, parseUpdateYaml, type UpdateYamlError } from '../src/update/update-yaml.js';
 import { repoRoot } from './helpers/corpus.js';
 
 const BIN = join(repoRoot, 'bin/honeywall.js');
