@@ -19,6 +19,7 @@ import { encodePcap } from '../src/packet/pcap.js';
 import { LinkType } from '../src/packet/types.js';
 import { detectDialect } from '../src/suricata/detect.js';
 import { bsizeTests, translateSuricata } from '../src/suricata/translate.js';
+import { repoRoot } from './helpers/corpus.js';
 
 const HDR = 'alert tcp any any -> any any';
 /** The options of the one rule `text` translates to (between the parentheses), or the refusal reasons. */
@@ -274,5 +275,39 @@ describe('mapped rules on an HTTP exchange', () => {
     }
     const want = rules.filter((r) => r[2]).map((r) => r[0]);
     expect([...got].sort((a, b) => a - b)).toEqual(want);
+  });
+});
+
+describe('hostile text and the compile worker', () => {
+  it('rule text in a refusal is escaped (a terminal control sequence is shown as \\x1b)', () => {
+    const tr = translateSuricata('alert tcp any any -> any any (http.uri; content:"a"; bsize:\x1b[2J; sid:1;)\n', 'f');
+    expect(tr.refusedRules[0]!.reason).toBe('bsize:\\x1b[2J is not a length test honeywall reads (N, <N, >N, <=N, >=N, N<>M)');
+  });
+
+  it('a Suricata file compiled in the worker thread gives the failures and rules of one thread (dist/, as the CLI runs it)', async () => {
+    const dist = join(repoRoot, 'dist');
+    const { compilePacked } = (await import(join(dist, 'match/compile-parallel.js'))) as typeof import('../src/match/compile-parallel.js');
+    const rs = (await import(join(dist, 'config/ruleset.js'))) as typeof import('../src/config/ruleset.js');
+    const dir = mkdtempSync(join(tmpdir(), 'hw-suri-'));
+    const files = [0, 1, 2].map((k) => {
+      const f = join(dir, `s${k}.rules`);
+      writeFileSync(
+        f,
+        `alert http any any -> any any (msg:"a"; http.uri; content:"/x${k}"; endswith; sid:${10 + k};)\n` +
+          `alert tcp any any -> any any (msg:"b"; content:"y"; \\\n  xbits:set,q,track ip_src; sid:${20 + k};)\n`,
+      );
+      return f;
+    });
+    const one = await compilePacked(rs.loadRuleSet({ paths: files, inputDialect: 'suricata', deferRuleFiles: true }), { threads: 1 });
+    const two = await compilePacked(rs.loadRuleSet({ paths: files, inputDialect: 'suricata', deferRuleFiles: true }), { threads: 2 });
+    expect(two.threads).toBe(2);
+    expect(two.workerError).toBeUndefined();
+    expect(two.report.failures).toEqual(one.report.failures);
+    expect(one.report.failures.map((f) => [f.sid, f.line, f.column, f.code])).toEqual([
+      [20, 3, 3, 'suricata-unmapped'],
+      [21, 3, 3, 'suricata-unmapped'],
+      [22, 3, 3, 'suricata-unmapped'],
+    ]);
+    expect(two.rules.count).toBe(3);
   });
 });

@@ -194,7 +194,9 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
     {
       kind: 'same',
       suricata: (v) =>
-        /^\s*(session|host)\s*$/.test(v) ? { refuse: `tag:${v.trim()} without a count: Snort 2.9's tag needs a count and a metric` } : undefined,
+        /^\s*(session|host)\s*$/.test(v)
+          ? { refuse: `tag:${v.trim().replace(/[^\x20-\x7e]/g, '?')} without a count: Snort 2.9's tag needs a count and a metric` }
+          : undefined,
     },
   ],
   // header fields

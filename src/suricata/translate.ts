@@ -89,6 +89,12 @@ const FP_INELIGIBLE = new Set([
 ]);
 const silent: RuleReporter = { report() {} };
 
+/** Text from the rule file put in a message: control and non-ASCII characters as \xNN, at most 80 characters. */
+export function printable(s: string): string {
+  const t = s.length > 80 ? `${s.slice(0, 80)}...` : s;
+  return t.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 class Output {
   readonly parts: string[] = [];
   length = 0;
@@ -137,7 +143,9 @@ export function translateSuricata(text: string, file: string, opts: TranslateOpt
       lines ??= new LineMap(text);
       for (const n of t.notes) {
         const { line, column } = lines.position(n.origin);
-        notes.push({ code: 'suricata-output-only', severity: 'info', message: n.message, file, line, column, offset: n.origin, length: 1 });
+        // (bounded as the refusals are: a note is one line of text per keyword left out)
+        if (notes.length < MAX_REFUSALS_PER_FILE)
+          notes.push({ code: 'suricata-left-out', severity: 'info', message: n.message, file, line, column, offset: n.origin, length: 1 });
       }
     }
     const refusing = t.pieces.some((p) => p.refusal !== undefined);
@@ -168,7 +176,7 @@ export function translateSuricata(text: string, file: string, opts: TranslateOpt
         else omitted++;
       }
     }
-    out.push(eol, entry.end, false);
+    out.push(eol, entry.end - eol.length, true);
   }
   return {
     text: out.parts.join(''),
@@ -296,7 +304,8 @@ class RuleTranslator {
     const f = this.fields;
     const header: Piece[] = [];
     const action = SURICATA_ACTIONS.get(f[0]!.text);
-    if (action === undefined) this.refuse({ start: f[0]!.at }, `'${f[0]!.text}' is a Snort 2.9 action, not a Suricata one`, 'suricata-snort-action');
+    if (action === undefined)
+      this.refuse({ start: f[0]!.at }, `'${printable(f[0]!.text)}' is a Snort 2.9 action, not a Suricata one`, 'suricata-snort-action');
     else if ('refused' in action) this.refuse({ start: f[0]!.at }, action.refused);
     const protoText = f[1]!.text.toLowerCase();
     const proto = SURICATA_PROTOCOLS.get(protoText);
@@ -307,7 +316,7 @@ class RuleTranslator {
     if (proto === undefined)
       this.refuse(
         { start: f[1]!.at },
-        `protocol '${f[1]!.text}' has no mapping to the engine (tcp, udp, icmp, ip, tcp-pkt, tcp-stream, http, ftp, ssh, smtp, smb, tls, imap, pop3)`,
+        `protocol '${printable(f[1]!.text)}' has no mapping to the engine (tcp, udp, icmp, ip, tcp-pkt, tcp-stream, http, ftp, ssh, smtp, smb, tls, imap, pop3)`,
       );
     else if (proto.kind === 'refused') this.refuse({ start: f[1]!.at }, proto.why);
     else if (proto.kind === 'flow') {
@@ -497,9 +506,10 @@ class RuleTranslator {
   private bsize(o: RuleOption): void {
     const v = (o.value ?? '').replace(/\s+/g, '');
     const tests = bsizeTests(v);
-    if (tests === undefined) return this.refuse(o, `bsize:${o.value ?? ''} is not a length test honeywall reads (N, <N, >N, <=N, >=N, N<>M)`);
+    if (tests === undefined)
+      return this.refuse(o, `bsize:${printable(o.value ?? '')} is not a length test honeywall reads (N, <N, >N, <=N, >=N, N<>M)`);
     if (!isHttp(this.buf) && this.buf !== 'file_data') return this.refuse(o, 'bsize on the packet: use dsize');
-    if (tests.length === 0) return this.refuse(o, `bsize:${o.value ?? ''} can never match`);
+    if (tests.length === 0) return this.refuse(o, `bsize:${printable(o.value ?? '')} can never match`);
     const b = this.block;
     if (b !== undefined && b.buffer === this.buf && contentArgs(b.content)?.negated !== true) {
       this.pendingBsize = { buffer: this.buf, tests, option: o };
