@@ -4,7 +4,7 @@
  * rules run end to end on an HTTP exchange built here (every sticky buffer, startswith, endswith and bsize both
  * matching and not matching).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -309,5 +309,37 @@ describe('hostile text and the compile worker', () => {
       [22, 3, 3, 'suricata-unmapped'],
     ]);
     expect(two.rules.count).toBe(3);
+  });
+});
+
+describe('convert of Suricata rules', () => {
+  it('translated rules are converted; refused ones are written as comments with the reason and listed (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hw-suri-'));
+    const f = join(dir, 'in.rules');
+    writeFileSync(
+      f,
+      'alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"uri"; flow:to_server; http.uri; content:"/a"; startswith; sid:1; rev:1;)\n' +
+        'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"sni"; tls.sni; content:"evil"; sid:2; rev:1;)\n',
+    );
+    const { main } = await import('../src/cli/main.js');
+    let out = '';
+    const w = process.stdout.write;
+    process.stdout.write = ((x: string) => ((out += x), true)) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await main(['node', 'honeywall', 'convert', f, '--input-dialect', 'suricata', '--out', join(dir, 'out'), '--report', 'json']);
+    } finally {
+      process.stdout.write = w;
+    }
+    expect(code).toBe(1);
+    const rep = JSON.parse(out);
+    expect(rep.untranslated).toHaveLength(1);
+    expect(rep.untranslated[0]).toMatchObject({ line: 2, column: 58, sid: 2 });
+    const text = readFileSync(join(dir, 'out', 'in.rules'), 'utf8');
+    expect(text).toMatch(
+      /^alert tcp \$HOME_NET any -> \$EXTERNAL_NET \$HTTP_PORTS \(msg:"uri"; flow:to_server; content:"\/a"; http_uri; depth:2; offset:0; sid:1; rev:1;\)$/m,
+    );
+    expect(text).toMatch(/^# honeywall: not translated from Suricata \(.*in\.rules:2: tls\.sni: the engine has no TLS SNI buffer/m);
+    expect(text).toMatch(/^# alert tls \$HOME_NET any/m);
   });
 });

@@ -109,6 +109,6 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
         process.stdout.write(formatReport(report));
         if (!flags.out) process.stdout.write('(dry run: no --out, nothing written)\n');
       }
-      if (report.totals.skipped > 0 || report.missingIncludes.length > 0) ctx.exitCode = EXIT_FINDINGS;
+      if (report.totals.skipped > 0 || report.missingIncludes.length > 0 || report.untranslated.length > 0) ctx.exitCode = EXIT_FINDINGS;
     });
 }
