@@ -142,7 +142,7 @@ describe('file names say what a section-less policy file is', () => {
       ['disable.conf', '\n  re:(unclosed\n', /^disable\.conf:2:3: bad regular expression .*: '\(unclosed'$/],
       ['disablesid.conf', '1:1, 1:x2\n', /^disablesid\.conf:1:6: unknown matcher .*: '1:x2'$/],
       ['dropsid.conf', '1:20-1:10\n', /^dropsid\.conf:1:1: a sid range must go from low to high: '1:20-1:10'$/],
-      ['enablesid.conf', 'VRT-web-iis\n', /^enablesid\.conf:1:1: pulledpork category and reference matchers are not supported/],
+      ['enablesid.conf', 'VRT-web-iis\n', /^enablesid\.conf:1:1: pulledpork category and MS-bulletin matchers are not supported/],
       ['modify.conf', '2019401 "a"\n', /^modify\.conf:1:1: expected MATCHER "from" "to" \(2 words\)/],
       ['modify.conf', '\n\n2019401 "a "b"\n', /^modify\.conf:3:14: unterminated quoted string/],
       ['disable.conf', 'metadata: lonely\n', /^disable\.conf:1:1: metadata matcher is 'metadata: key value'/],

@@ -11,6 +11,14 @@ import { parseRules, readDirectives } from '../parser/parse.js';
 import { defaultClassifications, parseClassificationConfig, type Classification } from './classification.js';
 import { parseVarOverride, VariableTable } from './variables.js';
 import { BinaryInputError, readTextFile } from './read-text.js';
+import {
+  MixedDialectError,
+  readDialectText,
+  rewriteDiagnostics,
+  translationLines,
+  type InputDialect,
+  type SuricataTranslation,
+} from '../suricata/index.js';
 
 export interface LoadedFile {
   /** Absolute path. */
@@ -29,6 +37,21 @@ export interface RuleFileRef {
    * rather than reading the file again, and drops it (`takeText`).
    */
   text?: string;
+  /**
+   * Set when the file was read as Suricata's (src/suricata): its text is the Snort 2.9 translation, and this maps
+   * positions back to the Suricata file and says why refused rules were refused (`dialectLines`, `dialectDiagnostics`).
+   */
+  suricata?: SuricataTranslation;
+}
+
+/** The line map a rule file's diagnostics use: the Suricata file's positions for a translated one. */
+export function dialectLines(ref: RuleFileRef, text: string): LineMap {
+  return ref.suricata !== undefined ? translationLines(ref.suricata) : new LineMap(text);
+}
+
+/** A rule file's parse diagnostics, the refusal markers of a translated one named with their reason. */
+export function dialectDiagnostics(ref: RuleFileRef, diags: readonly Diagnostic[], refusal: 'error' | 'warning'): readonly Diagnostic[] {
+  return ref.suricata !== undefined ? rewriteDiagnostics(ref.suricata, diags, refusal) : diags;
 }
 
 /** A deferred rule file's text: the one the load read, handed over once, else read now. */
@@ -58,6 +81,8 @@ export interface LoadOptions {
   cwd?: string;
   /** Find the rule files but do not read them (the caller parses them, e.g. in worker threads). */
   deferRuleFiles?: boolean;
+  /** The dialect of the rule files: Snort 2.9 (default), Suricata 5-7, or decided per file (src/suricata/detect.ts). */
+  inputDialect?: InputDialect;
 }
 
 export class LoadError extends Error {}
@@ -122,7 +147,15 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
     const shown = display(path, cwd);
     const ref: RuleFileRef = { path, display: shown };
     set.ruleFiles.push(ref);
-    const text = readText(path);
+    let text = readText(path);
+    try {
+      const d = readDialectText(text, shown, opts.inputDialect);
+      text = d.text;
+      if (d.suricata !== undefined) ref.suricata = d.suricata;
+    } catch (e) {
+      if (e instanceof MixedDialectError) throw new LoadError(e.message);
+      throw e;
+    }
     const directives = readDirectives(text);
     if (directives.length > 0) {
       const lines = new LineMap(text);
@@ -132,8 +165,8 @@ export function loadRuleSet(opts: LoadOptions): RuleSet {
       ref.text = text;
       return;
     }
-    const r = parseRules(text, { file: shown });
-    set.files.push({ path, display: shown, file: r.file, diagnostics: r.diagnostics });
+    const r = parseRules(text, { file: shown, lines: dialectLines(ref, text) });
+    set.files.push({ path, display: shown, file: r.file, diagnostics: [...dialectDiagnostics(ref, r.diagnostics, 'error')] });
   };
 
   /** A `var`/`ipvar`/`portvar` defines a variable; an `include` loads its file (snort.conf and rule files alike). */

@@ -1,6 +1,5 @@
 /** Linting one rule file: parse it, count its rules, run the per-file checks. */
-import { LineMap } from '../diagnostics/diagnostic.js';
-import { takeText, type RuleFileRef } from '../config/ruleset.js';
+import { dialectDiagnostics, dialectLines, takeText, type RuleFileRef } from '../config/ruleset.js';
 import { scanRules } from '../parser/parse.js';
 import type { CappedDiagnostics } from '../diagnostics/capped.js';
 import { RuleChecker, type CheckContext, type ExprCache, type FileFacts } from './checks.js';
@@ -18,13 +17,15 @@ export function lintFile(ref: RuleFileRef, ctx: CheckContext, exprCache: ExprCac
   // Each node is checked as it is parsed and then let go: lint never holds a file's syntax tree (cheaper for the
   // garbage collector than keeping ~20,000 rules alive until the file ends). One line map serves the parser's
   // diagnostics and the checker's.
-  const lines = new LineMap(text);
+  const lines = dialectLines(ref, text);
+  // A Suricata file's notes (keywords left out) and its refused rules: warnings, as Suricata accepts those rules.
+  if (ref.suricata !== undefined) sink.pushAll(ref.suricata.notes);
   // The checker's diagnostics go straight to the sink: in discovery order, parse and check problems interleave.
   const checker = new RuleChecker(lines, ref.display, ctx, exprCache, sink);
   let enabled = 0;
   let disabled = 0;
   scanRules(text, { file: ref.display, lines }, (node, diags) => {
-    sink.pushAll(diags);
+    sink.pushAll(dialectDiagnostics(ref, diags, 'warning'));
     if (node.kind !== 'rule') return;
     if (node.disabled) {
       disabled++;

@@ -168,7 +168,7 @@ function startWorker(
 ): Promise<string | undefined> {
   const data: CompileWorkerData = {
     // The texts the load read: the worker compiles what this thread would have (a file changed since is not read again).
-    files: queue.map(({ ref }) => ({ path: ref.path, display: ref.display, text: ref.text })),
+    files: queue.map(({ ref }) => ({ path: ref.path, display: ref.display, text: ref.text, suricata: ref.suricata })),
     counter: counter.buffer as SharedArrayBuffer,
     vars: set.vars.entries(),
     classifications: [...set.classifications],

@@ -5,9 +5,9 @@
  * with the reason. Compile time only.
  */
 import type { AddressExpr, Node, PortExpr, RuleNode, RuleOption } from '../ast.js';
-import { takeText, type LoadedFile, type RuleFileRef, type RuleSet } from '../config/ruleset.js';
+import { dialectDiagnostics, dialectLines, takeText, type LoadedFile, type RuleFileRef, type RuleSet } from '../config/ruleset.js';
 import { resolveAddress, resolvePorts, ResolveError, type AddressSet, type PortSet } from '../config/variables.js';
-import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ContentArgs } from '../keywords/content.js';
 import { KEYWORD_LIST, keywordIdOf } from '../keywords/index.js';
 import { parsePcre, type PcreArgs } from '../keywords/pcre.js';
@@ -533,9 +533,11 @@ export function compileFile(cc: CompileContext, ref: RuleFileRef, file: LoadedFi
   const out: FileCompile = { rules: [], total: 0, failures: [], pcre: [], approximated: {} };
   const { rules, failures } = out;
   const text = file ? file.file.text : takeText(ref);
-  const lines = new LineMap(text);
+  const lines = dialectLines(ref, text);
   const ctx: RuleContext = { ...cc, display: ref.display, pcre: out.pcre, approximated: out.approximated };
-  const visit = (node: Node, diags: readonly Diagnostic[]): void => {
+  const visit = (node: Node, parsed: readonly Diagnostic[]): void => {
+    // (a file read as Suricata's: its refused rules' markers carry the refusal's reason)
+    const diags = file ? parsed : dialectDiagnostics(ref, parsed, 'error');
     if (node.kind === 'unparsed') {
       out.total++;
       const { line, column } = lines.position(node.span.start);

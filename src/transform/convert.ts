@@ -15,6 +15,8 @@ import { convertRule, type ConvertRuleOptions, type RuleOutcome } from './conver
 import type { RuleContext } from './decide.js';
 import { resolveFlowbits } from './flowbits.js';
 import { BinaryInputError, readTextFile } from '../config/read-text.js';
+import { MixedDialectError, readDialectText, type DialectText, type InputDialect } from '../suricata/index.js';
+import type { RefusedRule } from '../suricata/translate.js';
 
 /** The bundled files: the Honeywall's default policy and the seed paper's test rules. */
 export const RULESETS_DIR = fileURLToPath(new URL('../../rulesets/', import.meta.url));
@@ -34,6 +36,8 @@ export interface ConvertOptions extends ConvertRuleOptions {
   /** Keep the flowbits setters that enabled rules check enabled (flowbits.ts), as suricata-update does. */
   resolveFlowbits?: boolean;
   cwd?: string;
+  /** The dialect of the rule files (src/suricata): Suricata rules are translated, the refused ones written as comments. */
+  inputDialect?: InputDialect;
 }
 
 export interface ConvertedRules {
@@ -45,6 +49,8 @@ export interface ConvertedRules {
   text: string;
   outcomes: RuleOutcome[];
   testRules: boolean;
+  /** Rules of a Suricata input without a mapping: written as comments, listed here with the reason. */
+  untranslated: RefusedRule[];
 }
 
 export interface ConvertedConf {
@@ -274,13 +280,31 @@ export function convert(opts: ConvertOptions): ConvertResult {
 
   const files: ConvertedFile[] = [];
   const ctxOf = (f: RuleInputFile): RuleContext => ({ path: f.display, basename: path.basename(f.absPath) });
+  // Each rule file's text in honeywall's dialect (a Suricata file translated once, for the flowbits pass and the
+  // conversion alike).
+  const texts = new Map<string, DialectText>();
+  const rulesText = (f: RuleInputFile): DialectText => {
+    let d = texts.get(f.absPath);
+    if (d === undefined) {
+      try {
+        d = f.testRules ? { text: readText(f.absPath) } : readDialectText(readText(f.absPath), f.display, opts.inputDialect, { refused: 'comment' });
+      } catch (e) {
+        if (e instanceof MixedDialectError) throw new ConvertInputError(e.message);
+        throw e;
+      }
+      texts.set(f.absPath, d);
+    }
+    return d;
+  };
   let ruleOpts: ConvertRuleOptions = opts;
   if (opts.resolveFlowbits) {
-    const sources = inputs.filter((f) => !f.testRules).map((f) => ({ text: readText(f.absPath), ctx: ctxOf(f) }));
+    const sources = inputs.filter((f) => !f.testRules).map((f) => ({ text: rulesText(f).text, ctx: ctxOf(f) }));
     ruleOpts = { ...opts, flowbitsEnable: resolveFlowbits(sources, opts.policy) };
   }
   for (const f of inputs) {
-    const text = readText(f.absPath);
+    const dialect = rulesText(f);
+    texts.delete(f.absPath);
+    const text = dialect.text;
     const ctx = ctxOf(f);
     const r = f.testRules ? enableTestRules(parseRules(text, { file: f.display })) : convertRuleText(text, f.display, ctx, ruleOpts);
     files.push({
@@ -291,6 +315,7 @@ export function convert(opts: ConvertOptions): ConvertResult {
       text: r.text,
       outcomes: r.outcomes,
       testRules: f.testRules,
+      untranslated: dialect.suricata?.refusedRules ?? [],
     });
   }
   for (const c of confs) {

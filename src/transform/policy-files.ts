@@ -11,8 +11,9 @@
  *   (`1:10,1:11 "from" "to"`, `* "from" "to"`, `${1}` back-references).
  *
  * A name ending in one of those (`local-disable.conf`) is read the same way. Each problem is a PolicyError at
- * file:line:column with the offending text. pulledpork's category names (`VRT-web-iis`) and reference matchers
- * (`cve:2009-0233`, `MS09-008`) are refused with a pointer to `pcre:`, not guessed at.
+ * file:line:column with the offending text. pulledpork's reference matchers (`cve:2009-0233`, `bugtraq:1234`, `url:...`)
+ * select the rules with that `reference:`; its category names (`VRT-web-iis`) and bulletin names (`MS09-008`) are
+ * refused with a pointer to `pcre:`, not guessed at.
  */
 import {
   emptyPolicy,
@@ -100,8 +101,14 @@ function parseItem(item: string, fail: Fail, at: number): Matcher {
   }
   if (/\.rules$/.test(item) && !item.includes(':')) return { kind: 'group', glob: globToRegExp(item), pattern: item };
   if (/^(group|filename|classtype):/i.test(item)) return parseMatcher(item, (d, o) => fail(d, o, at));
-  if (/^(cve|bugtraq|url|nessus|arachnids|mcafee|ms)[:\d]/i.test(item) || /^[A-Za-z]+-[\w-]+$/.test(item))
-    return fail("pulledpork category and reference matchers are not supported: use 'pcre:' on the rule text", item, at);
+  m = /^(cve|bugtraq|url|nessus|arachnids|mcafee|osvdb|msb):(.+)$/i.exec(item);
+  if (m) {
+    // pulledpork's reference matcher: the rules with `reference:TYPE,VALUE;` (case-insensitive, blanks as Snort allows)
+    const esc = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+    return { kind: 're', re: new RegExp(`[(;]\\s*reference\\s*:\\s*${esc(m[1]!)}\\s*,\\s*${esc(m[2]!.trim())}\\s*;`, 'i') };
+  }
+  if (/^ms\d/i.test(item) || /^[A-Za-z]+-[\w-]+$/.test(item))
+    return fail("pulledpork category and MS-bulletin matchers are not supported: use 'pcre:' on the rule text", item, at);
   return fail(
     'unknown matcher (expected gid:sid, sid, gid:sid:rev, gid:sid-gid:sid, re:, pcre:, group:, filename:, metadata: or NAME.rules)',
     item,

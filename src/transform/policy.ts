@@ -143,14 +143,15 @@ export function readPolicyText(path: string, display = path): string {
  * One policy file: honeywall's INI form, or (a file whose first line is not a section header and whose name says
  * what it is: disable.conf, dropsid.conf, ...) a suricata-update or pulledpork file read by that name.
  */
-export function readPolicyFile(path: string, display = path): Policy {
-  return parsePolicy(readPolicyText(path, display), display, basename(path));
+export function readPolicyFile(path: string, display = path, as?: string): Policy {
+  // (`as`: the kind a file holds when its name does not say it: update.yaml's disable-conf names any file)
+  return parsePolicy(readPolicyText(path, display), display, as !== undefined ? `${as}.conf` : basename(path));
 }
 
 /** Several policy files as one: INI maps merged (a later file wins), lists concatenated in file order. */
-export function readPolicyFiles(files: readonly { path: string; display?: string }[]): Policy {
+export function readPolicyFiles(files: readonly { path: string; display?: string; as?: string }[]): Policy {
   const out = emptyPolicy(files.map((f) => f.display ?? f.path).join(', ') || '<none>');
-  for (const f of files) mergePolicy(out, readPolicyFile(f.path, f.display ?? f.path));
+  for (const f of files) mergePolicy(out, readPolicyFile(f.path, f.display ?? f.path, f.as));
   return out;
 }
 

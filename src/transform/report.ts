@@ -3,6 +3,7 @@
  * reasons, and the lists the issue asks for (flowbits setters kept non-blocking, literal/mixed addresses, ...).
  * Every rule of every input is counted exactly once in `totals` (and, unless skipped or already disabled, in `byAction`).
  */
+import type { RefusedRule } from '../suricata/translate.js';
 import type { ConvertResult, MissingInclude } from './convert.js';
 import type { Dialect, RuleOutcome } from './convert-rule.js';
 import type { PolicyType } from './policy.js';
@@ -46,6 +47,8 @@ export interface ConvertReport {
   /** Flowbits setters kept enabled for the enabled rules that check their bits. */
   flowbitsEnabled: (RuleRef & { bits: string[]; checkedBy: string[]; noalertAdded: boolean })[];
   skipped: (RuleRef & { reason: string })[];
+  /** Suricata rules without a mapping to the engine (src/suricata): written as comments, not converted. */
+  untranslated: RefusedRule[];
   missingIncludes: MissingInclude[];
 }
 
@@ -70,6 +73,7 @@ export function buildReport(
     stateDisabled: [],
     flowbitsEnabled: [],
     skipped: [],
+    untranslated: [],
     missingIncludes: result.missingIncludes,
   };
   const lines = new Map<string, { line: string; type: string; text: string; rules: number; order: number }>();
@@ -78,6 +82,7 @@ export function buildReport(
     if (f.kind !== 'rules') continue;
     const row = { input: f.input, output: f.outputName, rules: f.outcomes.length, converted: 0, skipped: 0 };
     rep.files.push(row);
+    for (const u of f.untranslated) rep.untranslated.push(u);
     for (const o of f.outcomes) {
       const ref: RuleRef = { file: f.input, line: o.line, sid: o.sid };
       countOutcome(rep, row, o, ref);
@@ -200,5 +205,10 @@ export function formatReport(rep: ConvertReport, limit = 20): string {
   );
   list('missing includes', rep.missingIncludes, (m) => `${m.file}:${m.line}: include ${m.include} (${m.resolved}) does not exist`);
   list('skipped', rep.skipped, (s) => `${refText(s)}: ${s.reason}`);
+  list(
+    'not translated from Suricata (no mapping; written as comments)',
+    rep.untranslated,
+    (u) => `${u.file}:${u.line}:${u.column}${u.sid !== undefined ? ` sid ${u.sid}` : ''}: ${u.reason}`,
+  );
   return out.join('\n') + '\n';
 }

@@ -9,12 +9,16 @@
  *     policy = /etc/honeywall/disable.conf              # repeatable, applied in order
  *     artifact = /var/lib/honeywall/rules.hwm           # what HwIPS_MATCHER names (required)
  *     status-file = /run/honeywall/status.json          # the gateway's HwSTATUS_FILE; empty: no reload
+ *     update-yaml = /etc/suricata/update.yaml           # suricata-update's sources, local paths and filter files
+ *     input-dialect = auto                              # rule files: auto (per file), snort or suricata
  *
  * An https source must say how it is verified: `md5-url` (the publisher's URL.md5 file holds the hex digest, as
  * Emerging Threats publishes) or `sha256:HEX`. Every problem is `file:line:column: error code: message`.
  */
 import path from 'node:path';
 import { type PolicyError, readPolicyText } from '../transform/policy.js';
+import type { InputDialect } from '../suricata/index.js';
+import { type PolicyRef, readUpdateYaml, UpdateYamlError } from './update-yaml.js';
 
 export type Checksum = { kind: 'md5-url' } | { kind: 'sha256'; hex: string } | { kind: 'md5'; hex: string };
 
@@ -22,7 +26,8 @@ export interface Source {
   /** As written (for messages). */
   text: string;
   line: number;
-  kind: 'url' | 'tarball' | 'dir';
+  /** url, tarball, dir (every *.rules below), file (one .rules), glob (a wildcard in the last component). */
+  kind: 'url' | 'tarball' | 'dir' | 'file' | 'glob';
   /** The URL, or an absolute path. */
   location: string;
   checksum: Checksum | undefined;
@@ -31,8 +36,14 @@ export interface Source {
 export interface UpdateConfig {
   file: string;
   sources: Source[];
-  /** Absolute paths, or `default` (the bundled policy); empty: the bundled policy. */
-  policies: string[];
+  /** Absolute paths, or `default` (the bundled policy); empty: the bundled policy. update.yaml's filter files say their kind. */
+  policies: (string | PolicyRef)[];
+  /** File-name globs of rule files left out (update.yaml's `ignore`). */
+  ignore: string[];
+  /** What the rule files are read as (src/suricata): auto decides per file. */
+  inputDialect: InputDialect;
+  /** update.yaml settings honeywall does not use, said once per run. */
+  notes: string[];
   artifact: string;
   cacheDir: string;
   stateFile: string;
@@ -66,6 +77,8 @@ const KEYS = new Set([
   'var',
   'ca-file',
   'max-download-mb',
+  'update-yaml',
+  'input-dialect',
 ]);
 
 function yesNo(v: string): boolean | undefined {
@@ -91,7 +104,9 @@ export function parseUpdateConfig(text: string, file: string): UpdateConfig {
   const errors: string[] = [];
   const seen = new Map<string, { value: string; line: number; column: number }>();
   const sources: Source[] = [];
-  const policies: string[] = [];
+  const policies: (string | PolicyRef)[] = [];
+  const ignore: string[] = [];
+  const notes: string[] = [];
   const vars: string[] = [];
   text.split('\n').forEach((raw, idx) => {
     const lineNo = idx + 1;
@@ -192,7 +207,23 @@ export function parseUpdateConfig(text: string, file: string): UpdateConfig {
     }
     return Number(v);
   };
-  if (sources.length === 0) errors.push(`${file}:1:1: error no-sources: no 'source =' line`);
+  const yamlFile = get('update-yaml');
+  if (yamlFile !== undefined) {
+    try {
+      const y = readUpdateYaml(abs(yamlFile));
+      sources.push(...y.sources);
+      policies.push(...y.policies);
+      ignore.push(...y.ignore);
+      notes.push(...y.notes);
+    } catch (e) {
+      if (!(e instanceof UpdateYamlError)) throw e;
+      errors.push(...e.lines);
+    }
+  }
+  const dialect = get('input-dialect') ?? 'auto';
+  if (dialect !== 'auto' && dialect !== 'snort' && dialect !== 'suricata')
+    bad('input-dialect', `'${dialect.slice(0, 40)}' is not auto, snort or suricata`);
+  if (sources.length === 0) errors.push(`${file}:1:1: error no-sources: no 'source =' line (nor sources in update-yaml)`);
   const artifact = get('artifact');
   if (!artifact) errors.push(`${file}:1:1: error no-artifact: no 'artifact =' line (the matcher file HwIPS_MATCHER names)`);
   const status = get('status-file');
@@ -211,6 +242,9 @@ export function parseUpdateConfig(text: string, file: string): UpdateConfig {
     vars,
     caFile: get('ca-file') ? abs(get('ca-file')!) : undefined,
     maxDownloadBytes: int('max-download-mb', 256, 1, 4096) * 1024 * 1024,
+    ignore,
+    inputDialect: dialect === 'snort' || dialect === 'suricata' ? dialect : 'auto',
+    notes,
   };
   if (errors.length > 0) throw new UpdateConfigError(errors);
   return cfg;

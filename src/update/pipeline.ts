@@ -7,6 +7,7 @@
  * were: before the rename nothing outside the work directory changed; after it, a failed reload puts the previous
  * artifact back (an atomic rename too). One update at a time (a lock file beside the artifact).
  */
+import type { RefusedRule } from '../suricata/translate.js';
 import {
   closeSync,
   existsSync,
@@ -61,8 +62,11 @@ export interface UpdateSummary {
     enabledByPolicy: number;
     disabledByPolicy: number;
     flowbitsEnabled: number;
+    /** Suricata rules with a keyword the engine has no mapping for (src/suricata): written as comments. */
+    untranslated: number;
     byAction: Record<string, number>;
   };
+  untranslated: RefusedRule[];
   flowbitsEnabled: { sid: number | undefined; file: string; bits: string[]; checkedBy: string[] }[];
   diff: RuleDiff;
   lint: { errors: number; warnings: number };
@@ -78,7 +82,13 @@ function loadPolicy(cfg: UpdateConfig): Policy {
   try {
     if (cfg.policies.length === 0) return readPolicyFile(DEFAULT_POLICY_PATH, 'rulesets/honeywall-policy.conf');
     return readPolicyFiles(
-      cfg.policies.map((p) => (p === 'default' ? { path: DEFAULT_POLICY_PATH, display: 'rulesets/honeywall-policy.conf' } : { path: p })),
+      cfg.policies.map((p) =>
+        p === 'default'
+          ? { path: DEFAULT_POLICY_PATH, display: 'rulesets/honeywall-policy.conf' }
+          : typeof p === 'string'
+            ? { path: p }
+            : { path: p.path, ...(p.as !== undefined ? { as: p.as } : {}) },
+      ),
     );
   } catch (e) {
     if (e instanceof PolicyError) throw new UpdateRefused(`policy: ${e.message}`, 2);
@@ -167,6 +177,9 @@ async function pipeline(cfg: UpdateConfig, opts: UpdateOptions, work: string, t0
     seed: cfg.seed,
     onBadRule: 'keep',
     resolveFlowbits: cfg.resolveFlowbits,
+    // Sources that publish Suricata rules go through the Suricata reader (src/suricata); its refused rules are
+    // written as comments and counted below, never compiled weakened.
+    inputDialect: cfg.inputDialect,
   });
   writeConverted(result, outDir);
   const report: ConvertReport = buildReport(result, {
@@ -177,6 +190,9 @@ async function pipeline(cfg: UpdateConfig, opts: UpdateOptions, work: string, t0
     literalAddresses: 'keep',
   });
   opts.log(`converted ${report.totals.rules} rules from ${report.files.length} file(s)`);
+  for (const n of cfg.notes) opts.log(`note: ${n}`);
+  if (report.untranslated.length > 0)
+    opts.log(`${report.untranslated.length} Suricata rule(s) without a mapping to the engine: written as comments, not compiled`);
 
   // 4. Lint: any error stops the update; the lines name the source file and line (convert keeps lines in place).
   let lint: ReturnType<typeof lintRuleSet>;
@@ -237,8 +253,10 @@ async function pipeline(cfg: UpdateConfig, opts: UpdateOptions, work: string, t0
       // every rule the output writes disabled that the input had enabled (disable lines, or a `disable` policy type)
       disabledByPolicy: report.byAction.disabled ?? 0,
       flowbitsEnabled: report.flowbitsEnabled.length,
+      untranslated: report.untranslated.length,
       byAction: report.byAction,
     },
+    untranslated: report.untranslated.map((u) => ({ ...u, file: shown(u.file) })),
     flowbitsEnabled: report.flowbitsEnabled.map((r) => ({ sid: r.sid, file: shown(r.file), bits: r.bits, checkedBy: r.checkedBy })),
     diff,
     lint: { errors: 0, warnings: lint.diagnostics.filter((d) => d.severity === 'warning').length },
@@ -298,6 +316,12 @@ export function formatSummary(s: UpdateSummary): string {
       ? `Since the last update: ${s.diff.added.length} added, ${s.diff.removed.length} removed, ${s.diff.changed.length} changed.`
       : 'First update: no earlier state to compare with.',
   );
+  if (r.untranslated > 0) {
+    out.push(`Suricata rules without a mapping to the engine: ${r.untranslated} (written as comments, not compiled):`);
+    for (const u of s.untranslated.slice(0, 20))
+      out.push(`  ${u.file}:${u.line}:${u.column}${u.sid !== undefined ? ` sid ${u.sid}` : ''}: ${u.reason}`);
+    if (s.untranslated.length > 20) out.push(`  ... ${s.untranslated.length - 20} more (see --report json)`);
+  }
   for (const f of s.flowbitsEnabled.slice(0, 20))
     out.push(`  flowbits-enabled: ${f.file} sid ${f.sid}: sets ${f.bits.join(', ')} for ${f.checkedBy.slice(0, 5).join(', ')}`);
   if (s.flowbitsEnabled.length > 20) out.push(`  ... ${s.flowbitsEnabled.length - 20} more (see --report json)`);

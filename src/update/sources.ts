@@ -4,9 +4,11 @@
  * `https://host/path/emerging.rules.tar.gz!rules/emerging-exploit.rules`.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readTextFile } from '../config/read-text.js';
 import path from 'node:path';
 import { findRuleFiles } from '../config/ruleset.js';
+import { globToRegExp } from '../transform/policy.js';
 import type { Checksum, Source, UpdateConfig } from './config.js';
 import { UpdateRefused } from './errors.js';
 import { FetchError, type Fetched, fetchCached, showUrl } from './fetch.js';
@@ -28,6 +30,15 @@ export interface Download {
 export interface Gathered {
   files: StagedFile[];
   downloads: Download[];
+}
+
+/** A rule file's text, read with the loaders' bounds (a binary file is refused as input). */
+function readText(file: string): string {
+  try {
+    return readTextFile(file);
+  } catch (e) {
+    throw new UpdateRefused(`${escapeName(file)}: ${(e as Error).message}`, 1);
+  }
 }
 
 function digest(file: string, algo: 'md5' | 'sha256'): string {
@@ -98,8 +109,10 @@ export async function gatherSources(cfg: UpdateConfig, stageDir: string, opts: {
   const downloads: Download[] = [];
   const byName = new Map<string, string>();
   const ca = cfg.caFile ? readFileSync(cfg.caFile, 'utf8') : undefined;
+  const ignored = cfg.ignore.map((g) => globToRegExp(g));
   const stage = (name: string, text: string, origin: string) => {
     const base = path.basename(name);
+    if (ignored.some((re) => re.test(base))) return; // update.yaml's `ignore` (suricata-update: *deleted.rules)
     if (!/^[\w.+-]+\.rules$/.test(base)) throw new UpdateRefused(`${origin}: unusable rule file name`, 1);
     const other = byName.get(base);
     if (other) throw new UpdateRefused(`${origin} and ${other} have the same name ${base}: rename one (each is written as ${base})`, 1);
@@ -111,7 +124,10 @@ export async function gatherSources(cfg: UpdateConfig, stageDir: string, opts: {
   for (const src of cfg.sources) {
     if (src.kind === 'url') {
       const file = await fetchVerified(src, cfg, { offline: opts.offline, ca }, downloads);
-      for (const e of await tarEntries(file, showUrl(src.location))) stage(e.path, e.text, `${showUrl(src.location)}!${escapeName(e.path)}`);
+      // a URL of one .rules file (update.yaml's `source: url` lists such) is that file; anything else a tarball
+      if (/\.rules$/i.test(new URL(src.location).pathname))
+        stage(path.basename(new URL(src.location).pathname), readText(file), showUrl(src.location));
+      else for (const e of await tarEntries(file, showUrl(src.location))) stage(e.path, e.text, `${showUrl(src.location)}!${escapeName(e.path)}`);
     } else if (src.kind === 'tarball') {
       try {
         statSync(src.location);
@@ -124,12 +140,22 @@ export async function gatherSources(cfg: UpdateConfig, stageDir: string, opts: {
     } else {
       let list: string[];
       try {
-        if (!statSync(src.location).isDirectory()) throw new Error('not a directory');
-        list = findRuleFiles(src.location);
+        if (src.kind === 'file') list = [src.location];
+        else if (src.kind === 'glob') {
+          const re = globToRegExp(path.basename(src.location));
+          const dir = path.dirname(src.location);
+          list = readdirSync(dir)
+            .filter((n) => re.test(n) && n.endsWith('.rules'))
+            .sort()
+            .map((n) => path.join(dir, n));
+        } else {
+          if (!statSync(src.location).isDirectory()) throw new Error('not a directory');
+          list = findRuleFiles(src.location);
+        }
       } catch (e) {
         throw new UpdateRefused(`source ${escapeName(src.location)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
       }
-      for (const f of list) stage(f, readFileSync(f, 'utf8'), f);
+      for (const f of list) stage(f, readText(f), f);
     }
   }
   if (files.length === 0) throw new UpdateRefused('the sources hold no .rules files', 1);

@@ -15,6 +15,8 @@ import { diagnosticLine } from '../../diagnostics/render.js';
 import { EngineUnavailableError, loadEngine } from '../../native/engine.js';
 import { PCRE_DEPTH_LIMIT, PCRE_MATCH_LIMIT, PCRE_STEPS_BASE, PCRE_STEPS_PER_BYTE } from '../../match/budget.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
+import { inputDialectOption } from './input-dialect.js';
+import type { InputDialect } from '../../suricata/index.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -63,9 +65,9 @@ function usageErrors<T>(run: () => T): T {
 }
 
 /** The rule set, its files left for the compiler to parse one node at a time (compileFile). */
-function loadForCompile(paths: string[], conf: string | undefined, vars: string[]): RuleSet {
+function loadForCompile(paths: string[], conf: string | undefined, vars: string[], inputDialect?: InputDialect): RuleSet {
   if (paths.length === 0 && !conf) throw new UsageError('nothing to compile: give rule files, directories or --conf');
-  return usageErrors(() => loadRuleSet({ paths, conf, vars, deferRuleFiles: true }));
+  return usageErrors(() => loadRuleSet({ paths, conf, vars, deferRuleFiles: true, inputDialect }));
 }
 
 /** The address and port variables of a set (recorded in the artifact: the gateway checks its own against them). */
@@ -79,8 +81,8 @@ export function headerVariables(set: RuleSet): Record<string, string> {
 }
 
 /** Loads and compiles in this thread (`replay --rules`), turning load problems into UsageError. */
-export function loadAndCompile(paths: string[], conf: string | undefined, vars: string[]): CompileResult {
-  const set = loadForCompile(paths, conf, vars);
+export function loadAndCompile(paths: string[], conf: string | undefined, vars: string[], inputDialect?: InputDialect): CompileResult {
+  const set = loadForCompile(paths, conf, vars, inputDialect);
   return usageErrors(() => compileRuleSet(set));
 }
 
@@ -106,10 +108,11 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
     .option('--var <NAME=VALUE>', 'define or override a variable (repeatable)', collect, [])
     .requiredOption('--out <file>', 'the artifact to write')
     .addOption(new Option('--report <format>', 'report on stdout').choices(['text', 'json']).default('text'))
-    .action(async (paths: string[], opts: { conf?: string; var: string[]; out: string; report: 'text' | 'json' }) => {
+    .addOption(inputDialectOption())
+    .action(async (paths: string[], opts: { conf?: string; var: string[]; out: string; report: 'text' | 'json'; inputDialect: InputDialect }) => {
       const t0 = performance.now();
       const threads = threadsFromEnv();
-      const set = loadForCompile(paths, opts.conf, opts.var);
+      const set = loadForCompile(paths, opts.conf, opts.var, opts.inputDialect);
       const c = await compilePacked(set, { threads }).catch((e: unknown) => {
         throw asUsageError(e);
       });

@@ -1,6 +1,6 @@
 /**
  * `honeywall convert [PATH...] --policy FILE [--conf snort.conf] [--honeynet] [--out DIR] [--dialect snort|suricata]
- * [--seed N] [--report json|text]`: the snortconfig successor. Exit 0 when every rule was converted, 1 when any rule
+ * [--input-dialect snort|suricata|auto] [--seed N] [--report json|text]`: the snortconfig successor. Exit 0 when every rule was converted, 1 when any rule
  * (or an included file) was skipped, 2 for usage errors (bad flag, unreadable input, policy error).
  */
 import path from 'node:path';
@@ -11,6 +11,8 @@ import { PolicyError, readPolicyFile, readPolicyFiles } from '../../transform/po
 import { buildReport, formatReport } from '../../transform/report.js';
 import { LITERAL_ADDRESS_POLICIES, type LiteralAddressPolicy } from '../../transform/reverse.js';
 import type { Dialect } from '../../transform/convert-rule.js';
+import { inputDialectOption } from './input-dialect.js';
+import type { InputDialect } from '../../suricata/index.js';
 
 interface ConvertFlags {
   policy: string[];
@@ -18,6 +20,7 @@ interface ConvertFlags {
   honeynet?: boolean;
   out?: string;
   dialect: Dialect;
+  inputDialect: InputDialect;
   seed: string;
   report: 'json' | 'text';
   testRules?: boolean;
@@ -40,7 +43,8 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
     .option('--conf <snort.conf>', 'a snort.conf whose include lines (also "# include") are followed; a rewritten copy is written')
     .option('--honeynet', 'reverse direction (swap source/destination addresses when both are variables); inline actions')
     .option('--out <dir>', 'write one output file per input (same basename) into this directory; without it nothing is written')
-    .addOption(new Option('--dialect <dialect>', 'output dialect').choices(['snort', 'suricata']).default('snort'))
+    .addOption(new Option('--dialect <dialect>', 'output dialect (what is written)').choices(['snort', 'suricata']).default('snort'))
+    .addOption(inputDialectOption())
     .option('--seed <n>', 'seed of the replace bytes (output is deterministic for a seed)', '0')
     .addOption(new Option('--report <format>', 'report format, on stdout').choices(['json', 'text']).default('text'))
     .option('--test-rules', 'add the bundled test rules (drop outbound Telnet, rewrite outbound HTTP GET), enabled')
@@ -80,6 +84,7 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
         honeynet: flags.honeynet ?? false,
         literalAddresses: flags.literalAddresses,
         dialect: flags.dialect,
+        inputDialect: flags.inputDialect,
         seed: Number(flags.seed),
         onBadRule: flags.onBadRule,
         resolveFlowbits: flags.resolveFlowbits ?? false,
@@ -104,6 +109,6 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
         process.stdout.write(formatReport(report));
         if (!flags.out) process.stdout.write('(dry run: no --out, nothing written)\n');
       }
-      if (report.totals.skipped > 0 || report.missingIncludes.length > 0) ctx.exitCode = EXIT_FINDINGS;
+      if (report.totals.skipped > 0 || report.missingIncludes.length > 0 || report.untranslated.length > 0) ctx.exitCode = EXIT_FINDINGS;
     });
 }

@@ -18,6 +18,8 @@ import { Importer, type CaptureImport } from '../../store/import.js';
 import { Option } from '../commander.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 import { matcherInput, type MatcherInput } from './matcher-input.js';
+import { inputDialectOption } from './input-dialect.js';
+import type { InputDialect } from '../../suricata/index.js';
 import { parseMagic, parsePort } from './sebek.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -36,6 +38,7 @@ interface ImportFlags {
   sensor: string;
   checksumMode: 'all' | 'none';
   format: 'text' | 'json';
+  inputDialect: InputDialect;
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1);
@@ -70,6 +73,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       new Option('--checksum-mode <mode>', "Snort's -k: all = packets with bad checksums are not inspected").choices(['all', 'none']).default('all'),
     )
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .addOption(inputDialectOption())
     .action(async (captures: string[], opts: ImportFlags) => {
       if (opts.matcher !== undefined && (opts.rules.length > 0 || opts.conf !== undefined))
         throw new UsageError('give either --rules/--conf or --matcher');
@@ -88,7 +92,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       let matcher: Matcher | undefined;
       try {
         if (opts.matcher !== undefined || opts.rules.length > 0 || opts.conf !== undefined) {
-          input = await matcherInput(opts.matcher, opts.rules, opts.conf, opts.var);
+          input = await matcherInput(opts.matcher, opts.rules, opts.conf, opts.var, opts.inputDialect);
           problems += input.problems;
           matcher = loadMatcher(input.artifact, { checksumMode: opts.checksumMode });
         }

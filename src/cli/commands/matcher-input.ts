@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeArtifact } from '../../match/artifact.js';
+import type { InputDialect } from '../../suricata/index.js';
 
 export interface MatcherInput {
   artifact: string;
@@ -15,11 +16,17 @@ export interface MatcherInput {
   cleanup(): void;
 }
 
-export async function matcherInput(matcher: string | undefined, rules: string[], conf: string | undefined, vars: string[]): Promise<MatcherInput> {
+export async function matcherInput(
+  matcher: string | undefined,
+  rules: string[],
+  conf: string | undefined,
+  vars: string[],
+  inputDialect?: InputDialect,
+): Promise<MatcherInput> {
   if (matcher !== undefined) return { artifact: matcher, problems: 0, cleanup: () => undefined };
   // the parser and compiler load only for --rules (a run of an artifact does not need them)
   const { failureLine, loadAndCompile } = await import('./compile.js');
-  const r = loadAndCompile(rules, conf, vars);
+  const r = loadAndCompile(rules, conf, vars, inputDialect);
   for (const f of r.failures) process.stderr.write(`honeywall: ${failureLine(f)} (rule not loaded)\n`);
   const temp = mkdtempSync(join(tmpdir(), 'honeywall-rules-'));
   const cleanup = () => rmSync(temp, { recursive: true, force: true });

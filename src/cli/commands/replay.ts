@@ -20,6 +20,8 @@ import { alertOf, eveAlert, eveFlow, formatEveAlert, formatFastAlert, type Event
 import { defaultSyslogFormat, parseFacility, parseSeverity, parseSyslogTarget, SyslogAlertOutput, SyslogSender } from '../../output/syslog.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, type CommandContext } from '../program.js';
 import { matcherInput, type MatcherInput } from './matcher-input.js';
+import { inputDialectOption } from './input-dialect.js';
+import type { InputDialect } from '../../suricata/index.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -40,6 +42,7 @@ interface ReplayFlags {
   syslogFacility: string;
   syslogSeverity: string;
   syslogFormat: 'sd' | 'line';
+  inputDialect: InputDialect;
 }
 
 /** --syslog TARGET with its facility, severity and format, checked before anything runs. */
@@ -98,6 +101,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     .addOption(
       new Option('--syslog-format <format>', 'sd: structured data and the alert line; line: the line alone').choices(['sd', 'line']).default('sd'),
     )
+    .addOption(inputDialectOption())
     .action(async (pcaps: string[], opts: ReplayFlags) => {
       if ((opts.rules.length > 0 || opts.conf) === (opts.matcher !== undefined)) throw new UsageError('give either --rules/--conf or --matcher');
       // a path that is not a capture at all (a directory, a rules file) is a usage error before anything runs
@@ -113,7 +117,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       let artifact: string;
       let matcher: Matcher | undefined;
       try {
-        input = await matcherInput(opts.matcher, opts.rules, opts.conf, opts.var);
+        input = await matcherInput(opts.matcher, opts.rules, opts.conf, opts.var, opts.inputDialect);
         artifact = input.artifact;
         problems += input.problems;
         if (workers <= 1) matcher = loadMatcher(artifact, { checksumMode: opts.checksumMode });
