@@ -27,7 +27,7 @@ import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternT
 import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
-export const ARTIFACT_VERSION = 6;
+export const ARTIFACT_VERSION = 7;
 
 export class ArtifactError extends Error {}
 

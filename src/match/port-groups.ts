@@ -21,8 +21,9 @@
  * classes by twice the number of port ranges, plus one), and the databases compiled per group by `maxDatabases` and
  * `maxBytes`; a pattern set met beyond them is neither compiled nor kept. Each is counted in `stats`.
  */
-import { HS_CASELESS, HS_SINGLEMATCH, type NativeEngine, type NativeHandle } from '../native/engine.js';
+import type { NativeEngine, NativeHandle } from '../native/engine.js';
 import type { PrefilterGroup } from './prefilter.js';
+import { attachShort, blockInputs, splitShort } from './short-patterns.js';
 
 export interface PortGroupLimits {
   /** Databases one group may compile (distinct pattern sets). */
@@ -193,17 +194,12 @@ export class PortGroups {
   /** Compiles a set's database (on libuv's threads) and makes it the set's when it fits the limits. */
   private async compile(set: PatternSet, ids: Int32Array): Promise<void> {
     const g = this.group;
-    const patterns: Uint8Array[] = [];
-    const flags = new Uint32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      patterns.push(g.patternBytes.subarray(g.patternStart[id]!, g.patternStart[id + 1]!));
-      // the same flags as the whole block database (prefilter.ts hsInputs): each id reported once
-      flags[i] = (g.nocase[id] ? HS_CASELESS : 0) | HS_SINGLEMATCH;
-    }
+    // as the whole block database (prefilter.ts hsInputs): each id reported once, the short patterns by the table
+    const { long, short } = splitShort(g, ids);
     let db: NativeHandle | undefined;
     try {
-      db = this.engine.hsLoad(await this.engine.hsCompileAsync(patterns, flags, Uint32Array.from(ids), false), Math.max(0, g.nocase.length - 1));
+      db = this.engine.hsLoad(await this.engine.hsCompileAsync(...blockInputs(g, long), false), Math.max(0, g.nocase.length - 1));
+      attachShort(this.engine, db, g, short);
     } catch {
       db = undefined;
     }

@@ -10,10 +10,11 @@
  * its stream, so a pattern that spans segments is found when the segment completing it arrives.
  */
 import type { PortSet } from '../config/variables.js';
-import { HS_CASELESS, HS_SINGLEMATCH, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
+import { HS_CASELESS, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
 import { portRanges } from './header-sets.js';
 import type { PortGroups } from './port-groups.js';
 import type { BufferName, RulePlan } from './plan.js';
+import { attachShort, blockInputs, splitShort } from './short-patterns.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
 export const PROTO_CLASSES: readonly ProtoClass[] = ['tcp', 'udp', 'icmp', 'other'];
@@ -228,16 +229,25 @@ export function portMaps(g: PrefilterGroup): Uint8Array {
   return maps;
 }
 
-/** Hyperscan's arguments for a group's patterns (ids are pattern numbers). */
+/** A group's pattern numbers, all of them. */
+function allIds(g: GroupPatterns): number[] {
+  return Array.from({ length: g.nocase.length }, (_, i) => i);
+}
+
+/**
+ * Hyperscan's arguments for a group's patterns (ids are pattern numbers): block mode without the short patterns
+ * (short-patterns.ts), each reported once; streaming mode with every pattern and every occurrence (the gateway keeps
+ * the latest per pattern).
+ */
 function hsInputs(g: GroupPatterns, stream: boolean): [Uint8Array[], Uint32Array, Uint32Array] {
+  if (!stream) return blockInputs(g, splitShort(g, allIds(g)).long);
   const n = g.nocase.length;
   const patterns: Uint8Array[] = [];
   const flags = new Uint32Array(n);
   const ids = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     patterns.push(g.patternBytes.subarray(g.patternStart[i]!, g.patternStart[i + 1]!));
-    // streaming: every occurrence is reported (the gateway keeps the latest per pattern); block: the first only
-    flags[i] = (g.nocase[i] ? HS_CASELESS : 0) | (stream ? 0 : HS_SINGLEMATCH);
+    flags[i] = g.nocase[i] ? HS_CASELESS : 0;
     ids[i] = i;
   }
   return [patterns, flags, ids];
@@ -308,6 +318,12 @@ export class PrefilterLoader {
   }
 
   private database(g: PrefilterGroup, stream: boolean): NativeHandle {
+    const db = this.loaded(g, stream);
+    if (!stream) attachShort(this.engine, db, g, splitShort(g, allIds(g)).short);
+    return db;
+  }
+
+  private loaded(g: PrefilterGroup, stream: boolean): NativeHandle {
     const bytes = stream ? g.stream : g.block;
     const maxId = Math.max(0, g.nocase.length - 1);
     if (bytes !== undefined) {
