@@ -105,6 +105,11 @@ interface FlowSeen {
   row: number;
   rec: FlowRecord;
   honeypot: string | null;
+  /**
+   * The capture's time when the flow left the table (undefined while open). Its data still queued is inspected then,
+   * as rebuilt packets with the time of the packet that ended it (a timeout: up to the timeout after its last frame).
+   */
+  closedUs?: number;
 }
 
 interface PendingAlert {
@@ -167,6 +172,7 @@ export class LiveStore {
         onFrame: (rec) => this.frame(rec.linktype, rec.data, rec.tsSec, rec.tsUsec),
         offsets: true,
         maxOffsets: opts.maxOffsets,
+        untrackedFlows: true,
       },
       this.replayStats,
     );
@@ -388,6 +394,7 @@ export class LiveStore {
     const o = this.open.get(rec);
     this.open.delete(rec);
     if (o === undefined || rec.communityId === '') return;
+    o.seen.closedUs = this.captureUs;
     this.recent.set(rec, o.seen);
     const max = this.opts.maxRecent ?? 65_536;
     while (this.recent.size > max) {
@@ -418,7 +425,7 @@ export class LiveStore {
     for (let i = list.length - 1; i >= 0; i--) {
       const s = list[i]!;
       const first = s.rec.startSec * US + s.rec.startUsec;
-      const end = s.rec.endSec * US + s.rec.endUsec;
+      const end = Math.max(s.rec.endSec * US + s.rec.endUsec, s.closedUs ?? 0);
       if (t >= first - SLACK_US && (t <= end + SLACK_US || (last && this.open.has(s.rec)))) return s;
     }
     return undefined;
