@@ -294,8 +294,9 @@ export class FlowRecorder {
 
   /** Records of the flows that ended since the last call, least recently seen first. */
   takeEnded(): FlowRecord[] {
-    this.closing.clear();
-    this.ownItems.clear();
+    // (clear() gives a Map a new table: not on every frame when there is nothing to clear)
+    if (this.closing.size > 0) this.closing.clear();
+    if (this.ownItems.size > 0) this.ownItems.clear();
     if (this.ended.length === 0) return [];
     const out = this.ended.sort(byLastSeen);
     this.ended = [];

@@ -22,7 +22,7 @@ import type Database from 'better-sqlite3';
 import type { FlowRecord } from '../flow/recorder.js';
 import { FrameReplayer, type ReplayStats } from '../match/replay.js';
 import type { AlertEvent } from '../output/alert.js';
-import { CaptureFormatError, CaptureNotes, CaptureParser, type CaptureState } from '../packet/pcap.js';
+import { CaptureFormatError, CaptureNotes, CaptureParser, copyFrame, type CaptureState } from '../packet/pcap.js';
 import { SebekExtractor, type CapturedSebekRecord } from '../sebek/extract.js';
 import { SebekStore } from '../sebek/store.js';
 import type { HoneypotSet } from './honeypots.js';
@@ -146,6 +146,7 @@ export class LiveStore {
   private lastRefresh = 0;
   private readonly now: () => number;
   private readonly readChunk: number;
+  private scratch: Buffer | undefined;
   private readonly insCapture: Database.Statement;
   private readonly upCapture: Database.Statement;
   private closed = false;
@@ -276,14 +277,16 @@ export class LiveStore {
   private readSome(f: LiveFile): number {
     try {
       f.fd ??= openSync(f.path, 'r');
-      const buf = new Uint8Array(this.readChunk);
-      const n = readSync(f.fd, buf, 0, buf.length, f.offset);
+      // one read buffer, the bytes read handed on as a copy of their own length (the parser keeps what it is given
+      // until its records are read; a fresh 4 MiB buffer each read, zero-filled, cost more than the replay of a tail)
+      this.scratch ??= Buffer.allocUnsafe(this.readChunk);
+      const n = readSync(f.fd, this.scratch, 0, this.scratch.length, f.offset);
       this.stats.current = f.path;
       this.stats.lagBytes = Math.max(0, fstatSync(f.fd).size - f.offset - n);
       if (n === 0) return 0;
       f.offset += n;
       this.stats.bytesRead += n;
-      f.parser.push(buf.subarray(0, n));
+      f.parser.push(copyFrame(this.scratch.subarray(0, n)));
       this.replayer.capture = f.id;
       for (let r = f.parser.next(); r !== undefined; r = f.parser.next()) {
         const t = r.tsSec * US + r.tsUsec;
@@ -470,8 +473,9 @@ export class LiveStore {
     for (const p of this.pending) {
       if (this.store(p.alert, false)) continue;
       const t = p.alert.tsSec * US + p.alert.tsUsec;
-      // given up: waited long enough, or the capture is well past the alert's time and no flow had it
-      if (now - p.since >= wait || this.captureUs > t + 10 * SLACK_US) this.store(p.alert, true);
+      // given up: the capture is well past the alert's time and no flow had it, or waited long enough with the
+      // capture read up to what tcpdump wrote (a reader behind, on a busy machine, may still reach its flow)
+      if (this.captureUs > t + 10 * SLACK_US || (now - p.since >= wait && this.stats.lagBytes === 0)) this.store(p.alert, true);
       else still.push(p);
     }
     this.pending = still;
