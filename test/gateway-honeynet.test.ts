@@ -397,8 +397,14 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
       await logIn(page, base.replace(/\/$/, ''), 'analyst', ANALYST_PASSWORD);
       // the connection list of the honeypot: the inbound connection, the dropped Telnet attempt and the request
       await goto(page, `#/flows?host=${hpAddr}`);
+      // the row whose server cell is `server` exactly (10.0.0.1:80 is not 10.0.0.1:8080) and whose client is `client`
+      const exactly = (t: string) => new RegExp(`^${t.replace(/\./g, '\\.')}$`);
       const row = (client: string, server: string) =>
-        page.locator('#main table.list tbody tr').filter({ hasText: client }).filter({ hasText: server }).first();
+        page
+          .locator('#main table.list tbody tr')
+          .filter({ has: page.locator('td:nth-child(4)', { hasText: new RegExp(`^${client.replace(/\./g, '\\.')}`) }) })
+          .filter({ has: page.locator('td:nth-child(5)', { hasText: exactly(server) }) })
+          .first();
       const cells = (client: string, server: string) => row(client, server).locator('td').allTextContents();
       const inbound = await cells('10.0.0.1:', `${hpAddr}:22`);
       expect(inbound.slice(2, 6)).toEqual(['TCP', expect.stringMatching(/^10\.0\.0\.1:\d+$/), `${hpAddr}:22`, 'inbound']);
