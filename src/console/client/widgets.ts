@@ -39,6 +39,12 @@ export function filterForm(page: string, fields: Field[], params: URLSearchParam
   return form;
 }
 
+/** The time range every list is filtered by. */
+export const TIME_FIELDS: readonly Field[] = [
+  { name: 'from', label: 'from', placeholder: '2024-01-02T03:00Z or Unix s' },
+  { name: 'to', label: 'to', placeholder: 'time' },
+];
+
 export interface ListSpec<T> {
   /** The page's name in the hash (`#/flows`). */
   page: string;

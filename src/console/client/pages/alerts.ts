@@ -1,14 +1,13 @@
 /** The alert list: filters (time, sid, host, honeypot, blocked) and keyset pages. */
 import type { Alert } from '../types.js';
-import { alertRows, listPage } from '../widgets.js';
+import { alertRows, listPage, TIME_FIELDS } from '../widgets.js';
 
 export function alerts(root: HTMLElement, params: URLSearchParams): Promise<void> {
   return listPage<Alert>(root, params, {
     page: 'alerts',
     title: 'Alerts',
     fields: [
-      { name: 'from', label: 'from', placeholder: 'time' },
-      { name: 'to', label: 'to', placeholder: 'time' },
+      ...TIME_FIELDS,
       { name: 'sid', label: 'sid' },
       { name: 'host', label: 'host', placeholder: 'address' },
       { name: 'honeypot', label: 'honeypot', placeholder: 'address' },

@@ -1,14 +1,13 @@
 /** The connection list: filters (time, host, port, protocol, direction, honeypot, sid, alerted) and keyset pages. */
 import type { Flow } from '../types.js';
-import { flowRows, listPage } from '../widgets.js';
+import { flowRows, listPage, TIME_FIELDS } from '../widgets.js';
 
 export function flows(root: HTMLElement, params: URLSearchParams): Promise<void> {
   return listPage<Flow>(root, params, {
     page: 'flows',
     title: 'Connections',
     fields: [
-      { name: 'from', label: 'from', placeholder: '2024-01-02T03:00Z or Unix s' },
-      { name: 'to', label: 'to', placeholder: 'time' },
+      ...TIME_FIELDS,
       { name: 'host', label: 'host', placeholder: 'address' },
       { name: 'port', label: 'port' },
       { name: 'proto', label: 'protocol', options: ['tcp', 'udp', 'icmp', 'icmp6'] },
