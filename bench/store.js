@@ -1,4 +1,5 @@
 // Store and console benchmark (after `npm run build`): node bench/store.js [--flows N] [--alerts N] [--gb G] [--packets N]
+//   [--parts 1,2,3,4] [--rounds N]
 // 1. `honeywall import` of the match bench's capture (/tmp/honeywall-bench/big.pcap, built by bench/big-capture.mjs
 //    when absent: >= 90 MB of frames) with the whole ET Open 2019 set (compiled first), wall time and MB/s;
 // 2. a synthetic store of 1 M flows and 100 k alerts (inserted directly, over 30 days, 40 honeypots; the per-minute
@@ -12,10 +13,13 @@
 //    with ET Open 2019, the IP datagrams of the big capture's first N packets), which also writes the frames to a
 //    capture file as tcpdump does; with the store, the gateway's store worker (StoreFeed: its own thread) follows
 //    that file into a store and takes the alerts. Packets per second of the packet path, without and with (target:
-//    the store costs < 10%). On a 2-core machine the worker competes with the packet path for the second core.
+//    the store costs < 10%). On a 2-core machine the worker competes with the packet path for the second core (it
+//    runs at nice 19: store-worker.ts). Also the CPU time of the packet path's thread (Linux: /proc/self/task/PID/stat)
+//    and of the whole process: the wall rate on a shared machine moves with its load, the thread's CPU a packet does not.
 // Every figure is printed; nothing is asserted.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBigCapture, globalHeader } from './big-capture.mjs';
@@ -34,6 +38,20 @@ const FLOWS = arg('--flows', 1_000_000);
 const ALERTS = arg('--alerts', 100_000);
 const GB = arg('--gb', 10);
 const PACKETS = arg('--packets', 150_000);
+const ROUNDS = arg('--rounds', 2);
+const partsArg = process.argv.indexOf('--parts');
+const PARTS = new Set((partsArg > 0 ? process.argv[partsArg + 1] : '1,2,3,4').split(',').map(Number));
+/** CPU seconds of this process's main thread (utime + stime of /proc/self/task/PID/stat, in clock ticks of 10 ms). */
+const mainCpu = () => {
+  const s = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const loadavg = () =>
+  `load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`;
 const tmp = '/tmp/honeywall-bench';
 mkdirSync(tmp, { recursive: true });
 const work = join(tmp, `store-${process.pid}`);
@@ -56,7 +74,7 @@ const haveCorpus = existsSync(etDir) && existsSync(svTests);
 let artifact;
 let big;
 if (!haveCorpus) console.log(`1. import and 4. gateway cost SKIPPED: ${shared}/corpus is absent`);
-else {
+else if (PARTS.has(1) || PARTS.has(4)) {
   big = join(tmp, 'big.pcap');
   if (!existsSync(big)) buildBigCapture(svTests, tmp, 90e6, 150);
   artifact = join(work, 'et2019.hwm');
@@ -64,7 +82,10 @@ else {
     encoding: 'utf8',
   });
   if (![0, 1].includes(c.status)) throw new Error(`compile exited ${c.status}: ${c.stderr}`);
+}
+if (artifact !== undefined && PARTS.has(1)) {
   const db = join(work, 'import.sqlite');
+  console.log(`   (${loadavg()})`);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [cli, 'import', big, '--db', db, '--matcher', artifact, '--checksum-mode', 'none', '--format', 'json'], {
     encoding: 'utf8',
@@ -82,7 +103,7 @@ else {
 }
 
 // ---------------------------------------------------------------- 2. a synthetic store of 1 M flows and 100 k alerts
-{
+if (PARTS.has(2)) {
   const file = join(work, 'synthetic.sqlite');
   const db = openStore(file);
   const t0 = performance.now();
@@ -150,7 +171,7 @@ else {
 }
 
 // ---------------------------------------------------------------- 3. one flow's pcap cut out of 10 GB of captures
-{
+if (PARTS.has(3)) {
   const file = join(work, 'cut.sqlite');
   const db = openStore(file);
   const FILE_BYTES = 1e9;
@@ -196,7 +217,7 @@ else {
 }
 
 // ---------------------------------------------------------------- 4. the gateway's added cost of storing flows
-if (artifact !== undefined) {
+if (artifact !== undefined && PARTS.has(4)) {
   const { loadGatewayMatcher } = await import('../dist/runtime/matcher-loader.js');
   const { PacketProcessor } = await import('../dist/runtime/packet-processor.js');
   const { StoreFeed } = await import('../dist/runtime/store-feed.js');
@@ -233,6 +254,8 @@ if (artifact !== undefined) {
       await feed.start();
     }
     const t0 = performance.now();
+    const c0 = mainCpu();
+    const p0 = process.cpuUsage();
     let pending = [];
     let alerts = 0;
     for (let i = 0; i < pkts.length; i++) {
@@ -255,6 +278,9 @@ if (artifact !== undefined) {
     }
     writeSync(fd, Buffer.concat(pending));
     const secs = (performance.now() - t0) / 1000;
+    const cpu = mainCpu() - c0;
+    const p1 = process.cpuUsage(p0);
+    const all = (p1.user + p1.system) / 1e6;
     closeSync(fd);
     let status;
     if (feed) {
@@ -263,28 +289,49 @@ if (artifact !== undefined) {
       await feed.stop();
       status = { ...feed.status(), drainSeconds: (performance.now() - t1) / 1000 };
     }
-    return { pps: pkts.length / secs, secs, alerts, status };
+    // CPU a packet: the packet path's thread, and what the rest of the process (the store worker) used meanwhile
+    return {
+      pps: pkts.length / secs,
+      secs,
+      alerts,
+      status,
+      usMain: (cpu / pkts.length) * 1e6,
+      usOther: (Math.max(0, all - cpu) / pkts.length) * 1e6,
+    };
   };
   // a warm-up pass first (the JIT, the port-group databases compiled on first use), then the two alternated
   await run(false);
   const rounds = [];
-  for (let k = 0; k < 2; k++) {
+  for (let k = 0; k < ROUNDS; k++) {
     const a = k % 2 === 0 ? await run(true) : undefined;
     const plain = await run(false);
-    rounds.push([plain, a ?? (await run(true))]);
+    const store = a ?? (await run(true));
+    rounds.push([plain, store]);
+    console.log(
+      `   round ${k + 1} (${loadavg()}): without ${Math.round(plain.pps).toLocaleString('en')} packets/s, ${plain.usMain.toFixed(0)} µs CPU a packet + ${plain.usOther.toFixed(1)} µs elsewhere (V8's helper threads); ` +
+        `with ${Math.round(store.pps).toLocaleString('en')} packets/s, ${store.usMain.toFixed(0)} µs CPU a packet on the packet path + ${store.usOther.toFixed(1)} µs elsewhere (the store worker)`,
+    );
   }
   const bestPlain = Math.max(...rounds.map((r) => r[0].pps));
   const bestStore = Math.max(...rounds.map((r) => r[1].pps));
   const cost = (1 - bestStore / bestPlain) * 100;
+  const cpuPlain = Math.min(...rounds.map((r) => r[0].usMain));
+  const cpuStore = Math.min(...rounds.map((r) => r[1].usMain));
+  // the worker's own: what the process used beyond the packet path's thread, less what it used so without the store
+  const worker = Math.min(...rounds.map((r) => r[1].usOther - r[0].usOther));
   const last = rounds[rounds.length - 1][1];
   const w = last.status.worker;
   console.log(
-    `4. gateway packet path (in-process harness: PacketProcessor, ET Open 2019, ${pkts.length.toLocaleString('en')} datagrams of the big capture, frames written to a capture file as tcpdump does), best of 2:`,
+    `4. gateway packet path (in-process harness: PacketProcessor, ET Open 2019, ${pkts.length.toLocaleString('en')} datagrams of the big capture, frames written to a capture file as tcpdump does), best of ${ROUNDS}:`,
   );
   console.log(
     `   without the store: ${Math.round(bestPlain).toLocaleString('en')} packets/s; with the store worker following the capture: ${Math.round(bestStore).toLocaleString('en')} packets/s`,
   );
   console.log(`   added cost: ${cost.toFixed(1)}% ${target(cost < 10, '< 10%')}`);
+  console.log(
+    `   CPU a packet on the packet path's thread: ${cpuPlain.toFixed(1)} µs without, ${cpuStore.toFixed(1)} µs with the store (${((cpuStore / cpuPlain - 1) * 100).toFixed(1)}%); ` +
+      `the store worker's thread: ${worker.toFixed(1)} µs a packet (${((worker / cpuPlain) * 100).toFixed(1)}% of the packet path's, on the other core, at nice 19)`,
+  );
   console.log(
     `   the store: ${w?.live.flows.toLocaleString('en')} flows, ${w?.live.alerts} alerts (${w?.live.alertsLinked} linked), ${w?.writer.written.toLocaleString('en')} rows written in ${w?.writer.batches} transactions, ` +
       `drops ${JSON.stringify(w?.writer.dropped)} + ${JSON.stringify(last.status.droppedBeforeWorker)} before the worker; it finished reading ${last.status.drainSeconds.toFixed(1)} s after the packet path`,

@@ -1,7 +1,8 @@
 {
-  # Two addons, each built only where its Debian libraries are installed (pkg-config), so that a machine with one
-  # set of headers still gets that part: honeywall_nf (the gateway's NFQUEUE, NFLOG and frame sending) and
-  # honeywall_engine (the detection engine's PCRE2 and Hyperscan).
+  # Three addons. Two are built only where their Debian libraries are installed (pkg-config), so that a machine with
+  # one set of headers still gets that part: honeywall_nf (the gateway's NFQUEUE, NFLOG and frame sending) and
+  # honeywall_engine (the detection engine's PCRE2 and Hyperscan); honeywall_unix (datagrams to a local socket, for
+  # syslog's /dev/log) needs libc only and is always built.
   "variables": {
     "has_nf": "<!(pkg-config --exists libnetfilter_queue libnetfilter_log && echo 1 || echo 0)",
     "has_engine": "<!(pkg-config --exists libhs libpcre2-8 && echo 1 || echo 0)"
@@ -19,6 +20,12 @@
           "type": "none"
         }]
       ]
+    },
+    {
+      "target_name": "honeywall_unix",
+      "sources": ["src/honeywall_unix.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
+      "defines": ["NAPI_VERSION=8"]
     },
     {
       "target_name": "honeywall_engine",

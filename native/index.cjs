@@ -1,6 +1,7 @@
 'use strict';
 // Loads the compiled addons (built by `node-gyp rebuild` at npm install time; each only where its Debian libraries
-// are installed): honeywall_nf (NFQUEUE, NFLOG, frame sending) and honeywall_engine (PCRE2, Hyperscan).
+// are installed): honeywall_nf (NFQUEUE, NFLOG, frame sending), honeywall_engine (PCRE2, Hyperscan) and
+// honeywall_unix (datagrams to a local socket: syslog's /dev/log).
 const path = require('node:path');
 function load(name) {
   try {
@@ -11,4 +12,12 @@ function load(name) {
 }
 const nf = load('honeywall_nf');
 const engine = load('honeywall_engine');
-module.exports = { binding: nf.mod, loadError: nf.error, engine: engine.mod, engineError: engine.error };
+const unix = load('honeywall_unix');
+module.exports = {
+  binding: nf.mod,
+  loadError: nf.error,
+  engine: engine.mod,
+  engineError: engine.error,
+  unix: unix.mod,
+  unixError: unix.error,
+};

@@ -19,9 +19,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { repoRoot } from './helpers/corpus.js';
+import {
+  CHROMIUM,
+  goto as gotoView,
+  launchConsoleBrowser,
+  loading,
+  ready as readyView,
+  shot as shotOf,
+  type ConsoleBrowser,
+  type ConsolePage,
+} from './helpers/console-browser.js';
 import { HONEYPOT, HOSTILE_LINES, makeConsoleStore, PASSWORD, SHELL_PID, USER, type ConsoleStore } from './helpers/console-store.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 const tcpdump = ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'].find((p) => existsSync(p));
 const bin = join(repoRoot, 'bin/honeywall.js');
 const built = existsSync(join(repoRoot, 'dist/cli/commands/console.js'));
@@ -36,10 +44,8 @@ const shots = process.env.HW_SCREENSHOTS ? resolve(repoRoot, process.env.HW_SCRE
 let store: ConsoleStore;
 let server: ChildProcess | undefined;
 let base = '';
-// playwright-core's types, loaded only when the browser is there
-type PW = typeof import('playwright-core');
-let browser: Awaited<ReturnType<PW['chromium']['launch']>> | undefined;
-let page: Awaited<ReturnType<NonNullable<typeof browser>['newPage']>>;
+let browser: ConsoleBrowser | undefined;
+let page: ConsolePage;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,22 +58,9 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Waits until the page's view has loaded its data (main[data-state=ready]). */
-async function ready(): Promise<void> {
-  await page.waitForSelector('#main[data-state="ready"]', { timeout: 15_000 });
-}
-
-async function goto(hash: string): Promise<void> {
-  await page.evaluate((h) => {
-    document.getElementById('main')!.dataset.state = 'loading';
-    location.hash = h;
-  }, hash);
-  await ready();
-}
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const ready = () => readyView(page);
+const goto = (hash: string) => gotoView(page, hash);
+const shot = (name: string) => shotOf(page, shots, name);
 
 beforeAll(async () => {
   if (!have) return;
@@ -101,16 +94,7 @@ beforeAll(async () => {
   expect(err).toMatch(/a self-signed certificate made now, .*console-cert\.pem, SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
   base = `https://127.0.0.1:${port}`;
 
-  const { chromium } = (await import('playwright-core')) as PW;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  // every CSP violation and every sign of script run from data is recorded before any of the page's own scripts
-  await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[] };
-    w.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  ({ browser, page } = await launchConsoleBrowser());
   mkdirSync(shots, { recursive: true });
 }, 120_000);
 
@@ -168,7 +152,7 @@ describe.skipIf(!have)('honeywall console in chromium', () => {
     expect(all).toBeGreaterThan(1);
     await page.fill('#f-flows-port', '80');
     await page.selectOption('#f-flows-proto', 'tcp');
-    await page.evaluate(() => (document.getElementById('main')!.dataset.state = 'loading'));
+    await loading(page);
     await page.click('#flows-filters button[type=submit]');
     await ready();
     expect(page.url()).toMatch(/#\/flows\?port=80&proto=tcp$/);
@@ -186,7 +170,7 @@ describe.skipIf(!have)('honeywall console in chromium', () => {
 
   it("opens the wget's flow, with its alert and its Sebek process, and downloads its pcap: tcpdump's filtered read", async () => {
     const row = page.locator('#main table.list tbody tr', { hasText: '198.51.100.7:80' });
-    await page.evaluate(() => (document.getElementById('main')!.dataset.state = 'loading'));
+    await loading(page);
     await row.locator('a[data-flow]').click();
     await ready();
     expect(await page.textContent('#main h1')).toMatch(/^Flow \d+: TCP 10\.0\.0\.5:40001 → 198\.51\.100\.7:80$/);
@@ -220,7 +204,7 @@ describe.skipIf(!have)('honeywall console in chromium', () => {
       `${SHELL_PID + 3} wget`,
     );
     await shot('sebek');
-    await page.evaluate(() => (document.getElementById('main')!.dataset.state = 'loading'));
+    await loading(page);
     await page.click(`#process-tree li[data-pid="${SHELL_PID}"] > a`);
     await ready();
     const lines = await page.locator('#main table.keystrokes code.keys').allTextContents();

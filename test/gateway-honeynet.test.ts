@@ -8,16 +8,20 @@
  * analyst on the manager host logs in over HTTPS and finds the inbound connection, the dropped Telnet attempt with its
  * alert, the rewritten HTTP request with its alert (its pcap cut from the gateway's own capture: the GET as the
  * honeypot sent it), and the simulated Sebek session under the honeypot; a manager address outside HwMANAGER gets no
- * connection.
+ * connection. The same in chromium (test/helpers/console-browser.ts), run in the manager's namespace: the connection
+ * list of the honeypot with the inbound connection, the Telnet attempt and the request, each with its alerts; the
+ * Telnet flow's page with its drop alert, the request's page with its replace alert and its packets; the Sebek page
+ * with the honeypot's shell and its keystrokes. Screenshots go to HW_SCREENSHOTS when set.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewaySkipReason, sleep, spawnGateway, waitFor } from './gateway/prereqs.js';
+import { CHROMIUM, chromiumInNamespace, goto, launchConsoleBrowser, loading, logIn, ready, shot } from './helpers/console-browser.js';
 
 /** Polls an async probe until it returns a value, or fails with its last error after `timeoutMs`. */
 async function waitForAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -375,6 +379,73 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     expect(st.store.running).toBe(true);
     expect(st.store.worker.writer.written).toBeGreaterThan(0);
     expect(st.console.listening).toBe(true);
+    await browserShowsRound(hpIndex, base, shell.pid as number);
+  }
+
+  /** The same round in chromium on the manager host: the pages the analyst reads. */
+  async function browserShowsRound(hpIndex: number, base: string, shellPid: number): Promise<void> {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI) throw new Error(`${CHROMIUM} is absent: the console's pages cannot be checked in CI`);
+      console.log(`[gateway-honeynet] ${CHROMIUM} is absent: the console's pages are not checked in a browser`);
+      return;
+    }
+    const hpAddr = net.addr.honeypots[hpIndex]!;
+    const shots = process.env.HW_SCREENSHOTS ? path.resolve(repoRoot, process.env.HW_SCREENSHOTS) : path.join(dir, 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    const { browser, page } = await launchConsoleBrowser(chromiumInNamespace(dir, net.ns('manager')));
+    try {
+      await logIn(page, base.replace(/\/$/, ''), 'analyst', ANALYST_PASSWORD);
+      // the connection list of the honeypot: the inbound connection, the dropped Telnet attempt and the request
+      await goto(page, `#/flows?host=${hpAddr}`);
+      // the row whose server cell is `server` exactly (10.0.0.1:80 is not 10.0.0.1:8080) and whose client is `client`
+      const exactly = (t: string) => new RegExp(`^${t.replace(/\./g, '\\.')}$`);
+      const row = (client: string, server: string) =>
+        page
+          .locator('#main table.list tbody tr')
+          .filter({ has: page.locator('td:nth-child(4)', { hasText: new RegExp(`^${client.replace(/\./g, '\\.')}`) }) })
+          .filter({ has: page.locator('td:nth-child(5)', { hasText: exactly(server) }) })
+          .first();
+      const cells = (client: string, server: string) => row(client, server).locator('td').allTextContents();
+      const inbound = await cells('10.0.0.1:', `${hpAddr}:22`);
+      expect(inbound.slice(2, 6)).toEqual(['TCP', expect.stringMatching(/^10\.0\.0\.1:\d+$/), `${hpAddr}:22`, 'inbound']);
+      expect(inbound[10]).toBe(hpAddr);
+      const telnet = await cells(`${hpAddr}:`, '10.0.0.1:23');
+      expect(telnet[5]).toBe('outbound');
+      expect(Number(telnet[9])).toBeGreaterThan(0);
+      const web = await cells(`${hpAddr}:`, '10.0.0.1:80');
+      expect(Number(web[9])).toBeGreaterThan(0);
+      await shot(page, shots, 'honeynet-flows');
+      // the Telnet attempt's page: its drop alert
+      await loading(page);
+      await row(`${hpAddr}:`, '10.0.0.1:23').locator('a[data-flow]').click();
+      await ready(page);
+      expect(await page.textContent('#main h1')).toMatch(new RegExp(`^Flow \\d+: TCP ${hpAddr.replace(/\./g, '\\.')}:\\d+ → 10\\.0\\.0\\.1:23$`));
+      const telnetAlert = page.locator('#main table.list tbody tr', { hasText: 'Dropping Telnet connection' });
+      expect(await telnetAlert.locator('.blocked').textContent()).toBe('drop');
+      await shot(page, shots, 'honeynet-telnet');
+      // the request's page: its replace alert (the request went out rewritten), its packets from the capture
+      await goto(page, `#/flows?host=${hpAddr}`);
+      await loading(page);
+      await row(`${hpAddr}:`, '10.0.0.1:80').locator('a[data-flow]').click();
+      await ready(page);
+      const webAlert = page.locator('#main table.list tbody tr', { hasText: 'Modifying HTTP GET command' });
+      expect(await webAlert.locator('.replaced').textContent()).toMatch(/replaced/);
+      const payloads = await page.locator('#main table.packets tbody tr td:nth-child(6)').allTextContents();
+      expect(payloads.some((n) => Number(n) > 0)).toBe(true);
+      await shot(page, shots, 'honeynet-request');
+      // the Sebek page of the honeypot: the simulated shell, and its keystrokes
+      await goto(page, `#/sebek?client=${hpAddr}`);
+      expect(await page.locator(`#process-tree li[data-pid="${shellPid}"] > a`).textContent()).toBe(`${shellPid} bash`);
+      await loading(page);
+      await page.click(`#process-tree li[data-pid="${shellPid}"] > a`);
+      await ready(page);
+      const lines = await page.locator('#main table.keystrokes code.keys').allTextContents();
+      expect(lines.some((l) => /uname|wget/.test(l))).toBe(true);
+      expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
+      await shot(page, shots, 'honeynet-sebek');
+    } finally {
+      await browser.close();
+    }
   }
 
   it('round one: steps 1-7', async () => {

@@ -7,20 +7,13 @@
  *     the new rule is in force afterwards (the old one is not);
  *   - SIGUSR1 rewrites the status file with current, growing counters.
  */
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, sleep, spawnGateway, stopChild, waitFor } from './gateway/prereqs.js';
-import { CounterServer, tcpConnects, udpSends } from './honeynet/agents.js';
-import { applyFirewall, type AppliedFirewall } from './honeynet/firewall.js';
-import { Honeynet } from './honeynet/honeynet.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const NODE = process.execPath;
-const STREAM = path.join(repoRoot, 'test', 'gateway', 'udp-stream.mjs');
+import { gatewaySkipReason, sleep, waitFor } from './gateway/prereqs.js';
+import { GatewayNet } from './helpers/gateway-net.js';
+import { tcpConnects, udpSends } from './honeynet/agents.js';
 
 const reason = gatewaySkipReason('gateway operations test');
 
@@ -49,90 +42,39 @@ const NEW_RULES = [
 ].join('\n');
 
 describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, SIGHUP under load, SIGUSR1', () => {
-  let net: Honeynet;
-  let fw: AppliedFirewall;
+  let g: GatewayNet;
   let dir: string;
-  let gateway: ChildProcess;
-  let gatewayErr = '';
-  let outside: CounterServer;
   const rulesFile = () => path.join(dir, 'ips.rules');
-  const statusFile = () => path.join(dir, 'status.json');
-  const fast = () => (existsSync(path.join(dir, 'log', 'fast.log')) ? readFileSync(path.join(dir, 'log', 'fast.log'), 'utf8') : '');
-  const status = () => JSON.parse(readFileSync(statusFile(), 'utf8')) as Status;
+  const status = () => JSON.parse(readFileSync(g.statusFile, 'utf8')) as Status;
   const countIn = (text: string, needle: string) => text.split(needle).length - 1;
-
-  /** One UDP flow of numbered datagrams from honeypot0 (udp-stream.mjs); resolves with its summary. */
-  function stream(host: string, port: number, count: number, gapMs: number, prefix: string) {
-    const child = net.spawn('honeypot0', [NODE, STREAM, host, String(port), String(count), String(gapMs), '--prefix', prefix]);
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const ready = waitFor('the stream to start', () => out.includes('"ready"'));
-    const done = new Promise<{ sent: number; echoed: number; firstSentMs: number; lastSentMs: number }>((resolve, reject) => {
-      child.on('exit', (code) => {
-        const last = out.trim().split('\n').pop() ?? '';
-        if (code !== 0) reject(new Error(`udp-stream exited ${code}: ${err}`));
-        else resolve(JSON.parse(last) as { sent: number; echoed: number; firstSentMs: number; lastSentMs: number });
-      });
-    });
-    return { ready, done };
-  }
-
-  /** Distinct datagrams with this prefix that reached the outside host on `port`. */
-  const arrived = (port: number, prefix: string) =>
-    new Set(outside.events.filter((e) => e.event === 'udp' && e.port === port && e.data?.startsWith(`${prefix}-`)).map((e) => e.data)).size;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'honeywall-ops-'));
+    g = new GatewayNet(dir);
     writeFileSync(rulesFile(), OLD_RULES);
-    const confText = [
-      'HwHPOT_PUBLIC_IP=10.0.0.20',
-      'HwSCALE=hour',
-      'HwTCPRATE=1000',
-      'HwUDPRATE=1000',
-      'HwQUEUE_BALANCE=0:1',
-      `HwLOG_DIR=${path.join(dir, 'log')}`,
-      'HwCAPTURE=no',
-      `HwSTATUS_FILE=${statusFile()}`,
-      // Only start, SIGHUP and SIGUSR1 write the status file during the test.
-      'HwSTATUS_INTERVAL=3600',
-      `HwIPS_RULES=${rulesFile()}`,
-      '',
-    ].join('\n');
-    const conf = path.join(dir, 'honeywall.conf');
-    writeFileSync(conf, confText);
-    net = await Honeynet.create({ honeypots: 1 });
-    fw = await applyFirewall(net, confText);
-    for (const a of EXTRA_OUTSIDE) await net.addAddress('outside', `${a}/24`);
-    outside = await CounterServer.start(net, 'outside', { tcp: [8080], udp: [5000, 5001], echoUdp: true });
-    gateway = await spawnGateway(net, conf, (text) => (gatewayErr += text));
+    await g.start(g.conf(['HwQUEUE_BALANCE=0:1', `HwIPS_RULES=${rulesFile()}`]), { tcp: [8080], udp: [5000, 5001], echoUdp: true }, async (net) => {
+      for (const a of EXTRA_OUTSIDE) await net.addAddress('outside', `${a}/24`);
+    });
   }, 120_000);
 
-  afterAll(async () => {
-    if (process.env.HONEYWALL_TEST_VERBOSE) console.log(gatewayErr);
-    await stopChild(gateway);
-    await net?.destroy();
-    fw?.cleanup();
-    if (dir && !process.env.HONEYWALL_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => g?.stop());
 
   it('two queues, two workers: flows to many addresses are spread over both, and both give verdicts', async () => {
     // The firewall sends to both queues, and one worker serves each.
-    expect(readFileSync(path.join(fw.dir, 'honeywall.rules'), 'utf8')).toContain('-j NFQUEUE --queue-balance 0:1');
-    expect(gatewayErr).toMatch(/IPS worker on queue 0: /);
-    expect(gatewayErr).toMatch(/IPS worker on queue 1: /);
-    const before = outside.events.length;
+    expect(readFileSync(path.join(g.fw.dir, 'honeywall.rules'), 'utf8')).toContain('-j NFQUEUE --queue-balance 0:1');
+    expect(g.stderr).toMatch(/IPS worker on queue 0: /);
+    expect(g.stderr).toMatch(/IPS worker on queue 1: /);
+    const before = g.outside.events.length;
     for (const host of EXTRA_OUTSIDE) {
-      expect((await udpSends(net, 'honeypot0', host, 5000, 2, { replyMs: 1000 })).replies).toBe(2);
+      expect((await udpSends(g.net, 'honeypot0', host, 5000, 2, { replyMs: 1000 })).replies).toBe(2);
     }
-    expect((await tcpConnects(net, 'honeypot0', '10.0.0.1', 8080, 3)).ok).toBe(3);
-    await outside.settle();
-    expect(outside.events.slice(before).filter((e) => e.event === 'udp' && e.port === 5000 && e.from === '10.0.0.20')).toHaveLength(
+    expect((await tcpConnects(g.net, 'honeypot0', '10.0.0.1', 8080, 3)).ok).toBe(3);
+    await g.outside.settle();
+    expect(g.outside.events.slice(before).filter((e) => e.event === 'udp' && e.port === 5000 && e.from === '10.0.0.20')).toHaveLength(
       2 * EXTRA_OUTSIDE.length,
     );
-    gateway.kill('SIGUSR1');
-    await waitFor('the status after SIGUSR1', () => countIn(gatewayErr, '{"totals"') >= 1);
+    g.gateway!.kill('SIGUSR1');
+    await waitFor('the status after SIGUSR1', () => countIn(g.stderr, '{"totals"') >= 1);
     const s = status();
     expect(s.queues.map((q) => q.queue).sort()).toEqual([0, 1]);
     for (const q of s.queues) expect(q.verdicts.packets).toBeGreaterThan(0);
@@ -141,55 +83,55 @@ describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, 
 
   it('SIGHUP with a changed rule file while traffic flows: no datagram lost, the new rule in force', async () => {
     // The old rule is in force before the reload.
-    await stream('10.0.0.1', 5001, 1, 1, 'OLD-BAD').done;
-    await waitFor('the old rule to fire', () => fast().includes('HUP old rule'));
-    expect(arrived(5001, 'OLD-BAD')).toBe(0);
+    await g.stream('10.0.0.1', 5001, 1, 1, 'OLD-BAD').done;
+    await waitFor('the old rule to fire', () => g.fast().includes('HUP old rule'));
+    expect(g.arrived(5001, 'OLD-BAD')).toBe(0);
 
     const COUNT = 4000;
     // 3 ms apart (12 s of traffic): two reloads of a rule file fit inside the stream even on a loaded machine
-    const s = stream('10.0.0.1', 5000, COUNT, 3, 'hup');
+    const s = g.stream('10.0.0.1', 5000, COUNT, 3, 'hup');
     await s.ready;
     await sleep(800);
     writeFileSync(rulesFile(), NEW_RULES);
     const hupAt = Date.now();
-    const reloadedBefore = countIn(gatewayErr, ' reloaded: ');
-    gateway.kill('SIGHUP');
-    await waitFor('both workers to reload', () => countIn(gatewayErr, ' reloaded: ') >= reloadedBefore + 2);
+    const reloadedBefore = countIn(g.stderr, ' reloaded: ');
+    g.gateway!.kill('SIGHUP');
+    await waitFor('both workers to reload', () => countIn(g.stderr, ' reloaded: ') >= reloadedBefore + 2);
     const reloadedAt = Date.now();
     // And once more, back to the same file: two reloads inside one stream.
-    gateway.kill('SIGHUP');
-    await waitFor('both workers to reload again', () => countIn(gatewayErr, ' reloaded: ') >= reloadedBefore + 4);
+    g.gateway!.kill('SIGHUP');
+    await waitFor('both workers to reload again', () => countIn(g.stderr, ' reloaded: ') >= reloadedBefore + 4);
     const result = await s.done;
     expect(result.sent).toBe(COUNT);
     // The reloads happened while the stream was being sent.
     expect(hupAt).toBeGreaterThan(result.firstSentMs);
     expect(reloadedAt).toBeLessThan(result.lastSentMs);
-    await outside.settle(500);
+    await g.outside.settle(500);
     // The gateway's own counters first: if something was lost, they say whether the kernel queue dropped it.
     {
-      gateway.kill('SIGUSR1');
-      const n0 = countIn(gatewayErr, '{"totals"');
-      await waitFor('the status after the stream', () => countIn(gatewayErr, '{"totals"') > n0);
+      g.gateway!.kill('SIGUSR1');
+      const n0 = countIn(g.stderr, '{"totals"');
+      await waitFor('the status after the stream', () => countIn(g.stderr, '{"totals"') > n0);
       const st0 = status();
       expect(st0.reloads).toBe(2);
       expect(st0.totals.queueDropped).toBe(0);
       expect(st0.totals.userDropped).toBe(0);
     }
-    expect(arrived(5000, 'hup')).toBe(COUNT);
+    expect(g.arrived(5000, 'hup')).toBe(COUNT);
     expect(result.echoed).toBe(COUNT);
-    expect(gatewayErr).not.toMatch(/reload failed/);
+    expect(g.stderr).not.toMatch(/reload failed/);
 
     // The new rule is in force, the old one is gone.
-    await stream('10.0.0.1', 5001, 1, 1, 'NEW-BAD').done;
-    await waitFor('the new rule to fire', () => fast().includes('HUP new rule'));
-    expect(arrived(5001, 'NEW-BAD')).toBe(0);
-    const old = await stream('10.0.0.1', 5001, 1, 1, 'OLD-BAD').done;
+    await g.stream('10.0.0.1', 5001, 1, 1, 'NEW-BAD').done;
+    await waitFor('the new rule to fire', () => g.fast().includes('HUP new rule'));
+    expect(g.arrived(5001, 'NEW-BAD')).toBe(0);
+    const old = await g.stream('10.0.0.1', 5001, 1, 1, 'OLD-BAD').done;
     expect(old.echoed).toBe(1);
-    expect(arrived(5001, 'OLD-BAD')).toBe(1);
+    expect(g.arrived(5001, 'OLD-BAD')).toBe(1);
 
-    gateway.kill('SIGUSR1');
-    const n = countIn(gatewayErr, '{"totals"');
-    await waitFor('the status after SIGUSR1', () => countIn(gatewayErr, '{"totals"') > n);
+    g.gateway!.kill('SIGUSR1');
+    const n = countIn(g.stderr, '{"totals"');
+    await waitFor('the status after SIGUSR1', () => countIn(g.stderr, '{"totals"') > n);
     const st = status();
     expect(st.reloads).toBe(2);
     expect(st.reloadErrors).toBe(0);
@@ -199,17 +141,17 @@ describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, 
   }, 90_000);
 
   it('SIGUSR1 rewrites the status file with current, growing counters', async () => {
-    const lines = () => gatewayErr.split('\n').filter((l) => l.startsWith('{"totals"'));
+    const lines = () => g.stderr.split('\n').filter((l) => l.startsWith('{"totals"'));
     const usr1 = async (): Promise<{ file: Status; mtimeMs: number; printed: Status['totals'] }> => {
       const n = lines().length;
-      gateway.kill('SIGUSR1');
+      g.gateway!.kill('SIGUSR1');
       await waitFor('the SIGUSR1 status line', () => lines().length > n);
       const printed = (JSON.parse(lines()[n]!) as { totals: Status['totals'] }).totals;
-      return { file: status(), mtimeMs: statSync(statusFile()).mtimeMs, printed };
+      return { file: status(), mtimeMs: statSync(g.statusFile).mtimeMs, printed };
     };
     const a = await usr1();
     expect(a.printed).toEqual(a.file.totals);
-    const r = await stream('10.0.0.1', 5000, 200, 2, 'usr1').done;
+    const r = await g.stream('10.0.0.1', 5000, 200, 2, 'usr1').done;
     expect(r.echoed).toBe(200);
     await sleep(200);
     const b = await usr1();

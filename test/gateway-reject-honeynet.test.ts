@@ -12,17 +12,15 @@
  * datagram gets no answer, so the assertions above cannot pass without a working reject.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, spawnGateway, stopChild, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, waitFor } from './gateway/prereqs.js';
+import { GatewayNet } from './helpers/gateway-net.js';
 import { decode } from '../src/packet/decode.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
-import { CounterServer } from './honeynet/agents.js';
-import { applyFirewall, type AppliedFirewall } from './honeynet/firewall.js';
-import { Honeynet } from './honeynet/honeynet.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -80,16 +78,12 @@ interface ProbeResult {
 const CONNECT_TIMEOUT_MS = 3000;
 
 describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP RST and an ICMP port unreachable', () => {
-  let net: Honeynet;
-  let fw: AppliedFirewall;
+  let g: GatewayNet;
   let dir: string;
-  let gateway: ChildProcess;
-  let gatewayErr = '';
-  let outside: CounterServer;
   let tcpdump: ChildProcess;
   const hpPcap = () => path.join(dir, 'honeypot.pcap');
   const matcher = () => path.join(dir, 'reject.hwm');
-  const fast = () => (existsSync(path.join(dir, 'log', 'fast.log')) ? readFileSync(path.join(dir, 'log', 'fast.log'), 'utf8') : '');
+  const fast = () => g.fast();
   const countIn = (text: string, needle: string) => text.split(needle).length - 1;
 
   function compile(action: 'reject' | 'drop'): void {
@@ -102,7 +96,7 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
   }
 
   async function probe(mode: 'tcp' | 'udp', port: number, waitMs: number): Promise<ProbeResult> {
-    const r = await net.exec('honeypot0', [NODE, '--input-type=module', '-e', PROBE, mode, net.addr.outside, String(port), String(waitMs)], {
+    const r = await g.net.exec('honeypot0', [NODE, '--input-type=module', '-e', PROBE, mode, g.net.addr.outside, String(port), String(waitMs)], {
       timeoutMs: 20_000,
     });
     return JSON.parse(r.stdout) as ProbeResult;
@@ -111,51 +105,32 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'honeywall-reject-'));
     compile('reject');
-    const confText = [
-      'HwHPOT_PUBLIC_IP=10.0.0.20',
-      'HwSCALE=hour',
-      'HwTCPRATE=1000',
-      'HwUDPRATE=1000',
-      `HwLOG_DIR=${path.join(dir, 'log')}`,
-      'HwCAPTURE=no',
-      `HwSTATUS_FILE=${path.join(dir, 'status.json')}`,
-      'HwSTATUS_INTERVAL=3600',
-      `HwIPS_MATCHER=${matcher()}`,
-      '',
-    ].join('\n');
-    const conf = path.join(dir, 'honeywall.conf');
-    writeFileSync(conf, confText);
-    net = await Honeynet.create({ honeypots: 1 });
-    fw = await applyFirewall(net, confText);
-    outside = await CounterServer.start(net, 'outside', { tcp: [2323], udp: [5353] });
-    tcpdump = net.spawn('honeypot0', [
-      'tcpdump',
-      '-Z',
-      'root',
-      '-i',
-      'eth0',
-      '-n',
-      '-s',
-      '0',
-      '-U',
-      '--immediate-mode',
-      '-w',
-      hpPcap(),
-      'icmp or tcp port 2323',
-    ]);
-    let tdErr = '';
-    tcpdump.stderr!.on('data', (d: Buffer) => (tdErr += d.toString()));
-    await waitFor('tcpdump in the honeypot', () => tdErr.includes('listening on'));
-    gateway = await spawnGateway(net, conf, (text) => (gatewayErr += text));
-    expect(gatewayErr).toContain(`compiled matcher: 2 rules from ${matcher()}`);
+    g = new GatewayNet(dir);
+    await g.start(g.conf([`HwIPS_MATCHER=${matcher()}`]), { tcp: [2323], udp: [5353] }, async (net) => {
+      tcpdump = net.spawn('honeypot0', [
+        'tcpdump',
+        '-Z',
+        'root',
+        '-i',
+        'eth0',
+        '-n',
+        '-s',
+        '0',
+        '-U',
+        '--immediate-mode',
+        '-w',
+        hpPcap(),
+        'icmp or tcp port 2323',
+      ]);
+      let tdErr = '';
+      tcpdump.stderr!.on('data', (d: Buffer) => (tdErr += d.toString()));
+      await waitFor('tcpdump in the honeypot', () => tdErr.includes('listening on'));
+    });
+    expect(g.stderr).toContain(`compiled matcher: 2 rules from ${matcher()}`);
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.HONEYWALL_TEST_VERBOSE) console.log(gatewayErr);
-    await stopChild(gateway);
-    await net?.destroy();
-    fw?.cleanup();
-    if (dir && !process.env.HONEYWALL_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+    await g?.stop();
   });
 
   it('TCP: the connect is refused at once (RST from the gateway), the outside host sees no connection', async () => {
@@ -165,8 +140,8 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
     expect(r.code).toBe('ECONNREFUSED');
     // Well under the connect timeout: the first SYN was answered, no retransmission (1 s) was needed.
     expect(r.ms).toBeLessThan(500);
-    await outside.settle();
-    expect(outside.count('tcp', 2323)).toBe(0);
+    await g.outside.settle();
+    expect(g.outside.count('tcp', 2323)).toBe(0);
     await waitFor('the TCP reject alert', () =>
       fast()
         .split('\n')
@@ -179,8 +154,8 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
     console.log(`reject udp: ${JSON.stringify(r)}`);
     expect(r.result).toBe('error');
     expect(r.code).toBe('ECONNREFUSED');
-    await outside.settle();
-    expect(outside.count('udp', 5353)).toBe(0);
+    await g.outside.settle();
+    expect(g.outside.count('udp', 5353)).toBe(0);
     await waitFor('the UDP reject alert', () =>
       fast()
         .split('\n')
@@ -225,9 +200,9 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
   }, 30_000);
 
   it('the status counts the rejects: verdicts and answers sent, none failed', async () => {
-    const n = countIn(gatewayErr, '{"totals"');
-    gateway.kill('SIGUSR1');
-    await waitFor('the SIGUSR1 status line', () => countIn(gatewayErr, '{"totals"') > n);
+    const n = countIn(g.stderr, '{"totals"');
+    g.gateway!.kill('SIGUSR1');
+    await waitFor('the SIGUSR1 status line', () => countIn(g.stderr, '{"totals"') > n);
     const st = JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as {
       totals: { rejected: number };
       queues: { rejectsSent: number; rejectsFailed: number }[];
@@ -239,10 +214,10 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
 
   it('control: with `drop` instead of `reject` the connect times out and the datagram gets no answer', async () => {
     compile('drop');
-    const n = countIn(gatewayErr, ' reloaded: ');
-    gateway.kill('SIGHUP');
-    await waitFor('the reload', () => countIn(gatewayErr, ' reloaded: ') > n || gatewayErr.includes('reload failed'));
-    expect(gatewayErr).not.toContain('reload failed');
+    const n = countIn(g.stderr, ' reloaded: ');
+    g.gateway!.kill('SIGHUP');
+    await waitFor('the reload', () => countIn(g.stderr, ' reloaded: ') > n || g.stderr.includes('reload failed'));
+    expect(g.stderr).not.toContain('reload failed');
     const t = await probe('tcp', 2323, 2500);
     console.log(`drop tcp: ${JSON.stringify(t)}`);
     expect(t.result).toBe('timeout');
@@ -250,9 +225,9 @@ describe.skipIf(reason !== undefined)('honeywall run: reject answers with a TCP 
     const u = await probe('udp', 5353, 500);
     console.log(`drop udp: ${JSON.stringify(u)}`);
     expect(u.result).toBe('silent');
-    await outside.settle();
-    expect(outside.count('tcp', 2323)).toBe(0);
-    expect(outside.count('udp', 5353)).toBe(0);
+    await g.outside.settle();
+    expect(g.outside.count('tcp', 2323)).toBe(0);
+    expect(g.outside.count('udp', 5353)).toBe(0);
     await waitFor('the drop alerts', () => fast().includes('drop test tcp') && fast().includes('drop test udp'));
   }, 40_000);
 });

@@ -3,8 +3,9 @@
  * fields, structured data with its escapes, the MSG), for hostile rule messages and addresses (quotes, backslashes,
  * brackets, newlines, NUL, escape sequences, line separators, lone surrogates: one message each, every field read
  * back as sent with control characters made visible, fast-check over arbitrary strings too); sent to receivers on
- * this machine over UDP, TCP (octet counting), a unix datagram socket (as /dev/log is) and a unix stream socket;
- * a TCP collector that is down: queued within the bound, the rest counted, sent once it is up; and
+ * this machine over UDP, TCP (octet counting), a unix datagram socket (as /dev/log is: the native addon's sendto, to
+ * a python3 receiver; a reader behind or away: queued within the bound, in order, the rest counted) and a unix stream
+ * socket; a TCP collector that is down: queued within the bound, the rest counted, sent once it is up; and
  * `honeywall replay --syslog` end to end (the built CLI).
  */
 import { execFile } from 'node:child_process';
@@ -14,7 +15,6 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIp, ethernet } from '../src/packet/build.js';
@@ -163,7 +163,11 @@ describe('RFC 5424 alert messages', () => {
   });
 
   it('targets: parsed, refused with the reason', () => {
-    expect(parseSyslogTarget('/dev/log')).toEqual({ kind: 'unix', path: '/dev/log' });
+    expect(parseSyslogTarget('/dev/log')).toEqual({ kind: 'unix', path: '/dev/log', mode: 'auto' });
+    expect(parseSyslogTarget('unix:/run/log')).toEqual({ kind: 'unix', path: '/run/log', mode: 'auto' });
+    expect(parseSyslogTarget('unix-dgram:/dev/log')).toEqual({ kind: 'unix', path: '/dev/log', mode: 'dgram' });
+    expect(parseSyslogTarget('unix-stream:/dev/log')).toEqual({ kind: 'unix', path: '/dev/log', mode: 'stream' });
+    expect(parseSyslogTarget('unix-dgram:dev/log')).toMatch(/absolute path/);
     expect(parseSyslogTarget('udp:127.0.0.1:514')).toEqual({ kind: 'udp', host: '127.0.0.1', port: 514 });
     expect(parseSyslogTarget('127.0.0.1:514')).toEqual({ kind: 'udp', host: '127.0.0.1', port: 514 });
     expect(parseSyslogTarget('tcp:[::1]:6514')).toEqual({ kind: 'tcp', host: '::1', port: 6514 });
@@ -254,50 +258,109 @@ describe('syslog senders to receivers on this machine', () => {
     expect(s.stats.errors).toBeGreaterThan(0); // the refused connection, counted
   });
 
-  const haveUnixDgram = (() => {
-    try {
-      createRequire(import.meta.url)('node-unix-socket');
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  /**
+   * A local datagram receiver, as rsyslog's imuxsock binds /dev/log: python3 prints each datagram as one hex line,
+   * and reads only after a line on its stdin when `hold` (a reader that is behind: the kernel queues 10 datagrams,
+   * net.unix.max_dgram_qlen, then the sender gets EAGAIN).
+   */
+  const receiver = (path: string, hold = false) => {
+    const py = [
+      'import socket, sys',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+      's.bind(sys.argv[1])',
+      'print("ready", flush=True)',
+      ...(hold ? ['sys.stdin.readline()'] : []),
+      'while True:',
+      '    print(s.recv(65536).hex(), flush=True)',
+    ].join('\n');
+    const child = execFile('python3', ['-c', py, path]);
+    let buf = '';
+    child.stdout!.on('data', (d) => (buf += String(d)));
+    return {
+      ready: () => until('the receiver', () => buf.startsWith('ready\n')),
+      go: () => child.stdin!.write('go\n'),
+      got: () =>
+        buf
+          .split('\n')
+          .slice(1)
+          .filter(Boolean)
+          .map((h) => Buffer.from(h, 'hex').toString('utf8')),
+      kill: () => child.kill(),
+    };
+  };
 
-  // Without node-unix-socket (not a dependency: README, Syslog) a datagram socket cannot be written to: the sender
-  // says why (EPROTOTYPE, counted) and sends nothing, rather than failing silently
-  const refusedDatagrams = async () => {
-    const path = join(dir, 'log.nodgram');
-    const rx = execFile('socat', ['-u', `UNIX-RECV:${path}`, '-']);
+  it("a unix datagram socket, as /dev/log is (the native addon's sendto): unix-dgram: and the auto-detected path", async () => {
+    for (const [name, mode] of [
+      ['log.dgram', 'dgram'],
+      ['log.auto', 'auto'],
+    ] as const) {
+      const path = join(dir, name);
+      const rx = receiver(path);
+      try {
+        await rx.ready();
+        const s = new SyslogSender({ kind: 'unix', path, mode });
+        s.send(hostile());
+        s.send(hostile());
+        await until('2 datagrams', () => rx.got().length === 2);
+        await s.close();
+        expect(s.stats).toMatchObject({ sent: 2, dropped: 0, errors: 0 });
+        for (const m of rx.got()) expect(parse5424(m).sd!.get(SD_ID)!.get('msg')).toBe(noControls(HOSTILE));
+      } finally {
+        rx.kill();
+      }
+    }
+  });
+
+  it('a datagram reader that is behind: queued within the bound, in order, the rest counted; sent once it reads', async () => {
+    const path = join(dir, 'log.slow');
+    const rx = receiver(path, true);
     try {
-      await until('the datagram socket', () => existsSync(path));
-      const s = new SyslogSender({ kind: 'unix', path });
-      s.send(hostile());
-      await until('the refusal', () => s.stats.errors > 0);
+      await rx.ready();
+      const s = new SyslogSender({ kind: 'unix', path, mode: 'dgram' }, { maxQueue: 20 });
+      const N = 100;
+      for (let i = 0; i < N; i++) s.send(formatSyslogAlert(alertEvent({ msg: `seq ${i}` }), FMT));
+      // the kernel took some (its queue), 20 wait here, the rest were dropped: counted, never blocking
+      expect(s.stats.dropped).toBeGreaterThan(0);
+      expect(s.stats.sent + s.stats.dropped + 20).toBe(N);
+      rx.go();
+      await until('the queue sent', () => s.stats.sent + s.stats.dropped === N);
+      await until('all read', () => rx.got().length === s.stats.sent);
       await s.close();
-      expect(s.stats.sent).toBe(0);
-      expect(s.stats.lastError).toMatch(/EPROTOTYPE/);
+      const seq = rx.got().map((m) => Number(/seq (\d+)/.exec(m)![1]));
+      expect(seq).toEqual([...seq].sort((a, b) => a - b));
+      expect(seq[0]).toBe(0);
     } finally {
       rx.kill();
     }
-  };
+  });
 
-  it('a unix datagram socket, as /dev/log is (sent with node-unix-socket; without it refused, said, counted)', async () => {
-    if (!haveUnixDgram) return refusedDatagrams();
-    const { DgramSocket } = createRequire(import.meta.url)('node-unix-socket') as {
-      DgramSocket: new () => { bind(p: string): void; on(e: 'data', f: (b: Buffer) => void): void; close(): void };
-    };
-    const path = join(dir, 'log.dgram');
-    const rx = new DgramSocket();
-    rx.bind(path);
-    const got: string[] = [];
-    rx.on('data', (b) => got.push(b.toString('utf8')));
-    const s = new SyslogSender({ kind: 'unix', path });
+  it('a datagram socket that is not there yet (the daemon restarting): the messages wait and go when it is', async () => {
+    const path = join(dir, 'log.later');
+    const s = new SyslogSender({ kind: 'unix', path, mode: 'dgram' }, { maxQueue: 10 });
     s.send(hostile());
+    await until('the error said', () => s.stats.errors > 0);
+    expect(s.stats.lastError).toMatch(/ENOENT/);
+    const rx = receiver(path);
+    try {
+      await rx.ready();
+      await until('sent after the restart', () => rx.got().length === 1, 10_000);
+      await s.close();
+      expect(s.stats).toMatchObject({ sent: 1, dropped: 0 });
+    } finally {
+      rx.kill();
+    }
+  });
+
+  it('unix-dgram: to a stream socket is refused (EPROTOTYPE), said and counted', async () => {
+    const path = join(dir, 'log.notdgram');
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(path, () => r()));
+    const s = new SyslogSender({ kind: 'unix', path, mode: 'dgram' });
     s.send(hostile());
-    await until('2 datagrams', () => got.length === 2);
     await s.close();
-    rx.close();
-    expect(parse5424(got[0]!).sd!.get(SD_ID)!.get('msg')).toBe(noControls(HOSTILE));
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(s.stats).toMatchObject({ sent: 0, dropped: 1 });
+    expect(s.stats.lastError).toMatch(/EPROTOTYPE/);
   });
 
   it('a unix stream socket (syslog-ng unix-stream): NUL after each message', async () => {

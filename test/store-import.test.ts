@@ -4,7 +4,8 @@
  * alerts, pcap_cnt); importing again, or the same bytes under another name, adds nothing; an import stopped half
  * way is removed and done again; a damaged capture is imported up to the damage (exit 1, file and byte offset);
  * bad input exits 2. Sebek records of a simulated intruder session are stored and their socket call linked to the
- * flow it made.
+ * flow it made. Every alert whose packet belongs to a flow is linked to it: ICMP (which the pipeline, as Snort's
+ * stream5, does not track) and the rebuilt packets of a TCP session flushed as it times out.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ const { main } = await import('../src/cli/main.js');
 const { openStore } = await import('../src/store/db.js');
 const { getFlow, getProcess } = await import('../src/store/query.js');
 const { parseIp } = await import('../src/packet/bytes.js');
-const { ethernet, tcpDatagram } = await import('../src/packet/build.js');
+const { buildIp, ethernet, tcpDatagram } = await import('../src/packet/build.js');
 const { encodePcap, readCaptureAll } = await import('../src/packet/pcap.js');
 const { LinkType } = await import('../src/packet/types.js');
 const { sessionCapture } = await import('../src/sebek/simulate.js');
@@ -93,10 +94,12 @@ describe.skipIf(!have)('honeywall import (corpus)', () => {
     // each alert's flow row is the flow its EVE flow_id names, and counts it
     for (const a of stored) expect(a.ff).toBe(a.eve_flow_id);
     expect(rows(s, 'SELECT SUM(alerts) AS n FROM flows')).toEqual([{ n: stored.filter((a) => a.ff !== null).length }]);
+    // replay's flow events are the flows of Snort's stream5 (TCP and UDP); the store has the ICMP and IP-only ones too
     const storedFlows = rows(
       s,
-      'SELECT flow_id, community_id, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason FROM flows ORDER BY id',
+      'SELECT flow_id, community_id, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason FROM flows WHERE proto IN (6, 17) ORDER BY id',
     );
+    expect(rows(s, 'SELECT COUNT(*) AS n FROM flows WHERE proto NOT IN (6, 17)')[0]!.n).toBeGreaterThan(0);
     expect(
       storedFlows
         .map((f) => [f.flow_id, f.community_id, f.pkts_toserver, f.pkts_toclient, f.bytes_toserver, f.bytes_toclient, f.state, f.reason])
@@ -216,6 +219,61 @@ describe('honeywall import --sebek-magic', () => {
     expect(shell.keystrokes.map((k) => k.line)).toContain('wget http://198.51.100.7/x.tgz');
     expect(n(st, 'records')).toBe(sebek.captured.length);
     expect(rows(st, 'SELECT DISTINCT capture_id FROM keystroke_lines')).toEqual([{ capture_id: 1 }]);
+    st.close();
+  });
+});
+
+describe('honeywall import: every alert whose packet belongs to a flow is linked to it', () => {
+  it('links ICMP alerts, and the alerts of data flushed when its TCP session times out, to their flows', async () => {
+    const rules = join(dir, 'link.rules');
+    writeFileSync(
+      rules,
+      [
+        'alert icmp any any -> any any (msg:"ping"; itype:8; sid:10; rev:1;)',
+        'alert icmp any any -> any any (msg:"pong"; itype:0; sid:11; rev:1;)',
+        // only the rebuilt stream holds both halves
+        'alert tcp any any -> any 23 (msg:"telnet word"; content:"ATTACK!"; sid:12; rev:1;)',
+        '',
+      ].join('\n'),
+    );
+    const c = parseIp('10.0.0.5')!;
+    const s = parseIp('198.51.100.7')!;
+    const enc = new TextEncoder();
+    const T = 1_700_000_000;
+    const frames: { tsSec: number; tsUsec: number; data: Uint8Array }[] = [];
+    const at = (sec: number, d: Uint8Array) => frames.push({ tsSec: T + sec, tsUsec: frames.length, data: ethernet(d, {}) });
+    // two pings of one echo id each way: one ICMP flow
+    for (let k = 0; k < 2; k++) {
+      at(0, buildIp({ ip: { src: '198.51.100.7', dst: '10.0.0.5' }, icmp: { type: 8, id: 77, seq: k }, payload: 'abcd' }));
+      at(0, buildIp({ ip: { src: '10.0.0.5', dst: '198.51.100.7' }, icmp: { type: 0, id: 77, seq: k }, payload: 'abcd' }));
+    }
+    // a Telnet session whose word comes in two segments, acknowledged, then nothing: its data is flushed (and
+    // inspected) when the session times out, on a later packet of another session
+    at(1, tcpDatagram(s, c, 40001, 23, 1000, 0, 0x02, new Uint8Array(0)));
+    at(1, tcpDatagram(c, s, 23, 40001, 5000, 1001, 0x12, new Uint8Array(0)));
+    at(1, tcpDatagram(s, c, 40001, 23, 1001, 5001, 0x10, new Uint8Array(0)));
+    at(1, tcpDatagram(s, c, 40001, 23, 1001, 5001, 0x18, enc.encode('ATT')));
+    at(1, tcpDatagram(s, c, 40001, 23, 1004, 5001, 0x18, enc.encode('ACK!')));
+    at(1, tcpDatagram(c, s, 23, 40001, 5001, 1008, 0x10, new Uint8Array(0)));
+    at(200, tcpDatagram(s, c, 40002, 22, 1, 0, 0x02, new Uint8Array(0)));
+    const pcap = join(dir, 'link.pcap');
+    writeFileSync(pcap, encodePcap(frames, { linktype: LinkType.ETHERNET }));
+    const db = join(dir, 'link.sqlite');
+    expect(await hw('import', pcap, '--db', db, '--rules', rules, '--checksum-mode', 'none', '--honeypots', '10.0.0.0/24')).toBe(0);
+    const st = openStore(db);
+    const alerts = rows(st, 'SELECT sid, flow_id, eve_flow_id FROM alerts ORDER BY id');
+    expect(alerts.map((a) => a.sid).sort()).toEqual([10, 10, 11, 11, 12]);
+    for (const a of alerts) {
+      expect(a.flow_id, `sid ${a.sid}`).not.toBeNull();
+      const f = rows(st, 'SELECT proto, server_port, icmp_type, flow_id, alerts FROM flows WHERE id = ?', a.flow_id)[0]!;
+      if (a.sid === 12) expect(f).toMatchObject({ proto: 6, server_port: 23 });
+      else expect(f).toMatchObject({ proto: 1, icmp_type: 8 });
+      // the alert carries its flow's EVE flow_id (joins with the flow events)
+      expect(a.eve_flow_id).toBe(f.flow_id);
+    }
+    const icmp = rows(st, 'SELECT pkts_toserver, pkts_toclient, alerts, reason FROM flows WHERE proto = 1');
+    expect(icmp).toEqual([{ pkts_toserver: 2, pkts_toclient: 2, alerts: 4, reason: 'shutdown' }]);
+    expect(rows(st, 'SELECT reason, alerts FROM flows WHERE server_port = 23')).toEqual([{ reason: 'timeout', alerts: 1 }]);
     st.close();
   });
 });

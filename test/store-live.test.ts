@@ -195,6 +195,40 @@ describe('the gateway store feed (LiveStore) on a capture being written', () => 
     ]);
   });
 
+  it('links the alerts of ICMP (no flow of the pipeline) and of data flushed as a session times out', () => {
+    const ping = (i: number, out: boolean): Frame => ({
+      tsSec: T0,
+      tsUsec: 10_000 + i,
+      data: ethernet(buildIp({ ip: out ? { src: HP, dst: REMOTE } : { src: REMOTE, dst: HP }, icmp: { type: out ? 0 : 8, id: 9, seq: 1 } })),
+    });
+    // the session stops after its request; a packet of another session 100 s later times it out (its queued
+    // request is inspected then, with that packet's time: the gateway's alert carries it)
+    const later: Frame = {
+      tsSec: T0 + 100,
+      tsUsec: 0,
+      data: ethernet(buildIp({ ip: { src: REMOTE, dst: HP }, tcp: { sport: 50000, dport: 22, flags: 'S', seq: 1 } })),
+    };
+    writeFileSync(join(pcapDir, 'honeywall-20240102-030400.pcap'), pcapOf([...HANDSHAKE, REQUEST, ping(1, false), ping(2, true), later]));
+    const s = live();
+    s.step();
+    const icmpCid = communityId(1, parseIp(REMOTE)!, parseIp(HP)!, 8, 0);
+    s.alerts([
+      alertEvent({ tsSec: T0, tsUsec: 10_001, proto: 'ICMP', src: REMOTE, dst: HP, sport: -1, dport: -1, communityId: icmpCid, msg: 'ping' }),
+      alertEvent({ tsSec: T0 + 100, tsUsec: 0, src: HP, sport: 40001, dst: REMOTE, dport: 80, communityId: cid, msg: 'flushed' }),
+    ]);
+    s.close();
+    const linked = db
+      .prepare(
+        "SELECT a.msg, f.proto, f.server_port FROM alerts a JOIN flows f ON f.id = a.flow_id WHERE a.msg IN ('ping', 'flushed') ORDER BY a.msg",
+      )
+      .all();
+    expect(linked).toEqual([
+      { msg: 'flushed', proto: 6, server_port: 80 },
+      { msg: 'ping', proto: 1, server_port: null },
+    ]);
+    expect(s.stats).toMatchObject({ alertsLinked: 2, alertsUnlinked: 0 });
+  });
+
   it('stores firewall lines and the Sebek records in the capture, the wget socket linked to its flow', () => {
     const sebek = readCaptureAll(sessionCapture({ magic: 0x5eb3c0de, client: HP, collector: '10.0.0.253' }).pcap).records;
     const frames = [...sebek.map((r) => ({ tsSec: r.tsSec, tsUsec: r.tsUsec, data: r.data })), ...HANDSHAKE, REQUEST, ...REST].sort(

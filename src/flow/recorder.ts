@@ -4,12 +4,16 @@
  * tracks nothing itself: the table decides what a flow is, when it times out or is evicted; the recorder only keeps
  * counts for the flows the pipeline's packet items name, and is told of their end by the table's onRemove. EVE flow
  * events (`replay`) and the store's flow rows (`import`) are made from its records.
+ *
+ * With `untracked`, the packets the pipeline's table leaves without a flow (ICMP and other IP protocols: Snort's
+ * stream5 tracks neither by default, and detection must stay Snort's) go through a second FlowTable of the recorder's
+ * own, tracking those kinds only, so the store has a flow for every packet that belongs to one, as Suricata does.
  */
 import { communityId } from './community-id.js';
 import { formatIp } from '../packet/bytes.js';
 import { appProtoOf, flowId, type Flow, type TcpState } from './flow.js';
 import type { InspectionItem } from './pipeline.js';
-import type { FlowTable, FlushReason } from './table.js';
+import { FlowTable, type FlushReason } from './table.js';
 
 /** Why a flow's record was closed, in Suricata's words: idle too long, pushed out (table full, tuple reused), end of input. */
 export type FlowEndReason = 'timeout' | 'forced' | 'shutdown';
@@ -77,6 +81,8 @@ export interface FlowRecorderOptions {
   offsets?: boolean;
   /** Offsets kept per flow and capture file before falling back to first/last (default 4,096: a longer flow is scanned). */
   maxOffsets?: number;
+  /** Record flows of the ICMP and IP-only packets the table does not track, in a table of the recorder's own. Default false. */
+  untracked?: boolean;
 }
 
 export class FlowRecorderStats {
@@ -110,6 +116,16 @@ export class FlowRecorder {
   capture = 0;
   private readonly open = new Map<Flow, FlowRecord>();
   private ended: FlowRecord[] = [];
+  /**
+   * Records closed since the last takeEnded, by flow. A flow leaves the table inside the pipeline's call for a frame
+   * (timed out, evicted, its tuple reused by a new SYN) and its queued data comes out as rebuilt packets of that same
+   * call, inspected after: their events still belong to it.
+   */
+  private readonly closing = new Map<Flow, FlowRecord>();
+  /** The packet items of the current frame that only the recorder's own table gave a flow. */
+  private readonly ownItems = new Map<InspectionItem, FlowRecord>();
+  /** The recorder's table for the kinds the pipeline's table does not track (FlowRecorderOptions.untracked). */
+  readonly own: FlowTable | undefined;
   private readonly offsets: boolean;
   private readonly maxOffsets: number;
 
@@ -124,6 +140,10 @@ export class FlowRecorder {
       before?.(flow, flushed, reason);
       this.close(flow, REASONS[reason]);
     };
+    if (opts.untracked === true) {
+      this.own = new FlowTable({ trackTcp: false, trackUdp: false, trackIcmp: true, trackIp: true });
+      this.own.onRemove = (flow, _flushed, reason) => this.close(flow, REASONS[reason]);
+    }
   }
 
   /** The open record of a flow (undefined before its first packet reached the recorder, or after its end). */
@@ -132,23 +152,45 @@ export class FlowRecorder {
   }
 
   /**
+   * The record an item's events belong to: its flow's, also when the flow ended during this frame (its rebuilt
+   * packets flushed at the end); for a packet only the recorder's own table tracks, that flow's. Valid until takeEnded.
+   */
+  recordOfItem(item: InspectionItem): FlowRecord | undefined {
+    if (item.flow !== undefined) return this.open.get(item.flow) ?? this.closing.get(item.flow);
+    return this.ownItems.get(item);
+  }
+
+  /**
    * A packet item of the pipeline (other items are ignored), from the frame at capture position `index`, byte
    * `offset` of the current capture. Returns the flow's record when this packet started it.
    */
   packet(item: InspectionItem, index: number, offset: number): FlowRecord | undefined {
-    const flow = item.flow;
-    // (a 'decode-only' item with a flow is a session cleanup's second decoding of a queued packet, no frame of its own)
-    if (item.kind !== 'packet' || flow === undefined || item.detection === 'decode-only') return undefined;
+    // (a 'decode-only' item is a session cleanup's second decoding of a queued packet, or a fragment a completed
+    // datagram left uninspected: no packet of a flow of its own)
+    if (item.kind !== 'packet' || item.detection === 'decode-only') return undefined;
     const p = item.packet;
+    let flow = item.flow;
+    let fromClient = item.fromClient;
+    if (flow === undefined) {
+      // fragments belong to no flow (the datagram they complete does); TCP and UDP without one (a SYN-less start, a
+      // header too damaged to decode): the pipeline's table decided so
+      const ip = p.ip;
+      if (this.own === undefined || ip === undefined || ip.isFragment || ip.proto === 6 || ip.proto === 17) return undefined;
+      const u = this.own.process(p, undefined, index);
+      if (u.flow === undefined) return undefined;
+      flow = u.flow;
+      fromClient = u.fromClient;
+    }
     let rec = this.open.get(flow);
     let started: FlowRecord | undefined;
     if (rec === undefined) {
-      rec = this.start(flow, item);
+      rec = this.start(flow, item, fromClient);
       this.open.set(flow, rec);
       this.stats.started++;
       started = rec;
     }
-    if (item.fromClient) {
+    if (flow !== item.flow) this.ownItems.set(item, rec);
+    if (fromClient) {
       rec.pktsToServer++;
       rec.bytesToServer += p.data.length;
       if (p.tcp !== undefined) rec.tcpFlagsTs |= p.tcp.flags;
@@ -184,7 +226,7 @@ export class FlowRecorder {
     }
   }
 
-  private start(flow: Flow, item: InspectionItem): FlowRecord {
+  private start(flow: Flow, item: InspectionItem, fromClient: boolean): FlowRecord {
     const p = item.packet;
     const ic = p.icmp ?? p.icmp6;
     const c = flow.client;
@@ -196,7 +238,7 @@ export class FlowRecorder {
       flow.proto === 132
         ? ''
         : ic !== undefined
-          ? item.fromClient
+          ? fromClient
             ? communityId(flow.proto, c.ip, s.ip, icmpType, icmpCode)
             : communityId(flow.proto, s.ip, c.ip, icmpType, icmpCode)
           : communityId(flow.proto, c.ip, s.ip, c.port, s.port);
@@ -239,6 +281,7 @@ export class FlowRecorder {
     this.open.delete(flow);
     this.finalize(flow, rec, reason);
     this.ended.push(rec);
+    this.closing.set(flow, rec);
   }
 
   private finalize(flow: Flow, rec: FlowRecord, reason: FlowEndReason): void {
@@ -251,6 +294,9 @@ export class FlowRecorder {
 
   /** Records of the flows that ended since the last call, least recently seen first. */
   takeEnded(): FlowRecord[] {
+    // (clear() gives a Map a new table: not on every frame when there is nothing to clear)
+    if (this.closing.size > 0) this.closing.clear();
+    if (this.ownItems.size > 0) this.ownItems.clear();
     if (this.ended.length === 0) return [];
     const out = this.ended.sort(byLastSeen);
     this.ended = [];
@@ -263,6 +309,8 @@ export class FlowRecorder {
    */
   finish(): FlowRecord[] {
     const out: FlowRecord[] = [];
+    this.closing.clear();
+    this.ownItems.clear();
     for (const flow of this.table.values()) {
       const rec = this.open.get(flow);
       if (rec === undefined) continue;
@@ -270,7 +318,8 @@ export class FlowRecorder {
       this.finalize(flow, rec, 'shutdown');
       out.push(rec);
     }
-    // flows the table no longer holds but that never ended (none, unless a caller removed them behind its back)
+    // the recorder's own table's flows, and flows the table no longer holds but that never ended (none, unless a
+    // caller removed them behind its back)
     for (const [flow, rec] of this.open) {
       this.finalize(flow, rec, 'shutdown');
       out.push(rec);

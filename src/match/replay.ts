@@ -111,6 +111,8 @@ export interface ReplayHooks {
   maxOffsets?: number;
   /** FlowSpan.capture of this capture's frames. */
   capture?: number;
+  /** Also record flows of the ICMP and IP-only packets the pipeline does not track (FlowRecorderOptions.untracked: the store). */
+  untrackedFlows?: boolean;
 }
 
 /**
@@ -133,7 +135,7 @@ export class FrameReplayer {
     this.pipe = pipelineFor(opts);
     this.recorder =
       hooks.onFlowEnd !== undefined || hooks.onFlowStart !== undefined
-        ? new FlowRecorder(this.pipe.flows, { offsets: hooks.offsets ?? false, maxOffsets: hooks.maxOffsets })
+        ? new FlowRecorder(this.pipe.flows, { offsets: hooks.offsets ?? false, maxOffsets: hooks.maxOffsets, untracked: hooks.untrackedFlows })
         : undefined;
     if (this.recorder !== undefined) this.recorder.capture = hooks.capture ?? 0;
   }
@@ -173,13 +175,16 @@ export class FrameReplayer {
       if (stats) stats.items++;
       const events = this.inspector.inspect(item);
       if (events.length === 0) continue;
-      const ctx = eventContext(item.flow, index, item.flow && recorder?.recordOf(item.flow));
+      const ctx = eventContext(item.flow, index, recorder?.recordOfItem(item));
       for (const e of events) {
         if (stats) stats.events++;
         h.onEvent(e, ctx);
       }
     }
-    if (recorder !== undefined && h.onFlowEnd !== undefined) for (const r of recorder.takeEnded()) h.onFlowEnd(r);
+    if (recorder !== undefined) {
+      const ended = recorder.takeEnded();
+      if (h.onFlowEnd !== undefined) for (const r of ended) h.onFlowEnd(r);
+    }
   }
 }
 

@@ -64,7 +64,8 @@ export interface EventContext {
 export function eventContext(flow: Flow | undefined, index: number, record?: FlowRecord): EventContext {
   return {
     pcapCnt: index + 1,
-    flowId: flow === undefined ? undefined : flowId(flow),
+    // a packet only the store's recorder gives a flow (ICMP, IP-only: FlowRecorderOptions.untracked): that flow's id
+    flowId: flow === undefined ? record?.id : flowId(flow),
     appProto: flow === undefined ? undefined : appProtoOf(flow),
     record,
   };

@@ -1,6 +1,7 @@
 /**
  * Alerts to syslog, as Snort's alert_syslog and Suricata's syslog output send them: RFC 5424 messages to the local
- * socket (`/dev/log`, a datagram socket under rsyslog and journald; a stream one is tried too), or over UDP (RFC 5426,
+ * socket (`/dev/log`, a datagram socket under rsyslog and journald, sent with the native addon's sendto since Node has
+ * no AF_UNIX datagrams; a stream one, syslog-ng's unix-stream, when the path is one), or over UDP (RFC 5426,
  * one message a datagram) or TCP (RFC 6587 octet counting: `LEN SP MESSAGE`). Facility and severity are configurable
  * (severity fixed, or from the rule's priority); the message carries structured data (`[alert@32473 ...]`, every
  * field of the alert) and a Suricata-like line (`[Drop] [1:2000001:1] msg [Classification: ...] [Priority: 1] {TCP}
@@ -10,8 +11,9 @@
  * is made safe for a syslog reader: in structured data `"`, `\` and `]` are escaped as RFC 5424 section 6.3.3 says;
  * everywhere, control characters (C0, DEL, C1, U+2028/2029) become visible stand-ins, so no field can end a message,
  * start another (newline injection into a file that rsyslog writes) or close the structured data early. Header fields
- * are printable US-ASCII only and cut to their RFC lengths. Sending never blocks the caller: a TCP connection that is
- * down or slow queues at most `maxQueue` messages and counts the rest as dropped.
+ * are printable US-ASCII only and cut to their RFC lengths. Sending never blocks the caller: a TCP or local connection
+ * that is down or slow, a local datagram socket whose reader is behind (EAGAIN) or away (ECONNREFUSED: the daemon
+ * restarting) queue at most `maxQueue` messages, retried with backoff, and count the rest as dropped.
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
@@ -69,22 +71,36 @@ export interface SyslogFormat {
   procId: string;
 }
 
-export type SyslogTarget = { kind: 'unix'; path: string } | { kind: 'udp'; host: string; port: number } | { kind: 'tcp'; host: string; port: number };
+/** A local socket: a datagram one (`dgram`), a stream one, or whichever the path is (`auto`: a datagram is tried first). */
+export type UnixMode = 'auto' | 'dgram' | 'stream';
+
+export type SyslogTarget =
+  | { kind: 'unix'; path: string; mode?: UnixMode }
+  | { kind: 'udp'; host: string; port: number }
+  | { kind: 'tcp'; host: string; port: number };
+
+const UNIX_PREFIXES: readonly [string, UnixMode][] = [
+  ['unix-dgram:', 'dgram'],
+  ['unix-stream:', 'stream'],
+  ['unix:', 'auto'],
+];
 
 /**
- * `HwSYSLOG` / `--syslog`: `/dev/log` or `unix:PATH` (the local socket), `udp:HOST:PORT` or `HOST:PORT` (UDP),
- * `tcp:HOST:PORT`; an IPv6 host in brackets (`udp:[::1]:514`). Hosts are addresses, never names (no lookup on the
- * packet path). An error message when the text is none of these.
+ * `HwSYSLOG` / `--syslog`: `/dev/log` or `unix:PATH` (the local socket, datagram or stream as it is),
+ * `unix-dgram:PATH` or `unix-stream:PATH` (that kind only), `udp:HOST:PORT` or `HOST:PORT` (UDP), `tcp:HOST:PORT`; an
+ * IPv6 host in brackets (`udp:[::1]:514`). Hosts are addresses, never names (no lookup on the packet path). An error
+ * message when the text is none of these.
  */
 export function parseSyslogTarget(text: string): SyslogTarget | string {
   const t = text.trim();
-  if (t.startsWith('/')) return { kind: 'unix', path: t };
-  if (t.startsWith('unix:')) {
-    const p = t.slice(5);
-    return p.startsWith('/') ? { kind: 'unix', path: p } : `'${safe(t)}': unix: takes an absolute path (unix:/dev/log)`;
+  if (t.startsWith('/')) return { kind: 'unix', path: t, mode: 'auto' };
+  for (const [prefix, mode] of UNIX_PREFIXES) {
+    if (!t.startsWith(prefix)) continue;
+    const p = t.slice(prefix.length);
+    return p.startsWith('/') ? { kind: 'unix', path: p, mode } : `'${safe(t)}': ${prefix} takes an absolute path (${prefix}/dev/log)`;
   }
   const m = /^(?:(udp|tcp):)?(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(t);
-  if (m === null) return `'${safe(t)}' is not /dev/log, unix:PATH, udp:ADDR:PORT, tcp:ADDR:PORT or ADDR:PORT`;
+  if (m === null) return `'${safe(t)}' is not /dev/log, unix:PATH, unix-dgram:PATH, unix-stream:PATH, udp:ADDR:PORT, tcp:ADDR:PORT or ADDR:PORT`;
   const host = m[2] ?? m[3]!;
   const port = Number(m[4]);
   if (isIP(host) === 0) return `'${safe(host)}' is not an IP address`;
@@ -222,20 +238,33 @@ export class SyslogStats {
   lastError: string | undefined = undefined;
 }
 
-interface UnixDgramSocket {
-  sendTo(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error) => void): void;
-  close(): void;
+/** The native addon's local datagram socket (native/src/honeywall_unix.c). */
+interface UnixDgramBinding {
+  dgramOpen(): number;
+  /** null when sent, else the errno's name. */
+  dgramSend(fd: number, path: string, bytes: Uint8Array): string | null;
+  dgramClose(fd: number): void;
 }
 
-/** node-unix-socket's datagram socket (an optional dependency: Node itself has no AF_UNIX datagram sockets). */
-function unixDgram(): UnixDgramSocket | undefined {
+/** The addon, or why it is not there (Node itself has no AF_UNIX datagram sockets). */
+function unixDgramBinding(): UnixDgramBinding | string {
   try {
-    const require = createRequire(import.meta.url);
-    const mod = require('node-unix-socket') as { DgramSocket: new () => UnixDgramSocket };
-    return new mod.DgramSocket();
-  } catch {
-    return undefined;
+    const mod = createRequire(import.meta.url)('honeywall-native') as { unix?: UnixDgramBinding; unixError?: Error };
+    if (mod.unix !== undefined) return mod.unix;
+    return `the native addon's honeywall_unix is not built (${String(mod.unixError?.message ?? 'not loaded').split('\n')[0]})`;
+  } catch (err) {
+    return `the native addon (honeywall-native) is not installed (${String((err as Error).message).split('\n')[0]})`;
   }
+}
+
+/** Datagram send errors that pass (the reader is behind, or the daemon restarting): the message waits and is retried. */
+const DGRAM_RETRY = new Set(['EAGAIN', 'ENOBUFS', 'ECONNREFUSED', 'ENOENT', 'EINTR']);
+const DGRAM_BACKOFF_MS = 50;
+
+function errnoError(code: string, path: string): NodeJS.ErrnoException {
+  const e = new Error(`${code}: sendto ${path}`) as NodeJS.ErrnoException;
+  e.code = code;
+  return e;
 }
 
 export interface SyslogSenderOptions {
@@ -252,12 +281,13 @@ export interface SyslogSenderOptions {
 export class SyslogSender {
   readonly stats = new SyslogStats();
   private udp: dgram.Socket | undefined;
-  private dgramUnix: UnixDgramSocket | undefined;
+  private dgramUnix: { binding: UnixDgramBinding; fd: number } | undefined;
   private stream: net.Socket | undefined;
   private connected = false;
   private queue: Buffer[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private backoffMs = 500;
+  private dgramBackoffMs = DGRAM_BACKOFF_MS;
   private closed = false;
   private unixMode: 'dgram' | 'stream' | undefined;
   private readonly maxQueue: number;
@@ -273,9 +303,20 @@ export class SyslogSender {
       this.udp.on('error', (err) => this.fail(err));
       this.udp.unref();
     } else if (target.kind === 'unix') {
+      const mode = target.mode ?? 'auto';
       // a datagram socket first (rsyslog's and journald's /dev/log); a stream socket when the path is one
-      this.dgramUnix = unixDgram();
-      this.unixMode = this.dgramUnix !== undefined ? 'dgram' : 'stream';
+      const binding = mode === 'stream' ? undefined : unixDgramBinding();
+      if (typeof binding === 'object') {
+        try {
+          this.dgramUnix = { binding, fd: binding.dgramOpen() };
+        } catch (err) {
+          this.fail(err as Error);
+        }
+      } else if (binding !== undefined) {
+        if (mode === 'dgram') this.fail(new Error(binding));
+        else this.opts.log?.(`syslog ${describe(target)}: ${binding}; a stream socket only`);
+      }
+      this.unixMode = this.dgramUnix !== undefined ? 'dgram' : mode === 'dgram' ? undefined : 'stream';
       if (this.unixMode === 'stream') this.connect();
     } else this.connect();
   }
@@ -303,30 +344,80 @@ export class SyslogSender {
       });
       return;
     }
+    if (t.kind === 'unix' && this.unixMode === undefined) {
+      // a datagram socket asked for, and no way to send one (said once at the start)
+      this.stats.dropped++;
+      return;
+    }
     if (t.kind === 'unix' && this.unixMode === 'dgram') {
-      const onSent = (err?: Error | null) => {
-        if (err === undefined || err === null) {
-          this.stats.sent++;
-          return;
-        }
-        // EPROTOTYPE: a stream socket there (syslog-ng's unix-stream): connect to it instead
-        if (/EPROTOTYPE|wrong type/i.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message ?? err}`)) {
-          this.unixMode = 'stream';
-          this.enqueue(this.frame(body));
-          this.connect();
-          return;
-        }
-        this.stats.dropped++;
-        this.fail(err instanceof Error ? err : new Error(String(err)));
-      };
-      try {
-        this.dgramUnix!.sendTo(body, 0, body.length, t.path, onSent);
-      } catch (err) {
-        onSent(err as Error);
-      }
+      this.datagram(body);
       return;
     }
     this.enqueue(this.frame(body));
+  }
+
+  /**
+   * One datagram to the local socket: sent; to wait (the reader is behind or away: retried); dropped (counted); or
+   * the path is a stream socket, and what waits was reframed for it.
+   */
+  private sendDatagram(body: Buffer): 'sent' | 'wait' | 'dropped' | 'stream' {
+    const u = this.dgramUnix!;
+    const path = (this.target as { path: string }).path;
+    const code = u.binding.dgramSend(u.fd, path, body);
+    if (code === null) {
+      this.stats.sent++;
+      this.dgramBackoffMs = DGRAM_BACKOFF_MS;
+      return 'sent';
+    }
+    // EPROTOTYPE: a stream socket there (syslog-ng's unix-stream): connect to it instead, unless a datagram socket
+    // was asked for
+    if (code === 'EPROTOTYPE' && (this.target as { mode?: UnixMode }).mode !== 'dgram') {
+      this.unixMode = 'stream';
+      this.queue = this.queue.map((b) => this.frame(b));
+      this.connect();
+      return 'stream';
+    }
+    if (DGRAM_RETRY.has(code)) {
+      if (code !== 'EAGAIN' && code !== 'EINTR') this.fail(errnoError(code, path));
+      return 'wait';
+    }
+    this.stats.dropped++;
+    this.fail(errnoError(code, path));
+    return 'dropped';
+  }
+
+  /** A new datagram: sent now, or queued behind those that wait (in order), within the bound. */
+  private datagram(body: Buffer): void {
+    if (this.queue.length === 0) {
+      const r = this.sendDatagram(body);
+      if (r === 'stream') this.enqueue(this.frame(body));
+      if (r !== 'wait') return;
+    }
+    this.enqueue(body);
+    this.retryDatagrams();
+  }
+
+  /** Sends what waits, in order, until one has to wait again. */
+  private drainDatagrams(): void {
+    while (this.queue.length > 0 && this.unixMode === 'dgram') {
+      const r = this.sendDatagram(this.queue[0]!);
+      if (r === 'wait' || r === 'stream') return;
+      this.queue.shift();
+    }
+  }
+
+  /** The datagrams that wait, tried again after a backoff (50 ms, doubling to 30 s while they cannot go). */
+  private retryDatagrams(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.drainDatagrams();
+      if (this.queue.length > 0 && this.unixMode === 'dgram') {
+        this.dgramBackoffMs = Math.min(this.dgramBackoffMs * 2, 30_000);
+        this.retryDatagrams();
+      }
+    }, this.dgramBackoffMs);
+    this.retryTimer.unref();
   }
 
   /** A message framed for a stream: octet counting over TCP (RFC 6587), a NUL after it on a local socket (as glibc's syslog). */
@@ -384,9 +475,10 @@ export class SyslogSender {
   async close(graceMs = 2000): Promise<void> {
     if (this.closed) return;
     const deadline = Date.now() + graceMs;
-    while (this.queue.length > 0 && this.connected && Date.now() < deadline) {
-      this.drain();
-      await new Promise((r) => setTimeout(r, 20));
+    while (this.queue.length > 0 && (this.connected || this.unixMode === 'dgram') && Date.now() < deadline) {
+      if (this.unixMode === 'dgram') this.drainDatagrams();
+      else this.drain();
+      if (this.queue.length > 0) await new Promise((r) => setTimeout(r, 20));
     }
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -403,12 +495,15 @@ export class SyslogSender {
     // a UDP send completes on a later tick
     if (this.udp !== undefined) await new Promise<void>((r) => setImmediate(r));
     this.udp?.close();
-    this.dgramUnix?.close();
+    if (this.dgramUnix !== undefined) this.dgramUnix.binding.dgramClose(this.dgramUnix.fd);
+    this.dgramUnix = undefined;
   }
 }
 
 export function describe(t: SyslogTarget): string {
-  return t.kind === 'unix' ? `unix:${t.path}` : `${t.kind}:${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+  return t.kind === 'unix'
+    ? `${t.mode === 'dgram' || t.mode === 'stream' ? `unix-${t.mode}` : 'unix'}:${t.path}`
+    : `${t.kind}:${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
 }
 
 /** The usual header fields of this process (its host name, honeywall, its pid). */

@@ -24,6 +24,9 @@ export interface StoreFeedStatus {
   worker: StoreWorkerStats | undefined;
 }
 
+/** Alerts posted to the worker in one message at the most. */
+const BATCH = 1024;
+
 export class StoreFeed {
   private worker: Worker | undefined;
   private inFlight = 0;
@@ -31,6 +34,12 @@ export class StoreFeed {
   private last: StoreWorkerStats | undefined;
   private readonly dropped = { alert: 0, firewall: 0 };
   private stopped: Promise<void> | undefined;
+  /**
+   * Alerts of this turn of the event loop, posted together when it ends (or at BATCH): one message (a structured
+   * clone, a wake-up of the worker, an acknowledgement back) for many alerts, not one for each batch of a packet.
+   */
+  private batch: AlertEvent[] = [];
+  private batchTimer: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly data: StoreWorkerData,
@@ -81,6 +90,16 @@ export class StoreFeed {
   }
 
   alerts(alerts: AlertEvent[]): void {
+    for (const a of alerts) this.batch.push(a);
+    if (this.batch.length >= BATCH) this.postAlerts();
+    else if (this.batch.length > 0) this.batchTimer ??= setImmediate(() => this.postAlerts());
+  }
+
+  private postAlerts(): void {
+    if (this.batchTimer !== undefined) clearImmediate(this.batchTimer);
+    this.batchTimer = undefined;
+    const alerts = this.batch;
+    this.batch = [];
     this.post('alert', alerts.length, { type: 'alerts', alerts });
   }
 
@@ -90,6 +109,7 @@ export class StoreFeed {
 
   /** Asks the worker for its figures and waits for them (at most `timeoutMs`). */
   refresh(timeoutMs = 1000): Promise<void> {
+    this.postAlerts();
     const w = this.worker;
     if (w === undefined) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -124,6 +144,7 @@ export class StoreFeed {
    * flow, writes everything and closes the store; terminated after `graceMs`.
    */
   stop(graceMs = 30_000): Promise<void> {
+    if (this.stopped === undefined) this.postAlerts();
     const w = this.worker;
     if (w === undefined) return Promise.resolve();
     this.stopped ??= new Promise<void>((resolve) => {

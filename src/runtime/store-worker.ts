@@ -5,6 +5,7 @@
  * Messages in: alerts, firewall, stats, stop. Messages out: ready, error (could not start), ack (items taken),
  * stats, failed (a step or a flush threw: reported, the feed goes on), stopped.
  */
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/db.js';
 import { HoneypotSet } from '../store/honeypots.js';
@@ -20,6 +21,8 @@ export interface StoreWorkerData {
   flushMs: number;
   /** How often the capture is looked at when it had nothing new (ms). */
   pollMs: number;
+  /** This thread's nice value (default 19: below the packet path's). */
+  nice?: number;
 }
 
 export type StoreWorkerRequest =
@@ -41,6 +44,14 @@ async function run(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('store-worker.js must run in a worker thread');
   const data = workerData as StoreWorkerData;
+  // The verdict path comes first: this thread (alone: Linux's nice is per thread, setpriority of thread 0 is the
+  // caller's) yields the CPU to it. The store loses nothing by waiting: the capture is on disk and the alerts wait in
+  // bounded queues; it reads on when a core is free.
+  try {
+    os.setPriority(0, data.nice ?? 19);
+  } catch {
+    // not permitted (a raise needs CAP_SYS_NICE; a lowering never does): the thread keeps its priority
+  }
   let live: LiveStore;
   let db: ReturnType<typeof openStore>;
   try {

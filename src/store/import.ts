@@ -201,6 +201,7 @@ export class Importer {
       {
         offsets: true,
         maxOffsets: this.opts.maxOffsets,
+        untrackedFlows: true,
         capture: captureId,
         onCaptureState: (offset, state) => {
           format ??= state.format;

@@ -22,7 +22,7 @@ import type Database from 'better-sqlite3';
 import type { FlowRecord } from '../flow/recorder.js';
 import { FrameReplayer, type ReplayStats } from '../match/replay.js';
 import type { AlertEvent } from '../output/alert.js';
-import { CaptureFormatError, CaptureNotes, CaptureParser, type CaptureState } from '../packet/pcap.js';
+import { CaptureFormatError, CaptureNotes, CaptureParser, copyFrame, type CaptureState } from '../packet/pcap.js';
 import { SebekExtractor, type CapturedSebekRecord } from '../sebek/extract.js';
 import { SebekStore } from '../sebek/store.js';
 import type { HoneypotSet } from './honeypots.js';
@@ -105,6 +105,11 @@ interface FlowSeen {
   row: number;
   rec: FlowRecord;
   honeypot: string | null;
+  /**
+   * The capture's time when the flow left the table (undefined while open). Its data still queued is inspected then,
+   * as rebuilt packets with the time of the packet that ended it (a timeout: up to the timeout after its last frame).
+   */
+  closedUs?: number;
 }
 
 interface PendingAlert {
@@ -141,6 +146,7 @@ export class LiveStore {
   private lastRefresh = 0;
   private readonly now: () => number;
   private readonly readChunk: number;
+  private scratch: Buffer | undefined;
   private readonly insCapture: Database.Statement;
   private readonly upCapture: Database.Statement;
   private closed = false;
@@ -167,6 +173,7 @@ export class LiveStore {
         onFrame: (rec) => this.frame(rec.linktype, rec.data, rec.tsSec, rec.tsUsec),
         offsets: true,
         maxOffsets: opts.maxOffsets,
+        untrackedFlows: true,
       },
       this.replayStats,
     );
@@ -270,14 +277,16 @@ export class LiveStore {
   private readSome(f: LiveFile): number {
     try {
       f.fd ??= openSync(f.path, 'r');
-      const buf = new Uint8Array(this.readChunk);
-      const n = readSync(f.fd, buf, 0, buf.length, f.offset);
+      // one read buffer, the bytes read handed on as a copy of their own length (the parser keeps what it is given
+      // until its records are read; a fresh 4 MiB buffer each read, zero-filled, cost more than the replay of a tail)
+      this.scratch ??= Buffer.allocUnsafe(this.readChunk);
+      const n = readSync(f.fd, this.scratch, 0, this.scratch.length, f.offset);
       this.stats.current = f.path;
       this.stats.lagBytes = Math.max(0, fstatSync(f.fd).size - f.offset - n);
       if (n === 0) return 0;
       f.offset += n;
       this.stats.bytesRead += n;
-      f.parser.push(buf.subarray(0, n));
+      f.parser.push(copyFrame(this.scratch.subarray(0, n)));
       this.replayer.capture = f.id;
       for (let r = f.parser.next(); r !== undefined; r = f.parser.next()) {
         const t = r.tsSec * US + r.tsUsec;
@@ -388,6 +397,7 @@ export class LiveStore {
     const o = this.open.get(rec);
     this.open.delete(rec);
     if (o === undefined || rec.communityId === '') return;
+    o.seen.closedUs = this.captureUs;
     this.recent.set(rec, o.seen);
     const max = this.opts.maxRecent ?? 65_536;
     while (this.recent.size > max) {
@@ -418,7 +428,7 @@ export class LiveStore {
     for (let i = list.length - 1; i >= 0; i--) {
       const s = list[i]!;
       const first = s.rec.startSec * US + s.rec.startUsec;
-      const end = s.rec.endSec * US + s.rec.endUsec;
+      const end = Math.max(s.rec.endSec * US + s.rec.endUsec, s.closedUs ?? 0);
       if (t >= first - SLACK_US && (t <= end + SLACK_US || (last && this.open.has(s.rec)))) return s;
     }
     return undefined;
@@ -463,8 +473,9 @@ export class LiveStore {
     for (const p of this.pending) {
       if (this.store(p.alert, false)) continue;
       const t = p.alert.tsSec * US + p.alert.tsUsec;
-      // given up: waited long enough, or the capture is well past the alert's time and no flow had it
-      if (now - p.since >= wait || this.captureUs > t + 10 * SLACK_US) this.store(p.alert, true);
+      // given up: the capture is well past the alert's time and no flow had it, or waited long enough with the
+      // capture read up to what tcpdump wrote (a reader behind, on a busy machine, may still reach its flow)
+      if (this.captureUs > t + 10 * SLACK_US || (now - p.since >= wait && this.stats.lagBytes === 0)) this.store(p.alert, true);
       else still.push(p);
     }
     this.pending = still;

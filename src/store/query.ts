@@ -258,15 +258,21 @@ const FLOWS: Source = { select: 'SELECT * FROM flows', timeCol: 'first_us', idCo
 const ALERTS: Source = { select: 'SELECT * FROM alerts', timeCol: 'ts_us', idCol: 'id' };
 const PROCESSES: Source = { select: 'SELECT rowid AS id, * FROM processes', timeCol: 'first_sec', idCol: 'rowid' };
 
-export function listFlows(db: Database.Database, f: FlowFilter = {}, page: Page = {}): Paged<FlowRow> {
+/** A list's conditions and their values in order (every value bound, never SQL text), starting with its time range. */
+function conditions(src: Source, range: { from?: number; to?: number }) {
   const conds: string[] = [];
   const args: unknown[] = [];
   const add = (cond: string, ...values: unknown[]) => {
     conds.push(cond);
     args.push(...values);
   };
-  if (f.from !== undefined) add('first_us >= ?', f.from);
-  if (f.to !== undefined) add('first_us < ?', f.to);
+  if (range.from !== undefined) add(`${src.timeCol} >= ?`, range.from);
+  if (range.to !== undefined) add(`${src.timeCol} < ?`, range.to);
+  return { conds, args, add };
+}
+
+export function listFlows(db: Database.Database, f: FlowFilter = {}, page: Page = {}): Paged<FlowRow> {
+  const { conds, args, add } = conditions(FLOWS, f);
   // the host (else the port) is read from the two indexes of its sides; a port with a host is checked on the rows
   let either: Either | undefined;
   if (f.host !== undefined) either = { conds: ['client_ip = ?', 'server_ip = ?'], params: [f.host, f.host] };
@@ -351,14 +357,7 @@ export interface AlertFilter {
 }
 
 export function listAlerts(db: Database.Database, f: AlertFilter = {}, page: Page = {}): Paged<AlertRow> {
-  const conds: string[] = [];
-  const args: unknown[] = [];
-  const add = (cond: string, ...values: unknown[]) => {
-    conds.push(cond);
-    args.push(...values);
-  };
-  if (f.from !== undefined) add('ts_us >= ?', f.from);
-  if (f.to !== undefined) add('ts_us < ?', f.to);
+  const { conds, args, add } = conditions(ALERTS, f);
   if (f.sid !== undefined) add('sid = ?', f.sid);
   const either: Either | undefined = f.host === undefined ? undefined : { conds: ['src_ip = ?', 'dst_ip = ?'], params: [f.host, f.host] };
   if (f.honeypot !== undefined) add('honeypot = ?', f.honeypot);

@@ -100,6 +100,8 @@ export class StoreWriter {
   private readonly upMinute: Database.Statement;
   private readonly upHour: Database.Statement;
   private readonly write: (ops: readonly Op[]) => void;
+  /** The per-minute counts of the transaction being written (writeCounts), by minute and honeypot. */
+  private readonly counts = new Map<string, { honeypot: string; minute: number; v: number[] }>();
 
   constructor(
     readonly db: Database.Database,
@@ -144,7 +146,9 @@ export class StoreWriter {
       bytes_out = bytes_out + excluded.bytes_out, alerts = alerts + excluded.alerts, firewall = firewall + excluded.firewall,
       limits = limits + excluded.limits`);
     this.write = db.transaction((ops: readonly Op[]) => {
+      this.counts.clear();
       for (const op of ops) this.apply(op);
+      this.writeCounts();
     });
   }
 
@@ -336,8 +340,35 @@ export class StoreWriter {
     limits: number,
   ): void {
     const minute = Math.floor(tsUs / (60 * US)) * 60;
-    const hour = Math.floor(tsUs / (3600 * US)) * 3600;
-    this.upMinute.run(honeypot ?? '', minute, flowsIn, flowsOut, flowsOther, bytesIn, bytesOut, alerts, firewall, limits);
-    this.upHour.run(honeypot ?? '', hour, flowsIn, flowsOut, flowsOther, bytesIn, bytesOut, alerts, firewall, limits);
+    const key = `${minute} ${honeypot ?? ''}`;
+    let c = this.counts.get(key);
+    if (c === undefined) {
+      c = { honeypot: honeypot ?? '', minute, v: [0, 0, 0, 0, 0, 0, 0, 0] };
+      this.counts.set(key, c);
+    }
+    const v = c.v;
+    v[0]! += flowsIn;
+    v[1]! += flowsOut;
+    v[2]! += flowsOther;
+    v[3]! += bytesIn;
+    v[4]! += bytesOut;
+    v[5]! += alerts;
+    v[6]! += firewall;
+    v[7]! += limits;
+  }
+
+  /** A transaction's per-minute and per-hour counts, one upsert a honeypot and minute (and hour), not one a row. */
+  private writeCounts(): void {
+    const hours = new Map<string, { honeypot: string; hour: number; v: number[] }>();
+    for (const c of this.counts.values()) {
+      this.upMinute.run(c.honeypot, c.minute, ...c.v);
+      const hour = Math.floor(c.minute / 3600) * 3600;
+      const key = `${hour} ${c.honeypot}`;
+      const h = hours.get(key);
+      if (h === undefined) hours.set(key, { honeypot: c.honeypot, hour, v: [...c.v] });
+      else for (let i = 0; i < 8; i++) h.v[i]! += c.v[i]!;
+    }
+    for (const h of hours.values()) this.upHour.run(h.honeypot, h.hour, ...h.v);
+    this.counts.clear();
   }
 }

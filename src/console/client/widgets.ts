@@ -1,7 +1,8 @@
 /** Pieces the pages share: filter forms that become the page's hash query, paging links, rows of flows and alerts. */
+import { get } from './api.js';
 import { endpoint, proto, timeUs } from './format.js';
-import { h, link, table, type Child } from './dom.js';
-import type { Alert, Flow } from './types.js';
+import { append, h, link, table, type Child } from './dom.js';
+import type { Alert, Flow, Paged } from './types.js';
 
 export interface Field {
   name: string;
@@ -38,6 +39,37 @@ export function filterForm(page: string, fields: Field[], params: URLSearchParam
   return form;
 }
 
+/** The time range every list is filtered by. */
+export const TIME_FIELDS: readonly Field[] = [
+  { name: 'from', label: 'from', placeholder: '2024-01-02T03:00Z or Unix s' },
+  { name: 'to', label: 'to', placeholder: 'time' },
+];
+
+export interface ListSpec<T> {
+  /** The page's name in the hash (`#/flows`). */
+  page: string;
+  title: string;
+  fields: Field[];
+  /** Filters the API takes that have no field (links set them: an alert's `flow`). */
+  extra?: string[];
+  api: string;
+  /** What a row is, plural ("connections"). */
+  noun: string;
+  rows: (rows: T[]) => HTMLTableElement;
+}
+
+/** A list page: its title, its filter form, one page of rows from the API (its filters, `after` and `order` passed on), the pager. */
+export async function listPage<T>(root: HTMLElement, params: URLSearchParams, spec: ListSpec<T>): Promise<void> {
+  append(root, h('h1', {}, spec.title), filterForm(spec.page, spec.fields, params));
+  const q: Record<string, string> = {};
+  for (const k of [...spec.fields.map((f) => f.name), ...(spec.extra ?? []), 'after', 'order']) {
+    const v = params.get(k);
+    if (v !== null) q[k] = v;
+  }
+  const r = await get<Paged<T>>(spec.api, q);
+  append(root, h('p', { class: 'count' }, `${r.rows.length} ${spec.noun} on this page`), spec.rows(r.rows), pager(spec.page, params, r.next));
+}
+
 /** "Next page" with the cursor, keeping the filters. */
 export function pager(page: string, params: URLSearchParams, next: string | null): Child {
   if (next === null) return h('p', { class: 'pager' }, 'end of list');
@@ -72,7 +104,8 @@ export function alertRows(rows: Alert[]): HTMLTableElement {
       timeUs(a.ts_us),
       link(`#/alerts?sid=${a.sid}`, `${a.gid}:${a.sid}:${a.rev}`),
       h('span', { class: 'msg' }, a.msg),
-      a.blocked ? h('span', { class: 'blocked' }, a.action) : a.action,
+      // what the gateway did to the packet: dropped, or sent on rewritten (a replace rule)
+      a.blocked ? h('span', { class: 'blocked' }, a.action) : a.replaced ? h('span', { class: 'replaced' }, `${a.action}, replaced`) : a.action,
       endpoint(a.src_ip, a.src_port),
       endpoint(a.dst_ip, a.dst_port),
       a.flow_id === null ? '' : link(`#/flow/${a.flow_id}`, String(a.flow_id)),

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { listAlerts } from '../../store/query.js';
 import type { ConsoleContext } from '../server.js';
-import { hostParam, page, query, rangeParams, S } from './params.js';
+import { hostParam, listRoute, type PageQuery, rangeParams, S } from './params.js';
 
-interface AlertQuery {
+interface AlertQuery extends PageQuery {
   from?: string;
   to?: string;
   sid?: number;
@@ -12,33 +12,15 @@ interface AlertQuery {
   honeypot?: string;
   flow?: number;
   blocked?: boolean;
-  limit?: number;
-  after?: string;
-  order?: 'asc' | 'desc';
 }
 
 export function registerAlerts(app: FastifyInstance, ctx: ConsoleContext): void {
-  app.get<{ Querystring: AlertQuery }>(
+  listRoute(
+    app,
     '/api/alerts',
-    {
-      schema: {
-        querystring: query({
-          from: S.time,
-          to: S.time,
-          sid: S.sid,
-          host: S.host,
-          honeypot: S.host,
-          flow: S.id,
-          blocked: S.bool,
-          limit: S.limit,
-          after: S.after,
-          order: S.order,
-        }),
-      },
-    },
-    async (req) => {
-      const q = req.query;
-      const r = listAlerts(
+    { from: S.time, to: S.time, sid: S.sid, host: S.host, honeypot: S.host, flow: S.id, blocked: S.bool },
+    (q: AlertQuery, page) =>
+      listAlerts(
         ctx.db,
         {
           ...rangeParams(q),
@@ -48,9 +30,7 @@ export function registerAlerts(app: FastifyInstance, ctx: ConsoleContext): void 
           flow: q.flow,
           blocked: q.blocked,
         },
-        page(q),
-      );
-      return { rows: r.rows, next: r.next ?? null, limit: q.limit };
-    },
+        page,
+      ),
   );
 }

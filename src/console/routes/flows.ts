@@ -12,9 +12,9 @@ import { readCaptureAll } from '../../packet/pcap.js';
 import { cutFlow, CutError, writeError } from '../../store/pcap-cut.js';
 import { type FlowRow, getFlow, listFlows } from '../../store/query.js';
 import type { ConsoleContext } from '../server.js';
-import { HttpError, hostParam, MAX_DETAIL, page, protoParam, query, rangeParams, S } from './params.js';
+import { HttpError, hostParam, listRoute, MAX_DETAIL, type PageQuery, protoParam, rangeParams, S } from './params.js';
 
-interface FlowQuery {
+interface FlowQuery extends PageQuery {
   from?: string;
   to?: string;
   host?: string;
@@ -26,9 +26,6 @@ interface FlowQuery {
   app_proto?: string;
   alerted?: boolean;
   community_id?: string;
-  limit?: number;
-  after?: string;
-  order?: 'asc' | 'desc';
 }
 
 /** Packets of a flow summarized on its page (the pcap has them all). */
@@ -76,31 +73,24 @@ async function summarize(ctx: ConsoleContext, flow: FlowRow): Promise<{ packets:
 }
 
 export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
-  app.get<{ Querystring: FlowQuery }>(
+  listRoute(
+    app,
     '/api/flows',
     {
-      schema: {
-        querystring: query({
-          from: S.time,
-          to: S.time,
-          host: S.host,
-          port: S.port,
-          proto: S.proto,
-          direction: S.direction,
-          honeypot: S.host,
-          sid: S.sid,
-          app_proto: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[a-z0-9_-]+$' },
-          alerted: S.bool,
-          community_id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[0-9]+:[A-Za-z0-9+/=]+$' },
-          limit: S.limit,
-          after: S.after,
-          order: S.order,
-        }),
-      },
+      from: S.time,
+      to: S.time,
+      host: S.host,
+      port: S.port,
+      proto: S.proto,
+      direction: S.direction,
+      honeypot: S.host,
+      sid: S.sid,
+      app_proto: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[a-z0-9_-]+$' },
+      alerted: S.bool,
+      community_id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[0-9]+:[A-Za-z0-9+/=]+$' },
     },
-    async (req) => {
-      const q = req.query;
-      const r = listFlows(
+    (q: FlowQuery, page) =>
+      listFlows(
         ctx.db,
         {
           ...rangeParams(q),
@@ -114,10 +104,8 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
           alerted: q.alerted,
           communityId: q.community_id,
         },
-        page(q),
-      );
-      return { rows: r.rows, next: r.next ?? null, limit: q.limit };
-    },
+        page,
+      ),
   );
 
   app.get<{ Params: { id: number } }>(

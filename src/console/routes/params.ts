@@ -5,8 +5,9 @@
  * client's mistake: `badRequest` makes a 400 with a message that names the parameter, never a stack trace.
  */
 import { isIP } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { formatIp, parseIp } from '../../packet/bytes.js';
-import type { Page } from '../../store/query.js';
+import type { Page, Paged } from '../../store/query.js';
 
 export class HttpError extends Error {
   constructor(
@@ -75,8 +76,37 @@ export function protoParam(text: string | undefined): number | undefined {
   return n;
 }
 
-export function page(q: { limit?: number; after?: string; order?: 'asc' | 'desc' }): Page {
+/** A list's paging parameters (every list route takes them). */
+export interface PageQuery {
+  limit?: number;
+  after?: string;
+  order?: 'asc' | 'desc';
+}
+
+export function page(q: PageQuery): Page {
   return { limit: q.limit, after: q.after, order: q.order };
+}
+
+/**
+ * GET `path`, a keyset-paged list: `filters` are its parameters' schemas (limit, after and order are added), `list`
+ * runs the store's query with them; the answer is `{ rows, next, limit }`, `next` null on the last page.
+ */
+export function listRoute<Q extends PageQuery, T>(
+  app: FastifyInstance,
+  path: string,
+  filters: Record<string, unknown>,
+  list: (q: Q, page: Page) => Paged<T>,
+): void {
+  app.get<{ Querystring: Q }>(
+    path,
+    { schema: { querystring: query({ ...filters, limit: S.limit, after: S.after, order: S.order }) } },
+    async (req) => {
+      // (the schema has validated the querystring: it is a Q)
+      const q = req.query as Q;
+      const r = list(q, page(q));
+      return { rows: r.rows, next: r.next ?? null, limit: q.limit };
+    },
+  );
 }
 
 /** A time range whose `to` is after its `from`. */

@@ -6,39 +6,21 @@
 import type { FastifyInstance } from 'fastify';
 import { getProcess, listProcesses } from '../../store/query.js';
 import type { ConsoleContext } from '../server.js';
-import { HttpError, hostParam, MAX_DETAIL, page, query, rangeParams, S } from './params.js';
+import { HttpError, hostParam, listRoute, MAX_DETAIL, type PageQuery, rangeParams, S } from './params.js';
 
-interface ProcessQuery {
+interface ProcessQuery extends PageQuery {
   client?: string;
   from?: string;
   to?: string;
   com?: string;
-  limit?: number;
-  after?: string;
-  order?: 'asc' | 'desc';
 }
 
 export function registerSebek(app: FastifyInstance, ctx: ConsoleContext): void {
-  app.get<{ Querystring: ProcessQuery }>(
+  listRoute(
+    app,
     '/api/sebek/processes',
-    {
-      schema: {
-        querystring: query({
-          client: S.host,
-          from: S.time,
-          to: S.time,
-          com: { type: 'string', minLength: 1, maxLength: 64 },
-          limit: S.limit,
-          after: S.after,
-          order: S.order,
-        }),
-      },
-    },
-    async (req) => {
-      const q = req.query;
-      const r = listProcesses(ctx.db, { ...rangeParams(q), client: hostParam('client', q.client), com: q.com }, page(q));
-      return { rows: r.rows, next: r.next ?? null, limit: q.limit };
-    },
+    { client: S.host, from: S.time, to: S.time, com: { type: 'string', minLength: 1, maxLength: 64 } },
+    (q: ProcessQuery, page) => listProcesses(ctx.db, { ...rangeParams(q), client: hostParam('client', q.client), com: q.com }, page),
   );
 
   app.get<{ Params: { client: string; pid: number } }>(

@@ -1,33 +1,21 @@
 /** The alert list: filters (time, sid, host, honeypot, blocked) and keyset pages. */
-import { get } from '../api.js';
-import { append, h } from '../dom.js';
-import type { Alert, Paged } from '../types.js';
-import { alertRows, filterForm, pager } from '../widgets.js';
+import type { Alert } from '../types.js';
+import { alertRows, listPage, TIME_FIELDS } from '../widgets.js';
 
-const FILTERS = ['from', 'to', 'sid', 'host', 'honeypot', 'blocked', 'flow', 'after', 'order'];
-
-export async function alerts(root: HTMLElement, params: URLSearchParams): Promise<void> {
-  append(
-    root,
-    h('h1', {}, 'Alerts'),
-    filterForm(
-      'alerts',
-      [
-        { name: 'from', label: 'from', placeholder: 'time' },
-        { name: 'to', label: 'to', placeholder: 'time' },
-        { name: 'sid', label: 'sid' },
-        { name: 'host', label: 'host', placeholder: 'address' },
-        { name: 'honeypot', label: 'honeypot', placeholder: 'address' },
-        { name: 'blocked', label: 'blocked', options: ['true', 'false'] },
-      ],
-      params,
-    ),
-  );
-  const q: Record<string, string> = {};
-  for (const k of FILTERS) {
-    const v = params.get(k);
-    if (v !== null) q[k] = v;
-  }
-  const r = await get<Paged<Alert>>('/api/alerts', q);
-  append(root, h('p', { class: 'count' }, `${r.rows.length} alerts on this page`), alertRows(r.rows), pager('alerts', params, r.next));
+export function alerts(root: HTMLElement, params: URLSearchParams): Promise<void> {
+  return listPage<Alert>(root, params, {
+    page: 'alerts',
+    title: 'Alerts',
+    fields: [
+      ...TIME_FIELDS,
+      { name: 'sid', label: 'sid' },
+      { name: 'host', label: 'host', placeholder: 'address' },
+      { name: 'honeypot', label: 'honeypot', placeholder: 'address' },
+      { name: 'blocked', label: 'blocked', options: ['true', 'false'] },
+    ],
+    extra: ['flow'],
+    api: '/api/alerts',
+    noun: 'alerts',
+    rows: alertRows,
+  });
 }

@@ -5,18 +5,8 @@
 import { get } from '../api.js';
 import { append, facts, h, link, table } from '../dom.js';
 import { bytes, endpoint, proto, tcpFlags, timeSec, timeUs } from '../format.js';
-import type { Alert, Flow, Process, Socket } from '../types.js';
+import type { FlowDetail } from '../types.js';
 import { alertRows, cutNote } from '../widgets.js';
-
-interface FlowDetail {
-  flow: Flow;
-  alerts: Alert[];
-  files: { capture_id: number; path: string; packets: number }[];
-  sockets: Socket[];
-  processes: Process[];
-  cut: Record<string, number>;
-  packets: { packets: { t_us: number; dir: string; len: number; payload: number; flags: string | null }[]; more: boolean } | { error: string };
-}
 
 export async function flow(root: HTMLElement, id: string): Promise<void> {
   const d = await get<FlowDetail>(`/api/flows/${encodeURIComponent(id)}`);

@@ -6,18 +6,8 @@
 import { get } from '../api.js';
 import { append, facts, h, link, table } from '../dom.js';
 import { endpoint, proto, timeSec } from '../format.js';
-import type { Keystroke, Process, Socket } from '../types.js';
+import type { ProcessDetail } from '../types.js';
 import { cutNote } from '../widgets.js';
-
-interface ProcessDetail {
-  process: Process;
-  parent: { pid: number; com: string } | null;
-  children: Process[];
-  keystrokes: Keystroke[];
-  opens: { time_sec: number; time_usec: number; fd: number; inode: number; path: string }[];
-  sockets: Socket[];
-  cut: Record<string, number>;
-}
 
 export async function processPage(root: HTMLElement, client: string, pid: string): Promise<void> {
   const d = await get<ProcessDetail>(`/api/sebek/processes/${encodeURIComponent(client)}/${encodeURIComponent(pid)}`);
