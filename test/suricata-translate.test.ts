@@ -95,6 +95,21 @@ describe('translation table', () => {
       want: /REFUSED: byte_test in the http_uri sticky buffer/,
     },
     {
+      name: 'byte_jump with a byte count from a variable refused',
+      input: `${HDR} (content:"|00|"; byte_extract:1,4,len,relative; byte_jump:len,0,relative; sid:1;)`,
+      want: /REFUSED: byte_jump: a byte count read from a variable \(len\)/,
+    },
+    {
+      name: 'byte_test offset past 65535 refused',
+      input: `${HDR} (byte_test:1,=,65,214748364; sid:1;)`,
+      want: /REFUSED: byte_test: offset 214748364 is beyond/,
+    },
+    {
+      name: 'byte_test with a numeric count and offset kept',
+      input: `${HDR} (byte_test:1,=,65,65535; sid:1;)`,
+      want: 'byte_test:1,=,65,65535; sid:1;',
+    },
+    {
       name: 'isdataat relative after a content in the buffer',
       input: `${HDR} (http.uri; content:"a"; isdataat:2,relative; sid:1;)`,
       want: 'content:"a"; http_uri; isdataat:2,relative; sid:1;',

@@ -74,8 +74,11 @@ export type SuricataMapping =
   | { kind: 'bsize' }
   /** `noalert;` (Suricata's keyword) is Snort's `flowbits:noalert;`. */
   | { kind: 'noalert' }
-  /** A payload keyword of Snort's that reads the cursor's buffer: allowed in the packet and file data only. */
-  | { kind: 'cursor-reader' }
+  /**
+   * A payload keyword of Snort's that reads the cursor's buffer: allowed in the packet and file data only. `suricata`
+   * gives the reason a value Suricata accepts has no Snort 2.9 form.
+   */
+  | { kind: 'cursor-reader'; suricata?: (value: string) => { refuse: string } | undefined }
   /** No effect on what matches (Suricata's EVE output only): left out, said in an info diagnostic. */
   | { kind: 'output-only'; why: string }
   /** No mapping: the rule is refused with `why`. */
@@ -100,6 +103,23 @@ function thresholdValue(v: string): { refuse: string } | undefined {
   if (/type\s*[, ]\s*backoff/.test(v)) return { refuse: 'type backoff: Snort 2.9 has limit, threshold and both only' };
   if (/unique_on/.test(v)) return { refuse: 'unique_on (distinct ports) has no Snort 2.9 form' };
   return undefined;
+}
+/**
+ * byte_test, byte_jump and byte_extract values Suricata 7 takes and Snort 2.9 does not (detect-bytejump.c,
+ * detect-bytetest.c; sp_byte_jump.c, sp_byte_check.c, sp_byte_extract.c): a byte_jump byte count read from a
+ * byte_extract variable, and offsets past Snort's +-65535. `offsetAt`: the offset's field.
+ */
+function byteValue(kw: 'byte_test' | 'byte_jump' | 'byte_extract'): (v: string) => { refuse: string } | undefined {
+  const offsetAt = kw === 'byte_test' ? 3 : 1;
+  return (v) => {
+    const fields = v.split(',').map((f) => f.trim());
+    if (kw === 'byte_jump' && fields[0] !== undefined && !/^\d+$/.test(fields[0]))
+      return { refuse: `a byte count read from a variable (${fields[0].slice(0, 32)}): Snort 2.9's byte_jump takes a number` };
+    const offset = fields[offsetAt];
+    if (offset !== undefined && /^-?\d+$/.test(offset) && Math.abs(Number(offset)) > 65535)
+      return { refuse: `offset ${offset.slice(0, 16)} is beyond Snort 2.9's -65535..65535` };
+    return undefined;
+  };
 }
 const mod: SuricataMapping = { kind: 'content-modifier' };
 const reader: SuricataMapping = { kind: 'cursor-reader' };
@@ -142,9 +162,9 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
   ['pcre', same],
   ['isdataat', same],
   ['bsize', { kind: 'bsize' }],
-  ['byte_test', reader],
-  ['byte_jump', reader],
-  ['byte_extract', reader],
+  ['byte_test', { kind: 'cursor-reader', suricata: byteValue('byte_test') }],
+  ['byte_jump', { kind: 'cursor-reader', suricata: byteValue('byte_jump') }],
+  ['byte_extract', { kind: 'cursor-reader', suricata: byteValue('byte_extract') }],
   ['byte_math', reader],
   ['base64_decode', reader],
   ['base64_data', same],

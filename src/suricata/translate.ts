@@ -412,6 +412,10 @@ class RuleTranslator {
       case 'cursor-reader':
         this.closeBlock();
         if (isHttp(this.buf)) return this.refuse(o, `${kw} in the ${this.buf} sticky buffer: the engine's ${kw} reads the packet or file data only`);
+        if (m.suricata !== undefined && o.value !== undefined) {
+          const v = m.suricata(o.value);
+          if (v !== undefined) return this.refuse(o, `${kw}: ${v.refuse}`);
+        }
         this.ensureCursor(this.buf as 'pkt' | 'file_data', o.start);
         this.copy(o);
         return;
