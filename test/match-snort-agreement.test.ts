@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot, svDir } from './helpers/corpus.js';
 import { readRows, runRow, runEtRow, readEtRows, type Outcome } from './helpers/snort-agreement.js';
 import { countEvents, loadMatcher, multiset, replayEvents } from '../tools/diff-snort/honeywall.js';
+import { midstreamWindowCapture } from './helpers/midstream-window.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const TSV = join(svDir, 'snort-2.9.20-expected.tsv');
 const ET_TSV = join(svDir, 'snort-2.9.20-et2019-expected.tsv');
@@ -108,6 +111,20 @@ describe.skipIf(!existsSync(TWICE_PCAP))("A packet Snort detects twice (http_ins
       vars: ['HOME_NET=[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16]', 'EXTERNAL_NET=any'],
     });
     expect(multiset(countEvents(await replayEvents(TWICE_PCAP, loaded.matcher)))).toBe(recorded);
+  });
+});
+
+const MIDSTREAM_PCAP = join(svDir, 'tests/http2-keywords2/input.pcap');
+describe.skipIf(!existsSync(MIDSTREAM_PCAP))('require_3whs 180: midstream pickup only in the first 180 s', () => {
+  it('alerts on the midstream sessions at 0 and 100 s but not at 200 s, as Snort does', async () => {
+    // Snort 2.9.20 with base.conf (stream5_tcp require_3whs 180; snort_stream_tcp.c ProcessTcp firstPacketTime):
+    // fixtures/snort-seeded/midstream-window/snort-2.9.20.txt. Before the window honeywall logged 3.
+    const dir = mkdtempSync(join(tmpdir(), 'hw-midstream-'));
+    const pcap = join(dir, 'midstream-window.pcap');
+    writeFileSync(pcap, midstreamWindowCapture(MIDSTREAM_PCAP));
+    const fx = join(repoRoot, 'fixtures/snort-seeded/midstream-window');
+    const loaded = loadMatcher({ paths: [join(fx, 'test.rules')], vars: ['HOME_NET=[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16]', 'EXTERNAL_NET=any'] });
+    expect(multiset(countEvents(await replayEvents(pcap, loaded.matcher)))).toBe(readFileSync(join(fx, 'snort-2.9.20.txt'), 'utf8').trim());
   });
 });
 
