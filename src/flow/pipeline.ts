@@ -74,6 +74,15 @@ export interface InspectionItem {
   http: HttpBuffers[];
   /** The bytes rules see as the payload when they are not the packet's own (the inline gateway's stream window). */
   payload: Uint8Array | undefined;
+  /**
+   * Snort runs detection on this packet twice: a TCP data packet queued for reassembly (PKT_STREAM_INSERT) on an
+   * http_inspect port, with PAF on (base.conf's paf_max) and no flow depth limit, is inspected by SnortHttpInspect
+   * (snort_httpinspect.c, the `ScPafEnabled() && PKT_STREAM_INSERT && !PKT_PDU_TAIL` branch calls Detect(p)) and then
+   * by Preprocess (detect.c, `if (do_detect) Detect(p)`), both into the one event queue logged once. The second
+   * Detect re-queues only what detection_options.c evaluates again (see rule-tree.ts runTurns `failedAfter`).
+   * Undefined: false.
+   */
+  detectTwice?: boolean;
 }
 
 /**
@@ -228,10 +237,12 @@ export class PacketPipeline {
       segment: undefined,
       http: [],
       payload: undefined,
+      detectTwice: false,
     };
-    // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
-    if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0 && !u.streamInserted) {
-      item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
+    if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0) {
+      // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
+      if (!u.streamInserted) item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
+      else item.detectTwice = this.httpPorts.has(u.flow.server.port);
     }
     out.push(item);
   }
@@ -286,6 +297,7 @@ export class PacketPipeline {
       segment: s,
       http: http ? this.parseHttp(f, s.fromClient, s.data) : [],
       payload: undefined,
+      detectTwice: false,
     };
   }
 }

@@ -44,6 +44,13 @@ export interface FlowConfig {
   ipTimeout?: number;
   /** stream5_tcp require_3whs: no midstream pickup (default false: sessions are picked up midstream). */
   requireHandshake?: boolean;
+  /**
+   * stream5_tcp `require_3whs N` (with requireHandshake): a TCP packet without a session opens one only when it is a
+   * SYN, or while it is less than N whole seconds after the first packet stream5 saw (snort_stream_tcp.c ProcessTcp:
+   * `p->pkth->ts.tv_sec - firstPacketTime < hs_timeout` allows the midstream pickup of sessions older than Snort's
+   * start; firstPacketTime is set once per process, spp_stream6.c / spp_session.c). Undefined: no window.
+   */
+  handshakeGrace?: number;
   /** Overlap policy of reassembly (stream5_tcp default policy bsd). */
   policy?: StreamPolicy;
   /** Server ports whose client-to-server data is reassembled (stream5 `ports client`; default STREAM5_DEFAULT_CLIENT_PORTS). */
@@ -198,6 +205,9 @@ export class FlowTable {
   private readonly max: Record<FlowKind, number>;
   private readonly timeout: Record<FlowKind, number>;
   private readonly requireHandshake: boolean;
+  private readonly handshakeGrace: number;
+  /** firstPacketTime: the whole seconds of the first IP packet the table saw; -1 before it. */
+  private firstSec = -1;
   private readonly policy: StreamPolicy;
   private readonly clientPorts: Set<number> | 'all';
   private readonly serverPorts: Set<number> | 'all';
@@ -213,6 +223,7 @@ export class FlowTable {
     this.max = { tcp: cfg.maxTcp ?? 262144, udp: cfg.maxUdp ?? 131072, icmp: cfg.maxIcmp ?? 65536, ip: cfg.maxIp ?? 16384 };
     this.timeout = { tcp: cfg.tcpTimeout ?? 30, udp: cfg.udpTimeout ?? 30, icmp: cfg.icmpTimeout ?? 30, ip: cfg.ipTimeout ?? 30 };
     this.requireHandshake = cfg.requireHandshake ?? false;
+    this.handshakeGrace = cfg.handshakeGrace ?? 0;
     this.policy = cfg.policy ?? 'bsd';
     this.clientPorts = portSet(cfg.reassembleClientPorts, STREAM5_DEFAULT_CLIENT_PORTS);
     this.serverPorts = portSet(cfg.reassembleServerPorts, 'none');
@@ -249,6 +260,7 @@ export class FlowTable {
     const flushed = this.scratch;
     const ip = p.ip;
     if (ip === undefined) return this.none();
+    if (this.firstSec < 0) this.firstSec = p.tsSec;
     const kind: FlowKind = p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip';
     this.expire(now, flushed, kind);
     if (!this.track[kind]) return this.none();
@@ -328,10 +340,11 @@ export class FlowTable {
       const syn = (t.flags & TcpFlag.SYN) !== 0;
       const ack = (t.flags & TcpFlag.ACK) !== 0;
       if (t.flags & TcpFlag.RST) return undefined;
+      // require_3whs: past its startup window only a SYN opens a session
+      if (this.requireHandshake && !(syn && !ack) && p.tsSec - this.firstSec >= this.handshakeGrace) return undefined;
       if (syn && !ack) flow = new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'syn-sent', false);
       else if (syn && ack) flow = new Flow(kind, ip.proto, vlan, hash, dst, src, now, 'syn-received', false);
       else {
-        if (this.requireHandshake) return undefined;
         // Snort ProcessTcp: a packet without SYN and without data opens no session ("no data, no need to create
         // lightweight session"); the first data packet does, midstream
         if (p.payloadLength === 0) return undefined;

@@ -189,6 +189,12 @@ export const MATCH_ALERTED = 8;
  * frag3 alert record), but taking a place among the queue's max_queue nodes and its `log`.
  */
 export const MATCH_DIRECT = 16;
+/**
+ * Found by the packet's second detection (InspectionItem.detectTwice): queued by a fpFinalSelectEvent of its own
+ * after the first detection's events (its own action kinds, sort, duplicates and max_queue_events count), into the
+ * same event queue (SnortEventqAdd, max_queue nodes in all) that SnortEventqLog logs once.
+ */
+export const MATCH_SECOND = 32;
 
 export const NO_MATCHES: Matches = Object.freeze({ rules: NO_EVENTS as unknown as RulePlan[], flags: [] as number[] }) as Matches;
 
@@ -324,19 +330,46 @@ export class EventDecider {
     logged: ((r: RulePlan) => void) | undefined,
   ): { queued: RulePlan[]; pass: boolean } {
     const q = this.queue;
-    const kinds: { rules: RulePlan[]; flags: number[] }[] = [];
     const queued: RulePlan[] = [];
     // PKT_PASS_RULE: a pass rule reached in the queue
+    let pass = false;
+    // decode-time events (MATCH_DIRECT) first, then one fpAddMatch + fpFinalSelectEvent per detection
+    for (let k = 0; k < m.rules.length; k++) {
+      if ((m.flags[k]! & MATCH_DIRECT) === 0) continue;
+      const r = m.rules[k]!;
+      // sfeventq_add: no node left, no event (fpEvalIpProtoOnlyRules sets PKT_PASS_RULE for a pass rule all the same)
+      if (queued.length < q.maxEvents) queued.push(r);
+      if (r.action === 'pass') pass = true;
+    }
+    let phases = 1;
+    for (let k = 0; k < m.flags.length; k++) if ((m.flags[k]! & MATCH_SECOND) !== 0) phases = 2;
+    for (let phase = 0; phase < phases; phase++) {
+      const second = phase === 1 ? MATCH_SECOND : 0;
+      if (this.finalSelect(m, second, silent, df, alerted, logged, queued)) pass = true;
+    }
+    return { queued, pass };
+  }
+
+  /**
+   * One detection's fpAddMatch and fpFinalSelectEvent (see queueOf) over the matches whose MATCH_SECOND flag is
+   * `second`, appending to `queued` (at most max_queue in all). True when a pass rule was reached.
+   */
+  private finalSelect(
+    m: Matches,
+    second: number,
+    silent: boolean,
+    df: (r: RulePlan, flags: number) => boolean,
+    alerted: (flags: number) => boolean,
+    logged: ((r: RulePlan) => void) | undefined,
+    queued: RulePlan[],
+  ): boolean {
+    const q = this.queue;
+    const kinds: { rules: RulePlan[]; flags: number[] }[] = [];
     let pass = false;
     for (let k = 0; k < m.rules.length; k++) {
       const r = m.rules[k]!;
       const f = m.flags[k]!;
-      if ((f & MATCH_DIRECT) !== 0) {
-        // sfeventq_add: no node left, no event (fpEvalIpProtoOnlyRules sets PKT_PASS_RULE for a pass rule all the same)
-        if (queued.length < q.maxEvents) queued.push(r);
-        if (r.action === 'pass') pass = true;
-        continue;
-      }
+      if ((f & MATCH_DIRECT) !== 0 || (f & MATCH_SECOND) !== second) continue;
       if (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0 && !df(r, f)) continue;
       if ((f & MATCH_NOALERT) !== 0) continue;
       const rank = this.rankOf(r.action, silent);
@@ -345,8 +378,7 @@ export class EventDecider {
       list.rules.push(r);
       list.flags.push(f);
     }
-    // fpFinalSelectEvent's tcnt counts its own events only; the nodes the decode-time events took are not there for it
-    const direct = queued.length;
+    // fpFinalSelectEvent's tcnt counts its own events only; the nodes taken before are not there for it
     let tcnt = 0;
     const byOrder =
       q.order === 'priority'
@@ -360,7 +392,7 @@ export class EventDecider {
         const r = list.rules[k]!;
         if (r.action === 'pass' && tcnt > 0) break queue;
         if (!alerted(list.flags[k]!)) {
-          if (direct + tcnt < q.maxEvents) queued.push(r);
+          if (queued.length < q.maxEvents) queued.push(r);
           tcnt++;
         }
         if (tcnt <= q.log) logged?.(r);
@@ -371,7 +403,7 @@ export class EventDecider {
         }
       }
     }
-    return { queued, pass };
+    return pass;
   }
 
   /**

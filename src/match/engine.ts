@@ -8,6 +8,7 @@ import {
   MATCH_DF_FIRST,
   MATCH_DIRECT,
   MATCH_NOALERT,
+  MATCH_SECOND,
   NO_EVENTS,
   NO_MATCHES,
   nonPayloadMatches,
@@ -22,7 +23,7 @@ import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './p
 import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
 import { bufferRank, firstEnd, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from './snort-order.js';
-import { runTurns, SharedNodes } from './rule-tree.js';
+import { runTurns, SharedNodes, type TurnEvaluator } from './rule-tree.js';
 import { applyChanges, isNoalert, OrderInteraction } from './order-interaction.js';
 import { bufferOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
@@ -474,7 +475,7 @@ export class Matcher {
     for (const s of subjectsOf(item)) {
       const cands = this.candidates(s);
       this.stats.candidates += cands.n;
-      this.evaluate(s, cands, done, out, accept);
+      this.evaluate(s, cands, done, out, accept, item.detectTwice === true);
     }
     if (frag !== undefined) {
       if (relativeOnly) out = withoutRules(out, frag.rebuiltMatched);
@@ -520,7 +521,7 @@ export class Matcher {
    * otherwise in any order, and what matched is put in Snort's order only when the event queue would keep part of it.
    * `accept`: a further test of a matching rule (inline stream inspection; a fragment's 'relative-first' detection).
    */
-  private evaluate(s: Subject, cands: RuleList, done: number, out: Matches, accept: ((r: RulePlan) => boolean) | undefined): void {
+  private evaluate(s: Subject, cands: RuleList, done: number, out: Matches, accept: ((r: RulePlan) => boolean) | undefined, twice = false): void {
     const doneRule = this.doneRule;
     const flags = this.rules.columns.flags;
     const sensitive = this.sensitiveScratch;
@@ -538,7 +539,10 @@ export class Matcher {
     const value = this.statelessValue;
     if (sensitive.length > 0) {
       stamp = this.nextStamp();
-      if (this.order.alwaysInOrder !== true) {
+      // a packet Snort detects twice (InspectionItem.detectTwice) with a flowbits check among its candidates: the
+      // second detection depends on where a check failed in the first walk, whatever matched (no shortcut then)
+      const second = twice && sensitive.some(checksFlowbits);
+      if (!second && this.order.alwaysInOrder !== true) {
         let live = 0;
         for (let k = 0; k < sensitive.length; k++) {
           const r = sensitive[k]!;
@@ -546,11 +550,11 @@ export class Matcher {
         }
         sensitive.length = live;
       }
-    }
-    if (sensitive.length > 0 && (this.order.alwaysInOrder === true || this.interaction.matters(sensitive))) {
-      this.stats.orderedEvaluations++;
-      this.evaluateInOrder(s, cands, done, out, accept, stamp);
-      return;
+      if (second || this.order.alwaysInOrder === true || (sensitive.length > 0 && this.interaction.matters(sensitive))) {
+        this.stats.orderedEvaluations++;
+        this.evaluateInOrder(s, cands, done, out, accept, stamp, second);
+        return;
+      }
     }
     const from = out.rules.length;
     for (let k = 0; k < cands.n; k++) {
@@ -656,6 +660,7 @@ export class Matcher {
     out: Matches,
     accept: ((r: RulePlan) => boolean) | undefined,
     stamp: number,
+    second = false,
   ): void {
     const doneRule = this.doneRule;
     const rules: RulePlan[] = [];
@@ -669,28 +674,36 @@ export class Matcher {
       (r) => this.patternPlace(r, s),
       (r) => this.tieOf(r.index),
     );
+    const ev: TurnEvaluator = {
+      matches: (r) => this.statelessMatches(r, s, accept, stamp),
+      matched: (r) => doneRule[r.index] === done,
+      setMatched: (r) => {
+        if (doneRule[r.index] === done) return;
+        doneRule[r.index] = done;
+        this.stats.matched++;
+      },
+      sharing: (r, j) => this.sharedNodes().sharing(r, j),
+      inTree: (r, tree) => {
+        const { rank, end } = this.patternPlace(r, s);
+        const { group } = treeOf(tree);
+        return end >= 0 && (portGroupsOf(r, s.packet) & (1 << group)) !== 0 && treeKey(group, rank, end) === tree;
+      },
+    };
+    const failedAfter = second ? new Set<RulePlan>() : undefined;
+    runTurns(turns, s, this.decider, ev, out, this.order.reevaluate === true, failedAfter);
+    if (failedAfter === undefined || failedAfter.size === 0) return;
+    // the second detection (InspectionItem.detectTwice): the rules the first walk reached once a flowbits check had
+    // failed in their tree are evaluated again, the others keep their cached result and queue nothing
+    const from = out.rules.length;
     runTurns(
-      turns,
+      turns.filter((t) => failedAfter.has(t.rule)),
       s,
       this.decider,
-      {
-        matches: (r) => this.statelessMatches(r, s, accept, stamp),
-        matched: (r) => doneRule[r.index] === done,
-        setMatched: (r) => {
-          if (doneRule[r.index] === done) return;
-          doneRule[r.index] = done;
-          this.stats.matched++;
-        },
-        sharing: (r, j) => this.sharedNodes().sharing(r, j),
-        inTree: (r, tree) => {
-          const { rank, end } = this.patternPlace(r, s);
-          const { group } = treeOf(tree);
-          return end >= 0 && (portGroupsOf(r, s.packet) & (1 << group)) !== 0 && treeKey(group, rank, end) === tree;
-        },
-      },
+      ev,
       out,
-      this.order.reevaluate === true,
+      true,
     );
+    for (let k = from; k < out.flags.length; k++) out.flags[k]! |= MATCH_SECOND;
   }
 
   /**
@@ -727,6 +740,12 @@ export class Matcher {
     }
     return this.decider.select(out, p, this.inline);
   }
+}
+
+/** Whether the rule has a flowbits isset / isnotset check (which can fail and mark its tree, rule-tree.ts). */
+function checksFlowbits(r: RulePlan): boolean {
+  for (const fb of r.flowbits) if (fb.cmd === 'isset' || fb.cmd === 'isnotset') return true;
+  return false;
 }
 
 /** `m` without the rules in `drop` (their flags with them). */

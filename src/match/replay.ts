@@ -79,10 +79,15 @@ export function captureWarnings(file: string, notes: readonly string[], drops: P
   return out;
 }
 
-/** stream5_tcp of the snort.conf shipped with Snort 2.9: `ports client` and `ports both` reassembled. */
+/**
+ * stream5_tcp of the snort.conf shipped with Snort 2.9: `ports client` and `ports both` reassembled; `require_3whs
+ * 180`: sessions are picked up midstream only in the first 180 s of the capture (FlowConfig.handshakeGrace).
+ */
 export const SHIPPED_STREAM5 = {
   reassembleClientPorts: [...SNORT_CONF_STREAM5_CLIENT_PORTS, ...SNORT_CONF_STREAM5_BOTH_PORTS],
   reassembleServerPorts: [...SNORT_CONF_STREAM5_BOTH_PORTS],
+  requireHandshake: true,
+  handshakeGrace: 180,
 };
 
 export function pipelineFor(opts: ReplayOptions): PacketPipeline {

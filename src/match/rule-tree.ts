@@ -15,6 +15,13 @@
  *   event, eval_data->detection_filter_count) and queues the rule unless a `flowbits:noalert` is above it.
  * - A node keeps its result for the packet: a rule that matched in one port group is not evaluated again in the
  *   next, one whose flowbits check failed is (detection_option_node_evaluate, last_check.flowbit_failed).
+ * - That flag is wider than the failed check's node: eval_data->flowbit_failed, set by the first flowbits check that
+ *   fails in a tree evaluation, stays set for the rest of it, and every node whose evaluation ends after it is marked
+ *   last_check.flowbit_failed (detection_options.c, end of detection_option_node_evaluate). When Snort runs detection
+ *   on the same packet again (http_inspect's Detect then Preprocess's, pipeline.ts detectTwice), those nodes are
+ *   evaluated afresh and their leaves queue their rules again, while a leaf reached before the failure returns its
+ *   cached result without queueing: `failedAfter` collects the rules the walk processed once a check had failed in
+ *   their tree (the first detection), which the second detection evaluates again.
  */
 import {
   eventPacketOf,
@@ -134,7 +141,15 @@ function samePrefix(a: RulePlan, b: RulePlan | undefined, through: number): bool
  * Matches). `reevaluate`: a rule is evaluated again in a later port group even when it matched (Snort does that when
  * its nodes are not shared between the two groups' trees, which depends on the other rules of the groups).
  */
-export function runTurns(turns: readonly Turn[], s: Subject, decider: EventDecider, ev: TurnEvaluator, out: Matches, reevaluate = false): void {
+export function runTurns(
+  turns: readonly Turn[],
+  s: Subject,
+  decider: EventDecider,
+  ev: TurnEvaluator,
+  out: Matches,
+  reevaluate = false,
+  failedAfter?: Set<RulePlan>,
+): void {
   let p: EventPacket | undefined;
   for (let from = 0; from < turns.length; ) {
     const tree = turns[from]!.tree;
@@ -150,6 +165,8 @@ export function runTurns(turns: readonly Turn[], s: Subject, decider: EventDecid
     // flowbits check nodes evaluated in this tree: their result for the rules below them
     const checked = new Map<string, boolean>();
     let dfFirst = true;
+    // eval_data->flowbit_failed of this tree's evaluation (tracked only when asked)
+    let failed = false;
     for (let k = 0; k < rules.length; k++) {
       const r = rules[k]!;
       const cached = before.has(r);
@@ -163,6 +180,7 @@ export function runTurns(turns: readonly Turn[], s: Subject, decider: EventDecid
           if (fb.cmd !== 'isset' && fb.cmd !== 'isnotset') continue;
           if (t === undefined) {
             ok = flowbitCheckPasses(fb, s);
+            if (!ok && failedAfter !== undefined) failed = true;
             continue;
           }
           const key = t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
@@ -170,6 +188,9 @@ export function runTurns(turns: readonly Turn[], s: Subject, decider: EventDecid
           if (v === undefined) {
             v = flowbitCheckPasses(fb, s);
             checked.set(key, v);
+            // the check's node is reached when the options before it pass: known for a first option, or when the rest
+            // of the rule matches (a rule whose other options fail is taken to fail before its check)
+            if (!v && failedAfter !== undefined && !failed) failed = t.flowbitsAt[j] === 0 || ev.matches(r);
           }
           ok = v;
         }
@@ -205,6 +226,7 @@ export function runTurns(turns: readonly Turn[], s: Subject, decider: EventDecid
         if (cached && !rules.some((o) => !before.has(o) && at !== undefined && samePrefix(r, o, at))) continue;
         if (nodeResult(r, j, tree, here, leaf, ev) === 1) applyOp(fb, s);
       }
+      if (failed && !cached) failedAfter!.add(r);
     }
   }
 }
