@@ -142,7 +142,8 @@ describe('file names say what a section-less policy file is', () => {
       ['disable.conf', '\n  re:(unclosed\n', /^disable\.conf:2:3: bad regular expression .*: '\(unclosed'$/],
       ['disablesid.conf', '1:1, 1:x2\n', /^disablesid\.conf:1:6: unknown matcher .*: '1:x2'$/],
       ['dropsid.conf', '1:20-1:10\n', /^dropsid\.conf:1:1: a sid range must go from low to high: '1:20-1:10'$/],
-      ['enablesid.conf', 'VRT-web-iis\n', /^enablesid\.conf:1:1: pulledpork category and MS-bulletin matchers are not supported/],
+      ['enablesid.conf', 'web iis\n', /^enablesid\.conf:1:1: unknown matcher .*: 'web iis'$/],
+      ['disablesid.conf', 'MS09-(008\n', /^disablesid\.conf:1:1: bad regular expression .*: 'MS09-\(008'$/],
       ['modify.conf', '2019401 "a"\n', /^modify\.conf:1:1: expected MATCHER "from" "to" \(2 words\)/],
       ['modify.conf', '\n\n2019401 "a "b"\n', /^modify\.conf:3:14: unterminated quoted string/],
       ['disable.conf', 'metadata: lonely\n', /^disable\.conf:1:1: metadata matcher is 'metadata: key value'/],
@@ -247,6 +248,19 @@ describe("suricata-update's documented examples, applied", () => {
     for (const sid of [2000001, 2000002, 2000003, 2000004]) expect(bySid.get(sid), String(sid)).toMatch(/^# alert/);
     expect(bySid.get(2000006)).toBe(R.plain.replace(/^alert/, 'drop').replace('content:"p"', 'content:"pp"'));
     expect(bySid.get(2019401)).toBe(R.thr);
+  });
+
+  it("pulledpork's categories (the rule file's name) and MS bulletins (the rule text), as pulledpork.pl reads them", () => {
+    const dir = setup({
+      'disablesid.conf': 'emerging-dos # the whole file\n',
+      'dropsid.conf': 'MS08-\\d+\n',
+      'emerging-exploit.rules': [R.hb, R.ms.replace('MS', 'ms')].join('\n') + '\n',
+      'emerging-dos.rules': R.trojan + '\n',
+    });
+    const { bySid } = run(dir, ['emerging-exploit.rules', 'emerging-dos.rules'], ['disablesid.conf', 'dropsid.conf']);
+    expect(bySid.get(2000004)).toMatch(/^# alert/);
+    expect(bySid.get(2000002)).toMatch(/^drop /);
+    expect(bySid.get(2000001)).toMatch(/^alert /);
   });
 
   it('several files merge with honeywall INI policies', () => {

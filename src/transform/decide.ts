@@ -62,6 +62,8 @@ export function matches(m: Matcher, rule: DecidableRule, ctx: RuleContext): bool
       return m.glob.test(ctx.path);
     case 'classtype':
       return rule.classtype === m.name;
+    case 'category':
+      return m.re.test(fileKey(ctx.basename));
     case 'metadata':
       return m.ci
         ? metadataPairs(rule).some((p) => p.key.toLowerCase() === m.key.toLowerCase() && p.value.toLowerCase() === m.value.toLowerCase())

@@ -12,8 +12,10 @@
  *
  * A name ending in one of those (`local-disable.conf`) is read the same way. Each problem is a PolicyError at
  * file:line:column with the offending text. pulledpork's reference matchers (`cve:2009-0233`, `bugtraq:1234`, `url:...`)
- * select the rules with that `reference:`; its category names (`VRT-web-iis`) and bulletin names (`MS09-008`) are
- * refused with a pointer to `pcre:`, not guessed at.
+ * select the rules with that `reference:`; its bulletin names (`MS09-008`, `MS00-\d+`) are case-insensitive regular
+ * expressions on the rule text, and its category names (`web-iis`, `emerging-scan`) regular expressions on the rule
+ * file's name without `.rules`, as pulledpork.pl's modify_state reads them (its categories are the file names; the
+ * `VRT-`/`ET-` source prefixes of its old README.CATEGORIES are not in the names it compares).
  */
 import {
   emptyPolicy,
@@ -107,8 +109,23 @@ function parseItem(item: string, fail: Fail, at: number): Matcher {
     const esc = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
     return { kind: 're', re: new RegExp(`[(;]\\s*reference\\s*:\\s*${esc(m[1]!)}\\s*,\\s*${esc(m[2]!.trim())}\\s*;`, 'i') };
   }
-  if (/^ms\d/i.test(item) || /^[A-Za-z]+-[\w-]+$/.test(item))
-    return fail("pulledpork category and MS-bulletin matchers are not supported: use 'pcre:' on the rule text", item, at);
+  if (/^MS\d+-.+/i.test(item)) {
+    // pulledpork's MS bulletin matcher (`MS09-008`, `MS00-\d+`): a case-insensitive regular expression on the rule text
+    try {
+      return { kind: 're', re: new RegExp(item, 'i') };
+    } catch (e) {
+      return fail(`bad regular expression (${(e as Error).message})`, item, at);
+    }
+  }
+  const category = /[a-xA-X]+(-|\w)*/.exec(item);
+  if (category !== null && /^[\w-]+$/.test(item)) {
+    // pulledpork's category: the first run of its category pattern, searched in the rule file's name (its category)
+    try {
+      return { kind: 'category', re: new RegExp(category[0]), pattern: category[0] };
+    } catch (e) {
+      return fail(`bad category (${(e as Error).message})`, item, at);
+    }
+  }
   return fail(
     'unknown matcher (expected gid:sid, sid, gid:sid:rev, gid:sid-gid:sid, re:, pcre:, group:, filename:, metadata: or NAME.rules)',
     item,

@@ -62,6 +62,11 @@ export type Matcher =
   /** `ci`: compared case-insensitively (suricata-update's metadata matcher). */
   | { kind: 'metadata'; key: string; value: string; ci?: boolean }
   | { kind: 'classtype'; name: string }
+  /**
+   * pulledpork's category (`web-iis`, `emerging-scan`): a regular expression searched, case-sensitive, in the rule
+   * file's name without `.rules` (pulledpork.pl modify_state, whose categories are the file names).
+   */
+  | { kind: 'category'; re: RegExp; pattern: string }
   /** `*`: every rule (modifysid *). */
   | { kind: 'all' };
 
