@@ -22,8 +22,12 @@ if (!exists) console.warn(`[suricata-verify-agreement] ${svDir}/manifest.json is
  */
 const KNOWN_LINT_ERRORS = new Set<string>();
 
-/** Tests that agree with Suricata's expectations today (of those whose rules all map and whose checks replay can evaluate). */
-const AGREEMENT_FLOOR = 37;
+/**
+ * Tests that agree with Suricata's expectations today (of those whose rules all map and whose checks replay can
+ * evaluate). 37 before the engine followed Snort 2.9.20's second detection of HTTP packets queued for reassembly:
+ * flowbits-prefilter-04/-11 now log sid 22 twice as Snort does, where Suricata logs it once.
+ */
+const AGREEMENT_FLOOR = 35;
 
 describe.skipIf(!exists)("suricata-verify's expectations with the tests' rules read as Suricata rules", () => {
   it('every rule compiles or is reported with its reason; the mapped tests give the expected alerts', async () => {
