@@ -40,7 +40,8 @@ const CURSOR_SETTERS = new Set([
   'ssl_state',
   'ssl_version',
 ]);
-const FP_INELIGIBLE: ReadonlySet<HttpBuffer> = new Set<HttpBuffer>([
+/** The HTTP buffers Snort 2.9 refuses fast_pattern on (sp_pattern_match.c); the Suricata reader asks it too. */
+export const FP_INELIGIBLE: ReadonlySet<HttpBuffer> = new Set<HttpBuffer>([
   'http_cookie',
   'http_raw_uri',
   'http_raw_header',

@@ -14,6 +14,7 @@
  */
 import { EntryReader, toPhysical, type Entry } from '../parser/lines.js';
 import { scanRegularOptions, type RuleReporter } from '../parser/rule.js';
+import { FP_INELIGIBLE } from '../parser/bind.js';
 import { KEYWORDS } from '../keywords/index.js';
 import type { ContentArgs } from '../keywords/content.js';
 import { LineMap, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
@@ -77,16 +78,6 @@ export interface TranslateOptions {
 
 const SNORT_IDENTITY = new Set(['msg', 'sid', 'rev', 'gid', 'classtype', 'priority']);
 const CONTENT_KEYWORDS = new Set(['content', 'uricontent']);
-/** Snort 2.9 refuses fast_pattern on these buffers (sp_pattern_match.c); Suricata allows it. */
-const FP_INELIGIBLE = new Set([
-  'http_cookie',
-  'http_raw_uri',
-  'http_raw_header',
-  'http_raw_cookie',
-  'http_method',
-  'http_stat_code',
-  'http_stat_msg',
-]);
 const silent: RuleReporter = { report() {} };
 
 /** Text from the rule file put in a message: control and non-ASCII characters as \xNN, at most 80 characters. */
@@ -473,7 +464,7 @@ class RuleTranslator {
     for (const p of b.mods) {
       // Snort 2.9 refuses fast_pattern on some HTTP buffers where Suricata allows it: the choice is left to the
       // engine (only which content prefilters changes; `only` would change the match and is refused).
-      if (p.text.startsWith('fast_pattern') && FP_INELIGIBLE.has(b.buffer)) {
+      if (p.text.startsWith('fast_pattern') && (FP_INELIGIBLE as ReadonlySet<string>).has(b.buffer)) {
         if (/only/.test(p.text)) return this.refuse(o, `fast_pattern:only on ${b.buffer}: Snort 2.9 allows no fast pattern there`);
         this.notes.push({ origin: p.origin, message: `fast_pattern left out: Snort 2.9 allows none on ${b.buffer}; the engine chooses its own` });
         continue;
