@@ -331,7 +331,11 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
         ]);
         expect(a.error).toBeUndefined();
         const rows = a.results[`/api/flows?limit=1000&host=${hpAddr}`]!.body.rows as Record<string, any>[];
-        const ok = rows.some((f) => f.server_port === 23 && f.alerts > 0) && rows.some((f) => f.server_port === 80 && f.alerts > 0);
+        // the store worker takes the Sebek records from the capture after the flows' frames (a CI run read the
+        // processes before they were in): wait for all three
+        const sebek = (a.results[`/api/sebek/processes?client=${hpAddr}`]?.body?.rows ?? []) as unknown[];
+        const ok =
+          rows.some((f) => f.server_port === 23 && f.alerts > 0) && rows.some((f) => f.server_port === 80 && f.alerts > 0) && sebek.length > 0;
         return ok ? { a, rows } : undefined;
       },
       20_000,
