@@ -89,8 +89,9 @@ describe('the gateway store feed (LiveStore) on a capture being written', () => 
     s.step();
     s.flush();
     // open: a row already, with where its frames are so far
-    let row = db.prepare('SELECT id, reason, pkts_toserver, pkts_toclient, honeypot, direction FROM flows').get() as Record<string, unknown>;
-    expect(row).toMatchObject({ reason: null, honeypot: HP, direction: 'outbound' });
+    let row = db.prepare('SELECT id, reason, pkts_toserver, pkts_toclient, honeypot, direction, state FROM flows').get() as Record<string, unknown>;
+    // its state so far (not 'new' until it ends)
+    expect(row).toMatchObject({ reason: null, honeypot: HP, direction: 'outbound', state: 'established' });
     expect(Number(row.pkts_toserver) + Number(row.pkts_toclient)).toBe(3);
     const flowRow = Number(row.id);
     expect((db.prepare('SELECT packets FROM flow_files WHERE flow_id = ?').get(flowRow) as { packets: number }).packets).toBe(3);

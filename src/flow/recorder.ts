@@ -200,6 +200,9 @@ export class FlowRecorder {
       if (p.tcp !== undefined) rec.tcpFlagsTc |= p.tcp.flags;
     }
     rec.payloadBytes += p.payloadLength;
+    // the state so far: an open flow's row in the store shows it (finalize sets it for good)
+    rec.tcpState = flow.proto === 6 ? flow.state : undefined;
+    rec.state = stateOf(flow);
     rec.endSec = p.tsSec;
     rec.endUsec = p.tsUsec;
     rec.lastIndex = index;
@@ -288,7 +291,7 @@ export class FlowRecorder {
     rec.reason = reason;
     rec.appProto = appProtoOf(flow);
     rec.tcpState = flow.proto === 6 ? flow.state : undefined;
-    rec.state = flow.proto === 6 && flow.state === 'closed' ? 'closed' : flow.established ? 'established' : 'new';
+    rec.state = stateOf(flow);
     this.stats.ended++;
   }
 
@@ -327,4 +330,9 @@ export class FlowRecorder {
     this.open.clear();
     return out.sort((a, b) => a.firstIndex - b.firstIndex || a.id - b.id);
   }
+}
+
+/** EVE's flow.state: closed (TCP after FIN both ways or RST), established, or new. */
+function stateOf(flow: Flow): FlowRecord['state'] {
+  return flow.proto === 6 && flow.state === 'closed' ? 'closed' : flow.established ? 'established' : 'new';
 }
