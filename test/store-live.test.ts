@@ -230,6 +230,35 @@ describe('the gateway store feed (LiveStore) on a capture being written', () => 
     expect(s.stats).toMatchObject({ alertsLinked: 2, alertsUnlinked: 0 });
   });
 
+  it('records a TCP session picked up midstream (which replay, as stream5 with require_3whs, leaves without a session) and links its alerts', () => {
+    // past stream5's 180 s startup window, a SYN-less session opens no session in the pipeline's table; the inline
+    // gateway inspects it all the same (it may have started mid-connection), so its alerts need a flow
+    const at = (i: number, f: Frame): Frame => ({ ...f, tsSec: T0 + 300, tsUsec: i * 1000 });
+    const opener: Frame = {
+      tsSec: T0,
+      tsUsec: 0,
+      data: ethernet(buildIp({ ip: { src: REMOTE, dst: HP }, tcp: { sport: 50000, dport: 22, flags: 'S', seq: 1 } })),
+    };
+    const midstream = [at(1, REQUEST), at(2, REST[0]!), at(3, tcp(0, true, 'A', 125, 542))];
+    // later the same tuple starts anew with a handshake: the pipeline's session, a second row
+    const again = HANDSHAKE.map((f, i) => ({ ...f, tsSec: T0 + 400, tsUsec: i }));
+    writeFileSync(join(pcapDir, 'honeywall-20240102-030400.pcap'), pcapOf([opener, ...midstream, ...again]));
+    const s = live();
+    s.step();
+    s.alerts([alertEvent({ tsSec: T0 + 300, tsUsec: 1000, src: HP, sport: 40001, dst: REMOTE, dport: 80, communityId: cid, msg: 'midstream' })]);
+    s.close();
+    const rows = db
+      .prepare('SELECT midstream, pkts_toserver, pkts_toclient, first_us, alerts FROM flows WHERE community_id = ? ORDER BY first_us')
+      .all(cid) as { midstream: number; pkts_toserver: number; pkts_toclient: number; first_us: number; alerts: number }[];
+    expect(rows.map((r) => [r.midstream, r.pkts_toserver, r.pkts_toclient])).toEqual([
+      [1, 2, 1],
+      [0, 2, 1],
+    ]);
+    const linked = db.prepare("SELECT f.first_us FROM alerts a JOIN flows f ON f.id = a.flow_id WHERE a.msg = 'midstream'").all();
+    expect(linked).toEqual([{ first_us: (T0 + 300) * 1_000_000 + 1000 }]);
+    expect(s.stats).toMatchObject({ alertsLinked: 1, alertsUnlinked: 0 });
+  });
+
   it('stores firewall lines and the Sebek records in the capture, the wget socket linked to its flow', () => {
     const sebek = readCaptureAll(sessionCapture({ magic: 0x5eb3c0de, client: HP, collector: '10.0.0.253' }).pcap).records;
     const frames = [...sebek.map((r) => ({ tsSec: r.tsSec, tsUsec: r.tsUsec, data: r.data })), ...HANDSHAKE, REQUEST, ...REST].sort(

@@ -6,8 +6,10 @@
  * events (`replay`) and the store's flow rows (`import`) are made from its records.
  *
  * With `untracked`, the packets the pipeline's table leaves without a flow (ICMP and other IP protocols: Snort's
- * stream5 tracks neither by default, and detection must stay Snort's) go through a second FlowTable of the recorder's
- * own, tracking those kinds only, so the store has a flow for every packet that belongs to one, as Suricata does.
+ * stream5 tracks neither by default; TCP sessions picked up midstream where stream5's require_3whs opens none) go
+ * through a second FlowTable of the recorder's own, so the store has a flow for every packet that belongs to one, as
+ * Suricata does, and detection stays Snort's. The inline gateway picks such sessions up (it may start mid-connection)
+ * and its alerts on them are linked to these flows.
  */
 import { communityId } from './community-id.js';
 import { formatIp } from '../packet/bytes.js';
@@ -81,7 +83,7 @@ export interface FlowRecorderOptions {
   offsets?: boolean;
   /** Offsets kept per flow and capture file before falling back to first/last (default 4,096: a longer flow is scanned). */
   maxOffsets?: number;
-  /** Record flows of the ICMP and IP-only packets the table does not track, in a table of the recorder's own. Default false. */
+  /** Record flows of the packets the table leaves without one (ICMP, IP-only, midstream TCP), in a table of the recorder's own. Default false. */
   untracked?: boolean;
 }
 
@@ -141,7 +143,15 @@ export class FlowRecorder {
       this.close(flow, REASONS[reason]);
     };
     if (opts.untracked === true) {
-      this.own = new FlowTable({ trackTcp: false, trackUdp: false, trackIcmp: true, trackIp: true });
+      // TCP: sessions the pipeline's table opened none for (require_3whs); tracked for their counts, never reassembled
+      this.own = new FlowTable({
+        trackTcp: true,
+        trackUdp: false,
+        trackIcmp: true,
+        trackIp: true,
+        reassembleClientPorts: 'none',
+        reassembleServerPorts: 'none',
+      });
       this.own.onRemove = (flow, _flushed, reason) => this.close(flow, REASONS[reason]);
     }
   }
@@ -172,14 +182,20 @@ export class FlowRecorder {
     let flow = item.flow;
     let fromClient = item.fromClient;
     if (flow === undefined) {
-      // fragments belong to no flow (the datagram they complete does); TCP and UDP without one (a SYN-less start, a
-      // header too damaged to decode): the pipeline's table decided so
+      // fragments belong to no flow (the datagram they complete does); UDP without one (a header too damaged to
+      // decode): the pipeline's table decided so. TCP without one: a session the table would not pick up midstream
       const ip = p.ip;
-      if (this.own === undefined || ip === undefined || ip.isFragment || ip.proto === 6 || ip.proto === 17) return undefined;
+      if (this.own === undefined || ip === undefined || ip.isFragment || ip.proto === 17) return undefined;
+      if (ip.proto === 6 && p.tcp === undefined) return undefined;
       const u = this.own.process(p, undefined, index);
       if (u.flow === undefined) return undefined;
       flow = u.flow;
       fromClient = u.fromClient;
+    } else if (this.own !== undefined && flow.proto === 6 && item.flow !== undefined && flow.createdIndex === index) {
+      // the pipeline's table opened a session on a tuple the recorder was following (a SYN after a midstream start):
+      // the recorder's flow ends there, so the tuple has one open flow
+      const mine = this.own.lookup(p);
+      if (mine !== undefined) this.own.drop(mine);
     }
     let rec = this.open.get(flow);
     let started: FlowRecord | undefined;

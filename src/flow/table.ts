@@ -618,6 +618,11 @@ export class FlowTable {
     }
   }
 
+  /** Remove a flow now (its owner knows it is over: the store's recorder when the pipeline's table took the tuple). */
+  drop(flow: Flow): void {
+    this.remove(flow, 'evicted', undefined);
+  }
+
   private remove(flow: Flow, reason: FlushReason, out: StreamSegment[] | undefined): void {
     const sink = out ?? [];
     if (!flow.terminated) this.cleanupFlush(flow, reason, sink);
