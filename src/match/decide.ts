@@ -127,8 +127,10 @@ export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
 /** The subjects to evaluate for one inspection item: one per HTTP message, or one without HTTP. */
 export function subjectsOf(item: InspectionItem): Subject[] {
   const p = item.packet;
+  const app = item.app;
+  const sni = app?.sni;
   // one object shape for every subject (V8 then keeps the code that reads them specialised)
-  const subject = (http: HttpBuffers | undefined): Subject => ({
+  const subject = (http: HttpBuffers | undefined, dnsQuery: Uint8Array | undefined): Subject => ({
     packet: p,
     payload: item.payload ?? p.payload,
     rebuilt: item.kind === 'stream',
@@ -137,10 +139,15 @@ export function subjectsOf(item: InspectionItem): Subject[] {
     fromClient: item.fromClient,
     established: item.established,
     http,
+    dnsQuery,
+    tlsSni: sni,
     strings: undefined,
   });
-  if (item.http.length === 0) return [subject(undefined)];
-  return item.http.map(subject);
+  // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)
+  const dns = app?.dns;
+  if (dns !== undefined && dns.length > 0) return dns.map((q) => subject(undefined, q));
+  if (item.http.length === 0) return [subject(undefined, undefined)];
+  return item.http.map((h) => subject(h, undefined));
 }
 
 /** snort_stream_tcp.c MAX_SESSION_ALERTS: the alerts a TCP session remembers per direction. */

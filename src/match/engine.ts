@@ -264,8 +264,9 @@ export class Matcher {
   /** Does the rule match this subject (its header already did): non-payload, then payload options. */
   ruleMatches(rule: RulePlan, s: Subject, flowbits = true): boolean {
     if (rule.fastPattern !== undefined && s.streamInserted) return false;
-    // Snort 2.9.20 (flow-drop-iponly-01, ips-state-1): ip rules without content never fire on rebuilt packets
-    if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
+    // Snort 2.9.20 (flow-drop-iponly-01, ips-state-1): ip rules without content never fire on rebuilt packets; but
+    // for honeywall's DNS buffer, which a Suricata `alert dns` rule reads as an ip rule (DNS over TCP is rebuilt)
+    if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt && !readsAppBuffer(rule)) return false;
     if (!nonPayloadMatches(rule, s, flowbits)) return false;
     if (rule.ops.length === 0) return true;
     let lower = this.lowerCache.get(s);
@@ -740,6 +741,12 @@ export class Matcher {
     }
     return this.decider.select(out, p, this.inline);
   }
+}
+
+/** Whether the rule reads honeywall's DNS or TLS buffer (not Snort's: its ip-rule quirk on rebuilt packets is not theirs). */
+export function readsAppBuffer(r: RulePlan): boolean {
+  for (const op of r.ops) if (op.op === 'set_buffer' && (op.buf === 'dns_query' || op.buf === 'tls_sni')) return true;
+  return false;
 }
 
 /** Whether the rule has a flowbits isset / isnotset check (which can fail and mark its tree, rule-tree.ts). */
