@@ -5,7 +5,7 @@
  * and tls.sni run end to end on captures built here (UDP and TCP DNS, a ClientHello split over two segments), each
  * rule both matching and not matching.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -21,6 +21,7 @@ import { buildIp, ethernet, tcpDatagram } from '../src/packet/build.js';
 import { parseIp } from '../src/packet/bytes.js';
 import { encodePcap } from '../src/packet/pcap.js';
 import { LinkType } from '../src/packet/types.js';
+import { svDir } from './helpers/corpus.js';
 
 const B = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('latin1'));
@@ -276,6 +277,11 @@ describe('dns.query and tls.sni rules end to end', () => {
     );
     return f;
   }
+  function writeRule(dir: string, rule: string): string {
+    const f = join(dir, 'one.rules');
+    writeFileSync(f, `${rule}\n`);
+    return f;
+  }
   /** A TCP session client -> server:port carrying `client` in the given pieces, the server answering `server`. */
   function session(port: number, pieces: Uint8Array[], server: Uint8Array): Uint8Array[] {
     const out = [
@@ -343,6 +349,31 @@ describe('dns.query and tls.sni rules end to end', () => {
     expect([...got].sort((a, b) => a - b)).toEqual(want);
   });
 
+  it('malformed DNS requests and ClientHellos are counted and reported as a capture warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hw-app-warn-'));
+    const bad = buildIp({ ip: { src: '10.0.0.5', dst: '192.0.2.53' }, udp: { sport: 1, dport: 53 }, payload: dnsMessage(1, [0xc0, 12, 0, 1, 0, 1]) });
+    const badHello = records(clientHello(sniExt('a'.repeat(300))));
+    const pcap = capture(dir, 'bad.pcap', [bad, ...session(443, [badHello], B('x'))]);
+    const compiled = compileRuleSet(
+      loadRuleSet({ paths: [writeRule(dir, 'alert dns any any -> any any (dns.query; content:"a"; sid:1;)')], inputDialect: 'suricata' }),
+    );
+    const warnings: { text: string }[] = [];
+    let events = 0;
+    await replayCapture(
+      pcap,
+      new Matcher(compiled.plan, undefined, { checksumMode: 'none' }),
+      { checksumMode: 'none' },
+      () => void events++,
+      undefined,
+      warnings as never,
+    );
+    expect(events).toBe(0);
+    expect(warnings.map((w) => w.text.replace(/^.*bad\.pcap: /, ''))).toEqual([
+      'DNS: 1 malformed request(s) not inspected as DNS, 0 name(s) cut at 255 bytes or a compression loop, 0 question(s) past 32 per request not inspected',
+      `TLS: 1 malformed ClientHello(s), 0 longer than ${TLS_MAX_HELLO} bytes: no tls.sni for them`,
+    ]);
+  });
+
   it("in a Snort 2.9 file, honeywall's buffers are a lint warning at their place", () => {
     const dir = mkdtempSync(join(tmpdir(), 'hw-app-lint-'));
     const f = join(dir, 'snort.rules');
@@ -352,4 +383,53 @@ describe('dns.query and tls.sni rules end to end', () => {
     expect(d.map((x) => `${x.line}:${x.column} ${x.severity}`)).toEqual(['1:39 warning']);
     expect(d[0]!.message).toMatch(/honeywall's buffer for Suricata's dns\.query/);
   });
+});
+
+/**
+ * Real captures of suricata-verify (../shared/corpus: skipped, said, when absent) that hold DNS requests and a TLS
+ * ClientHello, none of whose tests has rules for them: Suricata rules written here, each matched and not matched.
+ */
+const svCaptures = existsSync(join(svDir, 'tests'));
+if (!svCaptures) console.warn(`[app-dns-tls] ${svDir}/tests is absent: the real-capture dns.query/tls.sni test is SKIPPED`);
+describe.skipIf(!svCaptures)('dns.query and tls.sni on real captures (suricata-verify)', () => {
+  const cases: { pcap: string; rules: [number, string, boolean][] }[] = [
+    {
+      pcap: 'dns/bug-990/input.pcap',
+      rules: [
+        [1, 'alert dns any any -> any any (dns.query; content:"code.msdn.microsoft.com"; bsize:23;', true],
+        [2, 'alert dns any any -> any any (dns.query; content:"msdn"; nocase; content:".com"; distance:0; endswith;', true],
+        [3, 'alert dns any any -> any any (dns.query; content:"microsoft.com"; startswith;', false],
+        [4, 'alert dns any any -> any any (dns.query; content:"msdn.microsoft.org";', false],
+      ],
+    },
+    {
+      pcap: 'flow-drop-iponly-02/input.pcap',
+      rules: [
+        [5, 'alert dns any any -> any any (dns.query; pcre:"/^download\\.windowsupdate\\.com$/";', true],
+        [6, 'alert dns any any -> any any (dns.query; content:"windowsupdate.com"; endswith; bsize:<20;', false],
+      ],
+    },
+    {
+      pcap: 'ips-state-1/input.pcap',
+      rules: [
+        [7, 'alert tls any any -> any any (tls.sni; content:"evebox.org"; startswith; endswith;', true],
+        [8, 'alert tls any any -> any any (tls.sni; content:"evebox"; bsize:6;', false],
+        [9, 'alert tcp any any -> any any (flow:to_client; tls.sni; content:"evebox";', false],
+      ],
+    },
+  ];
+  for (const c of cases)
+    it(c.pcap, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hw-app-sv-'));
+      const got = new Set<number>();
+      for (const [sid, body] of c.rules) {
+        const f = join(dir, `s${sid}.rules`);
+        writeFileSync(f, `${body} msg:"${sid}"; sid:${sid}; rev:1;)\n`);
+        const compiled = compileRuleSet(loadRuleSet({ paths: [f], inputDialect: 'suricata' }));
+        expect(compiled.failures, `sid ${sid}`).toEqual([]);
+        const matcher = new Matcher(compiled.plan, undefined, { checksumMode: 'none' });
+        await replayCapture(join(svDir, 'tests', c.pcap), matcher, { checksumMode: 'none' }, (e) => void got.add(e.rule.sid));
+      }
+      expect([...got].sort((a, b) => a - b)).toEqual(c.rules.filter((r) => r[2]).map((r) => r[0]));
+    });
 });
