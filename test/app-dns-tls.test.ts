@@ -15,6 +15,8 @@ import { clientHelloSni, newTlsStats, TLS_MAX_HELLO, TlsHelloReader } from '../s
 import { loadRuleSet } from '../src/config/ruleset.js';
 import { lintRuleSet } from '../src/lint/lint.js';
 import { compileRuleSet } from '../src/match/compile.js';
+import { InlineInspector } from '../src/inline/inspector.js';
+import { decodeIpPacket } from '../src/packet/decode.js';
 import { Matcher } from '../src/match/engine.js';
 import { replayCapture } from '../src/match/replay.js';
 import { buildIp, ethernet, tcpDatagram } from '../src/packet/build.js';
@@ -432,4 +434,53 @@ describe.skipIf(!svCaptures)('dns.query and tls.sni on real captures (suricata-v
       }
       expect([...got].sort((a, b) => a - b)).toEqual(c.rules.filter((r) => r[2]).map((r) => r[0]));
     });
+});
+
+describe('the gateway: dns.query and tls.sni rules inline', () => {
+  it('the segment completing a ClientHello is dropped (fast pattern in the window, pcre on the packet); a DNS request is dropped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hw-app-inline-'));
+    const f = join(dir, 'inline.rules');
+    writeFileSync(
+      f,
+      'drop tls any any -> any any (msg:"sni"; tls.sni; content:"bad.example"; endswith; sid:1; rev:1;)\n' +
+        'drop tls any any -> any any (msg:"sni pcre"; tls.sni; pcre:"/^worse\\.example$/"; sid:2; rev:1;)\n' +
+        'drop dns any any -> any any (msg:"dns"; dns.query; content:"evil.example"; endswith; sid:3; rev:1;)\n',
+    );
+    const compiled = compileRuleSet(loadRuleSet({ paths: [f], inputDialect: 'suricata' }));
+    expect(compiled.failures).toEqual([]);
+    const matcher = new Matcher(compiled.plan, undefined, { checksumMode: 'none', inline: true });
+    const verdicts = (sni: string, port: number): string[] => {
+      const gw = new InlineInspector<number>(matcher);
+      const hello = records(clientHello(sniExt(sni)));
+      const pkt = (seq: number, flags: string, payload: Uint8Array) =>
+        decodeIpPacket(
+          buildIp({ ip: { src: '10.0.0.20', dst: '10.0.0.1' }, tcp: { sport: 41000, dport: port, seq, ack: 1, flags }, payload }),
+          undefined,
+          {
+            verifyChecksums: false,
+          },
+        );
+      const out: string[] = [];
+      let id = 0;
+      for (const p of [pkt(99, 'S', B('')), pkt(100, 'PA', hello.subarray(0, 40)), pkt(140, 'PA', hello.subarray(40))])
+        for (const d of gw.push(p, ++id, 1000)) out.push(`${d.handle}:${d.verdict}:${d.events.map((e) => e.rule.sid).join(',')}`);
+      return out;
+    };
+    expect(verdicts('www.bad.example', 8443)).toEqual(['1:accept:', '2:accept:', '3:drop:1']);
+    expect(verdicts('worse.example', 443)).toEqual(['1:accept:', '2:accept:', '3:drop:2']);
+    expect(verdicts('good.example', 443)).toEqual(['1:accept:', '2:accept:', '3:accept:']);
+    const gw = new InlineInspector<number>(matcher);
+    const dns = (name: string, sport: number) =>
+      gw.push(
+        decodeIpPacket(
+          buildIp({ ip: { src: '10.0.0.20', dst: '10.0.0.1' }, udp: { sport, dport: 53 }, payload: dnsMessage(1, question(name)) }),
+          undefined,
+          { verifyChecksums: false },
+        ),
+        1,
+        1000,
+      )[0]!.verdict;
+    // (a drop blocks the rest of its flow: another source port for the second request)
+    expect([dns('www.evil.example', 5555), dns('www.good.example', 5556)]).toEqual(['drop', 'accept']);
+  });
 });
