@@ -383,7 +383,7 @@ describe('dns.query and tls.sni rules end to end', () => {
     const r = lintRuleSet({ paths: [f] });
     const d = r.diagnostics.filter((x) => x.code === 'not-snort');
     expect(d.map((x) => `${x.line}:${x.column} ${x.severity}`)).toEqual(['1:39 warning']);
-    expect(d[0]!.message).toMatch(/honeywall's buffer for Suricata's dns\.query/);
+    expect(d[0]!.message).toMatch(/honeywall's keyword for Suricata's dns\.query/);
   });
 });
 

@@ -123,7 +123,8 @@ describe('translation table', () => {
       input: `${HDR} (http.method; content:"GET"; fast_pattern; sid:1;)`,
       want: 'content:"GET"; http_method; sid:1;',
     },
-    { name: 'xbits refused', input: `${HDR} (xbits:set,a,track ip_src; sid:1;)`, want: /REFUSED: xbits: .*across flows/ },
+    { name: 'xbits written through', input: `${HDR} (xbits:set,a,track ip_src; sid:1;)`, want: 'xbits:set,a,track ip_src; sid:1;' },
+    { name: 'flowint refused', input: `${HDR} (flowint:c,+,1; sid:1;)`, want: /REFUSED: flowint: / },
     { name: 'dataset refused', input: `${HDR} (content:"a"; dataset:isset,s,type string; sid:1;)`, want: /REFUSED: dataset: / },
     { name: 'lua refused', input: `${HDR} (lua:x.lua; sid:1;)`, want: /REFUSED: lua: / },
     { name: 'dns.query', input: `${HDR} (dns.query; content:"x"; nocase; sid:1;)`, want: 'dns_query; content:"x"; nocase; sid:1;' },
@@ -243,19 +244,19 @@ describe('refusals: where and why, in lint and compile', () => {
       f,
       'alert http any any -> any any (msg:"ok"; http.uri; content:"/a"; sid:1; rev:1;)\n' +
         'alert dns any any -> any any (msg:"dns"; dns.opcode:0; \\\n  content:"evil"; sid:2; rev:1;)\n' +
-        'alert tcp any any -> any any (msg:"two"; content:"a"; xbits:set,x,track ip_pair; lua:foo.lua; sid:3; rev:1;)\n',
+        'alert tcp any any -> any any (msg:"two"; content:"a"; flowint:counter,+,1000000; lua:foo.lua; sid:3; rev:1;)\n',
     );
     const lint = lintRuleSet({ paths: [f], inputDialect: 'suricata' });
     expect(lint.errors).toBe(0);
     const w = lint.diagnostics.filter((d) => d.code === 'suricata-unmapped').map((d) => `${d.line}:${d.column} ${d.message.split(':')[0]}`);
-    expect(w).toEqual(['2:7 dns without a DNS buffer (dns.query)', '2:42 dns.opcode', '4:55 xbits', '4:82 lua']);
+    expect(w).toEqual(['2:7 dns without a DNS buffer (dns.query)', '2:42 dns.opcode', '4:55 flowint', '4:82 lua']);
     const c = compileRuleSet(loadRuleSet({ paths: [f], inputDialect: 'suricata' }));
     expect(c.plan.rules.map((r) => r.sid)).toEqual([1]);
     expect(c.failures.map((x) => [x.sid, x.line, x.column, x.code])).toEqual([
       [2, 2, 7, 'suricata-unmapped'],
       [3, 4, 55, 'suricata-unmapped'],
     ]);
-    expect(c.failures[1]!.reason).toMatch(/xbits: .*; lua: lua runs a script/);
+    expect(c.failures[1]!.reason).toMatch(/flowint: .*; lua: lua runs a script/);
   });
 });
 
@@ -337,7 +338,7 @@ describe('hostile text and the compile worker', () => {
       writeFileSync(
         f,
         `alert http any any -> any any (msg:"a"; http.uri; content:"/x${k}"; endswith; sid:${10 + k};)\n` +
-          `alert tcp any any -> any any (msg:"b"; content:"y"; \\\n  xbits:set,q,track ip_src; sid:${20 + k};)\n`,
+          `alert tcp any any -> any any (msg:"b"; content:"y"; \\\n  flowint:q,+,1; sid:${20 + k};)\n`,
       );
       return f;
     });

@@ -176,6 +176,7 @@ export function ftpbounceMatches(_h: HeaderOf<'ftpbounce'>, s: Subject): boolean
 export const HONEYWALL_BUFFERS: ReadonlyMap<string, string> = new Map([
   ['dns_query', "Suricata's dns.query"],
   ['tls_sni', "Suricata's tls.sni"],
+  ['xbits', "Suricata's xbits (host and address-pair bits)"],
 ]);
 
 export const dns_query: KeywordSpec<true> = {

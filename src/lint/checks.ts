@@ -144,7 +144,7 @@ export class RuleChecker {
           this.optionPlace(rule, o),
           'warning',
           'not-snort',
-          `'${kw}' is honeywall's buffer for ${HONEYWALL_BUFFERS.get(kw)}, not a Snort 2.9 keyword: Snort refuses this rule (read the Suricata rule with --input-dialect suricata)`,
+          `'${kw}' is honeywall's keyword for ${HONEYWALL_BUFFERS.get(kw)}, not a Snort 2.9 one: Snort refuses this rule (read the Suricata rule with --input-dialect suricata)`,
         );
       if (traits === 0) continue;
       if (traits & NEEDS_FP) needsFp ??= kw;

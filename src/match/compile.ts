@@ -103,6 +103,7 @@ const HANDLED = new Set([
   'flags',
   'flow',
   'flowbits',
+  'xbits',
   'ttl',
   'tos',
   'id',
@@ -390,7 +391,8 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
       } else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, rule.sid, into, ctx));
       else planOption(o, into);
     });
-    if (kw === 'flowbits') parts.push('flowbits');
+    // (xbits ride on the flowbits operations: match/xbits.ts)
+    if (kw === 'flowbits' || kw === 'xbits') parts.push('flowbits');
     else if (kw !== 'content' && kw !== 'uricontent' && !NOT_IN_TREE.has(kw)) parts.push(`${kw}:${(o.value ?? '').trim()}`);
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;

@@ -3,6 +3,7 @@
  * evaluator: flowbits checks and updates, threshold / detection_filter / event_filter / suppress, and Snort 2.9's
  * event selection (action order, order_events content_length, `config event_queue: log N`, pass stops the rest).
  */
+import type { XbitStore } from './xbits.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { addressMatches, portMatches } from '../config/variables.js';
 import type { Packet } from '../packet/packet.js';
@@ -117,6 +118,8 @@ export function flowbitChecksPass(rule: RulePlan, s: Subject): boolean {
 
 /** One isset / isnotset check (see flowbitChecksPass); the rule trees (rule-tree.ts) ask a shared check once. */
 export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
+  // xbits: the host's or address pair's bit, flow or no flow (detect-xbits.c DetectXbitMatch)
+  if (fb.track !== undefined) return s.xbits !== undefined && s.xbits.check(fb, s);
   if (s.flow === undefined) return false;
   const bits = s.flow.flowbits;
   const has = (b: string) => bits?.has(b) === true;
@@ -125,7 +128,7 @@ export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
 }
 
 /** The subjects to evaluate for one inspection item: one per HTTP message, or one without HTTP. */
-export function subjectsOf(item: InspectionItem): Subject[] {
+export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
   const p = item.packet;
   const app = item.app;
   const sni = app?.sni;
@@ -141,6 +144,7 @@ export function subjectsOf(item: InspectionItem): Subject[] {
     http,
     dnsQuery,
     tlsSni: sni,
+    xbits,
     strings: undefined,
   });
   // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)

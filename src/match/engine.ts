@@ -1,3 +1,4 @@
+import { XbitStore } from './xbits.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
@@ -72,6 +73,8 @@ export interface MatcherStats {
   pcreCalls: number;
   pcreSteps: number;
   searchBytes: number;
+  /** xbits dropped from the full table for newer ones (match/xbits.ts XBITS_MAX). */
+  xbitsEvicted: number;
 }
 
 export interface MatcherOptions {
@@ -132,11 +135,14 @@ export class Matcher {
     pcreCalls: 0,
     pcreSteps: 0,
     searchBytes: 0,
+    xbitsEvicted: 0,
   };
   /** Limits reached (budget.ts), in total and per rule. */
   readonly limits = new LimitCounters();
   /** Prefilter databases compiled again at load because the stored ones did not fit this machine. */
   readonly prefilterRebuilt: number;
+  /** Suricata's xbits: bits on hosts and address pairs, across this matcher's flows (bounded, evictions counted). */
+  readonly xbits = new XbitStore(undefined, this.stats);
   private decider: EventDecider;
   private readonly groups: LoadedGroup[][];
   private readonly noFp: NoFastPatternIndex[];
@@ -233,6 +239,7 @@ export class Matcher {
    */
   resetState(order: SnortOrderChoices = {}): void {
     this.decider = new EventDecider(this.policy, this.inline);
+    this.xbits.clear();
     this.order = order;
   }
 
@@ -473,7 +480,7 @@ export class Matcher {
     let out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
-    for (const s of subjectsOf(item)) {
+    for (const s of subjectsOf(item, this.xbits)) {
       const cands = this.candidates(s);
       this.stats.candidates += cands.n;
       this.evaluate(s, cands, done, out, accept, item.detectTwice === true);
@@ -720,7 +727,7 @@ export class Matcher {
     this.itemBudget.reset(itemBytes(item));
     const out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
-    const subjects = subjectsOf(item);
+    const subjects = subjectsOf(item, this.xbits);
     for (let si = 0; si < subjects.length; si++) {
       const s = subjects[si]!;
       const cands = this.candidates(s, patterns);
@@ -734,6 +741,7 @@ export class Matcher {
           fromClient: s.fromClient,
           established: s.established,
           http: before.http[si],
+          xbits: this.xbits,
         });
         return before.payload.length === 0 || !this.ruleMatches(r, prior);
       };

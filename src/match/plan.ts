@@ -194,6 +194,13 @@ export interface FlowbitsOp {
   bits: string[];
   /** `a|b` (any) or `a&b` (all) for checks. */
   any: boolean;
+  /**
+   * Suricata's xbits (match/xbits.ts): the bit (one, named by xbitName) is kept on the packet's source or destination
+   * host or on its address pair, across flows, not on the flow. Undefined for flowbits.
+   */
+  track?: 'ip_src' | 'ip_dst' | 'ip_pair';
+  /** xbits: seconds of packet time the bit stays set (set, toggle). */
+  expire?: number;
 }
 
 export interface ThresholdSpec {

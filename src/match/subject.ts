@@ -6,6 +6,7 @@ import type { Flow } from '../flow/flow.js';
 import type { HttpBuffers } from '../http/session.js';
 import type { Packet } from '../packet/packet.js';
 import type { BufferName } from './plan.js';
+import type { XbitStore } from './xbits.js';
 
 export interface Subject {
   packet: Packet;
@@ -28,6 +29,8 @@ export interface Subject {
   dnsQuery: Uint8Array | undefined;
   /** The server name of the ClientHello this item completed (tls.sni), if any. */
   tlsSni: Uint8Array | undefined;
+  /** The matcher's host and address-pair bits (xbits), kept across flows. */
+  xbits: XbitStore | undefined;
   /** Latin1 views of buffers for regular expressions, cached per evaluation subject (made on first use). */
   strings: Map<Uint8Array, string> | undefined;
 }
@@ -44,6 +47,7 @@ export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet'
     http: opts.http,
     dnsQuery: opts.dnsQuery,
     tlsSni: opts.tlsSni,
+    xbits: opts.xbits,
     strings: undefined,
   };
 }

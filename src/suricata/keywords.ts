@@ -211,12 +211,8 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
   ['flow', same],
   ['flowbits', same],
   ['noalert', { kind: 'noalert' }],
-  [
-    'xbits',
-    refused(
-      'xbits track ip_src, ip_dst or ip_pair: state kept per host or host pair across flows, which flowbits (state of one flow) cannot express; a translation would match less or more',
-    ),
-  ],
+  // host and address-pair bits across flows, with packet-time expiry: honeywall's own xbits (match/xbits.ts)
+  ['xbits', same],
   ['flowint', refused('flowint (counters kept on the flow) has no engine counterpart')],
   ['stream_size', same],
   ['threshold', { kind: 'same', suricata: thresholdValue }],
