@@ -19,7 +19,12 @@ const HEADER = 12;
 export interface DnsStats {
   /** Requests whose questions were read. */
   requests: number;
-  /** Messages that are no DNS request Suricata would parse: short header, a bad label, a pointer past the end. */
+  /**
+   * Datagrams and messages to a DNS port that are no DNS at all by Suricata's probe (probe_header_validity: a header
+   * cut short, no question, more records than bytes): not inspected as DNS, not reported (any junk sent to port 53).
+   */
+  notDns: number;
+  /** Requests that pass the probe and whose questions do not parse: a bad label, a pointer past the end or to itself. */
   malformed: number;
   /** Names cut at DNS_MAX_NAME or DNS_MAX_STEPS (a compression loop among them). */
   truncated: number;
@@ -30,7 +35,7 @@ export interface DnsStats {
 }
 
 export function newDnsStats(): DnsStats {
-  return { requests: 0, malformed: 0, truncated: 0, loops: 0, queriesDropped: 0 };
+  return { requests: 0, notDns: 0, malformed: 0, truncated: 0, loops: 0, queriesDropped: 0 };
 }
 
 export interface DnsName {
@@ -117,14 +122,14 @@ export function readDnsName(msg: Uint8Array, at: number): DnsName | undefined {
  */
 export function dnsRequestQueries(msg: Uint8Array, stats: DnsStats): Uint8Array[] | undefined {
   if (msg.length < HEADER) {
-    stats.malformed++;
+    stats.notDns++;
     return undefined;
   }
   if ((msg[2]! & 0x80) !== 0) return undefined; // a response
   const questions = (msg[4]! << 8) | msg[5]!;
   const records = questions + ((msg[6]! << 8) | msg[7]!) + ((msg[8]! << 8) | msg[9]!) + ((msg[10]! << 8) | msg[11]!);
   if (questions === 0 || 2 * records > msg.length) {
-    stats.malformed++;
+    stats.notDns++;
     return undefined;
   }
   const names: Uint8Array[] = [];
