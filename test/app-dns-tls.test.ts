@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DNS_MAX_NAME, DNS_MAX_QUERIES, DnsTcpReader, dnsRequestQueries, encodeDnsName, newDnsStats, readDnsName } from '../src/app/dns.js';
 import { clientHelloSni, newTlsStats, TLS_MAX_HELLO, TlsHelloReader } from '../src/app/tls-sni.js';
+import { StreamOrder } from '../src/app/stream-order.js';
 import { loadRuleSet } from '../src/config/ruleset.js';
 import { lintRuleSet } from '../src/lint/lint.js';
 import { compileRuleSet } from '../src/match/compile.js';
@@ -255,6 +256,19 @@ describe('TLS ClientHello server name', () => {
     }
   });
 
+  it('stream order: retransmitted bytes are left out, a gap ends the reader', () => {
+    const o = new StreamOrder();
+    const d = B('abcdef');
+    expect(text(o.take(d.subarray(0, 3), 1000))).toBe('abc');
+    expect(text(o.take(d.subarray(0, 3), 1000))).toBe(''); // all seen
+    expect(text(o.take(d.subarray(1, 5), 1001))).toBe('de'); // partly seen
+    expect(o.take(B('x'), 1010)).toBeUndefined(); // a gap
+    const w = new StreamOrder();
+    expect(text(w.take(B('ab'), 0xfffffffe))).toBe('ab');
+    expect(text(w.take(B('cd'), 0))).toBe('cd'); // across the wrap of the sequence space
+    expect(text(new StreamOrder().take(B('zz'), undefined))).toBe('zz');
+  });
+
   it('a handshake longer than TLS_MAX_HELLO is given up and counted', () => {
     const stats = newTlsStats();
     const r = new TlsHelloReader(stats);
@@ -320,6 +334,9 @@ describe('dns.query and tls.sni rules end to end', () => {
     const tcpDns = session(53, [cat(u16(tcpMsg.length), tcpMsg.subarray(0, 9)), tcpMsg.subarray(9)], B('\x00\x02ok'));
     const helloBytes = records(clientHello(cat(sniExt('login.bank.example'), ext(43, [2, 3, 4]))));
     const tls = session(8443, [helloBytes.subarray(0, 50), helloBytes.subarray(50)], records(cat([2, 0, 0, 2], [3, 3])));
+    // port 8443 is not reassembled: the packets are read as they come, so the first piece is sent twice (a
+    // retransmission, left out by the reader) before the second
+    tls.splice(4, 0, tls[3]!);
     const pcap = capture(dir, 'app.pcap', [udpQuery, udpOther, ...tcpDns, ...tls]);
 
     const rules: [number, string, boolean][] = [

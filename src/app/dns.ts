@@ -14,6 +14,8 @@ export const DNS_MAX_NAME = 255;
 export const DNS_MAX_STEPS = 255;
 /** The questions of one request inspected; the rest are counted (real requests ask one; each costs an evaluation). */
 export const DNS_MAX_QUERIES = 32;
+import { StreamOrder } from './stream-order.js';
+
 const HEADER = 12;
 
 export interface DnsStats {
@@ -32,10 +34,12 @@ export interface DnsStats {
   loops: number;
   /** Questions past DNS_MAX_QUERIES, not inspected. */
   queriesDropped: number;
+  /** TCP streams whose bytes came with a gap: their DNS reader ended there. */
+  gaps: number;
 }
 
 export function newDnsStats(): DnsStats {
-  return { requests: 0, notDns: 0, malformed: 0, truncated: 0, loops: 0, queriesDropped: 0 };
+  return { requests: 0, notDns: 0, malformed: 0, truncated: 0, loops: 0, queriesDropped: 0, gaps: 0 };
 }
 
 export interface DnsName {
@@ -157,6 +161,8 @@ export function dnsRequestQueries(msg: Uint8Array, stats: DnsStats): Uint8Array[
  */
 export class DnsTcpReader {
   private held: Uint8Array = new Uint8Array(0);
+  /** Where this reader is in its stream (src/app/session.ts). */
+  readonly order = new StreamOrder();
 
   /** The complete messages `data` ends, in order. */
   push(data: Uint8Array): Uint8Array[] {

@@ -42,8 +42,13 @@ export class AppParsers {
     return q === undefined || q.length === 0 ? undefined : { dns: q, sni: undefined };
   }
 
-  /** One direction's next stream bytes: DNS requests to a DNS port, the client's ClientHello on any port. */
-  tcp(flow: Flow, fromClient: boolean, data: Uint8Array): AppBuffers | undefined {
+  /**
+   * One direction's next stream bytes: DNS requests to a DNS port, the client's ClientHello on any port. `seq`: the
+   * TCP sequence number of `data`'s first byte when it may repeat or skip bytes (a packet of a direction stream5 does
+   * not reassemble, a rebuilt segment): bytes seen before are left out, and a gap ends the flow's readers (counted);
+   * undefined when the bytes are the stream's next ones (the gateway's in-order stream).
+   */
+  tcp(flow: Flow, fromClient: boolean, data: Uint8Array, seq?: number): AppBuffers | undefined {
     if (!fromClient || data.length === 0) return undefined;
     if (this.dnsPorts.has(flow.server.port)) {
       let r = flow.app.get(DNS_TCP) as DnsTcpReader | undefined;
@@ -51,14 +56,21 @@ export class AppParsers {
         r = new DnsTcpReader();
         flow.app.set(DNS_TCP, r);
       }
+      const fresh = r.order.take(data, seq);
+      if (fresh === undefined) {
+        this.stats.dns.gaps++;
+        flow.app.delete(DNS_TCP);
+        return undefined;
+      }
       let names: Uint8Array[] | undefined;
-      for (const m of r.push(data)) {
+      for (const m of r.push(fresh)) {
         const q = dnsRequestQueries(m, this.stats.dns);
         if (q !== undefined) names = names === undefined ? q : names.concat(q);
       }
       return names === undefined || names.length === 0 ? undefined : { dns: names, sni: undefined };
     }
     let reader: TlsHelloReader | undefined;
+    let bytes = data;
     if (!flow.clientSniffed) {
       flow.clientSniffed = true;
       // a handshake record (type 22, version 3.x) starts the client's stream, or no reader is kept for it
@@ -69,7 +81,16 @@ export class AppParsers {
       reader = flow.hasApp ? (flow.app.get(TLS) as TlsHelloReader | undefined) : undefined;
       if (reader === undefined) return undefined;
     }
-    const sni = reader.push(data);
+    if (seq !== undefined) {
+      const fresh = reader.order.take(data, seq);
+      if (fresh === undefined) {
+        this.stats.tls.gaps++;
+        flow.app.delete(TLS);
+        return undefined;
+      }
+      bytes = fresh;
+    }
+    const sni = reader.push(bytes);
     if (reader.done) flow.app.delete(TLS);
     return sni === undefined ? undefined : { dns: undefined, sni };
   }

@@ -6,6 +6,8 @@
  * what is there, nothing throws, malformed input is counted in TlsStats.
  */
 
+import { StreamOrder } from './stream-order.js';
+
 /** The client bytes held for one ClientHello: four full records' worth (a post-quantum key share is ~1.2 KB). */
 export const TLS_MAX_HELLO = 4 * (16384 + 5);
 const SNI_MAX = 255;
@@ -21,10 +23,12 @@ export interface TlsStats {
   malformed: number;
   /** ClientHellos longer than TLS_MAX_HELLO: given up, no SNI. */
   tooLong: number;
+  /** Client streams whose bytes came with a gap before the ClientHello was whole: given up, no SNI. */
+  gaps: number;
 }
 
 export function newTlsStats(): TlsStats {
-  return { hellos: 0, withSni: 0, malformed: 0, tooLong: 0 };
+  return { hellos: 0, withSni: 0, malformed: 0, tooLong: 0, gaps: 0 };
 }
 
 export type HelloResult =
@@ -111,6 +115,8 @@ export class TlsHelloReader {
   private buf: Uint8Array | undefined = new Uint8Array(0);
   private len = 0;
   private need = 5;
+  /** Where this reader is in its stream (src/app/session.ts). */
+  readonly order = new StreamOrder();
 
   constructor(private readonly stats: TlsStats) {}
 

@@ -4,6 +4,7 @@ import { fixChecksums } from '../packet/checksum.js';
 import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js';
 import { Defragmenter, type DefragOptions, type FragAlerts } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
+import { TcpFlag } from '../packet/types.js';
 import { hasHeaderEnd, httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
 import { HttpSession, showsHttp, type HttpBuffers, type HttpConfig } from '../http/session.js';
@@ -252,7 +253,8 @@ export class PacketPipeline {
       // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
       if (!u.streamInserted) {
         item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
-        item.app = this.app.tcp(u.flow, u.fromClient, p.payload);
+        // (a SYN's data starts one after its sequence number: TCP Fast Open)
+        item.app = this.app.tcp(u.flow, u.fromClient, p.payload, (p.tcp.flags & TcpFlag.SYN) !== 0 ? (p.tcp.seq + 1) >>> 0 : p.tcp.seq);
       } else item.detectTwice = this.httpPorts.has(u.flow.server.port);
     } else if (p.udp !== undefined && p.payloadLength > 0 && detection === 'all' && p.ip?.isFragment !== true) {
       item.app = this.app.udp(p.payload, p.dstPort);
@@ -309,7 +311,7 @@ export class PacketPipeline {
       fragAlerts: undefined,
       segment: s,
       http: http ? this.parseHttp(f, s.fromClient, s.data) : [],
-      app: http ? this.app.tcp(f, s.fromClient, s.data) : undefined,
+      app: http ? this.app.tcp(f, s.fromClient, s.data, s.seq) : undefined,
       payload: undefined,
       detectTwice: false,
     };

@@ -58,6 +58,8 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
   dnsQueriesDropped: number;
   tlsMalformed: number;
   tlsTooLong: number;
+  /** TCP streams whose DNS or ClientHello reader a gap ended. */
+  appGaps: number;
 };
 
 /** A pipeline's drops after a capture. */
@@ -74,6 +76,7 @@ export function pipelineDrops(pipe: PacketPipeline): PipelineDrops {
     dnsQueriesDropped: dns.queriesDropped,
     tlsMalformed: tls.malformed,
     tlsTooLong: tls.tooLong,
+    appGaps: dns.gaps + tls.gaps,
   };
 }
 
@@ -105,6 +108,11 @@ export function captureWarnings(file: string, notes: readonly string[], drops: P
   if (drops.tlsMalformed + drops.tlsTooLong > 0)
     out.push({
       text: `${file}: TLS: ${drops.tlsMalformed} malformed ClientHello(s), ${drops.tlsTooLong} longer than ${TLS_MAX_HELLO} bytes: no tls.sni for them`,
+      damaged: false,
+    });
+  if (drops.appGaps > 0)
+    out.push({
+      text: `${file}: DNS/TLS: ${drops.appGaps} TCP stream(s) with missing bytes before a DNS message or ClientHello was whole: not read past the gap`,
       damaged: false,
     });
   return out;
@@ -421,6 +429,7 @@ export class ShardedReplay {
       dnsQueriesDropped: 0,
       tlsMalformed: 0,
       tlsTooLong: 0,
+      appGaps: 0,
     };
     for (const e of this.ends) {
       drops.datagramMemcap += e!.drops.datagramMemcap;
@@ -432,6 +441,7 @@ export class ShardedReplay {
       drops.dnsQueriesDropped += e!.drops.dnsQueriesDropped;
       drops.tlsMalformed += e!.drops.tlsMalformed;
       drops.tlsTooLong += e!.drops.tlsTooLong;
+      drops.appGaps += e!.drops.appGaps;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
     return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);
