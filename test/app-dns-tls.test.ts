@@ -256,6 +256,25 @@ describe('TLS ClientHello server name', () => {
     }
   });
 
+  it('property: the ClientHello reader never throws on any bytes in any pieces, and an SNI it gives is 1 to 255 bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.array(fc.nat(400), { maxLength: 6 }), fc.boolean(), (bytes, cuts, tlsStart) => {
+        // half the inputs start as a handshake record does, so the reader gets past its first check
+        const data = tlsStart ? cat([22, 3, 1], bytes) : bytes;
+        const got = clientHelloSni(data);
+        if (got.kind === 'hello' && got.sni !== undefined) expect(got.sni.length).toBeGreaterThan(0);
+        const r = new TlsHelloReader(newTlsStats());
+        let at = 0;
+        for (const c of [...cuts.sort((a, b) => a - b), data.length]) {
+          const sni = r.push(data.subarray(at, Math.max(at, c)));
+          if (sni !== undefined) expect(sni.length).toBeLessThanOrEqual(255);
+          at = Math.max(at, c);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('stream order: retransmitted bytes are left out, a gap ends the reader', () => {
     const o = new StreamOrder();
     const d = B('abcdef');
