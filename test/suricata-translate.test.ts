@@ -123,15 +123,30 @@ describe('translation table', () => {
       input: `${HDR} (http.method; content:"GET"; fast_pattern; sid:1;)`,
       want: 'content:"GET"; http_method; sid:1;',
     },
-    { name: 'xbits refused', input: `${HDR} (xbits:set,a,track ip_src; sid:1;)`, want: /REFUSED: xbits: .*across flows/ },
+    { name: 'xbits written through', input: `${HDR} (xbits:set,a,track ip_src; sid:1;)`, want: 'xbits:set,a,track ip_src; sid:1;' },
+    { name: 'flowint refused', input: `${HDR} (flowint:c,+,1; sid:1;)`, want: /REFUSED: flowint: / },
     { name: 'dataset refused', input: `${HDR} (content:"a"; dataset:isset,s,type string; sid:1;)`, want: /REFUSED: dataset: / },
     { name: 'lua refused', input: `${HDR} (lua:x.lua; sid:1;)`, want: /REFUSED: lua: / },
+    { name: 'dns.query', input: `${HDR} (dns.query; content:"x"; nocase; sid:1;)`, want: 'dns_query; content:"x"; nocase; sid:1;' },
+    { name: 'dns_query (legacy name)', input: `${HDR} (dns_query; content:"x"; sid:1;)`, want: 'dns_query; content:"x"; sid:1;' },
     {
-      name: 'dns.query refused',
-      input: `${HDR} (dns.query; content:"x"; sid:1;)`,
-      want: /REFUSED: dns.query: the engine has no DNS query name buffer/,
+      name: 'dns.query startswith, endswith, bsize',
+      input: `${HDR} (dns.query; content:"www."; startswith; content:".com"; endswith; bsize:<64; sid:1;)`,
+      want: 'dns_query; content:"www."; depth:4; offset:0; content:".com"; isdataat:!1,relative; isdataat:!63; sid:1;',
     },
-    { name: 'tls.sni refused', input: `${HDR} (tls.sni; content:"x"; sid:1;)`, want: /REFUSED: tls.sni: / },
+    {
+      name: 'tls.sni, then the packet again',
+      input: `${HDR} (tls.sni; content:"evil"; pcre:"/^x/"; pkt_data; content:"y"; sid:1;)`,
+      want: 'tls_sni; content:"evil"; pcre:"/^x/"; pkt_data; content:"y"; sid:1;',
+    },
+    { name: 'tls_sni (legacy name)', input: `${HDR} (tls_sni; content:"x"; sid:1;)`, want: 'tls_sni; content:"x"; sid:1;' },
+    {
+      name: 'byte_test in tls.sni reads its cursor',
+      input: `${HDR} (tls.sni; byte_test:1,=,0x65,0; sid:1;)`,
+      want: 'tls_sni; byte_test:1,=,0x65,0; sid:1;',
+    },
+    { name: 'dns.opcode refused', input: `${HDR} (dns.opcode:0; sid:1;)`, want: /REFUSED: dns.opcode: the engine has no DNS opcode buffer/ },
+    { name: 'tls.cert_subject refused', input: `${HDR} (tls.cert_subject; content:"x"; sid:1;)`, want: /REFUSED: tls.cert_subject: / },
     { name: 'ja3.hash refused', input: `${HDR} (ja3.hash; content:"x"; sid:1;)`, want: /REFUSED: ja3.hash: / },
     { name: 'app-layer-event refused', input: `${HDR} (app-layer-event:http.x; sid:1;)`, want: /REFUSED: app-layer-event: / },
     {
@@ -164,6 +179,20 @@ describe('translation table', () => {
       'alert tcp any any -> any 23 (flow:to_server,no_stream; sid:1;)\n',
     );
     expect(translateSuricata('alert dns any any -> any any (sid:1;)\n', 'f').refusedRules[0]!.reason).toMatch(/UDP and TCP/);
+    // dns with its buffer: an ip rule (the buffer exists only where DNS was parsed: port 53, UDP and TCP)
+    expect(translateSuricata('alert dns $HOME_NET any -> any 53 (dns.query; content:"x"; sid:1;)\n', 'f').text).toBe(
+      'alert ip $HOME_NET any -> any any (dns_query; content:"x"; sid:1;)\n',
+    );
+    expect(translateSuricata('alert dns any any -> any 5353 (dns.query; content:"x"; sid:1;)\n', 'f').refusedRules[0]!.reason).toMatch(
+      /dns rule on port 5353: the engine parses DNS on port 53/,
+    );
+    // tls with tls.sni keeps its ports (the ClientHello is found on any port); without it, port 443
+    expect(translateSuricata('alert tls any any -> any any (tls.sni; content:"x"; sid:1;)\n', 'f').text).toBe(
+      'alert tcp any any -> any any (tls_sni; content:"x"; sid:1;)\n',
+    );
+    expect(translateSuricata('alert tls any any -> any any (content:"x"; sid:1;)\n', 'f').text).toBe(
+      'alert tcp any any -> any 443 (content:"x"; sid:1;)\n',
+    );
     expect(translateSuricata('rejectboth tcp any any -> any any (sid:1;)\n', 'f').refusedRules[0]!.reason).toMatch(/rejectboth/);
   });
 
@@ -214,20 +243,20 @@ describe('refusals: where and why, in lint and compile', () => {
     writeFileSync(
       f,
       'alert http any any -> any any (msg:"ok"; http.uri; content:"/a"; sid:1; rev:1;)\n' +
-        'alert dns any any -> any any (msg:"dns"; dns.query; \\\n  content:"evil"; sid:2; rev:1;)\n' +
-        'alert tcp any any -> any any (msg:"two"; content:"a"; xbits:set,x,track ip_pair; lua:foo.lua; sid:3; rev:1;)\n',
+        'alert dns any any -> any any (msg:"dns"; dns.opcode:0; \\\n  content:"evil"; sid:2; rev:1;)\n' +
+        'alert tcp any any -> any any (msg:"two"; content:"a"; flowint:counter,+,1000000; lua:foo.lua; sid:3; rev:1;)\n',
     );
     const lint = lintRuleSet({ paths: [f], inputDialect: 'suricata' });
     expect(lint.errors).toBe(0);
     const w = lint.diagnostics.filter((d) => d.code === 'suricata-unmapped').map((d) => `${d.line}:${d.column} ${d.message.split(':')[0]}`);
-    expect(w).toEqual(['2:7 dns is DNS over UDP and TCP', '2:42 dns.query', '4:55 xbits', '4:82 lua']);
+    expect(w).toEqual(['2:7 dns without a DNS buffer (dns.query)', '2:42 dns.opcode', '4:55 flowint', '4:82 lua']);
     const c = compileRuleSet(loadRuleSet({ paths: [f], inputDialect: 'suricata' }));
     expect(c.plan.rules.map((r) => r.sid)).toEqual([1]);
     expect(c.failures.map((x) => [x.sid, x.line, x.column, x.code])).toEqual([
       [2, 2, 7, 'suricata-unmapped'],
       [3, 4, 55, 'suricata-unmapped'],
     ]);
-    expect(c.failures[1]!.reason).toMatch(/xbits: .*; lua: lua runs a script/);
+    expect(c.failures[1]!.reason).toMatch(/flowint: .*; lua: lua runs a script/);
   });
 });
 
@@ -309,7 +338,7 @@ describe('hostile text and the compile worker', () => {
       writeFileSync(
         f,
         `alert http any any -> any any (msg:"a"; http.uri; content:"/x${k}"; endswith; sid:${10 + k};)\n` +
-          `alert tcp any any -> any any (msg:"b"; content:"y"; \\\n  xbits:set,q,track ip_src; sid:${20 + k};)\n`,
+          `alert tcp any any -> any any (msg:"b"; content:"y"; \\\n  flowint:q,+,1; sid:${20 + k};)\n`,
       );
       return f;
     });
@@ -334,7 +363,7 @@ describe('convert of Suricata rules', () => {
     writeFileSync(
       f,
       'alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"uri"; flow:to_server; http.uri; content:"/a"; startswith; sid:1; rev:1;)\n' +
-        'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"sni"; tls.sni; content:"evil"; sid:2; rev:1;)\n',
+        'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"sni"; tls.cert_subject; content:"evil"; sid:2; rev:1;)\n',
     );
     const { main } = await import('../src/cli/main.js');
     let out = '';
@@ -354,7 +383,9 @@ describe('convert of Suricata rules', () => {
     expect(text).toMatch(
       /^alert tcp \$HOME_NET any -> \$EXTERNAL_NET \$HTTP_PORTS \(msg:"uri"; flow:to_server; content:"\/a"; http_uri; depth:2; offset:0; sid:1; rev:1;\)$/m,
     );
-    expect(text).toMatch(/^# honeywall: not translated from Suricata \(.*in\.rules:2: tls\.sni: the engine has no TLS SNI buffer/m);
+    expect(text).toMatch(
+      /^# honeywall: not translated from Suricata \(.*in\.rules:2: tls\.cert_subject: the engine has no TLS certificate subject buffer/m,
+    );
     expect(text).toMatch(/^# alert tls \$HOME_NET any/m);
   });
 });

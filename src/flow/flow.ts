@@ -119,6 +119,11 @@ export class Flow {
   noFpClient: Int32Array | undefined = undefined;
   noFpServer: Int32Array | undefined = undefined;
   private appMap: Map<string, unknown> | undefined = undefined;
+  /**
+   * The client's first stream bytes were looked at for a TLS handshake (src/app/session.ts): a flow that starts
+   * otherwise keeps no reader, and its app map is not made for it.
+   */
+  clientSniffed = false;
   /** The handshake completed (Snort's trackers left SYN_SENT/SYN_RCVD): ACKs from then on acknowledge data. */
   synced = false;
   /** The session ended at its last packet (both FINs acknowledged): the next packet of its tuple starts a new one. */

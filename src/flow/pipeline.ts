@@ -4,9 +4,11 @@ import { fixChecksums } from '../packet/checksum.js';
 import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js';
 import { Defragmenter, type DefragOptions, type FragAlerts } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
+import { TcpFlag } from '../packet/types.js';
 import { hasHeaderEnd, httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
 import { HttpSession, showsHttp, type HttpBuffers, type HttpConfig } from '../http/session.js';
+import { AppParsers, type AppBuffers } from '../app/session.js';
 import { setAppProto, type Flow } from './flow.js';
 import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
@@ -27,6 +29,8 @@ export interface PipelineOptions {
   http?: HttpConfig;
   /** Server ports whose traffic is parsed as HTTP (default SNORT_HTTP_PORTS). */
   httpPorts?: readonly number[];
+  /** Server ports whose traffic is parsed as DNS, over UDP and TCP (default 53, Suricata's; src/app/session.ts). */
+  dnsPorts?: readonly number[];
 }
 
 /** A flow's HTTP session, if it has one (without making its app map). */
@@ -72,6 +76,8 @@ export interface InspectionItem {
   segment: StreamSegment | undefined;
   /** HTTP buffers parsed from this item's payload (see HttpSession); empty when not HTTP. */
   http: HttpBuffers[];
+  /** The DNS question names and TLS server name this item's payload ends (src/app/session.ts); undefined: none. */
+  app?: AppBuffers | undefined;
   /** The bytes rules see as the payload when they are not the packet's own (the inline gateway's stream window). */
   payload: Uint8Array | undefined;
   /**
@@ -98,6 +104,8 @@ export class PacketPipeline {
   readonly flows: FlowTable;
   /** The zlib streams of the flows' compressed HTTP bodies: capped, see InflaterPool. */
   readonly inflaters: InflaterPool;
+  /** The DNS and TLS ClientHello readers, and their counts of malformed input. */
+  readonly app: AppParsers;
   private readonly decodeOpts: DecodeOptions | undefined;
   private readonly httpCfg: HttpConfig;
   private readonly httpPorts: Set<number>;
@@ -110,6 +118,7 @@ export class PacketPipeline {
     this.inflaters = opts.http?.inflaters ?? new InflaterPool();
     this.httpCfg = { ...opts.http, inflaters: this.inflaters };
     this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
+    this.app = new AppParsers(opts.dnsPorts);
     const httpPorts = this.httpPorts;
     this.flows = new FlowTable({
       // http_inspect's protocol aware flushing (hi_paf.c), on its ports in both directions: an ACK covering an HTTP
@@ -236,13 +245,19 @@ export class PacketPipeline {
       fragAlerts,
       segment: undefined,
       http: [],
+      app: undefined,
       payload: undefined,
       detectTwice: false,
     };
     if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0) {
       // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
-      if (!u.streamInserted) item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
-      else item.detectTwice = this.httpPorts.has(u.flow.server.port);
+      if (!u.streamInserted) {
+        item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
+        // (a SYN's data starts one after its sequence number: TCP Fast Open)
+        item.app = this.app.tcp(u.flow, u.fromClient, p.payload, (p.tcp.flags & TcpFlag.SYN) !== 0 ? (p.tcp.seq + 1) >>> 0 : p.tcp.seq);
+      } else item.detectTwice = this.httpPorts.has(u.flow.server.port);
+    } else if (p.udp !== undefined && p.payloadLength > 0 && detection === 'all' && p.ip?.isFragment !== true) {
+      item.app = this.app.udp(p.payload, p.dstPort);
     }
     out.push(item);
   }
@@ -296,6 +311,7 @@ export class PacketPipeline {
       fragAlerts: undefined,
       segment: s,
       http: http ? this.parseHttp(f, s.fromClient, s.data) : [],
+      app: http ? this.app.tcp(f, s.fromClient, s.data, s.seq) : undefined,
       payload: undefined,
       detectTwice: false,
     };

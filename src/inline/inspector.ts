@@ -23,6 +23,7 @@ import { flowKey } from '../flow/key.js';
 import { SNORT_HTTP_PORTS, type InspectionItem } from '../flow/pipeline.js';
 import { httpMessageLength } from '../http/paf.js';
 import { HttpSession, showsHttp, type HttpBuffers } from '../http/session.js';
+import { AppParsers, type AppBuffers } from '../app/session.js';
 import type { MatchEvent } from '../match/decide.js';
 import type { Matcher } from '../match/engine.js';
 import type { RulePlan } from '../match/plan.js';
@@ -72,6 +73,8 @@ export interface InlineOptions {
   maxHeld?: number;
   /** Server ports whose streams are cut at HTTP message boundaries (default Snort's HTTP ports). */
   httpPorts?: readonly number[];
+  /** Server ports whose traffic is read as DNS, UDP and TCP (default 53; src/app/session.ts). */
+  dnsPorts?: readonly number[];
   /**
    * Gives a packet the inspector keeps past the `push` that brought it (a segment held for a gap, a fragment held for
    * its datagram) its own bytes: the gateway's queue hands over views of a buffer that its next batch overwrites
@@ -118,6 +121,8 @@ export class InlineInspector<H> {
   private readonly holdMs: number;
   private readonly maxHeld: number;
   private readonly httpPorts: Set<number>;
+  /** The DNS and TLS ClientHello readers (src/app), fed a stream's bytes in order as they pass, and their counts. */
+  readonly app: AppParsers;
   private readonly keep: (p: Packet) => Packet;
   private readonly fragments = new Map<string, FragmentEntry<H>>();
   /** Streams holding segments (checked by expire). */
@@ -137,6 +142,7 @@ export class InlineInspector<H> {
     this.holdMs = opts.holdMs ?? 2000;
     this.maxHeld = opts.maxHeld ?? 1024;
     this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
+    this.app = new AppParsers(opts.dnsPorts);
     this.keep = opts.keep ?? ((p) => p);
     // the gateway tracks streams itself (InlineStream); the flow table only keeps sessions and their state
     this.flows = new FlowTable({ ...opts.flow, reassembleClientPorts: 'none', reassembleServerPorts: 'none' });
@@ -286,7 +292,8 @@ export class InlineInspector<H> {
     const flow = u.flow;
     const t = p.tcp;
     if (t === undefined || flow === undefined) {
-      this.finish(handle, p, this.matcher.inspect(itemOf(p, u, false)), out, flow);
+      const app = p.udp !== undefined && p.payloadLength > 0 && p.ip?.isFragment !== true ? this.app.udp(p.payload, p.dstPort) : undefined;
+      this.finish(handle, p, this.matcher.inspect(itemOf(p, u, false, app)), out, flow);
       return;
     }
     const st = this.streamOf(flow, u.fromClient);
@@ -388,7 +395,10 @@ export class InlineInspector<H> {
     const fresh = payload.subarray(c.skip);
     const before = st.offset;
     this.stats.streamBytes += fresh.length;
-    const packetEvents = this.matcher.inspect(itemOf(p, u, true));
+    // the DNS requests and the ClientHello the new bytes complete: on the packet (for the rules without a fast pattern,
+    // which the window leaves to it) and on its first window (for those with one)
+    let app = this.app.tcp(flow, fromClient, fresh);
+    const packetEvents = this.matcher.inspect(itemOf(p, u, true, app));
     // A GSO/GRO super-packet brings up to 64 KB at once: its new bytes are inspected in pieces of at most
     // SEGMENT_PIECE, each as if it had been a segment of its own, so that every byte is in some window (the window
     // is at most WINDOW_MAX long) and a match that straddles two pieces is found as one straddling two segments is.
@@ -397,7 +407,8 @@ export class InlineInspector<H> {
       const piece = at === 0 && fresh.length <= SEGMENT_PIECE ? fresh : fresh.subarray(at, Math.min(fresh.length, at + SEGMENT_PIECE));
       const from = st.offset;
       st.append(piece);
-      const found = this.inspectWindow(p, u, st, from, this.prefilter(st, piece, from, p.srcPort, p.dstPort));
+      const found = this.inspectWindow(p, u, st, from, this.prefilter(st, piece, from, p.srcPort, p.dstPort), app);
+      app = undefined;
       if (found.length > 0) windowEvents = windowEvents.length === 0 ? found : [...windowEvents, ...found];
     }
     if (fresh.length > SEGMENT_PIECE) this.stats.largeSegments++;
@@ -443,6 +454,7 @@ export class InlineInspector<H> {
     st: InlineStream<Handle<H>>,
     before: number,
     patterns: number[],
+    app: AppBuffers | undefined,
   ): MatchEvent[] {
     const end = st.offset;
     const http = this.httpPorts.has(u.flow.server.port);
@@ -468,6 +480,7 @@ export class InlineInspector<H> {
       fragAlerts: undefined,
       segment: undefined,
       http: buffers,
+      app,
       payload: window,
     };
     const events = this.matcher.inspectWindow(item, patterns, { payload: prior, http: st.lastHttp });
@@ -598,7 +611,12 @@ function decision<H>(handle: H, p: Packet, verdict: 'accept' | 'drop', reason: I
   return { handle, packet: p, verdict, replaced: false, action: undefined, events: [], reason };
 }
 
-function itemOf(p: Packet, u: { flow: Flow | undefined; fromClient: boolean; established: boolean }, streamInserted: boolean): InspectionItem {
+function itemOf(
+  p: Packet,
+  u: { flow: Flow | undefined; fromClient: boolean; established: boolean },
+  streamInserted: boolean,
+  app?: AppBuffers,
+): InspectionItem {
   return {
     kind: 'packet',
     packet: p,
@@ -610,6 +628,7 @@ function itemOf(p: Packet, u: { flow: Flow | undefined; fromClient: boolean; est
     fragAlerts: undefined,
     segment: undefined,
     http: [],
+    app,
     payload: undefined,
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { FlowTest, FlowbitsOp as FlowbitsPlan, HeaderOf, HeaderTest, NumTest } from '../match/plan.js';
 import { OptionError, type PlanContext } from '../match/plan-context.js';
+import { XBITS_EXPIRE_DEFAULT, xbitName } from '../match/xbits.js';
 import type { Subject } from '../match/subject.js';
 import { defineKeyword, flagKeyword, type AnyKeywordSpec, type KeywordSpec, type ValueReporter } from './spec.js';
 import { parseInteger } from './values.js';
@@ -1016,6 +1017,72 @@ export function streamSizeMatches(h: HeaderOf<'stream_size'>, s: Subject): boole
   }
 }
 
+export type XbitsArgs =
+  | { op: 'noalert' }
+  | { op: 'set' | 'unset' | 'toggle' | 'isset' | 'isnotset'; name: string; track: 'ip_src' | 'ip_dst' | 'ip_pair'; expire: number };
+
+const XBITS_OPS = ['set', 'unset', 'toggle', 'isset', 'isnotset'] as const;
+
+/**
+ * Suricata's xbits (detect-xbits.c DetectXbitParse), honeywall's keyword (Snort 2.9 has no host bits; the Suricata
+ * reader writes it through, and lint warns in a Snort 2.9 file): `OP,NAME,track ip_src|ip_dst|ip_pair[,expire N]`
+ * (N from 1, 30 by default), or `noalert`. Evaluated as flowbits are (match/xbits.ts).
+ */
+export const xbits = defineKeyword<XbitsArgs>({
+  name: 'xbits',
+  repeats: true,
+  category: 'non-payload',
+  value: 'required',
+  summary: "set, clear or test named bits kept on a host or an address pair across flows, with an expiry (Suricata's; honeywall)",
+  parse(value, report) {
+    const parts = (value ?? '').split(',');
+    let at = 0;
+    const pieces = parts.map((p) => {
+      const lead = p.length - p.trimStart().length;
+      const piece = { text: p.trim(), at: at + lead };
+      at += p.length + 1;
+      return piece;
+    });
+    const bad = (p: { text: string; at: number }, msg: string): undefined => {
+      report.error('bad-argument', msg, p.at, Math.max(1, p.text.length));
+      return undefined;
+    };
+    const op = pieces[0]!;
+    if (op.text === 'noalert') return pieces.length === 1 ? { op: 'noalert' } : bad(pieces[1]!, 'xbits:noalert takes nothing more');
+    if (!(XBITS_OPS as readonly string[]).includes(op.text))
+      return bad(op, `xbits needs set, unset, toggle, isset, isnotset or noalert, not '${op.text.slice(0, 32)}'`);
+    const name = pieces[1];
+    if (name === undefined || !FLOWBIT_NAME.test(name.text)) return bad(name ?? op, 'xbits needs a bit name (letters, digits, _ . -)');
+    let track: 'ip_src' | 'ip_dst' | 'ip_pair' | undefined;
+    let expire: number | undefined;
+    for (const p of pieces.slice(2)) {
+      const m = /^(track|expire)\s+(\S+)$/.exec(p.text);
+      if (m === null) return bad(p, `xbits takes 'track ip_src|ip_dst|ip_pair' and 'expire N', not '${p.text.slice(0, 32)}'`);
+      if (m[1] === 'track') {
+        if (track !== undefined) return bad(p, 'xbits: track given twice');
+        if (m[2] !== 'ip_src' && m[2] !== 'ip_dst' && m[2] !== 'ip_pair')
+          return bad(p, `xbits tracks ip_src, ip_dst or ip_pair, not '${m[2]!.slice(0, 32)}'`);
+        track = m[2];
+      } else {
+        if (expire !== undefined) return bad(p, 'xbits: expire given twice');
+        // StringParseUint32, and 0 refused
+        if (!/^\d{1,10}$/.test(m[2]!) || Number(m[2]) === 0 || Number(m[2]) > 0xffffffff)
+          return bad(p, `xbits: expire needs 1 to 4294967295 seconds, not '${m[2]!.slice(0, 32)}'`);
+        expire = Number(m[2]);
+      }
+    }
+    if (track === undefined) return bad(op, 'xbits needs track ip_src, ip_dst or ip_pair');
+    return { op: op.text as (typeof XBITS_OPS)[number], name: name.text, track, expire: expire ?? XBITS_EXPIRE_DEFAULT };
+  },
+  plan(args, into) {
+    if (args.op === 'noalert') {
+      into.rule.flowbits.push({ cmd: 'noalert', bits: [], any: false });
+      return;
+    }
+    into.rule.flowbits.push({ cmd: args.op, bits: [xbitName(args.track, args.name)], any: false, track: args.track, expire: args.expire });
+  },
+});
+
 export const nonPayloadKeywords: AnyKeywordSpec[] = [
   fragoffset,
   ttl,
@@ -1027,6 +1094,7 @@ export const nonPayloadKeywords: AnyKeywordSpec[] = [
   flags,
   flow,
   flowbits,
+  xbits,
   seq,
   ack,
   window,

@@ -167,6 +167,28 @@ export function ftpbounceMatches(_h: HeaderOf<'ftpbounce'>, s: Subject): boolean
   return false;
 }
 
+/**
+ * honeywall's own buffers, which Snort 2.9 does not have: the Suricata reader writes them for Suricata's sticky
+ * buffers `dns.query` and `tls.sni` (src/suricata/keywords.ts), and the engine fills them (src/app). In a Snort 2.9
+ * rule file lint warns that Snort refuses the rule (lint/checks.ts); honeywall compiles them either way, as its own
+ * converted files (`update`) hold them.
+ */
+export const HONEYWALL_BUFFERS: ReadonlyMap<string, string> = new Map([
+  ['dns_query', "Suricata's dns.query"],
+  ['tls_sni', "Suricata's tls.sni"],
+  ['xbits', "Suricata's xbits (host and address-pair bits)"],
+]);
+
+export const dns_query: KeywordSpec<true> = {
+  ...flagKeyword('dns_query', 'payload', 'set the cursor to a DNS request question name, dotted, one per question (honeywall)'),
+  plan: (_args, into) => setBuffer(into, 'dns_query'),
+};
+
+export const tls_sni: KeywordSpec<true> = {
+  ...flagKeyword('tls_sni', 'payload', "set the cursor to the TLS ClientHello's server name (honeywall)"),
+  plan: (_args, into) => setBuffer(into, 'tls_sni'),
+};
+
 /** `file_data` or the deprecated `file_data:mime` (Snort 2.9 accepts it and treats it as file_data). */
 export const file_data = defineKeyword<{ mime: boolean }>({
   name: 'file_data',
@@ -376,6 +398,8 @@ export const payloadMiscKeywords: AnyKeywordSpec[] = [
   urilen,
   pkt_data,
   file_data,
+  dns_query,
+  tls_sni,
   base64_decode,
   base64_data,
   asn1,

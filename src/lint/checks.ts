@@ -4,6 +4,7 @@
  * `RuleChecker` looks at one enabled rule at a time (lint hands each over as it is parsed) and collects diagnostics
  * plus the facts that span files (sids, flowbits); `checkFacts` answers the cross-file questions from those facts.
  */
+import { HONEYWALL_BUFFERS } from '../keywords/payload-misc.js';
 import type { AddressExpr, Field, PortExpr, RuleNode, RuleOption } from '../ast.js';
 import type { LineMap, Diagnostic, Severity } from '../diagnostics/diagnostic.js';
 import type { RuleSet } from '../config/ruleset.js';
@@ -76,6 +77,8 @@ export class RuleChecker {
     private readonly exprCache: ExprCache = new Map(),
     /** Where the diagnostics go (lint's capped list); an array by default. */
     readonly diagnostics: { push(d: Diagnostic): void } = [],
+    /** The file was read as Suricata's (src/suricata): its honeywall buffers are the reader's own output. */
+    private readonly translated = false,
   ) {
     this.facts = { file: display, lines, sids: [], flowbitsSet: [], flowbitsChecked: [] };
   }
@@ -136,6 +139,13 @@ export class RuleChecker {
         facts.sids.push({ key: String(rule.gid) + ':' + String(rule.sid), offset: o.start, length: o.end - o.start, sid: rule.sid });
       } else if (kw === 'flowbits' && o.value !== undefined) this.flowbits(rule, o, o.value);
       else if ((kw === 'content' || kw === 'uricontent') && o.args && !(o.args as ContentArgs).negated) positiveContent = true;
+      else if (!this.translated && HONEYWALL_BUFFERS.has(kw))
+        this.report(
+          this.optionPlace(rule, o),
+          'warning',
+          'not-snort',
+          `'${kw}' is honeywall's keyword for ${HONEYWALL_BUFFERS.get(kw)}, not a Snort 2.9 one: Snort refuses this rule (read the Suricata rule with --input-dialect suricata)`,
+        );
       if (traits === 0) continue;
       if (traits & NEEDS_FP) needsFp ??= kw;
       if (proto !== 'tcp' && proto !== 'ip' && traits & TCP_STREAM)

@@ -21,7 +21,7 @@ export function lintFile(ref: RuleFileRef, ctx: CheckContext, exprCache: ExprCac
   // A Suricata file's notes (keywords left out) and its refused rules: warnings, as Suricata accepts those rules.
   if (ref.suricata !== undefined) sink.pushAll(ref.suricata.notes);
   // The checker's diagnostics go straight to the sink: in discovery order, parse and check problems interleave.
-  const checker = new RuleChecker(lines, ref.display, ctx, exprCache, sink);
+  const checker = new RuleChecker(lines, ref.display, ctx, exprCache, sink, ref.suricata !== undefined);
   let enabled = 0;
   let disabled = 0;
   scanRules(text, { file: ref.display, lines }, (node, diags) => {

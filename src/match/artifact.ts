@@ -27,7 +27,8 @@ import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternT
 import type { BufferName } from './plan.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
-export const ARTIFACT_VERSION = 7;
+/** 8: the dns_query and tls_sni buffers (buffer codes 13, 14) and xbits (flowbits operations with a track). */
+export const ARTIFACT_VERSION = 8;
 
 export class ArtifactError extends Error {}
 

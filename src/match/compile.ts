@@ -103,6 +103,7 @@ const HANDLED = new Set([
   'flags',
   'flow',
   'flowbits',
+  'xbits',
   'ttl',
   'tos',
   'id',
@@ -121,6 +122,8 @@ const HANDLED = new Set([
   'urilen',
   'file_data',
   'pkt_data',
+  'dns_query',
+  'tls_sni',
   'base64_decode',
   'base64_data',
   'threshold',
@@ -221,10 +224,19 @@ function toValue(v: number | { variable: string } | undefined, into: PlanContext
 }
 
 const FP_HTTP: ReadonlySet<BufferName> = new Set<BufferName>(['http_uri', 'http_header', 'http_client_body']);
+/**
+ * honeywall's app buffers take a fast pattern as the packet and file data do: the prefilter scans the buffer itself (a
+ * group per buffer, prefilter.ts), so a hit is as exact as the verify that follows. The content's bytes in the raw
+ * payload would not be: a query name is dotted text, while the wire has length bytes between labels (and a label may
+ * hold a 0x2E byte of its own), so "evil.com" is never in a DNS packet's payload as such.
+ */
+const FP_APP: ReadonlySet<BufferName> = new Set<BufferName>(['dns_query', 'tls_sni']);
 
 /** Snort 2.9's choice: explicit fast_pattern, else the longest non-negated content, ties to an HTTP buffer, then the first. */
 function chooseFastPattern(contents: { op: ContentOp; args: ContentArgs }[]): { fp: FastPattern | undefined; chosen: ContentOp | undefined } {
-  const eligible = contents.filter((c) => !c.op.negated && (c.op.buf === 'pkt' || c.op.buf === 'file_data' || FP_HTTP.has(c.op.buf)));
+  const eligible = contents.filter(
+    (c) => !c.op.negated && (c.op.buf === 'pkt' || c.op.buf === 'file_data' || FP_HTTP.has(c.op.buf) || FP_APP.has(c.op.buf)),
+  );
   const explicit = contents.find((c) => c.args.mods.fastPattern !== undefined);
   let best = explicit;
   if (!best) {
@@ -379,7 +391,8 @@ export function compileRule(node: RuleNode, ctx: RuleContext, index: number, lin
       } else if (kw === 'pcre') rule.ops.push(pcreOp(o.args as PcreArgs | undefined, o.value, rule.sid, into, ctx));
       else planOption(o, into);
     });
-    if (kw === 'flowbits') parts.push('flowbits');
+    // (xbits ride on the flowbits operations: match/xbits.ts)
+    if (kw === 'flowbits' || kw === 'xbits') parts.push('flowbits');
     else if (kw !== 'content' && kw !== 'uricontent' && !NOT_IN_TREE.has(kw)) parts.push(`${kw}:${(o.value ?? '').trim()}`);
   }
   if (action === 'activate' || action === 'dynamic') ctx.approximated[action] = (ctx.approximated[action] ?? 0) + 1;

@@ -3,6 +3,7 @@
  * evaluator: flowbits checks and updates, threshold / detection_filter / event_filter / suppress, and Snort 2.9's
  * event selection (action order, order_events content_length, `config event_queue: log N`, pass stops the rest).
  */
+import type { XbitStore } from './xbits.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { addressMatches, portMatches } from '../config/variables.js';
 import type { Packet } from '../packet/packet.js';
@@ -117,6 +118,8 @@ export function flowbitChecksPass(rule: RulePlan, s: Subject): boolean {
 
 /** One isset / isnotset check (see flowbitChecksPass); the rule trees (rule-tree.ts) ask a shared check once. */
 export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
+  // xbits: the host's or address pair's bit, flow or no flow (detect-xbits.c DetectXbitMatch)
+  if (fb.track !== undefined) return s.xbits !== undefined && s.xbits.check(fb, s);
   if (s.flow === undefined) return false;
   const bits = s.flow.flowbits;
   const has = (b: string) => bits?.has(b) === true;
@@ -125,10 +128,12 @@ export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
 }
 
 /** The subjects to evaluate for one inspection item: one per HTTP message, or one without HTTP. */
-export function subjectsOf(item: InspectionItem): Subject[] {
+export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
   const p = item.packet;
+  const app = item.app;
+  const sni = app?.sni;
   // one object shape for every subject (V8 then keeps the code that reads them specialised)
-  const subject = (http: HttpBuffers | undefined): Subject => ({
+  const subject = (http: HttpBuffers | undefined, dnsQuery: Uint8Array | undefined): Subject => ({
     packet: p,
     payload: item.payload ?? p.payload,
     rebuilt: item.kind === 'stream',
@@ -137,10 +142,16 @@ export function subjectsOf(item: InspectionItem): Subject[] {
     fromClient: item.fromClient,
     established: item.established,
     http,
+    dnsQuery,
+    tlsSni: sni,
+    xbits,
     strings: undefined,
   });
-  if (item.http.length === 0) return [subject(undefined)];
-  return item.http.map(subject);
+  // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)
+  const dns = app?.dns;
+  if (dns !== undefined && dns.length > 0) return dns.map((q) => subject(undefined, q));
+  if (item.http.length === 0) return [subject(undefined, undefined)];
+  return item.http.map((h) => subject(h, undefined));
 }
 
 /** snort_stream_tcp.c MAX_SESSION_ALERTS: the alerts a TCP session remembers per direction. */

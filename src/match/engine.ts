@@ -1,3 +1,4 @@
+import { XbitStore } from './xbits.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
@@ -72,6 +73,8 @@ export interface MatcherStats {
   pcreCalls: number;
   pcreSteps: number;
   searchBytes: number;
+  /** xbits dropped from the full table for newer ones (match/xbits.ts XBITS_MAX). */
+  xbitsEvicted: number;
 }
 
 export interface MatcherOptions {
@@ -132,11 +135,14 @@ export class Matcher {
     pcreCalls: 0,
     pcreSteps: 0,
     searchBytes: 0,
+    xbitsEvicted: 0,
   };
   /** Limits reached (budget.ts), in total and per rule. */
   readonly limits = new LimitCounters();
   /** Prefilter databases compiled again at load because the stored ones did not fit this machine. */
   readonly prefilterRebuilt: number;
+  /** Suricata's xbits: bits on hosts and address pairs, across this matcher's flows (bounded, evictions counted). */
+  readonly xbits = new XbitStore(undefined, this.stats);
   private decider: EventDecider;
   private readonly groups: LoadedGroup[][];
   private readonly noFp: NoFastPatternIndex[];
@@ -233,6 +239,7 @@ export class Matcher {
    */
   resetState(order: SnortOrderChoices = {}): void {
     this.decider = new EventDecider(this.policy, this.inline);
+    this.xbits.clear();
     this.order = order;
   }
 
@@ -264,8 +271,9 @@ export class Matcher {
   /** Does the rule match this subject (its header already did): non-payload, then payload options. */
   ruleMatches(rule: RulePlan, s: Subject, flowbits = true): boolean {
     if (rule.fastPattern !== undefined && s.streamInserted) return false;
-    // Snort 2.9.20 (flow-drop-iponly-01, ips-state-1): ip rules without content never fire on rebuilt packets
-    if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
+    // Snort 2.9.20 (flow-drop-iponly-01, ips-state-1): ip rules without content never fire on rebuilt packets; but
+    // for honeywall's DNS buffer, which a Suricata `alert dns` rule reads as an ip rule (DNS over TCP is rebuilt)
+    if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt && !readsAppBuffer(rule)) return false;
     if (!nonPayloadMatches(rule, s, flowbits)) return false;
     if (rule.ops.length === 0) return true;
     let lower = this.lowerCache.get(s);
@@ -472,7 +480,7 @@ export class Matcher {
     let out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
-    for (const s of subjectsOf(item)) {
+    for (const s of subjectsOf(item, this.xbits)) {
       const cands = this.candidates(s);
       this.stats.candidates += cands.n;
       this.evaluate(s, cands, done, out, accept, item.detectTwice === true);
@@ -719,7 +727,7 @@ export class Matcher {
     this.itemBudget.reset(itemBytes(item));
     const out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
-    const subjects = subjectsOf(item);
+    const subjects = subjectsOf(item, this.xbits);
     for (let si = 0; si < subjects.length; si++) {
       const s = subjects[si]!;
       const cands = this.candidates(s, patterns);
@@ -733,6 +741,7 @@ export class Matcher {
           fromClient: s.fromClient,
           established: s.established,
           http: before.http[si],
+          xbits: this.xbits,
         });
         return before.payload.length === 0 || !this.ruleMatches(r, prior);
       };
@@ -740,6 +749,12 @@ export class Matcher {
     }
     return this.decider.select(out, p, this.inline);
   }
+}
+
+/** Whether the rule reads honeywall's DNS or TLS buffer (not Snort's: its ip-rule quirk on rebuilt packets is not theirs). */
+export function readsAppBuffer(r: RulePlan): boolean {
+  for (const op of r.ops) if (op.op === 'set_buffer' && (op.buf === 'dns_query' || op.buf === 'tls_sni')) return true;
+  return false;
 }
 
 /** Whether the rule has a flowbits isset / isnotset check (which can fail and mark its tree, rule-tree.ts). */

@@ -83,6 +83,10 @@ export class OrderInteraction {
 
 /** Applies one flowbits operation that changes bits (the others do nothing here). */
 export function applyOp(fb: FlowbitsOp, s: Subject): void {
+  if (fb.track !== undefined) {
+    s.xbits?.apply(fb, s);
+    return;
+  }
   const flow = s.flow;
   // sp_flowbits.c: without a session nothing is set
   if (flow === undefined) return;

@@ -3,7 +3,7 @@
  * a rule, and the error it throws when the matcher cannot use the keyword's typed arguments. Compile time only.
  */
 import type { NumOrVar } from '../keywords/values.js';
-import type { RulePlan, Value } from './plan.js';
+import type { RulePlan, SetBufferOp, Value } from './plan.js';
 
 /**
  * A rule the matcher cannot compile, with the reason (Snort's words where Snort refuses the rule too) and a stable
@@ -21,7 +21,7 @@ export class OptionError extends Error {
 }
 
 /** The buffers a payload option reads when it names none (the cursor setters switch between them). */
-export type CursorBuffer = 'pkt' | 'file_data' | 'base64';
+export type CursorBuffer = SetBufferOp['buf'];
 
 /** The rule being compiled, with what its earlier options left for the later ones. */
 export interface PlanContext {

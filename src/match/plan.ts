@@ -20,6 +20,9 @@ export const BUFFERS = [
   'http_client_body',
   'http_stat_code',
   'http_stat_msg',
+  // honeywall's own buffers, which only the Suricata reader writes (Suricata's dns.query and tls.sni; src/app)
+  'dns_query',
+  'tls_sni',
 ] as const;
 export type BufferName = (typeof BUFFERS)[number];
 
@@ -115,10 +118,10 @@ export interface IsDataAtOp {
   rawbytes: boolean;
 }
 
-/** file_data / pkt_data / base64_data: switch the detection buffer (cursor to its start). */
+/** file_data / pkt_data / base64_data / dns_query / tls_sni: switch the detection buffer (cursor to its start). */
 export interface SetBufferOp {
   op: 'set_buffer';
-  buf: 'pkt' | 'file_data' | 'base64';
+  buf: 'pkt' | 'file_data' | 'base64' | 'dns_query' | 'tls_sni';
 }
 
 export interface Base64DecodeOp {
@@ -191,6 +194,13 @@ export interface FlowbitsOp {
   bits: string[];
   /** `a|b` (any) or `a&b` (all) for checks. */
   any: boolean;
+  /**
+   * Suricata's xbits (match/xbits.ts): the bit (one, named by xbitName) is kept on the packet's source or destination
+   * host or on its address pair, across flows, not on the flow. Undefined for flowbits.
+   */
+  track?: 'ip_src' | 'ip_dst' | 'ip_pair';
+  /** xbits: seconds of packet time the bit stays set (set, toggle). */
+  expire?: number;
 }
 
 export interface ThresholdSpec {

@@ -2,6 +2,8 @@
  * Offline replay: capture files through the packet pipeline (decode, defrag, flows, reassembly, HTTP) into a
  * matcher, one pipeline per capture (Snort run once per pcap), events handed to a callback.
  */
+import { DNS_MAX_NAME, DNS_MAX_QUERIES } from '../app/dns.js';
+import { TLS_MAX_HELLO } from '../app/tls-sni.js';
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
@@ -50,12 +52,32 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
   inflatersEvicted: number;
   /** The cap on open inflaters they met. */
   inflatersMax: number;
+  /** DNS requests and TLS ClientHellos that did not parse, names cut, questions and hellos past their bounds (src/app). */
+  dnsMalformed: number;
+  dnsTruncated: number;
+  dnsQueriesDropped: number;
+  tlsMalformed: number;
+  tlsTooLong: number;
+  /** TCP streams whose DNS or ClientHello reader a gap ended. */
+  appGaps: number;
 };
 
 /** A pipeline's drops after a capture. */
 export function pipelineDrops(pipe: PacketPipeline): PipelineDrops {
   const { datagramMemcap, evicted } = pipe.defrag.stats;
-  return { datagramMemcap, evicted, inflatersEvicted: pipe.inflaters.evicted, inflatersMax: pipe.inflaters.max };
+  const { dns, tls } = pipe.app.stats;
+  return {
+    datagramMemcap,
+    evicted,
+    inflatersEvicted: pipe.inflaters.evicted,
+    inflatersMax: pipe.inflaters.max,
+    dnsMalformed: dns.malformed,
+    dnsTruncated: dns.truncated,
+    dnsQueriesDropped: dns.queriesDropped,
+    tlsMalformed: tls.malformed,
+    tlsTooLong: tls.tooLong,
+    appGaps: dns.gaps + tls.gaps,
+  };
 }
 
 export function captureWarnings(file: string, notes: readonly string[], drops: PipelineDrops): CaptureWarning[] {
@@ -76,6 +98,23 @@ export function captureWarnings(file: string, notes: readonly string[], drops: P
       damaged: false,
     });
   }
+  if (drops.dnsMalformed + drops.dnsTruncated + drops.dnsQueriesDropped > 0)
+    out.push({
+      text:
+        `${file}: DNS: ${drops.dnsMalformed} malformed request(s) not inspected as DNS, ${drops.dnsTruncated} name(s) cut at ${DNS_MAX_NAME} bytes ` +
+        `or a compression loop, ${drops.dnsQueriesDropped} question(s) past ${DNS_MAX_QUERIES} per request not inspected`,
+      damaged: false,
+    });
+  if (drops.tlsMalformed + drops.tlsTooLong > 0)
+    out.push({
+      text: `${file}: TLS: ${drops.tlsMalformed} malformed ClientHello(s), ${drops.tlsTooLong} longer than ${TLS_MAX_HELLO} bytes: no tls.sni for them`,
+      damaged: false,
+    });
+  if (drops.appGaps > 0)
+    out.push({
+      text: `${file}: DNS/TLS: ${drops.appGaps} TCP stream(s) with missing bytes before a DNS message or ClientHello was whole: not read past the gap`,
+      damaged: false,
+    });
   return out;
 }
 
@@ -380,12 +419,29 @@ export class ShardedReplay {
       stats.bytes += end.bytes;
     }
     // every shard read the whole file (the same notes); each defragmented its own share of the datagrams
-    const drops: PipelineDrops = { datagramMemcap: 0, evicted: 0, inflatersEvicted: 0, inflatersMax: 0 };
+    const drops: PipelineDrops = {
+      datagramMemcap: 0,
+      evicted: 0,
+      inflatersEvicted: 0,
+      inflatersMax: 0,
+      dnsMalformed: 0,
+      dnsTruncated: 0,
+      dnsQueriesDropped: 0,
+      tlsMalformed: 0,
+      tlsTooLong: 0,
+      appGaps: 0,
+    };
     for (const e of this.ends) {
       drops.datagramMemcap += e!.drops.datagramMemcap;
       drops.evicted += e!.drops.evicted;
       drops.inflatersEvicted += e!.drops.inflatersEvicted;
       drops.inflatersMax = e!.drops.inflatersMax;
+      drops.dnsMalformed += e!.drops.dnsMalformed;
+      drops.dnsTruncated += e!.drops.dnsTruncated;
+      drops.dnsQueriesDropped += e!.drops.dnsQueriesDropped;
+      drops.tlsMalformed += e!.drops.tlsMalformed;
+      drops.tlsTooLong += e!.drops.tlsTooLong;
+      drops.appGaps += e!.drops.appGaps;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
     return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);

@@ -6,6 +6,7 @@ import type { Flow } from '../flow/flow.js';
 import type { HttpBuffers } from '../http/session.js';
 import type { Packet } from '../packet/packet.js';
 import type { BufferName } from './plan.js';
+import type { XbitStore } from './xbits.js';
 
 export interface Subject {
   packet: Packet;
@@ -21,6 +22,15 @@ export interface Subject {
   established: boolean;
   /** The HTTP message inspected with this evaluation (one per pipelined message), if any. */
   http: HttpBuffers | undefined;
+  /**
+   * The DNS question name inspected with this evaluation (Suricata 7's dns.query is a multi-buffer: one evaluation
+   * per question of the request, as one per pipelined HTTP message), if any.
+   */
+  dnsQuery: Uint8Array | undefined;
+  /** The server name of the ClientHello this item completed (tls.sni), if any. */
+  tlsSni: Uint8Array | undefined;
+  /** The matcher's host and address-pair bits (xbits), kept across flows. */
+  xbits: XbitStore | undefined;
   /** Latin1 views of buffers for regular expressions, cached per evaluation subject (made on first use). */
   strings: Map<Uint8Array, string> | undefined;
 }
@@ -35,6 +45,9 @@ export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet'
     fromClient: opts.fromClient ?? true,
     established: opts.established ?? false,
     http: opts.http,
+    dnsQuery: opts.dnsQuery,
+    tlsSni: opts.tlsSni,
+    xbits: opts.xbits,
     strings: undefined,
   };
 }
@@ -53,6 +66,10 @@ export function bufferOf(s: Subject, name: BufferName, base64: Uint8Array | unde
     }
     case 'base64':
       return base64;
+    case 'dns_query':
+      return s.dnsQuery;
+    case 'tls_sni':
+      return s.tlsSni;
     default: {
       const h = s.http;
       if (h === undefined) return undefined;

@@ -89,7 +89,7 @@ function charge(ctx: VerifyContext, bytes: number): boolean {
 
 /** HTTP buffers a pcre names with a flag (U I P H D M C K S Y): searched whole, no cursor, no retry (sp_pcre.c). */
 function isHttpBuffer(b: BufferName): boolean {
-  return b !== 'pkt' && b !== 'file_data' && b !== 'base64';
+  return b !== 'pkt' && b !== 'file_data' && b !== 'base64' && b !== 'dns_query' && b !== 'tls_sni';
 }
 
 /**

@@ -31,6 +31,8 @@ const CURSOR_SETTERS = new Set([
   'base64_data',
   'file_data',
   'pkt_data',
+  'dns_query',
+  'tls_sni',
   'dce_stub_data',
   'sip_header',
   'sip_body',

@@ -26,6 +26,11 @@ export interface QueueRunnerStats {
   limits: ReturnType<PacketProcessor<QueuedPacket>['inline']['matcher']['limits']['report']>;
   inspector: string;
   malformed: number;
+  /**
+   * The DNS and ClientHello readers' counts (src/app: requests, malformed, names cut, gaps; ClientHellos, with SNI,
+   * malformed, too long) and the xbits the full table dropped (match/xbits.ts).
+   */
+  app: { dns: Record<string, number>; tls: Record<string, number>; xbitsEvicted: number };
 }
 
 /** How often held packets are checked for an expired wait (ms). */
@@ -143,6 +148,7 @@ export class QueueRunner {
       limits: inline.matcher.limits.report(20),
       inspector: this.processor.description,
       malformed: this.processor.decodeStats.malformed,
+      app: { dns: { ...inline.app.stats.dns }, tls: { ...inline.app.stats.tls }, xbitsEvicted: inline.matcher.stats.xbitsEvicted },
     };
   }
 

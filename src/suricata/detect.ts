@@ -3,7 +3,8 @@
  *
  * - Suricata: a header protocol Snort 2.9 does not have (`alert http ...`, `tcp-pkt`), a Suricata-only action
  *   (`rejectsrc`, `config`), a keyword only Suricata has (a sticky buffer such as `http.uri` or `file.data`, any
- *   dotted keyword, `startswith`, `endswith`, `bsize`, `xbits`, `dataset`, `noalert`, ...);
+ *   dotted keyword, `startswith`, `endswith`, `bsize`, `dataset`, `noalert`, ...; not `xbits`, `dns_query` or `tls_sni`,
+ *   which are honeywall's keywords too, with Suricata's meaning);
  * - Snort 2.9: a Snort-only action (`log`, `sdrop`, `activate`, `dynamic`) or a keyword Snort has and Suricata does
  *   not (`resp`, `react`, `logto`, `session`, `http_encode`, `sd_pattern`, ...).
  *

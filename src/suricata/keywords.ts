@@ -9,8 +9,18 @@
  */
 import type { HttpBuffer } from '../keywords/content.js';
 
-/** Where a Suricata payload keyword looks: the packet/stream, the file data, or one of the engine's HTTP buffers. */
-export type SuricataBuffer = 'pkt' | 'file_data' | HttpBuffer;
+/**
+ * The buffers a Snort-form cursor keyword selects: the packet/stream and the file data (Snort's), the DNS question name
+ * and the TLS server name (honeywall's own, src/app: Snort 2.9 has no such buffers, so only this reader writes them).
+ */
+export type CursorSuricataBuffer = 'pkt' | 'file_data' | 'dns_query' | 'tls_sni';
+
+/** Where a Suricata payload keyword looks: a cursor buffer, or one of the engine's HTTP buffers. */
+export type SuricataBuffer = CursorSuricataBuffer | HttpBuffer;
+
+export function isCursorBuffer(b: SuricataBuffer): b is CursorSuricataBuffer {
+  return b === 'pkt' || b === 'file_data' || b === 'dns_query' || b === 'tls_sni';
+}
 
 /** How one of the engine's buffers is named in Snort 2.9 syntax. */
 export interface BufferForm {
@@ -18,13 +28,15 @@ export interface BufferForm {
   modifier?: HttpBuffer;
   /** The PCRE flag Snort 2.9 uses for the buffer (sp_pcre.c: U I H D C K M P S Y); pcre gets it added. */
   pcreFlag?: string;
-  /** The Snort cursor keyword for a non-HTTP buffer (`file_data`, `pkt_data`): emitted before the first option. */
-  cursor?: 'file_data' | 'pkt_data';
+  /** The cursor keyword for a non-HTTP buffer (`file_data`, `pkt_data`, `dns_query`, `tls_sni`): emitted before the first option. */
+  cursor?: 'file_data' | 'pkt_data' | 'dns_query' | 'tls_sni';
 }
 
 export const BUFFER_FORMS: Readonly<Record<SuricataBuffer, BufferForm>> = {
   pkt: { cursor: 'pkt_data' },
   file_data: { cursor: 'file_data' },
+  dns_query: { cursor: 'dns_query' },
+  tls_sni: { cursor: 'tls_sni' },
   http_uri: { modifier: 'http_uri', pcreFlag: 'U' },
   http_raw_uri: { modifier: 'http_raw_uri', pcreFlag: 'I' },
   http_header: { modifier: 'http_header', pcreFlag: 'H' },
@@ -75,7 +87,7 @@ export type SuricataMapping =
   /** `noalert;` (Suricata's keyword) is Snort's `flowbits:noalert;`. */
   | { kind: 'noalert' }
   /**
-   * A payload keyword of Snort's that reads the cursor's buffer: allowed in the packet and file data only. `suricata`
+   * A payload keyword of Snort's that reads the cursor's buffer: allowed in the cursor buffers only. `suricata`
    * gives the reason a value Suricata accepts has no Snort 2.9 form.
    */
   | { kind: 'cursor-reader'; suricata?: (value: string) => { refuse: string } | undefined }
@@ -199,12 +211,8 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
   ['flow', same],
   ['flowbits', same],
   ['noalert', { kind: 'noalert' }],
-  [
-    'xbits',
-    refused(
-      'xbits track ip_src, ip_dst or ip_pair: state kept per host or host pair across flows, which flowbits (state of one flow) cannot express; a translation would match less or more',
-    ),
-  ],
+  // host and address-pair bits across flows, with packet-time expiry: honeywall's own xbits (match/xbits.ts)
+  ['xbits', same],
   ['flowint', refused('flowint (counters kept on the flow) has no engine counterpart')],
   ['stream_size', same],
   ['threshold', { kind: 'same', suricata: thresholdValue }],
@@ -267,11 +275,13 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
   ['http.location', noBuffer('per-header (Location)')],
   ['http.request_header', noBuffer('HTTP/2 request header')],
   ['http.response_header', noBuffer('HTTP/2 response header')],
-  ['dns.query', noBuffer('DNS query name')],
-  ['dns_query', noBuffer('DNS query name')],
+  // Suricata 7's dns.query: each question name of a request (a multi-buffer: the engine evaluates the rule once per
+  // question); detect-dns-query.c. tls.sni: the ClientHello's server name (detect-tls-sni.c).
+  ['dns.query', sticky('dns_query')],
+  ['dns_query', sticky('dns_query')],
   ['dns.opcode', noBuffer('DNS opcode')],
-  ['tls.sni', noBuffer('TLS SNI')],
-  ['tls_sni', noBuffer('TLS SNI')],
+  ['tls.sni', sticky('tls_sni')],
+  ['tls_sni', sticky('tls_sni')],
   ['tls.cert_subject', noBuffer('TLS certificate subject')],
   ['tls.cert_issuer', noBuffer('TLS certificate issuer')],
   ['tls.cert_serial', noBuffer('TLS certificate serial')],
@@ -314,6 +324,19 @@ export const SURICATA_KEYWORDS: ReadonlyMap<string, SuricataMapping> = new Map<s
  */
 export type ProtocolMapping =
   | { kind: 'same' }
+  /**
+   * An app-layer protocol whose buffers the engine fills only where it parsed that protocol (src/app): a rule that
+   * reads one of `buffers` needs no transport or ports of its own (it becomes `proto` with the rule's addresses, and
+   * ports only as `ports` allows); a rule that reads none is refused with `why`.
+   */
+  | {
+      kind: 'app';
+      proto: 'ip' | 'tcp';
+      buffers: readonly SuricataBuffer[];
+      ports: 'keep' | { only: string; why: string };
+      why: string;
+      otherwise?: ProtocolMapping;
+    }
   | { kind: 'flow'; proto: 'tcp'; flow: 'only_stream' | 'no_stream' }
   | { kind: 'service'; proto: 'tcp' | 'udp'; ports: string }
   | { kind: 'refused'; why: string };
@@ -333,10 +356,36 @@ export const SURICATA_PROTOCOLS: ReadonlyMap<string, ProtocolMapping> = new Map<
   ['ssh', { kind: 'service', proto: 'tcp', ports: '$SSH_PORTS' }],
   ['smtp', { kind: 'service', proto: 'tcp', ports: '[25,465,587]' }],
   ['smb', { kind: 'service', proto: 'tcp', ports: '[139,445]' }],
-  ['tls', { kind: 'service', proto: 'tcp', ports: '443' }],
+  [
+    'tls',
+    {
+      // with tls.sni: any TCP port, as Suricata finds TLS by content (the engine reads a ClientHello wherever a client
+      // stream starts with a handshake record); without it, by the port
+      kind: 'app',
+      proto: 'tcp',
+      buffers: ['tls_sni'],
+      ports: 'keep',
+      why: '',
+      otherwise: { kind: 'service', proto: 'tcp', ports: '443' },
+    },
+  ],
   ['imap', { kind: 'service', proto: 'tcp', ports: '143' }],
   ['pop3', { kind: 'service', proto: 'tcp', ports: '110' }],
-  ['dns', noProto('dns is DNS over UDP and TCP: one Snort 2.9 rule has one transport, so either half would lose the other')],
+  [
+    'dns',
+    {
+      // DNS over UDP and TCP: one Snort 2.9 rule has one transport, but the DNS buffer exists only where the engine
+      // parsed DNS (port 53, both transports, Suricata's default detection ports), so an ip rule reading it is exact
+      kind: 'app',
+      proto: 'ip',
+      buffers: ['dns_query'],
+      ports: {
+        only: '53',
+        why: "the engine parses DNS on port 53 (Suricata's default detection port) and an ip rule has no ports: other ports have no mapping",
+      },
+      why: 'dns without a DNS buffer (dns.query): DNS is UDP and TCP, one Snort 2.9 rule has one transport, so either half would lose the other',
+    },
+  ],
   ['http2', noProto('the engine does not parse HTTP/2')],
   ['dcerpc', noProto('dcerpc runs over TCP, UDP and SMB: no one transport and port set')],
   ['icmpv4', noProto('icmpv4: write icmp (Snort 2.9 has no separate ICMPv4 protocol)')],

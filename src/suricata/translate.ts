@@ -26,6 +26,8 @@ import {
   SURICATA_KEYWORDS,
   SURICATA_PROTOCOLS,
   type SuricataBuffer,
+  type CursorSuricataBuffer,
+  isCursorBuffer,
   type SuricataMapping,
 } from './keywords.js';
 
@@ -260,8 +262,8 @@ class RuleTranslator {
   private readonly refusals: Piece[] = [];
   private readonly notes: { origin: number; message: string }[] = [];
   private buf: SuricataBuffer = 'pkt';
-  /** The Snort cursor buffer as emitted so far (file_data and pkt_data are Snort's sticky cursor setters). */
-  private cursor: 'pkt' | 'file_data' = 'pkt';
+  /** The cursor buffer as emitted so far (file_data, pkt_data, dns_query and tls_sni are sticky cursor setters). */
+  private cursor: CursorSuricataBuffer = 'pkt';
   private block: Block | undefined;
   private pendingBsize: { buffer: SuricataBuffer; tests: string[]; option: RuleOption } | undefined;
   /** The buffer the last content was in (a relative isdataat in an HTTP buffer needs one there). */
@@ -299,15 +301,33 @@ class RuleTranslator {
       this.refuse({ start: f[0]!.at }, `'${printable(f[0]!.text)}' is a Snort 2.9 action, not a Suricata one`, 'suricata-snort-action');
     else if ('refused' in action) this.refuse({ start: f[0]!.at }, action.refused);
     const protoText = f[1]!.text.toLowerCase();
-    const proto = SURICATA_PROTOCOLS.get(protoText);
+    let proto = SURICATA_PROTOCOLS.get(protoText);
     let outProto = protoText;
     let extraFlow: string | undefined;
     const ports = [f[3]!.text, f[6]!.text];
+    if (proto?.kind === 'app') {
+      const app = proto;
+      const reads = this.options.some((o) => {
+        const m = SURICATA_KEYWORDS.get(o.keyword);
+        return m?.kind === 'sticky' && app.buffers.includes(m.buffer);
+      });
+      if (!reads) proto = app.otherwise ?? { kind: 'refused', why: app.why };
+      else {
+        outProto = app.proto;
+        if (app.ports !== 'keep') {
+          const only = app.ports;
+          const bad = [0, 1].find((k) => ports[k] !== 'any' && ports[k] !== only.only);
+          if (bad !== undefined) this.refuse({ start: f[bad === 0 ? 3 : 6]!.at }, `${protoText} rule on port ${printable(ports[bad]!)}: ${only.why}`);
+          ports[0] = 'any';
+          ports[1] = 'any';
+        }
+      }
+    }
     if (proto === undefined || proto.kind === 'refused') outProto = 'ip'; // (the rule is refused; its header must still read)
     if (proto === undefined)
       this.refuse(
         { start: f[1]!.at },
-        `protocol '${printable(f[1]!.text)}' has no mapping to the engine (tcp, udp, icmp, ip, tcp-pkt, tcp-stream, http, ftp, ssh, smtp, smb, tls, imap, pop3)`,
+        `protocol '${printable(f[1]!.text)}' has no mapping to the engine (tcp, udp, icmp, ip, tcp-pkt, tcp-stream, http, ftp, ssh, smtp, smb, tls, imap, pop3, dns with dns.query)`,
       );
     else if (proto.kind === 'refused') this.refuse({ start: f[1]!.at }, proto.why);
     else if (proto.kind === 'flow') {
@@ -407,7 +427,7 @@ class RuleTranslator {
           const v = m.suricata(o.value);
           if (v !== undefined) return this.refuse(o, `${kw}: ${v.refuse}`);
         }
-        this.ensureCursor(this.buf as 'pkt' | 'file_data', o.start);
+        this.ensureCursor(this.buf as CursorSuricataBuffer, o.start);
         this.copy(o);
         return;
       case 'same':
@@ -432,15 +452,15 @@ class RuleTranslator {
       this.pendingBsize = undefined;
     }
     this.buf = buffer;
-    // file.data and pkt_data are Snort's own cursor setters: written where Suricata's are, so that a relative option
-    // after them starts where it does in Suricata (at the buffer's start).
-    if (buffer === 'file_data' || buffer === 'pkt') {
+    // file.data and pkt_data are Snort's own cursor setters (dns_query and tls_sni honeywall's): written where
+    // Suricata's are, so that a relative option after them starts where it does in Suricata (at the buffer's start).
+    if (isCursorBuffer(buffer)) {
       this.emit(`${BUFFER_FORMS[buffer].cursor};`, o.start);
       this.cursor = buffer;
     }
   }
 
-  private ensureCursor(buffer: 'pkt' | 'file_data', origin: number, into: Piece[] = this.pieces): void {
+  private ensureCursor(buffer: CursorSuricataBuffer, origin: number, into: Piece[] = this.pieces): void {
     if (this.cursor === buffer) return;
     this.emit(`${BUFFER_FORMS[buffer].cursor};`, origin, into);
     this.cursor = buffer;
@@ -459,7 +479,7 @@ class RuleTranslator {
     this.block = undefined;
     const o = b.content;
     const args = contentArgs(o);
-    if (!isHttp(b.buffer)) this.ensureCursor(b.buffer as 'pkt' | 'file_data', o.start);
+    if (!isHttp(b.buffer)) this.ensureCursor(b.buffer as CursorSuricataBuffer, o.start);
     this.copy(o);
     for (const p of b.mods) {
       // Snort 2.9 refuses fast_pattern on some HTTP buffers where Suricata allows it: the choice is left to the
@@ -503,7 +523,7 @@ class RuleTranslator {
     const tests = bsizeTests(v);
     if (tests === undefined)
       return this.refuse(o, `bsize:${printable(o.value ?? '')} is not a length test honeywall reads (N, <N, >N, <=N, >=N, N<>M)`);
-    if (!isHttp(this.buf) && this.buf !== 'file_data') return this.refuse(o, 'bsize on the packet: use dsize');
+    if (this.buf === 'pkt') return this.refuse(o, 'bsize on the packet: use dsize');
     if (tests.length === 0) return this.refuse(o, `bsize:${printable(o.value ?? '')} can never match`);
     const b = this.block;
     if (b !== undefined && b.buffer === this.buf && contentArgs(b.content)?.negated !== true) {
@@ -531,7 +551,7 @@ class RuleTranslator {
     const form = BUFFER_FORMS[target];
     if (form.pcreFlag !== undefined) {
       if (!flags.includes(form.pcreFlag)) flags += form.pcreFlag;
-    } else this.ensureCursor(target as 'pkt' | 'file_data', o.start);
+    } else this.ensureCursor(target as CursorSuricataBuffer, o.start);
     const text = `pcre:${m[1]}${m[2]}/${flags}";`;
     this.pieces.push({ text, origin: this.phys(o.start), copied: text === this.t.slice(o.start, o.end).trim() });
     this.lastContentBuffer = target;
@@ -539,7 +559,7 @@ class RuleTranslator {
 
   private isdataat(o: RuleOption): void {
     if (!isHttp(this.buf)) {
-      this.ensureCursor(this.buf as 'pkt' | 'file_data', o.start);
+      this.ensureCursor(this.buf as CursorSuricataBuffer, o.start);
       return this.copy(o);
     }
     // In an HTTP buffer the engine's isdataat reads the buffer of the last match: only a relative one after a
@@ -551,7 +571,7 @@ class RuleTranslator {
 }
 
 function isHttp(b: SuricataBuffer): boolean {
-  return b !== 'pkt' && b !== 'file_data';
+  return !isCursorBuffer(b);
 }
 
 function contentArgs(o: RuleOption): ContentArgs | undefined {

@@ -5,6 +5,7 @@
  * answer). Windows are computed from Snort's definition written out case by case. Shares with the matcher only the
  * leaf checks (`leaf-ops.ts`) and the event selection (`decide.ts`).
  */
+import { readsAppBuffer } from '../../src/match/engine.js';
 import type { InspectionItem } from '../../src/flow/pipeline.js';
 import { EventDecider, headerMatches, MATCH_DIRECT, nonPayloadMatches, subjectsOf, type Matches, type MatchEvent } from '../../src/match/decide.js';
 import { runTurns, SharedNodes } from '../../src/match/rule-tree.js';
@@ -119,7 +120,7 @@ function evalFrom(st: State, ops: PayloadOp[], i: number, cbuf: BufferName | und
       // at the cursor for /R, and after a failed continuation the search offset grows by the match end.
       const b = bufferOf(st.s, op.buf, st.base64);
       if (b === undefined) return false;
-      const http = op.buf !== 'pkt' && op.buf !== 'file_data' && op.buf !== 'base64';
+      const http = op.buf !== 'pkt' && op.buf !== 'file_data' && op.buf !== 'base64' && op.buf !== 'dns_query' && op.buf !== 'tls_sni';
       const base = !http && op.relative && cbuf === op.buf ? cpos : 0;
       if (base >= b.length) return false;
       const engine = loadEngine();
@@ -195,7 +196,7 @@ function triedAgain(next: PayloadOp | undefined): boolean {
 export function referenceRuleMatches(rule: RulePlan, s: Subject, flowbits = true): boolean {
   if (rule.fastPattern !== undefined && s.streamInserted) return false;
   if (rule.fastPattern === undefined && s.onlyFastPattern) return false;
-  if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt) return false;
+  if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt && !readsAppBuffer(rule)) return false;
   if (!headerMatches(rule, s.packet)) return false;
   if (!nonPayloadMatches(rule, s, flowbits)) return false;
   return evalFrom({ s, vars: [0, 0], base64: undefined, budget: BUDGET }, rule.ops, 0, undefined, 0);

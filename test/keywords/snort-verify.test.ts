@@ -63,13 +63,12 @@ describe('Suricata-only keywords stay unknown', () => {
     'http_host',
     'http_user_agent',
     'http.uri',
+    // (dns_query, tls_sni and xbits are honeywall's own keywords, which the Suricata reader writes: known to the parser, and a
+    // lint warning in a Snort 2.9 file, test/app-dns-tls.test.ts)
     'dns.query',
-    'dns_query',
     'tls.sni',
-    'tls_sni',
     'ja3.hash',
     'app-layer-protocol',
-    'xbits',
     'flowint',
     'bsize',
     'startswith',

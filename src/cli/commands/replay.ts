@@ -4,6 +4,7 @@
  * Exit 0 when done, 1 when some rules could not be compiled or a capture is damaged (the rest is still inspected),
  * 2 usage.
  */
+import { hostXbitsRules, XBITS_MAX } from '../../match/xbits.js';
 import { availableParallelism } from 'node:os';
 import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -109,7 +110,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         const problem = captureInputProblem(p);
         if (problem !== undefined) throw new UsageError(problem);
       }
-      const workers = workersOf(opts.workers, pcaps);
+      let workers = workersOf(opts.workers, pcaps);
       const syslog = syslogOutput(opts);
       let problems = 0;
       // The matcher artifact every thread loads: the one given, or the rules compiled into a temporary one.
@@ -123,8 +124,14 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         if (workers <= 1) matcher = loadMatcher(artifact, { checksumMode: opts.checksumMode });
         else {
           // refuse a bad artifact or a missing engine here, with the reason, before any thread starts
-          readArtifact(artifact);
+          const host = hostXbitsRules(readArtifact(artifact).table);
           loadEngine();
+          if (host > 0) {
+            // a host's bits are set and checked by flows of every shard: one thread keeps them all
+            process.stderr.write(`honeywall: ${host} rule(s) with xbits on a host (track ip_src/ip_dst): replayed in one thread\n`);
+            workers = 1;
+            matcher = loadMatcher(artifact, { checksumMode: opts.checksumMode });
+          }
         }
       } catch (e) {
         input?.cleanup();
@@ -193,6 +200,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         if (warnings.length > 0) doc.warnings = warnings.map((w) => w.text);
         out.write(JSON.stringify(doc) + '\n');
       }
+      if (summed.xbitsEvicted! > 0)
+        process.stderr.write(`honeywall: xbits: ${summed.xbitsEvicted} bit(s) dropped from the full table (${XBITS_MAX}) for newer ones\n`);
       if (limits.any > 0) {
         const t = limits.total;
         process.stderr.write(
