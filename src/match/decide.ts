@@ -137,6 +137,7 @@ export function subjectsOf(item: InspectionItem): Subject[] {
     fromClient: item.fromClient,
     established: item.established,
     http,
+    fileData: item.fileData,
     strings: undefined,
   });
   if (item.http.length === 0) return [subject(undefined)];

@@ -22,10 +22,19 @@ import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
 import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
-import { bufferRank, firstEnd, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from './snort-order.js';
+import {
+  bufferRank,
+  firstEnd,
+  NO_FAST_PATTERN_RANK,
+  PAYLOAD_AFTER_FILE_DATA_RANK,
+  portGroupsOf,
+  snortTurns,
+  treeKey,
+  treeOf,
+} from './snort-order.js';
 import { runTurns, SharedNodes, type TurnEvaluator } from './rule-tree.js';
 import { applyChanges, isNoalert, OrderInteraction } from './order-interaction.js';
-import { bufferOf, makeSubject, type Subject } from './subject.js';
+import { bufferOf, fileDataOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
@@ -614,6 +623,14 @@ export class Matcher {
     if (lower === undefined) {
       lower = new Map();
       this.lowerCache.set(s, lower);
+    }
+    // fpEvalHeaderSW searches the content patterns (payload and file_data ones alike) in file_data_ptr first, then
+    // in the payload: a tree whose pattern is in the file data comes in the first search
+    const fd = fp.buf === 'pkt' || fp.buf === 'file_data' ? fileDataOf(s) : undefined;
+    if (fd !== undefined) {
+      const end = firstEnd(fd, lowerOf(lower, fd), fp.bytes);
+      if (end >= 0) return { rank: bufferRank(fp.buf), end };
+      return { rank: PAYLOAD_AFTER_FILE_DATA_RANK, end: firstEnd(s.payload, lowerOf(lower, s.payload), fp.bytes) };
     }
     return { rank: bufferRank(fp.buf), end: firstEnd(b, lowerOf(lower, b), fp.bytes) };
   }
