@@ -2,6 +2,7 @@
  * Offline replay: capture files through the packet pipeline (decode, defrag, flows, reassembly, HTTP) into a
  * matcher, one pipeline per capture (Snort run once per pcap), events handed to a callback.
  */
+import { SMB2_MAX_CHAIN, SMB2_MAX_TREES } from '../dce2/smb2.js';
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
@@ -50,12 +51,22 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
   inflatersEvicted: number;
   /** The cap on open inflaters they met. */
   inflatersMax: number;
+  /** SMB2 command chains cut at SMB2_MAX_CHAIN, tree ids evicted at SMB2_MAX_TREES (src/dce2). */
+  smb2ChainsCut: number;
+  smb2TreesEvicted: number;
 };
 
 /** A pipeline's drops after a capture. */
 export function pipelineDrops(pipe: PacketPipeline): PipelineDrops {
   const { datagramMemcap, evicted } = pipe.defrag.stats;
-  return { datagramMemcap, evicted, inflatersEvicted: pipe.inflaters.evicted, inflatersMax: pipe.inflaters.max };
+  return {
+    datagramMemcap,
+    evicted,
+    inflatersEvicted: pipe.inflaters.evicted,
+    inflatersMax: pipe.inflaters.max,
+    smb2ChainsCut: pipe.dce2Stats.chainsCut,
+    smb2TreesEvicted: pipe.dce2Stats.treesEvicted,
+  };
 }
 
 export function captureWarnings(file: string, notes: readonly string[], drops: PipelineDrops): CaptureWarning[] {
@@ -73,6 +84,14 @@ export function captureWarnings(file: string, notes: readonly string[], drops: P
       text:
         `${file}: HTTP: ${drops.inflatersEvicted} compressed bod${drops.inflatersEvicted === 1 ? 'y' : 'ies'} left undecompressed from where ` +
         `${drops.inflatersEvicted === 1 ? 'it' : 'they'} met the cap of ${drops.inflatersMax} open zlib streams (file_data ends there)`,
+      damaged: false,
+    });
+  }
+  if (drops.smb2ChainsCut > 0 || drops.smb2TreesEvicted > 0) {
+    out.push({
+      text:
+        `${file}: SMB2: ${drops.smb2ChainsCut} command chain(s) cut at ${SMB2_MAX_CHAIN} commands, ${drops.smb2TreesEvicted} tree id(s) ` +
+        `dropped at ${SMB2_MAX_TREES} per session (their READ/WRITE data is no longer detected as file data)`,
       damaged: false,
     });
   }
@@ -380,12 +399,14 @@ export class ShardedReplay {
       stats.bytes += end.bytes;
     }
     // every shard read the whole file (the same notes); each defragmented its own share of the datagrams
-    const drops: PipelineDrops = { datagramMemcap: 0, evicted: 0, inflatersEvicted: 0, inflatersMax: 0 };
+    const drops: PipelineDrops = { datagramMemcap: 0, evicted: 0, inflatersEvicted: 0, inflatersMax: 0, smb2ChainsCut: 0, smb2TreesEvicted: 0 };
     for (const e of this.ends) {
       drops.datagramMemcap += e!.drops.datagramMemcap;
       drops.evicted += e!.drops.evicted;
       drops.inflatersEvicted += e!.drops.inflatersEvicted;
       drops.inflatersMax = e!.drops.inflatersMax;
+      drops.smb2ChainsCut += e!.drops.smb2ChainsCut;
+      drops.smb2TreesEvicted += e!.drops.smb2TreesEvicted;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
     return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);
