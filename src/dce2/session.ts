@@ -3,8 +3,8 @@
  * dce2_smb.c DCE2_SmbProcess). dcerpc2 looks only at rebuilt packets of a TCP session (PAF payload; a packet queued for
  * reassembly is left to detection as it is), runs detection on each one itself (DCE2_Detect, then DCE2_DisableDetect:
  * the same rules on the same packet as Snort's own detection would run) or, for the data of an SMB2 READ or WRITE on
- * a tree it tracks, with file_data set to that data (DCE2_FileDetect). So what honeywall needs of it is which rebuilt
- * packet gets which file_data; SMB1 (DCE/RPC over named pipes, its own file inspection) is not followed: an SMB1
+ * a tree it tracks, with file_data set to that data (DCE2_FileDetect, once per READ or WRITE in the packet). So what
+ * honeywall needs of it is which rebuilt packet gets which file_data; SMB1 (DCE/RPC over named pipes, its own file inspection) is not followed: an SMB1
  * message is detected as a plain rebuilt packet.
  */
 import { SMB1_ID, SMB2_ID, smbPafLength } from './smb-paf.js';
@@ -61,10 +61,10 @@ export class Dce2SmbSession {
   }
 
   /**
-   * DCE2_Process for a rebuilt packet: the file data its detection gets (undefined: a plain detection). The first
-   * rebuilt packet opens dcerpc2's session (DCE2_NewSession leaves stream-inserted packets alone).
+   * DCE2_Process for a rebuilt packet: the file data of each of its detections (undefined: one plain detection).
+   * The first rebuilt packet opens dcerpc2's session (DCE2_NewSession leaves stream-inserted packets alone).
    */
-  rebuilt(r: RebuiltSmb): Uint8Array | undefined {
+  rebuilt(r: RebuiltSmb): Uint8Array[] | undefined {
     if (this.noInspect || r.data.length === 0) return undefined;
     if (!this.sequence(r)) {
       this.noInspect = true;

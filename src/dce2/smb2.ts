@@ -50,11 +50,6 @@ export interface Smb2Stats {
   pdus: number;
   /** Detections with file_data set to READ or WRITE data. */
   fileDetections: number;
-  /**
-   * Further READ / WRITE data in a packet that already had its file detection: Snort detects again, but every rule
-   * tree keeps its result for the packet (detection_options.c last_check), so nothing new is queued; not run here.
-   */
-  repeatedFileData: number;
   /** PDUs whose command chain was cut at SMB2_MAX_CHAIN. */
   chainsCut: number;
   /** Tree ids dropped at SMB2_MAX_TREES. */
@@ -64,7 +59,7 @@ export interface Smb2Stats {
 }
 
 export function newSmb2Stats(): Smb2Stats {
-  return { pdus: 0, fileDetections: 0, repeatedFileData: 0, chainsCut: 0, treesEvicted: 0, requestsRefused: 0 };
+  return { pdus: 0, fileDetections: 0, chainsCut: 0, treesEvicted: 0, requestsRefused: 0 };
 }
 
 function u16(b: Uint8Array, at: number): number {
@@ -95,8 +90,8 @@ export class Smb2State {
   private fileOffset = 0n;
   /** pdu_state == DCE2_SMB_PDU_STATE__RAW_DATA: a READ/WRITE's data continues in the next rebuilt packets. */
   rawData = false;
-  /** The file data found for the packet being processed (the first one is detected). */
-  private found: Uint8Array | undefined = undefined;
+  /** The file data found in the packet being processed, one detection each. */
+  private found: Uint8Array[] = [];
 
   constructor(private readonly stats: Smb2Stats) {}
 
@@ -112,10 +107,12 @@ export class Smb2State {
 
   /**
    * DCE2_Smb2Process for one rebuilt packet of the session (`data`: its payload, a NetBIOS message when `pduHead`).
-   * Returns the data of the first READ response or WRITE request that gets a detection of its own, or undefined.
+   * Returns the data of each READ response or WRITE request in it that gets a detection of its own, in order (Snort
+   * runs one detection per data: DCE2_Process sets FLAG_ALLOW_MULTIPLE_DETECT, so none reuses the results of the one
+   * before), or undefined for none.
    */
-  process(data: Uint8Array, pduHead: boolean): Uint8Array | undefined {
-    this.found = undefined;
+  process(data: Uint8Array, pduHead: boolean): Uint8Array[] | undefined {
+    this.found = [];
     if (!this.rawData && data.length < NBSS_HEADER_LENGTH + SMB2_HEADER_LENGTH) return undefined;
     if (pduHead) {
       this.stats.pdus++;
@@ -139,7 +136,7 @@ export class Smb2State {
       this.fileData(data, 0, data.length);
       this.fileOffset = (this.fileOffset + BigInt(data.length)) & U64_MAX;
     }
-    return this.found;
+    return this.found.length === 0 ? undefined : this.found;
   }
 
   /** An SMB1 message on the session: SMB1's own processing (not followed) starts from its command state. */
@@ -280,11 +277,7 @@ export class Smb2State {
     const room = U64_MAX - this.fileOffset;
     const n = room < BigInt(size) ? Number(room) : size;
     if (n <= 0) return;
-    if (this.found !== undefined) {
-      this.stats.repeatedFileData++;
-      return;
-    }
     this.stats.fileDetections++;
-    this.found = b.subarray(from, from + Math.min(n, FILE_DATA_MAX));
+    this.found.push(b.subarray(from, from + Math.min(n, FILE_DATA_MAX)));
   }
 }

@@ -89,11 +89,12 @@ export interface InspectionItem {
    */
   detectTwice?: boolean;
   /**
-   * dcerpc2 runs this rebuilt packet's detection with file_data set to the data of an SMB2 READ response or WRITE
-   * request in it (snort_dce2.c DCE2_FileDetect, src/dce2): `file_data` rules read it, and the fast pattern search
-   * looks in it before the payload (fpdetect.c fpEvalHeaderSW). Undefined: none.
+   * dcerpc2 runs this rebuilt packet's detection itself, once with file_data set to the data of each SMB2 READ
+   * response or WRITE request in it (snort_dce2.c DCE2_FileDetect, src/dce2): `file_data` rules read it, and the fast
+   * pattern search looks in it before the payload (fpdetect.c fpEvalHeaderSW); the detections' events share one event
+   * queue (decide.ts matchPhase). Undefined: one detection without it.
    */
-  fileData?: Uint8Array;
+  fileData?: readonly Uint8Array[];
 }
 
 /**

@@ -682,14 +682,15 @@ const smb2Target: FuzzTarget = {
       const side = fromClient ? 0 : 1;
       const fd = d.rebuilt({ fromClient, seq: next[side]!, ack: next[1 - side]!, data, pduHead: (data[0]! & 1) === 0 });
       next[side] = (next[side]! + data.length) >>> 0;
-      if (fd === undefined) continue;
-      if (
-        fd.buffer !== data.buffer ||
-        fd.byteOffset < data.byteOffset ||
-        fd.byteOffset + fd.length > data.byteOffset + data.length ||
-        fd.length > 0xffff
-      )
-        throw new FuzzContractError(`file data outside its packet or too long (${fd.length} bytes)`);
+      for (const f of fd ?? []) {
+        if (
+          f.buffer !== data.buffer ||
+          f.byteOffset < data.byteOffset ||
+          f.byteOffset + f.length > data.byteOffset + data.length ||
+          f.length > 0xffff
+        )
+          throw new FuzzContractError(`file data outside its packet or too long (${f.length} bytes)`);
+      }
     }
     const pipe = new PacketPipeline({ decode: { verifyChecksums: false } });
     const c = parseIp(SRC)!;

@@ -8,6 +8,8 @@ import {
   MATCH_DF_FIRST,
   MATCH_DIRECT,
   MATCH_NOALERT,
+  MATCH_PHASE_MAX,
+  MATCH_PHASE_SHIFT,
   MATCH_SECOND,
   NO_EVENTS,
   NO_MATCHES,
@@ -481,10 +483,17 @@ export class Matcher {
     let out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
-    for (const s of subjectsOf(item)) {
+    const subjects = subjectsOf(item);
+    for (let i = 0; i < subjects.length; i++) {
+      const s = subjects[i]!;
       const cands = this.candidates(s);
       this.stats.candidates += cands.n;
-      this.evaluate(s, cands, done, out, accept, item.detectTwice === true);
+      // dcerpc2's detections of one packet (one per file data) each evaluate every rule afresh
+      // (FLAG_ALLOW_MULTIPLE_DETECT) and select their own events (matchPhase)
+      const phase = item.fileData !== undefined ? Math.min(i, MATCH_PHASE_MAX) : 0;
+      const from = out.rules.length;
+      this.evaluate(s, cands, phase > 0 ? this.nextStamp() : done, out, accept, item.detectTwice === true);
+      for (let k = from; k < out.flags.length && phase > 0; k++) out.flags[k]! |= phase << MATCH_PHASE_SHIFT;
     }
     if (frag !== undefined) {
       if (relativeOnly) out = withoutRules(out, frag.rebuiltMatched);

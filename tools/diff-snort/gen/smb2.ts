@@ -291,6 +291,35 @@ export function smb2Scenarios(): Smb2Scenario[] {
       ),
     },
     {
+      name: 'compound-two-writes',
+      what: 'two WRITEs in one packet: one detection each, every rule evaluated afresh in the second (FLAG_ALLOW_MULTIPLE_DETECT)',
+      case: smbCase(
+        [
+          ...connect(1, SHARE_PIPE, '\\\\srv\\IPC$'),
+          ...turn(
+            nbss([
+              ...writeRequest(ascii('one'), { mid: 3, tid: 1, next: 120 }),
+              0,
+              0,
+              0,
+              0,
+              0,
+              ...writeRequest(ascii('two-data'), { mid: 4, tid: 1 }),
+            ]),
+            undefined,
+          ),
+        ],
+        [
+          toServer('file_data; content:"two"; depth:3;'),
+          toServer('file_data; content:"one"; depth:3;'),
+          toServer('file_data; content:"-data"; depth:5; offset:3;'),
+          // both detections match it, the raw packet does not: the second does not queue it again (the session alert
+          // list, fpSessionAlerted, has it from the first)
+          toServer('file_data; pcre:"/^(?:one|two)/";'),
+        ],
+      ),
+    },
+    {
       name: 'pipe-read',
       what: 'a READ response on a pipe tree is detected with file_data set to the data read',
       case: smbCase(
