@@ -3,8 +3,9 @@
  * the cases that pin what Snort 2.9.20's dcerpc2 does with READ and WRITE data (src/dce2, test/dce2-smb2.test.ts).
  * Each scenario is a TCP session (handshake, the exchanges each acknowledged, FINs) with rules on the written data.
  */
+import fc from 'fast-check';
 import type { Case, RuleSpec } from '../case.js';
-import { type Exchange, sessionFrames } from './tcp.js';
+import { type Exchange, type SegMode, sessionFrames } from './tcp.js';
 
 const COM_TREE_CONNECT = 0x03;
 const COM_TREE_DISCONNECT = 0x04;
@@ -372,3 +373,122 @@ export function smb2Scenarios(): Smb2Scenario[] {
     },
   ];
 }
+
+// ---------------------------------------------------------------- generated sessions (area `smb`)
+
+/** One step of a generated session: what the client sends, and the server's answer. */
+type Step =
+  | { t: 'connect'; tid: number; share: number }
+  | { t: 'disconnect'; tid: number }
+  | { t: 'write'; tid: number; async: boolean; offset: bigint; data: number[]; extra: number; chained: boolean; echoFirst: boolean }
+  | { t: 'read'; tid: number; data: number[] }
+  /** Bytes that are no NetBIOS message (PAF's junk states), or an SMB1 message (the session leaves SMB2). */
+  | { t: 'junk'; data: number[] }
+  | { t: 'smb1' };
+
+/** Written or read data: a marker ("MK" and a digit) at the start now and then, filler, maybe a lot of it. */
+const dataArb: fc.Arbitrary<number[]> = fc
+  .record({
+    lead: fc.constantFrom('MK1', 'MK2', 'MK3', 'xx', ''),
+    fill: fc.array(fc.constantFrom(0x41, 0x00, 0x4d, 0x4b, 0x31, 0x32), { maxLength: 24 }),
+    tail: fc.constantFrom('', 'MK2', 'MK3'),
+    big: fc.constantFrom(0, 0, 0, 0, 0, 3000, 17000),
+  })
+  .map(({ lead, fill, tail, big }) => [...ascii(lead), ...fill, ...new Array<number>(big).fill(0x42), ...ascii(tail)]);
+
+const tidArb = fc.constantFrom(1, 1, 1, 2, 3);
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('connect' as const), tid: tidArb, share: fc.constantFrom(SHARE_PIPE, SHARE_PIPE, SHARE_DISK, 3, 0x07) }),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('disconnect' as const), tid: tidArb }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('write' as const),
+      tid: tidArb,
+      async: fc.constantFrom(false, false, false, true),
+      offset: fc.constantFrom(0n, 0n, 4096n, (1n << 64n) - 1n, (1n << 64n) - 3n),
+      data: dataArb,
+      extra: fc.constantFrom(0, 0, 0, 500),
+      chained: fc.constantFrom(false, false, false, true),
+      echoFirst: fc.constantFrom(false, false, true),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('read' as const), tid: tidArb, data: dataArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('junk' as const), data: fc.array(fc.constantFrom(0x41, 0x00, 0xfe, 0x53, 0x4d, 0x42), { maxLength: 12 }) }),
+  },
+  { weight: 1, arbitrary: fc.constant({ t: 'smb1' as const }) },
+);
+
+/** The exchanges of one step (message ids from `mid`, each message cut at `cuts` and its segments sent by `modes`). */
+function stepExchanges(s: Step, mid: number, cuts: number[], modes: SegMode[], acked: boolean): Exchange[] {
+  const c2s = (bytes: number[]): Exchange => ({ dir: 'c2s', bytes, cuts, modes, acked });
+  const s2c = (bytes: number[]): Exchange => ({ dir: 's2c', bytes, cuts, modes, acked });
+  switch (s.t) {
+    case 'junk':
+      return [c2s(s.data)];
+    case 'smb1':
+      return [c2s(nbss([0xff, ...ascii('SMB'), 0x72, ...new Array<number>(27).fill(0), 0, 0, 0]))];
+    case 'connect':
+      return [c2s(nbss(treeConnectRequest(mid, '\\\\srv\\IPC$'))), s2c(nbss(treeConnectResponse(mid, s.tid, s.share)))];
+    case 'disconnect':
+      return [c2s(nbss(treeDisconnectRequest(mid, s.tid)))];
+    case 'read':
+      return [c2s(nbss(readRequest(mid, s.tid, s.data.length))), s2c(nbss(readResponse(mid, s.tid, s.data)))];
+    case 'write': {
+      const o = { mid, tid: s.tid, flags: s.async ? FLAGS_ASYNC : 0, offset: s.offset, length: s.data.length + s.extra };
+      let msg = writeRequest(s.data, o);
+      if (s.chained) {
+        // a second WRITE after it (NextCommand 8-byte aligned)
+        const pad = (8 - (msg.length % 8)) % 8;
+        msg = [
+          ...writeRequest(s.data, { ...o, next: msg.length + pad }),
+          ...new Array<number>(pad).fill(0),
+          ...writeRequest(ascii('MK3'), { ...o, mid: mid + 1 }),
+        ];
+      }
+      if (s.echoFirst) msg = [...echoRequest(mid + 2, 72), 0, 0, 0, 0, ...msg];
+      return [c2s(nbss(msg))];
+    }
+  }
+}
+
+const SMB_RULES: RuleSpec[] = [
+  toServer('file_data; content:"MK"; depth:2;'),
+  toServer('file_data; content:"MK1";'),
+  toServer('file_data; pcre:"/^MK[23]/";'),
+  toServer('content:"MK2";'),
+  toServer('file_data; content:"MK"; depth:2; isdataat:!40,relative;'),
+  toClient('file_data; content:"MK"; depth:2;'),
+  toClient('file_data; content:"MK3";'),
+  toClient('content:"MK1";'),
+];
+
+/** Generated SMB2 sessions on port 445 (diff-snort's opt-in area `smb`): trees, writes and reads in any order. */
+export const smb2CaseArb: fc.Arbitrary<Case> = fc
+  .record({
+    steps: fc.array(stepArb, { minLength: 1, maxLength: 6 }),
+    cuts: fc.array(fc.integer({ min: 1, max: 1460 }), { maxLength: 3 }),
+    modes: fc.array(fc.constantFrom<SegMode>('once', 'once', 'once', 'retransmit', 'overlap', 'late'), { maxLength: 3 }),
+    acked: fc.constantFrom(true, true, true, true, false),
+    handshake: fc.constantFrom<'full' | 'none'>('full', 'full', 'full', 'none'),
+    close: fc.constantFrom<'fin' | 'rst-client' | 'none'>('fin', 'fin', 'rst-client', 'none'),
+    rules: fc.subarray(SMB_RULES, { minLength: 1 }),
+  })
+  .map(({ steps, cuts, modes, acked, handshake, close, rules }) => {
+    const exchanges: Exchange[] = [];
+    steps.forEach((s, i) => exchanges.push(...stepExchanges(s, 10 + 4 * i, cuts, modes, acked)));
+    return {
+      area: 'smb' as const,
+      clientHome: false,
+      cport: 49700,
+      sport: 445,
+      frames: sessionFrames({ handshake, exchanges, close, gap: 1 }),
+      rules,
+    };
+  });
