@@ -37,8 +37,6 @@ const KNOWN_FIXTURE_DISAGREEMENTS: Record<string, string> = {
     'a response sent twice before it is acked: Snort does not inspect the copy (snort_stream_tcp.c StreamQueue IsRetransmit, RetransmitProcess: DisableDetect), honeywall does',
   'sampled-30df36012f':
     "an ET rule over two segments to port 25: Snort's SMTP preprocessor flushes the stream at its line ends (its PAF), so the content spanning them is never whole; honeywall has no SMTP PAF",
-  'sampled-8c4ac6aa85':
-    "an ET rule on the server side of port 139, split over two segments: Snort's dcerpc2 (SMB on 139 and 445) has stream5 reassemble both sides, the shipped stream5 config only the client side; honeywall follows the stream5 ports only",
   'sampled-c895fe9d5d':
     "an ET rule whose request follows a GET in the same segment as a line with no HTTP version: Snort's http_inspect PAF flushes it as a PDU of its own (depth:15 matches its start), honeywall's does not",
 };

@@ -20,15 +20,9 @@ if (!exists) console.warn(`[match-snort-agreement] ${TSV} is absent: the Snort a
 
 /** Rows whose multiset differs from Snort's today, with the reason as far as it is understood. */
 const KNOWN_DISAGREEMENTS: Record<string, string> = {
-  // Seven rules match one SMB2 WRITE request (a pipe write, port 445); the raw packet's detection keeps the first 5
-  // matches in evaluation order (fpdetect.c fpAddMatch, max_queue_events) and logs them, as honeywall does. Snort then
-  // runs detection once on the rebuilt PDU from dcerpc2 (dce2_smb2.c DCE2_Smb2WriteRequest -> DCE2_Smb2ProcessFileData
-  // -> snort_dce2.c DCE2_FileDetect, pushAlerts/detect/popAlerts) with file_data_ptr set to the write's data, which
-  // fpEvalHeaderSW searches with the content automaton before the payload: the trees of patterns found in the written
-  // data ("|15 00 00 00|", "|15 00 00 00 00|") come first, so that detection's first 5 differ, and the session alert
-  // list (StreamCheckSessionAlertTcp) drops those logged on the raw packet: the other 2 are logged (seen with gdb).
-  // Needs SMB2 session state (DCE2_Smb2FindTid: the tree id of a TREE_CONNECT), not in honeywall.
-  'bug-5162': "Snort's dcerpc2 runs detection on the SMB request again and logs the 2 matches past the 5 a packet keeps",
+  // bug-5162 agrees since dcerpc2's SMB2 file detection (src/dce2): Snort runs detection again on the rebuilt SMB2
+  // WRITE with file_data set to the written data, whose content search finds other rules first, and logs the 2 the
+  // raw packet's 5 left out (test/dce2-smb2.test.ts)
 };
 
 /**

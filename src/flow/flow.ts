@@ -40,6 +40,11 @@ export class Endpoint {
   pafBase = -1;
   pafScanned = 0;
   /**
+   * Bytes of the PDU being flushed still to come after PAF flushed part of it at paf_max (stream_paf.c FT_MAX: the
+   * flush point moves back by what was flushed; 0: the next flush starts a PDU, Snort's PKT_PDU_HEAD).
+   */
+  pafLeft = 0;
+  /**
    * Snort's session alert list (StreamAlertInfo, at most MAX_SESSION_ALERTS) for the packets this side sends: gid, sid
    * and sequence number per alert, flat. A rebuilt packet does not alert again for a gid:sid in it (fpSessionAlerted).
    */

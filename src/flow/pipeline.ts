@@ -9,6 +9,7 @@ import { hasHeaderEnd, httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
 import { HttpSession, showsHttp, type HttpBuffers, type HttpConfig } from '../http/session.js';
 import { AppParsers, type AppBuffers } from '../app/session.js';
+import { DCE2_SMB_PORTS, Dce2SmbSession, newDce2Stats, type Dce2Stats } from '../dce2/session.js';
 import { setAppProto, type Flow } from './flow.js';
 import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
@@ -31,12 +32,16 @@ export interface PipelineOptions {
   httpPorts?: readonly number[];
   /** Server ports whose traffic is parsed as DNS, over UDP and TCP (default 53, Suricata's; src/app/session.ts). */
   dnsPorts?: readonly number[];
+  /** Server ports dcerpc2 treats as SMB (default DCE2_SMB_PORTS; [] leaves SMB to stream5 alone). */
+  smbPorts?: readonly number[];
 }
 
 /** A flow's HTTP session, if it has one (without making its app map). */
 function httpOf(flow: Flow): HttpSession | undefined {
   return flow.hasApp ? (flow.app.get('http') as HttpSession | undefined) : undefined;
 }
+
+const DCE2 = 'dce2';
 
 /** What the matcher inspects: a packet (from the wire or defragmented) or a rebuilt stream segment. */
 export interface InspectionItem {
@@ -89,6 +94,13 @@ export interface InspectionItem {
    * Undefined: false.
    */
   detectTwice?: boolean;
+  /**
+   * dcerpc2 runs this rebuilt packet's detection itself, once with file_data set to the data of each SMB2 READ
+   * response or WRITE request in it (snort_dce2.c DCE2_FileDetect, src/dce2): `file_data` rules read it, and the fast
+   * pattern search looks in it before the payload (fpdetect.c fpEvalHeaderSW); the detections' events share one event
+   * queue (decide.ts matchPhase). Undefined: one detection without it.
+   */
+  fileData?: readonly Uint8Array[];
 }
 
 /**
@@ -109,6 +121,9 @@ export class PacketPipeline {
   private readonly decodeOpts: DecodeOptions | undefined;
   private readonly httpCfg: HttpConfig;
   private readonly httpPorts: Set<number>;
+  private readonly smbPorts: Set<number>;
+  /** dcerpc2's counts over the flows (limits hit on hostile SMB). */
+  readonly dce2Stats: Dce2Stats = newDce2Stats();
   /** Flows that left the table during this call, whose HTTP sessions close once their last data is parsed. */
   private ended: Flow[] = [];
 
@@ -120,13 +135,19 @@ export class PacketPipeline {
     this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
     this.app = new AppParsers(opts.dnsPorts);
     const httpPorts = this.httpPorts;
+    const smbPorts = (this.smbPorts = new Set(opts.smbPorts ?? DCE2_SMB_PORTS));
     this.flows = new FlowTable({
       // http_inspect's protocol aware flushing (hi_paf.c), on its ports in both directions: an ACK covering an HTTP
-      // message flushes it
-      pafActive: (flow) => httpPorts.has(flow.server.port),
+      // message flushes it; dcerpc2's on its SMB ports (dce2_paf.c DCE2_SmbPaf), registered with auto_on: each
+      // NetBIOS message is flushed, both directions are reassembled
+      pafActive: (flow) => httpPorts.has(flow.server.port) || smbPorts.has(flow.server.port),
+      pafAuto: (flow) => smbPorts.has(flow.server.port),
       pduLength: (flow, fromClient, data) =>
-        httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
-      pduHeadEnd: hasHeaderEnd,
+        smbPorts.has(flow.server.port)
+          ? this.dce2Of(flow).pafLength(data)
+          : httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
+      // SMB's PAF needs the 4 bytes of a header only: no head end to wait for
+      pduHeadEnd: (flow, data) => smbPorts.has(flow.server.port) || hasHeaderEnd(data),
       ...opts.flow,
     });
     this.flows.onRemove = (flow) => this.ended.push(flow);
@@ -248,6 +269,7 @@ export class PacketPipeline {
       app: undefined,
       payload: undefined,
       detectTwice: false,
+      fileData: undefined,
     };
     if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0) {
       // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
@@ -260,6 +282,16 @@ export class PacketPipeline {
       item.app = this.app.udp(p.payload, p.dstPort);
     }
     out.push(item);
+  }
+
+  /** The flow's dcerpc2 session (made on first use). */
+  private dce2Of(flow: Flow): Dce2SmbSession {
+    let d = flow.app.get(DCE2) as Dce2SmbSession | undefined;
+    if (d === undefined) {
+      d = new Dce2SmbSession(this.dce2Stats);
+      flow.app.set(DCE2, d);
+    }
+    return d;
   }
 
   private parseHttp(flow: Flow, fromClient: boolean, data: Uint8Array): HttpBuffers[] {
@@ -314,6 +346,7 @@ export class PacketPipeline {
       app: http ? this.app.tcp(f, s.fromClient, s.data, s.seq) : undefined,
       payload: undefined,
       detectTwice: false,
+      fileData: http && this.smbPorts.has(f.server.port) ? this.dce2Of(f).rebuilt(s) : undefined,
     };
   }
 }

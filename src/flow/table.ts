@@ -72,9 +72,17 @@ export interface FlowConfig {
    * Whether bytes hold the end of a PDU's head (with pduLength: an incomplete head makes pduLength 0 until its end
    * comes, so only new bytes need searching for it). Without it every ACK shows pduLength all the acked bytes.
    */
-  pduHeadEnd?: (data: Uint8Array) => boolean;
+  pduHeadEnd?: (flow: Flow, data: Uint8Array) => boolean;
   /** Whether a direction's data is flushed by `pduLength` (a preprocessor registered PAF for the flow's server port). */
   pafActive?: (flow: Flow, fromClient: boolean) => boolean;
+  /**
+   * A preprocessor registered its PAF for the flow's server port with `auto_on` (dcerpc2 on its SMB ports,
+   * dce2_paf.c DCE2_PafRegisterPort): both directions are reassembled whatever stream5's ports say
+   * (stream_paf.c s5_paf_port_registration, snort_stream_tcp.c InitFlushMgrByPort), and acked data of paf_max bytes or
+   * more is flushed before its PDU is complete (s5_paf_check FT_MAX). (http_inspect's PAF, as honeywall has it, does
+   * not split at paf_max.)
+   */
+  pafAuto?: (flow: Flow) => boolean;
 }
 
 /** The data of a 'redecode' marker. */
@@ -94,6 +102,8 @@ export interface StreamSegment {
   seq: number;
   data: Uint8Array;
   reason: FlushReason;
+  /** PAF flushed it from the start of a PDU (Snort's PKT_PDU_HEAD; never for footprint flushes and 'redecode'). */
+  pduHead: boolean;
   /**
    * The rebuilt packet's header as Snort's _flush_to_seq encodes it (Encode_Format): the TCP flags and TTL of the
    * packet that caused the flush (for a session's cleanup, of the first queued segment's own packet), the ack and
@@ -170,6 +180,8 @@ const NO_SEGMENTS: StreamSegment[] = Object.freeze([]) as unknown as StreamSegme
 const PAF_PEEK = 16384;
 /** base.conf `config paf_max: 16000`: added to the flush point when PAF gives up (UpdateFlushMgr, STREAM_FT_PAF_MAX). */
 const PAF_MAX = 16000;
+/** encode.h MAXIMUM_PAF_MAX (IP_MAXPACKET - ETHERNET_MTU - 255): the most one PAF check scans and flushes at once. */
+const MAXIMUM_PAF_MAX = 65535 - 1500 - 255;
 /**
  * The footprint flush point: Snort draws it between 128 and 255 (rand() at start; InitFlushPointList 192, 128), 192
  * under --enable-static-flushpoints-like runs (the REG_TEST constant cfp). Acked data below 128 bytes is flushed only
@@ -217,6 +229,7 @@ export class FlowTable {
   private readonly pduLength: FlowConfig['pduLength'];
   private readonly pduHeadEnd: FlowConfig['pduHeadEnd'];
   private readonly pafActive: FlowConfig['pafActive'];
+  private readonly pafAuto: FlowConfig['pafAuto'];
 
   constructor(cfg: FlowConfig = {}) {
     this.track = { tcp: cfg.trackTcp ?? true, udp: cfg.trackUdp ?? true, icmp: cfg.trackIcmp ?? false, ip: cfg.trackIp ?? false };
@@ -233,6 +246,7 @@ export class FlowTable {
     this.pduLength = cfg.pduLength;
     this.pduHeadEnd = cfg.pduLength === undefined ? undefined : cfg.pduHeadEnd;
     this.pafActive = cfg.pduLength === undefined ? undefined : cfg.pafActive;
+    this.pafAuto = cfg.pduLength === undefined ? undefined : cfg.pafAuto;
   }
 
   /** Number of flows held. */
@@ -368,7 +382,7 @@ export class FlowTable {
 
   private reassembles(flow: Flow, fromClient: boolean): boolean {
     const set = fromClient ? this.clientPorts : this.serverPorts;
-    return set === 'all' || set.has(flow.server.port);
+    return set === 'all' || set.has(flow.server.port) || this.pafAuto?.(flow) === true;
   }
 
   private tcpUpdate(flow: Flow, p: Packet, fromClient: boolean, sender: Endpoint, receiver: Endpoint, out: StreamSegment[]): boolean {
@@ -496,33 +510,45 @@ export class FlowTable {
     const s = ep.stream;
     if (s === undefined) return;
     if (ep.flushPolicy === 'paf') {
+      const split = this.pafAuto?.(flow) === true;
       for (;;) {
         const acked = this.ackedBytes(ep);
         if (acked <= 0) return;
-        const limit = Math.min(acked, PAF_PEEK);
-        // Snort's PAF reads each byte once (s5_paf_check resumes where it stopped): while the head of the next PDU is
-        // incomplete, only the bytes an ACK adds are searched for its end (a flood of one-byte segments would
-        // otherwise copy and scan up to paf_max bytes per packet)
-        const headEnd = this.pduHeadEnd;
-        const known = headEnd !== undefined && ep.pafBase === s.base ? ep.pafScanned : 0;
-        if (known > 0) {
-          if (limit <= known) return;
-          if (!headEnd!(s.peekRange(Math.max(0, known - 3), limit))) {
+        let n = ep.pafLeft;
+        if (n === 0) {
+          const limit = Math.min(acked, PAF_PEEK);
+          // Snort's PAF reads each byte once (s5_paf_check resumes where it stopped): while the head of the next PDU is
+          // incomplete, only the bytes an ACK adds are searched for its end (a flood of one-byte segments would
+          // otherwise copy and scan up to paf_max bytes per packet)
+          const headEnd = this.pduHeadEnd;
+          const known = headEnd !== undefined && ep.pafBase === s.base ? ep.pafScanned : 0;
+          if (known > 0) {
+            if (limit <= known) return;
+            if (!headEnd!(flow, s.peekRange(Math.max(0, known - 3), limit))) {
+              ep.pafScanned = limit;
+              return;
+            }
+          }
+          const data = s.peek(limit);
+          n = this.pduLength!(flow, fromClient, data);
+          if (n === 0 && headEnd !== undefined && !headEnd(flow, data)) {
+            ep.pafBase = s.base!;
             ep.pafScanned = limit;
-            return;
+          }
+          if (n < 0) {
+            ep.flushPolicy = 'footprint';
+            ep.flushPt += PAF_MAX;
+            break;
           }
         }
-        const data = s.peek(limit);
-        const n = this.pduLength!(flow, fromClient, data);
-        if (n === 0 && headEnd !== undefined && !headEnd(data)) {
-          ep.pafBase = s.base!;
-          ep.pafScanned = limit;
-        }
-        if (n === 0 || n > acked) return;
-        if (n < 0) {
-          ep.flushPolicy = 'footprint';
-          ep.flushPt += PAF_MAX;
-          break;
+        if (n === 0 || n > acked) {
+          // s5_paf_check: paf_max bytes acked and no PDU end among them: they are flushed (FT_MAX, at most
+          // MAXIMUM_PAF_MAX), the PDU's flush point moved back by as much
+          if (!split || acked < PAF_MAX) return;
+          const part = Math.min(acked, MAXIMUM_PAF_MAX);
+          this.flushStream(flow, ep, fromClient, part, 'size', out, meta);
+          ep.pafLeft = n === 0 ? 0 : n - part;
+          continue;
         }
         this.flushStream(flow, ep, fromClient, n, 'pdu', out, meta);
       }
@@ -567,6 +593,7 @@ export class FlowTable {
             seq: ep.unflushedFirst,
             data: NO_DATA,
             reason: 'redecode',
+            pduHead: false,
             flags: m & 0xff,
             ttl: m >>> 8,
             ack,
@@ -577,7 +604,18 @@ export class FlowTable {
       }
       const base = ep.stream!.base ?? 0;
       const ack = peer.lUnackd >= 0 ? peer.lUnackd : 0;
-      out.push({ flow, fromClient, seq: base, data: NO_DATA, reason: 'redecode', flags: meta & 0xff, ttl: meta >>> 8, ack, window: peer.window });
+      out.push({
+        flow,
+        fromClient,
+        seq: base,
+        data: NO_DATA,
+        reason: 'redecode',
+        pduHead: false,
+        flags: meta & 0xff,
+        ttl: meta >>> 8,
+        ack,
+        window: peer.window,
+      });
       this.flushAcked(flow, ep, fromClient, meta, true, reason, out);
     }
   }
@@ -597,11 +635,16 @@ export class FlowTable {
     if (s === undefined) return;
     const peer = fromClient ? flow.server : flow.client;
     let left = limit;
+    // only the first chunk of a flush from a PDU boundary starts the PDU
+    let head = ep.flushPolicy === 'paf' && ep.pafLeft === 0;
     while (left > 0) {
       if (wholeChunksOnly && s.contiguous() < this.flushSize) return;
       const r = s.flush(Math.min(left, this.flushSize));
       if (r === undefined) return;
       left -= r.data.length;
+      const pduHead = head;
+      head = false;
+      ep.pafLeft = ep.flushPolicy === 'paf' ? Math.max(0, ep.pafLeft - r.data.length) : 0;
       this.stats.flushedSegments++;
       this.stats.flushedBytes += r.data.length;
       out.push({
@@ -610,6 +653,7 @@ export class FlowTable {
         seq: r.seq,
         data: r.data,
         reason,
+        pduHead,
         flags: meta & 0xff,
         ttl: meta >>> 8,
         ack: peer.lUnackd >= 0 ? peer.lUnackd : 0,

@@ -33,6 +33,7 @@ import { Defragmenter } from '../packet/defrag.js';
 import { StreamBuffer } from '../flow/reassembly.js';
 import { PacketPipeline } from '../flow/pipeline.js';
 import { HttpSession } from '../http/session.js';
+import { Dce2SmbSession, newDce2Stats, smbPafLength } from '../dce2/index.js';
 import { decodeSebekPayload, encodeSebekRecord } from '../sebek/format.js';
 import { SebekExtractor } from '../sebek/extract.js';
 import { SebekSession } from '../sebek/session.js';
@@ -634,6 +635,84 @@ const httpTarget: FuzzTarget = {
   },
 };
 
+// ---------------------------------------------------------------- SMB2 (dcerpc2)
+
+/** An SMB2 header (64 bytes, tree id 1) of `command`, with `flags`, after a NetBIOS header; then a structure size. */
+function smb2Seed(command: number, flags: number, structure: number, extra: number[]): Uint8Array {
+  const h = new Uint8Array(64);
+  h.set([0xfe, 0x53, 0x4d, 0x42, 64, 0], 0);
+  h[12] = command;
+  h[16] = flags;
+  h[36] = 1;
+  const body = [structure & 0xff, structure >> 8, ...extra];
+  const len = 64 + body.length;
+  return Uint8Array.from([0, 0, len >> 8, len & 0xff, ...h, ...body]);
+}
+
+/**
+ * Input: a split byte, then the bytes of rebuilt packets of an SMB session on port 445, cut at the split, both ways
+ * in turn: dcerpc2's session (its PAF and its SMB2 state) and the pipeline on port 445. Contract: the file data handed
+ * to detection lies within its packet and is at most 65535 bytes.
+ */
+const smb2Target: FuzzTarget = {
+  name: 'smb2',
+  seeds: () => [
+    Uint8Array.from([200, ...smb2Seed(3, 1, 16, [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), ...smb2Seed(9, 0, 49, new Array<number>(60).fill(5))]),
+    Uint8Array.from([90, ...smb2Seed(8, 0, 49, new Array<number>(50).fill(0)), ...smb2Seed(8, 1, 17, new Array<number>(30).fill(7))]),
+  ],
+  tokens: [
+    Uint8Array.of(0xfe, 0x53, 0x4d, 0x42),
+    Uint8Array.of(0xff, 0x53, 0x4d, 0x42),
+    Uint8Array.of(0, 0, 0, 8),
+    Uint8Array.of(49, 0),
+    Uint8Array.of(17, 0),
+  ],
+  arbitrary: () => fc.uint8Array({ maxLength: 3000 }),
+  run(input) {
+    if (input.length === 0) return;
+    const step = 1 + input[0]! * 4;
+    const body = input.subarray(1);
+    smbPafLength(body);
+    const d = new Dce2SmbSession(newDce2Stats());
+    const next = [1000, 5000];
+    let k = 0;
+    for (let o = 0; o < body.length; o += step, k++) {
+      const data = body.subarray(o, o + step);
+      const fromClient = k % 2 === 0;
+      const side = fromClient ? 0 : 1;
+      const fd = d.rebuilt({ fromClient, seq: next[side]!, ack: next[1 - side]!, data, pduHead: (data[0]! & 1) === 0 });
+      next[side] = (next[side]! + data.length) >>> 0;
+      for (const f of fd ?? []) {
+        if (
+          f.buffer !== data.buffer ||
+          f.byteOffset < data.byteOffset ||
+          f.byteOffset + f.length > data.byteOffset + data.length ||
+          f.length > 0xffff
+        )
+          throw new FuzzContractError(`file data outside its packet or too long (${f.length} bytes)`);
+      }
+    }
+    const pipe = new PacketPipeline({ decode: { verifyChecksums: false } });
+    const c = parseIp(SRC)!;
+    const s = parseIp(DST)!;
+    let seqC = 1000;
+    let seqS = 5000;
+    pipe.push(LinkType.RAW, tcpDatagram(c, s, 40000, 445, seqC - 1, 0, 0x02, new Uint8Array(0)), 1_700_000_000, 0);
+    pipe.push(LinkType.RAW, tcpDatagram(s, c, 445, 40000, seqS - 1, seqC, 0x12, new Uint8Array(0)), 1_700_000_000, 0);
+    for (let o = 0, i = 0; o < body.length; o += step, i++) {
+      const data = body.subarray(o, o + step);
+      if (i % 2 === 0) {
+        pipe.push(LinkType.RAW, tcpDatagram(c, s, 40000, 445, seqC, seqS, 0x18, data), 1_700_000_000, 0);
+        seqC = (seqC + data.length) >>> 0;
+      } else {
+        pipe.push(LinkType.RAW, tcpDatagram(s, c, 445, 40000, seqS, seqC, 0x18, data), 1_700_000_000, 0);
+        seqS = (seqS + data.length) >>> 0;
+      }
+    }
+    pipe.finish();
+  },
+};
+
 // ---------------------------------------------------------------- Sebek
 
 function sebekSeeds(): Uint8Array[] {
@@ -679,6 +758,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   defragTarget,
   reassemblyTarget,
   httpTarget,
+  smb2Target,
   sebekTarget,
 ];
 

@@ -127,13 +127,16 @@ export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
   return isset === (fb.cmd === 'isset');
 }
 
-/** The subjects to evaluate for one inspection item: one per HTTP message, or one without HTTP. */
+/**
+ * The subjects to evaluate for one inspection item: one per dcerpc2 file data (each its own detection, see
+ * InspectionItem.fileData), one per DNS question, one per HTTP message, or one.
+ */
 export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
   const p = item.packet;
   const app = item.app;
   const sni = app?.sni;
   // one object shape for every subject (V8 then keeps the code that reads them specialised)
-  const subject = (http: HttpBuffers | undefined, dnsQuery: Uint8Array | undefined): Subject => ({
+  const subject = (http: HttpBuffers | undefined, dnsQuery: Uint8Array | undefined, fileData?: Uint8Array): Subject => ({
     packet: p,
     payload: item.payload ?? p.payload,
     rebuilt: item.kind === 'stream',
@@ -145,8 +148,10 @@ export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
     dnsQuery,
     tlsSni: sni,
     xbits,
+    fileData,
     strings: undefined,
   });
+  if (item.fileData !== undefined) return item.fileData.map((f) => subject(undefined, undefined, f));
   // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)
   const dns = app?.dns;
   if (dns !== undefined && dns.length > 0) return dns.map((q) => subject(undefined, q));
@@ -201,11 +206,20 @@ export const MATCH_ALERTED = 8;
  */
 export const MATCH_DIRECT = 16;
 /**
- * Found by the packet's second detection (InspectionItem.detectTwice): queued by a fpFinalSelectEvent of its own
- * after the first detection's events (its own action kinds, sort, duplicates and max_queue_events count), into the
- * same event queue (SnortEventqAdd, max_queue nodes in all) that SnortEventqLog logs once.
+ * Which of the packet's detections found the match (bits 5 to 14, 0 for the first): a later detection's matches are
+ * queued by a fpFinalSelectEvent of its own after the earlier ones' events (its own action kinds, sort, duplicates and
+ * max_queue_events count), into the same event queue (SnortEventqAdd, max_queue nodes in all) that SnortEventqLog logs
+ * once. The second detection of a packet http_inspect detects twice (InspectionItem.detectTwice); dcerpc2's detections
+ * of one rebuilt packet, one per SMB2 READ/WRITE in it (InspectionItem.fileData).
  */
-export const MATCH_SECOND = 32;
+export const MATCH_PHASE_SHIFT = 5;
+export const MATCH_PHASE_MAX = 0x3ff;
+export const MATCH_SECOND = 1 << MATCH_PHASE_SHIFT;
+
+/** The detection (MATCH_PHASE_SHIFT) of a match's flags. */
+export function matchPhase(flags: number): number {
+  return (flags >>> MATCH_PHASE_SHIFT) & MATCH_PHASE_MAX;
+}
 
 export const NO_MATCHES: Matches = Object.freeze({ rules: NO_EVENTS as unknown as RulePlan[], flags: [] as number[] }) as Matches;
 
@@ -309,7 +323,7 @@ export class EventDecider {
       m,
       silent,
       (r, f) => this.detectionFilterPasses(r, p, (f & MATCH_DF_FIRST) !== 0),
-      (f) => (f & MATCH_ALERTED) !== 0,
+      (k) => (m.flags[k]! & MATCH_ALERTED) !== 0,
       undefined,
     );
     const out: MatchEvent[] = [];
@@ -330,14 +344,15 @@ export class EventDecider {
 
   /**
    * fpAddMatch then fpFinalSelectEvent (see select): the events queued. `df`: the detection_filter of a rule that
-   * has one not tested yet; `alerted`: the event was logged for the TCP session already (fpSessionAlerted: it is not
-   * queued again); `logged`: called for each event within the first `log` (fpAddSessionAlert), alerted or not.
+   * has one not tested yet; `alerted`: the event (its index in `m`) was logged for the TCP session already
+   * (fpSessionAlerted: it is not queued again), asked when its detection selects it; `logged`: called for each event
+   * within the first `log` (fpAddSessionAlert), alerted or not.
    */
   private queueOf(
     m: Matches,
     silent: boolean,
     df: (r: RulePlan, flags: number) => boolean,
-    alerted: (flags: number) => boolean,
+    alerted: (k: number) => boolean,
     logged: ((r: RulePlan) => void) | undefined,
   ): { queued: RulePlan[]; pass: boolean } {
     const q = this.queue;
@@ -353,41 +368,39 @@ export class EventDecider {
       if (r.action === 'pass') pass = true;
     }
     let phases = 1;
-    for (let k = 0; k < m.flags.length; k++) if ((m.flags[k]! & MATCH_SECOND) !== 0) phases = 2;
-    for (let phase = 0; phase < phases; phase++) {
-      const second = phase === 1 ? MATCH_SECOND : 0;
-      if (this.finalSelect(m, second, silent, df, alerted, logged, queued)) pass = true;
-    }
+    for (let k = 0; k < m.flags.length; k++) phases = Math.max(phases, matchPhase(m.flags[k]!) + 1);
+    for (let phase = 0; phase < phases; phase++) if (this.finalSelect(m, phase, silent, df, alerted, logged, queued)) pass = true;
     return { queued, pass };
   }
 
   /**
-   * One detection's fpAddMatch and fpFinalSelectEvent (see queueOf) over the matches whose MATCH_SECOND flag is
-   * `second`, appending to `queued` (at most max_queue in all). True when a pass rule was reached.
+   * One detection's fpAddMatch and fpFinalSelectEvent (see queueOf) over the matches of detection `phase`
+   * (matchPhase), appending to `queued` (at most max_queue in all). True when a pass rule was reached.
    */
   private finalSelect(
     m: Matches,
-    second: number,
+    phase: number,
     silent: boolean,
     df: (r: RulePlan, flags: number) => boolean,
-    alerted: (flags: number) => boolean,
+    alerted: (k: number) => boolean,
     logged: ((r: RulePlan) => void) | undefined,
     queued: RulePlan[],
   ): boolean {
     const q = this.queue;
-    const kinds: { rules: RulePlan[]; flags: number[] }[] = [];
+    // per action kind: the rules and their indexes in m
+    const kinds: { rules: RulePlan[]; at: number[] }[] = [];
     let pass = false;
     for (let k = 0; k < m.rules.length; k++) {
       const r = m.rules[k]!;
       const f = m.flags[k]!;
-      if ((f & MATCH_DIRECT) !== 0 || (f & MATCH_SECOND) !== second) continue;
+      if ((f & MATCH_DIRECT) !== 0 || matchPhase(f) !== phase) continue;
       if (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0 && !df(r, f)) continue;
       if ((f & MATCH_NOALERT) !== 0) continue;
       const rank = this.rankOf(r.action, silent);
-      const list = (kinds[rank] ??= { rules: [], flags: [] });
+      const list = (kinds[rank] ??= { rules: [], at: [] });
       if (list.rules.length >= q.maxQueueEvents || list.rules.includes(r)) continue;
       list.rules.push(r);
-      list.flags.push(f);
+      list.at.push(k);
     }
     // fpFinalSelectEvent's tcnt counts its own events only; the nodes taken before are not there for it
     let tcnt = 0;
@@ -402,7 +415,7 @@ export class EventDecider {
       for (const k of at) {
         const r = list.rules[k]!;
         if (r.action === 'pass' && tcnt > 0) break queue;
-        if (!alerted(list.flags[k]!)) {
+        if (!alerted(list.at[k]!)) {
           if (queued.length < q.maxEvents) queued.push(r);
           tcnt++;
         }
@@ -446,11 +459,19 @@ export class EventDecider {
       return false;
     };
     for (let k = 0; k < m.rules.length; k++) if ((m.flags[k]! & MATCH_DIRECT) === 0 && seen(m.rules[k]!)) m.flags[k]! |= MATCH_ALERTED;
+    // asked again as each detection selects its events: a later detection of the packet (matchPhase) sees what the
+    // earlier ones added; select() then reads the flags
+    const alerted = (k: number): boolean => {
+      if ((m.flags[k]! & MATCH_ALERTED) !== 0) return true;
+      if (!seen(m.rules[k]!)) return false;
+      m.flags[k]! |= MATCH_ALERTED;
+      return true;
+    };
     this.queueOf(
       m,
       this.inline,
       () => true,
-      (fl) => (fl & MATCH_ALERTED) !== 0,
+      alerted,
       (r) => {
         if (ep !== undefined && (ep.alerts?.length ?? 0) < 3 * MAX_SESSION_ALERTS) (ep.alerts ??= []).push(r.gid, r.sid, seq);
         frag?.add(r.gid, r.sid);

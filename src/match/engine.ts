@@ -9,6 +9,8 @@ import {
   MATCH_DF_FIRST,
   MATCH_DIRECT,
   MATCH_NOALERT,
+  MATCH_PHASE_MAX,
+  MATCH_PHASE_SHIFT,
   MATCH_SECOND,
   NO_EVENTS,
   NO_MATCHES,
@@ -23,10 +25,19 @@ import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
 import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
-import { bufferRank, firstEnd, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from './snort-order.js';
+import {
+  bufferRank,
+  firstEnd,
+  NO_FAST_PATTERN_RANK,
+  PAYLOAD_AFTER_FILE_DATA_RANK,
+  portGroupsOf,
+  snortTurns,
+  treeKey,
+  treeOf,
+} from './snort-order.js';
 import { runTurns, SharedNodes, type TurnEvaluator } from './rule-tree.js';
 import { applyChanges, isNoalert, OrderInteraction } from './order-interaction.js';
-import { bufferOf, makeSubject, type Subject } from './subject.js';
+import { bufferOf, fileDataOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
@@ -480,10 +491,17 @@ export class Matcher {
     let out: Matches = { rules: [], flags: [] };
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
-    for (const s of subjectsOf(item, this.xbits)) {
+    const subjects = subjectsOf(item, this.xbits);
+    for (let i = 0; i < subjects.length; i++) {
+      const s = subjects[i]!;
       const cands = this.candidates(s);
       this.stats.candidates += cands.n;
-      this.evaluate(s, cands, done, out, accept, item.detectTwice === true);
+      // dcerpc2's detections of one packet (one per file data) each evaluate every rule afresh
+      // (FLAG_ALLOW_MULTIPLE_DETECT) and select their own events (matchPhase)
+      const phase = item.fileData !== undefined ? Math.min(i, MATCH_PHASE_MAX) : 0;
+      const from = out.rules.length;
+      this.evaluate(s, cands, phase > 0 ? this.nextStamp() : done, out, accept, item.detectTwice === true);
+      for (let k = from; k < out.flags.length && phase > 0; k++) out.flags[k]! |= phase << MATCH_PHASE_SHIFT;
     }
     if (frag !== undefined) {
       if (relativeOnly) out = withoutRules(out, frag.rebuiltMatched);
@@ -622,6 +640,14 @@ export class Matcher {
     if (lower === undefined) {
       lower = new Map();
       this.lowerCache.set(s, lower);
+    }
+    // fpEvalHeaderSW searches the content patterns (payload and file_data ones alike) in file_data_ptr first, then
+    // in the payload: a tree whose pattern is in the file data comes in the first search
+    const fd = fp.buf === 'pkt' || fp.buf === 'file_data' ? fileDataOf(s) : undefined;
+    if (fd !== undefined) {
+      const end = firstEnd(fd, lowerOf(lower, fd), fp.bytes);
+      if (end >= 0) return { rank: bufferRank(fp.buf), end };
+      return { rank: PAYLOAD_AFTER_FILE_DATA_RANK, end: firstEnd(s.payload, lowerOf(lower, s.payload), fp.bytes) };
     }
     return { rank: bufferRank(fp.buf), end: firstEnd(b, lowerOf(lower, b), fp.bytes) };
   }

@@ -4,6 +4,7 @@
  */
 import { DNS_MAX_NAME, DNS_MAX_QUERIES } from '../app/dns.js';
 import { TLS_MAX_HELLO } from '../app/tls-sni.js';
+import { SMB2_MAX_CHAIN, SMB2_MAX_TREES } from '../dce2/smb2.js';
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
@@ -60,6 +61,9 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
   tlsTooLong: number;
   /** TCP streams whose DNS or ClientHello reader a gap ended. */
   appGaps: number;
+  /** SMB2 command chains cut at SMB2_MAX_CHAIN, tree ids evicted at SMB2_MAX_TREES (src/dce2). */
+  smb2ChainsCut: number;
+  smb2TreesEvicted: number;
 };
 
 /** A pipeline's drops after a capture. */
@@ -77,6 +81,8 @@ export function pipelineDrops(pipe: PacketPipeline): PipelineDrops {
     tlsMalformed: tls.malformed,
     tlsTooLong: tls.tooLong,
     appGaps: dns.gaps + tls.gaps,
+    smb2ChainsCut: pipe.dce2Stats.chainsCut,
+    smb2TreesEvicted: pipe.dce2Stats.treesEvicted,
   };
 }
 
@@ -115,6 +121,14 @@ export function captureWarnings(file: string, notes: readonly string[], drops: P
       text: `${file}: DNS/TLS: ${drops.appGaps} TCP stream(s) with missing bytes before a DNS message or ClientHello was whole: not read past the gap`,
       damaged: false,
     });
+  if (drops.smb2ChainsCut > 0 || drops.smb2TreesEvicted > 0) {
+    out.push({
+      text:
+        `${file}: SMB2: ${drops.smb2ChainsCut} command chain(s) cut at ${SMB2_MAX_CHAIN} commands, ${drops.smb2TreesEvicted} tree id(s) ` +
+        `dropped at ${SMB2_MAX_TREES} per session (their READ/WRITE data is no longer detected as file data)`,
+      damaged: false,
+    });
+  }
   return out;
 }
 
@@ -430,6 +444,8 @@ export class ShardedReplay {
       tlsMalformed: 0,
       tlsTooLong: 0,
       appGaps: 0,
+      smb2ChainsCut: 0,
+      smb2TreesEvicted: 0,
     };
     for (const e of this.ends) {
       drops.datagramMemcap += e!.drops.datagramMemcap;
@@ -442,6 +458,8 @@ export class ShardedReplay {
       drops.tlsMalformed += e!.drops.tlsMalformed;
       drops.tlsTooLong += e!.drops.tlsTooLong;
       drops.appGaps += e!.drops.appGaps;
+      drops.smb2ChainsCut += e!.drops.smb2ChainsCut;
+      drops.smb2TreesEvicted += e!.drops.smb2TreesEvicted;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
     return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);

@@ -114,7 +114,8 @@ export function portGroupsOf(rule: RulePlan, p: Packet): number {
 
 /**
  * fpEvalHeaderSW searches the HTTP URI, header and client body buffers before the packet's own content (decoded
- * data, file data, payload): the trees of their patterns come first.
+ * data, file data, payload): the trees of their patterns come first. The content search itself looks in file_data_ptr
+ * first, when it is set, then in the payload (PAYLOAD_AFTER_FILE_DATA_RANK).
  */
 export function bufferRank(buf: BufferName): number {
   switch (buf) {
@@ -178,6 +179,8 @@ export function treeOf(key: number): { group: number } {
 }
 
 export const NO_FAST_PATTERN_RANK = 7;
+/** A content pattern not in file_data_ptr, found by the content search of the payload that follows it. */
+export const PAYLOAD_AFTER_FILE_DATA_RANK = 4;
 
 /** Turn sort keys: the tree key times this, plus the tie order (rule numbers below 2^22). */
 const TIE_SPAN = 1 << 22;

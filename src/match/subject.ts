@@ -31,6 +31,8 @@ export interface Subject {
   tlsSni: Uint8Array | undefined;
   /** The matcher's host and address-pair bits (xbits), kept across flows. */
   xbits: XbitStore | undefined;
+  /** dcerpc2's file_data for this detection (InspectionItem.fileData), if any. */
+  fileData: Uint8Array | undefined;
   /** Latin1 views of buffers for regular expressions, cached per evaluation subject (made on first use). */
   strings: Map<Uint8Array, string> | undefined;
 }
@@ -48,6 +50,7 @@ export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet'
     dnsQuery: opts.dnsQuery,
     tlsSni: opts.tlsSni,
     xbits: opts.xbits,
+    fileData: opts.fileData,
     strings: undefined,
   };
 }
@@ -58,11 +61,11 @@ export function bufferOf(s: Subject, name: BufferName, base64: Uint8Array | unde
     case 'pkt':
       return s.payload;
     case 'file_data': {
-      // Snort 2.9.20 sp_file_data.c FileDataEval: the HTTP body (http_inspect's file_data_ptr) when there is one, else
-      // the packet's payload (data = p->data when file_data_ptr is empty), on any packet with a payload: a response
-      // without a body and traffic no preprocessor decodes both give their payload.
-      const f = s.http?.fileData;
-      return f !== undefined && f.length > 0 ? f : s.payload;
+      // Snort 2.9.20 sp_file_data.c FileDataEval: file_data_ptr when it is set (http_inspect's HTTP body, dcerpc2's
+      // SMB2 READ/WRITE data), else the packet's payload (data = p->data when file_data_ptr is empty), on any packet
+      // with a payload: a response without a body and traffic no preprocessor decodes both give their payload.
+      const f = fileDataOf(s);
+      return f ?? s.payload;
     }
     case 'base64':
       return base64;
@@ -98,6 +101,12 @@ export function bufferOf(s: Subject, name: BufferName, base64: Uint8Array | unde
     }
   }
   return undefined;
+}
+
+/** Snort's file_data_ptr for this subject (dcerpc2's, else http_inspect's), or undefined when it is empty. */
+export function fileDataOf(s: Subject): Uint8Array | undefined {
+  const f = s.fileData ?? s.http?.fileData;
+  return f !== undefined && f.length > 0 ? f : undefined;
 }
 
 export function latin1Of(s: Subject, b: Uint8Array): string {

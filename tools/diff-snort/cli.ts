@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AREAS, renderRules, type Area } from './case.js';
+import { ALL_AREAS, AREAS, OPT_IN_AREAS, renderRules, type Area } from './case.js';
 import { refreshFixtures, writeFixture } from './fixtures.js';
 import { diffRun, formatTally } from './run.js';
 import { snortMissing } from './snort.js';
@@ -60,8 +60,8 @@ if (missing) {
 }
 const areas = values.area ? (values.area.split(',') as Area[]) : [...AREAS];
 for (const a of areas)
-  if (!(AREAS as readonly string[]).includes(a)) {
-    console.error(`diff-snort: unknown area ${a} (areas: ${AREAS.join(', ')})`);
+  if (!(ALL_AREAS as readonly string[]).includes(a)) {
+    console.error(`diff-snort: unknown area ${a} (areas: ${AREAS.join(', ')}; when named: ${OPT_IN_AREAS.join(', ')})`);
     process.exit(2);
   }
 const workDir = mkdtempSync(join(tmpdir(), 'diff-snort-'));

@@ -3,7 +3,7 @@
  * the first disagreements of each kind. Used by the command (cli.ts) and by the fixed-seed slice in the tests.
  */
 import { join } from 'node:path';
-import { AREAS, type Area } from './case.js';
+import { ALL_AREAS, AREAS, type Area } from './case.js';
 import { disagrees, runBatch, unanswered, type CaseResult } from './batch.js';
 import { drawCases, type Drawn } from './generate.js';
 import { DEFAULT_SHRINK, shrinkCase, type Shrunk } from './shrink.js';
@@ -149,7 +149,7 @@ export function agreementOf(t: AreaTally): number {
 }
 
 export function formatTally(r: RunReport): string {
-  const rows = [...r.tally.entries()].sort(([a], [b]) => AREAS.indexOf(a) - AREAS.indexOf(b));
+  const rows = [...r.tally.entries()].sort(([a], [b]) => ALL_AREAS.indexOf(a) - ALL_AREAS.indexOf(b));
   const lines = ['area           cases   agree  differ  snort-order  snort-refused  honeywall-refused  both-refused  snort-hung  agreement'];
   let all = 0;
   let ok = 0;

@@ -27,6 +27,7 @@ import {
 } from './options.js';
 import { exchangeArb, sessionArb, sessionFrames } from './tcp.js';
 import { sampledCaseArb } from './sampled.js';
+import { smb2CaseArb } from './smb2.js';
 
 const CPORT = 40000;
 
@@ -393,6 +394,7 @@ const FIXED: Record<Exclude<Area, 'sampled'>, fc.Arbitrary<Case>> = {
   'tcp-stream': tcpStreamCase,
   http: httpCase,
   fragments: fragmentCase,
+  smb: smb2CaseArb,
 };
 
 /** The area's case generator; undefined for `sampled` when the rule corpus is absent. */
@@ -411,4 +413,5 @@ export const AREA_WEIGHTS: Record<Area, number> = {
   http: 3,
   fragments: 1,
   sampled: 2,
+  smb: 2,
 };
