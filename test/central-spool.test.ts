@@ -3,7 +3,11 @@
  * numbers for them and a spool id; every insert and update of a flow, a Sebek process or a socket moves its change
  * number above every other (what the shipper's high-water mark relies on), other writes leave them alone.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadGatewayConfig } from '../src/runtime/gateway-config.js';
 import { migrate, openStore } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/schema.js';
 import { StoreWriter, type FlowMeta } from '../src/store/writer.js';
@@ -54,5 +58,42 @@ describe('the spool (SQLite migration 4)', () => {
     expect(other.prepare("SELECT v FROM ship_meta WHERE k = 'spool'").pluck().get()).not.toBe(spool);
     other.close();
     db.close();
+  });
+});
+
+describe('the gateway settings of the central store', () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'hw-central-conf-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const conf = (name: string, text: string) => {
+    const f = path.join(tmp, name);
+    writeFileSync(f, `HwCAPTURE=no\nHwQUEUE=no\nHwHOSTNAME=gw-host\n${text}`);
+    return loadGatewayConfig(f);
+  };
+
+  it('HwSTORE_URL with HwSTORE: shipped as HwSENSOR (default HwHOSTNAME) with the central retention', () => {
+    const a = conf('a.conf', 'HwSTORE=/tmp/x.sqlite\nHwSTORE_URL=postgres://hw:secret@db.example:5432/honeywall?sslmode=verify-full\n');
+    expect(a.errors).toEqual([]);
+    expect(a.config?.store?.central).toEqual({
+      url: 'postgres://hw:secret@db.example:5432/honeywall?sslmode=verify-full',
+      sensor: 'gw-host',
+      keepDays: 0,
+    });
+    const b = conf('b.conf', 'HwSTORE=/tmp/x.sqlite\nHwSTORE_URL=postgresql://db/h\nHwSENSOR=site-2\nHwSTORE_RETENTION_DAYS=60\n');
+    expect(b.config?.store?.central).toEqual({ url: 'postgresql://db/h', sensor: 'site-2', keepDays: 60 });
+    expect(conf('c.conf', 'HwSTORE=/tmp/x.sqlite\n').config?.store?.central).toBeUndefined();
+  });
+
+  it('refuses a URL that is not postgres (its password never printed), a URL without HwSTORE, a bad sensor name', () => {
+    const a = conf('d.conf', 'HwSTORE=/tmp/x.sqlite\nHwSTORE_URL=mysql://u:hunter2@db/h\n');
+    expect(a.errors).toEqual([
+      expect.stringMatching(/:5:\d+: error invalid-value: HwSTORE_URL: mysql:\/\/u:\*\*\*@db\/h: 'mysql:' is not postgres:$/),
+    ]);
+    expect(a.errors.join('')).not.toContain('hunter2');
+    expect(conf('e.conf', 'HwSTORE_URL=postgres://db/h\n').errors).toEqual([
+      expect.stringMatching(/HwSTORE_URL: the central store is fed from the local store \(the spool\): set HwSTORE too$/),
+    ]);
+    expect(conf('f.conf', 'HwSTORE=/tmp/x.sqlite\nHwSTORE_URL=postgres://db/h\nHwSENSOR=two words\n').errors).toEqual([
+      expect.stringMatching(/HwSENSOR: 'two words' is not 1 to 64 printable characters without spaces$/),
+    ]);
   });
 });

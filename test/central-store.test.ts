@@ -291,6 +291,65 @@ describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
     db.close();
   });
 
+  it("the gateway's store worker ships as it writes (dist/): the lag in its status, an outage waited out, a restart resumes from the marks", async () => {
+    // the worker thread runs from dist/ (npm test builds it first)
+    const { StoreFeed } = await import('../dist/runtime/store-feed.js');
+    const { url, c } = await database();
+    const file = path.join(dir, 'gateway.sqlite');
+    const logs: string[] = [];
+    const feed = () =>
+      new StoreFeed(
+        {
+          store: file,
+          honeypots: '10.0.0.0/8',
+          live: { dir: undefined, sensor: 'gw-live', since: Date.now(), alertWaitMs: 0 },
+          flushMs: 20,
+          pollMs: 20,
+          central: { url, sensor: 'gw-live', keepDays: 0 },
+        },
+        (l: string) => logs.push(l),
+      );
+    type Status = ReturnType<InstanceType<typeof StoreFeed>['status']>;
+    const until = async (f: InstanceType<typeof StoreFeed>, ok: (s: Status) => boolean): Promise<Status> => {
+      for (let i = 0; i < 1500; i++) {
+        await f.refresh();
+        const st = f.status();
+        if (ok(st)) return st;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`not reached: ${JSON.stringify(f.status().worker?.central)}`);
+    };
+    const now = Math.floor(Date.now() / 1000);
+    const alerts = (from: number, n: number) => Array.from({ length: n }, (_, i) => alertEvent({ tsSec: now, tsUsec: from + i, sid: from + i }));
+    const f1 = feed();
+    await f1.start();
+    f1.alerts(alerts(0, 500));
+    let st = await until(f1, (x) => x.worker?.central?.shipped.alerts === 500 && x.worker.central.behindRecords === 0);
+    expect(st.worker?.central).toMatchObject({ connected: true, sensor: 'gw-live', behindSeconds: 0, url });
+    // PostgreSQL down: the gateway keeps writing its spool, the status shows the lag
+    cluster.stop();
+    f1.alerts(alerts(500, 700));
+    st = await until(f1, (x) => (x.worker?.central?.behindRecords ?? 0) === 700 && x.worker?.central?.outages === 1);
+    expect(st.worker?.central?.lastError).toBeDefined();
+    cluster.start();
+    await until(f1, (x) => x.worker?.central?.behindRecords === 0);
+    expect(logs.some((l) => /central store postgres:\/\/postgres@127\.0\.0\.1:\d+\/t\d+: .*retrying/.test(l))).toBe(true);
+    await f1.stop();
+    // the gateway restarted: it resumes from the marks in the store
+    const f2 = feed();
+    await f2.start();
+    f2.alerts(alerts(1200, 300));
+    st = await until(f2, (x) => x.worker?.central?.shipped.alerts === 300 && x.worker.central.behindRecords === 0);
+    await f2.stop();
+    const c2 = new pg.Client(url);
+    c2.on('error', () => undefined);
+    await c2.connect();
+    clients.push(c2);
+    expect(await centralCount(c2, 'alerts')).toBe(1500);
+    expect(Number((await central(c2, 'SELECT COUNT(DISTINCT sid) AS n FROM alerts'))[0].n)).toBe(1500);
+    void c;
+  });
+
   it('a sensor name already fed by another spool (another store file) is refused, nothing shipped', async () => {
     const { url, c } = await database();
     const a = openStore(':memory:');

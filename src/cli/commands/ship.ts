@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { terminalSafe } from '../../sebek/text.js';
-import { checkStoreUrl, errorLine, redactUrl } from '../../store/central/connect.js';
+import { checkStoreUrl, errorLine, redactUrl, SENSOR_NAME } from '../../store/central/connect.js';
 import { Shipper } from '../../store/central/ship.js';
 import { openStore, StoreError } from '../../store/db.js';
 import { Option } from '../commander.js';
@@ -22,9 +22,6 @@ interface ShipFlags {
   batch: string;
   format: 'text' | 'json';
 }
-
-/** A sensor name: what HwSENSOR and --sensor accept. */
-export const SENSOR_NAME = /^[\x21-\x7e]{1,64}$/;
 
 function count(text: string, flag: string, max: number): number {
   if (!/^\d{1,9}$/.test(text) || Number(text) > max)

@@ -6,6 +6,9 @@
  */
 import pg from 'pg';
 
+/** A sensor name (HwSENSOR, --sensor): printable ASCII without spaces, at most 64 characters. */
+export const SENSOR_NAME = /^[\x21-\x7e]{1,64}$/;
+
 /** The URL with its password replaced by `***`, for logs and the status file. */
 export function redactUrl(url: string): string {
   try {
