@@ -15,7 +15,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Partitions, DAY_S, partitionName } from '../src/store/central/partitions.js';
 import { CENTRAL_MIGRATIONS, CENTRAL_SCHEMA_VERSION, centralVersion, migrateCentral } from '../src/store/central/schema.js';
+import { centralFlows, centralTimeline } from '../src/store/central/query.js';
 import { MAX_TEXT, Shipper } from '../src/store/central/ship.js';
+import { listFlows, timeline } from '../src/store/query.js';
 import { SHIPPED_TABLES, shippedTable } from '../src/store/central/tables.js';
 import { openStore } from '../src/store/db.js';
 import { StoreWriter, type FlowMeta } from '../src/store/writer.js';
@@ -348,6 +350,73 @@ describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
     expect(await centralCount(c2, 'alerts')).toBe(1500);
     expect(Number((await central(c2, 'SELECT COUNT(DISTINCT sid) AS n FROM alerts'))[0].n)).toBe(1500);
     void c;
+  });
+
+  it("the central connection list and timeline filter by sensor and agree with each gateway's own store", async () => {
+    const { url, c } = await database();
+    const base = 1_760_000_000;
+    const make = (sensor: string, n: number) => {
+      const db = openStore(':memory:');
+      const w = new StoreWriter(db);
+      for (let i = 0; i < n; i++) {
+        const honeypot = `10.0.0.${1 + (i % 3)}`;
+        const m: FlowMeta = { honeypot, direction: i % 4 === 0 ? 'outbound' : 'inbound', sensor, captureId: null };
+        const rec = flowRecord({ id: i, startSec: base + i * 37, endSec: base + i * 37 + 2, bytesToServer: 100 + i, bytesToClient: 7 * i });
+        const row = w.flowStarted(rec, m);
+        w.flowEnded(row, rec, m);
+        if (i % 5 === 0) w.alert(alertEvent({ tsSec: base + i * 37 + 1 }), row, { honeypot, sensor, captureId: null });
+      }
+      w.flush();
+      return db;
+    };
+    const a = make('site-a', 250);
+    const b = make('site-b', 120);
+    for (const [db, sensor] of [
+      [a, 'site-a'],
+      [b, 'site-b'],
+    ] as const) {
+      const s = new Shipper(db, { url, sensor });
+      await s.drain();
+      await s.stop();
+    }
+    // site-a's list, paged by 40: the same rows in the same order as its own store's list
+    const ids: number[] = [];
+    let after: string | undefined;
+    for (let i = 0; i < 20; i++) {
+      const p = await centralFlows(c, { sensor: 'site-a', honeypot: '10.0.0.2' }, { limit: 40, after });
+      for (const r of p.rows) expect(r.sensor).toBe('site-a');
+      ids.push(...p.rows.map((r) => r.id));
+      after = p.next;
+      if (after === undefined) break;
+    }
+    const local = listFlows(a, { honeypot: '10.0.0.2' }, { limit: 1000 }).rows.map((r) => r.id);
+    expect(ids).toEqual(local);
+    expect((await centralFlows(c, {}, { limit: 1000 })).rows.length).toBe(370);
+    // the timeline of one honeypot of site-b: what site-b's own store counts (flows and alerts per bucket)
+    const q = { from: base * 1e6, to: (base + 120 * 37 + 60) * 1e6, bucket: 600, honeypot: '10.0.0.3' };
+    const central = await centralTimeline(c, { ...q, sensor: 'site-b' });
+    const pick = (x: {
+      t: number;
+      flows_in: number;
+      flows_out: number;
+      flows_other: number;
+      bytes_in: number;
+      bytes_out: number;
+      alerts: number;
+    }) => ({
+      t: x.t,
+      flows_in: x.flows_in,
+      flows_out: x.flows_out,
+      flows_other: x.flows_other,
+      bytes_in: x.bytes_in,
+      bytes_out: x.bytes_out,
+      alerts: x.alerts,
+    });
+    const own = timeline(b, q).buckets.map(pick);
+    expect(own.length).toBeGreaterThan(3);
+    expect(central.map(pick)).toEqual(own);
+    a.close();
+    b.close();
   });
 
   it('a sensor name already fed by another spool (another store file) is refused, nothing shipped', async () => {
