@@ -419,6 +419,61 @@ describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
     b.close();
   });
 
+  it('three gateways shipping at once into a new database: migrated once, partitions made once, every record of each once', async () => {
+    const { url, c } = await database();
+    const now = Math.floor(Date.now() / 1000);
+    const spools = [1, 2, 3].map((g) => {
+      const db = openStore(':memory:');
+      const w = new StoreWriter(db, { maxQueue: 100_000 });
+      for (let i = 0; i < 1500; i++) {
+        // each gateway's records over the same 10 days: the three race to make the same partitions
+        const t = now - (i % 10) * 86_400;
+        const row = w.flowStarted(flowRecord({ id: i, startSec: t, endSec: t + 1 }), meta);
+        w.alert(alertEvent({ tsSec: t, sid: g }), row, meta);
+      }
+      w.flush();
+      return db;
+    });
+    const shippers = spools.map((db, i) => new Shipper(db, { url, sensor: `gw-${i + 1}`, batch: 200 }));
+    await Promise.all(shippers.map((s) => s.drain()));
+    await Promise.all(shippers.map((s) => s.stop()));
+    expect(await central(c, 'SELECT version FROM central_schema_version')).toEqual([{ version: CENTRAL_SCHEMA_VERSION }]);
+    for (const t of ['flows', 'alerts']) {
+      expect(await central(c, `SELECT sensor, COUNT(*)::int AS n, COUNT(DISTINCT id)::int AS d FROM ${t} GROUP BY sensor ORDER BY sensor`)).toEqual(
+        [1, 2, 3].map((g) => ({ sensor: `gw-${g}`, n: 1500, d: 1500 })),
+      );
+    }
+    expect(await centralCount(c, 'alerts_default')).toBe(0);
+    expect(shippers.reduce((n, s) => n + (s.stats.partitions?.created ?? 0), 0)).toBeGreaterThanOrEqual(10);
+    for (const db of spools) db.close();
+  });
+
+  it('`honeywall ship` to an unreachable central store: exit 2, the error without the password, the marks unmoved', async () => {
+    const db = openStore(path.join(dir, 'unreachable.sqlite'));
+    const w = new StoreWriter(db);
+    w.alert(alertEvent(), null, meta);
+    w.flush();
+    db.close();
+    const { main } = await import('../src/cli/main.js');
+    const errs: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => (errs.push(String(s)), true)) as typeof process.stderr.write;
+    let code: number;
+    try {
+      // a port nothing listens on (the cluster's, plus one)
+      const url = `postgres://hw:s3cret@127.0.0.1:${cluster.port + 1}/x`;
+      code = await main(['node', 'honeywall', 'ship', '--db', path.join(dir, 'unreachable.sqlite'), '--store-url', url, '--sensor', 'gw']);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).toBe(2);
+    expect(errs.join('')).toMatch(/central store postgres:\/\/hw:\*\*\*@127\.0\.0\.1:\d+\/x: .*ECONNREFUSED/);
+    expect(errs.join('')).not.toContain('s3cret');
+    const again = openStore(path.join(dir, 'unreachable.sqlite'));
+    expect(again.prepare("SELECT hwm FROM ship_state WHERE tbl = 'alerts'").pluck().get()).toBe(0);
+    again.close();
+  });
+
   it('a sensor name already fed by another spool (another store file) is refused, nothing shipped', async () => {
     const { url, c } = await database();
     const a = openStore(':memory:');
