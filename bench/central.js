@@ -39,7 +39,7 @@ const { StoreWriter } = await import(join(repo, 'dist/store/writer.js'));
 const { migrateCentral } = await import(join(repo, 'dist/store/central/schema.js'));
 const { Partitions } = await import(join(repo, 'dist/store/central/partitions.js'));
 const { SHIPPED_TABLES } = await import(join(repo, 'dist/store/central/tables.js'));
-const { centralFlows, centralTimeline } = await import(join(repo, 'dist/store/central/query.js'));
+const { CentralReader } = await import(join(repo, 'dist/store/central/reader.js'));
 
 const work = mkdtempSync(join(os.tmpdir(), 'honeywall-bench-central-'));
 let cluster;
@@ -264,29 +264,32 @@ if (PARTS.has(2)) {
     console.log(`   ${name}: first ${ms(all[0])}, best of 5 after ${ms(Math.min(...all.slice(1)))} (${n})`);
     return Math.min(...all.slice(1));
   };
+  // the console's reads (one connection of its pool at a time here)
+  const reader = new CentralReader(url, 1);
   const best = [];
   best.push(
     await time(
       `connection list, ${who.honeypot} of ${who.sensor} over a day, first page of 100`,
-      async () => (await centralFlows(c, { ...who, ...day }, { limit: 100 })).rows.length + ' rows',
+      async () => (await reader.listFlows({ ...who, ...day }, { limit: 100 })).rows.length + ' rows',
     ),
   );
-  const first = await centralFlows(c, { ...who, ...day }, { limit: 100 });
+  const first = await reader.listFlows({ ...who, ...day }, { limit: 100 });
   best.push(
-    await time('   its next page', async () => (await centralFlows(c, { ...who, ...day }, { limit: 100, after: first.next })).rows.length + ' rows'),
+    await time('   its next page', async () => (await reader.listFlows({ ...who, ...day }, { limit: 100, after: first.next })).rows.length + ' rows'),
   );
   best.push(
     await time(`timeline, ${who.honeypot} of ${who.sensor} over a day (15-minute buckets)`, async () => {
-      const b = await centralTimeline(c, { ...who, ...day, bucket: 900 });
+      const { buckets: b } = await reader.timeline({ ...who, ...day, bucket: 900 });
       return `${b.length} buckets, ${b.reduce((a, x) => a + x.flows_in + x.flows_out + x.flows_other, 0)} flows, ${b.reduce((a, x) => a + x.alerts, 0)} alerts`;
     }),
   );
-  await time('connection list over every sensor, first page of 100', async () => (await centralFlows(c, {}, { limit: 100 })).rows.length + ' rows');
+  await time('connection list over every sensor, first page of 100', async () => (await reader.listFlows({}, { limit: 100 })).rows.length + ' rows');
   await time(
     'timeline of one sensor (40 honeypots) over a day (15-minute buckets)',
-    async () => (await centralTimeline(c, { sensor: 'site-2', ...day, bucket: 900 })).length + ' buckets',
+    async () => (await reader.timeline({ sensor: 'site-2', ...day, bucket: 900 })).buckets.length + ' buckets',
   );
   console.log(`   slowest of the honeypot's day queries: ${ms(Math.max(...best))} (target < 300 ms), ${loadavg()}`);
+  await reader.close();
   await c.end();
   if (GIVEN_URL !== undefined) await admin.query('DROP DATABASE bench_big');
 }

@@ -128,7 +128,9 @@ export class Shipper {
               .join(', ')} WHERE ${t.name}.seq < EXCLUDED.seq`;
       return {
         t,
-        select: db.prepare(`SELECT ${names.join(', ')} FROM ${t.name} WHERE ${t.mark} > ? ORDER BY ${t.mark} LIMIT ?`).raw(true),
+        select: db
+          .prepare(`SELECT ${names.map((n) => t.from?.[n] ?? n).join(', ')} FROM ${t.name} WHERE ${t.mark} > ? ORDER BY ${t.mark} LIMIT ?`)
+          .raw(true),
         behind: db.prepare(`SELECT COUNT(*) FROM ${t.name} WHERE ${t.mark} > ?`).pluck(true),
         hwm: (mark.get(t.name) as { hwm: number }).hwm,
         insertSql: `INSERT INTO ${t.name} (sensor, ${names.join(', ')}) SELECT $1, u.* FROM unnest(${t.columns

@@ -32,6 +32,8 @@ export interface ShippedTable {
   mark: string;
   /** Secondary indexes of the central table (column lists), for the console's queries (query.ts). */
   indexes: readonly string[][];
+  /** Columns read from another SQLite expression than their name (a process's stable `id` is its rowid). */
+  from?: Readonly<Record<string, string>>;
 }
 
 /** `'id:i flow_id:i ...'` as columns. */
@@ -116,13 +118,18 @@ export const SHIPPED_TABLES: readonly ShippedTable[] = [
   },
   {
     name: 'processes',
-    columns: cols('client:t pid:i ppid:i uid:i com:t coms:t first_sec:i last_sec:i records:i forks:i seq:i'),
+    // id: the SQLite rowid (kept by the upsert), the console's page cursor
+    columns: cols('id:i client:t pid:i ppid:i uid:i com:t coms:t first_sec:i last_sec:i records:i forks:i seq:i'),
     key: ['client', 'pid'],
     time: 'first_sec',
     unit: 's',
     mode: 'update',
     mark: 'seq',
-    indexes: [['sensor', 'last_sec']],
+    indexes: [
+      ['sensor', 'first_sec', 'id'],
+      ['sensor', 'client', 'ppid'],
+    ],
+    from: { id: 'rowid' },
   },
   {
     name: 'keystroke_lines',
