@@ -67,7 +67,6 @@ export const SHIPPED_TABLES: readonly ShippedTable[] = [
       ['server_ip', 'first_us'],
       ['server_port', 'first_us'],
       ['client_port', 'first_us'],
-      ['flow_id'],
     ],
   },
   {
