@@ -169,6 +169,7 @@ export class Shipper {
         );
       }
       await this.partitions.load(c);
+      if (this.stopping) throw new Error('stopping');
     } catch (err) {
       await c.end().catch(() => undefined);
       throw err;
@@ -383,8 +384,9 @@ export class Shipper {
           backoff = this.opts.minBackoffMs ?? 1000;
           if (n === 0 && !this.stopping) await this.sleep(this.opts.idleMs ?? 1000);
         } catch (err) {
-          this.failed(err);
+          // a statement cut by stop() is not an outage
           if (this.stopping) break;
+          this.failed(err);
           this.stats.retries++;
           await this.sleep(backoff * (0.8 + Math.random() * 0.4));
           backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 60_000);
@@ -393,11 +395,14 @@ export class Shipper {
     })();
   }
 
-  /** Ends the loop (after the statement in flight) and the connection. */
+  /**
+   * Ends the loop and the connection. The connection is closed at once, so a statement waiting on a dead link does
+   * not hold up the gateway's stop; a batch cut that way is sent again at the next start (the mark had not moved).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
-    await this.loopDone;
     await this.disconnect();
+    await this.loopDone;
   }
 }
