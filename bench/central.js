@@ -313,6 +313,11 @@ if (PARTS.has(2)) {
     'timeline of one sensor (40 honeypots) over a day (15-minute buckets)',
     async () => (await reader.timeline({ sensor: 'site-2', ...day, bucket: 900 })).buckets.length + ' buckets',
   );
+  await time(
+    "the overview's totals per site and honeypot over all time (read from every row: no count tables centrally)",
+    async () => `${(await reader.hosts({})).length} honeypots`,
+  );
+  await time('the same over one day', async () => `${(await reader.hosts(day)).length} honeypots`);
   console.log(`   slowest of the honeypot's day queries: ${ms(Math.max(...best))} (target < 300 ms), ${loadavg()}`);
   await reader.close();
   await c.end();
