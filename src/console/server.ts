@@ -23,6 +23,8 @@ import { registerSearch } from './routes/search.js';
 import { registerSebek } from './routes/sebek.js';
 import { registerSession, SESSION_COOKIE } from './routes/session.js';
 import { registerStatic } from './static.js';
+import { QueryError } from '../store/query.js';
+import { SqliteReader, type StoreReader } from '../store/reader.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +37,10 @@ export const CONTENT_SECURITY_POLICY =
   "frame-ancestors 'none'; form-action 'self'";
 
 export interface ConsoleOptions {
+  /** The accounts, sessions and audit log (and, without `reader`, the data too). */
   db: Database.Database;
+  /** Where the data is read (default the SQLite store `db`; the central store: central/reader.ts). */
+  reader?: StoreReader;
   /** Serve HTTPS with this pair; without it plain HTTP (the command allows that only on loopback, when told). */
   tls?: { cert: Buffer; key: Buffer };
   sessionTimes?: SessionTimes;
@@ -52,6 +57,7 @@ export interface ConsoleOptions {
 
 export interface ConsoleContext {
   db: Database.Database;
+  reader: StoreReader;
   sessions: Sessions;
   limiter: LoginLimiter;
   audit: AuditLog;
@@ -88,6 +94,7 @@ export async function buildConsole(opts: ConsoleOptions): Promise<FastifyInstanc
 
   const ctx: ConsoleContext = {
     db: opts.db,
+    reader: opts.reader ?? new SqliteReader(opts.db),
     sessions: new Sessions(opts.db, opts.sessionTimes ?? DEFAULT_SESSION_TIMES, nowUs),
     limiter: new LoginLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS, () => nowUs() / 1000),
     audit: new AuditLog(opts.db),
@@ -115,6 +122,10 @@ export async function buildConsole(opts: ConsoleOptions): Promise<FastifyInstanc
   app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, req, reply) => {
     if (err.validation !== undefined) {
       reply.code(400).send({ error: validationMessage(err) });
+      return;
+    }
+    if (err instanceof QueryError) {
+      reply.code(400).send({ error: err.message });
       return;
     }
     if (err instanceof HttpError || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {

@@ -4,6 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { openStore, StoreError } from '../store/db.js';
+import { errorLine, newClient, redactUrl } from '../store/central/connect.js';
+import { CentralReader } from '../store/central/reader.js';
+import { CENTRAL_SCHEMA_VERSION, centralVersion } from '../store/central/schema.js';
 import type { ConsoleSettings } from './config.js';
 import { buildConsole } from './server.js';
 import { StaticError } from './static.js';
@@ -26,6 +29,27 @@ export interface StartOptions {
   /** Plain HTTP (loopback only: the caller checks). */
   insecureHttp?: boolean;
   captureDir?: string;
+  /** Read the data from the central PostgreSQL store (the SQLite store keeps the accounts, sessions and audit log). */
+  storeUrl?: string;
+}
+
+/** The central store, checked: reachable, and of the schema this program reads. */
+async function openCentral(url: string): Promise<CentralReader> {
+  const c = newClient(url);
+  try {
+    await c.connect();
+    const v = await centralVersion(c);
+    if (v !== CENTRAL_SCHEMA_VERSION)
+      throw new ConsoleStartError(
+        `${redactUrl(url)}: central schema version ${v}, this honeywall reads ${CENTRAL_SCHEMA_VERSION} (a gateway's shipper or honeywall ship makes it)`,
+      );
+  } catch (e) {
+    if (e instanceof ConsoleStartError) throw e;
+    throw new ConsoleStartError(`${redactUrl(url)}: ${errorLine(e)}`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+  return new CentralReader(url);
 }
 
 export async function startConsole(s: ConsoleSettings, opts: StartOptions = {}): Promise<StartedConsole> {
@@ -51,10 +75,12 @@ export async function startConsole(s: ConsoleSettings, opts: StartOptions = {}):
         throw e;
       }
     }
+    const reader = opts.storeUrl === undefined ? undefined : await openCentral(opts.storeUrl);
     let app;
     try {
-      app = await buildConsole({ db, tls, captureDir: opts.captureDir });
+      app = await buildConsole({ db, reader, tls, captureDir: opts.captureDir });
     } catch (e) {
+      await reader?.close();
       if (e instanceof StaticError) throw new ConsoleStartError(e.message);
       throw e;
     }
@@ -62,6 +88,7 @@ export async function startConsole(s: ConsoleSettings, opts: StartOptions = {}):
       await app.listen({ host: s.listen.host, port: s.listen.port });
     } catch (e) {
       await app.close().catch(() => undefined);
+      await reader?.close();
       throw new ConsoleStartError(`cannot listen on ${s.listen.host}:${s.listen.port}: ${(e as Error).message}`);
     }
     const host = s.listen.host.includes(':') ? `[${s.listen.host}]` : s.listen.host;
@@ -73,6 +100,7 @@ export async function startConsole(s: ConsoleSettings, opts: StartOptions = {}):
       users,
       close: async () => {
         await app.close();
+        await reader?.close();
         opened.close();
       },
     };

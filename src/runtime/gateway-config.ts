@@ -10,6 +10,7 @@ import { ifaceNameProblem, printable } from '../config/iface-name.js';
 import { AlertRuleError, defaultAlertRules, parseAlertRule, type AlertRule } from './alerting.js';
 import type { MatcherSpec } from './matcher-loader.js';
 import { CONSOLE_DEFAULTS, loadConsoleSettings, type ConsoleSettings } from '../console/config.js';
+import { checkStoreUrl, redactUrl, SENSOR_NAME } from '../store/central/connect.js';
 import { parseFacility, parseSeverity, parseSyslogTarget, type SyslogTarget } from '../output/syslog.js';
 
 export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
@@ -42,11 +43,23 @@ export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwSYSLOG_FACILITY: 'local5',
   HwSYSLOG_SEVERITY: 'priority',
   HwSYSLOG_FORMAT: 'sd',
+  // the central store the gateway ships its store to (src/store/central/): a postgres:// URL, this gateway's sensor
+  // name there (empty: HwHOSTNAME), and the central retention in days (0: keep all; every gateway applies its own)
+  HwSTORE_URL: '',
+  HwSENSOR: '',
+  HwSTORE_RETENTION_DAYS: '0',
   // the analysis store and the console (honeywall console reads them; known here so that run does not warn about them)
   ...CONSOLE_DEFAULTS,
 };
 
 const RUNTIME_NAMES = new Set(Object.keys(RUNTIME_DEFAULTS));
+
+/** Shipping the store to the central PostgreSQL store (HwSTORE_URL, HwSENSOR, HwSTORE_RETENTION_DAYS). */
+export interface CentralSettings {
+  url: string;
+  sensor: string;
+  keepDays: number;
+}
 
 export interface GatewayConfig {
   file: string;
@@ -74,7 +87,7 @@ export interface GatewayConfig {
    * The analysis store the gateway fills as it runs (HwSTORE set in the file, or --store): its file, the honeypots
    * its rows are filed under, and whether the Sebek tap already writes the Sebek rows there (HwSEBEK_DB the same file).
    */
-  store: { file: string; honeypots: string; sebekInStore: boolean } | undefined;
+  store: { file: string; honeypots: string; sebekInStore: boolean; central: CentralSettings | undefined } | undefined;
   /** The console, started by `run` when HwCONSOLE_LISTEN is set (the same settings as `honeywall console`). */
   console: ConsoleSettings | undefined;
   /** Alerts to syslog (HwSYSLOG). */
@@ -231,6 +244,17 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
 
   // the store: only when asked for (HwSTORE in the file or --store; the console's default path is not a request)
   const storeText = over.store !== undefined ? path.resolve(over.store) : fw.extra.HwSTORE ? resolve(fw.extra.HwSTORE) : undefined;
+  let central: CentralSettings | undefined;
+  const storeUrl = v('HwSTORE_URL').trim();
+  if (storeUrl !== '') {
+    const sensor = v('HwSENSOR').trim() || hostname;
+    const bad = checkStoreUrl(storeUrl);
+    if (bad !== undefined) err('HwSTORE_URL', `${redactUrl(storeUrl)}: ${bad}`);
+    else if (storeText === undefined) err('HwSTORE_URL', 'the central store is fed from the local store (the spool): set HwSTORE too');
+    if (!SENSOR_NAME.test(sensor)) err('HwSENSOR', `'${printable(sensor.slice(0, 80))}' is not 1 to 64 printable characters without spaces`);
+    const keep = keepDays('HwSTORE_RETENTION_DAYS');
+    if (bad === undefined && storeText !== undefined && SENSOR_NAME.test(sensor)) central = { url: storeUrl, sensor, keepDays: keep };
+  }
   const store =
     storeText === undefined
       ? undefined
@@ -238,6 +262,7 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
           file: storeText,
           honeypots: [...fw.honeypots, ...fw.honeypots6].map((a) => a.text).join(' '),
           sebekInStore: sebek !== undefined && path.resolve(sebek.db) === storeText,
+          central,
         };
   let consoleSettings: ConsoleSettings | undefined;
   if (fw.extra.HwCONSOLE_LISTEN) {

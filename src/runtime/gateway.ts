@@ -27,6 +27,7 @@ import { HoneypotSet } from '../store/honeypots.js';
 import type { FirewallEvent } from '../store/writer.js';
 import { ConsoleRunner, type ConsoleStatus } from './console-runner.js';
 import { StoreFeed, type StoreFeedStatus } from './store-feed.js';
+import { redactUrl } from '../store/central/connect.js';
 import { defaultSyslogFormat, describe as describeSyslog, SyslogAlertOutput, SyslogSender, type SyslogStats } from '../output/syslog.js';
 
 export interface KernelQueueStats {
@@ -262,6 +263,7 @@ export class Gateway {
         },
         flushMs: 500,
         pollMs: 200,
+        central: store.central,
       },
       (line) => this.log(line),
     );
@@ -271,6 +273,8 @@ export class Gateway {
       this.log(
         `store: ${store.file}${c.capture ? `, flows from the full capture in ${c.capture.dir}` : ' (no full capture: alerts and firewall lines only)'}`,
       );
+      if (store.central !== undefined)
+        this.log(`store: shipped to the central store ${redactUrl(store.central.url)} as sensor ${store.central.sensor}`);
     } catch (err) {
       this.store = feed; // its status says why
       this.log(`store: not started: ${(err as Error).message} (the gateway runs on without it)`);

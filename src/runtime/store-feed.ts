@@ -62,6 +62,7 @@ export class StoreFeed {
         } else if (m.type === 'ack') this.inFlight = Math.max(0, this.inFlight - Number(m.n));
         else if (m.type === 'stats' || m.type === 'stopped') this.last = m.stats as StoreWorkerStats;
         else if (m.type === 'failed') this.log(`store: ${String(m.message)} (${String(m.failures)} failures so far; going on)`);
+        else if (m.type === 'log') this.log(String(m.line));
       });
       worker.on('error', (err) => {
         this.error = `the store worker failed: ${err.message}`;

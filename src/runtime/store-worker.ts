@@ -2,14 +2,21 @@
  * Worker-thread entry of the gateway's store feed (store-feed.ts starts it): the store's one writing connection and
  * the capture follower (src/store/live.ts) live here, so neither SQLite's commits nor the capture's replay ever run
  * on the thread that gives packets their verdicts.
+ * With HwSTORE_URL the shipper to the central store (src/store/central/ship.ts) runs here too: it reads the store
+ * between the feed's steps and waits on PostgreSQL asynchronously, so the network never holds up the packet path,
+ * and an outage only makes the spool wait.
  * Messages in: alerts, firewall, stats, stop. Messages out: ready, error (could not start), ack (items taken),
- * stats, failed (a step or a flush threw: reported, the feed goes on), stopped.
+ * stats, failed (a step or a flush threw: reported, the feed goes on), log (the shipper's outages and recoveries),
+ * stopped.
  */
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/db.js';
 import { HoneypotSet } from '../store/honeypots.js';
 import { LiveStore, type LiveOptions } from '../store/live.js';
+import { Shipper, type ShipStats } from '../store/central/ship.js';
+import { redactUrl } from '../store/central/connect.js';
+import type { CentralSettings } from './gateway-config.js';
 import type { FirewallEvent } from '../store/writer.js';
 import type { AlertEvent } from '../output/alert.js';
 
@@ -23,6 +30,14 @@ export interface StoreWorkerData {
   pollMs: number;
   /** This thread's nice value (default 19: below the packet path's). */
   nice?: number;
+  /** Ship the store to the central store. */
+  central?: CentralSettings;
+}
+
+/** The shipper's figures in the status file: its counters, the URL without password, the sensor name. */
+export interface CentralStatus extends ShipStats {
+  url: string;
+  sensor: string;
 }
 
 export type StoreWorkerRequest =
@@ -38,6 +53,7 @@ export interface StoreWorkerStats {
   maxQueue: number;
   failures: number;
   lastFailure: string | undefined;
+  central: CentralStatus | undefined;
 }
 
 async function run(): Promise<void> {
@@ -63,6 +79,20 @@ async function run(): Promise<void> {
     port.postMessage({ type: 'error', message: (err as Error).message });
     return;
   }
+  let shipper: Shipper | undefined;
+  if (data.central !== undefined) {
+    try {
+      shipper = new Shipper(db, {
+        url: data.central.url,
+        sensor: data.central.sensor,
+        keepDays: data.central.keepDays,
+        log: (line) => port.postMessage({ type: 'log', line }),
+      });
+      shipper.start();
+    } catch (err) {
+      port.postMessage({ type: 'log', line: `central store: not shipping: ${(err as Error).message}` });
+    }
+  }
   let failures = 0;
   let lastFailure: string | undefined;
   const guard = (what: string, f: () => void) => {
@@ -81,7 +111,13 @@ async function run(): Promise<void> {
     maxQueue: live.writer.maxQueue,
     failures,
     lastFailure,
+    central: centralStatus(),
   });
+  const centralStatus = (): CentralStatus | undefined => {
+    if (shipper === undefined || data.central === undefined) return undefined;
+    guard('central lag', () => shipper?.lag());
+    return { ...shipper.stats, shipped: { ...shipper.stats.shipped }, url: redactUrl(data.central.url), sensor: data.central.sensor };
+  };
   let stopping = false;
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let lastFlush = 0;
@@ -115,6 +151,8 @@ async function run(): Promise<void> {
       guard('close', () => live.close());
       void live
         .settled()
+        .catch(() => undefined)
+        .then(() => shipper?.stop())
         .catch(() => undefined)
         .then(() => {
           const s = stats();

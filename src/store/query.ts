@@ -256,6 +256,7 @@ function keyset<T extends { id: number }>(
 
 const FLOWS: Source = { select: 'SELECT * FROM flows', timeCol: 'first_us', idCol: 'id' };
 const ALERTS: Source = { select: 'SELECT * FROM alerts', timeCol: 'ts_us', idCol: 'id' };
+const FIREWALL: Source = { select: 'SELECT * FROM firewall_events', timeCol: 'ts_us', idCol: 'id' };
 const PROCESSES: Source = { select: 'SELECT rowid AS id, * FROM processes', timeCol: 'first_sec', idCol: 'rowid' };
 
 /** A list's conditions and their values in order (every value bound, never SQL text), starting with its time range. */
@@ -271,7 +272,18 @@ function conditions(src: Source, range: { from?: number; to?: number }) {
   return { conds, args, add };
 }
 
-export function listFlows(db: Database.Database, f: FlowFilter = {}, page: Page = {}): Paged<FlowRow> {
+/** A list's conditions (`?` placeholders), their values in order, and an either-or on two indexed columns. */
+export interface Conditions {
+  conds: string[];
+  args: unknown[];
+  either?: Either;
+}
+
+/**
+ * The conditions of a flow filter: one builder for the SQLite store and the central one (`central`: rows are keyed by
+ * sensor and id, so an alert names its flow within its sensor).
+ */
+export function flowConditions(f: FlowFilter, central = false): Conditions {
   const { conds, args, add } = conditions(FLOWS, f);
   // the host (else the port) is read from the two indexes of its sides; a port with a host is checked on the rows
   let either: Either | undefined;
@@ -287,7 +299,15 @@ export function listFlows(db: Database.Database, f: FlowFilter = {}, page: Page 
   if (f.appProto !== undefined) add('app_proto = ?', f.appProto);
   if (f.communityId !== undefined) add('community_id = ?', f.communityId);
   if (f.alerted === true) add('alerts > 0');
-  if (f.sid !== undefined) add('id IN (SELECT flow_id FROM alerts WHERE sid = ?)', f.sid);
+  if (f.sid !== undefined) {
+    if (central) add('(sensor, id) IN (SELECT sensor, flow_id FROM alerts WHERE sid = ?)', f.sid);
+    else add('id IN (SELECT flow_id FROM alerts WHERE sid = ?)', f.sid);
+  }
+  return { conds, args, either };
+}
+
+export function listFlows(db: Database.Database, f: FlowFilter = {}, page: Page = {}): Paged<FlowRow> {
+  const { conds, args, either } = flowConditions(f);
   return keyset<FlowRow>(db, FLOWS, conds, args, page, (r) => r.first_us, either);
 }
 
@@ -356,7 +376,8 @@ export interface AlertFilter {
   blocked?: boolean;
 }
 
-export function listAlerts(db: Database.Database, f: AlertFilter = {}, page: Page = {}): Paged<AlertRow> {
+/** The conditions of an alert filter (both stores). */
+export function alertConditions(f: AlertFilter): Conditions {
   const { conds, args, add } = conditions(ALERTS, f);
   if (f.sid !== undefined) add('sid = ?', f.sid);
   const either: Either | undefined = f.host === undefined ? undefined : { conds: ['src_ip = ?', 'dst_ip = ?'], params: [f.host, f.host] };
@@ -364,7 +385,53 @@ export function listAlerts(db: Database.Database, f: AlertFilter = {}, page: Pag
   if (f.sensor !== undefined) add('sensor = ?', f.sensor);
   if (f.flow !== undefined) add('flow_id = ?', f.flow);
   if (f.blocked !== undefined) add('blocked = ?', f.blocked ? 1 : 0);
+  return { conds, args, either };
+}
+
+export function listAlerts(db: Database.Database, f: AlertFilter = {}, page: Page = {}): Paged<AlertRow> {
+  const { conds, args, either } = alertConditions(f);
   return keyset<AlertRow>(db, ALERTS, conds, args, page, (r) => r.ts_us, either);
+}
+
+export interface FirewallFilter {
+  from?: number;
+  to?: number;
+  honeypot?: string;
+  kind?: string;
+  sensor?: string;
+}
+
+/** The conditions of a firewall line filter (both stores). */
+export function firewallConditions(f: FirewallFilter): Conditions {
+  const { conds, args, add } = conditions(FIREWALL, f);
+  if (f.honeypot !== undefined) add('honeypot = ?', f.honeypot);
+  if (f.kind !== undefined) add('kind = ?', f.kind);
+  if (f.sensor !== undefined) add('sensor = ?', f.sensor);
+  return { conds, args };
+}
+
+/** The firewall's lines, newest first (the overview's limits hit). */
+export function listFirewall(db: Database.Database, f: FirewallFilter = {}, page: Page = {}): Paged<FirewallRow> {
+  const { conds, args } = firewallConditions(f);
+  return keyset<FirewallRow>(db, FIREWALL, conds, args, page, (r) => r.ts_us);
+}
+
+export interface FirewallRow {
+  id: number;
+  ts_us: number;
+  kind: string;
+  prefix: string;
+  proto: string | null;
+  src_ip: string | null;
+  src_port: number | null;
+  dst_ip: string | null;
+  dst_port: number | null;
+  in_iface: string | null;
+  out_iface: string | null;
+  length: number | null;
+  honeypot: string | null;
+  sensor: string;
+  line: string;
 }
 
 export interface HostRow {
@@ -475,12 +542,18 @@ export interface Bucket {
  * Buckets start at `from` widened to its minute (its hour, when the buckets are whole hours: then the ends are whole
  * hours too, and the hour table is read).
  */
-export function timeline(db: Database.Database, q: TimelineQuery): { bucket: number; buckets: Bucket[] } {
+/** A timeline's bucket width in seconds: the one asked for (checked), or about 1/100 of the range. */
+export function timelineBucket(q: TimelineQuery): number {
   if (!(q.to > q.from)) throw new QueryError('timeline: `to` must be after `from`');
   const span = (Math.ceil(q.to / 60e6) - Math.floor(q.from / 60e6)) * 60;
   const bucket = q.bucket ?? (span / 100 > 3600 ? Math.ceil(span / 100 / 3600) * 3600 : Math.max(60, Math.ceil(span / 100 / 60) * 60));
   if (!Number.isInteger(bucket) || bucket < 60 || bucket % 60 !== 0)
     throw new QueryError(`timeline: bucket must be a multiple of 60 s, got ${bucket}`);
+  return bucket;
+}
+
+export function timeline(db: Database.Database, q: TimelineQuery): { bucket: number; buckets: Bucket[] } {
+  const bucket = timelineBucket(q);
   const g = bucket % 3600 === 0 ? { table: 'hours', col: 'hour', width: 3600 } : { table: 'minutes', col: 'minute', width: 60 };
   const from = Math.floor(q.from / (g.width * 1e6)) * g.width;
   const to = Math.ceil(q.to / (g.width * 1e6)) * g.width;
@@ -507,12 +580,14 @@ export interface ProcessFilter {
   to?: number;
   /** A command name it ran (exact). */
   com?: string;
+  /** The central store's sensor (a local store's Sebek rows have none). */
+  sensor?: string;
 }
 
 export type ProcessListRow = ProcessRow & { id: number };
 
-/** Sebek processes, newest first by their first record's time. */
-export function listProcesses(db: Database.Database, f: ProcessFilter = {}, page: Page = {}): Paged<ProcessListRow> {
+/** The conditions of a process filter (both stores: `central` matches a command name in `coms` as JSON text). */
+export function processConditions(f: ProcessFilter, central = false): Conditions {
   const conds: string[] = [];
   const args: unknown[] = [];
   if (f.client !== undefined) {
@@ -528,9 +603,22 @@ export function listProcesses(db: Database.Database, f: ProcessFilter = {}, page
     args.push(Math.ceil(f.to / 1e6));
   }
   if (f.com !== undefined) {
-    conds.push('(com = ? OR EXISTS (SELECT 1 FROM json_each(coms) WHERE value = ?))');
+    // coms is a JSON array of strings: a name is one of its elements when its JSON text is in it
+    conds.push(
+      central ? '(com = ? OR strpos(coms, to_json(?::text)::text) > 0)' : '(com = ? OR EXISTS (SELECT 1 FROM json_each(coms) WHERE value = ?))',
+    );
     args.push(f.com, f.com);
   }
+  if (f.sensor !== undefined) {
+    conds.push('sensor = ?');
+    args.push(f.sensor);
+  }
+  return { conds, args };
+}
+
+/** Sebek processes, newest first by their first record's time. */
+export function listProcesses(db: Database.Database, f: ProcessFilter = {}, page: Page = {}): Paged<ProcessListRow> {
+  const { conds, args } = processConditions({ ...f, sensor: undefined });
   return keyset<ProcessListRow>(db, PROCESSES, conds, args, page, (r) => r.first_sec);
 }
 

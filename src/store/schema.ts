@@ -282,6 +282,41 @@ CREATE INDEX audit_time ON audit (ts_us, id);
 CREATE INDEX audit_user ON audit (user, ts_us);
 `;
 
+/**
+ * The spool for the central store (src/store/central/): rows that change after they are written (flows as they
+ * progress, Sebek processes, sockets linked to their flows later) get a change number `seq`, set from a per-table
+ * counter by triggers on every insert and update (one place for every writer: the gateway, an import, the Sebek
+ * tap), so the shipper finds what changed since its high-water mark by an index range, and the central upsert keeps
+ * the newest. `ship_state` holds each table's high-water mark (what the central store has), `ship_meta` the spool's
+ * identity (a random id: the central store refuses a sensor name fed by another spool, so a new or copied file never
+ * overwrites another's rows).
+ */
+function shipSpool(db: Database.Database): void {
+  db.exec(`CREATE TABLE ship_seq (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE ship_state (tbl TEXT PRIMARY KEY, hwm INTEGER NOT NULL, shipped INTEGER NOT NULL DEFAULT 0,
+      missing INTEGER NOT NULL DEFAULT 0, shipped_at INTEGER) WITHOUT ROWID;
+    CREATE TABLE ship_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+    INSERT INTO ship_meta VALUES ('spool', lower(hex(randomblob(16))));`);
+  for (const [t, key] of [
+    ['flows', 'id'],
+    ['processes', 'rowid'],
+    ['sockets', 'id'],
+  ] as const) {
+    db.exec(`ALTER TABLE ${t} ADD COLUMN seq INTEGER;
+      UPDATE ${t} SET seq = ${key};
+      CREATE INDEX ${t}_seq ON ${t} (seq);
+      INSERT INTO ship_seq VALUES ('${t}', (SELECT IFNULL(MAX(seq), 0) FROM ${t}));
+      CREATE TRIGGER ${t}_seq_insert AFTER INSERT ON ${t} BEGIN
+        UPDATE ship_seq SET n = n + 1 WHERE tbl = '${t}';
+        UPDATE ${t} SET seq = (SELECT n FROM ship_seq WHERE tbl = '${t}') WHERE ${key} = NEW.${key};
+      END;
+      CREATE TRIGGER ${t}_seq_update AFTER UPDATE ON ${t} WHEN NEW.seq IS OLD.seq BEGIN
+        UPDATE ship_seq SET n = n + 1 WHERE tbl = '${t}';
+        UPDATE ${t} SET seq = (SELECT n FROM ship_seq WHERE tbl = '${t}') WHERE ${key} = NEW.${key};
+      END;`);
+  }
+}
+
 /** The Sebek tables an import fills get the capture they came from; sockets get the flow they made. */
 const SEBEK_CAPTURE_TABLES = ['records', 'keystroke_lines', 'opens', 'sockets', 'forks'];
 
@@ -313,6 +348,11 @@ export const MIGRATIONS: readonly Migration[] = [
     up(db) {
       db.exec(CONSOLE_V3);
     },
+  },
+  {
+    version: 4,
+    name: 'the spool for the central store: change numbers, high-water marks, spool id',
+    up: shipSpool,
   },
 ];
 

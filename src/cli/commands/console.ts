@@ -14,6 +14,7 @@ import { addUser, MAX_PASSWORD, UserError } from '../../console/auth.js';
 import { CONSOLE_DEFAULTS, loadConsoleSettings, type ConsoleSettings } from '../../console/config.js';
 import { ConsoleStartError, startConsole } from '../../console/start.js';
 import { openStore, StoreError } from '../../store/db.js';
+import { checkStoreUrl, redactUrl } from '../../store/central/connect.js';
 import { EXIT_OK, UsageError, type CommandContext } from '../program.js';
 
 interface ConsoleFlags {
@@ -24,6 +25,7 @@ interface ConsoleFlags {
   tlsKey?: string;
   insecureHttp?: boolean;
   captureDir?: string;
+  store?: string;
 }
 
 function settings(flags: ConsoleFlags): ConsoleSettings {
@@ -109,6 +111,10 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
       'serve plain HTTP instead of TLS, on a loopback address only: for a tunnel (ssh -L) that already encrypts; sessions and intruder data never cross a network in clear',
     )
     .option('--capture-dir <dir>', 'look here (by file name) for capture files moved since their import, for pcap downloads')
+    .option(
+      '--store <url>',
+      'serve the central store of many gateways (postgres://USER@HOST/DB, TLS parameters as HwSTORE_URL takes them) instead of --db, which then holds the accounts, sessions and audit log only',
+    )
     .action(async (flags: ConsoleFlags) => {
       const s = settings(flags);
       if (flags.insecureHttp && (flags.tlsCert !== undefined || flags.tlsKey !== undefined))
@@ -117,14 +123,19 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
         throw new UsageError(
           `--insecure-http listens on loopback addresses only (127.0.0.1, ::1), not ${s.listen.host}: over a network, plain HTTP would show the session cookie and the intruder data to anyone on the path`,
         );
+      if (flags.store !== undefined) {
+        const bad = checkStoreUrl(flags.store);
+        if (bad !== undefined) throw new UsageError(`--store: ${redactUrl(flags.store)}: ${bad}`);
+      }
       let started;
       try {
-        started = await startConsole(s, { insecureHttp: flags.insecureHttp, captureDir: flags.captureDir });
+        started = await startConsole(s, { insecureHttp: flags.insecureHttp, captureDir: flags.captureDir, storeUrl: flags.store });
       } catch (e) {
         if (e instanceof ConsoleStartError) throw new UsageError(e.message);
         throw e;
       }
-      process.stderr.write(`honeywall console: ${started.url} serving ${s.store}${started.note}\n`);
+      const serving = flags.store === undefined ? s.store : `the central store ${redactUrl(flags.store)} (accounts in ${s.store})`;
+      process.stderr.write(`honeywall console: ${started.url} serving ${serving}${started.note}\n`);
       if (started.users === 0) process.stderr.write('honeywall console: no accounts yet: add one with honeywall console adduser NAME\n');
       await new Promise<void>((resolve) => {
         const stop = () => {

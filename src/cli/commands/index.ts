@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   sebek: () => import('./sebek.js').then((m) => m.registerSebek),
   import: () => import('./import.js').then((m) => m.registerImport),
   console: () => import('./console.js').then((m) => m.registerConsole),
+  ship: () => import('./ship.js').then((m) => m.registerShip),
 };
 
 /** Registers the command named in `argv` (or every command, for help and unknown names). */

@@ -3,6 +3,7 @@
  * view a function that fetches from the API and builds its DOM with dom.ts (createElement and text nodes only).
  * Without a session, the login form.
  */
+import { loadScope } from './scope.js';
 import { ApiError, login, logout, resume, session } from './api.js';
 import { append, clear, h, link } from './dom.js';
 import { alerts } from './pages/alerts.js';
@@ -75,13 +76,13 @@ async function view(path: string, params: URLSearchParams): Promise<void> {
     case 'flows':
       return flows(main, params);
     case 'flow':
-      return flow(main, parts[1] ?? '');
+      return flow(main, parts[1] ?? '', params.get('sensor'));
     case 'alerts':
       return alerts(main, params);
     case 'sebek':
       return sebek(main, params);
     case 'process':
-      return processPage(main, parts[1] ?? '', parts[2] ?? '');
+      return processPage(main, parts[1] ?? '', parts[2] ?? '', params.get('sensor'));
     case 'search':
       return search(main, params);
     case 'audit':
@@ -96,6 +97,7 @@ let generation = 0;
 async function route(): Promise<void> {
   const mine = ++generation;
   if (session.user === undefined && !(await resume())) return loginView();
+  await loadScope();
   navigation();
   clear(main);
   main.dataset.state = 'loading';

@@ -3,6 +3,7 @@ import { get } from './api.js';
 import { endpoint, proto, timeUs } from './format.js';
 import { append, h, link, table, type Child } from './dom.js';
 import type { Alert, Flow, Paged } from './types.js';
+import { scope, withSensor } from './scope.js';
 
 export interface Field {
   name: string;
@@ -80,9 +81,10 @@ export function pager(page: string, params: URLSearchParams, next: string | null
 
 export function flowRows(rows: Flow[]): HTMLTableElement {
   return table(
-    ['flow', 'first seen', 'proto', 'client', 'server', 'dir', 'app', 'packets', 'bytes', 'alerts', 'honeypot'],
+    [...(scope.central ? ['sensor'] : []), 'flow', 'first seen', 'proto', 'client', 'server', 'dir', 'app', 'packets', 'bytes', 'alerts', 'honeypot'],
     rows.map((f) => [
-      link(`#/flow/${f.id}`, String(f.id), { data: { flow: String(f.id) } }),
+      ...(scope.central ? [f.sensor] : []),
+      link(withSensor(`#/flow/${f.id}`, f.sensor), String(f.id), { data: { flow: String(f.id) } }),
       timeUs(f.first_us),
       proto(f.proto),
       endpoint(f.client_ip, f.client_port),
@@ -99,8 +101,9 @@ export function flowRows(rows: Flow[]): HTMLTableElement {
 
 export function alertRows(rows: Alert[]): HTMLTableElement {
   return table(
-    ['time', 'sid', 'message', 'action', 'source', 'destination', 'flow'],
+    [...(scope.central ? ['sensor'] : []), 'time', 'sid', 'message', 'action', 'source', 'destination', 'flow'],
     rows.map((a) => [
+      ...(scope.central ? [a.sensor] : []),
       timeUs(a.ts_us),
       link(`#/alerts?sid=${a.sid}`, `${a.gid}:${a.sid}:${a.rev}`),
       h('span', { class: 'msg' }, a.msg),
@@ -108,7 +111,7 @@ export function alertRows(rows: Alert[]): HTMLTableElement {
       a.blocked ? h('span', { class: 'blocked' }, a.action) : a.replaced ? h('span', { class: 'replaced' }, `${a.action}, replaced`) : a.action,
       endpoint(a.src_ip, a.src_port),
       endpoint(a.dst_ip, a.dst_port),
-      a.flow_id === null ? '' : link(`#/flow/${a.flow_id}`, String(a.flow_id)),
+      a.flow_id === null ? '' : link(withSensor(`#/flow/${a.flow_id}`, a.sensor), String(a.flow_id)),
     ]),
   );
 }

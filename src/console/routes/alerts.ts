@@ -1,8 +1,7 @@
 /** GET /api/alerts: filters by time, sid, host, honeypot, flow, blocked; keyset pages. */
 import type { FastifyInstance } from 'fastify';
-import { listAlerts } from '../../store/query.js';
 import type { ConsoleContext } from '../server.js';
-import { hostParam, listRoute, type PageQuery, rangeParams, S } from './params.js';
+import { hostParam, listRoute, type PageQuery, rangeParams, S, sensorParam } from './params.js';
 
 interface AlertQuery extends PageQuery {
   from?: string;
@@ -12,16 +11,16 @@ interface AlertQuery extends PageQuery {
   honeypot?: string;
   flow?: number;
   blocked?: boolean;
+  sensor?: string;
 }
 
 export function registerAlerts(app: FastifyInstance, ctx: ConsoleContext): void {
   listRoute(
     app,
     '/api/alerts',
-    { from: S.time, to: S.time, sid: S.sid, host: S.host, honeypot: S.host, flow: S.id, blocked: S.bool },
+    { from: S.time, to: S.time, sid: S.sid, host: S.host, honeypot: S.host, flow: S.id, blocked: S.bool, sensor: S.sensor },
     (q: AlertQuery, page) =>
-      listAlerts(
-        ctx.db,
+      ctx.reader.listAlerts(
         {
           ...rangeParams(q),
           sid: q.sid,
@@ -29,6 +28,7 @@ export function registerAlerts(app: FastifyInstance, ctx: ConsoleContext): void 
           honeypot: hostParam('honeypot', q.honeypot),
           flow: q.flow,
           blocked: q.blocked,
+          sensor: sensorParam(ctx.reader, q.sensor, true),
         },
         page,
       ),

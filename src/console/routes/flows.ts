@@ -10,9 +10,21 @@ import { decode } from '../../packet/decode.js';
 import { formatIp } from '../../packet/bytes.js';
 import { readCaptureAll } from '../../packet/pcap.js';
 import { cutFlow, CutError, writeError } from '../../store/pcap-cut.js';
-import { type FlowRow, getFlow, listFlows } from '../../store/query.js';
+import type { FlowRow } from '../../store/query.js';
 import type { ConsoleContext } from '../server.js';
-import { HttpError, hostParam, listRoute, MAX_DETAIL, type PageQuery, protoParam, rangeParams, S } from './params.js';
+import {
+  detailSensor,
+  HttpError,
+  hostParam,
+  listRoute,
+  MAX_DETAIL,
+  type PageQuery,
+  protoParam,
+  query,
+  rangeParams,
+  S,
+  sensorParam,
+} from './params.js';
 
 interface FlowQuery extends PageQuery {
   from?: string;
@@ -26,7 +38,18 @@ interface FlowQuery extends PageQuery {
   app_proto?: string;
   alerted?: boolean;
   community_id?: string;
+  sensor?: string;
 }
+
+/** The central store keeps the index; a flow's packets stay in its gateway's full capture. */
+function elsewhere(sensor: string, id: number): string {
+  return `the packets of flow ${id} are in the full capture of gateway '${sensor}': download them from that gateway's console`;
+}
+
+const detailSchema = {
+  params: { type: 'object', properties: { id: S.id }, required: ['id'], additionalProperties: false },
+  querystring: query({ sensor: S.sensor }),
+} as const;
 
 /** Packets of a flow summarized on its page (the pcap has them all). */
 const SUMMARY_PACKETS = 100;
@@ -88,10 +111,10 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
       app_proto: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[a-z0-9_-]+$' },
       alerted: S.bool,
       community_id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[0-9]+:[A-Za-z0-9+/=]+$' },
+      sensor: S.sensor,
     },
     (q: FlowQuery, page) =>
-      listFlows(
-        ctx.db,
+      ctx.reader.listFlows(
         {
           ...rangeParams(q),
           host: hostParam('host', q.host),
@@ -103,102 +126,102 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
           appProto: q.app_proto,
           alerted: q.alerted,
           communityId: q.community_id,
+          sensor: sensorParam(ctx.reader, q.sensor, true),
         },
         page,
       ),
   );
 
-  app.get<{ Params: { id: number } }>(
-    '/api/flows/:id',
-    { schema: { params: { type: 'object', properties: { id: S.id }, required: ['id'], additionalProperties: false } } },
-    async (req) => {
-      const d = getFlow(ctx.db, req.params.id, { max: MAX_DETAIL });
-      if (d === undefined) throw new HttpError(404, `no flow ${req.params.id}`);
-      ctx.audit.write({ user: req.hwSession!.user, address: req.ip, action: 'flow-viewed', object: `flow ${d.flow.id}` });
-      return { ...d, packets: await summarize(ctx, d.flow) };
-    },
-  );
+  app.get<{ Params: { id: number }; Querystring: { sensor?: string } }>('/api/flows/:id', { schema: detailSchema }, async (req) => {
+    const sensor = detailSensor(ctx.reader, req.query.sensor);
+    const d = await ctx.reader.getFlow(req.params.id, sensor, { max: MAX_DETAIL });
+    if (d === undefined) throw new HttpError(404, `no flow ${req.params.id}${sensor === undefined ? '' : ` of ${sensor}`}`);
+    const object = `flow ${sensor === undefined ? '' : `${sensor}/`}${d.flow.id}`;
+    ctx.audit.write({ user: req.hwSession!.user, address: req.ip, action: 'flow-viewed', object });
+    return { ...d, packets: sensor === undefined ? await summarize(ctx, d.flow) : { error: elsewhere(sensor, d.flow.id) } };
+  });
 
-  app.get<{ Params: { id: number } }>(
-    '/api/flows/:id/pcap',
-    { schema: { params: { type: 'object', properties: { id: S.id }, required: ['id'], additionalProperties: false } } },
-    async (req, reply) => {
-      const id = req.params.id;
-      const flow = ctx.db.prepare('SELECT id FROM flows WHERE id = ?').get(id);
-      if (flow === undefined) throw new HttpError(404, `no flow ${id}`);
-      // The first piece is held until the cut has found its files: a missing or changed capture is then a clear 409,
-      // not a pcap that stops after its header. After that the cut is streamed, held back by the socket (bounded
-      // memory for a flow of any size); a failure then ends the download early, and the audit row says so.
-      const out = new PassThrough({ highWaterMark: 256 * 1024 });
-      let started = false;
-      let first: Uint8Array[] = [];
-      let release: (() => void) | undefined;
-      const ready = new Promise<void>((resolve) => (release = resolve));
-      const write = async (chunk: Uint8Array) => {
+  app.get<{ Params: { id: number }; Querystring: { sensor?: string } }>('/api/flows/:id/pcap', { schema: detailSchema }, async (req, reply) => {
+    const id = req.params.id;
+    const sensor = detailSensor(ctx.reader, req.query.sensor);
+    if (sensor !== undefined) {
+      if ((await ctx.reader.getFlow(id, sensor, { max: 0 })) === undefined) throw new HttpError(404, `no flow ${id} of ${sensor}`);
+      throw new HttpError(409, elsewhere(sensor, id));
+    }
+    const flow = ctx.db.prepare('SELECT id FROM flows WHERE id = ?').get(id);
+    if (flow === undefined) throw new HttpError(404, `no flow ${id}`);
+    // The first piece is held until the cut has found its files: a missing or changed capture is then a clear 409,
+    // not a pcap that stops after its header. After that the cut is streamed, held back by the socket (bounded
+    // memory for a flow of any size); a failure then ends the download early, and the audit row says so.
+    const out = new PassThrough({ highWaterMark: 256 * 1024 });
+    let started = false;
+    let first: Uint8Array[] = [];
+    let release: (() => void) | undefined;
+    const ready = new Promise<void>((resolve) => (release = resolve));
+    const write = async (chunk: Uint8Array) => {
+      if (!started) {
+        first.push(chunk);
+        // the header alone does not prove the files are there; the first frame does
+        if (first.length < 2) return;
+        started = true;
+        release!();
+        for (const c of first) out.write(c);
+        first = [];
+        return;
+      }
+      if (out.destroyed) throw writeError(new Error('the client went away'));
+      if (!out.write(chunk))
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('drain', done).off('close', done);
+            resolve();
+          };
+          out.on('drain', done).on('close', done);
+        });
+    };
+    const user = req.hwSession!.user;
+    const cut = cutFlow(ctx.db, id, write, { captureDir: ctx.captureDir }).then(
+      (r) => {
         if (!started) {
-          first.push(chunk);
-          // the header alone does not prove the files are there; the first frame does
-          if (first.length < 2) return;
+          started = true;
+          for (const c of first) out.write(c);
+          release!();
+        }
+        out.end();
+        ctx.audit.write({
+          user,
+          address: req.ip,
+          action: 'pcap-downloaded',
+          object: `flow ${id}`,
+          detail: `${r.packets} packets, ${r.bytes} bytes`,
+        });
+        return undefined;
+      },
+      (e: unknown) => {
+        if (!started) {
           started = true;
           release!();
-          for (const c of first) out.write(c);
-          first = [];
-          return;
+          return e;
         }
-        if (out.destroyed) throw writeError(new Error('the client went away'));
-        if (!out.write(chunk))
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              out.off('drain', done).off('close', done);
-              resolve();
-            };
-            out.on('drain', done).on('close', done);
-          });
-      };
-      const user = req.hwSession!.user;
-      const cut = cutFlow(ctx.db, id, write, { captureDir: ctx.captureDir }).then(
-        (r) => {
-          if (!started) {
-            started = true;
-            for (const c of first) out.write(c);
-            release!();
-          }
-          out.end();
-          ctx.audit.write({
-            user,
-            address: req.ip,
-            action: 'pcap-downloaded',
-            object: `flow ${id}`,
-            detail: `${r.packets} packets, ${r.bytes} bytes`,
-          });
-          return undefined;
-        },
-        (e: unknown) => {
-          if (!started) {
-            started = true;
-            release!();
-            return e;
-          }
-          ctx.audit.write({
-            user,
-            address: req.ip,
-            action: 'pcap-downloaded',
-            object: `flow ${id}`,
-            detail: `incomplete: ${(e as Error).message}`.slice(0, 200),
-          });
-          out.destroy(e as Error);
-          return undefined;
-        },
-      );
-      await ready;
-      const early = await Promise.race([cut, Promise.resolve('streaming' as const)]);
-      if (early instanceof Error) {
-        if (early instanceof CutError) throw new HttpError(409, early.message);
-        throw early;
-      }
-      reply.header('Content-Type', 'application/vnd.tcpdump.pcap');
-      reply.header('Content-Disposition', `attachment; filename="honeywall-flow-${id}.pcap"`);
-      return reply.send(out);
-    },
-  );
+        ctx.audit.write({
+          user,
+          address: req.ip,
+          action: 'pcap-downloaded',
+          object: `flow ${id}`,
+          detail: `incomplete: ${(e as Error).message}`.slice(0, 200),
+        });
+        out.destroy(e as Error);
+        return undefined;
+      },
+    );
+    await ready;
+    const early = await Promise.race([cut, Promise.resolve('streaming' as const)]);
+    if (early instanceof Error) {
+      if (early instanceof CutError) throw new HttpError(409, early.message);
+      throw early;
+    }
+    reply.header('Content-Type', 'application/vnd.tcpdump.pcap');
+    reply.header('Content-Disposition', `attachment; filename="honeywall-flow-${id}.pcap"`);
+    return reply.send(out);
+  });
 }

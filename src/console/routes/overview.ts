@@ -4,9 +4,10 @@
  * lines, e.g. kind=limit: the limits a honeypot hit), GET /api/audit (the audit log).
  */
 import type { FastifyInstance } from 'fastify';
-import { hosts, QueryError, timeline } from '../../store/query.js';
+import { QueryError } from '../../store/query.js';
 import type { ConsoleContext } from '../server.js';
-import { badRequest, hostParam, query, rangeParams, S, timeParam } from './params.js';
+import { CentralReader } from '../../store/central/reader.js';
+import { badRequest, hostParam, page, query, rangeParams, S, sensorParam, timeParam } from './params.js';
 
 /** At most this many buckets in one timeline answer. */
 export const MAX_BUCKETS = 5000;
@@ -18,6 +19,7 @@ interface FirewallQuery {
   to?: string;
   limit?: number;
   after?: string;
+  sensor?: string;
 }
 
 function cursor(after: string | undefined): [number, number] | undefined {
@@ -27,23 +29,35 @@ function cursor(after: string | undefined): [number, number] | undefined {
 }
 
 export function registerOverview(app: FastifyInstance, ctx: ConsoleContext): void {
-  app.get<{ Querystring: { from?: string; to?: string } }>(
+  app.get('/api/sensors', async () => ({
+    central: ctx.reader.central,
+    store: ctx.reader.label,
+    sensors: ctx.reader instanceof CentralReader ? await ctx.reader.sensors() : [],
+  }));
+
+  app.get<{ Querystring: { from?: string; to?: string; sensor?: string } }>(
     '/api/hosts',
-    { schema: { querystring: query({ from: S.time, to: S.time }) } },
+    { schema: { querystring: query({ from: S.time, to: S.time, sensor: S.sensor }) } },
     async (req) => {
-      const rows = hosts(ctx.db, rangeParams(req.query));
+      const rows = await ctx.reader.hosts({ ...rangeParams(req.query), sensor: sensorParam(ctx.reader, req.query.sensor) });
       // bounded like every list: a store where every private address is a honeypot can name thousands
       const max = 2000;
       return { rows: rows.slice(0, max), cut: Math.max(0, rows.length - max) };
     },
   );
 
-  app.get<{ Querystring: { from: string; to: string; bucket?: number; honeypot?: string } }>(
+  app.get<{ Querystring: { from: string; to: string; bucket?: number; honeypot?: string; sensor?: string } }>(
     '/api/timeline',
     {
       schema: {
         querystring: query(
-          { from: S.time, to: S.time, bucket: { type: 'integer', minimum: 60, maximum: 31 * 86400, multipleOf: 60 }, honeypot: S.host },
+          {
+            from: S.time,
+            to: S.time,
+            bucket: { type: 'integer', minimum: 60, maximum: 31 * 86400, multipleOf: 60 },
+            honeypot: S.host,
+            sensor: S.sensor,
+          },
           ['from', 'to'],
         ),
       },
@@ -56,7 +70,13 @@ export function registerOverview(app: FastifyInstance, ctx: ConsoleContext): voi
       if (q.bucket !== undefined && (to - from) / 1e6 / q.bucket > MAX_BUCKETS)
         throw badRequest(`bucket: ${q.bucket} s makes more than ${MAX_BUCKETS} buckets over this range: choose a wider bucket`);
       try {
-        return timeline(ctx.db, { from, to, bucket: q.bucket, honeypot: hostParam('honeypot', q.honeypot) });
+        return await ctx.reader.timeline({
+          from,
+          to,
+          bucket: q.bucket,
+          honeypot: hostParam('honeypot', q.honeypot),
+          sensor: sensorParam(ctx.reader, q.sensor),
+        });
       } catch (e) {
         if (e instanceof QueryError) throw badRequest(e.message);
         throw e;
@@ -75,29 +95,17 @@ export function registerOverview(app: FastifyInstance, ctx: ConsoleContext): voi
           to: S.time,
           limit: S.limit,
           after: S.after,
+          sensor: S.sensor,
         }),
       },
     },
     async (req) => {
       const q = req.query;
-      const { from, to } = rangeParams(q);
-      const conds: string[] = [];
-      const args: unknown[] = [];
-      const honeypot = hostParam('honeypot', q.honeypot);
-      if (honeypot !== undefined) conds.push('honeypot = ?'), args.push(honeypot);
-      if (q.kind !== undefined) conds.push('kind = ?'), args.push(q.kind);
-      if (from !== undefined) conds.push('ts_us >= ?'), args.push(from);
-      if (to !== undefined) conds.push('ts_us < ?'), args.push(to);
-      const c = cursor(q.after);
-      if (c !== undefined) conds.push('(ts_us, id) < (?, ?)'), args.push(c[0], c[1]);
-      const limit = q.limit ?? 100;
-      const rows = ctx.db
-        .prepare(`SELECT * FROM firewall_events ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY ts_us DESC, id DESC LIMIT ?`)
-        .all(...args, limit + 1) as { id: number; ts_us: number }[];
-      const more = rows.length > limit;
-      if (more) rows.length = limit;
-      const last = rows[rows.length - 1];
-      return { rows, next: more && last ? `${last.ts_us}:${last.id}` : null, limit };
+      const r = await ctx.reader.listFirewall(
+        { ...rangeParams(q), honeypot: hostParam('honeypot', q.honeypot), kind: q.kind, sensor: sensorParam(ctx.reader, q.sensor, true) },
+        page(q),
+      );
+      return { rows: r.rows, next: r.next ?? null, limit: q.limit ?? 100 };
     },
   );
 

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { formatIp, parseIp } from '../../packet/bytes.js';
 import type { Page, Paged } from '../../store/query.js';
+import type { StoreReader } from '../../store/reader.js';
 
 export class HttpError extends Error {
   constructor(
@@ -36,7 +37,9 @@ export const S = {
   direction: { type: 'string', enum: ['inbound', 'outbound', 'internal', 'external'] },
   sid: { type: 'integer', minimum: 0, maximum: 4294967295 },
   limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 100 },
-  after: { type: 'string', pattern: '^-?\\d{1,17}:\\d{1,17}$', maxLength: 40 },
+  // TIME:ID, and :SENSOR on the central store (ids are each gateway's own)
+  after: { type: 'string', pattern: '^-?\\d{1,17}:\\d{1,17}(:[\\x21-\\x7e]{1,64})?$', maxLength: 110 },
+  sensor: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' },
   order: { type: 'string', enum: ['desc', 'asc'], default: 'desc' },
   bool: { type: 'boolean' },
   name: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' },
@@ -95,7 +98,7 @@ export function listRoute<Q extends PageQuery, T>(
   app: FastifyInstance,
   path: string,
   filters: Record<string, unknown>,
-  list: (q: Q, page: Page) => Paged<T>,
+  list: (q: Q, page: Page) => Promise<Paged<T>>,
 ): void {
   app.get<{ Querystring: Q }>(
     path,
@@ -103,10 +106,26 @@ export function listRoute<Q extends PageQuery, T>(
     async (req) => {
       // (the schema has validated the querystring: it is a Q)
       const q = req.query as Q;
-      const r = list(q, page(q));
+      const r = await list(q, page(q));
       return { rows: r.rows, next: r.next ?? null, limit: q.limit };
     },
   );
+}
+
+/**
+ * The `sensor` parameter: every route of the central store takes it; a local store has sensors on its flows, alerts
+ * and firewall lines only (`local`: the route can filter by it there), elsewhere it is refused rather than ignored.
+ */
+export function sensorParam(reader: StoreReader, text: string | undefined, local = false): string | undefined {
+  if (text !== undefined && !reader.central && !local)
+    throw badRequest("sensor: this store is one gateway's; sensors are the central store's (honeywall console --store postgres://...)");
+  return text;
+}
+
+/** A detail's sensor: required by the central store (a flow or process is its gateway's id there). */
+export function detailSensor(reader: StoreReader, text: string | undefined): string | undefined {
+  if (reader.central && text === undefined) throw badRequest("sensor: required on the central store (ids are each gateway's own)");
+  return sensorParam(reader, text);
 }
 
 /** A time range whose `to` is after its `from`. */

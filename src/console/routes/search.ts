@@ -7,31 +7,24 @@
  */
 import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { listAlerts, listFlows } from '../../store/query.js';
+import { SEARCH_ROWS } from '../../store/reader.js';
 import type { ConsoleContext } from '../server.js';
-import { hostParam, query } from './params.js';
+import { hostParam, query, S, sensorParam } from './params.js';
 
-export const SEARCH_ROWS = 50;
-
-function like(db: ConsoleContext['db'], sql: string, text: string): { rows: unknown[]; more: boolean } {
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const rows = db.prepare(`${sql} LIMIT ?`).all(pattern, SEARCH_ROWS + 1);
-  const more = rows.length > SEARCH_ROWS;
-  if (more) rows.length = SEARCH_ROWS;
-  return { rows, more };
-}
+export { SEARCH_ROWS };
 
 export function registerSearch(app: FastifyInstance, ctx: ConsoleContext): void {
-  app.get<{ Querystring: { q: string } }>(
+  app.get<{ Querystring: { q: string; sensor?: string } }>(
     '/api/search',
-    { schema: { querystring: query({ q: { type: 'string', minLength: 1, maxLength: 200 } }, ['q']) } },
+    { schema: { querystring: query({ q: { type: 'string', minLength: 1, maxLength: 200 }, sensor: S.sensor }, ['q']) } },
     async (req) => {
       const q = req.query.q.trim();
+      const sensor = sensorParam(ctx.reader, req.query.sensor);
       const page = { limit: SEARCH_ROWS };
       if (isIP(q) !== 0) {
         const host = hostParam('q', q)!;
-        const flows = listFlows(ctx.db, { host }, page);
-        const alerts = listAlerts(ctx.db, { host }, page);
+        const flows = await ctx.reader.listFlows({ host, sensor }, page);
+        const alerts = await ctx.reader.listAlerts({ host, sensor }, page);
         return {
           kind: 'address',
           q,
@@ -42,8 +35,8 @@ export function registerSearch(app: FastifyInstance, ctx: ConsoleContext): void 
       const sid = /^(?:sid:)?(\d{1,10})$/i.exec(q);
       if (sid !== null && Number(sid[1]) <= 4294967295) {
         const n = Number(sid[1]);
-        const flows = listFlows(ctx.db, { sid: n }, page);
-        const alerts = listAlerts(ctx.db, { sid: n }, page);
+        const flows = await ctx.reader.listFlows({ sid: n, sensor }, page);
+        const alerts = await ctx.reader.listAlerts({ sid: n, sensor }, page);
         return {
           kind: 'sid',
           q,
@@ -52,26 +45,11 @@ export function registerSearch(app: FastifyInstance, ctx: ConsoleContext): void 
         };
       }
       if (/^1:[A-Za-z0-9+/]{27}=$/.test(q)) {
-        const flows = listFlows(ctx.db, { communityId: q }, page);
+        const flows = await ctx.reader.listFlows({ communityId: q, sensor }, page);
         return { kind: 'community_id', q, flows: { rows: flows.rows, more: flows.next !== undefined } };
       }
       // full scans with LIKE, each stopped at its page: a search box, not a query language
-      return {
-        kind: 'text',
-        q,
-        alerts: like(ctx.db, "SELECT * FROM alerts WHERE msg LIKE ? ESCAPE '\\' ORDER BY ts_us DESC, id DESC", q),
-        keystrokes: like(
-          ctx.db,
-          "SELECT client, pid, com, time_sec, time_usec, line FROM keystroke_lines WHERE line LIKE ? ESCAPE '\\' ORDER BY time_sec DESC, time_usec DESC, id DESC",
-          q,
-        ),
-        opens: like(
-          ctx.db,
-          "SELECT client, pid, com, time_sec, time_usec, path FROM opens WHERE path LIKE ? ESCAPE '\\' ORDER BY time_sec DESC, time_usec DESC, id DESC",
-          q,
-        ),
-        processes: like(ctx.db, "SELECT * FROM processes WHERE coms LIKE ? ESCAPE '\\' ORDER BY first_sec DESC, pid DESC", q),
-      };
+      return { kind: 'text', q, ...(await ctx.reader.searchText(q, sensor)) };
     },
   );
 }

@@ -1,5 +1,6 @@
 /** The alert list: filters (time, sid, host, honeypot, blocked) and keyset pages. */
 import type { Alert } from '../types.js';
+import { sensorFields } from '../scope.js';
 import { alertRows, listPage, TIME_FIELDS } from '../widgets.js';
 
 export function alerts(root: HTMLElement, params: URLSearchParams): Promise<void> {
@@ -7,6 +8,7 @@ export function alerts(root: HTMLElement, params: URLSearchParams): Promise<void
     page: 'alerts',
     title: 'Alerts',
     fields: [
+      ...sensorFields(),
       ...TIME_FIELDS,
       { name: 'sid', label: 'sid' },
       { name: 'host', label: 'host', placeholder: 'address' },

@@ -7,14 +7,26 @@ import { append, facts, h, link, table } from '../dom.js';
 import { bytes, endpoint, proto, tcpFlags, timeSec, timeUs } from '../format.js';
 import type { FlowDetail } from '../types.js';
 import { alertRows, cutNote } from '../widgets.js';
+import { scope, withSensor } from '../scope.js';
 
-export async function flow(root: HTMLElement, id: string): Promise<void> {
-  const d = await get<FlowDetail>(`/api/flows/${encodeURIComponent(id)}`);
+export async function flow(root: HTMLElement, id: string, sensor: string | null): Promise<void> {
+  const d = await get<FlowDetail>(`/api/flows/${encodeURIComponent(id)}`, { sensor: sensor ?? undefined });
   const f = d.flow;
   append(
     root,
     h('h1', {}, `Flow ${f.id}: ${proto(f.proto)} ${endpoint(f.client_ip, f.client_port)} → ${endpoint(f.server_ip, f.server_port)}`),
-    h('p', {}, link(`/api/flows/${f.id}/pcap`, 'download pcap', { id: 'download-pcap', download: `honeywall-flow-${f.id}.pcap`, class: 'button' })),
+    // the central store keeps the index: the packets are in the gateway's full capture, its console serves the pcap
+    scope.central
+      ? h(
+          'p',
+          { class: 'note', id: 'pcap-elsewhere' },
+          `The packets are in the full capture of gateway ${f.sensor}: download the pcap from its console.`,
+        )
+      : h(
+          'p',
+          {},
+          link(`/api/flows/${f.id}/pcap`, 'download pcap', { id: 'download-pcap', download: `honeywall-flow-${f.id}.pcap`, class: 'button' }),
+        ),
     facts([
       ['first seen', timeUs(f.first_us)],
       ['last seen', timeUs(f.last_us)],
@@ -58,7 +70,12 @@ export async function flow(root: HTMLElement, id: string): Promise<void> {
     d.processes.length > 0
       ? table(
           ['honeypot', 'pid', 'command', 'first seen'],
-          d.processes.map((p) => [p.client, link(`#/process/${encodeURIComponent(p.client)}/${p.pid}`, String(p.pid)), p.com, timeSec(p.first_sec)]),
+          d.processes.map((p) => [
+            p.client,
+            link(withSensor(`#/process/${encodeURIComponent(p.client)}/${p.pid}`, f.sensor), String(p.pid)),
+            p.com,
+            timeSec(p.first_sec),
+          ]),
         )
       : h('p', {}, 'none linked'),
   );

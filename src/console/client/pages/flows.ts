@@ -1,5 +1,6 @@
 /** The connection list: filters (time, host, port, protocol, direction, honeypot, sid, alerted) and keyset pages. */
 import type { Flow } from '../types.js';
+import { sensorFields } from '../scope.js';
 import { flowRows, listPage, TIME_FIELDS } from '../widgets.js';
 
 export function flows(root: HTMLElement, params: URLSearchParams): Promise<void> {
@@ -7,6 +8,7 @@ export function flows(root: HTMLElement, params: URLSearchParams): Promise<void>
     page: 'flows',
     title: 'Connections',
     fields: [
+      ...sensorFields(),
       ...TIME_FIELDS,
       { name: 'host', label: 'host', placeholder: 'address' },
       { name: 'port', label: 'port' },

@@ -7,7 +7,11 @@ import type UPlot from 'uplot';
 import { get } from '../api.js';
 import { append, h, link, table } from '../dom.js';
 import { bytes, timeUs } from '../format.js';
-import type { Bucket, Host, Paged } from '../types.js';
+import type { Bucket, Host as StoreHost, Paged } from '../types.js';
+import { scope, withSensor } from '../scope.js';
+
+/** A honeypot's totals; on the central store, one site's honeypot (the same address can be a honeypot at two sites). */
+type Host = StoreHost & { sensor?: string };
 
 declare const uPlot: typeof UPlot;
 
@@ -29,20 +33,21 @@ function chart(title: string, xs: number[], series: { label: string; values: num
 }
 
 async function honeypotCard(hp: Host): Promise<HTMLElement> {
-  const card = h('section', { class: 'card', data: { honeypot: hp.honeypot } });
+  const card = h('section', { class: 'card', data: { honeypot: hp.honeypot, ...(hp.sensor !== undefined ? { sensor: hp.sensor } : {}) } });
+  const at = (path: string) => withSensor(path, hp.sensor);
   append(
     card,
-    h('h2', {}, hp.honeypot),
+    h('h2', {}, scope.central && hp.sensor !== undefined ? `${hp.honeypot} at ${hp.sensor}` : hp.honeypot),
     h(
       'p',
       { class: 'totals' },
-      link(`#/flows?honeypot=${encodeURIComponent(hp.honeypot)}&direction=inbound`, `${hp.flows_in} inbound`),
+      link(at(`#/flows?honeypot=${encodeURIComponent(hp.honeypot)}&direction=inbound`), `${hp.flows_in} inbound`),
       ' · ',
-      link(`#/flows?honeypot=${encodeURIComponent(hp.honeypot)}&direction=outbound`, `${hp.flows_out} outbound`),
+      link(at(`#/flows?honeypot=${encodeURIComponent(hp.honeypot)}&direction=outbound`), `${hp.flows_out} outbound`),
       ' connections · ',
-      link(`#/alerts?honeypot=${encodeURIComponent(hp.honeypot)}`, `${hp.alerts} alerts`),
+      link(at(`#/alerts?honeypot=${encodeURIComponent(hp.honeypot)}`), `${hp.alerts} alerts`),
       ` · ${bytes(hp.bytes_in)} in, ${bytes(hp.bytes_out)} out · `,
-      link(`#/sebek?client=${encodeURIComponent(hp.honeypot)}`, `${hp.processes} Sebek processes`),
+      link(at(`#/sebek?client=${encodeURIComponent(hp.honeypot)}`), `${hp.processes} Sebek processes`),
       hp.firewall > 0 ? ` · ${hp.firewall} firewall lines, ${hp.limits} limits hit` : '',
     ),
   );
@@ -50,7 +55,12 @@ async function honeypotCard(hp: Host): Promise<HTMLElement> {
     // the honeypot's active time, a little wider so that one busy minute still draws as a line
     const from = (hp.first_minute - 3600) * 1e6;
     const to = (hp.last_minute + 3600 + 60) * 1e6;
-    const tl = await get<{ bucket: number; buckets: Bucket[] }>('/api/timeline', { honeypot: hp.honeypot, from: from / 1e6, to: to / 1e6 });
+    const tl = await get<{ bucket: number; buckets: Bucket[] }>('/api/timeline', {
+      honeypot: hp.honeypot,
+      from: from / 1e6,
+      to: to / 1e6,
+      sensor: scope.central ? hp.sensor : undefined,
+    });
     // the API leaves out empty buckets: every bucket of the range is drawn, empty ones as zero
     const grain = tl.bucket % 3600 === 0 ? 3600 : 60;
     const start = Math.floor(from / 1e6 / grain) * grain;
@@ -72,7 +82,7 @@ async function honeypotCard(hp: Host): Promise<HTMLElement> {
               { label: 'outbound', values: col('flows_out'), stroke: '#d62728' },
               { label: 'alerts', values: col('alerts'), stroke: '#ff7f0e' },
             ],
-            `${hp.honeypot}-flows`,
+            `${hp.sensor === undefined ? '' : `${hp.sensor}-`}${hp.honeypot}-flows`,
           ),
           chart(
             'bytes',
@@ -81,7 +91,7 @@ async function honeypotCard(hp: Host): Promise<HTMLElement> {
               { label: 'bytes in', values: col('bytes_in'), stroke: '#2ca02c' },
               { label: 'bytes out', values: col('bytes_out'), stroke: '#9467bd' },
             ],
-            `${hp.honeypot}-bytes`,
+            `${hp.sensor === undefined ? '' : `${hp.sensor}-`}${hp.honeypot}-bytes`,
           ),
         ),
       );
@@ -92,6 +102,7 @@ async function honeypotCard(hp: Host): Promise<HTMLElement> {
       honeypot: hp.honeypot,
       kind: 'limit',
       limit: 5,
+      sensor: scope.central ? hp.sensor : undefined,
     });
     append(
       card,
@@ -108,12 +119,13 @@ async function honeypotCard(hp: Host): Promise<HTMLElement> {
 export async function overview(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const { rows, cut } = await get<{ rows: Host[]; cut: number }>('/api/hosts');
   const only = params.get('honeypot');
-  append(root, h('h1', {}, only ? `Honeypot ${only}` : 'Overview'));
+  const site = params.get('sensor');
+  append(root, h('h1', {}, only ? `Honeypot ${only}${site ? ` at ${site}` : ''}` : 'Overview'));
   if (rows.length === 0) {
     append(root, h('p', {}, 'The store holds no honeypot activity yet (honeywall import CAPTURE --db FILE fills it).'));
     return;
   }
-  const busiest = (only ? rows.filter((r) => r.honeypot === only) : [...rows])
+  const busiest = (only ? rows.filter((r) => r.honeypot === only && (site === null || r.sensor === site)) : [...rows])
     .sort((a, b) => b.flows_in + b.flows_out + b.alerts + b.processes - (a.flows_in + a.flows_out + a.alerts + a.processes))
     .slice(0, MAX_CHARTS);
   for (const hp of busiest) append(root, await honeypotCard(hp));
@@ -122,9 +134,10 @@ export async function overview(root: HTMLElement, params: URLSearchParams): Prom
       root,
       h('h2', {}, `All honeypots (${rows.length}${cut > 0 ? `, ${cut} more not listed` : ''})`),
       table(
-        ['honeypot', 'inbound', 'outbound', 'alerts', 'bytes in', 'bytes out', 'limits', 'Sebek processes'],
+        [...(scope.central ? ['sensor'] : []), 'honeypot', 'inbound', 'outbound', 'alerts', 'bytes in', 'bytes out', 'limits', 'Sebek processes'],
         rows.map((r) => [
-          link(`#/?honeypot=${encodeURIComponent(r.honeypot)}`, r.honeypot),
+          ...(scope.central ? [r.sensor ?? ''] : []),
+          link(withSensor(`#/?honeypot=${encodeURIComponent(r.honeypot)}`, r.sensor), r.honeypot),
           r.flows_in,
           r.flows_out,
           r.alerts,

@@ -8,11 +8,14 @@ import { append, facts, h, link, table } from '../dom.js';
 import { endpoint, proto, timeSec } from '../format.js';
 import type { ProcessDetail } from '../types.js';
 import { cutNote } from '../widgets.js';
+import { withSensor } from '../scope.js';
 
-export async function processPage(root: HTMLElement, client: string, pid: string): Promise<void> {
-  const d = await get<ProcessDetail>(`/api/sebek/processes/${encodeURIComponent(client)}/${encodeURIComponent(pid)}`);
+export async function processPage(root: HTMLElement, client: string, pid: string, sensor: string | null): Promise<void> {
+  const d = await get<ProcessDetail>(`/api/sebek/processes/${encodeURIComponent(client)}/${encodeURIComponent(pid)}`, {
+    sensor: sensor ?? undefined,
+  });
   const p = d.process;
-  const procLink = (n: number, text: string) => link(`#/process/${encodeURIComponent(p.client)}/${n}`, text);
+  const procLink = (n: number, text: string) => link(withSensor(`#/process/${encodeURIComponent(p.client)}/${n}`, sensor), text);
   append(
     root,
     h('h1', {}, `Process ${p.pid} on ${p.client}: ${p.com}`),
@@ -63,7 +66,7 @@ export async function processPage(root: HTMLElement, client: string, pid: string
             proto(s.proto),
             endpoint(s.sip, s.sport),
             endpoint(s.dip, s.dport),
-            s.flow_id === null ? 'not seen' : link(`#/flow/${s.flow_id}`, `flow ${s.flow_id}`),
+            s.flow_id === null ? 'not seen' : link(withSensor(`#/flow/${s.flow_id}`, sensor), `flow ${s.flow_id}`),
           ]),
         )
       : h('p', {}, 'none'),

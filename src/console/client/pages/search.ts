@@ -1,4 +1,5 @@
 /** Search: an address, a sid, a Community ID or any text (alert messages, keystrokes, files, commands). */
+import { scope, withSensor } from '../scope.js';
 import { get } from '../api.js';
 import { append, h, link, table } from '../dom.js';
 import { timeSec } from '../format.js';
@@ -14,8 +15,8 @@ interface SearchAnswer {
   kind: string;
   flows?: Group<Flow>;
   alerts?: Group<Alert>;
-  keystrokes?: Group<Keystroke & { client: string; pid: number }>;
-  opens?: Group<{ client: string; pid: number; com: string; time_sec: number; time_usec: number; path: string }>;
+  keystrokes?: Group<Keystroke & { client: string; pid: number; sensor?: string }>;
+  opens?: Group<{ client: string; pid: number; com: string; time_sec: number; time_usec: number; path: string; sensor?: string }>;
   processes?: Group<Process>;
 }
 
@@ -36,7 +37,8 @@ export async function search(root: HTMLElement, params: URLSearchParams): Promis
   append(root, h('h1', {}, 'Search'), form);
   if (q.trim() === '') return;
   const r = await get<SearchAnswer>('/api/search', { q });
-  const procLink = (client: string, pid: number) => link(`#/process/${encodeURIComponent(client)}/${pid}`, `${client} ${pid}`);
+  const procLink = (client: string, pid: number, sensor?: string) =>
+    link(withSensor(`#/process/${encodeURIComponent(client)}/${pid}`, sensor), `${scope.central && sensor ? `${sensor} ` : ''}${client} ${pid}`);
   append(
     root,
     ...group('Connections', r.flows, flowRows),
@@ -44,19 +46,23 @@ export async function search(root: HTMLElement, params: URLSearchParams): Promis
     ...group('Keystrokes', r.keystrokes, (rows) =>
       table(
         ['time', 'process', 'line'],
-        rows.map((k) => [timeSec(k.time_sec, k.time_usec), procLink(k.client, k.pid), h('code', { class: 'keys' }, k.line)]),
+        rows.map((k) => [timeSec(k.time_sec, k.time_usec), procLink(k.client, k.pid, k.sensor), h('code', { class: 'keys' }, k.line)]),
       ),
     ),
     ...group('Files opened', r.opens, (rows) =>
       table(
         ['time', 'process', 'path'],
-        rows.map((o) => [timeSec(o.time_sec, o.time_usec), procLink(o.client, o.pid), h('code', {}, o.path)]),
+        rows.map((o) => [timeSec(o.time_sec, o.time_usec), procLink(o.client, o.pid, o.sensor), h('code', {}, o.path)]),
       ),
     ),
     ...group('Processes', r.processes, (rows) =>
       table(
         ['process', 'commands', 'first seen'],
-        rows.map((p) => [procLink(p.client, p.pid), (JSON.parse(p.coms) as string[]).join(', '), timeSec(p.first_sec)]),
+        rows.map((p) => [
+          procLink(p.client, p.pid, (p as { sensor?: string }).sensor),
+          (JSON.parse(p.coms) as string[]).join(', '),
+          timeSec(p.first_sec),
+        ]),
       ),
     ),
   );

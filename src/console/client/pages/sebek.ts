@@ -6,6 +6,10 @@ import { get } from '../api.js';
 import { append, h, link, table } from '../dom.js';
 import { timeSec } from '../format.js';
 import type { Host, Paged, Process } from '../types.js';
+import { scope, withSensor } from '../scope.js';
+
+/** A central row's sensor (a local store's processes have none). */
+const sensorOf = (p: Process): string | undefined => (p as Process & { sensor?: string }).sensor;
 
 /** Processes shown in one tree (the API's page cap); the rest are counted. */
 const MAX_TREE = 1000;
@@ -29,7 +33,7 @@ function tree(procs: Process[]): HTMLElement {
     const li = h(
       'li',
       { data: { pid: String(p.pid) } },
-      link(`#/process/${encodeURIComponent(p.client)}/${p.pid}`, `${p.pid} ${p.com}`),
+      link(withSensor(`#/process/${encodeURIComponent(p.client)}/${p.pid}`, sensorOf(p)), `${p.pid} ${p.com}`),
       h('span', { class: 'dim' }, ` uid ${p.uid}, ${timeSec(p.first_sec)}, ${p.records} records`),
     );
     const kids = (children.get(p.pid) ?? []).filter((c) => !placed.has(c.pid)).sort(byTime);
@@ -47,23 +51,29 @@ function tree(procs: Process[]): HTMLElement {
 
 export async function sebek(root: HTMLElement, params: URLSearchParams): Promise<void> {
   append(root, h('h1', {}, 'Sebek'));
-  const hosts = (await get<{ rows: Host[] }>('/api/hosts')).rows.filter((r) => r.processes > 0);
+  const hosts = (await get<{ rows: (Host & { sensor?: string })[] }>('/api/hosts')).rows.filter((r) => r.processes > 0);
   const client = params.get('client') ?? hosts[0]?.honeypot;
+  // on the central store a honeypot is one sensor's: its processes are asked with that sensor
+  const sensor = params.get('sensor') ?? (scope.central ? hosts.find((r) => r.honeypot === client)?.sensor : undefined) ?? undefined;
+  const where = (r: { honeypot: string; sensor?: string }) => (scope.central && r.sensor !== undefined ? `${r.honeypot} at ${r.sensor}` : r.honeypot);
   append(
     root,
     h(
       'p',
       {},
       'Honeypots: ',
-      ...hosts.flatMap((r, i) => [i > 0 ? ', ' : '', link(`#/sebek?client=${encodeURIComponent(r.honeypot)}`, `${r.honeypot} (${r.processes})`)]),
+      ...hosts.flatMap((r, i) => [
+        i > 0 ? ', ' : '',
+        link(withSensor(`#/sebek?client=${encodeURIComponent(r.honeypot)}`, r.sensor), `${where(r)} (${r.processes})`),
+      ]),
     ),
   );
   if (client === undefined) {
     append(root, h('p', {}, 'No Sebek records in the store.'));
     return;
   }
-  const r = await get<Paged<Process>>('/api/sebek/processes', { client, limit: MAX_TREE, order: 'asc' });
-  append(root, h('h2', {}, `Process tree of ${client}`), tree(r.rows));
+  const r = await get<Paged<Process>>('/api/sebek/processes', { client, limit: MAX_TREE, order: 'asc', sensor });
+  append(root, h('h2', {}, `Process tree of ${where({ honeypot: client, sensor })}`), tree(r.rows));
   if (r.next !== null) append(root, h('p', { class: 'note' }, `the first ${MAX_TREE} processes only`));
   append(
     root,
@@ -71,7 +81,7 @@ export async function sebek(root: HTMLElement, params: URLSearchParams): Promise
     table(
       ['pid', 'ppid', 'uid', 'commands', 'first', 'last', 'records'],
       r.rows.map((p) => [
-        link(`#/process/${encodeURIComponent(p.client)}/${p.pid}`, String(p.pid)),
+        link(withSensor(`#/process/${encodeURIComponent(p.client)}/${p.pid}`, sensorOf(p)), String(p.pid)),
         p.ppid,
         p.uid,
         (JSON.parse(p.coms) as string[]).join(', '),

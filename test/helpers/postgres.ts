@@ -1,0 +1,128 @@
+/**
+ * A throwaway PostgreSQL cluster for the central store's tests: `initdb` in a temp dir, the server on a free local
+ * TCP port (and its unix socket in the same dir, never /var/run/postgresql), trust authentication for the one local
+ * superuser, stopped and deleted by destroy() (and, should the test process die first, by an exit hook).
+ *
+ * PostgreSQL refuses to run as root: as root the cluster is made and run as the `postgres` user (`runuser -u
+ * postgres --`, Debian's postgresql package makes that user); as anyone else it runs as that user. Needs Debian's
+ * postgresql (15: /usr/lib/postgresql/15/bin, or PG_BIN); postgresMissing() says why not, and the tests skip.
+ */
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+interface Owner {
+  uid: number;
+  gid: number;
+  /** The command prefix that runs a program as the cluster's owner. */
+  prefix: string[];
+}
+
+function owner(): Owner | string {
+  if (process.getuid?.() !== 0) return { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, prefix: [] };
+  const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (id.status !== 0 || gid.status !== 0) return 'there is no postgres user to run PostgreSQL as (it refuses root)';
+  if (!existsSync('/usr/sbin/runuser') && !existsSync('/sbin/runuser')) return 'runuser (util-linux) is absent';
+  return { uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()), prefix: ['runuser', '-u', 'postgres', '--'] };
+}
+
+/** Why the central store's tests cannot run here, or undefined when they can. */
+export function postgresMissing(): string | undefined {
+  for (const b of ['initdb', 'pg_ctl', 'postgres']) {
+    if (!existsSync(path.join(PG_BIN, b))) return `${path.join(PG_BIN, b)} is absent (Debian's postgresql package; .ci/run installs it)`;
+  }
+  const o = owner();
+  return typeof o === 'string' ? o : undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PgCluster {
+  /** postgres://postgres@127.0.0.1:PORT/postgres */
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  /** Stops the server (fast shutdown: sessions cut, as an outage does); the data stays. */
+  stop(): void;
+  /** Starts it again on the same port and data. */
+  start(): void;
+  /** Stops it and deletes everything. */
+  destroy(): void;
+  /** A new database in the cluster; its URL. */
+  createDatabase(name: string): string;
+}
+
+export async function startCluster(): Promise<PgCluster> {
+  const why = postgresMissing();
+  if (why !== undefined) throw new Error(why);
+  const o = owner() as Owner;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'honeywall-pg-'));
+  chmodSync(dir, 0o755);
+  if (o.prefix.length > 0) chownSync(dir, o.uid, o.gid);
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  const run = (bin: string, args: string[]) => {
+    const cmd = [...o.prefix, path.join(PG_BIN, bin), ...args];
+    const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`${bin} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').slice(-2000)}`);
+    return r.stdout;
+  };
+  let running = false;
+  const stop = () => {
+    if (!running) return;
+    running = false;
+    run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  };
+  const destroy = () => {
+    try {
+      stop();
+    } catch {
+      /* already gone: the data is deleted anyway */
+    }
+    rmSync(dir, { recursive: true, force: true });
+    process.off('exit', destroy);
+  };
+  process.on('exit', destroy);
+  try {
+    run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    // fsync off: a throwaway cluster; the unix socket in the temp dir (the default /var/run/postgresql may not exist)
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const start = () => {
+      run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
+      running = true;
+    };
+    start();
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    return {
+      url,
+      port,
+      dir,
+      stop,
+      start,
+      destroy,
+      createDatabase(name: string) {
+        if (!/^[a-z_][a-z0-9_]{0,40}$/.test(name)) throw new Error(`bad database name ${name}`);
+        run('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`]);
+        return `postgres://postgres@127.0.0.1:${port}/${name}`;
+      },
+    };
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+}
