@@ -2,8 +2,10 @@
  * A one-honeypot namespace honeynet with `honeywall run` in its gateway: the setup the operations, reject and update
  * honeynet tests share (root only; test/gateway/prereqs.ts says when they skip). The gateway's honeywall.conf starts
  * with the lines they have in common (honeypot 10.0.0.20, rate limits out of the way, no full capture, a status file
- * written only at start and on signals) and ends with each test's own; the outside host runs a counter server; the
- * test's directory is removed at the end unless HONEYWALL_KEEP_TEST_DIR is set.
+ * written only at start and on signals) and ends with each test's own (a shared line the test sets itself is left out);
+ * the outside host runs a counter server; the test's directory is removed at the end unless HONEYWALL_KEEP_TEST_DIR
+ * is set. Several can run at once (the central store's three-gateway test): each has its own namespaces (Honeynet
+ * names them apart), directory (logs, capture, status file) and gateway process.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,8 +38,9 @@ export class GatewayNet {
     return path.join(this.dir, 'status.json');
   }
 
-  /** honeywall.conf: the shared lines, then `own`. */
+  /** honeywall.conf: the shared lines, then `own`; a shared setting `own` sets is left out (no duplicate warning). */
   conf(own: string[]): string {
+    const mine = new Set(own.map((l) => l.split('=')[0]));
     return [
       'HwHPOT_PUBLIC_IP=10.0.0.20',
       'HwSCALE=hour',
@@ -48,9 +51,10 @@ export class GatewayNet {
       `HwSTATUS_FILE=${this.statusFile}`,
       // only start and the signals write the status file during a test
       'HwSTATUS_INTERVAL=3600',
-      ...own,
-      '',
-    ].join('\n');
+    ]
+      .filter((l) => !mine.has(l.split('=')[0]))
+      .concat(own, [''])
+      .join('\n');
   }
 
   /**
@@ -65,6 +69,17 @@ export class GatewayNet {
     this.outside = await CounterServer.start(this.net, 'outside', outside);
     await before?.(this.net);
     this.gateway = await spawnGateway(this.net, conf, (text) => (this.stderr += text));
+  }
+
+  /** Stops the gateway (SIGTERM, as an operator does) and starts it again with the same honeywall.conf. */
+  async restart(): Promise<void> {
+    const old = this.gateway;
+    if (old !== undefined && old.exitCode === null) {
+      const exited = new Promise((r) => old.once('exit', r));
+      old.kill('SIGTERM');
+      await exited;
+    }
+    this.gateway = await spawnGateway(this.net, path.join(this.dir, 'honeywall.conf'), (text) => (this.stderr += text));
   }
 
   async stop(): Promise<void> {

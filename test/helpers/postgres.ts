@@ -65,6 +65,11 @@ export interface PgCluster {
   destroy(): void;
   /** A new database in the cluster; its URL. */
   createDatabase(name: string): string;
+  /**
+   * The URL of database `name` through the cluster's unix socket (in `dir`): reachable from every network namespace
+   * (a pathname socket belongs to the file system, not to a network namespace), e.g. by a gateway in a honeynet.
+   */
+  socketUrl(name: string): string;
 }
 
 export async function startCluster(): Promise<PgCluster> {
@@ -119,6 +124,10 @@ export async function startCluster(): Promise<PgCluster> {
         if (!/^[a-z_][a-z0-9_]{0,40}$/.test(name)) throw new Error(`bad database name ${name}`);
         run('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`]);
         return `postgres://postgres@127.0.0.1:${port}/${name}`;
+      },
+      socketUrl(name: string) {
+        // node-postgres: the host parameter overrides the URL's host; the port names the socket file (.s.PGSQL.PORT)
+        return `postgres://postgres@localhost:${port}/${name}?host=${encodeURIComponent(dir)}`;
       },
     };
   } catch (err) {
