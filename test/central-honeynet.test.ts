@@ -25,7 +25,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIPPED_TABLES, type ShippedTable } from '../src/store/central/tables.js';
-import { gatewaySkipReason, repoRoot, sleep, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, repoRoot, sleep, waitFor, waitForAsync } from './gateway/prereqs.js';
 import {
   CHROMIUM,
   goto,
@@ -170,22 +170,6 @@ async function connect(url: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   return c;
-}
-
-/** Polls an async probe until it returns a value, or fails (with its last error) after `timeoutMs`. */
-async function waitForAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(500);
-  }
 }
 
 describe.skipIf(reason !== undefined)('three gateways, one central store: an outage and a restart, every record once, one console', () => {

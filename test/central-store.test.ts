@@ -17,7 +17,7 @@ import { Partitions, DAY_S, partitionName } from '../src/store/central/partition
 import { CENTRAL_MIGRATIONS, CENTRAL_SCHEMA_VERSION, centralVersion, migrateCentral } from '../src/store/central/schema.js';
 import { CentralReader } from '../src/store/central/reader.js';
 import { MAX_TEXT, Shipper } from '../src/store/central/ship.js';
-import { listFlows, timeline } from '../src/store/query.js';
+import { listFlows, timeline, type Bucket } from '../src/store/query.js';
 import { SHIPPED_TABLES, shippedTable } from '../src/store/central/tables.js';
 import { openStore } from '../src/store/db.js';
 import { StoreWriter, type FlowMeta } from '../src/store/writer.js';
@@ -407,15 +407,7 @@ describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
     const q = { from: base * 1e6, to: (base + 120 * 37 + 60) * 1e6, bucket: 600, honeypot: '10.0.0.3' };
     const central = (await reader.timeline({ ...q, sensor: 'site-b' })).buckets;
     await reader.close();
-    const pick = (x: {
-      t: number;
-      flows_in: number;
-      flows_out: number;
-      flows_other: number;
-      bytes_in: number;
-      bytes_out: number;
-      alerts: number;
-    }) => ({
+    const pick = (x: Bucket) => ({
       t: x.t,
       flows_in: x.flows_in,
       flows_out: x.flows_out,

@@ -20,24 +20,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewaySkipReason, sleep, spawnGateway, waitFor } from './gateway/prereqs.js';
+import { gatewaySkipReason, sleep, spawnGateway, waitFor, waitForAsync } from './gateway/prereqs.js';
 import { CHROMIUM, chromiumInNamespace, goto, launchConsoleBrowser, loading, logIn, ready, shot } from './helpers/console-browser.js';
 
-/** Polls an async probe until it returns a value, or fails with its last error after `timeoutMs`. */
-async function waitForAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(500);
-  }
-}
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { decode } from '../src/packet/decode.js';
 import { Honeynet } from './honeynet/honeynet.js';

@@ -77,3 +77,19 @@ export async function stopChild(child: ChildProcess | undefined, graceMs = 5000)
   child.kill('SIGTERM');
   await Promise.race([done, sleep(graceMs)]);
 }
+
+/** Polls an async probe until it returns a value, or fails with its last error after `timeoutMs`. */
+export async function waitForAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(500);
+  }
+}
