@@ -8,7 +8,7 @@
  * postgresql (15: /usr/lib/postgresql/15/bin, or PG_BIN); postgresMissing() says why not, and the tests skip.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,7 +72,22 @@ export interface PgCluster {
   socketUrl(name: string): string;
 }
 
-export async function startCluster(): Promise<PgCluster> {
+export interface ClusterOptions {
+  /**
+   * TLS only on its TCP listener: a CA and a server certificate for 127.0.0.1 and localhost are made (openssl) in the
+   * cluster's directory, `ssl = on`, and pg_hba admits TCP connections with TLS only (unix-socket ones as before).
+   */
+  tls?: boolean;
+}
+
+export interface PgTls {
+  /** The CA that signed the server's certificate (PEM file), for `sslrootcert`. */
+  ca: string;
+  /** Another CA, which signed nothing of this cluster's: a client trusting it must refuse the server. */
+  otherCa: string;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<PgCluster & { tls: PgTls | undefined }> {
   const why = postgresMissing();
   if (why !== undefined) throw new Error(why);
   const o = owner() as Owner;
@@ -105,8 +120,11 @@ export async function startCluster(): Promise<PgCluster> {
   process.on('exit', destroy);
   try {
     run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    const tls = options.tls === true ? makeTls(dir, data, o) : undefined;
     // fsync off: a throwaway cluster; the unix socket in the temp dir (the default /var/run/postgresql may not exist)
-    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const opts =
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off` +
+      (tls !== undefined ? ' -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key' : '');
     const start = () => {
       run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
       running = true;
@@ -117,6 +135,7 @@ export async function startCluster(): Promise<PgCluster> {
       url,
       port,
       dir,
+      tls,
       stop,
       start,
       destroy,
@@ -134,4 +153,55 @@ export async function startCluster(): Promise<PgCluster> {
     destroy();
     throw err;
   }
+}
+
+/** openssl, failing with its output. */
+function openssl(args: string[], cwd: string): void {
+  const r = spawnSync('openssl', args, { encoding: 'utf8', cwd, timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${(r.stderr || r.stdout || '').slice(-1000)}`);
+}
+
+/**
+ * A CA, a server certificate it signs (127.0.0.1 and localhost as subject alternative names, as `sslmode=verify-full`
+ * checks them), a second CA that signs nothing, and pg_hba lines admitting TCP with TLS only.
+ */
+function makeTls(dir: string, data: string, o: Owner): PgTls {
+  const ca = (name: string) =>
+    openssl(
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`],
+      dir,
+    );
+  ca('honeywall-test-ca');
+  ca('honeywall-other-ca');
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', path.join(data, 'server.key'), '-out', 'server.csr'], dir);
+  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'honeywall-test-ca.crt',
+      '-CAkey',
+      'honeywall-test-ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+      '-out',
+      path.join(data, 'server.crt'),
+    ],
+    dir,
+  );
+  // the server refuses a key others can read; the cluster's files belong to its user
+  chmodSync(path.join(data, 'server.key'), 0o600);
+  if (o.prefix.length > 0) {
+    chownSync(path.join(data, 'server.key'), o.uid, o.gid);
+    chownSync(path.join(data, 'server.crt'), o.uid, o.gid);
+  }
+  writeFileSync(path.join(data, 'pg_hba.conf'), 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n');
+  if (o.prefix.length > 0) chownSync(path.join(data, 'pg_hba.conf'), o.uid, o.gid);
+  return { ca: path.join(dir, 'honeywall-test-ca.crt'), otherCa: path.join(dir, 'honeywall-other-ca.crt') };
 }
