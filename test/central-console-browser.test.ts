@@ -8,18 +8,16 @@
  * without chromium, dist/ or PostgreSQL. Screenshots go to HW_SCREENSHOTS when set (central-*.png).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/corpus.js';
 import { CHROMIUM, goto, launchConsoleBrowser, logIn, shot, type ConsoleBrowser, type ConsolePage } from './helpers/console-browser.js';
-import { HONEYPOT, HOSTILE_LINES, makeConsoleStore, PASSWORD, SHELL_PID, USER } from './helpers/console-store.js';
+import { HONEYPOT, HOSTILE_LINES, PASSWORD, SHELL_PID, USER } from './helpers/console-store.js';
+import { shipTwoSites } from './helpers/central-sites.js';
 import { postgresMissing, startCluster, type PgCluster } from './helpers/postgres.js';
-
-const { openStore } = await import('../src/store/db.js');
-const { Shipper } = await import('../src/store/central/ship.js');
 
 const bin = join(repoRoot, 'bin/honeywall.js');
 const why = !existsSync(CHROMIUM)
@@ -40,26 +38,7 @@ describe.skipIf(why !== undefined)('honeywall console --store postgres:// in chr
 
   beforeAll(async () => {
     cluster = await startCluster();
-    const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    let file: string;
-    try {
-      file = (await makeConsoleStore(dir, { account: false })).db;
-    } finally {
-      quiet.mockRestore();
-    }
-    const url = cluster.createDatabase('central');
-    const copy = join(dir, 'site-b.sqlite');
-    copyFileSync(file, copy);
-    for (const [f, sensor] of [
-      [file, 'site-a'],
-      [copy, 'site-b'],
-    ] as const) {
-      const s = openStore(f);
-      const shipper = new Shipper(s, { url, sensor });
-      await shipper.drain();
-      await shipper.stop();
-      s.close();
-    }
+    const { file, url } = await shipTwoSites(dir, cluster, { account: false });
     // the accounts: a store file of their own
     const accounts = join(dir, 'accounts.sqlite');
     const add = spawnSync(process.execPath, [bin, 'console', 'adduser', USER, '--db', accounts], { input: `${PASSWORD}\n`, encoding: 'utf8' });

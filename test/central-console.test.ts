@@ -6,19 +6,19 @@
  * spans both, a detail needs its sensor, the cursor carries the sensor, the overview counts per site and honeypot, a
  * flow's pcap is refused naming the gateway that holds it; a local store refuses a sensor filter it cannot apply.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { HONEYPOT, HOSTILE_LINES, makeConsoleStore, PASSWORD, SHELL_PID, USER } from './helpers/console-store.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HONEYPOT, HOSTILE_LINES, PASSWORD, SHELL_PID, USER } from './helpers/console-store.js';
+import { shipTwoSites } from './helpers/central-sites.js';
 import { postgresMissing, startCluster, type PgCluster } from './helpers/postgres.js';
 
 const { buildConsole } = await import('../src/console/server.js');
 const { openStore } = await import('../src/store/db.js');
 const { CentralReader } = await import('../src/store/central/reader.js');
-const { Shipper } = await import('../src/store/central/ship.js');
 const { listFlows } = await import('../src/store/query.js');
 
 const missing = postgresMissing();
@@ -42,26 +42,7 @@ describe.skipIf(missing !== undefined)('the console over the central store', () 
 
   beforeAll(async () => {
     cluster = await startCluster();
-    const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    let file: string;
-    try {
-      file = (await makeConsoleStore(dir)).db;
-    } finally {
-      quiet.mockRestore();
-    }
-    const url = cluster.createDatabase('central');
-    const copy = join(dir, 'site-b.sqlite');
-    copyFileSync(file, copy);
-    for (const [f, sensor] of [
-      [file, 'site-a'],
-      [copy, 'site-b'],
-    ]) {
-      const s = openStore(f!);
-      const shipper = new Shipper(s, { url, sensor: sensor! });
-      await shipper.drain();
-      await shipper.stop();
-      s.close();
-    }
+    const { file, url } = await shipTwoSites(dir, cluster);
     db = openStore(file);
     reader = new CentralReader(url);
     app = await buildConsole({ db, reader, log: () => undefined });
