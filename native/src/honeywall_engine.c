@@ -61,6 +61,10 @@ typedef struct {
   pcre2_jit_stack *jit_stack;
   int32_t *last; /* [start, end, steps] of the last pcre call, shared with JS */
   napi_ref last_ref;
+  /* scan_short: per byte pair, the scan (key_gen) that last reported it; one table per thread, whichever database
+     scans (65536 x 4 bytes, where one per database would cost that much per port group) */
+  uint32_t *key_stamp;
+  uint32_t key_gen;
 } engine_state;
 
 typedef struct {
@@ -80,13 +84,14 @@ typedef struct {
   uint8_t *port_bidir;
   uint8_t *port_maps;
   /* hsShortPatterns: ids of the one-byte patterns per byte value (one_ids[one_start[v], one_start[v + 1])), and of
-     the two-byte ones per byte pair: two_bits marks the pairs (65536 bits), two_keys holds them sorted, two_ids[
-     two_start[k], two_start[k + 1]) the ids of two_keys[k]. A caseless pattern stands under each case of its bytes.
+     the two-byte ones per byte pair: two_bits marks the pairs (65536 bits, in 1024 little-endian 64-bit words),
+     two_rank[w] counts the marked pairs before word w, so the k-th marked pair (k = its rank) has the ids two_ids[
+     two_start[k], two_start[k + 1]). A caseless pattern stands under each case of its bytes.
      short_seen/short_stamp: an id found once per scan. */
   int32_t *one_start;
   int32_t *one_ids;
   uint8_t *two_bits;
-  uint16_t *two_keys;
+  uint32_t *two_rank;
   int32_t *two_start;
   int32_t *two_ids;
   uint32_t two_count;
@@ -106,13 +111,13 @@ static void short_free(hs_handle *h) {
   free(h->one_start);
   free(h->one_ids);
   free(h->two_bits);
-  free(h->two_keys);
+  free(h->two_rank);
   free(h->two_start);
   free(h->two_ids);
   free(h->short_seen);
   h->one_start = h->one_ids = h->two_start = h->two_ids = NULL;
   h->two_bits = NULL;
-  h->two_keys = NULL;
+  h->two_rank = NULL;
   h->short_seen = NULL;
   h->two_count = 0;
 }
@@ -709,21 +714,31 @@ static napi_value hs_short_patterns_js(napi_env env, napi_callback_info info) {
   size_t keys = 0;
   for (size_t e = 0; e < n2; e++)
     if (e == 0 || two[e].key != two[e - 1].key) keys++;
-  h->two_bits = calloc(8192, 1);
-  h->two_keys = malloc((keys + 1) * sizeof *h->two_keys);
+  /* 8192 bytes read as 1024 words by scan_short: allocated as words, so aligned for them */
+  h->two_bits = (uint8_t *)calloc(1024, sizeof(uint64_t));
+  h->two_rank = malloc(1025 * sizeof *h->two_rank);
   h->two_start = malloc((keys + 1) * sizeof *h->two_start);
   h->two_ids = malloc((n2 + 1) * sizeof *h->two_ids);
   size_t k = 0;
   for (size_t e = 0; e < n2; e++) {
     if (e == 0 || two[e].key != two[e - 1].key) {
-      h->two_keys[k] = two[e].key;
-      h->two_start[k++] = (int32_t)e;
+      h->two_start[k++] = (int32_t)e; /* keys come in ascending order: the k-th key is the one of rank k */
       h->two_bits[two[e].key >> 3] |= (uint8_t)(1 << (two[e].key & 7));
     }
     h->two_ids[e] = two[e].id;
   }
   h->two_start[keys] = (int32_t)n2;
   h->two_count = (uint32_t)keys;
+  {
+    uint32_t r = 0;
+    for (int w = 0; w < 1024; w++) {
+      uint64_t word;
+      memcpy(&word, h->two_bits + 8 * w, 8);
+      h->two_rank[w] = r;
+      r += (uint32_t)__builtin_popcountll(word);
+    }
+    h->two_rank[1024] = r;
+  }
   h->short_seen = calloc((size_t)h->max_id + 1, sizeof *h->short_seen);
   h->short_stamp = 0;
   free(one);
@@ -745,9 +760,10 @@ static int report_short(scan_ctx *c, hs_handle *h, const int32_t *ids, int32_t f
 }
 
 /* The short patterns in b[0, n), in one pass: a byte value with one-byte patterns, and a byte pair marked in the
- * table (a bit test per byte), are reported the first time they occur (a pair met again right after itself, as in a
- * run of one byte, is skipped before its key is looked up; the ids' seen marks take the other repeats). */
-static void scan_short(hs_handle *h, const uint8_t *b, size_t n, scan_ctx *c) {
+ * table (a bit test per byte), are reported the first time they occur in this scan (a byte value marked in `done`, a
+ * pair in the thread's key_stamp: a pair met again, as "\r\n" is in every header line, costs the bit test and one
+ * look-up). A pair's ids are found by its rank among the marked pairs (two_rank and a popcount), without a search. */
+static void scan_short(engine_state *s, hs_handle *h, const uint8_t *b, size_t n, scan_ctx *c) {
   if (h->short_seen == NULL || n == 0) return;
   if (++h->short_stamp == 0) {
     memset(h->short_seen, 0, ((size_t)h->max_id + 1) * sizeof *h->short_seen);
@@ -756,9 +772,14 @@ static void scan_short(hs_handle *h, const uint8_t *b, size_t n, scan_ctx *c) {
   const int32_t *one = h->one_start;
   const uint8_t *bits = h->two_bits;
   const int ones = one[256] > 0, twos = h->two_count > 0;
+  uint32_t gen = 0;
+  if (twos && (gen = ++s->key_gen) == 0) {
+    memset(s->key_stamp, 0, 65536 * sizeof *s->key_stamp);
+    gen = s->key_gen = 1;
+  }
+  uint32_t *stamp = s->key_stamp;
   uint8_t done[32];
   memset(done, 0, sizeof done);
-  int32_t last = -1;
   for (size_t i = 0; i < n; i++) {
     uint32_t v = b[i];
     if (ones && one[v] < one[v + 1] && !((done[v >> 3] >> (v & 7)) & 1)) {
@@ -767,15 +788,12 @@ static void scan_short(hs_handle *h, const uint8_t *b, size_t n, scan_ctx *c) {
     }
     if (!twos || i + 1 == n) continue;
     uint32_t key = (v << 8) | b[i + 1];
-    if (!((bits[key >> 3] >> (key & 7)) & 1) || (int32_t)key == last) continue;
-    last = (int32_t)key;
-    uint32_t lo = 0, hi = h->two_count;
-    while (lo < hi) {
-      uint32_t mid = (lo + hi) / 2;
-      if (h->two_keys[mid] < key) lo = mid + 1;
-      else hi = mid;
-    }
-    if (!report_short(c, h, h->two_ids, h->two_start[lo], h->two_start[lo + 1])) return;
+    if (!((bits[key >> 3] >> (key & 7)) & 1) || stamp[key] == gen) continue;
+    stamp[key] = gen;
+    uint64_t word;
+    memcpy(&word, bits + 8 * (key >> 6), 8);
+    uint32_t rank = h->two_rank[key >> 6] + (uint32_t)__builtin_popcountll(word & ((1ULL << (key & 63)) - 1));
+    if (!report_short(c, h, h->two_ids, h->two_start[rank], h->two_start[rank + 1])) return;
   }
 }
 
@@ -859,7 +877,7 @@ static napi_value hs_scan_js(napi_env env, napi_callback_info info) {
   c.filter = filter_of(env, h, argv, argc, 5, &c.sport, &c.dport);
   hs_error_t rc = hs_scan(h->db, (const char *)buf + start, end - start, 0, s->scratch, on_block_match, &c);
   if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return throw_with(env, "hyperscan: scan failed", NULL, NULL);
-  if (rc == HS_SUCCESS) scan_short(h, buf + start, end - start, &c);
+  if (rc == HS_SUCCESS) scan_short(s, h, buf + start, end - start, &c);
   sort_ids(out, c.n);
   napi_create_uint32(env, c.n, &r);
   return r;
@@ -954,6 +972,7 @@ static void state_finalize(napi_env env, void *data, void *hint) {
   if (s->md) pcre2_match_data_free(s->md);
   if (s->jit_stack) pcre2_jit_stack_free(s->jit_stack);
   if (s->last_ref) napi_delete_reference(env, s->last_ref);
+  free(s->key_stamp);
   free(s);
 }
 
@@ -966,6 +985,11 @@ static void state_finalize(napi_env env, void *data, void *hint) {
 
 NAPI_MODULE_INIT() {
   engine_state *s = calloc(1, sizeof *s);
+  if (s == NULL || (s->key_stamp = calloc(65536, sizeof *s->key_stamp)) == NULL) {
+    free(s);
+    napi_throw_error(env, NULL, "honeywall engine: out of memory");
+    return NULL;
+  }
   /* Snort's ovector holds the whole match only; PCRE2 tracks captures for backreferences internally. */
   s->md = pcre2_match_data_create(1, NULL);
   /* A JIT stack large enough for ET's patterns; running out is a limit hit (-3), never a crash. */
