@@ -102,9 +102,10 @@ export function packetCommunityId(p: EventPacket): string | undefined {
 
 /**
  * The record of a matcher event: `blocked` when the packet was dropped, `replaced` when it was rewritten; `ctx` adds
- * its flow and capture position.
+ * its flow and capture position. `communityId` false leaves the Community ID out (a SHA-1 per alert) for a writer that
+ * does not print it (the fast format).
  */
-export function alertOf(e: MatchEvent, blocked = false, replaced = false, ctx?: EventContext): AlertEvent {
+export function alertOf(e: MatchEvent, blocked = false, replaced = false, ctx?: EventContext, communityId = true): AlertEvent {
   const r = e.rule;
   const p = e.packet;
   const ip = p.ip!;
@@ -133,7 +134,7 @@ export function alertOf(e: MatchEvent, blocked = false, replaced = false, ctx?: 
     a.icmpType = ic.type;
     a.icmpCode = ic.code;
   }
-  const cid = packetCommunityId(p);
+  const cid = communityId ? packetCommunityId(p) : undefined;
   if (cid !== undefined) a.communityId = cid;
   if (ctx !== undefined) {
     if (ctx.flowId !== undefined) a.flowId = ctx.flowId;

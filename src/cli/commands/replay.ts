@@ -149,8 +149,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       const flowEvents = opts.format === 'eve' && opts.flowEvents;
       // flows that raised an alert, until their flow event says so (EVE flow.alerted)
       const alerted = new Set<number>();
+      // the fast format prints no Community ID: not computed for it (unless syslog sends it)
+      const withCommunityId = opts.format !== 'fast' || syslog !== undefined;
       const onEvent = (e: MatchEvent, ctx: EventContext) => {
-        const a = alertOf(e, false, false, ctx);
+        const a = alertOf(e, false, false, ctx, withCommunityId);
         if (opts.format === 'fast') out.write(formatFastAlert(a) + '\n');
         else if (opts.format === 'eve') out.write(formatEveAlert(a) + '\n');
         else json.push(eveAlert(a));
