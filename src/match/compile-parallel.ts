@@ -30,8 +30,9 @@ import {
   type FileCompile,
   type SetReport,
 } from './compile.js';
-import type { CompileWorkerData, CompileWorkerMessage } from './compile-worker.js';
-import { joinPacked, packRules, type PackedRules, type SetKey } from './packed-rules.js';
+import type { CompileWorkerData, CompileWorkerMessage, CompileWorkerRequest } from './compile-worker.js';
+import { buildNoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
+import { joinPacked, packedRuleTable, packRules, type PackedRules, type SetKey } from './packed-rules.js';
 import type { PackedPlan } from './artifact.js';
 import { StringTable } from './stored-rule.js';
 
@@ -48,6 +49,13 @@ export interface PackedCompile extends PackedPlan {
   threads: number;
   /** Why the worker failed, when it did (its files were then compiled in this thread). */
   workerError: string | undefined;
+  /**
+   * The index of the rules without a fast pattern (no-fast-pattern-index.ts), built by the worker while this thread
+   * goes on (grouping the fast patterns for Hyperscan: together they were the last second of a compile, in one
+   * thread); in this thread when there is no worker or it fails. The same tables either way. Call it once; without
+   * the call, the idle worker does not keep the process alive.
+   */
+  noFastPatternIndex(): Promise<NoFastPatternTables[]>;
 }
 
 export interface PackedCompileOptions extends CompileOptions {
@@ -124,7 +132,8 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
   );
   const packs: (FilePack | undefined)[] = new Array(files.length);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const worker = threads === 2 ? startWorker(set, queue, counter, strings, packs, workerUrl, opts.resourceLimits) : undefined;
+  const started = threads === 2 ? startWorker(set, queue, counter, strings, packs, workerUrl, opts.resourceLimits) : undefined;
+  const worker = started?.done;
 
   const cc = compileContext(set);
   const keys = textKeys(cc);
@@ -150,13 +159,21 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
     parts.push(p!.packed);
   }
   const policy = setPolicy(set, report, opts);
-  return { rules: joinPacked(parts), strings: strings.list, policy, report, threads, workerError };
+  const rules = joinPacked(parts);
+  const inThread = () => Promise.resolve().then(() => buildNoFastPatternIndex(packedRuleTable(rules)));
+  const noFastPatternIndex =
+    started === undefined || workerError !== undefined ? inThread : () => started.noFastPatternIndex(rules).then((t) => t ?? inThread());
+  return { rules, strings: strings.list, policy, report, threads, workerError, noFastPatternIndex };
 }
 
-/**
- * Starts the worker on the queue; resolves when it has delivered its files (undefined) or has failed (why). Its packs
- * are put into `packs` as they come.
- */
+/** A started worker: `done` settles when it has delivered its files (undefined) or has failed (why). */
+interface StartedWorker {
+  done: Promise<string | undefined>;
+  /** Asks the idle worker for the index of these rules; undefined when it cannot give it (it failed or went away). */
+  noFastPatternIndex(rules: PackedRules): Promise<NoFastPatternTables[] | undefined>;
+}
+
+/** Starts the worker on the queue. Its packs are put into `packs` as they come. */
 function startWorker(
   set: RuleSet,
   queue: { ref: RuleFileRef; index: number }[],
@@ -165,7 +182,7 @@ function startWorker(
   packs: (FilePack | undefined)[],
   url: URL,
   resourceLimits: ResourceLimits | undefined,
-): Promise<string | undefined> {
+): StartedWorker {
   const data: CompileWorkerData = {
     // The texts the load read: the worker compiles what this thread would have (a file changed since is not read again).
     files: queue.map(({ ref }) => ({ path: ref.path, display: ref.display, text: ref.text, suricata: ref.suricata })),
@@ -174,23 +191,44 @@ function startWorker(
     classifications: [...set.classifications],
     strings: strings.list,
   };
-  return new Promise((resolve) => {
-    let worker: Worker;
+  let worker: Worker | undefined;
+  let failed = false;
+  let delivered = false;
+  /** The pending index request's resolver (one at the most). */
+  let answer: ((t: NoFastPatternTables[] | undefined) => void) | undefined;
+  const done = new Promise<string | undefined>((resolve) => {
     try {
       worker = new Worker(url, { workerData: data, resourceLimits });
     } catch (e) {
+      failed = true;
       resolve(`cannot start: ${(e as Error).message}`);
       return;
     }
+    const w = worker;
     let settled = false;
     const finish = (error: string | undefined) => {
+      if (error !== undefined) {
+        failed = true;
+        void w.terminate();
+        answer?.(undefined);
+        answer = undefined;
+      }
       if (settled) return;
       settled = true;
-      if (error !== undefined) void worker.terminate();
+      // idle until asked for the index: not what keeps the process alive
+      if (error === undefined) {
+        delivered = true;
+        w.unref();
+      }
       resolve(error);
     };
-    worker.on('message', (m: CompileWorkerMessage) => {
-      if (settled) return;
+    w.on('message', (m: CompileWorkerMessage) => {
+      if (m.type === 'no-fp') {
+        answer?.(m.tables);
+        answer = undefined;
+        return;
+      }
+      if (settled && m.type !== 'error') return;
       if (m.type === 'file') {
         const index = queue[m.claim]?.index;
         if (index === undefined) finish(`delivered file ${m.claim} of ${queue.length}`);
@@ -201,8 +239,30 @@ function startWorker(
       } else if (m.type === 'done') finish(undefined);
       else finish(m.message);
     });
-    worker.on('error', (e) => finish(e.message));
-    worker.on('messageerror', (e) => finish(`a message could not be read: ${e.message}`));
-    worker.on('exit', (code) => finish(`exited with code ${code} before it was done`));
+    w.on('error', (e) => finish(e.message));
+    w.on('messageerror', (e) => finish(`a message could not be read: ${e.message}`));
+    w.on('exit', (code) => finish(`exited with code ${code} before it was done`));
   });
+  return {
+    done,
+    // posts at once (not after an await: the caller goes on with work of its own before it waits for the answer)
+    noFastPatternIndex(rules) {
+      const w = worker;
+      if (w === undefined || !delivered || failed || answer !== undefined) return Promise.resolve(undefined);
+      const tables = new Promise<NoFastPatternTables[] | undefined>((resolve) => (answer = resolve));
+      w.ref();
+      const request: CompileWorkerRequest = {
+        type: 'no-fp',
+        rules: {
+          count: rules.count,
+          proto: rules.proto,
+          flags: rules.flags,
+          setRefs: rules.setRefs,
+          sets: rules.sets.map(({ key, json }) => ({ key, json })),
+        },
+      };
+      w.postMessage(request);
+      return tables.finally(() => void w.terminate());
+    },
+  };
 }

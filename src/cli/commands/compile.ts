@@ -120,11 +120,19 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
         process.stderr.write(`honeywall: the compile's worker thread failed (${c.workerError}); its files were compiled in the main thread\n`);
       const r = c.report;
       const compiled = c.rules.count;
-      // Hyperscan compiles on libuv's threads while this thread writes the rest
+      // The worker indexes the rules without a fast pattern while this thread groups the others' patterns, and
+      // Hyperscan compiles them on libuv's threads while this thread writes the rest
+      const noFastPattern = c.noFastPatternIndex();
       const prefilter = buildPrefilterAsync(packedPrefilterRules(c.rules));
       let size: number;
       try {
-        size = await writePackedArtifact(opts.out, c, { rules: compiled, created: new Date().toISOString(), vars: headerVariables(set) }, prefilter);
+        size = await writePackedArtifact(
+          opts.out,
+          c,
+          { rules: compiled, created: new Date().toISOString(), vars: headerVariables(set) },
+          prefilter,
+          noFastPattern,
+        );
       } catch (e) {
         throw new UsageError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
