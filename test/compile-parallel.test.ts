@@ -178,9 +178,7 @@ describe('the compile worker', () => {
       const { buildPrefilterAsync } = await load<typeof import('../src/match/prefilter.js')>('match/prefilter.js');
       const { packedPrefilterRules } = await load<typeof import('../src/match/packed-rules.js')>('match/packed-rules.js');
       const out = path.join(dir, `${name}.hwm`);
-      // as `honeywall compile` does: the worker (when there is one) indexes the rules without a fast pattern meanwhile
-      const noFastPattern = c.noFastPatternIndex();
-      await writePackedArtifact(out, c, { created: '2000-01-01T00:00:00Z' }, buildPrefilterAsync(packedPrefilterRules(c.rules)), noFastPattern);
+      await writePackedArtifact(out, c, { created: '2000-01-01T00:00:00Z' }, buildPrefilterAsync(packedPrefilterRules(c.rules)));
       return readFileSync(out);
     }
 
@@ -219,34 +217,5 @@ describe('the compile worker', () => {
       expect(c.workerError).toBeDefined();
       expect(JSON.stringify(c.report) + (await artifactOf(c, 'missing')).toString('base64')).toBe(expected);
     }, 240_000);
-
-    it('a worker that delivers its files, then dies when asked for the index: the index is built here, the same result', async () => {
-      const file = path.join(dir, 'dies-at-index.cjs');
-      // the real worker, whose wait for the index request ends the thread instead
-      writeFileSync(
-        file,
-        `const { parentPort } = require('node:worker_threads');\n` +
-          `parentPort.once = (event) => parentPort.on(event, () => process.exit(4));\n` +
-          `import(${JSON.stringify(path.join(DIST, 'match/compile-worker-entry.js'))});\n`,
-      );
-      const c = await compileWith({ threads: 2, workerUrl: new URL(`file://${file}`) });
-      expect(c.workerError).toBeUndefined();
-      expect(JSON.stringify(c.report) + (await artifactOf(c, 'dies-at-index')).toString('base64')).toBe(expected);
-    }, 120_000);
-
-    it('a worker that is never asked for the index does not keep the process alive', async () => {
-      const script =
-        `const { loadRuleSet } = await import(${JSON.stringify(path.join(DIST, 'config/ruleset.js'))});\n` +
-        `const { compilePacked } = await import(${JSON.stringify(path.join(DIST, 'match/compile-parallel.js'))});\n` +
-        `const c = await compilePacked(loadRuleSet({ paths: ${JSON.stringify(files())}, deferRuleFiles: true }), { threads: 2 });\n` +
-        `console.log(c.threads, c.workerError === undefined, c.rules.count);\n`;
-      // a file, not -e: a worker inherits the process's flags, and --input-type stops a worker script
-      const file = path.join(dir, 'never-asked.mjs');
-      writeFileSync(file, script);
-      const { stdout } = await run(process.execPath, [file], { timeout: 120_000 });
-      const [threads, ok, count] = stdout.trim().split(' ');
-      expect([threads, ok]).toEqual(['2', 'true']);
-      expect(Number(count)).toBeGreaterThan(1000);
-    }, 150_000);
   });
 });

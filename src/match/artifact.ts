@@ -125,8 +125,6 @@ export async function writePackedArtifact(
   plan: PackedPlan,
   meta: Record<string, unknown>,
   compiling: Promise<PrefilterGroup[]>,
-  /** The index of the rules without a fast pattern, when made elsewhere (PackedCompile.noFastPatternIndex). */
-  noFastPatternIndex?: Promise<NoFastPatternTables[]>,
 ): Promise<number> {
   const packed = plan.rules;
   const table = packedRuleTable(packed);
@@ -162,7 +160,7 @@ export async function writePackedArtifact(
       offsets: add(packed.offsets, 'u32'),
     },
   };
-  const noFastPattern = ((await noFastPatternIndex) ?? buildNoFastPatternIndex(table)).map((t) => {
+  const noFastPattern = buildNoFastPatternIndex(table).map((t) => {
     const out = { generic: add(t.generic, 'i32') } as Header['noFastPattern'][number];
     for (const name of INDEX_MAPS) out[name] = { keys: add(t[name].keys, 'i32'), start: add(t[name].start, 'i32'), rules: add(t[name].rules, 'i32') };
     return out;

@@ -30,9 +30,8 @@ import {
   type FileCompile,
   type SetReport,
 } from './compile.js';
-import type { CompileWorkerData, CompileWorkerMessage, CompileWorkerRequest } from './compile-worker.js';
-import { buildNoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
-import { joinPacked, packedRuleTable, packRules, type PackedRules, type SetKey } from './packed-rules.js';
+import type { CompileWorkerData, CompileWorkerMessage } from './compile-worker.js';
+import { joinPacked, packRules, type PackedRules, type SetKey } from './packed-rules.js';
 import type { PackedPlan } from './artifact.js';
 import { StringTable } from './stored-rule.js';
 
@@ -49,13 +48,6 @@ export interface PackedCompile extends PackedPlan {
   threads: number;
   /** Why the worker failed, when it did (its files were then compiled in this thread). */
   workerError: string | undefined;
-  /**
-   * The index of the rules without a fast pattern (no-fast-pattern-index.ts), built by the worker while this thread
-   * goes on (grouping the fast patterns for Hyperscan: together they were the last second of a compile, in one
-   * thread); in this thread when there is no worker or it fails. The same tables either way. Call it once; without
-   * the call, the idle worker does not keep the process alive.
-   */
-  noFastPatternIndex(): Promise<NoFastPatternTables[]>;
 }
 
 export interface PackedCompileOptions extends CompileOptions {
@@ -132,8 +124,7 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
   );
   const packs: (FilePack | undefined)[] = new Array(files.length);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const started = threads === 2 ? startWorker(set, queue, counter, strings, packs, workerUrl, opts.resourceLimits) : undefined;
-  const worker = started?.done;
+  const worker = threads === 2 ? startWorker(set, queue, counter, strings, packs, workerUrl, opts.resourceLimits) : undefined;
 
   const cc = compileContext(set);
   const keys = textKeys(cc);
@@ -159,21 +150,13 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
     parts.push(p!.packed);
   }
   const policy = setPolicy(set, report, opts);
-  const rules = joinPacked(parts);
-  const inThread = () => Promise.resolve().then(() => buildNoFastPatternIndex(packedRuleTable(rules)));
-  const noFastPatternIndex =
-    started === undefined || workerError !== undefined ? inThread : () => started.noFastPatternIndex(rules).then((t) => t ?? inThread());
-  return { rules, strings: strings.list, policy, report, threads, workerError, noFastPatternIndex };
+  return { rules: joinPacked(parts), strings: strings.list, policy, report, threads, workerError };
 }
 
-/** A started worker: `done` settles when it has delivered its files (undefined) or has failed (why). */
-interface StartedWorker {
-  done: Promise<string | undefined>;
-  /** Asks the idle worker for the index of these rules; undefined when it cannot give it (it failed or went away). */
-  noFastPatternIndex(rules: PackedRules): Promise<NoFastPatternTables[] | undefined>;
-}
-
-/** Starts the worker on the queue. Its packs are put into `packs` as they come. */
+/**
+ * Starts the worker on the queue; resolves when it has delivered its files (undefined) or has failed (why). Its packs
+ * are put into `packs` as they come.
+ */
 function startWorker(
   set: RuleSet,
   queue: { ref: RuleFileRef; index: number }[],
@@ -182,7 +165,7 @@ function startWorker(
   packs: (FilePack | undefined)[],
   url: URL,
   resourceLimits: ResourceLimits | undefined,
-): StartedWorker {
+): Promise<string | undefined> {
   const data: CompileWorkerData = {
     // The texts the load read: the worker compiles what this thread would have (a file changed since is not read again).
     files: queue.map(({ ref }) => ({ path: ref.path, display: ref.display, text: ref.text, suricata: ref.suricata })),
@@ -191,44 +174,23 @@ function startWorker(
     classifications: [...set.classifications],
     strings: strings.list,
   };
-  let worker: Worker | undefined;
-  let failed = false;
-  let delivered = false;
-  /** The pending index request's resolver (one at the most). */
-  let answer: ((t: NoFastPatternTables[] | undefined) => void) | undefined;
-  const done = new Promise<string | undefined>((resolve) => {
+  return new Promise((resolve) => {
+    let worker: Worker;
     try {
       worker = new Worker(url, { workerData: data, resourceLimits });
     } catch (e) {
-      failed = true;
       resolve(`cannot start: ${(e as Error).message}`);
       return;
     }
-    const w = worker;
     let settled = false;
     const finish = (error: string | undefined) => {
-      if (error !== undefined) {
-        failed = true;
-        void w.terminate();
-        answer?.(undefined);
-        answer = undefined;
-      }
       if (settled) return;
       settled = true;
-      // idle until asked for the index: not what keeps the process alive
-      if (error === undefined) {
-        delivered = true;
-        w.unref();
-      }
+      if (error !== undefined) void worker.terminate();
       resolve(error);
     };
-    w.on('message', (m: CompileWorkerMessage) => {
-      if (m.type === 'no-fp') {
-        answer?.(m.tables);
-        answer = undefined;
-        return;
-      }
-      if (settled && m.type !== 'error') return;
+    worker.on('message', (m: CompileWorkerMessage) => {
+      if (settled) return;
       if (m.type === 'file') {
         const index = queue[m.claim]?.index;
         if (index === undefined) finish(`delivered file ${m.claim} of ${queue.length}`);
@@ -239,30 +201,8 @@ function startWorker(
       } else if (m.type === 'done') finish(undefined);
       else finish(m.message);
     });
-    w.on('error', (e) => finish(e.message));
-    w.on('messageerror', (e) => finish(`a message could not be read: ${e.message}`));
-    w.on('exit', (code) => finish(`exited with code ${code} before it was done`));
+    worker.on('error', (e) => finish(e.message));
+    worker.on('messageerror', (e) => finish(`a message could not be read: ${e.message}`));
+    worker.on('exit', (code) => finish(`exited with code ${code} before it was done`));
   });
-  return {
-    done,
-    // posts at once (not after an await: the caller goes on with work of its own before it waits for the answer)
-    noFastPatternIndex(rules) {
-      const w = worker;
-      if (w === undefined || !delivered || failed || answer !== undefined) return Promise.resolve(undefined);
-      const tables = new Promise<NoFastPatternTables[] | undefined>((resolve) => (answer = resolve));
-      w.ref();
-      const request: CompileWorkerRequest = {
-        type: 'no-fp',
-        rules: {
-          count: rules.count,
-          proto: rules.proto,
-          flags: rules.flags,
-          setRefs: rules.setRefs,
-          sets: rules.sets.map(({ key, json }) => ({ key, json })),
-        },
-      };
-      w.postMessage(request);
-      return tables.finally(() => void w.terminate());
-    },
-  };
 }

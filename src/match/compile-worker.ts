@@ -11,8 +11,6 @@ import type { RuleFileRef, RuleSet } from '../config/ruleset.js';
 import { VariableTable, type Variable } from '../config/variables.js';
 import { compileContext } from './compile.js';
 import { packFile, textKeys, type FilePack } from './compile-parallel.js';
-import { buildNoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
-import { packedRuleTable, type PackedRules } from './packed-rules.js';
 import { StringTable } from './stored-rule.js';
 
 export interface CompileWorkerData {
@@ -26,19 +24,8 @@ export interface CompileWorkerData {
   strings: string[];
 }
 
-/** `claim`: the file's place in `files`; `no-fp`: the answer to a NoFastPatternRequest. */
-export type CompileWorkerMessage =
-  | ({ type: 'file'; claim: number } & FilePack)
-  | { type: 'done' }
-  | { type: 'no-fp'; tables: NoFastPatternTables[] }
-  | { type: 'error'; message: string };
-
-/**
- * After `done`, the worker waits for one request: the index of the rules without a fast pattern, built here from the
- * joined rules' table columns and sets while the main thread groups the fast patterns for Hyperscan (the two are the
- * last single-threaded part of a compile); or `close`.
- */
-export type CompileWorkerRequest = { type: 'no-fp'; rules: Pick<PackedRules, 'count' | 'proto' | 'flags' | 'setRefs' | 'sets'> } | { type: 'close' };
+/** `claim`: the file's place in `files`. */
+export type CompileWorkerMessage = ({ type: 'file'; claim: number } & FilePack) | { type: 'done' } | { type: 'error'; message: string };
 
 export function runCompileWorker(): void {
   const port = parentPort;
@@ -67,17 +54,5 @@ export function runCompileWorker(): void {
     post({ type: 'done' });
   } catch (e) {
     post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-    return;
   }
-  port.once('message', (m: CompileWorkerRequest) => {
-    if (m.type === 'no-fp') {
-      try {
-        // (typed arrays of a few hundred KB at most: copied, not transferred)
-        post({ type: 'no-fp', tables: buildNoFastPatternIndex(packedRuleTable(m.rules)) });
-      } catch (e) {
-        post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-      }
-    }
-    port.close();
-  });
 }

@@ -199,7 +199,7 @@ export function joinPacked(parts: readonly PackedRules[]): PackedRules {
 }
 
 /** The rule table of packed rules: columns and sets (the plans stay packed: the artifact needs their JSON only). */
-export function packedRuleTable(p: Pick<PackedRules, 'count' | 'proto' | 'flags' | 'setRefs' | 'sets'>): RuleTable {
+export function packedRuleTable(p: PackedRules): RuleTable {
   const n = p.count;
   const c: RuleColumns = {
     proto: p.proto,

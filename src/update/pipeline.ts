@@ -226,16 +226,8 @@ async function pipeline(cfg: UpdateConfig, opts: UpdateOptions, work: string, t0
       throw new UpdateRefused(`compile: ${c.report.failures.length} rule(s) did not compile: refused, the rules in force are unchanged`, 1, details);
     }
     compiled = c.rules.count;
-    // the worker indexes the rules without a fast pattern while this thread groups the others' for Hyperscan
-    const noFastPattern = c.noFastPatternIndex();
     const prefilter = buildPrefilterAsync(packedPrefilterRules(c.rules));
-    bytes = await writePackedArtifact(
-      tmp,
-      c,
-      { rules: compiled, created: new Date().toISOString(), vars: headerVariables(set) },
-      prefilter,
-      noFastPattern,
-    );
+    bytes = await writePackedArtifact(tmp, c, { rules: compiled, created: new Date().toISOString(), vars: headerVariables(set) }, prefilter);
     fsyncFile(tmp);
   } catch (e) {
     if (e instanceof LoadError || e instanceof ResolveError || e instanceof EngineUnavailableError)

@@ -120,19 +120,11 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
         process.stderr.write(`honeywall: the compile's worker thread failed (${c.workerError}); its files were compiled in the main thread\n`);
       const r = c.report;
       const compiled = c.rules.count;
-      // The worker indexes the rules without a fast pattern while this thread groups the others' patterns, and
-      // Hyperscan compiles them on libuv's threads while this thread writes the rest
-      const noFastPattern = c.noFastPatternIndex();
+      // Hyperscan compiles on libuv's threads while this thread writes the rest
       const prefilter = buildPrefilterAsync(packedPrefilterRules(c.rules));
       let size: number;
       try {
-        size = await writePackedArtifact(
-          opts.out,
-          c,
-          { rules: compiled, created: new Date().toISOString(), vars: headerVariables(set) },
-          prefilter,
-          noFastPattern,
-        );
+        size = await writePackedArtifact(opts.out, c, { rules: compiled, created: new Date().toISOString(), vars: headerVariables(set) }, prefilter);
       } catch (e) {
         throw new UsageError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
