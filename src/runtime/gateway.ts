@@ -264,6 +264,7 @@ export class Gateway {
         flushMs: 500,
         pollMs: 200,
         central: store.central,
+        spool: store.spool,
       },
       (line) => this.log(line),
     );
