@@ -567,7 +567,10 @@ describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
       await until((x) => x.worker?.writer.written === 2 * sent && x.worker.depth === 0);
     }
     const st = await until(
-      (x) => x.worker?.spool?.dropped.alerts! > 0 && x.worker.spool.dropped.firewall_events > 0 && x.worker.spool.bytes <= maxBytes,
+      (x) =>
+        (x.worker?.spool?.dropped.alerts ?? 0) > 0 &&
+        (x.worker?.spool?.dropped.firewall_events ?? 0) > 0 &&
+        (x.worker?.spool?.bytes ?? Infinity) <= maxBytes,
     );
     const sp = st.worker!.spool!;
     expect(sp).toMatchObject({ bound: maxBytes, dropping: true });
