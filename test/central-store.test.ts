@@ -519,6 +519,43 @@ describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
     db.close();
   });
 
+  it('`honeywall ship --store-keep-days`: everything shipped, then the rows older than the keep days deleted from the store; the central store keeps them', async () => {
+    const { url, c } = await database();
+    const file = path.join(dir, 'ship-keep.sqlite');
+    const db = openStore(file);
+    const w = new StoreWriter(db, { maxQueue: 1_000_000 });
+    const nowS = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 300; i++) {
+      const t = i < 200 ? nowS - 40 * 86_400 + i : nowS - 3600 + i; // 200 rows 40 days old, 100 of the last hour
+      const rec = flowRecord({ id: i, startSec: t, endSec: t + 1 });
+      const r = w.flowStarted(rec, meta);
+      w.alert(alertEvent({ tsSec: t, sid: i }), r, meta);
+      w.flowEnded(r, rec, meta);
+      w.firewall(firewallLine(t * 1e6, i));
+    }
+    w.flush(true);
+    db.close();
+    const { main } = await import('../src/cli/main.js');
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await main(['node', 'honeywall', 'ship', '--db', file, '--store-url', url, '--sensor', 'gw-keep', '--store-keep-days', '30']);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/; 600 shipped rows deleted from the store \([\d.]+ MB in use\)\n$/);
+    const again = openStore(file);
+    for (const t of ['flows', 'alerts', 'firewall_events']) {
+      expect(count(again, t), t).toBe(100);
+      expect(await centralCount(c, t), t).toBe(300);
+    }
+    expect(ids(again, 'flows')[0]).toBe(201);
+    again.close();
+  });
+
   it("PostgreSQL down and the bound reached, in the gateway's store worker (dist/): the oldest unshipped rows dropped, counted per table in the status, logged once; back up, every row left arrives once, none missing", async () => {
     const { StoreFeed } = await import('../dist/runtime/store-feed.js');
     const { url, c } = await database();

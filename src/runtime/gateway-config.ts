@@ -129,6 +129,18 @@ export function settingError(file: string, positions: ReadonlyMap<string, Settin
   return `${file}:${at?.line ?? 1}:${at?.column ?? 1}: error ${code}: ${name}: ${message}`;
 }
 
+/** A size in GB (a decimal number, 0 = no cap) as bytes, `min` bytes at the least when not 0; or why not. */
+export function parseGb(value: string, min = 0): number | string {
+  const text = value.trim();
+  if (!/^\d{1,7}(\.\d{1,9})?$/.test(text)) return `'${printable(text.slice(0, 40))}' is not a size in GB (a decimal number, 0 = no cap)`;
+  const bytes = Math.round(Number(text) * 1e9);
+  if (bytes > 0 && bytes < min) return `'${printable(text)}' is below ${min / 1e9} GB (0 = no cap)`;
+  return bytes;
+}
+
+/** The store's size bound at the least (its schema alone takes about 0.5 MB: a smaller bound could never be met). */
+export const MIN_STORE_BYTES = 1e6;
+
 /** "0:3" -> [0,1,2,3] (the same FIRST:LAST rules as honeywall.conf's HwQUEUE_BALANCE). */
 export function parseQueueBalance(text: string): number[] | string {
   const r = parseQueueRange(text);
@@ -211,15 +223,12 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   const captureOn = !over.noCapture && v('HwCAPTURE') === 'yes';
   if (!['yes', 'no'].includes(v('HwCAPTURE'))) err('HwCAPTURE', `'${printable(v('HwCAPTURE'))}' is not yes or no`);
   const keepDays = (name: string) => int(name, v(name).trim(), 0, 36_500);
-  /** A size in GB (a decimal number, 0 = no cap) as bytes; `min` bytes at the least when not 0. */
   const gb = (name: string, min = 0): number => {
-    const text = v(name).trim();
-    if (!/^\d{1,7}(\.\d{1,9})?$/.test(text)) {
-      err(name, `'${printable(text)}' is not a size in GB (a decimal number, 0 = no cap)`);
+    const bytes = parseGb(v(name), min);
+    if (typeof bytes === 'string') {
+      err(name, bytes);
       return 0;
     }
-    const bytes = Math.round(Number(text) * 1e9);
-    if (bytes > 0 && bytes < min) err(name, `'${printable(text)}' is below ${min / 1e9} GB (0 = no cap)`);
     return bytes;
   };
   const maxBytes = gb('HwCAPTURE_MAX_GB');
@@ -275,8 +284,7 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
     const keep = keepDays('HwSTORE_RETENTION_DAYS');
     if (bad === undefined && storeText !== undefined && SENSOR_NAME.test(sensor)) central = { url: storeUrl, sensor, keepDays: keep };
   }
-  // the store's schema alone takes about 0.5 MB: a bound under 1 MB could never be met
-  const spool: SpoolSettings = { maxBytes: gb('HwSTORE_MAX_GB', 1e6), keepDays: keepDays('HwSTORE_KEEP_DAYS') };
+  const spool: SpoolSettings = { maxBytes: gb('HwSTORE_MAX_GB', MIN_STORE_BYTES), keepDays: keepDays('HwSTORE_KEEP_DAYS') };
   if (storeText === undefined) {
     for (const name of ['HwSTORE_MAX_GB', 'HwSTORE_KEEP_DAYS']) {
       if (fw.extra[name] !== undefined && !/^[0.]*$/.test(fw.extra[name]!.trim())) err(name, 'bounds the local store: set HwSTORE too');
