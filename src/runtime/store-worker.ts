@@ -105,7 +105,7 @@ async function run(): Promise<void> {
   if (sp !== undefined && (sp.maxBytes > 0 || sp.keepDays > 0)) {
     bound = new SpoolBound(
       db,
-      { maxBytes: sp.maxBytes, keepDays: sp.keepDays, batch: sp.batch, log: (line) => port.postMessage({ type: 'log', line }) },
+      { maxBytes: sp.maxBytes, keepDays: sp.keepDays, batch: sp.batch, budgetMs: 50, log: (line) => port.postMessage({ type: 'log', line }) },
       shipper,
     );
   }
