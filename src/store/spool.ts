@@ -22,7 +22,8 @@
  * The console stays consistent: a flow is deleted with its frames' places (`flow_files`) and its shipped alerts; an
  * alert whose flow is still in the store is kept until the flow goes (steps 1 and 2: in step 3 every table's oldest
  * rows go, a flow's alerts included), an open flow is kept until step 3 (the capture follower still writes it: an
- * update would bring the row back), a Sebek process is kept while any of its raw records remains. The per-minute and
+ * update would bring the row back; in step 3 it goes, and its next update writes it again, whole), a Sebek process is
+ * kept while any of its raw records remains. The per-minute and
  * per-hour count tables keep their counts (the charts go on showing what the store once held; they grow by one row a
  * honeypot and minute, not by traffic).
  *
@@ -222,11 +223,10 @@ export class SpoolBound {
     const out: FrontRow[] = [];
     for (const r of rows) {
       if (step === 'drop') {
-        // an append-only table's drops are its oldest rows, contiguous, so that its mark can move past them all
-        if (u.alwaysHeld && r.held) {
-          if (u.t.mode === 'append') break;
-          continue;
-        }
+        // every front row goes, shipped or not, open or not, so an append-only table's drops are its oldest rows,
+        // contiguous, and its mark can move past them all; only a Sebek process holding records stays (update mode:
+        // marked by change numbers, it leaves no gap to move past)
+        if (u.alwaysHeld && r.held) continue;
       } else {
         if (r.m > mark || r.open || r.held) continue;
         if (step === 'age' && !(r.t < cutoffUs)) continue;
