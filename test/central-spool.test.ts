@@ -258,6 +258,30 @@ describe('the spool bound (HwSTORE_MAX_GB, HwSTORE_KEEP_DAYS)', () => {
     db.close();
   });
 
+  it('Sebek: a process stays while any of its raw records does; the records go by their capture time', () => {
+    const db = openStore(':memory:');
+    const now = Date.UTC(2026, 11, 3);
+    const old = now / 1000 - 40 * 86_400;
+    const ins = db.prepare(`INSERT INTO records (client, cap_sec, cap_usec, magic, version, type, type_name, counter, time_sec, time_usec,
+      usec_swapped, ppid, pid, uid, fd, inode, com, length, data) VALUES ('10.0.0.5', ?, 0, 1, 3, 0, 'read', ?, ?, 0, 0, 1, ?, 0, 0, 0, 'sh', 1, x'41')`);
+    // pids 1-3: records 40 days old; pid 4: records of today (its process row is as old as the others')
+    for (let i = 0; i < 200; i++) {
+      const pid = 1 + Math.floor(i / 50);
+      const cap = pid < 4 ? old + i : now / 1000 - 60 + i;
+      ins.run(cap, i, cap, pid);
+    }
+    for (let pid = 1; pid <= 4; pid++) {
+      db.prepare(`INSERT INTO processes (client, pid, ppid, uid, com, coms, first_sec, last_sec, records, forks)
+        VALUES ('10.0.0.5', ?, 1, 0, 'sh', '[]', ?, ?, 50, 0)`).run(pid, old, old);
+    }
+    const bound = new SpoolBound(db, { maxBytes: 0, keepDays: 30, now: () => now });
+    for (let k = 0; k < 100 && bound.sweep(); k++);
+    expect(db.prepare('SELECT DISTINCT pid FROM records ORDER BY pid').pluck().all()).toEqual([4]);
+    expect(db.prepare('SELECT pid FROM processes ORDER BY pid').pluck().all()).toEqual([4]);
+    expect(bound.stats.deleted).toMatchObject({ records: 150, processes: 3 });
+    db.close();
+  });
+
   it('over the bound: shipped rows first; then the oldest unshipped, counted per table, the marks moved past them, logged once; a table with a batch in flight waits', () => {
     const file = path.join(tmp, 'drops.sqlite');
     const db = openStore(file);
