@@ -6,7 +6,9 @@
  * Schema creation and migration; a store shipped twice (and its marks reset: everything sent again) gives each
  * record once; a flow updated after it was shipped is updated centrally; PostgreSQL stopped mid-ship and started
  * again: everything arrives exactly once; retention drops old day partitions; hostile fields arrive intact or
- * bounded, never as SQL; a sensor name fed by another spool is refused.
+ * bounded, never as SQL; a sensor name fed by another spool is refused. The spool's bound (src/store/spool.ts): over it
+ * with everything shipped, only shipped rows go (the central store keeps them); with PostgreSQL down, the oldest
+ * unshipped rows are dropped, counted and reported, and the rest arrive once when it is back, nothing counted missing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,7 +22,8 @@ import { MAX_TEXT, Shipper } from '../src/store/central/ship.js';
 import { listFlows, timeline, type Bucket } from '../src/store/query.js';
 import { SHIPPED_TABLES, shippedTable } from '../src/store/central/tables.js';
 import { openStore } from '../src/store/db.js';
-import { StoreWriter, type FlowMeta } from '../src/store/writer.js';
+import { SpoolBound } from '../src/store/spool.js';
+import { StoreWriter, type FirewallEvent, type FlowMeta } from '../src/store/writer.js';
 import { makeConsoleStore } from './helpers/console-store.js';
 import { postgresMissing, startCluster, type PgCluster } from './helpers/postgres.js';
 import { alertEvent, flowRecord } from './helpers/store.js';
@@ -31,6 +34,24 @@ if (missing !== undefined) console.warn(`[central store tests] skipped: ${missin
 const meta: FlowMeta = { honeypot: '10.0.0.5', direction: 'inbound', sensor: 'local', captureId: null };
 type Db = ReturnType<typeof openStore>;
 const count = (db: Db, table: string) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+const ids = (db: Db, table: string) => db.prepare(`SELECT id FROM ${table} ORDER BY id`).pluck().all() as number[];
+/** A firewall line (a long one, so that a few thousand fill a bound of a few MB). */
+const firewallLine = (tsUs: number, i: number): FirewallEvent => ({
+  tsUs,
+  kind: 'inbound',
+  prefix: 'INBOUND',
+  proto: 'TCP',
+  srcIp: '198.51.100.7',
+  srcPort: 4000 + (i % 1000),
+  dstIp: '10.0.0.5',
+  dstPort: 22,
+  inIface: 'eth0',
+  outIface: 'eth1',
+  length: 60,
+  honeypot: '10.0.0.5',
+  sensor: 'gw',
+  line: `line ${i} ${'x'.repeat(300)}`,
+});
 
 describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
   let cluster: PgCluster;
@@ -450,6 +471,178 @@ describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
     expect(await centralCount(c, 'alerts_default')).toBe(0);
     expect(shippers.reduce((n, s) => n + (s.stats.partitions?.created ?? 0), 0)).toBeGreaterThanOrEqual(10);
     for (const db of spools) db.close();
+  });
+
+  it('the spool over its bound with everything shipped: the oldest shipped rows go, the unshipped stay, the central store keeps them all', async () => {
+    const { url, c } = await database();
+    const db = openStore(path.join(dir, 'bound-shipped.sqlite'));
+    const w = new StoreWriter(db, { maxQueue: 1_000_000 });
+    const base = Math.floor(Date.now() / 1000) - 7200;
+    const add = (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) {
+        const rec = flowRecord({ id: i, startSec: base + i, endSec: base + i + 1 });
+        const r = w.flowStarted(rec, meta);
+        w.alert(alertEvent({ tsSec: base + i, sid: i, msg: 'm'.repeat(200) }), r, meta);
+        w.flowEnded(r, rec, meta);
+        w.firewall(firewallLine((base + i) * 1e6, i));
+      }
+      w.flush(true);
+    };
+    add(0, 3000);
+    const s = new Shipper(db, { url, sensor: 'gw-bound' });
+    await s.drain();
+    add(3000, 1000); // not shipped yet
+    const unshipped = { flows: ids(db, 'flows').slice(3000), alerts: ids(db, 'alerts').slice(3000) };
+    const logs: string[] = [];
+    const size = new SpoolBound(db, { maxBytes: 1, keepDays: 0 }).inUse();
+    // half of what is in use: more than the unshipped quarter, less than the shipped three quarters
+    const bound = new SpoolBound(db, { maxBytes: Math.round(size / 2), keepDays: 0, log: (l) => logs.push(l) }, s);
+    for (let k = 0; k < 1000 && bound.sweep(); k++);
+    expect(bound.inUse()).toBeLessThanOrEqual(Math.round(size / 2));
+    expect(bound.stats.deleted.flows).toBeGreaterThan(1000);
+    expect(Object.values(bound.stats.dropped).every((n) => n === 0)).toBe(true);
+    expect(logs).toEqual([]);
+    // the oldest went: what is left is a contiguous run of the newest, the unshipped ones all there
+    const left = ids(db, 'flows');
+    expect(left[left.length - 1]! - left[0]! + 1).toBe(left.length);
+    expect(left.slice(-1000)).toEqual(unshipped.flows);
+    expect(ids(db, 'alerts').slice(-1000)).toEqual(unshipped.alerts);
+    for (const t of ['flows', 'alerts', 'firewall_events']) expect(count(db, t) + bound.stats.deleted[t]!, t).toBe(4000);
+    // the central store still has every shipped row, and gets the rest, none counted missing
+    await s.drain();
+    await s.stop();
+    expect(s.stats.missing).toBe(0);
+    for (const t of ['flows', 'alerts', 'firewall_events']) {
+      expect(await centralCount(c, t), t).toBe(4000);
+      expect(Number((await central(c, `SELECT COUNT(DISTINCT id) AS n FROM ${t}`))[0].n), t).toBe(4000);
+    }
+    db.close();
+  });
+
+  it('`honeywall ship --store-keep-days`: everything shipped, then the rows older than the keep days deleted from the store; the central store keeps them', async () => {
+    const { url, c } = await database();
+    const file = path.join(dir, 'ship-keep.sqlite');
+    const db = openStore(file);
+    const w = new StoreWriter(db, { maxQueue: 1_000_000 });
+    const nowS = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 300; i++) {
+      const t = i < 200 ? nowS - 40 * 86_400 + i : nowS - 3600 + i; // 200 rows 40 days old, 100 of the last hour
+      const rec = flowRecord({ id: i, startSec: t, endSec: t + 1 });
+      const r = w.flowStarted(rec, meta);
+      w.alert(alertEvent({ tsSec: t, sid: i }), r, meta);
+      w.flowEnded(r, rec, meta);
+      w.firewall(firewallLine(t * 1e6, i));
+    }
+    w.flush(true);
+    db.close();
+    const { main } = await import('../src/cli/main.js');
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await main(['node', 'honeywall', 'ship', '--db', file, '--store-url', url, '--sensor', 'gw-keep', '--store-keep-days', '30']);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/; 600 shipped rows deleted from the store \([\d.]+ MB in use\)\n$/);
+    const again = openStore(file);
+    for (const t of ['flows', 'alerts', 'firewall_events']) {
+      expect(count(again, t), t).toBe(100);
+      expect(await centralCount(c, t), t).toBe(300);
+    }
+    expect(ids(again, 'flows')[0]).toBe(201);
+    again.close();
+  });
+
+  it("PostgreSQL down and the bound reached, in the gateway's store worker (dist/): the oldest unshipped rows dropped, counted per table in the status, logged once; back up, every row left arrives once, none missing", async () => {
+    const { StoreFeed } = await import('../dist/runtime/store-feed.js');
+    const { url, c } = await database();
+    const file = path.join(dir, 'bound-drops.sqlite');
+    const logs: string[] = [];
+    const maxBytes = 2_000_000;
+    const feed = new StoreFeed(
+      {
+        store: file,
+        honeypots: '10.0.0.0/8',
+        live: { dir: undefined, sensor: 'gw-drops', since: Date.now(), alertWaitMs: 0 },
+        flushMs: 20,
+        pollMs: 20,
+        central: { url, sensor: 'gw-drops', keepDays: 0 },
+        spool: { maxBytes, keepDays: 0, sweepMs: 20 },
+      },
+      (l: string) => logs.push(l),
+    );
+    type Status = ReturnType<InstanceType<typeof StoreFeed>['status']>;
+    const until = async (ok: (s: Status) => boolean): Promise<Status> => {
+      for (let i = 0; i < 3000; i++) {
+        await feed.refresh();
+        const st = feed.status();
+        if (ok(st)) return st;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`not reached: ${JSON.stringify(feed.status().worker?.spool)} ${JSON.stringify(feed.status().worker?.central)}`);
+    };
+    const now = Math.floor(Date.now() / 1000);
+    let sent = 0;
+    const send = (n: number) => {
+      const from = sent;
+      feed.alerts(Array.from({ length: n }, (_, i) => alertEvent({ tsSec: now, tsUsec: from + i, sid: from + i, msg: 'm'.repeat(300) })));
+      feed.firewall(Array.from({ length: n }, (_, i) => firewallLine(now * 1e6 + from + i, from + i)));
+      sent += n;
+    };
+    await feed.start();
+    send(500);
+    await until(
+      (x) => x.worker?.central?.shipped.alerts === 500 && x.worker.central.shipped.firewall_events === 500 && x.worker.central.behindRecords === 0,
+    );
+    // the central store away; the gateway writes on, past the bound
+    cluster.stop();
+    for (let k = 0; k < 12; k++) {
+      send(1000);
+      await until((x) => x.worker?.writer.written === 2 * sent && x.worker.depth === 0);
+    }
+    const st = await until(
+      (x) =>
+        (x.worker?.spool?.dropped.alerts ?? 0) > 0 &&
+        (x.worker?.spool?.dropped.firewall_events ?? 0) > 0 &&
+        (x.worker?.spool?.bytes ?? Infinity) <= maxBytes,
+    );
+    const sp = st.worker!.spool!;
+    expect(sp).toMatchObject({ bound: maxBytes, dropping: true });
+    expect(sp.lastDropAt).toBeDefined();
+    expect(st.worker?.central?.connected).toBe(false);
+    // only the 500 shipped ones were deleted as shipped: everything else that went was dropped
+    expect(sp.deleted.alerts).toBe(500);
+    expect(sp.deleted.firewall_events).toBe(500);
+    const starts = logs.filter((l) => /spool reached its bound .* dropping the oldest unshipped rows \((alerts|firewall_events) \d+/.test(l));
+    expect(starts).toHaveLength(1);
+    cluster.start();
+    const end = await until((x) => x.worker?.central?.connected === true && x.worker.central.behindRecords === 0);
+    const dropped = end.worker!.spool!.dropped;
+    await feed.stop();
+    expect(end.worker?.central?.missing).toBe(0);
+    expect(logs.filter((l) => /dropping the oldest unshipped rows/.test(l))).toHaveLength(1);
+    // every row still in the spool is in the central store once; what is not there is exactly what was dropped
+    const db = openStore(file);
+    const c2 = new pg.Client(url);
+    c2.on('error', () => undefined);
+    await c2.connect();
+    clients.push(c2);
+    for (const t of ['alerts', 'firewall_events']) {
+      const local = ids(db, t);
+      const rows = (await central(c2, `SELECT id::int AS id FROM ${t} ORDER BY id`)).map((r) => r.id as number);
+      expect(new Set(rows).size, t).toBe(rows.length);
+      expect(rows.slice(-local.length), t).toEqual(local);
+      expect(rows.length, t).toBe(sent - dropped[t]!);
+      // the dropped rows were the oldest unshipped ones: ids 501 .. 500 + dropped are the ones absent
+      expect(rows.slice(0, 500), t).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+      expect(rows[500], t).toBe(501 + dropped[t]!);
+      expect(db.prepare('SELECT hwm FROM ship_state WHERE tbl = ?').pluck().get(t), t).toBe(sent);
+    }
+    db.close();
+    void c;
   });
 
   it('`honeywall ship` to an unreachable central store: exit 2, the error without the password, the marks unmoved', async () => {

@@ -48,11 +48,21 @@ export const RUNTIME_DEFAULTS: Readonly<Record<string, string>> = {
   HwSTORE_URL: '',
   HwSENSOR: '',
   HwSTORE_RETENTION_DAYS: '0',
+  // the local store's own bound (the spool, src/store/spool.ts): pages in use at most this many GB, rows kept at most
+  // this many days (0: no bound); unshipped rows are dropped only to hold the size bound, counted
+  HwSTORE_MAX_GB: '0',
+  HwSTORE_KEEP_DAYS: '0',
   // the analysis store and the console (honeywall console reads them; known here so that run does not warn about them)
   ...CONSOLE_DEFAULTS,
 };
 
 const RUNTIME_NAMES = new Set(Object.keys(RUNTIME_DEFAULTS));
+
+/** The local store's bound (HwSTORE_MAX_GB, HwSTORE_KEEP_DAYS; 0: none): the spool's sweep, src/store/spool.ts. */
+export interface SpoolSettings {
+  maxBytes: number;
+  keepDays: number;
+}
 
 /** Shipping the store to the central PostgreSQL store (HwSTORE_URL, HwSENSOR, HwSTORE_RETENTION_DAYS). */
 export interface CentralSettings {
@@ -87,7 +97,7 @@ export interface GatewayConfig {
    * The analysis store the gateway fills as it runs (HwSTORE set in the file, or --store): its file, the honeypots
    * its rows are filed under, and whether the Sebek tap already writes the Sebek rows there (HwSEBEK_DB the same file).
    */
-  store: { file: string; honeypots: string; sebekInStore: boolean; central: CentralSettings | undefined } | undefined;
+  store: { file: string; honeypots: string; sebekInStore: boolean; central: CentralSettings | undefined; spool: SpoolSettings } | undefined;
   /** The console, started by `run` when HwCONSOLE_LISTEN is set (the same settings as `honeywall console`). */
   console: ConsoleSettings | undefined;
   /** Alerts to syslog (HwSYSLOG). */
@@ -118,6 +128,18 @@ export function settingError(file: string, positions: ReadonlyMap<string, Settin
   const at = positions.get(name);
   return `${file}:${at?.line ?? 1}:${at?.column ?? 1}: error ${code}: ${name}: ${message}`;
 }
+
+/** A size in GB (a decimal number, 0 = no cap) as bytes, `min` bytes at the least when not 0; or why not. */
+export function parseGb(value: string, min = 0): number | string {
+  const text = value.trim();
+  if (!/^\d{1,7}(\.\d{1,9})?$/.test(text)) return `'${printable(text.slice(0, 40))}' is not a size in GB (a decimal number, 0 = no cap)`;
+  const bytes = Math.round(Number(text) * 1e9);
+  if (bytes > 0 && bytes < min) return `'${printable(text)}' is below ${min / 1e9} GB (0 = no cap)`;
+  return bytes;
+}
+
+/** The store's size bound at the least (its schema alone takes about 0.5 MB: a smaller bound could never be met). */
+export const MIN_STORE_BYTES = 1e6;
 
 /** "0:3" -> [0,1,2,3] (the same FIRST:LAST rules as honeywall.conf's HwQUEUE_BALANCE). */
 export function parseQueueBalance(text: string): number[] | string {
@@ -201,8 +223,15 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
   const captureOn = !over.noCapture && v('HwCAPTURE') === 'yes';
   if (!['yes', 'no'].includes(v('HwCAPTURE'))) err('HwCAPTURE', `'${printable(v('HwCAPTURE'))}' is not yes or no`);
   const keepDays = (name: string) => int(name, v(name).trim(), 0, 36_500);
-  const maxGb = v('HwCAPTURE_MAX_GB').trim();
-  if (!/^\d{1,7}(\.\d{1,9})?$/.test(maxGb)) err('HwCAPTURE_MAX_GB', `'${printable(maxGb)}' is not a size in GB (a decimal number, 0 = no cap)`);
+  const gb = (name: string, min = 0): number => {
+    const bytes = parseGb(v(name), min);
+    if (typeof bytes === 'string') {
+      err(name, bytes);
+      return 0;
+    }
+    return bytes;
+  };
+  const maxBytes = gb('HwCAPTURE_MAX_GB');
   const capture = captureOn
     ? {
         iface: iface('HwCAPTURE_IFACE', fw.lanIface),
@@ -210,7 +239,7 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
         dir: v('HwCAPTURE_DIR').trim() ? resolve(v('HwCAPTURE_DIR').trim()) : path.join(logDir, 'pcap'),
         rotateSeconds: int('HwCAPTURE_ROTATE', v('HwCAPTURE_ROTATE'), 60, 31 * 86400),
         keepDays: keepDays('HwCAPTURE_KEEP_DAYS'),
-        maxBytes: /^\d{1,7}(\.\d{1,9})?$/.test(maxGb) ? Math.round(Number(maxGb) * 1e9) : 0,
+        maxBytes,
       }
     : undefined;
   const logKeepDays = keepDays('HwLOG_KEEP_DAYS');
@@ -255,6 +284,12 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
     const keep = keepDays('HwSTORE_RETENTION_DAYS');
     if (bad === undefined && storeText !== undefined && SENSOR_NAME.test(sensor)) central = { url: storeUrl, sensor, keepDays: keep };
   }
+  const spool: SpoolSettings = { maxBytes: gb('HwSTORE_MAX_GB', MIN_STORE_BYTES), keepDays: keepDays('HwSTORE_KEEP_DAYS') };
+  if (storeText === undefined) {
+    for (const name of ['HwSTORE_MAX_GB', 'HwSTORE_KEEP_DAYS']) {
+      if (fw.extra[name] !== undefined && !/^[0.]*$/.test(fw.extra[name]!.trim())) err(name, 'bounds the local store: set HwSTORE too');
+    }
+  }
   const store =
     storeText === undefined
       ? undefined
@@ -263,6 +298,7 @@ export function loadGatewayConfig(file: string, over: GatewayOverrides = {}): Ga
           honeypots: [...fw.honeypots, ...fw.honeypots6].map((a) => a.text).join(' '),
           sebekInStore: sebek !== undefined && path.resolve(sebek.db) === storeText,
           central,
+          spool,
         };
   let consoleSettings: ConsoleSettings | undefined;
   if (fw.extra.HwCONSOLE_LISTEN) {

@@ -264,6 +264,7 @@ export class Gateway {
         flushMs: 500,
         pollMs: 200,
         central: store.central,
+        spool: store.spool,
       },
       (line) => this.log(line),
     );
@@ -275,6 +276,13 @@ export class Gateway {
       );
       if (store.central !== undefined)
         this.log(`store: shipped to the central store ${redactUrl(store.central.url)} as sensor ${store.central.sensor}`);
+      const { maxBytes, keepDays } = store.spool;
+      if (maxBytes > 0 || keepDays > 0) {
+        const what = [maxBytes > 0 ? `${maxBytes / 1e9} GB of pages in use` : '', keepDays > 0 ? `${keepDays} days` : ''].filter(Boolean).join(', ');
+        this.log(
+          `store: bounded to ${what}${store.central !== undefined ? ' (shipped rows first; unshipped ones dropped, counted, only to hold the size bound)' : ''}`,
+        );
+      }
     } catch (err) {
       this.store = feed; // its status says why
       this.log(`store: not started: ${(err as Error).message} (the gateway runs on without it)`);

@@ -5,6 +5,8 @@
  * With HwSTORE_URL the shipper to the central store (src/store/central/ship.ts) runs here too: it reads the store
  * between the feed's steps and waits on PostgreSQL asynchronously, so the network never holds up the packet path,
  * and an outage only makes the spool wait.
+ * With a bound (HwSTORE_MAX_GB, HwSTORE_KEEP_DAYS) the spool's sweep (src/store/spool.ts) runs here too, between the
+ * feed's steps, in short batches: the oldest shipped rows first, unshipped ones only when the bound leaves no choice.
  * Messages in: alerts, firewall, stats, stop. Messages out: ready, error (could not start), ack (items taken),
  * stats, failed (a step or a flush threw: reported, the feed goes on), log (the shipper's outages and recoveries),
  * stopped.
@@ -16,6 +18,7 @@ import { HoneypotSet } from '../store/honeypots.js';
 import { LiveStore, type LiveOptions } from '../store/live.js';
 import { Shipper, type ShipStats } from '../store/central/ship.js';
 import { redactUrl } from '../store/central/connect.js';
+import { SpoolBound, type SpoolStats } from '../store/spool.js';
 import type { CentralSettings } from './gateway-config.js';
 import type { FirewallEvent } from '../store/writer.js';
 import type { AlertEvent } from '../output/alert.js';
@@ -32,6 +35,8 @@ export interface StoreWorkerData {
   nice?: number;
   /** Ship the store to the central store. */
   central?: CentralSettings;
+  /** The store's bound (HwSTORE_MAX_GB in bytes, HwSTORE_KEEP_DAYS; 0: none) and how often it is swept (ms). */
+  spool?: { maxBytes: number; keepDays: number; sweepMs?: number; batch?: number };
 }
 
 /** The shipper's figures in the status file: its counters, the URL without password, the sensor name. */
@@ -54,6 +59,8 @@ export interface StoreWorkerStats {
   failures: number;
   lastFailure: string | undefined;
   central: CentralStatus | undefined;
+  /** The spool's bound: bytes in use, the bound, rows deleted after shipping and dropped unshipped per table. */
+  spool: SpoolStats | undefined;
 }
 
 async function run(): Promise<void> {
@@ -93,6 +100,15 @@ async function run(): Promise<void> {
       port.postMessage({ type: 'log', line: `central store: not shipping: ${(err as Error).message}` });
     }
   }
+  let bound: SpoolBound | undefined;
+  const sp = data.spool;
+  if (sp !== undefined && (sp.maxBytes > 0 || sp.keepDays > 0)) {
+    bound = new SpoolBound(
+      db,
+      { maxBytes: sp.maxBytes, keepDays: sp.keepDays, batch: sp.batch, budgetMs: 50, log: (line) => port.postMessage({ type: 'log', line }) },
+      shipper,
+    );
+  }
   let failures = 0;
   let lastFailure: string | undefined;
   const guard = (what: string, f: () => void) => {
@@ -112,7 +128,12 @@ async function run(): Promise<void> {
     failures,
     lastFailure,
     central: centralStatus(),
+    spool: bound === undefined ? undefined : spoolStatus(bound),
   });
+  const spoolStatus = (b: SpoolBound): SpoolStats => {
+    guard('spool size', () => b.measure());
+    return { ...b.stats, deleted: { ...b.stats.deleted }, dropped: { ...b.stats.dropped } };
+  };
   const centralStatus = (): CentralStatus | undefined => {
     if (shipper === undefined || data.central === undefined) return undefined;
     guard('central lag', () => shipper?.lag());
@@ -121,6 +142,8 @@ async function run(): Promise<void> {
   let stopping = false;
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let lastFlush = 0;
+  let lastSweep = 0;
+  let sweepMore = false;
   const pump = () => {
     if (stopping) return;
     let more = false;
@@ -132,7 +155,15 @@ async function run(): Promise<void> {
       lastFlush = now;
       guard('store', () => live.flush());
     }
-    timer = more ? setImmediate(pump) : setTimeout(pump, data.pollMs);
+    // the bound: every sweepMs, and again at once while a sweep stopped short (its batches between the feed's steps)
+    if (bound !== undefined && (sweepMore || now - lastSweep >= (sp?.sweepMs ?? 10_000))) {
+      lastSweep = now;
+      sweepMore = false;
+      guard('spool', () => {
+        sweepMore = bound.sweep();
+      });
+    }
+    timer = more || sweepMore ? setImmediate(pump) : setTimeout(pump, data.pollMs);
   };
   port.on('message', (msg: StoreWorkerRequest) => {
     if (msg.type === 'alerts') {

@@ -22,6 +22,7 @@ import { errorLine, isDataError, newClient, redactUrl } from './connect.js';
 import { dayOf, Partitions, type PartitionStats } from './partitions.js';
 import { conflictKey, migrateCentral, PG_TYPE } from './schema.js';
 import { SHIPPED_TABLES, type ShippedTable } from './tables.js';
+import type { SpoolMarks } from '../spool.js';
 
 /** Characters of one text value shipped at the most. */
 export const MAX_TEXT = 65_536;
@@ -85,12 +86,20 @@ interface TableState {
   insertSql: string;
 }
 
-/** The spool's identity (ship_meta) and the SQLite side of every shipped table. */
-export class Shipper {
+/**
+ * The spool's identity (ship_meta) and the SQLite side of every shipped table. It tells the spool's bound
+ * (src/store/spool.ts) what is shipped (the marks), which table has a batch on its way (not dropped under it), and
+ * moves an append-only table's mark past rows the bound dropped unshipped (so they are neither waited for nor counted
+ * missing: they are counted as dropped there).
+ */
+export class Shipper implements SpoolMarks {
   readonly stats = new ShipStats();
   readonly spool: string;
   private readonly tables: TableState[];
   private readonly saveMark: Database.Statement;
+  private readonly skipMark: Database.Statement;
+  /** The table whose batch is read and not yet marked (between its SELECT and its mark's UPDATE). */
+  private inFlight: string | undefined;
   private readonly partitions: Partitions;
   private client: pg.Client | undefined;
   private broken = false;
@@ -120,6 +129,7 @@ export class Shipper {
     const init = db.prepare('INSERT OR IGNORE INTO ship_state (tbl, hwm) VALUES (?, 0)');
     const mark = db.prepare('SELECT hwm FROM ship_state WHERE tbl = ?');
     this.saveMark = db.prepare('UPDATE ship_state SET hwm = ?, shipped = shipped + ?, missing = missing + ?, shipped_at = ? WHERE tbl = ?');
+    this.skipMark = db.prepare('UPDATE ship_state SET hwm = ? WHERE tbl = ? AND hwm < ?');
     this.tables = SHIPPED_TABLES.map((t) => {
       init.run(t.name);
       const names = t.columns.map((c) => c.name);
@@ -214,6 +224,36 @@ export class Shipper {
   private async shipTable(c: pg.Client, s: TableState): Promise<number> {
     const rows = s.select.all(s.hwm, this.batch) as unknown[][];
     if (rows.length === 0) return 0;
+    this.inFlight = s.t.name;
+    try {
+      return await this.shipRows(c, s, rows);
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  mark(table: string): number {
+    return this.state(table).hwm;
+  }
+
+  busy(table: string): boolean {
+    return this.inFlight === table;
+  }
+
+  passOver(table: string, mark: number): void {
+    const s = this.state(table);
+    if (s.t.mode !== 'append' || mark <= s.hwm) return;
+    this.skipMark.run(mark, table, mark);
+    s.hwm = mark;
+  }
+
+  private state(table: string): TableState {
+    const s = this.tables.find((x) => x.t.name === table);
+    if (s === undefined) throw new Error(`no shipped table ${table}`);
+    return s;
+  }
+
+  private async shipRows(c: pg.Client, s: TableState, rows: unknown[][]): Promise<number> {
     const { t } = s;
     const markIx = t.columns.findIndex((col) => col.name === t.mark);
     const timeIx = t.columns.findIndex((col) => col.name === t.time);
