@@ -94,8 +94,10 @@ export interface GatewayPcap {
   body: Readable;
   /** Bytes passed on so far. */
   readonly bytes: () => number;
-  /** Stops the fetch (the analyst went away). */
-  abort(): void;
+  /** Settles when the body has ended: undefined when whole, else why not (also when it failed before anyone read it). */
+  done: Promise<Error | undefined>;
+  /** Stops the fetch (the analyst went away); false when it had already ended. */
+  abort(): boolean;
 }
 
 /**
@@ -164,34 +166,40 @@ export function fetchGatewayPcap(gw: Gateway, id: number, limits: FetchLimits, s
       let finished = false;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
-          bytes += chunk.length;
-          if (bytes > limits.maxBytes) {
+          if (bytes + chunk.length > limits.maxBytes) {
             done(new GatewayError('too-large', `${name(gw)}: the pcap is more than the ${limits.maxBytes} bytes this console passes on: cut`));
             return;
           }
+          bytes += chunk.length;
           stats.bytes += chunk.length;
           done(null, chunk);
         },
       });
       // an error on either side ends both: the gateway's request is aborted when the analyst's stream is destroyed
+      let ended: (e: Error | undefined) => void = () => undefined;
+      const done = new Promise<Error | undefined>((r) => (ended = r));
       pipeline(res, counter, (e) => {
         finished = true;
         if (e === undefined || e === null) {
           stats.fetched++;
+          ended(undefined);
           return;
         }
         if (e instanceof GatewayError) stats.failed[e.kind]++;
         req.destroy();
+        ended(e);
       });
       settled = true;
       resolve({
         body: counter,
         bytes: () => bytes,
+        done,
         abort: () => {
-          if (finished) return;
+          if (finished) return false;
           stats.abandoned++;
           counter.destroy();
           req.destroy();
+          return true;
         },
       });
     });

@@ -17,7 +17,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { AuditLog } from './audit.js';
 import { DEFAULT_RATE_LIMITS, DEFAULT_SESSION_TIMES, LoginLimiter, type RateLimits, type Session, Sessions, type SessionTimes } from './auth.js';
 import { CSRF_HEADER, csrfMatches, isStateChanging } from './csrf.js';
-import { DEFAULT_FETCH_LIMITS, FetchStats, type FetchLimits } from './gateway-fetch.js';
+import { DEFAULT_FETCH_LIMITS, FetchStats, GatewayError, type FetchLimits } from './gateway-fetch.js';
 import type { Gateway } from './gateways.js';
 import { registerAlerts } from './routes/alerts.js';
 import { registerFlows } from './routes/flows.js';
@@ -147,6 +147,13 @@ export async function buildConsole(opts: ConsoleOptions): Promise<FastifyInstanc
   app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, req, reply) => {
     if (err.validation !== undefined) {
       reply.code(400).send({ error: validationMessage(err) });
+      return;
+    }
+    // a gateway's pcap that failed before anything was sent (past that the connection is cut: routes/flows.ts)
+    if (err instanceof GatewayError) {
+      // the pcap's headers were set but not sent: the answer is the error, not an attachment
+      reply.removeHeader('content-disposition');
+      reply.type('application/json; charset=utf-8').code(502).send({ error: err.message });
       return;
     }
     if (err instanceof QueryError) {

@@ -68,22 +68,19 @@ async function fromGateway(ctx: ConsoleContext, req: FastifyRequest, reply: Fast
     if (e.kind === 'too-large') ctx.log(`honeywall console: ${e.message} (${ctx.fetchStats.failed['too-large']} so far)`);
     throw new HttpError(502, e.message);
   }
-  let ended = false;
-  up.body.once('end', () => {
-    ended = true;
-    audit(`from gateway ${sensor}: ${up.bytes()} bytes`);
-  });
-  up.body.once('error', (e) => {
-    ended = true;
-    audit(`incomplete, from gateway ${sensor}: ${e.message}`);
-    if (e instanceof GatewayError && e.kind === 'too-large')
-      ctx.log(`honeywall console: ${e.message} (${ctx.fetchStats.failed['too-large']} so far)`);
-  });
+  // audited when the body has ended, however it ended (it can fail before this route attaches anything to it)
+  let gone = false;
   reply.raw.once('close', () => {
-    if (ended) return;
-    ended = true;
-    up.abort();
-    audit(`incomplete, from gateway ${sensor}: the client went away after ${up.bytes()} bytes`);
+    gone = up.abort();
+  });
+  void up.done.then((e) => {
+    if (e === undefined) audit(`from gateway ${sensor}: ${up.bytes()} bytes`);
+    else if (gone) audit(`incomplete, from gateway ${sensor}: the client went away after ${up.bytes()} bytes`);
+    else {
+      audit(`incomplete, from gateway ${sensor}: ${e.message}`);
+      if (e instanceof GatewayError && e.kind === 'too-large')
+        ctx.log(`honeywall console: ${e.message} (${ctx.fetchStats.failed['too-large']} so far)`);
+    }
   });
   reply.header('Content-Type', 'application/vnd.tcpdump.pcap');
   reply.header('Content-Disposition', `attachment; filename="honeywall-${sensor.replace(/[^A-Za-z0-9._-]/g, '_')}-flow-${id}.pcap"`);
