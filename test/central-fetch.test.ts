@@ -7,9 +7,12 @@
  * flow's pcap through the central console equals the gateway's own download byte for byte, audited at both ends; a
  * wrong or revoked token, a CA that does not match, a flow the gateway lacks and the gateway down are each a 502
  * naming the gateway with nothing of a pcap written; a pcap over the byte limit is cut; a sensor without a gateway
- * keeps the 409 naming it.
+ * keeps the 409 naming it. A stand-in gateway (an HTTPS server with the gateway's certificate that sends a pcap header
+ * and then nothing) shows the analyst going away aborting the gateway's request, and the idle timeout.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -226,6 +229,74 @@ describe.skipIf(missing !== undefined)("the central console fetches a flow's pca
     );
     expect(logged.filter((l) => /internal error|\bat /.test(l))).toEqual([]);
     expect(logged.some((l) => /more than the \d+ bytes this console passes on/.test(l))).toBe(true);
+  });
+
+  /** An HTTPS server with the gateway's certificate that answers 200, sends a pcap header, then holds the request. */
+  async function standIn(): Promise<{ url: string; closed: Promise<void>; server: https.Server }> {
+    let onClose: () => void = () => undefined;
+    const closed = new Promise<void>((r) => (onClose = r));
+    const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(certFile.replace('cert.pem', 'key.pem')) }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.tcpdump.pcap' });
+      res.write(Buffer.alloc(24, 0xd4));
+      req.socket.once('close', onClose);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `https://127.0.0.1:${(server.address() as { port: number }).port}`, closed, server };
+  }
+
+  it("the analyst going away mid-download aborts the gateway's request; audited as incomplete", async () => {
+    const gw = await standIn();
+    const file = join(dir, 'standin.conf');
+    writeFileSync(file, `site-a ${gw.url}/ ${tokenFile} ${certFile}\n`);
+    const app = await buildConsole({ db: centralDb, reader, gateways: loadGateways(file).gateways, log: (l) => logged.push(l) });
+    opened.push(app);
+    const cookie = await login(app);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    try {
+      const first = await new Promise<Buffer>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: `/api/flows/${flows[0]}/pcap?sensor=site-a`, headers: { cookie } }, (res) => {
+          expect(res.statusCode).toBe(200);
+          res.once('data', (c: Buffer) => {
+            resolve(c);
+            req.destroy();
+          });
+        });
+        req.on('error', () => undefined);
+        setTimeout(() => reject(new Error('no data')), 20_000).unref();
+      });
+      expect(first.length).toBe(24);
+      await gw.closed;
+      for (let i = 0; i < 100 && !/went away/.test(centralAudit('pcap-downloaded').at(-1)?.detail ?? ''); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(centralAudit('pcap-downloaded').at(-1)!.detail).toBe('incomplete, from gateway site-a: the client went away after 24 bytes');
+    } finally {
+      gw.server.close();
+    }
+  });
+
+  it('a gateway that stops sending: the idle timeout ends the download, audited', async () => {
+    const gw = await standIn();
+    const file = join(dir, 'standin-idle.conf');
+    writeFileSync(file, `site-a ${gw.url}/ ${tokenFile} ${certFile}\n`);
+    const app = await buildConsole({
+      db: centralDb,
+      reader,
+      gateways: loadGateways(file).gateways,
+      fetchLimits: { idleMs: 300 },
+      log: (l) => logged.push(l),
+    });
+    opened.push(app);
+    const cookie = await login(app);
+    try {
+      const r = await app.inject({ method: 'GET', url: `/api/flows/${flows[0]}/pcap?sensor=site-a`, headers: { cookie } }).catch((e: Error) => e);
+      // the header went out before the gateway fell silent: the download ends short (or the error, if nothing was sent)
+      if (!(r instanceof Error) && r.statusCode === 200) expect(r.rawPayload.length).toBeLessThanOrEqual(24);
+      await gw.closed;
+      expect(centralAudit('pcap-downloaded').at(-1)!.detail).toMatch(/^incomplete, from gateway site-a: .*no data for 0.3 s: the fetch was stopped$/);
+    } finally {
+      gw.server.close();
+    }
   });
 
   it('the gateway down: 502, unreachable, naming it', async () => {

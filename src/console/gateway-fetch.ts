@@ -133,9 +133,13 @@ export function fetchGatewayPcap(gw: Gateway, id: number, limits: FetchLimits, s
       s.once('secureConnect', () => clearTimeout(connect));
       s.once('close', () => clearTimeout(connect));
     });
-    req.setTimeout(limits.idleMs, () =>
-      req.destroy(new GatewayError('timeout', `${name(gw)}: no data for ${limits.idleMs / 1000} s: the fetch was stopped`)),
-    );
+    // the body being passed on, once the gateway answered 200: a timeout then ends it with its own reason
+    let body: Transform | undefined;
+    req.setTimeout(limits.idleMs, () => {
+      const e = new GatewayError('timeout', `${name(gw)}: no data for ${limits.idleMs / 1000} s: the fetch was stopped`);
+      body?.destroy(e);
+      req.destroy(e);
+    });
     req.on('error', (e) => {
       clearTimeout(connect);
       fail(classify(gw, e));
@@ -175,6 +179,7 @@ export function fetchGatewayPcap(gw: Gateway, id: number, limits: FetchLimits, s
           done(null, chunk);
         },
       });
+      body = counter;
       // an error on either side ends both: the gateway's request is aborted when the analyst's stream is destroyed
       let ended: (e: Error | undefined) => void = () => undefined;
       const done = new Promise<Error | undefined>((r) => (ended = r));

@@ -57,8 +57,10 @@ function elsewhere(ctx: ConsoleContext, sensor: string, id: number): string {
  */
 async function fromGateway(ctx: ConsoleContext, req: FastifyRequest, reply: FastifyReply, sensor: string, id: number): Promise<FastifyReply> {
   const gw = ctx.gateways.get(sensor)!;
+  // taken now: once the analyst's socket is gone, req.ip is too
+  const address = req.ip;
   const audit = (detail: string) =>
-    ctx.audit.write({ user: req.hwActor, address: req.ip, action: 'pcap-downloaded', object: `flow ${sensor}/${id}`, detail: detail.slice(0, 200) });
+    ctx.audit.write({ user: req.hwActor, address, action: 'pcap-downloaded', object: `flow ${sensor}/${id}`, detail: detail.slice(0, 200) });
   let up;
   try {
     up = await fetchGatewayPcap(gw, id, ctx.fetchLimits, ctx.fetchStats);
@@ -222,6 +224,8 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
         });
     };
     const user = req.hwActor;
+    // taken now: once the client's socket is gone, req.ip is too (the audit row of an abandoned download needs it)
+    const address = req.ip;
     const cut = cutFlow(ctx.db, id, write, { captureDir: ctx.captureDir }).then(
       (r) => {
         if (!started) {
@@ -232,7 +236,7 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
         out.end();
         ctx.audit.write({
           user,
-          address: req.ip,
+          address,
           action: 'pcap-downloaded',
           object: `flow ${id}`,
           detail: `${r.packets} packets, ${r.bytes} bytes`,
@@ -247,7 +251,7 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
         }
         ctx.audit.write({
           user,
-          address: req.ip,
+          address,
           action: 'pcap-downloaded',
           object: `flow ${id}`,
           detail: `incomplete: ${(e as Error).message}`.slice(0, 200),
