@@ -6,7 +6,7 @@
  * checked at start with file:line:column errors.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -81,11 +81,21 @@ describe('API tokens', () => {
     expect(again.code).toBe(2);
     expect(again.err).toMatch(/a token named central exists/);
     expect((await cli('console', 'token', 'add', 'x', '--scope', 'admin', '--db', store.db)).err).toMatch(/scope 'admin': one of pcap/);
+    // --out: a new file of mode 0600, never an existing one overwritten
+    const out = join(dir, 'other.token');
+    expect((await cli('console', 'token', 'add', 'other', '--out', out, '--db', store.db)).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/^hwt_[A-Za-z0-9_-]{43}\n$/);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect((await cli('console', 'token', 'add', 'other2', '--out', out, '--db', store.db)).err).toMatch(/exists: not overwritten/);
+    expect(await cli('console', 'token', 'revoke', 'other', '--db', store.db)).toMatchObject({ code: 0 });
     const list = await cli('console', 'token', 'list', '--db', store.db);
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^central\tpcap\tmade \d{4}-\d\d-\d\dT[\d:.]+Z\tlast used never\n$/);
     expect(list.out).not.toContain(token);
-    expect(audit('token-added').at(-1)).toMatchObject({ address: 'command line', object: 'token central', detail: 'scope pcap' });
+    expect(audit('token-added').map((a) => [a.address, a.object, a.detail])).toEqual([
+      ['command line', 'token central', 'scope pcap'],
+      ['command line', 'token other', 'scope pcap'],
+    ]);
   });
 
   it("a bearer token downloads a flow's pcap, the same bytes as a session's, audited as token:NAME", async () => {

@@ -7,7 +7,7 @@
  * Settings come from honeywall.conf with `--config` (HwSTORE, HwCONSOLE_LISTEN, HwCONSOLE_TLS_CERT,
  * HwCONSOLE_TLS_KEY), each overridden by its flag.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../../console/audit.js';
 import { addUser, MAX_PASSWORD, UserError } from '../../console/auth.js';
@@ -30,6 +30,7 @@ interface ConsoleFlags {
   gateways?: string;
   pcapMax?: string;
   scope?: string;
+  out?: string;
 }
 
 function settings(flags: ConsoleFlags): ConsoleSettings {
@@ -214,16 +215,22 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
       `what it opens, read-only: ${Object.keys(TOKEN_SCOPES).join(', ')} (default ${DEFAULT_SCOPE}: GET /api/flows/:id/pcap)`,
       DEFAULT_SCOPE,
     )
+    .option('--out <file>', 'write the token to this new file (mode 0600) instead of standard output')
     .option('-c, --config <file>', 'honeywall.conf to read HwSTORE from')
     .option('--db <file>', `the store (overrides HwSTORE; default ${CONSOLE_DEFAULTS.HwSTORE}; made if absent)`)
     .action((name: string, _flags: ConsoleFlags, command: Command) => {
       const flags = command.optsWithGlobals<ConsoleFlags>();
       const db = open(storeOf(command));
       try {
+        if (flags.out !== undefined && existsSync(flags.out)) throw new UsageError(`--out: ${flags.out} exists: not overwritten`);
         const t = addToken(db, name, flags.scope);
         audit(db, 'token-added', name, `scope ${flags.scope ?? DEFAULT_SCOPE}`);
-        process.stdout.write(`${t}\n`);
-        process.stderr.write(`honeywall console: token ${name} added (shown once: only its SHA-256 is kept)\n`);
+        // a new file only (wx), readable by its owner only: the token is a credential
+        if (flags.out !== undefined) writeFileSync(flags.out, `${t}\n`, { mode: 0o600, flag: 'wx' });
+        else process.stdout.write(`${t}\n`);
+        process.stderr.write(
+          `honeywall console: token ${name} added (${flags.out === undefined ? 'shown once' : `written to ${flags.out}`}: only its SHA-256 is kept)\n`,
+        );
       } catch (e) {
         if (e instanceof TokenError) throw new UsageError(e.message);
         throw e;
