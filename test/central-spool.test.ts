@@ -224,6 +224,31 @@ describe('the spool bound (HwSTORE_MAX_GB, HwSTORE_KEEP_DAYS)', () => {
     },
   );
 
+  it('a bound no store can meet: every table keeps its newest row, so later rows get new ids (none given again below the marks)', () => {
+    const file = path.join(tmp, 'tiny.sqlite');
+    const db = openStore(file);
+    const w = new StoreWriter(db, { maxQueue: 1_000_000 });
+    const t0 = Math.floor(Date.now() / 1000) - 3600;
+    writeRound(w, 0, 400, t0);
+    const max = (t: string) => count(db, `SELECT MAX(id) FROM ${t}`);
+    const before = { flows: max('flows'), alerts: max('alerts'), firewall_events: max('firewall_events') };
+    // everything shipped (a mark above every row), and a bound of one byte: the sweep deletes all it may
+    const marks = new Marks();
+    for (const t of ['flows', 'alerts', 'firewall_events']) marks.m.set(t, Number.MAX_SAFE_INTEGER);
+    const bound = new SpoolBound(db, { maxBytes: 1, keepDays: 0, batch: 100, maxBatches: 50 }, marks);
+    for (let k = 0; k < 1000 && bound.sweep(); k++);
+    for (const t of ['flows', 'alerts', 'firewall_events'] as const) {
+      expect(count(db, `SELECT COUNT(*) FROM ${t}`), t).toBe(1);
+      expect(max(t), t).toBe(before[t]);
+    }
+    expect(bound.stats.deleted.flows).toBe(399);
+    // the next rows are numbered after the deleted ones
+    writeRound(w, 400, 1, t0);
+    for (const t of ['flows', 'alerts', 'firewall_events'] as const)
+      expect(count(db, `SELECT MIN(id) FROM ${t} WHERE id > ${before[t]}`), t).toBe(before[t] + 1);
+    db.close();
+  });
+
   it('keep days: rows older than the keep days go, shipped ones only when shipping; newer ones stay', () => {
     const db = openStore(':memory:');
     const w = new StoreWriter(db, { maxQueue: 1_000_000 });

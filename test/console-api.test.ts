@@ -586,6 +586,9 @@ describe('settings and the command', () => {
       listen: { host: '192.0.2.10', port: 9443, loopback: false },
       tlsCert: '/etc/c.pem',
       tlsKey: '/etc/k.pem',
+      // the central console's settings, at their defaults (test/console-tokens.test.ts sets them)
+      gateways: [],
+      pcapMax: 2 * 1024 ** 3,
     });
     expect(loadConsoleSettings(conf, { listen: '127.0.0.1:1234', db: 'x.sqlite' }).settings).toMatchObject({
       store: join(process.cwd(), 'x.sqlite'),

@@ -1,5 +1,6 @@
 /**
- * The audit log: who logged in (or failed to), who looked at which flow or process and who downloaded which pcap,
+ * The audit log: who logged in (or failed to), who looked at which flow or process and who downloaded which pcap
+ * (an account, or `token:NAME` for a machine's API token; tokens made, revoked, and failed),
  * when and from where. One row per event in the store's `audit` table, written as it happens (a crash loses none:
  * each insert is its own transaction).
  */
@@ -15,7 +16,11 @@ export type AuditAction =
   | 'process-viewed'
   | 'pcap-downloaded'
   | 'user-added'
-  | 'password-changed';
+  | 'password-changed'
+  | 'token-added'
+  | 'token-revoked'
+  | 'token-failed'
+  | 'token-limited';
 
 export interface AuditEntry {
   user: string | null;

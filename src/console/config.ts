@@ -1,5 +1,6 @@
 /**
- * The console's settings: `HwSTORE`, `HwCONSOLE_LISTEN`, `HwCONSOLE_TLS_CERT`, `HwCONSOLE_TLS_KEY`, read from
+ * The console's settings: `HwSTORE`, `HwCONSOLE_LISTEN`, `HwCONSOLE_TLS_CERT`, `HwCONSOLE_TLS_KEY`, and for the central
+ * console `HwCONSOLE_GATEWAYS` (the gateways file, gateways.ts) and `HwCONSOLE_PCAP_MAX`, read from
  * honeywall.conf as `run` reads its Hw* settings (the gateway knows these names too, so a later change can start the
  * console from `run` on the management interface), each overridden by its command-line flag. Problems come back as
  * `file:line:column: error invalid-value: HwNAME: ...` lines, never as exceptions.
@@ -8,6 +9,8 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { formatDiagnostic, loadHoneywallConf, type SettingPosition } from '../config/honeywall-conf.js';
 import { printable } from '../config/iface-name.js';
+import { DEFAULT_FETCH_LIMITS } from './gateway-fetch.js';
+import { loadGateways, type Gateway } from './gateways.js';
 
 /** Defaults of the console's settings (the gateway's RUNTIME_DEFAULTS include them). */
 export const CONSOLE_DEFAULTS: Readonly<Record<string, string>> = {
@@ -16,6 +19,9 @@ export const CONSOLE_DEFAULTS: Readonly<Record<string, string>> = {
   HwCONSOLE_LISTEN: '127.0.0.1:8443',
   HwCONSOLE_TLS_CERT: '',
   HwCONSOLE_TLS_KEY: '',
+  // the central console: which gateway serves each sensor's pcaps (empty: none, the flow page names the gateway)
+  HwCONSOLE_GATEWAYS: '',
+  HwCONSOLE_PCAP_MAX: String(DEFAULT_FETCH_LIMITS.maxBytes),
 };
 
 export interface Listen {
@@ -31,6 +37,10 @@ export interface ConsoleSettings {
   /** Both or neither (a generated self-signed pair beside the store then). */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  /** The gateways file's entries (none without HwCONSOLE_GATEWAYS). */
+  gateways: Gateway[];
+  /** The largest pcap fetched from a gateway and passed on (bytes). */
+  pcapMax: number;
 }
 
 export interface ConsoleOverrides {
@@ -38,6 +48,17 @@ export interface ConsoleOverrides {
   listen?: string;
   tlsCert?: string;
   tlsKey?: string;
+  gateways?: string;
+  pcapMax?: string;
+}
+
+/** A byte count: digits, or with a K/M/G suffix (powers of 1024). */
+export function parseBytes(text: string): number | string {
+  const m = /^(\d{1,15})([KMG]?)$/i.exec(text.trim());
+  if (m === null) return `'${printable(text)}' is not a byte count (digits, or with K, M or G)`;
+  const n = Number(m[1]) * 1024 ** ' KMG'.indexOf(m[2]!.toUpperCase() || ' ');
+  if (n < 1 || !Number.isSafeInteger(n)) return `${printable(text)} is not in 1..${Number.MAX_SAFE_INTEGER}`;
+  return n;
 }
 
 export function isLoopback(host: string): boolean {
@@ -110,6 +131,17 @@ export function loadConsoleSettings(configFile: string | undefined, over: Consol
     const flag = over.tlsCert !== undefined || over.tlsKey !== undefined ? '--tls-cert/--tls-key' : undefined;
     err(tlsCert === undefined ? 'HwCONSOLE_TLS_CERT' : 'HwCONSOLE_TLS_KEY', 'give both the certificate and its key, or neither', flag);
   }
-  if (errors.length > 0 || typeof listen === 'string') return { settings: null, errors, warnings };
-  return { settings: { store, listen, tlsCert, tlsKey }, errors, warnings };
+  const pcapMaxText = over.pcapMax ?? fromFile('HwCONSOLE_PCAP_MAX') ?? CONSOLE_DEFAULTS.HwCONSOLE_PCAP_MAX!;
+  const pcapMax = parseBytes(pcapMaxText);
+  if (typeof pcapMax === 'string') err('HwCONSOLE_PCAP_MAX', pcapMax, over.pcapMax !== undefined ? '--pcap-max' : undefined);
+  const gatewaysFile = pathSetting('HwCONSOLE_GATEWAYS', over.gateways);
+  let gateways: Gateway[] = [];
+  if (gatewaysFile !== undefined) {
+    const g = loadGateways(gatewaysFile);
+    errors.push(...g.errors);
+    warnings.push(...g.warnings);
+    gateways = g.gateways;
+  }
+  if (errors.length > 0 || typeof listen === 'string' || typeof pcapMax === 'string') return { settings: null, errors, warnings };
+  return { settings: { store, listen, tlsCert, tlsKey, gateways, pcapMax }, errors, warnings };
 }

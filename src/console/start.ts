@@ -78,7 +78,7 @@ export async function startConsole(s: ConsoleSettings, opts: StartOptions = {}):
     const reader = opts.storeUrl === undefined ? undefined : await openCentral(opts.storeUrl);
     let app;
     try {
-      app = await buildConsole({ db, reader, tls, captureDir: opts.captureDir });
+      app = await buildConsole({ db, reader, tls, captureDir: opts.captureDir, gateways: s.gateways, fetchLimits: { maxBytes: s.pcapMax } });
     } catch (e) {
       await reader?.close();
       if (e instanceof StaticError) throw new ConsoleStartError(e.message);

@@ -317,6 +317,22 @@ function shipSpool(db: Database.Database): void {
   }
 }
 
+/**
+ * API tokens for machines (the central console fetching a flow's pcap from this gateway's console): like a session,
+ * only the SHA-256 of the 256-bit token is kept, so a copy of the file hands out no working token. `scope` says which
+ * read-only routes it opens (src/console/tokens.ts); revoking deletes the row.
+ */
+const TOKENS_V5 = `
+CREATE TABLE api_tokens (
+  name TEXT PRIMARY KEY,
+  -- hex SHA-256 of the token
+  hash TEXT NOT NULL UNIQUE,
+  scope TEXT NOT NULL,
+  created_us INTEGER NOT NULL,
+  last_us INTEGER
+) WITHOUT ROWID;
+`;
+
 /** The Sebek tables an import fills get the capture they came from; sockets get the flow they made. */
 const SEBEK_CAPTURE_TABLES = ['records', 'keystroke_lines', 'opens', 'sockets', 'forks'];
 
@@ -353,6 +369,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'the spool for the central store: change numbers, high-water marks, spool id',
     up: shipSpool,
+  },
+  {
+    version: 5,
+    name: "console API tokens (a machine's read-only access: the central console fetching pcaps)",
+    up(db) {
+      db.exec(TOKENS_V5);
+    },
   },
 ];
 

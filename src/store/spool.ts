@@ -27,6 +27,10 @@
  * per-hour count tables keep their counts (the charts go on showing what the store once held; they grow by one row a
  * honeypot and minute, not by traffic).
  *
+ * A table's newest row is never deleted: SQLite gives a new row the largest id in the table plus one, so a table
+ * swept empty would hand out ids again from 1, below the shipper's marks (never shipped) and colliding centrally
+ * with the rows shipped before under the same ids. Kept, it keeps every later id above every earlier one.
+ *
  * The bound is measured as SQLite's pages in use (`page_count - freelist_count`, times the page size), not as the
  * file's size: DELETE does not shrink the file, it puts the pages on the free list, and later inserts reuse them, so
  * once a sweep frees pages as fast as the gateway fills them the file stops growing (at the bound plus what is written
@@ -154,7 +158,7 @@ export class SpoolBound {
     this.free = db.prepare('PRAGMA freelist_count').pluck(true);
     db.pragma(`journal_size_limit = ${Math.max(1 << 20, opts.walLimit ?? 16 << 20)}`);
     this.delFlowFiles = db.prepare('DELETE FROM flow_files WHERE flow_id = ?');
-    this.delFlowAlerts = db.prepare('DELETE FROM alerts WHERE flow_id = ? AND id <= ?');
+    this.delFlowAlerts = db.prepare('DELETE FROM alerts WHERE flow_id = ? AND id <= ? AND id < (SELECT MAX(id) FROM alerts)');
     const window = 'LIMIT @w';
     this.units = SHIPPED_TABLES.map((t): Unit => {
       const time = t.unit === 's' ? `${t.time} * 1000000` : t.time;
@@ -162,7 +166,8 @@ export class SpoolBound {
         return {
           t,
           front: db.prepare(`SELECT id, ${time} AS t, seq AS m, reason IS NULL AS open,
-            EXISTS (SELECT 1 FROM alerts a WHERE a.flow_id = flows.id AND a.id > @alerts) AS held FROM flows ORDER BY id ${window}`),
+            EXISTS (SELECT 1 FROM alerts a WHERE a.flow_id = flows.id AND a.id > @alerts) AS held FROM flows
+            WHERE id < (SELECT MAX(id) FROM flows) ORDER BY id ${window}`),
           del: db.prepare('DELETE FROM flows WHERE id = ?'),
           affects: ['alerts'],
           alwaysHeld: false,
@@ -173,7 +178,8 @@ export class SpoolBound {
         return {
           t,
           front: db.prepare(`SELECT a.id, ${time} AS t, a.id AS m, 0 AS open,
-            (a.flow_id IS NOT NULL AND EXISTS (SELECT 1 FROM flows f WHERE f.id = a.flow_id)) AS held FROM alerts a ORDER BY a.id ${window}`),
+            (a.flow_id IS NOT NULL AND EXISTS (SELECT 1 FROM flows f WHERE f.id = a.flow_id)) AS held FROM alerts a
+            WHERE a.id < (SELECT MAX(id) FROM alerts) ORDER BY a.id ${window}`),
           del: db.prepare('DELETE FROM alerts WHERE id = ?'),
           affects: ['flows'],
           alwaysHeld: false,
@@ -185,7 +191,7 @@ export class SpoolBound {
           t,
           front: db.prepare(`SELECT rowid AS id, ${time} AS t, seq AS m, 0 AS open,
             EXISTS (SELECT 1 FROM records r WHERE r.client = processes.client AND r.pid = processes.pid) AS held
-            FROM processes ORDER BY rowid ${window}`),
+            FROM processes WHERE rowid < (SELECT MAX(rowid) FROM processes) ORDER BY rowid ${window}`),
           del: db.prepare('DELETE FROM processes WHERE rowid = ?'),
           affects: [],
           alwaysHeld: true,
@@ -193,7 +199,9 @@ export class SpoolBound {
       }
       return {
         t,
-        front: db.prepare(`SELECT id, ${time} AS t, ${t.mark} AS m, 0 AS open, 0 AS held FROM ${t.name} ORDER BY id ${window}`),
+        front: db.prepare(
+          `SELECT id, ${time} AS t, ${t.mark} AS m, 0 AS open, 0 AS held FROM ${t.name} WHERE id < (SELECT MAX(id) FROM ${t.name}) ORDER BY id ${window}`,
+        ),
         del: db.prepare(`DELETE FROM ${t.name} WHERE id = ?`),
         affects: t.name === 'records' ? ['processes'] : [],
         alwaysHeld: false,

@@ -7,10 +7,11 @@
  * Settings come from honeywall.conf with `--config` (HwSTORE, HwCONSOLE_LISTEN, HwCONSOLE_TLS_CERT,
  * HwCONSOLE_TLS_KEY), each overridden by its flag.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../../console/audit.js';
 import { addUser, MAX_PASSWORD, UserError } from '../../console/auth.js';
+import { addToken, DEFAULT_SCOPE, listTokens, revokeToken, TOKEN_SCOPES, TokenError } from '../../console/tokens.js';
 import { CONSOLE_DEFAULTS, loadConsoleSettings, type ConsoleSettings } from '../../console/config.js';
 import { ConsoleStartError, startConsole } from '../../console/start.js';
 import { openStore, StoreError } from '../../store/db.js';
@@ -26,11 +27,22 @@ interface ConsoleFlags {
   insecureHttp?: boolean;
   captureDir?: string;
   store?: string;
+  gateways?: string;
+  pcapMax?: string;
+  scope?: string;
+  out?: string;
 }
 
 function settings(flags: ConsoleFlags): ConsoleSettings {
   if (flags.config !== undefined && !existsSync(flags.config)) throw new UsageError(`--config: ${flags.config}: no such file`);
-  const r = loadConsoleSettings(flags.config, { db: flags.db, listen: flags.listen, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey });
+  const r = loadConsoleSettings(flags.config, {
+    db: flags.db,
+    listen: flags.listen,
+    tlsCert: flags.tlsCert,
+    tlsKey: flags.tlsKey,
+    gateways: flags.gateways,
+    pcapMax: flags.pcapMax,
+  });
   for (const w of r.warnings) process.stderr.write(`${w}\n`);
   if (r.settings === null) {
     for (const e of r.errors) process.stderr.write(`${e}\n`);
@@ -115,8 +127,18 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
       '--store <url>',
       'serve the central store of many gateways (postgres://USER@HOST/DB, TLS parameters as HwSTORE_URL takes them) instead of --db, which then holds the accounts, sessions and audit log only',
     )
+    .option(
+      '--gateways <file>',
+      "the central console: which gateway's console serves each sensor's pcaps (SENSOR URL TOKEN-FILE CA-FILE a line; overrides HwCONSOLE_GATEWAYS)",
+    )
+    .option(
+      '--pcap-max <bytes>',
+      `the largest pcap fetched from a gateway (K, M, G suffixes; overrides HwCONSOLE_PCAP_MAX; default ${CONSOLE_DEFAULTS.HwCONSOLE_PCAP_MAX})`,
+    )
     .action(async (flags: ConsoleFlags) => {
       const s = settings(flags);
+      if (s.gateways.length > 0 && flags.store === undefined)
+        throw new UsageError('gateways (--gateways, HwCONSOLE_GATEWAYS) are for the central console: give --store postgres://... too');
       if (flags.insecureHttp && (flags.tlsCert !== undefined || flags.tlsKey !== undefined))
         throw new UsageError('--insecure-http with --tls-cert/--tls-key: choose one');
       if (flags.insecureHttp && !s.listen.loopback)
@@ -134,7 +156,10 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
         if (e instanceof ConsoleStartError) throw new UsageError(e.message);
         throw e;
       }
-      const serving = flags.store === undefined ? s.store : `the central store ${redactUrl(flags.store)} (accounts in ${s.store})`;
+      const serving =
+        flags.store === undefined
+          ? s.store
+          : `the central store ${redactUrl(flags.store)} (accounts in ${s.store}; pcaps fetched from ${s.gateways.length} gateway(s))`;
       process.stderr.write(`honeywall console: ${started.url} serving ${serving}${started.note}\n`);
       if (started.users === 0) process.stderr.write('honeywall console: no accounts yet: add one with honeywall console adduser NAME\n');
       await new Promise<void>((resolve) => {
@@ -169,6 +194,78 @@ export function registerConsole(program: Command, ctx: CommandContext): void {
       } catch (e) {
         if (e instanceof UserError) throw new UsageError(e.message);
         throw e;
+      } finally {
+        db.close();
+      }
+      ctx.exitCode = EXIT_OK;
+    });
+
+  const token = cmd
+    .command('token')
+    .description("API tokens for machines: the central console fetching this gateway's pcaps (`token add NAME`, `token list`, `token revoke NAME`)");
+  const storeOf = (command: Command) => settings(command.optsWithGlobals<ConsoleFlags>()).store;
+  const audit = (db: ReturnType<typeof open>, action: 'token-added' | 'token-revoked', name: string, detail?: string) =>
+    new AuditLog(db).write({ user: null, address: 'command line', action, object: `token ${name}`, detail });
+  token
+    .command('add')
+    .description("make an API token and print it once (only its SHA-256 is kept): put it in the central console's token file")
+    .argument('<name>', 'token name: 1 to 64 of A-Z a-z 0-9 . _ - (audit rows say token:NAME)')
+    .option(
+      '--scope <scope>',
+      `what it opens, read-only: ${Object.keys(TOKEN_SCOPES).join(', ')} (default ${DEFAULT_SCOPE}: GET /api/flows/:id/pcap)`,
+      DEFAULT_SCOPE,
+    )
+    .option('--out <file>', 'write the token to this new file (mode 0600) instead of standard output')
+    .option('-c, --config <file>', 'honeywall.conf to read HwSTORE from')
+    .option('--db <file>', `the store (overrides HwSTORE; default ${CONSOLE_DEFAULTS.HwSTORE}; made if absent)`)
+    .action((name: string, _flags: ConsoleFlags, command: Command) => {
+      const flags = command.optsWithGlobals<ConsoleFlags>();
+      const db = open(storeOf(command));
+      try {
+        if (flags.out !== undefined && existsSync(flags.out)) throw new UsageError(`--out: ${flags.out} exists: not overwritten`);
+        const t = addToken(db, name, flags.scope);
+        audit(db, 'token-added', name, `scope ${flags.scope ?? DEFAULT_SCOPE}`);
+        // a new file only (wx), readable by its owner only: the token is a credential
+        if (flags.out !== undefined) writeFileSync(flags.out, `${t}\n`, { mode: 0o600, flag: 'wx' });
+        else process.stdout.write(`${t}\n`);
+        process.stderr.write(
+          `honeywall console: token ${name} added (${flags.out === undefined ? 'shown once' : `written to ${flags.out}`}: only its SHA-256 is kept)\n`,
+        );
+      } catch (e) {
+        if (e instanceof TokenError) throw new UsageError(e.message);
+        throw e;
+      } finally {
+        db.close();
+      }
+      ctx.exitCode = EXIT_OK;
+    });
+  token
+    .command('list')
+    .description('the API tokens: name, scope, when made and last used (never the tokens)')
+    .option('-c, --config <file>', 'honeywall.conf to read HwSTORE from')
+    .option('--db <file>', `the store (overrides HwSTORE; default ${CONSOLE_DEFAULTS.HwSTORE})`)
+    .action((_flags: ConsoleFlags, command: Command) => {
+      const db = open(storeOf(command));
+      try {
+        const iso = (us: number | null) => (us === null ? 'never' : new Date(us / 1000).toISOString());
+        for (const t of listTokens(db)) process.stdout.write(`${t.name}\t${t.scope}\tmade ${iso(t.created_us)}\tlast used ${iso(t.last_us)}\n`);
+      } finally {
+        db.close();
+      }
+      ctx.exitCode = EXIT_OK;
+    });
+  token
+    .command('revoke')
+    .description('delete an API token: requests with it are refused (401) from now on')
+    .argument('<name>', 'the token name')
+    .option('-c, --config <file>', 'honeywall.conf to read HwSTORE from')
+    .option('--db <file>', `the store (overrides HwSTORE; default ${CONSOLE_DEFAULTS.HwSTORE})`)
+    .action((name: string, _flags: ConsoleFlags, command: Command) => {
+      const db = open(storeOf(command));
+      try {
+        if (!revokeToken(db, name)) throw new UsageError(`no token named ${name.slice(0, 80)} (honeywall console token list)`);
+        audit(db, 'token-revoked', name);
+        process.stderr.write(`honeywall console: token ${name} revoked\n`);
       } finally {
         db.close();
       }

@@ -2,14 +2,16 @@
  * GET /api/flows (filters: time, host, port, protocol, direction, honeypot, sid, app_proto, alerted; keyset pages),
  * GET /api/flows/:id (the flow, its alerts, capture files, the Sebek processes whose sockets made it, and its first
  * packets summarized; audited), GET /api/flows/:id/pcap (the flow's packets cut from the full capture, streamed as
- * an attachment; audited with what was sent).
+ * an attachment; audited with what was sent). On the central store the pcap is fetched from the gateway that holds
+ * it when one is configured for the flow's sensor (gateway-fetch.ts), else refused with 409 naming that gateway.
  */
 import { PassThrough } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decode } from '../../packet/decode.js';
 import { formatIp } from '../../packet/bytes.js';
 import { readCaptureAll } from '../../packet/pcap.js';
 import { cutFlow, CutError, writeError } from '../../store/pcap-cut.js';
+import { fetchGatewayPcap, GatewayError } from '../gateway-fetch.js';
 import type { FlowRow } from '../../store/query.js';
 import type { ConsoleContext } from '../server.js';
 import {
@@ -42,8 +44,49 @@ interface FlowQuery extends PageQuery {
 }
 
 /** The central store keeps the index; a flow's packets stay in its gateway's full capture. */
-function elsewhere(sensor: string, id: number): string {
+function elsewhere(ctx: ConsoleContext, sensor: string, id: number): string {
+  if (ctx.gateways.has(sensor))
+    return `the packets of flow ${id} are in the full capture of gateway '${sensor}': the pcap download fetches them from it`;
   return `the packets of flow ${id} are in the full capture of gateway '${sensor}': download them from that gateway's console`;
+}
+
+/**
+ * The central console's pcap: fetched from the sensor's gateway and streamed on as it arrives. A failure before the
+ * gateway's 200 is a 502 naming the gateway (nothing of a pcap written); after it, the download ends early and the
+ * audit row says so. The analyst going away aborts the gateway's request.
+ */
+async function fromGateway(ctx: ConsoleContext, req: FastifyRequest, reply: FastifyReply, sensor: string, id: number): Promise<FastifyReply> {
+  const gw = ctx.gateways.get(sensor)!;
+  // taken now: once the analyst's socket is gone, req.ip is too
+  const address = req.ip;
+  const audit = (detail: string) =>
+    ctx.audit.write({ user: req.hwActor, address, action: 'pcap-downloaded', object: `flow ${sensor}/${id}`, detail: detail.slice(0, 200) });
+  let up;
+  try {
+    up = await fetchGatewayPcap(gw, id, ctx.fetchLimits, ctx.fetchStats);
+  } catch (e) {
+    if (!(e instanceof GatewayError)) throw e;
+    audit(`failed: ${e.message}`);
+    if (e.kind === 'too-large') ctx.log(`honeywall console: ${e.message} (${ctx.fetchStats.failed['too-large']} so far)`);
+    throw new HttpError(502, e.message);
+  }
+  // audited when the body has ended, however it ended (it can fail before this route attaches anything to it)
+  let gone = false;
+  reply.raw.once('close', () => {
+    gone = up.abort();
+  });
+  void up.done.then((e) => {
+    if (e === undefined) audit(`from gateway ${sensor}: ${up.bytes()} bytes`);
+    else if (gone) audit(`incomplete, from gateway ${sensor}: the client went away after ${up.bytes()} bytes`);
+    else {
+      audit(`incomplete, from gateway ${sensor}: ${e.message}`);
+      if (e instanceof GatewayError && e.kind === 'too-large')
+        ctx.log(`honeywall console: ${e.message} (${ctx.fetchStats.failed['too-large']} so far)`);
+    }
+  });
+  reply.header('Content-Type', 'application/vnd.tcpdump.pcap');
+  reply.header('Content-Disposition', `attachment; filename="honeywall-${sensor.replace(/[^A-Za-z0-9._-]/g, '_')}-flow-${id}.pcap"`);
+  return reply.send(up.body);
 }
 
 const detailSchema = {
@@ -137,8 +180,8 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
     const d = await ctx.reader.getFlow(req.params.id, sensor, { max: MAX_DETAIL });
     if (d === undefined) throw new HttpError(404, `no flow ${req.params.id}${sensor === undefined ? '' : ` of ${sensor}`}`);
     const object = `flow ${sensor === undefined ? '' : `${sensor}/`}${d.flow.id}`;
-    ctx.audit.write({ user: req.hwSession!.user, address: req.ip, action: 'flow-viewed', object });
-    return { ...d, packets: sensor === undefined ? await summarize(ctx, d.flow) : { error: elsewhere(sensor, d.flow.id) } };
+    ctx.audit.write({ user: req.hwActor, address: req.ip, action: 'flow-viewed', object });
+    return { ...d, packets: sensor === undefined ? await summarize(ctx, d.flow) : { error: elsewhere(ctx, sensor, d.flow.id) } };
   });
 
   app.get<{ Params: { id: number }; Querystring: { sensor?: string } }>('/api/flows/:id/pcap', { schema: detailSchema }, async (req, reply) => {
@@ -146,7 +189,8 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
     const sensor = detailSensor(ctx.reader, req.query.sensor);
     if (sensor !== undefined) {
       if ((await ctx.reader.getFlow(id, sensor, { max: 0 })) === undefined) throw new HttpError(404, `no flow ${id} of ${sensor}`);
-      throw new HttpError(409, elsewhere(sensor, id));
+      if (ctx.gateways.has(sensor)) return fromGateway(ctx, req, reply, sensor, id);
+      throw new HttpError(409, elsewhere(ctx, sensor, id));
     }
     const flow = ctx.db.prepare('SELECT id FROM flows WHERE id = ?').get(id);
     if (flow === undefined) throw new HttpError(404, `no flow ${id}`);
@@ -179,7 +223,9 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
           out.on('drain', done).on('close', done);
         });
     };
-    const user = req.hwSession!.user;
+    const user = req.hwActor;
+    // taken now: once the client's socket is gone, req.ip is too (the audit row of an abandoned download needs it)
+    const address = req.ip;
     const cut = cutFlow(ctx.db, id, write, { captureDir: ctx.captureDir }).then(
       (r) => {
         if (!started) {
@@ -190,7 +236,7 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
         out.end();
         ctx.audit.write({
           user,
-          address: req.ip,
+          address,
           action: 'pcap-downloaded',
           object: `flow ${id}`,
           detail: `${r.packets} packets, ${r.bytes} bytes`,
@@ -205,7 +251,7 @@ export function registerFlows(app: FastifyInstance, ctx: ConsoleContext): void {
         }
         ctx.audit.write({
           user,
-          address: req.ip,
+          address,
           action: 'pcap-downloaded',
           object: `flow ${id}`,
           detail: `incomplete: ${(e as Error).message}`.slice(0, 200),

@@ -33,6 +33,8 @@ export function registerOverview(app: FastifyInstance, ctx: ConsoleContext): voi
     central: ctx.reader.central,
     store: ctx.reader.label,
     sensors: ctx.reader instanceof CentralReader ? await ctx.reader.sensors() : [],
+    // the sensors whose gateway this console fetches pcaps from (the flow page offers the download for those)
+    gateways: [...ctx.gateways.keys()].sort(),
   }));
 
   app.get<{ Querystring: { from?: string; to?: string; sensor?: string } }>(

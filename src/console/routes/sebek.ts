@@ -46,7 +46,7 @@ export function registerSebek(app: FastifyInstance, ctx: ConsoleContext): void {
       const d = await ctx.reader.getProcess(client, req.params.pid, sensor, { max: MAX_DETAIL });
       if (d === undefined) throw new HttpError(404, `no Sebek process ${req.params.pid} on ${client}${sensor === undefined ? '' : ` of ${sensor}`}`);
       const object = `process ${sensor === undefined ? '' : `${sensor}/`}${client}/${req.params.pid}`;
-      ctx.audit.write({ user: req.hwSession!.user, address: req.ip, action: 'process-viewed', object });
+      ctx.audit.write({ user: req.hwActor, address: req.ip, action: 'process-viewed', object });
       return d;
     },
   );

@@ -15,8 +15,9 @@ export async function flow(root: HTMLElement, id: string, sensor: string | null)
   append(
     root,
     h('h1', {}, `Flow ${f.id}: ${proto(f.proto)} ${endpoint(f.client_ip, f.client_port)} → ${endpoint(f.server_ip, f.server_port)}`),
-    // the central store keeps the index: the packets are in the gateway's full capture, its console serves the pcap
-    scope.central
+    // the central store keeps the index: the packets are in the gateway's full capture; the central console fetches
+    // them from that gateway when one is configured for the sensor, else its console serves the pcap
+    scope.central && !scope.gateways.includes(f.sensor)
       ? h(
           'p',
           { class: 'note', id: 'pcap-elsewhere' },
@@ -25,7 +26,11 @@ export async function flow(root: HTMLElement, id: string, sensor: string | null)
       : h(
           'p',
           {},
-          link(`/api/flows/${f.id}/pcap`, 'download pcap', { id: 'download-pcap', download: `honeywall-flow-${f.id}.pcap`, class: 'button' }),
+          link(withSensor(`/api/flows/${f.id}/pcap`, f.sensor), scope.central ? `download pcap (from gateway ${f.sensor})` : 'download pcap', {
+            id: 'download-pcap',
+            download: scope.central ? `honeywall-${f.sensor}-flow-${f.id}.pcap` : `honeywall-flow-${f.id}.pcap`,
+            class: 'button',
+          }),
         ),
     facts([
       ['first seen', timeUs(f.first_us)],
