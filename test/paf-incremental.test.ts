@@ -12,20 +12,20 @@ const C = parseIp('10.0.0.1')!;
 const S = parseIp('10.0.0.2')!;
 const B = (t: string) => new TextEncoder().encode(t);
 
-/** The rebuilt segments (their bytes, as text) of a request stream sent in `cuts` pieces, each acked. */
-function flushed(stream: Uint8Array, cuts: number[], incremental: boolean): string[] {
+/** The rebuilt segments (their bytes, as text) of a request stream to `port` sent in `cuts` pieces, each acked. */
+function flushed(stream: Uint8Array, cuts: number[], incremental: boolean, port = 80): string[] {
   const pipe = new PacketPipeline(incremental ? {} : { flow: { pduHeadEnd: undefined } });
   const frames = [
-    tcpDatagram(C, S, 40000, 80, 100, 0, 0x02, B('')),
-    tcpDatagram(S, C, 80, 40000, 500, 101, 0x12, B('')),
-    tcpDatagram(C, S, 40000, 80, 101, 501, 0x10, B('')),
+    tcpDatagram(C, S, 40000, port, 100, 0, 0x02, B('')),
+    tcpDatagram(S, C, port, 40000, 500, 101, 0x12, B('')),
+    tcpDatagram(C, S, 40000, port, 101, 501, 0x10, B('')),
   ];
   let at = 0;
   const ends = [...new Set([...cuts.map((c) => c % (stream.length + 1)), stream.length])].sort((a, b) => a - b);
   for (const end of ends) {
     if (end <= at) continue;
-    frames.push(tcpDatagram(C, S, 40000, 80, 101 + at, 501, 0x18, stream.subarray(at, end)));
-    frames.push(tcpDatagram(S, C, 80, 40000, 501, 101 + end, 0x10, B('')));
+    frames.push(tcpDatagram(C, S, 40000, port, 101 + at, 501, 0x18, stream.subarray(at, end)));
+    frames.push(tcpDatagram(S, C, port, 40000, 501, 101 + end, 0x10, B('')));
     at = end;
   }
   const out: string[] = [];
@@ -58,5 +58,26 @@ describe('PAF over many ACKs', () => {
     const stream = B('GET /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\n\r\n');
     const cuts = Array.from({ length: stream.length }, (_, i) => i);
     expect(flushed(stream, cuts, true)).toEqual(['GET /x HTTP/1.1\r\nHost: h\r\n\r\n', 'GET /y HTTP/1.1\r\n\r\n']);
+  });
+
+  it('SMB (dcerpc2 on 445): messages, junk before a header, lengths longer than the data: the same flushes; with the head search resumed and a known length kept', () => {
+    // NetBIOS session message headers and SMB identifiers, as dce2_paf.c reads them (smb-paf.ts)
+    const nb = (len: number, type = 0) => [type, len >> 16, (len >> 8) & 0xff, len & 0xff];
+    const smb2 = (n: number) => [...nb(n + 4), 0xfe, 0x53, 0x4d, 0x42, ...new Array<number>(n).fill(0x41)];
+    const smb1 = (n: number) => [...nb(n + 4), 0xff, 0x53, 0x4d, 0x42, ...new Array<number>(n).fill(0x42)];
+    const piece = fc.oneof(
+      fc.integer({ min: 0, max: 60 }).map(smb2),
+      fc.integer({ min: 0, max: 60 }).map(smb1),
+      fc.uint8Array({ minLength: 1, maxLength: 12 }).map((b) => [...b]),
+      fc.constant([0x85, 0, 0, 0]),
+      fc.constant([0, 0, 0x10, 0]),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(600), { maxLength: 60 }), (pieces, cuts) => {
+        const stream = Uint8Array.from(pieces.flat());
+        expect(flushed(stream, cuts, true, 445)).toEqual(flushed(stream, cuts, false, 445));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -48,3 +48,18 @@ export function smbPafLength(b: Uint8Array): number {
   }
   return 0;
 }
+
+/**
+ * Whether `b` holds what makes smbPafLength find a PDU: a valid header at the start of the queued data (`atStart`),
+ * or anywhere a junk-state window (a session message header followed by an SMB identifier) lying wholly in `b`. The
+ * flow table searches only the bytes each ACK adds with it (and the 7 before them), as DCE2_SmbPaf reads each byte
+ * once: re-reading up to paf_max bytes at every ACK made a message of one-byte segments cost seconds.
+ */
+export function smbPduHeadIn(b: Uint8Array, atStart: boolean): boolean {
+  if (atStart && b.length >= 4 && netbiosLength(b, 0, false) >= 0) return true;
+  for (let at = 0; at + 8 <= b.length; at++) {
+    const id = u32(b, at + 4);
+    if ((id === SMB1_ID || id === SMB2_ID) && netbiosLength(b, at, true) >= 0) return true;
+  }
+  return false;
+}

@@ -45,6 +45,14 @@ export class Endpoint {
    */
   pafLeft = 0;
   /**
+   * The length PAF found for the PDU that starts at sequence number `pafPduBase` while it was not all acked yet (0:
+   * none): a PDU's length is told by its head, so the ACKs that follow compare against it instead of reading the head
+   * again (Snort keeps it as the paf state's flush point). Without it, a PDU announced long and sent one byte a segment
+   * was read again, up to paf_max bytes, at every ACK.
+   */
+  pafPdu = 0;
+  pafPduBase = -1;
+  /**
    * Snort's session alert list (StreamAlertInfo, at most MAX_SESSION_ALERTS) for the packets this side sends: gid, sid
    * and sequence number per alert, flat. A rebuilt packet does not alert again for a gid:sid in it (fpSessionAlerted).
    */

@@ -10,6 +10,7 @@ import { InflaterPool } from '../http/inflate.js';
 import { HttpSession, showsHttp, type HttpBuffers, type HttpConfig } from '../http/session.js';
 import { AppParsers, type AppBuffers } from '../app/session.js';
 import { DCE2_SMB_PORTS, Dce2SmbSession, newDce2Stats, type Dce2Stats } from '../dce2/session.js';
+import { smbPduHeadIn } from '../dce2/smb-paf.js';
 import { setAppProto, type Flow } from './flow.js';
 import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
@@ -146,8 +147,9 @@ export class PacketPipeline {
         smbPorts.has(flow.server.port)
           ? this.dce2Of(flow).pafLength(data)
           : httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
-      // SMB's PAF needs the 4 bytes of a header only: no head end to wait for
-      pduHeadEnd: (flow, data) => smbPorts.has(flow.server.port) || hasHeaderEnd(data),
+      // where a PDU's head can end: SMB's header (at the start, or in junk after a session message header and an SMB
+      // identifier), HTTP's blank line
+      pduHeadEnd: (flow, data, offset) => (smbPorts.has(flow.server.port) ? smbPduHeadIn(data, offset === 0) : hasHeaderEnd(data)),
       ...opts.flow,
     });
     this.flows.onRemove = (flow) => this.ended.push(flow);

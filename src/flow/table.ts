@@ -70,9 +70,11 @@ export interface FlowConfig {
   pduLength?: (flow: Flow, fromClient: boolean, data: Uint8Array) => number;
   /**
    * Whether bytes hold the end of a PDU's head (with pduLength: an incomplete head makes pduLength 0 until its end
-   * comes, so only new bytes need searching for it). Without it every ACK shows pduLength all the acked bytes.
+   * comes, so only new bytes need searching for it). `data` starts `offset` bytes into the queued data (0: at its
+   * start) and overlaps what was searched before by PAF_HEAD_OVERLAP bytes, so a head end across the two is found.
+   * Without it every ACK shows pduLength all the acked bytes.
    */
-  pduHeadEnd?: (flow: Flow, data: Uint8Array) => boolean;
+  pduHeadEnd?: (flow: Flow, data: Uint8Array, offset: number) => boolean;
   /** Whether a direction's data is flushed by `pduLength` (a preprocessor registered PAF for the flow's server port). */
   pafActive?: (flow: Flow, fromClient: boolean) => boolean;
   /**
@@ -182,6 +184,10 @@ const PAF_PEEK = 16384;
 const PAF_MAX = 16000;
 /** encode.h MAXIMUM_PAF_MAX (IP_MAXPACKET - ETHERNET_MTU - 255): the most one PAF check scans and flushes at once. */
 const MAXIMUM_PAF_MAX = 65535 - 1500 - 255;
+/** Bytes searched again before the new ones for a PDU head's end: HTTP's blank line (4) and SMB's header window (8). */
+const PAF_HEAD_OVERLAP = 7;
+/** A PDU length found from fewer bytes than this may change as more come (SMB's identifier after its header). */
+const PAF_FINAL_BYTES = 8;
 /**
  * The footprint flush point: Snort draws it between 128 and 255 (rand() at start; InitFlushPointList 192, 128), 192
  * under --enable-static-flushpoints-like runs (the REG_TEST constant cfp). Acked data below 128 bytes is flushed only
@@ -515,30 +521,41 @@ export class FlowTable {
         const acked = this.ackedBytes(ep);
         if (acked <= 0) return;
         let n = ep.pafLeft;
-        if (n === 0) {
+        if (n === 0 && ep.pafPdu > 0 && ep.pafPduBase === s.base) n = ep.pafPdu;
+        else if (n === 0) {
           const limit = Math.min(acked, PAF_PEEK);
           // Snort's PAF reads each byte once (s5_paf_check resumes where it stopped): while the head of the next PDU is
           // incomplete, only the bytes an ACK adds are searched for its end (a flood of one-byte segments would
-          // otherwise copy and scan up to paf_max bytes per packet)
+          // otherwise copy and scan up to paf_max bytes per packet); n stays 0 then
           const headEnd = this.pduHeadEnd;
           const known = headEnd !== undefined && ep.pafBase === s.base ? ep.pafScanned : 0;
+          let look = true;
           if (known > 0) {
-            if (limit <= known) return;
-            if (!headEnd!(flow, s.peekRange(Math.max(0, known - 3), limit))) {
+            const from = Math.max(0, known - PAF_HEAD_OVERLAP);
+            if (limit <= known) look = false;
+            else if (!headEnd!(flow, s.peekRange(from, limit), from)) {
               ep.pafScanned = limit;
-              return;
+              look = false;
             }
           }
-          const data = s.peek(limit);
-          n = this.pduLength!(flow, fromClient, data);
-          if (n === 0 && headEnd !== undefined && !headEnd(flow, data)) {
-            ep.pafBase = s.base!;
-            ep.pafScanned = limit;
-          }
-          if (n < 0) {
-            ep.flushPolicy = 'footprint';
-            ep.flushPt += PAF_MAX;
-            break;
+          if (look) {
+            const data = s.peek(limit);
+            n = this.pduLength!(flow, fromClient, data);
+            if (n === 0 && headEnd !== undefined && !headEnd(flow, data, 0)) {
+              ep.pafBase = s.base!;
+              ep.pafScanned = limit;
+            }
+            if (n < 0) {
+              ep.flushPolicy = 'footprint';
+              ep.flushPt += PAF_MAX;
+              break;
+            }
+            // a length told by a whole head: the ACKs until the PDU is all acked compare against it (with the head
+            // search, as the shortcut it is: without pduHeadEnd every ACK searches all acked bytes, the reference)
+            if (n > acked && headEnd !== undefined && data.length >= PAF_FINAL_BYTES) {
+              ep.pafPdu = n;
+              ep.pafPduBase = s.base!;
+            }
           }
         }
         if (n === 0 || n > acked) {
