@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { HONEYPOT, HOSTILE_LINES, haveCorpus, makeConsoleStore, PASSWORD, SHELL_PID, USER, type ConsoleStore } from './helpers/console-store.js';
+import { HONEYPOT, HOSTILE_LINES, haveCorpus, makeQuietConsoleStore, PASSWORD, SHELL_PID, USER, type ConsoleStore } from './helpers/console-store.js';
 
 const { buildConsole, CONTENT_SECURITY_POLICY } = await import('../src/console/server.js');
 const { openStore } = await import('../src/store/db.js');
@@ -34,12 +34,7 @@ let app: FastifyInstance;
 let clock = Date.now() * 1000;
 
 beforeAll(async () => {
-  const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    store = await makeConsoleStore(dir);
-  } finally {
-    quiet.mockRestore();
-  }
+  store = await makeQuietConsoleStore(dir);
   db = openStore(store.db);
   app = await buildConsole({
     db,

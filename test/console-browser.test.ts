@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/corpus.js';
 import {
   CHROMIUM,
@@ -29,7 +29,7 @@ import {
   type ConsoleBrowser,
   type ConsolePage,
 } from './helpers/console-browser.js';
-import { HONEYPOT, HOSTILE_LINES, makeConsoleStore, PASSWORD, SHELL_PID, USER, type ConsoleStore } from './helpers/console-store.js';
+import { HONEYPOT, HOSTILE_LINES, makeQuietConsoleStore, PASSWORD, SHELL_PID, USER, type ConsoleStore } from './helpers/console-store.js';
 const tcpdump = ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'].find((p) => existsSync(p));
 const bin = join(repoRoot, 'bin/honeywall.js');
 const built = existsSync(join(repoRoot, 'dist/cli/commands/console.js'));
@@ -64,12 +64,7 @@ const shot = (name: string) => shotOf(page, shots, name);
 
 beforeAll(async () => {
   if (!have) return;
-  const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    store = await makeConsoleStore(dir, { account: false });
-  } finally {
-    quiet.mockRestore();
-  }
+  store = await makeQuietConsoleStore(dir, { account: false });
   // the page's bundle, fresh from src/console/client
   execFileSync(process.execPath, [join(repoRoot, 'scripts/bundle-console.js')], { stdio: 'ignore' });
   const add = spawnSync(process.execPath, [bin, 'console', 'adduser', USER, '--db', store.db], { input: `${PASSWORD}\n`, encoding: 'utf8' });

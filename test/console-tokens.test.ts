@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeConsoleStore, PASSWORD, USER, type ConsoleStore } from './helpers/console-store.js';
+import { makeQuietConsoleStore, PASSWORD, USER, type ConsoleStore } from './helpers/console-store.js';
 
 const { buildConsole } = await import('../src/console/server.js');
 const { openStore } = await import('../src/store/db.js');
@@ -41,12 +41,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 beforeAll(async () => {
-  const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    store = await makeConsoleStore(dir);
-  } finally {
-    quiet.mockRestore();
-  }
+  store = await makeQuietConsoleStore(dir);
   db = openStore(store.db);
   app = await buildConsole({ db, rateLimits: { perAccount: 3, perAddress: 8, windowMs: 60_000, maxKeys: 100 }, log: () => undefined });
 }, 120_000);

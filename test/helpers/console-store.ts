@@ -7,6 +7,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { vi } from 'vitest';
 import { svDir } from './corpus.js';
 
 const { main } = await import('../../src/cli/main.js');
@@ -147,4 +148,14 @@ export async function makeConsoleStore(dir: string, opts: { account?: boolean } 
     st.close();
   }
   return { db, sessionPcap: session, corpus };
+}
+
+/** makeConsoleStore with its report to stdout silenced (the tests that want a quiet log). */
+export async function makeQuietConsoleStore(dir: string, opts: { account?: boolean } = {}): Promise<ConsoleStore> {
+  const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    return await makeConsoleStore(dir, opts);
+  } finally {
+    quiet.mockRestore();
+  }
 }
