@@ -150,6 +150,7 @@ export class PacketPipeline {
       // where a PDU's head can end: SMB's header (at the start, or in junk after a session message header and an SMB
       // identifier), HTTP's blank line
       pduHeadEnd: (flow, data, offset) => (smbPorts.has(flow.server.port) ? smbPduHeadIn(data, offset === 0) : hasHeaderEnd(data)),
+      pafDeclined: (flow) => smbPorts.has(flow.server.port) && (flow.app.get(DCE2) as Dce2SmbSession | undefined)?.noInspect === true,
       ...opts.flow,
     });
     this.flows.onRemove = (flow) => this.ended.push(flow);

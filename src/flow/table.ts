@@ -75,6 +75,12 @@ export interface FlowConfig {
    * Without it every ACK shows pduLength all the acked bytes.
    */
   pduHeadEnd?: (flow: Flow, data: Uint8Array, offset: number) => boolean;
+  /**
+   * Whether pduLength now answers -1 for the flow whatever the data (its preprocessor gave the session up: dcerpc2
+   * after a sequence anomaly, which the other direction's flush can bring): the head search and a kept PDU length
+   * are not trusted then, pduLength is asked, as at every ACK without them.
+   */
+  pafDeclined?: (flow: Flow) => boolean;
   /** Whether a direction's data is flushed by `pduLength` (a preprocessor registered PAF for the flow's server port). */
   pafActive?: (flow: Flow, fromClient: boolean) => boolean;
   /**
@@ -234,6 +240,7 @@ export class FlowTable {
   private readonly flushSize: number;
   private readonly pduLength: FlowConfig['pduLength'];
   private readonly pduHeadEnd: FlowConfig['pduHeadEnd'];
+  private readonly pafDeclined: FlowConfig['pafDeclined'];
   private readonly pafActive: FlowConfig['pafActive'];
   private readonly pafAuto: FlowConfig['pafAuto'];
 
@@ -251,6 +258,7 @@ export class FlowTable {
     this.flushSize = cfg.flushSize ?? 65495;
     this.pduLength = cfg.pduLength;
     this.pduHeadEnd = cfg.pduLength === undefined ? undefined : cfg.pduHeadEnd;
+    this.pafDeclined = cfg.pduLength === undefined ? undefined : cfg.pafDeclined;
     this.pafActive = cfg.pduLength === undefined ? undefined : cfg.pafActive;
     this.pafAuto = cfg.pduLength === undefined ? undefined : cfg.pafAuto;
   }
@@ -521,14 +529,15 @@ export class FlowTable {
         const acked = this.ackedBytes(ep);
         if (acked <= 0) return;
         let n = ep.pafLeft;
-        if (n === 0 && ep.pafPdu > 0 && ep.pafPduBase === s.base) n = ep.pafPdu;
+        const declined = this.pafDeclined?.(flow) === true;
+        if (n === 0 && !declined && ep.pafPdu > 0 && ep.pafPduBase === s.base) n = ep.pafPdu;
         else if (n === 0) {
           const limit = Math.min(acked, PAF_PEEK);
           // Snort's PAF reads each byte once (s5_paf_check resumes where it stopped): while the head of the next PDU is
           // incomplete, only the bytes an ACK adds are searched for its end (a flood of one-byte segments would
           // otherwise copy and scan up to paf_max bytes per packet); n stays 0 then
           const headEnd = this.pduHeadEnd;
-          const known = headEnd !== undefined && ep.pafBase === s.base ? ep.pafScanned : 0;
+          const known = headEnd !== undefined && !declined && ep.pafBase === s.base ? ep.pafScanned : 0;
           let look = true;
           if (known > 0) {
             const from = Math.max(0, known - PAF_HEAD_OVERLAP);
