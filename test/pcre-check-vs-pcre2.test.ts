@@ -162,4 +162,26 @@ describe('the JavaScript pcre check and PCRE2 agree', () => {
     expect(Object.fromEntries(differ)).toEqual({});
     expect(compared).toBeGreaterThan(3000);
   });
+
+  it('`\\E` and an empty `\\Q\\E` at a class start, before and after `^`: the same verdict as PCRE2 (a generated case once differed)', () => {
+    const patterns = [
+      '\\Z(?#c)\\z\\E[^\\E]{',
+      '[^\\E]',
+      '[\\E]',
+      '[\\Q\\E]',
+      '[^\\Q\\E]',
+      '[\\E^]',
+      '[\\E]]',
+      '[\\Q\\E]]',
+      '[^\\E\\Q\\E]]',
+      '[\\E^a]',
+      '[^\\Ea]',
+      '[\\Q]\\E]',
+      '[\\E-a]',
+    ];
+    for (const p of patterns) {
+      const v = verdicts(`"/${p}/"`);
+      expect(v.js, p).toBe(v.pcre2);
+    }
+  });
 });

@@ -964,9 +964,15 @@ class PcreTranslator {
     }
     this.i++; // '['
     let negate = false;
-    if (p[this.i] === '^') {
-      negate = true;
-      this.i++;
+    // PCRE2 (parse_regex) skips `\E` and an empty `\Q\E` at a class's start, before and after its `^`: they leave the
+    // next `]` the class's first character, a literal (`[^\E]` is unterminated, `[\E^a]` negated)
+    for (;;) {
+      if (p.startsWith('\\E', this.i)) this.i += 2;
+      else if (p.startsWith('\\Q\\E', this.i)) this.i += 4;
+      else if (!negate && p[this.i] === '^') {
+        negate = true;
+        this.i++;
+      } else break;
     }
     const set = this.set;
     set.fill(0);
