@@ -15,7 +15,7 @@ import { migrate, openStore } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/schema.js';
 import { SpoolBound, type SpoolMarks } from '../src/store/spool.js';
 import { StoreWriter, type FlowMeta } from '../src/store/writer.js';
-import { alertEvent, flowRecord } from './helpers/store.js';
+import { alertEvent, firewallEvent, flowRecord } from './helpers/store.js';
 
 const meta: FlowMeta = { honeypot: '10.0.0.5', direction: 'inbound', sensor: 's', captureId: null };
 
@@ -152,22 +152,7 @@ describe('the spool bound (HwSTORE_MAX_GB, HwSTORE_KEEP_DAYS)', () => {
       w.alert(alertEvent({ tsSec: t0 + i, sid: i, msg }), row, meta);
       w.alert(alertEvent({ tsSec: t0 + i, sid: i, msg }), null, meta);
       w.flowEnded(row, rec, meta);
-      w.firewall({
-        tsUs: (t0 + i) * 1e6,
-        kind: 'inbound',
-        prefix: 'INBOUND',
-        proto: 'TCP',
-        srcIp: '198.51.100.7',
-        srcPort: 4000,
-        dstIp: '10.0.0.5',
-        dstPort: 22,
-        inIface: 'eth0',
-        outIface: 'eth1',
-        length: 60,
-        honeypot: '10.0.0.5',
-        sensor: 's',
-        line: `line ${i} ${msg}`,
-      });
+      w.firewall(firewallEvent({ tsUs: (t0 + i) * 1e6, sensor: 's', line: `line ${i} ${msg}` }));
     }
     w.flush(true);
   };

@@ -26,7 +26,7 @@ import { SpoolBound } from '../src/store/spool.js';
 import { StoreWriter, type FirewallEvent, type FlowMeta } from '../src/store/writer.js';
 import { makeConsoleStore } from './helpers/console-store.js';
 import { postgresMissing, startCluster, type PgCluster } from './helpers/postgres.js';
-import { alertEvent, flowRecord } from './helpers/store.js';
+import { alertEvent, firewallEvent, flowRecord } from './helpers/store.js';
 
 const missing = postgresMissing();
 if (missing !== undefined) console.warn(`[central store tests] skipped: ${missing}`);
@@ -36,22 +36,8 @@ type Db = ReturnType<typeof openStore>;
 const count = (db: Db, table: string) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
 const ids = (db: Db, table: string) => db.prepare(`SELECT id FROM ${table} ORDER BY id`).pluck().all() as number[];
 /** A firewall line (a long one, so that a few thousand fill a bound of a few MB). */
-const firewallLine = (tsUs: number, i: number): FirewallEvent => ({
-  tsUs,
-  kind: 'inbound',
-  prefix: 'INBOUND',
-  proto: 'TCP',
-  srcIp: '198.51.100.7',
-  srcPort: 4000 + (i % 1000),
-  dstIp: '10.0.0.5',
-  dstPort: 22,
-  inIface: 'eth0',
-  outIface: 'eth1',
-  length: 60,
-  honeypot: '10.0.0.5',
-  sensor: 'gw',
-  line: `line ${i} ${'x'.repeat(300)}`,
-});
+const firewallLine = (tsUs: number, i: number): FirewallEvent =>
+  firewallEvent({ tsUs, srcPort: 4000 + (i % 1000), line: `line ${i} ${'x'.repeat(300)}` });
 
 describe.skipIf(missing !== undefined)('central store (PostgreSQL)', () => {
   let cluster: PgCluster;

@@ -1,6 +1,7 @@
-/** Made-up flows and alerts for the store's tests (the corpus tests import real captures). */
+/** Made-up flows, alerts and firewall lines for the store's tests (the corpus tests import real captures). */
 import type { FlowRecord } from '../../src/flow/recorder.js';
 import type { AlertEvent } from '../../src/output/alert.js';
+import type { FirewallEvent } from '../../src/store/writer.js';
 
 export function flowRecord(o: Partial<FlowRecord> = {}): FlowRecord {
   return {
@@ -54,6 +55,27 @@ export function alertEvent(o: Partial<AlertEvent> = {}): AlertEvent {
     dst: '198.51.100.7',
     sport: 40000,
     dport: 80,
+    ...o,
+  };
+}
+
+/** An inbound firewall line to the honeypot's SSH port (what the spool's and the central store's tests fill stores with). */
+export function firewallEvent(o: Partial<FirewallEvent> = {}): FirewallEvent {
+  return {
+    tsUs: 1_700_000_000_000_000,
+    kind: 'inbound',
+    prefix: 'INBOUND',
+    proto: 'TCP',
+    srcIp: '198.51.100.7',
+    srcPort: 4000,
+    dstIp: '10.0.0.5',
+    dstPort: 22,
+    inIface: 'eth0',
+    outIface: 'eth1',
+    length: 60,
+    honeypot: '10.0.0.5',
+    sensor: 'gw',
+    line: 'line',
     ...o,
   };
 }
