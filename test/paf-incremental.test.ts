@@ -12,14 +12,19 @@ const C = parseIp('10.0.0.1')!;
 const S = parseIp('10.0.0.2')!;
 const B = (t: string) => new TextEncoder().encode(t);
 
-/** The rebuilt segments (their bytes, as text) of a request stream to `port` sent in `cuts` pieces, each acked. */
-function flushed(stream: Uint8Array, cuts: number[], incremental: boolean, port = 80): string[] {
-  const pipe = new PacketPipeline(incremental ? {} : { flow: { pduHeadEnd: undefined } });
-  const frames = [
+/** A session's three-way handshake to `port` (client seq 100, server 500). */
+function handshake(port: number): Uint8Array[] {
+  return [
     tcpDatagram(C, S, 40000, port, 100, 0, 0x02, B('')),
     tcpDatagram(S, C, port, 40000, 500, 101, 0x12, B('')),
     tcpDatagram(C, S, 40000, port, 101, 501, 0x10, B('')),
   ];
+}
+
+/** The rebuilt segments (their bytes, as text) of a request stream to `port` sent in `cuts` pieces, each acked. */
+function flushed(stream: Uint8Array, cuts: number[], incremental: boolean, port = 80): string[] {
+  const pipe = new PacketPipeline(incremental ? {} : { flow: { pduHeadEnd: undefined } });
+  const frames = handshake(port);
   let at = 0;
   const ends = [...new Set([...cuts.map((c) => c % (stream.length + 1)), stream.length])].sort((a, b) => a - b);
   for (const end of ends) {
@@ -43,11 +48,7 @@ function flushed(stream: Uint8Array, cuts: number[], incremental: boolean, port 
  */
 function flushedBoth(client: Uint8Array, server: Uint8Array, steps: [boolean, number][], incremental: boolean, port = 445): string[] {
   const pipe = new PacketPipeline(incremental ? {} : { flow: { pduHeadEnd: undefined } });
-  const frames = [
-    tcpDatagram(C, S, 40000, port, 100, 0, 0x02, B('')),
-    tcpDatagram(S, C, port, 40000, 500, 101, 0x12, B('')),
-    tcpDatagram(C, S, 40000, port, 101, 501, 0x10, B('')),
-  ];
+  const frames = handshake(port);
   let c = 0;
   let sv = 0;
   const send = (fromClient: boolean, n: number) => {
