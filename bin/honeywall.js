@@ -3,7 +3,7 @@
 // Node's ES module loader, which `lint` and `compile` (bundles, below) do not otherwise need. V8 flags first
 // (v8-flags.js).
 'use strict';
-require('./v8-flags.js');
+require('./v8-flags.js').applyV8Flags(process.argv[2]);
 const { join } = require('node:path');
 
 /**

@@ -14,7 +14,8 @@ const bin = join(repoRoot, 'bin/honeywall.js');
 
 /** What the launcher's loader makes of a bundle in `dir`, in a process with the launcher's V8 flags. */
 function cacheStatus(dir: string, name = 'lint'): string {
-  const probe = `import ${JSON.stringify(join(repoRoot, 'bin/v8-flags.js'))};
+  // under the flags the launcher sets for that command
+  const probe = `import { applyV8Flags } from ${JSON.stringify(join(repoRoot, 'bin/v8-flags.js'))}; applyV8Flags(${JSON.stringify(name)});
 const { loadBundle } = await import(${JSON.stringify(join(repoRoot, 'bin/bundles.js'))});
 console.log(loadBundle(${JSON.stringify(name)}, ${JSON.stringify(dir)})?.cache ?? 'no bundle');`;
   return spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' }).stdout.trim();

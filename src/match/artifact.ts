@@ -13,7 +13,7 @@
  * tables as views over the file's buffer (no copy) and deserializes the databases; nothing is compiled unless the
  * databases were made for another CPU or Hyperscan version.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { loadEngine } from '../native/engine.js';
 import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
@@ -130,11 +130,15 @@ export async function writePackedArtifact(
   const table = packedRuleTable(packed);
   const blobs: Uint8Array[] = [];
   let offset = 0;
-  const add = (a: Uint8Array | Int32Array | Uint32Array, type: TableType): TableRef => {
-    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const ref = { offset, length: a.length, type };
-    blobs.push(bytes);
-    offset += bytes.length;
+  /** A table of the file, of one array or of byte chunks one after the other (written as they are, not joined). */
+  const add = (a: Uint8Array | Int32Array | Uint32Array | readonly Uint8Array[], type: TableType): TableRef => {
+    const one = ArrayBuffer.isView(a) ? a : undefined;
+    const chunks = one === undefined ? (a as readonly Uint8Array[]) : [new Uint8Array(one.buffer, one.byteOffset, one.byteLength)];
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    const ref = { offset, length: one === undefined ? bytes : one.length, type };
+    blobs.push(...chunks);
+    offset += bytes;
     const pad = (8 - (offset % 8)) % 8;
     if (pad) {
       blobs.push(new Uint8Array(pad));
@@ -203,9 +207,23 @@ export async function writePackedArtifact(
   pre.writeUInt32LE(json.length, 12);
   const headLen = 16 + json.length;
   const headPad = (8 - (headLen % 8)) % 8;
-  const out = Buffer.concat([pre, json, Buffer.alloc(headPad), ...blobs]);
-  writeFileSync(path, out);
-  return out.length;
+  // Written piece by piece: joining 20 MB first cost a fresh buffer's page faults and a copy (65 ms of a compile).
+  return writePieces(path, [pre, json, Buffer.alloc(headPad), ...blobs]);
+}
+
+/** Writes the pieces one after the other as the file's whole content; its length. */
+function writePieces(path: string, pieces: readonly Uint8Array[]): number {
+  const fd = openSync(path, 'w');
+  let total = 0;
+  try {
+    for (const piece of pieces) {
+      for (let at = 0; at < piece.length; ) at += writeSync(fd, piece, at, piece.length - at);
+      total += piece.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return total;
 }
 
 export interface LoadedArtifact extends LoadedRules {

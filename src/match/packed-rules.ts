@@ -34,8 +34,12 @@ export function packedSet(s: PackedSet): AddressSet | PortSet {
 
 export interface PackedRules {
   count: number;
-  /** Rule i's stored JSON is blob[offsets[i], offsets[i + 1]) (offsets from 0, one more than rules). */
-  blob: Uint8Array;
+  /**
+   * The rules' stored JSON, one chunk per file packed (joinPacked keeps the chunks: they are written one after the
+   * other, never copied into one array first). Rule i's is bytes [offsets[i], offsets[i + 1]) of the chunks put end to
+   * end (offsets from 0, one more than rules).
+   */
+  blob: Uint8Array[];
   offsets: Uint32Array;
   /** The rule table's proto and flags columns (rule-table.ts). */
   proto: Uint8Array;
@@ -122,7 +126,7 @@ export function packRules(rules: readonly RulePlan[], strings: StringTable, keyO
   for (let k = 0; k < fps.length; k++) fpBytes.set(fps[k]!, fpStart[k]!);
   return {
     count: n,
-    blob,
+    blob: [blob],
     offsets,
     proto,
     flags,
@@ -139,20 +143,18 @@ export function packRules(rules: readonly RulePlan[], strings: StringTable, keyO
 /** Packs one after the other, as one (sets with one key become one set, numbered in order of first use). */
 export function joinPacked(parts: readonly PackedRules[]): PackedRules {
   let count = 0;
-  let blobLength = 0;
   let fpCount = 0;
   let fpLength = 0;
   let replaceRules = 0;
   for (const p of parts) {
     count += p.count;
-    blobLength += p.blob.length;
     fpCount += p.fpBuf.length;
     fpLength += p.fpBytes.length;
     replaceRules += p.replaceRules;
   }
   const out: PackedRules = {
     count,
-    blob: new Uint8Array(blobLength),
+    blob: parts.flatMap((p) => p.blob),
     offsets: new Uint32Array(count + 1),
     proto: new Uint8Array(count),
     flags: new Uint8Array(count),
@@ -170,7 +172,6 @@ export function joinPacked(parts: readonly PackedRules[]): PackedRules {
   let fp = 0;
   let fpAt = 0;
   for (const p of parts) {
-    out.blob.set(p.blob, at);
     for (let i = 0; i < p.count; i++) out.offsets[rule + i] = at + p.offsets[i]!;
     out.proto.set(p.proto, rule);
     out.flags.set(p.flags, rule);
@@ -189,7 +190,7 @@ export function joinPacked(parts: readonly PackedRules[]): PackedRules {
     for (let k = 0; k < p.fpBuf.length; k++) out.fpStart[fp + k] = fpAt + p.fpStart[k]!;
     out.fpBytes.set(p.fpBytes, fpAt);
     rule += p.count;
-    at += p.blob.length;
+    at += p.offsets[p.count]!;
     fp += p.fpBuf.length;
     fpAt += p.fpBytes.length;
   }
