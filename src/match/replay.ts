@@ -315,8 +315,9 @@ export class ShardedReplay {
     this.decider = new EventDecider(artifact);
   }
 
-  static async start(artifactPath: string, shards: number, opts: ReplayOptions): Promise<ShardedReplay> {
-    const r = new ShardedReplay(readArtifact(artifactPath), shards);
+  /** `artifact`: the file at artifactPath, read (the threads each load it again, with its Hyperscan databases). */
+  static async start(artifactPath: string, artifact: LoadedArtifact, shards: number, opts: ReplayOptions): Promise<ShardedReplay> {
+    const r = new ShardedReplay(artifact, shards);
     const ready = Array.from({ length: shards }, (_, shard) => {
       const data: ReplayWorkerData = {
         artifact: artifactPath,

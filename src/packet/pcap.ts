@@ -202,11 +202,15 @@ export class CaptureParser {
   /** Bytes still to be skipped (the rest of a cut record or of a skipped block), as they arrive. */
   private skipLeft = 0;
   /**
-   * Bytes carried from one push to the next live in `store` (buf is then store[storeStart, storeEnd)): appended in
-   * place and reallocated at twice the size, so a record arriving over many chunks is copied a bounded number of
-   * times (a merge per push copied a 200 MB record 200 times).
+   * Bytes carried from one push to the next live in `store` (buf is then store[storeStart, storeEnd), `inStore`):
+   * appended in place and reallocated at twice the size, so a record arriving over many chunks is copied a bounded
+   * number of times (a merge per push copied a 200 MB record 200 times). Once the store is full the bytes left are
+   * moved to its front, and it is kept while buf is a chunk: one store for the whole file, not a fresh 2 MB array
+   * every other megabyte (each a page fault per 4 KB, and external memory that hastens V8's collections). Nothing
+   * handed out keeps a view of it: `next` copies, `bytes()` is valid until the next push.
    */
   private store: Uint8Array | undefined;
+  private inStore = false;
   private storeStart = 0;
   private storeEnd = 0;
 
@@ -270,13 +274,20 @@ export class CaptureParser {
     this.base += this.pos;
     if (rest === 0) {
       this.buf = chunk;
-      this.store = undefined;
+      this.inStore = false;
     } else {
       let store = this.store;
-      if (store !== undefined && store.length - this.storeEnd >= chunk.length) {
+      if (this.inStore && store !== undefined && store.length - this.storeEnd >= chunk.length) {
         store.set(chunk, this.storeEnd);
         this.storeStart += this.pos;
         this.storeEnd += chunk.length;
+      } else if (store !== undefined && store.length >= rest + chunk.length) {
+        // the bytes left to the front (copyWithin: they may overlap where they go), then the chunk after them
+        if (this.inStore) store.copyWithin(0, this.storeStart + this.pos, this.storeEnd);
+        else store.set(this.buf.subarray(this.pos), 0);
+        store.set(chunk, rest);
+        this.storeStart = 0;
+        this.storeEnd = rest + chunk.length;
       } else {
         const next = new Uint8Array(Math.max(2 * (rest + chunk.length), 65536));
         next.set(this.buf.subarray(this.pos), 0);
@@ -286,6 +297,7 @@ export class CaptureParser {
         this.storeStart = 0;
         this.storeEnd = rest + chunk.length;
       }
+      this.inStore = true;
       this.buf = store.subarray(this.storeStart, this.storeEnd);
     }
     this.pos = 0;
@@ -645,9 +657,12 @@ export function* readCapture(bytes: Uint8Array, file = '<buffer>', notes?: Captu
 const CHUNK = 1 << 20;
 
 /**
- * A capture file's bytes a chunk at a time (a fresh array per chunk: the parser keeps views of them). Errors opening or
- * reading the file are thrown as `CaptureFormatError` (offset 0 or where reading stopped). The one file reader of
- * openCaptureBatches and visitCapture.
+ * A capture file's bytes a chunk at a time, read into two arrays in turn: a chunk is pushed to the parser before the
+ * next is read, and the parser keeps a view of the chunk before at most until that push (it copies what it carries
+ * over), so the array read into is never one the parser still reads. (A fresh array per chunk cost a page fault per
+ * 4 KB and external memory that hastens V8's collections.) Errors opening or reading the file are thrown as
+ * `CaptureFormatError` (offset 0 or where reading stopped). The one file reader of openCaptureBatches and
+ * visitCapture, whose parsers push each chunk at once.
  */
 async function* fileChunks(path: string): AsyncGenerator<Uint8Array, void, undefined> {
   let handle;
@@ -658,8 +673,9 @@ async function* fileChunks(path: string): AsyncGenerator<Uint8Array, void, undef
   }
   try {
     let offset = 0;
-    for (;;) {
-      const chunk = new Uint8Array(CHUNK);
+    const arrays = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
+    for (let turn = 0; ; turn ^= 1) {
+      const chunk = arrays[turn]!;
       let n: number;
       try {
         ({ bytesRead: n } = await handle.read(chunk, 0, CHUNK, offset));

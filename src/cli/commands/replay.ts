@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from '../commander.js';
-import { ArtifactError, loadMatcher, readArtifact } from '../../match/artifact.js';
+import { ArtifactError, loadMatcher, readArtifact, type LoadedArtifact } from '../../match/artifact.js';
 import { LimitCounters } from '../../match/budget.js';
 import type { MatchEvent } from '../../match/decide.js';
 import type { Matcher } from '../../match/engine.js';
@@ -117,6 +117,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       let input: MatcherInput | undefined;
       let artifact: string;
       let matcher: Matcher | undefined;
+      // read once here (for its checks) and handed to the sharded replay, which would read it again
+      let loaded: LoadedArtifact | undefined;
       try {
         input = await matcherInput(opts.matcher, opts.rules, opts.conf, opts.var, opts.inputDialect);
         artifact = input.artifact;
@@ -124,7 +126,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         if (workers <= 1) matcher = loadMatcher(artifact, { checksumMode: opts.checksumMode });
         else {
           // refuse a bad artifact or a missing engine here, with the reason, before any thread starts
-          const host = hostXbitsRules(readArtifact(artifact).table);
+          loaded = readArtifact(artifact);
+          const host = hostXbitsRules(loaded.table);
           loadEngine();
           if (host > 0) {
             // a host's bits are set and checked by flows of every shard: one thread keeps them all
@@ -166,7 +169,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       const warnings: CaptureWarning[] = [];
       let sharded: ShardedReplay | undefined;
       try {
-        if (matcher === undefined) sharded = await ShardedReplay.start(artifact, workers, { checksumMode: opts.checksumMode, flowEvents });
+        if (matcher === undefined) sharded = await ShardedReplay.start(artifact, loaded!, workers, { checksumMode: opts.checksumMode, flowEvents });
         for (const p of pcaps) {
           const before = warnings.length;
           const err =
