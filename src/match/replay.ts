@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { eventContext, type EventContext } from '../output/alert.js';
 import type { DefragStats } from '../packet/defrag.js';
 import { CaptureFormatError, CaptureNotes, openCaptureBatches, type CaptureRecord, type CaptureState } from '../packet/pcap.js';
-import { readArtifact, type LoadedArtifact } from './artifact.js';
+import type { LoadedArtifact } from './artifact.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
 import { byCaptureOrder, type ShardResult } from './replay-shard.js';
