@@ -759,10 +759,12 @@ static int report_short(scan_ctx *c, hs_handle *h, const int32_t *ids, int32_t f
   return 1;
 }
 
-/* The short patterns in b[0, n), in one pass: a byte value with one-byte patterns, and a byte pair marked in the
- * table (a bit test per byte), are reported the first time they occur in this scan (a byte value marked in `done`, a
- * pair in the thread's key_stamp: a pair met again, as "\r\n" is in every header line, costs the bit test and one
- * look-up). A pair's ids are found by its rank among the marked pairs (two_rank and a popcount), without a search. */
+/* The short patterns in b[0, n): the byte values present are gathered in a 256-bit set as the pairs are walked (no
+ * branch per byte for them) and their one-byte patterns reported after the walk; a byte pair marked in the table (a
+ * bit test per byte) is reported the first time it occurs in this scan (the thread's key_stamp: a pair met again, as
+ * "\r\n" is in every header line, costs the bit test and one look-up). A pair's ids are found by its rank among the
+ * marked pairs (two_rank and a popcount), without a search. The ids found are sorted afterwards (sort_ids), so the
+ * order they are found in does not matter. */
 static void scan_short(engine_state *s, hs_handle *h, const uint8_t *b, size_t n, scan_ctx *c) {
   if (h->short_seen == NULL || n == 0) return;
   if (++h->short_stamp == 0) {
@@ -772,28 +774,37 @@ static void scan_short(engine_state *s, hs_handle *h, const uint8_t *b, size_t n
   const int32_t *one = h->one_start;
   const uint8_t *bits = h->two_bits;
   const int ones = one[256] > 0, twos = h->two_count > 0;
-  uint32_t gen = 0;
-  if (twos && (gen = ++s->key_gen) == 0) {
-    memset(s->key_stamp, 0, 65536 * sizeof *s->key_stamp);
-    gen = s->key_gen = 1;
-  }
-  uint32_t *stamp = s->key_stamp;
-  uint8_t done[32];
-  memset(done, 0, sizeof done);
-  for (size_t i = 0; i < n; i++) {
-    uint32_t v = b[i];
-    if (ones && one[v] < one[v + 1] && !((done[v >> 3] >> (v & 7)) & 1)) {
-      done[v >> 3] |= (uint8_t)(1 << (v & 7));
-      if (!report_short(c, h, h->one_ids, one[v], one[v + 1])) return;
+  uint64_t present[4] = {0, 0, 0, 0};
+  if (twos) {
+    uint32_t gen = ++s->key_gen;
+    if (gen == 0) {
+      memset(s->key_stamp, 0, 65536 * sizeof *s->key_stamp);
+      gen = s->key_gen = 1;
     }
-    if (!twos || i + 1 == n) continue;
-    uint32_t key = (v << 8) | b[i + 1];
-    if (!((bits[key >> 3] >> (key & 7)) & 1) || stamp[key] == gen) continue;
-    stamp[key] = gen;
-    uint64_t word;
-    memcpy(&word, bits + 8 * (key >> 6), 8);
-    uint32_t rank = h->two_rank[key >> 6] + (uint32_t)__builtin_popcountll(word & ((1ULL << (key & 63)) - 1));
-    if (!report_short(c, h, h->two_ids, h->two_start[rank], h->two_start[rank + 1])) return;
+    uint32_t *stamp = s->key_stamp;
+    uint32_t v = b[0];
+    for (size_t i = 0; i + 1 < n; i++) {
+      uint32_t w = b[i + 1];
+      uint32_t key = (v << 8) | w;
+      present[v >> 6] |= 1ULL << (v & 63);
+      v = w;
+      if (!((bits[key >> 3] >> (key & 7)) & 1) || stamp[key] == gen) continue;
+      stamp[key] = gen;
+      uint64_t word;
+      memcpy(&word, bits + 8 * (key >> 6), 8);
+      uint32_t rank = h->two_rank[key >> 6] + (uint32_t)__builtin_popcountll(word & ((1ULL << (key & 63)) - 1));
+      if (!report_short(c, h, h->two_ids, h->two_start[rank], h->two_start[rank + 1])) return;
+    }
+    present[v >> 6] |= 1ULL << (v & 63);
+  } else if (ones) {
+    for (size_t i = 0; i < n; i++) present[b[i] >> 6] |= 1ULL << (b[i] & 63);
+  }
+  if (!ones) return;
+  for (int w = 0; w < 4; w++) {
+    for (uint64_t m = present[w]; m != 0; m &= m - 1) {
+      uint32_t v = (uint32_t)(64 * w + __builtin_ctzll(m));
+      if (one[v] < one[v + 1] && !report_short(c, h, h->one_ids, one[v], one[v + 1])) return;
+    }
   }
 }
 
