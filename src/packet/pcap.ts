@@ -76,6 +76,9 @@ export function copyFrame(view: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, view.length);
 }
 
+/** The largest store a parser keeps between records (CaptureParser.store): four read chunks' worth. */
+const STORE_KEEP_MAX = 4 << 20;
+
 /** Magic numbers (as read big-endian from the first four bytes). */
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -275,6 +278,8 @@ export class CaptureParser {
     if (rest === 0) {
       this.buf = chunk;
       this.inStore = false;
+      // a store grown for one huge record is let go (kept, it would hold that memory for the rest of the file)
+      if (this.store !== undefined && this.store.length > STORE_KEEP_MAX) this.store = undefined;
     } else {
       let store = this.store;
       if (this.inStore && store !== undefined && store.length - this.storeEnd >= chunk.length) {
