@@ -127,6 +127,8 @@ export class PacketPipeline {
   readonly dce2Stats: Dce2Stats = newDce2Stats();
   /** Flows that left the table during this call, whose HTTP sessions close once their last data is parsed. */
   private ended: Flow[] = [];
+  /** advance's list of the segments its expiry flushed (emptied at each call). */
+  private readonly expired: StreamSegment[] = [];
 
   constructor(opts: PipelineOptions = {}) {
     this.decodeOpts = opts.decode;
@@ -221,7 +223,10 @@ export class PacketPipeline {
    * flows of that kind idle for too long time out, as they would on that packet in one flow table.
    */
   advance(kind: 'tcp' | 'udp' | 'icmp' | 'ip', tsSec: number, tsUsec: number): InspectionItem[] {
-    const flushed = this.flows.expire(tsSec + tsUsec / 1e6, [], kind);
+    // (a sharded replay calls this for every frame of the other shards: one list for all of them)
+    const flushed = this.expired;
+    flushed.length = 0;
+    this.flows.expire(tsSec + tsUsec / 1e6, flushed, kind);
     if (flushed.length === 0) return this.closeEnded(NO_ITEMS);
     const out: InspectionItem[] = [];
     this.streamItems(flushed, undefined, out, tsSec, tsUsec);

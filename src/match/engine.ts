@@ -169,6 +169,8 @@ export class Matcher {
   private shared: SharedNodes | undefined;
   private readonly interaction = new OrderInteraction();
   private readonly sensitiveScratch: RulePlan[] = [];
+  /** detect's lists while it runs (copied out when something matched). */
+  private readonly detectScratch: Matches = { rules: [], flags: [] };
   private stamp = 0;
   private readonly checksumMode: 'all' | 'none';
   private readonly inline: boolean;
@@ -488,7 +490,10 @@ export class Matcher {
     this.itemBudget.reset(itemBytes(item));
     // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
     if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
-    let out: Matches = { rules: [], flags: [] };
+    // what detection appends to, reused: most items match nothing, and only a match needs lists of its own
+    const scratch = this.detectScratch;
+    scratch.rules.length = 0;
+    scratch.flags.length = 0;
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
     const subjects = subjectsOf(item, this.xbits);
@@ -499,10 +504,15 @@ export class Matcher {
       // dcerpc2's detections of one packet (one per file data) each evaluate every rule afresh
       // (FLAG_ALLOW_MULTIPLE_DETECT) and select their own events (matchPhase)
       const phase = item.fileData !== undefined ? Math.min(i, MATCH_PHASE_MAX) : 0;
-      const from = out.rules.length;
-      this.evaluate(s, cands, phase > 0 ? this.nextStamp() : done, out, accept, item.detectTwice === true);
-      for (let k = from; k < out.flags.length && phase > 0; k++) out.flags[k]! |= phase << MATCH_PHASE_SHIFT;
+      const from = scratch.rules.length;
+      this.evaluate(s, cands, phase > 0 ? this.nextStamp() : done, scratch, accept, item.detectTwice === true);
+      for (let k = from; k < scratch.flags.length && phase > 0; k++) scratch.flags[k]! |= phase << MATCH_PHASE_SHIFT;
     }
+    if (scratch.rules.length === 0) {
+      if (item.kind === 'stream') purgeSessionAlerts(item);
+      return NO_MATCHES;
+    }
+    let out: Matches = { rules: scratch.rules.slice(), flags: scratch.flags.slice() };
     if (frag !== undefined) {
       if (relativeOnly) out = withoutRules(out, frag.rebuiltMatched);
       else if (item.packet.origin === 'defrag') for (const r of out.rules) frag.rebuiltMatched.add(r);
