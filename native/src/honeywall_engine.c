@@ -73,16 +73,33 @@ typedef struct {
   int jit;
 } pcre_handle;
 
+/* hsPortFilter: per id the src and dst port map (-1: any) and the bidirectional flag; maps of 8192 bytes each. Shared
+   by the databases of one group's patterns (hsPortFilterShare: a direction's database), which number them alike;
+   freed with the last (refs; all owners live in the thread that loaded them). */
+typedef struct {
+  int refs;
+  uint32_t count; /* ids */
+  int32_t *src;
+  int32_t *dst;
+  uint8_t *bidir;
+  uint8_t *maps;
+} port_filter;
+
+static void port_filter_release(port_filter *f) {
+  if (f == NULL || --f->refs > 0) return;
+  free(f->src);
+  free(f->dst);
+  free(f->bidir);
+  free(f->maps);
+  free(f);
+}
+
 typedef struct {
   hs_database_t *db;
   uint32_t max_id;
   uint32_t *seen; /* stream scans: per id, the stamp of the last call that reported it */
   uint32_t stamp;
-  /* hsPortFilter: per id the src and dst port map (-1: any) and the bidirectional flag; maps of 8192 bytes each */
-  int32_t *port_src;
-  int32_t *port_dst;
-  uint8_t *port_bidir;
-  uint8_t *port_maps;
+  port_filter *ports;
   /* hsShortPatterns: ids of the one-byte patterns per byte value (one_ids[one_start[v], one_start[v + 1])), and of
      the two-byte ones per byte pair: two_bits marks the pairs (65536 bits, in 1024 little-endian 64-bit words),
      two_rank[w] counts the marked pairs before word w, so the k-th marked pair (k = its rank) has the ids two_ids[
@@ -90,6 +107,9 @@ typedef struct {
      short_seen/short_stamp: an id found once per scan. */
   int32_t *one_start;
   int32_t *one_ids;
+  /* the byte values that have one-byte patterns, ascending (one_count of them) */
+  uint8_t one_values[256];
+  uint32_t one_count;
   uint8_t *two_bits;
   uint32_t *two_rank;
   int32_t *two_start;
@@ -120,16 +140,14 @@ static void short_free(hs_handle *h) {
   h->two_rank = NULL;
   h->short_seen = NULL;
   h->two_count = 0;
+  h->one_count = 0;
 }
 
 static void hs_release(hs_handle *h) {
   if (--h->refs > 0) return;
   if (h->db) hs_free_database(h->db);
   free(h->seen);
-  free(h->port_src);
-  free(h->port_dst);
-  free(h->port_bidir);
-  free(h->port_maps);
+  port_filter_release(h->ports);
   short_free(h);
   free(h);
 }
@@ -572,7 +590,7 @@ typedef struct {
   uint32_t max_id;
   unsigned long long base; /* stream offset of the block's first byte */
   int pairs;
-  const hs_handle *filter; /* the database whose port filter applies, or NULL */
+  const port_filter *filter; /* the port filter that applies, or NULL */
   uint32_t sport;
   uint32_t dport;
 } scan_ctx;
@@ -586,23 +604,23 @@ static int port_in(const uint8_t *maps, int32_t map, uint32_t port) {
 /* The ports of the scanned packet can match one of the pattern's rules (a superset test: the rules' header is checked
    exactly afterwards). */
 static int ports_pass(const scan_ctx *c, unsigned int id) {
-  const hs_handle *h = c->filter;
-  if (h == NULL || id > h->max_id) return 1;
-  int32_t src = h->port_src[id], dst = h->port_dst[id];
-  if (port_in(h->port_maps, src, c->sport) && port_in(h->port_maps, dst, c->dport)) return 1;
-  return h->port_bidir[id] && port_in(h->port_maps, src, c->dport) && port_in(h->port_maps, dst, c->sport);
+  const port_filter *f = c->filter;
+  if (f == NULL || id >= f->count) return 1;
+  int32_t src = f->src[id], dst = f->dst[id];
+  if (port_in(f->maps, src, c->sport) && port_in(f->maps, dst, c->dport)) return 1;
+  return f->bidir[id] && port_in(f->maps, src, c->dport) && port_in(f->maps, dst, c->sport);
 }
 
 /* Optional trailing (sport, dport) arguments: the filter applies when both are ports and the database has one. */
-static const hs_handle *filter_of(napi_env env, const hs_handle *h, napi_value *argv, size_t argc, size_t at, uint32_t *sport,
-                                  uint32_t *dport) {
-  if (h->port_src == NULL || argc < at + 2) return NULL;
+static const port_filter *filter_of(napi_env env, const hs_handle *h, napi_value *argv, size_t argc, size_t at, uint32_t *sport,
+                                    uint32_t *dport) {
+  if (h->ports == NULL || argc < at + 2) return NULL;
   int32_t sp, dp;
   if (napi_get_value_int32(env, argv[at], &sp) != napi_ok || napi_get_value_int32(env, argv[at + 1], &dp) != napi_ok) return NULL;
   if (sp < 0 || dp < 0 || sp > 65535 || dp > 65535) return NULL;
   *sport = (uint32_t)sp;
   *dport = (uint32_t)dp;
-  return h;
+  return h->ports;
 }
 
 static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
@@ -631,18 +649,38 @@ static napi_value hs_port_filter_js(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < ns; i++) {
     if (src[i] >= (int64_t)count || dst[i] >= (int64_t)count) return throw_with(env, "hsPortFilter: a map index is out of range", NULL, NULL);
   }
-  free(h->port_src);
-  free(h->port_dst);
-  free(h->port_bidir);
-  free(h->port_maps);
-  h->port_src = malloc(ns * sizeof *src);
-  h->port_dst = malloc(ns * sizeof *dst);
-  h->port_bidir = malloc(ns);
-  h->port_maps = malloc(nm > 0 ? nm : 1);
-  memcpy(h->port_src, src, ns * sizeof *src);
-  memcpy(h->port_dst, dst, ns * sizeof *dst);
-  memcpy(h->port_bidir, bidir, ns);
-  if (nm > 0) memcpy(h->port_maps, maps, nm);
+  port_filter *f = calloc(1, sizeof *f);
+  f->refs = 1;
+  f->count = (uint32_t)ns;
+  f->src = malloc(ns * sizeof *src);
+  f->dst = malloc(ns * sizeof *dst);
+  f->bidir = malloc(ns);
+  f->maps = malloc(nm > 0 ? nm : 1);
+  memcpy(f->src, src, ns * sizeof *src);
+  memcpy(f->dst, dst, ns * sizeof *dst);
+  memcpy(f->bidir, bidir, ns);
+  if (nm > 0) memcpy(f->maps, maps, nm);
+  port_filter_release(h->ports);
+  h->ports = f;
+  return NULL;
+}
+
+/* hsPortFilterShare(db, from): db gets from's port filter, not a copy (the maps of ET Open's TCP payload group are
+   1.8 MB): the two must number the same patterns alike (a group's database and a direction's). */
+static napi_value hs_port_filter_share_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hs_handle *h, *from;
+  if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || napi_get_value_external(env, argv[1], (void **)&from) != napi_ok) {
+    napi_throw_type_error(env, NULL, "hsPortFilterShare(db, from)");
+    return NULL;
+  }
+  if (from->ports != NULL && from->ports->count != h->max_id + 1)
+    return throw_with(env, "hsPortFilterShare: the databases number their patterns differently", NULL, NULL);
+  if (from->ports != NULL) from->ports->refs++;
+  port_filter_release(h->ports);
+  h->ports = from->ports;
   return NULL;
 }
 
@@ -711,6 +749,9 @@ static napi_value hs_short_patterns_js(napi_env env, napi_callback_info info) {
     h->one_ids[e] = one[e].id;
   }
   for (int v = 0; v < 256; v++) h->one_start[v + 1] += h->one_start[v];
+  h->one_count = 0;
+  for (int v = 0; v < 256; v++)
+    if (h->one_start[v] < h->one_start[v + 1]) h->one_values[h->one_count++] = (uint8_t)v;
   size_t keys = 0;
   for (size_t e = 0; e < n2; e++)
     if (e == 0 || two[e].key != two[e - 1].key) keys++;
@@ -759,12 +800,42 @@ static int report_short(scan_ctx *c, hs_handle *h, const int32_t *ids, int32_t f
   return 1;
 }
 
-/* The short patterns in b[0, n): the byte values present are gathered in a 256-bit set as the pairs are walked (no
- * branch per byte for them) and their one-byte patterns reported after the walk; a byte pair marked in the table (a
- * bit test per byte) is reported the first time it occurs in this scan (the thread's key_stamp: a pair met again, as
- * "\r\n" is in every header line, costs the bit test and one look-up). A pair's ids are found by its rank among the
- * marked pairs (two_rank and a popcount), without a search. The ids found are sorted afterwards (sort_ids), so the
- * order they are found in does not matter. */
+/* The walk over the byte pairs, with or without gathering the byte values present (`seen`, for the one-byte
+ * patterns): inlined twice with `ones` a constant, so the walk of a database without one-byte patterns does no more
+ * than the bit test. `seen` is a byte per value, written unconditionally: no read-modify-write chain from one byte to
+ * the next (a 256-bit set updated per byte costs a store-forwarding wait when neighbouring bytes share a word). */
+static inline __attribute__((always_inline)) int walk_pairs(engine_state *s, hs_handle *h, const uint8_t *b, size_t n,
+                                                              scan_ctx *c, uint8_t *seen, const int ones) {
+  uint32_t gen = ++s->key_gen;
+  if (gen == 0) {
+    memset(s->key_stamp, 0, 65536 * sizeof *s->key_stamp);
+    gen = s->key_gen = 1;
+  }
+  uint32_t *stamp = s->key_stamp;
+  const uint8_t *bits = h->two_bits;
+  uint32_t v = b[0];
+  for (size_t i = 0; i + 1 < n; i++) {
+    uint32_t w = b[i + 1];
+    uint32_t key = (v << 8) | w;
+    if (ones) seen[v] = 1;
+    v = w;
+    if (__builtin_expect(!((bits[key >> 3] >> (key & 7)) & 1), 1) || stamp[key] == gen) continue;
+    stamp[key] = gen;
+    uint64_t word;
+    memcpy(&word, bits + 8 * (key >> 6), 8);
+    uint32_t rank = h->two_rank[key >> 6] + (uint32_t)__builtin_popcountll(word & ((1ULL << (key & 63)) - 1));
+    if (!report_short(c, h, h->two_ids, h->two_start[rank], h->two_start[rank + 1])) return 0;
+  }
+  if (ones) seen[v] = 1;
+  return 1;
+}
+
+/* The short patterns in b[0, n): the byte values present are marked as the pairs are walked (a store per byte, no
+ * branch) and their one-byte patterns reported after the walk; a byte pair marked in the table (a bit test per byte)
+ * is reported the first time it occurs in this scan (the thread's key_stamp: a pair met again, as "\r\n" is in every
+ * header line, costs the bit test and one look-up). A pair's ids are found by its rank among the marked pairs
+ * (two_rank and a popcount), without a search. The ids found are sorted afterwards (sort_ids), so the order they are
+ * found in does not matter. */
 static void scan_short(engine_state *s, hs_handle *h, const uint8_t *b, size_t n, scan_ctx *c) {
   if (h->short_seen == NULL || n == 0) return;
   if (++h->short_stamp == 0) {
@@ -772,39 +843,18 @@ static void scan_short(engine_state *s, hs_handle *h, const uint8_t *b, size_t n
     h->short_stamp = 1;
   }
   const int32_t *one = h->one_start;
-  const uint8_t *bits = h->two_bits;
   const int ones = one[256] > 0, twos = h->two_count > 0;
-  uint64_t present[4] = {0, 0, 0, 0};
+  uint8_t seen[256];
+  if (ones) memset(seen, 0, sizeof seen);
   if (twos) {
-    uint32_t gen = ++s->key_gen;
-    if (gen == 0) {
-      memset(s->key_stamp, 0, 65536 * sizeof *s->key_stamp);
-      gen = s->key_gen = 1;
-    }
-    uint32_t *stamp = s->key_stamp;
-    uint32_t v = b[0];
-    for (size_t i = 0; i + 1 < n; i++) {
-      uint32_t w = b[i + 1];
-      uint32_t key = (v << 8) | w;
-      present[v >> 6] |= 1ULL << (v & 63);
-      v = w;
-      if (!((bits[key >> 3] >> (key & 7)) & 1) || stamp[key] == gen) continue;
-      stamp[key] = gen;
-      uint64_t word;
-      memcpy(&word, bits + 8 * (key >> 6), 8);
-      uint32_t rank = h->two_rank[key >> 6] + (uint32_t)__builtin_popcountll(word & ((1ULL << (key & 63)) - 1));
-      if (!report_short(c, h, h->two_ids, h->two_start[rank], h->two_start[rank + 1])) return;
-    }
-    present[v >> 6] |= 1ULL << (v & 63);
+    if (!(ones ? walk_pairs(s, h, b, n, c, seen, 1) : walk_pairs(s, h, b, n, c, seen, 0))) return;
   } else if (ones) {
-    for (size_t i = 0; i < n; i++) present[b[i] >> 6] |= 1ULL << (b[i] & 63);
+    for (size_t i = 0; i < n; i++) seen[b[i]] = 1;
   }
   if (!ones) return;
-  for (int w = 0; w < 4; w++) {
-    for (uint64_t m = present[w]; m != 0; m &= m - 1) {
-      uint32_t v = (uint32_t)(64 * w + __builtin_ctzll(m));
-      if (one[v] < one[v + 1] && !report_short(c, h, h->one_ids, one[v], one[v + 1])) return;
-    }
+  for (uint32_t k = 0; k < h->one_count; k++) {
+    uint32_t v = h->one_values[k];
+    if (seen[v] && !report_short(c, h, h->one_ids, one[v], one[v + 1])) return;
   }
 }
 
@@ -1022,6 +1072,7 @@ NAPI_MODULE_INIT() {
   EXPORT("hsInfo", hs_info_js);
   EXPORT("hsScan", hs_scan_js);
   EXPORT("hsPortFilter", hs_port_filter_js);
+  EXPORT("hsPortFilterShare", hs_port_filter_share_js);
   EXPORT("hsShortPatterns", hs_short_patterns_js);
   EXPORT("hsStreamOpen", hs_stream_open_js);
   EXPORT("hsStreamScan", hs_stream_scan_js);

@@ -600,7 +600,7 @@ function flowTestOf(args: FlowArgs): FlowTest {
  */
 export function flowMatches(f: FlowTest, s: Subject): boolean {
   const hasFlow = s.flow !== undefined;
-  const directed = hasFlow || (s.packet.tcp !== undefined && s.packet.ip?.isFragment !== true);
+  const directed = subjectDirected(s);
   if (f.established && !(hasFlow && s.established)) return false;
   if (f.notEstablished && hasFlow && s.established) return false;
   if (f.toServer && directed && !s.fromClient) return false;
@@ -610,6 +610,14 @@ export function flowMatches(f: FlowTest, s: Subject): boolean {
   if (f.onlyFrag && s.packet.origin !== 'defrag') return false;
   if (f.noFrag && s.packet.origin === 'defrag') return false;
   return true;
+}
+
+/**
+ * Whether `flow`'s to_server/to_client can fail on this subject (flowMatches): it has a session, or is a TCP packet
+ * not a fragment. The prefilter scans such a subject with its direction's patterns only (prefilter.ts).
+ */
+export function subjectDirected(s: Subject): boolean {
+  return s.flow !== undefined || (s.packet.tcp !== undefined && s.packet.ip?.isFragment !== true);
 }
 
 export type FlowbitsOp = 'set' | 'setx' | 'unset' | 'toggle' | 'isset' | 'isnotset' | 'noalert' | 'reset';

@@ -23,8 +23,27 @@ import {
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
-import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
-import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
+import {
+  buildPrefilter,
+  DIR_TO_CLIENT,
+  DIR_TO_SERVER,
+  PROTO_CLASSES,
+  PrefilterLoader,
+  type LoadedGroup,
+  type PrefilterGroup,
+  type ProtoClass,
+} from './prefilter.js';
+import {
+  PROTO_ICMP,
+  PROTO_IP,
+  PROTO_TCP,
+  PROTO_UDP,
+  RULE_ORDER_SENSITIVE,
+  RULE_TO_CLIENT,
+  RULE_TO_SERVER,
+  RuleList,
+  RuleTable,
+} from './rule-table.js';
 import {
   bufferRank,
   firstEnd,
@@ -42,6 +61,7 @@ import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } f
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
 import { numTestOk } from '../keywords/num-test.js';
+import { subjectDirected } from '../keywords/non-payload.js';
 import type { IpHeader } from '../packet/types.js';
 import { lowerOf, runOps, type VerifyContext } from './verify.js';
 
@@ -398,6 +418,10 @@ export class Matcher {
     // TCP and UDP groups leave out the patterns none of whose rules can match these ports (see hsPortFilter)
     const sport = p.srcPort;
     const dport = p.dstPort;
+    // a subject `flow` holds to a direction is scanned with that direction's patterns (prefilter.ts)
+    const dir = subjectDirected(s) ? (s.fromClient ? DIR_TO_SERVER : DIR_TO_CLIENT) : -1;
+    const wrongWay = dir === DIR_TO_SERVER ? RULE_TO_CLIENT : dir === DIR_TO_CLIENT ? RULE_TO_SERVER : 0;
+    const ruleFlags = this.rules.columns.flags;
     for (const g of this.groups[cls]!) {
       let ids: ArrayLike<number>;
       let n: number;
@@ -407,8 +431,8 @@ export class Matcher {
       } else {
         const b = bufferOf(s, g.group.buf, undefined);
         if (b === undefined || b.length === 0) continue;
-        const db = g.ports === undefined ? g.db : g.ports.database(sport, dport);
-        if (db === undefined) continue; // no pattern of the group can match these ports
+        const db = g.ports !== undefined ? g.ports.database(sport, dport) : dir < 0 ? g.db : g.dirDb[dir];
+        if (db === undefined) continue; // no pattern of the group can match these ports (or this direction)
         n = engine.hsScan(db, b, 0, b.length, g.out, sport, dport);
         ids = g.out;
       }
@@ -420,6 +444,8 @@ export class Matcher {
           const i = rules[j]!;
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
+          // (a pattern found may have rules of the other direction too: flowMatches would refuse them)
+          if ((ruleFlags[i]! & wrongWay) !== 0) continue;
           if (this.headerMatches(i, p)) out.push(i);
         }
       }

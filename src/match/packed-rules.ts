@@ -10,7 +10,17 @@
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { BUFFERS, type BufferName, type RulePlan } from './plan.js';
 import type { PrefilterRule } from './prefilter.js';
-import { PROTO_CODES, PROTO_NAMES, RULE_BIDIRECTIONAL, RULE_FAST_PATTERN, ruleFlags, RuleTable, type RuleColumns } from './rule-table.js';
+import {
+  PROTO_CODES,
+  PROTO_NAMES,
+  RULE_BIDIRECTIONAL,
+  RULE_FAST_PATTERN,
+  RULE_TO_CLIENT,
+  RULE_TO_SERVER,
+  ruleFlags,
+  RuleTable,
+  type RuleColumns,
+} from './rule-table.js';
 import { jsonBlob, revive, storedJson } from './stored-json.js';
 import { packRule, STORED_RULE_START, type StringTable } from './stored-rule.js';
 
@@ -240,6 +250,7 @@ export function packedPrefilterRules(p: PackedRules): PrefilterRule[] {
       srcPorts: packedSet(p.sets[p.setRefs[4 * i + 2]!]!) as PortSet,
       dstPorts: packedSet(p.sets[p.setRefs[4 * i + 3]!]!) as PortSet,
       bidirectional: (flags & RULE_BIDIRECTIONAL) !== 0,
+      flow: { toServer: (flags & RULE_TO_SERVER) !== 0, toClient: (flags & RULE_TO_CLIENT) !== 0 },
     });
     k++;
   }

@@ -21,6 +21,9 @@ export const RULE_BIDIRECTIONAL = 1;
 export const RULE_FAST_PATTERN = 2;
 /** The rule's outcome depends on what Snort evaluated before it on the packet (orderSensitive). */
 export const RULE_ORDER_SENSITIVE = 4;
+/** `flow:to_server` (or from_client) and `flow:to_client` (or from_server): what the prefilter's direction reads. */
+export const RULE_TO_SERVER = 8;
+export const RULE_TO_CLIENT = 16;
 
 /** The columns, plain typed arrays (the artifact stores them as they are). */
 export interface RuleColumns {
@@ -80,7 +83,13 @@ export function orderSensitive(r: RulePlan): boolean {
 
 /** A rule's `flags` column. */
 export function ruleFlags(r: RulePlan): number {
-  return (r.bidirectional ? RULE_BIDIRECTIONAL : 0) | (r.fastPattern ? RULE_FAST_PATTERN : 0) | (orderSensitive(r) ? RULE_ORDER_SENSITIVE : 0);
+  return (
+    (r.bidirectional ? RULE_BIDIRECTIONAL : 0) |
+    (r.fastPattern ? RULE_FAST_PATTERN : 0) |
+    (orderSensitive(r) ? RULE_ORDER_SENSITIVE : 0) |
+    (r.flow?.toServer ? RULE_TO_SERVER : 0) |
+    (r.flow?.toClient ? RULE_TO_CLIENT : 0)
+  );
 }
 
 export class RuleTable {

@@ -25,6 +25,8 @@ export interface NativeEngine {
    * 65536 bits, each), and whether one of them is bidirectional. Scans given ports then leave the others out.
    */
   hsPortFilter(db: NativeHandle, src: Int32Array, dst: Int32Array, bidir: Uint8Array, maps: Uint8Array): void;
+  /** db gets from's port filter itself (no copy); both must number the same patterns alike. */
+  hsPortFilterShare(db: NativeHandle, from: NativeHandle): void;
   /** A block database's patterns of one and two bytes, found by the addon's table (src/match/short-patterns.ts). */
   hsShortPatterns(db: NativeHandle, bytes: Uint8Array, starts: Int32Array, nocase: Uint8Array, ids: Int32Array): void;
   /** Block mode; `sport`/`dport` (TCP and UDP packets) apply the database's port filter. */
