@@ -222,7 +222,9 @@ export class Matcher {
     this.inline = opts.inline ?? false;
     this.decider = new EventDecider(this.policy, this.inline);
     this.loader = new PrefilterLoader(engine);
-    this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g)));
+    // a group scanned with port groups' databases (the gateway) does not use the per-direction ones: not loaded
+    const byPorts = (g: PrefilterGroup) => opts.portGroups !== undefined && opts.portGroups !== false && g.portSrc.length > 0;
+    this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g, !byPorts(g))));
     if (opts.portGroups) {
       const limits = opts.portGroups === true ? undefined : opts.portGroups;
       const compiles = new CompileQueue();

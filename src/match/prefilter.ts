@@ -361,11 +361,12 @@ export class PrefilterLoader {
 
   constructor(private readonly engine: NativeEngine = loadEngine()) {}
 
-  load(g: PrefilterGroup): LoadedGroup {
+  /** `directions`: load the per-direction databases too (else the group's serves both directions). */
+  load(g: PrefilterGroup, directions = true): LoadedGroup {
     const n = g.nocase.length;
     const db = this.filtered(g, this.database(g, false));
     const dirDb = DIRECTIONS.map((d) => {
-      const ids = directionIds(g, d);
+      const ids = directions ? directionIds(g, d) : undefined;
       if (ids === undefined) return db;
       if (ids.length === 0) return undefined;
       // (a direction's database numbers the group's patterns as the group's does: it takes its port filter as it is)
