@@ -22,8 +22,9 @@ function applyV8Flags(command) {
   // `replay` with worker threads runs one isolate per shard, and each compiles the same hot functions again: the
   // optimizing compiler took 1.4 s of CPU in a two-worker replay of the bench capture (0.7 s an isolate), a quarter of
   // the inspection's, on the same two cores. Inlining functions of at most 230 bytes of bytecode (V8's default 460)
-  // gives it smaller graphs: the two-worker inspection of the bench capture took 2.55-2.62 s against 2.76-2.87 s
-  // (interleaved runs), one thread the same 3.2 s (its compiler has a core of its own, and the code is as fast).
+  // gives it smaller graphs: the two-worker inspection of the bench capture took 1-5% less in interleaved runs of 3 to
+  // 10 rounds (2.62 s against 2.76 s; 3.20 s against 3.32 s when the host was slower), one thread the same 3.2 s (its
+  // compiler has a core of its own, and the code is as fast).
   if (command === 'replay') v8.setFlagsFromString('--max-inlined-bytecode-size=230');
 }
 
