@@ -4,7 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Endpoint, Flow } from '../src/flow/flow.js';
 import { Matcher } from '../src/match/engine.js';
+import type { Packet } from '../src/packet/packet.js';
 import { ReferenceMatcher } from './helpers/reference-matcher.js';
 import { compileText, itemOf, tcpPacket } from './helpers/match.js';
 
@@ -124,10 +126,11 @@ describe('compiled matcher == reference evaluator', () => {
     expect(fired).toBeGreaterThan(300);
   });
 
-  // A group whose patterns mostly belong to rules of one direction gets a database per direction (prefilter.ts), with
-  // the group's port filter: a TCP packet (`flow` holds it to a direction even without a session) is scanned with its
-  // direction's patterns only, a UDP datagram without a session with all of them. Rules with and without flow
-  // directions, on port sets, on packets both ways of any ports.
+  // A group whose patterns mostly belong to rules of one flow class gets a database per class (prefilter.ts), with
+  // the group's port filter: a subject `flow` holds to a direction (a packet of a session, or a TCP packet) is scanned
+  // with the patterns of its class only (to a server or a client, in an established session or not), the rules of a
+  // pattern found that flowMatches refuses it are passed over; a UDP datagram without a session is scanned with all.
+  // Rules with and without flow directions and states, on port sets; packets both ways, with and without a session.
   const flowOpt = fc.constantFrom(
     '',
     '',
@@ -136,36 +139,50 @@ describe('compiled matcher == reference evaluator', () => {
     'flow:from_server;',
     'flow:from_client;',
     'flow:to_server,established;',
+    'flow:established,to_client;',
+    'flow:established;',
+    'flow:not_established;',
+    'flow:stateless;',
   );
-  it('agree on rules of one direction or the other, on packets both ways (the direction databases)', () => {
+  const sessionOf = (packet: Packet, fromClient: boolean, established: boolean): Flow => {
+    const ip = packet.ip!;
+    const [client, server] = fromClient ? [ip.src, ip.dst] : [ip.dst, ip.src];
+    const [cport, sport] = fromClient ? [packet.srcPort, packet.dstPort] : [packet.dstPort, packet.srcPort];
+    const f = new Flow(packet.tcp ? 'tcp' : 'udp', ip.proto, 0, 0, new Endpoint(client, cport), new Endpoint(server, sport), 0, 'established', false);
+    f.established = established;
+    return f;
+  };
+  it('agree on rules of each flow class, on packets both ways, in sessions and not (the flow classes databases)', () => {
     let fired = 0;
-    let byDirection = 0;
+    let byClass = 0;
     fc.assert(
       fc.property(
         fc.array(fc.tuple(header, flowOpt, fc.oneof(shared, contentOpt)), { minLength: 1, maxLength: 6 }),
-        fc.array(fc.tuple(payload, portOf, portOf, fc.boolean(), fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(payload, portOf, portOf, fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 4 }),
         (rules, packets) => {
           const text =
             rules.map(([h, flow, opts], i) => `alert ${h.proto} any ${h.sp} ${h.dir} any ${h.dp} (${flow} ${opts} sid:${i + 1};)`).join('\n') + '\n';
           const compiled = compileText(text, ['HTTP_PORTS=[80,8080]']);
           const m = new Matcher(compiled.plan, undefined, { checksumMode: 'none' });
-          for (const g of m.prefilter) byDirection += g.byDirection.filter((d) => d !== undefined).length;
+          for (const g of m.prefilter) byClass += g.byClass.filter((d) => d !== undefined).length;
           const ref = new ReferenceMatcher(compiled.plan);
-          for (const [p, sport, dport, fromClient, udp, established] of packets) {
+          for (const [p, sport, dport, fromClient, udp, session, established] of packets) {
             const packet = udp
               ? tcpPacket(p, { udp: { sport, dport } })
               : tcpPacket(p, { tcp: { sport, dport, flags: 'PA', seq: 1, ack: 1, window: 512 } });
-            const a = m.inspect(itemOf(packet, { fromClient, established })).map((e) => e.rule.sid);
-            const b = ref.inspect(itemOf(packet, { fromClient, established })).map((e) => e.rule.sid);
+            // a session of its own per packet (a session's tuple is fixed: the matcher keeps lists per session)
+            const item = () => itemOf(packet, { fromClient, established, flow: session ? sessionOf(packet, fromClient, established) : undefined });
+            const a = m.inspect(item()).map((e) => e.rule.sid);
+            const b = ref.inspect(item()).map((e) => e.rule.sid);
             expect(a).toEqual(b);
             fired += a.length;
           }
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 2000 },
     );
     expect(fired).toBeGreaterThan(300);
-    // the generator must make groups with direction databases, or the property says nothing of them
-    expect(byDirection).toBeGreaterThan(300);
+    // the generator must make groups with flow classes' databases, or the property says nothing of them
+    expect(byClass).toBeGreaterThan(300);
   });
 });

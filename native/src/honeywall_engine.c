@@ -74,7 +74,7 @@ typedef struct {
 } pcre_handle;
 
 /* hsPortFilter: per id the src and dst port map (-1: any) and the bidirectional flag; maps of 8192 bytes each. Shared
-   by the databases of one group's patterns (hsPortFilterShare: a direction's database), which number them alike;
+   by the databases of one group's patterns (hsPortFilterShare: a flow class's database), which number them alike;
    freed with the last (refs; all owners live in the thread that loaded them). */
 typedef struct {
   int refs;
@@ -666,7 +666,7 @@ static napi_value hs_port_filter_js(napi_env env, napi_callback_info info) {
 }
 
 /* hsPortFilterShare(db, from): db gets from's port filter, not a copy (the maps of ET Open's TCP payload group are
-   1.8 MB): the two must number the same patterns alike (a group's database and a direction's). */
+   1.8 MB): the two must number the same patterns alike (a group's database and a flow class's). */
 static napi_value hs_port_filter_share_js(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];

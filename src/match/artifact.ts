@@ -18,7 +18,7 @@ import type { AddressSet, PortSet } from '../config/variables.js';
 import { loadEngine } from '../native/engine.js';
 import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
 import type { MatcherPlan, MatcherPolicy } from './plan.js';
-import { buildPrefilterAsync, DIR_TO_CLIENT, DIR_TO_SERVER, type PrefilterGroup, type ProtoClass } from './prefilter.js';
+import { buildPrefilterAsync, FLOW_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
 import { revive, storedJson, textBlob } from './stored-json.js';
 import { identityKeys, packedRuleTable, packRules, type PackedRules } from './packed-rules.js';
@@ -29,9 +29,10 @@ import type { BufferName } from './plan.js';
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
 /**
  * 8: the dns_query and tls_sni buffers (buffer codes 13, 14) and xbits (flowbits operations with a track).
- * 9: per prefilter group, its patterns' directions and a block database per direction (prefilter.ts).
+ * 9: per prefilter group, its patterns' directions and a block database per direction.
+ * 10: per prefilter group, its patterns' flow classes and a block database per class (prefilter.ts).
  */
-export const ARTIFACT_VERSION = 9;
+export const ARTIFACT_VERSION = 10;
 
 export class ArtifactError extends Error {}
 
@@ -48,10 +49,10 @@ type PortTable = (typeof PORT_TABLES)[number];
 interface GroupHeader {
   proto: ProtoClass;
   buf: BufferName;
-  tables: Record<'patternBytes' | 'patternStart' | 'nocase' | 'ruleStart' | 'ruleIds' | 'patternDir' | 'block' | PortTable, TableRef> & {
+  tables: Record<'patternBytes' | 'patternStart' | 'nocase' | 'ruleStart' | 'ruleIds' | 'patternClasses' | 'block' | PortTable, TableRef> & {
     stream?: TableRef;
-    toServer?: TableRef;
-    toClient?: TableRef;
+    /** Per flow class, its database when it has one of its own (null: none). */
+    byClass?: (TableRef | null)[];
   };
 }
 
@@ -186,11 +187,10 @@ export async function writePackedArtifact(
       nocase: add(g.nocase, 'u8'),
       ruleStart: add(g.ruleStart, 'i32'),
       ruleIds: add(g.ruleIds, 'i32'),
-      patternDir: add(g.patternDir, 'u8'),
+      patternClasses: add(g.patternClasses, 'u8'),
       block: add(g.block, 'u8'),
       ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
-      ...(g.byDirection[DIR_TO_SERVER] ? { toServer: add(g.byDirection[DIR_TO_SERVER], 'u8') } : {}),
-      ...(g.byDirection[DIR_TO_CLIENT] ? { toClient: add(g.byDirection[DIR_TO_CLIENT], 'u8') } : {}),
+      byClass: g.byClass.map((b) => (b ? add(b, 'u8') : null)),
       portSrc: add(g.portSrc, 'i32'),
       portDst: add(g.portDst, 'i32'),
       portBidir: add(g.portBidir, 'u8'),
@@ -331,13 +331,13 @@ export function readArtifact(path: string): LoadedArtifact {
       nocase: view<Uint8Array>(gt.nocase, `group ${k}`),
       ruleStart: view<Int32Array>(gt.ruleStart, `group ${k}`),
       ruleIds: view<Int32Array>(gt.ruleIds, `group ${k}`),
-      patternDir: view<Uint8Array>(gt.patternDir, `group ${k}`),
+      patternClasses: view<Uint8Array>(gt.patternClasses, `group ${k}`),
       block: view<Uint8Array>(gt.block, `group ${k}`),
       stream: gt.stream ? view<Uint8Array>(gt.stream, `group ${k}`) : undefined,
-      byDirection: [
-        gt.toServer ? view<Uint8Array>(gt.toServer, `group ${k}`) : undefined,
-        gt.toClient ? view<Uint8Array>(gt.toClient, `group ${k}`) : undefined,
-      ],
+      byClass: FLOW_CLASSES.map((c) => {
+        const t = Array.isArray(gt.byClass) ? gt.byClass[c] : undefined;
+        return t ? view<Uint8Array>(t, `group ${k} class ${c}`) : undefined;
+      }),
       portSrc: view<Int32Array>(gt.portSrc, `group ${k}`),
       portDst: view<Int32Array>(gt.portDst, `group ${k}`),
       portBidir: view<Uint8Array>(gt.portBidir, `group ${k}`),
@@ -349,7 +349,7 @@ export function readArtifact(path: string): LoadedArtifact {
     if (
       group.ruleStart.length !== group.nocase.length + 1 ||
       group.patternStart.length !== group.nocase.length + 1 ||
-      group.patternDir.length !== group.nocase.length
+      group.patternClasses.length !== group.nocase.length
     ) {
       throw new ArtifactError(`${path}: damaged prefilter group ${k}`);
     }

@@ -23,21 +23,14 @@ import {
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
-import {
-  buildPrefilter,
-  DIR_TO_CLIENT,
-  DIR_TO_SERVER,
-  PROTO_CLASSES,
-  PrefilterLoader,
-  type LoadedGroup,
-  type PrefilterGroup,
-  type ProtoClass,
-} from './prefilter.js';
+import { buildPrefilter, flowClass, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import {
   PROTO_ICMP,
   PROTO_IP,
   PROTO_TCP,
   PROTO_UDP,
+  RULE_ESTABLISHED,
+  RULE_NOT_ESTABLISHED,
   RULE_ORDER_SENSITIVE,
   RULE_TO_CLIENT,
   RULE_TO_SERVER,
@@ -222,7 +215,7 @@ export class Matcher {
     this.inline = opts.inline ?? false;
     this.decider = new EventDecider(this.policy, this.inline);
     this.loader = new PrefilterLoader(engine);
-    // a group scanned with port groups' databases (the gateway) does not use the per-direction ones: not loaded
+    // a group scanned with port groups' databases (the gateway) does not use the flow classes' ones: not loaded
     const byPorts = (g: PrefilterGroup) => opts.portGroups !== undefined && opts.portGroups !== false && g.portSrc.length > 0;
     this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g, !byPorts(g))));
     if (opts.portGroups) {
@@ -420,9 +413,12 @@ export class Matcher {
     // TCP and UDP groups leave out the patterns none of whose rules can match these ports (see hsPortFilter)
     const sport = p.srcPort;
     const dport = p.dstPort;
-    // a subject `flow` holds to a direction is scanned with that direction's patterns (prefilter.ts)
-    const dir = subjectDirected(s) ? (s.fromClient ? DIR_TO_SERVER : DIR_TO_CLIENT) : -1;
-    const wrongWay = dir === DIR_TO_SERVER ? RULE_TO_CLIENT : dir === DIR_TO_CLIENT ? RULE_TO_SERVER : 0;
+    // a subject `flow` holds to a direction is scanned with the patterns of its flow class (prefilter.ts), and the
+    // rules of a pattern found that flowMatches would refuse it on their direction or session state are passed over
+    const established = s.flow !== undefined && s.established;
+    const directed = subjectDirected(s);
+    const fc = directed ? flowClass(s.fromClient, established) : -1;
+    const refused = (directed ? (s.fromClient ? RULE_TO_CLIENT : RULE_TO_SERVER) : 0) | (established ? RULE_NOT_ESTABLISHED : RULE_ESTABLISHED);
     const ruleFlags = this.rules.columns.flags;
     for (const g of this.groups[cls]!) {
       let ids: ArrayLike<number>;
@@ -433,8 +429,8 @@ export class Matcher {
       } else {
         const b = bufferOf(s, g.group.buf, undefined);
         if (b === undefined || b.length === 0) continue;
-        const db = g.ports !== undefined ? g.ports.database(sport, dport) : dir < 0 ? g.db : g.dirDb[dir];
-        if (db === undefined) continue; // no pattern of the group can match these ports (or this direction)
+        const db = g.ports !== undefined ? g.ports.database(sport, dport) : fc < 0 ? g.db : g.classDb[fc];
+        if (db === undefined) continue; // no pattern of the group can match these ports (or this flow class)
         n = engine.hsScan(db, b, 0, b.length, g.out, sport, dport);
         ids = g.out;
       }
@@ -446,8 +442,7 @@ export class Matcher {
           const i = rules[j]!;
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
-          // (a pattern found may have rules of the other direction too: flowMatches would refuse them)
-          if ((ruleFlags[i]! & wrongWay) !== 0) continue;
+          if ((ruleFlags[i]! & refused) !== 0) continue;
           if (this.headerMatches(i, p)) out.push(i);
         }
       }

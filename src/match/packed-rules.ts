@@ -14,7 +14,9 @@ import {
   PROTO_CODES,
   PROTO_NAMES,
   RULE_BIDIRECTIONAL,
+  RULE_ESTABLISHED,
   RULE_FAST_PATTERN,
+  RULE_NOT_ESTABLISHED,
   RULE_TO_CLIENT,
   RULE_TO_SERVER,
   ruleFlags,
@@ -250,7 +252,12 @@ export function packedPrefilterRules(p: PackedRules): PrefilterRule[] {
       srcPorts: packedSet(p.sets[p.setRefs[4 * i + 2]!]!) as PortSet,
       dstPorts: packedSet(p.sets[p.setRefs[4 * i + 3]!]!) as PortSet,
       bidirectional: (flags & RULE_BIDIRECTIONAL) !== 0,
-      flow: { toServer: (flags & RULE_TO_SERVER) !== 0, toClient: (flags & RULE_TO_CLIENT) !== 0 },
+      flow: {
+        toServer: (flags & RULE_TO_SERVER) !== 0,
+        toClient: (flags & RULE_TO_CLIENT) !== 0,
+        established: (flags & RULE_ESTABLISHED) !== 0,
+        notEstablished: (flags & RULE_NOT_ESTABLISHED) !== 0,
+      },
     });
     k++;
   }

@@ -9,12 +9,14 @@
  * TCP payloads also get a streaming-mode database: inline, the gateway scans each segment as the continuation of
  * its stream, so a pattern that spans segments is found when the segment completing it arrives.
  *
- * A group whose patterns mostly belong to rules of one direction (`flow:to_client` or `to_server`) also gets a block
- * database per direction of just the patterns some rule can match in it: a packet of a session (or any TCP packet
- * not a fragment, which `flow` also holds to a direction: flowMatches) is scanned with its direction's. Why: ET Open
- * 2019's TCP `file_data` group has 1,804 patterns, of which 10 have a rule that can match a client's data; its TCP
- * payload group 3,654, of which 2,213 to a server and 1,605 to a client. Same results: a pattern left out of a
- * direction's database has no rule that flowMatches lets match a subject going that way.
+ * A group whose patterns mostly belong to rules of one flow class also gets a block database per class of just the
+ * patterns some rule can match in it. The classes: to a server or to a client, in an established session or not (the
+ * four `flow` can tell apart, flowMatches). A subject `flow` holds to a direction (a packet of a session, or any TCP
+ * packet not a fragment) is scanned with its class's database. Why: ET Open 2019's TCP `file_data` group has 1,804
+ * patterns, of which 10 have a rule that can match a client's data; its TCP payload group 3,654, of which 2,213 to a
+ * server and 1,605 to a client; and nearly all its TCP rules ask for an established session, which a TCP packet no
+ * session was opened for (stream5's require_3whs: a capture that starts mid-connection) never is. Same results: a
+ * pattern left out of a class's database has no rule that flowMatches lets match a subject of that class.
  */
 import type { PortSet } from '../config/variables.js';
 import { HS_CASELESS, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
@@ -32,24 +34,38 @@ export function appliesTo(proto: RulePlan['proto'], c: ProtoClass): boolean {
 
 /** What the prefilter reads of a rule (a compiled plan, or the summary of a packed one: packed-rules.ts). */
 export type PrefilterRule = Pick<RulePlan, 'index' | 'proto' | 'fastPattern' | 'srcPorts' | 'dstPorts' | 'bidirectional'> & {
-  flow?: Pick<FlowTest, 'toServer' | 'toClient'> | undefined;
+  flow?: Pick<FlowTest, 'toServer' | 'toClient' | 'established' | 'notEstablished'> | undefined;
 };
 
-/** A subject's direction as the per-direction databases are numbered (PrefilterGroup.patternDir's bits are 1 << it). */
-export const DIR_TO_SERVER = 0;
-export const DIR_TO_CLIENT = 1;
-export const DIRECTIONS = [DIR_TO_SERVER, DIR_TO_CLIENT] as const;
+/** The flow classes of a directed subject, numbered as PrefilterGroup.patternClasses's bits (1 << class). */
+export const FLOW_CLASSES = [0, 1, 2, 3] as const;
 
-/** The directions a rule can match a directed subject in (bit 1 << DIR_*): flowMatches's `to_server`/`to_client`. */
-export function ruleDirections(r: PrefilterRule): number {
-  return (r.flow?.toClient ? 0 : 1 << DIR_TO_SERVER) | (r.flow?.toServer ? 0 : 1 << DIR_TO_CLIENT);
+/** A directed subject's class: to a server or a client, in an established session or not (flowMatches's view). */
+export function flowClass(toServer: boolean, established: boolean): number {
+  return (toServer ? 0 : 1) + (established ? 0 : 2);
+}
+
+/** The flow classes a rule can match a directed subject of (bit 1 << class): flowMatches's four tests. */
+export function ruleFlowClasses(r: PrefilterRule): number {
+  let bits = 0;
+  for (const c of FLOW_CLASSES) {
+    const toServer = (c & 1) === 0;
+    const established = (c & 2) === 0;
+    const f = r.flow;
+    if (f?.toClient && toServer) continue;
+    if (f?.toServer && !toServer) continue;
+    if (f?.established && !established) continue;
+    if (f?.notEstablished && established) continue;
+    bits |= 1 << c;
+  }
+  return bits;
 }
 
 /**
- * A direction gets a database of its own when it leaves out at least a fifth of the group's patterns: below that the
+ * A class gets a database of its own when it leaves out at least a fifth of the group's patterns: below that the
  * scan would gain little for another database to compile, store and load. Compile and load both decide by this.
  */
-const DIRECTION_DB_MAX_SHARE = 0.8;
+const CLASS_DB_MAX_SHARE = 0.8;
 
 /** One group as compiled: plain data, stored in the artifact as it is. */
 export interface PrefilterGroup {
@@ -75,30 +91,27 @@ export interface PrefilterGroup {
   portBidir: Uint8Array;
   portMapStart: Int32Array;
   portRanges: Int32Array;
-  /**
-   * Per pattern, the directions some rule of it can match a directed subject in (bits 1 << DIR_TO_SERVER and
-   * 1 << DIR_TO_CLIENT; ruleDirections).
-   */
-  patternDir: Uint8Array;
+  /** Per pattern, the flow classes some rule of it can match a directed subject of (bits 1 << class; ruleFlowClasses). */
+  patternClasses: Uint8Array;
   /** Serialized Hyperscan databases: block mode, and streaming mode for TCP payloads. */
   block: Uint8Array;
   stream: Uint8Array | undefined;
-  /** Block mode per direction (DIR_*), for a direction that has a database of its own (directionIds). */
-  byDirection: (Uint8Array | undefined)[];
+  /** Block mode per flow class, for a class that has a database of its own (classIds). */
+  byClass: (Uint8Array | undefined)[];
 }
 
 /** The groups without their databases: what the compile step hands to Hyperscan. */
-type GroupPatterns = Omit<PrefilterGroup, 'block' | 'stream' | 'byDirection'>;
+type GroupPatterns = Omit<PrefilterGroup, 'block' | 'stream' | 'byClass'>;
 
 /**
- * The patterns a direction's database holds, when it has one of its own; undefined when the group's database serves
- * it (the direction leaves out too few patterns). An empty list: no pattern can match that way, nothing is scanned.
+ * The patterns a flow class's database holds, when it has one of its own; undefined when the group's database serves
+ * it (the class leaves out too few patterns). An empty list: no pattern can match there, nothing is scanned.
  */
-export function directionIds(g: Pick<PrefilterGroup, 'patternDir'>, dir: number): number[] | undefined {
+export function classIds(g: Pick<PrefilterGroup, 'patternClasses'>, c: number): number[] | undefined {
   const ids: number[] = [];
-  const bit = 1 << dir;
-  for (let i = 0; i < g.patternDir.length; i++) if ((g.patternDir[i]! & bit) !== 0) ids.push(i);
-  return ids.length > DIRECTION_DB_MAX_SHARE * g.patternDir.length ? undefined : ids;
+  const bit = 1 << c;
+  for (let i = 0; i < g.patternClasses.length; i++) if ((g.patternClasses[i]! & bit) !== 0) ids.push(i);
+  return ids.length > CLASS_DB_MAX_SHARE * g.patternClasses.length ? undefined : ids;
 }
 
 /** ASCII upper case to lower case (a loop: TypedArray.prototype.map with a callback is several times slower). */
@@ -173,9 +186,9 @@ function* groupPatterns(rules: readonly PrefilterRule[]): Generator<GroupPattern
         byPattern[at] = list[j]!;
       }
       const ports = proto === 'tcp' || proto === 'udp' ? portFilter(byPattern, ruleStart) : NO_PORT_FILTER;
-      const patternDir = new Uint8Array(n);
-      for (let i = 0; i < n; i++) for (let j = ruleStart[i]!; j < ruleStart[i + 1]!; j++) patternDir[i]! |= ruleDirections(byPattern[j]!);
-      yield { proto, buf, patternBytes, patternStart, nocase: Uint8Array.from(nocase), ruleStart, ruleIds, ...ports, patternDir };
+      const patternClasses = new Uint8Array(n);
+      for (let i = 0; i < n; i++) for (let j = ruleStart[i]!; j < ruleStart[i + 1]!; j++) patternClasses[i]! |= ruleFlowClasses(byPattern[j]!);
+      yield { proto, buf, patternBytes, patternStart, nocase: Uint8Array.from(nocase), ruleStart, ruleIds, ...ports, patternClasses };
     }
   }
 }
@@ -281,7 +294,7 @@ function allIds(g: GroupPatterns): number[] {
 
 /**
  * Hyperscan's arguments for a group's patterns (ids are pattern numbers): block mode without the short patterns
- * (short-patterns.ts), each reported once, of the patterns `of` (a direction's; all by default); streaming mode with
+ * (short-patterns.ts), each reported once, of the patterns `of` (a flow class's; all by default); streaming mode with
  * every pattern and every occurrence (the gateway keeps the latest per pattern).
  */
 function hsInputs(g: GroupPatterns, stream: boolean, of: readonly number[] = allIds(g)): [Uint8Array[], Uint32Array, Uint32Array] {
@@ -298,6 +311,22 @@ function hsInputs(g: GroupPatterns, stream: boolean, of: readonly number[] = all
   return [patterns, flags, ids];
 }
 
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, k) => x === b[k]);
+}
+
+/** Per flow class, its database made by `compile` when it has one of its own (two classes with the same patterns: one). */
+function classDatabases<T>(g: GroupPatterns, compile: (ids: number[]) => T): (T | undefined)[] {
+  const made: { ids: number[]; db: T }[] = [];
+  return FLOW_CLASSES.map((c) => {
+    const ids = classIds(g, c);
+    if (ids === undefined || ids.length === 0) return undefined;
+    let m = made.find((x) => sameIds(x.ids, ids));
+    if (m === undefined) made.push((m = { ids, db: compile(ids) }));
+    return m.db;
+  });
+}
+
 function wantsStream(g: GroupPatterns): boolean {
   return g.proto === 'tcp' && g.buf === 'pkt';
 }
@@ -308,10 +337,7 @@ export function buildPrefilter(rules: readonly PrefilterRule[], engine: NativeEn
     ...g,
     block: engine.hsCompile(...hsInputs(g, false), false),
     stream: wantsStream(g) ? engine.hsCompile(...hsInputs(g, true), true) : undefined,
-    byDirection: DIRECTIONS.map((d) => {
-      const ids = directionIds(g, d);
-      return ids === undefined || ids.length === 0 ? undefined : engine.hsCompile(...hsInputs(g, false, ids), false);
-    }),
+    byClass: classDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), false)),
   }));
 }
 
@@ -324,13 +350,8 @@ export async function buildPrefilterAsync(rules: readonly PrefilterRule[], engin
   for (const g of groupPatterns(rules)) {
     const block = engine.hsCompileAsync(...hsInputs(g, false), false);
     const stream = wantsStream(g) ? engine.hsCompileAsync(...hsInputs(g, true), true) : undefined;
-    const byDirection = DIRECTIONS.map((d) => {
-      const ids = directionIds(g, d);
-      return ids === undefined || ids.length === 0 ? undefined : engine.hsCompileAsync(...hsInputs(g, false, ids), false);
-    });
-    compiling.push(
-      Promise.all([block, stream, Promise.all(byDirection)]).then(([b, st, dirs]) => ({ ...g, block: b, stream: st, byDirection: dirs })),
-    );
+    const byClass = classDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), false));
+    compiling.push(Promise.all([block, stream, Promise.all(byClass)]).then(([b, st, classes]) => ({ ...g, block: b, stream: st, byClass: classes })));
   }
   return Promise.all(compiling);
 }
@@ -342,10 +363,10 @@ export interface LoadedGroup {
   /** Receives the ids of one scan (one slot per pattern: each comes at most once). */
   out: Int32Array;
   /**
-   * Per direction (DIR_*), the database a directed subject going that way is scanned with: its own, the group's (`db`)
-   * when it has none, undefined when no pattern can match that way.
+   * Per flow class, the database a directed subject of the class is scanned with: its own, the group's (`db`) when it
+   * has none, undefined when no pattern can match there.
    */
-  dirDb: (NativeHandle | undefined)[];
+  classDb: (NativeHandle | undefined)[];
   /** The streaming database, loaded on first use (only the gateway uses it). */
   streamDb: NativeHandle | undefined;
   /** The group's port groups (port-groups.ts), when its matcher makes them. */
@@ -361,20 +382,25 @@ export class PrefilterLoader {
 
   constructor(private readonly engine: NativeEngine = loadEngine()) {}
 
-  /** `directions`: load the per-direction databases too (else the group's serves both directions). */
-  load(g: PrefilterGroup, directions = true): LoadedGroup {
+  /** `classes`: load the flow classes' databases too (else the group's serves every class). */
+  load(g: PrefilterGroup, classes = true): LoadedGroup {
     const n = g.nocase.length;
     const db = this.filtered(g, this.database(g, false));
-    const dirDb = DIRECTIONS.map((d) => {
-      const ids = directions ? directionIds(g, d) : undefined;
+    const made: { ids: number[]; db: NativeHandle }[] = [];
+    const classDb = FLOW_CLASSES.map((c) => {
+      const ids = classes ? classIds(g, c) : undefined;
       if (ids === undefined) return db;
       if (ids.length === 0) return undefined;
-      // (a direction's database numbers the group's patterns as the group's does: it takes its port filter as it is)
-      const own = this.directionDatabase(g, d, ids);
+      // (two classes with the same patterns share one database)
+      const same = made.find((m) => sameIds(m.ids, ids));
+      if (same !== undefined) return same.db;
+      // (a class's database numbers the group's patterns as the group's does: it takes its port filter as it is)
+      const own = this.classDatabase(g, c, ids);
       this.engine.hsPortFilterShare(own, db);
+      made.push({ ids, db: own });
       return own;
     });
-    return { group: g, db, dirDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
+    return { group: g, db, classDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
   }
 
   streamDatabase(l: LoadedGroup): NativeHandle {
@@ -394,13 +420,13 @@ export class PrefilterLoader {
     return db;
   }
 
-  private directionDatabase(g: PrefilterGroup, dir: number, ids: readonly number[]): NativeHandle {
-    const db = this.loaded(g, g.byDirection[dir], false, ids);
+  private classDatabase(g: PrefilterGroup, c: number, ids: readonly number[]): NativeHandle {
+    const db = this.loaded(g, g.byClass[c], false, ids);
     attachShort(this.engine, db, g, splitShort(g, ids).short);
     return db;
   }
 
-  /** `ids`: the patterns of a direction's database (all of the group's by default). */
+  /** `ids`: the patterns of a flow class's database (all of the group's by default). */
   private loaded(g: PrefilterGroup, bytes: Uint8Array | undefined, stream: boolean, ids?: readonly number[]): NativeHandle {
     const maxId = Math.max(0, g.nocase.length - 1);
     if (bytes !== undefined) {

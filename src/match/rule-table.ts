@@ -21,9 +21,14 @@ export const RULE_BIDIRECTIONAL = 1;
 export const RULE_FAST_PATTERN = 2;
 /** The rule's outcome depends on what Snort evaluated before it on the packet (orderSensitive). */
 export const RULE_ORDER_SENSITIVE = 4;
-/** `flow:to_server` (or from_client) and `flow:to_client` (or from_server): what the prefilter's direction reads. */
+/**
+ * `flow:to_server` (or from_client), `flow:to_client` (or from_server), `flow:established` and `flow:not_established`:
+ * what the prefilter's flow classes read (prefilter.ts).
+ */
 export const RULE_TO_SERVER = 8;
 export const RULE_TO_CLIENT = 16;
+export const RULE_ESTABLISHED = 32;
+export const RULE_NOT_ESTABLISHED = 64;
 
 /** The columns, plain typed arrays (the artifact stores them as they are). */
 export interface RuleColumns {
@@ -88,7 +93,9 @@ export function ruleFlags(r: RulePlan): number {
     (r.fastPattern ? RULE_FAST_PATTERN : 0) |
     (orderSensitive(r) ? RULE_ORDER_SENSITIVE : 0) |
     (r.flow?.toServer ? RULE_TO_SERVER : 0) |
-    (r.flow?.toClient ? RULE_TO_CLIENT : 0)
+    (r.flow?.toClient ? RULE_TO_CLIENT : 0) |
+    (r.flow?.established ? RULE_ESTABLISHED : 0) |
+    (r.flow?.notEstablished ? RULE_NOT_ESTABLISHED : 0)
   );
 }
 
