@@ -315,14 +315,18 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, k) => x === b[k]);
 }
 
-/** Per flow class, its database made by `compile` when it has one of its own (two classes with the same patterns: one). */
-function classDatabases<T>(g: GroupPatterns, compile: (ids: number[]) => T): (T | undefined)[] {
+/**
+ * Per flow class, the database it is scanned with: its own, made by `own` (two classes with the same patterns share
+ * one), `whole` when the group's serves it, undefined when no pattern can match there. Compile and load both.
+ */
+function classDatabases<T>(g: GroupPatterns, own: (ids: number[], c: number) => T, whole: T | undefined): (T | undefined)[] {
   const made: { ids: number[]; db: T }[] = [];
   return FLOW_CLASSES.map((c) => {
     const ids = classIds(g, c);
-    if (ids === undefined || ids.length === 0) return undefined;
+    if (ids === undefined) return whole;
+    if (ids.length === 0) return undefined;
     let m = made.find((x) => sameIds(x.ids, ids));
-    if (m === undefined) made.push((m = { ids, db: compile(ids) }));
+    if (m === undefined) made.push((m = { ids, db: own(ids, c) }));
     return m.db;
   });
 }
@@ -337,7 +341,7 @@ export function buildPrefilter(rules: readonly PrefilterRule[], engine: NativeEn
     ...g,
     block: engine.hsCompile(...hsInputs(g, false), false),
     stream: wantsStream(g) ? engine.hsCompile(...hsInputs(g, true), true) : undefined,
-    byClass: classDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), false)),
+    byClass: classDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), false), undefined),
   }));
 }
 
@@ -350,7 +354,7 @@ export async function buildPrefilterAsync(rules: readonly PrefilterRule[], engin
   for (const g of groupPatterns(rules)) {
     const block = engine.hsCompileAsync(...hsInputs(g, false), false);
     const stream = wantsStream(g) ? engine.hsCompileAsync(...hsInputs(g, true), true) : undefined;
-    const byClass = classDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), false));
+    const byClass = classDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), false), undefined);
     compiling.push(Promise.all([block, stream, Promise.all(byClass)]).then(([b, st, classes]) => ({ ...g, block: b, stream: st, byClass: classes })));
   }
   return Promise.all(compiling);
@@ -386,20 +390,18 @@ export class PrefilterLoader {
   load(g: PrefilterGroup, classes = true): LoadedGroup {
     const n = g.nocase.length;
     const db = this.filtered(g, this.database(g, false));
-    const made: { ids: number[]; db: NativeHandle }[] = [];
-    const classDb = FLOW_CLASSES.map((c) => {
-      const ids = classes ? classIds(g, c) : undefined;
-      if (ids === undefined) return db;
-      if (ids.length === 0) return undefined;
-      // (two classes with the same patterns share one database)
-      const same = made.find((m) => sameIds(m.ids, ids));
-      if (same !== undefined) return same.db;
-      // (a class's database numbers the group's patterns as the group's does: it takes its port filter as it is)
-      const own = this.classDatabase(g, c, ids);
-      this.engine.hsPortFilterShare(own, db);
-      made.push({ ids, db: own });
-      return own;
-    });
+    const classDb = classes
+      ? classDatabases(
+          g,
+          (ids, c) => {
+            // (a class's database numbers the group's patterns as the group's does: it takes its port filter as it is)
+            const own = this.classDatabase(g, c, ids);
+            this.engine.hsPortFilterShare(own, db);
+            return own;
+          },
+          db,
+        )
+      : FLOW_CLASSES.map(() => db);
     return { group: g, db, classDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
   }
 
