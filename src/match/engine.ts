@@ -215,13 +215,14 @@ export class Matcher {
     this.inline = opts.inline ?? false;
     this.decider = new EventDecider(this.policy, this.inline);
     this.loader = new PrefilterLoader(engine);
-    // a group scanned with port groups' databases (the gateway) does not use the flow classes' ones: not loaded
+    // the groups scanned with port groups' databases (the gateway's TCP and UDP groups) do not use the flow classes'
+    // ones: not loaded
     const byPorts = (g: PrefilterGroup) => opts.portGroups !== undefined && opts.portGroups !== false && g.portSrc.length > 0;
     this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g, !byPorts(g))));
     if (opts.portGroups) {
       const limits = opts.portGroups === true ? undefined : opts.portGroups;
       const compiles = new CompileQueue();
-      for (const g of this.groups.flat()) if (g.group.portSrc.length > 0) g.ports = new PortGroups(g.group, g.db, engine, limits, compiles);
+      for (const g of this.groups.flat()) if (byPorts(g.group)) g.ports = new PortGroups(g.group, g.db, engine, limits, compiles);
     }
     this.prefilterRebuilt = this.loader.rebuilt;
     const n = this.rules.count;
