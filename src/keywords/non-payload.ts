@@ -620,6 +620,45 @@ export function subjectDirected(s: Subject): boolean {
   return s.flow !== undefined || (s.packet.tcp !== undefined && s.packet.ip?.isFragment !== true);
 }
 
+/**
+ * Flow classes: what of a subject flowMatches's to_server, to_client, established and not_established read. A
+ * directed subject (subjectDirected) goes to a server or a client, in an established session or not (classes 0 to
+ * 3); any other has no session, so is not established, and its direction is not read (class 4). These four tests
+ * pass or fail every subject of a class alike: the prefilter scans a directed subject with the patterns of the rules
+ * that pass its class (prefilter.ts), the matcher passes over the rules that fail it, and a flow direction's list of
+ * rules without a fast pattern leaves out those that fail both of its classes (engine.ts, the `flags` column of
+ * rule-table.ts). The one place that reads the four tests besides flowMatches.
+ */
+export const FLOW_CLASS_UNDIRECTED = 4;
+/** Every class (bit 1 << class). */
+export const FLOW_CLASSES_ALL = 0b11111;
+
+/** A subject's flow class (see FLOW_CLASS_UNDIRECTED). */
+export function subjectFlowClass(s: Subject): number {
+  if (!subjectDirected(s)) return FLOW_CLASS_UNDIRECTED;
+  return (s.fromClient ? 0 : 1) + (s.flow !== undefined && s.established ? 0 : 2);
+}
+
+/** The classes of a flow direction's subjects (all directed: they have a session), established or not. */
+export function directionFlowClasses(fromClient: boolean): number {
+  return fromClient ? 0b0101 : 0b1010;
+}
+
+/** The classes whose subjects pass the test's to_server, to_client, established and not_established (bit 1 << class). */
+export function flowClasses(f: Pick<FlowTest, 'toServer' | 'toClient' | 'established' | 'notEstablished'> | undefined): number {
+  if (f === undefined) return FLOW_CLASSES_ALL;
+  let bits = 0;
+  for (let c = 0; c < FLOW_CLASS_UNDIRECTED; c++) {
+    const toServer = (c & 1) === 0;
+    const established = (c & 2) === 0;
+    if ((f.toClient && toServer) || (f.toServer && !toServer) || (f.established && !established) || (f.notEstablished && established)) continue;
+    bits |= 1 << c;
+  }
+  // no session: not established, whatever the direction
+  if (!f.established) bits |= 1 << FLOW_CLASS_UNDIRECTED;
+  return bits;
+}
+
 export type FlowbitsOp = 'set' | 'setx' | 'unset' | 'toggle' | 'isset' | 'isnotset' | 'noalert' | 'reset';
 
 export interface FlowbitsArgs {

@@ -18,7 +18,7 @@ import type { AddressSet, PortSet } from '../config/variables.js';
 import { loadEngine } from '../native/engine.js';
 import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
 import type { MatcherPlan, MatcherPolicy } from './plan.js';
-import { buildPrefilterAsync, FLOW_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter.js';
+import { buildPrefilterAsync, FLOW_CLASSES, prefilterRulesOf, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import { RuleTable } from './rule-table.js';
 import { revive, storedJson, textBlob } from './stored-json.js';
 import { identityKeys, packedRuleTable, packRules, type PackedRules } from './packed-rules.js';
@@ -31,8 +31,10 @@ export const ARTIFACT_MAGIC = 'HWMATCH\0';
  * 8: the dns_query and tls_sni buffers (buffer codes 13, 14) and xbits (flowbits operations with a track).
  * 9: per prefilter group, its patterns' directions and a block database per direction.
  * 10: per prefilter group, its patterns' flow classes and a block database per class (prefilter.ts).
+ * 11: the rule table's `flags` column holds each rule's flow classes (rule-table.ts RULE_FLOW_CLASS_SHIFT), not its
+ * four `flow` flags.
  */
-export const ARTIFACT_VERSION = 10;
+export const ARTIFACT_VERSION = 11;
 
 export class ArtifactError extends Error {}
 
@@ -114,7 +116,7 @@ export async function writeArtifact(
   prefilter?: PrefilterGroup[],
 ): Promise<number> {
   // Hyperscan compiles on libuv's threads while this thread writes the rest
-  const compiling = prefilter !== undefined ? Promise.resolve(prefilter) : buildPrefilterAsync(plan.rules);
+  const compiling = prefilter !== undefined ? Promise.resolve(prefilter) : buildPrefilterAsync(prefilterRulesOf(plan.rules));
   const strings = new StringTable();
   const packed = packRules(plan.rules, strings, identityKeys());
   return writePackedArtifact(path, { rules: packed, strings: strings.list, policy: plan }, meta, compiling);

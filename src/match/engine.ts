@@ -23,20 +23,16 @@ import {
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
-import { buildPrefilter, flowClass, PROTO_CLASSES, PrefilterLoader, type LoadedGroup, type PrefilterGroup, type ProtoClass } from './prefilter.js';
 import {
-  PROTO_ICMP,
-  PROTO_IP,
-  PROTO_TCP,
-  PROTO_UDP,
-  RULE_ESTABLISHED,
-  RULE_NOT_ESTABLISHED,
-  RULE_ORDER_SENSITIVE,
-  RULE_TO_CLIENT,
-  RULE_TO_SERVER,
-  RuleList,
-  RuleTable,
-} from './rule-table.js';
+  buildPrefilter,
+  PROTO_CLASSES,
+  PrefilterLoader,
+  prefilterRulesOf,
+  type LoadedGroup,
+  type PrefilterGroup,
+  type ProtoClass,
+} from './prefilter.js';
+import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FLOW_CLASS_SHIFT, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
 import {
   bufferRank,
   firstEnd,
@@ -54,7 +50,7 @@ import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } f
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
 import { numTestOk } from '../keywords/num-test.js';
-import { subjectDirected } from '../keywords/non-payload.js';
+import { directionFlowClasses, FLOW_CLASS_UNDIRECTED, subjectFlowClass } from '../keywords/non-payload.js';
 import type { IpHeader } from '../packet/types.js';
 import { lowerOf, runOps, type VerifyContext } from './verify.js';
 
@@ -62,13 +58,13 @@ export { PROTO_CLASSES, type PrefilterGroup, type ProtoClass } from './prefilter
 
 /**
  * The tests of a rule that answer the same on every packet of one flow direction (its protocol, addresses and
- * direction do not change): the direction part of `flow` (to_server, to_client) and `ip_proto`, `sameip`. A rule
- * without a fast pattern that fails them is left out of the flow's list, instead of being evaluated, and failing,
- * on every packet (ET's `ip any any -> any any (ip_proto:41; ...)` was evaluated on every packet of every flow).
+ * direction do not change): `flow` on both of the direction's flow classes (established or not; `flags`, the rule's
+ * flow classes) and `ip_proto`, `sameip`. A rule without a fast pattern that fails them is left out of the flow's
+ * list, instead of being evaluated, and failing, on every packet (ET's `ip any any -> any any (ip_proto:41; ...)` was
+ * evaluated on every packet of every flow).
  */
-function sameForFlowDirection(rule: RulePlan, s: Subject): boolean {
-  const f = rule.flow;
-  if (f !== undefined && ((f.toServer && !s.fromClient) || (f.toClient && s.fromClient))) return false;
+function sameForFlowDirection(rule: RulePlan, flags: number, s: Subject): boolean {
+  if (((flags >> RULE_FLOW_CLASS_SHIFT) & directionFlowClasses(s.fromClient)) === 0) return false;
   for (const h of rule.headers) if ((h.t === 'ip_proto' || h.t === 'sameip') && !headerOk(h, s)) return false;
   return true;
 }
@@ -203,7 +199,7 @@ export class Matcher {
     let noFp: NoFastPatternTables[];
     if ('rules' in source) {
       this.rules = RuleTable.fromRules(source.rules);
-      this.prefilter = prefilter ?? buildPrefilter(source.rules, engine);
+      this.prefilter = prefilter ?? buildPrefilter(prefilterRulesOf(source.rules), engine);
       noFp = buildNoFastPatternIndex(this.rules);
     } else {
       this.rules = source.table;
@@ -400,7 +396,7 @@ export class Matcher {
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
           if (this.decodeTime[i] === 1) continue;
-          if (this.headerMatches(i, p) && (!cacheable || sameForFlowDirection(this.rules.get(i), s))) out.push(i);
+          if (this.headerMatches(i, p) && (!cacheable || sameForFlowDirection(this.rules.get(i), this.rules.columns.flags[i]!, s))) out.push(i);
         }
         if (cacheable) {
           const list = this.sharedNoFp(out.ids, out.n);
@@ -415,11 +411,9 @@ export class Matcher {
     const sport = p.srcPort;
     const dport = p.dstPort;
     // a subject `flow` holds to a direction is scanned with the patterns of its flow class (prefilter.ts), and the
-    // rules of a pattern found that flowMatches would refuse it on their direction or session state are passed over
-    const established = s.flow !== undefined && s.established;
-    const directed = subjectDirected(s);
-    const fc = directed ? flowClass(s.fromClient, established) : -1;
-    const refused = (directed ? (s.fromClient ? RULE_TO_CLIENT : RULE_TO_SERVER) : 0) | (established ? RULE_NOT_ESTABLISHED : RULE_ESTABLISHED);
+    // rules of a pattern found whose `flow` fails the subject's class are passed over
+    const fc = subjectFlowClass(s);
+    const classBit = 1 << (fc + RULE_FLOW_CLASS_SHIFT);
     const ruleFlags = this.rules.columns.flags;
     for (const g of this.groups[cls]!) {
       let ids: ArrayLike<number>;
@@ -430,7 +424,7 @@ export class Matcher {
       } else {
         const b = bufferOf(s, g.group.buf, undefined);
         if (b === undefined || b.length === 0) continue;
-        const db = g.ports !== undefined ? g.ports.database(sport, dport) : fc < 0 ? g.db : g.classDb[fc];
+        const db = g.ports !== undefined ? g.ports.database(sport, dport) : fc === FLOW_CLASS_UNDIRECTED ? g.db : g.classDb[fc];
         if (db === undefined) continue; // no pattern of the group can match these ports (or this flow class)
         n = engine.hsScan(db, b, 0, b.length, g.out, sport, dport);
         ids = g.out;
@@ -443,7 +437,7 @@ export class Matcher {
           const i = rules[j]!;
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
-          if ((ruleFlags[i]! & refused) !== 0) continue;
+          if ((ruleFlags[i]! & classBit) === 0) continue;
           if (this.headerMatches(i, p)) out.push(i);
         }
       }

@@ -10,15 +10,13 @@
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { BUFFERS, type BufferName, type RulePlan } from './plan.js';
 import type { PrefilterRule } from './prefilter.js';
+import { FLOW_CLASSES_ALL } from '../keywords/non-payload.js';
 import {
   PROTO_CODES,
   PROTO_NAMES,
   RULE_BIDIRECTIONAL,
-  RULE_ESTABLISHED,
   RULE_FAST_PATTERN,
-  RULE_NOT_ESTABLISHED,
-  RULE_TO_CLIENT,
-  RULE_TO_SERVER,
+  RULE_FLOW_CLASS_SHIFT,
   ruleFlags,
   RuleTable,
   type RuleColumns,
@@ -252,12 +250,7 @@ export function packedPrefilterRules(p: PackedRules): PrefilterRule[] {
       srcPorts: packedSet(p.sets[p.setRefs[4 * i + 2]!]!) as PortSet,
       dstPorts: packedSet(p.sets[p.setRefs[4 * i + 3]!]!) as PortSet,
       bidirectional: (flags & RULE_BIDIRECTIONAL) !== 0,
-      flow: {
-        toServer: (flags & RULE_TO_SERVER) !== 0,
-        toClient: (flags & RULE_TO_CLIENT) !== 0,
-        established: (flags & RULE_ESTABLISHED) !== 0,
-        notEstablished: (flags & RULE_NOT_ESTABLISHED) !== 0,
-      },
+      flowClasses: (flags >> RULE_FLOW_CLASS_SHIFT) & FLOW_CLASSES_ALL,
     });
     k++;
   }

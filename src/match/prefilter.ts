@@ -11,7 +11,7 @@
  *
  * A group whose patterns mostly belong to rules of one flow class also gets a block database per class of just the
  * patterns some rule can match in it. The classes: to a server or to a client, in an established session or not (the
- * four `flow` can tell apart, flowMatches). A subject `flow` holds to a direction (a packet of a session, or any TCP
+ * four `flow` can tell apart: flowClasses, keywords/non-payload.ts). A subject `flow` holds to a direction (a packet of a session, or any TCP
  * packet not a fragment) is scanned with its class's database. Why: ET Open 2019's TCP `file_data` group has 1,804
  * patterns, of which 10 have a rule that can match a client's data; its TCP payload group 3,654, of which 2,213 to a
  * server and 1,605 to a client; and nearly all its TCP rules ask for an established session, which a TCP packet no
@@ -22,7 +22,8 @@ import type { PortSet } from '../config/variables.js';
 import { HS_CASELESS, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
 import { portRanges } from './header-sets.js';
 import type { PortGroups } from './port-groups.js';
-import type { BufferName, FlowTest, RulePlan } from './plan.js';
+import type { BufferName, RulePlan } from './plan.js';
+import { flowClasses } from '../keywords/non-payload.js';
 import { attachShort, blockInputs, splitShort } from './short-patterns.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
@@ -32,34 +33,30 @@ export function appliesTo(proto: RulePlan['proto'], c: ProtoClass): boolean {
   return proto === 'ip' || proto === c;
 }
 
-/** What the prefilter reads of a rule (a compiled plan, or the summary of a packed one: packed-rules.ts). */
+/** What the prefilter reads of a rule (of a compiled plan, prefilterRulesOf, or a packed one: packed-rules.ts). */
 export type PrefilterRule = Pick<RulePlan, 'index' | 'proto' | 'fastPattern' | 'srcPorts' | 'dstPorts' | 'bidirectional'> & {
-  flow?: Pick<FlowTest, 'toServer' | 'toClient' | 'established' | 'notEstablished'> | undefined;
+  /** The flow classes whose subjects pass the rule's `flow` (flowClasses, keywords/non-payload.ts). */
+  flowClasses: number;
 };
 
-/** The flow classes of a directed subject, numbered as PrefilterGroup.patternClasses's bits (1 << class). */
+/** What the prefilter reads of compiled plans' rules. */
+export function prefilterRulesOf(rules: readonly RulePlan[]): PrefilterRule[] {
+  return rules.map((r) => ({
+    index: r.index,
+    proto: r.proto,
+    fastPattern: r.fastPattern,
+    srcPorts: r.srcPorts,
+    dstPorts: r.dstPorts,
+    bidirectional: r.bidirectional,
+    flowClasses: flowClasses(r.flow),
+  }));
+}
+
+/**
+ * The flow classes of a directed subject (0 to 3; subjectFlowClass), numbered as PrefilterGroup.patternClasses's
+ * bits (1 << class): the classes that get databases of their own (an undirected subject is scanned with the group's).
+ */
 export const FLOW_CLASSES = [0, 1, 2, 3] as const;
-
-/** A directed subject's class: to a server or a client, in an established session or not (flowMatches's view). */
-export function flowClass(toServer: boolean, established: boolean): number {
-  return (toServer ? 0 : 1) + (established ? 0 : 2);
-}
-
-/** The flow classes a rule can match a directed subject of (bit 1 << class): flowMatches's four tests. */
-export function ruleFlowClasses(r: PrefilterRule): number {
-  let bits = 0;
-  for (const c of FLOW_CLASSES) {
-    const toServer = (c & 1) === 0;
-    const established = (c & 2) === 0;
-    const f = r.flow;
-    if (f?.toClient && toServer) continue;
-    if (f?.toServer && !toServer) continue;
-    if (f?.established && !established) continue;
-    if (f?.notEstablished && established) continue;
-    bits |= 1 << c;
-  }
-  return bits;
-}
 
 /**
  * A class gets a database of its own when it leaves out at least a fifth of the group's patterns: below that the
@@ -91,7 +88,7 @@ export interface PrefilterGroup {
   portBidir: Uint8Array;
   portMapStart: Int32Array;
   portRanges: Int32Array;
-  /** Per pattern, the flow classes some rule of it can match a directed subject of (bits 1 << class; ruleFlowClasses). */
+  /** Per pattern, the directed flow classes some rule of it can match a subject of (bits 1 << class; flowClasses). */
   patternClasses: Uint8Array;
   /** Serialized Hyperscan databases: block mode, and streaming mode for TCP payloads. */
   block: Uint8Array;
@@ -187,7 +184,7 @@ function* groupPatterns(rules: readonly PrefilterRule[]): Generator<GroupPattern
       }
       const ports = proto === 'tcp' || proto === 'udp' ? portFilter(byPattern, ruleStart) : NO_PORT_FILTER;
       const patternClasses = new Uint8Array(n);
-      for (let i = 0; i < n; i++) for (let j = ruleStart[i]!; j < ruleStart[i + 1]!; j++) patternClasses[i]! |= ruleFlowClasses(byPattern[j]!);
+      for (let i = 0; i < n; i++) for (let j = ruleStart[i]!; j < ruleStart[i + 1]!; j++) patternClasses[i]! |= byPattern[j]!.flowClasses & 0b1111;
       yield { proto, buf, patternBytes, patternStart, nocase: Uint8Array.from(nocase), ruleStart, ruleIds, ...ports, patternClasses };
     }
   }

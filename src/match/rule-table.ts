@@ -7,6 +7,7 @@
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { addressIn, fastAddress, fastPorts, portIn, type FastAddress } from './header-sets.js';
 import type { RulePlan } from './plan.js';
+import { flowClasses } from '../keywords/non-payload.js';
 
 export const PROTO_TCP = 0;
 export const PROTO_UDP = 1;
@@ -22,13 +23,10 @@ export const RULE_FAST_PATTERN = 2;
 /** The rule's outcome depends on what Snort evaluated before it on the packet (orderSensitive). */
 export const RULE_ORDER_SENSITIVE = 4;
 /**
- * `flow:to_server` (or from_client), `flow:to_client` (or from_server), `flow:established` and `flow:not_established`:
- * what the prefilter's flow classes read (prefilter.ts).
+ * Bits 3 to 7: the flow classes whose subjects pass the rule's `flow` (flowClasses, keywords/non-payload.ts), bit
+ * 1 << (class + RULE_FLOW_CLASS_SHIFT): what the prefilter's class databases and the matcher's candidates read.
  */
-export const RULE_TO_SERVER = 8;
-export const RULE_TO_CLIENT = 16;
-export const RULE_ESTABLISHED = 32;
-export const RULE_NOT_ESTABLISHED = 64;
+export const RULE_FLOW_CLASS_SHIFT = 3;
 
 /** The columns, plain typed arrays (the artifact stores them as they are). */
 export interface RuleColumns {
@@ -92,10 +90,7 @@ export function ruleFlags(r: RulePlan): number {
     (r.bidirectional ? RULE_BIDIRECTIONAL : 0) |
     (r.fastPattern ? RULE_FAST_PATTERN : 0) |
     (orderSensitive(r) ? RULE_ORDER_SENSITIVE : 0) |
-    (r.flow?.toServer ? RULE_TO_SERVER : 0) |
-    (r.flow?.toClient ? RULE_TO_CLIENT : 0) |
-    (r.flow?.established ? RULE_ESTABLISHED : 0) |
-    (r.flow?.notEstablished ? RULE_NOT_ESTABLISHED : 0)
+    (flowClasses(r.flow) << RULE_FLOW_CLASS_SHIFT)
   );
 }
 
