@@ -180,6 +180,13 @@ export async function writePackedArtifact(
     return out;
   });
   const groups = await compiling;
+  // a class whose patterns are another's shares its database (prefilter.ts classDatabases): its bytes are written once
+  const written = new Map<Uint8Array, TableRef>();
+  const once = (db: Uint8Array): TableRef => {
+    let ref = written.get(db);
+    if (ref === undefined) written.set(db, (ref = add(db, 'u8')));
+    return ref;
+  };
   const prefilterHeaders: GroupHeader[] = groups.map((g) => ({
     proto: g.proto,
     buf: g.buf,
@@ -192,7 +199,7 @@ export async function writePackedArtifact(
       patternClasses: add(g.patternClasses, 'u8'),
       block: add(g.block, 'u8'),
       ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
-      byClass: g.byClass.map((b) => (b ? add(b, 'u8') : null)),
+      byClass: g.byClass.map((b) => (b ? once(b) : null)),
       portSrc: add(g.portSrc, 'i32'),
       portDst: add(g.portDst, 'i32'),
       portBidir: add(g.portBidir, 'u8'),
