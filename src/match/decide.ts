@@ -150,6 +150,7 @@ export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
     xbits,
     fileData,
     strings: undefined,
+    lower: undefined,
   });
   if (item.fileData !== undefined) return item.fileData.map((f) => subject(undefined, undefined, f));
   // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)

@@ -187,8 +187,6 @@ export class Matcher {
   /** Rules evaluated as each IP header is decoded (ip_proto-only: see decodeTimeMatches), by number and as a list. */
   private readonly decodeTime: Uint8Array;
   private readonly decodeTimeRules: readonly number[];
-  /** Lower-cased buffers per subject (nocase searches), dropped with the subject. */
-  private readonly lowerCache = new WeakMap<Subject, Map<Uint8Array, Buffer>>();
   /** What candidates() returns (the same list each call). */
   private readonly cands: RuleList;
   private readonly ctx: VerifyContext;
@@ -253,7 +251,6 @@ export class Matcher {
       pcreOf: this.pcreOf,
       engine,
       lastMatch: engine.lastMatch(),
-      lower: new Map(),
       work: this.stats,
     };
   }
@@ -301,17 +298,11 @@ export class Matcher {
     if (rule.proto === 'ip' && rule.fastPattern === undefined && s.rebuilt && !readsAppBuffer(rule)) return false;
     if (!nonPayloadMatches(rule, s, flowbits)) return false;
     if (rule.ops.length === 0) return true;
-    let lower = this.lowerCache.get(s);
-    if (lower === undefined) {
-      lower = new Map();
-      this.lowerCache.set(s, lower);
-    }
     const ctx = this.ctx;
     ctx.subject = s;
     ctx.base64 = undefined;
     ctx.ops = RULE_OPS_LIMIT;
     ctx.limit = undefined;
-    ctx.lower = lower;
     this.vars[0] = 0;
     this.vars[1] = 0;
     const matched = runOps(ctx, rule.ops, 0, 'pkt', 0, false);
@@ -664,20 +655,15 @@ export class Matcher {
     if (fp === undefined) return { rank: NO_FAST_PATTERN_RANK, end: 0 };
     const b = bufferOf(s, fp.buf, undefined);
     if (b === undefined) return { rank: bufferRank(fp.buf), end: -1 };
-    let lower = this.lowerCache.get(s);
-    if (lower === undefined) {
-      lower = new Map();
-      this.lowerCache.set(s, lower);
-    }
     // fpEvalHeaderSW searches the content patterns (payload and file_data ones alike) in file_data_ptr first, then
     // in the payload: a tree whose pattern is in the file data comes in the first search
     const fd = fp.buf === 'pkt' || fp.buf === 'file_data' ? fileDataOf(s) : undefined;
     if (fd !== undefined) {
-      const end = firstEnd(fd, lowerOf(lower, fd), fp.bytes);
+      const end = firstEnd(fd, lowerOf(s, fd), fp.bytes);
       if (end >= 0) return { rank: bufferRank(fp.buf), end };
-      return { rank: PAYLOAD_AFTER_FILE_DATA_RANK, end: firstEnd(s.payload, lowerOf(lower, s.payload), fp.bytes) };
+      return { rank: PAYLOAD_AFTER_FILE_DATA_RANK, end: firstEnd(s.payload, lowerOf(s, s.payload), fp.bytes) };
     }
-    return { rank: bufferRank(fp.buf), end: firstEnd(b, lowerOf(lower, b), fp.bytes) };
+    return { rank: bufferRank(fp.buf), end: firstEnd(b, lowerOf(s, b), fp.bytes) };
   }
 
   private firstTurnKey(r: RulePlan, s: Subject): number {

@@ -35,6 +35,8 @@ export interface Subject {
   fileData: Uint8Array | undefined;
   /** Latin1 views of buffers for regular expressions, cached per evaluation subject (made on first use). */
   strings: Map<Uint8Array, string> | undefined;
+  /** Lower-cased copies of buffers for nocase searches, cached per evaluation subject (made on first use: lowerOf). */
+  lower: Map<Uint8Array, Buffer> | undefined;
 }
 
 export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet' | 'strings'>> = {}): Subject {
@@ -52,6 +54,7 @@ export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet'
     xbits: opts.xbits,
     fileData: opts.fileData,
     strings: undefined,
+    lower: undefined,
   };
 }
 

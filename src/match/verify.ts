@@ -28,7 +28,6 @@ export interface VerifyContext {
   engine: NativeEngine;
   /** engine.lastMatch(): [start, end, steps] of the last pcre call. */
   lastMatch: Int32Array;
-  lower: Map<Uint8Array, Buffer>;
   /** Where the work done is added up (the matcher's stats). */
   work: { pcreCalls: number; pcreSteps: number; searchBytes: number };
 }
@@ -37,8 +36,13 @@ function asBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
-/** A lower-cased copy of a buffer, kept in `lower` (the subject's cache) for the next search. */
-export function lowerOf(lower: Map<Uint8Array, Buffer>, b: Uint8Array): Buffer {
+/** A lower-cased copy of a buffer, kept in the subject's cache (Subject.lower, made on first use) for the next search. */
+export function lowerOf(s: Subject, b: Uint8Array): Buffer {
+  let lower = s.lower;
+  if (lower === undefined) {
+    lower = new Map();
+    s.lower = lower;
+  }
   let l = lower.get(b);
   if (l === undefined) {
     l = Buffer.allocUnsafe(b.length);
@@ -73,7 +77,7 @@ function find(ctx: VerifyContext, op: ContentOp, b: Uint8Array, from: number, en
     ctx.limit = 'searchBytes';
     return -3;
   }
-  const hay = op.nocase ? lowerOf(ctx.lower, b) : asBuffer(b);
+  const hay = op.nocase ? lowerOf(ctx.subject, b) : asBuffer(b);
   let at = hay.indexOf(pat, from);
   if (at + pat.length > end) at = -1;
   return charge(ctx, at >= 0 ? at + pat.length - from : end - from) ? at : -3;
