@@ -630,7 +630,9 @@ export function subjectDirected(s: Subject): boolean {
  * rule-table.ts). The one place that reads the four tests besides flowMatches.
  */
 export const FLOW_CLASS_UNDIRECTED = 4;
-/** Every class (bit 1 << class). */
+/** The directed classes, 0 to 3 (bit 1 << class). */
+export const FLOW_CLASSES_DIRECTED = 0b01111;
+/** Every class. */
 export const FLOW_CLASSES_ALL = 0b11111;
 
 /** A subject's flow class (see FLOW_CLASS_UNDIRECTED). */

@@ -32,10 +32,14 @@ export type NoFastPatternTables = Record<IndexMap, KeyedRules> & { generic: Int3
 
 /** The index of every protocol class (tcp, udp, icmp, other) over the table's rules without a fast pattern. */
 /** An address side's keys at each granularity (32: IPv4 hosts; 16 or 8 leading bits, IPv6 flagged). */
-interface SideKeys {
+interface KeyLists {
   k32: number[];
   k16: number[];
   k8: number[];
+}
+
+/** A side's keys, each once, and what they cover. */
+interface SideKeys extends KeyLists {
   /** All of them. */
   count: number;
   /**
@@ -58,8 +62,8 @@ export function buildNoFastPatternIndex(table: RuleTable): NoFastPatternTables[]
   };
   const sideOf = (set: number): SideKeys | undefined => {
     if (!sides.has(set)) {
-      const keys: SideKeys = { k32: [], k16: [], k8: [], count: 0, cover: 0 };
-      sides.set(set, fileKeys(table.addressSet(set), keys) ? dedupe(keys) : undefined);
+      const keys: KeyLists = { k32: [], k16: [], k8: [] };
+      sides.set(set, fileKeys(table.addressSet(set), keys) ? sideKeys(keys) : undefined);
     }
     return sides.get(set);
   };
@@ -141,7 +145,7 @@ function portList(set: PortSet): number[] | undefined {
  * byte; IPv6 flagged), and says whether the set is one; a set with an exclusion, `any` or a shorter network is not
  * (its rules are filed otherwise).
  */
-function fileKeys(set: AddressSet, out: SideKeys): boolean {
+function fileKeys(set: AddressSet, out: KeyLists): boolean {
   if (set.any || set.exclude.length > 0 || set.include.length === 0) return false;
   for (const e of set.include) {
     if (!('kind' in e)) {
@@ -158,8 +162,8 @@ function fileKeys(set: AddressSet, out: SideKeys): boolean {
   return true;
 }
 
-/** The keys once each (a list names a network more than once, or two hosts of one /16). */
-function dedupe(k: SideKeys): SideKeys {
+/** The keys once each (a list names a network more than once, or two hosts of one /16), counted and weighed. */
+function sideKeys(k: KeyLists): SideKeys {
   const k32 = [...new Set(k.k32)];
   const k16 = [...new Set(k.k16)];
   const k8 = [...new Set(k.k8)];

@@ -11,8 +11,8 @@
  *
  * A group whose patterns mostly belong to rules of one flow class also gets a block database per class of just the
  * patterns some rule can match in it. The classes: to a server or to a client, in an established session or not (the
- * four `flow` can tell apart: flowClasses, keywords/non-payload.ts). A subject `flow` holds to a direction (a packet of a session, or any TCP
- * packet not a fragment) is scanned with its class's database. Why: ET Open 2019's TCP `file_data` group has 1,804
+ * four `flow` can tell apart: flowClasses, keywords/non-payload.ts). A subject `flow` holds to a direction (a packet
+ * of a session, or any TCP packet not a fragment) is scanned with its class's database. Why: ET Open 2019's TCP `file_data` group has 1,804
  * patterns, of which 10 have a rule that can match a client's data; its TCP payload group 3,654, of which 2,213 to a
  * server and 1,605 to a client; and nearly all its TCP rules ask for an established session, which a TCP packet no
  * session was opened for (stream5's require_3whs: a capture that starts mid-connection) never is. Same results: a
@@ -23,7 +23,7 @@ import { HS_CASELESS, loadEngine, type NativeEngine, type NativeHandle } from '.
 import { portRanges } from './header-sets.js';
 import type { PortGroups } from './port-groups.js';
 import type { BufferName, RulePlan } from './plan.js';
-import { flowClasses } from '../keywords/non-payload.js';
+import { FLOW_CLASSES_DIRECTED, flowClasses } from '../keywords/non-payload.js';
 import { attachShort, blockInputs, splitShort } from './short-patterns.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
@@ -184,7 +184,8 @@ function* groupPatterns(rules: readonly PrefilterRule[]): Generator<GroupPattern
       }
       const ports = proto === 'tcp' || proto === 'udp' ? portFilter(byPattern, ruleStart) : NO_PORT_FILTER;
       const patternClasses = new Uint8Array(n);
-      for (let i = 0; i < n; i++) for (let j = ruleStart[i]!; j < ruleStart[i + 1]!; j++) patternClasses[i]! |= byPattern[j]!.flowClasses & 0b1111;
+      for (let i = 0; i < n; i++)
+        for (let j = ruleStart[i]!; j < ruleStart[i + 1]!; j++) patternClasses[i]! |= byPattern[j]!.flowClasses & FLOW_CLASSES_DIRECTED;
       yield { proto, buf, patternBytes, patternStart, nocase: Uint8Array.from(nocase), ruleStart, ruleIds, ...ports, patternClasses };
     }
   }

@@ -39,7 +39,7 @@ export interface Subject {
   lower: Map<Uint8Array, Buffer> | undefined;
 }
 
-export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet' | 'strings'>> = {}): Subject {
+export function makeSubject(packet: Packet, opts: Partial<Omit<Subject, 'packet' | 'strings' | 'lower'>> = {}): Subject {
   return {
     packet,
     payload: opts.payload ?? packet.payload,
