@@ -225,7 +225,8 @@ export class PacketPipeline {
   advance(kind: 'tcp' | 'udp' | 'icmp' | 'ip', tsSec: number, tsUsec: number): InspectionItem[] {
     // (a sharded replay calls this for every frame of the other shards: one list for all of them)
     const flushed = this.expired;
-    flushed.length = 0;
+    // (nearly always empty: a length set calls into V8's runtime even then)
+    if (flushed.length !== 0) flushed.length = 0;
     this.flows.expire(tsSec + tsUsec / 1e6, flushed, kind);
     if (flushed.length === 0) return this.closeEnded(NO_ITEMS);
     const out: InspectionItem[] = [];

@@ -499,10 +499,11 @@ export class Matcher {
     this.itemBudget.reset(itemBytes(item));
     // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
     if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
-    // what detection appends to, reused: most items match nothing, and only a match needs lists of its own
+    // what detection appends to, reused: most items match nothing, and only a match needs lists of its own (an
+    // array's length set is a call into V8's runtime even when it is 0 already: only when there is something to drop)
     const scratch = this.detectScratch;
-    scratch.rules.length = 0;
-    scratch.flags.length = 0;
+    if (scratch.rules.length !== 0) scratch.rules.length = 0;
+    if (scratch.flags.length !== 0) scratch.flags.length = 0;
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
     const subjects = subjectsOf(item, this.xbits);
@@ -570,7 +571,7 @@ export class Matcher {
     const doneRule = this.doneRule;
     const flags = this.rules.columns.flags;
     const sensitive = this.sensitiveScratch;
-    sensitive.length = 0;
+    if (sensitive.length !== 0) sensitive.length = 0;
     for (let k = 0; k < cands.n; k++) {
       const i = cands.ids[k]!;
       if ((flags[i]! & RULE_ORDER_SENSITIVE) !== 0 && doneRule[i] !== done) sensitive.push(this.rules.get(i));
