@@ -6,6 +6,7 @@
  * app map and holds a bounded number of bytes (DnsTcpReader: one message; TlsHelloReader: TLS_MAX_HELLO).
  */
 import type { Flow } from '../flow/flow.js';
+import { portMap } from '../flow/port-map.js';
 import { DnsTcpReader, dnsRequestQueries, newDnsStats, type DnsStats } from './dns.js';
 import { newTlsStats, TlsHelloReader, type TlsStats } from './tls-sni.js';
 
@@ -29,15 +30,16 @@ const TLS = 'tls-hello';
 
 export class AppParsers {
   readonly stats: AppStats = { dns: newDnsStats(), tls: newTlsStats() };
-  private readonly dnsPorts: ReadonlySet<number>;
+  /** A portMap: asked about on every TCP and UDP packet with data. */
+  private readonly dnsPorts: Uint8Array;
 
   constructor(dnsPorts: readonly number[] = DNS_PORTS) {
-    this.dnsPorts = new Set(dnsPorts);
+    this.dnsPorts = portMap(dnsPorts);
   }
 
   /** A UDP datagram's DNS request: sent to a DNS port. */
   udp(payload: Uint8Array, dstPort: number): AppBuffers | undefined {
-    if (!this.dnsPorts.has(dstPort) || payload.length === 0) return undefined;
+    if (this.dnsPorts[dstPort] !== 1 || payload.length === 0) return undefined;
     const q = dnsRequestQueries(payload, this.stats.dns);
     return q === undefined || q.length === 0 ? undefined : { dns: q, sni: undefined };
   }
@@ -50,7 +52,7 @@ export class AppParsers {
    */
   tcp(flow: Flow, fromClient: boolean, data: Uint8Array, seq?: number): AppBuffers | undefined {
     if (!fromClient || data.length === 0) return undefined;
-    if (this.dnsPorts.has(flow.server.port)) {
+    if (this.dnsPorts[flow.server.port] === 1) {
       let r = flow.app.get(DNS_TCP) as DnsTcpReader | undefined;
       if (r === undefined) {
         r = new DnsTcpReader();

@@ -14,6 +14,7 @@ import { smbPduHeadIn } from '../dce2/smb-paf.js';
 import { setAppProto, type Flow } from './flow.js';
 import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
+import { portMap } from './port-map.js';
 
 /** Ports http_inspect_server decodes in the snort.conf shipped with Snort 2.9.20 (`ports { ... }`). */
 export const SNORT_HTTP_PORTS: readonly number[] = [
@@ -121,8 +122,9 @@ export class PacketPipeline {
   readonly app: AppParsers;
   private readonly decodeOpts: DecodeOptions | undefined;
   private readonly httpCfg: HttpConfig;
-  private readonly httpPorts: Set<number>;
-  private readonly smbPorts: Set<number>;
+  /** portMap()s: asked about on every TCP packet. */
+  private readonly httpPorts: Uint8Array;
+  private readonly smbPorts: Uint8Array;
   /** dcerpc2's counts over the flows (limits hit on hostile SMB). */
   readonly dce2Stats: Dce2Stats = newDce2Stats();
   /** Flows that left the table during this call, whose HTTP sessions close once their last data is parsed. */
@@ -135,24 +137,24 @@ export class PacketPipeline {
     this.defrag = new Defragmenter({ ...opts.defrag, decode: opts.defrag?.decode ?? opts.decode });
     this.inflaters = opts.http?.inflaters ?? new InflaterPool();
     this.httpCfg = { ...opts.http, inflaters: this.inflaters };
-    this.httpPorts = new Set(opts.httpPorts ?? SNORT_HTTP_PORTS);
+    this.httpPorts = portMap(opts.httpPorts ?? SNORT_HTTP_PORTS);
     this.app = new AppParsers(opts.dnsPorts);
     const httpPorts = this.httpPorts;
-    const smbPorts = (this.smbPorts = new Set(opts.smbPorts ?? DCE2_SMB_PORTS));
+    const smbPorts = (this.smbPorts = portMap(opts.smbPorts ?? DCE2_SMB_PORTS));
     this.flows = new FlowTable({
       // http_inspect's protocol aware flushing (hi_paf.c), on its ports in both directions: an ACK covering an HTTP
       // message flushes it; dcerpc2's on its SMB ports (dce2_paf.c DCE2_SmbPaf), registered with auto_on: each
       // NetBIOS message is flushed, both directions are reassembled
-      pafActive: (flow) => httpPorts.has(flow.server.port) || smbPorts.has(flow.server.port),
-      pafAuto: (flow) => smbPorts.has(flow.server.port),
+      pafActive: (flow) => httpPorts[flow.server.port] === 1 || smbPorts[flow.server.port] === 1,
+      pafAuto: (flow) => smbPorts[flow.server.port] === 1,
       pduLength: (flow, fromClient, data) =>
-        smbPorts.has(flow.server.port)
+        smbPorts[flow.server.port] === 1
           ? this.dce2Of(flow).pafLength(data)
           : httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
       // where a PDU's head can end: SMB's header (at the start, or in junk after a session message header and an SMB
       // identifier), HTTP's blank line
-      pduHeadEnd: (flow, data, offset) => (smbPorts.has(flow.server.port) ? smbPduHeadIn(data, offset === 0) : hasHeaderEnd(data)),
-      pafDeclined: (flow) => smbPorts.has(flow.server.port) && (flow.app.get(DCE2) as Dce2SmbSession | undefined)?.noInspect === true,
+      pduHeadEnd: (flow, data, offset) => (smbPorts[flow.server.port] === 1 ? smbPduHeadIn(data, offset === 0) : hasHeaderEnd(data)),
+      pafDeclined: (flow) => smbPorts[flow.server.port] === 1 && (flow.app.get(DCE2) as Dce2SmbSession | undefined)?.noInspect === true,
       ...opts.flow,
     });
     this.flows.onRemove = (flow) => this.ended.push(flow);
@@ -286,7 +288,7 @@ export class PacketPipeline {
         item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
         // (a SYN's data starts one after its sequence number: TCP Fast Open)
         item.app = this.app.tcp(u.flow, u.fromClient, p.payload, (p.tcp.flags & TcpFlag.SYN) !== 0 ? (p.tcp.seq + 1) >>> 0 : p.tcp.seq);
-      } else item.detectTwice = this.httpPorts.has(u.flow.server.port);
+      } else item.detectTwice = this.httpPorts[u.flow.server.port] === 1;
     } else if (p.udp !== undefined && p.payloadLength > 0 && detection === 'all' && p.ip?.isFragment !== true) {
       item.app = this.app.udp(p.payload, p.dstPort);
     }
@@ -304,7 +306,7 @@ export class PacketPipeline {
   }
 
   private parseHttp(flow: Flow, fromClient: boolean, data: Uint8Array): HttpBuffers[] {
-    if (!this.httpPorts.has(flow.server.port)) return [];
+    if (this.httpPorts[flow.server.port] !== 1) return [];
     let h = flow.app.get('http') as HttpSession | undefined;
     if (h === undefined) {
       h = new HttpSession(this.httpCfg);
@@ -355,7 +357,7 @@ export class PacketPipeline {
       app: http ? this.app.tcp(f, s.fromClient, s.data, s.seq) : undefined,
       payload: undefined,
       detectTwice: false,
-      fileData: http && this.smbPorts.has(f.server.port) ? this.dce2Of(f).rebuilt(s) : undefined,
+      fileData: http && this.smbPorts[f.server.port] === 1 ? this.dce2Of(f).rebuilt(s) : undefined,
     };
   }
 }

@@ -1,3 +1,4 @@
+import { portMap } from './port-map.js';
 import type { Packet } from '../packet/packet.js';
 import { TcpFlag } from '../packet/types.js';
 import { Endpoint, Flow, type FlowKind } from './flow.js';
@@ -202,11 +203,10 @@ const PAF_FINAL_BYTES = 8;
 const FOOTPRINT_FLUSH_POINT = 192;
 const ALL_KINDS: readonly FlowKind[] = ['tcp', 'udp', 'icmp', 'ip'];
 
-function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readonly number[] | 'none'): Set<number> | 'all' {
+function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readonly number[] | 'none'): Uint8Array | 'all' {
   const x = v ?? dflt;
   if (x === 'all') return 'all';
-  if (x === 'none') return new Set();
-  return new Set(x);
+  return portMap(x === 'none' ? [] : x);
 }
 
 /**
@@ -233,8 +233,8 @@ export class FlowTable {
   /** firstPacketTime: the whole seconds of the first IP packet the table saw; -1 before it. */
   private firstSec = -1;
   private readonly policy: StreamPolicy;
-  private readonly clientPorts: Set<number> | 'all';
-  private readonly serverPorts: Set<number> | 'all';
+  private readonly clientPorts: Uint8Array | 'all';
+  private readonly serverPorts: Uint8Array | 'all';
   private readonly maxQueuedBytes: number;
   private readonly maxQueuedSegs: number;
   private readonly flushSize: number;
@@ -396,7 +396,7 @@ export class FlowTable {
 
   private reassembles(flow: Flow, fromClient: boolean): boolean {
     const set = fromClient ? this.clientPorts : this.serverPorts;
-    return set === 'all' || set.has(flow.server.port) || this.pafAuto?.(flow) === true;
+    return set === 'all' || set[flow.server.port] === 1 || this.pafAuto?.(flow) === true;
   }
 
   private tcpUpdate(flow: Flow, p: Packet, fromClient: boolean, sender: Endpoint, receiver: Endpoint, out: StreamSegment[]): boolean {
