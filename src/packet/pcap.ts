@@ -65,7 +65,7 @@ export class CaptureFormatError extends Error {
   }
 }
 
-/** copyFrame's slab size, and the largest frame it copies into a slab (Node's buffer pool uses the same sizes). */
+/** copyFrame's slab size, and the size from which a frame gets an ArrayBuffer of its own (as in Node's buffer pool). */
 const SLAB = 8192;
 const SLAB_MAX_FRAME = SLAB >>> 1;
 let slab = new ArrayBuffer(SLAB);
@@ -80,7 +80,7 @@ let slabUsed = 0;
  */
 export function copyFrame(view: Uint8Array): Uint8Array {
   const n = view.length;
-  if (n > SLAB_MAX_FRAME) return view.slice();
+  if (n >= SLAB_MAX_FRAME) return view.slice();
   if (slabUsed + n > SLAB) {
     slab = new ArrayBuffer(SLAB);
     slabUsed = 0;
