@@ -30,7 +30,6 @@ export type IndexMap = (typeof INDEX_MAPS)[number];
 /** A protocol class's index, plain data. */
 export type NoFastPatternTables = Record<IndexMap, KeyedRules> & { generic: Int32Array };
 
-/** The index of every protocol class (tcp, udp, icmp, other) over the table's rules without a fast pattern. */
 /** An address side's keys at each granularity (32: IPv4 hosts; 16 or 8 leading bits, IPv6 flagged). */
 interface KeyLists {
   k32: number[];
@@ -52,6 +51,7 @@ interface SideKeys extends KeyLists {
 /** A list of 8 addresses or more is filed under, whatever the other side offers. */
 const LIST_KEYS = 8;
 
+/** The index of every protocol class (tcp, udp, icmp, other) over the table's rules without a fast pattern. */
 export function buildNoFastPatternIndex(table: RuleTable): NoFastPatternTables[] {
   const c = table.columns;
   const sides = new Map<number, SideKeys | undefined>();
