@@ -10,7 +10,7 @@ import { readEventQueueConfig } from '../src/match/event-filters.js';
 import { Matcher } from '../src/match/engine.js';
 import type { RulePlan } from '../src/match/plan.js';
 import { pipelineFor } from '../src/match/replay.js';
-import { depthFirst } from '../src/match/rule-tree.js';
+import { changeNodesOf, depthFirst, SharedNodes, sharingTable, sharingTableSound, type SharingTable } from '../src/match/rule-tree.js';
 import { RateCounters, type RateSpec } from '../src/match/sfthd.js';
 import { GROUP_ANY, GROUP_DST, GROUP_SRC, portGroupsOf } from '../src/match/snort-order.js';
 import { buildIp, ethernet } from '../src/packet/build.js';
@@ -192,6 +192,67 @@ describe('port groups and rule trees (snort-order.ts, rule-tree.ts)', () => {
   it('walks a tree depth first: rules that share their first options are evaluated one after the other', () => {
     const r = compileText([udp('flowbits:set,x;', 1), udp('flowbits:isset,y;', 2), udp('flowbits:set,x; flowbits:isset,z;', 3)].join('\n'));
     expect(depthFirst(r.plan.rules).map((x: RulePlan) => x.sid)).toEqual([1, 3, 2]);
+  });
+  it('the rules sharing a flowbits node are those whose options agree up to it, whatever the rules (sharing table)', () => {
+    const option = fc.constantFrom(
+      'content:"a";',
+      'content:"b";',
+      'dsize:>1;',
+      'flowbits:set,x;',
+      'flowbits:set,y;',
+      'flowbits:unset,x;',
+      'flowbits:toggle,y;',
+      'flowbits:isset,x;',
+      'flowbits:noalert;',
+    );
+    const CHANGES = ['set', 'unset', 'toggle', 'reset'];
+    /** The keys of the nodes from the tree's root to r's operation j. */
+    const path = (r: RulePlan, j: number) => (r.tree === undefined ? undefined : r.tree.keys.slice(0, r.tree.flowbitsAt[j]! + 1).join('\n'));
+    fc.assert(
+      fc.property(fc.array(fc.array(option, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }), (bodies) => {
+        const rules = compileText(bodies.map((b, i) => udp(b.join(' '), i + 1)).join('\n')).plan.rules;
+        const shared = SharedNodes.of(rules);
+        for (const r of rules)
+          r.flowbits.forEach((fb, j) => {
+            const mine = path(r, j);
+            const want =
+              !CHANGES.includes(fb.cmd) || mine === undefined
+                ? []
+                : rules.filter((o) => o !== r && o.flowbits.some((ofb, k) => CHANGES.includes(ofb.cmd) && path(o, k) === mine));
+            expect(shared.sharing(r, j).map((x) => x.sid)).toEqual(want.map((x) => x.sid));
+          });
+      }),
+      { numRuns: 150 },
+    );
+  });
+  it('a damaged sharing table is told from a sound one (an artifact carrying one is refused)', () => {
+    const rules = compileText([udp('flowbits:set,x;', 1), udp('flowbits:set,x;', 2), udp('flowbits:set,y;', 3), udp('flowbits:set,y;', 4)].join('\n'))
+      .plan.rules;
+    const sound = sharingTable(changeNodesOf(rules));
+    expect(Array.from(sound.groupRules)).toEqual([0, 1, 2, 3]);
+    expect(sharingTableSound(sound, rules.length)).toBe(true);
+    const damages: ((t: SharingTable) => void)[] = [
+      (t) => (t.rule[0] = rules.length),
+      (t) => (t.rule[0] = -1),
+      (t) => ([t.rule[0], t.rule[1]] = [t.rule[1]!, t.rule[0]!]),
+      (t) => (t.op[0] = -1),
+      (t) => (t.group[0] = 2),
+      (t) => (t.groupStart[1] = 5),
+      (t) => (t.groupStart[2] = 3),
+      (t) => (t.groupRules[3] = rules.length),
+      (t) => (t.op = t.op.subarray(1)),
+    ];
+    for (const damage of damages) {
+      const t: SharingTable = {
+        rule: sound.rule.slice(),
+        op: sound.op.slice(),
+        group: sound.group.slice(),
+        groupStart: sound.groupStart.slice(),
+        groupRules: sound.groupRules.slice(),
+      };
+      damage(t);
+      expect(sharingTableSound(t, rules.length), String(damage)).toBe(false);
+    }
   });
   it('only the first detection_filter tested in one tree evaluation counts the event', () => {
     // both rules in the any-any tree of rules without a fast pattern: the first counts, the second stays at 0

@@ -13,6 +13,7 @@ import { readArtifact, writeArtifact } from '../src/match/artifact.js';
 import { compileRuleSet } from '../src/match/compile.js';
 import { storedJson } from '../src/match/stored-json.js';
 import type { RulePlan } from '../src/match/plan.js';
+import { changeNodesOf, sharingTable } from '../src/match/rule-tree.js';
 import { compileText } from './helpers/match.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hw-stored-rule-'));
@@ -30,6 +31,8 @@ async function roundTrip(rules: RulePlan[], name: string): Promise<void> {
   const path = join(dir, `${name}.hwm`);
   await writeArtifact(path, { ...compileText('').plan, rules });
   const a = readArtifact(path);
+  // the shared flowbits nodes as the matcher makes them from plans in memory
+  expect(a.sharing).toEqual(sharingTable(changeNodesOf(rules)));
   for (let i = 0; i < rules.length; i++) {
     const back = a.table.get(i);
     const want = rules[i]!;

@@ -25,6 +25,7 @@ import { identityKeys, packedRuleTable, packRules, type PackedRules } from './pa
 import { StoredRuleError, StringTable, unpackRule, type StoredRule } from './stored-rule.js';
 import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import type { BufferName } from './plan.js';
+import { sharingTable, sharingTableSound, type SharingTable } from './rule-tree.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
 /**
@@ -33,8 +34,9 @@ export const ARTIFACT_MAGIC = 'HWMATCH\0';
  * 10: per prefilter group, its patterns' flow classes and a block database per class (prefilter.ts).
  * 11: the rule table's `flags` column holds each rule's flow classes (rule-table.ts RULE_FLOW_CLASS_SHIFT), not its
  * four `flow` flags.
+ * 12: the rules' shared flowbits nodes (rule-tree.ts SharingTable), made at compile time.
  */
-export const ARTIFACT_VERSION = 11;
+export const ARTIFACT_VERSION = 12;
 
 export class ArtifactError extends Error {}
 
@@ -74,6 +76,8 @@ interface Header {
     strings: string[];
     replaceRules: number;
     tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef>;
+    /** The shared flowbits nodes (rule-tree.ts SharingTable). */
+    sharing: Record<keyof SharingTable, TableRef>;
   };
   prefilter: GroupHeader[];
   /** The index of rules without a fast pattern, per protocol class: each map's keys, starts and rules. */
@@ -173,6 +177,7 @@ export async function writePackedArtifact(
       blob: add(packed.blob, 'u8'),
       offsets: add(packed.offsets, 'u32'),
     },
+    sharing: sharingRefs(sharingTable(packed.changeNodes), (a) => add(a, 'i32')),
   };
   const noFastPattern = buildNoFastPatternIndex(table).map((t) => {
     const out = { generic: add(t.generic, 'i32') } as Header['noFastPattern'][number];
@@ -228,6 +233,10 @@ export async function writePackedArtifact(
   const headPad = (8 - (headLen % 8)) % 8;
   // Written piece by piece: joining 20 MB first cost a fresh buffer's page faults and a copy (65 ms of a compile).
   return writePieces(path, [pre, json, Buffer.alloc(headPad), ...blobs]);
+}
+
+function sharingRefs(t: SharingTable, add: (a: Int32Array) => TableRef): Header['rules']['sharing'] {
+  return { rule: add(t.rule), op: add(t.op), group: add(t.group), groupStart: add(t.groupStart), groupRules: add(t.groupRules) };
 }
 
 /** Writes the pieces one after the other as the file's whole content; its length. */
@@ -298,6 +307,17 @@ export function readArtifact(path: string): LoadedArtifact {
   for (const [name, col] of Object.entries(columns)) if (col.length !== count) throw new ArtifactError(`${path}: damaged rule table (${name})`);
   const strings = header.rules.strings;
   if (!Array.isArray(strings) || strings.some((x) => typeof x !== 'string')) throw new ArtifactError(`${path}: damaged header (strings)`);
+  const sharingRefsRead = header.rules.sharing;
+  if (typeof sharingRefsRead !== 'object' || sharingRefsRead === null) throw new ArtifactError(`${path}: damaged header (sharing)`);
+  const sharingView = (name: keyof SharingTable) => view<Int32Array>(sharingRefsRead[name], `sharing ${name}`);
+  const sharing: SharingTable = {
+    rule: sharingView('rule'),
+    op: sharingView('op'),
+    group: sharingView('group'),
+    groupStart: sharingView('groupStart'),
+    groupRules: sharingView('groupRules'),
+  };
+  if (!sharingTableSound(sharing, count)) throw new ArtifactError(`${path}: damaged rule table (sharing)`);
   const rulesJson = jsonReader(path, 'rule', view<Uint8Array>(t.blob, 'blob'), view<Uint32Array>(t.offsets, 'offsets'), count);
   const setCount = header.sets.count;
   const setsJson = jsonReader(
@@ -381,6 +401,7 @@ export function readArtifact(path: string): LoadedArtifact {
     table,
     prefilter,
     noFastPattern,
+    sharing,
     ...header.policy,
     meta: header.meta,
     bytes: buf.length,

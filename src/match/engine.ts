@@ -43,7 +43,7 @@ import {
   treeKey,
   treeOf,
 } from './snort-order.js';
-import { runTurns, SharedNodes, type TurnEvaluator } from './rule-tree.js';
+import { changeNodesOf, runTurns, SharedNodes, sharingTable, type SharingTable, type TurnEvaluator } from './rule-tree.js';
 import { applyChanges, isNoalert, OrderInteraction } from './order-interaction.js';
 import { bufferOf, fileDataOf, makeSubject, type Subject } from './subject.js';
 import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } from './port-groups.js';
@@ -137,6 +137,8 @@ export interface LoadedRules extends MatcherPolicy {
   prefilter: PrefilterGroup[];
   /** The index of the rules without a fast pattern, per protocol class (made at compile time). */
   noFastPattern: NoFastPatternTables[];
+  /** The rules' shared flowbits nodes (made at compile time). */
+  sharing: SharingTable;
 }
 
 export class Matcher {
@@ -175,7 +177,7 @@ export class Matcher {
   private readonly statelessStamp: Int32Array;
   private readonly statelessValue: Uint8Array;
   private order: SnortOrderChoices;
-  private shared: SharedNodes | undefined;
+  private readonly shared: SharedNodes;
   private readonly interaction = new OrderInteraction();
   private readonly sensitiveScratch: RulePlan[] = [];
   /** detect's lists while it runs (copied out when something matched). */
@@ -195,15 +197,19 @@ export class Matcher {
   constructor(source: MatcherPlan | LoadedRules, prefilter?: readonly PrefilterGroup[], opts: MatcherOptions = {}) {
     const engine = opts.engine ?? loadEngine();
     let noFp: NoFastPatternTables[];
+    let sharing: SharingTable;
     if ('rules' in source) {
       this.rules = RuleTable.fromRules(source.rules);
       this.prefilter = prefilter ?? buildPrefilter(prefilterRulesOf(source.rules), engine);
       noFp = buildNoFastPatternIndex(this.rules);
+      sharing = sharingTable(changeNodesOf(source.rules));
     } else {
       this.rules = source.table;
       this.prefilter = prefilter ?? source.prefilter;
       noFp = source.noFastPattern;
+      sharing = source.sharing;
     }
+    this.shared = new SharedNodes(sharing, (i) => this.rules.get(i));
     this.policy = { filters: source.filters, actionOrder: source.actionOrder, eventQueue: source.eventQueue };
     this.checksumMode = opts.checksumMode ?? 'all';
     this.inline = opts.inline ?? false;
@@ -690,17 +696,6 @@ export class Matcher {
     return this.statelessValue[i] === 1;
   }
 
-  /** The rules sharing flowbits nodes, made on first need from the rules with flowbits (their plans are read then). */
-  private sharedNodes(): SharedNodes {
-    if (this.shared === undefined) {
-      const flags = this.rules.columns.flags;
-      const rules: RulePlan[] = [];
-      for (let i = 0; i < this.rules.count; i++) if ((flags[i]! & RULE_ORDER_SENSITIVE) !== 0) rules.push(this.rules.get(i));
-      this.shared = new SharedNodes(rules);
-    }
-    return this.shared;
-  }
-
   /** Evaluates in Snort's order (rule-tree.ts runTurns) a subject some of whose candidates depend on it. */
   private evaluateInOrder(
     s: Subject,
@@ -731,7 +726,7 @@ export class Matcher {
         doneRule[r.index] = done;
         this.stats.matched++;
       },
-      sharing: (r, j) => this.sharedNodes().sharing(r, j),
+      sharing: (r, j) => this.shared.sharing(r, j),
       inTree: (r, tree) => {
         const { rank, end } = this.patternPlace(r, s);
         const { group } = treeOf(tree);

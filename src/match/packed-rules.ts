@@ -23,6 +23,7 @@ import {
 } from './rule-table.js';
 import { jsonBlob, revive, storedJson } from './stored-json.js';
 import { packRule, STORED_RULE_START, type StringTable } from './stored-rule.js';
+import { changeNodesOf, type ChangeNode } from './rule-tree.js';
 
 /**
  * A header set, the key that names it in every pack (rules whose sets have one key share one set), and its JSON as
@@ -65,6 +66,8 @@ export interface PackedRules {
   fpBytes: Uint8Array;
   /** Rules with a `replace` content (the gateway says how many). */
   replaceRules: number;
+  /** The rules' flowbits operations that change bits and their nodes' keys (rule-tree.ts changeNodesOf). */
+  changeNodes: ChangeNode[];
 }
 
 /**
@@ -147,6 +150,7 @@ export function packRules(rules: readonly RulePlan[], strings: StringTable, keyO
     fpStart,
     fpBytes,
     replaceRules,
+    changeNodes: changeNodesOf(rules),
   };
 }
 
@@ -175,6 +179,7 @@ export function joinPacked(parts: readonly PackedRules[]): PackedRules {
     fpStart: new Uint32Array(fpCount + 1),
     fpBytes: new Uint8Array(fpLength),
     replaceRules,
+    changeNodes: [],
   };
   const numbers = new Map<string, number>();
   let rule = 0;
@@ -199,6 +204,7 @@ export function joinPacked(parts: readonly PackedRules[]): PackedRules {
     out.fpNocase.set(p.fpNocase, fp);
     for (let k = 0; k < p.fpBuf.length; k++) out.fpStart[fp + k] = fpAt + p.fpStart[k]!;
     out.fpBytes.set(p.fpBytes, fpAt);
+    for (const n of p.changeNodes) out.changeNodes.push({ rule: rule + n.rule, op: n.op, key: n.key });
     rule += p.count;
     at += p.offsets[p.count]!;
     fp += p.fpBuf.length;

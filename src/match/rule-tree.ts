@@ -63,29 +63,120 @@ function changeNodeKey(r: RulePlan, j: number): string | undefined {
   return t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
 }
 
+/** A rule's flowbits operation that changes bits, and the key of its node (two rules share the node when keys agree). */
+export interface ChangeNode {
+  rule: number;
+  op: number;
+  key: string;
+}
+
+/** The change nodes of rules (numbered by their place in `rules`), rule by rule, op by op. */
+export function changeNodesOf(rules: readonly RulePlan[]): ChangeNode[] {
+  const out: ChangeNode[] = [];
+  rules.forEach((r, i) => {
+    for (let j = 0; j < r.flowbits.length; j++) {
+      const key = changeNodeKey(r, j);
+      if (key !== undefined) out.push({ rule: i, op: j, key });
+    }
+  });
+  return out;
+}
+
 /**
- * Which rules share the node of a flowbits operation that changes bits: the rules whose node keys agree up to it.
- * Made from the rules with flowbits (the matcher's: on first need).
+ * The change nodes that more than one rule shares, as the artifact stores them: entries (rule, op, group) ascending
+ * by rule then op, and each group's rules ascending (`groupRules[groupStart[g] .. groupStart[g + 1])`). Made when
+ * the rules are compiled, so that a matcher never reads the plans of every rule with flowbits to learn which share a
+ * node (reading them was ~120 ms of each shard thread's first packets with ET Open).
+ */
+export interface SharingTable {
+  rule: Int32Array;
+  op: Int32Array;
+  group: Int32Array;
+  groupStart: Int32Array;
+  groupRules: Int32Array;
+}
+
+/** The sharing table of change nodes (any order). */
+export function sharingTable(nodes: readonly ChangeNode[]): SharingTable {
+  const byKey = new Map<string, ChangeNode[]>();
+  for (const n of nodes) {
+    const l = byKey.get(n.key);
+    if (l === undefined) byKey.set(n.key, [n]);
+    else l.push(n);
+  }
+  const shared = [...byKey.values()].filter((l) => l.length > 1).map((l) => l.slice().sort((a, b) => a.rule - b.rule));
+  // groups numbered by their first rule (then op): the table does not depend on the order nodes came in
+  shared.sort((a, b) => a[0]!.rule - b[0]!.rule || a[0]!.op - b[0]!.op);
+  const entries: { rule: number; op: number; group: number }[] = [];
+  const groupStart = new Int32Array(shared.length + 1);
+  const groupRules: number[] = [];
+  shared.forEach((l, g) => {
+    for (const n of l) {
+      entries.push({ rule: n.rule, op: n.op, group: g });
+      groupRules.push(n.rule);
+    }
+    groupStart[g + 1] = groupRules.length;
+  });
+  entries.sort((a, b) => a.rule - b.rule || a.op - b.op);
+  return {
+    rule: Int32Array.from(entries, (e) => e.rule),
+    op: Int32Array.from(entries, (e) => e.op),
+    group: Int32Array.from(entries, (e) => e.group),
+    groupStart,
+    groupRules: Int32Array.from(groupRules),
+  };
+}
+
+/**
+ * Whether a sharing table read from a file is one sharingTable could have made for `count` rules: entries ascending
+ * by (rule, op), rules and groups in range, group bounds ascending from 0 to the member list's end.
+ */
+export function sharingTableSound(t: SharingTable, count: number): boolean {
+  const n = t.rule.length;
+  const groups = t.groupStart.length - 1;
+  if (t.op.length !== n || t.group.length !== n || groups < 0 || t.groupStart[0] !== 0 || t.groupStart[groups] !== t.groupRules.length) return false;
+  for (let g = 0; g < groups; g++) if (t.groupStart[g]! > t.groupStart[g + 1]!) return false;
+  for (let k = 0; k < t.groupRules.length; k++) if (t.groupRules[k]! < 0 || t.groupRules[k]! >= count) return false;
+  for (let k = 0; k < n; k++) {
+    if (t.rule[k]! < 0 || t.rule[k]! >= count || t.op[k]! < 0 || t.group[k]! < 0 || t.group[k]! >= groups) return false;
+    if (k > 0 && (t.rule[k - 1]! > t.rule[k]! || (t.rule[k - 1] === t.rule[k] && t.op[k - 1]! >= t.op[k]!))) return false;
+  }
+  return true;
+}
+
+/**
+ * Which rules share the node of a flowbits operation that changes bits: the rules whose node keys agree up to it
+ * (the sharing table's groups). A member's plan is read when its group is first asked for.
  */
 export class SharedNodes {
-  private readonly byKey = new Map<string, RulePlan[]>();
+  /** The first entry of each rule that has one. */
+  private readonly firstEntry = new Map<number, number>();
 
-  constructor(rules: Iterable<RulePlan>) {
-    for (const r of rules)
-      for (let j = 0; j < r.flowbits.length; j++) {
-        const k = changeNodeKey(r, j);
-        if (k === undefined) continue;
-        const l = this.byKey.get(k);
-        if (l === undefined) this.byKey.set(k, [r]);
-        else l.push(r);
-      }
+  constructor(
+    private readonly table: SharingTable,
+    private readonly plan: (i: number) => RulePlan,
+  ) {
+    for (let k = table.rule.length - 1; k >= 0; k--) this.firstEntry.set(table.rule[k]!, k);
+  }
+
+  /** Over plans in memory (rule i is rules[i], and its index i, as in a rule table). */
+  static of(rules: readonly RulePlan[]): SharedNodes {
+    return new SharedNodes(sharingTable(changeNodesOf(rules)), (i) => rules[i]!);
   }
 
   /** The other rules sharing the node of r's operation j. */
   sharing(r: RulePlan, j: number): RulePlan[] {
-    const k = changeNodeKey(r, j);
-    const l = k === undefined ? undefined : this.byKey.get(k);
-    return l === undefined || l.length < 2 ? [] : l.filter((o) => o !== r);
+    const t = this.table;
+    const first = this.firstEntry.get(r.index);
+    if (first === undefined) return [];
+    for (let k = first; k < t.rule.length && t.rule[k] === r.index; k++) {
+      if (t.op[k] !== j) continue;
+      const g = t.group[k]!;
+      const out: RulePlan[] = [];
+      for (let m = t.groupStart[g]!; m < t.groupStart[g + 1]!; m++) if (t.groupRules[m] !== r.index) out.push(this.plan(t.groupRules[m]!));
+      return out;
+    }
+    return [];
   }
 }
 

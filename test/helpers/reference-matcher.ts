@@ -219,7 +219,7 @@ export class ReferenceMatcher {
 
   constructor(readonly plan: MatcherPlan) {
     this.decider = new EventDecider(plan);
-    this.shared = new SharedNodes(plan.rules);
+    this.shared = SharedNodes.of(plan.rules);
   }
 
   inspect(item: InspectionItem): MatchEvent[] {
