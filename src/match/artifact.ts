@@ -34,7 +34,8 @@ export const ARTIFACT_MAGIC = 'HWMATCH\0';
  * 10: per prefilter group, its patterns' flow classes and a block database per class (prefilter.ts).
  * 11: the rule table's `flags` column holds each rule's flow classes (rule-table.ts RULE_FLOW_CLASS_SHIFT), not its
  * four `flow` flags.
- * 12: the rules' shared flowbits nodes (rule-tree.ts SharingTable), made at compile time.
+ * 12: the rules' shared flowbits nodes (rule-tree.ts SharingTable) and the count of rules with xbits on a host, made
+ * at compile time.
  */
 export const ARTIFACT_VERSION = 12;
 
@@ -69,12 +70,14 @@ interface Header {
   policy: MatcherPolicy;
   /** Address and port sets: each one's JSON in `blob`, parsed when first used. */
   sets: { count: number; tables: Record<'blob' | 'offsets', TableRef> };
-  /** replaceRules: rules with a `replace` content (the gateway says how many). strings: the files and class
-   *  descriptions rules name by number (stored-rule.ts). */
+  /** replaceRules: rules with a `replace` content (the gateway says how many). hostXbitsRules: rules with xbits on
+   *  a host (a replay of them is not sharded). strings: the files and class descriptions rules name by number
+   *  (stored-rule.ts). */
   rules: {
     count: number;
     strings: string[];
     replaceRules: number;
+    hostXbitsRules: number;
     tables: Record<'proto' | 'flags' | 'src' | 'dst' | 'srcPorts' | 'dstPorts' | 'blob' | 'offsets', TableRef>;
     /** The shared flowbits nodes (rule-tree.ts SharingTable). */
     sharing: Record<keyof SharingTable, TableRef>;
@@ -167,6 +170,7 @@ export async function writePackedArtifact(
     count: packed.count,
     strings: plan.strings,
     replaceRules: packed.replaceRules,
+    hostXbitsRules: packed.hostXbitsRules,
     tables: {
       proto: add(c.proto, 'u8'),
       flags: add(c.flags, 'u8'),
@@ -258,6 +262,8 @@ export interface LoadedArtifact extends LoadedRules {
   meta: Record<string, unknown>;
   bytes: number;
   replaceRules: number;
+  /** Rules with xbits kept on a host (xbits.ts keepsHostXbits), counted at compile time. */
+  hostXbitsRules: number;
 }
 
 /** Reads an artifact (no rule parsing). Throws ArtifactError with the reason when the file is not one. */
@@ -406,7 +412,14 @@ export function readArtifact(path: string): LoadedArtifact {
     meta: header.meta,
     bytes: buf.length,
     replaceRules: typeof header.rules.replaceRules === 'number' ? header.rules.replaceRules : 0,
+    hostXbitsRules: countOf(path, header.rules.hostXbitsRules, 'hostXbitsRules'),
   };
+}
+
+/** A count the header holds: a whole number from 0 (a damaged header is refused, not read as 0). */
+function countOf(path: string, v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ArtifactError(`${path}: damaged header (${what})`);
+  return v;
 }
 
 /** Reads value i of a JSON blob (parsed each time: callers keep what they parse). */

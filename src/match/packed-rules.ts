@@ -24,6 +24,7 @@ import {
 import { jsonBlob, revive, storedJson } from './stored-json.js';
 import { packRule, STORED_RULE_START, type StringTable } from './stored-rule.js';
 import { changeNodesOf, type ChangeNode } from './rule-tree.js';
+import { keepsHostXbits } from './xbits.js';
 
 /**
  * A header set, the key that names it in every pack (rules whose sets have one key share one set), and its JSON as
@@ -66,6 +67,8 @@ export interface PackedRules {
   fpBytes: Uint8Array;
   /** Rules with a `replace` content (the gateway says how many). */
   replaceRules: number;
+  /** Rules with xbits kept on a host (xbits.ts keepsHostXbits: a replay of them is not sharded). */
+  hostXbitsRules: number;
   /** The rules' flowbits operations that change bits and their nodes' keys (rule-tree.ts changeNodesOf). */
   changeNodes: ChangeNode[];
 }
@@ -117,6 +120,7 @@ export function packRules(rules: readonly RulePlan[], strings: StringTable, keyO
   const fpBuf: number[] = [];
   const fpNocase: number[] = [];
   let replaceRules = 0;
+  let hostXbitsRules = 0;
   for (let i = 0; i < n; i++) {
     const r = rules[i]!;
     proto[i] = PROTO_CODES[r.proto];
@@ -132,6 +136,7 @@ export function packRules(rules: readonly RulePlan[], strings: StringTable, keyO
       fpNocase.push(fp.nocase ? 1 : 0);
     }
     if (r.ops.some((o) => o.op === 'content' && o.replace !== undefined)) replaceRules++;
+    if (keepsHostXbits(r)) hostXbitsRules++;
   }
   const fpStart = new Uint32Array(fps.length + 1);
   for (let k = 0; k < fps.length; k++) fpStart[k + 1] = fpStart[k]! + fps[k]!.length;
@@ -150,6 +155,7 @@ export function packRules(rules: readonly RulePlan[], strings: StringTable, keyO
     fpStart,
     fpBytes,
     replaceRules,
+    hostXbitsRules,
     changeNodes: changeNodesOf(rules),
   };
 }
@@ -160,8 +166,10 @@ export function joinPacked(parts: readonly PackedRules[]): PackedRules {
   let fpCount = 0;
   let fpLength = 0;
   let replaceRules = 0;
+  let hostXbitsRules = 0;
   for (const p of parts) {
     count += p.count;
+    hostXbitsRules += p.hostXbitsRules;
     fpCount += p.fpBuf.length;
     fpLength += p.fpBytes.length;
     replaceRules += p.replaceRules;
@@ -179,6 +187,7 @@ export function joinPacked(parts: readonly PackedRules[]): PackedRules {
     fpStart: new Uint32Array(fpCount + 1),
     fpBytes: new Uint8Array(fpLength),
     replaceRules,
+    hostXbitsRules,
     changeNodes: [],
   };
   const numbers = new Map<string, number>();

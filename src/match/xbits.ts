@@ -9,8 +9,7 @@
  * trees and the order-interaction shortcut treat them as they treat flowbits; the names they touch are
  * `xbits:host:NAME` (ip_src and ip_dst name the same host bits, as in Suricata) and `xbits:pair:NAME`.
  */
-import type { FlowbitsOp } from './plan.js';
-import { RULE_ORDER_SENSITIVE, type RuleTable } from './rule-table.js';
+import type { FlowbitsOp, RulePlan } from './plan.js';
 import type { Subject } from './subject.js';
 
 /** Bits held at once, all hosts and pairs together. */
@@ -122,17 +121,11 @@ function now(s: Subject): number {
 }
 
 /**
- * The rules with xbits kept on a host (track ip_src, ip_dst). A sharded replay keeps each address pair's flows in one
+ * A rule with xbits kept on a host (track ip_src, ip_dst). A sharded replay keeps each address pair's flows in one
  * thread (flow/shard.ts), so address-pair bits stay in the thread that sets them; a host's bits would not (its pairs
- * are spread over the threads), and such a rule set is replayed in one thread. Reads only the plans of the rules with
- * bit operations (RULE_ORDER_SENSITIVE).
+ * are spread over the threads), and a rule set with such rules is replayed in one thread. Counted when the rules are
+ * packed (packed-rules.ts), so that deciding reads no plan.
  */
-export function hostXbitsRules(table: RuleTable): number {
-  const flags = table.columns.flags;
-  let n = 0;
-  for (let i = 0; i < table.count; i++) {
-    if ((flags[i]! & RULE_ORDER_SENSITIVE) === 0) continue;
-    if (table.get(i).flowbits.some((fb) => fb.track === 'ip_src' || fb.track === 'ip_dst')) n++;
-  }
-  return n;
+export function keepsHostXbits(r: RulePlan): boolean {
+  return r.flowbits.some((fb) => fb.track === 'ip_src' || fb.track === 'ip_dst');
 }

@@ -4,7 +4,7 @@
  * Exit 0 when done, 1 when some rules could not be compiled or a capture is damaged (the rest is still inspected),
  * 2 usage.
  */
-import { hostXbitsRules, XBITS_MAX } from '../../match/xbits.js';
+import { XBITS_MAX } from '../../match/xbits.js';
 import { availableParallelism } from 'node:os';
 import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -127,7 +127,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
         else {
           // refuse a bad artifact or a missing engine here, with the reason, before any thread starts
           loaded = readArtifact(artifact);
-          const host = hostXbitsRules(loaded.table);
+          const host = loaded.hostXbitsRules;
           loadEngine();
           if (host > 0) {
             // a host's bits are set and checked by flows of every shard: one thread keeps them all
