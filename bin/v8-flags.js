@@ -25,6 +25,8 @@ function applyV8Flags(command) {
   // gives it smaller graphs: the two-worker inspection of the bench capture took 1-5% less in interleaved runs of 3 to
   // 10 rounds (2.62 s against 2.76 s; 3.20 s against 3.32 s when the host was slower), one thread the same 3.2 s (its
   // compiler has a core of its own, and the code is as fast).
+  // (Where the shards take every core, their threads also compile their own hot functions: src/match/replay.ts
+  // startingShards, which knows how many threads it starts.)
   if (command === 'replay') v8.setFlagsFromString('--max-inlined-bytecode-size=230');
 }
 
