@@ -241,6 +241,14 @@ describe('port groups and rule trees (snort-order.ts, rule-tree.ts)', () => {
       (t) => (t.groupStart[2] = 3),
       (t) => (t.groupRules[3] = rules.length),
       (t) => (t.op = t.op.subarray(1)),
+      // rule 0's entry names the other group
+      (t) => (t.group[0] = 1),
+      // a group of one
+      (t) => {
+        t.groupStart = Int32Array.from([0, 1, 4]);
+      },
+      // members out of order
+      (t) => ([t.groupRules[0], t.groupRules[1]] = [t.groupRules[1]!, t.groupRules[0]!]),
     ];
     for (const damage of damages) {
       const t: SharingTable = {

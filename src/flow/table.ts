@@ -398,8 +398,9 @@ export class FlowTable {
             : new Flow(kind, ip.proto, vlan, hash, dst, src, now, 'established', true);
       }
     } else flow = new Flow(kind, ip.proto, vlan, hash, src, dst, now, 'none', true);
-    const list = this.lists[kindIndex(kind)]!;
-    const max = this.max[kindIndex(kind)]!;
+    const ki = kindIndex(kind);
+    const list = this.lists[ki]!;
+    const max = this.max[ki]!;
     while (list.size >= max && list.tail !== undefined) {
       this.stats.evicted++;
       this.remove(list.tail, 'evicted', out);
@@ -734,8 +735,9 @@ export class FlowTable {
   }
 
   private expireKind(k: FlowKind, now: number, out: StreamSegment[]): void {
-    const list = this.lists[kindIndex(k)]!;
-    const limit = this.timeout[kindIndex(k)]!;
+    const ki = kindIndex(k);
+    const list = this.lists[ki]!;
+    const limit = this.timeout[ki]!;
     while (list.tail !== undefined && now - list.tail.lastSec > limit) {
       this.stats.timedOut++;
       this.remove(list.tail, 'timeout', out);

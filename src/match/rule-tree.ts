@@ -129,19 +129,39 @@ export function sharingTable(nodes: readonly ChangeNode[]): SharingTable {
 
 /**
  * Whether a sharing table read from a file is one sharingTable could have made for `count` rules: entries ascending
- * by (rule, op), rules and groups in range, group bounds ascending from 0 to the member list's end.
+ * by (rule, op), one entry per group member (a group of two or more rules, ascending, in range), each entry's rule a
+ * member of its group.
  */
 export function sharingTableSound(t: SharingTable, count: number): boolean {
   const n = t.rule.length;
   const groups = t.groupStart.length - 1;
-  if (t.op.length !== n || t.group.length !== n || groups < 0 || t.groupStart[0] !== 0 || t.groupStart[groups] !== t.groupRules.length) return false;
-  for (let g = 0; g < groups; g++) if (t.groupStart[g]! > t.groupStart[g + 1]!) return false;
-  for (let k = 0; k < t.groupRules.length; k++) if (t.groupRules[k]! < 0 || t.groupRules[k]! >= count) return false;
+  if (t.op.length !== n || t.group.length !== n || groups < 0 || t.groupStart[0] !== 0 || t.groupStart[groups] !== n || t.groupRules.length !== n)
+    return false;
+  for (let g = 0; g < groups; g++) {
+    const from = t.groupStart[g]!;
+    const to = t.groupStart[g + 1]!;
+    if (to - from < 2) return false;
+    for (let m = from; m < to; m++)
+      if (t.groupRules[m]! < 0 || t.groupRules[m]! >= count || (m > from && t.groupRules[m - 1]! >= t.groupRules[m]!)) return false;
+  }
   for (let k = 0; k < n; k++) {
     if (t.rule[k]! < 0 || t.rule[k]! >= count || t.op[k]! < 0 || t.group[k]! < 0 || t.group[k]! >= groups) return false;
     if (k > 0 && (t.rule[k - 1]! > t.rule[k]! || (t.rule[k - 1] === t.rule[k] && t.op[k - 1]! >= t.op[k]!))) return false;
+    if (!memberOf(t, t.group[k]!, t.rule[k]!)) return false;
   }
   return true;
+}
+
+/** Whether rule i is among group g's (ascending) rules. */
+function memberOf(t: SharingTable, g: number, i: number): boolean {
+  let lo = t.groupStart[g]!;
+  let hi = t.groupStart[g + 1]!;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.groupRules[mid]! < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < t.groupStart[g + 1]! && t.groupRules[lo] === i;
 }
 
 /**
