@@ -16,7 +16,7 @@
 //    capture. Inspection time = big capture run - header-only run of the same round and threads. Best and median of
 //    the rounds. Snort 2.9 inspects in one thread.
 // 4. determinism: a replay with two busy-loop processes running beside it, its alerts compared with the idle rounds'.
-// 5. a long capture: the same frames looped LONG times as many (--long F, default 4; 0 skips it), N rounds of honeywall
+// 5. a long capture: the same frames looped LONG times as many (--long F, default 4; under 2 skips it), N rounds of honeywall
 //    (worker threads as in 3) and Snort, each big - header-only run of its round. honeywall's JIT compiles the hot path
 //    in each thread while the first packets go through: a cost per replay that a longer capture spreads thinner (Snort
 //    has none); the fixed part is estimated from the two captures' inspection times.
@@ -45,7 +45,7 @@ const arg = (name, dflt) => {
 const ROUNDS = Math.max(1, arg('--rounds', 3));
 const MIN_LOOPS = arg('--loops', 150);
 const MIN_BYTES = 90e6;
-const LONG = Math.max(0, arg('--long', 4));
+const LONG = arg('--long', 4);
 const HOME_NET = '[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16]';
 const VARS = ['--var', `HOME_NET=${HOME_NET}`, '--var', 'EXTERNAL_NET=any'];
 const snortPrefix = process.env.SNORT_PREFIX || '/opt/snort-2.9.20';
@@ -293,7 +293,8 @@ console.log(
 }
 
 // ---------------------------------------------------------------- 5. a long capture (the JIT's warm-up spread thinner)
-if (LONG > 0) {
+// (the fixed part is fitted from the two captures: they must differ in length)
+if (LONG >= 2) {
   mkdirSync(longDir, { recursive: true });
   const long = buildBigCapture(svTests, longDir, LONG * total, LONG * LOOPS);
   const longRate = (s) => long.total / 1e6 / s;
