@@ -33,7 +33,7 @@ import {
   type EventPacket,
   type Matches,
 } from './decide.js';
-import type { FlowbitsOp, RulePlan } from './plan.js';
+import type { FlowbitsOp, RulePlan, RuleTree } from './plan.js';
 import { applyOp } from './order-interaction.js';
 import { setsFlowbits } from './rule-table.js';
 import type { Turn } from './snort-order.js';
@@ -56,11 +56,16 @@ export interface TurnEvaluator {
 
 const CHANGES = new Set<FlowbitsOp['cmd']>(['set', 'unset', 'toggle', 'reset']);
 
+/** The key of the node of flowbits operation j: the keys from the tree's root to it (rules share it when they agree). */
+function flowbitsNodeKey(t: RuleTree, j: number): string {
+  return t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
+}
+
 /** The key of the node of r's flowbits operation j when the operation changes bits, else undefined. */
 function changeNodeKey(r: RulePlan, j: number): string | undefined {
   const t = r.tree;
   if (t === undefined || !CHANGES.has(r.flowbits[j]!.cmd)) return undefined;
-  return t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
+  return flowbitsNodeKey(t, j);
 }
 
 /** A rule's flowbits operation that changes bits, and the key of its node (two rules share the node when keys agree). */
@@ -294,7 +299,7 @@ export function runTurns(
             if (!ok && failedAfter !== undefined) failed = true;
             continue;
           }
-          const key = t.keys.slice(0, t.flowbitsAt[j]! + 1).join('\n');
+          const key = flowbitsNodeKey(t, j);
           let v = checked.get(key);
           if (v === undefined) {
             v = flowbitCheckPasses(fb, s);
