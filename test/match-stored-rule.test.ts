@@ -14,6 +14,7 @@ import { compileRuleSet } from '../src/match/compile.js';
 import { storedJson } from '../src/match/stored-json.js';
 import type { RulePlan } from '../src/match/plan.js';
 import { changeNodesOf, sharingTable } from '../src/match/rule-tree.js';
+import { portRangeTable } from '../src/match/header-sets.js';
 import { compileText } from './helpers/match.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hw-stored-rule-'));
@@ -33,6 +34,9 @@ async function roundTrip(rules: RulePlan[], name: string): Promise<void> {
   const a = readArtifact(path);
   // the shared flowbits nodes as the matcher makes them from plans in memory
   expect(a.sharing).toEqual(sharingTable(changeNodesOf(rules)));
+  // each port set's runs as the rule table makes them from the set
+  const ports = new Set([...a.table.columns.srcPorts, ...a.table.columns.dstPorts]);
+  expect(a.portRanges).toEqual(portRangeTable(a.table.setCount, (i) => (ports.has(i) ? a.table.portSet(i) : undefined)));
   for (let i = 0; i < rules.length; i++) {
     const back = a.table.get(i);
     const want = rules[i]!;

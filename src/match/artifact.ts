@@ -8,7 +8,8 @@
  *   padding to a multiple of 8, then the tables (typed arrays, little-endian), each at an 8-aligned offset
  *
  * The tables hold the rule columns of rule-table.ts, every rule's plan as JSON (one blob, one offset per rule: a
- * rule is parsed when it is first evaluated), and per prefilter group its patterns, their rules and the serialized
+ * rule is parsed when it is first evaluated), each port set's ports as runs (header-sets.ts PortRangeTable), and per
+ * prefilter group its patterns, their rules and the serialized
  * Hyperscan databases. Byte arrays inside JSON are written as {"$b": base64} (stored-json.ts). Loading maps the
  * tables as views over the file's buffer (no copy) and deserializes the databases; nothing is compiled unless the
  * databases were made for another CPU or Hyperscan version.
@@ -26,6 +27,7 @@ import { StoredRuleError, StringTable, unpackRule, type StoredRule } from './sto
 import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import type { BufferName } from './plan.js';
 import { sharingTable, sharingTableSound, type SharingTable } from './rule-tree.js';
+import { portRangeTable, portRangeTableSound, type PortRangeTable } from './header-sets.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
 /**
@@ -37,7 +39,7 @@ export const ARTIFACT_MAGIC = 'HWMATCH\0';
  * 12: the rules' shared flowbits nodes (rule-tree.ts SharingTable) and the count of rules with xbits on a host, made
  * at compile time.
  */
-export const ARTIFACT_VERSION = 12;
+export const ARTIFACT_VERSION = 13;
 
 export class ArtifactError extends Error {}
 
@@ -68,8 +70,9 @@ interface Header {
   /** The libraries the databases were made with (a mismatch means they are rebuilt at load). */
   engine: { hyperscan: string; pcre: string };
   policy: MatcherPolicy;
-  /** Address and port sets: each one's JSON in `blob`, parsed when first used. */
-  sets: { count: number; tables: Record<'blob' | 'offsets', TableRef> };
+  /** Address and port sets: each one's JSON in `blob`, parsed when first used; the port sets' ports as runs
+   *  (header-sets.ts PortRangeTable). */
+  sets: { count: number; tables: Record<'blob' | 'offsets', TableRef>; portRanges: Record<keyof PortRangeTable, TableRef> };
   /** replaceRules: rules with a `replace` content (the gateway says how many). hostXbitsRules: rules with xbits on
    *  a host (a replay of them is not sharded). strings: the files and class descriptions rules name by number
    *  (stored-rule.ts). */
@@ -166,6 +169,8 @@ export async function writePackedArtifact(
   // every set's JSON (made when its rules were packed), one after the other
   const setsBlob = textBlob(packed.sets.map((s) => s.json));
   const c = table.columns;
+  const portSetNumbers = new Set<number>([...c.srcPorts, ...c.dstPorts]);
+  const portRangesOf = portRangeTable(table.setCount, (i) => (portSetNumbers.has(i) ? table.portSet(i) : undefined));
   const rules: Header['rules'] = {
     count: packed.count,
     strings: plan.strings,
@@ -223,7 +228,11 @@ export async function writePackedArtifact(
     meta,
     engine: { hyperscan: engine.hyperscanVersion, pcre: engine.pcreVersion },
     policy: { filters: plan.policy.filters, actionOrder: plan.policy.actionOrder, eventQueue: plan.policy.eventQueue },
-    sets: { count: table.setCount, tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') } },
+    sets: {
+      count: table.setCount,
+      tables: { blob: add(setsBlob.blob, 'u8'), offsets: add(setsBlob.offsets, 'u32') },
+      portRanges: { start: add(portRangesOf.start, 'i32'), ranges: add(portRangesOf.ranges, 'i32') },
+    },
     rules,
     prefilter: prefilterHeaders,
     noFastPattern,
@@ -264,6 +273,8 @@ export interface LoadedArtifact extends LoadedRules {
   replaceRules: number;
   /** Rules with xbits kept on a host (xbits.ts keepsHostXbits), counted at compile time. */
   hostXbitsRules: number;
+  /** The port sets' ports as stored (the rule table reads them). */
+  portRanges: PortRangeTable;
 }
 
 /** Reads an artifact (no rule parsing). Throws ArtifactError with the reason when the file is not one. */
@@ -336,6 +347,13 @@ export function readArtifact(path: string): LoadedArtifact {
   for (const col of [columns.src, columns.dst, columns.srcPorts, columns.dstPorts]) {
     for (let i = 0; i < count; i++) if (col[i]! >= setCount) throw new ArtifactError(`${path}: damaged rule table (set ${col[i]})`);
   }
+  const portRangeRefs = header.sets.portRanges;
+  if (typeof portRangeRefs !== 'object' || portRangeRefs === null) throw new ArtifactError(`${path}: damaged header (port ranges)`);
+  const portRanges: PortRangeTable = {
+    start: view<Int32Array>(portRangeRefs.start, 'port ranges'),
+    ranges: view<Int32Array>(portRangeRefs.ranges, 'port ranges'),
+  };
+  if (!portRangeTableSound(portRanges, setCount)) throw new ArtifactError(`${path}: damaged set table (port ranges)`);
   const table: RuleTable = new RuleTable(
     columns,
     setCount,
@@ -355,6 +373,7 @@ export function readArtifact(path: string): LoadedArtifact {
         throw e;
       }
     },
+    (i) => portRanges.ranges.subarray(2 * portRanges.start[i]!, 2 * portRanges.start[i + 1]!),
   );
   const prefilter: PrefilterGroup[] = header.prefilter.map((g, k) => {
     const gt = g.tables;
@@ -408,6 +427,7 @@ export function readArtifact(path: string): LoadedArtifact {
     prefilter,
     noFastPattern,
     sharing,
+    portRanges,
     ...header.policy,
     meta: header.meta,
     bytes: buf.length,

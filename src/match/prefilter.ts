@@ -20,7 +20,7 @@
  */
 import type { PortSet } from '../config/variables.js';
 import { HS_CASELESS, loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
-import { portRanges } from './header-sets.js';
+import { portRanges, setPortBits } from './header-sets.js';
 import type { PortGroups } from './port-groups.js';
 import type { BufferName, RulePlan } from './plan.js';
 import { FLOW_CLASSES_DIRECTED, flowClasses } from '../keywords/non-payload.js';
@@ -268,19 +268,7 @@ export function portMaps(g: PrefilterGroup): Uint8Array {
   const count = g.portMapStart.length - 1;
   const maps = new Uint8Array(count * 8192);
   for (let k = 0; k < count; k++) {
-    for (let j = g.portMapStart[k]!; j < g.portMapStart[k + 1]!; j++) {
-      const base = k * 8192;
-      let p = g.portRanges[2 * j]!;
-      const hi = g.portRanges[2 * j + 1]!;
-      // bit by bit to a byte boundary, then whole bytes (a range like 1024:65535 is 8 KiB of 0xff)
-      for (; p <= hi && (p & 7) !== 0; p++) maps[base + (p >> 3)]! |= 1 << (p & 7);
-      if (hi - p >= 7) {
-        const end = (hi + 1) & ~7;
-        maps.fill(0xff, base + (p >> 3), base + (end >> 3));
-        p = end;
-      }
-      for (; p <= hi; p++) maps[base + (p >> 3)]! |= 1 << (p & 7);
-    }
+    for (let j = g.portMapStart[k]!; j < g.portMapStart[k + 1]!; j++) setPortBits(maps, k * 8192, g.portRanges[2 * j]!, g.portRanges[2 * j + 1]!);
   }
   return maps;
 }

@@ -5,7 +5,7 @@
  * reaches a few hundred of ET Open's 20,000 rules, so the load does not pay for the others.
  */
 import type { AddressSet, PortSet } from '../config/variables.js';
-import { addressIn, fastAddress, fastPorts, portIn, type FastAddress } from './header-sets.js';
+import { addressIn, fastAddress, portBits, portIn, portRanges, type FastAddress } from './header-sets.js';
 import type { RulePlan } from './plan.js';
 import { flowClasses } from '../keywords/non-payload.js';
 
@@ -108,6 +108,8 @@ export class RuleTable {
     /** Set number i, made on first use. */
     private readonly loadSet: (index: number) => AddressSet | PortSet,
     private readonly load: (index: number) => RulePlan,
+    /** Port set i's ports as flat [lo, hi] runs: the artifact's stored ones, else made from the set. */
+    private readonly loadPortRanges: (index: number) => ArrayLike<number> = (i) => portRanges([this.portSet(i)]),
   ) {
     this.count = columns.proto.length;
     this.plans = new Array<RulePlan | undefined>(this.count);
@@ -205,7 +207,7 @@ export class RuleTable {
   private ports(set: number): Uint8Array {
     let b = this.portBits[set];
     if (b === undefined) {
-      b = fastPorts(this.portSet(set));
+      b = portBits(this.loadPortRanges(set));
       this.portBits[set] = b;
     }
     return b;

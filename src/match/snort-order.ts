@@ -19,6 +19,7 @@
  *   with it. honeywall takes the rules' order in the rule files there (`tie`, a test may give another).
  */
 import type { PortSet } from '../config/variables.js';
+import { portRanges } from './header-sets.js';
 import type { Packet } from '../packet/packet.js';
 import type { BufferName, RulePlan } from './plan.js';
 
@@ -32,54 +33,19 @@ const BLEEDOVER_PORT_LIMIT = 1024;
 interface PortFacts {
   any: boolean;
   count: number;
-  ranges: [number, number][];
+  /** Flat [lo, hi] runs, ascending (header-sets.ts portRanges). */
+  ranges: number[];
 }
 
 const portFacts = new WeakMap<PortSet, PortFacts>();
-
-/** The ports of a set as sorted disjoint ranges. */
-function portRanges(set: PortSet): [number, number][] {
-  let base: [number, number][];
-  if (set.any || (set.include.length === 0 && set.exclude.length > 0)) base = [[0, 65535]];
-  else {
-    base = [];
-    for (const e of set.include) base.push(...(Array.isArray(e) ? [e as [number, number]] : portRanges(e as PortSet)));
-    base = mergeRanges(base);
-  }
-  for (const e of set.exclude) {
-    for (const [lo, hi] of Array.isArray(e) ? [e as [number, number]] : portRanges(e as PortSet)) {
-      const next: [number, number][] = [];
-      for (const [a, b] of base) {
-        if (hi < a || lo > b) next.push([a, b]);
-        else {
-          if (a < lo) next.push([a, lo - 1]);
-          if (b > hi) next.push([hi + 1, b]);
-        }
-      }
-      base = next;
-    }
-  }
-  return base;
-}
-
-function mergeRanges(r: [number, number][]): [number, number][] {
-  r.sort((x, y) => x[0] - y[0]);
-  const out: [number, number][] = [];
-  for (const [a, b] of r) {
-    const last = out[out.length - 1];
-    if (last !== undefined && a <= last[1] + 1) last[1] = Math.max(last[1], b);
-    else out.push([a, b]);
-  }
-  return out;
-}
 
 function factsOf(set: PortSet): PortFacts {
   let f = portFacts.get(set);
   if (f === undefined) {
     const any = set.any && set.exclude.length === 0;
-    const ranges = any ? [] : portRanges(set);
+    const ranges = any ? [] : portRanges([set]);
     let count = 0;
-    for (const [a, b] of ranges) count += b - a + 1;
+    for (let j = 0; j < ranges.length; j += 2) count += ranges[j + 1]! - ranges[j]! + 1;
     f = { any, count, ranges };
     portFacts.set(set, f);
   }
@@ -87,7 +53,8 @@ function factsOf(set: PortSet): PortFacts {
 }
 
 function contains(set: PortSet, port: number): boolean {
-  for (const [a, b] of factsOf(set).ranges) if (port >= a && port <= b) return true;
+  const r = factsOf(set).ranges;
+  for (let j = 0; j < r.length; j += 2) if (port >= r[j]! && port <= r[j + 1]!) return true;
   return false;
 }
 
