@@ -152,12 +152,16 @@ export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
     strings: undefined,
     lower: undefined,
   });
-  if (item.fileData !== undefined) return item.fileData.map((f) => subject(undefined, undefined, f));
-  // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)
-  const dns = app?.dns;
-  if (dns !== undefined && dns.length > 0) return dns.map((q) => subject(undefined, q));
-  if (item.http.length === 0) return [subject(undefined, undefined)];
-  return item.http.map((h) => subject(h, undefined));
+  // (every list made by push onto []: `map` makes holey arrays and a literal a packed one, and detection's loop over
+  // the list deoptimized on the second kind)
+  const out: Subject[] = [];
+  if (item.fileData !== undefined) for (const f of item.fileData) out.push(subject(undefined, undefined, f));
+  else if (app?.dns !== undefined && app.dns.length > 0) {
+    // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)
+    for (const q of app.dns) out.push(subject(undefined, q));
+  } else if (item.http.length === 0) out.push(subject(undefined, undefined));
+  else for (const h of item.http) out.push(subject(h, undefined));
+  return out;
 }
 
 /** snort_stream_tcp.c MAX_SESSION_ALERTS: the alerts a TCP session remembers per direction. */
