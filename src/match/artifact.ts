@@ -9,8 +9,7 @@
  *
  * The tables hold the rule columns of rule-table.ts, every rule's plan as JSON (one blob, one offset per rule: a
  * rule is parsed when it is first evaluated), each port set's ports as runs (header-sets.ts PortRangeTable), and per
- * prefilter group its patterns, their rules and the serialized
- * Hyperscan databases. Byte arrays inside JSON are written as {"$b": base64} (stored-json.ts). Loading maps the
+ * prefilter group its patterns, their rules and the serialized Hyperscan databases. Byte arrays inside JSON are written as {"$b": base64} (stored-json.ts). Loading maps the
  * tables as views over the file's buffer (no copy) and deserializes the databases; nothing is compiled unless the
  * databases were made for another CPU or Hyperscan version.
  */
@@ -38,6 +37,7 @@ export const ARTIFACT_MAGIC = 'HWMATCH\0';
  * four `flow` flags.
  * 12: the rules' shared flowbits nodes (rule-tree.ts SharingTable) and the count of rules with xbits on a host, made
  * at compile time.
+ * 13: each port set's ports as runs (header-sets.ts PortRangeTable).
  */
 export const ARTIFACT_VERSION = 13;
 
