@@ -15,6 +15,7 @@ import { eventContext, type EventContext } from '../output/alert.js';
 import type { DefragStats } from '../packet/defrag.js';
 import { CaptureFormatError, CaptureNotes, openCaptureBatches, type CaptureRecord, type CaptureState } from '../packet/pcap.js';
 import type { LoadedArtifact } from './artifact.js';
+import type { RulePlan } from './plan.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
 import { byCaptureOrder, type ShardResult } from './replay-shard.js';
@@ -427,7 +428,11 @@ export class ShardedReplay {
         this.hooks.onFlowEnd?.(r.record);
         continue;
       }
-      const events = this.decider.select({ rules: r.rules.map((i) => this.artifact.table.get(i)), flags: r.flags }, r.packet);
+      // (the plans by push onto []: `map` over the arrays structured clone makes gave lists of another elements kind
+      // now and then, and the event queue's functions deoptimized on each, twice or three times a replay)
+      const rules: RulePlan[] = [];
+      for (let k = 0; k < r.rules.length; k++) rules.push(this.artifact.table.get(r.rules[k]!));
+      const events = this.decider.select({ rules, flags: r.flags }, r.packet);
       if (events.length === 0) continue;
       const ctx: EventContext = { pcapCnt: r.pcapCnt, flowId: r.flowId, appProto: r.appProto };
       for (const e of events) {
