@@ -323,15 +323,17 @@ export class PacketPipeline {
    * packet with that side's addresses, for the decode-time rules.
    */
   private streamItems(flushed: readonly StreamSegment[], trigger: Packet | undefined, out: InspectionItem[], tsSec?: number, tsUsec?: number): void {
-    for (const s of flushed) {
-      if (s.reason === 'redecode') {
-        const item = this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec, false);
-        out.push({ ...item, kind: 'packet', segment: undefined, detection: 'decode-only' });
-      } else out.push(this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec));
-    }
+    for (const s of flushed) out.push(this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec));
   }
 
-  private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec, http = true): InspectionItem {
+  /**
+   * A flushed segment's item; a 'redecode' marker's is a 'decode-only' packet with the side's addresses (no segment,
+   * no application buffers). Made in one object literal either way: a copy of the item by spread had a shape of its
+   * own, and the code reading items deoptimized on it.
+   */
+  private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec): InspectionItem {
+    const redecode = s.reason === 'redecode';
+    const http = !redecode;
     const f = s.flow;
     const from = s.fromClient ? f.client : f.server;
     const to = s.fromClient ? f.server : f.client;
@@ -344,15 +346,15 @@ export class PacketPipeline {
     p.tsSec = tsSec ?? Math.floor(f.lastSec);
     p.tsUsec = tsUsec ?? 0;
     return {
-      kind: 'stream',
+      kind: redecode ? 'packet' : 'stream',
       packet: p,
       flow: f,
       fromClient: s.fromClient,
       established: f.established,
       streamInserted: false,
-      detection: 'all',
+      detection: redecode ? 'decode-only' : 'all',
       fragAlerts: undefined,
-      segment: s,
+      segment: redecode ? undefined : s,
       http: http ? this.parseHttp(f, s.fromClient, s.data) : [],
       app: http ? this.app.tcp(f, s.fromClient, s.data, s.seq) : undefined,
       payload: undefined,

@@ -488,7 +488,14 @@ export class Matcher {
     if (decoded?.rules.some((r) => r.action === 'pass')) return decoded;
     const m = this.detect(item);
     if (decoded === undefined) return m;
-    return { rules: [...decoded.rules, ...m.rules], flags: [...decoded.flags, ...m.flags] };
+    // (joined by loops, the lists made by push: spreads and map's lists deoptimized collect)
+    const rules = decoded.rules.slice();
+    const flags = decoded.flags.slice();
+    for (let k = 0; k < m.rules.length; k++) {
+      rules.push(m.rules[k]!);
+      flags.push(m.flags[k]!);
+    }
+    return { rules, flags };
   }
 
   /**
@@ -554,7 +561,10 @@ export class Matcher {
     else
       for (const l of p.outer === undefined ? [ip] : [...p.outer, ip]) for (const proto of headerChain(l)) out = this.decodeTimeLayer(l, proto, out);
     // fpEvalIpProtoOnlyRules queues its events itself (SnortEventqAdd), not through fpFinalSelectEvent
-    return out === undefined ? undefined : { rules: out, flags: out.map(() => MATCH_DIRECT) };
+    if (out === undefined) return undefined;
+    const flags: number[] = [];
+    for (let k = 0; k < out.length; k++) flags.push(MATCH_DIRECT);
+    return { rules: out, flags };
   }
 
   private decodeTimeLayer(l: IpHeader, proto: number, out: RulePlan[] | undefined): RulePlan[] | undefined {
