@@ -9,9 +9,9 @@
  *
  * The tables hold the rule columns of rule-table.ts, every rule's plan as JSON (one blob, one offset per rule: a
  * rule is parsed when it is first evaluated), each port set's ports as runs (header-sets.ts PortRangeTable), and per
- * prefilter group its patterns, their rules and the serialized Hyperscan databases. Byte arrays inside JSON are written as {"$b": base64} (stored-json.ts). Loading maps the
- * tables as views over the file's buffer (no copy) and deserializes the databases; nothing is compiled unless the
- * databases were made for another CPU or Hyperscan version.
+ * prefilter group its patterns, their rules and the serialized Hyperscan databases. Byte arrays inside JSON are
+ * written as {"$b": base64} (stored-json.ts). Loading maps the tables as views over the file's buffer (no copy) and
+ * deserializes the databases; nothing is compiled unless the databases were made for another CPU or Hyperscan version.
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { AddressSet, PortSet } from '../config/variables.js';
