@@ -120,7 +120,7 @@ function portIntervals(set: PortSet): Interval[] {
 
 /**
  * The ports of the union of some sets as [lo, hi] ranges, flat, sorted, neither overlapping nor touching: the bits
- * of their `fastPorts` maps, in runs (ports beyond 0..65535 left out as there).
+ * of their `portBits` maps, in runs (ports beyond 0..65535 left out as there).
  */
 export function portRanges(sets: Iterable<PortSet>): number[] {
   const all: Interval[] = [];

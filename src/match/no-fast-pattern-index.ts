@@ -125,7 +125,7 @@ function push(m: Map<number, number[]>, k: number, r: number): void {
 }
 
 /**
- * The ports of a set when there are at most 1024 of them (else undefined), ascending: the ports of its `fastPorts`
+ * The ports of a set when there are at most 1024 of them (else undefined), ascending: the ports of its `portBits`
  * map, from its ranges (a walk of the map's 65,536 bits per set was a tenth of a compile's index time).
  */
 function portList(set: PortSet): number[] | undefined {
