@@ -47,6 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "honeywall_capture.h"
+
 #define CHECK(call)                                                                                                    \
   do {                                                                                                                 \
     if ((call) != napi_ok) return NULL;                                                                                \
@@ -1077,6 +1079,7 @@ NAPI_MODULE_INIT() {
   EXPORT("hsStreamOpen", hs_stream_open_js);
   EXPORT("hsStreamScan", hs_stream_scan_js);
   EXPORT("hsStreamClose", hs_stream_close_js);
+  EXPORT("captureWalk", honeywall_capture_walk_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

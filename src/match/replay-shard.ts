@@ -98,15 +98,37 @@ export class ReplayShard {
    * its headers, frameShard) only moves this shard's clock; the others are copied and go through the pipeline.
    */
   frameView(linktype: number, view: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): void {
-    const owner = frameShard(linktype, view, this.shards);
-    if (owner === SHARD_NO_IP ? this.shard !== 0 : owner !== SHARD_UNKNOWN && owner >> 2 !== this.shard) {
-      if (owner === SHARD_NO_IP) return;
-      const items = this.pipeline.advance(SHARD_KINDS[owner & 3]!, tsSec, tsUsec);
-      for (const item of items) this.item(item, index, false, out);
-      this.ended(index, out);
-      return;
-    }
+    if (this.skipped(frameShard(linktype, view, this.shards), tsSec, tsUsec, index, out)) return;
     this.frame({ linktype, data: copyFrame(view), tsSec, tsUsec, index }, out);
+  }
+
+  /**
+   * A frame the addon's capture walk found (CaptureParser.walkPcap), its bytes buf[start, end) valid during the call
+   * only, `owner` what frameShard says of it: as frameView.
+   */
+  frameWalked(
+    linktype: number,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    tsSec: number,
+    tsUsec: number,
+    owner: number,
+    index: number,
+    out: ShardResult[],
+  ): void {
+    if (this.skipped(owner, tsSec, tsUsec, index, out)) return;
+    this.frame({ linktype, data: copyFrame(buf, start, end), tsSec, tsUsec, index }, out);
+  }
+
+  /** A frame of another shard (`owner`: frameShard's answer) only moves this shard's clock: true for those. */
+  private skipped(owner: number, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): boolean {
+    if (owner === SHARD_NO_IP ? this.shard === 0 : owner === SHARD_UNKNOWN || owner >> 2 === this.shard) return false;
+    if (owner === SHARD_NO_IP) return true;
+    const items = this.pipeline.advance(SHARD_KINDS[owner & 3]!, tsSec, tsUsec);
+    for (const item of items) this.item(item, index, false, out);
+    this.ended(index, out);
+    return true;
   }
 
   /** End of capture: what is still queued in the shard's flows. */

@@ -5,6 +5,7 @@
  * Messages in: capture, close. Out: ready, error, results, end, done.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadEngine } from '../native/engine.js';
 import { CaptureNotes, visitCapture } from '../packet/pcap.js';
 import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
@@ -45,6 +46,8 @@ export type ReplayWorkerMessage =
 
 /** Frames between two posts of reports (the reading thread emits events up to the slowest shard's post). */
 const POST_EVERY = 8192;
+/** Records per call of the addon's capture walk (CaptureParser.walkPcap). */
+const WALK_BATCH = 1024;
 
 function run(): void {
   const port = parentPort;
@@ -58,6 +61,8 @@ function run(): void {
     post({ type: 'error', message: (err as Error).message });
     return;
   }
+  const engine = loadEngine();
+  const walked = new Int32Array(6 * WALK_BATCH);
   let items = 0;
   // captures one after the other, in the order they were asked for
   let queue = Promise.resolve();
@@ -85,6 +90,23 @@ function run(): void {
         }
       },
       notes,
+      {
+        walk: engine.captureWalk,
+        shards: data.shards,
+        out: walked,
+        visit: (buf, linktype, n) => {
+          for (let k = 0; k < 6 * n; k += 6) {
+            const start = walked[k]!;
+            const end = start + walked[k + 1]!;
+            bytes += end - start;
+            shard.frameWalked(linktype, buf, start, end, walked[k + 2]! >>> 0, walked[k + 3]!, walked[k + 5]!, index++, out);
+            if (index % POST_EVERY === 0) {
+              post({ type: 'results', upTo: index, results: out });
+              out = [];
+            }
+          }
+        },
+      },
     );
     shard.finish(index, out);
     items += shard.items;

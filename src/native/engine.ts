@@ -4,6 +4,7 @@
  * and `run` call `loadEngine()`, which says which Debian packages to install when the addon is missing.
  */
 import { createRequire } from 'node:module';
+import type { CaptureWalk } from '../packet/pcap.js';
 
 declare const handleBrand: unique symbol;
 /** A compiled pattern, database or stream living in the addon (owned by the thread that made it). */
@@ -43,6 +44,8 @@ export interface NativeEngine {
     dport?: number,
   ): number;
   hsStreamClose(stream: NativeHandle): void;
+  /** A classic pcap's ordinary records and their shards (src/packet/pcap.ts CaptureWalk, CaptureParser.walkPcap). */
+  captureWalk: CaptureWalk;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */
