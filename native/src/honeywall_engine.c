@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "honeywall_capture.h"
+#include "honeywall_decode.h"
 
 #define CHECK(call)                                                                                                    \
   do {                                                                                                                 \
@@ -1080,6 +1081,7 @@ NAPI_MODULE_INIT() {
   EXPORT("hsStreamScan", hs_stream_scan_js);
   EXPORT("hsStreamClose", hs_stream_close_js);
   EXPORT("captureWalk", honeywall_capture_walk_js);
+  EXPORT("decodeFrame", honeywall_decode_frame_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

@@ -46,6 +46,11 @@ export interface NativeEngine {
   hsStreamClose(stream: NativeHandle): void;
   /** A classic pcap's ordinary records and their shards (src/packet/pcap.ts CaptureWalk, CaptureParser.walkPcap). */
   captureWalk: CaptureWalk;
+  /**
+   * The native front's decoder on one frame (linktype -1: a bare IP datagram; flags 1 verify checksums, 2 length from
+   * data): the packet as a record (native/src/honeywall_decode.c), for the test holding it to src/packet/decode.ts.
+   */
+  decodeFrame(linktype: number, bytes: Uint8Array, flags: number, maxLayers: number): Int32Array;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */
