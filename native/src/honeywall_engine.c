@@ -49,6 +49,7 @@
 
 #include "honeywall_capture.h"
 #include "honeywall_decode.h"
+#include "honeywall_flow.h"
 
 #define CHECK(call)                                                                                                    \
   do {                                                                                                                 \
@@ -1082,6 +1083,9 @@ NAPI_MODULE_INIT() {
   EXPORT("hsStreamClose", hs_stream_close_js);
   EXPORT("captureWalk", honeywall_capture_walk_js);
   EXPORT("decodeFrame", honeywall_decode_frame_js);
+  EXPORT("flowTableOpen", honeywall_flow_table_open_js);
+  EXPORT("flowTableProcess", honeywall_flow_table_process_js);
+  EXPORT("flowTableFinish", honeywall_flow_table_finish_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

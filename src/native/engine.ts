@@ -51,6 +51,13 @@ export interface NativeEngine {
    * data): the packet as a record (native/src/honeywall_decode.c), for the test holding it to src/packet/decode.ts.
    */
   decodeFrame(linktype: number, bytes: Uint8Array, flags: number, maxLayers: number): Int32Array;
+  /**
+   * The native front's flow table (native/src/honeywall_flow.c), for the test holding it to src/flow/table.ts:
+   * opened with its configuration, fed frames, finished (its layouts are in the C file's header).
+   */
+  flowTableOpen(config: Float64Array): NativeHandle;
+  flowTableProcess(table: NativeHandle, linktype: number, frame: Uint8Array, tsSec: number, tsUsec: number, index: number): Int32Array;
+  flowTableFinish(table: NativeHandle): Int32Array;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */

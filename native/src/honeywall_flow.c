@@ -1,0 +1,553 @@
+/*
+ * src/flow/table.ts and the parts of flow.ts and key.ts it uses, in C (see honeywall_flow.h). Function for function a
+ * transcription: table.ts's comments say which stream5 behaviour each piece follows.
+ *
+ *   flowTableOpen(config: Float64Array) -> table
+ *       [trackTcp, trackUdp, trackIcmp, trackIp, maxTcp, maxUdp, maxIcmp, maxIp, timeoutTcp, timeoutUdp, timeoutIcmp,
+ *       timeoutIp, requireHandshake, handshakeGrace] (FlowConfig; no reassembly).
+ *   flowTableProcess(table, linktype, frame: Uint8Array, tsSec, tsUsec, index) -> Int32Array
+ *       The frame decoded (honeywall_decode.c, checksums not verified) and tracked as FlowTable.process(p, now,
+ *       index) tracks it: [flow (its createdIndex, -1 none), fromClient, isNew, established, streamInserted, nSegments,
+ *       nRemoved], then per segment [flow, fromClient, reason, flags, ttl, seq, ack, window], then per flow removed
+ *       [flow, reason] (FlowTable.onRemove's calls, in order).
+ *   flowTableFinish(table) -> Int32Array
+ *       FlowTable.flushAll() then its stats: [created tcp, udp, icmp, ip, timedOut, evicted, noSession, nSegments],
+ *       then the segments as above.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "honeywall_flow.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+struct hw_flow_table {
+  hw_flow_config cfg;
+  hw_flow **buckets;
+  uint32_t n_buckets, count;
+  hw_flow *lru_head[4], *lru_tail[4];
+  int32_t lru_size[4];
+  hw_flow *order_head, *order_tail;
+  int64_t first_sec;
+  int32_t *free_slots, n_free, cap_free, next_slot;
+  /* what one call produced */
+  hw_segment *segs;
+  int32_t n_segs, cap_segs;
+  double *removed;
+  int32_t n_removed, cap_removed;
+  int32_t oom;
+  double created[4], timed_out, evicted, no_session;
+};
+
+/* ------------------------------------------------------------------------------------------ key.ts */
+
+static uint32_t endpoint_hash(const uint8_t *ip, int32_t n, uint32_t port) {
+  uint32_t h = 0x811c9dc5u;
+  for (int32_t i = 0; i < n; i++) h = (h ^ ip[i]) * 0x01000193u;
+  return ((h ^ port) * 0x01000193u) ^ (port >> 8);
+}
+
+static uint32_t tuple_hash(uint32_t proto, uint32_t vlan, const uint8_t *src, uint32_t sp, const uint8_t *dst, uint32_t dp, int32_t n) {
+  uint32_t a = endpoint_hash(src, n, sp), b = endpoint_hash(dst, n, dp);
+  uint32_t h = ((a < b ? a : b) * 0x01000193u) ^ (a < b ? b : a);
+  h = ((h ^ proto) * 0x01000193u) ^ vlan;
+  return h & 0x3fffffffu;
+}
+
+static int compare_endpoints(const uint8_t *a, int32_t an, int32_t ap, const uint8_t *b, int32_t bn, int32_t bp) {
+  int32_t n = an < bn ? an : bn;
+  for (int32_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return (int)a[i] - (int)b[i];
+  if (an != bn) return an - bn;
+  return ap - bp;
+}
+
+static int same_side(const hw_endpoint *e, const uint8_t *ip, int32_t n, int32_t port) {
+  return e->port == port && e->ip_len == n && memcmp(e->ip, ip, (size_t)n) == 0;
+}
+
+static int matches(const hw_flow *f, int32_t proto, int32_t vlan, const uint8_t *src, int32_t sp, const uint8_t *dst, int32_t dp, int32_t n) {
+  if (f->proto != proto || f->vlan != vlan) return 0;
+  if (same_side(&f->client, src, n, sp) && same_side(&f->server, dst, n, dp)) return 1;
+  return same_side(&f->client, dst, n, dp) && same_side(&f->server, src, n, sp);
+}
+
+static int32_t seq_diff(int64_t a, int64_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
+
+/* ------------------------------------------------------------------------------------------ bookkeeping */
+
+static void lru_unlink(hw_flow_table *t, hw_flow *f) {
+  int k = f->kind;
+  if (f->lru_prev) f->lru_prev->lru_next = f->lru_next;
+  else t->lru_head[k] = f->lru_next;
+  if (f->lru_next) f->lru_next->lru_prev = f->lru_prev;
+  else t->lru_tail[k] = f->lru_prev;
+  f->lru_prev = f->lru_next = NULL;
+  t->lru_size[k]--;
+}
+
+static void lru_push_head(hw_flow_table *t, hw_flow *f) {
+  int k = f->kind;
+  f->lru_prev = NULL;
+  f->lru_next = t->lru_head[k];
+  if (t->lru_head[k]) t->lru_head[k]->lru_prev = f;
+  else t->lru_tail[k] = f;
+  t->lru_head[k] = f;
+  t->lru_size[k]++;
+}
+
+static int grow(void **p, int32_t *cap, int32_t need, size_t size) {
+  if (need <= *cap) return 1;
+  int32_t c = *cap ? *cap : 16;
+  while (c < need) c *= 2;
+  void *n = realloc(*p, (size_t)c * size);
+  if (n == NULL) return 0;
+  *p = n;
+  *cap = c;
+  return 1;
+}
+
+static void index_add(hw_flow_table *t, hw_flow *f) {
+  if (t->count + 1 > t->n_buckets / 2) {
+    uint32_t nb = t->n_buckets ? t->n_buckets * 2 : 1024;
+    hw_flow **b = calloc(nb, sizeof *b);
+    if (b != NULL) {
+      for (uint32_t i = 0; i < t->n_buckets; i++)
+        for (hw_flow *x = t->buckets[i], *next; x != NULL; x = next) {
+          next = x->chain;
+          x->chain = b[x->hash & (nb - 1)];
+          b[x->hash & (nb - 1)] = x;
+        }
+      free(t->buckets);
+      t->buckets = b;
+      t->n_buckets = nb;
+    } else if (t->n_buckets == 0) {
+      t->oom = 1;
+      return;
+    }
+  }
+  hw_flow **at = &t->buckets[f->hash & (t->n_buckets - 1)];
+  f->chain = *at;
+  *at = f;
+  t->count++;
+  /* insertion order (FlowIndex.values) */
+  f->order_prev = t->order_tail;
+  f->order_next = NULL;
+  if (t->order_tail) t->order_tail->order_next = f;
+  else t->order_head = f;
+  t->order_tail = f;
+}
+
+static void index_delete(hw_flow_table *t, hw_flow *f) {
+  for (hw_flow **at = &t->buckets[f->hash & (t->n_buckets - 1)]; *at != NULL; at = &(*at)->chain)
+    if (*at == f) {
+      *at = f->chain;
+      break;
+    }
+  t->count--;
+  if (f->order_prev) f->order_prev->order_next = f->order_next;
+  else t->order_head = f->order_next;
+  if (f->order_next) f->order_next->order_prev = f->order_prev;
+  else t->order_tail = f->order_prev;
+}
+
+static hw_flow *index_find(hw_flow_table *t, uint32_t hash, int32_t proto, int32_t vlan, const uint8_t *src, int32_t sp, const uint8_t *dst,
+                           int32_t dp, int32_t n) {
+  if (t->n_buckets == 0) return NULL;
+  for (hw_flow *f = t->buckets[hash & (t->n_buckets - 1)]; f != NULL; f = f->chain)
+    if (f->hash == hash && matches(f, proto, vlan, src, sp, dst, dp, n)) return f;
+  return NULL;
+}
+
+static void push_segment(hw_flow_table *t, const hw_segment *s) {
+  if (!grow((void **)&t->segs, &t->cap_segs, t->n_segs + 1, sizeof *t->segs)) {
+    t->oom = 1;
+    return;
+  }
+  t->segs[t->n_segs++] = *s;
+}
+
+/* ------------------------------------------------------------------------------------------ table.ts */
+
+/* cleanupFlush without reassembly: a side's first queued (never rebuilt) packet is decoded again. */
+static void cleanup_flush(hw_flow_table *t, hw_flow *f, int reason) {
+  (void)reason;
+  for (int w = 0; w < 2; w++) {
+    int from_client = w == 1;
+    hw_endpoint *ep = from_client ? &f->client : &f->server;
+    hw_endpoint *peer = from_client ? &f->server : &f->client;
+    if (ep->unflushed_first < 0) continue;
+    hw_segment s = {f->slot, f->created_index, from_client, HW_REDECODE, ep->unflushed_meta & 0xff, (int32_t)((uint32_t)ep->unflushed_meta >> 8), ep->unflushed_first,
+                    peer->l_unackd >= 0 ? peer->l_unackd : 0, peer->window};
+    push_segment(t, &s);
+  }
+}
+
+static void remove_flow(hw_flow_table *t, hw_flow *f, int reason) {
+  if (!f->terminated) cleanup_flush(t, f, reason);
+  lru_unlink(t, f);
+  index_delete(t, f);
+  if (grow((void **)&t->removed, &t->cap_removed, t->n_removed + 2, sizeof *t->removed)) {
+    t->removed[t->n_removed++] = f->created_index;
+    t->removed[t->n_removed++] = reason;
+  } else
+    t->oom = 1;
+  if (grow((void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots)) t->free_slots[t->n_free++] = f->slot;
+  free(f);
+}
+
+static void expire_kind(hw_flow_table *t, int k, double now) {
+  while (t->lru_tail[k] != NULL && now - t->lru_tail[k]->last_sec > t->cfg.timeout[k]) {
+    t->timed_out++;
+    remove_flow(t, t->lru_tail[k], HW_TIMEOUT);
+  }
+}
+
+static void endpoint_init(hw_endpoint *e, const uint8_t *ip, int32_t n, int32_t port) {
+  memset(e, 0, sizeof *e);
+  memcpy(e->ip, ip, (size_t)n);
+  e->ip_len = n;
+  e->port = port;
+  e->isn = e->next_seq = e->fin_end = e->l_unackd = e->acked_to = e->unflushed_first = -1;
+}
+
+static hw_flow *create_flow(hw_flow_table *t, int kind, int32_t vlan, uint32_t hash, const hw_packet *p, const uint8_t *b, int32_t sp,
+                            int32_t dp, double now, int64_t ts_sec) {
+  const hw_ip *ip = &p->ip[p->n_ip - 1];
+  int32_t n = ip->version == 4 ? 4 : 16;
+  const uint8_t *src = b + ip->offset + (ip->version == 4 ? 12 : 8), *dst = src + n;
+  int client_is_src = 1, state = HW_STATE_NONE, midstream = 1;
+  if (p->has_tcp) {
+    int syn = (p->tcp.flags & TCP_SYN) != 0, ack = (p->tcp.flags & TCP_ACK) != 0;
+    if (p->tcp.flags & TCP_RST) return NULL;
+    if (t->cfg.require_handshake && !(syn && !ack) && (double)(ts_sec - t->first_sec) >= t->cfg.handshake_grace) return NULL;
+    if (syn && !ack) {
+      state = HW_SYN_SENT;
+      midstream = 0;
+    } else if (syn && ack) {
+      client_is_src = 0;
+      state = HW_SYN_RECEIVED;
+      midstream = 0;
+    } else {
+      if (p->payload_length == 0) return NULL;
+      client_is_src = sp >= dp;
+      state = HW_ESTABLISHED;
+    }
+  }
+  hw_flow *f = calloc(1, sizeof *f);
+  if (f == NULL) {
+    t->oom = 1;
+    return NULL;
+  }
+  f->kind = kind;
+  f->proto = ip->proto;
+  f->vlan = vlan;
+  f->hash = hash;
+  endpoint_init(&f->client, client_is_src ? src : dst, n, client_is_src ? sp : dp);
+  endpoint_init(&f->server, client_is_src ? dst : src, n, client_is_src ? dp : sp);
+  f->state = state;
+  f->midstream = midstream;
+  f->start_sec = f->last_sec = now;
+  while (t->lru_size[kind] >= t->cfg.max[kind] && t->lru_tail[kind] != NULL) {
+    t->evicted++;
+    remove_flow(t, t->lru_tail[kind], HW_EVICTED);
+  }
+  f->slot = t->n_free > 0 ? t->free_slots[--t->n_free] : t->next_slot++;
+  index_add(t, f);
+  lru_push_head(t, f);
+  t->created[kind]++;
+  return f;
+}
+
+/* tcpUpdate without reassembly (every port unreassembled: the midstream queue of unflushed segments only). */
+static void tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, int from_client, hw_endpoint *sender, hw_endpoint *receiver) {
+  const hw_tcp *tcp = &p->tcp;
+  int fl = tcp->flags;
+  int syn = (fl & TCP_SYN) != 0, ack = (fl & TCP_ACK) != 0, fin = (fl & TCP_FIN) != 0, rst = (fl & TCP_RST) != 0;
+  int32_t len = p->payload_length;
+  int32_t meta = fl | (p->ip[p->n_ip - 1].ttl << 8);
+  if (syn || sender->isn < 0) sender->isn = tcp->seq;
+  int64_t end_seq = (uint32_t)(tcp->seq + (uint32_t)len + (uint32_t)syn + (uint32_t)fin);
+  if (sender->next_seq < 0 || seq_diff(end_seq, sender->next_seq) > 0) sender->next_seq = end_seq;
+  if (rst) {
+    sender->rst_seen = 1;
+    f->state = HW_CLOSED;
+    return;
+  }
+  if (syn && ack && !from_client && (f->state == HW_SYN_SENT || f->state == HW_SYN_RECEIVED))
+    f->state = HW_SYN_RECEIVED;
+  else if (ack && !syn && from_client && f->state == HW_SYN_RECEIVED && receiver->isn >= 0 && tcp->ack == (uint32_t)(receiver->isn + 1)) {
+    f->state = HW_ESTABLISHED;
+    f->established = 1;
+    f->synced = 1;
+  }
+  if (syn) {
+    sender->l_unackd = (uint32_t)(tcp->seq + 1);
+    sender->window = (uint32_t)tcp->window;
+  }
+  if (ack && !syn && (f->synced || f->midstream)) {
+    sender->l_unackd = tcp->seq;
+    sender->window = (uint32_t)tcp->window;
+    if (receiver->l_unackd < 0 || seq_diff(tcp->ack, receiver->l_unackd) > 0) receiver->l_unackd = tcp->ack;
+    if (receiver->acked_to < 0 || seq_diff(tcp->ack, receiver->acked_to) > 0) receiver->acked_to = tcp->ack;
+  }
+  int seen_both = f->client.packets > 0 && f->server.packets > 0;
+  if (f->midstream && seen_both) f->established = 1;
+  if (f->midstream && len > 0 && !syn && !sender->unflushed_ended && sender->unflushed_first < 0) {
+    sender->unflushed_first = tcp->seq;
+    sender->unflushed_meta = meta;
+  }
+  if (ack && receiver->unflushed_first >= 0 && seq_diff(tcp->ack, receiver->unflushed_first) > 0) {
+    receiver->unflushed_first = -1;
+    receiver->unflushed_ended = 1;
+  }
+  if (fin && !sender->fin_seen) {
+    sender->fin_seen = 1;
+    sender->fin_end = end_seq;
+  }
+  if (fin) f->state = receiver->fin_seen ? HW_CLOSED : HW_CLOSING;
+  int terminated = ack && sender->fin_seen && receiver->fin_seen && seq_diff(tcp->ack, receiver->fin_end) >= 0 && sender->acked_to >= 0 &&
+                   seq_diff(sender->acked_to, sender->fin_end) >= 0;
+  if (terminated) {
+    cleanup_flush(t, f, HW_FIN);
+    f->terminated = 1;
+  }
+}
+
+typedef struct {
+  hw_flow *flow;
+  int32_t from_client, is_new, established;
+} hw_update;
+
+/* FlowTable.process, the packet decoded into p from the frame b. */
+static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u) {
+  t->n_segs = t->n_removed = 0;
+  u->flow = NULL;
+  u->from_client = 1;
+  u->is_new = u->established = 0;
+  if (p->n_ip == 0) return;
+  const hw_ip *ip = &p->ip[p->n_ip - 1];
+  if (t->first_sec < 0) t->first_sec = ts_sec;
+  int kind = p->has_tcp ? HW_TCP : p->has_udp ? HW_UDP : p->has_icmp || p->has_icmp6 ? HW_ICMP : HW_IP;
+  expire_kind(t, kind, now);
+  if (!t->cfg.track[kind]) return;
+  if (ip->is_fragment) return;
+  int32_t sp = 0, dp = 0;
+  if (p->has_tcp) sp = p->tcp.src_port, dp = p->tcp.dst_port;
+  else if (p->has_udp) sp = p->udp.src_port, dp = p->udp.dst_port;
+  else {
+    const hw_icmp *ic = p->has_icmp ? &p->icmp : p->has_icmp6 ? &p->icmp6 : NULL;
+    if (ic != NULL && ic->id >= 0) sp = dp = ic->id;
+  }
+  int32_t vlan = p->n_vlans > 0 ? p->vlan_tci[p->n_vlans - 1] & 0x0fff : 0;
+  int32_t n = ip->version == 4 ? 4 : 16;
+  const uint8_t *src = b + ip->offset + (ip->version == 4 ? 12 : 8), *dst = src + n;
+  uint32_t hash = tuple_hash((uint32_t)ip->proto, (uint32_t)vlan, src, (uint32_t)sp, dst, (uint32_t)dp, n);
+  hw_flow *f = index_find(t, hash, ip->proto, vlan, src, sp, dst, dp, n);
+  int is_new = 0;
+  if (f != NULL && p->has_tcp && (f->terminated || (f->state == HW_CLOSED && (p->tcp.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN))) {
+    remove_flow(t, f, HW_END);
+    f = NULL;
+  }
+  if (f == NULL) {
+    f = create_flow(t, kind, vlan, hash, p, b, sp, dp, now, ts_sec);
+    if (f == NULL) {
+      t->no_session++;
+      return;
+    }
+    f->created_index = index;
+    is_new = 1;
+  } else {
+    lru_unlink(t, f);
+    lru_push_head(t, f);
+    f->last_sec = now;
+  }
+  f->last_index = index;
+  int from_client = compare_endpoints(src, n, sp, f->client.ip, f->client.ip_len, f->client.port) == 0;
+  hw_endpoint *sender = from_client ? &f->client : &f->server, *receiver = from_client ? &f->server : &f->client;
+  sender->packets++;
+  sender->bytes += p->payload_length;
+  if (p->has_tcp) tcp_update(t, f, p, from_client, sender, receiver);
+  else if (f->client.packets > 0 && f->server.packets > 0)
+    f->established = 1;
+  u->flow = f;
+  u->from_client = from_client;
+  u->is_new = is_new;
+  u->established = f->established && !f->terminated;
+}
+
+hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg) {
+  hw_flow_table *t = calloc(1, sizeof *t);
+  if (t == NULL) return NULL;
+  t->cfg = *cfg;
+  t->first_sec = -1;
+  return t;
+}
+
+void hw_flow_table_free(hw_flow_table *t) {
+  if (t == NULL) return;
+  for (hw_flow *f = t->order_head, *next; f != NULL; f = next) {
+    next = f->order_next;
+    free(f);
+  }
+  free(t->buckets);
+  free(t->free_slots);
+  free(t->segs);
+  free(t->removed);
+  free(t);
+}
+
+/* ------------------------------------------------------------------------------------------ N-API (tests) */
+
+typedef struct {
+  hw_flow_table *table;
+  hw_packet packet;
+} table_handle;
+
+static void table_finalize(napi_env env, void *data, void *hint) {
+  table_handle *h = data;
+  hw_flow_table_free(h->table);
+  free(h);
+}
+
+napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_typedarray_type ty;
+  size_t len, off;
+  double *c;
+  napi_value ab;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_typedarray_info(env, argv[0], &ty, &len, (void **)&c, &ab, &off) != napi_ok || ty != napi_float64_array || len < 14) {
+    napi_throw_type_error(env, NULL, "flowTableOpen(config: Float64Array of 14)");
+    return NULL;
+  }
+  hw_flow_config cfg;
+  for (int k = 0; k < 4; k++) {
+    cfg.track[k] = c[k] != 0;
+    cfg.max[k] = (int32_t)c[4 + k];
+    cfg.timeout[k] = c[8 + k];
+  }
+  cfg.require_handshake = c[12] != 0;
+  cfg.handshake_grace = c[13];
+  table_handle *h = calloc(1, sizeof *h);
+  if (h == NULL || (h->table = hw_flow_table_new(&cfg)) == NULL) {
+    free(h);
+    napi_throw_error(env, NULL, "flowTableOpen: out of memory");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_external(env, h, table_finalize, NULL, &out);
+  return out;
+}
+
+static napi_value int32_out(napi_env env, const int32_t *r, size_t n) {
+  napi_value ab, out;
+  void *data;
+  if (napi_create_arraybuffer(env, sizeof(int32_t) * n, &data, &ab) != napi_ok) return NULL;
+  memcpy(data, r, sizeof(int32_t) * n);
+  napi_create_typedarray(env, napi_int32_array, n, ab, 0, &out);
+  return out;
+}
+
+static size_t put_segments(hw_flow_table *t, int32_t *r, size_t n) {
+  for (int32_t i = 0; i < t->n_segs; i++) {
+    const hw_segment *s = &t->segs[i];
+    r[n++] = (int32_t)s->flow_created;
+    r[n++] = s->from_client;
+    r[n++] = s->reason;
+    r[n++] = s->flags;
+    r[n++] = s->ttl;
+    r[n++] = (int32_t)(uint32_t)s->seq;
+    r[n++] = (int32_t)(uint32_t)s->ack;
+    r[n++] = (int32_t)s->window;
+  }
+  return n;
+}
+
+static table_handle *handle_of(napi_env env, napi_value v) {
+  void *h = NULL;
+  if (napi_get_value_external(env, v, &h) != napi_ok || h == NULL) {
+    napi_throw_type_error(env, NULL, "not a flow table");
+    return NULL;
+  }
+  return h;
+}
+
+napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
+    napi_throw_type_error(env, NULL, "flowTableProcess(table, linktype, frame, tsSec, tsUsec, index)");
+    return NULL;
+  }
+  table_handle *h = handle_of(env, argv[0]);
+  if (h == NULL) return NULL;
+  int32_t linktype;
+  double ts_sec, ts_usec, index;
+  napi_typedarray_type ty;
+  size_t len, off;
+  uint8_t *b;
+  napi_value ab;
+  if (napi_get_value_int32(env, argv[1], &linktype) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &ty, &len, (void **)&b, &ab, &off) != napi_ok || ty != napi_uint8_array ||
+      napi_get_value_double(env, argv[3], &ts_sec) != napi_ok || napi_get_value_double(env, argv[4], &ts_usec) != napi_ok ||
+      napi_get_value_double(env, argv[5], &index) != napi_ok || len > INT32_MAX / 2) {
+    napi_throw_type_error(env, NULL, "flowTableProcess(table, linktype, frame: Uint8Array, tsSec, tsUsec, index)");
+    return NULL;
+  }
+  hw_decode_options o = {0, 8, 0};
+  hw_decode(&h->packet, linktype, b, (int32_t)len, &o);
+  hw_update u;
+  hw_flow_table *t = h->table;
+  process(t, &h->packet, b, (int64_t)ts_sec, ts_sec + ts_usec / 1e6, index, &u);
+  if (t->oom) {
+    napi_throw_error(env, NULL, "flowTableProcess: out of memory");
+    return NULL;
+  }
+  size_t cap = 7 + 8 * (size_t)t->n_segs + (size_t)t->n_removed;
+  int32_t *r = malloc(sizeof(int32_t) * cap);
+  if (r == NULL) {
+    napi_throw_error(env, NULL, "flowTableProcess: out of memory");
+    return NULL;
+  }
+  int32_t head[7] = {u.flow ? (int32_t)u.flow->created_index : -1, u.from_client, u.is_new, u.established, 0, t->n_segs, t->n_removed / 2};
+  memcpy(r, head, sizeof head);
+  size_t n = put_segments(t, r, 7);
+  for (int32_t i = 0; i < t->n_removed; i++) r[n++] = (int32_t)t->removed[i];
+  napi_value out = int32_out(env, r, n);
+  free(r);
+  return out;
+}
+
+napi_value honeywall_flow_table_finish_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_type_error(env, NULL, "flowTableFinish(table)");
+    return NULL;
+  }
+  table_handle *h = handle_of(env, argv[0]);
+  if (h == NULL) return NULL;
+  hw_flow_table *t = h->table;
+  t->n_segs = t->n_removed = 0;
+  for (hw_flow *f = t->order_head; f != NULL; f = f->order_next)
+    if (!f->terminated) cleanup_flush(t, f, HW_END);
+  size_t cap = 8 + 8 * (size_t)t->n_segs;
+  int32_t *r = malloc(sizeof(int32_t) * cap);
+  if (r == NULL || t->oom) {
+    free(r);
+    napi_throw_error(env, NULL, "flowTableFinish: out of memory");
+    return NULL;
+  }
+  int32_t head[8] = {(int32_t)t->created[0], (int32_t)t->created[1], (int32_t)t->created[2], (int32_t)t->created[3], (int32_t)t->timed_out,
+                     (int32_t)t->evicted, (int32_t)t->no_session, t->n_segs};
+  memcpy(r, head, sizeof head);
+  size_t n = put_segments(t, r, 8);
+  napi_value out = int32_out(env, r, n);
+  free(r);
+  return out;
+}

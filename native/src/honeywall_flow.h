@@ -1,0 +1,65 @@
+/*
+ * honeywall_flow.c: src/flow/table.ts in C, the native front's flow table (docs/performance.md, "What closes the
+ * gap"): sessions by 5-tuple and VLAN, per-kind limits with LRU eviction, idle timeouts, the TCP state stream5
+ * keeps, and a session's cleanup. Reassembly (StreamBuffer, PAF) is not in it yet: it behaves as a FlowTable whose
+ * ports are all unreassembled (`reassembleClientPorts` and `reassembleServerPorts` 'none'), which is what
+ * test/native-flow.test.ts holds it to.
+ */
+#ifndef HONEYWALL_FLOW_H
+#define HONEYWALL_FLOW_H
+#include <node_api.h>
+#include <stdint.h>
+
+#include "honeywall_decode.h"
+
+enum hw_kind { HW_TCP = 0, HW_UDP = 1, HW_ICMP = 2, HW_IP = 3 };
+enum hw_tcp_state { HW_SYN_SENT, HW_SYN_RECEIVED, HW_ESTABLISHED, HW_CLOSING, HW_CLOSED, HW_STATE_NONE };
+/* table.ts FlushReason, in its order */
+enum hw_reason { HW_PDU, HW_ACK, HW_SIZE, HW_FIN, HW_RST, HW_TIMEOUT, HW_EVICTED, HW_END, HW_REDECODE };
+
+typedef struct {
+  uint8_t ip[16];
+  int32_t ip_len, port;
+  double packets, bytes;
+  /* sequence numbers as unsigned 32-bit values, -1 unknown (flow.ts Endpoint) */
+  int64_t isn, next_seq, fin_end, l_unackd, acked_to, unflushed_first;
+  int32_t fin_seen, rst_seen, unflushed_meta, unflushed_ended;
+  uint32_t window;
+} hw_endpoint;
+
+typedef struct hw_flow {
+  int32_t slot, kind, proto, vlan;
+  uint32_t hash;
+  hw_endpoint client, server;
+  int32_t state, established, midstream, synced, terminated;
+  double start_sec, last_sec;
+  double created_index, last_index;
+  struct hw_flow *lru_prev, *lru_next, *chain, *order_prev, *order_next;
+} hw_flow;
+
+/* A cleanup's record of a side's first queued packet (table.ts StreamSegment, reason 'redecode', no data). */
+typedef struct {
+  /* the flow by its slot and its creation (capture position): a removal in the same call frees the flow */
+  int32_t flow_slot;
+  double flow_created;
+  int32_t from_client, reason, flags, ttl;
+  int64_t seq, ack;
+  uint32_t window;
+} hw_segment;
+
+typedef struct {
+  int32_t track[4], max[4];
+  double timeout[4];
+  int32_t require_handshake;
+  double handshake_grace;
+} hw_flow_config;
+
+typedef struct hw_flow_table hw_flow_table;
+
+hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg);
+void hw_flow_table_free(hw_flow_table *t);
+
+napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info);
+napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info);
+napi_value honeywall_flow_table_finish_js(napi_env env, napi_callback_info info);
+#endif

@@ -1,0 +1,258 @@
+/**
+ * The native front's flow table (native/src/honeywall_flow.c) against src/flow/table.ts FlowTable, without
+ * reassembly (every port unreassembled, as the C table has no streams yet): the same flow for every packet (named by
+ * the capture position that created it), the same direction, newness and `established`, the same cleanup records
+ * (a midstream session's first unflushed packet decoded again) and flows removed (timeouts, evictions, restarts), in
+ * the same order, and the same figures at the end, over generated conversations among a few hosts and ports: TCP
+ * with any flags and sequence numbers near each other (handshakes, FINs and their ACKs, RSTs, midstream pickups), UDP,
+ * ICMP echo and other, other protocols, VLAN tags, fragments, and times that pass the idle timeouts; with small
+ * per-kind limits (evictions), kinds tracked or not, and require_3whs with its grace period.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type FlushReason, FlowTable, type StreamSegment } from '../src/flow/table.js';
+import { loadEngine } from '../src/native/engine.js';
+import { buildIp, type PacketSpec } from '../src/packet/build.js';
+import { decode } from '../src/packet/decode.js';
+
+const engine = loadEngine();
+const REASONS: FlushReason[] = ['pdu', 'ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end', 'redecode'];
+
+const HOSTS = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
+const HOSTS6 = ['2001:db8::1', '2001:db8::2'];
+const PORTS = [80, 1234, 5555];
+/** Sequence numbers near each other (so that FINs, ACKs and handshakes line up), and a few far ones. */
+const SEQS = [1000, 1001, 1002, 2000, 2001, 2002];
+const seqNumber = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...SEQS) }, { weight: 1, arbitrary: fc.constantFrom(0xffffffff, 0, 1003, 5000) });
+const FLAGS = [0x02, 0x12, 0x10, 0x18, 0x11, 0x01, 0x04, 0x14, 0x19, 0x00, 0x03, 0x06];
+
+/** A conversation: the tuple its packets share (either way round). */
+const conversation = fc.record({
+  six: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+  a: fc.integer({ min: 0, max: 2 }),
+  b: fc.integer({ min: 0, max: 2 }),
+  sp: fc.constantFrom(...PORTS),
+  dp: fc.constantFrom(...PORTS),
+  vlan: fc.constantFrom(0, 0, 0, 1, 2),
+});
+
+const packet = fc.record({
+  conv: fc.nat(),
+  reverse: fc.boolean(),
+  kind: fc.constantFrom('tcp', 'tcp', 'tcp', 'tcp', 'udp', 'udp', 'icmp', 'ip'),
+  flags: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...FLAGS) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
+  seq: seqNumber,
+  ack: seqNumber,
+  payload: fc.integer({ min: 0, max: 3 }),
+  icmpType: fc.constantFrom(8, 0, 3, 13),
+  icmpId: fc.integer({ min: 0, max: 2 }),
+  frag: fc.integer({ min: 0, max: 15 }).map((n) => n === 0),
+  ttl: fc.integer({ min: 1, max: 255 }),
+  gap: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 4, max: 40 }) }),
+  // (often 0: times a whole timeout apart, the boundary of the idle check)
+  usec: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999_999 })),
+});
+
+type Gen = typeof packet extends fc.Arbitrary<infer T> ? T : never;
+type Conv = typeof conversation extends fc.Arbitrary<infer T> ? T : never;
+type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
+
+function frameOf(g: Gen, c: Conv): Uint8Array {
+  const hosts = c.six ? HOSTS6 : HOSTS;
+  const [a, b] = g.reverse ? [hosts[c.b % hosts.length]!, hosts[c.a % hosts.length]!] : [hosts[c.a % hosts.length]!, hosts[c.b % hosts.length]!];
+  const [sp, dp] = g.reverse ? [c.dp, c.sp] : [c.sp, c.dp];
+  const ip = { src: a, dst: b, ttl: g.ttl, mf: g.frag, fragment: g.frag && c.six, id: 7 };
+  const payload = new Uint8Array(g.payload).fill(0x41);
+  let spec: PacketSpec;
+  if (g.kind === 'tcp') spec = { ip, tcp: { sport: sp, dport: dp, flags: g.flags, seq: g.seq, ack: g.ack, window: 100 + g.ttl }, payload };
+  else if (g.kind === 'udp') spec = { ip, udp: { sport: sp, dport: dp }, payload };
+  else if (g.kind === 'icmp') spec = { ip, icmp: { type: c.six ? 128 : g.icmpType, code: 0, id: g.icmpId, seq: 1 }, payload };
+  else spec = { ip, proto: 99, payload };
+  const datagram = buildIp(spec);
+  const type = c.six ? [0x86, 0xdd] : [0x08, 0x00];
+  const vlan = c.vlan > 0 ? [0x81, 0x00, 0x00, c.vlan] : [];
+  return Uint8Array.from([...new Array<number>(12).fill(2), ...vlan, ...type, ...datagram]);
+}
+
+const config = fc.record({
+  track: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean()).map(([t, u, i, p]) => [t || u, u, i, p]),
+  max: fc.tuple(...[0, 1, 2, 3].map(() => fc.integer({ min: 1, max: 4 }))),
+  timeout: fc.tuple(...[0, 1, 2, 3].map(() => fc.constantFrom(5, 10, 30))),
+  requireHandshake: fc.boolean(),
+  grace: fc.constantFrom(0, 5, 60),
+});
+
+function segmentsOf(segs: readonly StreamSegment[]): number[] {
+  const r: number[] = [];
+  for (const s of segs) r.push(s.flow.createdIndex, +s.fromClient, REASONS.indexOf(s.reason), s.flags, s.ttl, s.seq | 0, s.ack | 0, s.window | 0);
+  return r;
+}
+
+interface Counts {
+  flows: number;
+  terminated: number;
+  redecoded: number;
+  /** timeouts, evictions, restarts */
+  removed: number[];
+}
+
+/** Both tables over one sequence of packets: the same answer to every packet, the same cleanup at the end. */
+function compare(c: Config, convs: Conv[], packets: Gen[], counts: Counts): void {
+  const js = new FlowTable({
+    trackTcp: c.track[0],
+    trackUdp: c.track[1],
+    trackIcmp: c.track[2],
+    trackIp: c.track[3],
+    maxTcp: c.max[0],
+    maxUdp: c.max[1],
+    maxIcmp: c.max[2],
+    maxIp: c.max[3],
+    tcpTimeout: c.timeout[0],
+    udpTimeout: c.timeout[1],
+    icmpTimeout: c.timeout[2],
+    ipTimeout: c.timeout[3],
+    requireHandshake: c.requireHandshake,
+    handshakeGrace: c.grace,
+    reassembleClientPorts: 'none',
+    reassembleServerPorts: 'none',
+  });
+  let gone: number[] = [];
+  js.onRemove = (f, _segs, reason) => gone.push(f.createdIndex, REASONS.indexOf(reason));
+  const native = engine.flowTableOpen(Float64Array.from([...c.track.map(Number), ...c.max, ...c.timeout, c.requireHandshake ? 1 : 0, c.grace]));
+  const kinds = [REASONS.indexOf('timeout'), REASONS.indexOf('evicted'), REASONS.indexOf('end')];
+  let sec = 1_600_000_000;
+  packets.forEach((g, index) => {
+    sec += g.gap;
+    const frame = frameOf(g, convs[g.conv % convs.length]!);
+    const p = decode(1, frame, undefined, { verifyChecksums: false });
+    p.tsSec = sec;
+    p.tsUsec = g.usec;
+    gone = [];
+    const u = js.process(p, p.tsSec + p.tsUsec / 1e6, index);
+    const want = [
+      u.flow === undefined ? -1 : u.flow.createdIndex,
+      +u.fromClient,
+      +u.isNew,
+      +u.established,
+      +u.streamInserted,
+      u.flushed.length,
+      gone.length / 2,
+      ...segmentsOf(u.flushed),
+      ...gone,
+    ];
+    const got = Array.from(engine.flowTableProcess(native, 1, frame, sec, g.usec, index));
+    expect({ index, got }).toEqual({ index, got: want });
+    if (u.isNew) counts.flows++;
+    if (u.flow?.terminated === true) counts.terminated++;
+    counts.redecoded += u.flushed.length;
+    for (let k = 1; k < gone.length; k += 2) counts.removed[kinds.indexOf(gone[k]!)]!++;
+  });
+  const end = js.flushAll();
+  const s = js.stats;
+  const want = [s.created.tcp, s.created.udp, s.created.icmp, s.created.ip, s.timedOut, s.evicted, s.noSession, end.length, ...segmentsOf(end)];
+  expect(Array.from(engine.flowTableFinish(native))).toEqual(want);
+}
+
+/**
+ * A TCP session as a stack sends it: handshake (or none: picked up midstream), data both ways with their ACKs, FINs
+ * and the last ACK; then damaged as a network and an attacker damage it: packets lost, sent twice, swapped, their
+ * flags changed.
+ */
+const session = fc
+  .record({
+    isnC: seqNumber,
+    isnS: seqNumber,
+    midstream: fc.boolean(),
+    data: fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3 })), { maxLength: 4 }),
+    serverFinFirst: fc.boolean(),
+    lastAck: fc.boolean(),
+    damage: fc.array(fc.tuple(fc.nat(), fc.constantFrom('drop', 'twice', 'swap', 'flags'), fc.constantFrom(...FLAGS)), { maxLength: 3 }),
+  })
+  .map((x) => {
+    const out: Omit<Gen, 'conv' | 'gap' | 'usec'>[] = [];
+    let c = x.isnC;
+    let sv = x.isnS;
+    const base = { kind: 'tcp', icmpType: 8, icmpId: 0, frag: false, ttl: 64 } as const;
+    const send = (fromServer: boolean, flags: number, payload: number) => {
+      out.push({ ...base, reverse: fromServer, flags, seq: fromServer ? sv : c, ack: fromServer ? c : sv, payload });
+      if (fromServer) sv = (sv + payload + (flags & 0x03 ? 1 : 0)) >>> 0;
+      else c = (c + payload + (flags & 0x03 ? 1 : 0)) >>> 0;
+    };
+    if (!x.midstream) {
+      send(false, 0x02, 0);
+      send(true, 0x12, 0);
+      send(false, 0x10, 0);
+    }
+    for (const [fromServer, n] of x.data) {
+      send(fromServer, 0x18, n);
+      send(!fromServer, 0x10, 0);
+    }
+    send(x.serverFinFirst, 0x11, 0);
+    send(!x.serverFinFirst, 0x11, 0);
+    if (x.lastAck) send(x.serverFinFirst, 0x10, 0);
+    for (const [at, what, flags] of x.damage) {
+      const i = at % out.length;
+      if (what === 'drop') out.splice(i, 1);
+      else if (what === 'twice') out.splice(i, 0, out[i]!);
+      else if (what === 'swap' && i + 1 < out.length) [out[i], out[i + 1]] = [out[i + 1]!, out[i]!];
+      else if (what === 'flags') out[i] = { ...out[i]!, flags };
+      if (out.length === 0) break;
+    }
+    return out;
+  });
+
+describe('the native flow table (honeywall_flow.c)', () => {
+  it('tracks generated conversations as FlowTable does', () => {
+    const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0] };
+    fc.assert(
+      fc.property(
+        config,
+        fc.array(conversation, { minLength: 1, maxLength: 5 }),
+        fc.array(packet, { minLength: 1, maxLength: 80 }),
+        (c, convs, packets) => compare(c, convs, packets, counts),
+      ),
+      { numRuns: 3000 },
+    );
+    // the generator reaches what is compared: flows made, timed out, evicted, restarted (a new SYN on a closed session),
+    // and cleanups that decode a packet again
+    expect(counts.flows).toBeGreaterThan(3000);
+    expect(counts.removed[0]).toBeGreaterThan(300);
+    expect(counts.removed[1]).toBeGreaterThan(150);
+    expect(counts.removed[2]).toBeGreaterThan(15);
+    expect(counts.redecoded).toBeGreaterThan(250);
+  });
+
+  it('tracks whole TCP sessions, damaged, and packets between them, as FlowTable does', () => {
+    const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0] };
+    fc.assert(
+      fc.property(
+        config,
+        fc.array(conversation, { minLength: 1, maxLength: 3 }),
+        fc.array(session, { minLength: 1, maxLength: 3 }),
+        fc.array(packet, { maxLength: 10 }),
+        fc.array(fc.nat(), { maxLength: 60 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999_999 }))), {
+          minLength: 60,
+          maxLength: 60,
+        }),
+        (c, convs, sessions, noise, order, times) => {
+          // the sessions' packets interleaved in a random order (each session's own order kept), the noise among them
+          const queues = sessions.map((s, k) => s.map((g) => ({ ...g, conv: k })));
+          queues.push(noise.map((g) => ({ ...g })));
+          const packets: Gen[] = [];
+          for (let i = 0; queues.some((q) => q.length > 0); i++) {
+            const live = queues.filter((q) => q.length > 0);
+            const g = live[(order[i % Math.max(1, order.length)] ?? 0) % live.length]!.shift()!;
+            const [gap, usec] = times[packets.length % times.length]!;
+            packets.push({ ...g, gap, usec } as Gen);
+          }
+          compare({ ...c, track: [true, c.track[1]!, c.track[2]!, c.track[3]!] }, convs, packets, counts);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(counts.terminated).toBeGreaterThan(300);
+    expect(counts.removed[2]).toBeGreaterThan(30);
+    expect(counts.redecoded).toBeGreaterThan(300);
+  });
+});
