@@ -58,6 +58,8 @@ export interface NativeEngine {
   flowTableOpen(config: Float64Array): NativeHandle;
   flowTableProcess(table: NativeHandle, linktype: number, frame: Uint8Array, tsSec: number, tsUsec: number, index: number): Int32Array;
   flowTableFinish(table: NativeHandle): Int32Array;
+  /** The native front's StreamBuffer (native/src/honeywall_stream.c) run through a script, for its test. */
+  streamRun(policy: number, maxBytes: number, maxSegs: number, ops: Int32Array, bytes: Uint8Array): Int32Array;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */
