@@ -1,15 +1,19 @@
 /**
- * The native front's flow table (native/src/honeywall_flow.c) against src/flow/table.ts FlowTable, without
- * reassembly (every port unreassembled, as the C table has no streams yet): the same flow for every packet (named by
- * the capture position that created it), the same direction, newness and `established`, the same cleanup records
- * (a midstream session's first unflushed packet decoded again) and flows removed (timeouts, evictions, restarts), in
- * the same order, and the same figures at the end, over generated conversations among a few hosts and ports: TCP
- * with any flags and sequence numbers near each other (handshakes, FINs and their ACKs, RSTs, midstream pickups), UDP,
- * ICMP echo and other, other protocols, VLAN tags, fragments, and times that pass the idle timeouts; with small
- * per-kind limits (evictions), kinds tracked or not, and require_3whs with its grace period.
+ * The native front's flow table (native/src/honeywall_flow.c) against src/flow/table.ts FlowTable without protocol
+ * aware flushing (no `pduLength`: footprint flushing, which is all the C table has yet): the same flow for every
+ * packet (named by the capture position that created it), the same direction, newness, `established` and queueing,
+ * the same rebuilt segments (their bytes, flags, TTL, sequence and acknowledgement numbers, window and reason) and
+ * cleanup records, the same flows removed (timeouts, evictions, restarts), in the same order, and the same figures at
+ * the end. Over generated conversations among a few hosts and ports (TCP with any flags and sequence numbers near
+ * each other, UDP, ICMP, other protocols, VLAN tags, fragments, times past the idle timeouts) and over whole TCP
+ * sessions (handshake or midstream, data both ways, FINs and the last ACK) damaged and interleaved; with small
+ * per-kind limits, kinds tracked or not, require_3whs with its grace period, the three overlap policies, reassembled
+ * ports none, all or some, and queue and flush limits small enough to be hit.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { portMap } from '../src/flow/port-map.js';
+import type { StreamPolicy } from '../src/flow/reassembly.js';
 import { type FlushReason, FlowTable, type StreamSegment } from '../src/flow/table.js';
 import { loadEngine } from '../src/native/engine.js';
 import { buildIp, type PacketSpec } from '../src/packet/build.js';
@@ -17,6 +21,7 @@ import { decode } from '../src/packet/decode.js';
 
 const engine = loadEngine();
 const REASONS: FlushReason[] = ['pdu', 'ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end', 'redecode'];
+const POLICIES: StreamPolicy[] = ['bsd', 'first', 'last'];
 
 const HOSTS = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
 const HOSTS6 = ['2001:db8::1', '2001:db8::2'];
@@ -62,7 +67,7 @@ function frameOf(g: Gen, c: Conv): Uint8Array {
   const [a, b] = g.reverse ? [hosts[c.b % hosts.length]!, hosts[c.a % hosts.length]!] : [hosts[c.a % hosts.length]!, hosts[c.b % hosts.length]!];
   const [sp, dp] = g.reverse ? [c.dp, c.sp] : [c.sp, c.dp];
   const ip = { src: a, dst: b, ttl: g.ttl, mf: g.frag, fragment: g.frag && c.six, id: 7 };
-  const payload = new Uint8Array(g.payload).fill(0x41);
+  const payload = Uint8Array.from({ length: g.payload }, (_, i) => (g.seq + g.ttl + i) & 0xff);
   let spec: PacketSpec;
   if (g.kind === 'tcp') spec = { ip, tcp: { sport: sp, dport: dp, flags: g.flags, seq: g.seq, ack: g.ack, window: 100 + g.ttl }, payload };
   else if (g.kind === 'udp') spec = { ip, udp: { sport: sp, dport: dp }, payload };
@@ -74,17 +79,29 @@ function frameOf(g: Gen, c: Conv): Uint8Array {
   return Uint8Array.from([...new Array<number>(12).fill(2), ...vlan, ...type, ...datagram]);
 }
 
+/** Which server ports' data is reassembled (FlowConfig.reassembleClientPorts / reassembleServerPorts). */
+const ports = fc.oneof(fc.constant('none' as const), fc.constant('all' as const), fc.subarray(PORTS, { minLength: 1 }));
+
 const config = fc.record({
   track: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean()).map(([t, u, i, p]) => [t || u, u, i, p]),
   max: fc.tuple(...[0, 1, 2, 3].map(() => fc.integer({ min: 1, max: 4 }))),
   timeout: fc.tuple(...[0, 1, 2, 3].map(() => fc.constantFrom(5, 10, 30))),
   requireHandshake: fc.boolean(),
   grace: fc.constantFrom(0, 5, 60),
+  policy: fc.constantFrom(0, 1, 2),
+  clientPorts: ports,
+  serverPorts: ports,
+  maxQueuedBytes: fc.constantFrom(1048576, 40, 8),
+  maxQueuedSegs: fc.constantFrom(2621, 6, 2),
+  flushSize: fc.constantFrom(65495, 16, 4),
 });
 
 function segmentsOf(segs: readonly StreamSegment[]): number[] {
   const r: number[] = [];
-  for (const s of segs) r.push(s.flow.createdIndex, +s.fromClient, REASONS.indexOf(s.reason), s.flags, s.ttl, s.seq | 0, s.ack | 0, s.window | 0);
+  for (const s of segs) {
+    r.push(s.flow.createdIndex, +s.fromClient, REASONS.indexOf(s.reason), s.flags, s.ttl, s.seq | 0, s.ack | 0, s.window | 0);
+    r.push(+s.pduHead, s.data.length, ...s.data);
+  }
   return r;
 }
 
@@ -94,6 +111,8 @@ interface Counts {
   redecoded: number;
   /** timeouts, evictions, restarts */
   removed: number[];
+  /** segments with data, by FlushReason */
+  data: Record<string, number>;
 }
 
 /** Both tables over one sequence of packets: the same answer to every packet, the same cleanup at the end. */
@@ -113,12 +132,32 @@ function compare(c: Config, convs: Conv[], packets: Gen[], counts: Counts): void
     ipTimeout: c.timeout[3],
     requireHandshake: c.requireHandshake,
     handshakeGrace: c.grace,
-    reassembleClientPorts: 'none',
-    reassembleServerPorts: 'none',
+    policy: POLICIES[c.policy],
+    reassembleClientPorts: c.clientPorts,
+    reassembleServerPorts: c.serverPorts,
+    maxQueuedBytes: c.maxQueuedBytes,
+    maxQueuedSegs: c.maxQueuedSegs,
+    flushSize: c.flushSize,
   });
   let gone: number[] = [];
   js.onRemove = (f, _segs, reason) => gone.push(f.createdIndex, REASONS.indexOf(reason));
-  const native = engine.flowTableOpen(Float64Array.from([...c.track.map(Number), ...c.max, ...c.timeout, c.requireHandshake ? 1 : 0, c.grace]));
+  const native = engine.flowTableOpen(
+    Float64Array.from([
+      ...c.track.map(Number),
+      ...c.max,
+      ...c.timeout,
+      c.requireHandshake ? 1 : 0,
+      c.grace,
+      c.policy,
+      c.maxQueuedBytes,
+      c.maxQueuedSegs,
+      c.flushSize,
+      c.clientPorts === 'all' ? 1 : 0,
+      c.serverPorts === 'all' ? 1 : 0,
+    ]),
+    Array.isArray(c.clientPorts) ? portMap(c.clientPorts) : undefined,
+    Array.isArray(c.serverPorts) ? portMap(c.serverPorts) : undefined,
+  );
   const kinds = [REASONS.indexOf('timeout'), REASONS.indexOf('evicted'), REASONS.indexOf('end')];
   let sec = 1_600_000_000;
   packets.forEach((g, index) => {
@@ -144,12 +183,17 @@ function compare(c: Config, convs: Conv[], packets: Gen[], counts: Counts): void
     expect({ index, got }).toEqual({ index, got: want });
     if (u.isNew) counts.flows++;
     if (u.flow?.terminated === true) counts.terminated++;
-    counts.redecoded += u.flushed.length;
+    for (const x of u.flushed) {
+      if (x.reason === 'redecode') counts.redecoded++;
+      else counts.data[x.reason] = (counts.data[x.reason] ?? 0) + 1;
+    }
     for (let k = 1; k < gone.length; k += 2) counts.removed[kinds.indexOf(gone[k]!)]!++;
   });
   const end = js.flushAll();
+  for (const x of end) if (x.reason !== 'redecode') counts.data.end = (counts.data.end ?? 0) + 1;
   const s = js.stats;
-  const want = [s.created.tcp, s.created.udp, s.created.icmp, s.created.ip, s.timedOut, s.evicted, s.noSession, end.length, ...segmentsOf(end)];
+  const want = [s.created.tcp, s.created.udp, s.created.icmp, s.created.ip, s.timedOut, s.evicted, s.noSession, s.flushedSegments, s.flushedBytes];
+  want.push(end.length, ...segmentsOf(end));
   expect(Array.from(engine.flowTableFinish(native))).toEqual(want);
 }
 
@@ -163,7 +207,7 @@ const session = fc
     isnC: seqNumber,
     isnS: seqNumber,
     midstream: fc.boolean(),
-    data: fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3 })), { maxLength: 4 }),
+    data: fc.array(fc.tuple(fc.boolean(), fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 60, max: 260 }))), { maxLength: 5 }),
     serverFinFirst: fc.boolean(),
     lastAck: fc.boolean(),
     damage: fc.array(fc.tuple(fc.nat(), fc.constantFrom('drop', 'twice', 'swap', 'flags'), fc.constantFrom(...FLAGS)), { maxLength: 3 }),
@@ -203,7 +247,7 @@ const session = fc
 
 describe('the native flow table (honeywall_flow.c)', () => {
   it('tracks generated conversations as FlowTable does', () => {
-    const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0] };
+    const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0], data: {} };
     fc.assert(
       fc.property(
         config,
@@ -223,7 +267,7 @@ describe('the native flow table (honeywall_flow.c)', () => {
   });
 
   it('tracks whole TCP sessions, damaged, and packets between them, as FlowTable does', () => {
-    const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0] };
+    const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0], data: {} };
     fc.assert(
       fc.property(
         config,
@@ -252,6 +296,9 @@ describe('the native flow table (honeywall_flow.c)', () => {
       { numRuns: 3000 },
     );
     expect(counts.terminated).toBeGreaterThan(300);
+    // rebuilt data of every kind of flush: ACKs past the footprint flush point, the size limit, FINs, RSTs, timeouts,
+    // evictions, the end of the capture
+    for (const reason of ['ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end']) expect(counts.data[reason] ?? 0, reason).toBeGreaterThan(15);
     expect(counts.removed[2]).toBeGreaterThan(30);
     expect(counts.redecoded).toBeGreaterThan(300);
   });

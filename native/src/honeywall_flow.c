@@ -2,17 +2,19 @@
  * src/flow/table.ts and the parts of flow.ts and key.ts it uses, in C (see honeywall_flow.h). Function for function a
  * transcription: table.ts's comments say which stream5 behaviour each piece follows.
  *
- *   flowTableOpen(config: Float64Array) -> table
+ *   flowTableOpen(config: Float64Array, clientPorts?: Uint8Array, serverPorts?: Uint8Array) -> table
  *       [trackTcp, trackUdp, trackIcmp, trackIp, maxTcp, maxUdp, maxIcmp, maxIp, timeoutTcp, timeoutUdp, timeoutIcmp,
- *       timeoutIp, requireHandshake, handshakeGrace] (FlowConfig; no reassembly).
+ *       timeoutIp, requireHandshake, handshakeGrace, policy (0 bsd, 1 first, 2 last), maxQueuedBytes, maxQueuedSegs,
+ *       flushSize, every client port reassembled, every server port reassembled] (FlowConfig without PAF), and the
+ *       65536-byte maps of the reassembled ports (FlowConfig.reassembleClientPorts / reassembleServerPorts).
  *   flowTableProcess(table, linktype, frame: Uint8Array, tsSec, tsUsec, index) -> Int32Array
  *       The frame decoded (honeywall_decode.c, checksums not verified) and tracked as FlowTable.process(p, now,
  *       index) tracks it: [flow (its createdIndex, -1 none), fromClient, isNew, established, streamInserted, nSegments,
- *       nRemoved], then per segment [flow, fromClient, reason, flags, ttl, seq, ack, window], then per flow removed
- *       [flow, reason] (FlowTable.onRemove's calls, in order).
+ *       nRemoved], then per segment [flow, fromClient, reason, flags, ttl, seq, ack, window, pduHead, length, ...bytes],
+ *       then per flow removed [flow, reason] (FlowTable.onRemove's calls, in order).
  *   flowTableFinish(table) -> Int32Array
- *       FlowTable.flushAll() then its stats: [created tcp, udp, icmp, ip, timedOut, evicted, noSession, nSegments],
- *       then the segments as above.
+ *       FlowTable.flushAll() then its stats: [created tcp, udp, icmp, ip, timedOut, evicted, noSession,
+ *       flushedSegments, flushedBytes, nSegments], then the segments as above.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +41,11 @@ struct hw_flow_table {
   double *removed;
   int32_t n_removed, cap_removed;
   int32_t oom;
-  double created[4], timed_out, evicted, no_session;
+  double created[4], timed_out, evicted, no_session, flushed_segments, flushed_bytes;
 };
+
+/* The footprint flush point (table.ts FOOTPRINT_FLUSH_POINT). */
+#define FOOTPRINT_FLUSH_POINT 192
 
 /* ------------------------------------------------------------------------------------------ key.ts */
 
@@ -164,25 +169,127 @@ static hw_flow *index_find(hw_flow_table *t, uint32_t hash, int32_t proto, int32
 
 static void push_segment(hw_flow_table *t, const hw_segment *s) {
   if (!grow((void **)&t->segs, &t->cap_segs, t->n_segs + 1, sizeof *t->segs)) {
+    free(s->data);
     t->oom = 1;
     return;
   }
   t->segs[t->n_segs++] = *s;
 }
 
+/* The segments of the call before are let go at the start of the next. */
+static void clear_segments(hw_flow_table *t) {
+  for (int32_t i = 0; i < t->n_segs; i++) free(t->segs[i].data);
+  t->n_segs = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ reassembly */
+
+static int reassembles(const hw_flow_table *t, const hw_flow *f, int from_client) {
+  if (from_client) return t->cfg.all_client_ports || t->cfg.client_ports[f->server.port];
+  return t->cfg.all_server_ports || t->cfg.server_ports[f->server.port];
+}
+
+/* streamOf / Endpoint.enableReassembly: the side's stream, made with its flush policy (footprint here). */
+static hw_stream *stream_of(hw_flow_table *t, hw_endpoint *ep) {
+  if (ep->stream == NULL) {
+    hw_stream *s = malloc(sizeof *s);
+    if (s == NULL) {
+      t->oom = 1;
+      return NULL;
+    }
+    hw_stream_init_buffer(s, t->cfg.policy, t->cfg.max_queued_bytes, t->cfg.max_queued_segs);
+    ep->flush_pt = FOOTPRINT_FLUSH_POINT;
+    if (ep->syn_next >= 0) hw_stream_init(s, (uint32_t)ep->syn_next);
+    ep->stream = s;
+  }
+  return ep->stream;
+}
+
+static void saw_syn(hw_endpoint *ep, uint32_t next) {
+  if (ep->stream != NULL) hw_stream_init(ep->stream, next);
+  else if (ep->syn_next < 0) ep->syn_next = next;
+}
+
+static int64_t acked_bytes(hw_endpoint *ep) {
+  hw_stream *s = ep->stream;
+  if (s == NULL || s->base < 0 || ep->acked_to < 0) return 0;
+  int64_t n = seq_diff(ep->acked_to, s->base);
+  if (n <= 0) return 0;
+  int64_t c = hw_stream_contiguous(s);
+  return n < c ? n : c;
+}
+
+/* flushStream: up to `limit` (-1: all) in-order bytes in chunks of at most flush_size. */
+static void flush_stream(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from_client, int64_t limit, int reason, int32_t meta, int whole_chunks_only) {
+  hw_stream *s = ep->stream;
+  if (s == NULL) return;
+  hw_endpoint *peer = from_client ? &f->server : &f->client;
+  int64_t left = limit;
+  while (left < 0 || left > 0) {
+    if (whole_chunks_only && hw_stream_contiguous(s) < t->cfg.flush_size) return;
+    int64_t want = left < 0 || left > t->cfg.flush_size ? t->cfg.flush_size : left;
+    uint32_t seq = 0;
+    uint8_t *data = NULL;
+    int32_t n = hw_stream_flush(s, want, &seq, &data);
+    if (n <= 0) return;
+    if (left > 0) left -= n;
+    t->flushed_segments++;
+    t->flushed_bytes += n;
+    hw_segment g = {f->slot, f->created_index, from_client, reason, meta & 0xff, (int32_t)((uint32_t)meta >> 8), seq,
+                    peer->l_unackd >= 0 ? peer->l_unackd : 0, peer->window, 0, n, data};
+    push_segment(t, &g);
+  }
+}
+
+/* flushAcked: the side's acked data; unless `force`, only with two segments of it (footprint's DataToFlush). */
+static void flush_acked(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from_client, int32_t meta, int force, int reason) {
+  hw_stream *s = ep->stream;
+  if (s == NULL) return;
+  int64_t acked = acked_bytes(ep);
+  if (acked <= 0) return;
+  if (!force && hw_stream_pieces_before(s, acked) < 2) return;
+  flush_stream(t, f, ep, from_client, acked, reason, meta, 0);
+}
+
+/* flushOnAck, footprint: once the acked bytes reach the flush point, with at least two segments acked, all of them. */
+static void flush_on_ack(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from_client, int32_t meta) {
+  hw_stream *s = ep->stream;
+  if (s == NULL) return;
+  int64_t acked = acked_bytes(ep);
+  if (acked >= ep->flush_pt && hw_stream_pieces_before(s, acked) > 1) flush_stream(t, f, ep, from_client, acked, HW_ACK, meta, 0);
+}
+
+static void endpoint_release(hw_endpoint *e) {
+  if (e->stream != NULL) {
+    hw_stream_release(e->stream);
+    free(e->stream);
+    e->stream = NULL;
+  }
+}
+
 /* ------------------------------------------------------------------------------------------ table.ts */
 
-/* cleanupFlush without reassembly: a side's first queued (never rebuilt) packet is decoded again. */
+/* cleanupFlush: per side, the server's first, a record of the first queued packet (decoded again), then the acked
+ * data still queued. */
 static void cleanup_flush(hw_flow_table *t, hw_flow *f, int reason) {
-  (void)reason;
   for (int w = 0; w < 2; w++) {
     int from_client = w == 1;
     hw_endpoint *ep = from_client ? &f->client : &f->server;
     hw_endpoint *peer = from_client ? &f->server : &f->client;
-    if (ep->unflushed_first < 0) continue;
-    hw_segment s = {f->slot, f->created_index, from_client, HW_REDECODE, ep->unflushed_meta & 0xff, (int32_t)((uint32_t)ep->unflushed_meta >> 8), ep->unflushed_first,
-                    peer->l_unackd >= 0 ? peer->l_unackd : 0, peer->window};
+    hw_stream *st = ep->stream;
+    int has_meta = st != NULL && st->n_segs > 0;
+    if (!has_meta) {
+      if (ep->unflushed_first < 0) continue;
+      hw_segment s = {f->slot, f->created_index, from_client, HW_REDECODE, ep->unflushed_meta & 0xff, (int32_t)((uint32_t)ep->unflushed_meta >> 8),
+                      ep->unflushed_first, peer->l_unackd >= 0 ? peer->l_unackd : 0, peer->window, 0, 0, NULL};
+      push_segment(t, &s);
+      continue;
+    }
+    int32_t meta = st->segs[0].meta;
+    hw_segment s = {f->slot, f->created_index, from_client, HW_REDECODE, meta & 0xff, (int32_t)((uint32_t)meta >> 8), st->base >= 0 ? st->base : 0,
+                    peer->l_unackd >= 0 ? peer->l_unackd : 0, peer->window, 0, 0, NULL};
     push_segment(t, &s);
+    flush_acked(t, f, ep, from_client, meta, 1, reason);
   }
 }
 
@@ -196,6 +303,8 @@ static void remove_flow(hw_flow_table *t, hw_flow *f, int reason) {
   } else
     t->oom = 1;
   if (grow((void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots)) t->free_slots[t->n_free++] = f->slot;
+  endpoint_release(&f->client);
+  endpoint_release(&f->server);
   free(f);
 }
 
@@ -211,7 +320,7 @@ static void endpoint_init(hw_endpoint *e, const uint8_t *ip, int32_t n, int32_t 
   memcpy(e->ip, ip, (size_t)n);
   e->ip_len = n;
   e->port = port;
-  e->isn = e->next_seq = e->fin_end = e->l_unackd = e->acked_to = e->unflushed_first = -1;
+  e->isn = e->next_seq = e->fin_end = e->l_unackd = e->acked_to = e->unflushed_first = e->syn_next = -1;
 }
 
 static hw_flow *create_flow(hw_flow_table *t, int kind, int32_t vlan, uint32_t hash, const hw_packet *p, const uint8_t *b, int32_t sp,
@@ -262,8 +371,9 @@ static hw_flow *create_flow(hw_flow_table *t, int kind, int32_t vlan, uint32_t h
   return f;
 }
 
-/* tcpUpdate without reassembly (every port unreassembled: the midstream queue of unflushed segments only). */
-static void tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, int from_client, hw_endpoint *sender, hw_endpoint *receiver) {
+/* tcpUpdate: the TCP state, the sender's data queued (or its first unflushed packet noted), the flushes this
+ * packet causes. Returns whether its payload was queued. */
+static int tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, const uint8_t *b, int from_client, hw_endpoint *sender, hw_endpoint *receiver) {
   const hw_tcp *tcp = &p->tcp;
   int fl = tcp->flags;
   int syn = (fl & TCP_SYN) != 0, ack = (fl & TCP_ACK) != 0, fin = (fl & TCP_FIN) != 0, rst = (fl & TCP_RST) != 0;
@@ -274,8 +384,12 @@ static void tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, int fro
   if (sender->next_seq < 0 || seq_diff(end_seq, sender->next_seq) > 0) sender->next_seq = end_seq;
   if (rst) {
     sender->rst_seen = 1;
+    if (sender->fin_seen || receiver->fin_seen) {
+      flush_acked(t, f, receiver, !from_client, meta, 1, HW_RST);
+      flush_acked(t, f, sender, from_client, meta, 1, HW_RST);
+    }
     f->state = HW_CLOSED;
-    return;
+    return 0;
   }
   if (syn && ack && !from_client && (f->state == HW_SYN_SENT || f->state == HW_SYN_RECEIVED))
     f->state = HW_SYN_RECEIVED;
@@ -296,7 +410,21 @@ static void tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, int fro
   }
   int seen_both = f->client.packets > 0 && f->server.packets > 0;
   if (f->midstream && seen_both) f->established = 1;
-  if (f->midstream && len > 0 && !syn && !sender->unflushed_ended && sender->unflushed_first < 0) {
+  int inserted = 0;
+  if (reassembles(t, f, from_client)) {
+    if (syn) saw_syn(sender, (uint32_t)(tcp->seq + 1));
+    if (len > 0 && !syn && !(sender->fin_seen && sender->fin_end >= 0 && seq_diff(tcp->seq, sender->fin_end) >= 0)) {
+      hw_stream *s = stream_of(t, sender);
+      if (s != NULL) {
+        const uint8_t *payload = b + p->payload_offset;
+        inserted = hw_stream_insert(s, tcp->seq, payload, len, meta);
+        if (!inserted && s->queued_bytes + len > t->cfg.max_queued_bytes) {
+          flush_stream(t, f, sender, from_client, -1, HW_SIZE, meta, 0);
+          inserted = hw_stream_insert(s, tcp->seq, payload, len, meta);
+        }
+      }
+    }
+  } else if (f->midstream && len > 0 && !syn && !sender->unflushed_ended && sender->unflushed_first < 0) {
     sender->unflushed_first = tcp->seq;
     sender->unflushed_meta = meta;
   }
@@ -311,23 +439,30 @@ static void tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, int fro
   if (fin) f->state = receiver->fin_seen ? HW_CLOSED : HW_CLOSING;
   int terminated = ack && sender->fin_seen && receiver->fin_seen && seq_diff(tcp->ack, receiver->fin_end) >= 0 && sender->acked_to >= 0 &&
                    seq_diff(sender->acked_to, sender->fin_end) >= 0;
+  if (ack) flush_on_ack(t, f, receiver, !from_client, meta);
   if (terminated) {
+    flush_acked(t, f, &f->client, 1, meta, 0, HW_FIN);
+    flush_acked(t, f, &f->server, 0, meta, 0, HW_FIN);
     cleanup_flush(t, f, HW_FIN);
     f->terminated = 1;
   }
+  hw_stream *ss = sender->stream;
+  if (ss != NULL && hw_stream_contiguous(ss) >= t->cfg.flush_size) flush_stream(t, f, sender, from_client, -1, HW_SIZE, meta, 1);
+  return inserted;
 }
 
 typedef struct {
   hw_flow *flow;
-  int32_t from_client, is_new, established;
+  int32_t from_client, is_new, established, stream_inserted;
 } hw_update;
 
 /* FlowTable.process, the packet decoded into p from the frame b. */
 static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u) {
-  t->n_segs = t->n_removed = 0;
+  clear_segments(t);
+  t->n_removed = 0;
   u->flow = NULL;
   u->from_client = 1;
-  u->is_new = u->established = 0;
+  u->is_new = u->established = u->stream_inserted = 0;
   if (p->n_ip == 0) return;
   const hw_ip *ip = &p->ip[p->n_ip - 1];
   if (t->first_sec < 0) t->first_sec = ts_sec;
@@ -370,13 +505,15 @@ static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int6
   hw_endpoint *sender = from_client ? &f->client : &f->server, *receiver = from_client ? &f->server : &f->client;
   sender->packets++;
   sender->bytes += p->payload_length;
-  if (p->has_tcp) tcp_update(t, f, p, from_client, sender, receiver);
+  int inserted = 0;
+  if (p->has_tcp) inserted = tcp_update(t, f, p, b, from_client, sender, receiver);
   else if (f->client.packets > 0 && f->server.packets > 0)
     f->established = 1;
   u->flow = f;
   u->from_client = from_client;
   u->is_new = is_new;
   u->established = f->established && !f->terminated;
+  u->stream_inserted = inserted;
 }
 
 hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg) {
@@ -391,8 +528,11 @@ void hw_flow_table_free(hw_flow_table *t) {
   if (t == NULL) return;
   for (hw_flow *f = t->order_head, *next; f != NULL; f = next) {
     next = f->order_next;
+    endpoint_release(&f->client);
+    endpoint_release(&f->server);
     free(f);
   }
+  clear_segments(t);
   free(t->buckets);
   free(t->free_slots);
   free(t->segs);
@@ -414,31 +554,56 @@ static void table_finalize(napi_env env, void *data, void *hint) {
 }
 
 napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_typedarray_type ty;
   size_t len, off;
   double *c;
   napi_value ab;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_typedarray_info(env, argv[0], &ty, &len, (void **)&c, &ab, &off) != napi_ok || ty != napi_float64_array || len < 14) {
-    napi_throw_type_error(env, NULL, "flowTableOpen(config: Float64Array of 14)");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_typedarray_info(env, argv[0], &ty, &len, (void **)&c, &ab, &off) != napi_ok || ty != napi_float64_array || len < 20) {
+    napi_throw_type_error(env, NULL, "flowTableOpen(config: Float64Array of 20, clientPorts, serverPorts)");
     return NULL;
   }
-  hw_flow_config cfg;
-  for (int k = 0; k < 4; k++) {
-    cfg.track[k] = c[k] != 0;
-    cfg.max[k] = (int32_t)c[4 + k];
-    cfg.timeout[k] = c[8 + k];
-  }
-  cfg.require_handshake = c[12] != 0;
-  cfg.handshake_grace = c[13];
-  table_handle *h = calloc(1, sizeof *h);
-  if (h == NULL || (h->table = hw_flow_table_new(&cfg)) == NULL) {
-    free(h);
+  hw_flow_config *cfg = calloc(1, sizeof *cfg);
+  if (cfg == NULL) {
     napi_throw_error(env, NULL, "flowTableOpen: out of memory");
     return NULL;
   }
+  for (int k = 0; k < 4; k++) {
+    cfg->track[k] = c[k] != 0;
+    cfg->max[k] = (int32_t)c[4 + k];
+    cfg->timeout[k] = c[8 + k];
+  }
+  cfg->require_handshake = c[12] != 0;
+  cfg->handshake_grace = c[13];
+  cfg->policy = (int32_t)c[14];
+  cfg->max_queued_bytes = (int64_t)c[15];
+  cfg->max_queued_segs = (int32_t)c[16];
+  cfg->flush_size = (int32_t)c[17];
+  cfg->all_client_ports = c[18] != 0;
+  cfg->all_server_ports = c[19] != 0;
+  for (int w = 0; w < 2; w++) {
+    uint8_t *map;
+    size_t n;
+    napi_valuetype vt;
+    napi_typeof(env, argv[1 + w], &vt);
+    if (vt == napi_undefined || vt == napi_null) continue;
+    if (napi_get_typedarray_info(env, argv[1 + w], &ty, &n, (void **)&map, &ab, &off) != napi_ok || ty != napi_uint8_array || n != 65536) {
+      free(cfg);
+      napi_throw_type_error(env, NULL, "flowTableOpen: a port map is a Uint8Array of 65536");
+      return NULL;
+    }
+    memcpy(w == 0 ? cfg->client_ports : cfg->server_ports, map, 65536);
+  }
+  table_handle *h = calloc(1, sizeof *h);
+  if (h == NULL || (h->table = hw_flow_table_new(cfg)) == NULL) {
+    free(h);
+    free(cfg);
+    napi_throw_error(env, NULL, "flowTableOpen: out of memory");
+    return NULL;
+  }
+  free(cfg);
   napi_value out;
   napi_create_external(env, h, table_finalize, NULL, &out);
   return out;
@@ -453,17 +618,20 @@ static napi_value int32_out(napi_env env, const int32_t *r, size_t n) {
   return out;
 }
 
+static size_t segments_size(const hw_flow_table *t) {
+  size_t n = 0;
+  for (int32_t i = 0; i < t->n_segs; i++) n += 10 + (size_t)t->segs[i].len;
+  return n;
+}
+
 static size_t put_segments(hw_flow_table *t, int32_t *r, size_t n) {
   for (int32_t i = 0; i < t->n_segs; i++) {
     const hw_segment *s = &t->segs[i];
-    r[n++] = (int32_t)s->flow_created;
-    r[n++] = s->from_client;
-    r[n++] = s->reason;
-    r[n++] = s->flags;
-    r[n++] = s->ttl;
-    r[n++] = (int32_t)(uint32_t)s->seq;
-    r[n++] = (int32_t)(uint32_t)s->ack;
-    r[n++] = (int32_t)s->window;
+    int32_t head[10] = {(int32_t)s->flow_created, s->from_client, s->reason, s->flags, s->ttl, (int32_t)(uint32_t)s->seq, (int32_t)(uint32_t)s->ack,
+                        (int32_t)s->window, s->pdu_head, s->len};
+    memcpy(r + n, head, sizeof head);
+    n += 10;
+    for (int32_t k = 0; k < s->len; k++) r[n++] = s->data[k];
   }
   return n;
 }
@@ -508,13 +676,13 @@ napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info
     napi_throw_error(env, NULL, "flowTableProcess: out of memory");
     return NULL;
   }
-  size_t cap = 7 + 8 * (size_t)t->n_segs + (size_t)t->n_removed;
+  size_t cap = 7 + segments_size(t) + (size_t)t->n_removed;
   int32_t *r = malloc(sizeof(int32_t) * cap);
   if (r == NULL) {
     napi_throw_error(env, NULL, "flowTableProcess: out of memory");
     return NULL;
   }
-  int32_t head[7] = {u.flow ? (int32_t)u.flow->created_index : -1, u.from_client, u.is_new, u.established, 0, t->n_segs, t->n_removed / 2};
+  int32_t head[7] = {u.flow ? (int32_t)u.flow->created_index : -1, u.from_client, u.is_new, u.established, u.stream_inserted, t->n_segs, t->n_removed / 2};
   memcpy(r, head, sizeof head);
   size_t n = put_segments(t, r, 7);
   for (int32_t i = 0; i < t->n_removed; i++) r[n++] = (int32_t)t->removed[i];
@@ -533,20 +701,21 @@ napi_value honeywall_flow_table_finish_js(napi_env env, napi_callback_info info)
   table_handle *h = handle_of(env, argv[0]);
   if (h == NULL) return NULL;
   hw_flow_table *t = h->table;
-  t->n_segs = t->n_removed = 0;
+  clear_segments(t);
+  t->n_removed = 0;
   for (hw_flow *f = t->order_head; f != NULL; f = f->order_next)
     if (!f->terminated) cleanup_flush(t, f, HW_END);
-  size_t cap = 8 + 8 * (size_t)t->n_segs;
+  size_t cap = 10 + segments_size(t);
   int32_t *r = malloc(sizeof(int32_t) * cap);
   if (r == NULL || t->oom) {
     free(r);
     napi_throw_error(env, NULL, "flowTableFinish: out of memory");
     return NULL;
   }
-  int32_t head[8] = {(int32_t)t->created[0], (int32_t)t->created[1], (int32_t)t->created[2], (int32_t)t->created[3], (int32_t)t->timed_out,
-                     (int32_t)t->evicted, (int32_t)t->no_session, t->n_segs};
+  int32_t head[10] = {(int32_t)t->created[0], (int32_t)t->created[1], (int32_t)t->created[2], (int32_t)t->created[3], (int32_t)t->timed_out,
+                      (int32_t)t->evicted, (int32_t)t->no_session, (int32_t)t->flushed_segments, (int32_t)t->flushed_bytes, t->n_segs};
   memcpy(r, head, sizeof head);
-  size_t n = put_segments(t, r, 8);
+  size_t n = put_segments(t, r, 10);
   napi_value out = int32_out(env, r, n);
   free(r);
   return out;

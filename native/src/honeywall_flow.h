@@ -1,9 +1,9 @@
 /*
  * honeywall_flow.c: src/flow/table.ts in C, the native front's flow table (docs/performance.md, "What closes the
  * gap"): sessions by 5-tuple and VLAN, per-kind limits with LRU eviction, idle timeouts, the TCP state stream5
- * keeps, and a session's cleanup. Reassembly (StreamBuffer, PAF) is not in it yet: it behaves as a FlowTable whose
- * ports are all unreassembled (`reassembleClientPorts` and `reassembleServerPorts` 'none'), which is what
- * test/native-flow.test.ts holds it to.
+ * keeps, a session's cleanup, and reassembly with footprint flushing (honeywall_stream.c). Protocol aware flushing
+ * (PAF, which asks the HTTP and SMB parsers where a message ends) is not in it yet: it behaves as a FlowTable without
+ * `pduLength`, which is what test/native-flow.test.ts holds it to.
  */
 #ifndef HONEYWALL_FLOW_H
 #define HONEYWALL_FLOW_H
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "honeywall_decode.h"
+#include "honeywall_stream.h"
 
 enum hw_kind { HW_TCP = 0, HW_UDP = 1, HW_ICMP = 2, HW_IP = 3 };
 enum hw_tcp_state { HW_SYN_SENT, HW_SYN_RECEIVED, HW_ESTABLISHED, HW_CLOSING, HW_CLOSED, HW_STATE_NONE };
@@ -25,6 +26,12 @@ typedef struct {
   int64_t isn, next_seq, fin_end, l_unackd, acked_to, unflushed_first;
   int32_t fin_seen, rst_seen, unflushed_meta, unflushed_ended;
   uint32_t window;
+  /* reassembly: the side's stream once its first data came (NULL before, and when not reassembled), the SYN's
+   * next sequence number until then (-1), how its data is flushed (0 footprint; PAF is not in the C table yet) and
+   * the footprint flush point */
+  hw_stream *stream;
+  int64_t syn_next;
+  int32_t flush_pt;
 } hw_endpoint;
 
 typedef struct hw_flow {
@@ -37,7 +44,8 @@ typedef struct hw_flow {
   struct hw_flow *lru_prev, *lru_next, *chain, *order_prev, *order_next;
 } hw_flow;
 
-/* A cleanup's record of a side's first queued packet (table.ts StreamSegment, reason 'redecode', no data). */
+/* table.ts StreamSegment: rebuilt stream data, or (reason 'redecode', no data) a cleanup's record of a side's first
+ * queued packet. */
 typedef struct {
   /* the flow by its slot and its creation (capture position): a removal in the same call frees the flow */
   int32_t flow_slot;
@@ -45,6 +53,9 @@ typedef struct {
   int32_t from_client, reason, flags, ttl;
   int64_t seq, ack;
   uint32_t window;
+  int32_t pdu_head, len;
+  /* malloc'd, owned by the table until its next call */
+  uint8_t *data;
 } hw_segment;
 
 typedef struct {
@@ -52,6 +63,11 @@ typedef struct {
   double timeout[4];
   int32_t require_handshake;
   double handshake_grace;
+  /* reassembly: overlap policy, the server ports whose client (server) data is reassembled (1 a port, all_* every
+   * port), the queue limits and the largest rebuilt segment */
+  int32_t policy, all_client_ports, all_server_ports, max_queued_segs, flush_size;
+  int64_t max_queued_bytes;
+  uint8_t client_ports[65536], server_ports[65536];
 } hw_flow_config;
 
 typedef struct hw_flow_table hw_flow_table;
