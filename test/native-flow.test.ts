@@ -14,7 +14,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { portMap } from '../src/flow/port-map.js';
 import type { StreamPolicy } from '../src/flow/reassembly.js';
-import { type FlushReason, FlowTable, type StreamSegment } from '../src/flow/table.js';
+import { type FlowConfig, type FlushReason, FlowTable, type StreamSegment } from '../src/flow/table.js';
+import { smbPafLength, smbPduHeadIn } from '../src/dce2/smb-paf.js';
+import { hasHeaderEnd, httpPafLength } from '../src/http/paf.js';
 import { loadEngine } from '../src/native/engine.js';
 import { buildIp, type PacketSpec } from '../src/packet/build.js';
 import { decode } from '../src/packet/decode.js';
@@ -62,12 +64,12 @@ type Gen = typeof packet extends fc.Arbitrary<infer T> ? T : never;
 type Conv = typeof conversation extends fc.Arbitrary<infer T> ? T : never;
 type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
 
-function frameOf(g: Gen, c: Conv): Uint8Array {
+function frameOf(g: Gen & { bytes?: Uint8Array }, c: Conv): Uint8Array {
   const hosts = c.six ? HOSTS6 : HOSTS;
   const [a, b] = g.reverse ? [hosts[c.b % hosts.length]!, hosts[c.a % hosts.length]!] : [hosts[c.a % hosts.length]!, hosts[c.b % hosts.length]!];
   const [sp, dp] = g.reverse ? [c.dp, c.sp] : [c.sp, c.dp];
   const ip = { src: a, dst: b, ttl: g.ttl, mf: g.frag, fragment: g.frag && c.six, id: 7 };
-  const payload = Uint8Array.from({ length: g.payload }, (_, i) => (g.seq + g.ttl + i) & 0xff);
+  const payload = g.bytes ?? Uint8Array.from({ length: g.payload }, (_, i) => (g.seq + g.ttl + i) & 0xff);
   let spec: PacketSpec;
   if (g.kind === 'tcp') spec = { ip, tcp: { sport: sp, dport: dp, flags: g.flags, seq: g.seq, ack: g.ack, window: 100 + g.ttl }, payload };
   else if (g.kind === 'udp') spec = { ip, udp: { sport: sp, dport: dp }, payload };
@@ -80,7 +82,14 @@ function frameOf(g: Gen, c: Conv): Uint8Array {
 }
 
 /** Which server ports' data is reassembled (FlowConfig.reassembleClientPorts / reassembleServerPorts). */
-const ports = fc.oneof(fc.constant('none' as const), fc.constant('all' as const), fc.subarray(PORTS, { minLength: 1 }));
+const ports = fc.oneof(
+  { weight: 1, arbitrary: fc.constant('none' as const) },
+  { weight: 2, arbitrary: fc.constant('all' as const) },
+  { weight: 2, arbitrary: fc.subarray(PORTS, { minLength: 1 }) },
+);
+/** Mostly the default, sometimes a value small enough to be hit. */
+const mostly = (usual: number, ...small: number[]) =>
+  fc.oneof({ weight: 4, arbitrary: fc.constant(usual) }, { weight: 2, arbitrary: fc.constantFrom(...small) });
 
 const config = fc.record({
   track: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean()).map(([t, u, i, p]) => [t || u, u, i, p]),
@@ -91,9 +100,12 @@ const config = fc.record({
   policy: fc.constantFrom(0, 1, 2),
   clientPorts: ports,
   serverPorts: ports,
-  maxQueuedBytes: fc.constantFrom(1048576, 40, 8),
-  maxQueuedSegs: fc.constantFrom(2621, 6, 2),
-  flushSize: fc.constantFrom(65495, 16, 4),
+  maxQueuedBytes: mostly(1048576, 40, 8),
+  maxQueuedSegs: mostly(2621, 6, 2),
+  flushSize: mostly(65495, 16, 4),
+  paf: fc.boolean(),
+  httpPorts: fc.subarray(PORTS),
+  smbPorts: fc.subarray(PORTS),
 });
 
 function segmentsOf(segs: readonly StreamSegment[]): number[] {
@@ -103,6 +115,19 @@ function segmentsOf(segs: readonly StreamSegment[]): number[] {
     r.push(+s.pduHead, s.data.length, ...s.data);
   }
   return r;
+}
+
+/**
+ * The pipeline's protocol aware flushing (src/flow/pipeline.ts), without what it asks of the HTTP and dcerpc2
+ * parsers' state (the last request a HEAD, dcerpc2 giving the session up), which the C table does not have yet.
+ */
+function pafOf(http: Uint8Array, smb: Uint8Array): Partial<FlowConfig> {
+  return {
+    pafActive: (flow) => http[flow.server.port] === 1 || smb[flow.server.port] === 1,
+    pafAuto: (flow) => smb[flow.server.port] === 1,
+    pduLength: (flow, fromClient, data) => (smb[flow.server.port] === 1 ? smbPafLength(data) : httpPafLength(data, fromClient, false)),
+    pduHeadEnd: (flow, data, offset) => (smb[flow.server.port] === 1 ? smbPduHeadIn(data, offset === 0) : hasHeaderEnd(data)),
+  };
 }
 
 interface Counts {
@@ -138,6 +163,7 @@ function compare(c: Config, convs: Conv[], packets: Gen[], counts: Counts): void
     maxQueuedBytes: c.maxQueuedBytes,
     maxQueuedSegs: c.maxQueuedSegs,
     flushSize: c.flushSize,
+    ...(c.paf ? pafOf(portMap(c.httpPorts), portMap(c.smbPorts)) : {}),
   });
   let gone: number[] = [];
   js.onRemove = (f, _segs, reason) => gone.push(f.createdIndex, REASONS.indexOf(reason));
@@ -154,9 +180,12 @@ function compare(c: Config, convs: Conv[], packets: Gen[], counts: Counts): void
       c.flushSize,
       c.clientPorts === 'all' ? 1 : 0,
       c.serverPorts === 'all' ? 1 : 0,
+      c.paf ? 1 : 0,
     ]),
     Array.isArray(c.clientPorts) ? portMap(c.clientPorts) : undefined,
     Array.isArray(c.serverPorts) ? portMap(c.serverPorts) : undefined,
+    portMap(c.httpPorts),
+    portMap(c.smbPorts),
   );
   const kinds = [REASONS.indexOf('timeout'), REASONS.indexOf('evicted'), REASONS.indexOf('end')];
   let sec = 1_600_000_000;
@@ -197,6 +226,68 @@ function compare(c: Config, convs: Conv[], packets: Gen[], counts: Counts): void
   expect(Array.from(engine.flowTableFinish(native))).toEqual(want);
 }
 
+const enc = (t: string) => Uint8Array.from(t, (ch) => ch.charCodeAt(0) & 0xff);
+const nbss = (type: number, id: string, body: number) => [
+  type,
+  0,
+  (body + 4) >> 8,
+  (body + 4) & 0xff,
+  ...enc(id),
+  ...new Array<number>(body).fill(0x41),
+];
+
+/** What a client sends: HTTP requests of every shape PAF tells apart, SMB messages, and bytes that are neither. */
+const CLIENT_MESSAGES = [
+  'GET /a HTTP/1.1\r\nHost: x\r\n\r\n',
+  'POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello',
+  'POST /p HTTP/1.0\r\ncontent-length :\xa0 12 \r\n\r\nhello world!',
+  'POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+  'POST /c HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n \xa0a;x\r\n0123456789\r\n0\r\nTrailer: y\r\n\r\n',
+  'HEAD / HTTP/1.0\r\n\r\n',
+  'GET /x\r\n\r\n',
+  'GET /y HTTP/1.1\nContent-Length: 3x\n\nabc',
+  'PUT\v/z HTTP/1.1\r\n\r\n',
+  '\x16\x03\x01\x00\x05hello',
+].map(enc);
+/** What a server sends. */
+const SERVER_MESSAGES = [
+  'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody',
+  'HTTP/1.1 204 No Content\r\n\r\n',
+  'HTTP/1.0 200 OK\r\n\r\nto the close',
+  'HTTP/1.0 200 OK\r\nContent-Encoding: gzip\r\n\r\nzz',
+  'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+  'HTTP/1.1 100 Continue\r\n\r\n',
+  'HTTP/1.1 200\r\n\r\n',
+  'HTTP/1.x 200 OK\r\n\r\n',
+  'XTTP/1.1 200 OK\r\n\r\n',
+  'HTTP/1.1 301 Moved\r\nContent-Length: 99999999999999999999\r\n\r\n',
+].map(enc);
+const SMB_MESSAGES = [
+  Uint8Array.from(nbss(0x00, '\xffSMB', 20)),
+  Uint8Array.from(nbss(0x00, '\xfeSMB', 40)),
+  Uint8Array.from([0x85, 0, 0, 0]),
+  Uint8Array.from([1, 2, 3, ...nbss(0x00, '\xffSMB', 10)]),
+  Uint8Array.from(nbss(0x00, '\xffSMB', 300)),
+  Uint8Array.from([0x00, 0x02, 0x00, 0x10, ...enc('\xffSMB'), 0, 0, 0, 0]),
+  // an SMB2 message of 131,000 bytes announced: its data past paf_max is flushed before it ends
+  Uint8Array.from([0x00, 0x01, 0xff, 0xb8, ...enc('\xfeSMB')]),
+  Uint8Array.from([0x83, 0, 0, 1, 0x8f]),
+];
+
+/** One side's bytes: a few messages of its kind, one byte of them sometimes changed. */
+function appStream(messages: Uint8Array[]): fc.Arbitrary<Uint8Array> {
+  return fc
+    .tuple(
+      fc.array(fc.oneof(fc.constantFrom(...messages), fc.constantFrom(...SMB_MESSAGES)), { minLength: 1, maxLength: 4 }),
+      fc.option(fc.tuple(fc.nat(), fc.nat(255))),
+    )
+    .map(([parts, flip]) => {
+      const b = Uint8Array.from(parts.flatMap((p) => [...p]));
+      if (flip !== null) b[flip[0] % b.length] = flip[1];
+      return b;
+    });
+}
+
 /**
  * A TCP session as a stack sends it: handshake (or none: picked up midstream), data both ways with their ACKs, FINs
  * and the last ACK; then damaged as a network and an attacker damage it: packets lost, sent twice, swapped, their
@@ -207,18 +298,43 @@ const session = fc
     isnC: seqNumber,
     isnS: seqNumber,
     midstream: fc.boolean(),
-    data: fc.array(fc.tuple(fc.boolean(), fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 60, max: 260 }))), { maxLength: 5 }),
+    // (sizes of 8: the fewest bytes a PDU length is kept from; 2,000-9,000: messages past paf_max, 16,000 bytes)
+    data: fc.array(
+      fc.tuple(
+        fc.boolean(),
+        fc.oneof(
+          { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
+          { weight: 1, arbitrary: fc.constant(8) },
+          { weight: 3, arbitrary: fc.integer({ min: 8, max: 40 }) },
+          { weight: 3, arbitrary: fc.integer({ min: 60, max: 260 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 2000, max: 9000 }) },
+        ),
+      ),
+      { maxLength: 8 },
+    ),
+    clientApp: appStream(CLIENT_MESSAGES),
+    serverApp: appStream(SERVER_MESSAGES),
     serverFinFirst: fc.boolean(),
     lastAck: fc.boolean(),
     damage: fc.array(fc.tuple(fc.nat(), fc.constantFrom('drop', 'twice', 'swap', 'flags'), fc.constantFrom(...FLAGS)), { maxLength: 3 }),
   })
   .map((x) => {
-    const out: Omit<Gen, 'conv' | 'gap' | 'usec'>[] = [];
+    const out: (Omit<Gen, 'conv' | 'gap' | 'usec'> & { bytes?: Uint8Array })[] = [];
     let c = x.isnC;
     let sv = x.isnS;
+    // where each side is in its application bytes (past their end: filler)
+    const at = [0, 0];
+    const next = (fromServer: boolean, n: number) => {
+      const app = fromServer ? x.serverApp : x.clientApp;
+      const k = fromServer ? 1 : 0;
+      const b = Uint8Array.from({ length: n }, (_, i) => app[at[k]! + i] ?? 0x2e);
+      at[k]! += n;
+      return b;
+    };
     const base = { kind: 'tcp', icmpType: 8, icmpId: 0, frag: false, ttl: 64 } as const;
     const send = (fromServer: boolean, flags: number, payload: number) => {
-      out.push({ ...base, reverse: fromServer, flags, seq: fromServer ? sv : c, ack: fromServer ? c : sv, payload });
+      const bytes = payload > 0 ? next(fromServer, payload) : undefined;
+      out.push({ ...base, reverse: fromServer, flags, seq: fromServer ? sv : c, ack: fromServer ? c : sv, payload, bytes });
       if (fromServer) sv = (sv + payload + (flags & 0x03 ? 1 : 0)) >>> 0;
       else c = (c + payload + (flags & 0x03 ? 1 : 0)) >>> 0;
     };
@@ -242,6 +358,49 @@ const session = fc
       else if (what === 'flags') out[i] = { ...out[i]!, flags };
       if (out.length === 0) break;
     }
+    return out;
+  });
+
+/** An SMB transfer larger than paf_max: what dcerpc2's PAF flushes before the message ends. */
+const bigTransfer = fc
+  .record({
+    isnC: seqNumber,
+    isnS: seqNumber,
+    // (4,000 four times: exactly paf_max acked)
+    sizes: fc.array(fc.oneof(fc.integer({ min: 2000, max: 9000 }), fc.constant(4000)), { minLength: 2, maxLength: 10 }),
+    head: fc.constantFrom(
+      [0x00, 0x01, 0xff, 0xb8, ...enc('\xfeSMB')],
+      [0x00, 0x00, 0x4e, 0x20, ...enc('\xffSMB')],
+      [0x00, 0x00, 0x75, 0x30, ...enc('\xfeSMB')],
+      [0x00, 0x00, 0x10, 0x00, ...enc('\xffSMB')],
+      [0x00, 0x00, 0x00, 0x10],
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    ),
+    ackEvery: fc.integer({ min: 1, max: 3 }),
+  })
+  .map((x) => {
+    const out: (Omit<Gen, 'gap' | 'usec'> & { bytes?: Uint8Array })[] = [];
+    const base = { kind: 'tcp', icmpType: 8, icmpId: 0, frag: false, ttl: 64, conv: 0 } as const;
+    let c = x.isnC;
+    let sv = x.isnS;
+    const send = (fromServer: boolean, flags: number, bytes?: Uint8Array) => {
+      const n = bytes?.length ?? 0;
+      out.push({ ...base, reverse: fromServer, flags, seq: fromServer ? sv : c, ack: fromServer ? c : sv, payload: n, bytes });
+      if (fromServer) sv = (sv + n + (flags & 0x03 ? 1 : 0)) >>> 0;
+      else c = (c + n + (flags & 0x03 ? 1 : 0)) >>> 0;
+    };
+    send(false, 0x02);
+    send(true, 0x12);
+    send(false, 0x10);
+    x.sizes.forEach((n, k) => {
+      const b = new Uint8Array(n).fill(0x41 + (k % 26));
+      if (k === 0) b.set(x.head.slice(0, n));
+      send(false, 0x18, b);
+      if (k % x.ackEvery === 0 || k === x.sizes.length - 1) send(true, 0x10);
+    });
+    send(false, 0x11);
+    send(true, 0x11);
+    send(false, 0x10);
     return out;
   });
 
@@ -296,10 +455,47 @@ describe('the native flow table (honeywall_flow.c)', () => {
       { numRuns: 3000 },
     );
     expect(counts.terminated).toBeGreaterThan(300);
-    // rebuilt data of every kind of flush: ACKs past the footprint flush point, the size limit, FINs, RSTs, timeouts,
-    // evictions, the end of the capture
-    for (const reason of ['ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end']) expect(counts.data[reason] ?? 0, reason).toBeGreaterThan(15);
+    // rebuilt data of every kind of flush: whole messages (PAF), ACKs past the footprint flush point, the size limit,
+    // FINs, RSTs, timeouts, evictions, the end of the capture
+    console.log(counts);
+    for (const reason of ['pdu', 'ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end'])
+      expect(counts.data[reason] ?? 0, reason).toBeGreaterThan(15);
     expect(counts.removed[2]).toBeGreaterThan(30);
     expect(counts.redecoded).toBeGreaterThan(300);
+  });
+
+  it('flushes an SMB message larger than paf_max as FlowTable does', () => {
+    const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0], data: {} };
+    const c: Config = {
+      track: [true, true, false, false],
+      max: [100, 100, 100, 100],
+      timeout: [30, 30, 30, 30],
+      requireHandshake: false,
+      grace: 0,
+      policy: 0,
+      clientPorts: 'none',
+      serverPorts: 'none',
+      maxQueuedBytes: 1048576,
+      maxQueuedSegs: 2621,
+      flushSize: 65495,
+      paf: true,
+      httpPorts: [80],
+      smbPorts: [5555],
+    };
+    const smb: Conv = { six: false, a: 0, b: 1, sp: 1234, dp: 5555, vlan: 0 };
+    fc.assert(
+      fc.property(bigTransfer, (packets) =>
+        compare(
+          c,
+          [smb],
+          packets.map((g) => ({ ...g, gap: 0, usec: 0 }) as Gen),
+          counts,
+        ),
+      ),
+      { numRuns: 100 },
+    );
+    // parts of messages flushed at paf_max ('size'), whole ones ('pdu')
+    expect(counts.data.size ?? 0).toBeGreaterThan(30);
+    expect(counts.data.pdu ?? 0).toBeGreaterThan(5);
   });
 });

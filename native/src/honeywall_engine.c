@@ -50,6 +50,7 @@
 #include "honeywall_capture.h"
 #include "honeywall_decode.h"
 #include "honeywall_flow.h"
+#include "honeywall_paf.h"
 #include "honeywall_stream.h"
 
 #define CHECK(call)                                                                                                    \
@@ -1088,6 +1089,7 @@ NAPI_MODULE_INIT() {
   EXPORT("flowTableProcess", honeywall_flow_table_process_js);
   EXPORT("flowTableFinish", honeywall_flow_table_finish_js);
   EXPORT("streamRun", honeywall_stream_run_js);
+  EXPORT("pafRun", honeywall_paf_run_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

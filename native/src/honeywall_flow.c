@@ -2,11 +2,12 @@
  * src/flow/table.ts and the parts of flow.ts and key.ts it uses, in C (see honeywall_flow.h). Function for function a
  * transcription: table.ts's comments say which stream5 behaviour each piece follows.
  *
- *   flowTableOpen(config: Float64Array, clientPorts?: Uint8Array, serverPorts?: Uint8Array) -> table
+ *   flowTableOpen(config: Float64Array, clientPorts?, serverPorts?, httpPorts?, smbPorts?: Uint8Array) -> table
  *       [trackTcp, trackUdp, trackIcmp, trackIp, maxTcp, maxUdp, maxIcmp, maxIp, timeoutTcp, timeoutUdp, timeoutIcmp,
  *       timeoutIp, requireHandshake, handshakeGrace, policy (0 bsd, 1 first, 2 last), maxQueuedBytes, maxQueuedSegs,
- *       flushSize, every client port reassembled, every server port reassembled] (FlowConfig without PAF), and the
- *       65536-byte maps of the reassembled ports (FlowConfig.reassembleClientPorts / reassembleServerPorts).
+ *       flushSize, every client port reassembled, every server port reassembled, PAF on] (FlowConfig), the 65536-byte
+ *       maps of the reassembled ports (FlowConfig.reassembleClientPorts / reassembleServerPorts) and of the HTTP and
+ *       SMB ports whose data PAF flushes (the pipeline's pafActive, pafAuto, pduLength, pduHeadEnd).
  *   flowTableProcess(table, linktype, frame: Uint8Array, tsSec, tsUsec, index) -> Int32Array
  *       The frame decoded (honeywall_decode.c, checksums not verified) and tracked as FlowTable.process(p, now,
  *       index) tracks it: [flow (its createdIndex, -1 none), fromClient, isNew, established, streamInserted, nSegments,
@@ -20,7 +21,16 @@
 #include <string.h>
 
 #include "honeywall_flow.h"
+#include "honeywall_paf.h"
 
+/* table.ts's constants: the footprint flush point, what PAF is shown, paf_max, the most one PAF check flushes, what
+ * the head search reads again, the bytes a PDU length needs to be final */
+#define FOOTPRINT_FLUSH_POINT 192
+#define PAF_PEEK 16384
+#define PAF_MAX 16000
+#define MAXIMUM_PAF_MAX (65535 - 1500 - 255)
+#define PAF_HEAD_OVERLAP 7
+#define PAF_FINAL_BYTES 8
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -41,11 +51,11 @@ struct hw_flow_table {
   double *removed;
   int32_t n_removed, cap_removed;
   int32_t oom;
+  /* PAF's view of the queued data */
+  uint8_t peek[PAF_PEEK];
   double created[4], timed_out, evicted, no_session, flushed_segments, flushed_bytes;
 };
 
-/* The footprint flush point (table.ts FOOTPRINT_FLUSH_POINT). */
-#define FOOTPRINT_FLUSH_POINT 192
 
 /* ------------------------------------------------------------------------------------------ key.ts */
 
@@ -184,14 +194,33 @@ static void clear_segments(hw_flow_table *t) {
 
 /* ------------------------------------------------------------------------------------------ reassembly */
 
+/* the pipeline's pafActive, pafAuto, pduLength and pduHeadEnd */
+static int paf_active(const hw_flow_table *t, const hw_flow *f) {
+  return t->cfg.paf && (t->cfg.http_ports[f->server.port] || t->cfg.smb_ports[f->server.port]);
+}
+
+static int paf_auto(const hw_flow_table *t, const hw_flow *f) { return t->cfg.paf && t->cfg.smb_ports[f->server.port]; }
+
+static double pdu_length(const hw_flow_table *t, const hw_flow *f, int from_client, const uint8_t *b, int64_t n) {
+  if (t->cfg.smb_ports[f->server.port]) return hw_smb_paf_length(b, n);
+  return hw_http_paf_length(b, n, from_client, 0);
+}
+
+static int pdu_head_end(const hw_flow_table *t, const hw_flow *f, const uint8_t *b, int64_t n, int64_t offset) {
+  if (t->cfg.smb_ports[f->server.port]) return hw_smb_pdu_head_in(b, n, offset == 0);
+  return hw_http_has_header_end(b, n);
+}
+
 static int reassembles(const hw_flow_table *t, const hw_flow *f, int from_client) {
-  if (from_client) return t->cfg.all_client_ports || t->cfg.client_ports[f->server.port];
-  return t->cfg.all_server_ports || t->cfg.server_ports[f->server.port];
+  if (from_client ? t->cfg.all_client_ports || t->cfg.client_ports[f->server.port] : t->cfg.all_server_ports || t->cfg.server_ports[f->server.port])
+    return 1;
+  return paf_auto(t, f);
 }
 
 /* streamOf / Endpoint.enableReassembly: the side's stream, made with its flush policy (footprint here). */
-static hw_stream *stream_of(hw_flow_table *t, hw_endpoint *ep) {
+static hw_stream *stream_of(hw_flow_table *t, const hw_flow *f, hw_endpoint *ep) {
   if (ep->stream == NULL) {
+    ep->paf = paf_active(t, f);
     hw_stream *s = malloc(sizeof *s);
     if (s == NULL) {
       t->oom = 1;
@@ -225,6 +254,8 @@ static void flush_stream(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from
   if (s == NULL) return;
   hw_endpoint *peer = from_client ? &f->server : &f->client;
   int64_t left = limit;
+  /* only the first chunk of a flush from a PDU boundary starts the PDU */
+  int head = ep->paf && ep->paf_left == 0;
   while (left < 0 || left > 0) {
     if (whole_chunks_only && hw_stream_contiguous(s) < t->cfg.flush_size) return;
     int64_t want = left < 0 || left > t->cfg.flush_size ? t->cfg.flush_size : left;
@@ -233,10 +264,13 @@ static void flush_stream(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from
     int32_t n = hw_stream_flush(s, want, &seq, &data);
     if (n <= 0) return;
     if (left > 0) left -= n;
+    int pdu_head = head;
+    head = 0;
+    ep->paf_left = ep->paf ? (ep->paf_left - n > 0 ? ep->paf_left - n : 0) : 0;
     t->flushed_segments++;
     t->flushed_bytes += n;
     hw_segment g = {f->slot, f->created_index, from_client, reason, meta & 0xff, (int32_t)((uint32_t)meta >> 8), seq,
-                    peer->l_unackd >= 0 ? peer->l_unackd : 0, peer->window, 0, n, data};
+                    peer->l_unackd >= 0 ? peer->l_unackd : 0, peer->window, pdu_head, n, data};
     push_segment(t, &g);
   }
 }
@@ -247,14 +281,69 @@ static void flush_acked(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from_
   if (s == NULL) return;
   int64_t acked = acked_bytes(ep);
   if (acked <= 0) return;
-  if (!force && hw_stream_pieces_before(s, acked) < 2) return;
+  if (!force && hw_stream_pieces_before(s, acked) < (ep->paf ? 1 : 2)) return;
   flush_stream(t, f, ep, from_client, acked, reason, meta, 0);
 }
 
-/* flushOnAck, footprint: once the acked bytes reach the flush point, with at least two segments acked, all of them. */
+/* flushOnAck: the peer's ACK flushes the side's data. PAF: each acked complete message; when PAF gives up, footprint
+ * with paf_max added to the flush point. Footprint: once the acked bytes reach the flush point, with at least two
+ * segments acked, all of them. */
 static void flush_on_ack(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from_client, int32_t meta) {
   hw_stream *s = ep->stream;
   if (s == NULL) return;
+  if (ep->paf) {
+    int split = paf_auto(t, f);
+    for (;;) {
+      int64_t acked = acked_bytes(ep);
+      if (acked <= 0) return;
+      double n = ep->paf_left;
+      int declined = 0;
+      if (n == 0 && !declined && ep->paf_pdu > 0 && ep->paf_pdu_base == s->base)
+        n = ep->paf_pdu;
+      else if (n == 0) {
+        int64_t limit = acked < PAF_PEEK ? acked : PAF_PEEK;
+        int64_t known = !declined && ep->paf_base == s->base ? ep->paf_scanned : 0;
+        int look = 1;
+        if (known > 0) {
+          int64_t from = known - PAF_HEAD_OVERLAP > 0 ? known - PAF_HEAD_OVERLAP : 0;
+          if (limit <= known)
+            look = 0;
+          else {
+            hw_stream_assemble(s, from, limit, t->peek);
+            if (!pdu_head_end(t, f, t->peek, limit - from, from)) {
+              ep->paf_scanned = limit;
+              look = 0;
+            }
+          }
+        }
+        if (look) {
+          hw_stream_assemble(s, 0, limit, t->peek);
+          n = pdu_length(t, f, from_client, t->peek, limit);
+          if (n == 0 && !pdu_head_end(t, f, t->peek, limit, 0)) {
+            ep->paf_base = s->base;
+            ep->paf_scanned = limit;
+          }
+          if (n < 0) {
+            ep->paf = 0;
+            ep->flush_pt += PAF_MAX;
+            break;
+          }
+          if (n > (double)acked && limit >= PAF_FINAL_BYTES) {
+            ep->paf_pdu = n;
+            ep->paf_pdu_base = s->base;
+          }
+        }
+      }
+      if (n == 0 || n > (double)acked) {
+        if (!split || acked < PAF_MAX) return;
+        int64_t part = acked < MAXIMUM_PAF_MAX ? acked : MAXIMUM_PAF_MAX;
+        flush_stream(t, f, ep, from_client, part, HW_SIZE, meta, 0);
+        ep->paf_left = n == 0 ? 0 : n - (double)part;
+        continue;
+      }
+      flush_stream(t, f, ep, from_client, (int64_t)n, HW_PDU, meta, 0);
+    }
+  }
   int64_t acked = acked_bytes(ep);
   if (acked >= ep->flush_pt && hw_stream_pieces_before(s, acked) > 1) flush_stream(t, f, ep, from_client, acked, HW_ACK, meta, 0);
 }
@@ -321,6 +410,7 @@ static void endpoint_init(hw_endpoint *e, const uint8_t *ip, int32_t n, int32_t 
   e->ip_len = n;
   e->port = port;
   e->isn = e->next_seq = e->fin_end = e->l_unackd = e->acked_to = e->unflushed_first = e->syn_next = -1;
+  e->paf_base = e->paf_pdu_base = -1;
 }
 
 static hw_flow *create_flow(hw_flow_table *t, int kind, int32_t vlan, uint32_t hash, const hw_packet *p, const uint8_t *b, int32_t sp,
@@ -414,7 +504,7 @@ static int tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, const ui
   if (reassembles(t, f, from_client)) {
     if (syn) saw_syn(sender, (uint32_t)(tcp->seq + 1));
     if (len > 0 && !syn && !(sender->fin_seen && sender->fin_end >= 0 && seq_diff(tcp->seq, sender->fin_end) >= 0)) {
-      hw_stream *s = stream_of(t, sender);
+      hw_stream *s = stream_of(t, f, sender);
       if (s != NULL) {
         const uint8_t *payload = b + p->payload_offset;
         inserted = hw_stream_insert(s, tcp->seq, payload, len, meta);
@@ -554,15 +644,15 @@ static void table_finalize(napi_env env, void *data, void *hint) {
 }
 
 napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_typedarray_type ty;
   size_t len, off;
   double *c;
   napi_value ab;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
-      napi_get_typedarray_info(env, argv[0], &ty, &len, (void **)&c, &ab, &off) != napi_ok || ty != napi_float64_array || len < 20) {
-    napi_throw_type_error(env, NULL, "flowTableOpen(config: Float64Array of 20, clientPorts, serverPorts)");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
+      napi_get_typedarray_info(env, argv[0], &ty, &len, (void **)&c, &ab, &off) != napi_ok || ty != napi_float64_array || len < 21) {
+    napi_throw_type_error(env, NULL, "flowTableOpen(config: Float64Array of 21, clientPorts, serverPorts, httpPorts, smbPorts)");
     return NULL;
   }
   hw_flow_config *cfg = calloc(1, sizeof *cfg);
@@ -583,7 +673,9 @@ napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
   cfg->flush_size = (int32_t)c[17];
   cfg->all_client_ports = c[18] != 0;
   cfg->all_server_ports = c[19] != 0;
-  for (int w = 0; w < 2; w++) {
+  cfg->paf = c[20] != 0;
+  uint8_t *maps[4] = {cfg->client_ports, cfg->server_ports, cfg->http_ports, cfg->smb_ports};
+  for (int w = 0; w < 4; w++) {
     uint8_t *map;
     size_t n;
     napi_valuetype vt;
@@ -594,7 +686,7 @@ napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, NULL, "flowTableOpen: a port map is a Uint8Array of 65536");
       return NULL;
     }
-    memcpy(w == 0 ? cfg->client_ports : cfg->server_ports, map, 65536);
+    memcpy(maps[w], map, 65536);
   }
   table_handle *h = calloc(1, sizeof *h);
   if (h == NULL || (h->table = hw_flow_table_new(cfg)) == NULL) {

@@ -1,9 +1,10 @@
 /*
  * honeywall_flow.c: src/flow/table.ts in C, the native front's flow table (docs/performance.md, "What closes the
  * gap"): sessions by 5-tuple and VLAN, per-kind limits with LRU eviction, idle timeouts, the TCP state stream5
- * keeps, a session's cleanup, and reassembly with footprint flushing (honeywall_stream.c). Protocol aware flushing
- * (PAF, which asks the HTTP and SMB parsers where a message ends) is not in it yet: it behaves as a FlowTable without
- * `pduLength`, which is what test/native-flow.test.ts holds it to.
+ * keeps, a session's cleanup, and reassembly (honeywall_stream.c), flushed by footprint or by message (honeywall_paf.c:
+ * HTTP and SMB). What the pipeline's flushing asks of the HTTP and dcerpc2 parsers' state (the last request was a
+ * HEAD; dcerpc2 gave the session up) is not in it yet: it behaves as the pipeline's FlowTable would with neither,
+ * which is what test/native-flow.test.ts holds it to.
  */
 #ifndef HONEYWALL_FLOW_H
 #define HONEYWALL_FLOW_H
@@ -32,6 +33,12 @@ typedef struct {
   hw_stream *stream;
   int64_t syn_next;
   int32_t flush_pt;
+  /* protocol aware flushing (table.ts and flow.ts Endpoint): 1 when the side's data is flushed by message, PAF's
+   * place in the queued data (-1 nothing known) and how far it looked, the rest of a message cut at paf_max, a
+   * message's length found before it was all acked and where it started */
+  int32_t paf;
+  int64_t paf_base, paf_scanned, paf_pdu_base;
+  double paf_left, paf_pdu;
 } hw_endpoint;
 
 typedef struct hw_flow {
@@ -68,6 +75,10 @@ typedef struct {
   int32_t policy, all_client_ports, all_server_ports, max_queued_segs, flush_size;
   int64_t max_queued_bytes;
   uint8_t client_ports[65536], server_ports[65536];
+  /* protocol aware flushing: on (the pipeline's pduLength) or off, and the server ports of http_inspect's and
+   * dcerpc2's (SMB, registered auto_on) */
+  int32_t paf;
+  uint8_t http_ports[65536], smb_ports[65536];
 } hw_flow_config;
 
 typedef struct hw_flow_table hw_flow_table;

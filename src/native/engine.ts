@@ -55,11 +55,13 @@ export interface NativeEngine {
    * The native front's flow table (native/src/honeywall_flow.c), for the test holding it to src/flow/table.ts:
    * opened with its configuration, fed frames, finished (its layouts are in the C file's header).
    */
-  flowTableOpen(config: Float64Array): NativeHandle;
+  flowTableOpen(config: Float64Array, clientPorts?: Uint8Array, serverPorts?: Uint8Array, httpPorts?: Uint8Array, smbPorts?: Uint8Array): NativeHandle;
   flowTableProcess(table: NativeHandle, linktype: number, frame: Uint8Array, tsSec: number, tsUsec: number, index: number): Int32Array;
   flowTableFinish(table: NativeHandle): Int32Array;
   /** The native front's StreamBuffer (native/src/honeywall_stream.c) run through a script, for its test. */
   streamRun(policy: number, maxBytes: number, maxSegs: number, ops: Int32Array, bytes: Uint8Array): Int32Array;
+  /** The native front's PAF (native/src/honeywall_paf.c) on bytes, for its test: 0 HTTP length, 1 HTTP head end, 2 SMB length, 3 SMB head. */
+  pafRun(which: number, bytes: Uint8Array, fromClient: number, head: number): number;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */
