@@ -55,7 +55,13 @@ export interface NativeEngine {
    * The native front's flow table (native/src/honeywall_flow.c), for the test holding it to src/flow/table.ts:
    * opened with its configuration, fed frames, finished (its layouts are in the C file's header).
    */
-  flowTableOpen(config: Float64Array, clientPorts?: Uint8Array, serverPorts?: Uint8Array, httpPorts?: Uint8Array, smbPorts?: Uint8Array): NativeHandle;
+  flowTableOpen(
+    config: Float64Array,
+    clientPorts?: Uint8Array,
+    serverPorts?: Uint8Array,
+    httpPorts?: Uint8Array,
+    smbPorts?: Uint8Array,
+  ): NativeHandle;
   flowTableProcess(table: NativeHandle, linktype: number, frame: Uint8Array, tsSec: number, tsUsec: number, index: number): Int32Array;
   flowTableFinish(table: NativeHandle): Int32Array;
   /** The native front's StreamBuffer (native/src/honeywall_stream.c) run through a script, for its test. */
