@@ -10,16 +10,22 @@
  * per-kind limits, kinds tracked or not, require_3whs with its grace period, the three overlap policies, reassembled
  * ports none, all or some, and queue and flush limits small enough to be hit.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DCE2_SMB_PORTS } from '../src/dce2/session.js';
+import { SNORT_HTTP_PORTS } from '../src/flow/pipeline.js';
 import { portMap } from '../src/flow/port-map.js';
 import type { StreamPolicy } from '../src/flow/reassembly.js';
-import { type FlowConfig, type FlushReason, FlowTable, type StreamSegment } from '../src/flow/table.js';
+import { type FlowConfig, type FlushReason, FlowTable, STREAM5_DEFAULT_CLIENT_PORTS, type StreamSegment } from '../src/flow/table.js';
 import { smbPafLength, smbPduHeadIn } from '../src/dce2/smb-paf.js';
 import { hasHeaderEnd, httpPafLength } from '../src/http/paf.js';
 import { loadEngine } from '../src/native/engine.js';
 import { buildIp, type PacketSpec } from '../src/packet/build.js';
 import { decode } from '../src/packet/decode.js';
+import { readCaptureAll } from '../src/packet/pcap.js';
+import { svDir } from './helpers/corpus.js';
 
 const engine = loadEngine();
 const REASONS: FlushReason[] = ['pdu', 'ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end', 'redecode'];
@@ -497,5 +503,54 @@ describe('the native flow table (honeywall_flow.c)', () => {
     // parts of messages flushed at paf_max ('size'), whole ones ('pdu')
     expect(counts.data.size ?? 0).toBeGreaterThan(30);
     expect(counts.data.pdu ?? 0).toBeGreaterThan(5);
+  });
+
+  it.skipIf(!existsSync(join(svDir, 'tests')))('tracks every suricata-verify capture as FlowTable does, with the pipeline’s flushing', () => {
+    const http = portMap(SNORT_HTTP_PORTS);
+    const smb = portMap(DCE2_SMB_PORTS);
+    let frames = 0;
+    let segments = 0;
+    for (const test of readdirSync(join(svDir, 'tests')).sort()) {
+      const dir = join(svDir, 'tests', test);
+      for (const f of readdirSync(dir).sort()) {
+        if (!f.endsWith('.pcap') && !f.endsWith('.pcapng')) continue;
+        const { records } = readCaptureAll(readFileSync(join(dir, f)), f);
+        const js = new FlowTable(pafOf(http, smb));
+        let gone: number[] = [];
+        js.onRemove = (fl, _segs, reason) => gone.push(fl.createdIndex, REASONS.indexOf(reason));
+        const config = [1, 1, 0, 0, 262144, 131072, 65536, 16384, 30, 30, 30, 30, 0, 0, 0, 1048576, 2621, 65495, 0, 0, 1];
+        const native = engine.flowTableOpen(Float64Array.from(config), portMap(STREAM5_DEFAULT_CLIENT_PORTS), portMap([]), http, smb);
+        records.forEach((r, index) => {
+          const p = decode(r.linktype, r.data, undefined, { verifyChecksums: false });
+          p.tsSec = r.tsSec;
+          p.tsUsec = r.tsUsec;
+          gone = [];
+          const u = js.process(p, p.tsSec + p.tsUsec / 1e6, index);
+          const want = [u.flow?.createdIndex ?? -1, +u.fromClient, +u.isNew, +u.established, +u.streamInserted, u.flushed.length, gone.length / 2];
+          want.push(...segmentsOf(u.flushed), ...gone);
+          const got = Array.from(engine.flowTableProcess(native, r.linktype, r.data, r.tsSec, r.tsUsec, index));
+          if (got.join() !== want.join()) expect({ capture: `${test}/${f}`, index, got }).toEqual({ capture: `${test}/${f}`, index, got: want });
+          frames++;
+          segments += u.flushed.length;
+        });
+        const end = js.flushAll();
+        const s = js.stats;
+        const want = [
+          s.created.tcp,
+          s.created.udp,
+          s.created.icmp,
+          s.created.ip,
+          s.timedOut,
+          s.evicted,
+          s.noSession,
+          s.flushedSegments,
+          s.flushedBytes,
+        ];
+        want.push(end.length, ...segmentsOf(end));
+        expect({ capture: `${test}/${f}`, end: Array.from(engine.flowTableFinish(native)) }).toEqual({ capture: `${test}/${f}`, end: want });
+      }
+    }
+    expect(frames).toBeGreaterThan(3000);
+    expect(segments).toBeGreaterThan(50);
   });
 });

@@ -1090,6 +1090,7 @@ NAPI_MODULE_INIT() {
   EXPORT("flowTableFinish", honeywall_flow_table_finish_js);
   EXPORT("streamRun", honeywall_stream_run_js);
   EXPORT("pafRun", honeywall_paf_run_js);
+  EXPORT("frontMeasure", honeywall_front_measure_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

@@ -89,4 +89,5 @@ void hw_flow_table_free(hw_flow_table *t);
 napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info);
 napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info);
 napi_value honeywall_flow_table_finish_js(napi_env env, napi_callback_info info);
+napi_value honeywall_front_measure_js(napi_env env, napi_callback_info info);
 #endif

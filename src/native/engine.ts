@@ -68,6 +68,8 @@ export interface NativeEngine {
   streamRun(policy: number, maxBytes: number, maxSegs: number, ops: Int32Array, bytes: Uint8Array): Int32Array;
   /** The native front's PAF (native/src/honeywall_paf.c) on bytes, for its test: 0 HTTP length, 1 HTTP head end, 2 SMB length, 3 SMB head. */
   pafRun(which: number, bytes: Uint8Array, fromClient: number, head: number): number;
+  /** The native front so far (decode, flows, reassembly) over a classic pcap in memory, for bench/native-front.mjs. */
+  frontMeasure(capture: Uint8Array, table: NativeHandle): Float64Array;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */
