@@ -45,6 +45,9 @@ struct hw_flow_table {
   hw_flow *order_head, *order_tail;
   int64_t first_sec;
   int32_t *free_slots, n_free, cap_free, next_slot;
+  /* the flow in each slot (NULL: free) */
+  hw_flow **by_slot;
+  int32_t cap_by_slot;
   /* what one call produced */
   hw_segment *segs;
   int32_t n_segs, cap_segs;
@@ -202,9 +205,12 @@ static int paf_active(const hw_flow_table *t, const hw_flow *f) {
 static int paf_auto(const hw_flow_table *t, const hw_flow *f) { return t->cfg.paf && t->cfg.smb_ports[f->server.port]; }
 
 static double pdu_length(const hw_flow_table *t, const hw_flow *f, int from_client, const uint8_t *b, int64_t n) {
-  if (t->cfg.smb_ports[f->server.port]) return hw_smb_paf_length(b, n);
-  return hw_http_paf_length(b, n, from_client, 0);
+  if (t->cfg.smb_ports[f->server.port]) return f->dce2.no_inspect ? -1 : hw_smb_paf_length(b, n);
+  return hw_http_paf_length(b, n, from_client, !from_client && f->http_head);
 }
+
+/* pafDeclined: dcerpc2 gave the session up */
+static int paf_declined(const hw_flow_table *t, const hw_flow *f) { return t->cfg.smb_ports[f->server.port] && f->dce2.no_inspect; }
 
 static int pdu_head_end(const hw_flow_table *t, const hw_flow *f, const uint8_t *b, int64_t n, int64_t offset) {
   if (t->cfg.smb_ports[f->server.port]) return hw_smb_pdu_head_in(b, n, offset == 0);
@@ -297,7 +303,7 @@ static void flush_on_ack(hw_flow_table *t, hw_flow *f, hw_endpoint *ep, int from
       int64_t acked = acked_bytes(ep);
       if (acked <= 0) return;
       double n = ep->paf_left;
-      int declined = 0;
+      int declined = paf_declined(t, f);
       if (n == 0 && !declined && ep->paf_pdu > 0 && ep->paf_pdu_base == s->base)
         n = ep->paf_pdu;
       else if (n == 0) {
@@ -392,6 +398,7 @@ static void remove_flow(hw_flow_table *t, hw_flow *f, int reason) {
   } else
     t->oom = 1;
   if (grow((void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots)) t->free_slots[t->n_free++] = f->slot;
+  t->by_slot[f->slot] = NULL;
   endpoint_release(&f->client);
   endpoint_release(&f->server);
   free(f);
@@ -455,6 +462,12 @@ static hw_flow *create_flow(hw_flow_table *t, int kind, int32_t vlan, uint32_t h
     remove_flow(t, t->lru_tail[kind], HW_EVICTED);
   }
   f->slot = t->n_free > 0 ? t->free_slots[--t->n_free] : t->next_slot++;
+  if (!grow((void **)&t->by_slot, &t->cap_by_slot, f->slot + 1, sizeof *t->by_slot)) {
+    t->oom = 1;
+    free(f);
+    return NULL;
+  }
+  t->by_slot[f->slot] = f;
   index_add(t, f);
   lru_push_head(t, f);
   t->created[kind]++;
@@ -547,7 +560,7 @@ typedef struct {
 } hw_update;
 
 /* FlowTable.process, the packet decoded into p from the frame b. */
-static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u) {
+static void process_table(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u) {
   clear_segments(t);
   t->n_removed = 0;
   u->flow = NULL;
@@ -606,6 +619,41 @@ static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int6
   u->stream_inserted = inserted;
 }
 
+/* The flow a segment names, if it is still in the table (its slot may hold a newer flow). */
+static hw_flow *flow_of(const hw_flow_table *t, const hw_segment *s) {
+  if (s->flow_slot < 0 || s->flow_slot >= t->next_slot) return NULL;
+  hw_flow *f = t->by_slot[s->flow_slot];
+  return f != NULL && f->created_index == s->flow_created ? f : NULL;
+}
+
+/*
+ * What the pipeline gives the application parsers after the table's answer (pipeline.ts track: each flushed
+ * segment's data, then the packet's own payload when it was not queued), as far as PAF asks of their state: the HTTP
+ * session's requests (a client's data on an HTTP port) and dcerpc2's rebuilt packets (on an SMB port).
+ */
+static void parsers_after(hw_flow_table *t, const hw_packet *p, const uint8_t *b, const hw_update *u) {
+  if (!t->cfg.paf) return;
+  for (int32_t i = 0; i < t->n_segs; i++) {
+    const hw_segment *s = &t->segs[i];
+    if (s->reason == HW_REDECODE) continue;
+    hw_flow *f = flow_of(t, s);
+    if (f == NULL) continue;
+    int head;
+    if (t->cfg.http_ports[f->server.port] && s->from_client && hw_http_request_scan(s->data, s->len, &head)) f->http_head = head;
+    if (t->cfg.smb_ports[f->server.port]) hw_dce2_rebuilt(&f->dce2, s->from_client, (uint32_t)s->seq, (uint32_t)s->ack, s->len);
+  }
+  hw_flow *f = u->flow;
+  int head;
+  if (f != NULL && p->has_tcp && p->payload_length > 0 && !u->stream_inserted && u->from_client && t->cfg.http_ports[f->server.port] &&
+      hw_http_request_scan(b + p->payload_offset, p->payload_length, &head))
+    f->http_head = head;
+}
+
+static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u) {
+  process_table(t, p, b, ts_sec, now, index, u);
+  parsers_after(t, p, b, u);
+}
+
 hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg) {
   hw_flow_table *t = calloc(1, sizeof *t);
   if (t == NULL) return NULL;
@@ -625,6 +673,7 @@ void hw_flow_table_free(hw_flow_table *t) {
   clear_segments(t);
   free(t->buckets);
   free(t->free_slots);
+  free(t->by_slot);
   free(t->segs);
   free(t->removed);
   free(t);

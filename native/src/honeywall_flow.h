@@ -2,15 +2,15 @@
  * honeywall_flow.c: src/flow/table.ts in C, the native front's flow table (docs/performance.md, "What closes the
  * gap"): sessions by 5-tuple and VLAN, per-kind limits with LRU eviction, idle timeouts, the TCP state stream5
  * keeps, a session's cleanup, and reassembly (honeywall_stream.c), flushed by footprint or by message (honeywall_paf.c:
- * HTTP and SMB). What the pipeline's flushing asks of the HTTP and dcerpc2 parsers' state (the last request was a
- * HEAD; dcerpc2 gave the session up) is not in it yet: it behaves as the pipeline's FlowTable would with neither,
- * which is what test/native-flow.test.ts holds it to.
+ * HTTP and SMB), with what that flushing asks of the HTTP and dcerpc2 parsers' state (honeywall_app.c) kept from the
+ * data the pipeline gives them. test/native-flow.test.ts holds it to FlowTable with the pipeline's flushing.
  */
 #ifndef HONEYWALL_FLOW_H
 #define HONEYWALL_FLOW_H
 #include <node_api.h>
 #include <stdint.h>
 
+#include "honeywall_app.h"
 #include "honeywall_decode.h"
 #include "honeywall_stream.h"
 
@@ -48,6 +48,9 @@ typedef struct hw_flow {
   int32_t state, established, midstream, synced, terminated;
   double start_sec, last_sec;
   double created_index, last_index;
+  /* what PAF asks of the application parsers (honeywall_app.h): the last request a HEAD, dcerpc2's session */
+  int32_t http_head;
+  hw_dce2 dce2;
   struct hw_flow *lru_prev, *lru_next, *chain, *order_prev, *order_next;
 } hw_flow;
 
