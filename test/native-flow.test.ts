@@ -29,7 +29,7 @@ import {
 } from '../src/flow/table.js';
 import { HttpSession } from '../src/http/session.js';
 import type { Packet } from '../src/packet/packet.js';
-import { smbPafLength, smbPduHeadIn } from '../src/dce2/smb-paf.js';
+import { smbPduHeadIn } from '../src/dce2/smb-paf.js';
 import { hasHeaderEnd, httpPafLength } from '../src/http/paf.js';
 import { loadEngine } from '../src/native/engine.js';
 import { buildIp, type PacketSpec } from '../src/packet/build.js';
