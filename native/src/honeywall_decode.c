@@ -576,6 +576,7 @@ void hw_decode(hw_packet *p, int linktype, const uint8_t *b, int32_t len, const 
     decode_link(p, b, len, linktype, &c);
 }
 
+#ifndef HW_NO_NAPI
 /* ------------------------------------------------------------------------------------------ N-API */
 
 napi_value honeywall_decode_frame_js(napi_env env, napi_callback_info info) {
@@ -677,3 +678,4 @@ napi_value honeywall_decode_frame_js(napi_env env, napi_callback_info info) {
   napi_create_typedarray(env, napi_int32_array, (size_t)n, out_ab, 0, &out);
   return out;
 }
+#endif /* HW_NO_NAPI */

@@ -5,7 +5,9 @@
  */
 #ifndef HONEYWALL_DECODE_H
 #define HONEYWALL_DECODE_H
+#ifndef HW_NO_NAPI
 #include <node_api.h>
+#endif
 #include <stdint.h>
 
 /* Capacities: decode.ts's own limits (9 VLAN tags in all, 16 IPv6 extension headers a layer, 17 MPLS labels a
@@ -106,5 +108,7 @@ typedef struct {
 /* decode.ts decode() (linktype >= 0) and decodeIpPacket() (linktype -1). max_layers must be 1..HW_MAX_IP_LAYERS. */
 void hw_decode(hw_packet *p, int linktype, const uint8_t *b, int32_t len, const hw_decode_options *o);
 
+#ifndef HW_NO_NAPI
 napi_value honeywall_decode_frame_js(napi_env env, napi_callback_info info);
+#endif
 #endif

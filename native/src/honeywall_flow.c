@@ -654,6 +654,14 @@ static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int6
   parsers_after(t, p, b, u);
 }
 
+/* One frame decoded (checksums verified) and tracked: native/fuzz/front-fuzz.c's entry. */
+void hw_flow_fuzz_frame(hw_flow_table *t, hw_packet *p, int linktype, const uint8_t *b, int32_t len, double ts, double index) {
+  hw_decode_options o = {1, 8, linktype < 0};
+  hw_decode(p, linktype, b, len, &o);
+  hw_update u;
+  process(t, p, b, (int64_t)ts, ts, index, &u);
+}
+
 hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg) {
   hw_flow_table *t = calloc(1, sizeof *t);
   if (t == NULL) return NULL;
@@ -679,6 +687,7 @@ void hw_flow_table_free(hw_flow_table *t) {
   free(t);
 }
 
+#ifndef HW_NO_NAPI
 /* ------------------------------------------------------------------------------------------ N-API (tests) */
 
 typedef struct {
@@ -910,3 +919,4 @@ napi_value honeywall_front_measure_js(napi_env env, napi_callback_info info) {
   napi_create_typedarray(env, napi_float64_array, 5, out_ab, 0, &out);
   return out;
 }
+#endif /* HW_NO_NAPI */

@@ -7,7 +7,9 @@
  */
 #ifndef HONEYWALL_FLOW_H
 #define HONEYWALL_FLOW_H
+#ifndef HW_NO_NAPI
 #include <node_api.h>
+#endif
 #include <stdint.h>
 
 #include "honeywall_app.h"
@@ -88,9 +90,19 @@ typedef struct hw_flow_table hw_flow_table;
 
 hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg);
 void hw_flow_table_free(hw_flow_table *t);
+/* decode and track one frame (native/fuzz/front-fuzz.c) */
+void hw_flow_fuzz_frame(hw_flow_table *t, hw_packet *p, int linktype, const uint8_t *b, int32_t len, double ts, double index);
 
+#ifndef HW_NO_NAPI
 napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info);
+#endif
+#ifndef HW_NO_NAPI
 napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info);
+#endif
+#ifndef HW_NO_NAPI
 napi_value honeywall_flow_table_finish_js(napi_env env, napi_callback_info info);
+#endif
+#ifndef HW_NO_NAPI
 napi_value honeywall_front_measure_js(napi_env env, napi_callback_info info);
+#endif
 #endif

@@ -220,6 +220,7 @@ int hw_smb_pdu_head_in(const uint8_t *b, int64_t n, int at_start) {
   return 0;
 }
 
+#ifndef HW_NO_NAPI
 /* ------------------------------------------------------------------------------------------ N-API (tests) */
 
 /* pafRun(which, bytes, fromClient, head) -> number: 0 httpPafLength, 1 hasHeaderEnd, 2 smbPafLength, 3 smbPduHeadIn
@@ -245,3 +246,4 @@ napi_value honeywall_paf_run_js(napi_env env, napi_callback_info info) {
   napi_create_double(env, r, &out);
   return out;
 }
+#endif /* HW_NO_NAPI */

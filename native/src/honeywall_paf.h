@@ -5,7 +5,9 @@
  */
 #ifndef HONEYWALL_PAF_H
 #define HONEYWALL_PAF_H
+#ifndef HW_NO_NAPI
 #include <node_api.h>
+#endif
 #include <stdint.h>
 
 /* httpPafLength: the first message's length (it may pass n), 0 not known yet, -1 not HTTP. `head`: the last request
@@ -17,5 +19,7 @@ int hw_http_has_header_end(const uint8_t *b, int64_t n);
 double hw_smb_paf_length(const uint8_t *b, int64_t n);
 int hw_smb_pdu_head_in(const uint8_t *b, int64_t n, int at_start);
 
+#ifndef HW_NO_NAPI
 napi_value honeywall_paf_run_js(napi_env env, napi_callback_info info);
+#endif
 #endif

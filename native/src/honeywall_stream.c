@@ -256,6 +256,7 @@ int32_t hw_stream_flush(hw_stream *s, int64_t limit, uint32_t *seq, uint8_t **ou
   return (int32_t)n;
 }
 
+#ifndef HW_NO_NAPI
 /* ------------------------------------------------------------------------------------------ N-API (tests) */
 
 typedef struct {
@@ -376,3 +377,4 @@ napi_value honeywall_stream_run_js(napi_env env, napi_callback_info info) {
   napi_create_typedarray(env, napi_int32_array, a.n, out_ab, 0, &out);
   return out;
 }
+#endif /* HW_NO_NAPI */

@@ -5,7 +5,9 @@
  */
 #ifndef HONEYWALL_STREAM_H
 #define HONEYWALL_STREAM_H
+#ifndef HW_NO_NAPI
 #include <node_api.h>
+#endif
 #include <stdint.h>
 
 enum hw_stream_policy { HW_POLICY_BSD = 0, HW_POLICY_FIRST = 1, HW_POLICY_LAST = 2 };
@@ -43,5 +45,7 @@ int32_t hw_stream_flush(hw_stream *s, int64_t limit, uint32_t *seq, uint8_t **ou
 /* the first n (<= contiguous) in-order bytes, copied into out */
 void hw_stream_assemble(const hw_stream *s, int64_t from, int64_t to, uint8_t *out);
 
+#ifndef HW_NO_NAPI
 napi_value honeywall_stream_run_js(napi_env env, napi_callback_info info);
+#endif
 #endif
