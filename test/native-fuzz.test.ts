@@ -1,5 +1,5 @@
 /**
- * The native front's C (decoder, flow table, reassembly, PAF, the parsers' state) built with AddressSanitizer and
+ * The native front's C (decoder, flow table, reassembly, PAF, the parsers' state, defragmentation) built with AddressSanitizer and
  * UndefinedBehaviorSanitizer outside Node and run over every frame of the suricata-verify captures in ../shared, then
  * over the same frames damaged, 200 rounds (native/fuzz/front-fuzz.c): no read or write out of bounds, no use after
  * free, no leak, no undefined behaviour. Needs a C compiler (the Debian packages .ci/run installs) and the corpus
@@ -38,7 +38,7 @@ describe('the native front under AddressSanitizer and UBSan', () => {
   it.skipIf(!haveCorpus)('decodes and tracks every corpus frame, whole and damaged, without a memory error', () => {
     const src = join(repoRoot, 'native');
     const exe = join(work, 'front-fuzz');
-    const units = ['decode', 'flow', 'stream', 'paf', 'app'].map((u) => join(src, 'src', `honeywall_${u}.c`));
+    const units = ['decode', 'flow', 'stream', 'paf', 'app', 'defrag'].map((u) => join(src, 'src', `honeywall_${u}.c`));
     execFileSync('cc', [
       '-DHW_NO_NAPI',
       '-fsanitize=address,undefined',

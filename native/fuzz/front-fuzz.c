@@ -2,13 +2,14 @@
  * The native front's C under AddressSanitizer and UndefinedBehaviorSanitizer, without Node: every frame of the
  * captures named on the command line, then the same frames damaged (bytes changed, cut, lengths set near the bytes
  * there are), decoded and tracked by a flow table with reassembly and PAF on HTTP and SMB ports (small limits, so the
- * queue, eviction and paf_max paths run), as bare IP datagrams too. Everything it reads is what a
+ * queue, eviction and paf_max paths run), as bare IP datagrams too; fragments defragmented (the seven policies,
+ * small memcaps and tracker limits every other round) and what they complete tracked. Everything it reads is what a
  * honeynet sends: a read or write out of bounds, a use after free, a leak or an overflow stops it with a report.
  * Built and run by test/native-fuzz.test.ts:
- *   cc -fsanitize=address,undefined -g -O1 -I/usr/include/node native/fuzz/front-fuzz.c native/src/honeywall_{decode,
- *      flow,stream,paf,app}.c -Wl,--unresolved-symbols=ignore-all -o front-fuzz
+ *   cc -DHW_NO_NAPI -fsanitize=address,undefined -g -O1 native/fuzz/front-fuzz.c
+ *      native/src/honeywall_{decode,flow,stream,paf,app,defrag}.c -lm -o front-fuzz
  *   front-fuzz ROUNDS capture.pcap...
- * (The N-API entry points in those files are never called here; the linker is told to leave them unresolved.)
+ * (HW_NO_NAPI leaves the files' N-API entry points out.)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "../src/honeywall_decode.h"
+#include "../src/honeywall_defrag.h"
 #include "../src/honeywall_flow.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -73,6 +75,9 @@ int main(int argc, char **argv) {
     hw_flow_config *cfg = config(round % 2);
     hw_flow_table *t = hw_flow_table_new(cfg);
     free(cfg);
+    /* small limits every other round: the memcaps, the tracker limit and the overlap limit are hit */
+    hw_defrag_config dcfg = {round % 2 ? 5 : 180, round % 2 ? 2000 : 4 << 20, round % 2 ? 1500 : 1 << 20, round % 2 ? 2 : 65536, round % 7, 10, 1, 1, 0};
+    hw_defrag *defrag = hw_defrag_new(&dcfg);
     double index = 0;
     for (int a = 2; a < argc; a++) {
       size_t n;
@@ -109,7 +114,18 @@ int main(int argc, char **argv) {
         /* (each damaged frame in its own buffer of exactly its length, so a read past it is caught) */
         uint8_t *exact = malloc(len > 0 ? (size_t)len : 1);
         memcpy(exact, frame, (size_t)len);
-        hw_flow_fuzz_frame(t, p, round % 3 == 2 ? -1 : linktype, exact, len, sec + (double)(next() % 1000000) / 1e6, index++);
+        double ts = sec + (double)(next() % 1000000) / 1e6;
+        int lt = round % 3 == 2 ? -1 : linktype;
+        hw_flow_fuzz_frame(t, p, lt, exact, len, ts, index++);
+        /* a fragment goes to the defragmenter too; the datagram it completes is tracked as the front would */
+        if (p->n_ip > 0 && p->ip[p->n_ip - 1].is_fragment) {
+          int32_t rlen = 0;
+          uint8_t *whole = hw_defrag_add(defrag, p, exact, ts, &rlen);
+          if (whole != NULL) {
+            hw_flow_fuzz_frame(t, p, -1, whole, rlen, ts, index++);
+            free(whole);
+          }
+        }
         free(exact);
         frames++;
         q += 16 + incl;
@@ -118,6 +134,7 @@ int main(int argc, char **argv) {
       free(cap);
     }
     hw_flow_table_free(t);
+    hw_defrag_free(defrag);
   }
   printf("%.0f frames\n", frames);
   free(p);

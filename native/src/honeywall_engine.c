@@ -49,6 +49,7 @@
 
 #include "honeywall_capture.h"
 #include "honeywall_decode.h"
+#include "honeywall_defrag.h"
 #include "honeywall_flow.h"
 #include "honeywall_paf.h"
 #include "honeywall_stream.h"
@@ -1091,6 +1092,7 @@ NAPI_MODULE_INIT() {
   EXPORT("streamRun", honeywall_stream_run_js);
   EXPORT("pafRun", honeywall_paf_run_js);
   EXPORT("frontMeasure", honeywall_front_measure_js);
+  EXPORT("defragRun", honeywall_defrag_run_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

@@ -70,6 +70,8 @@ export interface NativeEngine {
   pafRun(which: number, bytes: Uint8Array, fromClient: number, head: number): number;
   /** The native front so far (decode, flows, reassembly) over a classic pcap in memory, for bench/native-front.mjs. */
   frontMeasure(capture: Uint8Array, table: NativeHandle): Float64Array;
+  /** The native front's defragmenter (native/src/honeywall_defrag.c) over datagrams at their times, for its test. */
+  defragRun(config: Float64Array, frames: Uint8Array[], times: Float64Array): (Uint8Array | Float64Array | null)[];
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */
