@@ -338,6 +338,38 @@ function appStream(messages: Uint8Array[]): fc.Arbitrary<Uint8Array> {
     });
 }
 
+/** A generated packet with the bytes it carries (when it carries given ones). */
+type Scripted = Omit<Gen, 'gap' | 'usec'> & { bytes?: Uint8Array };
+
+/** A TCP conversation written packet by packet: each carries its sender's next sequence number and the peer's as its ack. */
+class TcpScript {
+  readonly out: Scripted[] = [];
+  /** The client's and the server's next sequence numbers. */
+  private readonly next: number[];
+
+  constructor(
+    isnC: number,
+    isnS: number,
+    private readonly conv = 0,
+  ) {
+    this.next = [isnC, isnS];
+  }
+
+  send(fromServer: boolean, flags: number, bytes?: Uint8Array): void {
+    const n = bytes?.length ?? 0;
+    const me = fromServer ? 1 : 0;
+    const base = { kind: 'tcp', icmpType: 8, icmpId: 0, frag: false, ttl: 64, conv: this.conv } as const;
+    this.out.push({ ...base, reverse: fromServer, flags, seq: this.next[me]!, ack: this.next[1 - me]!, payload: n, bytes });
+    this.next[me] = (this.next[me]! + n + (flags & 0x03 ? 1 : 0)) >>> 0;
+  }
+
+  /** A side's sequence numbers moved on by n with nothing sent: a hole. */
+  skip(fromServer: boolean, n: number): void {
+    const me = fromServer ? 1 : 0;
+    this.next[me] = (this.next[me]! + n) >>> 0;
+  }
+}
+
 /**
  * A TCP session as a stack sends it: handshake (or none: picked up midstream), data both ways with their ACKs, FINs
  * and the last ACK; then damaged as a network and an attacker damage it: packets lost, sent twice, swapped, their
@@ -369,9 +401,8 @@ const session = fc
     damage: fc.array(fc.tuple(fc.nat(), fc.constantFrom('drop', 'twice', 'swap', 'flags'), fc.constantFrom(...FLAGS)), { maxLength: 3 }),
   })
   .map((x) => {
-    const out: (Omit<Gen, 'conv' | 'gap' | 'usec'> & { bytes?: Uint8Array })[] = [];
-    let c = x.isnC;
-    let sv = x.isnS;
+    const script = new TcpScript(x.isnC, x.isnS);
+    const out = script.out;
     // where each side is in its application bytes (past their end: filler)
     const at = [0, 0];
     const next = (fromServer: boolean, n: number) => {
@@ -381,13 +412,8 @@ const session = fc
       at[k]! += n;
       return b;
     };
-    const base = { kind: 'tcp', icmpType: 8, icmpId: 0, frag: false, ttl: 64 } as const;
-    const send = (fromServer: boolean, flags: number, payload: number) => {
-      const bytes = payload > 0 ? next(fromServer, payload) : undefined;
-      out.push({ ...base, reverse: fromServer, flags, seq: fromServer ? sv : c, ack: fromServer ? c : sv, payload, bytes });
-      if (fromServer) sv = (sv + payload + (flags & 0x03 ? 1 : 0)) >>> 0;
-      else c = (c + payload + (flags & 0x03 ? 1 : 0)) >>> 0;
-    };
+    const send = (fromServer: boolean, flags: number, payload: number) =>
+      script.send(fromServer, flags, payload > 0 ? next(fromServer, payload) : undefined);
     if (!x.midstream) {
       send(false, 0x02, 0);
       send(true, 0x12, 0);
@@ -429,16 +455,8 @@ const bigTransfer = fc
     ackEvery: fc.integer({ min: 1, max: 3 }),
   })
   .map((x) => {
-    const out: (Omit<Gen, 'gap' | 'usec'> & { bytes?: Uint8Array })[] = [];
-    const base = { kind: 'tcp', icmpType: 8, icmpId: 0, frag: false, ttl: 64, conv: 0 } as const;
-    let c = x.isnC;
-    let sv = x.isnS;
-    const send = (fromServer: boolean, flags: number, bytes?: Uint8Array) => {
-      const n = bytes?.length ?? 0;
-      out.push({ ...base, reverse: fromServer, flags, seq: fromServer ? sv : c, ack: fromServer ? c : sv, payload: n, bytes });
-      if (fromServer) sv = (sv + n + (flags & 0x03 ? 1 : 0)) >>> 0;
-      else c = (c + n + (flags & 0x03 ? 1 : 0)) >>> 0;
-    };
+    const script = new TcpScript(x.isnC, x.isnS);
+    const send = (fromServer: boolean, flags: number, bytes?: Uint8Array) => script.send(fromServer, flags, bytes);
     send(false, 0x02);
     send(true, 0x12);
     send(false, 0x10);
@@ -451,7 +469,7 @@ const bigTransfer = fc
     send(false, 0x11);
     send(true, 0x11);
     send(false, 0x10);
-    return out;
+    return script.out;
   });
 
 /**
@@ -488,16 +506,8 @@ const exchanges = fc
     ),
   })
   .map((x) => {
-    const out: (Omit<Gen, 'gap' | 'usec'> & { bytes?: Uint8Array })[] = [];
-    const base = { kind: 'tcp', icmpType: 8, icmpId: 0, frag: false, ttl: 64, conv: x.smb ? 1 : 0 } as const;
-    let c = x.isnC;
-    let sv = x.isnS;
-    const send = (fromServer: boolean, flags: number, bytes?: Uint8Array) => {
-      const n = bytes?.length ?? 0;
-      out.push({ ...base, reverse: fromServer, flags, seq: fromServer ? sv : c, ack: fromServer ? c : sv, payload: n, bytes });
-      if (fromServer) sv = (sv + n + (flags & 0x03 ? 1 : 0)) >>> 0;
-      else c = (c + n + (flags & 0x03 ? 1 : 0)) >>> 0;
-    };
+    const script = new TcpScript(x.isnC, x.isnS, x.smb ? 1 : 0);
+    const send = (fromServer: boolean, flags: number, bytes?: Uint8Array) => script.send(fromServer, flags, bytes);
     const message = (fromServer: boolean, m: Uint8Array, cuts: number) => {
       const step = Math.max(1, Math.ceil(m.length / cuts));
       for (let i = 0; i < m.length; i += step) {
@@ -516,13 +526,33 @@ const exchanges = fc
       message(false, req, r.cuts[0]);
       if (!x.serverFirst) message(true, res, r.cuts[1]);
       // a hole in the client's sequence numbers: what follows does not follow on
-      c = (c + r.jump) >>> 0;
+      script.skip(false, r.jump);
     }
     send(false, 0x11);
     send(true, 0x11);
     send(false, 0x10);
-    return out;
+    return script.out;
   });
+
+/** The pipeline's flushing on port 80 (HTTP) and 5555 (SMB), limits out of the way; `ports`: what else is reassembled. */
+function pipelineLike(ports: 'none' | 'all'): Config {
+  return {
+    track: [true, true, false, false],
+    max: [100, 100, 100, 100],
+    timeout: [30, 30, 30, 30],
+    requireHandshake: false,
+    grace: 0,
+    policy: 0,
+    clientPorts: ports,
+    serverPorts: ports,
+    maxQueuedBytes: 1048576,
+    maxQueuedSegs: 2621,
+    flushSize: 65495,
+    paf: true,
+    httpPorts: [80],
+    smbPorts: [5555],
+  };
+}
 
 describe('the native flow table (honeywall_flow.c)', () => {
   it('tracks generated conversations as FlowTable does', () => {
@@ -585,22 +615,7 @@ describe('the native flow table (honeywall_flow.c)', () => {
 
   it('flushes an SMB message larger than paf_max as FlowTable does', () => {
     const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0], data: {} };
-    const c: Config = {
-      track: [true, true, false, false],
-      max: [100, 100, 100, 100],
-      timeout: [30, 30, 30, 30],
-      requireHandshake: false,
-      grace: 0,
-      policy: 0,
-      clientPorts: 'none',
-      serverPorts: 'none',
-      maxQueuedBytes: 1048576,
-      maxQueuedSegs: 2621,
-      flushSize: 65495,
-      paf: true,
-      httpPorts: [80],
-      smbPorts: [5555],
-    };
+    const c = pipelineLike('none');
     const smb: Conv = { six: false, a: 0, b: 1, sp: 1234, dp: 5555, vlan: 0 };
     fc.assert(
       fc.property(bigTransfer, (packets) =>
@@ -670,22 +685,7 @@ describe('the native flow table (honeywall_flow.c)', () => {
 
   it('flushes by what the HTTP and dcerpc2 sessions saw as FlowTable with the pipeline does', () => {
     const counts: Counts = { flows: 0, terminated: 0, redecoded: 0, removed: [0, 0, 0], data: {} };
-    const c: Config = {
-      track: [true, true, false, false],
-      max: [100, 100, 100, 100],
-      timeout: [30, 30, 30, 30],
-      requireHandshake: false,
-      grace: 0,
-      policy: 0,
-      clientPorts: 'all',
-      serverPorts: 'all',
-      maxQueuedBytes: 1048576,
-      maxQueuedSegs: 2621,
-      flushSize: 65495,
-      paf: true,
-      httpPorts: [80],
-      smbPorts: [5555],
-    };
+    const c = pipelineLike('all');
     const convs: Conv[] = [
       { six: false, a: 0, b: 1, sp: 1234, dp: 80, vlan: 0 },
       { six: false, a: 0, b: 1, sp: 1234, dp: 5555, vlan: 0 },

@@ -187,63 +187,41 @@ static void icmp_header(hw_icmp *h, const uint8_t *b, int32_t off) {
   *h = (hw_icmp){off, b[off], b[off + 1], (int32_t)u16(b, off + 2), -1, -1, -1, -1};
 }
 
-static void decode_icmp(hw_packet *p, const uint8_t *b, int32_t off, int32_t end, const hw_ip *ip, ctx *c) {
-  int32_t avail = end - off;
-  if (avail < 4) return fail(p, HW_ERR_ICMP_TRUNCATED, off);
-  hw_icmp h;
-  icmp_header(&h, b, off);
-  int32_t data = off + 4;
-  switch (h.type) {
-  case 0: case 8: case 13: case 14: case 15: case 16: case 17: case 18:
-    if (avail < 8) return fail(p, HW_ERR_ICMP_TRUNCATED, off);
-    h.id = (int32_t)u16(b, off + 4);
-    h.seq = (int32_t)u16(b, off + 6);
-    data = off + 8;
-    break;
-  case 3: case 4: case 5: case 11: case 12:
-    if (avail < 8) return fail(p, HW_ERR_ICMP_TRUNCATED, off);
-    h.embedded_offset = off + 8;
-    data = off + 8;
-    break;
-  default:
-    break;
-  }
-  if (c->verify) {
-    h.checksum_ok = transport_checksum_ok(b, ip, 1, off, avail);
-    if (!h.checksum_ok) p->bad_checksum = 1;
-  }
-  p->icmp = h;
-  p->has_icmp = 1;
-  set_payload(p, data, end);
-}
+/* ICMP and ICMPv6 (decode.ts decodeIcmp and decodeIcmp6): the types with an id and sequence, those carrying the
+ * datagram in error, the checksum (ICMPv6's over IPv6 only), what is left the payload. */
+static int icmp4_echo_like(int t) { return t == 0 || t == 8 || (t >= 13 && t <= 18); }
+static int icmp4_error(int t) { return (t >= 3 && t <= 5) || t == 11 || t == 12; }
+static int icmp6_echo_like(int t) { return t == 128 || t == 129; }
+static int icmp6_error(int t) { return t >= 1 && t <= 4; }
 
-static void decode_icmp6(hw_packet *p, const uint8_t *b, int32_t off, int32_t end, const hw_ip *ip, ctx *c) {
+static void decode_icmp_any(hw_packet *p, const uint8_t *b, int32_t off, int32_t end, const hw_ip *ip, ctx *c, int v6) {
   int32_t avail = end - off;
-  if (avail < 4) return fail(p, HW_ERR_ICMP6_TRUNCATED, off);
+  int truncated = v6 ? HW_ERR_ICMP6_TRUNCATED : HW_ERR_ICMP_TRUNCATED;
+  if (avail < 4) return fail(p, truncated, off);
   hw_icmp h;
   icmp_header(&h, b, off);
   int32_t data = off + 4;
-  switch (h.type) {
-  case 128: case 129:
-    if (avail < 8) return fail(p, HW_ERR_ICMP6_TRUNCATED, off);
+  if (v6 ? icmp6_echo_like(h.type) : icmp4_echo_like(h.type)) {
+    if (avail < 8) return fail(p, truncated, off);
     h.id = (int32_t)u16(b, off + 4);
     h.seq = (int32_t)u16(b, off + 6);
     data = off + 8;
-    break;
-  case 1: case 2: case 3: case 4:
-    if (avail < 8) return fail(p, HW_ERR_ICMP6_TRUNCATED, off);
+  } else if (v6 ? icmp6_error(h.type) : icmp4_error(h.type)) {
+    if (avail < 8) return fail(p, truncated, off);
     h.embedded_offset = off + 8;
     data = off + 8;
-    break;
-  default:
-    break;
   }
   if (c->verify) {
-    h.checksum_ok = ip->version == 6 && transport_checksum_ok(b, ip, 58, off, avail);
+    h.checksum_ok = v6 ? ip->version == 6 && transport_checksum_ok(b, ip, 58, off, avail) : transport_checksum_ok(b, ip, 1, off, avail);
     if (!h.checksum_ok) p->bad_checksum = 1;
   }
-  p->icmp6 = h;
-  p->has_icmp6 = 1;
+  if (v6) {
+    p->icmp6 = h;
+    p->has_icmp6 = 1;
+  } else {
+    p->icmp = h;
+    p->has_icmp = 1;
+  }
   set_payload(p, data, end);
 }
 
@@ -310,9 +288,9 @@ static void decode_transport(hw_packet *p, const uint8_t *b, int32_t off, int32_
   case 17:
     return decode_udp(p, b, off, end, ip, c);
   case 1:
-    return decode_icmp(p, b, off, end, ip, c);
+    return decode_icmp_any(p, b, off, end, ip, c, 0);
   case 58:
-    return decode_icmp6(p, b, off, end, ip, c);
+    return decode_icmp_any(p, b, off, end, ip, c, 1);
   case 4:
     return decode_ip4(p, b, off, end, c);
   case 41:
