@@ -38,7 +38,7 @@ describe('the native front under AddressSanitizer and UBSan', () => {
   it.skipIf(!haveCorpus)('decodes and tracks every corpus frame, whole and damaged, without a memory error', () => {
     const src = join(repoRoot, 'native');
     const exe = join(work, 'front-fuzz');
-    const units = ['decode', 'flow', 'stream', 'paf', 'app', 'defrag'].map((u) => join(src, 'src', `honeywall_${u}.c`));
+    const units = ['decode', 'flow', 'stream', 'paf', 'app', 'defrag', 'front', 'shard'].map((u) => join(src, 'src', `honeywall_${u}.c`));
     execFileSync('cc', [
       '-DHW_NO_NAPI',
       '-fsanitize=address,undefined',

@@ -1,13 +1,15 @@
 /*
  * The native front's C under AddressSanitizer and UndefinedBehaviorSanitizer, without Node: every frame of the
  * captures named on the command line, then the same frames damaged (bytes changed, cut, lengths set near the bytes
- * there are), decoded and tracked by a flow table with reassembly and PAF on HTTP and SMB ports (small limits, so the
- * queue, eviction and paf_max paths run), as bare IP datagrams too; fragments defragmented (the seven policies,
- * small memcaps and tracker limits every other round) and what they complete tracked. Everything it reads is what a
+ * there are), through the front the replay uses (honeywall_front.c: decoded, defragmented with the seven policies,
+ * tracked by a flow table with reassembly and PAF on HTTP and SMB ports, written as records; small limits every other
+ * round, so the queue, eviction, paf_max, memcap and tracker limit paths run), as bare IP datagrams too, with the
+ * clock of a shard moved now and then and every flow flushed at the end, each frame also asked of a shard plan
+ * (honeywall_shard.c) with room for few pairs. Everything it reads is what a
  * honeynet sends: a read or write out of bounds, a use after free, a leak or an overflow stops it with a report.
  * Built and run by test/native-fuzz.test.ts:
  *   cc -DHW_NO_NAPI -fsanitize=address,undefined -g -O1 native/fuzz/front-fuzz.c
- *      native/src/honeywall_{decode,flow,stream,paf,app,defrag}.c -lm -o front-fuzz
+ *      native/src/honeywall_{decode,flow,stream,paf,app,defrag,front,shard}.c -lm -o front-fuzz
  *   front-fuzz ROUNDS capture.pcap...
  * (HW_NO_NAPI leaves the files' N-API entry points out.)
  */
@@ -16,9 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/honeywall_decode.h"
-#include "../src/honeywall_defrag.h"
-#include "../src/honeywall_flow.h"
+#include "../src/honeywall_front.h"
+#include "../src/honeywall_shard.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next(void) {
@@ -68,7 +69,6 @@ int main(int argc, char **argv) {
     return 2;
   }
   int rounds = atoi(argv[1]);
-  hw_packet *p = malloc(sizeof *p);
   uint8_t *frame = malloc(262144 + 64);
   double frames = 0;
   for (int round = 0; round < rounds; round++) {
@@ -77,7 +77,9 @@ int main(int argc, char **argv) {
     free(cfg);
     /* small limits every other round: the memcaps, the tracker limit and the overlap limit are hit */
     hw_defrag_config dcfg = {round % 2 ? 5 : 180, round % 2 ? 2000 : 4 << 20, round % 2 ? 1500 : 1 << 20, round % 2 ? 2 : 65536, round % 7, 10, 1, 1, 0};
-    hw_defrag *defrag = hw_defrag_new(&dcfg);
+    hw_front *front = hw_front_new(t, &dcfg, (hw_decode_options){round % 2, 8, 0}, (hw_decode_options){1, 8, 0});
+    hw_shard_plan *plan = hw_shard_plan_new(1 + round % 4, 64);
+    if (front == NULL || plan == NULL) return 1;
     double index = 0;
     for (int a = 2; a < argc; a++) {
       size_t n;
@@ -116,16 +118,11 @@ int main(int argc, char **argv) {
         memcpy(exact, frame, (size_t)len);
         double ts = sec + (double)(next() % 1000000) / 1e6;
         int lt = round % 3 == 2 ? -1 : linktype;
-        hw_flow_fuzz_frame(t, p, lt, exact, len, ts, index++);
-        /* a fragment goes to the defragmenter too; the datagram it completes is tracked as the front would */
-        if (p->n_ip > 0 && p->ip[p->n_ip - 1].is_fragment) {
-          int32_t rlen = 0;
-          uint8_t *whole = hw_defrag_add(defrag, p, exact, ts, &rlen);
-          if (whole != NULL) {
-            hw_flow_fuzz_frame(t, p, -1, whole, rlen, ts, index++);
-            free(whole);
-          }
-        }
+        int32_t owner = hw_shard_plan_frame(plan, lt, exact, len);
+        double whole = (double)(uint32_t)ts, usec = (double)(int64_t)((ts - whole) * 1e6);
+        if (hw_front_push(front, lt, exact, len, whole, usec, index++) < 0) return 1;
+        /* another shard's frame now and then: the clock of its kind's flows moves */
+        if (next() % 16 == 0 && hw_front_advance(front, owner < 0 ? 3 : owner & 3, whole + 1 + (double)(next() % 60), 0) < 0) return 1;
         free(exact);
         frames++;
         q += 16 + incl;
@@ -133,11 +130,11 @@ int main(int argc, char **argv) {
 #undef RD32
       free(cap);
     }
-    hw_flow_table_free(t);
-    hw_defrag_free(defrag);
+    if (hw_front_finish(front) < 0) return 1;
+    hw_front_free(front);
+    hw_shard_plan_free(plan);
   }
   printf("%.0f frames\n", frames);
-  free(p);
   free(frame);
   return 0;
 }

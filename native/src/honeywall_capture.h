@@ -4,7 +4,5 @@
 #include <node_api.h>
 #include <stdint.h>
 
-/* src/flow/shard.ts frameShard, over the `end` bytes at b. */
-int honeywall_frame_shard(int linktype, const uint8_t *b, int end, int shards);
 napi_value honeywall_capture_walk_js(napi_env env, napi_callback_info info);
 #endif

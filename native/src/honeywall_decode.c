@@ -554,41 +554,7 @@ void hw_decode(hw_packet *p, int linktype, const uint8_t *b, int32_t len, const 
     decode_link(p, b, len, linktype, &c);
 }
 
-#ifndef HW_NO_NAPI
-/* ------------------------------------------------------------------------------------------ N-API */
-
-napi_value honeywall_decode_frame_js(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, NULL, "decodeFrame(linktype, bytes, flags, maxLayers)");
-    return NULL;
-  }
-  int32_t linktype, flags, max_layers;
-  napi_typedarray_type t;
-  size_t len, off;
-  uint8_t *buf;
-  napi_value ab;
-  if (napi_get_value_int32(env, argv[0], &linktype) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok ||
-      napi_get_value_int32(env, argv[3], &max_layers) != napi_ok ||
-      napi_get_typedarray_info(env, argv[1], &t, &len, (void **)&buf, &ab, &off) != napi_ok || t != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "decodeFrame(linktype: number, bytes: Uint8Array, flags: number, maxLayers: number)");
-    return NULL;
-  }
-  if (max_layers < 0 || max_layers > HW_MAX_IP_LAYERS || len > INT32_MAX / 2) {
-    napi_throw_range_error(env, NULL, "decodeFrame: maxLayers must be 0..16 and the frame under 1 GiB");
-    return NULL;
-  }
-  hw_packet *p = malloc(sizeof *p);
-  int32_t *r = malloc(sizeof(int32_t) * 8192);
-  if (p == NULL || r == NULL) {
-    free(p);
-    free(r);
-    napi_throw_error(env, NULL, "decodeFrame: out of memory");
-    return NULL;
-  }
-  hw_decode_options o = {flags & 1, max_layers, (flags & 2) != 0};
-  hw_decode(p, linktype, buf, (int32_t)len, &o);
+int32_t hw_packet_record(const hw_packet *p, int32_t *r) {
   int32_t n = 0;
   int32_t head[16] = {p->error, p->error_offset, p->bad_checksum, p->payload_offset, p->payload_length, p->eth_offset, p->eth_type,
                       p->n_vlans, p->n_mpls < HW_MAX_MPLS ? p->n_mpls : HW_MAX_MPLS, p->n_ip, p->has_gre, p->has_tcp, p->has_udp,
@@ -644,6 +610,45 @@ napi_value honeywall_decode_frame_js(napi_env env, napi_callback_info info) {
     memcpy(r + n, f, sizeof f);
     n += 8;
   }
+  return n;
+}
+
+#ifndef HW_NO_NAPI
+/* ------------------------------------------------------------------------------------------ N-API */
+
+napi_value honeywall_decode_frame_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, NULL, "decodeFrame(linktype, bytes, flags, maxLayers)");
+    return NULL;
+  }
+  int32_t linktype, flags, max_layers;
+  napi_typedarray_type t;
+  size_t len, off;
+  uint8_t *buf;
+  napi_value ab;
+  if (napi_get_value_int32(env, argv[0], &linktype) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &max_layers) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &t, &len, (void **)&buf, &ab, &off) != napi_ok || t != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "decodeFrame(linktype: number, bytes: Uint8Array, flags: number, maxLayers: number)");
+    return NULL;
+  }
+  if (max_layers < 0 || max_layers > HW_MAX_IP_LAYERS || len > INT32_MAX / 2) {
+    napi_throw_range_error(env, NULL, "decodeFrame: maxLayers must be 0..16 and the frame under 1 GiB");
+    return NULL;
+  }
+  hw_packet *p = malloc(sizeof *p);
+  int32_t *r = malloc(sizeof(int32_t) * 8192);
+  if (p == NULL || r == NULL) {
+    free(p);
+    free(r);
+    napi_throw_error(env, NULL, "decodeFrame: out of memory");
+    return NULL;
+  }
+  hw_decode_options o = {flags & 1, max_layers, (flags & 2) != 0};
+  hw_decode(p, linktype, buf, (int32_t)len, &o);
+  int32_t n = hw_packet_record(p, r);
   free(p);
   napi_value out_ab, out;
   void *data;

@@ -108,6 +108,11 @@ typedef struct {
 /* decode.ts decode() (linktype >= 0) and decodeIpPacket() (linktype -1). max_layers must be 1..HW_MAX_IP_LAYERS. */
 void hw_decode(hw_packet *p, int linktype, const uint8_t *b, int32_t len, const hw_decode_options *o);
 
+/* The packet as the record decodeFrame returns (test/native-decode.test.ts recordOf; src/packet/decode.ts
+ * packetFromRecord reads it): r must hold HW_PACKET_RECORD_MAX values; returns how many it wrote. */
+#define HW_PACKET_RECORD_MAX (16 + 3 * HW_MAX_VLANS + HW_MAX_MPLS + HW_MAX_IP_LAYERS * (20 + 3 * HW_MAX_IP4_OPTIONS) + 5 + 12 + 6 + 16)
+int32_t hw_packet_record(const hw_packet *p, int32_t *r);
+
 #ifndef HW_NO_NAPI
 napi_value honeywall_decode_frame_js(napi_env env, napi_callback_info info);
 #endif

@@ -35,6 +35,8 @@ typedef struct hw_tracker {
   int32_t version, key_proto;
   uint8_t src[16], dst[16];
   uint32_t id;
+  /* the tracker's number, never reused: the native front names a datagram's record of alerts (FragAlerts) by it */
+  double serial;
   double last_seen;
   hw_frag *frags;
   int32_t n, cap, sorted, flags, calculated_size, overlap_count, protocol;
@@ -52,6 +54,11 @@ struct hw_defrag {
   uint32_t n_buckets, count;
   int64_t held_bytes;
   int oom;
+  /* Defragmenter.lastAlerts as a tracker serial (0: none), the serials given so far, and those of the trackers
+   * dropped during the last hw_defrag_add (the front tells JavaScript to forget their FragAlerts) */
+  double last_serial, serials;
+  double *dropped;
+  int32_t n_dropped, cap_dropped;
 };
 
 static uint32_t key_hash(int32_t version, const uint8_t *src, const uint8_t *dst, uint32_t id, int32_t proto) {
@@ -91,10 +98,26 @@ void hw_defrag_free(hw_defrag *d) {
     tracker_free(t);
   }
   free(d->buckets);
+  free(d->dropped);
   free(d);
 }
 
 const hw_defrag_stats *hw_defrag_stats_of(const hw_defrag *d) { return &d->stats; }
+
+double hw_defrag_last_serial(const hw_defrag *d) { return d->last_serial; }
+
+const double *hw_defrag_dropped(hw_defrag *d, int32_t *n) {
+  *n = d->n_dropped;
+  return d->dropped;
+}
+
+
+int hw_defrag_oom(const hw_defrag *d) { return d->oom; }
+
+void hw_defrag_held(const hw_defrag *d, double *trackers, double *bytes) {
+  *trackers = d->count;
+  *bytes = (double)d->held_bytes;
+}
 
 /* ------------------------------------------------------------------------------------------ trackers */
 
@@ -134,6 +157,15 @@ static void grow_buckets(hw_defrag *d) {
 
 /* drop: out of the table, its bytes off the held count */
 static void drop(hw_defrag *d, hw_tracker *t) {
+  if (d->n_dropped == d->cap_dropped) {
+    int32_t cap = d->cap_dropped ? d->cap_dropped * 2 : 16;
+    double *n = realloc(d->dropped, sizeof *n * (size_t)cap);
+    if (n == NULL)
+      d->oom = 1;
+    else
+      d->dropped = n, d->cap_dropped = cap;
+  }
+  if (d->n_dropped < d->cap_dropped) d->dropped[d->n_dropped++] = t->serial;
   for (hw_tracker **at = bucket_of(d, t); *at != NULL; at = &(*at)->chain)
     if (*at == t) {
       *at = t->chain;
@@ -531,6 +563,8 @@ static uint8_t *rebuild(const hw_defrag *d, const hw_tracker *t, const hw_ip *ip
 
 uint8_t *hw_defrag_add(hw_defrag *d, const hw_packet *p, const uint8_t *b, double now, int32_t *len) {
   *len = 0;
+  d->last_serial = 0;
+  d->n_dropped = 0;
   if (p->n_ip == 0) return NULL;
   const hw_ip *ip = &p->ip[p->n_ip - 1];
   if (!ip->is_fragment) return NULL;
@@ -561,6 +595,8 @@ uint8_t *hw_defrag_add(hw_defrag *d, const hw_packet *p, const uint8_t *b, doubl
     memcpy(t->src, src, (size_t)n);
     memcpy(t->dst, dst, (size_t)n);
     t->id = ip->id;
+    t->serial = ++d->serials;
+    d->last_serial = t->serial;
     t->last_seen = now;
     t->sorted = 1;
     t->protocol = ip->version == 4 ? ip->proto : -1;
@@ -604,6 +640,7 @@ uint8_t *hw_defrag_add(hw_defrag *d, const hw_packet *p, const uint8_t *b, doubl
     d->stats.bad++;
     return NULL;
   }
+  d->last_serial = t->serial;
   if ((t->flags & (GOT_FIRST | GOT_LAST)) != (GOT_FIRST | GOT_LAST) || t->frag_bytes < t->calculated_size) return NULL;
   int bad = (t->flags & BAD) != 0;
   uint8_t *out = bad ? NULL : rebuild(d, t, ip, b, len);

@@ -31,6 +31,13 @@ void hw_defrag_free(hw_defrag *d);
 const hw_defrag_stats *hw_defrag_stats_of(const hw_defrag *d);
 /* Defragmenter.add: the packet p (decoded from b) is a fragment; returns the rebuilt datagram (malloc'd, *len bytes)
  * when it completes one, else NULL. */
+/* the serial of the tracker whose FragAlerts the last hw_defrag_add names (Defragmenter.lastAlerts; 0: none) */
+double hw_defrag_last_serial(const hw_defrag *d);
+/* the serials of the trackers the last hw_defrag_add dropped (completed, timed out, evicted, over a memcap) */
+const double *hw_defrag_dropped(hw_defrag *d, int32_t *n);
+int hw_defrag_oom(const hw_defrag *d);
+/* Defragmenter.pending and .memory */
+void hw_defrag_held(const hw_defrag *d, double *trackers, double *bytes);
 uint8_t *hw_defrag_add(hw_defrag *d, const hw_packet *p, const uint8_t *b, double now, int32_t *len);
 
 #ifndef HW_NO_NAPI

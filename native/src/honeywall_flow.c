@@ -53,6 +53,8 @@ struct hw_flow_table {
   int32_t n_segs, cap_segs;
   double *removed;
   int32_t n_removed, cap_removed;
+  /* the flows removed during the call, kept (linked by chain) until the next so their segments can be read */
+  hw_flow *dead;
   int32_t oom;
   /* PAF's view of the queued data */
   uint8_t peek[PAF_PEEK];
@@ -193,6 +195,11 @@ static void push_segment(hw_flow_table *t, const hw_segment *s) {
 static void clear_segments(hw_flow_table *t) {
   for (int32_t i = 0; i < t->n_segs; i++) free(t->segs[i].data);
   t->n_segs = 0;
+  for (hw_flow *f = t->dead, *next; f != NULL; f = next) {
+    next = f->chain;
+    free(f);
+  }
+  t->dead = NULL;
 }
 
 /* ------------------------------------------------------------------------------------------ reassembly */
@@ -392,16 +399,19 @@ static void remove_flow(hw_flow_table *t, hw_flow *f, int reason) {
   if (!f->terminated) cleanup_flush(t, f, reason);
   lru_unlink(t, f);
   index_delete(t, f);
-  if (grow((void **)&t->removed, &t->cap_removed, t->n_removed + 2, sizeof *t->removed)) {
+  if (grow((void **)&t->removed, &t->cap_removed, t->n_removed + HW_REMOVED_STRIDE, sizeof *t->removed)) {
     t->removed[t->n_removed++] = f->created_index;
     t->removed[t->n_removed++] = reason;
+    t->removed[t->n_removed++] = t->n_segs;
+    t->removed[t->n_removed++] = f->slot;
   } else
     t->oom = 1;
   if (grow((void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots)) t->free_slots[t->n_free++] = f->slot;
   t->by_slot[f->slot] = NULL;
   endpoint_release(&f->client);
   endpoint_release(&f->server);
-  free(f);
+  f->chain = t->dead;
+  t->dead = f;
 }
 
 static void expire_kind(hw_flow_table *t, int k, double now) {
@@ -554,10 +564,6 @@ static int tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, const ui
   return inserted;
 }
 
-typedef struct {
-  hw_flow *flow;
-  int32_t from_client, is_new, established, stream_inserted;
-} hw_update;
 
 /* FlowTable.process, the packet decoded into p from the frame b. */
 static void process_table(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u) {
@@ -566,6 +572,7 @@ static void process_table(hw_flow_table *t, const hw_packet *p, const uint8_t *b
   u->flow = NULL;
   u->from_client = 1;
   u->is_new = u->established = u->stream_inserted = 0;
+  u->new_at = 0;
   if (p->n_ip == 0) return;
   const hw_ip *ip = &p->ip[p->n_ip - 1];
   if (t->first_sec < 0) t->first_sec = ts_sec;
@@ -592,6 +599,7 @@ static void process_table(hw_flow_table *t, const hw_packet *p, const uint8_t *b
   }
   if (f == NULL) {
     f = create_flow(t, kind, vlan, hash, p, b, sp, dp, now, ts_sec);
+    u->new_at = t->n_segs;
     if (f == NULL) {
       t->no_session++;
       return;
@@ -654,14 +662,6 @@ static void process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int6
   parsers_after(t, p, b, u);
 }
 
-/* One frame decoded (checksums verified) and tracked: native/fuzz/front-fuzz.c's entry. */
-void hw_flow_fuzz_frame(hw_flow_table *t, hw_packet *p, int linktype, const uint8_t *b, int32_t len, double ts, double index) {
-  hw_decode_options o = {1, 8, linktype < 0};
-  hw_decode(p, linktype, b, len, &o);
-  hw_update u;
-  process(t, p, b, (int64_t)ts, ts, index, &u);
-}
-
 hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg) {
   hw_flow_table *t = calloc(1, sizeof *t);
   if (t == NULL) return NULL;
@@ -687,6 +687,64 @@ void hw_flow_table_free(hw_flow_table *t) {
   free(t);
 }
 
+/* ------------------------------------------------------------------------------------------ the front's use */
+
+void hw_flow_front_process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u) {
+  process(t, p, b, ts_sec, now, index, u);
+}
+
+void hw_flow_front_expire(hw_flow_table *t, int kind, double now) {
+  clear_segments(t);
+  t->n_removed = 0;
+  if (kind >= 0 && kind < 4) expire_kind(t, kind, now);
+}
+
+void hw_flow_front_finish(hw_flow_table *t) {
+  clear_segments(t);
+  t->n_removed = 0;
+  for (hw_flow *f = t->order_head; f != NULL; f = f->order_next)
+    if (!f->terminated) cleanup_flush(t, f, HW_END);
+}
+
+const hw_segment *hw_flow_front_segments(const hw_flow_table *t, int32_t *n) {
+  *n = t->n_segs;
+  return t->segs;
+}
+
+const double *hw_flow_front_removed(const hw_flow_table *t, int32_t *n) {
+  *n = t->n_removed / HW_REMOVED_STRIDE;
+  return t->removed;
+}
+
+hw_flow *hw_flow_front_by_slot(const hw_flow_table *t, int32_t slot, double created) {
+  if (slot < 0 || slot >= t->next_slot) return NULL;
+  hw_flow *f = t->by_slot[slot];
+  return f != NULL && f->created_index == created ? f : NULL;
+}
+
+const hw_flow *hw_flow_front_flow_of(const hw_flow_table *t, const hw_segment *s) {
+  const hw_flow *f = hw_flow_front_by_slot(t, s->flow_slot, s->flow_created);
+  for (const hw_flow *d = t->dead; f == NULL && d != NULL; d = d->chain)
+    if (d->slot == s->flow_slot && d->created_index == s->flow_created) f = d;
+  return f;
+}
+
+int hw_flow_front_oom(const hw_flow_table *t) { return t->oom; }
+
+void hw_flow_front_tails(const hw_flow_table *t, double out[4]) {
+  for (int k = 0; k < 4; k++) out[k] = t->lru_tail[k] != NULL ? t->lru_tail[k]->last_sec : 1.0 / 0.0;
+}
+
+void hw_flow_front_stats(const hw_flow_table *t, double out[HW_FLOW_STATS]) {
+  for (int k = 0; k < 4; k++) out[k] = t->created[k];
+  out[4] = t->timed_out;
+  out[5] = t->evicted;
+  out[6] = t->no_session;
+  out[7] = t->flushed_segments;
+  out[8] = t->flushed_bytes;
+  out[9] = t->count;
+}
+
 #ifndef HW_NO_NAPI
 /* ------------------------------------------------------------------------------------------ N-API (tests) */
 
@@ -701,21 +759,19 @@ static void table_finalize(napi_env env, void *data, void *hint) {
   free(h);
 }
 
-napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+/* A table from flowTableOpen's arguments (config, then the four port maps at maps[0..3]); NULL with an exception. */
+hw_flow_table *hw_flow_table_from_js(napi_env env, napi_value config, napi_value *maps_js) {
   napi_typedarray_type ty;
   size_t len, off;
   double *c;
   napi_value ab;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
-      napi_get_typedarray_info(env, argv[0], &ty, &len, (void **)&c, &ab, &off) != napi_ok || ty != napi_float64_array || len < 21) {
-    napi_throw_type_error(env, NULL, "flowTableOpen(config: Float64Array of 21, clientPorts, serverPorts, httpPorts, smbPorts)");
+  if (napi_get_typedarray_info(env, config, &ty, &len, (void **)&c, &ab, &off) != napi_ok || ty != napi_float64_array || len < 21) {
+    napi_throw_type_error(env, NULL, "a flow table's configuration is a Float64Array of 21");
     return NULL;
   }
   hw_flow_config *cfg = calloc(1, sizeof *cfg);
   if (cfg == NULL) {
-    napi_throw_error(env, NULL, "flowTableOpen: out of memory");
+    napi_throw_error(env, NULL, "flow table: out of memory");
     return NULL;
   }
   for (int k = 0; k < 4; k++) {
@@ -737,23 +793,37 @@ napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
     uint8_t *map;
     size_t n;
     napi_valuetype vt;
-    napi_typeof(env, argv[1 + w], &vt);
+    napi_typeof(env, maps_js[w], &vt);
     if (vt == napi_undefined || vt == napi_null) continue;
-    if (napi_get_typedarray_info(env, argv[1 + w], &ty, &n, (void **)&map, &ab, &off) != napi_ok || ty != napi_uint8_array || n != 65536) {
+    if (napi_get_typedarray_info(env, maps_js[w], &ty, &n, (void **)&map, &ab, &off) != napi_ok || ty != napi_uint8_array || n != 65536) {
       free(cfg);
-      napi_throw_type_error(env, NULL, "flowTableOpen: a port map is a Uint8Array of 65536");
+      napi_throw_type_error(env, NULL, "a flow table's port map is a Uint8Array of 65536");
       return NULL;
     }
     memcpy(maps[w], map, 65536);
   }
+  hw_flow_table *t = hw_flow_table_new(cfg);
+  free(cfg);
+  if (t == NULL) napi_throw_error(env, NULL, "flow table: out of memory");
+  return t;
+}
+
+napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
+    napi_throw_type_error(env, NULL, "flowTableOpen(config: Float64Array of 21, clientPorts, serverPorts, httpPorts, smbPorts)");
+    return NULL;
+  }
+  hw_flow_table *t = hw_flow_table_from_js(env, argv[0], argv + 1);
+  if (t == NULL) return NULL;
   table_handle *h = calloc(1, sizeof *h);
-  if (h == NULL || (h->table = hw_flow_table_new(cfg)) == NULL) {
-    free(h);
-    free(cfg);
+  if (h == NULL) {
+    hw_flow_table_free(t);
     napi_throw_error(env, NULL, "flowTableOpen: out of memory");
     return NULL;
   }
-  free(cfg);
+  h->table = t;
   napi_value out;
   napi_create_external(env, h, table_finalize, NULL, &out);
   return out;
@@ -826,16 +896,20 @@ napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info
     napi_throw_error(env, NULL, "flowTableProcess: out of memory");
     return NULL;
   }
-  size_t cap = 7 + segments_size(t) + (size_t)t->n_removed;
+  size_t cap = 7 + segments_size(t) + (size_t)t->n_removed / 2;
   int32_t *r = malloc(sizeof(int32_t) * cap);
   if (r == NULL) {
     napi_throw_error(env, NULL, "flowTableProcess: out of memory");
     return NULL;
   }
-  int32_t head[7] = {u.flow ? (int32_t)u.flow->created_index : -1, u.from_client, u.is_new, u.established, u.stream_inserted, t->n_segs, t->n_removed / 2};
+  int32_t head[7] = {u.flow ? (int32_t)u.flow->created_index : -1, u.from_client, u.is_new, u.established, u.stream_inserted, t->n_segs,
+                     t->n_removed / HW_REMOVED_STRIDE};
   memcpy(r, head, sizeof head);
   size_t n = put_segments(t, r, 7);
-  for (int32_t i = 0; i < t->n_removed; i++) r[n++] = (int32_t)t->removed[i];
+  for (int32_t i = 0; i < t->n_removed; i += HW_REMOVED_STRIDE) {
+    r[n++] = (int32_t)t->removed[i];
+    r[n++] = (int32_t)t->removed[i + 1];
+  }
   napi_value out = int32_out(env, r, n);
   free(r);
   return out;

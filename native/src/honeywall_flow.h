@@ -88,12 +88,39 @@ typedef struct {
 
 typedef struct hw_flow_table hw_flow_table;
 
+/* FlowTable.process's answer for one packet (FlowUpdate without its segments), and where among the segments of the
+ * call the flow was made (the segments before it came from flows that ended first: their slot may be its slot) */
+typedef struct {
+  hw_flow *flow;
+  int32_t from_client, is_new, established, stream_inserted, new_at;
+} hw_update;
+
+/* a flow removed during a call: [createdIndex, reason, the number of segments of the call before it, slot] */
+#define HW_REMOVED_STRIDE 4
+/* hw_flow_front_stats: created tcp, udp, icmp, ip, timed out, evicted, no session, flushed segments and bytes, flows */
+#define HW_FLOW_STATS 10
+
 hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg);
 void hw_flow_table_free(hw_flow_table *t);
-/* decode and track one frame (native/fuzz/front-fuzz.c) */
-void hw_flow_fuzz_frame(hw_flow_table *t, hw_packet *p, int linktype, const uint8_t *b, int32_t len, double ts, double index);
+
+/* the native front (honeywall_front.c): one frame processed; the flows of a kind idle too long ended; every queued
+ * segment flushed (end of input); what the last of these calls made */
+void hw_flow_front_process(hw_flow_table *t, const hw_packet *p, const uint8_t *b, int64_t ts_sec, double now, double index, hw_update *u);
+void hw_flow_front_expire(hw_flow_table *t, int kind, double now);
+void hw_flow_front_finish(hw_flow_table *t);
+const hw_segment *hw_flow_front_segments(const hw_flow_table *t, int32_t *n);
+const double *hw_flow_front_removed(const hw_flow_table *t, int32_t *n);
+hw_flow *hw_flow_front_by_slot(const hw_flow_table *t, int32_t slot, double created);
+/* a segment's flow, live or removed during the call (kept until the next) */
+const hw_flow *hw_flow_front_flow_of(const hw_flow_table *t, const hw_segment *s);
+int hw_flow_front_oom(const hw_flow_table *t);
+/* per kind, the last time of its least recently seen flow (infinity: none): an expiry at `now` ends nothing unless
+ * now - tail > the kind's timeout */
+void hw_flow_front_tails(const hw_flow_table *t, double out[4]);
+void hw_flow_front_stats(const hw_flow_table *t, double out[HW_FLOW_STATS]);
 
 #ifndef HW_NO_NAPI
+hw_flow_table *hw_flow_table_from_js(napi_env env, napi_value config, napi_value *maps);
 napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info);
 #endif
 #ifndef HW_NO_NAPI

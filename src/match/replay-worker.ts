@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadEngine } from '../native/engine.js';
 import { CaptureNotes, visitCapture } from '../packet/pcap.js';
+import { ShardPlan } from '../flow/shard.js';
 import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
 import { pipelineDrops, pipelineFor, type PipelineDrops } from './replay.js';
@@ -41,6 +42,8 @@ export type ReplayWorkerMessage =
       /** The reader's notes (CaptureNotes.lines) and this shard's datagrams dropped at the defragmenter's memcaps. */
       notes: string[];
       drops: PipelineDrops;
+      /** Frames the shard plan placed by hash, their address pairs first seen past its SHARD_PLAN_PAIRS. */
+      planHashed: number;
     }
   | { type: 'done'; items: number; stats: Record<string, number>; limits: ReturnType<ReturnType<typeof loadMatcher>['limits']['report']> };
 
@@ -67,11 +70,12 @@ function run(): void {
   // captures one after the other, in the order they were asked for
   let queue = Promise.resolve();
   const capture = async (path: string) => {
+    const plan = new ShardPlan(data.shards);
     const shard = new ReplayShard(
-      pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }),
+      pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }, data.flowEvents),
       matcher,
       data.shard,
-      data.shards,
+      plan,
       data.flowEvents,
     );
     let out: ShardResult[] = [];
@@ -92,7 +96,7 @@ function run(): void {
       notes,
       {
         walk: engine.captureWalk,
-        shards: data.shards,
+        plan: plan.handle,
         out: walked,
         visit: (buf, linktype, n) => {
           for (let k = 0; k < 6 * n; k += 6) {
@@ -119,6 +123,7 @@ function run(): void {
       error: error && { file: error.file, offset: error.offset, detail: error.detail },
       notes: notes.lines(path),
       drops: pipelineDrops(shard.pipeline),
+      planHashed: plan.stats.hashed,
     });
   };
   port.on('message', (msg: ReplayWorkerRequest) => {

@@ -11,6 +11,7 @@
  * The writer (`PcapWriter`, daily rotation) and the in-memory encoders live in pcap-writer.ts and
  * pcap-encode.ts and are re-exported here.
  */
+import type { NativeHandle } from '../native/engine.js';
 import { open } from 'node:fs/promises';
 import { MAX_TIMESTAMP_SEC } from './time.js';
 
@@ -387,13 +388,13 @@ export class CaptureParser {
   /**
    * A classic pcap's next records, walked by `walk` (the addon's captureWalk) instead of one step each: as many
    * ordinary records as follow (whole in the bytes pushed, at most MAX_RECORD bytes, a fraction of a second under
-   * one second: those `step` reads without a note or an error), up to `out`'s capacity, their fields and
-   * frameShard(linktype, frame, shards) in `out` (6 numbers each, CaptureWalk). Returns how many; 0 when the next
+   * one second: those `step` reads without a note or an error), up to `out`'s capacity, their fields and the shard
+   * plan's answer for each (src/flow/shard.ts) in `out` (6 numbers each, CaptureWalk). Returns how many; 0 when the next
    * record is another (nextView reads it) or the file is not a classic pcap. The parser then stands after them.
    */
-  walkPcap(walk: CaptureWalk, shards: number, out: Int32Array): number {
+  walkPcap(walk: CaptureWalk, plan: NativeHandle, out: Int32Array): number {
     if (this.format !== 'pcap' || this.skipLeft > 0) return 0;
-    const n = walk(this.buf, this.pos, (this.little ? 1 : 0) | (this.pcapNano ? 2 : 0), MAX_RECORD, this.pcapLinktype, shards, out);
+    const n = walk(this.buf, this.pos, (this.little ? 1 : 0) | (this.pcapNano ? 2 : 0), MAX_RECORD, this.pcapLinktype, plan, out);
     if (n > 0) this.pos = out[6 * n - 6]! + out[6 * n - 5]!;
     return n;
   }
@@ -703,8 +704,8 @@ export function* readCapture(bytes: Uint8Array, file = '<buffer>', notes?: Captu
 
 /**
  * The addon's walk of classic pcap records (native/src/honeywall_capture.c captureWalk): (buf, pos, flags: 1 little-
- * endian, 2 nanoseconds, maxRecord, linktype, shards, out) -> records walked, each as [start in buf, length, seconds
- * (unsigned, read with >>> 0), microseconds, length on the wire (unsigned), frameShard].
+ * endian, 2 nanoseconds, maxRecord, linktype, plan, out) -> records walked, each as [start in buf, length, seconds
+ * (unsigned, read with >>> 0), microseconds, length on the wire (unsigned), the shard plan's answer (ShardPlan)].
  */
 export type CaptureWalk = (
   buf: Uint8Array,
@@ -712,7 +713,7 @@ export type CaptureWalk = (
   flags: number,
   maxRecord: number,
   linktype: number,
-  shards: number,
+  plan: NativeHandle,
   out: Int32Array,
 ) => number;
 
@@ -798,7 +799,7 @@ export async function visitCapture(
       parser.push(chunk);
       for (;;) {
         if (walked !== undefined) {
-          const n = parser.walkPcap(walked.walk, walked.shards, walked.out);
+          const n = parser.walkPcap(walked.walk, walked.plan, walked.out);
           if (n > 0) {
             walked.visit(parser.buffer, parser.pcapLinkType, n);
             continue;
@@ -823,7 +824,8 @@ export async function visitCapture(
  */
 export interface WalkedVisit {
   walk: CaptureWalk;
-  shards: number;
+  /** The shard plan asked about every walked record (src/flow/shard.ts ShardPlan.handle). */
+  plan: NativeHandle;
   out: Int32Array;
   visit: (buf: Uint8Array, linktype: number, n: number) => void;
 }
