@@ -119,7 +119,8 @@ function compareRecords(
   shard = -1,
 ): { frames: number; items: number; segments: number } {
   const js = new PacketPipeline(opts);
-  const native = new NativePipeline(opts);
+  // (arrays small at first: they move, and their views are taken again, often)
+  const native = new NativePipeline(opts, { records: 64, bytes: 256 });
   const plan = shard < 0 ? undefined : new ShardPlan(2);
   const jv: Views = { ids: new Map(), alerts: new Map() };
   const nv: Views = { ids: new Map(), alerts: new Map() };
@@ -259,7 +260,62 @@ describe('native front pipeline, fragments', () => {
   });
 });
 
+/**
+ * The native pipeline fed a shard's frames in walk batches (pushWalked: one call a batch, as a sharded replay's
+ * worker does) against PacketPipeline fed them one by one: the same items for every frame, at the same position.
+ */
+function compareWalked(path: string, opts: PipelineOptions, shard: number, batch: number): number {
+  const { records } = readCaptureAll(readFileSync(join(svDir, 'tests', path)), path);
+  if (records.length === 0 || records.some((r) => r.linktype !== records[0]!.linktype)) return 0;
+  const linktype = records[0]!.linktype;
+  const js = new PacketPipeline(opts);
+  const native = new NativePipeline(opts, { records: 64, bytes: 256 });
+  const jv: Views = { ids: new Map(), alerts: new Map() };
+  const nv: Views = { ids: new Map(), alerts: new Map() };
+  const plan = new ShardPlan(2);
+  const want: unknown[][] = records.map((r, index) => {
+    const owner = plan.frame(r.linktype, r.data);
+    const mine = owner === SHARD_NO_IP ? shard === 0 : owner >> 2 === shard;
+    const items = mine
+      ? js.push(r.linktype, r.data, r.tsSec, r.tsUsec, index)
+      : owner === SHARD_NO_IP
+        ? []
+        : js.advance(SHARD_KINDS[owner & 3]!, r.tsSec, r.tsUsec);
+    return views(items, jv);
+  });
+  // the frames one after the other in one buffer, walked as captureWalk lays them out, a batch at a time
+  const got: unknown[][] = records.map(() => []);
+  const again = new ShardPlan(2);
+  for (let first = 0; first < records.length; first += batch) {
+    const some = records.slice(first, first + batch);
+    const buf = new Uint8Array(some.reduce((n, r) => n + r.data.length + 3, 0));
+    const walked = new Int32Array(6 * some.length);
+    let at = 0;
+    some.forEach((r, k) => {
+      at += 3; // (frames not at the buffer's start, nor aligned)
+      buf.set(r.data, at);
+      walked.set([at, r.data.length, r.tsSec, r.tsUsec, r.data.length, again.frame(r.linktype, r.data)], 6 * k);
+      at += r.data.length;
+    });
+    native.pushWalked(buf, walked, some.length, shard, linktype, first, (items, index) => {
+      got[index] = views(items, nv);
+    });
+  }
+  const end = views(native.finish(), nv);
+  for (let i = 0; i < records.length; i++)
+    if (JSON.stringify(got[i]) !== JSON.stringify(want[i])) expect({ path, index: i, items: got[i] }).toEqual({ path, index: i, items: want[i] });
+  expect({ path, end }).toEqual({ path, end: views(js.finish(), jv) });
+  return records.length;
+}
+
 describe.skipIf(captures.length === 0)('native front pipeline', () => {
+  it('gives the same items fed a shard’s frames in walk batches, one call a batch', () => {
+    const opts: PipelineOptions = { flow: { ...SHIPPED_STREAM5, tcpTimeout: 5, udpTimeout: 5 }, decode: { verifyChecksums: false } };
+    let frames = 0;
+    for (const [k, c] of captures.entries()) frames += compareWalked(c, opts, k % 2, [1, 7, 64, 1024][k % 4]!);
+    expect(frames).toBeGreaterThan(3000);
+  });
+
   it('gives PacketPipeline’s items for every suricata-verify capture, with the replay’s configuration', () => {
     seen.clear();
     const opts: PipelineOptions = { flow: { ...SHIPPED_STREAM5 }, decode: { verifyChecksums: false } };

@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
     free(cfg);
     /* small limits every other round: the memcaps, the tracker limit and the overlap limit are hit */
     hw_defrag_config dcfg = {round % 2 ? 5 : 180, round % 2 ? 2000 : 4 << 20, round % 2 ? 1500 : 1 << 20, round % 2 ? 2 : 65536, round % 7, 10, 1, 1, 0};
-    hw_front *front = hw_front_new(t, &dcfg, (hw_decode_options){round % 2, 8, 0}, (hw_decode_options){1, 8, 0});
+    hw_front *front = hw_front_new(t, &dcfg, (hw_decode_options){round % 2, 8, 0}, (hw_decode_options){1, 8, 0}, 64, 256);
     hw_shard_plan *plan = hw_shard_plan_new(1 + round % 4, 64);
     if (front == NULL || plan == NULL) return 1;
     double index = 0;
@@ -120,7 +120,12 @@ int main(int argc, char **argv) {
         int lt = round % 3 == 2 ? -1 : linktype;
         int32_t owner = hw_shard_plan_frame(plan, lt, exact, len);
         double whole = (double)(uint32_t)ts, usec = (double)(int64_t)((ts - whole) * 1e6);
-        if (hw_front_push(front, lt, exact, len, whole, usec, index++) < 0) return 1;
+        if (round % 4 == 1) {
+          /* as a sharded replay's walk batch (shard 0 of the plan's, which may be another's frame) */
+          int32_t walked[6] = {0, len, (int32_t)(uint32_t)whole, (int32_t)usec, len, owner};
+          if (hw_front_push_walked(front, exact, (size_t)len, walked, 1, 0, lt, index++) < 0) return 1;
+        } else if (hw_front_push(front, lt, exact, len, whole, usec, index++) < 0)
+          return 1;
         /* another shard's frame now and then: the clock of its kind's flows moves */
         if (next() % 16 == 0 && hw_front_advance(front, owner < 0 ? 3 : owner & 3, whole + 1 + (double)(next() % 60), 0) < 0) return 1;
         free(exact);

@@ -1101,6 +1101,7 @@ NAPI_MODULE_INIT() {
   EXPORT("frontOpen", honeywall_front_open_js);
   EXPORT("frontPush", honeywall_front_push_js);
   EXPORT("frontAdvance", honeywall_front_advance_js);
+  EXPORT("frontPushWalked", honeywall_front_push_walked_js);
   EXPORT("frontFinish", honeywall_front_finish_js);
   EXPORT("frontViews", honeywall_front_views_js);
   EXPORT("frontStats", honeywall_front_stats_js);

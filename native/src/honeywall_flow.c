@@ -731,6 +731,10 @@ const hw_flow *hw_flow_front_flow_of(const hw_flow_table *t, const hw_segment *s
 
 int hw_flow_front_oom(const hw_flow_table *t) { return t->oom; }
 
+int hw_flow_front_expires(const hw_flow_table *t, int kind, double now) {
+  return t->lru_tail[kind] != NULL && now - t->lru_tail[kind]->last_sec > t->cfg.timeout[kind];
+}
+
 void hw_flow_front_tails(const hw_flow_table *t, double out[4]) {
   for (int k = 0; k < 4; k++) out[k] = t->lru_tail[k] != NULL ? t->lru_tail[k]->last_sec : 1.0 / 0.0;
 }

@@ -7,14 +7,21 @@
  * streamItem, udpFirstRebuilt), and the records.
  *
  *   frontOpen(flow: Float64Array(21), clientPorts?, serverPorts?, httpPorts?, smbPorts?, defrag: Float64Array(9),
- *             decode: Float64Array [verify, maxLayers, defrag verify, defrag maxLayers]) -> front
+ *             decode: Float64Array [verify, maxLayers, defrag verify, defrag maxLayers, first record values, first
+ *             arena bytes]) -> front
  *       flow and the port maps as flowTableOpen (honeywall_flow.c); defrag as defragRun (honeywall_defrag.c).
  *   frontPush(front, linktype, frame: Uint8Array, tsSec, tsUsec, index) -> n * 2 + moved
  *   frontAdvance(front, kind, tsSec, tsUsec) -> n * 2 + moved       (PacketPipeline.advance)
  *   frontFinish(front) -> n * 2 + moved                              (PacketPipeline.finish)
+ *   frontPushWalked(front, buf, walked: Int32Array, n, shard, linktype, firstIndex) -> n * 2 + moved
+ *       The n records captureWalk found in buf (6 values each: start, length, seconds, microseconds, length on the
+ *       wire, the shard plan's answer), frame firstIndex + k the k-th, as shard `shard` sees them: its own frames
+ *       pushed, another's moving the clock of its kind's flows (as frontAdvance, when a flow can end), each frame's
+ *       records after a FRAME record (none for a frame that made none). One call a walk batch instead of one or two
+ *       a frame.
  *       n records' values are in the front's record array, the datagrams they name in its byte arena; `moved`: the
  *       arrays were reallocated and frontViews gives the new ones (the old ones stay readable until collected).
- *   frontViews(front) -> [Float64Array records, Uint8Array arena]
+ *   frontViews(front) -> [Float64Array records | null, Uint8Array arena | null] (null: the array JavaScript has)
  *   frontTails(front) -> Float64Array (asked for once: it stays): per flow kind the last time of its least recently
  *       seen flow (infinity: none), as the last call left it
  *   frontStats(front) -> Float64Array [flow stats (HW_FLOW_STATS), defrag stats (7), trackers held, bytes held]
@@ -32,6 +39,8 @@
  *   FRAG_DROP serial (the datagram's FragAlerts can go)
  *   COUNT     arena offset, length, record length, packet record: a datagram decodeStats counts that is not an
  *             item's (a UDP datagram a first fragment completed: its item is udpFirstRebuilt's)
+ *   FRAME     k, mine: frontPushWalked's records that follow are the k-th walked frame's (mine: 1 when it went
+ *             through the pipeline, 0 when only its clock moved this shard's flows)
  * SYNC: the flow's state, established, terminated, synced, midstream, last time, last index, then per side (client,
  * server) packets, bytes, isn, next seq: what the matcher reads of a flow, as the table left it after the frame.
  */
@@ -39,8 +48,9 @@
 #include <string.h>
 
 #include "honeywall_front.h"
+#include "honeywall_shard.h"
 
-enum { REC_FLOW_NEW = 1, REC_FLOW_END = 2, REC_PACKET = 3, REC_SEGMENT = 4, REC_FRAG_DROP = 5, REC_COUNT = 6 };
+enum { REC_FLOW_NEW = 1, REC_FLOW_END = 2, REC_PACKET = 3, REC_SEGMENT = 4, REC_FRAG_DROP = 5, REC_COUNT = 6, REC_FRAME = 7 };
 enum { DETECT_ALL = 0, DETECT_DECODE_ONLY = 1, DETECT_RELATIVE_FIRST = 2 };
 #define SYNC 15
 /* the most one record takes besides its packet record */
@@ -365,7 +375,8 @@ static void front_free(hw_front *f) {
   free(f);
 }
 
-hw_front *hw_front_new(hw_flow_table *table, const hw_defrag_config *dcfg, hw_decode_options dec, hw_decode_options defrag_dec) {
+hw_front *hw_front_new(hw_flow_table *table, const hw_defrag_config *dcfg, hw_decode_options dec, hw_decode_options defrag_dec, size_t records,
+                       size_t bytes) {
   hw_front *f = calloc(1, sizeof *f);
   if (f == NULL || (f->defrag = hw_defrag_new(dcfg)) == NULL) {
     hw_flow_table_free(table);
@@ -375,7 +386,7 @@ hw_front *hw_front_new(hw_flow_table *table, const hw_defrag_config *dcfg, hw_de
   f->table = table;
   f->dec = dec;
   f->defrag_dec = defrag_dec;
-  if (!reserve(f, 65536, 1 << 20) || (f->tails = calloc(4, sizeof *f->tails)) == NULL) {
+  if (!reserve(f, records, bytes) || (f->tails = calloc(4, sizeof *f->tails)) == NULL) {
     front_free(f);
     return NULL;
   }
@@ -416,6 +427,34 @@ int hw_front_finish(hw_front *f) {
   return end(f);
 }
 
+int hw_front_push_walked(hw_front *f, const uint8_t *buf, size_t len, const int32_t *walked, int32_t n, int32_t shard, int linktype, double first) {
+  begin(f);
+  for (int32_t k = 0; k < n; k++) {
+    const int32_t *w = walked + 6 * k;
+    size_t start = (size_t)(uint32_t)w[0], flen = (size_t)(uint32_t)w[1];
+    if (start > len || flen > len - start) return -1;
+    double sec = (double)(uint32_t)w[2], usec = w[3];
+    int32_t owner = w[5];
+    int mine = owner == HW_SHARD_NO_IP ? shard == 0 : owner >= 0 && owner >> 2 == shard;
+    if (!reserve(f, 3, 0)) return -1;
+    size_t mark = f->n;
+    put(f, REC_FRAME), put(f, k), put(f, mine);
+    if (mine)
+      push(f, linktype, buf + start, (int32_t)flen, (int64_t)sec, sec + usec / 1e6, first + k);
+    else if (owner >= 0) {
+      int kind = owner & 3;
+      double now = sec + usec / 1e6;
+      /* (most frames of other shards end no flow: the expiry's own test first) */
+      if (hw_flow_front_expires(f->table, kind, now)) {
+        hw_flow_front_expire(f->table, kind, now);
+        put_flushed(f);
+      }
+    }
+    if (f->n == mark + 3) f->n = mark;
+  }
+  return end(f);
+}
+
 size_t hw_front_records(const hw_front *f, const double **rec) {
   *rec = f->rec;
   return f->n;
@@ -448,8 +487,9 @@ napi_value honeywall_front_open_js(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
   double *dc, *xc;
+  size_t argc4 = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7 || !float64_arg(env, argv[5], &dc, 9) ||
-      !float64_arg(env, argv[6], &xc, 4)) {
+      !float64_arg(env, argv[6], &xc, 4) || napi_get_typedarray_info(env, argv[6], NULL, &argc4, NULL, NULL, NULL) != napi_ok) {
     napi_throw_type_error(env, NULL, "frontOpen(flow: Float64Array, clientPorts, serverPorts, httpPorts, smbPorts, defrag: Float64Array, decode: Float64Array)");
     return NULL;
   }
@@ -459,7 +499,9 @@ napi_value honeywall_front_open_js(napi_env env, napi_callback_info info) {
   int32_t layers = (int32_t)xc[1], dlayers = (int32_t)xc[3];
   if (layers < 1 || layers > HW_MAX_IP_LAYERS) layers = 8;
   if (dlayers < 1 || dlayers > HW_MAX_IP_LAYERS) dlayers = 8;
-  hw_front *f = hw_front_new(table, &dcfg, (hw_decode_options){xc[0] != 0, layers, 0}, (hw_decode_options){xc[2] != 0, dlayers, 0});
+  /* the arrays' first sizes (tests make them small, so they move often) */
+  size_t records = argc4 >= 5 && xc[4] >= 1 ? (size_t)xc[4] : 65536, bytes = argc4 >= 6 && xc[5] >= 1 ? (size_t)xc[5] : 1 << 20;
+  hw_front *f = hw_front_new(table, &dcfg, (hw_decode_options){xc[0] != 0, layers, 0}, (hw_decode_options){xc[2] != 0, dlayers, 0}, records, bytes);
   if (f == NULL) {
     napi_throw_error(env, NULL, "frontOpen: out of memory");
     return NULL;
@@ -505,6 +547,29 @@ napi_value honeywall_front_push_js(napi_env env, napi_callback_info info) {
   return answer(env, f, hw_front_push(f, linktype, b, (int32_t)len, ts_sec, ts_usec, index));
 }
 
+napi_value honeywall_front_push_walked_js(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  hw_front *f;
+  napi_typedarray_type ty;
+  size_t len, wlen, off;
+  uint8_t *buf;
+  int32_t *walked;
+  napi_value ab;
+  int32_t n, shard, linktype;
+  double first;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7 || (f = front_of(env, argv[0])) == NULL ||
+      napi_get_typedarray_info(env, argv[1], &ty, &len, (void **)&buf, &ab, &off) != napi_ok || ty != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[2], &ty, &wlen, (void **)&walked, &ab, &off) != napi_ok || ty != napi_int32_array ||
+      napi_get_value_int32(env, argv[3], &n) != napi_ok || napi_get_value_int32(env, argv[4], &shard) != napi_ok ||
+      napi_get_value_int32(env, argv[5], &linktype) != napi_ok || napi_get_value_double(env, argv[6], &first) != napi_ok || n < 0 ||
+      (size_t)n > wlen / 6) {
+    napi_throw_type_error(env, NULL, "frontPushWalked(front, buf: Uint8Array, walked: Int32Array, n, shard, linktype, firstIndex)");
+    return NULL;
+  }
+  return answer(env, f, hw_front_push_walked(f, buf, len, walked, n, shard, linktype, first));
+}
+
 napi_value honeywall_front_advance_js(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -539,15 +604,29 @@ napi_value honeywall_front_views_js(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "frontViews(front)");
     return NULL;
   }
-  napi_value rab, aab, rv, av, out;
-  if (napi_create_external_arraybuffer(env, f->rec, f->cap * sizeof *f->rec, block_finalize, NULL, &rab) != napi_ok ||
-      (f->rec_exported = 1, napi_create_external_arraybuffer(env, f->arena, f->cap_arena, block_finalize, NULL, &aab) != napi_ok)) {
-    napi_throw_error(env, NULL, "frontViews: no external ArrayBuffer");
-    return NULL;
+  /* a block gets one view, ever: its ArrayBuffer frees it when collected, so a second one over the same block would
+   * free it under the first (null for a block JavaScript already has) */
+  napi_value out, rv, av;
+  napi_get_null(env, &rv);
+  napi_get_null(env, &av);
+  if (!f->rec_exported) {
+    napi_value ab;
+    if (napi_create_external_arraybuffer(env, f->rec, f->cap * sizeof *f->rec, block_finalize, NULL, &ab) != napi_ok) {
+      napi_throw_error(env, NULL, "frontViews: no external ArrayBuffer");
+      return NULL;
+    }
+    f->rec_exported = 1;
+    napi_create_typedarray(env, napi_float64_array, f->cap, ab, 0, &rv);
   }
-  f->arena_exported = 1;
-  napi_create_typedarray(env, napi_float64_array, f->cap, rab, 0, &rv);
-  napi_create_typedarray(env, napi_uint8_array, f->cap_arena, aab, 0, &av);
+  if (!f->arena_exported) {
+    napi_value ab;
+    if (napi_create_external_arraybuffer(env, f->arena, f->cap_arena, block_finalize, NULL, &ab) != napi_ok) {
+      napi_throw_error(env, NULL, "frontViews: no external ArrayBuffer");
+      return NULL;
+    }
+    f->arena_exported = 1;
+    napi_create_typedarray(env, napi_uint8_array, f->cap_arena, ab, 0, &av);
+  }
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, rv);
   napi_set_element(env, out, 1, av);

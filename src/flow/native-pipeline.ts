@@ -6,14 +6,14 @@
  * test/native-pipeline.test.ts holds its items to PacketPipeline's over the corpus.
  */
 import { DecodeStats, packetFromRecord, type Packet } from '../packet/decode.js';
+import { copyFrame } from '../packet/pcap.js';
 import { FragAlerts, OVERLAP_POLICIES, resolveDefragOptions, type DefragStats } from '../packet/defrag.js';
 import { loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
 import type { AppParsers } from '../app/session.js';
-import type { HttpSession } from '../http/session.js';
 import type { InflaterPool } from '../http/inflate.js';
 import type { Dce2Stats } from '../dce2/session.js';
 import { Endpoint, Flow, type FlowKind, type TcpState } from './flow.js';
-import { ItemParsers, packetItem, type InspectionItem, type PipelineOptions } from './pipeline.js';
+import { httpOf, ItemParsers, packetItem, type InspectionItem, type PipelineOptions } from './pipeline.js';
 import { resolveFlowConfig, type FlushReason, type StreamSegment } from './table.js';
 import { SHARD_KINDS as ALL_KINDS_ORDER } from './shard.js';
 
@@ -23,15 +23,12 @@ const REC_PACKET = 3;
 const REC_SEGMENT = 4;
 const REC_FRAG_DROP = 5;
 const REC_COUNT = 6;
+const REC_FRAME = 7;
 const SYNC = 15;
 const STATES: readonly TcpState[] = ['syn-sent', 'syn-received', 'established', 'closing', 'closed', 'none'];
 const REASONS: readonly FlushReason[] = ['pdu', 'ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end', 'redecode'];
 const DETECTION: readonly InspectionItem['detection'][] = ['all', 'decode-only', 'relative-first'];
 const STREAM_POLICIES = ['bsd', 'first', 'last'];
-
-function httpOf(flow: Flow): HttpSession | undefined {
-  return flow.hasApp ? (flow.app.get('http') as HttpSession | undefined) : undefined;
-}
 
 export class NativePipeline {
   readonly decodeStats = new DecodeStats();
@@ -53,7 +50,8 @@ export class NativePipeline {
   /** Flows that ended during this call, whose HTTP sessions close once their last data is parsed. */
   private ended: Flow[] = [];
 
-  constructor(opts: PipelineOptions = {}) {
+  /** `arrays`: the record and arena arrays' first sizes (values, bytes; tests make them small so they move often). */
+  constructor(opts: PipelineOptions = {}, arrays?: { records: number; bytes: number }) {
     this.engine = loadEngine();
     const parsers = (this.parsers = new ItemParsers(opts));
     this.inflaters = parsers.inflaters;
@@ -94,6 +92,8 @@ export class NativePipeline {
       dec?.maxIpLayers ?? 8,
       (ddec?.verifyChecksums ?? true) ? 1 : 0,
       ddec?.maxIpLayers ?? 8,
+      arrays?.records ?? 65536,
+      arrays?.bytes ?? 1 << 20,
     ]);
     this.front = this.engine.frontOpen(
       flow,
@@ -104,7 +104,9 @@ export class NativePipeline {
       defrag,
       decode,
     );
-    [this.rec, this.arena] = this.engine.frontViews(this.front);
+    const [rec, arena] = this.engine.frontViews(this.front);
+    this.rec = rec!;
+    this.arena = arena!;
     this.tails = this.engine.frontTails(this.front);
     this.timeouts = f.timeout;
   }
@@ -147,15 +149,65 @@ export class NativePipeline {
     return items;
   }
 
+  /** The arrays that moved in the last call. */
+  private views(): void {
+    const [rec, arena] = this.engine.frontViews(this.front);
+    if (rec !== null) this.rec = rec;
+    if (arena !== null) this.arena = arena;
+  }
+
   /** The items of the records of one call (`answer`: frontPush's), the frame's timestamps given to its packets. */
   private items(answer: number, frame: Uint8Array | undefined, tsSec: number | undefined, tsUsec: number | undefined): InspectionItem[] {
-    if (answer % 2 === 1) [this.rec, this.arena] = this.engine.frontViews(this.front);
-    const n = Math.floor(answer / 2);
-    const r = this.rec;
+    if (answer % 2 === 1) this.views();
     const out: InspectionItem[] = [];
+    this.records(0, Math.floor(answer / 2), frame, tsSec, tsUsec, out);
+    return out;
+  }
+
+  /**
+   * A sharded replay's batch of walked records (CaptureParser.walkPcap: `walked` holds n of them, over `buf`), frame
+   * `first + k` the k-th, as shard `shard` sees them in one call into C (frontPushWalked): `visit` gets each frame's
+   * items that has any, in order, with its capture position.
+   */
+  pushWalked(
+    buf: Uint8Array,
+    walked: Int32Array,
+    n: number,
+    shard: number,
+    linktype: number,
+    first: number,
+    visit: (items: InspectionItem[], index: number) => void,
+  ): void {
+    const answer = this.engine.frontPushWalked(this.front, buf, walked, n, shard, linktype, first);
+    if (answer % 2 === 1) this.views();
+    const end = Math.floor(answer / 2);
     let i = 0;
-    while (i < n) {
+    while (i < end) {
+      // a FRAME record: the k-th frame's records follow, up to the next
+      const k = this.rec[i + 1]!;
+      const w = 6 * k;
+      const start = walked[w]!;
+      const frame = this.rec[i + 2] === 1 ? copyFrame(buf, start, start + walked[w + 1]!) : undefined;
+      const out: InspectionItem[] = [];
+      i = this.records(i + 3, end, frame, walked[w + 2]! >>> 0, walked[w + 3]!, out);
+      visit(this.closeEnded(out), first + k);
+    }
+  }
+
+  /** The records from r[i] up to `end` or the next FRAME record: their items into `out`; where it stopped. */
+  private records(
+    i: number,
+    end: number,
+    frame: Uint8Array | undefined,
+    tsSec: number | undefined,
+    tsUsec: number | undefined,
+    out: InspectionItem[],
+  ): number {
+    const r = this.rec;
+    while (i < end) {
       switch (r[i]) {
+        case REC_FRAME:
+          return i;
         case REC_FLOW_NEW:
           this.flowNew(r, i);
           i += 13 + 32;
@@ -182,10 +234,10 @@ export class NativePipeline {
           i += 4 + r[i + 3]!;
           break;
         default:
-          throw new Error(`native front: record ${r[i]} at ${i} of ${n}`);
+          throw new Error(`native front: record ${r[i]} at ${i} of ${end}`);
       }
     }
-    return out;
+    return i;
   }
 
   private flowNew(r: Float64Array, i: number): void {

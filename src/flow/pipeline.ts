@@ -44,7 +44,7 @@ export interface PipelineOptions {
 }
 
 /** A flow's HTTP session, if it has one (without making its app map). */
-function httpOf(flow: Flow): HttpSession | undefined {
+export function httpOf(flow: Flow): HttpSession | undefined {
   return flow.hasApp ? (flow.app.get('http') as HttpSession | undefined) : undefined;
 }
 

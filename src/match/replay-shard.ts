@@ -5,6 +5,7 @@
  * reports in that order and decides the events (thresholds, filters, the event queue), so the output is the one a
  * single thread gives.
  */
+import { NativePipeline } from '../flow/native-pipeline.js';
 import { PacketPipeline, type InspectionItem } from '../flow/pipeline.js';
 import type { Pipeline } from './replay.js';
 import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
@@ -112,6 +113,24 @@ export class ReplayShard {
   ): void {
     if (this.skipped(owner, tsSec, tsUsec, index, out)) return;
     this.frame(linktype, copyFrame(buf, start, end), tsSec, tsUsec, index, out);
+  }
+
+  /**
+   * A batch of records the addon's capture walk found (CaptureParser.walkPcap: `walked` holds n, over buf, frame
+   * `first + k` the k-th): with the native front in one call into C (NativePipeline.pushWalked), else frame by frame.
+   */
+  framesWalked(linktype: number, buf: Uint8Array, walked: Int32Array, n: number, first: number, out: ShardResult[]): void {
+    const pipeline = this.pipeline;
+    if (pipeline instanceof NativePipeline) {
+      pipeline.pushWalked(buf, walked, n, this.shard, linktype, first, (items, index) => {
+        for (const item of items) this.item(item, index, false, out);
+      });
+      return;
+    }
+    for (let k = 0; k < 6 * n; k += 6) {
+      const start = walked[k]!;
+      this.frameWalked(linktype, buf, start, start + walked[k + 1]!, walked[k + 2]! >>> 0, walked[k + 3]!, walked[k + 5]!, first + k / 6, out);
+    }
   }
 
   /** A frame of another shard (`owner`: the plan's answer) only moves this shard's clock: true for those. */

@@ -99,15 +99,14 @@ function run(): void {
         plan: plan.handle,
         out: walked,
         visit: (buf, linktype, n) => {
-          for (let k = 0; k < 6 * n; k += 6) {
-            const start = walked[k]!;
-            const end = start + walked[k + 1]!;
-            bytes += end - start;
-            shard.frameWalked(linktype, buf, start, end, walked[k + 2]! >>> 0, walked[k + 3]!, walked[k + 5]!, index++, out);
-            if (index % POST_EVERY === 0) {
-              post({ type: 'results', upTo: index, results: out });
-              out = [];
-            }
+          for (let k = 0; k < 6 * n; k += 6) bytes += walked[k + 1]!;
+          shard.framesWalked(linktype, buf, walked, n, index, out);
+          const before = index;
+          index += n;
+          // (a post when the batch crossed a multiple of POST_EVERY: the frames before `index` are all reported)
+          if (Math.floor(index / POST_EVERY) > Math.floor(before / POST_EVERY)) {
+            post({ type: 'results', upTo: index, results: out });
+            out = [];
           }
         },
       },

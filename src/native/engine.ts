@@ -93,8 +93,10 @@ export interface NativeEngine {
   ): NativeHandle;
   frontPush(front: NativeHandle, linktype: number, frame: Uint8Array, tsSec: number, tsUsec: number, index: number): number;
   frontAdvance(front: NativeHandle, kind: number, tsSec: number, tsUsec: number): number;
+  frontPushWalked(front: NativeHandle, buf: Uint8Array, walked: Int32Array, n: number, shard: number, linktype: number, firstIndex: number): number;
   frontFinish(front: NativeHandle): number;
-  frontViews(front: NativeHandle): [Float64Array, Uint8Array];
+  /** Views of the arrays that moved since the last call (null: the one JavaScript has is still the array). */
+  frontViews(front: NativeHandle): [Float64Array | null, Uint8Array | null];
   /** Per flow kind, the last time of its least recently seen flow (Infinity: none) as the last call left it: one view, kept. */
   frontTails(front: NativeHandle): Float64Array;
   /** [flow table stats (created tcp, udp, icmp, ip, timed out, evicted, no session, flushed segments and bytes, flows), defrag stats (fragments, reassembled, timeouts, evicted, datagramMemcap, overlaps, bad), trackers, bytes held] */
