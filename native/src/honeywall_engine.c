@@ -47,6 +47,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "honeywall_capture.h"
+#include "honeywall_decode.h"
+#include "honeywall_defrag.h"
+#include "honeywall_flow.h"
+#include "honeywall_front.h"
+#include "honeywall_shard.h"
+#include "honeywall_paf.h"
+#include "honeywall_stream.h"
+
 #define CHECK(call)                                                                                                    \
   do {                                                                                                                 \
     if ((call) != napi_ok) return NULL;                                                                                \
@@ -1077,6 +1086,26 @@ NAPI_MODULE_INIT() {
   EXPORT("hsStreamOpen", hs_stream_open_js);
   EXPORT("hsStreamScan", hs_stream_scan_js);
   EXPORT("hsStreamClose", hs_stream_close_js);
+  EXPORT("captureWalk", honeywall_capture_walk_js);
+  EXPORT("shardPlanOpen", honeywall_shard_plan_open_js);
+  EXPORT("shardPlanFrame", honeywall_shard_plan_frame_js);
+  EXPORT("shardPlanStats", honeywall_shard_plan_stats_js);
+  EXPORT("decodeFrame", honeywall_decode_frame_js);
+  EXPORT("flowTableOpen", honeywall_flow_table_open_js);
+  EXPORT("flowTableProcess", honeywall_flow_table_process_js);
+  EXPORT("flowTableFinish", honeywall_flow_table_finish_js);
+  EXPORT("streamRun", honeywall_stream_run_js);
+  EXPORT("pafRun", honeywall_paf_run_js);
+  EXPORT("frontMeasure", honeywall_front_measure_js);
+  EXPORT("defragRun", honeywall_defrag_run_js);
+  EXPORT("frontOpen", honeywall_front_open_js);
+  EXPORT("frontPush", honeywall_front_push_js);
+  EXPORT("frontAdvance", honeywall_front_advance_js);
+  EXPORT("frontPushWalked", honeywall_front_push_walked_js);
+  EXPORT("frontFinish", honeywall_front_finish_js);
+  EXPORT("frontViews", honeywall_front_views_js);
+  EXPORT("frontStats", honeywall_front_stats_js);
+  EXPORT("frontTails", honeywall_front_tails_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

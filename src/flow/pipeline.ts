@@ -12,7 +12,6 @@ import { AppParsers, type AppBuffers } from '../app/session.js';
 import { DCE2_SMB_PORTS, Dce2SmbSession, newDce2Stats, type Dce2Stats } from '../dce2/session.js';
 import { smbPduHeadIn } from '../dce2/smb-paf.js';
 import { setAppProto, type Flow } from './flow.js';
-import { shardOf } from './shard.js';
 import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
 import { portMap } from './port-map.js';
 
@@ -24,6 +23,12 @@ export const SNORT_HTTP_PORTS: readonly number[] = [
 ];
 
 const NO_ITEMS: InspectionItem[] = Object.freeze([]) as unknown as InspectionItem[];
+/**
+ * The HTTP buffers of an item that has none: one array for all of them (nothing adds to an item's list; a new empty
+ * array per packet was two allocations a packet). Not frozen: a frozen array has a map of its own, and the code
+ * reading `http` would meet two.
+ */
+const NO_HTTP: HttpBuffers[] = [];
 
 export interface PipelineOptions {
   decode?: DecodeOptions;
@@ -39,7 +44,7 @@ export interface PipelineOptions {
 }
 
 /** A flow's HTTP session, if it has one (without making its app map). */
-function httpOf(flow: Flow): HttpSession | undefined {
+export function httpOf(flow: Flow): HttpSession | undefined {
   return flow.hasApp ? (flow.app.get('http') as HttpSession | undefined) : undefined;
 }
 
@@ -106,6 +111,122 @@ export interface InspectionItem {
 }
 
 /**
+ * The application parsers an item's payload goes through (HTTP, DNS, TLS, dcerpc2), in the order the pipeline makes
+ * its items: one set for PacketPipeline and the native front's pipeline (native-pipeline.ts) alike.
+ */
+export class ItemParsers {
+  /** The zlib streams of the flows' compressed HTTP bodies: capped, see InflaterPool. */
+  readonly inflaters: InflaterPool;
+  /** The DNS and TLS ClientHello readers, and their counts of malformed input. */
+  readonly app: AppParsers;
+  readonly httpCfg: HttpConfig;
+  /** portMap()s: asked about on every TCP packet. */
+  readonly httpPorts: Uint8Array;
+  readonly smbPorts: Uint8Array;
+  /** dcerpc2's counts over the flows (limits hit on hostile SMB). */
+  readonly dce2Stats: Dce2Stats = newDce2Stats();
+
+  constructor(opts: PipelineOptions) {
+    this.inflaters = opts.http?.inflaters ?? new InflaterPool();
+    this.httpCfg = { ...opts.http, inflaters: this.inflaters };
+    this.httpPorts = portMap(opts.httpPorts ?? SNORT_HTTP_PORTS);
+    this.smbPorts = portMap(opts.smbPorts ?? DCE2_SMB_PORTS);
+    this.app = new AppParsers(opts.dnsPorts);
+  }
+
+  /** A packet item's application buffers (PacketPipeline.track): `streamInserted` is the table's answer for the packet. */
+  packet(item: InspectionItem, p: Packet, flow: Flow | undefined, fromClient: boolean, streamInserted: boolean): void {
+    if (flow !== undefined && p.tcp !== undefined && p.payloadLength > 0) {
+      // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
+      if (!streamInserted) {
+        item.http = this.parseHttp(flow, fromClient, p.payload);
+        // (a SYN's data starts one after its sequence number: TCP Fast Open)
+        item.app = this.app.tcp(flow, fromClient, p.payload, (p.tcp.flags & TcpFlag.SYN) !== 0 ? (p.tcp.seq + 1) >>> 0 : p.tcp.seq);
+      } else item.detectTwice = this.httpPorts[flow.server.port] === 1;
+    } else if (p.udp !== undefined && p.payloadLength > 0 && item.detection === 'all' && p.ip?.isFragment !== true) {
+      item.app = this.app.udp(p.payload, p.dstPort);
+    }
+  }
+
+  /** The flow's dcerpc2 session (made on first use). */
+  dce2Of(flow: Flow): Dce2SmbSession {
+    let d = flow.app.get(DCE2) as Dce2SmbSession | undefined;
+    if (d === undefined) {
+      d = new Dce2SmbSession(this.dce2Stats);
+      flow.app.set(DCE2, d);
+    }
+    return d;
+  }
+
+  private parseHttp(flow: Flow, fromClient: boolean, data: Uint8Array): HttpBuffers[] {
+    if (this.httpPorts[flow.server.port] !== 1) return NO_HTTP;
+    let h = flow.app.get('http') as HttpSession | undefined;
+    if (h === undefined) {
+      h = new HttpSession(this.httpCfg);
+      flow.app.set('http', h);
+    }
+    const buffers = fromClient ? h.request(data) : h.response(data);
+    if (buffers.length > 0 && showsHttp(buffers)) setAppProto(flow, 'http');
+    return buffers;
+  }
+
+  /**
+   * A flushed segment's item over its rebuilt packet `p`; a 'redecode' marker's is a 'decode-only' packet with the
+   * side's addresses (no segment, no application buffers). Made in one object literal either way: a copy of the item
+   * by spread had a shape of its own, and the code reading items deoptimized on it.
+   */
+  streamItem(s: StreamSegment, p: Packet): InspectionItem {
+    const redecode = s.reason === 'redecode';
+    const http = !redecode;
+    const f = s.flow;
+    return {
+      kind: redecode ? 'packet' : 'stream',
+      packet: p,
+      flow: f,
+      fromClient: s.fromClient,
+      established: f.established,
+      streamInserted: false,
+      detection: redecode ? 'decode-only' : 'all',
+      fragAlerts: undefined,
+      segment: redecode ? undefined : s,
+      http: http ? this.parseHttp(f, s.fromClient, s.data) : NO_HTTP,
+      app: http ? this.app.tcp(f, s.fromClient, s.data, s.seq) : undefined,
+      payload: undefined,
+      detectTwice: false,
+      fileData: http && this.smbPorts[f.server.port] === 1 ? this.dce2Of(f).rebuilt(s) : undefined,
+    };
+  }
+}
+
+/** A packet item before its application buffers (ItemParsers.packet fills them). */
+export function packetItem(
+  p: Packet,
+  flow: Flow | undefined,
+  fromClient: boolean,
+  established: boolean,
+  noContent: boolean,
+  detection: InspectionItem['detection'],
+  fragAlerts: FragAlerts | undefined,
+): InspectionItem {
+  return {
+    kind: 'packet',
+    packet: p,
+    flow,
+    fromClient,
+    established,
+    streamInserted: noContent,
+    detection,
+    fragAlerts,
+    segment: undefined,
+    http: NO_HTTP,
+    app: undefined,
+    payload: undefined,
+    detectTwice: false,
+    fileData: undefined,
+  };
+}
+
+/**
  * decode -> defrag -> flow tracking / reassembly -> HTTP, one captured frame at a time. Each
  * call returns the items to inspect in order: rebuilt segments flushed by the frame first (Snort
  * inspects them before the packet that triggered the flush), then the packet itself. Fragments are
@@ -116,17 +237,11 @@ export class PacketPipeline {
   readonly decodeStats = new DecodeStats();
   readonly defrag: Defragmenter;
   readonly flows: FlowTable;
-  /** The zlib streams of the flows' compressed HTTP bodies: capped, see InflaterPool. */
+  readonly parsers: ItemParsers;
   readonly inflaters: InflaterPool;
-  /** The DNS and TLS ClientHello readers, and their counts of malformed input. */
   readonly app: AppParsers;
+  readonly dce2Stats: Dce2Stats;
   private readonly decodeOpts: DecodeOptions | undefined;
-  private readonly httpCfg: HttpConfig;
-  /** portMap()s: asked about on every TCP packet. */
-  private readonly httpPorts: Uint8Array;
-  private readonly smbPorts: Uint8Array;
-  /** dcerpc2's counts over the flows (limits hit on hostile SMB). */
-  readonly dce2Stats: Dce2Stats = newDce2Stats();
   /** Flows that left the table during this call, whose HTTP sessions close once their last data is parsed. */
   private ended: Flow[] = [];
   /** advance's list of the segments its expiry flushed (emptied at each call). */
@@ -135,12 +250,12 @@ export class PacketPipeline {
   constructor(opts: PipelineOptions = {}) {
     this.decodeOpts = opts.decode;
     this.defrag = new Defragmenter({ ...opts.defrag, decode: opts.defrag?.decode ?? opts.decode });
-    this.inflaters = opts.http?.inflaters ?? new InflaterPool();
-    this.httpCfg = { ...opts.http, inflaters: this.inflaters };
-    this.httpPorts = portMap(opts.httpPorts ?? SNORT_HTTP_PORTS);
-    this.app = new AppParsers(opts.dnsPorts);
-    const httpPorts = this.httpPorts;
-    const smbPorts = (this.smbPorts = portMap(opts.smbPorts ?? DCE2_SMB_PORTS));
+    const parsers = (this.parsers = new ItemParsers(opts));
+    this.inflaters = parsers.inflaters;
+    this.app = parsers.app;
+    this.dce2Stats = parsers.dce2Stats;
+    const httpPorts = parsers.httpPorts;
+    const smbPorts = parsers.smbPorts;
     this.flows = new FlowTable({
       // http_inspect's protocol aware flushing (hi_paf.c), on its ports in both directions: an ACK covering an HTTP
       // message flushes it; dcerpc2's on its SMB ports (dce2_paf.c DCE2_SmbPaf), registered with auto_on: each
@@ -149,7 +264,7 @@ export class PacketPipeline {
       pafAuto: (flow) => smbPorts[flow.server.port] === 1,
       pduLength: (flow, fromClient, data) =>
         smbPorts[flow.server.port] === 1
-          ? this.dce2Of(flow).pafLength(data)
+          ? parsers.dce2Of(flow).pafLength(data)
           : httpPafLength(data, fromClient, !fromClient && (flow.app.get('http') as HttpSession | undefined)?.lastRequestWasHead === true),
       // where a PDU's head can end: SMB's header (at the start, or in junk after a session message header and an SMB
       // identifier), HTTP's blank line
@@ -166,23 +281,6 @@ export class PacketPipeline {
    */
   push(linktype: number, data: Uint8Array, tsSec = 0, tsUsec = 0, index = 0): InspectionItem[] {
     return this.closeEnded(this.packet(this.decodeFrame(linktype, data, tsSec, tsUsec), index));
-  }
-
-  /**
-   * A sharded replay (src/match/replay.ts): every thread sees every frame and keeps the flows whose address pair
-   * falls in its shard (shardOf); any other frame only moves its clock, timing out its idle flows as that frame
-   * would in one flow table. Frames without IP belong to shard 0.
-   */
-  pushShard(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number, index: number, shard: number, shards: number): InspectionItem[] {
-    const p = this.decodeFrame(linktype, data, tsSec, tsUsec);
-    const ip = p.ip;
-    if (ip === undefined ? shard === 0 : shardOf(ip.src, ip.dst, shards) === shard) return this.closeEnded(this.packet(p, index));
-    if (ip === undefined) return NO_ITEMS;
-    return this.advance(
-      p.tcp !== undefined ? 'tcp' : p.udp !== undefined ? 'udp' : p.icmp !== undefined || p.icmp6 !== undefined ? 'icmp' : 'ip',
-      tsSec,
-      tsUsec,
-    );
   }
 
   private decodeFrame(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number): Packet {
@@ -266,55 +364,9 @@ export class PacketPipeline {
   ): void {
     const u = this.flows.process(p, undefined, index);
     this.streamItems(u.flushed, p, out);
-    const item: InspectionItem = {
-      kind: 'packet',
-      packet: p,
-      flow: u.flow,
-      fromClient: u.fromClient,
-      established: u.established,
-      streamInserted: noContent,
-      detection,
-      fragAlerts,
-      segment: undefined,
-      http: [],
-      app: undefined,
-      payload: undefined,
-      detectTwice: false,
-      fileData: undefined,
-    };
-    if (u.flow !== undefined && p.tcp !== undefined && p.payloadLength > 0) {
-      // http_inspect leaves a packet queued for reassembly to the rebuilt packet (PAF is active on its ports)
-      if (!u.streamInserted) {
-        item.http = this.parseHttp(u.flow, u.fromClient, p.payload);
-        // (a SYN's data starts one after its sequence number: TCP Fast Open)
-        item.app = this.app.tcp(u.flow, u.fromClient, p.payload, (p.tcp.flags & TcpFlag.SYN) !== 0 ? (p.tcp.seq + 1) >>> 0 : p.tcp.seq);
-      } else item.detectTwice = this.httpPorts[u.flow.server.port] === 1;
-    } else if (p.udp !== undefined && p.payloadLength > 0 && detection === 'all' && p.ip?.isFragment !== true) {
-      item.app = this.app.udp(p.payload, p.dstPort);
-    }
+    const item = packetItem(p, u.flow, u.fromClient, u.established, noContent, detection, fragAlerts);
+    this.parsers.packet(item, p, u.flow, u.fromClient, u.streamInserted);
     out.push(item);
-  }
-
-  /** The flow's dcerpc2 session (made on first use). */
-  private dce2Of(flow: Flow): Dce2SmbSession {
-    let d = flow.app.get(DCE2) as Dce2SmbSession | undefined;
-    if (d === undefined) {
-      d = new Dce2SmbSession(this.dce2Stats);
-      flow.app.set(DCE2, d);
-    }
-    return d;
-  }
-
-  private parseHttp(flow: Flow, fromClient: boolean, data: Uint8Array): HttpBuffers[] {
-    if (this.httpPorts[flow.server.port] !== 1) return [];
-    let h = flow.app.get('http') as HttpSession | undefined;
-    if (h === undefined) {
-      h = new HttpSession(this.httpCfg);
-      flow.app.set('http', h);
-    }
-    const buffers = fromClient ? h.request(data) : h.response(data);
-    if (buffers.length > 0 && showsHttp(buffers)) setAppProto(flow, 'http');
-    return buffers;
   }
 
   /**
@@ -326,14 +378,8 @@ export class PacketPipeline {
     for (const s of flushed) out.push(this.streamItem(s, trigger, tsSec ?? trigger?.tsSec, tsUsec ?? trigger?.tsUsec));
   }
 
-  /**
-   * A flushed segment's item; a 'redecode' marker's is a 'decode-only' packet with the side's addresses (no segment,
-   * no application buffers). Made in one object literal either way: a copy of the item by spread had a shape of its
-   * own, and the code reading items deoptimized on it.
-   */
+  /** A flushed segment's item (ItemParsers.streamItem) over the rebuilt packet's datagram. */
   private streamItem(s: StreamSegment, trigger: Packet | undefined, tsSec = trigger?.tsSec, tsUsec = trigger?.tsUsec): InspectionItem {
-    const redecode = s.reason === 'redecode';
-    const http = !redecode;
     const f = s.flow;
     const from = s.fromClient ? f.client : f.server;
     const to = s.fromClient ? f.server : f.client;
@@ -345,22 +391,7 @@ export class PacketPipeline {
     // whole seconds (as the alerts print them): a fraction would turn the field into a double for every packet
     p.tsSec = tsSec ?? Math.floor(f.lastSec);
     p.tsUsec = tsUsec ?? 0;
-    return {
-      kind: redecode ? 'packet' : 'stream',
-      packet: p,
-      flow: f,
-      fromClient: s.fromClient,
-      established: f.established,
-      streamInserted: false,
-      detection: redecode ? 'decode-only' : 'all',
-      fragAlerts: undefined,
-      segment: redecode ? undefined : s,
-      http: http ? this.parseHttp(f, s.fromClient, s.data) : [],
-      app: http ? this.app.tcp(f, s.fromClient, s.data, s.seq) : undefined,
-      payload: undefined,
-      detectTwice: false,
-      fileData: http && this.smbPorts[f.server.port] === 1 ? this.dce2Of(f).rebuilt(s) : undefined,
-    };
+    return this.parsers.streamItem(s, p);
   }
 }
 

@@ -223,6 +223,38 @@ function portSet(v: readonly number[] | 'all' | 'none' | undefined, dflt: readon
   return portMap(x === 'none' ? [] : x);
 }
 
+/** A FlowConfig's limits and choices with their defaults: what the table (and the native front, native-pipeline.ts) run with. */
+export interface ResolvedFlowConfig {
+  /** By kind, in ALL_KINDS order. */
+  track: boolean[];
+  max: number[];
+  timeout: number[];
+  requireHandshake: boolean;
+  handshakeGrace: number;
+  policy: StreamPolicy;
+  clientPorts: Uint8Array | 'all';
+  serverPorts: Uint8Array | 'all';
+  maxQueuedBytes: number;
+  maxQueuedSegs: number;
+  flushSize: number;
+}
+
+export function resolveFlowConfig(cfg: FlowConfig): ResolvedFlowConfig {
+  return {
+    track: byKind({ tcp: cfg.trackTcp ?? true, udp: cfg.trackUdp ?? true, icmp: cfg.trackIcmp ?? false, ip: cfg.trackIp ?? false }),
+    max: byKind({ tcp: cfg.maxTcp ?? 262144, udp: cfg.maxUdp ?? 131072, icmp: cfg.maxIcmp ?? 65536, ip: cfg.maxIp ?? 16384 }),
+    timeout: byKind({ tcp: cfg.tcpTimeout ?? 30, udp: cfg.udpTimeout ?? 30, icmp: cfg.icmpTimeout ?? 30, ip: cfg.ipTimeout ?? 30 }),
+    requireHandshake: cfg.requireHandshake ?? false,
+    handshakeGrace: cfg.handshakeGrace ?? 0,
+    policy: cfg.policy ?? 'bsd',
+    clientPorts: portSet(cfg.reassembleClientPorts, STREAM5_DEFAULT_CLIENT_PORTS),
+    serverPorts: portSet(cfg.reassembleServerPorts, 'none'),
+    maxQueuedBytes: cfg.maxQueuedBytes ?? 1048576,
+    maxQueuedSegs: cfg.maxQueuedSegs ?? 2621,
+    flushSize: cfg.flushSize ?? 65495,
+  };
+}
+
 /**
  * Flow table: Snort stream5-like session tracking with bounded memory (per-kind maximum with LRU
  * eviction, idle timeouts) and TCP reassembly. Feed every decoded packet, in capture order, to
@@ -260,17 +292,18 @@ export class FlowTable {
   private readonly pafAuto: FlowConfig['pafAuto'];
 
   constructor(cfg: FlowConfig = {}) {
-    this.track = byKind({ tcp: cfg.trackTcp ?? true, udp: cfg.trackUdp ?? true, icmp: cfg.trackIcmp ?? false, ip: cfg.trackIp ?? false });
-    this.max = byKind({ tcp: cfg.maxTcp ?? 262144, udp: cfg.maxUdp ?? 131072, icmp: cfg.maxIcmp ?? 65536, ip: cfg.maxIp ?? 16384 });
-    this.timeout = byKind({ tcp: cfg.tcpTimeout ?? 30, udp: cfg.udpTimeout ?? 30, icmp: cfg.icmpTimeout ?? 30, ip: cfg.ipTimeout ?? 30 });
-    this.requireHandshake = cfg.requireHandshake ?? false;
-    this.handshakeGrace = cfg.handshakeGrace ?? 0;
-    this.policy = cfg.policy ?? 'bsd';
-    this.clientPorts = portSet(cfg.reassembleClientPorts, STREAM5_DEFAULT_CLIENT_PORTS);
-    this.serverPorts = portSet(cfg.reassembleServerPorts, 'none');
-    this.maxQueuedBytes = cfg.maxQueuedBytes ?? 1048576;
-    this.maxQueuedSegs = cfg.maxQueuedSegs ?? 2621;
-    this.flushSize = cfg.flushSize ?? 65495;
+    const r = resolveFlowConfig(cfg);
+    this.track = r.track;
+    this.max = r.max;
+    this.timeout = r.timeout;
+    this.requireHandshake = r.requireHandshake;
+    this.handshakeGrace = r.handshakeGrace;
+    this.policy = r.policy;
+    this.clientPorts = r.clientPorts;
+    this.serverPorts = r.serverPorts;
+    this.maxQueuedBytes = r.maxQueuedBytes;
+    this.maxQueuedSegs = r.maxQueuedSegs;
+    this.flushSize = r.flushSize;
     this.pduLength = cfg.pduLength;
     this.pduHeadEnd = cfg.pduLength === undefined ? undefined : cfg.pduHeadEnd;
     this.pafDeclined = cfg.pduLength === undefined ? undefined : cfg.pafDeclined;

@@ -1,13 +1,15 @@
 /**
- * One shard of a sharded replay: a pipeline and a matcher that keep the flows whose address pair falls in the shard
- * (PacketPipeline.pushShard) and report, for every item they inspect, the rules it matched, with the item's place in
+ * One shard of a sharded replay: a pipeline and a matcher that keep the flows whose address pair the shard plan gives
+ * this shard (src/flow/shard.ts ShardPlan; the frames of the others only move its flows' clock) and report, for every item they inspect, the rules it matched, with the item's place in
  * capture order. Runs in a worker thread (replay-worker.ts); the thread that reads the capture merges the shards'
  * reports in that order and decides the events (thresholds, filters, the event queue), so the output is the one a
  * single thread gives.
  */
-import type { PacketPipeline, InspectionItem } from '../flow/pipeline.js';
+import { NativePipeline } from '../flow/native-pipeline.js';
+import { PacketPipeline, type InspectionItem } from '../flow/pipeline.js';
+import type { Pipeline } from './replay.js';
 import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
-import { frameShard, SHARD_KINDS, SHARD_NO_IP, SHARD_UNKNOWN } from '../flow/shard.js';
+import { SHARD_KINDS, SHARD_NO_IP, type ShardPlan } from '../flow/shard.js';
 import { eventContext } from '../output/alert.js';
 import { copyFrame } from '../packet/pcap.js';
 import { eventPacketOf, type EventPacket } from './decide.js';
@@ -52,35 +54,27 @@ export interface ShardFlowEnd extends ShardOrder {
   record: FlowRecord;
 }
 
-/** One frame as the reading thread hands it out. */
-export interface Frame {
-  linktype: number;
-  data: Uint8Array;
-  tsSec: number;
-  tsUsec: number;
-  index: number;
-}
-
 export class ReplayShard {
   private seq = 0;
   /** Kept with flow events on: the shard's flows' records (flow events are written on the reading thread). */
   private readonly recorder: FlowRecorder | undefined;
 
   constructor(
-    readonly pipeline: PacketPipeline,
+    readonly pipeline: Pipeline,
     readonly matcher: Matcher,
     readonly shard: number,
-    readonly shards: number,
+    readonly plan: ShardPlan,
     flowEvents = false,
   ) {
-    this.recorder = flowEvents ? new FlowRecorder(pipeline.flows) : undefined;
+    this.recorder = flowEvents && pipeline instanceof PacketPipeline ? new FlowRecorder(pipeline.flows) : undefined;
   }
 
-  frame(f: Frame, out: ShardResult[]): void {
-    const items = this.pipeline.pushShard(f.linktype, f.data, f.tsSec, f.tsUsec, f.index, this.shard, this.shards);
-    if (this.recorder !== undefined) for (const item of items) this.recorder.packet(item, f.index, 0);
-    for (const item of items) this.item(item, f.index, false, out);
-    this.ended(f.index, out);
+  /** A frame of this shard (its bytes this call's to keep). */
+  private frame(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): void {
+    const items = this.pipeline.push(linktype, data, tsSec, tsUsec, index);
+    if (this.recorder !== undefined) for (const item of items) this.recorder.packet(item, index, 0);
+    for (const item of items) this.item(item, index, false, out);
+    this.ended(index, out);
   }
 
   /** Flows that ended at capture position `index` (timed out, evicted, or at the end, still open). */
@@ -94,19 +88,59 @@ export class ReplayShard {
   }
 
   /**
-   * A frame as the capture reader shows it (`view` valid during the call only): a frame of another shard (told by
-   * its headers, frameShard) only moves this shard's clock; the others are copied and go through the pipeline.
+   * A frame as the capture reader shows it (`view` valid during the call only): a frame of another shard (the plan's
+   * answer) only moves this shard's clock; the others are copied and go through the pipeline.
    */
   frameView(linktype: number, view: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): void {
-    const owner = frameShard(linktype, view, this.shards);
-    if (owner === SHARD_NO_IP ? this.shard !== 0 : owner !== SHARD_UNKNOWN && owner >> 2 !== this.shard) {
-      if (owner === SHARD_NO_IP) return;
-      const items = this.pipeline.advance(SHARD_KINDS[owner & 3]!, tsSec, tsUsec);
-      for (const item of items) this.item(item, index, false, out);
-      this.ended(index, out);
+    if (this.skipped(this.plan.frame(linktype, view), tsSec, tsUsec, index, out)) return;
+    this.frame(linktype, copyFrame(view), tsSec, tsUsec, index, out);
+  }
+
+  /**
+   * A frame the addon's capture walk found (CaptureParser.walkPcap), its bytes buf[start, end) valid during the call
+   * only, `owner` the plan's answer for it (the walk asked): as frameView.
+   */
+  frameWalked(
+    linktype: number,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    tsSec: number,
+    tsUsec: number,
+    owner: number,
+    index: number,
+    out: ShardResult[],
+  ): void {
+    if (this.skipped(owner, tsSec, tsUsec, index, out)) return;
+    this.frame(linktype, copyFrame(buf, start, end), tsSec, tsUsec, index, out);
+  }
+
+  /**
+   * A batch of records the addon's capture walk found (CaptureParser.walkPcap: `walked` holds n, over buf, frame
+   * `first + k` the k-th): with the native front in one call into C (NativePipeline.pushWalked), else frame by frame.
+   */
+  framesWalked(linktype: number, buf: Uint8Array, walked: Int32Array, n: number, first: number, out: ShardResult[]): void {
+    const pipeline = this.pipeline;
+    if (pipeline instanceof NativePipeline) {
+      pipeline.pushWalked(buf, walked, n, this.shard, linktype, first, (items, index) => {
+        for (const item of items) this.item(item, index, false, out);
+      });
       return;
     }
-    this.frame({ linktype, data: copyFrame(view), tsSec, tsUsec, index }, out);
+    for (let k = 0; k < 6 * n; k += 6) {
+      const start = walked[k]!;
+      this.frameWalked(linktype, buf, start, start + walked[k + 1]!, walked[k + 2]! >>> 0, walked[k + 3]!, walked[k + 5]!, first + k / 6, out);
+    }
+  }
+
+  /** A frame of another shard (`owner`: the plan's answer) only moves this shard's clock: true for those. */
+  private skipped(owner: number, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): boolean {
+    if (owner === SHARD_NO_IP ? this.shard === 0 : owner >> 2 === this.shard) return false;
+    if (owner === SHARD_NO_IP) return true;
+    const items = this.pipeline.advance(SHARD_KINDS[owner & 3]!, tsSec, tsUsec);
+    for (const item of items) this.item(item, index, false, out);
+    this.ended(index, out);
+    return true;
   }
 
   /** End of capture: what is still queued in the shard's flows. */

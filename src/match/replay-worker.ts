@@ -5,7 +5,9 @@
  * Messages in: capture, close. Out: ready, error, results, end, done.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadEngine } from '../native/engine.js';
 import { CaptureNotes, visitCapture } from '../packet/pcap.js';
+import { ShardPlan } from '../flow/shard.js';
 import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
 import { pipelineDrops, pipelineFor, type PipelineDrops } from './replay.js';
@@ -40,11 +42,15 @@ export type ReplayWorkerMessage =
       /** The reader's notes (CaptureNotes.lines) and this shard's datagrams dropped at the defragmenter's memcaps. */
       notes: string[];
       drops: PipelineDrops;
+      /** Frames the shard plan placed by hash, their address pairs first seen past its SHARD_PLAN_PAIRS. */
+      planHashed: number;
     }
   | { type: 'done'; items: number; stats: Record<string, number>; limits: ReturnType<ReturnType<typeof loadMatcher>['limits']['report']> };
 
 /** Frames between two posts of reports (the reading thread emits events up to the slowest shard's post). */
 const POST_EVERY = 8192;
+/** Records per call of the addon's capture walk (CaptureParser.walkPcap). */
+const WALK_BATCH = 1024;
 
 function run(): void {
   const port = parentPort;
@@ -58,15 +64,18 @@ function run(): void {
     post({ type: 'error', message: (err as Error).message });
     return;
   }
+  const engine = loadEngine();
+  const walked = new Int32Array(6 * WALK_BATCH);
   let items = 0;
   // captures one after the other, in the order they were asked for
   let queue = Promise.resolve();
   const capture = async (path: string) => {
+    const plan = new ShardPlan(data.shards);
     const shard = new ReplayShard(
-      pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }),
+      pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }, data.flowEvents),
       matcher,
       data.shard,
-      data.shards,
+      plan,
       data.flowEvents,
     );
     let out: ShardResult[] = [];
@@ -85,6 +94,22 @@ function run(): void {
         }
       },
       notes,
+      {
+        walk: engine.captureWalk,
+        plan: plan.handle,
+        out: walked,
+        visit: (buf, linktype, n) => {
+          for (let k = 0; k < 6 * n; k += 6) bytes += walked[k + 1]!;
+          shard.framesWalked(linktype, buf, walked, n, index, out);
+          const before = index;
+          index += n;
+          // (a post when the batch crossed a multiple of POST_EVERY: the frames before `index` are all reported)
+          if (Math.floor(index / POST_EVERY) > Math.floor(before / POST_EVERY)) {
+            post({ type: 'results', upTo: index, results: out });
+            out = [];
+          }
+        },
+      },
     );
     shard.finish(index, out);
     items += shard.items;
@@ -97,6 +122,7 @@ function run(): void {
       error: error && { file: error.file, offset: error.offset, detail: error.detail },
       notes: notes.lines(path),
       drops: pipelineDrops(shard.pipeline),
+      planHashed: plan.stats.hashed,
     });
   };
   port.on('message', (msg: ReplayWorkerRequest) => {

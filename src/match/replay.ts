@@ -5,6 +5,8 @@
 import { DNS_MAX_NAME, DNS_MAX_QUERIES } from '../app/dns.js';
 import { TLS_MAX_HELLO } from '../app/tls-sni.js';
 import { SMB2_MAX_CHAIN, SMB2_MAX_TREES } from '../dce2/smb2.js';
+import { NativePipeline } from '../flow/native-pipeline.js';
+import { SHARD_PLAN_PAIRS } from '../flow/shard.js';
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
 import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
@@ -70,7 +72,7 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
 };
 
 /** A pipeline's drops after a capture. */
-export function pipelineDrops(pipe: PacketPipeline): PipelineDrops {
+export function pipelineDrops(pipe: Pipeline): PipelineDrops {
   const { datagramMemcap, evicted } = pipe.defrag.stats;
   const { dns, tls } = pipe.app.stats;
   return {
@@ -146,13 +148,21 @@ export const SHIPPED_STREAM5 = {
   handshakeGrace: 180,
 };
 
-export function pipelineFor(opts: ReplayOptions): PacketPipeline {
+/**
+ * The replay's pipeline: the native front's (NativePipeline), but where a flow log is kept (EVE flow events, the
+ * store's flows), which reads the JavaScript flow table (FlowRecorder): PacketPipeline then. The two give the same
+ * items (test/native-pipeline.test.ts); the recorder's move onto the native table is what leaves one.
+ */
+export type Pipeline = PacketPipeline | NativePipeline;
+
+export function pipelineFor(opts: ReplayOptions, flowLog = false): Pipeline {
   const verify = opts.checksumMode === 'all';
-  return new PacketPipeline({
+  const o: PipelineOptions = {
     ...opts.pipeline,
     flow: { ...SHIPPED_STREAM5, ...opts.pipeline?.flow },
     decode: { ...opts.pipeline?.decode, verifyChecksums: verify },
-  });
+  };
+  return flowLog ? new PacketPipeline(o) : new NativePipeline(o);
 }
 
 /** What a replay hands out besides its events; every hook is optional but onEvent. */
@@ -182,7 +192,7 @@ export interface ReplayHooks {
  * gateway's store feed reads the full capture's rotated files as tcpdump writes them, one flow table across them).
  */
 export class FrameReplayer {
-  readonly pipe: PacketPipeline;
+  readonly pipe: Pipeline;
   readonly recorder: FlowRecorder | undefined;
   private readonly h: ReplayHooks;
 
@@ -193,10 +203,11 @@ export class FrameReplayer {
     private readonly stats?: ReplayStats,
   ) {
     this.h = hooks;
-    this.pipe = pipelineFor(opts);
+    const flowLog = hooks.onFlowEnd !== undefined || hooks.onFlowStart !== undefined;
+    const pipe = (this.pipe = pipelineFor(opts, flowLog));
     this.recorder =
-      hooks.onFlowEnd !== undefined || hooks.onFlowStart !== undefined
-        ? new FlowRecorder(this.pipe.flows, { offsets: hooks.offsets ?? false, maxOffsets: hooks.maxOffsets, untracked: hooks.untrackedFlows })
+      flowLog && pipe instanceof PacketPipeline
+        ? new FlowRecorder(pipe.flows, { offsets: hooks.offsets ?? false, maxOffsets: hooks.maxOffsets, untracked: hooks.untrackedFlows })
         : undefined;
     if (this.recorder !== undefined) this.recorder.capture = hooks.capture ?? 0;
   }
@@ -499,6 +510,14 @@ export class ShardedReplay {
       drops.smb2TreesEvicted += e!.drops.smb2TreesEvicted;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
+    // (every shard's plan saw every frame: the same count in each)
+    if (end.planHashed > 0)
+      warnings?.push({
+        text:
+          `${path}: ${end.planHashed} frame(s) of address pairs first seen past the ${SHARD_PLAN_PAIRS} pairs the worker threads' plan ` +
+          `keeps were given to a thread by their hash, not by the threads' load (the alerts are the same; the threads may be less even)`,
+        damaged: false,
+      });
     return end.error && new CaptureFormatError(end.error.file, end.error.offset, end.error.detail);
   }
 

@@ -4,6 +4,7 @@
  * and `run` call `loadEngine()`, which says which Debian packages to install when the addon is missing.
  */
 import { createRequire } from 'node:module';
+import type { CaptureWalk } from '../packet/pcap.js';
 
 declare const handleBrand: unique symbol;
 /** A compiled pattern, database or stream living in the addon (owned by the thread that made it). */
@@ -43,6 +44,63 @@ export interface NativeEngine {
     dport?: number,
   ): number;
   hsStreamClose(stream: NativeHandle): void;
+  /** A classic pcap's ordinary records and their shards (src/packet/pcap.ts CaptureWalk, CaptureParser.walkPcap). */
+  captureWalk: CaptureWalk;
+  /** A sharded replay's plan of which shard inspects a frame (native/src/honeywall_shard.c; src/flow/shard.ts ShardPlan). */
+  shardPlanOpen(shards: number, maxPairs: number): NativeHandle;
+  shardPlanFrame(plan: NativeHandle, linktype: number, frame: Uint8Array): number;
+  shardPlanStats(plan: NativeHandle): Float64Array;
+  /**
+   * The native front's decoder on one frame (linktype -1: a bare IP datagram; flags 1 verify checksums, 2 length from
+   * data): the packet as a record (native/src/honeywall_decode.c), for the test holding it to src/packet/decode.ts.
+   */
+  decodeFrame(linktype: number, bytes: Uint8Array, flags: number, maxLayers: number): Int32Array;
+  /**
+   * The native front's flow table (native/src/honeywall_flow.c), for the test holding it to src/flow/table.ts:
+   * opened with its configuration, fed frames, finished (its layouts are in the C file's header).
+   */
+  flowTableOpen(
+    config: Float64Array,
+    clientPorts?: Uint8Array,
+    serverPorts?: Uint8Array,
+    httpPorts?: Uint8Array,
+    smbPorts?: Uint8Array,
+  ): NativeHandle;
+  flowTableProcess(table: NativeHandle, linktype: number, frame: Uint8Array, tsSec: number, tsUsec: number, index: number): Int32Array;
+  flowTableFinish(table: NativeHandle): Int32Array;
+  /** The native front's StreamBuffer (native/src/honeywall_stream.c) run through a script, for its test. */
+  streamRun(policy: number, maxBytes: number, maxSegs: number, ops: Int32Array, bytes: Uint8Array): Int32Array;
+  /** The native front's PAF (native/src/honeywall_paf.c) on bytes, for its test: 0 HTTP length, 1 HTTP head end, 2 SMB length, 3 SMB head. */
+  pafRun(which: number, bytes: Uint8Array, fromClient: number, head: number): number;
+  /** The native front so far (decode, flows, reassembly) over a classic pcap in memory, for bench/native-front.mjs. */
+  frontMeasure(capture: Uint8Array, table: NativeHandle): Float64Array;
+  /** The native front's defragmenter (native/src/honeywall_defrag.c) over datagrams at their times, for its test. */
+  defragRun(config: Float64Array, frames: Uint8Array[], times: Float64Array): (Uint8Array | Float64Array | null)[];
+  /**
+   * The native front as the replay uses it (native/src/honeywall_front.c; src/flow/native-pipeline.ts reads its
+   * records): opened with the flow table's configuration and port maps (as flowTableOpen), the defragmenter's (as
+   * defragRun) and [verify, maxLayers] of the decoder for frames and for rebuilt datagrams; each call answers the
+   * number of record values written times two, plus one when frontViews must be asked for the arrays again.
+   */
+  frontOpen(
+    flow: Float64Array,
+    clientPorts: Uint8Array | undefined,
+    serverPorts: Uint8Array | undefined,
+    httpPorts: Uint8Array,
+    smbPorts: Uint8Array,
+    defrag: Float64Array,
+    decode: Float64Array,
+  ): NativeHandle;
+  frontPush(front: NativeHandle, linktype: number, frame: Uint8Array, tsSec: number, tsUsec: number, index: number): number;
+  frontAdvance(front: NativeHandle, kind: number, tsSec: number, tsUsec: number): number;
+  frontPushWalked(front: NativeHandle, buf: Uint8Array, walked: Int32Array, n: number, shard: number, linktype: number, firstIndex: number): number;
+  frontFinish(front: NativeHandle): number;
+  /** Views of the arrays that moved since the last call (null: the one JavaScript has is still the array). */
+  frontViews(front: NativeHandle): [Float64Array | null, Uint8Array | null];
+  /** Per flow kind, the last time of its least recently seen flow (Infinity: none) as the last call left it: one view, kept. */
+  frontTails(front: NativeHandle): Float64Array;
+  /** [flow table stats (created tcp, udp, icmp, ip, timed out, evicted, no session, flushed segments and bytes, flows), defrag stats (fragments, reassembled, timeouts, evicted, datagramMemcap, overlaps, bad), trackers, bytes held] */
+  frontStats(front: NativeHandle): Float64Array;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */

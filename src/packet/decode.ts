@@ -2,7 +2,7 @@ import { u16, u32 } from './bytes.js';
 import { ipv4HeaderChecksumOk, transportChecksumOk } from './checksum.js';
 import { type DecodeStats, Packet } from './packet.js';
 import type { DecodeError, IcmpHeader, Ip4Header, Ip6Ext, Ip6Header, IpHeader, IpOption, TcpHeader, TcpOption, UdpHeader } from './types.js';
-import { LinkType } from './types.js';
+import { DECODE_ERRORS, LinkType } from './types.js';
 
 export { DecodeStats, Packet } from './packet.js';
 
@@ -685,5 +685,107 @@ export function decodeIpPacket(data: Uint8Array, stats?: DecodeStats, opts?: Dec
   };
   decodeIpByVersion(p, data, 0, data.length, c);
   if (stats !== undefined) stats.count(p);
+  return p;
+}
+
+const tri = (v: number): boolean | undefined => (v < 0 ? undefined : v === 1);
+
+/**
+ * The packet the native front decoded (native/src/honeywall_decode.c hw_packet_record, its values from `r[at]` on)
+ * over `data`: the same objects decode() makes, built from the record's offsets and answers instead of parsing
+ * (test/native-decode.test.ts holds the two equal). The header classes read their fixed fields from the bytes, as
+ * decode() does; what parsing decided (lengths, the layers found, the IPv6 fragment header's fields, errors) comes
+ * from the record.
+ */
+export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64Array, at: number): Packet {
+  const p = new Packet(linktype, data);
+  const err = r[at]!;
+  if (err >= 0) {
+    p.error = DECODE_ERRORS[err];
+    p.errorOffset = r[at + 1]!;
+  }
+  p.badChecksum = r[at + 2] === 1;
+  p.payloadOffset = r[at + 3]!;
+  p.payloadLength = r[at + 4]!;
+  if (r[at + 5]! >= 0) p.eth = { offset: r[at + 5]!, etherType: r[at + 6]! };
+  const nVlans = r[at + 7]!;
+  const nMpls = r[at + 8]!;
+  const nIp = r[at + 9]!;
+  let i = at + 16;
+  if (nVlans > 0) {
+    p.vlans = [];
+    for (let k = 0; k < nVlans; k++, i += 3) {
+      const tci = r[i + 2]!;
+      p.vlans.push({ offset: r[i]!, tpid: r[i + 1]!, pcp: tci >> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff });
+    }
+  }
+  if (nMpls > 0) {
+    p.mplsLabels = [];
+    for (let k = 0; k < nMpls; k++) p.mplsLabels.push(r[i++]!);
+  }
+  for (let k = 0; k < nIp; k++) {
+    const version = r[i]!;
+    const off = r[i + 1]!;
+    const nExt = r[i + 18]!;
+    const nOpts = r[i + 19]!;
+    let ip: IpHeader;
+    if (version === 4) {
+      const ip4 = new Ip4(data, off, r[i + 2]!, r[i + 3]!);
+      ip4.checksumOk = tri(r[i + 14]!);
+      if (nOpts > 0) {
+        const opts: IpOption[] = [];
+        for (let o = 0, j = i + 20; o < nOpts; o++, j += 3) opts.push({ type: r[j]!, length: r[j + 1]!, offset: r[j + 2]! });
+        ip4.options = opts;
+      }
+      ip = ip4;
+    } else {
+      const ip6 = new Ip6(data, off, r[i + 3]!);
+      ip6.headerLength = r[i + 2]!;
+      ip6.proto = r[i + 6]!;
+      ip6.id = r[i + 7]! >>> 0;
+      ip6.rb = r[i + 8] === 1;
+      ip6.mf = r[i + 10] === 1;
+      ip6.fragOffset = r[i + 11]!;
+      ip6.isFragment = r[i + 12] === 1;
+      ip6.fragHeaderOffset = r[i + 17]!;
+      if (nExt > 0) {
+        const ext: Ip6Ext[] = [];
+        for (let o = 0, j = i + 20; o < nExt; o++, j += 3) ext.push({ type: r[j]!, offset: r[j + 1]!, length: r[j + 2]! });
+        ip6.ext = ext;
+      }
+      ip = ip6;
+    }
+    i += 20 + 3 * (nExt + Math.max(0, nOpts));
+    if (p.ip !== undefined) {
+      if (p.outer === undefined) p.outer = [p.ip];
+      else p.outer.push(p.ip);
+    }
+    p.ip = ip;
+  }
+  if (r[at + 10] === 1) {
+    p.gre = { offset: r[i]!, headerLength: r[i + 1]!, flags: r[i + 2]!, version: r[i + 3]!, protocol: r[i + 4]! };
+    i += 5;
+  }
+  if (r[at + 11] === 1) {
+    const t = new Tcp(data, r[i]!, r[i + 1]!);
+    t.checksumOk = tri(r[i + 11]!);
+    p.tcp = t;
+    i += 12;
+  }
+  if (r[at + 12] === 1) {
+    p.udp = { offset: r[i]!, srcPort: r[i + 1]!, dstPort: r[i + 2]!, length: r[i + 3]!, checksum: r[i + 4]!, checksumOk: tri(r[i + 5]!) };
+    i += 6;
+  }
+  for (let w = 0; w < 2; w++) {
+    if (r[at + 13 + w] !== 1) continue;
+    const h = icmpHeader(data, r[i]!);
+    h.checksumOk = tri(r[i + 4]!);
+    h.id = r[i + 5]!;
+    h.seq = r[i + 6]!;
+    h.embeddedOffset = r[i + 7]!;
+    if (w === 0) p.icmp = h;
+    else p.icmp6 = h;
+    i += 8;
+  }
   return p;
 }

@@ -59,6 +59,24 @@ export interface DefragStats {
   bad: number;
 }
 
+/** The overlap policies in the native defragmenter's order (native/src/honeywall_defrag.h hw_overlap_policy). */
+export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ['first', 'last', 'bsd', 'bsd-right', 'linux', 'windows', 'solaris'];
+
+/** DefragOptions with their defaults (frag3's and the shipped snort.conf's): what the Defragmenter and the native front run with. */
+export function resolveDefragOptions(opts: DefragOptions): Required<Omit<DefragOptions, 'decode'>> {
+  return {
+    timeoutSec: opts.timeoutSec ?? 180,
+    memcap: opts.memcap ?? 4 * 1024 * 1024,
+    datagramMemcap: opts.datagramMemcap ?? 1024 * 1024,
+    maxTrackers: Math.max(1, opts.maxTrackers ?? 65536),
+    policy: opts.policy ?? 'windows',
+    overlapLimit: opts.overlapLimit ?? 10,
+    detectAnomalies: opts.detectAnomalies ?? true,
+    minTtl: opts.minTtl ?? 1,
+    holeFill: opts.holeFill ?? 0,
+  };
+}
+
 /**
  * The rules that alerted on a datagram's fragments (spp_frag3.c fpAddFragAlert, at most MAX_FRAG_ALERTS): the
  * rebuilt datagram does not alert for them again (fpFragAlerted). Kept by the Defragmenter per datagram, filled and
@@ -162,15 +180,16 @@ export class Defragmenter {
   lastAlerts: FragAlerts | undefined;
 
   constructor(opts: DefragOptions = {}) {
-    this.timeout = opts.timeoutSec ?? 180;
-    this.memcap = opts.memcap ?? 4 * 1024 * 1024;
-    this.datagramMemcap = opts.datagramMemcap ?? 1024 * 1024;
-    this.maxTrackers = Math.max(1, opts.maxTrackers ?? 65536);
-    this.policy = opts.policy ?? 'windows';
-    this.overlapLimit = opts.overlapLimit ?? 10;
-    this.detectAnomalies = opts.detectAnomalies ?? true;
-    this.minTtl = opts.minTtl ?? 1;
-    this.holeFill = opts.holeFill ?? 0;
+    const r = resolveDefragOptions(opts);
+    this.timeout = r.timeoutSec;
+    this.memcap = r.memcap;
+    this.datagramMemcap = r.datagramMemcap;
+    this.maxTrackers = r.maxTrackers;
+    this.policy = r.policy;
+    this.overlapLimit = r.overlapLimit;
+    this.detectAnomalies = r.detectAnomalies;
+    this.minTtl = r.minTtl;
+    this.holeFill = r.holeFill;
     this.decodeOpts = opts.decode;
   }
 

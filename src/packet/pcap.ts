@@ -11,6 +11,7 @@
  * The writer (`PcapWriter`, daily rotation) and the in-memory encoders live in pcap-writer.ts and
  * pcap-encode.ts and are re-exported here.
  */
+import type { NativeHandle } from '../native/engine.js';
 import { open } from 'node:fs/promises';
 import { MAX_TIMESTAMP_SEC } from './time.js';
 
@@ -78,15 +79,15 @@ let slabUsed = 0;
  * object per frame.) A frame kept by a flow (a queued segment) keeps its slab; the flow table's limits bound how
  * many are kept.
  */
-export function copyFrame(view: Uint8Array): Uint8Array {
-  const n = view.length;
-  if (n >= SLAB_MAX_FRAME) return view.slice();
+export function copyFrame(view: Uint8Array, start = 0, end = view.length): Uint8Array {
+  const n = end - start;
+  if (n >= SLAB_MAX_FRAME) return view.slice(start, end);
   if (slabUsed + n > SLAB) {
     slab = new ArrayBuffer(SLAB);
     slabUsed = 0;
   }
   const out = new Uint8Array(slab, slabUsed, n);
-  out.set(view);
+  out.set(start === 0 && end === view.length ? view : view.subarray(start, end));
   // (8-byte aligned, as the pool aligns its buffers)
   slabUsed = (slabUsed + n + 7) & ~7;
   return out;
@@ -374,6 +375,33 @@ export class CaptureParser {
 
   bytes(): Uint8Array {
     return this.buf.subarray(this.recStart, this.recStart + this.recLength);
+  }
+
+  /**
+   * The bytes pushed and not yet parsed, and those of the records walkPcap last walked (valid until the next push):
+   * their starts and lengths in `out` are offsets in it.
+   */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
+  /**
+   * A classic pcap's next records, walked by `walk` (the addon's captureWalk) instead of one step each: as many
+   * ordinary records as follow (whole in the bytes pushed, at most MAX_RECORD bytes, a fraction of a second under
+   * one second: those `step` reads without a note or an error), up to `out`'s capacity, their fields and the shard
+   * plan's answer for each (src/flow/shard.ts) in `out` (6 numbers each, CaptureWalk). Returns how many; 0 when the next
+   * record is another (nextView reads it) or the file is not a classic pcap. The parser then stands after them.
+   */
+  walkPcap(walk: CaptureWalk, plan: NativeHandle, out: Int32Array): number {
+    if (this.format !== 'pcap' || this.skipLeft > 0) return 0;
+    const n = walk(this.buf, this.pos, (this.little ? 1 : 0) | (this.pcapNano ? 2 : 0), MAX_RECORD, this.pcapLinktype, plan, out);
+    if (n > 0) this.pos = out[6 * n - 6]! + out[6 * n - 5]!;
+    return n;
+  }
+
+  /** The link type of a classic pcap's records. */
+  get pcapLinkType(): number {
+    return this.pcapLinktype;
   }
 
   /** `at`: where the record (pcap) or block (pcapng) starts in buf. */
@@ -674,6 +702,21 @@ export function* readCapture(bytes: Uint8Array, file = '<buffer>', notes?: Captu
   parser.finish();
 }
 
+/**
+ * The addon's walk of classic pcap records (native/src/honeywall_capture.c captureWalk): (buf, pos, flags: 1 little-
+ * endian, 2 nanoseconds, maxRecord, linktype, plan, out) -> records walked, each as [start in buf, length, seconds
+ * (unsigned, read with >>> 0), microseconds, length on the wire (unsigned), the shard plan's answer (ShardPlan)].
+ */
+export type CaptureWalk = (
+  buf: Uint8Array,
+  pos: number,
+  flags: number,
+  maxRecord: number,
+  linktype: number,
+  plan: NativeHandle,
+  out: Int32Array,
+) => number;
+
 /** Read chunk size of `openCapture`. */
 const CHUNK = 1 << 20;
 
@@ -748,12 +791,21 @@ export async function visitCapture(
   path: string,
   visit: (r: CaptureParser) => void | Promise<void>,
   notes?: CaptureNotes,
+  walked?: WalkedVisit,
 ): Promise<CaptureFormatError | undefined> {
   const parser = new CaptureParser(path, notes);
   try {
     for await (const chunk of fileChunks(path)) {
       parser.push(chunk);
-      while (parser.nextView()) {
+      for (;;) {
+        if (walked !== undefined) {
+          const n = parser.walkPcap(walked.walk, walked.plan, walked.out);
+          if (n > 0) {
+            walked.visit(parser.buffer, parser.pcapLinkType, n);
+            continue;
+          }
+        }
+        if (!parser.nextView()) break;
         const r = visit(parser);
         if (r !== undefined) await r;
       }
@@ -764,6 +816,18 @@ export async function visitCapture(
     throw err;
   }
   return undefined;
+}
+
+/**
+ * visitCapture's batches of a classic pcap's ordinary records (CaptureParser.walkPcap): `visit` gets the parser's
+ * buffer, the link type and how many records `out` holds; records walkPcap leaves to the parser go to the plain visit.
+ */
+export interface WalkedVisit {
+  walk: CaptureWalk;
+  /** The shard plan asked about every walked record (src/flow/shard.ts ShardPlan.handle). */
+  plan: NativeHandle;
+  out: Int32Array;
+  visit: (buf: Uint8Array, linktype: number, n: number) => void;
 }
 
 /** The records of a capture file one by one (see openCaptureBatches). */
