@@ -869,6 +869,16 @@ static table_handle *handle_of(napi_env env, napi_value v) {
   return h;
 }
 
+int hw_frame_args_of(napi_env env, const napi_value *argv, hw_frame_args *a) {
+  napi_typedarray_type ty;
+  size_t off;
+  napi_value ab;
+  return napi_get_value_int32(env, argv[0], &a->linktype) == napi_ok &&
+         napi_get_typedarray_info(env, argv[1], &ty, &a->len, (void **)&a->frame, &ab, &off) == napi_ok && ty == napi_uint8_array &&
+         napi_get_value_double(env, argv[2], &a->ts_sec) == napi_ok && napi_get_value_double(env, argv[3], &a->ts_usec) == napi_ok &&
+         napi_get_value_double(env, argv[4], &a->index) == napi_ok && a->len <= INT32_MAX / 2;
+}
+
 napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -878,19 +888,15 @@ napi_value honeywall_flow_table_process_js(napi_env env, napi_callback_info info
   }
   table_handle *h = handle_of(env, argv[0]);
   if (h == NULL) return NULL;
-  int32_t linktype;
-  double ts_sec, ts_usec, index;
-  napi_typedarray_type ty;
-  size_t len, off;
-  uint8_t *b;
-  napi_value ab;
-  if (napi_get_value_int32(env, argv[1], &linktype) != napi_ok ||
-      napi_get_typedarray_info(env, argv[2], &ty, &len, (void **)&b, &ab, &off) != napi_ok || ty != napi_uint8_array ||
-      napi_get_value_double(env, argv[3], &ts_sec) != napi_ok || napi_get_value_double(env, argv[4], &ts_usec) != napi_ok ||
-      napi_get_value_double(env, argv[5], &index) != napi_ok || len > INT32_MAX / 2) {
+  hw_frame_args a;
+  if (!hw_frame_args_of(env, argv + 1, &a)) {
     napi_throw_type_error(env, NULL, "flowTableProcess(table, linktype, frame: Uint8Array, tsSec, tsUsec, index)");
     return NULL;
   }
+  int32_t linktype = a.linktype;
+  double ts_sec = a.ts_sec, ts_usec = a.ts_usec, index = a.index;
+  uint8_t *b = a.frame;
+  size_t len = a.len;
   hw_decode_options o = {0, 8, 0};
   hw_decode(&h->packet, linktype, b, (int32_t)len, &o);
   hw_update u;

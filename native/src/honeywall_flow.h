@@ -122,6 +122,14 @@ int hw_flow_front_expires(const hw_flow_table *t, int kind, double now);
 void hw_flow_front_stats(const hw_flow_table *t, double out[HW_FLOW_STATS]);
 
 #ifndef HW_NO_NAPI
+/* a frame's arguments (linktype, frame: Uint8Array, tsSec, tsUsec, index) from argv[0..4]; 0 when one is not */
+typedef struct {
+  int32_t linktype;
+  uint8_t *frame;
+  size_t len;
+  double ts_sec, ts_usec, index;
+} hw_frame_args;
+int hw_frame_args_of(napi_env env, const napi_value *argv, hw_frame_args *a);
 hw_flow_table *hw_flow_table_from_js(napi_env env, napi_value config, napi_value *maps);
 napi_value honeywall_flow_table_open_js(napi_env env, napi_callback_info info);
 #endif

@@ -242,27 +242,34 @@ static void put_segment(hw_front *f, const hw_segment *s) {
   put_record(f, &f->aux);
 }
 
-/* One packet through the flow table (pipeline.ts track): the segments it flushed, the flows it ended and made in
- * their order, then its own item. `source`: 0 the frame, 1 the arena at `off`. */
-static void track(hw_front *f, const hw_packet *p, const uint8_t *b, int32_t len, int source, size_t off, int linktype, int origin, int counted,
-                  int64_t ts_sec, double now, double index, int no_content, int detection, double serial) {
-  hw_update u;
-  hw_flow_front_process(f->table, p, b, ts_sec, now, index, &u);
+/* The last table call's segments, the flows it ended and (`made`, at segment position `made_at`) the one it made, in
+ * their order: a flow's segments come before its end, its start before its segments. 0 when memory ran out. */
+static int put_flushed(hw_front *f, const hw_flow *made, int32_t made_at) {
   int32_t ns, nr;
   const hw_segment *segs = hw_flow_front_segments(f->table, &ns);
   const double *rm = hw_flow_front_removed(f->table, &nr);
   int32_t ri = 0;
   for (int32_t i = 0; i <= ns; i++) {
     for (; ri < nr && rm[ri * HW_REMOVED_STRIDE + 2] <= i; ri++) {
-      if (!reserve(f, 3, 0)) return;
+      if (!reserve(f, 3, 0)) return 0;
       put(f, REC_FLOW_END), put(f, rm[ri * HW_REMOVED_STRIDE + 3]), put(f, rm[ri * HW_REMOVED_STRIDE + 1]);
     }
-    if (u.is_new && u.new_at == i) {
-      if (!reserve(f, RECORD_HEAD, 0)) return;
-      put_flow_new(f, u.flow);
+    if (made != NULL && made_at == i) {
+      if (!reserve(f, RECORD_HEAD, 0)) return 0;
+      put_flow_new(f, made);
     }
     if (i < ns) put_segment(f, &segs[i]);
   }
+  return 1;
+}
+
+/* One packet through the flow table (pipeline.ts track): the segments it flushed, the flows it ended and made in
+ * their order, then its own item. `source`: 0 the frame, 1 the arena at `off`. */
+static void track(hw_front *f, const hw_packet *p, const uint8_t *b, int32_t len, int source, size_t off, int linktype, int origin, int counted,
+                  int64_t ts_sec, double now, double index, int no_content, int detection, double serial) {
+  hw_update u;
+  hw_flow_front_process(f->table, p, b, ts_sec, now, index, &u);
+  if (!put_flushed(f, u.is_new ? u.flow : NULL, u.new_at)) return;
   if (!reserve(f, RECORD_HEAD + SYNC + HW_PACKET_RECORD_MAX, 0)) return;
   put(f, REC_PACKET), put(f, source), put(f, (double)off), put(f, len), put(f, linktype), put(f, origin), put(f, counted);
   put(f, u.flow != NULL ? u.flow->slot : -1), put(f, u.from_client), put(f, u.established), put(f, u.stream_inserted);
@@ -350,21 +357,6 @@ static void push(hw_front *f, int linktype, const uint8_t *b, int32_t len, int64
   for (int32_t i = 0; i < nd; i++) put(f, REC_FRAG_DROP), put(f, dropped[i]);
 }
 
-/* The segments (and flow ends) of an expiry or of the end of input. */
-static void put_flushed(hw_front *f) {
-  int32_t ns, nr;
-  const hw_segment *segs = hw_flow_front_segments(f->table, &ns);
-  const double *rm = hw_flow_front_removed(f->table, &nr);
-  int32_t ri = 0;
-  for (int32_t i = 0; i <= ns; i++) {
-    for (; ri < nr && rm[ri * HW_REMOVED_STRIDE + 2] <= i; ri++) {
-      if (!reserve(f, 3, 0)) return;
-      put(f, REC_FLOW_END), put(f, rm[ri * HW_REMOVED_STRIDE + 3]), put(f, rm[ri * HW_REMOVED_STRIDE + 1]);
-    }
-    if (i < ns) put_segment(f, &segs[i]);
-  }
-}
-
 static void front_free(hw_front *f) {
   if (f == NULL) return;
   hw_flow_table_free(f->table);
@@ -416,14 +408,14 @@ int hw_front_push(hw_front *f, int linktype, const uint8_t *b, int32_t len, doub
 int hw_front_advance(hw_front *f, int kind, double ts_sec, double ts_usec) {
   begin(f);
   hw_flow_front_expire(f->table, kind, ts_sec + ts_usec / 1e6);
-  put_flushed(f);
+  put_flushed(f, NULL, 0);
   return end(f);
 }
 
 int hw_front_finish(hw_front *f) {
   begin(f);
   hw_flow_front_finish(f->table);
-  put_flushed(f);
+  put_flushed(f, NULL, 0);
   return end(f);
 }
 
@@ -447,7 +439,7 @@ int hw_front_push_walked(hw_front *f, const uint8_t *buf, size_t len, const int3
       /* (most frames of other shards end no flow: the expiry's own test first) */
       if (hw_flow_front_expires(f->table, kind, now)) {
         hw_flow_front_expire(f->table, kind, now);
-        put_flushed(f);
+        put_flushed(f, NULL, 0);
       }
     }
     if (f->n == mark + 3) f->n = mark;
@@ -471,6 +463,18 @@ static hw_front *front_of(napi_env env, napi_value v) {
   void *h = NULL;
   if (napi_get_value_external(env, v, &h) != napi_ok || h == NULL) {
     napi_throw_type_error(env, NULL, "not a native front");
+    return NULL;
+  }
+  return h;
+}
+
+/* the front of a call whose one argument it is (NULL with an exception naming `usage`) */
+static hw_front *front_arg(napi_env env, napi_callback_info info, const char *usage) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *h = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_external(env, argv[0], &h) != napi_ok || h == NULL) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   return h;
@@ -531,20 +535,12 @@ napi_value honeywall_front_push_js(napi_env env, napi_callback_info info) {
   }
   hw_front *f = front_of(env, argv[0]);
   if (f == NULL) return NULL;
-  int32_t linktype;
-  double ts_sec, ts_usec, index;
-  napi_typedarray_type ty;
-  size_t len, off;
-  uint8_t *b;
-  napi_value ab;
-  if (napi_get_value_int32(env, argv[1], &linktype) != napi_ok ||
-      napi_get_typedarray_info(env, argv[2], &ty, &len, (void **)&b, &ab, &off) != napi_ok || ty != napi_uint8_array ||
-      napi_get_value_double(env, argv[3], &ts_sec) != napi_ok || napi_get_value_double(env, argv[4], &ts_usec) != napi_ok ||
-      napi_get_value_double(env, argv[5], &index) != napi_ok || len > INT32_MAX / 2) {
+  hw_frame_args a;
+  if (!hw_frame_args_of(env, argv + 1, &a)) {
     napi_throw_type_error(env, NULL, "frontPush(front, linktype, frame: Uint8Array, tsSec, tsUsec, index)");
     return NULL;
   }
-  return answer(env, f, hw_front_push(f, linktype, b, (int32_t)len, ts_sec, ts_usec, index));
+  return answer(env, f, hw_front_push(f, a.linktype, a.frame, (int32_t)a.len, a.ts_sec, a.ts_usec, a.index));
 }
 
 napi_value honeywall_front_push_walked_js(napi_env env, napi_callback_info info) {
@@ -586,24 +582,14 @@ napi_value honeywall_front_advance_js(napi_env env, napi_callback_info info) {
 }
 
 napi_value honeywall_front_finish_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  hw_front *f;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || (f = front_of(env, argv[0])) == NULL) {
-    napi_throw_type_error(env, NULL, "frontFinish(front)");
-    return NULL;
-  }
+  hw_front *f = front_arg(env, info, "frontFinish(front)");
+  if (f == NULL) return NULL;
   return answer(env, f, hw_front_finish(f));
 }
 
 napi_value honeywall_front_views_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  hw_front *f;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || (f = front_of(env, argv[0])) == NULL) {
-    napi_throw_type_error(env, NULL, "frontViews(front)");
-    return NULL;
-  }
+  hw_front *f = front_arg(env, info, "frontViews(front)");
+  if (f == NULL) return NULL;
   /* a block gets one view, ever: its ArrayBuffer frees it when collected, so a second one over the same block would
    * free it under the first (null for a block JavaScript already has) */
   napi_value out, rv, av;
@@ -634,13 +620,8 @@ napi_value honeywall_front_views_js(napi_env env, napi_callback_info info) {
 }
 
 napi_value honeywall_front_tails_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  hw_front *f;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || (f = front_of(env, argv[0])) == NULL) {
-    napi_throw_type_error(env, NULL, "frontTails(front)");
-    return NULL;
-  }
+  hw_front *f = front_arg(env, info, "frontTails(front)");
+  if (f == NULL) return NULL;
   napi_value ab, out;
   /* (the memory stays the front's, freed with it: the JavaScript object holding this view holds the front too) */
   if (napi_create_external_arraybuffer(env, f->tails, 4 * sizeof *f->tails, NULL, NULL, &ab) != napi_ok) {
@@ -653,13 +634,8 @@ napi_value honeywall_front_tails_js(napi_env env, napi_callback_info info) {
 }
 
 napi_value honeywall_front_stats_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  hw_front *f;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || (f = front_of(env, argv[0])) == NULL) {
-    napi_throw_type_error(env, NULL, "frontStats(front)");
-    return NULL;
-  }
+  hw_front *f = front_arg(env, info, "frontStats(front)");
+  if (f == NULL) return NULL;
   double r[HW_FLOW_STATS + 7 + 2];
   hw_flow_front_stats(f->table, r);
   const hw_defrag_stats *d = hw_defrag_stats_of(f->defrag);

@@ -13,7 +13,7 @@ import type { AppParsers } from '../app/session.js';
 import type { InflaterPool } from '../http/inflate.js';
 import type { Dce2Stats } from '../dce2/session.js';
 import { Endpoint, Flow, type FlowKind, type TcpState } from './flow.js';
-import { httpOf, ItemParsers, packetItem, type InspectionItem, type PipelineOptions } from './pipeline.js';
+import { closeSessions, httpOf, ItemParsers, packetItem, type InspectionItem, type PipelineOptions } from './pipeline.js';
 import { resolveFlowConfig, type FlushReason, type StreamSegment } from './table.js';
 import { SHARD_KINDS as ALL_KINDS_ORDER } from './shard.js';
 
@@ -142,10 +142,7 @@ export class NativePipeline {
   }
 
   private closeEnded(items: InspectionItem[]): InspectionItem[] {
-    if (this.ended.length > 0) {
-      for (const f of this.ended) httpOf(f)?.close();
-      this.ended = [];
-    }
+    if (this.ended.length > 0) this.ended = closeSessions(this.ended);
     return items;
   }
 

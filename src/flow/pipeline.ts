@@ -43,6 +43,12 @@ export interface PipelineOptions {
   smbPorts?: readonly number[];
 }
 
+/** Closes the HTTP sessions of flows that ended (their zlib streams freed now, not when the flows are collected): an empty list for the next. */
+export function closeSessions(ended: readonly Flow[]): Flow[] {
+  for (const f of ended) httpOf(f)?.close();
+  return [];
+}
+
 /** A flow's HTTP session, if it has one (without making its app map). */
 export function httpOf(flow: Flow): HttpSession | undefined {
   return flow.hasApp ? (flow.app.get('http') as HttpSession | undefined) : undefined;
@@ -347,10 +353,7 @@ export class PacketPipeline {
    * their flushed data was parsed: their zlib streams are freed now rather than when the flows are collected.
    */
   private closeEnded(items: InspectionItem[]): InspectionItem[] {
-    if (this.ended.length > 0) {
-      for (const f of this.ended) httpOf(f)?.close();
-      this.ended = [];
-    }
+    if (this.ended.length > 0) this.ended = closeSessions(this.ended);
     return items;
   }
 
