@@ -14,6 +14,7 @@ import { NativePipeline } from '../src/flow/native-pipeline.js';
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../src/flow/pipeline.js';
 import { SHARD_KINDS, SHARD_NO_IP, ShardPlan } from '../src/flow/shard.js';
 import type { Packet } from '../src/packet/packet.js';
+import type { IpHeader } from '../src/packet/types.js';
 import { readCaptureAll } from '../src/packet/pcap.js';
 import { SHIPPED_STREAM5 } from '../src/match/replay.js';
 import { svDir } from './helpers/corpus.js';
@@ -23,6 +24,12 @@ interface Frame {
   data: Uint8Array;
   tsSec: number;
   tsUsec: number;
+}
+
+/** An IP header's fields and addresses (not the bytes it reads them from, nor whether it made their views yet). */
+function ipView(ip: IpHeader): unknown {
+  const fields = Object.entries(ip).filter(([k]) => k !== 'bytes' && k !== 'srcView' && k !== 'dstView');
+  return { ...Object.fromEntries(fields), src: Array.from(ip.src), dst: Array.from(ip.dst) };
 }
 
 /** What the matcher reads of a packet, as plain data. */
@@ -35,8 +42,8 @@ function packetView(p: Packet): unknown {
     eth: p.eth,
     vlans: p.vlans,
     mpls: p.mplsLabels,
-    ip: p.ip === undefined ? undefined : { ...p.ip, src: Array.from(p.ip.src), dst: Array.from(p.ip.dst) },
-    outer: p.outer?.map((o) => ({ ...o, src: Array.from(o.src), dst: Array.from(o.dst) })),
+    ip: p.ip === undefined ? undefined : ipView(p.ip),
+    outer: p.outer?.map(ipView),
     gre: p.gre,
     tcp: p.tcp === undefined ? undefined : { ...p.tcp, options: p.tcp.options, bytes: undefined, opts: undefined },
     udp: p.udp,

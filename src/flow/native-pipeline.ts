@@ -292,8 +292,9 @@ export class NativePipeline {
     const slot = r[i + 7]!;
     const flow = slot >= 0 ? this.slots[slot] : undefined;
     let at = i + 14;
-    if (flow !== undefined) {
-      this.sync(flow, r, at);
+    // (C writes the flow's state after a packet with a flow)
+    if (slot >= 0) {
+      if (flow !== undefined) this.sync(flow, r, at);
       at += SYNC;
     }
     const data = r[i + 1] === 0 ? frame : this.arena.slice(r[i + 2]!, r[i + 2]! + r[i + 3]!);

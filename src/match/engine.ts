@@ -327,15 +327,15 @@ export class Matcher {
     const ip = p.ip!;
     switch (proto) {
       case PROTO_TCP:
-        return p.tcp !== undefined && this.rules.endpointsMatch(i, ip.src, ip.dst, p.srcPort, p.dstPort);
+        return p.tcp !== undefined && this.rules.endpointsMatchIp(i, ip, p.srcPort, p.dstPort);
       case PROTO_UDP:
-        return p.udp !== undefined && this.rules.endpointsMatch(i, ip.src, ip.dst, p.srcPort, p.dstPort);
+        return p.udp !== undefined && this.rules.endpointsMatchIp(i, ip, p.srcPort, p.dstPort);
       case PROTO_ICMP:
-        return (p.icmp !== undefined || p.icmp6 !== undefined) && this.rules.endpointsMatch(i, ip.src, ip.dst, -1, -1);
+        return (p.icmp !== undefined || p.icmp6 !== undefined) && this.rules.endpointsMatchIp(i, ip, -1, -1);
       default:
-        if (this.rules.endpointsMatch(i, ip.src, ip.dst, -1, -1)) return true;
+        if (this.rules.endpointsMatchIp(i, ip, -1, -1)) return true;
         if (p.outer !== undefined && ip.version === 6) {
-          for (const o of p.outer) if (o.version === 4 && this.rules.endpointsMatch(i, o.src, o.dst, -1, -1)) return true;
+          for (const o of p.outer) if (o.version === 4 && this.rules.endpointsMatchIp(i, o, -1, -1)) return true;
         }
         return false;
     }
@@ -384,10 +384,9 @@ export class Matcher {
       } else {
         const noFp = this.cands2;
         noFp.n = 0;
-        this.noFp[cls]!.candidates(ip.src, ip.dst, p.srcPort, p.dstPort, noFp);
+        this.noFp[cls]!.candidates(ip, p.srcPort, p.dstPort, noFp);
         // 6in4: ip rules also see the outer IPv4 header (headerMatches), so its addresses find candidates too
-        if (p.outer !== undefined && ip.version === 6)
-          for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o.src, o.dst, -1, -1, noFp);
+        if (p.outer !== undefined && ip.version === 6) for (const o of p.outer) if (o.version === 4) this.noFp[cls]!.candidates(o, -1, -1, noFp);
         for (let k = 0; k < noFp.n; k++) {
           const i = noFp.ids[k]!;
           if (seen[i] === stamp) continue;
@@ -572,7 +571,7 @@ export class Matcher {
     for (let k = 0; k < ids.length; k++) {
       const i = ids[k]!;
       const r = this.rules.get(i);
-      if (numTestOk((r.headers[0] as HeaderOf<'ip_proto'>).test, proto) && this.rules.endpointsMatch(i, l.src, l.dst, -1, -1)) (out ??= []).push(r);
+      if (numTestOk((r.headers[0] as HeaderOf<'ip_proto'>).test, proto) && this.rules.endpointsMatchIp(i, l, -1, -1)) (out ??= []).push(r);
     }
     return out;
   }

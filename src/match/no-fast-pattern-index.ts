@@ -12,6 +12,7 @@
  * under its first byte. Built at compile time (it reads the rules' address sets, the largest part of a rule set's
  * headers) and stored in the artifact as plain tables, so that loading parses no set.
  */
+import type { IpHeader } from '../packet/types.js';
 import type { AddressSet, PortSet } from '../config/variables.js';
 import { portRanges } from './header-sets.js';
 import { appliesTo, PROTO_CLASSES } from './prefilter.js';
@@ -183,23 +184,34 @@ export class NoFastPatternIndex {
     this.maps = t;
   }
 
-  /** Candidates for a packet with these addresses and ports (-1 without ports), appended to `out` (maybe twice). */
-  candidates(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, out: RuleList): void {
+  /**
+   * Candidates for a packet with this IP header's addresses and these ports (-1 without ports), appended to `out`
+   * (maybe twice). An IPv4 header's addresses are read as their 32-bit values (keys by 32, 16 and 8 leading bits).
+   */
+  candidates(ip: IpHeader, sport: number, dport: number, out: RuleList): void {
     const m = this.maps;
     out.pushRange(this.generic, 0, this.generic.length);
     if (dport >= 0) {
       lookup(out, m.byDstPort, dport);
       lookup(out, m.bySrcPort, sport);
     }
-    const v6 = src.length === 16 ? 0x10000 : 0;
-    if (v6 === 0) {
-      lookup(out, m.bySrc32, (src[0]! << 24) | (src[1]! << 16) | (src[2]! << 8) | src[3]!);
-      lookup(out, m.byDst32, (dst[0]! << 24) | (dst[1]! << 16) | (dst[2]! << 8) | dst[3]!);
+    if (ip.version === 4) {
+      const src = ip.src32;
+      const dst = ip.dst32;
+      lookup(out, m.bySrc32, src | 0);
+      lookup(out, m.byDst32, dst | 0);
+      lookup(out, m.bySrc16, src >>> 16);
+      lookup(out, m.byDst16, dst >>> 16);
+      lookup(out, m.bySrc8, src >>> 24);
+      lookup(out, m.byDst8, dst >>> 24);
+      return;
     }
-    lookup(out, m.bySrc16, v6 | (src[0]! << 8) | src[1]!);
-    lookup(out, m.byDst16, v6 | (dst[0]! << 8) | dst[1]!);
-    lookup(out, m.bySrc8, v6 | src[0]!);
-    lookup(out, m.byDst8, v6 | dst[0]!);
+    const src = ip.src;
+    const dst = ip.dst;
+    lookup(out, m.bySrc16, 0x10000 | (src[0]! << 8) | src[1]!);
+    lookup(out, m.byDst16, 0x10000 | (dst[0]! << 8) | dst[1]!);
+    lookup(out, m.bySrc8, 0x10000 | src[0]!);
+    lookup(out, m.byDst8, 0x10000 | dst[0]!);
   }
 }
 

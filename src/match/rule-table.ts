@@ -5,7 +5,8 @@
  * reaches a few hundred of ET Open's 20,000 rules, so the load does not pay for the others.
  */
 import type { AddressSet, PortSet } from '../config/variables.js';
-import { addressIn, fastAddress, portBits, portIn, portRanges, type FastAddress } from './header-sets.js';
+import { address32In, addressIn, fastAddress, portBits, portIn, portRanges, type FastAddress } from './header-sets.js';
+import type { IpHeader } from '../packet/types.js';
 import type { RulePlan } from './plan.js';
 import { flowClasses } from '../keywords/non-payload.js';
 
@@ -213,17 +214,45 @@ export class RuleTable {
     return b;
   }
 
+  /**
+   * endpointsMatch on an IP header's addresses: an IPv4 header's as their 32-bit values (no view of the bytes made
+   * for the check most packets get).
+   */
+  endpointsMatchIp(i: number, ip: IpHeader, sport: number, dport: number): boolean {
+    return ip.version === 4
+      ? this.endpoints(i, undefined, ip.src32, undefined, ip.dst32, sport, dport)
+      : this.endpoints(i, ip.src, 0, ip.dst, 0, sport, dport);
+  }
+
   /** Addresses (and, when `sport` >= 0, ports) of the rule's header, either way for `<>`. */
   endpointsMatch(i: number, src: Uint8Array, dst: Uint8Array, sport: number, dport: number): boolean {
+    return this.endpoints(i, src, 0, dst, 0, sport, dport);
+  }
+
+  /** An address given as bytes, or (bytes undefined) as an IPv4 address's 32-bit value, in the address set `set`. */
+  private side(set: number, bytes: Uint8Array | undefined, x: number): boolean {
+    const f = this.addr(set);
+    return bytes === undefined ? address32In(f, x) : addressIn(f, bytes);
+  }
+
+  private endpoints(
+    i: number,
+    sb: Uint8Array | undefined,
+    s32: number,
+    db: Uint8Array | undefined,
+    d32: number,
+    sport: number,
+    dport: number,
+  ): boolean {
     const c = this.columns;
     if (sport >= 0) {
       const sp = this.ports(c.srcPorts[i]!);
       const dp = this.ports(c.dstPorts[i]!);
-      if (portIn(sp, sport) && portIn(dp, dport) && addressIn(this.addr(c.src[i]!), src) && addressIn(this.addr(c.dst[i]!), dst)) return true;
+      if (portIn(sp, sport) && portIn(dp, dport) && this.side(c.src[i]!, sb, s32) && this.side(c.dst[i]!, db, d32)) return true;
       if ((c.flags[i]! & RULE_BIDIRECTIONAL) === 0) return false;
-      return portIn(sp, dport) && portIn(dp, sport) && addressIn(this.addr(c.src[i]!), dst) && addressIn(this.addr(c.dst[i]!), src);
+      return portIn(sp, dport) && portIn(dp, sport) && this.side(c.src[i]!, db, d32) && this.side(c.dst[i]!, sb, s32);
     }
-    if (addressIn(this.addr(c.src[i]!), src) && addressIn(this.addr(c.dst[i]!), dst)) return true;
-    return (c.flags[i]! & RULE_BIDIRECTIONAL) !== 0 && addressIn(this.addr(c.src[i]!), dst) && addressIn(this.addr(c.dst[i]!), src);
+    if (this.side(c.src[i]!, sb, s32) && this.side(c.dst[i]!, db, d32)) return true;
+    return (c.flags[i]! & RULE_BIDIRECTIONAL) !== 0 && this.side(c.src[i]!, db, d32) && this.side(c.dst[i]!, sb, s32);
   }
 }

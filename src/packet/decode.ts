@@ -44,8 +44,6 @@ class Ip4 implements Ip4Header {
   offset: number;
   headerLength: number;
   totalLength: number;
-  src: Uint8Array;
-  dst: Uint8Array;
   src32: number;
   dst32: number;
   ttl: number;
@@ -60,8 +58,13 @@ class Ip4 implements Ip4Header {
   checksum: number;
   checksumOk: boolean | undefined = undefined;
   options: IpOption[] = EMPTY_OPTIONS;
+  /** The datagram's bytes, and the address views made of them when first asked for (most packets need only src32/dst32). */
+  private readonly bytes: Uint8Array;
+  private srcView: Uint8Array | undefined = undefined;
+  private dstView: Uint8Array | undefined = undefined;
 
   constructor(b: Uint8Array, off: number, hlen: number, tot: number) {
+    this.bytes = b;
     this.offset = off;
     this.headerLength = hlen;
     this.totalLength = tot;
@@ -76,10 +79,16 @@ class Ip4 implements Ip4Header {
     this.ttl = b[off + 8];
     this.proto = b[off + 9];
     this.checksum = u16(b, off + 10);
-    this.src = b.subarray(off + 12, off + 16);
-    this.dst = b.subarray(off + 16, off + 20);
     this.src32 = u32(b, off + 12);
     this.dst32 = u32(b, off + 16);
+  }
+
+  get src(): Uint8Array {
+    return (this.srcView ??= this.bytes.subarray(this.offset + 12, this.offset + 16));
+  }
+
+  get dst(): Uint8Array {
+    return (this.dstView ??= this.bytes.subarray(this.offset + 16, this.offset + 20));
   }
 }
 
