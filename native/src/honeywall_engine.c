@@ -1105,7 +1105,6 @@ NAPI_MODULE_INIT() {
   EXPORT("frontFinish", honeywall_front_finish_js);
   EXPORT("frontViews", honeywall_front_views_js);
   EXPORT("frontStats", honeywall_front_stats_js);
-  EXPORT("frontTails", honeywall_front_tails_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

@@ -735,9 +735,6 @@ int hw_flow_front_expires(const hw_flow_table *t, int kind, double now) {
   return t->lru_tail[kind] != NULL && now - t->lru_tail[kind]->last_sec > t->cfg.timeout[kind];
 }
 
-void hw_flow_front_tails(const hw_flow_table *t, double out[4]) {
-  for (int k = 0; k < 4; k++) out[k] = t->lru_tail[k] != NULL ? t->lru_tail[k]->last_sec : 1.0 / 0.0;
-}
 
 void hw_flow_front_stats(const hw_flow_table *t, double out[HW_FLOW_STATS]) {
   for (int k = 0; k < 4; k++) out[k] = t->created[k];

@@ -114,9 +114,6 @@ hw_flow *hw_flow_front_by_slot(const hw_flow_table *t, int32_t slot, double crea
 /* a segment's flow, live or removed during the call (kept until the next) */
 const hw_flow *hw_flow_front_flow_of(const hw_flow_table *t, const hw_segment *s);
 int hw_flow_front_oom(const hw_flow_table *t);
-/* per kind, the last time of its least recently seen flow (infinity: none): an expiry at `now` ends nothing unless
- * now - tail > the kind's timeout */
-void hw_flow_front_tails(const hw_flow_table *t, double out[4]);
 /* whether an expiry of the kind's flows at `now` ends one (expire_kind's test) */
 int hw_flow_front_expires(const hw_flow_table *t, int kind, double now);
 void hw_flow_front_stats(const hw_flow_table *t, double out[HW_FLOW_STATS]);

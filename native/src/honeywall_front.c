@@ -22,8 +22,6 @@
  *       n records' values are in the front's record array, the datagrams they name in its byte arena; `moved`: the
  *       arrays were reallocated and frontViews gives the new ones (the old ones stay readable until collected).
  *   frontViews(front) -> [Float64Array records | null, Uint8Array arena | null] (null: the array JavaScript has)
- *   frontTails(front) -> Float64Array (asked for once: it stays): per flow kind the last time of its least recently
- *       seen flow (infinity: none), as the last call left it
  *   frontStats(front) -> Float64Array [flow stats (HW_FLOW_STATS), defrag stats (7), trackers held, bytes held]
  *
  * Records, one after another, each starting with its tag (REC_*):
@@ -69,8 +67,6 @@ struct hw_front {
   /* whether JavaScript holds a view of the current arrays (then its ArrayBuffer frees them), and whether they moved
    * since it took them */
   int rec_exported, arena_exported, moved, oom;
-  /* hw_flow_front_tails after each call (a view of it is JavaScript's: advance crosses only when a flow can end) */
-  double *tails;
 };
 
 static void put(hw_front *f, double v) { f->rec[f->n++] = v; }
@@ -361,7 +357,6 @@ static void front_free(hw_front *f) {
   if (f == NULL) return;
   hw_flow_table_free(f->table);
   hw_defrag_free(f->defrag);
-  free(f->tails);
   if (!f->rec_exported) free(f->rec);
   if (!f->arena_exported) free(f->arena);
   free(f);
@@ -378,7 +373,7 @@ hw_front *hw_front_new(hw_flow_table *table, const hw_defrag_config *dcfg, hw_de
   f->table = table;
   f->dec = dec;
   f->defrag_dec = defrag_dec;
-  if (!reserve(f, records, bytes) || (f->tails = calloc(4, sizeof *f->tails)) == NULL) {
+  if (!reserve(f, records, bytes)) {
     front_free(f);
     return NULL;
   }
@@ -393,9 +388,8 @@ static void begin(hw_front *f) {
   f->moved = 0;
 }
 
-/* each call's end: the tails for the next advance, and whether memory ran out anywhere */
+/* each call's end: whether memory ran out anywhere */
 static int end(hw_front *f) {
-  hw_flow_front_tails(f->table, f->tails);
   return f->oom || hw_flow_front_oom(f->table) || hw_defrag_oom(f->defrag) ? -1 : 0;
 }
 
@@ -405,10 +399,16 @@ int hw_front_push(hw_front *f, int linktype, const uint8_t *b, int32_t len, doub
   return end(f);
 }
 
+/* PacketPipeline.advance: another shard's frame of `kind` at `now` (most end no flow: the expiry's own test first) */
+static void advance(hw_front *f, int kind, double now) {
+  if (kind < 0 || kind > 3 || !hw_flow_front_expires(f->table, kind, now)) return;
+  hw_flow_front_expire(f->table, kind, now);
+  put_flushed(f, NULL, 0);
+}
+
 int hw_front_advance(hw_front *f, int kind, double ts_sec, double ts_usec) {
   begin(f);
-  hw_flow_front_expire(f->table, kind, ts_sec + ts_usec / 1e6);
-  put_flushed(f, NULL, 0);
+  advance(f, kind, ts_sec + ts_usec / 1e6);
   return end(f);
 }
 
@@ -433,15 +433,8 @@ int hw_front_push_walked(hw_front *f, const uint8_t *buf, size_t len, const int3
     put(f, REC_FRAME), put(f, k), put(f, mine);
     if (mine)
       push(f, linktype, buf + start, (int32_t)flen, (int64_t)sec, sec + usec / 1e6, first + k);
-    else if (owner >= 0) {
-      int kind = owner & 3;
-      double now = sec + usec / 1e6;
-      /* (most frames of other shards end no flow: the expiry's own test first) */
-      if (hw_flow_front_expires(f->table, kind, now)) {
-        hw_flow_front_expire(f->table, kind, now);
-        put_flushed(f, NULL, 0);
-      }
-    }
+    else if (owner >= 0)
+      advance(f, owner & 3, sec + usec / 1e6);
     if (f->n == mark + 3) f->n = mark;
   }
   return end(f);
@@ -616,20 +609,6 @@ napi_value honeywall_front_views_js(napi_env env, napi_callback_info info) {
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, rv);
   napi_set_element(env, out, 1, av);
-  return out;
-}
-
-napi_value honeywall_front_tails_js(napi_env env, napi_callback_info info) {
-  hw_front *f = front_arg(env, info, "frontTails(front)");
-  if (f == NULL) return NULL;
-  napi_value ab, out;
-  /* (the memory stays the front's, freed with it: the JavaScript object holding this view holds the front too) */
-  if (napi_create_external_arraybuffer(env, f->tails, 4 * sizeof *f->tails, NULL, NULL, &ab) != napi_ok) {
-    napi_throw_error(env, NULL, "frontTails: no external ArrayBuffer");
-    return NULL;
-  }
-  hw_flow_front_tails(f->table, f->tails);
-  napi_create_typedarray(env, napi_float64_array, 4, ab, 0, &out);
   return out;
 }
 

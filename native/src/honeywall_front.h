@@ -32,7 +32,6 @@ napi_value honeywall_front_advance_js(napi_env env, napi_callback_info info);
 napi_value honeywall_front_push_walked_js(napi_env env, napi_callback_info info);
 napi_value honeywall_front_finish_js(napi_env env, napi_callback_info info);
 napi_value honeywall_front_views_js(napi_env env, napi_callback_info info);
-napi_value honeywall_front_tails_js(napi_env env, napi_callback_info info);
 napi_value honeywall_front_stats_js(napi_env env, napi_callback_info info);
 #endif
 #endif

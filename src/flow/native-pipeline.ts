@@ -40,9 +40,6 @@ export class NativePipeline {
   private readonly front: NativeHandle;
   private rec: Float64Array;
   private arena: Uint8Array;
-  /** Per flow kind, the last time of the table's least recently seen flow: advance crosses into C only when one can time out. */
-  private readonly tails: Float64Array;
-  private readonly timeouts: readonly number[];
   /** The JavaScript side of each flow of the C table, by its slot there. */
   private readonly slots: (Flow | undefined)[] = [];
   /** The alert records of the datagrams being reassembled, by the C defragmenter's tracker serial. */
@@ -107,8 +104,6 @@ export class NativePipeline {
     const [rec, arena] = this.engine.frontViews(this.front);
     this.rec = rec!;
     this.arena = arena!;
-    this.tails = this.engine.frontTails(this.front);
-    this.timeouts = f.timeout;
   }
 
   /** The defragmenter's counts (Defragmenter.stats), read from C. */
@@ -127,10 +122,7 @@ export class NativePipeline {
   }
 
   advance(kind: FlowKind, tsSec: number, tsUsec: number): InspectionItem[] {
-    const k = ALL_KINDS_ORDER.indexOf(kind);
-    // (the table's own test, honeywall_flow.c expire_kind: most frames of other shards end no flow)
-    if (!(tsSec + tsUsec / 1e6 - this.tails[k]! > this.timeouts[k]!)) return [];
-    const n = this.engine.frontAdvance(this.front, k, tsSec, tsUsec);
+    const n = this.engine.frontAdvance(this.front, ALL_KINDS_ORDER.indexOf(kind), tsSec, tsUsec);
     return this.closeEnded(this.items(n, undefined, tsSec, tsUsec));
   }
 

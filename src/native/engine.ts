@@ -97,8 +97,6 @@ export interface NativeEngine {
   frontFinish(front: NativeHandle): number;
   /** Views of the arrays that moved since the last call (null: the one JavaScript has is still the array). */
   frontViews(front: NativeHandle): [Float64Array | null, Uint8Array | null];
-  /** Per flow kind, the last time of its least recently seen flow (Infinity: none) as the last call left it: one view, kept. */
-  frontTails(front: NativeHandle): Float64Array;
   /** [flow table stats (created tcp, udp, icmp, ip, timed out, evicted, no session, flushed segments and bytes, flows), defrag stats (fragments, reassembled, timeouts, evicted, datagramMemcap, overlaps, bad), trackers, bytes held] */
   frontStats(front: NativeHandle): Float64Array;
   readonly hyperscanVersion: string;
