@@ -25,6 +25,7 @@ const REC_FRAG_DROP = 5;
 const REC_COUNT = 6;
 const REC_FRAME = 7;
 const SYNC = 15;
+const NO_SEGMENTS: StreamSegment[] = [];
 const STATES: readonly TcpState[] = ['syn-sent', 'syn-received', 'established', 'closing', 'closed', 'none'];
 const REASONS: readonly FlushReason[] = ['pdu', 'ack', 'size', 'fin', 'rst', 'timeout', 'evicted', 'end', 'redecode'];
 const DETECTION: readonly InspectionItem['detection'][] = ['all', 'decode-only', 'relative-first'];
@@ -46,6 +47,11 @@ export class NativePipeline {
   private readonly fragAlerts = new Map<number, FragAlerts>();
   /** Flows that ended during this call, whose HTTP sessions close once their last data is parsed. */
   private ended: Flow[] = [];
+  /**
+   * Told of each flow that leaves the C table (FlowTable.onRemove, for the flow log: FlowRecorder), with why, after
+   * the items of its last segments were made (the segments are theirs, not given again here).
+   */
+  onRemove: ((flow: Flow, flushed: StreamSegment[], reason: FlushReason) => void) | undefined = undefined;
 
   /** `arrays`: the record and arena arrays' first sizes (values, bytes; tests make them small so they move often). */
   constructor(opts: PipelineOptions = {}, arrays?: { records: number; bytes: number }) {
@@ -106,6 +112,11 @@ export class NativePipeline {
     this.arena = arena!;
   }
 
+  /** The flows the C table holds (any order). */
+  *values(): IterableIterator<Flow> {
+    for (const f of this.slots) if (f !== undefined) yield f;
+  }
+
   /** The defragmenter's counts (Defragmenter.stats), read from C. */
   get defrag(): { stats: DefragStats; pending: number; memory: number } {
     const s = this.engine.frontStats(this.front);
@@ -129,7 +140,7 @@ export class NativePipeline {
   finish(): InspectionItem[] {
     const n = this.engine.frontFinish(this.front);
     const out = this.items(n, undefined, undefined, undefined);
-    for (const f of this.slots) if (f !== undefined) httpOf(f)?.close();
+    for (const f of this.values()) httpOf(f)?.close();
     return out;
   }
 
@@ -203,7 +214,10 @@ export class NativePipeline {
           break;
         case REC_FLOW_END: {
           const f = this.slots[r[i + 1]!];
-          if (f !== undefined) this.ended.push(f);
+          if (f !== undefined) {
+            this.ended.push(f);
+            this.onRemove?.(f, NO_SEGMENTS, REASONS[r[i + 2]!]!);
+          }
           this.slots[r[i + 1]!] = undefined;
           i += 3;
           break;

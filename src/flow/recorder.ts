@@ -15,7 +15,17 @@ import { communityId } from './community-id.js';
 import { formatIp } from '../packet/bytes.js';
 import { appProtoOf, flowId, type Flow, type TcpState } from './flow.js';
 import type { InspectionItem } from './pipeline.js';
-import { FlowTable, type FlushReason } from './table.js';
+import { FlowTable, type FlushReason, type StreamSegment } from './table.js';
+
+/**
+ * A flow table as the recorder sees it: what tells it of the flows that leave (timeout, eviction, a new session on the
+ * tuple), and the flows held at the end: FlowTable, and the native front's pipeline (NativePipeline) for its C table.
+ */
+export interface FlowRemovals {
+  onRemove: ((flow: Flow, flushed: StreamSegment[], reason: FlushReason) => void) | undefined;
+  /** The flows still held (any order). */
+  values(): Iterable<Flow>;
+}
 
 /** Why a flow's record was closed, in Suricata's words: idle too long, pushed out (table full, tuple reused), end of input. */
 export type FlowEndReason = 'timeout' | 'forced' | 'shutdown';
@@ -132,7 +142,7 @@ export class FlowRecorder {
   private readonly maxOffsets: number;
 
   constructor(
-    private readonly table: FlowTable,
+    private readonly table: FlowRemovals,
     opts: FlowRecorderOptions = {},
   ) {
     this.offsets = opts.offsets ?? false;

@@ -5,9 +5,8 @@
  * reports in that order and decides the events (thresholds, filters, the event queue), so the output is the one a
  * single thread gives.
  */
-import { NativePipeline } from '../flow/native-pipeline.js';
-import { PacketPipeline, type InspectionItem } from '../flow/pipeline.js';
-import type { Pipeline } from './replay.js';
+import type { InspectionItem } from '../flow/pipeline.js';
+import type { NativePipeline } from '../flow/native-pipeline.js';
 import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { SHARD_KINDS, SHARD_NO_IP, type ShardPlan } from '../flow/shard.js';
 import { eventContext } from '../output/alert.js';
@@ -60,18 +59,22 @@ export class ReplayShard {
   private readonly recorder: FlowRecorder | undefined;
 
   constructor(
-    readonly pipeline: Pipeline,
+    readonly pipeline: NativePipeline,
     readonly matcher: Matcher,
     readonly shard: number,
     readonly plan: ShardPlan,
     flowEvents = false,
   ) {
-    this.recorder = flowEvents && pipeline instanceof PacketPipeline ? new FlowRecorder(pipeline.flows) : undefined;
+    this.recorder = flowEvents ? new FlowRecorder(pipeline) : undefined;
   }
 
   /** A frame of this shard (its bytes this call's to keep). */
   private frame(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): void {
-    const items = this.pipeline.push(linktype, data, tsSec, tsUsec, index);
+    this.frameItems(this.pipeline.push(linktype, data, tsSec, tsUsec, index), index, out);
+  }
+
+  /** The items of the frame at `index` (recorded, then inspected), then the flows that ended there. */
+  private frameItems(items: InspectionItem[], index: number, out: ShardResult[]): void {
     if (this.recorder !== undefined) for (const item of items) this.recorder.packet(item, index, 0);
     for (const item of items) this.item(item, index, false, out);
     this.ended(index, out);
@@ -97,40 +100,11 @@ export class ReplayShard {
   }
 
   /**
-   * A frame the addon's capture walk found (CaptureParser.walkPcap), its bytes buf[start, end) valid during the call
-   * only, `owner` the plan's answer for it (the walk asked): as frameView.
-   */
-  frameWalked(
-    linktype: number,
-    buf: Uint8Array,
-    start: number,
-    end: number,
-    tsSec: number,
-    tsUsec: number,
-    owner: number,
-    index: number,
-    out: ShardResult[],
-  ): void {
-    if (this.skipped(owner, tsSec, tsUsec, index, out)) return;
-    this.frame(linktype, copyFrame(buf, start, end), tsSec, tsUsec, index, out);
-  }
-
-  /**
    * A batch of records the addon's capture walk found (CaptureParser.walkPcap: `walked` holds n, over buf, frame
-   * `first + k` the k-th): with the native front in one call into C (NativePipeline.pushWalked), else frame by frame.
+   * `first + k` the k-th), in one call into the native front (NativePipeline.pushWalked).
    */
   framesWalked(linktype: number, buf: Uint8Array, walked: Int32Array, n: number, first: number, out: ShardResult[]): void {
-    const pipeline = this.pipeline;
-    if (pipeline instanceof NativePipeline) {
-      pipeline.pushWalked(buf, walked, n, this.shard, linktype, first, (items, index) => {
-        for (const item of items) this.item(item, index, false, out);
-      });
-      return;
-    }
-    for (let k = 0; k < 6 * n; k += 6) {
-      const start = walked[k]!;
-      this.frameWalked(linktype, buf, start, start + walked[k + 1]!, walked[k + 2]! >>> 0, walked[k + 3]!, walked[k + 5]!, first + k / 6, out);
-    }
+    this.pipeline.pushWalked(buf, walked, n, this.shard, linktype, first, (items, index) => this.frameItems(items, index, out));
   }
 
   /** A frame of another shard (`owner`: the plan's answer) only moves this shard's clock: true for those. */

@@ -10,7 +10,8 @@ import { CaptureNotes, visitCapture } from '../packet/pcap.js';
 import { ShardPlan } from '../flow/shard.js';
 import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
-import { pipelineDrops, pipelineFor, type PipelineDrops } from './replay.js';
+import { pipelineDrops, replayPipelineOptions, type PipelineDrops } from './replay.js';
+import { NativePipeline } from '../flow/native-pipeline.js';
 import { ReplayShard, type ShardResult } from './replay-shard.js';
 
 export interface ReplayWorkerData {
@@ -72,7 +73,7 @@ function run(): void {
   const capture = async (path: string) => {
     const plan = new ShardPlan(data.shards);
     const shard = new ReplayShard(
-      pipelineFor({ checksumMode: data.checksumMode, pipeline: data.pipeline }, data.flowEvents),
+      new NativePipeline(replayPipelineOptions({ checksumMode: data.checksumMode, pipeline: data.pipeline })),
       matcher,
       data.shard,
       plan,

@@ -6,9 +6,10 @@ import { DNS_MAX_NAME, DNS_MAX_QUERIES } from '../app/dns.js';
 import { TLS_MAX_HELLO } from '../app/tls-sni.js';
 import { SMB2_MAX_CHAIN, SMB2_MAX_TREES } from '../dce2/smb2.js';
 import { NativePipeline } from '../flow/native-pipeline.js';
+import { EngineUnavailableError, loadEngine } from '../native/engine.js';
 import { SHARD_PLAN_PAIRS } from '../flow/shard.js';
 import { PacketPipeline, type InspectionItem, type PipelineOptions } from '../flow/pipeline.js';
-import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
+import { FlowRecorder, type FlowRecord, type FlowRemovals } from '../flow/recorder.js';
 import { SNORT_CONF_STREAM5_BOTH_PORTS, SNORT_CONF_STREAM5_CLIENT_PORTS } from '../flow/table.js';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -149,20 +150,35 @@ export const SHIPPED_STREAM5 = {
 };
 
 /**
- * The replay's pipeline: the native front's (NativePipeline), but where a flow log is kept (EVE flow events, the
- * store's flows), which reads the JavaScript flow table (FlowRecorder): PacketPipeline then. The two give the same
- * items (test/native-pipeline.test.ts); the recorder's move onto the native table is what leaves one.
+ * The pipeline of a replay or an import: the native front's (NativePipeline), or, where the addon is not built (an
+ * import without rules: flows and Sebek only), PacketPipeline, the same stages in JavaScript, which
+ * test/native-pipeline.test.ts holds the native front to, item for item.
  */
-export type Pipeline = PacketPipeline | NativePipeline;
+export type Pipeline = NativePipeline | PacketPipeline;
 
-export function pipelineFor(opts: ReplayOptions, flowLog = false): Pipeline {
+/** The pipeline's options for a replay: stream5 as the shipped snort.conf has it, checksums as asked. */
+export function replayPipelineOptions(opts: ReplayOptions): PipelineOptions {
   const verify = opts.checksumMode === 'all';
-  const o: PipelineOptions = {
+  return {
     ...opts.pipeline,
     flow: { ...SHIPPED_STREAM5, ...opts.pipeline?.flow },
     decode: { ...opts.pipeline?.decode, verifyChecksums: verify },
   };
-  return flowLog ? new PacketPipeline(o) : new NativePipeline(o);
+}
+
+export function pipelineFor(opts: ReplayOptions): Pipeline {
+  try {
+    loadEngine();
+  } catch (err) {
+    if (err instanceof EngineUnavailableError) return new PacketPipeline(replayPipelineOptions(opts));
+    throw err;
+  }
+  return new NativePipeline(replayPipelineOptions(opts));
+}
+
+/** The flow table a flow log follows: the native front's, or PacketPipeline's. */
+function removalsOf(pipe: Pipeline): FlowRemovals {
+  return pipe instanceof PacketPipeline ? pipe.flows : pipe;
 }
 
 /** What a replay hands out besides its events; every hook is optional but onEvent. */
@@ -203,11 +219,10 @@ export class FrameReplayer {
     private readonly stats?: ReplayStats,
   ) {
     this.h = hooks;
-    const flowLog = hooks.onFlowEnd !== undefined || hooks.onFlowStart !== undefined;
-    const pipe = (this.pipe = pipelineFor(opts, flowLog));
+    this.pipe = pipelineFor(opts);
     this.recorder =
-      flowLog && pipe instanceof PacketPipeline
-        ? new FlowRecorder(pipe.flows, { offsets: hooks.offsets ?? false, maxOffsets: hooks.maxOffsets, untracked: hooks.untrackedFlows })
+      hooks.onFlowEnd !== undefined || hooks.onFlowStart !== undefined
+        ? new FlowRecorder(removalsOf(this.pipe), { offsets: hooks.offsets ?? false, maxOffsets: hooks.maxOffsets, untracked: hooks.untrackedFlows })
         : undefined;
     if (this.recorder !== undefined) this.recorder.capture = hooks.capture ?? 0;
   }
