@@ -716,14 +716,8 @@ const double *hw_flow_front_removed(const hw_flow_table *t, int32_t *n) {
   return t->removed;
 }
 
-hw_flow *hw_flow_front_by_slot(const hw_flow_table *t, int32_t slot, double created) {
-  if (slot < 0 || slot >= t->next_slot) return NULL;
-  hw_flow *f = t->by_slot[slot];
-  return f != NULL && f->created_index == created ? f : NULL;
-}
-
 const hw_flow *hw_flow_front_flow_of(const hw_flow_table *t, const hw_segment *s) {
-  const hw_flow *f = hw_flow_front_by_slot(t, s->flow_slot, s->flow_created);
+  const hw_flow *f = flow_of(t, s);
   for (const hw_flow *d = t->dead; f == NULL && d != NULL; d = d->chain)
     if (d->slot == s->flow_slot && d->created_index == s->flow_created) f = d;
   return f;

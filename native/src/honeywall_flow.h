@@ -110,7 +110,6 @@ void hw_flow_front_expire(hw_flow_table *t, int kind, double now);
 void hw_flow_front_finish(hw_flow_table *t);
 const hw_segment *hw_flow_front_segments(const hw_flow_table *t, int32_t *n);
 const double *hw_flow_front_removed(const hw_flow_table *t, int32_t *n);
-hw_flow *hw_flow_front_by_slot(const hw_flow_table *t, int32_t slot, double created);
 /* a segment's flow, live or removed during the call (kept until the next) */
 const hw_flow *hw_flow_front_flow_of(const hw_flow_table *t, const hw_segment *s);
 int hw_flow_front_oom(const hw_flow_table *t);

@@ -440,11 +440,6 @@ int hw_front_push_walked(hw_front *f, const uint8_t *buf, size_t len, const int3
   return end(f);
 }
 
-size_t hw_front_records(const hw_front *f, const double **rec) {
-  *rec = f->rec;
-  return f->n;
-}
-
 #ifndef HW_NO_NAPI
 /* ------------------------------------------------------------------------------------------ N-API */
 

@@ -21,8 +21,6 @@ int hw_front_advance(hw_front *f, int kind, double ts_sec, double ts_usec);
 int hw_front_finish(hw_front *f);
 /* the records captureWalk found in buf (`walked`, n of them), as shard `shard` sees them (frontPushWalked) */
 int hw_front_push_walked(hw_front *f, const uint8_t *buf, size_t len, const int32_t *walked, int32_t n, int32_t shard, int linktype, double first);
-/* the last call's record values (their layout is honeywall_front.c's) */
-size_t hw_front_records(const hw_front *f, const double **rec);
 
 #ifndef HW_NO_NAPI
 #include <node_api.h>

@@ -249,8 +249,6 @@ void hw_shard_plan_stats(const hw_shard_plan *p, double *out) {
   for (int32_t s = 0; s < p->shards; s++) out[2 + s] = p->bytes[s];
 }
 
-int32_t hw_shard_plan_shards(const hw_shard_plan *p) { return p->shards; }
-
 #ifndef HW_NO_NAPI
 /* ------------------------------------------------------------------------------------------ N-API */
 

@@ -15,7 +15,6 @@ void hw_shard_plan_free(hw_shard_plan *p);
 int32_t hw_shard_plan_frame(hw_shard_plan *p, int linktype, const uint8_t *b, int32_t len);
 /* [pairs held, frames placed by hash past max_pairs, bytes per shard...] */
 void hw_shard_plan_stats(const hw_shard_plan *p, double *out);
-int32_t hw_shard_plan_shards(const hw_shard_plan *p);
 #ifndef HW_NO_NAPI
 #include <node_api.h>
 /* the plan a JavaScript value holds (NULL with an exception) */
