@@ -126,6 +126,46 @@ describe('compiled matcher == reference evaluator', () => {
     expect(fired).toBeGreaterThan(300);
   });
 
+  // The payload groups hold the file_data rules' patterns too (prefilter.ts groupPatterns): a subject without file
+  // data has its file_data rules found by the payload's scan, one with file data by the file_data group's, and the
+  // payload's finds of them passed over. Rules on the payload and on file_data sharing patterns; packets with no file
+  // data, an empty one (file_data is then the payload) and file data of their own (dcerpc2's).
+  const bufOpt = fc.constantFrom('', '', 'file_data; ');
+  // (one file data: dcerpc2's detections per file data are the matcher's, not the reference evaluator's)
+  const fileData = fc.option(
+    payload.map((f) => [f]),
+    { nil: undefined },
+  );
+  it('agree on rules on the payload and on file_data, on packets with and without file data (the payload scan)', () => {
+    let fired = 0;
+    let fromFileData = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(bufOpt, fc.oneof(shared, contentOpt)), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(payload, fileData), { minLength: 1, maxLength: 4 }),
+        (rules, packets) => {
+          const text = rules.map(([buf, opts], i) => `alert tcp any any -> any any (${buf}${opts} sid:${i + 1};)`).join('\n') + '\n';
+          const compiled = compileText(text);
+          const m = new Matcher(compiled.plan, undefined, { checksumMode: 'none' });
+          const ref = new ReferenceMatcher(compiled.plan);
+          const fileDataSids = new Set(rules.flatMap(([buf], i) => (buf === '' ? [] : [i + 1])));
+          for (const [p, files] of packets) {
+            const packet = tcpPacket(p);
+            const a = m.inspect(itemOf(packet, { fileData: files })).map((e) => e.rule.sid);
+            const b = ref.inspect(itemOf(packet, { fileData: files })).map((e) => e.rule.sid);
+            expect(a).toEqual(b);
+            fired += a.length;
+            fromFileData += a.filter((sid) => fileDataSids.has(sid)).length;
+          }
+        },
+      ),
+      { numRuns: 1500 },
+    );
+    // both kinds of rule must fire, or the property says nothing of the shared scan
+    expect(fired - fromFileData).toBeGreaterThan(200);
+    expect(fromFileData).toBeGreaterThan(200);
+  });
+
   // A group whose patterns mostly belong to rules of one flow class gets a database per class (prefilter.ts), with
   // the group's port filter: a subject `flow` holds to a direction (a packet of a session, or a TCP packet) is scanned
   // with the patterns of its class only (to a server or a client, in an established session or not), the rules of a

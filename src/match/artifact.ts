@@ -38,8 +38,9 @@ export const ARTIFACT_MAGIC = 'HWMATCH\0';
  * 12: the rules' shared flowbits nodes (rule-tree.ts SharingTable) and the count of rules with xbits on a host, made
  * at compile time.
  * 13: each port set's ports as runs (header-sets.ts PortRangeTable).
+ * 14: the payload groups hold the file_data rules' patterns too (prefilter.ts groupPatterns).
  */
-export const ARTIFACT_VERSION = 13;
+export const ARTIFACT_VERSION = 14;
 
 export class ArtifactError extends Error {}
 

@@ -172,6 +172,8 @@ export class Matcher {
   private readonly regexes = new Map<PcreOp, CompiledPcre>();
   private readonly itemBudget = new ItemBudget();
   private readonly seenRule: Int32Array;
+  /** 1 for a rule whose fast pattern is in file_data (the payload groups hold these too: groupPatterns, prefilter.ts). */
+  private readonly fileDataRule: Uint8Array;
   private readonly doneRule: Int32Array;
   /** Per rule: the stamp of the subject whose result (all but the flowbits checks) `statelessValue` holds. */
   private readonly statelessStamp: Int32Array;
@@ -228,6 +230,8 @@ export class Matcher {
     const n = this.rules.count;
     this.noFp = noFp.map((t) => new NoFastPatternIndex(t));
     this.seenRule = new Int32Array(n);
+    this.fileDataRule = new Uint8Array(n);
+    for (const g of this.prefilter) if (g.buf === 'file_data') for (const i of g.ruleIds) this.fileDataRule[i] = 1;
     this.doneRule = new Int32Array(n);
     this.statelessStamp = new Int32Array(n);
     this.statelessValue = new Uint8Array(n);
@@ -411,14 +415,24 @@ export class Matcher {
     const fc = subjectFlowClass(s);
     const classBit = 1 << (fc + RULE_FLOW_CLASS_SHIFT);
     const ruleFlags = this.rules.columns.flags;
+    // a subject whose file_data buffer is its payload has its file_data rules found by the payload group's scan
+    // (which holds their patterns: groupPatterns, prefilter.ts), not by a second scan of the same bytes; otherwise
+    // (file data of its own, or the gateway's stream window for the payload) the payload group's are passed over
+    const fileDataInPayload = window === undefined && fileDataOf(s) === undefined;
+    const fileDataRule = this.fileDataRule;
     for (const g of this.groups[cls]!) {
+      const buf = g.group.buf;
+      if (buf === 'file_data' && fileDataInPayload) continue;
+      // (1 or 0, tested against every rule's entry: a load V8 meets on every packet, not only on the rare one with file
+      // data, where optimized code without feedback for it would be thrown away and compiled again)
+      const passFileData = buf === 'pkt' && !fileDataInPayload ? 1 : 0;
       let ids: ArrayLike<number>;
       let n: number;
-      if (window !== undefined && g.group.buf === 'pkt') {
+      if (window !== undefined && buf === 'pkt') {
         ids = window;
         n = window.length;
       } else {
-        const b = bufferOf(s, g.group.buf, undefined);
+        const b = bufferOf(s, buf, undefined);
         if (b === undefined || b.length === 0) continue;
         const db = g.ports !== undefined ? g.ports.database(sport, dport) : fc === FLOW_CLASS_UNDIRECTED ? g.db : g.classDb[fc];
         if (db === undefined) continue; // no pattern of the group can match these ports (or this flow class)
@@ -431,7 +445,7 @@ export class Matcher {
         const id = ids[k]!;
         for (let j = start[id]!; j < start[id + 1]!; j++) {
           const i = rules[j]!;
-          if (seen[i] === stamp) continue;
+          if (seen[i] === stamp || (fileDataRule[i]! & passFileData) !== 0) continue;
           seen[i] = stamp;
           if ((ruleFlags[i]! & classBit) === 0) continue;
           if (this.headerMatches(i, p)) out.push(i);
@@ -525,7 +539,10 @@ export class Matcher {
       this.stats.candidates += cands.n;
       // dcerpc2's detections of one packet (one per file data) each evaluate every rule afresh
       // (FLAG_ALLOW_MULTIPLE_DETECT) and select their own events (matchPhase)
-      const phase = item.fileData !== undefined ? Math.min(i, MATCH_PHASE_MAX) : 0;
+      // (the comparison made for every subject, not Math.min for those with file data only: optimized code meeting
+      // an operation it has no feedback for is thrown away and compiled again, and packets with file data are rare)
+      const capped = i < MATCH_PHASE_MAX ? i : MATCH_PHASE_MAX;
+      const phase = item.fileData !== undefined ? capped : 0;
       const from = scratch.rules.length;
       this.evaluate(s, cands, phase > 0 ? this.nextStamp() : done, scratch, accept, item.detectTwice === true);
       for (let k = from; k < scratch.flags.length && phase > 0; k++) scratch.flags[k]! |= phase << MATCH_PHASE_SHIFT;
