@@ -137,11 +137,33 @@ export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
  * InspectionItem.fileData), one per DNS question, one per HTTP message, or one.
  */
 export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
-  const p = item.packet;
   const app = item.app;
-  const sni = app?.sni;
-  // one object shape for every subject (V8 then keeps the code that reads them specialised)
-  const subject = (http: HttpBuffers | undefined, dnsQuery: Uint8Array | undefined, fileData?: Uint8Array): Subject => ({
+  // (every list made by push onto []: `map` makes holey arrays and a literal a packed one, and detection's loop over
+  // the list deoptimized on the second kind)
+  const out: Subject[] = [];
+  if (item.fileData !== undefined) for (const f of item.fileData) out.push(subjectOf(item, xbits, undefined, undefined, f));
+  else if (app?.dns !== undefined && app.dns.length > 0) {
+    // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)
+    for (const q of app.dns) out.push(subjectOf(item, xbits, undefined, q, undefined));
+  } else if (item.http.length === 0) out.push(subjectOf(item, xbits, undefined, undefined, undefined));
+  else for (const h of item.http) out.push(subjectOf(item, xbits, h, undefined, undefined));
+  return out;
+}
+
+/**
+ * One subject of an item. One object shape for every subject (V8 then keeps the code that reads them specialised),
+ * made by a function of the module, not a closure per item (a closure and its context cost two allocations per
+ * packet).
+ */
+function subjectOf(
+  item: InspectionItem,
+  xbits: XbitStore | undefined,
+  http: HttpBuffers | undefined,
+  dnsQuery: Uint8Array | undefined,
+  fileData: Uint8Array | undefined,
+): Subject {
+  const p = item.packet;
+  return {
     packet: p,
     payload: item.payload ?? p.payload,
     rebuilt: item.kind === 'stream',
@@ -151,22 +173,12 @@ export function subjectsOf(item: InspectionItem, xbits?: XbitStore): Subject[] {
     established: item.established,
     http,
     dnsQuery,
-    tlsSni: sni,
+    tlsSni: item.app?.sni,
     xbits,
     fileData,
     strings: undefined,
     lower: undefined,
-  });
-  // (every list made by push onto []: `map` makes holey arrays and a literal a packed one, and detection's loop over
-  // the list deoptimized on the second kind)
-  const out: Subject[] = [];
-  if (item.fileData !== undefined) for (const f of item.fileData) out.push(subject(undefined, undefined, f));
-  else if (app?.dns !== undefined && app.dns.length > 0) {
-    // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)
-    for (const q of app.dns) out.push(subject(undefined, q));
-  } else if (item.http.length === 0) out.push(subject(undefined, undefined));
-  else for (const h of item.http) out.push(subject(h, undefined));
-  return out;
+  };
 }
 
 /** snort_stream_tcp.c MAX_SESSION_ALERTS: the alerts a TCP session remembers per direction. */
