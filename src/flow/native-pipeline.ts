@@ -304,7 +304,7 @@ export class NativePipeline {
       at += SYNC;
     }
     const data = r[i + 1] === 0 ? frame : this.arena.slice(r[i + 2]!, r[i + 2]! + r[i + 3]!);
-    const p = packetFromRecord(r[i + 4]!, data, r, at + 1);
+    const p = packetFromRecord(r[i + 4]! | 0, data, r, at + 1);
     p.tsSec = tsSec;
     p.tsUsec = tsUsec;
     if (r[i + 5] === 1) p.origin = 'defrag';
@@ -338,10 +338,10 @@ export class NativePipeline {
       data: datagram.subarray(len - dataLen, len),
       reason: REASONS[r[i + 5]!]!,
       pduHead: r[i + 6] === 1,
-      flags: r[i + 9]!,
-      ttl: r[i + 10]!,
+      flags: r[i + 9]! | 0,
+      ttl: r[i + 10]! | 0,
       ack: r[i + 8]!,
-      window: r[i + 11]!,
+      window: r[i + 11]! | 0,
     };
     out.push(this.parsers.streamItem(s, p));
     return at + 1 + r[at]!;

@@ -1,6 +1,6 @@
 import { u16, u32 } from './bytes.js';
 import { ipv4HeaderChecksumOk, transportChecksumOk } from './checksum.js';
-import { type DecodeStats, Packet } from './packet.js';
+import { ANY_OBJECTS, type DecodeStats, Packet, settleShape } from './packet.js';
 import type { DecodeError, IcmpHeader, Ip4Header, Ip6Ext, Ip6Header, IpHeader, IpOption, TcpHeader, TcpOption, UdpHeader } from './types.js';
 import { DECODE_ERRORS, LinkType } from './types.js';
 
@@ -166,6 +166,40 @@ class Tcp implements TcpHeader {
     return o;
   }
 }
+
+// The header classes' maps settled at load (settleShape, packet.ts): an address above 2^30, an IP option, an IPv6
+// extension header or a TCP sequence number met first after detection's code is optimized would change them.
+settleShape(new Ip4(new Uint8Array(60), 0, 20, 20), (ip) => {
+  ip.src32 = 2 ** 31;
+  ip.dst32 = 2 ** 31;
+  for (const o of ANY_OBJECTS) ip.options = o;
+  ip.checksumOk = true;
+  ip.checksumOk = undefined;
+  void ip.src;
+  void ip.dst;
+});
+settleShape(new Ip6(new Uint8Array(40), 0, 40), (ip) => {
+  for (const o of ANY_OBJECTS) {
+    ip.ext = o;
+    ip.src = o;
+    ip.dst = o;
+  }
+  ip.headerLength = 48;
+  ip.proto = 44;
+  ip.id = 2 ** 31;
+  ip.rb = true;
+  ip.mf = true;
+  ip.fragOffset = 1;
+  ip.isFragment = true;
+  ip.fragHeaderOffset = 40;
+});
+settleShape(new Tcp(new Uint8Array(60), 0, 24), (t) => {
+  t.seq = 2 ** 31;
+  t.ack = 2 ** 31;
+  t.checksumOk = true;
+  t.checksumOk = undefined;
+  void t.options;
+});
 
 /** Parse TCP options in b[start, end); stops at EOL or at the first malformed option. */
 export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpOption[] {
@@ -704,19 +738,21 @@ const tri = (v: number): boolean | undefined => (v < 0 ? undefined : v === 1);
  * over `data`: the same objects decode() makes, built from the record's offsets and answers instead of parsing
  * (test/native-decode.test.ts holds the two equal). The header classes read their fixed fields from the bytes, as
  * decode() does; what parsing decided (lengths, the layers found, the IPv6 fragment header's fields, errors) comes
- * from the record.
+ * from the record. The record's integers are stored as `| 0`: a Float64Array's element is a double, and a double stored
+ * into a field V8 holds as a small integer makes it a boxed double (a heap number per object) and changes the class's
+ * map, under code already optimized for the old one (see settleShape, packet.ts).
  */
 export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64Array, at: number): Packet {
   const p = new Packet(linktype, data);
   const err = r[at]!;
   if (err >= 0) {
     p.error = DECODE_ERRORS[err];
-    p.errorOffset = r[at + 1]!;
+    p.errorOffset = r[at + 1]! | 0;
   }
   p.badChecksum = r[at + 2] === 1;
-  p.payloadOffset = r[at + 3]!;
-  p.payloadLength = r[at + 4]!;
-  if (r[at + 5]! >= 0) p.eth = { offset: r[at + 5]!, etherType: r[at + 6]! };
+  p.payloadOffset = r[at + 3]! | 0;
+  p.payloadLength = r[at + 4]! | 0;
+  if (r[at + 5]! >= 0) p.eth = { offset: r[at + 5]! | 0, etherType: r[at + 6]! | 0 };
   const nVlans = r[at + 7]!;
   const nMpls = r[at + 8]!;
   const nIp = r[at + 9]!;
@@ -724,8 +760,8 @@ export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64A
   if (nVlans > 0) {
     p.vlans = [];
     for (let k = 0; k < nVlans; k++, i += 3) {
-      const tci = r[i + 2]!;
-      p.vlans.push({ offset: r[i]!, tpid: r[i + 1]!, pcp: tci >> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff });
+      const tci = r[i + 2]! | 0;
+      p.vlans.push({ offset: r[i]! | 0, tpid: r[i + 1]! | 0, pcp: tci >> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff });
     }
   }
   if (nMpls > 0) {
@@ -734,32 +770,32 @@ export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64A
   }
   for (let k = 0; k < nIp; k++) {
     const version = r[i]!;
-    const off = r[i + 1]!;
+    const off = r[i + 1]! | 0;
     const nExt = r[i + 18]!;
     const nOpts = r[i + 19]!;
     let ip: IpHeader;
     if (version === 4) {
-      const ip4 = new Ip4(data, off, r[i + 2]!, r[i + 3]!);
+      const ip4 = new Ip4(data, off, r[i + 2]! | 0, r[i + 3]! | 0);
       ip4.checksumOk = tri(r[i + 14]!);
       if (nOpts > 0) {
         const opts: IpOption[] = [];
-        for (let o = 0, j = i + 20; o < nOpts; o++, j += 3) opts.push({ type: r[j]!, length: r[j + 1]!, offset: r[j + 2]! });
+        for (let o = 0, j = i + 20; o < nOpts; o++, j += 3) opts.push({ type: r[j]! | 0, length: r[j + 1]! | 0, offset: r[j + 2]! | 0 });
         ip4.options = opts;
       }
       ip = ip4;
     } else {
-      const ip6 = new Ip6(data, off, r[i + 3]!);
-      ip6.headerLength = r[i + 2]!;
-      ip6.proto = r[i + 6]!;
+      const ip6 = new Ip6(data, off, r[i + 3]! | 0);
+      ip6.headerLength = r[i + 2]! | 0;
+      ip6.proto = r[i + 6]! | 0;
       ip6.id = r[i + 7]! >>> 0;
       ip6.rb = r[i + 8] === 1;
       ip6.mf = r[i + 10] === 1;
-      ip6.fragOffset = r[i + 11]!;
+      ip6.fragOffset = r[i + 11]! | 0;
       ip6.isFragment = r[i + 12] === 1;
-      ip6.fragHeaderOffset = r[i + 17]!;
+      ip6.fragHeaderOffset = r[i + 17]! | 0;
       if (nExt > 0) {
         const ext: Ip6Ext[] = [];
-        for (let o = 0, j = i + 20; o < nExt; o++, j += 3) ext.push({ type: r[j]!, offset: r[j + 1]!, length: r[j + 2]! });
+        for (let o = 0, j = i + 20; o < nExt; o++, j += 3) ext.push({ type: r[j]! | 0, offset: r[j + 1]! | 0, length: r[j + 2]! | 0 });
         ip6.ext = ext;
       }
       ip = ip6;
@@ -772,26 +808,33 @@ export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64A
     p.ip = ip;
   }
   if (r[at + 10] === 1) {
-    p.gre = { offset: r[i]!, headerLength: r[i + 1]!, flags: r[i + 2]!, version: r[i + 3]!, protocol: r[i + 4]! };
+    p.gre = { offset: r[i]! | 0, headerLength: r[i + 1]! | 0, flags: r[i + 2]! | 0, version: r[i + 3]! | 0, protocol: r[i + 4]! | 0 };
     i += 5;
   }
   if (r[at + 11] === 1) {
-    const t = new Tcp(data, r[i]!, r[i + 1]!);
+    const t = new Tcp(data, r[i]! | 0, r[i + 1]! | 0);
     t.checksumOk = tri(r[i + 11]!);
     p.tcp = t;
     i += 12;
   }
   if (r[at + 12] === 1) {
-    p.udp = { offset: r[i]!, srcPort: r[i + 1]!, dstPort: r[i + 2]!, length: r[i + 3]!, checksum: r[i + 4]!, checksumOk: tri(r[i + 5]!) };
+    p.udp = {
+      offset: r[i]! | 0,
+      srcPort: r[i + 1]! | 0,
+      dstPort: r[i + 2]! | 0,
+      length: r[i + 3]! | 0,
+      checksum: r[i + 4]! | 0,
+      checksumOk: tri(r[i + 5]!),
+    };
     i += 6;
   }
   for (let w = 0; w < 2; w++) {
     if (r[at + 13 + w] !== 1) continue;
-    const h = icmpHeader(data, r[i]!);
+    const h = icmpHeader(data, r[i]! | 0);
     h.checksumOk = tri(r[i + 4]!);
-    h.id = r[i + 5]!;
-    h.seq = r[i + 6]!;
-    h.embeddedOffset = r[i + 7]!;
+    h.id = r[i + 5]! | 0;
+    h.seq = r[i + 6]! | 0;
+    h.embeddedOffset = r[i + 7]! | 0;
     if (w === 0) p.icmp = h;
     else p.icmp6 = h;
     i += 8;
