@@ -1,4 +1,5 @@
 import { concat } from '../packet/bytes.js';
+import { ANY_OBJECTS, settleShape } from '../packet/packet.js';
 import { BodyInflater, type ContentCoding, type InflaterPool } from './inflate.js';
 import { normalizeUri, type UriNormalizeOptions } from './normalize.js';
 
@@ -64,6 +65,51 @@ export interface HttpBuffers {
   /** True when the start line and headers were complete in this payload. */
   complete: boolean;
 }
+
+/**
+ * A message's buffers with every field present (undefined until the parse sets it) in one order: one V8 map for every
+ * message. Literals of each kind, with fields added as the parse found them, made the matcher's reads of them
+ * polymorphic, and its optimized code was thrown away at the first message of a new kind.
+ */
+function httpBuffers(kind: HttpBuffers['kind']): HttpBuffers {
+  return {
+    kind,
+    method: undefined,
+    uri: undefined,
+    rawUri: undefined,
+    version: undefined,
+    header: undefined,
+    rawHeader: undefined,
+    cookie: undefined,
+    rawCookie: undefined,
+    clientBody: undefined,
+    statCode: undefined,
+    statMsg: undefined,
+    fileData: undefined,
+    headers: undefined,
+    complete: false,
+  };
+}
+
+settleShape(httpBuffers('request'), (h) => {
+  for (const o of ANY_OBJECTS) {
+    h.method = o;
+    h.uri = o;
+    h.rawUri = o;
+    h.version = o;
+    h.header = o;
+    h.rawHeader = o;
+    h.cookie = o;
+    h.rawCookie = o;
+    h.clientBody = o;
+    h.statCode = o;
+    h.statMsg = o;
+    h.fileData = o;
+    h.headers = o;
+  }
+  h.kind = 'body';
+  h.complete = true;
+});
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -354,14 +400,11 @@ export class HttpSession {
     let v = u;
     while (v < lineStop && (b[v] === SP || b[v] === TAB)) v++;
     const version = b.subarray(v, lineStop);
-    const buffers: HttpBuffers = {
-      kind: 'request',
-      method,
-      rawUri,
-      uri: normalizeUri(rawUri, this.cfg.uri),
-      version,
-      complete: false,
-    };
+    const buffers = httpBuffers('request');
+    buffers.method = method;
+    buffers.rawUri = rawUri;
+    buffers.uri = normalizeUri(rawUri, this.cfg.uri);
+    buffers.version = version;
     this.lastMethod = latin1Text(method, 0, method.length).toUpperCase();
     if (eol < 0) return { buffers, next: b.length };
     const hb = parseHeaders(b, afterEol(b, eol), 'cookie', this.cfg.enableCookie);
@@ -398,7 +441,10 @@ export class HttpSession {
     if (!startsWithHttp(b, 0)) {
       if (this.body === undefined) return out;
       const r = this.continueBody(b, 0);
-      out.push({ kind: 'body', fileData: r.data, complete: true });
+      const body = httpBuffers('body');
+      body.fileData = r.data;
+      body.complete = true;
+      out.push(body);
       if (r.next >= b.length || !startsWithHttp(b, r.next)) return out;
       i = r.next;
     }
@@ -422,7 +468,10 @@ export class HttpSession {
     while (c < lineStop && b[c] !== SP) c++;
     const statCode = b.subarray(i, c);
     while (c < lineStop && b[c] === SP) c++;
-    const buffers: HttpBuffers = { kind: 'response', version, statCode, statMsg: b.subarray(c, lineStop), complete: false };
+    const buffers = httpBuffers('response');
+    buffers.version = version;
+    buffers.statCode = statCode;
+    buffers.statMsg = b.subarray(c, lineStop);
     this.close();
     if (eol < 0) return { buffers, next: b.length };
     const hb = parseHeaders(b, afterEol(b, eol), 'set-cookie', this.cfg.enableCookie);

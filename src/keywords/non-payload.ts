@@ -617,7 +617,13 @@ export function flowMatches(f: FlowTest, s: Subject): boolean {
  * not a fragment. The prefilter scans such a subject with its direction's patterns only (prefilter.ts).
  */
 export function subjectDirected(s: Subject): boolean {
-  return s.flow !== undefined || (s.packet.tcp !== undefined && s.packet.ip?.isFragment !== true);
+  // (each load made on every call: optimized code meeting a load it never ran, the first subject without a flow's,
+  // is thrown away, and this runs inside the matcher's candidates)
+  const flow = s.flow;
+  const p = s.packet;
+  const tcp = p.tcp;
+  const fragment = p.ip?.isFragment;
+  return flow !== undefined || (tcp !== undefined && fragment !== true);
 }
 
 /**

@@ -23,15 +23,7 @@ import {
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
-import {
-  buildPrefilter,
-  PROTO_CLASSES,
-  PrefilterLoader,
-  prefilterRulesOf,
-  type LoadedGroup,
-  type PrefilterGroup,
-  type ProtoClass,
-} from './prefilter.js';
+import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, prefilterRulesOf, type LoadedGroup, type PrefilterGroup } from './prefilter.js';
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FLOW_CLASS_SHIFT, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
 import {
   bufferRank,
@@ -69,14 +61,28 @@ function sameForFlowDirection(rule: RulePlan, flags: number, s: Subject): boolea
   return true;
 }
 
-function classOf(p: Packet): ProtoClass {
-  if (p.tcp !== undefined) return 'tcp';
-  if (p.udp !== undefined) return 'udp';
-  if (p.icmp !== undefined || p.icmp6 !== undefined) return 'icmp';
-  return 'other';
+/**
+ * An empty list V8 already holds as a list of objects: an empty literal starts as a list of small integers, and its
+ * first object changes its map, under code optimized before a rule first matched.
+ */
+function objectList<T>(): T[] {
+  const list = [undefined] as T[];
+  list.length = 0;
+  return list;
 }
 
-const CLASS_CODE: Record<ProtoClass, number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, other: PROTO_IP };
+/**
+ * The packet's protocol class (PROTO_CLASSES), as its rule-table code. Every layer is read on every call: optimized
+ * code that has never seen a load run (the UDP layer's, while only TCP packets came) is thrown away when it first
+ * does, and this runs inside candidates, the largest function detection compiles.
+ */
+function classCodeOf(p: Packet): number {
+  const tcp = p.tcp;
+  const udp = p.udp;
+  const icmp = p.icmp;
+  const icmp6 = p.icmp6;
+  return tcp !== undefined ? PROTO_TCP : udp !== undefined ? PROTO_UDP : icmp !== undefined || icmp6 !== undefined ? PROTO_ICMP : PROTO_IP;
+}
 
 export interface MatcherStats {
   items: number;
@@ -181,9 +187,9 @@ export class Matcher {
   private order: SnortOrderChoices;
   private readonly shared: SharedNodes;
   private readonly interaction = new OrderInteraction();
-  private readonly sensitiveScratch: RulePlan[] = [];
+  private readonly sensitiveScratch: RulePlan[] = objectList();
   /** detect's lists while it runs (copied out when something matched). */
-  private readonly detectScratch: Matches = { rules: [], flags: [] };
+  private readonly detectScratch: Matches = { rules: objectList(), flags: [] };
   private stamp = 0;
   private readonly checksumMode: 'all' | 'none';
   private readonly inline: boolean;
@@ -329,13 +335,15 @@ export class Matcher {
   headerMatches(i: number, p: Packet): boolean {
     const proto = this.rules.columns.proto[i]!;
     const ip = p.ip!;
+    // (the packet's class, not its layers read per rule protocol: a load first run after optimization, the first UDP
+    // rule's, throws the code away; see classCodeOf)
+    const cls = classCodeOf(p);
     switch (proto) {
       case PROTO_TCP:
-        return p.tcp !== undefined && this.rules.endpointsMatchIp(i, ip, p.srcPort, p.dstPort);
       case PROTO_UDP:
-        return p.udp !== undefined && this.rules.endpointsMatchIp(i, ip, p.srcPort, p.dstPort);
+        return cls === proto && this.rules.endpointsMatchIp(i, ip, p.srcPort, p.dstPort);
       case PROTO_ICMP:
-        return (p.icmp !== undefined || p.icmp6 !== undefined) && this.rules.endpointsMatchIp(i, ip, -1, -1);
+        return cls === PROTO_ICMP && this.rules.endpointsMatchIp(i, ip, -1, -1);
       default:
         if (this.rules.endpointsMatchIp(i, ip, -1, -1)) return true;
         if (p.outer !== undefined && ip.version === 6) {
@@ -364,7 +372,7 @@ export class Matcher {
    */
   candidates(s: Subject, window?: readonly number[]): RuleList {
     const p = s.packet;
-    const cls = CLASS_CODE[classOf(p)];
+    const cls = classCodeOf(p);
     const out = this.cands;
     out.n = 0;
     const ip = p.ip!;

@@ -39,91 +39,88 @@ function fail(p: Packet, kind: DecodeError, offset: number): void {
   }
 }
 
-class Ip4 implements Ip4Header {
-  readonly version = 4 as const;
+/**
+ * An IPv4 or an IPv6 header: one class for both, its fields in one order whatever the version (those of the other
+ * version left empty), so that the code reading packets meets one map. With a class per version, the first IPv6
+ * header to reach code optimized while only IPv4 ones had threw that code away ("wrong map"), detection's hottest
+ * functions among it, to be compiled again in each replay thread. ip4Header and ip6Header make them, typed as their
+ * version's interface.
+ */
+class IpLayer {
+  version: 4 | 6;
   offset: number;
   headerLength: number;
   totalLength: number;
-  src32: number;
-  dst32: number;
-  ttl: number;
-  tos: number;
-  proto: number;
-  id: number;
-  rb: boolean;
-  df: boolean;
-  mf: boolean;
-  fragOffset: number;
-  isFragment: boolean;
-  checksum: number;
-  checksumOk: boolean | undefined = undefined;
-  options: IpOption[] = EMPTY_OPTIONS;
-  /** The datagram's bytes, and the address views made of them when first asked for (most packets need only src32/dst32). */
-  private readonly bytes: Uint8Array;
-  private srcView: Uint8Array | undefined = undefined;
-  private dstView: Uint8Array | undefined = undefined;
-
-  constructor(b: Uint8Array, off: number, hlen: number, tot: number) {
-    this.bytes = b;
-    this.offset = off;
-    this.headerLength = hlen;
-    this.totalLength = tot;
-    this.tos = b[off + 1];
-    this.id = u16(b, off + 4);
-    const fo = u16(b, off + 6);
-    this.rb = (fo & 0x8000) !== 0;
-    this.df = (fo & 0x4000) !== 0;
-    this.mf = (fo & 0x2000) !== 0;
-    this.fragOffset = fo & 0x1fff;
-    this.isFragment = this.mf || this.fragOffset !== 0;
-    this.ttl = b[off + 8];
-    this.proto = b[off + 9];
-    this.checksum = u16(b, off + 10);
-    this.src32 = u32(b, off + 12);
-    this.dst32 = u32(b, off + 16);
-  }
-
-  get src(): Uint8Array {
-    return (this.srcView ??= this.bytes.subarray(this.offset + 12, this.offset + 16));
-  }
-
-  get dst(): Uint8Array {
-    return (this.dstView ??= this.bytes.subarray(this.offset + 16, this.offset + 20));
-  }
-}
-
-class Ip6 implements Ip6Header {
-  readonly version = 6 as const;
-  offset: number;
-  headerLength = 40;
-  totalLength: number;
-  src: Uint8Array;
-  dst: Uint8Array;
-  ttl: number;
-  tos: number;
-  flowLabel: number;
-  nextHeader: number;
-  proto: number;
+  src32 = 0;
+  dst32 = 0;
+  ttl = 0;
+  tos = 0;
+  proto = 0;
   id = 0;
   rb = false;
   df = false;
   mf = false;
   fragOffset = 0;
   isFragment = false;
+  checksum = 0;
+  checksumOk: boolean | undefined = undefined;
+  options: IpOption[] = EMPTY_OPTIONS;
+  flowLabel = 0;
+  nextHeader = 0;
   ext: Ip6Ext[] = EMPTY_EXT;
   fragHeaderOffset = -1;
+  /** The datagram's bytes, and the address views made of them when first asked for (most packets need only src32/dst32). */
+  private readonly bytes: Uint8Array;
+  private srcView: Uint8Array | undefined = undefined;
+  private dstView: Uint8Array | undefined = undefined;
 
-  constructor(b: Uint8Array, off: number, tot: number) {
+  constructor(version: 4 | 6, b: Uint8Array, off: number, hlen: number, tot: number) {
+    this.version = version;
+    this.bytes = b;
     this.offset = off;
+    this.headerLength = hlen;
     this.totalLength = tot;
-    this.tos = ((b[off] & 0x0f) << 4) | (b[off + 1] >> 4);
-    this.flowLabel = ((b[off + 1] & 0x0f) << 16) | u16(b, off + 2);
-    this.nextHeader = b[off + 6];
-    this.proto = this.nextHeader;
-    this.ttl = b[off + 7];
-    this.src = b.subarray(off + 8, off + 24);
-    this.dst = b.subarray(off + 24, off + 40);
   }
+
+  get src(): Uint8Array {
+    return (this.srcView ??=
+      this.version === 4 ? this.bytes.subarray(this.offset + 12, this.offset + 16) : this.bytes.subarray(this.offset + 8, this.offset + 24));
+  }
+
+  get dst(): Uint8Array {
+    return (this.dstView ??=
+      this.version === 4 ? this.bytes.subarray(this.offset + 16, this.offset + 20) : this.bytes.subarray(this.offset + 24, this.offset + 40));
+  }
+}
+
+/** The IPv4 header at b[off] (header length `hlen`, total length `tot`): its fixed fields read from the bytes. */
+function ip4Header(b: Uint8Array, off: number, hlen: number, tot: number): Ip4Header {
+  const ip = new IpLayer(4, b, off, hlen, tot);
+  ip.tos = b[off + 1];
+  ip.id = u16(b, off + 4);
+  const fo = u16(b, off + 6);
+  ip.rb = (fo & 0x8000) !== 0;
+  ip.df = (fo & 0x4000) !== 0;
+  ip.mf = (fo & 0x2000) !== 0;
+  ip.fragOffset = fo & 0x1fff;
+  ip.isFragment = ip.mf || ip.fragOffset !== 0;
+  ip.ttl = b[off + 8];
+  ip.proto = b[off + 9];
+  ip.checksum = u16(b, off + 10);
+  ip.src32 = u32(b, off + 12);
+  ip.dst32 = u32(b, off + 16);
+  return ip as Ip4Header;
+}
+
+/** The IPv6 fixed header at b[off] (`tot`: 40 + payload length): its fields read from the bytes. */
+function ip6Header(b: Uint8Array, off: number, tot: number): Ip6Header {
+  const ip = new IpLayer(6, b, off, 40, tot);
+  ip.tos = ((b[off] & 0x0f) << 4) | (b[off + 1] >> 4);
+  ip.flowLabel = ((b[off + 1] & 0x0f) << 16) | u16(b, off + 2);
+  ip.nextHeader = b[off + 6];
+  ip.proto = ip.nextHeader;
+  ip.ttl = b[off + 7];
+  return ip as Ip6Header;
 }
 
 class Tcp implements TcpHeader {
@@ -168,30 +165,27 @@ class Tcp implements TcpHeader {
 }
 
 // The header classes' maps settled at load (settleShape, packet.ts): an address above 2^30, an IP option, an IPv6
-// extension header or a TCP sequence number met first after detection's code is optimized would change them.
-settleShape(new Ip4(new Uint8Array(60), 0, 20, 20), (ip) => {
+// extension header or fragment id, or a TCP sequence number met first after detection's code is optimized would
+// change them.
+settleShape(new IpLayer(6, new Uint8Array(40), 0, 40, 40), (ip) => {
   ip.src32 = 2 ** 31;
   ip.dst32 = 2 ** 31;
-  for (const o of ANY_OBJECTS) ip.options = o;
-  ip.checksumOk = true;
-  ip.checksumOk = undefined;
-  void ip.src;
-  void ip.dst;
-});
-settleShape(new Ip6(new Uint8Array(40), 0, 40), (ip) => {
-  for (const o of ANY_OBJECTS) {
-    ip.ext = o;
-    ip.src = o;
-    ip.dst = o;
-  }
-  ip.headerLength = 48;
-  ip.proto = 44;
   ip.id = 2 ** 31;
   ip.rb = true;
   ip.mf = true;
   ip.fragOffset = 1;
   ip.isFragment = true;
+  ip.proto = 44;
+  ip.headerLength = 48;
   ip.fragHeaderOffset = 40;
+  for (const o of ANY_OBJECTS) {
+    ip.options = o;
+    ip.ext = o;
+  }
+  ip.checksumOk = true;
+  ip.checksumOk = undefined;
+  void ip.src;
+  void ip.dst;
 });
 settleShape(new Tcp(new Uint8Array(60), 0, 24), (t) => {
   t.seq = 2 ** 31;
@@ -274,6 +268,8 @@ function setIp(p: Packet, ip: IpHeader): void {
     // the transport of the outer layer is replaced by whatever the inner layer holds
     p.tcp = undefined;
     p.udp = undefined;
+    p.srcPort = -1;
+    p.dstPort = -1;
     p.icmp = undefined;
     p.icmp6 = undefined;
   }
@@ -296,7 +292,7 @@ function decodeIp4(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   if (tot < hlen) return fail(p, 'ip4-bad-total-length', off);
   if (tot > avail) return fail(p, 'ip-truncated', off);
   if (++c.layers > c.maxLayers) return fail(p, 'tunnel-too-deep', off);
-  const ip = new Ip4(b, off, hlen, tot);
+  const ip = ip4Header(b, off, hlen, tot);
   if (c.verify) {
     ip.checksumOk = ipv4HeaderChecksumOk(b, off, hlen);
     if (!ip.checksumOk) p.badChecksum = true;
@@ -327,7 +323,7 @@ function decodeIp6(p: Packet, b: Uint8Array, off: number, end: number, c: Ctx): 
   if (40 + plen > avail) return fail(p, 'ip6-bad-payload-length', off);
   if (++c.layers > c.maxLayers) return fail(p, 'tunnel-too-deep', off);
   const dEnd = off + 40 + plen;
-  const ip = new Ip6(b, off, 40 + plen);
+  const ip = ip6Header(b, off, 40 + plen);
   setIp(p, ip);
   let nh = ip.nextHeader;
   let cur = off + 40;
@@ -422,6 +418,8 @@ function decodeTcp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHea
     if (!t.checksumOk) p.badChecksum = true;
   }
   p.tcp = t;
+  p.srcPort = t.srcPort;
+  p.dstPort = t.dstPort;
   setPayload(p, off + hlen, end);
 }
 
@@ -437,6 +435,8 @@ function decodeUdp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHea
     if (!u.checksumOk) p.badChecksum = true;
   }
   p.udp = u;
+  p.srcPort = u.srcPort;
+  p.dstPort = u.dstPort;
   setPayload(p, off + 8, off + ulen);
 }
 
@@ -448,6 +448,8 @@ function decodeUdp(p: Packet, b: Uint8Array, off: number, end: number, ip: IpHea
 function decodeUdpFragment(p: Packet, b: Uint8Array, off: number, end: number): void {
   if (end - off < 8) return;
   p.udp = { offset: off, srcPort: u16(b, off), dstPort: u16(b, off + 2), length: end - off, checksum: u16(b, off + 6), checksumOk: undefined };
+  p.srcPort = p.udp.srcPort;
+  p.dstPort = p.udp.dstPort;
   setPayload(p, off + 8, end);
 }
 
@@ -775,7 +777,7 @@ export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64A
     const nOpts = r[i + 19]!;
     let ip: IpHeader;
     if (version === 4) {
-      const ip4 = new Ip4(data, off, r[i + 2]! | 0, r[i + 3]! | 0);
+      const ip4 = ip4Header(data, off, r[i + 2]! | 0, r[i + 3]! | 0);
       ip4.checksumOk = tri(r[i + 14]!);
       if (nOpts > 0) {
         const opts: IpOption[] = [];
@@ -784,7 +786,7 @@ export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64A
       }
       ip = ip4;
     } else {
-      const ip6 = new Ip6(data, off, r[i + 3]! | 0);
+      const ip6 = ip6Header(data, off, r[i + 3]! | 0);
       ip6.headerLength = r[i + 2]! | 0;
       ip6.proto = r[i + 6]! | 0;
       ip6.id = r[i + 7]! >>> 0;
@@ -815,6 +817,8 @@ export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64A
     const t = new Tcp(data, r[i]! | 0, r[i + 1]! | 0);
     t.checksumOk = tri(r[i + 11]!);
     p.tcp = t;
+    p.srcPort = t.srcPort;
+    p.dstPort = t.dstPort;
     i += 12;
   }
   if (r[at + 12] === 1) {
@@ -826,6 +830,8 @@ export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64A
       checksum: r[i + 4]! | 0,
       checksumOk: tri(r[i + 5]!),
     };
+    p.srcPort = r[i + 1]! | 0;
+    p.dstPort = r[i + 2]! | 0;
     i += 6;
   }
   for (let w = 0; w < 2; w++) {

@@ -31,6 +31,13 @@ export class Packet {
   icmp: IcmpHeader | undefined = undefined;
   /** ICMPv6 header. */
   icmp6: IcmpHeader | undefined = undefined;
+  /**
+   * Source / destination port of TCP or UDP, else -1: set with `tcp` and `udp` (setTransport, decode.ts). Fields, not
+   * getters choosing between the two layers: optimized code that had only met TCP packets was thrown away at the
+   * first UDP one, for the load of its port it had never run.
+   */
+  srcPort = -1;
+  dstPort = -1;
 
   /** Application payload (Snort's p->data / dsize): after TCP/UDP/ICMP headers, or the IP payload of fragments and unknown protocols. */
   payloadOffset = 0;
@@ -72,15 +79,6 @@ export class Packet {
   get ip6(): Ip6Header | undefined {
     const ip = this.ip;
     return ip !== undefined && ip.version === 6 ? ip : undefined;
-  }
-
-  /** Source / destination port of TCP or UDP, else -1. */
-  get srcPort(): number {
-    return this.tcp !== undefined ? this.tcp.srcPort : this.udp !== undefined ? this.udp.srcPort : -1;
-  }
-
-  get dstPort(): number {
-    return this.tcp !== undefined ? this.tcp.dstPort : this.udp !== undefined ? this.udp.dstPort : -1;
   }
 
   /** Transport protocol number of the innermost IP layer, or -1 without IP. */
@@ -128,6 +126,8 @@ settleShape(new Packet(0, new Uint8Array(1)), (p) => {
     p.icmp = o;
     p.icmp6 = o;
   }
+  p.srcPort = 1;
+  p.dstPort = 1;
   p.payloadOffset = 1;
   p.payloadLength = 0;
   void p.payload;
