@@ -1,5 +1,5 @@
 /**
- * The packet classes keep one V8 map each through a replay (settleShape, src/packet/packet.ts): a map that changes
+ * The packet classes keep one V8 map each through a replay (settleShape, src/shapes.ts): a map that changes
  * under optimized code throws that code away, and every function of detection that reads packets is compiled again.
  * A child Node with V8's natives syntax pushes every suricata-verify capture through the replay's pipeline (the
  * compiled dist/, built by `npm test`'s pretest) and compares each packet, IP header and TCP header with the first of

@@ -7,6 +7,7 @@
  */
 import { DecodeStats, packetFromRecord, type Packet } from '../packet/decode.js';
 import { copyFrame } from '../packet/pcap.js';
+import { objectList } from '../shapes.js';
 import { FragAlerts, OVERLAP_POLICIES, resolveDefragOptions, type DefragStats } from '../packet/defrag.js';
 import { loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
 import type { AppParsers } from '../app/session.js';
@@ -46,7 +47,7 @@ export class NativePipeline {
   /** The alert records of the datagrams being reassembled, by the C defragmenter's tracker serial. */
   private readonly fragAlerts = new Map<number, FragAlerts>();
   /** Flows that ended during this call, whose HTTP sessions close once their last data is parsed. */
-  private ended: Flow[] = [];
+  private ended: Flow[] = objectList();
   /**
    * Told of each flow that leaves the C table (FlowTable.onRemove, for the flow log: FlowRecorder), with why, after
    * the items of its last segments were made (the segments are theirs, not given again here).

@@ -5,6 +5,7 @@ import { decode, decodeIpPacket, type DecodeOptions } from '../packet/decode.js'
 import { Defragmenter, type DefragOptions, type FragAlerts } from '../packet/defrag.js';
 import { DecodeStats, type Packet } from '../packet/packet.js';
 import { TcpFlag } from '../packet/types.js';
+import { objectList } from '../shapes.js';
 import { hasHeaderEnd, httpPafLength } from '../http/paf.js';
 import { InflaterPool } from '../http/inflate.js';
 import { HttpSession, showsHttp, type HttpBuffers, type HttpConfig } from '../http/session.js';
@@ -46,7 +47,7 @@ export interface PipelineOptions {
 /** Closes the HTTP sessions of flows that ended (their zlib streams freed now, not when the flows are collected): an empty list for the next. */
 export function closeSessions(ended: readonly Flow[]): Flow[] {
   for (const f of ended) httpOf(f)?.close();
-  return [];
+  return objectList();
 }
 
 /** A flow's HTTP session, if it has one (without making its app map). */

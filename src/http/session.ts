@@ -1,5 +1,5 @@
 import { concat } from '../packet/bytes.js';
-import { ANY_OBJECTS, settleShape } from '../packet/packet.js';
+import { ANY_OBJECTS, settleShape } from '../shapes.js';
 import { BodyInflater, type ContentCoding, type InflaterPool } from './inflate.js';
 import { normalizeUri, type UriNormalizeOptions } from './normalize.js';
 

@@ -1,4 +1,5 @@
 import { XbitStore } from './xbits.js';
+import { objectList } from '../shapes.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
@@ -42,7 +43,7 @@ import { CompileQueue, PortGroups, type PortGroupLimits, type PortGroupStats } f
 import type { HttpBuffers } from '../http/session.js';
 import { headerOk } from './leaf-ops.js';
 import { numTestOk } from '../keywords/num-test.js';
-import { directionFlowClasses, FLOW_CLASS_UNDIRECTED, subjectFlowClass } from '../keywords/non-payload.js';
+import { directionFlowClasses, subjectFlowClass } from '../keywords/non-payload.js';
 import type { IpHeader } from '../packet/types.js';
 import { lowerOf, runOps, type VerifyContext } from './verify.js';
 
@@ -59,16 +60,6 @@ function sameForFlowDirection(rule: RulePlan, flags: number, s: Subject): boolea
   if (((flags >> RULE_FLOW_CLASS_SHIFT) & directionFlowClasses(s.fromClient)) === 0) return false;
   for (const h of rule.headers) if ((h.t === 'ip_proto' || h.t === 'sameip') && !headerOk(h, s)) return false;
   return true;
-}
-
-/**
- * An empty list V8 already holds as a list of objects: an empty literal starts as a list of small integers, and its
- * first object changes its map, under code optimized before a rule first matched.
- */
-function objectList<T>(): T[] {
-  const list = [undefined] as T[];
-  list.length = 0;
-  return list;
 }
 
 /**
@@ -442,7 +433,7 @@ export class Matcher {
       } else {
         const b = bufferOf(s, buf, undefined);
         if (b === undefined || b.length === 0) continue;
-        const db = g.ports !== undefined ? g.ports.database(sport, dport) : fc === FLOW_CLASS_UNDIRECTED ? g.db : g.classDb[fc];
+        const db = g.ports !== undefined ? g.ports.database(sport, dport) : g.classDb[fc];
         if (db === undefined) continue; // no pattern of the group can match these ports (or this flow class)
         n = engine.hsScan(db, b, 0, b.length, g.out, sport, dport);
         ids = g.out;
@@ -555,8 +546,10 @@ export class Matcher {
       this.evaluate(s, cands, phase > 0 ? this.nextStamp() : done, scratch, accept, item.detectTwice === true);
       for (let k = from; k < scratch.flags.length && phase > 0; k++) scratch.flags[k]! |= phase << MATCH_PHASE_SHIFT;
     }
+    // (purgeSessionAlerts returns at once for a packet, which has no segment: called for every item, the call is one
+    // optimized code has met, not one it is thrown away at when the first rebuilt segment matches nothing)
     if (scratch.rules.length === 0) {
-      if (item.kind === 'stream') purgeSessionAlerts(item);
+      purgeSessionAlerts(item);
       return NO_MATCHES;
     }
     let out: Matches = { rules: scratch.rules.slice(), flags: scratch.flags.slice() };
@@ -565,7 +558,7 @@ export class Matcher {
       else if (item.packet.origin === 'defrag') for (const r of out.rules) frag.rebuiltMatched.add(r);
     }
     if (out.rules.length > 0) this.decider.sessionAlerts(item, out, relativeOnly ? undefined : frag);
-    if (item.kind === 'stream') purgeSessionAlerts(item);
+    purgeSessionAlerts(item);
     return out.rules.length === 0 ? NO_MATCHES : out;
   }
 
@@ -611,6 +604,8 @@ export class Matcher {
     const doneRule = this.doneRule;
     const flags = this.rules.columns.flags;
     const sensitive = this.sensitiveScratch;
+    // (read for every subject, not only one with order-sensitive candidates: see classCodeOf)
+    const alwaysInOrder = this.order.alwaysInOrder === true;
     if (sensitive.length !== 0) sensitive.length = 0;
     for (let k = 0; k < cands.n; k++) {
       const i = cands.ids[k]!;
@@ -628,7 +623,7 @@ export class Matcher {
       // a packet Snort detects twice (InspectionItem.detectTwice) with a flowbits check among its candidates: the
       // second detection depends on where a check failed in the first walk, whatever matched (no shortcut then)
       const second = twice && sensitive.some(checksFlowbits);
-      if (!second && this.order.alwaysInOrder !== true) {
+      if (!second && !alwaysInOrder) {
         let live = 0;
         for (let k = 0; k < sensitive.length; k++) {
           const r = sensitive[k]!;
@@ -636,7 +631,7 @@ export class Matcher {
         }
         sensitive.length = live;
       }
-      if (second || this.order.alwaysInOrder === true || (sensitive.length > 0 && this.interaction.matters(sensitive))) {
+      if (second || alwaysInOrder || (sensitive.length > 0 && this.interaction.matters(sensitive))) {
         this.stats.orderedEvaluations++;
         this.evaluateInOrder(s, cands, done, out, accept, stamp, second);
         return;

@@ -23,7 +23,7 @@ import { HS_CASELESS, loadEngine, type NativeEngine, type NativeHandle } from '.
 import { portRanges, setPortBits } from './header-sets.js';
 import type { PortGroups } from './port-groups.js';
 import type { BufferName, RulePlan } from './plan.js';
-import { FLOW_CLASSES_DIRECTED, flowClasses } from '../keywords/non-payload.js';
+import { FLOW_CLASS_UNDIRECTED, FLOW_CLASSES_DIRECTED, flowClasses } from '../keywords/non-payload.js';
 import { attachShort, blockInputs, splitShort } from './short-patterns.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
@@ -367,7 +367,9 @@ export interface LoadedGroup {
   out: Int32Array;
   /**
    * Per flow class, the database a directed subject of the class is scanned with: its own, the group's (`db`) when it
-   * has none, undefined when no pattern can match there.
+   * has none, undefined when no pattern can match there; and last, for an undirected subject (FLOW_CLASS_UNDIRECTED),
+   * the group's (one look-up for every subject, where choosing `db` for undirected ones was a branch the matcher's
+   * optimized code had not met before the first UDP datagram without a session, and was thrown away at).
    */
   classDb: (NativeHandle | undefined)[];
   /** The streaming database, loaded on first use (only the gateway uses it). */
@@ -401,6 +403,7 @@ export class PrefilterLoader {
           db,
         )
       : FLOW_CLASSES.map(() => db);
+    classDb[FLOW_CLASS_UNDIRECTED] = db;
     return { group: g, db, classDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
   }
 

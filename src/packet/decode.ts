@@ -1,6 +1,7 @@
 import { u16, u32 } from './bytes.js';
 import { ipv4HeaderChecksumOk, transportChecksumOk } from './checksum.js';
-import { ANY_OBJECTS, type DecodeStats, Packet, settleShape } from './packet.js';
+import { type DecodeStats, Packet } from './packet.js';
+import { ANY_OBJECTS, settleShape } from '../shapes.js';
 import type { DecodeError, IcmpHeader, Ip4Header, Ip6Ext, Ip6Header, IpHeader, IpOption, TcpHeader, TcpOption, UdpHeader } from './types.js';
 import { DECODE_ERRORS, LinkType } from './types.js';
 
@@ -164,7 +165,7 @@ class Tcp implements TcpHeader {
   }
 }
 
-// The header classes' maps settled at load (settleShape, packet.ts): an address above 2^30, an IP option, an IPv6
+// The header classes' maps settled at load (settleShape, src/shapes.ts): an address above 2^30, an IP option, an IPv6
 // extension header or fragment id, or a TCP sequence number met first after detection's code is optimized would
 // change them.
 settleShape(new IpLayer(6, new Uint8Array(40), 0, 40, 40), (ip) => {
@@ -742,7 +743,7 @@ const tri = (v: number): boolean | undefined => (v < 0 ? undefined : v === 1);
  * decode() does; what parsing decided (lengths, the layers found, the IPv6 fragment header's fields, errors) comes
  * from the record. The record's integers are stored as `| 0`: a Float64Array's element is a double, and a double stored
  * into a field V8 holds as a small integer makes it a boxed double (a heap number per object) and changes the class's
- * map, under code already optimized for the old one (see settleShape, packet.ts).
+ * map, under code already optimized for the old one (see settleShape, src/shapes.ts).
  */
 export function packetFromRecord(linktype: number, data: Uint8Array, r: Float64Array, at: number): Packet {
   const p = new Packet(linktype, data);

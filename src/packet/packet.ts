@@ -1,3 +1,4 @@
+import { ANY_OBJECTS, settleShape } from '../shapes.js';
 import type { DecodeError, EthHeader, GreHeader, IcmpHeader, IpHeader, Ip4Header, Ip6Header, TcpHeader, UdpHeader, VlanTag } from './types.js';
 
 /** How a packet came to be: off the wire, rebuilt by IP defragmentation, or a rebuilt TCP stream segment. */
@@ -86,27 +87,6 @@ export class Packet {
     return this.ip !== undefined ? this.ip.proto : -1;
   }
 }
-
-/**
- * Settles the shape V8 gives a class's objects before any code that reads them is optimized. V8 keeps a field
- * "const" until an object's second store to it of another value, and its type as narrow as what was stored so far
- * (objects of one map, small integers); the first object stored otherwise changes the class's map, and every optimized
- * function that checked the map is thrown away and compiled again. On the bench capture the first decode error
- * (frame 3,649) did that to nine functions of detection in each replay thread, the first IPv6 extension header
- * (frame 3,353) to those reading IPv6 headers. `stores` gives one object each field a second time, of the most general
- * kinds the class holds (any object, a double), at load. The object is kept: V8 holds a map's transitions weakly, and
- * once no object has the settled map a collection forgets it, and the next object is built on the narrow one again.
- */
-export function settleShape<T>(o: T, stores: (o: T) => void): void {
-  stores(o);
-  SETTLED.push(o);
-}
-
-/** The objects that keep their classes' settled maps alive (settleShape). */
-const SETTLED: unknown[] = [];
-
-/** Two objects of different maps: a field given both holds any object. */
-export const ANY_OBJECTS = [{}, []] as never[];
 
 settleShape(new Packet(0, new Uint8Array(1)), (p) => {
   p.linktype = 1;
