@@ -22,7 +22,12 @@ export function settleShape<T>(o: T, stores: (o: T) => void): void {
 const SETTLED: unknown[] = [];
 
 /** Two objects of different maps: a field given both holds any object. */
-export const ANY_OBJECTS = [{}, []] as never[];
+const ANY_OBJECTS = [{}, []];
+
+/** Gives each of `fields` of `o` two objects of different maps: the field then holds any object (settleShape). */
+export function anyObjectFields<T>(o: T, fields: readonly (keyof T)[]): void {
+  for (const v of ANY_OBJECTS) for (const f of fields) (o as Record<keyof T, unknown>)[f] = v;
+}
 
 /**
  * An empty list V8 already holds as a list of objects: an empty literal starts as a list of small integers, and its

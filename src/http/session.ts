@@ -1,5 +1,5 @@
 import { concat } from '../packet/bytes.js';
-import { ANY_OBJECTS, settleShape } from '../shapes.js';
+import { anyObjectFields, settleShape } from '../shapes.js';
 import { BodyInflater, type ContentCoding, type InflaterPool } from './inflate.js';
 import { normalizeUri, type UriNormalizeOptions } from './normalize.js';
 
@@ -92,21 +92,21 @@ function httpBuffers(kind: HttpBuffers['kind']): HttpBuffers {
 }
 
 settleShape(httpBuffers('request'), (h) => {
-  for (const o of ANY_OBJECTS) {
-    h.method = o;
-    h.uri = o;
-    h.rawUri = o;
-    h.version = o;
-    h.header = o;
-    h.rawHeader = o;
-    h.cookie = o;
-    h.rawCookie = o;
-    h.clientBody = o;
-    h.statCode = o;
-    h.statMsg = o;
-    h.fileData = o;
-    h.headers = o;
-  }
+  anyObjectFields(h, [
+    'method',
+    'uri',
+    'rawUri',
+    'version',
+    'header',
+    'rawHeader',
+    'cookie',
+    'rawCookie',
+    'clientBody',
+    'statCode',
+    'statMsg',
+    'fileData',
+    'headers',
+  ]);
   h.kind = 'body';
   h.complete = true;
 });

@@ -1,7 +1,7 @@
 import { u16, u32 } from './bytes.js';
 import { ipv4HeaderChecksumOk, transportChecksumOk } from './checksum.js';
 import { type DecodeStats, Packet } from './packet.js';
-import { ANY_OBJECTS, settleShape } from '../shapes.js';
+import { anyObjectFields, settleShape } from '../shapes.js';
 import type { DecodeError, IcmpHeader, Ip4Header, Ip6Ext, Ip6Header, IpHeader, IpOption, TcpHeader, TcpOption, UdpHeader } from './types.js';
 import { DECODE_ERRORS, LinkType } from './types.js';
 
@@ -179,10 +179,7 @@ settleShape(new IpLayer(6, new Uint8Array(40), 0, 40, 40), (ip) => {
   ip.proto = 44;
   ip.headerLength = 48;
   ip.fragHeaderOffset = 40;
-  for (const o of ANY_OBJECTS) {
-    ip.options = o;
-    ip.ext = o;
-  }
+  anyObjectFields(ip, ['options', 'ext']);
   ip.checksumOk = true;
   ip.checksumOk = undefined;
   void ip.src;

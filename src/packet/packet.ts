@@ -1,4 +1,4 @@
-import { ANY_OBJECTS, settleShape } from '../shapes.js';
+import { anyObjectFields, settleShape } from '../shapes.js';
 import type { DecodeError, EthHeader, GreHeader, IcmpHeader, IpHeader, Ip4Header, Ip6Header, TcpHeader, UdpHeader, VlanTag } from './types.js';
 
 /** How a packet came to be: off the wire, rebuilt by IP defragmentation, or a rebuilt TCP stream segment. */
@@ -94,18 +94,7 @@ settleShape(new Packet(0, new Uint8Array(1)), (p) => {
   p.tsSec = 2 ** 31;
   p.tsUsec = 1;
   p.origin = 'stream';
-  for (const o of ANY_OBJECTS) {
-    p.eth = o;
-    p.vlans = o;
-    p.mplsLabels = o;
-    p.ip = o;
-    p.outer = o;
-    p.gre = o;
-    p.tcp = o;
-    p.udp = o;
-    p.icmp = o;
-    p.icmp6 = o;
-  }
+  anyObjectFields(p, ['eth', 'vlans', 'mplsLabels', 'ip', 'outer', 'gre', 'tcp', 'udp', 'icmp', 'icmp6']);
   p.srcPort = 1;
   p.dstPort = 1;
   p.payloadOffset = 1;
