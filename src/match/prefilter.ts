@@ -141,10 +141,10 @@ function patternKey(nocase: boolean, bytes: Uint8Array): string {
  * The payload group (`pkt`) holds the file_data rules' patterns too. A subject without file data (no HTTP body, no
  * dcerpc2 file data: most TCP packets) has its payload as its file_data buffer (bufferOf), the bytes the payload group
  * scans, and the file_data group's scan was a second pass over them: on the bench capture nearly half the bytes
- * Hyperscan scanned, in a call per packet that found almost nothing, 5% of the two-worker inspection's CPU. The
- * matcher (candidates) takes the file_data rules from the payload group's scan when the file_data buffer is the
- * payload, and scans the file_data group only when it is not (the file_data rules the payload scan found then passed
- * over).
+ * Hyperscan scanned, in a call per packet that found almost nothing (skipping it outright saved 5% of the two-worker
+ * inspection's CPU; the one scan 2-3%). The matcher (candidates) takes the file_data rules from the payload group's
+ * scan when the file_data buffer is the payload, and scans the file_data group only when it is not (the file_data
+ * rules the payload scan found then passed over).
  */
 function* groupPatterns(rules: readonly PrefilterRule[]): Generator<GroupPatterns> {
   for (const proto of PROTO_CLASSES) {

@@ -33,7 +33,7 @@ export class Packet {
   /** ICMPv6 header. */
   icmp6: IcmpHeader | undefined = undefined;
   /**
-   * Source / destination port of TCP or UDP, else -1: set with `tcp` and `udp` (setTransport, decode.ts). Fields, not
+   * Source / destination port of TCP or UDP, else -1: set with `tcp` and `udp` (the decoders, decode.ts). Fields, not
    * getters choosing between the two layers: optimized code that had only met TCP packets was thrown away at the
    * first UDP one, for the load of its port it had never run.
    */
