@@ -323,12 +323,11 @@ export class Matcher {
    * IPv4 (6in4), ip rules also see the outer IPv4 header, as Snort 2.9.20 does (ET 2012141 on bug-4571-04); for IPv4
    * in IPv4 only the inner one (bug-7725-02).
    */
-  headerMatches(i: number, p: Packet): boolean {
+  headerMatches(i: number, p: Packet, cls: number): boolean {
     const proto = this.rules.columns.proto[i]!;
     const ip = p.ip!;
-    // (the packet's class, not its layers read per rule protocol: a load first run after optimization, the first UDP
-    // rule's, throws the code away; see classCodeOf)
-    const cls = classCodeOf(p);
+    // (by the packet's class, `cls`: classCodeOf, which candidates has made; not its layers read per rule protocol, a
+    // load first run after optimization, the first UDP rule's, throwing the code away)
     switch (proto) {
       case PROTO_TCP:
       case PROTO_UDP:
@@ -395,7 +394,7 @@ export class Matcher {
           if (seen[i] === stamp) continue;
           seen[i] = stamp;
           if (this.decodeTime[i] === 1) continue;
-          if (this.headerMatches(i, p) && (!cacheable || sameForFlowDirection(this.rules.get(i), this.rules.columns.flags[i]!, s))) out.push(i);
+          if (this.headerMatches(i, p, cls) && (!cacheable || sameForFlowDirection(this.rules.get(i), this.rules.columns.flags[i]!, s))) out.push(i);
         }
         if (cacheable) {
           const list = this.sharedNoFp(out.ids, out.n);
@@ -447,7 +446,7 @@ export class Matcher {
           if (seen[i] === stamp || (fileDataRule[i]! & passFileData) !== 0) continue;
           seen[i] = stamp;
           if ((ruleFlags[i]! & classBit) === 0) continue;
-          if (this.headerMatches(i, p)) out.push(i);
+          if (this.headerMatches(i, p, cls)) out.push(i);
         }
       }
     }
