@@ -15,7 +15,7 @@ import type { InflaterPool } from '../http/inflate.js';
 import type { Dce2Stats } from '../dce2/session.js';
 import { Endpoint, Flow, type FlowKind, type TcpState } from './flow.js';
 import { closeSessions, httpOf, ItemParsers, packetItem, type InspectionItem, type PipelineOptions } from './pipeline.js';
-import { resolveFlowConfig, type FlushReason, type StreamSegment } from './table.js';
+import { resolveFlowConfig, type FlowStats, type FlushReason, type StreamSegment } from './table.js';
 import { SHARD_KINDS as ALL_KINDS_ORDER } from './shard.js';
 
 const REC_FLOW_NEW = 1;
@@ -116,6 +116,19 @@ export class NativePipeline {
   /** The flows the C table holds (any order). */
   *values(): IterableIterator<Flow> {
     for (const f of this.slots) if (f !== undefined) yield f;
+  }
+
+  /** The flow table's counts (FlowTable.stats), read from C. */
+  get flowStats(): FlowStats {
+    const s = this.engine.frontStats(this.front);
+    return {
+      created: { tcp: s[0]!, udp: s[1]!, icmp: s[2]!, ip: s[3]! },
+      timedOut: s[4]!,
+      evicted: s[5]!,
+      noSession: s[6]!,
+      flushedSegments: s[7]!,
+      flushedBytes: s[8]!,
+    };
   }
 
   /** The defragmenter's counts (Defragmenter.stats), read from C. */

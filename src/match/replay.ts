@@ -70,6 +70,8 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
   /** SMB2 command chains cut at SMB2_MAX_CHAIN, tree ids evicted at SMB2_MAX_TREES (src/dce2). */
   smb2ChainsCut: number;
   smb2TreesEvicted: number;
+  /** Sessions the flow table evicted at its limits (stream5_global max_tcp, max_udp, max_icmp, max_ip). */
+  flowsEvicted: number;
 };
 
 /** A pipeline's drops after a capture. */
@@ -89,6 +91,7 @@ export function pipelineDrops(pipe: Pipeline): PipelineDrops {
     appGaps: dns.gaps + tls.gaps,
     smb2ChainsCut: pipe.dce2Stats.chainsCut,
     smb2TreesEvicted: pipe.dce2Stats.treesEvicted,
+    flowsEvicted: (pipe instanceof PacketPipeline ? pipe.flows.stats : pipe.flowStats).evicted,
   };
 }
 
@@ -125,6 +128,14 @@ export function captureWarnings(file: string, notes: readonly string[], drops: P
   if (drops.appGaps > 0)
     out.push({
       text: `${file}: DNS/TLS: ${drops.appGaps} TCP stream(s) with missing bytes before a DNS message or ClientHello was whole: not read past the gap`,
+      damaged: false,
+    });
+  if (drops.flowsEvicted > 0)
+    out.push({
+      text:
+        `${file}: flows: ${drops.flowsEvicted} session(s) evicted at the flow table's per-protocol limits (stream5_global ` +
+        `max_tcp, max_udp, max_icmp, max_ip), the least recently used first: their queued data was inspected as they left, ` +
+        `their later packets opened new sessions`,
       damaged: false,
     });
   if (drops.smb2ChainsCut > 0 || drops.smb2TreesEvicted > 0) {
@@ -509,6 +520,7 @@ export class ShardedReplay {
       appGaps: 0,
       smb2ChainsCut: 0,
       smb2TreesEvicted: 0,
+      flowsEvicted: 0,
     };
     for (const e of this.ends) {
       drops.datagramMemcap += e!.drops.datagramMemcap;
@@ -523,8 +535,16 @@ export class ShardedReplay {
       drops.appGaps += e!.drops.appGaps;
       drops.smb2ChainsCut += e!.drops.smb2ChainsCut;
       drops.smb2TreesEvicted += e!.drops.smb2TreesEvicted;
+      drops.flowsEvicted += e!.drops.flowsEvicted;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
+    if (drops.flowsEvicted > 0)
+      warnings?.push({
+        text:
+          `${path}: flows: each of the ${this.shards} worker threads has a flow table of these limits, so this replay can keep ` +
+          `sessions a replay in one thread (--workers 0) evicts, and its alerts can differ from that one's`,
+        damaged: false,
+      });
     // (every shard's plan saw every frame: the same count in each)
     if (end.planHashed > 0)
       warnings?.push({
