@@ -13,7 +13,7 @@ import { AppParsers, type AppBuffers } from '../app/session.js';
 import { DCE2_SMB_PORTS, Dce2SmbSession, newDce2Stats, type Dce2Stats } from '../dce2/session.js';
 import { smbPduHeadIn } from '../dce2/smb-paf.js';
 import { setAppProto, type Flow } from './flow.js';
-import { FlowTable, type FlowConfig, type StreamSegment } from './table.js';
+import { FlowTable, type FlowConfig, type FlowStats, type StreamSegment } from './table.js';
 import { portMap } from './port-map.js';
 
 /** Ports http_inspect_server decodes in the snort.conf shipped with Snort 2.9.20 (`ports { ... }`). */
@@ -244,6 +244,10 @@ export class PacketPipeline {
   readonly decodeStats = new DecodeStats();
   readonly defrag: Defragmenter;
   readonly flows: FlowTable;
+  /** The flow table's counts (as NativePipeline.flowStats reads the native front's). */
+  get flowStats(): FlowStats {
+    return this.flows.stats;
+  }
   readonly parsers: ItemParsers;
   readonly inflaters: InflaterPool;
   readonly app: AppParsers;

@@ -91,7 +91,7 @@ export function pipelineDrops(pipe: Pipeline): PipelineDrops {
     appGaps: dns.gaps + tls.gaps,
     smb2ChainsCut: pipe.dce2Stats.chainsCut,
     smb2TreesEvicted: pipe.dce2Stats.treesEvicted,
-    flowsEvicted: (pipe instanceof PacketPipeline ? pipe.flows.stats : pipe.flowStats).evicted,
+    flowsEvicted: pipe.flowStats.evicted,
   };
 }
 
