@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildIp } from '../src/packet/build.js';
-import { formatEveAlert, formatFastAlert, type AlertEvent } from '../src/output/alert.js';
+import { formatEveAlert, formatFastAlert, snortTimestamp, type AlertEvent } from '../src/output/alert.js';
 import { formatFirewallLine } from '../src/runtime/firewall-log.js';
 import { dropPrefix } from '../src/config/honeywall-conf.js';
 import { emitFirewall, RULES_FILE } from '../src/emit/firewall/index.js';
@@ -49,6 +49,38 @@ describe('alert lines', () => {
     expect(formatFastAlert({ ...e, blocked: false, classification: undefined, proto: 'ICMP', sport: -1, dport: -1 }, true)).toBe(
       '11/14-22:13:20.000042  [**] [1:9000001:1] Dropping Telnet connection [**] [Priority: 1] {ICMP} 10.0.0.20 -> 10.0.0.1',
     );
+  });
+  it("fast timestamps: the last second's date and time kept (the cache) give what a fresh Date gives", () => {
+    const fresh = (sec: number, usec: number, utc: boolean) => {
+      const d = new Date(sec * 1000);
+      const f = utc
+        ? [d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+        : [d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
+      const p2 = (n: number) => String(n).padStart(2, '0');
+      return `${p2(f[0]!)}/${p2(f[1]!)}-${p2(f[2]!)}:${p2(f[3]!)}:${p2(f[4]!)}.${String(usec).padStart(6, '0')}`;
+    };
+    // runs of the same second (as a capture's events come), the seconds from a few so that one comes back with the
+    // other clock; local time away from UTC (Node reads TZ again when it is set)
+    const stamp = fc.record({
+      sec: fc.oneof(fc.constantFrom(0, 1_000_000_000, 1_700_000_000), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+      usec: fc.integer({ min: 0, max: 999_999 }),
+      utc: fc.boolean(),
+    });
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(stamp, fc.integer({ min: 1, max: 4 })), { maxLength: 20 }), (runs) => {
+          for (const [t, n] of runs)
+            for (let k = 0; k < n; k++)
+              expect(snortTimestamp(t.sec, (t.usec + k) % 1_000_000, t.utc)).toBe(fresh(t.sec, (t.usec + k) % 1_000_000, t.utc));
+        }),
+        { numRuns: 200, seed: 20261205 },
+      );
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
   it('EVE JSON', () => {
     const o = JSON.parse(formatEveAlert(e)) as Record<string, unknown>;

@@ -11,42 +11,14 @@ import { FlowRecorder, type FlowRecord } from '../flow/recorder.js';
 import { SHARD_KINDS, SHARD_NO_IP, type ShardPlan } from '../flow/shard.js';
 import { eventContext } from '../output/alert.js';
 import { copyFrame } from '../packet/pcap.js';
-import { eventPacketOf, type EventPacket } from './decide.js';
 import type { Matcher } from './engine.js';
+import { ReportWriter, type ShardMatch, type ShardOrder } from './shard-reports.js';
 
 /**
- * A report: the rules one item matched, or a flow that ended (with flow events on), and where it stands in capture
- * order.
+ * A report: the rules one item matched (written to the shard's ReportWriter, read back as ShardMatch), or a flow that
+ * ended (with flow events on), and where it stands in capture order.
  */
 export type ShardResult = ShardMatch | ShardFlowEnd;
-
-interface ShardOrder {
-  /** The capture position (packet number) whose processing produced the item; `total` for the end of capture. */
-  index: number;
-  /**
-   * 0: a rebuilt segment of a flow that timed out (or, at the end, of a flow still open), ordered among the shards
-   * by `key` (the flow's last packet, or its first for the end) as one flow table orders them; 1: the others;
-   * 2: flows that ended there, after every event of that position, by `key` then `key2` (last and first packet; at
-   * the end, first packet) as the FlowRecorder orders them.
-   */
-  phase: 0 | 1 | 2;
-  key: number;
-  key2: number;
-  /** Order within the shard. */
-  seq: number;
-}
-
-export interface ShardMatch extends ShardOrder {
-  kind: 'match';
-  rules: number[];
-  /** Per rule, what the event queue still has to do with it (decide.ts Matches). */
-  flags: number[];
-  packet: EventPacket;
-  /** EventContext's plain fields. */
-  pcapCnt: number;
-  flowId: number | undefined;
-  appProto: string | undefined;
-}
 
 export interface ShardFlowEnd extends ShardOrder {
   kind: 'flow';
@@ -55,6 +27,10 @@ export interface ShardFlowEnd extends ShardOrder {
 
 export class ReplayShard {
   private seq = 0;
+  /** The matched items' reports since the last post (replay-worker.ts takes them). */
+  readonly reports = new ReportWriter();
+  /** The order fields of the report being written (one object, reused). */
+  private readonly order: ShardOrder = { index: 0, phase: 1, key: 0, key2: 0, seq: 0 };
   /** Kept with flow events on: the shard's flows' records (flow events are written on the reading thread). */
   private readonly recorder: FlowRecorder | undefined;
 
@@ -69,19 +45,19 @@ export class ReplayShard {
   }
 
   /** A frame of this shard (its bytes this call's to keep). */
-  private frame(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): void {
+  private frame(linktype: number, data: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardFlowEnd[]): void {
     this.frameItems(this.pipeline.push(linktype, data, tsSec, tsUsec, index), index, out);
   }
 
   /** The items of the frame at `index` (recorded, then inspected), then the flows that ended there. */
-  private frameItems(items: InspectionItem[], index: number, out: ShardResult[]): void {
+  private frameItems(items: InspectionItem[], index: number, out: ShardFlowEnd[]): void {
     if (this.recorder !== undefined) for (const item of items) this.recorder.packet(item, index, 0);
-    for (const item of items) this.item(item, index, false, out);
+    for (const item of items) this.item(item, index, false);
     this.ended(index, out);
   }
 
   /** Flows that ended at capture position `index` (timed out, evicted, or at the end, still open). */
-  private ended(index: number, out: ShardResult[], end = false): void {
+  private ended(index: number, out: ShardFlowEnd[], end = false): void {
     const r = this.recorder;
     if (r === undefined) return;
     for (const record of r.takeEnded()) {
@@ -94,7 +70,7 @@ export class ReplayShard {
    * A frame as the capture reader shows it (`view` valid during the call only): a frame of another shard (the plan's
    * answer) only moves this shard's clock; the others are copied and go through the pipeline.
    */
-  frameView(linktype: number, view: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): void {
+  frameView(linktype: number, view: Uint8Array, tsSec: number, tsUsec: number, index: number, out: ShardFlowEnd[]): void {
     if (this.skipped(this.plan.frame(linktype, view), tsSec, tsUsec, index, out)) return;
     this.frame(linktype, copyFrame(view), tsSec, tsUsec, index, out);
   }
@@ -103,29 +79,29 @@ export class ReplayShard {
    * A batch of records the addon's capture walk found (CaptureParser.walkPcap: `walked` holds n, over buf, frame
    * `first + k` the k-th), in one call into the native front (NativePipeline.pushWalked).
    */
-  framesWalked(linktype: number, buf: Uint8Array, walked: Int32Array, n: number, first: number, out: ShardResult[]): void {
+  framesWalked(linktype: number, buf: Uint8Array, walked: Int32Array, n: number, first: number, out: ShardFlowEnd[]): void {
     this.pipeline.pushWalked(buf, walked, n, this.shard, linktype, first, (items, index) => this.frameItems(items, index, out));
   }
 
   /** A frame of another shard (`owner`: the plan's answer) only moves this shard's clock: true for those. */
-  private skipped(owner: number, tsSec: number, tsUsec: number, index: number, out: ShardResult[]): boolean {
+  private skipped(owner: number, tsSec: number, tsUsec: number, index: number, out: ShardFlowEnd[]): boolean {
     if (owner === SHARD_NO_IP ? this.shard === 0 : owner >> 2 === this.shard) return false;
     if (owner === SHARD_NO_IP) return true;
     const items = this.pipeline.advance(SHARD_KINDS[owner & 3]!, tsSec, tsUsec);
-    for (const item of items) this.item(item, index, false, out);
+    for (const item of items) this.item(item, index, false);
     this.ended(index, out);
     return true;
   }
 
   /** End of capture: what is still queued in the shard's flows. */
-  finish(total: number, out: ShardResult[]): void {
-    for (const item of this.pipeline.finish()) this.item(item, total, true, out);
+  finish(total: number, out: ShardFlowEnd[]): void {
+    for (const item of this.pipeline.finish()) this.item(item, total, true);
     this.ended(total, out, true);
   }
 
   items = 0;
 
-  private item(item: InspectionItem, index: number, end: boolean, out: ShardResult[]): void {
+  private item(item: InspectionItem, index: number, end: boolean): void {
     this.items++;
     const seq = this.seq++;
     const matched = this.matcher.collect(item);
@@ -135,20 +111,11 @@ export class ReplayShard {
     const phase = end || timedOut ? 0 : 1;
     const key = flow === undefined || phase === 1 ? 0 : end ? flow.createdIndex : flow.lastIndex;
     const ctx = eventContext(flow, end ? -1 : index);
-    out.push({
-      kind: 'match',
-      index,
-      phase,
-      key,
-      key2: 0,
-      seq,
-      rules: matched.rules.map((r) => r.index),
-      flags: matched.flags,
-      packet: eventPacketOf(item.packet),
-      pcapCnt: ctx.pcapCnt,
-      flowId: ctx.flowId,
-      appProto: ctx.appProto,
-    });
+    this.order.index = index;
+    this.order.phase = phase;
+    this.order.key = key;
+    this.order.seq = seq;
+    this.reports.add(this.order, matched.rules, matched.flags, item.packet, ctx.pcapCnt, ctx.flowId, ctx.appProto);
   }
 }
 

@@ -12,7 +12,8 @@ import { loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
 import { pipelineDrops, replayPipelineOptions, type PipelineDrops } from './replay.js';
 import { NativePipeline } from '../flow/native-pipeline.js';
-import { ReplayShard, type ShardResult } from './replay-shard.js';
+import { ReplayShard, type ShardFlowEnd } from './replay-shard.js';
+import type { ReportBatch } from './shard-reports.js';
 
 export interface ReplayWorkerData {
   artifact: string;
@@ -27,15 +28,19 @@ export interface ReplayWorkerData {
 /** capture: replay this file with fresh flows; close: the last message, answered with the shard's figures. */
 export type ReplayWorkerRequest = { type: 'capture'; path: string } | { type: 'close' };
 
-/** What a shard posts: reports of the frames before `upTo` (results), of the whole capture (end), its figures (done). */
+/**
+ * What a shard posts: reports of the frames before `upTo` (results), of the whole capture (end), its figures (done).
+ * The matched items' reports come in one transferred buffer (shard-reports.ts), the flows that ended as objects.
+ */
 export type ReplayWorkerMessage =
   | { type: 'ready' }
   | { type: 'error'; message: string }
-  | { type: 'results'; upTo: number; results: ShardResult[] }
+  | { type: 'results'; upTo: number; reports: ReportBatch; flows: ShardFlowEnd[] }
   | {
       type: 'end';
       total: number;
-      results: ShardResult[];
+      reports: ReportBatch;
+      flows: ShardFlowEnd[];
       packets: number;
       bytes: number;
       /** The capture could not be read to its end: where and why (CaptureFormatError's fields). */
@@ -57,7 +62,7 @@ function run(): void {
   const port = parentPort;
   if (!port) throw new Error('replay-worker.js must run in a worker thread');
   const data = workerData as ReplayWorkerData;
-  const post = (m: ReplayWorkerMessage) => port.postMessage(m);
+  const post = (m: ReplayWorkerMessage) => port.postMessage(m, m.type === 'results' || m.type === 'end' ? [m.reports.buffer] : []);
   let matcher: ReturnType<typeof loadMatcher>;
   try {
     matcher = loadMatcher(data.artifact, { checksumMode: data.checksumMode });
@@ -79,7 +84,7 @@ function run(): void {
       plan,
       data.flowEvents,
     );
-    let out: ShardResult[] = [];
+    let out: ShardFlowEnd[] = [];
     let index = 0;
     let bytes = 0;
     const notes = new CaptureNotes();
@@ -90,7 +95,7 @@ function run(): void {
         bytes += view.length;
         shard.frameView(r.linktype, view, r.tsSec, r.tsUsec, index++, out);
         if (index % POST_EVERY === 0) {
-          post({ type: 'results', upTo: index, results: out });
+          post({ type: 'results', upTo: index, reports: shard.reports.take(), flows: out });
           out = [];
         }
       },
@@ -106,7 +111,7 @@ function run(): void {
           index += n;
           // (a post when the batch crossed a multiple of POST_EVERY: the frames before `index` are all reported)
           if (Math.floor(index / POST_EVERY) > Math.floor(before / POST_EVERY)) {
-            post({ type: 'results', upTo: index, results: out });
+            post({ type: 'results', upTo: index, reports: shard.reports.take(), flows: out });
             out = [];
           }
         },
@@ -117,7 +122,8 @@ function run(): void {
     post({
       type: 'end',
       total: index,
-      results: out,
+      reports: shard.reports.take(),
+      flows: out,
       packets: index,
       bytes,
       error: error && { file: error.file, offset: error.offset, detail: error.detail },

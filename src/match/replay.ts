@@ -22,6 +22,7 @@ import type { RulePlan } from './plan.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
 import { byCaptureOrder, type ShardResult } from './replay-shard.js';
+import { readReports } from './shard-reports.js';
 import type { ReplayWorkerData, ReplayWorkerMessage, ReplayWorkerRequest } from './replay-worker.js';
 
 export interface Inspector {
@@ -439,7 +440,16 @@ export class ShardedReplay {
       this.limits.merge(m.limits);
       this.closed++;
     } else {
-      for (const r of m.results) this.queued[shard]!.push(r);
+      // the shard's matches and ended flows, each in the shard's order: merged back into it by `seq`
+      const q = this.queued[shard]!;
+      const matches = readReports(m.reports);
+      const flows = m.flows;
+      let i = 0;
+      let j = 0;
+      while (i < matches.length || j < flows.length) {
+        if (j === flows.length || (i < matches.length && matches[i]!.seq < flows[j]!.seq)) q.push(matches[i++]!);
+        else q.push(flows[j++]!);
+      }
       if (m.type === 'results') this.upTo[shard] = m.upTo;
       else {
         this.upTo[shard] = Infinity;

@@ -148,13 +148,21 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** `MM/DD-HH:MM:SS.uuuuuu` in local time (Snort's default; `utc` as with snort -U). */
 export function snortTimestamp(sec: number, usec: number, utc = false): string {
-  const d = new Date(clampTimestampSec(sec) * 1000);
-  usec = clampUsec(usec);
-  const [mo, da, h, mi, s] = utc
-    ? [d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
-    : [d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
-  return `${pad(mo)}/${pad(da)}-${pad(h)}:${pad(mi)}:${pad(s)}.${pad(usec, 6)}`;
+  sec = clampTimestampSec(sec);
+  // the date and time of the last second asked for: a capture's events come many to a second, and the Date's fields
+  // cost more than the rest of a fast line
+  if (sec !== lastSecond.sec || utc !== lastSecond.utc) {
+    const d = new Date(sec * 1000);
+    const [mo, da, h, mi, s] = utc
+      ? [d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+      : [d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
+    lastSecond.sec = sec;
+    lastSecond.utc = utc;
+    lastSecond.text = `${pad(mo)}/${pad(da)}-${pad(h)}:${pad(mi)}:${pad(s)}.`;
+  }
+  return lastSecond.text + pad(clampUsec(usec), 6);
 }
+const lastSecond = { sec: Number.NaN, utc: false, text: '' };
 
 function endpoint(addr: string, port: number): string {
   if (port < 0) return addr;
