@@ -78,6 +78,11 @@ describe.skipIf(reason !== undefined)('honeywall run operations: queue balance, 
     const s = status();
     expect(s.queues.map((q) => q.queue).sort()).toEqual([0, 1]);
     for (const q of s.queues) expect(q.verdicts.packets).toBeGreaterThan(0);
+    // each worker's session table: the sessions it made, none evicted at these loads
+    for (const q of s.queues) {
+      expect(q.flows.created.tcp + q.flows.created.udp).toBeGreaterThan(0);
+      expect(q.flows.evicted).toBe(0);
+    }
     expect(s.kernelQueues.map((q) => q.queue).sort()).toEqual([0, 1]);
   }, 60_000);
 

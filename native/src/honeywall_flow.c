@@ -59,6 +59,8 @@ struct hw_flow_table {
   /* PAF's view of the queued data */
   uint8_t peek[PAF_PEEK];
   double created[4], timed_out, evicted, no_session, flushed_segments, flushed_bytes;
+  /* TCP segments a full reassembly queue did not take (even after flushing what was in order), and their bytes */
+  double refused_segments, refused_bytes;
 };
 
 
@@ -530,10 +532,15 @@ static int tcp_update(hw_flow_table *t, hw_flow *f, const hw_packet *p, const ui
       hw_stream *s = stream_of(t, f, sender);
       if (s != NULL) {
         const uint8_t *payload = b + p->payload_offset;
+        const double refused = s->refused;
         inserted = hw_stream_insert(s, tcp->seq, payload, len, meta);
         if (!inserted && s->queued_bytes + len > t->cfg.max_queued_bytes) {
           flush_stream(t, f, sender, from_client, -1, HW_SIZE, meta, 0);
           inserted = hw_stream_insert(s, tcp->seq, payload, len, meta);
+        }
+        if (!inserted && s->refused > refused) {
+          t->refused_segments++;
+          t->refused_bytes += len;
         }
       }
     }
@@ -738,6 +745,8 @@ void hw_flow_front_stats(const hw_flow_table *t, double out[HW_FLOW_STATS]) {
   out[7] = t->flushed_segments;
   out[8] = t->flushed_bytes;
   out[9] = t->count;
+  out[10] = t->refused_segments;
+  out[11] = t->refused_bytes;
 }
 
 #ifndef HW_NO_NAPI

@@ -97,8 +97,9 @@ typedef struct {
 
 /* a flow removed during a call: [createdIndex, reason, the number of segments of the call before it, slot] */
 #define HW_REMOVED_STRIDE 4
-/* hw_flow_front_stats: created tcp, udp, icmp, ip, timed out, evicted, no session, flushed segments and bytes, flows */
-#define HW_FLOW_STATS 10
+/* hw_flow_front_stats: created tcp, udp, icmp, ip, timed out, evicted, no session, flushed segments and bytes, flows,
+ * segments a full reassembly queue refused and their bytes */
+#define HW_FLOW_STATS 12
 
 hw_flow_table *hw_flow_table_new(const hw_flow_config *cfg);
 void hw_flow_table_free(hw_flow_table *t);

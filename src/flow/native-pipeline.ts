@@ -128,6 +128,8 @@ export class NativePipeline {
       noSession: s[6]!,
       flushedSegments: s[7]!,
       flushedBytes: s[8]!,
+      refusedSegments: s[10]!,
+      refusedBytes: s[11]!,
     };
   }
 
@@ -135,9 +137,9 @@ export class NativePipeline {
   get defrag(): { stats: DefragStats; pending: number; memory: number } {
     const s = this.engine.frontStats(this.front);
     return {
-      stats: { fragments: s[10]!, reassembled: s[11]!, timeouts: s[12]!, evicted: s[13]!, datagramMemcap: s[14]!, overlaps: s[15]!, bad: s[16]! },
-      pending: s[17]!,
-      memory: s[18]!,
+      stats: { fragments: s[12]!, reassembled: s[13]!, timeouts: s[14]!, evicted: s[15]!, datagramMemcap: s[16]!, overlaps: s[17]!, bad: s[18]! },
+      pending: s[19]!,
+      memory: s[20]!,
     };
   }
 

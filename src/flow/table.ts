@@ -151,6 +151,12 @@ export interface FlowStats {
   noSession: number;
   flushedSegments: number;
   flushedBytes: number;
+  /**
+   * TCP segments a full reassembly queue did not take (max_queued_bytes / max_queued_segs, even after what was in
+   * order was flushed), and their bytes: inspected as packets, missing from the rebuilt stream.
+   */
+  refusedSegments: number;
+  refusedBytes: number;
 }
 
 class LruList {
@@ -268,6 +274,8 @@ export class FlowTable {
     noSession: 0,
     flushedSegments: 0,
     flushedBytes: 0,
+    refusedSegments: 0,
+    refusedBytes: 0,
   };
   private readonly flows = new FlowIndex<Flow>();
   /** Per kind, by kindIndex: the flows from the most recently used, whether the kind is tracked, its limit and timeout. */
@@ -504,11 +512,16 @@ export class FlowTable {
       if (syn) sender.sawSyn((t.seq + 1) >>> 0);
       if (len > 0 && !syn && !(sender.finSeen && sender.finEnd >= 0 && seqDiff(t.seq, sender.finEnd) >= 0)) {
         const s = this.streamOf(flow, sender, fromClient);
+        const refused = s.refused;
         inserted = s.insert(t.seq, p.payload, meta);
         if (!inserted && s.queuedBytes + len > this.maxQueuedBytes) {
           // queue full: hand out what is in order, then try again
           this.flushStream(flow, sender, fromClient, Infinity, 'size', out, meta);
           inserted = s.insert(t.seq, p.payload, meta);
+        }
+        if (!inserted && s.refused > refused) {
+          this.stats.refusedSegments++;
+          this.stats.refusedBytes += len;
         }
       }
     } else if (flow.midstream && len > 0 && !syn && !sender.unflushedEnded && sender.unflushedFirst < 0) {

@@ -73,6 +73,9 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
   smb2TreesEvicted: number;
   /** Sessions the flow table evicted at its limits (stream5_global max_tcp, max_udp, max_icmp, max_ip). */
   flowsEvicted: number;
+  /** TCP segments a full reassembly queue refused (stream5_tcp max_queued_bytes, max_queued_segs), and their bytes. */
+  segmentsRefused: number;
+  segmentsRefusedBytes: number;
 };
 
 /** A pipeline's drops after a capture. */
@@ -93,6 +96,8 @@ export function pipelineDrops(pipe: Pipeline): PipelineDrops {
     smb2ChainsCut: pipe.dce2Stats.chainsCut,
     smb2TreesEvicted: pipe.dce2Stats.treesEvicted,
     flowsEvicted: pipe.flowStats.evicted,
+    segmentsRefused: pipe.flowStats.refusedSegments,
+    segmentsRefusedBytes: pipe.flowStats.refusedBytes,
   };
 }
 
@@ -137,6 +142,14 @@ export function captureWarnings(file: string, notes: readonly string[], drops: P
         `${file}: flows: ${drops.flowsEvicted} session(s) evicted at the flow table's per-protocol limits (stream5_global ` +
         `max_tcp, max_udp, max_icmp, max_ip), the least recently used first: their queued data was inspected as they left, ` +
         `their later packets opened new sessions`,
+      damaged: false,
+    });
+  if (drops.segmentsRefused > 0)
+    out.push({
+      text:
+        `${file}: reassembly: ${drops.segmentsRefused} TCP segment(s) (${drops.segmentsRefusedBytes} bytes) not queued: their ` +
+        `direction's reassembly queue was full (stream5_tcp max_queued_bytes, max_queued_segs) with data it could not ` +
+        `flush yet (out of order, behind a gap); inspected as packets, they are missing from the rebuilt stream`,
       damaged: false,
     });
   if (drops.smb2ChainsCut > 0 || drops.smb2TreesEvicted > 0) {
@@ -531,6 +544,8 @@ export class ShardedReplay {
       smb2ChainsCut: 0,
       smb2TreesEvicted: 0,
       flowsEvicted: 0,
+      segmentsRefused: 0,
+      segmentsRefusedBytes: 0,
     };
     for (const e of this.ends) {
       drops.datagramMemcap += e!.drops.datagramMemcap;
@@ -546,6 +561,8 @@ export class ShardedReplay {
       drops.smb2ChainsCut += e!.drops.smb2ChainsCut;
       drops.smb2TreesEvicted += e!.drops.smb2TreesEvicted;
       drops.flowsEvicted += e!.drops.flowsEvicted;
+      drops.segmentsRefused += e!.drops.segmentsRefused;
+      drops.segmentsRefusedBytes += e!.drops.segmentsRefusedBytes;
     }
     warnings?.push(...captureWarnings(path, end.notes, drops));
     if (drops.flowsEvicted > 0)

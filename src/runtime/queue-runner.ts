@@ -20,6 +20,12 @@ export interface QueueRunnerStats {
   rejectsFailed: number;
   blockedSessions: number;
   heldNow: number;
+  /**
+   * The session table's counts (FlowTable.stats): sessions made per protocol, timed out, evicted at its limits (max_tcp
+   * and its kin, which a honeypot's scan or flood can reach: an evicted session's later packets start a new one, its
+   * flowbits and block flag gone), packets that opened none; and the sessions held now.
+   */
+  flows: { created: Record<string, number>; timedOut: number; evicted: number; noSession: number; held: number };
   stream: Record<string, number>;
   /** The defragmenter's counts (DefragStats: reassembled, timeouts, memcap drops, overlaps, bad fragments). */
   defrag: Record<string, number>;
@@ -142,6 +148,13 @@ export class QueueRunner {
       rejectsFailed: this.rejects.failed,
       blockedSessions: blocked,
       heldNow: inline.heldNow,
+      flows: {
+        created: { ...inline.flows.stats.created },
+        timedOut: inline.flows.stats.timedOut,
+        evicted: inline.flows.stats.evicted,
+        noSession: inline.flows.stats.noSession,
+        held: inline.flows.size,
+      },
       stream: { ...inline.stats, ...inline.stats.events, events: undefined } as unknown as Record<string, number>,
       // datagrams the defragmenter let go at its memcaps (their fragments end as 1000:5, fragments that never completed)
       defrag: { ...inline.defrag.stats },
