@@ -78,6 +78,24 @@ export type PipelineDrops = Pick<DefragStats, 'datagramMemcap' | 'evicted'> & {
   segmentsRefusedBytes: number;
 };
 
+/** The drops that are counts (every one but the inflaters' cap): a sharded replay sums them over its shards. */
+const DROP_COUNTS = [
+  'datagramMemcap',
+  'evicted',
+  'inflatersEvicted',
+  'dnsMalformed',
+  'dnsTruncated',
+  'dnsQueriesDropped',
+  'tlsMalformed',
+  'tlsTooLong',
+  'appGaps',
+  'smb2ChainsCut',
+  'smb2TreesEvicted',
+  'flowsEvicted',
+  'segmentsRefused',
+  'segmentsRefusedBytes',
+] as const satisfies readonly Exclude<keyof PipelineDrops, 'inflatersMax'>[];
+
 /** A pipeline's drops after a capture. */
 export function pipelineDrops(pipe: Pipeline): PipelineDrops {
   const { datagramMemcap, evicted } = pipe.defrag.stats;
@@ -529,41 +547,10 @@ export class ShardedReplay {
       stats.packets += end.packets;
       stats.bytes += end.bytes;
     }
-    // every shard read the whole file (the same notes); each defragmented its own share of the datagrams
-    const drops: PipelineDrops = {
-      datagramMemcap: 0,
-      evicted: 0,
-      inflatersEvicted: 0,
-      inflatersMax: 0,
-      dnsMalformed: 0,
-      dnsTruncated: 0,
-      dnsQueriesDropped: 0,
-      tlsMalformed: 0,
-      tlsTooLong: 0,
-      appGaps: 0,
-      smb2ChainsCut: 0,
-      smb2TreesEvicted: 0,
-      flowsEvicted: 0,
-      segmentsRefused: 0,
-      segmentsRefusedBytes: 0,
-    };
-    for (const e of this.ends) {
-      drops.datagramMemcap += e!.drops.datagramMemcap;
-      drops.evicted += e!.drops.evicted;
-      drops.inflatersEvicted += e!.drops.inflatersEvicted;
-      drops.inflatersMax = e!.drops.inflatersMax;
-      drops.dnsMalformed += e!.drops.dnsMalformed;
-      drops.dnsTruncated += e!.drops.dnsTruncated;
-      drops.dnsQueriesDropped += e!.drops.dnsQueriesDropped;
-      drops.tlsMalformed += e!.drops.tlsMalformed;
-      drops.tlsTooLong += e!.drops.tlsTooLong;
-      drops.appGaps += e!.drops.appGaps;
-      drops.smb2ChainsCut += e!.drops.smb2ChainsCut;
-      drops.smb2TreesEvicted += e!.drops.smb2TreesEvicted;
-      drops.flowsEvicted += e!.drops.flowsEvicted;
-      drops.segmentsRefused += e!.drops.segmentsRefused;
-      drops.segmentsRefusedBytes += e!.drops.segmentsRefusedBytes;
-    }
+    // every shard read the whole file (the same notes); each defragmented its own share of the datagrams: the counts
+    // summed over the shards (inflatersMax is a cap, the same in each)
+    const drops = { ...end.drops };
+    for (const e of this.ends.slice(1)) for (const k of DROP_COUNTS) drops[k] += e!.drops[k];
     warnings?.push(...captureWarnings(path, end.notes, drops));
     if (drops.flowsEvicted > 0)
       warnings?.push({

@@ -129,7 +129,7 @@ export class ReportWriter {
     this.count++;
   }
 
-  /** The reports since the last take (the buffer is the caller's to transfer; the writer starts a new one). */
+  /** The reports since the last take, in a buffer of their own (the caller's to transfer; the writer keeps its array). */
   take(): ReportBatch {
     const batch: ReportBatch = { buffer: this.f.buffer.slice(0, 8 * this.used), count: this.count, strings: this.strings };
     this.used = 0;

@@ -152,8 +152,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       }
       const json: unknown[] = [];
       // Lines are written in chunks of about 64 KiB (and at the end of each capture): a write per alert cost the
-      // reading thread of a sharded replay a Buffer and a trip through the stream's machinery each, about a quarter
-      // of its work for the bench capture's 14,103 alerts.
+      // reading thread of a sharded replay a Buffer and a trip through the stream's machinery each, about a third of
+      // its time with the bench capture's 14,103 alerts (a profile of that thread).
       let pending = '';
       const writeLine = (line: string) => {
         pending += line;
