@@ -5,9 +5,10 @@
  *
  * Why not the objects themselves: a worker's message is a structured clone, made field by field on one side and
  * again on the other, and each report carried an event packet with two address arrays (an ArrayBuffer each, 31,000
- * of them for the bench capture's 15,600 reports). Posting nothing at all took the bench capture's two-worker
- * inspection from 1.54 s to 1.31 s (0.43 s of CPU; interleaved runs of 6 rounds): the clone, the reading thread's
- * work and its compiles of it on the same two cores. A flat buffer moves without a copy and is read with one loop.
+ * of them for the bench capture's 15,600 reports). A flat buffer moves without a copy and is read with one loop.
+ * Measured with the replay's chunked writes (cli/commands/replay.ts), the reading thread's CPU for the bench capture
+ * went from 490-530 to 430-480 ms; the two-worker inspection's wall time moved within the host's noise (most of what
+ * that thread costs is deciding and writing the events, which stays).
  */
 import type { EventPacket } from './decide.js';
 
