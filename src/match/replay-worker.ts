@@ -30,7 +30,7 @@ export type ReplayWorkerRequest = { type: 'capture'; path: string } | { type: 'c
 
 /**
  * What a shard posts: reports of the frames before `upTo` (results), of the whole capture (end), its figures (done).
- * The matched items' reports come in one transferred buffer (shard-reports.ts), the flows that ended as objects.
+ * The matched items' reports come in one buffer (shard-reports.ts), the flows that ended as objects.
  */
 export type ReplayWorkerMessage =
   | { type: 'ready' }
@@ -62,7 +62,12 @@ function run(): void {
   const port = parentPort;
   if (!port) throw new Error('replay-worker.js must run in a worker thread');
   const data = workerData as ReplayWorkerData;
-  const post = (m: ReplayWorkerMessage) => port.postMessage(m, m.type === 'results' || m.type === 'end' ? [m.reports.buffer] : []);
+  // The reports' buffer is copied by the message, not transferred: a transfer detaches an ArrayBuffer, and the first
+  // one an isolate detaches invalidates V8's ArrayBufferDetaching protector, which throws away every optimized
+  // function that reads a typed array (nearly all of detection) to be compiled again with detach checks. Posted by
+  // transfer, the first post (after POST_EVERY frames, when the hot code had just been compiled) did that in each
+  // shard thread (--trace-protector-invalidation, --trace-deopt). test/shard-protectors.test.ts holds it.
+  const post = (m: ReplayWorkerMessage) => port.postMessage(m);
   let matcher: ReturnType<typeof loadMatcher>;
   try {
     matcher = loadMatcher(data.artifact, { checksumMode: data.checksumMode });
