@@ -389,10 +389,43 @@ export class EventDecider {
       if (queued.length < q.maxEvents) queued.push(r);
       if (r.action === 'pass') pass = true;
     }
+    // one rule matched (nearly every item that matches anything): its one detection, without finalSelect's lists
+    if (m.rules.length === 1) {
+      if (this.selectOne(m.rules[0]!, m.flags[0]!, silent, df, alerted, logged, queued)) pass = true;
+      return { queued, pass };
+    }
     let phases = 1;
     for (let k = 0; k < m.flags.length; k++) phases = Math.max(phases, matchPhase(m.flags[k]!) + 1);
     for (let phase = 0; phase < phases; phase++) if (this.finalSelect(m, phase, silent, df, alerted, logged, queued)) pass = true;
     return { queued, pass };
+  }
+
+  /**
+   * finalSelect for matches of one rule `r` (flags `f`, index 0), which is then the one kind and its one event: the
+   * same tests in the same order (detection_filter tested once, as there), without its per-kind lists and sort.
+   * test/match-event-queue.test.ts holds the two to the same queue and calls.
+   */
+  private selectOne(
+    r: RulePlan,
+    f: number,
+    silent: boolean,
+    df: (r: RulePlan, flags: number) => boolean,
+    alerted: (k: number) => boolean,
+    logged: ((r: RulePlan) => void) | undefined,
+    queued: RulePlan[],
+  ): boolean {
+    const q = this.queue;
+    if ((f & MATCH_DIRECT) !== 0) return false;
+    if (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0 && !df(r, f)) return false;
+    if ((f & MATCH_NOALERT) !== 0 || q.maxQueueEvents <= 0) return false;
+    let tcnt = 0;
+    if (!alerted(0)) {
+      if (queued.length < q.maxEvents) queued.push(r);
+      tcnt++;
+    }
+    if (tcnt <= q.log) logged?.(r);
+    if (tcnt >= q.maxEvents) return false;
+    return r.action === 'pass';
   }
 
   /**
