@@ -81,7 +81,7 @@ describe('the event queue: one rule through selectOne as through finalSelect', (
             const logged = c.withLogged ? (r: RulePlan) => void calls.push(`logged ${r.sid}`) : undefined;
             const queued: RulePlan[] = Array.from({ length: c.prequeued }, () => base);
             let pass = false;
-            if (path === 'one') pass = paths.selectOne(rule, flags, c.silent, df, alerted, logged, queued);
+            if (path === 'one') pass = paths.selectOne(rule, flags, df, alerted, logged, queued);
             else {
               // queueOf's loop over the detections, for matches of this one rule
               const phases = matchPhase(flags) + 1;

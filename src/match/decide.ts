@@ -391,7 +391,7 @@ export class EventDecider {
     }
     // one rule matched (nearly every item that matches anything): its one detection, without finalSelect's lists
     if (m.rules.length === 1) {
-      if (this.selectOne(m.rules[0]!, m.flags[0]!, silent, df, alerted, logged, queued)) pass = true;
+      if (this.selectOne(m.rules[0]!, m.flags[0]!, df, alerted, logged, queued)) pass = true;
       return { queued, pass };
     }
     let phases = 1;
@@ -402,13 +402,13 @@ export class EventDecider {
 
   /**
    * finalSelect for matches of one rule `r` (flags `f`, index 0), which is then the one kind and its one event: the
-   * same tests in the same order (detection_filter tested once, as there), without its per-kind lists and sort.
+   * same tests in the same order (detection_filter tested once, as there), without its per-kind lists and sort (and
+   * without the action's rank, which only orders kinds).
    * test/match-event-queue.test.ts holds the two to the same queue and calls.
    */
   private selectOne(
     r: RulePlan,
     f: number,
-    silent: boolean,
     df: (r: RulePlan, flags: number) => boolean,
     alerted: (k: number) => boolean,
     logged: ((r: RulePlan) => void) | undefined,
