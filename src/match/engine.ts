@@ -181,6 +181,8 @@ export class Matcher {
   private readonly sensitiveScratch: RulePlan[] = objectList();
   /** detect's lists while it runs (copied out when something matched). */
   private readonly detectScratch: Matches = { rules: objectList(), flags: [] };
+  /** detect's subjects of the item it inspects (subjectsOf). */
+  private readonly subjectScratch: Subject[] = objectList();
   private stamp = 0;
   private readonly checksumMode: 'all' | 'none';
   private readonly inline: boolean;
@@ -530,7 +532,7 @@ export class Matcher {
     if (scratch.flags.length !== 0) scratch.flags.length = 0;
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
-    const subjects = subjectsOf(item, this.xbits);
+    const subjects = subjectsOf(item, this.xbits, this.subjectScratch);
     for (let i = 0; i < subjects.length; i++) {
       const s = subjects[i]!;
       const cands = this.candidates(s);
