@@ -7,7 +7,7 @@
  */
 import { DecodeStats, packetFromRecord, type Packet } from '../packet/decode.js';
 import { copyFrame } from '../packet/pcap.js';
-import { objectList } from '../shapes.js';
+import { objectList, truncateList } from '../shapes.js';
 import { FragAlerts, OVERLAP_POLICIES, resolveDefragOptions, type DefragStats } from '../packet/defrag.js';
 import { loadEngine, type NativeEngine, type NativeHandle } from '../native/engine.js';
 import type { AppParsers } from '../app/session.js';
@@ -209,8 +209,7 @@ export class NativePipeline {
       const start = walked[w]!;
       const frame = this.rec[i + 2] === 1 ? copyFrame(buf, start, start + walked[w + 1]!) : undefined;
       const out = this.walkedItems;
-      // (emptied by pop, a builtin optimized code inlines: a length set is a call into V8's runtime)
-      while (out.length > 0) out.pop();
+      truncateList(out);
       i = this.records(i + 3, end, frame, walked[w + 2]! >>> 0, walked[w + 3]!, out);
       visit(this.closeEnded(out), first + k);
     }

@@ -4,6 +4,7 @@
  * event selection (action order, order_events content_length, `config event_queue: log N`, pass stops the rest).
  */
 import type { XbitStore } from './xbits.js';
+import { truncateList } from '../shapes.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { addressMatches, portMatches } from '../config/variables.js';
 import type { Packet } from '../packet/packet.js';
@@ -141,9 +142,8 @@ export function flowbitCheckPasses(fb: FlowbitsOp, s: Subject): boolean {
 export function subjectsOf(item: InspectionItem, xbits?: XbitStore, out: Subject[] = []): Subject[] {
   const app = item.app;
   // (every list made by push onto []: `map` makes holey arrays and a literal a packed one, and detection's loop over
-  // the list deoptimized on the second kind; emptied by pop, a builtin optimized code inlines, not by a length set,
-  // a call into V8's runtime)
-  while (out.length > 0) out.pop();
+  // the list deoptimized on the second kind)
+  truncateList(out);
   if (item.fileData !== undefined) for (const f of item.fileData) out.push(subjectOf(item, xbits, undefined, undefined, f));
   else if (app?.dns !== undefined && app.dns.length > 0) {
     // a DNS request's questions: one subject each (Suricata 7 inspects every query name of the request on its own)

@@ -1,5 +1,5 @@
 import { XbitStore } from './xbits.js';
-import { objectList } from '../shapes.js';
+import { objectList, truncateList } from '../shapes.js';
 import type { InspectionItem } from '../flow/pipeline.js';
 import { loadEngine, type NativeEngine } from '../native/engine.js';
 import type { Packet } from '../packet/packet.js';
@@ -525,11 +525,10 @@ export class Matcher {
     this.itemBudget.reset(itemBytes(item));
     // the packet that ended its session: Snort's TcpSessionClear reset the flowbits before it is inspected
     if (item.kind === 'packet' && item.flow?.terminated === true) item.flow.flowbits = undefined;
-    // what detection appends to, reused: most items match nothing, and only a match needs lists of its own (an
-    // array's length set is a call into V8's runtime even when it is 0 already: only when there is something to drop)
+    // what detection appends to, reused: most items match nothing, and only a match needs lists of its own
     const scratch = this.detectScratch;
-    if (scratch.rules.length !== 0) scratch.rules.length = 0;
-    if (scratch.flags.length !== 0) scratch.flags.length = 0;
+    truncateList(scratch.rules);
+    truncateList(scratch.flags);
     const done = this.nextStamp();
     const accept = relativeOnly ? relativeFirst : undefined;
     const subjects = subjectsOf(item, this.xbits, this.subjectScratch);
@@ -607,7 +606,7 @@ export class Matcher {
     const sensitive = this.sensitiveScratch;
     // (read for every subject, not only one with order-sensitive candidates: see classCodeOf)
     const alwaysInOrder = this.order.alwaysInOrder === true;
-    if (sensitive.length !== 0) sensitive.length = 0;
+    truncateList(sensitive);
     for (let k = 0; k < cands.n; k++) {
       const i = cands.ids[k]!;
       if ((flags[i]! & RULE_ORDER_SENSITIVE) !== 0 && doneRule[i] !== done) sensitive.push(this.rules.get(i));
@@ -630,7 +629,7 @@ export class Matcher {
           const r = sensitive[k]!;
           if (this.statelessMatches(r, s, accept, stamp)) sensitive[live++] = r;
         }
-        sensitive.length = live;
+        truncateList(sensitive, live);
       }
       if (second || alwaysInOrder || (sensitive.length > 0 && this.interaction.matters(sensitive))) {
         this.stats.orderedEvaluations++;
