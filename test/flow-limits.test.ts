@@ -7,7 +7,7 @@
  * and told in the replay's warnings.
  * The sharded replay runs its workers from the compiled dist/ (built by `npm test`'s pretest), as the CLI does.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,31 +15,22 @@ import { NativePipeline } from '../src/flow/native-pipeline.js';
 import { PacketPipeline } from '../src/flow/pipeline.js';
 import { Matcher } from '../src/match/engine.js';
 import { replayCapture, replayPipelineOptions, type CaptureWarning } from '../src/match/replay.js';
-import { ethernet, tcpDatagram } from '../src/packet/build.js';
 import { parseIp } from '../src/packet/bytes.js';
-import { encodePcap, readCaptureAll } from '../src/packet/pcap.js';
-import { LinkType } from '../src/packet/types.js';
+import { readCaptureAll } from '../src/packet/pcap.js';
 import { repoRoot } from './helpers/corpus.js';
 import { compileText } from './helpers/match.js';
+import { SessionCapture } from './helpers/sessions.js';
 
 const SESSIONS = 40;
-const B = (s: string) => Buffer.from(s, 'latin1');
 
 /** SESSIONS TCP sessions from as many clients, opened one after the other and each sending data after all are open. */
 function capture(dir: string): string {
   const server = parseIp('192.0.2.80')!;
-  const frames: { tsSec: number; tsUsec: number; data: Uint8Array }[] = [];
-  const add = (d: Uint8Array) => frames.push({ tsSec: 1_700_000_000, tsUsec: frames.length, data: ethernet(d) });
+  const c = new SessionCapture();
   const client = (i: number) => parseIp(`10.1.${i >> 8}.${i & 255}`)!;
-  for (let i = 0; i < SESSIONS; i++) {
-    add(tcpDatagram(client(i), server, 40000, 80, 100, 0, 0x02, B('')));
-    add(tcpDatagram(server, client(i), 80, 40000, 500, 101, 0x12, B('')));
-    add(tcpDatagram(client(i), server, 40000, 80, 101, 501, 0x10, B('')));
-  }
-  for (let i = 0; i < SESSIONS; i++) add(tcpDatagram(client(i), server, 40000, 80, 101, 501, 0x18, B('evil')));
-  const path = join(dir, 'sessions.pcap');
-  writeFileSync(path, encodePcap(frames, { linktype: LinkType.ETHERNET }));
-  return path;
+  for (let i = 0; i < SESSIONS; i++) c.handshake(client(i), server, 40000, 80);
+  for (let i = 0; i < SESSIONS; i++) c.data(client(i), server, 40000, 80, 101, 'evil');
+  return c.write(join(dir, 'sessions.pcap'));
 }
 
 const RULES = 'alert tcp any any -> any 80 (msg:"evil"; content:"evil"; sid:1;)\n';
@@ -93,16 +84,11 @@ const OUT_OF_ORDER = 60;
 function gapCapture(dir: string): string {
   const client = parseIp('10.2.0.1')!;
   const server = parseIp('192.0.2.80')!;
-  const frames: { tsSec: number; tsUsec: number; data: Uint8Array }[] = [];
-  const add = (d: Uint8Array) => frames.push({ tsSec: 1_700_000_000, tsUsec: frames.length, data: ethernet(d) });
-  add(tcpDatagram(client, server, 40000, 80, 100, 0, 0x02, B('')));
-  add(tcpDatagram(server, client, 80, 40000, 500, 101, 0x12, B('')));
-  add(tcpDatagram(client, server, 40000, 80, 101, 501, 0x10, B('')));
+  const c = new SessionCapture();
+  c.handshake(client, server, 40000, 80);
   // bytes 101..200 are the gap; the segments after it cannot be flushed while it lasts
-  for (let k = 0; k < OUT_OF_ORDER; k++) add(tcpDatagram(client, server, 40000, 80, 201 + 100 * k, 501, 0x18, B('x'.repeat(100))));
-  const path = join(dir, 'gap.pcap');
-  writeFileSync(path, encodePcap(frames, { linktype: LinkType.ETHERNET }));
-  return path;
+  for (let k = 0; k < OUT_OF_ORDER; k++) c.data(client, server, 40000, 80, 201 + 100 * k, 'x'.repeat(100));
+  return c.write(join(dir, 'gap.pcap'));
 }
 
 describe('a reassembly queue at its limits', () => {

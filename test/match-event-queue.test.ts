@@ -9,33 +9,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventDecider, MATCH_PHASE_SHIFT, matchPhase } from '../src/match/decide.js';
-import type { EventQueueConfig, RuleAction, RulePlan } from '../src/match/plan.js';
+import type { EventQueueConfig } from '../src/match/event-filters.js';
+import type { RuleAction, RulePlan } from '../src/match/plan.js';
 import { DEFAULT_ACTION_ORDER } from '../src/match/plan.js';
 import { compileText } from './helpers/match.js';
 
-type Hooks = {
-  df: (r: RulePlan, flags: number) => boolean;
-  alerted: (k: number) => boolean;
-  logged: ((r: RulePlan) => void) | undefined;
-};
+type Df = (r: RulePlan, flags: number) => boolean;
+type Alerted = (k: number) => boolean;
+type Logged = ((r: RulePlan) => void) | undefined;
 /** The decider's private paths, called directly. */
 type Paths = {
-  selectOne(
-    r: RulePlan,
-    f: number,
-    silent: boolean,
-    df: Hooks['df'],
-    alerted: Hooks['alerted'],
-    logged: Hooks['logged'],
-    queued: RulePlan[],
-  ): boolean;
+  selectOne(r: RulePlan, f: number, df: Df, alerted: Alerted, logged: Logged, queued: RulePlan[]): boolean;
   finalSelect(
     m: { rules: RulePlan[]; flags: number[] },
     phase: number,
     silent: boolean,
-    df: Hooks['df'],
-    alerted: Hooks['alerted'],
-    logged: Hooks['logged'],
+    df: Df,
+    alerted: Alerted,
+    logged: Logged,
     queued: RulePlan[],
   ): boolean;
 };

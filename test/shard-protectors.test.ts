@@ -17,31 +17,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeArtifact } from '../src/match/artifact.js';
-import { ethernet, tcpDatagram } from '../src/packet/build.js';
 import { parseIp } from '../src/packet/bytes.js';
-import { encodePcap } from '../src/packet/pcap.js';
-import { LinkType } from '../src/packet/types.js';
 import { repoRoot } from './helpers/corpus.js';
 import { compileText } from './helpers/match.js';
+import { SessionCapture } from './helpers/sessions.js';
 
 const SESSIONS = 40;
-const B = (s: string) => Buffer.from(s, 'latin1');
 
 /** SESSIONS TCP sessions, each with a handshake and one segment the rule matches: reports from both shards. */
 function capture(dir: string): string {
   const server = parseIp('192.0.2.80')!;
-  const frames: { tsSec: number; tsUsec: number; data: Uint8Array }[] = [];
-  const add = (d: Uint8Array) => frames.push({ tsSec: 1_700_000_000, tsUsec: frames.length, data: ethernet(d) });
+  const c = new SessionCapture();
   for (let i = 0; i < SESSIONS; i++) {
     const client = parseIp(`10.3.${i >> 8}.${i & 255}`)!;
-    add(tcpDatagram(client, server, 40000, 80, 100, 0, 0x02, B('')));
-    add(tcpDatagram(server, client, 80, 40000, 500, 101, 0x12, B('')));
-    add(tcpDatagram(client, server, 40000, 80, 101, 501, 0x10, B('')));
-    add(tcpDatagram(client, server, 40000, 80, 101, 501, 0x18, B('evil')));
+    c.handshake(client, server, 40000, 80);
+    c.data(client, server, 40000, 80, 101, 'evil');
   }
-  const path = join(dir, 'sessions.pcap');
-  writeFileSync(path, encodePcap(frames, { linktype: LinkType.ETHERNET }));
-  return path;
+  return c.write(join(dir, 'sessions.pcap'));
 }
 
 /**

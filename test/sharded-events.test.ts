@@ -12,15 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ethernet, tcpDatagram } from '../src/packet/build.js';
 import { parseIp } from '../src/packet/bytes.js';
-import { encodePcap } from '../src/packet/pcap.js';
-import { LinkType } from '../src/packet/types.js';
 import { repoRoot } from './helpers/corpus.js';
+import { SessionCapture } from './helpers/sessions.js';
 
 const run = promisify(execFile);
 const BIN = join(repoRoot, 'bin', 'honeywall.js');
-const B = (s: string) => Buffer.from(s, 'latin1');
 
 const CONF = [
   'alert tcp any any -> any 80 (msg:"plain"; content:"alpha"; sid:1;)',
@@ -37,30 +34,25 @@ const CONF = [
 /** Sessions from 6 sources to 3 servers, each sending the payloads in turn (some with two rules' contents). */
 function capture(dir: string): string {
   const payloads = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'alpha beta', 'zeta gamma', 'zeta delta', 'epsilon zeta'];
-  const frames: { tsSec: number; tsUsec: number; data: Uint8Array }[] = [];
-  let t = 0;
-  const add = (d: Uint8Array) => frames.push({ tsSec: 1_700_000_000 + Math.floor(t / 100), tsUsec: t++ % 1_000_000, data: ethernet(d) });
+  // all within the filters' 60 s
+  const c = new SessionCapture((n) => ({ tsSec: 1_700_000_000 + Math.floor(n / 100), tsUsec: n % 1_000_000 }));
   let port = 40000;
   for (let round = 0; round < 4; round++) {
-    for (let c = 0; c < 6; c++) {
+    for (let k = 0; k < 6; k++) {
       for (let s = 0; s < 3; s++) {
-        const client = parseIp(`10.5.0.${c + 1}`)!;
+        const client = parseIp(`10.5.0.${k + 1}`)!;
         const server = parseIp(`192.0.2.${s + 1}`)!;
         const sp = port++;
-        add(tcpDatagram(client, server, sp, 80, 100, 0, 0x02, B('')));
-        add(tcpDatagram(server, client, 80, sp, 500, 101, 0x12, B('')));
-        add(tcpDatagram(client, server, sp, 80, 101, 501, 0x10, B('')));
+        c.handshake(client, server, sp, 80);
         let seq = 101;
         for (const p of payloads) {
-          add(tcpDatagram(client, server, sp, 80, seq, 501, 0x18, B(p)));
+          c.data(client, server, sp, 80, seq, p);
           seq += p.length;
         }
       }
     }
   }
-  const path = join(dir, 'mixed.pcap');
-  writeFileSync(path, encodePcap(frames, { linktype: LinkType.ETHERNET }));
-  return path;
+  return c.write(join(dir, 'mixed.pcap'));
 }
 
 describe('a sharded replay selects events as one thread does', () => {

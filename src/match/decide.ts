@@ -250,6 +250,15 @@ export const NO_MATCHES: Matches = Object.freeze({ rules: NO_EVENTS as unknown a
 
 const DF = 'detect' as const;
 
+/**
+ * The event queue's questions (queueOf): does a rule's detection_filter let it through (tested once, when selecting
+ * reaches it), was the event of the match at index k logged for the session already, and what to do with each event
+ * within the first `log`.
+ */
+type DfTest = (r: RulePlan, flags: number) => boolean;
+type AlertedTest = (k: number) => boolean;
+type LoggedHook = ((r: RulePlan) => void) | undefined;
+
 /** Thresholds and event selection with their state across packets. */
 export class EventDecider {
   private readonly counters = new RateCounters();
@@ -373,13 +382,7 @@ export class EventDecider {
    * (fpSessionAlerted: it is not queued again), asked when its detection selects it; `logged`: called for each event
    * within the first `log` (fpAddSessionAlert), alerted or not.
    */
-  private queueOf(
-    m: Matches,
-    silent: boolean,
-    df: (r: RulePlan, flags: number) => boolean,
-    alerted: (k: number) => boolean,
-    logged: ((r: RulePlan) => void) | undefined,
-  ): { queued: RulePlan[]; pass: boolean } {
+  private queueOf(m: Matches, silent: boolean, df: DfTest, alerted: AlertedTest, logged: LoggedHook): { queued: RulePlan[]; pass: boolean } {
     const q = this.queue;
     const queued: RulePlan[] = [];
     // PKT_PASS_RULE: a pass rule reached in the queue
@@ -409,14 +412,7 @@ export class EventDecider {
    * without the action's rank, which only orders kinds).
    * test/match-event-queue.test.ts holds the two to the same queue and calls.
    */
-  private selectOne(
-    r: RulePlan,
-    f: number,
-    df: (r: RulePlan, flags: number) => boolean,
-    alerted: (k: number) => boolean,
-    logged: ((r: RulePlan) => void) | undefined,
-    queued: RulePlan[],
-  ): boolean {
+  private selectOne(r: RulePlan, f: number, df: DfTest, alerted: AlertedTest, logged: LoggedHook, queued: RulePlan[]): boolean {
     const q = this.queue;
     if ((f & MATCH_DIRECT) !== 0) return false;
     if (r.detectionFilter !== undefined && (f & MATCH_DF_DONE) === 0 && !df(r, f)) return false;
@@ -435,15 +431,7 @@ export class EventDecider {
    * One detection's fpAddMatch and fpFinalSelectEvent (see queueOf) over the matches of detection `phase`
    * (matchPhase), appending to `queued` (at most max_queue in all). True when a pass rule was reached.
    */
-  private finalSelect(
-    m: Matches,
-    phase: number,
-    silent: boolean,
-    df: (r: RulePlan, flags: number) => boolean,
-    alerted: (k: number) => boolean,
-    logged: ((r: RulePlan) => void) | undefined,
-    queued: RulePlan[],
-  ): boolean {
+  private finalSelect(m: Matches, phase: number, silent: boolean, df: DfTest, alerted: AlertedTest, logged: LoggedHook, queued: RulePlan[]): boolean {
     const q = this.queue;
     // per action kind: the rules and their indexes in m
     const kinds: { rules: RulePlan[]; at: number[] }[] = [];
