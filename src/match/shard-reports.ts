@@ -1,11 +1,11 @@
 /**
  * A shard's reports of matched items (replay-shard.ts), as the thread that decides the events reads them: written by
- * the shard into one Float64Array per post and copied by the message (replay-worker.ts, which says why not transferred), read back into
- * `ShardMatch`es there (replay.ts ShardedReplay).
+ * the shard into one Float64Array per post, copied by the message (not transferred: replay-worker.ts says why), read
+ * back into `ShardMatch`es there (replay.ts ShardedReplay).
  *
  * Why not the objects themselves: a worker's message is a structured clone, made field by field on one side and
  * again on the other, and each report carried an event packet with two address arrays (an ArrayBuffer each, 31,000
- * of them for the bench capture's 15,600 reports). A flat buffer is cloned in one copy and read with one loop.
+ * of them for the bench capture's 15,600 reports). A flat buffer is copied as one block and read with one loop.
  * Measured with the replay's chunked writes (cli/commands/replay.ts), the reading thread's CPU for the bench capture
  * went from 490-530 to 430-480 ms; the two-worker inspection's wall time moved within the host's noise (most of what
  * that thread costs is deciding and writing the events, which stays).
