@@ -55,30 +55,52 @@ function capture(dir: string): string {
   return c.write(join(dir, 'mixed.pcap'));
 }
 
+/** Compiles `conf`, replays the mixed capture with `workers` threads, and counts each sid's alerts. */
+async function alertsOf(conf: string): Promise<{ one: string; sharded: string; sids: (sid: number) => number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-sharded-events-'));
+  const path = join(dir, 'snort.conf');
+  writeFileSync(path, conf);
+  const artifact = join(dir, 'rules.hwm');
+  await run(process.execPath, [BIN, 'compile', '--conf', path, '--out', artifact], { maxBuffer: 16 << 20 });
+  const pcap = capture(dir);
+  const replay = async (workers: string) => {
+    const out = join(dir, `alerts-${workers}.txt`);
+    await run(process.execPath, [BIN, 'replay', pcap, '--matcher', artifact, '--checksum-mode', 'none', '--workers', workers, '--out', out]);
+    return readFileSync(out, 'utf8');
+  };
+  const one = await replay('0');
+  return { one, sharded: await replay('2'), sids: (sid) => one.split('\n').filter((l) => l.includes(`[1:${sid}:`)).length };
+}
+
 describe('a sharded replay selects events as one thread does', () => {
   it('thresholds, detection and event filters and suppressions mixed with rules without them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hw-sharded-events-'));
-    const conf = join(dir, 'snort.conf');
-    writeFileSync(conf, CONF);
-    const artifact = join(dir, 'rules.hwm');
-    await run(process.execPath, [BIN, 'compile', '--conf', conf, '--out', artifact], { maxBuffer: 16 << 20 });
-    const pcap = capture(dir);
-    const replay = async (workers: string) => {
-      const out = join(dir, `alerts-${workers}.txt`);
-      await run(process.execPath, [BIN, 'replay', pcap, '--matcher', artifact, '--checksum-mode', 'none', '--workers', workers, '--out', out]);
-      return readFileSync(out, 'utf8');
-    };
-    const one = await replay('0');
-    const sids = (text: string, sid: number) => text.split('\n').filter((l) => l.includes(`[1:${sid}:`)).length;
+    const { one, sharded, sids } = await alertsOf(CONF);
     // 72 sessions, each sending every payload once
-    expect(sids(one, 1)).toBe(72 * 2);
-    expect(sids(one, 6)).toBe(72 * 3);
+    expect(sids(1)).toBe(72 * 2);
+    expect(sids(6)).toBe(72 * 3);
     // kept back: one threshold event per source, detection_filter from the fourth match of a source on, event_filter
     // (both, count 2) once per server, every suppressed source's
-    expect(sids(one, 2)).toBe(6);
-    expect(sids(one, 3)).toBe(6 * (24 - 3));
-    expect(sids(one, 4)).toBe(3);
-    expect(sids(one, 5)).toBe(5 * 12 * 2);
-    expect(await replay('2')).toBe(one);
+    expect(sids(2)).toBe(6);
+    expect(sids(3)).toBe(6 * (24 - 3));
+    expect(sids(4)).toBe(3);
+    expect(sids(5)).toBe(5 * 12 * 2);
+    expect(sharded).toBe(one);
+  }, 120_000);
+
+  it('an event_filter of a whole gid (sig_id 0) beside a suppression of one sid', async () => {
+    const conf = [
+      'alert tcp any any -> any 80 (msg:"plain"; content:"alpha"; sid:1;)',
+      'alert tcp any any -> any 80 (msg:"suppress"; content:"epsilon"; sid:5;)',
+      'alert tcp any any -> any 80 (msg:"plain too"; content:"zeta"; sid:6;)',
+      'event_filter gen_id 1, sig_id 0, type limit, track by_src, count 1, seconds 60',
+      'suppress gen_id 1, sig_id 5, track by_src, ip 10.5.0.1',
+      '',
+    ].join('\n');
+    const { one, sharded, sids } = await alertsOf(conf);
+    // the gid's filter limits each rule to one event a source; sid 5's suppression keeps one source's back first
+    expect(sids(1)).toBe(6);
+    expect(sids(6)).toBe(6);
+    expect(sids(5)).toBe(5);
+    expect(sharded).toBe(one);
   }, 120_000);
 });

@@ -264,6 +264,8 @@ export class EventDecider {
   private readonly counters = new RateCounters();
   private readonly actionRank: Map<RuleAction, number>;
   private readonly filtersBySid = new Map<string, EventFilterPlan[]>();
+  /** filtersOf's lists, by rule index. */
+  private readonly filtersOfRule: (readonly EventFilterPlan[] | undefined)[] = [];
   private readonly queue: EventQueueConfig;
 
   /** `inline`: the gateway's decider (drop rules are their own kind, sdrop events are returned). */
@@ -299,12 +301,25 @@ export class EventDecider {
   }
 
   /**
+   * The event filters and suppressions of a rule's gid:sid, then of its gid (sid 0), made once per rule (its index in
+   * the rule table): not two keys and a new list for every event.
+   */
+  private filtersOf(rule: RulePlan): readonly EventFilterPlan[] {
+    let f = this.filtersOfRule[rule.index];
+    if (f === undefined) {
+      f = [...(this.filtersBySid.get(`${rule.gid}:${rule.sid}`) ?? []), ...(this.filtersBySid.get(`${rule.gid}:0`) ?? [])];
+      this.filtersOfRule[rule.index] = f;
+    }
+    return f;
+  }
+
+  /**
    * The event filters of an event Snort logs (fpLogEvent, sfthd_test_threshold): suppress first, then the rule's
    * threshold or the first event_filter of its gid:sid (or of its gid with sid 0), in whole seconds.
    */
   private passesFilters(rule: RulePlan, p: EventPacket): boolean {
     const now = p.tsSec;
-    const filters = [...(this.filtersBySid.get(`${rule.gid}:${rule.sid}`) ?? []), ...(this.filtersBySid.get(`${rule.gid}:0`) ?? [])];
+    const filters = this.filtersOf(rule);
     for (const f of filters) {
       if (f.kind === 'suppress') {
         if (f.ip === undefined) return false;
