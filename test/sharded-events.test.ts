@@ -55,7 +55,7 @@ function capture(dir: string): string {
   return c.write(join(dir, 'mixed.pcap'));
 }
 
-/** Compiles `conf`, replays the mixed capture with `workers` threads, and counts each sid's alerts. */
+/** Compiles `conf`, replays the mixed capture in one thread and in two, and counts the one-thread alerts by sid. */
 async function alertsOf(conf: string): Promise<{ one: string; sharded: string; sids: (sid: number) => number }> {
   const dir = mkdtempSync(join(tmpdir(), 'hw-sharded-events-'));
   const path = join(dir, 'snort.conf');
