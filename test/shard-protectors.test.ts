@@ -73,7 +73,7 @@ describe('a sharded replay and V8 protectors', () => {
         },
       );
       expect(r.error).toBeUndefined();
-      // the replay ran to its end in both threads (each shard had reports to post)
+      // the replay ran to its end, every report posted and read
       expect(r.stdout).toContain(`events ${SESSIONS}\n`);
       return r.stdout.includes('Invalidating protector cell ArrayBufferDetaching');
     };
