@@ -80,6 +80,22 @@ describe('honeywall compile', () => {
     expect(lint).toContain(lines[0]);
     for (const l of lint) expect(l).toMatch(/^.+:\d+:\d+: (error|warning|info) [a-z0-9-]+: .+$/);
   });
+  it("the load's own errors are failures too: an include that does not exist loses its rules, and says so", async () => {
+    for (const [name, text, line] of [
+      ['include-missing.rules', `alert tcp any any -> any any (msg:"ok"; content:"a"; sid:1;)\ninclude ${join(dir, 'typo.rules')}\n`, 2],
+      ['include-only.rules', `include ${join(dir, 'typo.rules')}\n`, 1],
+      ['bad-var.rules', 'ipvar X\nalert tcp any any -> any any (msg:"ok"; content:"a"; sid:1;)\n', 1],
+    ] as const) {
+      const rules = join(dir, name);
+      writeFileSync(rules, text);
+      out = '';
+      expect(await main(['node', 'honeywall', 'compile', rules, '--out', join(dir, 'l.hwm')]), name).toBe(1);
+      expect(out.split('\n')[0], name).toMatch(new RegExp(`^${rules}:${line}:1: error (include-not-found|bad-variable): `));
+      out = '';
+      expect(await main(['node', 'honeywall', 'compile', rules, '--out', join(dir, 'l.hwm'), '--report', 'json']), name).toBe(1);
+      expect(JSON.parse(out).failures, name).toEqual([expect.objectContaining({ sid: null, file: rules, line, column: 1 })]);
+    }
+  });
   it('usage errors exit 2 with one line', async () => {
     expect(await main(['node', 'honeywall', 'compile', join(dir, 'nope.rules'), '--out', join(dir, 'x')])).toBe(2);
     expect(err.trim().split('\n')).toHaveLength(1);

@@ -615,6 +615,11 @@ export function parsedFiles(set: RuleSet): Map<string, LoadedFile> {
 
 /** The event filters of the set's configuration, their problems added to the report's failures. */
 export function setPolicy(set: RuleSet, report: SetReport, opts: CompileOptions): MatcherPolicy {
+  // The load's own errors (an include that does not exist, a variable or classification line it could not read): the
+  // rules they would have given are missing, which the report must say, as lint does for the same lines.
+  for (const d of set.diagnostics)
+    if (d.severity === 'error')
+      report.failures.push({ sid: undefined, file: d.file, line: d.line, column: d.column, code: d.code, reason: d.message });
   const { filters, problems } = readEventFilters(set);
   for (const p of problems)
     report.failures.push({ sid: undefined, file: p.file, line: p.line, column: 1, code: 'bad-event-filter', reason: p.reason });

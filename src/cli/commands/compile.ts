@@ -23,11 +23,10 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function compileReport(r: SetReport, compiled: number): Record<string, unknown> {
-  const ruleFailures = r.failures.filter((f) => f.sid !== undefined || r.total > 0);
   const engine = loadEngine();
   return {
     rules: { total: r.total, compiled, failed: r.total - compiled },
-    failures: ruleFailures.map((f) => ({ sid: f.sid ?? null, file: f.file, line: f.line, column: f.column, code: f.code, reason: f.reason })),
+    failures: r.failures.map((f) => ({ sid: f.sid ?? null, file: f.file, line: f.line, column: f.column, code: f.code, reason: f.reason })),
     pcre: {
       engine: `PCRE2 ${engine.pcreVersion}`,
       jit: engine.pcreJit,
