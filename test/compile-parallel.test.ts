@@ -168,6 +168,37 @@ describe('the compile worker', () => {
     expect(c.rules.count).toBeGreaterThan(0);
   });
 
+  it('one started before the load: stopped when the set needs one thread, or when the load fails', async () => {
+    const { loadRuleSet } = await load<RuleSetModule>('config/ruleset.js');
+    const { compilePacked, CompileWorkerLink } = await load<ParallelModule>('match/compile-parallel.js');
+    const link = new CompileWorkerLink(new URL(`file://${path.join(DIST, 'match', 'compile-worker-entry.js')}`));
+    const stopped = new Promise<void>((resolve) => {
+      link.begin = () => resolve(); // (a link given its set would not be "stopped")
+      const stop = link.stop.bind(link);
+      link.stop = () => {
+        stop();
+        resolve();
+      };
+    });
+    const c = await compilePacked(loadRuleSet({ paths: [path.join(repoRoot, 'rulesets')], deferRuleFiles: true }), { worker: link });
+    expect(c.threads).toBe(1);
+    await stopped;
+
+    // the CLI starts one before loading when asked for two threads: a load that fails ends the command all the same
+    const bad = path.join(dir, 'binary.rules');
+    writeFileSync(bad, Buffer.from('alert tcp any any -> any any (sid:1;)\n\0\0\0'));
+    const r = await run(process.execPath, [BIN, 'compile', bad, '--out', path.join(dir, 'never.hwm')], {
+      env: { ...process.env, HONEYWALL_COMPILE_THREADS: '2' },
+      timeout: 60_000,
+    }).then(
+      () => ({ code: 0, stderr: '', killed: false }),
+      (e: { code: number; stderr: string; killed: boolean }) => e,
+    );
+    expect(r.killed).toBe(false);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/binary\.rules: byte \d+: binary data/);
+  }, 120_000);
+
   describe.skipIf(!hasCorpus)('a worker that fails', () => {
     const files = () => ruleFilesIn(etDir).filter((f) => /emerging-(web_client|exploit|dns|scan|info|sql|policy|activex)\.rules$/.test(f));
     let expected: string;

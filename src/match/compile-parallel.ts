@@ -13,11 +13,11 @@
  * A worker that fails (an error, a crash, a message that cannot be read) is not waited for: this thread compiles the
  * files it did not deliver, and the result says why (`workerError`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import type { LoadedFile, RuleFileRef, RuleSet } from '../config/ruleset.js';
+import { findRuleFiles, isConfigPath, type LoadedFile, type RuleFileRef, type RuleSet } from '../config/ruleset.js';
 import {
   addFileReport,
   compileContext,
@@ -57,6 +57,8 @@ export interface PackedCompileOptions extends CompileOptions {
   workerUrl?: URL;
   /** The worker's heap limits (tests make it run out of memory). */
   resourceLimits?: ResourceLimits;
+  /** A worker started before the set was loaded (startCompileWorkerEarly): used with 2 threads, else stopped. */
+  worker?: CompileWorkerLink;
 }
 
 /** The worker's script: compile-worker-entry.js beside this module, or what `useCompileWorker` set (the bundle's). */
@@ -100,6 +102,27 @@ export function packFile(cc: CompileContext, strings: StringTable, keys: SetKey,
   return { packed: packRules(rules, strings, keys), report };
 }
 
+/**
+ * `honeywall compile`'s worker, started before the set is loaded when the rule files the paths name come to
+ * MIN_PARALLEL_BYTES or more (or with 2 threads asked for): compilePacked takes it, or stops it when the set turns
+ * out to need one thread. A snort.conf's own includes are not known before the load and do not count here.
+ */
+export function startCompileWorkerEarly(paths: readonly string[], threads: number | undefined): CompileWorkerLink | undefined {
+  if (threads === 1 || availableParallelism() < 2 || !existsSync(fileURLToPath(compileWorker))) return undefined;
+  let bytes = 0;
+  try {
+    for (const p of paths) {
+      if (isConfigPath(p)) continue;
+      const st = statSync(p);
+      if (st.isDirectory()) for (const f of findRuleFiles(p)) bytes += statSync(f).size;
+      else bytes += st.size;
+    }
+  } catch {
+    return undefined; // (the load says what is wrong with a path)
+  }
+  return threads === 2 || bytes >= MIN_PARALLEL_BYTES ? new CompileWorkerLink() : undefined;
+}
+
 function threadsFor(opts: PackedCompileOptions, queuedBytes: number, workerUrl: URL): number {
   if (opts.threads !== undefined) return opts.threads >= 2 ? 2 : 1;
   // (no worker script when this module runs from its TypeScript source: the tests' in-process CLI)
@@ -124,7 +147,11 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
   );
   const packs: (FilePack | undefined)[] = new Array(files.length);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const worker = threads === 2 ? startWorker(set, queue, counter, strings, packs, workerUrl, opts.resourceLimits) : undefined;
+  let worker: Promise<string | undefined> | undefined;
+  if (threads === 2) {
+    const link = opts.worker ?? new CompileWorkerLink(workerUrl, opts.resourceLimits);
+    worker = startWorker(link, workerData(set, queue, counter, strings), queue, packs);
+  } else opts.worker?.stop();
 
   const cc = compileContext(set);
   const keys = textKeys(cc);
@@ -153,56 +180,109 @@ export async function compilePacked(set: RuleSet, opts: PackedCompileOptions = {
   return { rules: joinPacked(parts), strings: strings.list, policy, report, threads, workerError };
 }
 
-/**
- * Starts the worker on the queue; resolves when it has delivered its files (undefined) or has failed (why). Its packs
- * are put into `packs` as they come.
- */
-function startWorker(
-  set: RuleSet,
-  queue: { ref: RuleFileRef; index: number }[],
-  counter: Int32Array,
-  strings: StringTable,
-  packs: (FilePack | undefined)[],
-  url: URL,
-  resourceLimits: ResourceLimits | undefined,
-): Promise<string | undefined> {
-  const data: CompileWorkerData = {
-    // The texts the load read: the worker compiles what this thread would have (a file changed since is not read again).
+/** The data the worker compiles from (the texts the load read: what this thread would have compiled). */
+function workerData(set: RuleSet, queue: { ref: RuleFileRef }[], counter: Int32Array, strings: StringTable): CompileWorkerData {
+  return {
+    // (a file changed since the load is not read again)
     files: queue.map(({ ref }) => ({ path: ref.path, display: ref.display, text: ref.text, suricata: ref.suricata })),
     counter: counter.buffer as SharedArrayBuffer,
     vars: set.vars.entries(),
     classifications: [...set.classifications],
     strings: strings.list,
   };
-  return new Promise((resolve) => {
-    let worker: Worker;
+}
+
+/**
+ * A compile worker thread, started before its rule set is known: `honeywall compile` starts it before it loads the
+ * set, so that the thread's start (an isolate, the compiler's modules: 0.1-0.2 s) overlaps the load instead of
+ * delaying the worker's first file. It waits for its set (`begin`); until then it keeps no process alive, and what
+ * it says or how it fails is kept for `begin`.
+ */
+export class CompileWorkerLink {
+  private readonly worker: Worker | undefined;
+  private failure: string | undefined;
+  private readonly early: CompileWorkerMessage[] = [];
+  private onMessage: ((m: CompileWorkerMessage) => void) | undefined;
+  private onFailure: ((why: string) => void) | undefined;
+
+  constructor(url: URL = compileWorker, resourceLimits?: ResourceLimits) {
+    let worker: Worker | undefined;
     try {
-      worker = new Worker(url, { workerData: data, resourceLimits });
+      worker = new Worker(url, { resourceLimits });
     } catch (e) {
-      resolve(`cannot start: ${(e as Error).message}`);
+      this.failure = `cannot start: ${(e as Error).message}`;
+    }
+    this.worker = worker;
+    if (worker === undefined) return;
+    worker.unref();
+    worker.on('message', (m: CompileWorkerMessage) => {
+      if (this.onMessage !== undefined) this.onMessage(m);
+      else if (this.early.length < 16) this.early.push(m);
+      else this.fail('it wrote before it was given its files');
+    });
+    worker.on('error', (e) => this.fail(e.message));
+    worker.on('messageerror', (e) => this.fail(`a message could not be read: ${e.message}`));
+    worker.on('exit', (code) => this.fail(`exited with code ${code} before it was done`));
+  }
+
+  private fail(why: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = why;
+    this.onFailure?.(why);
+  }
+
+  /** Gives the worker its set; `onMessage` gets what it sends, from what it sent before this call on. */
+  begin(data: CompileWorkerData, onMessage: (m: CompileWorkerMessage) => void, onFailure: (why: string) => void): void {
+    this.onMessage = onMessage;
+    this.onFailure = onFailure;
+    if (this.failure !== undefined) {
+      onFailure(this.failure);
       return;
     }
+    for (const m of this.early.splice(0)) onMessage(m);
+    this.worker!.ref();
+    this.worker!.postMessage(data);
+  }
+
+  /** Stops the thread (when its files are delivered or given up on, or when the compile needs no worker). */
+  stop(): void {
+    void this.worker?.terminate();
+  }
+}
+
+/**
+ * Starts the worker on the queue (or gives the queue to one started early); resolves when it has delivered its files
+ * (undefined) or has failed (why). Its packs are put into `packs` as they come.
+ */
+function startWorker(
+  link: CompileWorkerLink,
+  data: CompileWorkerData,
+  queue: { ref: RuleFileRef; index: number }[],
+  packs: (FilePack | undefined)[],
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
     let settled = false;
     const finish = (error: string | undefined) => {
       if (settled) return;
       settled = true;
-      if (error !== undefined) void worker.terminate();
+      link.stop();
       resolve(error);
     };
-    worker.on('message', (m: CompileWorkerMessage) => {
-      if (settled) return;
-      if (m.type === 'file') {
-        const index = queue[m.claim]?.index;
-        if (index === undefined) finish(`delivered file ${m.claim} of ${queue.length}`);
-        else {
-          packs[index] = { packed: m.packed, report: m.report };
-          queue[m.claim]!.ref.text = undefined;
-        }
-      } else if (m.type === 'done') finish(undefined);
-      else finish(m.message);
-    });
-    worker.on('error', (e) => finish(e.message));
-    worker.on('messageerror', (e) => finish(`a message could not be read: ${e.message}`));
-    worker.on('exit', (code) => finish(`exited with code ${code} before it was done`));
+    link.begin(
+      data,
+      (m) => {
+        if (settled) return;
+        if (m.type === 'file') {
+          const index = queue[m.claim]?.index;
+          if (index === undefined) finish(`delivered file ${m.claim} of ${queue.length}`);
+          else {
+            packs[index] = { packed: m.packed, report: m.report };
+            queue[m.claim]!.ref.text = undefined;
+          }
+        } else if (m.type === 'done') finish(undefined);
+        else finish(m.message);
+      },
+      finish,
+    );
   });
 }

@@ -1,11 +1,12 @@
 /**
  * The worker thread of a parallel compile (compile-parallel.ts; its entry scripts: compile-worker-entry.ts, and
  * bin/compile-worker.js for the bundle): takes rule files from the shared counter until
- * none is left, compiles and packs each as the main thread would, and posts each pack as it is made. The rule set is
+ * none is left, compiles and packs each as the main thread would, and posts each pack as it is made. It is given
+ * its set by its first message (it may start before the set is loaded: CompileWorkerLink). The rule set is
  * rebuilt from what the main thread's load found (the files and their texts, the variables, the classifications):
  * nothing is read or resolved differently here. Messages out: file (one per file), done, error.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { Classification } from '../config/classification.js';
 import type { RuleFileRef, RuleSet } from '../config/ruleset.js';
 import { VariableTable, type Variable } from '../config/variables.js';
@@ -27,10 +28,14 @@ export interface CompileWorkerData {
 /** `claim`: the file's place in `files`. */
 export type CompileWorkerMessage = ({ type: 'file'; claim: number } & FilePack) | { type: 'done' } | { type: 'error'; message: string };
 
+/** Waits for its set (the first message: CompileWorkerData, compile-parallel.ts CompileWorkerLink), then compiles. */
 export function runCompileWorker(): void {
   const port = parentPort;
   if (!port) throw new Error('the compile worker must run in a worker thread');
-  const data = workerData as CompileWorkerData;
+  port.once('message', (data: CompileWorkerData) => compileFiles(port, data));
+}
+
+function compileFiles(port: MessagePort, data: CompileWorkerData): void {
   const post = (m: CompileWorkerMessage) => port.postMessage(m);
   try {
     const set: RuleSet = {

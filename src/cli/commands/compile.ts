@@ -8,7 +8,7 @@ import { LoadError, loadRuleSet, type RuleSet } from '../../config/ruleset.js';
 import { ResolveError } from '../../config/variables.js';
 import { writePackedArtifact } from '../../match/artifact.js';
 import { type CompileFailure, compileRuleSet, type CompileResult, type SetReport } from '../../match/compile.js';
-import { compilePacked } from '../../match/compile-parallel.js';
+import { compilePacked, startCompileWorkerEarly } from '../../match/compile-parallel.js';
 import { packedPrefilterRules } from '../../match/packed-rules.js';
 import { buildPrefilterAsync } from '../../match/prefilter.js';
 import { diagnosticLine } from '../../diagnostics/render.js';
@@ -111,8 +111,16 @@ export function registerCompile(program: Command, ctx: CommandContext): void {
     .action(async (paths: string[], opts: { conf?: string; var: string[]; out: string; report: 'text' | 'json'; inputDialect: InputDialect }) => {
       const t0 = performance.now();
       const threads = threadsFromEnv();
-      const set = loadForCompile(paths, opts.conf, opts.var, opts.inputDialect);
-      const c = await compilePacked(set, { threads }).catch((e: unknown) => {
+      // (its start overlaps the load: CompileWorkerLink)
+      const worker = startCompileWorkerEarly(paths, threads);
+      let set: RuleSet;
+      try {
+        set = loadForCompile(paths, opts.conf, opts.var, opts.inputDialect);
+      } catch (e) {
+        worker?.stop();
+        throw e;
+      }
+      const c = await compilePacked(set, { threads, worker }).catch((e: unknown) => {
         throw asUsageError(e);
       });
       if (c.workerError !== undefined)
