@@ -4,7 +4,7 @@
  * file:line:column with the rest of the file's diagnostics kept, in bounded time and memory.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { parseAddress, parsePort } from '../src/parser/address.js';
 import { parseRules } from '../src/parser/parse.js';
 import { MAX_EXPANSION, MAX_RESOLVE_DEPTH, ResolveError, resolveAddress, resolvePorts, VariableTable } from '../src/config/variables.js';
 import { lintRuleSet } from '../src/lint/lint.js';
+import { findRuleFiles, MAX_RULE_DIR_DEPTH } from '../src/config/ruleset.js';
 import { convert } from '../src/transform/convert.js';
 import { DEFAULT_POLICY_PATH } from '../src/transform/convert.js';
 import { readPolicyFile } from '../src/transform/policy.js';
@@ -263,6 +264,51 @@ describe('the command line on these inputs', () => {
       expect(r.code).toBe(1);
       expectCleanOutput(r.out, r.err);
       if (args[0] === 'lint') expect(r.out).toMatch(/^cli\/(snort\.conf|deep\.rules):\d+:\d+: error [a-z-]+: /m);
+    }
+  });
+});
+
+describe('rule directories: links followed, each directory walked once, unreadable entries named', () => {
+  const rule = 'alert tcp any any -> any any (msg:"x"; content:"a"; sid:1;)\n';
+
+  it('a link back up the tree, and two links to one directory, add nothing and end', () => {
+    write('dirs/loop/a.rules', rule);
+    write('dirs/loop/sub/b.rules', rule.replace('sid:1', 'sid:2'));
+    symlinkSync(join(tmp, 'dirs/loop'), join(tmp, 'dirs/loop/sub/up'));
+    symlinkSync(join(tmp, 'dirs/loop/sub'), join(tmp, 'dirs/loop/again'));
+    expect(findRuleFiles(join(tmp, 'dirs/loop')).map((f) => f.slice(tmp.length + 1))).toEqual(['dirs/loop/a.rules', 'dirs/loop/again/b.rules']);
+    for (const args of [
+      ['lint', 'dirs/loop'],
+      ['compile', 'dirs/loop', '--out', join(tmp, 'loop.hwm')],
+      ['convert', 'dirs/loop', '--out', join(tmp, 'loop-out')],
+    ]) {
+      const r = run(args);
+      expect(r.signal, args[0]).toBeNull();
+      expect(r.code, args[0]).toBe(0);
+      expectCleanOutput(r.out, r.err);
+    }
+  });
+
+  it('a tree deeper than the limit, a dangling .rules link: refused with the path (exit 2), no stack trace', () => {
+    write(`dirs/deep/${Array.from({ length: MAX_RULE_DIR_DEPTH + 1 }, (_, i) => `d${i}`).join('/')}/x.rules`, rule);
+    expect(() => findRuleFiles(join(tmp, 'dirs/deep'))).toThrow(new RegExp(`nested more than ${MAX_RULE_DIR_DEPTH} deep`));
+    write('dirs/dangling/a.rules', rule);
+    symlinkSync(join(tmp, 'dirs/nothing-here'), join(tmp, 'dirs/dangling/b.rules'));
+    symlinkSync(join(tmp, 'dirs/nothing-here'), join(tmp, 'dirs/dangling/notes.txt'));
+    for (const [dir, why] of [
+      ['dirs/deep', /nested more than \d+ deep/],
+      ['dirs/dangling', /cannot read .*dangling\/b\.rules: ENOENT/],
+    ] as const) {
+      for (const args of [
+        ['lint', dir],
+        ['compile', dir, '--out', join(tmp, 'x.hwm')],
+        ['convert', dir, '--out', join(tmp, 'x-out')],
+      ]) {
+        const r = run(args);
+        expect(r.code, `${args[0]} ${dir}`).toBe(2);
+        expect(r.err, `${args[0]} ${dir}`).toMatch(why);
+        expectCleanOutput(r.out, r.err);
+      }
     }
   });
 });

@@ -2,7 +2,7 @@
  * Loading a rule set as Snort would: rule files and directories, or a snort.conf whose variables are defined in
  * order and whose `include`s are followed (with `$RULE_PATH`), plus classification.config and `--var` overrides.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { RuleFile } from '../ast.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
@@ -102,18 +102,50 @@ export function readText(path: string): string {
   }
 }
 
-/** All `*.rules` files below a directory, sorted for a stable order. */
+/** How deep below a directory given as rules `findRuleFiles` looks (ET's and Snort's trees are one level deep). */
+export const MAX_RULE_DIR_DEPTH = 32;
+
+/**
+ * All `*.rules` files below a directory, sorted for a stable order. Symbolic links are followed, each directory
+ * (by device and inode) walked once: a link back up the tree, or two links to one directory, add nothing. A `.rules`
+ * entry that cannot be read (a dangling link, no permission), a directory that cannot be listed, or a tree deeper than
+ * MAX_RULE_DIR_DEPTH is a LoadError naming the path; other entries that cannot be looked at are passed over.
+ */
 export function findRuleFiles(dir: string): string[] {
   const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
+  const seen = new Set<string>();
+  const failed = (p: string, e: unknown) => new LoadError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  const walk = (d: string, st: Stats, depth: number) => {
+    const id = `${st.dev}:${st.ino}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    if (depth > MAX_RULE_DIR_DEPTH) throw new LoadError(`${d}: directories nested more than ${MAX_RULE_DIR_DEPTH} deep below ${dir}`);
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch (e) {
+      throw failed(d, e);
+    }
+    for (const name of names) {
       const p = join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
+      let pst: Stats;
+      try {
+        pst = statSync(p);
+      } catch (e) {
+        if (name.endsWith('.rules')) throw failed(p, e);
+        continue;
+      }
+      if (pst.isDirectory()) walk(p, pst, depth + 1);
       else if (name.endsWith('.rules')) out.push(p);
     }
   };
-  walk(dir);
+  let st: Stats;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw failed(dir, e);
+  }
+  walk(dir, st, 0);
   return out;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DirectiveNode, Edit, Node, RuleFile } from '../ast.js';
 import { LineMap, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { findRuleFiles } from '../config/ruleset.js';
+import { findRuleFiles, LoadError } from '../config/ruleset.js';
 import { parseRules, scanRules } from '../parser/parse.js';
 import { printNode, printRules } from '../parser/print.js';
 import { convertRule, type ConvertRuleOptions, type RuleOutcome } from './convert-rule.js';
@@ -263,7 +263,14 @@ export function convert(opts: ConvertOptions): ConvertResult {
     if (!existsSync(full)) throw new ConvertInputError(`${p} does not exist`);
     const st = statSync(full);
     if (st.isDirectory()) {
-      for (const f of findRuleFiles(full)) addRules(f);
+      let files: string[];
+      try {
+        files = findRuleFiles(full);
+      } catch (e) {
+        if (e instanceof LoadError) throw new ConvertInputError(e.message);
+        throw e;
+      }
+      for (const f of files) addRules(f);
     } else if ((opts.conf && i === 0) || isConf(full)) followConf(full);
     else addRules(full);
   });
