@@ -268,6 +268,24 @@ describe('the command line on these inputs', () => {
   });
 });
 
+describe('text from rule files reaches the terminal without control characters', () => {
+  it("lint's problem line and excerpt, and a path in a refusal: stand-ins, one for each, the caret under its column", () => {
+    const name = 'ctl/e\x1b[31m.rules';
+    write(name, 'alert tcp any any -> any any (msg:"\x1b[2J\u202ex"; dsize:>=3; sid:1;)\n');
+    const r = run(['lint', 'ctl']);
+    expect(r.code).toBe(1);
+    expect(r.out + r.err).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
+    const [head, excerpt, caret] = r.out.split('\n');
+    expect(head).toBe("ctl/e\u241b[31m.rules:1:51: error bad-operator: dsize: dsize does not take operator '>=' [sid 1]");
+    expect(excerpt).toBe('    alert tcp any any -> any any (msg:"\u241b[2J\ufffdx"; dsize:>=3; sid:1;)');
+    expect(caret!.indexOf('^')).toBe(excerpt!.indexOf('>='));
+    symlinkSync(join(tmp, 'nothing-here'), join(tmp, 'ctl', 'gone\x1b[2J.rules'));
+    const refused = run(['lint', 'ctl']);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toBe(`honeywall: cannot read ${join(tmp, 'ctl', 'gone\u241b[2J.rules')}: ENOENT\n`);
+  });
+});
+
 describe('rule directories: links followed, each directory walked once, unreadable entries named', () => {
   const rule = 'alert tcp any any -> any any (msg:"x"; content:"a"; sid:1;)\n';
 

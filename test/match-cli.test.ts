@@ -143,6 +143,14 @@ describe('output formats', () => {
       '09/13-12:26:40.000042  [**] [1:9:3] M [**] [Classification: Potentially Bad Traffic] [Priority: 2] {TCP} 10.0.0.1:40000 -> 192.168.1.2:80',
     );
   });
+  it("fast: a rule's msg and classification reach the line without a control character, one stand-in for each", () => {
+    const hostile = { ...rec, msg: 'a\x1b[2Jb\nc\u202ed\x9be', classification: 'x\ry' };
+    const line = formatFastAlert(hostile, true);
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
+    expect(line).toContain('] a\u241b[2Jb\u240ac\ufffdd\ufffde [**] [Classification: x\u240dy] ');
+    // text without one is left as it is
+    expect(formatFastAlert(rec, true)).toContain('] M [**] [Classification: Potentially Bad Traffic] ');
+  });
   it('eve: one JSON object with the alert fields', () => {
     const j = JSON.parse(formatEveAlert(rec));
     expect(j).toMatchObject({ event_type: 'alert', src_ip: '10.0.0.1', src_port: 40000, dest_ip: '192.168.1.2', dest_port: 80, proto: 'TCP' });

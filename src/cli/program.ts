@@ -2,6 +2,7 @@
  * The honeywall program around its commands: options shared by all, exit codes, and how failures end the process.
  * `main.ts` runs it with every command; `lint-main.ts` with `lint` alone (the bundle the launcher loads for lint).
  */
+import { noControls } from '../output/visible.js';
 import { Command, CommanderError } from './commander.js';
 
 /** Exit codes shared by every command: 0 ok, 1 findings (errors in input), 2 could not run. */
@@ -41,10 +42,12 @@ export async function runProgram(argv: string[], register: RegisterCommands): Pr
       return EXIT_USAGE;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`honeywall: ${err.message}\n`);
+      process.stderr.write(`honeywall: ${noControls(err.message)}\n`);
       return EXIT_USAGE;
     }
-    throw err;
+    // (a message may name a file or quote input: as text safe for a terminal, as the launcher prints what escapes here)
+    process.stderr.write(`honeywall: internal error: ${noControls(err instanceof Error ? err.message : String(err))}\n`);
+    return EXIT_USAGE;
   }
   return ctx.exitCode;
 }

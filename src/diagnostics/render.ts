@@ -1,4 +1,5 @@
 /** Diagnostic renderers: text for people, JSON, SARIF 2.1.0 for code scanning, GitHub workflow annotations. */
+import { noControls } from '../output/visible.js';
 import { LineMap, type Diagnostic } from './diagnostic.js';
 
 export interface LintSummary {
@@ -14,7 +15,8 @@ export type DiagnosticHead = Pick<Diagnostic, 'file' | 'line' | 'column' | 'seve
  * output, compile's failures, replay's rules not loaded), so that one pattern reads them all.
  */
 export function diagnosticLine(d: DiagnosticHead): string {
-  return `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}${d.sid !== undefined ? ` [sid ${d.sid}]` : ''}`;
+  // (the file's name and the message, which may quote the rule, as text safe for a terminal)
+  return `${noControls(d.file)}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${noControls(d.message)}${d.sid !== undefined ? ` [sid ${d.sid}]` : ''}`;
 }
 
 /** `file:line:col: severity code: message`, the source line and a caret (`~` under the rest of the range). */
@@ -32,7 +34,8 @@ export function renderText(diags: Diagnostic[], sourceOf: (file: string) => stri
     const start = Math.max(0, d.column - 1 - 60);
     const end = Math.min(line.length, d.column - 1 + Math.max(d.length, 1) + 40);
     const prefix = start > 0 ? '...' : '';
-    const shown = prefix + line.slice(start, end).replace(/\t/g, ' ') + (end < line.length ? '...' : '');
+    // (one character for one: the caret stays under its column)
+    const shown = prefix + noControls(line.slice(start, end).replace(/\t/g, ' ')) + (end < line.length ? '...' : '');
     const caretAt = prefix.length + (d.column - 1 - start);
     const width = Math.max(1, Math.min(d.length, end - (d.column - 1)));
     out += `    ${shown}\n    ${' '.repeat(caretAt)}^${'~'.repeat(width - 1)}\n`;

@@ -4,6 +4,7 @@
  * (HONEYWALL.md section 5), with EVE's fields that join it to other tools' records (flow_id, community_id, pcap_cnt,
  * app_proto), and EVE flow events. Both commands write through here.
  */
+import { noControls } from './visible.js';
 import { communityId } from '../flow/community-id.js';
 import { appProtoOf, flowId, type Flow } from '../flow/flow.js';
 import type { FlowRecord } from '../flow/recorder.js';
@@ -173,8 +174,9 @@ function endpoint(addr: string, port: number): string {
 export function formatFastAlert(e: AlertEvent, utc = false): string {
   let line = `${snortTimestamp(e.tsSec, e.tsUsec, utc)} `;
   if (e.blocked) line += ' [Drop]';
-  line += ` [**] [${e.gid}:${e.sid}:${e.rev}] ${e.msg} [**] `;
-  if (e.classification !== undefined) line += `[Classification: ${e.classification}] `;
+  // (the rule's own text: a control character in it would reach the terminal that tails the file)
+  line += ` [**] [${e.gid}:${e.sid}:${e.rev}] ${noControls(e.msg)} [**] `;
+  if (e.classification !== undefined) line += `[Classification: ${noControls(e.classification)}] `;
   line += `[Priority: ${e.priority}] {${e.proto}} `;
   if (e.sport >= 0 && e.dport >= 0) line += `${endpoint(e.src, e.sport)} -> ${endpoint(e.dst, e.dport)}`;
   else line += `${e.src} -> ${e.dst}`;

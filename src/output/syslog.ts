@@ -15,6 +15,7 @@
  * that is down or slow, a local datagram socket whose reader is behind (EAGAIN) or away (ECONNREFUSED: the daemon
  * restarting) queue at most `maxQueue` messages, retried with backoff, and count the rest as dropped.
  */
+import { noControls } from './visible.js';
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import net from 'node:net';
@@ -130,29 +131,7 @@ function safe(s: string): string {
   return asciiField(s, 80, '?');
 }
 
-/**
- * Control characters as visible stand-ins: C0 as the Control Pictures (U+2400..U+241F, a newline shows as ␊), DEL as
- * ␡, C1 and the Unicode line and paragraph separators as U+FFFD; lone surrogates as U+FFFD too (the text is then
- * well-formed UTF-8).
- */
-export function noControls(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20) out += String.fromCharCode(0x2400 + c);
-    else if (c === 0x7f) out += '\u2421';
-    else if ((c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029) out += '\ufffd';
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        out += s[i]! + s[i + 1]!;
-        i++;
-      } else out += '\ufffd';
-    } else if (c >= 0xdc00 && c <= 0xdfff) out += '\ufffd';
-    else out += s[i]!;
-  }
-  return out;
-}
+export { noControls };
 
 /** A PARAM-VALUE (RFC 5424 6.3.3): control characters made visible, `"` `\` `]` escaped, at most `max` characters. */
 export function sdValue(s: string, max = 512): string {
