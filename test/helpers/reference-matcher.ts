@@ -9,7 +9,15 @@ import { readsAppBuffer } from '../../src/match/engine.js';
 import type { InspectionItem } from '../../src/flow/pipeline.js';
 import { EventDecider, headerMatches, MATCH_DIRECT, nonPayloadMatches, subjectsOf, type Matches, type MatchEvent } from '../../src/match/decide.js';
 import { runTurns, SharedNodes } from '../../src/match/rule-tree.js';
-import { bufferRank, NO_FAST_PATTERN_RANK, portGroupsOf, snortTurns, treeKey, treeOf } from '../../src/match/snort-order.js';
+import {
+  bufferRank,
+  NO_FAST_PATTERN_RANK,
+  PAYLOAD_AFTER_FILE_DATA_RANK,
+  portGroupsOf,
+  snortTurns,
+  treeKey,
+  treeOf,
+} from '../../src/match/snort-order.js';
 import { base64Decode, byteExtract, byteJump, byteTestOk, headerOk, isDataAtOk, valueOf } from '../../src/match/leaf-ops.js';
 import type { BufferName, ContentOp, MatcherPlan, PayloadOp, PcreOp, RulePlan } from '../../src/match/plan.js';
 import { bufferOf, type Subject } from '../../src/match/subject.js';
@@ -241,7 +249,17 @@ export class ReferenceMatcher {
         const fp = r.fastPattern;
         if (fp === undefined) return { rank: NO_FAST_PATTERN_RANK, end: 0 };
         const b = bufferOf(s, fp.buf, undefined);
-        return { rank: bufferRank(fp.buf), end: b === undefined ? -1 : naiveFirstEnd(b, fp.bytes) };
+        if (b === undefined) return { rank: bufferRank(fp.buf), end: -1 };
+        // fpEvalHeaderSW's content search looks in file_data_ptr first, when it is set (dcerpc2's file data, an HTTP
+        // body), then in the payload: a payload or file_data pattern found in the file data is placed by its end
+        // there, the others come in the payload's search after it
+        const fd = s.fileData ?? s.http?.fileData;
+        if ((fp.buf === 'pkt' || fp.buf === 'file_data') && fd !== undefined && fd.length > 0) {
+          const inFileData = naiveFirstEnd(fd, fp.bytes);
+          if (inFileData >= 0) return { rank: bufferRank(fp.buf), end: inFileData };
+          return { rank: PAYLOAD_AFTER_FILE_DATA_RANK, end: naiveFirstEnd(s.payload, fp.bytes) };
+        }
+        return { rank: bufferRank(fp.buf), end: naiveFirstEnd(b, fp.bytes) };
       };
       const turns = snortTurns(rules, s.packet, place, (r) => r.index);
       runTurns(
