@@ -25,6 +25,19 @@ describe('alert rules', () => {
     expect(() => parseAlertRule('x', 'ids sid=abc mail=a@b')).toThrow(/sid/);
   });
 
+  it("an IDS notice's subject holds the rule's msg without its control characters (a command may print it)", async () => {
+    const out = path.join(tmp, 'subject.txt');
+    const a = new Alerter([parseAlertRule('i', `ids exec='printf %s "$HW_ALERT_SUBJECT" > ${out}'`)], {
+      smtpHost: '127.0.0.1',
+      smtpPort: 1,
+      from: 'x@y',
+    });
+    const e = { gid: 1, sid: 7, msg: 'x\x1b[2J\u202ey\r\nz', classtype: 'misc', action: 'alert', blocked: false } as AlertEvent;
+    a.ids(e, 'line');
+    await a.flush();
+    expect(readFileSync(out, 'utf8')).toBe('Honeywall IDS: x\u241b[2J\ufffdy\u240d\u240az');
+  });
+
   it('throttles per rule and key, and runs commands', async () => {
     let now = 0;
     const out = path.join(tmp, 'exec.txt');

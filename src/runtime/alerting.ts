@@ -18,6 +18,7 @@
  * With HwALERT=yes and no HwWATCH_ rule, the Honeywall's own watches apply: outbound and limit,
  * mailed to HwALERT_EMAIL, throttled 10 hours.
  */
+import { noControls } from '../output/visible.js';
 import { spawn } from 'node:child_process';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { AlertEvent } from '../output/alert.js';
@@ -238,7 +239,8 @@ export class Alerter {
       if (r.classtypes && (e.classtype === undefined || !r.classtypes.includes(e.classtype))) continue;
       if (r.actions && !r.actions.includes(e.action)) continue;
       if (r.pattern && !r.pattern.test(line)) continue;
-      this.fire(r, `${e.gid}:${e.sid}`, `Honeywall IDS: ${e.blocked ? '[Drop] ' : ''}${e.msg}`, line);
+      // (the rule's msg, text from a rule file: as one line safe for a terminal, a subject line and an environment value)
+      this.fire(r, `${e.gid}:${e.sid}`, `Honeywall IDS: ${e.blocked ? '[Drop] ' : ''}${noControls(e.msg)}`, line);
     }
   }
 
