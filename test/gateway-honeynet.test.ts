@@ -346,7 +346,11 @@ describe.skipIf(reason !== undefined)('honeywall run: the GenII test plan on a n
     // 6. the Sebek session under the honeypot: its shell's keystrokes
     const procs = a.results[`/api/sebek/processes?client=${hpAddr}`]!.body.rows as Record<string, any>[];
     expect(procs.length).toBeGreaterThan(0);
-    const shell = procs.find((p) => p.com === 'bash')!;
+    // the login shell: the bash whose parent is no bash of the session (a child it forked shows as bash too until its
+    // exec record is stored, and the list's order does not say which is which: the child, taken once, was `uname` by
+    // the time the browser showed it)
+    const bash = procs.filter((p) => p.com === 'bash');
+    const shell = bash.find((p) => !bash.some((q) => q.pid === p.ppid))!;
     const detail = await client([`/api/flows/${web.id}`, `/api/flows/${web.id}/pcap`, `/api/sebek/processes/${hpAddr}/${shell.pid}`]);
     const d = detail.results[`/api/flows/${web.id}`]!.body;
     expect(d.alerts.map((x: { msg: string }) => x.msg)).toContain('Modifying HTTP GET command');
