@@ -108,7 +108,7 @@ export function packFile(cc: CompileContext, strings: StringTable, keys: SetKey,
  * out to need one thread. A snort.conf's own includes are not known before the load and do not count here.
  */
 export function startCompileWorkerEarly(paths: readonly string[], threads: number | undefined): CompileWorkerLink | undefined {
-  if (threads === 1 || availableParallelism() < 2 || !existsSync(fileURLToPath(compileWorker))) return undefined;
+  if (threads === 1) return undefined;
   let bytes = 0;
   try {
     for (const p of paths) {
@@ -120,7 +120,8 @@ export function startCompileWorkerEarly(paths: readonly string[], threads: numbe
   } catch {
     return undefined; // (the load says what is wrong with a path)
   }
-  return threads === 2 || bytes >= MIN_PARALLEL_BYTES ? new CompileWorkerLink() : undefined;
+  // (the decision compilePacked makes, on the bytes the paths name rather than those the load queued)
+  return threadsFor({ threads }, bytes, compileWorker) === 2 ? new CompileWorkerLink() : undefined;
 }
 
 function threadsFor(opts: PackedCompileOptions, queuedBytes: number, workerUrl: URL): number {
