@@ -27,6 +27,7 @@ import { buildNoFastPatternIndex, INDEX_MAPS, type IndexMap, type NoFastPatternT
 import type { BufferName } from './plan.js';
 import { sharingTable, sharingTableSound, type SharingTable } from './rule-tree.js';
 import { portRangeTable, portRangeTableSound, type PortRangeTable } from './header-sets.js';
+import { FLOW_CLASS_UNDIRECTED } from '../keywords/non-payload.js';
 
 export const ARTIFACT_MAGIC = 'HWMATCH\0';
 /**
@@ -39,8 +40,9 @@ export const ARTIFACT_MAGIC = 'HWMATCH\0';
  * at compile time.
  * 13: each port set's ports as runs (header-sets.ts PortRangeTable).
  * 14: the payload groups hold the file_data rules' patterns too (prefilter.ts groupPatterns).
+ * 15: per TCP and UDP prefilter group, its broad-port databases (broad-ports.ts).
  */
-export const ARTIFACT_VERSION = 14;
+export const ARTIFACT_VERSION = 15;
 
 export class ArtifactError extends Error {}
 
@@ -61,6 +63,8 @@ interface GroupHeader {
     stream?: TableRef;
     /** Per flow class, its database when it has one of its own (null: none). */
     byClass?: (TableRef | null)[];
+    /** PrefilterGroup.broad: null where it is undefined (the database serves), 'empty' where it is null. */
+    broad?: (TableRef | 'empty' | null)[];
   };
 }
 
@@ -215,6 +219,7 @@ export async function writePackedArtifact(
       block: add(g.block, 'u8'),
       ...(g.stream ? { stream: add(g.stream, 'u8') } : {}),
       byClass: g.byClass.map((b) => (b ? once(b) : null)),
+      broad: g.broad.map((b) => (b === undefined ? null : b === null ? 'empty' : once(b))),
       portSrc: add(g.portSrc, 'i32'),
       portDst: add(g.portDst, 'i32'),
       portBidir: add(g.portBidir, 'u8'),
@@ -312,6 +317,19 @@ export function readArtifact(path: string): LoadedArtifact {
     if (r.type === 'u32') return new Uint32Array(base.buffer, at, r.length) as T;
     return new Uint8Array(base.buffer, at, r.length) as T;
   };
+  // a database two flow classes share is one view (the loader loads it once)
+  const broadViews = new Map<number, Uint8Array>();
+  const broadOf = (refs: unknown, k: number): (Uint8Array | null | undefined)[] => {
+    if (refs === undefined) return [];
+    if (!Array.isArray(refs) || refs.length > FLOW_CLASS_UNDIRECTED + 1) throw new ArtifactError(`${path}: damaged header (group ${k} broad)`);
+    return (refs as (TableRef | 'empty' | null)[]).map((r, c) => {
+      if (r === null) return undefined;
+      if (r === 'empty') return null;
+      let v = broadViews.get(r.offset);
+      if (v === undefined) broadViews.set(r.offset, (v = view<Uint8Array>(r, `group ${k} broad ${c}`)));
+      return v;
+    });
+  };
   const t = header.rules.tables;
   const count = header.rules.count;
   const columns = {
@@ -393,6 +411,7 @@ export function readArtifact(path: string): LoadedArtifact {
         const t = Array.isArray(gt.byClass) ? gt.byClass[c] : undefined;
         return t ? view<Uint8Array>(t, `group ${k} class ${c}`) : undefined;
       }),
+      broad: broadOf(gt.broad, k),
       portSrc: view<Int32Array>(gt.portSrc, `group ${k}`),
       portDst: view<Int32Array>(gt.portDst, `group ${k}`),
       portBidir: view<Uint8Array>(gt.portBidir, `group ${k}`),

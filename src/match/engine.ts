@@ -434,7 +434,15 @@ export class Matcher {
       } else {
         const b = bufferOf(s, buf, undefined);
         if (b === undefined || b.length === 0) continue;
-        const db = g.ports !== undefined ? g.ports.database(sport, dport) : g.classDb[fc];
+        // a packet neither of whose ports a narrow port set names is scanned with the broad-port patterns only
+        // (broad-ports.ts: the others cannot pass its port test)
+        const narrow = g.narrow;
+        const db =
+          g.ports !== undefined
+            ? g.ports.database(sport, dport)
+            : narrow !== undefined && narrow[sport] === 0 && narrow[dport] === 0
+              ? g.broadDb[fc]
+              : g.classDb[fc];
         if (db === undefined) continue; // no pattern of the group can match these ports (or this flow class)
         n = engine.hsScan(db, b, 0, b.length, g.out, sport, dport);
         ids = g.out;

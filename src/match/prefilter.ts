@@ -25,6 +25,7 @@ import type { PortGroups } from './port-groups.js';
 import type { BufferName, RulePlan } from './plan.js';
 import { FLOW_CLASS_UNDIRECTED, FLOW_CLASSES_DIRECTED, flowClasses } from '../keywords/non-payload.js';
 import { attachShort, blockInputs, splitShort } from './short-patterns.js';
+import { broadIds, hasPortFilter, narrowPorts } from './broad-ports.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
 export const PROTO_CLASSES: readonly ProtoClass[] = ['tcp', 'udp', 'icmp', 'other'];
@@ -95,10 +96,16 @@ export interface PrefilterGroup {
   stream: Uint8Array | undefined;
   /** Block mode per flow class, for a class that has a database of its own (classIds). */
   byClass: (Uint8Array | undefined)[];
+  /**
+   * TCP and UDP groups: the broad-port databases (broad-ports.ts), streaming mode, per flow class with a database of
+   * its own and last (FLOW_CLASS_UNDIRECTED) the group's: undefined when its database serves, null when no pattern of
+   * it is broad (a packet on broad ports has nothing to scan). Empty for the other groups.
+   */
+  broad: (Uint8Array | null | undefined)[];
 }
 
 /** The groups without their databases: what the compile step hands to Hyperscan. */
-type GroupPatterns = Omit<PrefilterGroup, 'block' | 'stream' | 'byClass'>;
+type GroupPatterns = Omit<PrefilterGroup, 'block' | 'stream' | 'byClass' | 'broad'>;
 
 /**
  * The patterns a flow class's database holds, when it has one of its own; undefined when the group's database serves
@@ -330,6 +337,31 @@ function classDatabases<T>(g: GroupPatterns, own: (ids: number[], c: number) => 
   });
 }
 
+/**
+ * The broad-port databases of a group (PrefilterGroup.broad), made by `own` in streaming mode (two with the same
+ * patterns share one).
+ */
+function broadDatabases<T>(g: GroupPatterns, own: (ids: number[]) => T): (T | null | undefined)[] {
+  if (!hasPortFilter(g)) return [];
+  const made: { ids: number[]; db: T }[] = [];
+  const broadOf = (ids: number[] | undefined): T | null | undefined => {
+    const broad = ids === undefined || ids.length === 0 ? undefined : broadIds(g, ids);
+    if (broad === undefined) return undefined;
+    if (broad.length === 0) return null;
+    let m = made.find((x) => sameIds(x.ids, broad));
+    if (m === undefined) made.push((m = { ids: broad, db: own(broad) }));
+    return m.db;
+  };
+  const out = FLOW_CLASSES.map((c): T | null | undefined => broadOf(classIds(g, c)));
+  out[FLOW_CLASS_UNDIRECTED] = broadOf(allIds(g));
+  return out;
+}
+
+/** hsCompile's arguments for a broad-port database: a block database's, compiled in streaming mode. */
+function broadInputs(g: GroupPatterns, ids: readonly number[]): [Uint8Array[], Uint32Array, Uint32Array] {
+  return blockInputs(g, splitShort(g, ids).long);
+}
+
 function wantsStream(g: GroupPatterns): boolean {
   return g.proto === 'tcp' && g.buf === 'pkt';
 }
@@ -341,6 +373,7 @@ export function buildPrefilter(rules: readonly PrefilterRule[], engine: NativeEn
     block: engine.hsCompile(...hsInputs(g, false), false),
     stream: wantsStream(g) ? engine.hsCompile(...hsInputs(g, true), true) : undefined,
     byClass: classDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), false), undefined),
+    broad: broadDatabases(g, (ids) => engine.hsCompile(...broadInputs(g, ids), true)),
   }));
 }
 
@@ -354,7 +387,16 @@ export async function buildPrefilterAsync(rules: readonly PrefilterRule[], engin
     const block = engine.hsCompileAsync(...hsInputs(g, false), false);
     const stream = wantsStream(g) ? engine.hsCompileAsync(...hsInputs(g, true), true) : undefined;
     const byClass = classDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), false), undefined);
-    compiling.push(Promise.all([block, stream, Promise.all(byClass)]).then(([b, st, classes]) => ({ ...g, block: b, stream: st, byClass: classes })));
+    const broad = broadDatabases(g, (ids) => engine.hsCompileAsync(...broadInputs(g, ids), true));
+    compiling.push(
+      Promise.all([block, stream, Promise.all(byClass), Promise.all(broad)]).then(([b, st, classes, broadDbs]) => ({
+        ...g,
+        block: b,
+        stream: st,
+        byClass: classes,
+        broad: broadDbs,
+      })),
+    );
   }
   return Promise.all(compiling);
 }
@@ -372,6 +414,13 @@ export interface LoadedGroup {
    * optimized code had not met before the first UDP datagram without a session, and was thrown away at).
    */
   classDb: (NativeHandle | undefined)[];
+  /**
+   * TCP and UDP groups: per port, 1 when a narrow port set holds it (broad-ports.ts narrowPorts); and, indexed as
+   * classDb, the database a subject is scanned with when neither of its ports is marked there: a broad-port database,
+   * the class's own (classDb's) when it has none, undefined when no pattern can match there.
+   */
+  narrow: Uint8Array | undefined;
+  broadDb: (NativeHandle | undefined)[];
   /** The streaming database, loaded on first use (only the gateway uses it). */
   streamDb: NativeHandle | undefined;
   /** The group's port groups (port-groups.ts), when its matcher makes them. */
@@ -404,7 +453,49 @@ export class PrefilterLoader {
         )
       : FLOW_CLASSES.map(() => db);
     classDb[FLOW_CLASS_UNDIRECTED] = db;
-    return { group: g, db, classDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
+    const { narrow, broadDb } = this.broadDatabases(g, db, classDb);
+    return { group: g, db, classDb, narrow, broadDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
+  }
+
+  /** LoadedGroup's narrow and broadDb: what the artifact holds of the group's broad-port databases, loaded. */
+  private broadDatabases(g: PrefilterGroup, db: NativeHandle, classDb: (NativeHandle | undefined)[]): Pick<LoadedGroup, 'narrow' | 'broadDb'> {
+    if (!hasPortFilter(g) || g.broad.length === 0) return { narrow: undefined, broadDb: classDb };
+    const loaded = new Map<Uint8Array, NativeHandle>();
+    const broadDb = classDb.map((base, c) => {
+      if (base === undefined) return undefined;
+      // (a class without a database of its own is scanned with the group's: so is it on broad ports)
+      const k = base === db ? FLOW_CLASS_UNDIRECTED : c;
+      const bytes = g.broad[k];
+      if (bytes === undefined) return base;
+      if (bytes === null) return undefined;
+      let own = loaded.get(bytes);
+      if (own === undefined) {
+        const ids = broadIds(g, k === FLOW_CLASS_UNDIRECTED ? allIds(g) : (classIds(g, k) ?? allIds(g))) ?? [];
+        own = this.loadedBroad(g, bytes, ids);
+        // (it numbers the group's patterns as the group's database does: it takes its port filter as it is)
+        this.engine.hsPortFilterShare(own, db);
+        loaded.set(bytes, own);
+      }
+      return own;
+    });
+    return { narrow: narrowPorts(g), broadDb };
+  }
+
+  private loadedBroad(g: PrefilterGroup, bytes: Uint8Array, ids: readonly number[]): NativeHandle {
+    const maxId = Math.max(0, g.nocase.length - 1);
+    let db: NativeHandle | undefined;
+    try {
+      db = this.engine.hsLoad(bytes, maxId);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== 'platform' && code !== 'version') throw e;
+    }
+    if (db === undefined) {
+      this.rebuilt++;
+      db = this.engine.hsLoad(this.engine.hsCompile(...broadInputs(g, ids), true), maxId);
+    }
+    attachShort(this.engine, db, g, splitShort(g, ids).short);
+    return db;
   }
 
   streamDatabase(l: LoadedGroup): NativeHandle {

@@ -1,0 +1,147 @@
+/**
+ * The law of broad-port databases (src/match/broad-ports.ts): for a packet neither of whose ports a narrow port set
+ * names, a scan with a database's broad-port database gives exactly the ids of a scan with the database itself, both
+ * with the port filter. Checked on generated rules (narrow and broad port sets on both sides, bidirectional ones,
+ * `flow` so that flow classes get databases of their own), ports and payloads, in every flow class; and the table of
+ * which ports are narrow, case by case.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { narrowPorts, NARROW_PORT_SET_MAX } from '../src/match/broad-ports.js';
+import { Matcher } from '../src/match/engine.js';
+import { HS_CASELESS, HS_SINGLEMATCH, loadEngine } from '../src/native/engine.js';
+import { compileText } from './helpers/match.js';
+
+// narrow sets (at most NARROW_PORT_SET_MAX ports) and broad ones, sharing and touching bounds
+const ports = fc.constantFrom(
+  'any',
+  'any',
+  '80',
+  '!80',
+  '[80,443]',
+  '1024:',
+  ':1023',
+  '[53,5000:5010]',
+  '5010:5020',
+  '$HTTP_PORTS',
+  '0:2047',
+  '1000:1999',
+);
+const header = fc.record({ proto: fc.constantFrom('tcp', 'udp', 'ip'), sp: ports, dp: ports, dir: fc.constantFrom('->', '->', '<>') });
+// ports on the bounds of the sets above, and between them (most of them broad)
+const portOf = fc.constantFrom(0, 53, 79, 80, 81, 443, 999, 1000, 1023, 1024, 1999, 2000, 2047, 2048, 5005, 5010, 5021, 8080, 40000, 65535);
+const ALPHABET = ['a', 'b', 'A', '|00|'];
+const pattern = fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
+const flow = fc.constantFrom('', '', 'flow:to_server;', 'flow:to_client;', 'flow:established,to_server;');
+const options = fc.tuple(pattern, fc.boolean(), flow).map(([p, nocase, f]) => `content:"${p}";${nocase ? ' nocase;' : ''} ${f}`);
+const payload = fc.array(fc.constantFrom(0x61, 0x62, 0x41, 0x42, 0x00), { maxLength: 40 }).map((a) => Uint8Array.from(a));
+
+function rulesText(rules: readonly (readonly [{ proto: string; sp: string; dp: string; dir: string }, string])[]): string {
+  return rules.map(([h, opts], i) => `alert ${h.proto} any ${h.sp} ${h.dir} any ${h.dp} (${opts} sid:${i + 1};)`).join('\n') + '\n';
+}
+
+describe('broad-port databases: the same ids as their database on ports no narrow set names', () => {
+  it('scan by scan, in every flow class, on generated rules, ports and payloads', () => {
+    let compared = 0;
+    let broadScans = 0;
+    let skipped = 0;
+    let found = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(header, options), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.tuple(payload, portOf, portOf), { minLength: 1, maxLength: 6 }),
+        (rules, packets) => {
+          const m = new Matcher(compileText(rulesText(rules), ['HTTP_PORTS=[80,8080]']).plan, undefined, { checksumMode: 'none' });
+          const engine = m.ctx.engine;
+          for (const l of m.groups.flat()) {
+            if (l.narrow === undefined) continue;
+            for (let c = 0; c < l.classDb.length; c++) {
+              const base = l.classDb[c];
+              const broad = l.broadDb[c];
+              if (base === undefined) {
+                expect(broad).toBeUndefined();
+                continue;
+              }
+              for (const [p, sport, dport] of packets) {
+                if (l.narrow[sport] === 1 || l.narrow[dport] === 1) continue;
+                // the payload, and every pattern of the group at once (the port filter alone decides the ids)
+                for (const bytes of [p, l.group.patternBytes]) {
+                  if (bytes.length === 0) continue; // (the matcher scans no empty buffer; Hyperscan refuses one)
+                  const whole = l.out.slice(0, engine.hsScan(base, bytes, 0, bytes.length, l.out, sport, dport));
+                  const mine =
+                    broad === undefined ? new Int32Array(0) : l.out.slice(0, engine.hsScan(broad, bytes, 0, bytes.length, l.out, sport, dport));
+                  expect(Array.from(mine)).toEqual(Array.from(whole));
+                  compared++;
+                  if (broad === undefined) skipped++;
+                  else if (broad !== base) broadScans++;
+                  if (whole.length > 0) found++;
+                }
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // the generator must make broad-port databases that get used, empty ones, and scans that find something
+    expect(broadScans).toBeGreaterThan(compared / 8);
+    expect(skipped).toBeGreaterThan(0);
+    expect(found).toBeGreaterThan(compared / 4);
+  });
+
+  it('a streaming database scanned as blocks: the ids of the block one, scan after scan, also after one cut short', () => {
+    const engine = loadEngine();
+    const text = new TextEncoder();
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.tuple(
+            pattern.map((p) => p.replaceAll('|00|', '\0')),
+            fc.boolean(),
+          ),
+          { minLength: 1, maxLength: 12, selector: ([p]) => p },
+        ),
+        fc.array(fc.tuple(payload, fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 8 }),
+        (patterns, scans) => {
+          const bytes = patterns.map(([p]) => text.encode(p));
+          const flags = Uint32Array.from(patterns, ([, nocase]) => (nocase ? HS_CASELESS : 0) | HS_SINGLEMATCH);
+          const ids = Uint32Array.from(patterns, (_, i) => i);
+          const block = engine.hsLoad(engine.hsCompile(bytes, flags, ids, false), patterns.length - 1);
+          const stream = engine.hsLoad(engine.hsCompile(bytes, flags, ids, true), patterns.length - 1);
+          const all = new Int32Array(patterns.length);
+          for (const [p, cap] of scans) {
+            if (p.length === 0) continue;
+            const expected = Array.from(all.subarray(0, engine.hsScan(block, p, 0, p.length, all)));
+            // a scan into too small an array stops when it is full (the stream is left terminated, then reset)
+            const short = new Int32Array(cap);
+            expect(engine.hsScan(stream, p, 0, p.length, short)).toBe(Math.min(cap, expected.length));
+            const got = new Int32Array(patterns.length);
+            expect(Array.from(got.subarray(0, engine.hsScan(stream, p, 0, p.length, got)))).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  // the ports a narrow set names, per rule header: [header, ports expected narrow, ports expected broad]
+  const TABLE: [string, number[], number[]][] = [
+    ['any any -> any 80', [80], [0, 79, 81, 40000]],
+    ['any :1023 -> any any', [0, 1023], [1024, 65535]],
+    ['any any -> any 1024:', [], [0, 1024, 65535]],
+    ['any any -> any !80', [], [0, 80, 65535]],
+    ['any any <> any [53,5000:5010]', [53, 5000, 5010], [54, 4999, 5011]],
+    [`any any -> any 1:${NARROW_PORT_SET_MAX}`, [1, NARROW_PORT_SET_MAX], [0, NARROW_PORT_SET_MAX + 1]],
+    [`any any -> any 1:${NARROW_PORT_SET_MAX + 1}`, [], [1, NARROW_PORT_SET_MAX + 1]],
+    ['any 27020:27050 -> any any', [27020, 27050], [27019, 27051]],
+  ];
+  for (const [h, narrow, broad] of TABLE) {
+    it(`narrow ports of ${h}`, () => {
+      const m = new Matcher(compileText(`alert tcp ${h} (content:"abc"; sid:1;)\n`).plan, undefined, { checksumMode: 'none' });
+      const g = m.groups[0]!.find((l) => l.group.buf === 'pkt')!;
+      const table = narrowPorts(g.group);
+      for (const p of narrow) expect([p, table[p]]).toEqual([p, 1]);
+      for (const p of broad) expect([p, table[p]]).toEqual([p, 0]);
+    });
+  }
+});
