@@ -190,6 +190,11 @@ export class Matcher {
   /** Rules evaluated as each IP header is decoded (ip_proto-only: see decodeTimeMatches), by number and as a list. */
   private readonly decodeTime: Uint8Array;
   private readonly decodeTimeRules: readonly number[];
+  /**
+   * Per IP protocol number, 1 when some decode-time rule's ip_proto test passes for it: every decoded packet meets
+   * these rules, and nearly none has a protocol one of them names (ET Open's one is ip_proto:41).
+   */
+  private readonly decodeTimeProtos = new Uint8Array(256);
   /** What candidates() returns (the same list each call). */
   private readonly cands: RuleList;
   private readonly ctx: VerifyContext;
@@ -250,6 +255,10 @@ export class Matcher {
       }
     }
     this.decodeTimeRules = decodeTime;
+    for (const i of decodeTime) {
+      const test = (this.rules.get(i).headers[0] as HeaderOf<'ip_proto'>).test;
+      for (let proto = 0; proto < 256; proto++) if (numTestOk(test, proto)) this.decodeTimeProtos[proto] = 1;
+    }
     this.ctx = {
       subject: undefined as unknown as Subject,
       vars: this.vars,
@@ -593,6 +602,7 @@ export class Matcher {
   }
 
   private decodeTimeLayer(l: IpHeader, proto: number, out: RulePlan[] | undefined): RulePlan[] | undefined {
+    if (this.decodeTimeProtos[proto] !== 1) return out;
     const ids = this.decodeTimeRules;
     for (let k = 0; k < ids.length; k++) {
       const i = ids[k]!;
