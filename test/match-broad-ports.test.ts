@@ -11,34 +11,9 @@ import { narrowPorts, NARROW_PORT_SET_MAX } from '../src/match/broad-ports.js';
 import { Matcher } from '../src/match/engine.js';
 import { HS_CASELESS, HS_SINGLEMATCH, loadEngine } from '../src/native/engine.js';
 import { compileText } from './helpers/match.js';
+import { flowOption, payload, pattern, portOf, ruleHeader as header, rulesText } from './helpers/port-rules.js';
 
-// narrow sets (at most NARROW_PORT_SET_MAX ports) and broad ones, sharing and touching bounds
-const ports = fc.constantFrom(
-  'any',
-  'any',
-  '80',
-  '!80',
-  '[80,443]',
-  '1024:',
-  ':1023',
-  '[53,5000:5010]',
-  '5010:5020',
-  '$HTTP_PORTS',
-  '0:2047',
-  '1000:1999',
-);
-const header = fc.record({ proto: fc.constantFrom('tcp', 'udp', 'ip'), sp: ports, dp: ports, dir: fc.constantFrom('->', '->', '<>') });
-// ports on the bounds of the sets above, and between them (most of them broad)
-const portOf = fc.constantFrom(0, 53, 79, 80, 81, 443, 999, 1000, 1023, 1024, 1999, 2000, 2047, 2048, 5005, 5010, 5021, 8080, 40000, 65535);
-const ALPHABET = ['a', 'b', 'A', '|00|'];
-const pattern = fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
-const flow = fc.constantFrom('', '', 'flow:to_server;', 'flow:to_client;', 'flow:established,to_server;');
-const options = fc.tuple(pattern, fc.boolean(), flow).map(([p, nocase, f]) => `content:"${p}";${nocase ? ' nocase;' : ''} ${f}`);
-const payload = fc.array(fc.constantFrom(0x61, 0x62, 0x41, 0x42, 0x00), { maxLength: 40 }).map((a) => Uint8Array.from(a));
-
-function rulesText(rules: readonly (readonly [{ proto: string; sp: string; dp: string; dir: string }, string])[]): string {
-  return rules.map(([h, opts], i) => `alert ${h.proto} any ${h.sp} ${h.dir} any ${h.dp} (${opts} sid:${i + 1};)`).join('\n') + '\n';
-}
+const options = fc.tuple(pattern, fc.boolean(), flowOption).map(([p, nocase, f]) => `content:"${p}";${nocase ? ' nocase;' : ''} ${f}`);
 
 describe('broad-port databases: the same ids as their database on ports no narrow set names', () => {
   it('scan by scan, in every flow class, on generated rules, ports and payloads', () => {

@@ -11,33 +11,9 @@ import { Matcher } from '../src/match/engine.js';
 import type { LoadedGroup } from '../src/match/prefilter.js';
 import { PortGroups } from '../src/match/port-groups.js';
 import { compileText, itemOf, tcpPacket } from './helpers/match.js';
+import { payload, pattern, portOf, ruleHeader as header, rulesText } from './helpers/port-rules.js';
 
-// port sets with shared and touching bounds, negations, and variables
-const ports = fc.constantFrom(
-  'any',
-  '80',
-  '!80',
-  '[80,443]',
-  '1024:',
-  ':1023',
-  '[53,5000:5010]',
-  '!$HTTP_PORTS',
-  '$HTTP_PORTS',
-  '5010:5020',
-  '[0,65535]',
-);
-const header = fc.record({ proto: fc.constantFrom('tcp', 'udp', 'ip'), sp: ports, dp: ports, dir: fc.constantFrom('->', '->', '<>') });
-// ports on every bound of the sets above, and between them
-const portOf = fc.constantFrom(0, 52, 53, 79, 80, 81, 443, 1023, 1024, 4999, 5000, 5005, 5010, 5011, 5020, 5021, 8080, 40000, 65535);
-// short patterns of few letters: they overlap, share end offsets and occur many times in a payload
-const ALPHABET = ['a', 'b', 'A', '|00|'];
-const pattern = fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 3 }).map((a) => a.join(''));
 const content = fc.tuple(pattern, fc.boolean()).map(([p, nocase]) => `content:"${p}";${nocase ? ' nocase;' : ''}`);
-const payload = fc.array(fc.constantFrom(0x61, 0x62, 0x41, 0x42, 0x00), { maxLength: 40 }).map((a) => Uint8Array.from(a));
-
-function rulesText(rules: readonly (readonly [{ proto: string; sp: string; dp: string; dir: string }, string])[]): string {
-  return rules.map(([h, opts], i) => `alert ${h.proto} any ${h.sp} ${h.dir} any ${h.dp} (${opts} sid:${i + 1};)`).join('\n') + '\n';
-}
 
 /** Every pattern of a group, one after the other: a payload in which the port filter alone decides the ids. */
 function allPatterns(l: LoadedGroup): Uint8Array {
