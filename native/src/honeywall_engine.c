@@ -129,11 +129,10 @@ typedef struct {
   /* Owners: its JS handle and each stream opened on it; freed when the last one lets go (finalizers run in any
      order when a thread ends, so a stream must not rely on the database's JS object). */
   int refs;
-  /* A streaming-mode database given to hsScan (a port group's, src/match/port-groups.ts): scanned as one block through
-     the stream it keeps, reset after each scan. Hyperscan compiles a literal set of a few hundred patterns in block
-     mode in 0.5 s (most of it the small-write engine it adds for short blocks) and in streaming mode in 10 ms, and
-     the streaming database scans a 50-byte payload about as fast: what lets a port group be compiled while packets
-     flow. */
+  /* A streaming-mode database given to hsScan (a broad-port database, src/match/broad-ports.ts, or a port group's,
+     port-groups.ts): scanned as one block through the stream it keeps, reset after each scan. Hyperscan compiles a
+     literal set of a few hundred patterns in block mode in 0.5 s (most of it the small-write engine it adds for short
+     blocks) and in streaming mode in 10 ms, and the streaming database scans a 50-byte payload about as fast. */
   int streaming;
   hs_stream_t *block_stream;
 } hs_handle;

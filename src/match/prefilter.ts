@@ -436,7 +436,10 @@ export class PrefilterLoader {
 
   constructor(private readonly engine: NativeEngine = loadEngine()) {}
 
-  /** `classes`: load the flow classes' databases too (else the group's serves every class). */
+  /**
+   * `classes`: load the flow classes' databases and the broad-port ones too (else the group's serves every class: the
+   * gateway's TCP and UDP groups, whose port groups serve the ports).
+   */
   load(g: PrefilterGroup, classes = true): LoadedGroup {
     const n = g.nocase.length;
     const db = this.filtered(g, this.database(g, false));
@@ -453,7 +456,7 @@ export class PrefilterLoader {
         )
       : FLOW_CLASSES.map(() => db);
     classDb[FLOW_CLASS_UNDIRECTED] = db;
-    const { narrow, broadDb } = this.broadDatabases(g, db, classDb);
+    const { narrow, broadDb } = classes ? this.broadDatabases(g, db, classDb) : { narrow: undefined, broadDb: classDb };
     return { group: g, db, classDb, narrow, broadDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
   }
 
