@@ -33,8 +33,8 @@ const BROAD_DB_MAX_SHARE = 0.5;
 
 type PortTables = Pick<PrefilterGroup, 'portSrc' | 'portDst' | 'portMapStart' | 'portRanges'>;
 
-/** Per port map, whether it is narrow. */
-function narrowMaps(g: PortTables): Uint8Array {
+/** Per port map, 1 when it is narrow (what narrowPorts and broadIds read: made once per group). */
+export function narrowMaps(g: PortTables): Uint8Array {
   const maps = g.portMapStart.length - 1;
   const narrow = new Uint8Array(Math.max(0, maps));
   for (let k = 0; k < maps; k++) {
@@ -54,8 +54,7 @@ export function hasPortFilter(g: PortTables): boolean {
  * Per port, 1 when a narrow map some pattern uses holds it (on either side): a packet with a port marked here is
  * scanned with the whole database.
  */
-export function narrowPorts(g: PortTables): Uint8Array {
-  const narrow = narrowMaps(g);
+export function narrowPorts(g: PortTables, narrow: Uint8Array = narrowMaps(g)): Uint8Array {
   const used = new Uint8Array(narrow.length);
   for (let id = 0; id < g.portSrc.length; id++) {
     const s = g.portSrc[id]!;
@@ -76,10 +75,10 @@ export function narrowPorts(g: PortTables): Uint8Array {
  * most of them (the whole database serves), an empty list when there are none (a packet on broad ports has nothing
  * to scan). Compile decides by this; load takes what compile stored.
  */
-export function broadIds(g: PortTables, ids: readonly number[]): number[] | undefined {
-  const narrow = narrowMaps(g);
+export function broadIds(g: PortTables, ids: readonly number[], narrow: Uint8Array = narrowMaps(g)): number[] | undefined {
   const out: number[] = [];
-  for (const id of ids) {
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
     const s = g.portSrc[id]!;
     const d = g.portDst[id]!;
     if ((s < 0 || narrow[s] === 0) && (d < 0 || narrow[d] === 0)) out.push(id);

@@ -25,7 +25,7 @@ import type { PortGroups } from './port-groups.js';
 import type { BufferName, RulePlan } from './plan.js';
 import { FLOW_CLASS_UNDIRECTED, FLOW_CLASSES_DIRECTED, flowClasses } from '../keywords/non-payload.js';
 import { attachShort, blockInputs, splitShort } from './short-patterns.js';
-import { broadIds, hasPortFilter, narrowPorts } from './broad-ports.js';
+import { broadIds, hasPortFilter, narrowMaps, narrowPorts } from './broad-ports.js';
 
 export type ProtoClass = 'tcp' | 'udp' | 'icmp' | 'other';
 export const PROTO_CLASSES: readonly ProtoClass[] = ['tcp', 'udp', 'icmp', 'other'];
@@ -344,8 +344,9 @@ function classDatabases<T>(g: GroupPatterns, own: (ids: number[], c: number) => 
 function broadDatabases<T>(g: GroupPatterns, own: (ids: number[]) => T): (T | null | undefined)[] {
   if (!hasPortFilter(g)) return [];
   const made: { ids: number[]; db: T }[] = [];
+  const narrow = narrowMaps(g);
   const broadOf = (ids: number[] | undefined): T | null | undefined => {
-    const broad = ids === undefined || ids.length === 0 ? undefined : broadIds(g, ids);
+    const broad = ids === undefined || ids.length === 0 ? undefined : broadIds(g, ids, narrow);
     if (broad === undefined) return undefined;
     if (broad.length === 0) return null;
     let m = made.find((x) => sameIds(x.ids, broad));
@@ -443,10 +444,13 @@ export class PrefilterLoader {
   load(g: PrefilterGroup, classes = true): LoadedGroup {
     const n = g.nocase.length;
     const db = this.filtered(g, this.database(g, false));
+    // each class's patterns, for its broad-port database
+    const classPatterns: number[][] = [];
     const classDb = classes
       ? classDatabases(
           g,
           (ids, c) => {
+            classPatterns[c] = ids;
             // (a class's database numbers the group's patterns as the group's does: it takes its port filter as it is)
             const own = this.classDatabase(g, c, ids);
             this.engine.hsPortFilterShare(own, db);
@@ -456,13 +460,22 @@ export class PrefilterLoader {
         )
       : FLOW_CLASSES.map(() => db);
     classDb[FLOW_CLASS_UNDIRECTED] = db;
-    const { narrow, broadDb } = classes ? this.broadDatabases(g, db, classDb) : { narrow: undefined, broadDb: classDb };
+    const { narrow, broadDb } = classes ? this.broadDatabases(g, db, classDb, classPatterns) : { narrow: undefined, broadDb: classDb };
     return { group: g, db, classDb, narrow, broadDb, out: new Int32Array(Math.max(1, n)), streamDb: undefined, ports: undefined };
   }
 
-  /** LoadedGroup's narrow and broadDb: what the artifact holds of the group's broad-port databases, loaded. */
-  private broadDatabases(g: PrefilterGroup, db: NativeHandle, classDb: (NativeHandle | undefined)[]): Pick<LoadedGroup, 'narrow' | 'broadDb'> {
+  /**
+   * LoadedGroup's narrow and broadDb: what the artifact holds of the group's broad-port databases, loaded
+   * (`classPatterns`: the patterns of each class with a database of its own).
+   */
+  private broadDatabases(
+    g: PrefilterGroup,
+    db: NativeHandle,
+    classDb: (NativeHandle | undefined)[],
+    classPatterns: readonly number[][],
+  ): Pick<LoadedGroup, 'narrow' | 'broadDb'> {
     if (!hasPortFilter(g) || g.broad.length === 0) return { narrow: undefined, broadDb: classDb };
+    const maps = narrowMaps(g);
     const loaded = new Map<Uint8Array, NativeHandle>();
     const broadDb = classDb.map((base, c) => {
       if (base === undefined) return undefined;
@@ -473,7 +486,8 @@ export class PrefilterLoader {
       if (bytes === null) return undefined;
       let own = loaded.get(bytes);
       if (own === undefined) {
-        const ids = broadIds(g, k === FLOW_CLASS_UNDIRECTED ? allIds(g) : (classIds(g, k) ?? allIds(g))) ?? [];
+        // (a class whose patterns are another's shares that class's database: classDatabases made it for that one)
+        const ids = broadIds(g, k === FLOW_CLASS_UNDIRECTED ? allIds(g) : (classPatterns[k] ?? classIds(g, k) ?? allIds(g)), maps) ?? [];
         own = this.loadedBroad(g, bytes, ids);
         // (it numbers the group's patterns as the group's database does: it takes its port filter as it is)
         this.engine.hsPortFilterShare(own, db);
@@ -481,7 +495,7 @@ export class PrefilterLoader {
       }
       return own;
     });
-    return { narrow: narrowPorts(g), broadDb };
+    return { narrow: narrowPorts(g, maps), broadDb };
   }
 
   private loadedBroad(g: PrefilterGroup, bytes: Uint8Array, ids: readonly number[]): NativeHandle {
