@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { narrowPorts, NARROW_PORT_SET_MAX } from '../src/match/broad-ports.js';
 import { Matcher } from '../src/match/engine.js';
+import { PrefilterLoader } from '../src/match/prefilter.js';
 import { HS_CASELESS, HS_SINGLEMATCH, loadEngine } from '../src/native/engine.js';
 import { compileText } from './helpers/match.js';
 import { flowOption, payload, pattern, portOf, ruleHeader as header, rulesText } from './helpers/port-rules.js';
@@ -97,6 +98,46 @@ describe('broad-port databases: the same ids as their database on ports no narro
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('a stored database this machine cannot load is rebuilt from its patterns: the same ids, counted', () => {
+    const text = rulesText([
+      [{ proto: 'tcp', sp: 'any', dp: '80', dir: '->' }, 'content:"abc"; flow:to_server;'],
+      [{ proto: 'tcp', sp: 'any', dp: '1024:', dir: '->' }, 'content:"bca"; flow:to_server;'],
+      [{ proto: 'tcp', sp: 'any', dp: 'any', dir: '->' }, 'content:"cab"; flow:to_client;'],
+      [{ proto: 'tcp', sp: '[139,445]', dp: 'any', dir: '->' }, 'content:"|00|b"; flow:to_client;'],
+      [{ proto: 'tcp', sp: 'any', dp: 'any', dir: '->' }, 'content:"a|00|";'],
+      // (most patterns narrow, so that the broad ones get databases of their own)
+      ...['abd', 'abe', 'abf', 'abg', 'abh'].map((p) => [{ proto: 'tcp', sp: 'any', dp: '[80,8080]', dir: '<>' }, `content:"${p}";`] as const),
+    ]);
+    const m = new Matcher(compileText(text).plan, undefined, { checksumMode: 'none' });
+    const engine = m.ctx.engine;
+    const g = m.prefilter.find((x) => x.proto === 'tcp' && x.buf === 'pkt')!;
+    expect(g.broad.some((b) => b instanceof Uint8Array)).toBe(true);
+    // every stored database refused as made for another CPU (what hsLoad says of one)
+    const stored = new Set<Uint8Array>([g.block, ...g.byClass, ...g.broad].filter((b): b is Uint8Array => b instanceof Uint8Array));
+    const foreign: typeof engine = Object.create(engine);
+    foreign.hsLoad = (bytes, maxId) => {
+      if (stored.has(bytes as Uint8Array)) throw Object.assign(new Error('hyperscan: cannot load the database (platform)'), { code: 'platform' });
+      return engine.hsLoad(bytes, maxId);
+    };
+    const rebuilder = new PrefilterLoader(foreign);
+    const rebuilt = rebuilder.load(g);
+    const original = new PrefilterLoader(engine).load(g);
+    expect(rebuilder.rebuilt).toBeGreaterThan(2);
+    const out = new Int32Array(g.nocase.length);
+    const bytes = new TextEncoder().encode('xxabc bca cab a\0 \0b ab');
+    for (let c = 0; c < original.broadDb.length; c++) {
+      for (const [a, b] of [
+        [original.broadDb[c], rebuilt.broadDb[c]],
+        [original.classDb[c], rebuilt.classDb[c]],
+      ] as const) {
+        expect(a === undefined).toBe(b === undefined);
+        if (a === undefined || b === undefined) continue;
+        const ids = Array.from(out.subarray(0, engine.hsScan(a, bytes, 0, bytes.length, out, 40000, 40001)));
+        expect(Array.from(out.subarray(0, engine.hsScan(b, bytes, 0, bytes.length, out, 40000, 40001)))).toEqual(ids);
+      }
+    }
   });
 
   // the ports a narrow set names, per rule header: [header, ports expected narrow, ports expected broad]

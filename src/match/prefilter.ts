@@ -499,18 +499,7 @@ export class PrefilterLoader {
   }
 
   private loadedBroad(g: PrefilterGroup, bytes: Uint8Array, ids: readonly number[]): NativeHandle {
-    const maxId = Math.max(0, g.nocase.length - 1);
-    let db: NativeHandle | undefined;
-    try {
-      db = this.engine.hsLoad(bytes, maxId);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code !== 'platform' && code !== 'version') throw e;
-    }
-    if (db === undefined) {
-      this.rebuilt++;
-      db = this.engine.hsLoad(this.engine.hsCompile(...broadInputs(g, ids), true), maxId);
-    }
+    const db = this.loaded(g, bytes, true, ids, () => broadInputs(g, ids));
     attachShort(this.engine, db, g, splitShort(g, ids).short);
     return db;
   }
@@ -538,8 +527,17 @@ export class PrefilterLoader {
     return db;
   }
 
-  /** `ids`: the patterns of a flow class's database (all of the group's by default). */
-  private loaded(g: PrefilterGroup, bytes: Uint8Array | undefined, stream: boolean, ids?: readonly number[]): NativeHandle {
+  /**
+   * `ids`: the patterns of a flow class's database (all of the group's by default); `inputs`: what to compile it from
+   * when the stored one does not fit this machine (hsInputs's by default).
+   */
+  private loaded(
+    g: PrefilterGroup,
+    bytes: Uint8Array | undefined,
+    stream: boolean,
+    ids?: readonly number[],
+    inputs: () => ReturnType<typeof hsInputs> = () => hsInputs(g, stream, ids),
+  ): NativeHandle {
     const maxId = Math.max(0, g.nocase.length - 1);
     if (bytes !== undefined) {
       try {
@@ -550,6 +548,6 @@ export class PrefilterLoader {
       }
     }
     this.rebuilt++;
-    return this.engine.hsLoad(this.engine.hsCompile(...hsInputs(g, stream, ids), stream), maxId);
+    return this.engine.hsLoad(this.engine.hsCompile(...inputs(), stream), maxId);
   }
 }
