@@ -2,8 +2,9 @@
  * The law of broad-port databases (src/match/broad-ports.ts): for a packet neither of whose ports a narrow port set
  * names, a scan with a database's broad-port database gives exactly the ids of a scan with the database itself, both
  * with the port filter. Checked on generated rules (narrow and broad port sets on both sides, bidirectional ones,
- * `flow` so that flow classes get databases of their own), ports and payloads, in every flow class; and the table of
- * which ports are narrow, case by case.
+ * `flow` so that flow classes get databases of their own), ports and payloads, in every flow class; a streaming
+ * database scanned as blocks (how these are scanned) against the block one; a stored database this machine cannot
+ * load, rebuilt; and the table of which ports are narrow, case by case.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
