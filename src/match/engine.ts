@@ -24,6 +24,7 @@ import {
 import { buildNoFastPatternIndex, NoFastPatternIndex, type NoFastPatternTables } from './no-fast-pattern-index.js';
 import { compilePcre, type CompiledPcre } from './pcre-exec.js';
 import type { HeaderOf, MatcherPlan, MatcherPolicy, PcreOp, RulePlan } from './plan.js';
+import { hasPortFilter } from './broad-ports.js';
 import { buildPrefilter, PROTO_CLASSES, PrefilterLoader, prefilterRulesOf, type LoadedGroup, type PrefilterGroup } from './prefilter.js';
 import { PROTO_ICMP, PROTO_IP, PROTO_TCP, PROTO_UDP, RULE_FLOW_CLASS_SHIFT, RULE_ORDER_SENSITIVE, RuleList, RuleTable } from './rule-table.js';
 import {
@@ -223,7 +224,7 @@ export class Matcher {
     this.loader = new PrefilterLoader(engine);
     // the groups scanned with port groups' databases (the gateway's TCP and UDP groups) do not use the flow classes'
     // ones: not loaded
-    const byPorts = (g: PrefilterGroup) => opts.portGroups !== undefined && opts.portGroups !== false && g.portSrc.length > 0;
+    const byPorts = (g: PrefilterGroup) => opts.portGroups !== undefined && opts.portGroups !== false && hasPortFilter(g);
     this.groups = PROTO_CLASSES.map((c) => this.prefilter.filter((g) => g.proto === c).map((g) => this.loader.load(g, !byPorts(g))));
     if (opts.portGroups) {
       const limits = opts.portGroups === true ? undefined : opts.portGroups;
@@ -252,13 +253,10 @@ export class Matcher {
       if (h?.t === 'ip_proto' && h.decodeTime) {
         this.decodeTime[i] = 1;
         decodeTime.push(i);
+        for (let proto = 0; proto < 256; proto++) if (numTestOk(h.test, proto)) this.decodeTimeProtos[proto] = 1;
       }
     }
     this.decodeTimeRules = decodeTime;
-    for (const i of decodeTime) {
-      const test = (this.rules.get(i).headers[0] as HeaderOf<'ip_proto'>).test;
-      for (let proto = 0; proto < 256; proto++) if (numTestOk(test, proto)) this.decodeTimeProtos[proto] = 1;
-    }
     this.ctx = {
       subject: undefined as unknown as Subject,
       vars: this.vars,

@@ -511,7 +511,7 @@ export class PrefilterLoader {
 
   /** The database with the group's port filter attached (TCP and UDP groups). */
   private filtered(g: PrefilterGroup, db: NativeHandle): NativeHandle {
-    if (g.portSrc.length > 0) this.engine.hsPortFilter(db, g.portSrc, g.portDst, g.portBidir, portMaps(g));
+    if (hasPortFilter(g)) this.engine.hsPortFilter(db, g.portSrc, g.portDst, g.portBidir, portMaps(g));
     return db;
   }
 
