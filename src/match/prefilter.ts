@@ -358,11 +358,6 @@ function broadDatabases<T>(g: GroupPatterns, own: (ids: number[]) => T): (T | nu
   return out;
 }
 
-/** hsCompile's arguments for a broad-port database: a block database's, compiled in streaming mode. */
-function broadInputs(g: GroupPatterns, ids: readonly number[]): [Uint8Array[], Uint32Array, Uint32Array] {
-  return blockInputs(g, splitShort(g, ids).long);
-}
-
 function wantsStream(g: GroupPatterns): boolean {
   return g.proto === 'tcp' && g.buf === 'pkt';
 }
@@ -374,7 +369,8 @@ export function buildPrefilter(rules: readonly PrefilterRule[], engine: NativeEn
     block: engine.hsCompile(...hsInputs(g, false), false),
     stream: wantsStream(g) ? engine.hsCompile(...hsInputs(g, true), true) : undefined,
     byClass: classDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), false), undefined),
-    broad: broadDatabases(g, (ids) => engine.hsCompile(...broadInputs(g, ids), true)),
+    // (a block database's inputs, compiled in streaming mode: broad-ports.ts)
+    broad: broadDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), true)),
   }));
 }
 
@@ -388,7 +384,7 @@ export async function buildPrefilterAsync(rules: readonly PrefilterRule[], engin
     const block = engine.hsCompileAsync(...hsInputs(g, false), false);
     const stream = wantsStream(g) ? engine.hsCompileAsync(...hsInputs(g, true), true) : undefined;
     const byClass = classDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), false), undefined);
-    const broad = broadDatabases(g, (ids) => engine.hsCompileAsync(...broadInputs(g, ids), true));
+    const broad = broadDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), true));
     compiling.push(
       Promise.all([block, stream, Promise.all(byClass), Promise.all(broad)]).then(([b, st, classes, broadDbs]) => ({
         ...g,
@@ -499,7 +495,7 @@ export class PrefilterLoader {
   }
 
   private loadedBroad(g: PrefilterGroup, bytes: Uint8Array, ids: readonly number[]): NativeHandle {
-    const db = this.loaded(g, bytes, true, ids, () => broadInputs(g, ids));
+    const db = this.loaded(g, bytes, true, ids, () => hsInputs(g, false, ids));
     attachShort(this.engine, db, g, splitShort(g, ids).short);
     return db;
   }
