@@ -2,6 +2,7 @@
  * `honeywall compile` and `honeywall replay` end to end (library main(), no subprocess), the artifact round trip,
  * the output formats, and the deterministic limits on pcre work.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,31 @@ describe('output formats', () => {
 
 const PCAP = join(svDir, 'tests/alert-testmyids-midstream/input.pcap');
 describe.skipIf(!existsSync(PCAP))('honeywall replay', () => {
+  it('a prefilter database that is no Hyperscan database is told with the file, exit 2, in one thread and two', async () => {
+    const bad = join(dir, 'bad-db.hwm');
+    await writeArtifact(bad, compileText('alert tcp any any -> any 80 (content:"abcd"; sid:1;)\n').plan);
+    const b = readFileSync(bad);
+    const jlen = b.readUInt32LE(12);
+    const header = JSON.parse(b.toString('utf8', 16, 16 + jlen)) as { prefilter: { tables: { block: { offset: number; length: number } } }[] };
+    const block = header.prefilter[0]!.tables.block;
+    const dataStart = (16 + jlen + 7) & ~7;
+    b.fill(0x5a, dataStart + block.offset, dataStart + block.offset + block.length);
+    writeFileSync(bad, b);
+    // (the command as a user runs it, dist/ built: a sharded replay's threads load their matcher from dist/)
+    for (const workers of ['1', '2']) {
+      const r = spawnSync(
+        process.execPath,
+        [join(import.meta.dirname, '../bin/honeywall.js'), 'replay', '--matcher', bad, '--workers', workers, PCAP],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`${bad}: damaged prefilter database`);
+      expect(r.stderr).not.toContain('internal error');
+    }
+  });
+
   it('--rules and --matcher give the same alerts; fast format', async () => {
     const art = join(dir, 'm2.hwm');
     await main(['node', 'honeywall', 'compile', RULES, '--out', art]);

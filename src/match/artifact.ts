@@ -478,7 +478,21 @@ function jsonReader(path: string, what: string, blob: Uint8Array, offsets: Uint3
   };
 }
 
+/**
+ * A ready matcher over an artifact read from `path`. Its Hyperscan databases are deserialized here: one the library
+ * calls damaged (bytes that are no database: the file was altered) is the file's fault, told with its path as an
+ * ArtifactError like the rest of the file's damage, not an internal error.
+ */
+export function matcherOf(path: string, artifact: LoadedArtifact, opts: MatcherOptions = {}): Matcher {
+  try {
+    return new Matcher(artifact, undefined, opts);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'damaged') throw new ArtifactError(`${path}: damaged prefilter database (${(e as Error).message})`);
+    throw e;
+  }
+}
+
 /** Loads an artifact into a ready matcher. */
 export function loadMatcher(path: string, opts: MatcherOptions = {}): Matcher {
-  return new Matcher(readArtifact(path), undefined, opts);
+  return matcherOf(path, readArtifact(path), opts);
 }

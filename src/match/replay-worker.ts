@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadEngine } from '../native/engine.js';
 import { CaptureNotes, visitCapture } from '../packet/pcap.js';
 import { ShardPlan } from '../flow/shard.js';
-import { loadMatcher } from './artifact.js';
+import { ArtifactError, loadMatcher } from './artifact.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
 import { pipelineDrops, replayPipelineOptions, type PipelineDrops } from './replay.js';
 import { NativePipeline } from '../flow/native-pipeline.js';
@@ -34,7 +34,8 @@ export type ReplayWorkerRequest = { type: 'capture'; path: string } | { type: 'c
  */
 export type ReplayWorkerMessage =
   | { type: 'ready' }
-  | { type: 'error'; message: string }
+  /** `artifact`: the artifact is damaged (an ArtifactError: the reading thread tells it as one). */
+  | { type: 'error'; message: string; artifact?: boolean }
   | { type: 'results'; upTo: number; reports: ReportBatch; flows: ShardFlowEnd[] }
   | {
       type: 'end';
@@ -72,7 +73,7 @@ function run(): void {
   try {
     matcher = loadMatcher(data.artifact, { checksumMode: data.checksumMode });
   } catch (err) {
-    post({ type: 'error', message: (err as Error).message });
+    post({ type: 'error', message: (err as Error).message, artifact: err instanceof ArtifactError });
     return;
   }
   const engine = loadEngine();

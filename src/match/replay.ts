@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { eventContext, type EventContext } from '../output/alert.js';
 import type { DefragStats } from '../packet/defrag.js';
 import { CaptureFormatError, CaptureNotes, openCaptureBatches, type CaptureRecord, type CaptureState } from '../packet/pcap.js';
-import type { LoadedArtifact } from './artifact.js';
+import { ArtifactError, type LoadedArtifact } from './artifact.js';
 import type { RulePlan } from './plan.js';
 import { LimitCounters } from './budget.js';
 import { EventDecider, type MatchEvent } from './decide.js';
@@ -434,7 +434,7 @@ export class ShardedReplay {
           w.on('message', (m: ReplayWorkerMessage) => {
             if (m.type === 'ready') resolve();
             else if (m.type === 'error') {
-              r.fail(new Error(m.message));
+              r.fail(m.artifact === true ? new ArtifactError(m.message) : new Error(m.message));
               reject(r.failure);
             } else r.received(shard, m);
           });

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { LoadError, loadRuleSet } from '../config/ruleset.js';
 import { ResolveError } from '../config/variables.js';
-import { ArtifactError, readArtifact } from '../match/artifact.js';
+import { ArtifactError, matcherOf, readArtifact } from '../match/artifact.js';
 import { compileRuleSet } from '../match/compile.js';
 import { Matcher } from '../match/engine.js';
 import { DEFAULT_ACTION_ORDER, DEFAULT_EVENT_QUEUE } from '../match/plan.js';
@@ -45,8 +45,11 @@ function refuseEmpty(spec: MatcherSpec, setting: 'HwIPS_RULES' | 'HwIPS_MATCHER'
   }
 }
 
+/** The gateway's matcher options. */
+const INLINE = { checksumMode: 'none', inline: true, portGroups: true } as const;
+
 function inline(m: ConstructorParameters<typeof Matcher>[0]): Matcher {
-  return new Matcher(m, undefined, { checksumMode: 'none', inline: true, portGroups: true });
+  return new Matcher(m, undefined, INLINE);
 }
 
 /** Throws an Error with a one-line message when a file is missing or does not load. */
@@ -72,8 +75,15 @@ export async function loadGatewayMatcher(spec: MatcherSpec): Promise<GatewayMatc
     }
     const repl = artifact.replaceRules ? `, ${artifact.replaceRules} with replace` : '';
     if (artifact.table.count === 0) refuseEmpty(spec, 'HwIPS_MATCHER', `${path} holds no rules`);
+    let matcher: Matcher;
+    try {
+      matcher = matcherOf(path, artifact, INLINE);
+    } catch (err) {
+      if (err instanceof ArtifactError) throw new Error(`HwIPS_MATCHER: ${err.message}`);
+      throw err;
+    }
     return {
-      matcher: inline(artifact),
+      matcher,
       description: `compiled matcher: ${artifact.table.count} rules from ${path}${repl}${artifact.table.count === 0 ? ' (--allow-empty): every packet is accepted' : ''}`,
       rules: artifact.table.count,
     };

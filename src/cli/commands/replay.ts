@@ -185,7 +185,12 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       const warnings: CaptureWarning[] = [];
       let sharded: ShardedReplay | undefined;
       try {
-        if (matcher === undefined) sharded = await ShardedReplay.start(artifact, loaded!, workers, { checksumMode: opts.checksumMode, flowEvents });
+        if (matcher === undefined) {
+          // (each thread loads the artifact's databases itself: one that is damaged is found there, and told as above)
+          sharded = await ShardedReplay.start(artifact, loaded!, workers, { checksumMode: opts.checksumMode, flowEvents }).catch((e: unknown) => {
+            throw e instanceof ArtifactError ? new UsageError(e.message) : e;
+          });
+        }
         for (const p of pcaps) {
           const before = warnings.length;
           const err =
