@@ -31,7 +31,7 @@
       "target_name": "honeywall_engine",
       "conditions": [
         ["has_engine==1", {
-          "sources": ["src/honeywall_engine.c", "src/honeywall_capture.c", "src/honeywall_decode.c", "src/honeywall_flow.c", "src/honeywall_stream.c", "src/honeywall_paf.c", "src/honeywall_app.c", "src/honeywall_defrag.c", "src/honeywall_front.c", "src/honeywall_shard.c"],
+          "sources": ["src/honeywall_engine.c", "src/honeywall_capture.c", "src/honeywall_decode.c", "src/honeywall_flow.c", "src/honeywall_stream.c", "src/honeywall_paf.c", "src/honeywall_app.c", "src/honeywall_defrag.c", "src/honeywall_front.c", "src/honeywall_shard.c", "src/honeywall_map.c"],
           "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11", "<!@(pkg-config --cflags libhs libpcre2-8)"],
           "defines": ["NAPI_VERSION=8"],
           "libraries": ["<!@(pkg-config --libs libhs libpcre2-8)"]

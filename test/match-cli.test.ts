@@ -2,8 +2,8 @@
  * `honeywall compile` and `honeywall replay` end to end (library main(), no subprocess), the artifact round trip,
  * the output formats, and the deterministic limits on pcre work.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -130,6 +130,48 @@ describe('artifact', () => {
     b.writeUInt32LE(99, 8);
     writeFileSync(bad, b);
     expect(() => readArtifact(bad)).toThrow(/version 99/);
+  });
+});
+
+describe('artifact file', () => {
+  // readArtifact maps the file (native/src/honeywall_map.c) and unpacks rules as they are first needed
+  it('is replaced, not rewritten in place: a matcher loaded before a new compile to its path still reads its own rules', async () => {
+    const path = join(dir, 'replaced.hwm');
+    await writeArtifact(path, compileText('alert tcp any any -> any 80 (msg:"first"; content:"abcd"; sid:1;)\n').plan);
+    const before = readArtifact(path);
+    // (the same layout, other bytes: written in place, the old mapping would read these)
+    await writeArtifact(path, compileText('alert tcp any any -> any 80 (msg:"other"; content:"wxyz"; sid:2;)\n').plan);
+    expect(before.table.get(0)).toMatchObject({ sid: 1, msg: 'first' });
+    expect(readArtifact(path).table.get(0)).toMatchObject({ sid: 2, msg: 'other' });
+    // no temporary file is left beside it
+    expect(readdirSync(dir).filter((f) => f.includes('replaced.hwm'))).toEqual(['replaced.hwm']);
+  });
+  it('a link to a matcher has its target replaced; a device is written to, not replaced', async () => {
+    const target = join(dir, 'target.hwm');
+    const link = join(dir, 'link.hwm');
+    const plan = compileText('alert tcp any any -> any 80 (content:"abcd"; sid:3;)\n').plan;
+    await writeArtifact(target, plan);
+    symlinkSync(target, link);
+    await writeArtifact(link, plan);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readArtifact(target).table.get(0).sid).toBe(3);
+    await writeArtifact('/dev/null', plan);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+  });
+  it('is read from a pipe too; a directory, a missing or empty file are refused with the path', async () => {
+    const path = join(dir, 'piped.hwm');
+    await writeArtifact(path, compileText('alert tcp any any -> any 80 (content:"abcd"; sid:4;)\n').plan);
+    const fifo = join(dir, 'matcher.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, fifo]);
+    const done = new Promise((resolve) => writer.on('close', resolve));
+    expect(readArtifact(fifo).table.get(0).sid).toBe(4);
+    await done;
+    expect(() => readArtifact(dir)).toThrow(`cannot read matcher ${dir}: EISDIR`);
+    expect(() => readArtifact(join(dir, 'absent.hwm'))).toThrow(`cannot read matcher ${join(dir, 'absent.hwm')}: ENOENT`);
+    const empty = join(dir, 'empty.hwm');
+    writeFileSync(empty, '');
+    expect(() => readArtifact(empty)).toThrow(`${empty} is not a honeywall matcher artifact`);
   });
 });
 

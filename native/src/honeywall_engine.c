@@ -52,6 +52,7 @@
 #include "honeywall_defrag.h"
 #include "honeywall_flow.h"
 #include "honeywall_front.h"
+#include "honeywall_map.h"
 #include "honeywall_shard.h"
 #include "honeywall_paf.h"
 #include "honeywall_stream.h"
@@ -1132,6 +1133,7 @@ NAPI_MODULE_INIT() {
   EXPORT("frontFinish", honeywall_front_finish_js);
   EXPORT("frontViews", honeywall_front_views_js);
   EXPORT("frontStats", honeywall_front_stats_js);
+  EXPORT("mapFile", honeywall_map_file_js);
   napi_value v;
   napi_create_string_utf8(env, hs_version(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "hyperscanVersion", v);

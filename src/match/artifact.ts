@@ -13,9 +13,11 @@
  * written as {"$b": base64} (stored-json.ts). Loading maps the tables as views over the file's buffer (no copy) and
  * deserializes the databases; nothing is compiled unless the databases were made for another CPU or Hyperscan version.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { AddressSet, PortSet } from '../config/variables.js';
-import { loadEngine } from '../native/engine.js';
+import { EngineUnavailableError, loadEngine } from '../native/engine.js';
 import { Matcher, type LoadedRules, type MatcherOptions } from './engine.js';
 import type { MatcherPlan, MatcherPolicy } from './plan.js';
 import { buildPrefilterAsync, FLOW_CLASSES, prefilterRulesOf, type PrefilterGroup, type ProtoClass } from './prefilter.js';
@@ -258,9 +260,29 @@ function sharingRefs(t: SharingTable, add: (a: Int32Array) => TableRef): Header[
   return { rule: add(t.rule), op: add(t.op), group: add(t.group), groupStart: add(t.groupStart), groupRules: add(t.groupRules) };
 }
 
-/** Writes the pieces one after the other as the file's whole content; its length. */
+/**
+ * Writes the pieces one after the other as the file's whole content, into a new file renamed over `path` at the end;
+ * its length. Never in place: a matcher is read through a mapping (artifactBytes), and truncating a mapped file under
+ * a running gateway or replay would end it with SIGBUS; renamed, the old file lives on for whoever has it mapped, and
+ * a write that fails leaves the old one whole. (A symbolic link at `path` is followed: its target is replaced.)
+ */
 function writePieces(path: string, pieces: readonly Uint8Array[]): number {
-  const fd = openSync(path, 'w');
+  const target = resolvedTarget(path);
+  // (a device or a pipe, /dev/null say, is written to as it is: never replaced by a file)
+  if (target.special) return writeAll(openSync(path, 'w'), pieces);
+  const temp = join(dirname(target.path), `.${basename(target.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const total = writeAll(openSync(temp, 'wx', 0o644), pieces);
+    renameSync(temp, target.path);
+    return total;
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw e;
+  }
+}
+
+/** Writes the pieces to fd and closes it; their length. */
+function writeAll(fd: number, pieces: readonly Uint8Array[]): number {
   let total = 0;
   try {
     for (const piece of pieces) {
@@ -273,6 +295,16 @@ function writePieces(path: string, pieces: readonly Uint8Array[]): number {
   return total;
 }
 
+/** The file a write to `path` replaces (the target of a symbolic link there), and whether it is no regular file. */
+function resolvedTarget(path: string): { path: string; special: boolean } {
+  try {
+    const real = realpathSync(path);
+    return { path: real, special: !statSync(real).isFile() };
+  } catch {
+    return { path, special: false };
+  }
+}
+
 export interface LoadedArtifact extends LoadedRules {
   meta: Record<string, unknown>;
   bytes: number;
@@ -283,12 +315,26 @@ export interface LoadedArtifact extends LoadedRules {
   portRanges: PortRangeTable;
 }
 
+/**
+ * The artifact file's bytes: mapped, not read (native/src/honeywall_map.c says why: a read cost 69 ms of page faults
+ * for 25 MiB on the bench machine, and a replay touches a few MiB of it); read when it is no regular file.
+ */
+function artifactBytes(path: string): Buffer {
+  try {
+    return Buffer.from(loadEngine().mapFile(path));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTREG') return readFileSync(path);
+    throw e;
+  }
+}
+
 /** Reads an artifact (no rule parsing). Throws ArtifactError with the reason when the file is not one. */
 export function readArtifact(path: string): LoadedArtifact {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = artifactBytes(path);
   } catch (e) {
+    if (e instanceof EngineUnavailableError) throw e;
     throw new ArtifactError(`cannot read matcher ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   if (buf.length < 16 || buf.toString('latin1', 0, 8) !== ARTIFACT_MAGIC) throw new ArtifactError(`${path} is not a honeywall matcher artifact`);

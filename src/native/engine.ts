@@ -99,6 +99,11 @@ export interface NativeEngine {
   frontViews(front: NativeHandle): [Float64Array | null, Uint8Array | null];
   /** [flow table stats (created tcp, udp, icmp, ip, timed out, evicted, no session, flushed segments and bytes, flows), defrag stats (fragments, reassembled, timeouts, evicted, datagramMemcap, overlaps, bad), trackers, bytes held] */
   frontStats(front: NativeHandle): Float64Array;
+  /**
+   * A regular file's bytes as a private (copy-on-write) mapping: faulted in as touched, from the page cache. Throws
+   * with `code` (ENOENT, EACCES, EISDIR, ...); 'ENOTREG' for a pipe, a device or a file that tells no size (read those).
+   */
+  mapFile(path: string): ArrayBuffer;
   readonly hyperscanVersion: string;
   readonly pcreVersion: string;
   /** Whether this PCRE2 has a JIT compiler for this machine. */
