@@ -1,7 +1,8 @@
 /**
  * The law of the short-pattern table (src/match/short-patterns.ts, native scan_short): a block database compiled
  * without the patterns of one and two bytes, given them with hsShortPatterns, reports exactly the ids (in the same
- * order) of a database holding every pattern; with and without the port filter. Checked on generated patterns
+ * order) of a database holding every pattern; with and without the port filter, compiled in block or in streaming
+ * mode (a small database is compiled in streaming mode and scanned as blocks). Checked on generated patterns
  * (caseless or not, sharing bytes, one to four bytes) and payloads (runs of one byte, both cases, NUL).
  */
 import fc from 'fast-check';
@@ -51,7 +52,9 @@ describe('short patterns: the table and Hyperscan give the same ids', () => {
           maxLength: 12,
         }),
         fc.constantFrom(-1, 80, 443, 5000),
-        (patterns, payloads, filters, port) => {
+        // (a small database is compiled in streaming mode and scanned as blocks: prefilter.ts STREAM_COMPILED_MAX_PATTERNS)
+        fc.boolean(),
+        (patterns, payloads, filters, port, streamMode) => {
           const g = groupOf(patterns);
           const n = patterns.length;
           const ids = Array.from({ length: n }, (_, i) => i);
@@ -67,7 +70,7 @@ describe('short patterns: the table and Hyperscan give the same ids', () => {
           );
           const { long, short } = splitShort(g, ids);
           if (short.length > 0) split++;
-          const parted = engine.hsLoad(engine.hsCompile(...blockInputs(g, long), false), maxId);
+          const parted = engine.hsLoad(engine.hsCompile(...blockInputs(g, long), streamMode), maxId);
           attachShort(engine, parted, g, short);
           if (port >= 0) {
             const src = Int32Array.from(filters.slice(0, n).map((f) => f[0]));

@@ -91,10 +91,13 @@ export interface PrefilterGroup {
   portRanges: Int32Array;
   /** Per pattern, the directed flow classes some rule of it can match a subject of (bits 1 << class; flowClasses). */
   patternClasses: Uint8Array;
-  /** Serialized Hyperscan databases: block mode, and streaming mode for TCP payloads. */
+  /**
+   * Serialized Hyperscan databases: the group's scanned as blocks (compiled in streaming mode when it is small:
+   * STREAM_COMPILED_MAX_PATTERNS), and a streaming one for TCP payloads (the gateway's).
+   */
   block: Uint8Array;
   stream: Uint8Array | undefined;
-  /** Block mode per flow class, for a class that has a database of its own (classIds). */
+  /** Per flow class, for a class that has a database of its own (classIds), scanned as blocks as `block` is. */
   byClass: (Uint8Array | undefined)[];
   /**
    * TCP and UDP groups: the broad-port databases (broad-ports.ts), streaming mode, per flow class with a database of
@@ -317,6 +320,28 @@ function hsInputs(g: GroupPatterns, stream: boolean, of: readonly number[] = all
   return [patterns, flags, ids];
 }
 
+/** Hyperscan's arguments for one database: patterns, flags, ids, and whether it is compiled in streaming mode. */
+type HsArgs = [Uint8Array[], Uint32Array, Uint32Array, boolean];
+
+/**
+ * A block database holding at most this many patterns is compiled in streaming mode, and scanned as one block all
+ * the same (the addon's hsScan keeps a stream per such database and resets it after each scan). Why: for a small
+ * literal set Hyperscan's block mode builds its small-write engine (an automaton for blocks of up to 70 bytes), which
+ * cost ET Open 2019's 669 request-body patterns 117 ms and the 25 patterns of its other-protocols group 104 ms of a
+ * compile, against 12 ms and 1 ms in streaming mode (a third of all the compile's Hyperscan time); the sets of 1,799
+ * patterns and more compile as fast in either mode (34-122 ms), and keep block mode for the speed of their scans.
+ */
+export const STREAM_COMPILED_MAX_PATTERNS = 1024;
+
+/**
+ * A block database's arguments (block inputs: hsInputs), of the patterns `of`; compiled in streaming mode when it is
+ * small (STREAM_COMPILED_MAX_PATTERNS) or `stream` (the broad-port databases: broad-ports.ts).
+ */
+function blockArgs(g: GroupPatterns, of?: readonly number[], stream = false): HsArgs {
+  const [patterns, flags, ids] = hsInputs(g, false, of);
+  return [patterns, flags, ids, stream || patterns.length <= STREAM_COMPILED_MAX_PATTERNS];
+}
+
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, k) => x === b[k]);
 }
@@ -366,11 +391,11 @@ function wantsStream(g: GroupPatterns): boolean {
 export function buildPrefilter(rules: readonly PrefilterRule[], engine: NativeEngine = loadEngine()): PrefilterGroup[] {
   return [...groupPatterns(rules)].map((g) => ({
     ...g,
-    block: engine.hsCompile(...hsInputs(g, false), false),
+    block: engine.hsCompile(...blockArgs(g)),
     stream: wantsStream(g) ? engine.hsCompile(...hsInputs(g, true), true) : undefined,
-    byClass: classDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), false), undefined),
+    byClass: classDatabases(g, (ids) => engine.hsCompile(...blockArgs(g, ids)), undefined),
     // (a block database's inputs, compiled in streaming mode: broad-ports.ts)
-    broad: broadDatabases(g, (ids) => engine.hsCompile(...hsInputs(g, false, ids), true)),
+    broad: broadDatabases(g, (ids) => engine.hsCompile(...blockArgs(g, ids, true))),
   }));
 }
 
@@ -381,10 +406,10 @@ export function buildPrefilter(rules: readonly PrefilterRule[], engine: NativeEn
 export async function buildPrefilterAsync(rules: readonly PrefilterRule[], engine: NativeEngine = loadEngine()): Promise<PrefilterGroup[]> {
   const compiling: Promise<PrefilterGroup>[] = [];
   for (const g of groupPatterns(rules)) {
-    const block = engine.hsCompileAsync(...hsInputs(g, false), false);
+    const block = engine.hsCompileAsync(...blockArgs(g));
     const stream = wantsStream(g) ? engine.hsCompileAsync(...hsInputs(g, true), true) : undefined;
-    const byClass = classDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), false), undefined);
-    const broad = broadDatabases(g, (ids) => engine.hsCompileAsync(...hsInputs(g, false, ids), true));
+    const byClass = classDatabases(g, (ids) => engine.hsCompileAsync(...blockArgs(g, ids)), undefined);
+    const broad = broadDatabases(g, (ids) => engine.hsCompileAsync(...blockArgs(g, ids, true)));
     compiling.push(
       Promise.all([block, stream, Promise.all(byClass), Promise.all(broad)]).then(([b, st, classes, broadDbs]) => ({
         ...g,
@@ -495,7 +520,7 @@ export class PrefilterLoader {
   }
 
   private loadedBroad(g: PrefilterGroup, bytes: Uint8Array, ids: readonly number[]): NativeHandle {
-    const db = this.loaded(g, bytes, true, ids, () => hsInputs(g, false, ids));
+    const db = this.loaded(g, bytes, () => blockArgs(g, ids, true));
     attachShort(this.engine, db, g, splitShort(g, ids).short);
     return db;
   }
@@ -512,28 +537,19 @@ export class PrefilterLoader {
   }
 
   private database(g: PrefilterGroup, stream: boolean): NativeHandle {
-    const db = this.loaded(g, stream ? g.stream : g.block, stream);
+    const db = stream ? this.loaded(g, g.stream, () => [...hsInputs(g, true), true]) : this.loaded(g, g.block, () => blockArgs(g));
     if (!stream) attachShort(this.engine, db, g, splitShort(g, allIds(g)).short);
     return db;
   }
 
   private classDatabase(g: PrefilterGroup, c: number, ids: readonly number[]): NativeHandle {
-    const db = this.loaded(g, g.byClass[c], false, ids);
+    const db = this.loaded(g, g.byClass[c], () => blockArgs(g, ids));
     attachShort(this.engine, db, g, splitShort(g, ids).short);
     return db;
   }
 
-  /**
-   * `ids`: the patterns of a flow class's database (all of the group's by default); `inputs`: what to compile it from
-   * when the stored one does not fit this machine (hsInputs's by default).
-   */
-  private loaded(
-    g: PrefilterGroup,
-    bytes: Uint8Array | undefined,
-    stream: boolean,
-    ids?: readonly number[],
-    inputs: () => ReturnType<typeof hsInputs> = () => hsInputs(g, stream, ids),
-  ): NativeHandle {
+  /** `args`: what to compile the database from, in which mode, when the stored one does not fit this machine. */
+  private loaded(g: PrefilterGroup, bytes: Uint8Array | undefined, args: () => HsArgs): NativeHandle {
     const maxId = Math.max(0, g.nocase.length - 1);
     if (bytes !== undefined) {
       try {
@@ -544,6 +560,6 @@ export class PrefilterLoader {
       }
     }
     this.rebuilt++;
-    return this.engine.hsLoad(this.engine.hsCompile(...inputs(), stream), maxId);
+    return this.engine.hsLoad(this.engine.hsCompile(...args()), maxId);
   }
 }
