@@ -169,6 +169,8 @@ describe('artifact file', () => {
     await done;
     expect(() => readArtifact(dir)).toThrow(`cannot read matcher ${dir}: EISDIR`);
     expect(() => readArtifact(join(dir, 'absent.hwm'))).toThrow(`cannot read matcher ${join(dir, 'absent.hwm')}: ENOENT`);
+    // (a NUL would have the mapping open the path before it: refused, as Node's fs refuses it)
+    expect(() => readArtifact(`${path}\0.x`)).toThrow(/cannot read matcher .*: EINVAL/);
     const empty = join(dir, 'empty.hwm');
     writeFileSync(empty, '');
     expect(() => readArtifact(empty)).toThrow(`${empty} is not a honeywall matcher artifact`);

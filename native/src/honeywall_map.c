@@ -12,7 +12,8 @@
  * old one, so a running gateway keeps the inode it mapped).
  *
  * Errors are thrown with Node's errno codes in `code` (ENOENT, EACCES, EISDIR, ...); a file that is no regular file
- * (a pipe, a device) or tells no size (empty, /proc) throws code 'ENOTREG': the caller reads those instead.
+ * (a pipe, a device), tells no size (empty, /proc) or cannot be mapped throws code 'ENOTREG': the caller reads those
+ * instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +69,8 @@ napi_value honeywall_map_file_js(napi_env env, napi_callback_info info) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) return throw_code(env, "EINVAL", "path is no string");
   if (len >= sizeof path - 1) return throw_code(env, "ENAMETOOLONG", "path too long");
+  /* (a NUL inside would open another file: Node's fs refuses such a path too) */
+  if (strlen(path) != len) return throw_code(env, "EINVAL", "path holds a NUL byte");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return throw_code(env, errno_code(errno), "open");
   struct stat st;
@@ -98,7 +101,8 @@ napi_value honeywall_map_file_js(napi_env env, napi_callback_info info) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   int e = errno;
   close(fd); /* the mapping keeps the file */
-  if (p == MAP_FAILED) return throw_code(env, errno_code(e), "mmap");
+  /* (a file system that cannot map files, or no address space: reading it tells the real error, if any) */
+  if (p == MAP_FAILED) return throw_code(env, "ENOTREG", e == ENODEV ? "cannot be mapped" : "mmap failed");
   if (napi_create_external_arraybuffer(env, p, size, unmap_finalize, (void *)(uintptr_t)size, &ab) != napi_ok) {
     munmap(p, size);
     return NULL;
