@@ -4,6 +4,15 @@
 // (v8-flags.js).
 'use strict';
 require('./v8-flags.js').applyV8Flags(process.argv[2]);
+
+// `compile` and `update` compile their Hyperscan databases on libuv's thread pool (src/match/prefilter.ts
+// buildPrefilterAsync). libuv's default of four threads ran four compiles at once on two cores, each with its own
+// working memory to fault in: one thread per core compiled ET Open 4-5% faster (8 interleaved rounds: 1.94 / 2.01 s
+// best / median against 2.01 / 2.12 s; 8% fewer page faults, 5% less CPU). Set before the pool starts (libuv reads it
+// then); an operator's UV_THREADPOOL_SIZE stands.
+if ((process.argv[2] === 'compile' || process.argv[2] === 'update') && process.env.UV_THREADPOOL_SIZE === undefined) {
+  process.env.UV_THREADPOOL_SIZE = String(require('node:os').availableParallelism());
+}
 const { join } = require('node:path');
 
 /**
