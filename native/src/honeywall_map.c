@@ -11,7 +11,7 @@
  * honeywall's own writers never truncate a matcher in place (artifact.ts writes a new file and renames it over the
  * old one, so a running gateway keeps the inode it mapped).
  *
- * Errors are thrown with Node's errno codes in `code` (ENOENT, EACCES, EISDIR, ...); a file that is no regular file
+ * Errors are thrown with Node's errno names in `code` (ENOENT, EACCES, EISDIR, ...: libuv's); a file that is no regular file
  * (a pipe, a device), tells no size (empty, /proc) or cannot be mapped throws code 'ENOTREG': the caller reads those
  * instead.
  */
@@ -24,29 +24,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "honeywall_map.h"
 
 /* A file larger than this is refused, as Node's readFileSync refuses one over 2 GiB. */
 #define MAP_FILE_MAX ((off_t)2 << 30)
 
-static const char *errno_code(int e) {
-  switch (e) {
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case EISDIR: return "EISDIR";
-    case ENOTDIR: return "ENOTDIR";
-    case ELOOP: return "ELOOP";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOMEM: return "ENOMEM";
-    case EIO: return "EIO";
-    case EFBIG: return "EFBIG";
-    default: return "EIO";
-  }
-}
+/* An errno's name as Node gives it (libuv's table: ENOENT, EACCES, ...). */
+static const char *errno_code(int e) { return uv_err_name(uv_translate_sys_error(e)); }
 
 static napi_value throw_code(napi_env env, const char *code, const char *what) {
   napi_value msg, c, err;
