@@ -252,6 +252,36 @@ describe.skipIf(!existsSync(PCAP))('honeywall replay', () => {
     expect(j.stats.packets).toBeGreaterThan(0);
     expect(await main(['node', 'honeywall', 'replay', PCAP, '--rules', RULES, '--matcher', 'x'])).toBe(2);
   });
+  it('--timing tells on stderr the time the packets took, with the packets and bytes of the json stats; the alerts stay as they are', async () => {
+    const art = join(dir, 'm-timing.hwm');
+    await main(['node', 'honeywall', 'compile', RULES, '--out', art]);
+    out = '';
+    err = '';
+    await main(['node', 'honeywall', 'replay', PCAP, '--matcher', art, '--checksum-mode', 'none', '--format', 'json']);
+    const { packets, bytes } = JSON.parse(out).stats as { packets: number; bytes: number };
+    expect(err).toBe('');
+    out = '';
+    await main(['node', 'honeywall', 'replay', PCAP, '--matcher', art, '--checksum-mode', 'none']);
+    const plain = out;
+    out = '';
+    await main(['node', 'honeywall', 'replay', PCAP, PCAP, '--matcher', art, '--checksum-mode', 'none', '--timing']);
+    expect(out).toBe(plain + plain);
+    // one line for the whole run (both captures), after them
+    expect(err).toMatch(
+      new RegExp(
+        `^honeywall: packet processing took \\d+\\.\\d{3} s: ${2 * packets} packets, ${2 * bytes} bytes of frames( \\([\\d.]+ MB/s\\))?\\n$`,
+      ),
+    );
+    // (the command as a user runs it, dist/ built: the threads' packets are summed the same way)
+    const r = spawnSync(
+      process.execPath,
+      [join(import.meta.dirname, '../bin/honeywall.js'), 'replay', '--matcher', art, '--checksum-mode', 'none', '--workers', '2', '--timing', PCAP],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(plain);
+    expect(r.stderr).toMatch(new RegExp(`^honeywall: packet processing took \\d+\\.\\d{3} s: ${packets} packets, ${bytes} bytes of frames`));
+  });
 });
 
 describe('pcre limits: counted work, never time', () => {
