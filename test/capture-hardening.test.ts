@@ -3,6 +3,7 @@
  * header claiming snaplen 0xffffffff, a directory, a capture given as rules and rules given as a capture. Every
  * input is made here, small; the big cases were measured by hand (see the commit messages).
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +184,29 @@ describe('inputs in the wrong place', () => {
     writeFileSync(bin, Buffer.concat([Buffer.from('alert tcp any any -> any any (sid:1;)\n'), Buffer.alloc(5000, 0)]));
     expect(await main(['node', 'honeywall', 'lint', bin])).toBe(2);
     expect(err).toBe(`honeywall: ${bin}: byte 38: binary data (a NUL byte), not a text file of rules or settings\n`);
+  });
+
+  it('rule files read one after the other each give their own text (one read buffer kept), a FIFO and a directory too', async () => {
+    const { readTextFile } = await import('../src/config/read-text.js');
+    const big = join(dir, 'big.rules');
+    const small = join(dir, 'small.rules');
+    const bigText = `${'alert tcp any any -> any any (msg:"x"; sid:1;)\n'.repeat(5000)}`;
+    writeFileSync(big, bigText);
+    writeFileSync(small, 'alert udp any any -> any 53 (sid:2;)\n');
+    expect(readTextFile(big)).toBe(bigText);
+    // (a buffer reused without its length would give the small file with the big one's tail)
+    expect(readTextFile(small)).toBe('alert udp any any -> any 53 (sid:2;)\n');
+    expect(readTextFile(big)).toBe(bigText);
+    writeFileSync(small, 'é\n');
+    expect(readTextFile(small)).toBe('é\n');
+    writeFileSync(small, '');
+    expect(readTextFile(small)).toBe('');
+    expect(() => readTextFile(sub)).toThrow(/EISDIR/);
+    const fifo = join(dir, 'fifo.rules');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `printf 'alert ip any any -> any any (sid:3;)\\n' > ${fifo}`]);
+    expect(readTextFile(fifo)).toBe('alert ip any any -> any any (sid:3;)\n');
+    await new Promise((resolve) => writer.on('exit', resolve));
   });
 
   it('compile of a capture refuses and writes no artifact', async () => {
