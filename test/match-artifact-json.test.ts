@@ -64,7 +64,8 @@ describe('stored JSON', () => {
   it('jsonBlob over more values than one stringify call takes', () => {
     const values = Array.from({ length: 9000 }, (_, i) => ({ i, b: Uint8Array.of(i & 255, 34, 92), s: `"${i}",\\` }));
     const { blob, offsets } = jsonBlob(values);
-    for (const i of [0, 4095, 4096, 4097, 8191, 8192, 8999]) expect(blob.toString('utf8', offsets[i], offsets[i + 1])).toBe(reference(values[i]));
+    for (const i of [0, 63, 64, 65, 4095, 4096, 4097, 8191, 8192, 8999])
+      expect(blob.toString('utf8', offsets[i], offsets[i + 1])).toBe(reference(values[i]));
     expect(blob.toString('utf8')).toBe(values.map(reference).join(''));
   });
 
