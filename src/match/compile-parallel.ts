@@ -31,7 +31,7 @@ import {
   type SetReport,
 } from './compile.js';
 import type { CompileWorkerData, CompileWorkerMessage } from './compile-worker.js';
-import { joinPacked, packRules, type PackedRules, type SetKey } from './packed-rules.js';
+import { joinPacked, RulePacker, type PackedRules, type SetKey } from './packed-rules.js';
 import type { PackedPlan } from './artifact.js';
 import { StringTable } from './stored-rule.js';
 
@@ -98,8 +98,9 @@ export function textKeys(cc: CompileContext): SetKey {
 
 /** Compiles and packs one file. */
 export function packFile(cc: CompileContext, strings: StringTable, keys: SetKey, ref: RuleFileRef, file: LoadedFile | undefined): FilePack {
-  const { rules, ...report } = compileFile(cc, ref, file);
-  return { packed: packRules(rules, strings, keys), report };
+  const packer = new RulePacker(strings, keys);
+  const { rules: _none, ...report } = compileFile(cc, ref, file, 0, (plan) => packer.add(plan));
+  return { packed: packer.finish(), report };
 }
 
 /**

@@ -540,11 +540,19 @@ export interface FileCompile {
  * is read from its syntax tree; a file it only lists (`loadRuleSet({ deferRuleFiles: true })`, what `honeywall
  * compile` does) is parsed here one node at a time, each node compiled as it comes and then let go, so that no
  * syntax tree outlives its parse. That is the cheaper way for the garbage collector: with every tree of ET Open held
- * until the end, each young-generation collection copied ~10 MB of survivors.
+ * until the end, each young-generation collection copied ~10 MB of survivors. `onRule`, when given, takes each plan as
+ * it is made (and `rules` stays empty): a packer that stores it at once keeps no plan alive either.
  */
-export function compileFile(cc: CompileContext, ref: RuleFileRef, file: LoadedFile | undefined, firstIndex = 0): FileCompile {
+export function compileFile(
+  cc: CompileContext,
+  ref: RuleFileRef,
+  file: LoadedFile | undefined,
+  firstIndex = 0,
+  onRule?: (plan: RulePlan) => void,
+): FileCompile {
   const out: FileCompile = { rules: [], total: 0, failures: [], pcre: [], approximated: {} };
   const { rules, failures } = out;
+  let compiled = 0;
   const text = file ? file.file.text : takeText(ref);
   const lines = dialectLines(ref, text);
   const ctx: RuleContext = { ...cc, display: ref.display, pcre: out.pcre, approximated: out.approximated };
@@ -576,7 +584,10 @@ export function compileFile(cc: CompileContext, ref: RuleFileRef, file: LoadedFi
       return;
     }
     try {
-      rules.push(compileRule(node, ctx, firstIndex + rules.length, line));
+      const plan = compileRule(node, ctx, firstIndex + compiled, line);
+      compiled++;
+      if (onRule !== undefined) onRule(plan);
+      else rules.push(plan);
     } catch (e) {
       if (e instanceof OptionError || e instanceof ResolveError) {
         const place = e instanceof OptionError && e.at !== undefined ? lines.position(e.at) : { line, column };

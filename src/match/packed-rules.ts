@@ -21,9 +21,9 @@ import {
   RuleTable,
   type RuleColumns,
 } from './rule-table.js';
-import { jsonBlob, revive, storedJson } from './stored-json.js';
+import { JsonBlobWriter, revive, storedJson } from './stored-json.js';
 import { packRule, STORED_RULE_START, type StringTable } from './stored-rule.js';
-import { changeNodesOf, type ChangeNode } from './rule-tree.js';
+import { changeNodesOfRule, type ChangeNode } from './rule-tree.js';
 import { keepsHostXbits } from './xbits.js';
 
 /**
@@ -96,68 +96,89 @@ const BUFFER_CODES = new Map<BufferName, number>(BUFFERS.map((b, i) => [b, i]));
 
 /** Packs rules (stored JSON numbered with `strings`). */
 export function packRules(rules: readonly RulePlan[], strings: StringTable, keyOf: SetKey): PackedRules {
-  const n = rules.length;
-  const { blob, offsets } = jsonBlob(
-    rules.map((r) => packRule(r, strings)),
-    STORED_RULE_START,
-  );
-  const proto = new Uint8Array(n);
-  const flags = new Uint8Array(n);
-  const setRefs = new Uint32Array(4 * n);
-  const sets: PackedSet[] = [];
+  const p = new RulePacker(strings, keyOf);
+  for (const r of rules) p.add(r);
+  return p.finish();
+}
+
+/**
+ * packRules a rule at a time, as the compile makes them (compile-parallel.ts packFile): a rule's plan is let go once
+ * added, not kept with the rest of its file's until the pack is made (ET Open's compile: its young generation's
+ * collections copied and promoted every plan of a file).
+ */
+export class RulePacker {
+  private readonly json = new JsonBlobWriter(STORED_RULE_START);
+  private n = 0;
+  private readonly proto: number[] = [];
+  private readonly flags: number[] = [];
+  private readonly setRefs: number[] = [];
+  private readonly sets: PackedSet[] = [];
   // by object first: a key can be a long text (an address list), made and hashed once per set, not once per use
-  const numbers = new Map<AddressSet | PortSet, number>();
-  const ref = (set: AddressSet | PortSet, side: 'address' | 'port'): number => {
-    let k = numbers.get(set);
-    if (k === undefined) {
-      k = sets.length;
-      numbers.set(set, k);
-      sets.push({ key: keyOf(set, side), json: storedJson(set), set });
-    }
-    return k;
-  };
-  const fps: Uint8Array[] = [];
-  const fpBuf: number[] = [];
-  const fpNocase: number[] = [];
-  let replaceRules = 0;
-  let hostXbitsRules = 0;
-  for (let i = 0; i < n; i++) {
-    const r = rules[i]!;
-    proto[i] = PROTO_CODES[r.proto];
-    flags[i] = ruleFlags(r);
-    setRefs[4 * i] = ref(r.src, 'address');
-    setRefs[4 * i + 1] = ref(r.dst, 'address');
-    setRefs[4 * i + 2] = ref(r.srcPorts, 'port');
-    setRefs[4 * i + 3] = ref(r.dstPorts, 'port');
+  private readonly numbers = new Map<AddressSet | PortSet, number>();
+  private readonly fps: Uint8Array[] = [];
+  private readonly fpBuf: number[] = [];
+  private readonly fpNocase: number[] = [];
+  private replaceRules = 0;
+  private hostXbitsRules = 0;
+  private readonly changeNodes: ChangeNode[] = [];
+
+  constructor(
+    private readonly strings: StringTable,
+    private readonly keyOf: SetKey,
+  ) {}
+
+  add(r: RulePlan): void {
+    const i = this.n++;
+    this.json.add(packRule(r, this.strings));
+    this.proto.push(PROTO_CODES[r.proto]);
+    this.flags.push(ruleFlags(r));
+    this.setRefs.push(this.ref(r.src, 'address'), this.ref(r.dst, 'address'), this.ref(r.srcPorts, 'port'), this.ref(r.dstPorts, 'port'));
     const fp = r.fastPattern;
     if (fp !== undefined) {
-      fps.push(fp.bytes);
-      fpBuf.push(BUFFER_CODES.get(fp.buf)!);
-      fpNocase.push(fp.nocase ? 1 : 0);
+      this.fps.push(fp.bytes);
+      this.fpBuf.push(BUFFER_CODES.get(fp.buf)!);
+      this.fpNocase.push(fp.nocase ? 1 : 0);
     }
-    if (r.ops.some((o) => o.op === 'content' && o.replace !== undefined)) replaceRules++;
-    if (keepsHostXbits(r)) hostXbitsRules++;
+    if (r.ops.some((o) => o.op === 'content' && o.replace !== undefined)) this.replaceRules++;
+    if (keepsHostXbits(r)) this.hostXbitsRules++;
+    changeNodesOfRule(r, i, this.changeNodes);
   }
-  const fpStart = new Uint32Array(fps.length + 1);
-  for (let k = 0; k < fps.length; k++) fpStart[k + 1] = fpStart[k]! + fps[k]!.length;
-  const fpBytes = new Uint8Array(fpStart[fps.length]!);
-  for (let k = 0; k < fps.length; k++) fpBytes.set(fps[k]!, fpStart[k]!);
-  return {
-    count: n,
-    blob: [blob],
-    offsets,
-    proto,
-    flags,
-    setRefs,
-    sets,
-    fpBuf: Uint8Array.from(fpBuf),
-    fpNocase: Uint8Array.from(fpNocase),
-    fpStart,
-    fpBytes,
-    replaceRules,
-    hostXbitsRules,
-    changeNodes: changeNodesOf(rules),
-  };
+
+  private ref(set: AddressSet | PortSet, side: 'address' | 'port'): number {
+    let k = this.numbers.get(set);
+    if (k === undefined) {
+      k = this.sets.length;
+      this.numbers.set(set, k);
+      this.sets.push({ key: this.keyOf(set, side), json: storedJson(set), set });
+    }
+    return k;
+  }
+
+  /** The pack of the rules added (the packer is done). */
+  finish(): PackedRules {
+    const { blob, offsets } = this.json.finish();
+    const fps = this.fps;
+    const fpStart = new Uint32Array(fps.length + 1);
+    for (let k = 0; k < fps.length; k++) fpStart[k + 1] = fpStart[k]! + fps[k]!.length;
+    const fpBytes = new Uint8Array(fpStart[fps.length]!);
+    for (let k = 0; k < fps.length; k++) fpBytes.set(fps[k]!, fpStart[k]!);
+    return {
+      count: this.n,
+      blob: [blob],
+      offsets,
+      proto: Uint8Array.from(this.proto),
+      flags: Uint8Array.from(this.flags),
+      setRefs: Uint32Array.from(this.setRefs),
+      sets: this.sets,
+      fpBuf: Uint8Array.from(this.fpBuf),
+      fpNocase: Uint8Array.from(this.fpNocase),
+      fpStart,
+      fpBytes,
+      replaceRules: this.replaceRules,
+      hostXbitsRules: this.hostXbitsRules,
+      changeNodes: this.changeNodes,
+    };
+  }
 }
 
 /** Packs one after the other, as one (sets with one key become one set, numbered in order of first use). */

@@ -78,13 +78,16 @@ export interface ChangeNode {
 /** The change nodes of rules (numbered by their place in `rules`), rule by rule, op by op. */
 export function changeNodesOf(rules: readonly RulePlan[]): ChangeNode[] {
   const out: ChangeNode[] = [];
-  rules.forEach((r, i) => {
-    for (let j = 0; j < r.flowbits.length; j++) {
-      const key = changeNodeKey(r, j);
-      if (key !== undefined) out.push({ rule: i, op: j, key });
-    }
-  });
+  rules.forEach((r, i) => changeNodesOfRule(r, i, out));
   return out;
+}
+
+/** Rule `r`'s change nodes (numbered `i`), added to `out`. */
+export function changeNodesOfRule(r: RulePlan, i: number, out: ChangeNode[]): void {
+  for (let j = 0; j < r.flowbits.length; j++) {
+    const key = changeNodeKey(r, j);
+    if (key !== undefined) out.push({ rule: i, op: j, key });
+  }
 }
 
 /**

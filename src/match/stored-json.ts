@@ -40,11 +40,6 @@ export function revive(value: unknown): unknown {
 
 /** JSON.stringify(value) with byte arrays as {"$b": base64}. */
 export function storedJson(value: unknown): string {
-  return withBytesAsJson(() => JSON.stringify(value));
-}
-
-/** Runs `f` with byte arrays stringified as {"$b": base64}: the prototypes are changed once for all its calls. */
-function withBytesAsJson<T>(f: () => T): T {
   // Buffer.prototype has a toJSON of its own, found before Uint8Array's: both are set, then put back.
   const u8 = Uint8Array.prototype as ToJson;
   const buf = Buffer.prototype as ToJson;
@@ -52,7 +47,7 @@ function withBytesAsJson<T>(f: () => T): T {
   u8.toJSON = bytesToJson;
   buf.toJSON = bytesToJson;
   try {
-    return f();
+    return JSON.stringify(value);
   } finally {
     delete u8.toJSON;
     if (bufOwn) Object.defineProperty(Buffer.prototype, 'toJSON', bufOwn);
@@ -76,33 +71,62 @@ const VALUES_PER_CALL = 64;
  * unescaped): elements are then found by a native search for `,` + it (elementsByStart).
  */
 export function jsonBlob(values: readonly unknown[], elementStart?: string): { blob: Buffer; offsets: Uint32Array } {
-  const chunks: Buffer[] = [];
-  const bounds: Uint32Array[] = [];
-  const start = elementStart === undefined ? undefined : Buffer.from(elementStart, 'utf8');
-  let total = 0;
-  withBytesAsJson(() => {
-    for (let from = 0; from < values.length; from += VALUES_PER_CALL) {
-      const part = values.slice(from, from + VALUES_PER_CALL);
-      const text = Buffer.from(JSON.stringify(part), 'utf8');
-      const b = (start && elementsByStart(text, part.length, start)) ?? elementBounds(text, part.length);
-      chunks.push(text);
-      bounds.push(b);
-      for (let i = 0; i < part.length; i++) total += b[2 * i + 1]! - b[2 * i]!;
-    }
-  });
-  const blob = Buffer.allocUnsafe(total);
-  const offsets = new Uint32Array(values.length + 1);
-  let at = 0;
-  let n = 0;
-  chunks.forEach((text, c) => {
-    const b = bounds[c]!;
-    for (let i = 0; i < b.length; i += 2) {
-      offsets[n++] = at;
-      at += text.copy(blob, at, b[i]!, b[i + 1]!);
-    }
-  });
-  offsets[n] = at;
-  return { blob, offsets };
+  const w = new JsonBlobWriter(elementStart);
+  for (const v of values) w.add(v);
+  return w.finish();
+}
+
+/**
+ * jsonBlob a value at a time: each VALUES_PER_CALL values are stringified as they come, so that a caller that makes
+ * them one by one (the compile's rule plans, RulePacker) lets each go at once instead of keeping a file's worth alive
+ * until the end (kept, they were copied by the young generation's collections and moved to the old one).
+ */
+export class JsonBlobWriter {
+  private readonly chunks: Buffer[] = [];
+  private readonly bounds: Uint32Array[] = [];
+  private readonly start: Buffer | undefined;
+  private pending: unknown[] = [];
+  private count = 0;
+  private total = 0;
+
+  constructor(elementStart?: string) {
+    this.start = elementStart === undefined ? undefined : Buffer.from(elementStart, 'utf8');
+  }
+
+  add(value: unknown): void {
+    this.pending.push(value);
+    if (this.pending.length === VALUES_PER_CALL) this.flush();
+  }
+
+  private flush(): void {
+    const part = this.pending;
+    if (part.length === 0) return;
+    this.pending = [];
+    const text = Buffer.from(storedJson(part), 'utf8');
+    const b = (this.start && elementsByStart(text, part.length, this.start)) ?? elementBounds(text, part.length);
+    this.chunks.push(text);
+    this.bounds.push(b);
+    for (let i = 0; i < part.length; i++) this.total += b[2 * i + 1]! - b[2 * i]!;
+    this.count += part.length;
+  }
+
+  /** The blob and offsets of the values added (the writer is done). */
+  finish(): { blob: Buffer; offsets: Uint32Array } {
+    this.flush();
+    const blob = Buffer.allocUnsafe(this.total);
+    const offsets = new Uint32Array(this.count + 1);
+    let at = 0;
+    let n = 0;
+    this.chunks.forEach((text, c) => {
+      const b = this.bounds[c]!;
+      for (let i = 0; i < b.length; i += 2) {
+        offsets[n++] = at;
+        at += text.copy(blob, at, b[i]!, b[i + 1]!);
+      }
+    });
+    offsets[n] = at;
+    return { blob, offsets };
+  }
 }
 
 /** JSON texts one after the other, and where each starts (one more offset: the end), as jsonBlob makes them. */
