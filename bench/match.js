@@ -13,9 +13,10 @@
 //    per core (what `--workers auto` gives the big capture), the same two in one thread (`--workers 0`; the
 //    header-only one is the whole-process load figure), and the first two with an empty rule set compiled (the
 //    pipeline's own cost: decode, flows, HTTP); honeywall compile of ET Open 2019; Snort on the header-only pcap (= its
-//    rule load, to which the compile's time is compared) and on the big capture. Inspection time = big capture run - header-only run of the same round and threads. Best and median of
-//    the rounds. Snort 2.9 inspects in one thread. The same difference by each engine's own clock (honeywall replay
-//    --timing, Snort's "Run time for packet processing"), which leaves out the rule load and its variance.
+//    rule load, to which the compile's time is compared) and on the big capture. Inspection time = big capture run -
+//    header-only run of the same round and threads. Best and median of the rounds. Snort 2.9 inspects in one thread.
+//    The same difference by each engine's own clock (honeywall replay --timing, Snort's "Run time for packet
+//    processing"), which leaves out the rule load and its variance.
 // 4. determinism: a replay with two busy-loop processes running beside it, its alerts compared with the idle rounds'.
 // 5. a long capture: the same frames looped LONG times as many (--long F, default 4; under 2 skips it), N rounds of honeywall
 //    (worker threads as in 3) and Snort, each big - header-only run of its round. honeywall's JIT compiles the hot path
