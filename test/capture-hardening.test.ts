@@ -209,6 +209,18 @@ describe('inputs in the wrong place', () => {
     await new Promise((resolve) => writer.on('exit', resolve));
   });
 
+  it('a file that tells no size is read up to a NUL byte or a bound: /dev/zero refused at byte 0, an endless pipe past the bound', async () => {
+    const { readTextFile } = await import('../src/config/read-text.js');
+    expect(() => readTextFile('/dev/zero')).toThrow(/\/dev\/zero: byte 0: binary data \(a NUL byte\)/);
+    const fifo = join(dir, 'endless.rules');
+    execFileSync('mkfifo', [fifo]);
+    // (`yes` writes until its reader is gone)
+    const writer = spawn('sh', ['-c', `yes 'alert ip any any -> any any (sid:4;)' > ${fifo}`]);
+    expect(() => readTextFile(fifo, 1 << 20)).toThrow(/more than 1048576 bytes/);
+    writer.kill();
+    await new Promise((resolve) => writer.on('exit', resolve));
+  });
+
   it('compile of a capture refuses and writes no artifact', async () => {
     const art = join(dir, 'never.hwm');
     expect(await main(['node', 'honeywall', 'compile', pcap, '--out', art])).toBe(2);

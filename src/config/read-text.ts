@@ -37,8 +37,8 @@ export function binaryContent(bytes: Buffer): { offset: number; what: string } |
  * decoding UTF-8 over the 20 MB of a large set. Throws BinaryInputError for a file that is not text, and what
  * readFileSync throws.
  */
-export function readTextFile(path: string): string {
-  const bytes = readBytes(path);
+export function readTextFile(path: string, maxStreamBytes = MAX_STREAM_BYTES): string {
+  const bytes = readBytes(path, maxStreamBytes);
   const binary = binaryContent(bytes);
   if (binary !== undefined) throw new BinaryInputError(path, binary.offset, binary.what);
   return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
@@ -53,11 +53,20 @@ export function readTextFile(path: string): string {
 const KEPT_READ_BUFFER = 16 << 20;
 let readBuffer = Buffer.alloc(0);
 
-function readBytes(path: string): Buffer {
+/**
+ * What is read of a file that tells no size (a pipe, a device, /proc) before it is refused: twelve times ET Open's
+ * 20 MB. Such a file is also read no further than a NUL byte or a capture's magic number, which binaryContent refuses
+ * (`/dev/zero` given as rules was read until Node's 2 GiB limit).
+ */
+export const MAX_STREAM_BYTES = 256 << 20;
+const STREAM_CHUNK = 64 << 10;
+
+function readBytes(path: string, maxStreamBytes: number): Buffer {
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || st.size === 0 || st.size > KEPT_READ_BUFFER) return readFileSync(fd);
+    if (!st.isFile() || st.size === 0) return readStream(fd, maxStreamBytes);
+    if (st.size > KEPT_READ_BUFFER) return readFileSync(fd);
     if (readBuffer.length < st.size) readBuffer = Buffer.allocUnsafe(Math.min(KEPT_READ_BUFFER, Math.max(st.size, 2 * readBuffer.length)));
     let n = 0;
     // (a file cut short while it is read gives what was there; one that grew, its first `size` bytes, as readFileSync)
@@ -70,4 +79,20 @@ function readBytes(path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+function readStream(fd: number, maxBytes: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(STREAM_CHUNK);
+    const k = readSync(fd, chunk, 0, STREAM_CHUNK, null);
+    if (k === 0) break;
+    chunks.push(chunk.subarray(0, k));
+    total += k;
+    // (what binaryContent refuses is known already: read no further)
+    if (chunk.subarray(0, k).indexOf(0) >= 0 || (chunks.length === 1 && isCaptureMagic(chunk.subarray(0, k)))) break;
+    if (total > maxBytes) throw new Error(`more than ${maxBytes} bytes, no file of rules or settings`);
+  }
+  return Buffer.concat(chunks, total);
 }
