@@ -34,8 +34,8 @@ export function binaryContent(bytes: Buffer): { offset: number; what: string } |
 
 /**
  * The file's text (UTF-8). Rule sets are nearly always plain ASCII, which is copied as is: about twice as fast as
- * decoding UTF-8 over the 20 MB of a large set. Throws BinaryInputError for a file that is not text, and what
- * readFileSync throws.
+ * decoding UTF-8 over the 20 MB of a large set. Throws BinaryInputError for a file that is not text, what the file
+ * system's reads throw, and an Error for a file that tells no size and runs past `maxStreamBytes`.
  */
 export function readTextFile(path: string, maxStreamBytes = MAX_STREAM_BYTES): string {
   const bytes = readBytes(path, maxStreamBytes);
@@ -47,8 +47,8 @@ export function readTextFile(path: string, maxStreamBytes = MAX_STREAM_BYTES): s
 /**
  * Regular files are read into one buffer kept for the next (the text is a copy of its bytes): a fresh buffer per file,
  * as readFileSync makes, cost ET Open's 47 files 2,100 more page faults on first touch and 120-130 ms instead of
- * 85 ms on this machine, in the thread that loads a rule set before any of it compiles. Files above the kept size,
- * and pipes, devices and other files that do not tell their size, are read by readFileSync.
+ * 85 ms on this machine, in the thread that loads a rule set before any of it compiles. Files above the kept size
+ * are read by readFileSync; pipes, devices and other files that do not tell their size by readStream.
  */
 const KEPT_READ_BUFFER = 16 << 20;
 let readBuffer = Buffer.alloc(0);
@@ -88,10 +88,11 @@ function readStream(fd: number, maxBytes: number): Buffer {
     const chunk = Buffer.allocUnsafe(STREAM_CHUNK);
     const k = readSync(fd, chunk, 0, STREAM_CHUNK, null);
     if (k === 0) break;
-    chunks.push(chunk.subarray(0, k));
+    const got = chunk.subarray(0, k);
+    chunks.push(got);
     total += k;
     // (what binaryContent refuses is known already: read no further)
-    if (chunk.subarray(0, k).indexOf(0) >= 0 || (chunks.length === 1 && isCaptureMagic(chunk.subarray(0, k)))) break;
+    if (got.indexOf(0) >= 0 || (chunks.length === 1 && isCaptureMagic(got))) break;
     if (total > maxBytes) throw new Error(`more than ${maxBytes} bytes, no file of rules or settings`);
   }
   return Buffer.concat(chunks, total);
