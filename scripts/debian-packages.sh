@@ -10,11 +10,12 @@
 #   captures hold wire-sized frames); chromium for the console's browser tests (test/console-browser.test.ts drives
 #   Debian's build with playwright-core: no browser is downloaded); postgresql (15) for the central store's tests
 #   (test/central-store.test.ts: each run makes its own throwaway cluster with initdb in a temp dir, as the postgres
-#   user, and removes it after) and bench/central.js.
+#   user, and removes it after) and bench/central.js; time (GNU time: the benches' peak RSS) and strace (bench/match.js
+#   times Snort's rule load and packet loop by the calls it makes).
 # Used by the quick start (scripts/quickstart.sh) and by CI (.ci/run).
 set -euo pipefail
 PKGS="libhyperscan-dev libpcre2-dev libnetfilter-queue-dev libnetfilter-log-dev libmnl-dev libnfnetlink-dev pkg-config python3 make g++
-  iptables iproute2 tcpdump socat iputils-ping conntrack procps kmod gdb curl wget openssh-client openssl nmap bind9-dnsutils ethtool chromium postgresql"
+  iptables iproute2 tcpdump socat iputils-ping conntrack procps kmod gdb curl wget openssh-client openssl nmap bind9-dnsutils ethtool chromium postgresql time strace"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] && exit 0

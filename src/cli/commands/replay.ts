@@ -199,8 +199,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
             throw e instanceof ArtifactError ? new UsageError(e.message) : e;
           });
         }
-        // (--timing: after the matcher is loaded in every thread, up to the last alert handed to the output, as Snort's
-        // "Run time for packet processing" spans its packet loop and not its rule load)
+        // (--timing: after the matcher is loaded in every thread, up to the last alert handed to the output: the
+        // inspection without the load, as bench/match.js takes Snort's packet loop)
         const started = performance.now();
         for (const p of pcaps) {
           const before = warnings.length;
