@@ -20,12 +20,12 @@
 //    honeywall's `replay --timing` (first packet read, every thread's matcher loaded, to the last alert written), and
 //    Snort's packet loop as strace sees it (the capture opened to the reload thread joined), with Snort's rule load
 //    (started to the capture opened): the ratios against Snort are taken by these where strace is there. Why not the
-//    whole-process difference: Snort's rule load (4.5-6 s here, more than its inspection of this capture) varies by a
+//    whole-process difference: Snort's rule load (4-6 s here, about as long as its inspection of this capture) varies by a
 //    second or more from run to run, and its exit waits for its reload thread's once-a-second sleep (reload.c
 //    ReloadConfigThread `sleep(1)`, joined by SnortShutdownThreads after the packet loop), up to a second in each run:
 //    the difference of two runs was off by a second and more either way, and its best of three was the round whose
 //    header-only run was slowest. Why not Snort's own "Run time for packet processing": it ends after that wait, so it
-//    moves in steps of a second (5.01 s for the big capture in most runs, where the loop took 4.6-4.8 s).
+//    moves in steps of a second (5.01 s for the big capture in most runs, where the loop took 4.2-4.8 s).
 // 4. determinism: a replay with two busy-loop processes running beside it, its alerts compared with the idle rounds'.
 // 5. a long capture: the same frames looped LONG times as many (--long F, default 4; under 2 skips it), N rounds of honeywall
 //    (worker threads as in 3) and Snort, each big - header-only run of its round. honeywall's JIT compiles the hot path
