@@ -1,6 +1,7 @@
 // Offline inspection benchmark, honeywall against Snort 2.9.20 in the same run (after `npm run build`):
 //   node bench/match.js [--rounds N] [--loops L]
-// honeywall is driven only through its CLI (bin/honeywall.js compile / replay, each a subprocess), Snort as
+// honeywall is driven only through its CLI, the `honeywall` command (bin/honeywall: compile / replay, each a subprocess,
+// with this Node first on PATH), Snort as
 // `snort -k none -c CONF -r PCAP -A fast -l DIR -N` (CONF = PREFIX/etc/base.conf + one include per rule file;
 // PREFIX = $SNORT_PREFIX or /opt/snort-2.9.20; when its bin/snort is absent the recorded figures are printed).
 // Both get the same rule files (the 47 files of ET Open 2019 in ../shared/corpus) and the same variables
@@ -41,7 +42,10 @@ import { buildBigCapture, globalHeader } from './big-capture.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const cli = join(repo, 'bin/honeywall.js');
+// The `honeywall` command as users run it (package.json "bin"): it starts `compile` with settings that only a process's
+// start can make (bin/honeywall says which and why); run with the Node that runs this bench.
+const honeywall = join(repo, 'bin/honeywall');
+process.env.PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
 const shared = resolve(repo, '..', 'shared');
 const etDir = join(shared, 'corpus/rules/et-open-snort-2.9.0-2019-12-04');
 const svTests = join(shared, 'corpus/suricata-verify/tests');
@@ -149,14 +153,13 @@ console.log(
 // One compile here makes the artifact the rounds replay; the compile is timed in each round (section 3), next to
 // Snort's rule load of the same round, since this host's speed drifts between minutes.
 const artifact = join(work, 'et2019.hwm');
-const compileEt = () =>
-  must('honeywall compile', measure([process.execPath, cli, 'compile', etDir, ...VARS, '--out', artifact, '--report', 'json']), [0, 1]);
+const compileEt = () => must('honeywall compile', measure([honeywall, 'compile', etDir, ...VARS, '--out', artifact, '--report', 'json']), [0, 1]);
 const report = JSON.parse(compileEt().stdout);
 const artifactSize = statSync(artifact).size;
 const emptyRules = join(work, 'empty.rules');
 writeFileSync(emptyRules, '');
 const emptyArtifact = join(work, 'empty.hwm');
-must('honeywall compile (empty rule set)', measure([process.execPath, cli, 'compile', emptyRules, '--out', emptyArtifact]));
+must('honeywall compile (empty rule set)', measure([honeywall, 'compile', emptyRules, '--out', emptyArtifact]));
 
 const snortConf = join(work, 'snort-et2019.conf');
 if (haveSnort) {
@@ -176,8 +179,7 @@ const hwReplay = (matcher, pcap, out, workers = WORKERS) => {
   const r = must(
     'honeywall replay',
     measure([
-      process.execPath,
-      cli,
+      honeywall,
       'replay',
       '--matcher',
       matcher,

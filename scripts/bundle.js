@@ -118,10 +118,18 @@ for (const [name, { entry, training }] of Object.entries(BUNDLES)) {
   if (/\bimport\.meta\b|\bimport\(/.test(text)) throw new Error(`${bundle}: import.meta or import() left in the CommonJS bundle`);
 
   // The code cache: the launcher compiles the bundle, runs the command over the bundled rule sets and the lint
-  // fixtures (their errors run the reporting paths too), and writes what V8 compiled.
+  // fixtures (their errors run the reporting paths too), and writes what V8 compiled. Run as the `honeywall` command
+  // (bin/honeywall, with this Node first on its PATH): V8 uses a cache only under the flags it was made with, and that
+  // script adds some for `compile` when Node starts.
   rmSync(cache, { force: true });
-  const run = spawnSync(process.execPath, [join(root, 'bin/honeywall.js'), ...training], {
-    env: { ...process.env, HONEYWALL_WRITE_CODE_CACHE: cache, HONEYWALL_NO_BUNDLE: '', HONEYWALL_COMPILE_THREADS: '' },
+  const run = spawnSync('/bin/sh', [join(root, 'bin/honeywall'), ...training], {
+    env: {
+      ...process.env,
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      HONEYWALL_WRITE_CODE_CACHE: cache,
+      HONEYWALL_NO_BUNDLE: '',
+      HONEYWALL_COMPILE_THREADS: '',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (run.status !== 0 && run.status !== 1) throw new Error(`${name} for the code cache exited ${run.status}`);
