@@ -9,7 +9,7 @@
  * first); the corpus parts are skipped when ../shared is absent.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -156,6 +156,40 @@ describe.skipIf(!hasCorpus)('honeywall compile in two threads (a snort.conf set)
     );
     expect(report.approximated.asn1).toBeGreaterThan(0);
     expectSame(one, await compile(['--conf', conf], '2', 'conf', true));
+  }, 180_000);
+});
+
+describe.skipIf(!hasCorpus)('honeywall compile in two threads (rule files of both dialects, UTF-8)', () => {
+  // The worker gets each file's text as the load read it (a Suricata file's translation, a UTF-8 file decoded). The
+  // files are shared out largest first: this thread takes emerging-trojan (4 MB, about half a second), and the worker,
+  // started meanwhile, the next largest: the Suricata and the UTF-8 file (1 MB each). The artifact and report of one
+  // thread either way.
+  it('the same artifact and report', async () => {
+    const set = path.join(dir, 'dialects');
+    mkdirSync(set);
+    for (const f of ruleFilesIn(etDir).filter((f) => /emerging-(trojan|dns|scan|sql)\.rules$/.test(f)))
+      writeFileSync(path.join(set, path.basename(f)), readFileSync(f));
+    const lines = (n: number, rule: (i: number) => string) => Array.from({ length: n }, (_, i) => rule(i)).join('\n') + '\n';
+    writeFileSync(
+      path.join(set, 'suricata.rules'),
+      lines(
+        4000,
+        (i) =>
+          `alert http any any -> any any (msg:"suricata uri ${i}"; flow:established,to_server; http.uri; content:"/evil-${i}.php"; classtype:trojan-activity; sid:${9_100_000 + i}; rev:1;)`,
+      ),
+    );
+    writeFileSync(
+      path.join(set, 'utf8.rules'),
+      lines(
+        6000,
+        (i) =>
+          `alert tcp any any -> any any (msg:"café ${i}, naïve: ünïcödé"; content:"caf|c3 a9| ${i}"; classtype:misc-activity; sid:${9_200_000 + i};)`,
+      ),
+    );
+    const args = [set, ...VARS, '--input-dialect', 'auto'];
+    const one = await compile(args, '1', 'dialects', true);
+    expect(JSON.parse(one.report).rules.compiled).toBeGreaterThan(15_000);
+    expectSame(one, await compile(args, '2', 'dialects', true));
   }, 180_000);
 });
 
