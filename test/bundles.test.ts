@@ -15,13 +15,19 @@ const bin = join(repoRoot, 'bin/honeywall.js');
 const honeywallCommand = join(repoRoot, 'bin/honeywall');
 const pathWithThisNode = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
 
-/** What the launcher's loader makes of a bundle in `dir`, in a process with the launcher's V8 flags. */
+/**
+ * The flags the `honeywall` command starts `lint` and `compile` with (bin/honeywall; test/command-launcher.test.ts
+ * holds the script to them): their bundles' code caches are made under them.
+ */
+const COMMAND_START_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=4'];
+
+/** What the launcher's loader makes of a bundle in `dir`, in a process started as the command starts that command. */
 function cacheStatus(dir: string, name = 'lint'): string {
-  // under the flags the launcher sets for that command
+  // under the flags the command and then the launcher set for that command
   const probe = `import { applyV8Flags } from ${JSON.stringify(join(repoRoot, 'bin/v8-flags.js'))}; applyV8Flags(${JSON.stringify(name)});
 const { loadBundle } = await import(${JSON.stringify(join(repoRoot, 'bin/bundles.js'))});
 console.log(loadBundle(${JSON.stringify(name)}, ${JSON.stringify(dir)})?.cache ?? 'no bundle');`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' }).stdout.trim();
+  return spawnSync(process.execPath, [...COMMAND_START_FLAGS, '--input-type=module', '-e', probe], { encoding: 'utf8' }).stdout.trim();
 }
 const dist = join(repoRoot, 'dist');
 
@@ -32,7 +38,7 @@ function command(name: string, args: string[], bundled: boolean, env: Record<str
   const r = spawnSync(file, argv, { cwd: repoRoot, env: all, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const lint = (args: string[], bundled: boolean) => command('lint', args, bundled);
+const lint = (args: string[], bundled: boolean) => command('lint', args, bundled, {}, 'command');
 
 const scratch = mkdtempSync(join(tmpdir(), 'hw-bundles-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -44,6 +50,10 @@ describe('the command bundles', () => {
     expect(r.stderr).toMatch(/^honeywall: lint bundle [0-9a-f]{16}, code cache used$/m);
     // HONEYWALL_NO_BUNDLE=1: the modules of dist/, as for every other command.
     expect(lint(['rulesets'], false).stderr).not.toMatch(/lint bundle/);
+    // Node running the launcher itself (without the command's start flags): the same program, the same output.
+    const viaNode = command('lint', ['rulesets'], true, {}, 'node');
+    expect({ status: viaNode.status, stdout: viaNode.stdout }).toEqual({ status: r.status, stdout: r.stdout });
+    expect(viaNode.stderr).toMatch(/^honeywall: lint bundle [0-9a-f]{16}, code cache (used|rejected)$/m);
   });
 
   it('prints what the modules of dist/ print, in every format and on every exit path', () => {

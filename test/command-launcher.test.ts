@@ -1,6 +1,7 @@
 /**
  * bin/honeywall, the `honeywall` command (package.json "bin"): it runs bin/honeywall.js with the Node on PATH, adding
- * for `compile` and `update` the flags and the malloc setting that only a process's start can make. Checked with a
+ * for the batch commands (`compile`, `update`, `lint`, `convert`, `replay`) the flags and the malloc setting that only a
+ * process's start can make. Checked with a
  * stand-in `node` on PATH that prints what it was given; and once for real, that the command runs the program.
  */
 import { spawnSync } from 'node:child_process';
@@ -42,13 +43,17 @@ describe('the honeywall command (bin/honeywall)', () => {
     { args: ['update', '--config', 'u.conf'], flags: START_FLAGS, env: HUGE },
     // an operator's own tunables are kept, this one added after them
     { args: ['compile', 'r'], tunables: 'glibc.malloc.arena_max=2', flags: START_FLAGS, env: `glibc.malloc.arena_max=2:${HUGE}` },
-    { args: ['lint', 'rules/'], flags: [], env: '(unset)' },
-    { args: ['replay', 'a.pcap', '--matcher', 'm.hwm'], flags: [], env: '(unset)' },
+    { args: ['lint', 'rules/'], flags: START_FLAGS, env: HUGE },
+    { args: ['convert', 'rules/', '--honeynet', '--out', 'o'], flags: START_FLAGS, env: HUGE },
+    { args: ['replay', 'a.pcap', '--matcher', 'm.hwm'], flags: START_FLAGS, env: HUGE },
+    // long-lived: as Node starts by default
     { args: ['run', '--config', 'c'], flags: [], env: '(unset)' },
+    { args: ['console', '--db', 'x'], flags: [], env: '(unset)' },
+    { args: ['firewall', '--config', 'c'], flags: [], env: '(unset)' },
     { args: [], flags: [], env: '(unset)' },
     { args: ['--version'], flags: [], env: '(unset)' },
     // the command word is the first argument only
-    { args: ['lint', 'compile'], flags: [], env: '(unset)' },
+    { args: ['run', 'compile'], flags: [], env: '(unset)' },
   ];
   for (const c of cases) {
     it(`honeywall ${c.args.join(' ')}${c.tunables ? ` (GLIBC_TUNABLES=${c.tunables})` : ''}`, () => {
