@@ -42,8 +42,8 @@ import { buildBigCapture, globalHeader } from './big-capture.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-// The `honeywall` command as users run it (package.json "bin"): it starts `compile` with settings that only a process's
-// start can make (bin/honeywall says which and why); run with the Node that runs this bench.
+// The `honeywall` command as users run it (package.json "bin"): it starts `compile` and `replay` with settings that only
+// a process's start can make (bin/honeywall says which and why); run with the Node that runs this bench.
 const honeywall = join(repo, 'bin/honeywall');
 process.env.PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
 const shared = resolve(repo, '..', 'shared');
