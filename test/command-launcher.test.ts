@@ -46,7 +46,7 @@ describe('the honeywall command (bin/honeywall)', () => {
     { args: ['lint', 'rules/'], flags: START_FLAGS, env: HUGE },
     { args: ['convert', 'rules/', '--honeynet', '--out', 'o'], flags: START_FLAGS, env: HUGE },
     { args: ['replay', 'a.pcap', '--matcher', 'm.hwm'], flags: START_FLAGS, env: HUGE },
-    // long-lived: as Node starts by default
+    // the other commands start as Node does by default (run and console are long-lived)
     { args: ['run', '--config', 'c'], flags: [], env: '(unset)' },
     { args: ['console', '--db', 'x'], flags: [], env: '(unset)' },
     { args: ['firewall', '--config', 'c'], flags: [], env: '(unset)' },
