@@ -120,7 +120,7 @@ for (const [name, { entry, training }] of Object.entries(BUNDLES)) {
   // The code cache: the launcher compiles the bundle, runs the command over the bundled rule sets and the lint
   // fixtures (their errors run the reporting paths too), and writes what V8 compiled. Run as the `honeywall` command
   // (bin/honeywall, with this Node first on its PATH): V8 uses a cache only under the flags it was made with, and that
-  // script adds some for `compile` when Node starts.
+  // script adds some for `lint` and `compile` when Node starts.
   rmSync(cache, { force: true });
   const run = spawnSync('/bin/sh', [join(root, 'bin/honeywall'), ...training], {
     env: {

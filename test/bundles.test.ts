@@ -6,20 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COMMAND_START_FLAGS, honeywallCommand, pathWithThisNode } from './helpers/command.js';
 import { repoRoot } from './helpers/corpus.js';
 
 const bin = join(repoRoot, 'bin/honeywall.js');
-/** The `honeywall` command (package.json "bin"), which starts `compile` with flags of its own; with this Node on PATH. */
-const honeywallCommand = join(repoRoot, 'bin/honeywall');
-const pathWithThisNode = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
-
-/**
- * The flags the `honeywall` command starts `lint` and `compile` with (bin/honeywall; test/command-launcher.test.ts
- * holds the script to them): their bundles' code caches are made under them.
- */
-const COMMAND_START_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=4'];
 
 /** What the launcher's loader makes of a bundle in `dir`, in a process started as the command starts that command. */
 function cacheStatus(dir: string, name = 'lint'): string {

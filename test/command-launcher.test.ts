@@ -7,11 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COMMAND_START_FLAGS, honeywallCommand as command, pathWithThisNode } from './helpers/command.js';
 import { repoRoot } from './helpers/corpus.js';
 
-const command = join(repoRoot, 'bin/honeywall');
 const launcher = join(repoRoot, 'bin/honeywall.js');
 const scratch = mkdtempSync(join(tmpdir(), 'hw-command-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -34,18 +34,17 @@ function given(file: string, args: string[], tunables?: string): string[] {
   return r.stdout.trimEnd().split('\n');
 }
 
-const START_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=4'];
 const HUGE = 'glibc.malloc.hugetlb=1';
 
 describe('the honeywall command (bin/honeywall)', () => {
   const cases: { args: string[]; tunables?: string; flags: string[]; env: string }[] = [
-    { args: ['compile', 'rules/', '--out', 'x y.hwm'], flags: START_FLAGS, env: HUGE },
-    { args: ['update', '--config', 'u.conf'], flags: START_FLAGS, env: HUGE },
+    { args: ['compile', 'rules/', '--out', 'x y.hwm'], flags: COMMAND_START_FLAGS, env: HUGE },
+    { args: ['update', '--config', 'u.conf'], flags: COMMAND_START_FLAGS, env: HUGE },
     // an operator's own tunables are kept, this one added after them
-    { args: ['compile', 'r'], tunables: 'glibc.malloc.arena_max=2', flags: START_FLAGS, env: `glibc.malloc.arena_max=2:${HUGE}` },
-    { args: ['lint', 'rules/'], flags: START_FLAGS, env: HUGE },
-    { args: ['convert', 'rules/', '--honeynet', '--out', 'o'], flags: START_FLAGS, env: HUGE },
-    { args: ['replay', 'a.pcap', '--matcher', 'm.hwm'], flags: START_FLAGS, env: HUGE },
+    { args: ['compile', 'r'], tunables: 'glibc.malloc.arena_max=2', flags: COMMAND_START_FLAGS, env: `glibc.malloc.arena_max=2:${HUGE}` },
+    { args: ['lint', 'rules/'], flags: COMMAND_START_FLAGS, env: HUGE },
+    { args: ['convert', 'rules/', '--honeynet', '--out', 'o'], flags: COMMAND_START_FLAGS, env: HUGE },
+    { args: ['replay', 'a.pcap', '--matcher', 'm.hwm'], flags: COMMAND_START_FLAGS, env: HUGE },
     // the other commands start as Node does by default (run and console are long-lived)
     { args: ['run', '--config', 'c'], flags: [], env: '(unset)' },
     { args: ['console', '--db', 'x'], flags: [], env: '(unset)' },
@@ -64,11 +63,11 @@ describe('the honeywall command (bin/honeywall)', () => {
   it('finds bin/honeywall.js beside itself when run through a link (as npm links package bins)', () => {
     const link = join(scratch, 'linked-honeywall');
     symlinkSync(command, link);
-    expect(given(link, ['compile', 'r'])).toEqual([...START_FLAGS, launcher, 'compile', 'r', `GLIBC_TUNABLES=${HUGE}`]);
+    expect(given(link, ['compile', 'r'])).toEqual([...COMMAND_START_FLAGS, launcher, 'compile', 'r', `GLIBC_TUNABLES=${HUGE}`]);
   });
 
   it('runs the program with the Node on PATH', () => {
-    const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+    const env = { ...process.env, PATH: pathWithThisNode };
     const version = spawnSync(process.execPath, [launcher, '--version'], { encoding: 'utf8' }).stdout;
     const r = spawnSync(command, ['--version'], { env, encoding: 'utf8' });
     expect(r.status).toBe(0);
