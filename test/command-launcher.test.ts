@@ -42,6 +42,16 @@ describe('the honeywall command (bin/honeywall)', () => {
     { args: ['update', '--config', 'u.conf'], flags: COMMAND_START_FLAGS, env: HUGE },
     // an operator's own tunables are kept, this one added after them
     { args: ['compile', 'r'], tunables: 'glibc.malloc.arena_max=2', flags: COMMAND_START_FLAGS, env: `glibc.malloc.arena_max=2:${HUGE}` },
+    // and their own hugetlb setting stands (glibc takes the last one given), first or later in the list
+    { args: ['compile', 'r'], tunables: 'glibc.malloc.hugetlb=0', flags: COMMAND_START_FLAGS, env: 'glibc.malloc.hugetlb=0' },
+    {
+      args: ['lint', 'r'],
+      tunables: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2',
+      flags: COMMAND_START_FLAGS,
+      env: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2',
+    },
+    // a name that only ends like it is another tunable
+    { args: ['compile', 'r'], tunables: 'x.glibc.malloc.hugetlb=0', flags: COMMAND_START_FLAGS, env: `x.glibc.malloc.hugetlb=0:${HUGE}` },
     { args: ['lint', 'rules/'], flags: COMMAND_START_FLAGS, env: HUGE },
     { args: ['convert', 'rules/', '--honeynet', '--out', 'o'], flags: COMMAND_START_FLAGS, env: HUGE },
     { args: ['replay', 'a.pcap', '--matcher', 'm.hwm'], flags: COMMAND_START_FLAGS, env: HUGE },
